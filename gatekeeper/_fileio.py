@@ -1,0 +1,177 @@
+"""Atomic writes, bounded reads and strict parsing of JSON and YAML.
+
+SECURITY: every file gatekeeper reads may be crafted. JSON with duplicate keys is
+rejected (parsers that disagree on duplicates are a classic signature bypass) and YAML
+is loaded with the safe loader under limits on aliases and depth.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gatekeeper.errors import InvalidInput
+
+DEFAULT_MAX_READ = 64 * 1024 * 1024
+YAML_MAX_ALIASES = 100
+YAML_MAX_DEPTH = 200
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` via temp file, fsync and rename: readers see all or nothing."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(target.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # NOTE: some filesystems refuse fsync on directories; the rename already happened
+    finally:
+        os.close(fd)
+
+
+def read_bounded(path: str | os.PathLike[str], limit: int = DEFAULT_MAX_READ) -> bytes:
+    """Read a whole file, refusing one larger than ``limit`` bytes.
+
+    Raises:
+        InvalidInput: the file is missing, unreadable or too large.
+    """
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if len(data) > limit:
+        raise InvalidInput(f"{path}: larger than the {limit}-byte limit")
+    return data
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
+def loads_json_strict(data: bytes | str) -> Any:
+    """Parse JSON, rejecting duplicate keys, NaN/Infinity and invalid UTF-8.
+
+    Raises:
+        ValueError: the text is not strict JSON.
+    """
+    if isinstance(data, bytes):
+        data = data.decode("utf-8")  # UnicodeDecodeError is a ValueError
+    return json.loads(data, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+
+
+def dumps_json(obj: Any, *, indent: int | None = 2) -> str:
+    """Deterministic JSON: sorted keys, no trailing spaces, a final newline when indented."""
+    text = json.dumps(obj, sort_keys=True, indent=indent, ensure_ascii=False,
+                      separators=(",", ": ") if indent else (",", ":"))
+    return text + "\n" if indent else text
+
+
+class _LimitedSafeLoader(yaml.SafeLoader):
+    """The safe loader with caps on alias expansion and nesting depth (alias bombs)."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.events.AliasEvent):
+            self._aliases += 1
+            if self._aliases > YAML_MAX_ALIASES:
+                raise yaml.YAMLError(f"more than {YAML_MAX_ALIASES} aliases (alias bomb?)")
+        depth = getattr(self, "_depth", 0) + 1
+        if depth > YAML_MAX_DEPTH:
+            raise yaml.YAMLError(f"nesting deeper than {YAML_MAX_DEPTH} levels")
+        self._depth = depth
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth = depth - 1
+
+
+def _construct_mapping_no_dupes(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Any:
+    loader.flatten_mapping(node)
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+        try:
+            duplicate = key in seen
+        except TypeError:
+            duplicate = False
+        if duplicate:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        with contextlib.suppress(TypeError):
+            seen.add(key)
+    return loader.construct_mapping(node, deep=True)
+
+
+class _StrictLoader(_LimitedSafeLoader):
+    """Limited safe loader that also rejects duplicate mapping keys (policies)."""
+
+
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping_no_dupes
+)
+
+
+def load_yaml(text: str | bytes, *, strict_keys: bool = False) -> Any:
+    """Safe-load one YAML document under alias and depth limits.
+
+    Raises:
+        yaml.YAMLError: the text is not YAML or breaks a limit (the error carries the mark).
+    """
+    loader_cls = _StrictLoader if strict_keys else _LimitedSafeLoader
+    loader = loader_cls(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()  # type: ignore[no-untyped-call]
+
+
+def load_yaml_all(text: str | bytes) -> list[Any]:
+    """Safe-load every document of a multi-document YAML stream under the same limits."""
+    loader = _LimitedSafeLoader(text)
+    docs = []
+    try:
+        while loader.check_data():
+            docs.append(loader.get_data())
+    finally:
+        loader.dispose()  # type: ignore[no-untyped-call]
+    return docs

@@ -1,0 +1,62 @@
+"""Audits, one module per family, in an explicit registry.
+
+Usage::
+
+    from gatekeeper.audit import run_audits
+    findings = run_audits(evidence, AuditContext(policy=policy.audits))
+
+Each module listed in ``_MODULES`` exports ``AUDITS``, a tuple of audit classes.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Mapping
+from typing import Any
+
+from gatekeeper.audit.base import Audit, AuditContext
+from gatekeeper.models.finding import Finding, Severity
+
+# One line per audit module; every module in audit/ must be listed (a test checks it).
+_MODULES: tuple[str, ...] = ()
+
+__all__ = ["ALL_AUDITS", "Audit", "AuditContext", "all_audits", "all_rules", "run_audits"]
+
+
+@functools.cache
+def all_audits() -> tuple[type[Audit], ...]:
+    audits: list[type[Audit]] = []
+    for name in _MODULES:
+        module: Any = importlib.import_module(name)
+        audits.extend(module.AUDITS)
+    return tuple(audits)
+
+
+def all_rules() -> dict[str, Severity]:
+    """Every rule id with its default severity."""
+    rules: dict[str, Severity] = {}
+    for audit in all_audits():
+        for rule_id, severity in audit.rules.items():
+            if rule_id in rules:
+                raise AssertionError(f"rule {rule_id} is owned by two audits")
+            rules[rule_id] = severity
+    return rules
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ALL_AUDITS":
+        return all_audits()
+    raise AttributeError(name)
+
+
+def run_audits(evidence: Mapping[str, Any], ctx: AuditContext) -> list[Finding]:
+    """Run every audit whose evidence kind was collected; findings sorted and de-duplicated."""
+    findings: dict[str, Finding] = {}
+    for audit_cls in all_audits():
+        kind_evidence = evidence.get(audit_cls.evidence_kind)
+        if kind_evidence is None:
+            continue
+        for finding in audit_cls().run(kind_evidence, ctx):
+            findings.setdefault(finding.fingerprint, finding)
+    return sorted(findings.values(), key=Finding.sort_key)

@@ -1,0 +1,34 @@
+"""What every audit is: rules over one kind of evidence, yielding findings.
+
+An audit class owns one or more rule ids from RULES.md (with their default severities)
+and reads one kind of evidence. It yields findings at the default severity; the check
+runner applies the policy's overrides, exceptions and baseline afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from gatekeeper.models.finding import Finding, Severity
+from gatekeeper.models.policy import AuditsPolicy
+
+
+@dataclass(frozen=True)
+class AuditContext:
+    policy: AuditsPolicy = field(default_factory=AuditsPolicy)
+    repo: Path | None = None
+    base: str | None = None
+    # All evidence collected in this run (kind -> model), for audits that need a second kind.
+    evidence: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class Audit(Protocol):
+    evidence_kind: ClassVar[str]  # the collector kind this audit reads
+    rules: ClassVar[dict[str, Severity]]  # rule id -> default severity
+    summary: ClassVar[str]
+
+    def run(self, evidence: Any, ctx: AuditContext) -> Iterator[Finding]: ...

@@ -1,0 +1,195 @@
+"""Command line: argparse -> config -> pipeline -> report -> exit code.
+
+No policy logic lives here. Exit codes: 0 pass, 1 blocked, 2 usage/configuration
+error, 3 internal error; every non-zero code blocks promotion.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from gatekeeper import __version__
+from gatekeeper.errors import ExitCode, GatekeeperError, InvalidInput
+
+Handler = Callable[[argparse.Namespace], int]
+
+FORMATS = ("text", "json", "sarif", "junit", "markdown")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits with 2 and a one-line message (it already does; keep it explicit)."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"gatekeeper: error: {message}\n")
+        raise SystemExit(ExitCode.USAGE)
+
+
+def _add_report_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format", action="append", choices=FORMATS, metavar="F",
+        help="text, json, sarif, junit or markdown; repeat with --output for several reports",
+    )
+    parser.add_argument(
+        "--output", action="append", metavar="FILE",
+        help="write the report of the matching --format to FILE (atomically)",
+    )
+
+
+def _add_policy_arg(parser: argparse.ArgumentParser, required: bool = False) -> None:
+    parser.add_argument("--policy", required=required, metavar="FILE", help="policy YAML file")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="gatekeeper", description="Build-pipeline integrity gate.")
+    parser.add_argument("--version", action="version", version=f"gatekeeper {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("keygen", help="generate a signing key pair")
+    p.add_argument("path", metavar="PATH", help="private key file; the public key goes to PATH.pub")
+    p.add_argument("--type", default="ed25519", choices=("ed25519", "ecdsa-p256", "rsa"))
+    p.add_argument("--passphrase-env", metavar="NAME",
+                   help="encrypt the private key with the passphrase in environment variable NAME")
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+    p.set_defaults(handler="gatekeeper.commands.keys:cmd_keygen")
+
+    p = sub.add_parser("check", help="collect and audit a repository")
+    p.add_argument("repo", nargs="?", default=".", metavar="REPO")
+    p.add_argument("--base", metavar="REF", help="also audit what changed since REF")
+    _add_policy_arg(p)
+    p.add_argument("--baseline", metavar="FILE", type=Path,
+                   help="accept the findings whose fingerprints are in FILE")
+    p.add_argument("--write-baseline", metavar="FILE", type=Path,
+                   help="write the fingerprints of every current finding to FILE and exit 0")
+    p.add_argument("--staged", action="store_true",
+                   help="audit only what is staged in the index (pre-commit)")
+    p.add_argument("--only", action="append", metavar="KIND",
+                   help="collect only these evidence kinds (repeatable)")
+    _add_report_args(p)
+    p.set_defaults(handler="gatekeeper.commands.check:cmd_check")
+
+    p = sub.add_parser("collect", help="print one kind of evidence as JSON")
+    p.add_argument("kind", metavar="KIND")
+    p.add_argument("repo", nargs="?", default=".", metavar="REPO")
+    p.add_argument("--base", metavar="REF")
+    p.set_defaults(handler="gatekeeper.commands.check:cmd_collect")
+
+    p = sub.add_parser("attest", help="hash materials, run a command, hash products, sign, store")
+    p.add_argument("--stage", required=True, metavar="NAME")
+    p.add_argument("--key", action="append", required=True, metavar="KEY",
+                   help="private key: a PEM path, file:PATH or env:NAME (repeat to co-sign)")
+    p.add_argument("--material", action="append", default=[], metavar="GLOB")
+    p.add_argument("--product", action="append", default=[], metavar="GLOB")
+    p.add_argument("--material-dir", action="append", default=[], metavar="DIR",
+                   help="record one digest for the whole directory instead of one per file")
+    p.add_argument("--product-dir", action="append", default=[], metavar="DIR")
+    p.add_argument("--store", metavar="STORE", help="default: $GATEKEEPER_STORE or .gatekeeper/")
+    p.add_argument("--repo", default=".", metavar="DIR", help="repository root (globs are relative to it)")
+    p.add_argument("--run-id", metavar="ID", help="pipeline run id (default: the CI's, or $GATEKEEPER_RUN_ID)")
+    p.add_argument("--audit", action="store_true",
+                   help="embed the evidence and findings of `check` in the attestation")
+    p.add_argument("--base", metavar="REF", help="with --audit: the base ref for the audits")
+    _add_policy_arg(p)
+    p.add_argument("--allow-empty", action="store_true",
+                   help="do not fail when a --product glob matches nothing")
+    p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND ARGS...")
+    p.set_defaults(handler="gatekeeper.commands.attest:cmd_attest")
+
+    p = sub.add_parser("verify", help="decide whether artifacts may be promoted")
+    _add_policy_arg(p, required=True)
+    p.add_argument("--store", metavar="STORE")
+    p.add_argument("--policy-key", metavar="PUB", help="require the policy to be signed by this key")
+    p.add_argument("--commit", metavar="SHA",
+                   help="the commit being promoted (default: the CI's commit variable, if any)")
+    p.add_argument("--image-digest", action="append", default=[], metavar="sha256:HEX",
+                   help="promote an image (or any artifact) by digest")
+    p.add_argument("artifacts", nargs="*", metavar="ARTIFACT")
+    _add_report_args(p)
+    p.set_defaults(handler="gatekeeper.commands.verify:cmd_verify")
+
+    p = sub.add_parser("import", help="add envelopes made by other tools to the store")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--store", metavar="STORE")
+    p.set_defaults(handler="gatekeeper.commands.verify:cmd_import")
+
+    p = sub.add_parser("policy", help="policy files")
+    psub = p.add_subparsers(dest="policy_command", metavar="ACTION", parser_class=_Parser)
+    ps = psub.add_parser("sign", help="sign a policy file (writes POLICY.sig)")
+    ps.add_argument("--key", action="append", required=True, metavar="KEY")
+    ps.add_argument("policy", metavar="POLICY")
+    ps.set_defaults(handler="gatekeeper.commands.keys:cmd_policy_sign")
+    pv = psub.add_parser("validate", help="check a policy file and print its stages")
+    pv.add_argument("policy", metavar="POLICY")
+    pv.set_defaults(handler="gatekeeper.commands.keys:cmd_policy_validate")
+
+    _EXTENSIONS.register(sub)
+    return parser
+
+
+class _Extensions:
+    """Subcommands contributed by other modules (pr-check, sbom, vsa, log)."""
+
+    def __init__(self) -> None:
+        self._modules: list[str] = []
+
+    def add(self, module: str) -> None:
+        self._modules.append(module)
+
+    def register(self, sub: Any) -> None:
+        import importlib
+
+        for name in self._modules:
+            importlib.import_module(name).add_parser(sub, _add_report_args)
+
+
+_EXTENSIONS = _Extensions()
+# Each module here defines add_parser(subparsers, add_report_args) and sets a handler.
+for _module in ():
+    _EXTENSIONS.add(_module)
+
+
+def _resolve(handler: str) -> Handler:
+    import importlib
+
+    module_name, _, func = handler.partition(":")
+    fn: Handler = getattr(importlib.import_module(module_name), func)
+    return fn
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code) if isinstance(exc.code, int) else ExitCode.USAGE
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return ExitCode.USAGE
+    try:
+        return int(_resolve(handler)(args))
+    except GatekeeperError as exc:
+        _error(exc.diagnostics())
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return int(ExitCode.INTERNAL)
+    except Exception as exc:  # SECURITY: fail closed on anything unexpected
+        _error(f"internal error: {type(exc).__name__}: {exc}")
+        if os.environ.get("GATEKEEPER_DEBUG"):
+            traceback.print_exc()
+        return int(ExitCode.INTERNAL)
+
+
+def _error(message: str) -> None:
+    sys.stderr.write(f"gatekeeper: error: {message}\n")
+
+
+def usage_error(message: str) -> InvalidInput:
+    return InvalidInput(message)

@@ -1,0 +1,1 @@
+"""Subcommand handlers: each turns parsed arguments into a call and an exit code."""

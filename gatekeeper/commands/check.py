@@ -1,0 +1,61 @@
+"""`gatekeeper check` and `gatekeeper collect`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from gatekeeper._fileio import dumps_json
+from gatekeeper.check import CheckConfig, run_check, write_baseline
+from gatekeeper.collect import CollectContext, collector_for
+from gatekeeper.commands.output import emit, report_targets
+from gatekeeper.errors import ExitCode
+from gatekeeper.policy import default_policy, load_policy
+
+
+def check_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Collector options from arguments that other modules add (OSV database, image, ...)."""
+    options: dict[str, Any] = {}
+    for name in ("osv_db", "osv_api", "osv_api_url", "osv_offline_ok", "image"):
+        value = getattr(args, name, None)
+        if value not in (None, False):
+            options[name] = value
+    return options
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    report_targets(args)  # validate report arguments before doing any work
+    policy, name = (default_policy(), "default")
+    if args.policy:
+        policy, _ = load_policy(args.policy)
+        name = policy.name
+    cfg = CheckConfig(
+        repo=Path(args.repo),
+        policy=policy,
+        base=args.base,
+        kinds=args.only,
+        baseline=args.baseline,
+        staged=args.staged,
+        policy_name=name,
+        options=check_options(args),
+    )
+    result = run_check(cfg)
+    if args.write_baseline:
+        count = write_baseline(args.write_baseline, [f for f in result.findings if f.status is None])
+        sys.stderr.write(f"gatekeeper: wrote {count} fingerprint(s) to {args.write_baseline}\n")
+        return ExitCode.PASS
+    emit(args, result.verdict)
+    return ExitCode.PASS if result.verdict.allowed else ExitCode.BLOCKED
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    ctx = CollectContext(repo=Path(args.repo), base=args.base, options=check_options(args))
+    evidence = collector_for(args.kind).collect(ctx)
+    fmt = getattr(args, "format", None)
+    if fmt == "text" and hasattr(evidence, "render_text"):
+        sys.stdout.write(evidence.render_text())
+    else:
+        sys.stdout.write(dumps_json(evidence.model_dump(mode="json", by_alias=True)))
+    return ExitCode.PASS

@@ -1,0 +1,1 @@
+"""Pydantic models: every on-disk and wire format gatekeeper reads or writes."""

@@ -1,0 +1,78 @@
+"""Findings: what an audit rule reports, with a stable fingerprint."""
+
+from __future__ import annotations
+
+import hashlib
+from enum import StrEnum
+
+from pydantic import Field
+
+from gatekeeper.models.base import GatekeeperModel
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    def at_least(self, other: Severity) -> bool:
+        return self.rank >= other.rank
+
+
+_RANK = {
+    Severity.INFO: 0,
+    Severity.LOW: 1,
+    Severity.MEDIUM: 2,
+    Severity.HIGH: 3,
+    Severity.CRITICAL: 4,
+}
+
+
+def fingerprint(rule: str, path: str | None, key: str) -> str:
+    """A fingerprint that survives line moves: rule, path and a rule-chosen stable key.
+
+    For secrets the key is the sha256 of the value, never the value itself.
+    """
+    raw = "\x1f".join((rule, path or "", key)).encode("utf-8", "surrogateescape")
+    return hashlib.sha256(raw).hexdigest()
+
+
+class Finding(GatekeeperModel):
+    rule: str = Field(pattern=r"^[a-z]+/[a-z0-9-]+$")
+    severity: Severity
+    message: str
+    path: str | None = None
+    line: int | None = Field(default=None, ge=1)
+    fingerprint: str = Field(pattern=r"^[0-9a-f]{64}$")
+    # Set by the check runner: "new" (introduced by the change), "existing" (already on the base).
+    status: str | None = None
+
+    @classmethod
+    def make(
+        cls,
+        rule: str,
+        severity: Severity,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        key: str = "",
+    ) -> Finding:
+        """Build a finding; ``key`` is what makes it unique within rule and path."""
+        return cls(
+            rule=rule,
+            severity=severity,
+            message=message,
+            path=path,
+            line=line,
+            fingerprint=fingerprint(rule, path, key or message),
+        )
+
+    def sort_key(self) -> tuple[str, int, str, str]:
+        return (self.path or "", self.line or 0, self.rule, self.fingerprint)

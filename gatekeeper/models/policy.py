@@ -1,0 +1,175 @@
+"""The policy file (YAML): the user-facing contract of the verifier and the audits.
+
+Unknown keys are errors: a typo must never weaken a gate.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+
+from gatekeeper.models.base import GatekeeperModel
+from gatekeeper.models.finding import Severity
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_SIZE = re.compile(r"^\s*(\d+)\s*([kmg]?i?b?)\s*$", re.IGNORECASE)
+
+# The evidence kinds a stage may require (collectors of the same names).
+EvidenceKind = Literal["source", "pipeline", "deps", "secrets", "container", "env"]
+
+
+def parse_duration(value: object) -> timedelta:
+    """``7d``, ``12h``, ``30m``, ``45s``, ``2w`` (or a number of seconds)."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match and int(match.group(1)) > 0:
+            return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    raise ValueError(f"not a duration: {value!r} (use a positive number with s, m, h, d or w)")
+
+
+def parse_size(value: object) -> int:
+    """``5MB``, ``512k``, ``1GiB`` or a byte count."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if isinstance(value, str):
+        match = _SIZE.match(value)
+        if match:
+            unit = match.group(2).lower()[:1]
+            factor = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit]
+            return int(match.group(1)) * factor
+    raise ValueError(f"not a size: {value!r} (use e.g. 5MB, 512k or a byte count)")
+
+
+def _as_utc(value: object) -> object:
+    # A bare date means the end of that day in UTC; a naive time is taken as UTC.
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day, 23, 59, 59, tzinfo=UTC)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+UtcDatetime = Annotated[datetime, BeforeValidator(_as_utc)]
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+ByteSize = Annotated[int, BeforeValidator(parse_size)]
+
+
+class StagePolicy(GatekeeperModel):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    signed_by: list[str] = Field(min_length=1)
+    threshold: int = Field(default=1, ge=1)
+    follows: str | None = None
+    requires: list[EvidenceKind] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _threshold_reachable(self) -> StagePolicy:
+        if len(set(self.signed_by)) != len(self.signed_by):
+            raise ValueError(f"stage {self.name!r}: signed_by names a key twice")
+        if self.threshold > len(self.signed_by):
+            raise ValueError(
+                f"stage {self.name!r}: threshold {self.threshold} is more than the "
+                f"{len(self.signed_by)} key(s) in signed_by"
+            )
+        return self
+
+
+class RuleOverride(GatekeeperModel):
+    severity: Severity | None = None
+    enabled: bool = True
+
+
+def _rule_override(value: object) -> object:
+    # YAML 1.1 reads a bare `off` as False and `on` as True.
+    if value is False or value == "off":
+        return {"enabled": False}
+    if value is True or value == "on":
+        return {"enabled": True}
+    if isinstance(value, str):
+        return {"severity": value}
+    return value
+
+
+class AuditsPolicy(GatekeeperModel):
+    block_at: Severity = Severity.HIGH
+    rules: dict[str, Annotated[RuleOverride, BeforeValidator(_rule_override)]] = Field(
+        default_factory=dict
+    )
+    require_signed_commits: bool = False
+    require_review: bool = False
+    allowed_identities: list[str] = Field(default_factory=list)
+    # Fingerprints (or git-style key ids) of keys allowed to sign commits; empty: any valid one.
+    trusted_commit_keys: list[str] = Field(default_factory=list)
+    approved_pipeline_digests: dict[str, str] = Field(default_factory=dict)
+    allowed_registries: list[str] = Field(default_factory=list)
+    max_file_size: ByteSize = 5 * 1024 * 1024
+    # Findings already present on the base are reported as existing and do not block,
+    # unless this is set (pr-check and check --base).
+    block_existing: bool = False
+
+    @field_validator("rules")
+    @classmethod
+    def _known_rule_ids(cls, value: dict[str, RuleOverride]) -> dict[str, RuleOverride]:
+        for rule_id in value:
+            if not re.fullmatch(r"[a-z]+/[a-z0-9-]+", rule_id):
+                raise ValueError(f"not a rule id: {rule_id!r} (ids look like family/name)")
+        return value
+
+    @field_validator("approved_pipeline_digests")
+    @classmethod
+    def _digests(cls, value: dict[str, str]) -> dict[str, str]:
+        for path, digest in value.items():
+            hexpart = digest.removeprefix("sha256:")
+            if not re.fullmatch(r"[0-9a-f]{64}", hexpart):
+                raise ValueError(f"approved digest for {path!r} is not a sha256 hex digest")
+        return {p: d.removeprefix("sha256:") for p, d in value.items()}
+
+
+class ExceptionPolicy(GatekeeperModel):
+    rule: str = Field(pattern=r"^[a-z]+/[a-z0-9*-]+$")
+    path: str = "**"
+    fingerprint: str | None = None
+    reason: str = Field(min_length=1)
+    expires: UtcDatetime
+
+
+class Policy(GatekeeperModel):
+    version: Literal[1]
+    name: str = Field(min_length=1)
+    expires: UtcDatetime
+    max_age: Duration | None = None
+    keys: dict[str, str] = Field(default_factory=dict)
+    stages: list[StagePolicy] = Field(default_factory=list)
+    audits: AuditsPolicy = Field(default_factory=AuditsPolicy)
+    exceptions: list[ExceptionPolicy] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Policy:
+        names = [s.name for s in self.stages]
+        if len(set(names)) != len(names):
+            raise ValueError("a stage name appears twice")
+        for stage in self.stages:
+            for key in stage.signed_by:
+                if key not in self.keys:
+                    raise ValueError(f"stage {stage.name!r} names unknown key {key!r}")
+            if stage.follows is not None:
+                if stage.follows not in names:
+                    raise ValueError(f"stage {stage.name!r} follows unknown stage {stage.follows!r}")
+                if names.index(stage.follows) >= names.index(stage.name):
+                    raise ValueError(
+                        f"stage {stage.name!r} follows {stage.follows!r}, which is not before it"
+                    )
+        return self
+
+    def stage(self, name: str) -> StagePolicy:
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        raise KeyError(name)

@@ -1,0 +1,81 @@
+"""in-toto Statement v1 and gatekeeper's stage predicate."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from gatekeeper.models.base import GatekeeperModel
+from gatekeeper.models.finding import Finding
+
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+STAGE_PREDICATE_TYPE = "https://gatekeeper.dev/attestation/stage/v1"
+SLSA_PROVENANCE_TYPE = "https://slsa.dev/provenance/v1"
+SLSA_VSA_TYPE = "https://slsa.dev/verification_summary/v1"
+
+DigestSet = dict[str, str]
+
+
+class Subject(GatekeeperModel):
+    name: str
+    digest: DigestSet = Field(min_length=1)
+
+
+class Artifact(GatekeeperModel):
+    """A material or product: a file, a symlink (recorded, never followed) or a directory digest."""
+
+    name: str
+    digest: DigestSet = Field(min_length=1)
+    kind: Literal["file", "symlink", "dir"] = "file"
+    target: str | None = None  # symlink target, as written in the link
+    count: int | None = None  # files covered by a directory digest
+
+
+class CIEnvironment(GatekeeperModel):
+    platform: Literal["github-actions", "jenkins", "gitlab-ci", "local"] = "local"
+    run_id: str | None = None
+    run_url: str | None = None
+    job: str | None = None
+    workflow: str | None = None
+    repository: str | None = None
+    ref: str | None = None
+    commit: str | None = None
+    previous_commit: str | None = None
+    runner: str | None = None
+    actor: str | None = None
+    event: str | None = None
+    pull_request: str | None = None
+    target_branch: str | None = None
+
+
+class RunInfo(GatekeeperModel):
+    """What binds the stages of one pipeline run together (replay protection)."""
+
+    run_id: str | None = None
+    source_commit: str | None = None
+    ci: CIEnvironment = Field(default_factory=CIEnvironment)
+
+
+class StagePredicate(GatekeeperModel):
+    stage: str = Field(min_length=1)
+    command: list[str] = Field(default_factory=list)
+    exit_code: int | None = None
+    started_at: datetime
+    finished_at: datetime
+    materials: list[Artifact] = Field(default_factory=list)
+    products: list[Artifact] = Field(default_factory=list)
+    run: RunInfo = Field(default_factory=RunInfo)
+    # Filled by `attest --audit`: evidence kind -> the collector's JSON, and the findings.
+    audited: list[str] = Field(default_factory=list)
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    findings: list[Finding] = Field(default_factory=list)
+    gatekeeper_version: str = ""
+
+
+class Statement(GatekeeperModel):
+    type_: Literal["https://in-toto.io/Statement/v1"] = Field(alias="_type")
+    subject: list[Subject] = Field(min_length=1)
+    predicate_type: str = Field(alias="predicateType")
+    predicate: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,43 @@
+"""The verdict: what `check`, `verify` and `pr-check` decide, and every reason why."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from gatekeeper.models.base import GatekeeperModel
+from gatekeeper.models.finding import Finding, Severity
+
+
+class Reason(GatekeeperModel):
+    """One reason the verifier blocks (its output uses `code`, not `rule`)."""
+
+    code: str = Field(pattern=r"^verify/[a-z0-9-]+$")
+    message: str
+    stage: str | None = None
+
+
+class Verdict(GatekeeperModel):
+    command: Literal["check", "verify", "pr-check"]
+    verdict: Literal["pass", "block"]
+    reasons: list[Reason] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    block_at: Severity | None = None
+    policy: str | None = None
+    subjects: list[str] = Field(default_factory=list)
+    # Things a reader must know that are not reasons (e.g. "OSV API not consulted").
+    notes: list[str] = Field(default_factory=list)
+
+    @property
+    def allowed(self) -> bool:
+        return self.verdict == "pass"
+
+    def blocking_findings(self) -> list[Finding]:
+        if self.block_at is None:
+            return []
+        return [
+            f
+            for f in self.findings
+            if f.severity.at_least(self.block_at) and f.status not in ("excepted", "baseline", "existing")
+        ]

@@ -1,0 +1,86 @@
+"""Loading, defaulting and signing policy files.
+
+A signed policy is the YAML file plus a detached DSSE envelope (``POLICY.sig``) whose
+payload is the policy's exact bytes. ``verify --policy-key PUB`` checks that envelope
+before the policy is trusted.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from gatekeeper._fileio import load_yaml, read_bounded
+from gatekeeper.errors import InvalidInput
+from gatekeeper.models.policy import Policy
+
+MAX_POLICY_BYTES = 4 * 1024 * 1024
+
+
+def default_policy() -> Policy:
+    """The bundled default: no required stages, blocks findings at `high` and above."""
+    return Policy.model_validate(
+        {"version": 1, "name": "default", "expires": datetime(2099, 12, 31, tzinfo=UTC)}
+    )
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (a typo must not weaken a gate)"
+        parts.append(f"{loc}: {msg}")
+    more = len(exc.errors()) - 5
+    if more > 0:
+        parts.append(f"and {more} more")
+    return "; ".join(parts)
+
+
+def parse_policy(data: bytes, source: str) -> Policy:
+    """Parse policy bytes.
+
+    Raises:
+        InvalidInput: not YAML, not a mapping, or not a valid policy (names the file).
+    """
+    try:
+        raw = load_yaml(data, strict_keys=True)
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"{source}: not valid YAML: {exc}".replace("\n", " ")) from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{source}: not UTF-8 text") from exc
+    if not isinstance(raw, dict):
+        raise InvalidInput(f"{source}: a policy must be a YAML mapping")
+    try:
+        return Policy.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidInput(f"{source}: invalid policy: {format_validation_error(exc)}") from exc
+
+
+def load_policy(path: str | Path) -> tuple[Policy, bytes]:
+    """Read and validate a policy file; returns the model and the exact bytes read.
+
+    Raises:
+        InvalidInput: unreadable or invalid.
+    """
+    data = read_bounded(path, MAX_POLICY_BYTES)
+    return parse_policy(data, str(path)), data
+
+
+def resolve_key_path(policy_path: str | Path, key_ref: str) -> Path:
+    """Key paths in a policy are relative to the policy file."""
+    ref = Path(key_ref)
+    return ref if ref.is_absolute() else Path(policy_path).parent / ref
+
+
+def policy_signature_path(policy_path: str | Path) -> Path:
+    return Path(f"{policy_path}.sig")
+
+
+def policy_payload(envelope_payload_b64: str) -> bytes:
+    return base64.b64decode(envelope_payload_b64, validate=True)

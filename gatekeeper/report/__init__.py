@@ -1,0 +1,34 @@
+"""Output formats: pure functions from a Verdict to text.
+
+Usage::
+
+    from gatekeeper.report import ReportFormat, render
+    print(render(ReportFormat.JSON, verdict))
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import assert_never
+
+from gatekeeper.models.verdict import Verdict
+
+
+class ReportFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+def render(fmt: ReportFormat, verdict: Verdict, *, colour: bool = False) -> str:
+    if fmt is ReportFormat.TEXT:
+        from gatekeeper.report import text
+
+        return text.render(verdict, colour=colour)
+    if fmt is ReportFormat.JSON:
+        from gatekeeper.report import json
+
+        return json.render(verdict)
+    assert_never(fmt)
+
+
+__all__ = ["ReportFormat", "render"]

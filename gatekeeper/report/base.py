@@ -1,0 +1,30 @@
+"""Shared helpers for renderers: ordering and counting, no I/O."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from gatekeeper.models.finding import Finding, Severity
+from gatekeeper.models.verdict import Verdict
+
+
+def active(verdict: Verdict) -> list[Finding]:
+    """Findings not excepted, baselined or existing on the base."""
+    return [f for f in verdict.findings if f.status is None]
+
+
+def blocking(verdict: Verdict) -> list[Finding]:
+    if verdict.block_at is None:
+        return []
+    return [f for f in active(verdict) if f.severity.at_least(verdict.block_at)]
+
+
+def severity_counts(findings: list[Finding]) -> dict[Severity, int]:
+    counts = Counter(f.severity for f in findings)
+    return {sev: counts[sev] for sev in sorted(Severity, key=lambda s: -s.rank) if counts[sev]}
+
+
+def location(finding: Finding) -> str:
+    if finding.path is None:
+        return "-"
+    return f"{finding.path}:{finding.line}" if finding.line else finding.path

@@ -1,0 +1,60 @@
+"""Text report for people: grouped by file, one line per reason, a summary and what to do next."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from gatekeeper.models.verdict import Verdict
+from gatekeeper.report.base import active, blocking, location, severity_counts
+
+_COLOURS = {"critical": "\033[1;31m", "high": "\033[31m", "medium": "\033[33m",
+            "low": "\033[36m", "info": "\033[2m"}
+_RESET = "\033[0m"
+
+
+def render(verdict: Verdict, *, colour: bool = False) -> str:
+    def paint(text: str, key: str) -> str:
+        return f"{_COLOURS.get(key, '')}{text}{_RESET}" if colour and key in _COLOURS else text
+
+    lines: list[str] = []
+    for reason in verdict.reasons:
+        stage = f"[{reason.stage}] " if reason.stage else ""
+        lines.append(f"BLOCK {reason.code}: {stage}{reason.message}")
+    shown = [f for f in verdict.findings if f.status is None]
+    for path, group in groupby(shown, key=lambda f: f.path or "(repository)"):
+        lines.append(path)
+        for finding in group:
+            sev = paint(f"{finding.severity.value:<8}", finding.severity.value)
+            where = f"line {finding.line}" if finding.line else "-"
+            lines.append(f"  {sev} {finding.rule:<36} {where:<10} {finding.message}")
+    quiet = [f for f in verdict.findings if f.status is not None]
+    if quiet:
+        by_status: dict[str, int] = {}
+        for f in quiet:
+            by_status[f.status or ""] = by_status.get(f.status or "", 0) + 1
+        lines.append("not blocking: " + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())))
+    for note in verdict.notes:
+        lines.append(f"note: {note}")
+    lines.append(_summary(verdict))
+    return "\n".join(lines) + "\n"
+
+
+def _summary(verdict: Verdict) -> str:
+    word = "PASS" if verdict.allowed else "BLOCK"
+    if verdict.command == "verify":
+        if verdict.allowed:
+            subjects = ", ".join(verdict.subjects) or "the artifact"
+            return f"{word}: {subjects} may be promoted under policy {verdict.policy}"
+        return (f"{word}: {len(verdict.reasons)} reason(s) under policy {verdict.policy}; "
+                "fix each reason above, then run verify again")
+    counts = severity_counts(active(verdict))
+    summary = ", ".join(f"{n} {s.value}" for s, n in counts.items()) or "no findings"
+    n_block = len(blocking(verdict))
+    at = verdict.block_at.value if verdict.block_at else "-"
+    if verdict.allowed:
+        return f"{word}: {summary} (blocks at {at})"
+    return (f"{word}: {n_block} finding(s) at or above {at} ({summary}); fix them, add an "
+            f"exception with a reason and expiry to the policy, or accept them with --baseline")
+
+
+__all__ = ["location", "render"]
