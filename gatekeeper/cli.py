@@ -42,6 +42,16 @@ def _add_report_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_deps_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--osv-db", metavar="PATH",
+                        help="offline OSV database: a directory or zip of OSV JSON records")
+    parser.add_argument("--osv-api", action="store_true", help="query the OSV API (batched, cached)")
+    parser.add_argument("--osv-api-url", metavar="URL", default=None,
+                        help="OSV API base URL (default https://api.osv.dev)")
+    parser.add_argument("--osv-offline-ok", action="store_true",
+                        help="continue when the OSV API is unreachable (the report says so)")
+
+
 def _add_policy_arg(parser: argparse.ArgumentParser, required: bool = False) -> None:
     parser.add_argument("--policy", required=required, metavar="FILE", help="policy YAML file")
 
@@ -71,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="audit only what is staged in the index (pre-commit)")
     p.add_argument("--only", action="append", metavar="KIND",
                    help="collect only these evidence kinds (repeatable)")
+    _add_deps_args(p)
+    p.add_argument("--image", metavar="REF",
+                   help="also audit an image: oci:DIR[:TAG] or docker-archive:FILE")
     _add_report_args(p)
     p.set_defaults(handler="gatekeeper.commands.check:cmd_check")
 
@@ -78,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("kind", metavar="KIND")
     p.add_argument("repo", nargs="?", default=".", metavar="REPO")
     p.add_argument("--base", metavar="REF")
+    p.add_argument("--image", metavar="REF", help="container: oci:DIR[:TAG] or docker-archive:FILE")
+    p.add_argument("--format", choices=("json", "text"), default="json")
+    _add_deps_args(p)
     p.set_defaults(handler="gatekeeper.commands.check:cmd_collect")
 
     p = sub.add_parser("attest", help="hash materials, run a command, hash products, sign, store")
@@ -96,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="embed the evidence and findings of `check` in the attestation")
     p.add_argument("--base", metavar="REF", help="with --audit: the base ref for the audits")
     _add_policy_arg(p)
+    p.add_argument("--image", action="append", default=[], metavar="REF",
+                   help="make the image's manifest digest a subject: oci:DIR[:TAG] or docker-archive:FILE")
     p.add_argument("--allow-empty", action="store_true",
                    help="do not fail when a --product glob matches nothing")
     p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND ARGS...")
@@ -145,12 +163,23 @@ class _Extensions:
         import importlib
 
         for name in self._modules:
-            importlib.import_module(name).add_parser(sub, _add_report_args)
+            try:
+                module = importlib.import_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name != name:
+                    raise
+                continue  # not built yet in this tree
+            module.add_parser(sub, _add_report_args)
 
 
 _EXTENSIONS = _Extensions()
 # Each module here defines add_parser(subparsers, add_report_args) and sets a handler.
-for _module in ():
+for _module in (
+    "gatekeeper.commands.sbom",
+    "gatekeeper.commands.pr_check",
+    "gatekeeper.commands.vsa",
+    "gatekeeper.commands.log",
+):
     _EXTENSIONS.add(_module)
 
 
