@@ -183,6 +183,9 @@ def run_check(cfg: CheckConfig) -> CheckResult:
         existing = _base_fingerprints(cfg, selected, audit_ctx)
     baseline = load_baseline(cfg.baseline) if cfg.baseline else None
     findings, notes = apply_policy(raw, cfg.policy, now=now, baseline=baseline, existing=existing)
+    # Collectors may carry notes a reader must see (e.g. "OSV API not consulted").
+    for model in evidence.values():
+        notes.extend(getattr(model, "notes", None) or [])
     verdict = decide_findings(
         "check", findings, cfg.policy, notes=notes, policy_name=cfg.policy_name
     )
