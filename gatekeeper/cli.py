@@ -134,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", help="add envelopes made by other tools to the store")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--store", metavar="STORE")
+    p.add_argument("--stage", metavar="NAME",
+                   help="the stage an imported SLSA provenance stands for (default: build)")
     p.set_defaults(handler="gatekeeper.commands.verify:cmd_import")
 
     p = sub.add_parser("policy", help="policy files")

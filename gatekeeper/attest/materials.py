@@ -1,0 +1,143 @@
+"""Recording materials and products: globs and directories under the repository root.
+
+Files are hashed streaming and in parallel. Symlinks are recorded as links (their target
+string is hashed), never followed, so nothing outside the tree is read. A directory can be
+recorded as one digest over every file below it, so an attestation over 100,000 files
+stays small.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from gatekeeper._digest import sha256_files, tree_digest
+from gatekeeper._glob import compile_glob, static_prefix
+from gatekeeper.errors import InvalidInput
+from gatekeeper.models.statement import Artifact
+
+# Never recorded as materials or products: VCS metadata and the default store.
+_SKIP_DIRS = frozenset({".git", ".gatekeeper"})
+
+
+def _walk(root: Path, start: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """Yield (relative POSIX path, entry) for files and symlinks below ``root/start``."""
+    stack = [start]
+    while stack:
+        rel_dir = stack.pop()
+        directory = root / rel_dir if rel_dir else root
+        try:
+            with os.scandir(directory) as it:
+                entries = list(it)
+        except NotADirectoryError:
+            continue
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise InvalidInput(f"{directory}: cannot read: {exc.strerror or exc}") from exc
+        for entry in entries:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name not in _SKIP_DIRS:
+                    stack.append(rel)
+            else:
+                yield rel, entry
+
+
+def _check_pattern(pattern: str) -> str:
+    cleaned = pattern.strip()
+    while cleaned.startswith("./"):
+        cleaned = cleaned[2:]
+    if not cleaned or cleaned.startswith("/") or ".." in cleaned.split("/") or "\x00" in cleaned:
+        raise InvalidInput(f"{pattern!r}: globs are relative to the repository root and stay inside it")
+    return cleaned
+
+
+def _record(root: Path, names_entries: Iterable[tuple[str, os.DirEntry[str]]]) -> list[Artifact]:
+    files: list[tuple[str, str]] = []  # (name, absolute path)
+    artifacts: list[Artifact] = []
+    for rel, entry in names_entries:
+        mode = entry.stat(follow_symlinks=False).st_mode
+        if stat.S_ISLNK(mode):
+            target = os.readlink(entry.path)
+            digest = hashlib.sha256(target.encode("utf-8", "surrogateescape")).hexdigest()
+            artifacts.append(Artifact(name=rel, digest={"sha256": digest}, kind="symlink", target=target))
+        elif stat.S_ISREG(mode):
+            files.append((rel, entry.path))
+        # SECURITY: sockets, fifos and devices are never opened.
+    digests = sha256_files([p for _, p in files])
+    artifacts.extend(Artifact(name=n, digest={"sha256": d}) for (n, _), d in zip(files, digests, strict=True))
+    artifacts.sort(key=lambda a: a.name)
+    return artifacts
+
+
+def record_globs(root: Path, patterns: list[str], *, what: str, allow_empty: bool = False) -> list[Artifact]:
+    """Every file or symlink matching any of ``patterns``.
+
+    Raises:
+        InvalidInput: a pattern leaves the tree, or matches nothing (unless ``allow_empty``).
+    """
+    if not patterns:
+        return []
+    cleaned = [_check_pattern(p) for p in patterns]
+    matched: dict[str, os.DirEntry[str]] = {}
+    # Group patterns by where their walk can start, so each subtree is walked once.
+    starts: dict[str, list[str]] = {}
+    for pattern in cleaned:
+        starts.setdefault(static_prefix(pattern), []).append(pattern)
+    hits = dict.fromkeys(cleaned, 0)
+    for start, group in sorted(starts.items()):
+        regexes = [(p, compile_glob(p)) for p in group]
+        literal = root / start if start else root
+        if start and (literal.is_symlink() or literal.is_file()):
+            # A pattern naming one file or link directly.
+            parent = literal.parent
+            with os.scandir(parent) as it:
+                for entry in it:
+                    if entry.name == literal.name:
+                        for p, rx in regexes:
+                            if rx.match(start):
+                                hits[p] += 1
+                                matched[start] = entry
+            continue
+        for rel, entry in _walk(root, start):
+            for p, rx in regexes:
+                if rx.match(rel):
+                    hits[p] += 1
+                    matched[rel] = entry
+                    break
+    if not allow_empty:
+        empty = [p for p, n in hits.items() if n == 0]
+        if empty:
+            raise InvalidInput(
+                f"--{what} {empty[0]!r} matches no file under {root} (globs are relative to the "
+                "repository root; pass --allow-empty if that is expected)"
+            )
+    return _record(root, sorted(matched.items()))
+
+
+def record_dirs(root: Path, dirs: list[str], *, what: str) -> list[Artifact]:
+    """One digest per directory over every file and link below it (see ``tree_digest``).
+
+    Raises:
+        InvalidInput: a directory is missing or outside the tree.
+    """
+    out = []
+    for raw in dirs:
+        rel = _check_pattern(raw).rstrip("/")
+        path = root / rel
+        if path.is_symlink() or not path.is_dir():
+            raise InvalidInput(f"--{what}-dir {raw!r}: not a directory under {root}")
+        entries = _record(root, _walk(root, rel))
+        out.append(dir_artifact(rel, entries))
+    return out
+
+
+def dir_artifact(rel: str, entries: list[Artifact]) -> Artifact:
+    """The directory digest of ``entries`` (names relative to the repository root)."""
+    prefix = rel + "/"
+    pairs = [(a.name.removeprefix(prefix), a.digest["sha256"]) for a in entries]
+    return Artifact(name=prefix, digest={"sha256": tree_digest(pairs)}, kind="dir", count=len(pairs))

@@ -1,0 +1,184 @@
+"""Building and parsing in-toto statements for stages.
+
+``parse_attestation`` turns a verified payload (gatekeeper's stage predicate, an in-toto
+link, or SLSA Provenance v1) into one normalised ``StageRecord`` the verifier reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from gatekeeper._fileio import dumps_json, loads_json_strict
+from gatekeeper.errors import MalformedInput
+from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE
+from gatekeeper.models.finding import Finding
+from gatekeeper.models.statement import (
+    SLSA_PROVENANCE_TYPE,
+    STAGE_PREDICATE_TYPE,
+    STATEMENT_TYPE,
+    Artifact,
+    StagePredicate,
+    Statement,
+    Subject,
+)
+
+STATEMENT_V01 = "https://in-toto.io/Statement/v0.1"
+
+
+def build_statement(predicate: StagePredicate) -> Statement:
+    subjects = [
+        Subject(name=a.name, digest=a.digest) for a in predicate.products
+    ]
+    if not subjects:
+        # in-toto requires a subject; a stage with no products is about its source commit.
+        if predicate.run.source_commit:
+            subjects = [Subject(name=f"git+commit:{predicate.stage}",
+                                digest={"gitCommit": predicate.run.source_commit})]
+        else:
+            listing = dumps_json([a.model_dump(mode="json") for a in predicate.materials])
+            subjects = [Subject(name=f"stage:{predicate.stage}",
+                                digest={"sha256": hashlib.sha256(listing.encode()).hexdigest()})]
+    return Statement(
+        _type=STATEMENT_TYPE,
+        subject=subjects,
+        predicateType=STAGE_PREDICATE_TYPE,
+        predicate=predicate.model_dump(mode="json", exclude_none=True),
+    )
+
+
+def statement_bytes(statement: Statement) -> bytes:
+    return dumps_json(statement.model_dump(mode="json", by_alias=True, exclude_none=True),
+                      indent=None).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    """What the verifier needs from one attestation, whatever tool made it."""
+
+    stage: str
+    kind: str  # "gatekeeper", "in-toto-link", "slsa-provenance"
+    subjects: dict[str, dict[str, str]]  # name -> digest set
+    materials: list[Artifact]
+    products: list[Artifact]
+    exit_code: int | None
+    finished_at: datetime | None
+    run_id: str | None
+    source_commit: str | None
+    audited: list[str] = field(default_factory=list)
+    evidence_kinds: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    command: list[str] = field(default_factory=list)
+
+    def subject_digests(self) -> set[str]:
+        return {f"{alg}:{value}" for d in self.subjects.values() for alg, value in d.items()}
+
+
+def _artifacts_from_link(entries: Any, what: str) -> list[Artifact]:
+    if not isinstance(entries, dict):
+        raise MalformedInput(f"link {what} is not a mapping")
+    out = []
+    for name, digest in sorted(entries.items()):
+        if not isinstance(digest, dict) or not digest or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in digest.items()
+        ):
+            raise MalformedInput(f"link {what} entry {name!r} has no digest set")
+        out.append(Artifact(name=name, digest=digest))
+    return out
+
+
+def parse_attestation(payload_type: str, payload: bytes, index_stage: str | None) -> StageRecord:
+    """Parse a payload whose signatures have already been checked.
+
+    Raises:
+        MalformedInput: wrong payload type, not strict JSON, wrong ``_type``, or an
+            unknown predicate type.
+    """
+    if payload_type != INTOTO_PAYLOAD_TYPE:
+        raise MalformedInput(f"payload type {payload_type!r} is not {INTOTO_PAYLOAD_TYPE}")
+    try:
+        data = loads_json_strict(payload)
+    except ValueError as exc:
+        raise MalformedInput(f"payload is not strict JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise MalformedInput("payload is not a JSON object")
+    kind = data.get("_type")
+    if kind == "link":
+        return _parse_link(data)
+    if kind not in (STATEMENT_TYPE, STATEMENT_V01):
+        raise MalformedInput(f"_type {kind!r} is neither an in-toto Statement v1 nor a link")
+    if kind == STATEMENT_V01:
+        raise MalformedInput("in-toto Statement v0.1 is not accepted; use Statement v1")
+    try:
+        statement = Statement.model_validate(data)
+    except ValidationError as exc:
+        raise MalformedInput(f"not a valid in-toto Statement v1: {exc.errors()[0]['msg']}") from exc
+    subjects = {s.name: dict(s.digest) for s in statement.subject}
+    if statement.predicate_type == STAGE_PREDICATE_TYPE:
+        try:
+            pred = StagePredicate.model_validate(statement.predicate)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = ".".join(str(p) for p in err["loc"])
+            raise MalformedInput(f"stage predicate invalid at {loc}: {err['msg']}") from exc
+        return StageRecord(
+            stage=pred.stage, kind="gatekeeper", subjects=subjects, materials=pred.materials,
+            products=pred.products, exit_code=pred.exit_code, finished_at=pred.finished_at,
+            run_id=pred.run.run_id, source_commit=pred.run.source_commit, audited=pred.audited,
+            evidence_kinds=sorted(pred.evidence), findings=pred.findings, command=pred.command,
+        )
+    if statement.predicate_type == SLSA_PROVENANCE_TYPE:
+        return _parse_provenance(statement, subjects, index_stage)
+    raise MalformedInput(f"unknown predicate type {statement.predicate_type!r}")
+
+
+def _parse_link(data: dict[str, Any]) -> StageRecord:
+    name = data.get("name")
+    if not isinstance(name, str) or not name:
+        raise MalformedInput("in-toto link has no name")
+    materials = _artifacts_from_link(data.get("materials", {}), "materials")
+    products = _artifacts_from_link(data.get("products", {}), "products")
+    byproducts = data.get("byproducts") or {}
+    code = byproducts.get("return-value") if isinstance(byproducts, dict) else None
+    if code is not None and (not isinstance(code, int) or isinstance(code, bool)):
+        raise MalformedInput("link byproducts.return-value is not an integer")
+    command = data.get("command") or []
+    if not isinstance(command, list):
+        raise MalformedInput("link command is not a list")
+    return StageRecord(
+        stage=name, kind="in-toto-link",
+        subjects={a.name: dict(a.digest) for a in products},
+        materials=materials, products=products, exit_code=code, finished_at=None,
+        run_id=None, source_commit=None, command=[str(c) for c in command],
+    )
+
+
+def _parse_provenance(statement: Statement, subjects: dict[str, dict[str, str]],
+                      index_stage: str | None) -> StageRecord:
+    pred = statement.predicate
+    build_def = pred.get("buildDefinition") if isinstance(pred, dict) else None
+    if not isinstance(build_def, dict):
+        raise MalformedInput("SLSA provenance has no buildDefinition")
+    materials = []
+    for dep in build_def.get("resolvedDependencies") or []:
+        if isinstance(dep, dict) and isinstance(dep.get("digest"), dict) and dep["digest"]:
+            name = dep.get("name") or dep.get("uri") or ""
+            materials.append(Artifact(name=str(name), digest=dep["digest"]))
+    finished = None
+    meta = (pred.get("runDetails") or {}).get("metadata") or {}
+    if isinstance(meta, dict) and isinstance(meta.get("finishedOn"), str):
+        try:
+            finished = datetime.fromisoformat(meta["finishedOn"].replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise MalformedInput("SLSA provenance finishedOn is not a timestamp") from exc
+    products = [Artifact(name=n, digest=d) for n, d in subjects.items()]
+    return StageRecord(
+        stage=index_stage or "build", kind="slsa-provenance", subjects=subjects,
+        materials=materials, products=products, exit_code=None, finished_at=finished,
+        run_id=((meta.get("invocationId") if isinstance(meta, dict) else None) or None),
+        source_commit=None,
+    )

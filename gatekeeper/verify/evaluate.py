@@ -1,0 +1,432 @@
+"""Policy evaluation: which attestations bind to the artifact, and every reason to block.
+
+The verifier fails closed. Every error on the way (a policy that does not parse, an
+unreadable key, a malformed envelope, an unexpected exception) becomes a reason, and
+any reason blocks.
+
+For each artifact the verifier takes the final stage's attestations that name the
+artifact among their products, newest first, and for each builds a chain: for every
+other stage it picks an attestation from the same pipeline run (run id and source
+commit), preferring one that passes its own checks. The first chain with no reason
+passes the artifact; otherwise the reasons of the newest chain are reported.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pydantic import ValidationError
+from securesystemslib.signer import SSlibKey
+
+from gatekeeper._digest import sha256_file
+from gatekeeper._fileio import loads_json_strict, read_bounded
+from gatekeeper.attest.dsse import verify_envelope_signatures
+from gatekeeper.attest.keys import load_public_key
+from gatekeeper.attest.materials import dir_artifact
+from gatekeeper.attest.statement import StageRecord, parse_attestation
+from gatekeeper.check import apply_policy, expired_exception_findings
+from gatekeeper.errors import GatekeeperError, InvalidInput, MalformedInput
+from gatekeeper.models.envelope import POLICY_PAYLOAD_TYPE, Envelope
+from gatekeeper.models.policy import Policy, StagePolicy
+from gatekeeper.models.statement import Artifact
+from gatekeeper.models.verdict import Reason, Verdict
+from gatekeeper.policy import load_policy, policy_signature_path, resolve_key_path
+from gatekeeper.store import Store, StoredEnvelope, open_store
+
+CLOCK_SKEW = timedelta(minutes=5)
+_MAX_LISTED = 5
+
+
+@dataclass(frozen=True)
+class VerifyConfig:
+    policy_path: Path
+    artifacts: list[str] = field(default_factory=list)
+    image_digests: list[str] = field(default_factory=list)
+    store: str | None = None
+    policy_key: str | None = None
+    commit: str | None = None
+    now: datetime | None = None
+
+
+@dataclass
+class Candidate:
+    stored: StoredEnvelope
+    record: StageRecord | None
+    problems: list[Reason]
+
+    @property
+    def finished(self) -> datetime:
+        if self.record is None or self.record.finished_at is None:
+            return datetime.min.replace(tzinfo=UTC)
+        return self.record.finished_at
+
+    @property
+    def binding(self) -> tuple[str | None, str | None]:
+        if self.record is None:
+            return (None, None)
+        return (self.record.run_id, self.record.source_commit)
+
+
+def _block(reasons: list[Reason], policy_name: str | None, subjects: list[str]) -> Verdict:
+    return Verdict(command="verify", verdict="block", reasons=_dedupe(reasons),
+                   policy=policy_name, subjects=subjects)
+
+
+def _dedupe(reasons: Iterable[Reason]) -> list[Reason]:
+    seen: dict[tuple[str, str | None, str], Reason] = {}
+    for reason in reasons:
+        seen.setdefault((reason.code, reason.stage, reason.message), reason)
+    return list(seen.values())
+
+
+def artifact_digest(spec: str) -> tuple[str, str]:
+    """(display name, "sha256:<hex>") for a file path or a literal ``sha256:<hex>``.
+
+    Raises:
+        InvalidInput: neither an existing file nor a sha256 digest.
+    """
+    if spec.startswith("sha256:"):
+        hexpart = spec[len("sha256:"):].lower()
+        if len(hexpart) == 64 and all(c in "0123456789abcdef" for c in hexpart):
+            return spec, f"sha256:{hexpart}"
+        raise InvalidInput(f"{spec}: not a sha256 digest (sha256: and 64 hex digits)")
+    path = Path(spec)
+    if not path.is_file():
+        raise InvalidInput(f"{spec}: no such file (give a file or sha256:<hex>)")
+    try:
+        return spec, f"sha256:{sha256_file(path)}"
+    except OSError as exc:
+        raise InvalidInput(f"{spec}: cannot read: {exc.strerror or exc}") from exc
+
+
+def run_verify(cfg: VerifyConfig) -> Verdict:
+    """Evaluate; any unexpected exception becomes verify/internal-error (a block)."""
+    try:
+        return _run_verify(cfg)
+    except InvalidInput:
+        raise
+    except GatekeeperError as exc:
+        return _block([Reason(code="verify/internal-error", message=exc.diagnostics())], None, [])
+    except Exception as exc:  # SECURITY: fail closed on anything unexpected
+        return _block([Reason(code="verify/internal-error",
+                              message=f"unexpected {type(exc).__name__}: {exc}")], None, [])
+
+
+def _run_verify(cfg: VerifyConfig) -> Verdict:
+    now = cfg.now or datetime.now(UTC)
+    subjects = [artifact_digest(a) for a in cfg.artifacts]
+    subjects += [artifact_digest(d) for d in cfg.image_digests]
+    if not subjects:
+        raise InvalidInput("name at least one ARTIFACT or --image-digest to verify")
+    shown = [f"{name} ({digest})" if name != digest else digest for name, digest in subjects]
+    if cfg.commit is not None and not re.fullmatch(r"[0-9a-fA-F]{7,64}", cfg.commit):
+        raise InvalidInput(f"--commit {cfg.commit!r}: give a commit id (7 to 64 hex digits)")
+    policy_key = load_public_key(cfg.policy_key) if cfg.policy_key else None
+
+    try:
+        policy, policy_bytes = load_policy(cfg.policy_path)
+    except InvalidInput as exc:
+        return _block([Reason(code="verify/policy-invalid", message=exc.diagnostics())], None, shown)
+
+    reasons: list[Reason] = []
+    if policy_key is not None:
+        reasons.extend(_check_policy_signature(cfg.policy_path, policy_bytes, policy_key))
+    if policy.expires <= now:
+        reasons.append(Reason(code="verify/policy-expired",
+                              message=f"policy {policy.name} expired {policy.expires.isoformat()}"))
+    if not policy.stages:
+        reasons.append(Reason(code="verify/policy-invalid",
+                              message=f"policy {policy.name} names no stages: there is nothing to verify"))
+        return _block(reasons, policy.name, shown)
+    try:
+        keys = {name: load_public_key(resolve_key_path(cfg.policy_path, ref))
+                for name, ref in policy.keys.items()}
+    except InvalidInput as exc:
+        reasons.append(Reason(code="verify/policy-invalid", message=exc.diagnostics()))
+        return _block(reasons, policy.name, shown)
+
+    store = open_store(cfg.store)
+    candidates = {stage.name: _load_candidates(store, stage, policy, keys, now)
+                  for stage in policy.stages}
+    for _name, digest in subjects:
+        reasons.extend(_verify_subject(digest, policy, candidates, cfg.commit))
+    reasons = _dedupe(reasons)
+    return Verdict(command="verify", verdict="block" if reasons else "pass", reasons=reasons,
+                   policy=policy.name, subjects=shown)
+
+
+def _check_policy_signature(policy_path: Path, policy_bytes: bytes, key: SSlibKey) -> list[Reason]:
+    sig_path = policy_signature_path(policy_path)
+    try:
+        envelope = Envelope.model_validate(loads_json_strict(read_bounded(sig_path, 1024 * 1024)))
+        payload, checks = verify_envelope_signatures(envelope, {"policy-key": key})
+    except (InvalidInput, MalformedInput, ValueError, ValidationError) as exc:
+        detail = exc.diagnostics() if isinstance(exc, GatekeeperError) else str(exc)
+        return [Reason(code="verify/policy-unsigned",
+                       message=f"{sig_path}: no valid policy signature ({detail})")]
+    if envelope.payload_type != POLICY_PAYLOAD_TYPE:
+        return [Reason(code="verify/policy-unsigned",
+                       message=f"{sig_path}: payload type {envelope.payload_type!r} is not a policy")]
+    if not any(c.verified_by for c in checks):
+        return [Reason(code="verify/policy-unsigned",
+                       message=f"{sig_path}: the policy signature does not verify under the policy key")]
+    if payload != policy_bytes:
+        return [Reason(code="verify/policy-unsigned",
+                       message=f"{policy_path}: the policy differs from the one that was signed")]
+    return []
+
+
+def _load_candidates(store: Store, stage: StagePolicy, policy: Policy,
+                     keys: dict[str, SSlibKey], now: datetime) -> list[Candidate]:
+    out = []
+    for stored in store.by_stage(stage.name):
+        candidate = _examine(stored, stage, policy, keys, now)
+        if candidate is not None:
+            out.append(candidate)
+    out.sort(key=lambda c: (c.finished, c.stored.id), reverse=True)
+    return out
+
+
+def _examine(stored: StoredEnvelope, stage: StagePolicy, policy: Policy,
+             keys: dict[str, SSlibKey], now: datetime) -> Candidate | None:
+    where = stored.id[:12]
+    try:
+        envelope = Envelope.model_validate(loads_json_strict(stored.data))
+    except (ValueError, ValidationError) as exc:
+        return Candidate(stored, None, [Reason(code="verify/malformed", stage=stage.name,
+                                               message=f"envelope {where} is not a DSSE envelope: "
+                                                       f"{str(exc).splitlines()[0]}")])
+    try:
+        payload, checks = verify_envelope_signatures(envelope, keys)
+    except MalformedInput as exc:
+        return Candidate(stored, None, [Reason(code="verify/malformed", stage=stage.name,
+                                               message=f"envelope {where}: {exc}")])
+    judgement = _judge(checks, stage, keys, where)
+    try:
+        record = parse_attestation(envelope.payload_type, payload, stage.name)
+    except MalformedInput as exc:
+        reasons = [Reason(code="verify/malformed", stage=stage.name, message=f"envelope {where}: {exc}")]
+        if judgement is not None:
+            reasons.append(judgement)
+        return Candidate(stored, None, reasons)
+    if record.stage != stage.name:
+        return None  # indexed under this stage but signed as another: not a candidate
+    problems: list[Reason] = [judgement] if judgement is not None else []
+    problems.extend(_record_checks(record, stage, policy, now, where))
+    return Candidate(stored, record, problems)
+
+
+def _judge(checks: list, stage: StagePolicy, keys: dict[str, SSlibKey], where: str) -> Reason | None:  # type: ignore[type-arg]
+    from gatekeeper.verify.signatures import judge_signatures
+
+    return judge_signatures(checks, stage, keys, where).reason
+
+
+def _record_checks(record: StageRecord, stage: StagePolicy, policy: Policy, now: datetime,
+                   where: str) -> list[Reason]:
+    reasons: list[Reason] = []
+    name = stage.name
+    if record.exit_code not in (None, 0):
+        cmd = " ".join(record.command) or "the command"
+        reasons.append(Reason(code="verify/stage-failed", stage=name,
+                              message=f"{cmd} exited with {record.exit_code} (attestation {where})"))
+    if policy.max_age is not None:
+        if record.finished_at is None:
+            reasons.append(Reason(code="verify/stale", stage=name,
+                                  message=f"attestation {where} records no time, so its age "
+                                          f"cannot be checked against max_age"))
+        elif record.finished_at > now + CLOCK_SKEW:
+            reasons.append(Reason(code="verify/stale", stage=name,
+                                  message=f"attestation {where} is dated in the future "
+                                          f"({record.finished_at.isoformat()})"))
+        elif now - record.finished_at > policy.max_age:
+            age = now - record.finished_at
+            reasons.append(Reason(code="verify/stale", stage=name,
+                                  message=f"attestation {where} is {_human(age)} old; the policy "
+                                          f"allows {_human(policy.max_age)}"))
+    have = set(record.audited) | set(record.evidence_kinds)
+    for kind in stage.requires:
+        if kind not in have:
+            reasons.append(Reason(code="verify/audit-missing", stage=name,
+                                  message=f"the policy requires {kind} evidence, which attestation "
+                                          f"{where} does not carry (run attest with --audit)"))
+    if record.findings:
+        findings, _ = apply_policy(record.findings, policy, now=now)
+        blocking = [f for f in findings
+                    if f.status is None and f.severity.at_least(policy.audits.block_at)]
+        expired = {f.fingerprint for f in expired_exception_findings(findings, policy, now)}
+        for finding in blocking[:_MAX_LISTED * 2]:
+            at = f"{finding.path}:{finding.line}" if finding.line else (finding.path or "-")
+            code = "verify/exception-expired" if finding.fingerprint in expired else "verify/audit-failed"
+            extra = " (its exception has expired)" if finding.fingerprint in expired else ""
+            reasons.append(Reason(code=code, stage=name,
+                                  message=f"{finding.severity.value} {finding.rule} at {at}: "
+                                          f"{finding.message}{extra}"))
+        if len(blocking) > _MAX_LISTED * 2:
+            reasons.append(Reason(code="verify/audit-failed", stage=name,
+                                  message=f"and {len(blocking) - _MAX_LISTED * 2} more blocking findings"))
+    return reasons
+
+
+def _human(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}".replace(".0", "")
+    return f"{seconds}s"
+
+
+def _verify_subject(digest: str, policy: Policy, candidates: dict[str, list[Candidate]],
+                    commit: str | None) -> list[Reason]:
+    final = policy.stages[-1]
+    finals = candidates[final.name]
+    matching = [c for c in finals if c.record is not None and digest in c.record.subject_digests()]
+    if not matching:
+        if not finals:
+            return [Reason(code="verify/missing-stage", stage=final.name,
+                           message=f"no attestation of stage {final.name} in the store")]
+        broken = [r for c in finals if c.record is None for r in c.problems]
+        return [Reason(code="verify/subject-mismatch", stage=final.name,
+                       message=f"{digest} is not a product of any {final.name} attestation "
+                               f"({len(finals)} found): this is not the artifact that was attested")
+                ] + broken
+    best: list[Reason] | None = None
+    for candidate in matching:
+        reasons = _verify_chain(candidate, policy, candidates, commit)
+        if not reasons:
+            return []
+        if best is None:
+            best = reasons
+    return best or []
+
+
+def _verify_chain(final: Candidate, policy: Policy, candidates: dict[str, list[Candidate]],
+                  commit: str | None) -> list[Reason]:
+    reasons = list(final.problems)
+    chosen: dict[str, Candidate] = {policy.stages[-1].name: final}
+    binding = final.binding
+    bound = binding != (None, None)
+    for stage in policy.stages[:-1]:
+        pool = [c for c in candidates[stage.name] if c.record is not None]
+        if not candidates[stage.name]:
+            reasons.append(Reason(code="verify/missing-stage", stage=stage.name,
+                                  message=f"no attestation of stage {stage.name} in the store"))
+            continue
+        if not pool:
+            reasons.extend(p for c in candidates[stage.name] for p in c.problems)
+            continue
+        same_run = [c for c in pool if c.binding == binding] if bound else pool
+        if not same_run:
+            found = sorted({_binding_text(c.binding) for c in pool})
+            reasons.append(Reason(
+                code="verify/run-mismatch", stage=stage.name,
+                message=f"no {stage.name} attestation from the final stage's run "
+                        f"({_binding_text(binding)}); found {', '.join(found[:_MAX_LISTED])}: "
+                        "an attestation from another run must not be mixed into this release"))
+            continue
+        clean = [c for c in same_run if not c.problems]
+        pick = clean[0] if clean else same_run[0]
+        chosen[stage.name] = pick
+        reasons.extend(pick.problems)
+    if not bound:
+        reasons.extend(_unbound_reasons(policy, chosen))
+    for stage in policy.stages:
+        if stage.follows and stage.name in chosen and stage.follows in chosen:
+            reasons.extend(_follows(stage, chosen[stage.name], chosen[stage.follows]))
+    if commit:
+        for name, cand in chosen.items():
+            recorded = cand.record.source_commit if cand.record else None
+            if recorded is None:
+                reasons.append(Reason(code="verify/commit-mismatch", stage=name,
+                                      message=f"stage {name} records no source commit; "
+                                              f"{commit[:12]} is being promoted"))
+            elif not recorded.lower().startswith(commit.lower()):
+                reasons.append(Reason(code="verify/commit-mismatch", stage=name,
+                                      message=f"stage {name} recorded commit {recorded[:12]}, "
+                                              f"but {commit[:12]} is being promoted"))
+    return reasons
+
+
+def _binding_text(binding: tuple[str | None, str | None]) -> str:
+    run_id, commit = binding
+    if run_id is None and commit is None:
+        return "no run identity"
+    parts = []
+    if run_id is not None:
+        parts.append(f"run {run_id}")
+    if commit is not None:
+        parts.append(f"commit {commit[:12]}")
+    return " ".join(parts)
+
+
+def _unbound_reasons(policy: Policy, chosen: dict[str, Candidate]) -> list[Reason]:
+    """Attestations with no run identity (e.g. imported in-toto links) bind only by content.
+
+    Each must be joined to the chain by a ``follows`` link; otherwise a stale attestation
+    could be mixed in.
+    """
+    if len(chosen) <= 1:
+        return []
+    linked: set[str] = set()
+    for stage in policy.stages:
+        if stage.follows:
+            linked.update((stage.name, stage.follows))
+    out = []
+    for name, cand in chosen.items():
+        if cand.binding != (None, None):
+            out.append(Reason(code="verify/run-mismatch", stage=name,
+                              message=f"stage {name} is from {_binding_text(cand.binding)} but the "
+                                      "final stage carries no run identity"))
+        elif name not in linked:
+            out.append(Reason(code="verify/run-mismatch", stage=name,
+                              message=f"stage {name} carries no run identity and no follows link "
+                                      "binds it to the other stages"))
+    return out
+
+
+def _collapse(artifacts: list[Artifact], prefixes: list[str]) -> dict[str, str]:
+    """name -> sha256, with files under a directory-digest prefix folded into that digest."""
+    out: dict[str, str] = {}
+    grouped: dict[str, list[Artifact]] = {p: [] for p in prefixes}
+    for art in artifacts:
+        if art.kind == "dir":
+            out[art.name] = art.digest.get("sha256", "")
+            continue
+        prefix = next((p for p in prefixes if art.name.startswith(p)), None)
+        if prefix is None:
+            out[art.name] = art.digest.get("sha256", "")
+        else:
+            grouped[prefix].append(art)
+    for prefix, members in grouped.items():
+        if members and prefix not in out:
+            out[prefix] = dir_artifact(prefix.rstrip("/"), members).digest["sha256"]
+    return out
+
+
+def _follows(stage: StagePolicy, cand: Candidate, before: Candidate) -> list[Reason]:
+    if cand.record is None or before.record is None:
+        return []
+    materials, products = cand.record.materials, before.record.products
+    prefixes = sorted({a.name for a in [*materials, *products] if a.kind == "dir"},
+                      key=len, reverse=True)
+    mats = _collapse(materials, prefixes)
+    prods = _collapse(products, prefixes)
+    if mats == prods:
+        return []
+    missing = sorted(set(prods) - set(mats))
+    extra = sorted(set(mats) - set(prods))
+    changed = sorted(n for n in set(mats) & set(prods) if mats[n] != prods[n])
+    parts = []
+    if changed:
+        parts.append(f"changed since {stage.follows}: {', '.join(changed[:_MAX_LISTED])}")
+    if extra:
+        parts.append(f"not produced by {stage.follows}: {', '.join(extra[:_MAX_LISTED])}")
+    if missing:
+        parts.append(f"produced by {stage.follows} but not used: {', '.join(missing[:_MAX_LISTED])}")
+    return [Reason(code="verify/chain-broken", stage=stage.name,
+                   message=f"materials of {stage.name} differ from the products of "
+                           f"{stage.follows} ({'; '.join(parts)})")]
