@@ -19,7 +19,9 @@ from gatekeeper.audit.base import Audit, AuditContext
 from gatekeeper.models.finding import Finding, Severity
 
 # One line per audit module; every module in audit/ must be listed (a test checks it).
-_MODULES: tuple[str, ...] = ()
+_MODULES: tuple[str, ...] = (
+    "gatekeeper.audit.source_integrity",
+)
 
 __all__ = ["ALL_AUDITS", "Audit", "AuditContext", "all_audits", "all_rules", "run_audits"]
 

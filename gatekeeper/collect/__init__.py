@@ -21,6 +21,8 @@ from gatekeeper.models.base import GatekeeperModel
 # kind -> "module:Class". Each collector owns its module; add one line per collector.
 _REGISTRY: dict[str, str] = {
     "env": "gatekeeper.collect.env:EnvCollector",
+    "pipeline": "gatekeeper.collect.pipeline:PipelineCollector",
+    "source": "gatekeeper.collect.git_source:GitSourceCollector",
 }
 
 __all__ = ["CollectContext", "Collector", "collect_all", "collector_for", "kinds"]

@@ -1,0 +1,596 @@
+"""The ``source`` collector: every commit of base..head and what the range changed.
+
+One ``git log --raw -z`` call lists every commit of the range with its signature status
+(git's own verification, so GPG and SSH signatures both work), identities, trailers and
+raw file changes; the output is parsed as it streams, so a 5,000-commit range costs one
+subprocess. One ``git diff --raw`` gives the net change, and one ``git cat-file --batch``
+reads the changed blobs (bounded) to record sizes, binary content, symlink targets and
+submodule pointers.
+
+Without a base the collector records the head and the tree's symlinks only. On a
+directory that is not a git repository it records that fact and the directory's
+symlinks, so ``check`` can run it anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets as _random
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+from typing import IO, Any, ClassVar
+
+import git
+from pydantic import ValidationError
+
+from gatekeeper._git import open_repo, safe_git_env
+from gatekeeper.collect.base import CollectContext, walk_files
+from gatekeeper.errors import CollectionError
+from gatekeeper.models.source import (
+    BlobInfo,
+    Commit,
+    FileChange,
+    Identity,
+    PullRequestReview,
+    Signature,
+    SourceEvidence,
+    Trailer,
+    TreeSymlink,
+)
+
+# SECURITY: verification programs are pinned on the command line as well: the repository's
+# own config could otherwise name a program for x509 signatures (gpg.x509.program) that
+# git would run while verifying a crafted commit.
+_VERIFY_CONFIG = (
+    "-c", "gpg.program=gpg",
+    "-c", "gpg.openpgp.program=gpg",
+    "-c", "gpg.x509.program=gpgsm",
+    "-c", "gpg.ssh.program=ssh-keygen",
+    "-c", "log.showSignature=false",
+    "-c", "core.quotePath=false",
+)
+
+_BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x7fELF", "ELF executable"),
+    (b"MZ", "Windows PE executable"),
+    (b"\xcf\xfa\xed\xfe", "Mach-O executable"),
+    (b"\xce\xfa\xed\xfe", "Mach-O executable"),
+    (b"\xca\xfe\xba\xbe", "Java class / Mach-O universal binary"),
+    (b"PK\x03\x04", "zip archive (jar, wheel, apk...)"),
+    (b"\x1f\x8b", "gzip archive"),
+    (b"BZh", "bzip2 archive"),
+    (b"\xfd7zXZ\x00", "xz archive"),
+    (b"7z\xbc\xaf\x27\x1c", "7z archive"),
+    (b"\x00asm", "WebAssembly module"),
+    (b"\x89PNG", "PNG image"),
+    (b"\x28\xb5\x2f\xfd", "zstd archive"),
+    (b"!<arch>\n", "ar archive / static library"),
+    (b"\xed\xab\xee\xdb", "RPM package"),
+)
+_SNIFF_BYTES = 8192
+
+_PR_SUBJECT = (
+    re.compile(r"^Merge pull request #(\d+) from "),  # GitHub merge commit
+    re.compile(r"\(#(\d+)\)\s*$"),  # GitHub squash merge
+)
+_GITLAB_MR = re.compile(r"^See merge request [^\s!]+!(\d+)\s*$", re.MULTILINE)
+_TRAILER_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*):\s*(.*)$")
+
+# Paths whose change alters the build controller (CI, container builds, build scripts).
+_PIPELINE_PATTERNS = (
+    re.compile(r"^\.github/workflows/[^/]+\.ya?ml$"),
+    re.compile(r"^(?:.+/)?action\.ya?ml$"),
+    re.compile(r"^(?:.+/)?Jenkinsfile(?:\.[^/]*)?$"),
+    re.compile(r"^(?:.+/)?[^/]*\.jenkinsfile$", re.IGNORECASE),
+    re.compile(r"^(?:.+/)?\.gitlab-ci\.ya?ml$"),
+    re.compile(r"^\.gitlab/ci/.+\.ya?ml$"),
+    re.compile(r"^(?:.+/)?(?:Dockerfile|Containerfile)(?:\.[^/]*)?$"),
+    re.compile(r"^(?:.+/)?[^/]+\.(?:dockerfile|containerfile)$", re.IGNORECASE),
+    re.compile(r"^(?:.+/)?(?:docker-)?compose\.ya?ml$"),
+    re.compile(r"^(?:.+/)?docker-compose(?:\.[^/]+)?\.ya?ml$"),
+    re.compile(r"^(?:.+/)?(?:GNU)?[Mm]akefile$"),
+    re.compile(r"^(?:.+/)?[^/]+\.mk$"),
+    re.compile(r"^(?:.+/)?(?:build|release|publish|deploy|ci|package)\.(?:sh|bash|ps1|py|cmd|bat)$"),
+    re.compile(r"^(?:scripts|ci|\.ci|build|tools/ci)/.+\.(?:sh|bash|ps1|py|cmd|bat)$"),
+    re.compile(r"^(?:.+/)?(?:build\.gradle(?:\.kts)?|settings\.gradle(?:\.kts)?|pom\.xml)$"),
+    re.compile(r"^(?:.+/)?(?:setup\.py|setup\.cfg|pyproject\.toml|noxfile\.py|tox\.ini)$"),
+    re.compile(r"^(?:.+/)?(?:build\.rs|BUILD|BUILD\.bazel|WORKSPACE|MODULE\.bazel|CMakeLists\.txt|meson\.build|Rakefile|justfile|Justfile|Taskfile\.ya?ml)$"),
+    re.compile(r"^(?:\.circleci|\.buildkite|\.drone|\.travis)(?:/.*|\.ya?ml)?$"),
+    re.compile(r"^(?:azure-pipelines|bitbucket-pipelines|cloudbuild|buildspec|\.drone|\.travis|appveyor|codemagic)\.ya?ml$"),
+    re.compile(r"^\.pre-commit-config\.ya?ml$"),
+)
+# Paths that configure the gate itself: its policies, CODEOWNERS, branch protection.
+_GATE_PATTERNS = (
+    re.compile(r"^(?:.+/)?policies/.+\.(?:ya?ml|sig)$"),
+    re.compile(r"^(?:.+/)?[^/]+\.gatekeeper\.ya?ml(?:\.sig)?$"),
+    re.compile(r"^(?:.+/)?\.gatekeeper(?:\.ya?ml|\.toml)?$"),
+    re.compile(r"^(?:.+/)?\.gatekeeper/(?:config|policy|baseline)[^/]*$"),
+    re.compile(r"^(?:\.github/|docs/|\.gitlab/)?CODEOWNERS$"),
+    re.compile(r"^\.github/settings\.ya?ml$"),
+    re.compile(r"^\.github/(?:rulesets|branch-protection)/.+$"),
+    re.compile(r"^\.gitlab/(?:approval|protected)[^/]*$"),
+)
+CODEOWNERS_LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS", ".gitlab/CODEOWNERS")
+
+
+def path_category(path: str) -> str | None:
+    """``"gate"`` for the gate's own configuration, ``"pipeline"`` for the build controller."""
+    if any(p.match(path) for p in _GATE_PATTERNS):
+        return "gate"
+    if any(p.match(path) for p in _PIPELINE_PATTERNS):
+        return "pipeline"
+    return None
+
+
+def sniff_binary(data: bytes) -> str | None:
+    """Why ``data`` (a file's first bytes) is binary, or None for text. Decided by content."""
+    for magic, label in _BINARY_MAGIC:
+        if data.startswith(magic):
+            if magic == b"MZ" and len(data) < 64:
+                continue  # NOTE: "MZ" alone starts ordinary words; a PE has a 64-byte header
+            return label
+    if b"\x00" in data[:_SNIFF_BYTES]:
+        # UTF-16 text has NULs too; a BOM says it is text.
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return None
+        return "NUL bytes"
+    return None
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
+class _GitRunner:
+    """Runs git (never a repository program) in one repository with the safe environment."""
+
+    def __init__(self, repo: git.Repo, extra_config: tuple[str, ...] = ()) -> None:
+        self.workdir = str(repo.working_dir or repo.git_dir)
+        self.env = {**os.environ, **safe_git_env()}
+        self.extra_config = extra_config
+
+    def argv(self, *args: str) -> list[str]:
+        return ["git", *_VERIFY_CONFIG, *self.extra_config, *args]
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+        proc = subprocess.run(  # noqa: S603 - fixed git argv, no shell, safe config
+            self.argv(*args), cwd=self.workdir, env=self.env, capture_output=True, check=False,
+        )
+        if check and proc.returncode != 0:
+            raise CollectionError(
+                f"git {' '.join(args[:3])} failed: {_decode(proc.stderr).strip()[:500]}"
+            )
+        return proc
+
+    def popen(self, *args: str, stdin: bool = False) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(  # noqa: S603 - fixed git argv, no shell, safe config
+            self.argv(*args), cwd=self.workdir, env=self.env,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+
+    def rev(self, ref: str) -> str | None:
+        proc = self.run("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}",
+                        check=False)
+        return _decode(proc.stdout).strip() or None if proc.returncode == 0 else None
+
+
+def _parse_raw_entries(raw: bytes) -> list[FileChange]:
+    """Parse ``--raw -z`` entries: ``:old new oldsha newsha STATUS\\0path\\0[path2\\0]``."""
+    changes: list[FileChange] = []
+    parts = raw.split(b"\0")
+    i = 0
+    while i < len(parts):
+        meta = parts[i].strip(b"\n")
+        if not meta:
+            i += 1
+            continue
+        if not meta.startswith(b":"):
+            raise CollectionError(f"unexpected git raw diff line {meta[:80]!r}")
+        fields = meta[1:].split(b" ")
+        if len(fields) != 5 or i + 1 >= len(parts):
+            raise CollectionError(f"unexpected git raw diff line {meta[:80]!r}")
+        old_mode, new_mode, old_sha, new_sha, status = (_decode(f) for f in fields)
+        letter = status[:1]
+        if letter in ("R", "C"):
+            if i + 2 >= len(parts):
+                raise CollectionError("truncated rename entry in git raw diff")
+            old_path, path = _decode(parts[i + 1]), _decode(parts[i + 2])
+            i += 3
+        else:
+            old_path, path = None, _decode(parts[i + 1])
+            i += 2
+        zero = set("0")
+        changes.append(FileChange(
+            path=path, old_path=old_path, change=letter,  # type: ignore[arg-type]
+            old_mode=old_mode, new_mode=new_mode,
+            old_blob=None if set(old_sha) <= zero else old_sha,
+            new_blob=None if set(new_sha) <= zero else new_sha,
+        ))
+    return changes
+
+
+def _parse_trailers(text: str) -> list[Trailer]:
+    trailers = []
+    for line in text.splitlines():
+        match = _TRAILER_LINE.match(line.strip())
+        if match:
+            trailers.append(Trailer(key=match.group(1), value=match.group(2).strip()))
+    return trailers
+
+
+def _pull_request_number(subject: str, body: str, is_merge: bool) -> int | None:
+    if is_merge:
+        match = _PR_SUBJECT[0].match(subject) or _GITLAB_MR.search(body)
+        if match:
+            return int(match.group(1))
+        return None
+    match = _PR_SUBJECT[1].search(subject)
+    return int(match.group(1)) if match else None
+
+
+class _LogParser:
+    """Streaming parser of one ``git log`` call with nonce-delimited records."""
+
+    # sha, parents, %G?, %GK, %GF, %GP, %GS, an, ae, aI, cn, ce, cI, subject, trailers, body
+    FIELDS = ("%H", "%P", "%G?", "%GK", "%GF", "%GP", "%GS", "%an", "%ae", "%aI",
+              "%cn", "%ce", "%cI", "%s", "%(trailers:only=true,unfold=true)", "%b")
+
+    def __init__(self) -> None:
+        # SECURITY: record and field markers carry a random nonce, so a commit message or an
+        # author name cannot forge a record boundary.
+        nonce = _random.token_hex(12)
+        self.start = f"\x1eGKSTART{nonce}\x1f".encode()
+        self.sep = f"\x1fGK{nonce}\x1f".encode()
+        self.end = f"\x1fGKEND{nonce}\x1e".encode()
+        fmt_sep = self.sep.decode().replace("\x1f", "%x1f")
+        self.format = (
+            self.start.decode().replace("\x1e", "%x1e").replace("\x1f", "%x1f")
+            + fmt_sep.join(self.FIELDS)
+            + self.end.decode().replace("\x1e", "%x1e").replace("\x1f", "%x1f")
+        )
+
+    def records(self, stream: IO[bytes]) -> Iterator[tuple[bytes, bytes]]:
+        """Yield (header, raw-diff bytes) per commit while reading ``stream`` in chunks."""
+        buffer = b""
+        while True:
+            chunk = stream.read(1 << 16)
+            if chunk:
+                buffer += chunk
+            pos = 0
+            while True:
+                start = buffer.find(self.start, pos)
+                if start == -1:
+                    break
+                end = buffer.find(self.end, start)
+                if end == -1:
+                    break
+                nxt = buffer.find(self.start, end)
+                if nxt == -1 and chunk:
+                    break  # the raw part may still be arriving
+                stop = len(buffer) if nxt == -1 else nxt
+                yield buffer[start + len(self.start):end], buffer[end + len(self.end):stop]
+                pos = stop
+            buffer = buffer[pos:]
+            if not chunk:
+                if buffer.strip(b"\0\n"):
+                    raise CollectionError("git log output ended inside a record")
+                return
+
+    def commit(self, header: bytes, raw: bytes) -> Commit:
+        fields = [_decode(f) for f in header.split(self.sep)]
+        if len(fields) != len(self.FIELDS):
+            raise CollectionError(f"unexpected git log record ({len(fields)} fields)")
+        (sha, parents, status, key, fpr, primary, signer, an, ae, ad, cn, ce, cd,
+         subject, trailer_text, body) = fields
+        parent_list = parents.split()
+        return Commit(
+            sha=sha,
+            parents=parent_list,
+            author=Identity(name=an, email=ae, date=ad),
+            committer=Identity(name=cn, email=ce, date=cd),
+            subject=subject,
+            signature=Signature(
+                status=status if status in "GBUXYREN" and status else "E",  # type: ignore[arg-type]
+                key=key or None, fingerprint=fpr or None,
+                primary_fingerprint=primary or None, signer=signer or None,
+            ),
+            trailers=_parse_trailers(trailer_text),
+            pull_request=_pull_request_number(subject, body, len(parent_list) > 1),
+            files=_parse_raw_entries(raw),
+        )
+
+
+def _merged_commits(commits: list[Commit], limit: int = 2_000_000) -> dict[str, list[str]]:
+    """For each merge commit: the range commits reachable from its side parents only."""
+    by_sha = {c.sha: c for c in commits}
+    result: dict[str, list[str]] = {}
+    budget = limit
+    for commit in commits:
+        if not commit.is_merge:
+            continue
+        first_side: set[str] = set()
+        stack = [commit.parents[0]]
+        while stack and budget > 0:
+            sha = stack.pop()
+            if sha in first_side or sha not in by_sha:
+                continue
+            budget -= 1
+            first_side.add(sha)
+            stack.extend(by_sha[sha].parents)
+        merged: set[str] = set()
+        stack = list(commit.parents[1:])
+        while stack and budget > 0:
+            sha = stack.pop()
+            if sha in merged or sha in first_side or sha not in by_sha:
+                continue
+            budget -= 1
+            merged.add(sha)
+            stack.extend(by_sha[sha].parents)
+        if budget <= 0:
+            raise CollectionError("range too entangled to attribute commits to merges")
+        result[commit.sha] = sorted(merged)
+    return result
+
+
+class _BlobReader:
+    """One ``git cat-file --batch`` process; reads blobs bounded to what the audits need."""
+
+    def __init__(self, runner: _GitRunner) -> None:
+        self.proc = runner.popen("cat-file", "--batch", stdin=True)
+
+    def read(self, sha: str, keep: int) -> tuple[int, bytes]:
+        """(size, first ``keep`` bytes). The rest is streamed through and dropped."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None  # noqa: S101
+        self.proc.stdin.write(sha.encode() + b"\n")
+        self.proc.stdin.flush()
+        header = self.proc.stdout.readline()
+        parts = header.split()
+        if len(parts) != 3:
+            raise CollectionError(f"git cat-file: object {sha} is missing ({_decode(header)!r})")
+        size = int(parts[2])
+        kept = self.proc.stdout.read(min(size, keep))
+        remaining = size - len(kept)
+        while remaining > 0:
+            got = self.proc.stdout.read(min(remaining, 1 << 20))
+            if not got:
+                raise CollectionError(f"git cat-file: truncated object {sha}")
+            remaining -= len(got)
+        self.proc.stdout.read(1)  # the newline after the content
+        return size, kept
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        self.proc.wait()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        if self.proc.stderr:
+            self.proc.stderr.close()
+
+
+def _reviews_option(options: dict[str, Any]) -> list[PullRequestReview]:
+    raw = options.get("reviews") or []
+    try:
+        return sorted(
+            (r if isinstance(r, PullRequestReview) else PullRequestReview.model_validate(r)
+             for r in raw),
+            key=lambda r: (r.number or 0, r.head_sha or "", r.author),
+        )
+    except ValidationError as exc:
+        raise CollectionError(f"invalid review records in options['reviews']: {exc}") from exc
+
+
+def _plain_symlinks(root: Path, max_files: int) -> list[TreeSymlink]:
+    links = []
+    for rel in walk_files(root, max_files):
+        path = root / rel
+        if path.is_symlink():
+            links.append(TreeSymlink(path=rel, target=os.readlink(path)))
+    return links
+
+
+def _plain_codeowners(root: Path) -> tuple[str | None, str | None]:
+    for rel in CODEOWNERS_LOCATIONS:
+        path = root / rel
+        if path.is_file() and not path.is_symlink():
+            with open(path, "rb") as handle:
+                return rel, _decode(handle.read(1024 * 1024))
+    return None, None
+
+
+class GitSourceCollector:
+    kind: ClassVar[str] = "source"
+
+    def collect(self, ctx: CollectContext) -> SourceEvidence:
+        """Raises CollectionError: the base or head is missing (with how to fetch it)."""
+        try:
+            repo = open_repo(ctx.repo)
+        except CollectionError:
+            return self._collect_plain(ctx)
+        try:
+            return self._collect_git(repo, ctx)
+        finally:
+            repo.close()
+
+    def _collect_plain(self, ctx: CollectContext) -> SourceEvidence:
+        if ctx.base is not None:
+            raise CollectionError(
+                f"{ctx.repo}: not a git repository, so there is no range to compare with "
+                f"--base {ctx.base}"
+            )
+        root = Path(ctx.repo)
+        owners_path, owners = _plain_codeowners(root)
+        sensitive = sorted(p for p in walk_files(root, ctx.limits.max_files) if path_category(p))
+        return SourceEvidence(
+            is_git=False,
+            symlinks=_plain_symlinks(root, ctx.limits.max_files),
+            codeowners_path=owners_path,
+            codeowners=owners,
+            sensitive_paths=sensitive,
+            reviews=_reviews_option(ctx.options),
+            notes=[f"{root.name or root}: not a git repository; no commit range recorded"],
+        )
+
+    def _collect_git(self, repo: git.Repo, ctx: CollectContext) -> SourceEvidence:
+        extra: list[str] = []
+        signers = ctx.options.get("allowed_signers")
+        if signers:
+            # SECURITY: the policy's allowed-signers file overrides the repository's own.
+            extra += ["-c", f"gpg.ssh.allowedSignersFile={Path(signers).resolve()}"]
+        runner = _GitRunner(repo, tuple(extra))
+        shallow_out = runner.run("rev-parse", "--is-shallow-repository").stdout
+        shallow = _decode(shallow_out).strip() == "true"
+        head = runner.rev(ctx.head)
+        if head is None:
+            if ctx.head == "HEAD" and ctx.base is None:
+                return SourceEvidence(is_git=True, head_ref=ctx.head, shallow=shallow,
+                                      reviews=_reviews_option(ctx.options),
+                                      notes=["the repository has no commit yet"])
+            raise CollectionError(f"head {ctx.head!r} is not a commit in {runner.workdir}")
+        head_tree = _decode(runner.run("rev-parse", f"{head}^{{tree}}").stdout).strip()
+        symlinks, sensitive, owners_path = self._tree_facts(runner, head)
+        owners = None
+        if owners_path is not None:
+            blob = runner.run("cat-file", "blob", f"{head}:{owners_path}").stdout
+            owners = _decode(blob[: 1 << 20])
+        evidence: dict[str, Any] = {
+            "is_git": True, "head": head, "head_ref": ctx.head, "head_tree": head_tree,
+            "shallow": shallow, "symlinks": symlinks, "sensitive_paths": sensitive,
+            "codeowners_path": owners_path, "codeowners": owners,
+            "reviews": _reviews_option(ctx.options),
+        }
+        if ctx.base is None:
+            return SourceEvidence(**evidence)
+        base = runner.rev(ctx.base)
+        if base is None:
+            if shallow:
+                raise CollectionError(
+                    f"base {ctx.base!r} is not in this shallow clone. Fetch it first, e.g. "
+                    f"`git fetch --unshallow` (or `git fetch --depth=1000 origin "
+                    f"{ctx.base.removeprefix('origin/')}`), or check out with fetch-depth: 0"
+                )
+            raise CollectionError(
+                f"base {ctx.base!r} is not a commit in this repository; fetch it "
+                f"(e.g. `git fetch origin {ctx.base.removeprefix('origin/')}`)"
+            )
+        ancestor = runner.run("merge-base", "--is-ancestor", base, head, check=False)
+        if ancestor.returncode not in (0, 1):
+            raise CollectionError(f"git merge-base failed: {_decode(ancestor.stderr).strip()}")
+        is_ancestor = ancestor.returncode == 0
+        if shallow and not is_ancestor:
+            raise CollectionError(
+                f"this is a shallow clone and {ctx.base!r} is not reachable from the head in the "
+                "fetched history, so a history rewrite cannot be told apart from missing history. "
+                "Fetch the history first: `git fetch --unshallow` (or `git fetch --depth=N`)"
+            )
+        commits = self._commits(runner, base, head)
+        merges = _merged_commits(commits)
+        if merges:
+            commits = [
+                c.model_copy(update={"merged_commits": merges[c.sha]}) if c.sha in merges else c
+                for c in commits
+            ]
+        diff = runner.run("diff", "--raw", "-z", "--no-abbrev", "-M", "--no-ext-diff",
+                          "--no-textconv", base, head, "--")
+        changes = sorted(_parse_raw_entries(diff.stdout), key=lambda c: (c.path, c.change))
+        blobs = self._blobs(runner, changes, ctx)
+        return SourceEvidence(
+            **evidence, base=ctx.base, base_commit=base, base_is_ancestor=is_ancestor,
+            commits=commits, changes=changes, blobs=blobs,
+        )
+
+    def _commits(self, runner: _GitRunner, base: str, head: str) -> list[Commit]:
+        parser = _LogParser()
+        proc = runner.popen("log", "--raw", "-z", "--no-abbrev", "--no-renames",
+                            "--no-ext-diff", "--no-textconv", "--topo-order",
+                            f"--format={parser.format}", f"{base}..{head}", "--")
+        commits: list[Commit] = []
+        assert proc.stdout is not None  # noqa: S101
+        try:
+            for header, raw in parser.records(proc.stdout):
+                commits.append(parser.commit(header, raw))
+        finally:
+            proc.stdout.close()
+            stderr = proc.stderr.read() if proc.stderr else b""
+            if proc.stderr:
+                proc.stderr.close()
+            code = proc.wait()
+        if code != 0:
+            raise CollectionError(f"git log failed: {_decode(stderr).strip()[:500]}")
+        return commits
+
+    def _tree_facts(
+        self, runner: _GitRunner, head: str
+    ) -> tuple[list[TreeSymlink], list[str], str | None]:
+        listing = runner.run("ls-tree", "-r", "-z", "--full-tree", head).stdout
+        links: list[tuple[str, str]] = []
+        sensitive: list[str] = []
+        paths: set[str] = set()
+        for entry in listing.split(b"\0"):
+            if not entry:
+                continue
+            meta, _, raw_path = entry.partition(b"\t")
+            mode, _kind, sha = _decode(meta).split(" ")
+            path = _decode(raw_path)
+            paths.add(path)
+            if mode == "120000":
+                links.append((path, sha))
+            if path_category(path):
+                sensitive.append(path)
+        symlinks: list[TreeSymlink] = []
+        if links:
+            reader = _BlobReader(runner)
+            try:
+                for path, sha in links:
+                    _, target = reader.read(sha, 4096)
+                    symlinks.append(TreeSymlink(path=path, target=_decode(target)))
+            finally:
+                reader.close()
+        owners = next((p for p in CODEOWNERS_LOCATIONS if p in paths), None)
+        return sorted(symlinks, key=lambda s: s.path), sorted(sensitive), owners
+
+    def _blobs(self, runner: _GitRunner, changes: list[FileChange],
+               ctx: CollectContext) -> list[BlobInfo]:
+        wanted = [c for c in changes if c.change != "D" and c.new_blob]
+        if not wanted:
+            return []
+        infos: list[BlobInfo] = []
+        reader = _BlobReader(runner)
+        try:
+            for change in wanted:
+                sha = change.new_blob or ""
+                if change.new_mode == "160000":
+                    infos.append(BlobInfo(path=change.path, size=0, mode=change.new_mode,
+                                          is_binary=False, submodule_commit=sha))
+                    continue
+                size, head_bytes = reader.read(sha, _SNIFF_BYTES)
+                if change.new_mode == "120000":
+                    infos.append(BlobInfo(path=change.path, size=size, mode=change.new_mode,
+                                          is_binary=False, symlink_target=_decode(head_bytes)))
+                    continue
+                reason = sniff_binary(head_bytes)
+                infos.append(BlobInfo(path=change.path, size=size, mode=change.new_mode,
+                                      is_binary=reason is not None, binary_reason=reason))
+        finally:
+            reader.close()
+        return sorted(infos, key=lambda b: b.path)
+
+
+def is_outside(link_path: str, target: str) -> bool:
+    """Whether a symlink at ``link_path`` (repo-relative) resolves outside the repository."""
+    if target.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:[\\/]", target):
+        return True
+    parts: list[str] = list(PurePosixPath(link_path).parent.parts)
+    for part in target.replace("\\", "/").split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                return True
+            parts.pop()
+        else:
+            parts.append(part)
+    return False

@@ -1,0 +1,149 @@
+"""Source evidence: the commits of the promoted range and what they changed (kind ``source``).
+
+The collector (``gatekeeper.collect.git_source``) records; the audits in
+``gatekeeper.audit.source_integrity`` decide. Everything here is sorted so the same
+repository gives byte-identical JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from gatekeeper.models.base import GatekeeperModel
+
+# git's %G? letters: G good, B bad, U good but unknown validity, X good but expired,
+# Y good by an expired key, R good by a revoked key, E cannot be checked (e.g. missing key),
+# N no signature.
+SignatureStatus = Literal["G", "B", "U", "X", "Y", "R", "E", "N"]
+ChangeType = Literal["A", "C", "D", "M", "R", "T", "U", "X"]
+
+
+class Identity(GatekeeperModel):
+    name: str
+    email: str
+    date: str  # ISO 8601 as git recorded it
+
+
+class Signature(GatekeeperModel):
+    status: SignatureStatus
+    key: str | None = None  # %GK: the key id (GPG) or key fingerprint (SSH)
+    fingerprint: str | None = None  # %GF
+    primary_fingerprint: str | None = None  # %GP
+    signer: str | None = None  # %GS: the signer's name / principal
+
+    @property
+    def present(self) -> bool:
+        return self.status != "N"
+
+
+class Trailer(GatekeeperModel):
+    key: str
+    value: str
+
+
+class FileChange(GatekeeperModel):
+    """One entry of ``git diff --raw``: modes are octal strings (``100644``, ``120000``...)."""
+
+    path: str
+    old_path: str | None = None  # renames and copies
+    change: ChangeType
+    old_mode: str
+    new_mode: str
+    old_blob: str | None = None
+    new_blob: str | None = None
+
+
+class Commit(GatekeeperModel):
+    sha: str
+    parents: list[str] = Field(default_factory=list)
+    author: Identity
+    committer: Identity
+    subject: str
+    signature: Signature
+    trailers: list[Trailer] = Field(default_factory=list)
+    # Pull / merge request number when this is the merge commit of one (GitHub, GitLab).
+    pull_request: int | None = None
+    # Merge commits only: the commits of the range that this merge brought in (its side branch).
+    merged_commits: list[str] = Field(default_factory=list)
+    files: list[FileChange] = Field(default_factory=list)
+
+    @property
+    def is_merge(self) -> bool:
+        return len(self.parents) > 1
+
+
+class BlobInfo(GatekeeperModel):
+    """What the content of a file changed in the range looks like (read from the object store)."""
+
+    path: str
+    size: int
+    mode: str
+    is_binary: bool
+    binary_reason: str | None = None  # "NUL byte", "ELF executable", ...
+    symlink_target: str | None = None  # for mode 120000
+    submodule_commit: str | None = None  # for mode 160000
+
+
+class TreeSymlink(GatekeeperModel):
+    path: str
+    target: str
+
+
+class PullRequestReview(GatekeeperModel):
+    """An approval record fed by ``pr-check`` (GitHub reviews API) through ``options["reviews"]``.
+
+    It approves the commits of the range when ``head_sha`` is the range's head, or when
+    ``number`` is the pull request of a merge commit in the range (then the commits that
+    merge brought in). Approvals by ``author`` itself never count.
+    """
+
+    number: int | None = None
+    head_sha: str | None = None
+    author: str
+    approved_by: list[str] = Field(default_factory=list)
+
+
+class SourceEvidence(GatekeeperModel):
+    schema_version: Literal[1] = 1
+    is_git: bool
+    head: str | None = None  # the head commit sha
+    head_ref: str | None = None  # the head as asked (e.g. HEAD)
+    head_tree: str | None = None
+    base: str | None = None  # the base as asked (e.g. origin/main)
+    base_commit: str | None = None
+    base_is_ancestor: bool | None = None
+    shallow: bool = False
+    commits: list[Commit] = Field(default_factory=list)  # newest first, as git log lists them
+    # The net change base..head (what is being promoted), with rename detection.
+    changes: list[FileChange] = Field(default_factory=list)
+    blobs: list[BlobInfo] = Field(default_factory=list)  # content facts for ``changes``
+    # Symlinks of the whole head tree (or of the directory when it is not a git repository).
+    symlinks: list[TreeSymlink] = Field(default_factory=list)
+    # Paths of the head tree a CODEOWNERS audit needs (sensitive paths only), and CODEOWNERS.
+    codeowners_path: str | None = None
+    codeowners: str | None = None
+    sensitive_paths: list[str] = Field(default_factory=list)
+    reviews: list[PullRequestReview] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+    def render_text(self) -> str:
+        lines = [
+            f"repository: {'git' if self.is_git else 'plain directory (not a git repository)'}",
+            f"head: {self.head or '-'} (tree {self.head_tree or '-'})",
+        ]
+        if self.base is not None:
+            lines.append(
+                f"base: {self.base} = {self.base_commit or '-'}; "
+                f"ancestor of head: {self.base_is_ancestor}"
+            )
+            lines.append(f"commits: {len(self.commits)}; files changed: {len(self.changes)}")
+            for commit in self.commits:
+                sig = commit.signature.status
+                lines.append(
+                    f"  {commit.sha[:12]} sig={sig} {commit.author.email} {commit.subject[:72]}"
+                )
+        lines.extend(f"symlink: {link.path} -> {link.target}" for link in self.symlinks)
+        lines.extend(f"note: {note}" for note in self.notes)
+        return "\n".join(lines) + "\n"
