@@ -187,7 +187,8 @@ def run_check(cfg: CheckConfig) -> CheckResult:
     for model in evidence.values():
         notes.extend(getattr(model, "notes", None) or [])
     verdict = decide_findings(
-        "check", findings, cfg.policy, notes=notes, policy_name=cfg.policy_name
+        "check", findings, cfg.policy, notes=notes, policy_name=cfg.policy_name,
+        kinds=sorted(evidence),
     )
     return CheckResult(verdict=verdict, evidence=evidence, findings=findings)
 
@@ -200,6 +201,7 @@ def decide_findings(
     notes: list[str] | None = None,
     policy_name: str | None = None,
     extra_notes: Mapping[str, str] | None = None,
+    kinds: list[str] | None = None,
 ) -> Verdict:
     block_at = policy.audits.block_at
     blocking = [
@@ -215,4 +217,5 @@ def decide_findings(
         block_at=block_at,
         policy=policy_name or policy.name,
         notes=all_notes,
+        kinds=list(kinds or []),
     )

@@ -28,6 +28,8 @@ class Verdict(GatekeeperModel):
     subjects: list[str] = Field(default_factory=list)
     # Things a reader must know that are not reasons (e.g. "OSV API not consulted").
     notes: list[str] = Field(default_factory=list)
+    # Evidence kinds collected (check/pr-check): tells reports which rules were checked.
+    kinds: list[str] = Field(default_factory=list)
 
     @property
     def allowed(self) -> bool:
