@@ -23,6 +23,7 @@ _REGISTRY: dict[str, str] = {
     "env": "gatekeeper.collect.env:EnvCollector",
     "pipeline": "gatekeeper.collect.pipeline:PipelineCollector",
     "source": "gatekeeper.collect.git_source:GitSourceCollector",
+    "secrets": "gatekeeper.collect.secrets:SecretsCollector",
 }
 
 __all__ = ["CollectContext", "Collector", "collect_all", "collector_for", "kinds"]

@@ -143,7 +143,7 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
-class _GitRunner:
+class GitRunner:
     """Runs git (never a repository program) in one repository with the safe environment."""
 
     def __init__(self, repo: git.Repo, extra_config: tuple[str, ...] = ()) -> None:
@@ -335,10 +335,10 @@ def _merged_commits(commits: list[Commit], limit: int = 2_000_000) -> dict[str, 
     return result
 
 
-class _BlobReader:
+class BlobReader:
     """One ``git cat-file --batch`` process; reads blobs bounded to what the audits need."""
 
-    def __init__(self, runner: _GitRunner) -> None:
+    def __init__(self, runner: GitRunner) -> None:
         self.proc = runner.popen("cat-file", "--batch", stdin=True)
 
     def read(self, sha: str, keep: int) -> tuple[int, bytes]:
@@ -440,7 +440,7 @@ class GitSourceCollector:
         if signers:
             # SECURITY: the policy's allowed-signers file overrides the repository's own.
             extra += ["-c", f"gpg.ssh.allowedSignersFile={Path(signers).resolve()}"]
-        runner = _GitRunner(repo, tuple(extra))
+        runner = GitRunner(repo, tuple(extra))
         shallow_out = runner.run("rev-parse", "--is-shallow-repository").stdout
         shallow = _decode(shallow_out).strip() == "true"
         head = runner.rev(ctx.head)
@@ -502,7 +502,7 @@ class GitSourceCollector:
             commits=commits, changes=changes, blobs=blobs,
         )
 
-    def _commits(self, runner: _GitRunner, base: str, head: str) -> list[Commit]:
+    def _commits(self, runner: GitRunner, base: str, head: str) -> list[Commit]:
         parser = _LogParser()
         proc = runner.popen("log", "--raw", "-z", "--no-abbrev", "--no-renames",
                             "--no-ext-diff", "--no-textconv", "--topo-order",
@@ -523,7 +523,7 @@ class GitSourceCollector:
         return commits
 
     def _tree_facts(
-        self, runner: _GitRunner, head: str
+        self, runner: GitRunner, head: str
     ) -> tuple[list[TreeSymlink], list[str], str | None]:
         listing = runner.run("ls-tree", "-r", "-z", "--full-tree", head).stdout
         links: list[tuple[str, str]] = []
@@ -542,7 +542,7 @@ class GitSourceCollector:
                 sensitive.append(path)
         symlinks: list[TreeSymlink] = []
         if links:
-            reader = _BlobReader(runner)
+            reader = BlobReader(runner)
             try:
                 for path, sha in links:
                     _, target = reader.read(sha, 4096)
@@ -552,13 +552,13 @@ class GitSourceCollector:
         owners = next((p for p in CODEOWNERS_LOCATIONS if p in paths), None)
         return sorted(symlinks, key=lambda s: s.path), sorted(sensitive), owners
 
-    def _blobs(self, runner: _GitRunner, changes: list[FileChange],
+    def _blobs(self, runner: GitRunner, changes: list[FileChange],
                ctx: CollectContext) -> list[BlobInfo]:
         wanted = [c for c in changes if c.change != "D" and c.new_blob]
         if not wanted:
             return []
         infos: list[BlobInfo] = []
-        reader = _BlobReader(runner)
+        reader = BlobReader(runner)
         try:
             for change in wanted:
                 sha = change.new_blob or ""

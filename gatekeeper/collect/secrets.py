@@ -1,0 +1,287 @@
+"""The ``secrets`` collector: credentials in the tree, the staged change, or the range.
+
+- Default: every text file of the tree (in a git repository: tracked files plus untracked
+  ones that are not ignored; elsewhere: every file ``walk_files`` yields). Binary files
+  are skipped by content, files over ``limits.max_file_bytes`` are listed as skipped.
+- ``--base``: the tree, plus every line ADDED by each commit of base..head, including
+  lines that a later commit of the range deleted again (one streamed ``git log -p``).
+- ``--staged``: only the blobs staged in the index (the pre-commit hook).
+
+SECURITY: the values found never leave this module: hits carry a redacted form and a
+sha256 fingerprint. Repository content is only read, never run (no textconv, no filters).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets as _random
+from pathlib import Path
+from typing import ClassVar
+
+import git
+
+from gatekeeper._git import open_repo
+from gatekeeper.collect.base import CollectContext, walk_files
+from gatekeeper.collect.git_source import BlobReader, GitRunner, sniff_binary
+from gatekeeper.errors import CollectionError
+from gatekeeper.models.secrets import SecretHit, SecretsEvidence, SkippedFile
+from gatekeeper.secrets import RawHit, redact, scan_text, value_fingerprint
+
+_HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+_UNQUOTE = {"a": "\a", "b": "\b", "t": "\t", "n": "\n", "v": "\v", "f": "\f", "r": "\r",
+            '"': '"', "\\": "\\"}
+# SECURITY: the repository's config must not change how the diff is printed.
+_DIFF_ARGS = (
+    "-c", "log.showRoot=true", "-c", "i18n.logOutputEncoding=UTF-8", "-c", "diff.noprefix=false",
+    "-c", "diff.mnemonicPrefix=false", "-c", "diff.relative=false",
+)
+
+
+def _unquote_path(raw: bytes) -> str:
+    """Undo git's C-style quoting of a path (``"dir/a\\tb"``)."""
+    if not raw.startswith(b'"'):
+        return raw.decode("utf-8", "replace")
+    body = raw[1:-1] if raw.endswith(b'"') else raw[1:]
+    out = bytearray()
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch == 0x5C and i + 1 < len(body):  # backslash
+            nxt = chr(body[i + 1])
+            if nxt in "01234567" and i + 3 < len(body) + 1:
+                out.append(int(body[i + 1:i + 4], 8) & 0xFF)
+                i += 4
+                continue
+            out.extend(_UNQUOTE.get(nxt, nxt).encode())
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return out.decode("utf-8", "replace")
+
+
+def _to_hits(raw: list[RawHit], path: str, source: str, commit: str | None,
+             line_map: list[int] | None = None) -> list[SecretHit]:
+    hits = []
+    for hit in raw:
+        line = line_map[hit.line - 1] if line_map is not None else hit.line
+        hits.append(SecretHit(
+            detector=hit.detector,  # type: ignore[arg-type]
+            path=path, line=max(1, line), redacted=redact(hit.value),
+            fingerprint=value_fingerprint(hit.value), source=source,  # type: ignore[arg-type]
+            commit=commit, paired=hit.paired, detail=hit.detail,
+        ))
+    return hits
+
+
+class _Scan:
+    """Accumulates hits and counters for one collection."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.hits: list[SecretHit] = []
+        self.skipped: list[SkippedFile] = []
+        self.files = 0
+        self.bytes = 0
+        self.commits = 0
+
+    def content(self, data: bytes, path: str, source: str) -> None:
+        if sniff_binary(data[:8192]) is not None:
+            return
+        self.files += 1
+        self.bytes += len(data)
+        text = data.decode("utf-8", "replace")
+        self.hits.extend(_to_hits(scan_text(text, path), path, source, None))
+
+    def added_lines(self, commit: str, path: str, lines: list[tuple[int, bytes]]) -> None:
+        text = b"\n".join(content for _, content in lines)
+        if sniff_binary(text[:8192]) is not None:
+            return
+        self.bytes += len(text)
+        raw = scan_text(text.decode("utf-8", "replace"), path)
+        self.hits.extend(_to_hits(raw, path, "history", commit, [n for n, _ in lines]))
+
+
+def _read_file(root: Path, rel: str, scan: _Scan) -> None:
+    path = root / rel
+    if path.is_symlink() or not path.is_file():
+        return
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(scan.max_bytes + 1)
+    except OSError as exc:
+        scan.skipped.append(SkippedFile(path=rel, reason=f"unreadable: {exc.strerror or exc}"))
+        return
+    if len(data) > scan.max_bytes:
+        scan.skipped.append(SkippedFile(path=rel, reason=f"larger than {scan.max_bytes} bytes"))
+        return
+    scan.content(data, rel, "tree")
+
+
+def _git_tree_files(runner: GitRunner) -> list[str]:
+    out = runner.run("ls-files", "-z", "--cached", "--others", "--exclude-standard").stdout
+    return sorted({p.decode("utf-8", "replace") for p in out.split(b"\0") if p})
+
+
+def _history(runner: GitRunner, base: str, head: str, scan: _Scan) -> None:
+    """Scan every line added by each commit of base..head (streamed ``git log -p -U0``)."""
+    marker = f"\x1eGKCOMMIT{_random.token_hex(12)} ".encode()
+    proc = runner.popen(
+        *_DIFF_ARGS, "log", "-p", "-U0", "--no-color", "--no-ext-diff", "--no-textconv",
+        "--no-renames", "--no-relative", "--src-prefix=a/", "--dst-prefix=b/",
+        f"--format={marker.decode().replace(chr(0x1e), '%x1e')}%H", f"{base}..{head}", "--",
+    )
+    assert proc.stdout is not None  # noqa: S101
+    commit: str | None = None
+    path: str | None = None
+    in_hunk = False
+    lineno = 0
+    block: list[tuple[int, bytes]] = []
+    size = 0
+
+    def flush() -> None:
+        nonlocal block, size
+        if commit and path and block:
+            scan.added_lines(commit, path, block)
+        block, size = [], 0
+
+    try:
+        for line in proc.stdout:
+            if line.startswith(marker):
+                flush()
+                commit = line[len(marker):].strip().decode()
+                scan.commits += 1
+                path, in_hunk = None, False
+                continue
+            if line.startswith(b"diff --git "):
+                flush()
+                path, in_hunk = None, False
+                continue
+            if not in_hunk:
+                if line.startswith(b"+++ "):
+                    target = line[4:].rstrip(b"\n")
+                    name = _unquote_path(target)
+                    path = None if target == b"/dev/null" else name.removeprefix("b/")
+                elif line.startswith(b"@@"):
+                    match = _HUNK.match(line)
+                    in_hunk, lineno = match is not None, int(match.group(1)) if match else 0
+                continue
+            if line.startswith(b"+"):
+                if path is not None and size <= scan.max_bytes:
+                    content = line[1:].rstrip(b"\n")
+                    size += len(content) + 1
+                    if size > scan.max_bytes:
+                        scan.skipped.append(SkippedFile(
+                            path=path, commit=commit,
+                            reason=f"added lines exceed {scan.max_bytes} bytes",
+                        ))
+                    else:
+                        block.append((lineno, content))
+                lineno += 1
+            elif line.startswith(b"@@"):
+                match = _HUNK.match(line)
+                lineno = int(match.group(1)) if match else lineno
+            elif line.startswith(b" "):
+                lineno += 1
+        flush()
+    finally:
+        proc.stdout.close()
+        stderr = proc.stderr.read() if proc.stderr else b""
+        if proc.stderr:
+            proc.stderr.close()
+        code = proc.wait()
+    if code != 0:
+        raise CollectionError(f"git log -p failed: {stderr.decode('utf-8', 'replace')[:500]}")
+
+
+def _staged(runner: GitRunner, scan: _Scan) -> None:
+    out = runner.run("diff", "--cached", "--raw", "-z", "--no-abbrev", "--no-renames",
+                     "--no-ext-diff", "--no-textconv", "--no-relative").stdout
+    parts = out.split(b"\0")
+    entries: list[tuple[str, str]] = []
+    for i in range(0, len(parts) - 1, 2):
+        meta = parts[i].decode("utf-8", "replace").lstrip(":").split(" ")
+        if len(meta) != 5:
+            continue
+        _old_mode, new_mode, _old, new_sha, status = meta
+        if status.startswith("D") or new_mode not in ("100644", "100755"):
+            continue
+        entries.append((parts[i + 1].decode("utf-8", "replace"), new_sha))
+    if not entries:
+        return
+    reader = BlobReader(runner)
+    try:
+        for path, sha in sorted(entries):
+            size, data = reader.read(sha, scan.max_bytes)
+            if size > scan.max_bytes:
+                scan.skipped.append(SkippedFile(path=path,
+                                                reason=f"larger than {scan.max_bytes} bytes"))
+                continue
+            scan.content(data, path, "staged")
+    finally:
+        reader.close()
+
+
+def _resolve(runner: GitRunner, ref: str, what: str) -> str:
+    sha = runner.rev(ref)
+    if sha is None:
+        shallow = runner.run("rev-parse", "--is-shallow-repository").stdout.strip() == b"true"
+        hint = ("this is a shallow clone: `git fetch --unshallow` (or `git fetch --depth=N`)"
+                if shallow else f"fetch it (e.g. `git fetch origin {ref.removeprefix('origin/')}`)")
+        raise CollectionError(f"{what} {ref!r} is not a commit in this repository; {hint}")
+    return sha
+
+
+class SecretsCollector:
+    kind: ClassVar[str] = "secrets"
+
+    def collect(self, ctx: CollectContext) -> SecretsEvidence:
+        """Raises CollectionError: --base/--staged on a non-repository, or a missing ref."""
+        root = Path(ctx.repo)
+        scan = _Scan(ctx.limits.max_file_bytes)
+        try:
+            repo: git.Repo | None = open_repo(root)
+        except CollectionError:
+            repo = None
+        if repo is None:
+            if ctx.base is not None or ctx.staged:
+                raise CollectionError(
+                    f"{root}: not a git repository, so --base/--staged have nothing to compare"
+                )
+            for rel in walk_files(root, ctx.limits.max_files):
+                _read_file(root, rel, scan)
+            return self._evidence(scan, "tree")
+        try:
+            runner = GitRunner(repo)
+            if ctx.staged:
+                _staged(runner, scan)
+                return self._evidence(scan, "staged")
+            top = Path(repo.working_tree_dir or root)
+            for rel in _git_tree_files(runner):
+                _read_file(top, rel, scan)
+            if ctx.base is None:
+                return self._evidence(scan, "tree")
+            base = _resolve(runner, ctx.base, "base")
+            head = _resolve(runner, ctx.head, "head")
+            _history(runner, base, head, scan)
+            return self._evidence(scan, "tree", base=ctx.base, base_commit=base, head=head)
+        finally:
+            repo.close()
+
+    @staticmethod
+    def _evidence(scan: _Scan, mode: str, **extra: str) -> SecretsEvidence:
+        hits = sorted(scan.hits, key=lambda h: (h.path, h.line, h.detector, h.source,
+                                                 h.commit or "", h.fingerprint))
+        notes = []
+        if scan.skipped:
+            notes.append(
+                f"secrets: {len(scan.skipped)} file(s) not scanned (too large or unreadable): "
+                + ", ".join(sorted({s.path for s in scan.skipped})[:10])
+            )
+        return SecretsEvidence(
+            mode=mode,  # type: ignore[arg-type]
+            files_scanned=scan.files, bytes_scanned=scan.bytes, commits_scanned=scan.commits,
+            hits=hits, skipped=sorted(scan.skipped, key=lambda s: (s.path, s.commit or "")),
+            notes=notes, **extra,
+        )
+
