@@ -1,0 +1,557 @@
+"""A Dockerfile parser that follows BuildKit's syntax, for auditing (never for building).
+
+Understood: parser directives (``# syntax=``, ``# escape=`` including the backtick escape,
+``# check=``), line continuations (comment and empty lines inside them are dropped), heredocs
+(``RUN <<EOF``, ``<<-EOF``, quoted delimiters, several on one line, ``COPY <<EOF file``), the
+JSON (exec) and shell forms, instruction flags (``--platform``, ``--from``, ``--mount``...),
+``ARG`` before ``FROM`` and ``$VAR`` / ``${VAR}`` / ``${VAR:-default}`` / ``${VAR:+alt}``
+substitution in ``FROM`` and ``USER``, multi-stage builds with named stages and ``ONBUILD``.
+
+A file that BuildKit would reject is returned with ``parse_error`` set (line and reason) and
+no stages: the audit turns it into ``container/parse-error``. ENV/ARG/LABEL values that look
+like secrets are stored redacted (see ``gatekeeper.container.secret``); RUN text has known token
+formats and URL passwords redacted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+
+from gatekeeper.container.imageref import parse_image_ref
+from gatekeeper.container.secret import classify, redact_text
+from gatekeeper.models.container import (
+    Dockerfile,
+    Heredoc,
+    Instruction,
+    KeyValue,
+    ParseError,
+    Stage,
+)
+
+INSTRUCTIONS = frozenset(
+    {"ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
+     "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR"}
+)
+_EXEC_FORM = frozenset({"RUN", "CMD", "ENTRYPOINT", "SHELL", "COPY", "ADD", "VOLUME"})
+_HEREDOC = frozenset({"RUN", "COPY", "ADD"})
+_FLAGS: dict[str, frozenset[str]] = {
+    "FROM": frozenset({"platform"}),
+    "RUN": frozenset({"mount", "network", "security", "device"}),
+    "COPY": frozenset({"from", "chown", "chmod", "link", "parents", "exclude"}),
+    "ADD": frozenset({"chown", "chmod", "link", "checksum", "keep-git-dir", "exclude", "unpack"}),
+    "HEALTHCHECK": frozenset({"interval", "timeout", "start-period", "start-interval",
+                              "retries"}),
+}
+_DIRECTIVE = re.compile(r"^#[ \t]*([a-zA-Z][a-zA-Z0-9_-]*)[ \t]*=[ \t]*(.*?)[ \t]*$")
+_KNOWN_DIRECTIVES = frozenset({"syntax", "escape", "check"})
+_HEREDOC_MARK = re.compile(
+    r"(?<!<)<<(?!<)(-?)[ \t]*(?:\"([^\"\n]+)\"|'([^'\n]+)'|([A-Za-z0-9_][A-Za-z0-9_.-]*))"
+)
+_STAGE_NAME = re.compile(r"^[a-z][a-z0-9_.-]*$")
+_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# ARGs BuildKit defines for every build; they resolve to the build's platform at build time.
+_AUTOMATIC_ARGS = frozenset(
+    {"BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT", "TARGETPLATFORM", "TARGETOS",
+     "TARGETARCH", "TARGETVARIANT"}
+)
+
+
+class DockerfileSyntaxError(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(f"line {line}: {message}")
+        self.line = line
+        self.message = message
+
+
+@dataclass
+class _Logical:
+    line: int
+    end_line: int
+    text: str
+    heredocs: list[Heredoc] = field(default_factory=list)
+
+
+def parse_dockerfile(data: bytes, path: str, *, max_bytes: int = 10 * 1024 * 1024) -> Dockerfile:
+    """Parse a Dockerfile; a file BuildKit would reject comes back with ``parse_error`` set."""
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        if len(data) > max_bytes:
+            raise DockerfileSyntaxError(1, f"larger than the {max_bytes}-byte limit")
+        text = _decode(data)
+        directives, stages, global_args, preamble = _Parser(text).parse()
+    except DockerfileSyntaxError as exc:
+        return Dockerfile(path=path, sha256=digest,
+                          parse_error=ParseError(line=exc.line, message=exc.message))
+    return Dockerfile(path=path, sha256=digest, directives=directives, global_args=global_args,
+                      preamble=preamble, stages=stages)
+
+
+def _decode(data: bytes) -> str:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DockerfileSyntaxError(line, "not valid UTF-8") from exc
+    return text.removeprefix("\ufeff")
+
+
+def split_words(text: str, escape: str, line: int, *, unquote: bool = True) -> list[str]:
+    """Split on unquoted whitespace, honouring quotes and the escape character.
+
+    Raises:
+        DockerfileSyntaxError: an unterminated quote.
+    """
+    words: list[str] = []
+    current: list[str] = []
+    in_word = False
+    quote: str | None = None
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if quote is None and char in " \t\r\n":
+            if in_word:
+                words.append("".join(current))
+                current, in_word = [], False
+            i += 1
+            continue
+        in_word = True
+        if char == escape and quote != "'" and i + 1 < len(text):
+            nxt = text[i + 1]
+            if quote == '"' and nxt not in ('"', escape, "$"):
+                current.append(char)  # inside double quotes the escape only escapes a few
+            elif not unquote:
+                current.append(char)
+            current.append(nxt)
+            i += 2
+            continue
+        if char in "'\"" and (quote is None or quote == char):
+            quote = None if quote == char else char
+            if not unquote:
+                current.append(char)
+            i += 1
+            continue
+        current.append(char)
+        i += 1
+    if quote is not None:
+        raise DockerfileSyntaxError(line, f"unterminated {quote} quote")
+    if in_word:
+        words.append("".join(current))
+    return words
+
+
+def expand(
+    text: str, variables: dict[str, str | None], escape: str = "\\"
+) -> tuple[str, list[str]]:
+    """Substitute ``$VAR``, ``${VAR}``, ``${VAR:-d}``, ``${VAR-d}``, ``${VAR:+a}``, ``${VAR+a}``.
+
+    Returns the result and the names that had no value (declared without a default or not
+    declared at all); those expand to the empty string, as in BuildKit.
+    """
+    out: list[str] = []
+    unresolved: list[str] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == escape and text[i + 1:i + 2] == "$":
+            out.append("$")
+            i += 2
+            continue
+        if char != "$":
+            out.append(char)
+            i += 1
+            continue
+        if text[i + 1:i + 2] == "{":
+            close = text.find("}", i + 2)
+            if close < 0:
+                out.append(text[i:])
+                break
+            body = text[i + 2:close]
+            match = _VAR_NAME.match(body)
+            if not match:
+                out.append(text[i:close + 1])
+                i = close + 1
+                continue
+            name, modifier = match.group(0), body[match.end():]
+            value = variables.get(name)
+            is_set = name in variables and value is not None
+            if modifier.startswith(":-"):
+                result = value if is_set and value else _expand_inner(modifier[2:], variables,
+                                                                     escape, unresolved)
+            elif modifier.startswith("-"):
+                result = value if is_set else _expand_inner(modifier[1:], variables, escape,
+                                                            unresolved)
+            elif modifier.startswith(":+"):
+                result = _expand_inner(modifier[2:], variables, escape, unresolved) \
+                    if is_set and value else ""
+            elif modifier.startswith("+"):
+                result = _expand_inner(modifier[1:], variables, escape, unresolved) \
+                    if is_set else ""
+            else:
+                result = value if is_set else None
+                if result is None:
+                    unresolved.append(name)
+            out.append(result or "")
+            i = close + 1
+            continue
+        match = _VAR_NAME.match(text, i + 1)
+        if not match:
+            out.append("$")
+            i += 1
+            continue
+        name = match.group(0)
+        value = variables.get(name)
+        if value is None:
+            unresolved.append(name)
+        out.append(value or "")
+        i = match.end()
+    return "".join(out), unresolved
+
+
+def _expand_inner(text: str, variables: dict[str, str | None], escape: str,
+                  unresolved: list[str]) -> str:
+    result, missing = expand(text, variables, escape)
+    unresolved.extend(missing)
+    return result
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.lines = [line.removesuffix("\r") for line in text.split("\n")]
+        self.escape = "\\"
+        self.directives: dict[str, str] = {}
+
+    # -- physical lines to logical instructions ------------------------------------------
+
+    def _read_directives(self) -> int:
+        index = 0
+        while index < len(self.lines):
+            match = _DIRECTIVE.match(self.lines[index])
+            if not match or match.group(1).lower() not in _KNOWN_DIRECTIVES:
+                break
+            name = match.group(1).lower()
+            if name in self.directives:
+                raise DockerfileSyntaxError(index + 1, f"parser directive {name!r} given twice")
+            self.directives[name] = match.group(2)
+            index += 1
+        escape = self.directives.get("escape", "\\")
+        if escape not in ("\\", "`"):
+            raise DockerfileSyntaxError(
+                1, f"invalid escape directive {escape!r} (must be \\ or `)"
+            )
+        self.escape = escape
+        return index
+
+    def _is_skippable(self, line: str) -> bool:
+        stripped = line.strip()
+        return not stripped or stripped.startswith("#")
+
+    def _logical_lines(self, start: int) -> list[_Logical]:
+        out: list[_Logical] = []
+        index = start
+        count = len(self.lines)
+        while index < count:
+            if self._is_skippable(self.lines[index]):
+                index += 1
+                continue
+            first = index
+            parts: list[str] = []
+            current = self.lines[index]
+            while True:
+                stripped = current.rstrip(" \t")
+                if stripped.endswith(self.escape):
+                    parts.append(stripped[:-1])
+                    index += 1
+                    while index < count and self._is_skippable(self.lines[index]):
+                        index += 1
+                    if index >= count:
+                        break
+                    current = self.lines[index]
+                    continue
+                parts.append(current)
+                index += 1
+                break
+            logical = _Logical(line=first + 1, end_line=index, text="".join(parts))
+            index = self._read_heredocs(logical, index)
+            out.append(logical)
+        return out
+
+    def _read_heredocs(self, logical: _Logical, index: int) -> int:
+        keyword, _, rest = logical.text.strip().partition(" ")
+        keyword = keyword.upper()
+        if keyword == "ONBUILD":
+            keyword = rest.strip().partition(" ")[0].upper()
+        if keyword not in _HEREDOC:
+            return index
+        for match in _HEREDOC_MARK.finditer(logical.text):
+            strip_tabs = match.group(1) == "-"
+            delimiter = match.group(2) or match.group(3) or match.group(4)
+            body: list[str] = []
+            while True:
+                if index >= len(self.lines):
+                    raise DockerfileSyntaxError(
+                        logical.line, f"heredoc <<{delimiter} is not terminated"
+                    )
+                raw = self.lines[index]
+                index += 1
+                candidate = raw.lstrip("\t") if strip_tabs else raw
+                if candidate == delimiter:
+                    break
+                body.append(candidate)
+            logical.heredocs.append(Heredoc(
+                delimiter=delimiter, line=logical.line, strip_tabs=strip_tabs,
+                body=redact_text("\n".join(body) + "\n" if body else ""),
+            ))
+            logical.end_line = index
+        return index
+
+    # -- instructions --------------------------------------------------------------------
+
+    def _instruction(
+        self, logical: _Logical, text: str, *, onbuild: bool = False
+    ) -> tuple[Instruction, list[str | None]]:
+        """The instruction, and the unredacted ENV/ARG values (kept in memory only)."""
+        keyword_raw, _, rest = text.strip().partition(" ")
+        if not keyword_raw:
+            raise DockerfileSyntaxError(logical.line, "empty instruction")
+        keyword = keyword_raw.upper()
+        rest = rest.strip()
+        if keyword not in INSTRUCTIONS:
+            raise DockerfileSyntaxError(logical.line, f"unknown instruction {keyword_raw!r}")
+        if keyword == "ONBUILD":
+            if onbuild:
+                raise DockerfileSyntaxError(logical.line, "ONBUILD ONBUILD is not allowed")
+            if not rest:
+                raise DockerfileSyntaxError(logical.line, "ONBUILD requires an instruction")
+            inner, values = self._instruction(logical, rest, onbuild=True)
+            if inner.keyword in ("FROM", "MAINTAINER"):
+                raise DockerfileSyntaxError(
+                    logical.line, f"{inner.keyword} is not allowed as an ONBUILD trigger"
+                )
+            return inner, values
+        flags: list[str] = []
+        allowed_flags = _FLAGS.get(keyword)
+        if allowed_flags is not None:
+            while rest.startswith("--"):
+                flag, _, rest = rest.partition(" ")
+                rest = rest.strip()
+                name = flag[2:].partition("=")[0]
+                if name not in allowed_flags:
+                    raise DockerfileSyntaxError(
+                        logical.line, f"unknown flag {flag.partition('=')[0]!r} for {keyword}"
+                    )
+                flags.append(flag)
+        heredocs = logical.heredocs if keyword in _HEREDOC else []
+        if not rest and not heredocs:
+            raise DockerfileSyntaxError(logical.line, f"{keyword} requires arguments")
+        exec_form: list[str] | None = None
+        if keyword in _EXEC_FORM and rest.startswith("["):
+            try:
+                parsed = json.loads(rest)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, list) and all(isinstance(x, str) for x in parsed):
+                exec_form = [redact_text(x) for x in parsed]
+        if keyword == "SHELL" and exec_form is None:
+            raise DockerfileSyntaxError(logical.line, "SHELL requires the JSON form")
+        raw: list[tuple[str, str | None]] = []
+        if keyword in ("ENV", "LABEL"):
+            raw = self._name_values(keyword, rest, logical.line)
+        elif keyword == "ARG":
+            raw = self._args(rest, logical.line)
+        pairs = [_pair(key, value) for key, value in raw]
+        args = " ".join(_show_pair(p) for p in pairs) if raw else redact_text(rest)
+        instruction = Instruction(
+            line=logical.line, end_line=max(logical.end_line, logical.line), keyword=keyword,
+            onbuild=onbuild, flags=flags, args=args, exec_form=exec_form, heredocs=heredocs,
+            pairs=pairs,
+        )
+        return instruction, [value for _, value in raw]
+
+    def _name_values(self, keyword: str, rest: str, line: int) -> list[tuple[str, str | None]]:
+        words = split_words(rest, self.escape, line, unquote=False)
+        if not words:
+            raise DockerfileSyntaxError(line, f"{keyword} requires arguments")
+        if "=" not in words[0]:
+            # Legacy form: ``ENV NAME value with spaces``.
+            if len(words) < 2:
+                raise DockerfileSyntaxError(line, f"{keyword} {words[0]} needs a value")
+            value = " ".join(split_words(rest, self.escape, line)[1:])
+            return [(words[0], value)]
+        pairs = []
+        for word in words:
+            key, eq, _ = word.partition("=")
+            if not eq:
+                raise DockerfileSyntaxError(line, f"{keyword}: {word!r} is not NAME=value")
+            unquoted_key = split_words(key, self.escape, line)
+            if not unquoted_key or not unquoted_key[0]:
+                raise DockerfileSyntaxError(line, f"{keyword}: empty name in {word!r}")
+            value_words = split_words(word[len(key) + 1:], self.escape, line)
+            pairs.append((unquoted_key[0], "".join(value_words)))
+        return pairs
+
+    def _args(self, rest: str, line: int) -> list[tuple[str, str | None]]:
+        pairs = []
+        for word in split_words(rest, self.escape, line, unquote=False):
+            key, eq, raw_value = word.partition("=")
+            if not _VAR_NAME.fullmatch(key):
+                raise DockerfileSyntaxError(line, f"ARG: invalid name {key!r}")
+            if eq:
+                value_words = split_words(raw_value, self.escape, line)
+                pairs.append((key, "".join(value_words)))
+            else:
+                pairs.append((key, None))
+        return pairs
+
+    # -- stages --------------------------------------------------------------------------
+
+    def parse(
+        self,
+    ) -> tuple[dict[str, str], list[Stage], list[KeyValue], list[Instruction]]:
+        start = self._read_directives()
+        logicals = self._logical_lines(start)
+        if not logicals:
+            raise DockerfileSyntaxError(1, "the file has no instructions")
+        global_args: list[KeyValue] = []
+        preamble: list[Instruction] = []
+        global_values: dict[str, str | None] = dict.fromkeys(_AUTOMATIC_ARGS)
+        builders: list[_StageBuilder] = []
+        names: dict[str, int] = {}
+        for logical in logicals:
+            instruction, values = self._instruction(logical, logical.text)
+            if instruction.keyword == "FROM" and not instruction.onbuild:
+                builders.append(self._from(instruction, global_values, builders, names))
+                continue
+            if not builders:
+                if instruction.keyword != "ARG" or instruction.onbuild:
+                    raise DockerfileSyntaxError(
+                        instruction.line,
+                        f"{instruction.keyword} before the first FROM (only ARG may come first)",
+                    )
+                preamble.append(instruction)
+                for pair, real in zip(instruction.pairs, values, strict=True):
+                    global_args.append(pair)
+                    value = None if real is None else expand(real, global_values, self.escape)[0]
+                    global_values[pair.key] = value
+                continue
+            builders[-1].add(instruction, values, global_values, self.escape)
+        return self.directives, [b.build() for b in builders], global_args, preamble
+
+    def _from(self, instruction: Instruction, global_values: dict[str, str | None],
+              builders: list[_StageBuilder], names: dict[str, int]) -> _StageBuilder:
+        words = instruction.args.split()
+        if len(words) == 3 and words[1].lower() == "as":
+            name: str | None = words[2].lower()
+        elif len(words) == 1:
+            name = None
+        else:
+            raise DockerfileSyntaxError(
+                instruction.line, "FROM takes an image and optionally AS name"
+            )
+        if name is not None:
+            if not _STAGE_NAME.match(name):
+                raise DockerfileSyntaxError(instruction.line, f"invalid stage name {name!r}")
+            if name in names:
+                raise DockerfileSyntaxError(instruction.line, f"duplicate stage name {name!r}")
+        base = words[0]
+        resolved, unresolved = expand(base, global_values, self.escape)
+        platform = None
+        for flag in instruction.flags:
+            if flag.startswith("--platform="):
+                platform = flag.partition("=")[2]
+        base_stage = names.get(resolved.lower()) if not unresolved else None
+        is_scratch = resolved.lower() == "scratch" and not unresolved
+        base_image: str | None = resolved if not unresolved else None
+        if base_image is not None and base_stage is None and not is_scratch:
+            try:
+                parse_image_ref(base_image)
+            except ValueError as exc:
+                raise DockerfileSyntaxError(instruction.line, str(exc)) from exc
+        builder = _StageBuilder(
+            index=len(builders), name=name, line=instruction.line, base=base,
+            base_image=base_image, unresolved=sorted(set(unresolved)), platform=platform,
+            base_stage=base_stage, is_scratch=is_scratch,
+            parent=builders[base_stage] if base_stage is not None else None,
+        )
+        builder.instructions.append(instruction)
+        if name is not None:
+            names[name] = builder.index
+        return builder
+
+
+def _pair(key: str, value: str | None) -> KeyValue:
+    if value is None:
+        return KeyValue(key=key)
+    secret = classify(key, value)
+    if secret is not None:
+        return KeyValue(key=key, value=secret.redacted, secret=secret)
+    return KeyValue(key=key, value=value)
+
+
+def _show_pair(pair: KeyValue) -> str:
+    if pair.value is None:
+        return pair.key
+    return f"{pair.key}={json.dumps(pair.value, ensure_ascii=False)}"
+
+
+@dataclass
+class _StageBuilder:
+    index: int
+    name: str | None
+    line: int
+    base: str
+    base_image: str | None
+    unresolved: list[str]
+    platform: str | None
+    base_stage: int | None
+    is_scratch: bool
+    parent: _StageBuilder | None
+    instructions: list[Instruction] = field(default_factory=list)
+    args: dict[str, str | None] = field(default_factory=dict)
+    env: dict[str, str | None] = field(default_factory=dict)
+    user: str | None = None
+    user_line: int | None = None
+    user_unresolved: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.parent is not None:
+            # A stage built FROM an earlier stage inherits its ENV and USER (not its ARGs).
+            self.env = dict(self.parent.env)
+            self.user = self.parent.user
+            self.user_line = self.parent.user_line
+            self.user_unresolved = list(self.parent.user_unresolved)
+
+    def _scope(self) -> dict[str, str | None]:
+        return {**dict.fromkeys(_AUTOMATIC_ARGS), **self.args, **self.env}
+
+    def add(self, instruction: Instruction, real_values: list[str | None],
+            global_values: dict[str, str | None], escape: str) -> None:
+        self.instructions.append(instruction)
+        if instruction.onbuild:
+            return  # triggers run in downstream builds, not in this one
+        if instruction.keyword == "ARG":
+            for pair, real in zip(instruction.pairs, real_values, strict=True):
+                if real is None:
+                    # ``ARG NAME`` inside a stage brings in the global default, if any.
+                    self.args[pair.key] = global_values.get(pair.key)
+                else:
+                    self.args[pair.key] = expand(real, self._scope(), escape)[0]
+        elif instruction.keyword == "ENV":
+            for pair, real in zip(instruction.pairs, real_values, strict=True):
+                self.env[pair.key] = expand(real or "", self._scope(), escape)[0]
+        elif instruction.keyword == "USER":
+            value, unresolved = expand(instruction.args.strip(), self._scope(), escape)
+            self.user = value
+            self.user_line = instruction.line
+            self.user_unresolved = sorted(set(unresolved))
+
+    def build(self) -> Stage:
+        return Stage(
+            index=self.index, name=self.name, line=self.line, base=self.base,
+            base_image=self.base_image, unresolved=self.unresolved, platform=self.platform,
+            base_stage=self.base_stage, is_scratch=self.is_scratch, user=self.user,
+            user_line=self.user_line, user_unresolved=self.user_unresolved,
+            instructions=self.instructions,
+        )
