@@ -20,6 +20,7 @@ from gatekeeper.models.finding import Finding, Severity
 
 # One line per audit module; every module in audit/ must be listed (a test checks it).
 _MODULES: tuple[str, ...] = (
+    "gatekeeper.audit.container",
     "gatekeeper.audit.source_integrity",
     "gatekeeper.audit.secrets",
 )

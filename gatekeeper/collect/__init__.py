@@ -20,6 +20,7 @@ from gatekeeper.models.base import GatekeeperModel
 
 # kind -> "module:Class". Each collector owns its module; add one line per collector.
 _REGISTRY: dict[str, str] = {
+    "container": "gatekeeper.collect.container:ContainerCollector",
     "env": "gatekeeper.collect.env:EnvCollector",
     "pipeline": "gatekeeper.collect.pipeline:PipelineCollector",
     "source": "gatekeeper.collect.git_source:GitSourceCollector",
