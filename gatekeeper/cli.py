@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_deps_args(p)
     p.add_argument("--image", metavar="REF",
                    help="also audit an image: oci:DIR[:TAG] or docker-archive:FILE")
+    p.add_argument("--allowed-signers", metavar="FILE",
+                   help="source: SSH allowed-signers file for commit signatures (docs/source.md)")
     _add_report_args(p)
     p.set_defaults(handler="gatekeeper.commands.check:cmd_check")
 
@@ -93,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base", metavar="REF")
     p.add_argument("--image", metavar="REF", help="container: oci:DIR[:TAG] or docker-archive:FILE")
     p.add_argument("--format", choices=("json", "text"), default="json")
+    p.add_argument("--allowed-signers", metavar="FILE",
+                   help="source: SSH allowed-signers file for commit signatures")
     _add_deps_args(p)
     p.set_defaults(handler="gatekeeper.commands.check:cmd_collect")
 

@@ -520,6 +520,27 @@ class GitSourceCollector:
             code = proc.wait()
         if code != 0:
             raise CollectionError(f"git log failed: {_decode(stderr).strip()[:500]}")
+        return self._unverifiable(runner, commits)
+
+    def _unverifiable(self, runner: GitRunner, commits: list[Commit]) -> list[Commit]:
+        """Mark ``E`` the commits git calls unsigned (``N``) that do carry a signature.
+
+        SECURITY: without a verifier (no gpg.ssh.allowedSignersFile for an SSH signature)
+        git prints ``N``; a present but unchecked signature must not look like no signature.
+        """
+        unsigned = [i for i, c in enumerate(commits) if c.signature.status == "N"]
+        if not unsigned:
+            return commits
+        reader = BlobReader(runner)
+        try:
+            for i in unsigned:
+                _, raw = reader.read(commits[i].sha, 1 << 16)
+                header = raw.split(b"\n\n", 1)[0]
+                if b"\ngpgsig " in header or b"\ngpgsig-sha256 " in header:
+                    sig = commits[i].signature.model_copy(update={"status": "E"})
+                    commits[i] = commits[i].model_copy(update={"signature": sig})
+        finally:
+            reader.close()
         return commits
 
     def _tree_facts(
