@@ -83,3 +83,11 @@ def git_repo(tmp_path: Path) -> git.Repo:
         cfg.set_value("commit", "gpgsign", "false")
     commit_files(repo, {"README.md": "hello\n"}, "initial")
     return repo
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path) -> Any:
+    """A git repo, three real key pairs, a directory store and a 3-stage policy (tests/harness.py)."""
+    from tests.harness import Pipeline
+
+    return Pipeline(tmp_path)

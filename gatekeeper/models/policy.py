@@ -9,7 +9,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from gatekeeper.models.base import GatekeeperModel
 from gatekeeper.models.finding import Severity
@@ -50,14 +50,18 @@ def parse_size(value: object) -> int:
 
 def _as_utc(value: object) -> object:
     # A bare date means the end of that day in UTC; a naive time is taken as UTC.
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        value = date.fromisoformat(value.strip())
     if isinstance(value, date) and not isinstance(value, datetime):
         return datetime(value.year, value.month, value.day, 23, 59, 59, tzinfo=UTC)
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
     return value
 
 
-UtcDatetime = Annotated[datetime, BeforeValidator(_as_utc)]
+def _naive_is_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+UtcDatetime = Annotated[datetime, BeforeValidator(_as_utc), AfterValidator(_naive_is_utc)]
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 ByteSize = Annotated[int, BeforeValidator(parse_size)]
 

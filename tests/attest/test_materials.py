@@ -1,0 +1,83 @@
+"""Recording materials and products: globs, symlinks, directory digests, bad globs."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from gatekeeper._digest import tree_digest
+from gatekeeper.attest.materials import record_dirs, record_globs
+from gatekeeper.errors import InvalidInput
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    root = tmp_path / "root"
+    (root / "src" / "pkg").mkdir(parents=True)
+    (root / "src" / "a.py").write_text("a\n")
+    (root / "src" / "pkg" / "b.py").write_text("b\n")
+    (root / "README.md").write_text("r\n")
+    (root / ".git").mkdir()
+    (root / ".git" / "config").write_text("never recorded\n")
+    return root
+
+
+def test_globs_are_relative_to_root_and_recursive(tree: Path) -> None:
+    names = [a.name for a in record_globs(tree, ["src/**"], what="product")]
+    assert names == ["src/a.py", "src/pkg/b.py"]
+    assert [a.name for a in record_globs(tree, ["src/*"], what="product")] == ["src/a.py"]
+    assert [a.name for a in record_globs(tree, ["README.md"], what="product")] == ["README.md"]
+    assert ".git/config" not in [a.name for a in record_globs(tree, ["**"], what="product")]
+
+
+def test_digests_are_sha256_of_content(tree: Path) -> None:
+    (a,) = record_globs(tree, ["src/a.py"], what="product")
+    assert a.digest == {"sha256": hashlib.sha256(b"a\n").hexdigest()}
+
+
+def test_symlinks_are_recorded_never_followed(tree: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "outside-secret"
+    secret.write_text("outside the tree\n")
+    os.symlink(secret, tree / "src" / "escape")
+    os.symlink("a.py", tree / "src" / "inside")
+    arts = {a.name: a for a in record_globs(tree, ["src/*"], what="product")}
+    assert arts["src/escape"].kind == "symlink"
+    assert arts["src/escape"].target == str(secret)
+    assert arts["src/escape"].digest["sha256"] == hashlib.sha256(str(secret).encode()).hexdigest()
+    assert arts["src/inside"].kind == "symlink"
+
+
+def test_symlinked_directory_is_not_walked(tree: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "x").write_text("x")
+    os.symlink(outside, tree / "src" / "linkdir")
+    names = [a.name for a in record_globs(tree, ["src/**"], what="product")]
+    assert "src/linkdir" in names and "src/linkdir/x" not in names
+
+
+def test_glob_matching_nothing_is_an_error(tree: Path) -> None:
+    with pytest.raises(InvalidInput, match="'dist/\\*' matches no file"):
+        record_globs(tree, ["dist/*"], what="product")
+    assert record_globs(tree, ["dist/*"], what="product", allow_empty=True) == []
+
+
+@pytest.mark.parametrize("pattern", ["../etc/passwd", "/etc/passwd", "src/../../x"])
+def test_globs_cannot_leave_the_tree(tree: Path, pattern: str) -> None:
+    with pytest.raises(InvalidInput, match="stay inside"):
+        record_globs(tree, [pattern], what="material")
+
+
+def test_directory_digest(tree: Path) -> None:
+    (art,) = record_dirs(tree, ["src"], what="product")
+    assert art.kind == "dir" and art.name == "src/" and art.count == 2
+    expected = tree_digest([("a.py", hashlib.sha256(b"a\n").hexdigest()),
+                            ("pkg/b.py", hashlib.sha256(b"b\n").hexdigest())])
+    assert art.digest["sha256"] == expected
+    (tree / "src" / "pkg" / "b.py").write_text("changed\n")
+    assert record_dirs(tree, ["src"], what="product")[0].digest != art.digest
+    with pytest.raises(InvalidInput, match="not a directory"):
+        record_dirs(tree, ["nope"], what="product")
