@@ -23,6 +23,10 @@ _MODULES: tuple[str, ...] = (
     "gatekeeper.audit.container",
     "gatekeeper.audit.source_integrity",
     "gatekeeper.audit.secrets",
+    "gatekeeper.audit.pipeline_common",
+    "gatekeeper.audit.pipeline_github",
+    "gatekeeper.audit.pipeline_jenkins",
+    "gatekeeper.audit.pipeline_gitlab",
 )
 
 __all__ = ["ALL_AUDITS", "Audit", "AuditContext", "all_audits", "all_rules", "run_audits"]

@@ -1,0 +1,187 @@
+"""A line-aware YAML loader: plain Python values that remember where each key and item sits.
+
+Documents are composed into nodes by the limited safe loader of ``gatekeeper._fileio``
+(alias and depth caps stay in force), then converted into :class:`LMap` / :class:`LList`
+containers that carry 1-based line numbers for every key and list item.
+
+Mapping keys keep their source text: YAML 1.1 turns a bare ``on`` into ``True``, which
+would make a workflow's triggers disappear; here ``on`` stays ``"on"``. Scalar values are
+resolved as the safe loader resolves them (``false`` is ``False``, ``3`` is ``3``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from gatekeeper._fileio import _LimitedSafeLoader
+
+# SECURITY: aliases are expanded during conversion (so audits can walk the result freely);
+# the expanded size is capped so that a handful of nested aliases cannot blow up memory.
+MAX_EXPANDED_NODES = 200_000
+
+
+class YamlLinesError(ValueError):
+    """The text is not YAML or breaks a limit; ``line`` is 1-based when known."""
+
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+class LMap(dict[str, Any]):
+    """A mapping with the line of the mapping itself and of each key."""
+
+    line: int
+    key_lines: dict[str, int]
+    # Line of the first character of each scalar value (for block scalars `|`/`>`: the first
+    # content line) and whether the value is a literal block, whose newlines map to lines.
+    value_lines: dict[str, int]
+    literal_values: set[str]
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+    def value_line(self, key: str) -> int:
+        return self.value_lines.get(key, self.line_of(key))
+
+    def line_in_value(self, key: str, offset: int) -> int:
+        """The line of character ``offset`` of the string value at ``key``."""
+        value = self.get(key)
+        start = self.value_line(key)
+        if key in self.literal_values and isinstance(value, str):
+            return start + value.count("\n", 0, max(0, offset))
+        return start
+
+
+class LList(list[Any]):
+    """A sequence with the line of the sequence itself and of each item."""
+
+    line: int
+    item_lines: list[int]
+
+    def line_of(self, index: int) -> int:
+        if 0 <= index < len(self.item_lines):
+            return self.item_lines[index]
+        return self.line
+
+
+class _Converter:
+    def __init__(self, loader: _LimitedSafeLoader) -> None:
+        self.loader = loader
+        self.budget = MAX_EXPANDED_NODES
+
+    def _spend(self, node: yaml.Node) -> None:
+        self.budget -= 1
+        if self.budget < 0:
+            raise YamlLinesError(
+                f"document expands to more than {MAX_EXPANDED_NODES} nodes (alias bomb?)",
+                node.start_mark.line + 1,
+            )
+
+    def convert(self, node: yaml.Node) -> Any:
+        self._spend(node)
+        if isinstance(node, yaml.MappingNode):
+            self.loader.flatten_mapping(node)  # resolves `<<` merge keys
+            out = LMap()
+            out.line = node.start_mark.line + 1
+            out.key_lines = {}
+            out.value_lines = {}
+            out.literal_values = set()
+            for key_node, value_node in node.value:
+                key = self._key(key_node)
+                out[key] = self.convert(value_node)
+                out.key_lines[key] = key_node.start_mark.line + 1
+                value_line = value_node.start_mark.line + 1
+                if isinstance(value_node, yaml.ScalarNode) and value_node.style in ("|", ">"):
+                    value_line += 1  # content starts below the block indicator
+                    if value_node.style == "|":
+                        out.literal_values.add(key)
+                out.value_lines[key] = value_line
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            seq = LList()
+            seq.line = node.start_mark.line + 1
+            seq.item_lines = []
+            for item in node.value:
+                seq.append(self.convert(item))
+                seq.item_lines.append(item.start_mark.line + 1)
+            return seq
+        if isinstance(node, yaml.ScalarNode) and not str(node.tag).startswith("tag:yaml.org,2002:"):
+            # NOTE: application tags (GitLab's `!reference`) are kept as their text, never
+            # constructed: the safe loader has no constructor for them and we need none.
+            return str(node.value)
+        try:
+            return self.loader.construct_object(node, deep=True)  # type: ignore[no-untyped-call]
+        except yaml.YAMLError as exc:
+            raise YamlLinesError(str(exc).splitlines()[0], node.start_mark.line + 1) from exc
+
+    def _key(self, node: yaml.Node) -> str:
+        self._spend(node)
+        if isinstance(node, yaml.ScalarNode):
+            # NOTE: the source text, not the YAML 1.1 value: `on` must not become True.
+            return str(node.value)
+        raise YamlLinesError("a mapping key is not a plain value", node.start_mark.line + 1)
+
+
+def _mark_line(exc: yaml.YAMLError) -> int | None:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if mark is not None:
+        return int(mark.line) + 1
+    return None
+
+
+def load_with_lines_all(text: str) -> list[Any]:
+    """Every document of ``text`` as line-aware values (empty documents are skipped).
+
+    Raises:
+        YamlLinesError: the text is not YAML, breaks the alias/depth caps, or expands too far.
+    """
+    loader = _LimitedSafeLoader(text)
+    docs: list[Any] = []
+    try:
+        converter = _Converter(loader)
+        while loader.check_node():
+            node = loader.get_node()
+            if node is not None:
+                docs.append(converter.convert(node))
+    except YamlLinesError:
+        raise
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise YamlLinesError(str(problem), _mark_line(exc)) from exc
+    except RecursionError as exc:
+        raise YamlLinesError("nesting too deep", None) from exc
+    finally:
+        loader.dispose()  # type: ignore[no-untyped-call]
+    return docs
+
+
+def load_with_lines(text: str) -> Any:
+    """One YAML document as line-aware values; None for an empty document.
+
+    Raises:
+        YamlLinesError: as :func:`load_with_lines_all`, or the stream holds several documents.
+    """
+    docs = load_with_lines_all(text)
+    if len(docs) > 1:
+        raise YamlLinesError("expected one YAML document, found several", None)
+    return docs[0] if docs else None
+
+
+def line_of(container: Any, key: Any, default: int) -> int:
+    """The line of ``key`` in an LMap / LList, or ``default`` for anything else."""
+    if isinstance(container, LMap) and isinstance(key, str):
+        return container.line_of(key)
+    if isinstance(container, LList) and isinstance(key, int):
+        return container.line_of(key)
+    return default
+
+
+def own_line(value: Any, default: int) -> int:
+    """The line where a container starts, or ``default`` for a scalar."""
+    if isinstance(value, (LMap, LList)):
+        return value.line
+    return default

@@ -1,0 +1,138 @@
+"""GitLab CI configuration (``.gitlab-ci.yml`` and the local files it includes).
+
+Records every ``include:`` (local, remote, project, template, component) with its ref and
+line, and every job's image, scripts (``before_script``, ``script``, ``after_script``) and
+variables. Local includes are resolved inside the tree (globs too) by the pipeline collector.
+Application tags such as ``!reference`` are kept as text, never constructed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gatekeeper.collect._yaml_lines import LList, LMap, load_with_lines_all
+from gatekeeper.collect.github_actions import key_values
+from gatekeeper.models.pipeline import GitlabCi, GitlabInclude, GitlabJob, ScriptLine
+
+# Top-level keys that are not jobs.
+RESERVED = frozenset({
+    "include", "stages", "variables", "default", "workflow", "image", "services",
+    "before_script", "after_script", "cache", "types", "spec",
+})
+_SCRIPT_KEYS = ("before_script", "script", "after_script")
+
+
+class GitlabParseError(ValueError):
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+def _include_entry(value: Any, line: int) -> GitlabInclude:
+    if isinstance(value, str):
+        kind = "remote" if value.startswith(("http://", "https://")) else "local"
+        return GitlabInclude(kind=kind, target=value, line=line)
+    if not isinstance(value, LMap):
+        raise GitlabParseError("an include must be a path, a URL or a mapping", line)
+    ref = value.get("ref")
+    ref_text = None if ref is None else str(ref)
+    for kind in ("local", "remote", "template", "component"):
+        if kind in value:
+            target = str(value[kind])
+            if kind == "remote" and "integrity" in value:
+                # NOTE: a remote include with `integrity:` is pinned by content hash.
+                ref_text = str(value["integrity"])
+            return GitlabInclude(kind=kind, target=target, ref=ref_text, line=value.line_of(kind))
+    if "project" in value:
+        files = value.get("file")
+        target = ", ".join(str(f) for f in files) if isinstance(files, LList) else str(files)
+        return GitlabInclude(kind="project", target=target, ref=ref_text,
+                             line=value.line_of("project"), project=str(value["project"]))
+    raise GitlabParseError(
+        "an include needs one of local, remote, project, template or component", line
+    )
+
+
+def _includes(value: Any, line: int) -> list[GitlabInclude]:
+    if isinstance(value, LList):
+        return [_include_entry(item, value.line_of(i)) for i, item in enumerate(value)]
+    return [_include_entry(value, line)]
+
+
+def _scripts(value: Any, line: int) -> list[ScriptLine]:
+    """A script as lines; nested lists (from `!reference` or anchors) are flattened."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [ScriptLine(text=value, line=line)]
+    if isinstance(value, LList):
+        out: list[ScriptLine] = []
+        for i, item in enumerate(value):
+            out.extend(_scripts(item, value.line_of(i)))
+        return out
+    if isinstance(value, (LMap,)):
+        raise GitlabParseError("a script must be a string or a list of strings", line)
+    return [ScriptLine(text=str(value), line=line)]
+
+
+def _image(value: Any) -> str | None:
+    if isinstance(value, LMap):
+        name = value.get("name")
+        return None if name is None else str(name)
+    return None if value is None else str(value)
+
+
+def parse_gitlab_ci(path: str, text: str, included_from: str | None = None) -> GitlabCi:
+    """Parse a GitLab CI file (an optional `spec:` header document comes first).
+
+    Raises:
+        YamlLinesError: not YAML (or over a limit).
+        GitlabParseError: YAML, but not a GitLab CI configuration.
+    """
+    docs = load_with_lines_all(text)
+    if len(docs) == 2 and isinstance(docs[0], LMap) and "spec" in docs[0]:
+        docs = docs[1:]  # the CI/CD component `spec:` header
+    if len(docs) > 1:
+        raise GitlabParseError("a GitLab CI file holds one document", None)
+    doc = docs[0] if docs else LMap()
+    if not docs:
+        doc.line, doc.key_lines, doc.value_lines, doc.literal_values = 1, {}, {}, set()
+    if not isinstance(doc, LMap):
+        raise GitlabParseError("a GitLab CI file must be a mapping", getattr(doc, "line", 1))
+    includes = _includes(doc["include"], doc.line_of("include")) if "include" in doc else []
+    default = doc.get("default")
+    default_scripts: list[ScriptLine] = []
+    for key in _SCRIPT_KEYS:
+        if key in doc:
+            default_scripts.extend(_scripts(doc[key], doc.value_line(key)))
+        if isinstance(default, LMap) and key in default:
+            default_scripts.extend(_scripts(default[key], default.value_line(key)))
+    jobs = []
+    for name, raw in doc.items():
+        if name in RESERVED or not isinstance(raw, LMap):
+            continue
+        scripts: list[ScriptLine] = []
+        for key in _SCRIPT_KEYS:
+            if key in raw:
+                scripts.extend(_scripts(raw[key], raw.value_line(key)))
+        image = raw.get("image")
+        jobs.append(GitlabJob(
+            name=name,
+            line=doc.line_of(name),
+            image=_image(image),
+            image_line=raw.line_of("image") if "image" in raw else None,
+            scripts=scripts,
+            variables=key_values(raw.get("variables"), raw.line_of("variables")),
+        ))
+    return GitlabCi(
+        path=path,
+        included_from=included_from,
+        includes=includes,
+        jobs=jobs,
+        variables=key_values(doc.get("variables"), doc.line_of("variables")),
+        default_scripts=default_scripts,
+    )
+
+
+__all__ = ["GitlabParseError", "parse_gitlab_ci"]

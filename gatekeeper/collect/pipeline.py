@@ -1,0 +1,304 @@
+"""The pipeline collector (kind ``pipeline``): the build controller, file by file.
+
+Walks the tree (a git work tree or a plain directory: ``check --base`` runs it on a base
+tree materialized from git objects) and records every GitHub Actions workflow and action,
+Jenkinsfile, GitLab CI file (with its local includes), Dockerfile and common build script
+with its sha256 and size. Workflows, Jenkinsfiles and GitLab CI files are parsed into models
+with lines; build scripts contribute their network-related command lines.
+
+SECURITY: nothing is executed and symlinks are never followed. Files over the size limit
+are hashed but not parsed (a parse error says so), so a 2 GB file cannot exhaust memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+from typing import ClassVar
+
+from gatekeeper._glob import match_path
+from gatekeeper.collect._yaml_lines import YamlLinesError
+from gatekeeper.collect.base import CollectContext, walk_files
+from gatekeeper.collect.github_actions import WorkflowParseError, parse_action, parse_workflow
+from gatekeeper.collect.gitlab_ci import GitlabParseError, parse_gitlab_ci
+from gatekeeper.collect.jenkinsfile import JenkinsParseError, parse_jenkinsfile
+from gatekeeper.errors import CollectionError
+from gatekeeper.models.pipeline import (
+    BuildScript,
+    FileKind,
+    GitlabCi,
+    Jenkinsfile,
+    ParseError,
+    PipelineEvidence,
+    PipelineFile,
+    ScriptLine,
+    Workflow,
+)
+
+# Kept lower-case; matched against the lower-cased file name.
+_BUILD_NAMES = frozenset({
+    "makefile", "gnumakefile", "build.sh", "build.ps1", "build.bat", "build.cmd", "gradlew",
+    "mvnw", "pom.xml", "setup.py", "noxfile.py", "tox.ini", "justfile", ".justfile",
+    "taskfile.yml", "taskfile.yaml", "taskfile.dist.yml", "taskfile.dist.yaml", "rakefile",
+    "cmakelists.txt", "meson.build", "build.xml", "build.sbt", "settings.gradle",
+    "settings.gradle.kts", "build.gradle", "build.gradle.kts", "cloudbuild.yaml",
+    "cloudbuild.yml", ".travis.yml", "azure-pipelines.yml", "bitbucket-pipelines.yml",
+    ".drone.yml", "buildspec.yml", "earthfile", "bazel.build", "workspace", "build.bazel",
+})
+_BUILD_SUFFIXES = (".gradle", ".gradle.kts", ".mk")
+_SCRIPT_SUFFIXES = (".sh", ".bash", ".ps1", ".bat", ".cmd")
+_SCRIPT_STEMS = re.compile(r"^(build|release|deploy|publish|package|ci|bootstrap|install)\b")
+_CI_DIRS = (".ci/", "ci/", ".circleci/", ".buildkite/", ".github/scripts/")
+_SHELLISH = (".sh", ".bash", ".ps1", ".bat", ".cmd", ".mk")
+_SHELLISH_NAMES = frozenset({"makefile", "gnumakefile", "justfile", ".justfile", "build.sh"})
+# Network and TLS-related commands worth recording from build scripts.
+_NETWORK_WORDS = re.compile(
+    r"curl|wget|\biwr\b|\birm\b|invoke-webrequest|invoke-restmethod|downloadstring|"
+    r"\bgit\b|\bpip3?\b|\bnpm\b|\byarn\b|\bpnpm\b|apt(?:-get)?\b|\byum\b|\bdnf\b|\bzypper\b|"
+    r"\bapk\b|ssl|tls|insecure|gpgcheck|unauthenticated|trusted-host|\bcertificate",
+    re.IGNORECASE,
+)
+MAX_COMMANDS_PER_SCRIPT = 2000
+MAX_GITLAB_INCLUDES = 100
+
+
+def classify(path: str) -> FileKind | None:
+    """The kind of pipeline file ``path`` is, or None."""
+    name = path.rsplit("/", 1)[-1]
+    lower = name.lower()
+    directory = path[: -len(name)]
+    if directory == ".github/workflows/" and lower.endswith((".yml", ".yaml")):
+        return "github-workflow"
+    if lower in ("action.yml", "action.yaml"):
+        return "github-action"
+    if lower == "jenkinsfile" or lower.startswith("jenkinsfile.") or lower.endswith(".jenkinsfile"):
+        return "jenkinsfile"
+    if lower in (".gitlab-ci.yml", ".gitlab-ci.yaml"):
+        return "gitlab-ci"
+    if (
+        lower in ("dockerfile", "containerfile")
+        or lower.startswith(("dockerfile.", "containerfile."))
+        or lower.endswith((".dockerfile", ".containerfile"))
+    ):
+        return "dockerfile"
+    if lower in _BUILD_NAMES or lower.endswith(_BUILD_SUFFIXES):
+        return "build-script"
+    if path == ".circleci/config.yml":
+        return "build-script"
+    if lower.endswith(_SCRIPT_SUFFIXES) and (
+        _SCRIPT_STEMS.match(lower) or path.startswith(_CI_DIRS)
+    ):
+        return "build-script"
+    return None
+
+
+def _hash_file(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _join_continuations(text: str) -> list[ScriptLine]:
+    """Logical lines (``\\``-continued lines joined) with the line where each starts."""
+    out: list[ScriptLine] = []
+    pending: list[str] = []
+    start = 1
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not pending:
+            start = number
+        stripped = raw.rstrip()
+        if stripped.endswith("\\") or stripped.endswith("`"):
+            pending.append(stripped[:-1])
+            continue
+        pending.append(stripped)
+        logical = " ".join(part.strip() for part in pending).strip()
+        pending = []
+        if logical:
+            out.append(ScriptLine(text=logical, line=start))
+    if pending:
+        out.append(ScriptLine(text=" ".join(p.strip() for p in pending), line=start))
+    return out
+
+
+def _build_script_commands(path: str, text: str) -> BuildScript:
+    commands = [
+        line for line in _join_continuations(text)
+        if not line.text.lstrip().startswith(("#", "//", "REM ", "rem ", "::"))
+        and _NETWORK_WORDS.search(line.text)
+    ]
+    return BuildScript(path=path, commands=commands[:MAX_COMMANDS_PER_SCRIPT])
+
+
+def _is_shellish(path: str) -> bool:
+    lower = path.rsplit("/", 1)[-1].lower()
+    return lower.endswith(_SHELLISH) or lower in _SHELLISH_NAMES or lower.startswith(
+        ("taskfile.", "makefile.")
+    )
+
+
+class PipelineCollector:
+    kind: ClassVar[str] = "pipeline"
+
+    def collect(self, ctx: CollectContext) -> PipelineEvidence:
+        """Raises CollectionError when the repository path is not a directory."""
+        root = Path(ctx.repo)
+        if not root.is_dir():
+            raise CollectionError(f"{root}: not a directory")
+        all_paths = list(walk_files(root, ctx.limits.max_files))
+        files: dict[str, PipelineFile] = {}
+        workflows: list[Workflow] = []
+        jenkinsfiles: list[Jenkinsfile] = []
+        gitlab: list[GitlabCi] = []
+        build_scripts: list[BuildScript] = []
+        notes: list[str] = []
+        for rel in all_paths:
+            kind = classify(rel)
+            if kind is None:
+                continue
+            entry, text = self._read(root, rel, kind, ctx)
+            if text is not None and entry.parse_error is None:
+                entry = self._parse(entry, text, workflows, jenkinsfiles, gitlab, build_scripts)
+            files[rel] = entry
+        self._resolve_gitlab_includes(root, ctx, all_paths, files, gitlab, notes)
+        return PipelineEvidence(
+            files=[files[p] for p in sorted(files)],
+            workflows=sorted(workflows, key=lambda w: w.path),
+            jenkinsfiles=sorted(jenkinsfiles, key=lambda j: j.path),
+            gitlab=sorted(gitlab, key=lambda g: g.path),
+            build_scripts=sorted(build_scripts, key=lambda b: b.path),
+            notes=sorted(set(notes)),
+        )
+
+    def _read(
+        self, root: Path, rel: str, kind: FileKind, ctx: CollectContext
+    ) -> tuple[PipelineFile, str | None]:
+        full = root / rel
+        parsed_kind = kind in ("github-workflow", "github-action", "jenkinsfile", "gitlab-ci")
+        if full.is_symlink():
+            # SECURITY: never follow a link out of (or around) the tree; record the link itself.
+            target = os.readlink(full)
+            digest = hashlib.sha256(os.fsencode(target)).hexdigest()
+            error = None
+            if parsed_kind:
+                error = ParseError(message=f"is a symbolic link (to {target!r}); not followed")
+            return PipelineFile(path=rel, kind=kind, sha256=digest, size=len(os.fsencode(target)),
+                                parse_error=error), None
+        try:
+            digest, size = _hash_file(full)
+        except OSError as exc:
+            raise CollectionError(f"{rel}: cannot read: {exc.strerror or exc}") from exc
+        if size > ctx.limits.max_file_bytes:
+            error = ParseError(
+                message=f"{size} bytes, over the {ctx.limits.max_file_bytes}-byte limit; not parsed"
+            ) if parsed_kind else None
+            return PipelineFile(path=rel, kind=kind, sha256=digest, size=size,
+                                parse_error=error), None
+        data = full.read_bytes()
+        if not parsed_kind:
+            text = data.decode("utf-8", errors="replace")
+            return PipelineFile(path=rel, kind=kind, sha256=digest, size=size), text
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            return PipelineFile(
+                path=rel, kind=kind, sha256=digest, size=size,
+                parse_error=ParseError(message="not valid UTF-8", line=line),
+            ), None
+        return PipelineFile(path=rel, kind=kind, sha256=digest, size=size), text
+
+    def _parse(
+        self,
+        entry: PipelineFile,
+        text: str,
+        workflows: list[Workflow],
+        jenkinsfiles: list[Jenkinsfile],
+        gitlab: list[GitlabCi],
+        build_scripts: list[BuildScript],
+    ) -> PipelineFile:
+        try:
+            if entry.kind == "github-workflow":
+                workflows.append(parse_workflow(entry.path, text))
+            elif entry.kind == "github-action":
+                workflows.append(parse_action(entry.path, text))
+            elif entry.kind == "jenkinsfile":
+                jenkinsfiles.append(parse_jenkinsfile(entry.path, text))
+            elif entry.kind == "gitlab-ci":
+                gitlab.append(parse_gitlab_ci(entry.path, text))
+            elif entry.kind == "build-script" and _is_shellish(entry.path):
+                script = _build_script_commands(entry.path, text)
+                if script.commands:
+                    build_scripts.append(script)
+        except (YamlLinesError, WorkflowParseError, GitlabParseError, JenkinsParseError) as exc:
+            return entry.model_copy(
+                update={"parse_error": ParseError(message=exc.message, line=exc.line)}
+            )
+        return entry
+
+    def _resolve_gitlab_includes(
+        self,
+        root: Path,
+        ctx: CollectContext,
+        all_paths: list[str],
+        files: dict[str, PipelineFile],
+        gitlab: list[GitlabCi],
+        notes: list[str],
+    ) -> None:
+        """Parse the local files that GitLab CI files include (globs too; cycles are fine)."""
+        queue = list(gitlab)
+        seen = {g.path for g in gitlab}
+        followed = 0
+        while queue:
+            config = queue.pop(0)
+            for include in config.includes:
+                if include.kind != "local":
+                    continue
+                pattern = include.target.lstrip("/")
+                if "$" in pattern:
+                    notes.append(
+                        f"{config.path}:{include.line}: local include {include.target!r} uses a "
+                        "variable; not followed"
+                    )
+                    continue
+                if any(c in pattern for c in "*?["):
+                    targets = [p for p in all_paths if match_path(pattern, p)]
+                else:
+                    targets = [pattern] if pattern in all_paths else []
+                if not targets:
+                    entry = files.get(config.path)
+                    if entry is not None and entry.parse_error is None:
+                        files[config.path] = entry.model_copy(update={"parse_error": ParseError(
+                            message=f"local include {include.target!r} does not exist",
+                            line=include.line,
+                        )})
+                    continue
+                for target in targets:
+                    if target in seen:
+                        continue
+                    seen.add(target)
+                    followed += 1
+                    if followed > MAX_GITLAB_INCLUDES:
+                        raise CollectionError(
+                            f"{config.path}: more than {MAX_GITLAB_INCLUDES} local includes"
+                        )
+                    entry, text = self._read(root, target, "gitlab-ci", ctx)
+                    before = len(gitlab)
+                    if text is not None and entry.parse_error is None:
+                        try:
+                            gitlab.append(parse_gitlab_ci(target, text, included_from=config.path))
+                        except (YamlLinesError, GitlabParseError) as exc:
+                            entry = entry.model_copy(update={
+                                "parse_error": ParseError(message=exc.message, line=exc.line)
+                            })
+                    files[target] = entry
+                    if len(gitlab) > before:
+                        queue.append(gitlab[-1])
+
+
+__all__ = ["PipelineCollector", "classify"]

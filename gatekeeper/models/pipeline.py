@@ -1,0 +1,261 @@
+"""Pipeline evidence: the build controller as recorded from the tree.
+
+Every pipeline file (GitHub Actions workflows and composite actions, Jenkinsfiles, GitLab
+CI configuration, Dockerfiles and common build scripts) is listed with its sha256 and size.
+Workflows, Jenkinsfiles and GitLab CI files are also parsed into models whose every key
+carries its 1-based line. A file that cannot be parsed is recorded with ``parse_error``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from gatekeeper.models.base import GatekeeperModel
+
+FileKind = Literal[
+    "github-workflow", "github-action", "jenkinsfile", "gitlab-ci", "dockerfile", "build-script"
+]
+
+
+class ParseError(GatekeeperModel):
+    message: str
+    line: int | None = Field(default=None, ge=1)
+
+
+class PipelineFile(GatekeeperModel):
+    path: str
+    kind: FileKind
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=0)
+    parse_error: ParseError | None = None
+
+
+class KeyValue(GatekeeperModel):
+    """One entry of ``env:``, ``with:``, ``credentials:``...; ``value`` as written (or None)."""
+
+    key: str
+    value: str | None = None
+    line: int = Field(ge=1)
+    is_literal: bool = True  # False when the YAML value is a mapping or sequence
+    value_line: int | None = Field(default=None, ge=1)  # first line of the value text
+    value_is_block: bool = False  # a `|` block: each newline of the value is one more line
+
+    def line_at(self, offset: int) -> int:
+        """The line of character ``offset`` of the value."""
+        start = self.value_line or self.line
+        if self.value_is_block and self.value is not None:
+            return start + self.value.count("\n", 0, max(0, offset))
+        return start
+
+
+class Trigger(GatekeeperModel):
+    """An ``on:`` event; ``types``/``branches`` filters as written."""
+
+    event: str
+    line: int = Field(ge=1)
+    types: list[str] = Field(default_factory=list)
+    branches: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+
+
+class Permissions(GatekeeperModel):
+    """``permissions:`` as written: ``write-all``/``read-all``/``{}`` or scope -> level."""
+
+    line: int = Field(ge=1)
+    preset: str | None = None  # "write-all", "read-all", or None for a mapping
+    scopes: list[KeyValue] = Field(default_factory=list)
+
+
+class Container(GatekeeperModel):
+    """A job ``container:`` or one of its ``services:``."""
+
+    name: str | None = None  # the service id; None for the job container
+    image: str | None = None
+    line: int = Field(ge=1)
+    image_line: int = Field(ge=1)
+    credentials: list[KeyValue] = Field(default_factory=list)
+    env: list[KeyValue] = Field(default_factory=list)
+
+
+class Step(GatekeeperModel):
+    index: int = Field(ge=0)
+    line: int = Field(ge=1)
+    id: str | None = None
+    name: str | None = None
+    if_: str | None = Field(default=None, alias="if")
+    uses: str | None = None
+    uses_line: int | None = Field(default=None, ge=1)
+    run: str | None = None
+    run_line: int | None = Field(default=None, ge=1)  # line of the first script line
+    run_is_block: bool = False  # `run: |`: each newline of the script is one more line
+    shell: str | None = None
+    with_: list[KeyValue] = Field(default_factory=list, alias="with")
+    env: list[KeyValue] = Field(default_factory=list)
+
+    def run_line_at(self, offset: int) -> int:
+        """The line of character ``offset`` of the ``run:`` script."""
+        start = self.run_line or self.line
+        if self.run_is_block and self.run is not None:
+            return start + self.run.count("\n", 0, max(0, offset))
+        return start
+
+
+class Job(GatekeeperModel):
+    id: str
+    line: int = Field(ge=1)
+    name: str | None = None
+    if_: str | None = Field(default=None, alias="if")
+    runs_on: list[str] = Field(default_factory=list)
+    runs_on_line: int | None = Field(default=None, ge=1)
+    permissions: Permissions | None = None
+    env: list[KeyValue] = Field(default_factory=list)
+    container: Container | None = None
+    services: list[Container] = Field(default_factory=list)
+    steps: list[Step] = Field(default_factory=list)
+    # A reusable workflow call (`jobs.<id>.uses`).
+    uses: str | None = None
+    uses_line: int | None = Field(default=None, ge=1)
+    with_: list[KeyValue] = Field(default_factory=list, alias="with")
+    secrets: Literal["inherit"] | list[KeyValue] | None = None
+    secrets_line: int | None = Field(default=None, ge=1)
+    environment: str | None = None
+
+
+class Workflow(GatekeeperModel):
+    """A GitHub Actions workflow (``kind == "workflow"``) or composite action (``"action"``)."""
+
+    path: str
+    kind: Literal["workflow", "action"] = "workflow"
+    name: str | None = None
+    triggers: list[Trigger] = Field(default_factory=list)
+    triggers_line: int | None = Field(default=None, ge=1)
+    permissions: Permissions | None = None
+    env: list[KeyValue] = Field(default_factory=list)
+    jobs: list[Job] = Field(default_factory=list)
+    # For composite and docker actions: `runs.using` and `runs.image`.
+    runs_using: str | None = None
+    runs_image: str | None = None
+    runs_image_line: int | None = Field(default=None, ge=1)
+    key_lines: dict[str, int] = Field(default_factory=dict)  # top-level keys
+
+
+class Interpolation(GatekeeperModel):
+    """A Groovy ``${expr}`` or ``$name`` inside a double-quoted string."""
+
+    expr: str
+    line: int = Field(ge=1)
+
+
+class ShellStep(GatekeeperModel):
+    """A Jenkins ``sh``/``bat``/``powershell``/``pwsh`` step with a literal script."""
+
+    step: str
+    line: int = Field(ge=1)
+    quote: Literal["'", '"', "'''", '"""', "/", "none"]
+    text: str  # the script as written between the quotes
+    interpolations: list[Interpolation] = Field(default_factory=list)
+
+
+class CredentialBinding(GatekeeperModel):
+    """Variables that hold a credential: `withCredentials` bindings or ``X = credentials('id')``."""
+
+    variables: list[str]
+    credentials_id: str | None = None
+    line: int = Field(ge=1)
+    source: Literal["withCredentials", "credentials"]
+
+
+class LibraryRef(GatekeeperModel):
+    """A shared library load: ``@Library('name@ref')`` or ``library 'name@ref'``."""
+
+    spec: str
+    name: str
+    version: str | None = None
+    line: int = Field(ge=1)
+    form: Literal["annotation", "step"]
+
+
+class Jenkinsfile(GatekeeperModel):
+    path: str
+    style: Literal["declarative", "scripted"]
+    shell_steps: list[ShellStep] = Field(default_factory=list)
+    credentials: list[CredentialBinding] = Field(default_factory=list)
+    libraries: list[LibraryRef] = Field(default_factory=list)
+    # Declared `parameters { }`: key = name, value = the parameter step (string, booleanParam...).
+    parameters: list[KeyValue] = Field(default_factory=list)
+    env_assignments: list[KeyValue] = Field(default_factory=list)  # `environment { X = ... }`
+
+
+class GitlabInclude(GatekeeperModel):
+    kind: Literal["local", "remote", "project", "template", "component"]
+    target: str
+    ref: str | None = None
+    line: int = Field(ge=1)
+    project: str | None = None
+
+
+class ScriptLine(GatekeeperModel):
+    text: str
+    line: int = Field(ge=1)
+
+
+class GitlabJob(GatekeeperModel):
+    name: str
+    line: int = Field(ge=1)
+    image: str | None = None
+    image_line: int | None = Field(default=None, ge=1)
+    scripts: list[ScriptLine] = Field(default_factory=list)  # before_script, script, after_script
+    variables: list[KeyValue] = Field(default_factory=list)
+
+
+class GitlabCi(GatekeeperModel):
+    path: str
+    included_from: str | None = None  # the file whose local include brought this one in
+    includes: list[GitlabInclude] = Field(default_factory=list)
+    jobs: list[GitlabJob] = Field(default_factory=list)
+    variables: list[KeyValue] = Field(default_factory=list)
+    default_scripts: list[ScriptLine] = Field(default_factory=list)
+
+
+class BuildScript(GatekeeperModel):
+    """A build script's network and TLS-related command lines (continuations joined)."""
+
+    path: str
+    commands: list[ScriptLine] = Field(default_factory=list)
+
+
+class PipelineEvidence(GatekeeperModel):
+    schema_version: Literal[1] = 1
+    files: list[PipelineFile] = Field(default_factory=list)
+    workflows: list[Workflow] = Field(default_factory=list)
+    jenkinsfiles: list[Jenkinsfile] = Field(default_factory=list)
+    gitlab: list[GitlabCi] = Field(default_factory=list)
+    build_scripts: list[BuildScript] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+    def render_text(self) -> str:
+        """A human summary for ``gatekeeper collect pipeline --format text``."""
+        lines = [f"{len(self.files)} pipeline file(s)"]
+        for item in self.files:
+            status = ""
+            if item.parse_error is not None:
+                where = f" line {item.parse_error.line}" if item.parse_error.line else ""
+                status = f"  PARSE ERROR{where}: {item.parse_error.message}"
+            lines.append(f"  {item.sha256[:12]}  {item.size:>8}  {item.kind:<15} {item.path}{status}")
+        for wf in self.workflows:
+            events = ", ".join(t.event for t in wf.triggers) or "-"
+            lines.append(f"{wf.path}: {wf.kind}, on [{events}], {len(wf.jobs)} job(s)")
+            for job in wf.jobs:
+                steps = f"{len(job.steps)} step(s)" if not job.uses else f"calls {job.uses}"
+                lines.append(f"  job {job.id} (line {job.line}): {steps}")
+        for jf in self.jenkinsfiles:
+            lines.append(
+                f"{jf.path}: {jf.style} Jenkinsfile, {len(jf.shell_steps)} shell step(s), "
+                f"{len(jf.libraries)} librar(ies), {len(jf.credentials)} credential binding(s)"
+            )
+        for gl in self.gitlab:
+            lines.append(f"{gl.path}: GitLab CI, {len(gl.jobs)} job(s), {len(gl.includes)} include(s)")
+        lines.extend(f"note: {note}" for note in self.notes)
+        return "\n".join(lines) + "\n"
