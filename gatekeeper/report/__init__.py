@@ -17,6 +17,9 @@ from gatekeeper.models.verdict import Verdict
 class ReportFormat(StrEnum):
     TEXT = "text"
     JSON = "json"
+    SARIF = "sarif"
+    JUNIT = "junit"
+    MARKDOWN = "markdown"
 
 
 def render(fmt: ReportFormat, verdict: Verdict, *, colour: bool = False) -> str:
@@ -28,6 +31,18 @@ def render(fmt: ReportFormat, verdict: Verdict, *, colour: bool = False) -> str:
         from gatekeeper.report import json
 
         return json.render(verdict)
+    if fmt is ReportFormat.SARIF:
+        from gatekeeper.report import sarif
+
+        return sarif.render(verdict)
+    if fmt is ReportFormat.JUNIT:
+        from gatekeeper.report import junit
+
+        return junit.render(verdict)
+    if fmt is ReportFormat.MARKDOWN:
+        from gatekeeper.report import markdown
+
+        return markdown.render(verdict)
     assert_never(fmt)
 
 

@@ -19,14 +19,18 @@ def render(verdict: Verdict, *, colour: bool = False) -> str:
     lines: list[str] = []
     for reason in verdict.reasons:
         stage = f"[{reason.stage}] " if reason.stage else ""
-        lines.append(f"BLOCK {reason.code}: {stage}{reason.message}")
+        lines.append(f"BLOCK {reason.code}: {stage}{_one_line(reason.message)}")
     shown = [f for f in verdict.findings if f.status is None]
+    blocks = {f.fingerprint for f in blocking(verdict)}
     for path, group in groupby(shown, key=lambda f: f.path or "(repository)"):
-        lines.append(path)
+        lines.append(f"\033[1m{path}\033[0m" if colour else path)
         for finding in group:
+            # The mark says which findings decide the verdict, without relying on colour.
+            mark = "x" if finding.fingerprint in blocks else " "
             sev = paint(f"{finding.severity.value:<8}", finding.severity.value)
             where = f"line {finding.line}" if finding.line else "-"
-            lines.append(f"  {sev} {finding.rule:<36} {where:<10} {finding.message}")
+            lines.append(f"{mark} {sev} {finding.rule:<36} {where:<10} "
+                         f"{_one_line(finding.message)}")
     quiet = [f for f in verdict.findings if f.status is not None]
     if quiet:
         by_status: dict[str, int] = {}
@@ -37,6 +41,11 @@ def render(verdict: Verdict, *, colour: bool = False) -> str:
         lines.append(f"note: {note}")
     lines.append(_summary(verdict))
     return "\n".join(lines) + "\n"
+
+
+def _one_line(text: str) -> str:
+    # SECURITY: a message carrying repository text must not move the cursor or fake lines.
+    return "".join(c if c.isprintable() else " " for c in text)
 
 
 def _summary(verdict: Verdict) -> str:

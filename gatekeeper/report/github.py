@@ -1,0 +1,64 @@
+"""GitHub Actions workflow-command annotations: ``::error file=…,line=…,title=…::message``.
+
+Blocking findings and verify reasons are ``error``; other new findings at medium or above
+are ``warning``, below that ``notice``. Findings that do not block because they are
+excepted, baselined or already on the base are not annotated (the reports list them).
+
+Escaping follows the runner's rules: in the message ``%``, ``\\r`` and ``\\n`` are
+percent-encoded; in properties ``:`` and ``,`` are too. # SECURITY: without this a finding
+message taken from the repository could start a new line with its own workflow command.
+"""
+
+from __future__ import annotations
+
+from gatekeeper.models.finding import Finding, Severity
+from gatekeeper.models.verdict import Verdict
+from gatekeeper.report.base import active, blocking
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def command(level: str, message: str, *, file: str | None = None, line: int | None = None,
+            title: str | None = None) -> str:
+    props = []
+    if file:
+        props.append(f"file={escape_property(file)}")
+    if line:
+        props.append(f"line={line}")
+    if title:
+        props.append(f"title={escape_property(title)}")
+    head = f"::{level} {','.join(props)}" if props else f"::{level}"
+    return f"{head}::{escape_data(message)}"
+
+
+def _level(finding: Finding, blocks: bool) -> str:
+    if blocks:
+        return "error"
+    return "warning" if finding.severity.at_least(Severity.MEDIUM) else "notice"
+
+
+def annotations(verdict: Verdict) -> list[str]:
+    """One workflow command per reason and per new finding, most severe first."""
+    lines = [command("error", r.message, title=f"{r.code} [{r.stage}]" if r.stage else r.code)
+             for r in verdict.reasons]
+    blocks = {f.fingerprint for f in blocking(verdict)}
+    findings = sorted(active(verdict),
+                      key=lambda f: (f.fingerprint not in blocks, -f.severity.rank, f.sort_key()))
+    for f in findings:
+        lines.append(command(_level(f, f.fingerprint in blocks), f"{f.message} ({f.severity.value})",
+                             file=f.path, line=f.line, title=f.rule))
+    return lines
+
+
+def render(verdict: Verdict) -> str:
+    lines = annotations(verdict)
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+__all__ = ["annotations", "command", "escape_data", "escape_property", "render"]

@@ -1,0 +1,109 @@
+"""Markdown report for ``$GITHUB_STEP_SUMMARY``, pull-request comments and check-run output.
+
+A headline with the verdict, a one-line summary, a table of what blocks (reasons for
+``verify``, findings for ``check`` / ``pr-check``), and collapsed sections for findings that
+do not block and for notes. Everything taken from the repository (paths, messages) is
+escaped: a finding message must not be able to inject HTML, links or table cells.
+"""
+
+from __future__ import annotations
+
+import re
+
+from gatekeeper.models.finding import Finding
+from gatekeeper.models.verdict import Verdict
+from gatekeeper.report.base import active, blocking, location, severity_counts
+
+# GitHub caps a step summary at 1 MiB; a table this long is unreadable anyway.
+MAX_ROWS = 200
+
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+
+
+def escape(text: str) -> str:
+    """Make untrusted text inert inside a Markdown table cell."""
+    text = text.replace("\r", " ").replace("\n", " ")
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _SPECIAL.sub(r"\\\1", text)
+    # SECURITY: no @mentions or #references pinging people from a finding message.
+    return text.replace("@", "&#64;")
+
+
+def _code(text: str) -> str:
+    # Inline code cannot be escaped with backslashes; use a fence longer than any run inside.
+    clean = text.replace("\r", " ").replace("\n", " ").replace("|", "\\|")
+    longest = max((len(m) for m in re.findall(r"`+", clean)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if clean.startswith("`") or clean.endswith("`") else ""
+    return f"{fence}{pad}{clean}{pad}{fence}"
+
+
+def _finding_table(findings: list[Finding], with_status: bool = False) -> list[str]:
+    head = "| Severity | Rule | Location | Message |"
+    sep = "|---|---|---|---|"
+    if with_status:
+        head, sep = "| Status " + head, "|---" + sep
+    lines = [head, sep]
+    for finding in findings[:MAX_ROWS]:
+        cells = [finding.severity.value, _code(finding.rule), _code(location(finding)),
+                 escape(finding.message)]
+        if with_status:
+            cells.insert(0, finding.status or "new")
+        lines.append("| " + " | ".join(cells) + " |")
+    if len(findings) > MAX_ROWS:
+        lines.append(f"\n… and {len(findings) - MAX_ROWS} more (see the JSON or SARIF report)")
+    return lines
+
+
+def _headline(verdict: Verdict) -> str:
+    icon, word = ("✅", "PASS") if verdict.allowed else ("❌", "BLOCK")
+    policy = f" (policy {_code(verdict.policy)})" if verdict.policy else ""
+    return f"## {icon} gatekeeper {verdict.command}: {word}{policy}"
+
+
+def _summary(verdict: Verdict) -> str:
+    if verdict.command == "verify":
+        subjects = ", ".join(_code(s) for s in verdict.subjects) or "the artifact"
+        if verdict.allowed:
+            return f"{subjects} may be promoted: every required stage is attested and signed."
+        return (f"{len(verdict.reasons)} reason(s) block promotion of {subjects}. Fix each one, "
+                "then run `gatekeeper verify` again.")
+    counts = severity_counts(active(verdict))
+    summary = ", ".join(f"{n} {s.value}" for s, n in counts.items()) or "no new findings"
+    at = verdict.block_at.value if verdict.block_at else "-"
+    n_block = len(blocking(verdict))
+    if verdict.allowed:
+        return f"{summary}; nothing at or above **{at}**."
+    return (f"**{n_block}** finding(s) at or above **{at}** ({summary}). Fix them, add a policy "
+            "exception with a reason and an expiry, or accept them with `--baseline`.")
+
+
+def render(verdict: Verdict) -> str:
+    lines = [_headline(verdict), "", _summary(verdict), ""]
+    if verdict.reasons:
+        lines += ["| Code | Stage | Reason |", "|---|---|---|"]
+        for reason in verdict.reasons[:MAX_ROWS]:
+            lines.append(f"| {_code(reason.code)} | {escape(reason.stage or '-')} | "
+                         f"{escape(reason.message)} |")
+        if len(verdict.reasons) > MAX_ROWS:
+            lines.append(f"\n… and {len(verdict.reasons) - MAX_ROWS} more")
+        lines.append("")
+    blocks = blocking(verdict)
+    if blocks:
+        lines += ["### Blocking", ""] + _finding_table(blocks) + [""]
+    below = [f for f in active(verdict) if f not in blocks]
+    if below:
+        lines += ["<details><summary>Below the blocking severity "
+                  f"({len(below)})</summary>", ""] + _finding_table(below) + ["", "</details>", ""]
+    quiet = [f for f in verdict.findings if f.status is not None]
+    if quiet:
+        lines += [f"<details><summary>Not blocking: existing on the base, excepted or "
+                  f"baselined ({len(quiet)})</summary>", ""]
+        lines += _finding_table(quiet, with_status=True) + ["", "</details>", ""]
+    if verdict.notes:
+        lines += [f"<details><summary>Notes ({len(verdict.notes)})</summary>", ""]
+        lines += [f"- {escape(note)}" for note in verdict.notes] + ["", "</details>", ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+__all__ = ["escape", "render"]

@@ -1,0 +1,53 @@
+"""Workflow-command annotations and their escaping."""
+
+from __future__ import annotations
+
+from gatekeeper.models.finding import Severity
+from gatekeeper.models.verdict import Verdict
+from gatekeeper.report.github import annotations, command, escape_data, escape_property, render
+from tests.report.conftest import finding
+
+
+def test_escaping_rules() -> None:
+    assert escape_data("100% done\r\nnext") == "100%25 done%0D%0Anext"
+    assert escape_property("a:b,c%d\ne") == "a%3Ab%2Cc%25d%0Ae"
+    assert command("error", "m", file="dir/x,y:z.yml", line=4, title="r/x") == (
+        "::error file=dir/x%2Cy%3Az.yml,line=4,title=r/x::m")
+    assert command("notice", "plain") == "::notice::plain"
+
+
+def test_check_annotations(check_verdict: Verdict) -> None:
+    lines = annotations(check_verdict)
+    assert lines[0] == ("::error file=config/app.env,line=3,title=secrets/github-token::"
+                        "GitHub token ghp_…(40 chars) (critical)")
+    assert lines[1] == ("::error title=source/history-rewrite::"
+                        "the base is not an ancestor of HEAD (high)")
+    assert lines[2].startswith("::warning file=.github/workflows/ci.yml,line=12,"
+                               "title=pipeline/unpinned-action::")
+    # Excepted and existing findings are not annotated.
+    assert len(lines) == 3
+
+
+def test_low_is_notice_and_pass_is_silent(pass_verdict: Verdict) -> None:
+    low = finding("source/executable-added", Severity.LOW, "x gains +x", "x.sh")
+    verdict = Verdict(command="check", verdict="pass", findings=[low], block_at=Severity.HIGH)
+    assert annotations(verdict) == ["::notice file=x.sh,title=source/executable-added::"
+                                    "x gains +x (low)"]
+    assert render(pass_verdict) == ""
+
+
+def test_verify_reasons(verify_block: Verdict) -> None:
+    assert annotations(verify_block) == [
+        "::error title=verify/missing-stage [scan]::no attestation for stage scan",
+        "::error title=verify/threshold [release]::1 of 2 trusted keys signed",
+    ]
+
+
+def test_message_cannot_inject_a_command() -> None:
+    evil = finding("pipeline/parse-error", Severity.HIGH,
+                   "oops\n::add-mask::x\n::set-env name=A::b", "w.yml", 1)
+    verdict = Verdict(command="check", verdict="block", findings=[evil], block_at=Severity.HIGH)
+    out = render(verdict)
+    assert out.count("\n") == 1
+    assert out.startswith("::error ")
+    assert "%0A::add-mask::x%0A::set-env" in out
