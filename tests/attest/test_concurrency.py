@@ -1,0 +1,32 @@
+"""Concurrent `attest` processes writing to one store lose nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.harness import Pipeline
+
+
+def test_sixteen_concurrent_attests_all_land(pipeline: Pipeline) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GATEKEEPER_"))}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "gatekeeper", "attest", "--stage", f"job{i}", "--key",
+             pipeline.key("ci"), "--product", "src/**", "--store", str(pipeline.store)],
+            cwd=pipeline.repo_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        for i in range(16)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    envelopes = list((pipeline.store / "envelopes").iterdir())
+    assert len(envelopes) == 16
+    for path in envelopes:
+        json.loads(path.read_text())  # every envelope whole
+    stages = sorted(os.listdir(pipeline.store / "index" / "stage"))
+    assert stages == sorted(f"job{i}" for i in range(16))
+    assert not [p for p in envelopes if p.name.startswith(".tmp-")]
