@@ -50,9 +50,11 @@ def annotations(verdict: Verdict) -> list[str]:
     blocks = {f.fingerprint for f in blocking(verdict)}
     findings = sorted(active(verdict),
                       key=lambda f: (f.fingerprint not in blocks, -f.severity.rank, f.sort_key()))
-    for f in findings:
-        lines.append(command(_level(f, f.fingerprint in blocks), f"{f.message} ({f.severity.value})",
-                             file=f.path, line=f.line, title=f.rule))
+    lines.extend(
+        command(_level(f, f.fingerprint in blocks), f"{f.message} ({f.severity.value})",
+                file=f.path, line=f.line, title=f.rule)
+        for f in findings
+    )
     return lines
 
 

@@ -90,16 +90,16 @@ def render(verdict: Verdict) -> str:
         lines.append("")
     blocks = blocking(verdict)
     if blocks:
-        lines += ["### Blocking", ""] + _finding_table(blocks) + [""]
+        lines += ["### Blocking", "", *_finding_table(blocks), ""]
     below = [f for f in active(verdict) if f not in blocks]
     if below:
-        lines += ["<details><summary>Below the blocking severity "
-                  f"({len(below)})</summary>", ""] + _finding_table(below) + ["", "</details>", ""]
+        lines += [f"<details><summary>Below the blocking severity ({len(below)})</summary>", "",
+                  *_finding_table(below), "", "</details>", ""]
     quiet = [f for f in verdict.findings if f.status is not None]
     if quiet:
         lines += [f"<details><summary>Not blocking: existing on the base, excepted or "
                   f"baselined ({len(quiet)})</summary>", ""]
-        lines += _finding_table(quiet, with_status=True) + ["", "</details>", ""]
+        lines += [*_finding_table(quiet, with_status=True), "", "</details>", ""]
     if verdict.notes:
         lines += [f"<details><summary>Notes ({len(verdict.notes)})</summary>", ""]
         lines += [f"- {escape(note)}" for note in verdict.notes] + ["", "</details>", ""]

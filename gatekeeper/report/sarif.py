@@ -42,7 +42,8 @@ _PROBLEM_SEVERITY = {
 
 # "fires when" text of every rule in RULES.md: the help a reader of a report needs.
 RULE_HELP: dict[str, str] = {
-    "source/history-rewrite": "the base is not an ancestor of the head (force-push, rewritten history)",
+    "source/history-rewrite": "the base is not an ancestor of the head (force-push, rewritten "
+    "history)",
     "source/unsigned-commit": "a commit in the range carries no signature (info unless the policy "
     "requires signed commits, then high)",
     "source/bad-signature": "a commit signature is present but does not verify, or its key is not "
@@ -54,7 +55,8 @@ RULE_HELP: dict[str, str] = {
     "branch-protection config",
     "source/unreviewed-change": "the policy requires review and a change has no approval by "
     "someone other than its author",
-    "source/codeowners-gap": "a build-controller or policy path is not covered by any CODEOWNERS rule",
+    "source/codeowners-gap": "a build-controller or policy path is not covered by any "
+    "CODEOWNERS rule",
     "source/binary-added": "a binary or compiled file (by content) is added or changed",
     "source/executable-added": "a file gains the executable bit",
     "source/submodule-change": "a submodule is added or its pinned commit changes",
@@ -94,7 +96,8 @@ RULE_HELP: dict[str, str] = {
     "Groovy-interpolated into a shell step",
     "pipeline/gitlab-unpinned-include": "a GitLab CI include: of a remote file or another project "
     "has no pinned ref",
-    "pipeline/config-drift": "a pipeline file's digest differs from the digest approved in the policy",
+    "pipeline/config-drift": "a pipeline file's digest differs from the digest approved in the "
+    "policy",
     "deps/parse-error": "a manifest or lockfile cannot be parsed",
     "deps/known-vulnerability": "a resolved version falls inside an OSV advisory's affected ranges",
     "deps/downgrade": "a dependency's version is lower than on the base (back-revved)",
@@ -213,7 +216,8 @@ def _location(path: str | None, line: int | None, logical: str | None = None) ->
 
 
 def _finding_result(finding: Finding, index: int, block_at: Severity | None) -> dict[str, Any]:
-    blocking = finding.status is None and block_at is not None and finding.severity.at_least(block_at)
+    blocking = (finding.status is None and block_at is not None
+                and finding.severity.at_least(block_at))
     result: dict[str, Any] = {
         "ruleId": finding.rule,
         "ruleIndex": index,
@@ -246,7 +250,8 @@ def _reason_result(reason: Reason, index: int) -> dict[str, Any]:
         "ruleId": reason.code,
         "ruleIndex": index,
         "level": "error",
-        "message": {"text": f"[{reason.stage}] {reason.message}" if reason.stage else reason.message},
+        "message": {"text": f"[{reason.stage}] {reason.message}" if reason.stage
+                    else reason.message},
         "locations": [_location(None, None, logical=f"stage {reason.stage}" if reason.stage
                                 else "verification")],
         "partialFingerprints": {FINGERPRINT_KEY: _reason_fingerprint(reason)},

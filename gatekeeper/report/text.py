@@ -37,8 +37,7 @@ def render(verdict: Verdict, *, colour: bool = False) -> str:
         for f in quiet:
             by_status[f.status or ""] = by_status.get(f.status or "", 0) + 1
         lines.append("not blocking: " + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())))
-    for note in verdict.notes:
-        lines.append(f"note: {note}")
+    lines.extend(f"note: {_one_line(note)}" for note in verdict.notes)
     lines.append(_summary(verdict))
     return "\n".join(lines) + "\n"
 

@@ -12,8 +12,7 @@ import pytest
 from gatekeeper.audit import all_rules
 from gatekeeper.models.finding import Severity
 from gatekeeper.models.verdict import Verdict
-from gatekeeper.report import ReportFormat, render
-from gatekeeper.report import sarif
+from gatekeeper.report import ReportFormat, render, sarif
 from tests.report.conftest import finding
 
 
@@ -66,7 +65,8 @@ def test_result_location_level_and_fingerprint(check_verdict: Verdict) -> None:
     assert loc["artifactLocation"]["uri"] == "config/app.env"
     assert loc["region"]["startLine"] == 3
     assert token["level"] == "error"
-    expected = next(f.fingerprint for f in check_verdict.findings if f.rule == "secrets/github-token")
+    expected = next(f.fingerprint for f in check_verdict.findings
+                    if f.rule == "secrets/github-token")
     assert token["partialFingerprints"] == {"gatekeeper/v1": expected}
     # Medium, below block_at: a warning, not an error.
     assert by_rule["pipeline/unpinned-action"]["level"] == "warning"
