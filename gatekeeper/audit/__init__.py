@@ -21,6 +21,7 @@ from gatekeeper.models.finding import Finding, Severity
 # One line per audit module; every module in audit/ must be listed (a test checks it).
 _MODULES: tuple[str, ...] = (
     "gatekeeper.audit.container",
+    "gatekeeper.audit.deps",
     "gatekeeper.audit.source_integrity",
     "gatekeeper.audit.secrets",
     "gatekeeper.audit.pipeline_common",

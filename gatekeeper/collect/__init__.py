@@ -21,6 +21,7 @@ from gatekeeper.models.base import GatekeeperModel
 # kind -> "module:Class". Each collector owns its module; add one line per collector.
 _REGISTRY: dict[str, str] = {
     "container": "gatekeeper.collect.container:ContainerCollector",
+    "deps": "gatekeeper.collect.deps:DepsCollector",
     "env": "gatekeeper.collect.env:EnvCollector",
     "pipeline": "gatekeeper.collect.pipeline:PipelineCollector",
     "source": "gatekeeper.collect.git_source:GitSourceCollector",

@@ -1,0 +1,311 @@
+"""The ``deps/`` family: rules over the dependency evidence (see RULES.md).
+
+Fingerprint keys name the package (and versions, source or advisory where that is what
+the finding is about), never a line, so findings survive edits elsewhere in a lockfile.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import ClassVar
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from gatekeeper.audit.base import AuditContext
+from gatekeeper.deps.common import is_default_source
+from gatekeeper.deps.typosquat import typosquat_target
+from gatekeeper.models.deps import Declared, DepsEvidence, Package
+from gatekeeper.models.finding import Finding, Severity
+
+_NPM_LOCKS = ("package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml")
+_PYPI_LOCKS = ("poetry.lock", "uv.lock")
+
+
+class DepsParseAudit:
+    evidence_kind: ClassVar[str] = "deps"
+    rules: ClassVar[dict[str, Severity]] = {"deps/parse-error": Severity.HIGH}
+    summary: ClassVar[str] = "a manifest or lockfile that cannot be parsed is a finding, never a pass"
+
+    def run(self, evidence: DepsEvidence, ctx: AuditContext) -> Iterator[Finding]:
+        for problem in evidence.tree.errors:
+            yield Finding.make(
+                "deps/parse-error", Severity.HIGH,
+                f"cannot parse {problem.file}: {problem.message}",
+                path=problem.file, line=problem.line, key=f"parse:{problem.message}",
+            )
+
+
+class KnownVulnerabilityAudit:
+    evidence_kind: ClassVar[str] = "deps"
+    # NOTE: the catalogue's default is "advisory": each finding takes the advisory's severity;
+    # HIGH is what an advisory without CVSS or database severity gets.
+    rules: ClassVar[dict[str, Severity]] = {"deps/known-vulnerability": Severity.HIGH}
+    summary: ClassVar[str] = "a resolved version inside an OSV advisory's affected ranges"
+
+    def run(self, evidence: DepsEvidence, ctx: AuditContext) -> Iterator[Finding]:
+        for vuln in evidence.vulnerabilities:
+            aliases = f" ({', '.join(vuln.aliases)})" if vuln.aliases else ""
+            fixed = f"; fixed in {', '.join(vuln.fixed)}" if vuln.fixed else "; no fixed version"
+            score = f", CVSS {vuln.score}" if vuln.score is not None else ""
+            summary = f": {vuln.summary}" if vuln.summary else ""
+            yield Finding.make(
+                "deps/known-vulnerability", Severity(vuln.severity),
+                f"{vuln.name} {vuln.version} is affected by {vuln.id}{aliases}{score}"
+                f"{summary}{fixed}",
+                path=vuln.file, line=vuln.line,
+                key=f"{vuln.ecosystem}:{vuln.name}@{vuln.version}:{vuln.id}",
+            )
+
+
+class DepsDiffAudit:
+    evidence_kind: ClassVar[str] = "deps"
+    rules: ClassVar[dict[str, Severity]] = {
+        "deps/downgrade": Severity.HIGH,
+        "deps/hash-changed": Severity.CRITICAL,
+        "deps/source-changed": Severity.HIGH,
+        "deps/new-dependency": Severity.INFO,
+    }
+    summary: ClassVar[str] = "back-revved, re-hashed, re-sourced and new dependencies"
+
+    def run(self, evidence: DepsEvidence, ctx: AuditContext) -> Iterator[Finding]:
+        for change in evidence.changes:
+            ident = f"{change.ecosystem}:{change.name}"
+            if change.kind == "downgraded":
+                yield Finding.make(
+                    "deps/downgrade", Severity.HIGH,
+                    f"{change.name} is downgraded from {change.base_version} to "
+                    f"{change.head_version} (base {evidence.base_ref})",
+                    path=change.file, line=change.line,
+                    key=f"{ident}:{change.base_version}->{change.head_version}",
+                )
+            elif change.kind == "hash-changed":
+                yield Finding.make(
+                    "deps/hash-changed", Severity.CRITICAL,
+                    f"{change.name} {change.head_version} resolves to a different integrity hash "
+                    f"than on {evidence.base_ref} (was {_short(change.base_value)}, now "
+                    f"{_short(change.head_value)}): the same version is another artifact",
+                    path=change.file, line=change.line,
+                    key=f"{ident}@{change.head_version}:{change.head_value}",
+                )
+            elif change.kind == "source-changed":
+                yield Finding.make(
+                    "deps/source-changed", Severity.HIGH,
+                    f"{change.name} now resolves from {change.head_value} "
+                    f"(on {evidence.base_ref}: {change.base_value})",
+                    path=change.file, line=change.line, key=f"{ident}:{change.head_value}",
+                )
+            elif change.kind == "added":
+                yield Finding.make(
+                    "deps/new-dependency", Severity.INFO,
+                    f"new dependency {change.name} {change.head_version or ''}".rstrip(),
+                    path=change.file, line=change.line, key=ident,
+                )
+        # A package new to the tree (or every package, without a base) that does not come from
+        # its ecosystem's default registry: git, URL or another registry.
+        for pkg in _new_packages(evidence):
+            kind = pkg.source.partition(":")[0]
+            if is_default_source(pkg.ecosystem, pkg.source) or kind == "path":
+                continue
+            yield Finding.make(
+                "deps/source-changed", Severity.HIGH,
+                f"{pkg.name} resolves from {pkg.source}, not the default "
+                f"{pkg.ecosystem} registry",
+                path=pkg.file, line=pkg.line, key=f"{pkg.ecosystem}:{pkg.name}:{pkg.source}",
+            )
+
+
+def _short(value: str | None) -> str:
+    if not value:
+        return "none"
+    first = value.split()[0]
+    return first[:24] + ("…" if len(first) > 24 else "")
+
+
+def _new_packages(evidence: DepsEvidence) -> Iterator[Package]:
+    if evidence.base is None:
+        yield from evidence.tree.packages
+        return
+    added = {(c.ecosystem, c.name) for c in evidence.changes if c.kind == "added"}
+    for pkg in evidence.tree.packages:
+        if (pkg.ecosystem, pkg.name) in added:
+            yield pkg
+
+
+class PinningAudit:
+    evidence_kind: ClassVar[str] = "deps"
+    rules: ClassVar[dict[str, Severity]] = {
+        "deps/unpinned": Severity.MEDIUM,
+        "deps/missing-hash": Severity.LOW,
+    }
+    summary: ClassVar[str] = "entries of pinning files without one exact version or a hash"
+
+    def run(self, evidence: DepsEvidence, ctx: AuditContext) -> Iterator[Finding]:
+        for pkg in evidence.tree.packages:
+            ident = f"{pkg.ecosystem}:{pkg.name}"
+            if pkg.pinning and pkg.version is None:
+                yield Finding.make(
+                    "deps/unpinned", Severity.MEDIUM,
+                    f"{pkg.name} is not pinned to one version ({pkg.spec or 'no version'})",
+                    path=pkg.file, line=pkg.line, key=ident,
+                )
+            elif pkg.hash_supported and not pkg.hashes:
+                yield Finding.make(
+                    "deps/missing-hash", Severity.LOW,
+                    f"{pkg.name} {pkg.version or ''} has no integrity hash".replace("  ", " "),
+                    path=pkg.file, line=pkg.line, key=f"{ident}@{pkg.version}",
+                )
+
+
+class LockMismatchAudit:
+    evidence_kind: ClassVar[str] = "deps"
+    rules: ClassVar[dict[str, Severity]] = {"deps/lock-mismatch": Severity.MEDIUM}
+    summary: ClassVar[str] = "a manifest and the lockfile beside it disagree"
+
+    def run(self, evidence: DepsEvidence, ctx: AuditContext) -> Iterator[Finding]:
+        tree = evidence.tree
+        broken = {e.file for e in tree.errors}
+        files = set(tree.files) - broken
+        lock_decls: dict[str, list[Declared]] = defaultdict(list)
+        for decl in tree.declared:
+            if decl.role == "lock":
+                lock_decls[decl.file].append(decl)
+        packages_by_file: dict[str, list[Package]] = defaultdict(list)
+        for pkg in tree.packages:
+            packages_by_file[pkg.file].append(pkg)
+        manifests: dict[str, list[Declared]] = defaultdict(list)
+        for decl in tree.declared:
+            if decl.role == "manifest" and decl.file not in broken:
+                manifests[decl.file].append(decl)
+        for manifest, decls in sorted(manifests.items()):
+            folder = posixpath.dirname(manifest)
+            name = posixpath.basename(manifest)
+            if name == "package.json":
+                for lock in _NPM_LOCKS:
+                    lock_path = posixpath.join(folder, lock)
+                    if lock_path in files:
+                        yield from _npm_mismatch(manifest, decls, lock_path, lock_decls[lock_path])
+            elif name == "pyproject.toml":
+                for lock in _PYPI_LOCKS:
+                    lock_path = posixpath.join(folder, lock)
+                    if lock_path in files:
+                        yield from _pypi_mismatch(manifest, decls, lock_path,
+                                                  packages_by_file[lock_path])
+            elif name == "go.mod":
+                yield from _go_mismatch(manifest, decls, files, packages_by_file[manifest])
+
+
+def _mismatch(manifest: str, line: int, lock: str, name: str, message: str) -> Finding:
+    return Finding.make("deps/lock-mismatch", Severity.MEDIUM, message, path=manifest, line=line,
+                        key=f"{lock}:{name}")
+
+
+def _npm_mismatch(manifest: str, decls: list[Declared], lock: str,
+                  recorded: list[Declared]) -> Iterator[Finding]:
+    by_name: dict[str, set[str]] = defaultdict(set)
+    for decl in recorded:
+        by_name[decl.name].add(decl.spec)
+    is_yarn = lock.endswith("yarn.lock")
+    for decl in decls:
+        specs = by_name.get(decl.name)
+        if not specs:
+            yield _mismatch(manifest, decl.line, lock, decl.name,
+                            f"{decl.name}@{decl.spec} is declared in {manifest} but missing "
+                            f"from {lock}")
+        elif decl.spec not in specs:
+            was = ", ".join(sorted(specs))
+            yield _mismatch(manifest, decl.line, lock, decl.name,
+                            f"{manifest} asks for {decl.name}@{decl.spec} but {lock} was "
+                            f"resolved for {was}")
+    if is_yarn:
+        return  # yarn.lock keys include transitive dependencies: no reverse check
+    declared = {d.name for d in decls}
+    for name in sorted(by_name):
+        if name not in declared:
+            line = next(d.line for d in recorded if d.name == name)
+            yield Finding.make(
+                "deps/lock-mismatch", Severity.MEDIUM,
+                f"{lock} still records {name} as a dependency of the project, which "
+                f"{manifest} no longer declares",
+                path=lock, line=line, key=f"{manifest}:{name}",
+            )
+
+
+def _pypi_mismatch(manifest: str, decls: list[Declared], lock: str,
+                   packages: list[Package]) -> Iterator[Finding]:
+    versions: dict[str, list[str]] = defaultdict(list)
+    for pkg in packages:
+        if pkg.version:
+            versions[pkg.name].append(pkg.version)
+        else:
+            versions.setdefault(pkg.name, [])
+    for decl in decls:
+        if decl.name not in versions:
+            yield _mismatch(manifest, decl.line, lock, decl.name,
+                            f"{decl.name} is declared in {manifest} but missing from {lock}")
+            continue
+        if decl.syntax != "pep508" or not decl.spec:
+            continue
+        try:
+            spec = SpecifierSet(decl.spec)
+        except InvalidSpecifier:
+            continue  # NOTE: pyproject parsing already rejected invalid requirements
+        locked = versions[decl.name]
+        ok = False
+        for version in locked:
+            try:
+                ok = ok or spec.contains(Version(version), prereleases=True)
+            except InvalidVersion:
+                ok = True  # not comparable: do not claim a mismatch we cannot show
+        if locked and not ok:
+            yield _mismatch(manifest, decl.line, lock, decl.name,
+                            f"{manifest} asks for {decl.name}{decl.spec} but {lock} pins "
+                            f"{', '.join(sorted(locked))}")
+
+
+def _go_mismatch(manifest: str, decls: list[Declared], files: set[str],
+                 packages: list[Package]) -> Iterator[Finding]:
+    go_sum = posixpath.join(posixpath.dirname(manifest), "go.sum")
+    has_sum = go_sum in files
+    by_name = {p.name: p for p in packages}
+    for decl in decls:
+        pkg = by_name.get(decl.name)
+        if pkg is None or not pkg.direct or pkg.source.startswith("path:"):
+            continue  # indirect requirements may legitimately have only a /go.mod line
+        if not has_sum:
+            yield _mismatch(manifest, decl.line, go_sum, decl.name,
+                            f"{manifest} requires {decl.name} {decl.spec} but there is no go.sum")
+        elif not pkg.hashes:
+            yield _mismatch(manifest, decl.line, go_sum, decl.name,
+                            f"{manifest} requires {decl.name} {decl.spec} but {go_sum} has no "
+                            "hash for it (go build would refuse: missing go.sum entry)")
+
+
+class TyposquatAudit:
+    evidence_kind: ClassVar[str] = "deps"
+    rules: ClassVar[dict[str, Severity]] = {"deps/typosquat": Severity.MEDIUM}
+    summary: ClassVar[str] = "a new dependency named one edit away from a well-known package"
+
+    def run(self, evidence: DepsEvidence, ctx: AuditContext) -> Iterator[Finding]:
+        for pkg in _new_packages(evidence):
+            hit = typosquat_target(pkg.ecosystem, pkg.name)
+            if hit is None:
+                continue
+            known, how = hit
+            yield Finding.make(
+                "deps/typosquat", Severity.MEDIUM,
+                f"{pkg.name} is {how} away from the well-known {pkg.ecosystem} package {known}",
+                path=pkg.file, line=pkg.line, key=f"{pkg.ecosystem}:{pkg.name}",
+            )
+
+
+AUDITS = (
+    DepsParseAudit,
+    KnownVulnerabilityAudit,
+    DepsDiffAudit,
+    PinningAudit,
+    LockMismatchAudit,
+    TyposquatAudit,
+)

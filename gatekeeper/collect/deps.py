@@ -1,0 +1,73 @@
+"""The ``deps`` collector: every resolved package of the tree, the base's, the diff, OSV matches.
+
+The tree is the directory on disk (a plain directory works; no git needed without a base).
+The base is read blob by blob from the object store through ``open_repo`` — never a
+checkout, so no filter or hook of the repository runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import git
+
+from gatekeeper._git import open_repo
+from gatekeeper.collect.base import CollectContext, walk_files
+from gatekeeper.deps import DirSource, GitTreeSource, scan
+from gatekeeper.deps.diff import diff
+from gatekeeper.deps.osv import match_packages
+from gatekeeper.errors import CollectionError
+from gatekeeper.models.deps import DepChange, DepsEvidence, DepsSnapshot
+
+
+def base_snapshot(repo_dir: Path, ref: str, max_bytes: int) -> DepsSnapshot:
+    """The dependency snapshot of ``ref``'s tree (the part under ``repo_dir``).
+
+    Raises:
+        CollectionError: not a git repository, or the ref does not exist.
+    """
+    repo = open_repo(repo_dir)
+    try:
+        try:
+            tree = repo.commit(ref).tree
+        except (git.BadName, ValueError, git.GitError) as exc:
+            raise CollectionError(f"{ref}: no such commit in {repo.working_dir}") from exc
+        prefix = Path(repo_dir).resolve().relative_to(Path(repo.working_dir).resolve()).as_posix()
+        if prefix not in ("", "."):
+            try:
+                sub = tree / prefix
+            except KeyError:
+                return DepsSnapshot()
+            if not isinstance(sub, git.Tree):
+                return DepsSnapshot()
+            tree = sub
+        source = GitTreeSource(tree, max_bytes)
+        return scan(source, source.paths())
+    finally:
+        repo.close()
+
+
+class DepsCollector:
+    kind: ClassVar[str] = "deps"
+
+    def collect(self, ctx: CollectContext) -> DepsEvidence:
+        """Raises CollectionError (bad base) or InvalidInput (bad OSV database)."""
+        root = Path(ctx.repo)
+        if not root.is_dir():
+            raise CollectionError(f"{root}: no such directory")
+        head = scan(DirSource(root, ctx.limits.max_file_bytes),
+                    walk_files(root, ctx.limits.max_files))
+        notes = list(head.notes)
+        base: DepsSnapshot | None = None
+        changes: list[DepChange] = []
+        if ctx.base is not None:
+            base = base_snapshot(root, ctx.base, ctx.limits.max_file_bytes)
+            changes, diff_notes = diff(base, head)
+            notes.extend(diff_notes)
+        vulns, osv_source, osv_notes = match_packages(head.packages, ctx.options)
+        notes.extend(osv_notes)
+        return DepsEvidence(
+            tree=head, base_ref=ctx.base, base=base, changes=changes, osv=osv_source,
+            vulnerabilities=vulns, notes=sorted(set(notes)),
+        )

@@ -1,0 +1,228 @@
+"""What every lockfile parser shares: the file source it reads, the result it fills, purls,
+name normalisation, hash and source spellings.
+
+A parser is ``parse(path, text, result, source)``: it appends packages, declarations and
+problems to ``result``. A problem it cannot get past is raised as ``LockfileError`` (with a
+line), which the caller records as a parse error for that file while the run goes on.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from packageurl import PackageURL
+
+from gatekeeper.models.deps import Declared, Ecosystem, Package, ParseProblem
+
+DEFAULT_REGISTRY: dict[str, str] = {
+    "PyPI": "registry:https://pypi.org/simple",
+    "npm": "registry:https://registry.npmjs.org",
+    "Go": "registry:https://proxy.golang.org",
+    "crates.io": "registry:https://github.com/rust-lang/crates.io-index",
+    "RubyGems": "registry:https://rubygems.org",
+    "Maven": "registry:https://repo.maven.apache.org/maven2",
+}
+
+# Other spellings of the default registries, normalised to the one above.
+_REGISTRY_ALIASES = {
+    "https://pypi.org/simple/": "https://pypi.org/simple",
+    "https://pypi.python.org/simple": "https://pypi.org/simple",
+    "https://pypi.python.org/simple/": "https://pypi.org/simple",
+    "https://registry.yarnpkg.com": "https://registry.npmjs.org",
+    "https://registry.npmjs.org/": "https://registry.npmjs.org",
+    "sparse+https://index.crates.io/": "https://github.com/rust-lang/crates.io-index",
+    "https://index.crates.io/": "https://github.com/rust-lang/crates.io-index",
+    "https://rubygems.org/": "https://rubygems.org",
+    "https://repo1.maven.org/maven2": "https://repo.maven.apache.org/maven2",
+}
+
+_PURL_TYPE = {
+    "PyPI": "pypi", "npm": "npm", "Go": "golang", "crates.io": "cargo", "RubyGems": "gem",
+    "Maven": "maven",
+}
+
+
+class LockfileError(ValueError):
+    """A file cannot be parsed; carries the line where parsing stopped."""
+
+    def __init__(self, message: str, line: int = 1) -> None:
+        super().__init__(message)
+        self.line = max(1, line)
+
+
+class FileSource(Protocol):
+    """Read access to one tree: the working directory or a commit's tree in the object store."""
+
+    def read(self, path: str) -> bytes | None:
+        """The file's bytes, or None when it does not exist (or is not a regular file)."""
+        ...
+
+
+@dataclass
+class ParseResult:
+    packages: list[Package] = field(default_factory=list)
+    declared: list[Declared] = field(default_factory=list)
+    errors: list[ParseProblem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    def error(self, file: str, line: int, message: str) -> None:
+        self.errors.append(ParseProblem(file=file, line=max(1, line), message=message))
+
+
+def normalize_name(ecosystem: str, name: str) -> str:
+    """The ecosystem's canonical spelling: PEP 503 for PyPI, lower case for RubyGems' lookups
+    is NOT applied (gem names are case-sensitive), npm and Cargo names are kept as written."""
+    if ecosystem == "PyPI":
+        return re.sub(r"[-_.]+", "-", name).lower()
+    return name
+
+
+def make_purl(ecosystem: str, name: str, version: str | None) -> str:
+    """A purl for the package (packageurl-python does the escaping)."""
+    ptype = _PURL_TYPE[ecosystem]
+    namespace: str | None = None
+    short = name
+    if ecosystem == "npm" and name.startswith("@") and "/" in name:
+        namespace, short = name.split("/", 1)
+    elif ecosystem == "Go" and "/" in name:
+        namespace, short = name.rsplit("/", 1)
+    elif ecosystem == "Maven" and ":" in name:
+        namespace, short = name.split(":", 1)
+    return str(PackageURL(type=ptype, namespace=namespace, name=short, version=version).to_string())
+
+
+def registry_source(ecosystem: str, url: str | None) -> str:
+    """``registry:URL`` with the default registry's aliases folded together."""
+    if not url:
+        return DEFAULT_REGISTRY[ecosystem]
+    url = url.strip()
+    url = _REGISTRY_ALIASES.get(url, url)
+    url = _REGISTRY_ALIASES.get(url.rstrip("/"), url.rstrip("/"))
+    return f"registry:{url}"
+
+
+def is_default_source(ecosystem: str, source: str) -> bool:
+    return source == DEFAULT_REGISTRY[ecosystem]
+
+
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+_SRI_ALGS = {"sha1", "sha256", "sha384", "sha512"}
+
+
+def sri_to_hashes(value: str) -> list[str]:
+    """``sha512-BASE64 sha1-BASE64`` (Subresource Integrity) to ``alg:hex`` entries.
+
+    Raises:
+        LockfileError: a member is not ``alg-base64``.
+    """
+    out = []
+    for member in value.split():
+        alg, sep, b64 = member.partition("-")
+        if not sep or alg not in _SRI_ALGS:
+            raise LockfileError(f"not a Subresource Integrity value: {member[:40]!r}")
+        try:
+            out.append(f"{alg}:{base64.b64decode(b64, validate=True).hex()}")
+        except (binascii.Error, ValueError) as exc:
+            raise LockfileError(f"bad base64 in integrity value {member[:40]!r}") from exc
+    return out
+
+
+def hex_hash(alg: str, value: str) -> str:
+    """``alg:hex`` after checking the digest is hex.
+
+    Raises:
+        LockfileError: not hex.
+    """
+    if not _HEX.match(value):
+        raise LockfileError(f"{alg} digest is not hex: {value[:40]!r}")
+    return f"{alg.lower()}:{value.lower()}"
+
+
+def prefixed_hash(value: str) -> str:
+    """``sha256:HEX`` / ``sha256=HEX`` as used by pip, poetry and uv, to ``sha256:hex``.
+
+    Raises:
+        LockfileError: no algorithm or not hex.
+    """
+    alg, sep, digest = value.replace("=", ":", 1).partition(":")
+    if not sep or alg.lower() not in _SRI_ALGS | {"md5"}:
+        raise LockfileError(f"hash without a known algorithm: {value[:40]!r}")
+    return hex_hash(alg, digest)
+
+
+def line_index(text: str, pattern: re.Pattern[str], group: int = 1) -> dict[str, int]:
+    """Map the first capture of ``pattern`` (multiline) to the 1-based line of its first match."""
+    out: dict[str, int] = {}
+    for match in pattern.finditer(text):
+        key = match.group(group)
+        if key not in out:
+            out[key] = text.count("\n", 0, match.start()) + 1
+    return out
+
+
+class LineCounter:
+    """1-based line numbers of offsets in one text, O(log n) per lookup."""
+
+    def __init__(self, text: str) -> None:
+        self._starts = [0]
+        self._starts.extend(m.end() for m in re.finditer("\n", text))
+
+    def line_of(self, offset: int) -> int:
+        import bisect
+
+        return bisect.bisect_right(self._starts, offset)
+
+
+def table_lines(text: str, header: str) -> list[int]:
+    """Lines of every ``[[header]]`` array-of-tables header in a TOML text, in order."""
+    pattern = re.compile(r"^\s*\[\[\s*" + re.escape(header) + r"\s*\]\]", re.MULTILINE)
+    counter = LineCounter(text)
+    return [counter.line_of(m.start()) for m in pattern.finditer(text)]
+
+
+def find_line(text: str, needles: Iterable[str], default: int = 1) -> int:
+    """The line of the first occurrence of the first needle found."""
+    for needle in needles:
+        pos = text.find(needle)
+        if pos >= 0:
+            return text.count("\n", 0, pos) + 1
+    return default
+
+
+def package(
+    ecosystem: Ecosystem,
+    name: str,
+    version: str | None,
+    *,
+    file: str,
+    line: int,
+    source: str | None = None,
+    hashes: Iterable[str] = (),
+    spec: str | None = None,
+    direct: bool = False,
+    pinning: bool = True,
+    hash_supported: bool = False,
+    depends_on: Iterable[str] = (),
+) -> Package:
+    name = normalize_name(ecosystem, name)
+    return Package(
+        ecosystem=ecosystem,
+        name=name,
+        version=version,
+        spec=spec,
+        purl=make_purl(ecosystem, name, version),
+        hashes=sorted(set(hashes)),
+        source=source or DEFAULT_REGISTRY[ecosystem],
+        file=file,
+        line=max(1, line),
+        direct=direct,
+        pinning=pinning,
+        hash_supported=hash_supported,
+        depends_on=sorted(set(depends_on)),
+    )

@@ -1,0 +1,120 @@
+"""Go: ``go.mod`` (require, replace, exclude; ``// indirect``) and ``go.sum`` hashes.
+
+go.mod pins exact versions (minimal version selection); go.sum holds the ``h1:`` hashes the
+go command verifies. A required module with no go.sum line is a lock mismatch (``go build``
+refuses it), so go.mod requirements are also recorded as declarations.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+from gatekeeper.deps.common import FileSource, LockfileError, ParseResult, package
+from gatekeeper.models.deps import Declared
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`|\S+')
+
+
+def _tokens(line: str) -> tuple[list[str], str]:
+    code, _, comment = line.partition("//")
+    return [t.strip('"`') for t in _TOKEN.findall(code)], comment.strip()
+
+
+def parse_go_sum(text: str, path: str) -> dict[tuple[str, str], list[str]]:
+    """(module, version) -> ``h1:`` hashes of the module zip (``/go.mod`` lines excluded).
+
+    Raises:
+        LockfileError: a line is not ``module version hash``.
+    """
+    out: dict[tuple[str, str], list[str]] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        parts = raw.split()
+        if len(parts) != 3 or not parts[2].startswith("h1:"):
+            raise LockfileError(f"{path}: not 'module version h1:hash': {raw[:80]!r}", number)
+        module, version, digest = parts
+        out.setdefault((module, version.removesuffix("/go.mod")), [])
+        if not version.endswith("/go.mod"):
+            out[(module, version)].append(digest)
+    return out
+
+
+def parse_go_mod(path: str, text: str, result: ParseResult, source: FileSource) -> None:
+    requires: list[tuple[int, str, str, bool]] = []
+    replaces: dict[str, tuple[str, str | None]] = {}
+    block: str | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        tokens, comment = _tokens(raw)
+        if not tokens:
+            continue
+        if block is not None:
+            if tokens == [")"]:
+                block = None
+                continue
+            directive, args = block, tokens
+        else:
+            directive, args = tokens[0], tokens[1:]
+            if args == ["("]:
+                block = directive
+                continue
+        if directive == "require":
+            if len(args) != 2:
+                raise LockfileError(f"require needs 'module version': {raw.strip()!r}", number)
+            requires.append((number, args[0], args[1], "indirect" in comment.split(";")[0]))
+        elif directive == "replace":
+            if "=>" not in args:
+                raise LockfileError(f"replace without '=>': {raw.strip()!r}", number)
+            arrow = args.index("=>")
+            left, right = args[:arrow], args[arrow + 1:]
+            if not left or not right or len(right) > 2:
+                raise LockfileError(f"malformed replace: {raw.strip()!r}", number)
+            replaces[left[0]] = (right[0], right[1] if len(right) == 2 else None)
+        elif directive in ("module", "go", "toolchain", "exclude", "retract", "godebug"):
+            continue
+        else:
+            raise LockfileError(f"unknown go.mod directive {directive!r}", number)
+    if block is not None:
+        raise LockfileError(f"unterminated {block} ( block", len(text.splitlines()))
+    sum_path = posixpath.join(posixpath.dirname(path), "go.sum")
+    sum_data = source.read(sum_path)
+    sums: dict[tuple[str, str], list[str]] = {}
+    if sum_data is not None:
+        try:
+            sums = parse_go_sum(sum_data.decode("utf-8"), sum_path)
+        except UnicodeDecodeError as exc:
+            raise LockfileError(f"{sum_path} is not UTF-8") from exc
+        except LockfileError as exc:
+            result.error(sum_path, exc.line, str(exc).removeprefix(f"{sum_path}: "))
+        result.files.append(sum_path)
+    for number, module, version, indirect in requires:
+        src: str | None = None
+        hash_supported = sum_data is not None
+        hash_key = (module, version)
+        if module in replaces:
+            target, target_version = replaces[module]
+            if target.startswith((".", "/")):
+                src, hash_supported = f"path:{target}", False
+            else:
+                hash_key = (target, target_version or version)
+                if target != module:
+                    src = f"url:{target}"
+        result.declared.append(Declared(
+            ecosystem="Go", name=module, spec=version, file=path, line=number, syntax="go",
+        ))
+        result.packages.append(package(
+            "Go", module, hash_key[1], file=path, line=number, source=src,
+            hashes=sums.get(hash_key, []), direct=not indirect,
+            # NOTE: a direct requirement without a go.sum hash is deps/lock-mismatch instead.
+            hash_supported=False,
+        ))
+    result.files.append(path)
+
+
+def go_sum_keys(text: str) -> set[tuple[str, str]]:
+    """Every (module, version) that a go.sum text mentions (zip or go.mod hash)."""
+    try:
+        return set(parse_go_sum(text, "go.sum"))
+    except LockfileError:
+        return set()

@@ -1,0 +1,372 @@
+"""npm: ``package.json`` (declarations), ``package-lock.json`` v1/v2/v3, ``yarn.lock`` v1 and
+berry, ``pnpm-lock.yaml`` v5 to v9.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+from gatekeeper._fileio import load_yaml, loads_json_strict
+from gatekeeper.deps.common import (
+    LineCounter,
+    LockfileError,
+    ParseResult,
+    find_line,
+    hex_hash,
+    line_index,
+    package,
+    registry_source,
+    sri_to_hashes,
+)
+from gatekeeper.models.deps import Declared
+
+_DEP_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
+
+
+def _json(text: str) -> Any:
+    try:
+        return loads_json_strict(text)
+    except ValueError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        raise LockfileError(f"invalid JSON: {exc}", int(match.group(1)) if match else 1) from exc
+
+
+def npm_source(name: str, resolved: str | None) -> tuple[str, bool]:
+    """The source of a resolved URL and whether an integrity hash is expected for it."""
+    if not resolved:
+        return registry_source("npm", None), True
+    if resolved.startswith(("git+", "git:", "github:", "gitlab:", "bitbucket:")) \
+            or "codeload.github.com" in resolved:
+        return f"git:{resolved.split('#')[0]}", False
+    if resolved.startswith(("file:", "link:", "workspace:")):
+        return f"path:{resolved.split(':', 1)[1]}", False
+    marker = f"/{name}/-/"
+    if marker in resolved:
+        return registry_source("npm", resolved.split(marker)[0]), True
+    return f"url:{resolved}", True
+
+
+def _name_from_path(key: str) -> str:
+    return key.rsplit("node_modules/", 1)[-1]
+
+
+def parse_package_json(path: str, text: str, result: ParseResult) -> None:
+    data = _json(text)
+    if not isinstance(data, dict):
+        raise LockfileError("package.json is not a JSON object")
+    for field in _DEP_FIELDS[:3]:
+        deps = data.get(field) or {}
+        if not isinstance(deps, dict):
+            raise LockfileError(f"{field} is not an object", find_line(text, [f'"{field}"']))
+        field_line = find_line(text, [f'"{field}"'])
+        for name, spec in sorted(deps.items()):
+            if not isinstance(spec, str):
+                raise LockfileError(f"{field}.{name} is not a string", field_line)
+            rest = text[text.find(f'"{field}"'):] if field_line > 1 else text
+            line = field_line + find_line(rest, [f'"{name}"'], 1) - 1
+            result.declared.append(Declared(
+                ecosystem="npm", name=name, spec=spec, file=path, line=line, syntax="npm",
+            ))
+    result.files.append(path)
+
+
+_LOCK_KEY = re.compile(r'^    "((?:[^"\\]|\\.)*)": \{', re.MULTILINE)
+
+
+def parse_package_lock(path: str, text: str, result: ParseResult) -> None:
+    data = _json(text)
+    if not isinstance(data, dict):
+        raise LockfileError("package-lock.json is not a JSON object")
+    version = data.get("lockfileVersion")
+    if version not in (1, 2, 3):
+        raise LockfileError(f"unsupported lockfileVersion {version!r}",
+                            find_line(text, ['"lockfileVersion"']))
+    packages = data.get("packages")
+    if version == 1 or not isinstance(packages, dict):
+        _parse_lock_v1(path, text, data, result)
+        result.files.append(path)
+        return
+    lines = line_index(text, _LOCK_KEY)
+    root = packages.get("") or {}
+    direct: set[str] = set()
+    if isinstance(root, dict):
+        root_line = lines.get("", 1)
+        for field in _DEP_FIELDS[:3]:
+            for name, spec in sorted((root.get(field) or {}).items()):
+                direct.add(name)
+                result.declared.append(Declared(
+                    ecosystem="npm", name=name, spec=str(spec), file=path, line=root_line,
+                    role="lock", syntax="npm",
+                ))
+    for key, entry in packages.items():
+        if key == "" or "node_modules/" not in key:
+            continue  # the root project and workspace members are the project's own code
+        line = lines.get(key, 1)
+        if not isinstance(entry, dict):
+            raise LockfileError(f"packages[{key!r}] is not an object", line)
+        if entry.get("link"):
+            continue
+        name = entry.get("name") or _name_from_path(key)
+        ver = entry.get("version")
+        if not isinstance(ver, str):
+            raise LockfileError(f"packages[{key!r}] has no version", line)
+        resolved = entry.get("resolved")
+        source, hash_supported = npm_source(name, resolved if isinstance(resolved, str) else None)
+        integrity = entry.get("integrity")
+        try:
+            hashes = sri_to_hashes(integrity) if isinstance(integrity, str) else []
+        except LockfileError as exc:
+            raise LockfileError(str(exc), line) from exc
+        if entry.get("inBundle"):
+            hash_supported = False
+        result.packages.append(package(
+            "npm", name, ver, file=path, line=line, source=source, hashes=hashes,
+            direct=key == f"node_modules/{name}" and name in direct,
+            hash_supported=hash_supported, depends_on=list(entry.get("dependencies") or {}),
+        ))
+    result.files.append(path)
+
+
+def _parse_lock_v1(path: str, text: str, data: dict[str, Any], result: ParseResult) -> None:
+    counter = LineCounter(text)
+
+    def walk(deps: Any, depth: int) -> None:
+        if not isinstance(deps, dict):
+            raise LockfileError("dependencies is not an object")
+        for name, entry in deps.items():
+            pos = text.find(f'"{name}": {{')
+            line = counter.line_of(pos) if pos >= 0 else 1
+            if not isinstance(entry, dict) or not isinstance(entry.get("version"), str):
+                raise LockfileError(f"dependency {name!r} has no version", line)
+            ver = entry["version"]
+            resolved = entry.get("resolved")
+            if ver.startswith(("file:", "link:")):
+                continue
+            source, hash_supported = npm_source(name, resolved if isinstance(resolved, str) else
+                                                (ver if ":" in ver else None))
+            if ":" in ver:  # git or URL dependency: the version field holds the spec
+                ver_out: str | None = None
+            else:
+                ver_out = ver
+            integrity = entry.get("integrity")
+            result.packages.append(package(
+                "npm", name, ver_out, file=path, line=line, source=source,
+                hashes=sri_to_hashes(integrity) if isinstance(integrity, str) else [],
+                direct=depth == 0,
+                spec=None if ver_out else ver, hash_supported=hash_supported,
+                depends_on=list(entry.get("requires") or {}),
+            ))
+            if entry.get("dependencies"):
+                walk(entry["dependencies"], depth + 1)
+
+    walk(data.get("dependencies") or {}, 0)
+
+
+# ------------------------------------------------------------------ yarn.lock (v1 and berry)
+
+
+def _unquote(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1].replace('\\"', '"')
+    return value
+
+
+def _split_descriptor(descriptor: str) -> tuple[str, str]:
+    """``@scope/name@^1.0`` -> (``@scope/name``, ``^1.0``)."""
+    at = descriptor.find("@", 1)
+    if at < 0:
+        raise LockfileError(f"not a yarn descriptor: {descriptor!r}")
+    return descriptor[:at], descriptor[at + 1:]
+
+
+def parse_yarn_lock(path: str, text: str, result: ParseResult) -> None:
+    """Both formats are indentation-based: an entry header at column 0, fields indented."""
+    berry = "__metadata:" in text
+    entries: list[tuple[int, list[str], dict[str, Any]]] = []
+    current: dict[str, Any] | None = None
+    sub: dict[str, str] | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        indent = len(raw) - len(raw.lstrip(" "))
+        line = raw.strip()
+        if indent == 0:
+            if not line.endswith(":"):
+                raise LockfileError(f"expected an entry header, got {line[:60]!r}", number)
+            keys = [_unquote(k) for k in line[:-1].split(",")]
+            current = {}
+            sub = None
+            entries.append((number, keys, current))
+            continue
+        if current is None:
+            raise LockfileError("indented line outside an entry", number)
+        if indent == 2:
+            sub = None
+            if line.endswith(":"):
+                sub = {}
+                current[line[:-1].strip().strip('"')] = sub
+                continue
+            if berry:
+                key, sep, value = line.partition(": ")
+                if not sep:
+                    raise LockfileError(f"expected 'key: value', got {line[:60]!r}", number)
+            else:
+                key, sep, value = line.partition(" ")
+                if not sep:
+                    raise LockfileError(f"expected 'key value', got {line[:60]!r}", number)
+            current[_unquote(key)] = _unquote(value)
+        elif indent >= 4 and sub is not None:
+            key, _, value = line.partition(": " if berry else " ")
+            sub[_unquote(key)] = _unquote(value)
+        else:
+            raise LockfileError(f"unexpected indentation {indent}", number)
+    for number, keys, fields in entries:
+        if keys == ["__metadata"]:
+            continue
+        name, _spec = _split_descriptor(keys[0])
+        version = fields.get("version")
+        if not isinstance(version, str):
+            raise LockfileError(f"entry {keys[0]!r} has no version", number)
+        deps = list(fields.get("dependencies") or {})
+        for key in keys:
+            _, spec = _split_descriptor(key)
+            result.declared.append(Declared(
+                ecosystem="npm", name=_split_descriptor(key)[0], spec=spec.removeprefix("npm:"),
+                file=path, line=number, role="lock", syntax="npm",
+            ))
+        if berry:
+            resolution = str(fields.get("resolution", ""))
+            _, res = _split_descriptor(resolution) if resolution else ("", "npm:")
+            if res.startswith(("workspace:", "link:", "portal:", "file:")):
+                continue
+            if res.startswith("npm:"):
+                source, supported = registry_source("npm", None), True
+            elif "git" in res.split(":")[0] or res.startswith(("github:", "https://github.com")):
+                source, supported = f"git:{res.split('#')[0]}", True
+            else:
+                source, supported = f"url:{res}", True
+            checksum = fields.get("checksum")
+            hashes = []
+            if isinstance(checksum, str) and checksum:
+                # berry: "<cacheKey>/<sha512 hex>" (cache key absent in older versions)
+                hashes = [hex_hash("sha512", checksum.rsplit("/", 1)[-1])]
+            result.packages.append(package(
+                "npm", name, version, file=path, line=number, source=source, hashes=hashes,
+                hash_supported=supported, depends_on=deps,
+            ))
+            continue
+        resolved = fields.get("resolved")
+        if isinstance(resolved, str) and resolved.startswith("file:"):
+            continue
+        source, supported = npm_source(name, resolved if isinstance(resolved, str) else None)
+        hashes = []
+        integrity = fields.get("integrity")
+        if isinstance(integrity, str):
+            hashes = sri_to_hashes(integrity)
+        elif isinstance(resolved, str) and "#" in resolved and source.startswith("registry:"):
+            # NOTE: old yarn v1 lockfiles carry only the tarball's sha1 in the URL fragment.
+            hashes = [hex_hash("sha1", resolved.rsplit("#", 1)[1])]
+        result.packages.append(package(
+            "npm", name, version, file=path, line=number, source=source, hashes=hashes,
+            hash_supported=supported, depends_on=deps,
+        ))
+    result.files.append(path)
+
+
+# ------------------------------------------------------------------ pnpm-lock.yaml
+
+
+def _pnpm_key(key: str, lock_version: float) -> tuple[str, str]:
+    """``/name/1.0.0`` (v5), ``/name@1.0.0(peer@1)`` (v6) or ``name@1.0.0`` (v9)."""
+    key = key.split("(")[0]
+    if lock_version < 6:
+        body = key.lstrip("/")
+        if body.startswith("@"):
+            scope, name, version = (body.split("/", 2) + ["", ""])[:3]
+            return f"{scope}/{name}", version.split("_")[0]
+        name, _, version = body.partition("/")
+        return name, version.split("_")[0]
+    body = key.lstrip("/")
+    at = body.find("@", 1)
+    if at < 0:
+        raise LockfileError(f"package key without a version: {key!r}")
+    return body[:at], body[at + 1:]
+
+
+_PNPM_KEY = re.compile(r"^  '?(/?[^'\s:][^'\n]*?)'?:\s*$", re.MULTILINE)
+
+
+def parse_pnpm_lock(path: str, text: str, result: ParseResult) -> None:
+    try:
+        data = load_yaml(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise LockfileError(f"invalid YAML: {exc}", mark.line + 1 if mark else 1) from exc
+    if not isinstance(data, dict):
+        raise LockfileError("pnpm-lock.yaml is not a mapping")
+    try:
+        lock_version = float(str(data.get("lockfileVersion", "0")))
+    except ValueError as exc:
+        raise LockfileError("lockfileVersion is not a number") from exc
+    if lock_version < 5:
+        raise LockfileError(f"unsupported lockfileVersion {data.get('lockfileVersion')!r}")
+    # Key lines only within the packages: section.
+    start = text.find("\npackages:")
+    section = text[start:] if start >= 0 else ""
+    base_line = text.count("\n", 0, start) + 1 if start >= 0 else 1
+    lines = {k: base_line + v - 1 for k, v in line_index(section, _PNPM_KEY).items()}
+    importers = data.get("importers") or {".": {
+        "dependencies": data.get("dependencies") or {},
+        "devDependencies": data.get("devDependencies") or {},
+        "specifiers": data.get("specifiers") or {},
+    }}
+    direct: set[str] = set()
+    importer_line = find_line(text, ["\nimporters:", "\ndependencies:"]) + 1
+    for importer in (importers.get(".") or {},):
+        specifiers = importer.get("specifiers") or {}
+        for field in _DEP_FIELDS[:3]:
+            for name, value in sorted((importer.get(field) or {}).items()):
+                direct.add(name)
+                spec = value.get("specifier") if isinstance(value, dict) else specifiers.get(name)
+                if spec is not None:
+                    result.declared.append(Declared(
+                        ecosystem="npm", name=name, spec=str(spec), file=path,
+                        line=importer_line, role="lock", syntax="npm",
+                    ))
+    for key, entry in (data.get("packages") or {}).items():
+        line = lines.get(key, 1)
+        if not isinstance(entry, dict):
+            raise LockfileError(f"packages[{key!r}] is not a mapping", line)
+        resolution = entry.get("resolution") or {}
+        if not isinstance(resolution, dict):
+            raise LockfileError(f"packages[{key!r}].resolution is not a mapping", line)
+        if resolution.get("type") == "directory":
+            continue
+        if resolution.get("type") == "git" or "repo" in resolution:
+            name = entry.get("name") or _pnpm_key(key, lock_version)[0]
+            result.packages.append(package(
+                "npm", name, entry.get("version"), file=path, line=line,
+                source=f"git:{resolution.get('repo')}", hash_supported=False,
+                spec=None if entry.get("version") else str(resolution.get("commit")),
+            ))
+            continue
+        try:
+            name, version = _pnpm_key(key, lock_version)
+        except LockfileError as exc:
+            raise LockfileError(str(exc), line) from exc
+        name = entry.get("name") or name
+        version = entry.get("version") or version
+        tarball = resolution.get("tarball")
+        source, supported = npm_source(name, tarball if isinstance(tarball, str) else None)
+        integrity = resolution.get("integrity")
+        hashes = sri_to_hashes(integrity) if isinstance(integrity, str) else []
+        result.packages.append(package(
+            "npm", name, version, file=path, line=line, source=source, hashes=hashes,
+            direct=name in direct, hash_supported=supported,
+            depends_on=list(entry.get("dependencies") or {}),
+        ))
+    result.files.append(path)

@@ -1,0 +1,334 @@
+"""Version ordering by each ecosystem's own rules, never as strings.
+
+Usage::
+
+    from gatekeeper.deps.versions import compare, version_key
+    compare("PyPI", "2.0.0rc1", "2.0.0")   # -1
+    compare("Go", "v0.0.0-20230101000000-abcdef123456", "v0.1.0")   # -1
+
+``version_key(ecosystem, version)`` returns a value that sorts in the ecosystem's order;
+an unparseable version raises ``UnparseableVersion`` (a ``ValueError``): callers decide,
+nothing guesses.
+
+- PyPI: PEP 440 through ``packaging``.
+- npm, crates.io: SemVer 2.0.0 (prerelease identifiers ordered, build metadata ignored);
+  a leading ``v`` or ``=`` is accepted as npm does.
+- Go: SemVer with the mandatory ``v``; pseudo-versions are prereleases and order by their
+  timestamp; ``+incompatible`` is build metadata.
+- RubyGems: ``Gem::Version`` (segments, letters make a prerelease, trailing zeros ignored).
+- Maven: ``ComparableVersion`` (qualifier order alpha < beta < milestone < rc < snapshot <
+  release < sp, then other strings; ``-``/``.``/digit-letter transitions split items).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
+
+__all__ = [
+    "ECOSYSTEMS",
+    "UnparseableVersion",
+    "compare",
+    "is_exact",
+    "version_key",
+]
+
+ECOSYSTEMS = ("PyPI", "npm", "Go", "crates.io", "RubyGems", "Maven")
+
+
+class UnparseableVersion(ValueError):
+    """The version string does not follow its ecosystem's syntax."""
+
+
+# ---------------------------------------------------------------- SemVer (npm, Cargo, Go)
+
+_SEMVER = re.compile(
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*)(?:\.(?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*))*))?"
+    r"(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$"
+)
+
+
+def semver_key(version: str) -> tuple[Any, ...]:
+    """Sort key for SemVer 2.0.0: a release sorts after its prereleases; build is ignored."""
+    match = _SEMVER.match(version)
+    if match is None:
+        raise UnparseableVersion(f"not a SemVer version: {version!r}")
+    major, minor, patch, pre, _build = match.groups()
+    if pre is None:
+        pre_key: tuple[Any, ...] = (1,)
+    else:
+        # Numeric identifiers sort numerically and before alphanumeric ones; a longer
+        # list of identifiers sorts after its prefix (tuple comparison does exactly that).
+        ids = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split("."))
+        pre_key = (0, ids)
+    return (int(major), int(minor), int(patch), pre_key)
+
+
+def _npm_key(version: str) -> tuple[Any, ...]:
+    text = version.strip()
+    if text[:1] in ("v", "="):
+        text = text[1:]
+    return semver_key(text)
+
+
+def _go_key(version: str) -> tuple[Any, ...]:
+    if not version.startswith("v"):
+        raise UnparseableVersion(f"not a Go module version (no leading v): {version!r}")
+    return semver_key(version[1:])
+
+
+# ---------------------------------------------------------------- PEP 440
+
+
+def _pep440_key(version: str) -> Any:
+    try:
+        return Version(version)
+    except InvalidVersion as exc:
+        raise UnparseableVersion(f"not a PEP 440 version: {version!r}") from exc
+
+
+# ---------------------------------------------------------------- RubyGems
+
+_GEM_OK = re.compile(r"^[0-9]+(?:\.[0-9a-zA-Z]+)*(?:-[0-9A-Za-z.-]+)?$")
+
+
+def _gem_key(version: str) -> tuple[Any, ...]:
+    text = version.strip()
+    if not _GEM_OK.match(text):
+        raise UnparseableVersion(f"not a RubyGems version: {text!r}")
+    # Gem::Version treats "-" as ".pre." (a prerelease marker).
+    text = text.replace("-", ".pre.")
+    segments: list[int | str] = [
+        int(s) if s.isdigit() else s for s in re.findall(r"[0-9]+|[a-zA-Z]+", text)
+    ]
+    # Canonical form: trailing zeros of the release part and of the prerelease part drop.
+    first_str = next((i for i, s in enumerate(segments) if isinstance(s, str)), len(segments))
+    release, pre = segments[:first_str], segments[first_str:]
+    while release and release[-1] == 0:
+        release.pop()
+    while pre and pre[-1] == 0:
+        pre.pop()
+    # Encode for tuple comparison: a string segment sorts below any number at that position;
+    # a missing segment is 0.
+    return _GemKey(tuple(release + pre))
+
+
+@functools.total_ordering
+class _GemKey:
+    __slots__ = ("segs",)
+
+    def __init__(self, segs: tuple[int | str, ...]) -> None:
+        self.segs = segs
+
+    def _cmp(self, other: _GemKey) -> int:
+        a, b = self.segs, other.segs
+        for i in range(max(len(a), len(b))):
+            x = a[i] if i < len(a) else 0
+            y = b[i] if i < len(b) else 0
+            if x == y:
+                continue
+            if isinstance(x, str) and isinstance(y, int):
+                return -1
+            if isinstance(x, int) and isinstance(y, str):
+                return 1
+            return -1 if x < y else 1  # type: ignore[operator]
+        return 0
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _GemKey) and self._cmp(other) == 0
+
+    def __lt__(self, other: _GemKey) -> bool:
+        return self._cmp(other) < 0
+
+    def __hash__(self) -> int:
+        return hash(self.segs)
+
+
+# ---------------------------------------------------------------- Maven ComparableVersion
+
+_MVN_QUALIFIERS = ("alpha", "beta", "milestone", "rc", "snapshot", "", "sp")
+_MVN_ALIASES = {"ga": "", "final": "", "release": "", "cr": "rc"}
+_MVN_RELEASE_INDEX = str(_MVN_QUALIFIERS.index(""))
+
+
+def _mvn_qualifier(value: str) -> str:
+    if value in _MVN_QUALIFIERS:
+        return str(_MVN_QUALIFIERS.index(value))
+    return f"{len(_MVN_QUALIFIERS)}-{value}"
+
+
+class _MvnItem:
+    """One item of a ComparableVersion: int, string qualifier, or a nested list."""
+
+    __slots__ = ("kind", "value")
+
+    def __init__(self, kind: str, value: Any) -> None:
+        self.kind = kind  # "int" | "str" | "list"
+        self.value = value
+
+    def is_null(self) -> bool:
+        if self.kind == "int":
+            return bool(self.value == 0)
+        if self.kind == "str":
+            return _mvn_qualifier(self.value) == _MVN_RELEASE_INDEX
+        return not self.value
+
+    def compare(self, other: _MvnItem | None) -> int:
+        if self.kind == "int":
+            if other is None:
+                return 0 if self.value == 0 else 1
+            if other.kind == "int":
+                return (self.value > other.value) - (self.value < other.value)
+            return 1
+        if self.kind == "str":
+            mine = _mvn_qualifier(self.value)
+            if other is None:
+                return (mine > _MVN_RELEASE_INDEX) - (mine < _MVN_RELEASE_INDEX)
+            if other.kind == "str":
+                theirs = _mvn_qualifier(other.value)
+                return (mine > theirs) - (mine < theirs)
+            return -1
+        # list
+        if other is None:
+            return 0 if not self.value else self.value[0].compare(None)
+        if other.kind == "int":
+            return -1
+        if other.kind == "str":
+            return 1
+        left, right = self.value, other.value
+        for i in range(max(len(left), len(right))):
+            l_item = left[i] if i < len(left) else None
+            r_item = right[i] if i < len(right) else None
+            if l_item is None:
+                result = 0 if r_item is None else -r_item.compare(None)
+            else:
+                result = l_item.compare(r_item)
+            if result:
+                return result
+        return 0
+
+
+def _mvn_parse_item(is_digit: bool, text: str, followed_by_digit: bool = False) -> _MvnItem:
+    if is_digit:
+        return _MvnItem("int", int(text))
+    if followed_by_digit and len(text) == 1:
+        text = {"a": "alpha", "b": "beta", "m": "milestone"}.get(text, text)
+    return _MvnItem("str", _MVN_ALIASES.get(text, text))
+
+
+def _mvn_normalize(items: list[_MvnItem]) -> None:
+    for i in range(len(items) - 1, -1, -1):
+        if items[i].is_null():
+            del items[i]
+        elif items[i].kind != "list":
+            break
+
+
+def _maven_key(version: str) -> Any:
+    text = version.strip().lower()
+    if not text or any(c.isspace() for c in text):
+        raise UnparseableVersion(f"not a Maven version: {version!r}")
+    root: list[_MvnItem] = []
+    current = root
+    stack = [root]
+    is_digit = False
+    start = 0
+
+    def push_list() -> list[_MvnItem]:
+        nested: list[_MvnItem] = []
+        current.append(_MvnItem("list", nested))
+        stack.append(nested)
+        return nested
+
+    for i, char in enumerate(text):
+        if char == ".":
+            current.append(_MvnItem("int", 0) if i == start else _mvn_parse_item(is_digit, text[start:i]))
+            start = i + 1
+        elif char == "-":
+            current.append(_MvnItem("int", 0) if i == start else _mvn_parse_item(is_digit, text[start:i]))
+            start = i + 1
+            current = push_list()
+        elif char.isdigit():
+            if not is_digit and i > start:
+                current.append(_mvn_parse_item(False, text[start:i], followed_by_digit=True))
+                start = i
+                current = push_list()
+            is_digit = True
+        else:
+            if is_digit and i > start:
+                current.append(_mvn_parse_item(True, text[start:i]))
+                start = i
+                current = push_list()
+            is_digit = False
+    if len(text) > start:
+        current.append(_mvn_parse_item(is_digit, text[start:]))
+    while stack:
+        _mvn_normalize(stack.pop())
+    return _MvnKey(_MvnItem("list", root))
+
+
+@functools.total_ordering
+class _MvnKey:
+    __slots__ = ("item",)
+
+    def __init__(self, item: _MvnItem) -> None:
+        self.item = item
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _MvnKey) and self.item.compare(other.item) == 0
+
+    def __lt__(self, other: _MvnKey) -> bool:
+        return self.item.compare(other.item) < 0
+
+    def __hash__(self) -> int:
+        return 0  # NOTE: equality is structural across spellings ("1.0" == "1"); keep hashing safe
+
+
+# ---------------------------------------------------------------- dispatch
+
+_KEYS = {
+    "PyPI": _pep440_key,
+    "npm": _npm_key,
+    "crates.io": semver_key,
+    "Go": _go_key,
+    "RubyGems": _gem_key,
+    "Maven": _maven_key,
+}
+
+
+@functools.lru_cache(maxsize=65536)
+def version_key(ecosystem: str, version: str) -> Any:
+    """A sort key ordering ``version`` by ``ecosystem``'s rules.
+
+    Raises:
+        UnparseableVersion: the version does not follow the ecosystem's syntax, or the
+            ecosystem is unknown.
+    """
+    try:
+        fn = _KEYS[ecosystem]
+    except KeyError:
+        raise UnparseableVersion(f"unknown ecosystem {ecosystem!r}") from None
+    return fn(version)
+
+
+def compare(ecosystem: str, a: str, b: str) -> int:
+    """-1, 0 or 1 as ``a`` sorts before, equal to or after ``b`` in ``ecosystem``.
+
+    Raises:
+        UnparseableVersion: either version is unparseable.
+    """
+    ka, kb = version_key(ecosystem, a), version_key(ecosystem, b)
+    return (ka > kb) - (ka < kb)
+
+
+def is_exact(ecosystem: str, version: str) -> bool:
+    """Whether ``version`` is one parseable version (not a range) in ``ecosystem``."""
+    try:
+        version_key(ecosystem, version)
+    except UnparseableVersion:
+        return False
+    return True

@@ -1,0 +1,130 @@
+"""Dependency evidence: every resolved package of every lockfile, the base, the diff, OSV matches.
+
+Evidence records; it never decides. Audits in ``gatekeeper/audit/deps.py`` read it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from gatekeeper.models.base import GatekeeperModel
+
+Ecosystem = Literal["PyPI", "npm", "Go", "crates.io", "RubyGems", "Maven"]
+
+
+class Package(GatekeeperModel):
+    """One resolved (or, in a file meant to pin, unresolved) package entry."""
+
+    ecosystem: Ecosystem
+    name: str  # as the ecosystem normalises it (PEP 503 for PyPI, group:artifact for Maven)
+    version: str | None = None  # None: the entry names no single version
+    spec: str | None = None  # the requirement as written when it is not one exact version
+    purl: str
+    # "alg:hex" for file digests (sha1, sha256, sha384, sha512), "h1:base64" for Go,
+    # sorted; empty when the entry has none.
+    hashes: list[str] = Field(default_factory=list)
+    # "registry:URL", "git:URL", "url:URL" or "path:PATH".
+    source: str
+    file: str
+    line: int = Field(ge=1)
+    direct: bool = False
+    pinning: bool = True  # the file is meant to pin exact versions (a lock or requirements file)
+    hash_supported: bool = False  # the format can carry an integrity hash for this entry
+    depends_on: list[str] = Field(default_factory=list)  # names, as the lock lists them
+
+
+class Declared(GatekeeperModel):
+    """A dependency as a manifest declares it (``role="manifest"``) or as a lockfile records
+    the manifest it was made from (``role="lock"``: package-lock's root, pnpm importers)."""
+
+    ecosystem: Ecosystem
+    name: str
+    spec: str
+    file: str
+    line: int = Field(ge=1)
+    role: Literal["manifest", "lock"] = "manifest"
+    # PEP 508 for pyproject [project]; "poetry" for [tool.poetry]; "npm" for package.json.
+    syntax: Literal["pep508", "poetry", "npm", "go", "none"] = "none"
+
+
+class ParseProblem(GatekeeperModel):
+    file: str
+    line: int = Field(ge=1)
+    message: str
+
+
+class DepsSnapshot(GatekeeperModel):
+    """Everything read from one tree (the working tree, or the base commit's tree)."""
+
+    files: list[str] = Field(default_factory=list)  # every manifest / lockfile read
+    packages: list[Package] = Field(default_factory=list)
+    declared: list[Declared] = Field(default_factory=list)
+    errors: list[ParseProblem] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
+ChangeKind = Literal["added", "removed", "upgraded", "downgraded", "hash-changed", "source-changed"]
+
+
+class DepChange(GatekeeperModel):
+    kind: ChangeKind
+    ecosystem: Ecosystem
+    name: str
+    purl: str
+    file: str
+    line: int | None = Field(default=None, ge=1)
+    base_version: str | None = None
+    head_version: str | None = None
+    base_value: str | None = None  # hashes or source on the base (hash-/source-changed)
+    head_value: str | None = None
+
+
+class Vulnerability(GatekeeperModel):
+    """One OSV advisory matched to one package entry (aliases merged)."""
+
+    id: str
+    aliases: list[str] = Field(default_factory=list)
+    summary: str = ""
+    ecosystem: Ecosystem
+    name: str
+    version: str
+    purl: str
+    file: str
+    line: int = Field(ge=1)
+    severity: Literal["info", "low", "medium", "high", "critical"]
+    score: float | None = None
+    vector: str | None = None
+    fixed: list[str] = Field(default_factory=list)
+
+
+class DepsEvidence(GatekeeperModel):
+    schema_version: Literal[1] = 1
+    tree: DepsSnapshot
+    base_ref: str | None = None
+    base: DepsSnapshot | None = None
+    changes: list[DepChange] = Field(default_factory=list)
+    osv: str | None = None  # "db:<sha256>" or "api:<url>" when vulnerabilities were matched
+    vulnerabilities: list[Vulnerability] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+    def render_text(self) -> str:
+        """One line per package, then changes and vulnerabilities (``collect --format text``)."""
+        lines = [f"{len(self.tree.packages)} package(s) in {len(self.tree.files)} file(s)"]
+        for pkg in self.tree.packages:
+            version = pkg.version or f"({pkg.spec or 'unpinned'})"
+            lines.append(f"  {pkg.purl if pkg.version else pkg.name} {version} "
+                         f"{pkg.file}:{pkg.line} {pkg.source}"
+                         f"{' direct' if pkg.direct else ''}")
+        if self.base_ref is not None:
+            lines.append(f"changes since {self.base_ref}: {len(self.changes)}")
+            for change in self.changes:
+                lines.append(f"  {change.kind} {change.ecosystem}/{change.name} "
+                             f"{change.base_version or '-'} -> {change.head_version or '-'}")
+        for vuln in self.vulnerabilities:
+            lines.append(f"  VULN {vuln.id} {vuln.purl} ({vuln.severity})")
+        for problem in self.tree.errors:
+            lines.append(f"  ERROR {problem.file}:{problem.line}: {problem.message}")
+        lines.extend(f"note: {note}" for note in self.notes)
+        return "\n".join(lines) + "\n"
