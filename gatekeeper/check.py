@@ -149,7 +149,10 @@ def _base_fingerprints(cfg: CheckConfig, selected: list[str], ctx: AuditContext)
     try:
         with tempfile.TemporaryDirectory(prefix="gatekeeper-base-") as tmp:
             materialize_tree(repo, cfg.base, Path(tmp), max_bytes=10 * 1024 * 1024)
-            base_ctx = CollectContext(repo=Path(tmp), base=None, options=cfg.options)
+            # SECURITY: --image names the image being promoted, not something on the base;
+            # reading it again here would mark its own findings "existing" (a silent pass).
+            base_options = {k: v for k, v in cfg.options.items() if k != "image"}
+            base_ctx = CollectContext(repo=Path(tmp), base=None, options=base_options)
             evidence = collect_all(base_ctx, tree_kinds)
             base_audit_ctx = AuditContext(policy=ctx.policy, repo=Path(tmp), evidence=evidence,
                                           options=ctx.options)
