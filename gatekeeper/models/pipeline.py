@@ -243,19 +243,23 @@ class PipelineEvidence(GatekeeperModel):
             if item.parse_error is not None:
                 where = f" line {item.parse_error.line}" if item.parse_error.line else ""
                 status = f"  PARSE ERROR{where}: {item.parse_error.message}"
-            lines.append(f"  {item.sha256[:12]}  {item.size:>8}  {item.kind:<15} {item.path}{status}")
+            lines.append(
+                f"  {item.sha256[:12]}  {item.size:>8}  {item.kind:<15} {item.path}{status}"
+            )
         for wf in self.workflows:
             events = ", ".join(t.event for t in wf.triggers) or "-"
             lines.append(f"{wf.path}: {wf.kind}, on [{events}], {len(wf.jobs)} job(s)")
             for job in wf.jobs:
                 steps = f"{len(job.steps)} step(s)" if not job.uses else f"calls {job.uses}"
                 lines.append(f"  job {job.id} (line {job.line}): {steps}")
-        for jf in self.jenkinsfiles:
-            lines.append(
-                f"{jf.path}: {jf.style} Jenkinsfile, {len(jf.shell_steps)} shell step(s), "
-                f"{len(jf.libraries)} librar(ies), {len(jf.credentials)} credential binding(s)"
-            )
-        for gl in self.gitlab:
-            lines.append(f"{gl.path}: GitLab CI, {len(gl.jobs)} job(s), {len(gl.includes)} include(s)")
+        lines.extend(
+            f"{jf.path}: {jf.style} Jenkinsfile, {len(jf.shell_steps)} shell step(s), "
+            f"{len(jf.libraries)} librar(ies), {len(jf.credentials)} credential binding(s)"
+            for jf in self.jenkinsfiles
+        )
+        lines.extend(
+            f"{gl.path}: GitLab CI, {len(gl.jobs)} job(s), {len(gl.includes)} include(s)"
+            for gl in self.gitlab
+        )
         lines.extend(f"note: {note}" for note in self.notes)
         return "\n".join(lines) + "\n"

