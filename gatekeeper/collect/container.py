@@ -59,6 +59,7 @@ class ContainerCollector:
         ref = ctx.options.get("image")
         if ref:
             image = read_image(str(ref), ctx.limits)
+        dockerfiles.sort(key=lambda d: d.path)
         return ContainerEvidence(dockerfiles=dockerfiles, image=image, notes=sorted(notes))
 
 
