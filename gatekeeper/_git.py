@@ -10,11 +10,14 @@ take precedence over the repository's config.
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
-
-import git
+from typing import TYPE_CHECKING
 
 from gatekeeper.errors import CollectionError
+
+if TYPE_CHECKING:
+    import git
 
 _SAFE_OVERRIDES = {
     "core.fsmonitor": "false",
@@ -59,6 +62,8 @@ def open_repo(path: str | os.PathLike[str], *, search_parent: bool = True) -> gi
     Raises:
         CollectionError: ``path`` is not inside a git repository.
     """
+    import git
+
     try:
         repo = git.Repo(Path(path), search_parent_directories=search_parent)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
@@ -68,17 +73,22 @@ def open_repo(path: str | os.PathLike[str], *, search_parent: bool = True) -> gi
 
 
 def head_commit(path: str | os.PathLike[str]) -> str | None:
-    """The commit checked out at ``path``, or None outside a repository / before the first commit."""
+    """The commit checked out at ``path``, or None outside a repository / before the first commit.
+
+    Uses one ``git rev-parse`` under the safe configuration (cheaper than loading GitPython).
+    """
+    env = {**os.environ, **safe_git_env()}
     try:
-        repo = open_repo(path)
-    except CollectionError:
+        result = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", "HEAD^{commit}"],  # noqa: S607
+            cwd=path, env=env, capture_output=True, text=True, timeout=30, check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
         return None
-    try:
-        return str(repo.head.commit.hexsha)
-    except (ValueError, git.GitError):
+    sha = result.stdout.strip()
+    if result.returncode != 0 or len(sha) not in (40, 64):
         return None
-    finally:
-        repo.close()
+    return sha
 
 
 def materialize_tree(repo: git.Repo, ref: str, dest: Path, max_bytes: int) -> None:
@@ -90,6 +100,8 @@ def materialize_tree(repo: git.Repo, ref: str, dest: Path, max_bytes: int) -> No
     Raises:
         CollectionError: the ref does not exist.
     """
+    import git
+
     try:
         tree = repo.commit(ref).tree
     except (git.BadName, ValueError, git.GitError) as exc:

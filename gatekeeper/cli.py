@@ -52,6 +52,11 @@ def _add_deps_args(parser: argparse.ArgumentParser) -> None:
                         help="continue when the OSV API is unreachable (the report says so)")
 
 
+def _add_insecure_registry_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--insecure-registry", action="store_true",
+                        help="plain HTTP to an oci:// store on a loopback host (refused otherwise)")
+
+
 def _add_policy_arg(parser: argparse.ArgumentParser, required: bool = False) -> None:
     parser.add_argument("--policy", required=required, metavar="FILE", help="policy YAML file")
 
@@ -120,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="make the image's manifest digest a subject: oci:DIR[:TAG] or docker-archive:FILE")
     p.add_argument("--allow-empty", action="store_true",
                    help="do not fail when a --product glob matches nothing")
+    _add_insecure_registry_arg(p)
     p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND ARGS...")
     p.set_defaults(handler="gatekeeper.commands.attest:cmd_attest")
 
@@ -131,6 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the commit being promoted (default: the CI's commit variable, if any)")
     p.add_argument("--image-digest", action="append", default=[], metavar="sha256:HEX",
                    help="promote an image (or any artifact) by digest")
+    _add_insecure_registry_arg(p)
+    p.add_argument("--emit-vsa", metavar="FILE",
+                   help="on pass, write a signed SLSA verification summary to FILE (needs --key)")
+    p.add_argument("--key", action="append", default=[], metavar="KEY",
+                   help="with --emit-vsa: the private key that signs the summary")
+    p.add_argument("--no-log", action="store_true",
+                   help="do not append this decision to the store's decision log")
     p.add_argument("artifacts", nargs="*", metavar="ARTIFACT")
     _add_report_args(p)
     p.set_defaults(handler="gatekeeper.commands.verify:cmd_verify")
@@ -140,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", metavar="STORE")
     p.add_argument("--stage", metavar="NAME",
                    help="the stage an imported SLSA provenance stands for (default: build)")
+    _add_insecure_registry_arg(p)
     p.set_defaults(handler="gatekeeper.commands.verify:cmd_import")
 
     p = sub.add_parser("policy", help="policy files")
@@ -157,36 +171,47 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class _Extensions:
-    """Subcommands contributed by other modules (pr-check, sbom, vsa, log)."""
+    """Subcommands contributed by other modules (sbom, pr-check, vsa, log).
+
+    A module is imported only when its command is used or help is asked for, so that
+    `gatekeeper --version` and the core commands start fast.
+    """
 
     def __init__(self) -> None:
-        self._modules: list[str] = []
+        self._modules: dict[str, str] = {}
+        self.wanted: Sequence[str] | None = None
 
-    def add(self, module: str) -> None:
-        self._modules.append(module)
+    def add(self, command: str, module: str) -> None:
+        self._modules[command] = module
 
     def register(self, sub: Any) -> None:
         import importlib
 
-        for name in self._modules:
+        argv = list(self.wanted) if self.wanted is not None else sys.argv[1:]
+        words = [a for a in argv if not a.startswith("-")]
+        asked_help = any(a in ("-h", "--help") for a in argv) and not words
+        for command, name in self._modules.items():
+            if not asked_help and (not words or words[0] != command):
+                sub.add_parser(command, help=f"see `gatekeeper {command} --help`", add_help=False)
+                continue
             try:
                 module = importlib.import_module(name)
             except ModuleNotFoundError as exc:
                 if exc.name != name:
                     raise
-                continue  # not built yet in this tree
+                continue  # not part of this build
             module.add_parser(sub, _add_report_args)
 
 
 _EXTENSIONS = _Extensions()
 # Each module here defines add_parser(subparsers, add_report_args) and sets a handler.
-for _module in (
-    "gatekeeper.commands.sbom",
-    "gatekeeper.commands.pr_check",
-    "gatekeeper.commands.vsa",
-    "gatekeeper.commands.log",
+for _command, _module in (
+    ("sbom", "gatekeeper.commands.sbom"),
+    ("pr-check", "gatekeeper.commands.pr_check"),
+    ("vsa", "gatekeeper.commands.vsa"),
+    ("log", "gatekeeper.commands.log"),
 ):
-    _EXTENSIONS.add(_module)
+    _EXTENSIONS.add(_command, _module)
 
 
 def _resolve(handler: str) -> Handler:
@@ -198,6 +223,7 @@ def _resolve(handler: str) -> Handler:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _EXTENSIONS.wanted = argv
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

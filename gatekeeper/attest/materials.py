@@ -58,17 +58,20 @@ def _check_pattern(pattern: str) -> str:
 
 def _record(root: Path, names_entries: Iterable[tuple[str, os.DirEntry[str]]]) -> list[Artifact]:
     files: list[tuple[str, str]] = []  # (name, absolute path)
+    sizes: list[int] = []
     artifacts: list[Artifact] = []
     for rel, entry in names_entries:
-        mode = entry.stat(follow_symlinks=False).st_mode
+        st = entry.stat(follow_symlinks=False)
+        mode = st.st_mode
         if stat.S_ISLNK(mode):
             target = os.readlink(entry.path)
             digest = hashlib.sha256(target.encode("utf-8", "surrogateescape")).hexdigest()
             artifacts.append(Artifact(name=rel, digest={"sha256": digest}, kind="symlink", target=target))
         elif stat.S_ISREG(mode):
             files.append((rel, entry.path))
+            sizes.append(st.st_size)
         # SECURITY: sockets, fifos and devices are never opened.
-    digests = sha256_files([p for _, p in files])
+    digests = sha256_files([p for _, p in files], sizes)
     artifacts.extend(Artifact(name=n, digest={"sha256": d}) for (n, _), d in zip(files, digests, strict=True))
     artifacts.sort(key=lambda a: a.name)
     return artifacts
