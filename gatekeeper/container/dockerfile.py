@@ -177,6 +177,7 @@ def expand(
             name, modifier = match.group(0), body[match.end():]
             value = variables.get(name)
             is_set = name in variables and value is not None
+            result: str | None
             if modifier.startswith(":-"):
                 result = value if is_set and value else _expand_inner(modifier[2:], variables,
                                                                      escape, unresolved)
@@ -380,7 +381,7 @@ class _Parser:
                 raise DockerfileSyntaxError(line, f"{keyword} {words[0]} needs a value")
             value = " ".join(split_words(rest, self.escape, line)[1:])
             return [(words[0], value)]
-        pairs = []
+        pairs: list[tuple[str, str | None]] = []
         for word in words:
             key, eq, _ = word.partition("=")
             if not eq:
@@ -393,7 +394,7 @@ class _Parser:
         return pairs
 
     def _args(self, rest: str, line: int) -> list[tuple[str, str | None]]:
-        pairs = []
+        pairs: list[tuple[str, str | None]] = []
         for word in split_words(rest, self.escape, line, unquote=False):
             key, eq, raw_value = word.partition("=")
             if not _VAR_NAME.fullmatch(key):

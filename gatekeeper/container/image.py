@@ -200,7 +200,8 @@ class _TarSource:
                 raise InvalidInput(f"{self.label}: truncated or corrupt archive: {exc}") from exc
             if info is None:
                 break
-            self.tar.members = []  # NOTE: our own index below; do not keep two
+            # NOTE: TarFile keeps every member it reads; we keep our own index instead.
+            self.tar.members = []  # type: ignore[attr-defined]
             count += 1
             if count > limits.max_archive_members:
                 raise InvalidInput(
@@ -381,7 +382,8 @@ def _scan_layer(reader: _HashingReader, limits: Limits, what: str) -> list[str]:
                 raise InvalidInput(f"{what}: corrupt layer tar: {exc}") from exc
             if info is None:
                 break
-            layer.members = []  # NOTE: stream mode; keep no index of a layer's files
+            # NOTE: stream mode; keep no index of a layer's (possibly millions of) files.
+            layer.members = []
             declared += info.size
             if declared > limits.max_declared_bytes:
                 raise InvalidInput(f"{what}: layer declares more than "
