@@ -114,10 +114,15 @@ class GitTreeSource:
         return data
 
     def paths(self) -> list[str]:
-        return sorted(
-            str(item.path) for item in self.tree.traverse()
-            if isinstance(item, git.Blob) and is_dependency_file(str(item.path))
-        )
+        # Blob paths are repository-relative even inside a subtree; make them tree-relative.
+        prefix = f"{self.tree.path}/" if self.tree.path else ""
+        out = []
+        for item in self.tree.traverse():
+            if isinstance(item, git.Blob):
+                rel = str(item.path).removeprefix(prefix)
+                if is_dependency_file(rel):
+                    out.append(rel)
+        return sorted(out)
 
 
 def scan(source: FileSource, paths: Iterable[str]) -> DepsSnapshot:

@@ -181,7 +181,7 @@ class LineCounter:
 
 def table_lines(text: str, header: str) -> list[int]:
     """Lines of every ``[[header]]`` array-of-tables header in a TOML text, in order."""
-    pattern = re.compile(r"^\s*\[\[\s*" + re.escape(header) + r"\s*\]\]", re.MULTILINE)
+    pattern = re.compile(r"^[ \t]*\[\[[ \t]*" + re.escape(header) + r"[ \t]*\]\]", re.MULTILINE)
     counter = LineCounter(text)
     return [counter.line_of(m.start()) for m in pattern.finditer(text)]
 

@@ -575,6 +575,8 @@ def match_packages(
         InvalidInput: the offline database is missing or corrupt.
         CollectionError: the API is unreachable (unless ``osv_offline_ok``).
     """
+    if options.get("osv_skip"):
+        return [], None, []  # a caller that does not audit (``sbom``) asked for no matching
     cache_root = _cache_root(options)
     vulns: list[Vulnerability] = []
     notes: list[str] = []

@@ -91,13 +91,17 @@ def parse_requirements(
     extras: list[str] = []
     entries: list[tuple[int, list[str], list[str]]] = []  # (line, requirement tokens, hashes)
     for number, line in _logical_lines(text):
+        # As pip does: the requirement is everything before the first option; only the
+        # options are shell-split (markers keep their quotes).
+        words = line.split()
+        first_opt = next((i for i, w in enumerate(words) if w.startswith("-")), len(words))
         try:
-            tokens = shlex.split(line, posix=True)
+            tokens = shlex.split(" ".join(words[first_opt:]), posix=True)
         except ValueError as exc:
             result.error(path, number, f"cannot split line: {exc}")
             continue
         hashes: list[str] = []
-        req_tokens: list[str] = []
+        req_tokens: list[str] = [" ".join(words[:first_opt])] if first_opt else []
         i = 0
         try:
             while i < len(tokens):
