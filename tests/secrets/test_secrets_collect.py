@@ -1,0 +1,206 @@
+"""The secrets collector and audit on real trees and repositories, and through the CLI."""
+
+# ruff: noqa: S603, S607  (tests run git to build fixtures)
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import git
+import pytest
+
+from gatekeeper.audit.base import AuditContext
+from gatekeeper.audit.secrets import SecretsAudit
+from gatekeeper.cli import main
+from gatekeeper.collect.base import CollectContext, Limits
+from gatekeeper.collect.secrets import SecretsCollector
+from gatekeeper.errors import CollectionError
+from gatekeeper.models.finding import Severity
+from gatekeeper.models.secrets import SecretsEvidence
+from tests.conftest import commit_files
+from tests.secrets import tokens as t
+
+
+def collect(root: Path, **kw: object) -> SecretsEvidence:
+    return SecretsCollector().collect(CollectContext(repo=root, **kw))  # type: ignore[arg-type]
+
+
+def findings(ev: SecretsEvidence) -> list:
+    return list(SecretsAudit().run(ev, AuditContext()))
+
+
+def workdir(repo: git.Repo) -> Path:
+    return Path(repo.working_tree_dir or ".")
+
+
+def test_plain_directory_tree_scan(tmp_path: Path) -> None:
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "app.yaml").write_text(f"db:\n  password: {t.password()}\n")
+    (tmp_path / "run.sh").write_text(f"export GH={t.github()}\n")
+    (tmp_path / "blob.bin").write_bytes(b"\x00\x01" + t.github().encode())
+    (tmp_path / "node_modules").mkdir()
+    (tmp_path / "node_modules" / "x.js").write_text(f"t='{t.github(9)}'\n")
+    ev = collect(tmp_path)
+    assert ev.mode == "tree" and ev.files_scanned == 2
+    assert [(h.path, h.line, h.detector) for h in ev.hits] == [
+        ("deploy/app.yaml", 2, "generic-assignment"), ("run.sh", 1, "github-token")]
+
+
+def test_evidence_and_findings_never_contain_the_secret(tmp_path: Path) -> None:
+    secret = t.github()
+    (tmp_path / "a.env").write_text(f"TOKEN={secret}\n")
+    ev = collect(tmp_path)
+    dumped = ev.model_dump_json() + json.dumps([f.model_dump() for f in findings(ev)])
+    assert secret not in dumped and secret[4:20] not in dumped
+    assert ev.hits[0].redacted.startswith("ghp_")
+
+
+def test_large_files_are_skipped_with_a_note(tmp_path: Path) -> None:
+    (tmp_path / "big.txt").write_text("x" * 2048)
+    ev = SecretsCollector().collect(CollectContext(repo=tmp_path,
+                                                   limits=Limits(max_file_bytes=1024)))
+    assert [s.path for s in ev.skipped] == ["big.txt"]
+    assert "big.txt" in ev.notes[0]
+
+
+def test_git_tree_scans_tracked_and_untracked_but_not_ignored(git_repo: git.Repo) -> None:
+    root = workdir(git_repo)
+    commit_files(git_repo, {".gitignore": "local.env\n",
+                            "tracked.yaml": f"password: {t.password(1)}\n"})
+    (root / "untracked.yaml").write_text(f"password: {t.password(2)}\n")
+    (root / "local.env").write_text(f"password: {t.password(3)}\n")
+    ev = collect(root)
+    assert sorted(h.path for h in ev.hits) == ["tracked.yaml", "untracked.yaml"]
+
+
+def test_range_finds_a_secret_added_then_deleted_in_an_intermediate_commit(
+        git_repo: git.Repo) -> None:
+    root = workdir(git_repo)
+    base = git_repo.head.commit.hexsha
+    secret = t.github(42)
+    added = commit_files(git_repo, {"conf/app.yaml": f"a: 1\nb: 2\ntoken: {secret}\n"}, "oops")
+    commit_files(git_repo, {"conf/app.yaml": "a: 1\nb: 2\n"}, "remove it")
+    assert collect(root).hits == []  # the tree is clean now
+    ev = collect(root, base=base)
+    assert ev.commits_scanned == 2
+    assert [(h.path, h.line, h.source, h.commit) for h in ev.hits] == [
+        ("conf/app.yaml", 3, "history", added.hexsha)]
+    found = findings(ev)
+    assert found[0].rule == "secrets/github-token" and added.hexsha[:12] in found[0].message
+
+
+def test_range_line_numbers_follow_hunks(git_repo: git.Repo) -> None:
+    root = workdir(git_repo)
+    commit_files(git_repo, {"a.yml": "".join(f"k{i}: v\n" for i in range(20))})
+    base = git_repo.head.commit.hexsha
+    lines = [f"k{i}: v\n" for i in range(20)]
+    lines.insert(10, f"password: {t.password(5)}\n")
+    commit_files(git_repo, {"a.yml": "".join(lines)})
+    ev = collect(root, base=base)
+    assert [(h.source, h.line) for h in ev.hits] == [("history", 11), ("tree", 11)]
+    # One finding: the tree hit and the history hit share the fingerprint.
+    assert len({f.fingerprint for f in findings(ev)}) == 1
+
+
+def test_range_needs_git_and_an_existing_base(tmp_path: Path, git_repo: git.Repo) -> None:
+    with pytest.raises(CollectionError, match="not a git repository"):
+        collect(tmp_path, base="HEAD~1")
+    with pytest.raises(CollectionError, match="git fetch"):
+        collect(workdir(git_repo), base="origin/missing")
+
+
+def test_staged_scans_only_the_staged_blobs(git_repo: git.Repo) -> None:
+    root = workdir(git_repo)
+    commit_files(git_repo, {"old.yaml": f"password: {t.password(6)}\n"})
+    (root / "new.yaml").write_text(f"token: {t.github(7)}\n")
+    (root / "unstaged.yaml").write_text(f"token: {t.github(8)}\n")
+    git_repo.index.add(["new.yaml"])
+    ev = collect(root, staged=True)
+    assert ev.mode == "staged"
+    assert [(h.path, h.source) for h in ev.hits] == [("new.yaml", "staged")]
+
+
+def test_paired_aws_key_is_critical_unpaired_is_high(tmp_path: Path) -> None:
+    (tmp_path / "paired.ini").write_text(
+        f"aws_access_key_id={t.aws_key_id(1)}\naws_secret_access_key={t.aws_secret()}\n")
+    (tmp_path / "alone.ini").write_text(f"aws_access_key_id={t.aws_key_id(2)}\n")
+    found = {f.path: f for f in findings(collect(tmp_path))}
+    assert found["paired.ini"].severity == Severity.CRITICAL
+    assert found["alone.ini"].severity == Severity.HIGH
+
+
+def test_every_secrets_rule_has_its_default_severity() -> None:
+    table = SecretsAudit.rules
+    assert table["secrets/private-key"] == Severity.CRITICAL
+    assert table["secrets/jwt"] == Severity.MEDIUM
+    assert table["secrets/aws-access-key"] == Severity.HIGH
+    assert len(table) == 14
+
+
+def test_fingerprint_survives_a_line_move(tmp_path: Path) -> None:
+    secret = t.password(9)
+    (tmp_path / "a.yaml").write_text(f"password: {secret}\n")
+    first = findings(collect(tmp_path))[0]
+    (tmp_path / "a.yaml").write_text(f"x: 1\ny: 2\npassword: {secret}\n")
+    moved = findings(collect(tmp_path))[0]
+    assert first.fingerprint == moved.fingerprint and moved.line == 3
+
+
+def test_cli_check_base_marks_existing_and_blocks_new(git_repo: git.Repo,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    root = workdir(git_repo)
+    commit_files(git_repo, {"old.yaml": f"password: {t.password(10)}\n"})
+    base = git_repo.head.commit.hexsha
+    assert main(["check", str(root), "--base", base, "--only", "secrets",
+                 "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [f["status"] for f in out["findings"]] == ["existing"]
+    commit_files(git_repo, {"new.yaml": f"token: {t.github(11)}\n"})
+    assert main(["check", str(root), "--base", base, "--only", "secrets",
+                 "--format", "json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    new = [f for f in out["findings"] if f.get("status") is None]
+    assert [f["rule"] for f in new] == ["secrets/github-token"]
+    assert t.github(11) not in json.dumps(out)
+
+
+def test_cli_staged_pre_commit_is_fast(git_repo: git.Repo,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    root = workdir(git_repo)
+    for i in range(200):
+        (root / f"src/m{i}.py").parent.mkdir(exist_ok=True)
+        (root / f"src/m{i}.py").write_text("x = 1\n" * 50)
+    git_repo.index.add([f"src/m{i}.py" for i in range(200)])
+    git_repo.index.commit("many files")
+    (root / "src/m1.py").write_text(f"x = 1\nAPI_KEY = '{t.password(12)}'\n")
+    git_repo.index.add(["src/m1.py"])
+    start = time.perf_counter()
+    code = main(["check", str(root), "--staged", "--only", "secrets", "--format", "json"])
+    elapsed = time.perf_counter() - start
+    assert code == 1
+    out = json.loads(capsys.readouterr().out)
+    assert [(f["path"], f["line"]) for f in out["findings"]] == [("src/m1.py", 2)]
+    assert elapsed < 1.0
+
+
+def test_collect_cli_prints_redacted_json(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / ".npmrc").write_text(f"//registry.npmjs.org/:_authToken={t.npm()}\n")
+    assert main(["collect", "secrets", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert '"npm-token"' in out and t.npm() not in out
+
+
+def test_git_config_cannot_change_the_diff_we_parse(git_repo: git.Repo) -> None:
+    root = workdir(git_repo)
+    base = git_repo.head.commit.hexsha
+    commit_files(git_repo, {"sub/a.yml": f"password: {t.password(13)}\n"})
+    for key, value in (("diff.noprefix", "true"), ("diff.mnemonicPrefix", "true"),
+                       ("diff.relative", "true"), ("color.diff", "always"),
+                       ("diff.context", "5")):
+        subprocess.run(["git", "config", key, value], cwd=root, check=True)
+    ev = collect(root, base=base)
+    assert [(h.path, h.line, h.source) for h in ev.hits] == [
+        ("sub/a.yml", 1, "history"), ("sub/a.yml", 1, "tree")]
