@@ -59,8 +59,9 @@ _PLACEHOLDER_PARTS = (
     "${", "{{", "}}", "$(", "%(", "insert", "notreal", "not_real", "not-real", "not-a-",
     "not_a_", "fake", "secret_here", "token_here", "here>", "mysecret", "my_secret",
     "mypassword", "my_password", "s3cr3t", "p@ssw0rd", "lorem", "abcdef123", "123456",
-    "000000", "111111",
+    "000000", "111111", "hunter2",
 )
+_PLACEHOLDER_PREFIXES = ("test", "fake", "dummy", "mock", "sample", "demo", "local")
 _PLACEHOLDER_EXACT = frozenset({
     "password", "passwd", "pass", "secret", "token", "apikey", "api_key", "key", "none",
     "null", "nil", "true", "false", "undefined", "test", "testing", "admin", "root",
@@ -79,7 +80,14 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$|^[A-Za-z0-9_-]+={0,2}$")
 _DOTTED_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+(?:\(\))?$")
-_WORDS = re.compile(r"^(?:[A-Z]?[a-z]+)+$|^[a-z]+(?:[_.-][a-z]+)+$|^[A-Z]+(?:_[A-Z]+)+$")
+_WORD_SEGMENT = re.compile(r"^(?:[A-Z]?[a-z]{2,})+$|^[a-z]+(?:[A-Z][a-z]{2,})+$|^[A-Z]{2,}$")
+_SEPARATORS = re.compile(r"[_./:@-]+")
+
+
+def _is_wordy(value: str) -> bool:
+    """Identifiers, module paths and rule ids: words joined by separators, no randomness."""
+    segments = [s for s in _SEPARATORS.split(value) if s]
+    return bool(segments) and all(_WORD_SEGMENT.match(s) for s in segments)
 
 
 def is_placeholder(value: str) -> bool:
@@ -87,7 +95,7 @@ def is_placeholder(value: str) -> bool:
     low = value.lower().strip()
     if not low or low in _PLACEHOLDER_EXACT:
         return True
-    if any(part in low for part in _PLACEHOLDER_PARTS):
+    if any(part in low for part in _PLACEHOLDER_PARTS) or low.startswith(_PLACEHOLDER_PREFIXES):
         return True
     if _REFERENCE.match(value):
         return True
@@ -127,7 +135,7 @@ def looks_random(value: str, *, min_len: int = 8) -> bool:
         return False
     if _HEX.match(value) and len(value) in (32, 40, 64, 128) and value.lower() == value:
         return False  # NOTE: digests and commit hashes (md5, sha1, sha256, sha512)
-    if _WORDS.match(value) or _ordinary_base64_text(value):
+    if _is_wordy(value) or _ordinary_base64_text(value):
         return False
     entropy = shannon_entropy(value)
     if len(value) >= 24 and entropy >= 3.7:
@@ -448,6 +456,8 @@ def _generic(path: str, text: str, lines: _Lines) -> Iterator[RawHit]:
             value = value.rstrip(".")
         if value.startswith(("http://", "https://", "/", "./", "~/", "../")):
             continue
+        if any(c in value for c in " \t{}") or value.startswith(("+", "\\")):
+            continue  # NOTE: prose, string templates and concatenations, not literals
         if not looks_random(value):
             continue
         yield RawHit("generic-assignment", value, m.start(group), m.start(group) + len(value),

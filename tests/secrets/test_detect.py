@@ -119,6 +119,13 @@ NEAR_MISSES = [
     pytest.param('{"auths": {"ghcr.io": {}}, "credsStore": "desktop"}',
                  ".docker/config.json", id="docker-credstore"),
     pytest.param("public_key: " + t.body(44, 9) + "\n", "a.yml", id="public-key-name"),
+    pytest.param('"secrets-inherit": "a reusable workflow call passes secrets",\n', "a.py",
+                 id="prose"),
+    pytest.param('"secrets": "gatekeeper.collect.secrets:SecretsCollector",\n', "a.py",
+                 id="module-path"),
+    pytest.param('SECRET_IN_BUILD = "container/secret-in-build"\n', "a.py", id="rule-id"),
+    pytest.param('text = f"password: {make_password()}"\n', "a.py", id="f-string"),
+    pytest.param("TOKEN: test-token-0123456789abcdef\n", "a.yml", id="test-prefix"),
 ]
 
 

@@ -3,6 +3,7 @@
 Every value is random (seeded, so tests are deterministic) and belongs to no real account.
 """
 
+# ruff: noqa: S311  (seeded fakes for tests, not cryptography)
 from __future__ import annotations
 
 import base64
