@@ -1,0 +1,279 @@
+"""``gatekeeper pr-check``: audit what a pull request introduces, and report it to GitHub.
+
+1. The range: ``--base/--head``, else the pull-request event (``GITHUB_EVENT_PATH``), else
+   Jenkins' ``CHANGE_TARGET`` (``origin/<target>``). The audits run with the *merge base*
+   as base, so findings already on the target branch are "existing" and do not block
+   (unless the policy sets ``audits.block_existing``).
+2. The working tree must be the head (or GitHub's merge commit of the head): the tree
+   audits read the files as checked out, so anything else would audit the wrong change.
+3. When the policy requires review, the pull request's reviews are read through the API
+   and handed to the source audits as ``options["reviews"]`` (see ``reviews_option``).
+4. ``report_to_github`` posts a commit status and a check run with annotations.
+
+Without a token (a fork's pull request) nothing is posted: the verdict is printed and the
+exit code still blocks.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import git
+
+from gatekeeper._git import open_repo
+from gatekeeper._http import HttpClient
+from gatekeeper.check import CheckConfig, run_check
+from gatekeeper.errors import CollectionError, InvalidInput
+from gatekeeper.github.api import DEFAULT_API_URL, GitHubClient
+from gatekeeper.github.event import PullRequestEvent, event_from_environment, load_event
+from gatekeeper.models.finding import Finding, Severity
+from gatekeeper.models.policy import Policy
+from gatekeeper.models.verdict import Verdict
+from gatekeeper.report import markdown
+from gatekeeper.report.base import active, blocking
+
+CONTEXT = "gatekeeper/pr-check"
+CHECK_NAME = "gatekeeper"
+MAX_ANNOTATIONS = 1000  # 20 requests of 50; the rest are in the summary text
+
+
+@dataclass(frozen=True)
+class PrCheckConfig:
+    repo: Path
+    policy: Policy
+    policy_name: str | None = None
+    base: str | None = None
+    head: str | None = None
+    event_path: str | None = None
+    kinds: list[str] | None = None
+    baseline: Path | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    github_repository: str | None = None
+    pr_number: int | None = None
+    http: HttpClient | None = None  # injected by tests; default: a fresh client
+
+
+@dataclass
+class PrCheckResult:
+    verdict: Verdict
+    merge_base: str
+    head: str  # the pull request's head commit
+    number: int | None
+    repository: str | None
+    is_fork: bool
+    reviews: list[dict[str, Any]] | None = None
+
+
+def _env(environ: Mapping[str, str], name: str) -> str | None:
+    value = environ.get(name, "").strip()
+    return value or None
+
+
+def _resolve(repo: git.Repo, ref: str, what: str) -> str:
+    try:
+        return str(repo.commit(ref).hexsha)
+    except (git.BadName, ValueError, git.GitError) as exc:
+        raise CollectionError(
+            f"{what} {ref!r} is not a commit in this clone; fetch it first (e.g. "
+            f"`git fetch origin {ref}`, or actions/checkout with fetch-depth: 0)"
+        ) from exc
+
+
+def _check_worktree(repo: git.Repo, head_sha: str) -> str | None:
+    """Make sure the checked-out tree is the head; returns a note when it is a merge of it."""
+    try:
+        checked_out = repo.head.commit
+    except (ValueError, git.GitError) as exc:
+        raise InvalidInput("the repository has no checked-out commit") from exc
+    if checked_out.hexsha == head_sha:
+        return None
+    if len(checked_out.parents) == 2 and any(p.hexsha == head_sha for p in checked_out.parents):
+        return (f"audited the merge commit {checked_out.hexsha[:12]} of head {head_sha[:12]}; "
+                "check out the head itself for review records to apply")
+    raise InvalidInput(
+        f"the checked-out commit {checked_out.hexsha[:12]} is not the pull request head "
+        f"{head_sha[:12]}: check out the head (actions/checkout with ref: "
+        "${{ github.event.pull_request.head.sha }}) so the audit reads the change itself"
+    )
+
+
+def reviews_option(raw_reviews: list[dict[str, Any]], author: str) -> list[dict[str, Any]]:
+    """Turn the reviews API's records into ``PullRequestReview`` records for the source audits.
+
+    A reviewer's latest decisive review counts (APPROVED, CHANGES_REQUESTED or DISMISSED;
+    COMMENTED and PENDING change nothing). An approval applies to the commit it was given on
+    (``commit_id``): the source audit accepts it for the range only when that commit is the
+    head, so approvals of an older push do not carry over. The author's own review never
+    counts (the audit also checks this).
+    """
+    latest: dict[str, tuple[str, str]] = {}  # login -> (state, commit_id)
+    for review in raw_reviews:
+        user = review.get("user") or {}
+        login = user.get("login") if isinstance(user, dict) else None
+        state = review.get("state")
+        commit = review.get("commit_id")
+        if not isinstance(login, str) or not isinstance(state, str):
+            continue
+        if state in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
+            latest[login] = (state, commit if isinstance(commit, str) else "")
+    by_commit: dict[str, set[str]] = {}
+    for login, (state, commit) in latest.items():
+        if state == "APPROVED" and commit and login.lower() != author.lower():
+            by_commit.setdefault(commit, set()).add(login)
+    return [{"head_sha": sha, "author": author, "approved_by": sorted(logins)}
+            for sha, logins in sorted(by_commit.items())]
+
+
+def _client(cfg: PrCheckConfig, repository: str) -> GitHubClient | None:
+    token = _env(cfg.environ, "GITHUB_TOKEN")
+    if token is None:
+        return None
+    return GitHubClient(token, repository,
+                        api_url=_env(cfg.environ, "GITHUB_API_URL") or DEFAULT_API_URL,
+                        http=cfg.http)
+
+
+def run_pr_check(cfg: PrCheckConfig) -> PrCheckResult:
+    """Decide on a pull request (nothing is posted; see ``report_to_github``).
+
+    Raises:
+        InvalidInput: no range to check, or the working tree is not the head.
+        CollectionError: a commit is missing from the clone.
+        GitHubApiError: the reviews the policy needs could not be read.
+    """
+    event: PullRequestEvent | None
+    if cfg.event_path:
+        event = load_event(cfg.event_path)
+    else:
+        event = event_from_environment(cfg.environ)
+    target = _env(cfg.environ, "CHANGE_TARGET")
+    base_ref = cfg.base or (event.base_sha if event else None) or (
+        f"origin/{target}" if target else None)
+    if base_ref is None:
+        raise InvalidInput("pr-check needs a base: --base REF, a pull-request event in "
+                           "GITHUB_EVENT_PATH, or Jenkins' CHANGE_TARGET")
+    head_ref = cfg.head or (event.head_sha if event else None) or "HEAD"
+    repository = cfg.github_repository or (event.repository if event else None) or _env(
+        cfg.environ, "GITHUB_REPOSITORY")
+    number = cfg.pr_number or (event.number if event else None)
+    if number is None and (change_id := _env(cfg.environ, "CHANGE_ID")) and change_id.isdigit():
+        number = int(change_id)
+
+    notes: list[str] = []
+    repo = open_repo(cfg.repo)
+    try:
+        head_sha = _resolve(repo, head_ref, "head")
+        base_sha = _resolve(repo, base_ref, "base")
+        note = _check_worktree(repo, head_sha)
+        if note:
+            notes.append(note)
+        bases = repo.merge_base(base_sha, head_sha)
+        if not bases:
+            raise CollectionError(f"{base_ref} and {head_ref} share no history (no merge base)")
+        merge_base = str(bases[0].hexsha)
+    finally:
+        repo.close()
+
+    options = dict(cfg.options)
+    reviews: list[dict[str, Any]] | None = None
+    if cfg.policy.audits.require_review:
+        client = _client(cfg, repository) if repository else None
+        if client is None or number is None:
+            notes.append("the policy requires review but pull-request reviews were not read "
+                         "(no GITHUB_TOKEN, repository or pull-request number): only "
+                         "Reviewed-by/Approved-by trailers count")
+        else:
+            raw = client.list_reviews(number)
+            author = event.author if event else ""
+            reviews = reviews_option(raw, author) if author else []
+            if not author:
+                notes.append("pull-request author unknown (no event): API reviews not applied")
+            options["reviews"] = reviews
+
+    result = run_check(CheckConfig(
+        repo=cfg.repo, policy=cfg.policy, base=merge_base, kinds=cfg.kinds,
+        baseline=cfg.baseline, policy_name=cfg.policy_name, options=options,
+    ))
+    verdict = result.verdict.model_copy(update={
+        "command": "pr-check",
+        "notes": notes + list(result.verdict.notes),
+        "subjects": [f"#{number}"] if number else [head_sha[:12]],
+    })
+    return PrCheckResult(verdict=verdict, merge_base=merge_base, head=head_sha, number=number,
+                         repository=repository, is_fork=bool(event and event.is_fork),
+                         reviews=reviews)
+
+
+def _annotation(finding: Finding, blocks: bool) -> dict[str, Any]:
+    level = "failure" if blocks else (
+        "warning" if finding.severity.at_least(Severity.MEDIUM) else "notice")
+    line = finding.line or 1
+    return {"path": finding.path, "start_line": line, "end_line": line,
+            "annotation_level": level, "title": finding.rule,
+            "message": f"{finding.message} ({finding.severity.value})"}
+
+
+def annotations_for(verdict: Verdict) -> list[dict[str, Any]]:
+    """Check-run annotations for new findings with a path, blocking ones first."""
+    blocks = {f.fingerprint for f in blocking(verdict)}
+    ordered = sorted((f for f in active(verdict) if f.path),
+                     key=lambda f: (f.fingerprint not in blocks, -f.severity.rank, f.sort_key()))
+    return [_annotation(f, f.fingerprint in blocks) for f in ordered[:MAX_ANNOTATIONS]]
+
+
+def _run_url(environ: Mapping[str, str]) -> str | None:
+    server, repo, run = (_env(environ, n) for n in
+                         ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
+    if server and repo and run:
+        return f"{server}/{repo}/actions/runs/{run}"
+    return _env(environ, "BUILD_URL")
+
+
+def report_to_github(result: PrCheckResult, cfg: PrCheckConfig) -> list[str]:
+    """Post the commit status and the check run; returns what was done (for the log).
+
+    Raises:
+        GitHubApiError: the API refused a write (a pass must not look reported when it is not).
+    """
+    if result.repository is None:
+        return ["not reported to GitHub: no repository (GITHUB_REPOSITORY or the event)"]
+    client = _client(cfg, result.repository)
+    if client is None:
+        return ["not reported to GitHub: GITHUB_TOKEN is not set"]
+    if result.is_fork:
+        # NOTE: a fork's pull request gets a read-only token; writes would fail with 403.
+        return ["not reported to GitHub: the pull request comes from a fork (read-only token)"]
+    verdict = result.verdict
+    passed = verdict.allowed
+    n_block = len(blocking(verdict))
+    description = ("no blocking findings" if passed
+                   else f"{n_block} blocking finding(s) at or above "
+                        f"{verdict.block_at.value if verdict.block_at else '-'}")
+    url = _run_url(cfg.environ)
+    client.create_status(result.head, state="success" if passed else "failure",
+                         description=description, context=CONTEXT, target_url=url)
+    run_id = client.create_check_run(name=CHECK_NAME, head_sha=result.head, details_url=url,
+                                     external_id=str(result.number) if result.number else None)
+    summary_md = markdown.render(verdict)
+    headline, _, rest = summary_md.partition("\n")
+    notes = annotations_for(verdict)
+    text = rest.strip()
+    missing = len(active(verdict)) - len(notes)
+    if missing > 0:
+        text += f"\n\n{missing} finding(s) are not annotated (no file, or over the limit)."
+    patches = client.complete_check_run(
+        run_id, conclusion="success" if passed else "failure",
+        title=("gatekeeper: pass" if passed else f"gatekeeper: block ({description})"),
+        summary=headline.lstrip("# ").strip(), text=text, annotations=notes,
+    )
+    return [f"reported to GitHub: status {CONTEXT} on {result.head[:12]}, check run {run_id} "
+            f"({len(notes)} annotation(s) in {patches} request(s))"]
+
+
+__all__ = ["PrCheckConfig", "PrCheckResult", "annotations_for", "report_to_github",
+           "reviews_option", "run_pr_check"]
