@@ -218,6 +218,42 @@ def _expand_inner(text: str, variables: dict[str, str | None], escape: str,
     return result
 
 
+def _split_keyword(text: str) -> tuple[str, str]:
+    """The first word and the rest (stripped); words are separated by spaces or tabs."""
+    parts = text.strip().split(None, 1)
+    if not parts:
+        return "", ""
+    return parts[0], parts[1].strip() if len(parts) > 1 else ""
+
+
+def _heredoc_marks(text: str, escape: str) -> list[re.Match[str]]:
+    """``<<WORD`` markers outside quotes (``echo "<<EOF"`` and ``<<<`` are not heredocs)."""
+    marks: list[re.Match[str]] = []
+    quote: str | None = None
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == escape and quote != "'":
+            i += 2
+            continue
+        if quote is not None:
+            if char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+        elif text.startswith("<<", i):
+            match = _HEREDOC_MARK.match(text, i)
+            if match and not (i > 0 and text[i - 1] == "<"):
+                marks.append(match)
+                i = match.end()
+                continue
+            while i < len(text) and text[i] == "<":
+                i += 1
+            continue
+        i += 1
+    return marks
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         self.lines = [line.removesuffix("\r") for line in text.split("\n")]
@@ -280,13 +316,13 @@ class _Parser:
         return out
 
     def _read_heredocs(self, logical: _Logical, index: int) -> int:
-        keyword, _, rest = logical.text.strip().partition(" ")
+        keyword, rest = _split_keyword(logical.text)
         keyword = keyword.upper()
         if keyword == "ONBUILD":
-            keyword = rest.strip().partition(" ")[0].upper()
+            keyword = _split_keyword(rest)[0].upper()
         if keyword not in _HEREDOC:
             return index
-        for match in _HEREDOC_MARK.finditer(logical.text):
+        for match in _heredoc_marks(logical.text, self.escape):
             strip_tabs = match.group(1) == "-"
             delimiter = match.group(2) or match.group(3) or match.group(4)
             body: list[str] = []
@@ -314,7 +350,7 @@ class _Parser:
         self, logical: _Logical, text: str, *, onbuild: bool = False
     ) -> tuple[Instruction, list[str | None]]:
         """The instruction, and the unredacted ENV/ARG values (kept in memory only)."""
-        keyword_raw, _, rest = text.strip().partition(" ")
+        keyword_raw, rest = _split_keyword(text)
         if not keyword_raw:
             raise DockerfileSyntaxError(logical.line, "empty instruction")
         keyword = keyword_raw.upper()
@@ -336,8 +372,7 @@ class _Parser:
         allowed_flags = _FLAGS.get(keyword)
         if allowed_flags is not None:
             while rest.startswith("--"):
-                flag, _, rest = rest.partition(" ")
-                rest = rest.strip()
+                flag, rest = _split_keyword(rest)
                 name = flag[2:].partition("=")[0]
                 if name not in allowed_flags:
                     raise DockerfileSyntaxError(

@@ -258,3 +258,18 @@ def test_crlf_and_bom() -> None:
     df = ok("\ufeffFROM alpine:3\r\nRUN echo a \\\r\n  b\r\nUSER 1\r\n")
     assert df.stages[0].instructions[1].end_line == 3
     assert df.stages[0].user == "1"
+
+
+def test_tabs_separate_keywords_and_flags() -> None:
+    df = ok("FROM\talpine:3\tAS\tbase\nRUN\t--mount=type=cache,target=/c\techo hi\nUSER\tapp\n")
+    run = df.stages[0].instructions[1]
+    assert (df.stages[0].name, run.flags, run.args) == (
+        "base", ["--mount=type=cache,target=/c"], "echo hi")
+    assert df.stages[0].user == "app"
+
+
+def test_heredoc_marker_inside_quotes_is_text() -> None:
+    df = ok("FROM alpine\nRUN echo \"<<EOF\" 'and <<END'\nUSER app\n")
+    run = df.stages[0].instructions[1]
+    assert run.heredocs == [] and run.end_line == 2
+    assert df.stages[0].user == "app"
