@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,15 @@ def check_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
+def default_base(environ: Mapping[str, str] | None = None) -> str | None:
+    """Jenkins multibranch pull requests: compare with ``origin/$CHANGE_TARGET``."""
+    env = os.environ if environ is None else environ
+    target = env.get("CHANGE_TARGET", "").strip()
+    if target and env.get("CHANGE_ID", "").strip():
+        return f"origin/{target}"
+    return None
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     report_targets(args)  # validate report arguments before doing any work
     policy, name = (default_policy(), "default")
@@ -35,7 +46,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     cfg = CheckConfig(
         repo=Path(args.repo),
         policy=policy,
-        base=args.base,
+        base=args.base or (None if args.staged else default_base()),
         kinds=args.only,
         baseline=args.baseline,
         staged=args.staged,
