@@ -166,7 +166,10 @@ class _DirSource:
         except OSError as exc:
             raise InvalidInput(f"{self.label}: cannot read {name}: {exc.strerror}") from exc
         with handle:
-            yield handle
+            try:
+                yield handle
+            except OSError as exc:
+                raise InvalidInput(f"{self.label}: cannot read {name}: {exc}") from exc
 
 
 class _TarSource:
@@ -258,7 +261,12 @@ class _TarSource:
         if handle is None:
             raise InvalidInput(f"{self.label}: {name} is not a regular file")
         with handle:
-            yield handle
+            try:
+                yield handle
+            except (OSError, EOFError, tarfile.TarError, zlib.error) as exc:
+                raise InvalidInput(
+                    f"{self.label}: {name} is truncated or unreadable: {exc}"
+                ) from exc
 
 
 def _is_compressed(path: Path) -> bool:

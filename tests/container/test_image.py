@@ -337,3 +337,23 @@ def test_symlinked_layer_inside_archive_is_followed_within_it(tmp_path: Path) ->
         _link("two/layer.tar", "../one/layer.tar"), _file("manifest.json", manifest)])
     image = read_image(f"docker-archive:{archive}")
     assert len(image.layers) == 2
+
+
+def test_gzip_compressed_docker_save_and_its_truncation(tmp_path: Path) -> None:
+    import gzip
+
+    write_docker_save(tmp_path / "img.tar", layers=[make_layer({"a": os.urandom(50000)})])
+    data = gzip.compress((tmp_path / "img.tar").read_bytes())
+    (tmp_path / "img.tar.gz").write_bytes(data)
+    image = read_image(f"docker-archive:{tmp_path / 'img.tar.gz'}")
+    assert image.name == "example/app:1.0" and len(image.layers) == 1
+    (tmp_path / "cut.tar.gz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(InvalidInput):
+        read_image(f"docker-archive:{tmp_path / 'cut.tar.gz'}")
+
+
+def test_symlink_loop_inside_archive(tmp_path: Path) -> None:
+    archive = _archive(tmp_path / "loop.tar",
+                       [_link("manifest.json", "a"), _link("a", "manifest.json")])
+    with pytest.raises(InvalidInput, match="too many levels of links"):
+        read_image(f"docker-archive:{archive}")
