@@ -1,4 +1,4 @@
-"""GitHub Actions rules over parsed workflows and actions.
+"""GitHub Actions rules over parsed workflows and actions (and GitLab CI job images).
 
 Triggers, injection and checkout: ``dangerous-trigger``, ``untrusted-checkout``,
 ``template-injection``, ``github-env-injection``. Supply chain: ``unpinned-action``,
@@ -383,6 +383,13 @@ class GithubSupplyChain:
                         yield from self._image(wf, where, container.image, container.image_line,
                                                occurrences)
             yield from self._cache_poisoning(wf, occurrences)
+        for config in evidence.gitlab:
+            occurrences = Occurrences()
+            images = [("default image", config.default_image, config.default_image_line)]
+            images.extend((f"job {j.name} image", j.image, j.image_line) for j in config.jobs)
+            for where, image, line in images:
+                if image is not None and "$" not in image:
+                    yield from self._image_at(config.path, where, image, line or 1, occurrences)
 
     def _action(
         self, wf: Workflow, where: str, uses: str, line: int, occurrences: Occurrences
@@ -415,6 +422,12 @@ class GithubSupplyChain:
     def _image(
         self, wf: Workflow, where: str, image: str, line: int, occurrences: Occurrences
     ) -> Iterator[Finding]:
+        yield from self._image_at(wf.path, where, image, line, occurrences)
+
+    @staticmethod
+    def _image_at(
+        path: str, where: str, image: str, line: int, occurrences: Occurrences
+    ) -> Iterator[Finding]:
         image = image.strip()
         if not image or "${{" in image or _DIGEST.search(image):
             return
@@ -422,7 +435,7 @@ class GithubSupplyChain:
             "pipeline/unpinned-image", Severity.LOW,
             f"{where}: image `{image}` has no @sha256: digest, so the registry decides what "
             "runs (pin `image@sha256:<digest>`)",
-            path=wf.path, line=line, key=occurrences.key(wf.path, f"ui|{where}|{image}"),
+            path=path, line=line, key=occurrences.key(path, f"ui|{where}|{image}"),
         )
 
     def _cache_poisoning(self, wf: Workflow, occurrences: Occurrences) -> Iterator[Finding]:

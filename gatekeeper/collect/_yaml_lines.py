@@ -114,7 +114,7 @@ class _Converter:
             # constructed: the safe loader has no constructor for them and we need none.
             return str(node.value)
         try:
-            return self.loader.construct_object(node, deep=True)  # type: ignore[no-untyped-call]
+            return self.loader.construct_object(node, deep=True)  # type: ignore[no-untyped-call,unused-ignore]
         except yaml.YAMLError as exc:
             raise YamlLinesError(str(exc).splitlines()[0], node.start_mark.line + 1) from exc
 
@@ -155,7 +155,7 @@ def load_with_lines_all(text: str) -> list[Any]:
     except RecursionError as exc:
         raise YamlLinesError("nesting too deep", None) from exc
     finally:
-        loader.dispose()  # type: ignore[no-untyped-call]
+        loader.dispose()  # type: ignore[no-untyped-call,unused-ignore]
     return docs
 
 

@@ -8,6 +8,7 @@ its line. Nothing in the file is evaluated: expressions (``${{ ... }}``) are kep
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from gatekeeper.collect._yaml_lines import LList, LMap, YamlLinesError, load_with_lines
@@ -161,12 +162,37 @@ def _steps(value: Any, line: int) -> list[Step]:
     return steps
 
 
-def _runs_on(value: Any) -> list[str]:
+_MATRIX_REF = re.compile(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}")
+
+
+def _matrix_values(strategy: Any, name: str) -> list[str]:
+    """Every value ``matrix.<name>`` can take: the axis and ``include`` entries."""
+    matrix = strategy.get("matrix") if isinstance(strategy, LMap) else None
+    if not isinstance(matrix, LMap):
+        return []
+    values: list[str] = []
+    axis = matrix.get(name)
+    items = list(axis) if isinstance(axis, LList) else [axis]
+    for include in matrix.get("include") or []:
+        if isinstance(include, LMap) and name in include:
+            items.append(include[name])
+    for item in items:
+        values.extend(_str_list(item))
+    return values
+
+
+def _runs_on(value: Any, strategy: Any = None) -> list[str]:
+    """Runner labels; ``${{ matrix.x }}`` is expanded to every value the matrix gives it."""
     if isinstance(value, LMap):  # {group: ..., labels: [...]}
         labels = _str_list(value.get("labels"))
         group = _text(value.get("group"))
         return ([f"group:{group}"] if group else []) + labels
-    return _str_list(value)
+    labels = []
+    for label in _str_list(value):
+        labels.append(label)
+        for ref in _MATRIX_REF.findall(label):
+            labels.extend(v for v in _matrix_values(strategy, ref) if v not in labels)
+    return labels
 
 
 def _job(job_id: str, raw: Any, line: int) -> Job:
@@ -193,7 +219,7 @@ def _job(job_id: str, raw: Any, line: int) -> Job:
         line=line,
         name=_text(job.get("name")),
         if_=_text(job.get("if")),
-        runs_on=_runs_on(job.get("runs-on")),
+        runs_on=_runs_on(job.get("runs-on"), job.get("strategy")),
         runs_on_line=job.line_of("runs-on") if "runs-on" in job else None,
         permissions=(
             _permissions(job["permissions"], job.line_of("permissions"))

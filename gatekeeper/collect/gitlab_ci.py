@@ -108,6 +108,10 @@ def parse_gitlab_ci(path: str, text: str, included_from: str | None = None) -> G
             default_scripts.extend(_scripts(doc[key], doc.value_line(key)))
         if isinstance(default, LMap) and key in default:
             default_scripts.extend(_scripts(default[key], default.value_line(key)))
+    default_image, default_image_line = None, None
+    for holder in (doc, default):
+        if isinstance(holder, LMap) and holder.get("image") is not None:
+            default_image, default_image_line = _image(holder["image"]), holder.line_of("image")
     jobs = []
     for name, raw in doc.items():
         if name in RESERVED or not isinstance(raw, LMap):
@@ -132,6 +136,8 @@ def parse_gitlab_ci(path: str, text: str, included_from: str | None = None) -> G
         jobs=jobs,
         variables=key_values(doc.get("variables"), doc.line_of("variables")),
         default_scripts=default_scripts,
+        default_image=default_image,
+        default_image_line=default_image_line,
     )
 
 

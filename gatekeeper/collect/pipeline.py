@@ -4,7 +4,8 @@ Walks the tree (a git work tree or a plain directory: ``check --base`` runs it o
 tree materialized from git objects) and records every GitHub Actions workflow and action,
 Jenkinsfile, GitLab CI file (with its local includes), Dockerfile and common build script
 with its sha256 and size. Workflows, Jenkinsfiles and GitLab CI files are parsed into models
-with lines; build scripts contribute their network-related command lines.
+with lines; build scripts contribute their network-related command lines. With ``--staged``
+(the pre-commit hook) the files are read as staged in the git index, not from the work tree.
 
 SECURITY: nothing is executed and symlinks are never followed. Files over the size limit
 are hashed but not parsed (a parse error says so), so a 2 GB file cannot exhaust memory.
@@ -15,12 +16,15 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from gatekeeper._git import open_repo
 from gatekeeper._glob import match_path
 from gatekeeper.collect._yaml_lines import YamlLinesError
-from gatekeeper.collect.base import CollectContext, walk_files
+from gatekeeper.collect.base import SKIP_DIRS, CollectContext, walk_files
 from gatekeeper.collect.github_actions import WorkflowParseError, parse_action, parse_workflow
 from gatekeeper.collect.gitlab_ci import GitlabParseError, parse_gitlab_ci
 from gatekeeper.collect.jenkinsfile import JenkinsParseError, parse_jenkinsfile
@@ -142,15 +146,93 @@ def _is_shellish(path: str) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class _Blob:
+    sha256: str
+    size: int
+    data: bytes | None  # None when over the limit (hashed, not kept)
+    link_target: str | None = None  # set for a symbolic link (never followed)
+
+
+class _WorkTree:
+    """Files of a directory (a git work tree or a plain directory)."""
+
+    def __init__(self, root: Path, max_files: int) -> None:
+        self.root = root
+        self.max_files = max_files
+
+    def paths(self) -> list[str]:
+        return list(walk_files(self.root, self.max_files))
+
+    def read(self, rel: str, limit: int) -> _Blob:
+        full = self.root / rel
+        if full.is_symlink():
+            # SECURITY: never follow a link out of (or around) the tree; record the link itself.
+            target = os.readlink(full)
+            raw = os.fsencode(target)
+            return _Blob(hashlib.sha256(raw).hexdigest(), len(raw), None, target)
+        try:
+            digest, size = _hash_file(full)
+            data = full.read_bytes() if size <= limit else None
+        except OSError as exc:
+            raise CollectionError(f"{rel}: cannot read: {exc.strerror or exc}") from exc
+        return _Blob(digest, size, data)
+
+
+class _Index:
+    """Files as staged in the git index (``--staged``, the pre-commit hook)."""
+
+    def __init__(self, root: Path) -> None:
+        self.repo = open_repo(root)
+
+    def paths(self) -> list[str]:
+        return sorted(
+            str(path) for (path, stage) in self.repo.index.entries
+            if stage == 0 and not any(part in SKIP_DIRS for part in str(path).split("/")[:-1])
+        )
+
+    def read(self, rel: str, limit: int) -> _Blob:
+        entry = self.repo.index.entries[(rel, 0)]
+        try:
+            stream = self.repo.odb.stream(entry.binsha)
+        except (ValueError, OSError) as exc:
+            raise CollectionError(f"{rel}: staged blob cannot be read: {exc}") from exc
+        digest = hashlib.sha256()
+        kept = bytearray()
+        size = 0
+        while chunk := stream.read(1024 * 1024):
+            digest.update(chunk)
+            size += len(chunk)
+            if size <= limit:
+                kept.extend(chunk)
+        if stat.S_ISLNK(entry.mode):
+            target = bytes(kept).decode("utf-8", "replace")
+            return _Blob(digest.hexdigest(), size, None, target)
+        return _Blob(digest.hexdigest(), size, bytes(kept) if size <= limit else None)
+
+    def close(self) -> None:
+        self.repo.close()
+
+
 class PipelineCollector:
     kind: ClassVar[str] = "pipeline"
 
     def collect(self, ctx: CollectContext) -> PipelineEvidence:
-        """Raises CollectionError when the repository path is not a directory."""
+        """Raises CollectionError when the path is not a directory (or, with --staged, not a
+        git repository)."""
         root = Path(ctx.repo)
         if not root.is_dir():
             raise CollectionError(f"{root}: not a directory")
-        all_paths = list(walk_files(root, ctx.limits.max_files))
+        if ctx.staged:
+            index = _Index(root)
+            try:
+                return self._collect(index, ctx)
+            finally:
+                index.close()
+        return self._collect(_WorkTree(root, ctx.limits.max_files), ctx)
+
+    def _collect(self, source: _WorkTree | _Index, ctx: CollectContext) -> PipelineEvidence:
+        all_paths = source.paths()
         files: dict[str, PipelineFile] = {}
         workflows: list[Workflow] = []
         jenkinsfiles: list[Jenkinsfile] = []
@@ -161,11 +243,11 @@ class PipelineCollector:
             kind = classify(rel)
             if kind is None:
                 continue
-            entry, text = self._read(root, rel, kind, ctx)
+            entry, text = self._read(source, rel, kind, ctx)
             if text is not None and entry.parse_error is None:
                 entry = self._parse(entry, text, workflows, jenkinsfiles, gitlab, build_scripts)
             files[rel] = entry
-        self._resolve_gitlab_includes(root, ctx, all_paths, files, gitlab, notes)
+        self._resolve_gitlab_includes(source, ctx, all_paths, files, gitlab, notes)
         return PipelineEvidence(
             files=[files[p] for p in sorted(files)],
             workflows=sorted(workflows, key=lambda w: w.path),
@@ -176,42 +258,35 @@ class PipelineCollector:
         )
 
     def _read(
-        self, root: Path, rel: str, kind: FileKind, ctx: CollectContext
+        self, source: _WorkTree | _Index, rel: str, kind: FileKind, ctx: CollectContext
     ) -> tuple[PipelineFile, str | None]:
-        full = root / rel
         parsed_kind = kind in ("github-workflow", "github-action", "jenkinsfile", "gitlab-ci")
-        if full.is_symlink():
-            # SECURITY: never follow a link out of (or around) the tree; record the link itself.
-            target = os.readlink(full)
-            digest = hashlib.sha256(os.fsencode(target)).hexdigest()
+        limit = ctx.limits.max_file_bytes
+        blob = source.read(rel, limit)
+        if blob.link_target is not None:
             error = None
             if parsed_kind:
-                error = ParseError(message=f"is a symbolic link (to {target!r}); not followed")
-            return PipelineFile(path=rel, kind=kind, sha256=digest, size=len(os.fsencode(target)),
+                error = ParseError(
+                    message=f"is a symbolic link (to {blob.link_target!r}); not followed"
+                )
+            return PipelineFile(path=rel, kind=kind, sha256=blob.sha256, size=blob.size,
                                 parse_error=error), None
-        try:
-            digest, size = _hash_file(full)
-        except OSError as exc:
-            raise CollectionError(f"{rel}: cannot read: {exc.strerror or exc}") from exc
-        if size > ctx.limits.max_file_bytes:
+        if blob.data is None:
             error = ParseError(
-                message=f"{size} bytes, over the {ctx.limits.max_file_bytes}-byte limit; not parsed"
+                message=f"{blob.size} bytes, over the {limit}-byte limit; not parsed"
             ) if parsed_kind else None
-            return PipelineFile(path=rel, kind=kind, sha256=digest, size=size,
+            return PipelineFile(path=rel, kind=kind, sha256=blob.sha256, size=blob.size,
                                 parse_error=error), None
-        data = full.read_bytes()
+        entry = PipelineFile(path=rel, kind=kind, sha256=blob.sha256, size=blob.size)
         if not parsed_kind:
-            text = data.decode("utf-8", errors="replace")
-            return PipelineFile(path=rel, kind=kind, sha256=digest, size=size), text
+            return entry, blob.data.decode("utf-8", errors="replace")
         try:
-            text = data.decode("utf-8")
+            return entry, blob.data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            return PipelineFile(
-                path=rel, kind=kind, sha256=digest, size=size,
-                parse_error=ParseError(message="not valid UTF-8", line=line),
-            ), None
-        return PipelineFile(path=rel, kind=kind, sha256=digest, size=size), text
+            line = blob.data[: exc.start].count(b"\n") + 1
+            return entry.model_copy(update={
+                "parse_error": ParseError(message="not valid UTF-8", line=line)
+            }), None
 
     def _parse(
         self,
@@ -243,7 +318,7 @@ class PipelineCollector:
 
     def _resolve_gitlab_includes(
         self,
-        root: Path,
+        source: _WorkTree | _Index,
         ctx: CollectContext,
         all_paths: list[str],
         files: dict[str, PipelineFile],
@@ -287,7 +362,7 @@ class PipelineCollector:
                         raise CollectionError(
                             f"{config.path}: more than {MAX_GITLAB_INCLUDES} local includes"
                         )
-                    entry, text = self._read(root, target, "gitlab-ci", ctx)
+                    entry, text = self._read(source, target, "gitlab-ci", ctx)
                     before = len(gitlab)
                     if text is not None and entry.parse_error is None:
                         try:

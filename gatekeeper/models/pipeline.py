@@ -217,6 +217,8 @@ class GitlabCi(GatekeeperModel):
     jobs: list[GitlabJob] = Field(default_factory=list)
     variables: list[KeyValue] = Field(default_factory=list)
     default_scripts: list[ScriptLine] = Field(default_factory=list)
+    default_image: str | None = None  # top-level `image:` or `default: image:`
+    default_image_line: int | None = Field(default=None, ge=1)
 
 
 class BuildScript(GatekeeperModel):

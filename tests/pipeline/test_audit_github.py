@@ -519,3 +519,26 @@ def test_finding_fingerprints_survive_line_moves(scan: Scan) -> None:
     moved = scan({WF: "# a comment\n# another\n" + body.replace("\n        ", "\n")})
     assert [f.fingerprint for f in first] == [f.fingerprint for f in moved]
     assert [f.line for f in first] != [f.line for f in moved]
+
+
+def test_self_hosted_runner_through_a_matrix(scan: Scan) -> None:
+    findings = scan({WF: """
+        on: pull_request
+        permissions: {contents: read}
+        jobs:
+          build:
+            strategy:
+              matrix:
+                runner: [ubuntu-latest, [self-hosted, gpu]]
+            runs-on: ${{ matrix.runner }}
+            steps: [{run: make}]
+          hosted:
+            strategy:
+              matrix:
+                os: [ubuntu-latest, windows-latest]
+                include:
+                  - os: macos-latest
+            runs-on: ${{ matrix.os }}
+            steps: [{run: make}]
+    """})
+    assert [f.line for f in rules(findings, "pipeline/self-hosted-runner")] == [8]

@@ -69,3 +69,23 @@ def test_reference_tags_and_anchors_parse(scan: Scan) -> None:
             - pytest
     """})
     assert rules(findings, "pipeline/parse-error") == []
+
+
+def test_gitlab_images_without_digest_are_unpinned(scan: Scan) -> None:
+    digest = "sha256:" + "c" * 64
+    findings = scan({".gitlab-ci.yml": f"""
+        default:
+          image: python:3.12
+        build:
+          image:
+            name: registry.example.com/builder@{digest}
+          script: [make]
+        test:
+          image: $CI_REGISTRY_IMAGE/test:latest
+          script: [make test]
+        lint:
+          image: node:20
+          script: [npm run lint]
+    """})
+    hits = sorted((f.line, f.severity.value) for f in rules(findings, "pipeline/unpinned-image"))
+    assert hits == [(2, "low"), (11, "low")]

