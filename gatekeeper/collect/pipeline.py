@@ -64,6 +64,11 @@ _NETWORK_WORDS = re.compile(
     r"\bapk\b|ssl|tls|insecure|gpgcheck|unauthenticated|trusted-host|\bcertificate",
     re.IGNORECASE,
 )
+# Source code and documents named after a pipeline file (`jenkinsfile.py`, `Dockerfile.md`).
+_NOT_PIPELINE_SUFFIXES = (
+    ".py", ".pyc", ".md", ".rst", ".txt", ".adoc", ".html", ".json", ".js", ".ts", ".go", ".rs",
+    ".java", ".rb", ".c", ".h", ".cpp", ".cs", ".kt", ".scala", ".php", ".swift", ".ipynb",
+)
 MAX_COMMANDS_PER_SCRIPT = 2000
 MAX_GITLAB_INCLUDES = 100
 
@@ -77,11 +82,15 @@ def classify(path: str) -> FileKind | None:
         return "github-workflow"
     if lower in ("action.yml", "action.yaml"):
         return "github-action"
-    if lower == "jenkinsfile" or lower.startswith("jenkinsfile.") or lower.endswith(".jenkinsfile"):
+    # NOTE: `Jenkinsfile.release` is a pipeline; `jenkinsfile.py` or `Dockerfile.md` is not.
+    is_other = lower.endswith(_NOT_PIPELINE_SUFFIXES)
+    if not is_other and (
+        lower == "jenkinsfile" or lower.startswith("jenkinsfile.") or lower.endswith(".jenkinsfile")
+    ):
         return "jenkinsfile"
     if lower in (".gitlab-ci.yml", ".gitlab-ci.yaml"):
         return "gitlab-ci"
-    if (
+    if not is_other and (
         lower in ("dockerfile", "containerfile")
         or lower.startswith(("dockerfile.", "containerfile."))
         or lower.endswith((".dockerfile", ".containerfile"))

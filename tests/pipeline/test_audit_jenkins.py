@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tests.pipeline.conftest import Scan, rules
 
-DECLARATIVE = (Path(__file__).parent / "data" / "Jenkinsfile.declarative").read_text()
+DECLARATIVE = (Path(__file__).parent / "data" / "declarative_jenkinsfile.groovy").read_text()
 
 
 def test_secret_interpolation_fires_only_on_groovy_interpolation(scan: Scan) -> None:

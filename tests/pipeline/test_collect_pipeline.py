@@ -84,6 +84,10 @@ jobs:
     ("justfile", "build-script"),
     ("Taskfile.yml", "build-script"),
     ("src/app.py", None),
+    ("gatekeeper/collect/jenkinsfile.py", None),
+    ("gatekeeper/collect/dockerfile.py", None),
+    ("docs/Dockerfile.md", None),
+    ("ci/Jenkinsfile.groovy", "jenkinsfile"),
     ("scripts/format.sh", None),
     ("docs/workflows.yml", None),
 ])
