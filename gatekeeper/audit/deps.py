@@ -27,7 +27,7 @@ _PYPI_LOCKS = ("poetry.lock", "uv.lock")
 class DepsParseAudit:
     evidence_kind: ClassVar[str] = "deps"
     rules: ClassVar[dict[str, Severity]] = {"deps/parse-error": Severity.HIGH}
-    summary: ClassVar[str] = "a manifest or lockfile that cannot be parsed is a finding, never a pass"
+    summary: ClassVar[str] = "a manifest or lockfile that cannot be parsed: a finding, not a pass"
 
     def run(self, evidence: DepsEvidence, ctx: AuditContext) -> Iterator[Finding]:
         for problem in evidence.tree.errors:

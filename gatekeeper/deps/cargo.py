@@ -52,7 +52,8 @@ def parse_cargo_lock(path: str, text: str, result: ParseResult, source: FileSour
                 hashes = [hex_hash("sha256", checksum)]
             except LockfileError as exc:
                 raise LockfileError(str(exc), line) from exc
-        deps = [str(d).split()[0] for d in _as_list(entry.get("dependencies"), "dependencies", line)]
+        raw_deps = _as_list(entry.get("dependencies"), "dependencies", line)
+        deps = [str(d).split()[0] for d in raw_deps]
         result.packages.append(package(
             "crates.io", name, version, file=path, line=line, source=src, hashes=hashes,
             hash_supported=supported, depends_on=deps,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 from gatekeeper.deps.common import make_purl
 from gatekeeper.deps.versions import UnparseableVersion, version_key
@@ -28,11 +29,11 @@ def _group(packages: Iterable[Package]) -> tuple[dict[tuple[str, str, str], list
     return by_file, by_name
 
 
-def _max_version(ecosystem: str, versions: Iterable[str]) -> tuple[str, object] | None:
-    best: tuple[str, object] | None = None
+def _max_version(ecosystem: str, versions: Iterable[str]) -> tuple[str, Any] | None:
+    best: tuple[str, Any] | None = None
     for version in versions:
         key = version_key(ecosystem, version)
-        if best is None or key > best[1]:  # type: ignore[operator]
+        if best is None or key > best[1]:
             best = (version, key)
     return best
 
@@ -68,7 +69,7 @@ def diff(base: DepsSnapshot, head: DepsSnapshot) -> tuple[list[DepChange], list[
         olds = base_file.get((file, eco, name)) or base_name.get((eco, name))
         if not olds:
             changes.append(DepChange(
-                kind="added", ecosystem=eco, name=name,  # type: ignore[arg-type]
+                kind="added", ecosystem=eco, name=name,
                 purl=first.purl, file=file, line=first.line, head_version=first.version,
             ))
             continue
@@ -81,12 +82,11 @@ def diff(base: DepsSnapshot, head: DepsSnapshot) -> tuple[list[DepChange], list[
             except UnparseableVersion as exc:
                 notes.append(f"{file}: {eco}/{name}: versions not compared: {exc}")
             else:
-                assert new is not None and old is not None
-                if new[1] != old[1]:
-                    kind = "downgraded" if new[1] < old[1] else "upgraded"  # type: ignore[operator]
+                if new is not None and old is not None and new[1] != old[1]:
+                    kind = "downgraded" if new[1] < old[1] else "upgraded"
                     line = next((p.line for p in entries if p.version == new[0]), first.line)
                     changes.append(DepChange(
-                        kind=kind, ecosystem=eco, name=name,  # type: ignore[arg-type]
+                        kind=kind, ecosystem=eco, name=name,
                         purl=make_purl(eco, name, new[0]), file=file, line=line,
                         base_version=old[0], head_version=new[0],
                     ))
@@ -96,7 +96,7 @@ def diff(base: DepsSnapshot, head: DepsSnapshot) -> tuple[list[DepChange], list[
                 rehashed = [o for o in same if o.hashes and hashes_conflict(o.hashes, pkg.hashes)]
                 if rehashed and len(rehashed) == len([o for o in same if o.hashes]):
                     changes.append(DepChange(
-                        kind="hash-changed", ecosystem=eco, name=name,  # type: ignore[arg-type]
+                        kind="hash-changed", ecosystem=eco, name=name,
                         purl=pkg.purl, file=file, line=pkg.line, base_version=pkg.version,
                         head_version=pkg.version, base_value=" ".join(rehashed[0].hashes),
                         head_value=" ".join(pkg.hashes),
@@ -104,7 +104,7 @@ def diff(base: DepsSnapshot, head: DepsSnapshot) -> tuple[list[DepChange], list[
             base_sources = {o.source for o in olds}
             if pkg.source not in base_sources:
                 changes.append(DepChange(
-                    kind="source-changed", ecosystem=eco, name=name,  # type: ignore[arg-type]
+                    kind="source-changed", ecosystem=eco, name=name,
                     purl=pkg.purl, file=file, line=pkg.line, base_version=olds[0].version,
                     head_version=pkg.version, base_value=" ".join(sorted(base_sources)),
                     head_value=pkg.source,
@@ -114,7 +114,7 @@ def diff(base: DepsSnapshot, head: DepsSnapshot) -> tuple[list[DepChange], list[
         if (eco, name) not in head_name:
             first = min(olds, key=lambda p: (p.file, p.line))
             changes.append(DepChange(
-                kind="removed", ecosystem=eco, name=name,  # type: ignore[arg-type]
+                kind="removed", ecosystem=eco, name=name,
                 purl=first.purl, file=first.file, base_version=first.version,
             ))
     unique = {c.model_dump_json(): c for c in changes}

@@ -90,12 +90,11 @@ def parse_go_mod(path: str, text: str, result: ParseResult, source: FileSource) 
         result.files.append(sum_path)
     for number, module, version, indirect in requires:
         src: str | None = None
-        hash_supported = sum_data is not None
         hash_key = (module, version)
         if module in replaces:
             target, target_version = replaces[module]
             if target.startswith((".", "/")):
-                src, hash_supported = f"path:{target}", False
+                src = f"path:{target}"
             else:
                 hash_key = (target, target_version or version)
                 if target != module:

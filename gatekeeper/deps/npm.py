@@ -286,7 +286,7 @@ def _pnpm_key(key: str, lock_version: float) -> tuple[str, str]:
     if lock_version < 6:
         body = key.lstrip("/")
         if body.startswith("@"):
-            scope, name, version = (body.split("/", 2) + ["", ""])[:3]
+            scope, name, version = [*body.split("/", 2), "", ""][:3]
             return f"{scope}/{name}", version.split("_")[0]
         name, _, version = body.partition("/")
         return name, version.split("_")[0]

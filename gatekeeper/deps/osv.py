@@ -25,6 +25,7 @@ import json
 import os
 import sqlite3
 import tempfile
+import urllib.parse
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -76,7 +77,7 @@ def advisory_of(record: OsvRecord) -> Advisory:
     else ``high``.
     """
     best: tuple[float, str] | None = None
-    vectors = [s for s in record.severity]
+    vectors = list(record.severity)
     for affected in record.affected:
         vectors.extend(affected.severity)
     for sev in vectors:
@@ -257,7 +258,8 @@ def _records(path: Path) -> Iterator[tuple[str, bytes]]:
         for member in sorted(members, key=lambda m: m.filename):
             # SECURITY: the declared size is checked and the read is bounded (zip bombs).
             if member.file_size > MAX_RECORD_BYTES:
-                raise InvalidInput(f"{path}: {member.filename}: larger than {MAX_RECORD_BYTES} bytes")
+                raise InvalidInput(
+                    f"{path}: {member.filename}: larger than {MAX_RECORD_BYTES} bytes")
             try:
                 with archive.open(member) as handle:
                     data = handle.read(MAX_RECORD_BYTES + 1)
@@ -318,8 +320,8 @@ def build_index(db: Path, target: Path, digest: str) -> int:
             conn.executemany("INSERT OR REPLACE INTO advisory VALUES (?,?)", advisories)
             conn.executemany("INSERT INTO affects VALUES (?,?,?,?)", affects)
             conn.execute("CREATE INDEX affects_pkg ON affects (ecosystem, name)")
-            conn.executemany("INSERT INTO meta VALUES (?,?)",
-                             [("digest", digest), ("schema", INDEX_SCHEMA), ("records", str(count))])
+            meta = [("digest", digest), ("schema", INDEX_SCHEMA), ("records", str(count))]
+            conn.executemany("INSERT INTO meta VALUES (?,?)", meta)
             conn.commit()
         finally:
             conn.close()
@@ -359,7 +361,7 @@ class OsvIndex:
             if row is None:
                 raise sqlite3.DatabaseError(f"index lacks advisory {adv_id}")
             fields = json.loads(row[0])
-            cached = Advisory(fields[0], tuple(fields[1]), fields[2], fields[3], fields[4], fields[5])
+            cached = Advisory(fields[0], tuple(fields[1]), *fields[2:6])
             self._advisories[adv_id] = cached
         return cached
 
@@ -421,17 +423,18 @@ def merge_hits(pkg: Package, hits: Iterable[tuple[Advisory, list[str]]]) -> list
         worst = max(hit.advisories, key=lambda a: (rank[a.severity], a.score or 0.0, a.id))
         summary = next((a.summary for a in sorted(hit.advisories, key=lambda a: a.id)
                         if a.summary), "")
-        assert pkg.version is not None
         out.append(Vulnerability(
             id=primary, aliases=sorted(ids - {primary}), summary=summary,
-            ecosystem=pkg.ecosystem, name=pkg.name, version=pkg.version, purl=pkg.purl,
-            file=pkg.file, line=pkg.line, severity=worst.severity,  # type: ignore[arg-type]
+            ecosystem=pkg.ecosystem, name=pkg.name, version=pkg.version or "", purl=pkg.purl,
+            file=pkg.file, line=pkg.line, severity=worst.severity,
             score=worst.score, vector=worst.vector, fixed=sorted(hit.fixed),
         ))
     return out
 
 
-def match_index(packages: Iterable[Package], index: OsvIndex) -> tuple[list[Vulnerability], list[str]]:
+def match_index(
+    packages: Iterable[Package], index: OsvIndex,
+) -> tuple[list[Vulnerability], list[str]]:
     notes: set[str] = set()
     out: list[Vulnerability] = []
     cache: dict[tuple[str, str], list[tuple[Advisory, dict[str, Any]]]] = {}
@@ -484,7 +487,7 @@ def query_api(
             answers = results.get("results") if isinstance(results, dict) else None
             if not isinstance(answers, list) or len(answers) != len(queries):
                 raise CollectionError(_api_error(url, "querybatch answered with a malformed body"))
-            next_pending = []
+            next_pending: list[tuple[int, str | None]] = []
             for (i, _), answer in zip(pending, answers, strict=True):
                 if not isinstance(answer, dict):
                     raise CollectionError(_api_error(url, "querybatch result is not an object"))
@@ -544,7 +547,7 @@ def _fetch_vuln(client: HttpClient, url: str, adv_id: str, modified: str | None,
                 return cached
         except InvalidInput:
             pass  # NOTE: a damaged cache entry is fetched again
-    target = f"{url}/v1/vulns/{requests.utils.quote(adv_id, safe='')}"
+    target = f"{url}/v1/vulns/{urllib.parse.quote(adv_id, safe='')}"
     try:
         response = client.request("GET", target)
     except requests.RequestException as exc:

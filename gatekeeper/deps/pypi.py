@@ -161,7 +161,8 @@ def _requirement_entry(
         egg = _EGG.search(target)
         if target.startswith((".", "/")) or "://" not in target:
             return  # an editable local directory is the project's own code, not a dependency
-        name = egg.group(1) if egg else posixpath.basename(target.split("#")[0]).removesuffix(".git")
+        tail = posixpath.basename(target.split("#")[0]).removesuffix(".git")
+        name = egg.group(1) if egg else tail
         kind = "git" if target.startswith("git+") else "url"
         result.packages.append(package(
             "PyPI", name, None, file=path, line=number, source=f"{kind}:{target.split('#')[0]}",
@@ -192,7 +193,8 @@ def _requirement_entry(
         kind = "git" if req.url.startswith("git+") else (
             "path" if req.url.startswith("file:") else "url")
         result.packages.append(package(
-            "PyPI", req.name, None, file=path, line=number, source=f"{kind}:{req.url.split('#')[0]}",
+            "PyPI", req.name, None, file=path, line=number,
+            source=f"{kind}:{req.url.split('#')[0]}",
             spec=str(req), direct=True, hashes=hashes, hash_supported=kind == "url",
         ))
         return
@@ -301,9 +303,9 @@ def parse_uv_lock(path: str, text: str, result: ParseResult, source: FileSource)
         sdist = _as_table(entry.get("sdist"), "sdist", line)
         if sdist.get("hash"):
             hashes.append(prefixed_hash(str(sdist["hash"])))
-        for wheel in _as_list(entry.get("wheels"), "wheels", line):
-            if isinstance(wheel, dict) and wheel.get("hash"):
-                hashes.append(prefixed_hash(str(wheel["hash"])))
+        hashes.extend(prefixed_hash(str(wheel["hash"]))
+                      for wheel in _as_list(entry.get("wheels"), "wheels", line)
+                      if isinstance(wheel, dict) and wheel.get("hash"))
         deps = [d["name"] for d in _as_list(entry.get("dependencies"), "dependencies", line)
                 if isinstance(d, dict) and isinstance(d.get("name"), str)]
         result.packages.append(package(
@@ -382,9 +384,9 @@ def parse_pyproject(path: str, text: str, result: ParseResult, source: FileSourc
         ))
     poetry = _as_table(_as_table(data.get("tool"), "tool").get("poetry"), "tool.poetry")
     tables = [poetry.get("dependencies"), poetry.get("dev-dependencies")]
-    for group in _as_table(poetry.get("group"), "tool.poetry.group").values():
-        if isinstance(group, dict):
-            tables.append(group.get("dependencies"))
+    tables.extend(group.get("dependencies")
+                  for group in _as_table(poetry.get("group"), "tool.poetry.group").values()
+                  if isinstance(group, dict))
     for table in tables:
         for name, spec in _as_table(table, "tool.poetry.dependencies").items():
             if name.lower() == "python":

@@ -52,10 +52,11 @@ def _component(purl: str, entries: list[Package]) -> dict[str, Any]:
                          "url": url.removeprefix("git+").split(" ")[0]})
     if refs:
         component["externalReferences"] = refs
-    component["properties"] = sorted(
-        ({"name": "gatekeeper:location", "value": f"{p.file}:{p.line}"} for p in entries),
-        key=lambda prop: prop["value"],
-    ) + [{"name": "gatekeeper:direct", "value": str(any(p.direct for p in entries)).lower()}]
+    locations = sorted({f"{p.file}:{p.line}" for p in entries})
+    component["properties"] = [
+        *({"name": "gatekeeper:location", "value": loc} for loc in locations),
+        {"name": "gatekeeper:direct", "value": str(any(p.direct for p in entries)).lower()},
+    ]
     return component
 
 

@@ -96,7 +96,7 @@ def _pep440_key(version: str) -> Any:
 _GEM_OK = re.compile(r"^[0-9]+(?:\.[0-9a-zA-Z]+)*(?:-[0-9A-Za-z.-]+)?$")
 
 
-def _gem_key(version: str) -> tuple[Any, ...]:
+def _gem_key(version: str) -> _GemKey:
     text = version.strip()
     if not _GEM_OK.match(text):
         raise UnparseableVersion(f"not a RubyGems version: {text!r}")
@@ -182,7 +182,7 @@ class _MvnItem:
             if other is None:
                 return 0 if self.value == 0 else 1
             if other.kind == "int":
-                return (self.value > other.value) - (self.value < other.value)
+                return int(self.value > other.value) - int(self.value < other.value)
             return 1
         if self.kind == "str":
             mine = _mvn_qualifier(self.value)
@@ -228,6 +228,10 @@ def _mvn_normalize(items: list[_MvnItem]) -> None:
             break
 
 
+def _mvn_item_or_zero(is_digit: bool, text: str, start: int, end: int) -> _MvnItem:
+    return _MvnItem("int", 0) if end == start else _mvn_parse_item(is_digit, text[start:end])
+
+
 def _maven_key(version: str) -> Any:
     text = version.strip().lower()
     if not text or any(c.isspace() for c in text):
@@ -246,10 +250,10 @@ def _maven_key(version: str) -> Any:
 
     for i, char in enumerate(text):
         if char == ".":
-            current.append(_MvnItem("int", 0) if i == start else _mvn_parse_item(is_digit, text[start:i]))
+            current.append(_mvn_item_or_zero(is_digit, text, start, i))
             start = i + 1
         elif char == "-":
-            current.append(_MvnItem("int", 0) if i == start else _mvn_parse_item(is_digit, text[start:i]))
+            current.append(_mvn_item_or_zero(is_digit, text, start, i))
             start = i + 1
             current = push_list()
         elif char.isdigit():
@@ -322,7 +326,7 @@ def compare(ecosystem: str, a: str, b: str) -> int:
         UnparseableVersion: either version is unparseable.
     """
     ka, kb = version_key(ecosystem, a), version_key(ecosystem, b)
-    return (ka > kb) - (ka < kb)
+    return int(ka > kb) - int(ka < kb)
 
 
 def is_exact(ecosystem: str, version: str) -> bool:

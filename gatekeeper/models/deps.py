@@ -112,19 +112,20 @@ class DepsEvidence(GatekeeperModel):
     def render_text(self) -> str:
         """One line per package, then changes and vulnerabilities (``collect --format text``)."""
         lines = [f"{len(self.tree.packages)} package(s) in {len(self.tree.files)} file(s)"]
-        for pkg in self.tree.packages:
-            version = pkg.version or f"({pkg.spec or 'unpinned'})"
-            lines.append(f"  {pkg.purl if pkg.version else pkg.name} {version} "
-                         f"{pkg.file}:{pkg.line} {pkg.source}"
-                         f"{' direct' if pkg.direct else ''}")
+        lines.extend(
+            f"  {pkg.purl if pkg.version else pkg.name} "
+            f"{pkg.version or '(' + (pkg.spec or 'unpinned') + ')'} "
+            f"{pkg.file}:{pkg.line} {pkg.source}{' direct' if pkg.direct else ''}"
+            for pkg in self.tree.packages
+        )
         if self.base_ref is not None:
             lines.append(f"changes since {self.base_ref}: {len(self.changes)}")
-            for change in self.changes:
-                lines.append(f"  {change.kind} {change.ecosystem}/{change.name} "
-                             f"{change.base_version or '-'} -> {change.head_version or '-'}")
-        for vuln in self.vulnerabilities:
-            lines.append(f"  VULN {vuln.id} {vuln.purl} ({vuln.severity})")
-        for problem in self.tree.errors:
-            lines.append(f"  ERROR {problem.file}:{problem.line}: {problem.message}")
+            lines.extend(
+                f"  {c.kind} {c.ecosystem}/{c.name} "
+                f"{c.base_version or '-'} -> {c.head_version or '-'}"
+                for c in self.changes
+            )
+        lines.extend(f"  VULN {v.id} {v.purl} ({v.severity})" for v in self.vulnerabilities)
+        lines.extend(f"  ERROR {p.file}:{p.line}: {p.message}" for p in self.tree.errors)
         lines.extend(f"note: {note}" for note in self.notes)
         return "\n".join(lines) + "\n"
