@@ -50,6 +50,7 @@ class AttestConfig:
     policy: Policy | None = None
     allow_empty: bool = False
     environ: dict[str, str] | None = None
+    insecure_registry: bool = False  # plain HTTP to a loopback oci:// store only
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ def run_attest(cfg: AttestConfig) -> AttestResult:
     if not cfg.repo.is_dir():
         raise InvalidInput(f"{cfg.repo}: no such directory")
     signers: list[LoadedSigner] = [load_signer(k) for k in cfg.keys]
-    store = open_store(cfg.store)
+    store = open_store(cfg.store, insecure=cfg.insecure_registry)
     environ = dict(os.environ) if cfg.environ is None else cfg.environ
     ci = detect_ci(environ)
     run_id = cfg.run_id or environ.get(RUN_ID_ENV) or ci.run_id

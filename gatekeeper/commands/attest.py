@@ -20,6 +20,7 @@ def cmd_attest(args: argparse.Namespace) -> int:
         products=args.product, material_dirs=args.material_dir, product_dirs=args.product_dir,
         images=args.image, command=command, store=args.store, run_id=args.run_id,
         audit=args.audit, base=args.base, policy=policy, allow_empty=args.allow_empty,
+        insecure_registry=args.insecure_registry,
     ))
     pred = result.predicate
     code = f", command exited {result.exit_code}" if command else ""

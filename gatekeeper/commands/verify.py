@@ -8,11 +8,13 @@ import sys
 from pathlib import Path
 
 from gatekeeper.attest.importer import import_files
+from gatekeeper.attest.keys import LoadedSigner, load_signer
+from gatekeeper.commands.log import record_decision
 from gatekeeper.commands.output import emit, report_targets
-from gatekeeper.errors import ExitCode
+from gatekeeper.errors import ExitCode, GatekeeperError, InvalidInput
 from gatekeeper.models.verdict import Verdict
 from gatekeeper.store import open_store
-from gatekeeper.verify.evaluate import VerifyConfig, run_verify
+from gatekeeper.verify.evaluate import VerifyConfig, VerifyTrace, run_verify
 
 # The commit being promoted, when the CI says it and --commit does not.
 _COMMIT_VARS = ("GATEKEEPER_COMMIT", "GITHUB_SHA", "GIT_COMMIT", "CI_COMMIT_SHA")
@@ -31,17 +33,41 @@ def verdict_exit_code(verdict: Verdict) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     report_targets(args)
+    signers = _vsa_signers(args)
     commit = args.commit or next((os.environ[v] for v in _COMMIT_VARS if os.environ.get(v)), None)
+    trace = VerifyTrace()
     verdict = run_verify(VerifyConfig(
         policy_path=Path(args.policy), artifacts=args.artifacts, image_digests=args.image_digest,
         store=args.store, policy_key=args.policy_key, commit=commit,
-    ))
+        insecure_registry=args.insecure_registry,
+    ), trace)
     emit(args, verdict)
-    return verdict_exit_code(verdict)
+    code = verdict_exit_code(verdict)
+    if not args.no_log:
+        try:
+            record_decision(args, verdict, trace)
+        except GatekeeperError as exc:
+            # SECURITY: a decision that cannot be logged is not a pass (fail closed).
+            sys.stderr.write(f"gatekeeper: error: the decision could not be logged: "
+                             f"{exc.diagnostics()}\n")
+            return code if code != ExitCode.PASS else int(exc.exit_code) or ExitCode.INTERNAL
+    if args.emit_vsa:
+        from gatekeeper.commands.vsa import emit_vsa
+
+        emit_vsa(args, verdict, trace, signers)
+    return code
+
+
+def _vsa_signers(args: argparse.Namespace) -> list[LoadedSigner]:
+    if args.key and not args.emit_vsa:
+        raise InvalidInput("--key signs the --emit-vsa summary; give --emit-vsa FILE too")
+    if args.emit_vsa and not args.key:
+        raise InvalidInput("--emit-vsa needs --key KEY to sign the summary")
+    return [load_signer(k) for k in args.key]  # loaded first: a bad key fails before verifying
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    store = open_store(args.store)
+    store = open_store(args.store, insecure=args.insecure_registry)
     imported = import_files(args.files, store, stage_override=args.stage)
     for item in imported:
         sys.stdout.write(f"{item.source}: {item.kind} for stage {item.stage} -> {item.envelope_id[:12]}\n")

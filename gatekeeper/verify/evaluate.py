@@ -13,6 +13,7 @@ passes the artifact; otherwise the reasons of the newest chain are reported.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -50,6 +51,16 @@ class VerifyConfig:
     policy_key: str | None = None
     commit: str | None = None
     now: datetime | None = None
+    insecure_registry: bool = False  # plain HTTP to a loopback oci:// store only
+
+
+@dataclass
+class VerifyTrace:
+    """What a verdict rests on (for the decision log and the verification summary)."""
+
+    policy_digest: str | None = None  # "sha256:<hex>" of the policy's exact bytes
+    subjects: list[tuple[str, str]] = field(default_factory=list)  # (name, "sha256:<hex>")
+    attestations: list[str] = field(default_factory=list)  # envelope ids of passing chains
 
 
 @dataclass
@@ -103,10 +114,14 @@ def artifact_digest(spec: str) -> tuple[str, str]:
         raise InvalidInput(f"{spec}: cannot read: {exc.strerror or exc}") from exc
 
 
-def run_verify(cfg: VerifyConfig) -> Verdict:
-    """Evaluate; any unexpected exception becomes verify/internal-error (a block)."""
+def run_verify(cfg: VerifyConfig, trace: VerifyTrace | None = None) -> Verdict:
+    """Evaluate; any unexpected exception becomes verify/internal-error (a block).
+
+    ``trace``, when given, is filled with the policy digest, the subjects and the
+    envelopes the verdict rests on.
+    """
     try:
-        return _run_verify(cfg)
+        return _run_verify(cfg, trace if trace is not None else VerifyTrace())
     except InvalidInput:
         raise
     except GatekeeperError as exc:
@@ -116,12 +131,13 @@ def run_verify(cfg: VerifyConfig) -> Verdict:
                               message=f"unexpected {type(exc).__name__}: {exc}")], None, [])
 
 
-def _run_verify(cfg: VerifyConfig) -> Verdict:
+def _run_verify(cfg: VerifyConfig, trace: VerifyTrace) -> Verdict:
     now = cfg.now or datetime.now(UTC)
     subjects = [artifact_digest(a) for a in cfg.artifacts]
     subjects += [artifact_digest(d) for d in cfg.image_digests]
     if not subjects:
         raise InvalidInput("name at least one ARTIFACT or --image-digest to verify")
+    trace.subjects = list(subjects)
     shown = [f"{name} ({digest})" if name != digest else digest for name, digest in subjects]
     if cfg.commit is not None and not re.fullmatch(r"[0-9a-fA-F]{7,64}", cfg.commit):
         raise InvalidInput(f"--commit {cfg.commit!r}: give a commit id (7 to 64 hex digits)")
@@ -131,6 +147,7 @@ def _run_verify(cfg: VerifyConfig) -> Verdict:
         policy, policy_bytes = load_policy(cfg.policy_path)
     except InvalidInput as exc:
         return _block([Reason(code="verify/policy-invalid", message=exc.diagnostics())], None, shown)
+    trace.policy_digest = f"sha256:{hashlib.sha256(policy_bytes).hexdigest()}"
 
     reasons: list[Reason] = []
     if policy_key is not None:
@@ -149,11 +166,11 @@ def _run_verify(cfg: VerifyConfig) -> Verdict:
         reasons.append(Reason(code="verify/policy-invalid", message=exc.diagnostics()))
         return _block(reasons, policy.name, shown)
 
-    store = open_store(cfg.store)
+    store = open_store(cfg.store, insecure=cfg.insecure_registry)
     candidates = {stage.name: _load_candidates(store, stage, policy, keys, now)
                   for stage in policy.stages}
     for _name, digest in subjects:
-        reasons.extend(_verify_subject(digest, policy, candidates, cfg.commit))
+        reasons.extend(_verify_subject(digest, policy, candidates, cfg.commit, trace.attestations))
     reasons = _dedupe(reasons)
     return Verdict(command="verify", verdict="block" if reasons else "pass", reasons=reasons,
                    policy=policy.name, subjects=shown)
@@ -281,7 +298,7 @@ def _human(delta: timedelta) -> str:
 
 
 def _verify_subject(digest: str, policy: Policy, candidates: dict[str, list[Candidate]],
-                    commit: str | None) -> list[Reason]:
+                    commit: str | None, used: list[str] | None = None) -> list[Reason]:
     final = policy.stages[-1]
     finals = candidates[final.name]
     matching = [c for c in finals if c.record is not None and digest in c.record.subject_digests()]
@@ -296,7 +313,7 @@ def _verify_subject(digest: str, policy: Policy, candidates: dict[str, list[Cand
                 ] + broken
     best: list[Reason] | None = None
     for candidate in matching:
-        reasons = _verify_chain(candidate, policy, candidates, commit)
+        reasons = _verify_chain(candidate, policy, candidates, commit, used)
         if not reasons:
             return []
         if best is None:
@@ -305,7 +322,7 @@ def _verify_subject(digest: str, policy: Policy, candidates: dict[str, list[Cand
 
 
 def _verify_chain(final: Candidate, policy: Policy, candidates: dict[str, list[Candidate]],
-                  commit: str | None) -> list[Reason]:
+                  commit: str | None, used: list[str] | None = None) -> list[Reason]:
     reasons = list(final.problems)
     chosen: dict[str, Candidate] = {policy.stages[-1].name: final}
     binding = final.binding
@@ -348,6 +365,8 @@ def _verify_chain(final: Candidate, policy: Policy, candidates: dict[str, list[C
                 reasons.append(Reason(code="verify/commit-mismatch", stage=name,
                                       message=f"stage {name} recorded commit {recorded[:12]}, "
                                               f"but {commit[:12]} is being promoted"))
+    if used is not None and not reasons:
+        used.extend(sorted(c.stored.id for c in chosen.values()))
     return reasons
 
 

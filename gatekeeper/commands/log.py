@@ -1,0 +1,116 @@
+"""`gatekeeper log show` and `gatekeeper log verify`: the store's decision log."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from gatekeeper.decision_log import (
+    MAX_LOG_BYTES,
+    Decision,
+    DecisionEntry,
+    LoggedSubject,
+    open_log,
+    parse_head,
+    split_lines,
+    verify_lines,
+)
+from gatekeeper.errors import ExitCode, InvalidInput
+from gatekeeper.models.verdict import Verdict
+from gatekeeper.store import open_store
+from gatekeeper.verify.evaluate import VerifyTrace
+
+
+def add_parser(sub: Any, add_report_args: Callable[[argparse.ArgumentParser], None]) -> None:
+    p = sub.add_parser("log", help="the tamper-evident log of verify decisions")
+    actions = p.add_subparsers(dest="log_command", metavar="ACTION")
+    s = actions.add_parser("show", help="print the decision log (JSON Lines, as stored)")
+    s.add_argument("--store", metavar="STORE", help="default: $GATEKEEPER_STORE or .gatekeeper/")
+    s.add_argument("--insecure-registry", action="store_true",
+                   help="plain HTTP to an oci:// store on a loopback host")
+    s.add_argument("--format", choices=("jsonl", "text"), default="jsonl",
+                   help="jsonl (default; pipe it into `log verify -`) or text")
+    s.set_defaults(handler="gatekeeper.commands.log:cmd_log_show")
+    v = actions.add_parser("verify", help="check the chain: exit 1 naming the first bad entry")
+    v.add_argument("source", nargs="?", metavar="FILE",
+                   help="a log file, or - for standard input (default: the store's log)")
+    v.add_argument("--store", metavar="STORE", help="default: $GATEKEEPER_STORE or .gatekeeper/")
+    v.add_argument("--insecure-registry", action="store_true",
+                   help="plain HTTP to an oci:// store on a loopback host")
+    v.add_argument("--head", metavar="sha256:HEX",
+                   help="a head recorded earlier (verify prints it): it must still be in the log")
+    v.set_defaults(handler="gatekeeper.commands.log:cmd_log_verify")
+
+
+def record_decision(args: argparse.Namespace, verdict: Verdict, trace: VerifyTrace) -> None:
+    """Append a verify decision to the store's log and say where (the new head) on stderr.
+
+    Raises:
+        StoreError: the log cannot be written (the caller fails closed).
+    """
+    store = open_store(args.store, insecure=args.insecure_registry)
+    appended = open_log(store).append(Decision(
+        time=datetime.now(UTC), verdict=verdict.verdict, policy=verdict.policy,
+        policy_digest=trace.policy_digest,
+        subjects=[LoggedSubject(name=name, digest=digest) for name, digest in trace.subjects],
+        reasons=list(verdict.reasons), attestations=list(trace.attestations), store=store.uri,
+    ))
+    sys.stderr.write(f"gatekeeper: decision {appended.entry.seq} logged in {appended.where}; "
+                     f"log head {appended.digest}\n")
+
+
+def _store_lines(args: argparse.Namespace) -> list[bytes]:
+    return open_log(open_store(args.store, insecure=args.insecure_registry)).lines()
+
+
+def cmd_log_show(args: argparse.Namespace) -> int:
+    lines = _store_lines(args)
+    out = sys.stdout.buffer
+    if args.format == "jsonl":
+        for line in lines:
+            out.write(line + b"\n")
+    else:
+        for line in lines:
+            try:
+                entry = DecisionEntry.model_validate_json(line)
+            except ValueError:
+                out.write(b"?  malformed entry (run `gatekeeper log verify`)\n")
+                continue
+            subjects = ", ".join(s.name for s in entry.subjects) or "-"
+            codes = ", ".join(sorted({r.code for r in entry.reasons}))
+            text = (f"{entry.seq:>6}  {entry.time.isoformat()}  {entry.verdict:<5}  "
+                    f"{entry.policy or '-'}  {subjects}{'  ' + codes if codes else ''}\n")
+            out.write(text.encode("utf-8"))
+    out.flush()
+    return ExitCode.PASS
+
+
+def cmd_log_verify(args: argparse.Namespace) -> int:
+    head = parse_head(args.head)
+    if args.source is not None and args.store is not None:
+        raise InvalidInput("give either FILE (or -) or --store, not both")
+    if args.source == "-":
+        data = sys.stdin.buffer.read(MAX_LOG_BYTES + 1)
+        if len(data) > MAX_LOG_BYTES:
+            raise InvalidInput(f"standard input: larger than {MAX_LOG_BYTES} bytes")
+        lines, where = split_lines(data), "standard input"
+    elif args.source is not None:
+        from gatekeeper._fileio import read_bounded
+
+        lines, where = split_lines(read_bounded(args.source, MAX_LOG_BYTES)), args.source
+    else:
+        lines, where = _store_lines(args), "the store's decision log"
+    report = verify_lines(lines, head)
+    for note in report.notes:
+        sys.stdout.write(f"note: {note}\n")
+    if not report.ok:
+        for problem in report.problems:
+            sys.stdout.write(f"decision log BROKEN ({where}) at entry {problem.index}: "
+                             f"{problem.message}\n")
+        return ExitCode.BLOCKED
+    head_text = f", head {report.head}" if report.head else ""
+    sys.stdout.write(f"decision log OK ({where}): {report.entries} entries{head_text}\n")
+    return ExitCode.PASS

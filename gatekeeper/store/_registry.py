@@ -1,0 +1,569 @@
+"""A small OCI distribution API client: blobs, manifests, tags, referrers, auth.
+
+Speaks the OCI distribution spec (https://github.com/opencontainers/distribution-spec)
+with requests through :class:`gatekeeper._http.HttpClient` (timeouts, bounded retries with
+backoff, Retry-After). Authentication follows the registry's ``WWW-Authenticate``
+challenge: HTTP basic, or a bearer token from the challenge's token endpoint.
+
+Credentials come from the environment (``GATEKEEPER_REGISTRY_USERNAME`` and
+``GATEKEEPER_REGISTRY_PASSWORD``, or ``GATEKEEPER_REGISTRY_TOKEN``) or the Docker config
+file (``$DOCKER_CONFIG/config.json`` or ``~/.docker/config.json``, ``auths.<host>.auth``);
+never from the command line, never logged.
+
+SECURITY: every blob and manifest read by digest is checked against that digest; a
+manifest read by tag is hashed and compared with the registry's ``Docker-Content-Digest``.
+TLS is used unless the caller asked for plain HTTP, which is refused for any host that is
+not loopback.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import ipaddress
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from gatekeeper._fileio import loads_json_strict
+from gatekeeper._http import HttpClient
+from gatekeeper.errors import InvalidInput, StoreError
+
+USERNAME_ENV = "GATEKEEPER_REGISTRY_USERNAME"
+PASSWORD_ENV = "GATEKEEPER_REGISTRY_PASSWORD"  # noqa: S105 - the name of a variable, not a secret
+TOKEN_ENV = "GATEKEEPER_REGISTRY_TOKEN"  # noqa: S105 - the name of a variable, not a secret
+
+MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
+INDEX_TYPE = "application/vnd.oci.image.index.v1+json"
+DOCKER_MANIFEST_TYPES = (
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+)
+MANIFEST_ACCEPT = ", ".join((MANIFEST_TYPE, INDEX_TYPE, *DOCKER_MANIFEST_TYPES))
+
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # the limit registries apply to manifests
+MAX_BLOB_BYTES = 64 * 1024 * 1024
+MAX_LIST_BYTES = 64 * 1024 * 1024
+MAX_TOKEN_BYTES = 1024 * 1024
+MAX_PAGES = 10_000
+
+_DIGEST = re.compile(r"^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$")
+_REPO_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
+_CHALLENGE_PARAM = re.compile(r'([A-Za-z_]+)\s*=\s*(?:"([^"]*)"|([^\s,]+))')
+
+
+def digest_of(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def is_digest(value: str) -> bool:
+    return bool(_DIGEST.match(value))
+
+
+def _check_digest(data: bytes, digest: str, what: str) -> None:
+    alg, _, expected = digest.partition(":")
+    if alg not in ("sha256", "sha512"):
+        raise StoreError(f"{what}: unsupported digest algorithm {alg!r}")
+    actual = hashlib.new(alg, data).hexdigest()
+    if actual != expected:
+        # SECURITY: a registry (or anything in between) that serves other bytes is not trusted.
+        raise StoreError(f"{what}: content does not match its digest {digest} (got {alg}:{actual})")
+
+
+def is_loopback_host(host: str) -> bool:
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class RegistryRef:
+    """Where a store lives: ``oci://HOST[:PORT]/REPO``."""
+
+    host: str  # host[:port], as written
+    repository: str
+
+    @classmethod
+    def parse(cls, uri: str) -> RegistryRef:
+        """Raises InvalidInput for anything but ``oci://HOST[:PORT]/REPO``."""
+        if not uri.startswith("oci://"):
+            raise InvalidInput(f"{uri}: not an oci:// store URI")
+        parts = urlsplit(uri)
+        if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+            # SECURITY: credentials never come from the command line (they end up in logs).
+            raise InvalidInput(f"oci://{parts.hostname}/...: credentials in the store URI are "
+                               f"refused; set {USERNAME_ENV}/{PASSWORD_ENV} or use docker login")
+        if parts.query or parts.fragment:
+            raise InvalidInput(f"{uri}: a store URI has no query or fragment")
+        host = parts.netloc
+        if not host or parts.hostname is None:
+            raise InvalidInput(f"{uri}: no registry host (oci://HOST[:PORT]/REPO)")
+        try:
+            _ = parts.port
+        except ValueError as exc:
+            raise InvalidInput(f"{uri}: bad port") from exc
+        repository = parts.path.strip("/")
+        if not repository:
+            raise InvalidInput(f"{uri}: no repository (oci://HOST[:PORT]/REPO)")
+        for component in repository.split("/"):
+            if not _REPO_COMPONENT.match(component):
+                raise InvalidInput(f"{uri}: {component!r} is not a valid repository name component "
+                                   "(lower-case letters, digits and . _ - separators)")
+        if len(repository) > 255:
+            raise InvalidInput(f"{uri}: repository name longer than 255 characters")
+        return cls(host=host, repository=repository)
+
+    @property
+    def hostname(self) -> str:
+        return urlsplit(f"//{self.host}").hostname or self.host
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str | None = None
+    password: str | None = None
+    token: str | None = None  # a registry bearer token, sent as is
+    source: str = ""  # where they came from, for messages (never the values)
+
+    def __repr__(self) -> str:  # SECURITY: never show credentials, even in a traceback
+        return f"Credentials(source={self.source!r})"
+
+
+def _docker_config_path(environ: Mapping[str, str]) -> Path:
+    directory = environ.get("DOCKER_CONFIG")
+    if directory:
+        return Path(directory) / "config.json"
+    return Path(environ.get("HOME") or Path.home()) / ".docker" / "config.json"
+
+
+def _normalise_auth_key(key: str) -> str:
+    if "://" in key:
+        key = urlsplit(key).netloc
+    return key.split("/", 1)[0].lower()
+
+
+def load_credentials(host: str, environ: Mapping[str, str] | None = None) -> Credentials | None:
+    """Credentials for ``host`` from the environment, else the Docker config file.
+
+    Raises:
+        InvalidInput: half-set variables, or a Docker config that is not valid JSON.
+    """
+    env = os.environ if environ is None else environ
+    user, password, token = env.get(USERNAME_ENV), env.get(PASSWORD_ENV), env.get(TOKEN_ENV)
+    if token:
+        if user or password:
+            raise InvalidInput(f"set either {TOKEN_ENV} or {USERNAME_ENV}/{PASSWORD_ENV}, not both")
+        return Credentials(token=token, source=TOKEN_ENV)
+    if user or password:
+        if not (user and password):
+            raise InvalidInput(f"{USERNAME_ENV} and {PASSWORD_ENV} must be set together")
+        return Credentials(username=user, password=password, source=f"{USERNAME_ENV}/{PASSWORD_ENV}")
+    path = _docker_config_path(env)
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_TOKEN_BYTES + 1)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if len(raw) > MAX_TOKEN_BYTES:
+        raise InvalidInput(f"{path}: larger than {MAX_TOKEN_BYTES} bytes")
+    try:
+        config = loads_json_strict(raw)
+    except ValueError as exc:
+        raise InvalidInput(f"{path}: not valid JSON: {exc}") from exc
+    auths = config.get("auths") if isinstance(config, dict) else None
+    if not isinstance(auths, dict):
+        return None
+    wanted = host.lower()
+    for key in sorted(auths):
+        entry = auths[key]
+        if _normalise_auth_key(key) != wanted or not isinstance(entry, dict):
+            continue
+        encoded = entry.get("auth")
+        if isinstance(encoded, str) and encoded:
+            try:
+                decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError) as exc:
+                raise InvalidInput(f"{path}: auths[{key!r}].auth is not base64 of user:password") from exc
+            name, sep, secret = decoded.partition(":")
+            if not sep:
+                raise InvalidInput(f"{path}: auths[{key!r}].auth is not base64 of user:password")
+            return Credentials(username=name, password=secret, source=str(path))
+        name, secret = entry.get("username"), entry.get("password")
+        if isinstance(name, str) and isinstance(secret, str) and name and secret:
+            return Credentials(username=name, password=secret, source=str(path))
+    return None
+
+
+def _parse_challenge(header: str) -> tuple[str, dict[str, str]]:
+    scheme, _, rest = header.strip().partition(" ")
+    params = {m.group(1).lower(): (m.group(2) if m.group(2) is not None else m.group(3))
+              for m in _CHALLENGE_PARAM.finditer(rest)}
+    return scheme.lower(), params
+
+
+def read_limited(response: requests.Response, limit: int, what: str) -> bytes:
+    """The body of a streamed response, refusing more than ``limit`` bytes."""
+    declared = response.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        response.close()
+        raise StoreError(f"{what}: {declared} bytes, more than the {limit}-byte limit")
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        for chunk in response.iter_content(chunk_size=65536):
+            total += len(chunk)
+            if total > limit:
+                raise StoreError(f"{what}: more than the {limit}-byte limit")
+            chunks.append(chunk)
+    except requests.RequestException as exc:
+        raise StoreError(f"{what}: connection failed while reading: {type(exc).__name__}") from exc
+    finally:
+        response.close()
+    return b"".join(chunks)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    data: bytes
+    digest: str
+    media_type: str
+
+
+class RegistryClient:
+    """One repository on one registry."""
+
+    def __init__(self, ref: RegistryRef, *, insecure: bool = False,
+                 credentials: Credentials | None = None, http: HttpClient | None = None) -> None:
+        if insecure and not is_loopback_host(ref.hostname):
+            # SECURITY: plain HTTP would expose credentials and let anyone on the path swap
+            # content; it is only for a registry on this machine (tests, CI sidecars).
+            raise InvalidInput(f"--insecure-registry is allowed only for loopback hosts, not "
+                               f"{ref.hostname}")
+        self.ref = ref
+        self.insecure = insecure
+        self.scheme = "http" if insecure else "https"
+        self.origin = f"{self.scheme}://{ref.host}"
+        self.base = f"{self.origin}/v2/{ref.repository}"
+        self.credentials = credentials
+        self.http = http or HttpClient()
+        self._authorization: str | None = None
+        if credentials is not None and credentials.token:
+            self._authorization = f"Bearer {credentials.token}"
+
+    # -- transport -----------------------------------------------------------------------
+
+    def request(self, method: str, url: str, *, headers: Mapping[str, str] | None = None,
+                data: bytes | None = None, params: Mapping[str, str] | None = None,
+                stream: bool = False) -> requests.Response:
+        """Send a request, answering at most two authentication challenges.
+
+        Raises:
+            StoreError: the registry cannot be reached or refuses the credentials.
+        """
+        full = urljoin(self.origin + "/", url)
+        same_origin = urlsplit(full).netloc == self.ref.host
+        challenges = 0
+        while True:
+            sent = dict(headers or {})
+            if self._authorization and same_origin:
+                # SECURITY: credentials go to the registry itself, never to another host.
+                sent["Authorization"] = self._authorization
+            try:
+                response = self.http.request(method, full, headers=sent, data=data, params=params,
+                                             stream=stream, allow_redirects=method in ("GET", "HEAD"))
+            except requests.RequestException as exc:
+                raise StoreError(f"{self.display}: cannot reach the registry: "
+                                 f"{type(exc).__name__}: {_short(exc)}") from exc
+            if response.status_code != 401 or not same_origin or challenges >= 2:
+                if response.status_code == 401:
+                    response.close()
+                    raise StoreError(self._auth_failure())
+                return response
+            header = response.headers.get("WWW-Authenticate", "")
+            response.close()
+            challenges += 1
+            self._answer_challenge(header)
+
+    @property
+    def display(self) -> str:
+        return f"oci://{self.ref.host}/{self.ref.repository}"
+
+    def _auth_failure(self) -> str:
+        if self.credentials is None:
+            return (f"{self.display}: the registry requires authentication; set {USERNAME_ENV} and "
+                    f"{PASSWORD_ENV} (or {TOKEN_ENV}), or log in with docker login "
+                    "(credential helpers are not run)")
+        return f"{self.display}: the registry refused the credentials from {self.credentials.source}"
+
+    def _answer_challenge(self, header: str) -> None:
+        scheme, params = _parse_challenge(header)
+        creds = self.credentials
+        if scheme == "basic":
+            if creds is None or creds.username is None or creds.password is None:
+                raise StoreError(self._auth_failure())
+            pair = f"{creds.username}:{creds.password}".encode()
+            self._authorization = "Basic " + base64.b64encode(pair).decode("ascii")
+            return
+        if scheme == "bearer":
+            if creds is not None and creds.token:
+                raise StoreError(self._auth_failure())
+            self._authorization = "Bearer " + self._fetch_token(params)
+            return
+        raise StoreError(f"{self.display}: unsupported authentication challenge {scheme!r}")
+
+    def _fetch_token(self, params: dict[str, str]) -> str:
+        realm = params.get("realm")
+        if not realm:
+            raise StoreError(f"{self.display}: bearer challenge without a realm")
+        parts = urlsplit(realm)
+        if parts.scheme != "https" and not (
+            parts.scheme == "http" and self.insecure and is_loopback_host(parts.hostname or "")
+        ):
+            # SECURITY: credentials are never sent to a token endpoint over plain HTTP.
+            raise StoreError(f"{self.display}: token endpoint {parts.scheme}://{parts.netloc} is not "
+                             "HTTPS; refusing to send credentials")
+        query = {k: v for k, v in params.items() if k in ("service", "scope")}
+        headers: dict[str, str] = {}
+        creds = self.credentials
+        if creds is not None and creds.username is not None and creds.password is not None:
+            pair = f"{creds.username}:{creds.password}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+        try:
+            response = self.http.request("GET", realm, params=query, headers=headers, stream=True,
+                                         allow_redirects=False)
+        except requests.RequestException as exc:
+            raise StoreError(f"{self.display}: cannot reach the token endpoint: "
+                             f"{type(exc).__name__}") from exc
+        if response.status_code in (401, 403):
+            response.close()
+            raise StoreError(self._auth_failure())
+        if response.status_code != 200:
+            response.close()
+            raise StoreError(f"{self.display}: token endpoint answered HTTP {response.status_code}")
+        body = read_limited(response, MAX_TOKEN_BYTES, "token response")
+        try:
+            doc = loads_json_strict(body)
+        except ValueError as exc:
+            raise StoreError(f"{self.display}: token response is not JSON") from exc
+        token = doc.get("token") or doc.get("access_token") if isinstance(doc, dict) else None
+        if not isinstance(token, str) or not token or any(c in token for c in "\r\n"):
+            raise StoreError(f"{self.display}: token response carries no token")
+        return token
+
+    def _fail(self, response: requests.Response, what: str) -> StoreError:
+        detail = ""
+        try:
+            text = response.content[:2000].decode("utf-8", "replace")
+            doc = json.loads(text)
+            errors = doc.get("errors") if isinstance(doc, dict) else None
+            if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+                detail = f": {errors[0].get('code', '')} {errors[0].get('message', '')}".rstrip()
+        except (ValueError, requests.RequestException):
+            detail = ""
+        finally:
+            response.close()
+        return StoreError(f"{self.display}: {what}: HTTP {response.status_code}{detail}")
+
+    # -- the API -------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        """Check the registry speaks the distribution API (and the credentials work)."""
+        response = self.request("GET", f"{self.origin}/v2/")
+        if response.status_code != 200:
+            raise self._fail(response, "not an OCI registry (GET /v2/)")
+        response.close()
+
+    def blob_exists(self, digest: str) -> bool:
+        response = self.request("HEAD", f"{self.base}/blobs/{digest}")
+        response.close()
+        if response.status_code == 200:
+            return True
+        if response.status_code == 404:
+            return False
+        raise self._fail(response, f"HEAD blob {digest}")
+
+    def push_blob(self, data: bytes) -> str:
+        """Upload ``data`` (monolithic POST + PUT) unless the registry has it; return its digest."""
+        digest = digest_of(data)
+        if self.blob_exists(digest):
+            return digest
+        response = self.request("POST", f"{self.base}/blobs/uploads/")
+        if response.status_code != 202 or not response.headers.get("Location"):
+            raise self._fail(response, "start blob upload")
+        location = urljoin(f"{self.base}/blobs/uploads/", response.headers["Location"])
+        response.close()
+        separator = "&" if "?" in location else "?"
+        response = self.request("PUT", f"{location}{separator}digest={digest}", data=data,
+                                headers={"Content-Type": "application/octet-stream"})
+        if response.status_code not in (201, 204):
+            if self.blob_exists(digest):  # a concurrent writer completed the same blob
+                response.close()
+                return digest
+            raise self._fail(response, f"upload blob {digest}")
+        response.close()
+        return digest
+
+    def get_blob(self, digest: str, limit: int = MAX_BLOB_BYTES) -> bytes | None:
+        """The blob's bytes, checked against ``digest``; None when the registry has no such blob."""
+        response = self.request("GET", f"{self.base}/blobs/{digest}", stream=True)
+        if response.status_code == 404:
+            response.close()
+            return None
+        if response.status_code != 200:
+            raise self._fail(response, f"GET blob {digest}")
+        data = read_limited(response, limit, f"blob {digest}")
+        _check_digest(data, digest, f"{self.display} blob")
+        return data
+
+    def head_manifest(self, reference: str) -> tuple[str, int, str] | None:
+        """(media type, size, digest) of a manifest, or None when absent."""
+        response = self.request("HEAD", f"{self.base}/manifests/{reference}",
+                                headers={"Accept": MANIFEST_ACCEPT})
+        response.close()
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._fail(response, f"HEAD manifest {reference}")
+        media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+        size = response.headers.get("Content-Length", "")
+        digest = response.headers.get("Docker-Content-Digest", "")
+        if not size.isdigit() or not is_digest(digest) or not media_type:
+            return None  # NOTE: without a full descriptor the caller uses a synthetic subject
+        if is_digest(reference) and digest != reference:
+            raise StoreError(f"{self.display}: manifest {reference} answered as {digest}")
+        return media_type, int(size), digest
+
+    def get_manifest(self, reference: str) -> Manifest | None:
+        """A manifest by digest or tag, checked; None when absent."""
+        response = self.request("GET", f"{self.base}/manifests/{reference}",
+                                headers={"Accept": MANIFEST_ACCEPT}, stream=True)
+        if response.status_code == 404:
+            response.close()
+            return None
+        if response.status_code != 200:
+            raise self._fail(response, f"GET manifest {reference}")
+        media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+        announced = response.headers.get("Docker-Content-Digest", "")
+        data = read_limited(response, MAX_MANIFEST_BYTES, f"manifest {reference}")
+        if is_digest(reference):
+            _check_digest(data, reference, f"{self.display} manifest")
+            digest = reference
+        else:
+            digest = digest_of(data)
+            if announced and announced != digest and announced.startswith("sha256:"):
+                raise StoreError(f"{self.display}: manifest {reference} does not match the digest "
+                                 f"the registry announced ({announced})")
+        return Manifest(data=data, digest=digest, media_type=media_type)
+
+    def put_manifest(self, reference: str, data: bytes, media_type: str,
+                     headers: Mapping[str, str] | None = None) -> requests.Response:
+        """PUT a manifest; returns the (closed) response so callers can read its headers.
+
+        Raises:
+            StoreError: the registry refused it (HTTP 412 is returned, not raised).
+        """
+        if not (is_digest(reference) or _TAG.match(reference)):
+            raise StoreError(f"{reference!r} is neither a digest nor a valid tag")
+        sent = {"Content-Type": media_type, **(headers or {})}
+        response = self.request("PUT", f"{self.base}/manifests/{reference}", data=data, headers=sent)
+        if response.status_code == 412:
+            response.close()
+            return response
+        if response.status_code not in (200, 201, 202):
+            raise self._fail(response, f"PUT manifest {reference}")
+        response.close()
+        announced = response.headers.get("Docker-Content-Digest")
+        if announced and announced != digest_of(data):
+            raise StoreError(f"{self.display}: the registry stored manifest {reference} as "
+                             f"{announced}, not {digest_of(data)}")
+        return response
+
+    def list_tags(self) -> list[str]:
+        """Every tag of the repository (following ``Link`` pagination)."""
+        url: str | None = f"{self.base}/tags/list"
+        tags: list[str] = []
+        pages = 0
+        while url is not None:
+            pages += 1
+            if pages > MAX_PAGES:
+                raise StoreError(f"{self.display}: more than {MAX_PAGES} pages of tags")
+            response = self.request("GET", url, stream=True)
+            if response.status_code == 404:
+                response.close()
+                return tags  # a repository with nothing pushed yet
+            if response.status_code != 200:
+                raise self._fail(response, "list tags")
+            link = response.headers.get("Link")
+            body = read_limited(response, MAX_LIST_BYTES, "tag list")
+            try:
+                doc = loads_json_strict(body)
+            except ValueError as exc:
+                raise StoreError(f"{self.display}: tag list is not JSON") from exc
+            page = doc.get("tags") if isinstance(doc, dict) else None
+            if page is None:
+                page = []
+            if not isinstance(page, list) or not all(isinstance(t, str) for t in page):
+                raise StoreError(f"{self.display}: tag list is malformed")
+            tags.extend(page)
+            url = _next_link(link, url)
+        return tags
+
+    def referrers(self, digest: str, artifact_type: str) -> list[dict[str, Any]] | None:
+        """Descriptors referring to ``digest`` (OCI 1.1); None when the API is not supported."""
+        url: str | None = f"{self.base}/referrers/{digest}"
+        params: dict[str, str] | None = {"artifactType": artifact_type}
+        out: list[dict[str, Any]] = []
+        pages = 0
+        while url is not None:
+            pages += 1
+            if pages > MAX_PAGES:
+                raise StoreError(f"{self.display}: more than {MAX_PAGES} pages of referrers")
+            response = self.request("GET", url, params=params, stream=True,
+                                    headers={"Accept": INDEX_TYPE})
+            if response.status_code == 404 and pages == 1:
+                response.close()
+                return None
+            if response.status_code != 200:
+                raise self._fail(response, f"GET referrers of {digest}")
+            link = response.headers.get("Link")
+            body = read_limited(response, MAX_LIST_BYTES, f"referrers of {digest}")
+            try:
+                doc = loads_json_strict(body)
+            except ValueError as exc:
+                raise StoreError(f"{self.display}: referrers of {digest} is not JSON") from exc
+            manifests = doc.get("manifests") if isinstance(doc, dict) else None
+            if not isinstance(manifests, list):
+                raise StoreError(f"{self.display}: referrers of {digest} is not an image index")
+            out.extend(m for m in manifests if isinstance(m, dict))
+            url = _next_link(link, url)
+            params = None  # the next link carries its own query
+        return out
+
+
+def _next_link(link: str | None, current: str) -> str | None:
+    if not link:
+        return None
+    match = re.search(r'<([^>]+)>\s*;\s*rel="?next"?', link)
+    if match is None:
+        return None
+    return urljoin(current, match.group(1))
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) < 200 else text[:200] + "..."

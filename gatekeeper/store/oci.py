@@ -1,0 +1,395 @@
+"""The OCI registry store (``oci://HOST[:PORT]/REPO``): attestations next to the images.
+
+Layout (see docs/oci-store.md for the full picture)::
+
+    blob      <envelope bytes>                        the DSSE envelope, content-addressed
+    manifest  anchor("subject:sha256:<hex>")          a tiny synthetic manifest per subject,
+    manifest  anchor("stage:<name>"), anchor("all")   per stage, and one for "every envelope"
+    manifest  referrer(envelope, subject=<key>)       artifactType application/vnd.dsse.envelope.v1+json,
+                                                      empty config, one layer = the envelope,
+                                                      annotations: stage and subjects
+
+Each envelope is pushed as one referrer manifest per *key*: the synthetic anchor of each
+of its subjects, the real image manifest when the subject digest is a manifest in this
+repository (so ``oras discover IMAGE@DIGEST`` lists it), the anchor of its stage and the
+"all" anchor. Lookups are "the referrers of a key":
+
+* registries with the OCI 1.1 referrers API (``GET /v2/<name>/referrers/<digest>``)
+  maintain that relation themselves, atomically;
+* registries without it (Docker's distribution 2.x, Debian's docker-registry) get the
+  tag-schema fallback of the distribution spec: tag ``sha256-<hex>`` holds an image index
+  of the referrers of ``sha256:<hex>`` (read-modify-write, ``If-Match`` sent, verified after
+  the write and retried). Those registries have no compare-and-swap, so a concurrent writer
+  can still overwrite an index update after it was verified. gatekeeper therefore also
+  writes a *receipt*: the referrer manifest is pushed under its own, never-reused tag
+  ``sha256-<keyhex>.<first 56 hex of the manifest digest>``. A tag with a unique name cannot
+  be lost to a concurrent writer, so the receipts are the ground truth gatekeeper reads
+  (one tag listing per store); the index tag is kept for other OCI tools.
+
+The index a store keeps is only a way to find candidates: the verifier re-reads every fact
+from the signed payload. Every manifest and blob read back is checked against its digest.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from gatekeeper._fileio import dumps_json, loads_json_strict
+from gatekeeper.errors import InvalidInput, StoreError
+from gatekeeper.store._registry import (
+    INDEX_TYPE,
+    MANIFEST_TYPE,
+    Credentials,
+    Manifest,
+    RegistryClient,
+    RegistryRef,
+    digest_of,
+    is_digest,
+    load_credentials,
+)
+from gatekeeper.store.base import IndexKeys, StoredEnvelope
+
+ENVELOPE_TYPE = "application/vnd.dsse.envelope.v1+json"
+ANCHOR_TYPE = "application/vnd.gatekeeper.anchor.v1+json"
+EMPTY_TYPE = "application/vnd.oci.empty.v1+json"
+EMPTY_DATA = b"{}"
+EMPTY_DIGEST = digest_of(EMPTY_DATA)
+EMPTY_DESCRIPTOR: dict[str, Any] = {"mediaType": EMPTY_TYPE, "digest": EMPTY_DIGEST, "size": 2,
+                                    "data": "e30="}
+ANNOTATION_STAGE = "dev.gatekeeper.stage"
+ANNOTATION_SUBJECTS = "dev.gatekeeper.subjects"
+ANNOTATION_ANCHOR = "dev.gatekeeper.anchor"
+
+MAX_ENVELOPE_BYTES = 64 * 1024 * 1024
+INDEX_ATTEMPTS = 12
+RECEIPT_HEX = 56  # "sha256-" + 64 + "." + 56 = 128, the longest tag the spec allows
+_RECEIPT = re.compile(r"^sha256-([0-9a-f]{64})\.([0-9a-f]{56})$")
+_OCI_MANIFESTS = (MANIFEST_TYPE, INDEX_TYPE,
+                  "application/vnd.docker.distribution.manifest.v2+json",
+                  "application/vnd.docker.distribution.manifest.list.v2+json")
+
+# Content-addressed caches shared by every store in the process. Safe because every entry
+# was checked against its digest when it was fetched, and digests never change meaning.
+_CACHE_LIMIT = 256 * 1024 * 1024
+
+
+class _ContentCache:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self.items: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+
+    def get(self, key: tuple[str, str]) -> bytes | None:
+        return self.items.get(key)
+
+    def put(self, key: tuple[str, str], data: bytes) -> None:
+        if key in self.items or len(data) > self.limit:
+            return
+        self.items[key] = data
+        self.size += len(data)
+        while self.size > self.limit:
+            _, dropped = self.items.popitem(last=False)
+            self.size -= len(dropped)
+
+
+_CONTENT = _ContentCache(_CACHE_LIMIT)
+_RECEIPTS: dict[tuple[str, str], str] = {}  # (store, receipt tag) -> full manifest digest
+
+
+def canonical(doc: dict[str, Any]) -> bytes:
+    """The one serialisation gatekeeper pushes: sorted keys, no spaces (stable digests)."""
+    return dumps_json(doc, indent=None).encode("utf-8")
+
+
+def anchor_manifest(kind: str, value: str) -> bytes:
+    """The synthetic manifest standing for a subject digest, a stage, or "all".
+
+    Deterministic, so a reader computes its digest without asking the registry.
+    """
+    return canonical({
+        "schemaVersion": 2, "mediaType": MANIFEST_TYPE, "artifactType": ANCHOR_TYPE,
+        "config": EMPTY_DESCRIPTOR, "layers": [EMPTY_DESCRIPTOR],
+        "annotations": {ANNOTATION_ANCHOR: f"{kind}:{value}"},
+    })
+
+
+def index_tag(digest: str) -> str:
+    """The distribution spec's referrers tag schema: ``<alg>-<hex>``."""
+    alg, _, hexpart = digest.partition(":")
+    return f"{alg}-{hexpart}"[:128]
+
+
+def receipt_tag(key_digest: str, manifest_digest: str) -> str:
+    return f"{index_tag(key_digest)}.{manifest_digest.partition(':')[2][:RECEIPT_HEX]}"
+
+
+@dataclass(frozen=True)
+class _Key:
+    descriptor: dict[str, Any]
+    indexed: bool  # keep the spec's fallback index tag for it (subjects, not stages)
+
+    @property
+    def digest(self) -> str:
+        return str(self.descriptor["digest"])
+
+
+def _anchor_key(kind: str, value: str, indexed: bool) -> tuple[_Key, bytes]:
+    data = anchor_manifest(kind, value)
+    return _Key({"mediaType": MANIFEST_TYPE, "digest": digest_of(data), "size": len(data),
+                 "artifactType": ANCHOR_TYPE}, indexed), data
+
+
+class OciStore:
+    """Envelopes as OCI artifacts in one repository of a registry."""
+
+    def __init__(self, uri: str, client: RegistryClient) -> None:
+        self.uri = uri
+        self.client = client
+        self._referrers: bool | None = None
+        self._tags: list[str] | None = None
+        self._known: set[str] = set()  # blobs and manifests known to exist in the registry
+        self._cache_scope = f"{client.ref.host}/{client.ref.repository}"
+        self.sleep = time.sleep
+
+    # -- capabilities ----------------------------------------------------------------------
+
+    def supports_referrers(self) -> bool:
+        """Whether the registry implements the OCI 1.1 referrers API (asked once)."""
+        if self._referrers is None:
+            self._referrers = self.client.referrers(EMPTY_DIGEST, ENVELOPE_TYPE) is not None
+        return self._referrers
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def put(self, data: bytes, keys: IndexKeys) -> str:
+        """Push the envelope and one referrer manifest per key. Raises StoreError."""
+        if len(data) > MAX_ENVELOPE_BYTES:
+            raise StoreError(f"{self.uri}: envelope larger than {MAX_ENVELOPE_BYTES} bytes")
+        self._ensure_blob(EMPTY_DATA)
+        env_digest = self._ensure_blob(data)
+        subjects = sorted(set(keys.subjects))
+        targets: list[_Key] = []
+        for subject in subjects:
+            key, anchor = _anchor_key("subject", subject, indexed=True)
+            self._ensure_manifest(key.digest, anchor)
+            targets.append(key)
+            if is_digest(subject):
+                real = self.client.head_manifest(subject)
+                if real is not None and real[0] in _OCI_MANIFESTS:
+                    targets.append(_Key({"mediaType": real[0], "digest": real[2], "size": real[1]},
+                                        indexed=True))
+        if keys.stage:
+            key, anchor = _anchor_key("stage", keys.stage, indexed=False)
+            self._ensure_manifest(key.digest, anchor)
+            targets.append(key)
+        key, anchor = _anchor_key("all", "", indexed=False)
+        self._ensure_manifest(key.digest, anchor)
+        targets.append(key)
+
+        annotations = {ANNOTATION_SUBJECTS: " ".join(subjects)}
+        if keys.stage:
+            annotations[ANNOTATION_STAGE] = keys.stage
+        layer = {"mediaType": ENVELOPE_TYPE, "digest": env_digest, "size": len(data)}
+        use_referrers = self.supports_referrers()
+        for target in targets:
+            manifest = canonical({
+                "schemaVersion": 2, "mediaType": MANIFEST_TYPE, "artifactType": ENVELOPE_TYPE,
+                "config": EMPTY_DESCRIPTOR, "layers": [layer], "subject": target.descriptor,
+                "annotations": annotations,
+            })
+            manifest_digest = digest_of(manifest)
+            if use_referrers:
+                response = self.client.put_manifest(manifest_digest, manifest, MANIFEST_TYPE)
+                if response.headers.get("OCI-Subject") == target.digest:
+                    continue  # the registry maintains the referrers relation itself
+            # Fallback: a receipt under a unique tag (lossless), then the spec's index tag.
+            self.client.put_manifest(receipt_tag(target.digest, manifest_digest), manifest,
+                                     MANIFEST_TYPE)
+            if target.indexed:
+                self._add_to_index(target.digest, {
+                    "mediaType": MANIFEST_TYPE, "digest": manifest_digest, "size": len(manifest),
+                    "artifactType": ENVELOPE_TYPE, "annotations": annotations,
+                })
+        self._tags = None
+        return env_digest.partition(":")[2]
+
+    def _ensure_blob(self, data: bytes) -> str:
+        digest = digest_of(data)
+        if digest not in self._known:
+            self.client.push_blob(data)
+            self._known.add(digest)
+        return digest
+
+    def _ensure_manifest(self, digest: str, data: bytes) -> None:
+        if digest in self._known:
+            return
+        if self.client.head_manifest(digest) is None:
+            self.client.put_manifest(digest, data, MANIFEST_TYPE)
+        self._known.add(digest)
+
+    def _add_to_index(self, subject_digest: str, entry: dict[str, Any]) -> None:
+        """Add ``entry`` to the ``sha256-<hex>`` referrers index: read, modify, write, verify.
+
+        Raises:
+            StoreError: the tag holds something that is not an image index, or the entry
+                could not be made to stick after INDEX_ATTEMPTS tries.
+        """
+        tag = index_tag(subject_digest)
+        for attempt in range(INDEX_ATTEMPTS):
+            current = self.client.get_manifest(tag)
+            entries = self._index_entries(current, tag)
+            if any(e.get("digest") == entry["digest"] for e in entries):
+                return
+            merged = sorted([*entries, entry], key=lambda e: str(e.get("digest", "")))
+            body = canonical({"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": merged})
+            # NOTE: registries that honour conditional writes answer 412 to a stale write;
+            # those that ignore the header are covered by the verification below.
+            condition = ({"If-Match": f'"{current.digest}"'} if current is not None
+                         else {"If-None-Match": "*"})
+            response = self.client.put_manifest(tag, body, INDEX_TYPE, headers=condition)
+            if response.status_code != 412:
+                check = self.client.get_manifest(tag)
+                if any(e.get("digest") == entry["digest"] for e in self._index_entries(check, tag)):
+                    return
+            # Lost to a concurrent writer: back off with jitter and merge again.
+            self.sleep(min(2.0, 0.02 * (2 ** attempt)) * (0.5 + random.random()))  # noqa: S311
+        raise StoreError(f"{self.uri}: could not update the referrers index {tag} after "
+                         f"{INDEX_ATTEMPTS} attempts (the receipt tag was written)")
+
+    def _index_entries(self, manifest: Manifest | None, tag: str) -> list[dict[str, Any]]:
+        if manifest is None:
+            return []
+        try:
+            doc = loads_json_strict(manifest.data)
+        except ValueError as exc:
+            raise StoreError(f"{self.uri}: tag {tag} does not hold JSON") from exc
+        entries = doc.get("manifests") if isinstance(doc, dict) else None
+        if not isinstance(doc, dict) or doc.get("mediaType", INDEX_TYPE) != INDEX_TYPE or \
+                not isinstance(entries, list):
+            raise StoreError(f"{self.uri}: tag {tag} is not a referrers image index; refusing to "
+                             "overwrite it")
+        return [e for e in entries if isinstance(e, dict)]
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def by_stage(self, stage: str) -> list[StoredEnvelope]:
+        return self._lookup([_anchor_key("stage", stage, indexed=False)[0].digest])
+
+    def by_subject(self, digest: str) -> list[StoredEnvelope]:
+        keys = [_anchor_key("subject", digest, indexed=True)[0].digest]
+        if is_digest(digest):
+            keys.append(digest)
+        return self._lookup(keys)
+
+    def all(self) -> list[StoredEnvelope]:
+        return self._lookup([_anchor_key("all", "", indexed=False)[0].digest])
+
+    def _lookup(self, key_digests: list[str]) -> list[StoredEnvelope]:
+        manifests: dict[str, str] = {}  # reference -> manifest digest (or receipt prefix)
+        if self.supports_referrers():
+            for key in key_digests:
+                for desc in self.client.referrers(key, ENVELOPE_TYPE) or []:
+                    digest = desc.get("digest")
+                    if desc.get("artifactType") == ENVELOPE_TYPE and isinstance(digest, str) \
+                            and is_digest(digest):
+                        manifests[digest] = digest
+        # Receipts and fallback indexes are read on every registry: an envelope pushed while
+        # a registry lacked the referrers API stays visible after an upgrade.
+        tags = self._all_tags()
+        for key in key_digests:
+            prefix = index_tag(key) + "."
+            for tag in tags:
+                if tag.startswith(prefix) and _RECEIPT.match(tag):
+                    manifests[tag] = tag
+            if index_tag(key) in tags:
+                for entry in self._index_entries(self.client.get_manifest(index_tag(key)),
+                                                 index_tag(key)):
+                    digest = entry.get("digest")
+                    if entry.get("artifactType") == ENVELOPE_TYPE and isinstance(digest, str) \
+                            and is_digest(digest):
+                        manifests[digest] = digest
+        found: dict[str, StoredEnvelope] = {}
+        for reference in sorted(manifests):
+            stored = self._envelope_from(reference)
+            if stored is not None:
+                found.setdefault(stored.id, stored)
+        return [found[k] for k in sorted(found)]
+
+    def _all_tags(self) -> list[str]:
+        if self._tags is None:
+            self._tags = self.client.list_tags()
+        return self._tags
+
+    def _manifest(self, reference: str) -> tuple[str, bytes] | None:
+        receipt = _RECEIPT.match(reference)
+        digest = _RECEIPTS.get((self._cache_scope, reference)) if receipt else reference
+        if digest is not None:
+            cached = _CONTENT.get((self._cache_scope, digest))
+            if cached is not None:
+                return digest, cached
+        fetched = self.client.get_manifest(reference)
+        if fetched is None:
+            return None
+        if receipt and not fetched.digest.partition(":")[2].startswith(receipt.group(2)):
+            # SECURITY: a receipt names its manifest; anything else under that tag is foreign.
+            raise StoreError(f"{self.uri}: tag {reference} holds manifest {fetched.digest}, not the "
+                             "one its name records (tampered or foreign tag)")
+        if receipt:
+            _RECEIPTS[(self._cache_scope, reference)] = fetched.digest
+        _CONTENT.put((self._cache_scope, fetched.digest), fetched.data)
+        return fetched.digest, fetched.data
+
+    def _envelope_from(self, reference: str) -> StoredEnvelope | None:
+        got = self._manifest(reference)
+        if got is None:
+            return None  # listed a moment ago, gone now (deleted): not a candidate
+        manifest_digest, data = got
+        try:
+            doc = loads_json_strict(data)
+        except ValueError as exc:
+            raise StoreError(f"{self.uri}: manifest {manifest_digest} is not JSON") from exc
+        layers = doc.get("layers") if isinstance(doc, dict) else None
+        if not isinstance(doc, dict) or doc.get("artifactType") != ENVELOPE_TYPE or \
+                not isinstance(layers, list) or len(layers) != 1 or not isinstance(layers[0], dict):
+            raise StoreError(f"{self.uri}: manifest {manifest_digest} is not a gatekeeper envelope "
+                             "artifact (one DSSE layer)")
+        layer = layers[0]
+        blob_digest = layer.get("digest")
+        size = layer.get("size")
+        if layer.get("mediaType") != ENVELOPE_TYPE or not isinstance(blob_digest, str) or \
+                not is_digest(blob_digest) or not isinstance(size, int) or \
+                not 0 < size <= MAX_ENVELOPE_BYTES:
+            raise StoreError(f"{self.uri}: manifest {manifest_digest} has a malformed envelope layer")
+        blob = _CONTENT.get((self._cache_scope, blob_digest))
+        if blob is None:
+            blob = self.client.get_blob(blob_digest, limit=MAX_ENVELOPE_BYTES)
+            if blob is None:
+                raise StoreError(f"{self.uri}: manifest {manifest_digest} names envelope "
+                                 f"{blob_digest}, which the registry does not have")
+            _CONTENT.put((self._cache_scope, blob_digest), blob)
+        if len(blob) != size:
+            raise StoreError(f"{self.uri}: envelope {blob_digest} is {len(blob)} bytes, its "
+                             f"descriptor says {size}")
+        env_id = digest_of(blob).partition(":")[2]
+        return StoredEnvelope(id=env_id, data=blob,
+                              location=f"{self.client.ref.host}/{self.client.ref.repository}"
+                                       f"@{manifest_digest}")
+
+
+def open_oci_store(uri: str, *, insecure: bool = False, **options: Any) -> OciStore:
+    """Open ``oci://HOST[:PORT]/REPO``; credentials from the environment or Docker config.
+
+    Raises:
+        InvalidInput: a malformed URI, an unknown option, or plain HTTP to a non-loopback host.
+    """
+    if options:
+        raise InvalidInput(f"{uri}: unknown store option(s): {', '.join(sorted(options))}")
+    ref = RegistryRef.parse(uri)
+    credentials: Credentials | None = load_credentials(ref.host)
+    client = RegistryClient(ref, insecure=insecure, credentials=credentials)
+    return OciStore(f"oci://{ref.host}/{ref.repository}", client)
