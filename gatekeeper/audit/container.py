@@ -160,7 +160,24 @@ def _instruction(instruction: Instruction, path: str) -> Iterator[Finding]:
     keyword = instruction.keyword
     line = instruction.line
     trigger = "ONBUILD " if instruction.onbuild else ""
-    if keyword in ("ENV", "ARG"):
+    if instruction.secret is not None:
+        yield Finding.make(
+            SECRET_IN_BUILD, Severity.HIGH,
+            f"{trigger}{keyword} embeds a secret-looking literal ({instruction.secret.redacted}, "
+            f"{instruction.secret.reason}): instructions are recorded in the image history; "
+            f"use a build secret (RUN --mount=type=secret)",
+            path=path, line=line, key=instruction.secret.sha256,
+        )
+    for doc in instruction.heredocs:
+        if doc.secret is not None:
+            yield Finding.make(
+                SECRET_IN_BUILD, Severity.HIGH,
+                f"{trigger}{keyword} heredoc <<{doc.delimiter} holds a secret-looking literal "
+                f"({doc.secret.redacted}, {doc.secret.reason}): it ends up in a layer; use a "
+                f"build secret (RUN --mount=type=secret)",
+                path=path, line=line, key=doc.secret.sha256,
+            )
+    if keyword in ("ENV", "ARG", "LABEL"):
         for pair in instruction.pairs:
             if pair.secret is not None:
                 yield Finding.make(

@@ -326,6 +326,7 @@ class _Parser:
             strip_tabs = match.group(1) == "-"
             delimiter = match.group(2) or match.group(3) or match.group(4)
             body: list[str] = []
+            text = ""
             while True:
                 if index >= len(self.lines):
                     raise DockerfileSyntaxError(
@@ -335,11 +336,12 @@ class _Parser:
                 index += 1
                 candidate = raw.lstrip("\t") if strip_tabs else raw
                 if candidate == delimiter:
+                    text = "\n".join(body) + "\n" if body else ""
                     break
                 body.append(candidate)
             logical.heredocs.append(Heredoc(
                 delimiter=delimiter, line=logical.line, strip_tabs=strip_tabs,
-                body=redact_text("\n".join(body) + "\n" if body else ""),
+                body=redact_text(text), secret=classify(None, text),
             ))
             logical.end_line = index
         return index
@@ -399,10 +401,11 @@ class _Parser:
             raw = self._args(rest, logical.line)
         pairs = [_pair(key, value) for key, value in raw]
         args = " ".join(_show_pair(p) for p in pairs) if raw else redact_text(rest)
+        secret = None if raw else classify(None, rest)
         instruction = Instruction(
             line=logical.line, end_line=max(logical.end_line, logical.line), keyword=keyword,
             onbuild=onbuild, flags=flags, args=args, exec_form=exec_form, heredocs=heredocs,
-            pairs=pairs,
+            pairs=pairs, secret=secret,
         )
         return instruction, [value for _, value in raw]
 

@@ -35,10 +35,12 @@ _TOKEN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 _URL_CREDENTIALS = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@'\"]+:([^/\s@'\"]+)@")
 
 _SECRET_NAME = re.compile(
-    r"(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|"
-    r"access[_-]?key|auth|credentials?)",
+    r"(?:pass(?:word|wd|phrase)|secret|token|api[_-]?key|private[_-]?key|access[_-]?key|"
+    r"credential)",
     re.IGNORECASE,
 )
+# Short words that only count as a whole segment of the name (AUTH_HEADER, not AUTHOR).
+_SECRET_SEGMENTS = frozenset({"auth", "pass", "pwd", "pw", "creds"})
 # Names that hold a pointer to a secret rather than the secret itself.
 _POINTER_SUFFIX = re.compile(
     r"(?:_|-|^)(?:file|path|dir|url|uri|endpoint|host|port|user|username|name|id|type|method|"
@@ -97,7 +99,9 @@ def _is_placeholder_or_ref(value: str) -> bool:
 
 
 def is_secret_name(name: str) -> bool:
-    return bool(_SECRET_NAME.search(name)) and not _POINTER_SUFFIX.search(name)
+    segments = {part.lower() for part in re.split(r"[_.\-]+", name)}
+    named = bool(_SECRET_NAME.search(name)) or bool(segments & _SECRET_SEGMENTS)
+    return named and not _POINTER_SUFFIX.search(name)
 
 
 def classify(name: str | None, value: str | None) -> RedactedValue | None:

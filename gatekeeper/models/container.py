@@ -31,8 +31,9 @@ class KeyValue(GatekeeperModel):
 class Heredoc(GatekeeperModel):
     delimiter: str
     line: int = Field(ge=1)  # line of the instruction that opens it
-    body: str
+    body: str  # known token formats and URL passwords redacted
     strip_tabs: bool = False  # ``<<-``
+    secret: RedactedValue | None = None  # a known token format found in the body
 
 
 class Instruction(GatekeeperModel):
@@ -45,6 +46,8 @@ class Instruction(GatekeeperModel):
     exec_form: list[str] | None = None  # the JSON (exec) form, when used
     heredocs: list[Heredoc] = Field(default_factory=list)
     pairs: list[KeyValue] = Field(default_factory=list)  # ENV, ARG and LABEL
+    # A known token format or URL password in the instruction's own text (RUN, ADD...).
+    secret: RedactedValue | None = None
 
 
 class Stage(GatekeeperModel):

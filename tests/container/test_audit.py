@@ -389,3 +389,35 @@ def test_image_base_annotation_and_allowed_registries(tmp_path: Path) -> None:
                                     allowed=["quay.io"]), "container/untrusted-registry")
     assert not rules(image_findings(tmp_path / "c", user="app", annotations=notes),
                      "container/untrusted-registry")
+
+
+def test_secret_in_run_text_heredoc_and_label() -> None:
+    npm = "npm_" + "Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0FeDcBa"
+    text = (
+        f"FROM alpine:3{PIN}\n"
+        f"RUN npm config set //registry.npmjs.org/:_authToken={npm} && npm ci\n"
+        "COPY <<EOF /root/.pypirc\n"
+        "[pypi]\npassword = pypi-AgEIcHlwaS5vcmcCJGE0ZjY0MTIyLWRmZWMtNDQ5Ni1iNTk\n"
+        "EOF\n"
+        "RUN pip install --index-url https://ci:Xk29-vLq8-Rr0pZ@pypi.example.com/simple app\n"
+        f"LABEL com.example.deploy-token={npm}\n"
+        "USER app\n"
+    )
+    found = rules(audit(text), "container/secret-in-build")
+    assert [f.line for f in found] == [2, 3, 7, 8]
+    assert all(npm not in f.message and "Xk29-vLq8-Rr0pZ" not in f.message for f in found)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'LABEL org.opencontainers.image.authors="Jane Developer <jane@example.com>"',
+        'ENV AUTHOR="Jane Q. Developer"',
+        "RUN git clone https://ci:${GIT_TOKEN}@git.example.com/r.git",
+        "RUN echo 'set password in /run/secrets/db' > /README",
+        "COPY <<EOF /etc/app.conf\nlisten = 8080\nEOF",
+    ],
+)
+def test_secret_text_near_misses(line: str) -> None:
+    findings = audit(f"FROM alpine:3{PIN}\n{line}\nUSER app\n")
+    assert rules(findings, "container/secret-in-build") == []
