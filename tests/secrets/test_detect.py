@@ -176,3 +176,13 @@ def test_binary_garbage_and_huge_lines_do_not_crash() -> None:
 
 def test_env_example_is_not_a_tool_config_but_a_random_value_there_still_fires() -> None:
     assert detectors(f"DB_PASSWORD={t.password(4)}\n", ".env.example") == ["generic-assignment"]
+
+
+def test_offsets_stay_exact_when_lower_casing_changes_length() -> None:
+    secret = t.password(31)
+    hits = scan_text(f"name: İstanbul İzmir\npassword: {secret}\n", "a.yml")
+    assert [(h.detector, h.line, h.value) for h in hits] == [("generic-assignment", 2, secret)]
+
+
+def test_upper_case_names_match_too() -> None:
+    assert detectors(f"DB_PASSWORD: {t.password(32)}\n") == ["generic-assignment"]
