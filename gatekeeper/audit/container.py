@@ -32,12 +32,14 @@ INSECURE_FETCH = "container/insecure-fetch"
 UNTRUSTED_REGISTRY = "container/untrusted-registry"
 
 _REMOTE_SOURCE = re.compile(r"^(?:https?|ftp)://|^git@[^:]+:|^git://|^ssh://", re.IGNORECASE)
-_ROOT_NAMES = frozenset({"", "root", "0"})
+# Windows containers: ContainerAdministrator and SYSTEM are the administrator accounts.
+_ROOT_NAMES = frozenset({"", "root", "containeradministrator", "nt authority\\system"})
 
 
 def _is_root(user: str) -> bool:
     """``root``, ``0``, ``root:root``, ``0:0``, ``root:staff``: the user part decides."""
-    return user.strip().partition(":")[0].strip() in _ROOT_NAMES
+    name = user.strip().partition(":")[0].strip().lower()
+    return name in _ROOT_NAMES or (name.isdigit() and int(name) == 0)
 
 
 def _short_hash(text: str) -> str:

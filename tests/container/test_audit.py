@@ -69,6 +69,9 @@ def test_clean_dockerfile_has_no_findings() -> None:
         (f"FROM alpine:3{PIN}\nUSER 0\n", 2),
         (f"FROM alpine:3{PIN}\nUSER root:root\n", 2),
         (f"FROM alpine:3{PIN}\nUSER 0:0\n", 2),
+        (f"FROM alpine:3{PIN}\nUSER 00\n", 2),
+        ("# escape=`\nFROM mcr.microsoft.com/windows/nanoserver:ltsc2022" + PIN
+         + "\nUSER ContainerAdministrator\n", 3),
         (f"FROM alpine:3{PIN}\nUSER app\nRUN x\nUSER root\n", 4),
         (f"FROM alpine:3{PIN}\nARG RUNAS=root\nUSER ${{RUNAS}}\n", 3),
         (f"ARG RUNAS=0\nFROM alpine:3{PIN}\nARG RUNAS\nUSER $RUNAS\n", 4),
@@ -88,6 +91,9 @@ def test_root_user_fires(text: str, line: int) -> None:
     [
         f"FROM alpine:3{PIN}\nUSER app\n",
         f"FROM alpine:3{PIN}\nUSER 1000:0\n",  # group root, user not root
+        f"FROM alpine:3{PIN}\nUSER 10\n",
+        f"FROM alpine:3{PIN}\nUSER ContainerUser\n",
+        f"FROM alpine:3{PIN}\nUSER rooty\n",
         f"FROM alpine:3{PIN}\nUSER root\nRUN apk add x\nUSER 10001\n",  # root only while building
         f"FROM alpine:3{PIN}\nARG RUNAS=app\nUSER ${{RUNAS}}\n",
         f"FROM alpine:3{PIN} AS base\nUSER app\nFROM base\nRUN true\n",  # inherited USER
