@@ -58,7 +58,7 @@ class GitlabIncludes:
                 reason = unpinned_reason(include)
                 if reason is None:
                     continue
-                source = f"project {include.project} file {include.target}" if (
+                source = f"{include.project} (file {include.target})" if (
                     include.kind == "project") else include.target
                 yield Finding.make(
                     "pipeline/gitlab-unpinned-include", Severity.MEDIUM,
