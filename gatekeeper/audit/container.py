@@ -18,6 +18,7 @@ from gatekeeper.audit.base import AuditContext
 from gatekeeper.container.imageref import is_allowed, parse_image_ref
 from gatekeeper.container.secret import is_secret_file
 from gatekeeper.container.shell import insecure_fetch, remote_script
+from gatekeeper.container.user import is_root_user
 from gatekeeper.models.container import ContainerEvidence, Dockerfile, Image, Instruction, Stage
 from gatekeeper.models.finding import Finding, Severity
 
@@ -32,16 +33,6 @@ INSECURE_FETCH = "container/insecure-fetch"
 UNTRUSTED_REGISTRY = "container/untrusted-registry"
 
 _REMOTE_SOURCE = re.compile(r"^(?:https?|ftp)://|^git@[^:]+:|^git://|^ssh://", re.IGNORECASE)
-# Windows containers: ContainerAdministrator and SYSTEM are the administrator accounts.
-_ROOT_NAMES = frozenset({"", "root", "containeradministrator", "nt authority\\system"})
-
-
-def _is_root(user: str) -> bool:
-    """``root``, ``0``, ``root:root``, ``0:0``, ``root:staff``: the user part decides."""
-    name = user.strip().partition(":")[0].strip().lower()
-    return name in _ROOT_NAMES or (name.isdigit() and int(name) == 0)
-
-
 def _short_hash(text: str) -> str:
     return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()[:16]
 
@@ -106,7 +97,7 @@ def _root_user(final: Stage, path: str) -> Iterator[Finding]:
                            f"the {where}'s USER depends on {names}, which has no default: the "
                            f"user cannot be established (an empty user is root)",
                            path=path, line=final.user_line or final.line, key="final-stage")
-    elif _is_root(final.user):
+    elif is_root_user(final.user):
         yield Finding.make(ROOT_USER, Severity.HIGH,
                            f"the {where} runs as root (USER {final.user or '(empty)'})",
                            path=path, line=final.user_line or final.line, key="final-stage")
@@ -235,7 +226,7 @@ def _audit_image(image: Image, allowed: list[str]) -> Iterator[Finding]:
     path = image.reference
     name = image.name or image.reference
     user = image.user or ""
-    if _is_root(user):
+    if is_root_user(user):
         shown = f"User {user!r}" if user else "no User"
         yield Finding.make(ROOT_USER, Severity.HIGH,
                            f"image {name} runs as root (its config has {shown})",

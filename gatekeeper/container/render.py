@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gatekeeper.container.user import is_root_user
 from gatekeeper.models.container import ContainerEvidence, Image
 
 _MAX_PACKAGES = 15
@@ -29,7 +30,7 @@ def _image_lines(image: Image) -> list[str]:
         base += f"@{image.base_digest}" if "@" not in base else ""
     lines.append(f"base image   {base}")
     user = image.user or ""
-    is_root = user.partition(":")[0] in ("", "root", "0")
+    is_root = is_root_user(user)
     lines.append(f"user         {user or '(none: root)'}{'   <- runs as root' if is_root else ''}")
     lines.append(f"entrypoint   {' '.join(image.entrypoint) if image.entrypoint else '-'}")
     lines.append(f"cmd          {' '.join(image.cmd) if image.cmd else '-'}")
