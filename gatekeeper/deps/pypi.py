@@ -149,6 +149,18 @@ def parse_requirements(
         _requirement_entry(path, number, req_tokens, hashes, hash_mode, full_source, result)
 
 
+_COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def _commit_pinned(url: str) -> bool:
+    """A VCS URL pinned to a full commit id (``...@<sha>``) is as exact as a version; a URL
+    to an archive is pinned by its hash instead (``--hash``)."""
+    if not url.startswith(("git+", "hg+")):
+        return True
+    ref = url.split("#")[0].rsplit("@", 1)
+    return len(ref) == 2 and bool(_COMMIT.fullmatch(ref[1]))
+
+
 _EGG = re.compile(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
@@ -166,7 +178,7 @@ def _requirement_entry(
         kind = "git" if target.startswith("git+") else "url"
         result.packages.append(package(
             "PyPI", name, None, file=path, line=number, source=f"{kind}:{target.split('#')[0]}",
-            spec=target, direct=True, hash_supported=False,
+            spec=target, direct=True, hash_supported=False, pinning=not _commit_pinned(target),
         ))
         return
     text = " ".join(tokens)
@@ -179,6 +191,7 @@ def _requirement_entry(
         result.packages.append(package(
             "PyPI", egg.group(1), None, file=path, line=number,
             source=f"{kind}:{text.split('#')[0]}", spec=text, direct=True, hashes=hashes,
+            pinning=not _commit_pinned(text),
             hash_supported=kind == "url",
         ))
         return
@@ -196,6 +209,7 @@ def _requirement_entry(
             "PyPI", req.name, None, file=path, line=number,
             source=f"{kind}:{req.url.split('#')[0]}",
             spec=str(req), direct=True, hashes=hashes, hash_supported=kind == "url",
+            pinning=not _commit_pinned(req.url),
         ))
         return
     specs = list(req.specifier)
@@ -340,6 +354,7 @@ def parse_pipfile_lock(path: str, text: str, result: ParseResult, source: FileSo
                     "PyPI", name, None, file=path, line=line,
                     source=f"git:{entry['git']}", spec=str(entry.get("ref", "")) or None,
                     direct=True, hash_supported=False,
+                    pinning=not _COMMIT.fullmatch(str(entry.get("ref", ""))),
                 ))
                 continue
             if "path" in entry or "file" in entry:

@@ -18,6 +18,8 @@ from tests.conftest import commit_files
 
 SHA_A = "a" * 64
 SHA_B = "b" * 64
+SYS_GO_MOD = "golang.org/x/sys v0.1.0/go.mod h1:oPkhp1MJrh7nUepCBck5+mAzfO9JrbApNNgaTdGDITg=\n"
+ERRORS_ZIP = "github.com/pkg/errors v0.9.1 h1:FEBLx1zS214owpjy7qsBeixbURkuhQAwrK5UwLGTwt4=\n"
 
 
 def findings(root: Path, base: str | None = None, rule: str | None = None) -> list[Finding]:
@@ -88,7 +90,8 @@ def test_parse_error_near_miss_valid_files(tmp_path: Path) -> None:
 def test_unpinned_fires_for_ranges_in_pinning_files(tmp_path: Path) -> None:
     write(tmp_path, {"requirements.txt": "flask>=2.0\nclick\nsix==1.16.0\nlxml==5.*\n"})
     hits = findings(tmp_path, rule="deps/unpinned")
-    assert [(f.line, f.message.split()[0]) for f in hits] == [(1, "flask"), (2, "click"), (4, "lxml")]
+    assert [(f.line, f.message.split()[0]) for f in hits] == [
+        (1, "flask"), (2, "click"), (4, "lxml")]
 
 
 def test_unpinned_near_miss_manifests_and_exact_pins(tmp_path: Path) -> None:
@@ -183,13 +186,12 @@ def test_lock_mismatch_go_direct_requirement_without_sum(tmp_path: Path) -> None
     write(tmp_path, {
         "go.mod": "module x\n\ngo 1.21\n\nrequire (\n\tgithub.com/pkg/errors v0.9.1\n"
                   "\tgolang.org/x/sys v0.1.0 // indirect\n)\n",
-        "go.sum": "golang.org/x/sys v0.1.0/go.mod h1:oPkhp1MJrh7nUepCBck5+mAzfO9JrbApNNgaTdGDITg=\n",
+        "go.sum": SYS_GO_MOD,
     })
     hits = findings(tmp_path, rule="deps/lock-mismatch")
     assert [(f.line, "github.com/pkg/errors" in f.message) for f in hits] == [(6, True)]
     # near miss: the hash is there; the indirect module with only a /go.mod line is fine
-    write(tmp_path, {"go.sum": "github.com/pkg/errors v0.9.1 h1:FEBLx1zS214owpjy7qsBeixbURkuhQAwrK5UwLGTwt4=\n"
-                               "golang.org/x/sys v0.1.0/go.mod h1:oPkhp1MJrh7nUepCBck5+mAzfO9JrbApNNgaTdGDITg=\n"})
+    write(tmp_path, {"go.sum": ERRORS_ZIP + SYS_GO_MOD})
     assert findings(tmp_path, rule="deps/lock-mismatch") == []
 
 
@@ -199,7 +201,8 @@ def test_lock_mismatch_go_direct_requirement_without_sum(tmp_path: Path) -> None
 def test_typosquat_fires_on_one_edit(tmp_path: Path) -> None:
     write(tmp_path, {
         "requirements.txt": "reqeusts==2.31.0\npython-dateutils==2.8.2\n",
-        "package-lock.json": npm_lock({"cross_env": ("7.0.3", reg("cross_env", "7.0.3"), sri(b"c"))}),
+        "package-lock.json": npm_lock(
+            {"cross_env": ("7.0.3", reg("cross_env", "7.0.3"), sri(b"c"))}),
     })
     hits = findings(tmp_path, rule="deps/typosquat")
     assert sorted(f.message.split()[0] for f in hits) == [
@@ -261,8 +264,8 @@ def test_hash_changed_fires_for_same_version_new_digest(git_repo: git.Repo) -> N
 
 
 def test_hash_changed_near_misses(git_repo: git.Repo) -> None:
-    commit_files(git_repo, {"requirements.txt":
-                            f"six==1.16.0 --hash=sha256:{SHA_A}\nidna==3.4 --hash=sha256:{SHA_A}\n"})
+    commit_files(git_repo, {"requirements.txt": (
+        f"six==1.16.0 --hash=sha256:{SHA_A}\nidna==3.4 --hash=sha256:{SHA_A}\n")})
     root = Path(git_repo.working_tree_dir or ".")
     # six: a hash added (new wheel) keeps the old one; idna: new version, new hash
     (root / "requirements.txt").write_text(
@@ -341,3 +344,12 @@ def test_fingerprints_survive_line_moves(tmp_path: Path) -> None:
     write(tmp_path, {"requirements.txt": "# comment\n\nsix==1.16.0\nflask>=2\n"})
     second = findings(tmp_path, rule="deps/unpinned")
     assert first[0].line != second[0].line and first[0].fingerprint == second[0].fingerprint
+
+
+def test_unpinned_vcs_requirement_unless_pinned_to_a_commit(tmp_path: Path) -> None:
+    write(tmp_path, {"requirements.txt": (
+        "git+https://github.com/acme/a.git@main#egg=a\n"
+        "git+https://github.com/acme/b.git@0123456789abcdef0123456789abcdef01234567#egg=b\n"
+    )})
+    hits = findings(tmp_path, rule="deps/unpinned")
+    assert [(f.line, f.message.split()[0]) for f in hits] == [(1, "a")]

@@ -31,6 +31,9 @@ def _cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return cache
 
 
+CRITICAL_VECTOR = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"
+
+
 def rec(adv_id: str, ecosystem: str, name: str, *, ranges: list[dict[str, Any]] | None = None,
         versions: list[str] | None = None, **extra: Any) -> dict[str, Any]:
     affected: dict[str, Any] = {"package": {"ecosystem": ecosystem, "name": name}}
@@ -141,7 +144,7 @@ def test_cvss3_known_scores() -> None:
 
 def test_cvss3_agrees_with_reference_library() -> None:
     cvss = pytest.importorskip("cvss")
-    rng = random.Random(7)
+    rng = random.Random(7)  # noqa: S311 - reproducible test vectors, not cryptography
     for _ in range(300):
         vector = "CVSS:3.1/" + "/".join(
             f"{m}:{rng.choice(vals)}" for m, vals in (
@@ -173,7 +176,7 @@ def _db(tmp_path: Path) -> Path:
     return write_db(tmp_path / "osv", [
         rec("GHSA-1111-2222-3333", "PyPI", "Django", aliases=["CVE-2024-0001"],
             summary="SQL injection", ranges=[eco_range({"introduced": "0"}, {"fixed": "4.2.1"})],
-            severity=[{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}]),
+            severity=[{"type": "CVSS_V3", "score": CRITICAL_VECTOR}]),
         rec("PYSEC-2024-1", "PyPI", "django", aliases=["CVE-2024-0001"],
             ranges=[eco_range({"introduced": "0"}, {"fixed": "4.2.1"})]),
         rec("PYSEC-2024-9", "PyPI", "django", withdrawn="2024-02-01T00:00:00Z",
@@ -232,7 +235,8 @@ def test_zip_database(tmp_path: Path) -> None:
     archive = tmp_path / "all.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("GHSA-npm.json", json.dumps(rec(
-            "GHSA-npm", "npm", "lodash", ranges=[eco_range({"introduced": "0"}, {"fixed": "4.17.21"})])))
+            "GHSA-npm", "npm", "lodash",
+            ranges=[eco_range({"introduced": "0"}, {"fixed": "4.17.21"})])))
     vulns, source, _ = match_packages([pkg("npm", "lodash", "4.17.20", "package-lock.json")],
                                       {"osv_db": str(archive)})
     assert [v.id for v in vulns] == ["GHSA-npm"] and source and source.startswith("db:zip-")
@@ -368,7 +372,7 @@ def osv_api() -> Iterator[_OsvApi]:
 def test_api_batches_pages_merges_and_caches(osv_api: _OsvApi) -> None:
     packages = [pkg("PyPI", "django", "4.2.0"), pkg("npm", "lodash", "4.17.20", "yarn.lock")]
     packages += [pkg("PyPI", f"filler-{i}", "1.0.0", line=i + 3) for i in range(1200)]
-    vulns, source, notes = match_packages(packages, {"osv_api_url": osv_api.url})
+    vulns, source, _notes = match_packages(packages, {"osv_api_url": osv_api.url})
     assert source == f"api:{osv_api.url}"
     assert {(v.name, v.id) for v in vulns} == {("django", "GHSA-aaaa"), ("lodash", "GHSA-cccc")}
     django = next(v for v in vulns if v.name == "django")
@@ -382,7 +386,8 @@ def test_api_batches_pages_merges_and_caches(osv_api: _OsvApi) -> None:
 
 
 def test_api_unreachable_is_an_error_unless_offline_ok(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(time, "sleep", lambda _s: None)
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     dead = f"http://127.0.0.1:{server.server_address[1]}"
