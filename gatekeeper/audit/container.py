@@ -33,6 +33,8 @@ INSECURE_FETCH = "container/insecure-fetch"
 UNTRUSTED_REGISTRY = "container/untrusted-registry"
 
 _REMOTE_SOURCE = re.compile(r"^(?:https?|ftp)://|^git@[^:]+:|^git://|^ssh://", re.IGNORECASE)
+
+
 def _short_hash(text: str) -> str:
     return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()[:16]
 
@@ -231,10 +233,12 @@ def _audit_image(image: Image, allowed: list[str]) -> Iterator[Finding]:
         yield Finding.make(ROOT_USER, Severity.HIGH,
                            f"image {name} runs as root (its config has {shown})",
                            path=path, key="image-user")
-    for env in [*image.env, *image.history_secrets]:
+    entries = [("environment", e) for e in image.env]
+    entries += [("history", e) for e in image.history_secrets]
+    entries += [("label", e) for e in image.label_secrets]
+    for where, env in entries:
         if env.secret is None:
             continue
-        where = "history" if env.name.startswith("history[") else "environment"
         yield Finding.make(
             SECRET_IN_BUILD, Severity.HIGH,
             f"image {name}: {where} entry {env.name} holds a secret-looking value "

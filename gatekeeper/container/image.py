@@ -691,16 +691,28 @@ def _image_from_config(ref: str, fmt: str, name: str | None, manifest_digest: st
     if not isinstance(cfg, dict):
         raise InvalidInput(f"{label}: the image config's config section is not an object")
     env: list[ImageEnv] = []
-    for item in cfg.get("Env") or []:
+    raw_env = cfg.get("Env") or []
+    if not isinstance(raw_env, list):
+        raise InvalidInput(f"{label}: the image config's Env is not a list")
+    for item in raw_env:
         if not isinstance(item, str):
             raise InvalidInput(f"{label}: the image config's Env holds a non-string")
         key, _, value = item.partition("=")
         secret = classify(key, value)
         env.append(ImageEnv(name=key, value=secret.redacted if secret else value, secret=secret))
     labels_raw = cfg.get("Labels") or {}
-    labels = {str(k): redact_text(str(v)) for k, v in labels_raw.items()} \
-        if isinstance(labels_raw, dict) else {}
+    if not isinstance(labels_raw, dict):
+        raise InvalidInput(f"{label}: the image config's Labels is not an object")
+    labels: dict[str, str] = {}
+    label_secrets: list[ImageEnv] = []
+    for key, value in labels_raw.items():
+        secret = classify(str(key), str(value))
+        labels[str(key)] = secret.redacted if secret else redact_text(str(value))
+        if secret is not None:
+            label_secrets.append(ImageEnv(name=str(key), value=secret.redacted, secret=secret))
     ports = cfg.get("ExposedPorts") or {}
+    if not isinstance(ports, dict):
+        raise InvalidInput(f"{label}: the image config's ExposedPorts is not an object")
     user = cfg.get("User")
     return Image(
         reference=ref,
@@ -717,10 +729,11 @@ def _image_from_config(ref: str, fmt: str, name: str | None, manifest_digest: st
         entrypoint=_str_list(cfg.get("Entrypoint")),
         cmd=_str_list(cfg.get("Cmd")),
         working_dir=_opt_str(cfg.get("WorkingDir")),
-        exposed_ports=sorted(str(p) for p in ports) if isinstance(ports, dict) else [],
+        exposed_ports=sorted(str(p) for p in ports),
         env=env,
         history_secrets=_history_secrets(config.get("history")),
         labels=dict(sorted(labels.items())),
+        label_secrets=label_secrets,
         layers=layers,
         total_size=sum(layer.size for layer in layers),
         base_name=annotations.get(_BASE_NAME) or labels.get(_BASE_NAME),

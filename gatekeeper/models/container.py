@@ -120,7 +120,8 @@ class Image(GatekeeperModel):
     env: list[ImageEnv] = Field(default_factory=list)
     # Secret-looking build arguments or tokens left in the config's history (``|1 TOKEN=...``).
     history_secrets: list[ImageEnv] = Field(default_factory=list)
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)  # secret-looking values redacted
+    label_secrets: list[ImageEnv] = Field(default_factory=list)
     layers: list[Layer] = Field(default_factory=list)
     total_size: int = Field(default=0, ge=0)
     base_name: str | None = None

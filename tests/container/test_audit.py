@@ -371,12 +371,15 @@ def test_image_secrets_env_history_and_layer_files(tmp_path: Path) -> None:
         tmp_path, user="app",
         env=["PATH=/bin", f"SLACK_TOKEN={token}", "API_KEY_FILE=/run/secrets/k"],
         history=[{"created_by": "|1 DB_PASSWORD=Zq8-r2Lw0p-Xy77 /bin/sh -c make"}],
+        labels={"ci.deploy.token": "glpat-" + "Ab1Cd2Ef3Gh4Ij5Kl6Mn", "version": "1.0"},
         layers=[make_layer({"root/.aws/credentials": b"[default]\n", "etc/ssl/x.key": b"k"})],
     )
     found = rules(findings, "container/secret-in-build")
     messages = sorted(f.message for f in found)
-    assert len(found) == 3
-    assert all(token not in m and "Zq8-r2Lw0p-Xy77" not in m for m in messages)
+    assert len(found) == 4
+    assert all(token not in m and "Zq8-r2Lw0p-Xy77" not in m and "glpat-Ab1" not in m
+               for m in messages)
+    assert any("label entry ci.deploy.token" in m for m in messages)
     assert any("root/.aws/credentials" in m for m in messages)
     assert not any("x.key" in m for m in messages)  # layers: unambiguous names only
 

@@ -357,3 +357,15 @@ def test_symlink_loop_inside_archive(tmp_path: Path) -> None:
                        [_link("manifest.json", "a"), _link("a", "manifest.json")])
     with pytest.raises(InvalidInput, match="too many levels of links"):
         read_image(f"docker-archive:{archive}")
+
+
+@pytest.mark.parametrize(
+    ("section", "value"),
+    [("Env", {"A": "1"}), ("Env", ["A=1", 5]), ("Labels", ["a"]), ("ExposedPorts", "80/tcp")],
+)
+def test_malformed_config_sections(tmp_path: Path, section: str, value: object) -> None:
+    config = make_config()
+    config["config"][section] = value
+    write_oci_layout(tmp_path / "l", config=config)
+    with pytest.raises(InvalidInput, match=section):
+        read_image(f"oci:{tmp_path / 'l'}")
