@@ -1,0 +1,223 @@
+"""The GitHub Action's run step: ``python -m gatekeeper.integrations.github_action``.
+
+``action.yml`` passes its inputs as environment variables (never interpolated into a shell
+line); this module turns them into one gatekeeper command, runs it in-process, then:
+
+- prints the report in the chosen ``format`` to the log and the workflow-command
+  annotations (``::error file=…,line=…,title=…::``) for findings and reasons;
+- appends the Markdown report to ``$GITHUB_STEP_SUMMARY``;
+- writes the outputs ``verdict``, ``report`` (the JSON report, heredoc syntax) and
+  ``report-file`` to ``$GITHUB_OUTPUT``;
+- writes SARIF to ``sarif-file`` when asked;
+- exits non-zero when the step must fail (see ``fail_step``).
+
+Inputs (environment): GATEKEEPER_COMMAND (check | pr-check | verify | attest),
+GATEKEEPER_POLICY, GATEKEEPER_BASE, GATEKEEPER_STORE, GATEKEEPER_FORMAT, GATEKEEPER_SARIF_FILE,
+GATEKEEPER_FAIL_ON (block | never | a severity), GATEKEEPER_ARGS (split like a shell would,
+never evaluated).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import sys
+import tempfile
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from pydantic import ValidationError
+
+from gatekeeper._fileio import loads_json_strict, read_bounded
+from gatekeeper.errors import ExitCode, InvalidInput
+from gatekeeper.models.finding import Severity
+from gatekeeper.models.verdict import Verdict
+from gatekeeper.report import github, markdown
+
+COMMANDS = ("check", "pr-check", "verify", "attest")
+_REPORTING = ("check", "pr-check", "verify")
+FAIL_ON = ("block", "never", *(s.value for s in Severity))
+FORMATS = ("text", "json", "sarif", "junit", "markdown")
+
+
+@dataclass(frozen=True)
+class ActionInputs:
+    command: str
+    policy: str | None
+    base: str | None
+    store: str | None
+    format: str
+    sarif_file: str | None
+    fail_on: str
+    args: list[str]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ActionInputs:
+        """Raises InvalidInput on an unknown command, format or fail-on value."""
+        def get(name: str) -> str | None:
+            value = env.get(f"GATEKEEPER_{name}", "").strip()
+            return value or None
+
+        command = get("COMMAND") or "check"
+        if command not in COMMANDS:
+            raise InvalidInput(f"input command must be one of {', '.join(COMMANDS)}, "
+                               f"not {command!r}")
+        fmt = get("FORMAT") or "text"
+        if fmt not in FORMATS:
+            raise InvalidInput(f"input format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        fail_on = (get("FAIL_ON") or "block").lower()
+        if fail_on not in FAIL_ON:
+            raise InvalidInput(f"input fail-on must be one of {', '.join(FAIL_ON)}, "
+                               f"not {fail_on!r}")
+        try:
+            # SECURITY: split like a shell, but nothing is expanded or executed.
+            args = shlex.split(get("ARGS") or "")
+        except ValueError as exc:
+            raise InvalidInput(f"input args cannot be split: {exc}") from None
+        return cls(command=command, policy=get("POLICY"), base=get("BASE"), store=get("STORE"),
+                   format=fmt, sarif_file=get("SARIF_FILE"), fail_on=fail_on, args=args)
+
+
+def build_argv(inputs: ActionInputs, workdir: Path) -> tuple[list[str], Path | None]:
+    """The gatekeeper command line, and where its JSON report goes (None for attest)."""
+    argv = [inputs.command]
+    if inputs.policy:
+        argv += ["--policy", inputs.policy]
+    if inputs.base and inputs.command in ("check", "pr-check"):
+        argv += ["--base", inputs.base]
+    if inputs.store and inputs.command in ("verify", "attest"):
+        argv += ["--store", inputs.store]
+    if inputs.command not in _REPORTING:
+        return argv + inputs.args, None
+    json_path = workdir / "report.json"
+    argv += ["--format", "json", "--output", str(json_path)]
+    if inputs.sarif_file:
+        argv += ["--format", "sarif", "--output", inputs.sarif_file]
+    argv += ["--format", inputs.format]  # to the log
+    # NOTE: attest's trailing `-- COMMAND` must stay last, so passthrough args go last too.
+    return argv + inputs.args, json_path
+
+
+def fail_step(exit_code: int, verdict: Verdict | None, fail_on: str) -> bool:
+    """Whether the step fails. An error (exit 2/3) or a missing verdict always fails it.
+
+    ``block`` (default): fail when gatekeeper blocks. A severity: also fail when a new
+    finding is at or above it (stricter only; it can never turn a block into a pass).
+    ``never``: report only; a policy block does not fail the step, an error still does.
+    """
+    if exit_code not in (ExitCode.PASS, ExitCode.BLOCKED):
+        return True
+    if verdict is None:
+        return exit_code != ExitCode.PASS
+    if fail_on == "never":
+        return False
+    if exit_code != ExitCode.PASS or not verdict.allowed:
+        return True
+    if fail_on == "block":
+        return False
+    threshold = Severity(fail_on)
+    return any(f.status is None and f.severity.at_least(threshold) for f in verdict.findings)
+
+
+def _delimiter(*values: str) -> str:
+    while True:
+        candidate = f"ghadelimiter_{uuid.uuid4()}"
+        if all(candidate not in v for v in values):
+            return candidate
+
+
+def write_outputs(path: str, outputs: Mapping[str, str]) -> None:
+    """Append outputs to $GITHUB_OUTPUT; multi-line values use the heredoc syntax."""
+    with open(path, "a", encoding="utf-8") as handle:
+        for name, value in outputs.items():
+            if "\n" in value or "\r" in value:
+                # SECURITY: a random delimiter that the value does not contain, so the value
+                # cannot end the heredoc early and set other outputs.
+                delim = _delimiter(value)
+                handle.write(f"{name}<<{delim}\n{value}\n{delim}\n")
+            else:
+                handle.write(f"{name}={value}\n")
+
+
+def _load_verdict(path: Path | None) -> Verdict | None:
+    if path is None or not path.is_file():
+        return None
+    try:
+        return Verdict.model_validate(loads_json_strict(read_bounded(path)))
+    except (ValueError, ValidationError) as exc:
+        raise InvalidInput(f"{path}: gatekeeper wrote an unreadable report: {exc}") from exc
+
+
+def run(env: Mapping[str, str], stdout: TextIO, stderr: TextIO) -> int:
+    """Run the step; returns the process exit code (0 only when the step should pass)."""
+    from gatekeeper.cli import main
+
+    try:
+        inputs = ActionInputs.from_env(env)
+    except InvalidInput as exc:
+        stdout.write(github.command("error", str(exc), title="gatekeeper action") + "\n")
+        return int(ExitCode.USAGE)
+    tmp_root = env.get("RUNNER_TEMP") or None
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-action-", dir=tmp_root) as tmp:
+        argv, json_path = build_argv(inputs, Path(tmp))
+        stderr.write(f"gatekeeper {shlex.join(argv)}\n")
+        stdout.flush()
+        code = main(argv)
+        sys.stdout.flush()
+        verdict = None
+        try:
+            verdict = _load_verdict(json_path)
+        except InvalidInput as exc:
+            stdout.write(github.command("error", str(exc), title="gatekeeper action") + "\n")
+            code = int(ExitCode.INTERNAL)
+        report_text = json_path.read_text(encoding="utf-8") if verdict and json_path else ""
+        kept_report = ""
+        if verdict is not None:
+            stdout.write(github.render(verdict))
+            summary = env.get("GITHUB_STEP_SUMMARY")
+            if summary:
+                with open(summary, "a", encoding="utf-8") as handle:
+                    handle.write(markdown.render(verdict) + "\n")
+            kept_report = _keep_report(report_text, tmp_root)
+        elif inputs.command in _REPORTING:
+            stdout.write(github.command(
+                "error", f"gatekeeper {inputs.command} failed with exit code {code} before "
+                "deciding; see the log above", title="gatekeeper") + "\n")
+    verdict_word = (verdict.verdict if verdict is not None
+                    else ("pass" if code == ExitCode.PASS else "block"))
+    outputs = {"verdict": verdict_word, "exit-code": str(code), "report": report_text,
+               "report-file": kept_report}
+    out_path = env.get("GITHUB_OUTPUT")
+    if out_path:
+        write_outputs(out_path, outputs)
+    failed = fail_step(code, verdict, inputs.fail_on)
+    if failed and code == ExitCode.PASS:
+        stdout.write(github.command(
+            "error", f"a new finding is at or above fail-on: {inputs.fail_on}",
+            title="gatekeeper") + "\n")
+    if not failed:
+        return 0
+    return code if code != ExitCode.PASS else int(ExitCode.BLOCKED)
+
+
+def _keep_report(text: str, tmp_root: str | None) -> str:
+    """Copy the JSON report somewhere that outlives the step's temporary directory."""
+    directory = Path(tmp_root or tempfile.gettempdir())
+    path = directory / "gatekeeper-report.json"
+    with contextlib.suppress(OSError):
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+    return ""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    del argv  # inputs come from the environment, like every action step
+    return run(os.environ, sys.stdout, sys.stderr)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
