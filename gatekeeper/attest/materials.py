@@ -23,8 +23,30 @@ from gatekeeper.models.statement import Artifact
 _SKIP_DIRS = frozenset({".git", ".gatekeeper"})
 
 
+def _through_link(root: Path, rel: str, *, include_last: bool) -> bool:
+    """True when a component of ``rel`` (the last one only if ``include_last``) is a symlink.
+
+    SECURITY: ``src/link/etc/**`` with ``src/link -> /`` would otherwise walk and hash files
+    outside the tree; a path through a link is not in the tree.
+    """
+    parts = [p for p in rel.split("/") if p]
+    if not include_last:
+        parts = parts[:-1]
+    current = root
+    for part in parts:
+        current = current / part
+        try:
+            if stat.S_ISLNK(os.lstat(current).st_mode):
+                return True
+        except OSError:
+            return False  # nothing there: nothing to read either
+    return False
+
+
 def _walk(root: Path, start: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
     """Yield (relative POSIX path, entry) for files and symlinks below ``root/start``."""
+    if start and _through_link(root, start, include_last=True):
+        return
     stack = [start]
     while stack:
         rel_dir = stack.pop()
@@ -56,15 +78,34 @@ def _check_pattern(pattern: str) -> str:
     return cleaned
 
 
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(text: str) -> str:
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def _record(root: Path, names_entries: Iterable[tuple[str, os.DirEntry[str]]]) -> list[Artifact]:
     files: list[tuple[str, str]] = []  # (name, absolute path)
     sizes: list[int] = []
     artifacts: list[Artifact] = []
     for rel, entry in names_entries:
+        if not _is_utf8(rel):
+            # SECURITY: a statement is UTF-8 JSON; a name that is not UTF-8 cannot be recorded
+            # faithfully, and an escaped spelling could collide with a real file's name.
+            raise InvalidInput(f"{_shown(rel)}: file name is not valid UTF-8; rename the file or "
+                               "narrow the glob so it does not match")
         st = entry.stat(follow_symlinks=False)
         mode = st.st_mode
         if stat.S_ISLNK(mode):
             target = os.readlink(entry.path)
+            if not _is_utf8(target):
+                raise InvalidInput(f"{rel}: symlink target is not valid UTF-8 ({_shown(target)})")
             digest = hashlib.sha256(target.encode("utf-8", "surrogateescape")).hexdigest()
             artifacts.append(Artifact(name=rel, digest={"sha256": digest}, kind="symlink", target=target))
         elif stat.S_ISREG(mode):
@@ -95,6 +136,8 @@ def record_globs(root: Path, patterns: list[str], *, what: str, allow_empty: boo
     for start, group in sorted(starts.items()):
         regexes = [(p, compile_glob(p)) for p in group]
         literal = root / start if start else root
+        if start and _through_link(root, start, include_last=False):
+            continue  # a path through a symlink is outside the tree: it matches nothing
         if start and (literal.is_symlink() or literal.is_file()):
             # A pattern naming one file or link directly.
             parent = literal.parent
@@ -132,7 +175,7 @@ def record_dirs(root: Path, dirs: list[str], *, what: str) -> list[Artifact]:
     for raw in dirs:
         rel = _check_pattern(raw).rstrip("/")
         path = root / rel
-        if path.is_symlink() or not path.is_dir():
+        if _through_link(root, rel, include_last=True) or not path.is_dir():
             raise InvalidInput(f"--{what}-dir {raw!r}: not a directory under {root}")
         entries = _record(root, _walk(root, rel))
         out.append(dir_artifact(rel, entries))

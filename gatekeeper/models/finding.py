@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from gatekeeper.models.base import GatekeeperModel
 
@@ -43,6 +43,19 @@ def fingerprint(rule: str, path: str | None, key: str) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+def printable(text: str) -> str:
+    """``text`` with undecodable bytes (lone surrogates from non-UTF-8 file names) as ``\\xNN``.
+
+    SECURITY: a crafted file name must not crash a report writer (JSON, SARIF and XML are
+    UTF-8); the escape is deterministic and shows the bytes.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text
+
+
 class Finding(GatekeeperModel):
     rule: str = Field(pattern=r"^[a-z]+/[a-z0-9-]+$")
     severity: Severity
@@ -52,6 +65,11 @@ class Finding(GatekeeperModel):
     fingerprint: str = Field(pattern=r"^[0-9a-f]{64}$")
     # Set by the check runner: "new" (introduced by the change), "existing" (already on the base).
     status: str | None = None
+
+    @field_validator("message", "path")
+    @classmethod
+    def _utf8(cls, value: str | None) -> str | None:
+        return None if value is None else printable(value)
 
     @classmethod
     def make(
@@ -65,6 +83,7 @@ class Finding(GatekeeperModel):
         key: str = "",
     ) -> Finding:
         """Build a finding; ``key`` is what makes it unique within rule and path."""
+        path = None if path is None else printable(path)
         return cls(
             rule=rule,
             severity=severity,
