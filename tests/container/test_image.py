@@ -369,3 +369,46 @@ def test_malformed_config_sections(tmp_path: Path, section: str, value: object) 
     write_oci_layout(tmp_path / "l", config=config)
     with pytest.raises(InvalidInput, match=section):
         read_image(f"oci:{tmp_path / 'l'}")
+
+
+def test_buildx_attestation_manifest_with_spdx_statement(tmp_path: Path) -> None:
+    root = tmp_path / "l"
+    digests = write_oci_layout(root, tag=None)
+    index = json.loads((root / "index.json").read_text())
+    image_desc = index["manifests"][0]
+
+    def blob(data: bytes) -> dict[str, object]:
+        path = root / "blobs" / "sha256" / sha(data)
+        path.write_bytes(data)
+        return {"digest": f"sha256:{sha(data)}", "size": len(data)}
+
+    statement = json.dumps({
+        "_type": "https://in-toto.io/Statement/v0.1",
+        "predicateType": "https://spdx.dev/Document",
+        "subject": [{"name": "pkg:docker/app", "digest": {"sha256": "0" * 64}}],
+        "predicate": {"spdxVersion": "SPDX-2.3", "packages": [
+            {"name": "busybox", "versionInfo": "1.36.1"}]},
+    }).encode()
+    empty = blob(b"{}")
+    attestation = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **empty},
+        "layers": [{"mediaType": "application/vnd.in-toto+json", **blob(statement),
+                    "annotations": {"in-toto.io/predicate-type": "https://spdx.dev/Document"}}],
+    }).encode()
+    nested = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                         "manifests": [image_desc, {
+                             "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                             **blob(attestation),
+                             "platform": {"os": "unknown", "architecture": "unknown"},
+                             "annotations": {
+                                 "vnd.docker.reference.type": "attestation-manifest",
+                                 "vnd.docker.reference.digest": digests["manifest"]}}]}).encode()
+    top = {"mediaType": "application/vnd.oci.image.index.v1+json", **blob(nested),
+           "annotations": {"org.opencontainers.image.ref.name": "v1"}}
+    (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [top]}))
+    image = read_image(f"oci:{root}")
+    assert image.manifest_digest == digests["manifest"]
+    assert image.index_digest == top["digest"]
+    assert image.sbom_format == "spdx"
+    assert [(p.name, p.version) for p in image.packages] == [("busybox", "1.36.1")]
