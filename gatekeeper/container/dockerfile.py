@@ -476,6 +476,8 @@ class _Parser:
                     global_values[pair.key] = value
                 continue
             builders[-1].add(instruction, values, global_values, self.escape)
+        if not builders:
+            raise DockerfileSyntaxError(logicals[-1].line, "no FROM: the file has no build stage")
         return self.directives, [b.build() for b in builders], global_args, preamble
 
     def _from(self, instruction: Instruction, global_values: dict[str, str | None],

@@ -223,6 +223,7 @@ def test_secret_values_are_redacted_in_the_evidence() -> None:
         ("", 1, "no instructions"),
         ("# only a comment\n", 1, "no instructions"),
         ("RUN echo hi\nFROM alpine\n", 1, "before the first FROM"),
+        ("ARG A=1\n\nARG B\n", 3, "no FROM"),
         ("FROM alpine\nFROBNICATE x\n", 2, "unknown instruction"),
         ("FROM alpine\nRUN\n", 2, "RUN requires arguments"),
         ("FROM alpine AS\n", 1, "FROM takes an image"),
