@@ -287,7 +287,8 @@ class PipelineParseErrors:
                 "pipeline/parse-error", Severity.HIGH,
                 f"{item.kind} {item.path} cannot be parsed: {item.parse_error.message} "
                 "(an unparsed pipeline file is not audited)",
-                path=item.path, line=item.parse_error.line, key="parse-error",
+                # NOTE: a file that is not read at all (symlink, oversized) is reported at line 1.
+                path=item.path, line=item.parse_error.line or 1, key="parse-error",
             )
 
 
@@ -399,6 +400,13 @@ class PipelineHardcodedCredentials:
                 for entry in job.with_:
                     if entry.is_literal and literal_credential(entry.key, entry.value):
                         yield finding(wf.path, f"job {job.id} with", entry)
+                if isinstance(job.secrets, list):
+                    # Everything passed as `secrets:` is a secret: any literal is one in the clear.
+                    for entry in job.secrets:
+                        if entry.is_literal and literal_credential(
+                            entry.key, entry.value, any_literal=True
+                        ):
+                            yield finding(wf.path, f"job {job.id} secrets", entry)
                 for container in ([job.container] if job.container else []) + list(job.services):
                     for entry in container.credentials:
                         is_password = entry.key == "password"

@@ -546,6 +546,8 @@ class GithubTokens:
                 )
         if wf.permissions is not None:
             return
+        if _events(wf) == {"workflow_call"}:
+            return  # a reusable workflow runs with its caller's token; the caller is audited
         missing = [job for job in wf.jobs if job.permissions is None]
         if not missing:
             return

@@ -279,3 +279,17 @@ def test_config_drift(tmp_path: Path) -> None:
 
 def test_no_approved_digests_no_drift(scan: Scan) -> None:
     assert rules(scan({"Jenkinsfile": "node { sh 'make' }\n"}), "pipeline/config-drift") == []
+
+
+def test_literal_passed_as_a_reusable_workflow_secret(scan: Scan) -> None:
+    findings = scan({WF: f"""
+        on: push
+        permissions: {{contents: read}}
+        jobs:
+          deploy:
+            uses: org/repo/.github/workflows/deploy.yml@{"c" * 40}
+            secrets:
+              registry-token: r3g-T0k3n-9911
+              deploy-key: ${{{{ secrets.DEPLOY_KEY }}}}
+    """})
+    assert [f.line for f in rules(findings, "pipeline/hardcoded-credentials")] == [7]

@@ -542,3 +542,25 @@ def test_self_hosted_runner_through_a_matrix(scan: Scan) -> None:
             steps: [{run: make}]
     """})
     assert [f.line for f in rules(findings, "pipeline/self-hosted-runner")] == [8]
+
+
+def test_reusable_workflow_without_permissions_inherits_the_callers(scan: Scan) -> None:
+    callee = scan({".github/workflows/reusable.yml": """
+        on:
+          workflow_call:
+            inputs:
+              target: {type: string, required: true}
+        jobs:
+          deploy:
+            runs-on: ubuntu-latest
+            steps: [{run: make deploy}]
+    """})
+    assert rules(callee, "pipeline/excessive-permissions") == []
+    also_push = scan({".github/workflows/reusable.yml": """
+        on: [workflow_call, push]
+        jobs:
+          deploy:
+            runs-on: ubuntu-latest
+            steps: [{run: make deploy}]
+    """})
+    assert len(rules(also_push, "pipeline/excessive-permissions")) == 1
