@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from gatekeeper.audit.base import AuditContext
-from gatekeeper.container.imageref import is_allowed, parse_image_ref
+from gatekeeper.container.imageref import is_allowed, normalize_allowed, parse_image_ref
 from gatekeeper.container.secret import is_secret_file
 from gatekeeper.container.shell import insecure_fetch, remote_script
 from gatekeeper.container.user import is_root_user
@@ -33,6 +33,20 @@ INSECURE_FETCH = "container/insecure-fetch"
 UNTRUSTED_REGISTRY = "container/untrusted-registry"
 
 _REMOTE_SOURCE = re.compile(r"^(?:https?|ftp)://|^git@[^:]+:|^git://|^ssh://", re.IGNORECASE)
+
+
+_PINNED_TEXT = re.compile(r"@sha256:[0-9a-f]{64}$")
+
+
+def _literal_prefix_allowed(base: str, allowed: list[str]) -> bool:
+    """Whether the text before the first variable already names an allowed registry/namespace
+    (``ghcr.io/acme/app-${VARIANT}``), so the variable cannot move the image elsewhere."""
+    prefix = base.split("$", 1)[0]
+    for entry in allowed:
+        wanted = normalize_allowed(entry)
+        if wanted and prefix.startswith(wanted + "/"):
+            return True
+    return False
 
 
 def _short_hash(text: str) -> str:
@@ -110,11 +124,12 @@ def _base_image(stage: Stage, path: str, allowed: list[str]) -> Iterator[Finding
         return  # built on an earlier stage, or on nothing
     if stage.base_image is None:
         names = ", ".join(stage.unresolved)
-        yield Finding.make(UNPINNED_BASE, Severity.MEDIUM,
-                           f"FROM {stage.base}: the base image depends on {names}, which has no "
-                           f"default, so it is not pinned to a digest",
-                           path=path, line=stage.line, key=f"unresolved:{stage.base}")
-        if allowed:
+        if not _PINNED_TEXT.search(stage.base):
+            yield Finding.make(UNPINNED_BASE, Severity.MEDIUM,
+                               f"FROM {stage.base}: the base image depends on {names}, which has "
+                               f"no default, so it is not pinned to a digest",
+                               path=path, line=stage.line, key=f"unresolved:{stage.base}")
+        if allowed and not _literal_prefix_allowed(stage.base, allowed):
             yield Finding.make(UNTRUSTED_REGISTRY, Severity.HIGH,
                                f"FROM {stage.base}: the registry cannot be established ({names} "
                                f"has no default), so it is not known to be allowed",

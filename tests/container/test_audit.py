@@ -336,6 +336,13 @@ def test_untrusted_registry_unresolvable_base_fires_when_listed() -> None:
     text = "ARG REG\nFROM ${REG}/app:1\nUSER 1\n"
     assert [f.line for f in rules(audit(text, allowed=["ghcr.io/acme"]),
                                   "container/untrusted-registry")] == [2]
+    # A variable after an allowed namespace cannot move the image out of it.
+    text = f"FROM ghcr.io/acme/app-${{TARGETARCH}}:1{PIN}\nUSER 1\n"
+    findings = audit(text, allowed=["ghcr.io/acme"])
+    assert rules(findings, "container/untrusted-registry") == []
+    assert rules(findings, "container/unpinned-base") == []  # the digest is literal
+    text = "FROM ghcr.io/acmecorp${SUFFIX}/app:1\nUSER 1\n"
+    assert rules(audit(text, allowed=["ghcr.io/acme"]), "container/untrusted-registry")
 
 
 # -- images --------------------------------------------------------------------------------
