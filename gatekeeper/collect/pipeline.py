@@ -88,6 +88,9 @@ def classify(path: str) -> FileKind | None:
         lower == "jenkinsfile" or lower.startswith("jenkinsfile.") or lower.endswith(".jenkinsfile")
     ):
         return "jenkinsfile"
+    if re.fullmatch(r"(?:.+/)?vars/[A-Za-z0-9_]+\.groovy", path) and "/src/" not in f"/{path}":
+        # A Jenkins shared library's global steps run in every pipeline that loads it.
+        return "jenkinsfile"
     if lower in (".gitlab-ci.yml", ".gitlab-ci.yaml"):
         return "gitlab-ci"
     if not is_other and (

@@ -88,6 +88,9 @@ jobs:
     ("gatekeeper/collect/dockerfile.py", None),
     ("docs/Dockerfile.md", None),
     ("ci/Jenkinsfile.groovy", "jenkinsfile"),
+    ("vars/deployApp.groovy", "jenkinsfile"),
+    ("libs/shared/vars/buildIt.groovy", "jenkinsfile"),
+    ("src/org/acme/Util.groovy", None),
     ("scripts/format.sh", None),
     ("docs/workflows.yml", None),
 ])
