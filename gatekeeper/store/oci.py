@@ -196,6 +196,7 @@ class OciStore:
             annotations[ANNOTATION_STAGE] = keys.stage
         layer = {"mediaType": ENVELOPE_TYPE, "digest": env_digest, "size": len(data)}
         use_referrers = self.supports_referrers()
+        tags: list[str] | None = None
         for target in targets:
             manifest = canonical({
                 "schemaVersion": 2, "mediaType": MANIFEST_TYPE, "artifactType": ENVELOPE_TYPE,
@@ -211,10 +212,12 @@ class OciStore:
             self.client.put_manifest(receipt_tag(target.digest, manifest_digest), manifest,
                                      MANIFEST_TYPE)
             if target.indexed:
+                if tags is None:
+                    tags = self.client.list_tags()
                 self._add_to_index(target.digest, {
                     "mediaType": MANIFEST_TYPE, "digest": manifest_digest, "size": len(manifest),
                     "artifactType": ENVELOPE_TYPE, "annotations": annotations,
-                })
+                }, tags)
         self._tags = None
         return env_digest.partition(":")[2]
 
@@ -232,8 +235,12 @@ class OciStore:
             self.client.put_manifest(digest, data, MANIFEST_TYPE)
         self._known.add(digest)
 
-    def _add_to_index(self, subject_digest: str, entry: dict[str, Any]) -> None:
+    def _add_to_index(self, subject_digest: str, entry: dict[str, Any], tags: list[str]) -> None:
         """Add ``entry`` to the ``sha256-<hex>`` referrers index: read, modify, write, verify.
+
+        The write also merges every receipt of that subject the index lacks, so an entry
+        that a concurrent writer overwrote (no compare-and-swap on most registries) comes
+        back with the next push for the subject.
 
         Raises:
             StoreError: the tag holds something that is not an image index, or the entry
@@ -243,9 +250,13 @@ class OciStore:
         for attempt in range(INDEX_ATTEMPTS):
             current = self.client.get_manifest(tag)
             entries = self._index_entries(current, tag)
-            if any(e.get("digest") == entry["digest"] for e in entries):
+            missing = self._unindexed_receipts(subject_digest, entries, tags)
+            if not missing and any(e.get("digest") == entry["digest"] for e in entries):
                 return
-            merged = sorted([*entries, entry], key=lambda e: str(e.get("digest", "")))
+            additions = {str(e["digest"]): e for e in [*missing, entry]}
+            for existing in entries:
+                additions.pop(str(existing.get("digest", "")), None)
+            merged = sorted([*entries, *additions.values()], key=lambda e: str(e.get("digest", "")))
             body = canonical({"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": merged})
             # NOTE: registries that honour conditional writes answer 412 to a stale write;
             # those that ignore the header are covered by the verification below.
@@ -260,6 +271,28 @@ class OciStore:
             self.sleep(min(2.0, 0.02 * (2 ** attempt)) * (0.5 + random.random()))  # noqa: S311
         raise StoreError(f"{self.uri}: could not update the referrers index {tag} after "
                          f"{INDEX_ATTEMPTS} attempts (the receipt tag was written)")
+
+    def _unindexed_receipts(self, subject_digest: str, entries: list[dict[str, Any]],
+                            tags: list[str]) -> list[dict[str, Any]]:
+        prefix = index_tag(subject_digest) + "."
+        known = {str(e.get("digest", "")).partition(":")[2][:RECEIPT_HEX] for e in entries}
+        out = []
+        for tag in tags:
+            match = _RECEIPT.match(tag)
+            if match is None or not tag.startswith(prefix) or match.group(2) in known:
+                continue
+            got = self._manifest(tag)
+            if got is None:
+                continue
+            digest, data = got
+            doc = loads_json_strict(data)
+            if not isinstance(doc, dict) or doc.get("artifactType") != ENVELOPE_TYPE:
+                continue
+            annotations = doc.get("annotations")
+            out.append({"mediaType": MANIFEST_TYPE, "digest": digest, "size": len(data),
+                        "artifactType": ENVELOPE_TYPE,
+                        "annotations": annotations if isinstance(annotations, dict) else {}})
+        return out
 
     def _index_entries(self, manifest: Manifest | None, tag: str) -> list[dict[str, Any]]:
         if manifest is None:
