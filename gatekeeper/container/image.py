@@ -563,6 +563,11 @@ def _read_layout(ref: str, source: _Source, tag: str | None, limits: Limits, fmt
             raise InvalidInput(f"{label}: no image tagged {tag!r} (tags: {', '.join(tags) or '-'})")
     else:
         chosen = [d for d in top if not _is_attachment(d)]
+    # One image saved under several names (docker save a:1 a:latest) is listed once per name.
+    by_digest: dict[str, dict[str, Any]] = {}
+    for desc in chosen:
+        by_digest.setdefault(str(desc.get("digest")), desc)
+    chosen = list(by_digest.values())
     if len(chosen) != 1:
         tags = sorted({n for d in chosen if (n := _descriptor_name(d))})
         raise InvalidInput(

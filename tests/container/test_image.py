@@ -412,3 +412,15 @@ def test_buildx_attestation_manifest_with_spdx_statement(tmp_path: Path) -> None
     assert image.index_digest == top["digest"]
     assert image.sbom_format == "spdx"
     assert [(p.name, p.version) for p in image.packages] == [("busybox", "1.36.1")]
+
+
+def test_one_image_under_two_names_is_one_image(tmp_path: Path) -> None:
+    digests = write_oci_layout(tmp_path / "l", tag="1.0")
+    index_path = tmp_path / "l" / "index.json"
+    index = json.loads(index_path.read_text())
+    again = dict(index["manifests"][0], annotations={"org.opencontainers.image.ref.name": "latest"})
+    index["manifests"].append(again)
+    index_path.write_text(json.dumps(index))
+    image = read_image(f"oci:{tmp_path / 'l'}")
+    assert image.manifest_digest == digests["manifest"] and image.name == "1.0"
+    assert read_image(f"oci:{tmp_path / 'l'}:latest").name == "latest"
