@@ -139,7 +139,8 @@ def write_oci_layout(
         top_desc["annotations"] = {"org.opencontainers.image.ref.name": tag}
     for other in extra_images or []:
         data = _json({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                      "config": manifest["config"], "layers": layer_descs})
+                      "config": manifest["config"], "layers": layer_descs,
+                      "annotations": {"org.example.variant": other}})
         top_list.append({"mediaType": OCI_MANIFEST, "digest": _blob(root, data),
                          "size": len(data),
                          "annotations": {"org.opencontainers.image.ref.name": other}})
