@@ -195,7 +195,7 @@ class Corpus:
                "sh": "deploy.sh", "py": "settings.py"}
         file_size = 24 * 1024
         n_share = max(len(self.PLAN), int(share_mb * 1024 * 1024 / file_size))
-        n_total = int(total_mb * 1024 * 1024 / file_size)
+        n_total = max(n_share, int(total_mb * 1024 * 1024 / file_size))
         plan = list(self.PLAN)
         self.rng.shuffle(plan)
         slots = sorted(self.rng.sample(range(n_share), len(plan)))
@@ -208,7 +208,10 @@ class Corpus:
                 style = "json"
             if kind == "password" and style not in ("yaml", "ini", "env"):
                 style = "yaml"  # high-entropy passwords go into YAML / INI / .env files
-            rel = f"{'share' if i < n_share else 'rest'}/svc{i:05d}/{ext[style]}"
+            name = ext[style]
+            if kind and name == "package-lock.json":
+                name = "settings.json"  # credentials do not live in lockfiles (both tools skip them)
+            rel = f"{'share' if i < n_share else 'rest'}/svc{i:05d}/{name}"
             if kind == "docker":
                 rel = f"share/svc{i:05d}/.docker/config.json"
             lines: list[str] = ["{"] if style == "json" else (["app:"] if style == "yaml" else [])
@@ -255,6 +258,15 @@ def score(corpus: Corpus, reported: set[tuple[str, int]]) -> tuple[int, int]:
         else:
             found.add(cred)
     return len(found), false_hits
+
+
+def per_kind(corpus: Corpus, reported: set[tuple[str, int]]) -> str:
+    found_ids = {corpus.planted[p][ln] for p, ln in reported if ln in corpus.planted.get(p, {})}
+    by_kind: dict[str, list[int]] = {}
+    for cred, kind in corpus.kinds.items():
+        by_kind.setdefault(kind, [0, 0])[0] += 1
+        by_kind[kind][1] += cred in found_ids
+    return ", ".join(f"{k} {v[1]}/{v[0]}" for k, v in sorted(by_kind.items()))
 
 
 def run_gatekeeper(root: Path) -> tuple[float, set[tuple[str, int]]]:
@@ -304,13 +316,7 @@ def main() -> int:
         gk_rate = total / 1e6 / gk_time
         print(f"gatekeeper     : {total / 1e6:6.1f} MB  median {gk_time:7.2f}s  "
               f"{gk_rate:7.2f} MB/s  recall {gk_found}/100  false hits {gk_false}")
-        by_kind: dict[str, list[int]] = {}
-        found_ids = {corpus.planted[p][ln] for p, ln in reported if ln in corpus.planted.get(p, {})}
-        for cred, kind in corpus.kinds.items():
-            by_kind.setdefault(kind, [0, 0])[0] += 1
-            by_kind[kind][1] += cred in found_ids
-        print("  per kind (found/planted): "
-              + ", ".join(f"{k} {v[1]}/{v[0]}" for k, v in sorted(by_kind.items())))
+        print("  per kind (found/planted): " + per_kind(corpus, reported))
         if args.skip_detect_secrets:
             return 0
         share_root = root / "share"
@@ -323,6 +329,8 @@ def main() -> int:
         ds_rate = share / 1e6 / ds_time
         print(f"detect-secrets : {share / 1e6:6.1f} MB  median {ds_time:7.2f}s  "
               f"{ds_rate:7.2f} MB/s  recall {ds_found}/100  false hits {ds_false}")
+        print("  per kind (found/planted): "
+              + per_kind(corpus, {(f"share/{p}", ln) for p, ln in ds_reported}))
         ratio = gk_rate / ds_rate
         print(f"throughput ratio gatekeeper/detect-secrets: {ratio:.1f}x (target >= 10x)")
         ok = ratio >= 10 and gk_found >= 95 and gk_false <= 50
