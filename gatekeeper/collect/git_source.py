@@ -204,7 +204,7 @@ def _parse_raw_entries(raw: bytes) -> list[FileChange]:
             i += 2
         zero = set("0")
         changes.append(FileChange(
-            path=path, old_path=old_path, change=letter,  # type: ignore[arg-type]
+            path=path, old_path=old_path, change=letter,
             old_mode=old_mode, new_mode=new_mode,
             old_blob=None if set(old_sha) <= zero else old_sha,
             new_blob=None if set(new_sha) <= zero else new_sha,
@@ -293,7 +293,7 @@ class _LogParser:
             committer=Identity(name=cn, email=ce, date=cd),
             subject=subject,
             signature=Signature(
-                status=status if status in "GBUXYREN" and status else "E",  # type: ignore[arg-type]
+                status=status if status in "GBUXYREN" and status else "E",
                 key=key or None, fingerprint=fpr or None,
                 primary_fingerprint=primary or None, signer=signer or None,
             ),

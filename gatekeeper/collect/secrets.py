@@ -66,9 +66,9 @@ def _to_hits(raw: list[RawHit], path: str, source: str, commit: str | None,
     for hit in raw:
         line = line_map[hit.line - 1] if line_map is not None else hit.line
         hits.append(SecretHit(
-            detector=hit.detector,  # type: ignore[arg-type]
+            detector=hit.detector,
             path=path, line=max(1, line), redacted=redact(hit.value),
-            fingerprint=value_fingerprint(hit.value), source=source,  # type: ignore[arg-type]
+            fingerprint=value_fingerprint(hit.value), source=source,
             commit=commit, paired=hit.paired, detail=hit.detail,
         ))
     return hits
@@ -279,7 +279,7 @@ class SecretsCollector:
                 + ", ".join(sorted({s.path for s in scan.skipped})[:10])
             )
         return SecretsEvidence(
-            mode=mode,  # type: ignore[arg-type]
+            mode=mode,
             files_scanned=scan.files, bytes_scanned=scan.bytes, commits_scanned=scan.commits,
             hits=hits, skipped=sorted(scan.skipped, key=lambda s: (s.path, s.commit or "")),
             notes=notes, **extra,

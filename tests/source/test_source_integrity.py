@@ -348,3 +348,12 @@ def test_cli_check_and_collect(repo: git.Repo, capsys: pytest.CaptureFixture[str
     assert main(["collect", "source", root, "--base", base]) == 0
     assert '"base_is_ancestor": true' in capsys.readouterr().out
     assert main(["check", root, "--base", "no-such-ref", "--only", "source"]) == 2
+
+
+def test_cli_check_on_a_plain_directory(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "README").write_text("hi\n")
+    (tmp_path / "escape").symlink_to("../../etc/passwd")
+    assert main(["check", str(tmp_path), "--only", "source", "--format", "json"]) == 1
+    out = capsys.readouterr().out
+    assert '"source/symlink-escape"' in out and "not a git repository" in out
