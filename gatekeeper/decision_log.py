@@ -285,8 +285,11 @@ def verify_lines(lines: list[bytes], head: str | None = None) -> LogReport:
     if problems:
         return LogReport(len(lines), digests[-1] if digests else None, problems, [])
     entries = [e for e in parsed if e is not None]
-    seqs = [e.seq for e in entries]
-    if len(set(seqs)) == len(seqs):
+    # SECURITY: only a registry's log may hold concurrent siblings; a directory store's log
+    # (or one mixing the two) must be one linear chain, so a forged duplicate cannot switch
+    # the check to the more tolerant mode.
+    registry_log = bool(entries) and all(e.store.startswith("oci://") for e in entries)
+    if not registry_log:
         problems = _verify_linear(entries, digests)
         notes: list[str] = []
     else:
@@ -315,9 +318,15 @@ def _verify_linear(entries: list[DecisionEntry], digests: list[str]) -> list[Pro
         number = i + 1
         expected_prev = GENESIS if i == 0 else digests[i - 1]
         if entry.seq != i:
-            what = "removed before it" if entry.seq > i else "inserted or reordered"
-            problems.append(Problem(number, f"entry has sequence number {entry.seq} at position {i}: "
-                                            f"an entry was {what}"))
+            later = [e.seq for e in entries[i + 1:]]
+            if i in later:
+                what = f"entries were reordered (entry {i} comes later)"
+            elif entry.seq > i:
+                what = "an entry was removed before it"
+            else:
+                what = "an entry was inserted or duplicated"
+            problems.append(Problem(number, f"entry has sequence number {entry.seq} at position "
+                                            f"{i}: {what}"))
             break
         if entry.prev != expected_prev:
             problems.append(Problem(number, f"entry {entry.seq} names previous entry {entry.prev}, "
