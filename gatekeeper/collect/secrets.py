@@ -27,7 +27,8 @@ from gatekeeper.errors import CollectionError
 from gatekeeper.models.secrets import SecretHit, SecretsEvidence, SkippedFile
 from gatekeeper.secrets import RawHit, redact, scan_text, value_fingerprint
 
-_HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+# "@@ -a,b +c,d @@", or for a merge's combined diff "@@@ -a,b -c,d +e,f @@@".
+_HUNK = re.compile(rb"^(@@+) (?:-\d+(?:,\d+)? )+\+(\d+)(?:,\d+)? \1")
 _UNQUOTE = {"a": "\a", "b": "\b", "t": "\t", "n": "\n", "v": "\v", "f": "\f", "r": "\r",
             '"': '"', "\\": "\\"}
 # SECURITY: the repository's config must not change how the diff is printed.
@@ -124,10 +125,14 @@ def _git_tree_files(runner: GitRunner) -> list[str]:
 
 
 def _history(runner: GitRunner, base: str, head: str, scan: _Scan) -> None:
-    """Scan every line added by each commit of base..head (streamed ``git log -p -U0``)."""
+    """Scan every line added by each commit of base..head (streamed ``git log -p -U0``).
+
+    Merge commits are read as dense combined diffs (``--cc``): a line that is in neither
+    parent (an "evil merge" or a conflict resolution) is scanned as added by the merge.
+    """
     marker = f"\x1eGKCOMMIT{_random.token_hex(12)} ".encode()
     proc = runner.popen(
-        *_DIFF_ARGS, "log", "-p", "-U0", "--no-color", "--no-ext-diff", "--no-textconv",
+        *_DIFF_ARGS, "log", "-p", "--cc", "-U0", "--no-color", "--no-ext-diff", "--no-textconv",
         "--no-renames", "--no-relative", "--src-prefix=a/", "--dst-prefix=b/",
         f"--format={marker.decode().replace(chr(0x1e), '%x1e')}%H", f"{base}..{head}", "--",
     )
@@ -136,6 +141,7 @@ def _history(runner: GitRunner, base: str, head: str, scan: _Scan) -> None:
     path: str | None = None
     in_hunk = False
     lineno = 0
+    columns = 1  # prefix columns: 1 for a plain diff, one per parent for a combined diff
     block: list[tuple[int, bytes]] = []
     size = 0
 
@@ -145,6 +151,14 @@ def _history(runner: GitRunner, base: str, head: str, scan: _Scan) -> None:
             scan.added_lines(commit, path, block)
         block, size = [], 0
 
+    def hunk(line: bytes) -> bool:
+        nonlocal lineno, columns
+        match = _HUNK.match(line)
+        if match is None:
+            return False
+        columns, lineno = len(match.group(1)) - 1, int(match.group(2))
+        return True
+
     try:
         for line in proc.stdout:
             if line.startswith(marker):
@@ -153,7 +167,7 @@ def _history(runner: GitRunner, base: str, head: str, scan: _Scan) -> None:
                 scan.commits += 1
                 path, in_hunk = None, False
                 continue
-            if line.startswith(b"diff --git "):
+            if line.startswith((b"diff --git ", b"diff --cc ", b"diff --combined ")):
                 flush()
                 path, in_hunk = None, False
                 continue
@@ -163,12 +177,16 @@ def _history(runner: GitRunner, base: str, head: str, scan: _Scan) -> None:
                     name = _unquote_path(target)
                     path = None if target == b"/dev/null" else name.removeprefix("b/")
                 elif line.startswith(b"@@"):
-                    match = _HUNK.match(line)
-                    in_hunk, lineno = match is not None, int(match.group(1)) if match else 0
+                    in_hunk = hunk(line)
                 continue
-            if line.startswith(b"+"):
+            prefix = line[:columns]
+            if line.startswith(b"@@"):
+                hunk(line)
+            elif b"-" in prefix or line.startswith(b"\\"):
+                continue  # a removed line (or "\ No newline"): not in the result
+            elif prefix == b"+" * columns:
                 if path is not None and size <= scan.max_bytes:
-                    content = line[1:].rstrip(b"\n")
+                    content = line[columns:].rstrip(b"\n")
                     size += len(content) + 1
                     if size > scan.max_bytes:
                         scan.skipped.append(SkippedFile(
@@ -178,11 +196,8 @@ def _history(runner: GitRunner, base: str, head: str, scan: _Scan) -> None:
                     else:
                         block.append((lineno, content))
                 lineno += 1
-            elif line.startswith(b"@@"):
-                match = _HUNK.match(line)
-                lineno = int(match.group(1)) if match else lineno
-            elif line.startswith(b" "):
-                lineno += 1
+            else:
+                lineno += 1  # context, or a merge line taken from one parent
         flush()
     finally:
         proc.stdout.close()

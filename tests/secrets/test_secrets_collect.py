@@ -204,3 +204,26 @@ def test_git_config_cannot_change_the_diff_we_parse(git_repo: git.Repo) -> None:
     ev = collect(root, base=base)
     assert [(h.path, h.line, h.source) for h in ev.hits] == [
         ("sub/a.yml", 1, "history"), ("sub/a.yml", 1, "tree")]
+
+
+def test_range_scans_lines_that_only_a_merge_commit_adds(git_repo: git.Repo) -> None:
+    root = workdir(git_repo)
+    commit_files(git_repo, {"app.yaml": "a: 1\nb: 2\n"})
+    base = git_repo.head.commit.hexsha
+    env = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null", "HOME": str(root)}
+
+    def sh(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, env=env)
+
+    sh("checkout", "-q", "-b", "feature")
+    commit_files(git_repo, {"app.yaml": "a: 1\nb: 3\n"}, "feature")
+    sh("checkout", "-q", "main")
+    commit_files(git_repo, {"other.txt": "x\n"}, "main work")
+    sh("merge", "-q", "--no-ff", "--no-commit", "feature")
+    secret = t.password(40)
+    (root / "app.yaml").write_text(f"a: 1\nb: 3\npassword: {secret}\n")  # an evil merge
+    sh("add", "app.yaml")
+    sh("commit", "-q", "-m", "Merge branch 'feature'")
+    merge = git_repo.head.commit.hexsha
+    hits = [h for h in collect(root, base=base).hits if h.source == "history"]
+    assert [(h.path, h.line, h.commit) for h in hits] == [("app.yaml", 3, merge)]
