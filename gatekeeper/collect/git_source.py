@@ -14,6 +14,7 @@ symlinks, so ``check`` can run it anywhere.
 
 from __future__ import annotations
 
+import heapq
 import os
 import re
 import secrets as _random
@@ -303,36 +304,60 @@ class _LogParser:
         )
 
 
-def _merged_commits(commits: list[Commit], limit: int = 2_000_000) -> dict[str, list[str]]:
-    """For each merge commit: the range commits reachable from its side parents only."""
-    by_sha = {c.sha: c for c in commits}
-    result: dict[str, list[str]] = {}
-    budget = limit
-    for commit in commits:
-        if not commit.is_merge:
+def _side_commits(merge: Commit, by_sha: dict[str, Commit],
+                  generation: dict[str, int]) -> list[str]:
+    """Range commits reachable from ``merge``'s side parents but not from its first parent."""
+    flags: dict[str, int] = {}
+    heap: list[tuple[int, str]] = []
+    side_only: set[str] = set()  # queued commits reachable from the side parents only
+
+    def mark(sha: str, flag: int) -> None:
+        if sha not in by_sha:
+            return  # outside the range
+        old = flags.get(sha, 0)
+        new = old | flag
+        if new == old:
+            return
+        flags[sha] = new
+        if new == 2:
+            side_only.add(sha)
+        else:
+            side_only.discard(sha)
+        heapq.heappush(heap, (-generation[sha], sha))
+
+    mark(merge.parents[0], 1)
+    for parent in merge.parents[1:]:
+        mark(parent, 2)
+    merged: set[str] = set()
+    done: set[str] = set()
+    while heap and side_only:
+        _, sha = heapq.heappop(heap)
+        if sha in done:
             continue
-        first_side: set[str] = set()
-        stack = [commit.parents[0]]
-        while stack and budget > 0:
-            sha = stack.pop()
-            if sha in first_side or sha not in by_sha:
-                continue
-            budget -= 1
-            first_side.add(sha)
-            stack.extend(by_sha[sha].parents)
-        merged: set[str] = set()
-        stack = list(commit.parents[1:])
-        while stack and budget > 0:
-            sha = stack.pop()
-            if sha in merged or sha in first_side or sha not in by_sha:
-                continue
-            budget -= 1
+        done.add(sha)
+        side_only.discard(sha)
+        flag = flags[sha]
+        if flag == 2:
             merged.add(sha)
-            stack.extend(by_sha[sha].parents)
-        if budget <= 0:
-            raise CollectionError("range too entangled to attribute commits to merges")
-        result[commit.sha] = sorted(merged)
-    return result
+        for parent in by_sha[sha].parents:
+            mark(parent, flag)
+    return sorted(merged)
+
+
+def _merged_commits(commits: list[Commit]) -> dict[str, list[str]]:
+    """For each merge commit: the range commits its side parents brought in.
+
+    Paints down from the parents in generation order (as ``git merge-base`` does), so the
+    cost is the side branch plus the first-parent history back to its fork point, not
+    the whole range per merge.
+    """
+    by_sha = {c.sha: c for c in commits}
+    generation: dict[str, int] = {}
+    for commit in reversed(commits):  # --topo-order lists children before parents
+        generation[commit.sha] = 1 + max(
+            (generation.get(p, 0) for p in commit.parents), default=0
+        )
+    return {c.sha: _side_commits(c, by_sha, generation) for c in commits if c.is_merge}
 
 
 class BlobReader:

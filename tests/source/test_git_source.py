@@ -190,3 +190,49 @@ def test_symlink_escape_geometry() -> None:
     assert is_outside("link", "/etc/passwd")
     assert not is_outside("a/b/link", "../c")
     assert not is_outside("a/link", "./b/../c")
+
+
+def test_merged_commits_exclude_mainline_commits_merged_into_the_branch(repo: git.Repo) -> None:
+    base = repo.head.commit.hexsha
+    sh(repo, "checkout", "-q", "-b", "feature")
+    write(repo, "f1", "1")
+    f1 = commit(repo, "feature 1")
+    sh(repo, "checkout", "-q", "main")
+    write(repo, "m1", "1")
+    commit(repo, "main 1")
+    sh(repo, "checkout", "-q", "feature")
+    sh(repo, "merge", "-q", "--no-ff", "main", "-m", "sync main into feature")
+    sync = sh(repo, "rev-parse", "HEAD")
+    write(repo, "f2", "2")
+    f2 = commit(repo, "feature 2")
+    sh(repo, "checkout", "-q", "main")
+    sh(repo, "merge", "-q", "--no-ff", "feature", "-m", "Merge pull request #9 from a/feature")
+    ev = collect(repo, base)
+    merge = ev.commits[0]
+    assert merge.pull_request == 9
+    assert merge.merged_commits == sorted([f1, sync, f2])
+
+
+def test_merge_attribution_scales_to_many_merges() -> None:
+    import time
+
+    from gatekeeper.collect.git_source import _merged_commits
+    from gatekeeper.models.source import Commit, Identity, Signature
+
+    who = Identity(name="a", email="a@b", date="2024-01-01T00:00:00+00:00")
+    sig = Signature(status="N")
+    commits: list[Commit] = []
+    main_tip = "base"
+    for i in range(1500):  # 1500 pull requests: side commit + merge on a long mainline
+        side = f"s{i:05d}".ljust(40, "0")
+        merge = f"m{i:05d}".ljust(40, "0")
+        commits.append(Commit(sha=side, parents=[main_tip], author=who, committer=who,
+                              subject="work", signature=sig))
+        commits.append(Commit(sha=merge, parents=[main_tip, side], author=who, committer=who,
+                              subject="merge", signature=sig))
+        main_tip = merge
+    commits.reverse()  # newest first, as git log --topo-order lists them
+    start = time.perf_counter()
+    merged = _merged_commits(commits)
+    assert time.perf_counter() - start < 2.0
+    assert merged["m00007".ljust(40, "0")] == ["s00007".ljust(40, "0")]
