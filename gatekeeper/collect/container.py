@@ -17,9 +17,12 @@ from gatekeeper.errors import CollectionError
 from gatekeeper.models.container import ContainerEvidence, Dockerfile
 
 _NAMES = ("dockerfile", "containerfile")
+# Templates, documents and source code named after a Dockerfile (`dockerfile.py`, `Dockerfile.md`).
 _NOT_DOCKERFILE = (".dockerignore", ".containerignore", ".j2", ".jinja", ".jinja2", ".tmpl",
                    ".tpl", ".template", ".in", ".md", ".rst", ".txt", ".orig", ".rej", ".bak",
-                   ".swp", ".example", ".sample")
+                   ".swp", ".example", ".sample", ".py", ".pyc", ".adoc", ".html", ".json", ".js",
+                   ".ts", ".go", ".rs", ".java", ".rb", ".c", ".h", ".cpp", ".cs", ".kt", ".scala",
+                   ".php", ".swift", ".ipynb")
 
 
 def is_dockerfile_name(path: str) -> bool:

@@ -27,6 +27,7 @@ from gatekeeper.collect._yaml_lines import YamlLinesError
 from gatekeeper.collect.base import SKIP_DIRS, CollectContext, walk_files
 from gatekeeper.collect.github_actions import WorkflowParseError, parse_action, parse_workflow
 from gatekeeper.collect.gitlab_ci import GitlabParseError, parse_gitlab_ci
+from gatekeeper.collect.container import is_dockerfile_name
 from gatekeeper.collect.jenkinsfile import JenkinsParseError, parse_jenkinsfile
 from gatekeeper.errors import CollectionError
 from gatekeeper.models.pipeline import (
@@ -93,11 +94,7 @@ def classify(path: str) -> FileKind | None:
         return "jenkinsfile"
     if lower in (".gitlab-ci.yml", ".gitlab-ci.yaml"):
         return "gitlab-ci"
-    if not is_other and (
-        lower in ("dockerfile", "containerfile")
-        or lower.startswith(("dockerfile.", "containerfile."))
-        or lower.endswith((".dockerfile", ".containerfile"))
-    ):
+    if is_dockerfile_name(path):  # one definition, shared with the container collector
         return "dockerfile"
     if lower in _BUILD_NAMES or lower.endswith(_BUILD_SUFFIXES):
         return "build-script"

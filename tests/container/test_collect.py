@@ -157,3 +157,13 @@ def test_policy_allowed_registries_from_a_policy_file(
     report = json.loads(capsys.readouterr().out)
     assert code == ExitCode.BLOCKED
     assert [f["rule"] for f in report["findings"]] == ["container/untrusted-registry"]
+def test_source_code_named_after_a_dockerfile_is_not_one() -> None:
+    from gatekeeper.collect.container import is_dockerfile_name
+    from gatekeeper.collect.pipeline import classify
+
+    for name in ("gatekeeper/container/dockerfile.py", "docs/Dockerfile.md", "x/dockerfile.go"):
+        assert not is_dockerfile_name(name)
+        assert classify(name) is None
+    for name in ("Dockerfile", "build/Dockerfile.prod", "app.Dockerfile", "Containerfile"):
+        assert is_dockerfile_name(name)
+        assert classify(name) == "dockerfile"
