@@ -12,6 +12,7 @@ unbalanced bracket, is a parse error with the line where it starts.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -28,6 +29,9 @@ from gatekeeper.models.pipeline import (
 SHELL_STEPS = frozenset({"sh", "bat", "powershell", "pwsh"})
 _IDENT_START = re.compile(r"[A-Za-z_$]")
 _IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+_OPERATOR = re.compile(r"==~|&&|\|\||==|!=|=~|\?\.|\*\.|->|<<|\+\+|--")
+_CLOSERS = frozenset({")", "]", "}"})
+_BLANK = re.compile(r"[ \t\r\f\ufeff]+")
 _DOLLAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _NUMBER = re.compile(r"\d[\d_]*(?:\.\d+)?(?:[eE][+-]?\d+)?[A-Za-z]?")
 # After these tokens a `/` starts a slashy string rather than a division.
@@ -36,7 +40,23 @@ _REGEX_PRECEDERS = frozenset(
      "return", "in", ";"}
 )
 _BRACKETS = {"(": ")", "[": "]", "{": "}"}
+# SECURITY: nesting deeper than this is not a pipeline anyone writes; refusing it bounds the
+# work of every scan below (each skips nested groups through the precomputed partners).
+MAX_NESTING = 256
+MAX_SHELL_STEPS = 20_000
 QuoteKind = Literal["'", '"', "'''", '"""', "/", "none"]
+
+
+@functools.cache
+def _string_specials(quote: str, interpolating: bool) -> re.Pattern[str]:
+    """Characters that end a run of plain text inside a string of this quoting."""
+    closer = "/$" if quote == "$/" else quote
+    chars = {"\n", closer[0]}
+    if quote != "$/":
+        chars.add("\\")
+    if interpolating:
+        chars.add("$")
+    return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
 
 
 class JenkinsParseError(ValueError):
@@ -53,6 +73,7 @@ class Token:
     line: int
     quote: QuoteKind = "none"
     interpolations: list[Interpolation] = field(default_factory=list)
+    match: int = -1  # for a bracket: the index of its partner (set by the lexer)
 
 
 def _scan_interpolation(src: str, i: int, line: int) -> tuple[str, int, int]:
@@ -113,9 +134,14 @@ class _Lexer:
         parts: list[str] = []
         interps: list[Interpolation] = []
         closer = "/$" if quote == "$/" else quote
+        special = _string_specials(quote, interpolating)
         while True:
-            if self.i >= len(src):
+            found = special.search(src, self.i)
+            if found is None:
                 raise JenkinsParseError("unterminated string", start_line)
+            if found.start() > self.i:
+                parts.append(src[self.i : found.start()])  # plain text up to the next special
+                self.i = found.start()
             char = src[self.i]
             if src.startswith(closer, self.i):
                 self.i += len(closer)
@@ -161,79 +187,83 @@ class _Lexer:
 
     def run(self) -> list[Token]:
         src = self.src
-        stack: list[tuple[str, int]] = []
-        while self.i < len(src):
+        stack: list[tuple[str, int, int]] = []
+        size = len(src)
+        while self.i < size:
             char = src[self.i]
             line = self.line
             if char == "\n":
                 self.tokens.append(Token("newline", "\n", line))
                 self.line += 1
                 self.i += 1
-            elif char in " \t\r\f" or char == "\ufeff":
-                self.i += 1
-            elif char == "\\" and src.startswith("\\\n", self.i):
-                self.line += 1
-                self.i += 2
-            elif src.startswith("//", self.i):
+            elif char in " \t\r\f\ufeff":
+                blank = _BLANK.match(src, self.i)
+                self.i = blank.end() if blank else self.i + 1
+            elif (char.isalpha() or char in "_$") and not src.startswith("$/", self.i):
+                match = _IDENT.match(src, self.i)
+                end = match.end() if match else self.i + 1
+                self.tokens.append(Token("ident", src[self.i : end], line))
+                self.i = end
+            elif char in "'\"":
+                if src.startswith(char * 3, self.i):
+                    self.i += 3
+                    self.tokens.append(self._string(char * 3, char == '"', line))
+                else:
+                    self.i += 1
+                    self.tokens.append(self._string(char, char == '"', line))
+            elif char == "/" and src.startswith("//", self.i):
                 end = src.find("\n", self.i)
-                self.i = len(src) if end == -1 else end
-            elif src.startswith("/*", self.i):
+                self.i = size if end == -1 else end
+            elif char == "/" and src.startswith("/*", self.i):
                 end = src.find("*/", self.i + 2)
                 if end == -1:
                     raise JenkinsParseError("unterminated /* comment", line)
                 self.line += src.count("\n", self.i, end)
                 self.i = end + 2
-            elif self.i == 0 and src.startswith("#!"):
-                end = src.find("\n")
-                self.i = len(src) if end == -1 else end
-            elif src.startswith("'''", self.i) or src.startswith('"""', self.i):
-                quote = src[self.i : self.i + 3]
-                self.i += 3
-                self.tokens.append(self._string(quote, quote == '"""', line))
-            elif char in "'\"":
-                self.i += 1
-                self.tokens.append(self._string(char, char == '"', line))
-            elif src.startswith("$/", self.i):
-                self.i += 2
-                self.tokens.append(self._string("$/", True, line))
             elif char == "/" and self._slash_starts_string():
                 self.i += 1
                 self.tokens.append(self._string("/", True, line))
-            elif _IDENT_START.match(char):
-                match = _IDENT.match(src, self.i)
-                assert match is not None  # noqa: S101 - _IDENT_START guarantees a match
-                self.tokens.append(Token("ident", match.group(0), line))
-                self.i = match.end()
-            elif char == "@" and _IDENT_START.match(src[self.i + 1 : self.i + 2] or " "):
-                match = _IDENT.match(src, self.i + 1)
-                assert match is not None  # noqa: S101
-                self.tokens.append(Token("annotation", match.group(0), line))
-                self.i = match.end()
+            elif char == "$":  # `$/` opens a dollar-slashy string
+                self.i += 2
+                self.tokens.append(self._string("$/", True, line))
             elif char.isdigit():
                 match = _NUMBER.match(src, self.i)
-                assert match is not None  # noqa: S101
-                self.tokens.append(Token("number", match.group(0), line))
-                self.i = match.end()
+                end = match.end() if match else self.i + 1
+                self.tokens.append(Token("number", src[self.i : end], line))
+                self.i = end
+            elif char == "@" and _IDENT_START.match(src[self.i + 1 : self.i + 2] or " "):
+                match = _IDENT.match(src, self.i + 1)
+                end = match.end() if match else self.i + 1
+                self.tokens.append(Token("annotation", src[self.i + 1 : end], line))
+                self.i = end
+            elif char == "\\" and src.startswith("\\\n", self.i):
+                self.line += 1
+                self.i += 2
+            elif self.i == 0 and src.startswith("#!"):
+                end = src.find("\n")
+                self.i = size if end == -1 else end
             else:
-                for op in ("==~", "&&", "||", "==", "!=", "=~", "?.", "*.", "->", "<<", "++", "--"):
-                    if src.startswith(op, self.i):
-                        break
-                else:
-                    op = char
+                operator = _OPERATOR.match(src, self.i)
+                op = operator.group(0) if operator else char
+                token = Token("punct", op, line)
                 if op in _BRACKETS:
-                    stack.append((op, line))
-                elif op in (")", "]", "}"):
+                    stack.append((op, line, len(self.tokens)))
+                    if len(stack) > MAX_NESTING:
+                        raise JenkinsParseError(f"brackets nested deeper than {MAX_NESTING}", line)
+                elif op in _CLOSERS:
                     if not stack:
                         raise JenkinsParseError(f"unbalanced {op!r}", line)
-                    opener, _ = stack.pop()
+                    opener, _, index = stack.pop()
                     if _BRACKETS[opener] != op:
                         raise JenkinsParseError(
                             f"{op!r} does not close {opener!r}", line
                         )
-                self.tokens.append(Token("punct", op, line))
+                    token.match = index
+                    self.tokens[index].match = len(self.tokens)
+                self.tokens.append(token)
                 self.i += len(op)
         if stack:
-            opener, opened = stack[-1]
+            opener, opened, _ = stack[-1]
             raise JenkinsParseError(f"{opener!r} is never closed", opened)
         return self.tokens
 
@@ -244,16 +274,13 @@ def tokenize(src: str) -> list[Token]:
 
 
 def _matching(tokens: list[Token], i: int) -> int:
-    """Index of the bracket closing the one at ``tokens[i]`` (the lexer checked balance)."""
-    depth = 0
-    for j in range(i, len(tokens)):
-        if tokens[j].kind == "punct" and tokens[j].value in _BRACKETS:
-            depth += 1
-        elif tokens[j].kind == "punct" and tokens[j].value in (")", "]", "}"):
-            depth -= 1
-            if depth == 0:
-                return j
-    return len(tokens) - 1
+    """Index of the bracket closing the one at ``tokens[i]`` (the lexer paired them)."""
+    match = tokens[i].match
+    return match if match >= 0 else len(tokens) - 1
+
+
+def _is_opener(tok: Token) -> bool:
+    return tok.kind == "punct" and tok.value in _BRACKETS
 
 
 def _next_sig(tokens: list[Token], i: int) -> int:
@@ -281,20 +308,20 @@ def _dotted(tokens: list[Token], i: int) -> tuple[str, int]:
 
 
 def _named_args(tokens: list[Token], start: int, end: int) -> dict[str, Token]:
-    """``name: 'value'`` pairs at depth 1 between ``start`` and ``end`` (exclusive)."""
+    """``name: 'value'`` pairs at the top level between ``start`` and ``end`` (exclusive)."""
     out: dict[str, Token] = {}
-    depth = 0
-    for j in range(start, end):
+    j = start
+    while j < end:
         tok = tokens[j]
-        if tok.kind == "punct" and tok.value in _BRACKETS:
-            depth += 1
-        elif tok.kind == "punct" and tok.value in (")", "]", "}"):
-            depth -= 1
-        elif (
-            depth == 0 and tok.kind == "ident" and j + 2 < end
+        if _is_opener(tok):
+            j = _matching(tokens, j) + 1  # nested groups belong to someone else
+            continue
+        if (
+            tok.kind == "ident" and j + 2 < end
             and tokens[j + 1].value == ":" and tokens[j + 2].kind == "string"
         ):
             out.setdefault(tok.value, tokens[j + 2])
+        j += 1
     return out
 
 
@@ -317,6 +344,8 @@ def _script_expression(tokens: list[Token], start: int, end: int, step: str) -> 
             interps.append(Interpolation(expr=expr, line=tok.line))
             if j < end and tokens[j].kind == "punct" and tokens[j].value == "(":
                 j = _matching(tokens, j) + 1
+        elif _is_opener(tok):
+            j = _matching(tokens, j) + 1
         else:
             j += 1
     if first_string is None and not interps:
@@ -329,17 +358,15 @@ def _script_expression(tokens: list[Token], start: int, end: int, step: str) -> 
 
 def _statement_end(tokens: list[Token], i: int) -> int:
     """End of a command expression starting at ``i`` (newline at depth 0, unless continued)."""
-    depth = 0
     j = i
     while j < len(tokens):
         tok = tokens[j]
-        if tok.kind == "punct" and tok.value in _BRACKETS:
-            depth += 1
-        elif tok.kind == "punct" and tok.value in (")", "]", "}"):
-            if depth == 0:
-                return j
-            depth -= 1
-        elif depth == 0 and (tok.kind == "newline" or tok.value == ";"):
+        if _is_opener(tok):
+            j = _matching(tokens, j) + 1
+            continue
+        if tok.kind == "punct" and tok.value in (")", "]", "}"):
+            return j
+        if tok.kind == "newline" or tok.value == ";":
             prev = tokens[j - 1] if j > i else None
             if prev is not None and prev.kind == "punct" and prev.value in ("+", ",", "("):
                 j += 1
@@ -374,16 +401,16 @@ def _shell_step(tokens: list[Token], i: int) -> ShellStep | None:
 
 
 def _arg_end(tokens: list[Token], start: int, limit: int) -> int:
-    """End of one argument: the next ``,`` at depth 0 or ``limit``."""
-    depth = 0
-    for j in range(start, limit):
+    """End of one argument: the next top-level ``,`` or ``limit``."""
+    j = start
+    while j < limit:
         tok = tokens[j]
-        if tok.kind == "punct" and tok.value in _BRACKETS:
-            depth += 1
-        elif tok.kind == "punct" and tok.value in (")", "]", "}"):
-            depth -= 1
-        elif depth == 0 and tok.kind == "punct" and tok.value == ",":
+        if _is_opener(tok):
+            j = _matching(tokens, j) + 1
+            continue
+        if tok.kind == "punct" and tok.value == ",":
             return j
+        j += 1
     return limit
 
 
@@ -484,8 +511,12 @@ def _environment(tokens: list[Token], i: int) -> list[KeyValue]:
         return []
     close = _matching(tokens, j)
     out = []
-    for k in range(j + 1, close - 1):
+    k = j + 1
+    while k < close - 1:
         tok = tokens[k]
+        if _is_opener(tok):
+            k = _matching(tokens, k) + 1  # only the block's own assignments
+            continue
         if tok.kind == "ident" and tokens[k + 1].value == "=" and (
             tokens[k - 1].kind == "newline" or tokens[k - 1].value in ("{", ";")
         ):
@@ -497,6 +528,7 @@ def _environment(tokens: list[Token], i: int) -> list[KeyValue]:
                 key=tok.value, value=value_tok.value if literal and value_tok else None,
                 line=tok.line, is_literal=literal,
             ))
+        k += 1
     return out
 
 
@@ -528,6 +560,11 @@ def parse_jenkinsfile(path: str, text: str) -> Jenkinsfile:
             step = _shell_step(tokens, i)
             if step is not None:
                 shell_steps.append(step)
+                if len(shell_steps) > MAX_SHELL_STEPS:
+                    raise JenkinsParseError(
+                        f"more than {MAX_SHELL_STEPS} shell steps; not a pipeline to audit "
+                        "by hand or machine", tok.line,
+                    )
         elif name == "library":
             libraries.extend(_libraries(tokens, i))
         elif name == "withCredentials":

@@ -83,3 +83,14 @@ def test_malformed_jenkinsfile_is_a_parse_error_with_line(scan: Scan) -> None:
                                     "  }\n}\n", "Jenkinsfile.nightly": "node {\n  sh '''\n"})
     errors = {f.path: f.line for f in rules(findings, "pipeline/parse-error")}
     assert errors == {"Jenkinsfile": 1, "Jenkinsfile.nightly": 2}
+
+
+def test_hostile_nesting_and_step_floods_are_parse_errors(scan: Scan) -> None:
+    deep = "node {\n" + "sh(" * 300 + "'x'" + ")" * 300 + "\n}\n"
+    flood = "node {\n" + "sh 'make'\n" * 20_001 + "}\n"
+    findings = scan({"Jenkinsfile": deep, "ci/flood.jenkinsfile": flood})
+    errors = {f.path: f for f in rules(findings, "pipeline/parse-error")}
+    assert set(errors) == {"Jenkinsfile", "ci/flood.jenkinsfile"}
+    assert "nested deeper" in errors["Jenkinsfile"].message
+    assert errors["Jenkinsfile"].line == 2
+    assert errors["ci/flood.jenkinsfile"].line == 20_002
