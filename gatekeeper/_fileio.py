@@ -21,6 +21,7 @@ from gatekeeper.errors import InvalidInput
 DEFAULT_MAX_READ = 64 * 1024 * 1024
 YAML_MAX_ALIASES = 100
 YAML_MAX_DEPTH = 200
+YAML_MAX_EXPANDED_NODES = 1_000_000
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:
@@ -92,7 +93,12 @@ def loads_json_strict(data: bytes | str) -> Any:
     """
     if isinstance(data, bytes):
         data = data.decode("utf-8")  # UnicodeDecodeError is a ValueError
-    return json.loads(data, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+    try:
+        return json.loads(data, object_pairs_hook=_reject_duplicates,
+                          parse_constant=_reject_constant)
+    except RecursionError as exc:
+        # SECURITY: 10,000 nested brackets must be a parse error, not an internal error.
+        raise ValueError("JSON nested too deeply") from exc
 
 
 def dumps_json(obj: Any, *, indent: int | None = 2) -> str:
@@ -109,6 +115,11 @@ class _LimitedSafeLoader(yaml.SafeLoader):
         super().__init__(stream)
         self._aliases = 0
 
+    def construct_document(self, node: Any) -> Any:
+        if self._aliases:
+            _check_expansion(node)
+        return super().construct_document(node)  # type: ignore[no-untyped-call]
+
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.events.AliasEvent):
             self._aliases += 1
@@ -122,6 +133,46 @@ class _LimitedSafeLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth = depth - 1
+
+
+def _node_children(node: Any) -> list[Any]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _check_expansion(root: Any, cap: int = YAML_MAX_EXPANDED_NODES) -> None:
+    """Refuse a document whose aliases expand to more than ``cap`` nodes, or that is recursive.
+
+    SECURITY: 9 levels of 9 aliases ("billion laughs") stay under any sane alias cap, and
+    PyYAML shares the aliased objects, so loading is cheap; but every consumer that walks
+    the result (validation, serialisation, a rule visiting every value) would visit 10^9
+    nodes. The expanded size is counted over the node graph (each node once), without
+    expanding anything.
+    """
+    size: dict[int, int] = {}
+    in_progress: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            in_progress.discard(key)
+            size[key] = min(cap + 1, 1 + sum(size[id(c)] for c in _node_children(node)))
+            continue
+        if key in size:
+            continue
+        in_progress.add(key)
+        stack.append((node, True))
+        for child in _node_children(node):
+            if id(child) in in_progress:
+                raise yaml.YAMLError("a recursive alias (a node that contains itself)")
+            if id(child) not in size:
+                stack.append((child, False))
+    if size[id(root)] > cap:
+        raise yaml.YAMLError(f"document expands to more than {cap} nodes (alias bomb?)")
 
 
 def _construct_mapping_no_dupes(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Any:

@@ -1,0 +1,324 @@
+"""Crafted file contents: alias bombs, deep nesting, huge files, huge lines, invalid UTF-8.
+
+Every one must end in a finding, a clean error or a block: never a crash, a hang, or a read of
+a whole 2 GB file into memory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import git
+import pytest
+import yaml
+
+from gatekeeper._fileio import load_yaml, load_yaml_all, loads_json_strict, read_bounded
+from gatekeeper.attest.dsse import sign_envelope
+from gatekeeper.attest.keys import load_signer
+from gatekeeper.attest.stage import envelope_bytes
+from gatekeeper.cli import main
+from gatekeeper.errors import InvalidInput
+from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE
+from gatekeeper.policy import parse_policy
+from tests.harness import Pipeline, codes
+from tests.hostile.conftest import stage_envelope
+
+GB2 = 2 * 1024**3
+
+
+def billion_laughs(top: str = "") -> str:
+    """The classic: 9 levels of 9 aliases (10^9 strings when expanded), only 81 aliases."""
+    text = 'l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    for i in range(1, 10):
+        text += f"l{i}: &l{i} [" + ",".join([f"*l{i - 1}"] * 9) + "]\n"
+    return text + top
+
+
+def alias_flood(top: str = "") -> str:
+    """More aliases than the cap allows, each harmless."""
+    return "a: &a 1\nb: [" + ", ".join(["*a"] * 150) + "]\n" + top
+
+
+def narrow_bomb(top: str) -> str:
+    """96 aliases, under the alias cap, that expand to 3^32 nodes: ``*Z`` in ``top`` is the bomb."""
+    text = 'a0: &a0 ["lol","lol","lol"]\n'
+    for i in range(1, 32):
+        text += f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 3) + "]\n"
+    return text + top.replace("*Z", "*a31")
+
+
+def deep_yaml(levels: int = 10_000) -> str:
+    return "[" * levels + "]" * levels + "\n"
+
+
+def deep_json(levels: int = 10_000) -> bytes:
+    return (b'{"a":' * levels) + b"1" + (b"}" * levels)
+
+
+def sparse(path: Path, size: int = GB2) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.truncate(size)
+    return path
+
+
+# -- the core loaders ---------------------------------------------------------------------
+
+
+def test_alias_bomb_and_deep_yaml_are_refused_by_the_loader() -> None:
+    for loader in (load_yaml, load_yaml_all):
+        with pytest.raises(yaml.YAMLError, match="more than 100 aliases"):
+            loader(alias_flood())
+        with pytest.raises(yaml.YAMLError, match="expands to more than"):
+            loader(billion_laughs())
+        with pytest.raises(yaml.YAMLError, match="expands to more than"):
+            loader(narrow_bomb("x: *Z\n"))
+        with pytest.raises(yaml.YAMLError, match="recursive alias"):
+            loader("a: &a [1, {b: *a}]\n")
+        with pytest.raises(yaml.YAMLError, match="nesting deeper"):
+            loader(deep_yaml())
+        with pytest.raises(yaml.YAMLError, match="nesting deeper"):
+            loader("a:\n" + "".join("  " * i + "b:\n" for i in range(1, 300)))
+
+
+def test_deep_json_is_a_value_error_not_a_recursion_error() -> None:
+    with pytest.raises(ValueError, match="nested too deeply"):
+        loads_json_strict(deep_json())
+    with pytest.raises(ValueError, match="nested too deeply"):
+        loads_json_strict("[" * 100_000 + "]" * 100_000)
+
+
+def test_read_bounded_never_reads_a_2gb_file_whole(tmp_path: Path) -> None:
+    huge = sparse(tmp_path / "huge")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(InvalidInput, match="larger than the 1024-byte limit"):
+        read_bounded(huge, 1024)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 64 * 1024  # KiB
+
+
+# -- policies ------------------------------------------------------------------------------
+
+
+POLICY_HEAD = "version: 1\nname: p\nexpires: 2099-01-01T00:00:00Z\n"
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    (billion_laughs(POLICY_HEAD), "alias bomb"),
+    (alias_flood(POLICY_HEAD), "aliases"),
+    (narrow_bomb(POLICY_HEAD + "audits: {allowed_identities: *Z}\n"), "alias bomb"),
+    (narrow_bomb(POLICY_HEAD + "exceptions: *Z\n"), "alias bomb"),
+    ("x: &x [*x]\n" + POLICY_HEAD, "recursive alias"),
+    (POLICY_HEAD + "stages: " + deep_yaml(), "nesting deeper"),
+    ((POLICY_HEAD + "name: \xff\xfe\n"), "not valid YAML"),
+])
+def test_hostile_policies_are_invalid_quickly(text: str, needle: str) -> None:
+    data = text.encode("latin-1") if "\xff" in text else text.encode()
+    started = time.monotonic()
+    with pytest.raises(InvalidInput, match=needle):
+        parse_policy(data, "crafted.yaml")
+    assert time.monotonic() - started < 5
+
+
+def test_hostile_policy_blocks_verify_and_check(pipeline: Pipeline, tmp_path: Path) -> None:
+    artifact = pipeline.run_all()
+    for text in (billion_laughs(POLICY_HEAD), POLICY_HEAD + "stages: " + deep_yaml()):
+        pipeline.policy_path.write_text(text)
+        verdict = pipeline.verify(artifact)
+        assert verdict.verdict == "block"
+        assert codes(verdict) == {"verify/policy-invalid"}
+        assert main(["check", str(pipeline.repo_path), "--policy", str(pipeline.policy_path),
+                     "--format", "json", "--output", str(tmp_path / "c.json")]) == 2
+
+
+def test_2gb_policy_and_key_are_refused(pipeline: Pipeline) -> None:
+    artifact = pipeline.run_all()
+    sparse(pipeline.keys / "ci.pub")
+    verdict = pipeline.verify(artifact)
+    assert codes(verdict) == {"verify/policy-invalid"}
+    assert "limit" in verdict.reasons[0].message
+    sparse(pipeline.policy_path)
+    verdict = pipeline.verify(artifact)
+    assert codes(verdict) == {"verify/policy-invalid"}
+    assert "larger than the 4194304-byte limit" in verdict.reasons[0].message
+
+
+def test_policy_with_a_100mb_line_is_refused(pipeline: Pipeline) -> None:
+    artifact = pipeline.build_artifact()
+    with open(pipeline.policy_path, "wb") as handle:
+        handle.write(POLICY_HEAD.encode() + b"# " + b"x" * 100_000_000 + b"\n")
+    verdict = pipeline.verify(artifact)
+    assert codes(verdict) == {"verify/policy-invalid"}
+
+
+# -- envelopes and payloads ------------------------------------------------------------------
+
+
+def test_deep_json_envelope_is_malformed_not_internal(pipeline: Pipeline) -> None:
+    artifact = pipeline.run_all()
+    stage_envelope(pipeline, "release").write_bytes(deep_json())
+    verdict = pipeline.verify(artifact)
+    assert verdict.verdict == "block"
+    assert "verify/malformed" in codes(verdict)
+    assert "verify/internal-error" not in codes(verdict)
+
+
+def test_deep_json_payload_signed_by_trusted_keys_is_malformed(pipeline: Pipeline) -> None:
+    artifact = pipeline.run_all()
+    env = sign_envelope(deep_json(), INTOTO_PAYLOAD_TYPE,
+                        [load_signer(pipeline.key("ci")), load_signer(pipeline.key("rm"))])
+    stage_envelope(pipeline, "release").write_bytes(envelope_bytes(env))
+    verdict = pipeline.verify(artifact)
+    assert verdict.verdict == "block"
+    assert "verify/malformed" in codes(verdict)
+    assert "nested too deeply" in " ".join(r.message for r in verdict.reasons)
+
+
+def test_invalid_utf8_payload_signed_by_trusted_keys_is_malformed(pipeline: Pipeline) -> None:
+    artifact = pipeline.run_all()
+    genuine = envelope_bytes(sign_envelope(b"{}", INTOTO_PAYLOAD_TYPE,
+                                           [load_signer(pipeline.key("ci"))]))
+    del genuine
+    path = stage_envelope(pipeline, "release")
+    payload = json.loads(path.read_bytes())["payload"]
+    import base64
+    raw = base64.b64decode(payload).replace(b'"stage":"release"', b'"stage":"rel\xffase"')
+    env = sign_envelope(raw, INTOTO_PAYLOAD_TYPE,
+                        [load_signer(pipeline.key("ci")), load_signer(pipeline.key("rm"))])
+    path.write_bytes(envelope_bytes(env))
+    verdict = pipeline.verify(artifact)
+    assert verdict.verdict == "block"
+    assert "verify/malformed" in codes(verdict)
+
+
+def _max_rss_kib(argv: list[str], cwd: Path | None = None) -> tuple[int, int, str]:
+    """Run gatekeeper in a child; (exit code, its peak RSS in KiB, stderr)."""
+    script = (
+        "import resource, subprocess, sys\n"
+        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "sys.stdout.write(str(p.returncode) + ' ' + "
+        "str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) + '\\n' + p.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script, sys.executable, "-m", "gatekeeper",
+                          *argv], capture_output=True, text=True, cwd=cwd, timeout=120,
+                         check=True, env={**os.environ, "PYTHONPATH": os.getcwd()}).stdout
+    head, _, err = out.partition("\n")
+    code, rss = head.split()
+    return int(code), int(rss), err
+
+
+def test_2gb_envelope_in_the_store_is_not_read_whole(pipeline: Pipeline) -> None:
+    artifact = pipeline.run_all()
+    sparse(stage_envelope(pipeline, "release"))
+    code, rss, err = _max_rss_kib(["verify", "--policy", str(pipeline.policy_path), "--store",
+                                   str(pipeline.store), "--format", "json", str(artifact)])
+    assert code in (1, 3), err  # a block either way
+    assert rss < 400 * 1024, f"peak RSS {rss} KiB"
+
+
+# -- repository content read by check -------------------------------------------------------
+
+
+def _check_json(repo: Path, tmp_path: Path) -> tuple[int, dict[str, object], str]:
+    out = tmp_path / "check.json"
+    code, rss, err = _max_rss_kib(["check", str(repo), "--format", "json", "--output", str(out)])
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert rss < 400 * 1024, f"peak RSS {rss} KiB"
+    return code, json.loads(out.read_text()), err
+
+
+def _findings(report: dict[str, object]) -> dict[tuple[str, str], str]:
+    return {(f["rule"], f["path"]): f["message"]  # type: ignore[index]
+            for f in report["findings"]}  # type: ignore[attr-defined]
+
+
+def test_check_on_2gb_files_and_100mb_lines(git_repo: git.Repo, tmp_path: Path) -> None:
+    root = Path(git_repo.working_tree_dir or ".")
+    for rel in ("huge.bin", "Dockerfile", "package-lock.json", "go.sum", "config/app.env"):
+        sparse(root / rel)
+    line = b"A" * 100_000_000 + b"\n"
+    (root / "requirements.txt").write_bytes(line)
+    (root / "settings.ini").write_bytes(b"password = " + line)
+    started = time.monotonic()
+    code, report, _ = _check_json(root, tmp_path)
+    assert code == 1
+    found = _findings(report)
+    assert "limit" in found[("container/parse-error", "Dockerfile")]
+    assert "limit" in found[("deps/parse-error", "package-lock.json")]
+    assert "limit" in found[("deps/parse-error", "requirements.txt")]
+    notes = " ".join(report["notes"])  # type: ignore[arg-type]
+    assert "not scanned" in notes and "settings.ini" in notes and "config/app.env" in notes
+    assert time.monotonic() - started < 60
+
+
+def test_check_on_a_2gb_workflow_hashes_in_constant_memory(git_repo: git.Repo,
+                                                          tmp_path: Path) -> None:
+    root = Path(git_repo.working_tree_dir or ".")
+    sparse(root / ".github" / "workflows" / "huge.yml")
+    code, report, _ = _check_json(root, tmp_path)
+    assert code == 1
+    message = _findings(report)[("pipeline/parse-error", ".github/workflows/huge.yml")]
+    assert "limit" in message
+
+
+def test_check_on_long_lines_under_the_file_cap(git_repo: git.Repo, tmp_path: Path) -> None:
+    root = Path(git_repo.working_tree_dir or ".")
+    token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    (root / "blob.cfg").write_text("x" * 3_000_000 + f" token={token}\n" + "y" * 3_000_000 + "\n")
+    workflows = root / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "long.yml").write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
+                                        "    steps:\n      - run: echo " + "z" * 3_000_000 + "\n")
+    started = time.monotonic()
+    code, report, _ = _check_json(root, tmp_path)
+    assert code in (0, 1)
+    assert time.monotonic() - started < 60
+    assert token not in json.dumps(report)  # never printed, whatever the line length
+
+
+@pytest.mark.parametrize(("rel", "content", "rule"), [
+    (".github/workflows/bomb.yml", billion_laughs("on: push\njobs: {}\n"), "pipeline/parse-error"),
+    (".github/workflows/narrow.yml",
+     narrow_bomb("on: push\njobs:\n  x:\n    runs-on: *Z\n    steps: [{run: echo}]\n"),
+     "pipeline/parse-error"),
+    (".github/workflows/deep.yml", deep_yaml(), "pipeline/parse-error"),
+    (".gitlab-ci.yml", narrow_bomb("job:\n  script: *Z\n"), "pipeline/parse-error"),
+    (".gitlab-ci.yml", deep_yaml(), "pipeline/parse-error"),
+    ("pnpm-lock.yaml", billion_laughs("lockfileVersion: '6.0'\npackages: *l8\n"),
+     "deps/parse-error"),
+    ("pnpm-lock.yaml", narrow_bomb("lockfileVersion: '6.0'\npackages:\n  /x@1.0.0: *Z\n"),
+     "deps/parse-error"),
+    ("package-lock.json", deep_json().decode(), "deps/parse-error"),
+    ("Pipfile.lock", deep_json().decode(), "deps/parse-error"),
+    (".github/workflows/bad.yml", b"on: push\njobs: \xff\xfe\n", "pipeline/parse-error"),
+    ("package-lock.json", b'{"name": "\xff", "lockfileVersion": 3}', "deps/parse-error"),
+])
+def test_check_turns_hostile_configs_into_parse_errors(
+    git_repo: git.Repo, tmp_path: Path, rel: str, content: str | bytes, rule: str
+) -> None:
+    root = Path(git_repo.working_tree_dir or ".")
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    out = tmp_path / "c.json"
+    started = time.monotonic()
+    code = main(["check", str(root), "--format", "json", "--output", str(out)])
+    assert time.monotonic() - started < 30
+    assert code == 1
+    report = json.loads(out.read_text())
+    assert (rule, rel) in _findings(report)
+
+
+def test_dockerfile_with_invalid_utf8_and_a_long_line(git_repo: git.Repo, tmp_path: Path) -> None:
+    root = Path(git_repo.working_tree_dir or ".")
+    (root / "Dockerfile").write_bytes(b"FROM alpine@sha256:" + b"0" * 64 + b"\nRUN echo \xff\xfe "
+                                      + b"q" * 2_000_000 + b"\nUSER app\n")
+    out = tmp_path / "c.json"
+    code = main(["check", str(root), "--format", "json", "--output", str(out)])
+    assert code in (0, 1)
+    assert json.loads(out.read_text())["verdict"] in ("pass", "block")
