@@ -25,9 +25,9 @@ from gatekeeper._git import open_repo
 from gatekeeper._glob import match_path
 from gatekeeper.collect._yaml_lines import YamlLinesError
 from gatekeeper.collect.base import SKIP_DIRS, CollectContext, walk_files
+from gatekeeper.collect.container import is_dockerfile_name
 from gatekeeper.collect.github_actions import WorkflowParseError, parse_action, parse_workflow
 from gatekeeper.collect.gitlab_ci import GitlabParseError, parse_gitlab_ci
-from gatekeeper.collect.container import is_dockerfile_name
 from gatekeeper.collect.jenkinsfile import JenkinsParseError, parse_jenkinsfile
 from gatekeeper.errors import CollectionError
 from gatekeeper.models.pipeline import (
@@ -71,6 +71,10 @@ _NOT_PIPELINE_SUFFIXES = (
     ".java", ".rb", ".c", ".h", ".cpp", ".cs", ".kt", ".scala", ".php", ".swift", ".ipynb",
 )
 MAX_COMMANDS_PER_SCRIPT = 2000
+# SECURITY: CI definitions are kilobytes; parsing is capped well below the general file limit
+# so that a crafted multi-megabyte workflow costs seconds, not minutes (it is still hashed,
+# and reported as a parse error).
+MAX_DEFINITION_BYTES = 2 * 1024 * 1024
 MAX_GITLAB_INCLUDES = 100
 
 
@@ -271,6 +275,8 @@ class PipelineCollector:
     ) -> tuple[PipelineFile, str | None]:
         parsed_kind = kind in ("github-workflow", "github-action", "jenkinsfile", "gitlab-ci")
         limit = ctx.limits.max_file_bytes
+        if parsed_kind:
+            limit = min(limit, MAX_DEFINITION_BYTES)
         blob = source.read(rel, limit)
         if blob.link_target is not None:
             error = None

@@ -248,3 +248,15 @@ def test_cli_collect_pipeline_json_and_text(tmp_path: Path, capsys: pytest.Captu
     assert main(["collect", "pipeline", str(root), "--format", "text"]) == 0
     text = capsys.readouterr().out
     assert "on [push, pull_request_target]" in text
+
+
+def test_definitions_over_the_parse_cap_are_parse_errors(tmp_path: Path) -> None:
+    from gatekeeper.collect.pipeline import MAX_DEFINITION_BYTES
+
+    big = "on: push\njobs: {}\n" + "#" * MAX_DEFINITION_BYTES
+    root = write_tree(tmp_path, {".github/workflows/big.yml": big, "build.sh": "#" * 3_000_000})
+    files = {f.path: f for f in collect(root).files}
+    error = files[".github/workflows/big.yml"].parse_error
+    assert error is not None and "limit" in error.message
+    assert files["build.sh"].parse_error is None  # only hashed; scripts are not definitions
+    assert files["build.sh"].size == 3_000_000
