@@ -72,6 +72,7 @@ class _Converter:
     def __init__(self, loader: _LimitedSafeLoader) -> None:
         self.loader = loader
         self.budget = MAX_EXPANDED_NODES
+        self.active: set[int] = set()  # nodes being converted (the path from the root)
 
     def _spend(self, node: yaml.Node) -> None:
         self.budget -= 1
@@ -83,6 +84,20 @@ class _Converter:
 
     def convert(self, node: yaml.Node) -> Any:
         self._spend(node)
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            if id(node) in self.active:
+                raise YamlLinesError(
+                    "an alias refers to a node that contains it (recursive YAML)",
+                    node.start_mark.line + 1,
+                )
+            self.active.add(id(node))
+            try:
+                return self._convert_collection(node)
+            finally:
+                self.active.discard(id(node))
+        return self._convert_scalar(node)
+
+    def _convert_collection(self, node: yaml.Node) -> Any:
         if isinstance(node, yaml.MappingNode):
             self.loader.flatten_mapping(node)  # resolves `<<` merge keys
             out = LMap()
@@ -109,6 +124,9 @@ class _Converter:
                 seq.append(self.convert(item))
                 seq.item_lines.append(item.start_mark.line + 1)
             return seq
+        raise YamlLinesError("unexpected YAML node", node.start_mark.line + 1)
+
+    def _convert_scalar(self, node: yaml.Node) -> Any:
         if isinstance(node, yaml.ScalarNode) and not str(node.tag).startswith("tag:yaml.org,2002:"):
             # NOTE: application tags (GitLab's `!reference`) are kept as their text, never
             # constructed: the safe loader has no constructor for them and we need none.

@@ -260,3 +260,10 @@ def test_definitions_over_the_parse_cap_are_parse_errors(tmp_path: Path) -> None
     assert error is not None and "limit" in error.message
     assert files["build.sh"].parse_error is None  # only hashed; scripts are not definitions
     assert files["build.sh"].size == 3_000_000
+
+
+def test_recursive_alias_is_a_parse_error_with_line(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {".github/workflows/r.yml": "on: push\njobs: &j\n  a: *j\n"})
+    (item,) = collect(root).files
+    assert item.parse_error is not None
+    assert "recursive" in item.parse_error.message and item.parse_error.line == 2
