@@ -29,6 +29,7 @@ from gatekeeper.store._registry import MANIFEST_TYPE, digest_of
 from gatekeeper.store.oci import EMPTY_DATA, EMPTY_DESCRIPTOR, OciStore, canonical
 
 LOG_TYPE = "application/vnd.gatekeeper.decision.v1+json"
+ADOPT_WINDOW = 16  # sequence numbers below the newest that an append reads
 _TAG = re.compile(r"^gatekeeper-log-(\d{10})-([0-9a-f]{64})$")
 
 
@@ -41,19 +42,25 @@ class OciDecisionLog:
         self.store = store
         self.client = store.client
 
-    def _read(self) -> list[tuple[int, str, bytes]]:
-        """(seq from the tag, digest, line) for every entry, in log order."""
-        out = []
+    def _read(self, window: int | None = None) -> list[tuple[int, str, bytes]]:
+        """(seq from the tag, digest, line) for every entry (or the newest ``window``
+        sequence numbers), in log order."""
+        found = []
         for tag in self.client.list_tags():
             match = _TAG.match(tag)
-            if match is None:
-                continue
-            digest = f"sha256:{match.group(2)}"
+            if match is not None:
+                found.append((int(match.group(1)), match.group(2), tag))
+        if window is not None and found:
+            top = max(seq for seq, _, _ in found)
+            found = [item for item in found if item[0] >= top - window]
+        out = []
+        for seq, hexpart, tag in found:
+            digest = f"sha256:{hexpart}"
             line = self.client.get_blob(digest, limit=MAX_LINE_BYTES)
             if line is None:
                 raise StoreError(f"{self.store.uri}: decision-log tag {tag} names entry {digest}, "
                                  "which the registry does not have (removed)")
-            out.append((int(match.group(1)), digest, line))
+            out.append((seq, digest, line))
         out.sort(key=lambda item: (item[0], item[1]))
         return out
 
@@ -63,7 +70,9 @@ class OciDecisionLog:
     def append(self, decision: Decision) -> Appended:
         """Raises StoreError when the registry refuses the entry or the log is unreadable."""
         entries: list[tuple[DecisionEntry, str]] = []
-        for _, digest, line in self._read():
+        # Only the newest entries matter: concurrent siblings sit at the top of the log, and
+        # anything older is either on the chain or reported by `log verify`.
+        for _, digest, line in self._read(window=ADOPT_WINDOW):
             try:
                 entries.append((DecisionEntry.model_validate_json(line), digest))
             except ValueError as exc:
@@ -73,8 +82,8 @@ class OciDecisionLog:
             entry = decision.entry(0, GENESIS)
         else:
             head, head_digest = min(entries, key=lambda item: (-item[0].seq, item[1]))
-            covered = _reachable(head_digest, entries)
-            adopt = [d for _, d in entries if d not in covered]
+            referenced = {ref for e, _ in entries for ref in (e.prev, *e.merged)}
+            adopt = [d for _, d in entries if d not in referenced and d != head_digest]
             entry = decision.entry(head.seq + 1, head_digest, adopt)
         line = entry_line(entry)
         digest = line_digest(line)
@@ -92,17 +101,3 @@ class OciDecisionLog:
             raise StoreError(f"{self.store.uri}: decision-log entry {tag} did not persist")
         return Appended(entry=entry, digest=digest, where=f"{self.store.uri}:{tag}")
 
-
-def _reachable(start: str, entries: list[tuple[DecisionEntry, str]]) -> set[str]:
-    by_digest = {d: e for e, d in entries}
-    seen: set[str] = set()
-    stack = [start]
-    while stack:
-        current = stack.pop()
-        if current in seen or current not in by_digest:
-            continue
-        seen.add(current)
-        entry = by_digest[current]
-        stack.append(entry.prev)
-        stack.extend(entry.merged)
-    return seen
