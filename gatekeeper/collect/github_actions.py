@@ -157,6 +157,7 @@ def _steps(value: Any, line: int) -> list[Step]:
                 shell=_text(step.get("shell")),
                 with_=key_values(step.get("with"), step.line_of("with")),
                 env=key_values(step.get("env"), step.line_of("env")),
+                key_lines=dict(sorted(step.key_lines.items())),
             )
         )
     return steps
@@ -238,6 +239,7 @@ def _job(job_id: str, raw: Any, line: int) -> Job:
         secrets=secrets_value,
         secrets_line=job.line_of("secrets") if "secrets" in job else None,
         environment=_text(environment),
+        key_lines=dict(sorted(job.key_lines.items())),
     )
 
 

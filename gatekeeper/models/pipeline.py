@@ -93,6 +93,7 @@ class Step(GatekeeperModel):
     shell: str | None = None
     with_: list[KeyValue] = Field(default_factory=list, alias="with")
     env: list[KeyValue] = Field(default_factory=list)
+    key_lines: dict[str, int] = Field(default_factory=dict)  # every key of the step
 
     def run_line_at(self, offset: int) -> int:
         """The line of character ``offset`` of the ``run:`` script."""
@@ -121,6 +122,7 @@ class Job(GatekeeperModel):
     secrets: Literal["inherit"] | list[KeyValue] | None = None
     secrets_line: int | None = Field(default=None, ge=1)
     environment: str | None = None
+    key_lines: dict[str, int] = Field(default_factory=dict)  # every key of the job
 
 
 class Workflow(GatekeeperModel):

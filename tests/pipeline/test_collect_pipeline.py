@@ -122,6 +122,8 @@ def test_workflow_model_has_lines_for_every_key(tmp_path: Path) -> None:
     assert [(w.key, w.value, w.line) for w in checkout.with_] == [("persist-credentials",
                                                                     "false", 27)]
     assert test.if_ == "github.event_name == 'push'"
+    assert test.key_lines == {"env": 30, "if": 29, "name": 28, "run": 32}
+    assert build.key_lines["name"] == 13 and build.key_lines["steps"] == 23
     assert [(e.key, e.line) for e in test.env] == [("TITLE", 31)]
     assert test.run == "echo one\necho two\n" and test.run_line == 33 and test.run_is_block
     assert test.run_line_at(test.run.index("two")) == 34
