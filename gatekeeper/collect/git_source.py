@@ -19,6 +19,7 @@ import os
 import re
 import secrets as _random
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, ClassVar
@@ -151,6 +152,7 @@ class GitRunner:
         self.workdir = str(repo.working_dir or repo.git_dir)
         self.env = {**os.environ, **safe_git_env()}
         self.extra_config = extra_config
+        self._errors: dict[int, IO[bytes]] = {}
 
     def argv(self, *args: str) -> list[str]:
         return ["git", *_VERIFY_CONFIG, *self.extra_config, *args]
@@ -166,11 +168,34 @@ class GitRunner:
         return proc
 
     def popen(self, *args: str, stdin: bool = False) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(  # noqa: S603 - fixed git argv, no shell, safe config
+        """Start git with stdout piped; stderr goes to a temp file (read by ``finish``).
+
+        NOTE: git can write a line to stderr per commit (e.g. one per SSH signature it
+        cannot check); a stderr pipe nobody reads would fill up and deadlock the stream.
+        """
+        errors = tempfile.TemporaryFile()
+        proc = subprocess.Popen(  # noqa: S603 - fixed git argv, no shell, safe config
             self.argv(*args), cwd=self.workdir, env=self.env,
             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=errors,
         )
+        self._errors[proc.pid] = errors
+        return proc
+
+    def finish(self, proc: subprocess.Popen[bytes]) -> tuple[int, str]:
+        """Close the pipes, wait, and return (exit code, the tail of stderr)."""
+        for pipe in (proc.stdin, proc.stdout):
+            if pipe is not None:
+                pipe.close()
+        code = proc.wait()
+        errors = self._errors.pop(proc.pid)
+        try:
+            errors.seek(0, os.SEEK_END)
+            errors.seek(max(0, errors.tell() - 4096))
+            tail = _decode(errors.read()).strip()
+        finally:
+            errors.close()
+        return code, tail
 
     def rev(self, ref: str) -> str | None:
         proc = self.run("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}",
@@ -364,6 +389,7 @@ class BlobReader:
     """One ``git cat-file --batch`` process; reads blobs bounded to what the audits need."""
 
     def __init__(self, runner: GitRunner) -> None:
+        self.runner = runner
         self.proc = runner.popen("cat-file", "--batch", stdin=True)
 
     def read(self, sha: str, keep: int) -> tuple[int, bytes]:
@@ -387,13 +413,9 @@ class BlobReader:
         return size, kept
 
     def close(self) -> None:
-        if self.proc.stdin:
-            self.proc.stdin.close()
-        self.proc.wait()
-        if self.proc.stdout:
-            self.proc.stdout.close()
-        if self.proc.stderr:
-            self.proc.stderr.close()
+        code, errors = self.runner.finish(self.proc)
+        if code != 0:
+            raise CollectionError(f"git cat-file failed: {errors[:500]}")
 
 
 def _reviews_option(options: dict[str, Any]) -> list[PullRequestReview]:
@@ -538,13 +560,9 @@ class GitSourceCollector:
             for header, raw in parser.records(proc.stdout):
                 commits.append(parser.commit(header, raw))
         finally:
-            proc.stdout.close()
-            stderr = proc.stderr.read() if proc.stderr else b""
-            if proc.stderr:
-                proc.stderr.close()
-            code = proc.wait()
+            code, errors = runner.finish(proc)
         if code != 0:
-            raise CollectionError(f"git log failed: {_decode(stderr).strip()[:500]}")
+            raise CollectionError(f"git log failed: {errors[:500]}")
         return self._unverifiable(runner, commits)
 
     def _unverifiable(self, runner: GitRunner, commits: list[Commit]) -> list[Commit]:

@@ -200,13 +200,9 @@ def _history(runner: GitRunner, base: str, head: str, scan: _Scan) -> None:
                 lineno += 1  # context, or a merge line taken from one parent
         flush()
     finally:
-        proc.stdout.close()
-        stderr = proc.stderr.read() if proc.stderr else b""
-        if proc.stderr:
-            proc.stderr.close()
-        code = proc.wait()
+        code, errors = runner.finish(proc)
     if code != 0:
-        raise CollectionError(f"git log -p failed: {stderr.decode('utf-8', 'replace')[:500]}")
+        raise CollectionError(f"git log -p failed: {errors[:500]}")
 
 
 def _staged(runner: GitRunner, scan: _Scan) -> None:

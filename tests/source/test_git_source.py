@@ -236,3 +236,31 @@ def test_merge_attribution_scales_to_many_merges() -> None:
     merged = _merged_commits(commits)
     assert time.perf_counter() - start < 2.0
     assert merged["m00007".ljust(40, "0")] == ["s00007".ljust(40, "0")]
+
+
+def test_many_unverifiable_signatures_do_not_deadlock_on_stderr(repo: git.Repo) -> None:
+    """git prints one stderr line per SSH signature it cannot check; 1,500 of them."""
+    import hashlib
+    import zlib
+
+    base = repo.head.commit.hexsha
+    tree = repo.head.commit.tree.hexsha
+    git_dir = Path(repo.git_dir)
+    parent = base
+    signature = ("gpgsig -----BEGIN SSH SIGNATURE-----\n U1NIU0lHAAAAAQ==\n"
+                 " -----END SSH SIGNATURE-----\n")
+    for i in range(1500):
+        body = (f"tree {tree}\nparent {parent}\n"
+                f"author A <a@example.invalid> {1700000000 + i} +0000\n"
+                f"committer A <a@example.invalid> {1700000000 + i} +0000\n"
+                f"{signature}\ncommit {i}\n").encode()
+        raw = b"commit %d\x00" % len(body) + body
+        sha = hashlib.sha1(raw, usedforsecurity=False).hexdigest()
+        obj = git_dir / "objects" / sha[:2] / sha[2:]
+        obj.parent.mkdir(exist_ok=True)
+        obj.write_bytes(zlib.compress(raw))
+        parent = sha
+    sh(repo, "update-ref", "refs/heads/main", parent)
+    ev = collect(repo, base)
+    assert len(ev.commits) == 1500
+    assert {c.signature.status for c in ev.commits} <= {"E", "B"}
