@@ -91,7 +91,8 @@ def render(verdict: Verdict) -> str:
     blocks = blocking(verdict)
     if blocks:
         lines += ["### Blocking", "", *_finding_table(blocks), ""]
-    below = [f for f in active(verdict) if f not in blocks]
+    blocking_fps = {f.fingerprint for f in blocks}
+    below = [f for f in active(verdict) if f.fingerprint not in blocking_fps]
     if below:
         lines += [f"<details><summary>Below the blocking severity ({len(below)})</summary>", "",
                   *_finding_table(below), "", "</details>", ""]
