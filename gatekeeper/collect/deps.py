@@ -7,6 +7,9 @@ checkout, so no filter or hook of the repository runs.
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
@@ -48,11 +51,31 @@ def base_snapshot(repo_dir: Path, ref: str, max_bytes: int) -> DepsSnapshot:
         repo.close()
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many acyclic objects.
+
+    NOTE: tens of thousands of package models and index rows otherwise trigger repeated
+    full collections that cost more than the parsing itself (measured: ~3x on 20k packages).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 class DepsCollector:
     kind: ClassVar[str] = "deps"
 
     def collect(self, ctx: CollectContext) -> DepsEvidence:
         """Raises CollectionError (bad base) or InvalidInput (bad OSV database)."""
+        with _gc_paused():
+            return self._collect(ctx)
+
+    def _collect(self, ctx: CollectContext) -> DepsEvidence:
         root = Path(ctx.repo)
         if not root.is_dir():
             raise CollectionError(f"{root}: no such directory")

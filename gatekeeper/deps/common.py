@@ -83,6 +83,13 @@ def normalize_name(ecosystem: str, name: str) -> str:
     return name
 
 
+# Components made only of these characters need no escaping and no normalisation in any
+# of our purl types, so the string can be assembled directly (a test checks it against
+# packageurl-python on every type); anything else goes through packageurl-python.
+_PURL_PLAIN = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
+_PURL_PLAIN_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*$")
+
+
 def make_purl(ecosystem: str, name: str, version: str | None) -> str:
     """A purl for the package (packageurl-python does the escaping)."""
     ptype = _PURL_TYPE[ecosystem]
@@ -94,6 +101,12 @@ def make_purl(ecosystem: str, name: str, version: str | None) -> str:
         namespace, short = name.rsplit("/", 1)
     elif ecosystem == "Maven" and ":" in name:
         namespace, short = name.split(":", 1)
+    if (
+        ecosystem != "npm" or namespace is None
+    ) and _PURL_PLAIN.match(short) and (version is None or _PURL_PLAIN_VERSION.match(version)) \
+            and (namespace is None or all(_PURL_PLAIN.match(seg) for seg in namespace.split("/"))):
+        head = f"pkg:{ptype}/{namespace}/{short}" if namespace else f"pkg:{ptype}/{short}"
+        return f"{head}@{version}" if version is not None else head
     return str(PackageURL(type=ptype, namespace=namespace, name=short, version=version).to_string())
 
 
@@ -159,10 +172,12 @@ def prefixed_hash(value: str) -> str:
 def line_index(text: str, pattern: re.Pattern[str], group: int = 1) -> dict[str, int]:
     """Map the first capture of ``pattern`` (multiline) to the 1-based line of its first match."""
     out: dict[str, int] = {}
+    line, pos = 1, 0
     for match in pattern.finditer(text):
-        key = match.group(group)
-        if key not in out:
-            out[key] = text.count("\n", 0, match.start()) + 1
+        # Count newlines incrementally: one pass over the text, not one per match.
+        line += text.count("\n", pos, match.start())
+        pos = match.start()
+        out.setdefault(match.group(group), line)
     return out
 
 

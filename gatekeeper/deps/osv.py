@@ -47,10 +47,11 @@ from gatekeeper.models.osv import OsvAffected, OsvRecord
 __all__ = ["OsvIndex", "is_affected", "match_packages", "open_index", "query_api"]
 
 ECOSYSTEMS = frozenset({"PyPI", "npm", "Go", "crates.io", "RubyGems", "Maven"})
-INDEX_SCHEMA = "2"
+INDEX_SCHEMA = "3"
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 MAX_MEMBERS = 2_000_000
 API_BATCH = 1000
+_LOOKUP_BATCH = 500
 DEFAULT_API_URL = "https://api.osv.dev"
 _DB_SEVERITY = {"low": "low", "moderate": "medium", "medium": "medium", "high": "high",
                 "critical": "critical"}
@@ -214,22 +215,29 @@ def db_digest(path: Path) -> str:
         return f"zip-{digest.hexdigest()}"
     if not path.is_dir():
         raise InvalidInput(f"{path}: no such OSV database (a directory or zip of OSV JSON)")
-    for rel in _json_files(path):
-        info = os.stat(path / rel)
-        digest.update(f"{rel}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    for rel, size, mtime_ns in _json_files(path):
+        digest.update(f"{rel}\0{size}\0{mtime_ns}\n".encode())
     return f"dir-{digest.hexdigest()}"
 
 
-def _json_files(root: Path) -> list[str]:
-    out = []
-    for dirpath, dirnames, filenames in os.walk(root):  # SECURITY: symlinks are not followed
-        dirnames.sort()
-        for name in sorted(filenames):
-            if name.endswith(".json"):
-                full = Path(dirpath) / name
-                if full.is_symlink():
-                    continue
-                out.append(full.relative_to(root).as_posix())
+def _json_files(root: Path) -> list[tuple[str, int, int]]:
+    """(relative POSIX path, size, mtime_ns) of every regular ``*.json`` file, sorted.
+
+    SECURITY: symlinks (to files or directories) are neither followed nor read.
+    """
+    out: list[tuple[str, int, int]] = []
+    stack = [""]
+    while stack:
+        rel_dir = stack.pop()
+        with os.scandir(os.path.join(root, rel_dir) if rel_dir else root) as entries:
+            for entry in entries:
+                rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(rel)
+                elif entry.name.endswith(".json") and entry.is_file(follow_symlinks=False):
+                    info = entry.stat(follow_symlinks=False)
+                    out.append((rel, info.st_size, info.st_mtime_ns))
+    out.sort()
     return out
 
 
@@ -240,7 +248,7 @@ def _records(path: Path) -> Iterator[tuple[str, bytes]]:
         InvalidInput: not a zip, too many members, or a member too large.
     """
     if path.is_dir():
-        for rel in _json_files(path):
+        for rel, _size, _mtime in _json_files(path):
             with open(path / rel, "rb") as handle:
                 data = handle.read(MAX_RECORD_BYTES + 1)
             if len(data) > MAX_RECORD_BYTES:
@@ -292,33 +300,31 @@ def build_index(db: Path, target: Path, digest: str) -> int:
             conn.executescript(
                 "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
                 "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-                "CREATE TABLE advisory (id TEXT PRIMARY KEY, data TEXT NOT NULL);"
+                # One row per (advisory, affected package): the advisory's fields and the
+                # affected entry's ranges, so a lookup is one indexed read, no join.
                 "CREATE TABLE affects (ecosystem TEXT NOT NULL, name TEXT NOT NULL,"
-                " id TEXT NOT NULL, data TEXT NOT NULL);"
+                " data TEXT NOT NULL);"
             )
-            advisories: list[tuple[str, str]] = []
-            affects: list[tuple[str, str, str, str]] = []
+            affects: list[tuple[str, str, str]] = []
             for member, data in _records(db):
                 count += 1
                 record = parse_record(f"{db}: {member}" if db.is_file() else str(db / member), data)
                 if record.withdrawn:
                     continue
                 adv = advisory_of(record)
-                advisories.append((record.id, json.dumps(
-                    [adv.id, list(adv.aliases), adv.summary, adv.severity, adv.score, adv.vector])))
+                head = [adv.id, list(adv.aliases), adv.summary, adv.severity, adv.score, adv.vector]
                 for affected in record.affected:
                     pkg = affected.package
                     if pkg is None or pkg.ecosystem not in ECOSYSTEMS or not pkg.name:
                         continue
                     affects.append((pkg.ecosystem, normalize_name(pkg.ecosystem, pkg.name),
-                                    record.id, json.dumps(compact_affected(affected))))
+                                    json.dumps([*head, compact_affected(affected)])))
                 if len(affects) > 50_000:
-                    conn.executemany("INSERT INTO affects VALUES (?,?,?,?)", affects)
+                    conn.executemany("INSERT INTO affects VALUES (?,?,?)", affects)
                     affects.clear()
             if count == 0:
                 raise InvalidInput(f"{db}: contains no OSV records (*.json)")
-            conn.executemany("INSERT OR REPLACE INTO advisory VALUES (?,?)", advisories)
-            conn.executemany("INSERT INTO affects VALUES (?,?,?,?)", affects)
+            conn.executemany("INSERT INTO affects VALUES (?,?,?)", affects)
             conn.execute("CREATE INDEX affects_pkg ON affects (ecosystem, name)")
             meta = [("digest", digest), ("schema", INDEX_SCHEMA), ("records", str(count))]
             conn.executemany("INSERT INTO meta VALUES (?,?)", meta)
@@ -341,7 +347,7 @@ class OsvIndex:
     def __init__(self, path: Path, digest: str) -> None:
         self.path = path
         self.digest = digest
-        self.conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        self.conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         meta = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
         if meta.get("digest") != digest or meta.get("schema") != INDEX_SCHEMA:
             self.conn.close()
@@ -349,21 +355,34 @@ class OsvIndex:
         self._advisories: dict[str, Advisory] = {}
 
     def lookup(self, ecosystem: str, name: str) -> list[tuple[Advisory, dict[str, Any]]]:
-        rows = self.conn.execute(
-            "SELECT id, data FROM affects WHERE ecosystem = ? AND name = ?", (ecosystem, name)
-        ).fetchall()
-        return [(self.advisory(adv_id), json.loads(data)) for adv_id, data in rows]
+        return self.lookup_many([(ecosystem, name)]).get((ecosystem, name), [])
 
-    def advisory(self, adv_id: str) -> Advisory:
-        cached = self._advisories.get(adv_id)
-        if cached is None:
-            row = self.conn.execute("SELECT data FROM advisory WHERE id = ?", (adv_id,)).fetchone()
-            if row is None:
-                raise sqlite3.DatabaseError(f"index lacks advisory {adv_id}")
-            fields = json.loads(row[0])
-            cached = Advisory(fields[0], tuple(fields[1]), *fields[2:6])
-            self._advisories[adv_id] = cached
-        return cached
+    def lookup_many(
+        self, keys: Iterable[tuple[str, str]],
+    ) -> dict[tuple[str, str], list[tuple[Advisory, dict[str, Any]]]]:
+        """Every (advisory, affected entry) of each (ecosystem, name), in a few batched reads."""
+        by_eco: dict[str, list[str]] = {}
+        for eco, name in sorted(set(keys)):
+            by_eco.setdefault(eco, []).append(name)
+        out: dict[tuple[str, str], list[tuple[Advisory, dict[str, Any]]]] = {}
+        for eco, names in by_eco.items():
+            for start in range(0, len(names), _LOOKUP_BATCH):
+                chunk = names[start:start + _LOOKUP_BATCH]
+                marks = ",".join("?" * len(chunk))
+                rows = self.conn.execute(
+                    f"SELECT name, data FROM affects WHERE ecosystem = ? AND name IN ({marks})",  # noqa: S608 - only placeholders are interpolated
+                    (eco, *chunk),
+                ).fetchall()
+                for name, data in rows:
+                    fields = json.loads(data)
+                    adv = self._advisories.get(fields[0])
+                    if adv is None:
+                        adv = Advisory(fields[0], tuple(fields[1]), *fields[2:6])
+                        self._advisories[adv.id] = adv
+                    out.setdefault((eco, name), []).append((adv, fields[6]))
+        for hits in out.values():
+            hits.sort(key=lambda hit: hit[0].id)
+        return out
 
     def close(self) -> None:
         self.conn.close()
@@ -437,16 +456,15 @@ def match_index(
 ) -> tuple[list[Vulnerability], list[str]]:
     notes: set[str] = set()
     out: list[Vulnerability] = []
-    cache: dict[tuple[str, str], list[tuple[Advisory, dict[str, Any]]]] = {}
-    for pkg in packages:
-        if pkg.version is None:
+    pinned = [p for p in packages if p.version is not None]
+    found = index.lookup_many((p.ecosystem, p.name) for p in pinned)
+    for pkg in pinned:
+        entries = found.get((pkg.ecosystem, pkg.name))
+        if not entries:
             continue
-        key = (pkg.ecosystem, pkg.name)
-        entries = cache.get(key)
-        if entries is None:
-            entries = cache[key] = index.lookup(*key)
+        version = pkg.version or ""
         hits = [(adv, fixed_versions(aff)) for adv, aff in entries
-                if is_affected(pkg.ecosystem, pkg.version, aff, notes)]
+                if is_affected(pkg.ecosystem, version, aff, notes)]
         if hits:
             out.extend(merge_hits(pkg, hits))
     return out, sorted(notes)

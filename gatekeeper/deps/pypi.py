@@ -16,6 +16,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from gatekeeper._fileio import loads_json_strict
 from gatekeeper.deps.common import (
     FileSource,
+    LineCounter,
     LockfileError,
     ParseResult,
     find_line,
@@ -342,11 +343,13 @@ def parse_pipfile_lock(path: str, text: str, result: ParseResult, source: FileSo
         for s in _as_list(_as_table(data.get("_meta"), "_meta").get("sources"), "sources")
         if isinstance(s, dict)
     }
+    counter = LineCounter(text)
     for section in ("default", "develop"):
-        section_line = find_line(text, [f'"{section}": {{'])
+        section_pos = max(text.find(f'"{section}": {{'), 0)
+        section_line = counter.line_of(section_pos)
         for name, entry in sorted(_as_table(data.get(section), section).items()):
-            line = find_line(text[_offset(text, section_line):], [f'"{name}": {{'], 0)
-            line = section_line + line - 1 if line else section_line
+            pos = text.find(f'"{name}": {{', section_pos)
+            line = counter.line_of(pos) if pos >= 0 else section_line
             if not isinstance(entry, dict):
                 raise LockfileError(f"{section}.{name} is not an object", line)
             if "git" in entry:
@@ -369,13 +372,6 @@ def parse_pipfile_lock(path: str, text: str, result: ParseResult, source: FileSo
                 spec=None if version else str(raw or "*"), hash_supported=True,
             ))
     result.files.append(path)
-
-
-def _offset(text: str, line: int) -> int:
-    pos = 0
-    for _ in range(line - 1):
-        pos = text.index("\n", pos) + 1
-    return pos
 
 
 def parse_pyproject(path: str, text: str, result: ParseResult, source: FileSource) -> None:

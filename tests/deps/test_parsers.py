@@ -6,6 +6,8 @@ import base64
 import hashlib
 from pathlib import Path
 
+import pytest
+
 from gatekeeper.collect.base import walk_files
 from gatekeeper.deps import DirSource, scan
 from gatekeeper.models.deps import DepsSnapshot, Package
@@ -631,3 +633,28 @@ def test_not_utf8_is_a_parse_error(tmp_path: Path) -> None:
     (tmp_path / "Cargo.lock").write_bytes(b"\xff\xfe\x00garbage")
     s = scan(DirSource(tmp_path, 1 << 20), walk_files(tmp_path))
     assert s.errors[0].file == "Cargo.lock" and "UTF-8" in s.errors[0].message
+
+
+@pytest.mark.parametrize("ecosystem", ["PyPI", "npm", "Go", "crates.io", "RubyGems", "Maven"])
+def test_purl_fast_path_matches_packageurl(ecosystem: str) -> None:
+    from packageurl import PackageURL
+
+    from gatekeeper.deps.common import make_purl
+
+    names = {
+        "PyPI": ["requests", "zope.interface", "python-dateutil", "a1"],
+        "npm": ["lodash", "@types/node", "@Scope/Pkg", "left-pad", "a.b"],
+        "Go": ["github.com/pkg/errors", "golang.org/x/net", "gopkg.in/yaml.v3", "example.com/A/b"],
+        "crates.io": ["serde", "serde_json", "proc-macro2"],
+        "RubyGems": ["rails", "net-http", "ActiveRecord"],
+        "Maven": ["org.apache.commons:commons-lang3", "com.google.guava:guava"],
+    }[ecosystem]
+    for name in names:
+        for version in ("1.2.3", "v0.0.0-20230101000000-abcdef123456", "1.0+build", "2.0rc1"):
+            ours = make_purl(ecosystem, name, version)
+            parsed = PackageURL.from_string(ours)
+            ptype = parsed.type
+            namespace, short = parsed.namespace, parsed.name
+            reference = PackageURL(type=ptype, namespace=namespace, name=short,
+                                   version=version).to_string()
+            assert ours == reference, (name, version)
