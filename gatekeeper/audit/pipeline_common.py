@@ -52,7 +52,8 @@ _REMOTE_SCRIPT = (
 _FALSEY = r"(?:false|0|no|off)"
 _INSECURE_FETCH = (
     ("`curl -k`/`--insecure` skips TLS verification",
-     re.compile(r"\bcurl\b[^|;\n]*?\s(?:--insecure\b|-[a-zA-Z]*k[a-zA-Z]*(?=\s|$))")),
+     # NOTE: within the one curl command: `curl … && make -k` is not curl's -k.
+     re.compile(r"\bcurl\b(?:(?!&&|\|\|)[^|;\n])*?\s(?:--insecure\b|-[a-zA-Z]*k[a-zA-Z]*(?=\s|$))")),
     ("`--insecure` skips TLS verification", re.compile(r"(?<![\w-])--insecure(?![\w-])")),
     ("`wget --no-check-certificate` skips TLS verification",
      re.compile(r"--no-check-certificate\b")),

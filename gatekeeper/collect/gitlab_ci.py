@@ -12,7 +12,7 @@ from typing import Any
 
 from gatekeeper.collect._yaml_lines import LList, LMap, load_with_lines_all
 from gatekeeper.collect.github_actions import key_values
-from gatekeeper.models.pipeline import GitlabCi, GitlabInclude, GitlabJob, ScriptLine
+from gatekeeper.models.pipeline import GitlabCi, GitlabInclude, GitlabJob, KeyValue, ScriptLine
 
 # Top-level keys that are not jobs.
 RESERVED = frozenset({
@@ -76,6 +76,25 @@ def _scripts(value: Any, line: int) -> list[ScriptLine]:
     return [ScriptLine(text=str(value), line=line)]
 
 
+def _variables(value: Any, line: int) -> list[KeyValue]:
+    """``variables:`` entries; the long form ``NAME: {value: ..., description: ...}`` too."""
+    entries = key_values(value, line)
+    if not isinstance(value, LMap):
+        return entries
+    out = []
+    for entry in entries:
+        raw = value.get(entry.key)
+        if isinstance(raw, LMap) and "value" in raw and not isinstance(raw["value"], (LMap, LList)):
+            inner = raw["value"]
+            text = None if inner is None else (
+                ("true" if inner else "false") if isinstance(inner, bool) else str(inner)
+            )
+            entry = entry.model_copy(update={"value": text, "is_literal": True,
+                                             "value_line": raw.line_of("value")})
+        out.append(entry)
+    return out
+
+
 def _image(value: Any) -> str | None:
     if isinstance(value, LMap):
         name = value.get("name")
@@ -127,14 +146,14 @@ def parse_gitlab_ci(path: str, text: str, included_from: str | None = None) -> G
             image=_image(image),
             image_line=raw.line_of("image") if "image" in raw else None,
             scripts=scripts,
-            variables=key_values(raw.get("variables"), raw.line_of("variables")),
+            variables=_variables(raw.get("variables"), raw.line_of("variables")),
         ))
     return GitlabCi(
         path=path,
         included_from=included_from,
         includes=includes,
         jobs=jobs,
-        variables=key_values(doc.get("variables"), doc.line_of("variables")),
+        variables=_variables(doc.get("variables"), doc.line_of("variables")),
         default_scripts=default_scripts,
         default_image=default_image,
         default_image_line=default_image_line,

@@ -75,6 +75,8 @@ def test_insecure_fetch_patterns_fire(command: str) -> None:
     "curl -fsSL https://x -o out",
     "curl -L --keepalive-time 5 https://x",
     "curl -H 'X-Kind: k' https://x",
+    "curl -fsSLO https://x/src.tgz && make -k",
+    "curl -s 'https://x/api?a=1&b=2' -o out",
     "pip install -r requirements.txt",
     "npm config set strict-ssl true",
     "export GIT_SSL_NO_VERIFY=false",

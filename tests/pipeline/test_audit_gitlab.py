@@ -89,3 +89,20 @@ def test_gitlab_images_without_digest_are_unpinned(scan: Scan) -> None:
     """})
     hits = sorted((f.line, f.severity.value) for f in rules(findings, "pipeline/unpinned-image"))
     assert hits == [(2, "low"), (11, "low")]
+
+
+def test_long_form_variables_are_audited(scan: Scan) -> None:
+    findings = scan({".gitlab-ci.yml": """
+        variables:
+          DEPLOY_TOKEN:
+            value: "Zx81-kQ2m-Pl0v-99Ab"
+            description: the deploy token
+          GIT_SSL_NO_VERIFY:
+            value: "1"
+          DB_PASSWORD:
+            value: $CI_DB_PASSWORD
+        build:
+          script: [make]
+    """})
+    assert [f.line for f in rules(findings, "pipeline/hardcoded-credentials")] == [2]
+    assert [f.line for f in rules(findings, "pipeline/insecure-fetch")] == [5]
