@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import git
@@ -357,3 +358,34 @@ def test_cli_check_on_a_plain_directory(tmp_path: Path,
     assert main(["check", str(tmp_path), "--only", "source", "--format", "json"]) == 1
     out = capsys.readouterr().out
     assert '"source/symlink-escape"' in out and "not a git repository" in out
+
+
+@pytest.fixture
+def gnupg_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    monkeypatch.setenv("GNUPGHOME", str(home))
+    subprocess.run(["gpg", "--batch", "--quiet", "--passphrase", "", "--quick-gen-key",
+                    "Dev One <dev@example.invalid>", "ed25519", "sign", "never"],
+                   check=True, capture_output=True)
+    listing = subprocess.run(["gpg", "--list-keys", "--with-colons"], check=True,
+                             capture_output=True, text=True).stdout
+    fpr = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr"))
+    yield fpr
+    subprocess.run(["gpgconf", "--kill", "gpg-agent"], check=False, capture_output=True)
+
+
+def test_gpg_signed_commit_verifies_and_matches_trusted_key_ids(repo: git.Repo,
+                                                                gnupg_home: str) -> None:
+    base = repo.head.commit.hexsha
+    sh(repo, "config", "user.signingkey", gnupg_home)
+    write(repo, "g.txt", "gpg\n")
+    commit(repo, "gpg signed", extra=("-S",))
+    ev = collect(repo, base)
+    sig = ev.commits[0].signature
+    assert sig.status == "G" and sig.fingerprint == gnupg_home
+    for trusted in (gnupg_home, gnupg_home[-16:], gnupg_home.lower()):
+        found = audit(ev, require_signed_commits=True, trusted_commit_keys=[trusted])
+        assert not _only(found, "source/bad-signature")
+        assert not _only(found, "source/unsigned-commit")
+    assert _only(audit(ev, trusted_commit_keys=["0123456789ABCDEF"]), "source/bad-signature")
