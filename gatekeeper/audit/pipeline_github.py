@@ -157,10 +157,12 @@ class GithubTriggers:
                     path=wf.path, line=trigger.line, key=trigger.event,
                 )
         occurrences = Occurrences()
-        dangerous = events & DANGEROUS_TRIGGERS
+        # NOTE: `issue_comment` runs in the base repository with secrets too; "/test" bots
+        # that check out refs/pull/N/head from it are the same hole.
+        privileged = events & (DANGEROUS_TRIGGERS | {"issue_comment"})
         for job in wf.jobs:
-            if dangerous:
-                yield from self._untrusted_checkout(wf, job, sorted(dangerous), occurrences)
+            if privileged:
+                yield from self._untrusted_checkout(wf, job, sorted(privileged), occurrences)
             pr_events = sorted(events & PR_TRIGGERS)
             labels = [label.lower() for label in job.runs_on]
             if pr_events and "self-hosted" in labels:

@@ -564,3 +564,22 @@ def test_reusable_workflow_without_permissions_inherits_the_callers(scan: Scan) 
             steps: [{run: make deploy}]
     """})
     assert len(rules(also_push, "pipeline/excessive-permissions")) == 1
+
+
+def test_comment_bot_checking_out_the_pull_request(scan: Scan) -> None:
+    findings = scan({WF: f"""
+        on: issue_comment
+        permissions: {{contents: read}}
+        jobs:
+          test:
+            if: github.event.issue.pull_request && github.event.comment.body == '/test'
+            runs-on: ubuntu-latest
+            steps:
+              - uses: actions/checkout@{SHA}
+                with:
+                  ref: refs/pull/${{{{ github.event.issue.number }}}}/head
+                  persist-credentials: false
+              - run: make test
+    """})
+    assert [f.line for f in rules(findings, "pipeline/untrusted-checkout")] == [10]
+    assert rules(findings, "pipeline/dangerous-trigger") == []
