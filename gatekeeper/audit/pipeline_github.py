@@ -43,6 +43,7 @@ _BOOLEAN_ONLY = re.compile(
 )
 _ENV_REF = re.compile(r"\benv\.([A-Za-z_][A-Za-z0-9_]*)\b")
 _SHA = re.compile(r"^[0-9a-f]{40}$")
+_VERSION_TAG = re.compile(r"^v?\d+(?:\.\d+){0,3}(?:[-+][0-9A-Za-z.-]+)?$")
 _DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 _PR_HEAD = re.compile(
     r"github\.event\.pull_request\.head\.(?:sha|ref)|github\.head_ref|"
@@ -408,9 +409,11 @@ class GithubSupplyChain:
         if sep and _SHA.match(ref):
             return
         owner = name.split("/", 1)[0].lower()
-        first_party = owner in ("actions", "github")
+        # NOTE: GitHub's own actions by a version tag are low; by a branch they are not.
+        first_party = owner in ("actions", "github") and bool(_VERSION_TAG.match(ref))
         severity = Severity.LOW if first_party else Severity.MEDIUM
-        what = f"tag or branch `{ref}`" if sep else "no ref at all"
+        what = (f"version tag `{ref}`" if _VERSION_TAG.match(ref) else f"branch or ref `{ref}`"
+                ) if sep else "no ref at all"
         why = ("a first-party action by tag: the tag can still be moved"
                if first_party else
                "whoever controls that repository (or its tag) decides what runs here")

@@ -208,6 +208,7 @@ def test_unpinned_actions_and_severities(scan: Scan) -> None:
               - uses: someone/short@b4ffde6
               - uses: ./.github/actions/local
               - uses: someone/pinned@{SHA}
+              - uses: actions/cache@main
           call:
             uses: org/shared/.github/workflows/build.yml@main
           local-call:
@@ -215,7 +216,7 @@ def test_unpinned_actions_and_severities(scan: Scan) -> None:
     """})
     hits = {(f.line, f.severity.value) for f in rules(findings, "pipeline/unpinned-action")}
     assert hits == {(7, "low"), (8, "low"), (9, "medium"), (10, "medium"), (11, "medium"),
-                    (15, "medium")}
+                    (14, "medium"), (16, "medium")}
 
 
 def test_unpinned_images_container_services_and_docker_uses(scan: Scan) -> None:
