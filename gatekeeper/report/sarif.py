@@ -22,6 +22,7 @@ from gatekeeper.models.verdict import Reason, Verdict
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/gatekeeper-dev/gatekeeper"
 FINGERPRINT_KEY = "gatekeeper/v1"
+NO_FILE_URI = "no file associated with this alert"
 
 # GitHub maps security-severity to a label: > 9.0 critical, 7.0-8.9 high, 4.0-6.9 medium,
 # 0.1-3.9 low. "info" stays at 0.0 (GitHub shows it without a security label).
@@ -208,11 +209,18 @@ def _level_for(severity: Severity, *, blocking: bool | None) -> str:
 
 def _location(path: str | None, line: int | None, logical: str | None = None) -> dict[str, Any]:
     if path is None:
-        return {"logicalLocations": [{"name": logical or "repository", "kind": "module"}]}
-    physical: dict[str, Any] = {"artifactLocation": {"uri": path, "uriBaseId": "%SRCROOT%"}}
-    if line is not None:
-        physical["region"] = {"startLine": line}
-    return {"physicalLocation": physical}
+        # NOTE: code scanning rejects a result without physicalLocation.artifactLocation.uri
+        # ("locationFromSarifResult: expected artifact location"); repository-level results
+        # use the placeholder OpenSSF Scorecard uses, and say what they are about logically.
+        return {
+            "physicalLocation": {"artifactLocation": {"uri": NO_FILE_URI},
+                                 "region": {"startLine": 1}},
+            "logicalLocations": [{"name": logical or "repository", "kind": "module"}],
+        }
+    # A file-level finding (no line) points at the file's first line, which code scanning
+    # needs to place and fingerprint the alert.
+    return {"physicalLocation": {"artifactLocation": {"uri": path, "uriBaseId": "%SRCROOT%"},
+                                 "region": {"startLine": line or 1}}}
 
 
 def _finding_result(finding: Finding, index: int, block_at: Severity | None) -> dict[str, Any]:
@@ -308,4 +316,4 @@ def render(verdict: Verdict) -> str:
     return dumps_json(build(verdict))
 
 
-__all__ = ["FINGERPRINT_KEY", "RULE_HELP", "build", "render", "rule_help"]
+__all__ = ["FINGERPRINT_KEY", "NO_FILE_URI", "RULE_HELP", "build", "render", "rule_help"]

@@ -87,11 +87,23 @@ def test_non_blocking_statuses(check_verdict: Verdict) -> None:
     assert by_rule["secrets/github-token"]["baselineState"] == "new"
 
 
-def test_pathless_finding_has_logical_location(check_verdict: Verdict) -> None:
+def test_pathless_finding_has_placeholder_location(check_verdict: Verdict) -> None:
     by_rule = {r["ruleId"]: r for r in sarif.build(check_verdict)["runs"][0]["results"]}
     loc = by_rule["source/history-rewrite"]["locations"][0]
-    assert "physicalLocation" not in loc
+    assert loc["physicalLocation"]["artifactLocation"]["uri"] == sarif.NO_FILE_URI
     assert loc["logicalLocations"][0]["name"] == "repository"
+
+
+def test_every_result_has_an_artifact_uri(check_verdict: Verdict, verify_block: Verdict) -> None:
+    # GitHub code scanning refuses the upload otherwise.
+    fileonly = finding("source/binary-added", Severity.MEDIUM, "binary", "bin/tool")
+    extra = check_verdict.model_copy(update={"findings": [*check_verdict.findings, fileonly]})
+    for verdict in (extra, verify_block):
+        for result in sarif.build(verdict)["runs"][0]["results"]:
+            assert result["locations"]
+            for loc in result["locations"]:
+                assert loc["physicalLocation"]["artifactLocation"]["uri"]
+                assert loc["physicalLocation"]["region"]["startLine"] >= 1
 
 
 def test_verify_reasons_are_results(validator: jsonschema.Draft4Validator,
