@@ -267,9 +267,15 @@ class SecretsCollector:
             if ctx.staged:
                 _staged(runner, scan)
                 return self._evidence(scan, "staged")
-            top = Path(repo.working_tree_dir or root)
+            top = Path(repo.working_tree_dir or root).resolve()
+            # Below the top of the repository, scan (like the other tree collectors) only
+            # the directory asked for, with paths relative to it.
+            prefix = root.resolve().relative_to(top).as_posix() if root.resolve() != top else ""
             for rel in _git_tree_files(runner):
-                _read_file(top, rel, scan)
+                if not prefix:
+                    _read_file(top, rel, scan)
+                elif rel.startswith(prefix + "/"):
+                    _read_file(top / prefix, rel[len(prefix) + 1:], scan)
             if ctx.base is None:
                 return self._evidence(scan, "tree")
             base = _resolve(runner, ctx.base, "base")

@@ -80,7 +80,9 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$|^[A-Za-z0-9_-]+={0,2}$")
 _DOTTED_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+(?:\(\))?$")
-_WORD_SEGMENT = re.compile(r"^(?:[A-Z]?[a-z]{2,})+$|^[a-z]+(?:[A-Z][a-z]{2,})+$|^[A-Z]{2,}$")
+_WORD_SEGMENT = re.compile(
+    r"^[a-z]+$|^(?:[A-Z]?[a-z]{2,})+$|^[a-z]+(?:[A-Z][a-z]{2,})+$|^[A-Z]{2,}$"
+)
 _SEPARATORS = re.compile(r"[_./:@-]+")
 
 
@@ -137,6 +139,8 @@ def looks_random(value: str, *, min_len: int = 8) -> bool:
         return False  # NOTE: digests and commit hashes (md5, sha1, sha256, sha512)
     if _is_wordy(value) or _ordinary_base64_text(value):
         return False
+    if value.isalpha() and len(value) < 24:
+        return False  # NOTE: CamelCase words; a generated secret this short has a digit (94%)
     entropy = shannon_entropy(value)
     if len(value) >= 24 and entropy >= 3.7:
         return True
@@ -241,7 +245,7 @@ _CODE_EXT = frozenset({
     ".py", ".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", ".go", ".java", ".kt", ".kts", ".scala",
     ".rb", ".php", ".cs", ".c", ".h", ".cc", ".cpp", ".hpp", ".rs", ".swift", ".m", ".groovy",
     ".gradle", ".dart", ".lua", ".pl", ".r", ".jl", ".ex", ".exs", ".erl", ".clj", ".vue",
-    ".svelte",
+    ".svelte", ".pyi",
 })
 
 # Priority: a lower number wins when two hits overlap.
@@ -389,6 +393,8 @@ def _url_credentials(text: str, lines: _Lines) -> Iterator[RawHit]:
             continue
         if password.startswith(("%", ":")) or shannon_entropy(password) < 1.5:
             continue
+        if re.match(r"\d{1,5}(?:,|$)", password):
+            continue  # NOTE: host:port,host2 (a multi-host URL), not user:password
         yield RawHit("url-credentials", password, m.start(2), m.end(2), lines.line(m.start()),
                      detail=f"password for {user[:32]}@{m.group(3)[:64]}")
 
@@ -467,7 +473,7 @@ def _generic(path: str, text: str, lines: _Lines) -> Iterator[RawHit]:
         group = next(g for g in (4, 5, 6, 7) if m.group(g) is not None)
         value = text[m.start(group):m.end(group)].strip()
         if group == 7:
-            if is_code:
+            if is_code or "(" in value:
                 continue  # NOTE: an unquoted right-hand side in code is an expression
             value = value.rstrip(".")
         if value.startswith(("http://", "https://", "/", "./", "~/", "../")):

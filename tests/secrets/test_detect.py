@@ -126,6 +126,12 @@ NEAR_MISSES = [
     pytest.param('SECRET_IN_BUILD = "container/secret-in-build"\n', "a.py", id="rule-id"),
     pytest.param('text = f"password: {make_password()}"\n', "a.py", id="f-string"),
     pytest.param("TOKEN: test-token-0123456789abcdef\n", "a.yml", id="test-prefix"),
+    pytest.param("passwd: HTTPPasswordMgr\n", "request.pyi", id="type-annotation"),
+    pytest.param("API_KEY = 'WillAlsoBeIgnored'\n", "README", id="camel-case-words"),
+    pytest.param("API_KEY = 'this-will-ordinarily-be-detected-by-a-plugin'\n", "README",
+                 id="kebab-words"),
+    pytest.param("secrets = SecretsCollection()\n", "README", id="call-in-docs"),
+    pytest.param("u = 'https://foo.com:123,foo:bar@bar.com/path'\n", "a.py", id="multi-host-url"),
 ]
 
 
