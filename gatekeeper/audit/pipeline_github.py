@@ -48,8 +48,8 @@ _DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 _PR_HEAD = re.compile(
     r"github\.event\.pull_request\.head\.(?:sha|ref)|github\.head_ref|"
     r"github\.event\.pull_request\.merge_commit_sha|github\.event\.workflow_run\.head_(?:sha|branch)"
-    r"|github\.event\.workflow_run\.head_commit\.id|refs/pull/|"
-    r"github\.event\.pull_request\.head\.repo\.full_name|"
+    r"|github\.event\.workflow_run\.head_commit\.id|refs/pull/|\bpull/\$\{\{|"
+    r"github\.event\.pull_request\.head\.repo\.(?:full_name|clone_url|ssh_url)|"
     r"github\.event\.workflow_run\.head_repository\.full_name",
     re.IGNORECASE,
 )

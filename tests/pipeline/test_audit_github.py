@@ -584,3 +584,19 @@ def test_comment_bot_checking_out_the_pull_request(scan: Scan) -> None:
     """})
     assert [f.line for f in rules(findings, "pipeline/untrusted-checkout")] == [10]
     assert rules(findings, "pipeline/dangerous-trigger") == []
+
+
+def test_run_fetching_the_pull_request_head(scan: Scan) -> None:
+    findings = scan({WF: """
+        on: pull_request_target
+        permissions: {contents: read}
+        jobs:
+          build:
+            runs-on: ubuntu-latest
+            steps:
+              - run: |
+                  git fetch origin pull/${{ github.event.number }}/head:pr
+                  git checkout pr
+              - run: git fetch origin main && git log -1
+    """})
+    assert [f.line for f in rules(findings, "pipeline/untrusted-checkout")] == [8]
