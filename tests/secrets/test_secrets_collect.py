@@ -227,3 +227,11 @@ def test_range_scans_lines_that_only_a_merge_commit_adds(git_repo: git.Repo) -> 
     merge = git_repo.head.commit.hexsha
     hits = [h for h in collect(root, base=base).hits if h.source == "history"]
     assert [(h.path, h.line, h.commit) for h in hits] == [("app.yaml", 3, merge)]
+
+
+def test_a_subdirectory_of_a_repository_scans_only_that_directory(git_repo: git.Repo) -> None:
+    root = workdir(git_repo)
+    commit_files(git_repo, {"svc/app.yaml": f"password: {t.password(50)}\n",
+                            "other/app.yaml": f"password: {t.password(51)}\n"})
+    ev = collect(root / "svc")
+    assert [h.path for h in ev.hits] == ["app.yaml"]
