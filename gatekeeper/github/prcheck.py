@@ -20,21 +20,24 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import git
 
 from gatekeeper._git import open_repo
-from gatekeeper._http import HttpClient
 from gatekeeper.check import CheckConfig, run_check
 from gatekeeper.errors import CollectionError, InvalidInput
-from gatekeeper.github.api import DEFAULT_API_URL, GitHubClient
+from gatekeeper.github.api import DEFAULT_API_URL
 from gatekeeper.github.event import PullRequestEvent, event_from_environment, load_event
 from gatekeeper.models.finding import Finding, Severity
 from gatekeeper.models.policy import Policy
 from gatekeeper.models.verdict import Verdict
 from gatekeeper.report import markdown
 from gatekeeper.report.base import active, blocking
+
+if TYPE_CHECKING:
+    from gatekeeper._http import HttpClient
+    from gatekeeper.github.api import GitHubClient
 
 CONTEXT = "gatekeeper/pr-check"
 CHECK_NAME = "gatekeeper"
@@ -133,6 +136,7 @@ def _client(cfg: PrCheckConfig, repository: str) -> GitHubClient | None:
     token = _env(cfg.environ, "GITHUB_TOKEN")
     if token is None:
         return None
+    from gatekeeper.github.api import GitHubClient  # requests loads only when reporting
     return GitHubClient(token, repository,
                         api_url=_env(cfg.environ, "GITHUB_API_URL") or DEFAULT_API_URL,
                         http=cfg.http)

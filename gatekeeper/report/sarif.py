@@ -20,7 +20,6 @@ from gatekeeper.models.finding import Finding, Severity
 from gatekeeper.models.verdict import Reason, Verdict
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/gatekeeper-dev/gatekeeper"
 FINGERPRINT_KEY = "gatekeeper/v1"
 NO_FILE_URI = "no file associated with this alert"
 
@@ -288,7 +287,6 @@ def build(verdict: Verdict) -> dict[str, Any]:
             "name": "gatekeeper",
             "semanticVersion": __version__,
             "version": __version__,
-            "informationUri": INFORMATION_URI,
             "rules": rules,
         }},
         "automationDetails": {"id": f"gatekeeper/{verdict.command}/"},
