@@ -36,6 +36,7 @@ USER_CONTROLLED_ENV = frozenset({
 # Parameter kinds whose value cannot carry shell syntax.
 _SAFE_PARAM_KINDS = frozenset({"booleanParam"})
 _SHA = re.compile(r"^[0-9a-f]{40}$")
+_GSTRING_EXPR = re.compile(r"(?<!\\)\$(\{[^}]*\}|[A-Za-z_][A-Za-z0-9_.]*)")
 _VERSION = re.compile(r"^v?\d+(?:\.\d+){1,3}(?:[-+][0-9A-Za-z.-]+)?$")
 
 
@@ -70,6 +71,7 @@ class JenkinsAudit:
     def _interpolations(self, jf: Jenkinsfile, occurrences: Occurrences) -> Iterator[Finding]:
         secrets = {v for binding in jf.credentials for v in binding.variables}
         params = {p.key: p.value for p in jf.parameters}
+        derived = self._derived_env(jf, params)
         for step in jf.shell_steps:
             for interp in step.interpolations:
                 scope, name = _root(interp.expr)
@@ -91,6 +93,8 @@ class JenkinsAudit:
                     controlled = f"{name}, which the branch or change author chooses"
                 elif scope is None and name in params and params[name] not in _SAFE_PARAM_KINDS:
                     controlled = f"the build parameter {name}"
+                elif scope in (None, "env") and name in derived:
+                    controlled = f"{name}, which `environment` sets from {derived[name]}"
                 if controlled is None:
                     continue
                 yield Finding.make(
@@ -101,6 +105,22 @@ class JenkinsAudit:
                     path=jf.path, line=interp.line,
                     key=occurrences.key(jf.path, f"pi|{step.step}|{interp.expr}"),
                 )
+
+    @staticmethod
+    def _derived_env(jf: Jenkinsfile, params: dict[str, str | None]) -> dict[str, str]:
+        """``environment { X = "${params.Y}" }``: X -> what it is set from."""
+        derived: dict[str, str] = {}
+        for entry in jf.env_assignments:
+            if entry.is_literal or entry.value is None:
+                continue
+            for expr in _GSTRING_EXPR.findall(entry.value):
+                scope, name = _root(expr.strip("{}"))
+                if (scope == "params" and params.get(name) not in _SAFE_PARAM_KINDS) or (
+                    scope in (None, "env") and name in USER_CONTROLLED_ENV
+                ):
+                    derived[entry.key] = expr.strip("{}")
+                    break
+        return derived
 
     def _libraries(self, jf: Jenkinsfile, occurrences: Occurrences) -> Iterator[Finding]:
         for lib in jf.libraries:

@@ -521,11 +521,11 @@ def _environment(tokens: list[Token], i: int) -> list[KeyValue]:
             tokens[k - 1].kind == "newline" or tokens[k - 1].value in ("{", ";")
         ):
             value_tok = tokens[k + 2] if k + 2 < close else None
-            literal = value_tok is not None and value_tok.kind == "string" and not (
-                value_tok.interpolations
-            )
+            is_string = value_tok is not None and value_tok.kind == "string"
+            literal = is_string and not (value_tok.interpolations if value_tok else True)
+            # An interpolated value is kept as written (not literal): audits follow `${...}`.
             out.append(KeyValue(
-                key=tok.value, value=value_tok.value if literal and value_tok else None,
+                key=tok.value, value=value_tok.value if is_string and value_tok else None,
                 line=tok.line, is_literal=literal,
             ))
         k += 1

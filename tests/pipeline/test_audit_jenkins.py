@@ -94,3 +94,28 @@ def test_hostile_nesting_and_step_floods_are_parse_errors(scan: Scan) -> None:
     assert "nested deeper" in errors["Jenkinsfile"].message
     assert errors["Jenkinsfile"].line == 2
     assert errors["ci/flood.jenkinsfile"].line == 20_002
+
+
+def test_environment_set_from_a_parameter_carries_the_taint(scan: Scan) -> None:
+    findings = scan({"Jenkinsfile": """
+        pipeline {
+          agent any
+          parameters { string(name: 'VERSION', defaultValue: '1.0') }
+          environment {
+            RELEASE = "v${params.VERSION}"
+            STATIC = 'prod'
+            BUILD_TAG2 = "${env.BUILD_NUMBER}"
+          }
+          stages {
+            stage('tag') {
+              steps {
+                sh "git tag ${RELEASE}"
+                sh "echo ${env.RELEASE} ${STATIC} ${BUILD_TAG2}"
+                sh 'git tag "$RELEASE"'
+              }
+            }
+          }
+        }
+    """})
+    hits = rules(findings, "pipeline/jenkins-param-injection")
+    assert [(f.line, "params.VERSION" in f.message) for f in hits] == [(12, True), (13, True)]
