@@ -43,7 +43,7 @@ def _level(finding: Finding, blocks: bool) -> str:
     return "warning" if finding.severity.at_least(Severity.MEDIUM) else "notice"
 
 
-def annotations(verdict: Verdict) -> list[str]:
+def annotation_lines(verdict: Verdict) -> list[str]:
     """One workflow command per reason and per new finding, most severe first."""
     lines = [command("error", r.message, title=f"{r.code} [{r.stage}]" if r.stage else r.code)
              for r in verdict.reasons]
@@ -59,8 +59,8 @@ def annotations(verdict: Verdict) -> list[str]:
 
 
 def render(verdict: Verdict) -> str:
-    lines = annotations(verdict)
+    lines = annotation_lines(verdict)
     return "\n".join(lines) + "\n" if lines else ""
 
 
-__all__ = ["annotations", "command", "escape_data", "escape_property", "render"]
+__all__ = ["annotation_lines", "command", "escape_data", "escape_property", "render"]

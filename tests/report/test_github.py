@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gatekeeper.models.finding import Severity
 from gatekeeper.models.verdict import Verdict
-from gatekeeper.report.github import annotations, command, escape_data, escape_property, render
+from gatekeeper.report.github import annotation_lines, command, escape_data, escape_property, render
 from tests.report.conftest import finding
 
 
@@ -17,7 +17,7 @@ def test_escaping_rules() -> None:
 
 
 def test_check_annotations(check_verdict: Verdict) -> None:
-    lines = annotations(check_verdict)
+    lines = annotation_lines(check_verdict)
     assert lines[0] == ("::error file=config/app.env,line=3,title=secrets/github-token::"
                         "GitHub token ghp_…(40 chars) (critical)")
     assert lines[1] == ("::error title=source/history-rewrite::"
@@ -31,13 +31,13 @@ def test_check_annotations(check_verdict: Verdict) -> None:
 def test_low_is_notice_and_pass_is_silent(pass_verdict: Verdict) -> None:
     low = finding("source/executable-added", Severity.LOW, "x gains +x", "x.sh")
     verdict = Verdict(command="check", verdict="pass", findings=[low], block_at=Severity.HIGH)
-    assert annotations(verdict) == ["::notice file=x.sh,title=source/executable-added::"
+    assert annotation_lines(verdict) == ["::notice file=x.sh,title=source/executable-added::"
                                     "x gains +x (low)"]
     assert render(pass_verdict) == ""
 
 
 def test_verify_reasons(verify_block: Verdict) -> None:
-    assert annotations(verify_block) == [
+    assert annotation_lines(verify_block) == [
         "::error title=verify/missing-stage [scan]::no attestation for stage scan",
         "::error title=verify/threshold [release]::1 of 2 trusted keys signed",
     ]
