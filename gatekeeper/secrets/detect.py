@@ -148,6 +148,8 @@ def looks_random(value: str, *, min_len: int = 8) -> bool:
 
 
 def _token_ok(value: str, body_start: int = 0, min_entropy: float = 3.0) -> bool:
+    if is_placeholder(value):
+        return False
     body = value[body_start:]
     low = body.lower()
     if any(p in low for p in ("xxxx", "example", "0000", "aaaa", "1234567", "abcdef")):
