@@ -264,6 +264,15 @@ def test_action_yml_is_a_valid_composite_action() -> None:
     assert set(action["outputs"]) >= {"verdict", "report"}
 
 
+def test_action_uploads_sarif_only_when_asked() -> None:
+    upload = next(s for s in _action()["runs"]["steps"]
+                  if "upload-sarif" in str(s.get("uses", "")))
+    assert re.match(r"^github/codeql-action/upload-sarif@[0-9a-f]{40}$", upload["uses"])
+    assert "inputs.upload-sarif == 'true'" in upload["if"]
+    assert upload["with"]["sarif_file"] == "${{ inputs.sarif-file }}"
+    assert _action()["inputs"]["upload-sarif"]["default"] == "false"
+
+
 def test_action_never_splices_inputs_into_shell() -> None:
     for step in _action()["runs"]["steps"]:
         assert "${{" not in step.get("run", ""), step["name"]
