@@ -176,11 +176,12 @@ def all_scripts(evidence: PipelineEvidence) -> Iterator[Script]:
     for gl in evidence.gitlab:
         if gl.default_scripts:
             yield Script(gl.path, "default", [
-                line for s in gl.default_scripts for line in logical_lines(s.text, s.line, False)
+                line for s in gl.default_scripts
+                for line in logical_lines(s.text, s.line, s.is_block)
             ])
         for gjob in gl.jobs:
             yield Script(gl.path, f"job {gjob.name}", [
-                line for s in gjob.scripts for line in logical_lines(s.text, s.line, False)
+                line for s in gjob.scripts for line in logical_lines(s.text, s.line, s.is_block)
             ])
     for jf in evidence.jenkinsfiles:
         for shell in jf.shell_steps:

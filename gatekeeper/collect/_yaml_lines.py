@@ -60,7 +60,8 @@ class LList(list[Any]):
     """A sequence with the line of the sequence itself and of each item."""
 
     line: int
-    item_lines: list[int]
+    item_lines: list[int]  # for a block scalar item: its first content line
+    literal_items: set[int]  # indexes of `|` block items (newlines map to lines)
 
     def line_of(self, index: int) -> int:
         if 0 <= index < len(self.item_lines):
@@ -120,9 +121,15 @@ class _Converter:
             seq = LList()
             seq.line = node.start_mark.line + 1
             seq.item_lines = []
-            for item in node.value:
+            seq.literal_items = set()
+            for index, item in enumerate(node.value):
                 seq.append(self.convert(item))
-                seq.item_lines.append(item.start_mark.line + 1)
+                item_line = item.start_mark.line + 1
+                if isinstance(item, yaml.ScalarNode) and item.style in ("|", ">"):
+                    item_line += 1
+                    if item.style == "|":
+                        seq.literal_items.add(index)
+                seq.item_lines.append(item_line)
             return seq
         raise YamlLinesError("unexpected YAML node", node.start_mark.line + 1)
 

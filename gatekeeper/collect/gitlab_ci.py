@@ -60,16 +60,16 @@ def _includes(value: Any, line: int) -> list[GitlabInclude]:
     return [_include_entry(value, line)]
 
 
-def _scripts(value: Any, line: int) -> list[ScriptLine]:
+def _scripts(value: Any, line: int, is_block: bool = False) -> list[ScriptLine]:
     """A script as lines; nested lists (from `!reference` or anchors) are flattened."""
     if value is None:
         return []
     if isinstance(value, str):
-        return [ScriptLine(text=value, line=line)]
+        return [ScriptLine(text=value, line=line, is_block=is_block)]
     if isinstance(value, LList):
         out: list[ScriptLine] = []
         for i, item in enumerate(value):
-            out.extend(_scripts(item, value.line_of(i)))
+            out.extend(_scripts(item, value.line_of(i), i in value.literal_items))
         return out
     if isinstance(value, (LMap,)):
         raise GitlabParseError("a script must be a string or a list of strings", line)
@@ -124,9 +124,13 @@ def parse_gitlab_ci(path: str, text: str, included_from: str | None = None) -> G
     default_scripts: list[ScriptLine] = []
     for key in _SCRIPT_KEYS:
         if key in doc:
-            default_scripts.extend(_scripts(doc[key], doc.value_line(key)))
+            default_scripts.extend(
+                _scripts(doc[key], doc.value_line(key), key in doc.literal_values)
+            )
         if isinstance(default, LMap) and key in default:
-            default_scripts.extend(_scripts(default[key], default.value_line(key)))
+            default_scripts.extend(
+                _scripts(default[key], default.value_line(key), key in default.literal_values)
+            )
     default_image, default_image_line = None, None
     for holder in (doc, default):
         if isinstance(holder, LMap) and holder.get("image") is not None:
@@ -138,7 +142,7 @@ def parse_gitlab_ci(path: str, text: str, included_from: str | None = None) -> G
         scripts: list[ScriptLine] = []
         for key in _SCRIPT_KEYS:
             if key in raw:
-                scripts.extend(_scripts(raw[key], raw.value_line(key)))
+                scripts.extend(_scripts(raw[key], raw.value_line(key), key in raw.literal_values))
         image = raw.get("image")
         jobs.append(GitlabJob(
             name=name,

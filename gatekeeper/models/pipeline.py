@@ -201,6 +201,7 @@ class GitlabInclude(GatekeeperModel):
 class ScriptLine(GatekeeperModel):
     text: str
     line: int = Field(ge=1)
+    is_block: bool = False  # a `|` block: each newline of the text is one more line
 
 
 class GitlabJob(GatekeeperModel):

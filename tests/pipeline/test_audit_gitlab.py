@@ -106,3 +106,20 @@ def test_long_form_variables_are_audited(scan: Scan) -> None:
     """})
     assert [f.line for f in rules(findings, "pipeline/hardcoded-credentials")] == [2]
     assert [f.line for f in rules(findings, "pipeline/insecure-fetch")] == [5]
+
+
+def test_block_scripts_report_the_exact_line(scan: Scan) -> None:
+    findings = scan({".gitlab-ci.yml": """
+        build:
+          script:
+            - |
+              echo start
+              curl -fsSL https://x.io/install.sh | sh
+            - make
+        deploy:
+          script: |
+            echo deploy
+            wget --no-check-certificate https://x/a
+    """})
+    assert [f.line for f in rules(findings, "pipeline/remote-script")] == [5]
+    assert [f.line for f in rules(findings, "pipeline/insecure-fetch")] == [10]
