@@ -4,15 +4,15 @@ Layout (see docs/oci-store.md for the full picture)::
 
     blob      <envelope bytes>                        the DSSE envelope, content-addressed
     manifest  anchor("subject:sha256:<hex>")          a tiny synthetic manifest per subject,
-    manifest  anchor("stage:<name>"), anchor("all")   per stage, and one for "every envelope"
+    manifest  anchor("stage:<name>"), anchor("all")   per stage, and (referrers API) one for all
     manifest  referrer(envelope, subject=<key>)       artifactType application/vnd.dsse.envelope.v1+json,
                                                       empty config, one layer = the envelope,
                                                       annotations: stage and subjects
 
 Each envelope is pushed as one referrer manifest per *key*: the synthetic anchor of each
 of its subjects, the real image manifest when the subject digest is a manifest in this
-repository (so ``oras discover IMAGE@DIGEST`` lists it), the anchor of its stage and the
-"all" anchor. Lookups are "the referrers of a key":
+repository (so ``oras discover IMAGE@DIGEST`` lists it), the anchor of its stage and, on a
+registry with the referrers API, the "all" anchor. Lookups are "the referrers of a key":
 
 * registries with the OCI 1.1 referrers API (``GET /v2/<name>/referrers/<digest>``)
   maintain that relation themselves, atomically;
@@ -187,15 +187,17 @@ class OciStore:
             key, anchor = _anchor_key("stage", keys.stage, indexed=False)
             self._ensure_manifest(key.digest, anchor)
             targets.append(key)
-        key, anchor = _anchor_key("all", "", indexed=False)
-        self._ensure_manifest(key.digest, anchor)
-        targets.append(key)
+        use_referrers = self.supports_referrers()
+        if use_referrers:
+            # Without the referrers API every receipt tag already lists the envelope for all().
+            key, anchor = _anchor_key("all", "", indexed=False)
+            self._ensure_manifest(key.digest, anchor)
+            targets.append(key)
 
         annotations = {ANNOTATION_SUBJECTS: " ".join(subjects)}
         if keys.stage:
             annotations[ANNOTATION_STAGE] = keys.stage
         layer = {"mediaType": ENVELOPE_TYPE, "digest": env_digest, "size": len(data)}
-        use_referrers = self.supports_referrers()
         tags: list[str] | None = None
         for target in targets:
             manifest = canonical({
@@ -320,7 +322,13 @@ class OciStore:
         return self._lookup(keys)
 
     def all(self) -> list[StoredEnvelope]:
-        return self._lookup([_anchor_key("all", "", indexed=False)[0].digest])
+        found = {e.id: e for e in self._lookup([_anchor_key("all", "", indexed=False)[0].digest])}
+        for tag in self._all_tags():
+            if _RECEIPT.match(tag):
+                stored = self._envelope_from(tag)
+                if stored is not None:
+                    found.setdefault(stored.id, stored)
+        return [found[k] for k in sorted(found)]
 
     def _lookup(self, key_digests: list[str]) -> list[StoredEnvelope]:
         manifests: dict[str, str] = {}  # reference -> manifest digest (or receipt prefix)
