@@ -33,8 +33,9 @@ USER_CONTROLLED_ENV = frozenset({
     "ghprbPullLongDescription", "ghprbCommentBody", "ghprbActualCommitAuthor",
     "ghprbActualCommitAuthorEmail", "ghprbPullAuthorLogin", "ghprbTriggerAuthor",
 })
-# Parameter kinds whose value cannot carry shell syntax.
-_SAFE_PARAM_KINDS = frozenset({"booleanParam"})
+# Parameter kinds whose value cannot carry shell syntax: a boolean, or one of the listed
+# choices (Jenkins rejects a value that is not among them, from the UI and the REST API).
+_SAFE_PARAM_KINDS = frozenset({"booleanParam", "choice"})
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 _GSTRING_EXPR = re.compile(r"(?<!\\)\$(\{[^}]*\}|[A-Za-z_][A-Za-z0-9_.]*)")
 _VERSION = re.compile(r"^v?\d+(?:\.\d+){1,3}(?:[-+][0-9A-Za-z.-]+)?$")

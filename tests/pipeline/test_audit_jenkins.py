@@ -119,3 +119,25 @@ def test_environment_set_from_a_parameter_carries_the_taint(scan: Scan) -> None:
     """})
     hits = rules(findings, "pipeline/jenkins-param-injection")
     assert [(f.line, "params.VERSION" in f.message) for f in hits] == [(12, True), (13, True)]
+
+
+def test_choice_and_boolean_parameters_cannot_inject(scan: Scan) -> None:
+    findings = scan({"Jenkinsfile": """
+        pipeline {
+          agent any
+          parameters {
+            choice(name: 'REGION', choices: ['eu', 'us'])
+            booleanParam(name: 'FORCE', defaultValue: false)
+            text(name: 'NOTES', defaultValue: '')
+          }
+          stages {
+            stage('d') {
+              steps {
+                sh "deploy --region ${params.REGION} --force=${params.FORCE}"
+                sh "echo ${params.NOTES}"
+              }
+            }
+          }
+        }
+    """})
+    assert [f.line for f in rules(findings, "pipeline/jenkins-param-injection")] == [12]
