@@ -32,7 +32,7 @@ from typing import TextIO
 
 from pydantic import ValidationError
 
-from gatekeeper._fileio import loads_json_strict, read_bounded
+from gatekeeper._fileio import dumps_json, loads_json_strict, read_bounded
 from gatekeeper.errors import ExitCode, InvalidInput
 from gatekeeper.models.finding import Severity
 from gatekeeper.models.verdict import Verdict
@@ -42,6 +42,8 @@ COMMANDS = ("check", "pr-check", "verify", "attest")
 _REPORTING = ("check", "pr-check", "verify")
 FAIL_ON = ("block", "never", *(s.value for s in Severity))
 FORMATS = ("text", "json", "sarif", "junit", "markdown")
+# Step outputs share a 1 MiB budget per job: a larger report goes in the file only.
+MAX_REPORT_OUTPUT = 512 * 1024
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,13 @@ def run(env: Mapping[str, str], stdout: TextIO, stderr: TextIO) -> int:
                 "deciding; see the log above", title="gatekeeper") + "\n")
     verdict_word = (verdict.verdict if verdict is not None
                     else ("pass" if code == ExitCode.PASS else "block"))
+    if len(report_text.encode("utf-8")) > MAX_REPORT_OUTPUT and verdict is not None:
+        report_text = dumps_json({
+            "verdict": verdict.verdict, "command": verdict.command, "truncated": True,
+            "report_file": kept_report, "findings": len(verdict.findings),
+            "reasons": [r.model_dump(mode="json", exclude_none=True)
+                        for r in verdict.reasons[:100]],
+        })
     outputs = {"verdict": verdict_word, "exit-code": str(code), "report": report_text,
                "report-file": kept_report}
     out_path = env.get("GITHUB_OUTPUT")

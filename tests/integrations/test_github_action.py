@@ -206,6 +206,22 @@ def test_attest_then_verify(git_repo: git.Repo, tmp_path: Path,
     assert "## ❌ gatekeeper verify: BLOCK" in runner.summary.read_text()
 
 
+def test_huge_report_output_is_summarised(leaky_repo: Path, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from gatekeeper.integrations import github_action
+
+    monkeypatch.setattr(github_action, "MAX_REPORT_OUTPUT", 100)
+    runner = Runner(tmp_path, leaky_repo)
+    code, _, outputs = runner.run(monkeypatch, capsys, args="--only secrets")
+    assert code == 1
+    short = json.loads(outputs["report"])
+    assert short["truncated"] is True and short["verdict"] == "block"
+    assert short["findings"] == 1
+    full = json.loads(Path(short["report_file"]).read_text())
+    assert full["findings"][0]["rule"] == "secrets/github-token"
+
+
 def test_outputs_heredoc_cannot_be_broken(tmp_path: Path) -> None:
     path = tmp_path / "out"
     evil = "line1\nverdict=pass\nghadelimiter_fake\n"
