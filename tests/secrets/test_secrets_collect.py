@@ -235,3 +235,14 @@ def test_a_subdirectory_of_a_repository_scans_only_that_directory(git_repo: git.
                             "other/app.yaml": f"password: {t.password(51)}\n"})
     ev = collect(root / "svc")
     assert [h.path for h in ev.hits] == ["app.yaml"]
+
+
+def test_malformed_configs_are_still_scanned(tmp_path: Path) -> None:
+    (tmp_path / ".docker").mkdir()
+    (tmp_path / ".docker" / "config.json").write_text(
+        '{"auths": {"r.io": {"auth": "' + t.docker_auth() + '"}, ,,, BROKEN')
+    (tmp_path / "latin1.yaml").write_bytes(b"caf\xe9: 1\npassword: " + t.password(60).encode()
+                                           + b"\n")
+    hits = collect(tmp_path).hits
+    assert [(h.path, h.detector) for h in hits] == [
+        (".docker/config.json", "docker-auth"), ("latin1.yaml", "generic-assignment")]

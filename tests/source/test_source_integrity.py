@@ -389,3 +389,10 @@ def test_gpg_signed_commit_verifies_and_matches_trusted_key_ids(repo: git.Repo,
         assert not _only(found, "source/bad-signature")
         assert not _only(found, "source/unsigned-commit")
     assert _only(audit(ev, trusted_commit_keys=["0123456789ABCDEF"]), "source/bad-signature")
+
+
+def test_malformed_review_records_fail_closed(repo: git.Repo) -> None:
+    from gatekeeper.errors import CollectionError
+
+    with pytest.raises(CollectionError, match="invalid review records"):
+        collect(repo, reviews=[{"number": "not a number", "approved_by": "rita"}])
