@@ -64,7 +64,8 @@ _ENV_FILE_WRITE = re.compile(
     re.IGNORECASE,
 )
 _HEREDOC = re.compile(r"<<-?\s*[\"']?([A-Za-z_][A-Za-z0-9_]*)[\"']?")
-_INDIRECT_DATA = re.compile(r"\$\(|`|\bcat\s|<\s*\S|\bjq\b|\bunzip\b")
+# Data read at run time (command output, files): `cat >> $GITHUB_ENV <<EOF` is not a read.
+_INDIRECT_DATA = re.compile(r"\$\(|`|\bcat\s+(?!>)|(?<!<)<(?!<)\s*\S|\bjq\b|\bunzip\b")
 
 PR_TRIGGERS = frozenset({"pull_request", "pull_request_target", "pull_request_review",
                          "pull_request_review_comment"})
@@ -124,6 +125,18 @@ def _tainted_env_names(*scopes: list[KeyValue]) -> set[str]:
             if entry.value is not None and any(tainted_expressions(entry.value)):
                 names.add(entry.key)
     return names
+
+
+def _outside_quotes(text: str, offset: int) -> bool:
+    """True when ``offset`` is not inside a '...' or "..." string (`echo "X<<EOF"` is text)."""
+    quote = ""
+    for char in text[:offset]:
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+    return not quote
 
 
 def _step_env_scopes(wf: Workflow, job: Job, step: Step) -> tuple[list[KeyValue], ...]:
@@ -294,7 +307,7 @@ class GithubInjection:
             target = f"GITHUB_{match.group(1) or match.group(2)}".upper()
             content = line.text
             heredoc = _HEREDOC.search(line.text)
-            if heredoc:
+            if heredoc and _outside_quotes(line.text, heredoc.start()):
                 for later in lines[index + 1 :]:
                     if later.text == heredoc.group(1):
                         break

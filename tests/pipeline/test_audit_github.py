@@ -600,3 +600,40 @@ def test_run_fetching_the_pull_request_head(scan: Scan) -> None:
               - run: git fetch origin main && git log -1
     """})
     assert [f.line for f in rules(findings, "pipeline/untrusted-checkout")] == [8]
+
+
+def test_static_heredoc_to_github_env_in_pr_target_is_fine(scan: Scan) -> None:
+    findings = scan({WF: """
+        on: pull_request_target
+        permissions: {}
+        jobs:
+          a:
+            runs-on: ubuntu-latest
+            steps:
+              - run: |
+                  cat >> "$GITHUB_ENV" <<EOF
+                  MODE=ci
+                  EOF
+                  cat >> "$GITHUB_ENV" <<EOF
+                  PR=$(cat pr/number)
+                  EOF
+    """})
+    assert [f.line for f in rules(findings, "pipeline/github-env-injection")] == [11]
+
+
+def test_multiline_env_delimiter_syntax_reports_the_tainted_line_only(scan: Scan) -> None:
+    findings = scan({WF: """
+        on: issue_comment
+        permissions: {}
+        jobs:
+          a:
+            runs-on: ubuntu-latest
+            steps:
+              - env:
+                  BODY: ${{ github.event.comment.body }}
+                run: |
+                  echo "COMMENT<<EOF" >> "$GITHUB_ENV"
+                  echo "$BODY" >> "$GITHUB_ENV"
+                  echo "EOF" >> "$GITHUB_ENV"
+    """})
+    assert [f.line for f in rules(findings, "pipeline/github-env-injection")] == [11]
