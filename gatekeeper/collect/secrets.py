@@ -259,7 +259,11 @@ class SecretsCollector:
                 raise CollectionError(
                     f"{root}: not a git repository, so --base/--staged have nothing to compare"
                 )
-            for rel in walk_files(root, ctx.limits.max_files):
+            for count, rel in enumerate(walk_files(root, ctx.limits.max_files + 1), start=1):
+                if count > ctx.limits.max_files:
+                    scan.skipped.append(SkippedFile(
+                        path="(more files)", reason=f"over the {ctx.limits.max_files}-file limit"))
+                    break
                 _read_file(root, rel, scan)
             return self._evidence(scan, "tree")
         try:
@@ -271,11 +275,18 @@ class SecretsCollector:
             # Below the top of the repository, scan (like the other tree collectors) only
             # the directory asked for, with paths relative to it.
             prefix = root.resolve().relative_to(top).as_posix() if root.resolve() != top else ""
-            for rel in _git_tree_files(runner):
-                if not prefix:
-                    _read_file(top, rel, scan)
-                elif rel.startswith(prefix + "/"):
-                    _read_file(top / prefix, rel[len(prefix) + 1:], scan)
+            files = _git_tree_files(runner)
+            if prefix:
+                files = [f[len(prefix) + 1:] for f in files if f.startswith(prefix + "/")]
+            if len(files) > ctx.limits.max_files:
+                # SECURITY: never a silent partial scan: the note names what was left out.
+                scan.skipped.append(SkippedFile(
+                    path=f"({len(files) - ctx.limits.max_files} more files)",
+                    reason=f"over the {ctx.limits.max_files}-file limit",
+                ))
+                files = files[:ctx.limits.max_files]
+            for rel in files:
+                _read_file(top / prefix if prefix else top, rel, scan)
             if ctx.base is None:
                 return self._evidence(scan, "tree")
             base = _resolve(runner, ctx.base, "base")

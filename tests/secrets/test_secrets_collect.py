@@ -246,3 +246,14 @@ def test_malformed_configs_are_still_scanned(tmp_path: Path) -> None:
     hits = collect(tmp_path).hits
     assert [(h.path, h.detector) for h in hits] == [
         (".docker/config.json", "docker-auth"), ("latin1.yaml", "generic-assignment")]
+
+
+def test_file_count_limit_is_reported_not_silent(tmp_path: Path, git_repo: git.Repo) -> None:
+    for i in range(3):
+        (tmp_path / f"f{i}.txt").write_text("x\n")
+    ev = SecretsCollector().collect(CollectContext(repo=tmp_path, limits=Limits(max_files=2)))
+    assert ev.files_scanned == 2 and "file limit" in ev.skipped[0].reason and ev.notes
+    commit_files(git_repo, {"a.txt": "1", "b.txt": "2"})
+    ev = SecretsCollector().collect(CollectContext(repo=workdir(git_repo),
+                                                   limits=Limits(max_files=2)))
+    assert ev.files_scanned == 2 and "file limit" in ev.skipped[0].reason
