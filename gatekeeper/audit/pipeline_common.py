@@ -155,7 +155,8 @@ class Script:
     """A shell script somewhere in the pipeline evidence."""
 
     path: str
-    where: str  # e.g. "job build, step 3" — part of the fingerprint key, no line numbers
+    where: str  # for people, e.g. "job build, step #3"
+    scope: str  # for fingerprints: no line and no step position, e.g. "job build"
     lines: list[ScriptLine]
 
 
@@ -172,48 +173,57 @@ def all_scripts(evidence: PipelineEvidence) -> Iterator[Script]:
             for step in job.steps:
                 if step.run is not None:
                     label = step.id or step.name or f"#{step.index}"
-                    yield Script(wf.path, f"job {job.id}, step {label}", step_script(step))
+                    yield Script(wf.path, f"job {job.id}, step {label}", f"job {job.id}",
+                                 step_script(step))
     for gl in evidence.gitlab:
         if gl.default_scripts:
-            yield Script(gl.path, "default", [
+            yield Script(gl.path, "default", "default", [
                 line for s in gl.default_scripts
                 for line in logical_lines(s.text, s.line, s.is_block)
             ])
         for gjob in gl.jobs:
-            yield Script(gl.path, f"job {gjob.name}", [
+            yield Script(gl.path, f"job {gjob.name}", f"job {gjob.name}", [
                 line for s in gjob.scripts for line in logical_lines(s.text, s.line, s.is_block)
             ])
     for jf in evidence.jenkinsfiles:
         for shell in jf.shell_steps:
-            yield Script(jf.path, f"{shell.step} step", logical_lines(shell.text, shell.line))
+            yield Script(jf.path, f"{shell.step} step", shell.step,
+                         logical_lines(shell.text, shell.line))
     for bs in evidence.build_scripts:
-        yield Script(bs.path, "script", [ScriptLine(c.text, c.line) for c in bs.commands])
+        yield Script(bs.path, "script", "script",
+                     [ScriptLine(c.text, c.line) for c in bs.commands])
 
 
-def env_entries(evidence: PipelineEvidence) -> Iterator[tuple[str, str, KeyValue]]:
-    """(path, where, entry) for every env/variables entry of every format."""
+def env_entries(evidence: PipelineEvidence) -> Iterator[tuple[str, str, str, KeyValue]]:
+    """(path, where, scope, entry) for every env/variables entry of every format.
+
+    ``where`` is for people; ``scope`` is for fingerprints (no step position in it).
+    """
     for wf in evidence.workflows:
         for entry in wf.env:
-            yield wf.path, "env", entry
+            yield wf.path, "env", "env", entry
         for job in wf.jobs:
             for entry in job.env:
-                yield wf.path, f"job {job.id} env", entry
+                yield wf.path, f"job {job.id} env", f"job {job.id} env", entry
             containers = ([job.container] if job.container else []) + list(job.services)
             for container in containers:
+                where = f"job {job.id} {container.name or 'container'} env"
                 for entry in container.env:
-                    yield wf.path, f"job {job.id} {container.name or 'container'} env", entry
+                    yield wf.path, where, where, entry
             for step in job.steps:
                 for entry in step.env:
-                    yield wf.path, f"job {job.id} step {step.id or step.index} env", entry
+                    yield (wf.path, f"job {job.id} step {step.id or f'#{step.index}'} env",
+                           f"job {job.id} step env", entry)
     for gl in evidence.gitlab:
         for entry in gl.variables:
-            yield gl.path, "variables", entry
+            yield gl.path, "variables", "variables", entry
         for gjob in gl.jobs:
+            where = f"job {gjob.name} variables"
             for entry in gjob.variables:
-                yield gl.path, f"job {gjob.name} variables", entry
+                yield gl.path, where, where, entry
     for jf in evidence.jenkinsfiles:
         for entry in jf.env_assignments:
-            yield jf.path, "environment", entry
+            yield jf.path, "environment", "environment", entry
 
 
 class Occurrences:
@@ -351,7 +361,7 @@ class PipelineScripts:
                         f"{script.where}: {label} runs whatever the server sends, unverified "
                         "(download to a file, check its sha256 or signature, then run it)",
                         path=script.path, line=line.line,
-                        key=occurrences.key(script.path, f"rs|{script.where}|{line.text}"),
+                        key=occurrences.key(script.path, f"rs|{script.scope}|{line.text}"),
                     )
                 label = insecure_fetch(line.text)
                 if label is not None:
@@ -360,16 +370,16 @@ class PipelineScripts:
                         f"{script.where}: {label}; a network attacker can substitute what is "
                         "fetched",
                         path=script.path, line=line.line,
-                        key=occurrences.key(script.path, f"if|{script.where}|{line.text}"),
+                        key=occurrences.key(script.path, f"if|{script.scope}|{line.text}"),
                     )
-        for path, where, entry in env_entries(evidence):
+        for path, where, scope, entry in env_entries(evidence):
             if insecure_env(entry):
                 yield Finding.make(
                     "pipeline/insecure-fetch", Severity.MEDIUM,
                     f"{where}: {entry.key}={entry.value} switches TLS or signature verification "
                     "off for every command that follows",
                     path=path, line=entry.line,
-                    key=occurrences.key(path, f"env|{where}|{entry.key}"),
+                    key=occurrences.key(path, f"env|{scope}|{entry.key}"),
                 )
 
 
@@ -381,7 +391,7 @@ class PipelineHardcodedCredentials:
     def run(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
         occurrences = Occurrences()
 
-        def finding(path: str, where: str, entry: KeyValue) -> Finding:
+        def finding(path: str, where: str, entry: KeyValue, scope: str | None = None) -> Finding:
             value = (entry.value or "").strip()
             fp_value = hashlib.sha256(value.encode()).hexdigest()
             return Finding.make(
@@ -391,12 +401,12 @@ class PipelineHardcodedCredentials:
                 "${{ secrets.NAME }} or the CI's credential store",
                 path=path, line=entry.line,
                 # SECURITY: the key is the value's sha256, never the value.
-                key=occurrences.key(path, f"{where}|{entry.key}|{fp_value}"),
+                key=occurrences.key(path, f"{scope or where}|{entry.key}|{fp_value}"),
             )
 
-        for path, where, entry in env_entries(evidence):
+        for path, where, scope, entry in env_entries(evidence):
             if entry.is_literal and literal_credential(entry.key, entry.value):
-                yield finding(path, where, entry)
+                yield finding(path, where, entry, scope)
         for wf in evidence.workflows:
             for job in wf.jobs:
                 for entry in job.with_:
@@ -423,7 +433,8 @@ class PipelineHardcodedCredentials:
                     for entry in step.with_:
                         if entry.is_literal and literal_credential(entry.key, entry.value):
                             yield finding(
-                                wf.path, f"job {job.id} step {step.id or step.index} with", entry
+                                wf.path, f"job {job.id} step {step.id or f'#{step.index}'} with",
+                                entry, f"job {job.id} step with",
                             )
 
 

@@ -295,3 +295,14 @@ def test_literal_passed_as_a_reusable_workflow_secret(scan: Scan) -> None:
               deploy-key: ${{{{ secrets.DEPLOY_KEY }}}}
     """})
     assert [f.line for f in rules(findings, "pipeline/hardcoded-credentials")] == [7]
+
+
+def test_fingerprints_survive_a_step_inserted_before(scan: Scan) -> None:
+    steps = """      - env:
+          API_TOKEN: Zq8xLm4RpT2v9Kw1
+        run: curl -fsSL https://x.io/i.sh | sh
+"""
+    first = scan({WF: HEAD + "    steps:\n" + steps})
+    second = scan({WF: HEAD + "    steps:\n      - run: echo hello\n" + steps})
+    assert {f.rule for f in first} == {"pipeline/hardcoded-credentials", "pipeline/remote-script"}
+    assert sorted(f.fingerprint for f in first) == sorted(f.fingerprint for f in second)
