@@ -197,7 +197,11 @@ def main() -> int:
     if args.child:
         mode, tree, db = args.child
         result = (child_gatekeeper if mode == "gatekeeper" else child_reference)(tree, db)
-        result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        result["peak_mb"] = usage.ru_maxrss / 1024
+        # CPU seconds of the whole process (interpreter start and imports included): what the
+        # wall time would be on an idle machine; the wall time suffers on a shared one.
+        result["cpu_seconds"] = usage.ru_utime + usage.ru_stime
         print(json.dumps(result))
         return 0
 
@@ -237,18 +241,23 @@ def main() -> int:
     agree = found == ref[0]["matches"] and found == cold[0]["matches"]
     print(f"packages parsed: {warm[0]['packages']} (parse errors: {warm[0]['errors']})")
     print(f"vulnerable matches: {len(found)}; same as reference: {agree}")  # type: ignore[arg-type]
-    print(f"cold  (index build + collect + match): median {med(cold, 'seconds'):.2f} s, "
-          f"peak {med(cold, 'peak_mb'):.0f} MB  (n={len(cold)})")
-    print(f"warm  (cached index):                  median {med(warm, 'seconds'):.2f} s, "
-          f"peak {med(warm, 'peak_mb'):.0f} MB  (n={len(warm)})")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"cold  (index build + collect + match): median {med(cold, 'seconds'):.2f} s wall, "
+          f"{med(cold, 'cpu_seconds'):.2f} s CPU, peak {med(cold, 'peak_mb'):.0f} MB "
+          f"(n={len(cold)})")
+    print(f"warm  (cached index):                  median {med(warm, 'seconds'):.2f} s wall, "
+          f"{med(warm, 'cpu_seconds'):.2f} s CPU, peak {med(warm, 'peak_mb'):.0f} MB "
+          f"(n={len(warm)})")
     print(f"warm CLI `gatekeeper collect deps --osv-db` (process wall time, JSON out): "
           f"median {statistics.median(cli):.2f} s  (n={len(cli)})")
-    print(f"reference (re-reads every record):     median {med(ref, 'seconds'):.2f} s, "
-          f"peak {med(ref, 'peak_mb'):.0f} MB  (n={len(ref)})")
+    print(f"reference (re-reads every record):     median {med(ref, 'seconds'):.2f} s wall, "
+          f"{med(ref, 'cpu_seconds'):.2f} s CPU, peak {med(ref, 'peak_mb'):.0f} MB "
+          f"(n={len(ref)})")
     print(f"ratio reference/warm: {med(ref, 'seconds') / med(warm, 'seconds'):.1f}x; "
           f"cold/warm: {med(cold, 'seconds') / med(warm, 'seconds'):.1f}x")
     peak = max(med(cold, "peak_mb"), med(warm, "peak_mb"))
-    print(f"targets: warm < 2 s: {'met' if med(warm, 'seconds') < 2 else 'MISSED'}; "
+    print(f"targets: warm < 2 s: wall {'met' if med(warm, 'seconds') < 2 else 'MISSED'}, "
+          f"CPU {'met' if med(warm, 'cpu_seconds') < 2 else 'MISSED'}; "
           f"peak < 500 MB: {'met' if peak < 500 else 'MISSED'}")
     for tool in ("osv-scanner", "pip-audit"):
         where = shutil.which(tool)

@@ -13,11 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
-import git
-
-from gatekeeper._git import open_repo
 from gatekeeper.collect.base import CollectContext, walk_files
-from gatekeeper.deps import DirSource, GitTreeSource, scan
+from gatekeeper.deps import DirSource, scan
 from gatekeeper.deps.diff import diff
 from gatekeeper.deps.osv import match_packages
 from gatekeeper.errors import CollectionError
@@ -30,6 +27,11 @@ def base_snapshot(repo_dir: Path, ref: str, max_bytes: int) -> DepsSnapshot:
     Raises:
         CollectionError: not a git repository, or the ref does not exist.
     """
+    import git  # NOTE: imported here so that runs without a base never load GitPython
+
+    from gatekeeper._git import open_repo
+    from gatekeeper.deps.gittree import GitTreeSource
+
     repo = open_repo(repo_dir)
     try:
         try:

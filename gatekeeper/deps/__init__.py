@@ -18,13 +18,11 @@ import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import git
-
 from gatekeeper.deps import cargo, golang, maven, npm, pypi, rubygems
 from gatekeeper.deps.common import FileSource, LockfileError, ParseResult
 from gatekeeper.models.deps import DepsSnapshot
 
-__all__ = ["DirSource", "GitTreeSource", "is_dependency_file", "scan"]
+__all__ = ["DirSource", "is_dependency_file", "scan"]
 
 Parser = Callable[[str, str, ParseResult, FileSource], None]
 
@@ -92,37 +90,6 @@ class DirSource:
             raise LockfileError(f"larger than the {self.max_bytes}-byte limit")
         with open(target, "rb") as handle:
             return handle.read(self.max_bytes + 1)
-
-
-class GitTreeSource:
-    """Blobs of one commit's tree, read from the object store (no checkout, no filters)."""
-
-    def __init__(self, tree: git.Tree, max_bytes: int) -> None:
-        self.tree = tree
-        self.max_bytes = max_bytes
-
-    def read(self, path: str) -> bytes | None:
-        try:
-            item = self.tree / path
-        except KeyError:
-            return None
-        if not isinstance(item, git.Blob) or item.mode == 0o120000:
-            return None
-        if item.size > self.max_bytes:
-            raise LockfileError(f"larger than the {self.max_bytes}-byte limit")
-        data: bytes = item.data_stream.read()
-        return data
-
-    def paths(self) -> list[str]:
-        # Blob paths are repository-relative even inside a subtree; make them tree-relative.
-        prefix = f"{self.tree.path}/" if self.tree.path else ""
-        out = []
-        for item in self.tree.traverse():
-            if isinstance(item, git.Blob):
-                rel = str(item.path).removeprefix(prefix)
-                if is_dependency_file(rel):
-                    out.append(rel)
-        return sorted(out)
 
 
 def scan(source: FileSource, paths: Iterable[str]) -> DepsSnapshot:

@@ -30,13 +30,11 @@ import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
 from pydantic import ValidationError
 
 from gatekeeper._fileio import loads_json_strict
-from gatekeeper._http import HttpClient
 from gatekeeper.deps.common import normalize_name
 from gatekeeper.deps.cvss import base_score, severity_of_score
 from gatekeeper.deps.versions import UnparseableVersion, semver_key, version_key
@@ -44,10 +42,13 @@ from gatekeeper.errors import CollectionError, InvalidInput
 from gatekeeper.models.deps import Package, Vulnerability
 from gatekeeper.models.osv import OsvAffected, OsvRecord
 
+if TYPE_CHECKING:
+    from gatekeeper._http import HttpClient
+
 __all__ = ["OsvIndex", "is_affected", "match_packages", "open_index", "query_api"]
 
 ECOSYSTEMS = frozenset({"PyPI", "npm", "Go", "crates.io", "RubyGems", "Maven"})
-INDEX_SCHEMA = "3"
+INDEX_SCHEMA = "4"
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 MAX_MEMBERS = 2_000_000
 API_BATCH = 1000
@@ -103,18 +104,36 @@ def advisory_of(record: OsvRecord) -> Advisory:
 
 
 def compact_affected(affected: OsvAffected) -> dict[str, Any]:
-    """The matching-relevant part of an affected entry, as stored in the index."""
-    return {
-        "ranges": [
-            {"type": r.type, "events": [
-                [k, getattr(e, k)] for e in r.events
-                for k in ("introduced", "fixed", "last_affected", "limit")
-                if getattr(e, k) is not None
-            ]}
-            for r in affected.ranges
-        ],
-        "versions": list(affected.versions),
-    }
+    """The matching-relevant part of an affected entry, as stored in the index.
+
+    Events of ECOSYSTEM/SEMVER ranges are sorted here once, in the ecosystem's order
+    (``"sorted": true``), so that matching walks them without sorting; a range whose
+    versions do not parse is stored as written and evaluated (and noted) at match time.
+    """
+    ecosystem = affected.package.ecosystem if affected.package else ""
+    ranges = []
+    for rng in affected.ranges:
+        events = [[k, getattr(e, k)] for e in rng.events
+                  for k in ("introduced", "fixed", "last_affected", "limit")
+                  if getattr(e, k) is not None]
+        entry: dict[str, Any] = {"type": rng.type, "events": events}
+        if rng.type in ("ECOSYSTEM", "SEMVER") and ecosystem in ECOSYSTEMS:
+            try:
+                entry["events"] = _sorted_events(rng.type, ecosystem, events)
+                entry["sorted"] = True
+            except UnparseableVersion:
+                pass  # NOTE: evaluated at match time, where the failure becomes a note
+        ranges.append(entry)
+    return {"ranges": ranges, "versions": list(affected.versions)}
+
+
+def _sorted_events(rtype: str, ecosystem: str, events: list[list[str]]) -> list[list[str]]:
+    """OSV order: ``introduced: "0"`` first, then by version; limits last."""
+    zero = [e for e in events if e[0] == "introduced" and e[1] == "0"]
+    limits = [e for e in events if e[0] == "limit"]
+    rest = [e for e in events if e not in zero and e[0] != "limit"]
+    rest.sort(key=lambda e: _range_key(rtype, ecosystem, e[1]))
+    return zero + rest + limits
 
 
 def _range_key(range_type: str, ecosystem: str, version: str) -> Any:
@@ -145,7 +164,8 @@ def is_affected(ecosystem: str, version: str, affected: Mapping[str, Any],
             continue
         try:
             target = _range_key(rtype, ecosystem, version)
-            if _in_range(rtype, ecosystem, target, rng.get("events") or []):
+            if _in_range(rtype, ecosystem, target, rng.get("events") or [],
+                         bool(rng.get("sorted"))):
                 return True
         except UnparseableVersion as exc:
             if notes is not None:
@@ -153,29 +173,30 @@ def is_affected(ecosystem: str, version: str, affected: Mapping[str, Any],
     return False
 
 
-def _in_range(rtype: str, ecosystem: str, target: Any, events: list[list[str]]) -> bool:
-    # OSV: sort events by version ("0" introduces from the beginning), then walk them.
-    keyed: list[tuple[int, Any, str]] = []
+def _in_range(rtype: str, ecosystem: str, target: Any, events: list[list[str]],
+              presorted: bool = False) -> bool:
+    """Walk the events in OSV order; raises UnparseableVersion for an unparseable event."""
+    if not presorted:
+        events = _sorted_events(rtype, ecosystem, events)
+    affected = False
     limits: list[Any] = []
     for kind, value in events:
+        if kind == "limit":
+            limits.append(_range_key(rtype, ecosystem, value))
+            continue
         if kind == "introduced" and value == "0":
-            keyed.append((0, None, kind))
+            affected = True
             continue
         key = _range_key(rtype, ecosystem, value)
-        if kind == "limit":
-            limits.append(key)
-        else:
-            keyed.append((1, key, kind))
-    ordered = [k for k in keyed if k[1] is None] + sorted(
-        (k for k in keyed if k[1] is not None), key=lambda k: k[1])
-    affected = False
-    for _, key, kind in ordered:
+        if key > target:
+            # Sorted ascending: no later event can change the answer (limits are last).
+            if any(k == "limit" for k, _ in events):
+                limits = [_range_key(rtype, ecosystem, v) for k, v in events if k == "limit"]
+            break
         if kind == "introduced":
-            if key is None or target >= key:
-                affected = True
+            affected = True
         elif kind == "fixed":
-            if target >= key:
-                affected = False
+            affected = False
         elif kind == "last_affected" and target > key:
             affected = False
     if affected and limits and all(target >= lim for lim in limits):
@@ -540,6 +561,8 @@ def query_api(
 
 
 def _post_json(client: HttpClient, url: str, body: Any) -> Any:
+    import requests
+
     try:
         response = client.request("POST", url, json=body)
     except requests.RequestException as exc:
@@ -554,6 +577,8 @@ def _post_json(client: HttpClient, url: str, body: Any) -> Any:
 
 def _fetch_vuln(client: HttpClient, url: str, adv_id: str, modified: str | None,
                 cache_root: Path) -> OsvRecord:
+    import requests
+
     from gatekeeper._fileio import atomic_write
 
     safe = hashlib.sha256(adv_id.encode()).hexdigest()[:32]
@@ -612,6 +637,8 @@ def match_packages(
         notes.extend(match_notes)
         sources.append(f"db:{index.digest}")
     if options.get("osv_api") or options.get("osv_api_url"):
+        from gatekeeper._http import HttpClient
+
         url = str(options.get("osv_api_url") or DEFAULT_API_URL)
         try:
             with HttpClient(retries=int(options.get("osv_api_retries", 2))) as client:
