@@ -430,15 +430,6 @@ def _reviews_option(options: dict[str, Any]) -> list[PullRequestReview]:
         raise CollectionError(f"invalid review records in options['reviews']: {exc}") from exc
 
 
-def _plain_symlinks(root: Path, max_files: int) -> list[TreeSymlink]:
-    links = []
-    for rel in walk_files(root, max_files):
-        path = root / rel
-        if path.is_symlink():
-            links.append(TreeSymlink(path=rel, target=os.readlink(path)))
-    return links
-
-
 def _plain_codeowners(root: Path) -> tuple[str | None, str | None]:
     for rel in CODEOWNERS_LOCATIONS:
         path = root / rel
@@ -470,15 +461,22 @@ class GitSourceCollector:
             )
         root = Path(ctx.repo)
         owners_path, owners = _plain_codeowners(root)
-        sensitive = sorted(p for p in walk_files(root, ctx.limits.max_files) if path_category(p))
+        paths = list(walk_files(root, ctx.limits.max_files + 1))
+        notes = [f"{root.name or root}: not a git repository; no commit range recorded"]
+        if len(paths) > ctx.limits.max_files:
+            paths = paths[:ctx.limits.max_files]
+            notes.append(f"source: only the first {ctx.limits.max_files} files were examined "
+                         "for symlinks and build-controller paths")
+        symlinks = [TreeSymlink(path=rel, target=os.readlink(root / rel))
+                    for rel in paths if (root / rel).is_symlink()]
         return SourceEvidence(
             is_git=False,
-            symlinks=_plain_symlinks(root, ctx.limits.max_files),
+            symlinks=symlinks,
             codeowners_path=owners_path,
             codeowners=owners,
-            sensitive_paths=sensitive,
+            sensitive_paths=sorted(p for p in paths if path_category(p)),
             reviews=_reviews_option(ctx.options),
-            notes=[f"{root.name or root}: not a git repository; no commit range recorded"],
+            notes=notes,
         )
 
     def _collect_git(self, repo: git.Repo, ctx: CollectContext) -> SourceEvidence:
