@@ -27,6 +27,8 @@ from gatekeeper.models.pipeline import (
 )
 
 SHELL_STEPS = frozenset({"sh", "bat", "powershell", "pwsh"})
+# Objects through which library code calls pipeline steps (`steps.sh`, `script.sh`).
+_STEP_RECEIVERS = frozenset({"steps", "script", "this", "ctx", "context", "pipeline", "dsl"})
 _IDENT_START = re.compile(r"[A-Za-z_$]")
 _IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _OPERATOR = re.compile(r"==~|&&|\|\||==|!=|=~|\?\.|\*\.|->|<<|\+\+|--")
@@ -549,7 +551,12 @@ def parse_jenkinsfile(path: str, text: str) -> Jenkinsfile:
         if tok.kind == "annotation":
             libraries.extend(_libraries(tokens, i))
             continue
-        if tok.kind != "ident" or _is_member(tokens, i):
+        if tok.kind != "ident":
+            continue
+        if _is_member(tokens, i) and not (
+            # `steps.sh "..."` in a shared library class is the same shell step
+            tok.value in SHELL_STEPS and i >= 2 and tokens[i - 2].value in _STEP_RECEIVERS
+        ):
             continue
         name = tok.value
         following = tokens[_next_sig(tokens, i + 1)] if _next_sig(tokens, i + 1) < len(tokens) \

@@ -141,3 +141,17 @@ def test_choice_and_boolean_parameters_cannot_inject(scan: Scan) -> None:
         }
     """})
     assert [f.line for f in rules(findings, "pipeline/jenkins-param-injection")] == [12]
+
+
+def test_shared_library_steps_sh(scan: Scan) -> None:
+    findings = scan({"vars/deploy.groovy": """
+        def call(Map config) {
+          withCredentials([string(credentialsId: 'token', variable: 'TOKEN')]) {
+            steps.sh "curl -H 'X-Token: ${TOKEN}' https://deploy.example"
+            this.sh 'curl -H "X-Token: $TOKEN" https://deploy.example'
+            logger.sh "${TOKEN}"
+          }
+        }
+    """})
+    hits = rules(findings, "pipeline/jenkins-secret-interpolation")
+    assert [f.line for f in hits] == [3]
