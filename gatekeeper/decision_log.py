@@ -340,7 +340,8 @@ def _verify_linear(entries: list[DecisionEntry], digests: list[str]) -> list[Pro
     return problems
 
 
-def _verify_dag(entries: list[DecisionEntry], digests: list[str]) -> tuple[list[Problem], list[str]]:
+def _verify_dag(entries: list[DecisionEntry],
+                digests: list[str]) -> tuple[list[Problem], list[str]]:
     problems: list[Problem] = []
     by_digest = {d: i for i, d in enumerate(digests)}
     order = sorted(range(len(entries)), key=lambda i: (entries[i].seq, digests[i]))
@@ -360,19 +361,22 @@ def _verify_dag(entries: list[DecisionEntry], digests: list[str]) -> tuple[list[
                                             "which is not in the log: it was removed or edited"))
             continue
         if entries[parent].seq != entry.seq - 1:
-            problems.append(Problem(number, f"entry {entry.seq} follows entry {entries[parent].seq}: "
+            problems.append(Problem(number, f"entry {entry.seq} follows entry "
+                                            f"{entries[parent].seq}: "
                                             "sequence numbers were changed"))
         for adopted in entry.merged:
             j = by_digest.get(adopted)
             if j is None:
-                problems.append(Problem(number, f"entry {entry.seq} adopts {adopted}, which is not in "
+                problems.append(Problem(number, f"entry {entry.seq} adopts {adopted}, which is "
+                                                "not in "
                                                 "the log: it was removed or edited"))
             elif entries[j].seq >= entry.seq:
                 problems.append(Problem(number, f"entry {entry.seq} adopts a later entry"))
     if problems:
         return problems, []
     if not any(e.seq == 0 for e in entries):
-        return [Problem(1, "the log does not start at sequence number 0: its start was removed")], []
+        return [Problem(1, "the log does not start at sequence number 0: its start was "
+                           "removed")], []
     # The canonical chain: from the head back along prev.
     top = max(e.seq for e in entries)
     head_index = _head_index(entries, digests)

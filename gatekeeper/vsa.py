@@ -111,8 +111,8 @@ def build_vsa(data: VsaInput) -> Statement:
         "dependencyLevels": {},
         "slsaVersion": "1.0",
     }
-    return Statement(_type=STATEMENT_TYPE, subject=subjects, predicateType=SLSA_VSA_TYPE,
-                     predicate=predicate)
+    return Statement.model_validate({"_type": STATEMENT_TYPE, "subject": subjects,
+                                     "predicateType": SLSA_VSA_TYPE, "predicate": predicate})
 
 
 def sign_vsa(data: VsaInput, signers: list[LoadedSigner]) -> bytes:
@@ -157,7 +157,8 @@ def check_vsa(check: VsaCheck) -> Verdict:
     if not check.keys:
         raise InvalidInput("give the verifier's public key with --key")
     if not check.subjects:
-        raise InvalidInput("name the artifact the summary must cover (--image-digest or --artifact)")
+        raise InvalidInput("name the artifact the summary must cover (--image-digest or "
+                           "--artifact)")
     keys = {f"key{i + 1}": load_public_key(path) for i, path in enumerate(check.keys)}
     shown = [f"{name} ({digest})" if name != digest else digest for name, digest in check.subjects]
     raw = read_bounded(check.path, MAX_VSA_BYTES)
@@ -186,8 +187,9 @@ def check_vsa(check: VsaCheck) -> Verdict:
     try:
         statement = Statement.model_validate(loads_json_strict(payload))
         if statement.predicate_type != SLSA_VSA_TYPE:
-            return block(_reason("verify/malformed", f"{check.path}: predicate type "
-                                                     f"{statement.predicate_type!r} is not a VSA v1"))
+            return block(_reason("verify/malformed",
+                                 f"{check.path}: predicate type {statement.predicate_type!r} "
+                                 "is not a VSA v1"))
         predicate = VsaPredicate.model_validate(statement.predicate)
     except (ValueError, ValidationError) as exc:
         return block(_reason("verify/malformed", f"{check.path}: not a VSA v1 statement "
@@ -222,11 +224,11 @@ def check_vsa(check: VsaCheck) -> Verdict:
         reasons.append(_reason("verify/vsa-verifier-mismatch",
                                f"the summary was made by verifier {predicate.verifier.id!r}, not "
                                f"{check.verifier_id!r}"))
+    notes = [] if check.policy_digest else [
+        "no --policy or --policy-digest given: the summary's policy "
+        f"({predicate.policy.uri} sha256:{predicate.policy.digest.get('sha256')}) was not checked"]
     return Verdict(command="verify", verdict="block" if reasons else "pass", reasons=reasons,
-                   policy=predicate.policy.uri, subjects=shown, notes=[] if check.policy_digest else [
-                       "no --policy or --policy-digest given: the summary's policy "
-                       f"({predicate.policy.uri} sha256:{predicate.policy.digest.get('sha256')}) "
-                       "was not checked"])
+                   policy=predicate.policy.uri, subjects=shown, notes=notes)
 
 
 def policy_file_digest(path: str | Path) -> str:

@@ -170,7 +170,8 @@ def load_credentials(host: str, environ: Mapping[str, str] | None = None) -> Cre
     if user or password:
         if not (user and password):
             raise InvalidInput(f"{USERNAME_ENV} and {PASSWORD_ENV} must be set together")
-        return Credentials(username=user, password=password, source=f"{USERNAME_ENV}/{PASSWORD_ENV}")
+        return Credentials(username=user, password=password,
+                           source=f"{USERNAME_ENV}/{PASSWORD_ENV}")
     path = _docker_config_path(env)
     try:
         with open(path, "rb") as handle:
@@ -198,14 +199,16 @@ def load_credentials(host: str, environ: Mapping[str, str] | None = None) -> Cre
             try:
                 decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
             except (binascii.Error, UnicodeDecodeError) as exc:
-                raise InvalidInput(f"{path}: auths[{key!r}].auth is not base64 of user:password") from exc
+                raise InvalidInput(f"{path}: auths[{key!r}].auth is not base64 of "
+                                   "user:password") from exc
             name, sep, secret = decoded.partition(":")
             if not sep:
                 raise InvalidInput(f"{path}: auths[{key!r}].auth is not base64 of user:password")
             return Credentials(username=name, password=secret, source=str(path))
-        name, secret = entry.get("username"), entry.get("password")
-        if isinstance(name, str) and isinstance(secret, str) and name and secret:
-            return Credentials(username=name, password=secret, source=str(path))
+        plain_user, plain_secret = entry.get("username"), entry.get("password")
+        if isinstance(plain_user, str) and isinstance(plain_secret, str) and plain_user \
+                and plain_secret:
+            return Credentials(username=plain_user, password=plain_secret, source=str(path))
     return None
 
 
@@ -284,8 +287,9 @@ class RegistryClient:
                 # SECURITY: credentials go to the registry itself, never to another host.
                 sent["Authorization"] = self._authorization
             try:
-                response = self.http.request(method, full, headers=sent, data=data, params=params,
-                                             stream=stream, allow_redirects=method in ("GET", "HEAD"))
+                response = self.http.request(
+                    method, full, headers=sent, data=data, params=params, stream=stream,
+                    allow_redirects=method in ("GET", "HEAD"))
             except requests.RequestException as exc:
                 raise StoreError(f"{self.display}: cannot reach the registry: "
                                  f"{type(exc).__name__}: {_short(exc)}") from exc
@@ -308,7 +312,8 @@ class RegistryClient:
             return (f"{self.display}: the registry requires authentication; set {USERNAME_ENV} and "
                     f"{PASSWORD_ENV} (or {TOKEN_ENV}), or log in with docker login "
                     "(credential helpers are not run)")
-        return f"{self.display}: the registry refused the credentials from {self.credentials.source}"
+        return (f"{self.display}: the registry refused the credentials from "
+                f"{self.credentials.source}")
 
     def _answer_challenge(self, header: str) -> None:
         scheme, params = _parse_challenge(header)
@@ -335,7 +340,8 @@ class RegistryClient:
             parts.scheme == "http" and self.insecure and is_loopback_host(parts.hostname or "")
         ):
             # SECURITY: credentials are never sent to a token endpoint over plain HTTP.
-            raise StoreError(f"{self.display}: token endpoint {parts.scheme}://{parts.netloc} is not "
+            raise StoreError(f"{self.display}: token endpoint {parts.scheme}://{parts.netloc} "
+                             "is not "
                              "HTTPS; refusing to send credentials")
         query = {k: v for k, v in params.items() if k in ("service", "scope")}
         headers: dict[str, str] = {}
@@ -480,7 +486,8 @@ class RegistryClient:
         if not (is_digest(reference) or _TAG.match(reference)):
             raise StoreError(f"{reference!r} is neither a digest nor a valid tag")
         sent = {"Content-Type": media_type, **(headers or {})}
-        response = self.request("PUT", f"{self.base}/manifests/{reference}", data=data, headers=sent)
+        response = self.request("PUT", f"{self.base}/manifests/{reference}", data=data,
+                                headers=sent)
         if response.status_code == 412:
             response.close()
             return response
@@ -561,7 +568,7 @@ def _next_link(link: str | None, current: str) -> str | None:
     match = re.search(r'<([^>]+)>\s*;\s*rel="?next"?', link)
     if match is None:
         return None
-    return urljoin(current, match.group(1))
+    return urljoin(current, str(match.group(1)))
 
 
 def _short(exc: BaseException) -> str:

@@ -5,7 +5,7 @@ Layout (see docs/oci-store.md for the full picture)::
     blob      <envelope bytes>                        the DSSE envelope, content-addressed
     manifest  anchor("subject:sha256:<hex>")          a tiny synthetic manifest per subject,
     manifest  anchor("stage:<name>"), anchor("all")   per stage, and (referrers API) one for all
-    manifest  referrer(envelope, subject=<key>)       artifactType application/vnd.dsse.envelope.v1+json,
+    manifest  referrer(envelope, subject=<key>)       artifactType = the DSSE envelope type,
                                                       empty config, one layer = the envelope,
                                                       annotations: stage and subjects
 
@@ -344,9 +344,8 @@ class OciStore:
         tags = self._all_tags()
         for key in key_digests:
             prefix = index_tag(key) + "."
-            for tag in tags:
-                if tag.startswith(prefix) and _RECEIPT.match(tag):
-                    manifests[tag] = tag
+            manifests.update({tag: tag for tag in tags
+                              if tag.startswith(prefix) and _RECEIPT.match(tag)})
             if index_tag(key) in tags:
                 for entry in self._index_entries(self.client.get_manifest(index_tag(key)),
                                                  index_tag(key)):
@@ -378,7 +377,8 @@ class OciStore:
             return None
         if receipt and not fetched.digest.partition(":")[2].startswith(receipt.group(2)):
             # SECURITY: a receipt names its manifest; anything else under that tag is foreign.
-            raise StoreError(f"{self.uri}: tag {reference} holds manifest {fetched.digest}, not the "
+            raise StoreError(f"{self.uri}: tag {reference} holds manifest {fetched.digest}, not "
+                             "the "
                              "one its name records (tampered or foreign tag)")
         if receipt:
             _RECEIPTS[(self._cache_scope, reference)] = fetched.digest
@@ -405,7 +405,8 @@ class OciStore:
         if layer.get("mediaType") != ENVELOPE_TYPE or not isinstance(blob_digest, str) or \
                 not is_digest(blob_digest) or not isinstance(size, int) or \
                 not 0 < size <= MAX_ENVELOPE_BYTES:
-            raise StoreError(f"{self.uri}: manifest {manifest_digest} has a malformed envelope layer")
+            raise StoreError(f"{self.uri}: manifest {manifest_digest} has a malformed envelope "
+                             "layer")
         blob = _CONTENT.get((self._cache_scope, blob_digest))
         if blob is None:
             blob = self.client.get_blob(blob_digest, limit=MAX_ENVELOPE_BYTES)

@@ -149,7 +149,8 @@ def test_reordered_entries_are_named(logged: Any, capsys: pytest.CaptureFixture[
     lines[1], lines[2] = lines[2], lines[1]
     _write(path, lines)
     code, out = _check(path, capsys)
-    assert code == 1 and "at entry 2:" in out and "entries were reordered (entry 1 comes later)" in out
+    assert code == 1 and "at entry 2:" in out
+    assert "entries were reordered (entry 1 comes later)" in out
 
 
 def test_an_inserted_entry_is_named(logged: Any, capsys: pytest.CaptureFixture[str]) -> None:
@@ -175,7 +176,8 @@ def test_a_torn_last_line_and_garbage_are_named(logged: Any,
     assert code == 1 and "at entry 2: not a decision-log entry" in out
 
 
-def test_the_last_entry_needs_a_recorded_head(logged: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_last_entry_needs_a_recorded_head(logged: Any,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
     path = _log(logged)
     lines = _lines(path)
     head = line_digest(lines[-1])
@@ -188,7 +190,8 @@ def test_the_last_entry_needs_a_recorded_head(logged: Any, capsys: pytest.Captur
     assert main(["log", "verify", str(path), "--head", "abc"]) == 2
 
 
-def test_an_empty_or_missing_log_verifies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_empty_or_missing_log_verifies(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["log", "verify", "--store", str(tmp_path / "nothing-here")]) == 0
     assert "0 entries" in capsys.readouterr().out
     assert verify_lines([]).ok
@@ -210,7 +213,8 @@ def test_a_log_that_cannot_be_written_fails_the_verify(pipeline: Any,
     assert "the decision could not be logged" in captured.err
 
 
-def test_a_damaged_tail_is_not_appended_to(pipeline: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_damaged_tail_is_not_appended_to(pipeline: Any,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
     artifact = pipeline.run_all(run_id="run-1")
     assert _verify(pipeline, artifact) == 0
     path = _log(pipeline)
@@ -228,7 +232,8 @@ from gatekeeper.decision_log import Decision, FileDecisionLog, LoggedSubject
 log = FileDecisionLog(Path(sys.argv[1]))
 for i in range(int(sys.argv[2])):
     log.append(Decision(time=datetime.now(UTC), verdict="pass", policy="p", policy_digest=None,
-                        subjects=[LoggedSubject(name=f"{sys.argv[3]}-{i}", digest="sha256:" + "a" * 64)],
+                        subjects=[LoggedSubject(name=f"{sys.argv[3]}-{i}",
+                                                digest="sha256:" + "a" * 64)],
                         reasons=[], attestations=[], store="s"))
 """
 

@@ -129,7 +129,8 @@ def _handler(state: RegistryState) -> type[BaseHTTPRequestHandler]:
         def _blobs(self, name: str, digest: str, query: dict[str, list[str]]) -> None:
             data = state.blobs.get(digest)
             if data is None:
-                self._send(404, b'{"errors":[{"code":"BLOB_UNKNOWN"}]}', head=self.command == "HEAD")
+                self._send(404, b'{"errors":[{"code":"BLOB_UNKNOWN"}]}',
+                           head=self.command == "HEAD")
                 return
             if digest in state.corrupt_blobs:
                 data = data[:-1] + bytes([data[-1] ^ 1])
@@ -215,7 +216,7 @@ def _handler(state: RegistryState) -> type[BaseHTTPRequestHandler]:
                 headers["Link"] = f'</v2/{name}/tags/list?n={limit}&last={tags[-1]}>; rel="next"'
             self._send(200, json.dumps({"name": name, "tags": tags}).encode(), headers)
 
-        do_GET = do_HEAD = do_PUT = do_POST = _dispatch  # noqa: N815
+        do_GET = do_HEAD = do_PUT = do_POST = _dispatch
 
     return Handler
 

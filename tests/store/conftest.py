@@ -46,7 +46,8 @@ def _start(root: Path, htpasswd: Path | None = None) -> tuple[subprocess.Popen[b
     config = root / "config.yml"
     config.write_text(
         "version: 0.1\nlog:\n  level: error\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n  delete:\n    enabled: true\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
+        "  delete:\n    enabled: true\n"
         f"http:\n  addr: 127.0.0.1:{port}\n{auth}"
     )
     with open(root / "registry.log", "wb") as log:  # the child keeps its own descriptor

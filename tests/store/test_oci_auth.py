@@ -22,7 +22,7 @@ def _uri(address: str) -> str:
     return f"oci://{address}/private/r{uuid.uuid4().hex[:10]}"
 
 
-def test_without_credentials_the_registry_refuses_and_says_how_to_log_in(auth_registry: str) -> None:
+def test_without_credentials_the_registry_refuses_and_says_how(auth_registry: str) -> None:
     with pytest.raises(StoreError, match="requires authentication"):
         open_store(_uri(auth_registry), insecure=True).by_stage("build")
 

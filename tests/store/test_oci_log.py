@@ -121,7 +121,8 @@ uri = sys.argv[1]
 log = open_log(open_store(uri, insecure=True))
 for i in range(int(sys.argv[2])):
     log.append(Decision(time=datetime.now(UTC), verdict="pass", policy="p", policy_digest=None,
-                        subjects=[LoggedSubject(name=f"{sys.argv[3]}-{i}", digest="sha256:" + "a" * 64)],
+                        subjects=[LoggedSubject(name=f"{sys.argv[3]}-{i}",
+                                                digest="sha256:" + "a" * 64)],
                         reasons=[], attestations=[], store=uri))
 """
 

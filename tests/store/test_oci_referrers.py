@@ -1,4 +1,4 @@
-"""Code paths docker-registry 2.8 lacks, against a tiny local registry (tests/store/_fake_registry.py):
+"""Code paths docker-registry 2.8 lacks, against a tiny local registry (_fake_registry.py):
 the OCI 1.1 referrers API, bearer-token auth, retries, corrupted blobs, paginated tag lists."""
 
 from __future__ import annotations
@@ -122,7 +122,8 @@ def test_bearer_token_flow_with_credentials_from_the_environment(
         assert query["service"] == ["fake-registry"]
         assert query["scope"] == ["repository:acme/app:pull,push"]
         # Every registry request after the first challenge carried the token.
-        authorised = [h.get("Authorization") for m, p, h in reg.requests if p.startswith("/v2/acme")]
+        authorised = [h.get("Authorization") for _m, p, h in reg.requests
+                      if p.startswith("/v2/acme")]
         assert authorised[-1] == f"Bearer {TOKEN}"
 
 
@@ -157,6 +158,7 @@ def test_token_endpoint_over_plain_http_is_refused_without_insecure_mode() -> No
     from gatekeeper.store._registry import Credentials, RegistryClient, RegistryRef
 
     client = RegistryClient(RegistryRef("registry.example", "acme/app"),
-                            credentials=Credentials(username="u", password="p", source="test"))
+                            credentials=Credentials(username="u", password="p",  # noqa: S106
+                                                    source="test"))
     with pytest.raises(StoreError, match="not HTTPS"):
         client._fetch_token({"realm": "http://auth.example/token", "service": "x"})

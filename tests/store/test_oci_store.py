@@ -17,8 +17,8 @@ from gatekeeper.errors import InvalidInput, StoreError
 from gatekeeper.store import IndexKeys, open_store
 from gatekeeper.store._registry import MANIFEST_TYPE, digest_of
 from gatekeeper.store.oci import (
-    ENVELOPE_TYPE,
     EMPTY_DESCRIPTOR,
+    ENVELOPE_TYPE,
     OciStore,
     anchor_manifest,
     canonical,
@@ -120,7 +120,8 @@ def test_subject_not_in_registry_uses_a_synthetic_anchor(oci_uri: str, tmp_path:
     assert index_tag(f"sha256:{artifact}") not in store.client.list_tags()
 
 
-def test_a_receipt_tag_pointing_at_another_manifest_is_refused(oci_uri: str, tmp_path: Path) -> None:
+def test_a_receipt_tag_pointing_at_another_manifest_is_refused(oci_uri: str,
+                                                               tmp_path: Path) -> None:
     store = _open(oci_uri)
     data, keys = envelope(signer(tmp_path), "build", {"a": hexdigest("a")})
     store.put(data, keys)
