@@ -259,6 +259,9 @@ _PLACEHOLDER = re.compile(
 )
 
 
+_HOSTNAME = re.compile(r"^[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+
+
 def literal_credential(key: str, value: str | None, *, any_literal: bool = False) -> bool:
     """A literal (no expression or variable) that looks like a real credential."""
     if value is None:
@@ -276,7 +279,16 @@ def literal_credential(key: str, value: str | None, *, any_literal: bool = False
         return False
     if len(text) < 8 or len(set(text)) < 4 or re.fullmatch(r"\d+", text):
         return False
-    return not text.startswith(("/", "./", "~/", "http://", "https://"))
+    if text.startswith(("/", "./", "~/", "http://", "https://")) or any(c.isspace() for c in text):
+        return False  # a path, a URL or a phrase
+    if _HOSTNAME.match(text):
+        return False  # `TOKEN_AUDIENCE: sts.amazonaws.com`
+    # NOTE: generated credentials mix character classes; a plain word such as
+    # `github-actions` under `AUTH_PROVIDER` is a setting, not a secret.
+    has_digit = any(c.isdigit() for c in text)
+    has_alpha = any(c.isalpha() for c in text)
+    mixed_case = any(c.isupper() for c in text) and any(c.islower() for c in text)
+    return (has_digit and has_alpha) or (mixed_case and len(text) >= 12)
 
 
 def _redact(value: str) -> str:

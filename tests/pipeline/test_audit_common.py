@@ -183,6 +183,10 @@ def test_secret_references_and_placeholders_do_not_fire(scan: Scan) -> None:
             env:
               API_TOKEN: ${{{{ secrets.API_TOKEN }}}}
               TOKEN_FORMAT: access_token
+              TOKEN_AUDIENCE: sts.amazonaws.com
+              AUTH_PROVIDER: github-actions
+              API_KEY_HEADER: X-Api-Key
+              SECRET_HINT: see the vault entry
               PASSWORD_FILE: /run/secrets/db
               NPM_TOKEN: ${{NPM_TOKEN}}
             jobs:
