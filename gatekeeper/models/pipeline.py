@@ -259,7 +259,7 @@ class PipelineEvidence(GatekeeperModel):
                 lines.append(f"  job {job.id} (line {job.line}): {steps}")
         lines.extend(
             f"{jf.path}: {jf.style} Jenkinsfile, {len(jf.shell_steps)} shell step(s), "
-            f"{len(jf.libraries)} librar(ies), {len(jf.credentials)} credential binding(s)"
+            f"{len(jf.libraries)} library load(s), {len(jf.credentials)} credential binding(s)"
             for jf in self.jenkinsfiles
         )
         lines.extend(
