@@ -101,4 +101,24 @@ def track(items: Iterable[T], label: str, total: int | None = None,
             progress.advance()
 
 
-__all__ = ["Progress", "enabled", "track"]
+def in_chunks(work: Callable[[list[str], list[int]], list[str]], items: list[str],
+              sizes: list[int], label: str, *, chunk: int = 4096,
+              stream: TextIO | None = None) -> list[str]:
+    """``work(items, sizes)``, run chunk by chunk with a progress line when it is worth one.
+
+    Only on a terminal and for more than ``chunk`` items; otherwise one plain call, so CI
+    and small runs behave (and perform) exactly as without it. Results keep their order.
+    """
+    out_stream = stream if stream is not None else sys.stderr
+    if len(items) <= chunk or not enabled(out_stream):
+        return work(items, sizes)
+    results: list[str] = []
+    with Progress(label, len(items), stream=out_stream) as progress:
+        for start in range(0, len(items), chunk):
+            part = work(items[start:start + chunk], sizes[start:start + chunk])
+            results.extend(part)
+            progress.advance(len(part))
+    return results
+
+
+__all__ = ["Progress", "enabled", "in_chunks", "track"]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from gatekeeper._digest import sha256_files, tree_digest
 from gatekeeper._glob import compile_glob, static_prefix
+from gatekeeper._progress import in_chunks
 from gatekeeper.errors import InvalidInput
 from gatekeeper.models.statement import Artifact
 
@@ -112,7 +113,7 @@ def _record(root: Path, names_entries: Iterable[tuple[str, os.DirEntry[str]]]) -
             files.append((rel, entry.path))
             sizes.append(st.st_size)
         # SECURITY: sockets, fifos and devices are never opened.
-    digests = sha256_files([p for _, p in files], sizes)
+    digests = in_chunks(sha256_files, [p for _, p in files], sizes, "hashing")
     artifacts.extend(Artifact(name=n, digest={"sha256": d}) for (n, _), d in zip(files, digests, strict=True))
     artifacts.sort(key=lambda a: a.name)
     return artifacts

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from gatekeeper._progress import Progress, enabled, track
+from gatekeeper._progress import Progress, enabled, in_chunks, track
 
 
 class FakeTTY(io.StringIO):
@@ -83,3 +83,23 @@ def test_thread_safe_count_and_track(monkeypatch: pytest.MonkeyPatch) -> None:
     stream = FakeTTY()
     assert list(track(range(5), "items", 5, stream=stream, delay=0.0)) == [0, 1, 2, 3, 4]
     assert stream.getvalue().endswith("\r\033[2K")
+
+
+def test_in_chunks_keeps_order_and_only_chunks_on_a_tty(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TERM", "xterm")
+    calls: list[int] = []
+
+    def work(items: list[str], sizes: list[int]) -> list[str]:
+        calls.append(len(items))
+        return [f"{i}:{s}" for i, s in zip(items, sizes, strict=True)]
+
+    items = [str(i) for i in range(10)]
+    sizes = list(range(10))
+    expected = [f"{i}:{i}" for i in range(10)]
+    assert in_chunks(work, items, sizes, "h", chunk=3, stream=io.StringIO()) == expected
+    assert calls == [10]  # not a terminal: one call
+    calls.clear()
+    tty = FakeTTY()
+    assert in_chunks(work, items, sizes, "h", chunk=3, stream=tty) == expected
+    assert calls == [3, 3, 3, 1]
+    assert tty.getvalue() in ("", "\r\033[2K") or tty.getvalue().endswith("\r\033[2K")
