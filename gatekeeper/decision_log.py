@@ -92,7 +92,7 @@ class Decision:
         return DecisionEntry(
             seq=seq, prev=prev, merged=sorted(merged), time=self.time, verdict=self.verdict,
             policy=self.policy, policy_digest=self.policy_digest, subjects=self.subjects,
-            reasons=self.reasons, attestations=sorted(self.attestations), store=self.store,
+            reasons=self.reasons, attestations=sorted(set(self.attestations)), store=self.store,
         )
 
 

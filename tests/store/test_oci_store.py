@@ -3,6 +3,8 @@ so the spec's tag-schema fallback with receipts is the path under test here)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import subprocess
 import sys
@@ -268,6 +270,19 @@ def test_cli_attest_verify_import_against_the_registry(tmp_path: Path, oci_uri: 
     assert main(["verify", "--policy", "policy.yaml", "--store", oci_uri, "--insecure-registry",
                  "--format", "json", "app.bin"]) == 0
     assert json.loads(capsys.readouterr().out)["verdict"] == "pass"
+    # A summary of a digest verified from a registry names the registry and the envelopes.
+    digest = "sha256:" + hashlib.sha256(b"binary").hexdigest()
+    assert main(["keygen", "gate"]) == 0
+    assert main(["verify", "--policy", "policy.yaml", "--store", oci_uri, "--insecure-registry",
+                 "--image-digest", digest, "--emit-vsa", "vsa.json", "--key", "gate",
+                 "--format", "json"]) == 0
+    envelope_doc = json.loads(Path("vsa.json").read_text())
+    predicate = json.loads(base64.b64decode(envelope_doc["payload"]))["predicate"]
+    assert predicate["resourceUri"] == f"{oci_uri}@{digest}"
+    assert [a["uri"].startswith(f"{oci_uri}@sha256:") for a in predicate["inputAttestations"]] \
+        == [True]
+    assert main(["vsa", "verify", "--key", "gate.pub", "--image-digest", digest,
+                 "--policy", "policy.yaml", "vsa.json"]) == 0
     # --insecure-registry is refused for a non-loopback registry, before anything is sent.
     assert main(["verify", "--policy", "policy.yaml", "--store", "oci://registry.example/a/b",
                  "--insecure-registry", "--no-log", "app.bin"]) == 2
