@@ -259,8 +259,6 @@ def report_to_github(result: PrCheckResult, cfg: PrCheckConfig) -> list[str]:
                    else f"{n_block} blocking finding(s) at or above "
                         f"{verdict.block_at.value if verdict.block_at else '-'}")
     url = _run_url(cfg.environ)
-    client.create_status(result.head, state="success" if passed else "failure",
-                         description=description, context=CONTEXT, target_url=url)
     run_id = client.create_check_run(name=CHECK_NAME, head_sha=result.head, details_url=url,
                                      external_id=str(result.number) if result.number else None)
     summary_md = markdown.render(verdict)
@@ -275,6 +273,9 @@ def report_to_github(result: PrCheckResult, cfg: PrCheckConfig) -> list[str]:
         title=("gatekeeper: pass" if passed else f"gatekeeper: block ({description})"),
         summary=headline.lstrip("# ").strip(), text=text, annotations=notes,
     )
+    # NOTE: the status goes last, so a "success" is never posted when an earlier write failed.
+    client.create_status(result.head, state="success" if passed else "failure",
+                         description=description, context=CONTEXT, target_url=url)
     return [f"reported to GitHub: status {CONTEXT} on {result.head[:12]}, check run {run_id} "
             f"({len(notes)} annotation(s) in {patches} request(s))"]
 

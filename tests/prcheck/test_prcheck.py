@@ -104,11 +104,11 @@ def test_reports_status_and_check_run(pull_request: PullRequest, monkeypatch: py
     assert main(["pr-check", str(pull_request.path), "--format", "json"]) == 1
     head = pull_request.head
     assert actions_env.calls() == [
-        ("POST", f"{BASE}/statuses/{head}"),
         ("POST", f"{BASE}/check-runs"),
         ("PATCH", f"{BASE}/check-runs/4242"),
+        ("POST", f"{BASE}/statuses/{head}"),
     ]
-    status, create, patch = actions_env.requests
+    create, patch, status = actions_env.requests
     for req in actions_env.requests:
         assert req.headers["Authorization"] == f"Bearer {TOKEN}"
         assert req.headers["Accept"] == "application/vnd.github+json"
@@ -141,10 +141,10 @@ def test_pass_reports_success(clean_pull_request: PullRequest, monkeypatch: pyte
     monkeypatch.setenv("GITHUB_EVENT_PATH", str(clean_pull_request.event_path))
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     assert main(["pr-check", str(clean_pull_request.path), "--format", "json"]) == 0
-    assert actions_env.requests[0].body["state"] == "success"
-    assert actions_env.requests[2].body["conclusion"] == "success"
+    assert actions_env.requests[2].body["state"] == "success"
+    assert actions_env.requests[1].body["conclusion"] == "success"
     # The existing finding is not annotated: it is not the change's.
-    assert actions_env.requests[2].body["output"]["annotations"] == []
+    assert actions_env.requests[1].body["output"]["annotations"] == []
 
 
 def _many_findings(n: int) -> Verdict:
@@ -197,14 +197,14 @@ def test_retries_server_errors_and_rate_limits(fake_github: FakeGitHub, tmp_path
 
 def test_plain_403_is_not_retried_and_fails_closed(fake_github: FakeGitHub,
                                                     tmp_path: Path) -> None:
-    fake_github.script("POST", f"{BASE}/statuses/{'b' * 40}",
+    fake_github.script("POST", f"{BASE}/check-runs",
                        Reply(403, {"message": "Resource not accessible by integration"}))
     result = PrCheckResult(verdict=_many_findings(0), merge_base="a" * 40, head="b" * 40,
                            number=None, repository=OWNER_REPO, is_fork=False)
     with pytest.raises(GitHubApiError, match="HTTP 403: Resource not accessible") as info:
         report_to_github(result, _cfg(fake_github, tmp_path))
     assert info.value.exit_code == 2
-    assert len(fake_github.requests) == 1
+    assert len(fake_github.requests) == 1  # and so no status was posted
 
 
 def test_token_never_appears(pull_request: PullRequest, monkeypatch: pytest.MonkeyPatch,
@@ -212,7 +212,7 @@ def test_token_never_appears(pull_request: PullRequest, monkeypatch: pytest.Monk
                              capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("GITHUB_EVENT_PATH", str(pull_request.event_path))
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    actions_env.script("POST", f"{BASE}/statuses/{pull_request.head}",
+    actions_env.script("POST", f"{BASE}/check-runs",
                        Reply(401, {"message": f"Bad credentials: Bearer {TOKEN}"}))
     sarif, junit = tmp_path / "r.sarif", tmp_path / "r.xml"
     code = main(["pr-check", str(pull_request.path), "--format", "json", "--format", "sarif",
