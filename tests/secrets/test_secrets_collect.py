@@ -257,3 +257,12 @@ def test_file_count_limit_is_reported_not_silent(tmp_path: Path, git_repo: git.R
     ev = SecretsCollector().collect(CollectContext(repo=workdir(git_repo),
                                                    limits=Limits(max_files=2)))
     assert ev.files_scanned == 2 and "file limit" in ev.skipped[0].reason
+
+
+def test_collect_text_format_is_redacted(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    secret = t.gitlab()
+    (tmp_path / "ci.yml").write_text(f"token: {secret}\n")
+    assert main(["collect", "secrets", str(tmp_path), "--format", "text"]) == 0
+    out = capsys.readouterr().out
+    assert "ci.yml:1: gitlab-token glpa…(26 chars) sha256:" in out and secret not in out

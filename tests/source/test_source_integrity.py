@@ -396,3 +396,14 @@ def test_malformed_review_records_fail_closed(repo: git.Repo) -> None:
 
     with pytest.raises(CollectionError, match="invalid review records"):
         collect(repo, reviews=[{"number": "not a number", "approved_by": "rita"}])
+
+
+def test_collect_text_format(repo: git.Repo, capsys: pytest.CaptureFixture[str]) -> None:
+    base = repo.head.commit.hexsha
+    write(repo, "a", "1")
+    sha = commit(repo, "a change")
+    assert main(["collect", "source", str(repo.working_tree_dir), "--base", base,
+                 "--format", "text"]) == 0
+    out = capsys.readouterr().out
+    assert f"{sha[:12]} sig=N dev@example.invalid a change" in out
+    assert "ancestor of head: True" in out
