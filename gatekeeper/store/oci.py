@@ -67,6 +67,7 @@ ANNOTATION_ANCHOR = "dev.gatekeeper.anchor"
 
 MAX_ENVELOPE_BYTES = 64 * 1024 * 1024
 INDEX_ATTEMPTS = 12
+HEAL_LIST_TTL = 2.0  # seconds a tag list is reused for merging receipts into indexes
 RECEIPT_HEX = 56  # "sha256-" + 64 + "." + 56 = 128, the longest tag the spec allows
 _RECEIPT = re.compile(r"^sha256-([0-9a-f]{64})\.([0-9a-f]{56})$")
 _OCI_MANIFESTS = (MANIFEST_TYPE, INDEX_TYPE,
@@ -153,6 +154,7 @@ class OciStore:
         self._referrers: bool | None = None
         self._tags: list[str] | None = None
         self._known: set[str] = set()  # blobs and manifests known to exist in the registry
+        self._heal_tags: tuple[float, list[str]] | None = None
         self._cache_scope = f"{client.ref.host}/{client.ref.repository}"
         self.sleep = time.sleep
 
@@ -215,13 +217,24 @@ class OciStore:
                                      MANIFEST_TYPE)
             if target.indexed:
                 if tags is None:
-                    tags = self.client.list_tags()
+                    tags = self._tags_for_healing()
                 self._add_to_index(target.digest, {
                     "mediaType": MANIFEST_TYPE, "digest": manifest_digest, "size": len(manifest),
                     "artifactType": ENVELOPE_TYPE, "annotations": annotations,
                 }, tags)
         self._tags = None
         return env_digest.partition(":")[2]
+
+    def _tags_for_healing(self) -> list[str]:
+        """The tag list the index merge heals from, re-read at most every HEAL_LIST_TTL s.
+
+        A list a second old only misses receipts written within that second, whose own
+        writers are updating the index themselves; a later push merges them if they lost.
+        """
+        now = time.monotonic()
+        if self._heal_tags is None or now - self._heal_tags[0] > HEAL_LIST_TTL:
+            self._heal_tags = (now, self.client.list_tags())
+        return self._heal_tags[1]
 
     def _ensure_blob(self, data: bytes) -> str:
         digest = digest_of(data)
