@@ -32,6 +32,8 @@ _SAFE_OVERRIDES = {
     "uploadpack.packObjectsHook": "",
     "credential.helper": "",
     "gpg.program": "gpg",
+    "gpg.openpgp.program": "gpg",
+    "gpg.x509.program": "gpgsm",
     "gpg.ssh.program": "ssh-keygen",
     "safe.directory": "*",
 }

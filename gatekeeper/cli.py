@@ -95,8 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler="gatekeeper.commands.check:cmd_check")
 
     p = sub.add_parser("collect", help="print one kind of evidence as JSON")
-    p.add_argument("kind", metavar="KIND")
-    p.add_argument("repo", nargs="?", default=".", metavar="REPO")
+    # NOTE: one positional list, so that REPO may follow options (`collect source --format text .`).
+    p.add_argument("target", nargs="+", metavar="KIND [REPO]")
     p.add_argument("--base", metavar="REF")
     p.add_argument("--image", metavar="REF", help="container: oci:DIR[:TAG] or docker-archive:FILE")
     p.add_argument("--format", choices=("json", "text"), default="json")
@@ -226,7 +226,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     _EXTENSIONS.wanted = argv
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra and getattr(args, "command", None) == "collect" and not any(
+            e.startswith("-") for e in extra
+        ):
+            args.target.extend(extra)  # REPO given after options
+        elif extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else ExitCode.USAGE
     handler = getattr(args, "handler", None)

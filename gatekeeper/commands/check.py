@@ -13,7 +13,7 @@ from gatekeeper._fileio import dumps_json
 from gatekeeper.check import CheckConfig, run_check, write_baseline
 from gatekeeper.collect import CollectContext, collector_for
 from gatekeeper.commands.output import emit, report_targets
-from gatekeeper.errors import ExitCode
+from gatekeeper.errors import ExitCode, InvalidInput
 from gatekeeper.policy import default_policy, load_policy
 
 
@@ -63,8 +63,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    ctx = CollectContext(repo=Path(args.repo), base=args.base, options=check_options(args))
-    evidence = collector_for(args.kind).collect(ctx)
+    if len(args.target) > 2:
+        raise InvalidInput(f"collect takes KIND [REPO], not {' '.join(args.target)}")
+    kind, repo = args.target[0], (args.target[1] if len(args.target) == 2 else ".")
+    ctx = CollectContext(repo=Path(repo), base=args.base, options=check_options(args))
+    evidence = collector_for(kind).collect(ctx)
     fmt = getattr(args, "format", None)
     if fmt == "text" and hasattr(evidence, "render_text"):
         sys.stdout.write(evidence.render_text())

@@ -162,3 +162,20 @@ def test_version_is_fast_enough_to_not_import_the_world() -> None:
     imported = result.stderr
     for heavy in ("pydantic", "git", "cryptography", "securesystemslib", "requests", "yaml"):
         assert f" {heavy}\n" not in imported and f"| {heavy}\n" not in imported, heavy
+
+
+def test_collect_repo_may_follow_options(pipeline: Pipeline, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["collect", "env", "--format", "json", str(pipeline.repo_path)]) == 0
+    assert json.loads(capsys.readouterr().out)["platform"] == "local"
+    assert main(["collect", "env", str(pipeline.repo_path), "extra"]) == 2
+    assert main(["check", "--no-such-flag"]) == 2
+
+
+def test_git_config_cannot_name_a_signature_program() -> None:
+    from gatekeeper._git import safe_git_env
+
+    env = safe_git_env()
+    keys = {env[k]: env[k.replace("KEY", "VALUE")] for k in env if k.startswith("GIT_CONFIG_KEY_")}
+    for key in ("gpg.program", "gpg.openpgp.program", "gpg.x509.program", "gpg.ssh.program",
+                "core.fsmonitor", "core.sshCommand", "core.hooksPath"):
+        assert key in keys
