@@ -10,6 +10,7 @@ take precedence over the repository's config.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,6 +59,39 @@ def safe_git_env() -> dict[str, str]:
     return env
 
 
+# Per-driver keys a repository (or its .gitattributes) can point at a program.
+_DRIVER_KEY = re.compile(r"^(?:filter\.[^\n]+\.(?:clean|smudge|process)"
+                         r"|diff\.[^\n]+\.(?:command|textconv)|merge\.[^\n]+\.driver)$",
+                         re.IGNORECASE)
+
+
+def repo_safe_env(workdir: str | os.PathLike[str]) -> dict[str, str]:
+    """``safe_git_env()`` plus an empty override for every filter, diff and merge driver
+    the repository's config defines.
+
+    SECURITY: ``.gitattributes`` can bind any path to a driver named in the repository's
+    config (``filter.x.clean``, ``diff.x.textconv``, ...); the names are arbitrary, so they
+    are read first (``git config --list`` executes nothing) and each is set to the empty
+    string, which git treats as "no filter" (and refuses to run as a diff program).
+    """
+    env = safe_git_env()
+    try:
+        listed = subprocess.run(
+            ["git", "config", "--list", "--name-only", "-z"],  # noqa: S607
+            cwd=workdir, env={**os.environ, **env}, capture_output=True, timeout=30, check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise CollectionError(f"{workdir}: cannot read the repository's git config: {exc}") from exc
+    names = sorted({n for n in listed.stdout.decode("utf-8", "replace").split("\0")
+                    if _DRIVER_KEY.match(n)})
+    count = int(env["GIT_CONFIG_COUNT"])
+    for i, name in enumerate(names, start=count):
+        env[f"GIT_CONFIG_KEY_{i}"] = name
+        env[f"GIT_CONFIG_VALUE_{i}"] = ""
+    env["GIT_CONFIG_COUNT"] = str(count + len(names))
+    return env
+
+
 def open_repo(path: str | os.PathLike[str], *, search_parent: bool = True) -> git.Repo:
     """Open the repository at (or above) ``path`` with git's dangerous hooks disabled.
 
@@ -70,7 +104,7 @@ def open_repo(path: str | os.PathLike[str], *, search_parent: bool = True) -> gi
         repo = git.Repo(Path(path), search_parent_directories=search_parent)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
         raise CollectionError(f"{path}: not a git repository") from exc
-    repo.git.update_environment(**safe_git_env())
+    repo.git.update_environment(**repo_safe_env(repo.working_tree_dir or repo.git_dir))
     return repo
 
 
