@@ -34,11 +34,13 @@ def compile_glob(pattern: str) -> re.Pattern[str]:
                 out.append(re.escape(char))
                 i += 1
             else:
-                body = pattern[i + 1 : end].replace("\\", "\\\\")
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append(f"[{body}]")
-                i = end + 1
+                klass = _char_class(pattern[i + 1 : end])
+                if klass is None:  # "[]", "[!]", "[z-a]": not a class, a literal "["
+                    out.append(re.escape(char))
+                    i += 1
+                else:
+                    out.append(klass)
+                    i = end + 1
         else:
             out.append(re.escape(char))
             i += 1
@@ -46,6 +48,26 @@ def compile_glob(pattern: str) -> re.Pattern[str]:
     if pattern.endswith("/"):
         regex += ".*"  # a directory pattern covers everything below it
     return re.compile(f"(?s:{regex})\\Z")
+
+
+def _char_class(body: str) -> str | None:
+    """``[...]`` as a regex class that never matches ``/``; None when it is not a valid class.
+
+    SECURITY: a glob comes from a policy or the command line; a malformed one must be a
+    literal, never a ``re.error`` that crashes the gate.
+    """
+    negate = body.startswith("!")
+    if negate:
+        body = body[1:]
+    if not body:
+        return None
+    escaped = "".join("\\" + c if c in "\\[]^&~|" else c for c in body)
+    klass = f"[^/{escaped}]" if negate else f"[{escaped}]"
+    try:
+        re.compile(klass)
+    except re.error:
+        return None
+    return f"(?!/){klass}" if not negate else klass
 
 
 def match_path(pattern: str, path: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,18 @@ from typing import Any
 
 import git
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests: a fixed, derandomised number of examples in CI; fewer while developing.
+# Select explicitly with HYPOTHESIS_PROFILE=ci|dev.
+_PROFILE_CHECKS = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                   HealthCheck.data_too_large]
+settings.register_profile("ci", max_examples=150, derandomize=True, deadline=None,
+                          print_blob=True, suppress_health_check=_PROFILE_CHECKS)
+settings.register_profile("dev", max_examples=40, deadline=None,
+                          suppress_health_check=_PROFILE_CHECKS)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE",
+                                     "ci" if os.environ.get("CI") == "true" else "dev"))
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
