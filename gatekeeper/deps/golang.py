@@ -71,7 +71,8 @@ def parse_go_mod(path: str, text: str, result: ParseResult, source: FileSource) 
             if not left or not right or len(right) > 2:
                 raise LockfileError(f"malformed replace: {raw.strip()!r}", number)
             replaces[left[0]] = (right[0], right[1] if len(right) == 2 else None)
-        elif directive in ("module", "go", "toolchain", "exclude", "retract", "godebug"):
+        elif directive in ("module", "go", "toolchain", "exclude", "retract", "godebug", "tool",
+                           "ignore"):
             continue
         else:
             raise LockfileError(f"unknown go.mod directive {directive!r}", number)

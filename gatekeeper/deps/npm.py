@@ -5,6 +5,7 @@ berry, ``pnpm-lock.yaml`` v5 to v9.
 from __future__ import annotations
 
 import re
+import urllib.parse
 from typing import Any
 
 import yaml
@@ -241,6 +242,11 @@ def parse_yarn_lock(path: str, text: str, result: ParseResult) -> None:
         if berry:
             resolution = str(fields.get("resolution", ""))
             _, res = _split_descriptor(resolution) if resolution else ("", "npm:")
+            if res.startswith("patch:"):
+                # A builtin or local patch of another locator, e.g.
+                # "patch:resolve@npm%3A1.22.1#~builtin<compat/resolve>": judge the locator.
+                inner = urllib.parse.unquote(res.removeprefix("patch:").split("#")[0])
+                _, res = _split_descriptor(inner)
             if res.startswith(("workspace:", "link:", "portal:", "file:")):
                 continue
             if res.startswith("npm:"):
@@ -300,6 +306,12 @@ def _pnpm_key(key: str, lock_version: float) -> tuple[str, str]:
 _PNPM_KEY = re.compile(r"^  '?(/?[^'\s:][^'\n]*?)'?:\s*$", re.MULTILINE)
 
 
+def _mapping(value: object, what: str, line: int) -> dict[Any, Any]:
+    if not isinstance(value, dict):
+        raise LockfileError(f"{what} is not a mapping", line)
+    return value
+
+
 def parse_pnpm_lock(path: str, text: str, result: ParseResult) -> None:
     try:
         data = load_yaml(text)
@@ -326,10 +338,13 @@ def parse_pnpm_lock(path: str, text: str, result: ParseResult) -> None:
     }}
     direct: set[str] = set()
     importer_line = find_line(text, ["\nimporters:", "\ndependencies:"]) + 1
-    for importer in (importers.get(".") or {},):
-        specifiers = importer.get("specifiers") or {}
+    # SECURITY: hostile input: every level is type-checked; a wrong shape is a parse error.
+    root = importers.get(".") if isinstance(importers, dict) else None
+    for importer in (_mapping(root or {}, "importers['.']", importer_line),):
+        specifiers = _mapping(importer.get("specifiers") or {}, "specifiers", importer_line)
         for field in _DEP_FIELDS[:3]:
-            for name, value in sorted((importer.get(field) or {}).items()):
+            deps = _mapping(importer.get(field) or {}, field, importer_line)
+            for name, value in sorted(deps.items(), key=lambda kv: str(kv[0])):
                 direct.add(name)
                 spec = value.get("specifier") if isinstance(value, dict) else specifiers.get(name)
                 if spec is not None:
@@ -337,8 +352,10 @@ def parse_pnpm_lock(path: str, text: str, result: ParseResult) -> None:
                         ecosystem="npm", name=name, spec=str(spec), file=path,
                         line=importer_line, role="lock", syntax="npm",
                     ))
-    for key, entry in (data.get("packages") or {}).items():
+    for key, entry in _mapping(data.get("packages") or {}, "packages", 1).items():
         line = lines.get(key, 1)
+        if not isinstance(key, str):
+            raise LockfileError(f"packages key {key!r} is not a string", line)
         if not isinstance(entry, dict):
             raise LockfileError(f"packages[{key!r}] is not a mapping", line)
         resolution = entry.get("resolution") or {}

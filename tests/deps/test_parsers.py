@@ -658,3 +658,27 @@ def test_purl_fast_path_matches_packageurl(ecosystem: str) -> None:
             reference = PackageURL(type=ptype, namespace=namespace, name=short,
                                    version=version).to_string()
             assert ours == reference, (name, version)
+
+
+def test_yarn_berry_builtin_patch_is_a_registry_package(tmp_path: Path) -> None:
+    s = snap(tmp_path, {"yarn.lock": f'''__metadata:
+  version: 8
+  cacheKey: 10c0
+
+"resolve@patch:resolve@npm%3A^1.22.1#optional!builtin<compat/resolve>":
+  version: 1.22.8
+  resolution: "resolve@patch:resolve@npm%3A1.22.8#optional!builtin<compat/resolve>::hash=c3c19d"
+  checksum: 10c0/{"e" * 128}
+  languageName: node
+  linkType: hard
+'''})
+    assert s.errors == []
+    (resolve,) = s.packages
+    assert resolve.source == "registry:https://registry.npmjs.org"
+    assert resolve.hashes == ["sha512:" + "e" * 128]
+
+
+def test_go_mod_newer_directives(tmp_path: Path) -> None:
+    s = snap(tmp_path, {"go.mod": "module x\n\ngo 1.24\n\ntool golang.org/x/tools/cmd/stringer\n"
+                                  "ignore ./node_modules\n\nrequire github.com/a/b v1.0.0\n"})
+    assert s.errors == [] and [p.name for p in s.packages] == ["github.com/a/b"]
