@@ -118,6 +118,14 @@ def scan(source: FileSource, paths: Iterable[str]) -> DepsSnapshot:
             result.files.append(path)
             result.errors.extend(partial.errors)
             continue
+        except (TypeError, AttributeError, KeyError, IndexError, ValueError,
+                RecursionError) as exc:
+            # Well-formed syntax with a shape the format does not have (a list where an
+            # object belongs, a number where a version string belongs): also a parse error.
+            result.error(path, 1, f"unexpected structure: {type(exc).__name__}: "
+                                  f"{str(exc).splitlines()[0][:200] if str(exc) else ''}")
+            result.files.append(path)
+            continue
         result.packages.extend(partial.packages)
         result.declared.extend(partial.declared)
         result.errors.extend(partial.errors)

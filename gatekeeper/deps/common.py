@@ -225,13 +225,21 @@ def package(
     hash_supported: bool = False,
     depends_on: Iterable[str] = (),
 ) -> Package:
+    # SECURITY: names and versions come from hostile files; one that cannot be a package
+    # (not text, or not expressible as a purl) is a parse error of that file, not a crash.
+    if not isinstance(name, str) or not name or not isinstance(version, str | None):
+        raise LockfileError(f"package name {name!r} / version {version!r} is not text", line)
     name = normalize_name(ecosystem, name)
+    try:
+        purl = make_purl(ecosystem, name, version)
+    except ValueError as exc:
+        raise LockfileError(f"{name!r}: not a valid package name ({exc})", line) from exc
     return Package(
         ecosystem=ecosystem,
         name=name,
         version=version,
         spec=spec,
-        purl=make_purl(ecosystem, name, version),
+        purl=purl,
         hashes=sorted(set(hashes)),
         source=source or DEFAULT_REGISTRY[ecosystem],
         file=file,

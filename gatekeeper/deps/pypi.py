@@ -363,6 +363,8 @@ def parse_pipfile_lock(path: str, text: str, result: ParseResult, source: FileSo
             if "path" in entry or "file" in entry:
                 continue  # local project code
             raw = entry.get("version")
+            if raw is not None and not isinstance(raw, str):
+                raise LockfileError(f"{section}.{name}.version is not a string", line)
             version = raw[2:] if isinstance(raw, str) and raw.startswith("==") else None
             index = entry.get("index")
             src = registry_source("PyPI", sources.get(index) if index else None)

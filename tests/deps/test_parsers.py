@@ -682,3 +682,17 @@ def test_go_mod_newer_directives(tmp_path: Path) -> None:
     s = snap(tmp_path, {"go.mod": "module x\n\ngo 1.24\n\ntool golang.org/x/tools/cmd/stringer\n"
                                   "ignore ./node_modules\n\nrequire github.com/a/b v1.0.0\n"})
     assert s.errors == [] and [p.name for p in s.packages] == ["github.com/a/b"]
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("package-lock.json", '{"lockfileVersion": 3, "packages": {"": {"dependencies": ["a"]}}}'),
+    ("package-lock.json", '{"lockfileVersion": 3, "packages": {"node_modules/a": {"version": 1}}}'),
+    ("pnpm-lock.yaml", "lockfileVersion: '9.0'\npackages:\n  a@1.0.0:\n    resolution: 5\n"),
+    ("pnpm-lock.yaml", "lockfileVersion: '9.0'\nimporters:\n  .:\n    dependencies: [1, 2]\n"),
+    ("Pipfile.lock", '{"default": {"a": {"version": 3}}}'),
+    ("poetry.lock", '[[package]]\nname = "a"\nversion = "1"\nfiles = "x"\n'),
+])
+def test_wrong_shapes_are_parse_errors_not_crashes(tmp_path: Path, name: str, text: str) -> None:
+    s = snap(tmp_path, {name: text})
+    assert [e.file for e in s.errors] == [name]
+    assert s.packages == []
