@@ -164,7 +164,11 @@ def load_with_lines_all(text: str) -> list[Any]:
     Raises:
         YamlLinesError: the text is not YAML, breaks the alias/depth caps, or expands too far.
     """
-    loader = _LimitedSafeLoader(text)
+    try:
+        loader = _LimitedSafeLoader(text)
+    except yaml.YAMLError as exc:  # the reader refuses control characters up front
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise YamlLinesError(str(problem), _mark_line(exc)) from exc
     docs: list[Any] = []
     try:
         converter = _Converter(loader)

@@ -1,0 +1,372 @@
+"""Properties of every family parser under random and mutated real-format input (hypothesis).
+
+For each parser: any input ends in a model or the parser's documented clean error (never an
+unexpected exception), and the same input gives the same output. Seeds are small, real
+files of each format; mutations flip, delete, duplicate and insert format-significant tokens.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gatekeeper.collect._yaml_lines import YamlLinesError
+from gatekeeper.collect.github_actions import WorkflowParseError, parse_action, parse_workflow
+from gatekeeper.collect.gitlab_ci import GitlabParseError, parse_gitlab_ci
+from gatekeeper.collect.jenkinsfile import JenkinsParseError, parse_jenkinsfile
+from gatekeeper.container.dockerfile import parse_dockerfile
+from gatekeeper.container.image import read_image
+from gatekeeper.deps import scan
+from gatekeeper.deps.osv import advisory_of, compact_affected, is_affected, parse_record
+from gatekeeper.errors import InvalidInput
+from gatekeeper.secrets.detect import scan_text
+
+# -- seeds: one small real file per format ---------------------------------------------------
+
+WORKFLOW = """name: ci
+on:
+  pull_request_target:
+    branches: [main]
+permissions: write-all
+jobs:
+  build:
+    runs-on: [self-hosted, linux]
+    container: {image: 'node:20', credentials: {username: u, password: hunter2}}
+    env: {ACTIONS_ALLOW_UNSECURE_COMMANDS: 'true'}
+    steps:
+      - uses: actions/checkout@v4
+        with: {ref: '${{ github.event.pull_request.head.sha }}'}
+      - uses: some/action@main
+      - run: |
+          echo "${{ github.event.pull_request.title }}"
+          curl -k https://x.example/install.sh | sh
+          echo "X=${{ github.head_ref }}" >> $GITHUB_ENV
+      - uses: actions/cache@v4
+        with: {path: ~/.npm, key: k}
+  call:
+    uses: org/repo/.github/workflows/r.yml@v1
+    secrets: inherit
+"""
+
+ACTION = """name: a
+runs:
+  using: composite
+  steps:
+    - run: echo "${{ inputs.x }}"
+      shell: bash
+    - uses: docker://alpine:3
+"""
+
+JENKINSFILE = """@Library('shared@master') _
+pipeline {
+  agent { docker { image 'maven:3' } }
+  parameters { string(name: 'BRANCH', defaultValue: 'main') }
+  environment { TOKEN = credentials('tok') }
+  stages {
+    stage('Build') {
+      steps {
+        sh "mvn -B -Dtoken=${TOKEN} deploy"
+        sh 'echo ${params.BRANCH}'
+        sh \"\"\"curl -sSL https://x.example/i.sh | bash\"\"\"
+        script { def x = "${env.BRANCH_NAME}"; bat "echo ${x}" }
+      }
+    }
+  }
+  post { always { junit 'target/*.xml' } }
+}
+"""
+
+GITLAB = """include:
+  - remote: 'https://x.example/ci.yml'
+  - project: 'group/templates'
+    file: '/t.yml'
+variables:
+  PASSWORD: "hunter2hunter2"
+.base: &base
+  image: alpine
+build:
+  <<: *base
+  stage: build
+  script:
+    - curl -k https://x.example | sh
+    - echo $CI_COMMIT_MESSAGE
+  rules:
+    - if: $CI_PIPELINE_SOURCE == "merge_request_event"
+"""
+
+DOCKERFILE = b"""# syntax=docker/dockerfile:1
+ARG BASE=python:3.12
+FROM ${BASE} AS build
+ENV TOKEN=abc123secretvalue
+RUN --mount=type=cache,target=/root/.cache \\
+    pip install -r requirements.txt && \\
+    curl -fsSL https://x.example/i.sh | sh
+COPY --chown=app:app . /app
+RUN <<EOF
+echo heredoc
+EOF
+FROM scratch
+COPY --from=build /app /app
+USER root
+HEALTHCHECK --interval=30s CMD ["/app/health"]
+ENTRYPOINT ["/app/run"]
+"""
+
+LOCKFILES: dict[str, str] = {
+    "requirements.txt": "requests==2.31.0 --hash=sha256:" + "a" * 64 + "\nflask>=2\n-e git+https://x.example/r.git#egg=r\n-r other.txt\n",
+    "poetry.lock": '[[package]]\nname = "requests"\nversion = "2.31.0"\n[package.source]\ntype = "legacy"\nurl = "https://x.example/simple"\n[metadata]\ncontent-hash = "x"\n[metadata.files]\nrequests = [{file = "r.whl", hash = "sha256:' + "b" * 64 + '"}]\n',
+    "Pipfile.lock": json.dumps({"_meta": {"sources": [{"url": "https://pypi.org/simple"}]},
+                                "default": {"requests": {"version": "==2.31.0",
+                                                         "hashes": ["sha256:" + "c" * 64]}},
+                                "develop": {}}),
+    "uv.lock": 'version = 1\n[[package]]\nname = "idna"\nversion = "3.7"\nsource = { registry = "https://pypi.org/simple" }\nsdist = { url = "https://x.example/idna.tar.gz", hash = "sha256:' + "d" * 64 + '" }\n',
+    "pyproject.toml": '[project]\nname = "app"\ndependencies = ["requests>=2", "idna==3.7"]\n[tool.poetry.dependencies]\npython = "^3.11"\n',
+    "package.json": json.dumps({"name": "app", "dependencies": {"lodash": "^4.17.0"},
+                                "devDependencies": {"jest": "29.0.0"}}),
+    "package-lock.json": json.dumps({"name": "app", "lockfileVersion": 3, "packages": {
+        "": {"dependencies": {"lodash": "^4.17.0"}},
+        "node_modules/lodash": {"version": "4.17.21", "resolved":
+                                "https://registry.npmjs.org/lodash/-/lodash-4.17.21.tgz",
+                                "integrity": "sha512-" + "e" * 86 + "=="}}}),
+    "yarn.lock": '# yarn lockfile v1\n\nlodash@^4.17.0:\n  version "4.17.21"\n  resolved "https://registry.yarnpkg.com/lodash/-/lodash-4.17.21.tgz#abc"\n  integrity sha512-' + "f" * 86 + "==\n",
+    "pnpm-lock.yaml": "lockfileVersion: '6.0'\ndependencies:\n  lodash:\n    specifier: ^4.17.0\n    version: 4.17.21\npackages:\n  /lodash@4.17.21:\n    resolution: {integrity: sha512-" + "g" * 86 + "==}\n",
+    "go.mod": "module example.com/app\n\ngo 1.22\n\nrequire (\n\tgolang.org/x/net v0.23.0\n\tgithub.com/x/y v1.2.3 // indirect\n)\nreplace github.com/x/y => ../y\n",
+    "Cargo.lock": 'version = 3\n[[package]]\nname = "serde"\nversion = "1.0.200"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\nchecksum = "' + "1" * 64 + '"\n',
+    "Gemfile.lock": "GEM\n  remote: https://rubygems.org/\n  specs:\n    rack (3.0.8)\n    rails (7.1.0)\n      rack (>= 2)\n\nPLATFORMS\n  ruby\n\nDEPENDENCIES\n  rails (= 7.1.0)\n",
+    "pom.xml": '<?xml version="1.0"?>\n<project><modelVersion>4.0.0</modelVersion><groupId>g</groupId><artifactId>a</artifactId><version>1</version><properties><v>2.0</v></properties><dependencies><dependency><groupId>org.x</groupId><artifactId>y</artifactId><version>${v}</version></dependency></dependencies></project>\n',
+}
+
+OSV = json.dumps({
+    "schema_version": "1.6.0", "id": "GHSA-xxxx-yyyy-zzzz", "modified": "2024-01-01T00:00:00Z",
+    "aliases": ["CVE-2024-0001"], "summary": "bad",
+    "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+    "affected": [{"package": {"ecosystem": "PyPI", "name": "requests"},
+                  "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"},
+                                                              {"fixed": "2.32.0"}]}],
+                  "versions": ["2.31.0"]},
+                 {"package": {"ecosystem": "npm", "name": "lodash"},
+                  "ranges": [{"type": "SEMVER", "events": [{"introduced": "4.0.0"},
+                                                           {"last_affected": "4.17.20"}]}]}],
+})
+
+TOKENS = ["\n", " ", "  ", "\t", ":", "-", "'", '"', "{", "}", "[", "]", "${{", "}}", "$", "\\",
+          "#", "*", "&", "<<", "|", ">", ",", "=", "@", "(", ")", ";", "`", "\x00", "\ufeff",
+          "é", "\r\n", "sh '", "'''", '"""', "FROM ", "RUN ", "<<EOF\n", "EOF\n", "uses: ",
+          "run: ", "steps:", "stage('", "pipeline {", "script:", "include:", "version = ",
+          "[[package]]", "==", "^", "~>", "=>", "<!--", "]]>", "&amp;", "<", "/>"]
+
+
+@st.composite
+def mutated(draw: st.DrawFn, seed: str) -> str:
+    text = seed
+    for _ in range(draw(st.integers(1, 4))):
+        op = draw(st.sampled_from(["flip", "delete", "duplicate", "insert", "truncate"]))
+        pos = draw(st.integers(0, max(0, len(text) - 1)))
+        if op == "flip" and text:
+            text = text[:pos] + draw(st.characters(max_codepoint=0x2FF)) + text[pos + 1:]
+        elif op == "delete":
+            text = text[:pos] + text[pos + draw(st.integers(1, 40)):]
+        elif op == "duplicate":
+            end = pos + draw(st.integers(1, 80))
+            text = text[:end] + text[pos:end] + text[end:]
+        elif op == "insert":
+            text = text[:pos] + draw(st.sampled_from(TOKENS)) + text[pos:]
+        else:
+            text = text[:pos]
+    return text
+
+
+def inputs(seed: str) -> st.SearchStrategy[str]:
+    return mutated(seed) | st.text(max_size=300) | st.lists(
+        st.sampled_from(TOKENS), max_size=60).map("".join)
+
+
+def _same(fn: Callable[[], Any], allowed: tuple[type[BaseException], ...]) -> None:
+    """Call twice: the same model, or the same clean error, both times."""
+    results = []
+    for _ in range(2):
+        try:
+            out = fn()
+            results.append(("ok", out.model_dump_json() if hasattr(out, "model_dump_json")
+                            else repr(out)))
+        except allowed as exc:
+            results.append((type(exc).__name__, str(exc)))
+    assert results[0] == results[1]
+
+
+# -- pipeline files (the clean errors are exactly those collect/pipeline.py turns into a
+# pipeline/parse-error finding) ----------------------------------------------------------------------------
+
+
+@given(inputs(WORKFLOW))
+def test_workflow_parser(text: str) -> None:
+    _same(lambda: parse_workflow(".github/workflows/ci.yml", text), (WorkflowParseError, YamlLinesError))
+
+
+@given(inputs(ACTION))
+def test_action_parser(text: str) -> None:
+    _same(lambda: parse_action("action.yml", text), (WorkflowParseError, YamlLinesError))
+
+
+@given(inputs(JENKINSFILE))
+def test_jenkinsfile_parser(text: str) -> None:
+    _same(lambda: parse_jenkinsfile("Jenkinsfile", text), (JenkinsParseError, YamlLinesError))
+
+
+@given(inputs(GITLAB))
+def test_gitlab_ci_parser(text: str) -> None:
+    _same(lambda: parse_gitlab_ci(".gitlab-ci.yml", text), (GitlabParseError, YamlLinesError))
+
+
+# -- Dockerfiles -------------------------------------------------------------------------------
+
+
+@given(inputs(DOCKERFILE.decode()).map(lambda t: t.encode("utf-8", "surrogatepass"))
+       | st.binary(max_size=300))
+def test_dockerfile_parser_never_raises(data: bytes) -> None:
+    first = parse_dockerfile(data, "Dockerfile")
+    assert parse_dockerfile(data, "Dockerfile").model_dump_json() == first.model_dump_json()
+
+
+# -- lockfiles ----------------------------------------------------------------------------------
+
+
+class _Mem:
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files = files
+
+    def read(self, path: str) -> bytes | None:
+        return self.files.get(path)
+
+
+@pytest.mark.parametrize("name", sorted(LOCKFILES))
+@given(data=st.data())
+def test_lockfile_parsers(name: str, data: st.DataObject) -> None:
+    text = data.draw(inputs(LOCKFILES[name]), label=name)
+    raw = text.encode("utf-8", "surrogatepass")
+    if data.draw(st.booleans(), label="as bytes"):
+        raw = data.draw(st.binary(max_size=200), label="bytes")
+
+    def run() -> Any:
+        return scan(_Mem({name: raw, "other.txt": b"idna==3.7\n"}), [name])
+
+    _same(run, ())
+    snapshot = run()
+    for err in snapshot.errors:
+        assert err.file == name and (err.line is None or err.line >= 1)
+
+
+def test_lockfile_seeds_parse_cleanly() -> None:
+    """The seeds are real files: each parses without an error (so mutations start from valid)."""
+    for name, text in LOCKFILES.items():
+        snapshot = scan(_Mem({name: text.encode(), "other.txt": b"idna==3.7\n"}), [name])
+        assert snapshot.errors == [], (name, snapshot.errors)
+
+
+# -- OSV records --------------------------------------------------------------------------------
+
+
+@given(inputs(OSV) | st.binary(max_size=200).map(lambda b: b.decode("latin-1")))
+def test_osv_records(text: str) -> None:
+    raw = text.encode("utf-8", "surrogatepass")
+    _same(lambda: parse_record("osv/x.json", raw), (InvalidInput,))
+    try:
+        record = parse_record("osv/x.json", raw)
+    except InvalidInput:
+        return
+    advisory_of(record)
+    for affected in record.affected:
+        compact = compact_affected(affected)
+        for version in ("0", "2.31.0", "4.17.21", "1.0.0-rc.1", "v1", "", "🙂"):
+            for ecosystem in ("PyPI", "npm", "Go", "crates.io", "RubyGems", "Maven", "x"):
+                notes: set[str] = set()
+                assert is_affected(ecosystem, version, compact, notes) in (True, False)
+
+
+# -- image archives ---------------------------------------------------------------------------
+
+_MEMBER = st.fixed_dictionaries({
+    "name": st.sampled_from(["manifest.json", "index.json", "oci-layout", "blobs/sha256/aa",
+                             "../evil", "/abs", "a/../../b", "config.json", "l/layer.tar", ""]),
+    "type": st.sampled_from([tarfile.REGTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE, tarfile.DIRTYPE,
+                             tarfile.FIFOTYPE, tarfile.CHRTYPE]),
+    "data": st.binary(max_size=60) | st.sampled_from([
+        b'[{"Config": "config.json", "RepoTags": ["a:1"], "Layers": ["l/layer.tar"]}]',
+        b'{"imageLayoutVersion": "1.0.0"}', b'{"schemaVersion": 2, "manifests": []}',
+        b'{"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}']),
+    "link": st.sampled_from(["/etc/passwd", "../x", "manifest.json", "l"]),
+})
+
+
+def _tar(members: list[dict[str, Any]]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for m in members:
+            info = tarfile.TarInfo(m["name"] or "x")
+            info.type = m["type"]
+            if m["type"] == tarfile.REGTYPE:
+                info.size = len(m["data"])
+                tar.addfile(info, io.BytesIO(m["data"]))
+            else:
+                info.linkname = m["link"]
+                tar.addfile(info)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def real_archive(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    from tests.container.imagebuild import write_docker_save
+
+    path = tmp_path_factory.mktemp("img") / "image.tar"
+    write_docker_save(path)
+    data = path.read_bytes()
+    assert read_image(f"docker-archive:{path}") is not None
+    return data
+
+
+@given(data=st.data())
+def test_image_archives(real_archive: bytes, data: st.DataObject,
+                        tmp_path_factory: pytest.TempPathFactory) -> None:
+    if data.draw(st.booleans(), label="mutate the real archive"):
+        raw = bytearray(real_archive)
+        for _ in range(data.draw(st.integers(1, 4))):
+            pos = data.draw(st.integers(0, len(raw) - 1))
+            raw[pos] = data.draw(st.integers(0, 255))
+        if data.draw(st.booleans(), label="truncate"):
+            raw = raw[: data.draw(st.integers(0, len(raw)))]
+        blob = bytes(raw)
+    else:
+        blob = _tar(data.draw(st.lists(_MEMBER, max_size=6), label="members"))
+    path = tmp_path_factory.mktemp("arch") / "image.tar"
+    path.write_bytes(blob)
+    _same(lambda: read_image(f"docker-archive:{path}"), (InvalidInput,))
+
+
+# -- secrets --------------------------------------------------------------------------------------
+
+SECRETS_SEED = ('AWS_SECRET_ACCESS_KEY="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"\n'
+                "token: ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8" + "\n"
+                "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----\n"
+                'password = "correct horse battery staple"\n')
+
+
+@given(inputs(SECRETS_SEED), st.sampled_from(["config.env", "a.yml", "x.json", "Dockerfile",
+                                               "settings.ini", "script.sh"]))
+def test_secret_scanner_never_raises_and_never_echoes(text: str, path: str) -> None:
+    first = scan_text(text, path)
+    assert repr(scan_text(text, path)) == repr(first)
+
+
+def test_parsers_registered_for_every_lockfile_format() -> None:
+    from gatekeeper.deps import _BY_NAME
+
+    assert set(_BY_NAME) - {"npm-shrinkwrap.json", "gems.locked"} <= set(LOCKFILES)
+    assert Path(__file__).name == "test_properties_parsers.py"
