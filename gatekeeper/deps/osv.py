@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 __all__ = ["OsvIndex", "is_affected", "match_packages", "open_index", "query_api"]
 
 ECOSYSTEMS = frozenset({"PyPI", "npm", "Go", "crates.io", "RubyGems", "Maven"})
-INDEX_SCHEMA = "4"
+INDEX_SCHEMA = "5"
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 MAX_MEMBERS = 2_000_000
 API_BATCH = 1000
@@ -324,28 +324,29 @@ def build_index(db: Path, target: Path, digest: str) -> int:
                 # One row per (advisory, affected package): the advisory's fields and the
                 # affected entry's ranges, so a lookup is one indexed read, no join.
                 "CREATE TABLE affects (ecosystem TEXT NOT NULL, name TEXT NOT NULL,"
-                " data TEXT NOT NULL);"
+                " id TEXT NOT NULL, advisory TEXT NOT NULL, affected TEXT NOT NULL);"
             )
-            affects: list[tuple[str, str, str]] = []
+            affects: list[tuple[str, str, str, str, str]] = []
             for member, data in _records(db):
                 count += 1
                 record = parse_record(f"{db}: {member}" if db.is_file() else str(db / member), data)
                 if record.withdrawn:
                     continue
                 adv = advisory_of(record)
-                head = [adv.id, list(adv.aliases), adv.summary, adv.severity, adv.score, adv.vector]
+                head = json.dumps([adv.id, list(adv.aliases), adv.summary, adv.severity,
+                                   adv.score, adv.vector])
                 for affected in record.affected:
                     pkg = affected.package
                     if pkg is None or pkg.ecosystem not in ECOSYSTEMS or not pkg.name:
                         continue
                     affects.append((pkg.ecosystem, normalize_name(pkg.ecosystem, pkg.name),
-                                    json.dumps([*head, compact_affected(affected)])))
+                                    record.id, head, json.dumps(compact_affected(affected))))
                 if len(affects) > 50_000:
-                    conn.executemany("INSERT INTO affects VALUES (?,?,?)", affects)
+                    conn.executemany("INSERT INTO affects VALUES (?,?,?,?,?)", affects)
                     affects.clear()
             if count == 0:
                 raise InvalidInput(f"{db}: contains no OSV records (*.json)")
-            conn.executemany("INSERT INTO affects VALUES (?,?,?)", affects)
+            conn.executemany("INSERT INTO affects VALUES (?,?,?,?,?)", affects)
             conn.execute("CREATE INDEX affects_pkg ON affects (ecosystem, name)")
             meta = [("digest", digest), ("schema", INDEX_SCHEMA), ("records", str(count))]
             conn.executemany("INSERT INTO meta VALUES (?,?)", meta)
@@ -374,36 +375,46 @@ class OsvIndex:
             self.conn.close()
             raise sqlite3.DatabaseError("index does not belong to this database")
         self._advisories: dict[str, Advisory] = {}
+        self._heads: dict[str, str] = {}
 
-    def lookup(self, ecosystem: str, name: str) -> list[tuple[Advisory, dict[str, Any]]]:
+    def lookup(self, ecosystem: str, name: str) -> list[tuple[str, dict[str, Any]]]:
         return self.lookup_many([(ecosystem, name)]).get((ecosystem, name), [])
 
     def lookup_many(
         self, keys: Iterable[tuple[str, str]],
-    ) -> dict[tuple[str, str], list[tuple[Advisory, dict[str, Any]]]]:
-        """Every (advisory, affected entry) of each (ecosystem, name), in a few batched reads."""
+    ) -> dict[tuple[str, str], list[tuple[str, dict[str, Any]]]]:
+        """(advisory id, affected entry) of each (ecosystem, name), in a few batched reads.
+
+        The advisory's own fields are parsed only for the entries that match (``advisory``).
+        """
         by_eco: dict[str, list[str]] = {}
         for eco, name in sorted(set(keys)):
             by_eco.setdefault(eco, []).append(name)
-        out: dict[tuple[str, str], list[tuple[Advisory, dict[str, Any]]]] = {}
+        out: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
         for eco, names in by_eco.items():
             for start in range(0, len(names), _LOOKUP_BATCH):
                 chunk = names[start:start + _LOOKUP_BATCH]
                 marks = ",".join("?" * len(chunk))
                 rows = self.conn.execute(
-                    f"SELECT name, data FROM affects WHERE ecosystem = ? AND name IN ({marks})",  # noqa: S608 - only placeholders are interpolated
+                    "SELECT name, id, advisory, affected FROM affects "  # noqa: S608 - placeholders only
+                    f"WHERE ecosystem = ? AND name IN ({marks})",
                     (eco, *chunk),
                 ).fetchall()
-                for name, data in rows:
-                    fields = json.loads(data)
-                    adv = self._advisories.get(fields[0])
-                    if adv is None:
-                        adv = Advisory(fields[0], tuple(fields[1]), *fields[2:6])
-                        self._advisories[adv.id] = adv
-                    out.setdefault((eco, name), []).append((adv, fields[6]))
+                for name, adv_id, head, data in rows:
+                    self._heads.setdefault(adv_id, head)
+                    out.setdefault((eco, name), []).append((adv_id, json.loads(data)))
         for hits in out.values():
-            hits.sort(key=lambda hit: hit[0].id)
+            hits.sort(key=lambda hit: hit[0])
         return out
+
+    def advisory(self, adv_id: str) -> Advisory:
+        """The advisory fields of an id returned by ``lookup_many``."""
+        cached = self._advisories.get(adv_id)
+        if cached is None:
+            fields = json.loads(self._heads[adv_id])
+            cached = Advisory(fields[0], tuple(fields[1]), *fields[2:6])
+            self._advisories[adv_id] = cached
+        return cached
 
     def close(self) -> None:
         self.conn.close()
@@ -484,7 +495,7 @@ def match_index(
         if not entries:
             continue
         version = pkg.version or ""
-        hits = [(adv, fixed_versions(aff)) for adv, aff in entries
+        hits = [(index.advisory(adv_id), fixed_versions(aff)) for adv_id, aff in entries
                 if is_affected(pkg.ecosystem, version, aff, notes)]
         if hits:
             out.extend(merge_hits(pkg, hits))

@@ -52,6 +52,7 @@ _SEMVER = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=65536)
 def semver_key(version: str) -> tuple[Any, ...]:
     """Sort key for SemVer 2.0.0: a release sorts after its prereleases; build is ignored."""
     match = _SEMVER.match(version)
