@@ -353,3 +353,23 @@ def test_unpinned_vcs_requirement_unless_pinned_to_a_commit(tmp_path: Path) -> N
     )})
     hits = findings(tmp_path, rule="deps/unpinned")
     assert [(f.line, f.message.split()[0]) for f in hits] == [(1, "a")]
+
+
+def test_source_changed_when_an_extra_index_appears(git_repo: git.Repo) -> None:
+    # --extra-index-url lets pip pick the higher version from either index: dependency
+    # confusion. Adding one changes where every package of the file may come from.
+    commit_files(git_repo, {"requirements.txt": "internal-lib==1.0.0\n"})
+    root = Path(git_repo.working_tree_dir or ".")
+    (root / "requirements.txt").write_text(
+        "--extra-index-url https://pypi.internal.example/simple\ninternal-lib==1.0.0\n")
+    hits = findings(root, base="HEAD", rule="deps/source-changed")
+    assert len(hits) == 1 and "extra:https://pypi.internal.example/simple" in hits[0].message
+
+
+def test_collect_with_base_outside_git_is_a_usage_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from gatekeeper.cli import main
+
+    (tmp_path / "requirements.txt").write_text("six==1.16.0\n")
+    assert main(["collect", "deps", str(tmp_path), "--base", "HEAD"]) == 2
+    assert "not a git repository" in capsys.readouterr().err
