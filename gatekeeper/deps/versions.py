@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
@@ -295,7 +296,7 @@ class _MvnKey:
 
 # ---------------------------------------------------------------- dispatch
 
-_KEYS = {
+_KEYS: dict[str, Callable[[str], Any]] = {
     "PyPI": _pep440_key,
     "npm": _npm_key,
     "crates.io": semver_key,
