@@ -34,8 +34,10 @@ from __future__ import annotations
 
 import random
 import re
+import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +69,7 @@ ANNOTATION_ANCHOR = "dev.gatekeeper.anchor"
 
 MAX_ENVELOPE_BYTES = 64 * 1024 * 1024
 INDEX_ATTEMPTS = 12
+FETCH_WORKERS = 8  # concurrent manifest and blob reads during a lookup
 HEAL_LIST_TTL = 2.0  # seconds a tag list is reused for merging receipts into indexes
 RECEIPT_HEX = 56  # "sha256-" + 64 + "." + 56 = 128, the longest tag the spec allows
 _RECEIPT = re.compile(r"^sha256-([0-9a-f]{64})\.([0-9a-f]{56})$")
@@ -85,17 +88,21 @@ class _ContentCache:
         self.size = 0
         self.items: OrderedDict[tuple[str, str], bytes] = OrderedDict()
 
+        self.lock = threading.Lock()
+
     def get(self, key: tuple[str, str]) -> bytes | None:
-        return self.items.get(key)
+        with self.lock:
+            return self.items.get(key)
 
     def put(self, key: tuple[str, str], data: bytes) -> None:
-        if key in self.items or len(data) > self.limit:
-            return
-        self.items[key] = data
-        self.size += len(data)
-        while self.size > self.limit:
-            _, dropped = self.items.popitem(last=False)
-            self.size -= len(dropped)
+        with self.lock:
+            if key in self.items or len(data) > self.limit:
+                return
+            self.items[key] = data
+            self.size += len(data)
+            while self.size > self.limit:
+                _, dropped = self.items.popitem(last=False)
+                self.size -= len(dropped)
 
 
 _CONTENT = _ContentCache(_CACHE_LIMIT)
@@ -367,11 +374,23 @@ class OciStore:
                             and is_digest(digest):
                         manifests[digest] = digest
         found: dict[str, StoredEnvelope] = {}
-        for reference in sorted(manifests):
-            stored = self._envelope_from(reference)
+        for stored in self._fetch_all(sorted(manifests)):
             if stored is not None:
                 found.setdefault(stored.id, stored)
         return [found[k] for k in sorted(found)]
+
+    def _fetch_all(self, references: list[str]) -> list[StoredEnvelope | None]:
+        """Fetch many envelopes; several requests in flight hide the registry's latency.
+
+        Raises:
+            StoreError: the first fetch that failed (none is silently dropped).
+        """
+        if len(references) <= 2:
+            return [self._envelope_from(r) for r in references]
+        # NOTE: the threads share one requests session: its connection pool is thread-safe
+        # (urllib3), and registries do not use cookies, the part of a session that is not.
+        with ThreadPoolExecutor(max_workers=FETCH_WORKERS) as pool:
+            return list(pool.map(self._envelope_from, references))
 
     def _all_tags(self) -> list[str]:
         if self._tags is None:
