@@ -11,6 +11,8 @@ import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,21 @@ DEFAULT_MAX_READ = 64 * 1024 * 1024
 YAML_MAX_ALIASES = 100
 YAML_MAX_DEPTH = 200
 YAML_MAX_EXPANDED_NODES = 1_000_000
+
+# (max aliases, max depth) for every YAML load in this context; set from the policy's
+# ``limits:`` by ``check`` (see ``yaml_caps``).
+_YAML_CAPS: ContextVar[tuple[int, int]] = ContextVar(
+    "gatekeeper_yaml_caps", default=(YAML_MAX_ALIASES, YAML_MAX_DEPTH))
+
+
+@contextlib.contextmanager
+def yaml_caps(max_aliases: int, max_depth: int) -> Iterator[None]:
+    """Apply these alias and depth caps to every YAML load inside the ``with`` block."""
+    token = _YAML_CAPS.set((max_aliases, max_depth))
+    try:
+        yield
+    finally:
+        _YAML_CAPS.reset(token)
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:
@@ -114,6 +131,7 @@ class _LimitedSafeLoader(yaml.SafeLoader):
     def __init__(self, stream: Any) -> None:
         super().__init__(stream)
         self._aliases = 0
+        self._max_aliases, self._max_depth = _YAML_CAPS.get()
 
     def construct_document(self, node: Any) -> Any:
         if self._aliases:
@@ -123,11 +141,13 @@ class _LimitedSafeLoader(yaml.SafeLoader):
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.events.AliasEvent):
             self._aliases += 1
-            if self._aliases > YAML_MAX_ALIASES:
-                raise yaml.YAMLError(f"more than {YAML_MAX_ALIASES} aliases (alias bomb?)")
+            if self._aliases > self._max_aliases:
+                raise yaml.YAMLError(f"more than {self._max_aliases} aliases (alias bomb?; "
+                                     "limits.yaml_max_aliases)")
         depth = getattr(self, "_depth", 0) + 1
-        if depth > YAML_MAX_DEPTH:
-            raise yaml.YAMLError(f"nesting deeper than {YAML_MAX_DEPTH} levels")
+        if depth > self._max_depth:
+            raise yaml.YAMLError(f"nesting deeper than {self._max_depth} levels "
+                                 "(limits.yaml_max_depth)")
         self._depth = depth
         try:
             return super().compose_node(parent, index)

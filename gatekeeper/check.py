@@ -15,10 +15,17 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from gatekeeper._fileio import atomic_write, dumps_json, loads_json_strict, read_bounded
+from gatekeeper._fileio import (
+    atomic_write,
+    dumps_json,
+    loads_json_strict,
+    read_bounded,
+    yaml_caps,
+)
 from gatekeeper._glob import match_path
 from gatekeeper.audit import AuditContext, all_rules, run_audits
 from gatekeeper.collect import CollectContext, collect_all, kinds as collector_kinds
+from gatekeeper.collect.base import Limits
 from gatekeeper.errors import CollectionError, InvalidInput
 from gatekeeper.models.baseline import Baseline, BaselineEntry
 from gatekeeper.models.finding import Finding
@@ -152,8 +159,11 @@ def _base_fingerprints(cfg: CheckConfig, selected: list[str], ctx: AuditContext)
             # SECURITY: --image names the image being promoted, not something on the base;
             # reading it again here would mark its own findings "existing" (a silent pass).
             base_options = {k: v for k, v in cfg.options.items() if k != "image"}
-            base_ctx = CollectContext(repo=Path(tmp), base=None, options=base_options)
-            evidence = collect_all(base_ctx, tree_kinds)
+            limits = Limits(**cfg.policy.limits.model_dump())
+            base_ctx = CollectContext(repo=Path(tmp), base=None, limits=limits,
+                                      options=base_options)
+            with yaml_caps(limits.yaml_max_aliases, limits.yaml_max_depth):
+                evidence = collect_all(base_ctx, tree_kinds)
             base_audit_ctx = AuditContext(policy=ctx.policy, repo=Path(tmp), evidence=evidence,
                                           options=ctx.options)
             return {f.fingerprint for f in run_audits(evidence, base_audit_ctx)}
@@ -171,8 +181,11 @@ def run_check(cfg: CheckConfig) -> CheckResult:
         raise InvalidInput(f"{cfg.repo}: no such directory")
     now = cfg.now or datetime.now(UTC)
     selected = cfg.kinds if cfg.kinds is not None else collector_kinds()
-    ctx = CollectContext(repo=cfg.repo, base=cfg.base, staged=cfg.staged, options=cfg.options)
-    evidence = collect_all(ctx, selected)
+    limits = Limits(**cfg.policy.limits.model_dump())
+    ctx = CollectContext(repo=cfg.repo, base=cfg.base, staged=cfg.staged, limits=limits,
+                         options=cfg.options)
+    with yaml_caps(limits.yaml_max_aliases, limits.yaml_max_depth):
+        evidence = collect_all(ctx, selected)
     audit_ctx = AuditContext(
         policy=cfg.policy.audits, repo=cfg.repo, base=cfg.base, evidence=evidence,
         options=cfg.options,

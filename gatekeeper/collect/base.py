@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+from gatekeeper.errors import CollectionError
 from gatekeeper.models.base import GatekeeperModel
 
 # Directories never walked: VCS metadata, gatekeeper's own store, virtualenvs and caches.
@@ -57,6 +58,10 @@ def walk_files(root: Path, max_files: int = 200_000) -> Iterator[str]:
     """Yield POSIX paths (relative to ``root``) of regular files and symlinks, sorted per dir.
 
     Symlinks are yielded, never followed.
+
+    Raises:
+        CollectionError: the tree holds more than ``max_files`` files (a caller that wants to
+            note the overflow instead asks for ``max_files + 1`` and stops early).
     """
     count = 0
     stack = [""]
@@ -76,6 +81,9 @@ def walk_files(root: Path, max_files: int = 200_000) -> Iterator[str]:
                 continue
             count += 1
             if count > max_files:
-                return
+                # SECURITY: stopping quietly would leave the rest of the tree unaudited.
+                raise CollectionError(
+                    f"{root}: more than {max_files} files; raise limits.max_files in the "
+                    "policy to examine them all")
             yield rel
         stack.extend(reversed(subdirs))

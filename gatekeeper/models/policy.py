@@ -144,6 +144,22 @@ class ExceptionPolicy(GatekeeperModel):
     expires: UtcDatetime
 
 
+class LimitsPolicy(GatekeeperModel):
+    """Caps on what one run reads (``limits:``); the defaults are far above a normal repository.
+
+    Hitting one is a finding or an error that names the cap (e.g. ``limits.max_files``).
+    Defaults match ``gatekeeper.collect.base.Limits``.
+    """
+
+    max_file_bytes: ByteSize = 10 * 1024 * 1024
+    max_files: int = Field(default=200_000, ge=1)
+    max_line_bytes: ByteSize = 1024 * 1024
+    yaml_max_aliases: int = Field(default=100, ge=0)
+    yaml_max_depth: int = Field(default=200, ge=1, le=10_000)
+    max_archive_members: int = Field(default=100_000, ge=1)
+    max_declared_bytes: ByteSize = 64 * 1024**3
+
+
 class Policy(GatekeeperModel):
     version: Literal[1]
     name: str = Field(min_length=1)
@@ -153,6 +169,7 @@ class Policy(GatekeeperModel):
     stages: list[StagePolicy] = Field(default_factory=list)
     audits: AuditsPolicy = Field(default_factory=AuditsPolicy)
     exceptions: list[ExceptionPolicy] = Field(default_factory=list)
+    limits: LimitsPolicy = Field(default_factory=LimitsPolicy)
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
