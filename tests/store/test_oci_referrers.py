@@ -80,12 +80,19 @@ def test_fallback_when_the_registry_has_no_referrers_api(tmp_path: Path) -> None
         assert {e.id for e in _open(reg.port).by_stage("build")} == ids
 
 
-def test_a_blob_that_does_not_match_its_digest_is_refused(tmp_path: Path) -> None:
+def test_a_blob_that_does_not_match_its_digest_is_refused(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     with fake_registry(referrers=True) as reg:
         store = _open(reg.port)
-        data, keys = envelope(signer(tmp_path), "build", {"app": hexdigest("app")})
-        store.put(data, keys)
+        for run in range(4):  # several envelopes: the lookup fetches them in parallel
+            data, keys = envelope(signer(tmp_path), "build", {"app": hexdigest("app")},
+                                  run_id=f"r{run}")
+            store.put(data, keys)
+        assert len(_open(reg.port).by_stage("build")) == 4
         reg.corrupt_blobs.add(oci_digest(data))
+        from gatekeeper.store import oci
+
+        monkeypatch.setattr(oci, "_CONTENT", oci._ContentCache(1 << 20))  # as a fresh process
         with pytest.raises(StoreError, match="does not match its digest"):
             _open(reg.port, "acme/app").by_stage("build")
 
