@@ -32,6 +32,7 @@ from the signed payload. Every manifest and blob read back is checked against it
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import threading
@@ -56,6 +57,7 @@ from gatekeeper.store._registry import (
 )
 from gatekeeper.store.base import IndexKeys, StoredEnvelope
 
+CA_BUNDLE_ENV = "GATEKEEPER_REGISTRY_CA_BUNDLE"  # PEM CAs for a registry with a private CA
 ENVELOPE_TYPE = "application/vnd.dsse.envelope.v1+json"
 ANCHOR_TYPE = "application/vnd.gatekeeper.anchor.v1+json"
 EMPTY_TYPE = "application/vnd.oci.empty.v1+json"
@@ -456,7 +458,8 @@ class OciStore:
 
 
 def open_oci_store(uri: str, *, insecure: bool = False, **options: Any) -> OciStore:
-    """Open ``oci://HOST[:PORT]/REPO``; credentials from the environment or Docker config.
+    """Open ``oci://HOST[:PORT]/REPO``; credentials from the environment or Docker config,
+    CA certificates from ``$GATEKEEPER_REGISTRY_CA_BUNDLE`` when the registry's CA is private.
 
     Raises:
         InvalidInput: a malformed URI, an unknown option, or plain HTTP to a non-loopback host.
@@ -466,4 +469,12 @@ def open_oci_store(uri: str, *, insecure: bool = False, **options: Any) -> OciSt
     ref = RegistryRef.parse(uri)
     credentials: Credentials | None = load_credentials(ref.host)
     client = RegistryClient(ref, insecure=insecure, credentials=credentials)
+    ca_bundle = os.environ.get(CA_BUNDLE_ENV)
+    if ca_bundle:
+        if not os.path.isfile(ca_bundle):
+            raise InvalidInput(f"{CA_BUNDLE_ENV}={ca_bundle}: no such file (a PEM bundle of CA "
+                               "certificates)")
+        # SECURITY: this replaces the default CA bundle for the registry; it never turns
+        # certificate verification off.
+        client.http.session.verify = ca_bundle
     return OciStore(f"oci://{ref.host}/{ref.repository}", client)

@@ -37,26 +37,32 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start(root: Path, htpasswd: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
+def _start(root: Path, htpasswd: Path | None = None,
+           tls: tuple[Path, Path, Path] | None = None) -> tuple[subprocess.Popen[bytes], str]:
     assert REGISTRY_BIN is not None
     port = _free_port()
     auth = ""
     if htpasswd is not None:
         auth = f"auth:\n  htpasswd:\n    realm: gatekeeper-test\n    path: {htpasswd}\n"
+    tls_block = ""
+    if tls is not None:
+        tls_block = f"  tls:\n    certificate: {tls[0]}\n    key: {tls[1]}\n"
     config = root / "config.yml"
     config.write_text(
         "version: 0.1\nlog:\n  level: error\n"
         f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
         "  delete:\n    enabled: true\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n{auth}"
+        f"{auth}http:\n  addr: 127.0.0.1:{port}\n{tls_block}"
     )
     with open(root / "registry.log", "wb") as log:  # the child keeps its own descriptor
         proc = subprocess.Popen([REGISTRY_BIN, "serve", str(config)], stdout=log,  # noqa: S603
                                 stderr=subprocess.STDOUT)
     address = f"127.0.0.1:{port}"
+    scheme = "https" if tls is not None else "http"
     for _ in range(100):
         try:
-            if requests.get(f"http://{address}/v2/", timeout=1).status_code in (200, 401):
+            if requests.get(f"{scheme}://{address}/v2/", timeout=1,
+                            verify=str(tls[2]) if tls else True).status_code in (200, 401):
                 return proc, address
         except requests.ConnectionError:
             pass
@@ -135,3 +141,53 @@ def _no_registry_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
                  "GATEKEEPER_REGISTRY_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "no-docker-config"))
+
+
+def _test_ca(root: Path) -> tuple[Path, Path, Path]:
+    """A throw-away CA and a server certificate for 127.0.0.1 (files: ca, cert, key)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gatekeeper test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(ca_name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = (root / "ca.pem", root / "server.pem", root / "server.key")
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return paths
+
+
+@pytest.fixture(scope="session")
+def tls_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """host:port of a registry speaking TLS with a certificate from a test CA, and that CA."""
+    if REGISTRY_BIN is None:
+        _unavailable("the docker-registry binary is not installed (needed for the TLS tests)")
+    root = tmp_path_factory.mktemp("tls-registry")
+    ca, cert, key = _test_ca(root)
+    proc, address = _start(root, tls=(cert, key, ca))
+    try:
+        yield address, ca
+    finally:
+        _stop(proc)

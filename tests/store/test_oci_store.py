@@ -300,3 +300,22 @@ def test_store_keys_without_stage(oci_uri: str, tmp_path: Path) -> None:
     env_id = store.put(data, IndexKeys(stage=None, subjects=(f"sha256:{hexdigest('a')}",)))
     assert store.by_stage("build") == []
     assert [e.id for e in store.all()] == [env_id]
+
+
+def test_tls_registry_with_a_private_ca(tls_registry: tuple[str, Path], tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    address, ca = tls_registry
+    uri = f"oci://{address}/tls/app"
+    # Without the CA the certificate is not trusted: an error, never a silent downgrade.
+    store = open_store(uri)
+    store.client.http.retries = 0  # type: ignore[attr-defined]
+    with pytest.raises(StoreError, match="cannot reach the registry: SSLError"):
+        store.by_stage("build")
+    monkeypatch.setenv("GATEKEEPER_REGISTRY_CA_BUNDLE", str(ca))
+    data, keys = envelope(signer(tmp_path), "build", {"a": hexdigest("a")})
+    env_id = open_store(uri).put(data, keys)
+    assert [e.id for e in open_store(uri).by_stage("build")] == [env_id]
+    assert open_store(uri).client.base.startswith("https://")  # type: ignore[attr-defined]
+    monkeypatch.setenv("GATEKEEPER_REGISTRY_CA_BUNDLE", str(tmp_path / "missing.pem"))
+    with pytest.raises(InvalidInput, match="no such file"):
+        open_store(uri)
