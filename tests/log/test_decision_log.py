@@ -85,7 +85,7 @@ def test_every_verify_appends_a_chained_entry(pipeline: Any,
 def test_log_show_piped_into_log_verify(logged: Any) -> None:
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
     show = [sys.executable, "-m", "gatekeeper", "log", "show", "--store", str(logged.store)]
-    check = [sys.executable, "-m", "gatekeeper", "log", "verify", "-"]
+    check = [sys.executable, "-m", "gatekeeper", "log", "verify"]  # a pipe: read, no "-"
     with subprocess.Popen(show, stdout=subprocess.PIPE, env=env, cwd=ROOT) as producer:  # noqa: S603
         result = subprocess.run(check, stdin=producer.stdout, capture_output=True,  # noqa: S603
                                 text=True, env=env, cwd=ROOT, check=False)
@@ -96,6 +96,13 @@ def test_log_show_piped_into_log_verify(logged: Any) -> None:
 
 def test_log_show_text_and_log_verify_of_the_store(logged: Any,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    # Standard input that is not a pipe or a file (a terminal, /dev/null) is not read.
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "GATEKEEPER_STORE": str(logged.store)}
+    plain = subprocess.run([sys.executable, "-m", "gatekeeper", "log", "verify"],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env,
+                           cwd=logged.root, check=False)
+    assert plain.returncode == 0
+    assert "decision log OK (the store's decision log): 4 entries" in plain.stdout
     assert main(["log", "show", "--store", str(logged.store), "--format", "text"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 4
