@@ -189,7 +189,7 @@ class OciStore:
             key, anchor = _anchor_key("subject", subject, indexed=True)
             self._ensure_manifest(key.digest, anchor)
             targets.append(key)
-            if is_digest(subject):
+            if is_digest(subject) and subject.startswith("sha256:"):
                 real = self.client.head_manifest(subject)
                 if real is not None and real[0] in _OCI_MANIFESTS:
                     targets.append(_Key({"mediaType": real[0], "digest": real[2], "size": real[1]},
@@ -339,7 +339,7 @@ class OciStore:
 
     def by_subject(self, digest: str) -> list[StoredEnvelope]:
         keys = [_anchor_key("subject", digest, indexed=True)[0].digest]
-        if is_digest(digest):
+        if is_digest(digest) and digest.startswith("sha256:"):
             keys.append(digest)
         return self._lookup(keys)
 

@@ -319,3 +319,15 @@ def test_tls_registry_with_a_private_ca(tls_registry: tuple[str, Path], tmp_path
     monkeypatch.setenv("GATEKEEPER_REGISTRY_CA_BUNDLE", str(tmp_path / "missing.pem"))
     with pytest.raises(InvalidInput, match="no such file"):
         open_store(uri)
+
+
+def test_subjects_that_are_not_sha256_go_through_anchors(oci_uri: str, tmp_path: Path) -> None:
+    store = _open(oci_uri)
+    data, _ = envelope(signer(tmp_path), "source", {"x": hexdigest("x")})
+    sha512 = "sha512:" + "ab" * 64
+    commit = "gitCommit:" + "c" * 40
+    env_id = store.put(data, IndexKeys(stage="source", subjects=(sha512, commit)))
+    reader = _open(oci_uri)
+    assert [e.id for e in reader.by_subject(sha512)] == [env_id]
+    assert [e.id for e in reader.by_subject(commit)] == [env_id]
+    assert reader.by_subject("gitCommit:" + "d" * 40) == []
