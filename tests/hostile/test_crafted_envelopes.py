@@ -58,10 +58,9 @@ def test_envelope_with_two_payloads_is_rejected(pipeline: Pipeline, tmp_path: Pa
     env = envelope_json(path)
     forged = b64(payload_of(path).replace(b'"exit_code"', b'"exit_kode"'))
     # Two "payload" keys: the forged one first, the genuine (signed) one last.
-    text = (
-        '{"payload": "%s", "payloadType": "%s", "signatures": %s, "payload": "%s"}'
-        % (forged, env["payloadType"], json.dumps(env["signatures"]), env["payload"])
-    )
+    sigs = json.dumps(env["signatures"])
+    text = (f'{{"payload": "{forged}", "payloadType": "{env["payloadType"]}", '
+            f'"signatures": {sigs}, "payload": "{env["payload"]}"}}')
     assert json.loads(text)["payload"] == env["payload"]  # what a lenient parser would see
     path.write_text(text)
     verdict = pipeline.verify(artifact)
@@ -83,8 +82,8 @@ def test_duplicate_signatures_key_in_envelope_is_rejected(pipeline: Pipeline) ->
     path = stage_envelope(pipeline, "release")
     env = envelope_json(path)
     only_ci = [env["signatures"][0]]
-    text = ('{"payload": "%s", "payloadType": "%s", "signatures": %s, "signatures": %s}'
-            % (env["payload"], env["payloadType"], json.dumps(only_ci), json.dumps(env["signatures"])))
+    text = (f'{{"payload": "{env["payload"]}", "payloadType": "{env["payloadType"]}", '
+            f'"signatures": {json.dumps(only_ci)}, "signatures": {json.dumps(env["signatures"])}}}')
     path.write_text(text)
     verdict = pipeline.verify(artifact)
     assert verdict.verdict == "block"
@@ -96,8 +95,8 @@ def test_payload_type_swapped_after_signing(pipeline: Pipeline) -> None:
     path = stage_envelope(pipeline, "release")
     genuine = payload_of(path)
     # The trusted keys once signed these bytes as something else (a policy document)...
-    signed_as_policy = sign_envelope(genuine, POLICY_PAYLOAD_TYPE,
-                                     [load_signer(pipeline.key("ci")), load_signer(pipeline.key("rm"))])
+    both = [load_signer(pipeline.key("ci")), load_signer(pipeline.key("rm"))]
+    signed_as_policy = sign_envelope(genuine, POLICY_PAYLOAD_TYPE, both)
     # ...and an attacker relabels them as an in-toto statement.
     swapped = signed_as_policy.model_copy(update={"payload_type": INTOTO_PAYLOAD_TYPE})
     path.write_bytes(envelope_bytes(swapped))
@@ -166,7 +165,8 @@ def test_keyid_of_trusted_key_on_signature_by_known_untrusted_key(pipeline: Pipe
     path = stage_envelope(pipeline, "build")
     by_rm = sign_envelope(payload_of(path), INTOTO_PAYLOAD_TYPE, [load_signer(pipeline.key("rm"))])
     ci_id = load_signer(pipeline.key("ci")).keyid
-    lying = by_rm.model_copy(update={"signatures": [Signature(keyid=ci_id, sig=by_rm.signatures[0].sig)]})
+    lying = by_rm.model_copy(
+        update={"signatures": [Signature(keyid=ci_id, sig=by_rm.signatures[0].sig)]})
     path.write_bytes(envelope_bytes(lying))
     verdict = pipeline.verify(artifact)
     assert verdict.verdict == "block"

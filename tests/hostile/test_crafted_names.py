@@ -108,7 +108,7 @@ def test_lookalike_stage_name_is_not_the_stage(pipeline: Pipeline) -> None:
     release = pipeline.attest("release", keys=["ci", "rm"], run_id="r", materials=["dist/*"],
                               products=["dist/*"])
     stage_envelope(pipeline, "build").unlink()
-    # Signed as "buіld" (Cyrillic і) but indexed under "build": not a build attestation.
+    # Signed as "bu\u0456ld" (a Cyrillic i) but indexed under "build": not a build attestation.
     fake = build.predicate.model_copy(update={"stage": "bu\u0456ld"})
     from gatekeeper.attest.dsse import sign_envelope
     from gatekeeper.attest.keys import load_signer

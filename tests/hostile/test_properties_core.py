@@ -42,8 +42,11 @@ from tests.hostile.conftest import stage_envelope
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=20) | st.floats(
     allow_nan=False, allow_infinity=False)
-json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-    st.text(max_size=8), inner, max_size=4), max_leaves=20)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                 max_size=4),
+    max_leaves=20)
 yaml_words = st.sampled_from(["a", "b", "- ", ": ", "&x ", "*x", "[", "]", "{", "}", ",", "\n",
                               "  ", "'", '"', "!!str ", "!!python/object ", "<<: ", "? ", "|",
                               ">", "#", "---\n", "...\n", "%YAML 1.1\n", "\t", "\x00", "é"])
@@ -77,7 +80,8 @@ def test_loads_json_strict_accepts_every_standard_document(value: Any) -> None:
 
 @given(st.dictionaries(st.text(min_size=1, max_size=8), json_scalars, min_size=1, max_size=5),
        st.data())
-def test_loads_json_strict_rejects_any_duplicate_key(obj: dict[str, Any], data: st.DataObject) -> None:
+def test_loads_json_strict_rejects_any_duplicate_key(obj: dict[str, Any],
+                                                     data: st.DataObject) -> None:
     key = data.draw(st.sampled_from(sorted(obj)))
     body = json.dumps(obj)
     crafted = body[:-1] + f", {json.dumps(key)}: {json.dumps(obj[key])}}}"
@@ -115,7 +119,7 @@ def test_load_yaml_reads_every_json_document(value: Any) -> None:
 
 # -- globs -------------------------------------------------------------------------------------
 
-path_chars = st.sampled_from(list("ab/.*?[]!-\\") + ["é", "\n", " "])
+path_chars = st.sampled_from([*"ab/.*?[]!-\\", "é", "\n", " "])
 glob_patterns = st.lists(path_chars, max_size=16).map("".join)
 paths = st.lists(st.sampled_from(["a", "b", "ab", ".x", "é", " ", "[", "*"]), min_size=1,
                  max_size=5).map("/".join)
@@ -158,15 +162,16 @@ def test_compile_glob_cache_returns_the_same_pattern() -> None:
 # -- policies ---------------------------------------------------------------------------------
 
 VALID_POLICY = (
-    "version: 1\nname: release\nexpires: 2099-01-01T00:00:00Z\nmax_age: 7d\n"
-    "keys:\n  ci: keys/ci.pub\n  release-manager: keys/rm.pub\n"
-    "stages:\n  - name: source\n    signed_by: [ci]\n"
-    "  - name: build\n    signed_by: [ci]\n    follows: source\n"
-    "  - name: release\n    signed_by: [ci, release-manager]\n    threshold: 2\n    follows: build\n"
-    "audits:\n  block_at: high\n  rules:\n    deps/new-dependency: off\n"
-    "exceptions:\n  - rule: secrets/generic-assignment\n    path: tests/**\n"
-    "    reason: fixtures\n    expires: 2098-01-31\n"
-).encode()
+    b"version: 1\nname: release\nexpires: 2099-01-01T00:00:00Z\nmax_age: 7d\n"
+    b"keys:\n  ci: keys/ci.pub\n  release-manager: keys/rm.pub\n"
+    b"stages:\n  - name: source\n    signed_by: [ci]\n"
+    b"  - name: build\n    signed_by: [ci]\n    follows: source\n"
+    b"  - name: release\n    signed_by: [ci, release-manager]\n    threshold: 2\n"
+    b"    follows: build\n"
+    b"audits:\n  block_at: high\n  rules:\n    deps/new-dependency: off\n"
+    b"exceptions:\n  - rule: secrets/generic-assignment\n    path: tests/**\n"
+    b"    reason: fixtures\n    expires: 2098-01-31\n"
+)
 
 
 def _parse_or_invalid(data: bytes) -> Policy | str:
