@@ -463,3 +463,37 @@ def test_parsers_registered_for_every_lockfile_format() -> None:
 
     assert set(_BY_NAME) - {"npm-shrinkwrap.json", "gems.locked"} <= set(LOCKFILES)
     assert Path(__file__).name == "test_properties_parsers.py"
+
+
+# -- report renderers: hostile text in findings never breaks an output format -------------------
+
+hostile_text = st.text(max_size=60) | st.sampled_from([
+    "\x00", "\x1b[31mred", "]]>", "<script>", "::error::x", "%0A", "\r\n", "\u2028",
+    "${{ secrets.X }}", "&amp;", '"\'', "\\", "é\u0301", "\ufeff"])
+
+
+@given(st.lists(st.tuples(hostile_text, hostile_text, st.none() | st.integers(1, 10**6)),
+                max_size=4), hostile_text)
+def test_renderers_never_raise_and_stay_well_formed(
+    items: list[tuple[str, str, int | None]], note: str
+) -> None:
+    import xml.etree.ElementTree as ET
+
+    from gatekeeper.models.finding import Finding, Severity
+    from gatekeeper.models.verdict import Reason, Verdict
+    from gatekeeper.report import ReportFormat, render
+
+    findings = [Finding.make("secrets/generic-assignment", Severity.HIGH, message,
+                             path=path or None, line=line, key=message)
+                for message, path, line in items]
+    verdict = Verdict(command="check", verdict="block" if findings else "pass", findings=findings,
+                      block_at=Severity.HIGH, notes=[note], kinds=["secrets"],
+                      reasons=[Reason(code="verify/malformed", message=note)])
+    for fmt in ReportFormat:
+        out = render(fmt, verdict)
+        assert out == render(fmt, verdict)
+        out.encode("utf-8")
+        if fmt in (ReportFormat.JSON, ReportFormat.SARIF):
+            json.loads(out)
+        if fmt is ReportFormat.JUNIT:
+            ET.fromstring(out.encode("utf-8"))  # noqa: S314 - our own output
