@@ -33,7 +33,7 @@ BIN = Path(PY).parent
 
 
 def _tmp_root() -> Path:
-    shm = Path("/dev/shm")
+    shm = Path("/dev/shm")  # noqa: S108 - a RAM disk, not a temp file name
     base = shm if shm.is_dir() and os.access(shm, os.W_OK) else None
     return Path(tempfile.mkdtemp(prefix="gk-bench-", dir=base))
 
@@ -54,7 +54,9 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
     result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd[:4])}... failed ({result.returncode}):\n{result.stderr[-2000:]}")
+        raise SystemExit(
+            f"{' '.join(cmd[:4])}... failed ({result.returncode}):\n{result.stderr[-2000:]}"
+        )
     return elapsed
 
 
@@ -65,14 +67,56 @@ def gatekeeper_chain(root: Path, keys: Path) -> tuple[float, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEKEEPER_")}
     env["GATEKEEPER_RUN_ID"] = "bench"
     attest = 0.0
-    attest += run([*gk, "attest", "--stage", "source", "--key", str(keys / "ci"), "--product", "src/**"],
-                  root, env)
-    attest += run([*gk, "attest", "--stage", "build", "--key", str(keys / "ci"), "--material", "src/**",
-                   "--product", "dist/*"], root, env)
-    attest += run([*gk, "attest", "--stage", "release", "--key", str(keys / "ci"), "--material", "dist/*",
-                   "--product", "dist/*"], root, env)
-    verify = run([*gk, "verify", "--policy", str(keys / "policy.yaml"), "--format", "json",
-                  "dist/app.tar.gz"], root, env)
+    attest += run(
+        [*gk, "attest", "--stage", "source", "--key", str(keys / "ci"), "--product", "src/**"],
+        root,
+        env,
+    )
+    attest += run(
+        [
+            *gk,
+            "attest",
+            "--stage",
+            "build",
+            "--key",
+            str(keys / "ci"),
+            "--material",
+            "src/**",
+            "--product",
+            "dist/*",
+        ],
+        root,
+        env,
+    )
+    attest += run(
+        [
+            *gk,
+            "attest",
+            "--stage",
+            "release",
+            "--key",
+            str(keys / "ci"),
+            "--material",
+            "dist/*",
+            "--product",
+            "dist/*",
+        ],
+        root,
+        env,
+    )
+    verify = run(
+        [
+            *gk,
+            "verify",
+            "--policy",
+            str(keys / "policy.yaml"),
+            "--format",
+            "json",
+            "dist/app.tar.gz",
+        ],
+        root,
+        env,
+    )
     return attest, verify
 
 
@@ -83,11 +127,37 @@ def intoto_chain(root: Path, keys: Path) -> tuple[float, float]:
     run_ = str(BIN / "in-toto-run")
     t = 0.0
     t += run([run_, "-n", "source", "--use-dsse", "--signing-key", key, "-p", "src", "-x"], root)
-    t += run([run_, "-n", "build", "--use-dsse", "--signing-key", key, "-m", "src", "-p", "dist", "-x"], root)
-    t += run([run_, "-n", "release", "--use-dsse", "--signing-key", key, "-m", "dist", "-p", "dist", "-x"], root)
+    t += run(
+        [run_, "-n", "build", "--use-dsse", "--signing-key", key, "-m", "src", "-p", "dist", "-x"],
+        root,
+    )
+    t += run(
+        [
+            run_,
+            "-n",
+            "release",
+            "--use-dsse",
+            "--signing-key",
+            key,
+            "-m",
+            "dist",
+            "-p",
+            "dist",
+            "-x",
+        ],
+        root,
+    )
     shutil.copy(keys / "root.layout", root / "root.layout")
-    v = run([str(BIN / "in-toto-verify"), "--layout", "root.layout", "--verification-keys",
-             str(keys / "layout.pub")], root)
+    v = run(
+        [
+            str(BIN / "in-toto-verify"),
+            "--layout",
+            "root.layout",
+            "--verification-keys",
+            str(keys / "layout.pub"),
+        ],
+        root,
+    )
     return t, v
 
 
@@ -114,10 +184,16 @@ def make_keys_and_layout(keys: Path) -> None:
     layout.keys = {ci_pub.keyid: {**ci_pub.to_dict(), "keyid": ci_pub.keyid}}
     steps = [
         ("source", [], [["ALLOW", "src/*"], ["DISALLOW", "*"]]),
-        ("build", [["MATCH", "src/*", "WITH", "PRODUCTS", "FROM", "source"], ["DISALLOW", "*"]],
-         [["ALLOW", "dist/*"], ["DISALLOW", "*"]]),
-        ("release", [["MATCH", "dist/*", "WITH", "PRODUCTS", "FROM", "build"], ["DISALLOW", "*"]],
-         [["MATCH", "dist/*", "WITH", "PRODUCTS", "FROM", "build"], ["DISALLOW", "*"]]),
+        (
+            "build",
+            [["MATCH", "src/*", "WITH", "PRODUCTS", "FROM", "source"], ["DISALLOW", "*"]],
+            [["ALLOW", "dist/*"], ["DISALLOW", "*"]],
+        ),
+        (
+            "release",
+            [["MATCH", "dist/*", "WITH", "PRODUCTS", "FROM", "build"], ["DISALLOW", "*"]],
+            [["MATCH", "dist/*", "WITH", "PRODUCTS", "FROM", "build"], ["DISALLOW", "*"]],
+        ),
     ]
     for name, mats, prods in steps:
         step = Step(name=name)
@@ -128,7 +204,8 @@ def make_keys_and_layout(keys: Path) -> None:
         layout.steps.append(step)
     env = ItEnvelope.from_signable(layout)
     signer = load_signer(str(keys / "layout")).signer
-    assert isinstance(signer, CryptoSigner)
+    if not isinstance(signer, CryptoSigner):
+        raise SystemExit("layout key is not a local key")
     env.create_signature(signer)
     env.dump(str(keys / "root.layout"))
     pub = load_public_key(keys / "layout.pub")
@@ -142,10 +219,18 @@ def hashing(root: Path) -> dict[str, float]:
         chunk = os.urandom(1024 * 1024)
         for _ in range(size // len(chunk)):
             handle.write(chunk)
-    code = ("import sys,time;from gatekeeper._digest import sha256_file;t=time.perf_counter();"
-            "sha256_file(sys.argv[1]);print(time.perf_counter()-t)")
-    ours = [float(subprocess.run([PY, "-c", code, str(big)], capture_output=True, text=True,
-                                 check=True).stdout) for _ in range(3)]
+    code = (
+        "import sys,time;from gatekeeper._digest import sha256_file;t=time.perf_counter();"
+        "sha256_file(sys.argv[1]);print(time.perf_counter()-t)"
+    )
+    ours = [
+        float(
+            subprocess.run(
+                [PY, "-c", code, str(big)], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(3)
+    ]
     theirs = []
     for _ in range(3):
         start = time.perf_counter()
@@ -154,14 +239,26 @@ def hashing(root: Path) -> dict[str, float]:
     big.unlink()
     small = root / "small"
     make_tree(small, 20000)
-    code = ("import sys,time;from pathlib import Path;from gatekeeper.attest.materials import record_globs;"
-            "t=time.perf_counter();a=record_globs(Path(sys.argv[1]),['src/**'],what='product');"
-            "print(len(a)/(time.perf_counter()-t))")
-    fps = [float(subprocess.run([PY, "-c", code, str(small)], capture_output=True, text=True,
-                                check=True).stdout) for _ in range(3)]
+    code = (
+        "import sys,time;from pathlib import Path;"
+        "from gatekeeper.attest.materials import record_globs;"
+        "t=time.perf_counter();a=record_globs(Path(sys.argv[1]),['src/**'],what='product');"
+        "print(len(a)/(time.perf_counter()-t))"
+    )
+    fps = [
+        float(
+            subprocess.run(
+                [PY, "-c", code, str(small)], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(3)
+    ]
     mb = size / 1024 / 1024
-    return {"ours_mb_s": mb / statistics.median(ours), "openssl_mb_s": mb / statistics.median(theirs),
-            "files_per_s": statistics.median(fps)}
+    return {
+        "ours_mb_s": mb / statistics.median(ours),
+        "openssl_mb_s": mb / statistics.median(theirs),
+        "files_per_s": statistics.median(fps),
+    }
 
 
 def startup() -> float:
@@ -191,13 +288,19 @@ def main() -> None:
             it = [intoto_chain(tree, keys) for _ in range(args.repeat)]
             gk_a, gk_v = statistics.median(a for a, _ in gk), statistics.median(v for _, v in gk)
             it_a, it_v = statistics.median(a for a, _ in it), statistics.median(v for _, v in it)
-            print(f"N={n:>6}: gatekeeper 3 attests {gk_a:6.2f}s + verify {gk_v:5.2f}s = {gk_a + gk_v:6.2f}s | "
-                  f"in-toto 3 runs {it_a:6.2f}s + verify {it_v:5.2f}s = {it_a + it_v:6.2f}s | "
-                  f"ratio {(it_a + it_v) / (gk_a + gk_v):5.1f}x faster")
+            print(
+                f"N={n:>6}: gatekeeper 3 attests {gk_a:6.2f}s + verify {gk_v:5.2f}s "
+                f"= {gk_a + gk_v:6.2f}s | "
+                f"in-toto 3 runs {it_a:6.2f}s + verify {it_v:5.2f}s = {it_a + it_v:6.2f}s | "
+                f"ratio {(it_a + it_v) / (gk_a + gk_v):5.1f}x faster"
+            )
         if not args.skip_hashing:
             h = hashing(root)
-            print(f"large file sha256: gatekeeper {h['ours_mb_s']:.0f} MB/s, openssl {h['openssl_mb_s']:.0f} MB/s "
-                  f"({100 * h['ours_mb_s'] / h['openssl_mb_s']:.0f}% of openssl)")
+            print(
+                f"large file sha256: gatekeeper {h['ours_mb_s']:.0f} MB/s, "
+                f"openssl {h['openssl_mb_s']:.0f} MB/s "
+                f"({100 * h['ours_mb_s'] / h['openssl_mb_s']:.0f}% of openssl)"
+            )
             print(f"20,000 small files: {h['files_per_s']:.0f} files/s")
         print(f"start-up (gatekeeper --version, median of 11): {startup() * 1000:.0f} ms")
     finally:

@@ -37,8 +37,9 @@ def _sha256_small(path: str) -> str:
         os.close(fd)
 
 
-def sha256_files(paths: Iterable[str], sizes: Iterable[int] | None = None,
-                 workers: int | None = None) -> list[str]:
+def sha256_files(
+    paths: Iterable[str], sizes: Iterable[int] | None = None, workers: int | None = None
+) -> list[str]:
     """Hash many files, in order.
 
     Small files are hashed in this thread (threads only add GIL contention for them); files
@@ -51,7 +52,9 @@ def sha256_files(paths: Iterable[str], sizes: Iterable[int] | None = None,
     if len(large) > 1:
         workers = workers or min(8, (os.cpu_count() or 2) * 2)
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for i, digest in zip(large, pool.map(sha256_file, [paths[i] for i in large]), strict=True):
+            for i, digest in zip(
+                large, pool.map(sha256_file, [paths[i] for i in large]), strict=True
+            ):
                 out[i] = digest
     elif large:
         out[large[0]] = sha256_file(paths[large[0]])

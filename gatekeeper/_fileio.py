@@ -136,7 +136,7 @@ class _LimitedSafeLoader(yaml.SafeLoader):
     def construct_document(self, node: Any) -> Any:
         if self._aliases:
             _check_expansion(node)
-        return super().construct_document(node)  # type: ignore[no-untyped-call]
+        return super().construct_document(node)
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.events.AliasEvent):
@@ -199,7 +199,7 @@ def _construct_mapping_no_dupes(loader: yaml.SafeLoader, node: yaml.MappingNode)
     loader.flatten_mapping(node)
     seen: set[Any] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=True)
         try:
             duplicate = key in seen
         except TypeError:
@@ -233,7 +233,7 @@ def load_yaml(text: str | bytes, *, strict_keys: bool = False) -> Any:
     try:
         return loader.get_single_data()
     finally:
-        loader.dispose()  # type: ignore[no-untyped-call]
+        loader.dispose()
 
 
 def load_yaml_all(text: str | bytes) -> list[Any]:
@@ -241,8 +241,8 @@ def load_yaml_all(text: str | bytes) -> list[Any]:
     loader = _LimitedSafeLoader(text)
     docs = []
     try:
-        while loader.check_data():
+        while loader.check_data():  # type: ignore[no-untyped-call]
             docs.append(loader.get_data())
     finally:
-        loader.dispose()  # type: ignore[no-untyped-call]
+        loader.dispose()
     return docs

@@ -36,7 +36,9 @@ class HttpClient:
         if headers:
             self.session.headers.update(headers)
         self.session.verify = verify
-        self.session.trust_env = False  # SECURITY: no proxy or .netrc credentials picked up implicitly
+        self.session.trust_env = (
+            False  # SECURITY: no proxy or .netrc credentials picked up implicitly
+        )
         self.retries = retries
         self.backoff = backoff
         self.timeout = timeout

@@ -24,7 +24,8 @@ from gatekeeper._fileio import (
 )
 from gatekeeper._glob import match_path
 from gatekeeper.audit import AuditContext, all_rules, run_audits
-from gatekeeper.collect import CollectContext, collect_all, kinds as collector_kinds
+from gatekeeper.collect import CollectContext, collect_all
+from gatekeeper.collect import kinds as collector_kinds
 from gatekeeper.collect.base import Limits
 from gatekeeper.errors import CollectionError, InvalidInput
 from gatekeeper.models.baseline import Baseline, BaselineEntry
@@ -104,7 +105,9 @@ def apply_policy(
     return out, sorted(set(notes))
 
 
-def expired_exception_findings(findings: Iterable[Finding], policy: Policy, now: datetime) -> list[Finding]:
+def expired_exception_findings(
+    findings: Iterable[Finding], policy: Policy, now: datetime
+) -> list[Finding]:
     """Findings that block and that an expired exception would have excused."""
     hits = []
     for finding in findings:
@@ -160,12 +163,14 @@ def _base_fingerprints(cfg: CheckConfig, selected: list[str], ctx: AuditContext)
             # reading it again here would mark its own findings "existing" (a silent pass).
             base_options = {k: v for k, v in cfg.options.items() if k != "image"}
             limits = Limits(**cfg.policy.limits.model_dump())
-            base_ctx = CollectContext(repo=Path(tmp), base=None, limits=limits,
-                                      options=base_options)
+            base_ctx = CollectContext(
+                repo=Path(tmp), base=None, limits=limits, options=base_options
+            )
             with yaml_caps(limits.yaml_max_aliases, limits.yaml_max_depth):
                 evidence = collect_all(base_ctx, tree_kinds)
-            base_audit_ctx = AuditContext(policy=ctx.policy, repo=Path(tmp), evidence=evidence,
-                                          options=ctx.options)
+            base_audit_ctx = AuditContext(
+                policy=ctx.policy, repo=Path(tmp), evidence=evidence, options=ctx.options
+            )
             return {f.fingerprint for f in run_audits(evidence, base_audit_ctx)}
     finally:
         repo.close()
@@ -182,12 +187,16 @@ def run_check(cfg: CheckConfig) -> CheckResult:
     now = cfg.now or datetime.now(UTC)
     selected = cfg.kinds if cfg.kinds is not None else collector_kinds()
     limits = Limits(**cfg.policy.limits.model_dump())
-    ctx = CollectContext(repo=cfg.repo, base=cfg.base, staged=cfg.staged, limits=limits,
-                         options=cfg.options)
+    ctx = CollectContext(
+        repo=cfg.repo, base=cfg.base, staged=cfg.staged, limits=limits, options=cfg.options
+    )
     with yaml_caps(limits.yaml_max_aliases, limits.yaml_max_depth):
         evidence = collect_all(ctx, selected)
     audit_ctx = AuditContext(
-        policy=cfg.policy.audits, repo=cfg.repo, base=cfg.base, evidence=evidence,
+        policy=cfg.policy.audits,
+        repo=cfg.repo,
+        base=cfg.base,
+        evidence=evidence,
         options=cfg.options,
     )
     raw = run_audits(evidence, audit_ctx)
@@ -203,7 +212,11 @@ def run_check(cfg: CheckConfig) -> CheckResult:
     for model in evidence.values():
         notes.extend(getattr(model, "notes", None) or [])
     verdict = decide_findings(
-        "check", findings, cfg.policy, notes=notes, policy_name=cfg.policy_name,
+        "check",
+        findings,
+        cfg.policy,
+        notes=notes,
+        policy_name=cfg.policy_name,
         kinds=sorted(evidence),
     )
     return CheckResult(verdict=verdict, evidence=evidence, findings=findings)
@@ -220,14 +233,12 @@ def decide_findings(
     kinds: list[str] | None = None,
 ) -> Verdict:
     block_at = policy.audits.block_at
-    blocking = [
-        f for f in findings if f.status is None and f.severity.at_least(block_at)
-    ]
+    blocking = [f for f in findings if f.status is None and f.severity.at_least(block_at)]
     all_notes = list(notes or [])
     if extra_notes:
         all_notes.extend(extra_notes.values())
     return Verdict(
-        command=command,  # type: ignore[arg-type]
+        command=command,
         verdict="block" if blocking else "pass",
         findings=findings,
         block_at=block_at,

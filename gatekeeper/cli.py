@@ -25,7 +25,7 @@ FORMATS = ("text", "json", "sarif", "junit", "markdown")
 class _Parser(argparse.ArgumentParser):
     """argparse that exits with 2 and a one-line message (it already does; keep it explicit)."""
 
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> Any:
         self.print_usage(sys.stderr)
         sys.stderr.write(f"gatekeeper: error: {message}\n")
         raise SystemExit(ExitCode.USAGE)
@@ -33,28 +33,48 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_report_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--format", action="append", choices=FORMATS, metavar="F",
+        "--format",
+        action="append",
+        choices=FORMATS,
+        metavar="F",
         help="text, json, sarif, junit or markdown; repeat with --output for several reports",
     )
     parser.add_argument(
-        "--output", action="append", metavar="FILE",
+        "--output",
+        action="append",
+        metavar="FILE",
         help="write the report of the matching --format to FILE (atomically)",
     )
 
 
 def _add_deps_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--osv-db", metavar="PATH",
-                        help="offline OSV database: a directory or zip of OSV JSON records")
-    parser.add_argument("--osv-api", action="store_true", help="query the OSV API (batched, cached)")
-    parser.add_argument("--osv-api-url", metavar="URL", default=None,
-                        help="OSV API base URL (default https://api.osv.dev)")
-    parser.add_argument("--osv-offline-ok", action="store_true",
-                        help="continue when the OSV API is unreachable (the report says so)")
+    parser.add_argument(
+        "--osv-db",
+        metavar="PATH",
+        help="offline OSV database: a directory or zip of OSV JSON records",
+    )
+    parser.add_argument(
+        "--osv-api", action="store_true", help="query the OSV API (batched, cached)"
+    )
+    parser.add_argument(
+        "--osv-api-url",
+        metavar="URL",
+        default=None,
+        help="OSV API base URL (default https://api.osv.dev)",
+    )
+    parser.add_argument(
+        "--osv-offline-ok",
+        action="store_true",
+        help="continue when the OSV API is unreachable (the report says so)",
+    )
 
 
 def _add_insecure_registry_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--insecure-registry", action="store_true",
-                        help="plain HTTP to an oci:// store on a loopback host (refused otherwise)")
+    parser.add_argument(
+        "--insecure-registry",
+        action="store_true",
+        help="plain HTTP to an oci:// store on a loopback host (refused otherwise)",
+    )
 
 
 def _add_policy_arg(parser: argparse.ArgumentParser, required: bool = False) -> None:
@@ -69,8 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("keygen", help="generate a signing key pair")
     p.add_argument("path", metavar="PATH", help="private key file; the public key goes to PATH.pub")
     p.add_argument("--type", default="ed25519", choices=("ed25519", "ecdsa-p256", "rsa"))
-    p.add_argument("--passphrase-env", metavar="NAME",
-                   help="encrypt the private key with the passphrase in environment variable NAME")
+    p.add_argument(
+        "--passphrase-env",
+        metavar="NAME",
+        help="encrypt the private key with the passphrase in environment variable NAME",
+    )
     p.add_argument("--force", action="store_true", help="overwrite existing files")
     p.set_defaults(handler="gatekeeper.commands.keys:cmd_keygen")
 
@@ -78,19 +101,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("repo", nargs="?", default=".", metavar="REPO")
     p.add_argument("--base", metavar="REF", help="also audit what changed since REF")
     _add_policy_arg(p)
-    p.add_argument("--baseline", metavar="FILE", type=Path,
-                   help="accept the findings whose fingerprints are in FILE")
-    p.add_argument("--write-baseline", metavar="FILE", type=Path,
-                   help="write the fingerprints of every current finding to FILE and exit 0")
-    p.add_argument("--staged", action="store_true",
-                   help="audit only what is staged in the index (pre-commit)")
-    p.add_argument("--only", action="append", metavar="KIND",
-                   help="collect only these evidence kinds (repeatable)")
+    p.add_argument(
+        "--baseline",
+        metavar="FILE",
+        type=Path,
+        help="accept the findings whose fingerprints are in FILE",
+    )
+    p.add_argument(
+        "--write-baseline",
+        metavar="FILE",
+        type=Path,
+        help="write the fingerprints of every current finding to FILE and exit 0",
+    )
+    p.add_argument(
+        "--staged", action="store_true", help="audit only what is staged in the index (pre-commit)"
+    )
+    p.add_argument(
+        "--only",
+        action="append",
+        metavar="KIND",
+        help="collect only these evidence kinds (repeatable)",
+    )
     _add_deps_args(p)
-    p.add_argument("--image", metavar="REF",
-                   help="also audit an image: oci:DIR[:TAG] or docker-archive:FILE")
-    p.add_argument("--allowed-signers", metavar="FILE",
-                   help="source: SSH allowed-signers file for commit signatures (docs/source.md)")
+    p.add_argument(
+        "--image", metavar="REF", help="also audit an image: oci:DIR[:TAG] or docker-archive:FILE"
+    )
+    p.add_argument(
+        "--allowed-signers",
+        metavar="FILE",
+        help="source: SSH allowed-signers file for commit signatures (docs/source.md)",
+    )
     _add_report_args(p)
     p.set_defaults(handler="gatekeeper.commands.check:cmd_check")
 
@@ -100,31 +140,59 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base", metavar="REF")
     p.add_argument("--image", metavar="REF", help="container: oci:DIR[:TAG] or docker-archive:FILE")
     p.add_argument("--format", choices=("json", "text"), default="json")
-    p.add_argument("--allowed-signers", metavar="FILE",
-                   help="source: SSH allowed-signers file for commit signatures")
+    p.add_argument(
+        "--allowed-signers",
+        metavar="FILE",
+        help="source: SSH allowed-signers file for commit signatures",
+    )
     _add_deps_args(p)
     p.set_defaults(handler="gatekeeper.commands.check:cmd_collect")
 
     p = sub.add_parser("attest", help="hash materials, run a command, hash products, sign, store")
     p.add_argument("--stage", required=True, metavar="NAME")
-    p.add_argument("--key", action="append", required=True, metavar="KEY",
-                   help="private key: a PEM path, file:PATH or env:NAME (repeat to co-sign)")
+    p.add_argument(
+        "--key",
+        action="append",
+        required=True,
+        metavar="KEY",
+        help="private key: a PEM path, file:PATH or env:NAME (repeat to co-sign)",
+    )
     p.add_argument("--material", action="append", default=[], metavar="GLOB")
     p.add_argument("--product", action="append", default=[], metavar="GLOB")
-    p.add_argument("--material-dir", action="append", default=[], metavar="DIR",
-                   help="record one digest for the whole directory instead of one per file")
+    p.add_argument(
+        "--material-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="record one digest for the whole directory instead of one per file",
+    )
     p.add_argument("--product-dir", action="append", default=[], metavar="DIR")
     p.add_argument("--store", metavar="STORE", help="default: $GATEKEEPER_STORE or .gatekeeper/")
-    p.add_argument("--repo", default=".", metavar="DIR", help="repository root (globs are relative to it)")
-    p.add_argument("--run-id", metavar="ID", help="pipeline run id (default: the CI's, or $GATEKEEPER_RUN_ID)")
-    p.add_argument("--audit", action="store_true",
-                   help="embed the evidence and findings of `check` in the attestation")
+    p.add_argument(
+        "--repo", default=".", metavar="DIR", help="repository root (globs are relative to it)"
+    )
+    p.add_argument(
+        "--run-id", metavar="ID", help="pipeline run id (default: the CI's, or $GATEKEEPER_RUN_ID)"
+    )
+    p.add_argument(
+        "--audit",
+        action="store_true",
+        help="embed the evidence and findings of `check` in the attestation",
+    )
     p.add_argument("--base", metavar="REF", help="with --audit: the base ref for the audits")
     _add_policy_arg(p)
-    p.add_argument("--image", action="append", default=[], metavar="REF",
-                   help="make the image's manifest digest a subject: oci:DIR[:TAG] or docker-archive:FILE")
-    p.add_argument("--allow-empty", action="store_true",
-                   help="do not fail when a --product glob matches nothing")
+    p.add_argument(
+        "--image",
+        action="append",
+        default=[],
+        metavar="REF",
+        help="make the image's manifest digest a subject: oci:DIR[:TAG] or docker-archive:FILE",
+    )
+    p.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="do not fail when a --product glob matches nothing",
+    )
     _add_insecure_registry_arg(p)
     p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND ARGS...")
     p.set_defaults(handler="gatekeeper.commands.attest:cmd_attest")
@@ -132,18 +200,39 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="decide whether artifacts may be promoted")
     _add_policy_arg(p, required=True)
     p.add_argument("--store", metavar="STORE")
-    p.add_argument("--policy-key", metavar="PUB", help="require the policy to be signed by this key")
-    p.add_argument("--commit", metavar="SHA",
-                   help="the commit being promoted (default: the CI's commit variable, if any)")
-    p.add_argument("--image-digest", action="append", default=[], metavar="sha256:HEX",
-                   help="promote an image (or any artifact) by digest")
+    p.add_argument(
+        "--policy-key", metavar="PUB", help="require the policy to be signed by this key"
+    )
+    p.add_argument(
+        "--commit",
+        metavar="SHA",
+        help="the commit being promoted (default: the CI's commit variable, if any)",
+    )
+    p.add_argument(
+        "--image-digest",
+        action="append",
+        default=[],
+        metavar="sha256:HEX",
+        help="promote an image (or any artifact) by digest",
+    )
     _add_insecure_registry_arg(p)
-    p.add_argument("--emit-vsa", metavar="FILE",
-                   help="on pass, write a signed SLSA verification summary to FILE (needs --key)")
-    p.add_argument("--key", action="append", default=[], metavar="KEY",
-                   help="with --emit-vsa: the private key that signs the summary")
-    p.add_argument("--no-log", action="store_true",
-                   help="do not append this decision to the store's decision log")
+    p.add_argument(
+        "--emit-vsa",
+        metavar="FILE",
+        help="on pass, write a signed SLSA verification summary to FILE (needs --key)",
+    )
+    p.add_argument(
+        "--key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="with --emit-vsa: the private key that signs the summary",
+    )
+    p.add_argument(
+        "--no-log",
+        action="store_true",
+        help="do not append this decision to the store's decision log",
+    )
     p.add_argument("artifacts", nargs="*", metavar="ARTIFACT")
     _add_report_args(p)
     p.set_defaults(handler="gatekeeper.commands.verify:cmd_verify")
@@ -151,8 +240,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", help="add envelopes made by other tools to the store")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--store", metavar="STORE")
-    p.add_argument("--stage", metavar="NAME",
-                   help="the stage an imported SLSA provenance stands for (default: build)")
+    p.add_argument(
+        "--stage",
+        metavar="NAME",
+        help="the stage an imported SLSA provenance stands for (default: build)",
+    )
     _add_insecure_registry_arg(p)
     p.set_defaults(handler="gatekeeper.commands.verify:cmd_import")
 
@@ -227,8 +319,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args, extra = parser.parse_known_args(argv)
-        if extra and getattr(args, "command", None) == "collect" and not any(
-            e.startswith("-") for e in extra
+        if (
+            extra
+            and getattr(args, "command", None) == "collect"
+            and not any(e.startswith("-") for e in extra)
         ):
             args.target.extend(extra)  # REPO given after options
         elif extra:

@@ -15,14 +15,25 @@ from hypothesis import HealthCheck, settings
 
 # Property tests: a fixed, derandomised number of examples in CI; fewer while developing.
 # Select explicitly with HYPOTHESIS_PROFILE=ci|dev.
-_PROFILE_CHECKS = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                   HealthCheck.data_too_large]
-settings.register_profile("ci", max_examples=150, derandomize=True, deadline=None,
-                          print_blob=True, suppress_health_check=_PROFILE_CHECKS)
-settings.register_profile("dev", max_examples=40, deadline=None,
-                          suppress_health_check=_PROFILE_CHECKS)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE",
-                                     "ci" if os.environ.get("CI") == "true" else "dev"))
+_PROFILE_CHECKS = [
+    HealthCheck.too_slow,
+    HealthCheck.function_scoped_fixture,
+    HealthCheck.data_too_large,
+]
+settings.register_profile(
+    "ci",
+    max_examples=150,
+    derandomize=True,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=_PROFILE_CHECKS,
+)
+settings.register_profile(
+    "dev", max_examples=40, deadline=None, suppress_health_check=_PROFILE_CHECKS
+)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") == "true" else "dev")
+)
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -62,18 +73,36 @@ def _no_internet(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _clean_ci_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests start outside any CI, whatever machine runs them."""
-    for name in ("GITHUB_ACTIONS", "GITLAB_CI", "JENKINS_URL", "JENKINS_HOME", "BUILD_URL",
-                 "JOB_NAME", "GATEKEEPER_RUN_ID", "GATEKEEPER_STORE", "GITHUB_SHA", "GIT_COMMIT",
-                 "CI_COMMIT_SHA", "GITHUB_TOKEN", "GITHUB_EVENT_PATH", "GITHUB_STEP_SUMMARY",
-                 "GITHUB_OUTPUT", "CI"):
+    for name in (
+        "GITHUB_ACTIONS",
+        "GITLAB_CI",
+        "JENKINS_URL",
+        "JENKINS_HOME",
+        "BUILD_URL",
+        "JOB_NAME",
+        "GATEKEEPER_RUN_ID",
+        "GATEKEEPER_STORE",
+        "GITHUB_SHA",
+        "GIT_COMMIT",
+        "CI_COMMIT_SHA",
+        "GITHUB_TOKEN",
+        "GITHUB_EVENT_PATH",
+        "GITHUB_STEP_SUMMARY",
+        "GITHUB_OUTPUT",
+        "CI",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
 ACTOR = git.Actor("Dev One", "dev@example.invalid")
 
 
-def commit_files(repo: git.Repo, files: dict[str, str | bytes], message: str = "change",
-                 author: git.Actor = ACTOR) -> git.Commit:
+def commit_files(
+    repo: git.Repo,
+    files: dict[str, str | bytes],
+    message: str = "change",
+    author: git.Actor = ACTOR,
+) -> git.Commit:
     """Write files into the work tree, stage them and commit."""
     root = Path(repo.working_tree_dir or ".")
     for rel, content in files.items():
@@ -100,7 +129,7 @@ def git_repo(tmp_path: Path) -> git.Repo:
 
 @pytest.fixture
 def pipeline(tmp_path: Path) -> Any:
-    """A git repo, three real key pairs, a directory store and a 3-stage policy (tests/harness.py)."""
+    """A git repo, three key pairs, a directory store and a 3-stage policy (tests/harness.py)."""
     from tests.harness import Pipeline
 
     return Pipeline(tmp_path)

@@ -1,4 +1,7 @@
-"""A small pipeline harness (fixture ``pipeline`` in conftest.py): a git repo, real keys, a directory store, policies, attest, verify."""
+"""A small pipeline harness (fixture ``pipeline`` in conftest.py).
+
+A git repo, real keys, a directory store, policies, attest and verify.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +30,9 @@ class Pipeline:
         self.root = root
         self.repo_path = root / "repo"
         self.repo = git.Repo.init(self.repo_path, initial_branch="main")
-        commit_files(self.repo, {"src/app.py": "print('hello')\n", "src/lib.py": "X = 1\n"}, "initial")
+        commit_files(
+            self.repo, {"src/app.py": "print('hello')\n", "src/lib.py": "X = 1\n"}, "initial"
+        )
         self.keys = root / "keys"
         for name, key_type in (("ci", "ed25519"), ("rm", "ecdsa-p256"), ("other", "ed25519")):
             write_keypair(self.keys / name, key_type)
@@ -48,8 +53,12 @@ class Pipeline:
             "stages": [
                 {"name": "source", "signed_by": ["ci"]},
                 {"name": "build", "signed_by": ["ci"], "follows": "source"},
-                {"name": "release", "signed_by": ["ci", "release-manager"], "threshold": 2,
-                 "follows": "build"},
+                {
+                    "name": "release",
+                    "signed_by": ["ci", "release-manager"],
+                    "threshold": 2,
+                    "follows": "build",
+                },
             ],
         }
 
@@ -59,12 +68,20 @@ class Pipeline:
         self.policy_path.write_text(yaml.safe_dump(policy, sort_keys=False))
         return self.policy_path
 
-    def attest(self, stage: str, keys: list[str] | None = None, run_id: str | None = None,
-               **kwargs: Any) -> AttestResult:
-        return run_attest(AttestConfig(
-            stage=stage, keys=[self.key(k) for k in (keys or ["ci"])], repo=self.repo_path,
-            store=str(self.store), run_id=run_id, environ={}, **kwargs,
-        ))
+    def attest(
+        self, stage: str, keys: list[str] | None = None, run_id: str | None = None, **kwargs: Any
+    ) -> AttestResult:
+        return run_attest(
+            AttestConfig(
+                stage=stage,
+                keys=[self.key(k) for k in (keys or ["ci"])],
+                repo=self.repo_path,
+                store=str(self.store),
+                run_id=run_id,
+                environ={},
+                **kwargs,
+            )
+        )
 
     def build_artifact(self, content: str = "artifact-1.0") -> Path:
         dist = self.repo_path / "dist"
@@ -77,24 +94,40 @@ class Pipeline:
         self.attest("source", run_id=run_id, products=["src/**"])
         artifact = self.build_artifact()
         self.attest("build", run_id=run_id, materials=["src/**"], products=["dist/*"])
-        self.attest("release", keys=["ci", "rm"], run_id=run_id, materials=["dist/*"],
-                    products=["dist/*"])
+        self.attest(
+            "release", keys=["ci", "rm"], run_id=run_id, materials=["dist/*"], products=["dist/*"]
+        )
         return artifact
 
     def verify(self, *artifacts: str | Path, **kwargs: Any) -> Verdict:
-        return run_verify(VerifyConfig(policy_path=self.policy_path,
-                                       artifacts=[str(a) for a in artifacts],
-                                       store=str(self.store), **kwargs))
+        return run_verify(
+            VerifyConfig(
+                policy_path=self.policy_path,
+                artifacts=[str(a) for a in artifacts],
+                store=str(self.store),
+                **kwargs,
+            )
+        )
 
     def store_predicate(self, predicate: StagePredicate, keys: list[str] | None = None) -> str:
         """Sign and store a hand-made predicate (for findings and crafted cases)."""
         statement = build_statement(predicate)
-        envelope = sign_envelope(statement_bytes(statement), INTOTO_PAYLOAD_TYPE,
-                                 [load_signer(self.key(k)) for k in (keys or ["ci"])])
-        return self.store_envelope(envelope, predicate.stage, statement.subject[0].digest["sha256"]
-                                   if "sha256" in statement.subject[0].digest else None)
+        envelope = sign_envelope(
+            statement_bytes(statement),
+            INTOTO_PAYLOAD_TYPE,
+            [load_signer(self.key(k)) for k in (keys or ["ci"])],
+        )
+        return self.store_envelope(
+            envelope,
+            predicate.stage,
+            statement.subject[0].digest["sha256"]
+            if "sha256" in statement.subject[0].digest
+            else None,
+        )
 
-    def store_envelope(self, envelope: Envelope | bytes, stage: str, subject_hex: str | None = None) -> str:
+    def store_envelope(
+        self, envelope: Envelope | bytes, stage: str, subject_hex: str | None = None
+    ) -> str:
         data = envelope if isinstance(envelope, bytes) else envelope_bytes(envelope)
         subjects = (f"sha256:{subject_hex}",) if subject_hex else ()
         return open_store(str(self.store)).put(data, IndexKeys(stage=stage, subjects=subjects))
@@ -110,4 +143,3 @@ def now() -> datetime:
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
-

@@ -62,12 +62,14 @@ def sign_envelope(payload: bytes, payload_type: str, signers: Sequence[LoadedSig
         try:
             raw = loaded.signer.sign(message)
         except Exception as exc:  # a KMS or token signer may raise anything: refuse to attest
-            raise SigningError(f"{loaded.source}: signing failed: {type(exc).__name__}: {exc}") from exc
+            raise SigningError(
+                f"{loaded.source}: signing failed: {type(exc).__name__}: {exc}"
+            ) from exc
         sig_b64 = base64.b64encode(bytes.fromhex(raw.signature)).decode("ascii")
         signatures.append(Signature(keyid=loaded.keyid, sig=sig_b64))
     return Envelope(
         payload=base64.b64encode(payload).decode("ascii"),
-        payloadType=payload_type,
+        payload_type=payload_type,
         signatures=signatures,
     )
 

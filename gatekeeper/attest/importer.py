@@ -56,7 +56,9 @@ def _envelopes_in(path: Path) -> list[tuple[str, object]]:
     return out
 
 
-def import_files(paths: list[str], store: Store, stage_override: str | None = None) -> list[Imported]:
+def import_files(
+    paths: list[str], store: Store, stage_override: str | None = None
+) -> list[Imported]:
     """Check every envelope in ``paths`` first, then store them all.
 
     Raises:
@@ -72,12 +74,18 @@ def import_files(paths: list[str], store: Store, stage_override: str | None = No
                 payload = b64decode_strict(envelope.payload, "payload")
                 record = parse_attestation(envelope.payload_type, payload, stage_override)
             except ValidationError as exc:
-                raise InvalidInput(f"{source}: not a DSSE envelope: {exc.errors()[0]['msg']}") from exc
+                raise InvalidInput(
+                    f"{source}: not a DSSE envelope: {exc.errors()[0]['msg']}"
+                ) from exc
             except MalformedInput as exc:
                 raise InvalidInput(f"{source}: {exc}") from exc
             if not envelope.signatures:
                 raise InvalidInput(f"{source}: the envelope carries no signature")
-            stage = stage_override if record.kind == "slsa-provenance" and stage_override else record.stage
+            stage = (
+                stage_override
+                if record.kind == "slsa-provenance" and stage_override
+                else record.stage
+            )
             keys = IndexKeys(stage=stage, subjects=tuple(sorted(record.subject_digests())))
             prepared.append((source, envelope_bytes(envelope), keys, record.kind))
     out = []

@@ -24,7 +24,7 @@ from gatekeeper.errors import InvalidInput, SigningError
 KEY_TYPES = ("ed25519", "ecdsa-p256", "rsa")
 RSA_BITS = 3072
 MIN_RSA_BITS = 3072
-PASSPHRASE_ENV = "GATEKEEPER_KEY_PASSPHRASE"
+PASSPHRASE_ENV = "GATEKEEPER_KEY_PASSPHRASE"  # noqa: S105 - a variable name
 MAX_KEY_BYTES = 64 * 1024
 # securesystemslib signer URI schemes gatekeeper passes through (cloud KMS, HSM).
 KMS_SCHEMES = ("gcpkms", "awskms")
@@ -51,8 +51,9 @@ def generate_private_key(key_type: str) -> Any:
     raise InvalidInput(f"unknown key type {key_type!r} (one of: {', '.join(KEY_TYPES)})")
 
 
-def write_keypair(path: Path, key_type: str = "ed25519", passphrase: bytes | None = None,
-                  force: bool = False) -> SSlibKey:
+def write_keypair(
+    path: Path, key_type: str = "ed25519", passphrase: bytes | None = None, force: bool = False
+) -> SSlibKey:
     """Write PATH (private, PKCS#8 PEM, mode 0600) and PATH.pub; return the public key.
 
     Raises:
@@ -65,7 +66,8 @@ def write_keypair(path: Path, key_type: str = "ed25519", passphrase: bytes | Non
                 raise InvalidInput(f"{existing}: exists; pass --force to overwrite")
     private_key = generate_private_key(key_type)
     encryption: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(passphrase) if passphrase
+        serialization.BestAvailableEncryption(passphrase)
+        if passphrase
         else serialization.NoEncryption()
     )
     private_pem = private_key.private_bytes(
@@ -81,7 +83,9 @@ def write_keypair(path: Path, key_type: str = "ed25519", passphrase: bytes | Non
 
 def public_key_from_crypto(public_key: Any, source: str) -> SSlibKey:
     if isinstance(public_key, rsa.RSAPublicKey) and public_key.key_size < MIN_RSA_BITS:
-        raise InvalidInput(f"{source}: RSA key of {public_key.key_size} bits; at least {MIN_RSA_BITS} required")
+        raise InvalidInput(
+            f"{source}: RSA key of {public_key.key_size} bits; at least {MIN_RSA_BITS} required"
+        )
     if isinstance(public_key, ec.EllipticCurvePublicKey) and not isinstance(
         public_key.curve, ec.SECP256R1 | ec.SECP384R1
     ):
@@ -118,7 +122,9 @@ def _private_from_pem(data: bytes, source: str, passphrase_env: str) -> Any:
             raise InvalidInput(
                 f"{source}: the key is encrypted; set {passphrase_env} to its passphrase"
             ) from exc
-        raise InvalidInput(f"{source}: the key is not encrypted but {passphrase_env} is set") from exc
+        raise InvalidInput(
+            f"{source}: the key is not encrypted but {passphrase_env} is set"
+        ) from exc
     except (ValueError, UnsupportedAlgorithm) as exc:
         if password is not None and b"ENCRYPTED" in data:
             raise InvalidInput(f"{source}: wrong passphrase in {passphrase_env}") from exc
@@ -145,7 +151,9 @@ def load_signer(spec: str, *, passphrase_env: str = PASSPHRASE_ENV) -> LoadedSig
         data = read_bounded(rest, MAX_KEY_BYTES)
         source = rest
     elif sep and len(scheme) > 1 and not Path(spec).exists():
-        raise InvalidInput(f"{spec}: unknown key scheme {scheme!r} (use a path, file:, env: or a KMS URI)")
+        raise InvalidInput(
+            f"{spec}: unknown key scheme {scheme!r} (use a path, file:, env: or a KMS URI)"
+        )
     else:
         data = read_bounded(spec, MAX_KEY_BYTES)
         source = spec

@@ -75,7 +75,9 @@ def _check_pattern(pattern: str) -> str:
     while cleaned.startswith("./"):
         cleaned = cleaned[2:]
     if not cleaned or cleaned.startswith("/") or ".." in cleaned.split("/") or "\x00" in cleaned:
-        raise InvalidInput(f"{pattern!r}: globs are relative to the repository root and stay inside it")
+        raise InvalidInput(
+            f"{pattern!r}: globs are relative to the repository root and stay inside it"
+        )
     return cleaned
 
 
@@ -99,8 +101,10 @@ def _record(root: Path, names_entries: Iterable[tuple[str, os.DirEntry[str]]]) -
         if not _is_utf8(rel):
             # SECURITY: a statement is UTF-8 JSON; a name that is not UTF-8 cannot be recorded
             # faithfully, and an escaped spelling could collide with a real file's name.
-            raise InvalidInput(f"{_shown(rel)}: file name is not valid UTF-8; rename the file or "
-                               "narrow the glob so it does not match")
+            raise InvalidInput(
+                f"{_shown(rel)}: file name is not valid UTF-8; rename the file or "
+                "narrow the glob so it does not match"
+            )
         st = entry.stat(follow_symlinks=False)
         mode = st.st_mode
         if stat.S_ISLNK(mode):
@@ -108,18 +112,24 @@ def _record(root: Path, names_entries: Iterable[tuple[str, os.DirEntry[str]]]) -
             if not _is_utf8(target):
                 raise InvalidInput(f"{rel}: symlink target is not valid UTF-8 ({_shown(target)})")
             digest = hashlib.sha256(target.encode("utf-8", "surrogateescape")).hexdigest()
-            artifacts.append(Artifact(name=rel, digest={"sha256": digest}, kind="symlink", target=target))
+            artifacts.append(
+                Artifact(name=rel, digest={"sha256": digest}, kind="symlink", target=target)
+            )
         elif stat.S_ISREG(mode):
             files.append((rel, entry.path))
             sizes.append(st.st_size)
         # SECURITY: sockets, fifos and devices are never opened.
     digests = in_chunks(sha256_files, [p for _, p in files], sizes, "hashing")
-    artifacts.extend(Artifact(name=n, digest={"sha256": d}) for (n, _), d in zip(files, digests, strict=True))
+    artifacts.extend(
+        Artifact(name=n, digest={"sha256": d}) for (n, _), d in zip(files, digests, strict=True)
+    )
     artifacts.sort(key=lambda a: a.name)
     return artifacts
 
 
-def record_globs(root: Path, patterns: list[str], *, what: str, allow_empty: bool = False) -> list[Artifact]:
+def record_globs(
+    root: Path, patterns: list[str], *, what: str, allow_empty: bool = False
+) -> list[Artifact]:
     """Every file or symlink matching any of ``patterns``.
 
     Raises:
@@ -187,4 +197,6 @@ def dir_artifact(rel: str, entries: list[Artifact]) -> Artifact:
     """The directory digest of ``entries`` (names relative to the repository root)."""
     prefix = rel + "/"
     pairs = [(a.name.removeprefix(prefix), a.digest["sha256"]) for a in entries]
-    return Artifact(name=prefix, digest={"sha256": tree_digest(pairs)}, kind="dir", count=len(pairs))
+    return Artifact(
+        name=prefix, digest={"sha256": tree_digest(pairs)}, kind="dir", count=len(pairs)
+    )

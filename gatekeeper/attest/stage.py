@@ -85,8 +85,10 @@ def _audit(cfg: AttestConfig) -> tuple[list[str], dict[str, Any], list[Finding]]
     ctx = CollectContext(repo=cfg.repo, base=cfg.base)
     kinds = all_kinds()
     evidence = collect_all(ctx, kinds)
-    findings = run_audits(evidence, AuditContext(policy=policy.audits, repo=cfg.repo,
-                                                 base=cfg.base, evidence=evidence))
+    findings = run_audits(
+        evidence,
+        AuditContext(policy=policy.audits, repo=cfg.repo, base=cfg.base, evidence=evidence),
+    )
     dumped = {k: v.model_dump(mode="json", by_alias=True) for k, v in sorted(evidence.items())}
     sbom = _sbom(evidence)
     if sbom is not None:
@@ -110,7 +112,9 @@ def _image_subjects(images: list[str]) -> list[Artifact]:
     try:
         from gatekeeper.container.image import resolve_image_subject
     except ModuleNotFoundError as exc:
-        raise InvalidInput("--image needs the container support, which is not in this build") from exc
+        raise InvalidInput(
+            "--image needs the container support, which is not in this build"
+        ) from exc
     out = []
     for ref in images:
         name, digest = resolve_image_subject(ref)
@@ -146,20 +150,27 @@ def run_attest(cfg: AttestConfig) -> AttestResult:
     finished = datetime.now(UTC)
 
     predicate = StagePredicate(
-        stage=cfg.stage, command=list(cfg.command), exit_code=exit_code,
-        started_at=started, finished_at=finished,
+        stage=cfg.stage,
+        command=list(cfg.command),
+        exit_code=exit_code,
+        started_at=started,
+        finished_at=finished,
         materials=sorted(materials, key=lambda a: a.name),
         products=sorted(products, key=lambda a: a.name),
         run=RunInfo(run_id=run_id, source_commit=source_commit, ci=ci),
-        audited=audited, evidence=evidence, findings=findings, gatekeeper_version=__version__,
+        audited=audited,
+        evidence=evidence,
+        findings=findings,
+        gatekeeper_version=__version__,
     )
     statement = build_statement(predicate)
     envelope = sign_envelope(statement_bytes(statement), INTOTO_PAYLOAD_TYPE, signers)
     data = envelope_bytes(envelope)
     subjects = tuple(sorted(f"{alg}:{v}" for s in statement.subject for alg, v in s.digest.items()))
     env_id = store.put(data, IndexKeys(stage=cfg.stage, subjects=subjects))
-    return AttestResult(envelope=envelope, envelope_id=env_id, exit_code=exit_code or 0,
-                        predicate=predicate)
+    return AttestResult(
+        envelope=envelope, envelope_id=env_id, exit_code=exit_code or 0, predicate=predicate
+    )
 
 
 def envelope_bytes(envelope: Envelope) -> bytes:

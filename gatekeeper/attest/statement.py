@@ -31,29 +31,36 @@ STATEMENT_V01 = "https://in-toto.io/Statement/v0.1"
 
 
 def build_statement(predicate: StagePredicate) -> Statement:
-    subjects = [
-        Subject(name=a.name, digest=a.digest) for a in predicate.products
-    ]
+    subjects = [Subject(name=a.name, digest=a.digest) for a in predicate.products]
     if not subjects:
         # in-toto requires a subject; a stage with no products is about its source commit.
         if predicate.run.source_commit:
-            subjects = [Subject(name=f"git+commit:{predicate.stage}",
-                                digest={"gitCommit": predicate.run.source_commit})]
+            subjects = [
+                Subject(
+                    name=f"git+commit:{predicate.stage}",
+                    digest={"gitCommit": predicate.run.source_commit},
+                )
+            ]
         else:
             listing = dumps_json([a.model_dump(mode="json") for a in predicate.materials])
-            subjects = [Subject(name=f"stage:{predicate.stage}",
-                                digest={"sha256": hashlib.sha256(listing.encode()).hexdigest()})]
+            subjects = [
+                Subject(
+                    name=f"stage:{predicate.stage}",
+                    digest={"sha256": hashlib.sha256(listing.encode()).hexdigest()},
+                )
+            ]
     return Statement(
-        _type=STATEMENT_TYPE,
+        type_=STATEMENT_TYPE,
         subject=subjects,
-        predicateType=STAGE_PREDICATE_TYPE,
+        predicate_type=STAGE_PREDICATE_TYPE,
         predicate=predicate.model_dump(mode="json", exclude_none=True),
     )
 
 
 def statement_bytes(statement: Statement) -> bytes:
-    return dumps_json(statement.model_dump(mode="json", by_alias=True, exclude_none=True),
-                      indent=None).encode("utf-8")
+    return dumps_json(
+        statement.model_dump(mode="json", by_alias=True, exclude_none=True), indent=None
+    ).encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -83,8 +90,10 @@ def _artifacts_from_link(entries: Any, what: str) -> list[Artifact]:
         raise MalformedInput(f"link {what} is not a mapping")
     out = []
     for name, digest in sorted(entries.items()):
-        if not isinstance(digest, dict) or not digest or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in digest.items()
+        if (
+            not isinstance(digest, dict)
+            or not digest
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in digest.items())
         ):
             raise MalformedInput(f"link {what} entry {name!r} has no digest set")
         out.append(Artifact(name=name, digest=digest))
@@ -126,10 +135,19 @@ def parse_attestation(payload_type: str, payload: bytes, index_stage: str | None
             loc = ".".join(str(p) for p in err["loc"])
             raise MalformedInput(f"stage predicate invalid at {loc}: {err['msg']}") from exc
         return StageRecord(
-            stage=pred.stage, kind="gatekeeper", subjects=subjects, materials=pred.materials,
-            products=pred.products, exit_code=pred.exit_code, finished_at=pred.finished_at,
-            run_id=pred.run.run_id, source_commit=pred.run.source_commit, audited=pred.audited,
-            evidence_kinds=sorted(pred.evidence), findings=pred.findings, command=pred.command,
+            stage=pred.stage,
+            kind="gatekeeper",
+            subjects=subjects,
+            materials=pred.materials,
+            products=pred.products,
+            exit_code=pred.exit_code,
+            finished_at=pred.finished_at,
+            run_id=pred.run.run_id,
+            source_commit=pred.run.source_commit,
+            audited=pred.audited,
+            evidence_kinds=sorted(pred.evidence),
+            findings=pred.findings,
+            command=pred.command,
         )
     if statement.predicate_type == SLSA_PROVENANCE_TYPE:
         return _parse_provenance(statement, subjects, index_stage)
@@ -150,15 +168,22 @@ def _parse_link(data: dict[str, Any]) -> StageRecord:
     if not isinstance(command, list):
         raise MalformedInput("link command is not a list")
     return StageRecord(
-        stage=name, kind="in-toto-link",
+        stage=name,
+        kind="in-toto-link",
         subjects={a.name: dict(a.digest) for a in products},
-        materials=materials, products=products, exit_code=code, finished_at=None,
-        run_id=None, source_commit=None, command=[str(c) for c in command],
+        materials=materials,
+        products=products,
+        exit_code=code,
+        finished_at=None,
+        run_id=None,
+        source_commit=None,
+        command=[str(c) for c in command],
     )
 
 
-def _parse_provenance(statement: Statement, subjects: dict[str, dict[str, str]],
-                      index_stage: str | None) -> StageRecord:
+def _parse_provenance(
+    statement: Statement, subjects: dict[str, dict[str, str]], index_stage: str | None
+) -> StageRecord:
     pred = statement.predicate
     build_def = pred.get("buildDefinition") if isinstance(pred, dict) else None
     if not isinstance(build_def, dict):
@@ -177,8 +202,13 @@ def _parse_provenance(statement: Statement, subjects: dict[str, dict[str, str]],
             raise MalformedInput("SLSA provenance finishedOn is not a timestamp") from exc
     products = [Artifact(name=n, digest=d) for n, d in subjects.items()]
     return StageRecord(
-        stage=index_stage or "build", kind="slsa-provenance", subjects=subjects,
-        materials=materials, products=products, exit_code=None, finished_at=finished,
+        stage=index_stage or "build",
+        kind="slsa-provenance",
+        subjects=subjects,
+        materials=materials,
+        products=products,
+        exit_code=None,
+        finished_at=finished,
         run_id=((meta.get("invocationId") if isinstance(meta, dict) else None) or None),
         source_commit=None,
     )

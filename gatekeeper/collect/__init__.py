@@ -40,14 +40,18 @@ def collector_for(kind: str) -> Collector:
     try:
         target = _REGISTRY[kind]
     except KeyError:
-        raise InvalidInput(f"unknown evidence kind {kind!r} (one of: {', '.join(_REGISTRY)})") from None
+        raise InvalidInput(
+            f"unknown evidence kind {kind!r} (one of: {', '.join(_REGISTRY)})"
+        ) from None
     module_name, _, cls_name = target.partition(":")
     cls: Any = getattr(importlib.import_module(module_name), cls_name)
     collector: Collector = cls()
     return collector
 
 
-def collect_all(ctx: CollectContext, kinds: Iterable[str] | None = None) -> dict[str, GatekeeperModel]:
+def collect_all(
+    ctx: CollectContext, kinds: Iterable[str] | None = None
+) -> dict[str, GatekeeperModel]:
     """Run the collectors named by ``kinds`` (default: all) and return kind -> evidence."""
     selected = list(_REGISTRY) if kinds is None else list(kinds)
     return {kind: collector_for(kind).collect(ctx) for kind in selected}

@@ -55,7 +55,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     )
     result = run_check(cfg)
     if args.write_baseline:
-        count = write_baseline(args.write_baseline, [f for f in result.findings if f.status is None])
+        active = [f for f in result.findings if f.status is None]
+        count = write_baseline(args.write_baseline, active)
         sys.stderr.write(f"gatekeeper: wrote {count} fingerprint(s) to {args.write_baseline}\n")
         return ExitCode.PASS
     emit(args, result.verdict)

@@ -21,7 +21,9 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     if args.passphrase_env:
         value = os.environ.get(args.passphrase_env)
         if not value:
-            raise InvalidInput(f"--passphrase-env {args.passphrase_env}: the variable is not set or empty")
+            raise InvalidInput(
+                f"--passphrase-env {args.passphrase_env}: the variable is not set or empty"
+            )
         passphrase = value.encode()
     key = write_keypair(Path(args.path), args.type, passphrase, force=args.force)
     sys.stdout.write(f"{args.path} (private, 0600) and {args.path}.pub; key id {key.keyid}\n")
@@ -49,6 +51,8 @@ def cmd_policy_validate(args: argparse.Namespace) -> int:
     for stage in policy.stages:
         extra = f", follows {stage.follows}" if stage.follows else ""
         req = f", requires {', '.join(stage.requires)}" if stage.requires else ""
-        lines.append(f"  stage {stage.name}: {stage.threshold} of {', '.join(stage.signed_by)}{extra}{req}")
+        lines.append(
+            f"  stage {stage.name}: {stage.threshold} of {', '.join(stage.signed_by)}{extra}{req}"
+        )
     sys.stdout.write("\n".join(lines) + "\n")
     return ExitCode.PASS

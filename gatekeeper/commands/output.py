@@ -35,7 +35,9 @@ def report_targets(args: argparse.Namespace) -> list[tuple[ReportFormat, str | N
             raise InvalidInput(f"report format {name!r} is not available in this build") from None
         targets.append((fmt, outputs[i] if i < len(outputs) else None))
     if sum(1 for _, out in targets if out is None or out == "-") > 1:
-        raise InvalidInput("only one report can go to standard output; give --output FILE for the others")
+        raise InvalidInput(
+            "only one report can go to standard output; give --output FILE for the others"
+        )
     return targets
 
 

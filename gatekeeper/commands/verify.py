@@ -36,11 +36,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
     signers = _vsa_signers(args)
     commit = args.commit or next((os.environ[v] for v in _COMMIT_VARS if os.environ.get(v)), None)
     trace = VerifyTrace()
-    verdict = run_verify(VerifyConfig(
-        policy_path=Path(args.policy), artifacts=args.artifacts, image_digests=args.image_digest,
-        store=args.store, policy_key=args.policy_key, commit=commit,
-        insecure_registry=args.insecure_registry,
-    ), trace)
+    verdict = run_verify(
+        VerifyConfig(
+            policy_path=Path(args.policy),
+            artifacts=args.artifacts,
+            image_digests=args.image_digest,
+            store=args.store,
+            policy_key=args.policy_key,
+            commit=commit,
+            insecure_registry=args.insecure_registry,
+        ),
+        trace,
+    )
     emit(args, verdict)
     code = verdict_exit_code(verdict)
     if not args.no_log:
@@ -48,8 +55,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
             record_decision(args, verdict, trace)
         except GatekeeperError as exc:
             # SECURITY: a decision that cannot be logged is not a pass (fail closed).
-            sys.stderr.write(f"gatekeeper: error: the decision could not be logged: "
-                             f"{exc.diagnostics()}\n")
+            sys.stderr.write(
+                f"gatekeeper: error: the decision could not be logged: {exc.diagnostics()}\n"
+            )
             return code if code != ExitCode.PASS else int(exc.exit_code) or ExitCode.INTERNAL
     if args.emit_vsa:
         from gatekeeper.commands.vsa import emit_vsa
@@ -70,5 +78,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     store = open_store(args.store, insecure=args.insecure_registry)
     imported = import_files(args.files, store, stage_override=args.stage)
     for item in imported:
-        sys.stdout.write(f"{item.source}: {item.kind} for stage {item.stage} -> {item.envelope_id[:12]}\n")
+        sys.stdout.write(
+            f"{item.source}: {item.kind} for stage {item.stage} -> {item.envelope_id[:12]}\n"
+        )
     return ExitCode.PASS

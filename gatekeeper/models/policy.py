@@ -182,7 +182,9 @@ class Policy(GatekeeperModel):
                     raise ValueError(f"stage {stage.name!r} names unknown key {key!r}")
             if stage.follows is not None:
                 if stage.follows not in names:
-                    raise ValueError(f"stage {stage.name!r} follows unknown stage {stage.follows!r}")
+                    raise ValueError(
+                        f"stage {stage.name!r} follows unknown stage {stage.follows!r}"
+                    )
                 if names.index(stage.follows) >= names.index(stage.name):
                     raise ValueError(
                         f"stage {stage.name!r} follows {stage.follows!r}, which is not before it"

@@ -41,5 +41,6 @@ class Verdict(GatekeeperModel):
         return [
             f
             for f in self.findings
-            if f.severity.at_least(self.block_at) and f.status not in ("excepted", "baseline", "existing")
+            if f.severity.at_least(self.block_at)
+            and f.status not in ("excepted", "baseline", "existing")
         ]

@@ -44,14 +44,18 @@ def open_store(uri: str | None, **options: Any) -> Store:
         return FilesystemStore(resolved)
     scheme = match.group(1)
     if scheme == "file":
-        return FilesystemStore(resolved[len("file://"):])
+        return FilesystemStore(resolved[len("file://") :])
     target = _SCHEMES.get(scheme)
     if target is None:
-        raise InvalidInput(f"{resolved}: unknown store scheme {scheme!r} (a directory or oci://HOST/REPO)")
+        raise InvalidInput(
+            f"{resolved}: unknown store scheme {scheme!r} (a directory or oci://HOST/REPO)"
+        )
     module_name, _, factory = target.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        raise InvalidInput(f"{resolved}: the {scheme} store is not available in this build") from exc
+        raise InvalidInput(
+            f"{resolved}: the {scheme} store is not available in this build"
+        ) from exc
     store: Store = getattr(module, factory)(resolved, **options)
     return store

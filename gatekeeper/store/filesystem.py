@@ -13,9 +13,11 @@ Markers are written after their envelope; a marker whose envelope is missing is 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
+import stat
 from pathlib import Path
 
 from gatekeeper._fileio import atomic_write
@@ -32,6 +34,33 @@ def _component(value: str) -> str:
     if _SAFE.match(value) and value not in (".", ".."):
         return value
     return "h-" + hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _read_regular(path: Path, limit: int) -> bytes:
+    """Read at most ``limit`` bytes of a regular file, never through a link, never blocking.
+
+    SECURITY: the store is not trusted. A FIFO named like an envelope would block a plain
+    ``open`` forever (verify hangs); a symlink could point anywhere on the runner.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OSError(errno.ELOOP, "a symlink, not an envelope (links are never followed)",
+                          str(path)) from exc
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        chunks: list[bytes] = []
+        size = 0
+        while size < limit and (chunk := os.read(fd, min(1 << 20, limit - size))):
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 class FilesystemStore:
@@ -53,12 +82,16 @@ class FilesystemStore:
                 markers.append(self.root / "index" / "stage" / _component(keys.stage) / env_id)
             for subject in keys.subjects:
                 alg, _, hexpart = subject.partition(":")
-                markers.append(self.root / "index" / "subject" / _component(f"{alg}-{hexpart}") / env_id)
+                markers.append(
+                    self.root / "index" / "subject" / _component(f"{alg}-{hexpart}") / env_id
+                )
             for marker in markers:
                 if not marker.exists():
                     atomic_write(marker, b"")
         except OSError as exc:
-            raise StoreError(f"{self.root}: cannot write to the store: {exc.strerror or exc}") from exc
+            raise StoreError(
+                f"{self.root}: cannot write to the store: {exc.strerror or exc}"
+            ) from exc
         return env_id
 
     def _read_ids(self, ids: list[str]) -> list[StoredEnvelope]:
@@ -68,8 +101,7 @@ class FilesystemStore:
                 continue  # temp files and strays are not envelopes
             path = self._envelope_path(env_id)
             try:
-                with open(path, "rb") as handle:
-                    data = handle.read(MAX_ENVELOPE_BYTES + 1)
+                data = _read_regular(path, MAX_ENVELOPE_BYTES + 1)
             except FileNotFoundError:
                 continue
             except OSError as exc:
@@ -97,4 +129,6 @@ class FilesystemStore:
         )
 
     def all(self) -> list[StoredEnvelope]:
-        return self._read_ids([n.removesuffix(".json") for n in self._list(self.root / "envelopes")])
+        return self._read_ids(
+            [n.removesuffix(".json") for n in self._list(self.root / "envelopes")]
+        )

@@ -25,7 +25,7 @@ from securesystemslib.signer import SSlibKey
 
 from gatekeeper._digest import sha256_file
 from gatekeeper._fileio import loads_json_strict, read_bounded
-from gatekeeper.attest.dsse import verify_envelope_signatures
+from gatekeeper.attest.dsse import SignatureCheck, verify_envelope_signatures
 from gatekeeper.attest.keys import load_public_key
 from gatekeeper.attest.materials import dir_artifact
 from gatekeeper.attest.statement import StageRecord, parse_attestation
@@ -83,8 +83,13 @@ class Candidate:
 
 
 def _block(reasons: list[Reason], policy_name: str | None, subjects: list[str]) -> Verdict:
-    return Verdict(command="verify", verdict="block", reasons=_dedupe(reasons),
-                   policy=policy_name, subjects=subjects)
+    return Verdict(
+        command="verify",
+        verdict="block",
+        reasons=_dedupe(reasons),
+        policy=policy_name,
+        subjects=subjects,
+    )
 
 
 def _dedupe(reasons: Iterable[Reason]) -> list[Reason]:
@@ -101,7 +106,7 @@ def artifact_digest(spec: str) -> tuple[str, str]:
         InvalidInput: neither an existing file nor a sha256 digest.
     """
     if spec.startswith("sha256:"):
-        hexpart = spec[len("sha256:"):].lower()
+        hexpart = spec[len("sha256:") :].lower()
         if len(hexpart) == 64 and all(c in "0123456789abcdef" for c in hexpart):
             return spec, f"sha256:{hexpart}"
         raise InvalidInput(f"{spec}: not a sha256 digest (sha256: and 64 hex digits)")
@@ -127,8 +132,15 @@ def run_verify(cfg: VerifyConfig, trace: VerifyTrace | None = None) -> Verdict:
     except GatekeeperError as exc:
         return _block([Reason(code="verify/internal-error", message=exc.diagnostics())], None, [])
     except Exception as exc:  # SECURITY: fail closed on anything unexpected
-        return _block([Reason(code="verify/internal-error",
-                              message=f"unexpected {type(exc).__name__}: {exc}")], None, [])
+        return _block(
+            [
+                Reason(
+                    code="verify/internal-error", message=f"unexpected {type(exc).__name__}: {exc}"
+                )
+            ],
+            None,
+            [],
+        )
 
 
 def _run_verify(cfg: VerifyConfig, trace: VerifyTrace) -> Verdict:
@@ -146,34 +158,52 @@ def _run_verify(cfg: VerifyConfig, trace: VerifyTrace) -> Verdict:
     try:
         policy, policy_bytes = load_policy(cfg.policy_path)
     except InvalidInput as exc:
-        return _block([Reason(code="verify/policy-invalid", message=exc.diagnostics())], None, shown)
+        return _block(
+            [Reason(code="verify/policy-invalid", message=exc.diagnostics())], None, shown
+        )
     trace.policy_digest = f"sha256:{hashlib.sha256(policy_bytes).hexdigest()}"
 
     reasons: list[Reason] = []
     if policy_key is not None:
         reasons.extend(_check_policy_signature(cfg.policy_path, policy_bytes, policy_key))
     if policy.expires <= now:
-        reasons.append(Reason(code="verify/policy-expired",
-                              message=f"policy {policy.name} expired {policy.expires.isoformat()}"))
+        reasons.append(
+            Reason(
+                code="verify/policy-expired",
+                message=f"policy {policy.name} expired {policy.expires.isoformat()}",
+            )
+        )
     if not policy.stages:
-        reasons.append(Reason(code="verify/policy-invalid",
-                              message=f"policy {policy.name} names no stages: there is nothing to verify"))
+        reasons.append(
+            Reason(
+                code="verify/policy-invalid",
+                message=f"policy {policy.name} names no stages: there is nothing to verify",
+            )
+        )
         return _block(reasons, policy.name, shown)
     try:
-        keys = {name: load_public_key(resolve_key_path(cfg.policy_path, ref))
-                for name, ref in policy.keys.items()}
+        keys = {
+            name: load_public_key(resolve_key_path(cfg.policy_path, ref))
+            for name, ref in policy.keys.items()
+        }
     except InvalidInput as exc:
         reasons.append(Reason(code="verify/policy-invalid", message=exc.diagnostics()))
         return _block(reasons, policy.name, shown)
 
     store = open_store(cfg.store, insecure=cfg.insecure_registry)
-    candidates = {stage.name: _load_candidates(store, stage, policy, keys, now)
-                  for stage in policy.stages}
+    candidates = {
+        stage.name: _load_candidates(store, stage, policy, keys, now) for stage in policy.stages
+    }
     for _name, digest in subjects:
         reasons.extend(_verify_subject(digest, policy, candidates, cfg.commit, trace.attestations))
     reasons = _dedupe(reasons)
-    return Verdict(command="verify", verdict="block" if reasons else "pass", reasons=reasons,
-                   policy=policy.name, subjects=shown)
+    return Verdict(
+        command="verify",
+        verdict="block" if reasons else "pass",
+        reasons=reasons,
+        policy=policy.name,
+        subjects=shown,
+    )
 
 
 def _check_policy_signature(policy_path: Path, policy_bytes: bytes, key: SSlibKey) -> list[Reason]:
@@ -183,22 +213,39 @@ def _check_policy_signature(policy_path: Path, policy_bytes: bytes, key: SSlibKe
         payload, checks = verify_envelope_signatures(envelope, {"policy-key": key})
     except (InvalidInput, MalformedInput, ValueError, ValidationError) as exc:
         detail = exc.diagnostics() if isinstance(exc, GatekeeperError) else str(exc)
-        return [Reason(code="verify/policy-unsigned",
-                       message=f"{sig_path}: no valid policy signature ({detail})")]
+        return [
+            Reason(
+                code="verify/policy-unsigned",
+                message=f"{sig_path}: no valid policy signature ({detail})",
+            )
+        ]
     if envelope.payload_type != POLICY_PAYLOAD_TYPE:
-        return [Reason(code="verify/policy-unsigned",
-                       message=f"{sig_path}: payload type {envelope.payload_type!r} is not a policy")]
+        return [
+            Reason(
+                code="verify/policy-unsigned",
+                message=f"{sig_path}: payload type {envelope.payload_type!r} is not a policy",
+            )
+        ]
     if not any(c.verified_by for c in checks):
-        return [Reason(code="verify/policy-unsigned",
-                       message=f"{sig_path}: the policy signature does not verify under the policy key")]
+        return [
+            Reason(
+                code="verify/policy-unsigned",
+                message=f"{sig_path}: the policy signature does not verify under the policy key",
+            )
+        ]
     if payload != policy_bytes:
-        return [Reason(code="verify/policy-unsigned",
-                       message=f"{policy_path}: the policy differs from the one that was signed")]
+        return [
+            Reason(
+                code="verify/policy-unsigned",
+                message=f"{policy_path}: the policy differs from the one that was signed",
+            )
+        ]
     return []
 
 
-def _load_candidates(store: Store, stage: StagePolicy, policy: Policy,
-                     keys: dict[str, SSlibKey], now: datetime) -> list[Candidate]:
+def _load_candidates(
+    store: Store, stage: StagePolicy, policy: Policy, keys: dict[str, SSlibKey], now: datetime
+) -> list[Candidate]:
     out = []
     for stored in store.by_stage(stage.name):
         candidate = _examine(stored, stage, policy, keys, now)
@@ -208,25 +255,43 @@ def _load_candidates(store: Store, stage: StagePolicy, policy: Policy,
     return out
 
 
-def _examine(stored: StoredEnvelope, stage: StagePolicy, policy: Policy,
-             keys: dict[str, SSlibKey], now: datetime) -> Candidate | None:
+def _examine(
+    stored: StoredEnvelope,
+    stage: StagePolicy,
+    policy: Policy,
+    keys: dict[str, SSlibKey],
+    now: datetime,
+) -> Candidate | None:
     where = stored.id[:12]
     try:
         envelope = Envelope.model_validate(loads_json_strict(stored.data))
     except (ValueError, ValidationError) as exc:
-        return Candidate(stored, None, [Reason(code="verify/malformed", stage=stage.name,
-                                               message=f"envelope {where} is not a DSSE envelope: "
-                                                       f"{str(exc).splitlines()[0]}")])
+        return Candidate(
+            stored,
+            None,
+            [
+                Reason(
+                    code="verify/malformed",
+                    stage=stage.name,
+                    message=f"envelope {where} is not a DSSE envelope: {str(exc).splitlines()[0]}",
+                )
+            ],
+        )
     try:
         payload, checks = verify_envelope_signatures(envelope, keys)
     except MalformedInput as exc:
-        return Candidate(stored, None, [Reason(code="verify/malformed", stage=stage.name,
-                                               message=f"envelope {where}: {exc}")])
+        return Candidate(
+            stored,
+            None,
+            [Reason(code="verify/malformed", stage=stage.name, message=f"envelope {where}: {exc}")],
+        )
     judgement = _judge(checks, stage, keys, where)
     try:
         record = parse_attestation(envelope.payload_type, payload, stage.name)
     except MalformedInput as exc:
-        reasons = [Reason(code="verify/malformed", stage=stage.name, message=f"envelope {where}: {exc}")]
+        reasons = [
+            Reason(code="verify/malformed", stage=stage.name, message=f"envelope {where}: {exc}")
+        ]
         if judgement is not None:
             reasons.append(judgement)
         return Candidate(stored, None, reasons)
@@ -237,55 +302,98 @@ def _examine(stored: StoredEnvelope, stage: StagePolicy, policy: Policy,
     return Candidate(stored, record, problems)
 
 
-def _judge(checks: list, stage: StagePolicy, keys: dict[str, SSlibKey], where: str) -> Reason | None:  # type: ignore[type-arg]
+def _judge(
+    checks: list[SignatureCheck], stage: StagePolicy, keys: dict[str, SSlibKey], where: str
+) -> Reason | None:
     from gatekeeper.verify.signatures import judge_signatures
 
     return judge_signatures(checks, stage, keys, where).reason
 
 
-def _record_checks(record: StageRecord, stage: StagePolicy, policy: Policy, now: datetime,
-                   where: str) -> list[Reason]:
+def _record_checks(
+    record: StageRecord, stage: StagePolicy, policy: Policy, now: datetime, where: str
+) -> list[Reason]:
     reasons: list[Reason] = []
     name = stage.name
     if record.exit_code not in (None, 0):
         cmd = " ".join(record.command) or "the command"
-        reasons.append(Reason(code="verify/stage-failed", stage=name,
-                              message=f"{cmd} exited with {record.exit_code} (attestation {where})"))
+        reasons.append(
+            Reason(
+                code="verify/stage-failed",
+                stage=name,
+                message=f"{cmd} exited with {record.exit_code} (attestation {where})",
+            )
+        )
     if policy.max_age is not None:
         if record.finished_at is None:
-            reasons.append(Reason(code="verify/stale", stage=name,
-                                  message=f"attestation {where} records no time, so its age "
-                                          f"cannot be checked against max_age"))
+            reasons.append(
+                Reason(
+                    code="verify/stale",
+                    stage=name,
+                    message=f"attestation {where} records no time, so its age "
+                    f"cannot be checked against max_age",
+                )
+            )
         elif record.finished_at > now + CLOCK_SKEW:
-            reasons.append(Reason(code="verify/stale", stage=name,
-                                  message=f"attestation {where} is dated in the future "
-                                          f"({record.finished_at.isoformat()})"))
+            reasons.append(
+                Reason(
+                    code="verify/stale",
+                    stage=name,
+                    message=f"attestation {where} is dated in the future "
+                    f"({record.finished_at.isoformat()})",
+                )
+            )
         elif now - record.finished_at > policy.max_age:
             age = now - record.finished_at
-            reasons.append(Reason(code="verify/stale", stage=name,
-                                  message=f"attestation {where} is {_human(age)} old; the policy "
-                                          f"allows {_human(policy.max_age)}"))
+            reasons.append(
+                Reason(
+                    code="verify/stale",
+                    stage=name,
+                    message=f"attestation {where} is {_human(age)} old; the policy "
+                    f"allows {_human(policy.max_age)}",
+                )
+            )
     have = set(record.audited) | set(record.evidence_kinds)
-    for kind in stage.requires:
-        if kind not in have:
-            reasons.append(Reason(code="verify/audit-missing", stage=name,
-                                  message=f"the policy requires {kind} evidence, which attestation "
-                                          f"{where} does not carry (run attest with --audit)"))
+    reasons.extend(
+        Reason(
+            code="verify/audit-missing",
+            stage=name,
+            message=f"the policy requires {kind} evidence, which attestation "
+            f"{where} does not carry (run attest with --audit)",
+        )
+        for kind in stage.requires
+        if kind not in have
+    )
     if record.findings:
         findings, _ = apply_policy(record.findings, policy, now=now)
-        blocking = [f for f in findings
-                    if f.status is None and f.severity.at_least(policy.audits.block_at)]
+        blocking = [
+            f for f in findings if f.status is None and f.severity.at_least(policy.audits.block_at)
+        ]
         expired = {f.fingerprint for f in expired_exception_findings(findings, policy, now)}
-        for finding in blocking[:_MAX_LISTED * 2]:
+        for finding in blocking[: _MAX_LISTED * 2]:
             at = f"{finding.path}:{finding.line}" if finding.line else (finding.path or "-")
-            code = "verify/exception-expired" if finding.fingerprint in expired else "verify/audit-failed"
+            code = (
+                "verify/exception-expired"
+                if finding.fingerprint in expired
+                else "verify/audit-failed"
+            )
             extra = " (its exception has expired)" if finding.fingerprint in expired else ""
-            reasons.append(Reason(code=code, stage=name,
-                                  message=f"{finding.severity.value} {finding.rule} at {at}: "
-                                          f"{finding.message}{extra}"))
+            reasons.append(
+                Reason(
+                    code=code,
+                    stage=name,
+                    message=f"{finding.severity.value} {finding.rule} at {at}: "
+                    f"{finding.message}{extra}",
+                )
+            )
         if len(blocking) > _MAX_LISTED * 2:
-            reasons.append(Reason(code="verify/audit-failed", stage=name,
-                                  message=f"and {len(blocking) - _MAX_LISTED * 2} more blocking findings"))
+            reasons.append(
+                Reason(
+                    code="verify/audit-failed",
+                    stage=name,
+                    message=f"and {len(blocking) - _MAX_LISTED * 2} more blocking findings",
+                )
+            )
     return reasons
 
 
@@ -297,20 +405,33 @@ def _human(delta: timedelta) -> str:
     return f"{seconds}s"
 
 
-def _verify_subject(digest: str, policy: Policy, candidates: dict[str, list[Candidate]],
-                    commit: str | None, used: list[str] | None = None) -> list[Reason]:
+def _verify_subject(
+    digest: str,
+    policy: Policy,
+    candidates: dict[str, list[Candidate]],
+    commit: str | None,
+    used: list[str] | None = None,
+) -> list[Reason]:
     final = policy.stages[-1]
     finals = candidates[final.name]
     matching = [c for c in finals if c.record is not None and digest in c.record.subject_digests()]
     if not matching:
         if not finals:
-            return [Reason(code="verify/missing-stage", stage=final.name,
-                           message=f"no attestation of stage {final.name} in the store")]
+            return [
+                Reason(
+                    code="verify/missing-stage",
+                    stage=final.name,
+                    message=f"no attestation of stage {final.name} in the store",
+                )
+            ]
         broken = [r for c in finals if c.record is None for r in c.problems]
-        return [Reason(code="verify/subject-mismatch", stage=final.name,
-                       message=f"{digest} is not a product of any {final.name} attestation "
-                               f"({len(finals)} found): this is not the artifact that was attested")
-                ] + broken
+        mismatch = Reason(
+            code="verify/subject-mismatch",
+            stage=final.name,
+            message=f"{digest} is not a product of any {final.name} attestation "
+            f"({len(finals)} found): this is not the artifact that was attested",
+        )
+        return [mismatch, *broken]
     best: list[Reason] | None = None
     for candidate in matching:
         reasons = _verify_chain(candidate, policy, candidates, commit, used)
@@ -321,8 +442,13 @@ def _verify_subject(digest: str, policy: Policy, candidates: dict[str, list[Cand
     return best or []
 
 
-def _verify_chain(final: Candidate, policy: Policy, candidates: dict[str, list[Candidate]],
-                  commit: str | None, used: list[str] | None = None) -> list[Reason]:
+def _verify_chain(
+    final: Candidate,
+    policy: Policy,
+    candidates: dict[str, list[Candidate]],
+    commit: str | None,
+    used: list[str] | None = None,
+) -> list[Reason]:
     reasons = list(final.problems)
     chosen: dict[str, Candidate] = {policy.stages[-1].name: final}
     binding = final.binding
@@ -330,8 +456,13 @@ def _verify_chain(final: Candidate, policy: Policy, candidates: dict[str, list[C
     for stage in policy.stages[:-1]:
         pool = [c for c in candidates[stage.name] if c.record is not None]
         if not candidates[stage.name]:
-            reasons.append(Reason(code="verify/missing-stage", stage=stage.name,
-                                  message=f"no attestation of stage {stage.name} in the store"))
+            reasons.append(
+                Reason(
+                    code="verify/missing-stage",
+                    stage=stage.name,
+                    message=f"no attestation of stage {stage.name} in the store",
+                )
+            )
             continue
         if not pool:
             reasons.extend(p for c in candidates[stage.name] for p in c.problems)
@@ -339,11 +470,15 @@ def _verify_chain(final: Candidate, policy: Policy, candidates: dict[str, list[C
         same_run = [c for c in pool if c.binding == binding] if bound else pool
         if not same_run:
             found = sorted({_binding_text(c.binding) for c in pool})
-            reasons.append(Reason(
-                code="verify/run-mismatch", stage=stage.name,
-                message=f"no {stage.name} attestation from the final stage's run "
-                        f"({_binding_text(binding)}); found {', '.join(found[:_MAX_LISTED])}: "
-                        "an attestation from another run must not be mixed into this release"))
+            reasons.append(
+                Reason(
+                    code="verify/run-mismatch",
+                    stage=stage.name,
+                    message=f"no {stage.name} attestation from the final stage's run "
+                    f"({_binding_text(binding)}); found {', '.join(found[:_MAX_LISTED])}: "
+                    "an attestation from another run must not be mixed into this release",
+                )
+            )
             continue
         clean = [c for c in same_run if not c.problems]
         pick = clean[0] if clean else same_run[0]
@@ -358,13 +493,23 @@ def _verify_chain(final: Candidate, policy: Policy, candidates: dict[str, list[C
         for name, cand in chosen.items():
             recorded = cand.record.source_commit if cand.record else None
             if recorded is None:
-                reasons.append(Reason(code="verify/commit-mismatch", stage=name,
-                                      message=f"stage {name} records no source commit; "
-                                              f"{commit[:12]} is being promoted"))
+                reasons.append(
+                    Reason(
+                        code="verify/commit-mismatch",
+                        stage=name,
+                        message=f"stage {name} records no source commit; "
+                        f"{commit[:12]} is being promoted",
+                    )
+                )
             elif not recorded.lower().startswith(commit.lower()):
-                reasons.append(Reason(code="verify/commit-mismatch", stage=name,
-                                      message=f"stage {name} recorded commit {recorded[:12]}, "
-                                              f"but {commit[:12]} is being promoted"))
+                reasons.append(
+                    Reason(
+                        code="verify/commit-mismatch",
+                        stage=name,
+                        message=f"stage {name} recorded commit {recorded[:12]}, "
+                        f"but {commit[:12]} is being promoted",
+                    )
+                )
     if used is not None and not reasons:
         used.extend(sorted(c.stored.id for c in chosen.values()))
     return reasons
@@ -397,13 +542,23 @@ def _unbound_reasons(policy: Policy, chosen: dict[str, Candidate]) -> list[Reaso
     out = []
     for name, cand in chosen.items():
         if cand.binding != (None, None):
-            out.append(Reason(code="verify/run-mismatch", stage=name,
-                              message=f"stage {name} is from {_binding_text(cand.binding)} but the "
-                                      "final stage carries no run identity"))
+            out.append(
+                Reason(
+                    code="verify/run-mismatch",
+                    stage=name,
+                    message=f"stage {name} is from {_binding_text(cand.binding)} but the "
+                    "final stage carries no run identity",
+                )
+            )
         elif name not in linked:
-            out.append(Reason(code="verify/run-mismatch", stage=name,
-                              message=f"stage {name} carries no run identity and no follows link "
-                                      "binds it to the other stages"))
+            out.append(
+                Reason(
+                    code="verify/run-mismatch",
+                    stage=name,
+                    message=f"stage {name} carries no run identity and no follows link "
+                    "binds it to the other stages",
+                )
+            )
     return out
 
 
@@ -430,8 +585,9 @@ def _follows(stage: StagePolicy, cand: Candidate, before: Candidate) -> list[Rea
     if cand.record is None or before.record is None:
         return []
     materials, products = cand.record.materials, before.record.products
-    prefixes = sorted({a.name for a in [*materials, *products] if a.kind == "dir"},
-                      key=len, reverse=True)
+    prefixes = sorted(
+        {a.name for a in [*materials, *products] if a.kind == "dir"}, key=len, reverse=True
+    )
     mats = _collapse(materials, prefixes)
     prods = _collapse(products, prefixes)
     if mats == prods:
@@ -445,7 +601,14 @@ def _follows(stage: StagePolicy, cand: Candidate, before: Candidate) -> list[Rea
     if extra:
         parts.append(f"not produced by {stage.follows}: {', '.join(extra[:_MAX_LISTED])}")
     if missing:
-        parts.append(f"produced by {stage.follows} but not used: {', '.join(missing[:_MAX_LISTED])}")
-    return [Reason(code="verify/chain-broken", stage=stage.name,
-                   message=f"materials of {stage.name} differ from the products of "
-                           f"{stage.follows} ({'; '.join(parts)})")]
+        parts.append(
+            f"produced by {stage.follows} but not used: {', '.join(missing[:_MAX_LISTED])}"
+        )
+    return [
+        Reason(
+            code="verify/chain-broken",
+            stage=stage.name,
+            message=f"materials of {stage.name} differ from the products of "
+            f"{stage.follows} ({'; '.join(parts)})",
+        )
+    ]

@@ -27,8 +27,14 @@ def judge_signatures(
     """
     name = stage.name
     if not checks:
-        return SignatureJudgement(frozenset(), Reason(
-            code="verify/unsigned", stage=name, message=f"attestation {where} carries no signature"))
+        return SignatureJudgement(
+            frozenset(),
+            Reason(
+                code="verify/unsigned",
+                stage=name,
+                message=f"attestation {where} carries no signature",
+            ),
+        )
     trusted_names = set(stage.signed_by)
     known_ids = {key.keyid: n for n, key in keys.items()}
     trusted: set[str] = set()
@@ -49,22 +55,39 @@ def judge_signatures(
         return SignatureJudgement(frozenset(trusted), None)
     if not trusted:
         if bad_claims:
-            return SignatureJudgement(frozenset(), Reason(
-                code="verify/bad-signature", stage=name,
-                message=f"signature on {where} does not verify (claims key "
-                        f"{', '.join(sorted(set(bad_claims)))}): the payload or signature was altered"))
+            return SignatureJudgement(
+                frozenset(),
+                Reason(
+                    code="verify/bad-signature",
+                    stage=name,
+                    message=f"signature on {where} does not verify (claims key "
+                    f"{', '.join(sorted(set(bad_claims)))}): the payload or signature was altered",
+                ),
+            )
         if untrusted_valid:
-            msg = (f"signed only by {', '.join(sorted(untrusted_valid))}, which the policy does not "
-                   f"trust for stage {name} (trusted: {', '.join(stage.signed_by)})")
+            msg = (
+                f"signed only by {', '.join(sorted(untrusted_valid))}, which the policy does not "
+                f"trust for stage {name} (trusted: {', '.join(stage.signed_by)})"
+            )
         else:
-            msg = (f"signed only by key(s) the policy does not know (key id hint "
-                   f"{', '.join(sorted(set(unknown)))}); trusted: {', '.join(stage.signed_by)}")
-        return SignatureJudgement(frozenset(), Reason(code="verify/untrusted-key", stage=name, message=msg))
+            msg = (
+                f"signed only by key(s) the policy does not know (key id hint "
+                f"{', '.join(sorted(set(unknown)))}); trusted: {', '.join(stage.signed_by)}"
+            )
+        return SignatureJudgement(
+            frozenset(), Reason(code="verify/untrusted-key", stage=name, message=msg)
+        )
     signed = sorted(n for n in stage.signed_by if keys[n].keyid in trusted)
     extra = ""
     if bad_claims:
         extra = f"; {len(bad_claims)} other signature(s) do not verify"
-    return SignatureJudgement(frozenset(trusted), Reason(
-        code="verify/threshold", stage=name,
-        message=f"{len(trusted)} of the {stage.threshold} distinct trusted keys required signed "
-                f"({', '.join(signed)}){extra}"))
+    return SignatureJudgement(
+        frozenset(trusted),
+        Reason(
+            code="verify/threshold",
+            stage=name,
+            message=f"{len(trusted)} of the {stage.threshold} distinct trusted keys required "
+            "signed "
+            f"({', '.join(signed)}){extra}",
+        ),
+    )

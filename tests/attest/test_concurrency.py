@@ -14,9 +14,24 @@ def test_sixteen_concurrent_attests_all_land(pipeline: Pipeline) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GATEKEEPER_"))}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "gatekeeper", "attest", "--stage", f"job{i}", "--key",
-             pipeline.key("ci"), "--product", "src/**", "--store", str(pipeline.store)],
-            cwd=pipeline.repo_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            [
+                sys.executable,
+                "-m",
+                "gatekeeper",
+                "attest",
+                "--stage",
+                f"job{i}",
+                "--key",
+                pipeline.key("ci"),
+                "--product",
+                "src/**",
+                "--store",
+                str(pipeline.store),
+            ],
+            cwd=pipeline.repo_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         for i in range(16)
     ]

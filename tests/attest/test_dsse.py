@@ -24,7 +24,12 @@ SPEC_Y = 56400783565643791630990758770095651298825148865577793690474423806245458
 SPEC_ENVELOPE = {
     "payload": "aGVsbG8gd29ybGQ=",
     "payloadType": "http://example.com/HelloWorld",
-    "signatures": [{"sig": "A3JqsQGtVsJ2O2xqrI5IcnXip5GToJ3F+FnZ+O88SjtR6rDAajabZKciJTfUiHqJPcIAriEGAHTVeCUjW2JIZA=="}],
+    "signatures": [
+        {
+            "sig": "A3JqsQGtVsJ2O2xqrI5IcnXip5GToJ3F+FnZ+O88SjtR6rDAajabZKci"
+            "JTfUiHqJPcIAriEGAHTVeCUjW2JIZA=="
+        }
+    ],
 }
 
 
@@ -58,8 +63,9 @@ def test_base64_accepts_standard_and_url_safe_and_rejects_garbage() -> None:
 @pytest.mark.parametrize("key_type", ["ed25519", "ecdsa-p256", "rsa"])
 def test_our_envelopes_verify_with_securesystemslib(tmp_path: Path, key_type: str) -> None:
     write_keypair(tmp_path / "k", key_type)
-    envelope = sign_envelope(b'{"hello": "world"}', "application/vnd.in-toto+json",
-                             [load_signer(str(tmp_path / "k"))])
+    envelope = sign_envelope(
+        b'{"hello": "world"}', "application/vnd.in-toto+json", [load_signer(str(tmp_path / "k"))]
+    )
     theirs = sslib_dsse.Envelope.from_dict(json.loads(envelope.model_dump_json(by_alias=True)))
     accepted = theirs.verify([load_public_key(tmp_path / "k.pub")], 1)
     assert list(accepted) == [load_public_key(tmp_path / "k.pub").keyid]
@@ -77,7 +83,9 @@ def test_securesystemslib_envelopes_verify_with_us() -> None:
 
 def test_tampered_payload_does_not_verify(tmp_path: Path) -> None:
     write_keypair(tmp_path / "k")
-    envelope = sign_envelope(b"original", "application/vnd.in-toto+json", [load_signer(str(tmp_path / "k"))])
+    envelope = sign_envelope(
+        b"original", "application/vnd.in-toto+json", [load_signer(str(tmp_path / "k"))]
+    )
     forged = envelope.model_copy(update={"payload": "b3JpZ2luYWwh"})  # "original!"
     _, checks = verify_envelope_signatures(forged, {"ci": load_public_key(tmp_path / "k.pub")})
     assert checks[0].verified_by == ()
@@ -85,7 +93,9 @@ def test_tampered_payload_does_not_verify(tmp_path: Path) -> None:
 
 def test_payload_type_is_signed(tmp_path: Path) -> None:
     write_keypair(tmp_path / "k")
-    envelope = sign_envelope(b"x", "application/vnd.in-toto+json", [load_signer(str(tmp_path / "k"))])
+    envelope = sign_envelope(
+        b"x", "application/vnd.in-toto+json", [load_signer(str(tmp_path / "k"))]
+    )
     swapped = envelope.model_copy(update={"payload_type": "application/json"})
     _, checks = verify_envelope_signatures(swapped, {"ci": load_public_key(tmp_path / "k.pub")})
     assert checks[0].verified_by == ()

@@ -19,22 +19,42 @@ def _policy(**extra: object) -> Policy:
     return Policy.model_validate({"version": 1, "name": "p", "expires": "2099-01-01", **extra})
 
 
-def _f(rule: str = "secrets/generic-assignment", sev: Severity = Severity.HIGH,
-       path: str = "app/config.yaml") -> Finding:
+def _f(
+    rule: str = "secrets/generic-assignment",
+    sev: Severity = Severity.HIGH,
+    path: str = "app/config.yaml",
+) -> Finding:
     return Finding.make(rule, sev, "m", path=path, line=1, key=rule + path)
 
 
 def test_off_and_severity_overrides() -> None:
-    policy = _policy(audits={"rules": {"deps/new-dependency": "off",
-                                       "pipeline/unpinned-action": {"severity": "critical"}}})
-    out, _ = apply_policy([_f("deps/new-dependency", Severity.INFO), _f("pipeline/unpinned-action",
-                                                                       Severity.MEDIUM)], policy, now=NOW)
+    policy = _policy(
+        audits={
+            "rules": {
+                "deps/new-dependency": "off",
+                "pipeline/unpinned-action": {"severity": "critical"},
+            }
+        }
+    )
+    out, _ = apply_policy(
+        [_f("deps/new-dependency", Severity.INFO), _f("pipeline/unpinned-action", Severity.MEDIUM)],
+        policy,
+        now=NOW,
+    )
     assert [(f.rule, f.severity) for f in out] == [("pipeline/unpinned-action", Severity.CRITICAL)]
 
 
 def test_exception_by_rule_and_path_glob() -> None:
-    policy = _policy(exceptions=[{"rule": "secrets/*", "path": "tests/fixtures/**", "reason": "fake",
-                                  "expires": "2027-01-31"}])
+    policy = _policy(
+        exceptions=[
+            {
+                "rule": "secrets/*",
+                "path": "tests/fixtures/**",
+                "reason": "fake",
+                "expires": "2027-01-31",
+            }
+        ]
+    )
     inside, outside = _f(path="tests/fixtures/deep/a.env"), _f(path="src/a.env")
     out, notes = apply_policy([inside, outside], policy, now=NOW)
     status = {f.path: f.status for f in out}
@@ -44,8 +64,16 @@ def test_exception_by_rule_and_path_glob() -> None:
 
 
 def test_expired_exception_excuses_nothing_and_says_so() -> None:
-    policy = _policy(exceptions=[{"rule": "secrets/generic-assignment", "path": "**", "reason": "old",
-                                  "expires": "2026-01-31"}])
+    policy = _policy(
+        exceptions=[
+            {
+                "rule": "secrets/generic-assignment",
+                "path": "**",
+                "reason": "old",
+                "expires": "2026-01-31",
+            }
+        ]
+    )
     out, notes = apply_policy([_f()], policy, now=NOW)
     assert out[0].status is None
     assert "expired 2026-01-31" in notes[0]
@@ -53,8 +81,16 @@ def test_expired_exception_excuses_nothing_and_says_so() -> None:
 
 def test_fingerprint_exception_is_exact() -> None:
     target, other = _f(path="a.yaml"), _f(path="b.yaml")
-    policy = _policy(exceptions=[{"rule": target.rule, "fingerprint": target.fingerprint,
-                                  "reason": "reviewed", "expires": "2027-01-01"}])
+    policy = _policy(
+        exceptions=[
+            {
+                "rule": target.rule,
+                "fingerprint": target.fingerprint,
+                "reason": "reviewed",
+                "expires": "2027-01-01",
+            }
+        ]
+    )
     out, _ = apply_policy([target, other], policy, now=NOW)
     assert {f.path: f.status for f in out} == {"a.yaml": "excepted", "b.yaml": None}
 
@@ -81,4 +117,7 @@ def test_existing_on_base_does_not_block() -> None:
 def test_block_at_threshold() -> None:
     findings = [_f(sev=Severity.MEDIUM)]
     assert decide_findings("check", findings, _policy()).verdict == "pass"
-    assert decide_findings("check", findings, _policy(audits={"block_at": "medium"})).verdict == "block"
+    assert (
+        decide_findings("check", findings, _policy(audits={"block_at": "medium"})).verdict
+        == "block"
+    )

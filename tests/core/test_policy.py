@@ -71,7 +71,10 @@ def test_design_example_parses(tmp_path: Path) -> None:
         (("    threshold: 2", "    threshold: 3"), "threshold 3 is more than"),
         (("    follows: source", "    follows: nowhere"), "unknown stage"),
         (("    follows: build", "    follows: release"), "not before it"),
-        (("signed_by: [ci]\n  - name: build", "signed_by: [cii]\n  - name: build"), "unknown key 'cii'"),
+        (
+            ("signed_by: [ci]\n  - name: build", "signed_by: [cii]\n  - name: build"),
+            "unknown key 'cii'",
+        ),
         (("  block_at: high", "  block_at: severe"), "block_at"),
         (("  block_at: high", "  block_at: high\n  blockat: low"), "unknown field"),
         (("version: 1", "version: 2"), "version"),
@@ -81,7 +84,9 @@ def test_design_example_parses(tmp_path: Path) -> None:
         (("name: release\n", "name: release\nname: again\n"), "duplicate key"),
     ],
 )
-def test_invalid_policies_name_the_problem(tmp_path: Path, change: tuple[str, str], needle: str) -> None:
+def test_invalid_policies_name_the_problem(
+    tmp_path: Path, change: tuple[str, str], needle: str
+) -> None:
     text = DESIGN_EXAMPLE.replace(*change, 1)
     assert text != DESIGN_EXAMPLE
     with pytest.raises(InvalidInput) as exc:
@@ -92,7 +97,8 @@ def test_invalid_policies_name_the_problem(tmp_path: Path, change: tuple[str, st
 
 def test_yaml_alias_bomb_is_refused(tmp_path: Path) -> None:
     bomb = "a: &a [x,x,x,x,x,x,x,x]\n" + "".join(
-        f"b{i}: &b{i} [{', '.join(['*a' if i == 0 else f'*b{i-1}'] * 8)}]\n" for i in range(30))
+        f"b{i}: &b{i} [{', '.join(['*a' if i == 0 else f'*b{i - 1}'] * 8)}]\n" for i in range(30)
+    )
     with pytest.raises(InvalidInput, match="alias"):
         _load(tmp_path, bomb)
 

@@ -16,7 +16,9 @@ from gatekeeper.report import ReportFormat, render
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "docs" / "rules.md"
-_ROW = re.compile(r"^\| ((?:source|pipeline|deps|secrets|container)/[a-z0-9-]+) \|.*\| ([a-z]+) \|$")
+_ROW = re.compile(
+    r"^\| ((?:source|pipeline|deps|secrets|container)/[a-z0-9-]+) \|.*\| ([a-z]+) \|$"
+)
 
 
 def _catalogue() -> dict[str, str]:
@@ -48,8 +50,11 @@ def test_no_rule_outside_the_catalogue() -> None:
 
 
 def test_every_audit_module_is_registered() -> None:
-    modules = {f"gatekeeper.audit.{p.stem}" for p in (ROOT / "gatekeeper" / "audit").glob("*.py")
-               if p.stem not in ("__init__", "base") and not p.stem.startswith("_")}
+    modules = {
+        f"gatekeeper.audit.{p.stem}"
+        for p in (ROOT / "gatekeeper" / "audit").glob("*.py")
+        if p.stem not in ("__init__", "base") and not p.stem.startswith("_")
+    }
     assert modules == set(audit._MODULES)
     assert all(cls.rules for cls in all_audits())
 
@@ -64,11 +69,23 @@ def test_every_report_format_renders(fmt: ReportFormat, command: str) -> None:
     from gatekeeper.models.finding import Finding
 
     verdict = Verdict(
-        command=command, verdict="block", block_at=Severity.HIGH, policy="p",
-        reasons=[Reason(code="verify/stale", message="old", stage="build")] if command == "verify" else [],
-        findings=[Finding.make("secrets/github-token", Severity.CRITICAL, "token", path="a.env", line=2)]
-        if command == "check" else [],
+        command=command,
+        verdict="block",
+        block_at=Severity.HIGH,
+        policy="p",
+        reasons=[Reason(code="verify/stale", message="old", stage="build")]
+        if command == "verify"
+        else [],
+        findings=[
+            Finding.make("secrets/github-token", Severity.CRITICAL, "token", path="a.env", line=2)
+        ]
+        if command == "check"
+        else [],
     )
     text = render(fmt, verdict)
     assert text.strip()
-    assert ("stale" in text or "verify/stale" in text) if command == "verify" else "secrets/github-token" in text
+    assert (
+        ("stale" in text or "verify/stale" in text)
+        if command == "verify"
+        else "secrets/github-token" in text
+    )

@@ -218,3 +218,33 @@ def test_nan_and_invalid_utf8_in_envelope_are_rejected(pipeline: Pipeline) -> No
         verdict = pipeline.verify(artifact)
         assert verdict.verdict == "block"
         assert "verify/malformed" in codes(verdict)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink", "directory"])
+def test_store_entries_that_are_not_files_block_without_hanging(
+    pipeline: Pipeline, tmp_path: Path, kind: str
+) -> None:
+    import os
+    import threading
+
+    artifact = _passing(pipeline)
+    path = stage_envelope(pipeline, "release")
+    genuine = path.read_bytes()
+    path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)  # a plain open() would block forever
+    elif kind == "symlink":
+        outside = tmp_path / "outside.json"
+        outside.write_bytes(genuine)  # even a genuine envelope is not read through a link
+        os.symlink(outside, path)
+    else:
+        path.mkdir()
+    result: list[object] = []
+    worker = threading.Thread(target=lambda: result.append(pipeline.verify(artifact)),
+                              daemon=True)
+    worker.start()
+    worker.join(20)
+    assert result, "verify hung on a crafted store entry"
+    verdict = result[0]
+    assert verdict.verdict == "block"  # type: ignore[attr-defined]
+    assert "cannot read" in _messages(verdict)

@@ -73,7 +73,8 @@ def test_policy_unsigned_and_signed(pipeline: Pipeline) -> None:
     assert pipeline.verify(artifact, policy_key=policy_key).allowed
     # Signed by a key other than the policy key.
     assert codes(pipeline.verify(artifact, policy_key=str(pipeline.keys / "ci.pub"))) == {
-        "verify/policy-unsigned"}
+        "verify/policy-unsigned"
+    }
     # Edited after signing.
     pipeline.policy_path.write_text(pipeline.policy_path.read_text().replace("7d", "700d"))
     verdict = pipeline.verify(artifact, policy_key=policy_key)
@@ -100,7 +101,9 @@ def test_unsigned(pipeline: Pipeline) -> None:
     pipeline.attest("source", products=["src/**"])
     artifact = pipeline.build_artifact()
     pipeline.attest("build", materials=["src/**"], products=["dist/*"])
-    result = pipeline.attest("release", keys=["ci", "rm"], materials=["dist/*"], products=["dist/*"])
+    result = pipeline.attest(
+        "release", keys=["ci", "rm"], materials=["dist/*"], products=["dist/*"]
+    )
     for path in (pipeline.store / "envelopes").iterdir():
         data = json.loads(path.read_text())
         if path.stem == result.envelope_id:
@@ -111,10 +114,18 @@ def test_unsigned(pipeline: Pipeline) -> None:
 
 def test_bad_signature_on_tampered_payload(pipeline: Pipeline) -> None:
     artifact = pipeline.run_all()
-    path = next(p for p in (pipeline.store / "envelopes").iterdir()
-                if b'"stage":"build"' in __import__("base64").b64decode(json.loads(p.read_text())["payload"]))
+    path = next(
+        p
+        for p in (pipeline.store / "envelopes").iterdir()
+        if b'"stage":"build"'
+        in __import__("base64").b64decode(json.loads(p.read_text())["payload"])
+    )
     data = json.loads(path.read_text())
-    payload = __import__("base64").b64decode(data["payload"]).replace(b'"gatekeeper_version":"', b'"gatekeeper_version":"9')
+    payload = (
+        __import__("base64")
+        .b64decode(data["payload"])
+        .replace(b'"gatekeeper_version":"', b'"gatekeeper_version":"9')
+    )
     assert payload != __import__("base64").b64decode(data["payload"])
     data["payload"] = b64(payload)
     path.write_text(json.dumps(data))
@@ -152,7 +163,9 @@ def test_same_signature_repeated_counts_once(pipeline: Pipeline) -> None:
     result = pipeline.attest("release", keys=["ci"], materials=["dist/*"], products=["dist/*"])
     sig = result.envelope.signatures[0]
     rm_keyid = load_signer(pipeline.key("rm")).keyid
-    doubled = result.envelope.model_copy(update={"signatures": [sig, Signature(keyid=rm_keyid, sig=sig.sig)]})
+    doubled = result.envelope.model_copy(
+        update={"signatures": [sig, Signature(keyid=rm_keyid, sig=sig.sig)]}
+    )
     (pipeline.store / "envelopes" / f"{result.envelope_id}.json").unlink()
     pipeline.store_envelope(doubled, "release", result.predicate.products[0].digest["sha256"])
     assert "verify/threshold" in codes(pipeline.verify(artifact))
@@ -201,7 +214,9 @@ def test_run_mismatch_blocks_replayed_stage(pipeline: Pipeline) -> None:
     pipeline.attest("source", run_id="run-1", products=["src/**"])
     artifact = pipeline.build_artifact()
     pipeline.attest("build", run_id="run-2", materials=["src/**"], products=["dist/*"])
-    pipeline.attest("release", keys=["ci", "rm"], run_id="run-2", materials=["dist/*"], products=["dist/*"])
+    pipeline.attest(
+        "release", keys=["ci", "rm"], run_id="run-2", materials=["dist/*"], products=["dist/*"]
+    )
     verdict = pipeline.verify(artifact)
     assert codes(verdict) == {"verify/run-mismatch"}
     assert "run-1" in verdict.reasons[0].message and "run-2" in verdict.reasons[0].message
@@ -228,8 +243,9 @@ def test_right_run_is_chosen_among_several(pipeline: Pipeline) -> None:
 def test_stage_failed(pipeline: Pipeline) -> None:
     pipeline.attest("source", products=["src/**"])
     artifact = pipeline.build_artifact()
-    result = pipeline.attest("build", materials=["src/**"], products=["dist/*"],
-                             command=["sh", "-c", "exit 3"])
+    result = pipeline.attest(
+        "build", materials=["src/**"], products=["dist/*"], command=["sh", "-c", "exit 3"]
+    )
     assert result.exit_code == 3
     pipeline.attest("release", keys=["ci", "rm"], materials=["dist/*"], products=["dist/*"])
     verdict = pipeline.verify(artifact)
@@ -254,7 +270,9 @@ def test_attestation_from_the_future_is_stale(pipeline: Pipeline) -> None:
 def _predicate(pipeline: Pipeline, stage: str, **fields: object) -> StagePredicate:
     now = datetime.now(UTC)
     base: dict[str, object] = {
-        "stage": stage, "started_at": now, "finished_at": now,
+        "stage": stage,
+        "started_at": now,
+        "finished_at": now,
         "run": RunInfo(source_commit=pipeline.repo.head.commit.hexsha),
     }
     base.update(fields)
@@ -275,9 +293,14 @@ def test_audit_missing(pipeline: Pipeline) -> None:
     artifact = pipeline.build_artifact()
     digest = {"sha256": __import__("hashlib").sha256(artifact.read_bytes()).hexdigest()}
     _single_stage_policy(pipeline, requires=["secrets", "deps"])
-    pipeline.store_predicate(_predicate(pipeline, "scan", products=[Artifact(name="dist/app-1.0.tar.gz",
-                                                                             digest=digest)],
-                                        audited=["secrets"]))
+    pipeline.store_predicate(
+        _predicate(
+            pipeline,
+            "scan",
+            products=[Artifact(name="dist/app-1.0.tar.gz", digest=digest)],
+            audited=["secrets"],
+        )
+    )
     verdict = pipeline.verify(artifact)
     assert codes(verdict) == {"verify/audit-missing"}
     assert "deps" in verdict.reasons[0].message
@@ -287,19 +310,33 @@ def test_audit_failed_and_exceptions(pipeline: Pipeline) -> None:
     artifact = pipeline.build_artifact()
     digest = {"sha256": __import__("hashlib").sha256(artifact.read_bytes()).hexdigest()}
     _single_stage_policy(pipeline)
-    findings = [_finding("secrets/generic-assignment", Severity.HIGH, "tests/fixtures/a.env"),
-                _finding("deps/new-dependency", Severity.INFO, "requirements.txt")]
-    pipeline.store_predicate(_predicate(
-        pipeline, "scan", products=[Artifact(name="dist/app-1.0.tar.gz", digest=digest)],
-        audited=["secrets"], findings=findings))
+    findings = [
+        _finding("secrets/generic-assignment", Severity.HIGH, "tests/fixtures/a.env"),
+        _finding("deps/new-dependency", Severity.INFO, "requirements.txt"),
+    ]
+    pipeline.store_predicate(
+        _predicate(
+            pipeline,
+            "scan",
+            products=[Artifact(name="dist/app-1.0.tar.gz", digest=digest)],
+            audited=["secrets"],
+            findings=findings,
+        )
+    )
     verdict = pipeline.verify(artifact)
     assert codes(verdict) == {"verify/audit-failed"}
     assert "secrets/generic-assignment" in verdict.reasons[0].message
 
     data = pipeline.policy_dict()
     data["stages"] = [{"name": "scan", "signed_by": ["ci"]}]
-    data["exceptions"] = [{"rule": "secrets/generic-assignment", "path": "tests/fixtures/**",
-                           "reason": "test data", "expires": "2099-01-31"}]
+    data["exceptions"] = [
+        {
+            "rule": "secrets/generic-assignment",
+            "path": "tests/fixtures/**",
+            "reason": "test data",
+            "expires": "2099-01-31",
+        }
+    ]
     pipeline.write_policy(data)
     assert pipeline.verify(artifact).allowed
 
@@ -326,7 +363,7 @@ def test_audit_failed_and_exceptions(pipeline: Pipeline) -> None:
 )
 def test_malformed_envelopes(pipeline: Pipeline, mutate: object, needle: str) -> None:
     artifact = pipeline.run_all()
-    data = (pipeline.store / "envelopes")
+    data = pipeline.store / "envelopes"
     for path in data.iterdir():
         env = Envelope.model_validate_json(path.read_text())
         path.write_text(mutate(env).model_dump_json(by_alias=True))  # type: ignore[operator]
@@ -341,7 +378,8 @@ def test_malformed_envelopes(pipeline: Pipeline, mutate: object, needle: str) ->
         b'{"_type": "https://in-toto.io/Statement/v1", "_type": "link"}',  # duplicate keys
         b'{"_type": "https://example.com/NotAStatement"}',
         b'["not", "an", "object"]',
-        b'{"_type": "https://in-toto.io/Statement/v1", "subject": [{"name": "a", "digest": {"sha256": "00"}}],'
+        b'{"_type": "https://in-toto.io/Statement/v1", '
+        b'"subject": [{"name": "a", "digest": {"sha256": "00"}}],'
         b' "predicateType": "https://example.com/unknown", "predicate": {}}',
         b"\xff\xfe not utf-8",
     ],
@@ -351,7 +389,9 @@ def test_malformed_payloads_signed_by_a_trusted_key(pipeline: Pipeline, payload:
 
     artifact = pipeline.build_artifact()
     _single_stage_policy(pipeline)
-    envelope = sign_envelope(payload, "application/vnd.in-toto+json", [load_signer(pipeline.key("ci"))])
+    envelope = sign_envelope(
+        payload, "application/vnd.in-toto+json", [load_signer(pipeline.key("ci"))]
+    )
     digest = __import__("hashlib").sha256(artifact.read_bytes()).hexdigest()
     pipeline.store_envelope(envelope, "scan", digest)
     verdict = pipeline.verify(artifact)
@@ -388,14 +428,23 @@ def test_keyid_hint_naming_trusted_key_does_not_help(pipeline: Pipeline, tmp_pat
     pipeline.attest("build", materials=["src/**"], products=["dist/*"])
     from gatekeeper.attest.stage import AttestConfig, run_attest
 
-    forged = run_attest(AttestConfig(stage="release", keys=[str(tmp_path / "attacker")],
-                                     repo=pipeline.repo_path, store=str(tmp_path / "scratch"),
-                                     materials=["dist/*"], products=["dist/*"], environ={}))
+    forged = run_attest(
+        AttestConfig(
+            stage="release",
+            keys=[str(tmp_path / "attacker")],
+            repo=pipeline.repo_path,
+            store=str(tmp_path / "scratch"),
+            materials=["dist/*"],
+            products=["dist/*"],
+            environ={},
+        )
+    )
     ci_id = load_signer(pipeline.key("ci")).keyid
     rm_id = load_signer(pipeline.key("rm")).keyid
     sig = forged.envelope.signatures[0].sig
-    lying = forged.envelope.model_copy(update={"signatures": [Signature(keyid=ci_id, sig=sig),
-                                                              Signature(keyid=rm_id, sig=sig)]})
+    lying = forged.envelope.model_copy(
+        update={"signatures": [Signature(keyid=ci_id, sig=sig), Signature(keyid=rm_id, sig=sig)]}
+    )
     pipeline.store_envelope(lying, "release", forged.predicate.products[0].digest["sha256"])
     verdict = pipeline.verify(artifact)
     assert verdict.verdict == "block"
