@@ -92,6 +92,18 @@ class DirSource:
             return handle.read(self.max_bytes + 1)
 
 
+def _mark_yarn_direct(result: ParseResult) -> None:
+    """yarn.lock does not say which entries are direct; the package.json beside it does."""
+    declared: dict[str, set[str]] = {}
+    for decl in result.declared:
+        if decl.role == "manifest" and posixpath.basename(decl.file) == "package.json":
+            declared.setdefault(posixpath.dirname(decl.file), set()).add(decl.name)
+    for i, pkg in enumerate(result.packages):
+        if posixpath.basename(pkg.file) == "yarn.lock" and not pkg.direct \
+                and pkg.name in declared.get(posixpath.dirname(pkg.file), ()):
+            result.packages[i] = pkg.model_copy(update={"direct": True})
+
+
 def scan(source: FileSource, paths: Iterable[str]) -> DepsSnapshot:
     """Parse every dependency file among ``paths`` into one sorted snapshot."""
     result = ParseResult()
@@ -131,6 +143,7 @@ def scan(source: FileSource, paths: Iterable[str]) -> DepsSnapshot:
         result.errors.extend(partial.errors)
         result.notes.extend(partial.notes)
         result.files.extend(partial.files)
+    _mark_yarn_direct(result)
     return DepsSnapshot(
         files=sorted(set(result.files)),
         packages=sorted(result.packages, key=lambda p: (p.file, p.line, p.ecosystem, p.name,

@@ -696,3 +696,11 @@ def test_wrong_shapes_are_parse_errors_not_crashes(tmp_path: Path, name: str, te
     s = snap(tmp_path, {name: text})
     assert [e.file for e in s.errors] == [name]
     assert s.packages == []
+
+
+def test_yarn_direct_from_package_json_beside_it(tmp_path: Path) -> None:
+    s = snap(tmp_path, {
+        "package.json": '{"dependencies": {"ms": "^2.1.0"}}',
+        "yarn.lock": 'ms@^2.1.0:\n  version "2.1.3"\n\ndebug@^4:\n  version "4.3.4"\n',
+    })
+    assert {p.name: p.direct for p in s.packages} == {"ms": True, "debug": False}
