@@ -497,3 +497,39 @@ def test_renderers_never_raise_and_stay_well_formed(
             json.loads(out)
         if fmt is ReportFormat.JUNIT:
             ET.fromstring(out.encode("utf-8"))  # noqa: S314 - our own output
+
+
+# -- check end to end: a tree of mutated real files ends in a verdict or a clean error ---------
+
+_TREE_SEEDS = {".github/workflows/ci.yml": WORKFLOW, "action.yml": ACTION,
+               "Jenkinsfile": JENKINSFILE, ".gitlab-ci.yml": GITLAB,
+               "Dockerfile": DOCKERFILE.decode(), "config.env": SECRETS_SEED, **LOCKFILES}
+
+
+@given(data=st.data())
+def test_check_on_random_trees_never_crashes(data: st.DataObject,
+                                             tmp_path_factory: pytest.TempPathFactory) -> None:
+    from gatekeeper.check import CheckConfig, run_check
+    from gatekeeper.errors import GatekeeperError
+    from gatekeeper.policy import default_policy
+    from gatekeeper.report import ReportFormat, render
+
+    root = tmp_path_factory.mktemp("tree")
+    chosen = data.draw(st.lists(st.sampled_from(sorted(_TREE_SEEDS)), min_size=1, max_size=4,
+                                unique=True), label="files")
+    for name in chosen:
+        text = data.draw(mutated(_TREE_SEEDS[name]), label=name)
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(text.encode("utf-8", "surrogatepass"))
+    outputs = []
+    for _ in range(2):
+        try:
+            result = run_check(CheckConfig(repo=root, policy=default_policy()))
+        except GatekeeperError as exc:
+            outputs.append(f"error: {exc}")
+            continue
+        rendered = [render(fmt, result.verdict) for fmt in ReportFormat]
+        for text in rendered:
+            text.encode("utf-8")
+        outputs.append("\n".join(rendered))
+    assert outputs[0] == outputs[1]  # byte-identical reports for the same tree
