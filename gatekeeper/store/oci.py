@@ -22,9 +22,10 @@ registry with the referrers API, the "all" anchor. Lookups are "the referrers of
   the write and retried). Those registries have no compare-and-swap, so a concurrent writer
   can still overwrite an index update after it was verified. gatekeeper therefore also
   writes a *receipt*: the referrer manifest is pushed under its own, never-reused tag
-  ``sha256-<keyhex>.<first 56 hex of the manifest digest>``. A tag with a unique name cannot
-  be lost to a concurrent writer, so the receipts are the ground truth gatekeeper reads
-  (one tag listing per store); the index tag is kept for other OCI tools.
+  ``gkr-<first 32 hex of the key digest>-<envelope sha256 hex>``. A tag with a unique name
+  cannot be lost to a concurrent writer, so the receipts are the ground truth gatekeeper
+  reads (one tag listing per store, then each envelope by the digest its receipt names);
+  the index tag is kept for other OCI tools, and each push merges missing receipts into it.
 
 The index a store keeps is only a way to find candidates: the verifier re-reads every fact
 from the signed payload. Every manifest and blob read back is checked against its digest.
@@ -38,6 +39,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -68,13 +70,14 @@ EMPTY_DESCRIPTOR: dict[str, Any] = {"mediaType": EMPTY_TYPE, "digest": EMPTY_DIG
 ANNOTATION_STAGE = "dev.gatekeeper.stage"
 ANNOTATION_SUBJECTS = "dev.gatekeeper.subjects"
 ANNOTATION_ANCHOR = "dev.gatekeeper.anchor"
+ANNOTATION_ENVELOPE = "dev.gatekeeper.envelope"  # in index entries: the envelope's digest
 
 MAX_ENVELOPE_BYTES = 64 * 1024 * 1024
 INDEX_ATTEMPTS = 12
 FETCH_WORKERS = 8  # concurrent manifest and blob reads during a lookup
 HEAL_LIST_TTL = 2.0  # seconds a tag list is reused for merging receipts into indexes
-RECEIPT_HEX = 56  # "sha256-" + 64 + "." + 56 = 128, the longest tag the spec allows
-_RECEIPT = re.compile(r"^sha256-([0-9a-f]{64})\.([0-9a-f]{56})$")
+RECEIPT_KEY_HEX = 32  # 128 bits of the key digest: "gkr-" + 32 + "-" + 64 = 101 characters
+_RECEIPT = re.compile(r"^gkr-([0-9a-f]{32})-([0-9a-f]{64})$")
 _OCI_MANIFESTS = (MANIFEST_TYPE, INDEX_TYPE,
                   "application/vnd.docker.distribution.manifest.v2+json",
                   "application/vnd.docker.distribution.manifest.list.v2+json")
@@ -108,7 +111,6 @@ class _ContentCache:
 
 
 _CONTENT = _ContentCache(_CACHE_LIMIT)
-_RECEIPTS: dict[tuple[str, str], str] = {}  # (store, receipt tag) -> full manifest digest
 
 
 def canonical(doc: dict[str, Any]) -> bytes:
@@ -134,8 +136,13 @@ def index_tag(digest: str) -> str:
     return f"{alg}-{hexpart}"[:128]
 
 
-def receipt_tag(key_digest: str, manifest_digest: str) -> str:
-    return f"{index_tag(key_digest)}.{manifest_digest.partition(':')[2][:RECEIPT_HEX]}"
+def receipt_prefix(key_digest: str) -> str:
+    return f"gkr-{key_digest.partition(':')[2][:RECEIPT_KEY_HEX]}-"
+
+
+def receipt_tag(key_digest: str, envelope_digest: str) -> str:
+    """``gkr-<key hex, 32>-<envelope sha256 hex>``: names the envelope it stands for."""
+    return receipt_prefix(key_digest) + envelope_digest.partition(":")[2]
 
 
 @dataclass(frozen=True)
@@ -222,14 +229,15 @@ class OciStore:
                 if response.headers.get("OCI-Subject") == target.digest:
                     continue  # the registry maintains the referrers relation itself
             # Fallback: a receipt under a unique tag (lossless), then the spec's index tag.
-            self.client.put_manifest(receipt_tag(target.digest, manifest_digest), manifest,
+            self.client.put_manifest(receipt_tag(target.digest, env_digest), manifest,
                                      MANIFEST_TYPE)
             if target.indexed:
                 if tags is None:
                     tags = self._tags_for_healing()
                 self._add_to_index(target.digest, {
                     "mediaType": MANIFEST_TYPE, "digest": manifest_digest, "size": len(manifest),
-                    "artifactType": ENVELOPE_TYPE, "annotations": annotations,
+                    "artifactType": ENVELOPE_TYPE,
+                    "annotations": {**annotations, ANNOTATION_ENVELOPE: env_digest},
                 }, tags)
         self._tags = None
         return env_digest.partition(":")[2]
@@ -298,24 +306,25 @@ class OciStore:
 
     def _unindexed_receipts(self, subject_digest: str, entries: list[dict[str, Any]],
                             tags: list[str]) -> list[dict[str, Any]]:
-        prefix = index_tag(subject_digest) + "."
-        known = {str(e.get("digest", "")).partition(":")[2][:RECEIPT_HEX] for e in entries}
+        prefix = receipt_prefix(subject_digest)
+        known = {str(e["annotations"].get(ANNOTATION_ENVELOPE, "")).partition(":")[2]
+                 for e in entries if isinstance(e.get("annotations"), dict)}
         out = []
         for tag in tags:
             match = _RECEIPT.match(tag)
             if match is None or not tag.startswith(prefix) or match.group(2) in known:
                 continue
-            got = self._manifest(tag)
-            if got is None:
+            fetched = self.client.get_manifest(tag)
+            if fetched is None:
                 continue
-            digest, data = got
-            doc = loads_json_strict(data)
+            doc = loads_json_strict(fetched.data)
             if not isinstance(doc, dict) or doc.get("artifactType") != ENVELOPE_TYPE:
                 continue
             annotations = doc.get("annotations")
-            out.append({"mediaType": MANIFEST_TYPE, "digest": digest, "size": len(data),
-                        "artifactType": ENVELOPE_TYPE,
-                        "annotations": annotations if isinstance(annotations, dict) else {}})
+            out.append({"mediaType": MANIFEST_TYPE, "digest": fetched.digest,
+                        "size": len(fetched.data), "artifactType": ENVELOPE_TYPE,
+                        "annotations": {**(annotations if isinstance(annotations, dict) else {}),
+                                        ANNOTATION_ENVELOPE: f"sha256:{match.group(2)}"}})
         return out
 
     def _index_entries(self, manifest: Manifest | None, tag: str) -> list[dict[str, Any]]:
@@ -345,79 +354,87 @@ class OciStore:
 
     def all(self) -> list[StoredEnvelope]:
         found = {e.id: e for e in self._lookup([_anchor_key("all", "", indexed=False)[0].digest])}
-        for tag in self._all_tags():
-            if _RECEIPT.match(tag):
-                stored = self._envelope_from(tag)
-                if stored is not None:
-                    found.setdefault(stored.id, stored)
+        receipts = sorted({f"sha256:{m.group(2)}" for m in map(_RECEIPT.match, self._all_tags())
+                           if m is not None})
+        for stored in self._fetch_all(receipts, self._envelope_blob):
+            if stored is not None:
+                found.setdefault(stored.id, stored)
         return [found[k] for k in sorted(found)]
 
     def _lookup(self, key_digests: list[str]) -> list[StoredEnvelope]:
-        manifests: dict[str, str] = {}  # reference -> manifest digest (or receipt prefix)
+        manifests: set[str] = set()  # referrer manifest digests
+        blobs: set[str] = set()  # envelope digests named by receipt tags
         if self.supports_referrers():
             for key in key_digests:
                 for desc in self.client.referrers(key, ENVELOPE_TYPE) or []:
                     digest = desc.get("digest")
                     if desc.get("artifactType") == ENVELOPE_TYPE and isinstance(digest, str) \
                             and is_digest(digest):
-                        manifests[digest] = digest
+                        manifests.add(digest)
         # Receipts and fallback indexes are read on every registry: an envelope pushed while
         # a registry lacked the referrers API stays visible after an upgrade.
         tags = self._all_tags()
         for key in key_digests:
-            prefix = index_tag(key) + "."
-            manifests.update({tag: tag for tag in tags
-                              if tag.startswith(prefix) and _RECEIPT.match(tag)})
+            prefix = receipt_prefix(key)
+            blobs.update(f"sha256:{m.group(2)}" for m in map(_RECEIPT.match, tags)
+                         if m is not None and m.group(0).startswith(prefix))
             if index_tag(key) in tags:
                 for entry in self._index_entries(self.client.get_manifest(index_tag(key)),
                                                  index_tag(key)):
                     digest = entry.get("digest")
                     if entry.get("artifactType") == ENVELOPE_TYPE and isinstance(digest, str) \
                             and is_digest(digest):
-                        manifests[digest] = digest
+                        manifests.add(digest)
         found: dict[str, StoredEnvelope] = {}
-        for stored in self._fetch_all(sorted(manifests)):
+        # A receipt names its envelope: one read, checked against that digest. A referrer
+        # found through the referrers API or an index is read manifest first.
+        for stored in [*self._fetch_all(sorted(blobs), self._envelope_blob),
+                       *self._fetch_all(sorted(manifests), self._envelope_from)]:
             if stored is not None:
                 found.setdefault(stored.id, stored)
         return [found[k] for k in sorted(found)]
 
-    def _fetch_all(self, references: list[str]) -> list[StoredEnvelope | None]:
+    def _fetch_all(self, references: list[str],
+                   fetch: Callable[[str], StoredEnvelope | None]) -> list[StoredEnvelope | None]:
         """Fetch many envelopes; several requests in flight hide the registry's latency.
 
         Raises:
             StoreError: the first fetch that failed (none is silently dropped).
         """
         if len(references) <= 2:
-            return [self._envelope_from(r) for r in references]
+            return [fetch(r) for r in references]
         # NOTE: the threads share one requests session: its connection pool is thread-safe
         # (urllib3), and registries do not use cookies, the part of a session that is not.
         with ThreadPoolExecutor(max_workers=FETCH_WORKERS) as pool:
-            return list(pool.map(self._envelope_from, references))
+            return list(pool.map(fetch, references))
 
     def _all_tags(self) -> list[str]:
         if self._tags is None:
             self._tags = self.client.list_tags()
         return self._tags
 
-    def _manifest(self, reference: str) -> tuple[str, bytes] | None:
-        receipt = _RECEIPT.match(reference)
-        digest = _RECEIPTS.get((self._cache_scope, reference)) if receipt else reference
-        if digest is not None:
-            cached = _CONTENT.get((self._cache_scope, digest))
-            if cached is not None:
-                return digest, cached
-        fetched = self.client.get_manifest(reference)
+    def _manifest(self, digest: str) -> tuple[str, bytes] | None:
+        cached = _CONTENT.get((self._cache_scope, digest))
+        if cached is not None:
+            return digest, cached
+        fetched = self.client.get_manifest(digest)  # checked against the digest
         if fetched is None:
             return None
-        if receipt and not fetched.digest.partition(":")[2].startswith(receipt.group(2)):
-            # SECURITY: a receipt names its manifest; anything else under that tag is foreign.
-            raise StoreError(f"{self.uri}: tag {reference} holds manifest {fetched.digest}, not "
-                             "the "
-                             "one its name records (tampered or foreign tag)")
-        if receipt:
-            _RECEIPTS[(self._cache_scope, reference)] = fetched.digest
         _CONTENT.put((self._cache_scope, fetched.digest), fetched.data)
         return fetched.digest, fetched.data
+
+    def _envelope_blob(self, digest: str) -> StoredEnvelope | None:
+        """The envelope a receipt tag names, read by its digest (and checked against it)."""
+        blob = _CONTENT.get((self._cache_scope, digest))
+        if blob is None:
+            blob = self.client.get_blob(digest, limit=MAX_ENVELOPE_BYTES)
+            if blob is None:
+                raise StoreError(f"{self.uri}: a receipt tag names envelope {digest}, which the "
+                                 "registry does not have (removed, or a forged tag)")
+            _CONTENT.put((self._cache_scope, digest), blob)
+        return StoredEnvelope(id=digest.partition(":")[2], data=blob,
+                              location=f"{self.client.ref.host}/{self.client.ref.repository}"
+                                       f"@{digest}")
 
     def _envelope_from(self, reference: str) -> StoredEnvelope | None:
         got = self._manifest(reference)

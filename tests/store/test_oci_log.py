@@ -128,7 +128,7 @@ for i in range(int(sys.argv[2])):
 
 
 def test_concurrent_appenders_lose_nothing_and_the_log_verifies(oci_uri: str) -> None:
-    procs = [subprocess.Popen([sys.executable, "-c", _APPENDER, oci_uri, "3", f"p{n}"],  # noqa: S603
+    procs = [subprocess.Popen([sys.executable, "-c", _APPENDER, oci_uri, "3", f"p{n}"],
                               cwd=ROOT) for n in range(5)]
     assert [p.wait(timeout=120) for p in procs] == [0] * 5
     lines = _log(oci_uri).lines()

@@ -25,6 +25,7 @@ from gatekeeper.store.oci import (
     anchor_manifest,
     canonical,
     index_tag,
+    receipt_tag,
 )
 from gatekeeper.verify.evaluate import VerifyConfig, run_verify
 from tests.store._helpers import envelope, hexdigest, signer
@@ -122,22 +123,36 @@ def test_subject_not_in_registry_uses_a_synthetic_anchor(oci_uri: str, tmp_path:
     assert index_tag(f"sha256:{artifact}") not in store.client.list_tags()
 
 
-def test_a_receipt_tag_pointing_at_another_manifest_is_refused(oci_uri: str,
-                                                               tmp_path: Path) -> None:
+def test_a_receipt_naming_an_envelope_the_registry_lacks_is_an_error(oci_uri: str,
+                                                                     tmp_path: Path) -> None:
     store = _open(oci_uri)
     data, keys = envelope(signer(tmp_path), "build", {"a": hexdigest("a")})
     store.put(data, keys)
-    stage = index_tag(digest_of(anchor_manifest("stage", "build"))) + "."
-    receipts = [t for t in store.client.list_tags() if t.startswith(stage)]
-    assert len(receipts) == 1
-    other = canonical({"schemaVersion": 2, "mediaType": MANIFEST_TYPE,
-                       "artifactType": ENVELOPE_TYPE, "config": EMPTY_DESCRIPTOR,
-                       "layers": [EMPTY_DESCRIPTOR]})
-    store.client.put_manifest(receipts[0], other, MANIFEST_TYPE)
-    with pytest.raises(StoreError, match="tampered or foreign tag"):
+    # A forged receipt: a tag that names an envelope digest nothing was pushed for.
+    stage_key = digest_of(anchor_manifest("stage", "build"))
+    forged = receipt_tag(stage_key, "sha256:" + "e" * 64)
+    store.client.put_manifest(forged, anchor_manifest("stage", "build"), MANIFEST_TYPE)
+    with pytest.raises(StoreError, match="which the registry does not have"):
         _open(oci_uri).by_stage("build")
-    with pytest.raises(StoreError, match="tampered or foreign tag"):
+    with pytest.raises(StoreError, match="which the registry does not have"):
         _open(oci_uri).all()
+
+
+def test_a_receipt_is_read_by_the_digest_its_name_records(oci_uri: str, tmp_path: Path) -> None:
+    store = _open(oci_uri)
+    key = signer(tmp_path)
+    data, keys = envelope(key, "build", {"a": hexdigest("a")})
+    env_id = store.put(data, keys)
+    other, _ = envelope(key, "build", {"b": hexdigest("b")}, run_id="other")
+    store.client.push_blob(other)
+    # Re-pointing the receipt tag at a manifest for another envelope changes nothing read.
+    stage_key = digest_of(anchor_manifest("stage", "build"))
+    swapped = canonical({"schemaVersion": 2, "mediaType": MANIFEST_TYPE,
+                         "artifactType": ENVELOPE_TYPE, "config": EMPTY_DESCRIPTOR,
+                         "layers": [{"mediaType": ENVELOPE_TYPE, "digest": digest_of(other),
+                                     "size": len(other)}]})
+    store.client.put_manifest(receipt_tag(stage_key, digest_of(data)), swapped, MANIFEST_TYPE)
+    assert [e.id for e in _open(oci_uri).by_stage("build")] == [env_id]
 
 
 def test_a_tag_holding_something_else_is_not_overwritten(oci_uri: str, tmp_path: Path) -> None:
@@ -205,7 +220,7 @@ def test_eight_processes_pushing_at_once_lose_nothing(oci_uri: str, tmp_path: Pa
             (folder / f"{i}.keys").write_text(" ".join([keys.stage or "", *keys.subjects]))
             expected.add(digest_of(data).partition(":")[2])
     go = tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, "-c", _PUSHER, oci_uri, str(tmp_path / f"p{n}"),  # noqa: S603
+    procs = [subprocess.Popen([sys.executable, "-c", _PUSHER, oci_uri, str(tmp_path / f"p{n}"),
                                str(go)], cwd=ROOT) for n in range(8)]
     time.sleep(0.5)
     go.write_text("go")
