@@ -58,7 +58,7 @@ def _fake_signed_commit(repo: git.Repo, header: str, body: str) -> str:
             f"author Dev One <dev@example.invalid> 1700000000 +0000\n"
             f"committer Dev One <dev@example.invalid> 1700000000 +0000\n"
             f"gpgsig{sig[0:]}\n\nsigned {header[11:20]}\n")
-    sha = subprocess.run(["git", "hash-object", "-t", "commit", "-w", "--stdin"],  # noqa: S607
+    sha = subprocess.run(["git", "hash-object", "-t", "commit", "-w", "--stdin"],
                          cwd=repo.working_tree_dir, input=text.encode(), capture_output=True,
                          check=True, env={**os.environ, **safe_git_env()}).stdout.decode().strip()
     repo.head.reference.set_object(sha)  # type: ignore[union-attr]
@@ -115,7 +115,7 @@ def _no_markers(markers: Path) -> None:
 def _sanity_trap_fires(repo: git.Repo, markers: Path) -> None:
     """Prove the traps are live: plain git (without gatekeeper's env) does run them."""
     # Test scaffolding runs the git on PATH on purpose: it is what a user would run.
-    subprocess.run(["git", "status"], cwd=repo.working_tree_dir,  # noqa: S607
+    subprocess.run(["git", "status"], cwd=repo.working_tree_dir,
                    capture_output=True, check=False, timeout=30)
     fired = {p.name for p in markers.iterdir()}
     assert fired & {"fsmonitor", "included-fsmonitor", "clean"}, fired
@@ -126,7 +126,7 @@ def _sanity_trap_fires(repo: git.Repo, markers: Path) -> None:
 def test_traps_are_live_without_the_safe_env(trapped: tuple[git.Repo, str, Path]) -> None:
     repo, _, markers = trapped
     _sanity_trap_fires(repo, markers)
-    subprocess.run(["git", "log", "-3", "--format=%G?"], cwd=repo.working_tree_dir,  # noqa: S607
+    subprocess.run(["git", "log", "-3", "--format=%G?"], cwd=repo.working_tree_dir,
                    capture_output=True, check=False, timeout=30)
     fired = {p.name for p in markers.iterdir()}
     assert fired & {"gpg", "openpgp"} and "x509" in fired, fired
@@ -177,7 +177,7 @@ def test_shallow_clone_with_missing_base_is_a_clean_block(tmp_path: Path,
         commit_files(git_repo, {f"f{i}.txt": f"{i}\n"}, f"c{i}")
     base = git_repo.head.commit.parents[0].parents[0].hexsha
     clone = tmp_path / "shallow"
-    subprocess.run(["git", "clone", "-q", "--depth", "1",  # noqa: S603, S607
+    subprocess.run(["git", "clone", "-q", "--depth", "1",
                     f"file://{git_repo.working_tree_dir}", str(clone)],
                    check=True, capture_output=True, timeout=60)
     assert (clone / ".git" / "shallow").exists()

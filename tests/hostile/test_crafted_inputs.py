@@ -204,7 +204,7 @@ def _max_rss_kib(argv: list[str], cwd: Path | None = None) -> tuple[int, int, st
         "sys.stdout.write(str(p.returncode) + ' ' + "
         "str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) + '\\n' + p.stderr)\n"
     )
-    out = subprocess.run([sys.executable, "-c", script, sys.executable,  # noqa: S603
+    out = subprocess.run([sys.executable, "-c", script, sys.executable,
                           "-m", "gatekeeper",
                           *argv], capture_output=True, text=True, cwd=cwd, timeout=120,
                          check=True, env={**os.environ, "PYTHONPATH": os.getcwd()}).stdout
