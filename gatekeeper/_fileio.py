@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -110,12 +111,39 @@ def loads_json_strict(data: bytes | str) -> Any:
     """
     if isinstance(data, bytes):
         data = data.decode("utf-8")  # UnicodeDecodeError is a ValueError
+    else:
+        data.encode("utf-8")  # a str with lone surrogates: UnicodeEncodeError, a ValueError
     try:
-        return json.loads(data, object_pairs_hook=_reject_duplicates,
-                          parse_constant=_reject_constant)
+        result = json.loads(data, object_pairs_hook=_reject_duplicates,
+                            parse_constant=_reject_constant)
     except RecursionError as exc:
         # SECURITY: 10,000 nested brackets must be a parse error, not an internal error.
         raise ValueError("JSON nested too deeply") from exc
+    if _SURROGATE_ESCAPE.search(data):
+        _reject_lone_surrogates(result)
+    return result
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _reject_lone_surrogates(value: Any) -> None:
+    """SECURITY: ``"\\ud800"`` is valid JSON syntax but not Unicode text (RFC 7493): it cannot
+    be written back as UTF-8, so a report or a store key built from it would crash."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ValueError(
+                    "a \\u escape encodes a lone surrogate (not Unicode text)") from exc
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def dumps_json(obj: Any, *, indent: int | None = 2) -> str:

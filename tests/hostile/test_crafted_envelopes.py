@@ -248,3 +248,38 @@ def test_store_entries_that_are_not_files_block_without_hanging(
     verdict = result[0]
     assert verdict.verdict == "block"  # type: ignore[attr-defined]
     assert "cannot read" in _messages(verdict)
+
+
+LONE_SURROGATE_LINK = ('{"_type": "link", "name": "st\\ud800age", "materials": {}, '
+                       '"products": {"a\\udfff": {"sha256": "' + "0" * 64 + '"}}}')
+
+
+def test_import_of_a_lone_surrogate_link_is_a_clean_error(
+    pipeline: Pipeline, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "\ud800" is valid JSON syntax but not Unicode text: it could never be written back.
+    env = {"payload": b64(LONE_SURROGATE_LINK.encode()), "payloadType": INTOTO_PAYLOAD_TYPE,
+           "signatures": [{"keyid": "x", "sig": "AAAA"}]}
+    path = tmp_path / "link.json"
+    path.write_text(json.dumps(env))
+    assert main(["import", str(path), "--store", str(pipeline.store)]) == 2
+    err = capsys.readouterr().err
+    assert "lone surrogate" in err and "internal error" not in err
+
+
+def test_lone_surrogate_names_signed_by_trusted_keys_are_malformed(pipeline: Pipeline,
+                                                                   tmp_path: Path) -> None:
+    artifact = _passing(pipeline)
+    path = stage_envelope(pipeline, "release")
+    genuine = payload_of(path)
+    crafted = genuine.replace(b'"name":"dist/app-1.0.tar.gz"', b'"name":"dist/\\ud800.tar.gz"')
+    assert crafted != genuine
+    env = sign_envelope(crafted, INTOTO_PAYLOAD_TYPE,
+                        [load_signer(pipeline.key("ci")), load_signer(pipeline.key("rm"))])
+    path.write_bytes(envelope_bytes(env))
+    out = tmp_path / "v.json"
+    rc = main(["verify", "--no-log", "--policy", str(pipeline.policy_path), "--store",
+               str(pipeline.store), "--format", "json", "--output", str(out), str(artifact)])
+    assert rc == 1
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert "verify/malformed" in {r["code"] for r in report["reasons"]}

@@ -475,3 +475,21 @@ def test_random_store_content_always_blocks(chain: tuple[Pipeline, Path, dict[st
                                       store=str(scratch)))
     assert verdict.verdict == "block"
     assert verdict.reasons
+
+
+escape_soup = st.lists(st.sampled_from(['"', "\\ud800", "\\udfff", "\\ud83d\\ude00", "\\\\", "a",
+                                        "\\u00e9", "[", "]", "{", "}", ":", ",", " ", "\\n"]),
+                       max_size=20).map("".join)
+
+
+@given(escape_soup | escape_soup.map(lambda s: f'["{s}"]')
+       | escape_soup.map(lambda s: f'{{"{s}": 1}}'))
+def test_strict_json_output_is_always_writable_utf8(text: str) -> None:
+    """Whatever loads_json_strict accepts can be written back as UTF-8 (no lone surrogates)."""
+    from gatekeeper._fileio import dumps_json
+
+    try:
+        value = loads_json_strict(text)
+    except ValueError:
+        return
+    dumps_json(value).encode("utf-8")
