@@ -20,6 +20,7 @@ ignored; advisories that alias each other are merged into one finding.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -49,6 +50,7 @@ __all__ = ["OsvIndex", "is_affected", "match_packages", "open_index", "query_api
 
 ECOSYSTEMS = frozenset({"PyPI", "npm", "Go", "crates.io", "RubyGems", "Maven"})
 INDEX_SCHEMA = "5"
+MATCH_LOGIC = "1"  # bump whenever is_affected / fixed_versions change meaning
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 MAX_MEMBERS = 2_000_000
 API_BATCH = 1000
@@ -374,7 +376,6 @@ class OsvIndex:
         if meta.get("digest") != digest or meta.get("schema") != INDEX_SCHEMA:
             self.conn.close()
             raise sqlite3.DatabaseError("index does not belong to this database")
-        self._advisories: dict[str, Advisory] = {}
         self._heads: dict[str, str] = {}
 
     def lookup(self, ecosystem: str, name: str) -> list[tuple[str, dict[str, Any]]]:
@@ -407,14 +408,9 @@ class OsvIndex:
             hits.sort(key=lambda hit: hit[0])
         return out
 
-    def advisory(self, adv_id: str) -> Advisory:
-        """The advisory fields of an id returned by ``lookup_many``."""
-        cached = self._advisories.get(adv_id)
-        if cached is None:
-            fields = json.loads(self._heads[adv_id])
-            cached = Advisory(fields[0], tuple(fields[1]), *fields[2:6])
-            self._advisories[adv_id] = cached
-        return cached
+    def head(self, adv_id: str) -> str:
+        """The advisory's own fields (JSON) of an id returned by ``lookup_many``."""
+        return self._heads[adv_id]
 
     def close(self) -> None:
         self.conn.close()
@@ -483,22 +479,102 @@ def merge_hits(pkg: Package, hits: Iterable[tuple[Advisory, list[str]]]) -> list
     return out
 
 
+@functools.lru_cache(maxsize=65536)
+def _advisory_of_head(head: str) -> Advisory:
+    fields = json.loads(head)
+    return Advisory(fields[0], tuple(fields[1]), *fields[2:6])
+
+
+class MatchMemo:
+    """(ecosystem, name, version) -> the advisories that affect it, for one index.
+
+    Matching the same lockfiles against the same database gives the same answer, so a warm
+    run reads these rows instead of re-evaluating every range. The file name carries the
+    index digest and the versions of the index and of the matching logic, so a memo never
+    outlives what it was computed from.
+
+    SECURITY: the memo lives beside the index in the user's cache directory and is trusted
+    exactly as much as the index. It only saves time: a memo that cannot be opened, read or
+    written is bypassed (and a damaged one replaced), never allowed to turn into an answer.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.conn: sqlite3.Connection | None = None
+        for _attempt in range(2):
+            conn: sqlite3.Connection | None = None
+            try:
+                conn = sqlite3.connect(path, timeout=2.0)
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS memo (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
+                self.conn = conn
+                return
+            except sqlite3.DatabaseError:
+                if conn is not None:
+                    conn.close()
+                with contextlib.suppress(OSError):
+                    path.unlink()  # NOTE: damaged memo: start a new one
+
+    @staticmethod
+    def key(ecosystem: str, name: str, version: str) -> str:
+        return f"{ecosystem}\0{name}\0{version}"
+
+    def get_many(self, keys: list[str]) -> dict[str, Any]:
+        if self.conn is None:
+            return {}
+        out: dict[str, Any] = {}
+        try:
+            for start in range(0, len(keys), _LOOKUP_BATCH):
+                chunk = keys[start:start + _LOOKUP_BATCH]
+                rows = self.conn.execute(
+                    f"SELECT k, v FROM memo WHERE k IN ({','.join('?' * len(chunk))})",  # noqa: S608 - placeholders only
+                    chunk,
+                ).fetchall()
+                out.update((k, json.loads(v)) for k, v in rows)
+        except (sqlite3.DatabaseError, ValueError):
+            return {}  # NOTE: unreadable memo: everything is matched afresh
+        return out
+
+    def put_many(self, items: dict[str, Any]) -> None:
+        if self.conn is None or not items:
+            return
+        try:
+            with self.conn:
+                self.conn.executemany("INSERT OR REPLACE INTO memo VALUES (?, ?)",
+                                      [(k, json.dumps(v)) for k, v in items.items()])
+        except sqlite3.DatabaseError:
+            return  # NOTE: busy or read-only cache: the answer stands, it is just not memoised
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+
 def match_index(
-    packages: Iterable[Package], index: OsvIndex,
+    packages: Iterable[Package], index: OsvIndex, memo: MatchMemo | None = None,
 ) -> tuple[list[Vulnerability], list[str]]:
     notes: set[str] = set()
     out: list[Vulnerability] = []
     pinned = [p for p in packages if p.version is not None]
-    found = index.lookup_many((p.ecosystem, p.name) for p in pinned)
+    keys = sorted({MatchMemo.key(p.ecosystem, p.name, p.version or "") for p in pinned})
+    results = memo.get_many(keys) if memo is not None else {}
+    missing = [k.split("\0") for k in keys if k not in results]
+    found = index.lookup_many((eco, name) for eco, name, _ in missing)
+    fresh: dict[str, Any] = {}
+    for eco, name, version in missing:
+        key_notes: set[str] = set()
+        hits = [[index.head(adv_id), fixed_versions(aff)]
+                for adv_id, aff in found.get((eco, name), [])
+                if is_affected(eco, version, aff, key_notes)]
+        fresh[MatchMemo.key(eco, name, version)] = {"h": hits, "n": sorted(key_notes)}
+    if memo is not None:
+        memo.put_many(fresh)
+    results.update(fresh)
     for pkg in pinned:
-        entries = found.get((pkg.ecosystem, pkg.name))
-        if not entries:
-            continue
-        version = pkg.version or ""
-        hits = [(index.advisory(adv_id), fixed_versions(aff)) for adv_id, aff in entries
-                if is_affected(pkg.ecosystem, version, aff, notes)]
-        if hits:
-            out.extend(merge_hits(pkg, hits))
+        result = results[MatchMemo.key(pkg.ecosystem, pkg.name, pkg.version or "")]
+        notes.update(result["n"])
+        if result["h"]:
+            out.extend(merge_hits(pkg, [(_advisory_of_head(head), fixed)
+                                        for head, fixed in result["h"]]))
     return out, sorted(notes)
 
 
@@ -640,9 +716,12 @@ def match_packages(
     sources: list[str] = []
     if options.get("osv_db"):
         index, _ = open_index(Path(options["osv_db"]), cache_root)
+        memo_name = f"matches-{index.digest}-{INDEX_SCHEMA}-{MATCH_LOGIC}.sqlite"
+        memo = MatchMemo(cache_root / memo_name)
         try:
-            found, match_notes = match_index(packages, index)
+            found, match_notes = match_index(packages, index, memo)
         finally:
+            memo.close()
             index.close()
         vulns.extend(found)
         notes.extend(match_notes)

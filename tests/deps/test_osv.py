@@ -407,3 +407,31 @@ def test_api_error_status_is_an_error(osv_api: _OsvApi) -> None:
 
     with pytest.raises(CollectionError, match="HTTP 404"):
         match_packages([pkg("PyPI", "x", "1.0")], {"osv_api_url": osv_api.url + "/wrong"})
+
+
+def test_warm_run_answers_from_the_match_memo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              _cache_home: Path) -> None:
+    db = _db(tmp_path)
+    packages = [pkg("PyPI", "django", "4.2.0"), pkg("npm", "lodash", "4.17.20", "yarn.lock")]
+    first, _, _ = match_packages(packages, {"osv_db": str(db)})
+
+    def no_matching(*_args: Any, **_kwargs: Any) -> bool:
+        raise AssertionError("a warm run on the same versions must not re-evaluate ranges")
+
+    monkeypatch.setattr(osv_mod, "is_affected", no_matching)
+    second, _, _ = match_packages(packages, {"osv_db": str(db)})
+    assert second == first and len(first) == 2
+    # a version not seen before is matched afresh (and would reach is_affected)
+    with pytest.raises(AssertionError, match="re-evaluate"):
+        match_packages([pkg("PyPI", "django", "4.1.0")], {"osv_db": str(db)})
+
+
+def test_damaged_memo_is_replaced(tmp_path: Path, _cache_home: Path) -> None:
+    db = _db(tmp_path)
+    packages = [pkg("PyPI", "django", "4.2.0")]
+    first, _, _ = match_packages(packages, {"osv_db": str(db)})
+    memos = list((_cache_home / "gatekeeper" / "osv").glob("matches-*.sqlite"))
+    assert len(memos) == 1
+    memos[0].write_bytes(b"not a database at all" * 100)
+    again, _, _ = match_packages(packages, {"osv_db": str(db)})
+    assert again == first
