@@ -178,9 +178,19 @@ class _LimitedSafeLoader(yaml.SafeLoader):
                                  "(limits.yaml_max_depth)")
         self._depth = depth
         try:
-            return super().compose_node(parent, index)
+            node = super().compose_node(parent, index)
         finally:
             self._depth = depth - 1
+        if isinstance(node, yaml.ScalarNode) and not node.value.isascii():
+            try:
+                node.value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                # SECURITY: "\ud800" in a double-quoted scalar is not Unicode text; a value
+                # built from it would crash every report writer downstream.
+                raise yaml.composer.ComposerError(
+                    None, None, "a \\u escape encodes a lone surrogate (not Unicode text)",
+                    node.start_mark) from exc
+        return node
 
 
 def _node_children(node: Any) -> list[Any]:

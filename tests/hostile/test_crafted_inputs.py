@@ -323,3 +323,31 @@ def test_dockerfile_with_invalid_utf8_and_a_long_line(git_repo: git.Repo, tmp_pa
     code = main(["check", str(root), "--format", "json", "--output", str(out)])
     assert code in (0, 1)
     assert json.loads(out.read_text())["verdict"] in ("pass", "block")
+
+
+@pytest.mark.parametrize(("rel", "content", "rule"), [
+    (".github/workflows/ci.yml",
+     'on: push\njobs:\n  "j\\ud800": {runs-on: x, steps: [{run: echo}]}\n',
+     "pipeline/parse-error"),
+    (".gitlab-ci.yml", 'job:\n  script: ["echo \\udfff"]\n', "pipeline/parse-error"),
+    ("pnpm-lock.yaml", "lockfileVersion: '6.0'\npackages:\n  \"/x\\ud800@1.0.0\": {}\n",
+     "deps/parse-error"),
+    ("package-lock.json", '{"name": "a\\ud800", "lockfileVersion": 3, "packages": {}}',
+     "deps/parse-error"),
+])
+def test_lone_surrogate_escapes_are_parse_errors(git_repo: git.Repo, tmp_path: Path, rel: str,
+                                                 content: str, rule: str) -> None:
+    root = Path(git_repo.working_tree_dir or ".")
+    (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    (root / rel).write_text(content)
+    out = tmp_path / "c.json"
+    assert main(["check", str(root), "--format", "json", "--output", str(out)]) == 1
+    found = _findings(json.loads(out.read_text()))
+    assert "lone surrogate" in found[(rule, rel)]
+    with pytest.raises(yaml.YAMLError, match="lone surrogate"):
+        load_yaml('a: "\\ud800"\n')
+
+
+def test_policy_with_a_lone_surrogate_is_invalid() -> None:
+    with pytest.raises(InvalidInput, match="lone surrogate"):
+        parse_policy((POLICY_HEAD.replace("name: p", 'name: "p\\udc00"')).encode(), "p.yaml")
