@@ -76,15 +76,19 @@ def _run_command(command: list[str], cwd: Path) -> int:
 
 
 def _audit(cfg: AttestConfig) -> tuple[list[str], dict[str, Any], list[Finding]]:
+    from gatekeeper._fileio import yaml_caps
     from gatekeeper.audit import AuditContext, run_audits
     from gatekeeper.collect import CollectContext, collect_all
     from gatekeeper.collect import kinds as all_kinds
+    from gatekeeper.collect.base import Limits
     from gatekeeper.policy import default_policy
 
     policy = cfg.policy or default_policy()
-    ctx = CollectContext(repo=cfg.repo, base=cfg.base)
+    limits = Limits(**policy.limits.model_dump())
+    ctx = CollectContext(repo=cfg.repo, base=cfg.base, limits=limits)
     kinds = all_kinds()
-    evidence = collect_all(ctx, kinds)
+    with yaml_caps(limits.yaml_max_aliases, limits.yaml_max_depth):
+        evidence = collect_all(ctx, kinds)
     findings = run_audits(
         evidence,
         AuditContext(policy=policy.audits, repo=cfg.repo, base=cfg.base, evidence=evidence),

@@ -133,3 +133,18 @@ def test_archive_caps_reach_the_image_reader(git_repo: git.Repo, tmp_path: Path,
     assert code != 0
     err = capsys.readouterr().err
     assert "10-byte limit" in err or "more than 10 bytes" in err, err
+
+
+def test_attest_audit_honours_the_policy_limits(git_repo: git.Repo, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from gatekeeper.attest.keys import write_keypair
+
+    root = Path(git_repo.working_tree_dir or ".")
+    for i in range(8):
+        (root / f"file{i}.txt").write_text("x\n")
+    write_keypair(tmp_path / "key")
+    argv = ["attest", "--stage", "scan", "--key", str(tmp_path / "key"), "--repo", str(root),
+            "--store", str(tmp_path / "store"), "--audit", "--product", "README.md"]
+    assert main([*argv, "--policy", str(_policy(tmp_path, "  max_files: 100\n"))]) == 0
+    assert main([*argv, "--policy", str(_policy(tmp_path, "  max_files: 3\n"))]) == 2
+    assert "limits.max_files" in capsys.readouterr().err
