@@ -741,6 +741,10 @@ def match_packages(
             vulns.extend(found)
             notes.extend(match_notes)
             sources.append(f"api:{url}")
+    unversioned = sum(1 for p in packages if p.version is None)
+    if sources and unversioned:
+        notes.append(f"OSV: {unversioned} entr{'y' if unversioned == 1 else 'ies'} without one "
+                     "exact version could not be matched (see deps/unpinned)")
     if not sources and not notes and any(p.version for p in packages):
         notes.append("OSV not consulted: no --osv-db or --osv-api given, "
                      "so deps/known-vulnerability was not evaluated")

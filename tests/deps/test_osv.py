@@ -435,3 +435,10 @@ def test_damaged_memo_is_replaced(tmp_path: Path, _cache_home: Path) -> None:
     memos[0].write_bytes(b"not a database at all" * 100)
     again, _, _ = match_packages(packages, {"osv_db": str(db)})
     assert again == first
+
+
+def test_unversioned_entries_are_named_in_the_notes(tmp_path: Path) -> None:
+    _, _, notes = match_packages([pkg("PyPI", "flask", None), pkg("PyPI", "six", "1.16.0")],
+                                 {"osv_db": str(_db(tmp_path))})
+    assert notes == ["OSV: 1 entry without one exact version could not be matched "
+                     "(see deps/unpinned)"]
