@@ -4,7 +4,7 @@ Layout::
 
     STORE/envelopes/<sha256>.json          the envelope, content-addressed
     STORE/index/stage/<stage>/<sha256>     empty marker: this envelope claims that stage
-    STORE/index/subject/<alg>-<hex>/<sha256>
+    STORE/index/subject/<alg>-<hex[:2]>/<alg>-<hex>--<sha256>   (256 shards)
 
 Envelopes are content-addressed and written atomically (temp file, fsync, rename), so two
 processes writing at once both land and a reader sees each envelope whole or not at all.
@@ -63,6 +63,19 @@ def _read_regular(path: Path, limit: int) -> bytes:
         os.close(fd)
 
 
+def _fsync_dir(directory: str) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # NOTE: some filesystems refuse fsync on directories; the files exist either way
+    finally:
+        os.close(fd)
+
+
 class FilesystemStore:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
@@ -77,22 +90,35 @@ class FilesystemStore:
             path = self._envelope_path(env_id)
             if not path.exists():
                 atomic_write(path, data)
-            markers = []
             if keys.stage:
-                markers.append(self.root / "index" / "stage" / _component(keys.stage) / env_id)
-            for subject in keys.subjects:
-                alg, _, hexpart = subject.partition(":")
-                markers.append(
-                    self.root / "index" / "subject" / _component(f"{alg}-{hexpart}") / env_id
-                )
-            for marker in markers:
+                marker = self.root / "index" / "stage" / _component(keys.stage) / env_id
                 if not marker.exists():
                     atomic_write(marker, b"")
+            self._mark_subjects(env_id, keys.subjects)
         except OSError as exc:
             raise StoreError(
                 f"{self.root}: cannot write to the store: {exc.strerror or exc}"
             ) from exc
         return env_id
+
+    def _mark_subjects(self, env_id: str, subjects: tuple[str, ...]) -> None:
+        """One empty marker per subject, ``index/subject/<alg>-<hex[:2]>/<alg>-<hex>--<id>``.
+
+        A source stage may have 100,000 products, so markers are plain empty files created
+        in one call each (an empty file cannot be torn), in 256 shard directories.
+        """
+        base = os.path.join(self.root, "index", "subject")
+        made: set[str] = set()
+        for subject in subjects:
+            key = _component(subject.replace(":", "-", 1))
+            shard = os.path.join(base, key[: key.index("-") + 3] if "-" in key else key[:2])
+            if shard not in made:
+                os.makedirs(shard, exist_ok=True)
+                made.add(shard)
+            fd = os.open(os.path.join(shard, f"{key}--{env_id}"), os.O_CREAT | os.O_WRONLY, 0o644)
+            os.close(fd)
+        for shard in made:
+            _fsync_dir(shard)
 
     def _read_ids(self, ids: list[str]) -> list[StoredEnvelope]:
         out = []
@@ -123,10 +149,11 @@ class FilesystemStore:
         return self._read_ids(self._list(self.root / "index" / "stage" / _component(stage)))
 
     def by_subject(self, digest: str) -> list[StoredEnvelope]:
-        alg, _, hexpart = digest.partition(":")
-        return self._read_ids(
-            self._list(self.root / "index" / "subject" / _component(f"{alg}-{hexpart}"))
-        )
+        key = _component(digest.replace(":", "-", 1))
+        shard = key[: key.index("-") + 3] if "-" in key else key[:2]
+        prefix = f"{key}--"
+        names = self._list(self.root / "index" / "subject" / shard)
+        return self._read_ids([n[len(prefix):] for n in names if n.startswith(prefix)])
 
     def all(self) -> list[StoredEnvelope]:
         return self._read_ids(

@@ -45,3 +45,16 @@ def test_sixteen_concurrent_attests_all_land(pipeline: Pipeline) -> None:
     stages = sorted(os.listdir(pipeline.store / "index" / "stage"))
     assert stages == sorted(f"job{i}" for i in range(16))
     assert not [p for p in envelopes if p.name.startswith(".tmp-")]
+
+
+def test_store_finds_envelopes_by_subject_and_stage(pipeline: Pipeline) -> None:
+    from gatekeeper.store import open_store
+
+    result = pipeline.attest("source", products=["src/**"])
+    store = open_store(str(pipeline.store))
+    for product in result.predicate.products:
+        found = store.by_subject(f"sha256:{product.digest['sha256']}")
+        assert [e.id for e in found] == [result.envelope_id]
+    assert store.by_subject("sha256:" + "0" * 64) == []
+    assert [e.id for e in store.by_stage("source")] == [result.envelope_id]
+    assert store.by_stage("nope") == []
