@@ -61,7 +61,8 @@ def assert_store_valid(store: Path, pub: Path) -> dict[str, int]:
     for marker in sorted(index.rglob("*")) if index.exists() else []:
         if marker.is_file() and not marker.name.startswith(".tmp-"):
             assert marker.stat().st_size == 0
-            if marker.name not in ids:
+            # index/stage/<stage>/<id> or index/subject/<shard>/<subject>--<id>
+            if marker.name.rpartition("--")[2] not in ids:
                 stats["orphan_markers"] += 1
     fs = FilesystemStore(store)
     listed = fs.all()
@@ -69,6 +70,10 @@ def assert_store_valid(store: Path, pub: Path) -> dict[str, int]:
     for stage_dir in sorted((index / "stage").iterdir()) if (index / "stage").exists() else []:
         for stored in fs.by_stage(stage_dir.name):
             assert stored.id in ids  # orphan markers are never returned
+    for path in sorted(Path(pub).parent.parent.glob("repo/bulk/*"))[:5]:
+        digest = "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+        for stored in fs.by_subject(digest):
+            assert stored.id in ids
     return stats
 
 
