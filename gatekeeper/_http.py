@@ -15,8 +15,18 @@ import requests
 from gatekeeper import __version__
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
+DEFAULT_DEADLINE = 120.0  # whole response, so a server trickling bytes cannot hold a run
+DEFAULT_MAX_BODY = 64 * 1024 * 1024
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 60.0
+
+
+class BodyTooLarge(requests.RequestException):
+    """The response body is larger than the client's cap."""
+
+
+class SlowResponse(requests.Timeout):
+    """The whole response did not arrive within the client's deadline (never retried)."""
 
 
 class HttpClient:
@@ -30,6 +40,8 @@ class HttpClient:
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         headers: Mapping[str, str] | None = None,
         verify: bool = True,
+        deadline: float = DEFAULT_DEADLINE,
+        max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
         self.session = requests.Session()
         self.session.headers["User-Agent"] = f"gatekeeper/{__version__}"
@@ -42,21 +54,30 @@ class HttpClient:
         self.retries = retries
         self.backoff = backoff
         self.timeout = timeout
+        self.deadline = deadline
+        self.max_body = max_body
         self.sleep = time.sleep
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """Send a request, retrying connection errors, 429 and 5xx up to ``retries`` times.
 
+        Unless the caller streams (``stream=True``), the body is read here within
+        ``deadline`` seconds and ``max_body`` bytes.
+
         Raises:
-            requests.RequestException: the last connection error once retries are spent.
+            requests.RequestException: the last connection error once retries are spent, or
+                a body that is too slow or too large.
         """
         kwargs.setdefault("timeout", self.timeout)
+        streaming = bool(kwargs.pop("stream", False))
         attempt = 0
         while True:
             try:
-                response = self.session.request(method, url, **kwargs)
-            except (requests.ConnectionError, requests.Timeout):
-                if attempt >= self.retries:
+                response = self.session.request(method, url, stream=True, **kwargs)
+                if not streaming:
+                    self._read_body(response, url)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if attempt >= self.retries or isinstance(exc, SlowResponse):
                     raise
                 self.sleep(self.backoff * (2**attempt))
                 attempt += 1
@@ -66,6 +87,34 @@ class HttpClient:
                 attempt += 1
                 continue
             return response
+
+    def _read_body(self, response: requests.Response, url: str) -> None:
+        """Read the whole body under the deadline and size cap.
+
+        ``read1`` returns whatever one socket read brings, so a server trickling a byte at a
+        time is caught by the deadline instead of filling a 64 KiB buffer first.
+
+        Raises:
+            SlowResponse: the body took longer than ``deadline``.
+            BodyTooLarge: the body is larger than ``max_body``.
+        """
+        started = time.monotonic()
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while chunk := response.raw.read1(64 * 1024, decode_content=True):
+                size += len(chunk)
+                if size > self.max_body:
+                    raise BodyTooLarge(f"{url}: response larger than {self.max_body} bytes")
+                if time.monotonic() - started > self.deadline:
+                    raise SlowResponse(f"{url}: response took longer than {self.deadline:.0f}s")
+                chunks.append(chunk)
+        except BaseException:
+            response.close()
+            raise
+        # NOTE: requests keeps a read body in _content; this is how it caches it itself.
+        response._content = b"".join(chunks)
+        response._content_consumed = True
 
     def _retry_delay(self, response: requests.Response, attempt: int) -> float:
         header = response.headers.get("Retry-After")
