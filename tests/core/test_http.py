@@ -6,6 +6,7 @@ import http.server
 import threading
 import time
 from collections.abc import Iterator
+from typing import ClassVar
 
 import pytest
 import requests
@@ -14,12 +15,12 @@ from gatekeeper._http import HttpClient, SlowResponse
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    calls: list[str] = []
+    calls: ClassVar[list[str]] = []
 
     def log_message(self, *args: object) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+    def do_GET(self) -> None:
         _Handler.calls.append(self.path)
         if self.path == "/trickle":
             self.send_response(200)
