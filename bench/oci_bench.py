@@ -63,7 +63,7 @@ def start_registry(root: Path) -> tuple[subprocess.Popen[bytes], str]:
         f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
         f"http:\n  addr: 127.0.0.1:{port}\n")
     with open(root / "registry.log", "wb") as log:
-        proc = subprocess.Popen([binary, "serve", str(config)], stdout=log,  # noqa: S603
+        proc = subprocess.Popen([binary, "serve", str(config)], stdout=log,
                                 stderr=subprocess.STDOUT)
     import requests
 

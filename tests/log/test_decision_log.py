@@ -86,8 +86,8 @@ def test_log_show_piped_into_log_verify(logged: Any) -> None:
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
     show = [sys.executable, "-m", "gatekeeper", "log", "show", "--store", str(logged.store)]
     check = [sys.executable, "-m", "gatekeeper", "log", "verify"]  # a pipe: read, no "-"
-    with subprocess.Popen(show, stdout=subprocess.PIPE, env=env, cwd=ROOT) as producer:  # noqa: S603
-        result = subprocess.run(check, stdin=producer.stdout, capture_output=True,  # noqa: S603
+    with subprocess.Popen(show, stdout=subprocess.PIPE, env=env, cwd=ROOT) as producer:
+        result = subprocess.run(check, stdin=producer.stdout, capture_output=True,
                                 text=True, env=env, cwd=ROOT, check=False)
     assert producer.returncode == 0
     assert result.returncode == 0, result.stdout + result.stderr
@@ -247,7 +247,7 @@ for i in range(int(sys.argv[2])):
 
 def test_concurrent_appenders_lose_no_entry(tmp_path: Path) -> None:
     path = tmp_path / "store" / "log" / "decisions.jsonl"
-    procs = [subprocess.Popen([sys.executable, "-c", _APPENDER, str(path), "15", f"p{n}"],  # noqa: S603
+    procs = [subprocess.Popen([sys.executable, "-c", _APPENDER, str(path), "15", f"p{n}"],
                               cwd=ROOT) for n in range(8)]
     assert [p.wait(timeout=120) for p in procs] == [0] * 8
     lines = FileDecisionLog(path).lines()
@@ -262,7 +262,7 @@ def test_concurrent_verify_commands_lose_no_entry(pipeline: Any) -> None:
     artifact = pipeline.run_all(run_id="run-1")
     cmd = [sys.executable, "-m", "gatekeeper", "verify", "--policy", str(pipeline.policy_path),
            "--store", str(pipeline.store), "--format", "json", str(artifact)]
-    procs = [subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL,  # noqa: S603
+    procs = [subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL) for _ in range(4)]
     assert [p.wait(timeout=120) for p in procs] == [0] * 4
     lines = _lines(_log(pipeline))
