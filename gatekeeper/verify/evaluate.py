@@ -191,9 +191,10 @@ def _run_verify(cfg: VerifyConfig, trace: VerifyTrace) -> Verdict:
         return _block(reasons, policy.name, shown)
 
     store = open_store(cfg.store, insecure=cfg.insecure_registry)
-    candidates = {
-        stage.name: _load_candidates(store, stage, policy, keys, now) for stage in policy.stages
-    }
+    candidates = _Pool(
+        {stage.name: _load_candidates(store, stage, policy, keys, now) for stage in policy.stages},
+        final=policy.stages[-1].name,
+    )
     for _name, digest in subjects:
         reasons.extend(_verify_subject(digest, policy, candidates, cfg.commit, trace.attestations))
     reasons = _dedupe(reasons)
@@ -405,16 +406,40 @@ def _human(delta: timedelta) -> str:
     return f"{seconds}s"
 
 
+class _Pool:
+    """The candidates of every stage, indexed once per verify (by subject and by run).
+
+    Lists keep the newest-first order of ``_load_candidates``.
+    """
+
+    def __init__(self, by_stage: dict[str, list[Candidate]], final: str) -> None:
+        self.by_stage = by_stage
+        self.parsed = {name: [c for c in cands if c.record is not None]
+                       for name, cands in by_stage.items()}
+        self.by_binding: dict[str, dict[tuple[str | None, str | None], list[Candidate]]] = {}
+        for name, cands in self.parsed.items():
+            groups = self.by_binding.setdefault(name, {})
+            for cand in cands:
+                groups.setdefault(cand.binding, []).append(cand)
+        self.finals_by_digest: dict[str, list[Candidate]] = {}
+        for cand in self.parsed.get(final, []):
+            for digest in cand.record.subject_digests() if cand.record else ():
+                self.finals_by_digest.setdefault(digest, []).append(cand)
+
+    def __getitem__(self, stage: str) -> list[Candidate]:
+        return self.by_stage[stage]
+
+
 def _verify_subject(
     digest: str,
     policy: Policy,
-    candidates: dict[str, list[Candidate]],
+    candidates: _Pool,
     commit: str | None,
     used: list[str] | None = None,
 ) -> list[Reason]:
     final = policy.stages[-1]
     finals = candidates[final.name]
-    matching = [c for c in finals if c.record is not None and digest in c.record.subject_digests()]
+    matching = candidates.finals_by_digest.get(digest, [])
     if not matching:
         if not finals:
             return [
@@ -445,7 +470,7 @@ def _verify_subject(
 def _verify_chain(
     final: Candidate,
     policy: Policy,
-    candidates: dict[str, list[Candidate]],
+    candidates: _Pool,
     commit: str | None,
     used: list[str] | None = None,
 ) -> list[Reason]:
@@ -454,7 +479,7 @@ def _verify_chain(
     binding = final.binding
     bound = binding != (None, None)
     for stage in policy.stages[:-1]:
-        pool = [c for c in candidates[stage.name] if c.record is not None]
+        pool = candidates.parsed[stage.name]
         if not candidates[stage.name]:
             reasons.append(
                 Reason(
@@ -467,7 +492,7 @@ def _verify_chain(
         if not pool:
             reasons.extend(p for c in candidates[stage.name] for p in c.problems)
             continue
-        same_run = [c for c in pool if c.binding == binding] if bound else pool
+        same_run = candidates.by_binding[stage.name].get(binding, []) if bound else pool
         if not same_run:
             found = sorted({_binding_text(c.binding) for c in pool})
             reasons.append(
