@@ -5,6 +5,7 @@ Layout::
     STORE/envelopes/<sha256>.json          the envelope, content-addressed
     STORE/index/stage/<stage>/<sha256>     empty marker: this envelope claims that stage
     STORE/index/subject/<alg>-<hex[:2]>/<alg>-<hex>--<sha256>   (256 shards)
+    STORE/index/subject-lists/<sha256>     subjects of an envelope with more than 256
 
 Envelopes are content-addressed and written atomically (temp file, fsync, rename), so two
 processes writing at once both land and a reader sees each envelope whole or not at all.
@@ -24,6 +25,7 @@ from gatekeeper._fileio import atomic_write
 from gatekeeper.errors import StoreError
 from gatekeeper.store.base import IndexKeys, StoredEnvelope
 
+_MAX_MARKERS = 256
 MAX_ENVELOPE_BYTES = 64 * 1024 * 1024
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 _ID = re.compile(r"^[0-9a-f]{64}$")
@@ -104,9 +106,15 @@ class FilesystemStore:
     def _mark_subjects(self, env_id: str, subjects: tuple[str, ...]) -> None:
         """One empty marker per subject, ``index/subject/<alg>-<hex[:2]>/<alg>-<hex>--<id>``.
 
-        A source stage may have 100,000 products, so markers are plain empty files created
-        in one call each (an empty file cannot be torn), in 256 shard directories.
+        Markers are plain empty files created in one call each (an empty file cannot be
+        torn), in 256 shard directories. An envelope with more than ``_MAX_MARKERS``
+        subjects (a source stage over a whole tree) gets one list file instead,
+        ``index/subject-lists/<id>``, which ``by_subject`` scans.
         """
+        if len(subjects) > _MAX_MARKERS:
+            listing = "".join(f"{s}\n" for s in sorted(set(subjects))).encode()
+            atomic_write(self.root / "index" / "subject-lists" / env_id, listing)
+            return
         base = os.path.join(self.root, "index", "subject")
         made: set[str] = set()
         for subject in subjects:
@@ -153,7 +161,18 @@ class FilesystemStore:
         shard = key[: key.index("-") + 3] if "-" in key else key[:2]
         prefix = f"{key}--"
         names = self._list(self.root / "index" / "subject" / shard)
-        return self._read_ids([n[len(prefix):] for n in names if n.startswith(prefix)])
+        ids = [n[len(prefix):] for n in names if n.startswith(prefix)]
+        lists = self.root / "index" / "subject-lists"
+        needle = f"{digest}\n".encode()
+        for env_id in self._list(lists):
+            if _ID.match(env_id):
+                try:
+                    if needle in _read_regular(lists / env_id, MAX_ENVELOPE_BYTES):
+                        ids.append(env_id)
+                except OSError as exc:
+                    detail = exc.strerror or exc
+                    raise StoreError(f"{lists / env_id}: cannot read: {detail}") from exc
+        return self._read_ids(ids)
 
     def all(self) -> list[StoredEnvelope]:
         return self._read_ids(

@@ -58,3 +58,21 @@ def test_store_finds_envelopes_by_subject_and_stage(pipeline: Pipeline) -> None:
     assert store.by_subject("sha256:" + "0" * 64) == []
     assert [e.id for e in store.by_stage("source")] == [result.envelope_id]
     assert store.by_stage("nope") == []
+
+
+def test_store_finds_envelopes_with_many_subjects(pipeline: Pipeline) -> None:
+    from gatekeeper.store import open_store
+
+    many = pipeline.repo_path / "many"
+    many.mkdir()
+    for i in range(300):
+        (many / f"f{i}").write_text(str(i))
+    result = pipeline.attest("source", products=["many/*"])
+    small = pipeline.attest("other", products=["src/**"])
+    store = open_store(str(pipeline.store))
+    assert (pipeline.store / "index" / "subject-lists" / result.envelope_id).is_file()
+    for product in result.predicate.products[::37]:
+        found = [e.id for e in store.by_subject(f"sha256:{product.digest['sha256']}")]
+        assert found == [result.envelope_id]
+    app = small.predicate.products[0].digest["sha256"]
+    assert [e.id for e in store.by_subject(f"sha256:{app}")] == [small.envelope_id]
