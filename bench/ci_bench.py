@@ -14,7 +14,7 @@ as real subprocesses (interpreter start-up included):
 Prints the median of ``--runs`` runs for each, and the ratio to its target.
 """
 
-# ruff: noqa: S311, S603, S607, E501  (seeded fake data; our own CLI and git as subprocesses)
+# ruff: noqa: E501  (seeded fake data; our own CLI and git as subprocesses)
 from __future__ import annotations
 
 import argparse

@@ -11,7 +11,7 @@ request every 100 commits. Then times (median of --runs) and measures the peak R
     .venv/bin/python bench/range_bench.py [--commits 5000] [--runs 3]
 """
 
-# ruff: noqa: S311, S603, S607  (seeded fake data, git and our CLI as subprocesses)
+
 from __future__ import annotations
 
 import argparse

@@ -14,7 +14,7 @@ gatekeeper scans the whole corpus. Prints throughput (MB/s), recall (/100) and f
 Targets: gatekeeper >= 10x detect-secrets' throughput, recall >= 95/100, false hits <= 50.
 """
 
-# ruff: noqa: S311, S603, E501  (seeded fake data, our own tools as subprocesses, data lines)
+# ruff: noqa: E501  (seeded fake data, our own tools as subprocesses, data lines)
 from __future__ import annotations
 
 import argparse

@@ -1,6 +1,6 @@
 """The secrets collector and audit on real trees and repositories, and through the CLI."""
 
-# ruff: noqa: S603, S607  (tests run git to build fixtures)
+
 from __future__ import annotations
 
 import json

@@ -1,6 +1,6 @@
 """Fixtures for source tests: a repository and throwaway SSH signing keys."""
 
-# ruff: noqa: S603, S607  (tests run git and ssh-keygen to build fixtures)
+
 from __future__ import annotations
 
 import subprocess

@@ -1,6 +1,6 @@
 """Helpers for source tests: real repositories with modes, symlinks, submodules, signatures."""
 
-# ruff: noqa: S603, S607  (tests run git and ssh-keygen to build fixtures)
+
 from __future__ import annotations
 
 import os

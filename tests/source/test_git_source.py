@@ -1,6 +1,6 @@
 """The source collector on real repositories: ranges, modes, links, signatures, shallow clones."""
 
-# ruff: noqa: S603, S607  (tests run git and ssh-keygen to build fixtures)
+
 from __future__ import annotations
 
 import subprocess

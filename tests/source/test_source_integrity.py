@@ -1,6 +1,6 @@
 """Every source/ rule: a case that fires and a near-miss that must not, on real repositories."""
 
-# ruff: noqa: S607  (tests run git and ssh-keygen to build fixtures)
+
 from __future__ import annotations
 
 import subprocess
