@@ -51,7 +51,9 @@ _BY_NAME: dict[str, Parser] = {
     "pom.xml": maven.parse_pom,
 }
 
-_REQUIREMENTS = re.compile(r"^(?:.*[-_.])?requirements(?:[-_.].*)?\.txt$|^constraints\.txt$")
+_REQUIREMENTS = re.compile(
+    r"^(?:.*[-_.])?requirements(?:[-_.].*)?\.(?:txt|lock)$|^constraints\.txt$"  # .lock: rye, uv export
+)
 
 
 def _is_requirements(path: str) -> bool:

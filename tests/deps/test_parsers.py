@@ -704,3 +704,13 @@ def test_yarn_direct_from_package_json_beside_it(tmp_path: Path) -> None:
         "yarn.lock": 'ms@^2.1.0:\n  version "2.1.3"\n\ndebug@^4:\n  version "4.3.4"\n',
     })
     assert {p.name: p.direct for p in s.packages} == {"ms": True, "debug": False}
+
+
+def test_requirements_lock_files_are_pip_requirements() -> None:
+    from gatekeeper.deps import is_dependency_file
+
+    for path in ("requirements.lock", "requirements-dev.lock", "ci/requirements.txt",
+                 "requirements/base.txt", "constraints.txt"):
+        assert is_dependency_file(path), path
+    for path in ("Cargo.lock.bak", "requirements.md", "docs/notrequirements.lockfile"):
+        assert not is_dependency_file(path), path
