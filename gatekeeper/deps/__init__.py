@@ -51,8 +51,9 @@ _BY_NAME: dict[str, Parser] = {
     "pom.xml": maven.parse_pom,
 }
 
+# requirements*.lock: pip-format locks written by rye and `uv export`.
 _REQUIREMENTS = re.compile(
-    r"^(?:.*[-_.])?requirements(?:[-_.].*)?\.(?:txt|lock)$|^constraints\.txt$"  # .lock: rye, uv export
+    r"^(?:.*[-_.])?requirements(?:[-_.].*)?\.(?:txt|lock)$|^constraints\.txt$"
 )
 
 
