@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gatekeeper import __version__
 from gatekeeper._git import head_commit
@@ -25,9 +25,11 @@ from gatekeeper.collect.env import detect_ci
 from gatekeeper.errors import InvalidInput
 from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE, Envelope
 from gatekeeper.models.finding import Finding
-from gatekeeper.models.policy import Policy
 from gatekeeper.models.statement import Artifact, RunInfo, StagePredicate
 from gatekeeper.store import IndexKeys, open_store
+
+if TYPE_CHECKING:
+    from gatekeeper.models.policy import Policy
 
 RUN_ID_ENV = "GATEKEEPER_RUN_ID"
 

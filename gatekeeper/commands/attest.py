@@ -7,14 +7,17 @@ import sys
 from pathlib import Path
 
 from gatekeeper.attest.stage import AttestConfig, run_attest
-from gatekeeper.policy import load_policy
 
 
 def cmd_attest(args: argparse.Namespace) -> int:
     command = list(args.cmd)
     if command and command[0] == "--":
         command = command[1:]
-    policy = load_policy(args.policy)[0] if args.policy else None
+    policy = None
+    if args.policy:
+        from gatekeeper.policy import load_policy
+
+        policy = load_policy(args.policy)[0]
     result = run_attest(AttestConfig(
         stage=args.stage, keys=args.key, repo=Path(args.repo), materials=args.material,
         products=args.product, material_dirs=args.material_dir, product_dirs=args.product_dir,
