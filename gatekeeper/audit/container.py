@@ -14,10 +14,10 @@ import shlex
 from collections.abc import Iterator
 from typing import ClassVar
 
+from gatekeeper._shellrisk import insecure_fetch, remote_script
 from gatekeeper.audit.base import AuditContext
 from gatekeeper.container.imageref import is_allowed, normalize_allowed, parse_image_ref
 from gatekeeper.container.secret import is_secret_file
-from gatekeeper.container.shell import insecure_fetch, remote_script
 from gatekeeper.container.user import is_root_user
 from gatekeeper.models.container import ContainerEvidence, Dockerfile, Image, Instruction, Stage
 from gatekeeper.models.finding import Finding, Severity

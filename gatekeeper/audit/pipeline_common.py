@@ -20,65 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from gatekeeper._shellrisk import FALSEY, insecure_fetch, remote_script
 from gatekeeper.audit.base import AuditContext
 from gatekeeper.models.finding import Finding, Severity
 from gatekeeper.models.pipeline import KeyValue, PipelineEvidence, Step
-
-# --- shell scripts ---------------------------------------------------------------------------
-
-_SHELLS = r"(?:bash|sh|zsh|ksh|dash|ash|fish|python[0-9.]*|perl|ruby|node|pwsh|powershell)"
-_SUDO = r"(?:sudo(?:\s+-[A-Za-z-]+)*\s+)?(?:env\s+(?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*)?"
-_REMOTE_SCRIPT = (
-    ("a download piped into a shell", re.compile(
-        r"\b(?:curl|wget)\b[^|\n]*\|\s*" + _SUDO + r"(?:/usr/(?:local/)?bin/|/bin/)?"
-        + _SHELLS + r"(?![\w.-])",
-    )),
-    ("a download executed through process or command substitution", re.compile(
-        r"(?:\b(?:bash|sh|zsh|ksh|dash|source|eval|python[0-9.]*|perl|ruby)\b|(?:^|[\s;&|(])\.)"
-        r"\s+(?:-\w+\s+)*[\"']?(?:<\(|\$\(|`)\s*(?:sudo\s+)?(?:curl|wget)\b",
-    )),
-    ("a download passed to Invoke-Expression", re.compile(
-        r"\b(?:iex|invoke-expression)\b[\s(]*(?:iwr|irm|invoke-webrequest|invoke-restmethod|"
-        r"curl|wget|new-object\s+(?:system\.)?net\.webclient)\b",
-        re.IGNORECASE,
-    )),
-    ("a download piped into Invoke-Expression", re.compile(
-        r"\b(?:iwr|irm|invoke-webrequest|invoke-restmethod|curl|wget|downloadstring)\b[^|\n]*"
-        r"\|\s*(?:iex|invoke-expression)\b",
-        re.IGNORECASE,
-    )),
-)
-
-_FALSEY = r"(?:false|0|no|off)"
-_INSECURE_FETCH = (
-    ("`curl -k`/`--insecure` skips TLS verification",
-     # NOTE: within the one curl command: `curl … && make -k` is not curl's -k.
-     re.compile(r"\bcurl\b(?:(?!&&|\|\|)[^|;\n])*?\s(?:--insecure\b|-[a-zA-Z]*k[a-zA-Z]*(?=\s|$))")),
-    ("`--insecure` skips TLS verification", re.compile(r"(?<![\w-])--insecure(?![\w-])")),
-    ("`wget --no-check-certificate` skips TLS verification",
-     re.compile(r"--no-check-certificate\b")),
-    ("TLS verification is disabled", re.compile(
-        r"--insecure-skip-tls-verify(?:=true)?\b|--(?:skip-)?tls-verify[= ]false\b|"
-        r"--skip-tls-verify\b|-SkipCertificateCheck\b", re.IGNORECASE)),
-    ("`--trusted-host` lets pip fetch over unverified connections",
-     re.compile(r"--trusted-host\b")),
-    ("package signature checks are disabled (`--nogpgcheck`)",
-     re.compile(r"--nogpgcheck\b|--no-gpg-checks?\b|\bgpgcheck\s*=\s*0\b")),
-    ("apt accepts unauthenticated packages", re.compile(
-        r"--allow-unauthenticated\b|--allow-insecure-repositories\b|"
-        r"AllowUnauthenticated\s*=?\s*(?:\"|')?true|AllowInsecureRepositories\s*=?\s*(?:\"|')?true",
-        re.IGNORECASE)),
-    ("`strict-ssl false` disables TLS verification for the package manager",
-     re.compile(r"strict[-_]ssl[\"']?\s*[= ]\s*[\"']?" + _FALSEY + r"\b", re.IGNORECASE)),
-    ("`GIT_SSL_NO_VERIFY` disables TLS verification for git", re.compile(
-        r"\bGIT_SSL_NO_VERIFY\s*=\s*[\"']?(?!(?:false|0|no|off)?[\"']?(?:\s|$))\S")),
-    ("git's `http.sslVerify` is switched off",
-     re.compile(r"http\.sslverify\s*[= ]\s*[\"']?" + _FALSEY + r"\b", re.IGNORECASE)),
-    ("`NODE_TLS_REJECT_UNAUTHORIZED=0` disables TLS verification for Node.js",
-     re.compile(r"\bNODE_TLS_REJECT_UNAUTHORIZED\s*=\s*[\"']?0\b")),
-    ("`PYTHONHTTPSVERIFY=0` disables TLS verification for Python",
-     re.compile(r"\bPYTHONHTTPSVERIFY\s*=\s*[\"']?0\b")),
-)
 
 # Environment variables that switch verification off, and the values that do it.
 _INSECURE_ENV = {
@@ -86,8 +31,8 @@ _INSECURE_ENV = {
     "NODE_TLS_REJECT_UNAUTHORIZED": re.compile(r"^0$"),
     "PYTHONHTTPSVERIFY": re.compile(r"^0$"),
     "PIP_TRUSTED_HOST": re.compile(r"^.+$"),
-    "NPM_CONFIG_STRICT_SSL": re.compile(r"^" + _FALSEY + r"$", re.IGNORECASE),
-    "YARN_STRICT_SSL": re.compile(r"^" + _FALSEY + r"$", re.IGNORECASE),
+    "NPM_CONFIG_STRICT_SSL": re.compile(r"^" + FALSEY + r"$", re.IGNORECASE),
+    "YARN_STRICT_SSL": re.compile(r"^" + FALSEY + r"$", re.IGNORECASE),
     "CURL_INSECURE": re.compile(r"^(?:1|true|yes)$", re.IGNORECASE),
 }
 
@@ -128,20 +73,6 @@ def logical_lines(script: str, first_line: int, exact: bool = True) -> list[Scri
     return out
 
 
-def remote_script(text: str) -> str | None:
-    """What kind of download-and-execute ``text`` does, or None."""
-    for label, pattern in _REMOTE_SCRIPT:
-        if pattern.search(text):
-            return label
-    return None
-
-
-def insecure_fetch(text: str) -> str | None:
-    """Which verification ``text`` switches off, or None."""
-    for label, pattern in _INSECURE_FETCH:
-        if pattern.search(text):
-            return label
-    return None
 
 
 def insecure_env(entry: KeyValue) -> bool:
