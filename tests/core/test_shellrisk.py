@@ -13,7 +13,7 @@ from gatekeeper._shellrisk import insecure_fetch, remote_script
         ("curl -sk https://example.com/x", "curl"),
         ("wget --no-check-certificate https://example.com/x", "--no-check-certificate"),
         ("apk add --allow-untrusted pkg.apk", "--allow-untrusted"),
-        ("echo 'deb [trusted=yes] http://mirror/ stable main' > /etc/apt/sources.list", "trusted=yes"),
+        ("echo 'deb [trusted=yes] http://mirror/ stable main' > sources.list", "trusted=yes"),
         ("helm install --insecure-skip-tls-verify x ./chart", "--insecure-skip-tls-verify"),
         ("PYTHONHTTPSVERIFY=0 python fetch.py", "PYTHONHTTPSVERIFY=0"),
     ],
