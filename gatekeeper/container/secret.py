@@ -8,31 +8,23 @@ rules) anywhere, and high-entropy literals assigned to names like password, secr
 
 from __future__ import annotations
 
-import hashlib
-import math
 import re
-from collections import Counter
 from pathlib import PurePosixPath
 
 from gatekeeper.models.container import RedactedValue
-
-# Token formats whose shape alone says "credential".
-_TOKEN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("private-key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")),
-    ("aws-access-key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
-    ("github-token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})")),
-    ("gitlab-token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}")),
-    ("slack-token", re.compile(r"\bxox[baprs]-[A-Za-z0-9-]{10,}")),
-    ("slack-webhook", re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9/]{20,}")),
-    ("stripe-key", re.compile(r"\b[sr]k_live_[A-Za-z0-9]{16,}")),
-    ("google-api-key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),
-    ("npm-token", re.compile(r"\bnpm_[A-Za-z0-9]{36}")),
-    ("pypi-token", re.compile(r"\bpypi-AgE[A-Za-z0-9_-]{20,}")),
-    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}")),
+from gatekeeper.secrets.detect import (
+    RawHit,
+    redact,
+    scan_text,
+    shannon_entropy,
+    value_fingerprint,
 )
 
-# ``scheme://user:password@host`` with a literal password.
-_URL_CREDENTIALS = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@'\"]+:([^/\s@'\"]+)@")
+# One set of credential formats for the whole project: the secrets family's detectors.
+_FORMAT_DETECTORS = frozenset({
+    "private-key", "aws-access-key", "github-token", "gitlab-token", "slack-token",
+    "stripe-key", "google-api-key", "npm-token", "pypi-token", "jwt", "url-credentials",
+})
 
 _SECRET_NAME = re.compile(
     r"(?:pass(?:word|wd|phrase)|secret|token|api[_-]?key|private[_-]?key|access[_-]?key|"
@@ -63,30 +55,15 @@ _SECRET_BASENAMES = frozenset(
 _SECRET_SUFFIXES = (".key", ".p12", ".pfx")
 
 
-def redact(value: str) -> str:
-    """The form that may be shown: the first 4 characters and the length."""
-    return f"{value[:4]}…({len(value)} chars)"
-
-
-def sha256_text(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()
-
-
-def _entropy(value: str) -> float:
-    counts = Counter(value)
-    total = len(value)
-    return -sum(c / total * math.log2(c / total) for c in counts.values())
+def _format_hits(text: str) -> list[RawHit]:
+    """Hits of the secrets family's format detectors (not its name-based generic rule)."""
+    return scan_text(text, "Dockerfile", detectors=lambda name: name in _FORMAT_DETECTORS)
 
 
 def token_kind(value: str) -> str | None:
-    """The well-known token format found in ``value``, if any."""
-    for kind, pattern in _TOKEN_PATTERNS:
-        if pattern.search(value):
-            return kind
-    match = _URL_CREDENTIALS.search(value)
-    if match and not _is_placeholder_or_ref(match.group(1)):
-        return "url-credentials"
-    return None
+    """The well-known token format (or URL password) found in ``value``, if any."""
+    hits = _format_hits(value)
+    return hits[0].detector if hits else None
 
 
 def _is_placeholder_or_ref(value: str) -> bool:
@@ -120,26 +97,19 @@ def classify(name: str | None, value: str | None) -> RedactedValue | None:
             len(literal) >= 8
             and not _is_placeholder_or_ref(literal)
             and not literal.startswith(("/", "./", "~/"))
-            and _entropy(literal) >= 2.5
+            and shannon_entropy(literal) >= 2.5
         ):
             kind = f"name:{name}"
     if kind is None:
         return None
-    return RedactedValue(redacted=redact(value), sha256=sha256_text(value), reason=kind)
+    return RedactedValue(redacted=redact(value), sha256=value_fingerprint(value), reason=kind)
 
 
 def redact_text(text: str) -> str:
     """``text`` with every well-known token and URL password replaced by its redacted form."""
-    for _kind, pattern in _TOKEN_PATTERNS:
-        text = pattern.sub(lambda m: redact(m.group(0)), text)
-
-    def _url(match: re.Match[str]) -> str:
-        password = match.group(1)
-        if _is_placeholder_or_ref(password):
-            return match.group(0)
-        return match.group(0).replace(f":{password}@", f":{redact(password)}@")
-
-    return _URL_CREDENTIALS.sub(_url, text)
+    for hit in sorted(_format_hits(text), key=lambda h: h.start, reverse=True):
+        text = text[: hit.start] + redact(hit.value) + text[hit.end :]
+    return text
 
 
 def is_secret_file(path: str, *, strict: bool = False) -> bool:

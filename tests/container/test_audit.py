@@ -183,7 +183,7 @@ def test_add_remote_near_misses() -> None:
 
 
 def test_secret_in_build_fires_and_never_shows_the_secret() -> None:
-    aws = "AKIA" + "Q3EXAMPLE7KEYZ2W"
+    aws = "AKIA" + "Q3HV7PLM7KEYZ2WT"
     password = "S3cr3t-Pa55w0rd-9x!"  # noqa: S105 - test data
     text = (
         f"ARG NPM_TOKEN=npm_{'a1B2c3D4e5' * 3}f6G7h8\n"
@@ -414,7 +414,8 @@ def test_secret_in_run_text_heredoc_and_label() -> None:
         f"FROM alpine:3{PIN}\n"
         f"RUN npm config set //registry.npmjs.org/:_authToken={npm} && npm ci\n"
         "COPY <<EOF /root/.pypirc\n"
-        "[pypi]\npassword = pypi-AgEIcHlwaS5vcmcCJGE0ZjY0MTIyLWRmZWMtNDQ5Ni1iNTk\n"
+        "[pypi]\npassword = pypi-AgEIcHlwaS5vcmcCJGE0ZjY0MTIyLWRmZWMtNDQ5Ni1iNTk"
+        "4ZC1hMjE0YjM4NDJjNzIAAixbMSxbInByb2plY3QiXV0AAAYgQ2x6T2dQbWRlN3BLczRrWHVN\n"
         "EOF\n"
         f"RUN pip install --index-url https://ci:{url_password}@pypi.example.com/simple app\n"
         f"LABEL com.example.deploy-token={npm}\n"

@@ -117,7 +117,8 @@ def test_legacy_docker_save(tmp_path: Path) -> None:
     layers = [make_layer({"bin/sh": b"#!"}), make_layer({"home/app/.git-credentials": b"x"})]
     out = write_docker_save(tmp_path / "img.tar", layers=layers,
                             config=make_config(user="", history=[
-                                {"created_by": "|1 NPM_TOKEN=npm_" + "a1B2" * 9 + " /bin/sh -c x"},
+                                {"created_by": "|1 NPM_TOKEN=npm_" + "Zx9Yw8Vu7Ts6Rq5P"
+                                 + "o4Nm3Lk2Ji1Hg0FeDcBa /bin/sh -c x"},
                                 {"created_by": "/bin/sh -c #(nop) CMD [\"sh\"]"}]))
     image = read_image(f"docker-archive:{tmp_path / 'img.tar'}")
     assert image.format == "docker-archive"
