@@ -7,7 +7,7 @@ exceptions by rule and path glob with expiry, and a baseline of accepted fingerp
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +30,7 @@ from gatekeeper.collect.base import Limits
 from gatekeeper.errors import CollectionError, InvalidInput
 from gatekeeper.models.baseline import Baseline, BaselineEntry
 from gatekeeper.models.finding import Finding
-from gatekeeper.models.policy import Policy
+from gatekeeper.models.policy import ExceptionPolicy, Policy
 from gatekeeper.models.verdict import Verdict
 
 # Evidence kinds whose findings are about the tree as it is (compared against the base).
@@ -57,6 +57,17 @@ class CheckResult:
     findings: list[Finding]  # after policy
 
 
+def _exceptions_for(finding: Finding, policy: Policy) -> Iterator[ExceptionPolicy]:
+    """The policy's exceptions whose rule glob, path glob and fingerprint cover ``finding``."""
+    for exc in policy.exceptions:
+        if (
+            match_path(exc.rule, finding.rule)
+            and match_path(exc.path, finding.path or "")
+            and (not exc.fingerprint or exc.fingerprint == finding.fingerprint)
+        ):
+            yield exc
+
+
 def apply_policy(
     findings: Iterable[Finding],
     policy: Policy,
@@ -79,13 +90,7 @@ def apply_policy(
         if override is not None and override.severity is not None:
             finding = finding.model_copy(update={"severity": override.severity})
         status = finding.status
-        for exc in policy.exceptions:
-            if not match_path(exc.rule, finding.rule):
-                continue
-            if exc.fingerprint and exc.fingerprint != finding.fingerprint:
-                continue
-            if not match_path(exc.path, finding.path or ""):
-                continue
+        for exc in _exceptions_for(finding, policy):
             if exc.expires <= now:
                 notes.append(
                     f"exception for {exc.rule} on {exc.path} expired {exc.expires:%Y-%m-%d}: "
@@ -111,17 +116,10 @@ def expired_exception_findings(
     """Findings that block and that an expired exception would have excused."""
     hits = []
     for finding in findings:
-        if finding.status is not None or not finding.severity.at_least(policy.audits.block_at):
+        if not finding.blocks(policy.audits.block_at):
             continue
-        for exc in policy.exceptions:
-            if (
-                exc.expires <= now
-                and match_path(exc.rule, finding.rule)
-                and match_path(exc.path, finding.path or "")
-                and (not exc.fingerprint or exc.fingerprint == finding.fingerprint)
-            ):
-                hits.append(finding)
-                break
+        if any(exc.expires <= now for exc in _exceptions_for(finding, policy)):
+            hits.append(finding)
     return hits
 
 
@@ -234,7 +232,7 @@ def decide_findings(
     kinds: list[str] | None = None,
 ) -> Verdict:
     block_at = policy.audits.block_at
-    blocking = [f for f in findings if f.status is None and f.severity.at_least(block_at)]
+    blocking = [f for f in findings if f.blocks(block_at)]
     all_notes = list(notes or [])
     if extra_notes:
         all_notes.extend(extra_notes.values())

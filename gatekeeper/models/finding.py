@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field, field_validator
 
@@ -66,8 +67,10 @@ class Finding(GatekeeperModel):
     path: str | None = None
     line: int | None = Field(default=None, ge=1)
     fingerprint: str = Field(pattern=r"^[0-9a-f]{64}$")
-    # Set by the check runner: "new" (introduced by the change), "existing" (already on the base).
-    status: str | None = None
+    # Set by policy application: None (active), "excepted" (a policy exception), "baseline"
+    # (an accepted fingerprint), "existing" (already on the base). Any other value is invalid,
+    # so a crafted attested finding cannot invent a status that reports treat as harmless.
+    status: Literal["excepted", "baseline", "existing"] | None = None
 
     @field_validator("message", "path")
     @classmethod
@@ -95,6 +98,10 @@ class Finding(GatekeeperModel):
             line=line,
             fingerprint=fingerprint(rule, path, key or message),
         )
+
+    def blocks(self, block_at: Severity) -> bool:
+        """The one definition of a blocking finding: active and at or above ``block_at``."""
+        return self.status is None and self.severity.at_least(block_at)
 
     def sort_key(self) -> tuple[str, int, str, str]:
         return (self.path or "", self.line or 0, self.rule, self.fingerprint)

@@ -38,9 +38,4 @@ class Verdict(GatekeeperModel):
     def blocking_findings(self) -> list[Finding]:
         if self.block_at is None:
             return []
-        return [
-            f
-            for f in self.findings
-            if f.severity.at_least(self.block_at)
-            and f.status not in ("excepted", "baseline", "existing")
-        ]
+        return [f for f in self.findings if f.blocks(self.block_at)]

@@ -366,10 +366,11 @@ def _record_checks(
         if kind not in have
     )
     if record.findings:
-        findings, _ = apply_policy(record.findings, policy, now=now)
-        blocking = [
-            f for f in findings if f.status is None and f.severity.at_least(policy.audits.block_at)
-        ]
+        # SECURITY: the verifier's policy decides; a status the attester set (baseline,
+        # existing, excepted) is a check-time convenience and excuses nothing here.
+        fresh = [f.model_copy(update={"status": None}) for f in record.findings]
+        findings, _ = apply_policy(fresh, policy, now=now)
+        blocking = [f for f in findings if f.blocks(policy.audits.block_at)]
         expired = {f.fingerprint for f in expired_exception_findings(findings, policy, now)}
         for finding in blocking[: _MAX_LISTED * 2]:
             at = f"{finding.path}:{finding.line}" if finding.line else (finding.path or "-")

@@ -121,3 +121,15 @@ def test_block_at_threshold() -> None:
         decide_findings("check", findings, _policy(audits={"block_at": "medium"})).verdict
         == "block"
     )
+
+
+def test_status_is_one_of_the_known_values() -> None:
+    from pydantic import ValidationError
+
+    finding = _f()
+    data = finding.model_dump()
+    data["status"] = "new"  # not a status: a crafted value must not make a finding harmless
+    with pytest.raises(ValidationError):
+        Finding.model_validate(data)
+    assert finding.blocks(Severity.HIGH)
+    assert not finding.model_copy(update={"status": "baseline"}).blocks(Severity.HIGH)

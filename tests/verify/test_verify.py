@@ -457,3 +457,23 @@ def test_every_artifact_must_pass(pipeline: Pipeline) -> None:
     other.write_text("never attested")
     verdict = pipeline.verify(artifact, other)
     assert codes(verdict) == {"verify/subject-mismatch"}
+
+
+def test_attested_status_excuses_nothing(pipeline: Pipeline) -> None:
+    artifact = pipeline.build_artifact()
+    digest = {"sha256": __import__("hashlib").sha256(artifact.read_bytes()).hexdigest()}
+    _single_stage_policy(pipeline)
+    marked = _finding("secrets/github-token", Severity.CRITICAL, "app.env").model_copy(
+        update={"status": "baseline"}
+    )
+    pipeline.store_predicate(
+        _predicate(
+            pipeline,
+            "scan",
+            products=[Artifact(name="dist/app-1.0.tar.gz", digest=digest)],
+            audited=["secrets"],
+            findings=[marked],
+        )
+    )
+    verdict = pipeline.verify(artifact)
+    assert codes(verdict) == {"verify/audit-failed"}
