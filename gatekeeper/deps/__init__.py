@@ -92,7 +92,11 @@ class DirSource:
         if info.st_size > self.max_bytes:
             raise LockfileError(f"larger than the {self.max_bytes}-byte limit")
         with open(target, "rb") as handle:
-            return handle.read(self.max_bytes + 1)
+            data = handle.read(self.max_bytes + 1)
+        # The file may have grown since the lstat: never parse a silently truncated prefix.
+        if len(data) > self.max_bytes:
+            raise LockfileError(f"larger than the {self.max_bytes}-byte limit")
+        return data
 
 
 def _mark_yarn_direct(result: ParseResult) -> None:
@@ -118,7 +122,10 @@ def scan(source: FileSource, paths: Iterable[str]) -> DepsSnapshot:
         try:
             data = source.read(path)
             if data is None:
-                continue
+                # SECURITY: the tree lists it but it is no regular file (a symlink, or gone):
+                # the installer would read whatever it points at, which is not audited here.
+                raise LockfileError("not a regular file (a symlink?): not followed, "
+                                    "so what it resolves to is not audited")
             try:
                 text = data.decode("utf-8-sig")
             except UnicodeDecodeError as exc:

@@ -623,6 +623,40 @@ def test_symlinked_lockfile_is_not_followed(tmp_path: Path) -> None:
     assert s.packages == []
 
 
+def test_symlinked_lockfile_is_a_parse_error_not_a_silent_skip(tmp_path: Path) -> None:
+    # pip/npm follow the link: what it points at (here a file no rule reads) is not audited,
+    # so the gate must not pass as if the lockfile did not exist.
+    (tmp_path / "vendor").mkdir()
+    (tmp_path / "vendor" / "pins").write_text("evil==1.0\n")
+    (tmp_path / "requirements.txt").symlink_to("vendor/pins")
+    s = scan(DirSource(tmp_path, 1 << 20), walk_files(tmp_path))
+    assert s.packages == []
+    assert [(e.file, e.line) for e in s.errors] == [("requirements.txt", 1)]
+    assert "not a regular file" in s.errors[0].message
+    assert s.files == ["requirements.txt"]
+
+
+def test_file_grown_after_the_size_check_is_not_truncated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+    import stat as stat_mod
+
+    (tmp_path / "requirements.txt").write_text("a==1.0\n" * 100)
+    real_lstat = os.lstat
+
+    def small_lstat(path: object) -> os.stat_result:
+        info = real_lstat(path)  # type: ignore[arg-type]
+        fields = list(info)
+        fields[stat_mod.ST_SIZE] = 7  # the size seen before the file grew
+        return os.stat_result(fields)
+
+    monkeypatch.setattr("gatekeeper.deps.os.lstat", small_lstat)
+    s = scan(DirSource(tmp_path, 100), ["requirements.txt"])
+    assert s.packages == []
+    assert s.errors and "limit" in s.errors[0].message
+
+
 def test_oversized_file_is_a_parse_error(tmp_path: Path) -> None:
     (tmp_path / "requirements.txt").write_text("a==1.0\n" * 100)
     s = scan(DirSource(tmp_path, 100), walk_files(tmp_path))
