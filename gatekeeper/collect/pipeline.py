@@ -111,14 +111,26 @@ def classify(path: str) -> FileKind | None:
     return None
 
 
-def _hash_file(path: Path) -> tuple[str, int]:
+def _hash_file(path: Path, limit: int) -> tuple[str, int, bytes | None]:
+    """(sha256, size, content) in one pass; content is None when over ``limit`` bytes.
+
+    SECURITY: one read, so the digest recorded is the digest of the bytes parsed and
+    audited: a file rewritten between a hashing pass and a parsing pass cannot pair an
+    approved digest with other content.
+    """
     digest = hashlib.sha256()
     size = 0
+    kept: list[bytes] | None = []
     with open(path, "rb") as handle:
         while chunk := handle.read(1024 * 1024):
             digest.update(chunk)
             size += len(chunk)
-    return digest.hexdigest(), size
+            if kept is not None:
+                if size > limit:
+                    kept = None  # hashed to the end, not kept
+                else:
+                    kept.append(chunk)
+    return digest.hexdigest(), size, None if kept is None else b"".join(kept)
 
 
 def _join_continuations(text: str) -> list[ScriptLine]:
@@ -185,8 +197,7 @@ class _WorkTree:
             raw = os.fsencode(target)
             return _Blob(hashlib.sha256(raw).hexdigest(), len(raw), None, target)
         try:
-            digest, size = _hash_file(full)
-            data = full.read_bytes() if size <= limit else None
+            digest, size, data = _hash_file(full, limit)
         except OSError as exc:
             raise CollectionError(f"{rel}: cannot read: {exc.strerror or exc}") from exc
         return _Blob(digest, size, data)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
+import io
 import json
 import os
 from pathlib import Path
@@ -167,6 +169,37 @@ def test_every_file_has_digest_and_size_and_output_is_sorted(tmp_path: Path) -> 
         assert item.size == len(data)
     again = collect(root)
     assert again.model_dump_json() == evidence.model_dump_json()
+
+
+def test_digest_is_of_the_bytes_parsed_even_if_the_file_is_swapped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A pipeline file replaced between a hashing read and a parsing read must not pair the
+    # approved digest with other content: the collector reads each file once.
+    approved = "name: approved\non: push\njobs: {}\n"
+    root = write_tree(tmp_path / "r", {".github/workflows/ci.yml": approved})
+    target = root / ".github/workflows/ci.yml"
+    real_open = io.open
+    opened: list[str] = []
+
+    def swapping_open(file: object, *args: object, **kwargs: object) -> object:
+        handle = real_open(file, *args, **kwargs)  # type: ignore[call-overload]
+        if isinstance(file, (str, os.PathLike)) and Path(file) == target:
+            opened.append(str(file))
+            swapped = target.with_name("swap.tmp")
+            swapped.write_bytes(b"name: swapped\non: push\njobs: {}\n")
+            os.replace(swapped, target)  # a new inode: the open handle keeps the old bytes
+        return handle
+
+    monkeypatch.setattr(io, "open", swapping_open)
+    monkeypatch.setattr(builtins, "open", swapping_open)
+    evidence = collect(root)
+    monkeypatch.undo()
+    (item,) = evidence.files
+    (workflow,) = evidence.workflows
+    assert len(opened) == 1
+    assert workflow.name == "approved"
+    assert item.sha256 == hashlib.sha256(approved.encode()).hexdigest()
 
 
 def test_symlinked_workflow_is_not_followed(tmp_path: Path) -> None:
