@@ -286,13 +286,7 @@ class _Extensions:
             if not asked_help and (not words or words[0] != command):
                 sub.add_parser(command, help=f"see `gatekeeper {command} --help`", add_help=False)
                 continue
-            try:
-                module = importlib.import_module(name)
-            except ModuleNotFoundError as exc:
-                if exc.name != name:
-                    raise
-                continue  # not part of this build
-            module.add_parser(sub, _add_report_args)
+            importlib.import_module(name).add_parser(sub, _add_report_args)
 
 
 _EXTENSIONS = _Extensions()

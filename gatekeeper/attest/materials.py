@@ -162,10 +162,9 @@ def record_globs(
             continue
         for rel, entry in _walk(root, start):
             for p, rx in regexes:
-                if rx.match(rel):
+                if rx.match(rel):  # NOTE: every pattern counts its hits, even overlapping ones
                     hits[p] += 1
                     matched[rel] = entry
-                    break
     if not allow_empty:
         empty = [p for p, n in hits.items() if n == 0]
         if empty:

@@ -105,22 +105,16 @@ def _audit(cfg: AttestConfig) -> tuple[list[str], dict[str, Any], list[Finding]]
 def _sbom(evidence: dict[str, Any]) -> Any:
     if "deps" not in evidence:
         return None
-    try:
-        from gatekeeper.deps.sbom import sbom_from_evidence
-    except ModuleNotFoundError:
-        return None
+    from gatekeeper.deps.sbom import sbom_from_evidence
+
     return sbom_from_evidence(evidence["deps"])
 
 
 def _image_subjects(images: list[str]) -> list[Artifact]:
     if not images:
         return []
-    try:
-        from gatekeeper.container.image import resolve_image_subject
-    except ModuleNotFoundError as exc:
-        raise InvalidInput(
-            "--image needs the container support, which is not in this build"
-        ) from exc
+    from gatekeeper.container.image import resolve_image_subject
+
     out = []
     for ref in images:
         name, digest = resolve_image_subject(ref)

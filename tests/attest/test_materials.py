@@ -81,3 +81,8 @@ def test_directory_digest(tree: Path) -> None:
     assert record_dirs(tree, ["src"], what="product")[0].digest != art.digest
     with pytest.raises(InvalidInput, match="not a directory"):
         record_dirs(tree, ["nope"], what="product")
+
+
+def test_overlapping_globs_each_count_their_matches(tree: Path) -> None:
+    names = [a.name for a in record_globs(tree, ["src/*", "src/a.py", "src/*.py"], what="product")]
+    assert names == ["src/a.py"]
