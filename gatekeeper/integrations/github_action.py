@@ -177,6 +177,9 @@ def run(env: Mapping[str, str], stdout: TextIO, stderr: TextIO) -> int:
             stdout.write(github.command("error", str(exc), title="gatekeeper action") + "\n")
             code = int(ExitCode.INTERNAL)
         report_text = json_path.read_text(encoding="utf-8") if verdict and json_path else ""
+        # SECURITY: a reporting command that exits 0 without its report (e.g. `args:
+        # --write-baseline FILE`) decided nothing; the step must not pass on it.
+        undecided = verdict is None and inputs.command in _REPORTING
         kept_report = ""
         if verdict is not None:
             stdout.write(github.render(verdict))
@@ -185,12 +188,16 @@ def run(env: Mapping[str, str], stdout: TextIO, stderr: TextIO) -> int:
                 with open(summary, "a", encoding="utf-8") as handle:
                     handle.write(markdown.render(verdict) + "\n")
             kept_report = _keep_report(report_text, tmp_root)
-        elif inputs.command in _REPORTING:
+        elif undecided and code == ExitCode.PASS:
+            stdout.write(github.command(
+                "error", f"gatekeeper {inputs.command} exited 0 without a report, so nothing "
+                "was decided; see the log above", title="gatekeeper") + "\n")
+        elif undecided:
             stdout.write(github.command(
                 "error", f"gatekeeper {inputs.command} failed with exit code {code} before "
                 "deciding; see the log above", title="gatekeeper") + "\n")
     verdict_word = (verdict.verdict if verdict is not None
-                    else ("pass" if code == ExitCode.PASS else "block"))
+                    else ("pass" if code == ExitCode.PASS and not undecided else "block"))
     if len(report_text.encode("utf-8")) > MAX_REPORT_OUTPUT and verdict is not None:
         report_text = dumps_json({
             "verdict": verdict.verdict, "command": verdict.command, "truncated": True,
@@ -203,8 +210,8 @@ def run(env: Mapping[str, str], stdout: TextIO, stderr: TextIO) -> int:
     out_path = env.get("GITHUB_OUTPUT")
     if out_path:
         write_outputs(out_path, outputs)
-    failed = fail_step(code, verdict, inputs.fail_on)
-    if failed and code == ExitCode.PASS:
+    failed = undecided or fail_step(code, verdict, inputs.fail_on)
+    if failed and code == ExitCode.PASS and not undecided:
         stdout.write(github.command(
             "error", f"a new finding is at or above fail-on: {inputs.fail_on}",
             title="gatekeeper") + "\n")

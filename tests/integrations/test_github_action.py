@@ -321,3 +321,18 @@ def test_lock_covers_every_runtime_dependency() -> None:
     for requirement in project["dependencies"]:
         name = re.split(r"[<>=!~\[ ;]", requirement, maxsplit=1)[0].lower().replace("_", "-")
         assert re.search(rf"^{re.escape(name)}==", lock, re.M), name
+
+
+def test_reporting_command_without_a_report_fails_the_step(
+        leaky_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # `check --write-baseline` exits 0 and writes no report: that decided nothing, and a
+    # repository with a blocking secret must not get a green step (or verdict=pass) from it.
+    runner = Runner(tmp_path, leaky_repo)
+    baseline = tmp_path / "baseline.json"
+    for fail_on in ("block", "high", "never"):
+        code, out, outputs = runner.run(monkeypatch, capsys, command="check", fail_on=fail_on,
+                                        args=f"--only secrets --write-baseline {baseline}")
+        assert code != 0
+        assert outputs["verdict"] == "block" and outputs["exit-code"] == "0"
+        assert "exited 0 without a report" in out
