@@ -396,3 +396,13 @@ def test_non_pr_event_needs_base(pull_request: PullRequest, monkeypatch: pytest.
         run_pr_check(PrCheckConfig(repo=pull_request.path, policy=default_policy(),
                                    environ={"GITHUB_EVENT_PATH": str(push),
                                             "GITHUB_EVENT_NAME": "push"}))
+
+
+def test_requests_loads_only_to_report() -> None:
+    # Without a token nothing is posted: pr-check must not pay for importing requests.
+    import subprocess
+    import sys
+
+    code = ("import sys, gatekeeper.github.prcheck, gatekeeper.commands.pr_check; "
+            "sys.exit('requests' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
