@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -210,6 +211,18 @@ def find_line(text: str, needles: Iterable[str], default: int = 1) -> int:
     return default
 
 
+@functools.lru_cache(maxsize=4096)
+def redact_credentials(text: str) -> str:
+    """``text`` with a credential inside a URL (``https://user:PASSWORD@host``, a token as
+    the user name) in its redacted form: sources and specs end up in evidence, findings and
+    the SBOM, and a secret is never printed. Judged by the secrets family's detectors."""
+    if "://" not in text:
+        return text
+    from gatekeeper.container.secret import redact_text  # NOTE: only files with URLs pay
+
+    return redact_text(text)
+
+
 def package(
     ecosystem: Ecosystem,
     name: str,
@@ -238,10 +251,10 @@ def package(
         ecosystem=ecosystem,
         name=name,
         version=version,
-        spec=spec,
+        spec=redact_credentials(spec) if spec else spec,
         purl=purl,
         hashes=sorted(set(hashes)),
-        source=source or DEFAULT_REGISTRY[ecosystem],
+        source=redact_credentials(source) if source else DEFAULT_REGISTRY[ecosystem],
         file=file,
         line=max(1, line),
         direct=direct,

@@ -19,6 +19,7 @@ from gatekeeper.deps.common import (
     hex_hash,
     line_index,
     package,
+    redact_credentials,
     registry_source,
     sri_to_hashes,
 )
@@ -69,7 +70,8 @@ def parse_package_json(path: str, text: str, result: ParseResult) -> None:
             rest = text[text.find(f'"{field}"'):] if field_line > 1 else text
             line = field_line + find_line(rest, [f'"{name}"'], 1) - 1
             result.declared.append(Declared(
-                ecosystem="npm", name=name, spec=spec, file=path, line=line, syntax="npm",
+                ecosystem="npm", name=name, spec=redact_credentials(spec), file=path, line=line,
+                syntax="npm",
             ))
     result.files.append(path)
 
@@ -99,7 +101,8 @@ def parse_package_lock(path: str, text: str, result: ParseResult) -> None:
             for name, spec in sorted((root.get(field) or {}).items()):
                 direct.add(name)
                 result.declared.append(Declared(
-                    ecosystem="npm", name=name, spec=str(spec), file=path, line=root_line,
+                    ecosystem="npm", name=name, spec=redact_credentials(str(spec)), file=path,
+                    line=root_line,
                     role="lock", syntax="npm",
                 ))
     for key, entry in packages.items():
@@ -236,7 +239,8 @@ def parse_yarn_lock(path: str, text: str, result: ParseResult) -> None:
         for key in keys:
             _, spec = _split_descriptor(key)
             result.declared.append(Declared(
-                ecosystem="npm", name=_split_descriptor(key)[0], spec=spec.removeprefix("npm:"),
+                ecosystem="npm", name=_split_descriptor(key)[0],
+                spec=redact_credentials(spec.removeprefix("npm:")),
                 file=path, line=number, role="lock", syntax="npm",
             ))
         if berry:
@@ -349,7 +353,7 @@ def parse_pnpm_lock(path: str, text: str, result: ParseResult) -> None:
                 spec = value.get("specifier") if isinstance(value, dict) else specifiers.get(name)
                 if spec is not None:
                     result.declared.append(Declared(
-                        ecosystem="npm", name=name, spec=str(spec), file=path,
+                        ecosystem="npm", name=name, spec=redact_credentials(str(spec)), file=path,
                         line=importer_line, role="lock", syntax="npm",
                     ))
     for key, entry in _mapping(data.get("packages") or {}, "packages", 1).items():

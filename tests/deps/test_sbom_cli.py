@@ -149,3 +149,32 @@ def test_check_deps_clean_tree_passes(tmp_path: Path, capsys: pytest.CaptureFixt
     report = json.loads(capsys.readouterr().out)
     assert report["verdict"] == "pass" and report["findings"] == []
     assert any("OSV not consulted" in n for n in report["notes"])
+
+
+def test_credentials_in_dependency_urls_never_reach_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A private index or a git dependency with a password in the URL: the source and spec
+    # land in evidence, in deps/source-changed and deps/lock-mismatch messages and in the
+    # SBOM; only the redacted form may.
+    password = "Sup3rS3cretT0ken99"  # noqa: S105 - test data
+    token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "requirements.txt").write_text(
+        f"-i https://alice:{password}@pypi.example.com/simple\n"
+        "requests==2.31.0\n"
+        f"tool @ git+https://bob:{password}@git.example.com/tool.git@{'c' * 40}\n"
+    )
+    (root / "package.json").write_text(json.dumps(
+        {"name": "app", "dependencies": {"lib": f"git+https://{token}@github.com/acme/lib.git"}}))
+    (root / "package-lock.json").write_text(json.dumps({
+        "name": "app", "lockfileVersion": 3,
+        "packages": {"": {"name": "app", "dependencies": {"lib": "git+https://x@example.com/o.git"}}},
+    }))
+    main(["collect", "deps", str(root)])
+    main(["check", str(root), "--format", "json"])
+    main(["sbom", str(root)])
+    out = "".join(capsys.readouterr())
+    assert "alice:Sup3" in out and "(18 chars)@pypi.example.com" in out  # still says where
+    assert password not in out and token not in out
