@@ -12,7 +12,7 @@ from gatekeeper.attest.keys import LoadedSigner, load_signer
 from gatekeeper.commands.log import record_decision
 from gatekeeper.commands.output import emit, report_targets
 from gatekeeper.errors import ExitCode, GatekeeperError, InvalidInput
-from gatekeeper.models.verdict import Verdict
+from gatekeeper.models.verdict import Reason, Verdict
 from gatekeeper.store import open_store
 from gatekeeper.verify.evaluate import VerifyConfig, VerifyTrace, run_verify
 
@@ -48,17 +48,22 @@ def cmd_verify(args: argparse.Namespace) -> int:
         ),
         trace,
     )
-    emit(args, verdict)
-    code = verdict_exit_code(verdict)
     if not args.no_log:
         try:
             record_decision(args, verdict, trace)
         except GatekeeperError as exc:
-            # SECURITY: a decision that cannot be logged is not a pass (fail closed).
-            sys.stderr.write(
-                f"gatekeeper: error: the decision could not be logged: {exc.diagnostics()}\n"
+            # SECURITY: a decision that cannot be logged is not a pass (fail closed), and the
+            # report must say so too: CI steps read the verdict as well as the exit code.
+            message = f"the decision could not be logged: {exc.diagnostics()}"
+            sys.stderr.write(f"gatekeeper: error: {message}\n")
+            reason = Reason(code="verify/internal-error", message=message)
+            verdict = verdict.model_copy(
+                update={"verdict": "block", "reasons": [*verdict.reasons, reason]}
             )
-            return code if code != ExitCode.PASS else int(exc.exit_code) or ExitCode.INTERNAL
+            emit(args, verdict)
+            return ExitCode.INTERNAL
+    emit(args, verdict)
+    code = verdict_exit_code(verdict)
     if args.emit_vsa:
         from gatekeeper.commands.vsa import emit_vsa
 

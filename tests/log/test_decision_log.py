@@ -214,9 +214,11 @@ def test_a_log_that_cannot_be_written_fails_the_verify(pipeline: Any,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     artifact = pipeline.run_all(run_id="run-1")
     (Path(pipeline.store) / "log").write_text("a file where the log directory should be")
-    assert _verify(pipeline, artifact) == 2
+    assert _verify(pipeline, artifact) == 3
     captured = capsys.readouterr()
-    assert json.loads(captured.out)["verdict"] == "pass"  # the verdict, but not a promotion
+    report = json.loads(captured.out)
+    assert report["verdict"] == "block"  # the report must not say pass either
+    assert report["reasons"][-1]["code"] == "verify/internal-error"
     assert "the decision could not be logged" in captured.err
 
 
@@ -226,7 +228,7 @@ def test_a_damaged_tail_is_not_appended_to(pipeline: Any,
     assert _verify(pipeline, artifact) == 0
     path = _log(pipeline)
     path.write_bytes(path.read_bytes()[:-1])  # lose the final newline: a torn write
-    assert _verify(pipeline, artifact) == 2
+    assert _verify(pipeline, artifact) == 3
     assert "partial line" in capsys.readouterr().err
     assert len(split_lines(path.read_bytes())) == 1
 
