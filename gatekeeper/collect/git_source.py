@@ -130,8 +130,10 @@ def sniff_binary(data: bytes) -> str | None:
     """Why ``data`` (a file's first bytes) is binary, or None for text. Decided by content."""
     for magic, label in _BINARY_MAGIC:
         if data.startswith(magic):
-            if magic == b"MZ" and len(data) < 64:
-                continue  # NOTE: "MZ" alone starts ordinary words; a PE has a 64-byte header
+            if magic == b"MZ" and (len(data) < 64 or b"\x00" not in data[:64]):
+                # NOTE: "MZ" alone starts ordinary text (`MZ_REGION=...`); a DOS/PE header is
+                # 64 bytes with zero fields. Text judged binary would never be scanned.
+                continue
             return label
     if b"\x00" in data[:_SNIFF_BYTES]:
         # UTF-16 text has NULs too; a BOM says it is text.

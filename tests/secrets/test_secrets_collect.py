@@ -48,6 +48,20 @@ def test_plain_directory_tree_scan(tmp_path: Path) -> None:
         ("deploy/app.yaml", 2, "generic-assignment"), ("run.sh", 1, "github-token")]
 
 
+def test_text_that_starts_with_mz_is_scanned_not_taken_for_an_executable(
+    tmp_path: Path,
+) -> None:
+    # "MZ" is the DOS/PE magic, but `MZ_REGION=...` is text; judged binary, its secrets
+    # would be skipped without a note.
+    (tmp_path / "app.conf").write_text(
+        f"MZ_REGION=eu-central\nGH={t.github()}\nMORE=padding-padding-padding-padding\n")
+    (tmp_path / "tool.exe").write_bytes(
+        b"MZ\x90\x00\x03" + b"\x00" * 59 + f"GH={t.github(3)}\n".encode())
+    ev = collect(tmp_path)
+    assert ev.files_scanned == 1
+    assert [(h.path, h.line, h.detector) for h in ev.hits] == [("app.conf", 2, "github-token")]
+
+
 def test_evidence_and_findings_never_contain_the_secret(tmp_path: Path) -> None:
     secret = t.github()
     (tmp_path / "a.env").write_text(f"TOKEN={secret}\n")

@@ -168,6 +168,8 @@ def test_sniff_binary_by_content_not_extension() -> None:
     assert sniff_binary(b"text\x00more") == "NUL bytes"
     assert sniff_binary(b"plain ascii that happens to live in a .bin file\n") is None
     assert sniff_binary(b"MZ is how the word starts") is None
+    assert sniff_binary(b"MZ_REGION=eu-central-1\n" + b"# a text file long enough\n" * 4) is None
+    assert sniff_binary(b"MZ\x90\x00\x03" + b"\x00" * 59 + b"PE") == "Windows PE executable"
     assert sniff_binary(b"\xff\xfeh\x00i\x00") is None  # UTF-16 text with a BOM
 
 
