@@ -24,6 +24,7 @@ from gatekeeper._shellrisk import FALSEY, insecure_fetch, remote_script
 from gatekeeper.audit.base import AuditContext
 from gatekeeper.models.finding import Finding, Severity
 from gatekeeper.models.pipeline import KeyValue, PipelineEvidence, Step
+from gatekeeper.secrets import redact, value_fingerprint
 
 # Environment variables that switch verification off, and the values that do it.
 _INSECURE_ENV = {
@@ -222,10 +223,6 @@ def literal_credential(key: str, value: str | None, *, any_literal: bool = False
     return (has_digit and has_alpha) or (mixed_case and len(text) >= 12)
 
 
-def _redact(value: str) -> str:
-    return f"{value[:4]}…({len(value)} chars)"
-
-
 # --- audits -----------------------------------------------------------------------------------
 
 
@@ -336,10 +333,10 @@ class PipelineHardcodedCredentials:
 
         def finding(path: str, where: str, entry: KeyValue, scope: str | None = None) -> Finding:
             value = (entry.value or "").strip()
-            fp_value = hashlib.sha256(value.encode()).hexdigest()
+            fp_value = value_fingerprint(value)
             return Finding.make(
                 "pipeline/hardcoded-credentials", Severity.HIGH,
-                f"{where}: {entry.key} holds a literal credential {_redact(value)} "
+                f"{where}: {entry.key} holds a literal credential {redact(value)} "
                 f"(sha256 {fp_value[:12]}…); use a secret reference such as "
                 "${{ secrets.NAME }} or the CI's credential store",
                 path=path, line=entry.line,

@@ -9,6 +9,7 @@ import pytest
 
 from gatekeeper.audit.pipeline_common import insecure_fetch, remote_script
 from gatekeeper.models.policy import AuditsPolicy
+from gatekeeper.secrets import redact, value_fingerprint
 from tests.pipeline.conftest import Scan, audit, rules, write_tree
 
 WF = ".github/workflows/ci.yml"
@@ -173,6 +174,28 @@ def test_hardcoded_credentials_fire_and_never_print_the_value(scan: Scan) -> Non
         assert "s3cr3t" not in finding.message
         assert "AbCdEf1234567890XyZ" not in finding.message
     assert any("hunt…(18 chars)" in f.message for f in hits)
+
+
+def test_hardcoded_credentials_use_the_secrets_familys_redaction_and_fingerprint(
+    scan: Scan,
+) -> None:
+    # One credential, one printed form and one fingerprint, whichever family reports it.
+    secret = "Zq8xLm4Rp7Tw2Vb9"  # noqa: S105 - a fake credential planted for the test
+    findings = scan({WF: f"""
+        on: push
+        permissions: {{contents: read}}
+        env:
+          DEPLOY_TOKEN: {secret}
+        jobs:
+          a:
+            runs-on: ubuntu-latest
+            steps:
+              - run: make
+    """})
+    (hit,) = rules(findings, "pipeline/hardcoded-credentials")
+    assert redact(secret) in hit.message
+    assert f"sha256 {value_fingerprint(secret)[:12]}…" in hit.message
+    assert secret not in hit.message
 
 
 def test_secret_references_and_placeholders_do_not_fire(scan: Scan) -> None:
