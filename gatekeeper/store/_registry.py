@@ -54,6 +54,7 @@ MAX_BLOB_BYTES = 64 * 1024 * 1024
 MAX_LIST_BYTES = 64 * 1024 * 1024
 MAX_TOKEN_BYTES = 1024 * 1024
 MAX_PAGES = 10_000
+_ERROR_BODY_BYTES = 2000  # read of an error answer, for the registry's own message
 
 _DIGEST = re.compile(r"^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$")
 _REPO_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
@@ -374,7 +375,13 @@ class RegistryClient:
     def _fail(self, response: requests.Response, what: str) -> StoreError:
         detail = ""
         try:
-            text = response.content[:2000].decode("utf-8", "replace")
+            # SECURITY: most requests stream; `.content` would read an error body of any size.
+            head = b""
+            for chunk in response.iter_content(chunk_size=_ERROR_BODY_BYTES):
+                head += chunk
+                if len(head) >= _ERROR_BODY_BYTES:
+                    break
+            text = head[:_ERROR_BODY_BYTES].decode("utf-8", "replace")
             doc = json.loads(text)
             errors = doc.get("errors") if isinstance(doc, dict) else None
             if isinstance(errors, list) and errors and isinstance(errors[0], dict):

@@ -346,3 +346,37 @@ def test_subjects_that_are_not_sha256_go_through_anchors(oci_uri: str, tmp_path:
     assert [e.id for e in reader.by_subject(sha512)] == [env_id]
     assert [e.id for e in reader.by_subject(commit)] == [env_id]
     assert reader.by_subject("gitCommit:" + "d" * 40) == []
+
+
+def test_error_answer_is_read_only_as_far_as_its_message() -> None:
+    # A registry answering an error with an endless body must not make the gate read it all.
+    import io
+
+    import requests
+
+    from gatekeeper.store._registry import RegistryClient, RegistryRef
+
+    body = json.dumps({"errors": [{"code": "DENIED", "message": "no"}]}).encode()
+
+    class Huge(io.RawIOBase):  # the JSON error, then 64 MiB of padding
+        served = 0
+
+        def readinto(self, buffer: bytearray) -> int:
+            if self.served >= 64 * 1024 * 1024:
+                return 0
+            start = body[self.served:self.served + len(buffer)]
+            chunk = start + b" " * (len(buffer) - len(start))
+            buffer[:len(chunk)] = chunk
+            self.served += len(chunk)
+            return len(chunk)
+
+        def readable(self) -> bool:
+            return True
+
+    raw = Huge()
+    response = requests.Response()
+    response.status_code, response.raw = 500, raw
+    client = RegistryClient(RegistryRef.parse("oci://registry.example/acme/app"))
+    error = client._fail(response, "GET blob")
+    assert raw.served <= 64 * 1024
+    assert str(error) == "oci://registry.example/acme/app: GET blob: HTTP 500: DENIED no"
