@@ -28,11 +28,11 @@ from gatekeeper._git import open_repo
 from gatekeeper.check import CheckConfig, run_check
 from gatekeeper.errors import CollectionError, InvalidInput
 from gatekeeper.github.event import PullRequestEvent, event_from_environment, load_event
-from gatekeeper.models.finding import Finding, Severity
+from gatekeeper.models.finding import Finding
 from gatekeeper.models.policy import Policy
 from gatekeeper.models.verdict import Verdict
-from gatekeeper.report import markdown
-from gatekeeper.report.base import active, blocking
+from gatekeeper.report import github, markdown
+from gatekeeper.report.base import active, blocking, ranked
 
 if TYPE_CHECKING:
     from gatekeeper._http import HttpClient
@@ -214,8 +214,8 @@ def run_pr_check(cfg: PrCheckConfig) -> PrCheckResult:
 
 
 def _annotation(finding: Finding, blocks: bool) -> dict[str, Any]:
-    level = "failure" if blocks else (
-        "warning" if finding.severity.at_least(Severity.MEDIUM) else "notice")
+    # The check-runs API says "failure" where a workflow command says "error".
+    level = "failure" if blocks else github.level(finding, blocks)
     line = finding.line or 1
     return {"path": finding.path, "start_line": line, "end_line": line,
             "annotation_level": level, "title": finding.rule,
@@ -224,10 +224,8 @@ def _annotation(finding: Finding, blocks: bool) -> dict[str, Any]:
 
 def annotations_for(verdict: Verdict) -> list[dict[str, Any]]:
     """Check-run annotations for new findings with a path, blocking ones first."""
-    blocks = {f.fingerprint for f in blocking(verdict)}
-    ordered = sorted((f for f in active(verdict) if f.path),
-                     key=lambda f: (f.fingerprint not in blocks, -f.severity.rank, f.sort_key()))
-    return [_annotation(f, f.fingerprint in blocks) for f in ordered[:MAX_ANNOTATIONS]]
+    with_path = [(f, blocks) for f, blocks in ranked(verdict) if f.path]
+    return [_annotation(f, blocks) for f, blocks in with_path[:MAX_ANNOTATIONS]]
 
 
 def _run_url(environ: Mapping[str, str]) -> str | None:

@@ -122,7 +122,7 @@ def fail_step(exit_code: int, verdict: Verdict | None, fail_on: str) -> bool:
     if fail_on == "block":
         return False
     threshold = Severity(fail_on)
-    return any(f.status is None and f.severity.at_least(threshold) for f in verdict.findings)
+    return any(f.blocks(threshold) for f in verdict.findings)
 
 
 def _delimiter(*values: str) -> str:

@@ -14,9 +14,15 @@ def active(verdict: Verdict) -> list[Finding]:
 
 
 def blocking(verdict: Verdict) -> list[Finding]:
-    if verdict.block_at is None:
-        return []
-    return [f for f in active(verdict) if f.severity.at_least(verdict.block_at)]
+    return verdict.blocking_findings()
+
+
+def ranked(verdict: Verdict) -> list[tuple[Finding, bool]]:
+    """Active findings with whether each blocks: blocking first, then most severe first."""
+    blocks = {f.fingerprint for f in blocking(verdict)}
+    ordered = sorted(active(verdict),
+                     key=lambda f: (f.fingerprint not in blocks, -f.severity.rank, f.sort_key()))
+    return [(f, f.fingerprint in blocks) for f in ordered]
 
 
 def severity_counts(findings: list[Finding]) -> dict[Severity, int]:

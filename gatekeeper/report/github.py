@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from gatekeeper.models.finding import Finding, Severity
 from gatekeeper.models.verdict import Verdict
-from gatekeeper.report.base import active, blocking
+from gatekeeper.report.base import ranked
 
 
 def escape_data(text: str) -> str:
@@ -37,7 +37,8 @@ def command(level: str, message: str, *, file: str | None = None, line: int | No
     return f"{head}::{escape_data(message)}"
 
 
-def _level(finding: Finding, blocks: bool) -> str:
+def level(finding: Finding, blocks: bool) -> str:
+    """``error`` when it blocks, else ``warning`` from medium up, else ``notice``."""
     if blocks:
         return "error"
     return "warning" if finding.severity.at_least(Severity.MEDIUM) else "notice"
@@ -47,13 +48,10 @@ def annotation_lines(verdict: Verdict) -> list[str]:
     """One workflow command per reason and per new finding, most severe first."""
     lines = [command("error", r.message, title=f"{r.code} [{r.stage}]" if r.stage else r.code)
              for r in verdict.reasons]
-    blocks = {f.fingerprint for f in blocking(verdict)}
-    findings = sorted(active(verdict),
-                      key=lambda f: (f.fingerprint not in blocks, -f.severity.rank, f.sort_key()))
     lines.extend(
-        command(_level(f, f.fingerprint in blocks), f"{f.message} ({f.severity.value})",
+        command(level(f, blocks), f"{f.message} ({f.severity.value})",
                 file=f.path, line=f.line, title=f.rule)
-        for f in findings
+        for f, blocks in ranked(verdict)
     )
     return lines
 
@@ -63,4 +61,4 @@ def render(verdict: Verdict) -> str:
     return "\n".join(lines) + "\n" if lines else ""
 
 
-__all__ = ["annotation_lines", "command", "escape_data", "escape_property", "render"]
+__all__ = ["annotation_lines", "command", "escape_data", "escape_property", "level", "render"]

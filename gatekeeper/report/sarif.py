@@ -223,8 +223,7 @@ def _location(path: str | None, line: int | None, logical: str | None = None) ->
 
 
 def _finding_result(finding: Finding, index: int, block_at: Severity | None) -> dict[str, Any]:
-    blocking = (finding.status is None and block_at is not None
-                and finding.severity.at_least(block_at))
+    blocking = block_at is not None and finding.blocks(block_at)
     result: dict[str, Any] = {
         "ruleId": finding.rule,
         "ruleIndex": index,

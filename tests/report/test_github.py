@@ -51,3 +51,19 @@ def test_message_cannot_inject_a_command() -> None:
     assert out.count("\n") == 1
     assert out.startswith("::error ")
     assert "%0A::add-mask::x%0A::set-env" in out
+
+
+def test_check_run_annotations_match_workflow_commands(check_verdict: Verdict) -> None:
+    # pr-check's check-run annotations and the Action's workflow commands rank and grade
+    # findings the same way (one definition in report.base.ranked and report.github.level).
+    from gatekeeper.github.prcheck import annotations_for
+
+    extra = finding("deps/unpinned", Severity.LOW, "flask>=2", "requirements.txt", 2)
+    verdict = check_verdict.model_copy(update={"findings": [*check_verdict.findings, extra]})
+    commands = [(line.split(" ", 1)[0][2:], line.split("title=", 1)[1].split("::", 1)[0])
+                for line in annotation_lines(verdict) if "file=" in line]
+    check_run = [({"failure": "error"}.get(a["annotation_level"], a["annotation_level"]),
+                  a["title"]) for a in annotations_for(verdict)]
+    assert check_run == commands
+    assert check_run[0] == ("error", "secrets/github-token")
+    assert ("notice", "deps/unpinned") in check_run
