@@ -221,12 +221,17 @@ def run(env: Mapping[str, str], stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _keep_report(text: str, tmp_root: str | None) -> str:
-    """Copy the JSON report somewhere that outlives the step's temporary directory."""
-    directory = Path(tmp_root or tempfile.gettempdir())
-    path = directory / "gatekeeper-report.json"
+    """Copy the JSON report to a file of its own that outlives the step's temporary directory.
+
+    A new file per step: under a fixed name a later gatekeeper step of the same job would
+    overwrite the report an earlier step's ``report-file`` output still points to.
+    """
     with contextlib.suppress(OSError):
-        path.write_text(text, encoding="utf-8")
-        return str(path)
+        fd, path = tempfile.mkstemp(prefix="gatekeeper-report-", suffix=".json",
+                                    dir=tmp_root or tempfile.gettempdir())
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8"))
+        return path
     return ""
 
 

@@ -336,3 +336,18 @@ def test_reporting_command_without_a_report_fails_the_step(
         assert code != 0
         assert outputs["verdict"] == "block" and outputs["exit-code"] == "0"
         assert "exited 0 without a report" in out
+
+
+def test_each_step_keeps_its_own_report_file(leaky_repo: Path, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    # Two gatekeeper steps in one job: the first step's report-file must still hold its own
+    # (blocking) report after the second step passes.
+    runner = Runner(tmp_path, leaky_repo)
+    code, _, first = runner.run(monkeypatch, capsys, args="--only secrets", fail_on="never")
+    assert code == 0 and first["verdict"] == "block"
+    code, _, second = runner.run(monkeypatch, capsys, args="--only deps")
+    assert code == 0 and second["verdict"] == "pass"
+    assert first["report-file"] != second["report-file"]
+    assert json.loads(Path(first["report-file"]).read_text())["verdict"] == "block"
+    assert json.loads(Path(second["report-file"]).read_text())["verdict"] == "pass"
