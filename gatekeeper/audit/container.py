@@ -251,6 +251,7 @@ def _audit_image(image: Image, allowed: list[str]) -> Iterator[Finding]:
     entries = [("environment", e) for e in image.env]
     entries += [("history", e) for e in image.history_secrets]
     entries += [("label", e) for e in image.label_secrets]
+    entries += [("command", e) for e in image.command_secrets]
     for where, env in entries:
         if env.secret is None:
             continue

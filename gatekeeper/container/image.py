@@ -737,6 +737,7 @@ def _image_from_config(ref: str, fmt: str, name: str | None, manifest_digest: st
         exposed_ports=sorted(str(p) for p in ports),
         env=env,
         history_secrets=_history_secrets(config.get("history")),
+        command_secrets=_command_secrets(cfg),
         labels=dict(sorted(labels.items())),
         label_secrets=label_secrets,
         layers=layers,
@@ -748,6 +749,28 @@ def _image_from_config(ref: str, fmt: str, name: str | None, manifest_digest: st
 
 def _opt_str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _command_secrets(cfg: dict[str, Any]) -> list[ImageEnv]:
+    """Tokens and ``--password=...`` literals among the Entrypoint and Cmd arguments.
+
+    SECURITY: every container started from the image carries them; redacting them in the
+    evidence without a finding would hide a leaked credential rather than report it.
+    """
+    found: list[ImageEnv] = []
+    for field_name in ("Entrypoint", "Cmd"):
+        args = cfg.get(field_name)
+        if not isinstance(args, list):
+            continue
+        for i, arg in enumerate(args):
+            if not isinstance(arg, str):
+                continue
+            key, eq, value = arg.partition("=")
+            secret = (classify(key.lstrip("-"), value) if eq else None) or classify(None, arg)
+            if secret is not None:
+                found.append(ImageEnv(name=f"{field_name}[{i}]", value=secret.redacted,
+                                      secret=secret))
+    return found
 
 
 _BUILD_ARGS = re.compile(r"^\|(\d+)\s+")

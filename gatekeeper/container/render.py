@@ -35,7 +35,8 @@ def _image_lines(image: Image) -> list[str]:
     lines.append(f"entrypoint   {' '.join(image.entrypoint) if image.entrypoint else '-'}")
     lines.append(f"cmd          {' '.join(image.cmd) if image.cmd else '-'}")
     lines.append(f"ports        {', '.join(image.exposed_ports) or '-'}")
-    secrets = [e.name for e in image.env if e.secret] + [e.name for e in image.history_secrets]
+    secrets = [e.name for e in image.env if e.secret] + [
+        e.name for e in (*image.history_secrets, *image.command_secrets)]
     lines.append(f"env          {len(image.env)} variable(s)"
                  + (f"; secret-looking (redacted): {', '.join(secrets)}" if secrets else ""))
     lines.append(f"layers       {len(image.layers)}, {_size(image.total_size)} in total")

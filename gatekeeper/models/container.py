@@ -120,6 +120,8 @@ class Image(GatekeeperModel):
     env: list[ImageEnv] = Field(default_factory=list)
     # Secret-looking build arguments or tokens left in the config's history (``|1 TOKEN=...``).
     history_secrets: list[ImageEnv] = Field(default_factory=list)
+    # Secret-looking arguments of the config's Entrypoint and Cmd (``Cmd[2]``), kept redacted.
+    command_secrets: list[ImageEnv] = Field(default_factory=list)
     labels: dict[str, str] = Field(default_factory=dict)  # secret-looking values redacted
     label_secrets: list[ImageEnv] = Field(default_factory=list)
     layers: list[Layer] = Field(default_factory=list)

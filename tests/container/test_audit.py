@@ -439,3 +439,20 @@ def test_secret_in_run_text_heredoc_and_label() -> None:
 def test_secret_text_near_misses(line: str) -> None:
     findings = audit(f"FROM alpine:3{PIN}\n{line}\nUSER app\n")
     assert rules(findings, "container/secret-in-build") == []
+
+
+def test_image_secret_in_entrypoint_or_cmd_is_a_finding_not_only_redacted(
+    tmp_path: Path,
+) -> None:
+    # No history (a crafted or squashed image): the config's command is the only place.
+    token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    found = rules(image_findings(tmp_path, history=[], entrypoint=["/app", f"--token={token}"],
+                                 cmd=["--db-password=Zq8vN3kLp0wXy7Rt", "--verbose"]),
+                  "container/secret-in-build")
+    assert sorted(f.message.split(" holds")[0].rsplit(": ", 1)[1] for f in found) == [
+        "command entry Cmd[0]", "command entry Entrypoint[1]"]
+    assert all(token not in f.message and "Zq8vN3kLp0wXy7Rt" not in f.message for f in found)
+    clean = rules(image_findings(tmp_path / "ok", cmd=["--password-file=/run/secrets/db",
+                                                       "--port=8080"]),
+                  "container/secret-in-build")
+    assert clean == []
