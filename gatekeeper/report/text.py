@@ -18,11 +18,13 @@ def render(verdict: Verdict, *, colour: bool = False) -> str:
 
     lines: list[str] = []
     for reason in verdict.reasons:
-        stage = f"[{reason.stage}] " if reason.stage else ""
+        stage = f"[{_one_line(reason.stage)}] " if reason.stage else ""
         lines.append(f"BLOCK {reason.code}: {stage}{_one_line(reason.message)}")
     shown = [f for f in verdict.findings if f.status is None]
     blocks = {f.fingerprint for f in blocking(verdict)}
-    for path, group in groupby(shown, key=lambda f: f.path or "(repository)"):
+    for raw_path, group in groupby(shown, key=lambda f: f.path or "(repository)"):
+        # SECURITY: a file name may hold newlines and escape sequences (git allows both).
+        path = _one_line(raw_path)
         lines.append(f"\033[1m{path}\033[0m" if colour else path)
         for finding in group:
             # The mark says which findings decide the verdict, without relying on colour.

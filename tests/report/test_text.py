@@ -47,3 +47,14 @@ def test_every_format_renders(check_verdict: Verdict, verify_block: Verdict) -> 
     for fmt in ReportFormat:
         for verdict in (check_verdict, verify_block):
             assert render(fmt, verdict).strip() or fmt is ReportFormat.TEXT
+
+
+def test_file_names_cannot_fake_lines_or_move_the_cursor() -> None:
+    # git allows a newline and ESC in a file name; the text report must not print them raw.
+    path = "a.yml\nPASS: no findings\x1b[2J"
+    f = finding("pipeline/parse-error", Severity.HIGH, "m", path, 1)
+    verdict = Verdict(command="check", verdict="block", findings=[f], block_at=Severity.HIGH)
+    text = render(ReportFormat.TEXT, verdict)
+    assert "\x1b" not in text
+    assert "PASS: no findings" not in text.splitlines()
+    assert "a.yml PASS: no findings [2J" in text.splitlines()
