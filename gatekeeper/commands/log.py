@@ -22,6 +22,7 @@ from gatekeeper.decision_log import (
 )
 from gatekeeper.errors import ExitCode, InvalidInput
 from gatekeeper.models.verdict import Verdict
+from gatekeeper.report.text import one_line
 from gatekeeper.store import open_store
 from gatekeeper.verify.evaluate import VerifyTrace
 
@@ -84,8 +85,10 @@ def cmd_log_show(args: argparse.Namespace) -> int:
                 continue
             subjects = ", ".join(s.name for s in entry.subjects) or "-"
             codes = ", ".join(sorted({r.code for r in entry.reasons}))
-            text = (f"{entry.seq:>6}  {entry.time.isoformat()}  {entry.verdict:<5}  "
-                    f"{entry.policy or '-'}  {subjects}{'  ' + codes if codes else ''}\n")
+            # SECURITY: the log is read back from the store; its text must not drive a terminal.
+            text = one_line(f"{entry.seq:>6}  {entry.time.isoformat()}  {entry.verdict:<5}  "
+                            f"{entry.policy or '-'}  {subjects}{'  ' + codes if codes else ''}")
+            text += "\n"
             out.write(text.encode("utf-8"))
     out.flush()
     return ExitCode.PASS

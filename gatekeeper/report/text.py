@@ -18,13 +18,13 @@ def render(verdict: Verdict, *, colour: bool = False) -> str:
 
     lines: list[str] = []
     for reason in verdict.reasons:
-        stage = f"[{_one_line(reason.stage)}] " if reason.stage else ""
-        lines.append(f"BLOCK {reason.code}: {stage}{_one_line(reason.message)}")
+        stage = f"[{one_line(reason.stage)}] " if reason.stage else ""
+        lines.append(f"BLOCK {reason.code}: {stage}{one_line(reason.message)}")
     shown = [f for f in verdict.findings if f.status is None]
     blocks = {f.fingerprint for f in blocking(verdict)}
     for raw_path, group in groupby(shown, key=lambda f: f.path or "(repository)"):
         # SECURITY: a file name may hold newlines and escape sequences (git allows both).
-        path = _one_line(raw_path)
+        path = one_line(raw_path)
         lines.append(f"\033[1m{path}\033[0m" if colour else path)
         for finding in group:
             # The mark says which findings decide the verdict, without relying on colour.
@@ -32,19 +32,20 @@ def render(verdict: Verdict, *, colour: bool = False) -> str:
             sev = paint(f"{finding.severity.value:<8}", finding.severity.value)
             where = f"line {finding.line}" if finding.line else "-"
             lines.append(f"{mark} {sev} {finding.rule:<36} {where:<10} "
-                         f"{_one_line(finding.message)}")
+                         f"{one_line(finding.message)}")
     quiet = [f for f in verdict.findings if f.status is not None]
     if quiet:
         by_status: dict[str, int] = {}
         for f in quiet:
             by_status[f.status or ""] = by_status.get(f.status or "", 0) + 1
         lines.append("not blocking: " + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())))
-    lines.extend(f"note: {_one_line(note)}" for note in verdict.notes)
+    lines.extend(f"note: {one_line(note)}" for note in verdict.notes)
     lines.append(_summary(verdict))
     return "\n".join(lines) + "\n"
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
+    """``text`` on one line, every character that is not printable made a space."""
     # SECURITY: a message carrying repository text must not move the cursor or fake lines.
     return "".join(c if c.isprintable() else " " for c in text)
 
@@ -67,4 +68,4 @@ def _summary(verdict: Verdict) -> str:
             f"exception with a reason and expiry to the policy, or accept them with --baseline")
 
 
-__all__ = ["location", "render"]
+__all__ = ["location", "one_line", "render"]

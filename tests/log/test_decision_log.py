@@ -270,3 +270,23 @@ def test_concurrent_verify_commands_lose_no_entry(pipeline: Any) -> None:
     lines = _lines(_log(pipeline))
     assert len(lines) == 4
     assert verify_lines(lines).ok
+
+
+def test_log_show_text_cannot_drive_the_terminal(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    # The log is read back from the store: a policy or subject name in it must not print
+    # escape sequences or extra lines.
+    from datetime import UTC, datetime
+
+    from gatekeeper.decision_log import Decision, LoggedSubject
+
+    store = tmp_path / "store"
+    FileDecisionLog(store / "log" / "decisions.jsonl").append(Decision(
+        time=datetime(2026, 1, 1, tzinfo=UTC), verdict="block",
+        policy="release\x1b[2J\n     1  pass", policy_digest=None,
+        subjects=[LoggedSubject(name="app\rX", digest="sha256:" + "a" * 64)], reasons=[],
+        attestations=[], store=str(store)))
+    assert main(["log", "show", "--store", str(store), "--format", "text"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\r" not in out
+    assert len(out.splitlines()) == 1 and "release [2J      1  pass  app X" in out
