@@ -12,7 +12,6 @@ import yaml
 
 from gatekeeper._fileio import load_yaml, loads_json_strict
 from gatekeeper.deps.common import (
-    LineCounter,
     LockfileError,
     ParseResult,
     find_line,
@@ -134,15 +133,20 @@ def parse_package_lock(path: str, text: str, result: ParseResult) -> None:
     result.files.append(path)
 
 
+# A key opening an object, at the start of a line (npm pretty-prints its locks).
+_V1_KEY = re.compile(r'^[ \t]*"((?:[^"\\]|\\.)*)": \{', re.MULTILINE)
+
+
 def _parse_lock_v1(path: str, text: str, data: dict[str, Any], result: ParseResult) -> None:
-    counter = LineCounter(text)
+    # NOTE: one pass for every key's first line; a text.find per dependency was quadratic
+    # (28 s for 20,000 entries).
+    lines = line_index(text, _V1_KEY)
 
     def walk(deps: Any, depth: int) -> None:
         if not isinstance(deps, dict):
             raise LockfileError("dependencies is not an object")
         for name, entry in deps.items():
-            pos = text.find(f'"{name}": {{')
-            line = counter.line_of(pos) if pos >= 0 else 1
+            line = lines.get(name, 1)
             if not isinstance(entry, dict) or not isinstance(entry.get("version"), str):
                 raise LockfileError(f"dependency {name!r} has no version", line)
             ver = entry["version"]

@@ -748,3 +748,30 @@ def test_requirements_lock_files_are_pip_requirements() -> None:
         assert is_dependency_file(path), path
     for path in ("Cargo.lock.bak", "requirements.md", "docs/notrequirements.lockfile"):
         assert not is_dependency_file(path), path
+
+
+def test_package_lock_v1_lines_in_one_pass(tmp_path: Path) -> None:
+    import json
+    import time
+
+    nested = {"inner": {"version": "2.0.0", "resolved":
+                        "https://registry.npmjs.org/inner/-/inner-2.0.0.tgz"}}
+    deps = {f"pkg-{i}": {"version": "1.0.0", "resolved":
+                         f"https://registry.npmjs.org/pkg-{i}/-/pkg-{i}-1.0.0.tgz",
+                         **({"dependencies": nested} if i == 3 else {})}
+            for i in range(20_000)}
+    text = json.dumps({"name": "app", "lockfileVersion": 1, "dependencies": deps}, indent=2)
+    start = time.perf_counter()
+    s = snap(tmp_path, {"package-lock.json": text})
+    elapsed = time.perf_counter() - start
+    assert s.errors == [] and len(s.packages) == 20_001
+    got = by_name(s)
+
+    def line_of(key: str) -> int:
+        return text.count("\n", 0, text.find(f'"{key}": {{')) + 1
+
+    for name in ("pkg-0", "pkg-3", "inner", "pkg-19999"):
+        assert got[name].line == line_of(name)
+    assert got["inner"].direct is False and got["pkg-3"].direct is True
+    # One pass over the text, not one search per entry (which took ~30 s here).
+    assert elapsed < 5, elapsed
