@@ -360,6 +360,18 @@ def parse_pipfile_lock(path: str, text: str, result: ParseResult, source: FileSo
                     pinning=not _COMMIT.fullmatch(str(entry.get("ref", ""))),
                 ))
                 continue
+            remote = str(entry.get("file", ""))
+            if "path" not in entry and "://" in remote and not remote.startswith("file:"):
+                # Pipfile's ``file = "https://..."``: an archive fetched from a URL, not the
+                # project's own code (it is what deps/source-changed exists for).
+                result.packages.append(package(
+                    "PyPI", name, None, file=path, line=line,
+                    source=f"url:{remote.split('#')[0]}", spec=remote, direct=True,
+                    hashes=[prefixed_hash(h)
+                            for h in _as_list(entry.get("hashes"), "hashes", line)],
+                    hash_supported=True, pinning=False,
+                ))
+                continue
             if "path" in entry or "file" in entry:
                 continue  # local project code
             raw = entry.get("version")

@@ -373,3 +373,22 @@ def test_collect_with_base_outside_git_is_a_usage_error(
     (tmp_path / "requirements.txt").write_text("six==1.16.0\n")
     assert main(["collect", "deps", str(tmp_path), "--base", "HEAD"]) == 2
     assert "not a git repository" in capsys.readouterr().err
+
+
+def test_pipfile_lock_remote_archive_is_recorded_and_fires_source_changed(tmp_path: Path) -> None:
+    # Pipenv's ``file = "https://..."`` fetches an archive from a URL; it used to be skipped
+    # as if it were the project's own directory, so no rule could see it.
+    url = "https://evil.example.com/requests-2.31.0.tar.gz"
+    write(tmp_path, {"Pipfile.lock": json.dumps({
+        "_meta": {"sources": [{"name": "pypi", "url": "https://pypi.org/simple"}]},
+        "default": {
+            "requests": {"file": url, "hashes": [f"sha256:{'b' * 64}"]},
+            "mine": {"path": ".", "editable": True},
+            "local": {"file": "file:///tmp/local.tar.gz"},
+        },
+        "develop": {},
+    }, indent=4)})
+    found = findings(tmp_path, rule="deps/source-changed")
+    assert [(f.path, f.line) for f in found] == [("Pipfile.lock", 11)]
+    assert f"url:{url}" in found[0].message
+    assert findings(tmp_path, rule="deps/parse-error") == []
