@@ -508,11 +508,17 @@ def scan_text(
     hits.extend(_url_credentials(text, lines))
     hits.extend(_generic(path, text, lines))
     kept: list[RawHit] = []
-    spans: list[tuple[int, int]] = []
+    # The spans kept never overlap, so ordered by start they are ordered by end too: of
+    # those starting before a hit ends, only the last can reach into it. A binary search a
+    # hit, not a comparison with every kept span (a file of 40,000 tokens took 80 s).
+    starts: list[int] = []
+    ends: list[int] = []
     for hit in sorted(hits, key=lambda h: (_PRIORITY[h.detector], h.start)):
-        if any(hit.start < end and start < hit.end for start, end in spans):
+        index = bisect.bisect_left(starts, hit.end)
+        if index and ends[index - 1] > hit.start:
             continue
-        spans.append((hit.start, hit.end))
+        starts.insert(index, hit.start)
+        ends.insert(index, hit.end)
         if hit.detector != "_consumed" and (detectors is None or detectors(hit.detector)):
             kept.append(hit)
     kept.sort(key=lambda h: (h.start, h.detector))
