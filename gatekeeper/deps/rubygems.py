@@ -57,6 +57,10 @@ def parse_gemfile_lock(path: str, text: str, result: ParseResult, source: FileSo
                     src = registry_source("RubyGems", remote)
                 elif section == "GIT":
                     src = f"git:{remote}"
+                elif section == "PLUGIN SOURCE":
+                    # A source plugin (an S3 bucket, another server) fetches from elsewhere:
+                    # remote, never the project's own code.
+                    src = f"url:{remote}"
                 else:
                     src = f"path:{remote}"
                 specs.append((number, spec.group(1), spec.group(2), src, []))

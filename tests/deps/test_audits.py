@@ -392,3 +392,19 @@ def test_pipfile_lock_remote_archive_is_recorded_and_fires_source_changed(tmp_pa
     assert [(f.path, f.line) for f in found] == [("Pipfile.lock", 11)]
     assert f"url:{url}" in found[0].message
     assert findings(tmp_path, rule="deps/parse-error") == []
+
+
+def test_gemfile_plugin_source_gem_is_recorded_and_fires_source_changed(tmp_path: Path) -> None:
+    # A gem from a Bundler source plugin (here S3) was filed as a local PATH gem and skipped.
+    write(tmp_path, {"Gemfile.lock": (
+        "GEM\n  remote: https://rubygems.org/\n  specs:\n    rack (3.0.8)\n\n"
+        "PATH\n  remote: engines/mine\n  specs:\n    mine (0.1.0)\n\n"
+        "PLUGIN SOURCE\n  remote: s3://bucket-of-gems\n  type: aws-s3\n  specs:\n"
+        "    sneaky (1.0.0)\n\n"
+        "PLATFORMS\n  ruby\n\nDEPENDENCIES\n  mine!\n  rack\n  sneaky!\n"
+    )})
+    found = findings(tmp_path, rule="deps/source-changed")
+    assert [(f.path, f.line, f.message.split()[0]) for f in found] == [
+        ("Gemfile.lock", 15, "sneaky")]
+    assert "url:s3://bucket-of-gems" in found[0].message
+    assert findings(tmp_path, rule="deps/parse-error") == []
