@@ -173,7 +173,9 @@ def _history(runner: GitRunner, base: str, head: str, scan: _Scan) -> None:
                 continue
             if not in_hunk:
                 if line.startswith(b"+++ "):
-                    target = line[4:].rstrip(b"\n")
+                    # NOTE: git ends the line with a TAB when the name holds a space (for
+                    # patch(1)); a TAB in a name itself is always quoted as "\t".
+                    target = line[4:].rstrip(b"\n").removesuffix(b"\t")
                     name = _unquote_path(target)
                     path = None if target == b"/dev/null" else name.removeprefix("b/")
                 elif line.startswith(b"@@"):

@@ -105,6 +105,21 @@ def test_range_finds_a_secret_added_then_deleted_in_an_intermediate_commit(
     assert found[0].rule == "secrets/github-token" and added.hexsha[:12] in found[0].message
 
 
+def test_range_paths_with_spaces_and_quotes_are_the_tree_paths(git_repo: git.Repo) -> None:
+    # git ends a `+++ b/name` line with a TAB when the name holds a space; the history hit
+    # must carry the same path (and so the same finding fingerprint) as the tree hit.
+    root = workdir(git_repo)
+    base = git_repo.head.commit.hexsha
+    files = {"deploy/my file.sh": f"GH={t.github(5)}\n",
+             'odd "quoted" name.sh': f"GH={t.github(6)}\n"}
+    commit_files(git_repo, files, "add")
+    ev = collect(root, base=base)
+    by_source = {(h.source, h.path) for h in ev.hits}
+    assert by_source == {(source, path) for source in ("tree", "history") for path in files}
+    keys = {(f.path, f.fingerprint) for f in findings(ev)}
+    assert len(keys) == len(files)
+
+
 def test_range_line_numbers_follow_hunks(git_repo: git.Repo) -> None:
     root = workdir(git_repo)
     commit_files(git_repo, {"a.yml": "".join(f"k{i}: v\n" for i in range(20))})
