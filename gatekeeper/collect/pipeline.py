@@ -121,7 +121,12 @@ def _hash_file(path: Path, limit: int) -> tuple[str, int, bytes | None]:
     digest = hashlib.sha256()
     size = 0
     kept: list[bytes] | None = []
-    with open(path, "rb") as handle:
+    # SECURITY: a fifo (or device) named like a pipeline file would block the read forever;
+    # never follow a link swapped in after the walk either.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    with open(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path}: not a regular file")
         while chunk := handle.read(1024 * 1024):
             digest.update(chunk)
             size += len(chunk)

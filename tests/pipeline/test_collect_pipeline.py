@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -179,20 +180,29 @@ def test_digest_is_of_the_bytes_parsed_even_if_the_file_is_swapped(
     approved = "name: approved\non: push\njobs: {}\n"
     root = write_tree(tmp_path / "r", {".github/workflows/ci.yml": approved})
     target = root / ".github/workflows/ci.yml"
-    real_open = io.open
+    real_io_open, real_os_open = io.open, os.open
     opened: list[str] = []
 
-    def swapping_open(file: object, *args: object, **kwargs: object) -> object:
-        handle = real_open(file, *args, **kwargs)  # type: ignore[call-overload]
+    def swap_after(file: object) -> None:
         if isinstance(file, (str, os.PathLike)) and Path(file) == target:
             opened.append(str(file))
             swapped = target.with_name("swap.tmp")
             swapped.write_bytes(b"name: swapped\non: push\njobs: {}\n")
             os.replace(swapped, target)  # a new inode: the open handle keeps the old bytes
+
+    def swapping_open(file: object, *args: object, **kwargs: object) -> object:
+        handle = real_io_open(file, *args, **kwargs)  # type: ignore[call-overload]
+        swap_after(file)
         return handle
+
+    def swapping_os_open(file: object, *args: object, **kwargs: object) -> int:
+        fd = real_os_open(file, *args, **kwargs)  # type: ignore[arg-type]
+        swap_after(file)
+        return fd
 
     monkeypatch.setattr(io, "open", swapping_open)
     monkeypatch.setattr(builtins, "open", swapping_open)
+    monkeypatch.setattr(os, "open", swapping_os_open)
     evidence = collect(root)
     monkeypatch.undo()
     (item,) = evidence.files
@@ -200,6 +210,23 @@ def test_digest_is_of_the_bytes_parsed_even_if_the_file_is_swapped(
     assert len(opened) == 1
     assert workflow.name == "approved"
     assert item.sha256 == hashlib.sha256(approved.encode()).hexdigest()
+
+
+def test_a_fifo_named_like_a_pipeline_file_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "r", {".github/workflows/ci.yml": "on: push\njobs: {}\n"})
+    os.mkfifo(root / "Makefile")
+
+    def hung(signum: int, frame: object) -> None:
+        raise TimeoutError("the collector blocked on a fifo")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(10)
+    try:
+        with pytest.raises(CollectionError, match=r"Makefile.*not a regular file"):
+            collect(root)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def test_symlinked_workflow_is_not_followed(tmp_path: Path) -> None:
