@@ -40,9 +40,10 @@ def _include_entry(value: Any, line: int) -> GitlabInclude:
     for kind in ("local", "remote", "template", "component"):
         if kind in value:
             target = str(value[kind])
-            if kind == "remote" and "integrity" in value:
-                # NOTE: a remote include with `integrity:` is pinned by content hash.
-                ref_text = str(value["integrity"])
+            if kind == "remote":
+                # NOTE: a remote include is pinned by `integrity:` (a content hash) only;
+                # GitLab ignores a `ref:` beside it, so that must not read as a pin.
+                ref_text = str(value["integrity"]) if "integrity" in value else None
             return GitlabInclude(kind=kind, target=target, ref=ref_text, line=value.line_of(kind))
     if "project" in value:
         files = value.get("file")

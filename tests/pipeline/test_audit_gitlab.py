@@ -36,6 +36,19 @@ def test_unpinned_includes_fire(scan: Scan) -> None:
     ]
 
 
+def test_a_ref_beside_a_remote_include_is_not_its_integrity(scan: Scan) -> None:
+    # GitLab pins a remote include by `integrity:` only; `ref:` means nothing there.
+    findings = scan({".gitlab-ci.yml": """
+        include:
+          - remote: https://example.com/ci/template.yml
+            ref: sha256-L6ZyXS5ci0JvR1/qp+XIXgWXG6MDVE+aJbnyGn+MHsk=
+        build:
+          script: [make]
+    """})
+    hits = rules(findings, "pipeline/gitlab-unpinned-include")
+    assert [f.line for f in hits] == [2]
+
+
 def test_local_include_is_followed_and_audited(scan: Scan) -> None:
     findings = scan({
         ".gitlab-ci.yml": "include:\n  - local: ci/*.yml\nstages: [build]\n",
