@@ -81,6 +81,15 @@ class DepsDiffAudit:
                     path=change.file, line=change.line,
                     key=f"{ident}:{change.base_version}->{change.head_version}",
                 )
+            elif change.kind == "hash-changed" and not change.head_value:
+                yield Finding.make(
+                    "deps/hash-changed", Severity.CRITICAL,
+                    f"{change.name} {change.head_version} lost the integrity hash it had on "
+                    f"{evidence.base_ref} (was {_short(change.base_value)}): nothing verifies "
+                    "the artifact any more",
+                    path=change.file, line=change.line,
+                    key=f"{ident}@{change.head_version}:removed",
+                )
             elif change.kind == "hash-changed":
                 yield Finding.make(
                     "deps/hash-changed", Severity.CRITICAL,

@@ -101,6 +101,15 @@ def diff(base: DepsSnapshot, head: DepsSnapshot) -> tuple[list[DepChange], list[
                         head_version=pkg.version, base_value=" ".join(rehashed[0].hashes),
                         head_value=" ".join(pkg.hashes),
                     ))
+            elif same and all(o.hashes and o.hash_supported for o in same):
+                # The same version lost every integrity hash the base pinned it with (in a
+                # requirements file, stripping them all also switches pip's checking off):
+                # no hash of the base survives, and now nothing verifies the artifact.
+                changes.append(DepChange(
+                    kind="hash-changed", ecosystem=eco, name=name,
+                    purl=pkg.purl, file=file, line=pkg.line, base_version=pkg.version,
+                    head_version=pkg.version, base_value=" ".join(same[0].hashes),
+                ))
             base_sources = {o.source for o in olds}
             if pkg.source not in base_sources:
                 changes.append(DepChange(

@@ -408,3 +408,20 @@ def test_gemfile_plugin_source_gem_is_recorded_and_fires_source_changed(tmp_path
         ("Gemfile.lock", 15, "sneaky")]
     assert "url:s3://bucket-of-gems" in found[0].message
     assert findings(tmp_path, rule="deps/parse-error") == []
+
+
+def test_hash_changed_fires_when_the_hashes_are_stripped(git_repo: git.Repo) -> None:
+    # Stripping every --hash also turns pip's hash checking off (so not even
+    # deps/missing-hash fires); an npm entry losing its integrity is the same downgrade.
+    commit_files(git_repo, {
+        "requirements.txt": f"six==1.16.0 --hash=sha256:{SHA_A}\nidna==3.4 --hash=sha256:{SHA_A}\n",
+        "package-lock.json": npm_lock({"ms": ("2.1.3", reg("ms", "2.1.3"), sri(b"genuine"))}),
+    })
+    root = Path(git_repo.working_tree_dir or ".")
+    (root / "requirements.txt").write_text("six==1.16.0\nidna==3.6\n")
+    (root / "package-lock.json").write_text(npm_lock({"ms": ("2.1.3", reg("ms", "2.1.3"), None)}))
+    hits = findings(root, base="HEAD", rule="deps/hash-changed")
+    assert sorted((f.path, f.message.split()[0]) for f in hits) == [
+        ("package-lock.json", "ms"), ("requirements.txt", "six")]  # idna: a new version
+    assert all(f.severity.value == "critical" and "lost the integrity hash" in f.message
+               for f in hits)
