@@ -4,7 +4,9 @@
   ones that are not ignored; elsewhere: every file ``walk_files`` yields). Binary files
   are skipped by content, files over ``limits.max_file_bytes`` are listed as skipped.
 - ``--base``: the tree, plus every line ADDED by each commit of base..head, including
-  lines that a later commit of the range deleted again (one streamed ``git log -p``).
+  lines that a later commit of the range deleted again (one streamed ``git log -p``). A
+  blob git shows as binary that is text by content (a ``-diff``/``binary`` attribute in
+  the repository's .gitattributes) is scanned whole.
 - ``--staged``: only the blobs staged in the index (the pre-commit hook).
 
 SECURITY: the values found never leave this module: hits carry a redacted form and a
@@ -133,12 +135,18 @@ def _history(runner: GitRunner, base: str, head: str, scan: _Scan) -> None:
     marker = f"\x1eGKCOMMIT{_random.token_hex(12)} ".encode()
     proc = runner.popen(
         *_DIFF_ARGS, "log", "-p", "--cc", "-U0", "--no-color", "--no-ext-diff", "--no-textconv",
-        "--no-renames", "--no-relative", "--src-prefix=a/", "--dst-prefix=b/",
+        "--no-renames", "--no-relative", "--src-prefix=a/", "--dst-prefix=b/", "--full-index",
         f"--format={marker.decode().replace(chr(0x1e), '%x1e')}%H", f"{base}..{head}", "--",
     )
     assert proc.stdout is not None  # noqa: S101
     commit: str | None = None
     path: str | None = None
+    # SECURITY: git prints "Binary files ... differ" instead of the lines for a path that the
+    # repository's own .gitattributes marks `-diff` or `binary`; such blobs are judged here by
+    # content, so an attribute cannot hide a secret added (and removed) within the range.
+    diff_path: str | None = None
+    new_blob: bytes | None = None
+    hidden: dict[tuple[str, str], str] = {}
     in_hunk = False
     lineno = 0
     columns = 1  # prefix columns: 1 for a plain diff, one per parent for a combined diff
@@ -170,9 +178,15 @@ def _history(runner: GitRunner, base: str, head: str, scan: _Scan) -> None:
             if line.startswith((b"diff --git ", b"diff --cc ", b"diff --combined ")):
                 flush()
                 path, in_hunk = None, False
+                diff_path, new_blob = _header_path(line), None
                 continue
             if not in_hunk:
-                if line.startswith(b"+++ "):
+                if line.startswith(b"index "):
+                    new_blob = line.split(b"..", 1)[-1].split()[0] if b".." in line else None
+                elif line.startswith(b"Binary files ") and commit and diff_path and new_blob:
+                    if new_blob.strip(b"0"):
+                        hidden.setdefault((commit, diff_path), new_blob.decode())
+                elif line.startswith(b"+++ "):
                     # NOTE: git ends the line with a TAB when the name holds a space (for
                     # patch(1)); a TAB in a name itself is always quoted as "\t".
                     target = line[4:].rstrip(b"\n").removesuffix(b"\t")
@@ -205,6 +219,36 @@ def _history(runner: GitRunner, base: str, head: str, scan: _Scan) -> None:
         code, errors = runner.finish(proc)
     if code != 0:
         raise CollectionError(f"git log -p failed: {errors[:500]}")
+    if hidden:
+        _hidden_blobs(runner, hidden, scan)
+
+
+def _header_path(line: bytes) -> str | None:
+    """The path of a ``diff --git a/P b/P`` (both halves equal: no renames) or ``diff --cc P``."""
+    rest = line.rstrip(b"\n").split(b" ", 2)[2]
+    if line.startswith(b"diff --git "):
+        half = (len(rest) - 1) // 2
+        rest = rest[half + 1:]
+        return _unquote_path(rest).removeprefix("b/") or None
+    return _unquote_path(rest) or None
+
+
+def _hidden_blobs(runner: GitRunner, hidden: dict[tuple[str, str], str], scan: _Scan) -> None:
+    """Scan, whole, the blobs git showed as binary that are text by content."""
+    reader = BlobReader(runner)
+    try:
+        for (commit, path), sha in sorted(hidden.items()):
+            size, head = reader.read(sha, 8192)
+            if sniff_binary(head) is not None:
+                continue  # binary by content too: skipped, as in the tree
+            if size > scan.max_bytes:
+                scan.skipped.append(SkippedFile(
+                    path=path, commit=commit, reason=f"larger than {scan.max_bytes} bytes"))
+                continue
+            _, data = reader.read(sha, scan.max_bytes)
+            scan.added_lines(commit, path, list(enumerate(data.split(b"\n"), start=1)))
+    finally:
+        reader.close()
 
 
 def _staged(runner: GitRunner, scan: _Scan) -> None:

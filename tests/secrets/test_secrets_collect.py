@@ -120,6 +120,27 @@ def test_range_paths_with_spaces_and_quotes_are_the_tree_paths(git_repo: git.Rep
     assert len(keys) == len(files)
 
 
+def test_range_a_gitattributes_binary_mark_does_not_hide_added_lines(
+        git_repo: git.Repo) -> None:
+    # `-diff` / `binary` make git print "Binary files ... differ" instead of the lines; a
+    # secret added and removed again under that cover must still be found, by content.
+    root = workdir(git_repo)
+    base = git_repo.head.commit.hexsha
+    commit_files(git_repo, {".gitattributes": "*.sh -diff\n*.env binary\n"}, "attributes")
+    added = commit_files(git_repo, {
+        "deploy/run.sh": f"set -e\nexport GH={t.github(7)}\n",
+        "prod.env": f"TOKEN={t.github(8)}\n",
+        "logo.sh": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + t.github(9).encode(),
+    }, "oops")
+    git_repo.index.remove(["deploy/run.sh", "prod.env", "logo.sh"], working_tree=True)
+    git_repo.index.commit("remove them")
+    assert collect(root).hits == []
+    ev = collect(root, base=base)
+    assert [(h.path, h.line, h.source, h.commit) for h in ev.hits] == [
+        ("deploy/run.sh", 2, "history", added.hexsha), ("prod.env", 1, "history", added.hexsha)]
+    assert ev.skipped == []
+
+
 def test_range_line_numbers_follow_hunks(git_repo: git.Repo) -> None:
     root = workdir(git_repo)
     commit_files(git_repo, {"a.yml": "".join(f"k{i}: v\n" for i in range(20))})
