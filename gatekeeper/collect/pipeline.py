@@ -160,13 +160,27 @@ def _join_continuations(text: str) -> list[ScriptLine]:
     return out
 
 
-def _build_script_commands(path: str, text: str) -> BuildScript:
+def _build_script_commands(path: str, text: str) -> tuple[BuildScript, ParseError | None]:
+    """The script's network-related lines, and a parse error when there are too many.
+
+    SECURITY: past the cap a line is not audited, so the overflow is a parse error (a
+    finding), never a silent cut: 2,000 harmless `git` lines must not hide a `curl | sh`.
+    """
     commands = [
         line for line in _join_continuations(text)
         if not line.text.lstrip().startswith(("#", "//", "REM ", "rem ", "::"))
         and _NETWORK_WORDS.search(line.text)
     ]
-    return BuildScript(path=path, commands=commands[:MAX_COMMANDS_PER_SCRIPT])
+    error = None
+    if len(commands) > MAX_COMMANDS_PER_SCRIPT:
+        first = commands[MAX_COMMANDS_PER_SCRIPT]
+        error = ParseError(
+            message=f"{len(commands)} network-related command lines, over the "
+                    f"{MAX_COMMANDS_PER_SCRIPT} recorded; from line {first.line} on, "
+                    "not audited",
+            line=first.line,
+        )
+    return BuildScript(path=path, commands=commands[:MAX_COMMANDS_PER_SCRIPT]), error
 
 
 def _is_shellish(path: str) -> bool:
@@ -338,9 +352,11 @@ class PipelineCollector:
             elif entry.kind == "gitlab-ci":
                 gitlab.append(parse_gitlab_ci(entry.path, text))
             elif entry.kind == "build-script" and _is_shellish(entry.path):
-                script = _build_script_commands(entry.path, text)
+                script, error = _build_script_commands(entry.path, text)
                 if script.commands:
                     build_scripts.append(script)
+                if error is not None:
+                    return entry.model_copy(update={"parse_error": error})
         except (YamlLinesError, WorkflowParseError, GitlabParseError, JenkinsParseError) as exc:
             return entry.model_copy(
                 update={"parse_error": ParseError(message=exc.message, line=exc.line)}

