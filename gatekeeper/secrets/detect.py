@@ -397,8 +397,11 @@ def _url_credentials(text: str, lines: _Lines) -> Iterator[RawHit]:
             continue
         if re.match(r"\d{1,5}(?:,|$)", password):
             continue  # NOTE: host:port,host2 (a multi-host URL), not user:password
+        # SECURITY: the user part can itself be a token (`https://ghp_...:x@host`); only a
+        # name that does not look generated is printed as it is.
+        shown = redact(user) if looks_random(user) else user[:32]
         yield RawHit("url-credentials", password, m.start(2), m.end(2), lines.line(m.start()),
-                     detail=f"password for {user[:32]}@{m.group(3)[:64]}")
+                     detail=f"password for {shown}@{m.group(3)[:64]}")
 
 
 def _config_value_ok(value: str) -> bool:

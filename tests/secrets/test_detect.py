@@ -204,6 +204,16 @@ def test_many_hits_in_one_file_resolve_overlaps_in_near_linear_time() -> None:
     assert elapsed < 10, f"{elapsed:.1f}s for {len(lines)} hits"
 
 
+def test_url_credentials_detail_never_shows_a_token_used_as_the_user() -> None:
+    token, password = t.github(11), t.password(12)
+    hits = scan_text(f'url = "https://{token}:{password}@github.com/o/r.git"\n', "a.cfg")
+    assert sorted(h.detector for h in hits) == ["github-token", "url-credentials"]
+    (url,) = (h for h in hits if h.detector == "url-credentials")
+    assert token[4:12] not in url.detail and url.detail.startswith(f"password for {redact(token)}@")
+    (plain,) = scan_text(f"https://deploy:{password}@git.example.org/r.git\n", "a.cfg")
+    assert plain.detail == "password for deploy@git.example.org"
+
+
 def test_env_example_is_not_a_tool_config_but_a_random_value_there_still_fires() -> None:
     assert detectors(f"DB_PASSWORD={t.password(4)}\n", ".env.example") == ["generic-assignment"]
 
