@@ -20,6 +20,7 @@ from gatekeeper.models.pipeline import GitlabInclude, PipelineEvidence
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 _SHA_IN_URL = re.compile(r"/[0-9a-f]{40}/")
 _EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
+_USERINFO = re.compile(r"(?<=://)[^/@\s]*@")
 
 
 def unpinned_reason(include: GitlabInclude) -> str | None:
@@ -58,8 +59,10 @@ class GitlabIncludes:
                 reason = unpinned_reason(include)
                 if reason is None:
                     continue
+                # SECURITY: a remote URL can carry a token (`https://user:glpat-...@host`);
+                # the message shows `***@` in its place (the secrets family reports it).
                 source = f"{include.project} (file {include.target})" if (
-                    include.kind == "project") else include.target
+                    include.kind == "project") else _USERINFO.sub("***@", include.target)
                 yield Finding.make(
                     "pipeline/gitlab-unpinned-include", Severity.MEDIUM,
                     f"include of {include.kind} `{source}` {reason}: its owner decides what "

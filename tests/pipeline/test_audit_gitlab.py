@@ -49,6 +49,19 @@ def test_a_ref_beside_a_remote_include_is_not_its_integrity(scan: Scan) -> None:
     assert [f.line for f in hits] == [2]
 
 
+def test_a_token_in_a_remote_include_url_is_not_printed(scan: Scan) -> None:
+    token = "glpat-Zq8xLm4Rp7Tw2Vb9Kd3F"  # noqa: S105 - a fake credential for the test
+    findings = scan({".gitlab-ci.yml": f"""
+        include:
+          - remote: https://ci-bot:{token}@gitlab.example.com/g/p/-/raw/main/ci.yml
+        build:
+          script: [make]
+    """})
+    (hit,) = rules(findings, "pipeline/gitlab-unpinned-include")
+    assert token not in hit.message and "ci-bot" not in hit.message
+    assert "https://***@gitlab.example.com/g/p/-/raw/main/ci.yml" in hit.message
+
+
 def test_local_include_is_followed_and_audited(scan: Scan) -> None:
     findings = scan({
         ".gitlab-ci.yml": "include:\n  - local: ci/*.yml\nstages: [build]\n",
