@@ -111,10 +111,3 @@ def parse_go_mod(path: str, text: str, result: ParseResult, source: FileSource) 
         ))
     result.files.append(path)
 
-
-def go_sum_keys(text: str) -> set[tuple[str, str]]:
-    """Every (module, version) that a go.sum text mentions (zip or go.mod hash)."""
-    try:
-        return set(parse_go_sum(text, "go.sum"))
-    except LockfileError:
-        return set()
