@@ -47,7 +47,11 @@ def _author_tokens(commit: Commit) -> set[str]:
     return {commit.author.email.lower(), commit.author.name.lower()} - {""}
 
 
-def _approvers(commit: Commit) -> list[set[str]]:
+def _approvers(commit: Commit, evidence: SourceEvidence) -> list[set[str]]:
+    # SECURITY: a trailer is written by the commit's author. Offline it is the only record of
+    # a review there is; when the forge's reviews were read (pr-check), they alone count.
+    if evidence.reviews_consulted:
+        return []
     return [_identity_tokens(t.value) for t in commit.trailers
             if t.key.lower() in _APPROVAL_TRAILERS and t.value.strip()]
 
@@ -71,13 +75,13 @@ def approved_commits(evidence: SourceEvidence) -> set[str]:
     by_sha = {c.sha: c for c in evidence.commits}
     for commit in evidence.commits:
         author = _author_tokens(commit)
-        if head_approved or _approved_by_other(_approvers(commit), author):
+        if head_approved or _approved_by_other(_approvers(commit, evidence), author):
             approved.add(commit.sha)
         elif commit.pull_request is not None and commit.pull_request in by_number:
             approved.add(commit.sha)  # a squash merge of an approved pull request
         if not commit.is_merge:
             continue
-        merge_approvals = _approvers(commit)
+        merge_approvals = _approvers(commit, evidence)
         pr_approved = commit.pull_request is not None and commit.pull_request in by_number
         for sha in commit.merged_commits:
             merged = by_sha.get(sha)

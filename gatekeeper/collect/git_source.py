@@ -478,6 +478,7 @@ class GitSourceCollector:
             codeowners=owners,
             sensitive_paths=sorted(p for p in paths if path_category(p)),
             reviews=_reviews_option(ctx.options),
+            reviews_consulted="reviews" in ctx.options,
             notes=notes,
         )
 
@@ -495,6 +496,7 @@ class GitSourceCollector:
             if ctx.head == "HEAD" and ctx.base is None:
                 return SourceEvidence(is_git=True, head_ref=ctx.head, shallow=shallow,
                                       reviews=_reviews_option(ctx.options),
+            reviews_consulted="reviews" in ctx.options,
                                       notes=["the repository has no commit yet"])
             raise CollectionError(f"head {ctx.head!r} is not a commit in {runner.workdir}")
         head_tree = _decode(runner.run("rev-parse", f"{head}^{{tree}}").stdout).strip()
@@ -508,6 +510,7 @@ class GitSourceCollector:
             "shallow": shallow, "symlinks": symlinks, "sensitive_paths": sensitive,
             "codeowners_path": owners_path, "codeowners": owners,
             "reviews": _reviews_option(ctx.options),
+            "reviews_consulted": "reviews" in ctx.options,
         }
         if ctx.base is None:
             return SourceEvidence(**evidence)

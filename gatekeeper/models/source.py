@@ -126,6 +126,8 @@ class SourceEvidence(GatekeeperModel):
     codeowners: str | None = None
     sensitive_paths: list[str] = Field(default_factory=list)
     reviews: list[PullRequestReview] = Field(default_factory=list)
+    # True when review records came from the forge's API (pr-check): then they alone count.
+    reviews_consulted: bool = False
     notes: list[str] = Field(default_factory=list)
 
     def render_text(self) -> str:

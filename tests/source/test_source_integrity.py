@@ -165,6 +165,20 @@ def test_unreviewed_change(repo: git.Repo) -> None:
     assert reviewed[:12] not in flagged
 
 
+def test_trailers_do_not_count_once_the_forges_reviews_were_read(repo: git.Repo) -> None:
+    # A trailer is written by the commit's author: offline it is the record there is, but when
+    # pr-check has read the pull request's reviews (options["reviews"]), only they count.
+    base = repo.head.commit.hexsha
+    write(repo, "b", "2")
+    forged = commit(repo, "reviewed\n\nReviewed-by: Rita <rita@example.invalid>")
+    offline = collect(repo, base)
+    assert not _only(audit(offline, require_review=True), "source/unreviewed-change")
+    consulted = collect(repo, base, reviews=[])
+    assert consulted.reviews_consulted
+    found = _only(audit(consulted, require_review=True), "source/unreviewed-change")
+    assert [f.message.split()[1] for f in found] == [forged[:12]]
+
+
 def test_merge_of_an_approved_pull_request_counts_as_review(repo: git.Repo) -> None:
     base = repo.head.commit.hexsha
     sh(repo, "checkout", "-q", "-b", "feature")
