@@ -95,7 +95,10 @@ def _audit(cfg: AttestConfig) -> tuple[list[str], dict[str, Any], list[Finding]]
         evidence,
         AuditContext(policy=policy.audits, repo=cfg.repo, base=cfg.base, evidence=evidence),
     )
-    dumped = {k: v.model_dump(mode="json", by_alias=True) for k, v in sorted(evidence.items())}
+    from gatekeeper.secrets.redaction import dump_evidence
+
+    # SECURITY: an attestation is stored and shared; it never carries a credential.
+    dumped = {k: dump_evidence(k, v) for k, v in sorted(evidence.items())}
     sbom = _sbom(evidence)
     if sbom is not None:
         dumped["sbom"] = sbom

@@ -73,5 +73,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
     if fmt == "text" and hasattr(evidence, "render_text"):
         sys.stdout.write(evidence.render_text())
     else:
-        sys.stdout.write(dumps_json(evidence.model_dump(mode="json", by_alias=True)))
+        from gatekeeper.secrets.redaction import dump_evidence
+
+        sys.stdout.write(dumps_json(dump_evidence(kind, evidence)))
     return ExitCode.PASS
