@@ -59,7 +59,7 @@ class GitlabIncludes:
                 reason = unpinned_reason(include)
                 if reason is None:
                     continue
-                # SECURITY: a remote URL can carry a token (`https://user:glpat-...@host`);
+                # SECURITY: a remote URL can carry a token (`https://USER:TOKEN@host`);
                 # the message shows `***@` in its place (the secrets family reports it).
                 source = f"{include.project} (file {include.target})" if (
                     include.kind == "project") else _USERINFO.sub("***@", include.target)
