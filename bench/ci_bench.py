@@ -14,7 +14,6 @@ as real subprocesses (interpreter start-up included):
 Prints the median of ``--runs`` runs for each, and the ratio to its target.
 """
 
-# ruff: noqa: E501  (seeded fake data; our own CLI and git as subprocesses)
 from __future__ import annotations
 
 import argparse
@@ -47,10 +46,20 @@ jobs:
 
 
 def _git(repo: Path, *args: str) -> None:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.invalid",
-           "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@example.invalid"}
-    subprocess.run(["git", "-c", "commit.gpgsign=false", *args], cwd=repo, check=True,
-                   capture_output=True, env=env)
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "b",
+        "GIT_AUTHOR_EMAIL": "b@example.invalid",
+        "GIT_COMMITTER_NAME": "b",
+        "GIT_COMMITTER_EMAIL": "b@example.invalid",
+    }
+    subprocess.run(
+        ["git", "-c", "commit.gpgsign=false", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        env=env,
+    )
 
 
 def make_repo(root: Path, files: int) -> Path:
@@ -63,8 +72,9 @@ def make_repo(root: Path, files: int) -> Path:
         sub = repo / f"pkg{i % 40}"
         sub.mkdir(exist_ok=True)
         if kind == 0:
-            body = "\n".join(f"def f{j}(x):\n    return x * {rng.randint(1, 99)}"
-                             for j in range(30))
+            body = "\n".join(
+                f"def f{j}(x):\n    return x * {rng.randint(1, 99)}" for j in range(30)
+            )
             (sub / f"mod{i}.py").write_text(body + "\n")
         elif kind == 1:
             body = "\n".join(f"key{j}: value-{rng.randint(0, 10**6)}" for j in range(40))
@@ -73,7 +83,8 @@ def make_repo(root: Path, files: int) -> Path:
             (sub / f"notes{i}.md").write_text("lorem ipsum dolor sit amet\n" * 60)
         else:
             (sub / f"data{i}.json").write_text(
-                "{" + ",".join(f'"k{j}": {j}' for j in range(50)) + "}\n")
+                "{" + ",".join(f'"k{j}": {j}' for j in range(50)) + "}\n"
+            )
     wf = repo / ".github" / "workflows"
     wf.mkdir(parents=True)
     (wf / "ci.yml").write_text(WORKFLOW)
@@ -108,11 +119,26 @@ def bench_renderers(n: int, runs: int) -> dict[str, float]:
 
     sevs = list(Severity)
     findings = sorted(
-        (Finding.make("secrets/jwt" if i % 2 else "pipeline/unpinned-action", sevs[i % 5],
-                      f"finding {i}", path=f"dir{i % 50}/file{i}.yml", line=i % 300 + 1)
-         for i in range(n)), key=Finding.sort_key)
-    verdict = Verdict(command="check", verdict="block", findings=findings,
-                      block_at=Severity.HIGH, policy="bench", kinds=["pipeline", "secrets"])
+        (
+            Finding.make(
+                "secrets/jwt" if i % 2 else "pipeline/unpinned-action",
+                sevs[i % 5],
+                f"finding {i}",
+                path=f"dir{i % 50}/file{i}.yml",
+                line=i % 300 + 1,
+            )
+            for i in range(n)
+        ),
+        key=Finding.sort_key,
+    )
+    verdict = Verdict(
+        command="check",
+        verdict="block",
+        findings=findings,
+        block_at=Severity.HIGH,
+        policy="bench",
+        kinds=["pipeline", "secrets"],
+    )
     out = {}
     for fmt in ReportFormat:
         times = []
@@ -135,15 +161,39 @@ def main() -> int:
     try:
         repo = make_repo(tmp, args.files)
         stage_typical_change(repo)
-        hook = median_seconds([*gk, "check", "--staged", "--only", "secrets", "--only", "pipeline", "--format", "text"], repo, args.runs, {0})
-        print(f"pre-commit hook (--staged, {args.files}-file repo, 4 staged files): "
-              f"median {hook * 1000:.0f} ms; target 1000 ms; ratio {hook:.2f}x of target")
+        hook = median_seconds(
+            [
+                *gk,
+                "check",
+                "--staged",
+                "--only",
+                "secrets",
+                "--only",
+                "pipeline",
+                "--format",
+                "text",
+            ],
+            repo,
+            args.runs,
+            {0},
+        )
+        print(
+            f"pre-commit hook (--staged, {args.files}-file repo, 4 staged files): "
+            f"median {hook * 1000:.0f} ms; target 1000 ms; ratio {hook:.2f}x of target"
+        )
         _git(repo, "checkout", "-q", "-b", "feature")
         _git(repo, "commit", "-q", "-m", "feature change")
-        pr = median_seconds([*gk, "pr-check", "--base", "main", "--no-report", "--format", "json"], repo, args.runs, {0, 1})
+        pr = median_seconds(
+            [*gk, "pr-check", "--base", "main", "--no-report", "--format", "json"],
+            repo,
+            args.runs,
+            {0, 1},
+        )
         whole = median_seconds([*gk, "check", "--format", "json"], repo, args.runs, {0, 1})
-        print(f"pr-check (merge base + base-tree re-audit): median {pr * 1000:.0f} ms; "
-              f"whole-tree check: median {whole * 1000:.0f} ms; ratio {pr / whole:.2f}")
+        print(
+            f"pr-check (merge base + base-tree re-audit): median {pr * 1000:.0f} ms; "
+            f"whole-tree check: median {whole * 1000:.0f} ms; ratio {pr / whole:.2f}"
+        )
         for fmt, seconds in bench_renderers(args.findings, args.runs).items():
             print(f"render {fmt:<8} {args.findings} findings: median {seconds * 1000:7.1f} ms")
     finally:

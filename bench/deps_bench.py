@@ -56,16 +56,22 @@ def generate_tree(root: Path, count: int, rng: random.Random) -> list[tuple[str,
             "integrity": "sha512-" + "A" * 86 + "==",
         }
         out.append(("npm", name, version))
-    (root / "package-lock.json").write_text(json.dumps(
-        {"name": "bench", "lockfileVersion": 3, "requires": True, "packages": packages}, indent=2))
+    (root / "package-lock.json").write_text(
+        json.dumps(
+            {"name": "bench", "lockfileVersion": 3, "requires": True, "packages": packages},
+            indent=2,
+        )
+    )
     # PyPI: poetry.lock
     lines = []
     for i in range(counts["PyPI"]):
         name, (a, b, c) = f"py-pkg-{i:05d}", _version(rng)
         version = f"{a}.{b}.{c}"
-        lines.append(f'[[package]]\nname = "{name}"\nversion = "{version}"\ndescription = ""\n'
-                     f'optional = false\npython-versions = "*"\nfiles = [\n'
-                     f'    {{file = "{name}-{version}.tar.gz", hash = "sha256:{"c" * 64}"}},\n]\n')
+        lines.append(
+            f'[[package]]\nname = "{name}"\nversion = "{version}"\ndescription = ""\n'
+            f'optional = false\npython-versions = "*"\nfiles = [\n'
+            f'    {{file = "{name}-{version}.tar.gz", hash = "sha256:{"c" * 64}"}},\n]\n'
+        )
         out.append(("PyPI", name, version))
     (root / "poetry.lock").write_text("\n".join(lines) + '\n[metadata]\nlock-version = "2.0"\n')
     # Cargo.lock
@@ -73,9 +79,11 @@ def generate_tree(root: Path, count: int, rng: random.Random) -> list[tuple[str,
     for i in range(counts["crates.io"]):
         name, (a, b, c) = f"crate_{i:05d}", _version(rng)
         version = f"{a}.{b}.{c}"
-        lines.append(f'[[package]]\nname = "{name}"\nversion = "{version}"\n'
-                     f'source = "registry+https://github.com/rust-lang/crates.io-index"\n'
-                     f'checksum = "{"d" * 64}"\n')
+        lines.append(
+            f'[[package]]\nname = "{name}"\nversion = "{version}"\n'
+            f'source = "registry+https://github.com/rust-lang/crates.io-index"\n'
+            f'checksum = "{"d" * 64}"\n'
+        )
         out.append(("crates.io", name, version))
     (root / "Cargo.lock").write_text("\n".join(lines))
     # go.mod + go.sum
@@ -101,8 +109,9 @@ def generate_tree(root: Path, count: int, rng: random.Random) -> list[tuple[str,
     return out
 
 
-def generate_db(root: Path, packages: list[tuple[str, str, str]], count: int,
-                rng: random.Random) -> None:
+def generate_db(
+    root: Path, packages: list[tuple[str, str, str]], count: int, rng: random.Random
+) -> None:
     for eco in {p[0] for p in packages}:
         (root / eco).mkdir(parents=True, exist_ok=True)
     for i in range(count):
@@ -116,16 +125,23 @@ def generate_db(root: Path, packages: list[tuple[str, str, str]], count: int,
             "modified": "2024-01-01T00:00:00Z",
             "aliases": [f"CVE-2024-{i:06d}"],
             "summary": f"synthetic advisory {i}",
-            "affected": [{
-                "package": {"ecosystem": eco, "name": name},
-                "ranges": [{"type": "SEMVER" if eco == "Go" else "ECOSYSTEM",
-                            "events": [{"introduced": intro}, {"fixed": fixed}]}],
-            }],
+            "affected": [
+                {
+                    "package": {"ecosystem": eco, "name": name},
+                    "ranges": [
+                        {
+                            "type": "SEMVER" if eco == "Go" else "ECOSYSTEM",
+                            "events": [{"introduced": intro}, {"fixed": fixed}],
+                        }
+                    ],
+                }
+            ],
             "database_specific": {"severity": rng.choice(["LOW", "MODERATE", "HIGH"])},
         }
         if i % 10 == 0:
-            record["severity"] = [{"type": "CVSS_V3",
-                                   "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}]
+            record["severity"] = [
+                {"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}
+            ]
         (root / eco / f"{record['id']}.json").write_text(json.dumps(record))
 
 
@@ -140,8 +156,12 @@ def child_gatekeeper(tree: str, db: str) -> dict[str, object]:
     evidence = DepsCollector().collect(CollectContext(repo=Path(tree), options={"osv_db": db}))
     elapsed = time.perf_counter() - start
     matches = sorted({(v.ecosystem, v.name, v.version, v.id) for v in evidence.vulnerabilities})
-    return {"seconds": elapsed, "packages": len(evidence.tree.packages),
-            "matches": matches, "errors": len(evidence.tree.errors)}
+    return {
+        "seconds": elapsed,
+        "packages": len(evidence.tree.packages),
+        "matches": matches,
+        "errors": len(evidence.tree.errors),
+    }
 
 
 def child_reference(tree: str, db: str) -> dict[str, object]:
@@ -159,30 +179,40 @@ def child_reference(tree: str, db: str) -> dict[str, object]:
                 record = json.load(handle)
             for aff in record["affected"]:
                 by_pkg[(aff["package"]["ecosystem"], aff["package"]["name"])].append(
-                    {"id": record["id"], "ranges": aff["ranges"]})
+                    {"id": record["id"], "ranges": aff["ranges"]}
+                )
     matches = set()
     for pkg in evidence.tree.packages:
         for adv in by_pkg.get((pkg.ecosystem, pkg.name), []):
             for rng in adv["ranges"]:  # type: ignore[attr-defined]
+
                 def key(v: str, rtype: str = rng["type"], eco: str = pkg.ecosystem) -> object:
                     if rtype == "SEMVER":
                         return semver_key(v.removeprefix("v"))
                     return version_key(eco, v)
+
                 intro = next(e["introduced"] for e in rng["events"] if "introduced" in e)
                 fixed = next(e["fixed"] for e in rng["events"] if "fixed" in e)
                 here = key(pkg.version or "")
                 if (intro == "0" or here >= key(intro)) and here < key(fixed):  # type: ignore[operator]
                     matches.add((pkg.ecosystem, pkg.name, pkg.version, adv["id"]))
     elapsed = time.perf_counter() - start
-    return {"seconds": elapsed, "packages": len(evidence.tree.packages),
-            "matches": sorted(matches), "errors": 0}
+    return {
+        "seconds": elapsed,
+        "packages": len(evidence.tree.packages),
+        "matches": sorted(matches),
+        "errors": 0,
+    }
 
 
 def run_child(mode: str, tree: Path, db: Path, cache: Path) -> dict[str, object]:
     env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
     proc = subprocess.run(
         [sys.executable, __file__, "--child", mode, str(tree), str(db)],
-        env=env, capture_output=True, text=True, check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(proc.stdout)  # type: ignore[no-any-return]
 
@@ -213,11 +243,12 @@ def main() -> int:
         t0 = time.perf_counter()
         packages = generate_tree(tree, args.packages, rng)
         generate_db(db, packages, args.advisories, rng)
-        print(f"generated {len(packages)} packages, {args.advisories} advisories "
-              f"in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"generated {len(packages)} packages, {args.advisories} advisories "
+            f"in {time.perf_counter() - t0:.1f} s"
+        )
         few = max(1, args.runs // 2 + 1)
-        cold = [run_child("gatekeeper", tree, db, tmp_path / f"cache-cold-{i}")
-                for i in range(few)]
+        cold = [run_child("gatekeeper", tree, db, tmp_path / f"cache-cold-{i}") for i in range(few)]
         warm_cache = tmp_path / "cache-warm"
         run_child("gatekeeper", tree, db, warm_cache)  # build the index once
         warm = [run_child("gatekeeper", tree, db, warm_cache) for _ in range(args.runs)]
@@ -227,10 +258,19 @@ def main() -> int:
             # The whole command line, JSON of 20,000 packages written out included.
             t0 = time.perf_counter()
             subprocess.run(
-                [sys.executable, "-m", "gatekeeper", "collect", "deps", str(tree),
-                 "--osv-db", str(db)],
+                [
+                    sys.executable,
+                    "-m",
+                    "gatekeeper",
+                    "collect",
+                    "deps",
+                    str(tree),
+                    "--osv-db",
+                    str(db),
+                ],
                 env={**os.environ, "XDG_CACHE_HOME": str(warm_cache)},
-                stdout=subprocess.DEVNULL, check=True,
+                stdout=subprocess.DEVNULL,
+                check=True,
             )
             cli.append(time.perf_counter() - t0)
 
@@ -242,28 +282,42 @@ def main() -> int:
     print(f"packages parsed: {warm[0]['packages']} (parse errors: {warm[0]['errors']})")
     print(f"vulnerable matches: {len(found)}; same as reference: {agree}")  # type: ignore[arg-type]
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    print(f"cold  (index build + collect + match): median {med(cold, 'seconds'):.2f} s wall, "
-          f"{med(cold, 'cpu_seconds'):.2f} s CPU, peak {med(cold, 'peak_mb'):.0f} MB "
-          f"(n={len(cold)})")
-    print(f"warm  (cached index):                  median {med(warm, 'seconds'):.2f} s wall, "
-          f"{med(warm, 'cpu_seconds'):.2f} s CPU, peak {med(warm, 'peak_mb'):.0f} MB "
-          f"(n={len(warm)})")
-    print(f"warm CLI `gatekeeper collect deps --osv-db` (process wall time, JSON out): "
-          f"median {statistics.median(cli):.2f} s  (n={len(cli)})")
-    print(f"reference (re-reads every record):     median {med(ref, 'seconds'):.2f} s wall, "
-          f"{med(ref, 'cpu_seconds'):.2f} s CPU, peak {med(ref, 'peak_mb'):.0f} MB "
-          f"(n={len(ref)})")
-    print(f"ratio reference/warm: {med(ref, 'seconds') / med(warm, 'seconds'):.1f}x; "
-          f"cold/warm: {med(cold, 'seconds') / med(warm, 'seconds'):.1f}x")
+    print(
+        f"cold  (index build + collect + match): median {med(cold, 'seconds'):.2f} s wall, "
+        f"{med(cold, 'cpu_seconds'):.2f} s CPU, peak {med(cold, 'peak_mb'):.0f} MB "
+        f"(n={len(cold)})"
+    )
+    print(
+        f"warm  (cached index):                  median {med(warm, 'seconds'):.2f} s wall, "
+        f"{med(warm, 'cpu_seconds'):.2f} s CPU, peak {med(warm, 'peak_mb'):.0f} MB "
+        f"(n={len(warm)})"
+    )
+    print(
+        f"warm CLI `gatekeeper collect deps --osv-db` (process wall time, JSON out): "
+        f"median {statistics.median(cli):.2f} s  (n={len(cli)})"
+    )
+    print(
+        f"reference (re-reads every record):     median {med(ref, 'seconds'):.2f} s wall, "
+        f"{med(ref, 'cpu_seconds'):.2f} s CPU, peak {med(ref, 'peak_mb'):.0f} MB "
+        f"(n={len(ref)})"
+    )
+    print(
+        f"ratio reference/warm: {med(ref, 'seconds') / med(warm, 'seconds'):.1f}x; "
+        f"cold/warm: {med(cold, 'seconds') / med(warm, 'seconds'):.1f}x"
+    )
     peak = max(med(cold, "peak_mb"), med(warm, "peak_mb"))
-    print(f"targets: warm < 2 s: wall {'met' if med(warm, 'seconds') < 2 else 'MISSED'}, "
-          f"CPU {'met' if med(warm, 'cpu_seconds') < 2 else 'MISSED'}; "
-          f"peak < 500 MB: {'met' if peak < 500 else 'MISSED'}")
+    print(
+        f"targets: warm < 2 s: wall {'met' if med(warm, 'seconds') < 2 else 'MISSED'}, "
+        f"CPU {'met' if med(warm, 'cpu_seconds') < 2 else 'MISSED'}; "
+        f"peak < 500 MB: {'met' if peak < 500 else 'MISSED'}"
+    )
     for tool in ("osv-scanner", "pip-audit"):
         where = shutil.which(tool)
-        print(f"{tool}: {'found at ' + where if where else 'not installed'}"
-              " — not comparable offline (pip-audit queries the network; osv-scanner is not on"
-              " PyPI), so the reference implementation above is the comparison")
+        print(
+            f"{tool}: {'found at ' + where if where else 'not installed'}"
+            " — not comparable offline (pip-audit queries the network; osv-scanner is not on"
+            " PyPI), so the reference implementation above is the comparison"
+        )
     return 0 if agree else 1
 
 

@@ -40,10 +40,16 @@ def median_ms(fn: Callable[[], object], runs: int = 15) -> float:
 
 
 def gitlab_like(jobs: int = 2000, anchors: int = 40) -> str:
-    templates = [f".tpl{a}: &tpl{a}\n  image: alpine:3.{a}\n  tags: [docker, linux]\n"
-                 f"  before_script: [echo {a}]\n" for a in range(anchors)]
-    jobs_text = [f"job{j}:\n  <<: *tpl{j % anchors}\n  stage: test\n  script:\n"
-                 f"    - make test-{j}\n    - echo done\n" for j in range(jobs)]
+    templates = [
+        f".tpl{a}: &tpl{a}\n  image: alpine:3.{a}\n  tags: [docker, linux]\n"
+        f"  before_script: [echo {a}]\n"
+        for a in range(anchors)
+    ]
+    jobs_text = [
+        f"job{j}:\n  <<: *tpl{j % anchors}\n  stage: test\n  script:\n"
+        f"    - make test-{j}\n    - echo done\n"
+        for j in range(jobs)
+    ]
     return "".join(templates + jobs_text)
 
 
@@ -55,8 +61,10 @@ def main() -> None:
     _fileio._check_expansion = lambda root, cap=0: None  # type: ignore[assignment]
     without = median_ms(lambda: load_yaml(text), runs=7)
     _fileio._check_expansion = real
-    print(f"load_yaml, {len(text) // 1024} KiB, 2,000 aliases: {with_check:.1f} ms with the "
-          f"expansion check, {without:.1f} ms without (ratio {with_check / without:.2f})")
+    print(
+        f"load_yaml, {len(text) // 1024} KiB, 2,000 aliases: {with_check:.1f} ms with the "
+        f"expansion check, {without:.1f} ms without (ratio {with_check / without:.2f})"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp) / "repo"
@@ -74,13 +82,17 @@ def main() -> None:
 
         base = median_ms(plain)
         ours = median_ms(safe)
-        print(f"open_repo: {ours:.1f} ms, GitPython + safe_git_env only: {base:.1f} ms "
-              f"(ratio {ours / base:.2f}; one `git config --list` per open)")
+        print(
+            f"open_repo: {ours:.1f} ms, GitPython + safe_git_env only: {base:.1f} ms "
+            f"(ratio {ours / base:.2f}; one `git config --list` per open)"
+        )
 
         bomb = 'l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
-            f"l{i}: &l{i} [" + ",".join([f"*l{i - 1}"] * 9) + "]\n" for i in range(1, 10))
+            f"l{i}: &l{i} [" + ",".join([f"*l{i - 1}"] * 9) + "]\n" for i in range(1, 10)
+        )
         narrow = 'a0: &a0 ["x","x","x"]\n' + "".join(
-            f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 3) + "]\n" for i in range(1, 32))
+            f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 3) + "]\n" for i in range(1, 32)
+        )
         _fileio._YAML_CAPS.set((100, 200))
         deep = b'{"a":' * 10_000 + b"1" + b"}" * 10_000
         policy = Path(tmp) / "policy.yaml"
@@ -94,12 +106,15 @@ def main() -> None:
                 except (ValueError, InvalidInput, _fileio.yaml.YAMLError):
                     return
                 raise AssertionError("accepted a hostile input")
+
             return run
 
-        for label, fn in (("billion laughs (81 aliases)", lambda: load_yaml(bomb)),
-                          ("3^32 narrow bomb (93 aliases)", lambda: load_yaml(narrow)),
-                          ("10,000-deep JSON", lambda: loads_json_strict(deep)),
-                          ("2 GB sparse policy", lambda: load_policy(policy))):
+        for label, fn in (
+            ("billion laughs (81 aliases)", lambda: load_yaml(bomb)),
+            ("3^32 narrow bomb (93 aliases)", lambda: load_yaml(narrow)),
+            ("10,000-deep JSON", lambda: loads_json_strict(deep)),
+            ("2 GB sparse policy", lambda: load_policy(policy)),
+        ):
             print(f"refused {label}: {median_ms(refuse(fn)):.2f} ms")
 
 

@@ -72,33 +72,60 @@ def build_archive(dest: Path, work: Path, total_mb: int, layers: int) -> dict[st
             outer.add(tmp_layer, arcname=f"blobs/sha256/{digest}")
             tmp_layer.unlink()
         config = {
-            "architecture": "amd64", "os": "linux", "created": "2026-01-01T00:00:00Z",
-            "config": {"User": "10001", "Env": ["PATH=/usr/bin:/bin"],
-                       "Entrypoint": ["/usr/bin/app"], "ExposedPorts": {"8080/tcp": {}}},
+            "architecture": "amd64",
+            "os": "linux",
+            "created": "2026-01-01T00:00:00Z",
+            "config": {
+                "User": "10001",
+                "Env": ["PATH=/usr/bin:/bin"],
+                "Entrypoint": ["/usr/bin/app"],
+                "ExposedPorts": {"8080/tcp": {}},
+            },
             "rootfs": {"type": "layers", "diff_ids": [f"sha256:{d}" for d in layer_digests]},
         }
         config_bytes = json.dumps(config, sort_keys=True).encode()
         config_digest = hashlib.sha256(config_bytes).hexdigest()
         manifest = {
-            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                       "digest": f"sha256:{config_digest}", "size": len(config_bytes)},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
-                        "digest": f"sha256:{d}", "size": s}
-                       for d, s in zip(layer_digests, layer_sizes, strict=True)],
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": f"sha256:{config_digest}",
+                "size": len(config_bytes),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": f"sha256:{d}",
+                    "size": s,
+                }
+                for d, s in zip(layer_digests, layer_sizes, strict=True)
+            ],
         }
         manifest_bytes = json.dumps(manifest, sort_keys=True).encode()
         manifest_digest = hashlib.sha256(manifest_bytes).hexdigest()
-        index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
-                 "manifests": [{"mediaType": manifest["mediaType"],
-                                "digest": f"sha256:{manifest_digest}",
-                                "size": len(manifest_bytes),
-                                "annotations": {
-                                    "io.containerd.image.name": "docker.io/bench/app:1",
-                                    "org.opencontainers.image.ref.name": "1"}}]}
-        docker_manifest = [{"Config": f"blobs/sha256/{config_digest}",
-                            "RepoTags": ["bench/app:1"],
-                            "Layers": [f"blobs/sha256/{d}" for d in layer_digests]}]
+        index = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [
+                {
+                    "mediaType": manifest["mediaType"],
+                    "digest": f"sha256:{manifest_digest}",
+                    "size": len(manifest_bytes),
+                    "annotations": {
+                        "io.containerd.image.name": "docker.io/bench/app:1",
+                        "org.opencontainers.image.ref.name": "1",
+                    },
+                }
+            ],
+        }
+        docker_manifest = [
+            {
+                "Config": f"blobs/sha256/{config_digest}",
+                "RepoTags": ["bench/app:1"],
+                "Layers": [f"blobs/sha256/{d}" for d in layer_digests],
+            }
+        ]
         _add_bytes(outer, f"blobs/sha256/{config_digest}", config_bytes)
         _add_bytes(outer, f"blobs/sha256/{manifest_digest}", manifest_bytes)
         _add_bytes(outer, "index.json", json.dumps(index).encode())
@@ -120,9 +147,20 @@ def _run_once(archive: Path, repo: Path, scratch_tmp: Path) -> tuple[float, int,
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "gatekeeper", "collect", "container", str(repo),
-         "--image", f"docker-archive:{archive}"],
-        capture_output=True, text=True, env=env, check=False,
+        [
+            sys.executable,
+            "-m",
+            "gatekeeper",
+            "collect",
+            "container",
+            str(repo),
+            "--image",
+            f"docker-archive:{archive}",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -144,8 +182,10 @@ def main() -> int:
         started = time.perf_counter()
         info = build_archive(archive, work, args.size_mb, args.layers)
         size = archive.stat().st_size
-        print(f"generated {archive.name}: {size / 1e9:.2f} GB, {args.layers} layers "
-              f"in {time.perf_counter() - started:.1f}s")
+        print(
+            f"generated {archive.name}: {size / 1e9:.2f} GB, {args.layers} layers "
+            f"in {time.perf_counter() - started:.1f}s"
+        )
         repo = work / "repo"
         repo.mkdir()
         scratch_tmp = work / "child-tmp"
@@ -161,21 +201,30 @@ def main() -> int:
             rss.append(peak)
             writes.append(written)
         evidence = json.loads(stdout)["image"]
-        if evidence["manifest_digest"] != info["manifest"] or \
-                len(evidence["layers"]) != args.layers:
+        if (
+            evidence["manifest_digest"] != info["manifest"]
+            or len(evidence["layers"]) != args.layers
+        ):
             raise SystemExit("collect recorded the wrong manifest digest or layer count")
         leftovers = list(scratch_tmp.iterdir())
         base = statistics.median(baselines)
         median = statistics.median(times)
-        print(f"sha256 of the archive (baseline): median {base:.2f}s "
-              f"({size / base / 1e6:.0f} MB/s)")
-        print(f"collect container --image:        median {median:.2f}s "
-              f"({size / median / 1e6:.0f} MB/s), runs {', '.join(f'{t:.2f}' for t in times)}")
+        print(
+            f"sha256 of the archive (baseline): median {base:.2f}s ({size / base / 1e6:.0f} MB/s)"
+        )
+        print(
+            f"collect container --image:        median {median:.2f}s "
+            f"({size / median / 1e6:.0f} MB/s), runs {', '.join(f'{t:.2f}' for t in times)}"
+        )
         print(f"ratio collect / baseline:         {median / base:.2f}x")
-        print(f"peak RSS of the child:            {max(rss) / 1e6:.1f} MB (target < 100 MB) "
-              f"{'OK' if max(rss) < 100e6 else 'OVER TARGET'}")
-        print(f"bytes written by the child:       {max(writes) / 1e6:.2f} MB; "
-              f"files left in its TMPDIR: {len(leftovers)} (no layer extracted to disk)")
+        print(
+            f"peak RSS of the child:            {max(rss) / 1e6:.1f} MB (target < 100 MB) "
+            f"{'OK' if max(rss) < 100e6 else 'OVER TARGET'}"
+        )
+        print(
+            f"bytes written by the child:       {max(writes) / 1e6:.2f} MB; "
+            f"files left in its TMPDIR: {len(leftovers)} (no layer extracted to disk)"
+        )
     return 0
 
 

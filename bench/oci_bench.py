@@ -54,17 +54,21 @@ def _free_port() -> int:
 def start_registry(root: Path) -> tuple[subprocess.Popen[bytes], str]:
     binary = shutil.which("docker-registry") or "/usr/bin/docker-registry"
     if not os.path.exists(binary):
-        sys.exit("docker-registry is not installed (apt-get install docker-registry) and no "
-                 "--registry was given")
+        sys.exit(
+            "docker-registry is not installed (apt-get install docker-registry) and no "
+            "--registry was given"
+        )
     port = _free_port()
     config = root / "config.yml"
     config.write_text(
         "version: 0.1\nlog:\n  level: error\n"
         f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n")
+        f"http:\n  addr: 127.0.0.1:{port}\n"
+    )
     with open(root / "registry.log", "wb") as log:
-        proc = subprocess.Popen([binary, "serve", str(config)], stdout=log,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
+        )
     import requests
 
     for _ in range(200):
@@ -77,8 +81,9 @@ def start_registry(root: Path) -> tuple[subprocess.Popen[bytes], str]:
     sys.exit("docker-registry did not start")
 
 
-def make_envelopes(key_path: Path, subjects: int, per_subject: int
-                   ) -> tuple[list[tuple[bytes, str, tuple[str, ...]]], list[str]]:
+def make_envelopes(
+    key_path: Path, subjects: int, per_subject: int
+) -> tuple[list[tuple[bytes, str, tuple[str, ...]]], list[str]]:
     from gatekeeper.attest.dsse import sign_envelope
     from gatekeeper.attest.keys import load_signer
     from gatekeeper.attest.stage import envelope_bytes
@@ -94,12 +99,19 @@ def make_envelopes(key_path: Path, subjects: int, per_subject: int
         digests.append(f"sha256:{hexpart}")
         for stage in STAGES[:per_subject]:
             predicate = StagePredicate(
-                stage=stage, command=["make", stage], exit_code=0, started_at=now,
+                stage=stage,
+                command=["make", stage],
+                exit_code=0,
+                started_at=now,
                 finished_at=now,
                 products=[Artifact(name=f"artifact-{n}", digest={"sha256": hexpart})],
-                run=RunInfo(run_id=f"run-{n}", source_commit="c" * 40))
-            data = envelope_bytes(sign_envelope(statement_bytes(build_statement(predicate)),
-                                                INTOTO_PAYLOAD_TYPE, [signer]))
+                run=RunInfo(run_id=f"run-{n}", source_commit="c" * 40),
+            )
+            data = envelope_bytes(
+                sign_envelope(
+                    statement_bytes(build_statement(predicate)), INTOTO_PAYLOAD_TYPE, [signer]
+                )
+            )
             out.append((data, stage, (f"sha256:{hexpart}",)))
     return out, digests
 
@@ -124,8 +136,11 @@ def verify_worker(uri: str, policy: str, digests: list[str]) -> tuple[int, list[
 
     passed, failures = 0, []
     for digest in digests:
-        verdict = run_verify(VerifyConfig(policy_path=Path(policy), image_digests=[digest],
-                                          store=uri, insecure_registry=True))
+        verdict = run_verify(
+            VerifyConfig(
+                policy_path=Path(policy), image_digests=[digest], store=uri, insecure_registry=True
+            )
+        )
         if verdict.allowed:
             passed += 1
         else:
@@ -136,21 +151,27 @@ def verify_worker(uri: str, policy: str, digests: list[str]) -> tuple[int, list[
 def batch_worker(uri: str, policy: str, digests: list[str]) -> tuple[bool, list[str]]:
     from gatekeeper.verify.evaluate import VerifyConfig, run_verify
 
-    verdict = run_verify(VerifyConfig(policy_path=Path(policy), image_digests=digests, store=uri,
-                                      insecure_registry=True))
+    verdict = run_verify(
+        VerifyConfig(
+            policy_path=Path(policy), image_digests=digests, store=uri, insecure_registry=True
+        )
+    )
     return verdict.allowed, sorted({r.message for r in verdict.reasons})
 
 
 def write_policy(root: Path, per_subject: int) -> Path:
     stages = "".join(f"  - name: {s}\n    signed_by: [ci]\n" for s in STAGES[:per_subject])
     policy = root / "policy.yaml"
-    policy.write_text("version: 1\nname: bench\nexpires: 2099-01-01T00:00:00Z\nmax_age: 7d\n"
-                      f"keys:\n  ci: {root / 'ci.pub'}\nstages:\n{stages}")
+    policy.write_text(
+        "version: 1\nname: bench\nexpires: 2099-01-01T00:00:00Z\nmax_age: 7d\n"
+        f"keys:\n  ci: {root / 'ci.pub'}\nstages:\n{stages}"
+    )
     return policy
 
 
-def one_run(registry: str, root: Path, subjects: int, per_subject: int, procs: int,
-            one_by_one_sample: int) -> dict[str, float]:
+def one_run(
+    registry: str, root: Path, subjects: int, per_subject: int, procs: int, one_by_one_sample: int
+) -> dict[str, float]:
     from gatekeeper.store import open_store
 
     envelopes, digests = make_envelopes(root / "ci", subjects, per_subject)
@@ -191,11 +212,20 @@ def one_run(registry: str, root: Path, subjects: int, per_subject: int, procs: i
     for message in (failures + batch_failures + single_fail)[:5]:
         print(f"    failure: {message}")
     return {
-        "attestations": len(envelopes), "pushed": pushed, "push_failures": len(failures),
-        "missing": missing, "push_s": push_s, "push_per_s": len(envelopes) / push_s,
-        "batch_s": batch_s, "batch_per_s": subjects / batch_s, "batch_failures": batch_fail,
-        "single_n": len(sample), "single_s": single_s, "single_per_s": len(sample) / single_s,
-        "single_failures": len(single_fail), "single_pass": single_pass,
+        "attestations": len(envelopes),
+        "pushed": pushed,
+        "push_failures": len(failures),
+        "missing": missing,
+        "push_s": push_s,
+        "push_per_s": len(envelopes) / push_s,
+        "batch_s": batch_s,
+        "batch_per_s": subjects / batch_s,
+        "batch_failures": batch_fail,
+        "single_n": len(sample),
+        "single_s": single_s,
+        "single_per_s": len(sample) / single_s,
+        "single_failures": len(single_fail),
+        "single_pass": single_pass,
     }
 
 
@@ -210,8 +240,12 @@ def main() -> None:
     parser.add_argument("--per-subject", type=int, default=4, choices=range(1, 5))
     parser.add_argument("--procs", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--one-by-one", type=int, default=40,
-                        help="subjects verified one verify each (a sample, spread evenly)")
+    parser.add_argument(
+        "--one-by-one",
+        type=int,
+        default=40,
+        help="subjects verified one verify each (a sample, spread evenly)",
+    )
     parser.add_argument("--registry", metavar="HOST:PORT", help="use this loopback registry")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up the registry on kill
@@ -226,24 +260,36 @@ def main() -> None:
             (root / "registry").mkdir()
             proc, registry = start_registry(root / "registry")
         write_keypair(root / "ci")
-        print(f"registry {registry}; {args.procs} pushing processes; "
-              f"{args.per_subject} attestations per subject")
+        print(
+            f"registry {registry}; {args.procs} pushing processes; "
+            f"{args.per_subject} attestations per subject"
+        )
         medians: dict[int, dict[str, float]] = {}
         for size in args.sizes:
-            runs = [one_run(registry, root, size, args.per_subject, args.procs, args.one_by_one)
-                    for _ in range(args.repeat)]
+            runs = [
+                one_run(registry, root, size, args.per_subject, args.procs, args.one_by_one)
+                for _ in range(args.repeat)
+            ]
             med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
             medians[size] = med
-            print(f"\n{size} subjects, {int(med['attestations'])} attestations "
-                  f"(median of {args.repeat}):")
-            print(f"  push      {med['push_s']:8.2f} s   {med['push_per_s']:8.1f} attestations/s   "
-                  f"failures {int(med['push_failures'])}, missing afterwards {int(med['missing'])}")
-            print(f"  verify    {med['batch_s']:8.2f} s   {med['batch_per_s']:8.1f} subjects/s "
-                  f"(one verify of all {size}; failures {int(med['batch_failures'])})")
-            print(f"  verify x1 {med['single_s']:8.2f} s   "
-                  f"{med['single_per_s']:8.1f} verifications/s "
-                  f"({int(med['single_n'])} separate verifies over {args.procs} processes; "
-                  f"failures {int(med['single_failures'])})")
+            print(
+                f"\n{size} subjects, {int(med['attestations'])} attestations "
+                f"(median of {args.repeat}):"
+            )
+            print(
+                f"  push      {med['push_s']:8.2f} s   {med['push_per_s']:8.1f} attestations/s   "
+                f"failures {int(med['push_failures'])}, missing afterwards {int(med['missing'])}"
+            )
+            print(
+                f"  verify    {med['batch_s']:8.2f} s   {med['batch_per_s']:8.1f} subjects/s "
+                f"(one verify of all {size}; failures {int(med['batch_failures'])})"
+            )
+            print(
+                f"  verify x1 {med['single_s']:8.2f} s   "
+                f"{med['single_per_s']:8.1f} verifications/s "
+                f"({int(med['single_n'])} separate verifies over {args.procs} processes; "
+                f"failures {int(med['single_failures'])})"
+            )
         if len(args.sizes) >= 2:
             small, large = min(args.sizes), max(args.sizes)
             a, b = medians[small], medians[large]
@@ -251,8 +297,10 @@ def main() -> None:
             print(f"  push time          x{b['push_s'] / a['push_s']:.2f}")
             print(f"  batch verify time  x{b['batch_s'] / a['batch_s']:.2f}")
             latency = (b["single_s"] / b["single_n"]) / (a["single_s"] / a["single_n"])
-            print(f"  one verify latency x{latency:.2f}"
-                  "  (each verify reads every envelope of each policy stage)")
+            print(
+                f"  one verify latency x{latency:.2f}"
+                "  (each verify reads every envelope of each policy stage)"
+            )
     finally:
         if proc is not None:
             proc.terminate()

@@ -11,7 +11,6 @@ request every 100 commits. Then times (median of --runs) and measures the peak R
     .venv/bin/python bench/range_bench.py [--commits 5000] [--runs 3]
 """
 
-
 from __future__ import annotations
 
 import argparse
@@ -27,8 +26,12 @@ import time
 from pathlib import Path
 
 ALNUM = string.ascii_letters + string.digits
-AUTHORS = [("Ana Dev", "ana@example.org"), ("Bo Dev", "bo@example.org"),
-           ("Cy Dev", "cy@example.org"), ("Di Dev", "di@example.org")]
+AUTHORS = [
+    ("Ana Dev", "ana@example.org"),
+    ("Bo Dev", "bo@example.org"),
+    ("Cy Dev", "cy@example.org"),
+    ("Di Dev", "di@example.org"),
+]
 
 
 def build_repo(root: Path, commits: int, seed: int = 3) -> str:
@@ -45,8 +48,15 @@ def build_repo(root: Path, commits: int, seed: int = 3) -> str:
         raw = text.encode()
         out.append(f"data {len(raw)}\n".encode() + raw + b"\n")
 
-    def commit(mark: int, parent: int | None, paths: list[str], when: int, msg: str,
-               merge: int | None = None, ref: str = "refs/heads/main") -> None:
+    def commit(
+        mark: int,
+        parent: int | None,
+        paths: list[str],
+        when: int,
+        msg: str,
+        merge: int | None = None,
+        ref: str = "refs/heads/main",
+    ) -> None:
         name, email = AUTHORS[mark % len(AUTHORS)]
         out.append(f"commit {ref}\nmark :{mark}\n".encode())
         out.append(f"author {name} <{email}> {when} +0000\n".encode())
@@ -88,23 +98,35 @@ def build_repo(root: Path, commits: int, seed: int = 3) -> str:
             side = mark
             commit(side, parent, touched, when, f"feature {side}\n", ref="refs/heads/side")
             mark += 1
-            commit(mark, parent, [], when + 30,
-                   f"Merge pull request #{made} from acme/feature-{side}\n", merge=side)
+            commit(
+                mark,
+                parent,
+                [],
+                when + 30,
+                f"Merge pull request #{made} from acme/feature-{side}\n",
+                merge=side,
+            )
             made += 2
         else:
             commit(mark, parent, touched, when, f"change {mark}\n\nSigned-off-by: x <x@y>\n")
             made += 1
         parent = mark
     out.append(b"done\n")
-    subprocess.run(["git", "fast-import", "--quiet", "--done"], cwd=root, input=b"".join(out),
-                   check=True)
+    subprocess.run(
+        ["git", "fast-import", "--quiet", "--done"], cwd=root, input=b"".join(out), check=True
+    )
     subprocess.run(["git", "checkout", "-q", "main"], cwd=root, check=True)
     return _base(root)
 
 
 def _base(root: Path) -> str:
-    return subprocess.run(["git", "rev-list", "--max-parents=0", "main"], cwd=root,
-                          capture_output=True, text=True, check=True).stdout.split()[0]
+    return subprocess.run(
+        ["git", "rev-list", "--max-parents=0", "main"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()[0]
 
 
 def measure(argv: list[str], runs: int) -> tuple[float, float, dict[str, object]]:
@@ -122,8 +144,7 @@ def measure(argv: list[str], runs: int) -> tuple[float, float, dict[str, object]
             "sys.stderr.write(f'{e} {r} {p.returncode}\\n');"
             "sys.stdout.buffer.write(p.stdout)"
         )
-        proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True,
-                              check=True)
+        proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, check=True)
         elapsed, rss_kb, rc = proc.stderr.decode().split()[-3:]
         if rc not in ("0", "1"):
             raise SystemExit(f"gatekeeper exited {rc}: {proc.stdout[-500:]!r}")
@@ -134,8 +155,9 @@ def measure(argv: list[str], runs: int) -> tuple[float, float, dict[str, object]
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--commits", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
@@ -143,14 +165,32 @@ def main() -> int:
         root = Path(tmp) / "repo"
         t0 = time.perf_counter()
         base = build_repo(root, args.commits)
-        count = subprocess.run(["git", "rev-list", "--count", f"{base}..main"], cwd=root,
-                               capture_output=True, text=True, check=True).stdout.strip()
-        print(f"repository: {count} commits in base..head ({time.perf_counter() - t0:.1f}s "
-              "to generate)")
-        cli = [sys.executable, "-m", "gatekeeper", "check", str(root), "--base", base,
-               "--format", "json"]
-        for label, extra in (("source+secrets", ["--only", "source", "--only", "secrets"]),
-                             ("all collectors", [])):
+        count = subprocess.run(
+            ["git", "rev-list", "--count", f"{base}..main"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        print(
+            f"repository: {count} commits in base..head ({time.perf_counter() - t0:.1f}s "
+            "to generate)"
+        )
+        cli = [
+            sys.executable,
+            "-m",
+            "gatekeeper",
+            "check",
+            str(root),
+            "--base",
+            base,
+            "--format",
+            "json",
+        ]
+        for label, extra in (
+            ("source+secrets", ["--only", "source", "--only", "secrets"]),
+            ("all collectors", []),
+        ):
             try:
                 secs, rss, out = measure([*cli, *extra], args.runs)
             except (subprocess.CalledProcessError, SystemExit) as exc:
@@ -160,8 +200,10 @@ def main() -> int:
             rules: dict[str, int] = {}
             for f in findings if isinstance(findings, list) else []:
                 rules[f["rule"]] = rules.get(f["rule"], 0) + 1
-            print(f"check --base ({label}): median {secs:.2f}s over {args.runs} run(s), "
-                  f"peak RSS {rss:.0f} MiB, {len(findings)} findings, verdict {out.get('verdict')}")
+            print(
+                f"check --base ({label}): median {secs:.2f}s over {args.runs} run(s), "
+                f"peak RSS {rss:.0f} MiB, {len(findings)} findings, verdict {out.get('verdict')}"
+            )
             print("  " + ", ".join(f"{k} {v}" for k, v in sorted(rules.items())))
     return 0
 

@@ -34,9 +34,11 @@ import uuid
 from pathlib import Path
 
 ALNUM = string.ascii_letters + string.digits
-WORDS = ("service alpha beta gamma delta cache queue worker api gateway billing search "
-         "users orders payments ledger inventory report metrics audit session profile "
-         "catalog review shipping notify export import batch stream index").split()
+WORDS = (
+    "service alpha beta gamma delta cache queue worker api gateway billing search "
+    "users orders payments ledger inventory report metrics audit session profile "
+    "catalog review shipping notify export import batch stream index"
+).split()
 SENTENCES = (
     "The quick brown fox jumps over the lazy dog",
     "Configuration for the staging environment only",
@@ -76,58 +78,92 @@ class Corpus:
         w = self.word()
         if style == "env":
             options = [
-                f"{w.upper()}_HOST={w}.internal", f"{w.upper()}_PORT={self.rng.randrange(1024, 65535)}",
-                f"GIT_SHA={self.hexs(40)}", f"SESSION_ID={uuid.UUID(int=self.rng.getrandbits(128))}",
-                "API_TOKEN=changeme", "DB_PASSWORD=${DB_PASSWORD}", f"LOG_LEVEL={w}",
-                "SECRET_KEY=<your-secret-key>", f"BUILD_ID={self.rng.randrange(10**6)}",
-                f"{w.upper()}_PASSWORD_FILE=/run/secrets/{w}", "AUTH_TOKEN=xxxxxxxxxxxxxxxx",
-                f"CHECKSUM={self.hexs(64)}", f"FEATURE_{w.upper()}=true",
+                f"{w.upper()}_HOST={w}.internal",
+                f"{w.upper()}_PORT={self.rng.randrange(1024, 65535)}",
+                f"GIT_SHA={self.hexs(40)}",
+                f"SESSION_ID={uuid.UUID(int=self.rng.getrandbits(128))}",
+                "API_TOKEN=changeme",
+                "DB_PASSWORD=${DB_PASSWORD}",
+                f"LOG_LEVEL={w}",
+                "SECRET_KEY=<your-secret-key>",
+                f"BUILD_ID={self.rng.randrange(10**6)}",
+                f"{w.upper()}_PASSWORD_FILE=/run/secrets/{w}",
+                "AUTH_TOKEN=xxxxxxxxxxxxxxxx",
+                f"CHECKSUM={self.hexs(64)}",
+                f"FEATURE_{w.upper()}=true",
             ]
         elif style == "ini":
             options = [
-                f"host = {w}{self.rng.randrange(9)}.internal", f"port = {self.rng.randrange(1, 9999)}",
-                "password = ${DB_PASSWORD}", "token = changeme", f"revision = {self.hexs(40)}",
-                f"id = {uuid.UUID(int=self.rng.getrandbits(128))}", f"name = {w}-{self.word()}",
+                f"host = {w}{self.rng.randrange(9)}.internal",
+                f"port = {self.rng.randrange(1, 9999)}",
+                "password = ${DB_PASSWORD}",
+                "token = changeme",
+                f"revision = {self.hexs(40)}",
+                f"id = {uuid.UUID(int=self.rng.getrandbits(128))}",
+                f"name = {w}-{self.word()}",
                 f"banner = {base64.b64encode(self.rng.choice(SENTENCES).encode()).decode()}",
-                "api_key = <your-api-key>", f"timeout = {self.rng.randrange(1, 120)}",
-                f"password_hash = {self.hexs(64)}", f"url = https://{w}.example.org/v1",
+                "api_key = <your-api-key>",
+                f"timeout = {self.rng.randrange(1, 120)}",
+                f"password_hash = {self.hexs(64)}",
+                f"url = https://{w}.example.org/v1",
             ]
         elif style == "json":
             options = [
                 f'"integrity": "sha512-{base64.b64encode(self.rng.randbytes(64)).decode()}",',
                 f'"resolved": "https://registry.npmjs.org/{w}/-/{w}-1.{r}.0.tgz",',
-                f'"version": "1.{r}.{self.rng.randrange(30)}",', f'"id": "{uuid.UUID(int=self.rng.getrandbits(128))}",',
-                f'"commit": "{self.hexs(40)}",', '"token": "${NPM_TOKEN}",',
-                f'"description": "{self.rng.choice(SENTENCES)}",', '"password": "changeme",',
+                f'"version": "1.{r}.{self.rng.randrange(30)}",',
+                f'"id": "{uuid.UUID(int=self.rng.getrandbits(128))}",',
+                f'"commit": "{self.hexs(40)}",',
+                '"token": "${NPM_TOKEN}",',
+                f'"description": "{self.rng.choice(SENTENCES)}",',
+                '"password": "changeme",',
                 f'"data": "{base64.b64encode(self.rng.choice(SENTENCES).encode()).decode()}",',
                 f'"{w}": {{"enabled": true, "replicas": {r}}},',
             ]
         elif style == "sh":
             options = [
-                f"git checkout {self.hexs(40)}", f"export {w.upper()}_DIR=/opt/{w}",
+                f"git checkout {self.hexs(40)}",
+                f"export {w.upper()}_DIR=/opt/{w}",
                 'curl -fsS -H "Authorization: Bearer ${TOKEN}" https://api.example.org/v1/status',
-                f"echo building {w} {self.rng.randrange(100)}", f"docker pull ghcr.io/acme/{w}@sha256:{self.hexs(64)}",
-                'export GITHUB_TOKEN="${{ secrets.GITHUB_TOKEN }}"', f"cd /srv/{w} && make {self.word()}",
-                f"sha256sum --check {w}.sha256", f"REQUEST_ID={uuid.UUID(int=self.rng.getrandbits(128))}",
+                f"echo building {w} {self.rng.randrange(100)}",
+                f"docker pull ghcr.io/acme/{w}@sha256:{self.hexs(64)}",
+                'export GITHUB_TOKEN="${{ secrets.GITHUB_TOKEN }}"',
+                f"cd /srv/{w} && make {self.word()}",
+                f"sha256sum --check {w}.sha256",
+                f"REQUEST_ID={uuid.UUID(int=self.rng.getrandbits(128))}",
             ]
         elif style == "py":
             options = [
-                f"def {w}_{self.word()}(x):", f"    return x + {r}", f"CACHE_KEY = \"{self.hexs(32)}\"",
-                f"COMMIT = \"{self.hexs(40)}\"", "PASSWORD = os.environ[\"PASSWORD\"]",
-                f"{w.upper()}_ID = \"{uuid.UUID(int=self.rng.getrandbits(128))}\"",
-                "password = request.form[\"password\"]", f"# {self.rng.choice(SENTENCES)}",
-                "api_key = settings.API_KEY", f"TEXT = \"{base64.b64encode(self.rng.choice(SENTENCES).encode()).decode()}\"",
+                f"def {w}_{self.word()}(x):",
+                f"    return x + {r}",
+                f'CACHE_KEY = "{self.hexs(32)}"',
+                f'COMMIT = "{self.hexs(40)}"',
+                'PASSWORD = os.environ["PASSWORD"]',
+                f'{w.upper()}_ID = "{uuid.UUID(int=self.rng.getrandbits(128))}"',
+                'password = request.form["password"]',
+                f"# {self.rng.choice(SENTENCES)}",
+                "api_key = settings.API_KEY",
+                f'TEXT = "{base64.b64encode(self.rng.choice(SENTENCES).encode()).decode()}"',
             ]
         else:  # yaml
             options = [
-                f"  name: {w}-{self.word()}", f"  replicas: {r}", f"  image: ghcr.io/acme/{w}:1.{r}",
-                f"  commit: {self.hexs(40)}", f"  checksum: sha256:{self.hexs(64)}",
+                f"  name: {w}-{self.word()}",
+                f"  replicas: {r}",
+                f"  image: ghcr.io/acme/{w}:1.{r}",
+                f"  commit: {self.hexs(40)}",
+                f"  checksum: sha256:{self.hexs(64)}",
                 f"  id: {uuid.UUID(int=self.rng.getrandbits(128))}",
                 f"  description_b64: {base64.b64encode(self.rng.choice(SENTENCES).encode()).decode()}",
-                "  password: changeme", "  token: ${API_TOKEN}", '  api_key: "<your-api-key>"',
-                "  secret: ${{ secrets.DEPLOY_KEY }}", "  password: xxxxxxxx",
-                '  db_password: "{{ vault_db_password }}"', f"  url: https://{w}.example.org/api",
-                f"  timeout: {r}s", "  log_level: info", f"  token_url: https://auth.example.org/{w}/token",
+                "  password: changeme",
+                "  token: ${API_TOKEN}",
+                '  api_key: "<your-api-key>"',
+                "  secret: ${{ secrets.DEPLOY_KEY }}",
+                "  password: xxxxxxxx",
+                '  db_password: "{{ vault_db_password }}"',
+                f"  url: https://{w}.example.org/api",
+                f"  timeout: {r}s",
+                "  log_level: info",
+                f"  token_url: https://auth.example.org/{w}/token",
             ]
         return self.rng.choice(options)
 
@@ -145,8 +181,11 @@ class Corpus:
         if kind == "aws":
             key_id = "AKIA" + self.s(16, string.ascii_uppercase + "234567")
             secret = self.s(40, ALNUM + "/+")
-            while not (any(c.isdigit() for c in secret) and any(c.isupper() for c in secret)
-                       and any(c.islower() for c in secret)):
+            while not (
+                any(c.isdigit() for c in secret)
+                and any(c.isupper() for c in secret)
+                and any(c.islower() for c in secret)
+            ):
                 secret = self.s(40, ALNUM + "/+")
             return [assign("aws_access_key_id", key_id), assign("aws_secret_access_key", secret)]
         if kind == "github":
@@ -155,10 +194,28 @@ class Corpus:
             return [assign("gitlab_token", "glpat-" + self.s(20, ALNUM + "-_"))]
         if kind == "slack":
             if self.rng.random() < 0.5:
-                return [assign("slack_token", "xoxb-" + self.s(12, string.digits) + "-"
-                               + self.s(12, string.digits) + "-" + self.s(24))]
-            return [assign("slack_webhook", "https://hooks.slack.com/services/T" + self.s(8, string.ascii_uppercase)
-                           + "/B" + self.s(8, string.ascii_uppercase) + "/" + self.s(24))]
+                return [
+                    assign(
+                        "slack_token",
+                        "xoxb-"
+                        + self.s(12, string.digits)
+                        + "-"
+                        + self.s(12, string.digits)
+                        + "-"
+                        + self.s(24),
+                    )
+                ]
+            return [
+                assign(
+                    "slack_webhook",
+                    "https://hooks.slack.com/services/T"
+                    + self.s(8, string.ascii_uppercase)
+                    + "/B"
+                    + self.s(8, string.ascii_uppercase)
+                    + "/"
+                    + self.s(24),
+                )
+            ]
         if kind == "npm":
             return [assign("npm_token", "npm_" + self.s(36))]
         if kind == "pypi":
@@ -169,30 +226,65 @@ class Corpus:
             return [assign("maps_api_key", "AIza" + self.s(35, ALNUM + "-_"))]
         if kind == "private-key":
             body = [self.s(64, ALNUM + "+/") for _ in range(8)]
-            return (["-----BEGIN RSA PRIVATE KEY-----", *body, self.s(24, ALNUM + "+/") + "==",
-                     "-----END RSA PRIVATE KEY-----"])
+            return [
+                "-----BEGIN RSA PRIVATE KEY-----",
+                *body,
+                self.s(24, ALNUM + "+/") + "==",
+                "-----END RSA PRIVATE KEY-----",
+            ]
         if kind == "url":
-            return [assign("database_url", f"postgres://app:{self.password(16).replace('%', 'x').replace('#', 'y')}"
-                           f"@db{self.rng.randrange(9)}.internal:5432/app")]
+            return [
+                assign(
+                    "database_url",
+                    f"postgres://app:{self.password(16).replace('%', 'x').replace('#', 'y')}"
+                    f"@db{self.rng.randrange(9)}.internal:5432/app",
+                )
+            ]
         if kind == "docker":
             auth = base64.b64encode(f"robot:{self.password()}".encode()).decode()
             return [f'{{"auths": {{"registry.acme.io": {{"auth": "{auth}"}}}}}}']
         # high-entropy password in YAML / INI / .env
-        name = self.rng.choice(["password", "db_password", "secret_key", "client_secret",
-                                "api_key", "auth_token", "admin_password"])
+        name = self.rng.choice(
+            [
+                "password",
+                "db_password",
+                "secret_key",
+                "client_secret",
+                "api_key",
+                "auth_token",
+                "admin_password",
+            ]
+        )
         if style == "env":
             name = name.upper()
         return [assign(name, self.password(self.rng.randrange(16, 33)))]
 
-    PLAN = (["aws"] * 10 + ["github"] * 10 + ["gitlab"] * 8 + ["slack"] * 8 + ["npm"] * 8
-            + ["pypi"] * 6 + ["stripe"] * 6 + ["google"] * 6 + ["private-key"] * 8 + ["url"] * 6
-            + ["docker"] * 4 + ["password"] * 20)
+    PLAN = (
+        ["aws"] * 10
+        + ["github"] * 10
+        + ["gitlab"] * 8
+        + ["slack"] * 8
+        + ["npm"] * 8
+        + ["pypi"] * 6
+        + ["stripe"] * 6
+        + ["google"] * 6
+        + ["private-key"] * 8
+        + ["url"] * 6
+        + ["docker"] * 4
+        + ["password"] * 20
+    )
 
     def generate(self, total_mb: float, share_mb: float) -> tuple[int, int]:
         """Write the corpus; return (total bytes, share bytes). Share = files planted first."""
         styles = ("yaml", "ini", "env", "json", "sh", "py")
-        ext = {"yaml": "config.yaml", "ini": "settings.ini", "env": ".env", "json": "package-lock.json",
-               "sh": "deploy.sh", "py": "settings.py"}
+        ext = {
+            "yaml": "config.yaml",
+            "ini": "settings.ini",
+            "env": ".env",
+            "json": "package-lock.json",
+            "sh": "deploy.sh",
+            "py": "settings.py",
+        }
         file_size = 24 * 1024
         n_share = max(len(self.PLAN), int(share_mb * 1024 * 1024 / file_size))
         n_total = max(n_share, int(total_mb * 1024 * 1024 / file_size))
@@ -210,7 +302,9 @@ class Corpus:
                 style = "yaml"  # high-entropy passwords go into YAML / INI / .env files
             name = ext[style]
             if kind and name == "package-lock.json":
-                name = "settings.json"  # credentials do not live in lockfiles (both tools skip them)
+                name = (
+                    "settings.json"  # credentials do not live in lockfiles (both tools skip them)
+                )
             rel = f"{'share' if i < n_share else 'rest'}/svc{i:05d}/{name}"
             if kind == "docker":
                 rel = f"share/svc{i:05d}/.docker/config.json"
@@ -271,8 +365,11 @@ def per_kind(corpus: Corpus, reported: set[tuple[str, int]]) -> str:
 
 def run_gatekeeper(root: Path) -> tuple[float, set[tuple[str, int]]]:
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "gatekeeper", "collect", "secrets", str(root)],
-                          capture_output=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "gatekeeper", "collect", "secrets", str(root)],
+        capture_output=True,
+        check=True,
+    )
     elapsed = time.perf_counter() - start
     data = json.loads(proc.stdout)
     return elapsed, {(h["path"], h["line"]) for h in data["hits"]}
@@ -281,17 +378,22 @@ def run_gatekeeper(root: Path) -> tuple[float, set[tuple[str, int]]]:
 def run_detect_secrets(root: Path) -> tuple[float, set[tuple[str, int]]]:
     exe = shutil.which("detect-secrets", path=str(Path(sys.executable).parent)) or "detect-secrets"
     start = time.perf_counter()
-    proc = subprocess.run([exe, "scan", "--all-files", "."], cwd=root, capture_output=True,
-                          check=True)
+    proc = subprocess.run(
+        [exe, "scan", "--all-files", "."], cwd=root, capture_output=True, check=True
+    )
     elapsed = time.perf_counter() - start
     results = json.loads(proc.stdout)["results"]
     return elapsed, {(path, r["line_number"]) for path, items in results.items() for r in items}
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--mb", type=float, default=50.0, help="corpus size for gatekeeper")
-    parser.add_argument("--share-mb", type=float, default=5.0, help="share scanned by detect-secrets")
+    parser.add_argument(
+        "--share-mb", type=float, default=5.0, help="share scanned by detect-secrets"
+    )
     parser.add_argument("--runs", type=int, default=3, help="gatekeeper runs (median)")
     parser.add_argument("--ds-runs", type=int, default=1, help="detect-secrets runs (median)")
     parser.add_argument("--skip-detect-secrets", action="store_true")
@@ -301,9 +403,11 @@ def main() -> int:
         corpus = Corpus(root)
         t0 = time.perf_counter()
         total, share = corpus.generate(args.mb, args.share_mb)
-        print(f"corpus: {total / 1e6:.1f} MB in {sum(1 for _ in root.rglob('*') if _.is_file())} files "
-              f"({time.perf_counter() - t0:.1f}s to generate); share: {share / 1e6:.1f} MB; "
-              f"planted credentials: {len(corpus.kinds)}")
+        print(
+            f"corpus: {total / 1e6:.1f} MB in {sum(1 for _ in root.rglob('*') if _.is_file())} files "
+            f"({time.perf_counter() - t0:.1f}s to generate); share: {share / 1e6:.1f} MB; "
+            f"planted credentials: {len(corpus.kinds)}"
+        )
         digest = hashlib.sha256(json.dumps(sorted(corpus.kinds.items())).encode()).hexdigest()[:12]
         print(f"plan digest: {digest}")
 
@@ -314,8 +418,10 @@ def main() -> int:
         gk_time = statistics.median(times)
         gk_found, gk_false = score(corpus, reported)
         gk_rate = total / 1e6 / gk_time
-        print(f"gatekeeper     : {total / 1e6:6.1f} MB  median {gk_time:7.2f}s  "
-              f"{gk_rate:7.2f} MB/s  recall {gk_found}/100  false hits {gk_false}")
+        print(
+            f"gatekeeper     : {total / 1e6:6.1f} MB  median {gk_time:7.2f}s  "
+            f"{gk_rate:7.2f} MB/s  recall {gk_found}/100  false hits {gk_false}"
+        )
         print("  per kind (found/planted): " + per_kind(corpus, reported))
         if args.skip_detect_secrets:
             return 0
@@ -327,10 +433,14 @@ def main() -> int:
         ds_time = statistics.median(ds_times)
         ds_found, ds_false = score(corpus, {(f"share/{p}", ln) for p, ln in ds_reported})
         ds_rate = share / 1e6 / ds_time
-        print(f"detect-secrets : {share / 1e6:6.1f} MB  median {ds_time:7.2f}s  "
-              f"{ds_rate:7.2f} MB/s  recall {ds_found}/100  false hits {ds_false}")
-        print("  per kind (found/planted): "
-              + per_kind(corpus, {(f"share/{p}", ln) for p, ln in ds_reported}))
+        print(
+            f"detect-secrets : {share / 1e6:6.1f} MB  median {ds_time:7.2f}s  "
+            f"{ds_rate:7.2f} MB/s  recall {ds_found}/100  false hits {ds_false}"
+        )
+        print(
+            "  per kind (found/planted): "
+            + per_kind(corpus, {(f"share/{p}", ln) for p, ln in ds_reported})
+        )
         ratio = gk_rate / ds_rate
         print(f"throughput ratio gatekeeper/detect-secrets: {ratio:.1f}x (target >= 10x)")
         ok = ratio >= 10 and gk_found >= 95 and gk_false <= 50

@@ -45,8 +45,7 @@ Planted = tuple[str, tuple[str, ...], Callable[[int], str]]
 
 
 def _template_injection_run(i: int) -> str:
-    trigger, ctx = [("issues", "github.event.issue.title"),
-                    ("pull_request", "github.head_ref")][i]
+    trigger, ctx = [("issues", "github.event.issue.title"), ("pull_request", "github.head_ref")][i]
     return wf(f"""
         on: {trigger}
         {HEADER.replace(chr(10), chr(10) + "        ")}
@@ -60,8 +59,10 @@ def _template_injection_run(i: int) -> str:
 
 
 def _template_injection_script(i: int) -> str:
-    trigger, ctx = [("issue_comment", "github.event.comment.body"),
-                    ("pull_request", "github.event.pull_request.body")][i]
+    trigger, ctx = [
+        ("issue_comment", "github.event.comment.body"),
+        ("pull_request", "github.event.pull_request.body"),
+    ][i]
     return wf(f"""
         on: {trigger}
         permissions:
@@ -227,8 +228,10 @@ def _insecure_commands(i: int) -> str:
 
 
 def _github_env(i: int) -> str:
-    trigger, ctx = [("pull_request_target", "github.event.pull_request.head.ref"),
-                    ("workflow_run", "github.event.workflow_run.head_branch")][i]
+    trigger, ctx = [
+        ("pull_request_target", "github.event.pull_request.head.ref"),
+        ("workflow_run", "github.event.workflow_run.head_branch"),
+    ][i]
     return wf(f"""
         on:
           {trigger}:
@@ -296,10 +299,11 @@ def _hardcoded_credentials(i: int) -> str:
 
 def _cache_poisoning(i: int) -> str:
     trigger = ["release:\n    types: [published]", "push:\n    tags: ['v*']"][i]
-    cache = [f"actions/setup-node@{SHA2} # v4\n  with:\n    node-version: 20\n"
-             "    cache: npm",
-             f"actions/cache@{SHA2} # v4\n  with:\n    path: ~/.npm\n"
-             "    key: npm-${{ hashFiles('package-lock.json') }}"][i]
+    cache = [
+        f"actions/setup-node@{SHA2} # v4\n  with:\n    node-version: 20\n    cache: npm",
+        f"actions/cache@{SHA2} # v4\n  with:\n    path: ~/.npm\n"
+        "    key: npm-${{ hashFiles('package-lock.json') }}",
+    ][i]
     return wf(f"""
         on:
           {trigger.replace(chr(10), chr(10) + "          ")}
@@ -319,8 +323,10 @@ def _cache_poisoning(i: int) -> str:
 
 
 def _remote_script(i: int) -> str:
-    run = ["curl -fsSL https://get.example.com/install.sh | sudo bash",
-           "iex ((New-Object System.Net.WebClient).DownloadString('https://x.example/i.ps1'))"][i]
+    run = [
+        "curl -fsSL https://get.example.com/install.sh | sudo bash",
+        "iex ((New-Object System.Net.WebClient).DownloadString('https://x.example/i.ps1'))",
+    ][i]
     return wf(f"""
         on: push
         permissions:
@@ -334,8 +340,10 @@ def _remote_script(i: int) -> str:
 
 
 def _insecure_fetch(i: int) -> str:
-    run = ["curl -k -o tool.tgz https://artifacts.internal/tool.tgz",
-           "pip install --trusted-host pypi.internal -r requirements.txt"][i]
+    run = [
+        "curl -k -o tool.tgz https://artifacts.internal/tool.tgz",
+        "pip install --trusted-host pypi.internal -r requirements.txt",
+    ][i]
     return wf(f"""
         on: push
         permissions:
@@ -349,32 +357,61 @@ def _insecure_fetch(i: int) -> str:
 
 
 PLANTED: dict[str, Planted] = {
-    "template-injection (run)": ("pipeline/template-injection", ("template-injection",),
-                                 _template_injection_run),
-    "template-injection (github-script)": ("pipeline/template-injection",
-                                           ("template-injection",), _template_injection_script),
-    "untrusted-checkout": ("pipeline/untrusted-checkout", ("dangerous-triggers",),
-                           _untrusted_checkout),
-    "dangerous-trigger (workflow_run)": ("pipeline/dangerous-trigger", ("dangerous-triggers",),
-                                         _dangerous_trigger),
+    "template-injection (run)": (
+        "pipeline/template-injection",
+        ("template-injection",),
+        _template_injection_run,
+    ),
+    "template-injection (github-script)": (
+        "pipeline/template-injection",
+        ("template-injection",),
+        _template_injection_script,
+    ),
+    "untrusted-checkout": (
+        "pipeline/untrusted-checkout",
+        ("dangerous-triggers",),
+        _untrusted_checkout,
+    ),
+    "dangerous-trigger (workflow_run)": (
+        "pipeline/dangerous-trigger",
+        ("dangerous-triggers",),
+        _dangerous_trigger,
+    ),
     "unpinned-action": ("pipeline/unpinned-action", ("unpinned-uses",), _unpinned_action),
     "unpinned-image": ("pipeline/unpinned-image", ("unpinned-images",), _unpinned_image),
-    "permissions: write-all (workflow)": ("pipeline/excessive-permissions",
-                                          ("excessive-permissions",), _write_all),
-    "no permissions anywhere": ("pipeline/excessive-permissions", ("excessive-permissions",),
-                                _no_permissions),
+    "permissions: write-all (workflow)": (
+        "pipeline/excessive-permissions",
+        ("excessive-permissions",),
+        _write_all,
+    ),
+    "no permissions anywhere": (
+        "pipeline/excessive-permissions",
+        ("excessive-permissions",),
+        _no_permissions,
+    ),
     "secrets: inherit": ("pipeline/secrets-inherit", ("secrets-inherit",), _secrets_inherit),
-    "self-hosted runner on PRs": ("pipeline/self-hosted-runner", ("self-hosted-runner",),
-                                  _self_hosted_pr),
-    "insecure-commands": ("pipeline/insecure-commands", ("insecure-commands",),
-                          _insecure_commands),
+    "self-hosted runner on PRs": (
+        "pipeline/self-hosted-runner",
+        ("self-hosted-runner",),
+        _self_hosted_pr,
+    ),
+    "insecure-commands": ("pipeline/insecure-commands", ("insecure-commands",), _insecure_commands),
     "GITHUB_ENV injection": ("pipeline/github-env-injection", ("github-env",), _github_env),
-    "persisted credentials + artifact": ("pipeline/persisted-credentials", ("artipacked",),
-                                         _persisted_credentials),
-    "hardcoded credentials": ("pipeline/hardcoded-credentials",
-                              ("hardcoded-container-credentials",), _hardcoded_credentials),
-    "cache-poisoning in a publisher": ("pipeline/cache-poisoning", ("cache-poisoning",),
-                                       _cache_poisoning),
+    "persisted credentials + artifact": (
+        "pipeline/persisted-credentials",
+        ("artipacked",),
+        _persisted_credentials,
+    ),
+    "hardcoded credentials": (
+        "pipeline/hardcoded-credentials",
+        ("hardcoded-container-credentials",),
+        _hardcoded_credentials,
+    ),
+    "cache-poisoning in a publisher": (
+        "pipeline/cache-poisoning",
+        ("cache-poisoning",),
+        _cache_poisoning,
+    ),
     "remote script (curl | sh, iex)": ("pipeline/remote-script", (), _remote_script),
     "insecure fetch (curl -k, --trusted-host)": ("pipeline/insecure-fetch", (), _insecure_fetch),
 }
@@ -587,8 +624,17 @@ def _timed(cmd: list[str], cwd: Path) -> tuple[float, str]:
 
 
 def run_gatekeeper(root: Path) -> tuple[float, list[tuple[str, str, str]]]:
-    cmd = [sys.executable, "-m", "gatekeeper", "check", str(root), "--only", "pipeline",
-           "--format", "json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gatekeeper",
+        "check",
+        str(root),
+        "--only",
+        "pipeline",
+        "--format",
+        "json",
+    ]
     elapsed, out = _timed(cmd, Path(__file__).resolve().parent.parent)
     report = json.loads(out)
     return elapsed, [(f["path"], f["rule"], f["severity"]) for f in report["findings"]]
@@ -618,21 +664,34 @@ def run_zizmor(zizmor: str, root: Path, persona: str) -> tuple[float, list[tuple
         for loc in finding["locations"]:
             key = loc["symbolic"]["key"].get("Local", {})
             path = key.get("given_path") or key.get("verbatim_path") or ""
-            results.append((os.path.normpath(path), finding["ident"],
-                            finding["determinations"]["severity"].lower()))
+            results.append(
+                (
+                    os.path.normpath(path),
+                    finding["ident"],
+                    finding["determinations"]["severity"].lower(),
+                )
+            )
             break
     return elapsed, results
 
 
-_RANK = {"informational": 0, "info": 0, "unknown": 0, "low": 1, "medium": 2, "high": 3,
-         "critical": 4}
+_RANK = {
+    "informational": 0,
+    "info": 0,
+    "unknown": 0,
+    "low": 1,
+    "medium": 2,
+    "high": 3,
+    "critical": 4,
+}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--zizmor", default=shutil.which("zizmor")
-                        or str(Path(sys.executable).parent / "zizmor"))
+    parser.add_argument(
+        "--zizmor", default=shutil.which("zizmor") or str(Path(sys.executable).parent / "zizmor")
+    )
     args = parser.parse_args()
     if not Path(args.zizmor).exists():
         sys.exit("zizmor not found: .venv/bin/pip install zizmor")
@@ -658,8 +717,10 @@ def main() -> int:
         return any(p == path and rule in ids for p, rule, _ in results)
 
     total = len(planted) + len(clean)
-    print(f"{total} workflows: {len(planted)} with one planted problem each "
-          f"({len(PLANTED)} kinds x 2), {len(clean)} clean\n")
+    print(
+        f"{total} workflows: {len(planted)} with one planted problem each "
+        f"({len(PLANTED)} kinds x 2), {len(clean)} clean\n"
+    )
     header = f"{'problem kind':44} {'gatekeeper':>10} {'zizmor':>8} {'zizmor auditor':>15}"
     print(header)
     print("-" * len(header))
@@ -675,28 +736,38 @@ def main() -> int:
         print(f"{kind:44} {g}/{len(files):<8} {zcol:>8} {zacol:>15}")
     n = len(planted)
     print(f"{'total caught':44} {totals[0]}/{n:<8} {totals[1]:>4}/{n} {totals[2]:>11}/{n}")
-    print("(zizmor n/a: no zizmor audit for that kind; untrusted-checkout counts zizmor's "
-          "dangerous-triggers)\n")
+    print(
+        "(zizmor n/a: no zizmor audit for that kind; untrusted-checkout counts zizmor's "
+        "dangerous-triggers)\n"
+    )
 
     def noisy(results: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
         return [r for r in results if r[0] in clean and _RANK.get(r[2], 0) >= 2]
 
-    print(f"findings >= medium on the {len(clean)} clean workflows: "
-          f"gatekeeper {len(noisy(gk))}, zizmor {len(noisy(zz))}, "
-          f"zizmor auditor {len(noisy(zz_auditor))}")
+    print(
+        f"findings >= medium on the {len(clean)} clean workflows: "
+        f"gatekeeper {len(noisy(gk))}, zizmor {len(noisy(zz))}, "
+        f"zizmor auditor {len(noisy(zz_auditor))}"
+    )
     for label, results in (("gatekeeper", gk), ("zizmor", zz), ("zizmor auditor", zz_auditor)):
         for path, rule, severity in sorted(noisy(results)):
             print(f"  {label}: {path} {rule} ({severity})")
     gk_med, zz_med = statistics.median(gk_times), statistics.median(zz_times)
-    print(f"\nwall time, median of {args.runs} (whole tree, process start included): "
-          f"gatekeeper {gk_med * 1000:.0f} ms, zizmor {zz_med * 1000:.0f} ms "
-          f"(ratio gatekeeper/zizmor {gk_med / zz_med:.1f}x)")
-    print(f"gatekeeper collect + audit in process (no interpreter start or imports): "
-          f"{statistics.median(in_process) * 1000:.0f} ms")
+    print(
+        f"\nwall time, median of {args.runs} (whole tree, process start included): "
+        f"gatekeeper {gk_med * 1000:.0f} ms, zizmor {zz_med * 1000:.0f} ms "
+        f"(ratio gatekeeper/zizmor {gk_med / zz_med:.1f}x)"
+    )
+    print(
+        f"gatekeeper collect + audit in process (no interpreter start or imports): "
+        f"{statistics.median(in_process) * 1000:.0f} ms"
+    )
     missed = n - totals[0]
     ok = missed == 0 and not noisy(gk)
-    print("target (every planted problem caught, nothing >= medium on clean): "
-          + ("MET" if ok else f"NOT MET ({missed} missed, {len(noisy(gk))} noisy)"))
+    print(
+        "target (every planted problem caught, nothing >= medium on clean): "
+        + ("MET" if ok else f"NOT MET ({missed} missed, {len(noisy(gk))} noisy)")
+    )
     return 0 if ok else 1
 
 

@@ -29,7 +29,8 @@ YAML_MAX_EXPANDED_NODES = 1_000_000
 # (max aliases, max depth) for every YAML load in this context; set from the policy's
 # ``limits:`` by ``check`` (see ``yaml_caps``).
 _YAML_CAPS: ContextVar[tuple[int, int]] = ContextVar(
-    "gatekeeper_yaml_caps", default=(YAML_MAX_ALIASES, YAML_MAX_DEPTH))
+    "gatekeeper_yaml_caps", default=(YAML_MAX_ALIASES, YAML_MAX_DEPTH)
+)
 
 
 @contextlib.contextmanager
@@ -114,8 +115,9 @@ def loads_json_strict(data: bytes | str) -> Any:
     else:
         data.encode("utf-8")  # a str with lone surrogates: UnicodeEncodeError, a ValueError
     try:
-        result = json.loads(data, object_pairs_hook=_reject_duplicates,
-                            parse_constant=_reject_constant)
+        result = json.loads(
+            data, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant
+        )
     except RecursionError as exc:
         # SECURITY: 10,000 nested brackets must be a parse error, not an internal error.
         raise ValueError("JSON nested too deeply") from exc
@@ -138,7 +140,8 @@ def _reject_lone_surrogates(value: Any) -> None:
                 item.encode("utf-8")
             except UnicodeEncodeError as exc:
                 raise ValueError(
-                    "a \\u escape encodes a lone surrogate (not Unicode text)") from exc
+                    "a \\u escape encodes a lone surrogate (not Unicode text)"
+                ) from exc
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
@@ -148,8 +151,13 @@ def _reject_lone_surrogates(value: Any) -> None:
 
 def dumps_json(obj: Any, *, indent: int | None = 2) -> str:
     """Deterministic JSON: sorted keys, no trailing spaces, a final newline when indented."""
-    text = json.dumps(obj, sort_keys=True, indent=indent, ensure_ascii=False,
-                      separators=(",", ": ") if indent else (",", ":"))
+    text = json.dumps(
+        obj,
+        sort_keys=True,
+        indent=indent,
+        ensure_ascii=False,
+        separators=(",", ": ") if indent else (",", ":"),
+    )
     return text + "\n" if indent else text
 
 
@@ -170,12 +178,14 @@ class _LimitedSafeLoader(yaml.SafeLoader):
         if self.check_event(yaml.events.AliasEvent):
             self._aliases += 1
             if self._aliases > self._max_aliases:
-                raise yaml.YAMLError(f"more than {self._max_aliases} aliases (alias bomb?; "
-                                     "limits.yaml_max_aliases)")
+                raise yaml.YAMLError(
+                    f"more than {self._max_aliases} aliases (alias bomb?; limits.yaml_max_aliases)"
+                )
         depth = getattr(self, "_depth", 0) + 1
         if depth > self._max_depth:
-            raise yaml.YAMLError(f"nesting deeper than {self._max_depth} levels "
-                                 "(limits.yaml_max_depth)")
+            raise yaml.YAMLError(
+                f"nesting deeper than {self._max_depth} levels (limits.yaml_max_depth)"
+            )
         self._depth = depth
         try:
             node = super().compose_node(parent, index)
@@ -188,8 +198,11 @@ class _LimitedSafeLoader(yaml.SafeLoader):
                 # SECURITY: "\ud800" in a double-quoted scalar is not Unicode text; a value
                 # built from it would crash every report writer downstream.
                 raise yaml.composer.ComposerError(
-                    None, None, "a \\u escape encodes a lone surrogate (not Unicode text)",
-                    node.start_mark) from exc
+                    None,
+                    None,
+                    "a \\u escape encodes a lone surrogate (not Unicode text)",
+                    node.start_mark,
+                ) from exc
         return node
 
 

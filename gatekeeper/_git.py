@@ -60,9 +60,11 @@ def safe_git_env() -> dict[str, str]:
 
 
 # Per-driver keys a repository (or its .gitattributes) can point at a program.
-_DRIVER_KEY = re.compile(r"^(?:filter\.[^\n]+\.(?:clean|smudge|process)"
-                         r"|diff\.[^\n]+\.(?:command|textconv)|merge\.[^\n]+\.driver)$",
-                         re.IGNORECASE)
+_DRIVER_KEY = re.compile(
+    r"^(?:filter\.[^\n]+\.(?:clean|smudge|process)"
+    r"|diff\.[^\n]+\.(?:command|textconv)|merge\.[^\n]+\.driver)$",
+    re.IGNORECASE,
+)
 
 
 def repo_safe_env(workdir: str | os.PathLike[str]) -> dict[str, str]:
@@ -78,12 +80,17 @@ def repo_safe_env(workdir: str | os.PathLike[str]) -> dict[str, str]:
     try:
         listed = subprocess.run(
             ["git", "config", "--list", "--name-only", "-z"],  # noqa: S607
-            cwd=workdir, env={**os.environ, **env}, capture_output=True, timeout=30, check=False,
+            cwd=workdir,
+            env={**os.environ, **env},
+            capture_output=True,
+            timeout=30,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise CollectionError(f"{workdir}: cannot read the repository's git config: {exc}") from exc
-    names = sorted({n for n in listed.stdout.decode("utf-8", "replace").split("\0")
-                    if _DRIVER_KEY.match(n)})
+    names = sorted(
+        {n for n in listed.stdout.decode("utf-8", "replace").split("\0") if _DRIVER_KEY.match(n)}
+    )
     count = int(env["GIT_CONFIG_COUNT"])
     for i, name in enumerate(names, start=count):
         env[f"GIT_CONFIG_KEY_{i}"] = name
@@ -117,7 +124,12 @@ def head_commit(path: str | os.PathLike[str]) -> str | None:
     try:
         result = subprocess.run(
             ["git", "rev-parse", "--verify", "--quiet", "HEAD^{commit}"],  # noqa: S607
-            cwd=path, env=env, capture_output=True, text=True, timeout=30, check=False,
+            cwd=path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None

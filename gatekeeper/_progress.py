@@ -36,9 +36,16 @@ def enabled(stream: TextIO) -> bool:
 class Progress:
     """Thread-safe: ``advance`` may be called from worker threads."""
 
-    def __init__(self, label: str, total: int | None = None, *, stream: TextIO | None = None,
-                 delay: float = 0.5, interval: float = 0.1,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        label: str,
+        total: int | None = None,
+        *,
+        stream: TextIO | None = None,
+        delay: float = 0.5,
+        interval: float = 0.1,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.label = label
         self.total = total
         self.stream = stream if stream is not None else sys.stderr
@@ -92,8 +99,9 @@ class Progress:
         self.close()
 
 
-def track(items: Iterable[T], label: str, total: int | None = None,
-          **kwargs: object) -> Iterator[T]:
+def track(
+    items: Iterable[T], label: str, total: int | None = None, **kwargs: object
+) -> Iterator[T]:
     """Yield ``items``, advancing a progress line (see ``Progress``) for each."""
     with Progress(label, total, **kwargs) as progress:  # type: ignore[arg-type]
         for item in items:
@@ -101,9 +109,15 @@ def track(items: Iterable[T], label: str, total: int | None = None,
             progress.advance()
 
 
-def in_chunks(work: Callable[[list[str], list[int]], list[str]], items: list[str],
-              sizes: list[int], label: str, *, chunk: int = 4096,
-              stream: TextIO | None = None) -> list[str]:
+def in_chunks(
+    work: Callable[[list[str], list[int]], list[str]],
+    items: list[str],
+    sizes: list[int],
+    label: str,
+    *,
+    chunk: int = 4096,
+    stream: TextIO | None = None,
+) -> list[str]:
     """``work(items, sizes)``, run chunk by chunk with a progress line when it is worth one.
 
     Only on a terminal and for more than ``chunk`` items; otherwise one plain call, so CI
@@ -115,7 +129,7 @@ def in_chunks(work: Callable[[list[str], list[int]], list[str]], items: list[str
     results: list[str] = []
     with Progress(label, len(items), stream=out_stream) as progress:
         for start in range(0, len(items), chunk):
-            part = work(items[start:start + chunk], sizes[start:start + chunk])
+            part = work(items[start : start + chunk], sizes[start : start + chunk])
             results.extend(part)
             progress.advance(len(part))
     return results

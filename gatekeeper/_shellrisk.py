@@ -13,55 +13,99 @@ import shlex
 _SHELLS = r"(?:bash|sh|zsh|ksh|dash|ash|fish|python[0-9.]*|perl|ruby|node|pwsh|powershell)"
 _SUDO = r"(?:sudo(?:\s+-[A-Za-z-]+)*\s+)?(?:env\s+(?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*)?"
 _REMOTE_SCRIPT = (
-    ("a download piped into a shell", re.compile(
-        r"\b(?:curl|wget)\b[^|\n]*\|\s*" + _SUDO + r"(?:/usr/(?:local/)?bin/|/bin/)?"
-        + _SHELLS + r"(?![\w.-])",
-    )),
-    ("a download executed through process or command substitution", re.compile(
-        r"(?:\b(?:bash|sh|zsh|ksh|dash|source|eval|python[0-9.]*|perl|ruby)\b|(?:^|[\s;&|(])\.)"
-        r"\s+(?:-\w+\s+)*[\"']?(?:<\(|\$\(|`)\s*(?:sudo\s+)?(?:curl|wget)\b",
-    )),
-    ("a download passed to Invoke-Expression", re.compile(
-        r"\b(?:iex|invoke-expression)\b[\s(]*(?:iwr|irm|invoke-webrequest|invoke-restmethod|"
-        r"curl|wget|new-object\s+(?:system\.)?net\.webclient)\b",
-        re.IGNORECASE,
-    )),
-    ("a download piped into Invoke-Expression", re.compile(
-        r"\b(?:iwr|irm|invoke-webrequest|invoke-restmethod|curl|wget|downloadstring)\b[^|\n]*"
-        r"\|\s*(?:iex|invoke-expression)\b",
-        re.IGNORECASE,
-    )),
+    (
+        "a download piped into a shell",
+        re.compile(
+            r"\b(?:curl|wget)\b[^|\n]*\|\s*"
+            + _SUDO
+            + r"(?:/usr/(?:local/)?bin/|/bin/)?"
+            + _SHELLS
+            + r"(?![\w.-])",
+        ),
+    ),
+    (
+        "a download executed through process or command substitution",
+        re.compile(
+            r"(?:\b(?:bash|sh|zsh|ksh|dash|source|eval|python[0-9.]*|perl|ruby)\b|(?:^|[\s;&|(])\.)"
+            r"\s+(?:-\w+\s+)*[\"']?(?:<\(|\$\(|`)\s*(?:sudo\s+)?(?:curl|wget)\b",
+        ),
+    ),
+    (
+        "a download passed to Invoke-Expression",
+        re.compile(
+            r"\b(?:iex|invoke-expression)\b[\s(]*(?:iwr|irm|invoke-webrequest|invoke-restmethod|"
+            r"curl|wget|new-object\s+(?:system\.)?net\.webclient)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "a download piped into Invoke-Expression",
+        re.compile(
+            r"\b(?:iwr|irm|invoke-webrequest|invoke-restmethod|curl|wget|downloadstring)\b[^|\n]*"
+            r"\|\s*(?:iex|invoke-expression)\b",
+            re.IGNORECASE,
+        ),
+    ),
 )
 
 FALSEY = r"(?:false|0|no|off)"
 _INSECURE_FETCH = (
-    ("`curl -k`/`--insecure` skips TLS verification",
-     # NOTE: within the one curl command: `curl … && make -k` is not curl's -k.
-     re.compile(r"\bcurl\b(?:(?!&&|\|\|)[^|;\n])*?\s(?:--insecure\b|-[a-zA-Z]*k[a-zA-Z]*(?=\s|$))")),
+    (
+        "`curl -k`/`--insecure` skips TLS verification",
+        # NOTE: within the one curl command: `curl … && make -k` is not curl's -k.
+        re.compile(
+            r"\bcurl\b(?:(?!&&|\|\|)[^|;\n])*?\s(?:--insecure\b|-[a-zA-Z]*k[a-zA-Z]*(?=\s|$))"
+        ),
+    ),
     ("`--insecure` skips TLS verification", re.compile(r"(?<![\w-])--insecure(?![\w-])")),
-    ("`wget --no-check-certificate` skips TLS verification",
-     re.compile(r"--no-check-certificate\b")),
-    ("TLS verification is disabled", re.compile(
-        r"--insecure-skip-tls-verify(?:=true)?(?![\w=-])|--(?:skip-)?tls-verify[= ]false\b|"
-        r"--skip-tls-verify\b|-SkipCertificateCheck\b", re.IGNORECASE)),
-    ("`--trusted-host` lets pip fetch over unverified connections",
-     re.compile(r"--trusted-host\b")),
-    ("package signature checks are disabled (`--nogpgcheck`)",
-     re.compile(r"--nogpgcheck\b|--no-gpg-checks?\b|\bgpgcheck\s*=\s*0\b")),
-    ("apt accepts unauthenticated packages", re.compile(
-        r"--allow-unauthenticated\b|--allow-insecure-repositories\b|"
-        r"AllowUnauthenticated\s*=?\s*(?:\"|')?true|AllowInsecureRepositories\s*=?\s*(?:\"|')?true",
-        re.IGNORECASE)),
-    ("`strict-ssl false` disables TLS verification for the package manager",
-     re.compile(r"strict[-_]ssl[\"']?\s*[= ]\s*[\"']?" + FALSEY + r"\b", re.IGNORECASE)),
-    ("`GIT_SSL_NO_VERIFY` disables TLS verification for git", re.compile(
-        r"\bGIT_SSL_NO_VERIFY\s*=\s*[\"']?(?!(?:false|0|no|off)?[\"']?(?:\s|$))\S")),
-    ("git's `http.sslVerify` is switched off",
-     re.compile(r"http\.sslverify\s*[= ]\s*[\"']?" + FALSEY + r"\b", re.IGNORECASE)),
-    ("`NODE_TLS_REJECT_UNAUTHORIZED=0` disables TLS verification for Node.js",
-     re.compile(r"\bNODE_TLS_REJECT_UNAUTHORIZED\s*=\s*[\"']?0\b")),
-    ("`PYTHONHTTPSVERIFY=0` disables TLS verification for Python",
-     re.compile(r"\bPYTHONHTTPSVERIFY\s*=\s*[\"']?0\b")),
+    (
+        "`wget --no-check-certificate` skips TLS verification",
+        re.compile(r"--no-check-certificate\b"),
+    ),
+    (
+        "TLS verification is disabled",
+        re.compile(
+            r"--insecure-skip-tls-verify(?:=true)?(?![\w=-])|--(?:skip-)?tls-verify[= ]false\b|"
+            r"--skip-tls-verify\b|-SkipCertificateCheck\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "`--trusted-host` lets pip fetch over unverified connections",
+        re.compile(r"--trusted-host\b"),
+    ),
+    (
+        "package signature checks are disabled (`--nogpgcheck`)",
+        re.compile(r"--nogpgcheck\b|--no-gpg-checks?\b|\bgpgcheck\s*=\s*0\b"),
+    ),
+    (
+        "apt accepts unauthenticated packages",
+        re.compile(
+            r"--allow-unauthenticated\b|--allow-insecure-repositories\b|"
+            r"AllowUnauthenticated\s*=?\s*(?:\"|')?true|AllowInsecureRepositories\s*=?\s*(?:\"|')?true",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "`strict-ssl false` disables TLS verification for the package manager",
+        re.compile(r"strict[-_]ssl[\"']?\s*[= ]\s*[\"']?" + FALSEY + r"\b", re.IGNORECASE),
+    ),
+    (
+        "`GIT_SSL_NO_VERIFY` disables TLS verification for git",
+        re.compile(r"\bGIT_SSL_NO_VERIFY\s*=\s*[\"']?(?!(?:false|0|no|off)?[\"']?(?:\s|$))\S"),
+    ),
+    (
+        "git's `http.sslVerify` is switched off",
+        re.compile(r"http\.sslverify\s*[= ]\s*[\"']?" + FALSEY + r"\b", re.IGNORECASE),
+    ),
+    (
+        "`NODE_TLS_REJECT_UNAUTHORIZED=0` disables TLS verification for Node.js",
+        re.compile(r"\bNODE_TLS_REJECT_UNAUTHORIZED\s*=\s*[\"']?0\b"),
+    ),
+    (
+        "`PYTHONHTTPSVERIFY=0` disables TLS verification for Python",
+        re.compile(r"\bPYTHONHTTPSVERIFY\s*=\s*[\"']?0\b"),
+    ),
 )
 
 # More constructs and switches (fetchers such as httpie and aria2c, apk/apt trust switches).
@@ -79,10 +123,16 @@ _REMOTE_SCRIPT_MORE = (
     # eval "$(curl ...)"
     re.compile(rf"\beval\s+[\"']?\$\(\s*{_FETCHER}\b"),
     # PowerShell: iex (iwr ...), iwr ... | iex
-    re.compile(r"\b(?:iex|Invoke-Expression)\b[\s(]*(?:\(?\s*)(?:iwr|irm|Invoke-WebRequest|"
-               r"Invoke-RestMethod|\(?New-Object\s+(?:System\.)?Net\.WebClient)", re.IGNORECASE),
-    re.compile(r"\b(?:iwr|irm|Invoke-WebRequest|Invoke-RestMethod)\b[^|;\n]*\|\s*"
-               r"(?:iex|Invoke-Expression)\b", re.IGNORECASE),
+    re.compile(
+        r"\b(?:iex|Invoke-Expression)\b[\s(]*(?:\(?\s*)(?:iwr|irm|Invoke-WebRequest|"
+        r"Invoke-RestMethod|\(?New-Object\s+(?:System\.)?Net\.WebClient)",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"\b(?:iwr|irm|Invoke-WebRequest|Invoke-RestMethod)\b[^|;\n]*\|\s*"
+        r"(?:iex|Invoke-Expression)\b",
+        re.IGNORECASE,
+    ),
 )
 
 _INSECURE_MORE = (
@@ -92,20 +142,30 @@ _INSECURE_MORE = (
     ("--nogpgcheck", re.compile(r"(?<![\w-])--nogpgcheck(?![\w-])")),
     ("--no-gpg-checks", re.compile(r"(?<![\w-])--no-gpg-checks(?![\w-])")),
     ("--allow-unauthenticated", re.compile(r"(?<![\w-])--allow-unauthenticated(?![\w-])")),
-    ("--allow-insecure-repositories",
-     re.compile(r"(?<![\w-])--allow-insecure-repositories(?![\w-])")),
+    (
+        "--allow-insecure-repositories",
+        re.compile(r"(?<![\w-])--allow-insecure-repositories(?![\w-])"),
+    ),
     ("--allow-untrusted", re.compile(r"(?<![\w-])--allow-untrusted(?![\w-])")),
     ("--no-verify-ssl", re.compile(r"(?<![\w-])--no-verify-ssl(?![\w-])")),
-    ("--insecure-skip-tls-verify",
-     re.compile(r"(?<![\w-])--insecure-skip-tls-verify(?:=true)?(?![\w=-])")),
+    (
+        "--insecure-skip-tls-verify",
+        re.compile(r"(?<![\w-])--insecure-skip-tls-verify(?:=true)?(?![\w=-])"),
+    ),
     ("--tls-verify=false", re.compile(r"(?<![\w-])--tls-verify[= ]false\b")),
     ("strict-ssl false", re.compile(r"\bstrict[-_]ssl(?:\s+|\s*=\s*)false\b", re.IGNORECASE)),
-    ("GIT_SSL_NO_VERIFY",
-     re.compile(r"\bGIT_SSL_NO_VERIFY\s*=\s*[\"']?(?:1|true|yes|on)\b", re.IGNORECASE)),
-    ("http.sslVerify false",
-     re.compile(r"\bhttp\.sslverify(?:\s+|\s*=\s*)[\"']?false\b", re.IGNORECASE)),
-    ("NODE_TLS_REJECT_UNAUTHORIZED=0",
-     re.compile(r"\bNODE_TLS_REJECT_UNAUTHORIZED\s*=\s*[\"']?0\b")),
+    (
+        "GIT_SSL_NO_VERIFY",
+        re.compile(r"\bGIT_SSL_NO_VERIFY\s*=\s*[\"']?(?:1|true|yes|on)\b", re.IGNORECASE),
+    ),
+    (
+        "http.sslVerify false",
+        re.compile(r"\bhttp\.sslverify(?:\s+|\s*=\s*)[\"']?false\b", re.IGNORECASE),
+    ),
+    (
+        "NODE_TLS_REJECT_UNAUTHORIZED=0",
+        re.compile(r"\bNODE_TLS_REJECT_UNAUTHORIZED\s*=\s*[\"']?0\b"),
+    ),
     ("gpgcheck=0", re.compile(r"\b(?:repo_)?gpgcheck\s*=\s*0\b")),
     ("[trusted=yes]", re.compile(r"\[\s*trusted\s*=\s*yes\s*\]")),
 )
@@ -128,7 +188,7 @@ def _curl_insecure(text: str) -> bool:
         for index, word in enumerate(words):
             if word.rsplit("/", 1)[-1] != "curl":
                 continue
-            for arg in words[index + 1:]:
+            for arg in words[index + 1 :]:
                 if arg == "--":
                     break
                 if arg.startswith("--") or not arg.startswith("-") or len(arg) < 2:

@@ -156,8 +156,7 @@ def _base_fingerprints(cfg: CheckConfig, selected: list[str], ctx: AuditContext)
     repo = open_repo(cfg.repo)
     try:
         with tempfile.TemporaryDirectory(prefix="gatekeeper-base-") as tmp:
-            materialize_tree(repo, cfg.base, Path(tmp),
-                             max_bytes=cfg.policy.limits.max_file_bytes)
+            materialize_tree(repo, cfg.base, Path(tmp), max_bytes=cfg.policy.limits.max_file_bytes)
             # SECURITY: --image names the image being promoted, not something on the base;
             # reading it again here would mark its own findings "existing" (a silent pass).
             base_options = {k: v for k, v in cfg.options.items() if k != "image"}

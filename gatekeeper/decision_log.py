@@ -90,9 +90,17 @@ class Decision:
 
     def entry(self, seq: int, prev: str, merged: Iterable[str] = ()) -> DecisionEntry:
         return DecisionEntry(
-            seq=seq, prev=prev, merged=sorted(merged), time=self.time, verdict=self.verdict,
-            policy=self.policy, policy_digest=self.policy_digest, subjects=self.subjects,
-            reasons=self.reasons, attestations=sorted(set(self.attestations)), store=self.store,
+            seq=seq,
+            prev=prev,
+            merged=sorted(merged),
+            time=self.time,
+            verdict=self.verdict,
+            policy=self.policy,
+            policy_digest=self.policy_digest,
+            subjects=self.subjects,
+            reasons=self.reasons,
+            attestations=sorted(set(self.attestations)),
+            store=self.store,
         )
 
 
@@ -136,8 +144,9 @@ class FileDecisionLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         except OSError as exc:
-            raise StoreError(f"{self.path}: cannot open the decision log: "
-                             f"{exc.strerror or exc}") from exc
+            raise StoreError(
+                f"{self.path}: cannot open the decision log: {exc.strerror or exc}"
+            ) from exc
         with os.fdopen(fd, "r+b") as handle:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
@@ -149,8 +158,9 @@ class FileDecisionLog:
                 os.write(handle.fileno(), line + b"\n")
                 os.fsync(handle.fileno())
             except OSError as exc:
-                raise StoreError(f"{self.path}: cannot append to the decision log: "
-                                 f"{exc.strerror or exc}") from exc
+                raise StoreError(
+                    f"{self.path}: cannot append to the decision log: {exc.strerror or exc}"
+                ) from exc
             finally:
                 with contextlib.suppress(OSError):
                     fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
@@ -161,8 +171,9 @@ class FileDecisionLog:
         if size == 0:
             return 0, GENESIS
         if size > MAX_LOG_BYTES:
-            raise StoreError(f"{self.path}: the decision log is larger than {MAX_LOG_BYTES} bytes; "
-                             "rotate it")
+            raise StoreError(
+                f"{self.path}: the decision log is larger than {MAX_LOG_BYTES} bytes; rotate it"
+            )
         start = max(0, size - MAX_LINE_BYTES - 1)
         os.lseek(fd, start, os.SEEK_SET)
         chunk = b""
@@ -172,19 +183,24 @@ class FileDecisionLog:
                 break
             chunk += part
         if not chunk.endswith(b"\n"):
-            raise StoreError(f"{self.path}: the decision log ends in a partial line; refusing to "
-                             "append (run `gatekeeper log verify`)")
+            raise StoreError(
+                f"{self.path}: the decision log ends in a partial line; refusing to "
+                "append (run `gatekeeper log verify`)"
+            )
         body = chunk[:-1]
         cut = body.rfind(b"\n")
         if cut < 0 and start > 0:
-            raise StoreError(f"{self.path}: the last decision-log line is longer than "
-                             f"{MAX_LINE_BYTES} bytes")
-        last = body[cut + 1:]
+            raise StoreError(
+                f"{self.path}: the last decision-log line is longer than {MAX_LINE_BYTES} bytes"
+            )
+        last = body[cut + 1 :]
         try:
             entry = DecisionEntry.model_validate(loads_json_strict(last))
         except (ValueError, ValidationError) as exc:
-            raise StoreError(f"{self.path}: the last decision-log entry is malformed; refusing to "
-                             "append (run `gatekeeper log verify`)") from exc
+            raise StoreError(
+                f"{self.path}: the last decision-log entry is malformed; refusing to "
+                "append (run `gatekeeper log verify`)"
+            ) from exc
         return entry.seq + 1, line_digest(last)
 
     def lines(self) -> list[bytes]:
@@ -257,8 +273,11 @@ def _parse(lines: list[bytes]) -> tuple[list[DecisionEntry | None], list[Problem
     problems: list[Problem] = []
     for number, line in enumerate(lines, start=1):
         if line.endswith(b"\x00partial"):
-            problems.append(Problem(number, "the line is cut short (no final newline): a torn or "
-                                            "truncated write"))
+            problems.append(
+                Problem(
+                    number, "the line is cut short (no final newline): a torn or truncated write"
+                )
+            )
             parsed.append(None)
             continue
         try:
@@ -296,8 +315,13 @@ def verify_lines(lines: list[bytes], head: str | None = None) -> LogReport:
         problems, notes = _verify_dag(entries, digests)
     head_digest = _head(entries, digests)
     if head is not None and not problems and head not in digests:
-        problems.append(Problem(len(lines), f"the expected head {head} is not in the log: entries "
-                                            "were removed from its end or rewritten"))
+        problems.append(
+            Problem(
+                len(lines),
+                f"the expected head {head} is not in the log: entries "
+                "were removed from its end or rewritten",
+            )
+        )
     return LogReport(len(lines), head_digest, problems, notes)
 
 
@@ -318,37 +342,50 @@ def _verify_linear(entries: list[DecisionEntry], digests: list[str]) -> list[Pro
         number = i + 1
         expected_prev = GENESIS if i == 0 else digests[i - 1]
         if entry.seq != i:
-            later = [e.seq for e in entries[i + 1:]]
+            later = [e.seq for e in entries[i + 1 :]]
             if i in later:
                 what = f"entries were reordered (entry {i} comes later)"
             elif entry.seq > i:
                 what = "an entry was removed before it"
             else:
                 what = "an entry was inserted or duplicated"
-            problems.append(Problem(number, f"entry has sequence number {entry.seq} at position "
-                                            f"{i}: {what}"))
+            problems.append(
+                Problem(number, f"entry has sequence number {entry.seq} at position {i}: {what}")
+            )
             break
         if entry.prev != expected_prev:
-            problems.append(Problem(number, f"entry {entry.seq} names previous entry {entry.prev}, "
-                                            f"but the entry before it is {expected_prev}: the "
-                                            "previous entry was edited, removed or replaced"))
+            problems.append(
+                Problem(
+                    number,
+                    f"entry {entry.seq} names previous entry {entry.prev}, "
+                    f"but the entry before it is {expected_prev}: the "
+                    "previous entry was edited, removed or replaced",
+                )
+            )
             break
         if entry.merged:
-            problems.append(Problem(number, f"entry {entry.seq} adopts entries that are not in the "
-                                            "log"))
+            problems.append(
+                Problem(number, f"entry {entry.seq} adopts entries that are not in the log")
+            )
             break
     return problems
 
 
-def _verify_dag(entries: list[DecisionEntry],
-                digests: list[str]) -> tuple[list[Problem], list[str]]:
+def _verify_dag(
+    entries: list[DecisionEntry], digests: list[str]
+) -> tuple[list[Problem], list[str]]:
     problems: list[Problem] = []
     by_digest = {d: i for i, d in enumerate(digests)}
     order = sorted(range(len(entries)), key=lambda i: (entries[i].seq, digests[i]))
     if order != list(range(len(entries))):
         first = next(n for n, i in enumerate(order) if n != i)
-        return [Problem(first + 1, "entries are out of order (log order is sequence number, then "
-                                   "digest): an entry was moved")], []
+        return [
+            Problem(
+                first + 1,
+                "entries are out of order (log order is sequence number, then "
+                "digest): an entry was moved",
+            )
+        ], []
     for i, entry in enumerate(entries):
         number = i + 1
         if entry.seq == 0:
@@ -357,26 +394,42 @@ def _verify_dag(entries: list[DecisionEntry],
             continue
         parent = by_digest.get(entry.prev)
         if parent is None:
-            problems.append(Problem(number, f"entry {entry.seq} names previous entry {entry.prev}, "
-                                            "which is not in the log: it was removed or edited"))
+            problems.append(
+                Problem(
+                    number,
+                    f"entry {entry.seq} names previous entry {entry.prev}, "
+                    "which is not in the log: it was removed or edited",
+                )
+            )
             continue
         if entries[parent].seq != entry.seq - 1:
-            problems.append(Problem(number, f"entry {entry.seq} follows entry "
-                                            f"{entries[parent].seq}: "
-                                            "sequence numbers were changed"))
+            problems.append(
+                Problem(
+                    number,
+                    f"entry {entry.seq} follows entry "
+                    f"{entries[parent].seq}: "
+                    "sequence numbers were changed",
+                )
+            )
         for adopted in entry.merged:
             j = by_digest.get(adopted)
             if j is None:
-                problems.append(Problem(number, f"entry {entry.seq} adopts {adopted}, which is "
-                                                "not in "
-                                                "the log: it was removed or edited"))
+                problems.append(
+                    Problem(
+                        number,
+                        f"entry {entry.seq} adopts {adopted}, which is "
+                        "not in "
+                        "the log: it was removed or edited",
+                    )
+                )
             elif entries[j].seq >= entry.seq:
                 problems.append(Problem(number, f"entry {entry.seq} adopts a later entry"))
     if problems:
         return problems, []
     if not any(e.seq == 0 for e in entries):
-        return [Problem(1, "the log does not start at sequence number 0: its start was "
-                           "removed")], []
+        return [
+            Problem(1, "the log does not start at sequence number 0: its start was removed")
+        ], []
     # The canonical chain: from the head back along prev.
     top = max(e.seq for e in entries)
     head_index = _head_index(entries, digests)
@@ -399,11 +452,14 @@ def _verify_dag(entries: list[DecisionEntry],
         if referenced:
             continue
         if entry.seq >= top - 1:
-            notes.append(f"entry {entry.seq} ({digests[i][:19]}...) was written concurrently and "
-                         "will be adopted by the next decision")
+            notes.append(
+                f"entry {entry.seq} ({digests[i][:19]}...) was written concurrently and "
+                "will be adopted by the next decision"
+            )
             continue
-        problems.append(Problem(i + 1, f"entry {entry.seq} is referenced by no later entry: it was "
-                                       "inserted"))
+        problems.append(
+            Problem(i + 1, f"entry {entry.seq} is referenced by no later entry: it was inserted")
+        )
     return problems, notes
 
 
@@ -416,7 +472,7 @@ def parse_head(value: str | None) -> str | None:
     if value is None:
         return None
     if not re.match(_DIGEST, value):
-        raise InvalidInput(f"--head {value!r}: give the digest `log show` or `verify` printed "
-                           "(sha256:<64 hex>)")
+        raise InvalidInput(
+            f"--head {value!r}: give the digest `log show` or `verify` printed (sha256:<64 hex>)"
+        )
     return value
-

@@ -62,8 +62,9 @@ class VsaPredicate(OpenModel):
     time_verified: datetime = Field(alias="timeVerified")
     resource_uri: str = Field(alias="resourceUri", min_length=1)
     policy: ResourceDescriptor
-    input_attestations: list[ResourceDescriptor] = Field(default_factory=list,
-                                                         alias="inputAttestations")
+    input_attestations: list[ResourceDescriptor] = Field(
+        default_factory=list, alias="inputAttestations"
+    )
     verification_result: Literal["PASSED", "FAILED"] = Field(alias="verificationResult")
     verified_levels: list[str] = Field(alias="verifiedLevels", min_length=1)
     dependency_levels: dict[str, int] = Field(default_factory=dict, alias="dependencyLevels")
@@ -80,8 +81,9 @@ class VsaInput:
     attestations: list[tuple[str, str]]  # (uri, envelope sha256 hex)
     resource_uri: str
     time_verified: datetime
-    verifier_id: str = field(default_factory=lambda: os.environ.get(VERIFIER_ID_ENV)
-                             or DEFAULT_VERIFIER_ID)
+    verifier_id: str = field(
+        default_factory=lambda: os.environ.get(VERIFIER_ID_ENV) or DEFAULT_VERIFIER_ID
+    )
 
 
 def build_vsa(data: VsaInput) -> Statement:
@@ -102,24 +104,35 @@ def build_vsa(data: VsaInput) -> Statement:
         "verifier": {"id": data.verifier_id, "version": {"gatekeeper": __version__}},
         "timeVerified": data.time_verified.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "resourceUri": data.resource_uri,
-        "policy": {"uri": data.policy_uri,
-                   "digest": {"sha256": data.policy_digest.partition(":")[2]}},
-        "inputAttestations": [{"uri": uri, "digest": {"sha256": hexpart}}
-                              for uri, hexpart in sorted(set(data.attestations))],
+        "policy": {
+            "uri": data.policy_uri,
+            "digest": {"sha256": data.policy_digest.partition(":")[2]},
+        },
+        "inputAttestations": [
+            {"uri": uri, "digest": {"sha256": hexpart}}
+            for uri, hexpart in sorted(set(data.attestations))
+        ],
         "verificationResult": "PASSED",
         "verifiedLevels": list(VERIFIED_LEVELS),
         "dependencyLevels": {},
         "slsaVersion": "1.0",
     }
-    return Statement.model_validate({"_type": STATEMENT_TYPE, "subject": subjects,
-                                     "predicateType": SLSA_VSA_TYPE, "predicate": predicate})
+    return Statement.model_validate(
+        {
+            "_type": STATEMENT_TYPE,
+            "subject": subjects,
+            "predicateType": SLSA_VSA_TYPE,
+            "predicate": predicate,
+        }
+    )
 
 
 def sign_vsa(data: VsaInput, signers: list[LoadedSigner]) -> bytes:
     """The signed DSSE envelope's bytes. Raises InvalidInput / SigningError."""
     statement = build_vsa(data)
-    payload = dumps_json(statement.model_dump(mode="json", by_alias=True, exclude_none=True),
-                         indent=None).encode("utf-8")
+    payload = dumps_json(
+        statement.model_dump(mode="json", by_alias=True, exclude_none=True), indent=None
+    ).encode("utf-8")
     envelope = sign_envelope(payload, INTOTO_PAYLOAD_TYPE, signers)
     return dumps_json(envelope.model_dump(mode="json", by_alias=True)).encode("utf-8")
 
@@ -157,8 +170,9 @@ def check_vsa(check: VsaCheck) -> Verdict:
     if not check.keys:
         raise InvalidInput("give the verifier's public key with --key")
     if not check.subjects:
-        raise InvalidInput("name the artifact the summary must cover (--image-digest or "
-                           "--artifact)")
+        raise InvalidInput(
+            "name the artifact the summary must cover (--image-digest or --artifact)"
+        )
     keys = {f"key{i + 1}": load_public_key(path) for i, path in enumerate(check.keys)}
     shown = [f"{name} ({digest})" if name != digest else digest for name, digest in check.subjects]
     raw = read_bounded(check.path, MAX_VSA_BYTES)
@@ -170,8 +184,12 @@ def check_vsa(check: VsaCheck) -> Verdict:
     try:
         envelope = Envelope.model_validate(loads_json_strict(raw))
     except (ValueError, ValidationError) as exc:
-        return block(_reason("verify/malformed", f"{check.path}: not a DSSE envelope "
-                                                 f"({str(exc).splitlines()[0]})"))
+        return block(
+            _reason(
+                "verify/malformed",
+                f"{check.path}: not a DSSE envelope ({str(exc).splitlines()[0]})",
+            )
+        )
     if not envelope.signatures:
         return block(_reason("verify/unsigned", f"{check.path}: the summary carries no signature"))
     try:
@@ -179,56 +197,104 @@ def check_vsa(check: VsaCheck) -> Verdict:
     except MalformedInput as exc:
         return block(_reason("verify/malformed", f"{check.path}: {exc}"))
     if not any(c.verified_by for c in checks):
-        return block(_reason("verify/bad-signature",
-                             f"{check.path}: no signature verifies under the given key(s)"))
+        return block(
+            _reason(
+                "verify/bad-signature",
+                f"{check.path}: no signature verifies under the given key(s)",
+            )
+        )
     if envelope.payload_type != INTOTO_PAYLOAD_TYPE:
-        return block(_reason("verify/malformed", f"{check.path}: payload type "
-                                                 f"{envelope.payload_type!r} is not in-toto"))
+        return block(
+            _reason(
+                "verify/malformed",
+                f"{check.path}: payload type {envelope.payload_type!r} is not in-toto",
+            )
+        )
     try:
         statement = Statement.model_validate(loads_json_strict(payload))
         if statement.predicate_type != SLSA_VSA_TYPE:
-            return block(_reason("verify/malformed",
-                                 f"{check.path}: predicate type {statement.predicate_type!r} "
-                                 "is not a VSA v1"))
+            return block(
+                _reason(
+                    "verify/malformed",
+                    f"{check.path}: predicate type {statement.predicate_type!r} is not a VSA v1",
+                )
+            )
         predicate = VsaPredicate.model_validate(statement.predicate)
     except (ValueError, ValidationError) as exc:
-        return block(_reason("verify/malformed", f"{check.path}: not a VSA v1 statement "
-                                                 f"({str(exc).splitlines()[0]})"))
+        return block(
+            _reason(
+                "verify/malformed",
+                f"{check.path}: not a VSA v1 statement ({str(exc).splitlines()[0]})",
+            )
+        )
 
     reasons: list[Reason] = []
     if predicate.verification_result != "PASSED":
-        reasons.append(_reason("verify/vsa-failed", "the summary records verification result "
-                                                    f"{predicate.verification_result}"))
+        reasons.append(
+            _reason(
+                "verify/vsa-failed",
+                f"the summary records verification result {predicate.verification_result}",
+            )
+        )
     covered = {f"sha256:{s.digest['sha256']}" for s in statement.subject if "sha256" in s.digest}
     for name, digest in check.subjects:
         if digest not in covered:
-            reasons.append(_reason("verify/subject-mismatch",
-                                   f"{name}: {digest} is not a subject of the summary (it covers "
-                                   f"{', '.join(sorted(covered)) or 'nothing'})"))
+            reasons.append(
+                _reason(
+                    "verify/subject-mismatch",
+                    f"{name}: {digest} is not a subject of the summary (it covers "
+                    f"{', '.join(sorted(covered)) or 'nothing'})",
+                )
+            )
     if check.policy_digest is not None:
         named = predicate.policy.digest.get("sha256")
         if named is None or f"sha256:{named}" != check.policy_digest:
-            reasons.append(_reason("verify/vsa-policy-mismatch",
-                                   f"the summary was made under policy sha256:{named}, not "
-                                   f"{check.policy_digest}"))
+            reasons.append(
+                _reason(
+                    "verify/vsa-policy-mismatch",
+                    f"the summary was made under policy sha256:{named}, not {check.policy_digest}",
+                )
+            )
     verified = predicate.time_verified
     if verified.tzinfo is None:
         reasons.append(_reason("verify/malformed", "timeVerified has no time zone"))
     elif verified > now + CLOCK_SKEW:
-        reasons.append(_reason("verify/stale", f"the summary is dated in the future "
-                                               f"({verified.isoformat()})"))
+        reasons.append(
+            _reason("verify/stale", f"the summary is dated in the future ({verified.isoformat()})")
+        )
     elif now - verified > check.max_age:
-        reasons.append(_reason("verify/stale", f"the verification is {_human(now - verified)} old; "
-                                               f"at most {_human(check.max_age)} is accepted"))
+        reasons.append(
+            _reason(
+                "verify/stale",
+                f"the verification is {_human(now - verified)} old; "
+                f"at most {_human(check.max_age)} is accepted",
+            )
+        )
     if check.verifier_id is not None and predicate.verifier.id != check.verifier_id:
-        reasons.append(_reason("verify/vsa-verifier-mismatch",
-                               f"the summary was made by verifier {predicate.verifier.id!r}, not "
-                               f"{check.verifier_id!r}"))
-    notes = [] if check.policy_digest else [
-        "no --policy or --policy-digest given: the summary's policy "
-        f"({predicate.policy.uri} sha256:{predicate.policy.digest.get('sha256')}) was not checked"]
-    return Verdict(command="verify", verdict="block" if reasons else "pass", reasons=reasons,
-                   policy=predicate.policy.uri, subjects=shown, notes=notes)
+        reasons.append(
+            _reason(
+                "verify/vsa-verifier-mismatch",
+                f"the summary was made by verifier {predicate.verifier.id!r}, not "
+                f"{check.verifier_id!r}",
+            )
+        )
+    notes = (
+        []
+        if check.policy_digest
+        else [
+            "no --policy or --policy-digest given: the summary's policy "
+            f"({predicate.policy.uri} sha256:{predicate.policy.digest.get('sha256')}) "
+            "was not checked"
+        ]
+    )
+    return Verdict(
+        command="verify",
+        verdict="block" if reasons else "pass",
+        reasons=reasons,
+        policy=predicate.policy.uri,
+        subjects=shown,
+        notes=notes,
+    )
 
 
 def policy_file_digest(path: str | Path) -> str:
@@ -242,4 +308,3 @@ def _human(delta: timedelta) -> str:
         if seconds >= size:
             return f"{seconds / size:.1f}{unit}".replace(".0", "")
     return f"{seconds}s"
-

@@ -32,9 +32,12 @@ class DepsParseAudit:
     def run(self, evidence: DepsEvidence, ctx: AuditContext) -> Iterator[Finding]:
         for problem in evidence.tree.errors:
             yield Finding.make(
-                "deps/parse-error", Severity.HIGH,
+                "deps/parse-error",
+                Severity.HIGH,
                 f"cannot parse {problem.file}: {problem.message}",
-                path=problem.file, line=problem.line, key=f"parse:{problem.message}",
+                path=problem.file,
+                line=problem.line,
+                key=f"parse:{problem.message}",
             )
 
 
@@ -52,10 +55,12 @@ class KnownVulnerabilityAudit:
             score = f", CVSS {vuln.score}" if vuln.score is not None else ""
             summary = f": {vuln.summary}" if vuln.summary else ""
             yield Finding.make(
-                "deps/known-vulnerability", Severity(vuln.severity),
+                "deps/known-vulnerability",
+                Severity(vuln.severity),
                 f"{vuln.name} {vuln.version} is affected by {vuln.id}{aliases}{score}"
                 f"{summary}{fixed}",
-                path=vuln.file, line=vuln.line,
+                path=vuln.file,
+                line=vuln.line,
                 key=f"{vuln.ecosystem}:{vuln.name}@{vuln.version}:{vuln.id}",
             )
 
@@ -75,42 +80,54 @@ class DepsDiffAudit:
             ident = f"{change.ecosystem}:{change.name}"
             if change.kind == "downgraded":
                 yield Finding.make(
-                    "deps/downgrade", Severity.HIGH,
+                    "deps/downgrade",
+                    Severity.HIGH,
                     f"{change.name} is downgraded from {change.base_version} to "
                     f"{change.head_version} (base {evidence.base_ref})",
-                    path=change.file, line=change.line,
+                    path=change.file,
+                    line=change.line,
                     key=f"{ident}:{change.base_version}->{change.head_version}",
                 )
             elif change.kind == "hash-changed" and not change.head_value:
                 yield Finding.make(
-                    "deps/hash-changed", Severity.CRITICAL,
+                    "deps/hash-changed",
+                    Severity.CRITICAL,
                     f"{change.name} {change.head_version} lost the integrity hash it had on "
                     f"{evidence.base_ref} (was {_short(change.base_value)}): nothing verifies "
                     "the artifact any more",
-                    path=change.file, line=change.line,
+                    path=change.file,
+                    line=change.line,
                     key=f"{ident}@{change.head_version}:removed",
                 )
             elif change.kind == "hash-changed":
                 yield Finding.make(
-                    "deps/hash-changed", Severity.CRITICAL,
+                    "deps/hash-changed",
+                    Severity.CRITICAL,
                     f"{change.name} {change.head_version} resolves to a different integrity hash "
                     f"than on {evidence.base_ref} (was {_short(change.base_value)}, now "
                     f"{_short(change.head_value)}): the same version is another artifact",
-                    path=change.file, line=change.line,
+                    path=change.file,
+                    line=change.line,
                     key=f"{ident}@{change.head_version}:{change.head_value}",
                 )
             elif change.kind == "source-changed":
                 yield Finding.make(
-                    "deps/source-changed", Severity.HIGH,
+                    "deps/source-changed",
+                    Severity.HIGH,
                     f"{change.name} now resolves from {change.head_value} "
                     f"(on {evidence.base_ref}: {change.base_value})",
-                    path=change.file, line=change.line, key=f"{ident}:{change.head_value}",
+                    path=change.file,
+                    line=change.line,
+                    key=f"{ident}:{change.head_value}",
                 )
             elif change.kind == "added":
                 yield Finding.make(
-                    "deps/new-dependency", Severity.INFO,
+                    "deps/new-dependency",
+                    Severity.INFO,
                     f"new dependency {change.name} {change.head_version or ''}".rstrip(),
-                    path=change.file, line=change.line, key=ident,
+                    path=change.file,
+                    line=change.line,
+                    key=ident,
                 )
         # A package new to the tree (or every package, without a base) that does not come from
         # its ecosystem's default registry: git, URL or another registry.
@@ -119,10 +136,12 @@ class DepsDiffAudit:
             if is_default_source(pkg.ecosystem, pkg.source) or kind == "path":
                 continue
             yield Finding.make(
-                "deps/source-changed", Severity.HIGH,
-                f"{pkg.name} resolves from {pkg.source}, not the default "
-                f"{pkg.ecosystem} registry",
-                path=pkg.file, line=pkg.line, key=f"{pkg.ecosystem}:{pkg.name}:{pkg.source}",
+                "deps/source-changed",
+                Severity.HIGH,
+                f"{pkg.name} resolves from {pkg.source}, not the default {pkg.ecosystem} registry",
+                path=pkg.file,
+                line=pkg.line,
+                key=f"{pkg.ecosystem}:{pkg.name}:{pkg.source}",
             )
 
 
@@ -156,15 +175,21 @@ class PinningAudit:
             ident = f"{pkg.ecosystem}:{pkg.name}"
             if pkg.pinning and pkg.version is None:
                 yield Finding.make(
-                    "deps/unpinned", Severity.MEDIUM,
+                    "deps/unpinned",
+                    Severity.MEDIUM,
                     f"{pkg.name} is not pinned to one version ({pkg.spec or 'no version'})",
-                    path=pkg.file, line=pkg.line, key=ident,
+                    path=pkg.file,
+                    line=pkg.line,
+                    key=ident,
                 )
             elif pkg.hash_supported and not pkg.hashes:
                 yield Finding.make(
-                    "deps/missing-hash", Severity.LOW,
+                    "deps/missing-hash",
+                    Severity.LOW,
                     f"{pkg.name} {pkg.version or ''} has no integrity hash".replace("  ", " "),
-                    path=pkg.file, line=pkg.line, key=f"{ident}@{pkg.version}",
+                    path=pkg.file,
+                    line=pkg.line,
+                    key=f"{ident}@{pkg.version}",
                 )
 
 
@@ -200,19 +225,27 @@ class LockMismatchAudit:
                 for lock in _PYPI_LOCKS:
                     lock_path = posixpath.join(folder, lock)
                     if lock_path in files:
-                        yield from _pypi_mismatch(manifest, decls, lock_path,
-                                                  packages_by_file[lock_path])
+                        yield from _pypi_mismatch(
+                            manifest, decls, lock_path, packages_by_file[lock_path]
+                        )
             elif name == "go.mod":
                 yield from _go_mismatch(manifest, decls, files, packages_by_file[manifest])
 
 
 def _mismatch(manifest: str, line: int, lock: str, name: str, message: str) -> Finding:
-    return Finding.make("deps/lock-mismatch", Severity.MEDIUM, message, path=manifest, line=line,
-                        key=f"{lock}:{name}")
+    return Finding.make(
+        "deps/lock-mismatch",
+        Severity.MEDIUM,
+        message,
+        path=manifest,
+        line=line,
+        key=f"{lock}:{name}",
+    )
 
 
-def _npm_mismatch(manifest: str, decls: list[Declared], lock: str,
-                  recorded: list[Declared]) -> Iterator[Finding]:
+def _npm_mismatch(
+    manifest: str, decls: list[Declared], lock: str, recorded: list[Declared]
+) -> Iterator[Finding]:
     by_name: dict[str, set[str]] = defaultdict(set)
     for decl in recorded:
         by_name[decl.name].add(decl.spec)
@@ -220,14 +253,22 @@ def _npm_mismatch(manifest: str, decls: list[Declared], lock: str,
     for decl in decls:
         specs = by_name.get(decl.name)
         if not specs:
-            yield _mismatch(manifest, decl.line, lock, decl.name,
-                            f"{decl.name}@{decl.spec} is declared in {manifest} but missing "
-                            f"from {lock}")
+            yield _mismatch(
+                manifest,
+                decl.line,
+                lock,
+                decl.name,
+                f"{decl.name}@{decl.spec} is declared in {manifest} but missing from {lock}",
+            )
         elif decl.spec not in specs:
             was = ", ".join(sorted(specs))
-            yield _mismatch(manifest, decl.line, lock, decl.name,
-                            f"{manifest} asks for {decl.name}@{decl.spec} but {lock} was "
-                            f"resolved for {was}")
+            yield _mismatch(
+                manifest,
+                decl.line,
+                lock,
+                decl.name,
+                f"{manifest} asks for {decl.name}@{decl.spec} but {lock} was resolved for {was}",
+            )
     if is_yarn:
         return  # yarn.lock keys include transitive dependencies: no reverse check
     declared = {d.name for d in decls}
@@ -235,15 +276,19 @@ def _npm_mismatch(manifest: str, decls: list[Declared], lock: str,
         if name not in declared:
             line = next(d.line for d in recorded if d.name == name)
             yield Finding.make(
-                "deps/lock-mismatch", Severity.MEDIUM,
+                "deps/lock-mismatch",
+                Severity.MEDIUM,
                 f"{lock} still records {name} as a dependency of the project, which "
                 f"{manifest} no longer declares",
-                path=lock, line=line, key=f"{manifest}:{name}",
+                path=lock,
+                line=line,
+                key=f"{manifest}:{name}",
             )
 
 
-def _pypi_mismatch(manifest: str, decls: list[Declared], lock: str,
-                   packages: list[Package]) -> Iterator[Finding]:
+def _pypi_mismatch(
+    manifest: str, decls: list[Declared], lock: str, packages: list[Package]
+) -> Iterator[Finding]:
     versions: dict[str, list[str]] = defaultdict(list)
     for pkg in packages:
         if pkg.version:
@@ -252,8 +297,13 @@ def _pypi_mismatch(manifest: str, decls: list[Declared], lock: str,
             versions.setdefault(pkg.name, [])
     for decl in decls:
         if decl.name not in versions:
-            yield _mismatch(manifest, decl.line, lock, decl.name,
-                            f"{decl.name} is declared in {manifest} but missing from {lock}")
+            yield _mismatch(
+                manifest,
+                decl.line,
+                lock,
+                decl.name,
+                f"{decl.name} is declared in {manifest} but missing from {lock}",
+            )
             continue
         if decl.syntax != "pep508" or not decl.spec:
             continue
@@ -269,13 +319,19 @@ def _pypi_mismatch(manifest: str, decls: list[Declared], lock: str,
             except InvalidVersion:
                 ok = True  # not comparable: do not claim a mismatch we cannot show
         if locked and not ok:
-            yield _mismatch(manifest, decl.line, lock, decl.name,
-                            f"{manifest} asks for {decl.name}{decl.spec} but {lock} pins "
-                            f"{', '.join(sorted(locked))}")
+            yield _mismatch(
+                manifest,
+                decl.line,
+                lock,
+                decl.name,
+                f"{manifest} asks for {decl.name}{decl.spec} but {lock} pins "
+                f"{', '.join(sorted(locked))}",
+            )
 
 
-def _go_mismatch(manifest: str, decls: list[Declared], files: set[str],
-                 packages: list[Package]) -> Iterator[Finding]:
+def _go_mismatch(
+    manifest: str, decls: list[Declared], files: set[str], packages: list[Package]
+) -> Iterator[Finding]:
     go_sum = posixpath.join(posixpath.dirname(manifest), "go.sum")
     has_sum = go_sum in files
     by_name = {p.name: p for p in packages}
@@ -284,12 +340,22 @@ def _go_mismatch(manifest: str, decls: list[Declared], files: set[str],
         if pkg is None or not pkg.direct or pkg.source.startswith("path:"):
             continue  # indirect requirements may legitimately have only a /go.mod line
         if not has_sum:
-            yield _mismatch(manifest, decl.line, go_sum, decl.name,
-                            f"{manifest} requires {decl.name} {decl.spec} but there is no go.sum")
+            yield _mismatch(
+                manifest,
+                decl.line,
+                go_sum,
+                decl.name,
+                f"{manifest} requires {decl.name} {decl.spec} but there is no go.sum",
+            )
         elif not pkg.hashes:
-            yield _mismatch(manifest, decl.line, go_sum, decl.name,
-                            f"{manifest} requires {decl.name} {decl.spec} but {go_sum} has no "
-                            "hash for it (go build would refuse: missing go.sum entry)")
+            yield _mismatch(
+                manifest,
+                decl.line,
+                go_sum,
+                decl.name,
+                f"{manifest} requires {decl.name} {decl.spec} but {go_sum} has no "
+                "hash for it (go build would refuse: missing go.sum entry)",
+            )
 
 
 class TyposquatAudit:
@@ -304,9 +370,12 @@ class TyposquatAudit:
                 continue
             known, how = hit
             yield Finding.make(
-                "deps/typosquat", Severity.MEDIUM,
+                "deps/typosquat",
+                Severity.MEDIUM,
                 f"{pkg.name} is {how} away from the well-known {pkg.ecosystem} package {known}",
-                path=pkg.file, line=pkg.line, key=f"{pkg.ecosystem}:{pkg.name}",
+                path=pkg.file,
+                line=pkg.line,
+                key=f"{pkg.ecosystem}:{pkg.name}",
             )
 
 

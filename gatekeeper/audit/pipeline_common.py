@@ -74,12 +74,14 @@ def logical_lines(script: str, first_line: int, exact: bool = True) -> list[Scri
     return out
 
 
-
-
 def insecure_env(entry: KeyValue) -> bool:
     pattern = _INSECURE_ENV.get(entry.key.upper())
-    return bool(pattern and entry.value is not None and entry.is_literal
-                and pattern.match(entry.value.strip()))
+    return bool(
+        pattern
+        and entry.value is not None
+        and entry.is_literal
+        and pattern.match(entry.value.strip())
+    )
 
 
 @dataclass(frozen=True)
@@ -105,25 +107,35 @@ def all_scripts(evidence: PipelineEvidence) -> Iterator[Script]:
             for step in job.steps:
                 if step.run is not None:
                     label = step.id or step.name or f"#{step.index}"
-                    yield Script(wf.path, f"job {job.id}, step {label}", f"job {job.id}",
-                                 step_script(step))
+                    yield Script(
+                        wf.path, f"job {job.id}, step {label}", f"job {job.id}", step_script(step)
+                    )
     for gl in evidence.gitlab:
         if gl.default_scripts:
-            yield Script(gl.path, "default", "default", [
-                line for s in gl.default_scripts
-                for line in logical_lines(s.text, s.line, s.is_block)
-            ])
+            yield Script(
+                gl.path,
+                "default",
+                "default",
+                [
+                    line
+                    for s in gl.default_scripts
+                    for line in logical_lines(s.text, s.line, s.is_block)
+                ],
+            )
         for gjob in gl.jobs:
-            yield Script(gl.path, f"job {gjob.name}", f"job {gjob.name}", [
-                line for s in gjob.scripts for line in logical_lines(s.text, s.line, s.is_block)
-            ])
+            yield Script(
+                gl.path,
+                f"job {gjob.name}",
+                f"job {gjob.name}",
+                [line for s in gjob.scripts for line in logical_lines(s.text, s.line, s.is_block)],
+            )
     for jf in evidence.jenkinsfiles:
         for shell in jf.shell_steps:
-            yield Script(jf.path, f"{shell.step} step", shell.step,
-                         logical_lines(shell.text, shell.line))
+            yield Script(
+                jf.path, f"{shell.step} step", shell.step, logical_lines(shell.text, shell.line)
+            )
     for bs in evidence.build_scripts:
-        yield Script(bs.path, "script", "script",
-                     [ScriptLine(c.text, c.line) for c in bs.commands])
+        yield Script(bs.path, "script", "script", [ScriptLine(c.text, c.line) for c in bs.commands])
 
 
 def env_entries(evidence: PipelineEvidence) -> Iterator[tuple[str, str, str, KeyValue]]:
@@ -144,8 +156,12 @@ def env_entries(evidence: PipelineEvidence) -> Iterator[tuple[str, str, str, Key
                     yield wf.path, where, where, entry
             for step in job.steps:
                 for entry in step.env:
-                    yield (wf.path, f"job {job.id} step {step.id or f'#{step.index}'} env",
-                           f"job {job.id} step env", entry)
+                    yield (
+                        wf.path,
+                        f"job {job.id} step {step.id or f'#{step.index}'} env",
+                        f"job {job.id} step env",
+                        entry,
+                    )
     for gl in evidence.gitlab:
         for entry in gl.variables:
             yield gl.path, "variables", "variables", entry
@@ -236,11 +252,14 @@ class PipelineParseErrors:
             if item.parse_error is None:
                 continue
             yield Finding.make(
-                "pipeline/parse-error", Severity.HIGH,
+                "pipeline/parse-error",
+                Severity.HIGH,
                 f"{item.kind} {item.path} cannot be parsed: {item.parse_error.message} "
                 "(an unparsed pipeline file is not audited)",
                 # NOTE: a file that is not read at all (symlink, oversized) is reported at line 1.
-                path=item.path, line=item.parse_error.line or 1, key="parse-error",
+                path=item.path,
+                line=item.parse_error.line or 1,
+                key="parse-error",
             )
 
 
@@ -276,10 +295,13 @@ class PipelineConfigDrift:
             if have is None:
                 message = f"{path} is approved (sha256 {want[:12]}…) but missing from the tree"
             else:
-                message = (f"{path} has sha256 {have[:12]}…, not the approved {want[:12]}…: "
-                           "the build controller changed without a new approval")
-            yield Finding.make("pipeline/config-drift", Severity.HIGH, message, path=path,
-                               key=f"{want}:{have}")
+                message = (
+                    f"{path} has sha256 {have[:12]}…, not the approved {want[:12]}…: "
+                    "the build controller changed without a new approval"
+                )
+            yield Finding.make(
+                "pipeline/config-drift", Severity.HIGH, message, path=path, key=f"{want}:{have}"
+            )
 
 
 class PipelineScripts:
@@ -297,28 +319,34 @@ class PipelineScripts:
                 label = remote_script(line.text)
                 if label is not None:
                     yield Finding.make(
-                        "pipeline/remote-script", Severity.MEDIUM,
+                        "pipeline/remote-script",
+                        Severity.MEDIUM,
                         f"{script.where}: {label} runs whatever the server sends, unverified "
                         "(download to a file, check its sha256 or signature, then run it)",
-                        path=script.path, line=line.line,
+                        path=script.path,
+                        line=line.line,
                         key=occurrences.key(script.path, f"rs|{script.scope}|{line.text}"),
                     )
                 label = insecure_fetch(line.text)
                 if label is not None:
                     yield Finding.make(
-                        "pipeline/insecure-fetch", Severity.MEDIUM,
+                        "pipeline/insecure-fetch",
+                        Severity.MEDIUM,
                         f"{script.where}: {label}; a network attacker can substitute what is "
                         "fetched",
-                        path=script.path, line=line.line,
+                        path=script.path,
+                        line=line.line,
                         key=occurrences.key(script.path, f"if|{script.scope}|{line.text}"),
                     )
         for path, where, scope, entry in env_entries(evidence):
             if insecure_env(entry):
                 yield Finding.make(
-                    "pipeline/insecure-fetch", Severity.MEDIUM,
+                    "pipeline/insecure-fetch",
+                    Severity.MEDIUM,
                     f"{where}: {entry.key}={entry.value} switches TLS or signature verification "
                     "off for every command that follows",
-                    path=path, line=entry.line,
+                    path=path,
+                    line=entry.line,
                     key=occurrences.key(path, f"env|{scope}|{entry.key}"),
                 )
 
@@ -335,11 +363,13 @@ class PipelineHardcodedCredentials:
             value = (entry.value or "").strip()
             fp_value = value_fingerprint(value)
             return Finding.make(
-                "pipeline/hardcoded-credentials", Severity.HIGH,
+                "pipeline/hardcoded-credentials",
+                Severity.HIGH,
                 f"{where}: {entry.key} holds a literal credential {redact(value)} "
                 f"(sha256 {fp_value[:12]}…); use a secret reference such as "
                 "${{ secrets.NAME }} or the CI's credential store",
-                path=path, line=entry.line,
+                path=path,
+                line=entry.line,
                 # SECURITY: the key is the value's sha256, never the value.
                 key=occurrences.key(path, f"{scope or where}|{entry.key}|{fp_value}"),
             )
@@ -362,19 +392,24 @@ class PipelineHardcodedCredentials:
                 for container in ([job.container] if job.container else []) + list(job.services):
                     for entry in container.credentials:
                         is_password = entry.key == "password"
-                        if entry.is_literal and literal_credential(
-                            entry.key, entry.value, any_literal=is_password
-                        ) and is_password:
+                        if (
+                            entry.is_literal
+                            and literal_credential(entry.key, entry.value, any_literal=is_password)
+                            and is_password
+                        ):
                             yield finding(
-                                wf.path, f"job {job.id} {container.name or 'container'} "
-                                "credentials", entry,
+                                wf.path,
+                                f"job {job.id} {container.name or 'container'} credentials",
+                                entry,
                             )
                 for step in job.steps:
                     for entry in step.with_:
                         if entry.is_literal and literal_credential(entry.key, entry.value):
                             yield finding(
-                                wf.path, f"job {job.id} step {step.id or f'#{step.index}'} with",
-                                entry, f"job {job.id} step with",
+                                wf.path,
+                                f"job {job.id} step {step.id or f'#{step.index}'} with",
+                                entry,
+                                f"job {job.id} step with",
                             )
 
 

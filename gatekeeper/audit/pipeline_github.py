@@ -55,7 +55,8 @@ _PR_HEAD = re.compile(
 )
 _RUN_CHECKOUT = re.compile(
     r"\bgh\s+pr\s+checkout\b|\bgit\s+(?:checkout|switch|fetch|pull|reset)\b.*(?:"
-    + _PR_HEAD.pattern + r"|\$\{?(?:HEAD_REF|PR_HEAD|HEAD_SHA)\b)",
+    + _PR_HEAD.pattern
+    + r"|\$\{?(?:HEAD_REF|PR_HEAD|HEAD_SHA)\b)",
     re.IGNORECASE,
 )
 _ENV_FILE_WRITE = re.compile(
@@ -67,16 +68,32 @@ _HEREDOC = re.compile(r"<<-?\s*[\"']?([A-Za-z_][A-Za-z0-9_]*)[\"']?")
 # Data read at run time (command output, files): `cat >> $GITHUB_ENV <<EOF` is not a read.
 _INDIRECT_DATA = re.compile(r"\$\(|`|\bcat\s+(?!>)|(?<!<)<(?!<)\s*\S|\bjq\b|\bunzip\b")
 
-PR_TRIGGERS = frozenset({"pull_request", "pull_request_target", "pull_request_review",
-                         "pull_request_review_comment"})
+PR_TRIGGERS = frozenset(
+    {"pull_request", "pull_request_target", "pull_request_review", "pull_request_review_comment"}
+)
 DANGEROUS_TRIGGERS = frozenset({"pull_request_target", "workflow_run"})
-UNTRUSTED_TRIGGERS = frozenset({"pull_request_target", "workflow_run", "issue_comment",
-                                "pull_request_review_comment", "discussion_comment", "issues"})
+UNTRUSTED_TRIGGERS = frozenset(
+    {
+        "pull_request_target",
+        "workflow_run",
+        "issue_comment",
+        "pull_request_review_comment",
+        "discussion_comment",
+        "issues",
+    }
+)
 _UPLOADERS = ("actions/upload-artifact", "actions/upload-pages-artifact")
 _PUBLISH_ACTIONS = (
-    "pypa/gh-action-pypi-publish", "softprops/action-gh-release", "ncipollo/release-action",
-    "docker/build-push-action", "goreleaser/goreleaser-action", "actions/create-release",
-    "actions/deploy-pages", "changesets/action", "rubygems/release-gem", "JS-DevTools/npm-publish",
+    "pypa/gh-action-pypi-publish",
+    "softprops/action-gh-release",
+    "ncipollo/release-action",
+    "docker/build-push-action",
+    "goreleaser/goreleaser-action",
+    "actions/create-release",
+    "actions/deploy-pages",
+    "changesets/action",
+    "rubygems/release-gem",
+    "JS-DevTools/npm-publish",
 )
 _PUBLISH_RUN = re.compile(
     r"\b(?:npm|yarn|pnpm)\s+publish\b|\btwine\s+upload\b|\bdocker\s+push\b|\bgh\s+release\s+"
@@ -84,8 +101,14 @@ _PUBLISH_RUN = re.compile(
     r"\bmvn\b.*\bdeploy\b|\bgradlew?\b.*\bpublish\b|\bgem\s+push\b|\bgoreleaser\b",
 )
 _SETUP_CACHE_DEFAULT_ON = ("actions/setup-go",)  # v4+ caches unless `cache: false`
-_SETUP_WITH_CACHE = ("actions/setup-node", "actions/setup-python", "actions/setup-java",
-                     "actions/setup-dotnet", "ruby/setup-ruby", "pnpm/action-setup")
+_SETUP_WITH_CACHE = (
+    "actions/setup-node",
+    "actions/setup-python",
+    "actions/setup-java",
+    "actions/setup-dotnet",
+    "ruby/setup-ruby",
+    "pnpm/action-setup",
+)
 
 
 def _uses_name(uses: str | None) -> str:
@@ -164,11 +187,14 @@ class GithubTriggers:
         for trigger in wf.triggers:
             if trigger.event in DANGEROUS_TRIGGERS:
                 yield Finding.make(
-                    "pipeline/dangerous-trigger", Severity.MEDIUM,
+                    "pipeline/dangerous-trigger",
+                    Severity.MEDIUM,
                     f"`{trigger.event}` runs with the base repository's secrets and a write "
                     "token on events outsiders cause; never build or run the contributed code "
                     "in it (use `pull_request`, or split into an unprivileged workflow)",
-                    path=wf.path, line=trigger.line, key=trigger.event,
+                    path=wf.path,
+                    line=trigger.line,
+                    key=trigger.event,
                 )
         occurrences = Occurrences()
         # NOTE: `issue_comment` runs in the base repository with secrets too; "/test" bots
@@ -181,11 +207,14 @@ class GithubTriggers:
             labels = [label.lower() for label in job.runs_on]
             if pr_events and "self-hosted" in labels:
                 yield Finding.make(
-                    "pipeline/self-hosted-runner", Severity.HIGH,
+                    "pipeline/self-hosted-runner",
+                    Severity.HIGH,
                     f"job {job.id} runs on a self-hosted runner and the workflow runs on "
                     f"{', '.join(pr_events)}: a pull request from a fork can run code on that "
                     "machine and persist on it (use GitHub-hosted or ephemeral runners)",
-                    path=wf.path, line=job.runs_on_line or job.line, key=job.id,
+                    path=wf.path,
+                    line=job.runs_on_line or job.line,
+                    key=job.id,
                 )
             yield from self._persisted_credentials(wf, job, events, occurrences)
 
@@ -198,21 +227,25 @@ class GithubTriggers:
                     entry = _with(step, key)
                     if entry is not None and entry.value and _PR_HEAD.search(entry.value):
                         yield Finding.make(
-                            "pipeline/untrusted-checkout", Severity.CRITICAL,
+                            "pipeline/untrusted-checkout",
+                            Severity.CRITICAL,
                             f"job {job.id} checks out the pull request's code ({key}: "
                             f"{entry.value.strip()}) in a {'/'.join(dangerous)} workflow, which "
                             "has secrets and a write token: the contributed code can steal them",
-                            path=wf.path, line=entry.line,
+                            path=wf.path,
+                            line=entry.line,
                             key=occurrences.key(wf.path, f"uc|{job.id}|{entry.value.strip()}"),
                         )
                         break
             for line in step_script(step):
                 if _RUN_CHECKOUT.search(line.text):
                     yield Finding.make(
-                        "pipeline/untrusted-checkout", Severity.CRITICAL,
+                        "pipeline/untrusted-checkout",
+                        Severity.CRITICAL,
                         f"job {job.id} fetches the pull request's code in a "
                         f"{'/'.join(dangerous)} workflow: `{line.text[:120]}`",
-                        path=wf.path, line=line.line,
+                        path=wf.path,
+                        line=line.line,
                         key=occurrences.key(wf.path, f"uc|{job.id}|{line.text}"),
                     )
 
@@ -232,10 +265,12 @@ class GithubTriggers:
             if value == "false" or "${{" in value:
                 continue
             yield Finding.make(
-                "pipeline/persisted-credentials", Severity.MEDIUM,
+                "pipeline/persisted-credentials",
+                Severity.MEDIUM,
                 f"job {job.id}: actions/checkout leaves the token in .git/config and the job "
                 f"{reason}; set `persist-credentials: false`",
-                path=wf.path, line=step.uses_line or step.line,
+                path=wf.path,
+                line=step.uses_line or step.line,
                 key=occurrences.key(wf.path, f"pc|{job.id}|{step.uses}"),
             )
 
@@ -280,11 +315,13 @@ class GithubInjection:
             for offset, inner in sorted(hits):
                 line = entry.line_at(offset) if entry is not None else step.run_line_at(offset)
                 yield Finding.make(
-                    "pipeline/template-injection", Severity.HIGH,
+                    "pipeline/template-injection",
+                    Severity.HIGH,
                     f"job {job.id}: `${{{{ {inner} }}}}` is expanded into the step's {where} "
                     "before it runs, so its author controls the code; pass it through `env:` "
-                    "and use the variable (\"$TITLE\") instead",
-                    path=wf.path, line=line,
+                    'and use the variable ("$TITLE") instead',
+                    path=wf.path,
+                    line=line,
                     key=occurrences.key(wf.path, f"ti|{job.id}|{step.id or step.name}|{inner}"),
                 )
 
@@ -295,9 +332,12 @@ class GithubInjection:
             return
         tainted_env = _tainted_env_names(*_step_env_scopes(wf, job, step))
         var_ref = (
-            re.compile(r"\$\{?(" + "|".join(re.escape(n) for n in sorted(tainted_env)) + r")\b"
-                       r"|\$env:(" + "|".join(re.escape(n) for n in sorted(tainted_env)) + r")\b")
-            if tainted_env else None
+            re.compile(
+                r"\$\{?(" + "|".join(re.escape(n) for n in sorted(tainted_env)) + r")\b"
+                r"|\$env:(" + "|".join(re.escape(n) for n in sorted(tainted_env)) + r")\b"
+            )
+            if tainted_env
+            else None
         )
         lines = step_script(step)
         for index, line in enumerate(lines):
@@ -322,11 +362,13 @@ class GithubInjection:
             if reason is None:
                 continue
             yield Finding.make(
-                "pipeline/github-env-injection", Severity.HIGH,
+                "pipeline/github-env-injection",
+                Severity.HIGH,
                 f"job {job.id}: {reason} is written to ${target}; a newline in it defines "
                 "arbitrary variables (LD_PRELOAD, NODE_OPTIONS...) or PATH entries for later "
                 "steps",
-                path=wf.path, line=line.line,
+                path=wf.path,
+                line=line.line,
                 key=occurrences.key(wf.path, f"ei|{job.id}|{line.text}"),
             )
 
@@ -336,9 +378,7 @@ class GithubInjection:
             scopes.append((f"job {job.id} env", job.env))
             if job.container is not None:
                 scopes.append((f"job {job.id} container env", job.container.env))
-            scopes.extend(
-                (f"job {job.id} step {s.id or s.index} env", s.env) for s in job.steps
-            )
+            scopes.extend((f"job {job.id} step {s.id or s.index} env", s.env) for s in job.steps)
         for where, entries in scopes:
             for entry in entries:
                 if entry.key.upper() != "ACTIONS_ALLOW_UNSECURE_COMMANDS":
@@ -347,23 +387,28 @@ class GithubInjection:
                 if value in ("", "false", "0", "no", "off"):
                     continue
                 yield Finding.make(
-                    "pipeline/insecure-commands", Severity.HIGH,
+                    "pipeline/insecure-commands",
+                    Severity.HIGH,
                     f"{where}: ACTIONS_ALLOW_UNSECURE_COMMANDS={entry.value} re-enables the "
                     "deprecated `::set-env`/`::add-path` commands: any output line can set "
                     "variables for later steps",
-                    path=wf.path, line=entry.line,
+                    path=wf.path,
+                    line=entry.line,
                     key=occurrences.key(wf.path, f"ic|{where}"),
                 )
-        pattern = re.compile(r"ACTIONS_ALLOW_UNSECURE_COMMANDS\s*=\s*[\"']?(?:true|1)\b",
-                             re.IGNORECASE)
+        pattern = re.compile(
+            r"ACTIONS_ALLOW_UNSECURE_COMMANDS\s*=\s*[\"']?(?:true|1)\b", re.IGNORECASE
+        )
         for job in wf.jobs:
             for step in job.steps:
                 for line in step_script(step):
                     if pattern.search(line.text):
                         yield Finding.make(
-                            "pipeline/insecure-commands", Severity.HIGH,
+                            "pipeline/insecure-commands",
+                            Severity.HIGH,
                             f"job {job.id}: the step enables ACTIONS_ALLOW_UNSECURE_COMMANDS",
-                            path=wf.path, line=line.line,
+                            path=wf.path,
+                            line=line.line,
                             key=occurrences.key(wf.path, f"ic|{job.id}|{line.text}"),
                         )
 
@@ -381,23 +426,34 @@ class GithubSupplyChain:
         for wf in evidence.workflows:
             occurrences = Occurrences()
             if wf.runs_image is not None and wf.runs_image.startswith("docker://"):
-                yield from self._image(wf, "runs.image", wf.runs_image[len("docker://"):],
-                                       wf.runs_image_line or 1, occurrences)
+                yield from self._image(
+                    wf,
+                    "runs.image",
+                    wf.runs_image[len("docker://") :],
+                    wf.runs_image_line or 1,
+                    occurrences,
+                )
             for job in wf.jobs:
                 if job.uses is not None:
-                    yield from self._action(wf, f"job {job.id}", job.uses,
-                                            job.uses_line or job.line, occurrences)
+                    yield from self._action(
+                        wf, f"job {job.id}", job.uses, job.uses_line or job.line, occurrences
+                    )
                 for step in job.steps:
                     if step.uses is not None:
-                        yield from self._action(wf, f"job {job.id}", step.uses,
-                                                step.uses_line or step.line, occurrences)
+                        yield from self._action(
+                            wf, f"job {job.id}", step.uses, step.uses_line or step.line, occurrences
+                        )
                 containers = ([job.container] if job.container else []) + list(job.services)
                 for container in containers:
                     if container.image is not None:
-                        where = (f"job {job.id} service {container.name}" if container.name
-                                 else f"job {job.id} container")
-                        yield from self._image(wf, where, container.image, container.image_line,
-                                               occurrences)
+                        where = (
+                            f"job {job.id} service {container.name}"
+                            if container.name
+                            else f"job {job.id} container"
+                        )
+                        yield from self._image(
+                            wf, where, container.image, container.image_line, occurrences
+                        )
             yield from self._cache_poisoning(wf, occurrences)
         for config in evidence.gitlab:
             occurrences = Occurrences()
@@ -414,7 +470,7 @@ class GithubSupplyChain:
         if uses.startswith("./") or uses.startswith(".\\"):
             return  # a local action or workflow: part of this tree, covered by its digest
         if uses.startswith("docker://"):
-            yield from self._image(wf, where, uses[len("docker://"):], line, occurrences)
+            yield from self._image(wf, where, uses[len("docker://") :], line, occurrences)
             return
         if "${{" in uses:
             return  # GitHub rejects expressions in `uses:`; the workflow would not run
@@ -425,16 +481,24 @@ class GithubSupplyChain:
         # NOTE: GitHub's own actions by a version tag are low; by a branch they are not.
         first_party = owner in ("actions", "github") and bool(_VERSION_TAG.match(ref))
         severity = Severity.LOW if first_party else Severity.MEDIUM
-        what = (f"version tag `{ref}`" if _VERSION_TAG.match(ref) else f"branch or ref `{ref}`"
-                ) if sep else "no ref at all"
-        why = ("a first-party action by tag: the tag can still be moved"
-               if first_party else
-               "whoever controls that repository (or its tag) decides what runs here")
+        what = (
+            (f"version tag `{ref}`" if _VERSION_TAG.match(ref) else f"branch or ref `{ref}`")
+            if sep
+            else "no ref at all"
+        )
+        why = (
+            "a first-party action by tag: the tag can still be moved"
+            if first_party
+            else "whoever controls that repository (or its tag) decides what runs here"
+        )
         yield Finding.make(
-            "pipeline/unpinned-action", severity,
+            "pipeline/unpinned-action",
+            severity,
             f"{where}: `{uses}` is pinned to {what}, not a full commit sha; {why} "
             f"(pin `{name}@<40-hex sha>  # {ref or 'version'}`)",
-            path=wf.path, line=line, key=occurrences.key(wf.path, f"ua|{uses}"),
+            path=wf.path,
+            line=line,
+            key=occurrences.key(wf.path, f"ua|{uses}"),
         )
 
     def _image(
@@ -450,10 +514,13 @@ class GithubSupplyChain:
         if not image or "${{" in image or _DIGEST.search(image):
             return
         yield Finding.make(
-            "pipeline/unpinned-image", Severity.LOW,
+            "pipeline/unpinned-image",
+            Severity.LOW,
             f"{where}: image `{image}` has no @sha256: digest, so the registry decides what "
             "runs (pin `image@sha256:<digest>`)",
-            path=path, line=line, key=occurrences.key(path, f"ui|{where}|{image}"),
+            path=path,
+            line=line,
+            key=occurrences.key(path, f"ui|{where}|{image}"),
         )
 
     def _cache_poisoning(self, wf: Workflow, occurrences: Occurrences) -> Iterator[Finding]:
@@ -468,12 +535,14 @@ class GithubSupplyChain:
                 if cache is None:
                     continue
                 yield Finding.make(
-                    "pipeline/cache-poisoning", Severity.MEDIUM,
+                    "pipeline/cache-poisoning",
+                    Severity.MEDIUM,
                     f"job {job.id}: the workflow {reason} and restores a cache ({cache}); "
                     "caches are shared with runs that untrusted triggers can start, so a "
                     "poisoned cache ends up in the release (do not cache in publishing "
                     "workflows)",
-                    path=wf.path, line=step.uses_line or step.line,
+                    path=wf.path,
+                    line=step.uses_line or step.line,
                     key=occurrences.key(wf.path, f"cp|{job.id}|{step.uses}"),
                 )
 
@@ -518,8 +587,10 @@ class GithubSupplyChain:
         if _uses_action(step, *_SETUP_WITH_CACHE) and cache_value not in ("", "false", "0"):
             return f"{_uses_name(step.uses)} with cache: {cache_value}"
         enable = _with(step, "enable-cache")
-        if _uses_action(step, "astral-sh/setup-uv") and enable is not None and (
-            (enable.value or "").strip().lower() == "true"
+        if (
+            _uses_action(step, "astral-sh/setup-uv")
+            and enable is not None
+            and ((enable.value or "").strip().lower() == "true")
         ):
             return "astral-sh/setup-uv with enable-cache"
         return None
@@ -541,26 +612,35 @@ class GithubTokens:
             for job in wf.jobs:
                 if job.secrets == "inherit":
                     yield Finding.make(
-                        "pipeline/secrets-inherit", Severity.MEDIUM,
+                        "pipeline/secrets-inherit",
+                        Severity.MEDIUM,
                         f"job {job.id} passes every secret of this repository to "
                         f"`{job.uses}` (`secrets: inherit`); pass only the ones it needs",
-                        path=wf.path, line=job.secrets_line or job.line, key=job.id,
+                        path=wf.path,
+                        line=job.secrets_line or job.line,
+                        key=job.id,
                     )
 
     def _permissions(self, wf: Workflow) -> Iterator[Finding]:
         if wf.permissions is not None and wf.permissions.preset == "write-all":
             yield Finding.make(
-                "pipeline/excessive-permissions", Severity.MEDIUM,
+                "pipeline/excessive-permissions",
+                Severity.MEDIUM,
                 "`permissions: write-all` gives every job a token that can push code, "
                 "publish packages and change settings; grant only the scopes each job needs",
-                path=wf.path, line=wf.permissions.line, key="workflow:write-all",
+                path=wf.path,
+                line=wf.permissions.line,
+                key="workflow:write-all",
             )
         for job in wf.jobs:
             if job.permissions is not None and job.permissions.preset == "write-all":
                 yield Finding.make(
-                    "pipeline/excessive-permissions", Severity.MEDIUM,
+                    "pipeline/excessive-permissions",
+                    Severity.MEDIUM,
                     f"job {job.id} has `permissions: write-all`; grant only the scopes it needs",
-                    path=wf.path, line=job.permissions.line, key=f"{job.id}:write-all",
+                    path=wf.path,
+                    line=job.permissions.line,
+                    key=f"{job.id}:write-all",
                 )
         if wf.permissions is not None:
             return
@@ -571,19 +651,25 @@ class GithubTokens:
             return
         if len(missing) == len(wf.jobs):
             yield Finding.make(
-                "pipeline/excessive-permissions", Severity.MEDIUM,
+                "pipeline/excessive-permissions",
+                Severity.MEDIUM,
                 "no `permissions:` at any level: the jobs get the repository's default token, "
                 "which may be read-write; set `permissions: {}` (or `contents: read`) at the "
                 "top and widen per job",
-                path=wf.path, line=wf.triggers_line or 1, key="workflow:default",
+                path=wf.path,
+                line=wf.triggers_line or 1,
+                key="workflow:default",
             )
             return
         for job in missing:
             yield Finding.make(
-                "pipeline/excessive-permissions", Severity.MEDIUM,
+                "pipeline/excessive-permissions",
+                Severity.MEDIUM,
                 f"job {job.id} has no `permissions:` and neither has the workflow: it gets the "
                 "default token, which may be read-write",
-                path=wf.path, line=job.line, key=f"{job.id}:default",
+                path=wf.path,
+                line=job.line,
+                key=f"{job.id}:default",
             )
 
 

@@ -61,13 +61,18 @@ class GitlabIncludes:
                     continue
                 # SECURITY: a remote URL can carry a token (`https://USER:TOKEN@host`);
                 # the message shows `***@` in its place (the secrets family reports it).
-                source = f"{include.project} (file {include.target})" if (
-                    include.kind == "project") else _USERINFO.sub("***@", include.target)
+                source = (
+                    f"{include.project} (file {include.target})"
+                    if (include.kind == "project")
+                    else _USERINFO.sub("***@", include.target)
+                )
                 yield Finding.make(
-                    "pipeline/gitlab-unpinned-include", Severity.MEDIUM,
+                    "pipeline/gitlab-unpinned-include",
+                    Severity.MEDIUM,
                     f"include of {include.kind} `{source}` {reason}: its owner decides what "
                     "this pipeline runs; pin it to a commit sha",
-                    path=config.path, line=include.line,
+                    path=config.path,
+                    line=include.line,
                     key=occurrences.key(config.path, f"{include.kind}|{source}|{include.ref}"),
                 )
 

@@ -22,17 +22,45 @@ from gatekeeper.models.pipeline import Jenkinsfile, PipelineEvidence
 
 # SECURITY: environment values an outside contributor (branch, PR title, commit author) or a
 # build requester chooses. BUILD_NUMBER, GIT_COMMIT (hex), WORKSPACE... are not on the list.
-USER_CONTROLLED_ENV = frozenset({
-    "BRANCH_NAME", "CHANGE_TITLE", "CHANGE_BRANCH", "CHANGE_AUTHOR", "CHANGE_AUTHOR_DISPLAY_NAME",
-    "CHANGE_AUTHOR_EMAIL", "CHANGE_FORK", "CHANGE_URL", "CHANGE_TARGET", "TAG_NAME",
-    "GIT_BRANCH", "GIT_LOCAL_BRANCH", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL",
-    "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "BUILD_USER", "BUILD_USER_ID",
-    "gitlabSourceBranch", "gitlabTargetBranch", "gitlabBranch", "gitlabMergeRequestTitle",
-    "gitlabMergeRequestDescription", "gitlabUserName", "gitlabUserEmail",
-    "ghprbSourceBranch", "ghprbTargetBranch", "ghprbPullTitle", "ghprbPullDescription",
-    "ghprbPullLongDescription", "ghprbCommentBody", "ghprbActualCommitAuthor",
-    "ghprbActualCommitAuthorEmail", "ghprbPullAuthorLogin", "ghprbTriggerAuthor",
-})
+USER_CONTROLLED_ENV = frozenset(
+    {
+        "BRANCH_NAME",
+        "CHANGE_TITLE",
+        "CHANGE_BRANCH",
+        "CHANGE_AUTHOR",
+        "CHANGE_AUTHOR_DISPLAY_NAME",
+        "CHANGE_AUTHOR_EMAIL",
+        "CHANGE_FORK",
+        "CHANGE_URL",
+        "CHANGE_TARGET",
+        "TAG_NAME",
+        "GIT_BRANCH",
+        "GIT_LOCAL_BRANCH",
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+        "BUILD_USER",
+        "BUILD_USER_ID",
+        "gitlabSourceBranch",
+        "gitlabTargetBranch",
+        "gitlabBranch",
+        "gitlabMergeRequestTitle",
+        "gitlabMergeRequestDescription",
+        "gitlabUserName",
+        "gitlabUserEmail",
+        "ghprbSourceBranch",
+        "ghprbTargetBranch",
+        "ghprbPullTitle",
+        "ghprbPullDescription",
+        "ghprbPullLongDescription",
+        "ghprbCommentBody",
+        "ghprbActualCommitAuthor",
+        "ghprbActualCommitAuthorEmail",
+        "ghprbPullAuthorLogin",
+        "ghprbTriggerAuthor",
+    }
+)
 # Parameter kinds whose value cannot carry shell syntax: a boolean, or one of the listed
 # choices (Jenkins rejects a value that is not among them, from the UI and the REST API).
 _SAFE_PARAM_KINDS = frozenset({"booleanParam", "choice"})
@@ -78,12 +106,14 @@ class JenkinsAudit:
                 scope, name = _root(interp.expr)
                 if name in secrets and scope in (None, "env"):
                     yield Finding.make(
-                        "pipeline/jenkins-secret-interpolation", Severity.HIGH,
+                        "pipeline/jenkins-secret-interpolation",
+                        Severity.HIGH,
                         f"`{step.step}` step: Groovy interpolates the credential {name} "
                         f"(`${{{interp.expr}}}`) into the command line, where process listings "
                         "and step arguments expose it; use single quotes and let the shell "
                         f"expand it (`{step.step} '... ${name} ...'`)",
-                        path=jf.path, line=interp.line,
+                        path=jf.path,
+                        line=interp.line,
                         key=occurrences.key(jf.path, f"si|{step.step}|{interp.expr}"),
                     )
                     continue
@@ -99,11 +129,13 @@ class JenkinsAudit:
                 if controlled is None:
                     continue
                 yield Finding.make(
-                    "pipeline/jenkins-param-injection", Severity.HIGH,
+                    "pipeline/jenkins-param-injection",
+                    Severity.HIGH,
                     f"`{step.step}` step: Groovy interpolates {controlled} (`{interp.expr}`) "
                     "into the script, so its value is run as shell code; pass it through the "
                     f"environment and quote it in the shell (`{step.step} 'make \"$VALUE\"'`)",
-                    path=jf.path, line=interp.line,
+                    path=jf.path,
+                    line=interp.line,
                     key=occurrences.key(jf.path, f"pi|{step.step}|{interp.expr}"),
                 )
 
@@ -126,19 +158,25 @@ class JenkinsAudit:
     def _libraries(self, jf: Jenkinsfile, occurrences: Occurrences) -> Iterator[Finding]:
         for lib in jf.libraries:
             version = lib.version
-            if version is not None and "$" not in version and (
-                _SHA.match(version) or _VERSION.match(version)
+            if (
+                version is not None
+                and "$" not in version
+                and (_SHA.match(version) or _VERSION.match(version))
             ):
                 continue
-            what = "no version (the library's default branch)" if version is None else (
-                f"`{version}`, a branch or moving reference"
+            what = (
+                "no version (the library's default branch)"
+                if version is None
+                else (f"`{version}`, a branch or moving reference")
             )
             yield Finding.make(
-                "pipeline/jenkins-unpinned-library", Severity.MEDIUM,
+                "pipeline/jenkins-unpinned-library",
+                Severity.MEDIUM,
                 f"shared library `{lib.name}` is loaded at {what}: whoever can push to it "
                 "runs code in every build; pin a tag or commit (`@Library('"
                 f"{lib.name}@<sha or version>')`)",
-                path=jf.path, line=lib.line,
+                path=jf.path,
+                line=lib.line,
                 key=occurrences.key(jf.path, f"lib|{lib.spec}"),
             )
 

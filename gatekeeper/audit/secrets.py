@@ -51,9 +51,12 @@ class SecretsAudit:
                 where = " (staged)"
             detail = f", {hit.detail}" if hit.detail else ""
             yield Finding.make(
-                f"secrets/{hit.detector}", severity,
+                f"secrets/{hit.detector}",
+                severity,
                 f"{label}{detail}: {hit.redacted} sha256:{hit.fingerprint[:16]}{where}",
-                path=hit.path, line=hit.line, key=hit.fingerprint,
+                path=hit.path,
+                line=hit.line,
+                key=hit.fingerprint,
             )
 
 

@@ -52,8 +52,11 @@ def _approvers(commit: Commit, evidence: SourceEvidence) -> list[set[str]]:
     # a review there is; when the forge's reviews were read (pr-check), they alone count.
     if evidence.reviews_consulted:
         return []
-    return [_identity_tokens(t.value) for t in commit.trailers
-            if t.key.lower() in _APPROVAL_TRAILERS and t.value.strip()]
+    return [
+        _identity_tokens(t.value)
+        for t in commit.trailers
+        if t.key.lower() in _APPROVAL_TRAILERS and t.value.strip()
+    ]
 
 
 def _approved_by_other(approvers: Iterable[set[str]], author: set[str]) -> bool:
@@ -94,13 +97,18 @@ def approved_commits(evidence: SourceEvidence) -> set[str]:
 
 def _trusted(commit: Commit, trusted_keys: list[str]) -> bool:
     sig = commit.signature
-    have = [v.lower().removeprefix("sha256:") for v in
-            (sig.key, sig.fingerprint, sig.primary_fingerprint) if v]
+    have = [
+        v.lower().removeprefix("sha256:")
+        for v in (sig.key, sig.fingerprint, sig.primary_fingerprint)
+        if v
+    ]
     for want in trusted_keys:
         w = want.strip().lower().replace(" ", "").removeprefix("sha256:")
         # A GPG key id is the tail of its fingerprint; accept either form.
-        if w and any(h == w or (len(w) >= 16 and h.endswith(w)) or
-                     (len(h) >= 16 and w.endswith(h)) for h in have):
+        if w and any(
+            h == w or (len(w) >= 16 and h.endswith(w)) or (len(h) >= 16 and w.endswith(h))
+            for h in have
+        ):
             return True
     return False
 
@@ -200,7 +208,8 @@ class SourceIntegrityAudit:
             return
         if evidence.base_is_ancestor is False:
             yield Finding.make(
-                "source/history-rewrite", Severity.HIGH,
+                "source/history-rewrite",
+                Severity.HIGH,
                 f"base {evidence.base} ({(evidence.base_commit or '')[:12]}) is not an ancestor "
                 f"of the head {(evidence.head or '')[:12]}: history was rewritten or force-pushed",
                 key=f"{evidence.base_commit}..{evidence.head}",
@@ -218,18 +227,23 @@ class SourceIntegrityAudit:
             sig = commit.signature
             if not sig.present:
                 yield Finding.make(
-                    "source/unsigned-commit", unsigned_severity,
-                    f"commit {short} by {commit.author.email} is not signed", key=commit.sha,
+                    "source/unsigned-commit",
+                    unsigned_severity,
+                    f"commit {short} by {commit.author.email} is not signed",
+                    key=commit.sha,
                 )
             elif sig.status not in _GOOD:
                 yield Finding.make(
-                    "source/bad-signature", Severity.HIGH,
+                    "source/bad-signature",
+                    Severity.HIGH,
                     f"commit {short}: signature {_STATUS_TEXT.get(sig.status, 'does not verify')}"
-                    f" (key {sig.key or 'unknown'})", key=commit.sha,
+                    f" (key {sig.key or 'unknown'})",
+                    key=commit.sha,
                 )
             elif policy.trusted_commit_keys and not _trusted(commit, policy.trusted_commit_keys):
                 yield Finding.make(
-                    "source/bad-signature", Severity.HIGH,
+                    "source/bad-signature",
+                    Severity.HIGH,
                     f"commit {short} is signed by key {sig.fingerprint or sig.key or 'unknown'}"
                     f" ({sig.signer or 'unknown signer'}), which the policy does not trust",
                     key=commit.sha,
@@ -238,16 +252,20 @@ class SourceIntegrityAudit:
                 for role, ident in (("author", commit.author), ("committer", commit.committer)):
                     if not _identity_allowed(ident.email, policy.allowed_identities):
                         yield Finding.make(
-                            "source/unknown-identity", Severity.HIGH,
+                            "source/unknown-identity",
+                            Severity.HIGH,
                             f"commit {short}: {role} {ident.email or '(no e-mail)'} is not among "
-                            "the identities the policy allows", key=f"{commit.sha}:{role}",
+                            "the identities the policy allows",
+                            key=f"{commit.sha}:{role}",
                         )
             if policy.require_review and not commit.is_merge and commit.sha not in approved:
                 yield Finding.make(
-                    "source/unreviewed-change", Severity.HIGH,
+                    "source/unreviewed-change",
+                    Severity.HIGH,
                     f"commit {short} by {commit.author.email} has no approval by anyone other "
                     "than its author (no Reviewed-by/Approved-by trailer, reviewed merge or "
-                    "pull-request review)", key=commit.sha,
+                    "pull-request review)",
+                    key=commit.sha,
                 )
 
     def _paths(self, evidence: SourceEvidence) -> Iterator[Finding]:
@@ -265,15 +283,21 @@ class SourceIntegrityAudit:
             category = path_category(path)
             if category == "gate":
                 yield Finding.make(
-                    "source/gate-change", Severity.HIGH,
+                    "source/gate-change",
+                    Severity.HIGH,
                     f"the range changes the gate's own configuration: {path} "
-                    f"(first in {touched[path][:12]})", path=path, key=path,
+                    f"(first in {touched[path][:12]})",
+                    path=path,
+                    key=path,
                 )
             elif category == "pipeline":
                 yield Finding.make(
-                    "source/pipeline-change", Severity.MEDIUM,
+                    "source/pipeline-change",
+                    Severity.MEDIUM,
                     f"the range changes a build-controller file: {path} "
-                    f"(first in {touched[path][:12]})", path=path, key=path,
+                    f"(first in {touched[path][:12]})",
+                    path=path,
+                    key=path,
                 )
 
     def _blobs(self, evidence: SourceEvidence, ctx: AuditContext) -> Iterator[Finding]:
@@ -287,32 +311,40 @@ class SourceIntegrityAudit:
                 was = change.old_blob if change.old_mode == "160000" else None
                 action = f"moves from {was[:12]} to" if was else "is added at"
                 yield Finding.make(
-                    "source/submodule-change", Severity.MEDIUM,
+                    "source/submodule-change",
+                    Severity.MEDIUM,
                     f"submodule {blob.path} {action} {blob.submodule_commit[:12]}",
-                    path=blob.path, key=blob.submodule_commit,
+                    path=blob.path,
+                    key=blob.submodule_commit,
                 )
                 continue
             if blob.symlink_target is not None:
                 continue  # symlinks are audited on the head tree
             if blob.is_binary:
                 yield Finding.make(
-                    "source/binary-added", Severity.MEDIUM,
+                    "source/binary-added",
+                    Severity.MEDIUM,
                     f"binary content ({blob.binary_reason}) is "
                     f"{'added' if change.change == 'A' else 'changed'}: {blob.path}",
-                    path=blob.path, key=change.new_blob or "",
+                    path=blob.path,
+                    key=change.new_blob or "",
                 )
             if blob.mode == "100755" and change.old_mode != "100755":
                 yield Finding.make(
-                    "source/executable-added", Severity.LOW,
+                    "source/executable-added",
+                    Severity.LOW,
                     f"{blob.path} {'is added' if change.change == 'A' else 'gains'} "
                     "the executable bit",
-                    path=blob.path, key=blob.path,
+                    path=blob.path,
+                    key=blob.path,
                 )
             if blob.size > limit:
                 yield Finding.make(
-                    "source/large-file", Severity.LOW,
+                    "source/large-file",
+                    Severity.LOW,
                     f"{blob.path} is {blob.size} bytes, over the policy's {limit}-byte limit",
-                    path=blob.path, key=change.new_blob or "",
+                    path=blob.path,
+                    key=change.new_blob or "",
                 )
 
     def _symlinks(self, evidence: SourceEvidence) -> Iterator[Finding]:
@@ -323,9 +355,11 @@ class SourceIntegrityAudit:
         for path in sorted(links):
             if is_outside(path, links[path]):
                 yield Finding.make(
-                    "source/symlink-escape", Severity.HIGH,
+                    "source/symlink-escape",
+                    Severity.HIGH,
                     f"symlink {path} points outside the repository ({links[path]!r})",
-                    path=path, key=links[path],
+                    path=path,
+                    key=links[path],
                 )
 
     def _codeowners(self, evidence: SourceEvidence) -> Iterator[Finding]:
@@ -335,9 +369,12 @@ class SourceIntegrityAudit:
         for path in evidence.sensitive_paths:
             if not owned(path, rules):
                 yield Finding.make(
-                    "source/codeowners-gap", Severity.LOW,
+                    "source/codeowners-gap",
+                    Severity.LOW,
                     f"{path} ({path_category(path)} file) is not covered by any rule in "
-                    f"{evidence.codeowners_path}", path=path, key=path,
+                    f"{evidence.codeowners_path}",
+                    path=path,
+                    key=path,
                 )
 
 

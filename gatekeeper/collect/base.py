@@ -17,8 +17,22 @@ from gatekeeper.models.base import GatekeeperModel
 
 # Directories never walked: VCS metadata, gatekeeper's own store, virtualenvs and caches.
 SKIP_DIRS = frozenset(
-    {".git", ".hg", ".svn", ".gatekeeper", ".venv", "venv", "node_modules", "__pycache__",
-     ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis"}
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".gatekeeper",
+        ".venv",
+        "venv",
+        "node_modules",
+        "__pycache__",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".hypothesis",
+    }
 )
 
 
@@ -84,6 +98,7 @@ def walk_files(root: Path, max_files: int = 200_000) -> Iterator[str]:
                 # SECURITY: stopping quietly would leave the rest of the tree unaudited.
                 raise CollectionError(
                     f"{root}: more than {max_files} files; raise limits.max_files in the "
-                    "policy to examine them all")
+                    "policy to examine them all"
+                )
             yield rel
         stack.extend(reversed(subdirs))

@@ -81,8 +81,9 @@ class DepsCollector:
         root = Path(ctx.repo)
         if not root.is_dir():
             raise CollectionError(f"{root}: no such directory")
-        head = scan(DirSource(root, ctx.limits.max_file_bytes),
-                    walk_files(root, ctx.limits.max_files))
+        head = scan(
+            DirSource(root, ctx.limits.max_file_bytes), walk_files(root, ctx.limits.max_files)
+        )
         notes = list(head.notes)
         base: DepsSnapshot | None = None
         changes: list[DepChange] = []
@@ -93,6 +94,11 @@ class DepsCollector:
         vulns, osv_source, osv_notes = match_packages(head.packages, ctx.options)
         notes.extend(osv_notes)
         return DepsEvidence(
-            tree=head, base_ref=ctx.base, base=base, changes=changes, osv=osv_source,
-            vulnerabilities=vulns, notes=sorted(set(notes)),
+            tree=head,
+            base_ref=ctx.base,
+            base=base,
+            changes=changes,
+            osv=osv_source,
+            vulnerabilities=vulns,
+            notes=sorted(set(notes)),
         )

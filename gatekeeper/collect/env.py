@@ -36,8 +36,10 @@ def detect_ci(environ: Mapping[str, str] | None = None) -> CIEnvironment:
             repository=repo,
             ref=get("GITHUB_REF"),
             commit=get("GITHUB_SHA"),
-            runner=" ".join(x for x in (get("RUNNER_ENVIRONMENT"), get("RUNNER_OS"),
-                                         get("RUNNER_NAME")) if x) or None,
+            runner=" ".join(
+                x for x in (get("RUNNER_ENVIRONMENT"), get("RUNNER_OS"), get("RUNNER_NAME")) if x
+            )
+            or None,
             actor=get("GITHUB_ACTOR"),
             event=get("GITHUB_EVENT_NAME"),
             pull_request=pr,

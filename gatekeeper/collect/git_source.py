@@ -46,12 +46,18 @@ from gatekeeper.models.source import (
 # own config could otherwise name a program for x509 signatures (gpg.x509.program) that
 # git would run while verifying a crafted commit.
 _VERIFY_CONFIG = (
-    "-c", "gpg.program=gpg",
-    "-c", "gpg.openpgp.program=gpg",
-    "-c", "gpg.x509.program=gpgsm",
-    "-c", "gpg.ssh.program=ssh-keygen",
-    "-c", "log.showSignature=false",
-    "-c", "core.quotePath=false",
+    "-c",
+    "gpg.program=gpg",
+    "-c",
+    "gpg.openpgp.program=gpg",
+    "-c",
+    "gpg.x509.program=gpgsm",
+    "-c",
+    "gpg.ssh.program=ssh-keygen",
+    "-c",
+    "log.showSignature=false",
+    "-c",
+    "core.quotePath=false",
 )
 
 _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -94,13 +100,19 @@ _PIPELINE_PATTERNS = (
     re.compile(r"^(?:.+/)?docker-compose(?:\.[^/]+)?\.ya?ml$"),
     re.compile(r"^(?:.+/)?(?:GNU)?[Mm]akefile$"),
     re.compile(r"^(?:.+/)?[^/]+\.mk$"),
-    re.compile(r"^(?:.+/)?(?:build|release|publish|deploy|ci|package)\.(?:sh|bash|ps1|py|cmd|bat)$"),
+    re.compile(
+        r"^(?:.+/)?(?:build|release|publish|deploy|ci|package)\.(?:sh|bash|ps1|py|cmd|bat)$"
+    ),
     re.compile(r"^(?:scripts|ci|\.ci|build|tools/ci)/.+\.(?:sh|bash|ps1|py|cmd|bat)$"),
     re.compile(r"^(?:.+/)?(?:build\.gradle(?:\.kts)?|settings\.gradle(?:\.kts)?|pom\.xml)$"),
     re.compile(r"^(?:.+/)?(?:setup\.py|setup\.cfg|pyproject\.toml|noxfile\.py|tox\.ini)$"),
-    re.compile(r"^(?:.+/)?(?:build\.rs|BUILD|BUILD\.bazel|WORKSPACE|MODULE\.bazel|CMakeLists\.txt|meson\.build|Rakefile|justfile|Justfile|Taskfile\.ya?ml)$"),
+    re.compile(
+        r"^(?:.+/)?(?:build\.rs|BUILD|BUILD\.bazel|WORKSPACE|MODULE\.bazel|CMakeLists\.txt|meson\.build|Rakefile|justfile|Justfile|Taskfile\.ya?ml)$"
+    ),
     re.compile(r"^(?:\.circleci|\.buildkite|\.drone|\.travis)(?:/.*|\.ya?ml)?$"),
-    re.compile(r"^(?:azure-pipelines|bitbucket-pipelines|cloudbuild|buildspec|\.drone|\.travis|appveyor|codemagic)\.ya?ml$"),
+    re.compile(
+        r"^(?:azure-pipelines|bitbucket-pipelines|cloudbuild|buildspec|\.drone|\.travis|appveyor|codemagic)\.ya?ml$"
+    ),
     re.compile(r"^\.pre-commit-config\.ya?ml$"),
 )
 # Paths that configure the gate itself: its policies, CODEOWNERS, branch protection.
@@ -161,7 +173,11 @@ class GitRunner:
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
         proc = subprocess.run(  # noqa: S603 - fixed git argv, no shell, safe config
-            self.argv(*args), cwd=self.workdir, env=self.env, capture_output=True, check=False,
+            self.argv(*args),
+            cwd=self.workdir,
+            env=self.env,
+            capture_output=True,
+            check=False,
         )
         if check and proc.returncode != 0:
             raise CollectionError(
@@ -177,9 +193,12 @@ class GitRunner:
         """
         errors = tempfile.TemporaryFile()
         proc = subprocess.Popen(  # noqa: S603 - fixed git argv, no shell, safe config
-            self.argv(*args), cwd=self.workdir, env=self.env,
+            self.argv(*args),
+            cwd=self.workdir,
+            env=self.env,
             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=errors,
+            stdout=subprocess.PIPE,
+            stderr=errors,
         )
         self._errors[proc.pid] = errors
         return proc
@@ -200,8 +219,9 @@ class GitRunner:
         return code, tail
 
     def rev(self, ref: str) -> str | None:
-        proc = self.run("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}",
-                        check=False)
+        proc = self.run(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False
+        )
         return _decode(proc.stdout).strip() or None if proc.returncode == 0 else None
 
 
@@ -231,12 +251,17 @@ def _parse_raw_entries(raw: bytes) -> list[FileChange]:
             old_path, path = None, _decode(parts[i + 1])
             i += 2
         zero = set("0")
-        changes.append(FileChange(
-            path=path, old_path=old_path, change=letter,
-            old_mode=old_mode, new_mode=new_mode,
-            old_blob=None if set(old_sha) <= zero else old_sha,
-            new_blob=None if set(new_sha) <= zero else new_sha,
-        ))
+        changes.append(
+            FileChange(
+                path=path,
+                old_path=old_path,
+                change=letter,
+                old_mode=old_mode,
+                new_mode=new_mode,
+                old_blob=None if set(old_sha) <= zero else old_sha,
+                new_blob=None if set(new_sha) <= zero else new_sha,
+            )
+        )
     return changes
 
 
@@ -263,8 +288,24 @@ class _LogParser:
     """Streaming parser of one ``git log`` call with nonce-delimited records."""
 
     # sha, parents, %G?, %GK, %GF, %GP, %GS, an, ae, aI, cn, ce, cI, subject, trailers, body
-    FIELDS = ("%H", "%P", "%G?", "%GK", "%GF", "%GP", "%GS", "%an", "%ae", "%aI",
-              "%cn", "%ce", "%cI", "%s", "%(trailers:only=true,unfold=true)", "%b")
+    FIELDS = (
+        "%H",
+        "%P",
+        "%G?",
+        "%GK",
+        "%GF",
+        "%GP",
+        "%GS",
+        "%an",
+        "%ae",
+        "%aI",
+        "%cn",
+        "%ce",
+        "%cI",
+        "%s",
+        "%(trailers:only=true,unfold=true)",
+        "%b",
+    )
 
     def __init__(self) -> None:
         # SECURITY: record and field markers carry a random nonce, so a commit message or an
@@ -299,7 +340,7 @@ class _LogParser:
                 if nxt == -1 and chunk:
                     break  # the raw part may still be arriving
                 stop = len(buffer) if nxt == -1 else nxt
-                yield buffer[start + len(self.start):end], buffer[end + len(self.end):stop]
+                yield buffer[start + len(self.start) : end], buffer[end + len(self.end) : stop]
                 pos = stop
             buffer = buffer[pos:]
             if not chunk:
@@ -311,8 +352,24 @@ class _LogParser:
         fields = [_decode(f) for f in header.split(self.sep)]
         if len(fields) != len(self.FIELDS):
             raise CollectionError(f"unexpected git log record ({len(fields)} fields)")
-        (sha, parents, status, key, fpr, primary, signer, an, ae, ad, cn, ce, cd,
-         subject, trailer_text, body) = fields
+        (
+            sha,
+            parents,
+            status,
+            key,
+            fpr,
+            primary,
+            signer,
+            an,
+            ae,
+            ad,
+            cn,
+            ce,
+            cd,
+            subject,
+            trailer_text,
+            body,
+        ) = fields
         parent_list = parents.split()
         return Commit(
             sha=sha,
@@ -322,8 +379,10 @@ class _LogParser:
             subject=subject,
             signature=Signature(
                 status=status if status in "GBUXYREN" and status else "E",
-                key=key or None, fingerprint=fpr or None,
-                primary_fingerprint=primary or None, signer=signer or None,
+                key=key or None,
+                fingerprint=fpr or None,
+                primary_fingerprint=primary or None,
+                signer=signer or None,
             ),
             trailers=_parse_trailers(trailer_text),
             pull_request=_pull_request_number(subject, body, len(parent_list) > 1),
@@ -331,8 +390,9 @@ class _LogParser:
         )
 
 
-def _side_commits(merge: Commit, by_sha: dict[str, Commit],
-                  generation: dict[str, int]) -> list[str]:
+def _side_commits(
+    merge: Commit, by_sha: dict[str, Commit], generation: dict[str, int]
+) -> list[str]:
     """Range commits reachable from ``merge``'s side parents but not from its first parent."""
     flags: dict[str, int] = {}
     heap: list[tuple[int, str]] = []
@@ -381,9 +441,7 @@ def _merged_commits(commits: list[Commit]) -> dict[str, list[str]]:
     by_sha = {c.sha: c for c in commits}
     generation: dict[str, int] = {}
     for commit in reversed(commits):  # --topo-order lists children before parents
-        generation[commit.sha] = 1 + max(
-            (generation.get(p, 0) for p in commit.parents), default=0
-        )
+        generation[commit.sha] = 1 + max((generation.get(p, 0) for p in commit.parents), default=0)
     return {c.sha: _side_commits(c, by_sha, generation) for c in commits if c.is_merge}
 
 
@@ -424,8 +482,10 @@ def _reviews_option(options: dict[str, Any]) -> list[PullRequestReview]:
     raw = options.get("reviews") or []
     try:
         return sorted(
-            (r if isinstance(r, PullRequestReview) else PullRequestReview.model_validate(r)
-             for r in raw),
+            (
+                r if isinstance(r, PullRequestReview) else PullRequestReview.model_validate(r)
+                for r in raw
+            ),
             key=lambda r: (r.number or 0, r.head_sha or "", r.author),
         )
     except ValidationError as exc:
@@ -466,11 +526,16 @@ class GitSourceCollector:
         paths = list(walk_files(root, ctx.limits.max_files + 1))
         notes = [f"{root.name or root}: not a git repository; no commit range recorded"]
         if len(paths) > ctx.limits.max_files:
-            paths = paths[:ctx.limits.max_files]
-            notes.append(f"source: only the first {ctx.limits.max_files} files were examined "
-                         "for symlinks and build-controller paths")
-        symlinks = [TreeSymlink(path=rel, target=os.readlink(root / rel))
-                    for rel in paths if (root / rel).is_symlink()]
+            paths = paths[: ctx.limits.max_files]
+            notes.append(
+                f"source: only the first {ctx.limits.max_files} files were examined "
+                "for symlinks and build-controller paths"
+            )
+        symlinks = [
+            TreeSymlink(path=rel, target=os.readlink(root / rel))
+            for rel in paths
+            if (root / rel).is_symlink()
+        ]
         return SourceEvidence(
             is_git=False,
             symlinks=symlinks,
@@ -494,10 +559,14 @@ class GitSourceCollector:
         head = runner.rev(ctx.head)
         if head is None:
             if ctx.head == "HEAD" and ctx.base is None:
-                return SourceEvidence(is_git=True, head_ref=ctx.head, shallow=shallow,
-                                      reviews=_reviews_option(ctx.options),
-            reviews_consulted="reviews" in ctx.options,
-                                      notes=["the repository has no commit yet"])
+                return SourceEvidence(
+                    is_git=True,
+                    head_ref=ctx.head,
+                    shallow=shallow,
+                    reviews=_reviews_option(ctx.options),
+                    reviews_consulted="reviews" in ctx.options,
+                    notes=["the repository has no commit yet"],
+                )
             raise CollectionError(f"head {ctx.head!r} is not a commit in {runner.workdir}")
         head_tree = _decode(runner.run("rev-parse", f"{head}^{{tree}}").stdout).strip()
         symlinks, sensitive, owners_path = self._tree_facts(runner, head)
@@ -506,9 +575,15 @@ class GitSourceCollector:
             blob = runner.run("cat-file", "blob", f"{head}:{owners_path}").stdout
             owners = _decode(blob[: 1 << 20])
         evidence: dict[str, Any] = {
-            "is_git": True, "head": head, "head_ref": ctx.head, "head_tree": head_tree,
-            "shallow": shallow, "symlinks": symlinks, "sensitive_paths": sensitive,
-            "codeowners_path": owners_path, "codeowners": owners,
+            "is_git": True,
+            "head": head,
+            "head_ref": ctx.head,
+            "head_tree": head_tree,
+            "shallow": shallow,
+            "symlinks": symlinks,
+            "sensitive_paths": sensitive,
+            "codeowners_path": owners_path,
+            "codeowners": owners,
             "reviews": _reviews_option(ctx.options),
             "reviews_consulted": "reviews" in ctx.options,
         }
@@ -543,20 +618,45 @@ class GitSourceCollector:
                 c.model_copy(update={"merged_commits": merges[c.sha]}) if c.sha in merges else c
                 for c in commits
             ]
-        diff = runner.run("diff", "--raw", "-z", "--no-abbrev", "-M", "--no-ext-diff",
-                          "--no-textconv", base, head, "--")
+        diff = runner.run(
+            "diff",
+            "--raw",
+            "-z",
+            "--no-abbrev",
+            "-M",
+            "--no-ext-diff",
+            "--no-textconv",
+            base,
+            head,
+            "--",
+        )
         changes = sorted(_parse_raw_entries(diff.stdout), key=lambda c: (c.path, c.change))
         blobs = self._blobs(runner, changes, ctx)
         return SourceEvidence(
-            **evidence, base=ctx.base, base_commit=base, base_is_ancestor=is_ancestor,
-            commits=commits, changes=changes, blobs=blobs,
+            **evidence,
+            base=ctx.base,
+            base_commit=base,
+            base_is_ancestor=is_ancestor,
+            commits=commits,
+            changes=changes,
+            blobs=blobs,
         )
 
     def _commits(self, runner: GitRunner, base: str, head: str) -> list[Commit]:
         parser = _LogParser()
-        proc = runner.popen("log", "--raw", "-z", "--no-abbrev", "--no-renames",
-                            "--no-ext-diff", "--no-textconv", "--topo-order",
-                            f"--format={parser.format}", f"{base}..{head}", "--")
+        proc = runner.popen(
+            "log",
+            "--raw",
+            "-z",
+            "--no-abbrev",
+            "--no-renames",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--topo-order",
+            f"--format={parser.format}",
+            f"{base}..{head}",
+            "--",
+        )
         commits: list[Commit] = []
         assert proc.stdout is not None  # noqa: S101
         try:
@@ -619,8 +719,9 @@ class GitSourceCollector:
         owners = next((p for p in CODEOWNERS_LOCATIONS if p in paths), None)
         return sorted(symlinks, key=lambda s: s.path), sorted(sensitive), owners
 
-    def _blobs(self, runner: GitRunner, changes: list[FileChange],
-               ctx: CollectContext) -> list[BlobInfo]:
+    def _blobs(
+        self, runner: GitRunner, changes: list[FileChange], ctx: CollectContext
+    ) -> list[BlobInfo]:
         wanted = [c for c in changes if c.change != "D" and c.new_blob]
         if not wanted:
             return []
@@ -630,17 +731,38 @@ class GitSourceCollector:
             for change in wanted:
                 sha = change.new_blob or ""
                 if change.new_mode == "160000":
-                    infos.append(BlobInfo(path=change.path, size=0, mode=change.new_mode,
-                                          is_binary=False, submodule_commit=sha))
+                    infos.append(
+                        BlobInfo(
+                            path=change.path,
+                            size=0,
+                            mode=change.new_mode,
+                            is_binary=False,
+                            submodule_commit=sha,
+                        )
+                    )
                     continue
                 size, head_bytes = reader.read(sha, _SNIFF_BYTES)
                 if change.new_mode == "120000":
-                    infos.append(BlobInfo(path=change.path, size=size, mode=change.new_mode,
-                                          is_binary=False, symlink_target=_decode(head_bytes)))
+                    infos.append(
+                        BlobInfo(
+                            path=change.path,
+                            size=size,
+                            mode=change.new_mode,
+                            is_binary=False,
+                            symlink_target=_decode(head_bytes),
+                        )
+                    )
                     continue
                 reason = sniff_binary(head_bytes)
-                infos.append(BlobInfo(path=change.path, size=size, mode=change.new_mode,
-                                      is_binary=reason is not None, binary_reason=reason))
+                infos.append(
+                    BlobInfo(
+                        path=change.path,
+                        size=size,
+                        mode=change.new_mode,
+                        is_binary=reason is not None,
+                        binary_reason=reason,
+                    )
+                )
         finally:
             reader.close()
         return sorted(infos, key=lambda b: b.path)

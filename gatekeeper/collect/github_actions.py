@@ -99,8 +99,15 @@ def _triggers(value: Any, line: int) -> list[Trigger]:
                 types = _str_list(config.get("types"))
                 branches = _str_list(config.get("branches"))
                 tags = _str_list(config.get("tags"))
-            triggers.append(Trigger(event=event, line=value.line_of(event), types=types,
-                                    branches=branches, tags=tags))
+            triggers.append(
+                Trigger(
+                    event=event,
+                    line=value.line_of(event),
+                    types=types,
+                    branches=branches,
+                    tags=tags,
+                )
+            )
         return triggers
     raise WorkflowParseError("`on:` must be an event name, a list or a mapping", line)
 
@@ -201,9 +208,11 @@ def _job(job_id: str, raw: Any, line: int) -> Job:
     secrets = job.get("secrets")
     secrets_value: Any = None
     if isinstance(secrets, str):
-        secrets_value = "inherit" if secrets == "inherit" else [
-            KeyValue(key="*", value=secrets, line=job.line_of("secrets"), is_literal=False)
-        ]
+        secrets_value = (
+            "inherit"
+            if secrets == "inherit"
+            else [KeyValue(key="*", value=secrets, line=job.line_of("secrets"), is_literal=False)]
+        )
     elif isinstance(secrets, LMap):
         secrets_value = key_values(secrets, job.line_of("secrets"))
     services = job.get("services")
@@ -224,12 +233,14 @@ def _job(job_id: str, raw: Any, line: int) -> Job:
         runs_on_line=job.line_of("runs-on") if "runs-on" in job else None,
         permissions=(
             _permissions(job["permissions"], job.line_of("permissions"))
-            if "permissions" in job else None
+            if "permissions" in job
+            else None
         ),
         env=key_values(job.get("env"), job.line_of("env")),
         container=(
             _container(job["container"], job.line_of("container"), None)
-            if job.get("container") is not None else None
+            if job.get("container") is not None
+            else None
         ),
         services=service_models,
         steps=_steps(job.get("steps"), job.line_of("steps")),
@@ -266,7 +277,8 @@ def parse_workflow(path: str, text: str) -> Workflow:
         triggers_line=doc.line_of("on"),
         permissions=(
             _permissions(doc["permissions"], doc.line_of("permissions"))
-            if "permissions" in doc else None
+            if "permissions" in doc
+            else None
         ),
         env=key_values(doc.get("env"), doc.line_of("env")),
         jobs=[_job(job_id, raw, jobs_map.line_of(job_id)) for job_id, raw in jobs_map.items()],

@@ -15,10 +15,22 @@ from gatekeeper.collect.github_actions import key_values
 from gatekeeper.models.pipeline import GitlabCi, GitlabInclude, GitlabJob, KeyValue, ScriptLine
 
 # Top-level keys that are not jobs.
-RESERVED = frozenset({
-    "include", "stages", "variables", "default", "workflow", "image", "services",
-    "before_script", "after_script", "cache", "types", "spec",
-})
+RESERVED = frozenset(
+    {
+        "include",
+        "stages",
+        "variables",
+        "default",
+        "workflow",
+        "image",
+        "services",
+        "before_script",
+        "after_script",
+        "cache",
+        "types",
+        "spec",
+    }
+)
 _SCRIPT_KEYS = ("before_script", "script", "after_script")
 
 
@@ -48,8 +60,13 @@ def _include_entry(value: Any, line: int) -> GitlabInclude:
     if "project" in value:
         files = value.get("file")
         target = ", ".join(str(f) for f in files) if isinstance(files, LList) else str(files)
-        return GitlabInclude(kind="project", target=target, ref=ref_text,
-                             line=value.line_of("project"), project=str(value["project"]))
+        return GitlabInclude(
+            kind="project",
+            target=target,
+            ref=ref_text,
+            line=value.line_of("project"),
+            project=str(value["project"]),
+        )
     raise GitlabParseError(
         "an include needs one of local, remote, project, template or component", line
     )
@@ -87,11 +104,14 @@ def _variables(value: Any, line: int) -> list[KeyValue]:
         raw = value.get(entry.key)
         if isinstance(raw, LMap) and "value" in raw and not isinstance(raw["value"], (LMap, LList)):
             inner = raw["value"]
-            text = None if inner is None else (
-                ("true" if inner else "false") if isinstance(inner, bool) else str(inner)
+            text = (
+                None
+                if inner is None
+                else (("true" if inner else "false") if isinstance(inner, bool) else str(inner))
             )
-            entry = entry.model_copy(update={"value": text, "is_literal": True,
-                                             "value_line": raw.line_of("value")})
+            entry = entry.model_copy(
+                update={"value": text, "is_literal": True, "value_line": raw.line_of("value")}
+            )
         out.append(entry)
     return out
 
@@ -145,14 +165,16 @@ def parse_gitlab_ci(path: str, text: str, included_from: str | None = None) -> G
             if key in raw:
                 scripts.extend(_scripts(raw[key], raw.value_line(key), key in raw.literal_values))
         image = raw.get("image")
-        jobs.append(GitlabJob(
-            name=name,
-            line=doc.line_of(name),
-            image=_image(image),
-            image_line=raw.line_of("image") if "image" in raw else None,
-            scripts=scripts,
-            variables=_variables(raw.get("variables"), raw.line_of("variables")),
-        ))
+        jobs.append(
+            GitlabJob(
+                name=name,
+                line=doc.line_of(name),
+                image=_image(image),
+                image_line=raw.line_of("image") if "image" in raw else None,
+                scripts=scripts,
+                variables=_variables(raw.get("variables"), raw.line_of("variables")),
+            )
+        )
     return GitlabCi(
         path=path,
         included_from=included_from,

@@ -38,8 +38,28 @@ _DOLLAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
 _NUMBER = re.compile(r"\d[\d_]*(?:\.\d+)?(?:[eE][+-]?\d+)?[A-Za-z]?")
 # After these tokens a `/` starts a slashy string rather than a division.
 _REGEX_PRECEDERS = frozenset(
-    {"(", "[", "{", ",", "=", ":", "?", "!", "&&", "||", "==", "!=", "=~", "==~", "+", "-", "*",
-     "return", "in", ";"}
+    {
+        "(",
+        "[",
+        "{",
+        ",",
+        "=",
+        ":",
+        "?",
+        "!",
+        "&&",
+        "||",
+        "==",
+        "!=",
+        "=~",
+        "==~",
+        "+",
+        "-",
+        "*",
+        "return",
+        "in",
+        ";",
+    }
 )
 _BRACKETS = {"(": ")", "[": "]", "{": "}"}
 # SECURITY: nesting deeper than this is not a pipeline anyone writes; refusing it bounds the
@@ -184,8 +204,7 @@ class _Lexer:
             parts.append(char)
             self.i += 1
         kind: QuoteKind = "/" if quote in ("/", "$/") else quote  # type: ignore[assignment]
-        return Token("string", "".join(parts), start_line, kind,
-                     interps if interpolating else [])
+        return Token("string", "".join(parts), start_line, kind, interps if interpolating else [])
 
     def run(self) -> list[Token]:
         src = self.src
@@ -257,9 +276,7 @@ class _Lexer:
                         raise JenkinsParseError(f"unbalanced {op!r}", line)
                     opener, _, index = stack.pop()
                     if _BRACKETS[opener] != op:
-                        raise JenkinsParseError(
-                            f"{op!r} does not close {opener!r}", line
-                        )
+                        raise JenkinsParseError(f"{op!r} does not close {opener!r}", line)
                     token.match = index
                     self.tokens[index].match = len(self.tokens)
                 self.tokens.append(token)
@@ -301,7 +318,9 @@ def _dotted(tokens: list[Token], i: int) -> tuple[str, int]:
     parts = [tokens[i].value]
     j = i + 1
     while (
-        j + 1 < len(tokens) and tokens[j].kind == "punct" and tokens[j].value in (".", "?.")
+        j + 1 < len(tokens)
+        and tokens[j].kind == "punct"
+        and tokens[j].value in (".", "?.")
         and tokens[j + 1].kind == "ident"
     ):
         parts.append(tokens[j + 1].value)
@@ -319,8 +338,10 @@ def _named_args(tokens: list[Token], start: int, end: int) -> dict[str, Token]:
             j = _matching(tokens, j) + 1  # nested groups belong to someone else
             continue
         if (
-            tok.kind == "ident" and j + 2 < end
-            and tokens[j + 1].value == ":" and tokens[j + 2].kind == "string"
+            tok.kind == "ident"
+            and j + 2 < end
+            and tokens[j + 1].value == ":"
+            and tokens[j + 2].kind == "string"
         ):
             out.setdefault(tok.value, tokens[j + 2])
         j += 1
@@ -354,8 +375,9 @@ def _script_expression(tokens: list[Token], start: int, end: int, step: str) -> 
         return None
     quote: QuoteKind = first_string.quote if first_string is not None else "none"
     line = first_string.line if first_string is not None else tokens[start].line
-    return ShellStep(step=step, line=line, quote=quote, text="".join(text_parts),
-                     interpolations=interps)
+    return ShellStep(
+        step=step, line=line, quote=quote, text="".join(text_parts), interpolations=interps
+    )
 
 
 def _statement_end(tokens: list[Token], i: int) -> int:
@@ -418,8 +440,9 @@ def _arg_end(tokens: list[Token], start: int, limit: int) -> int:
 
 def _library_spec(spec: str, line: int, form: Literal["annotation", "step"]) -> LibraryRef:
     name, sep, version = spec.partition("@")
-    return LibraryRef(spec=spec, name=name.strip(), version=version.strip() if sep else None,
-                      line=line, form=form)
+    return LibraryRef(
+        spec=spec, name=name.strip(), version=version.strip() if sep else None, line=line, form=form
+    )
 
 
 def _libraries(tokens: list[Token], i: int) -> list[LibraryRef]:
@@ -430,7 +453,8 @@ def _libraries(tokens: list[Token], i: int) -> list[LibraryRef]:
             close = _matching(tokens, j)
             return [
                 _library_spec(t.value, t.line, "annotation")
-                for t in tokens[j + 1 : close] if t.kind == "string"
+                for t in tokens[j + 1 : close]
+                if t.kind == "string"
             ]
         return []
     # `library 'name@ref'`, `library('name@ref')`, `library identifier: 'name@ref', ...`
@@ -467,10 +491,14 @@ def _credential_bindings(tokens: list[Token], i: int) -> list[CredentialBinding]
             )
             if variables:
                 cred = named.get("credentialsId")
-                out.append(CredentialBinding(
-                    variables=variables, credentials_id=cred.value if cred else None,
-                    line=tok.line, source="withCredentials",
-                ))
+                out.append(
+                    CredentialBinding(
+                        variables=variables,
+                        credentials_id=cred.value if cred else None,
+                        line=tok.line,
+                        source="withCredentials",
+                    )
+                )
             k = inner_close + 1
             continue
         k += 1
@@ -519,17 +547,23 @@ def _environment(tokens: list[Token], i: int) -> list[KeyValue]:
         if _is_opener(tok):
             k = _matching(tokens, k) + 1  # only the block's own assignments
             continue
-        if tok.kind == "ident" and tokens[k + 1].value == "=" and (
-            tokens[k - 1].kind == "newline" or tokens[k - 1].value in ("{", ";")
+        if (
+            tok.kind == "ident"
+            and tokens[k + 1].value == "="
+            and (tokens[k - 1].kind == "newline" or tokens[k - 1].value in ("{", ";"))
         ):
             value_tok = tokens[k + 2] if k + 2 < close else None
             is_string = value_tok is not None and value_tok.kind == "string"
             literal = is_string and not (value_tok.interpolations if value_tok else True)
             # An interpolated value is kept as written (not literal): audits follow `${...}`.
-            out.append(KeyValue(
-                key=tok.value, value=value_tok.value if is_string and value_tok else None,
-                line=tok.line, is_literal=literal,
-            ))
+            out.append(
+                KeyValue(
+                    key=tok.value,
+                    value=value_tok.value if is_string and value_tok else None,
+                    line=tok.line,
+                    is_literal=literal,
+                )
+            )
         k += 1
     return out
 
@@ -559,8 +593,9 @@ def parse_jenkinsfile(path: str, text: str) -> Jenkinsfile:
         ):
             continue
         name = tok.value
-        following = tokens[_next_sig(tokens, i + 1)] if _next_sig(tokens, i + 1) < len(tokens) \
-            else None
+        following = (
+            tokens[_next_sig(tokens, i + 1)] if _next_sig(tokens, i + 1) < len(tokens) else None
+        )
         if name == "pipeline" and following is not None and following.value == "{":
             declarative = True
         elif name in SHELL_STEPS:
@@ -570,7 +605,8 @@ def parse_jenkinsfile(path: str, text: str) -> Jenkinsfile:
                 if len(shell_steps) > MAX_SHELL_STEPS:
                     raise JenkinsParseError(
                         f"more than {MAX_SHELL_STEPS} shell steps; not a pipeline to audit "
-                        "by hand or machine", tok.line,
+                        "by hand or machine",
+                        tok.line,
                     )
         elif name == "library":
             libraries.extend(_libraries(tokens, i))
@@ -581,11 +617,15 @@ def parse_jenkinsfile(path: str, text: str) -> Jenkinsfile:
             if target is not None:
                 close = _matching(tokens, i + 1)
                 ids = [t.value for t in tokens[i + 2 : close] if t.kind == "string"]
-                credentials.append(CredentialBinding(
-                    # NOTE: a username/password credential also defines NAME_USR and NAME_PSW.
-                    variables=[target, f"{target}_PSW", f"{target}_USR"],
-                    credentials_id=ids[0] if ids else None, line=tok.line, source="credentials",
-                ))
+                credentials.append(
+                    CredentialBinding(
+                        # NOTE: a username/password credential also defines NAME_USR and NAME_PSW.
+                        variables=[target, f"{target}_PSW", f"{target}_USR"],
+                        credentials_id=ids[0] if ids else None,
+                        line=tok.line,
+                        source="credentials",
+                    )
+                )
         elif name == "parameters":
             parameters.extend(_parameters(tokens, i))
         elif name == "environment":

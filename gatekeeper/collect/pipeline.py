@@ -43,15 +43,48 @@ from gatekeeper.models.pipeline import (
 )
 
 # Kept lower-case; matched against the lower-cased file name.
-_BUILD_NAMES = frozenset({
-    "makefile", "gnumakefile", "build.sh", "build.ps1", "build.bat", "build.cmd", "gradlew",
-    "mvnw", "pom.xml", "setup.py", "noxfile.py", "tox.ini", "justfile", ".justfile",
-    "taskfile.yml", "taskfile.yaml", "taskfile.dist.yml", "taskfile.dist.yaml", "rakefile",
-    "cmakelists.txt", "meson.build", "build.xml", "build.sbt", "settings.gradle",
-    "settings.gradle.kts", "build.gradle", "build.gradle.kts", "cloudbuild.yaml",
-    "cloudbuild.yml", ".travis.yml", "azure-pipelines.yml", "bitbucket-pipelines.yml",
-    ".drone.yml", "buildspec.yml", "earthfile", "bazel.build", "workspace", "build.bazel",
-})
+_BUILD_NAMES = frozenset(
+    {
+        "makefile",
+        "gnumakefile",
+        "build.sh",
+        "build.ps1",
+        "build.bat",
+        "build.cmd",
+        "gradlew",
+        "mvnw",
+        "pom.xml",
+        "setup.py",
+        "noxfile.py",
+        "tox.ini",
+        "justfile",
+        ".justfile",
+        "taskfile.yml",
+        "taskfile.yaml",
+        "taskfile.dist.yml",
+        "taskfile.dist.yaml",
+        "rakefile",
+        "cmakelists.txt",
+        "meson.build",
+        "build.xml",
+        "build.sbt",
+        "settings.gradle",
+        "settings.gradle.kts",
+        "build.gradle",
+        "build.gradle.kts",
+        "cloudbuild.yaml",
+        "cloudbuild.yml",
+        ".travis.yml",
+        "azure-pipelines.yml",
+        "bitbucket-pipelines.yml",
+        ".drone.yml",
+        "buildspec.yml",
+        "earthfile",
+        "bazel.build",
+        "workspace",
+        "build.bazel",
+    }
+)
 _BUILD_SUFFIXES = (".gradle", ".gradle.kts", ".mk")
 _SCRIPT_SUFFIXES = (".sh", ".bash", ".ps1", ".bat", ".cmd")
 _SCRIPT_STEMS = re.compile(r"^(build|release|deploy|publish|package|ci|bootstrap|install)\b")
@@ -67,8 +100,29 @@ _NETWORK_WORDS = re.compile(
 )
 # Source code and documents named after a pipeline file (`jenkinsfile.py`, `Dockerfile.md`).
 _NOT_PIPELINE_SUFFIXES = (
-    ".py", ".pyc", ".md", ".rst", ".txt", ".adoc", ".html", ".json", ".js", ".ts", ".go", ".rs",
-    ".java", ".rb", ".c", ".h", ".cpp", ".cs", ".kt", ".scala", ".php", ".swift", ".ipynb",
+    ".py",
+    ".pyc",
+    ".md",
+    ".rst",
+    ".txt",
+    ".adoc",
+    ".html",
+    ".json",
+    ".js",
+    ".ts",
+    ".go",
+    ".rs",
+    ".java",
+    ".rb",
+    ".c",
+    ".h",
+    ".cpp",
+    ".cs",
+    ".kt",
+    ".scala",
+    ".php",
+    ".swift",
+    ".ipynb",
 )
 MAX_COMMANDS_PER_SCRIPT = 2000
 # SECURITY: CI definitions are kilobytes; parsing is capped well below the general file limit
@@ -167,7 +221,8 @@ def _build_script_commands(path: str, text: str) -> tuple[BuildScript, ParseErro
     finding), never a silent cut: 2,000 harmless `git` lines must not hide a `curl | sh`.
     """
     commands = [
-        line for line in _join_continuations(text)
+        line
+        for line in _join_continuations(text)
         if not line.text.lstrip().startswith(("#", "//", "REM ", "rem ", "::"))
         and _NETWORK_WORDS.search(line.text)
     ]
@@ -176,8 +231,8 @@ def _build_script_commands(path: str, text: str) -> tuple[BuildScript, ParseErro
         first = commands[MAX_COMMANDS_PER_SCRIPT]
         error = ParseError(
             message=f"{len(commands)} network-related command lines, over the "
-                    f"{MAX_COMMANDS_PER_SCRIPT} recorded; from line {first.line} on, "
-                    "not audited",
+            f"{MAX_COMMANDS_PER_SCRIPT} recorded; from line {first.line} on, "
+            "not audited",
             line=first.line,
         )
     return BuildScript(path=path, commands=commands[:MAX_COMMANDS_PER_SCRIPT]), error
@@ -185,8 +240,10 @@ def _build_script_commands(path: str, text: str) -> tuple[BuildScript, ParseErro
 
 def _is_shellish(path: str) -> bool:
     lower = path.rsplit("/", 1)[-1].lower()
-    return lower.endswith(_SHELLISH) or lower in _SHELLISH_NAMES or lower.startswith(
-        ("taskfile.", "makefile.")
+    return (
+        lower.endswith(_SHELLISH)
+        or lower in _SHELLISH_NAMES
+        or lower.startswith(("taskfile.", "makefile."))
     )
 
 
@@ -230,7 +287,8 @@ class _Index:
 
     def paths(self) -> list[str]:
         return sorted(
-            str(path) for (path, stage) in self.repo.index.entries
+            str(path)
+            for (path, stage) in self.repo.index.entries
             if stage == 0 and not any(part in SKIP_DIRS for part in str(path).split("/")[:-1])
         )
 
@@ -314,14 +372,18 @@ class PipelineCollector:
                 error = ParseError(
                     message=f"is a symbolic link (to {blob.link_target!r}); not followed"
                 )
-            return PipelineFile(path=rel, kind=kind, sha256=blob.sha256, size=blob.size,
-                                parse_error=error), None
+            return PipelineFile(
+                path=rel, kind=kind, sha256=blob.sha256, size=blob.size, parse_error=error
+            ), None
         if blob.data is None:
-            error = ParseError(
-                message=f"{blob.size} bytes, over the {limit}-byte limit; not parsed"
-            ) if parsed_kind else None
-            return PipelineFile(path=rel, kind=kind, sha256=blob.sha256, size=blob.size,
-                                parse_error=error), None
+            error = (
+                ParseError(message=f"{blob.size} bytes, over the {limit}-byte limit; not parsed")
+                if parsed_kind
+                else None
+            )
+            return PipelineFile(
+                path=rel, kind=kind, sha256=blob.sha256, size=blob.size, parse_error=error
+            ), None
         entry = PipelineFile(path=rel, kind=kind, sha256=blob.sha256, size=blob.size)
         if not parsed_kind:
             return entry, blob.data.decode("utf-8", errors="replace")
@@ -329,9 +391,9 @@ class PipelineCollector:
             return entry, blob.data.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = blob.data[: exc.start].count(b"\n") + 1
-            return entry.model_copy(update={
-                "parse_error": ParseError(message="not valid UTF-8", line=line)
-            }), None
+            return entry.model_copy(
+                update={"parse_error": ParseError(message="not valid UTF-8", line=line)}
+            ), None
 
     def _parse(
         self,
@@ -395,10 +457,14 @@ class PipelineCollector:
                 if not targets:
                     entry = files.get(config.path)
                     if entry is not None and entry.parse_error is None:
-                        files[config.path] = entry.model_copy(update={"parse_error": ParseError(
-                            message=f"local include {include.target!r} does not exist",
-                            line=include.line,
-                        )})
+                        files[config.path] = entry.model_copy(
+                            update={
+                                "parse_error": ParseError(
+                                    message=f"local include {include.target!r} does not exist",
+                                    line=include.line,
+                                )
+                            }
+                        )
                     continue
                 for target in targets:
                     if target in seen:
@@ -415,9 +481,11 @@ class PipelineCollector:
                         try:
                             gitlab.append(parse_gitlab_ci(target, text, included_from=config.path))
                         except (YamlLinesError, GitlabParseError) as exc:
-                            entry = entry.model_copy(update={
-                                "parse_error": ParseError(message=exc.message, line=exc.line)
-                            })
+                            entry = entry.model_copy(
+                                update={
+                                    "parse_error": ParseError(message=exc.message, line=exc.line)
+                                }
+                            )
                     files[target] = entry
                     if len(gitlab) > before:
                         queue.append(gitlab[-1])

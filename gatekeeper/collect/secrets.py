@@ -31,12 +31,29 @@ from gatekeeper.secrets import RawHit, redact, scan_text, value_fingerprint
 
 # "@@ -a,b +c,d @@", or for a merge's combined diff "@@@ -a,b -c,d +e,f @@@".
 _HUNK = re.compile(rb"^(@@+) (?:-\d+(?:,\d+)? )+\+(\d+)(?:,\d+)? \1")
-_UNQUOTE = {"a": "\a", "b": "\b", "t": "\t", "n": "\n", "v": "\v", "f": "\f", "r": "\r",
-            '"': '"', "\\": "\\"}
+_UNQUOTE = {
+    "a": "\a",
+    "b": "\b",
+    "t": "\t",
+    "n": "\n",
+    "v": "\v",
+    "f": "\f",
+    "r": "\r",
+    '"': '"',
+    "\\": "\\",
+}
 # SECURITY: the repository's config must not change how the diff is printed.
 _DIFF_ARGS = (
-    "-c", "log.showRoot=true", "-c", "i18n.logOutputEncoding=UTF-8", "-c", "diff.noprefix=false",
-    "-c", "diff.mnemonicPrefix=false", "-c", "diff.relative=false",
+    "-c",
+    "log.showRoot=true",
+    "-c",
+    "i18n.logOutputEncoding=UTF-8",
+    "-c",
+    "diff.noprefix=false",
+    "-c",
+    "diff.mnemonicPrefix=false",
+    "-c",
+    "diff.relative=false",
 )
 
 
@@ -52,7 +69,7 @@ def _unquote_path(raw: bytes) -> str:
         if ch == 0x5C and i + 1 < len(body):  # backslash
             nxt = chr(body[i + 1])
             if nxt in "01234567" and i + 3 < len(body) + 1:
-                out.append(int(body[i + 1:i + 4], 8) & 0xFF)
+                out.append(int(body[i + 1 : i + 4], 8) & 0xFF)
                 i += 4
                 continue
             out.extend(_UNQUOTE.get(nxt, nxt).encode())
@@ -63,17 +80,25 @@ def _unquote_path(raw: bytes) -> str:
     return out.decode("utf-8", "replace")
 
 
-def _to_hits(raw: list[RawHit], path: str, source: str, commit: str | None,
-             line_map: list[int] | None = None) -> list[SecretHit]:
+def _to_hits(
+    raw: list[RawHit], path: str, source: str, commit: str | None, line_map: list[int] | None = None
+) -> list[SecretHit]:
     hits = []
     for hit in raw:
         line = line_map[hit.line - 1] if line_map is not None else hit.line
-        hits.append(SecretHit(
-            detector=hit.detector,
-            path=path, line=max(1, line), redacted=redact(hit.value),
-            fingerprint=value_fingerprint(hit.value), source=source,
-            commit=commit, paired=hit.paired, detail=hit.detail,
-        ))
+        hits.append(
+            SecretHit(
+                detector=hit.detector,
+                path=path,
+                line=max(1, line),
+                redacted=redact(hit.value),
+                fingerprint=value_fingerprint(hit.value),
+                source=source,
+                commit=commit,
+                paired=hit.paired,
+                detail=hit.detail,
+            )
+        )
     return hits
 
 
@@ -134,9 +159,22 @@ def _history(runner: GitRunner, base: str, head: str, scan: _Scan) -> None:
     """
     marker = f"\x1eGKCOMMIT{_random.token_hex(12)} ".encode()
     proc = runner.popen(
-        *_DIFF_ARGS, "log", "-p", "--cc", "-U0", "--no-color", "--no-ext-diff", "--no-textconv",
-        "--no-renames", "--no-relative", "--src-prefix=a/", "--dst-prefix=b/", "--full-index",
-        f"--format={marker.decode().replace(chr(0x1e), '%x1e')}%H", f"{base}..{head}", "--",
+        *_DIFF_ARGS,
+        "log",
+        "-p",
+        "--cc",
+        "-U0",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--no-renames",
+        "--no-relative",
+        "--src-prefix=a/",
+        "--dst-prefix=b/",
+        "--full-index",
+        f"--format={marker.decode().replace(chr(0x1E), '%x1e')}%H",
+        f"{base}..{head}",
+        "--",
     )
     assert proc.stdout is not None  # noqa: S101
     commit: str | None = None
@@ -171,7 +209,7 @@ def _history(runner: GitRunner, base: str, head: str, scan: _Scan) -> None:
         for line in proc.stdout:
             if line.startswith(marker):
                 flush()
-                commit = line[len(marker):].strip().decode()
+                commit = line[len(marker) :].strip().decode()
                 scan.commits += 1
                 path, in_hunk = None, False
                 continue
@@ -205,10 +243,13 @@ def _history(runner: GitRunner, base: str, head: str, scan: _Scan) -> None:
                     content = line[columns:].rstrip(b"\n")
                     size += len(content) + 1
                     if size > scan.max_bytes:
-                        scan.skipped.append(SkippedFile(
-                            path=path, commit=commit,
-                            reason=f"added lines exceed {scan.max_bytes} bytes",
-                        ))
+                        scan.skipped.append(
+                            SkippedFile(
+                                path=path,
+                                commit=commit,
+                                reason=f"added lines exceed {scan.max_bytes} bytes",
+                            )
+                        )
                     else:
                         block.append((lineno, content))
                 lineno += 1
@@ -228,7 +269,7 @@ def _header_path(line: bytes) -> str | None:
     rest = line.rstrip(b"\n").split(b" ", 2)[2]
     if line.startswith(b"diff --git "):
         half = (len(rest) - 1) // 2
-        rest = rest[half + 1:]
+        rest = rest[half + 1 :]
         return _unquote_path(rest).removeprefix("b/") or None
     return _unquote_path(rest) or None
 
@@ -242,8 +283,11 @@ def _hidden_blobs(runner: GitRunner, hidden: dict[tuple[str, str], str], scan: _
             if sniff_binary(head) is not None:
                 continue  # binary by content too: skipped, as in the tree
             if size > scan.max_bytes:
-                scan.skipped.append(SkippedFile(
-                    path=path, commit=commit, reason=f"larger than {scan.max_bytes} bytes"))
+                scan.skipped.append(
+                    SkippedFile(
+                        path=path, commit=commit, reason=f"larger than {scan.max_bytes} bytes"
+                    )
+                )
                 continue
             _, data = reader.read(sha, scan.max_bytes)
             scan.added_lines(commit, path, list(enumerate(data.split(b"\n"), start=1)))
@@ -252,8 +296,17 @@ def _hidden_blobs(runner: GitRunner, hidden: dict[tuple[str, str], str], scan: _
 
 
 def _staged(runner: GitRunner, scan: _Scan) -> None:
-    out = runner.run("diff", "--cached", "--raw", "-z", "--no-abbrev", "--no-renames",
-                     "--no-ext-diff", "--no-textconv", "--no-relative").stdout
+    out = runner.run(
+        "diff",
+        "--cached",
+        "--raw",
+        "-z",
+        "--no-abbrev",
+        "--no-renames",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--no-relative",
+    ).stdout
     parts = out.split(b"\0")
     entries: list[tuple[str, str]] = []
     for i in range(0, len(parts) - 1, 2):
@@ -271,8 +324,9 @@ def _staged(runner: GitRunner, scan: _Scan) -> None:
         for path, sha in sorted(entries):
             size, data = reader.read(sha, scan.max_bytes)
             if size > scan.max_bytes:
-                scan.skipped.append(SkippedFile(path=path,
-                                                reason=f"larger than {scan.max_bytes} bytes"))
+                scan.skipped.append(
+                    SkippedFile(path=path, reason=f"larger than {scan.max_bytes} bytes")
+                )
                 continue
             scan.content(data, path, "staged")
     finally:
@@ -283,8 +337,11 @@ def _resolve(runner: GitRunner, ref: str, what: str) -> str:
     sha = runner.rev(ref)
     if sha is None:
         shallow = runner.run("rev-parse", "--is-shallow-repository").stdout.strip() == b"true"
-        hint = ("this is a shallow clone: `git fetch --unshallow` (or `git fetch --depth=N`)"
-                if shallow else f"fetch it (e.g. `git fetch origin {ref.removeprefix('origin/')}`)")
+        hint = (
+            "this is a shallow clone: `git fetch --unshallow` (or `git fetch --depth=N`)"
+            if shallow
+            else f"fetch it (e.g. `git fetch origin {ref.removeprefix('origin/')}`)"
+        )
         raise CollectionError(f"{what} {ref!r} is not a commit in this repository; {hint}")
     return sha
 
@@ -307,8 +364,12 @@ class SecretsCollector:
                 )
             for count, rel in enumerate(walk_files(root, ctx.limits.max_files + 1), start=1):
                 if count > ctx.limits.max_files:
-                    scan.skipped.append(SkippedFile(
-                        path="(more files)", reason=f"over the {ctx.limits.max_files}-file limit"))
+                    scan.skipped.append(
+                        SkippedFile(
+                            path="(more files)",
+                            reason=f"over the {ctx.limits.max_files}-file limit",
+                        )
+                    )
                     break
                 _read_file(root, rel, scan)
             return self._evidence(scan, "tree")
@@ -323,14 +384,16 @@ class SecretsCollector:
             prefix = root.resolve().relative_to(top).as_posix() if root.resolve() != top else ""
             files = _git_tree_files(runner)
             if prefix:
-                files = [f[len(prefix) + 1:] for f in files if f.startswith(prefix + "/")]
+                files = [f[len(prefix) + 1 :] for f in files if f.startswith(prefix + "/")]
             if len(files) > ctx.limits.max_files:
                 # SECURITY: never a silent partial scan: the note names what was left out.
-                scan.skipped.append(SkippedFile(
-                    path=f"({len(files) - ctx.limits.max_files} more files)",
-                    reason=f"over the {ctx.limits.max_files}-file limit",
-                ))
-                files = files[:ctx.limits.max_files]
+                scan.skipped.append(
+                    SkippedFile(
+                        path=f"({len(files) - ctx.limits.max_files} more files)",
+                        reason=f"over the {ctx.limits.max_files}-file limit",
+                    )
+                )
+                files = files[: ctx.limits.max_files]
             for rel in files:
                 _read_file(top / prefix if prefix else top, rel, scan)
             if ctx.base is None:
@@ -344,8 +407,10 @@ class SecretsCollector:
 
     @staticmethod
     def _evidence(scan: _Scan, mode: str, **extra: str) -> SecretsEvidence:
-        hits = sorted(scan.hits, key=lambda h: (h.path, h.line, h.detector, h.source,
-                                                 h.commit or "", h.fingerprint))
+        hits = sorted(
+            scan.hits,
+            key=lambda h: (h.path, h.line, h.detector, h.source, h.commit or "", h.fingerprint),
+        )
         notes = []
         if scan.skipped:
             notes.append(
@@ -354,8 +419,11 @@ class SecretsCollector:
             )
         return SecretsEvidence(
             mode=mode,
-            files_scanned=scan.files, bytes_scanned=scan.bytes, commits_scanned=scan.commits,
-            hits=hits, skipped=sorted(scan.skipped, key=lambda s: (s.path, s.commit or "")),
-            notes=notes, **extra,
+            files_scanned=scan.files,
+            bytes_scanned=scan.bytes,
+            commits_scanned=scan.commits,
+            hits=hits,
+            skipped=sorted(scan.skipped, key=lambda s: (s.path, s.commit or "")),
+            notes=notes,
+            **extra,
         )
-

@@ -18,13 +18,26 @@ def cmd_attest(args: argparse.Namespace) -> int:
         from gatekeeper.policy import load_policy
 
         policy = load_policy(args.policy)[0]
-    result = run_attest(AttestConfig(
-        stage=args.stage, keys=args.key, repo=Path(args.repo), materials=args.material,
-        products=args.product, material_dirs=args.material_dir, product_dirs=args.product_dir,
-        images=args.image, command=command, store=args.store, run_id=args.run_id,
-        audit=args.audit, base=args.base, policy=policy, allow_empty=args.allow_empty,
-        insecure_registry=args.insecure_registry,
-    ))
+    result = run_attest(
+        AttestConfig(
+            stage=args.stage,
+            keys=args.key,
+            repo=Path(args.repo),
+            materials=args.material,
+            products=args.product,
+            material_dirs=args.material_dir,
+            product_dirs=args.product_dir,
+            images=args.image,
+            command=command,
+            store=args.store,
+            run_id=args.run_id,
+            audit=args.audit,
+            base=args.base,
+            policy=policy,
+            allow_empty=args.allow_empty,
+            insecure_registry=args.insecure_registry,
+        )
+    )
     pred = result.predicate
     code = f", command exited {result.exit_code}" if command else ""
     sys.stderr.write(

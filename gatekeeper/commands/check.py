@@ -20,8 +20,7 @@ from gatekeeper.policy import default_policy, load_policy
 def check_options(args: argparse.Namespace) -> dict[str, Any]:
     """Collector options from arguments that other modules add (OSV database, image, ...)."""
     options: dict[str, Any] = {}
-    for name in ("osv_db", "osv_api", "osv_api_url", "osv_offline_ok", "image",
-                 "allowed_signers"):
+    for name in ("osv_db", "osv_api", "osv_api_url", "osv_offline_ok", "image", "allowed_signers"):
         value = getattr(args, name, None)
         if value not in (None, False):
             options[name] = value

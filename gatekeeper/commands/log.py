@@ -32,20 +32,37 @@ def add_parser(sub: Any, add_report_args: Callable[[argparse.ArgumentParser], No
     actions = p.add_subparsers(dest="log_command", metavar="ACTION")
     s = actions.add_parser("show", help="print the decision log (JSON Lines, as stored)")
     s.add_argument("--store", metavar="STORE", help="default: $GATEKEEPER_STORE or .gatekeeper/")
-    s.add_argument("--insecure-registry", action="store_true",
-                   help="plain HTTP to an oci:// store on a loopback host")
-    s.add_argument("--format", choices=("jsonl", "text"), default="jsonl",
-                   help="jsonl (default; pipe it into `log verify -`) or text")
+    s.add_argument(
+        "--insecure-registry",
+        action="store_true",
+        help="plain HTTP to an oci:// store on a loopback host",
+    )
+    s.add_argument(
+        "--format",
+        choices=("jsonl", "text"),
+        default="jsonl",
+        help="jsonl (default; pipe it into `log verify -`) or text",
+    )
     s.set_defaults(handler="gatekeeper.commands.log:cmd_log_show")
     v = actions.add_parser("verify", help="check the chain: exit 1 naming the first bad entry")
-    v.add_argument("source", nargs="?", metavar="FILE",
-                   help="a log file, or - for standard input (default: standard input when it "
-                        "is a pipe or a file, else the store's log)")
+    v.add_argument(
+        "source",
+        nargs="?",
+        metavar="FILE",
+        help="a log file, or - for standard input (default: standard input when it "
+        "is a pipe or a file, else the store's log)",
+    )
     v.add_argument("--store", metavar="STORE", help="default: $GATEKEEPER_STORE or .gatekeeper/")
-    v.add_argument("--insecure-registry", action="store_true",
-                   help="plain HTTP to an oci:// store on a loopback host")
-    v.add_argument("--head", metavar="sha256:HEX",
-                   help="a head recorded earlier (verify prints it): it must still be in the log")
+    v.add_argument(
+        "--insecure-registry",
+        action="store_true",
+        help="plain HTTP to an oci:// store on a loopback host",
+    )
+    v.add_argument(
+        "--head",
+        metavar="sha256:HEX",
+        help="a head recorded earlier (verify prints it): it must still be in the log",
+    )
     v.set_defaults(handler="gatekeeper.commands.log:cmd_log_verify")
 
 
@@ -56,14 +73,22 @@ def record_decision(args: argparse.Namespace, verdict: Verdict, trace: VerifyTra
         StoreError: the log cannot be written (the caller fails closed).
     """
     store = open_store(args.store, insecure=args.insecure_registry)
-    appended = open_log(store).append(Decision(
-        time=datetime.now(UTC), verdict=verdict.verdict, policy=verdict.policy,
-        policy_digest=trace.policy_digest,
-        subjects=[LoggedSubject(name=name, digest=digest) for name, digest in trace.subjects],
-        reasons=list(verdict.reasons), attestations=list(trace.attestations), store=store.uri,
-    ))
-    sys.stderr.write(f"gatekeeper: decision {appended.entry.seq} logged in {appended.where}; "
-                     f"log head {appended.digest}\n")
+    appended = open_log(store).append(
+        Decision(
+            time=datetime.now(UTC),
+            verdict=verdict.verdict,
+            policy=verdict.policy,
+            policy_digest=trace.policy_digest,
+            subjects=[LoggedSubject(name=name, digest=digest) for name, digest in trace.subjects],
+            reasons=list(verdict.reasons),
+            attestations=list(trace.attestations),
+            store=store.uri,
+        )
+    )
+    sys.stderr.write(
+        f"gatekeeper: decision {appended.entry.seq} logged in {appended.where}; "
+        f"log head {appended.digest}\n"
+    )
 
 
 def _store_lines(args: argparse.Namespace) -> list[bytes]:
@@ -86,8 +111,10 @@ def cmd_log_show(args: argparse.Namespace) -> int:
             subjects = ", ".join(s.name for s in entry.subjects) or "-"
             codes = ", ".join(sorted({r.code for r in entry.reasons}))
             # SECURITY: the log is read back from the store; its text must not drive a terminal.
-            text = one_line(f"{entry.seq:>6}  {entry.time.isoformat()}  {entry.verdict:<5}  "
-                            f"{entry.policy or '-'}  {subjects}{'  ' + codes if codes else ''}")
+            text = one_line(
+                f"{entry.seq:>6}  {entry.time.isoformat()}  {entry.verdict:<5}  "
+                f"{entry.policy or '-'}  {subjects}{'  ' + codes if codes else ''}"
+            )
             text += "\n"
             out.write(text.encode("utf-8"))
     out.flush()
@@ -127,8 +154,9 @@ def cmd_log_verify(args: argparse.Namespace) -> int:
         sys.stdout.write(f"note: {note}\n")
     if not report.ok:
         for problem in report.problems:
-            sys.stdout.write(f"decision log BROKEN ({where}) at entry {problem.index}: "
-                             f"{problem.message}\n")
+            sys.stdout.write(
+                f"decision log BROKEN ({where}) at entry {problem.index}: {problem.message}\n"
+            )
         return ExitCode.BLOCKED
     head_text = f", head {report.head}" if report.head else ""
     sys.stdout.write(f"decision log OK ({where}): {report.entries} entries{head_text}\n")

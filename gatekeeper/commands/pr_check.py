@@ -17,33 +17,64 @@ from gatekeeper.policy import default_policy, load_policy
 
 def add_parser(sub: Any, add_report_args: Callable[[argparse.ArgumentParser], None]) -> None:
     p = sub.add_parser(
-        "pr-check", help="pre-merge check of a pull request (reports to GitHub with a token)")
+        "pr-check", help="pre-merge check of a pull request (reports to GitHub with a token)"
+    )
     p.add_argument("repo", nargs="?", default=".", metavar="REPO")
-    p.add_argument("--base", metavar="REF",
-                   help="target branch or commit (default: the event's base, or "
-                        "origin/$CHANGE_TARGET on Jenkins)")
-    p.add_argument("--head", metavar="REF",
-                   help="pull request head (default: the event's head, else HEAD); it must be "
-                        "checked out")
-    p.add_argument("--event", metavar="FILE",
-                   help="pull-request event JSON (default: $GITHUB_EVENT_PATH)")
+    p.add_argument(
+        "--base",
+        metavar="REF",
+        help="target branch or commit (default: the event's base, or "
+        "origin/$CHANGE_TARGET on Jenkins)",
+    )
+    p.add_argument(
+        "--head",
+        metavar="REF",
+        help="pull request head (default: the event's head, else HEAD); it must be checked out",
+    )
+    p.add_argument(
+        "--event", metavar="FILE", help="pull-request event JSON (default: $GITHUB_EVENT_PATH)"
+    )
     p.add_argument("--policy", metavar="FILE", help="policy YAML file")
-    p.add_argument("--baseline", metavar="FILE", type=Path,
-                   help="accept the findings whose fingerprints are in FILE")
-    p.add_argument("--only", action="append", metavar="KIND",
-                   help="collect only these evidence kinds (repeatable)")
-    p.add_argument("--github-repository", metavar="OWNER/NAME",
-                   help="where to report (default: the event's, or $GITHUB_REPOSITORY)")
-    p.add_argument("--pr", type=int, metavar="N", help="pull request number (default: the "
-                   "event's, or $CHANGE_ID)")
-    p.add_argument("--no-report", action="store_true",
-                   help="do not post a status or check run even when GITHUB_TOKEN is set")
-    p.add_argument("--osv-db", metavar="PATH",
-                   help="offline OSV database: a directory or zip of OSV JSON records")
+    p.add_argument(
+        "--baseline",
+        metavar="FILE",
+        type=Path,
+        help="accept the findings whose fingerprints are in FILE",
+    )
+    p.add_argument(
+        "--only",
+        action="append",
+        metavar="KIND",
+        help="collect only these evidence kinds (repeatable)",
+    )
+    p.add_argument(
+        "--github-repository",
+        metavar="OWNER/NAME",
+        help="where to report (default: the event's, or $GITHUB_REPOSITORY)",
+    )
+    p.add_argument(
+        "--pr",
+        type=int,
+        metavar="N",
+        help="pull request number (default: the event's, or $CHANGE_ID)",
+    )
+    p.add_argument(
+        "--no-report",
+        action="store_true",
+        help="do not post a status or check run even when GITHUB_TOKEN is set",
+    )
+    p.add_argument(
+        "--osv-db",
+        metavar="PATH",
+        help="offline OSV database: a directory or zip of OSV JSON records",
+    )
     p.add_argument("--osv-api", action="store_true", help="query the OSV API")
     p.add_argument("--osv-api-url", metavar="URL", default=None, help="OSV API base URL")
-    p.add_argument("--osv-offline-ok", action="store_true",
-                   help="continue when the OSV API is unreachable (the report says so)")
+    p.add_argument(
+        "--osv-offline-ok",
+        action="store_true",
+        help="continue when the OSV API is unreachable (the report says so)",
+    )
     add_report_args(p)
     p.set_defaults(handler="gatekeeper.commands.pr_check:cmd_pr_check")
 
@@ -57,10 +88,18 @@ def cmd_pr_check(args: argparse.Namespace) -> int:
         policy, _ = load_policy(args.policy)
         name = policy.name
     cfg = PrCheckConfig(
-        repo=Path(args.repo), policy=policy, policy_name=name, base=args.base, head=args.head,
-        event_path=args.event, kinds=args.only, baseline=args.baseline,
-        options=check_options(args), environ=dict(os.environ),
-        github_repository=args.github_repository, pr_number=args.pr,
+        repo=Path(args.repo),
+        policy=policy,
+        policy_name=name,
+        base=args.base,
+        head=args.head,
+        event_path=args.event,
+        kinds=args.only,
+        baseline=args.baseline,
+        options=check_options(args),
+        environ=dict(os.environ),
+        github_repository=args.github_repository,
+        pr_number=args.pr,
     )
     result = run_pr_check(cfg)
     emit(args, result.verdict)

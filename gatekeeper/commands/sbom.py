@@ -19,10 +19,18 @@ def add_parser(subparsers: Any, add_report_args: Callable[[argparse.ArgumentPars
     """Register ``sbom``; its formats are SBOM formats, not report formats."""
     p = subparsers.add_parser("sbom", help="CycloneDX JSON of every resolved dependency")
     p.add_argument("repo", nargs="?", default=".", metavar="REPO")
-    p.add_argument("--format", default="cyclonedx", choices=("cyclonedx", "cyclonedx-json"),
-                   help="SBOM format (CycloneDX JSON)")
-    p.add_argument("--spec-version", default="1.5", choices=SPEC_VERSIONS,
-                   help="CycloneDX specification version (default 1.5)")
+    p.add_argument(
+        "--format",
+        default="cyclonedx",
+        choices=("cyclonedx", "cyclonedx-json"),
+        help="SBOM format (CycloneDX JSON)",
+    )
+    p.add_argument(
+        "--spec-version",
+        default="1.5",
+        choices=SPEC_VERSIONS,
+        help="CycloneDX specification version (default 1.5)",
+    )
     p.add_argument("--output", metavar="FILE", help="write to FILE atomically instead of stdout")
     p.set_defaults(handler="gatekeeper.commands.sbom:cmd_sbom")
 
@@ -39,7 +47,9 @@ def cmd_sbom(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     for problem in evidence.tree.errors:
-        sys.stderr.write(f"gatekeeper: warning: {problem.file}:{problem.line}: cannot parse: "
-                         f"{problem.message} (its packages are not in the SBOM)\n")
+        sys.stderr.write(
+            f"gatekeeper: warning: {problem.file}:{problem.line}: cannot parse: "
+            f"{problem.message} (its packages are not in the SBOM)\n"
+        )
     # SECURITY: an SBOM of a tree with unparseable lockfiles is incomplete: never exit 0.
     return ExitCode.BLOCKED if evidence.tree.errors else ExitCode.PASS

@@ -31,27 +31,51 @@ def add_parser(sub: Any, add_report_args: Callable[[argparse.ArgumentParser], No
     p = sub.add_parser("vsa", help="SLSA verification summaries (see `verify --emit-vsa`)")
     actions = p.add_subparsers(dest="vsa_command", metavar="ACTION")
     v = actions.add_parser("verify", help="check a signed verification summary before deploying")
-    v.add_argument("--key", action="append", required=True, metavar="PUB",
-                   help="public key of the gate that signed the summary (repeatable)")
-    v.add_argument("--image-digest", action="append", default=[], metavar="sha256:HEX",
-                   help="the artifact being deployed, by digest (repeatable)")
-    v.add_argument("--artifact", action="append", default=[], metavar="FILE",
-                   help="the artifact being deployed, as a file to hash (repeatable)")
+    v.add_argument(
+        "--key",
+        action="append",
+        required=True,
+        metavar="PUB",
+        help="public key of the gate that signed the summary (repeatable)",
+    )
+    v.add_argument(
+        "--image-digest",
+        action="append",
+        default=[],
+        metavar="sha256:HEX",
+        help="the artifact being deployed, by digest (repeatable)",
+    )
+    v.add_argument(
+        "--artifact",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="the artifact being deployed, as a file to hash (repeatable)",
+    )
     which = v.add_mutually_exclusive_group()
-    which.add_argument("--policy", metavar="FILE",
-                       help="require the summary to name this policy file's sha256")
-    which.add_argument("--policy-digest", metavar="sha256:HEX",
-                       help="require the summary to name this policy digest")
-    v.add_argument("--max-age", metavar="DURATION", default=None,
-                   help="refuse a verification older than this (default 30d; s, m, h, d, w)")
+    which.add_argument(
+        "--policy", metavar="FILE", help="require the summary to name this policy file's sha256"
+    )
+    which.add_argument(
+        "--policy-digest",
+        metavar="sha256:HEX",
+        help="require the summary to name this policy digest",
+    )
+    v.add_argument(
+        "--max-age",
+        metavar="DURATION",
+        default=None,
+        help="refuse a verification older than this (default 30d; s, m, h, d, w)",
+    )
     v.add_argument("--verifier-id", metavar="URI", help="require this verifier id")
     v.add_argument("file", metavar="FILE", help="the summary (a DSSE envelope)")
     add_report_args(v)
     v.set_defaults(handler="gatekeeper.commands.vsa:cmd_vsa_verify")
 
 
-def emit_vsa(args: argparse.Namespace, verdict: Verdict, trace: VerifyTrace,
-             signers: list[LoadedSigner]) -> None:
+def emit_vsa(
+    args: argparse.Namespace, verdict: Verdict, trace: VerifyTrace, signers: list[LoadedSigner]
+) -> None:
     """`verify --emit-vsa FILE`: sign a summary on pass; on block make sure FILE is absent.
 
     Raises:
@@ -68,16 +92,29 @@ def emit_vsa(args: argparse.Namespace, verdict: Verdict, trace: VerifyTrace,
         raise InvalidInput("internal: a passing verdict without a policy digest or subjects")
     store = resolve_store_uri(args.store)
     is_oci = store.startswith("oci://")
-    attestations = [(f"{store}@sha256:{env_id}" if is_oci
-                     else f"{Path(store).as_posix()}/envelopes/{env_id}.json", env_id)
-                    for env_id in trace.attestations]
+    attestations = [
+        (
+            f"{store}@sha256:{env_id}"
+            if is_oci
+            else f"{Path(store).as_posix()}/envelopes/{env_id}.json",
+            env_id,
+        )
+        for env_id in trace.attestations
+    ]
     name, digest = trace.subjects[0]
     resource = name if name != digest else (f"{store}@{digest}" if is_oci else digest)
-    write_vsa(target, VsaInput(
-        subjects=list(trace.subjects), policy_uri=Path(args.policy).as_posix(),
-        policy_digest=trace.policy_digest, attestations=attestations, resource_uri=resource,
-        time_verified=datetime.now(UTC),
-    ), signers)
+    write_vsa(
+        target,
+        VsaInput(
+            subjects=list(trace.subjects),
+            policy_uri=Path(args.policy).as_posix(),
+            policy_digest=trace.policy_digest,
+            attestations=attestations,
+            resource_uri=resource,
+            time_verified=datetime.now(UTC),
+        ),
+        signers,
+    )
     sys.stderr.write(f"gatekeeper: verification summary written to {target}\n")
 
 
@@ -103,8 +140,15 @@ def cmd_vsa_verify(args: argparse.Namespace) -> int:
             max_age = parse_duration(args.max_age)
         except ValueError as exc:
             raise InvalidInput(f"--max-age: {exc}") from exc
-    verdict = check_vsa(VsaCheck(path=Path(args.file), keys=list(args.key), subjects=subjects,
-                                 policy_digest=policy_digest, max_age=max_age,
-                                 verifier_id=args.verifier_id))
+    verdict = check_vsa(
+        VsaCheck(
+            path=Path(args.file),
+            keys=list(args.key),
+            subjects=subjects,
+            policy_digest=policy_digest,
+            max_age=max_age,
+            verifier_id=args.verifier_id,
+        )
+    )
     emit(args, verdict)
     return verdict_exit_code(verdict)

@@ -32,8 +32,26 @@ from gatekeeper.models.container import (
 )
 
 INSTRUCTIONS = frozenset(
-    {"ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
-     "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR"}
+    {
+        "ADD",
+        "ARG",
+        "CMD",
+        "COPY",
+        "ENTRYPOINT",
+        "ENV",
+        "EXPOSE",
+        "FROM",
+        "HEALTHCHECK",
+        "LABEL",
+        "MAINTAINER",
+        "ONBUILD",
+        "RUN",
+        "SHELL",
+        "STOPSIGNAL",
+        "USER",
+        "VOLUME",
+        "WORKDIR",
+    }
 )
 _EXEC_FORM = frozenset({"RUN", "CMD", "ENTRYPOINT", "SHELL", "COPY", "ADD", "VOLUME"})
 _HEREDOC = frozenset({"RUN", "COPY", "ADD"})
@@ -42,8 +60,7 @@ _FLAGS: dict[str, frozenset[str]] = {
     "RUN": frozenset({"mount", "network", "security", "device"}),
     "COPY": frozenset({"from", "chown", "chmod", "link", "parents", "exclude"}),
     "ADD": frozenset({"chown", "chmod", "link", "checksum", "keep-git-dir", "exclude", "unpack"}),
-    "HEALTHCHECK": frozenset({"interval", "timeout", "start-period", "start-interval",
-                              "retries"}),
+    "HEALTHCHECK": frozenset({"interval", "timeout", "start-period", "start-interval", "retries"}),
 }
 _DIRECTIVE = re.compile(r"^#[ \t]*([a-zA-Z][a-zA-Z0-9_-]*)[ \t]*=[ \t]*(.*?)[ \t]*$")
 _KNOWN_DIRECTIVES = frozenset({"syntax", "escape", "check"})
@@ -54,8 +71,16 @@ _STAGE_NAME = re.compile(r"^[a-z][a-z0-9_.-]*$")
 _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # ARGs BuildKit defines for every build; they resolve to the build's platform at build time.
 _AUTOMATIC_ARGS = frozenset(
-    {"BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT", "TARGETPLATFORM", "TARGETOS",
-     "TARGETARCH", "TARGETVARIANT"}
+    {
+        "BUILDPLATFORM",
+        "BUILDOS",
+        "BUILDARCH",
+        "BUILDVARIANT",
+        "TARGETPLATFORM",
+        "TARGETOS",
+        "TARGETARCH",
+        "TARGETVARIANT",
+    }
 )
 
 
@@ -83,10 +108,17 @@ def parse_dockerfile(data: bytes, path: str, *, max_bytes: int = 10 * 1024 * 102
         text = _decode(data)
         directives, stages, global_args, preamble = _Parser(text).parse()
     except DockerfileSyntaxError as exc:
-        return Dockerfile(path=path, sha256=digest,
-                          parse_error=ParseError(line=exc.line, message=exc.message))
-    return Dockerfile(path=path, sha256=digest, directives=directives, global_args=global_args,
-                      preamble=preamble, stages=stages)
+        return Dockerfile(
+            path=path, sha256=digest, parse_error=ParseError(line=exc.line, message=exc.message)
+        )
+    return Dockerfile(
+        path=path,
+        sha256=digest,
+        directives=directives,
+        global_args=global_args,
+        preamble=preamble,
+        stages=stages,
+    )
 
 
 def _decode(data: bytes) -> str:
@@ -155,7 +187,7 @@ def expand(
     i = 0
     while i < len(text):
         char = text[i]
-        if char == escape and text[i + 1:i + 2] == "$":
+        if char == escape and text[i + 1 : i + 2] == "$":
             out.append("$")
             i += 2
             continue
@@ -163,33 +195,41 @@ def expand(
             out.append(char)
             i += 1
             continue
-        if text[i + 1:i + 2] == "{":
+        if text[i + 1 : i + 2] == "{":
             close = text.find("}", i + 2)
             if close < 0:
                 out.append(text[i:])
                 break
-            body = text[i + 2:close]
+            body = text[i + 2 : close]
             match = _VAR_NAME.match(body)
             if not match:
-                out.append(text[i:close + 1])
+                out.append(text[i : close + 1])
                 i = close + 1
                 continue
-            name, modifier = match.group(0), body[match.end():]
+            name, modifier = match.group(0), body[match.end() :]
             value = variables.get(name)
             is_set = name in variables and value is not None
             result: str | None
             if modifier.startswith(":-"):
-                result = value if is_set and value else _expand_inner(modifier[2:], variables,
-                                                                     escape, unresolved)
+                result = (
+                    value
+                    if is_set and value
+                    else _expand_inner(modifier[2:], variables, escape, unresolved)
+                )
             elif modifier.startswith("-"):
-                result = value if is_set else _expand_inner(modifier[1:], variables, escape,
-                                                            unresolved)
+                result = (
+                    value if is_set else _expand_inner(modifier[1:], variables, escape, unresolved)
+                )
             elif modifier.startswith(":+"):
-                result = _expand_inner(modifier[2:], variables, escape, unresolved) \
-                    if is_set and value else ""
+                result = (
+                    _expand_inner(modifier[2:], variables, escape, unresolved)
+                    if is_set and value
+                    else ""
+                )
             elif modifier.startswith("+"):
-                result = _expand_inner(modifier[1:], variables, escape, unresolved) \
-                    if is_set else ""
+                result = (
+                    _expand_inner(modifier[1:], variables, escape, unresolved) if is_set else ""
+                )
             else:
                 result = value if is_set else None
                 if result is None:
@@ -211,8 +251,9 @@ def expand(
     return "".join(out), unresolved
 
 
-def _expand_inner(text: str, variables: dict[str, str | None], escape: str,
-                  unresolved: list[str]) -> str:
+def _expand_inner(
+    text: str, variables: dict[str, str | None], escape: str, unresolved: list[str]
+) -> str:
     result, missing = expand(text, variables, escape)
     unresolved.extend(missing)
     return result
@@ -275,9 +316,7 @@ class _Parser:
             index += 1
         escape = self.directives.get("escape", "\\")
         if escape not in ("\\", "`"):
-            raise DockerfileSyntaxError(
-                1, f"invalid escape directive {escape!r} (must be \\ or `)"
-            )
+            raise DockerfileSyntaxError(1, f"invalid escape directive {escape!r} (must be \\ or `)")
         self.escape = escape
         return index
 
@@ -339,10 +378,15 @@ class _Parser:
                     text = "\n".join(body) + "\n" if body else ""
                     break
                 body.append(candidate)
-            logical.heredocs.append(Heredoc(
-                delimiter=delimiter, line=logical.line, strip_tabs=strip_tabs,
-                body=redact_text(text), secret=classify(None, text),
-            ))
+            logical.heredocs.append(
+                Heredoc(
+                    delimiter=delimiter,
+                    line=logical.line,
+                    strip_tabs=strip_tabs,
+                    body=redact_text(text),
+                    secret=classify(None, text),
+                )
+            )
             logical.end_line = index
         return index
 
@@ -403,9 +447,16 @@ class _Parser:
         args = " ".join(_show_pair(p) for p in pairs) if raw else redact_text(rest)
         secret = None if raw else classify(None, rest)
         instruction = Instruction(
-            line=logical.line, end_line=max(logical.end_line, logical.line), keyword=keyword,
-            onbuild=onbuild, flags=flags, args=args, exec_form=exec_form, heredocs=heredocs,
-            pairs=pairs, secret=secret,
+            line=logical.line,
+            end_line=max(logical.end_line, logical.line),
+            keyword=keyword,
+            onbuild=onbuild,
+            flags=flags,
+            args=args,
+            exec_form=exec_form,
+            heredocs=heredocs,
+            pairs=pairs,
+            secret=secret,
         )
         return instruction, [value for _, value in raw]
 
@@ -427,7 +478,7 @@ class _Parser:
             unquoted_key = split_words(key, self.escape, line)
             if not unquoted_key or not unquoted_key[0]:
                 raise DockerfileSyntaxError(line, f"{keyword}: empty name in {word!r}")
-            value_words = split_words(word[len(key) + 1:], self.escape, line)
+            value_words = split_words(word[len(key) + 1 :], self.escape, line)
             pairs.append((unquoted_key[0], "".join(value_words)))
         return pairs
 
@@ -480,8 +531,13 @@ class _Parser:
             raise DockerfileSyntaxError(logicals[-1].line, "no FROM: the file has no build stage")
         return self.directives, [b.build() for b in builders], global_args, preamble
 
-    def _from(self, instruction: Instruction, global_values: dict[str, str | None],
-              builders: list[_StageBuilder], names: dict[str, int]) -> _StageBuilder:
+    def _from(
+        self,
+        instruction: Instruction,
+        global_values: dict[str, str | None],
+        builders: list[_StageBuilder],
+        names: dict[str, int],
+    ) -> _StageBuilder:
         words = instruction.args.split()
         if len(words) == 3 and words[1].lower() == "as":
             name: str | None = words[2].lower()
@@ -511,9 +567,15 @@ class _Parser:
             except ValueError as exc:
                 raise DockerfileSyntaxError(instruction.line, str(exc)) from exc
         builder = _StageBuilder(
-            index=len(builders), name=name, line=instruction.line, base=base,
-            base_image=base_image, unresolved=sorted(set(unresolved)), platform=platform,
-            base_stage=base_stage, is_scratch=is_scratch,
+            index=len(builders),
+            name=name,
+            line=instruction.line,
+            base=base,
+            base_image=base_image,
+            unresolved=sorted(set(unresolved)),
+            platform=platform,
+            base_stage=base_stage,
+            is_scratch=is_scratch,
             parent=builders[base_stage] if base_stage is not None else None,
         )
         builder.instructions.append(instruction)
@@ -567,8 +629,13 @@ class _StageBuilder:
     def _scope(self) -> dict[str, str | None]:
         return {**dict.fromkeys(_AUTOMATIC_ARGS), **self.args, **self.env}
 
-    def add(self, instruction: Instruction, real_values: list[str | None],
-            global_values: dict[str, str | None], escape: str) -> None:
+    def add(
+        self,
+        instruction: Instruction,
+        real_values: list[str | None],
+        global_values: dict[str, str | None],
+        escape: str,
+    ) -> None:
         self.instructions.append(instruction)
         if instruction.onbuild:
             return  # triggers run in downstream builds, not in this one
@@ -590,9 +657,17 @@ class _StageBuilder:
 
     def build(self) -> Stage:
         return Stage(
-            index=self.index, name=self.name, line=self.line, base=self.base,
-            base_image=self.base_image, unresolved=self.unresolved, platform=self.platform,
-            base_stage=self.base_stage, is_scratch=self.is_scratch, user=self.user,
-            user_line=self.user_line, user_unresolved=self.user_unresolved,
+            index=self.index,
+            name=self.name,
+            line=self.line,
+            base=self.base,
+            base_image=self.base_image,
+            unresolved=self.unresolved,
+            platform=self.platform,
+            base_stage=self.base_stage,
+            is_scratch=self.is_scratch,
+            user=self.user,
+            user_line=self.user_line,
+            user_unresolved=self.user_unresolved,
             instructions=self.instructions,
         )

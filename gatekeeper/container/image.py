@@ -49,15 +49,17 @@ MT_DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 MT_DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 _INDEX_TYPES = frozenset({MT_OCI_INDEX, MT_DOCKER_LIST})
 _MANIFEST_TYPES = frozenset({MT_OCI_MANIFEST, MT_DOCKER_MANIFEST})
-_TAR_LAYER_TYPES = frozenset({
-    "application/vnd.oci.image.layer.v1.tar",
-    "application/vnd.oci.image.layer.v1.tar+gzip",
-    "application/vnd.oci.image.layer.nondistributable.v1.tar",
-    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-    "application/vnd.docker.image.rootfs.diff.tar",
-    "application/vnd.docker.image.rootfs.diff.tar.gzip",
-    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
-})
+_TAR_LAYER_TYPES = frozenset(
+    {
+        "application/vnd.oci.image.layer.v1.tar",
+        "application/vnd.oci.image.layer.v1.tar+gzip",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+        "application/vnd.docker.image.rootfs.diff.tar",
+        "application/vnd.docker.image.rootfs.diff.tar.gzip",
+        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+    }
+)
 _REF_NAME = "org.opencontainers.image.ref.name"
 _CONTAINERD_NAME = "io.containerd.image.name"
 _BASE_NAME = "org.opencontainers.image.base.name"
@@ -314,16 +316,25 @@ class _Blobs:
     def path(self, digest: str, what: str) -> str:
         return f"blobs/sha256/{_check_digest(digest, what)}"
 
-    def read_json(self, name: str, what: str, *, digest: str | None = None,
-                  size: int | None = None, cap: int = _MAX_JSON) -> tuple[Any, str]:
+    def read_json(
+        self,
+        name: str,
+        what: str,
+        *,
+        digest: str | None = None,
+        size: int | None = None,
+        cap: int = _MAX_JSON,
+    ) -> tuple[Any, str]:
         """Read, verify (when a digest names it) and parse a JSON file; returns (doc, sha256)."""
         actual_size = self.source.size(name)
         if actual_size > cap:
-            raise InvalidInput(f"{self.source.label}: {what} is {actual_size} bytes, over the "
-                               f"{cap}-byte limit")
+            raise InvalidInput(
+                f"{self.source.label}: {what} is {actual_size} bytes, over the {cap}-byte limit"
+            )
         if size is not None and size != actual_size:
-            raise InvalidInput(f"{self.source.label}: {what} is {actual_size} bytes but its "
-                               f"descriptor says {size}")
+            raise InvalidInput(
+                f"{self.source.label}: {what} is {actual_size} bytes but its descriptor says {size}"
+            )
         with self.source.open(name) as handle:
             data = handle.read(cap + 1)
         if len(data) != actual_size:
@@ -339,23 +350,27 @@ class _Blobs:
         except ValueError as exc:
             raise InvalidInput(f"{self.source.label}: {what} is not valid JSON: {exc}") from exc
 
-    def blob_json(self, descriptor: dict[str, Any], what: str,
-                  cap: int = _MAX_JSON) -> tuple[Any, str]:
+    def blob_json(
+        self, descriptor: dict[str, Any], what: str, cap: int = _MAX_JSON
+    ) -> tuple[Any, str]:
         digest = descriptor.get("digest")
         size = descriptor.get("size")
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise InvalidInput(f"{self.source.label}: {what} descriptor has no valid size")
-        doc, _ = self.read_json(self.path(str(digest), what), what, digest=str(digest),
-                                size=size, cap=cap)
+        doc, _ = self.read_json(
+            self.path(str(digest), what), what, digest=str(digest), size=size, cap=cap
+        )
         return doc, str(digest)
 
-    def verify_layer(self, name: str, digest: str, size: int | None, media_type: str | None,
-                     what: str) -> Layer:
+    def verify_layer(
+        self, name: str, digest: str, size: int | None, media_type: str | None, what: str
+    ) -> Layer:
         """Stream a layer: hash it, check size and digest, list credential-looking files."""
         actual_size = self.source.size(name)
         if size is not None and size != actual_size:
-            raise InvalidInput(f"{self.source.label}: {what} is {actual_size} bytes but its "
-                               f"descriptor says {size}")
+            raise InvalidInput(
+                f"{self.source.label}: {what} is {actual_size} bytes but its descriptor says {size}"
+            )
         expected = _check_digest(digest, what)
         secret_files: list[str] = []
         with self.source.open(name) as handle:
@@ -370,8 +385,9 @@ class _Blobs:
                 f"{self.source.label}: {what} does not match its digest {digest} "
                 f"(its bytes hash to sha256:{reader.hash.hexdigest()})"
             )
-        return Layer(digest=digest, size=actual_size, media_type=media_type,
-                     secret_files=secret_files)
+        return Layer(
+            digest=digest, size=actual_size, media_type=media_type, secret_files=secret_files
+        )
 
 
 def _scan_layer(reader: _HashingReader, limits: Limits, what: str) -> list[str]:
@@ -394,11 +410,15 @@ def _scan_layer(reader: _HashingReader, limits: Limits, what: str) -> list[str]:
             layer.members = []
             declared += info.size
             if declared > limits.max_declared_bytes:
-                raise InvalidInput(f"{what}: layer declares more than "
-                                   f"{limits.max_declared_bytes} bytes")
+                raise InvalidInput(
+                    f"{what}: layer declares more than {limits.max_declared_bytes} bytes"
+                )
             name = info.name.removeprefix("./")
-            if info.isreg() and is_secret_file(name, strict=True) and \
-                    len(found) < _MAX_SECRET_FILES:
+            if (
+                info.isreg()
+                and is_secret_file(name, strict=True)
+                and len(found) < _MAX_SECRET_FILES
+            ):
                 found.append(name)
     return sorted(found)
 
@@ -452,15 +472,23 @@ def read_image(ref: str, limits: Limits | None = None, *, verify_layers: bool = 
     limits = limits or Limits()
     parsed = parse_reference(ref)
     if parsed.scheme == "oci":
-        return _read_layout(ref, _DirSource(parsed.path), parsed.tag, limits, "oci-layout",
-                            verify_layers)
+        return _read_layout(
+            ref, _DirSource(parsed.path), parsed.tag, limits, "oci-layout", verify_layers
+        )
     source = _TarSource(parsed.path, limits)
     try:
         if parsed.scheme == "oci-archive":
             return _read_layout(ref, source, parsed.tag, limits, "oci-archive", verify_layers)
         if source.exists("index.json") and source.exists("oci-layout"):
-            return _read_layout(ref, source, parsed.tag, limits, "docker-archive",
-                                verify_layers, docker_names=_docker_names(source, limits))
+            return _read_layout(
+                ref,
+                source,
+                parsed.tag,
+                limits,
+                "docker-archive",
+                verify_layers,
+                docker_names=_docker_names(source, limits),
+            )
         if parsed.tag is not None:
             raise InvalidInput(f"{ref}: a legacy docker-save archive cannot select a tag")
         return _read_docker_legacy(ref, source, limits, verify_layers)
@@ -542,8 +570,15 @@ def _is_attachment(desc: dict[str, Any]) -> bool:
     )
 
 
-def _read_layout(ref: str, source: _Source, tag: str | None, limits: Limits, fmt: str,
-                 verify_layers: bool, docker_names: list[str] | None = None) -> Image:
+def _read_layout(
+    ref: str,
+    source: _Source,
+    tag: str | None,
+    limits: Limits,
+    fmt: str,
+    verify_layers: bool,
+    docker_names: list[str] | None = None,
+) -> Image:
     blobs = _Blobs(source, limits)
     label = source.label
     if not source.exists("index.json"):
@@ -596,8 +631,11 @@ def _read_layout(ref: str, source: _Source, tag: str | None, limits: Limits, fmt
         raise InvalidInput(f"{label}: image manifest {manifest_digest} is not schemaVersion 2")
     config_desc = manifest.get("config")
     layer_descs = manifest.get("layers")
-    if not isinstance(config_desc, dict) or not isinstance(layer_descs, list) or \
-            not all(isinstance(d, dict) for d in layer_descs):
+    if (
+        not isinstance(config_desc, dict)
+        or not isinstance(layer_descs, list)
+        or not all(isinstance(d, dict) for d in layer_descs)
+    ):
         raise InvalidInput(f"{label}: image manifest {manifest_digest} has no config or layers")
     config, config_digest = blobs.blob_json(config_desc, "image config")
     layers: list[Layer] = []
@@ -618,7 +656,15 @@ def _read_layout(ref: str, source: _Source, tag: str | None, limits: Limits, fmt
             layers.append(Layer(digest=digest, size=size, media_type=media))
     annotations = _annotations(manifest)
     image = _image_from_config(
-        ref, fmt, name, manifest_digest, index_digest, config_digest, config, layers, annotations,
+        ref,
+        fmt,
+        name,
+        manifest_digest,
+        index_digest,
+        config_digest,
+        config,
+        layers,
+        annotations,
         label,
     )
     sbom = _find_sbom(blobs, siblings, top, manifest_digest, image.labels)
@@ -637,8 +683,7 @@ def _platform(desc: dict[str, Any]) -> str:
     return "/".join(parts)
 
 
-def _read_docker_legacy(ref: str, source: _TarSource, limits: Limits,
-                        verify_layers: bool) -> Image:
+def _read_docker_legacy(ref: str, source: _TarSource, limits: Limits, verify_layers: bool) -> Image:
     label = source.label
     blobs = _Blobs(source, limits)
     if not source.exists("manifest.json"):
@@ -650,20 +695,27 @@ def _read_docker_legacy(ref: str, source: _TarSource, limits: Limits,
     entry = doc[0]
     config_name = entry.get("Config")
     layer_names = entry.get("Layers")
-    if not isinstance(config_name, str) or not isinstance(layer_names, list) or \
-            not all(isinstance(n, str) for n in layer_names):
+    if (
+        not isinstance(config_name, str)
+        or not isinstance(layer_names, list)
+        or not all(isinstance(n, str) for n in layer_names)
+    ):
         raise InvalidInput(f"{label}: manifest.json entry has no Config or Layers")
     config_name = _member_name(config_name, label)
     config, config_sha = blobs.read_json(config_name, f"image config {config_name}")
     # The config file is named by its digest (``<hex>.json`` or ``blobs/sha256/<hex>``).
     stem = posixpath.basename(config_name).removesuffix(".json")
     if re.fullmatch(r"[0-9a-f]{64}", stem) and stem != config_sha:
-        raise InvalidInput(f"{label}: image config {config_name} does not match its digest "
-                           f"(its bytes hash to sha256:{config_sha})")
+        raise InvalidInput(
+            f"{label}: image config {config_name} does not match its digest "
+            f"(its bytes hash to sha256:{config_sha})"
+        )
     diff_ids = (config.get("rootfs") or {}).get("diff_ids") if isinstance(config, dict) else None
     if not isinstance(diff_ids, list) or len(diff_ids) != len(layer_names):
-        raise InvalidInput(f"{label}: the config's rootfs.diff_ids do not list one digest per "
-                           f"layer of manifest.json")
+        raise InvalidInput(
+            f"{label}: the config's rootfs.diff_ids do not list one digest per "
+            f"layer of manifest.json"
+        )
     layers: list[Layer] = []
     for i, (layer_name, diff_id) in enumerate(zip(layer_names, diff_ids, strict=True)):
         member = _member_name(layer_name, label)
@@ -677,8 +729,9 @@ def _read_docker_legacy(ref: str, source: _TarSource, limits: Limits,
             layers.append(Layer(digest=digest, size=source.size(member)))
     tags = entry.get("RepoTags")
     name = str(tags[0]) if isinstance(tags, list) and tags else None
-    return _image_from_config(ref, "docker-archive", name, None, None, f"sha256:{config_sha}",
-                              config, layers, {}, label)
+    return _image_from_config(
+        ref, "docker-archive", name, None, None, f"sha256:{config_sha}", config, layers, {}, label
+    )
 
 
 def _str_list(value: Any) -> list[str] | None:
@@ -687,9 +740,18 @@ def _str_list(value: Any) -> list[str] | None:
     return None
 
 
-def _image_from_config(ref: str, fmt: str, name: str | None, manifest_digest: str | None,
-                       index_digest: str | None, config_digest: str, config: Any,
-                       layers: list[Layer], annotations: dict[str, str], label: str) -> Image:
+def _image_from_config(
+    ref: str,
+    fmt: str,
+    name: str | None,
+    manifest_digest: str | None,
+    index_digest: str | None,
+    config_digest: str,
+    config: Any,
+    layers: list[Layer],
+    annotations: dict[str, str],
+    label: str,
+) -> Image:
     if not isinstance(config, dict):
         raise InvalidInput(f"{label}: the image config is not a JSON object")
     cfg = config.get("config") or {}
@@ -768,8 +830,9 @@ def _command_secrets(cfg: dict[str, Any]) -> list[ImageEnv]:
             key, eq, value = arg.partition("=")
             secret = (classify(key.lstrip("-"), value) if eq else None) or classify(None, arg)
             if secret is not None:
-                found.append(ImageEnv(name=f"{field_name}[{i}]", value=secret.redacted,
-                                      secret=secret))
+                found.append(
+                    ImageEnv(name=f"{field_name}[{i}]", value=secret.redacted, secret=secret)
+                )
     return found
 
 
@@ -788,18 +851,22 @@ def _history_secrets(history: Any) -> list[ImageEnv]:
         step_found: list[ImageEnv] = []
         match = _BUILD_ARGS.match(created_by)
         if match:
-            words = created_by[match.end():].split(" ")[: int(match.group(1))]
+            words = created_by[match.end() :].split(" ")[: int(match.group(1))]
             for word in words:
                 key, _, value = word.partition("=")
                 secret = classify(key, value)
                 if secret is not None:
-                    step_found.append(ImageEnv(name=f"history[{step}]:{key}",
-                                               value=secret.redacted, secret=secret))
+                    step_found.append(
+                        ImageEnv(
+                            name=f"history[{step}]:{key}", value=secret.redacted, secret=secret
+                        )
+                    )
         if not step_found:
             secret = classify(None, created_by)
             if secret is not None:
-                step_found.append(ImageEnv(name=f"history[{step}]", value=secret.redacted,
-                                           secret=secret))
+                step_found.append(
+                    ImageEnv(name=f"history[{step}]", value=secret.redacted, secret=secret)
+                )
         found.extend(step_found)
     return found
 
@@ -807,8 +874,13 @@ def _history_secrets(history: Any) -> list[ImageEnv]:
 # -- SBOMs ----------------------------------------------------------------------------------
 
 
-def _find_sbom(blobs: _Blobs, siblings: list[dict[str, Any]], top: list[dict[str, Any]],
-               manifest_digest: str, labels: dict[str, str]) -> dict[str, Any] | None:
+def _find_sbom(
+    blobs: _Blobs,
+    siblings: list[dict[str, Any]],
+    top: list[dict[str, Any]],
+    manifest_digest: str,
+    labels: dict[str, str],
+) -> dict[str, Any] | None:
     """Best effort: an SBOM attached to the image, as packages.
 
     Looked for, in order: a buildx attestation manifest for the image (in-toto statements with
@@ -819,8 +891,10 @@ def _find_sbom(blobs: _Blobs, siblings: list[dict[str, Any]], top: list[dict[str
     candidates = [*siblings, *[d for d in top if d not in siblings]]
     for desc in candidates:
         notes = _annotations(desc)
-        is_attestation = notes.get(_REFERENCE_TYPE) == "attestation-manifest" and \
-            notes.get(_REFERENCE_DIGEST) == manifest_digest
+        is_attestation = (
+            notes.get(_REFERENCE_TYPE) == "attestation-manifest"
+            and notes.get(_REFERENCE_DIGEST) == manifest_digest
+        )
         is_referrer = desc.get("artifactType") in _SBOM_TYPES or is_attestation
         if not is_referrer or desc.get("mediaType") not in _MANIFEST_TYPES:
             continue
@@ -828,8 +902,9 @@ def _find_sbom(blobs: _Blobs, siblings: list[dict[str, Any]], top: list[dict[str
         if not isinstance(manifest, dict):
             continue
         subject = manifest.get("subject")
-        if not is_attestation and not (isinstance(subject, dict) and
-                                       subject.get("digest") == manifest_digest):
+        if not is_attestation and not (
+            isinstance(subject, dict) and subject.get("digest") == manifest_digest
+        ):
             continue
         for layer in manifest.get("layers") or []:
             if not isinstance(layer, dict):
@@ -844,17 +919,24 @@ def _find_sbom(blobs: _Blobs, siblings: list[dict[str, Any]], top: list[dict[str
                 doc = doc.get("predicate")
             packages = _sbom_packages(fmt, doc)
             if packages is not None:
-                return {"sbom_format": fmt, "sbom_source": f"{digest} -> {blob_digest}",
-                        "packages": packages}
+                return {
+                    "sbom_format": fmt,
+                    "sbom_source": f"{digest} -> {blob_digest}",
+                    "packages": packages,
+                }
     label_digest = labels.get(SBOM_LABEL)
     if label_digest:
-        doc, _ = blobs.read_json(blobs.path(label_digest, "SBOM label"), "SBOM blob",
-                                 digest=label_digest, cap=_MAX_SBOM)
+        doc, _ = blobs.read_json(
+            blobs.path(label_digest, "SBOM label"), "SBOM blob", digest=label_digest, cap=_MAX_SBOM
+        )
         for fmt in ("cyclonedx", "spdx"):
             packages = _sbom_packages(fmt, doc)
             if packages:
-                return {"sbom_format": fmt, "sbom_source": f"label {SBOM_LABEL}",
-                        "packages": packages}
+                return {
+                    "sbom_format": fmt,
+                    "sbom_source": f"label {SBOM_LABEL}",
+                    "packages": packages,
+                }
     return None
 
 
@@ -886,14 +968,16 @@ def _sbom_packages(fmt: str, doc: Any) -> list[Package] | None:
     return [found[k] for k in sorted(found)]
 
 
-def _add_package(found: dict[tuple[str, str, str], Package], name: Any, version: Any,
-                 purl: Any) -> None:
+def _add_package(
+    found: dict[tuple[str, str, str], Package], name: Any, version: Any, purl: Any
+) -> None:
     if not isinstance(name, str) or not name:
         return
     version_s = version if isinstance(version, str) and version else None
     purl_s = purl if isinstance(purl, str) and purl else None
-    found[(name, version_s or "", purl_s or "")] = Package(name=name, version=version_s,
-                                                           purl=purl_s)
+    found[(name, version_s or "", purl_s or "")] = Package(
+        name=name, version=version_s, purl=purl_s
+    )
 
 
 __all__ = ["SBOM_LABEL", "parse_reference", "read_image", "resolve_image_subject"]

@@ -12,11 +12,14 @@ from dataclasses import dataclass
 _COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-_HOST = re.compile(r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9-]+)*(?::\d+)?$|"
-                   r"^\[[0-9a-fA-F:]+\](?::\d+)?$")
+_HOST = re.compile(
+    r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9-]+)*(?::\d+)?$|"
+    r"^\[[0-9a-fA-F:]+\](?::\d+)?$"
+)
 DOCKER_HUB = "docker.io"
-_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io",
-                          "registry.hub.docker.com"})
+_HUB_ALIASES = frozenset(
+    {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
+)
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ def parse_image_ref(text: str) -> ImageRef:
     slash = name.rfind("/")
     colon = name.rfind(":")
     if colon > slash:
-        name, tag = name[:colon], name[colon + 1:]
+        name, tag = name[:colon], name[colon + 1 :]
         if not _TAG.match(tag):
             raise ValueError(f"invalid tag in image reference {text!r}")
     parts = name.split("/")
@@ -70,8 +73,9 @@ def parse_image_ref(text: str) -> ImageRef:
         raise ValueError(f"invalid repository name in image reference {text!r}")
     if registry == DOCKER_HUB and len(path) == 1:
         path = ["library", *path]
-    return ImageRef(registry=registry, repository="/".join(path), tag=tag,
-                    digest=digest if at else None)
+    return ImageRef(
+        registry=registry, repository="/".join(path), tag=tag, digest=digest if at else None
+    )
 
 
 def normalize_allowed(entry: str) -> str:

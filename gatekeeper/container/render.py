@@ -36,18 +36,24 @@ def _image_lines(image: Image) -> list[str]:
     lines.append(f"cmd          {' '.join(image.cmd) if image.cmd else '-'}")
     lines.append(f"ports        {', '.join(image.exposed_ports) or '-'}")
     secrets = [e.name for e in image.env if e.secret] + [
-        e.name for e in (*image.history_secrets, *image.command_secrets)]
-    lines.append(f"env          {len(image.env)} variable(s)"
-                 + (f"; secret-looking (redacted): {', '.join(secrets)}" if secrets else ""))
+        e.name for e in (*image.history_secrets, *image.command_secrets)
+    ]
+    lines.append(
+        f"env          {len(image.env)} variable(s)"
+        + (f"; secret-looking (redacted): {', '.join(secrets)}" if secrets else "")
+    )
     lines.append(f"layers       {len(image.layers)}, {_size(image.total_size)} in total")
     secret_files = sorted({f for layer in image.layers for f in layer.secret_files})
     if secret_files:
-        lines.append(f"credentials  {', '.join(secret_files[:5])}"
-                     + (f" (+{len(secret_files) - 5})" if len(secret_files) > 5 else ""))
+        lines.append(
+            f"credentials  {', '.join(secret_files[:5])}"
+            + (f" (+{len(secret_files) - 5})" if len(secret_files) > 5 else "")
+        )
     if image.sbom_format:
         lines.append(f"packages     {len(image.packages)} (from {image.sbom_format} SBOM)")
-        lines.extend(f"  {pkg.name} {pkg.version or ''}".rstrip()
-                     for pkg in image.packages[:_MAX_PACKAGES])
+        lines.extend(
+            f"  {pkg.name} {pkg.version or ''}".rstrip() for pkg in image.packages[:_MAX_PACKAGES]
+        )
         if len(image.packages) > _MAX_PACKAGES:
             lines.append(f"  ... and {len(image.packages) - _MAX_PACKAGES} more")
     else:
@@ -70,10 +76,13 @@ def render_text(evidence: ContainerEvidence) -> str:
             final = dockerfile.stages[-1] if dockerfile.stages else None
             if final is None:
                 continue
-            bases = ", ".join(s.base_image or s.base for s in dockerfile.stages
-                              if s.base_stage is None)
-            lines.append(f"{dockerfile.path}: {len(dockerfile.stages)} stage(s); bases: {bases}; "
-                         f"final user: {final.user or '(none: root)'}")
+            bases = ", ".join(
+                s.base_image or s.base for s in dockerfile.stages if s.base_stage is None
+            )
+            lines.append(
+                f"{dockerfile.path}: {len(dockerfile.stages)} stage(s); bases: {bases}; "
+                f"final user: {final.user or '(none: root)'}"
+            )
     if not lines:
         lines.append("no Dockerfile, Containerfile or image found")
     lines.extend(f"note: {note}" for note in evidence.notes)

@@ -21,10 +21,21 @@ from gatekeeper.secrets.detect import (
 )
 
 # One set of credential formats for the whole project: the secrets family's detectors.
-_FORMAT_DETECTORS = frozenset({
-    "private-key", "aws-access-key", "github-token", "gitlab-token", "slack-token",
-    "stripe-key", "google-api-key", "npm-token", "pypi-token", "jwt", "url-credentials",
-})
+_FORMAT_DETECTORS = frozenset(
+    {
+        "private-key",
+        "aws-access-key",
+        "github-token",
+        "gitlab-token",
+        "slack-token",
+        "stripe-key",
+        "google-api-key",
+        "npm-token",
+        "pypi-token",
+        "jwt",
+        "url-credentials",
+    }
+)
 
 _SECRET_NAME = re.compile(
     r"(?:pass(?:word|wd|phrase)|secret|token|api[_-]?key|private[_-]?key|access[_-]?key|"
@@ -49,8 +60,18 @@ _VARIABLE_REF = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*")
 
 # File names whose presence in a build context copy or an image layer means a credential.
 _SECRET_BASENAMES = frozenset(
-    {"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", ".npmrc", ".pypirc", ".netrc",
-     ".git-credentials", ".env", ".htpasswd"}
+    {
+        "id_rsa",
+        "id_dsa",
+        "id_ecdsa",
+        "id_ed25519",
+        ".npmrc",
+        ".pypirc",
+        ".netrc",
+        ".git-credentials",
+        ".env",
+        ".htpasswd",
+    }
 )
 _SECRET_SUFFIXES = (".key", ".p12", ".pfx")
 
@@ -69,9 +90,7 @@ def token_kind(value: str) -> str | None:
 def _is_placeholder_or_ref(value: str) -> bool:
     stripped = value.strip().strip("'\"")
     return (
-        not stripped
-        or bool(_PLACEHOLDER.match(stripped))
-        or bool(_VARIABLE_REF.search(stripped))
+        not stripped or bool(_PLACEHOLDER.match(stripped)) or bool(_VARIABLE_REF.search(stripped))
     )
 
 

@@ -106,8 +106,11 @@ def _mark_yarn_direct(result: ParseResult) -> None:
         if decl.role == "manifest" and posixpath.basename(decl.file) == "package.json":
             declared.setdefault(posixpath.dirname(decl.file), set()).add(decl.name)
     for i, pkg in enumerate(result.packages):
-        if posixpath.basename(pkg.file) == "yarn.lock" and not pkg.direct \
-                and pkg.name in declared.get(posixpath.dirname(pkg.file), ()):
+        if (
+            posixpath.basename(pkg.file) == "yarn.lock"
+            and not pkg.direct
+            and pkg.name in declared.get(posixpath.dirname(pkg.file), ())
+        ):
             result.packages[i] = pkg.model_copy(update={"direct": True})
 
 
@@ -124,8 +127,10 @@ def scan(source: FileSource, paths: Iterable[str]) -> DepsSnapshot:
             if data is None:
                 # SECURITY: the tree lists it but it is no regular file (a symlink, or gone):
                 # the installer would read whatever it points at, which is not audited here.
-                raise LockfileError("not a regular file (a symlink?): not followed, "
-                                    "so what it resolves to is not audited")
+                raise LockfileError(
+                    "not a regular file (a symlink?): not followed, "
+                    "so what it resolves to is not audited"
+                )
             try:
                 text = data.decode("utf-8-sig")
             except UnicodeDecodeError as exc:
@@ -140,12 +145,15 @@ def scan(source: FileSource, paths: Iterable[str]) -> DepsSnapshot:
             result.files.append(path)
             result.errors.extend(partial.errors)
             continue
-        except (TypeError, AttributeError, KeyError, IndexError, ValueError,
-                RecursionError) as exc:
+        except (TypeError, AttributeError, KeyError, IndexError, ValueError, RecursionError) as exc:
             # Well-formed syntax with a shape the format does not have (a list where an
             # object belongs, a number where a version string belongs): also a parse error.
-            result.error(path, 1, f"unexpected structure: {type(exc).__name__}: "
-                                  f"{str(exc).splitlines()[0][:200] if str(exc) else ''}")
+            result.error(
+                path,
+                1,
+                f"unexpected structure: {type(exc).__name__}: "
+                f"{str(exc).splitlines()[0][:200] if str(exc) else ''}",
+            )
             result.files.append(path)
             continue
         result.packages.extend(partial.packages)
@@ -156,8 +164,9 @@ def scan(source: FileSource, paths: Iterable[str]) -> DepsSnapshot:
     _mark_yarn_direct(result)
     return DepsSnapshot(
         files=sorted(set(result.files)),
-        packages=sorted(result.packages, key=lambda p: (p.file, p.line, p.ecosystem, p.name,
-                                                        p.version or "")),
+        packages=sorted(
+            result.packages, key=lambda p: (p.file, p.line, p.ecosystem, p.name, p.version or "")
+        ),
         declared=sorted(result.declared, key=lambda d: (d.file, d.line, d.name, d.spec, d.role)),
         errors=sorted(set(result.errors), key=lambda e: (e.file, e.line, e.message)),
         notes=sorted(set(result.notes)),

@@ -33,8 +33,11 @@ def parse_cargo_lock(path: str, text: str, result: ParseResult, source: FileSour
     legacy = _as_table(data.get("metadata"), "metadata")
     for i, entry in enumerate(_as_list(data.get("package"), "package")):
         line = lines[i] if i < len(lines) else 1
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) \
-                or not isinstance(entry.get("version"), str):
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("name"), str)
+            or not isinstance(entry.get("version"), str)
+        ):
             raise LockfileError("a [[package]] without name and version", line)
         raw_source = entry.get("source")
         if raw_source is None:
@@ -44,8 +47,7 @@ def parse_cargo_lock(path: str, text: str, result: ParseResult, source: FileSour
         except LockfileError as exc:
             raise LockfileError(str(exc), line) from exc
         name, version = entry["name"], entry["version"]
-        checksum = entry.get("checksum") or legacy.get(
-            f"checksum {name} {version} ({raw_source})")
+        checksum = entry.get("checksum") or legacy.get(f"checksum {name} {version} ({raw_source})")
         hashes = []
         if isinstance(checksum, str) and checksum != "<none>":
             try:
@@ -54,8 +56,17 @@ def parse_cargo_lock(path: str, text: str, result: ParseResult, source: FileSour
                 raise LockfileError(str(exc), line) from exc
         raw_deps = _as_list(entry.get("dependencies"), "dependencies", line)
         deps = [str(d).split()[0] for d in raw_deps]
-        result.packages.append(package(
-            "crates.io", name, version, file=path, line=line, source=src, hashes=hashes,
-            hash_supported=supported, depends_on=deps,
-        ))
+        result.packages.append(
+            package(
+                "crates.io",
+                name,
+                version,
+                file=path,
+                line=line,
+                source=src,
+                hashes=hashes,
+                hash_supported=supported,
+                depends_on=deps,
+            )
+        )
     result.files.append(path)

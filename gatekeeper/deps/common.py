@@ -43,7 +43,11 @@ _REGISTRY_ALIASES = {
 }
 
 _PURL_TYPE = {
-    "PyPI": "pypi", "npm": "npm", "Go": "golang", "crates.io": "cargo", "RubyGems": "gem",
+    "PyPI": "pypi",
+    "npm": "npm",
+    "Go": "golang",
+    "crates.io": "cargo",
+    "RubyGems": "gem",
     "Maven": "maven",
 }
 
@@ -103,9 +107,11 @@ def make_purl(ecosystem: str, name: str, version: str | None) -> str:
     elif ecosystem == "Maven" and ":" in name:
         namespace, short = name.split(":", 1)
     if (
-        ecosystem != "npm" or namespace is None
-    ) and _PURL_PLAIN.match(short) and (version is None or _PURL_PLAIN_VERSION.match(version)) \
-            and (namespace is None or all(_PURL_PLAIN.match(seg) for seg in namespace.split("/"))):
+        (ecosystem != "npm" or namespace is None)
+        and _PURL_PLAIN.match(short)
+        and (version is None or _PURL_PLAIN_VERSION.match(version))
+        and (namespace is None or all(_PURL_PLAIN.match(seg) for seg in namespace.split("/")))
+    ):
         head = f"pkg:{ptype}/{namespace}/{short}" if namespace else f"pkg:{ptype}/{short}"
         return f"{head}@{version}" if version is not None else head
     return str(PackageURL(type=ptype, namespace=namespace, name=short, version=version).to_string())

@@ -19,8 +19,9 @@ from gatekeeper.models.deps import DepChange, DepsSnapshot, Package
 Key = tuple[str, str]  # (ecosystem, name)
 
 
-def _group(packages: Iterable[Package]) -> tuple[dict[tuple[str, str, str], list[Package]],
-                                                 dict[Key, list[Package]]]:
+def _group(
+    packages: Iterable[Package],
+) -> tuple[dict[tuple[str, str, str], list[Package]], dict[Key, list[Package]]]:
     by_file: dict[tuple[str, str, str], list[Package]] = defaultdict(list)
     by_name: dict[Key, list[Package]] = defaultdict(list)
     for pkg in packages:
@@ -68,10 +69,17 @@ def diff(base: DepsSnapshot, head: DepsSnapshot) -> tuple[list[DepChange], list[
         first = min(entries, key=lambda p: p.line)
         olds = base_file.get((file, eco, name)) or base_name.get((eco, name))
         if not olds:
-            changes.append(DepChange(
-                kind="added", ecosystem=eco, name=name,
-                purl=first.purl, file=file, line=first.line, head_version=first.version,
-            ))
+            changes.append(
+                DepChange(
+                    kind="added",
+                    ecosystem=eco,
+                    name=name,
+                    purl=first.purl,
+                    file=file,
+                    line=first.line,
+                    head_version=first.version,
+                )
+            )
             continue
         head_versions = {p.version for p in entries if p.version}
         base_versions = {p.version for p in olds if p.version}
@@ -85,46 +93,83 @@ def diff(base: DepsSnapshot, head: DepsSnapshot) -> tuple[list[DepChange], list[
                 if new is not None and old is not None and new[1] != old[1]:
                     kind = "downgraded" if new[1] < old[1] else "upgraded"
                     line = next((p.line for p in entries if p.version == new[0]), first.line)
-                    changes.append(DepChange(
-                        kind=kind, ecosystem=eco, name=name,
-                        purl=make_purl(eco, name, new[0]), file=file, line=line,
-                        base_version=old[0], head_version=new[0],
-                    ))
+                    changes.append(
+                        DepChange(
+                            kind=kind,
+                            ecosystem=eco,
+                            name=name,
+                            purl=make_purl(eco, name, new[0]),
+                            file=file,
+                            line=line,
+                            base_version=old[0],
+                            head_version=new[0],
+                        )
+                    )
         for pkg in entries:
             same = [o for o in olds if o.version == pkg.version and pkg.version]
             if pkg.hashes:
                 rehashed = [o for o in same if o.hashes and hashes_conflict(o.hashes, pkg.hashes)]
                 if rehashed and len(rehashed) == len([o for o in same if o.hashes]):
-                    changes.append(DepChange(
-                        kind="hash-changed", ecosystem=eco, name=name,
-                        purl=pkg.purl, file=file, line=pkg.line, base_version=pkg.version,
-                        head_version=pkg.version, base_value=" ".join(rehashed[0].hashes),
-                        head_value=" ".join(pkg.hashes),
-                    ))
+                    changes.append(
+                        DepChange(
+                            kind="hash-changed",
+                            ecosystem=eco,
+                            name=name,
+                            purl=pkg.purl,
+                            file=file,
+                            line=pkg.line,
+                            base_version=pkg.version,
+                            head_version=pkg.version,
+                            base_value=" ".join(rehashed[0].hashes),
+                            head_value=" ".join(pkg.hashes),
+                        )
+                    )
             elif same and all(o.hashes and o.hash_supported for o in same):
                 # The same version lost every integrity hash the base pinned it with (in a
                 # requirements file, stripping them all also switches pip's checking off):
                 # no hash of the base survives, and now nothing verifies the artifact.
-                changes.append(DepChange(
-                    kind="hash-changed", ecosystem=eco, name=name,
-                    purl=pkg.purl, file=file, line=pkg.line, base_version=pkg.version,
-                    head_version=pkg.version, base_value=" ".join(same[0].hashes),
-                ))
+                changes.append(
+                    DepChange(
+                        kind="hash-changed",
+                        ecosystem=eco,
+                        name=name,
+                        purl=pkg.purl,
+                        file=file,
+                        line=pkg.line,
+                        base_version=pkg.version,
+                        head_version=pkg.version,
+                        base_value=" ".join(same[0].hashes),
+                    )
+                )
             base_sources = {o.source for o in olds}
             if pkg.source not in base_sources:
-                changes.append(DepChange(
-                    kind="source-changed", ecosystem=eco, name=name,
-                    purl=pkg.purl, file=file, line=pkg.line, base_version=olds[0].version,
-                    head_version=pkg.version, base_value=" ".join(sorted(base_sources)),
-                    head_value=pkg.source,
-                ))
+                changes.append(
+                    DepChange(
+                        kind="source-changed",
+                        ecosystem=eco,
+                        name=name,
+                        purl=pkg.purl,
+                        file=file,
+                        line=pkg.line,
+                        base_version=olds[0].version,
+                        head_version=pkg.version,
+                        base_value=" ".join(sorted(base_sources)),
+                        head_value=pkg.source,
+                    )
+                )
 
     for (eco, name), olds in sorted(base_name.items()):
         if (eco, name) not in head_name:
             first = min(olds, key=lambda p: (p.file, p.line))
-            changes.append(DepChange(
-                kind="removed", ecosystem=eco, name=name,
-                purl=first.purl, file=first.file, base_version=first.version,
-            ))
+            changes.append(
+                DepChange(
+                    kind="removed",
+                    ecosystem=eco,
+                    name=name,
+                    purl=first.purl,
+                    file=first.file,
+                    base_version=first.version,
+                )
+            )
     unique = {c.model_dump_json(): c for c in changes}
     return sorted(unique.values(), key=lambda c: (c.file, c.line or 0, c.kind, c.name)), notes

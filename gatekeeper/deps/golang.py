@@ -67,12 +67,20 @@ def parse_go_mod(path: str, text: str, result: ParseResult, source: FileSource) 
             if "=>" not in args:
                 raise LockfileError(f"replace without '=>': {raw.strip()!r}", number)
             arrow = args.index("=>")
-            left, right = args[:arrow], args[arrow + 1:]
+            left, right = args[:arrow], args[arrow + 1 :]
             if not left or not right or len(right) > 2:
                 raise LockfileError(f"malformed replace: {raw.strip()!r}", number)
             replaces[left[0]] = (right[0], right[1] if len(right) == 2 else None)
-        elif directive in ("module", "go", "toolchain", "exclude", "retract", "godebug", "tool",
-                           "ignore"):
+        elif directive in (
+            "module",
+            "go",
+            "toolchain",
+            "exclude",
+            "retract",
+            "godebug",
+            "tool",
+            "ignore",
+        ):
             continue
         else:
             raise LockfileError(f"unknown go.mod directive {directive!r}", number)
@@ -100,14 +108,28 @@ def parse_go_mod(path: str, text: str, result: ParseResult, source: FileSource) 
                 hash_key = (target, target_version or version)
                 if target != module:
                     src = f"url:{target}"
-        result.declared.append(Declared(
-            ecosystem="Go", name=module, spec=version, file=path, line=number, syntax="go",
-        ))
-        result.packages.append(package(
-            "Go", module, hash_key[1], file=path, line=number, source=src,
-            hashes=sums.get(hash_key, []), direct=not indirect,
-            # NOTE: a direct requirement without a go.sum hash is deps/lock-mismatch instead.
-            hash_supported=False,
-        ))
+        result.declared.append(
+            Declared(
+                ecosystem="Go",
+                name=module,
+                spec=version,
+                file=path,
+                line=number,
+                syntax="go",
+            )
+        )
+        result.packages.append(
+            package(
+                "Go",
+                module,
+                hash_key[1],
+                file=path,
+                line=number,
+                source=src,
+                hashes=sums.get(hash_key, []),
+                direct=not indirect,
+                # NOTE: a direct requirement without a go.sum hash is deps/lock-mismatch instead.
+                hash_supported=False,
+            )
+        )
     result.files.append(path)
-

@@ -132,21 +132,39 @@ def parse_pom(path: str, text: str, result: ParseResult, source: FileSource) -> 
         name = f"{_substitute(gid, props)}:{_substitute(aid, props)}"
         raw = dep.value("version") or managed.get(name)
         if raw is None:
-            result.notes.append(f"{path}:{dep.line}: {name} has no version here "
-                                "(managed by a parent pom not in this repository)")
+            result.notes.append(
+                f"{path}:{dep.line}: {name} has no version here "
+                "(managed by a parent pom not in this repository)"
+            )
             continue
         ver = _substitute(raw, props)
         if _PROPERTY.search(ver):
-            result.notes.append(f"{path}:{dep.line}: {name} version {raw} names a property "
-                                "not defined in this pom")
-            result.packages.append(package(
-                "Maven", name, None, file=path, line=dep.line, spec=raw, direct=True,
-                pinning=False,
-            ))
+            result.notes.append(
+                f"{path}:{dep.line}: {name} version {raw} names a property not defined in this pom"
+            )
+            result.packages.append(
+                package(
+                    "Maven",
+                    name,
+                    None,
+                    file=path,
+                    line=dep.line,
+                    spec=raw,
+                    direct=True,
+                    pinning=False,
+                )
+            )
             continue
         exact = _is_exact(ver)
-        result.packages.append(package(
-            "Maven", name, ver if exact else None, file=path, line=dep.line,
-            spec=None if exact else ver, direct=True,
-        ))
+        result.packages.append(
+            package(
+                "Maven",
+                name,
+                ver if exact else None,
+                file=path,
+                line=dep.line,
+                spec=None if exact else ver,
+                direct=True,
+            )
+        )
     result.files.append(path)

@@ -39,8 +39,10 @@ def npm_source(name: str, resolved: str | None) -> tuple[str, bool]:
     """The source of a resolved URL and whether an integrity hash is expected for it."""
     if not resolved:
         return registry_source("npm", None), True
-    if resolved.startswith(("git+", "git:", "github:", "gitlab:", "bitbucket:")) \
-            or "codeload.github.com" in resolved:
+    if (
+        resolved.startswith(("git+", "git:", "github:", "gitlab:", "bitbucket:"))
+        or "codeload.github.com" in resolved
+    ):
         return f"git:{resolved.split('#')[0]}", False
     if resolved.startswith(("file:", "link:", "workspace:")):
         return f"path:{resolved.split(':', 1)[1]}", False
@@ -66,12 +68,18 @@ def parse_package_json(path: str, text: str, result: ParseResult) -> None:
         for name, spec in sorted(deps.items()):
             if not isinstance(spec, str):
                 raise LockfileError(f"{field}.{name} is not a string", field_line)
-            rest = text[text.find(f'"{field}"'):] if field_line > 1 else text
+            rest = text[text.find(f'"{field}"') :] if field_line > 1 else text
             line = field_line + find_line(rest, [f'"{name}"'], 1) - 1
-            result.declared.append(Declared(
-                ecosystem="npm", name=name, spec=redact_credentials(spec), file=path, line=line,
-                syntax="npm",
-            ))
+            result.declared.append(
+                Declared(
+                    ecosystem="npm",
+                    name=name,
+                    spec=redact_credentials(spec),
+                    file=path,
+                    line=line,
+                    syntax="npm",
+                )
+            )
     result.files.append(path)
 
 
@@ -84,8 +92,9 @@ def parse_package_lock(path: str, text: str, result: ParseResult) -> None:
         raise LockfileError("package-lock.json is not a JSON object")
     version = data.get("lockfileVersion")
     if version not in (1, 2, 3):
-        raise LockfileError(f"unsupported lockfileVersion {version!r}",
-                            find_line(text, ['"lockfileVersion"']))
+        raise LockfileError(
+            f"unsupported lockfileVersion {version!r}", find_line(text, ['"lockfileVersion"'])
+        )
     packages = data.get("packages")
     if version == 1 or not isinstance(packages, dict):
         _parse_lock_v1(path, text, data, result)
@@ -99,11 +108,17 @@ def parse_package_lock(path: str, text: str, result: ParseResult) -> None:
         for field in _DEP_FIELDS[:3]:
             for name, spec in sorted((root.get(field) or {}).items()):
                 direct.add(name)
-                result.declared.append(Declared(
-                    ecosystem="npm", name=name, spec=redact_credentials(str(spec)), file=path,
-                    line=root_line,
-                    role="lock", syntax="npm",
-                ))
+                result.declared.append(
+                    Declared(
+                        ecosystem="npm",
+                        name=name,
+                        spec=redact_credentials(str(spec)),
+                        file=path,
+                        line=root_line,
+                        role="lock",
+                        syntax="npm",
+                    )
+                )
     for key, entry in packages.items():
         if key == "" or "node_modules/" not in key:
             continue  # the root project and workspace members are the project's own code
@@ -125,11 +140,20 @@ def parse_package_lock(path: str, text: str, result: ParseResult) -> None:
             raise LockfileError(str(exc), line) from exc
         if entry.get("inBundle"):
             hash_supported = False
-        result.packages.append(package(
-            "npm", name, ver, file=path, line=line, source=source, hashes=hashes,
-            direct=key == f"node_modules/{name}" and name in direct,
-            hash_supported=hash_supported, depends_on=list(entry.get("dependencies") or {}),
-        ))
+        result.packages.append(
+            package(
+                "npm",
+                name,
+                ver,
+                file=path,
+                line=line,
+                source=source,
+                hashes=hashes,
+                direct=key == f"node_modules/{name}" and name in direct,
+                hash_supported=hash_supported,
+                depends_on=list(entry.get("dependencies") or {}),
+            )
+        )
     result.files.append(path)
 
 
@@ -153,20 +177,29 @@ def _parse_lock_v1(path: str, text: str, data: dict[str, Any], result: ParseResu
             resolved = entry.get("resolved")
             if ver.startswith(("file:", "link:")):
                 continue
-            source, hash_supported = npm_source(name, resolved if isinstance(resolved, str) else
-                                                (ver if ":" in ver else None))
+            source, hash_supported = npm_source(
+                name, resolved if isinstance(resolved, str) else (ver if ":" in ver else None)
+            )
             if ":" in ver:  # git or URL dependency: the version field holds the spec
                 ver_out: str | None = None
             else:
                 ver_out = ver
             integrity = entry.get("integrity")
-            result.packages.append(package(
-                "npm", name, ver_out, file=path, line=line, source=source,
-                hashes=sri_to_hashes(integrity) if isinstance(integrity, str) else [],
-                direct=depth == 0,
-                spec=None if ver_out else ver, hash_supported=hash_supported,
-                depends_on=list(entry.get("requires") or {}),
-            ))
+            result.packages.append(
+                package(
+                    "npm",
+                    name,
+                    ver_out,
+                    file=path,
+                    line=line,
+                    source=source,
+                    hashes=sri_to_hashes(integrity) if isinstance(integrity, str) else [],
+                    direct=depth == 0,
+                    spec=None if ver_out else ver,
+                    hash_supported=hash_supported,
+                    depends_on=list(entry.get("requires") or {}),
+                )
+            )
             if entry.get("dependencies"):
                 walk(entry["dependencies"], depth + 1)
 
@@ -188,7 +221,7 @@ def _split_descriptor(descriptor: str) -> tuple[str, str]:
     at = descriptor.find("@", 1)
     if at < 0:
         raise LockfileError(f"not a yarn descriptor: {descriptor!r}")
-    return descriptor[:at], descriptor[at + 1:]
+    return descriptor[:at], descriptor[at + 1 :]
 
 
 def parse_yarn_lock(path: str, text: str, result: ParseResult) -> None:
@@ -242,11 +275,17 @@ def parse_yarn_lock(path: str, text: str, result: ParseResult) -> None:
         deps = list(fields.get("dependencies") or {})
         for key in keys:
             _, spec = _split_descriptor(key)
-            result.declared.append(Declared(
-                ecosystem="npm", name=_split_descriptor(key)[0],
-                spec=redact_credentials(spec.removeprefix("npm:")),
-                file=path, line=number, role="lock", syntax="npm",
-            ))
+            result.declared.append(
+                Declared(
+                    ecosystem="npm",
+                    name=_split_descriptor(key)[0],
+                    spec=redact_credentials(spec.removeprefix("npm:")),
+                    file=path,
+                    line=number,
+                    role="lock",
+                    syntax="npm",
+                )
+            )
         if berry:
             resolution = str(fields.get("resolution", ""))
             _, res = _split_descriptor(resolution) if resolution else ("", "npm:")
@@ -268,10 +307,19 @@ def parse_yarn_lock(path: str, text: str, result: ParseResult) -> None:
             if isinstance(checksum, str) and checksum:
                 # berry: "<cacheKey>/<sha512 hex>" (cache key absent in older versions)
                 hashes = [hex_hash("sha512", checksum.rsplit("/", 1)[-1])]
-            result.packages.append(package(
-                "npm", name, version, file=path, line=number, source=source, hashes=hashes,
-                hash_supported=supported, depends_on=deps,
-            ))
+            result.packages.append(
+                package(
+                    "npm",
+                    name,
+                    version,
+                    file=path,
+                    line=number,
+                    source=source,
+                    hashes=hashes,
+                    hash_supported=supported,
+                    depends_on=deps,
+                )
+            )
             continue
         resolved = fields.get("resolved")
         if isinstance(resolved, str) and resolved.startswith("file:"):
@@ -284,10 +332,19 @@ def parse_yarn_lock(path: str, text: str, result: ParseResult) -> None:
         elif isinstance(resolved, str) and "#" in resolved and source.startswith("registry:"):
             # NOTE: old yarn v1 lockfiles carry only the tarball's sha1 in the URL fragment.
             hashes = [hex_hash("sha1", resolved.rsplit("#", 1)[1])]
-        result.packages.append(package(
-            "npm", name, version, file=path, line=number, source=source, hashes=hashes,
-            hash_supported=supported, depends_on=deps,
-        ))
+        result.packages.append(
+            package(
+                "npm",
+                name,
+                version,
+                file=path,
+                line=number,
+                source=source,
+                hashes=hashes,
+                hash_supported=supported,
+                depends_on=deps,
+            )
+        )
     result.files.append(path)
 
 
@@ -308,7 +365,7 @@ def _pnpm_key(key: str, lock_version: float) -> tuple[str, str]:
     at = body.find("@", 1)
     if at < 0:
         raise LockfileError(f"package key without a version: {key!r}")
-    return body[:at], body[at + 1:]
+    return body[:at], body[at + 1 :]
 
 
 _PNPM_KEY = re.compile(r"^  '?(/?[^'\s:][^'\n]*?)'?:\s*$", re.MULTILINE)
@@ -339,11 +396,13 @@ def parse_pnpm_lock(path: str, text: str, result: ParseResult) -> None:
     section = text[start:] if start >= 0 else ""
     base_line = text.count("\n", 0, start) + 1 if start >= 0 else 1
     lines = {k: base_line + v - 1 for k, v in line_index(section, _PNPM_KEY).items()}
-    importers = data.get("importers") or {".": {
-        "dependencies": data.get("dependencies") or {},
-        "devDependencies": data.get("devDependencies") or {},
-        "specifiers": data.get("specifiers") or {},
-    }}
+    importers = data.get("importers") or {
+        ".": {
+            "dependencies": data.get("dependencies") or {},
+            "devDependencies": data.get("devDependencies") or {},
+            "specifiers": data.get("specifiers") or {},
+        }
+    }
     direct: set[str] = set()
     importer_line = find_line(text, ["\nimporters:", "\ndependencies:"]) + 1
     # SECURITY: hostile input: every level is type-checked; a wrong shape is a parse error.
@@ -356,10 +415,17 @@ def parse_pnpm_lock(path: str, text: str, result: ParseResult) -> None:
                 direct.add(name)
                 spec = value.get("specifier") if isinstance(value, dict) else specifiers.get(name)
                 if spec is not None:
-                    result.declared.append(Declared(
-                        ecosystem="npm", name=name, spec=redact_credentials(str(spec)), file=path,
-                        line=importer_line, role="lock", syntax="npm",
-                    ))
+                    result.declared.append(
+                        Declared(
+                            ecosystem="npm",
+                            name=name,
+                            spec=redact_credentials(str(spec)),
+                            file=path,
+                            line=importer_line,
+                            role="lock",
+                            syntax="npm",
+                        )
+                    )
     for key, entry in _mapping(data.get("packages") or {}, "packages", 1).items():
         line = lines.get(key, 1)
         if not isinstance(key, str):
@@ -373,11 +439,18 @@ def parse_pnpm_lock(path: str, text: str, result: ParseResult) -> None:
             continue
         if resolution.get("type") == "git" or "repo" in resolution:
             name = entry.get("name") or _pnpm_key(key, lock_version)[0]
-            result.packages.append(package(
-                "npm", name, entry.get("version"), file=path, line=line,
-                source=f"git:{resolution.get('repo')}", hash_supported=False,
-                spec=None if entry.get("version") else str(resolution.get("commit")),
-            ))
+            result.packages.append(
+                package(
+                    "npm",
+                    name,
+                    entry.get("version"),
+                    file=path,
+                    line=line,
+                    source=f"git:{resolution.get('repo')}",
+                    hash_supported=False,
+                    spec=None if entry.get("version") else str(resolution.get("commit")),
+                )
+            )
             continue
         try:
             name, version = _pnpm_key(key, lock_version)
@@ -389,9 +462,18 @@ def parse_pnpm_lock(path: str, text: str, result: ParseResult) -> None:
         source, supported = npm_source(name, tarball if isinstance(tarball, str) else None)
         integrity = resolution.get("integrity")
         hashes = sri_to_hashes(integrity) if isinstance(integrity, str) else []
-        result.packages.append(package(
-            "npm", name, version, file=path, line=line, source=source, hashes=hashes,
-            direct=name in direct, hash_supported=supported,
-            depends_on=list(entry.get("dependencies") or {}),
-        ))
+        result.packages.append(
+            package(
+                "npm",
+                name,
+                version,
+                file=path,
+                line=line,
+                source=source,
+                hashes=hashes,
+                direct=name in direct,
+                hash_supported=supported,
+                depends_on=list(entry.get("dependencies") or {}),
+            )
+        )
     result.files.append(path)

@@ -56,8 +56,13 @@ MAX_MEMBERS = 2_000_000
 API_BATCH = 1000
 _LOOKUP_BATCH = 500
 DEFAULT_API_URL = "https://api.osv.dev"
-_DB_SEVERITY = {"low": "low", "moderate": "medium", "medium": "medium", "high": "high",
-                "critical": "critical"}
+_DB_SEVERITY = {
+    "low": "low",
+    "moderate": "medium",
+    "medium": "medium",
+    "high": "high",
+    "critical": "critical",
+}
 
 
 # ------------------------------------------------------------------ advisories
@@ -115,9 +120,12 @@ def compact_affected(affected: OsvAffected) -> dict[str, Any]:
     ecosystem = affected.package.ecosystem if affected.package else ""
     ranges = []
     for rng in affected.ranges:
-        events = [[k, getattr(e, k)] for e in rng.events
-                  for k in ("introduced", "fixed", "last_affected", "limit")
-                  if getattr(e, k) is not None]
+        events = [
+            [k, getattr(e, k)]
+            for e in rng.events
+            for k in ("introduced", "fixed", "last_affected", "limit")
+            if getattr(e, k) is not None
+        ]
         entry: dict[str, Any] = {"type": rng.type, "events": events}
         if rng.type in ("ECOSYSTEM", "SEMVER") and ecosystem in ECOSYSTEMS:
             try:
@@ -146,8 +154,9 @@ def _range_key(range_type: str, ecosystem: str, version: str) -> Any:
     return version_key(ecosystem, version)
 
 
-def is_affected(ecosystem: str, version: str, affected: Mapping[str, Any],
-                notes: set[str] | None = None) -> bool:
+def is_affected(
+    ecosystem: str, version: str, affected: Mapping[str, Any], notes: set[str] | None = None
+) -> bool:
     """Whether ``version`` falls in an affected entry's versions or ranges (OSV semantics).
 
     A range whose versions do not parse is skipped with a note; GIT ranges are skipped.
@@ -159,15 +168,18 @@ def is_affected(ecosystem: str, version: str, affected: Mapping[str, Any],
         rtype = rng.get("type")
         if rtype == "GIT":
             if notes is not None:
-                notes.add("OSV GIT ranges are not evaluated (commit ranges need the source "
-                          "repository); ECOSYSTEM/SEMVER ranges and versions lists are")
+                notes.add(
+                    "OSV GIT ranges are not evaluated (commit ranges need the source "
+                    "repository); ECOSYSTEM/SEMVER ranges and versions lists are"
+                )
             continue
         if rtype not in ("ECOSYSTEM", "SEMVER"):
             continue
         try:
             target = _range_key(rtype, ecosystem, version)
-            if _in_range(rtype, ecosystem, target, rng.get("events") or [],
-                         bool(rng.get("sorted"))):
+            if _in_range(
+                rtype, ecosystem, target, rng.get("events") or [], bool(rng.get("sorted"))
+            ):
                 return True
         except UnparseableVersion as exc:
             if notes is not None:
@@ -175,8 +187,9 @@ def is_affected(ecosystem: str, version: str, affected: Mapping[str, Any],
     return False
 
 
-def _in_range(rtype: str, ecosystem: str, target: Any, events: list[list[str]],
-              presorted: bool = False) -> bool:
+def _in_range(
+    rtype: str, ecosystem: str, target: Any, events: list[list[str]], presorted: bool = False
+) -> bool:
     """Walk the events in OSV order; raises UnparseableVersion for an unparseable event."""
     if not presorted:
         events = _sorted_events(rtype, ecosystem, events)
@@ -207,8 +220,9 @@ def _in_range(rtype: str, ecosystem: str, target: Any, events: list[list[str]],
 
 
 def fixed_versions(affected: Mapping[str, Any]) -> list[str]:
-    return sorted({v for r in affected.get("ranges") or [] for k, v in r.get("events") or []
-                   if k == "fixed"})
+    return sorted(
+        {v for r in affected.get("ranges") or [] for k, v in r.get("events") or [] if k == "fixed"}
+    )
 
 
 # ------------------------------------------------------------------ the offline database
@@ -290,7 +304,8 @@ def _records(path: Path) -> Iterator[tuple[str, bytes]]:
             # SECURITY: the declared size is checked and the read is bounded (zip bombs).
             if member.file_size > MAX_RECORD_BYTES:
                 raise InvalidInput(
-                    f"{path}: {member.filename}: larger than {MAX_RECORD_BYTES} bytes")
+                    f"{path}: {member.filename}: larger than {MAX_RECORD_BYTES} bytes"
+                )
             try:
                 with archive.open(member) as handle:
                     data = handle.read(MAX_RECORD_BYTES + 1)
@@ -335,14 +350,22 @@ def build_index(db: Path, target: Path, digest: str) -> int:
                 if record.withdrawn:
                     continue
                 adv = advisory_of(record)
-                head = json.dumps([adv.id, list(adv.aliases), adv.summary, adv.severity,
-                                   adv.score, adv.vector])
+                head = json.dumps(
+                    [adv.id, list(adv.aliases), adv.summary, adv.severity, adv.score, adv.vector]
+                )
                 for affected in record.affected:
                     pkg = affected.package
                     if pkg is None or pkg.ecosystem not in ECOSYSTEMS or not pkg.name:
                         continue
-                    affects.append((pkg.ecosystem, normalize_name(pkg.ecosystem, pkg.name),
-                                    record.id, head, json.dumps(compact_affected(affected))))
+                    affects.append(
+                        (
+                            pkg.ecosystem,
+                            normalize_name(pkg.ecosystem, pkg.name),
+                            record.id,
+                            head,
+                            json.dumps(compact_affected(affected)),
+                        )
+                    )
                 if len(affects) > 50_000:
                     conn.executemany("INSERT INTO affects VALUES (?,?,?,?,?)", affects)
                     affects.clear()
@@ -382,7 +405,8 @@ class OsvIndex:
         return self.lookup_many([(ecosystem, name)]).get((ecosystem, name), [])
 
     def lookup_many(
-        self, keys: Iterable[tuple[str, str]],
+        self,
+        keys: Iterable[tuple[str, str]],
     ) -> dict[tuple[str, str], list[tuple[str, dict[str, Any]]]]:
         """(advisory id, affected entry) of each (ecosystem, name), in a few batched reads.
 
@@ -394,7 +418,7 @@ class OsvIndex:
         out: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
         for eco, names in by_eco.items():
             for start in range(0, len(names), _LOOKUP_BATCH):
-                chunk = names[start:start + _LOOKUP_BATCH]
+                chunk = names[start : start + _LOOKUP_BATCH]
                 marks = ",".join("?" * len(chunk))
                 rows = self.conn.execute(
                     "SELECT name, id, advisory, affected FROM affects "  # noqa: S608 - placeholders only
@@ -464,18 +488,32 @@ def merge_hits(pkg: Package, hits: Iterable[tuple[Advisory, list[str]]]) -> list
     rank = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
     for ids, hit in groups:
         # The primary id is a record's own id, preferring GHSA, then others, CVE last.
-        own = sorted({a.id for a in hit.advisories},
-                     key=lambda i: (not i.startswith("GHSA-"), i.startswith("CVE-"), i))
+        own = sorted(
+            {a.id for a in hit.advisories},
+            key=lambda i: (not i.startswith("GHSA-"), i.startswith("CVE-"), i),
+        )
         primary = own[0]
         worst = max(hit.advisories, key=lambda a: (rank[a.severity], a.score or 0.0, a.id))
-        summary = next((a.summary for a in sorted(hit.advisories, key=lambda a: a.id)
-                        if a.summary), "")
-        out.append(Vulnerability(
-            id=primary, aliases=sorted(ids - {primary}), summary=summary,
-            ecosystem=pkg.ecosystem, name=pkg.name, version=pkg.version or "", purl=pkg.purl,
-            file=pkg.file, line=pkg.line, severity=worst.severity,
-            score=worst.score, vector=worst.vector, fixed=sorted(hit.fixed),
-        ))
+        summary = next(
+            (a.summary for a in sorted(hit.advisories, key=lambda a: a.id) if a.summary), ""
+        )
+        out.append(
+            Vulnerability(
+                id=primary,
+                aliases=sorted(ids - {primary}),
+                summary=summary,
+                ecosystem=pkg.ecosystem,
+                name=pkg.name,
+                version=pkg.version or "",
+                purl=pkg.purl,
+                file=pkg.file,
+                line=pkg.line,
+                severity=worst.severity,
+                score=worst.score,
+                vector=worst.vector,
+                fixed=sorted(hit.fixed),
+            )
+        )
     return out
 
 
@@ -505,7 +543,8 @@ class MatchMemo:
             try:
                 conn = sqlite3.connect(path, timeout=2.0)
                 conn.execute(
-                    "CREATE TABLE IF NOT EXISTS memo (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
+                    "CREATE TABLE IF NOT EXISTS memo (k TEXT PRIMARY KEY, v TEXT NOT NULL)"
+                )
                 self.conn = conn
                 return
             except sqlite3.DatabaseError:
@@ -524,7 +563,7 @@ class MatchMemo:
         out: dict[str, Any] = {}
         try:
             for start in range(0, len(keys), _LOOKUP_BATCH):
-                chunk = keys[start:start + _LOOKUP_BATCH]
+                chunk = keys[start : start + _LOOKUP_BATCH]
                 rows = self.conn.execute(
                     f"SELECT k, v FROM memo WHERE k IN ({','.join('?' * len(chunk))})",  # noqa: S608 - placeholders only
                     chunk,
@@ -539,8 +578,10 @@ class MatchMemo:
             return
         try:
             with self.conn:
-                self.conn.executemany("INSERT OR REPLACE INTO memo VALUES (?, ?)",
-                                      [(k, json.dumps(v)) for k, v in items.items()])
+                self.conn.executemany(
+                    "INSERT OR REPLACE INTO memo VALUES (?, ?)",
+                    [(k, json.dumps(v)) for k, v in items.items()],
+                )
         except sqlite3.DatabaseError:
             return  # NOTE: busy or read-only cache: the answer stands, it is just not memoised
 
@@ -550,7 +591,9 @@ class MatchMemo:
 
 
 def match_index(
-    packages: Iterable[Package], index: OsvIndex, memo: MatchMemo | None = None,
+    packages: Iterable[Package],
+    index: OsvIndex,
+    memo: MatchMemo | None = None,
 ) -> tuple[list[Vulnerability], list[str]]:
     notes: set[str] = set()
     out: list[Vulnerability] = []
@@ -562,9 +605,11 @@ def match_index(
     fresh: dict[str, Any] = {}
     for eco, name, version in missing:
         key_notes: set[str] = set()
-        hits = [[index.head(adv_id), fixed_versions(aff)]
-                for adv_id, aff in found.get((eco, name), [])
-                if is_affected(eco, version, aff, key_notes)]
+        hits = [
+            [index.head(adv_id), fixed_versions(aff)]
+            for adv_id, aff in found.get((eco, name), [])
+            if is_affected(eco, version, aff, key_notes)
+        ]
         fresh[MatchMemo.key(eco, name, version)] = {"h": hits, "n": sorted(key_notes)}
     if memo is not None:
         memo.put_many(fresh)
@@ -573,8 +618,9 @@ def match_index(
         result = results[MatchMemo.key(pkg.ecosystem, pkg.name, pkg.version or "")]
         notes.update(result["n"])
         if result["h"]:
-            out.extend(merge_hits(pkg, [(_advisory_of_head(head), fixed)
-                                        for head, fixed in result["h"]]))
+            out.extend(
+                merge_hits(pkg, [(_advisory_of_head(head), fixed) for head, fixed in result["h"]])
+            )
     return out, sorted(notes)
 
 
@@ -586,7 +632,10 @@ def _api_error(url: str, exc: Exception | str) -> str:
 
 
 def query_api(
-    packages: list[Package], url: str, cache_root: Path, client: HttpClient,
+    packages: list[Package],
+    url: str,
+    cache_root: Path,
+    client: HttpClient,
 ) -> tuple[list[Vulnerability], list[str]]:
     """Ask the OSV API which advisories affect each pinned package.
 
@@ -598,14 +647,16 @@ def query_api(
     unique = sorted({(p.ecosystem, p.name, p.version or "") for p in pinned})
     ids_by_query: dict[tuple[str, str, str], list[tuple[str, str | None]]] = {}
     for start in range(0, len(unique), API_BATCH):
-        batch = unique[start:start + API_BATCH]
+        batch = unique[start : start + API_BATCH]
         pending: list[tuple[int, str | None]] = [(i, None) for i in range(len(batch))]
         while pending:
             queries = []
             for i, token in pending:
                 eco, name, version = batch[i]
-                query: dict[str, Any] = {"package": {"ecosystem": eco, "name": name},
-                                         "version": version}
+                query: dict[str, Any] = {
+                    "package": {"ecosystem": eco, "name": name},
+                    "version": version,
+                }
                 if token:
                     query["page_token"] = token
                 queries.append(query)
@@ -638,8 +689,11 @@ def query_api(
                 continue
             fixed: set[str] = set()
             for affected in record.affected:
-                if affected.package and affected.package.ecosystem == pkg.ecosystem and \
-                        normalize_name(pkg.ecosystem, affected.package.name) == pkg.name:
+                if (
+                    affected.package
+                    and affected.package.ecosystem == pkg.ecosystem
+                    and normalize_name(pkg.ecosystem, affected.package.name) == pkg.name
+                ):
                     fixed.update(fixed_versions(compact_affected(affected)))
             hits.append((advisory_of(record), sorted(fixed)))
         if hits:
@@ -662,8 +716,9 @@ def _post_json(client: HttpClient, url: str, body: Any) -> Any:
         raise CollectionError(_api_error(url, f"malformed JSON: {exc}")) from exc
 
 
-def _fetch_vuln(client: HttpClient, url: str, adv_id: str, modified: str | None,
-                cache_root: Path) -> OsvRecord:
+def _fetch_vuln(
+    client: HttpClient, url: str, adv_id: str, modified: str | None, cache_root: Path
+) -> OsvRecord:
     import requests
 
     from gatekeeper._fileio import atomic_write
@@ -698,7 +753,8 @@ def _fetch_vuln(client: HttpClient, url: str, adv_id: str, modified: str | None,
 
 
 def match_packages(
-    packages: list[Package], options: Mapping[str, Any],
+    packages: list[Package],
+    options: Mapping[str, Any],
 ) -> tuple[list[Vulnerability], str | None, list[str]]:
     """Vulnerabilities of ``packages`` by the OSV source the options name.
 
@@ -743,11 +799,15 @@ def match_packages(
             sources.append(f"api:{url}")
     unversioned = sum(1 for p in packages if p.version is None)
     if sources and unversioned:
-        notes.append(f"OSV: {unversioned} entr{'y' if unversioned == 1 else 'ies'} without one "
-                     "exact version could not be matched (see deps/unpinned)")
+        notes.append(
+            f"OSV: {unversioned} entr{'y' if unversioned == 1 else 'ies'} without one "
+            "exact version could not be matched (see deps/unpinned)"
+        )
     if not sources and not notes and any(p.version for p in packages):
-        notes.append("OSV not consulted: no --osv-db or --osv-api given, "
-                     "so deps/known-vulnerability was not evaluated")
+        notes.append(
+            "OSV not consulted: no --osv-db or --osv-api given, "
+            "so deps/known-vulnerability was not evaluated"
+        )
     unique = {(v.file, v.line, v.name, v.version, v.id): v for v in vulns}
     ordered = [unique[k] for k in sorted(unique)]
     return ordered, " ".join(sources) or None, notes

@@ -30,10 +30,29 @@ from gatekeeper.models.deps import Declared
 
 # pip options that take a value; the value never names a package.
 _VALUE_OPTIONS = {
-    "-i", "--index-url", "--extra-index-url", "-f", "--find-links", "--trusted-host",
-    "--use-feature", "--config-settings", "--global-option", "--install-option", "-r",
-    "--requirement", "-c", "--constraint", "-e", "--editable", "--hash", "--only-binary",
-    "--no-binary", "--platform", "--python-version", "--implementation", "--abi",
+    "-i",
+    "--index-url",
+    "--extra-index-url",
+    "-f",
+    "--find-links",
+    "--trusted-host",
+    "--use-feature",
+    "--config-settings",
+    "--global-option",
+    "--install-option",
+    "-r",
+    "--requirement",
+    "-c",
+    "--constraint",
+    "-e",
+    "--editable",
+    "--hash",
+    "--only-binary",
+    "--no-binary",
+    "--platform",
+    "--python-version",
+    "--implementation",
+    "--abi",
 }
 _FLAG_OPTIONS = {"--pre", "--no-index", "--prefer-binary", "--require-hashes", "--no-deps"}
 
@@ -166,8 +185,13 @@ _EGG = re.compile(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
 def _requirement_entry(
-    path: str, number: int, tokens: list[str], hashes: list[str], hash_mode: bool,
-    index: str, result: ParseResult,
+    path: str,
+    number: int,
+    tokens: list[str],
+    hashes: list[str],
+    hash_mode: bool,
+    index: str,
+    result: ParseResult,
 ) -> None:
     if tokens[0] == "-e":
         target = tokens[1]
@@ -177,10 +201,20 @@ def _requirement_entry(
         tail = posixpath.basename(target.split("#")[0]).removesuffix(".git")
         name = egg.group(1) if egg else tail
         kind = "git" if target.startswith("git+") else "url"
-        result.packages.append(package(
-            "PyPI", name, None, file=path, line=number, source=f"{kind}:{target.split('#')[0]}",
-            spec=target, direct=True, hash_supported=False, pinning=not _commit_pinned(target),
-        ))
+        result.packages.append(
+            package(
+                "PyPI",
+                name,
+                None,
+                file=path,
+                line=number,
+                source=f"{kind}:{target.split('#')[0]}",
+                spec=target,
+                direct=True,
+                hash_supported=False,
+                pinning=not _commit_pinned(target),
+            )
+        )
         return
     text = " ".join(tokens)
     if re.match(r"^(git\+|hg\+|svn\+|bzr\+|https?://|file:)", text):
@@ -189,12 +223,21 @@ def _requirement_entry(
             result.error(path, number, f"URL requirement without #egg= name: {text[:80]}")
             return
         kind = "git" if text.startswith("git+") else ("path" if text.startswith("file:") else "url")
-        result.packages.append(package(
-            "PyPI", egg.group(1), None, file=path, line=number,
-            source=f"{kind}:{text.split('#')[0]}", spec=text, direct=True, hashes=hashes,
-            pinning=not _commit_pinned(text),
-            hash_supported=kind == "url",
-        ))
+        result.packages.append(
+            package(
+                "PyPI",
+                egg.group(1),
+                None,
+                file=path,
+                line=number,
+                source=f"{kind}:{text.split('#')[0]}",
+                spec=text,
+                direct=True,
+                hashes=hashes,
+                pinning=not _commit_pinned(text),
+                hash_supported=kind == "url",
+            )
+        )
         return
     if text.startswith((".", "/")):
         return  # a local path install is the project's own code
@@ -204,25 +247,46 @@ def _requirement_entry(
         result.error(path, number, f"invalid requirement: {exc}")
         return
     if req.url:
-        kind = "git" if req.url.startswith("git+") else (
-            "path" if req.url.startswith("file:") else "url")
-        result.packages.append(package(
-            "PyPI", req.name, None, file=path, line=number,
-            source=f"{kind}:{req.url.split('#')[0]}",
-            spec=str(req), direct=True, hashes=hashes, hash_supported=kind == "url",
-            pinning=not _commit_pinned(req.url),
-        ))
+        kind = (
+            "git"
+            if req.url.startswith("git+")
+            else ("path" if req.url.startswith("file:") else "url")
+        )
+        result.packages.append(
+            package(
+                "PyPI",
+                req.name,
+                None,
+                file=path,
+                line=number,
+                source=f"{kind}:{req.url.split('#')[0]}",
+                spec=str(req),
+                direct=True,
+                hashes=hashes,
+                hash_supported=kind == "url",
+                pinning=not _commit_pinned(req.url),
+            )
+        )
         return
     specs = list(req.specifier)
     version: str | None = None
     if len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version:
         version = specs[0].version
-    result.packages.append(package(
-        "PyPI", req.name, version, file=path, line=number, source=index,
-        spec=None if version else (str(req.specifier) or "(any)"), direct=True, hashes=hashes,
-        # Hashes are only expected once the file is in pip's hash-checking mode.
-        hash_supported=hash_mode,
-    ))
+    result.packages.append(
+        package(
+            "PyPI",
+            req.name,
+            version,
+            file=path,
+            line=number,
+            source=index,
+            spec=None if version else (str(req.specifier) or "(any)"),
+            direct=True,
+            hashes=hashes,
+            # Hashes are only expected once the file is in pip's hash-checking mode.
+            hash_supported=hash_mode,
+        )
+    )
 
 
 def _toml(path: str, text: str) -> dict[str, Any]:
@@ -255,15 +319,21 @@ def parse_poetry_lock(path: str, text: str, result: ParseResult, source: FileSou
     legacy_files = _as_table(_as_table(data.get("metadata"), "metadata").get("files"), "files")
     for i, entry in enumerate(_as_list(data.get("package"), "package")):
         line = lines[i] if i < len(lines) else 1
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) \
-                or not isinstance(entry.get("version"), str):
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("name"), str)
+            or not isinstance(entry.get("version"), str)
+        ):
             raise LockfileError("a [[package]] without name and version", line)
         name, version = entry["name"], entry["version"]
         files = entry.get("files")
         if files is None:
             files = legacy_files.get(name, [])
-        hashes = [prefixed_hash(f["hash"]) for f in _as_list(files, "files", line)
-                  if isinstance(f, dict) and f.get("hash")]
+        hashes = [
+            prefixed_hash(f["hash"])
+            for f in _as_list(files, "files", line)
+            if isinstance(f, dict) and f.get("hash")
+        ]
         src = _as_table(entry.get("source"), "source", line)
         kind = src.get("type")
         hash_supported = True
@@ -282,10 +352,19 @@ def parse_poetry_lock(path: str, text: str, result: ParseResult, source: FileSou
         else:
             raise LockfileError(f"unknown package source type {kind!r}", line)
         deps = list(_as_table(entry.get("dependencies"), "dependencies", line))
-        result.packages.append(package(
-            "PyPI", name, version, file=path, line=line, source=source_str, hashes=hashes,
-            hash_supported=hash_supported, depends_on=[normalize_name("PyPI", d) for d in deps],
-        ))
+        result.packages.append(
+            package(
+                "PyPI",
+                name,
+                version,
+                file=path,
+                line=line,
+                source=source_str,
+                hashes=hashes,
+                hash_supported=hash_supported,
+                depends_on=[normalize_name("PyPI", d) for d in deps],
+            )
+        )
     result.files.append(path)
 
 
@@ -318,15 +397,29 @@ def parse_uv_lock(path: str, text: str, result: ParseResult, source: FileSource)
         sdist = _as_table(entry.get("sdist"), "sdist", line)
         if sdist.get("hash"):
             hashes.append(prefixed_hash(str(sdist["hash"])))
-        hashes.extend(prefixed_hash(str(wheel["hash"]))
-                      for wheel in _as_list(entry.get("wheels"), "wheels", line)
-                      if isinstance(wheel, dict) and wheel.get("hash"))
-        deps = [d["name"] for d in _as_list(entry.get("dependencies"), "dependencies", line)
-                if isinstance(d, dict) and isinstance(d.get("name"), str)]
-        result.packages.append(package(
-            "PyPI", entry["name"], version, file=path, line=line, source=source_str, hashes=hashes,
-            hash_supported=hash_supported, depends_on=[normalize_name("PyPI", d) for d in deps],
-        ))
+        hashes.extend(
+            prefixed_hash(str(wheel["hash"]))
+            for wheel in _as_list(entry.get("wheels"), "wheels", line)
+            if isinstance(wheel, dict) and wheel.get("hash")
+        )
+        deps = [
+            d["name"]
+            for d in _as_list(entry.get("dependencies"), "dependencies", line)
+            if isinstance(d, dict) and isinstance(d.get("name"), str)
+        ]
+        result.packages.append(
+            package(
+                "PyPI",
+                entry["name"],
+                version,
+                file=path,
+                line=line,
+                source=source_str,
+                hashes=hashes,
+                hash_supported=hash_supported,
+                depends_on=[normalize_name("PyPI", d) for d in deps],
+            )
+        )
     result.files.append(path)
 
 
@@ -353,24 +446,42 @@ def parse_pipfile_lock(path: str, text: str, result: ParseResult, source: FileSo
             if not isinstance(entry, dict):
                 raise LockfileError(f"{section}.{name} is not an object", line)
             if "git" in entry:
-                result.packages.append(package(
-                    "PyPI", name, None, file=path, line=line,
-                    source=f"git:{entry['git']}", spec=str(entry.get("ref", "")) or None,
-                    direct=True, hash_supported=False,
-                    pinning=not _COMMIT.fullmatch(str(entry.get("ref", ""))),
-                ))
+                result.packages.append(
+                    package(
+                        "PyPI",
+                        name,
+                        None,
+                        file=path,
+                        line=line,
+                        source=f"git:{entry['git']}",
+                        spec=str(entry.get("ref", "")) or None,
+                        direct=True,
+                        hash_supported=False,
+                        pinning=not _COMMIT.fullmatch(str(entry.get("ref", ""))),
+                    )
+                )
                 continue
             remote = str(entry.get("file", ""))
             if "path" not in entry and "://" in remote and not remote.startswith("file:"):
                 # Pipfile's ``file = "https://..."``: an archive fetched from a URL, not the
                 # project's own code (it is what deps/source-changed exists for).
-                result.packages.append(package(
-                    "PyPI", name, None, file=path, line=line,
-                    source=f"url:{remote.split('#')[0]}", spec=remote, direct=True,
-                    hashes=[prefixed_hash(h)
-                            for h in _as_list(entry.get("hashes"), "hashes", line)],
-                    hash_supported=True, pinning=False,
-                ))
+                result.packages.append(
+                    package(
+                        "PyPI",
+                        name,
+                        None,
+                        file=path,
+                        line=line,
+                        source=f"url:{remote.split('#')[0]}",
+                        spec=remote,
+                        direct=True,
+                        hashes=[
+                            prefixed_hash(h) for h in _as_list(entry.get("hashes"), "hashes", line)
+                        ],
+                        hash_supported=True,
+                        pinning=False,
+                    )
+                )
                 continue
             if "path" in entry or "file" in entry:
                 continue  # local project code
@@ -380,11 +491,21 @@ def parse_pipfile_lock(path: str, text: str, result: ParseResult, source: FileSo
             version = raw[2:] if isinstance(raw, str) and raw.startswith("==") else None
             index = entry.get("index")
             src = registry_source("PyPI", sources.get(index) if index else None)
-            result.packages.append(package(
-                "PyPI", name, version, file=path, line=line, source=src,
-                hashes=[prefixed_hash(h) for h in _as_list(entry.get("hashes"), "hashes", line)],
-                spec=None if version else str(raw or "*"), hash_supported=True,
-            ))
+            result.packages.append(
+                package(
+                    "PyPI",
+                    name,
+                    version,
+                    file=path,
+                    line=line,
+                    source=src,
+                    hashes=[
+                        prefixed_hash(h) for h in _as_list(entry.get("hashes"), "hashes", line)
+                    ],
+                    spec=None if version else str(raw or "*"),
+                    hash_supported=True,
+                )
+            )
     result.files.append(path)
 
 
@@ -403,27 +524,44 @@ def parse_pyproject(path: str, text: str, result: ParseResult, source: FileSourc
             req = Requirement(raw)
         except InvalidRequirement as exc:
             raise LockfileError(f"invalid requirement {raw!r}: {exc}", line) from exc
-        result.declared.append(Declared(
-            ecosystem="PyPI", name=normalize_name("PyPI", req.name), spec=str(req.specifier),
-            file=path, line=line, syntax="pep508",
-        ))
+        result.declared.append(
+            Declared(
+                ecosystem="PyPI",
+                name=normalize_name("PyPI", req.name),
+                spec=str(req.specifier),
+                file=path,
+                line=line,
+                syntax="pep508",
+            )
+        )
     poetry = _as_table(_as_table(data.get("tool"), "tool").get("poetry"), "tool.poetry")
     tables = [poetry.get("dependencies"), poetry.get("dev-dependencies")]
-    tables.extend(group.get("dependencies")
-                  for group in _as_table(poetry.get("group"), "tool.poetry.group").values()
-                  if isinstance(group, dict))
+    tables.extend(
+        group.get("dependencies")
+        for group in _as_table(poetry.get("group"), "tool.poetry.group").values()
+        if isinstance(group, dict)
+    )
     for table in tables:
         for name, spec in _as_table(table, "tool.poetry.dependencies").items():
             if name.lower() == "python":
                 continue
             if isinstance(spec, dict) and ("path" in spec or "develop" in spec):
                 continue
-            spec_text = spec if isinstance(spec, str) else str(
-                spec.get("version", "*") if isinstance(spec, dict) else "*")
+            spec_text = (
+                spec
+                if isinstance(spec, str)
+                else str(spec.get("version", "*") if isinstance(spec, dict) else "*")
+            )
             match = re.search(rf"^\s*\"?{re.escape(name)}\"?\s*=", text, re.MULTILINE)
             line = text.count("\n", 0, match.start()) + 1 if match else 1
-            result.declared.append(Declared(
-                ecosystem="PyPI", name=normalize_name("PyPI", name), spec=spec_text,
-                file=path, line=line, syntax="poetry",
-            ))
+            result.declared.append(
+                Declared(
+                    ecosystem="PyPI",
+                    name=normalize_name("PyPI", name),
+                    spec=spec_text,
+                    file=path,
+                    line=line,
+                    syntax="poetry",
+                )
+            )
     result.files.append(path)

@@ -17,8 +17,17 @@ _SPEC = re.compile(r"^    ([A-Za-z0-9_.\-]+) \(([^)]+)\)$")
 _DEP = re.compile(r"^      ([A-Za-z0-9_.\-]+)(?: \(([^)]+)\))?$")
 _DIRECT = re.compile(r"^  ([A-Za-z0-9_.\-]+)(?: \([^)]*\))?!?$")
 _CHECKSUM = re.compile(r"^  ([A-Za-z0-9_.\-]+) \(([^)]+)\)(?: sha256=([0-9a-fA-F]+))?$")
-_SECTIONS = {"GEM", "GIT", "PATH", "PLATFORMS", "DEPENDENCIES", "CHECKSUMS", "BUNDLED WITH",
-             "RUBY VERSION", "PLUGIN SOURCE"}
+_SECTIONS = {
+    "GEM",
+    "GIT",
+    "PATH",
+    "PLATFORMS",
+    "DEPENDENCIES",
+    "CHECKSUMS",
+    "BUNDLED WITH",
+    "RUBY VERSION",
+    "PLUGIN SOURCE",
+}
 
 
 def _split_platform(version: str) -> str:
@@ -85,11 +94,19 @@ def parse_gemfile_lock(path: str, text: str, result: ParseResult, source: FileSo
         if src.startswith("path:"):
             continue  # a local gem: the project's own code
         hashes = [checksums[(name, version)]] if (name, version) in checksums else []
-        result.packages.append(package(
-            "RubyGems", name, _split_platform(version), file=path, line=number, source=src,
-            hashes=hashes, direct=name in direct,
-            # Bundler records checksums only once the lockfile has a CHECKSUMS section.
-            hash_supported=has_checksums and src.startswith("registry:"),
-            depends_on=deps,
-        ))
+        result.packages.append(
+            package(
+                "RubyGems",
+                name,
+                _split_platform(version),
+                file=path,
+                line=number,
+                source=src,
+                hashes=hashes,
+                direct=name in direct,
+                # Bundler records checksums only once the lockfile has a CHECKSUMS section.
+                hash_supported=has_checksums and src.startswith("registry:"),
+                depends_on=deps,
+            )
+        )
     result.files.append(path)

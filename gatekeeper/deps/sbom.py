@@ -22,8 +22,13 @@ from gatekeeper.models.deps import DepsEvidence, Package
 __all__ = ["SPEC_VERSIONS", "sbom_from_evidence"]
 
 SPEC_VERSIONS = ("1.5", "1.6")
-_ALGS = {"md5": "MD5", "sha1": "SHA-1", "sha256": "SHA-256", "sha384": "SHA-384",
-         "sha512": "SHA-512"}
+_ALGS = {
+    "md5": "MD5",
+    "sha1": "SHA-1",
+    "sha256": "SHA-256",
+    "sha384": "SHA-384",
+    "sha512": "SHA-512",
+}
 
 
 def _component(purl: str, entries: list[Package]) -> dict[str, Any]:
@@ -48,8 +53,12 @@ def _component(purl: str, entries: list[Package]) -> dict[str, Any]:
     for source in sources:
         kind, _, url = source.partition(":")
         if kind in ("git", "url", "registry") and "://" in url:
-            refs.append({"type": "vcs" if kind == "git" else "distribution",
-                         "url": url.removeprefix("git+").split(" ")[0]})
+            refs.append(
+                {
+                    "type": "vcs" if kind == "git" else "distribution",
+                    "url": url.removeprefix("git+").split(" ")[0],
+                }
+            )
     if refs:
         component["externalReferences"] = refs
     locations = sorted({f"{p.file}:{p.line}" for p in entries})
@@ -78,8 +87,10 @@ def sbom_from_evidence(evidence: DepsEvidence, spec_version: str = "1.5") -> dic
             continue
         by_purl[pkg.purl].append(pkg)
         by_file_name[(pkg.file, pkg.name)].add(pkg.purl)
-    components = [_component(purl, sorted(entries, key=lambda p: (p.file, p.line)))
-                  for purl, entries in sorted(by_purl.items())]
+    components = [
+        _component(purl, sorted(entries, key=lambda p: (p.file, p.line)))
+        for purl, entries in sorted(by_purl.items())
+    ]
     depends: dict[str, set[str]] = defaultdict(set)
     for purl, entries in by_purl.items():
         for pkg in entries:
@@ -87,8 +98,9 @@ def sbom_from_evidence(evidence: DepsEvidence, spec_version: str = "1.5") -> dic
                 targets = by_file_name.get((pkg.file, name), set())
                 if len(targets) == 1:  # NOTE: ambiguous names (several versions) are left out
                     depends[purl] |= targets
-    dependencies = [{"ref": purl, "dependsOn": sorted(depends.get(purl, set()))}
-                    for purl in sorted(by_purl)]
+    dependencies = [
+        {"ref": purl, "dependsOn": sorted(depends.get(purl, set()))} for purl in sorted(by_purl)
+    ]
     digest = hashlib.sha256(
         json.dumps([components, dependencies], sort_keys=True).encode("utf-8")
     ).hexdigest()

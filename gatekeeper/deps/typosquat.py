@@ -51,8 +51,12 @@ def _edit_kind(a: str, b: str) -> str | None:
         diffs = [i for i in range(len(a)) if a[i] != b[i]]
         if len(diffs) == 1:
             return "substitution"
-        if len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]] \
-                and a[diffs[1]] == b[diffs[0]]:
+        if (
+            len(diffs) == 2
+            and diffs[1] == diffs[0] + 1
+            and a[diffs[0]] == b[diffs[1]]
+            and a[diffs[1]] == b[diffs[0]]
+        ):
             return "transposition"
         return None
     if abs(len(a) - len(b)) != 1:
@@ -61,7 +65,7 @@ def _edit_kind(a: str, b: str) -> str | None:
     i = 0
     while i < len(short) and short[i] == long_[i]:
         i += 1
-    return "indel" if short[i:] == long_[i + 1:] else None
+    return "indel" if short[i:] == long_[i + 1 :] else None
 
 
 def typosquat_target(ecosystem: str, name: str) -> tuple[str, str] | None:

@@ -73,8 +73,15 @@ def rate_limit_delay(response: requests.Response, now: float) -> float | None:
 class GitHubClient:
     """The few endpoints pr-check needs, for one repository ``owner/name``."""
 
-    def __init__(self, token: str, repository: str, *, api_url: str = DEFAULT_API_URL,
-                 http: HttpClient | None = None, rate_limit_retries: int = 3) -> None:
+    def __init__(
+        self,
+        token: str,
+        repository: str,
+        *,
+        api_url: str = DEFAULT_API_URL,
+        http: HttpClient | None = None,
+        rate_limit_retries: int = 3,
+    ) -> None:
         if not _SLUG.match(repository):
             raise GitHubApiError(f"not a GitHub repository name: {repository!r} (use OWNER/NAME)")
         parts = urlsplit(api_url)
@@ -111,16 +118,22 @@ class GitHubClient:
             GitHubApiError: a connection failure or a non-2xx answer (the token redacted).
         """
         if not self._same_origin(url):
-            raise GitHubApiError(f"refusing to send the token to {self._redact(url)}: not the "
-                                 f"API origin {self.api_url}")
-        headers = {"Accept": "application/vnd.github+json",
-                   "X-GitHub-Api-Version": "2022-11-28", **self._auth}
+            raise GitHubApiError(
+                f"refusing to send the token to {self._redact(url)}: not the "
+                f"API origin {self.api_url}"
+            )
+        headers = {
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+            **self._auth,
+        }
         attempt = 0
         while True:
             self.requests_made.append((method, url))
             try:
-                response = self.http.request(method, url, json=json, headers=headers,
-                                             allow_redirects=False)
+                response = self.http.request(
+                    method, url, json=json, headers=headers, allow_redirects=False
+                )
             except requests.RequestException as exc:
                 raise GitHubApiError(
                     f"{method} {self._redact(url)}: {self._redact(type(exc).__name__)}"
@@ -144,21 +157,32 @@ class GitHubClient:
         try:
             return loads_json_strict(response.content)
         except ValueError as exc:
-            raise GitHubApiError(f"{self._redact(response.url)}: the API answered with invalid "
-                                 f"JSON: {exc}") from None
+            raise GitHubApiError(
+                f"{self._redact(response.url)}: the API answered with invalid JSON: {exc}"
+            ) from None
 
     # -- endpoints ------------------------------------------------------------------------
 
-    def create_status(self, sha: str, *, state: str, description: str, context: str,
-                      target_url: str | None = None) -> None:
-        body: dict[str, Any] = {"state": state, "context": context,
-                                "description": description[:140]}
+    def create_status(
+        self, sha: str, *, state: str, description: str, context: str, target_url: str | None = None
+    ) -> None:
+        body: dict[str, Any] = {
+            "state": state,
+            "context": context,
+            "description": description[:140],
+        }
         if target_url:
             body["target_url"] = target_url
         self.request("POST", self._url(f"/statuses/{sha}"), json=body)
 
-    def create_check_run(self, *, name: str, head_sha: str, details_url: str | None = None,
-                         external_id: str | None = None) -> int:
+    def create_check_run(
+        self,
+        *,
+        name: str,
+        head_sha: str,
+        details_url: str | None = None,
+        external_id: str | None = None,
+    ) -> int:
         body: dict[str, Any] = {"name": name, "head_sha": head_sha, "status": "in_progress"}
         if details_url:
             body["details_url"] = details_url
@@ -170,14 +194,24 @@ class GitHubClient:
             raise GitHubApiError("the check-runs API answered without a numeric id")
         return run_id
 
-    def complete_check_run(self, run_id: int, *, conclusion: str, title: str, summary: str,
-                           text: str, annotations: list[dict[str, Any]]) -> int:
+    def complete_check_run(
+        self,
+        run_id: int,
+        *,
+        conclusion: str,
+        title: str,
+        summary: str,
+        text: str,
+        annotations: list[dict[str, Any]],
+    ) -> int:
         """Send the output and annotations in batches of 50, completing with the last batch.
 
         Returns the number of PATCH requests made.
         """
-        batches = [annotations[i:i + ANNOTATIONS_PER_REQUEST]
-                   for i in range(0, len(annotations), ANNOTATIONS_PER_REQUEST)] or [[]]
+        batches = [
+            annotations[i : i + ANNOTATIONS_PER_REQUEST]
+            for i in range(0, len(annotations), ANNOTATIONS_PER_REQUEST)
+        ] or [[]]
         output = {"title": title[:255], "summary": summary[:65535], "text": text[:65535]}
         for i, batch in enumerate(batches):
             body: dict[str, Any] = {"output": {**output, "annotations": batch}}
@@ -223,5 +257,11 @@ def _api_message(response: requests.Response) -> str:
     return response.reason or "no message"
 
 
-__all__ = ["ANNOTATIONS_PER_REQUEST", "DEFAULT_API_URL", "GitHubApiError", "GitHubClient",
-           "next_link", "rate_limit_delay"]
+__all__ = [
+    "ANNOTATIONS_PER_REQUEST",
+    "DEFAULT_API_URL",
+    "GitHubApiError",
+    "GitHubClient",
+    "next_link",
+    "rate_limit_delay",
+]

@@ -80,8 +80,12 @@ def load_event(path: str | os.PathLike[str]) -> PullRequestEvent:
     pr = event.pull_request
     head_repo = pr.head.repo.full_name if pr.head.repo else None
     return PullRequestEvent(
-        number=pr.number, base_sha=pr.base.sha, base_ref=pr.base.ref, head_sha=pr.head.sha,
-        repository=event.repository.full_name, author=pr.user.login,
+        number=pr.number,
+        base_sha=pr.base.sha,
+        base_ref=pr.base.ref,
+        head_sha=pr.head.sha,
+        repository=event.repository.full_name,
+        author=pr.user.login,
         is_fork=head_repo is None or head_repo.lower() != event.repository.full_name.lower(),
     )
 

@@ -95,8 +95,10 @@ def _check_worktree(repo: git.Repo, head_sha: str) -> str | None:
     if checked_out.hexsha == head_sha:
         return None
     if len(checked_out.parents) == 2 and any(p.hexsha == head_sha for p in checked_out.parents):
-        return (f"audited the merge commit {checked_out.hexsha[:12]} of head {head_sha[:12]}; "
-                "check out the head itself for review records to apply")
+        return (
+            f"audited the merge commit {checked_out.hexsha[:12]} of head {head_sha[:12]}; "
+            "check out the head itself for review records to apply"
+        )
     raise InvalidInput(
         f"the checked-out commit {checked_out.hexsha[:12]} is not the pull request head "
         f"{head_sha[:12]}: check out the head (actions/checkout with ref: "
@@ -127,8 +129,10 @@ def reviews_option(raw_reviews: list[dict[str, Any]], author: str) -> list[dict[
     for login, (state, commit) in latest.items():
         if state == "APPROVED" and commit and login.lower() != author.lower():
             by_commit.setdefault(commit, set()).add(login)
-    return [{"head_sha": sha, "author": author, "approved_by": sorted(logins)}
-            for sha, logins in sorted(by_commit.items())]
+    return [
+        {"head_sha": sha, "author": author, "approved_by": sorted(logins)}
+        for sha, logins in sorted(by_commit.items())
+    ]
 
 
 def _client(cfg: PrCheckConfig, repository: str) -> GitHubClient | None:
@@ -137,9 +141,13 @@ def _client(cfg: PrCheckConfig, repository: str) -> GitHubClient | None:
         return None
     # NOTE: requests (~85 ms to import) loads only when there is a token to report with.
     from gatekeeper.github.api import DEFAULT_API_URL, GitHubClient
-    return GitHubClient(token, repository,
-                        api_url=_env(cfg.environ, "GITHUB_API_URL") or DEFAULT_API_URL,
-                        http=cfg.http)
+
+    return GitHubClient(
+        token,
+        repository,
+        api_url=_env(cfg.environ, "GITHUB_API_URL") or DEFAULT_API_URL,
+        http=cfg.http,
+    )
 
 
 def run_pr_check(cfg: PrCheckConfig) -> PrCheckResult:
@@ -156,14 +164,20 @@ def run_pr_check(cfg: PrCheckConfig) -> PrCheckResult:
     else:
         event = event_from_environment(cfg.environ)
     target = _env(cfg.environ, "CHANGE_TARGET")
-    base_ref = cfg.base or (event.base_sha if event else None) or (
-        f"origin/{target}" if target else None)
+    base_ref = (
+        cfg.base or (event.base_sha if event else None) or (f"origin/{target}" if target else None)
+    )
     if base_ref is None:
-        raise InvalidInput("pr-check needs a base: --base REF, a pull-request event in "
-                           "GITHUB_EVENT_PATH, or Jenkins' CHANGE_TARGET")
+        raise InvalidInput(
+            "pr-check needs a base: --base REF, a pull-request event in "
+            "GITHUB_EVENT_PATH, or Jenkins' CHANGE_TARGET"
+        )
     head_ref = cfg.head or (event.head_sha if event else None) or "HEAD"
-    repository = cfg.github_repository or (event.repository if event else None) or _env(
-        cfg.environ, "GITHUB_REPOSITORY")
+    repository = (
+        cfg.github_repository
+        or (event.repository if event else None)
+        or _env(cfg.environ, "GITHUB_REPOSITORY")
+    )
     number = cfg.pr_number or (event.number if event else None)
     if number is None and (change_id := _env(cfg.environ, "CHANGE_ID")) and change_id.isdigit():
         number = int(change_id)
@@ -188,9 +202,11 @@ def run_pr_check(cfg: PrCheckConfig) -> PrCheckResult:
     if cfg.policy.audits.require_review:
         client = _client(cfg, repository) if repository else None
         if client is None or number is None:
-            notes.append("the policy requires review but pull-request reviews were not read "
-                         "(no GITHUB_TOKEN, repository or pull-request number): only "
-                         "Reviewed-by/Approved-by trailers count")
+            notes.append(
+                "the policy requires review but pull-request reviews were not read "
+                "(no GITHUB_TOKEN, repository or pull-request number): only "
+                "Reviewed-by/Approved-by trailers count"
+            )
         else:
             raw = client.list_reviews(number)
             author = event.author if event else ""
@@ -199,27 +215,47 @@ def run_pr_check(cfg: PrCheckConfig) -> PrCheckResult:
                 notes.append("pull-request author unknown (no event): API reviews not applied")
             options["reviews"] = reviews
 
-    result = run_check(CheckConfig(
-        repo=cfg.repo, policy=cfg.policy, base=merge_base, kinds=cfg.kinds,
-        baseline=cfg.baseline, policy_name=cfg.policy_name, options=options,
-    ))
-    verdict = result.verdict.model_copy(update={
-        "command": "pr-check",
-        "notes": notes + list(result.verdict.notes),
-        "subjects": [f"#{number}"] if number else [head_sha[:12]],
-    })
-    return PrCheckResult(verdict=verdict, merge_base=merge_base, head=head_sha, number=number,
-                         repository=repository, is_fork=bool(event and event.is_fork),
-                         reviews=reviews)
+    result = run_check(
+        CheckConfig(
+            repo=cfg.repo,
+            policy=cfg.policy,
+            base=merge_base,
+            kinds=cfg.kinds,
+            baseline=cfg.baseline,
+            policy_name=cfg.policy_name,
+            options=options,
+        )
+    )
+    verdict = result.verdict.model_copy(
+        update={
+            "command": "pr-check",
+            "notes": notes + list(result.verdict.notes),
+            "subjects": [f"#{number}"] if number else [head_sha[:12]],
+        }
+    )
+    return PrCheckResult(
+        verdict=verdict,
+        merge_base=merge_base,
+        head=head_sha,
+        number=number,
+        repository=repository,
+        is_fork=bool(event and event.is_fork),
+        reviews=reviews,
+    )
 
 
 def _annotation(finding: Finding, blocks: bool) -> dict[str, Any]:
     # The check-runs API says "failure" where a workflow command says "error".
     level = "failure" if blocks else github.level(finding, blocks)
     line = finding.line or 1
-    return {"path": finding.path, "start_line": line, "end_line": line,
-            "annotation_level": level, "title": finding.rule,
-            "message": f"{finding.message} ({finding.severity.value})"}
+    return {
+        "path": finding.path,
+        "start_line": line,
+        "end_line": line,
+        "annotation_level": level,
+        "title": finding.rule,
+        "message": f"{finding.message} ({finding.severity.value})",
+    }
 
 
 def annotations_for(verdict: Verdict) -> list[dict[str, Any]]:
@@ -229,8 +265,9 @@ def annotations_for(verdict: Verdict) -> list[dict[str, Any]]:
 
 
 def _run_url(environ: Mapping[str, str]) -> str | None:
-    server, repo, run = (_env(environ, n) for n in
-                         ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
+    server, repo, run = (
+        _env(environ, n) for n in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    )
     if server and repo and run:
         return f"{server}/{repo}/actions/runs/{run}"
     return _env(environ, "BUILD_URL")
@@ -253,12 +290,19 @@ def report_to_github(result: PrCheckResult, cfg: PrCheckConfig) -> list[str]:
     verdict = result.verdict
     passed = verdict.allowed
     n_block = len(blocking(verdict))
-    description = ("no blocking findings" if passed
-                   else f"{n_block} blocking finding(s) at or above "
-                        f"{verdict.block_at.value if verdict.block_at else '-'}")
+    description = (
+        "no blocking findings"
+        if passed
+        else f"{n_block} blocking finding(s) at or above "
+        f"{verdict.block_at.value if verdict.block_at else '-'}"
+    )
     url = _run_url(cfg.environ)
-    run_id = client.create_check_run(name=CHECK_NAME, head_sha=result.head, details_url=url,
-                                     external_id=str(result.number) if result.number else None)
+    run_id = client.create_check_run(
+        name=CHECK_NAME,
+        head_sha=result.head,
+        details_url=url,
+        external_id=str(result.number) if result.number else None,
+    )
     summary_md = markdown.render(verdict)
     headline, _, rest = summary_md.partition("\n")
     notes = annotations_for(verdict)
@@ -267,16 +311,32 @@ def report_to_github(result: PrCheckResult, cfg: PrCheckConfig) -> list[str]:
     if missing > 0:
         text += f"\n\n{missing} finding(s) are not annotated (no file, or over the limit)."
     patches = client.complete_check_run(
-        run_id, conclusion="success" if passed else "failure",
+        run_id,
+        conclusion="success" if passed else "failure",
         title=("gatekeeper: pass" if passed else f"gatekeeper: block ({description})"),
-        summary=headline.lstrip("# ").strip(), text=text, annotations=notes,
+        summary=headline.lstrip("# ").strip(),
+        text=text,
+        annotations=notes,
     )
     # NOTE: the status goes last, so a "success" is never posted when an earlier write failed.
-    client.create_status(result.head, state="success" if passed else "failure",
-                         description=description, context=CONTEXT, target_url=url)
-    return [f"reported to GitHub: status {CONTEXT} on {result.head[:12]}, check run {run_id} "
-            f"({len(notes)} annotation(s) in {patches} request(s))"]
+    client.create_status(
+        result.head,
+        state="success" if passed else "failure",
+        description=description,
+        context=CONTEXT,
+        target_url=url,
+    )
+    return [
+        f"reported to GitHub: status {CONTEXT} on {result.head[:12]}, check run {run_id} "
+        f"({len(notes)} annotation(s) in {patches} request(s))"
+    ]
 
 
-__all__ = ["PrCheckConfig", "PrCheckResult", "annotations_for", "report_to_github",
-           "reviews_option", "run_pr_check"]
+__all__ = [
+    "PrCheckConfig",
+    "PrCheckResult",
+    "annotations_for",
+    "report_to_github",
+    "reviews_option",
+    "run_pr_check",
+]

@@ -60,28 +60,39 @@ class ActionInputs:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ActionInputs:
         """Raises InvalidInput on an unknown command, format or fail-on value."""
+
         def get(name: str) -> str | None:
             value = env.get(f"GATEKEEPER_{name}", "").strip()
             return value or None
 
         command = get("COMMAND") or "check"
         if command not in COMMANDS:
-            raise InvalidInput(f"input command must be one of {', '.join(COMMANDS)}, "
-                               f"not {command!r}")
+            raise InvalidInput(
+                f"input command must be one of {', '.join(COMMANDS)}, not {command!r}"
+            )
         fmt = get("FORMAT") or "text"
         if fmt not in FORMATS:
             raise InvalidInput(f"input format must be one of {', '.join(FORMATS)}, not {fmt!r}")
         fail_on = (get("FAIL_ON") or "block").lower()
         if fail_on not in FAIL_ON:
-            raise InvalidInput(f"input fail-on must be one of {', '.join(FAIL_ON)}, "
-                               f"not {fail_on!r}")
+            raise InvalidInput(
+                f"input fail-on must be one of {', '.join(FAIL_ON)}, not {fail_on!r}"
+            )
         try:
             # SECURITY: split like a shell, but nothing is expanded or executed.
             args = shlex.split(get("ARGS") or "")
         except ValueError as exc:
             raise InvalidInput(f"input args cannot be split: {exc}") from None
-        return cls(command=command, policy=get("POLICY"), base=get("BASE"), store=get("STORE"),
-                   format=fmt, sarif_file=get("SARIF_FILE"), fail_on=fail_on, args=args)
+        return cls(
+            command=command,
+            policy=get("POLICY"),
+            base=get("BASE"),
+            store=get("STORE"),
+            format=fmt,
+            sarif_file=get("SARIF_FILE"),
+            fail_on=fail_on,
+            args=args,
+        )
 
 
 def build_argv(inputs: ActionInputs, workdir: Path) -> tuple[list[str], Path | None]:
@@ -189,32 +200,62 @@ def run(env: Mapping[str, str], stdout: TextIO, stderr: TextIO) -> int:
                     handle.write(markdown.render(verdict) + "\n")
             kept_report = _keep_report(report_text, tmp_root)
         elif undecided and code == ExitCode.PASS:
-            stdout.write(github.command(
-                "error", f"gatekeeper {inputs.command} exited 0 without a report, so nothing "
-                "was decided; see the log above", title="gatekeeper") + "\n")
+            stdout.write(
+                github.command(
+                    "error",
+                    f"gatekeeper {inputs.command} exited 0 without a report, so nothing "
+                    "was decided; see the log above",
+                    title="gatekeeper",
+                )
+                + "\n"
+            )
         elif undecided:
-            stdout.write(github.command(
-                "error", f"gatekeeper {inputs.command} failed with exit code {code} before "
-                "deciding; see the log above", title="gatekeeper") + "\n")
-    verdict_word = (verdict.verdict if verdict is not None
-                    else ("pass" if code == ExitCode.PASS and not undecided else "block"))
+            stdout.write(
+                github.command(
+                    "error",
+                    f"gatekeeper {inputs.command} failed with exit code {code} before "
+                    "deciding; see the log above",
+                    title="gatekeeper",
+                )
+                + "\n"
+            )
+    verdict_word = (
+        verdict.verdict
+        if verdict is not None
+        else ("pass" if code == ExitCode.PASS and not undecided else "block")
+    )
     if len(report_text.encode("utf-8")) > MAX_REPORT_OUTPUT and verdict is not None:
-        report_text = dumps_json({
-            "verdict": verdict.verdict, "command": verdict.command, "truncated": True,
-            "report_file": kept_report, "findings": len(verdict.findings),
-            "reasons": [r.model_dump(mode="json", exclude_none=True)
-                        for r in verdict.reasons[:100]],
-        })
-    outputs = {"verdict": verdict_word, "exit-code": str(code), "report": report_text,
-               "report-file": kept_report}
+        report_text = dumps_json(
+            {
+                "verdict": verdict.verdict,
+                "command": verdict.command,
+                "truncated": True,
+                "report_file": kept_report,
+                "findings": len(verdict.findings),
+                "reasons": [
+                    r.model_dump(mode="json", exclude_none=True) for r in verdict.reasons[:100]
+                ],
+            }
+        )
+    outputs = {
+        "verdict": verdict_word,
+        "exit-code": str(code),
+        "report": report_text,
+        "report-file": kept_report,
+    }
     out_path = env.get("GITHUB_OUTPUT")
     if out_path:
         write_outputs(out_path, outputs)
     failed = undecided or fail_step(code, verdict, inputs.fail_on)
     if failed and code == ExitCode.PASS and not undecided:
-        stdout.write(github.command(
-            "error", f"a new finding is at or above fail-on: {inputs.fail_on}",
-            title="gatekeeper") + "\n")
+        stdout.write(
+            github.command(
+                "error",
+                f"a new finding is at or above fail-on: {inputs.fail_on}",
+                title="gatekeeper",
+            )
+            + "\n"
+        )
     if not failed:
         return 0
     return code if code != ExitCode.PASS else int(ExitCode.BLOCKED)
@@ -227,8 +268,9 @@ def _keep_report(text: str, tmp_root: str | None) -> str:
     overwrite the report an earlier step's ``report-file`` output still points to.
     """
     with contextlib.suppress(OSError):
-        fd, path = tempfile.mkstemp(prefix="gatekeeper-report-", suffix=".json",
-                                    dir=tmp_root or tempfile.gettempdir())
+        fd, path = tempfile.mkstemp(
+            prefix="gatekeeper-report-", suffix=".json", dir=tmp_root or tempfile.gettempdir()
+        )
         with os.fdopen(fd, "wb") as handle:
             handle.write(text.encode("utf-8"))
         return path

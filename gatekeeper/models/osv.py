@@ -21,11 +21,15 @@ class OsvEvent(OpenModel):
 
     @model_validator(mode="after")
     def _one_kind(self) -> OsvEvent:
-        kinds = [k for k in ("introduced", "fixed", "last_affected", "limit")
-                 if getattr(self, k) is not None]
+        kinds = [
+            k
+            for k in ("introduced", "fixed", "last_affected", "limit")
+            if getattr(self, k) is not None
+        ]
         if len(kinds) != 1:
-            raise ValueError(f"an event has exactly one of introduced/fixed/last_affected/limit, "
-                             f"not {kinds}")
+            raise ValueError(
+                f"an event has exactly one of introduced/fixed/last_affected/limit, not {kinds}"
+            )
         return self
 
 

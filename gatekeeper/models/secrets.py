@@ -14,9 +14,20 @@ from pydantic import Field
 from gatekeeper.models.base import GatekeeperModel
 
 Detector = Literal[
-    "private-key", "aws-access-key", "github-token", "gitlab-token", "slack-token",
-    "stripe-key", "google-api-key", "npm-token", "pypi-token", "jwt", "url-credentials",
-    "docker-auth", "config-file-credentials", "generic-assignment",
+    "private-key",
+    "aws-access-key",
+    "github-token",
+    "gitlab-token",
+    "slack-token",
+    "stripe-key",
+    "google-api-key",
+    "npm-token",
+    "pypi-token",
+    "jwt",
+    "url-credentials",
+    "docker-auth",
+    "config-file-credentials",
+    "generic-assignment",
 ]
 
 

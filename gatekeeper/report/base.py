@@ -20,8 +20,9 @@ def blocking(verdict: Verdict) -> list[Finding]:
 def ranked(verdict: Verdict) -> list[tuple[Finding, bool]]:
     """Active findings with whether each blocks: blocking first, then most severe first."""
     blocks = {f.fingerprint for f in blocking(verdict)}
-    ordered = sorted(active(verdict),
-                     key=lambda f: (f.fingerprint not in blocks, -f.severity.rank, f.sort_key()))
+    ordered = sorted(
+        active(verdict), key=lambda f: (f.fingerprint not in blocks, -f.severity.rank, f.sort_key())
+    )
     return [(f, f.fingerprint in blocks) for f in ordered]
 
 

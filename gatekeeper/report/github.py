@@ -24,8 +24,14 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def command(level: str, message: str, *, file: str | None = None, line: int | None = None,
-            title: str | None = None) -> str:
+def command(
+    level: str,
+    message: str,
+    *,
+    file: str | None = None,
+    line: int | None = None,
+    title: str | None = None,
+) -> str:
     props = []
     if file:
         props.append(f"file={escape_property(file)}")
@@ -46,11 +52,18 @@ def level(finding: Finding, blocks: bool) -> str:
 
 def annotation_lines(verdict: Verdict) -> list[str]:
     """One workflow command per reason and per new finding, most severe first."""
-    lines = [command("error", r.message, title=f"{r.code} [{r.stage}]" if r.stage else r.code)
-             for r in verdict.reasons]
+    lines = [
+        command("error", r.message, title=f"{r.code} [{r.stage}]" if r.stage else r.code)
+        for r in verdict.reasons
+    ]
     lines.extend(
-        command(level(f, blocks), f"{f.message} ({f.severity.value})",
-                file=f.path, line=f.line, title=f.rule)
+        command(
+            level(f, blocks),
+            f"{f.message} ({f.severity.value})",
+            file=f.path,
+            line=f.line,
+            title=f.rule,
+        )
         for f, blocks in ranked(verdict)
     )
     return lines

@@ -36,8 +36,12 @@ def _checked_rules(verdict: Verdict) -> list[str]:
         return []
     from gatekeeper.audit import all_audits
 
-    return sorted(rule for audit in all_audits() if audit.evidence_kind in verdict.kinds
-                  for rule in audit.rules)
+    return sorted(
+        rule
+        for audit in all_audits()
+        if audit.evidence_kind in verdict.kinds
+        for rule in audit.rules
+    )
 
 
 class _Suite:
@@ -47,8 +51,9 @@ class _Suite:
 
     def case(self, classname: str, name: str) -> ET.Element:
         self.tests += 1
-        return ET.SubElement(self.element, "testcase",
-                             {"classname": classname, "name": _clean(name), "time": "0"})
+        return ET.SubElement(
+            self.element, "testcase", {"classname": classname, "name": _clean(name), "time": "0"}
+        )
 
     def fail(self, case: ET.Element, message: str, kind: str, body: str) -> None:
         self.failures += 1
@@ -69,10 +74,12 @@ class _Suite:
 
 
 def _finding_body(finding: Finding) -> str:
-    return (f"{finding.rule} ({finding.severity.value}) at {location(finding)}\n"
-            f"{finding.message}\n"
-            f"rule: {rule_help(finding.rule)}\n"
-            f"fingerprint: {finding.fingerprint}\n")
+    return (
+        f"{finding.rule} ({finding.severity.value}) at {location(finding)}\n"
+        f"{finding.message}\n"
+        f"rule: {rule_help(finding.rule)}\n"
+        f"fingerprint: {finding.fingerprint}\n"
+    )
 
 
 def _finding_cases(suites: dict[str, _Suite], verdict: Verdict) -> None:
@@ -95,12 +102,17 @@ def _finding_cases(suites: dict[str, _Suite], verdict: Verdict) -> None:
             if finding.status is not None:
                 suite.skip(case, f"{finding.status}: {finding.message}")
             elif finding.severity.at_least(block_at):
-                suite.fail(case, finding.message, f"{finding.rule} ({finding.severity.value})",
-                           _finding_body(finding))
+                suite.fail(
+                    case,
+                    finding.message,
+                    f"{finding.rule} ({finding.severity.value})",
+                    _finding_body(finding),
+                )
             else:
                 out = ET.SubElement(case, "system-out")
-                out.text = _clean(f"below the blocking severity ({block_at.value}): "
-                                  + _finding_body(finding))
+                out.text = _clean(
+                    f"below the blocking severity ({block_at.value}): " + _finding_body(finding)
+                )
 
 
 def _reason_cases(suites: dict[str, _Suite], verdict: Verdict) -> None:
@@ -108,9 +120,13 @@ def _reason_cases(suites: dict[str, _Suite], verdict: Verdict) -> None:
         stage = reason.stage or "policy"
         suite = suites.setdefault(f"verify.{stage}", _Suite(f"gatekeeper.verify.{stage}"))
         case = suite.case(f"gatekeeper.verify.{stage}", f"{reason.code} {stage}")
-        suite.fail(case, reason.message, reason.code,
-                   f"{reason.code} (stage {stage})\n{reason.message}\nblocks when: "
-                   f"{rule_help(reason.code)}\n")
+        suite.fail(
+            case,
+            reason.message,
+            reason.code,
+            f"{reason.code} (stage {stage})\n{reason.message}\nblocks when: "
+            f"{rule_help(reason.code)}\n",
+        )
 
 
 def _verdict_suite(verdict: Verdict) -> _Suite:
@@ -119,8 +135,12 @@ def _verdict_suite(verdict: Verdict) -> _Suite:
     case = suite.case("gatekeeper.verdict", f"{verdict.command}{subject}")
     if not verdict.allowed:
         n = len(verdict.reasons) + len(verdict.blocking_findings())
-        suite.fail(case, f"blocked: {n} blocking reason(s) or finding(s)", "gatekeeper/block",
-                   "\n".join(_verdict_lines(verdict)) + "\n")
+        suite.fail(
+            case,
+            f"blocked: {n} blocking reason(s) or finding(s)",
+            "gatekeeper/block",
+            "\n".join(_verdict_lines(verdict)) + "\n",
+        )
     elif verdict.notes:
         out = ET.SubElement(case, "system-out")
         out.text = _clean("\n".join(f"note: {n}" for n in verdict.notes) + "\n")

@@ -45,8 +45,12 @@ def _finding_table(findings: list[Finding], with_status: bool = False) -> list[s
         head, sep = "| Status " + head, "|---" + sep
     lines = [head, sep]
     for finding in findings[:MAX_ROWS]:
-        cells = [finding.severity.value, _code(finding.rule), _code(location(finding)),
-                 escape(finding.message)]
+        cells = [
+            finding.severity.value,
+            _code(finding.rule),
+            _code(location(finding)),
+            escape(finding.message),
+        ]
         if with_status:
             cells.insert(0, finding.status or "new")
         lines.append("| " + " | ".join(cells) + " |")
@@ -66,16 +70,20 @@ def _summary(verdict: Verdict) -> str:
         subjects = ", ".join(_code(s) for s in verdict.subjects) or "the artifact"
         if verdict.allowed:
             return f"{subjects} may be promoted: every required stage is attested and signed."
-        return (f"{len(verdict.reasons)} reason(s) block promotion of {subjects}. Fix each one, "
-                "then run `gatekeeper verify` again.")
+        return (
+            f"{len(verdict.reasons)} reason(s) block promotion of {subjects}. Fix each one, "
+            "then run `gatekeeper verify` again."
+        )
     counts = severity_counts(active(verdict))
     summary = ", ".join(f"{n} {s.value}" for s, n in counts.items()) or "no new findings"
     at = verdict.block_at.value if verdict.block_at else "-"
     n_block = len(blocking(verdict))
     if verdict.allowed:
         return f"{summary}; nothing at or above **{at}**."
-    return (f"**{n_block}** finding(s) at or above **{at}** ({summary}). Fix them, add a policy "
-            "exception with a reason and an expiry, or accept them with `--baseline`.")
+    return (
+        f"**{n_block}** finding(s) at or above **{at}** ({summary}). Fix them, add a policy "
+        "exception with a reason and an expiry, or accept them with `--baseline`."
+    )
 
 
 def render(verdict: Verdict) -> str:
@@ -83,8 +91,10 @@ def render(verdict: Verdict) -> str:
     if verdict.reasons:
         lines += ["| Code | Stage | Reason |", "|---|---|---|"]
         for reason in verdict.reasons[:MAX_ROWS]:
-            lines.append(f"| {_code(reason.code)} | {escape(reason.stage or '-')} | "
-                         f"{escape(reason.message)} |")
+            lines.append(
+                f"| {_code(reason.code)} | {escape(reason.stage or '-')} | "
+                f"{escape(reason.message)} |"
+            )
         if len(verdict.reasons) > MAX_ROWS:
             lines.append(f"\n… and {len(verdict.reasons) - MAX_ROWS} more")
         lines.append("")
@@ -94,12 +104,21 @@ def render(verdict: Verdict) -> str:
     blocking_fps = {f.fingerprint for f in blocks}
     below = [f for f in active(verdict) if f.fingerprint not in blocking_fps]
     if below:
-        lines += [f"<details><summary>Below the blocking severity ({len(below)})</summary>", "",
-                  *_finding_table(below), "", "</details>", ""]
+        lines += [
+            f"<details><summary>Below the blocking severity ({len(below)})</summary>",
+            "",
+            *_finding_table(below),
+            "",
+            "</details>",
+            "",
+        ]
     quiet = [f for f in verdict.findings if f.status is not None]
     if quiet:
-        lines += [f"<details><summary>Not blocking: existing on the base, excepted or "
-                  f"baselined ({len(quiet)})</summary>", ""]
+        lines += [
+            f"<details><summary>Not blocking: existing on the base, excepted or "
+            f"baselined ({len(quiet)})</summary>",
+            "",
+        ]
         lines += [*_finding_table(quiet, with_status=True), "", "</details>", ""]
     if verdict.notes:
         lines += [f"<details><summary>Notes ({len(verdict.notes)})</summary>", ""]

@@ -212,14 +212,20 @@ def _location(path: str | None, line: int | None, logical: str | None = None) ->
         # ("locationFromSarifResult: expected artifact location"); repository-level results
         # use the placeholder OpenSSF Scorecard uses, and say what they are about logically.
         return {
-            "physicalLocation": {"artifactLocation": {"uri": NO_FILE_URI},
-                                 "region": {"startLine": 1}},
+            "physicalLocation": {
+                "artifactLocation": {"uri": NO_FILE_URI},
+                "region": {"startLine": 1},
+            },
             "logicalLocations": [{"name": logical or "repository", "kind": "module"}],
         }
     # A file-level finding (no line) points at the file's first line, which code scanning
     # needs to place and fingerprint the alert.
-    return {"physicalLocation": {"artifactLocation": {"uri": path, "uriBaseId": "%SRCROOT%"},
-                                 "region": {"startLine": line or 1}}}
+    return {
+        "physicalLocation": {
+            "artifactLocation": {"uri": path, "uriBaseId": "%SRCROOT%"},
+            "region": {"startLine": line or 1},
+        }
+    }
 
 
 def _finding_result(finding: Finding, index: int, block_at: Severity | None) -> dict[str, Any]:
@@ -239,10 +245,14 @@ def _finding_result(finding: Finding, index: int, block_at: Severity | None) -> 
         },
     }
     if finding.status in ("excepted", "baseline"):
-        justification = ("excused by a policy exception" if finding.status == "excepted"
-                         else "accepted in the baseline file")
-        result["suppressions"] = [{"kind": "external", "status": "accepted",
-                                   "justification": justification}]
+        justification = (
+            "excused by a policy exception"
+            if finding.status == "excepted"
+            else "accepted in the baseline file"
+        )
+        result["suppressions"] = [
+            {"kind": "external", "status": "accepted", "justification": justification}
+        ]
     return result
 
 
@@ -256,10 +266,14 @@ def _reason_result(reason: Reason, index: int) -> dict[str, Any]:
         "ruleId": reason.code,
         "ruleIndex": index,
         "level": "error",
-        "message": {"text": f"[{reason.stage}] {reason.message}" if reason.stage
-                    else reason.message},
-        "locations": [_location(None, None, logical=f"stage {reason.stage}" if reason.stage
-                                else "verification")],
+        "message": {
+            "text": f"[{reason.stage}] {reason.message}" if reason.stage else reason.message
+        },
+        "locations": [
+            _location(
+                None, None, logical=f"stage {reason.stage}" if reason.stage else "verification"
+            )
+        ],
         "partialFingerprints": {FINGERPRINT_KEY: _reason_fingerprint(reason)},
         "properties": {"blocking": True},
     }
@@ -275,27 +289,34 @@ def build(verdict: Verdict) -> dict[str, Any]:
         severity = defaults.get(rule_id)
         if severity is None:
             # verify/* codes always block; a finding's rule unknown to this build keeps its own.
-            severity = next((f.severity for f in verdict.findings if f.rule == rule_id),
-                            Severity.HIGH)
+            severity = next(
+                (f.severity for f in verdict.findings if f.rule == rule_id), Severity.HIGH
+            )
         rules.append(_rule(rule_id, severity))
     results = [_reason_result(r, index[r.code]) for r in verdict.reasons]
-    results += [_finding_result(f, index[f.rule], verdict.block_at)
-                for f in sorted(verdict.findings, key=Finding.sort_key)]
+    results += [
+        _finding_result(f, index[f.rule], verdict.block_at)
+        for f in sorted(verdict.findings, key=Finding.sort_key)
+    ]
     run: dict[str, Any] = {
-        "tool": {"driver": {
-            "name": "gatekeeper",
-            "semanticVersion": __version__,
-            "version": __version__,
-            "rules": rules,
-        }},
+        "tool": {
+            "driver": {
+                "name": "gatekeeper",
+                "semanticVersion": __version__,
+                "version": __version__,
+                "rules": rules,
+            }
+        },
         "automationDetails": {"id": f"gatekeeper/{verdict.command}/"},
         "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "the repository root"}}},
-        "invocations": [{
-            "executionSuccessful": True,
-            "toolExecutionNotifications": [
-                {"level": "note", "message": {"text": note}} for note in verdict.notes
-            ],
-        }],
+        "invocations": [
+            {
+                "executionSuccessful": True,
+                "toolExecutionNotifications": [
+                    {"level": "note", "message": {"text": note}} for note in verdict.notes
+                ],
+            }
+        ],
         "results": results,
         "columnKind": "unicodeCodePoints",
         "properties": {

@@ -7,8 +7,13 @@ from itertools import groupby
 from gatekeeper.models.verdict import Verdict
 from gatekeeper.report.base import active, blocking, location, severity_counts
 
-_COLOURS = {"critical": "\033[1;31m", "high": "\033[31m", "medium": "\033[33m",
-            "low": "\033[36m", "info": "\033[2m"}
+_COLOURS = {
+    "critical": "\033[1;31m",
+    "high": "\033[31m",
+    "medium": "\033[33m",
+    "low": "\033[36m",
+    "info": "\033[2m",
+}
 _RESET = "\033[0m"
 
 
@@ -31,8 +36,7 @@ def render(verdict: Verdict, *, colour: bool = False) -> str:
             mark = "x" if finding.fingerprint in blocks else " "
             sev = paint(f"{finding.severity.value:<8}", finding.severity.value)
             where = f"line {finding.line}" if finding.line else "-"
-            lines.append(f"{mark} {sev} {finding.rule:<36} {where:<10} "
-                         f"{one_line(finding.message)}")
+            lines.append(f"{mark} {sev} {finding.rule:<36} {where:<10} {one_line(finding.message)}")
     quiet = [f for f in verdict.findings if f.status is not None]
     if quiet:
         by_status: dict[str, int] = {}
@@ -56,16 +60,20 @@ def _summary(verdict: Verdict) -> str:
         if verdict.allowed:
             subjects = ", ".join(verdict.subjects) or "the artifact"
             return f"{word}: {subjects} may be promoted under policy {verdict.policy}"
-        return (f"{word}: {len(verdict.reasons)} reason(s) under policy {verdict.policy}; "
-                "fix each reason above, then run verify again")
+        return (
+            f"{word}: {len(verdict.reasons)} reason(s) under policy {verdict.policy}; "
+            "fix each reason above, then run verify again"
+        )
     counts = severity_counts(active(verdict))
     summary = ", ".join(f"{n} {s.value}" for s, n in counts.items()) or "no findings"
     n_block = len(blocking(verdict))
     at = verdict.block_at.value if verdict.block_at else "-"
     if verdict.allowed:
         return f"{word}: {summary} (blocks at {at})"
-    return (f"{word}: {n_block} finding(s) at or above {at} ({summary}); fix them, add an "
-            f"exception with a reason and expiry to the policy, or accept them with --baseline")
+    return (
+        f"{word}: {n_block} finding(s) at or above {at} ({summary}); fix them, add an "
+        f"exception with a reason and expiry to the policy, or accept them with --baseline"
+    )
 
 
 __all__ = ["location", "one_line", "render"]

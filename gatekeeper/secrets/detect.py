@@ -53,23 +53,112 @@ def shannon_entropy(value: str) -> float:
 # --- precision filters -------------------------------------------------------------------
 
 _PLACEHOLDER_PARTS = (
-    "example", "changeme", "change_me", "change-me", "changeit", "placeholder", "your_",
-    "your-", "yourtoken", "yourpassword", "yoursecret", "xxxx", "****", "....", "dummy",
-    "redacted", "replace_me", "replace-me", "replaceme", "fixme", "todo", "sample", "<", ">",
-    "${", "{{", "}}", "$(", "%(", "insert", "notreal", "not_real", "not-real", "not-a-",
-    "not_a_", "fake", "secret_here", "token_here", "here>", "mysecret", "my_secret",
-    "mypassword", "my_password", "s3cr3t", "p@ssw0rd", "lorem", "abcdef123", "123456",
-    "000000", "111111", "hunter2",
+    "example",
+    "changeme",
+    "change_me",
+    "change-me",
+    "changeit",
+    "placeholder",
+    "your_",
+    "your-",
+    "yourtoken",
+    "yourpassword",
+    "yoursecret",
+    "xxxx",
+    "****",
+    "....",
+    "dummy",
+    "redacted",
+    "replace_me",
+    "replace-me",
+    "replaceme",
+    "fixme",
+    "todo",
+    "sample",
+    "<",
+    ">",
+    "${",
+    "{{",
+    "}}",
+    "$(",
+    "%(",
+    "insert",
+    "notreal",
+    "not_real",
+    "not-real",
+    "not-a-",
+    "not_a_",
+    "fake",
+    "secret_here",
+    "token_here",
+    "here>",
+    "mysecret",
+    "my_secret",
+    "mypassword",
+    "my_password",
+    "s3cr3t",
+    "p@ssw0rd",
+    "lorem",
+    "abcdef123",
+    "123456",
+    "000000",
+    "111111",
+    "hunter2",
 )
 _PLACEHOLDER_PREFIXES = ("test", "fake", "dummy", "mock", "sample", "demo", "local")
-_PLACEHOLDER_EXACT = frozenset({
-    "password", "passwd", "pass", "secret", "token", "apikey", "api_key", "key", "none",
-    "null", "nil", "true", "false", "undefined", "test", "testing", "admin", "root",
-    "default", "empty", "string", "str", "value", "foo", "bar", "foobar", "baz", "qwerty",
-    "letmein", "hunter2", "guest", "user", "username", "required", "optional", "unset",
-    "masked", "hidden", "private", "public", "secretkey", "secret_key", "access_key",
-    "password1", "password123", "x-oauth-basic", "oauth2", "bearer", "basic",
-})
+_PLACEHOLDER_EXACT = frozenset(
+    {
+        "password",
+        "passwd",
+        "pass",
+        "secret",
+        "token",
+        "apikey",
+        "api_key",
+        "key",
+        "none",
+        "null",
+        "nil",
+        "true",
+        "false",
+        "undefined",
+        "test",
+        "testing",
+        "admin",
+        "root",
+        "default",
+        "empty",
+        "string",
+        "str",
+        "value",
+        "foo",
+        "bar",
+        "foobar",
+        "baz",
+        "qwerty",
+        "letmein",
+        "hunter2",
+        "guest",
+        "user",
+        "username",
+        "required",
+        "optional",
+        "unset",
+        "masked",
+        "hidden",
+        "private",
+        "public",
+        "secretkey",
+        "secret_key",
+        "access_key",
+        "password1",
+        "password123",
+        "x-oauth-basic",
+        "oauth2",
+        "bearer",
+        "basic",
+    }
+)
 _REFERENCE = re.compile(
     r"""^(?:\$|%[A-Za-z_]+%|@[A-Za-z_.]+@|ENC\(|!vault|vault:|env[.:(]|process\.env|os\.environ
     |os\.getenv|getenv|secrets?\.|vars\.|params\.|settings\.|config\.|self\.|this\.|ref\+
@@ -125,8 +214,11 @@ def _ordinary_base64_text(value: str) -> bool:
 
 
 def char_classes(value: str) -> int:
-    return (any(c.islower() for c in value) + any(c.isupper() for c in value)
-            + any(c.isdigit() for c in value))
+    return (
+        any(c.islower() for c in value)
+        + any(c.isupper() for c in value)
+        + any(c.isdigit() for c in value)
+    )
 
 
 def looks_random(value: str, *, min_len: int = 8) -> bool:
@@ -198,14 +290,80 @@ _GENERIC = re.compile(
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
 # Names that hold something about a secret rather than the secret itself (matched as suffix).
 _NAME_SUFFIXES = (
-    "file", "path", "dir", "url", "uri", "endpoint", "name", "id", "ids", "type", "length",
-    "len", "size", "count", "env", "var", "variable", "field", "header", "param", "ref", "arn",
-    "hash", "sha", "sha1", "sha256", "sha512", "digest", "checksum", "fingerprint", "provider",
-    "policy", "format", "prefix", "suffix", "version", "expiry", "expires", "ttl", "timeout",
-    "rotation", "label", "description", "regex", "pattern", "template", "mount", "store",
-    "manager", "class", "method", "enabled", "required", "source", "kind", "mode", "location",
-    "host", "port", "user", "username", "login", "email", "service", "scope", "scopes",
-    "audience", "issuer", "algorithm", "alg", "public", "publickey", "public_key", "public-key",
+    "file",
+    "path",
+    "dir",
+    "url",
+    "uri",
+    "endpoint",
+    "name",
+    "id",
+    "ids",
+    "type",
+    "length",
+    "len",
+    "size",
+    "count",
+    "env",
+    "var",
+    "variable",
+    "field",
+    "header",
+    "param",
+    "ref",
+    "arn",
+    "hash",
+    "sha",
+    "sha1",
+    "sha256",
+    "sha512",
+    "digest",
+    "checksum",
+    "fingerprint",
+    "provider",
+    "policy",
+    "format",
+    "prefix",
+    "suffix",
+    "version",
+    "expiry",
+    "expires",
+    "ttl",
+    "timeout",
+    "rotation",
+    "label",
+    "description",
+    "regex",
+    "pattern",
+    "template",
+    "mount",
+    "store",
+    "manager",
+    "class",
+    "method",
+    "enabled",
+    "required",
+    "source",
+    "kind",
+    "mode",
+    "location",
+    "host",
+    "port",
+    "user",
+    "username",
+    "login",
+    "email",
+    "service",
+    "scope",
+    "scopes",
+    "audience",
+    "issuer",
+    "algorithm",
+    "alg",
+    "public",
+    "publickey",
+    "public_key",
+    "public-key",
 )
 
 
@@ -237,25 +395,89 @@ _DOCKER_AUTH = re.compile(
     r"\"(auth|identitytoken|registrytoken)\"\s*:\s*\"([A-Za-z0-9+/=._-]{4,})\""
 )
 
-LOCKFILES = frozenset({
-    "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "poetry.lock",
-    "Pipfile.lock", "uv.lock", "Cargo.lock", "go.sum", "Gemfile.lock", "composer.lock",
-    "pdm.lock", "bun.lock", "packages.lock.json", "gradle.lockfile", "flake.lock",
-    "conda-lock.yml", "mix.lock", "pubspec.lock", "Podfile.lock",
-})
-_CODE_EXT = frozenset({
-    ".py", ".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", ".go", ".java", ".kt", ".kts", ".scala",
-    ".rb", ".php", ".cs", ".c", ".h", ".cc", ".cpp", ".hpp", ".rs", ".swift", ".m", ".groovy",
-    ".gradle", ".dart", ".lua", ".pl", ".r", ".jl", ".ex", ".exs", ".erl", ".clj", ".vue",
-    ".svelte", ".pyi",
-})
+LOCKFILES = frozenset(
+    {
+        "package-lock.json",
+        "npm-shrinkwrap.json",
+        "yarn.lock",
+        "pnpm-lock.yaml",
+        "poetry.lock",
+        "Pipfile.lock",
+        "uv.lock",
+        "Cargo.lock",
+        "go.sum",
+        "Gemfile.lock",
+        "composer.lock",
+        "pdm.lock",
+        "bun.lock",
+        "packages.lock.json",
+        "gradle.lockfile",
+        "flake.lock",
+        "conda-lock.yml",
+        "mix.lock",
+        "pubspec.lock",
+        "Podfile.lock",
+    }
+)
+_CODE_EXT = frozenset(
+    {
+        ".py",
+        ".js",
+        ".mjs",
+        ".cjs",
+        ".ts",
+        ".tsx",
+        ".jsx",
+        ".go",
+        ".java",
+        ".kt",
+        ".kts",
+        ".scala",
+        ".rb",
+        ".php",
+        ".cs",
+        ".c",
+        ".h",
+        ".cc",
+        ".cpp",
+        ".hpp",
+        ".rs",
+        ".swift",
+        ".m",
+        ".groovy",
+        ".gradle",
+        ".dart",
+        ".lua",
+        ".pl",
+        ".r",
+        ".jl",
+        ".ex",
+        ".exs",
+        ".erl",
+        ".clj",
+        ".vue",
+        ".svelte",
+        ".pyi",
+    }
+)
 
 # Priority: a lower number wins when two hits overlap.
 _PRIORITY = {
-    "private-key": 0, "aws-access-key": 1, "github-token": 1, "gitlab-token": 1,
-    "slack-token": 1, "stripe-key": 1, "google-api-key": 1, "npm-token": 1, "pypi-token": 1,
-    "jwt": 2, "docker-auth": 3, "config-file-credentials": 4, "url-credentials": 5,
-    "generic-assignment": 6, "_consumed": 0,
+    "private-key": 0,
+    "aws-access-key": 1,
+    "github-token": 1,
+    "gitlab-token": 1,
+    "slack-token": 1,
+    "stripe-key": 1,
+    "google-api-key": 1,
+    "npm-token": 1,
+    "pypi-token": 1,
+    "jwt": 2,
+    "docker-auth": 3,
+    "config-file-credentials": 4,
+    "url-credentials": 5,
+    "generic-assignment": 6,
+    "_consumed": 0,
 }
 
 
@@ -337,8 +559,14 @@ def _specific(text: str, lines: _Lines) -> Iterator[RawHit]:
             if len(body) < 40 or is_placeholder(body) or shannon_entropy(body) < 4.0:
                 continue
             kind = (m.group(1) or "").strip() or "PKCS#8"
-            yield RawHit("private-key", body[:4096], m.start(), m.end(), lines.line(m.start()),
-                         detail=f"{kind} private key block")
+            yield RawHit(
+                "private-key",
+                body[:4096],
+                m.start(),
+                m.end(),
+                lines.line(m.start()),
+                detail=f"{kind} private key block",
+            )
     if "AKIA" in text or "ASIA" in text:
         for m in _AWS_ID.finditer(text):
             key = m.group(1)
@@ -348,13 +576,22 @@ def _specific(text: str, lines: _Lines) -> Iterator[RawHit]:
             secret = None
             for s in _AWS_SECRET.finditer(text, lo, hi):
                 cand = s.group(1)
-                if (shannon_entropy(cand) >= 4.0 and char_classes(cand) == 3
-                        and not is_placeholder(cand)):
+                if (
+                    shannon_entropy(cand) >= 4.0
+                    and char_classes(cand) == 3
+                    and not is_placeholder(cand)
+                ):
                     secret = s
                     break
-            yield RawHit("aws-access-key", key, m.start(1), m.end(1), lines.line(m.start(1)),
-                         paired=secret is not None,
-                         detail="with its secret access key nearby" if secret else "")
+            yield RawHit(
+                "aws-access-key",
+                key,
+                m.start(1),
+                m.end(1),
+                lines.line(m.start(1)),
+                paired=secret is not None,
+                detail="with its secret access key nearby" if secret else "",
+            )
             if secret is not None:
                 yield RawHit("_consumed", "", secret.start(1), secret.end(1), 0)
     simple: tuple[tuple[str, tuple[str, ...], re.Pattern[str], int, float], ...] = (
@@ -377,8 +614,14 @@ def _specific(text: str, lines: _Lines) -> Iterator[RawHit]:
             value = m.group(1) or m.group(2)
             body_start = 5 if m.group(1) else 30
             if _token_ok(value, body_start, 2.5):
-                yield RawHit("slack-token", value, m.start(), m.end(), lines.line(m.start()),
-                             detail="webhook URL" if m.group(2) else "")
+                yield RawHit(
+                    "slack-token",
+                    value,
+                    m.start(),
+                    m.end(),
+                    lines.line(m.start()),
+                    detail="webhook URL" if m.group(2) else "",
+                )
     if "eyJ" in text:
         for m in _JWT.finditer(text):
             value = m.group(1)
@@ -400,8 +643,14 @@ def _url_credentials(text: str, lines: _Lines) -> Iterator[RawHit]:
         # SECURITY: the user part can itself be a token (`https://ghp_...:x@host`); only a
         # name that does not look generated is printed as it is.
         shown = redact(user) if looks_random(user) else user[:32]
-        yield RawHit("url-credentials", password, m.start(2), m.end(2), lines.line(m.start()),
-                     detail=f"password for {shown}@{m.group(3)[:64]}")
+        yield RawHit(
+            "url-credentials",
+            password,
+            m.start(2),
+            m.end(2),
+            lines.line(m.start()),
+            detail=f"password for {shown}@{m.group(3)[:64]}",
+        )
 
 
 def _config_value_ok(value: str) -> bool:
@@ -417,8 +666,14 @@ def _config(kind: str, text: str, lines: _Lines) -> Iterator[RawHit]:
     def emit(m: re.Match[str], group: int, detail: str) -> Iterator[RawHit]:
         value = m.group(group).strip().strip("\"'")
         if _config_value_ok(value):
-            yield RawHit("config-file-credentials", value, m.start(group), m.end(group),
-                         lines.line(m.start(group)), detail=detail)
+            yield RawHit(
+                "config-file-credentials",
+                value,
+                m.start(group),
+                m.end(group),
+                lines.line(m.start(group)),
+                detail=detail,
+            )
 
     if kind == "npmrc":
         for m in _NPMRC.finditer(text):
@@ -456,8 +711,14 @@ def _docker(text: str, lines: _Lines) -> Iterator[RawHit]:
         value = m.group(2)
         if is_placeholder(value) or len(value) < 8:
             continue
-        yield RawHit("docker-auth", value, m.start(2), m.end(2), lines.line(m.start(2)),
-                     detail=f"Docker config {m.group(1)}")
+        yield RawHit(
+            "docker-auth",
+            value,
+            m.start(2),
+            m.end(2),
+            lines.line(m.start(2)),
+            detail=f"Docker config {m.group(1)}",
+        )
 
 
 def _generic(path: str, text: str, lines: _Lines) -> Iterator[RawHit]:
@@ -472,11 +733,11 @@ def _generic(path: str, text: str, lines: _Lines) -> Iterator[RawHit]:
         start = m.start()
         while start > 0 and text[start - 1] in _NAME_CHARS:
             start -= 1
-        name = text[start:m.end(2)]
+        name = text[start : m.end(2)]
         if _name_excluded(name):
             continue
         group = next(g for g in (4, 5, 6, 7) if m.group(g) is not None)
-        value = text[m.start(group):m.end(group)].strip()
+        value = text[m.start(group) : m.end(group)].strip()
         if group == 7:
             if is_code or "(" in value:
                 continue  # NOTE: an unquoted right-hand side in code is an expression
@@ -487,8 +748,14 @@ def _generic(path: str, text: str, lines: _Lines) -> Iterator[RawHit]:
             continue  # NOTE: prose, string templates and concatenations, not literals
         if not looks_random(value):
             continue
-        yield RawHit("generic-assignment", value, m.start(group), m.start(group) + len(value),
-                     lines.line(start), detail=f"assigned to {name[:64]}")
+        yield RawHit(
+            "generic-assignment",
+            value,
+            m.start(group),
+            m.start(group) + len(value),
+            lines.line(start),
+            detail=f"assigned to {name[:64]}",
+        )
 
 
 def scan_text(

@@ -105,8 +105,10 @@ class RegistryRef:
         parts = urlsplit(uri)
         if parts.username is not None or parts.password is not None or "@" in parts.netloc:
             # SECURITY: credentials never come from the command line (they end up in logs).
-            raise InvalidInput(f"oci://{parts.hostname}/...: credentials in the store URI are "
-                               f"refused; set {USERNAME_ENV}/{PASSWORD_ENV} or use docker login")
+            raise InvalidInput(
+                f"oci://{parts.hostname}/...: credentials in the store URI are "
+                f"refused; set {USERNAME_ENV}/{PASSWORD_ENV} or use docker login"
+            )
         if parts.query or parts.fragment:
             raise InvalidInput(f"{uri}: a store URI has no query or fragment")
         host = parts.netloc
@@ -121,8 +123,10 @@ class RegistryRef:
             raise InvalidInput(f"{uri}: no repository (oci://HOST[:PORT]/REPO)")
         for component in repository.split("/"):
             if not _REPO_COMPONENT.match(component):
-                raise InvalidInput(f"{uri}: {component!r} is not a valid repository name component "
-                                   "(lower-case letters, digits and . _ - separators)")
+                raise InvalidInput(
+                    f"{uri}: {component!r} is not a valid repository name component "
+                    "(lower-case letters, digits and . _ - separators)"
+                )
         if len(repository) > 255:
             raise InvalidInput(f"{uri}: repository name longer than 255 characters")
         return cls(host=host, repository=repository)
@@ -171,8 +175,9 @@ def load_credentials(host: str, environ: Mapping[str, str] | None = None) -> Cre
     if user or password:
         if not (user and password):
             raise InvalidInput(f"{USERNAME_ENV} and {PASSWORD_ENV} must be set together")
-        return Credentials(username=user, password=password,
-                           source=f"{USERNAME_ENV}/{PASSWORD_ENV}")
+        return Credentials(
+            username=user, password=password, source=f"{USERNAME_ENV}/{PASSWORD_ENV}"
+        )
     path = _docker_config_path(env)
     try:
         with open(path, "rb") as handle:
@@ -200,23 +205,30 @@ def load_credentials(host: str, environ: Mapping[str, str] | None = None) -> Cre
             try:
                 decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
             except (binascii.Error, UnicodeDecodeError) as exc:
-                raise InvalidInput(f"{path}: auths[{key!r}].auth is not base64 of "
-                                   "user:password") from exc
+                raise InvalidInput(
+                    f"{path}: auths[{key!r}].auth is not base64 of user:password"
+                ) from exc
             name, sep, secret = decoded.partition(":")
             if not sep:
                 raise InvalidInput(f"{path}: auths[{key!r}].auth is not base64 of user:password")
             return Credentials(username=name, password=secret, source=str(path))
         plain_user, plain_secret = entry.get("username"), entry.get("password")
-        if isinstance(plain_user, str) and isinstance(plain_secret, str) and plain_user \
-                and plain_secret:
+        if (
+            isinstance(plain_user, str)
+            and isinstance(plain_secret, str)
+            and plain_user
+            and plain_secret
+        ):
             return Credentials(username=plain_user, password=plain_secret, source=str(path))
     return None
 
 
 def _parse_challenge(header: str) -> tuple[str, dict[str, str]]:
     scheme, _, rest = header.strip().partition(" ")
-    params = {m.group(1).lower(): (m.group(2) if m.group(2) is not None else m.group(3))
-              for m in _CHALLENGE_PARAM.finditer(rest)}
+    params = {
+        m.group(1).lower(): (m.group(2) if m.group(2) is not None else m.group(3))
+        for m in _CHALLENGE_PARAM.finditer(rest)
+    }
     return scheme.lower(), params
 
 
@@ -251,13 +263,20 @@ class Manifest:
 class RegistryClient:
     """One repository on one registry."""
 
-    def __init__(self, ref: RegistryRef, *, insecure: bool = False,
-                 credentials: Credentials | None = None, http: HttpClient | None = None) -> None:
+    def __init__(
+        self,
+        ref: RegistryRef,
+        *,
+        insecure: bool = False,
+        credentials: Credentials | None = None,
+        http: HttpClient | None = None,
+    ) -> None:
         if insecure and not is_loopback_host(ref.hostname):
             # SECURITY: plain HTTP would expose credentials and let anyone on the path swap
             # content; it is only for a registry on this machine (tests, CI sidecars).
-            raise InvalidInput(f"--insecure-registry is allowed only for loopback hosts, not "
-                               f"{ref.hostname}")
+            raise InvalidInput(
+                f"--insecure-registry is allowed only for loopback hosts, not {ref.hostname}"
+            )
         self.ref = ref
         self.insecure = insecure
         self.scheme = "http" if insecure else "https"
@@ -271,9 +290,16 @@ class RegistryClient:
 
     # -- transport -----------------------------------------------------------------------
 
-    def request(self, method: str, url: str, *, headers: Mapping[str, str] | None = None,
-                data: bytes | None = None, params: Mapping[str, str] | None = None,
-                stream: bool = False) -> requests.Response:
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        data: bytes | None = None,
+        params: Mapping[str, str] | None = None,
+        stream: bool = False,
+    ) -> requests.Response:
         """Send a request, answering at most two authentication challenges.
 
         Raises:
@@ -289,11 +315,19 @@ class RegistryClient:
                 sent["Authorization"] = self._authorization
             try:
                 response = self.http.request(
-                    method, full, headers=sent, data=data, params=params, stream=stream,
-                    allow_redirects=method in ("GET", "HEAD"))
+                    method,
+                    full,
+                    headers=sent,
+                    data=data,
+                    params=params,
+                    stream=stream,
+                    allow_redirects=method in ("GET", "HEAD"),
+                )
             except requests.RequestException as exc:
-                raise StoreError(f"{self.display}: cannot reach the registry: "
-                                 f"{type(exc).__name__}: {_short(exc)}") from exc
+                raise StoreError(
+                    f"{self.display}: cannot reach the registry: "
+                    f"{type(exc).__name__}: {_short(exc)}"
+                ) from exc
             if response.status_code != 401 or not same_origin or challenges >= 2:
                 if response.status_code == 401:
                     response.close()
@@ -310,11 +344,14 @@ class RegistryClient:
 
     def _auth_failure(self) -> str:
         if self.credentials is None:
-            return (f"{self.display}: the registry requires authentication; set {USERNAME_ENV} and "
-                    f"{PASSWORD_ENV} (or {TOKEN_ENV}), or log in with docker login "
-                    "(credential helpers are not run)")
-        return (f"{self.display}: the registry refused the credentials from "
-                f"{self.credentials.source}")
+            return (
+                f"{self.display}: the registry requires authentication; set {USERNAME_ENV} and "
+                f"{PASSWORD_ENV} (or {TOKEN_ENV}), or log in with docker login "
+                "(credential helpers are not run)"
+            )
+        return (
+            f"{self.display}: the registry refused the credentials from {self.credentials.source}"
+        )
 
     def _answer_challenge(self, header: str) -> None:
         scheme, params = _parse_challenge(header)
@@ -341,9 +378,11 @@ class RegistryClient:
             parts.scheme == "http" and self.insecure and is_loopback_host(parts.hostname or "")
         ):
             # SECURITY: credentials are never sent to a token endpoint over plain HTTP.
-            raise StoreError(f"{self.display}: token endpoint {parts.scheme}://{parts.netloc} "
-                             "is not "
-                             "HTTPS; refusing to send credentials")
+            raise StoreError(
+                f"{self.display}: token endpoint {parts.scheme}://{parts.netloc} "
+                "is not "
+                "HTTPS; refusing to send credentials"
+            )
         query = {k: v for k, v in params.items() if k in ("service", "scope")}
         headers: dict[str, str] = {}
         creds = self.credentials
@@ -351,11 +390,13 @@ class RegistryClient:
             pair = f"{creds.username}:{creds.password}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
         try:
-            response = self.http.request("GET", realm, params=query, headers=headers, stream=True,
-                                         allow_redirects=False)
+            response = self.http.request(
+                "GET", realm, params=query, headers=headers, stream=True, allow_redirects=False
+            )
         except requests.RequestException as exc:
-            raise StoreError(f"{self.display}: cannot reach the token endpoint: "
-                             f"{type(exc).__name__}") from exc
+            raise StoreError(
+                f"{self.display}: cannot reach the token endpoint: {type(exc).__name__}"
+            ) from exc
         if response.status_code in (401, 403):
             response.close()
             raise StoreError(self._auth_failure())
@@ -421,8 +462,12 @@ class RegistryClient:
         location = urljoin(f"{self.base}/blobs/uploads/", response.headers["Location"])
         response.close()
         separator = "&" if "?" in location else "?"
-        response = self.request("PUT", f"{location}{separator}digest={digest}", data=data,
-                                headers={"Content-Type": "application/octet-stream"})
+        response = self.request(
+            "PUT",
+            f"{location}{separator}digest={digest}",
+            data=data,
+            headers={"Content-Type": "application/octet-stream"},
+        )
         if response.status_code not in (201, 204):
             if self.blob_exists(digest):  # a concurrent writer completed the same blob
                 response.close()
@@ -445,8 +490,9 @@ class RegistryClient:
 
     def head_manifest(self, reference: str) -> tuple[str, int, str] | None:
         """(media type, size, digest) of a manifest, or None when absent."""
-        response = self.request("HEAD", f"{self.base}/manifests/{reference}",
-                                headers={"Accept": MANIFEST_ACCEPT})
+        response = self.request(
+            "HEAD", f"{self.base}/manifests/{reference}", headers={"Accept": MANIFEST_ACCEPT}
+        )
         response.close()
         if response.status_code == 404:
             return None
@@ -463,8 +509,12 @@ class RegistryClient:
 
     def get_manifest(self, reference: str) -> Manifest | None:
         """A manifest by digest or tag, checked; None when absent."""
-        response = self.request("GET", f"{self.base}/manifests/{reference}",
-                                headers={"Accept": MANIFEST_ACCEPT}, stream=True)
+        response = self.request(
+            "GET",
+            f"{self.base}/manifests/{reference}",
+            headers={"Accept": MANIFEST_ACCEPT},
+            stream=True,
+        )
         if response.status_code == 404:
             response.close()
             return None
@@ -479,12 +529,15 @@ class RegistryClient:
         else:
             digest = digest_of(data)
             if announced and announced != digest and announced.startswith("sha256:"):
-                raise StoreError(f"{self.display}: manifest {reference} does not match the digest "
-                                 f"the registry announced ({announced})")
+                raise StoreError(
+                    f"{self.display}: manifest {reference} does not match the digest "
+                    f"the registry announced ({announced})"
+                )
         return Manifest(data=data, digest=digest, media_type=media_type)
 
-    def put_manifest(self, reference: str, data: bytes, media_type: str,
-                     headers: Mapping[str, str] | None = None) -> requests.Response:
+    def put_manifest(
+        self, reference: str, data: bytes, media_type: str, headers: Mapping[str, str] | None = None
+    ) -> requests.Response:
         """PUT a manifest; returns the (closed) response so callers can read its headers.
 
         Raises:
@@ -493,8 +546,9 @@ class RegistryClient:
         if not (is_digest(reference) or _TAG.match(reference)):
             raise StoreError(f"{reference!r} is neither a digest nor a valid tag")
         sent = {"Content-Type": media_type, **(headers or {})}
-        response = self.request("PUT", f"{self.base}/manifests/{reference}", data=data,
-                                headers=sent)
+        response = self.request(
+            "PUT", f"{self.base}/manifests/{reference}", data=data, headers=sent
+        )
         if response.status_code == 412:
             response.close()
             return response
@@ -503,8 +557,10 @@ class RegistryClient:
         response.close()
         announced = response.headers.get("Docker-Content-Digest")
         if announced and announced != digest_of(data):
-            raise StoreError(f"{self.display}: the registry stored manifest {reference} as "
-                             f"{announced}, not {digest_of(data)}")
+            raise StoreError(
+                f"{self.display}: the registry stored manifest {reference} as "
+                f"{announced}, not {digest_of(data)}"
+            )
         return response
 
     def list_tags(self) -> list[str]:
@@ -547,8 +603,9 @@ class RegistryClient:
             pages += 1
             if pages > MAX_PAGES:
                 raise StoreError(f"{self.display}: more than {MAX_PAGES} pages of referrers")
-            response = self.request("GET", url, params=params, stream=True,
-                                    headers={"Accept": INDEX_TYPE})
+            response = self.request(
+                "GET", url, params=params, stream=True, headers={"Accept": INDEX_TYPE}
+            )
             if response.status_code == 404 and pages == 1:
                 response.close()
                 return None

@@ -58,8 +58,10 @@ class OciDecisionLog:
             digest = f"sha256:{hexpart}"
             line = self.client.get_blob(digest, limit=MAX_LINE_BYTES)
             if line is None:
-                raise StoreError(f"{self.store.uri}: decision-log tag {tag} names entry {digest}, "
-                                 "which the registry does not have (removed)")
+                raise StoreError(
+                    f"{self.store.uri}: decision-log tag {tag} names entry {digest}, "
+                    "which the registry does not have (removed)"
+                )
             out.append((seq, digest, line))
         out.sort(key=lambda item: (item[0], item[1]))
         return out
@@ -76,8 +78,10 @@ class OciDecisionLog:
             try:
                 entries.append((DecisionEntry.model_validate_json(line), digest))
             except ValueError as exc:
-                raise StoreError(f"{self.store.uri}: decision-log entry {digest} is malformed; "
-                                 "refusing to append (run `gatekeeper log verify`)") from exc
+                raise StoreError(
+                    f"{self.store.uri}: decision-log entry {digest} is malformed; "
+                    "refusing to append (run `gatekeeper log verify`)"
+                ) from exc
         if not entries:
             entry = decision.entry(0, GENESIS)
         else:
@@ -89,15 +93,18 @@ class OciDecisionLog:
         digest = line_digest(line)
         self.client.push_blob(EMPTY_DATA)
         self.client.push_blob(line)
-        manifest = canonical({
-            "schemaVersion": 2, "mediaType": MANIFEST_TYPE, "artifactType": LOG_TYPE,
-            "config": EMPTY_DESCRIPTOR,
-            "layers": [{"mediaType": LOG_TYPE, "digest": digest, "size": len(line)}],
-        })
+        manifest = canonical(
+            {
+                "schemaVersion": 2,
+                "mediaType": MANIFEST_TYPE,
+                "artifactType": LOG_TYPE,
+                "config": EMPTY_DESCRIPTOR,
+                "layers": [{"mediaType": LOG_TYPE, "digest": digest, "size": len(line)}],
+            }
+        )
         tag = log_tag(entry.seq, digest)
         self.client.put_manifest(tag, manifest, MANIFEST_TYPE)
         stored = self.client.get_manifest(tag)
         if stored is None or stored.digest != digest_of(manifest):
             raise StoreError(f"{self.store.uri}: decision-log entry {tag} did not persist")
         return Appended(entry=entry, digest=digest, where=f"{self.store.uri}:{tag}")
-

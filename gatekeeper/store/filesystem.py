@@ -49,8 +49,9 @@ def _read_regular(path: Path, limit: int) -> bytes:
         fd = os.open(path, flags)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise OSError(errno.ELOOP, "a symlink, not an envelope (links are never followed)",
-                          str(path)) from exc
+            raise OSError(
+                errno.ELOOP, "a symlink, not an envelope (links are never followed)", str(path)
+            ) from exc
         raise
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
@@ -161,7 +162,7 @@ class FilesystemStore:
         shard = key[: key.index("-") + 3] if "-" in key else key[:2]
         prefix = f"{key}--"
         names = self._list(self.root / "index" / "subject" / shard)
-        ids = [n[len(prefix):] for n in names if n.startswith(prefix)]
+        ids = [n[len(prefix) :] for n in names if n.startswith(prefix)]
         lists = self.root / "index" / "subject-lists"
         needle = f"{digest}\n".encode()
         for env_id in self._list(lists):

@@ -65,8 +65,12 @@ ANCHOR_TYPE = "application/vnd.gatekeeper.anchor.v1+json"
 EMPTY_TYPE = "application/vnd.oci.empty.v1+json"
 EMPTY_DATA = b"{}"
 EMPTY_DIGEST = digest_of(EMPTY_DATA)
-EMPTY_DESCRIPTOR: dict[str, Any] = {"mediaType": EMPTY_TYPE, "digest": EMPTY_DIGEST, "size": 2,
-                                    "data": "e30="}
+EMPTY_DESCRIPTOR: dict[str, Any] = {
+    "mediaType": EMPTY_TYPE,
+    "digest": EMPTY_DIGEST,
+    "size": 2,
+    "data": "e30=",
+}
 ANNOTATION_STAGE = "dev.gatekeeper.stage"
 ANNOTATION_SUBJECTS = "dev.gatekeeper.subjects"
 ANNOTATION_ANCHOR = "dev.gatekeeper.anchor"
@@ -78,9 +82,12 @@ FETCH_WORKERS = 8  # concurrent manifest and blob reads during a lookup
 HEAL_LIST_TTL = 2.0  # seconds a tag list is reused for merging receipts into indexes
 RECEIPT_KEY_HEX = 32  # 128 bits of the key digest: "gkr-" + 32 + "-" + 64 = 101 characters
 _RECEIPT = re.compile(r"^gkr-([0-9a-f]{32})-([0-9a-f]{64})$")
-_OCI_MANIFESTS = (MANIFEST_TYPE, INDEX_TYPE,
-                  "application/vnd.docker.distribution.manifest.v2+json",
-                  "application/vnd.docker.distribution.manifest.list.v2+json")
+_OCI_MANIFESTS = (
+    MANIFEST_TYPE,
+    INDEX_TYPE,
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+)
 
 # Content-addressed caches shared by every store in the process. Safe because every entry
 # was checked against its digest when it was fetched, and digests never change meaning.
@@ -123,11 +130,16 @@ def anchor_manifest(kind: str, value: str) -> bytes:
 
     Deterministic, so a reader computes its digest without asking the registry.
     """
-    return canonical({
-        "schemaVersion": 2, "mediaType": MANIFEST_TYPE, "artifactType": ANCHOR_TYPE,
-        "config": EMPTY_DESCRIPTOR, "layers": [EMPTY_DESCRIPTOR],
-        "annotations": {ANNOTATION_ANCHOR: f"{kind}:{value}"},
-    })
+    return canonical(
+        {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_TYPE,
+            "artifactType": ANCHOR_TYPE,
+            "config": EMPTY_DESCRIPTOR,
+            "layers": [EMPTY_DESCRIPTOR],
+            "annotations": {ANNOTATION_ANCHOR: f"{kind}:{value}"},
+        }
+    )
 
 
 def index_tag(digest: str) -> str:
@@ -157,8 +169,15 @@ class _Key:
 
 def _anchor_key(kind: str, value: str, indexed: bool) -> tuple[_Key, bytes]:
     data = anchor_manifest(kind, value)
-    return _Key({"mediaType": MANIFEST_TYPE, "digest": digest_of(data), "size": len(data),
-                 "artifactType": ANCHOR_TYPE}, indexed), data
+    return _Key(
+        {
+            "mediaType": MANIFEST_TYPE,
+            "digest": digest_of(data),
+            "size": len(data),
+            "artifactType": ANCHOR_TYPE,
+        },
+        indexed,
+    ), data
 
 
 class OciStore:
@@ -199,8 +218,11 @@ class OciStore:
             if is_digest(subject) and subject.startswith("sha256:"):
                 real = self.client.head_manifest(subject)
                 if real is not None and real[0] in _OCI_MANIFESTS:
-                    targets.append(_Key({"mediaType": real[0], "digest": real[2], "size": real[1]},
-                                        indexed=True))
+                    targets.append(
+                        _Key(
+                            {"mediaType": real[0], "digest": real[2], "size": real[1]}, indexed=True
+                        )
+                    )
         if keys.stage:
             key, anchor = _anchor_key("stage", keys.stage, indexed=False)
             self._ensure_manifest(key.digest, anchor)
@@ -218,27 +240,40 @@ class OciStore:
         layer = {"mediaType": ENVELOPE_TYPE, "digest": env_digest, "size": len(data)}
         tags: list[str] | None = None
         for target in targets:
-            manifest = canonical({
-                "schemaVersion": 2, "mediaType": MANIFEST_TYPE, "artifactType": ENVELOPE_TYPE,
-                "config": EMPTY_DESCRIPTOR, "layers": [layer], "subject": target.descriptor,
-                "annotations": annotations,
-            })
+            manifest = canonical(
+                {
+                    "schemaVersion": 2,
+                    "mediaType": MANIFEST_TYPE,
+                    "artifactType": ENVELOPE_TYPE,
+                    "config": EMPTY_DESCRIPTOR,
+                    "layers": [layer],
+                    "subject": target.descriptor,
+                    "annotations": annotations,
+                }
+            )
             manifest_digest = digest_of(manifest)
             if use_referrers:
                 response = self.client.put_manifest(manifest_digest, manifest, MANIFEST_TYPE)
                 if response.headers.get("OCI-Subject") == target.digest:
                     continue  # the registry maintains the referrers relation itself
             # Fallback: a receipt under a unique tag (lossless), then the spec's index tag.
-            self.client.put_manifest(receipt_tag(target.digest, env_digest), manifest,
-                                     MANIFEST_TYPE)
+            self.client.put_manifest(
+                receipt_tag(target.digest, env_digest), manifest, MANIFEST_TYPE
+            )
             if target.indexed:
                 if tags is None:
                     tags = self._tags_for_healing()
-                self._add_to_index(target.digest, {
-                    "mediaType": MANIFEST_TYPE, "digest": manifest_digest, "size": len(manifest),
-                    "artifactType": ENVELOPE_TYPE,
-                    "annotations": {**annotations, ANNOTATION_ENVELOPE: env_digest},
-                }, tags)
+                self._add_to_index(
+                    target.digest,
+                    {
+                        "mediaType": MANIFEST_TYPE,
+                        "digest": manifest_digest,
+                        "size": len(manifest),
+                        "artifactType": ENVELOPE_TYPE,
+                        "annotations": {**annotations, ANNOTATION_ENVELOPE: env_digest},
+                    },
+                    tags,
+                )
         self._tags = None
         return env_digest.partition(":")[2]
 
@@ -292,23 +327,32 @@ class OciStore:
             body = canonical({"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": merged})
             # NOTE: registries that honour conditional writes answer 412 to a stale write;
             # those that ignore the header are covered by the verification below.
-            condition = ({"If-Match": f'"{current.digest}"'} if current is not None
-                         else {"If-None-Match": "*"})
+            condition = (
+                {"If-Match": f'"{current.digest}"'}
+                if current is not None
+                else {"If-None-Match": "*"}
+            )
             response = self.client.put_manifest(tag, body, INDEX_TYPE, headers=condition)
             if response.status_code != 412:
                 check = self.client.get_manifest(tag)
                 if any(e.get("digest") == entry["digest"] for e in self._index_entries(check, tag)):
                     return
             # Lost to a concurrent writer: back off with jitter and merge again.
-            self.sleep(min(2.0, 0.02 * (2 ** attempt)) * (0.5 + random.random()))  # noqa: S311
-        raise StoreError(f"{self.uri}: could not update the referrers index {tag} after "
-                         f"{INDEX_ATTEMPTS} attempts (the receipt tag was written)")
+            self.sleep(min(2.0, 0.02 * (2**attempt)) * (0.5 + random.random()))  # noqa: S311
+        raise StoreError(
+            f"{self.uri}: could not update the referrers index {tag} after "
+            f"{INDEX_ATTEMPTS} attempts (the receipt tag was written)"
+        )
 
-    def _unindexed_receipts(self, subject_digest: str, entries: list[dict[str, Any]],
-                            tags: list[str]) -> list[dict[str, Any]]:
+    def _unindexed_receipts(
+        self, subject_digest: str, entries: list[dict[str, Any]], tags: list[str]
+    ) -> list[dict[str, Any]]:
         prefix = receipt_prefix(subject_digest)
-        known = {str(e["annotations"].get(ANNOTATION_ENVELOPE, "")).partition(":")[2]
-                 for e in entries if isinstance(e.get("annotations"), dict)}
+        known = {
+            str(e["annotations"].get(ANNOTATION_ENVELOPE, "")).partition(":")[2]
+            for e in entries
+            if isinstance(e.get("annotations"), dict)
+        }
         out = []
         for tag in tags:
             match = _RECEIPT.match(tag)
@@ -321,10 +365,18 @@ class OciStore:
             if not isinstance(doc, dict) or doc.get("artifactType") != ENVELOPE_TYPE:
                 continue
             annotations = doc.get("annotations")
-            out.append({"mediaType": MANIFEST_TYPE, "digest": fetched.digest,
-                        "size": len(fetched.data), "artifactType": ENVELOPE_TYPE,
-                        "annotations": {**(annotations if isinstance(annotations, dict) else {}),
-                                        ANNOTATION_ENVELOPE: f"sha256:{match.group(2)}"}})
+            out.append(
+                {
+                    "mediaType": MANIFEST_TYPE,
+                    "digest": fetched.digest,
+                    "size": len(fetched.data),
+                    "artifactType": ENVELOPE_TYPE,
+                    "annotations": {
+                        **(annotations if isinstance(annotations, dict) else {}),
+                        ANNOTATION_ENVELOPE: f"sha256:{match.group(2)}",
+                    },
+                }
+            )
         return out
 
     def _index_entries(self, manifest: Manifest | None, tag: str) -> list[dict[str, Any]]:
@@ -335,10 +387,14 @@ class OciStore:
         except ValueError as exc:
             raise StoreError(f"{self.uri}: tag {tag} does not hold JSON") from exc
         entries = doc.get("manifests") if isinstance(doc, dict) else None
-        if not isinstance(doc, dict) or doc.get("mediaType", INDEX_TYPE) != INDEX_TYPE or \
-                not isinstance(entries, list):
-            raise StoreError(f"{self.uri}: tag {tag} is not a referrers image index; refusing to "
-                             "overwrite it")
+        if (
+            not isinstance(doc, dict)
+            or doc.get("mediaType", INDEX_TYPE) != INDEX_TYPE
+            or not isinstance(entries, list)
+        ):
+            raise StoreError(
+                f"{self.uri}: tag {tag} is not a referrers image index; refusing to overwrite it"
+            )
         return [e for e in entries if isinstance(e, dict)]
 
     # -- reading ---------------------------------------------------------------------------
@@ -354,8 +410,9 @@ class OciStore:
 
     def all(self) -> list[StoredEnvelope]:
         found = {e.id: e for e in self._lookup([_anchor_key("all", "", indexed=False)[0].digest])}
-        receipts = sorted({f"sha256:{m.group(2)}" for m in map(_RECEIPT.match, self._all_tags())
-                           if m is not None})
+        receipts = sorted(
+            {f"sha256:{m.group(2)}" for m in map(_RECEIPT.match, self._all_tags()) if m is not None}
+        )
         for stored in self._fetch_all(receipts, self._envelope_blob):
             if stored is not None:
                 found.setdefault(stored.id, stored)
@@ -368,34 +425,47 @@ class OciStore:
             for key in key_digests:
                 for desc in self.client.referrers(key, ENVELOPE_TYPE) or []:
                     digest = desc.get("digest")
-                    if desc.get("artifactType") == ENVELOPE_TYPE and isinstance(digest, str) \
-                            and is_digest(digest):
+                    if (
+                        desc.get("artifactType") == ENVELOPE_TYPE
+                        and isinstance(digest, str)
+                        and is_digest(digest)
+                    ):
                         manifests.add(digest)
         # Receipts and fallback indexes are read on every registry: an envelope pushed while
         # a registry lacked the referrers API stays visible after an upgrade.
         tags = self._all_tags()
         for key in key_digests:
             prefix = receipt_prefix(key)
-            blobs.update(f"sha256:{m.group(2)}" for m in map(_RECEIPT.match, tags)
-                         if m is not None and m.group(0).startswith(prefix))
+            blobs.update(
+                f"sha256:{m.group(2)}"
+                for m in map(_RECEIPT.match, tags)
+                if m is not None and m.group(0).startswith(prefix)
+            )
             if index_tag(key) in tags:
-                for entry in self._index_entries(self.client.get_manifest(index_tag(key)),
-                                                 index_tag(key)):
+                for entry in self._index_entries(
+                    self.client.get_manifest(index_tag(key)), index_tag(key)
+                ):
                     digest = entry.get("digest")
-                    if entry.get("artifactType") == ENVELOPE_TYPE and isinstance(digest, str) \
-                            and is_digest(digest):
+                    if (
+                        entry.get("artifactType") == ENVELOPE_TYPE
+                        and isinstance(digest, str)
+                        and is_digest(digest)
+                    ):
                         manifests.add(digest)
         found: dict[str, StoredEnvelope] = {}
         # A receipt names its envelope: one read, checked against that digest. A referrer
         # found through the referrers API or an index is read manifest first.
-        for stored in [*self._fetch_all(sorted(blobs), self._envelope_blob),
-                       *self._fetch_all(sorted(manifests), self._envelope_from)]:
+        for stored in [
+            *self._fetch_all(sorted(blobs), self._envelope_blob),
+            *self._fetch_all(sorted(manifests), self._envelope_from),
+        ]:
             if stored is not None:
                 found.setdefault(stored.id, stored)
         return [found[k] for k in sorted(found)]
 
-    def _fetch_all(self, references: list[str],
-                   fetch: Callable[[str], StoredEnvelope | None]) -> list[StoredEnvelope | None]:
+    def _fetch_all(
+        self, references: list[str], fetch: Callable[[str], StoredEnvelope | None]
+    ) -> list[StoredEnvelope | None]:
         """Fetch many envelopes; several requests in flight hide the registry's latency.
 
         Raises:
@@ -429,12 +499,16 @@ class OciStore:
         if blob is None:
             blob = self.client.get_blob(digest, limit=MAX_ENVELOPE_BYTES)
             if blob is None:
-                raise StoreError(f"{self.uri}: a receipt tag names envelope {digest}, which the "
-                                 "registry does not have (removed, or a forged tag)")
+                raise StoreError(
+                    f"{self.uri}: a receipt tag names envelope {digest}, which the "
+                    "registry does not have (removed, or a forged tag)"
+                )
             _CONTENT.put((self._cache_scope, digest), blob)
-        return StoredEnvelope(id=digest.partition(":")[2], data=blob,
-                              location=f"{self.client.ref.host}/{self.client.ref.repository}"
-                                       f"@{digest}")
+        return StoredEnvelope(
+            id=digest.partition(":")[2],
+            data=blob,
+            location=f"{self.client.ref.host}/{self.client.ref.repository}@{digest}",
+        )
 
     def _envelope_from(self, reference: str) -> StoredEnvelope | None:
         got = self._manifest(reference)
@@ -446,32 +520,50 @@ class OciStore:
         except ValueError as exc:
             raise StoreError(f"{self.uri}: manifest {manifest_digest} is not JSON") from exc
         layers = doc.get("layers") if isinstance(doc, dict) else None
-        if not isinstance(doc, dict) or doc.get("artifactType") != ENVELOPE_TYPE or \
-                not isinstance(layers, list) or len(layers) != 1 or not isinstance(layers[0], dict):
-            raise StoreError(f"{self.uri}: manifest {manifest_digest} is not a gatekeeper envelope "
-                             "artifact (one DSSE layer)")
+        if (
+            not isinstance(doc, dict)
+            or doc.get("artifactType") != ENVELOPE_TYPE
+            or not isinstance(layers, list)
+            or len(layers) != 1
+            or not isinstance(layers[0], dict)
+        ):
+            raise StoreError(
+                f"{self.uri}: manifest {manifest_digest} is not a gatekeeper envelope "
+                "artifact (one DSSE layer)"
+            )
         layer = layers[0]
         blob_digest = layer.get("digest")
         size = layer.get("size")
-        if layer.get("mediaType") != ENVELOPE_TYPE or not isinstance(blob_digest, str) or \
-                not is_digest(blob_digest) or not isinstance(size, int) or \
-                not 0 < size <= MAX_ENVELOPE_BYTES:
-            raise StoreError(f"{self.uri}: manifest {manifest_digest} has a malformed envelope "
-                             "layer")
+        if (
+            layer.get("mediaType") != ENVELOPE_TYPE
+            or not isinstance(blob_digest, str)
+            or not is_digest(blob_digest)
+            or not isinstance(size, int)
+            or not 0 < size <= MAX_ENVELOPE_BYTES
+        ):
+            raise StoreError(
+                f"{self.uri}: manifest {manifest_digest} has a malformed envelope layer"
+            )
         blob = _CONTENT.get((self._cache_scope, blob_digest))
         if blob is None:
             blob = self.client.get_blob(blob_digest, limit=MAX_ENVELOPE_BYTES)
             if blob is None:
-                raise StoreError(f"{self.uri}: manifest {manifest_digest} names envelope "
-                                 f"{blob_digest}, which the registry does not have")
+                raise StoreError(
+                    f"{self.uri}: manifest {manifest_digest} names envelope "
+                    f"{blob_digest}, which the registry does not have"
+                )
             _CONTENT.put((self._cache_scope, blob_digest), blob)
         if len(blob) != size:
-            raise StoreError(f"{self.uri}: envelope {blob_digest} is {len(blob)} bytes, its "
-                             f"descriptor says {size}")
+            raise StoreError(
+                f"{self.uri}: envelope {blob_digest} is {len(blob)} bytes, its "
+                f"descriptor says {size}"
+            )
         env_id = digest_of(blob).partition(":")[2]
-        return StoredEnvelope(id=env_id, data=blob,
-                              location=f"{self.client.ref.host}/{self.client.ref.repository}"
-                                       f"@{manifest_digest}")
+        return StoredEnvelope(
+            id=env_id,
+            data=blob,
+            location=f"{self.client.ref.host}/{self.client.ref.repository}@{manifest_digest}",
+        )
 
 
 def open_oci_store(uri: str, *, insecure: bool = False, **options: Any) -> OciStore:
@@ -489,8 +581,9 @@ def open_oci_store(uri: str, *, insecure: bool = False, **options: Any) -> OciSt
     ca_bundle = os.environ.get(CA_BUNDLE_ENV)
     if ca_bundle:
         if not os.path.isfile(ca_bundle):
-            raise InvalidInput(f"{CA_BUNDLE_ENV}={ca_bundle}: no such file (a PEM bundle of CA "
-                               "certificates)")
+            raise InvalidInput(
+                f"{CA_BUNDLE_ENV}={ca_bundle}: no such file (a PEM bundle of CA certificates)"
+            )
         # SECURITY: this replaces the default CA bundle for the registry; it never turns
         # certificate verification off.
         client.http.session.verify = ca_bundle

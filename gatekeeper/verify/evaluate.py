@@ -415,8 +415,9 @@ class _Pool:
 
     def __init__(self, by_stage: dict[str, list[Candidate]], final: str) -> None:
         self.by_stage = by_stage
-        self.parsed = {name: [c for c in cands if c.record is not None]
-                       for name, cands in by_stage.items()}
+        self.parsed = {
+            name: [c for c in cands if c.record is not None] for name, cands in by_stage.items()
+        }
         self.by_binding: dict[str, dict[tuple[str | None, str | None], list[Candidate]]] = {}
         for name, cands in self.parsed.items():
             groups = self.by_binding.setdefault(name, {})

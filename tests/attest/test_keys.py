@@ -37,8 +37,11 @@ def test_rsa_keys_are_3072_bits_pss(tmp_path: Path) -> None:
 
 def test_small_rsa_key_is_refused(tmp_path: Path) -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    (tmp_path / "small.pub").write_bytes(key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    (tmp_path / "small.pub").write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
     with pytest.raises(InvalidInput, match="at least 3072"):
         load_public_key(tmp_path / "small.pub")
 
@@ -75,8 +78,14 @@ def test_key_from_environment_variable(tmp_path: Path, monkeypatch: pytest.Monke
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(None, "cannot read"), (b"not a key", "not a PEM private key"),
-     (b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", "not a PEM private key")],
+    [
+        (None, "cannot read"),
+        (b"not a key", "not a PEM private key"),
+        (
+            b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+            "not a PEM private key",
+        ),
+    ],
 )
 def test_bad_private_keys(tmp_path: Path, content: bytes | None, message: str) -> None:
     path = tmp_path / "key"

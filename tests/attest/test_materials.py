@@ -74,8 +74,12 @@ def test_globs_cannot_leave_the_tree(tree: Path, pattern: str) -> None:
 def test_directory_digest(tree: Path) -> None:
     (art,) = record_dirs(tree, ["src"], what="product")
     assert art.kind == "dir" and art.name == "src/" and art.count == 2
-    expected = tree_digest([("a.py", hashlib.sha256(b"a\n").hexdigest()),
-                            ("pkg/b.py", hashlib.sha256(b"b\n").hexdigest())])
+    expected = tree_digest(
+        [
+            ("a.py", hashlib.sha256(b"a\n").hexdigest()),
+            ("pkg/b.py", hashlib.sha256(b"b\n").hexdigest()),
+        ]
+    )
     assert art.digest["sha256"] == expected
     (tree / "src" / "pkg" / "b.py").write_text("changed\n")
     assert record_dirs(tree, ["src"], what="product")[0].digest != art.digest

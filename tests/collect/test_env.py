@@ -50,9 +50,18 @@ def test_jenkins_multibranch_pull_request() -> None:
 
 
 def test_jenkins_branch_build() -> None:
-    env = {k: v for k, v in JENKINS_PR.items()
-           if k not in ("CHANGE_ID", "CHANGE_TARGET", "CHANGE_AUTHOR", "JENKINS_URL",
-                        "GIT_PREVIOUS_SUCCESSFUL_COMMIT")}
+    env = {
+        k: v
+        for k, v in JENKINS_PR.items()
+        if k
+        not in (
+            "CHANGE_ID",
+            "CHANGE_TARGET",
+            "CHANGE_AUTHOR",
+            "JENKINS_URL",
+            "GIT_PREVIOUS_SUCCESSFUL_COMMIT",
+        )
+    }
     env["GIT_BRANCH"] = "origin/main"
     ci = detect_ci(env)  # BUILD_URL + JOB_NAME are enough to know it is Jenkins
     assert ci.platform == "jenkins"
@@ -74,11 +83,19 @@ def test_near_misses_are_local() -> None:
 
 
 def test_github_actions_pull_request() -> None:
-    ci = detect_ci({
-        "GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "acme/app", "GITHUB_RUN_ID": "77",
-        "GITHUB_RUN_ATTEMPT": "2", "GITHUB_REF": "refs/pull/12/merge", "GITHUB_SHA": "d" * 40,
-        "GITHUB_BASE_REF": "main", "GITHUB_EVENT_NAME": "pull_request", "GITHUB_JOB": "gate",
-    })
+    ci = detect_ci(
+        {
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_REPOSITORY": "acme/app",
+            "GITHUB_RUN_ID": "77",
+            "GITHUB_RUN_ATTEMPT": "2",
+            "GITHUB_REF": "refs/pull/12/merge",
+            "GITHUB_SHA": "d" * 40,
+            "GITHUB_BASE_REF": "main",
+            "GITHUB_EVENT_NAME": "pull_request",
+            "GITHUB_JOB": "gate",
+        }
+    )
     assert ci.platform == "github-actions"
     assert ci.run_id == "77-2"
     assert ci.run_url == "https://github.com/acme/app/actions/runs/77"
@@ -86,8 +103,15 @@ def test_github_actions_pull_request() -> None:
 
 
 def test_gitlab_merge_request() -> None:
-    ci = detect_ci({"GITLAB_CI": "true", "CI_PIPELINE_ID": "5", "CI_MERGE_REQUEST_IID": "3",
-                    "CI_COMMIT_SHA": "e" * 40, "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main"})
+    ci = detect_ci(
+        {
+            "GITLAB_CI": "true",
+            "CI_PIPELINE_ID": "5",
+            "CI_MERGE_REQUEST_IID": "3",
+            "CI_COMMIT_SHA": "e" * 40,
+            "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main",
+        }
+    )
     assert ci.platform == "gitlab-ci"
     assert (ci.run_id, ci.pull_request, ci.target_branch) == ("5", "3", "main")
 
@@ -97,9 +121,16 @@ def test_attestation_records_jenkins_environment(git_repo: git.Repo, tmp_path: P
     commit_files(git_repo, {"app.py": "print('hi')\n"}, "app")
     key = tmp_path / "ci.key"
     write_keypair(key)
-    result = run_attest(AttestConfig(stage="build", keys=[str(key)], repo=root,
-                                     products=["app.py"], store=str(tmp_path / "store"),
-                                     environ=dict(JENKINS_PR)))
+    result = run_attest(
+        AttestConfig(
+            stage="build",
+            keys=[str(key)],
+            repo=root,
+            products=["app.py"],
+            store=str(tmp_path / "store"),
+            environ=dict(JENKINS_PR),
+        )
+    )
     run = result.predicate.run
     assert run.run_id == "app/PR-31#4"
     assert run.ci.platform == "jenkins"
@@ -114,8 +145,9 @@ def test_default_base_for_multibranch_pull_requests() -> None:
     assert default_base({}) is None
 
 
-def test_check_uses_change_target_as_base(git_repo: git.Repo, monkeypatch: pytest.MonkeyPatch,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_uses_change_target_as_base(
+    git_repo: git.Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = Path(git_repo.working_tree_dir or ".")
     token = "ghp_" + "Zq7Rk2Lm9Xw4Tn8Vb3Hc6Jd1Fs5Gp0Ay2Ue4"
     commit_files(git_repo, {"old.env": f"T={token}\n"}, "old")
@@ -131,8 +163,9 @@ def test_check_uses_change_target_as_base(git_repo: git.Repo, monkeypatch: pytes
     assert main(["check", str(root), "--only", "secrets", "--format", "json"]) == 1
 
 
-def test_missing_change_target_ref_is_an_error(git_repo: git.Repo,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_change_target_ref_is_an_error(
+    git_repo: git.Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CHANGE_TARGET", "release")
     monkeypatch.setenv("CHANGE_ID", "2")
     code = main(["check", str(git_repo.working_tree_dir), "--only", "secrets"])

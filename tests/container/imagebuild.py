@@ -33,11 +33,17 @@ def make_layer(files: dict[str, bytes], *, compress: bool = False) -> bytes:
     return gzip.compress(data, mtime=0) if compress else data
 
 
-def make_config(*, user: str | None = "1000", env: list[str] | None = None,
-                labels: dict[str, str] | None = None, ports: list[str] | None = None,
-                entrypoint: list[str] | None = None, cmd: list[str] | None = None,
-                diff_ids: list[str] | None = None, history: list[dict[str, Any]] | None = None,
-                ) -> dict[str, Any]:
+def make_config(
+    *,
+    user: str | None = "1000",
+    env: list[str] | None = None,
+    labels: dict[str, str] | None = None,
+    ports: list[str] | None = None,
+    entrypoint: list[str] | None = None,
+    cmd: list[str] | None = None,
+    diff_ids: list[str] | None = None,
+    history: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     cfg: dict[str, Any] = {"Env": env if env is not None else ["PATH=/usr/bin:/bin"]}
     if user is not None:
         cfg["User"] = user
@@ -50,8 +56,11 @@ def make_config(*, user: str | None = "1000", env: list[str] | None = None,
     if cmd is not None:
         cfg["Cmd"] = cmd
     config: dict[str, Any] = {
-        "architecture": "amd64", "os": "linux", "created": "2026-01-01T00:00:00Z",
-        "config": cfg, "rootfs": {"type": "layers", "diff_ids": diff_ids or []},
+        "architecture": "amd64",
+        "os": "linux",
+        "created": "2026-01-01T00:00:00Z",
+        "config": cfg,
+        "rootfs": {"type": "layers", "diff_ids": diff_ids or []},
     }
     if history is not None:
         config["history"] = history
@@ -86,51 +95,85 @@ def write_oci_layout(
     """Write an OCI image layout; returns the digests (manifest, config, index, top)."""
     root.mkdir(parents=True, exist_ok=True)
     layers = layers if layers is not None else [make_layer({"app/main.py": b"print('hi')\n"})]
-    layer_descs = [{"mediaType": layer_media_type, "digest": _blob(root, data), "size": len(data)}
-                   for data in layers]
+    layer_descs = [
+        {"mediaType": layer_media_type, "digest": _blob(root, data), "size": len(data)}
+        for data in layers
+    ]
     if config is None:
         config = make_config()
     if not config["rootfs"]["diff_ids"]:
         config["rootfs"]["diff_ids"] = [f"sha256:{sha(d)}" for d in layers]
     config_bytes = _json(config)
     manifest: dict[str, Any] = {
-        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": OCI_CONFIG, "digest": _blob(root, config_bytes),
-                   "size": len(config_bytes)},
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {
+            "mediaType": OCI_CONFIG,
+            "digest": _blob(root, config_bytes),
+            "size": len(config_bytes),
+        },
         "layers": layer_descs,
     }
     if manifest_annotations:
         manifest["annotations"] = manifest_annotations
     manifest_bytes = _json(manifest)
     manifest_digest = _blob(root, manifest_bytes)
-    manifest_desc: dict[str, Any] = {"mediaType": OCI_MANIFEST, "digest": manifest_digest,
-                                     "size": len(manifest_bytes),
-                                     "platform": {"os": "linux", "architecture": "amd64"}}
+    manifest_desc: dict[str, Any] = {
+        "mediaType": OCI_MANIFEST,
+        "digest": manifest_digest,
+        "size": len(manifest_bytes),
+        "platform": {"os": "linux", "architecture": "amd64"},
+    }
     out = {"manifest": manifest_digest, "config": manifest["config"]["digest"]}
     attached: list[dict[str, Any]] = []
     if sbom is not None:
         sbom_bytes = _json(sbom)
         empty = b"{}"
         referrer = {
-            "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": sbom_media_type,
-            "config": {"mediaType": "application/vnd.oci.empty.v1+json",
-                       "digest": _blob(root, empty), "size": len(empty)},
-            "layers": [{"mediaType": sbom_media_type, "digest": _blob(root, sbom_bytes),
-                        "size": len(sbom_bytes)}],
-            "subject": {"mediaType": OCI_MANIFEST, "digest": manifest_digest,
-                        "size": len(manifest_bytes)},
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "artifactType": sbom_media_type,
+            "config": {
+                "mediaType": "application/vnd.oci.empty.v1+json",
+                "digest": _blob(root, empty),
+                "size": len(empty),
+            },
+            "layers": [
+                {
+                    "mediaType": sbom_media_type,
+                    "digest": _blob(root, sbom_bytes),
+                    "size": len(sbom_bytes),
+                }
+            ],
+            "subject": {
+                "mediaType": OCI_MANIFEST,
+                "digest": manifest_digest,
+                "size": len(manifest_bytes),
+            },
         }
         referrer_bytes = _json(referrer)
-        attached.append({"mediaType": OCI_MANIFEST, "artifactType": sbom_media_type,
-                         "digest": _blob(root, referrer_bytes), "size": len(referrer_bytes)})
+        attached.append(
+            {
+                "mediaType": OCI_MANIFEST,
+                "artifactType": sbom_media_type,
+                "digest": _blob(root, referrer_bytes),
+                "size": len(referrer_bytes),
+            }
+        )
     top_desc = manifest_desc
     top_list: list[dict[str, Any]]
     if wrap_in_index:
-        nested = {"schemaVersion": 2, "mediaType": OCI_INDEX,
-                  "manifests": [manifest_desc, *attached]}
+        nested = {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [manifest_desc, *attached],
+        }
         nested_bytes = _json(nested)
-        top_desc = {"mediaType": OCI_INDEX, "digest": _blob(root, nested_bytes),
-                    "size": len(nested_bytes)}
+        top_desc = {
+            "mediaType": OCI_INDEX,
+            "digest": _blob(root, nested_bytes),
+            "size": len(nested_bytes),
+        }
         out["index"] = top_desc["digest"]
         top_list = [top_desc]
     else:
@@ -138,15 +181,27 @@ def write_oci_layout(
     if tag is not None:
         top_desc["annotations"] = {"org.opencontainers.image.ref.name": tag}
     for other in extra_images or []:
-        data = _json({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                      "config": manifest["config"], "layers": layer_descs,
-                      "annotations": {"org.example.variant": other}})
-        top_list.append({"mediaType": OCI_MANIFEST, "digest": _blob(root, data),
-                         "size": len(data),
-                         "annotations": {"org.opencontainers.image.ref.name": other}})
+        data = _json(
+            {
+                "schemaVersion": 2,
+                "mediaType": OCI_MANIFEST,
+                "config": manifest["config"],
+                "layers": layer_descs,
+                "annotations": {"org.example.variant": other},
+            }
+        )
+        top_list.append(
+            {
+                "mediaType": OCI_MANIFEST,
+                "digest": _blob(root, data),
+                "size": len(data),
+                "annotations": {"org.opencontainers.image.ref.name": other},
+            }
+        )
     (root / "oci-layout").write_bytes(_json({"imageLayoutVersion": "1.0.0"}))
-    (root / "index.json").write_bytes(_json({"schemaVersion": 2, "mediaType": OCI_INDEX,
-                                             "manifests": top_list}))
+    (root / "index.json").write_bytes(
+        _json({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": top_list})
+    )
     out["top"] = top_desc["digest"]
     return out
 
@@ -158,9 +213,15 @@ def tar_directory(src: Path, dest: Path) -> Path:
     return dest
 
 
-def write_docker_save(dest: Path, *, config: dict[str, Any] | None = None,
-                      layers: list[bytes] | None = None, repo_tags: list[str] | None = None,
-                      modern: bool = False, tmp: Path | None = None) -> dict[str, str]:
+def write_docker_save(
+    dest: Path,
+    *,
+    config: dict[str, Any] | None = None,
+    layers: list[bytes] | None = None,
+    repo_tags: list[str] | None = None,
+    modern: bool = False,
+    tmp: Path | None = None,
+) -> dict[str, str]:
     """A ``docker save`` tarball: legacy (``<id>/layer.tar``) or Docker 25+ (OCI inside)."""
     layers = layers if layers is not None else [make_layer({"app/main.py": b"print('hi')\n"})]
     config = config if config is not None else make_config()
@@ -176,9 +237,13 @@ def write_docker_save(dest: Path, *, config: dict[str, Any] | None = None,
             "org.opencontainers.image.ref.name": repo_tags[0].rpartition(":")[2],
         }
         (layout / "index.json").write_bytes(_json(index))
-        manifest = [{"Config": f"blobs/sha256/{out['config'].removeprefix('sha256:')}",
-                     "RepoTags": repo_tags,
-                     "Layers": [f"blobs/sha256/{sha(d)}" for d in layers]}]
+        manifest = [
+            {
+                "Config": f"blobs/sha256/{out['config'].removeprefix('sha256:')}",
+                "RepoTags": repo_tags,
+                "Layers": [f"blobs/sha256/{sha(d)}" for d in layers],
+            }
+        ]
         (layout / "manifest.json").write_bytes(_json(manifest))
         tar_directory(layout, dest)
         return out
@@ -191,8 +256,9 @@ def write_docker_save(dest: Path, *, config: dict[str, Any] | None = None,
         members[f"{layer_id}/layer.tar"] = data
         members[f"{layer_id}/VERSION"] = b"1.0"
         layer_paths.append(f"{layer_id}/layer.tar")
-    members["manifest.json"] = _json([{"Config": f"{config_id}.json", "RepoTags": repo_tags,
-                                       "Layers": layer_paths}])
+    members["manifest.json"] = _json(
+        [{"Config": f"{config_id}.json", "RepoTags": repo_tags, "Layers": layer_paths}]
+    )
     with tarfile.open(dest, "w") as tar:
         for name, data in members.items():
             info = tarfile.TarInfo(name)

@@ -22,41 +22,91 @@ def _policy(root: Path) -> Path:
     return policy
 
 
-def test_attest_image_then_verify_by_digest(git_repo: git.Repo, tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_attest_image_then_verify_by_digest(
+    git_repo: git.Repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = Path(git_repo.working_tree_dir or ".")
     store = tmp_path / "store"
-    digests = write_oci_layout(root / "build" / "image-layout", wrap_in_index=True,
-                               config=make_config(user="app"))
+    digests = write_oci_layout(
+        root / "build" / "image-layout", wrap_in_index=True, config=make_config(user="app")
+    )
     assert main(["keygen", str(root / "keys" / "ci")]) == ExitCode.PASS
-    code = main(["attest", "--stage", "build", "--key", str(root / "keys" / "ci"),
-                 "--repo", str(root), "--store", str(store),
-                 "--image", f"oci:{root / 'build' / 'image-layout'}:v1", "--", "true"])
+    code = main(
+        [
+            "attest",
+            "--stage",
+            "build",
+            "--key",
+            str(root / "keys" / "ci"),
+            "--repo",
+            str(root),
+            "--store",
+            str(store),
+            "--image",
+            f"oci:{root / 'build' / 'image-layout'}:v1",
+            "--",
+            "true",
+        ]
+    )
     assert code == ExitCode.PASS
     capsys.readouterr()
     policy = _policy(root)
     # The signed subject is the index buildx would push (it wraps the image manifest).
-    assert main(["verify", "--policy", str(policy), "--store", str(store), "--format", "json",
-                 "--image-digest", digests["index"]]) == ExitCode.PASS
+    assert (
+        main(
+            [
+                "verify",
+                "--policy",
+                str(policy),
+                "--store",
+                str(store),
+                "--format",
+                "json",
+                "--image-digest",
+                digests["index"],
+            ]
+        )
+        == ExitCode.PASS
+    )
     capsys.readouterr()
     # Another image (here: the inner manifest, or anything else) is not what was signed.
     for other in (digests["manifest"], "sha256:" + "0" * 64):
-        code = main(["verify", "--policy", str(policy), "--store", str(store), "--format",
-                     "json", "--image-digest", other])
+        code = main(
+            [
+                "verify",
+                "--policy",
+                str(policy),
+                "--store",
+                str(store),
+                "--format",
+                "json",
+                "--image-digest",
+                other,
+            ]
+        )
         report = json.loads(capsys.readouterr().out)
         assert code == ExitCode.BLOCKED
         assert [r["code"] for r in report["reasons"]] == ["verify/subject-mismatch"]
 
 
 def test_attest_refuses_a_legacy_archive_and_a_tampered_layout(
-        git_repo: git.Repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    git_repo: git.Repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = Path(git_repo.working_tree_dir or ".")
     assert main(["keygen", str(root / "keys" / "ci")]) == ExitCode.PASS
     write_docker_save(tmp_path / "legacy.tar")
-    base = ["attest", "--stage", "build", "--key", str(root / "keys" / "ci"), "--repo",
-            str(root), "--store", str(tmp_path / "store")]
-    assert main([*base, "--image", f"docker-archive:{tmp_path / 'legacy.tar'}"]) == \
-        ExitCode.USAGE
+    base = [
+        "attest",
+        "--stage",
+        "build",
+        "--key",
+        str(root / "keys" / "ci"),
+        "--repo",
+        str(root),
+        "--store",
+        str(tmp_path / "store"),
+    ]
+    assert main([*base, "--image", f"docker-archive:{tmp_path / 'legacy.tar'}"]) == ExitCode.USAGE
     assert "no image manifest" in capsys.readouterr().err
     digests = write_oci_layout(tmp_path / "layout")
     blob = tmp_path / "layout" / "blobs" / "sha256" / digests["config"].removeprefix("sha256:")

@@ -19,8 +19,9 @@ from tests.container.imagebuild import make_config, make_layer, write_oci_layout
 PIN = "@sha256:" + "b" * 64
 
 
-def audit(text: str, *, allowed: list[str] | None = None, path: str = "Dockerfile"
-          ) -> list[Finding]:
+def audit(
+    text: str, *, allowed: list[str] | None = None, path: str = "Dockerfile"
+) -> list[Finding]:
     evidence = ContainerEvidence(dockerfiles=[parse_dockerfile(text.encode(), path)])
     ctx = AuditContext(policy=AuditsPolicy(allowed_registries=allowed or []))
     return list(ContainerAudit().run(evidence, ctx))
@@ -70,15 +71,21 @@ def test_clean_dockerfile_has_no_findings() -> None:
         (f"FROM alpine:3{PIN}\nUSER root:root\n", 2),
         (f"FROM alpine:3{PIN}\nUSER 0:0\n", 2),
         (f"FROM alpine:3{PIN}\nUSER 00\n", 2),
-        ("# escape=`\nFROM mcr.microsoft.com/windows/nanoserver:ltsc2022" + PIN
-         + "\nUSER ContainerAdministrator\n", 3),
+        (
+            "# escape=`\nFROM mcr.microsoft.com/windows/nanoserver:ltsc2022"
+            + PIN
+            + "\nUSER ContainerAdministrator\n",
+            3,
+        ),
         (f"FROM alpine:3{PIN}\nUSER app\nRUN x\nUSER root\n", 4),
         (f"FROM alpine:3{PIN}\nARG RUNAS=root\nUSER ${{RUNAS}}\n", 3),
         (f"ARG RUNAS=0\nFROM alpine:3{PIN}\nARG RUNAS\nUSER $RUNAS\n", 4),
         (f"FROM alpine:3{PIN}\nARG RUNAS\nUSER $RUNAS\n", 3),
         # an earlier stage drops privileges, the final one does not
-        (f"FROM alpine:3{PIN} AS build\nUSER app\nFROM alpine:3{PIN}\nCOPY --from=build /a /a\n",
-         3),
+        (
+            f"FROM alpine:3{PIN} AS build\nUSER app\nFROM alpine:3{PIN}\nCOPY --from=build /a /a\n",
+            3,
+        ),
     ],
 )
 def test_root_user_fires(text: str, line: int) -> None:
@@ -115,10 +122,7 @@ def test_root_user_fingerprint_survives_line_moves() -> None:
 
 def test_unpinned_base_and_latest_tag_fire() -> None:
     findings = audit(
-        "FROM python:3.12 AS build\n"
-        "FROM ubuntu\n"
-        "FROM ghcr.io/acme/app:latest\n"
-        "USER app\n"
+        "FROM python:3.12 AS build\nFROM ubuntu\nFROM ghcr.io/acme/app:latest\nUSER app\n"
     )
     assert [f.line for f in rules(findings, "container/unpinned-base")] == [1, 2, 3]
     assert [f.line for f in rules(findings, "container/latest-tag")] == [2, 3]
@@ -275,8 +279,10 @@ def test_remote_script_near_misses(run: str) -> None:
         ("RUN GIT_SSL_NO_VERIFY=1 git clone https://example.com/r.git", "GIT_SSL_NO_VERIFY"),
         ("RUN git config --global http.sslVerify false", "http.sslVerify false"),
         ("RUN apk add --allow-untrusted /tmp/x.apk", "--allow-untrusted"),
-        ("RUN <<EOF\nexport NODE_TLS_REJECT_UNAUTHORIZED=0\nnpm ci\nEOF",
-         "NODE_TLS_REJECT_UNAUTHORIZED=0"),
+        (
+            "RUN <<EOF\nexport NODE_TLS_REJECT_UNAUTHORIZED=0\nnpm ci\nEOF",
+            "NODE_TLS_REJECT_UNAUTHORIZED=0",
+        ),
     ],
 )
 def test_insecure_fetch_fires(run: str, switch: str) -> None:
@@ -316,8 +322,10 @@ def test_untrusted_registry_fires_only_with_a_list() -> None:
     assert rules(audit(text), "container/untrusted-registry") == []
     found = rules(audit(text, allowed=["ghcr.io/acme"]), "container/untrusted-registry")
     assert [f.line for f in found] == [1, 2, 4]  # docker.io implicit for bare names
-    found = rules(audit(text, allowed=["ghcr.io/acme/", "docker.io", "quay.io/evil"]),
-                  "container/untrusted-registry")
+    found = rules(
+        audit(text, allowed=["ghcr.io/acme/", "docker.io", "quay.io/evil"]),
+        "container/untrusted-registry",
+    )
     assert [f.line for f in found] == [4]
 
 
@@ -334,8 +342,9 @@ def test_untrusted_registry_near_misses() -> None:
 
 def test_untrusted_registry_unresolvable_base_fires_when_listed() -> None:
     text = "ARG REG\nFROM ${REG}/app:1\nUSER 1\n"
-    assert [f.line for f in rules(audit(text, allowed=["ghcr.io/acme"]),
-                                  "container/untrusted-registry")] == [2]
+    assert [
+        f.line for f in rules(audit(text, allowed=["ghcr.io/acme"]), "container/untrusted-registry")
+    ] == [2]
     # A variable after an allowed namespace cannot move the image out of it.
     text = f"FROM ghcr.io/acme/app-${{TARGETARCH}}:1{PIN}\nUSER 1\n"
     findings = audit(text, allowed=["ghcr.io/acme"])
@@ -348,12 +357,17 @@ def test_untrusted_registry_unresolvable_base_fires_when_listed() -> None:
 # -- images --------------------------------------------------------------------------------
 
 
-def image_findings(tmp_path: Path, allowed: list[str] | None = None, **kwargs: object
-                   ) -> list[Finding]:
+def image_findings(
+    tmp_path: Path, allowed: list[str] | None = None, **kwargs: object
+) -> list[Finding]:
     layers = kwargs.pop("layers", None)
     annotations = kwargs.pop("annotations", None)
-    write_oci_layout(tmp_path / "img", config=make_config(**kwargs),  # type: ignore[arg-type]
-                     layers=layers, manifest_annotations=annotations)  # type: ignore[arg-type]
+    write_oci_layout(
+        tmp_path / "img",
+        config=make_config(**kwargs),  # type: ignore[arg-type]
+        layers=layers,
+        manifest_annotations=annotations,
+    )  # type: ignore[arg-type]
     ref = f"oci:{tmp_path / 'img'}"
     evidence = ContainerEvidence(image=read_image(ref))
     ctx = AuditContext(policy=AuditsPolicy(allowed_registries=allowed or []))
@@ -361,8 +375,9 @@ def image_findings(tmp_path: Path, allowed: list[str] | None = None, **kwargs: o
 
 
 @pytest.mark.parametrize("user", [None, "", "root", "0", "0:0", "root:wheel"])
-def test_image_running_as_root_fires_without_any_dockerfile(tmp_path: Path, user: str | None
-                                                            ) -> None:
+def test_image_running_as_root_fires_without_any_dockerfile(
+    tmp_path: Path, user: str | None
+) -> None:
     found = rules(image_findings(tmp_path, user=user), "container/root-user")
     assert len(found) == 1 and found[0].path == f"oci:{tmp_path / 'img'}"
 
@@ -375,7 +390,8 @@ def test_image_with_a_user_does_not_fire(tmp_path: Path, user: str) -> None:
 def test_image_secrets_env_history_and_layer_files(tmp_path: Path) -> None:
     token = "xoxb-" + "1234567890-abcdefghij"
     findings = image_findings(
-        tmp_path, user="app",
+        tmp_path,
+        user="app",
         env=["PATH=/bin", f"SLACK_TOKEN={token}", "API_KEY_FILE=/run/secrets/k"],
         history=[{"created_by": "|1 DB_PASSWORD=Zq8-r2Lw0p-Xy77 /bin/sh -c make"}],
         labels={"ci.deploy.token": "glpat-" + "Ab1Cd2Ef3Gh4Ij5Kl6Mn", "version": "1.0"},
@@ -384,27 +400,35 @@ def test_image_secrets_env_history_and_layer_files(tmp_path: Path) -> None:
     found = rules(findings, "container/secret-in-build")
     messages = sorted(f.message for f in found)
     assert len(found) == 4
-    assert all(token not in m and "Zq8-r2Lw0p-Xy77" not in m and "glpat-Ab1" not in m
-               for m in messages)
+    assert all(
+        token not in m and "Zq8-r2Lw0p-Xy77" not in m and "glpat-Ab1" not in m for m in messages
+    )
     assert any("label entry ci.deploy.token" in m for m in messages)
     assert any("root/.aws/credentials" in m for m in messages)
     assert not any("x.key" in m for m in messages)  # layers: unambiguous names only
 
 
 def test_image_without_secrets(tmp_path: Path) -> None:
-    findings = image_findings(tmp_path, user="app", env=["PATH=/bin", "LANG=C.UTF-8",
-                                                         "TOKEN_URL=https://auth/x"])
+    findings = image_findings(
+        tmp_path, user="app", env=["PATH=/bin", "LANG=C.UTF-8", "TOKEN_URL=https://auth/x"]
+    )
     assert rules(findings, "container/secret-in-build") == []
 
 
 def test_image_base_annotation_and_allowed_registries(tmp_path: Path) -> None:
     notes = {"org.opencontainers.image.base.name": "quay.io/other/base:1"}
-    assert rules(image_findings(tmp_path / "a", user="app", annotations=notes,
-                                allowed=["ghcr.io/acme"]), "container/untrusted-registry")
-    assert not rules(image_findings(tmp_path / "b", user="app", annotations=notes,
-                                    allowed=["quay.io"]), "container/untrusted-registry")
-    assert not rules(image_findings(tmp_path / "c", user="app", annotations=notes),
-                     "container/untrusted-registry")
+    assert rules(
+        image_findings(tmp_path / "a", user="app", annotations=notes, allowed=["ghcr.io/acme"]),
+        "container/untrusted-registry",
+    )
+    assert not rules(
+        image_findings(tmp_path / "b", user="app", annotations=notes, allowed=["quay.io"]),
+        "container/untrusted-registry",
+    )
+    assert not rules(
+        image_findings(tmp_path / "c", user="app", annotations=notes),
+        "container/untrusted-registry",
+    )
 
 
 def test_secret_in_run_text_heredoc_and_label() -> None:
@@ -446,13 +470,22 @@ def test_image_secret_in_entrypoint_or_cmd_is_a_finding_not_only_redacted(
 ) -> None:
     # No history (a crafted or squashed image): the config's command is the only place.
     token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
-    found = rules(image_findings(tmp_path, history=[], entrypoint=["/app", f"--token={token}"],
-                                 cmd=["--db-password=Zq8vN3kLp0wXy7Rt", "--verbose"]),
-                  "container/secret-in-build")
+    found = rules(
+        image_findings(
+            tmp_path,
+            history=[],
+            entrypoint=["/app", f"--token={token}"],
+            cmd=["--db-password=Zq8vN3kLp0wXy7Rt", "--verbose"],
+        ),
+        "container/secret-in-build",
+    )
     assert sorted(f.message.split(" holds")[0].rsplit(": ", 1)[1] for f in found) == [
-        "command entry Cmd[0]", "command entry Entrypoint[1]"]
+        "command entry Cmd[0]",
+        "command entry Entrypoint[1]",
+    ]
     assert all(token not in f.message and "Zq8vN3kLp0wXy7Rt" not in f.message for f in found)
-    clean = rules(image_findings(tmp_path / "ok", cmd=["--password-file=/run/secrets/db",
-                                                       "--port=8080"]),
-                  "container/secret-in-build")
+    clean = rules(
+        image_findings(tmp_path / "ok", cmd=["--password-file=/run/secrets/db", "--port=8080"]),
+        "container/secret-in-build",
+    )
     assert clean == []

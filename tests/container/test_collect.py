@@ -24,11 +24,19 @@ GOOD = f"FROM alpine:3.20{PIN}\nUSER 10001\n"
 @pytest.mark.parametrize(
     ("path", "expected"),
     [
-        ("Dockerfile", True), ("Containerfile", True), ("docker/dockerfile", True),
-        ("api.Dockerfile", True), ("Dockerfile.prod", True), ("build/Containerfile.dev", True),
+        ("Dockerfile", True),
+        ("Containerfile", True),
+        ("docker/dockerfile", True),
+        ("api.Dockerfile", True),
+        ("Dockerfile.prod", True),
+        ("build/Containerfile.dev", True),
         ("web.containerfile", True),
-        ("Dockerfile.dockerignore", False), ("Dockerfile.j2", False), ("Dockerfile.md", False),
-        ("docs/dockerfile-guide.md", False), ("MyDockerfile", False), ("Dockerfiles/x.txt", False),
+        ("Dockerfile.dockerignore", False),
+        ("Dockerfile.j2", False),
+        ("Dockerfile.md", False),
+        ("docs/dockerfile-guide.md", False),
+        ("MyDockerfile", False),
+        ("Dockerfiles/x.txt", False),
     ],
 )
 def test_dockerfile_names(path: str, expected: bool) -> None:
@@ -47,20 +55,26 @@ def test_collector_finds_dockerfiles_anywhere_and_skips_links(tmp_path: Path) ->
     evidence = collector_for("container").collect(CollectContext(repo=tmp_path))
     assert isinstance(evidence, ContainerEvidence)
     assert [d.path for d in evidence.dockerfiles] == [
-        "Dockerfile", "svc/api/Containerfile", "svc/worker.Dockerfile"]
+        "Dockerfile",
+        "svc/api/Containerfile",
+        "svc/worker.Dockerfile",
+    ]
     assert evidence.dockerfiles[2].parse_error is not None
     assert evidence.notes == ["container: Dockerfile.link is a symlink; not followed"]
     assert evidence.image is None
 
 
-def test_collect_container_json_is_deterministic(tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_collect_container_json_is_deterministic(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "Dockerfile").write_text(GOOD)
     write_oci_layout(tmp_path / "img")
     outputs = []
     for _ in range(2):
-        assert main(["collect", "container", str(tmp_path), "--image",
-                     f"oci:{tmp_path / 'img'}"]) == ExitCode.PASS
+        assert (
+            main(["collect", "container", str(tmp_path), "--image", f"oci:{tmp_path / 'img'}"])
+            == ExitCode.PASS
+        )
         outputs.append(capsys.readouterr().out)
     assert outputs[0] == outputs[1]
     doc = json.loads(outputs[0])
@@ -68,20 +82,36 @@ def test_collect_container_json_is_deterministic(tmp_path: Path,
     assert doc["dockerfiles"][0]["sha256"]
 
 
-def test_collect_container_text_answers_what_is_in_it(tmp_path: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    sbom = {"bomFormat": "CycloneDX", "specVersion": "1.5",
-            "components": [{"name": "openssl", "version": "3.0.13"}]}
+def test_collect_container_text_answers_what_is_in_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sbom = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.5",
+        "components": [{"name": "openssl", "version": "3.0.13"}],
+    }
     layers = [make_layer({"bin/app": b"x" * 3000}), make_layer({"etc/app.conf": b"y" * 2000})]
     write_oci_layout(
-        tmp_path / "img", layers=layers, sbom=sbom, wrap_in_index=True,
+        tmp_path / "img",
+        layers=layers,
+        sbom=sbom,
+        wrap_in_index=True,
         config=make_config(user="", ports=["8080/tcp"], entrypoint=["/bin/app"]),
         manifest_annotations={"org.opencontainers.image.base.name": "docker.io/library/debian:12"},
     )
     empty = tmp_path / "empty"
     empty.mkdir()
-    code = main(["collect", "container", str(empty), "--image", f"oci:{tmp_path / 'img'}:v1",
-                 "--format", "text"])
+    code = main(
+        [
+            "collect",
+            "container",
+            str(empty),
+            "--image",
+            f"oci:{tmp_path / 'img'}:v1",
+            "--format",
+            "text",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == ExitCode.PASS
     assert "base image   docker.io/library/debian:12" in out
@@ -94,69 +124,115 @@ def test_collect_container_text_answers_what_is_in_it(tmp_path: Path,
 
 
 def test_check_blocks_on_dockerfile_findings_and_passes_clean(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "Dockerfile").write_text("FROM python:3.12\nRUN pip install flask\n")
-    assert main(["check", str(tmp_path), "--only", "container", "--format", "json"]) == \
-        ExitCode.BLOCKED
+    assert (
+        main(["check", str(tmp_path), "--only", "container", "--format", "json"])
+        == ExitCode.BLOCKED
+    )
     report = json.loads(capsys.readouterr().out)
     assert report["verdict"] == "block"
     assert {f["rule"] for f in report["findings"]} == {
-        "container/root-user", "container/unpinned-base"}
+        "container/root-user",
+        "container/unpinned-base",
+    }
     (tmp_path / "Dockerfile").write_text(GOOD)
-    assert main(["check", str(tmp_path), "--only", "container", "--format", "json"]) == \
-        ExitCode.PASS
+    assert (
+        main(["check", str(tmp_path), "--only", "container", "--format", "json"]) == ExitCode.PASS
+    )
 
 
 def test_check_with_a_root_image_and_no_dockerfile_blocks(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     write_oci_layout(tmp_path / "img", config=make_config(user=None))
     repo = tmp_path / "repo"
     repo.mkdir()
-    code = main(["check", str(repo), "--only", "container", "--image",
-                 f"oci:{tmp_path / 'img'}", "--format", "json"])
+    code = main(
+        [
+            "check",
+            str(repo),
+            "--only",
+            "container",
+            "--image",
+            f"oci:{tmp_path / 'img'}",
+            "--format",
+            "json",
+        ]
+    )
     report = json.loads(capsys.readouterr().out)
     assert code == ExitCode.BLOCKED
     assert [f["rule"] for f in report["findings"]] == ["container/root-user"]
 
 
-def test_check_with_a_bad_image_is_a_usage_error(tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_with_a_bad_image_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "evil.tar").write_bytes(b"\0" * 10)
-    code = main(["check", str(tmp_path), "--only", "container", "--image",
-                 f"docker-archive:{tmp_path / 'evil.tar'}"])
+    code = main(
+        [
+            "check",
+            str(tmp_path),
+            "--only",
+            "container",
+            "--image",
+            f"docker-archive:{tmp_path / 'evil.tar'}",
+        ]
+    )
     assert code == ExitCode.USAGE
     assert "not a readable tar archive" in capsys.readouterr().err
 
 
 def test_check_base_marks_existing_but_never_the_image(
-        git_repo: git.Repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    git_repo: git.Repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = Path(git_repo.working_tree_dir or ".")
     commit_files(git_repo, {"Dockerfile": "FROM alpine:3\nUSER app\n"}, "base")
     base = git_repo.head.commit.hexsha
     commit_files(git_repo, {"Dockerfile": "FROM alpine:3\nUSER app\nADD https://x.example/a /a\n"})
     write_oci_layout(tmp_path / "img", config=make_config(user="root"))
-    code = main(["check", str(root), "--only", "container", "--base", base, "--image",
-                 f"oci:{tmp_path / 'img'}", "--format", "json"])
+    code = main(
+        [
+            "check",
+            str(root),
+            "--only",
+            "container",
+            "--base",
+            base,
+            "--image",
+            f"oci:{tmp_path / 'img'}",
+            "--format",
+            "json",
+        ]
+    )
     report = json.loads(capsys.readouterr().out)
     status = {f["rule"]: f.get("status") for f in report["findings"]}
-    assert status == {"container/unpinned-base": "existing", "container/add-remote": None,
-                      "container/root-user": None}
+    assert status == {
+        "container/unpinned-base": "existing",
+        "container/add-remote": None,
+        "container/root-user": None,
+    }
     assert code == ExitCode.BLOCKED  # the root image blocks even with --base
 
 
 def test_policy_allowed_registries_from_a_policy_file(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "Dockerfile").write_text(f"FROM quay.io/x/y:1{PIN}\nUSER 1\n")
     policy = tmp_path / "policy.yaml"
     policy.write_text(
         "version: 1\nname: t\nexpires: 2099-01-01T00:00:00Z\n"
         "audits:\n  allowed_registries: [ghcr.io/acme]\n"
     )
-    code = main(["check", str(tmp_path), "--only", "container", "--policy", str(policy),
-                 "--format", "json"])
+    code = main(
+        ["check", str(tmp_path), "--only", "container", "--policy", str(policy), "--format", "json"]
+    )
     report = json.loads(capsys.readouterr().out)
     assert code == ExitCode.BLOCKED
     assert [f["rule"] for f in report["findings"]] == ["container/untrusted-registry"]
+
+
 def test_source_code_named_after_a_dockerfile_is_not_one() -> None:
     from gatekeeper.collect.container import is_dockerfile_name
     from gatekeeper.collect.pipeline import classify

@@ -112,11 +112,11 @@ def test_unterminated_heredoc_names_its_line() -> None:
 
 def test_exec_and_shell_forms() -> None:
     df = ok(
-        'FROM alpine\n'
+        "FROM alpine\n"
         'SHELL ["/bin/ash", "-eo", "pipefail", "-c"]\n'
         'ENTRYPOINT ["/app", "--flag"]\n'
         'CMD echo "not json"\n'
-        'RUN [ -f /x ] && echo yes\n'
+        "RUN [ -f /x ] && echo yes\n"
     )
     shell, entry, cmd, run = df.stages[0].instructions[1:]
     assert shell.exec_form == ["/bin/ash", "-eo", "pipefail", "-c"]
@@ -141,7 +141,11 @@ def test_arg_before_from_and_substitution_forms() -> None:
         "FROM ${MISSING}alpine AS d\n"
     )
     assert [s.base_image for s in df.stages] == [
-        "ghcr.io/acme/base:1.2", "ghcr.io/acme/other:slim", "ghcr.io/acme/x:1", None]
+        "ghcr.io/acme/base:1.2",
+        "ghcr.io/acme/other:slim",
+        "ghcr.io/acme/x:1",
+        None,
+    ]
     assert df.stages[3].unresolved == ["MISSING"]
     assert [a.key for a in df.global_args] == ["REGISTRY", "VARIANT", "TAG"]
     assert [i.keyword for i in df.preamble] == ["ARG", "ARG", "ARG"]
@@ -195,13 +199,16 @@ def test_env_forms_and_onbuild() -> None:
         "FROM alpine\n"
         'ENV A=1 B="two words" C=three\\ words\n'
         "ENV LEGACY value with spaces\n"
-        "LABEL org.opencontainers.image.title=\"demo\"\n"
+        'LABEL org.opencontainers.image.title="demo"\n'
         "ONBUILD RUN make\n"
         "ONBUILD COPY . /src\n"
     )
     env, legacy, label, onrun, oncopy = df.stages[0].instructions[1:]
     assert [(p.key, p.value) for p in env.pairs] == [
-        ("A", "1"), ("B", "two words"), ("C", "three words")]
+        ("A", "1"),
+        ("B", "two words"),
+        ("C", "three words"),
+    ]
     assert [(p.key, p.value) for p in legacy.pairs] == [("LEGACY", "value with spaces")]
     assert label.pairs[0].value == "demo"
     assert (onrun.keyword, onrun.onbuild) == ("RUN", True)
@@ -210,7 +217,9 @@ def test_env_forms_and_onbuild() -> None:
 
 def test_secret_values_are_redacted_in_the_evidence() -> None:
     token = "glpat-" + "x1Y2z3W4v5U6t7S8r9Q0"
-    df = ok(f"FROM alpine\nENV GITLAB_TOKEN={token}\nRUN git clone https://ci:{token}@gitlab.example.com/r.git\n")
+    df = ok(
+        f"FROM alpine\nENV GITLAB_TOKEN={token}\nRUN git clone https://ci:{token}@gitlab.example.com/r.git\n"
+    )
     dumped = json.dumps(df.model_dump())
     assert token not in dumped
     pair = df.stages[0].instructions[1].pairs[0]
@@ -232,7 +241,7 @@ def test_secret_values_are_redacted_in_the_evidence() -> None:
         ("FROM alpine AS a\nFROM alpine AS A\n", 2, "duplicate stage name"),
         ("FROM Alpine:Latest!\n", 1, "invalid"),
         ("FROM alpine\nCOPY --form=build /a /b\n", 2, "unknown flag"),
-        ("FROM alpine\nENV A=\"unterminated\n", 2, "unterminated"),
+        ('FROM alpine\nENV A="unterminated\n', 2, "unterminated"),
         ("FROM alpine\nENV =x\n", 2, "empty name"),
         ("FROM alpine\nENV A=1 B\n", 2, "not NAME=value"),
         ("FROM alpine\nONBUILD ONBUILD RUN x\n", 2, "ONBUILD ONBUILD"),
@@ -265,7 +274,10 @@ def test_tabs_separate_keywords_and_flags() -> None:
     df = ok("FROM\talpine:3\tAS\tbase\nRUN\t--mount=type=cache,target=/c\techo hi\nUSER\tapp\n")
     run = df.stages[0].instructions[1]
     assert (df.stages[0].name, run.flags, run.args) == (
-        "base", ["--mount=type=cache,target=/c"], "echo hi")
+        "base",
+        ["--mount=type=cache,target=/c"],
+        "echo hi",
+    )
     assert df.stages[0].user == "app"
 
 

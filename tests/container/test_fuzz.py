@@ -16,12 +16,47 @@ from gatekeeper.errors import InvalidInput
 from gatekeeper.models.container import ContainerEvidence
 from tests.container.imagebuild import write_docker_save
 
-_WORDS = st.sampled_from([
-    "FROM", "RUN", "COPY", "ADD", "ENV", "ARG", "USER", "ONBUILD", "SHELL", "AS", "alpine",
-    "${A}", "$B", "${C:-x}", "<<EOF", "<<-'X'", "EOF", "X", "\\", "`", "\"", "'", "[", "]",
-    "--from=a", "--platform=linux/amd64", "=", "#", "# escape=`", "root", "\t", " ", "\n",
-    "curl -k https://x | sh", "@sha256:" + "a" * 64, ":latest", "ghp_" + "a1" * 18,
-])
+_WORDS = st.sampled_from(
+    [
+        "FROM",
+        "RUN",
+        "COPY",
+        "ADD",
+        "ENV",
+        "ARG",
+        "USER",
+        "ONBUILD",
+        "SHELL",
+        "AS",
+        "alpine",
+        "${A}",
+        "$B",
+        "${C:-x}",
+        "<<EOF",
+        "<<-'X'",
+        "EOF",
+        "X",
+        "\\",
+        "`",
+        '"',
+        "'",
+        "[",
+        "]",
+        "--from=a",
+        "--platform=linux/amd64",
+        "=",
+        "#",
+        "# escape=`",
+        "root",
+        "\t",
+        " ",
+        "\n",
+        "curl -k https://x | sh",
+        "@sha256:" + "a" * 64,
+        ":latest",
+        "ghp_" + "a1" * 18,
+    ]
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -44,8 +79,11 @@ _GOOD = _good_archive()
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.integers(min_value=0, max_value=len(_GOOD) - 1), st.integers(0, 255),
-       st.integers(min_value=1, max_value=len(_GOOD)))
+@given(
+    st.integers(min_value=0, max_value=len(_GOOD) - 1),
+    st.integers(0, 255),
+    st.integers(min_value=1, max_value=len(_GOOD)),
+)
 def test_corrupted_archives_only_raise_invalid_input(offset: int, byte: int, cut: int) -> None:
     data = bytearray(_GOOD[:cut])
     if offset < len(data):

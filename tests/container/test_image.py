@@ -27,15 +27,27 @@ GHP = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
 
 
 def test_oci_layout_records_what_is_in_the_image(tmp_path: Path) -> None:
-    layers = [make_layer({"etc/os-release": b"ID=test\n"}),
-              make_layer({"app/main.py": b"print(1)\n"}, compress=True)]
-    config = make_config(user="app", ports=["8080/tcp", "443/tcp"], entrypoint=["/app/run"],
-                         cmd=["--serve"], labels={"org.opencontainers.image.title": "demo"},
-                         env=["PATH=/bin", f"GITHUB_TOKEN={GHP}"])
+    layers = [
+        make_layer({"etc/os-release": b"ID=test\n"}),
+        make_layer({"app/main.py": b"print(1)\n"}, compress=True),
+    ]
+    config = make_config(
+        user="app",
+        ports=["8080/tcp", "443/tcp"],
+        entrypoint=["/app/run"],
+        cmd=["--serve"],
+        labels={"org.opencontainers.image.title": "demo"},
+        env=["PATH=/bin", f"GITHUB_TOKEN={GHP}"],
+    )
     digests = write_oci_layout(
-        tmp_path / "layout", config=config, layers=layers[:1], tag="v1",
-        manifest_annotations={"org.opencontainers.image.base.name": "docker.io/library/debian:12",
-                              "org.opencontainers.image.base.digest": "sha256:" + "a" * 64},
+        tmp_path / "layout",
+        config=config,
+        layers=layers[:1],
+        tag="v1",
+        manifest_annotations={
+            "org.opencontainers.image.base.name": "docker.io/library/debian:12",
+            "org.opencontainers.image.base.digest": "sha256:" + "a" * 64,
+        },
     )
     image = read_image(f"oci:{tmp_path / 'layout'}:v1")
     assert image.format == "oci-layout"
@@ -60,8 +72,7 @@ def test_oci_layout_records_what_is_in_the_image(tmp_path: Path) -> None:
 
 
 def test_gzip_layers_are_verified_and_listed(tmp_path: Path) -> None:
-    layer = make_layer({"root/.npmrc": b"//registry/:_authToken=x\n", "app/a": b"a"},
-                       compress=True)
+    layer = make_layer({"root/.npmrc": b"//registry/:_authToken=x\n", "app/a": b"a"}, compress=True)
     write_oci_layout(tmp_path / "l", layers=[layer], layer_media_type=LAYER_GZIP)
     image = read_image(f"oci:{tmp_path / 'l'}")
     assert image.layers[0].media_type == LAYER_GZIP
@@ -78,26 +89,44 @@ def test_tag_selects_among_several_images_and_untagged_is_refused(tmp_path: Path
 
 
 def test_index_wrapping_one_image_with_sbom_referrer(tmp_path: Path) -> None:
-    sbom = {"bomFormat": "CycloneDX", "specVersion": "1.5", "components": [
-        {"name": "openssl", "version": "3.0.13", "purl": "pkg:deb/debian/openssl@3.0.13"},
-        {"name": "zlib", "version": "1.3", "components": [{"name": "inner", "version": "1"}]},
-    ]}
+    sbom = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.5",
+        "components": [
+            {"name": "openssl", "version": "3.0.13", "purl": "pkg:deb/debian/openssl@3.0.13"},
+            {"name": "zlib", "version": "1.3", "components": [{"name": "inner", "version": "1"}]},
+        ],
+    }
     digests = write_oci_layout(tmp_path / "l", wrap_in_index=True, sbom=sbom)
     image = read_image(f"oci:{tmp_path / 'l'}")
     assert image.index_digest == digests["index"]
     assert image.manifest_digest == digests["manifest"]
     assert image.sbom_format == "cyclonedx"
     assert [(p.name, p.version) for p in image.packages] == [
-        ("inner", "1"), ("openssl", "3.0.13"), ("zlib", "1.3")]
+        ("inner", "1"),
+        ("openssl", "3.0.13"),
+        ("zlib", "1.3"),
+    ]
     name, hexdigest = resolve_image_subject(f"oci:{tmp_path / 'l'}:v1")
     assert (name, hexdigest) == ("v1", digests["index"].removeprefix("sha256:"))
 
 
 def test_spdx_sbom_from_label(tmp_path: Path) -> None:
     root = tmp_path / "l"
-    spdx = json.dumps({"spdxVersion": "SPDX-2.3", "packages": [
-        {"name": "musl", "versionInfo": "1.2.4", "externalRefs": [
-            {"referenceType": "purl", "referenceLocator": "pkg:apk/alpine/musl@1.2.4"}]}]}).encode()
+    spdx = json.dumps(
+        {
+            "spdxVersion": "SPDX-2.3",
+            "packages": [
+                {
+                    "name": "musl",
+                    "versionInfo": "1.2.4",
+                    "externalRefs": [
+                        {"referenceType": "purl", "referenceLocator": "pkg:apk/alpine/musl@1.2.4"}
+                    ],
+                }
+            ],
+        }
+    ).encode()
     blob = root / "blobs" / "sha256" / sha(spdx)
     blob.parent.mkdir(parents=True)
     blob.write_bytes(spdx)
@@ -115,11 +144,21 @@ def test_no_sbom_means_no_packages(tmp_path: Path) -> None:
 
 def test_legacy_docker_save(tmp_path: Path) -> None:
     layers = [make_layer({"bin/sh": b"#!"}), make_layer({"home/app/.git-credentials": b"x"})]
-    out = write_docker_save(tmp_path / "img.tar", layers=layers,
-                            config=make_config(user="", history=[
-                                {"created_by": "|1 NPM_TOKEN=npm_" + "Zx9Yw8Vu7Ts6Rq5P"
-                                 + "o4Nm3Lk2Ji1Hg0FeDcBa /bin/sh -c x"},
-                                {"created_by": "/bin/sh -c #(nop) CMD [\"sh\"]"}]))
+    out = write_docker_save(
+        tmp_path / "img.tar",
+        layers=layers,
+        config=make_config(
+            user="",
+            history=[
+                {
+                    "created_by": "|1 NPM_TOKEN=npm_"
+                    + "Zx9Yw8Vu7Ts6Rq5P"
+                    + "o4Nm3Lk2Ji1Hg0FeDcBa /bin/sh -c x"
+                },
+                {"created_by": '/bin/sh -c #(nop) CMD ["sh"]'},
+            ],
+        ),
+    )
     image = read_image(f"docker-archive:{tmp_path / 'img.tar'}")
     assert image.format == "docker-archive"
     assert image.name == "example/app:1.0"
@@ -149,8 +188,10 @@ def test_oci_archive(tmp_path: Path) -> None:
     assert image.manifest_digest == out["manifest"]
 
 
-@pytest.mark.parametrize("ref", ["ghcr.io/acme/app:1", "oci:", "docker://x", "oci:/no/such/dir",
-                                 "docker-archive:/no/such.tar"])
+@pytest.mark.parametrize(
+    "ref",
+    ["ghcr.io/acme/app:1", "oci:", "docker://x", "oci:/no/such/dir", "docker-archive:/no/such.tar"],
+)
 def test_bad_references(ref: str) -> None:
     with pytest.raises(InvalidInput):
         resolve_image_subject(ref)
@@ -313,8 +354,10 @@ def test_not_a_tar_at_all(tmp_path: Path) -> None:
 def test_legacy_layer_not_matching_diff_id(tmp_path: Path) -> None:
     write_docker_save(tmp_path / "img.tar", layers=[make_layer({"a": b"1"})])
     with tarfile.open(tmp_path / "img.tar") as tar:
-        members = [(m, tar.extractfile(m).read() if m.isreg() else None)  # type: ignore[union-attr]
-                   for m in tar.getmembers()]
+        members = [
+            (m, tar.extractfile(m).read() if m.isreg() else None)  # type: ignore[union-attr]
+            for m in tar.getmembers()
+        ]
     swapped = []
     for info, data in members:
         if info.name.endswith("layer.tar"):
@@ -331,11 +374,24 @@ def test_symlinked_layer_inside_archive_is_followed_within_it(tmp_path: Path) ->
     layer = make_layer({"a": b"1"})
     config = make_config(diff_ids=[f"sha256:{sha(layer)}"] * 2)
     config_bytes = json.dumps(config).encode()
-    manifest = json.dumps([{"Config": f"{sha(config_bytes)}.json", "RepoTags": ["x:1"],
-                            "Layers": ["one/layer.tar", "two/layer.tar"]}]).encode()
-    archive = _archive(tmp_path / "dedup.tar", [
-        _file(f"{sha(config_bytes)}.json", config_bytes), _file("one/layer.tar", layer),
-        _link("two/layer.tar", "../one/layer.tar"), _file("manifest.json", manifest)])
+    manifest = json.dumps(
+        [
+            {
+                "Config": f"{sha(config_bytes)}.json",
+                "RepoTags": ["x:1"],
+                "Layers": ["one/layer.tar", "two/layer.tar"],
+            }
+        ]
+    ).encode()
+    archive = _archive(
+        tmp_path / "dedup.tar",
+        [
+            _file(f"{sha(config_bytes)}.json", config_bytes),
+            _file("one/layer.tar", layer),
+            _link("two/layer.tar", "../one/layer.tar"),
+            _file("manifest.json", manifest),
+        ],
+    )
     image = read_image(f"docker-archive:{archive}")
     assert len(image.layers) == 2
 
@@ -354,8 +410,9 @@ def test_gzip_compressed_docker_save_and_its_truncation(tmp_path: Path) -> None:
 
 
 def test_symlink_loop_inside_archive(tmp_path: Path) -> None:
-    archive = _archive(tmp_path / "loop.tar",
-                       [_link("manifest.json", "a"), _link("a", "manifest.json")])
+    archive = _archive(
+        tmp_path / "loop.tar", [_link("manifest.json", "a"), _link("a", "manifest.json")]
+    )
     with pytest.raises(InvalidInput, match="too many levels of links"):
         read_image(f"docker-archive:{archive}")
 
@@ -383,30 +440,55 @@ def test_buildx_attestation_manifest_with_spdx_statement(tmp_path: Path) -> None
         path.write_bytes(data)
         return {"digest": f"sha256:{sha(data)}", "size": len(data)}
 
-    statement = json.dumps({
-        "_type": "https://in-toto.io/Statement/v0.1",
-        "predicateType": "https://spdx.dev/Document",
-        "subject": [{"name": "pkg:docker/app", "digest": {"sha256": "0" * 64}}],
-        "predicate": {"spdxVersion": "SPDX-2.3", "packages": [
-            {"name": "busybox", "versionInfo": "1.36.1"}]},
-    }).encode()
+    statement = json.dumps(
+        {
+            "_type": "https://in-toto.io/Statement/v0.1",
+            "predicateType": "https://spdx.dev/Document",
+            "subject": [{"name": "pkg:docker/app", "digest": {"sha256": "0" * 64}}],
+            "predicate": {
+                "spdxVersion": "SPDX-2.3",
+                "packages": [{"name": "busybox", "versionInfo": "1.36.1"}],
+            },
+        }
+    ).encode()
     empty = blob(b"{}")
-    attestation = json.dumps({
-        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **empty},
-        "layers": [{"mediaType": "application/vnd.in-toto+json", **blob(statement),
-                    "annotations": {"in-toto.io/predicate-type": "https://spdx.dev/Document"}}],
-    }).encode()
-    nested = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
-                         "manifests": [image_desc, {
-                             "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                             **blob(attestation),
-                             "platform": {"os": "unknown", "architecture": "unknown"},
-                             "annotations": {
-                                 "vnd.docker.reference.type": "attestation-manifest",
-                                 "vnd.docker.reference.digest": digests["manifest"]}}]}).encode()
-    top = {"mediaType": "application/vnd.oci.image.index.v1+json", **blob(nested),
-           "annotations": {"org.opencontainers.image.ref.name": "v1"}}
+    attestation = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **empty},
+            "layers": [
+                {
+                    "mediaType": "application/vnd.in-toto+json",
+                    **blob(statement),
+                    "annotations": {"in-toto.io/predicate-type": "https://spdx.dev/Document"},
+                }
+            ],
+        }
+    ).encode()
+    nested = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [
+                image_desc,
+                {
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    **blob(attestation),
+                    "platform": {"os": "unknown", "architecture": "unknown"},
+                    "annotations": {
+                        "vnd.docker.reference.type": "attestation-manifest",
+                        "vnd.docker.reference.digest": digests["manifest"],
+                    },
+                },
+            ],
+        }
+    ).encode()
+    top = {
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        **blob(nested),
+        "annotations": {"org.opencontainers.image.ref.name": "v1"},
+    }
     (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [top]}))
     image = read_image(f"oci:{root}")
     assert image.manifest_digest == digests["manifest"]

@@ -34,23 +34,36 @@ def _cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 CRITICAL_VECTOR = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"
 
 
-def rec(adv_id: str, ecosystem: str, name: str, *, ranges: list[dict[str, Any]] | None = None,
-        versions: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+def rec(
+    adv_id: str,
+    ecosystem: str,
+    name: str,
+    *,
+    ranges: list[dict[str, Any]] | None = None,
+    versions: list[str] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     affected: dict[str, Any] = {"package": {"ecosystem": ecosystem, "name": name}}
     if ranges is not None:
         affected["ranges"] = ranges
     if versions is not None:
         affected["versions"] = versions
-    return {"schema_version": "1.6.0", "id": adv_id, "modified": "2024-01-01T00:00:00Z",
-            "affected": [affected], **extra}
+    return {
+        "schema_version": "1.6.0",
+        "id": adv_id,
+        "modified": "2024-01-01T00:00:00Z",
+        "affected": [affected],
+        **extra,
+    }
 
 
 def eco_range(*events: dict[str, str], kind: str = "ECOSYSTEM") -> dict[str, Any]:
     return {"type": kind, "events": list(events)}
 
 
-def pkg(ecosystem: str, name: str, version: str | None, file: str = "requirements.txt",
-        line: int = 1) -> Package:
+def pkg(
+    ecosystem: str, name: str, version: str | None, file: str = "requirements.txt", line: int = 1
+) -> Package:
     from gatekeeper.deps.common import package
 
     return package(ecosystem, name, version, file=file, line=line)  # type: ignore[arg-type]
@@ -71,29 +84,56 @@ def affected(ecosystem: str, version: str, record: dict[str, Any]) -> bool:
 # ------------------------------------------------------------------ range semantics
 
 
-@pytest.mark.parametrize(("version", "expected"), [
-    ("1.0.0", False), ("1.2.0", True), ("1.9.9", True), ("1.10.0", True), ("2.0.0", False),
-    ("2.0.0rc1", True), ("2.1", False),
-])
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        ("1.0.0", False),
+        ("1.2.0", True),
+        ("1.9.9", True),
+        ("1.10.0", True),
+        ("2.0.0", False),
+        ("2.0.0rc1", True),
+        ("2.1", False),
+    ],
+)
 def test_introduced_fixed_pep440(version: str, expected: bool) -> None:
-    record = rec("PYSEC-1", "PyPI", "django",
-                 ranges=[eco_range({"introduced": "1.2"}, {"fixed": "2.0.0"})])
+    record = rec(
+        "PYSEC-1", "PyPI", "django", ranges=[eco_range({"introduced": "1.2"}, {"fixed": "2.0.0"})]
+    )
     assert affected("PyPI", version, record) is expected
 
 
-@pytest.mark.parametrize(("version", "expected"), [
-    ("0.0.1", True), ("1.4.0", True), ("1.4.1", False), ("3.0.0-beta.1", True), ("3.0.0", False),
-])
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        ("0.0.1", True),
+        ("1.4.0", True),
+        ("1.4.1", False),
+        ("3.0.0-beta.1", True),
+        ("3.0.0", False),
+    ],
+)
 def test_zero_last_affected_and_second_interval(version: str, expected: bool) -> None:
-    record = rec("GHSA-a", "npm", "x", ranges=[eco_range(
-        {"introduced": "0"}, {"last_affected": "1.4.0"},
-        {"introduced": "3.0.0-alpha"}, {"fixed": "3.0.0"})])
+    record = rec(
+        "GHSA-a",
+        "npm",
+        "x",
+        ranges=[
+            eco_range(
+                {"introduced": "0"},
+                {"last_affected": "1.4.0"},
+                {"introduced": "3.0.0-alpha"},
+                {"fixed": "3.0.0"},
+            )
+        ],
+    )
     assert affected("npm", version, record) is expected
 
 
 def test_limit_bounds_the_range() -> None:
-    record = rec("GHSA-l", "crates.io", "x", ranges=[eco_range(
-        {"introduced": "1.0.0"}, {"limit": "1.5.0"})])
+    record = rec(
+        "GHSA-l", "crates.io", "x", ranges=[eco_range({"introduced": "1.0.0"}, {"limit": "1.5.0"})]
+    )
     assert affected("crates.io", "1.4.9", record)
     assert not affected("crates.io", "1.5.0", record)
 
@@ -105,16 +145,24 @@ def test_explicit_versions_list() -> None:
 
 
 def test_semver_range_for_go_pseudo_versions() -> None:
-    record = rec("GO-2023-1", "Go", "golang.org/x/net", ranges=[eco_range(
-        {"introduced": "0"}, {"fixed": "0.7.0"}, kind="SEMVER")])
+    record = rec(
+        "GO-2023-1",
+        "Go",
+        "golang.org/x/net",
+        ranges=[eco_range({"introduced": "0"}, {"fixed": "0.7.0"}, kind="SEMVER")],
+    )
     assert affected("Go", "v0.0.0-20230101000000-abcdef123456", record)
     assert affected("Go", "v0.6.0", record)
     assert not affected("Go", "v0.7.0", record)
 
 
 def test_maven_ordering_in_ranges() -> None:
-    record = rec("GHSA-m", "Maven", "org.apache.logging.log4j:log4j-core", ranges=[eco_range(
-        {"introduced": "2.0-beta9"}, {"fixed": "2.15.0"})])
+    record = rec(
+        "GHSA-m",
+        "Maven",
+        "org.apache.logging.log4j:log4j-core",
+        ranges=[eco_range({"introduced": "2.0-beta9"}, {"fixed": "2.15.0"})],
+    )
     assert affected("Maven", "2.14.1", record)
     assert affected("Maven", "2.0", record)
     assert not affected("Maven", "2.0-alpha1", record)
@@ -122,8 +170,12 @@ def test_maven_ordering_in_ranges() -> None:
 
 
 def test_git_ranges_are_ignored_with_a_note() -> None:
-    record = rec("OSV-g", "PyPI", "x", ranges=[{"type": "GIT", "repo": "https://g/x",
-                                                "events": [{"introduced": "0"}]}])
+    record = rec(
+        "OSV-g",
+        "PyPI",
+        "x",
+        ranges=[{"type": "GIT", "repo": "https://g/x", "events": [{"introduced": "0"}]}],
+    )
     notes: set[str] = set()
     model = OsvRecord.model_validate(record)
     assert not is_affected("PyPI", "1.0", osv_mod.compact_affected(model.affected[0]), notes)
@@ -147,9 +199,18 @@ def test_cvss3_agrees_with_reference_library() -> None:
     rng = random.Random(7)  # noqa: S311 - reproducible test vectors, not cryptography
     for _ in range(300):
         vector = "CVSS:3.1/" + "/".join(
-            f"{m}:{rng.choice(vals)}" for m, vals in (
-                ("AV", "NALP"), ("AC", "LH"), ("PR", "NLH"), ("UI", "NR"), ("S", "UC"),
-                ("C", "HLN"), ("I", "HLN"), ("A", "HLN")))
+            f"{m}:{rng.choice(vals)}"
+            for m, vals in (
+                ("AV", "NALP"),
+                ("AC", "LH"),
+                ("PR", "NLH"),
+                ("UI", "NR"),
+                ("S", "UC"),
+                ("C", "HLN"),
+                ("I", "HLN"),
+                ("A", "HLN"),
+            )
+        )
         assert cvss3_base_score(vector) == float(cvss.CVSS3(vector).base_score), vector
 
 
@@ -159,11 +220,18 @@ def test_cvss4_score() -> None:
 
 
 def test_severity_sources() -> None:
-    with_cvss = OsvRecord.model_validate(rec("A", "PyPI", "x", severity=[
-        {"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N"}]))
+    with_cvss = OsvRecord.model_validate(
+        rec(
+            "A",
+            "PyPI",
+            "x",
+            severity=[{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N"}],
+        )
+    )
     assert osv_mod.advisory_of(with_cvss).severity == "medium"
-    ghsa = OsvRecord.model_validate(rec("B", "PyPI", "x",
-                                        database_specific={"severity": "MODERATE"}))
+    ghsa = OsvRecord.model_validate(
+        rec("B", "PyPI", "x", database_specific={"severity": "MODERATE"})
+    )
     assert osv_mod.advisory_of(ghsa).severity == "medium"
     bare = OsvRecord.model_validate(rec("C", "PyPI", "x"))
     assert osv_mod.advisory_of(bare).severity == "high"
@@ -173,23 +241,47 @@ def test_severity_sources() -> None:
 
 
 def _db(tmp_path: Path) -> Path:
-    return write_db(tmp_path / "osv", [
-        rec("GHSA-1111-2222-3333", "PyPI", "Django", aliases=["CVE-2024-0001"],
-            summary="SQL injection", ranges=[eco_range({"introduced": "0"}, {"fixed": "4.2.1"})],
-            severity=[{"type": "CVSS_V3", "score": CRITICAL_VECTOR}]),
-        rec("PYSEC-2024-1", "PyPI", "django", aliases=["CVE-2024-0001"],
-            ranges=[eco_range({"introduced": "0"}, {"fixed": "4.2.1"})]),
-        rec("PYSEC-2024-9", "PyPI", "django", withdrawn="2024-02-01T00:00:00Z",
-            ranges=[eco_range({"introduced": "0"})]),
-        rec("GHSA-npm", "npm", "lodash", ranges=[eco_range({"introduced": "0"},
-                                                           {"fixed": "4.17.21"})]),
-    ])
+    return write_db(
+        tmp_path / "osv",
+        [
+            rec(
+                "GHSA-1111-2222-3333",
+                "PyPI",
+                "Django",
+                aliases=["CVE-2024-0001"],
+                summary="SQL injection",
+                ranges=[eco_range({"introduced": "0"}, {"fixed": "4.2.1"})],
+                severity=[{"type": "CVSS_V3", "score": CRITICAL_VECTOR}],
+            ),
+            rec(
+                "PYSEC-2024-1",
+                "PyPI",
+                "django",
+                aliases=["CVE-2024-0001"],
+                ranges=[eco_range({"introduced": "0"}, {"fixed": "4.2.1"})],
+            ),
+            rec(
+                "PYSEC-2024-9",
+                "PyPI",
+                "django",
+                withdrawn="2024-02-01T00:00:00Z",
+                ranges=[eco_range({"introduced": "0"})],
+            ),
+            rec(
+                "GHSA-npm",
+                "npm",
+                "lodash",
+                ranges=[eco_range({"introduced": "0"}, {"fixed": "4.17.21"})],
+            ),
+        ],
+    )
 
 
 def test_aliases_merged_withdrawn_ignored(tmp_path: Path) -> None:
     vulns, source, notes = match_packages(
         [pkg("PyPI", "django", "4.2.0"), pkg("PyPI", "django", "4.2.1", line=2)],
-        {"osv_db": str(_db(tmp_path))})
+        {"osv_db": str(_db(tmp_path))},
+    )
     assert len(vulns) == 1
     vuln = vulns[0]
     assert vuln.id == "GHSA-1111-2222-3333"
@@ -199,8 +291,9 @@ def test_aliases_merged_withdrawn_ignored(tmp_path: Path) -> None:
     assert notes == []
 
 
-def test_index_is_built_once_and_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                        _cache_home: Path) -> None:
+def test_index_is_built_once_and_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _cache_home: Path
+) -> None:
     db = _db(tmp_path)
     index, built = open_index(db, _cache_home / "gatekeeper" / "osv")
     index.close()
@@ -234,11 +327,20 @@ def test_damaged_cache_is_rebuilt(tmp_path: Path, _cache_home: Path) -> None:
 def test_zip_database(tmp_path: Path) -> None:
     archive = tmp_path / "all.zip"
     with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("GHSA-npm.json", json.dumps(rec(
-            "GHSA-npm", "npm", "lodash",
-            ranges=[eco_range({"introduced": "0"}, {"fixed": "4.17.21"})])))
-    vulns, source, _ = match_packages([pkg("npm", "lodash", "4.17.20", "package-lock.json")],
-                                      {"osv_db": str(archive)})
+        zf.writestr(
+            "GHSA-npm.json",
+            json.dumps(
+                rec(
+                    "GHSA-npm",
+                    "npm",
+                    "lodash",
+                    ranges=[eco_range({"introduced": "0"}, {"fixed": "4.17.21"})],
+                )
+            ),
+        )
+    vulns, source, _ = match_packages(
+        [pkg("npm", "lodash", "4.17.20", "package-lock.json")], {"osv_db": str(archive)}
+    )
     assert [v.id for v in vulns] == ["GHSA-npm"] and source and source.startswith("db:zip-")
 
 
@@ -252,7 +354,8 @@ def test_bad_database_is_invalid_input_naming_the_file(tmp_path: Path, kind: str
         write_db(target, []).joinpath("BROKEN-1.json").write_text("{not json")
     elif kind == "bad-record":
         write_db(target, []).joinpath("BROKEN-2.json").write_text(
-            json.dumps({"id": "X", "affected": [{"ranges": [{"type": "SEMVER", "events": [{}]}]}]}))
+            json.dumps({"id": "X", "affected": [{"ranges": [{"type": "SEMVER", "events": [{}]}]}]})
+        )
     elif kind == "empty":
         target.mkdir()
     with pytest.raises(InvalidInput) as info:
@@ -266,8 +369,9 @@ def test_cli_check_with_osv_db(tmp_path: Path, capsys: pytest.CaptureFixture[str
     repo = tmp_path / "repo"
     repo.mkdir()
     (repo / "requirements.txt").write_text("six==1.16.0\nDjango==4.2.0\n")
-    code = main(["check", str(repo), "--only", "deps", "--osv-db", str(_db(tmp_path)),
-                 "--format", "json"])
+    code = main(
+        ["check", str(repo), "--only", "deps", "--osv-db", str(_db(tmp_path)), "--format", "json"]
+    )
     report = json.loads(capsys.readouterr().out)
     assert code == 1 and report["verdict"] == "block"
     vulns = [f for f in report["findings"] if f["rule"] == "deps/known-vulnerability"]
@@ -317,9 +421,10 @@ class _OsvApi:
                     # serve the hits one page at a time to exercise next_page_token
                     page = int(query.get("page_token") or 0)
                     result: dict[str, Any] = {}
-                    if hits[page:page + 1]:
-                        result["vulns"] = [{"id": hits[page]["id"],
-                                            "modified": hits[page]["modified"]}]
+                    if hits[page : page + 1]:
+                        result["vulns"] = [
+                            {"id": hits[page]["id"], "modified": hits[page]["modified"]}
+                        ]
                     if page + 1 < len(hits):
                         result["next_page_token"] = str(page + 1)
                     results.append(result)
@@ -342,11 +447,16 @@ class _OsvApi:
     def matches(record: dict[str, Any], query: dict[str, Any]) -> bool:
         package = query["package"]
         for aff in record["affected"]:
-            if aff["package"]["ecosystem"] == package["ecosystem"] and \
-                    aff["package"]["name"] == package["name"]:
+            if (
+                aff["package"]["ecosystem"] == package["ecosystem"]
+                and aff["package"]["name"] == package["name"]
+            ):
                 model = OsvRecord.model_validate(record)
-                return is_affected(package["ecosystem"], query["version"],
-                                   osv_mod.compact_affected(model.affected[0]))
+                return is_affected(
+                    package["ecosystem"],
+                    query["version"],
+                    osv_mod.compact_affected(model.affected[0]),
+                )
         return False
 
     def close(self) -> None:
@@ -356,15 +466,31 @@ class _OsvApi:
 
 @pytest.fixture
 def osv_api() -> Iterator[_OsvApi]:
-    api = _OsvApi([
-        rec("GHSA-aaaa", "PyPI", "django", aliases=["CVE-2024-1"],
-            ranges=[eco_range({"introduced": "0"}, {"fixed": "4.2.1"})],
-            database_specific={"severity": "LOW"}),
-        rec("PYSEC-bbbb", "PyPI", "django", aliases=["CVE-2024-1"],
-            ranges=[eco_range({"introduced": "0"}, {"fixed": "4.2.1"})]),
-        rec("GHSA-cccc", "npm", "lodash", ranges=[eco_range({"introduced": "0"},
-                                                            {"fixed": "4.17.21"})]),
-    ])
+    api = _OsvApi(
+        [
+            rec(
+                "GHSA-aaaa",
+                "PyPI",
+                "django",
+                aliases=["CVE-2024-1"],
+                ranges=[eco_range({"introduced": "0"}, {"fixed": "4.2.1"})],
+                database_specific={"severity": "LOW"},
+            ),
+            rec(
+                "PYSEC-bbbb",
+                "PyPI",
+                "django",
+                aliases=["CVE-2024-1"],
+                ranges=[eco_range({"introduced": "0"}, {"fixed": "4.2.1"})],
+            ),
+            rec(
+                "GHSA-cccc",
+                "npm",
+                "lodash",
+                ranges=[eco_range({"introduced": "0"}, {"fixed": "4.17.21"})],
+            ),
+        ]
+    )
     yield api
     api.close()
 
@@ -386,8 +512,8 @@ def test_api_batches_pages_merges_and_caches(osv_api: _OsvApi) -> None:
 
 
 def test_api_unreachable_is_an_error_unless_offline_ok(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr(time, "sleep", lambda _s: None)
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     dead = f"http://127.0.0.1:{server.server_address[1]}"
@@ -395,8 +521,20 @@ def test_api_unreachable_is_an_error_unless_offline_ok(
     (tmp_path / "requirements.txt").write_text("six==1.16.0\n")
     code = main(["check", str(tmp_path), "--only", "deps", "--osv-api", "--osv-api-url", dead])
     assert code == 2 and "unreachable" in capsys.readouterr().err
-    code = main(["check", str(tmp_path), "--only", "deps", "--osv-api", "--osv-api-url", dead,
-                 "--osv-offline-ok", "--format", "json"])
+    code = main(
+        [
+            "check",
+            str(tmp_path),
+            "--only",
+            "deps",
+            "--osv-api",
+            "--osv-api-url",
+            dead,
+            "--osv-offline-ok",
+            "--format",
+            "json",
+        ]
+    )
     report = json.loads(capsys.readouterr().out)
     assert code == 0
     assert any(n.startswith("OSV API not consulted") for n in report["notes"])
@@ -409,8 +547,9 @@ def test_api_error_status_is_an_error(osv_api: _OsvApi) -> None:
         match_packages([pkg("PyPI", "x", "1.0")], {"osv_api_url": osv_api.url + "/wrong"})
 
 
-def test_warm_run_answers_from_the_match_memo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                              _cache_home: Path) -> None:
+def test_warm_run_answers_from_the_match_memo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _cache_home: Path
+) -> None:
     db = _db(tmp_path)
     packages = [pkg("PyPI", "django", "4.2.0"), pkg("npm", "lodash", "4.17.20", "yarn.lock")]
     first, _, _ = match_packages(packages, {"osv_db": str(db)})
@@ -438,7 +577,9 @@ def test_damaged_memo_is_replaced(tmp_path: Path, _cache_home: Path) -> None:
 
 
 def test_unversioned_entries_are_named_in_the_notes(tmp_path: Path) -> None:
-    _, _, notes = match_packages([pkg("PyPI", "flask", None), pkg("PyPI", "six", "1.16.0")],
-                                 {"osv_db": str(_db(tmp_path))})
-    assert notes == ["OSV: 1 entry without one exact version could not be matched "
-                     "(see deps/unpinned)"]
+    _, _, notes = match_packages(
+        [pkg("PyPI", "flask", None), pkg("PyPI", "six", "1.16.0")], {"osv_db": str(_db(tmp_path))}
+    )
+    assert notes == [
+        "OSV: 1 entry without one exact version could not be matched (see deps/unpinned)"
+    ]

@@ -36,18 +36,21 @@ def sri(data: bytes) -> str:
 
 
 def test_requirements_with_includes_hashes_extras_markers_and_index(tmp_path: Path) -> None:
-    s = snap(tmp_path, {
-        "requirements.txt": (
-            "# pinned\n"
-            "--index-url https://pypi.example.com/simple\n"
-            "-r common/base.in\n"
-            f"requests[socks]==2.31.0 \\\n    --hash=sha256:{SHA_A} \\\n    --hash=sha256:{SHA_B}\n"
-            "urllib3==2.0.7 ; python_version >= '3.8'  # comment\n"
-            "-e .\n"
-        ),
-        "common/base.in": "six==1.16.0\n-c ../constraints.txt\n",
-        "constraints.txt": "idna==3.4\n",
-    })
+    s = snap(
+        tmp_path,
+        {
+            "requirements.txt": (
+                "# pinned\n"
+                "--index-url https://pypi.example.com/simple\n"
+                "-r common/base.in\n"
+                f"requests[socks]==2.31.0 \\\n    --hash=sha256:{SHA_A} \\\n    --hash=sha256:{SHA_B}\n"
+                "urllib3==2.0.7 ; python_version >= '3.8'  # comment\n"
+                "-e .\n"
+            ),
+            "common/base.in": "six==1.16.0\n-c ../constraints.txt\n",
+            "constraints.txt": "idna==3.4\n",
+        },
+    )
     pkgs = by_name(s)
     assert s.errors == []
     req = pkgs["requests"]
@@ -64,12 +67,17 @@ def test_requirements_with_includes_hashes_extras_markers_and_index(tmp_path: Pa
 
 
 def test_requirements_unpinned_url_and_vcs(tmp_path: Path) -> None:
-    s = snap(tmp_path, {"requirements-dev.txt": (
-        "flask>=2.0\n"
-        "Django_Rest-Framework\n"
-        "git+https://github.com/acme/tool.git@v1#egg=tool\n"
-        "pkg @ https://files.example.com/pkg-1.0.tar.gz\n"
-    )})
+    s = snap(
+        tmp_path,
+        {
+            "requirements-dev.txt": (
+                "flask>=2.0\n"
+                "Django_Rest-Framework\n"
+                "git+https://github.com/acme/tool.git@v1#egg=tool\n"
+                "pkg @ https://files.example.com/pkg-1.0.tar.gz\n"
+            )
+        },
+    )
     pkgs = by_name(s)
     assert pkgs["flask"].version is None and pkgs["flask"].spec == ">=2.0"
     assert pkgs["django-rest-framework"].spec == "(any)"
@@ -148,7 +156,10 @@ def test_poetry_lock(tmp_path: Path) -> None:
 
 
 def test_uv_lock(tmp_path: Path) -> None:
-    s = snap(tmp_path, {"uv.lock": f'''version = 1
+    s = snap(
+        tmp_path,
+        {
+            "uv.lock": f"""version = 1
 requires-python = ">=3.11"
 
 [[package]]
@@ -165,7 +176,9 @@ sdist = {{ url = "https://f.example/idna-3.6.tar.gz", hash = "sha256:{SHA_A}", s
 wheels = [
     {{ url = "https://f.example/idna-3.6-py3-none-any.whl", hash = "sha256:{SHA_B}" }},
 ]
-'''})
+"""
+        },
+    )
     assert [p.name for p in s.packages] == ["idna"]  # the editable root is the project itself
     idna = s.packages[0]
     assert idna.line == 10 and idna.hashes == [f"sha256:{SHA_A}", f"sha256:{SHA_B}"]
@@ -173,7 +186,10 @@ wheels = [
 
 
 def test_pipfile_lock(tmp_path: Path) -> None:
-    s = snap(tmp_path, {"Pipfile.lock": f'''{{
+    s = snap(
+        tmp_path,
+        {
+            "Pipfile.lock": f'''{{
     "_meta": {{
         "hash": {{"sha256": "{SHA_A}"}},
         "pipfile-spec": 6,
@@ -193,7 +209,9 @@ def test_pipfile_lock(tmp_path: Path) -> None:
         }}
     }}
 }}
-'''})
+'''
+        },
+    )
     pkgs = by_name(s)
     assert pkgs["requests"].version == "2.31.0" and pkgs["requests"].line == 9
     assert pkgs["requests"].hashes == [f"sha256:{SHA_B}"]
@@ -201,7 +219,10 @@ def test_pipfile_lock(tmp_path: Path) -> None:
 
 
 def test_pyproject_declarations(tmp_path: Path) -> None:
-    s = snap(tmp_path, {"pyproject.toml": '''[project]
+    s = snap(
+        tmp_path,
+        {
+            "pyproject.toml": """[project]
 name = "app"
 version = "1.0"
 dependencies = [
@@ -211,7 +232,9 @@ dependencies = [
 
 [project.optional-dependencies]
 dev = ["pytest==8.0.0"]
-'''})
+"""
+        },
+    )
     assert s.packages == []
     decls = {d.name: d for d in s.declared}
     assert decls["requests"].spec == ">=2.28" and decls["requests"].line == 5
@@ -228,7 +251,10 @@ def test_malformed_toml_reports_its_line(tmp_path: Path) -> None:
 
 def test_package_lock_v3(tmp_path: Path) -> None:
     integrity = sri(b"lodash")
-    s = snap(tmp_path, {"package-lock.json": f'''{{
+    s = snap(
+        tmp_path,
+        {
+            "package-lock.json": f'''{{
   "name": "app",
   "version": "1.0.0",
   "lockfileVersion": 3,
@@ -257,7 +283,9 @@ def test_package_lock_v3(tmp_path: Path) -> None:
     }}
   }}
 }}
-'''})
+'''
+        },
+    )
     pkgs = by_name(s)
     lodash = pkgs["lodash"]
     assert lodash.line == 14 and lodash.direct
@@ -273,7 +301,10 @@ def test_package_lock_v3(tmp_path: Path) -> None:
 
 
 def test_package_lock_bad_integrity_is_parse_error(tmp_path: Path) -> None:
-    s = snap(tmp_path, {"package-lock.json": '''{
+    s = snap(
+        tmp_path,
+        {
+            "package-lock.json": """{
   "lockfileVersion": 2,
   "packages": {
     "node_modules/x": {
@@ -282,7 +313,9 @@ def test_package_lock_bad_integrity_is_parse_error(tmp_path: Path) -> None:
     }
   }
 }
-'''})
+"""
+        },
+    )
     assert [(e.file, e.line) for e in s.errors] == [("package-lock.json", 4)]
     assert s.packages == []
 
@@ -294,7 +327,10 @@ def test_package_lock_duplicate_keys_rejected(tmp_path: Path) -> None:
 
 def test_yarn_lock_v1(tmp_path: Path) -> None:
     integrity = sri(b"chalk")
-    s = snap(tmp_path, {"yarn.lock": f'''# THIS IS AN AUTOGENERATED FILE.
+    s = snap(
+        tmp_path,
+        {
+            "yarn.lock": f"""# THIS IS AN AUTOGENERATED FILE.
 # yarn lockfile v1
 
 
@@ -308,7 +344,9 @@ chalk@^4.1.0:
   version "4.1.2"
   resolved "https://registry.yarnpkg.com/chalk/-/chalk-4.1.2.tgz"
   integrity {integrity}
-'''})
+"""
+        },
+    )
     pkgs = by_name(s)
     frame = pkgs["@babel/code-frame"]
     assert frame.line == 5 and frame.version == "7.12.13"
@@ -317,11 +355,17 @@ chalk@^4.1.0:
     assert frame.depends_on == ["@babel/highlight"]
     assert pkgs["chalk"].line == 11 and pkgs["chalk"].hashes[0].startswith("sha512:")
     assert {(d.name, d.spec) for d in s.declared} == {
-        ("@babel/code-frame", "^7.0.0"), ("@babel/code-frame", "^7.10.4"), ("chalk", "^4.1.0")}
+        ("@babel/code-frame", "^7.0.0"),
+        ("@babel/code-frame", "^7.10.4"),
+        ("chalk", "^4.1.0"),
+    }
 
 
 def test_yarn_lock_berry(tmp_path: Path) -> None:
-    s = snap(tmp_path, {"yarn.lock": f'''# This file is generated by running "yarn install".
+    s = snap(
+        tmp_path,
+        {
+            "yarn.lock": f"""# This file is generated by running "yarn install".
 
 __metadata:
   version: 6
@@ -339,20 +383,25 @@ __metadata:
   checksum: {"c" * 128}
   languageName: node
   linkType: hard
-'''})
+"""
+        },
+    )
     assert [p.name for p in s.packages] == ["lodash"]
     lodash = s.packages[0]
     assert lodash.line == 13 and lodash.hashes == ["sha512:" + "c" * 128]
 
 
 def test_yarn_lock_garbage_is_parse_error(tmp_path: Path) -> None:
-    s = snap(tmp_path, {"yarn.lock": "lodash@^4:\n  version \"4.0.0\"\n this is wrong\n"})
+    s = snap(tmp_path, {"yarn.lock": 'lodash@^4:\n  version "4.0.0"\n this is wrong\n'})
     assert s.errors and s.errors[0].line == 3
 
 
 def test_pnpm_lock_v9_and_v6(tmp_path: Path) -> None:
     integrity = sri(b"ms")
-    s = snap(tmp_path, {"a/pnpm-lock.yaml": f'''lockfileVersion: '9.0'
+    s = snap(
+        tmp_path,
+        {
+            "a/pnpm-lock.yaml": f"""lockfileVersion: '9.0'
 
 settings:
   autoInstallPeers: true
@@ -376,7 +425,8 @@ packages:
 snapshots:
 
   ms@2.1.3: {{}}
-''', "b/pnpm-lock.yaml": f'''lockfileVersion: '6.0'
+""",
+            "b/pnpm-lock.yaml": f"""lockfileVersion: '6.0'
 
 dependencies:
   debug:
@@ -390,7 +440,9 @@ packages:
     dependencies:
       ms: 2.1.2
     dev: false
-'''})
+""",
+        },
+    )
     assert s.errors == []
     pkgs = {(p.file, p.name): p for p in s.packages}
     ms = pkgs[("a/pnpm-lock.yaml", "ms")]
@@ -407,7 +459,10 @@ def test_pnpm_yaml_error_has_line(tmp_path: Path) -> None:
 
 
 def test_package_json_declarations(tmp_path: Path) -> None:
-    s = snap(tmp_path, {"package.json": '''{
+    s = snap(
+        tmp_path,
+        {
+            "package.json": """{
   "name": "app",
   "dependencies": {
     "express": "^4.18.0"
@@ -416,7 +471,10 @@ def test_package_json_declarations(tmp_path: Path) -> None:
     "jest": "29.0.0"
   }
 }
-''', "node_modules/express/package.json": '{"name": "express"}'})
+""",
+            "node_modules/express/package.json": '{"name": "express"}',
+        },
+    )
     decls = {d.name: d for d in s.declared}
     assert decls["express"].line == 4 and decls["jest"].line == 7
     assert s.files == ["package.json"]
@@ -426,7 +484,10 @@ def test_package_json_declarations(tmp_path: Path) -> None:
 
 
 def test_go_mod_and_sum(tmp_path: Path) -> None:
-    s = snap(tmp_path, {"go.mod": '''module example.com/app
+    s = snap(
+        tmp_path,
+        {
+            "go.mod": """module example.com/app
 
 go 1.21
 
@@ -438,10 +499,13 @@ require (
 require github.com/google/uuid v1.3.0
 
 replace github.com/google/uuid => ../uuid
-''', "go.sum": '''github.com/pkg/errors v0.9.1 h1:FEBLx1zS214owpjy7qsBeixbURkuhQAwrK5UwLGTwt4=
+""",
+            "go.sum": """github.com/pkg/errors v0.9.1 h1:FEBLx1zS214owpjy7qsBeixbURkuhQAwrK5UwLGTwt4=
 github.com/pkg/errors v0.9.1/go.mod h1:bwawxfHBFNV+L2hUp1rHADufV3IMtnDRdf1r5NINEl0=
 golang.org/x/sys v0.0.0-20230101000000-abcdef123456/go.mod h1:oPkhp1MJrh7nUepCBck5+mAzfO9Jr=
-'''})
+""",
+        },
+    )
     pkgs = by_name(s)
     errs = pkgs["github.com/pkg/errors"]
     assert errs.line == 6 and errs.direct
@@ -462,7 +526,10 @@ def test_go_mod_malformed(tmp_path: Path) -> None:
 
 
 def test_cargo_lock(tmp_path: Path) -> None:
-    s = snap(tmp_path, {"Cargo.lock": f'''# This file is automatically @generated by Cargo.
+    s = snap(
+        tmp_path,
+        {
+            "Cargo.lock": f'''# This file is automatically @generated by Cargo.
 # It is not intended for manual editing.
 version = 3
 
@@ -483,7 +550,9 @@ checksum = "{SHA_A}"
 name = "mycrate"
 version = "0.2.0"
 source = "git+https://github.com/acme/mycrate?rev=abc#0123456789abcdef0123456789abcdef01234567"
-'''})
+'''
+        },
+    )
     pkgs = by_name(s)
     assert "app" not in pkgs  # workspace member
     assert pkgs["serde"].line == 12 and pkgs["serde"].hashes == [f"sha256:{SHA_A}"]
@@ -496,7 +565,10 @@ source = "git+https://github.com/acme/mycrate?rev=abc#0123456789abcdef0123456789
 
 
 def test_gemfile_lock(tmp_path: Path) -> None:
-    s = snap(tmp_path, {"Gemfile.lock": f'''GIT
+    s = snap(
+        tmp_path,
+        {
+            "Gemfile.lock": f"""GIT
   remote: https://github.com/acme/private-gem.git
   revision: 0123456789abcdef0123456789abcdef01234567
   specs:
@@ -522,7 +594,9 @@ CHECKSUMS
 
 BUNDLED WITH
    2.5.3
-'''})
+"""
+        },
+    )
     pkgs = by_name(s)
     noko = pkgs["nokogiri"]
     assert noko.version == "1.15.4" and noko.line == 10 and noko.direct
@@ -540,7 +614,7 @@ def test_gemfile_lock_unknown_section(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ Maven
 
 
-POM = '''<?xml version="1.0" encoding="UTF-8"?>
+POM = """<?xml version="1.0" encoding="UTF-8"?>
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>com.example</groupId>
@@ -581,7 +655,7 @@ POM = '''<?xml version="1.0" encoding="UTF-8"?>
     </dependency>
   </dependencies>
 </project>
-'''
+"""
 
 
 def test_pom_properties_management_and_ranges(tmp_path: Path) -> None:
@@ -597,9 +671,11 @@ def test_pom_properties_management_and_ranges(tmp_path: Path) -> None:
 
 
 def test_pom_refuses_doctype_and_entities(tmp_path: Path) -> None:
-    evil = ('<?xml version="1.0"?>\n<!DOCTYPE project [\n<!ENTITY xxe SYSTEM "file:///etc/passwd">\n]>\n'
-            '<project><dependencies><dependency><groupId>&xxe;</groupId>'
-            '<artifactId>a</artifactId><version>1</version></dependency></dependencies></project>\n')
+    evil = (
+        '<?xml version="1.0"?>\n<!DOCTYPE project [\n<!ENTITY xxe SYSTEM "file:///etc/passwd">\n]>\n'
+        "<project><dependencies><dependency><groupId>&xxe;</groupId>"
+        "<artifactId>a</artifactId><version>1</version></dependency></dependencies></project>\n"
+    )
     s = snap(tmp_path, {"pom.xml": evil})
     assert s.packages == []
     assert len(s.errors) == 1 and "DOCTYPE" in s.errors[0].message
@@ -637,7 +713,8 @@ def test_symlinked_lockfile_is_a_parse_error_not_a_silent_skip(tmp_path: Path) -
 
 
 def test_file_grown_after_the_size_check_is_not_truncated(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import os
     import stat as stat_mod
@@ -689,13 +766,17 @@ def test_purl_fast_path_matches_packageurl(ecosystem: str) -> None:
             parsed = PackageURL.from_string(ours)
             ptype = parsed.type
             namespace, short = parsed.namespace, parsed.name
-            reference = PackageURL(type=ptype, namespace=namespace, name=short,
-                                   version=version).to_string()
+            reference = PackageURL(
+                type=ptype, namespace=namespace, name=short, version=version
+            ).to_string()
             assert ours == reference, (name, version)
 
 
 def test_yarn_berry_builtin_patch_is_a_registry_package(tmp_path: Path) -> None:
-    s = snap(tmp_path, {"yarn.lock": f'''__metadata:
+    s = snap(
+        tmp_path,
+        {
+            "yarn.lock": f"""__metadata:
   version: 8
   cacheKey: 10c0
 
@@ -705,7 +786,9 @@ def test_yarn_berry_builtin_patch_is_a_registry_package(tmp_path: Path) -> None:
   checksum: 10c0/{"e" * 128}
   languageName: node
   linkType: hard
-'''})
+"""
+        },
+    )
     assert s.errors == []
     (resolve,) = s.packages
     assert resolve.source == "registry:https://registry.npmjs.org"
@@ -713,19 +796,30 @@ def test_yarn_berry_builtin_patch_is_a_registry_package(tmp_path: Path) -> None:
 
 
 def test_go_mod_newer_directives(tmp_path: Path) -> None:
-    s = snap(tmp_path, {"go.mod": "module x\n\ngo 1.24\n\ntool golang.org/x/tools/cmd/stringer\n"
-                                  "ignore ./node_modules\n\nrequire github.com/a/b v1.0.0\n"})
+    s = snap(
+        tmp_path,
+        {
+            "go.mod": "module x\n\ngo 1.24\n\ntool golang.org/x/tools/cmd/stringer\n"
+            "ignore ./node_modules\n\nrequire github.com/a/b v1.0.0\n"
+        },
+    )
     assert s.errors == [] and [p.name for p in s.packages] == ["github.com/a/b"]
 
 
-@pytest.mark.parametrize(("name", "text"), [
-    ("package-lock.json", '{"lockfileVersion": 3, "packages": {"": {"dependencies": ["a"]}}}'),
-    ("package-lock.json", '{"lockfileVersion": 3, "packages": {"node_modules/a": {"version": 1}}}'),
-    ("pnpm-lock.yaml", "lockfileVersion: '9.0'\npackages:\n  a@1.0.0:\n    resolution: 5\n"),
-    ("pnpm-lock.yaml", "lockfileVersion: '9.0'\nimporters:\n  .:\n    dependencies: [1, 2]\n"),
-    ("Pipfile.lock", '{"default": {"a": {"version": 3}}}'),
-    ("poetry.lock", '[[package]]\nname = "a"\nversion = "1"\nfiles = "x"\n'),
-])
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("package-lock.json", '{"lockfileVersion": 3, "packages": {"": {"dependencies": ["a"]}}}'),
+        (
+            "package-lock.json",
+            '{"lockfileVersion": 3, "packages": {"node_modules/a": {"version": 1}}}',
+        ),
+        ("pnpm-lock.yaml", "lockfileVersion: '9.0'\npackages:\n  a@1.0.0:\n    resolution: 5\n"),
+        ("pnpm-lock.yaml", "lockfileVersion: '9.0'\nimporters:\n  .:\n    dependencies: [1, 2]\n"),
+        ("Pipfile.lock", '{"default": {"a": {"version": 3}}}'),
+        ("poetry.lock", '[[package]]\nname = "a"\nversion = "1"\nfiles = "x"\n'),
+    ],
+)
 def test_wrong_shapes_are_parse_errors_not_crashes(tmp_path: Path, name: str, text: str) -> None:
     s = snap(tmp_path, {name: text})
     assert [e.file for e in s.errors] == [name]
@@ -733,18 +827,26 @@ def test_wrong_shapes_are_parse_errors_not_crashes(tmp_path: Path, name: str, te
 
 
 def test_yarn_direct_from_package_json_beside_it(tmp_path: Path) -> None:
-    s = snap(tmp_path, {
-        "package.json": '{"dependencies": {"ms": "^2.1.0"}}',
-        "yarn.lock": 'ms@^2.1.0:\n  version "2.1.3"\n\ndebug@^4:\n  version "4.3.4"\n',
-    })
+    s = snap(
+        tmp_path,
+        {
+            "package.json": '{"dependencies": {"ms": "^2.1.0"}}',
+            "yarn.lock": 'ms@^2.1.0:\n  version "2.1.3"\n\ndebug@^4:\n  version "4.3.4"\n',
+        },
+    )
     assert {p.name: p.direct for p in s.packages} == {"ms": True, "debug": False}
 
 
 def test_requirements_lock_files_are_pip_requirements() -> None:
     from gatekeeper.deps import is_dependency_file
 
-    for path in ("requirements.lock", "requirements-dev.lock", "ci/requirements.txt",
-                 "requirements/base.txt", "constraints.txt"):
+    for path in (
+        "requirements.lock",
+        "requirements-dev.lock",
+        "ci/requirements.txt",
+        "requirements/base.txt",
+        "constraints.txt",
+    ):
         assert is_dependency_file(path), path
     for path in ("Cargo.lock.bak", "requirements.md", "docs/notrequirements.lockfile"):
         assert not is_dependency_file(path), path
@@ -754,12 +856,20 @@ def test_package_lock_v1_lines_in_one_pass(tmp_path: Path) -> None:
     import json
     import time
 
-    nested = {"inner": {"version": "2.0.0", "resolved":
-                        "https://registry.npmjs.org/inner/-/inner-2.0.0.tgz"}}
-    deps = {f"pkg-{i}": {"version": "1.0.0", "resolved":
-                         f"https://registry.npmjs.org/pkg-{i}/-/pkg-{i}-1.0.0.tgz",
-                         **({"dependencies": nested} if i == 3 else {})}
-            for i in range(20_000)}
+    nested = {
+        "inner": {
+            "version": "2.0.0",
+            "resolved": "https://registry.npmjs.org/inner/-/inner-2.0.0.tgz",
+        }
+    }
+    deps = {
+        f"pkg-{i}": {
+            "version": "1.0.0",
+            "resolved": f"https://registry.npmjs.org/pkg-{i}/-/pkg-{i}-1.0.0.tgz",
+            **({"dependencies": nested} if i == 3 else {}),
+        }
+        for i in range(20_000)
+    }
     text = json.dumps({"name": "app", "lockfileVersion": 1, "dependencies": deps}, indent=2)
     start = time.perf_counter()
     s = snap(tmp_path, {"package-lock.json": text})

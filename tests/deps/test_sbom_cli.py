@@ -58,20 +58,30 @@ def test_sbom_structure_and_determinism(tmp_path: Path) -> None:
     assert bom["bomFormat"] == "CycloneDX" and bom["specVersion"] == "1.5"
     assert bom["serialNumber"].startswith("urn:uuid:")
     purls = [c["purl"] for c in bom["components"]]
-    assert purls == sorted(purls) == [
-        "pkg:cargo/serde@1.0.190", "pkg:cargo/serde_derive@1.0.190",
-        "pkg:golang/github.com/pkg/errors@v0.9.1", "pkg:pypi/six@1.16.0"]
+    assert (
+        purls
+        == sorted(purls)
+        == [
+            "pkg:cargo/serde@1.0.190",
+            "pkg:cargo/serde_derive@1.0.190",
+            "pkg:golang/github.com/pkg/errors@v0.9.1",
+            "pkg:pypi/six@1.16.0",
+        ]
+    )
     serde = bom["components"][0]
     assert serde["bom-ref"] == serde["purl"] and serde["version"] == "1.0.190"
     assert serde["hashes"] == [{"alg": "SHA-256", "content": SHA_A}]
-    assert {"ref": "pkg:cargo/serde@1.0.190",
-            "dependsOn": ["pkg:cargo/serde_derive@1.0.190"]} in bom["dependencies"]
+    assert {
+        "ref": "pkg:cargo/serde@1.0.190",
+        "dependsOn": ["pkg:cargo/serde_derive@1.0.190"],
+    } in bom["dependencies"]
     go = bom["components"][2]
     assert go["name"] == "github.com/pkg/errors" and "group" not in go
     # flask is unpinned: not resolved, so not in the SBOM
     assert not any("flask" in p for p in purls)
-    again = sbom_from_evidence(DepsCollector().collect(
-        CollectContext(repo=root, options={"osv_skip": True})))
+    again = sbom_from_evidence(
+        DepsCollector().collect(CollectContext(repo=root, options={"osv_skip": True}))
+    )
     assert json.dumps(again, sort_keys=True) == json.dumps(bom, sort_keys=True)
     # a different tree, a different serial number
     (root / "requirements.txt").write_text("six==1.15.0\n")
@@ -80,8 +90,9 @@ def test_sbom_structure_and_determinism(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("spec", ["1.5", "1.6"])
-def test_sbom_validates_against_the_cyclonedx_schema(tmp_path: Path, spec: str,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_sbom_validates_against_the_cyclonedx_schema(
+    tmp_path: Path, spec: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     # The schemas ship in cyclonedx-python-lib (in the test extra: never skipped).
     import cyclonedx.schema as schema
     import cyclonedx.validation.json as validation
@@ -102,8 +113,9 @@ def test_sbom_cli_output_file_and_byte_identical(tmp_path: Path) -> None:
     assert json.loads(out1.read_text())["components"]
 
 
-def test_sbom_with_unparseable_lockfile_blocks(tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_sbom_with_unparseable_lockfile_blocks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = _tree(tmp_path / "repo")
     (root / "Gemfile.lock").write_text("NONSENSE\n")
     assert main(["sbom", str(root)]) == 1
@@ -116,21 +128,37 @@ def test_collect_deps_json_and_text(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["collect", "deps", str(root)]) == 0
     data = json.loads(capsys.readouterr().out)
     six = next(p for p in data["tree"]["packages"] if p["name"] == "six")
-    assert six == {**six, "purl": "pkg:pypi/six@1.16.0", "file": "requirements.txt", "line": 1,
-                   "hashes": [f"sha256:{SHA_A}"], "source": "registry:https://pypi.org/simple"}
+    assert six == {
+        **six,
+        "purl": "pkg:pypi/six@1.16.0",
+        "file": "requirements.txt",
+        "line": 1,
+        "hashes": [f"sha256:{SHA_A}"],
+        "source": "registry:https://pypi.org/simple",
+    }
     assert data["base"] is None and data["changes"] == []
     assert main(["collect", "deps", str(root), "--format", "text"]) == 0
     text = capsys.readouterr().out
     assert "pkg:cargo/serde@1.0.190 1.0.190 Cargo.lock:11" in text
 
 
-def test_check_base_marks_existing_and_blocks_on_new(git_repo: git.Repo,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    lock = {"name": "a", "lockfileVersion": 3, "packages": {
-        "node_modules/ms": {"version": "2.1.3",
-                            "resolved": "https://registry.npmjs.org/ms/-/ms-2.1.3.tgz"}}}
-    commit_files(git_repo, {"package-lock.json": json.dumps(lock, indent=2),
-                            "requirements.txt": "flask>=2\n"})
+def test_check_base_marks_existing_and_blocks_on_new(
+    git_repo: git.Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lock = {
+        "name": "a",
+        "lockfileVersion": 3,
+        "packages": {
+            "node_modules/ms": {
+                "version": "2.1.3",
+                "resolved": "https://registry.npmjs.org/ms/-/ms-2.1.3.tgz",
+            }
+        },
+    }
+    commit_files(
+        git_repo,
+        {"package-lock.json": json.dumps(lock, indent=2), "requirements.txt": "flask>=2\n"},
+    )
     root = Path(git_repo.working_tree_dir or ".")
     base = git_repo.head.commit.hexsha
     lock["packages"]["node_modules/ms"]["version"] = "2.1.2"  # type: ignore[index]
@@ -152,7 +180,8 @@ def test_check_deps_clean_tree_passes(tmp_path: Path, capsys: pytest.CaptureFixt
 
 
 def test_credentials_in_dependency_urls_never_reach_output(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     # A private index or a git dependency with a password in the URL: the source and spec
     # land in evidence, in deps/source-changed and deps/lock-mismatch messages and in the
@@ -166,12 +195,22 @@ def test_credentials_in_dependency_urls_never_reach_output(
         "requests==2.31.0\n"
         f"tool @ git+https://bob:{password}@git.example.com/tool.git@{'c' * 40}\n"
     )
-    (root / "package.json").write_text(json.dumps(
-        {"name": "app", "dependencies": {"lib": f"git+https://{token}@github.com/acme/lib.git"}}))
-    (root / "package-lock.json").write_text(json.dumps({
-        "name": "app", "lockfileVersion": 3,
-        "packages": {"": {"name": "app", "dependencies": {"lib": "git+https://x@example.com/o.git"}}},
-    }))
+    (root / "package.json").write_text(
+        json.dumps(
+            {"name": "app", "dependencies": {"lib": f"git+https://{token}@github.com/acme/lib.git"}}
+        )
+    )
+    (root / "package-lock.json").write_text(
+        json.dumps(
+            {
+                "name": "app",
+                "lockfileVersion": 3,
+                "packages": {
+                    "": {"name": "app", "dependencies": {"lib": "git+https://x@example.com/o.git"}}
+                },
+            }
+        )
+    )
     main(["collect", "deps", str(root)])
     main(["check", str(root), "--format", "json"])
     main(["sbom", str(root)])

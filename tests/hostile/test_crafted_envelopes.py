@@ -43,8 +43,11 @@ def test_duplicate_key_in_signed_payload_is_rejected(pipeline: Pipeline) -> None
     # keeps the first. The signature is valid: both trusted keys signed these exact bytes.
     crafted = b'{"predicate":{"stage":"release","exit_code":0},' + genuine[1:]
     assert json.loads(crafted) == json.loads(genuine)
-    env = sign_envelope(crafted, INTOTO_PAYLOAD_TYPE,
-                        [load_signer(pipeline.key("ci")), load_signer(pipeline.key("rm"))])
+    env = sign_envelope(
+        crafted,
+        INTOTO_PAYLOAD_TYPE,
+        [load_signer(pipeline.key("ci")), load_signer(pipeline.key("rm"))],
+    )
     _replace(pipeline, "release", envelope_bytes(env))
     verdict = pipeline.verify(artifact)
     assert verdict.verdict == "block"
@@ -59,8 +62,10 @@ def test_envelope_with_two_payloads_is_rejected(pipeline: Pipeline, tmp_path: Pa
     forged = b64(payload_of(path).replace(b'"exit_code"', b'"exit_kode"'))
     # Two "payload" keys: the forged one first, the genuine (signed) one last.
     sigs = json.dumps(env["signatures"])
-    text = (f'{{"payload": "{forged}", "payloadType": "{env["payloadType"]}", '
-            f'"signatures": {sigs}, "payload": "{env["payload"]}"}}')
+    text = (
+        f'{{"payload": "{forged}", "payloadType": "{env["payloadType"]}", '
+        f'"signatures": {sigs}, "payload": "{env["payload"]}"}}'
+    )
     assert json.loads(text)["payload"] == env["payload"]  # what a lenient parser would see
     path.write_text(text)
     verdict = pipeline.verify(artifact)
@@ -69,8 +74,20 @@ def test_envelope_with_two_payloads_is_rejected(pipeline: Pipeline, tmp_path: Pa
     assert "duplicate key 'payload'" in _messages(verdict)
     # The same through the CLI: exit 1 and a machine-readable reason.
     out = tmp_path / "verdict.json"
-    rc = main(["verify", "--policy", str(pipeline.policy_path), "--store", str(pipeline.store),
-               "--format", "json", "--output", str(out), str(artifact)])
+    rc = main(
+        [
+            "verify",
+            "--policy",
+            str(pipeline.policy_path),
+            "--store",
+            str(pipeline.store),
+            "--format",
+            "json",
+            "--output",
+            str(out),
+            str(artifact),
+        ]
+    )
     assert rc == 1
     report = json.loads(out.read_text())
     assert report["verdict"] == "block"
@@ -82,8 +99,10 @@ def test_duplicate_signatures_key_in_envelope_is_rejected(pipeline: Pipeline) ->
     path = stage_envelope(pipeline, "release")
     env = envelope_json(path)
     only_ci = [env["signatures"][0]]
-    text = (f'{{"payload": "{env["payload"]}", "payloadType": "{env["payloadType"]}", '
-            f'"signatures": {json.dumps(only_ci)}, "signatures": {json.dumps(env["signatures"])}}}')
+    text = (
+        f'{{"payload": "{env["payload"]}", "payloadType": "{env["payloadType"]}", '
+        f'"signatures": {json.dumps(only_ci)}, "signatures": {json.dumps(env["signatures"])}}}'
+    )
     path.write_text(text)
     verdict = pipeline.verify(artifact)
     assert verdict.verdict == "block"
@@ -126,8 +145,9 @@ def test_rsa_signature_presented_as_ed25519_key(pipeline: Pipeline, rsa_key: Pat
     ci_id = load_signer(pipeline.key("ci")).keyid
     # The envelope names the Ed25519 key; the signature is RSA-PSS. The key in the policy
     # decides the algorithm, so the signature is checked as Ed25519 and fails.
-    lying = rsa_signed.model_copy(update={"signatures": [
-        Signature(keyid=ci_id, sig=rsa_signed.signatures[0].sig)]})
+    lying = rsa_signed.model_copy(
+        update={"signatures": [Signature(keyid=ci_id, sig=rsa_signed.signatures[0].sig)]}
+    )
     ci_pub = load_public_key(pipeline.key("ci") + ".pub")
     _, checks = verify_envelope_signatures(lying, {"ci": ci_pub})
     assert checks[0].verified_by == ()
@@ -150,8 +170,9 @@ def test_rsa_key_trusted_elsewhere_does_not_count_for_ed25519_stage(
     path = stage_envelope(pipeline, "source")
     rsa_signed = sign_envelope(payload_of(path), INTOTO_PAYLOAD_TYPE, [load_signer(str(rsa_key))])
     ci_id = load_signer(pipeline.key("ci")).keyid
-    lying = rsa_signed.model_copy(update={"signatures": [
-        Signature(keyid=ci_id, sig=rsa_signed.signatures[0].sig)]})
+    lying = rsa_signed.model_copy(
+        update={"signatures": [Signature(keyid=ci_id, sig=rsa_signed.signatures[0].sig)]}
+    )
     path.write_bytes(envelope_bytes(lying))
     verdict = pipeline.verify(artifact)
     assert verdict.verdict == "block"
@@ -166,7 +187,8 @@ def test_keyid_of_trusted_key_on_signature_by_known_untrusted_key(pipeline: Pipe
     by_rm = sign_envelope(payload_of(path), INTOTO_PAYLOAD_TYPE, [load_signer(pipeline.key("rm"))])
     ci_id = load_signer(pipeline.key("ci")).keyid
     lying = by_rm.model_copy(
-        update={"signatures": [Signature(keyid=ci_id, sig=by_rm.signatures[0].sig)]})
+        update={"signatures": [Signature(keyid=ci_id, sig=by_rm.signatures[0].sig)]}
+    )
     path.write_bytes(envelope_bytes(lying))
     verdict = pipeline.verify(artifact)
     assert verdict.verdict == "block"
@@ -212,8 +234,10 @@ def test_nan_and_invalid_utf8_in_envelope_are_rejected(pipeline: Pipeline) -> No
     artifact = _passing(pipeline)
     path = stage_envelope(pipeline, "release")
     original = path.read_bytes()
-    for crafted in (original.replace(b'"payloadType"', b'"x": NaN, "payloadType"'),
-                    original.replace(b'"payloadType"', b'"\xff\xfe": 1, "payloadType"')):
+    for crafted in (
+        original.replace(b'"payloadType"', b'"x": NaN, "payloadType"'),
+        original.replace(b'"payloadType"', b'"\xff\xfe": 1, "payloadType"'),
+    ):
         path.write_bytes(crafted)
         verdict = pipeline.verify(artifact)
         assert verdict.verdict == "block"
@@ -240,8 +264,7 @@ def test_store_entries_that_are_not_files_block_without_hanging(
     else:
         path.mkdir()
     result: list[object] = []
-    worker = threading.Thread(target=lambda: result.append(pipeline.verify(artifact)),
-                              daemon=True)
+    worker = threading.Thread(target=lambda: result.append(pipeline.verify(artifact)), daemon=True)
     worker.start()
     worker.join(20)
     assert result, "verify hung on a crafted store entry"
@@ -250,16 +273,21 @@ def test_store_entries_that_are_not_files_block_without_hanging(
     assert "cannot read" in _messages(verdict)
 
 
-LONE_SURROGATE_LINK = ('{"_type": "link", "name": "st\\ud800age", "materials": {}, '
-                       '"products": {"a\\udfff": {"sha256": "' + "0" * 64 + '"}}}')
+LONE_SURROGATE_LINK = (
+    '{"_type": "link", "name": "st\\ud800age", "materials": {}, '
+    '"products": {"a\\udfff": {"sha256": "' + "0" * 64 + '"}}}'
+)
 
 
 def test_import_of_a_lone_surrogate_link_is_a_clean_error(
     pipeline: Pipeline, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # "\ud800" is valid JSON syntax but not Unicode text: it could never be written back.
-    env = {"payload": b64(LONE_SURROGATE_LINK.encode()), "payloadType": INTOTO_PAYLOAD_TYPE,
-           "signatures": [{"keyid": "x", "sig": "AAAA"}]}
+    env = {
+        "payload": b64(LONE_SURROGATE_LINK.encode()),
+        "payloadType": INTOTO_PAYLOAD_TYPE,
+        "signatures": [{"keyid": "x", "sig": "AAAA"}],
+    }
     path = tmp_path / "link.json"
     path.write_text(json.dumps(env))
     assert main(["import", str(path), "--store", str(pipeline.store)]) == 2
@@ -267,19 +295,36 @@ def test_import_of_a_lone_surrogate_link_is_a_clean_error(
     assert "lone surrogate" in err and "internal error" not in err
 
 
-def test_lone_surrogate_names_signed_by_trusted_keys_are_malformed(pipeline: Pipeline,
-                                                                   tmp_path: Path) -> None:
+def test_lone_surrogate_names_signed_by_trusted_keys_are_malformed(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
     artifact = _passing(pipeline)
     path = stage_envelope(pipeline, "release")
     genuine = payload_of(path)
     crafted = genuine.replace(b'"name":"dist/app-1.0.tar.gz"', b'"name":"dist/\\ud800.tar.gz"')
     assert crafted != genuine
-    env = sign_envelope(crafted, INTOTO_PAYLOAD_TYPE,
-                        [load_signer(pipeline.key("ci")), load_signer(pipeline.key("rm"))])
+    env = sign_envelope(
+        crafted,
+        INTOTO_PAYLOAD_TYPE,
+        [load_signer(pipeline.key("ci")), load_signer(pipeline.key("rm"))],
+    )
     path.write_bytes(envelope_bytes(env))
     out = tmp_path / "v.json"
-    rc = main(["verify", "--no-log", "--policy", str(pipeline.policy_path), "--store",
-               str(pipeline.store), "--format", "json", "--output", str(out), str(artifact)])
+    rc = main(
+        [
+            "verify",
+            "--no-log",
+            "--policy",
+            str(pipeline.policy_path),
+            "--store",
+            str(pipeline.store),
+            "--format",
+            "json",
+            "--output",
+            str(out),
+            str(artifact),
+        ]
+    )
     assert rc == 1
     report = json.loads(out.read_text(encoding="utf-8"))
     assert "verify/malformed" in {r["code"] for r in report["reasons"]}

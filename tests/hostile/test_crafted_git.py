@@ -22,22 +22,48 @@ from gatekeeper.attest.keys import write_keypair
 from gatekeeper.cli import main
 from tests.conftest import commit_files
 
-HOOKS = ("pre-commit", "post-commit", "post-checkout", "post-merge", "pre-push", "pre-rebase",
-         "reference-transaction", "post-index-change", "fsmonitor-watchman", "pre-auto-gc",
-         "post-rewrite", "commit-msg", "prepare-commit-msg", "sendemail-validate",
-         "push-to-checkout")
+HOOKS = (
+    "pre-commit",
+    "post-commit",
+    "post-checkout",
+    "post-merge",
+    "pre-push",
+    "pre-rebase",
+    "reference-transaction",
+    "post-index-change",
+    "fsmonitor-watchman",
+    "pre-auto-gc",
+    "post-rewrite",
+    "commit-msg",
+    "prepare-commit-msg",
+    "sendemail-validate",
+    "push-to-checkout",
+)
 
 SHELL_CONFIGS = {  # run through a shell by git
-    "filter.evil.clean": "clean", "filter.evil.smudge": "smudge",
-    "diff.evil.textconv": "textconv", "diff.evil.command": "diffcmd", "merge.evil.driver": "merge",
-    "core.fsmonitor": "fsmonitor", "core.sshCommand": "ssh", "core.pager": "pager",
-    "core.editor": "editor", "sequence.editor": "seqeditor", "diff.external": "extdiff",
-    "credential.helper": "!{script} credential", "core.askPass": "askpass",
-    "core.gitProxy": "gitproxy", "uploadpack.packObjectsHook": "packhook",
-    "core.alternateRefsCommand": "altrefs", "pager.log": "pagerlog", "pager.diff": "pagerdiff",
+    "filter.evil.clean": "clean",
+    "filter.evil.smudge": "smudge",
+    "diff.evil.textconv": "textconv",
+    "diff.evil.command": "diffcmd",
+    "merge.evil.driver": "merge",
+    "core.fsmonitor": "fsmonitor",
+    "core.sshCommand": "ssh",
+    "core.pager": "pager",
+    "core.editor": "editor",
+    "sequence.editor": "seqeditor",
+    "diff.external": "extdiff",
+    "credential.helper": "!{script} credential",
+    "core.askPass": "askpass",
+    "core.gitProxy": "gitproxy",
+    "uploadpack.packObjectsHook": "packhook",
+    "core.alternateRefsCommand": "altrefs",
+    "pager.log": "pagerlog",
+    "pager.diff": "pagerdiff",
 }
 PROGRAM_CONFIGS = {  # run directly by git
-    "gpg.program": "gpg", "gpg.openpgp.program": "openpgp", "gpg.x509.program": "x509",
+    "gpg.program": "gpg",
+    "gpg.openpgp.program": "openpgp",
+    "gpg.x509.program": "x509",
     "gpg.ssh.program": "sshkeygen",
 }
 
@@ -54,13 +80,24 @@ def _fake_signed_commit(repo: git.Repo, header: str, body: str) -> str:
     """A commit object carrying a gpgsig header of the given format (the signature is junk)."""
     head = repo.head.commit
     sig = "\n".join(f" {line}" for line in [header, body, header.replace("BEGIN", "END")])
-    text = (f"tree {head.tree.hexsha}\nparent {head.hexsha}\n"
-            f"author Dev One <dev@example.invalid> 1700000000 +0000\n"
-            f"committer Dev One <dev@example.invalid> 1700000000 +0000\n"
-            f"gpgsig{sig[0:]}\n\nsigned {header[11:20]}\n")
-    sha = subprocess.run(["git", "hash-object", "-t", "commit", "-w", "--stdin"],
-                         cwd=repo.working_tree_dir, input=text.encode(), capture_output=True,
-                         check=True, env={**os.environ, **safe_git_env()}).stdout.decode().strip()
+    text = (
+        f"tree {head.tree.hexsha}\nparent {head.hexsha}\n"
+        f"author Dev One <dev@example.invalid> 1700000000 +0000\n"
+        f"committer Dev One <dev@example.invalid> 1700000000 +0000\n"
+        f"gpgsig{sig[0:]}\n\nsigned {header[11:20]}\n"
+    )
+    sha = (
+        subprocess.run(
+            ["git", "hash-object", "-t", "commit", "-w", "--stdin"],
+            cwd=repo.working_tree_dir,
+            input=text.encode(),
+            capture_output=True,
+            check=True,
+            env={**os.environ, **safe_git_env()},
+        )
+        .stdout.decode()
+        .strip()
+    )
     repo.head.reference.set_object(sha)  # type: ignore[union-attr]
     return sha
 
@@ -77,15 +114,19 @@ def trapped(tmp_path: Path) -> tuple[git.Repo, str, Path]:
         cfg.set_value("commit", "gpgsign", "false")
     commit_files(repo, {"README.md": "hello\n", "data.txt": "one\n"}, "initial")
     base = repo.head.commit.hexsha
-    commit_files(repo, {
-        ".gitattributes": "* filter=evil diff=evil merge=evil\n",
-        "data.txt": "two\n",
-        ".github/workflows/ci.yml": "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
-                                    "    steps:\n      - run: echo hi\n",
-        "requirements.txt": "requests==2.31.0\n",
-        "Dockerfile": "FROM alpine:3.19\nUSER app\n",
-        "config.env": "API_TOKEN=notarealtokenjustwordsxx\n",
-    }, "change")
+    commit_files(
+        repo,
+        {
+            ".gitattributes": "* filter=evil diff=evil merge=evil\n",
+            "data.txt": "two\n",
+            ".github/workflows/ci.yml": "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
+            "    steps:\n      - run: echo hi\n",
+            "requirements.txt": "requests==2.31.0\n",
+            "Dockerfile": "FROM alpine:3.19\nUSER app\n",
+            "config.env": "API_TOKEN=notarealtokenjustwordsxx\n",
+        },
+        "change",
+    )
     _fake_signed_commit(repo, "-----BEGIN PGP SIGNATURE-----", "iQEzBAABCAAdFiEE")
     _fake_signed_commit(repo, "-----BEGIN SIGNED MESSAGE-----", "MIAGCSqGSIb3DQEHAqCA")
     _fake_signed_commit(repo, "-----BEGIN SSH SIGNATURE-----", "U1NIU0lHAAAAAQ")
@@ -99,12 +140,14 @@ def trapped(tmp_path: Path) -> tuple[git.Repo, str, Path]:
         cfg.set_value("core", "hooksPath", str(bins / "hooks"))
         cfg.set_value("include", "path", str(tmp_path / "included.cfg"))
     (tmp_path / "included.cfg").write_text(
-        f"[core]\n\tfsmonitor = {_script(bins, markers, 'included-fsmonitor')}\n")
+        f"[core]\n\tfsmonitor = {_script(bins, markers, 'included-fsmonitor')}\n"
+    )
     for hooks_dir in (bins / "hooks", Path(repo.git_dir) / "hooks"):
         hooks_dir.mkdir(exist_ok=True)
         for hook in HOOKS:
             _script(hooks_dir.parent if False else bins, markers, f"hook-{hook}").rename(
-                hooks_dir / hook)
+                hooks_dir / hook
+            )
     return repo, base, markers
 
 
@@ -115,8 +158,9 @@ def _no_markers(markers: Path) -> None:
 def _sanity_trap_fires(repo: git.Repo, markers: Path) -> None:
     """Prove the traps are live: plain git (without gatekeeper's env) does run them."""
     # Test scaffolding runs the git on PATH on purpose: it is what a user would run.
-    subprocess.run(["git", "status"], cwd=repo.working_tree_dir,
-                   capture_output=True, check=False, timeout=30)
+    subprocess.run(
+        ["git", "status"], cwd=repo.working_tree_dir, capture_output=True, check=False, timeout=30
+    )
     fired = {p.name for p in markers.iterdir()}
     assert fired & {"fsmonitor", "included-fsmonitor", "clean"}, fired
     for path in markers.iterdir():
@@ -126,8 +170,13 @@ def _sanity_trap_fires(repo: git.Repo, markers: Path) -> None:
 def test_traps_are_live_without_the_safe_env(trapped: tuple[git.Repo, str, Path]) -> None:
     repo, _, markers = trapped
     _sanity_trap_fires(repo, markers)
-    subprocess.run(["git", "log", "-3", "--format=%G?"], cwd=repo.working_tree_dir,
-                   capture_output=True, check=False, timeout=30)
+    subprocess.run(
+        ["git", "log", "-3", "--format=%G?"],
+        cwd=repo.working_tree_dir,
+        capture_output=True,
+        check=False,
+        timeout=30,
+    )
     fired = {p.name for p in markers.iterdir()}
     assert fired & {"gpg", "openpgp"} and "x509" in fired, fired
 
@@ -135,8 +184,18 @@ def test_traps_are_live_without_the_safe_env(trapped: tuple[git.Repo, str, Path]
 def test_check_with_base_runs_nothing(trapped: tuple[git.Repo, str, Path], tmp_path: Path) -> None:
     repo, base, markers = trapped
     out = tmp_path / "report.json"
-    code = main(["check", str(repo.working_tree_dir), "--base", base, "--format", "json",
-                 "--output", str(out)])
+    code = main(
+        [
+            "check",
+            str(repo.working_tree_dir),
+            "--base",
+            base,
+            "--format",
+            "json",
+            "--output",
+            str(out),
+        ]
+    )
     assert code in (0, 1)
     report = json.loads(out.read_text())
     assert "source" in report["kinds"]
@@ -144,42 +203,76 @@ def test_check_with_base_runs_nothing(trapped: tuple[git.Repo, str, Path], tmp_p
 
 
 @pytest.mark.parametrize("kind", ["source", "secrets", "pipeline", "deps", "container", "env"])
-def test_collect_runs_nothing(trapped: tuple[git.Repo, str, Path], kind: str,
-                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_collect_runs_nothing(
+    trapped: tuple[git.Repo, str, Path], kind: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo, base, markers = trapped
     assert main(["collect", kind, str(repo.working_tree_dir), "--base", base]) == 0
     json.loads(capsys.readouterr().out)
     _no_markers(markers)
 
 
-def test_attest_with_audit_runs_nothing(trapped: tuple[git.Repo, str, Path],
-                                        tmp_path: Path) -> None:
+def test_attest_with_audit_runs_nothing(
+    trapped: tuple[git.Repo, str, Path], tmp_path: Path
+) -> None:
     repo, base, markers = trapped
     write_keypair(tmp_path / "key")
-    code = main(["attest", "--stage", "source", "--key", str(tmp_path / "key"), "--repo",
-                 str(repo.working_tree_dir), "--store", str(tmp_path / "store"), "--audit",
-                 "--base", base, "--product", "data.txt", "--material", "README.md"])
+    code = main(
+        [
+            "attest",
+            "--stage",
+            "source",
+            "--key",
+            str(tmp_path / "key"),
+            "--repo",
+            str(repo.working_tree_dir),
+            "--store",
+            str(tmp_path / "store"),
+            "--audit",
+            "--base",
+            base,
+            "--product",
+            "data.txt",
+            "--material",
+            "README.md",
+        ]
+    )
     assert code == 0
     _no_markers(markers)
 
 
 def test_pr_check_offline_runs_nothing(trapped: tuple[git.Repo, str, Path], tmp_path: Path) -> None:
     repo, base, markers = trapped
-    code = main(["pr-check", str(repo.working_tree_dir), "--base", base, "--no-report",
-                 "--format", "json", "--output", str(tmp_path / "pr.json")])
+    code = main(
+        [
+            "pr-check",
+            str(repo.working_tree_dir),
+            "--base",
+            base,
+            "--no-report",
+            "--format",
+            "json",
+            "--output",
+            str(tmp_path / "pr.json"),
+        ]
+    )
     assert code in (0, 1, 2)
     _no_markers(markers)
 
 
-def test_shallow_clone_with_missing_base_is_a_clean_block(tmp_path: Path,
-                                                          git_repo: git.Repo) -> None:
+def test_shallow_clone_with_missing_base_is_a_clean_block(
+    tmp_path: Path, git_repo: git.Repo
+) -> None:
     for i in range(3):
         commit_files(git_repo, {f"f{i}.txt": f"{i}\n"}, f"c{i}")
     base = git_repo.head.commit.parents[0].parents[0].hexsha
     clone = tmp_path / "shallow"
-    subprocess.run(["git", "clone", "-q", "--depth", "1",
-                    f"file://{git_repo.working_tree_dir}", str(clone)],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", f"file://{git_repo.working_tree_dir}", str(clone)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     assert (clone / ".git" / "shallow").exists()
     out = tmp_path / "r.json"
     code = main(["check", str(clone), "--base", base, "--format", "json", "--output", str(out)])
@@ -195,20 +288,47 @@ def test_detached_head_attest_and_check(git_repo: git.Repo, tmp_path: Path) -> N
     assert git_repo.head.is_detached
     write_keypair(tmp_path / "key")
     store = tmp_path / "store"
-    assert main(["attest", "--stage", "s", "--key", str(tmp_path / "key"), "--repo",
-                 str(git_repo.working_tree_dir), "--store", str(store), "--product",
-                 "README.md"]) == 0
+    assert (
+        main(
+            [
+                "attest",
+                "--stage",
+                "s",
+                "--key",
+                str(tmp_path / "key"),
+                "--repo",
+                str(git_repo.working_tree_dir),
+                "--store",
+                str(store),
+                "--product",
+                "README.md",
+            ]
+        )
+        == 0
+    )
     [env] = (store / "envelopes").iterdir()
     import base64
+
     payload = json.loads(base64.b64decode(json.loads(env.read_text())["payload"]))
     assert payload["predicate"]["run"]["source_commit"] == first
     out = tmp_path / "r.json"
-    assert main(["check", str(git_repo.working_tree_dir), "--base", first, "--format", "json",
-                 "--output", str(out)]) in (0, 1)
+    assert main(
+        [
+            "check",
+            str(git_repo.working_tree_dir),
+            "--base",
+            first,
+            "--format",
+            "json",
+            "--output",
+            str(out),
+        ]
+    ) in (0, 1)
 
 
-def test_submodule_pointing_at_a_local_path_is_never_fetched(git_repo: git.Repo,
-                                                             tmp_path: Path) -> None:
+def test_submodule_pointing_at_a_local_path_is_never_fetched(
+    git_repo: git.Repo, tmp_path: Path
+) -> None:
     other = git.Repo.init(tmp_path / "other", initial_branch="main")
     commit_files(other, {"x.txt": "x\n"}, "x")
     base = git_repo.head.commit.hexsha
@@ -216,7 +336,8 @@ def test_submodule_pointing_at_a_local_path_is_never_fetched(git_repo: git.Repo,
     (root / ".gitmodules").write_text(
         f'[submodule "sub"]\n\tpath = sub\n\turl = {tmp_path / "other"}\n'
         '[submodule "evil"]\n\tpath = evil\n\turl = ../../../../etc\n'
-        f'[submodule "ext"]\n\tpath = ext\n\turl = ext::sh -c touch% {tmp_path}/ext-marker\n')
+        f'[submodule "ext"]\n\tpath = ext\n\turl = ext::sh -c touch% {tmp_path}/ext-marker\n'
+    )
     # A gitlink entry (mode 160000) without cloning: plumbing only.
     git_repo.git.update_index("--add", "--cacheinfo", f"160000,{other.head.commit.hexsha},sub")
     git_repo.index.add([".gitmodules"])
@@ -238,8 +359,21 @@ _ALLOWED = {
     "gatekeeper/collect/git_source.py": "GitRunner: env = os.environ + safe_git_env()",
     "gatekeeper/attest/stage.py": "runs the user's own stage command (after `--`), never git",
 }
-_SPAWN = {"run", "Popen", "call", "check_call", "check_output", "system", "popen", "spawnv",
-          "spawnvp", "execv", "execvp", "execve", "startfile"}
+_SPAWN = {
+    "run",
+    "Popen",
+    "call",
+    "check_call",
+    "check_output",
+    "system",
+    "popen",
+    "spawnv",
+    "spawnvp",
+    "execv",
+    "execvp",
+    "execve",
+    "startfile",
+}
 
 
 def _spawning_modules(package: Path) -> dict[str, list[str]]:
@@ -274,9 +408,20 @@ def test_every_git_call_goes_through_the_safe_env() -> None:
     assert '"git"' not in stage
 
 
-@pytest.mark.parametrize("key", ["core.fsmonitor", "core.hooksPath", "core.sshCommand",
-                                 "diff.external", "core.pager", "credential.helper",
-                                 "gpg.program", "gpg.ssh.program", "protocol.allow"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "core.fsmonitor",
+        "core.hooksPath",
+        "core.sshCommand",
+        "diff.external",
+        "core.pager",
+        "credential.helper",
+        "gpg.program",
+        "gpg.ssh.program",
+        "protocol.allow",
+    ],
+)
 def test_safe_env_overrides(key: str) -> None:
     env = safe_git_env()
     keys = {env[f"GIT_CONFIG_KEY_{i}"] for i in range(int(env["GIT_CONFIG_COUNT"]))}

@@ -108,15 +108,18 @@ def test_read_bounded_never_reads_a_2gb_file_whole(tmp_path: Path) -> None:
 POLICY_HEAD = "version: 1\nname: p\nexpires: 2099-01-01T00:00:00Z\n"
 
 
-@pytest.mark.parametrize(("text", "needle"), [
-    (billion_laughs(POLICY_HEAD), "alias bomb"),
-    (alias_flood(POLICY_HEAD), "aliases"),
-    (narrow_bomb(POLICY_HEAD + "audits: {allowed_identities: *Z}\n"), "alias bomb"),
-    (narrow_bomb(POLICY_HEAD + "exceptions: *Z\n"), "alias bomb"),
-    ("x: &x [*x]\n" + POLICY_HEAD, "recursive alias"),
-    (POLICY_HEAD + "stages: " + deep_yaml(), "nesting deeper"),
-    ((POLICY_HEAD + "name: \xff\xfe\n"), "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        (billion_laughs(POLICY_HEAD), "alias bomb"),
+        (alias_flood(POLICY_HEAD), "aliases"),
+        (narrow_bomb(POLICY_HEAD + "audits: {allowed_identities: *Z}\n"), "alias bomb"),
+        (narrow_bomb(POLICY_HEAD + "exceptions: *Z\n"), "alias bomb"),
+        ("x: &x [*x]\n" + POLICY_HEAD, "recursive alias"),
+        (POLICY_HEAD + "stages: " + deep_yaml(), "nesting deeper"),
+        ((POLICY_HEAD + "name: \xff\xfe\n"), "not valid YAML"),
+    ],
+)
 def test_hostile_policies_are_invalid_quickly(text: str, needle: str) -> None:
     data = text.encode("latin-1") if "\xff" in text else text.encode()
     started = time.monotonic()
@@ -132,8 +135,21 @@ def test_hostile_policy_blocks_verify_and_check(pipeline: Pipeline, tmp_path: Pa
         verdict = pipeline.verify(artifact)
         assert verdict.verdict == "block"
         assert codes(verdict) == {"verify/policy-invalid"}
-        assert main(["check", str(pipeline.repo_path), "--policy", str(pipeline.policy_path),
-                     "--format", "json", "--output", str(tmp_path / "c.json")]) == 2
+        assert (
+            main(
+                [
+                    "check",
+                    str(pipeline.repo_path),
+                    "--policy",
+                    str(pipeline.policy_path),
+                    "--format",
+                    "json",
+                    "--output",
+                    str(tmp_path / "c.json"),
+                ]
+            )
+            == 2
+        )
 
 
 def test_2gb_policy_and_key_are_refused(pipeline: Pipeline) -> None:
@@ -170,8 +186,11 @@ def test_deep_json_envelope_is_malformed_not_internal(pipeline: Pipeline) -> Non
 
 def test_deep_json_payload_signed_by_trusted_keys_is_malformed(pipeline: Pipeline) -> None:
     artifact = pipeline.run_all()
-    env = sign_envelope(deep_json(), INTOTO_PAYLOAD_TYPE,
-                        [load_signer(pipeline.key("ci")), load_signer(pipeline.key("rm"))])
+    env = sign_envelope(
+        deep_json(),
+        INTOTO_PAYLOAD_TYPE,
+        [load_signer(pipeline.key("ci")), load_signer(pipeline.key("rm"))],
+    )
     stage_envelope(pipeline, "release").write_bytes(envelope_bytes(env))
     verdict = pipeline.verify(artifact)
     assert verdict.verdict == "block"
@@ -181,15 +200,18 @@ def test_deep_json_payload_signed_by_trusted_keys_is_malformed(pipeline: Pipelin
 
 def test_invalid_utf8_payload_signed_by_trusted_keys_is_malformed(pipeline: Pipeline) -> None:
     artifact = pipeline.run_all()
-    genuine = envelope_bytes(sign_envelope(b"{}", INTOTO_PAYLOAD_TYPE,
-                                           [load_signer(pipeline.key("ci"))]))
+    genuine = envelope_bytes(
+        sign_envelope(b"{}", INTOTO_PAYLOAD_TYPE, [load_signer(pipeline.key("ci"))])
+    )
     del genuine
     path = stage_envelope(pipeline, "release")
     payload = json.loads(path.read_bytes())["payload"]
     import base64
+
     raw = base64.b64decode(payload).replace(b'"stage":"release"', b'"stage":"rel\xffase"')
-    env = sign_envelope(raw, INTOTO_PAYLOAD_TYPE,
-                        [load_signer(pipeline.key("ci")), load_signer(pipeline.key("rm"))])
+    env = sign_envelope(
+        raw, INTOTO_PAYLOAD_TYPE, [load_signer(pipeline.key("ci")), load_signer(pipeline.key("rm"))]
+    )
     path.write_bytes(envelope_bytes(env))
     verdict = pipeline.verify(artifact)
     assert verdict.verdict == "block"
@@ -204,10 +226,15 @@ def _max_rss_kib(argv: list[str], cwd: Path | None = None) -> tuple[int, int, st
         "sys.stdout.write(str(p.returncode) + ' ' + "
         "str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) + '\\n' + p.stderr)\n"
     )
-    out = subprocess.run([sys.executable, "-c", script, sys.executable,
-                          "-m", "gatekeeper",
-                          *argv], capture_output=True, text=True, cwd=cwd, timeout=120,
-                         check=True, env={**os.environ, "PYTHONPATH": os.getcwd()}).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", script, sys.executable, "-m", "gatekeeper", *argv],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        check=True,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    ).stdout
     head, _, err = out.partition("\n")
     code, rss = head.split()
     return int(code), int(rss), err
@@ -216,8 +243,18 @@ def _max_rss_kib(argv: list[str], cwd: Path | None = None) -> tuple[int, int, st
 def test_2gb_envelope_in_the_store_is_not_read_whole(pipeline: Pipeline) -> None:
     artifact = pipeline.run_all()
     sparse(stage_envelope(pipeline, "release"))
-    code, rss, err = _max_rss_kib(["verify", "--policy", str(pipeline.policy_path), "--store",
-                                   str(pipeline.store), "--format", "json", str(artifact)])
+    code, rss, err = _max_rss_kib(
+        [
+            "verify",
+            "--policy",
+            str(pipeline.policy_path),
+            "--store",
+            str(pipeline.store),
+            "--format",
+            "json",
+            str(artifact),
+        ]
+    )
     assert code in (1, 3), err  # a block either way
     assert rss < 400 * 1024, f"peak RSS {rss} KiB"
 
@@ -234,8 +271,10 @@ def _check_json(repo: Path, tmp_path: Path) -> tuple[int, dict[str, object], str
 
 
 def _findings(report: dict[str, object]) -> dict[tuple[str, str], str]:
-    return {(f["rule"], f["path"]): f["message"]  # type: ignore[index]
-            for f in report["findings"]}  # type: ignore[attr-defined]
+    return {
+        (f["rule"], f["path"]): f["message"]  # type: ignore[index]
+        for f in report["findings"]
+    }  # type: ignore[attr-defined]
 
 
 def test_check_on_2gb_files_and_100mb_lines(git_repo: git.Repo, tmp_path: Path) -> None:
@@ -257,8 +296,9 @@ def test_check_on_2gb_files_and_100mb_lines(git_repo: git.Repo, tmp_path: Path) 
     assert time.monotonic() - started < 60
 
 
-def test_check_on_a_2gb_workflow_hashes_in_constant_memory(git_repo: git.Repo,
-                                                          tmp_path: Path) -> None:
+def test_check_on_a_2gb_workflow_hashes_in_constant_memory(
+    git_repo: git.Repo, tmp_path: Path
+) -> None:
     root = Path(git_repo.working_tree_dir or ".")
     sparse(root / ".github" / "workflows" / "huge.yml")
     code, report, _ = _check_json(root, tmp_path)
@@ -273,8 +313,10 @@ def test_check_on_long_lines_under_the_file_cap(git_repo: git.Repo, tmp_path: Pa
     (root / "blob.cfg").write_text("x" * 3_000_000 + f" token={token}\n" + "y" * 3_000_000 + "\n")
     workflows = root / ".github" / "workflows"
     workflows.mkdir(parents=True)
-    (workflows / "long.yml").write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
-                                        "    steps:\n      - run: echo " + "z" * 3_000_000 + "\n")
+    (workflows / "long.yml").write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - run: echo " + "z" * 3_000_000 + "\n"
+    )
     started = time.monotonic()
     code, report, _ = _check_json(root, tmp_path)
     assert code in (0, 1)
@@ -282,23 +324,38 @@ def test_check_on_long_lines_under_the_file_cap(git_repo: git.Repo, tmp_path: Pa
     assert token not in json.dumps(report)  # never printed, whatever the line length
 
 
-@pytest.mark.parametrize(("rel", "content", "rule"), [
-    (".github/workflows/bomb.yml", billion_laughs("on: push\njobs: {}\n"), "pipeline/parse-error"),
-    (".github/workflows/narrow.yml",
-     narrow_bomb("on: push\njobs:\n  x:\n    runs-on: *Z\n    steps: [{run: echo}]\n"),
-     "pipeline/parse-error"),
-    (".github/workflows/deep.yml", deep_yaml(), "pipeline/parse-error"),
-    (".gitlab-ci.yml", narrow_bomb("job:\n  script: *Z\n"), "pipeline/parse-error"),
-    (".gitlab-ci.yml", deep_yaml(), "pipeline/parse-error"),
-    ("pnpm-lock.yaml", billion_laughs("lockfileVersion: '6.0'\npackages: *l8\n"),
-     "deps/parse-error"),
-    ("pnpm-lock.yaml", narrow_bomb("lockfileVersion: '6.0'\npackages:\n  /x@1.0.0: *Z\n"),
-     "deps/parse-error"),
-    ("package-lock.json", deep_json().decode(), "deps/parse-error"),
-    ("Pipfile.lock", deep_json().decode(), "deps/parse-error"),
-    (".github/workflows/bad.yml", b"on: push\njobs: \xff\xfe\n", "pipeline/parse-error"),
-    ("package-lock.json", b'{"name": "\xff", "lockfileVersion": 3}', "deps/parse-error"),
-])
+@pytest.mark.parametrize(
+    ("rel", "content", "rule"),
+    [
+        (
+            ".github/workflows/bomb.yml",
+            billion_laughs("on: push\njobs: {}\n"),
+            "pipeline/parse-error",
+        ),
+        (
+            ".github/workflows/narrow.yml",
+            narrow_bomb("on: push\njobs:\n  x:\n    runs-on: *Z\n    steps: [{run: echo}]\n"),
+            "pipeline/parse-error",
+        ),
+        (".github/workflows/deep.yml", deep_yaml(), "pipeline/parse-error"),
+        (".gitlab-ci.yml", narrow_bomb("job:\n  script: *Z\n"), "pipeline/parse-error"),
+        (".gitlab-ci.yml", deep_yaml(), "pipeline/parse-error"),
+        (
+            "pnpm-lock.yaml",
+            billion_laughs("lockfileVersion: '6.0'\npackages: *l8\n"),
+            "deps/parse-error",
+        ),
+        (
+            "pnpm-lock.yaml",
+            narrow_bomb("lockfileVersion: '6.0'\npackages:\n  /x@1.0.0: *Z\n"),
+            "deps/parse-error",
+        ),
+        ("package-lock.json", deep_json().decode(), "deps/parse-error"),
+        ("Pipfile.lock", deep_json().decode(), "deps/parse-error"),
+        (".github/workflows/bad.yml", b"on: push\njobs: \xff\xfe\n", "pipeline/parse-error"),
+        ("package-lock.json", b'{"name": "\xff", "lockfileVersion": 3}', "deps/parse-error"),
+    ],
+)
 def test_check_turns_hostile_configs_into_parse_errors(
     git_repo: git.Repo, tmp_path: Path, rel: str, content: str | bytes, rule: str
 ) -> None:
@@ -317,26 +374,43 @@ def test_check_turns_hostile_configs_into_parse_errors(
 
 def test_dockerfile_with_invalid_utf8_and_a_long_line(git_repo: git.Repo, tmp_path: Path) -> None:
     root = Path(git_repo.working_tree_dir or ".")
-    (root / "Dockerfile").write_bytes(b"FROM alpine@sha256:" + b"0" * 64 + b"\nRUN echo \xff\xfe "
-                                      + b"q" * 2_000_000 + b"\nUSER app\n")
+    (root / "Dockerfile").write_bytes(
+        b"FROM alpine@sha256:"
+        + b"0" * 64
+        + b"\nRUN echo \xff\xfe "
+        + b"q" * 2_000_000
+        + b"\nUSER app\n"
+    )
     out = tmp_path / "c.json"
     code = main(["check", str(root), "--format", "json", "--output", str(out)])
     assert code in (0, 1)
     assert json.loads(out.read_text())["verdict"] in ("pass", "block")
 
 
-@pytest.mark.parametrize(("rel", "content", "rule"), [
-    (".github/workflows/ci.yml",
-     'on: push\njobs:\n  "j\\ud800": {runs-on: x, steps: [{run: echo}]}\n',
-     "pipeline/parse-error"),
-    (".gitlab-ci.yml", 'job:\n  script: ["echo \\udfff"]\n', "pipeline/parse-error"),
-    ("pnpm-lock.yaml", "lockfileVersion: '6.0'\npackages:\n  \"/x\\ud800@1.0.0\": {}\n",
-     "deps/parse-error"),
-    ("package-lock.json", '{"name": "a\\ud800", "lockfileVersion": 3, "packages": {}}',
-     "deps/parse-error"),
-])
-def test_lone_surrogate_escapes_are_parse_errors(git_repo: git.Repo, tmp_path: Path, rel: str,
-                                                 content: str, rule: str) -> None:
+@pytest.mark.parametrize(
+    ("rel", "content", "rule"),
+    [
+        (
+            ".github/workflows/ci.yml",
+            'on: push\njobs:\n  "j\\ud800": {runs-on: x, steps: [{run: echo}]}\n',
+            "pipeline/parse-error",
+        ),
+        (".gitlab-ci.yml", 'job:\n  script: ["echo \\udfff"]\n', "pipeline/parse-error"),
+        (
+            "pnpm-lock.yaml",
+            "lockfileVersion: '6.0'\npackages:\n  \"/x\\ud800@1.0.0\": {}\n",
+            "deps/parse-error",
+        ),
+        (
+            "package-lock.json",
+            '{"name": "a\\ud800", "lockfileVersion": 3, "packages": {}}',
+            "deps/parse-error",
+        ),
+    ],
+)
+def test_lone_surrogate_escapes_are_parse_errors(
+    git_repo: git.Repo, tmp_path: Path, rel: str, content: str, rule: str
+) -> None:
     root = Path(git_repo.working_tree_dir or ".")
     (root / rel).parent.mkdir(parents=True, exist_ok=True)
     (root / rel).write_text(content)

@@ -32,14 +32,37 @@ LOOKALIKE = "src/\u0430pp.py"  # Cyrillic a
 
 
 def _attest_cli(pipeline: Pipeline, *args: str) -> int:
-    return main(["attest", "--stage", "source", "--key", pipeline.key("ci"), "--repo",
-                 str(pipeline.repo_path), "--store", str(pipeline.store), *args])
+    return main(
+        [
+            "attest",
+            "--stage",
+            "source",
+            "--key",
+            pipeline.key("ci"),
+            "--repo",
+            str(pipeline.repo_path),
+            "--store",
+            str(pipeline.store),
+            *args,
+        ]
+    )
 
 
-@pytest.mark.parametrize("glob", ["../keys/ci", "../../etc/passwd", "/etc/passwd", "src/../../x",
-                                  "src/\x00app.py", "./../keys/*", ""])
-def test_globs_that_leave_the_tree_are_refused(pipeline: Pipeline, glob: str,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "glob",
+    [
+        "../keys/ci",
+        "../../etc/passwd",
+        "/etc/passwd",
+        "src/../../x",
+        "src/\x00app.py",
+        "./../keys/*",
+        "",
+    ],
+)
+def test_globs_that_leave_the_tree_are_refused(
+    pipeline: Pipeline, glob: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert _attest_cli(pipeline, "--material", glob) == 2
     assert "stay inside it" in capsys.readouterr().err
     assert not (pipeline.store / "envelopes").exists()
@@ -52,21 +75,34 @@ def _pipeline_with_materials(pipeline: Pipeline, rename: dict[str, str]) -> Path
     pipeline.attest("source", run_id="r", products=["src/**"])
     artifact = pipeline.build_artifact()
     build = pipeline.attest("build", run_id="r", materials=["src/**"], products=["dist/*"])
-    pipeline.attest("release", keys=["ci", "rm"], run_id="r", materials=["dist/*"],
-                    products=["dist/*"])
+    pipeline.attest(
+        "release", keys=["ci", "rm"], run_id="r", materials=["dist/*"], products=["dist/*"]
+    )
     assert pipeline.verify(artifact).allowed
     stage_envelope(pipeline, "build").unlink()
-    materials = [a.model_copy(update={"name": rename.get(a.name, a.name)})
-                 for a in build.predicate.materials]
+    materials = [
+        a.model_copy(update={"name": rename.get(a.name, a.name)}) for a in build.predicate.materials
+    ]
     assert materials != build.predicate.materials
     pipeline.store_predicate(build.predicate.model_copy(update={"materials": materials}))
     return artifact
 
 
-@pytest.mark.parametrize("crafted", [
-    "src/../src/app.py", "./src/app.py", "/src/app.py", "src//app.py", "src/app.py\x00",
-    "src/app.py\x00.txt", LOOKALIKE, "SRC/app.py", "src/app.py ", "src\\app.py",
-])
+@pytest.mark.parametrize(
+    "crafted",
+    [
+        "src/../src/app.py",
+        "./src/app.py",
+        "/src/app.py",
+        "src//app.py",
+        "src/app.py\x00",
+        "src/app.py\x00.txt",
+        LOOKALIKE,
+        "SRC/app.py",
+        "src/app.py ",
+        "src\\app.py",
+    ],
+)
 def test_material_names_are_compared_byte_exactly(pipeline: Pipeline, crafted: str) -> None:
     # Same digest, a name that some tool might normalise to src/app.py: the chain must break.
     artifact = _pipeline_with_materials(pipeline, {"src/app.py": crafted})
@@ -95,8 +131,9 @@ def test_nfd_file_swapped_in_between_stages_breaks_the_chain(pipeline: Pipeline)
     (src / NFD).write_text("print('genuine')\n")  # same content, other normalisation
     artifact = pipeline.build_artifact()
     pipeline.attest("build", run_id="r", materials=["src/**"], products=["dist/*"])
-    pipeline.attest("release", keys=["ci", "rm"], run_id="r", materials=["dist/*"],
-                    products=["dist/*"])
+    pipeline.attest(
+        "release", keys=["ci", "rm"], run_id="r", materials=["dist/*"], products=["dist/*"]
+    )
     verdict = pipeline.verify(artifact)
     assert codes(verdict) == {"verify/chain-broken"}
 
@@ -105,8 +142,9 @@ def test_lookalike_stage_name_is_not_the_stage(pipeline: Pipeline) -> None:
     pipeline.attest("source", run_id="r", products=["src/**"])
     artifact = pipeline.build_artifact()
     build = pipeline.attest("build", run_id="r", materials=["src/**"], products=["dist/*"])
-    release = pipeline.attest("release", keys=["ci", "rm"], run_id="r", materials=["dist/*"],
-                              products=["dist/*"])
+    release = pipeline.attest(
+        "release", keys=["ci", "rm"], run_id="r", materials=["dist/*"], products=["dist/*"]
+    )
     stage_envelope(pipeline, "build").unlink()
     # Signed as "bu\u0456ld" (a Cyrillic i) but indexed under "build": not a build attestation.
     fake = build.predicate.model_copy(update={"stage": "bu\u0456ld"})
@@ -115,8 +153,11 @@ def test_lookalike_stage_name_is_not_the_stage(pipeline: Pipeline) -> None:
     from gatekeeper.attest.statement import build_statement, statement_bytes
     from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE
 
-    env = sign_envelope(statement_bytes(build_statement(fake)), INTOTO_PAYLOAD_TYPE,
-                        [load_signer(pipeline.key("ci"))])
+    env = sign_envelope(
+        statement_bytes(build_statement(fake)),
+        INTOTO_PAYLOAD_TYPE,
+        [load_signer(pipeline.key("ci"))],
+    )
     pipeline.store_envelope(env, "build", release.predicate.materials[0].digest["sha256"])
     verdict = pipeline.verify(artifact)
     assert verdict.verdict == "block"
@@ -143,8 +184,8 @@ def linked_tree(tmp_path: Path) -> Path:
     os.symlink(outside / "secret.txt", root / "src" / "abs-link")
     os.symlink("../../outside/secret.txt", root / "src" / "rel-link")
     os.symlink(outside, root / "src" / "dir-link")
-    os.symlink("..", root / "src" / "up")                # a loop: src/up/src/up/...
-    os.symlink("loop-b", root / "src" / "loop-a")        # a -> b -> a
+    os.symlink("..", root / "src" / "up")  # a loop: src/up/src/up/...
+    os.symlink("loop-b", root / "src" / "loop-a")  # a -> b -> a
     os.symlink("loop-a", root / "src" / "loop-b")
     os.link(outside / "deep" / "key.pem", root / "src" / "hard.pem")
     os.mkfifo(root / "src" / "pipe")
@@ -157,19 +198,32 @@ def _sha(text: str) -> str:
 
 def test_symlinks_are_recorded_never_followed(linked_tree: Path) -> None:
     done: list[list[Artifact]] = []
-    worker = threading.Thread(target=lambda: done.append(
-        record_globs(linked_tree, ["src/**"], what="product")), daemon=True)
+    worker = threading.Thread(
+        target=lambda: done.append(record_globs(linked_tree, ["src/**"], what="product")),
+        daemon=True,
+    )
     worker.start()
     worker.join(20)
     assert done, "attest hung (a fifo was opened or a link loop followed)"
     by_name = {a.name: a for a in done[0]}
-    assert sorted(by_name) == ["src/abs-link", "src/dir-link", "src/hard.pem", "src/loop-a",
-                               "src/loop-b", "src/ok.txt", "src/rel-link", "src/up"]
+    assert sorted(by_name) == [
+        "src/abs-link",
+        "src/dir-link",
+        "src/hard.pem",
+        "src/loop-a",
+        "src/loop-b",
+        "src/ok.txt",
+        "src/rel-link",
+        "src/up",
+    ]
     outside = linked_tree.parent / "outside"
-    for name, target in (("src/abs-link", str(outside / "secret.txt")),
-                         ("src/rel-link", "../../outside/secret.txt"),
-                         ("src/dir-link", str(outside)), ("src/up", ".."),
-                         ("src/loop-a", "loop-b")):
+    for name, target in (
+        ("src/abs-link", str(outside / "secret.txt")),
+        ("src/rel-link", "../../outside/secret.txt"),
+        ("src/dir-link", str(outside)),
+        ("src/up", ".."),
+        ("src/loop-a", "loop-b"),
+    ):
         art = by_name[name]
         assert art.kind == "symlink"
         assert art.target == target
@@ -180,8 +234,16 @@ def test_symlinks_are_recorded_never_followed(linked_tree: Path) -> None:
     assert by_name["src/hard.pem"].digest["sha256"] == _sha("PRIVATE\n")
 
 
-@pytest.mark.parametrize("glob", ["src/dir-link/**", "src/dir-link/secret.txt",
-                                  "src/dir-link/deep/*", "src/up/src/ok.txt", "src/up/**"])
+@pytest.mark.parametrize(
+    "glob",
+    [
+        "src/dir-link/**",
+        "src/dir-link/secret.txt",
+        "src/dir-link/deep/*",
+        "src/up/src/ok.txt",
+        "src/up/**",
+    ],
+)
 def test_globs_through_a_symlinked_directory_match_nothing(linked_tree: Path, glob: str) -> None:
     with pytest.raises(InvalidInput, match="matches no file"):
         record_globs(linked_tree, [glob], what="product")
@@ -200,16 +262,43 @@ def test_directory_digest_records_links_as_links(linked_tree: Path) -> None:
     assert art.kind == "dir" and art.count == 8
 
 
-def test_attest_cli_never_hashes_outside_files(linked_tree: Path, tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_attest_cli_never_hashes_outside_files(
+    linked_tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     main(["keygen", str(tmp_path / "k")])
     store = tmp_path / "store"
-    rc = main(["attest", "--stage", "s", "--key", str(tmp_path / "k"), "--repo", str(linked_tree),
-               "--store", str(store), "--product", "src/dir-link/deep/*"])
+    rc = main(
+        [
+            "attest",
+            "--stage",
+            "s",
+            "--key",
+            str(tmp_path / "k"),
+            "--repo",
+            str(linked_tree),
+            "--store",
+            str(store),
+            "--product",
+            "src/dir-link/deep/*",
+        ]
+    )
     assert rc == 2
     assert "matches no file" in capsys.readouterr().err
-    rc = main(["attest", "--stage", "s", "--key", str(tmp_path / "k"), "--repo", str(linked_tree),
-               "--store", str(store), "--product", "src/**"])
+    rc = main(
+        [
+            "attest",
+            "--stage",
+            "s",
+            "--key",
+            str(tmp_path / "k"),
+            "--repo",
+            str(linked_tree),
+            "--store",
+            str(store),
+            "--product",
+            "src/**",
+        ]
+    )
     assert rc == 0
     [envelope] = (store / "envelopes").iterdir()
     payload = base64.b64decode(json.loads(envelope.read_text())["payload"]).decode()
@@ -242,8 +331,9 @@ def test_non_utf8_symlink_target_is_a_clean_error(tmp_path: Path) -> None:
         record_globs(tmp_path, ["src/*"], what="product")
 
 
-def test_non_utf8_file_names_in_check(git_repo: git.Repo, tmp_path: Path,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_non_utf8_file_names_in_check(
+    git_repo: git.Repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = os.fsencode(git_repo.working_tree_dir or ".")
     os.makedirs(os.path.join(root, b"cfg"), exist_ok=True)
     names = [b"cfg/\xff\xfe.yml", b"cfg/\xe9t\xe9.env", b".github/workflows/\xff.yml"]
@@ -254,14 +344,34 @@ def test_non_utf8_file_names_in_check(git_repo: git.Repo, tmp_path: Path,
     git_repo.git.add(A=True)
     git_repo.git.commit(m="odd names")
     out = tmp_path / "out.json"
-    rc = main(["check", str(git_repo.working_tree_dir), "--base", "HEAD~1", "--format", "json",
-               "--output", str(out)])
+    rc = main(
+        [
+            "check",
+            str(git_repo.working_tree_dir),
+            "--base",
+            "HEAD~1",
+            "--format",
+            "json",
+            "--output",
+            str(out),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc in (0, 1), err
     assert "Traceback" not in err and "internal error" not in err
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["verdict"] in ("pass", "block")
     again = tmp_path / "again.json"
-    main(["check", str(git_repo.working_tree_dir), "--base", "HEAD~1", "--format", "json",
-          "--output", str(again)])
+    main(
+        [
+            "check",
+            str(git_repo.working_tree_dir),
+            "--base",
+            "HEAD~1",
+            "--format",
+            "json",
+            "--output",
+            str(again),
+        ]
+    )
     assert again.read_bytes() == out.read_bytes()  # deterministic, odd names included

@@ -82,15 +82,30 @@ def _run_ids(store: Path) -> set[str]:
     for stored in FilesystemStore(store).all():
         env = Envelope.model_validate_json(stored.data)
         import base64
+
         payload = json.loads(base64.b64decode(env.payload))
         out.add(payload["predicate"]["run"]["run_id"])
     return out
 
 
 def _attest_argv(pipeline: Pipeline, run_id: str, stage: str) -> list[str]:
-    return ["attest", "--stage", stage, "--key", pipeline.key("ci"), "--repo",
-            str(pipeline.repo_path), "--store", str(pipeline.store), "--run-id", run_id,
-            "--material", "src/**", "--product", "bulk/**"]
+    return [
+        "attest",
+        "--stage",
+        stage,
+        "--key",
+        pipeline.key("ci"),
+        "--repo",
+        str(pipeline.repo_path),
+        "--store",
+        str(pipeline.store),
+        "--run-id",
+        run_id,
+        "--material",
+        "src/**",
+        "--product",
+        "bulk/**",
+    ]
 
 
 def _fork_attest(argv: list[str]) -> int:
@@ -155,19 +170,40 @@ def test_sigkill_at_random_points_never_tears_the_store(pipeline: Pipeline) -> N
     # The store is still usable: a full chain written into it verifies.
     artifact = pipeline.run_all(run_id="after-kills")
     assert pipeline.verify(artifact).allowed
-    print(f"\nSIGKILL: {kills} kills survived, {completed} attests completed, {attempts} started, "
-          f"store: {stats}")
+    print(
+        f"\nSIGKILL: {kills} kills survived, {completed} attests completed, {attempts} started, "
+        f"store: {stats}"
+    )
 
 
 def test_sixteen_concurrent_attests_of_one_stage_and_subject(pipeline: Pipeline) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GATEKEEPER_"))}
     pipeline.build_artifact()
-    procs = [subprocess.Popen(
-        [sys.executable, "-m", "gatekeeper", "attest", "--stage", "build", "--key",
-         pipeline.key("ci"), "--product", "dist/*", "--store", str(pipeline.store),
-         "--run-id", f"run-{i}"],
-        cwd=pipeline.repo_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for i in range(16)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gatekeeper",
+                "attest",
+                "--stage",
+                "build",
+                "--key",
+                pipeline.key("ci"),
+                "--product",
+                "dist/*",
+                "--store",
+                str(pipeline.store),
+                "--run-id",
+                f"run-{i}",
+            ],
+            cwd=pipeline.repo_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for i in range(16)
+    ]
     for proc in procs:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
@@ -188,8 +224,10 @@ def _mounted(kind: str, target: Path) -> Iterator[bool]:
     if kind == "tmpfs":
         cmds = [["mount", "-t", "tmpfs", "-o", "size=48k,nr_inodes=64", "tmpfs", str(target)]]
     else:
-        cmds = [["mount", "--bind", str(target), str(target)],
-                ["mount", "-o", "remount,ro,bind", str(target)]]
+        cmds = [
+            ["mount", "--bind", str(target), str(target)],
+            ["mount", "-o", "remount,ro,bind", str(target)],
+        ]
     ok = True
     for cmd in cmds:
         mounted = subprocess.run(cmd, capture_output=True, check=False, timeout=30)
@@ -199,28 +237,48 @@ def _mounted(kind: str, target: Path) -> Iterator[bool]:
     try:
         yield ok
     finally:
-        subprocess.run(["umount", str(target)],
-                       capture_output=True, check=False, timeout=30)
+        subprocess.run(["umount", str(target)], capture_output=True, check=False, timeout=30)
 
 
 def _cli(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GATEKEEPER_"))}
-    return subprocess.run([sys.executable, "-m", "gatekeeper", *argv],
-                          cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "gatekeeper", *argv],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
-def test_full_disk_is_a_clear_error(pipeline: Pipeline, tmp_path: Path,
-                                    monkeypatch: pytest.MonkeyPatch,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_full_disk_is_a_clear_error(
+    pipeline: Pipeline,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     store = tmp_path / "tiny"
     with _mounted("tmpfs", store) as mounted:
         if mounted:
             (store / "filler").write_bytes(b"\0" * 40_000)
             with contextlib.suppress(OSError), open(store / "filler2", "wb") as handle:
                 handle.write(b"\0" * 65536)
-            result = _cli(["attest", "--stage", "source", "--key", pipeline.key("ci"), "--store",
-                           str(store), "--product", "src/**"], pipeline.repo_path)
+            result = _cli(
+                [
+                    "attest",
+                    "--stage",
+                    "source",
+                    "--key",
+                    pipeline.key("ci"),
+                    "--store",
+                    str(store),
+                    "--product",
+                    "src/**",
+                ],
+                pipeline.repo_path,
+            )
             assert result.returncode == 2, result.stderr
             assert "cannot write to the store" in result.stderr
             assert "No space left on device" in result.stderr
@@ -235,42 +293,103 @@ def test_full_disk_is_a_clear_error(pipeline: Pipeline, tmp_path: Path,
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(_fileio.os, "fsync", full)
-    code = main(["attest", "--stage", "source", "--key", pipeline.key("ci"), "--repo",
-                 str(pipeline.repo_path), "--store", str(pipeline.store), "--product", "src/**"])
+    code = main(
+        [
+            "attest",
+            "--stage",
+            "source",
+            "--key",
+            pipeline.key("ci"),
+            "--repo",
+            str(pipeline.repo_path),
+            "--store",
+            str(pipeline.store),
+            "--product",
+            "src/**",
+        ]
+    )
     monkeypatch.setattr(_fileio.os, "fsync", real_fsync)
     assert code == 2
     assert "No space left on device" in capsys.readouterr().err
     assert list((pipeline.store / "envelopes").iterdir()) == []
 
 
-def test_read_only_store_is_a_clear_error(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_read_only_store_is_a_clear_error(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     artifact = pipeline.run_all(run_id="r")
     before = sorted(p.name for p in (pipeline.store / "envelopes").iterdir())
     with _mounted("ro", pipeline.store) as mounted:
         if mounted:
-            result = _cli(["attest", "--stage", "source", "--key", pipeline.key("ci"), "--store",
-                           str(pipeline.store), "--product", "src/**", "--run-id", "new"],
-                          pipeline.repo_path)
+            result = _cli(
+                [
+                    "attest",
+                    "--stage",
+                    "source",
+                    "--key",
+                    pipeline.key("ci"),
+                    "--store",
+                    str(pipeline.store),
+                    "--product",
+                    "src/**",
+                    "--run-id",
+                    "new",
+                ],
+                pipeline.repo_path,
+            )
             assert result.returncode == 2, result.stderr
             assert "cannot write to the store" in result.stderr
             assert "Read-only file system" in result.stderr
             # verify can read, but a decision that cannot be logged is not a pass.
-            result = _cli(["verify", "--policy", str(pipeline.policy_path), "--store",
-                           str(pipeline.store), str(artifact)], pipeline.repo_path)
+            result = _cli(
+                [
+                    "verify",
+                    "--policy",
+                    str(pipeline.policy_path),
+                    "--store",
+                    str(pipeline.store),
+                    str(artifact),
+                ],
+                pipeline.repo_path,
+            )
             assert result.returncode != 0
             assert "could not be logged" in result.stderr
-            result = _cli(["verify", "--no-log", "--policy", str(pipeline.policy_path),
-                           "--store", str(pipeline.store), str(artifact)], pipeline.repo_path)
+            result = _cli(
+                [
+                    "verify",
+                    "--no-log",
+                    "--policy",
+                    str(pipeline.policy_path),
+                    "--store",
+                    str(pipeline.store),
+                    str(artifact),
+                ],
+                pipeline.repo_path,
+            )
             assert result.returncode == 0, result.stdout + result.stderr
         else:
+
             def read_only(*args: Any, **kwargs: Any) -> Any:
                 raise OSError(errno.EROFS, os.strerror(errno.EROFS))
 
             monkeypatch.setattr(_fileio.tempfile, "mkstemp", read_only)
-            code = main(["attest", "--stage", "source", "--key", pipeline.key("ci"), "--repo",
-                         str(pipeline.repo_path), "--store", str(pipeline.store), "--product",
-                         "src/**", "--run-id", "new"])
+            code = main(
+                [
+                    "attest",
+                    "--stage",
+                    "source",
+                    "--key",
+                    pipeline.key("ci"),
+                    "--repo",
+                    str(pipeline.repo_path),
+                    "--store",
+                    str(pipeline.store),
+                    "--product",
+                    "src/**",
+                    "--run-id",
+                    "new",
+                ]
+            )
             assert code == 2
             assert "Read-only file system" in capsys.readouterr().err
     assert sorted(p.name for p in (pipeline.store / "envelopes").iterdir()) == before
@@ -363,13 +482,19 @@ def test_default_http_timeouts_are_finite() -> None:
     connect, read = client.timeout
     assert 0 < connect <= 30 and 0 < read <= 60
     worst = (client.retries + 1) * (connect + read) + sum(
-        client.backoff * 2**i for i in range(client.retries))
+        client.backoff * 2**i for i in range(client.retries)
+    )
     assert worst < 300  # the longest any single request can take with the defaults
 
 
 @pytest.mark.parametrize("server", ["dead", "silent"])
-def test_osv_api_unreachable_blocks(git_repo: Any, tmp_path: Path, fast_http: list[float],
-                                    server: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_osv_api_unreachable_blocks(
+    git_repo: Any,
+    tmp_path: Path,
+    fast_http: list[float],
+    server: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from tests.conftest import commit_files
 
     commit_files(git_repo, {"requirements.txt": "requests==2.31.0\n"}, "deps")
@@ -377,9 +502,21 @@ def test_osv_api_unreachable_blocks(git_repo: Any, tmp_path: Path, fast_http: li
     with _silent_server() as (silent_port, _):
         port = _dead_port() if server == "dead" else silent_port
         started = time.monotonic()
-        code = main(["check", str(git_repo.working_tree_dir), "--only", "deps", "--osv-api",
-                     "--osv-api-url", f"http://127.0.0.1:{port}", "--format", "json",
-                     "--output", str(out)])
+        code = main(
+            [
+                "check",
+                str(git_repo.working_tree_dir),
+                "--only",
+                "deps",
+                "--osv-api",
+                "--osv-api-url",
+                f"http://127.0.0.1:{port}",
+                "--format",
+                "json",
+                "--output",
+                str(out),
+            ]
+        )
         assert time.monotonic() - started < 30
     err = capsys.readouterr().err
     assert code != 0, err
@@ -389,30 +526,60 @@ def test_osv_api_unreachable_blocks(git_repo: Any, tmp_path: Path, fast_http: li
 
 
 @pytest.mark.parametrize("server", ["dead", "silent"])
-def test_oci_store_unreachable_blocks(pipeline: Pipeline, fast_http: list[float], server: str,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_oci_store_unreachable_blocks(
+    pipeline: Pipeline, fast_http: list[float], server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     artifact = pipeline.build_artifact()
     with _silent_server() as (silent_port, _):
         port = _dead_port() if server == "dead" else silent_port
         started = time.monotonic()
-        code = main(["verify", "--no-log", "--insecure-registry", "--policy",
-                     str(pipeline.policy_path), "--store", f"oci://127.0.0.1:{port}/attest",
-                     "--format", "json", str(artifact)])
+        code = main(
+            [
+                "verify",
+                "--no-log",
+                "--insecure-registry",
+                "--policy",
+                str(pipeline.policy_path),
+                "--store",
+                f"oci://127.0.0.1:{port}/attest",
+                "--format",
+                "json",
+                str(artifact),
+            ]
+        )
         assert time.monotonic() - started < 30
         out = capsys.readouterr()
         assert code != 0
         assert '"verdict": "block"' in out.out or "error" in out.err
-        code = main(["attest", "--stage", "source", "--key", pipeline.key("ci"), "--repo",
-                     str(pipeline.repo_path), "--insecure-registry", "--store",
-                     f"oci://127.0.0.1:{port}/attest", "--product", "src/**"])
+        code = main(
+            [
+                "attest",
+                "--stage",
+                "source",
+                "--key",
+                pipeline.key("ci"),
+                "--repo",
+                str(pipeline.repo_path),
+                "--insecure-registry",
+                "--store",
+                f"oci://127.0.0.1:{port}/attest",
+                "--product",
+                "src/**",
+            ]
+        )
         assert code != 0
         assert "Traceback" not in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("server", ["dead", "silent"])
-def test_github_api_unreachable_blocks(git_repo: Any, tmp_path: Path, fast_http: list[float],
-                                       server: str, monkeypatch: pytest.MonkeyPatch,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_github_api_unreachable_blocks(
+    git_repo: Any,
+    tmp_path: Path,
+    fast_http: list[float],
+    server: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from tests.conftest import commit_files
 
     base = git_repo.head.commit.hexsha
@@ -422,9 +589,22 @@ def test_github_api_unreachable_blocks(git_repo: Any, tmp_path: Path, fast_http:
         monkeypatch.setenv("GITHUB_TOKEN", "ghs_" + "x" * 36)
         monkeypatch.setenv("GITHUB_API_URL", f"http://127.0.0.1:{port}")
         started = time.monotonic()
-        code = main(["pr-check", str(git_repo.working_tree_dir), "--base", base,
-                     "--github-repository", "acme/app", "--pr", "7", "--format", "json",
-                     "--output", str(tmp_path / "pr.json")])
+        code = main(
+            [
+                "pr-check",
+                str(git_repo.working_tree_dir),
+                "--base",
+                base,
+                "--github-repository",
+                "acme/app",
+                "--pr",
+                "7",
+                "--format",
+                "json",
+                "--output",
+                str(tmp_path / "pr.json"),
+            ]
+        )
         assert time.monotonic() - started < 30
     err = capsys.readouterr().err
     assert code != 0, err

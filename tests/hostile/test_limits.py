@@ -25,13 +25,23 @@ def test_defaults_match_the_collectors_limits() -> None:
 
 
 def test_limits_parse_sizes_and_reject_typos_and_nonsense() -> None:
-    policy = parse_policy((HEAD + "limits:\n  max_file_bytes: 2MB\n  max_files: 50\n"
-                           "  yaml_max_aliases: 5\n  max_declared_bytes: 1GiB\n").encode(), "p")
+    policy = parse_policy(
+        (
+            HEAD + "limits:\n  max_file_bytes: 2MB\n  max_files: 50\n"
+            "  yaml_max_aliases: 5\n  max_declared_bytes: 1GiB\n"
+        ).encode(),
+        "p",
+    )
     assert policy.limits.max_file_bytes == 2 * 1024 * 1024
     assert policy.limits.max_files == 50
     assert policy.limits.max_declared_bytes == 1024**3
-    for bad in ("  max_file_byte: 2MB\n", "  max_files: 0\n", "  max_file_bytes: lots\n",
-                "  yaml_max_depth: 100000\n", "  max_files: -1\n"):
+    for bad in (
+        "  max_file_byte: 2MB\n",
+        "  max_files: 0\n",
+        "  max_file_bytes: lots\n",
+        "  yaml_max_depth: 100000\n",
+        "  max_files: -1\n",
+    ):
         with pytest.raises(InvalidInput, match="limits"):
             parse_policy((HEAD + "limits:\n" + bad).encode(), "p")
 
@@ -61,12 +71,24 @@ def _policy(tmp_path: Path, limits: str) -> Path:
 
 
 def _check(repo: Path, policy: Path, out: Path, *extra: str) -> int:
-    return main(["check", str(repo), "--policy", str(policy), "--format", "json", "--output",
-                 str(out), *extra])
+    return main(
+        [
+            "check",
+            str(repo),
+            "--policy",
+            str(policy),
+            "--format",
+            "json",
+            "--output",
+            str(out),
+            *extra,
+        ]
+    )
 
 
-def test_policy_max_files_is_honoured_by_check(git_repo: git.Repo, tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_policy_max_files_is_honoured_by_check(
+    git_repo: git.Repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = Path(git_repo.working_tree_dir or ".")
     for i in range(12):
         (root / f"file{i}.txt").write_text("x\n")
@@ -78,13 +100,16 @@ def test_policy_max_files_is_honoured_by_check(git_repo: git.Repo, tmp_path: Pat
 
 def test_policy_max_file_bytes_is_honoured_by_check(git_repo: git.Repo, tmp_path: Path) -> None:
     root = Path(git_repo.working_tree_dir or ".")
-    (root / "Dockerfile").write_text("FROM alpine@sha256:" + "0" * 64 + "\nUSER app\n# "
-                                     + "x" * 5000 + "\n")
+    (root / "Dockerfile").write_text(
+        "FROM alpine@sha256:" + "0" * 64 + "\nUSER app\n# " + "x" * 5000 + "\n"
+    )
     (root / "requirements.txt").write_text("requests==2.31.0\n# " + "y" * 5000 + "\n")
     workflows = root / ".github" / "workflows"
     workflows.mkdir(parents=True)
-    (workflows / "ci.yml").write_text("on: push\npermissions: {}\njobs:\n  a:\n    runs-on: x\n"
-                                      "    steps: [{run: echo}]\n# " + "z" * 5000 + "\n")
+    (workflows / "ci.yml").write_text(
+        "on: push\npermissions: {}\njobs:\n  a:\n    runs-on: x\n"
+        "    steps: [{run: echo}]\n# " + "z" * 5000 + "\n"
+    )
     out = tmp_path / "r.json"
     _check(root, _policy(tmp_path, "  max_file_bytes: 1MB\n"), out)
     roomy = {f["rule"] for f in json.loads(out.read_text())["findings"]}
@@ -92,8 +117,11 @@ def test_policy_max_file_bytes_is_honoured_by_check(git_repo: git.Repo, tmp_path
     assert _check(root, _policy(tmp_path, "  max_file_bytes: 4k\n"), out) == 1
     report = json.loads(out.read_text())
     tight = {(f["rule"], f["path"]): f["message"] for f in report["findings"]}
-    for key in (("container/parse-error", "Dockerfile"), ("deps/parse-error", "requirements.txt"),
-                ("pipeline/parse-error", ".github/workflows/ci.yml")):
+    for key in (
+        ("container/parse-error", "Dockerfile"),
+        ("deps/parse-error", "requirements.txt"),
+        ("pipeline/parse-error", ".github/workflows/ci.yml"),
+    ):
         assert "4096" in tight[key], tight[key]  # the message names the cap
 
 
@@ -103,48 +131,87 @@ def test_policy_yaml_caps_are_honoured_by_check(git_repo: git.Repo, tmp_path: Pa
     workflows.mkdir(parents=True)
     (workflows / "ci.yml").write_text(
         "x: &steps [{run: echo}]\non: push\npermissions: {}\njobs:\n"
-        "  a: {runs-on: x, steps: *steps}\n  b: {runs-on: x, steps: *steps}\n")
+        "  a: {runs-on: x, steps: *steps}\n  b: {runs-on: x, steps: *steps}\n"
+    )
     out = tmp_path / "r.json"
     _check(root, _policy(tmp_path, "  yaml_max_aliases: 10\n"), out)
     rules = {f["rule"] for f in json.loads(out.read_text())["findings"]}
     assert "pipeline/parse-error" not in rules
     assert _check(root, _policy(tmp_path, "  yaml_max_aliases: 1\n"), out) == 1
-    messages = [f["message"] for f in json.loads(out.read_text())["findings"]
-                if f["rule"] == "pipeline/parse-error"]
+    messages = [
+        f["message"]
+        for f in json.loads(out.read_text())["findings"]
+        if f["rule"] == "pipeline/parse-error"
+    ]
     assert messages and "limits.yaml_max_aliases" in messages[0]
 
 
-def test_archive_caps_reach_the_image_reader(git_repo: git.Repo, tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_archive_caps_reach_the_image_reader(
+    git_repo: git.Repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from tests.container.imagebuild import write_docker_save
 
     archive = tmp_path / "image.tar"
     write_docker_save(archive)
     root = Path(git_repo.working_tree_dir or ".")
     out = tmp_path / "r.json"
-    assert _check(root, _policy(tmp_path, "  max_archive_members: 1000\n"), out, "--only",
-                  "container", "--image", f"docker-archive:{archive}") in (0, 1)
-    code = _check(root, _policy(tmp_path, "  max_archive_members: 2\n"), out, "--only",
-                  "container", "--image", f"docker-archive:{archive}")
+    assert _check(
+        root,
+        _policy(tmp_path, "  max_archive_members: 1000\n"),
+        out,
+        "--only",
+        "container",
+        "--image",
+        f"docker-archive:{archive}",
+    ) in (0, 1)
+    code = _check(
+        root,
+        _policy(tmp_path, "  max_archive_members: 2\n"),
+        out,
+        "--only",
+        "container",
+        "--image",
+        f"docker-archive:{archive}",
+    )
     assert code != 0
     assert "more than 2 archive members" in capsys.readouterr().err
-    code = _check(root, _policy(tmp_path, "  max_declared_bytes: 10\n"), out, "--only",
-                  "container", "--image", f"docker-archive:{archive}")
+    code = _check(
+        root,
+        _policy(tmp_path, "  max_declared_bytes: 10\n"),
+        out,
+        "--only",
+        "container",
+        "--image",
+        f"docker-archive:{archive}",
+    )
     assert code != 0
     err = capsys.readouterr().err
     assert "10-byte limit" in err or "more than 10 bytes" in err, err
 
 
-def test_attest_audit_honours_the_policy_limits(git_repo: git.Repo, tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_attest_audit_honours_the_policy_limits(
+    git_repo: git.Repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from gatekeeper.attest.keys import write_keypair
 
     root = Path(git_repo.working_tree_dir or ".")
     for i in range(8):
         (root / f"file{i}.txt").write_text("x\n")
     write_keypair(tmp_path / "key")
-    argv = ["attest", "--stage", "scan", "--key", str(tmp_path / "key"), "--repo", str(root),
-            "--store", str(tmp_path / "store"), "--audit", "--product", "README.md"]
+    argv = [
+        "attest",
+        "--stage",
+        "scan",
+        "--key",
+        str(tmp_path / "key"),
+        "--repo",
+        str(root),
+        "--store",
+        str(tmp_path / "store"),
+        "--audit",
+        "--product",
+        "README.md",
+    ]
     assert main([*argv, "--policy", str(_policy(tmp_path, "  max_files: 100\n"))]) == 0
     assert main([*argv, "--policy", str(_policy(tmp_path, "  max_files: 3\n"))]) == 2
     assert "limits.max_files" in capsys.readouterr().err

@@ -40,16 +40,52 @@ from tests.hostile.conftest import stage_envelope
 
 # -- strategies --------------------------------------------------------------------------------
 
-json_scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=20) | st.floats(
-    allow_nan=False, allow_infinity=False)
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=20)
+    | st.floats(allow_nan=False, allow_infinity=False)
+)
 json_values = st.recursive(
     json_scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                 max_size=4),
-    max_leaves=20)
-yaml_words = st.sampled_from(["a", "b", "- ", ": ", "&x ", "*x", "[", "]", "{", "}", ",", "\n",
-                              "  ", "'", '"', "!!str ", "!!python/object ", "<<: ", "? ", "|",
-                              ">", "#", "---\n", "...\n", "%YAML 1.1\n", "\t", "\x00", "é"])
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+yaml_words = st.sampled_from(
+    [
+        "a",
+        "b",
+        "- ",
+        ": ",
+        "&x ",
+        "*x",
+        "[",
+        "]",
+        "{",
+        "}",
+        ",",
+        "\n",
+        "  ",
+        "'",
+        '"',
+        "!!str ",
+        "!!python/object ",
+        "<<: ",
+        "? ",
+        "|",
+        ">",
+        "#",
+        "---\n",
+        "...\n",
+        "%YAML 1.1\n",
+        "\t",
+        "\x00",
+        "é",
+    ]
+)
 yaml_texts = st.lists(yaml_words, max_size=40).map("".join) | st.text(max_size=200)
 
 
@@ -78,10 +114,13 @@ def test_loads_json_strict_accepts_every_standard_document(value: Any) -> None:
     assert loads_json_strict(text.encode()) == value
 
 
-@given(st.dictionaries(st.text(min_size=1, max_size=8), json_scalars, min_size=1, max_size=5),
-       st.data())
-def test_loads_json_strict_rejects_any_duplicate_key(obj: dict[str, Any],
-                                                     data: st.DataObject) -> None:
+@given(
+    st.dictionaries(st.text(min_size=1, max_size=8), json_scalars, min_size=1, max_size=5),
+    st.data(),
+)
+def test_loads_json_strict_rejects_any_duplicate_key(
+    obj: dict[str, Any], data: st.DataObject
+) -> None:
     key = data.draw(st.sampled_from(sorted(obj)))
     body = json.dumps(obj)
     crafted = body[:-1] + f", {json.dumps(key)}: {json.dumps(obj[key])}}}"
@@ -121,8 +160,9 @@ def test_load_yaml_reads_every_json_document(value: Any) -> None:
 
 path_chars = st.sampled_from([*"ab/.*?[]!-\\", "é", "\n", " "])
 glob_patterns = st.lists(path_chars, max_size=16).map("".join)
-paths = st.lists(st.sampled_from(["a", "b", "ab", ".x", "é", " ", "[", "*"]), min_size=1,
-                 max_size=5).map("/".join)
+paths = st.lists(
+    st.sampled_from(["a", "b", "ab", ".x", "é", " ", "[", "*"]), min_size=1, max_size=5
+).map("/".join)
 
 
 @given(glob_patterns, paths)
@@ -200,9 +240,26 @@ def test_mutated_policy_parses_or_is_invalid(position: int, value: int) -> None:
             assert set(stage.signed_by) <= set(result.keys)
 
 
-@given(st.dictionaries(st.sampled_from(["version", "name", "expires", "max_age", "keys", "stages",
-                                        "audits", "exceptions", "extra", "Stages"]),
-                       json_values, max_size=8))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "version",
+                "name",
+                "expires",
+                "max_age",
+                "keys",
+                "stages",
+                "audits",
+                "exceptions",
+                "extra",
+                "Stages",
+            ]
+        ),
+        json_values,
+        max_size=8,
+    )
+)
 def test_random_policy_documents_never_crash(doc: dict[str, Any]) -> None:
     text = yaml.safe_dump(doc).encode()
     assert _parse_or_invalid(text) == _parse_or_invalid(text)
@@ -211,22 +268,42 @@ def test_random_policy_documents_never_crash(doc: dict[str, Any]) -> None:
 # -- statements and envelopes -----------------------------------------------------------------
 
 statement_like = st.fixed_dictionaries(
-    {"_type": st.sampled_from(["https://in-toto.io/Statement/v1", "link",
-                               "https://in-toto.io/Statement/v0.1", 7])},
+    {
+        "_type": st.sampled_from(
+            ["https://in-toto.io/Statement/v1", "link", "https://in-toto.io/Statement/v0.1", 7]
+        )
+    },
     optional={
-        "subject": st.lists(st.fixed_dictionaries({"name": st.text(max_size=5)},
-                                                  optional={"digest": json_values}), max_size=2)
+        "subject": st.lists(
+            st.fixed_dictionaries({"name": st.text(max_size=5)}, optional={"digest": json_values}),
+            max_size=2,
+        )
         | json_values,
-        "predicateType": st.sampled_from(["https://gatekeeper.dev/attestation/stage/v1",
-                                          "https://slsa.dev/provenance/v1", "x"]) | json_values,
-        "predicate": json_values | st.fixed_dictionaries(
-            {"stage": st.text(max_size=4), "started_at": st.just("2026-01-01T00:00:00Z"),
-             "finished_at": st.text(max_size=25)},
-            optional={"materials": json_values, "products": json_values, "run": json_values,
-                      "exit_code": json_values, "findings": json_values,
-                      "buildDefinition": json_values}),
-        "name": json_values, "materials": json_values, "products": json_values,
-        "byproducts": json_values, "command": json_values,
+        "predicateType": st.sampled_from(
+            ["https://gatekeeper.dev/attestation/stage/v1", "https://slsa.dev/provenance/v1", "x"]
+        )
+        | json_values,
+        "predicate": json_values
+        | st.fixed_dictionaries(
+            {
+                "stage": st.text(max_size=4),
+                "started_at": st.just("2026-01-01T00:00:00Z"),
+                "finished_at": st.text(max_size=25),
+            },
+            optional={
+                "materials": json_values,
+                "products": json_values,
+                "run": json_values,
+                "exit_code": json_values,
+                "findings": json_values,
+                "buildDefinition": json_values,
+            },
+        ),
+        "name": json_values,
+        "materials": json_values,
+        "products": json_values,
+        "byproducts": json_values,
+        "command": json_values,
     },
 )
 
@@ -263,10 +340,18 @@ def test_b64decode_strict_only_raises_malformed(text: str) -> None:
     assert out == base64.b64decode(normal + "=" * (-len(normal) % 4), validate=True)
 
 
-@given(st.fixed_dictionaries({"payload": b64ish, "payloadType": st.text(max_size=30),
-                              "signatures": st.lists(st.fixed_dictionaries(
-                                  {"sig": b64ish}, optional={"keyid": st.text(max_size=10)}),
-                                  max_size=3)}))
+@given(
+    st.fixed_dictionaries(
+        {
+            "payload": b64ish,
+            "payloadType": st.text(max_size=30),
+            "signatures": st.lists(
+                st.fixed_dictionaries({"sig": b64ish}, optional={"keyid": st.text(max_size=10)}),
+                max_size=3,
+            ),
+        }
+    )
+)
 def test_random_envelopes_never_verify(doc: dict[str, Any]) -> None:
     envelope = Envelope.model_validate(doc)
     try:
@@ -297,8 +382,10 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> tuple[Pipeline, Path, dic
     pipeline = Pipeline(tmp_path_factory.mktemp("chain"))
     artifact = pipeline.run_all(run_id="run-1")
     assert pipeline.verify(artifact).allowed
-    originals = {stage: stage_envelope(pipeline, stage).read_bytes()
-                 for stage in ("source", "build", "release")}
+    originals = {
+        stage: stage_envelope(pipeline, stage).read_bytes()
+        for stage in ("source", "build", "release")
+    }
     return pipeline, artifact, originals
 
 
@@ -314,8 +401,11 @@ def _semantics(data: bytes) -> tuple[str, bytes, tuple[bytes, ...]] | None:
 
 
 def _verdict_json(pipeline: Pipeline, artifact: Path) -> str:
-    return run_verify(VerifyConfig(policy_path=pipeline.policy_path, artifacts=[str(artifact)],
-                                   store=str(pipeline.store))).model_dump_json()
+    return run_verify(
+        VerifyConfig(
+            policy_path=pipeline.policy_path, artifacts=[str(artifact)], store=str(pipeline.store)
+        )
+    ).model_dump_json()
 
 
 @given(stage=st.sampled_from(["source", "build", "release"]), data=st.data())
@@ -332,8 +422,13 @@ def test_no_byte_mutation_of_an_envelope_passes_unless_void(
     path = stage_envelope_path(pipeline, stage, original)
     path.write_bytes(bytes(mutated))
     try:
-        verdict = run_verify(VerifyConfig(policy_path=pipeline.policy_path,
-                                          artifacts=[str(artifact)], store=str(pipeline.store)))
+        verdict = run_verify(
+            VerifyConfig(
+                policy_path=pipeline.policy_path,
+                artifacts=[str(artifact)],
+                store=str(pipeline.store),
+            )
+        )
         again = _verdict_json(pipeline, artifact)
     finally:
         path.write_bytes(original)
@@ -356,16 +451,25 @@ def test_no_mutation_of_a_signed_payload_passes(
     path = stage_envelope_path(pipeline, stage, original)
     path.write_text(json.dumps(env))
     try:
-        verdict = run_verify(VerifyConfig(policy_path=pipeline.policy_path,
-                                          artifacts=[str(artifact)], store=str(pipeline.store)))
+        verdict = run_verify(
+            VerifyConfig(
+                policy_path=pipeline.policy_path,
+                artifacts=[str(artifact)],
+                store=str(pipeline.store),
+            )
+        )
     finally:
         path.write_bytes(original)
     # Blocked; the reason is bad-signature or malformed, or, when the byte hit the run id,
     # run-mismatch (the altered attestation no longer belongs to the run at all).
     assert verdict.verdict == "block"
-    assert {r.code for r in verdict.reasons} & {"verify/bad-signature", "verify/malformed",
-                                                "verify/run-mismatch", "verify/missing-stage",
-                                                "verify/subject-mismatch"}
+    assert {r.code for r in verdict.reasons} & {
+        "verify/bad-signature",
+        "verify/malformed",
+        "verify/run-mismatch",
+        "verify/missing-stage",
+        "verify/subject-mismatch",
+    }
 
 
 @given(position=st.integers(0, 11), value=st.integers(0, 255))
@@ -379,8 +483,13 @@ def test_no_mutation_of_the_product_passes(
     mutated[position] = value
     artifact.write_bytes(bytes(mutated))
     try:
-        verdict = run_verify(VerifyConfig(policy_path=pipeline.policy_path,
-                                          artifacts=[str(artifact)], store=str(pipeline.store)))
+        verdict = run_verify(
+            VerifyConfig(
+                policy_path=pipeline.policy_path,
+                artifacts=[str(artifact)],
+                store=str(pipeline.store),
+            )
+        )
     finally:
         artifact.write_bytes(original)
     assert verdict.verdict == "block"
@@ -403,11 +512,24 @@ def test_a_blocked_chain_stays_blocked_under_mutation(
     path = stage_envelope_path(pipeline, "release", original)
     try:
         path.write_bytes(blocked)
-        assert run_verify(VerifyConfig(policy_path=pipeline.policy_path, artifacts=[str(artifact)],
-                                       store=str(pipeline.store))).verdict == "block"
+        assert (
+            run_verify(
+                VerifyConfig(
+                    policy_path=pipeline.policy_path,
+                    artifacts=[str(artifact)],
+                    store=str(pipeline.store),
+                )
+            ).verdict
+            == "block"
+        )
         path.write_bytes(bytes(mutated))
-        verdict = run_verify(VerifyConfig(policy_path=pipeline.policy_path,
-                                          artifacts=[str(artifact)], store=str(pipeline.store)))
+        verdict = run_verify(
+            VerifyConfig(
+                policy_path=pipeline.policy_path,
+                artifacts=[str(artifact)],
+                store=str(pipeline.store),
+            )
+        )
     finally:
         path.write_bytes(original)
     assert verdict.verdict == "block"
@@ -425,9 +547,14 @@ def test_no_mutation_of_a_signed_policy_passes(
     mutated[position] = value
     pipeline.policy_path.write_bytes(bytes(mutated))
     try:
-        verdict = run_verify(VerifyConfig(policy_path=pipeline.policy_path,
-                                          artifacts=[str(artifact)], store=str(pipeline.store),
-                                          policy_key=str(policy_signed)))
+        verdict = run_verify(
+            VerifyConfig(
+                policy_path=pipeline.policy_path,
+                artifacts=[str(artifact)],
+                store=str(pipeline.store),
+                policy_key=str(policy_signed),
+            )
+        )
     finally:
         pipeline.policy_path.write_bytes(original)
     assert verdict.verdict == "block"
@@ -444,8 +571,14 @@ def policy_signed(chain: tuple[Pipeline, Path, dict[str, bytes]]) -> Path:
     write_keypair(key)
     assert main(["policy", "sign", "--key", str(key), str(pipeline.policy_path)]) == 0
     pub = Path(f"{key}.pub")
-    assert run_verify(VerifyConfig(policy_path=pipeline.policy_path, artifacts=[str(artifact)],
-                                   store=str(pipeline.store), policy_key=str(pub))).allowed
+    assert run_verify(
+        VerifyConfig(
+            policy_path=pipeline.policy_path,
+            artifacts=[str(artifact)],
+            store=str(pipeline.store),
+            policy_key=str(pub),
+        )
+    ).allowed
     return pub
 
 
@@ -455,10 +588,16 @@ def stage_envelope_path(pipeline: Pipeline, stage: str, original: bytes) -> Path
     return pipeline.store / "envelopes" / f"{hashlib.sha256(original).hexdigest()}.json"
 
 
-@given(st.lists(st.binary(max_size=120) | json_values.map(lambda v: json.dumps(v).encode()),
-                min_size=1, max_size=4))
-def test_random_store_content_always_blocks(chain: tuple[Pipeline, Path, dict[str, bytes]],
-                                            blobs: list[bytes]) -> None:
+@given(
+    st.lists(
+        st.binary(max_size=120) | json_values.map(lambda v: json.dumps(v).encode()),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_random_store_content_always_blocks(
+    chain: tuple[Pipeline, Path, dict[str, bytes]], blobs: list[bytes]
+) -> None:
     pipeline, artifact, _ = chain
     from gatekeeper.store import IndexKeys, open_store
 
@@ -469,21 +608,46 @@ def test_random_store_content_always_blocks(chain: tuple[Pipeline, Path, dict[st
     store = open_store(str(scratch))
     digest = __import__("hashlib").sha256(artifact.read_bytes()).hexdigest()
     for i, blob in enumerate(blobs):
-        store.put(blob, IndexKeys(stage=("source", "build", "release")[i % 3],
-                                  subjects=(f"sha256:{digest}",)))
-    verdict = run_verify(VerifyConfig(policy_path=pipeline.policy_path, artifacts=[str(artifact)],
-                                      store=str(scratch)))
+        store.put(
+            blob,
+            IndexKeys(stage=("source", "build", "release")[i % 3], subjects=(f"sha256:{digest}",)),
+        )
+    verdict = run_verify(
+        VerifyConfig(
+            policy_path=pipeline.policy_path, artifacts=[str(artifact)], store=str(scratch)
+        )
+    )
     assert verdict.verdict == "block"
     assert verdict.reasons
 
 
-escape_soup = st.lists(st.sampled_from(['"', "\\ud800", "\\udfff", "\\ud83d\\ude00", "\\\\", "a",
-                                        "\\u00e9", "[", "]", "{", "}", ":", ",", " ", "\\n"]),
-                       max_size=20).map("".join)
+escape_soup = st.lists(
+    st.sampled_from(
+        [
+            '"',
+            "\\ud800",
+            "\\udfff",
+            "\\ud83d\\ude00",
+            "\\\\",
+            "a",
+            "\\u00e9",
+            "[",
+            "]",
+            "{",
+            "}",
+            ":",
+            ",",
+            " ",
+            "\\n",
+        ]
+    ),
+    max_size=20,
+).map("".join)
 
 
-@given(escape_soup | escape_soup.map(lambda s: f'["{s}"]')
-       | escape_soup.map(lambda s: f'{{"{s}": 1}}'))
+@given(
+    escape_soup | escape_soup.map(lambda s: f'["{s}"]') | escape_soup.map(lambda s: f'{{"{s}": 1}}')
+)
 def test_strict_json_output_is_always_writable_utf8(text: str) -> None:
     """Whatever loads_json_strict accepts can be written back as UTF-8 (no lone surrogates)."""
     from gatekeeper._fileio import dumps_json

@@ -121,138 +121,211 @@ ENTRYPOINT ["/app/run"]
 """
 
 LOCKFILES: dict[str, str] = {
-    'requirements.txt': (
-        'requests==2.31.0 --hash=sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'
-        'aaaaaaaaaaaaaaa\n'
-        'flask>=2\n'
-        '-e git+https://x.example/r.git#egg=r\n'
-        '-r other.txt\n'
+    "requirements.txt": (
+        "requests==2.31.0 --hash=sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        "aaaaaaaaaaaaaaa\n"
+        "flask>=2\n"
+        "-e git+https://x.example/r.git#egg=r\n"
+        "-r other.txt\n"
     ),
-    'poetry.lock': (
-        '[[package]]\n'
+    "poetry.lock": (
+        "[[package]]\n"
         'name = "requests"\n'
         'version = "2.31.0"\n'
-        '[package.source]\n'
+        "[package.source]\n"
         'type = "legacy"\n'
         'url = "https://x.example/simple"\n'
-        '[metadata]\n'
+        "[metadata]\n"
         'content-hash = "x"\n'
-        '[metadata.files]\n'
+        "[metadata.files]\n"
         'requests = [{file = "r.whl", hash = "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'
         'bbbbbbbbbbbbbbbbbbbbbbbbbbbb"}]\n'
     ),
-    'Pipfile.lock': (
+    "Pipfile.lock": (
         '{"_meta": {"sources": [{"url": "https://pypi.org/simple"}]}, "default": {"reques'
         'ts": {"version": "==2.31.0", "hashes": ["sha256:cccccccccccccccccccccccccccccccc'
         'cccccccccccccccccccccccccccccccc"]}}, "develop": {}}'
     ),
-    'uv.lock': (
-        'version = 1\n'
-        '[[package]]\n'
+    "uv.lock": (
+        "version = 1\n"
+        "[[package]]\n"
         'name = "idna"\n'
         'version = "3.7"\n'
         'source = { registry = "https://pypi.org/simple" }\n'
         'sdist = { url = "https://x.example/idna.tar.gz", hash = "sha256:dddddddddddddddd'
         'dddddddddddddddddddddddddddddddddddddddddddddddd" }\n'
     ),
-    'pyproject.toml': (
-        '[project]\n'
+    "pyproject.toml": (
+        "[project]\n"
         'name = "app"\n'
         'dependencies = ["requests>=2", "idna==3.7"]\n'
-        '[tool.poetry.dependencies]\n'
+        "[tool.poetry.dependencies]\n"
         'python = "^3.11"\n'
     ),
-    'package.json': (
+    "package.json": (
         '{"name": "app", "dependencies": {"lodash": "^4.17.0"}, "devDependencies": {"jest'
         '": "29.0.0"}}'
     ),
-    'package-lock.json': (
+    "package-lock.json": (
         '{"name": "app", "lockfileVersion": 3, "packages": {"": {"dependencies": {"lodash'
         '": "^4.17.0"}}, "node_modules/lodash": {"version": "4.17.21", "resolved": "https'
         '://registry.npmjs.org/lodash/-/lodash-4.17.21.tgz", "integrity": "sha512-eeeeeee'
         'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee=="}}}'
     ),
-    'yarn.lock': (
-        '# yarn lockfile v1\n'
-        '\n'
-        'lodash@^4.17.0:\n'
+    "yarn.lock": (
+        "# yarn lockfile v1\n"
+        "\n"
+        "lodash@^4.17.0:\n"
         '  version "4.17.21"\n'
         '  resolved "https://registry.yarnpkg.com/lodash/-/lodash-4.17.21.tgz#abc"\n'
-        '  integrity sha512-fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff'
-        'fffffffffffffffffffffffff==\n'
+        "  integrity sha512-fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+        "fffffffffffffffffffffffff==\n"
     ),
-    'pnpm-lock.yaml': (
+    "pnpm-lock.yaml": (
         "lockfileVersion: '6.0'\n"
-        'dependencies:\n'
-        '  lodash:\n'
-        '    specifier: ^4.17.0\n'
-        '    version: 4.17.21\n'
-        'packages:\n'
-        '  /lodash@4.17.21:\n'
-        '    resolution: {integrity: sha512-ggggggggggggggggggggggggggggggggggggggggggggg'
-        'ggggggggggggggggggggggggggggggggggggggggg==}\n'
+        "dependencies:\n"
+        "  lodash:\n"
+        "    specifier: ^4.17.0\n"
+        "    version: 4.17.21\n"
+        "packages:\n"
+        "  /lodash@4.17.21:\n"
+        "    resolution: {integrity: sha512-ggggggggggggggggggggggggggggggggggggggggggggg"
+        "ggggggggggggggggggggggggggggggggggggggggg==}\n"
     ),
-    'go.mod': (
-        'module example.com/app\n'
-        '\n'
-        'go 1.22\n'
-        '\n'
-        'require (\n'
-        '\tgolang.org/x/net v0.23.0\n'
-        '\tgithub.com/x/y v1.2.3 // indirect\n'
-        ')\n'
-        'replace github.com/x/y => ../y\n'
+    "go.mod": (
+        "module example.com/app\n"
+        "\n"
+        "go 1.22\n"
+        "\n"
+        "require (\n"
+        "\tgolang.org/x/net v0.23.0\n"
+        "\tgithub.com/x/y v1.2.3 // indirect\n"
+        ")\n"
+        "replace github.com/x/y => ../y\n"
     ),
-    'Cargo.lock': (
-        'version = 3\n'
-        '[[package]]\n'
+    "Cargo.lock": (
+        "version = 3\n"
+        "[[package]]\n"
         'name = "serde"\n'
         'version = "1.0.200"\n'
         'source = "registry+https://github.com/rust-lang/crates.io-index"\n'
         'checksum = "1111111111111111111111111111111111111111111111111111111111111111"\n'
     ),
-    'Gemfile.lock': (
-        'GEM\n'
-        '  remote: https://rubygems.org/\n'
-        '  specs:\n'
-        '    rack (3.0.8)\n'
-        '    rails (7.1.0)\n'
-        '      rack (>= 2)\n'
-        '\n'
-        'PLATFORMS\n'
-        '  ruby\n'
-        '\n'
-        'DEPENDENCIES\n'
-        '  rails (= 7.1.0)\n'
+    "Gemfile.lock": (
+        "GEM\n"
+        "  remote: https://rubygems.org/\n"
+        "  specs:\n"
+        "    rack (3.0.8)\n"
+        "    rails (7.1.0)\n"
+        "      rack (>= 2)\n"
+        "\n"
+        "PLATFORMS\n"
+        "  ruby\n"
+        "\n"
+        "DEPENDENCIES\n"
+        "  rails (= 7.1.0)\n"
     ),
-    'pom.xml': (
+    "pom.xml": (
         '<?xml version="1.0"?>\n'
-        '<project><modelVersion>4.0.0</modelVersion><groupId>g</groupId><artifactId>a</ar'
-        'tifactId><version>1</version><properties><v>2.0</v></properties><dependencies><d'
-        'ependency><groupId>org.x</groupId><artifactId>y</artifactId><version>${v}</versi'
-        'on></dependency></dependencies></project>\n'
+        "<project><modelVersion>4.0.0</modelVersion><groupId>g</groupId><artifactId>a</ar"
+        "tifactId><version>1</version><properties><v>2.0</v></properties><dependencies><d"
+        "ependency><groupId>org.x</groupId><artifactId>y</artifactId><version>${v}</versi"
+        "on></dependency></dependencies></project>\n"
     ),
 }
 
-OSV = json.dumps({
-    "schema_version": "1.6.0", "id": "GHSA-xxxx-yyyy-zzzz", "modified": "2024-01-01T00:00:00Z",
-    "aliases": ["CVE-2024-0001"], "summary": "bad",
-    "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
-    "affected": [{"package": {"ecosystem": "PyPI", "name": "requests"},
-                  "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"},
-                                                              {"fixed": "2.32.0"}]}],
-                  "versions": ["2.31.0"]},
-                 {"package": {"ecosystem": "npm", "name": "lodash"},
-                  "ranges": [{"type": "SEMVER", "events": [{"introduced": "4.0.0"},
-                                                           {"last_affected": "4.17.20"}]}]}],
-})
+OSV = json.dumps(
+    {
+        "schema_version": "1.6.0",
+        "id": "GHSA-xxxx-yyyy-zzzz",
+        "modified": "2024-01-01T00:00:00Z",
+        "aliases": ["CVE-2024-0001"],
+        "summary": "bad",
+        "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+        "affected": [
+            {
+                "package": {"ecosystem": "PyPI", "name": "requests"},
+                "ranges": [
+                    {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.32.0"}]}
+                ],
+                "versions": ["2.31.0"],
+            },
+            {
+                "package": {"ecosystem": "npm", "name": "lodash"},
+                "ranges": [
+                    {
+                        "type": "SEMVER",
+                        "events": [{"introduced": "4.0.0"}, {"last_affected": "4.17.20"}],
+                    }
+                ],
+            },
+        ],
+    }
+)
 
-TOKENS = ["\n", " ", "  ", "\t", ":", "-", "'", '"', "{", "}", "[", "]", "${{", "}}", "$", "\\",
-          "#", "*", "&", "<<", "|", ">", ",", "=", "@", "(", ")", ";", "`", "\x00", "\ufeff",
-          "é", "\r\n", "sh '", "'''", '"""', "FROM ", "RUN ", "<<EOF\n", "EOF\n", "uses: ",
-          "run: ", "steps:", "stage('", "pipeline {", "script:", "include:", "version = ",
-          "[[package]]", "==", "^", "~>", "=>", "<!--", "]]>", "&amp;", "<", "/>",
-          "\\ud800", '"\\udfff"', '"x\\ud83d\\ude00"']
+TOKENS = [
+    "\n",
+    " ",
+    "  ",
+    "\t",
+    ":",
+    "-",
+    "'",
+    '"',
+    "{",
+    "}",
+    "[",
+    "]",
+    "${{",
+    "}}",
+    "$",
+    "\\",
+    "#",
+    "*",
+    "&",
+    "<<",
+    "|",
+    ">",
+    ",",
+    "=",
+    "@",
+    "(",
+    ")",
+    ";",
+    "`",
+    "\x00",
+    "\ufeff",
+    "é",
+    "\r\n",
+    "sh '",
+    "'''",
+    '"""',
+    "FROM ",
+    "RUN ",
+    "<<EOF\n",
+    "EOF\n",
+    "uses: ",
+    "run: ",
+    "steps:",
+    "stage('",
+    "pipeline {",
+    "script:",
+    "include:",
+    "version = ",
+    "[[package]]",
+    "==",
+    "^",
+    "~>",
+    "=>",
+    "<!--",
+    "]]>",
+    "&amp;",
+    "<",
+    "/>",
+    "\\ud800",
+    '"\\udfff"',
+    '"x\\ud83d\\ude00"',
+]
 
 
 @st.composite
@@ -262,9 +335,9 @@ def mutated(draw: st.DrawFn, seed: str) -> str:
         op = draw(st.sampled_from(["flip", "delete", "duplicate", "insert", "truncate"]))
         pos = draw(st.integers(0, max(0, len(text) - 1)))
         if op == "flip" and text:
-            text = text[:pos] + draw(st.characters(max_codepoint=0x2FF)) + text[pos + 1:]
+            text = text[:pos] + draw(st.characters(max_codepoint=0x2FF)) + text[pos + 1 :]
         elif op == "delete":
-            text = text[:pos] + text[pos + draw(st.integers(1, 40)):]
+            text = text[:pos] + text[pos + draw(st.integers(1, 40)) :]
         elif op == "duplicate":
             end = pos + draw(st.integers(1, 80))
             text = text[:end] + text[pos:end] + text[end:]
@@ -276,8 +349,11 @@ def mutated(draw: st.DrawFn, seed: str) -> str:
 
 
 def inputs(seed: str) -> st.SearchStrategy[str]:
-    return mutated(seed) | st.text(max_size=300) | st.lists(
-        st.sampled_from(TOKENS), max_size=60).map("".join)
+    return (
+        mutated(seed)
+        | st.text(max_size=300)
+        | st.lists(st.sampled_from(TOKENS), max_size=60).map("".join)
+    )
 
 
 def _same(fn: Callable[[], Any], allowed: tuple[type[BaseException], ...]) -> None:
@@ -286,8 +362,9 @@ def _same(fn: Callable[[], Any], allowed: tuple[type[BaseException], ...]) -> No
     for _ in range(2):
         try:
             out = fn()
-            results.append(("ok", out.model_dump_json() if hasattr(out, "model_dump_json")
-                            else repr(out)))
+            results.append(
+                ("ok", out.model_dump_json() if hasattr(out, "model_dump_json") else repr(out))
+            )
         except allowed as exc:
             results.append((type(exc).__name__, str(exc)))
     assert results[0] == results[1]
@@ -323,8 +400,10 @@ PIPELINE_ERRORS = (YamlLinesError, WorkflowParseError, GitlabParseError, Jenkins
 # -- Dockerfiles -------------------------------------------------------------------------------
 
 
-@given(inputs(DOCKERFILE.decode()).map(lambda t: t.encode("utf-8", "surrogatepass"))
-       | st.binary(max_size=300))
+@given(
+    inputs(DOCKERFILE.decode()).map(lambda t: t.encode("utf-8", "surrogatepass"))
+    | st.binary(max_size=300)
+)
 def test_dockerfile_parser_never_raises(data: bytes) -> None:
     first = parse_dockerfile(data, "Dockerfile")
     assert parse_dockerfile(data, "Dockerfile").model_dump_json() == first.model_dump_json()
@@ -387,17 +466,44 @@ def test_osv_records(text: str) -> None:
 
 # -- image archives ---------------------------------------------------------------------------
 
-_MEMBER = st.fixed_dictionaries({
-    "name": st.sampled_from(["manifest.json", "index.json", "oci-layout", "blobs/sha256/aa",
-                             "../evil", "/abs", "a/../../b", "config.json", "l/layer.tar", ""]),
-    "type": st.sampled_from([tarfile.REGTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE, tarfile.DIRTYPE,
-                             tarfile.FIFOTYPE, tarfile.CHRTYPE]),
-    "data": st.binary(max_size=60) | st.sampled_from([
-        b'[{"Config": "config.json", "RepoTags": ["a:1"], "Layers": ["l/layer.tar"]}]',
-        b'{"imageLayoutVersion": "1.0.0"}', b'{"schemaVersion": 2, "manifests": []}',
-        b'{"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}']),
-    "link": st.sampled_from(["/etc/passwd", "../x", "manifest.json", "l"]),
-})
+_MEMBER = st.fixed_dictionaries(
+    {
+        "name": st.sampled_from(
+            [
+                "manifest.json",
+                "index.json",
+                "oci-layout",
+                "blobs/sha256/aa",
+                "../evil",
+                "/abs",
+                "a/../../b",
+                "config.json",
+                "l/layer.tar",
+                "",
+            ]
+        ),
+        "type": st.sampled_from(
+            [
+                tarfile.REGTYPE,
+                tarfile.SYMTYPE,
+                tarfile.LNKTYPE,
+                tarfile.DIRTYPE,
+                tarfile.FIFOTYPE,
+                tarfile.CHRTYPE,
+            ]
+        ),
+        "data": st.binary(max_size=60)
+        | st.sampled_from(
+            [
+                b'[{"Config": "config.json", "RepoTags": ["a:1"], "Layers": ["l/layer.tar"]}]',
+                b'{"imageLayoutVersion": "1.0.0"}',
+                b'{"schemaVersion": 2, "manifests": []}',
+                b'{"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}',
+            ]
+        ),
+        "link": st.sampled_from(["/etc/passwd", "../x", "manifest.json", "l"]),
+    }
+)
 
 
 def _tar(members: list[dict[str, Any]]) -> bytes:
@@ -427,8 +533,9 @@ def real_archive(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 
 @given(data=st.data())
-def test_image_archives(real_archive: bytes, data: st.DataObject,
-                        tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_image_archives(
+    real_archive: bytes, data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     if data.draw(st.booleans(), label="mutate the real archive"):
         raw = bytearray(real_archive)
         for _ in range(data.draw(st.integers(1, 4))):
@@ -446,14 +553,18 @@ def test_image_archives(real_archive: bytes, data: st.DataObject,
 
 # -- secrets --------------------------------------------------------------------------------------
 
-SECRETS_SEED = ('AWS_SECRET_ACCESS_KEY="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"\n'
-                "token: ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8" + "\n"
-                "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----\n"
-                'password = "correct horse battery staple"\n')
+SECRETS_SEED = (
+    'AWS_SECRET_ACCESS_KEY="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"\n'
+    "token: ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8" + "\n"
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----\n"
+    'password = "correct horse battery staple"\n'
+)
 
 
-@given(inputs(SECRETS_SEED), st.sampled_from(["config.env", "a.yml", "x.json", "Dockerfile",
-                                               "settings.ini", "script.sh"]))
+@given(
+    inputs(SECRETS_SEED),
+    st.sampled_from(["config.env", "a.yml", "x.json", "Dockerfile", "settings.ini", "script.sh"]),
+)
 def test_secret_scanner_never_raises_and_never_echoes(text: str, path: str) -> None:
     first = scan_text(text, path)
     assert repr(scan_text(text, path)) == repr(first)
@@ -468,13 +579,30 @@ def test_parsers_registered_for_every_lockfile_format() -> None:
 
 # -- report renderers: hostile text in findings never breaks an output format -------------------
 
-hostile_text = st.text(max_size=60) | st.sampled_from([
-    "\x00", "\x1b[31mred", "]]>", "<script>", "::error::x", "%0A", "\r\n", "\u2028",
-    "${{ secrets.X }}", "&amp;", '"\'', "\\", "é\u0301", "\ufeff"])
+hostile_text = st.text(max_size=60) | st.sampled_from(
+    [
+        "\x00",
+        "\x1b[31mred",
+        "]]>",
+        "<script>",
+        "::error::x",
+        "%0A",
+        "\r\n",
+        "\u2028",
+        "${{ secrets.X }}",
+        "&amp;",
+        "\"'",
+        "\\",
+        "é\u0301",
+        "\ufeff",
+    ]
+)
 
 
-@given(st.lists(st.tuples(hostile_text, hostile_text, st.none() | st.integers(1, 10**6)),
-                max_size=4), hostile_text)
+@given(
+    st.lists(st.tuples(hostile_text, hostile_text, st.none() | st.integers(1, 10**6)), max_size=4),
+    hostile_text,
+)
 def test_renderers_never_raise_and_stay_well_formed(
     items: list[tuple[str, str, int | None]], note: str
 ) -> None:
@@ -484,12 +612,26 @@ def test_renderers_never_raise_and_stay_well_formed(
     from gatekeeper.models.verdict import Reason, Verdict
     from gatekeeper.report import ReportFormat, render
 
-    findings = [Finding.make("secrets/generic-assignment", Severity.HIGH, message,
-                             path=path or None, line=line, key=message)
-                for message, path, line in items]
-    verdict = Verdict(command="check", verdict="block" if findings else "pass", findings=findings,
-                      block_at=Severity.HIGH, notes=[note], kinds=["secrets"],
-                      reasons=[Reason(code="verify/malformed", message=note)])
+    findings = [
+        Finding.make(
+            "secrets/generic-assignment",
+            Severity.HIGH,
+            message,
+            path=path or None,
+            line=line,
+            key=message,
+        )
+        for message, path, line in items
+    ]
+    verdict = Verdict(
+        command="check",
+        verdict="block" if findings else "pass",
+        findings=findings,
+        block_at=Severity.HIGH,
+        notes=[note],
+        kinds=["secrets"],
+        reasons=[Reason(code="verify/malformed", message=note)],
+    )
     for fmt in ReportFormat:
         out = render(fmt, verdict)
         assert out == render(fmt, verdict)
@@ -502,22 +644,31 @@ def test_renderers_never_raise_and_stay_well_formed(
 
 # -- check end to end: a tree of mutated real files ends in a verdict or a clean error ---------
 
-_TREE_SEEDS = {".github/workflows/ci.yml": WORKFLOW, "action.yml": ACTION,
-               "Jenkinsfile": JENKINSFILE, ".gitlab-ci.yml": GITLAB,
-               "Dockerfile": DOCKERFILE.decode(), "config.env": SECRETS_SEED, **LOCKFILES}
+_TREE_SEEDS = {
+    ".github/workflows/ci.yml": WORKFLOW,
+    "action.yml": ACTION,
+    "Jenkinsfile": JENKINSFILE,
+    ".gitlab-ci.yml": GITLAB,
+    "Dockerfile": DOCKERFILE.decode(),
+    "config.env": SECRETS_SEED,
+    **LOCKFILES,
+}
 
 
 @given(data=st.data())
-def test_check_on_random_trees_never_crashes(data: st.DataObject,
-                                             tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_check_on_random_trees_never_crashes(
+    data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     from gatekeeper.check import CheckConfig, run_check
     from gatekeeper.errors import GatekeeperError
     from gatekeeper.policy import default_policy
     from gatekeeper.report import ReportFormat, render
 
     root = tmp_path_factory.mktemp("tree")
-    chosen = data.draw(st.lists(st.sampled_from(sorted(_TREE_SEEDS)), min_size=1, max_size=4,
-                                unique=True), label="files")
+    chosen = data.draw(
+        st.lists(st.sampled_from(sorted(_TREE_SEEDS)), min_size=1, max_size=4, unique=True),
+        label="files",
+    )
     for name in chosen:
         text = data.draw(mutated(_TREE_SEEDS[name]), label=name)
         (root / name).parent.mkdir(parents=True, exist_ok=True)
@@ -549,17 +700,26 @@ def test_check_with_base_on_random_histories_never_crashes(
     from gatekeeper.errors import GatekeeperError
     from gatekeeper.policy import default_policy
 
-    env = {**os.environ, **safe_git_env(), "GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@b.c",
-           "GIT_COMMITTER_NAME": "a", "GIT_COMMITTER_EMAIL": "a@b.c"}
+    env = {
+        **os.environ,
+        **safe_git_env(),
+        "GIT_AUTHOR_NAME": "a",
+        "GIT_AUTHOR_EMAIL": "a@b.c",
+        "GIT_COMMITTER_NAME": "a",
+        "GIT_COMMITTER_EMAIL": "a@b.c",
+    }
     root = tmp_path_factory.mktemp("history")
 
     def git(*args: str) -> None:
-        subprocess.run(["git", *args], cwd=root, env=env, check=True,
-                       capture_output=True, timeout=60)
+        subprocess.run(
+            ["git", *args], cwd=root, env=env, check=True, capture_output=True, timeout=60
+        )
 
     git("init", "-q")
-    chosen = data.draw(st.lists(st.sampled_from(sorted(_TREE_SEEDS)), min_size=1, max_size=3,
-                                unique=True), label="files")
+    chosen = data.draw(
+        st.lists(st.sampled_from(sorted(_TREE_SEEDS)), min_size=1, max_size=3, unique=True),
+        label="files",
+    )
     for round_ in ("base", "head"):
         for name in chosen:
             text = data.draw(mutated(_TREE_SEEDS[name]), label=f"{round_}:{name}")

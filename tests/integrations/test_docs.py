@@ -20,8 +20,12 @@ def _commands(path: Path) -> list[str]:
     text = path.read_text()
     blocks = re.findall(r"```sh\n(.*?)```", text, re.S)
     joined = [b.replace("\\\n", " ") for b in blocks]
-    return [line.strip() for b in joined for line in b.splitlines()
-            if line.strip().startswith("gatekeeper ")]
+    return [
+        line.strip()
+        for b in joined
+        for line in b.splitlines()
+        if line.strip().startswith("gatekeeper ")
+    ]
 
 
 @pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)
@@ -55,8 +59,7 @@ def test_action_inputs_and_outputs_documented() -> None:
 def test_pr_check_options_documented(monkeypatch: pytest.MonkeyPatch) -> None:
     docs = (ROOT / "docs" / "ci.md").read_text()
     monkeypatch.setattr(cli._EXTENSIONS, "wanted", ["pr-check"])
-    sub = next(a for a in build_parser()._subparsers._group_actions
-               if a.dest == "command")
+    sub = next(a for a in build_parser()._subparsers._group_actions if a.dest == "command")
     pr = sub.choices["pr-check"]
     for action in pr._actions:
         for flag in action.option_strings:

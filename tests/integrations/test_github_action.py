@@ -38,7 +38,7 @@ def parse_github_output(text: str) -> dict[str, str]:
         if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
             name, delim = line.split("<<", 1)
             end = lines.index(delim, i + 1)
-            out[name] = "\n".join(lines[i + 1:end])
+            out[name] = "\n".join(lines[i + 1 : end])
             i = end + 1
         else:
             name, value = line.split("=", 1)
@@ -58,14 +58,20 @@ class Runner:
         self.summary.touch()
         self.output.touch()
         self.env = {
-            "GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(workspace),
-            "GITHUB_STEP_SUMMARY": str(self.summary), "GITHUB_OUTPUT": str(self.output),
-            "RUNNER_TEMP": str(self.tmp), "GITHUB_REPOSITORY": "acme/widget",
-            "GITHUB_RUN_ID": "5", "GITHUB_SHA": "0" * 40, "GITHUB_EVENT_NAME": "push",
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_WORKSPACE": str(workspace),
+            "GITHUB_STEP_SUMMARY": str(self.summary),
+            "GITHUB_OUTPUT": str(self.output),
+            "RUNNER_TEMP": str(self.tmp),
+            "GITHUB_REPOSITORY": "acme/widget",
+            "GITHUB_RUN_ID": "5",
+            "GITHUB_SHA": "0" * 40,
+            "GITHUB_EVENT_NAME": "push",
         }
 
-    def run(self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-            **inputs: str) -> tuple[int, str, dict[str, str]]:
+    def run(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], **inputs: str
+    ) -> tuple[int, str, dict[str, str]]:
         env = dict(self.env)
         env.update({f"GATEKEEPER_{k.upper()}": v for k, v in inputs.items()})
         for key, value in env.items():
@@ -82,18 +88,26 @@ def leaky_repo(git_repo: git.Repo) -> Path:
     return Path(git_repo.working_tree_dir or ".")
 
 
-def test_check_blocks_with_every_output(leaky_repo: Path, tmp_path: Path,
-                                        monkeypatch: pytest.MonkeyPatch,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_blocks_with_every_output(
+    leaky_repo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     runner = Runner(tmp_path, leaky_repo)
     sarif = tmp_path / "out" / "gatekeeper.sarif"
-    code, out, outputs = runner.run(monkeypatch, capsys, command="check", format="text",
-                                    sarif_file=str(sarif), args="--only secrets")
+    code, out, outputs = runner.run(
+        monkeypatch,
+        capsys,
+        command="check",
+        format="text",
+        sarif_file=str(sarif),
+        args="--only secrets",
+    )
     assert code == 1
     # Annotation, with the file and line, in the log.
     annotation = next(line for line in out.splitlines() if line.startswith("::error "))
-    assert annotation.startswith(
-        "::error file=deploy/app.env,line=1,title=secrets/github-token::")
+    assert annotation.startswith("::error file=deploy/app.env,line=1,title=secrets/github-token::")
     assert TOKEN_VALUE not in out
     # The text report went to the log too.
     assert "BLOCK: 1 finding(s) at or above high" in out
@@ -113,20 +127,28 @@ def test_check_blocks_with_every_output(leaky_repo: Path, tmp_path: Path,
     assert json.loads(sarif.read_text())["version"] == "2.1.0"
 
 
-def test_check_passes(git_repo: git.Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_passes(
+    git_repo: git.Repo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     runner = Runner(tmp_path, Path(git_repo.working_tree_dir or "."))
-    code, out, outputs = runner.run(monkeypatch, capsys, command="check",
-                                    args="--only secrets --only pipeline")
+    code, out, outputs = runner.run(
+        monkeypatch, capsys, command="check", args="--only secrets --only pipeline"
+    )
     assert code == 0
     assert outputs["verdict"] == "pass" and outputs["exit-code"] == "0"
     assert "::error" not in out
     assert runner.summary.read_text().startswith("## ✅ gatekeeper check: PASS")
 
 
-def test_fail_on_never_reports_only(leaky_repo: Path, tmp_path: Path,
-                                    monkeypatch: pytest.MonkeyPatch,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_fail_on_never_reports_only(
+    leaky_repo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     runner = Runner(tmp_path, leaky_repo)
     code, out, outputs = runner.run(monkeypatch, capsys, fail_on="never", args="--only secrets")
     assert code == 0
@@ -134,12 +156,17 @@ def test_fail_on_never_reports_only(leaky_repo: Path, tmp_path: Path,
     assert "::error file=deploy/app.env" in out
 
 
-def test_fail_on_severity_is_stricter(git_repo: git.Repo, tmp_path: Path,
-                                      monkeypatch: pytest.MonkeyPatch,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_fail_on_severity_is_stricter(
+    git_repo: git.Repo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     # A medium finding passes the default policy (blocks at high) ...
-    jwt = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4i"
-           "fQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c")
+    jwt = (
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4i"
+        "fQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+    )
     commit_files(git_repo, {"notes/session.txt": f"session {jwt}\n"}, "jwt")
     root = Path(git_repo.working_tree_dir or ".")
     runner = Runner(tmp_path, root)
@@ -154,8 +181,12 @@ def test_fail_on_severity_is_stricter(git_repo: git.Repo, tmp_path: Path,
     assert "::error title=gatekeeper::a new finding is at or above fail-on: medium" in out
 
 
-def test_bad_inputs_fail(git_repo: git.Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_inputs_fail(
+    git_repo: git.Repo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     runner = Runner(tmp_path, Path(git_repo.working_tree_dir or "."))
     code, out, _ = runner.run(monkeypatch, capsys, command="deploy")
     assert code == 2
@@ -166,21 +197,28 @@ def test_bad_inputs_fail(git_repo: git.Repo, tmp_path: Path, monkeypatch: pytest
     assert code == 2
 
 
-def test_configuration_error_fails_closed(git_repo: git.Repo, tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_configuration_error_fails_closed(
+    git_repo: git.Repo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     runner = Runner(tmp_path, Path(git_repo.working_tree_dir or "."))
-    code, out, outputs = runner.run(monkeypatch, capsys, policy="missing-policy.yaml",
-                                    fail_on="never")
+    code, out, outputs = runner.run(
+        monkeypatch, capsys, policy="missing-policy.yaml", fail_on="never"
+    )
     assert code == 2  # never is about policy blocks; an error always fails the step
     assert outputs["verdict"] == "block" and outputs["exit-code"] == "2"
     assert outputs["report"] == ""
     assert "failed with exit code 2 before deciding" in out
 
 
-def test_attest_then_verify(git_repo: git.Repo, tmp_path: Path,
-                            monkeypatch: pytest.MonkeyPatch,
-                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_attest_then_verify(
+    git_repo: git.Repo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     root = Path(git_repo.working_tree_dir or ".")
     (root / "dist").mkdir()
     (root / "dist" / "app.tar.gz").write_bytes(b"artifact")
@@ -189,15 +227,28 @@ def test_attest_then_verify(git_repo: git.Repo, tmp_path: Path,
     write_keypair(key)
     store = tmp_path / "store"
     runner = Runner(tmp_path, root)
-    code, _, outputs = runner.run(monkeypatch, capsys, command="attest", store=str(store),
-                                  args=f"--stage build --key {key} --product dist/app.tar.gz")
+    code, _, outputs = runner.run(
+        monkeypatch,
+        capsys,
+        command="attest",
+        store=str(store),
+        args=f"--stage build --key {key} --product dist/app.tar.gz",
+    )
     assert code == 0 and outputs["verdict"] == "pass" and outputs["report"] == ""
     policy = tmp_path / "keys" / "release.yaml"
-    policy.write_text("version: 1\nname: release\nexpires: 2099-01-01\nkeys:\n  ci: ci.key.pub\n"
-                      "stages:\n  - name: build\n    signed_by: [ci]\n  - name: scan\n"
-                      "    signed_by: [ci]\n")
-    code, out, outputs = runner.run(monkeypatch, capsys, command="verify", store=str(store),
-                                    policy=str(policy), args="dist/app.tar.gz")
+    policy.write_text(
+        "version: 1\nname: release\nexpires: 2099-01-01\nkeys:\n  ci: ci.key.pub\n"
+        "stages:\n  - name: build\n    signed_by: [ci]\n  - name: scan\n"
+        "    signed_by: [ci]\n"
+    )
+    code, out, outputs = runner.run(
+        monkeypatch,
+        capsys,
+        command="verify",
+        store=str(store),
+        policy=str(policy),
+        args="dist/app.tar.gz",
+    )
     assert code == 1
     assert outputs["verdict"] == "block"
     reasons = json.loads(outputs["report"])["reasons"]
@@ -206,9 +257,12 @@ def test_attest_then_verify(git_repo: git.Repo, tmp_path: Path,
     assert "## ❌ gatekeeper verify: BLOCK" in runner.summary.read_text()
 
 
-def test_huge_report_output_is_summarised(leaky_repo: Path, tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_huge_report_output_is_summarised(
+    leaky_repo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from gatekeeper.integrations import github_action
 
     monkeypatch.setattr(github_action, "MAX_REPORT_OUTPUT", 100)
@@ -231,8 +285,12 @@ def test_outputs_heredoc_cannot_be_broken(tmp_path: Path) -> None:
 
 
 def test_fail_step_never_passes_an_error() -> None:
-    verdict = Verdict(command="check", verdict="pass", block_at=Severity.HIGH, findings=[
-        Finding.make("secrets/jwt", Severity.MEDIUM, "m", path="a")])
+    verdict = Verdict(
+        command="check",
+        verdict="pass",
+        block_at=Severity.HIGH,
+        findings=[Finding.make("secrets/jwt", Severity.MEDIUM, "m", path="a")],
+    )
     for fail_on in ("block", "never", "info", "critical"):
         assert fail_step(2, None, fail_on) and fail_step(3, verdict, fail_on)
         assert fail_step(1, None, fail_on)
@@ -250,11 +308,21 @@ def test_inputs_are_split_not_evaluated() -> None:
 
 def test_module_entry_point_in_a_subprocess(leaky_repo: Path, tmp_path: Path) -> None:
     runner = Runner(tmp_path, leaky_repo)
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")},
-           **runner.env, "GATEKEEPER_ARGS": "--only secrets", "GATEKEEPER_FORMAT": "markdown"}
-    proc = subprocess.run([sys.executable, "-m", "gatekeeper.integrations.github_action"],
-                          cwd=leaky_repo, env=env, capture_output=True, text=True, timeout=60,
-                          check=False)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")},
+        **runner.env,
+        "GATEKEEPER_ARGS": "--only secrets",
+        "GATEKEEPER_FORMAT": "markdown",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "gatekeeper.integrations.github_action"],
+        cwd=leaky_repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 1, proc.stderr
     assert "## ❌ gatekeeper check: BLOCK" in proc.stdout
     assert "::error file=deploy/app.env,line=1,title=secrets/github-token::" in proc.stdout
@@ -263,6 +331,7 @@ def test_module_entry_point_in_a_subprocess(leaky_repo: Path, tmp_path: Path) ->
 
 # -- action.yml ---------------------------------------------------------------------------
 
+
 def _action() -> dict[str, Any]:
     return yaml.safe_load((ROOT / "action.yml").read_text())
 
@@ -270,19 +339,32 @@ def _action() -> dict[str, Any]:
 def test_action_yml_is_a_valid_composite_action() -> None:
     from importlib import resources
 
-    schema = json.loads((resources.files("check_jsonschema") / "builtin_schemas" / "vendor"
-                         / "github-actions.json").read_text(encoding="utf-8"))
+    schema = json.loads(
+        (
+            resources.files("check_jsonschema")
+            / "builtin_schemas"
+            / "vendor"
+            / "github-actions.json"
+        ).read_text(encoding="utf-8")
+    )
     action = _action()
     jsonschema.validate(action, schema)
     assert action["runs"]["using"] == "composite"
-    assert set(action["inputs"]) >= {"command", "policy", "base", "store", "format",
-                                     "sarif-file", "fail-on", "args"}
+    assert set(action["inputs"]) >= {
+        "command",
+        "policy",
+        "base",
+        "store",
+        "format",
+        "sarif-file",
+        "fail-on",
+        "args",
+    }
     assert set(action["outputs"]) >= {"verdict", "report"}
 
 
 def test_action_uploads_sarif_only_when_asked() -> None:
-    upload = next(s for s in _action()["runs"]["steps"]
-                  if "upload-sarif" in str(s.get("uses", "")))
+    upload = next(s for s in _action()["runs"]["steps"] if "upload-sarif" in str(s.get("uses", "")))
     assert re.match(r"^github/codeql-action/upload-sarif@[0-9a-f]{40}$", upload["uses"])
     assert "inputs.upload-sarif == 'true'" in upload["if"]
     assert upload["with"]["sarif_file"] == "${{ inputs.sarif-file }}"
@@ -324,23 +406,34 @@ def test_lock_covers_every_runtime_dependency() -> None:
 
 
 def test_reporting_command_without_a_report_fails_the_step(
-        leaky_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    leaky_repo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     # `check --write-baseline` exits 0 and writes no report: that decided nothing, and a
     # repository with a blocking secret must not get a green step (or verdict=pass) from it.
     runner = Runner(tmp_path, leaky_repo)
     baseline = tmp_path / "baseline.json"
     for fail_on in ("block", "high", "never"):
-        code, out, outputs = runner.run(monkeypatch, capsys, command="check", fail_on=fail_on,
-                                        args=f"--only secrets --write-baseline {baseline}")
+        code, out, outputs = runner.run(
+            monkeypatch,
+            capsys,
+            command="check",
+            fail_on=fail_on,
+            args=f"--only secrets --write-baseline {baseline}",
+        )
         assert code != 0
         assert outputs["verdict"] == "block" and outputs["exit-code"] == "0"
         assert "exited 0 without a report" in out
 
 
-def test_each_step_keeps_its_own_report_file(leaky_repo: Path, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_each_step_keeps_its_own_report_file(
+    leaky_repo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     # Two gatekeeper steps in one job: the first step's report-file must still hold its own
     # (blocking) report after the second step passes.
     runner = Runner(tmp_path, leaky_repo)

@@ -19,8 +19,9 @@ JENKINS = ROOT / "integrations" / "jenkins"
 TOKEN_VALUE = "ghp_" + "Zq7Rk2Lm9Xw4Tn8Vb3Hc6Jd1Fs5Gp0Ay2Ue4"
 
 
-def _check_jenkinsfile(tmp_path: Path, text: str,
-                       capsys: pytest.CaptureFixture[str]) -> tuple[int, list[dict[str, str]]]:
+def _check_jenkinsfile(
+    tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, list[dict[str, str]]]:
     (tmp_path / "Jenkinsfile").write_text(text)
     code = main(["check", str(tmp_path), "--only", "pipeline", "--format", "json"])
     return code, json.loads(capsys.readouterr().out)["findings"]
@@ -37,8 +38,9 @@ def test_example_jenkinsfile_passes(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert jf["path"] == "Jenkinsfile"
 
 
-def test_double_quoted_credential_would_be_caught(tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_double_quoted_credential_would_be_caught(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     text = (JENKINS / "Jenkinsfile").read_text().replace("sh '''", 'sh """', 1)
     text = text.replace("            '''", '            """', 1)
     code, findings = _check_jenkinsfile(tmp_path, text, capsys)
@@ -59,8 +61,19 @@ def test_shared_library_step_documents_and_uses_every_parameter() -> None:
     text = (JENKINS / "vars" / "gatekeeper.groovy").read_text()
     header = text.split("*/", 1)[0]
     documented = re.findall(r"^ \*   (\w+)\s{2,}", header, re.M)
-    assert documented == ["command", "policy", "base", "store", "junit", "sarif", "json",
-                          "format", "args", "failOn", "executable"]
+    assert documented == [
+        "command",
+        "policy",
+        "base",
+        "store",
+        "junit",
+        "sarif",
+        "json",
+        "format",
+        "args",
+        "failOn",
+        "executable",
+    ]
     body = text.split("*/", 1)[1]
     for name in documented:
         assert re.search(rf"params(\.{name}\b|\.get\('{name}'|\.containsKey\('{name}')", body), name
@@ -73,13 +86,26 @@ def test_shared_library_step_documents_and_uses_every_parameter() -> None:
         assert "${" not in literal
 
 
-def test_junit_report_for_the_junit_step(git_repo: git.Repo, tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_junit_report_for_the_junit_step(
+    git_repo: git.Repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     commit_files(git_repo, {"deploy/app.env": f"T={TOKEN_VALUE}\n", "ok.txt": "x\n"}, "token")
     root = Path(git_repo.working_tree_dir or ".")
     xml_path = tmp_path / "reports" / "gatekeeper-check.xml"
-    code = main(["check", str(root), "--only", "secrets", "--format", "junit", "--output",
-                 str(xml_path), "--format", "text"])
+    code = main(
+        [
+            "check",
+            str(root),
+            "--only",
+            "secrets",
+            "--format",
+            "junit",
+            "--output",
+            str(xml_path),
+            "--format",
+            "text",
+        ]
+    )
     assert code == 1
     assert "secrets/github-token" in capsys.readouterr().out
     tree = ET.parse(xml_path)  # noqa: S314 - our own output
@@ -93,8 +119,11 @@ def test_junit_report_for_the_junit_step(git_repo: git.Repo, tmp_path: Path,
     assert failure is not None and failure.get("message")
     assert TOKEN_VALUE not in xml_path.read_text()
     # Every rule of the secrets family that was checked is a test case; the rest pass.
-    passing = [c for name, c in cases.items() if name and name.startswith("secrets/")
-               and c.find("failure") is None]
+    passing = [
+        c
+        for name, c in cases.items()
+        if name and name.startswith("secrets/") and c.find("failure") is None
+    ]
     assert len(passing) >= 10
     for case in suites.iter("testcase"):
         assert float(case.get("time", "x")) == 0.0
@@ -104,7 +133,16 @@ def test_junit_report_for_the_junit_step(git_repo: git.Repo, tmp_path: Path,
 
 def test_docs_cover_jenkins() -> None:
     docs = (ROOT / "docs" / "jenkins.md").read_text()
-    for needle in ("vars/gatekeeper.groovy", "GIT_COMMIT", "GIT_PREVIOUS_SUCCESSFUL_COMMIT",
-                   "CHANGE_TARGET", "CHANGE_ID", "BUILD_URL", "JOB_NAME", "BUILD_NUMBER",
-                   "junit", "failOn"):
+    for needle in (
+        "vars/gatekeeper.groovy",
+        "GIT_COMMIT",
+        "GIT_PREVIOUS_SUCCESSFUL_COMMIT",
+        "CHANGE_TARGET",
+        "CHANGE_ID",
+        "BUILD_URL",
+        "JOB_NAME",
+        "BUILD_NUMBER",
+        "junit",
+        "failOn",
+    ):
         assert needle in docs, needle

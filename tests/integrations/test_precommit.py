@@ -18,12 +18,44 @@ from tests.conftest import commit_files
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN_VALUE = "ghp_" + "Zq7Rk2Lm9Xw4Tn8Vb3Hc6Jd1Fs5Gp0Ay2Ue4"
 # pre-commit's own list of languages (pre_commit/languages).
-LANGUAGES = {"conda", "coursier", "dart", "docker", "docker_image", "dotnet", "fail", "golang",
-             "haskell", "julia", "lua", "node", "perl", "pygrep", "python", "r", "ruby", "rust",
-             "script", "swift", "system", "unsupported", "unsupported_script"}
-STAGES = {"commit-msg", "post-checkout", "post-commit", "post-merge", "post-rewrite",
-          "pre-commit", "pre-merge-commit", "pre-push", "pre-rebase", "prepare-commit-msg",
-          "manual"}
+LANGUAGES = {
+    "conda",
+    "coursier",
+    "dart",
+    "docker",
+    "docker_image",
+    "dotnet",
+    "fail",
+    "golang",
+    "haskell",
+    "julia",
+    "lua",
+    "node",
+    "perl",
+    "pygrep",
+    "python",
+    "r",
+    "ruby",
+    "rust",
+    "script",
+    "swift",
+    "system",
+    "unsupported",
+    "unsupported_script",
+}
+STAGES = {
+    "commit-msg",
+    "post-checkout",
+    "post-commit",
+    "post-merge",
+    "post-rewrite",
+    "pre-commit",
+    "pre-merge-commit",
+    "pre-push",
+    "pre-rebase",
+    "prepare-commit-msg",
+    "manual",
+}
 
 
 def _hook() -> dict[str, Any]:
@@ -59,8 +91,9 @@ def _run_hook(repo: git.Repo, monkeypatch: pytest.MonkeyPatch) -> int:
     return main(_argv(_hook()))
 
 
-def test_staged_secret_blocks_the_commit(git_repo: git.Repo, monkeypatch: pytest.MonkeyPatch,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_staged_secret_blocks_the_commit(
+    git_repo: git.Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = Path(git_repo.working_tree_dir or ".")
     (root / "deploy.env").write_text(f"GH_TOKEN={TOKEN_VALUE}\n")
     git_repo.index.add(["deploy.env"])
@@ -74,8 +107,9 @@ def test_staged_secret_blocks_the_commit(git_repo: git.Repo, monkeypatch: pytest
     assert elapsed < 5.0  # typically well under a second; generous for a loaded machine
 
 
-def test_unstaged_secret_does_not_block(git_repo: git.Repo,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unstaged_secret_does_not_block(
+    git_repo: git.Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = Path(git_repo.working_tree_dir or ".")
     commit_files(git_repo, {"docs/notes.md": "ok\n"}, "docs")
     (root / "scratch.env").write_text(f"GH_TOKEN={TOKEN_VALUE}\n")  # not staged
@@ -84,9 +118,9 @@ def test_unstaged_secret_does_not_block(git_repo: git.Repo,
     assert _run_hook(git_repo, monkeypatch) == 0
 
 
-def test_staged_broken_workflow_blocks(git_repo: git.Repo,
-                                       monkeypatch: pytest.MonkeyPatch,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_staged_broken_workflow_blocks(
+    git_repo: git.Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = Path(git_repo.working_tree_dir or ".")
     wf = root / ".github" / "workflows" / "ci.yml"
     wf.parent.mkdir(parents=True)

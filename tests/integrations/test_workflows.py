@@ -44,8 +44,7 @@ def _check(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[st
     return code, json.loads(capsys.readouterr().out)
 
 
-def test_own_workflows_pass_gatekeeper(tmp_path: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_own_workflows_pass_gatekeeper(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = _copy_pipeline_files(tmp_path)
     code, report = _check(root, capsys)
     serious = [f for f in report["findings"] if Severity(f["severity"]).at_least(Severity.MEDIUM)]
@@ -58,26 +57,38 @@ def test_own_workflows_pass_gatekeeper(tmp_path: Path,
     assert {".github/workflows/ci.yml", ".github/workflows/release-gate.yml"} <= files
 
 
-def test_the_self_check_would_notice_a_regression(tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_self_check_would_notice_a_regression(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = _copy_pipeline_files(tmp_path)
     ci = root / ".github" / "workflows" / "ci.yml"
     text = ci.read_text().replace("permissions:\n  contents: read\n", "", 1)
-    text = text.replace("# v4.2.2\n        with:\n          persist-credentials: false\n",
-                        "# v4.2.2\n", 1)
-    text = text.replace("actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065",
-                        "someone/setup-python@v5", 1)
+    text = text.replace(
+        "# v4.2.2\n        with:\n          persist-credentials: false\n", "# v4.2.2\n", 1
+    )
+    text = text.replace(
+        "actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065",
+        "someone/setup-python@v5",
+        1,
+    )
     ci.write_text(text)
     _, report = _check(root, capsys)
-    rules = {f["rule"] for f in report["findings"]
-             if Severity(f["severity"]).at_least(Severity.MEDIUM)}
+    rules = {
+        f["rule"] for f in report["findings"] if Severity(f["severity"]).at_least(Severity.MEDIUM)
+    }
     assert "pipeline/unpinned-action" in rules
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
 def test_workflow_schema(path: Path) -> None:
-    schema = json.loads((resources.files("check_jsonschema") / "builtin_schemas" / "vendor"
-                         / "github-workflows.json").read_text(encoding="utf-8"))
+    schema = json.loads(
+        (
+            resources.files("check_jsonschema")
+            / "builtin_schemas"
+            / "vendor"
+            / "github-workflows.json"
+        ).read_text(encoding="utf-8")
+    )
     jsonschema.validate(_load(path), schema)
 
 
@@ -105,8 +116,9 @@ def test_ci_matrix_and_self_gate() -> None:
     assert ci["jobs"]["test"]["strategy"]["matrix"]["python-version"] == ["3.11", "3.12", "3.13"]
     gate_steps = ci["jobs"]["gate"]["steps"]
     assert any(s.get("uses") == "./" and s["with"]["command"] == "check" for s in gate_steps)
-    assert any(str(s.get("uses", "")).startswith("github/codeql-action/upload-sarif@")
-               for s in gate_steps)
+    assert any(
+        str(s.get("uses", "")).startswith("github/codeql-action/upload-sarif@") for s in gate_steps
+    )
     assert ci["jobs"]["gate"]["permissions"]["security-events"] == "write"
 
 
@@ -128,8 +140,10 @@ def test_release_gate_chain() -> None:
     uploads = [s for s in _steps(wf) if "upload-artifact" in str(s.get("uses"))]
     downloads = [s for s in _steps(wf) if "download-artifact" in str(s.get("uses"))]
     assert any(".gatekeeper/" in s["with"]["path"] for s in uploads)
-    assert {s["with"]["name"] for s in downloads} == {"gatekeeper-store-source",
-                                                       "release-candidate"}
+    assert {s["with"]["name"] for s in downloads} == {
+        "gatekeeper-store-source",
+        "release-candidate",
+    }
     # Keys come from secrets through env, never inline.
     for step in _steps(wf):
         if step.get("uses") == "./" and step["with"]["command"] == "attest":
@@ -140,7 +154,8 @@ def test_release_gate_chain() -> None:
 def test_release_policy_is_valid() -> None:
     from gatekeeper.policy import parse_policy
 
-    policy = parse_policy((ROOT / ".github" / "gatekeeper" / "release.yaml").read_bytes(),
-                          "release.yaml")
+    policy = parse_policy(
+        (ROOT / ".github" / "gatekeeper" / "release.yaml").read_bytes(), "release.yaml"
+    )
     assert [s.name for s in policy.stages] == ["source", "build"]
     assert policy.stage("build").follows == "source"

@@ -27,8 +27,19 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _verify(pipeline: Any, artifact: Path | str, *extra: str) -> int:
-    return main(["verify", "--policy", str(pipeline.policy_path), "--store", str(pipeline.store),
-                 "--format", "json", *extra, str(artifact)])
+    return main(
+        [
+            "verify",
+            "--policy",
+            str(pipeline.policy_path),
+            "--store",
+            str(pipeline.store),
+            "--format",
+            "json",
+            *extra,
+            str(artifact),
+        ]
+    )
 
 
 def _log(pipeline: Any) -> Path:
@@ -55,8 +66,9 @@ def logged(pipeline: Any, capsys: pytest.CaptureFixture[str]) -> Any:
     return pipeline
 
 
-def test_every_verify_appends_a_chained_entry(pipeline: Any,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_verify_appends_a_chained_entry(
+    pipeline: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     artifact = pipeline.run_all(run_id="run-1")
     assert _verify(pipeline, artifact) == 0
     err = capsys.readouterr().err
@@ -87,20 +99,34 @@ def test_log_show_piped_into_log_verify(logged: Any) -> None:
     show = [sys.executable, "-m", "gatekeeper", "log", "show", "--store", str(logged.store)]
     check = [sys.executable, "-m", "gatekeeper", "log", "verify"]  # a pipe: read, no "-"
     with subprocess.Popen(show, stdout=subprocess.PIPE, env=env, cwd=ROOT) as producer:
-        result = subprocess.run(check, stdin=producer.stdout, capture_output=True,
-                                text=True, env=env, cwd=ROOT, check=False)
+        result = subprocess.run(
+            check,
+            stdin=producer.stdout,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            check=False,
+        )
     assert producer.returncode == 0
     assert result.returncode == 0, result.stdout + result.stderr
     assert "decision log OK (standard input): 4 entries, head sha256:" in result.stdout
 
 
-def test_log_show_text_and_log_verify_of_the_store(logged: Any,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_log_show_text_and_log_verify_of_the_store(
+    logged: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     # Standard input that is not a pipe or a file (a terminal, /dev/null) is not read.
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "GATEKEEPER_STORE": str(logged.store)}
-    plain = subprocess.run([sys.executable, "-m", "gatekeeper", "log", "verify"],
-                           stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env,
-                           cwd=logged.root, check=False)
+    plain = subprocess.run(
+        [sys.executable, "-m", "gatekeeper", "log", "verify"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=logged.root,
+        check=False,
+    )
     assert plain.returncode == 0
     assert "decision log OK (the store's decision log): 4 entries" in plain.stdout
     assert main(["log", "show", "--store", str(logged.store), "--format", "text"]) == 0
@@ -128,7 +154,8 @@ def test_an_edited_entry_is_named(logged: Any, capsys: pytest.CaptureFixture[str
 
 
 def test_an_edited_entry_with_its_hash_recomputed_downstream_still_breaks(
-        logged: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    logged: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = _log(logged)
     lines = _lines(path)
     doc = json.loads(lines[1])
@@ -164,15 +191,17 @@ def test_an_inserted_entry_is_named(logged: Any, capsys: pytest.CaptureFixture[s
     path = _log(logged)
     lines = _lines(path)
     forged = DecisionEntry.model_validate_json(lines[0]).model_copy(
-        update={"seq": 2, "prev": line_digest(lines[1])})
+        update={"seq": 2, "prev": line_digest(lines[1])}
+    )
     lines.insert(2, entry_line(forged))
     _write(path, lines)
     code, out = _check(path, capsys)
     assert code == 1 and "at entry 4:" in out
 
 
-def test_a_torn_last_line_and_garbage_are_named(logged: Any,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_torn_last_line_and_garbage_are_named(
+    logged: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = _log(logged)
     data = path.read_bytes()
     path.write_bytes(data[:-20])
@@ -183,8 +212,9 @@ def test_a_torn_last_line_and_garbage_are_named(logged: Any,
     assert code == 1 and "at entry 2: not a decision-log entry" in out
 
 
-def test_the_last_entry_needs_a_recorded_head(logged: Any,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_last_entry_needs_a_recorded_head(
+    logged: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = _log(logged)
     lines = _lines(path)
     head = line_digest(lines[-1])
@@ -197,8 +227,9 @@ def test_the_last_entry_needs_a_recorded_head(logged: Any,
     assert main(["log", "verify", str(path), "--head", "abc"]) == 2
 
 
-def test_an_empty_or_missing_log_verifies(tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_empty_or_missing_log_verifies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["log", "verify", "--store", str(tmp_path / "nothing-here")]) == 0
     assert "0 entries" in capsys.readouterr().out
     assert verify_lines([]).ok
@@ -210,8 +241,9 @@ def test_no_log_writes_nothing(pipeline: Any) -> None:
     assert not _log(pipeline).exists()
 
 
-def test_a_log_that_cannot_be_written_fails_the_verify(pipeline: Any,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_log_that_cannot_be_written_fails_the_verify(
+    pipeline: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     artifact = pipeline.run_all(run_id="run-1")
     (Path(pipeline.store) / "log").write_text("a file where the log directory should be")
     assert _verify(pipeline, artifact) == 3
@@ -222,8 +254,9 @@ def test_a_log_that_cannot_be_written_fails_the_verify(pipeline: Any,
     assert "the decision could not be logged" in captured.err
 
 
-def test_a_damaged_tail_is_not_appended_to(pipeline: Any,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_damaged_tail_is_not_appended_to(
+    pipeline: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     artifact = pipeline.run_all(run_id="run-1")
     assert _verify(pipeline, artifact) == 0
     path = _log(pipeline)
@@ -249,8 +282,10 @@ for i in range(int(sys.argv[2])):
 
 def test_concurrent_appenders_lose_no_entry(tmp_path: Path) -> None:
     path = tmp_path / "store" / "log" / "decisions.jsonl"
-    procs = [subprocess.Popen([sys.executable, "-c", _APPENDER, str(path), "15", f"p{n}"],
-                              cwd=ROOT) for n in range(8)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _APPENDER, str(path), "15", f"p{n}"], cwd=ROOT)
+        for n in range(8)
+    ]
     assert [p.wait(timeout=120) for p in procs] == [0] * 8
     lines = FileDecisionLog(path).lines()
     assert len(lines) == 120
@@ -262,18 +297,32 @@ def test_concurrent_appenders_lose_no_entry(tmp_path: Path) -> None:
 
 def test_concurrent_verify_commands_lose_no_entry(pipeline: Any) -> None:
     artifact = pipeline.run_all(run_id="run-1")
-    cmd = [sys.executable, "-m", "gatekeeper", "verify", "--policy", str(pipeline.policy_path),
-           "--store", str(pipeline.store), "--format", "json", str(artifact)]
-    procs = [subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL) for _ in range(4)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gatekeeper",
+        "verify",
+        "--policy",
+        str(pipeline.policy_path),
+        "--store",
+        str(pipeline.store),
+        "--format",
+        "json",
+        str(artifact),
+    ]
+    procs = [
+        subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(4)
+    ]
     assert [p.wait(timeout=120) for p in procs] == [0] * 4
     lines = _lines(_log(pipeline))
     assert len(lines) == 4
     assert verify_lines(lines).ok
 
 
-def test_log_show_text_cannot_drive_the_terminal(tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_log_show_text_cannot_drive_the_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # The log is read back from the store: a policy or subject name in it must not print
     # escape sequences or extra lines.
     from datetime import UTC, datetime
@@ -281,11 +330,18 @@ def test_log_show_text_cannot_drive_the_terminal(tmp_path: Path,
     from gatekeeper.decision_log import Decision, LoggedSubject
 
     store = tmp_path / "store"
-    FileDecisionLog(store / "log" / "decisions.jsonl").append(Decision(
-        time=datetime(2026, 1, 1, tzinfo=UTC), verdict="block",
-        policy="release\x1b[2J\n     1  pass", policy_digest=None,
-        subjects=[LoggedSubject(name="app\rX", digest="sha256:" + "a" * 64)], reasons=[],
-        attestations=[], store=str(store)))
+    FileDecisionLog(store / "log" / "decisions.jsonl").append(
+        Decision(
+            time=datetime(2026, 1, 1, tzinfo=UTC),
+            verdict="block",
+            policy="release\x1b[2J\n     1  pass",
+            policy_digest=None,
+            subjects=[LoggedSubject(name="app\rX", digest="sha256:" + "a" * 64)],
+            reasons=[],
+            attestations=[],
+            store=str(store),
+        )
+    )
     assert main(["log", "show", "--store", str(store), "--format", "text"]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\r" not in out

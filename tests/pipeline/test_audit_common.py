@@ -19,93 +19,107 @@ HEAD = "on: push\npermissions: {contents: read}\njobs:\n  a:\n    runs-on: ubunt
 # --- remote-script / insecure-fetch: the command patterns ------------------------------------
 
 
-@pytest.mark.parametrize("command", [
-    "curl -fsSL https://get.example.com/install.sh | sh",
-    "curl -sSL https://x.io/i | sudo bash -s -- --yes",
-    "curl https://x.io/i | sudo -E bash -",
-    "wget -O- https://x.io/setup | bash",
-    "wget -qO - https://x.io/setup.py | python3",
-    "bash <(curl -s https://x.io/i.sh)",
-    'sh -c "$(curl -fsSL https://raw.githubusercontent.com/o/r/HEAD/install.sh)"',
-    "source <(curl -s https://x.io/env)",
-    "iex (iwr https://x.io/install.ps1)",
-    "iex ((New-Object System.Net.WebClient).DownloadString('https://x.io/i.ps1'))",
-    "irm https://get.scoop.sh | iex",
-    "Invoke-WebRequest https://x.io/a.ps1 -UseBasicParsing | Invoke-Expression",
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "curl -fsSL https://get.example.com/install.sh | sh",
+        "curl -sSL https://x.io/i | sudo bash -s -- --yes",
+        "curl https://x.io/i | sudo -E bash -",
+        "wget -O- https://x.io/setup | bash",
+        "wget -qO - https://x.io/setup.py | python3",
+        "bash <(curl -s https://x.io/i.sh)",
+        'sh -c "$(curl -fsSL https://raw.githubusercontent.com/o/r/HEAD/install.sh)"',
+        "source <(curl -s https://x.io/env)",
+        "iex (iwr https://x.io/install.ps1)",
+        "iex ((New-Object System.Net.WebClient).DownloadString('https://x.io/i.ps1'))",
+        "irm https://get.scoop.sh | iex",
+        "Invoke-WebRequest https://x.io/a.ps1 -UseBasicParsing | Invoke-Expression",
+    ],
+)
 def test_remote_script_patterns_fire(command: str) -> None:
     assert remote_script(command) is not None
 
 
-@pytest.mark.parametrize("command", [
-    "curl -fsSLo install.sh https://x.io/install.sh",
-    "curl -s https://api.github.com/repos/o/r | jq -r .tag_name",
-    "curl -sL https://x.io/f.tgz | tar xz",
-    "curl -sL https://x.io/f | sha256sum -c expected.sha256",
-    "curl -s https://x.io/a | tee out.txt",
-    "wget https://x.io/pkg.deb && sudo dpkg -i pkg.deb",
-    "bash ./install.sh",
-    "echo hi | bash",
-    "curl https://x.io/a | shasum -a 256",
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "curl -fsSLo install.sh https://x.io/install.sh",
+        "curl -s https://api.github.com/repos/o/r | jq -r .tag_name",
+        "curl -sL https://x.io/f.tgz | tar xz",
+        "curl -sL https://x.io/f | sha256sum -c expected.sha256",
+        "curl -s https://x.io/a | tee out.txt",
+        "wget https://x.io/pkg.deb && sudo dpkg -i pkg.deb",
+        "bash ./install.sh",
+        "echo hi | bash",
+        "curl https://x.io/a | shasum -a 256",
+    ],
+)
 def test_remote_script_near_misses(command: str) -> None:
     assert remote_script(command) is None
 
 
-@pytest.mark.parametrize("command", [
-    "curl -k https://internal/artifact",
-    "curl -fsSLk https://internal/artifact -o a",
-    "curl --insecure https://x",
-    "wget --no-check-certificate https://x/y",
-    "pip install --trusted-host pypi.internal -r req.txt",
-    "yum install -y --nogpgcheck foo",
-    "apt-get install -y --allow-unauthenticated foo",
-    "npm config set strict-ssl false",
-    "yarn config set strict-ssl false",
-    "export GIT_SSL_NO_VERIFY=true",
-    "GIT_SSL_NO_VERIFY=1 git clone https://x/r",
-    "git config --global http.sslVerify false",
-    "helm repo add x https://x --insecure-skip-tls-verify",
-    "NODE_TLS_REJECT_UNAUTHORIZED=0 node build.js",
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "curl -k https://internal/artifact",
+        "curl -fsSLk https://internal/artifact -o a",
+        "curl --insecure https://x",
+        "wget --no-check-certificate https://x/y",
+        "pip install --trusted-host pypi.internal -r req.txt",
+        "yum install -y --nogpgcheck foo",
+        "apt-get install -y --allow-unauthenticated foo",
+        "npm config set strict-ssl false",
+        "yarn config set strict-ssl false",
+        "export GIT_SSL_NO_VERIFY=true",
+        "GIT_SSL_NO_VERIFY=1 git clone https://x/r",
+        "git config --global http.sslVerify false",
+        "helm repo add x https://x --insecure-skip-tls-verify",
+        "NODE_TLS_REJECT_UNAUTHORIZED=0 node build.js",
+    ],
+)
 def test_insecure_fetch_patterns_fire(command: str) -> None:
     assert insecure_fetch(command) is not None
 
 
-@pytest.mark.parametrize("command", [
-    "curl -fsSL https://x -o out",
-    "curl -L --keepalive-time 5 https://x",
-    "curl -H 'X-Kind: k' https://x",
-    "curl -fsSLO https://x/src.tgz && make -k",
-    "curl -s 'https://x/api?a=1&b=2' -o out",
-    "pip install -r requirements.txt",
-    "npm config set strict-ssl true",
-    "export GIT_SSL_NO_VERIFY=false",
-    "unset GIT_SSL_NO_VERIFY",
-    "git config http.sslVerify true",
-    "apt-get install -y curl",
-    "docker build --tls-verify=true .",
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "curl -fsSL https://x -o out",
+        "curl -L --keepalive-time 5 https://x",
+        "curl -H 'X-Kind: k' https://x",
+        "curl -fsSLO https://x/src.tgz && make -k",
+        "curl -s 'https://x/api?a=1&b=2' -o out",
+        "pip install -r requirements.txt",
+        "npm config set strict-ssl true",
+        "export GIT_SSL_NO_VERIFY=false",
+        "unset GIT_SSL_NO_VERIFY",
+        "git config http.sslVerify true",
+        "apt-get install -y curl",
+        "docker build --tls-verify=true .",
+    ],
+)
 def test_insecure_fetch_near_misses(command: str) -> None:
     assert insecure_fetch(command) is None
 
 
 def test_scripts_in_every_format_carry_lines(scan: Scan) -> None:
-    findings = scan({
-        WF: HEAD + """    steps:
+    findings = scan(
+        {
+            WF: HEAD
+            + """    steps:
       - run: |
           echo start
           curl -fsSL https://x.io/i.sh \\
             | bash
       - run: curl -k https://x
 """,
-        ".gitlab-ci.yml": """
+            ".gitlab-ci.yml": """
             build:
               script:
                 - make
                 - wget -qO- https://x.io/i | sh
         """,
-        "Jenkinsfile": """
+            "Jenkinsfile": """
             node {
               sh '''
                 set -e
@@ -114,19 +128,26 @@ def test_scripts_in_every_format_carry_lines(scan: Scan) -> None:
               sh "curl --insecure https://x"
             }
         """,
-        "build.sh": "#!/bin/sh\n# curl https://x | sh in a comment\ncurl -s https://x.io/a | sh\n",
-        "Makefile": "deps:\n\tpip install --trusted-host pypi.internal x\n",
-    })
+            "build.sh": "#!/bin/sh\n# curl https://x | sh in a comment\ncurl -s https://x.io/a | sh\n",
+            "Makefile": "deps:\n\tpip install --trusted-host pypi.internal x\n",
+        }
+    )
     remote = sorted((f.path, f.line) for f in rules(findings, "pipeline/remote-script"))
-    assert remote == [(".github/workflows/ci.yml", 9), (".gitlab-ci.yml", 4),
-                      ("Jenkinsfile", 4), ("build.sh", 3)]
+    assert remote == [
+        (".github/workflows/ci.yml", 9),
+        (".gitlab-ci.yml", 4),
+        ("Jenkinsfile", 4),
+        ("build.sh", 3),
+    ]
     insecure = sorted((f.path, f.line) for f in rules(findings, "pipeline/insecure-fetch"))
     assert insecure == [(".github/workflows/ci.yml", 11), ("Jenkinsfile", 6), ("Makefile", 2)]
 
 
 def test_insecure_env_variables(scan: Scan) -> None:
-    findings = scan({
-        WF: HEAD + """    env:
+    findings = scan(
+        {
+            WF: HEAD
+            + """    env:
       GIT_SSL_NO_VERIFY: "true"
       NODE_TLS_REJECT_UNAUTHORIZED: "1"
     steps:
@@ -134,13 +155,17 @@ def test_insecure_env_variables(scan: Scan) -> None:
         env:
           NODE_TLS_REJECT_UNAUTHORIZED: 0
 """,
-        ".gitlab-ci.yml": (
-            "variables:\n  GIT_SSL_NO_VERIFY: 'false'\n  PIP_TRUSTED_HOST: pypi.local\n"
-        ),
-    })
+            ".gitlab-ci.yml": (
+                "variables:\n  GIT_SSL_NO_VERIFY: 'false'\n  PIP_TRUSTED_HOST: pypi.local\n"
+            ),
+        }
+    )
     hits = sorted((f.path, f.line) for f in rules(findings, "pipeline/insecure-fetch"))
-    assert hits == [(".github/workflows/ci.yml", 7), (".github/workflows/ci.yml", 12),
-                    (".gitlab-ci.yml", 3)]
+    assert hits == [
+        (".github/workflows/ci.yml", 7),
+        (".github/workflows/ci.yml", 12),
+        (".gitlab-ci.yml", 3),
+    ]
 
 
 # --- hardcoded-credentials -------------------------------------------------------------------
@@ -148,7 +173,9 @@ def test_insecure_env_variables(scan: Scan) -> None:
 
 def test_hardcoded_credentials_fire_and_never_print_the_value(scan: Scan) -> None:
     secret = "hunter2-Zq8x!Lm4Rp"  # noqa: S105 - a fake credential planted for the test
-    findings = scan({WF: f"""
+    findings = scan(
+        {
+            WF: f"""
         on: push
         permissions: {{contents: read}}
         env:
@@ -165,7 +192,9 @@ def test_hardcoded_credentials_fire_and_never_print_the_value(scan: Scan) -> Non
               - uses: org/deploy@{"b" * 40}
                 with:
                   api-key: AbCdEf1234567890XyZ
-    """})
+    """
+        }
+    )
     hits = rules(findings, "pipeline/hardcoded-credentials")
     assert sorted(f.line for f in hits) == [4, 12, 16]
     assert all(f.severity.value == "high" for f in hits)
@@ -181,7 +210,9 @@ def test_hardcoded_credentials_use_the_secrets_familys_redaction_and_fingerprint
 ) -> None:
     # One credential, one printed form and one fingerprint, whichever family reports it.
     planted = "Zq8xLm4R" + "p7Tw2Vb9"  # assembled: the repository's own check stays clean
-    findings = scan({WF: f"""
+    findings = scan(
+        {
+            WF: f"""
         on: push
         permissions: {{contents: read}}
         env:
@@ -191,7 +222,9 @@ def test_hardcoded_credentials_use_the_secrets_familys_redaction_and_fingerprint
             runs-on: ubuntu-latest
             steps:
               - run: make
-    """})
+    """
+        }
+    )
     (hit,) = rules(findings, "pipeline/hardcoded-credentials")
     assert redact(planted) in hit.message
     assert f"sha256 {value_fingerprint(planted)[:12]}…" in hit.message
@@ -199,8 +232,9 @@ def test_hardcoded_credentials_use_the_secrets_familys_redaction_and_fingerprint
 
 
 def test_secret_references_and_placeholders_do_not_fire(scan: Scan) -> None:
-    findings = scan({
-        WF: f"""
+    findings = scan(
+        {
+            WF: f"""
             on: push
             permissions: {{contents: read}}
             env:
@@ -232,8 +266,9 @@ def test_secret_references_and_placeholders_do_not_fire(scan: Scan) -> None:
                       password: changeme
                       secret-name: prod-db
         """,
-        ".gitlab-ci.yml": "variables:\n  DB_PASSWORD: $CI_DB_PASSWORD\n",
-    })
+            ".gitlab-ci.yml": "variables:\n  DB_PASSWORD: $CI_DB_PASSWORD\n",
+        }
+    )
     assert rules(findings, "pipeline/hardcoded-credentials") == []
 
 
@@ -241,11 +276,13 @@ def test_gitlab_and_jenkins_literal_credentials(scan: Scan) -> None:
     # Planted values are assembled at run time so the repository's own check stays clean.
     planted_a = "Xk29-qpLm-" + "77Aa-zzQ1"
     planted_b = "q8Fz2LmP" + "0sVx9Rt4"
-    findings = scan({
-        ".gitlab-ci.yml": f"variables:\n  REGISTRY_PASSWORD: '{planted_a}'\n",
-        "Jenkinsfile": "pipeline {\n  agent any\n  environment {\n"
-                       f"    API_TOKEN = '{planted_b}'\n    REGION = 'eu-west-1'\n  }}\n}}\n",
-    })
+    findings = scan(
+        {
+            ".gitlab-ci.yml": f"variables:\n  REGISTRY_PASSWORD: '{planted_a}'\n",
+            "Jenkinsfile": "pipeline {\n  agent any\n  environment {\n"
+            f"    API_TOKEN = '{planted_b}'\n    REGION = 'eu-west-1'\n  }}\n}}\n",
+        }
+    )
     hits = sorted((f.path, f.line) for f in rules(findings, "pipeline/hardcoded-credentials"))
     assert hits == [(".gitlab-ci.yml", 2), ("Jenkinsfile", 4)]
 
@@ -254,16 +291,22 @@ def test_gitlab_and_jenkins_literal_credentials(scan: Scan) -> None:
 
 
 def test_malformed_files_are_parse_errors_and_the_rest_is_audited(scan: Scan) -> None:
-    findings = scan({
-        ".github/workflows/broken.yml": "on: push\njobs:\n  a:\n    steps: [\n",
-        ".github/workflows/notwf.yml": "- just\n- a list\n",
-        ".github/workflows/good.yml": HEAD + "    steps:\n      - uses: someone/thing@main\n",
-        "Jenkinsfile": "pipeline {\n  stages {\n    sh \"echo unterminated\n  }\n}\n",
-        ".gitlab-ci.yml": "build:\n  script: [make\n",
-    })
+    findings = scan(
+        {
+            ".github/workflows/broken.yml": "on: push\njobs:\n  a:\n    steps: [\n",
+            ".github/workflows/notwf.yml": "- just\n- a list\n",
+            ".github/workflows/good.yml": HEAD + "    steps:\n      - uses: someone/thing@main\n",
+            "Jenkinsfile": 'pipeline {\n  stages {\n    sh "echo unterminated\n  }\n}\n',
+            ".gitlab-ci.yml": "build:\n  script: [make\n",
+        }
+    )
     errors = {f.path: f for f in rules(findings, "pipeline/parse-error")}
-    assert set(errors) == {".github/workflows/broken.yml", ".github/workflows/notwf.yml",
-                           "Jenkinsfile", ".gitlab-ci.yml"}
+    assert set(errors) == {
+        ".github/workflows/broken.yml",
+        ".github/workflows/notwf.yml",
+        "Jenkinsfile",
+        ".gitlab-ci.yml",
+    }
     assert errors["Jenkinsfile"].line == 3
     assert errors[".github/workflows/notwf.yml"].line == 1
     assert all(f.line is not None and f.severity.value == "high" for f in errors.values())
@@ -289,17 +332,24 @@ def test_alias_bomb_is_a_parse_error_not_a_hang(scan: Scan) -> None:
 
 
 def test_config_drift(tmp_path: Path) -> None:
-    root = write_tree(tmp_path / "t", {WF: HEAD + "    steps: [{run: make}]\n",
-                                       "Jenkinsfile": "node { sh 'make' }\n",
-                                       "scripts/deploy.sh": "echo deploy\n"})
+    root = write_tree(
+        tmp_path / "t",
+        {
+            WF: HEAD + "    steps: [{run: make}]\n",
+            "Jenkinsfile": "node { sh 'make' }\n",
+            "scripts/deploy.sh": "echo deploy\n",
+        },
+    )
     wf_digest = hashlib.sha256((root / WF).read_bytes()).hexdigest()
     deploy_digest = hashlib.sha256(b"echo deploy\n").hexdigest()
-    policy = AuditsPolicy(approved_pipeline_digests={
-        WF: wf_digest,  # matches: no finding
-        "Jenkinsfile": "0" * 64,  # differs
-        "scripts/deploy.sh": f"sha256:{deploy_digest}",  # not a classified file, still checked
-        ".gitlab-ci.yml": "1" * 64,  # approved but gone
-    })
+    policy = AuditsPolicy(
+        approved_pipeline_digests={
+            WF: wf_digest,  # matches: no finding
+            "Jenkinsfile": "0" * 64,  # differs
+            "scripts/deploy.sh": f"sha256:{deploy_digest}",  # not a classified file, still checked
+            ".gitlab-ci.yml": "1" * 64,  # approved but gone
+        }
+    )
     drift = {f.path: f for f in rules(audit(root, policy), "pipeline/config-drift")}
     assert set(drift) == {"Jenkinsfile", ".gitlab-ci.yml"}
     assert drift["Jenkinsfile"].severity.value == "high"
@@ -314,7 +364,9 @@ def test_no_approved_digests_no_drift(scan: Scan) -> None:
 
 
 def test_literal_passed_as_a_reusable_workflow_secret(scan: Scan) -> None:
-    findings = scan({WF: f"""
+    findings = scan(
+        {
+            WF: f"""
         on: push
         permissions: {{contents: read}}
         jobs:
@@ -323,7 +375,9 @@ def test_literal_passed_as_a_reusable_workflow_secret(scan: Scan) -> None:
             secrets:
               registry-token: r3g-T0k3n-9911
               deploy-key: ${{{{ secrets.DEPLOY_KEY }}}}
-    """})
+    """
+        }
+    )
     assert [f.line for f in rules(findings, "pipeline/hardcoded-credentials")] == [7]
 
 

@@ -39,7 +39,9 @@ def test_clean_workflow_has_no_findings(scan: Scan) -> None:
 
 
 def test_pull_request_target_checkout_of_head_is_critical(scan: Scan) -> None:
-    findings = scan({WF: f"""
+    findings = scan(
+        {
+            WF: f"""
         on:
           pull_request_target:
             types: [opened, synchronize]
@@ -53,7 +55,9 @@ def test_pull_request_target_checkout_of_head_is_critical(scan: Scan) -> None:
                   ref: ${{{{ github.event.pull_request.head.sha }}}}
                   persist-credentials: false
               - run: make test
-    """})
+    """
+        }
+    )
     trig = rules(findings, "pipeline/dangerous-trigger")
     assert [(f.line, f.severity.value) for f in trig] == [(2, "medium")]
     checkout = rules(findings, "pipeline/untrusted-checkout")
@@ -61,7 +65,9 @@ def test_pull_request_target_checkout_of_head_is_critical(scan: Scan) -> None:
 
 
 def test_workflow_run_head_branch_checkout_and_gh_pr_checkout(scan: Scan) -> None:
-    findings = scan({WF: f"""
+    findings = scan(
+        {
+            WF: f"""
         on:
           workflow_run:
             workflows: [ci]
@@ -76,13 +82,17 @@ def test_workflow_run_head_branch_checkout_and_gh_pr_checkout(scan: Scan) -> Non
                   ref: ${{{{ github.event.workflow_run.head_branch }}}}
                   persist-credentials: false
               - run: gh pr checkout 12
-    """})
+    """
+        }
+    )
     lines = sorted(f.line for f in rules(findings, "pipeline/untrusted-checkout"))
     assert lines == [12, 14]
 
 
 def test_pull_request_target_without_head_checkout_is_only_context(scan: Scan) -> None:
-    findings = scan({WF: f"""
+    findings = scan(
+        {
+            WF: f"""
         on: pull_request_target
         permissions: {{pull-requests: write}}
         jobs:
@@ -93,12 +103,16 @@ def test_pull_request_target_without_head_checkout_is_only_context(scan: Scan) -
                 with:
                   persist-credentials: false
               - uses: actions/labeler@{SHA}
-    """})
+    """
+        }
+    )
     assert [f.rule for f in findings] == ["pipeline/dangerous-trigger"]
 
 
 def test_head_checkout_on_plain_pull_request_is_fine(scan: Scan) -> None:
-    findings = scan({WF: f"""
+    findings = scan(
+        {
+            WF: f"""
         on: pull_request
         permissions: {{contents: read}}
         jobs:
@@ -108,7 +122,9 @@ def test_head_checkout_on_plain_pull_request_is_fine(scan: Scan) -> None:
               - uses: actions/checkout@{SHA}
                 with:
                   ref: ${{{{ github.event.pull_request.head.sha }}}}
-    """})
+    """
+        }
+    )
     assert findings == []
 
 
@@ -116,7 +132,9 @@ def test_head_checkout_on_plain_pull_request_is_fine(scan: Scan) -> None:
 
 
 def test_template_injection_in_run_and_github_script(scan: Scan) -> None:
-    findings = scan({WF: f"""
+    findings = scan(
+        {
+            WF: f"""
         on: issues
         permissions: {{issues: write}}
         jobs:
@@ -133,16 +151,22 @@ def test_template_injection_in_run_and_github_script(scan: Scan) -> None:
                     const body = `${{{{ github.event.issue.body }}}}`
                     console.log(body)
               - run: echo "${{{{ github.head_ref }}}}"
-    """})
+    """
+        }
+    )
     hits = rules(findings, "pipeline/template-injection")
     assert sorted((f.line, f.severity.value) for f in hits) == [
-        (10, "high"), (14, "high"), (16, "high")
+        (10, "high"),
+        (14, "high"),
+        (16, "high"),
     ]
     assert all("github." in f.message for f in hits)
 
 
 def test_env_indirection_and_with_inputs_do_not_fire(scan: Scan) -> None:
-    findings = scan({WF: f"""
+    findings = scan(
+        {
+            WF: f"""
         on: issues
         permissions: {{issues: write}}
         jobs:
@@ -159,12 +183,16 @@ def test_env_indirection_and_with_inputs_do_not_fire(scan: Scan) -> None:
               - if: contains(github.event.issue.title, 'bug')
                 run: echo bug
               - run: echo "${{{{ contains(github.event.issue.title, 'x') }}}}"
-    """})
+    """
+        }
+    )
     assert rules(findings, "pipeline/template-injection") == []
 
 
 def test_expression_of_tainted_env_in_run_still_fires(scan: Scan) -> None:
-    findings = scan({WF: """
+    findings = scan(
+        {
+            WF: """
         on: issue_comment
         permissions: {}
         env:
@@ -174,19 +202,25 @@ def test_expression_of_tainted_env_in_run_still_fires(scan: Scan) -> None:
             runs-on: ubuntu-latest
             steps:
               - run: echo "${{ env.BODY }}"
-    """})
+    """
+        }
+    )
     assert [f.line for f in rules(findings, "pipeline/template-injection")] == [9]
 
 
 def test_template_injection_in_composite_action(scan: Scan) -> None:
-    findings = scan({"actions/notify/action.yml": """
+    findings = scan(
+        {
+            "actions/notify/action.yml": """
         name: notify
         runs:
           using: composite
           steps:
             - shell: bash
               run: echo "${{ github.event.pull_request.title }}"
-    """})
+    """
+        }
+    )
     assert [f.line for f in rules(findings, "pipeline/template-injection")] == [6]
 
 
@@ -194,7 +228,9 @@ def test_template_injection_in_composite_action(scan: Scan) -> None:
 
 
 def test_unpinned_actions_and_severities(scan: Scan) -> None:
-    findings = scan({WF: f"""
+    findings = scan(
+        {
+            WF: f"""
         on: push
         permissions: {{contents: read}}
         jobs:
@@ -213,15 +249,26 @@ def test_unpinned_actions_and_severities(scan: Scan) -> None:
             uses: org/shared/.github/workflows/build.yml@main
           local-call:
             uses: ./.github/workflows/reusable.yml
-    """})
+    """
+        }
+    )
     hits = {(f.line, f.severity.value) for f in rules(findings, "pipeline/unpinned-action")}
-    assert hits == {(7, "low"), (8, "low"), (9, "medium"), (10, "medium"), (11, "medium"),
-                    (14, "medium"), (16, "medium")}
+    assert hits == {
+        (7, "low"),
+        (8, "low"),
+        (9, "medium"),
+        (10, "medium"),
+        (11, "medium"),
+        (14, "medium"),
+        (16, "medium"),
+    }
 
 
 def test_unpinned_images_container_services_and_docker_uses(scan: Scan) -> None:
     digest = "sha256:" + "a" * 64
-    findings = scan({WF: f"""
+    findings = scan(
+        {
+            WF: f"""
         on: push
         permissions: {{contents: read}}
         jobs:
@@ -242,7 +289,9 @@ def test_unpinned_images_container_services_and_docker_uses(scan: Scan) -> None:
               image: ghcr.io/org/img@{digest}
             steps:
               - run: true
-    """})
+    """
+        }
+    )
     hits = sorted((f.line, f.severity.value) for f in rules(findings, "pipeline/unpinned-image"))
     assert hits == [(6, "low"), (11, "low"), (13, "low")]
 
@@ -251,7 +300,9 @@ def test_unpinned_images_container_services_and_docker_uses(scan: Scan) -> None:
 
 
 def test_write_all_at_workflow_level_fires(scan: Scan) -> None:
-    findings = scan({WF: """
+    findings = scan(
+        {
+            WF: """
         on: push
         permissions: write-all
         jobs:
@@ -259,14 +310,18 @@ def test_write_all_at_workflow_level_fires(scan: Scan) -> None:
             runs-on: ubuntu-latest
             steps:
               - run: make
-    """})
+    """
+        }
+    )
     hits = rules(findings, "pipeline/excessive-permissions")
     assert [(f.line, f.severity.value) for f in hits] == [(2, "medium")]
     assert "write-all" in hits[0].message
 
 
 def test_no_permissions_anywhere_fires_once(scan: Scan) -> None:
-    findings = scan({WF: """
+    findings = scan(
+        {
+            WF: """
         on: [push]
         jobs:
           a:
@@ -275,21 +330,29 @@ def test_no_permissions_anywhere_fires_once(scan: Scan) -> None:
           b:
             runs-on: ubuntu-latest
             steps: [{run: make}]
-    """})
+    """
+        }
+    )
     assert [f.line for f in rules(findings, "pipeline/excessive-permissions")] == [1]
 
 
 def test_job_level_permissions_cover_the_workflow_but_a_gap_fires(scan: Scan) -> None:
-    covered = scan({WF: """
+    covered = scan(
+        {
+            WF: """
         on: push
         jobs:
           a:
             runs-on: ubuntu-latest
             permissions: {contents: read}
             steps: [{run: make}]
-    """})
+    """
+        }
+    )
     assert rules(covered, "pipeline/excessive-permissions") == []
-    gap = scan({WF: """
+    gap = scan(
+        {
+            WF: """
         on: push
         jobs:
           a:
@@ -303,12 +366,16 @@ def test_job_level_permissions_cover_the_workflow_but_a_gap_fires(scan: Scan) ->
             runs-on: ubuntu-latest
             permissions: write-all
             steps: [{run: make}]
-    """})
+    """
+        }
+    )
     assert sorted(f.line for f in rules(gap, "pipeline/excessive-permissions")) == [7, 12]
 
 
 def test_secrets_inherit(scan: Scan) -> None:
-    findings = scan({WF: f"""
+    findings = scan(
+        {
+            WF: f"""
         on: push
         permissions: {{contents: read}}
         jobs:
@@ -319,7 +386,9 @@ def test_secrets_inherit(scan: Scan) -> None:
             uses: org/repo/.github/workflows/deploy.yml@{SHA}
             secrets:
               token: ${{{{ secrets.DEPLOY_TOKEN }}}}
-    """})
+    """
+        }
+    )
     assert [f.line for f in rules(findings, "pipeline/secrets-inherit")] == [6]
 
 
@@ -327,7 +396,9 @@ def test_secrets_inherit(scan: Scan) -> None:
 
 
 def test_self_hosted_runner_on_pull_request(scan: Scan) -> None:
-    findings = scan({WF: """
+    findings = scan(
+        {
+            WF: """
         on:
           pull_request:
             branches: [main]
@@ -336,13 +407,17 @@ def test_self_hosted_runner_on_pull_request(scan: Scan) -> None:
           build:
             runs-on: [self-hosted, linux, x64]
             steps: [{run: make}]
-    """})
+    """
+        }
+    )
     hits = rules(findings, "pipeline/self-hosted-runner")
     assert [(f.line, f.severity.value) for f in hits] == [(7, "high")]
 
 
 def test_self_hosted_on_push_only_and_hosted_on_pr_do_not_fire(scan: Scan) -> None:
-    push_only = scan({WF: """
+    push_only = scan(
+        {
+            WF: """
         on:
           push:
             branches: [main]
@@ -351,15 +426,21 @@ def test_self_hosted_on_push_only_and_hosted_on_pr_do_not_fire(scan: Scan) -> No
           build:
             runs-on: self-hosted
             steps: [{run: make}]
-    """})
-    hosted = scan({WF: """
+    """
+        }
+    )
+    hosted = scan(
+        {
+            WF: """
         on: pull_request
         permissions: {contents: read}
         jobs:
           build:
             runs-on: ubuntu-latest
             steps: [{run: make}]
-    """})
+    """
+        }
+    )
     assert rules(push_only + hosted, "pipeline/self-hosted-runner") == []
 
 
@@ -367,7 +448,9 @@ def test_self_hosted_on_push_only_and_hosted_on_pr_do_not_fire(scan: Scan) -> No
 
 
 def test_insecure_commands(scan: Scan) -> None:
-    findings = scan({WF: """
+    findings = scan(
+        {
+            WF: """
         on: push
         permissions: {contents: read}
         env:
@@ -379,12 +462,16 @@ def test_insecure_commands(scan: Scan) -> None:
               ACTIONS_ALLOW_UNSECURE_COMMANDS: "false"
             steps:
               - run: echo "ACTIONS_ALLOW_UNSECURE_COMMANDS=true" >> $GITHUB_ENV
-    """})
+    """
+        }
+    )
     assert sorted(f.line for f in rules(findings, "pipeline/insecure-commands")) == [4, 11]
 
 
 def test_github_env_injection_direct_indirect_and_heredoc(scan: Scan) -> None:
-    findings = scan({WF: """
+    findings = scan(
+        {
+            WF: """
         on: pull_request_target
         permissions: {}
         jobs:
@@ -401,13 +488,17 @@ def test_github_env_injection_direct_indirect_and_heredoc(scan: Scan) -> None:
                   X=${BRANCH}
                   EOF
               - run: echo "T=${{ github.event.pull_request.title }}" >> $GITHUB_ENV
-    """})
+    """
+        }
+    )
     hits = sorted(f.line for f in rules(findings, "pipeline/github-env-injection"))
     assert hits == [10, 12, 13, 16]
 
 
 def test_github_env_safe_writes_do_not_fire(scan: Scan) -> None:
-    findings = scan({WF: """
+    findings = scan(
+        {
+            WF: """
         on: push
         permissions: {contents: read}
         jobs:
@@ -419,7 +510,9 @@ def test_github_env_safe_writes_do_not_fire(scan: Scan) -> None:
                   echo "SHA=${{ github.sha }}" >> $GITHUB_ENV
                   echo "DATE=$(date +%F)" >> $GITHUB_ENV
                   echo "$HOME/.local/bin" >> $GITHUB_PATH
-    """})
+    """
+        }
+    )
     assert rules(findings, "pipeline/github-env-injection") == []
 
 
@@ -427,7 +520,9 @@ def test_github_env_safe_writes_do_not_fire(scan: Scan) -> None:
 
 
 def test_persisted_credentials_with_upload_artifact(scan: Scan) -> None:
-    findings = scan({WF: f"""
+    findings = scan(
+        {
+            WF: f"""
         on: push
         permissions: {{contents: read}}
         jobs:
@@ -449,7 +544,9 @@ def test_persisted_credentials_with_upload_artifact(scan: Scan) -> None:
             steps:
               - uses: actions/checkout@{SHA}
               - run: make
-    """})
+    """
+        }
+    )
     assert [f.line for f in rules(findings, "pipeline/persisted-credentials")] == [7]
 
 
@@ -457,7 +554,9 @@ def test_persisted_credentials_with_upload_artifact(scan: Scan) -> None:
 
 
 def test_cache_poisoning_in_release_workflow(scan: Scan) -> None:
-    findings = scan({".github/workflows/release.yml": f"""
+    findings = scan(
+        {
+            ".github/workflows/release.yml": f"""
         on:
           push:
             tags: ["v*"]
@@ -475,12 +574,16 @@ def test_cache_poisoning_in_release_workflow(scan: Scan) -> None:
               - uses: actions/setup-go@{SHA}
                 with: {{cache: false}}
               - run: npm publish
-    """})
+    """
+        }
+    )
     assert [f.line for f in rules(findings, "pipeline/cache-poisoning")] == [11]
 
 
 def test_cache_in_ci_or_release_without_cache_does_not_fire(scan: Scan) -> None:
-    ci = scan({WF: f"""
+    ci = scan(
+        {
+            WF: f"""
         on: pull_request
         permissions: {{contents: read}}
         jobs:
@@ -489,8 +592,12 @@ def test_cache_in_ci_or_release_without_cache_does_not_fire(scan: Scan) -> None:
             steps:
               - uses: actions/cache@{SHA}
                 with: {{path: ~/.npm, key: npm}}
-    """})
-    release = scan({".github/workflows/release.yml": f"""
+    """
+        }
+    )
+    release = scan(
+        {
+            ".github/workflows/release.yml": f"""
         on:
           release:
             types: [published]
@@ -502,7 +609,9 @@ def test_cache_in_ci_or_release_without_cache_does_not_fire(scan: Scan) -> None:
               - uses: actions/setup-python@{SHA}
                 with: {{python-version: "3.12"}}
               - uses: pypa/gh-action-pypi-publish@{SHA}
-    """})
+    """
+        }
+    )
     assert rules(ci + release, "pipeline/cache-poisoning") == []
 
 
@@ -523,7 +632,9 @@ def test_finding_fingerprints_survive_line_moves(scan: Scan) -> None:
 
 
 def test_self_hosted_runner_through_a_matrix(scan: Scan) -> None:
-    findings = scan({WF: """
+    findings = scan(
+        {
+            WF: """
         on: pull_request
         permissions: {contents: read}
         jobs:
@@ -541,12 +652,16 @@ def test_self_hosted_runner_through_a_matrix(scan: Scan) -> None:
                   - os: macos-latest
             runs-on: ${{ matrix.os }}
             steps: [{run: make}]
-    """})
+    """
+        }
+    )
     assert [f.line for f in rules(findings, "pipeline/self-hosted-runner")] == [8]
 
 
 def test_reusable_workflow_without_permissions_inherits_the_callers(scan: Scan) -> None:
-    callee = scan({".github/workflows/reusable.yml": """
+    callee = scan(
+        {
+            ".github/workflows/reusable.yml": """
         on:
           workflow_call:
             inputs:
@@ -555,20 +670,28 @@ def test_reusable_workflow_without_permissions_inherits_the_callers(scan: Scan) 
           deploy:
             runs-on: ubuntu-latest
             steps: [{run: make deploy}]
-    """})
+    """
+        }
+    )
     assert rules(callee, "pipeline/excessive-permissions") == []
-    also_push = scan({".github/workflows/reusable.yml": """
+    also_push = scan(
+        {
+            ".github/workflows/reusable.yml": """
         on: [workflow_call, push]
         jobs:
           deploy:
             runs-on: ubuntu-latest
             steps: [{run: make deploy}]
-    """})
+    """
+        }
+    )
     assert len(rules(also_push, "pipeline/excessive-permissions")) == 1
 
 
 def test_comment_bot_checking_out_the_pull_request(scan: Scan) -> None:
-    findings = scan({WF: f"""
+    findings = scan(
+        {
+            WF: f"""
         on: issue_comment
         permissions: {{contents: read}}
         jobs:
@@ -581,13 +704,17 @@ def test_comment_bot_checking_out_the_pull_request(scan: Scan) -> None:
                   ref: refs/pull/${{{{ github.event.issue.number }}}}/head
                   persist-credentials: false
               - run: make test
-    """})
+    """
+        }
+    )
     assert [f.line for f in rules(findings, "pipeline/untrusted-checkout")] == [10]
     assert rules(findings, "pipeline/dangerous-trigger") == []
 
 
 def test_run_fetching_the_pull_request_head(scan: Scan) -> None:
-    findings = scan({WF: """
+    findings = scan(
+        {
+            WF: """
         on: pull_request_target
         permissions: {contents: read}
         jobs:
@@ -598,12 +725,16 @@ def test_run_fetching_the_pull_request_head(scan: Scan) -> None:
                   git fetch origin pull/${{ github.event.number }}/head:pr
                   git checkout pr
               - run: git fetch origin main && git log -1
-    """})
+    """
+        }
+    )
     assert [f.line for f in rules(findings, "pipeline/untrusted-checkout")] == [8]
 
 
 def test_static_heredoc_to_github_env_in_pr_target_is_fine(scan: Scan) -> None:
-    findings = scan({WF: """
+    findings = scan(
+        {
+            WF: """
         on: pull_request_target
         permissions: {}
         jobs:
@@ -617,12 +748,16 @@ def test_static_heredoc_to_github_env_in_pr_target_is_fine(scan: Scan) -> None:
                   cat >> "$GITHUB_ENV" <<EOF
                   PR=$(cat pr/number)
                   EOF
-    """})
+    """
+        }
+    )
     assert [f.line for f in rules(findings, "pipeline/github-env-injection")] == [11]
 
 
 def test_multiline_env_delimiter_syntax_reports_the_tainted_line_only(scan: Scan) -> None:
-    findings = scan({WF: """
+    findings = scan(
+        {
+            WF: """
         on: issue_comment
         permissions: {}
         jobs:
@@ -635,5 +770,7 @@ def test_multiline_env_delimiter_syntax_reports_the_tainted_line_only(scan: Scan
                   echo "COMMENT<<EOF" >> "$GITHUB_ENV"
                   echo "$BODY" >> "$GITHUB_ENV"
                   echo "EOF" >> "$GITHUB_ENV"
-    """})
+    """
+        }
+    )
     assert [f.line for f in rules(findings, "pipeline/github-env-injection")] == [11]

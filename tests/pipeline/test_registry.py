@@ -25,5 +25,9 @@ def test_every_catalogued_pipeline_rule_is_implemented_at_its_severity() -> None
 def test_pipeline_collector_and_audits_are_registered() -> None:
     assert "pipeline" in kinds()
     modules = {a.__module__ for a in all_audits() if a.evidence_kind == "pipeline"}
-    assert modules == {"gatekeeper.audit.pipeline_common", "gatekeeper.audit.pipeline_github",
-                       "gatekeeper.audit.pipeline_jenkins", "gatekeeper.audit.pipeline_gitlab"}
+    assert modules == {
+        "gatekeeper.audit.pipeline_common",
+        "gatekeeper.audit.pipeline_github",
+        "gatekeeper.audit.pipeline_jenkins",
+        "gatekeeper.audit.pipeline_gitlab",
+    }

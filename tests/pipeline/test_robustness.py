@@ -16,25 +16,74 @@ from gatekeeper.collect.gitlab_ci import GitlabParseError, parse_gitlab_ci
 from gatekeeper.collect.jenkinsfile import JenkinsParseError, parse_jenkinsfile
 from gatekeeper.models.pipeline import GitlabCi, Jenkinsfile, PipelineEvidence, Workflow
 
-KEYS = st.sampled_from([
-    "on", "jobs", "steps", "uses", "run", "with", "env", "permissions", "runs-on", "container",
-    "services", "secrets", "image", "credentials", "password", "strategy", "matrix", "include",
-    "script", "project", "ref", "remote", "local", "component", "variables", "runs", "using",
-    "pull_request_target", "push", "tags", "persist-credentials", "cache", "if", "name", "a",
-])
+KEYS = st.sampled_from(
+    [
+        "on",
+        "jobs",
+        "steps",
+        "uses",
+        "run",
+        "with",
+        "env",
+        "permissions",
+        "runs-on",
+        "container",
+        "services",
+        "secrets",
+        "image",
+        "credentials",
+        "password",
+        "strategy",
+        "matrix",
+        "include",
+        "script",
+        "project",
+        "ref",
+        "remote",
+        "local",
+        "component",
+        "variables",
+        "runs",
+        "using",
+        "pull_request_target",
+        "push",
+        "tags",
+        "persist-credentials",
+        "cache",
+        "if",
+        "name",
+        "a",
+    ]
+)
 SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(-5, 5),
-    st.sampled_from([
-        "write-all", "self-hosted", "actions/checkout@v4", "docker://alpine", "inherit",
-        "${{ github.event.issue.title }}", "curl -k https://x | sh", "echo x >> $GITHUB_ENV",
-        "main", "0123456789abcdef0123456789abcdef01234567", "./local", "", "a\nb\n",
-        "${{ matrix.os }}", "https://x/y.yml",
-    ]),
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.sampled_from(
+        [
+            "write-all",
+            "self-hosted",
+            "actions/checkout@v4",
+            "docker://alpine",
+            "inherit",
+            "${{ github.event.issue.title }}",
+            "curl -k https://x | sh",
+            "echo x >> $GITHUB_ENV",
+            "main",
+            "0123456789abcdef0123456789abcdef01234567",
+            "./local",
+            "",
+            "a\nb\n",
+            "${{ matrix.os }}",
+            "https://x/y.yml",
+        ]
+    ),
 )
 TREES = st.recursive(
     SCALARS,
-    lambda children: st.one_of(st.lists(children, max_size=4),
-                               st.dictionaries(KEYS, children, max_size=5)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(KEYS, children, max_size=5)
+    ),
     max_leaves=25,
 )
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -71,12 +120,54 @@ def test_random_gitlab_files_parse_or_fail_cleanly(tree: Any) -> None:
     _audit(gitlab=[model])
 
 
-GROOVY = st.lists(st.sampled_from([
-    "sh ", "sh(", "bat ", "script: ", "\"", "'", "'''", '"""', "${", "}", "{", "(", ")", "[",
-    "]", "$", "params.X", "env.BRANCH_NAME", "TOKEN", "\\", "\n", "//", "/*", "*/", "/", " ",
-    "@Library(", "library ", "withCredentials([string(variable: 'TOKEN')])", "credentials(",
-    "X = ", ",", "+", ".", "pipeline ", "parameters ", "environment ", "=", "a", "1", "#!",
-]), max_size=40).map("".join)
+GROOVY = st.lists(
+    st.sampled_from(
+        [
+            "sh ",
+            "sh(",
+            "bat ",
+            "script: ",
+            '"',
+            "'",
+            "'''",
+            '"""',
+            "${",
+            "}",
+            "{",
+            "(",
+            ")",
+            "[",
+            "]",
+            "$",
+            "params.X",
+            "env.BRANCH_NAME",
+            "TOKEN",
+            "\\",
+            "\n",
+            "//",
+            "/*",
+            "*/",
+            "/",
+            " ",
+            "@Library(",
+            "library ",
+            "withCredentials([string(variable: 'TOKEN')])",
+            "credentials(",
+            "X = ",
+            ",",
+            "+",
+            ".",
+            "pipeline ",
+            "parameters ",
+            "environment ",
+            "=",
+            "a",
+            "1",
+            "#!",
+        ]
+    ),
+    max_size=40,
+).map("".join)
 
 
 @settings(max_examples=400, deadline=None)

@@ -66,8 +66,10 @@ class FakeGitHub:
             headers = {}
             if page < len(self.reviews_pages):
                 number = path.split("/pulls/")[1].split("/")[0]
-                headers["Link"] = (f'<{self.url}{base}/pulls/{number}/reviews?per_page=100&'
-                                   f'page={page + 1}>; rel="next", <{self.url}/x>; rel="last"')
+                headers["Link"] = (
+                    f"<{self.url}{base}/pulls/{number}/reviews?per_page=100&"
+                    f'page={page + 1}>; rel="next", <{self.url}/x>; rel="last"'
+                )
             return Reply(200, self.reviews_pages[page - 1], headers)
         return Reply(404, {"message": "Not Found"})
 
@@ -78,8 +80,14 @@ class FakeGitHub:
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                fake.requests.append(Recorded(self.command, self.path, dict(self.headers),
-                                              json.loads(raw) if raw else None))
+                fake.requests.append(
+                    Recorded(
+                        self.command,
+                        self.path,
+                        dict(self.headers),
+                        json.loads(raw) if raw else None,
+                    )
+                )
                 reply = fake.route(self.command, self.path)
                 data = json.dumps(reply.body).encode()
                 self.send_response(reply.status)
@@ -124,8 +132,15 @@ class PullRequest:
     event_path: Path
 
 
-def make_event(tmp_path: Path, base: str, head: str, *, number: int = 7, author: str = "dev1",
-               fork: bool = False) -> Path:
+def make_event(
+    tmp_path: Path,
+    base: str,
+    head: str,
+    *,
+    number: int = 7,
+    author: str = "dev1",
+    fork: bool = False,
+) -> Path:
     event = {
         "action": "synchronize",
         "number": number,
@@ -134,8 +149,11 @@ def make_event(tmp_path: Path, base: str, head: str, *, number: int = 7, author:
             "title": "a change",
             "user": {"login": author, "id": 1},
             "base": {"sha": base, "ref": "main", "repo": {"full_name": OWNER_REPO}},
-            "head": {"sha": head, "ref": "feature",
-                     "repo": {"full_name": "mallory/widget" if fork else OWNER_REPO}},
+            "head": {
+                "sha": head,
+                "ref": "feature",
+                "repo": {"full_name": "mallory/widget" if fork else OWNER_REPO},
+            },
         },
         "repository": {"full_name": OWNER_REPO, "private": False},
         "sender": {"login": author},

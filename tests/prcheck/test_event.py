@@ -38,12 +38,15 @@ def test_same_repository_different_case_is_not_a_fork(tmp_path: Path) -> None:
     assert load_event(path).is_fork is False
 
 
-@pytest.mark.parametrize("mutate", [
-    lambda d: d["pull_request"]["head"].update(sha="not-a-sha"),
-    lambda d: d["pull_request"].update(number=0),
-    lambda d: d["pull_request"].pop("user"),
-    lambda d: d.pop("repository"),
-])
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda d: d["pull_request"]["head"].update(sha="not-a-sha"),
+        lambda d: d["pull_request"].update(number=0),
+        lambda d: d["pull_request"].pop("user"),
+        lambda d: d.pop("repository"),
+    ],
+)
 def test_malformed(tmp_path: Path, mutate) -> None:  # type: ignore[no-untyped-def]
     path = make_event(tmp_path, BASE, HEAD)
     data = json.loads(path.read_text())
@@ -58,12 +61,15 @@ def test_environment(tmp_path: Path) -> None:
     for name in ("pull_request", "pull_request_target", ""):
         got = event_from_environment({"GITHUB_EVENT_PATH": path, "GITHUB_EVENT_NAME": name})
         assert got is not None and got.head_sha == HEAD
-    assert event_from_environment({"GITHUB_EVENT_PATH": path,
-                                   "GITHUB_EVENT_NAME": "push"}) is None
+    assert event_from_environment({"GITHUB_EVENT_PATH": path, "GITHUB_EVENT_NAME": "push"}) is None
     assert event_from_environment({}) is None
     with pytest.raises(InvalidInput, match="is not a file"):
-        event_from_environment({"GITHUB_EVENT_PATH": str(tmp_path / "missing.json"),
-                                "GITHUB_EVENT_NAME": "pull_request"})
+        event_from_environment(
+            {
+                "GITHUB_EVENT_PATH": str(tmp_path / "missing.json"),
+                "GITHUB_EVENT_NAME": "pull_request",
+            }
+        )
 
 
 def test_oversized_event_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

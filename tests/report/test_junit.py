@@ -109,8 +109,9 @@ def test_verify_pass(verify_pass: Verdict) -> None:
 
 
 def test_hostile_text_stays_well_formed() -> None:
-    nasty = finding("pipeline/parse-error", Severity.HIGH,
-                    'bad <x> & "q" ]]> \x00\x1b[31m end', "a&b<c>.yml", 2)
+    nasty = finding(
+        "pipeline/parse-error", Severity.HIGH, 'bad <x> & "q" ]]> \x00\x1b[31m end', "a&b<c>.yml", 2
+    )
     verdict = Verdict(command="check", verdict="block", findings=[nasty], block_at=Severity.HIGH)
     text = render(ReportFormat.JUNIT, verdict)
     root = _parse(text)

@@ -59,8 +59,10 @@ def test_untrusted_text_is_inert() -> None:
 
 
 def test_long_tables_are_capped() -> None:
-    many = [finding("secrets/jwt", Severity.HIGH, f"jwt {i}", f"f{i:04}.txt", 1)
-            for i in range(MAX_ROWS + 5)]
+    many = [
+        finding("secrets/jwt", Severity.HIGH, f"jwt {i}", f"f{i:04}.txt", 1)
+        for i in range(MAX_ROWS + 5)
+    ]
     verdict = Verdict(command="check", verdict="block", findings=many, block_at=Severity.HIGH)
     text = render(ReportFormat.MARKDOWN, verdict)
     assert text.count("`secrets/jwt`") == MAX_ROWS

@@ -72,8 +72,9 @@ def test_disabled_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_thread_safe_count_and_track(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TERM", "xterm")
     progress = Progress("x", 4000, stream=FakeTTY(), delay=0.0, interval=0.0)
-    threads = [threading.Thread(target=lambda: [progress.advance() for _ in range(1000)])
-               for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda: [progress.advance() for _ in range(1000)]) for _ in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:

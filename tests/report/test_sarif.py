@@ -32,8 +32,9 @@ def _validate(validator: jsonschema.Draft4Validator, text: str) -> dict[str, Any
     return log
 
 
-def test_check_verdict_is_valid_sarif(validator: jsonschema.Draft4Validator,
-                                      check_verdict: Verdict) -> None:
+def test_check_verdict_is_valid_sarif(
+    validator: jsonschema.Draft4Validator, check_verdict: Verdict
+) -> None:
     log = _validate(validator, render(ReportFormat.SARIF, check_verdict))
     assert log["version"] == "2.1.0"
     run = log["runs"][0]
@@ -65,8 +66,9 @@ def test_result_location_level_and_fingerprint(check_verdict: Verdict) -> None:
     assert loc["artifactLocation"]["uri"] == "config/app.env"
     assert loc["region"]["startLine"] == 3
     assert token["level"] == "error"
-    expected = next(f.fingerprint for f in check_verdict.findings
-                    if f.rule == "secrets/github-token")
+    expected = next(
+        f.fingerprint for f in check_verdict.findings if f.rule == "secrets/github-token"
+    )
     assert token["partialFingerprints"] == {"gatekeeper/v1": expected}
     # Medium, below block_at: a warning, not an error.
     assert by_rule["pipeline/unpinned-action"]["level"] == "warning"
@@ -106,21 +108,25 @@ def test_every_result_has_an_artifact_uri(check_verdict: Verdict, verify_block: 
                 assert loc["physicalLocation"]["region"]["startLine"] >= 1
 
 
-def test_verify_reasons_are_results(validator: jsonschema.Draft4Validator,
-                                    verify_block: Verdict) -> None:
+def test_verify_reasons_are_results(
+    validator: jsonschema.Draft4Validator, verify_block: Verdict
+) -> None:
     log = _validate(validator, render(ReportFormat.SARIF, verify_block))
     run = log["runs"][0]
     assert [r["ruleId"] for r in run["results"]] == ["verify/missing-stage", "verify/threshold"]
     assert all(r["level"] == "error" for r in run["results"])
     assert run["results"][0]["message"]["text"] == "[scan] no attestation for stage scan"
     assert {r["id"] for r in run["tool"]["driver"]["rules"]} == {
-        "verify/missing-stage", "verify/threshold"}
+        "verify/missing-stage",
+        "verify/threshold",
+    }
     fps = {r["partialFingerprints"]["gatekeeper/v1"] for r in run["results"]}
     assert len(fps) == 2
 
 
-def test_pass_is_valid_and_empty(validator: jsonschema.Draft4Validator,
-                                 verify_pass: Verdict, pass_verdict: Verdict) -> None:
+def test_pass_is_valid_and_empty(
+    validator: jsonschema.Draft4Validator, verify_pass: Verdict, pass_verdict: Verdict
+) -> None:
     for verdict in (verify_pass, pass_verdict):
         log = _validate(validator, render(ReportFormat.SARIF, verdict))
         assert log["runs"][0]["results"] == []

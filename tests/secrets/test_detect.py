@@ -21,10 +21,15 @@ FIRES = [
     pytest.param(t.private_key(), "deploy/key.pem", "private-key", id="pem-rsa"),
     pytest.param(t.private_key(kind="OPENSSH "), "id_ed25519", "private-key", id="openssh"),
     pytest.param(t.private_key(kind=""), "k.txt", "private-key", id="pkcs8"),
-    pytest.param('{"key": "' + t.private_key().replace("\n", "\\n") + '"}', "sa.json",
-                 "private-key", id="pem-in-json"),
-    pytest.param(f"aws_access_key_id = {t.aws_key_id()}\n", "creds.ini", "aws-access-key",
-                 id="aws-id"),
+    pytest.param(
+        '{"key": "' + t.private_key().replace("\n", "\\n") + '"}',
+        "sa.json",
+        "private-key",
+        id="pem-in-json",
+    ),
+    pytest.param(
+        f"aws_access_key_id = {t.aws_key_id()}\n", "creds.ini", "aws-access-key", id="aws-id"
+    ),
     pytest.param(f"token: {t.github()}\n", "ci.yml", "github-token", id="ghp"),
     pytest.param(f"x = '{t.github(prefix='ghs_')}'\n", "a.py", "github-token", id="ghs"),
     pytest.param(f"GH={t.github_pat()}\n", "run.sh", "github-token", id="github-pat"),
@@ -33,38 +38,80 @@ FIRES = [
     pytest.param(f"url: {t.slack_webhook()}\n", "a.yml", "slack-token", id="slack-webhook"),
     pytest.param(f"STRIPE = '{t.stripe()}'\n", "a.py", "stripe-key", id="stripe"),
     pytest.param(f"maps_key: {t.google()}\n", "a.yml", "google-api-key", id="google"),
-    pytest.param(f"//registry.npmjs.org/:_authToken={t.npm()}\n", "b.txt", "npm-token",
-                 id="npm"),
+    pytest.param(f"//registry.npmjs.org/:_authToken={t.npm()}\n", "b.txt", "npm-token", id="npm"),
     pytest.param(f"password = {t.pypi()}\n", "upload.cfg", "pypi-token", id="pypi"),
     pytest.param(f"auth: Bearer {t.jwt()}\n", "a.yml", "jwt", id="jwt"),
-    pytest.param(f"DATABASE_URL=postgres://app:{t.password()}@db.internal:5432/app\n",
-                 "settings.py", "url-credentials", id="url-creds"),
-    pytest.param('{"auths": {"ghcr.io": {"auth": "' + t.docker_auth() + '"}}}',
-                 ".docker/config.json", "docker-auth", id="docker-config"),
-    pytest.param('{"auths": {"r.example.org": {"auth": "' + t.docker_auth() + '"}}}',
-                 "deploy/pull-secret.json", "docker-auth", id="docker-auths-any-json"),
-    pytest.param(f"//npm.pkg.github.com/:_authToken={t.password(20)}\n", ".npmrc",
-                 "config-file-credentials", id="npmrc"),
-    pytest.param(f"[pypi]\nusername = me\npassword = {t.password(21)}\n", ".pypirc",
-                 "config-file-credentials", id="pypirc"),
-    pytest.param(f"machine api.host.org login me password {t.password(22)}\n", ".netrc",
-                 "config-file-credentials", id="netrc"),
-    pytest.param("apiVersion: v1\nkind: Config\nclusters: []\nusers:\n- name: u\n  user:\n"
-                 f"    token: {t.password(23, 32)}\n", "kubeconfig", "config-file-credentials",
-                 id="kubeconfig"),
-    pytest.param(f"<settings><servers><server><id>r</id><password>{t.password(24)}</password>"
-                 "</server></servers></settings>", "settings.xml", "config-file-credentials",
-                 id="maven"),
-    pytest.param(f"DB_PASSWORD={t.password(25, 12)}\n", ".env", "config-file-credentials",
-                 id="dotenv"),
-    pytest.param(f"db:\n  password: {t.password(26)}\n", "config/db.yaml", "generic-assignment",
-                 id="yaml-password"),
-    pytest.param(f'"client_secret": "{t.password(27, 32)}"\n', "app.json", "generic-assignment",
-                 id="json-secret"),
-    pytest.param(f'API_KEY = "{t.password(28)}"\n', "app.py", "generic-assignment",
-                 id="python-api-key"),
-    pytest.param(f"[auth]\nsecret_key = {t.password(29)}\n", "app.ini", "generic-assignment",
-                 id="ini-secret"),
+    pytest.param(
+        f"DATABASE_URL=postgres://app:{t.password()}@db.internal:5432/app\n",
+        "settings.py",
+        "url-credentials",
+        id="url-creds",
+    ),
+    pytest.param(
+        '{"auths": {"ghcr.io": {"auth": "' + t.docker_auth() + '"}}}',
+        ".docker/config.json",
+        "docker-auth",
+        id="docker-config",
+    ),
+    pytest.param(
+        '{"auths": {"r.example.org": {"auth": "' + t.docker_auth() + '"}}}',
+        "deploy/pull-secret.json",
+        "docker-auth",
+        id="docker-auths-any-json",
+    ),
+    pytest.param(
+        f"//npm.pkg.github.com/:_authToken={t.password(20)}\n",
+        ".npmrc",
+        "config-file-credentials",
+        id="npmrc",
+    ),
+    pytest.param(
+        f"[pypi]\nusername = me\npassword = {t.password(21)}\n",
+        ".pypirc",
+        "config-file-credentials",
+        id="pypirc",
+    ),
+    pytest.param(
+        f"machine api.host.org login me password {t.password(22)}\n",
+        ".netrc",
+        "config-file-credentials",
+        id="netrc",
+    ),
+    pytest.param(
+        "apiVersion: v1\nkind: Config\nclusters: []\nusers:\n- name: u\n  user:\n"
+        f"    token: {t.password(23, 32)}\n",
+        "kubeconfig",
+        "config-file-credentials",
+        id="kubeconfig",
+    ),
+    pytest.param(
+        f"<settings><servers><server><id>r</id><password>{t.password(24)}</password>"
+        "</server></servers></settings>",
+        "settings.xml",
+        "config-file-credentials",
+        id="maven",
+    ),
+    pytest.param(
+        f"DB_PASSWORD={t.password(25, 12)}\n", ".env", "config-file-credentials", id="dotenv"
+    ),
+    pytest.param(
+        f"db:\n  password: {t.password(26)}\n",
+        "config/db.yaml",
+        "generic-assignment",
+        id="yaml-password",
+    ),
+    pytest.param(
+        f'"client_secret": "{t.password(27, 32)}"\n',
+        "app.json",
+        "generic-assignment",
+        id="json-secret",
+    ),
+    pytest.param(
+        f'API_KEY = "{t.password(28)}"\n', "app.py", "generic-assignment", id="python-api-key"
+    ),
+    pytest.param(
+        f"[auth]\nsecret_key = {t.password(29)}\n", "app.ini", "generic-assignment", id="ini-secret"
+    ),
 ]
 
 
@@ -74,12 +121,21 @@ def test_detector_fires(text: str, path: str, expected: str) -> None:
 
 
 NEAR_MISSES = [
-    pytest.param("-----BEGIN PUBLIC KEY-----\n" + t.body(64) + "\n-----END PUBLIC KEY-----\n",
-                 "k.pem", id="public-key"),
-    pytest.param('if line.startswith("-----BEGIN RSA PRIVATE KEY-----"):\n    pass\n', "a.py",
-                 id="pem-marker-in-code"),
-    pytest.param("-----BEGIN PRIVATE KEY-----\nMIIE...\n-----END PRIVATE KEY-----\n", "doc.md",
-                 id="pem-elided"),
+    pytest.param(
+        "-----BEGIN PUBLIC KEY-----\n" + t.body(64) + "\n-----END PUBLIC KEY-----\n",
+        "k.pem",
+        id="public-key",
+    ),
+    pytest.param(
+        'if line.startswith("-----BEGIN RSA PRIVATE KEY-----"):\n    pass\n',
+        "a.py",
+        id="pem-marker-in-code",
+    ),
+    pytest.param(
+        "-----BEGIN PRIVATE KEY-----\nMIIE...\n-----END PRIVATE KEY-----\n",
+        "doc.md",
+        id="pem-elided",
+    ),
     pytest.param("aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n", "docs.ini", id="aws-doc-example"),
     pytest.param("key: AKIAXXXXXXXXXXXXXXXX\n", "a.yml", id="aws-xxxx"),
     pytest.param("token: ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n", "a.yml", id="ghp-xxxx"),
@@ -88,8 +144,9 @@ NEAR_MISSES = [
     pytest.param("SLACK=xoxb-your-token-here\n", "run.sh", id="slack-placeholder"),
     pytest.param("STRIPE = 'sk_test_" + t.body(24, 3) + "'\n", "a.py", id="stripe-test-key"),
     pytest.param("key: AIzaSyXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\n", "a.yml", id="google-xxxx"),
-    pytest.param("//registry.npmjs.org/:_authToken=npm_" + "0" * 36 + "\n", "b.txt",
-                 id="npm-zeros"),
+    pytest.param(
+        "//registry.npmjs.org/:_authToken=npm_" + "0" * 36 + "\n", "b.txt", id="npm-zeros"
+    ),
     pytest.param("password = pypi-AgEIcHlwaS5vcmc" + "x" * 60 + "\n", "a.cfg", id="pypi-xxxx"),
     pytest.param("token: ${{ secrets.GITHUB_TOKEN }}\n", "ci.yml", id="actions-secret"),
     pytest.param("password: changeme\n", "a.yml", id="changeme"),
@@ -98,14 +155,21 @@ NEAR_MISSES = [
     pytest.param("password: xxxxxxxxxxxx\n", "a.yml", id="xxxx"),
     pytest.param("password: aaaaaaaaaaaaaaaa\n", "a.yml", id="low-entropy"),
     pytest.param("password: hunter2\n", "a.yml", id="short-classic"),
-    pytest.param("token: 3f786850e387550fdab836ed7e6dc881de23001b\n", "a.yml",
-                 id="commit-hash-under-token"),
+    pytest.param(
+        "token: 3f786850e387550fdab836ed7e6dc881de23001b\n", "a.yml", id="commit-hash-under-token"
+    ),
     pytest.param(f"commit: {t.body(40, 1, '0123456789abcdef')}\n", "a.yml", id="commit-hash"),
     pytest.param(f"api_key: {uuid.UUID(int=12345678901234567890)}\n", "a.yml", id="uuid"),
-    pytest.param("secret: " + base64.b64encode(b"Hello world, this is only a test").decode()
-                 + "\n", "a.yml", id="base64-of-text"),
-    pytest.param('"integrity": "sha512-' + t.body(86, 2) + '=="\n', "package-lock.json",
-                 id="lockfile-integrity"),
+    pytest.param(
+        "secret: " + base64.b64encode(b"Hello world, this is only a test").decode() + "\n",
+        "a.yml",
+        id="base64-of-text",
+    ),
+    pytest.param(
+        '"integrity": "sha512-' + t.body(86, 2) + '=="\n',
+        "package-lock.json",
+        id="lockfile-integrity",
+    ),
     pytest.param(f"password_hash: {t.password(3)}\n", "a.yml", id="hash-name"),
     pytest.param("token_url: https://auth.example.org/token\n", "a.yml", id="token-url"),
     pytest.param("password = request.form['password']\n", "views.py", id="code-expression"),
@@ -114,30 +178,38 @@ NEAR_MISSES = [
     pytest.param("url: https://user:${PASSWORD}@host.org/x\n", "a.yml", id="url-reference"),
     pytest.param("url: https://user:password@host.org/x\n", "a.yml", id="url-placeholder"),
     pytest.param("url: https://host.org/@scope/pkg\n", "a.yml", id="url-no-creds"),
-    pytest.param("auth: eyJhbGciOiJub25lIn0.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlc2lnbmF0\n",
-                 "a.yml", id="jwt-alg-none"),
-    pytest.param("//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n", ".npmrc",
-                 id="npmrc-reference"),
+    pytest.param(
+        "auth: eyJhbGciOiJub25lIn0.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlc2lnbmF0\n",
+        "a.yml",
+        id="jwt-alg-none",
+    ),
+    pytest.param("//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n", ".npmrc", id="npmrc-reference"),
     pytest.param("DB_PASSWORD=changeme\nAPI_KEY=\nHOST=db\n", ".env", id="dotenv-placeholder"),
-    pytest.param("DB_PASSWORD=your-db-password\nAPI_KEY=xxxx\n", ".env.example",
-                 id="dotenv-example-file"),
+    pytest.param(
+        "DB_PASSWORD=your-db-password\nAPI_KEY=xxxx\n", ".env.example", id="dotenv-example-file"
+    ),
     pytest.param("<password>${env.REPO_PASSWORD}</password>", "settings.xml", id="maven-ref"),
-    pytest.param("<password>{COQLCE6DU6GtcS5P=}</password>", "settings.xml",
-                 id="maven-encrypted"),
-    pytest.param('{"auths": {"ghcr.io": {}}, "credsStore": "desktop"}',
-                 ".docker/config.json", id="docker-credstore"),
+    pytest.param("<password>{COQLCE6DU6GtcS5P=}</password>", "settings.xml", id="maven-encrypted"),
+    pytest.param(
+        '{"auths": {"ghcr.io": {}}, "credsStore": "desktop"}',
+        ".docker/config.json",
+        id="docker-credstore",
+    ),
     pytest.param("public_key: " + t.body(44, 9) + "\n", "a.yml", id="public-key-name"),
-    pytest.param('"secrets-inherit": "a reusable workflow call passes secrets",\n', "a.py",
-                 id="prose"),
-    pytest.param('"secrets": "gatekeeper.collect.secrets:SecretsCollector",\n', "a.py",
-                 id="module-path"),
+    pytest.param(
+        '"secrets-inherit": "a reusable workflow call passes secrets",\n', "a.py", id="prose"
+    ),
+    pytest.param(
+        '"secrets": "gatekeeper.collect.secrets:SecretsCollector",\n', "a.py", id="module-path"
+    ),
     pytest.param('SECRET_IN_BUILD = "container/secret-in-build"\n', "a.py", id="rule-id"),
     pytest.param('text = f"password: {make_password()}"\n', "a.py", id="f-string"),
     pytest.param("TOKEN: test-token-0123456789abcdef\n", "a.yml", id="test-prefix"),
     pytest.param("passwd: HTTPPasswordMgr\n", "request.pyi", id="type-annotation"),
     pytest.param("API_KEY = 'WillAlsoBeIgnored'\n", "README", id="camel-case-words"),
-    pytest.param("API_KEY = 'this-will-ordinarily-be-detected-by-a-plugin'\n", "README",
-                 id="kebab-words"),
+    pytest.param(
+        "API_KEY = 'this-will-ordinarily-be-detected-by-a-plugin'\n", "README", id="kebab-words"
+    ),
     pytest.param("secrets = SecretsCollection()\n", "README", id="call-in-docs"),
     pytest.param("u = 'https://foo.com:123,foo:bar@bar.com/path'\n", "a.py", id="multi-host-url"),
 ]
@@ -149,8 +221,10 @@ def test_near_miss_does_not_fire(text: str, path: str) -> None:
 
 
 def test_aws_key_with_its_secret_nearby_is_paired_and_the_secret_is_not_reported_twice() -> None:
-    text = (f"[default]\naws_access_key_id = {t.aws_key_id()}\n"
-            f"aws_secret_access_key = {t.aws_secret()}\nregion = eu-west-1\n")
+    text = (
+        f"[default]\naws_access_key_id = {t.aws_key_id()}\n"
+        f"aws_secret_access_key = {t.aws_secret()}\nregion = eu-west-1\n"
+    )
     hits = scan_text(text, ".aws/credentials")
     assert [(h.detector, h.paired, h.line) for h in hits] == [("aws-access-key", True, 2)]
 
@@ -197,8 +271,11 @@ def test_many_hits_in_one_file_resolve_overlaps_in_near_linear_time() -> None:
     elapsed = time.monotonic() - start
     # Whole file or line by line, the same hits (a few random bodies look like placeholders,
     # `xxxx`, and fall to the generic detector).
-    expected = [(n, h.detector) for n, line in enumerate(lines, start=1)
-                for h in scan_text(line, "tokens.txt")]
+    expected = [
+        (n, h.detector)
+        for n, line in enumerate(lines, start=1)
+        for h in scan_text(line, "tokens.txt")
+    ]
     assert [(h.line, h.detector) for h in hits] == expected
     assert sum(d == "github-token" for _, d in expected) > 39_900
     assert elapsed < 10, f"{elapsed:.1f}s for {len(lines)} hits"

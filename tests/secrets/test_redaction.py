@@ -49,8 +49,10 @@ def test_attested_evidence_carries_no_secret(pipeline: Pipeline) -> None:
 
 
 def test_redact_strings_keeps_ordinary_values() -> None:
-    data = {"env": [{"key": "REGION", "value": "eu-west-1"}, {"key": "TOKEN", "value": TOKEN}],
-            "note": f"see https://ci:{PLANTED_VALUE}@host.example/x"}
+    data = {
+        "env": [{"key": "REGION", "value": "eu-west-1"}, {"key": "TOKEN", "value": TOKEN}],
+        "note": f"see https://ci:{PLANTED_VALUE}@host.example/x",
+    }
     out = redact_strings(data)
     assert out["env"][0]["value"] == "eu-west-1"
     assert TOKEN not in json.dumps(out) and PLANTED_VALUE not in json.dumps(out)

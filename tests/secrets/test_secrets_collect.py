@@ -1,6 +1,5 @@
 """The secrets collector and audit on real trees and repositories, and through the CLI."""
 
-
 from __future__ import annotations
 
 import json
@@ -45,7 +44,9 @@ def test_plain_directory_tree_scan(tmp_path: Path) -> None:
     ev = collect(tmp_path)
     assert ev.mode == "tree" and ev.files_scanned == 2
     assert [(h.path, h.line, h.detector) for h in ev.hits] == [
-        ("deploy/app.yaml", 2, "generic-assignment"), ("run.sh", 1, "github-token")]
+        ("deploy/app.yaml", 2, "generic-assignment"),
+        ("run.sh", 1, "github-token"),
+    ]
 
 
 def test_text_that_starts_with_mz_is_scanned_not_taken_for_an_executable(
@@ -54,9 +55,11 @@ def test_text_that_starts_with_mz_is_scanned_not_taken_for_an_executable(
     # "MZ" is the DOS/PE magic, but `MZ_REGION=...` is text; judged binary, its secrets
     # would be skipped without a note.
     (tmp_path / "app.conf").write_text(
-        f"MZ_REGION=eu-central\nGH={t.github()}\nMORE=padding-padding-padding-padding\n")
+        f"MZ_REGION=eu-central\nGH={t.github()}\nMORE=padding-padding-padding-padding\n"
+    )
     (tmp_path / "tool.exe").write_bytes(
-        b"MZ\x90\x00\x03" + b"\x00" * 59 + f"GH={t.github(3)}\n".encode())
+        b"MZ\x90\x00\x03" + b"\x00" * 59 + f"GH={t.github(3)}\n".encode()
+    )
     ev = collect(tmp_path)
     assert ev.files_scanned == 1
     assert [(h.path, h.line, h.detector) for h in ev.hits] == [("app.conf", 2, "github-token")]
@@ -73,16 +76,18 @@ def test_evidence_and_findings_never_contain_the_secret(tmp_path: Path) -> None:
 
 def test_large_files_are_skipped_with_a_note(tmp_path: Path) -> None:
     (tmp_path / "big.txt").write_text("x" * 2048)
-    ev = SecretsCollector().collect(CollectContext(repo=tmp_path,
-                                                   limits=Limits(max_file_bytes=1024)))
+    ev = SecretsCollector().collect(
+        CollectContext(repo=tmp_path, limits=Limits(max_file_bytes=1024))
+    )
     assert [s.path for s in ev.skipped] == ["big.txt"]
     assert "big.txt" in ev.notes[0]
 
 
 def test_git_tree_scans_tracked_and_untracked_but_not_ignored(git_repo: git.Repo) -> None:
     root = workdir(git_repo)
-    commit_files(git_repo, {".gitignore": "local.env\n",
-                            "tracked.yaml": f"password: {t.password(1)}\n"})
+    commit_files(
+        git_repo, {".gitignore": "local.env\n", "tracked.yaml": f"password: {t.password(1)}\n"}
+    )
     (root / "untracked.yaml").write_text(f"password: {t.password(2)}\n")
     (root / "local.env").write_text(f"password: {t.password(3)}\n")
     ev = collect(root)
@@ -90,7 +95,8 @@ def test_git_tree_scans_tracked_and_untracked_but_not_ignored(git_repo: git.Repo
 
 
 def test_range_finds_a_secret_added_then_deleted_in_an_intermediate_commit(
-        git_repo: git.Repo) -> None:
+    git_repo: git.Repo,
+) -> None:
     root = workdir(git_repo)
     base = git_repo.head.commit.hexsha
     secret = t.github(42)
@@ -100,7 +106,8 @@ def test_range_finds_a_secret_added_then_deleted_in_an_intermediate_commit(
     ev = collect(root, base=base)
     assert ev.commits_scanned == 2
     assert [(h.path, h.line, h.source, h.commit) for h in ev.hits] == [
-        ("conf/app.yaml", 3, "history", added.hexsha)]
+        ("conf/app.yaml", 3, "history", added.hexsha)
+    ]
     found = findings(ev)
     assert found[0].rule == "secrets/github-token" and added.hexsha[:12] in found[0].message
 
@@ -110,8 +117,10 @@ def test_range_paths_with_spaces_and_quotes_are_the_tree_paths(git_repo: git.Rep
     # must carry the same path (and so the same finding fingerprint) as the tree hit.
     root = workdir(git_repo)
     base = git_repo.head.commit.hexsha
-    files = {"deploy/my file.sh": f"GH={t.github(5)}\n",
-             'odd "quoted" name.sh': f"GH={t.github(6)}\n"}
+    files = {
+        "deploy/my file.sh": f"GH={t.github(5)}\n",
+        'odd "quoted" name.sh': f"GH={t.github(6)}\n",
+    }
     commit_files(git_repo, files, "add")
     ev = collect(root, base=base)
     by_source = {(h.source, h.path) for h in ev.hits}
@@ -120,24 +129,29 @@ def test_range_paths_with_spaces_and_quotes_are_the_tree_paths(git_repo: git.Rep
     assert len(keys) == len(files)
 
 
-def test_range_a_gitattributes_binary_mark_does_not_hide_added_lines(
-        git_repo: git.Repo) -> None:
+def test_range_a_gitattributes_binary_mark_does_not_hide_added_lines(git_repo: git.Repo) -> None:
     # `-diff` / `binary` make git print "Binary files ... differ" instead of the lines; a
     # secret added and removed again under that cover must still be found, by content.
     root = workdir(git_repo)
     base = git_repo.head.commit.hexsha
     commit_files(git_repo, {".gitattributes": "*.sh -diff\n*.env binary\n"}, "attributes")
-    added = commit_files(git_repo, {
-        "deploy/run.sh": f"set -e\nexport GH={t.github(7)}\n",
-        "prod.env": f"TOKEN={t.github(8)}\n",
-        "logo.sh": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + t.github(9).encode(),
-    }, "oops")
+    added = commit_files(
+        git_repo,
+        {
+            "deploy/run.sh": f"set -e\nexport GH={t.github(7)}\n",
+            "prod.env": f"TOKEN={t.github(8)}\n",
+            "logo.sh": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + t.github(9).encode(),
+        },
+        "oops",
+    )
     git_repo.index.remove(["deploy/run.sh", "prod.env", "logo.sh"], working_tree=True)
     git_repo.index.commit("remove them")
     assert collect(root).hits == []
     ev = collect(root, base=base)
     assert [(h.path, h.line, h.source, h.commit) for h in ev.hits] == [
-        ("deploy/run.sh", 2, "history", added.hexsha), ("prod.env", 1, "history", added.hexsha)]
+        ("deploy/run.sh", 2, "history", added.hexsha),
+        ("prod.env", 1, "history", added.hexsha),
+    ]
     assert ev.skipped == []
 
 
@@ -174,7 +188,8 @@ def test_staged_scans_only_the_staged_blobs(git_repo: git.Repo) -> None:
 
 def test_paired_aws_key_is_critical_unpaired_is_high(tmp_path: Path) -> None:
     (tmp_path / "paired.ini").write_text(
-        f"aws_access_key_id={t.aws_key_id(1)}\naws_secret_access_key={t.aws_secret()}\n")
+        f"aws_access_key_id={t.aws_key_id(1)}\naws_secret_access_key={t.aws_secret()}\n"
+    )
     (tmp_path / "alone.ini").write_text(f"aws_access_key_id={t.aws_key_id(2)}\n")
     found = {f.path: f for f in findings(collect(tmp_path))}
     assert found["paired.ini"].severity == Severity.CRITICAL
@@ -198,26 +213,26 @@ def test_fingerprint_survives_a_line_move(tmp_path: Path) -> None:
     assert first.fingerprint == moved.fingerprint and moved.line == 3
 
 
-def test_cli_check_base_marks_existing_and_blocks_new(git_repo: git.Repo,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_check_base_marks_existing_and_blocks_new(
+    git_repo: git.Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = workdir(git_repo)
     commit_files(git_repo, {"old.yaml": f"password: {t.password(10)}\n"})
     base = git_repo.head.commit.hexsha
-    assert main(["check", str(root), "--base", base, "--only", "secrets",
-                 "--format", "json"]) == 0
+    assert main(["check", str(root), "--base", base, "--only", "secrets", "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert [f["status"] for f in out["findings"]] == ["existing"]
     commit_files(git_repo, {"new.yaml": f"token: {t.github(11)}\n"})
-    assert main(["check", str(root), "--base", base, "--only", "secrets",
-                 "--format", "json"]) == 1
+    assert main(["check", str(root), "--base", base, "--only", "secrets", "--format", "json"]) == 1
     out = json.loads(capsys.readouterr().out)
     new = [f for f in out["findings"] if f.get("status") is None]
     assert [f["rule"] for f in new] == ["secrets/github-token"]
     assert t.github(11) not in json.dumps(out)
 
 
-def test_cli_staged_pre_commit_is_fast(git_repo: git.Repo,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_staged_pre_commit_is_fast(
+    git_repo: git.Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = workdir(git_repo)
     for i in range(200):
         (root / f"src/m{i}.py").parent.mkdir(exist_ok=True)
@@ -235,8 +250,9 @@ def test_cli_staged_pre_commit_is_fast(git_repo: git.Repo,
     assert elapsed < 1.0
 
 
-def test_collect_cli_prints_redacted_json(tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_collect_cli_prints_redacted_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / ".npmrc").write_text(f"//registry.npmjs.org/:_authToken={t.npm()}\n")
     assert main(["collect", "secrets", str(tmp_path)]) == 0
     out = capsys.readouterr().out
@@ -247,13 +263,19 @@ def test_git_config_cannot_change_the_diff_we_parse(git_repo: git.Repo) -> None:
     root = workdir(git_repo)
     base = git_repo.head.commit.hexsha
     commit_files(git_repo, {"sub/a.yml": f"password: {t.password(13)}\n"})
-    for key, value in (("diff.noprefix", "true"), ("diff.mnemonicPrefix", "true"),
-                       ("diff.relative", "true"), ("color.diff", "always"),
-                       ("diff.context", "5")):
+    for key, value in (
+        ("diff.noprefix", "true"),
+        ("diff.mnemonicPrefix", "true"),
+        ("diff.relative", "true"),
+        ("color.diff", "always"),
+        ("diff.context", "5"),
+    ):
         subprocess.run(["git", "config", key, value], cwd=root, check=True)
     ev = collect(root, base=base)
     assert [(h.path, h.line, h.source) for h in ev.hits] == [
-        ("sub/a.yml", 1, "history"), ("sub/a.yml", 1, "tree")]
+        ("sub/a.yml", 1, "history"),
+        ("sub/a.yml", 1, "tree"),
+    ]
 
 
 def test_range_scans_lines_that_only_a_merge_commit_adds(git_repo: git.Repo) -> None:
@@ -281,8 +303,13 @@ def test_range_scans_lines_that_only_a_merge_commit_adds(git_repo: git.Repo) -> 
 
 def test_a_subdirectory_of_a_repository_scans_only_that_directory(git_repo: git.Repo) -> None:
     root = workdir(git_repo)
-    commit_files(git_repo, {"svc/app.yaml": f"password: {t.password(50)}\n",
-                            "other/app.yaml": f"password: {t.password(51)}\n"})
+    commit_files(
+        git_repo,
+        {
+            "svc/app.yaml": f"password: {t.password(50)}\n",
+            "other/app.yaml": f"password: {t.password(51)}\n",
+        },
+    )
     ev = collect(root / "svc")
     assert [h.path for h in ev.hits] == ["app.yaml"]
 
@@ -290,12 +317,16 @@ def test_a_subdirectory_of_a_repository_scans_only_that_directory(git_repo: git.
 def test_malformed_configs_are_still_scanned(tmp_path: Path) -> None:
     (tmp_path / ".docker").mkdir()
     (tmp_path / ".docker" / "config.json").write_text(
-        '{"auths": {"r.io": {"auth": "' + t.docker_auth() + '"}, ,,, BROKEN')
-    (tmp_path / "latin1.yaml").write_bytes(b"caf\xe9: 1\npassword: " + t.password(60).encode()
-                                           + b"\n")
+        '{"auths": {"r.io": {"auth": "' + t.docker_auth() + '"}, ,,, BROKEN'
+    )
+    (tmp_path / "latin1.yaml").write_bytes(
+        b"caf\xe9: 1\npassword: " + t.password(60).encode() + b"\n"
+    )
     hits = collect(tmp_path).hits
     assert [(h.path, h.detector) for h in hits] == [
-        (".docker/config.json", "docker-auth"), ("latin1.yaml", "generic-assignment")]
+        (".docker/config.json", "docker-auth"),
+        ("latin1.yaml", "generic-assignment"),
+    ]
 
 
 def test_file_count_limit_is_reported_not_silent(tmp_path: Path, git_repo: git.Repo) -> None:
@@ -304,13 +335,15 @@ def test_file_count_limit_is_reported_not_silent(tmp_path: Path, git_repo: git.R
     ev = SecretsCollector().collect(CollectContext(repo=tmp_path, limits=Limits(max_files=2)))
     assert ev.files_scanned == 2 and "file limit" in ev.skipped[0].reason and ev.notes
     commit_files(git_repo, {"a.txt": "1", "b.txt": "2"})
-    ev = SecretsCollector().collect(CollectContext(repo=workdir(git_repo),
-                                                   limits=Limits(max_files=2)))
+    ev = SecretsCollector().collect(
+        CollectContext(repo=workdir(git_repo), limits=Limits(max_files=2))
+    )
     assert ev.files_scanned == 2 and "file limit" in ev.skipped[0].reason
 
 
-def test_collect_text_format_is_redacted(tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_collect_text_format_is_redacted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     secret = t.gitlab()
     (tmp_path / "ci.yml").write_text(f"token: {secret}\n")
     assert main(["collect", "secrets", str(tmp_path), "--format", "text"]) == 0

@@ -48,8 +48,14 @@ def slack(seed: int = 6) -> str:
 
 
 def slack_webhook(seed: int = 7) -> str:
-    return ("https://hooks.slack.com/services/T" + body(8, seed, string.ascii_uppercase)
-            + "/B" + body(8, seed + 1, string.ascii_uppercase) + "/" + body(24, seed + 2))
+    return (
+        "https://hooks.slack.com/services/T"
+        + body(8, seed, string.ascii_uppercase)
+        + "/B"
+        + body(8, seed + 1, string.ascii_uppercase)
+        + "/"
+        + body(24, seed + 2)
+    )
 
 
 def stripe(seed: int = 8) -> str:
@@ -72,14 +78,22 @@ def jwt(seed: int = 12, alg: str = "HS256") -> str:
     def enc(obj: dict[str, object]) -> str:
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
 
-    return (enc({"alg": alg, "typ": "JWT"}) + "." + enc({"sub": body(8, seed), "iat": 1700000000})
-            + "." + body(43, seed + 1, _ALNUM + "_-"))
+    return (
+        enc({"alg": alg, "typ": "JWT"})
+        + "."
+        + enc({"sub": body(8, seed), "iat": 1700000000})
+        + "."
+        + body(43, seed + 1, _ALNUM + "_-")
+    )
 
 
 def private_key(seed: int = 13, kind: str = "RSA ") -> str:
     lines = [body(64, seed + i, _ALNUM + "+/") for i in range(6)]
-    return f"-----BEGIN {kind}PRIVATE KEY-----\n" + "\n".join(lines) + \
-        f"\n-----END {kind}PRIVATE KEY-----\n"
+    return (
+        f"-----BEGIN {kind}PRIVATE KEY-----\n"
+        + "\n".join(lines)
+        + f"\n-----END {kind}PRIVATE KEY-----\n"
+    )
 
 
 def password(seed: int = 14, n: int = 20) -> str:

@@ -1,6 +1,5 @@
 """Fixtures for source tests: a repository and throwaway SSH signing keys."""
 
-
 from __future__ import annotations
 
 import subprocess
@@ -20,7 +19,8 @@ def ssh_keys(tmp_path: Path) -> dict[str, Path]:
     keys = {}
     for name in ("trusted", "other"):
         key = tmp_path / f"key-{name}"
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key)],
-                       check=True)
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key)], check=True
+        )
         keys[name] = key
     return keys

@@ -1,6 +1,5 @@
 """Helpers for source tests: real repositories with modes, symlinks, submodules, signatures."""
 
-
 from __future__ import annotations
 
 import os
@@ -18,9 +17,12 @@ from gatekeeper.models.policy import AuditsPolicy
 from gatekeeper.models.source import SourceEvidence
 
 ENV = {
-    "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_AUTHOR_NAME": "Dev One", "GIT_AUTHOR_EMAIL": "dev@example.invalid",
-    "GIT_COMMITTER_NAME": "Dev One", "GIT_COMMITTER_EMAIL": "dev@example.invalid",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_AUTHOR_NAME": "Dev One",
+    "GIT_AUTHOR_EMAIL": "dev@example.invalid",
+    "GIT_COMMITTER_NAME": "Dev One",
+    "GIT_COMMITTER_EMAIL": "dev@example.invalid",
 }
 
 
@@ -28,8 +30,12 @@ def sh(repo: git.Repo | Path, *args: str, env: dict[str, str] | None = None) -> 
     """Run git in the test repository (test setup only; gatekeeper never does this)."""
     cwd = repo.working_tree_dir if isinstance(repo, git.Repo) else repo
     proc = subprocess.run(
-        ["git", *args], cwd=cwd, env={**os.environ, **ENV, **(env or {})},
-        capture_output=True, text=True, check=True,
+        ["git", *args],
+        cwd=cwd,
+        env={**os.environ, **ENV, **(env or {})},
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return proc.stdout.strip()
 
@@ -45,15 +51,25 @@ def write(repo: git.Repo, rel: str, content: str | bytes, mode: int | None = Non
         path.chmod(mode)
 
 
-def commit(repo: git.Repo, message: str = "change", *, author: str | None = None,
-           extra: tuple[str, ...] = (), add: bool = True) -> str:
+def commit(
+    repo: git.Repo,
+    message: str = "change",
+    *,
+    author: str | None = None,
+    extra: tuple[str, ...] = (),
+    add: bool = True,
+) -> str:
     if add:
         sh(repo, "add", "-A")
     env = {}
     if author:
         name, email = author.split("<")
-        env = {"GIT_AUTHOR_NAME": name.strip(), "GIT_AUTHOR_EMAIL": email.rstrip(">"),
-               "GIT_COMMITTER_NAME": name.strip(), "GIT_COMMITTER_EMAIL": email.rstrip(">")}
+        env = {
+            "GIT_AUTHOR_NAME": name.strip(),
+            "GIT_AUTHOR_EMAIL": email.rstrip(">"),
+            "GIT_COMMITTER_NAME": name.strip(),
+            "GIT_COMMITTER_EMAIL": email.rstrip(">"),
+        }
     sh(repo, "commit", "-q", "--allow-empty", "-m", message, *extra, env=env)
     return sh(repo, "rev-parse", "HEAD")
 

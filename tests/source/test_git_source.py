@@ -1,6 +1,5 @@
 """The source collector on real repositories: ranges, modes, links, signatures, shallow clones."""
 
-
 from __future__ import annotations
 
 import subprocess
@@ -83,8 +82,19 @@ def test_shallow_clone_without_base_says_unshallow(repo: git.Repo, tmp_path: Pat
         write(repo, f"f{i}", str(i))
         commit(repo, f"c{i}")
     clone = tmp_path / "shallow"
-    subprocess.run(["git", "-c", "protocol.file.allow=always", "clone", "-q", "--depth=1",
-                    f"file://{repo.working_tree_dir}", str(clone)], check=True)
+    subprocess.run(
+        [
+            "git",
+            "-c",
+            "protocol.file.allow=always",
+            "clone",
+            "-q",
+            "--depth=1",
+            f"file://{repo.working_tree_dir}",
+            str(clone),
+        ],
+        check=True,
+    )
     with pytest.raises(CollectionError, match="--unshallow"):
         collect(clone, base)
     with pytest.raises(CollectionError, match="shallow"):
@@ -114,8 +124,9 @@ def test_merge_commits_know_their_pull_request_and_merged_commits(repo: git.Repo
     assert merge.merged_commits == [feature]
 
 
-def test_ssh_signatures_verify_with_allowed_signers(repo: git.Repo, ssh_keys: dict[str, Path],
-                                                    tmp_path: Path) -> None:
+def test_ssh_signatures_verify_with_allowed_signers(
+    repo: git.Repo, ssh_keys: dict[str, Path], tmp_path: Path
+) -> None:
     base = repo.head.commit.hexsha
     sh(repo, "config", "gpg.format", "ssh")
     sh(repo, "config", "user.signingkey", str(ssh_keys["trusted"]))
@@ -135,8 +146,9 @@ def test_ssh_signatures_verify_with_allowed_signers(repo: git.Repo, ssh_keys: di
     assert collect(repo, base, allowed_signers=str(other)).commits[0].signature.status == "U"
 
 
-def test_repository_config_cannot_run_a_verification_program(repo: git.Repo,
-                                                             tmp_path: Path) -> None:
+def test_repository_config_cannot_run_a_verification_program(
+    repo: git.Repo, tmp_path: Path
+) -> None:
     marker = tmp_path / "ran"
     evil = tmp_path / "evil.sh"
     evil.write_text(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
@@ -145,16 +157,29 @@ def test_repository_config_cannot_run_a_verification_program(repo: git.Repo,
     # A commit carrying an x509-looking signature makes git pick gpg.x509.program.
     raw = sh(repo, "cat-file", "commit", "HEAD")
     header, _, body = raw.partition("\n\n")
-    forged = (f"{header}\ngpgsig -----BEGIN SIGNED MESSAGE-----\n MIIB\n "
-              f"-----END SIGNED MESSAGE-----\n\n{body}\n")
-    sha = subprocess.run(["git", "hash-object", "-t", "commit", "-w", "--stdin"],
-                         cwd=repo.working_tree_dir, input=forged, text=True,
-                         capture_output=True, check=True).stdout.strip()
+    forged = (
+        f"{header}\ngpgsig -----BEGIN SIGNED MESSAGE-----\n MIIB\n "
+        f"-----END SIGNED MESSAGE-----\n\n{body}\n"
+    )
+    sha = subprocess.run(
+        ["git", "hash-object", "-t", "commit", "-w", "--stdin"],
+        cwd=repo.working_tree_dir,
+        input=forged,
+        text=True,
+        capture_output=True,
+        check=True,
+    ).stdout.strip()
     sh(repo, "update-ref", "refs/heads/main", sha)
     write(repo, "y", "1")
     commit(repo, "after")
-    for key in ("gpg.program", "gpg.openpgp.program", "gpg.x509.program", "gpg.ssh.program",
-                "core.fsmonitor", "diff.external"):
+    for key in (
+        "gpg.program",
+        "gpg.openpgp.program",
+        "gpg.x509.program",
+        "gpg.ssh.program",
+        "core.fsmonitor",
+        "diff.external",
+    ):
         sh(repo, "config", key, str(evil))
     assert not marker.exists()
     ev = collect(repo, base)
@@ -228,10 +253,26 @@ def test_merge_attribution_scales_to_many_merges() -> None:
     for i in range(1500):  # 1500 pull requests: side commit + merge on a long mainline
         side = f"s{i:05d}".ljust(40, "0")
         merge = f"m{i:05d}".ljust(40, "0")
-        commits.append(Commit(sha=side, parents=[main_tip], author=who, committer=who,
-                              subject="work", signature=sig))
-        commits.append(Commit(sha=merge, parents=[main_tip, side], author=who, committer=who,
-                              subject="merge", signature=sig))
+        commits.append(
+            Commit(
+                sha=side,
+                parents=[main_tip],
+                author=who,
+                committer=who,
+                subject="work",
+                signature=sig,
+            )
+        )
+        commits.append(
+            Commit(
+                sha=merge,
+                parents=[main_tip, side],
+                author=who,
+                committer=who,
+                subject="merge",
+                signature=sig,
+            )
+        )
         main_tip = merge
     commits.reverse()  # newest first, as git log --topo-order lists them
     start = time.perf_counter()
@@ -249,13 +290,16 @@ def test_many_unverifiable_signatures_do_not_deadlock_on_stderr(repo: git.Repo) 
     tree = repo.head.commit.tree.hexsha
     git_dir = Path(repo.git_dir)
     parent = base
-    signature = ("gpgsig -----BEGIN SSH SIGNATURE-----\n U1NIU0lHAAAAAQ==\n"
-                 " -----END SSH SIGNATURE-----\n")
+    signature = (
+        "gpgsig -----BEGIN SSH SIGNATURE-----\n U1NIU0lHAAAAAQ==\n -----END SSH SIGNATURE-----\n"
+    )
     for i in range(1500):
-        body = (f"tree {tree}\nparent {parent}\n"
-                f"author A <a@example.invalid> {1700000000 + i} +0000\n"
-                f"committer A <a@example.invalid> {1700000000 + i} +0000\n"
-                f"{signature}\ncommit {i}\n").encode()
+        body = (
+            f"tree {tree}\nparent {parent}\n"
+            f"author A <a@example.invalid> {1700000000 + i} +0000\n"
+            f"committer A <a@example.invalid> {1700000000 + i} +0000\n"
+            f"{signature}\ncommit {i}\n"
+        ).encode()
         raw = b"commit %d\x00" % len(body) + body
         sha = hashlib.sha1(raw, usedforsecurity=False).hexdigest()
         obj = git_dir / "objects" / sha[:2] / sha[2:]

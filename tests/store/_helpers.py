@@ -26,12 +26,20 @@ def hexdigest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def envelope(key: LoadedSigner, stage: str, products: dict[str, str], run_id: str = "run-1",
-             ) -> tuple[bytes, IndexKeys]:
+def envelope(
+    key: LoadedSigner,
+    stage: str,
+    products: dict[str, str],
+    run_id: str = "run-1",
+) -> tuple[bytes, IndexKeys]:
     """A signed stage attestation with ``products`` (name -> sha256 hex) as subjects."""
     now = datetime.now(UTC)
     predicate = StagePredicate(
-        stage=stage, command=["make"], exit_code=0, started_at=now, finished_at=now,
+        stage=stage,
+        command=["make"],
+        exit_code=0,
+        started_at=now,
+        finished_at=now,
         products=[Artifact(name=n, digest={"sha256": h}) for n, h in sorted(products.items())],
         run=RunInfo(run_id=run_id, source_commit="a" * 40),
     )

@@ -21,7 +21,8 @@ import pytest
 import requests
 
 REGISTRY_BIN = shutil.which("docker-registry") or (
-    "/usr/bin/docker-registry" if os.path.exists("/usr/bin/docker-registry") else None)
+    "/usr/bin/docker-registry" if os.path.exists("/usr/bin/docker-registry") else None
+)
 USER, PASSWORD = "ci-bot", "s3cret-pa55word"
 
 
@@ -37,8 +38,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start(root: Path, htpasswd: Path | None = None,
-           tls: tuple[Path, Path, Path] | None = None) -> tuple[subprocess.Popen[bytes], str]:
+def _start(
+    root: Path, htpasswd: Path | None = None, tls: tuple[Path, Path, Path] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     assert REGISTRY_BIN is not None
     port = _free_port()
     auth = ""
@@ -55,14 +57,16 @@ def _start(root: Path, htpasswd: Path | None = None,
         f"{auth}http:\n  addr: 127.0.0.1:{port}\n{tls_block}"
     )
     with open(root / "registry.log", "wb") as log:  # the child keeps its own descriptor
-        proc = subprocess.Popen([REGISTRY_BIN, "serve", str(config)], stdout=log,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [REGISTRY_BIN, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
+        )
     address = f"127.0.0.1:{port}"
     scheme = "https" if tls is not None else "http"
     for _ in range(100):
         try:
-            if requests.get(f"{scheme}://{address}/v2/", timeout=1,
-                            verify=str(tls[2]) if tls else True).status_code in (200, 401):
+            if requests.get(
+                f"{scheme}://{address}/v2/", timeout=1, verify=str(tls[2]) if tls else True
+            ).status_code in (200, 401):
                 return proc, address
         except requests.ConnectionError:
             pass
@@ -89,8 +93,9 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if external:
             yield external
             return
-        _unavailable("the docker-registry binary is not installed and GATEKEEPER_TEST_REGISTRY "
-                     "is not set")
+        _unavailable(
+            "the docker-registry binary is not installed and GATEKEEPER_TEST_REGISTRY is not set"
+        )
     proc, address = _start(tmp_path_factory.mktemp("registry"))
     try:
         yield address
@@ -106,8 +111,9 @@ def _htpasswd_line() -> str:
         tool = shutil.which("htpasswd")
         if tool is None:
             _unavailable("neither python bcrypt nor htpasswd (apache2-utils) is installed")
-        out = subprocess.run([tool, "-Bbn", USER, PASSWORD], check=True,
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [tool, "-Bbn", USER, PASSWORD], check=True, capture_output=True, text=True
+        ).stdout
         return out.strip()
     hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt()).decode()
     return f"{USER}:{hashed}"
@@ -137,8 +143,11 @@ def oci_uri(registry: str) -> str:
 @pytest.fixture(autouse=True)
 def _no_registry_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test picks up the machine's docker login or registry variables."""
-    for name in ("GATEKEEPER_REGISTRY_USERNAME", "GATEKEEPER_REGISTRY_PASSWORD",
-                 "GATEKEEPER_REGISTRY_TOKEN"):
+    for name in (
+        "GATEKEEPER_REGISTRY_USERNAME",
+        "GATEKEEPER_REGISTRY_PASSWORD",
+        "GATEKEEPER_REGISTRY_TOKEN",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "no-docker-config"))
 
@@ -156,28 +165,42 @@ def _test_ca(root: Path) -> tuple[Path, Path, Path]:
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gatekeeper test CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - dt.timedelta(minutes=5))
-          .not_valid_after(now + dt.timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-            .issuer_name(ca_name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
     paths = (root / "ca.pem", root / "server.pem", root / "server.key")
     paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return paths
 
 

@@ -27,8 +27,9 @@ def test_without_credentials_the_registry_refuses_and_says_how(auth_registry: st
         open_store(_uri(auth_registry), insecure=True).by_stage("build")
 
 
-def test_basic_auth_from_the_environment(auth_registry: str, tmp_path: Path,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_basic_auth_from_the_environment(
+    auth_registry: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("GATEKEEPER_REGISTRY_USERNAME", USER)
     monkeypatch.setenv("GATEKEEPER_REGISTRY_PASSWORD", PASSWORD)
     uri = _uri(auth_registry)
@@ -37,8 +38,9 @@ def test_basic_auth_from_the_environment(auth_registry: str, tmp_path: Path,
     assert [e.id for e in open_store(uri, insecure=True).by_stage("build")] == [env_id]
 
 
-def test_wrong_password_is_refused_and_never_printed(auth_registry: str,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrong_password_is_refused_and_never_printed(
+    auth_registry: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("GATEKEEPER_REGISTRY_USERNAME", USER)
     monkeypatch.setenv("GATEKEEPER_REGISTRY_PASSWORD", "not-the-password-42")
     with pytest.raises(StoreError) as err:
@@ -48,15 +50,22 @@ def test_wrong_password_is_refused_and_never_printed(auth_registry: str,
     assert "not-the-password-42" not in repr(load_credentials(auth_registry))
 
 
-def test_basic_auth_from_the_docker_config(auth_registry: str, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_basic_auth_from_the_docker_config(
+    auth_registry: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config_dir = tmp_path / "docker"
     config_dir.mkdir()
     auth = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
-    (config_dir / "config.json").write_text(json.dumps({"auths": {
-        "other.example": {"auth": base64.b64encode(b"x:y").decode()},
-        f"http://{auth_registry}": {"auth": auth},
-    }}))
+    (config_dir / "config.json").write_text(
+        json.dumps(
+            {
+                "auths": {
+                    "other.example": {"auth": base64.b64encode(b"x:y").decode()},
+                    f"http://{auth_registry}": {"auth": auth},
+                }
+            }
+        )
+    )
     monkeypatch.setenv("DOCKER_CONFIG", str(config_dir))
     uri = _uri(auth_registry)
     data, keys = envelope(signer(tmp_path), "build", {"app": hexdigest("app")})
@@ -64,18 +73,23 @@ def test_basic_auth_from_the_docker_config(auth_registry: str, tmp_path: Path,
     assert len(open_store(uri, insecure=True).by_stage("build")) == 1
 
 
-def test_docker_config_for_another_host_is_not_used(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "config.json").write_text(json.dumps(
-        {"auths": {"registry.example:5000": {"auth": base64.b64encode(b"a:b").decode()}}}))
+def test_docker_config_for_another_host_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "config.json").write_text(
+        json.dumps(
+            {"auths": {"registry.example:5000": {"auth": base64.b64encode(b"a:b").decode()}}}
+        )
+    )
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
     assert load_credentials("registry.example:5000") is not None
     assert load_credentials("registry.example") is None  # another port is another registry
     assert load_credentials("evil.example:5000") is None
 
 
-def test_broken_credentials_are_usage_errors(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_broken_credentials_are_usage_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
     (tmp_path / "config.json").write_text("{not json")
     with pytest.raises(InvalidInput, match="not valid JSON"):

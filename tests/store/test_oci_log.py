@@ -30,10 +30,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _decision(name: str, uri: str, verdict: str = "pass") -> Decision:
-    return Decision(time=datetime.now(UTC), verdict=verdict, policy="release",  # type: ignore[arg-type]
-                    policy_digest="sha256:" + "b" * 64,
-                    subjects=[LoggedSubject(name=name, digest="sha256:" + "a" * 64)],
-                    reasons=[], attestations=[], store=uri)
+    return Decision(
+        time=datetime.now(UTC),
+        verdict=verdict,
+        policy="release",  # type: ignore[arg-type]
+        policy_digest="sha256:" + "b" * 64,
+        subjects=[LoggedSubject(name=name, digest="sha256:" + "a" * 64)],
+        reasons=[],
+        attestations=[],
+        store=uri,
+    )
 
 
 def _log(uri: str) -> OciDecisionLog:
@@ -60,9 +66,15 @@ def _write_entry(log: OciDecisionLog, entry: DecisionEntry) -> str:
     line = entry_line(entry)
     log.client.push_blob(b"{}")
     digest = log.client.push_blob(line)
-    manifest = canonical({"schemaVersion": 2, "mediaType": MANIFEST_TYPE, "artifactType": LOG_TYPE,
-                          "config": EMPTY_DESCRIPTOR,
-                          "layers": [{"mediaType": LOG_TYPE, "digest": digest, "size": len(line)}]})
+    manifest = canonical(
+        {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_TYPE,
+            "artifactType": LOG_TYPE,
+            "config": EMPTY_DESCRIPTOR,
+            "layers": [{"mediaType": LOG_TYPE, "digest": digest, "size": len(line)}],
+        }
+    )
     log.client.put_manifest(log_tag(entry.seq, digest), manifest, MANIFEST_TYPE)
     return digest
 
@@ -102,10 +114,13 @@ def test_an_edited_entry_under_a_new_tag_is_detected(oci_uri: str) -> None:
     log.append(_decision("two", oci_uri))
     # Replace entry 0 by an edited copy (its tag must change with its digest).
     forged = DecisionEntry.model_validate_json(_log(oci_uri).lines()[0]).model_copy(
-        update={"verdict": "pass"})
+        update={"verdict": "pass"}
+    )
     _write_entry(log, forged)
-    response = log.client.request("DELETE", f"{log.client.base}/manifests/"
-                                  f"{log.client.get_manifest(log_tag(0, first.digest)).digest}")  # type: ignore[union-attr]
+    response = log.client.request(
+        "DELETE",
+        f"{log.client.base}/manifests/{log.client.get_manifest(log_tag(0, first.digest)).digest}",
+    )  # type: ignore[union-attr]
     assert response.status_code == 202
     report = verify_lines(_log(oci_uri).lines())
     assert not report.ok
@@ -128,8 +143,10 @@ for i in range(int(sys.argv[2])):
 
 
 def test_concurrent_appenders_lose_nothing_and_the_log_verifies(oci_uri: str) -> None:
-    procs = [subprocess.Popen([sys.executable, "-c", _APPENDER, oci_uri, "3", f"p{n}"],
-                              cwd=ROOT) for n in range(5)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _APPENDER, oci_uri, "3", f"p{n}"], cwd=ROOT)
+        for n in range(5)
+    ]
     assert [p.wait(timeout=120) for p in procs] == [0] * 5
     lines = _log(oci_uri).lines()
     assert len(lines) == 15
@@ -143,20 +160,53 @@ def test_concurrent_appenders_lose_nothing_and_the_log_verifies(oci_uri: str) ->
     assert final.ok and final.notes == []
 
 
-def test_verify_appends_to_the_registry_log(tmp_path: Path, oci_uri: str,
-                                            monkeypatch: pytest.MonkeyPatch,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_verify_appends_to_the_registry_log(
+    tmp_path: Path,
+    oci_uri: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(["keygen", "ci"]) == 0
     Path("policy.yaml").write_text(
         "version: 1\nname: release\nexpires: 2099-01-01T00:00:00Z\nkeys:\n  ci: ci.pub\n"
-        "stages:\n  - name: build\n    signed_by: [ci]\n")
+        "stages:\n  - name: build\n    signed_by: [ci]\n"
+    )
     Path("app.bin").write_bytes(b"binary")
-    assert main(["attest", "--stage", "build", "--key", "ci", "--product", "app.bin",
-                 "--store", oci_uri, "--insecure-registry"]) == 0
+    assert (
+        main(
+            [
+                "attest",
+                "--stage",
+                "build",
+                "--key",
+                "ci",
+                "--product",
+                "app.bin",
+                "--store",
+                oci_uri,
+                "--insecure-registry",
+            ]
+        )
+        == 0
+    )
     for _ in range(2):
-        assert main(["verify", "--policy", "policy.yaml", "--store", oci_uri,
-                     "--insecure-registry", "--format", "json", "app.bin"]) == 0
+        assert (
+            main(
+                [
+                    "verify",
+                    "--policy",
+                    "policy.yaml",
+                    "--store",
+                    oci_uri,
+                    "--insecure-registry",
+                    "--format",
+                    "json",
+                    "app.bin",
+                ]
+            )
+            == 0
+        )
     assert "log head sha256:" in capsys.readouterr().err
     lines = _log(oci_uri).lines()
     assert [DecisionEntry.model_validate_json(line).verdict for line in lines] == ["pass", "pass"]

@@ -57,10 +57,16 @@ def test_referrers_of_other_artifact_types_are_not_candidates(tmp_path: Path) ->
         store.put(data, keys)
         # A signature artifact from another tool refers to the same anchor.
         anchor_bytes = anchor_manifest("subject", f"sha256:{app}")
-        foreign = json.dumps({"schemaVersion": 2, "artifactType": "application/vnd.dev.cosign",
-                              "subject": {"digest": oci_digest(anchor_bytes)}}).encode()
-        store.client.put_manifest(oci_digest(foreign), foreign,
-                                  "application/vnd.oci.image.manifest.v1+json")
+        foreign = json.dumps(
+            {
+                "schemaVersion": 2,
+                "artifactType": "application/vnd.dev.cosign",
+                "subject": {"digest": oci_digest(anchor_bytes)},
+            }
+        ).encode()
+        store.client.put_manifest(
+            oci_digest(foreign), foreign, "application/vnd.oci.image.manifest.v1+json"
+        )
         assert len(_open(reg.port).by_subject(f"sha256:{app}")) == 1
 
 
@@ -81,13 +87,15 @@ def test_fallback_when_the_registry_has_no_referrers_api(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("referrers", [True, False])
-def test_a_blob_that_does_not_match_its_digest_is_refused(tmp_path: Path, referrers: bool,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_blob_that_does_not_match_its_digest_is_refused(
+    tmp_path: Path, referrers: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with fake_registry(referrers=referrers) as reg:
         store = _open(reg.port)
         for run in range(4):  # several envelopes: the lookup fetches them in parallel
-            data, keys = envelope(signer(tmp_path), "build", {"app": hexdigest("app")},
-                                  run_id=f"r{run}")
+            data, keys = envelope(
+                signer(tmp_path), "build", {"app": hexdigest("app")}, run_id=f"r{run}"
+            )
             store.put(data, keys)
         assert len(_open(reg.port).by_stage("build")) == 4
         reg.corrupt_blobs.add(oci_digest(data))
@@ -116,7 +124,8 @@ def test_a_registry_that_stays_down_is_an_error_not_an_empty_answer(tmp_path: Pa
 
 
 def test_bearer_token_flow_with_credentials_from_the_environment(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with fake_registry(referrers=True, bearer=("deployer", "pw-123456")) as reg:
         monkeypatch.setenv("GATEKEEPER_REGISTRY_USERNAME", "deployer")
         monkeypatch.setenv("GATEKEEPER_REGISTRY_PASSWORD", "pw-123456")
@@ -130,13 +139,15 @@ def test_bearer_token_flow_with_credentials_from_the_environment(
         assert query["service"] == ["fake-registry"]
         assert query["scope"] == ["repository:acme/app:pull,push"]
         # Every registry request after the first challenge carried the token.
-        authorised = [h.get("Authorization") for _m, p, h in reg.requests
-                      if p.startswith("/v2/acme")]
+        authorised = [
+            h.get("Authorization") for _m, p, h in reg.requests if p.startswith("/v2/acme")
+        ]
         assert authorised[-1] == f"Bearer {TOKEN}"
 
 
 def test_bearer_flow_with_wrong_password_fails_without_leaking_it(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with fake_registry(referrers=True, bearer=("deployer", "pw-123456")) as reg:
         monkeypatch.setenv("GATEKEEPER_REGISTRY_USERNAME", "deployer")
         monkeypatch.setenv("GATEKEEPER_REGISTRY_PASSWORD", "wrong-password-value")
@@ -165,8 +176,13 @@ def test_a_static_registry_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def test_token_endpoint_over_plain_http_is_refused_without_insecure_mode() -> None:
     from gatekeeper.store._registry import Credentials, RegistryClient, RegistryRef
 
-    client = RegistryClient(RegistryRef("registry.example", "acme/app"),
-                            credentials=Credentials(username="u", password="p",  # noqa: S106
-                                                    source="test"))
+    client = RegistryClient(
+        RegistryRef("registry.example", "acme/app"),
+        credentials=Credentials(
+            username="u",
+            password="p",  # noqa: S106
+            source="test",
+        ),
+    )
     with pytest.raises(StoreError, match="not HTTPS"):
         client._fetch_token({"realm": "http://auth.example/token", "service": "x"})

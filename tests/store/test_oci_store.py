@@ -75,15 +75,22 @@ def test_put_is_idempotent(oci_uri: str, tmp_path: Path) -> None:
 
 
 def test_subject_that_is_an_image_in_the_repository_gets_the_real_descriptor(
-        oci_uri: str, tmp_path: Path) -> None:
+    oci_uri: str, tmp_path: Path
+) -> None:
     store = _open(oci_uri)
     client = store.client
     layer = client.push_blob(b"layer-bytes")
     client.push_blob(b"{}")
-    image = canonical({"schemaVersion": 2, "mediaType": MANIFEST_TYPE,
-                       "config": EMPTY_DESCRIPTOR,
-                       "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
-                                   "digest": layer, "size": 11}]})
+    image = canonical(
+        {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_TYPE,
+            "config": EMPTY_DESCRIPTOR,
+            "layers": [
+                {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": 11}
+            ],
+        }
+    )
     client.put_manifest("v1.0", image, MANIFEST_TYPE)
     image_digest = digest_of(image)
 
@@ -99,8 +106,11 @@ def test_subject_that_is_an_image_in_the_repository_gets_the_real_descriptor(
     assert referrer is not None
     doc = json.loads(referrer.data)
     assert doc["artifactType"] == ENVELOPE_TYPE
-    assert doc["subject"] == {"mediaType": MANIFEST_TYPE, "digest": image_digest,
-                              "size": len(image)}
+    assert doc["subject"] == {
+        "mediaType": MANIFEST_TYPE,
+        "digest": image_digest,
+        "size": len(image),
+    }
     assert doc["config"]["mediaType"] == "application/vnd.oci.empty.v1+json"
     assert doc["annotations"]["dev.gatekeeper.stage"] == "release"
     assert [e.id for e in _open(oci_uri).by_subject(image_digest)] == [env_id]
@@ -123,8 +133,9 @@ def test_subject_not_in_registry_uses_a_synthetic_anchor(oci_uri: str, tmp_path:
     assert index_tag(f"sha256:{artifact}") not in store.client.list_tags()
 
 
-def test_a_receipt_naming_an_envelope_the_registry_lacks_is_an_error(oci_uri: str,
-                                                                     tmp_path: Path) -> None:
+def test_a_receipt_naming_an_envelope_the_registry_lacks_is_an_error(
+    oci_uri: str, tmp_path: Path
+) -> None:
     store = _open(oci_uri)
     data, keys = envelope(signer(tmp_path), "build", {"a": hexdigest("a")})
     store.put(data, keys)
@@ -147,10 +158,17 @@ def test_a_receipt_is_read_by_the_digest_its_name_records(oci_uri: str, tmp_path
     store.client.push_blob(other)
     # Re-pointing the receipt tag at a manifest for another envelope changes nothing read.
     stage_key = digest_of(anchor_manifest("stage", "build"))
-    swapped = canonical({"schemaVersion": 2, "mediaType": MANIFEST_TYPE,
-                         "artifactType": ENVELOPE_TYPE, "config": EMPTY_DESCRIPTOR,
-                         "layers": [{"mediaType": ENVELOPE_TYPE, "digest": digest_of(other),
-                                     "size": len(other)}]})
+    swapped = canonical(
+        {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_TYPE,
+            "artifactType": ENVELOPE_TYPE,
+            "config": EMPTY_DESCRIPTOR,
+            "layers": [
+                {"mediaType": ENVELOPE_TYPE, "digest": digest_of(other), "size": len(other)}
+            ],
+        }
+    )
     store.client.put_manifest(receipt_tag(stage_key, digest_of(data)), swapped, MANIFEST_TYPE)
     assert [e.id for e in _open(oci_uri).by_stage("build")] == [env_id]
 
@@ -160,8 +178,14 @@ def test_a_tag_holding_something_else_is_not_overwritten(oci_uri: str, tmp_path:
     artifact = hexdigest("x")
     anchor_digest = digest_of(anchor_manifest("subject", f"sha256:{artifact}"))
     store.client.push_blob(b"{}")
-    foreign = canonical({"schemaVersion": 2, "mediaType": MANIFEST_TYPE,
-                         "config": EMPTY_DESCRIPTOR, "layers": [EMPTY_DESCRIPTOR]})
+    foreign = canonical(
+        {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_TYPE,
+            "config": EMPTY_DESCRIPTOR,
+            "layers": [EMPTY_DESCRIPTOR],
+        }
+    )
     store.client.put_manifest(index_tag(anchor_digest), foreign, MANIFEST_TYPE)
     data, keys = envelope(signer(tmp_path), "build", {"x": artifact})
     with pytest.raises(StoreError, match="not a referrers image index"):
@@ -214,14 +238,22 @@ def test_eight_processes_pushing_at_once_lose_nothing(oci_uri: str, tmp_path: Pa
         folder = tmp_path / f"p{proc}"
         folder.mkdir()
         for i in range(3):
-            data, keys = envelope(key, "build", {"shared": shared, f"own{proc}-{i}":
-                                                 hexdigest(f"{proc}-{i}")}, run_id=f"r{proc}-{i}")
+            data, keys = envelope(
+                key,
+                "build",
+                {"shared": shared, f"own{proc}-{i}": hexdigest(f"{proc}-{i}")},
+                run_id=f"r{proc}-{i}",
+            )
             (folder / f"{i}.env").write_bytes(data)
             (folder / f"{i}.keys").write_text(" ".join([keys.stage or "", *keys.subjects]))
             expected.add(digest_of(data).partition(":")[2])
     go = tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, "-c", _PUSHER, oci_uri, str(tmp_path / f"p{n}"),
-                               str(go)], cwd=ROOT) for n in range(8)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _PUSHER, oci_uri, str(tmp_path / f"p{n}"), str(go)], cwd=ROOT
+        )
+        for n in range(8)
+    ]
     time.sleep(0.5)
     go.write_text("go")
     assert [p.wait(timeout=120) for p in procs] == [0] * 8
@@ -251,56 +283,147 @@ def _pipeline_into_oci(pipeline: object, oci_uri: str) -> Path:
 def test_directory_and_oci_stores_give_the_same_verdict(pipeline: object, oci_uri: str) -> None:
     artifact = _pipeline_into_oci(pipeline, oci_uri)
     policy = pipeline.policy_path  # type: ignore[attr-defined]
-    on_disk = run_verify(VerifyConfig(policy_path=policy, artifacts=[str(artifact)],
-                                      store=str(pipeline.store)))  # type: ignore[attr-defined]
-    in_registry = run_verify(VerifyConfig(policy_path=policy, artifacts=[str(artifact)],
-                                          store=oci_uri, insecure_registry=True))
+    on_disk = run_verify(
+        VerifyConfig(policy_path=policy, artifacts=[str(artifact)], store=str(pipeline.store))
+    )  # type: ignore[attr-defined]
+    in_registry = run_verify(
+        VerifyConfig(
+            policy_path=policy, artifacts=[str(artifact)], store=oci_uri, insecure_registry=True
+        )
+    )
     assert on_disk.verdict == in_registry.verdict == "pass"
     assert on_disk.model_dump() == in_registry.model_dump()
 
     # The same tampering blocks the same way in both: another artifact is not attested.
     artifact.write_text("a different build")
-    on_disk = run_verify(VerifyConfig(policy_path=policy, artifacts=[str(artifact)],
-                                      store=str(pipeline.store)))  # type: ignore[attr-defined]
-    in_registry = run_verify(VerifyConfig(policy_path=policy, artifacts=[str(artifact)],
-                                          store=oci_uri, insecure_registry=True))
+    on_disk = run_verify(
+        VerifyConfig(policy_path=policy, artifacts=[str(artifact)], store=str(pipeline.store))
+    )  # type: ignore[attr-defined]
+    in_registry = run_verify(
+        VerifyConfig(
+            policy_path=policy, artifacts=[str(artifact)], store=oci_uri, insecure_registry=True
+        )
+    )
     assert on_disk.verdict == in_registry.verdict == "block"
     assert {r.code for r in on_disk.reasons} == {r.code for r in in_registry.reasons}
     assert "verify/subject-mismatch" in {r.code for r in in_registry.reasons}
 
 
-def test_cli_attest_verify_import_against_the_registry(tmp_path: Path, oci_uri: str,
-                                                       monkeypatch: pytest.MonkeyPatch,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_attest_verify_import_against_the_registry(
+    tmp_path: Path,
+    oci_uri: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(["keygen", "ci"]) == 0
     Path("policy.yaml").write_text(
         "version: 1\nname: release\nexpires: 2099-01-01T00:00:00Z\nkeys:\n  ci: ci.pub\n"
-        "stages:\n  - name: build\n    signed_by: [ci]\n")
+        "stages:\n  - name: build\n    signed_by: [ci]\n"
+    )
     Path("app.bin").write_bytes(b"binary")
     monkeypatch.setenv("GATEKEEPER_RUN_ID", "run-7")
-    assert main(["attest", "--stage", "build", "--key", "ci", "--product", "app.bin",
-                 "--store", oci_uri, "--insecure-registry", "--", sys.executable, "-c", "0"]) == 0
+    assert (
+        main(
+            [
+                "attest",
+                "--stage",
+                "build",
+                "--key",
+                "ci",
+                "--product",
+                "app.bin",
+                "--store",
+                oci_uri,
+                "--insecure-registry",
+                "--",
+                sys.executable,
+                "-c",
+                "0",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
-    assert main(["verify", "--policy", "policy.yaml", "--store", oci_uri, "--insecure-registry",
-                 "--format", "json", "app.bin"]) == 0
+    assert (
+        main(
+            [
+                "verify",
+                "--policy",
+                "policy.yaml",
+                "--store",
+                oci_uri,
+                "--insecure-registry",
+                "--format",
+                "json",
+                "app.bin",
+            ]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["verdict"] == "pass"
     # A summary of a digest verified from a registry names the registry and the envelopes.
     digest = "sha256:" + hashlib.sha256(b"binary").hexdigest()
     assert main(["keygen", "gate"]) == 0
-    assert main(["verify", "--policy", "policy.yaml", "--store", oci_uri, "--insecure-registry",
-                 "--image-digest", digest, "--emit-vsa", "vsa.json", "--key", "gate",
-                 "--format", "json"]) == 0
+    assert (
+        main(
+            [
+                "verify",
+                "--policy",
+                "policy.yaml",
+                "--store",
+                oci_uri,
+                "--insecure-registry",
+                "--image-digest",
+                digest,
+                "--emit-vsa",
+                "vsa.json",
+                "--key",
+                "gate",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     envelope_doc = json.loads(Path("vsa.json").read_text())
     predicate = json.loads(base64.b64decode(envelope_doc["payload"]))["predicate"]
     assert predicate["resourceUri"] == f"{oci_uri}@{digest}"
-    assert [a["uri"].startswith(f"{oci_uri}@sha256:") for a in predicate["inputAttestations"]] \
-        == [True]
-    assert main(["vsa", "verify", "--key", "gate.pub", "--image-digest", digest,
-                 "--policy", "policy.yaml", "vsa.json"]) == 0
+    assert [a["uri"].startswith(f"{oci_uri}@sha256:") for a in predicate["inputAttestations"]] == [
+        True
+    ]
+    assert (
+        main(
+            [
+                "vsa",
+                "verify",
+                "--key",
+                "gate.pub",
+                "--image-digest",
+                digest,
+                "--policy",
+                "policy.yaml",
+                "vsa.json",
+            ]
+        )
+        == 0
+    )
     # --insecure-registry is refused for a non-loopback registry, before anything is sent.
-    assert main(["verify", "--policy", "policy.yaml", "--store", "oci://registry.example/a/b",
-                 "--insecure-registry", "--no-log", "app.bin"]) == 2
+    assert (
+        main(
+            [
+                "verify",
+                "--policy",
+                "policy.yaml",
+                "--store",
+                "oci://registry.example/a/b",
+                "--insecure-registry",
+                "--no-log",
+                "app.bin",
+            ]
+        )
+        == 2
+    )
     # import into the registry
     other = _open(oci_uri).by_stage("build")[0].data
     Path("copy.json").write_bytes(other)
@@ -317,8 +440,9 @@ def test_store_keys_without_stage(oci_uri: str, tmp_path: Path) -> None:
     assert [e.id for e in store.all()] == [env_id]
 
 
-def test_tls_registry_with_a_private_ca(tls_registry: tuple[str, Path], tmp_path: Path,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tls_registry_with_a_private_ca(
+    tls_registry: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     address, ca = tls_registry
     uri = f"oci://{address}/tls/app"
     # Without the CA the certificate is not trusted: an error, never a silent downgrade.
@@ -364,9 +488,9 @@ def test_error_answer_is_read_only_as_far_as_its_message() -> None:
         def readinto(self, buffer: bytearray) -> int:
             if self.served >= 64 * 1024 * 1024:
                 return 0
-            start = body[self.served:self.served + len(buffer)]
+            start = body[self.served : self.served + len(buffer)]
             chunk = start + b" " * (len(buffer) - len(start))
-            buffer[:len(chunk)] = chunk
+            buffer[: len(chunk)] = chunk
             self.served += len(chunk)
             return len(chunk)
 

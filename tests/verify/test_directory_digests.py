@@ -7,8 +7,10 @@ from tests.harness import Pipeline, codes
 
 def _policy_two_stages(pipeline: Pipeline) -> None:
     data = pipeline.policy_dict()
-    data["stages"] = [{"name": "source", "signed_by": ["ci"]},
-                      {"name": "build", "signed_by": ["ci"], "follows": "source"}]
+    data["stages"] = [
+        {"name": "source", "signed_by": ["ci"]},
+        {"name": "build", "signed_by": ["ci"], "follows": "source"},
+    ]
     pipeline.write_policy(data)
 
 

@@ -26,9 +26,22 @@ def gate(pipeline: Any) -> Any:
     write_keypair(pipeline.keys / "gate")
     pipeline.artifact = pipeline.run_all(run_id="run-1")
     pipeline.vsa = pipeline.root / "vsa.dsse.json"
-    code = main(["verify", "--policy", str(pipeline.policy_path), "--store", str(pipeline.store),
-                 "--format", "json", "--emit-vsa", str(pipeline.vsa), "--key",
-                 pipeline.key("gate"), str(pipeline.artifact)])
+    code = main(
+        [
+            "verify",
+            "--policy",
+            str(pipeline.policy_path),
+            "--store",
+            str(pipeline.store),
+            "--format",
+            "json",
+            "--emit-vsa",
+            str(pipeline.vsa),
+            "--key",
+            pipeline.key("gate"),
+            str(pipeline.artifact),
+        ]
+    )
     assert code == 0
     return pipeline
 
@@ -43,8 +56,18 @@ def _statement(path: Path) -> dict[str, Any]:
 
 
 def _vsa_verify(gate: Any, *extra: str, key: str = "gate") -> int:
-    return main(["vsa", "verify", "--key", f"{gate.key(key)}.pub", "--format", "json", *extra,
-                 str(gate.vsa)])
+    return main(
+        [
+            "vsa",
+            "verify",
+            "--key",
+            f"{gate.key(key)}.pub",
+            "--format",
+            "json",
+            *extra,
+            str(gate.vsa),
+        ]
+    )
 
 
 def _codes(capsys: pytest.CaptureFixture[str]) -> set[str]:
@@ -55,8 +78,9 @@ def test_a_passing_verify_signs_a_vsa_v1(gate: Any) -> None:
     statement = _statement(gate.vsa)
     assert statement["_type"] == "https://in-toto.io/Statement/v1"
     assert statement["predicateType"] == "https://slsa.dev/verification_summary/v1"
-    assert statement["subject"] == [{"name": str(gate.artifact),
-                                     "digest": {"sha256": _digest(gate.artifact)[7:]}}]
+    assert statement["subject"] == [
+        {"name": str(gate.artifact), "digest": {"sha256": _digest(gate.artifact)[7:]}}
+    ]
     predicate = statement["predicate"]
     assert predicate["verificationResult"] == "PASSED"
     assert predicate["slsaVersion"] == "1.0"
@@ -78,16 +102,31 @@ def test_the_summary_verifies_with_securesystemslib(gate: Any) -> None:
     assert list(verified) == [key.keyid]
 
 
-def test_vsa_verify_passes_for_the_artifact_and_policy(gate: Any,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_vsa_verify_passes_for_the_artifact_and_policy(
+    gate: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert _vsa_verify(gate, "--artifact", str(gate.artifact)) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["verdict"] == "pass"
     assert "was not checked" in out["notes"][0]  # no policy given: said, not silently skipped
-    assert _vsa_verify(gate, "--image-digest", _digest(gate.artifact),
-                       "--policy", str(gate.policy_path)) == 0
-    assert _vsa_verify(gate, "--image-digest", _digest(gate.artifact),
-                       "--policy-digest", _digest(gate.policy_path), "--max-age", "1h") == 0
+    assert (
+        _vsa_verify(
+            gate, "--image-digest", _digest(gate.artifact), "--policy", str(gate.policy_path)
+        )
+        == 0
+    )
+    assert (
+        _vsa_verify(
+            gate,
+            "--image-digest",
+            _digest(gate.artifact),
+            "--policy-digest",
+            _digest(gate.policy_path),
+            "--max-age",
+            "1h",
+        )
+        == 0
+    )
 
 
 def test_another_key_is_refused(gate: Any, capsys: pytest.CaptureFixture[str]) -> None:
@@ -105,21 +144,26 @@ def test_another_artifact_is_refused(gate: Any, capsys: pytest.CaptureFixture[st
 def test_another_policy_is_refused(gate: Any, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
     gate.write_policy(max_age="30d")  # a weaker policy: another digest
-    assert _vsa_verify(gate, "--artifact", str(gate.artifact), "--policy",
-                       str(gate.policy_path)) == 1
+    assert (
+        _vsa_verify(gate, "--artifact", str(gate.artifact), "--policy", str(gate.policy_path)) == 1
+    )
     assert _codes(capsys) == {"verify/vsa-policy-mismatch"}
 
 
 def test_an_old_or_future_summary_is_refused(gate: Any) -> None:
-    check = VsaCheck(path=gate.vsa, keys=[f"{gate.key('gate')}.pub"],
-                     subjects=[(str(gate.artifact), _digest(gate.artifact))],
-                     max_age=timedelta(days=1))
+    check = VsaCheck(
+        path=gate.vsa,
+        keys=[f"{gate.key('gate')}.pub"],
+        subjects=[(str(gate.artifact), _digest(gate.artifact))],
+        max_age=timedelta(days=1),
+    )
     assert check_vsa(check).allowed
     later = check_vsa(VsaCheck(**{**check.__dict__, "now": datetime.now(UTC) + timedelta(days=2)}))
     assert [r.code for r in later.reasons] == ["verify/stale"]
     assert "old" in later.reasons[0].message
-    earlier = check_vsa(VsaCheck(**{**check.__dict__,
-                                    "now": datetime.now(UTC) - timedelta(hours=1)}))
+    earlier = check_vsa(
+        VsaCheck(**{**check.__dict__, "now": datetime.now(UTC) - timedelta(hours=1)})
+    )
     assert [r.code for r in earlier.reasons] == ["verify/stale"]
     assert "future" in earlier.reasons[0].message
 
@@ -130,8 +174,9 @@ def _sign_statement(gate: Any, statement: dict[str, Any], path: Path) -> None:
     path.write_text(json.dumps(envelope.model_dump(by_alias=True)))
 
 
-def test_a_failed_result_is_refused_even_when_signed(gate: Any,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_failed_result_is_refused_even_when_signed(
+    gate: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     statement = _statement(gate.vsa)
     statement["predicate"]["verificationResult"] = "FAILED"
     _sign_statement(gate, statement, gate.vsa)
@@ -141,20 +186,39 @@ def test_a_failed_result_is_refused_even_when_signed(gate: Any,
 
 
 def test_another_verifier_id_is_refused_when_one_is_required(
-        gate: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    gate: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     capsys.readouterr()
-    assert _vsa_verify(gate, "--artifact", str(gate.artifact), "--verifier-id",
-                       "https://gatekeeper.dev/verifier/v1") == 0
+    assert (
+        _vsa_verify(
+            gate,
+            "--artifact",
+            str(gate.artifact),
+            "--verifier-id",
+            "https://gatekeeper.dev/verifier/v1",
+        )
+        == 0
+    )
     capsys.readouterr()
-    assert _vsa_verify(gate, "--artifact", str(gate.artifact), "--verifier-id",
-                       "https://other.example/verifier") == 1
+    assert (
+        _vsa_verify(
+            gate,
+            "--artifact",
+            str(gate.artifact),
+            "--verifier-id",
+            "https://other.example/verifier",
+        )
+        == 1
+    )
     assert _codes(capsys) == {"verify/vsa-verifier-mismatch"}
 
 
-@pytest.mark.parametrize("mutate", ["stage-attestation", "not-json", "unsigned", "missing-field",
-                                    "payload-type"])
-def test_malformed_summaries_are_refused(gate: Any, capsys: pytest.CaptureFixture[str],
-                                         mutate: str) -> None:
+@pytest.mark.parametrize(
+    "mutate", ["stage-attestation", "not-json", "unsigned", "missing-field", "payload-type"]
+)
+def test_malformed_summaries_are_refused(
+    gate: Any, capsys: pytest.CaptureFixture[str], mutate: str
+) -> None:
     statement = _statement(gate.vsa)
     envelope = json.loads(gate.vsa.read_text())
     expected = "verify/malformed"
@@ -180,29 +244,92 @@ def test_malformed_summaries_are_refused(gate: Any, capsys: pytest.CaptureFixtur
 
 
 def test_a_blocked_verify_writes_no_summary_and_removes_a_stale_one(
-        gate: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    gate: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert gate.vsa.exists()
     gate.artifact.write_text("tampered build")
-    code = main(["verify", "--policy", str(gate.policy_path), "--store", str(gate.store),
-                 "--format", "json", "--emit-vsa", str(gate.vsa), "--key", gate.key("gate"),
-                 str(gate.artifact)])
+    code = main(
+        [
+            "verify",
+            "--policy",
+            str(gate.policy_path),
+            "--store",
+            str(gate.store),
+            "--format",
+            "json",
+            "--emit-vsa",
+            str(gate.vsa),
+            "--key",
+            gate.key("gate"),
+            str(gate.artifact),
+        ]
+    )
     assert code == 1
     assert not gate.vsa.exists()
     assert "no verification summary written" in capsys.readouterr().err
 
 
 def test_usage_errors(gate: Any) -> None:
-    base = ["verify", "--policy", str(gate.policy_path), "--store", str(gate.store), "--no-log",
-            str(gate.artifact)]
+    base = [
+        "verify",
+        "--policy",
+        str(gate.policy_path),
+        "--store",
+        str(gate.store),
+        "--no-log",
+        str(gate.artifact),
+    ]
     assert main([*base, "--key", gate.key("gate")]) == 2  # --key without --emit-vsa
     assert main([*base, "--emit-vsa", str(gate.root / "x.json")]) == 2  # no key
-    assert main([*base, "--emit-vsa", str(gate.root / "x.json"), "--key",
-                 str(gate.root / "missing")]) == 2
+    assert (
+        main([*base, "--emit-vsa", str(gate.root / "x.json"), "--key", str(gate.root / "missing")])
+        == 2
+    )
     assert not (gate.root / "x.json").exists()
     assert main(["vsa", "verify", "--key", f"{gate.key('gate')}.pub", str(gate.vsa)]) == 2
-    assert main(["vsa", "verify", "--key", f"{gate.key('gate')}.pub", "--artifact",
-                 str(gate.artifact), "--policy-digest", "md5:abc", str(gate.vsa)]) == 2
-    assert main(["vsa", "verify", "--key", f"{gate.key('gate')}.pub", "--artifact",
-                 str(gate.artifact), "--max-age", "forever", str(gate.vsa)]) == 2
-    assert main(["vsa", "verify", "--key", gate.key("gate"), "--artifact",
-                 str(gate.artifact), str(gate.vsa)]) == 2  # a private key is not a trust root
+    assert (
+        main(
+            [
+                "vsa",
+                "verify",
+                "--key",
+                f"{gate.key('gate')}.pub",
+                "--artifact",
+                str(gate.artifact),
+                "--policy-digest",
+                "md5:abc",
+                str(gate.vsa),
+            ]
+        )
+        == 2
+    )
+    assert (
+        main(
+            [
+                "vsa",
+                "verify",
+                "--key",
+                f"{gate.key('gate')}.pub",
+                "--artifact",
+                str(gate.artifact),
+                "--max-age",
+                "forever",
+                str(gate.vsa),
+            ]
+        )
+        == 2
+    )
+    assert (
+        main(
+            [
+                "vsa",
+                "verify",
+                "--key",
+                gate.key("gate"),
+                "--artifact",
+                str(gate.artifact),
+                str(gate.vsa),
+            ]
+        )
+        == 2
+    )  # a private key is not a trust root
