@@ -114,7 +114,7 @@ class HttpClient:
             raise
         # NOTE: requests keeps a read body in _content; this is how it caches it itself.
         response._content = b"".join(chunks)
-        response._content_consumed = True
+        response._content_consumed = True  # type: ignore[attr-defined]
 
     def _retry_delay(self, response: requests.Response, attempt: int) -> float:
         header = response.headers.get("Retry-After")
