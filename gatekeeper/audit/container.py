@@ -17,10 +17,10 @@ from typing import ClassVar
 from gatekeeper._shellrisk import insecure_fetch, remote_script
 from gatekeeper.audit.base import AuditContext
 from gatekeeper.container.imageref import is_allowed, normalize_allowed, parse_image_ref
-from gatekeeper.container.secret import is_secret_file
 from gatekeeper.container.user import is_root_user
 from gatekeeper.models.container import ContainerEvidence, Dockerfile, Image, Instruction, Stage
 from gatekeeper.models.finding import Finding, Severity
+from gatekeeper.secrets.classify import is_secret_file
 
 PARSE_ERROR = "container/parse-error"
 ROOT_USER = "container/root-user"

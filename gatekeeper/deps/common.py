@@ -224,7 +224,7 @@ def redact_credentials(text: str) -> str:
     the SBOM, and a secret is never printed. Judged by the secrets family's detectors."""
     if "://" not in text:
         return text
-    from gatekeeper.container.secret import redact_text  # NOTE: only files with URLs pay
+    from gatekeeper.secrets.classify import redact_text  # NOTE: only files with URLs pay
 
     return redact_text(text)
 
