@@ -18,37 +18,12 @@ from typing import Protocol
 
 from packageurl import PackageURL
 
+from gatekeeper.deps.ecosystem import ECOSYSTEMS, spec_of
 from gatekeeper.models.deps import Declared, Ecosystem, Package, ParseProblem
 
-DEFAULT_REGISTRY: dict[str, str] = {
-    "PyPI": "registry:https://pypi.org/simple",
-    "npm": "registry:https://registry.npmjs.org",
-    "Go": "registry:https://proxy.golang.org",
-    "crates.io": "registry:https://github.com/rust-lang/crates.io-index",
-    "RubyGems": "registry:https://rubygems.org",
-    "Maven": "registry:https://repo.maven.apache.org/maven2",
-}
-
-# Other spellings of the default registries, normalised to the one above.
+# Every spelling of every default registry, to the one its spec names.
 _REGISTRY_ALIASES = {
-    "https://pypi.org/simple/": "https://pypi.org/simple",
-    "https://pypi.python.org/simple": "https://pypi.org/simple",
-    "https://pypi.python.org/simple/": "https://pypi.org/simple",
-    "https://registry.yarnpkg.com": "https://registry.npmjs.org",
-    "https://registry.npmjs.org/": "https://registry.npmjs.org",
-    "sparse+https://index.crates.io/": "https://github.com/rust-lang/crates.io-index",
-    "https://index.crates.io/": "https://github.com/rust-lang/crates.io-index",
-    "https://rubygems.org/": "https://rubygems.org",
-    "https://repo1.maven.org/maven2": "https://repo.maven.apache.org/maven2",
-}
-
-_PURL_TYPE = {
-    "PyPI": "pypi",
-    "npm": "npm",
-    "Go": "golang",
-    "crates.io": "cargo",
-    "RubyGems": "gem",
-    "Maven": "maven",
+    alias: spec.registry for spec in ECOSYSTEMS.values() for alias in spec.registry_aliases
 }
 
 
@@ -75,17 +50,17 @@ class ParseResult:
     errors: list[ParseProblem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    # Files already read as another file's include (requirements ``-r``), shared by a scan.
+    included: set[str] = field(default_factory=set)
 
     def error(self, file: str, line: int, message: str) -> None:
         self.errors.append(ParseProblem(file=file, line=max(1, line), message=message))
 
 
 def normalize_name(ecosystem: str, name: str) -> str:
-    """The ecosystem's canonical spelling: PEP 503 for PyPI, lower case for RubyGems' lookups
-    is NOT applied (gem names are case-sensitive), npm and Cargo names are kept as written."""
-    if ecosystem == "PyPI":
-        return re.sub(r"[-_.]+", "-", name).lower()
-    return name
+    """The ecosystem's canonical spelling of a name (PEP 503 for PyPI; as written elsewhere:
+    gem names are case-sensitive, npm and Cargo names are kept as written)."""
+    return spec_of(ecosystem).normalize_name(name)
 
 
 # Components made only of these characters need no escaping and no normalisation in any
@@ -97,30 +72,27 @@ _PURL_PLAIN_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*$")
 
 def make_purl(ecosystem: str, name: str, version: str | None) -> str:
     """A purl for the package (packageurl-python does the escaping)."""
-    ptype = _PURL_TYPE[ecosystem]
-    namespace: str | None = None
-    short = name
-    if ecosystem == "npm" and name.startswith("@") and "/" in name:
-        namespace, short = name.split("/", 1)
-    elif ecosystem == "Go" and "/" in name:
-        namespace, short = name.rsplit("/", 1)
-    elif ecosystem == "Maven" and ":" in name:
-        namespace, short = name.split(":", 1)
+    spec = spec_of(ecosystem)
+    namespace, short = spec.split_name(name)
     if (
-        (ecosystem != "npm" or namespace is None)
-        and _PURL_PLAIN.match(short)
+        _PURL_PLAIN.match(short)
         and (version is None or _PURL_PLAIN_VERSION.match(version))
         and (namespace is None or all(_PURL_PLAIN.match(seg) for seg in namespace.split("/")))
     ):
-        head = f"pkg:{ptype}/{namespace}/{short}" if namespace else f"pkg:{ptype}/{short}"
+        head = (
+            f"pkg:{spec.purl_type}/{namespace}/{short}"
+            if namespace
+            else f"pkg:{spec.purl_type}/{short}"
+        )
         return f"{head}@{version}" if version is not None else head
-    return str(PackageURL(type=ptype, namespace=namespace, name=short, version=version).to_string())
+    purl = PackageURL(type=spec.purl_type, namespace=namespace, name=short, version=version)
+    return str(purl.to_string())
 
 
 def registry_source(ecosystem: str, url: str | None) -> str:
     """``registry:URL`` with the default registry's aliases folded together."""
     if not url:
-        return DEFAULT_REGISTRY[ecosystem]
+        return spec_of(ecosystem).default_source
     url = url.strip()
     url = _REGISTRY_ALIASES.get(url, url)
     url = _REGISTRY_ALIASES.get(url.rstrip("/"), url.rstrip("/"))
@@ -128,7 +100,7 @@ def registry_source(ecosystem: str, url: str | None) -> str:
 
 
 def is_default_source(ecosystem: str, source: str) -> bool:
-    return source == DEFAULT_REGISTRY[ecosystem]
+    return source == spec_of(ecosystem).default_source
 
 
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
@@ -260,7 +232,7 @@ def package(
         spec=redact_credentials(spec) if spec else spec,
         purl=purl,
         hashes=sorted(set(hashes)),
-        source=redact_credentials(source) if source else DEFAULT_REGISTRY[ecosystem],
+        source=redact_credentials(source) if source else spec_of(ecosystem).default_source,
         file=file,
         line=max(1, line),
         direct=direct,

@@ -4,6 +4,7 @@ berry, ``pnpm-lock.yaml`` v5 to v9.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import urllib.parse
 from typing import Any
@@ -12,6 +13,7 @@ import yaml
 
 from gatekeeper._fileio import load_yaml, loads_json_strict
 from gatekeeper.deps.common import (
+    FileSource,
     LockfileError,
     ParseResult,
     find_line,
@@ -56,7 +58,7 @@ def _name_from_path(key: str) -> str:
     return key.rsplit("node_modules/", 1)[-1]
 
 
-def parse_package_json(path: str, text: str, result: ParseResult) -> None:
+def parse_package_json(path: str, text: str, result: ParseResult, tree: FileSource) -> None:
     data = _json(text)
     if not isinstance(data, dict):
         raise LockfileError("package.json is not a JSON object")
@@ -86,7 +88,7 @@ def parse_package_json(path: str, text: str, result: ParseResult) -> None:
 _LOCK_KEY = re.compile(r'^    "((?:[^"\\]|\\.)*)": \{', re.MULTILINE)
 
 
-def parse_package_lock(path: str, text: str, result: ParseResult) -> None:
+def parse_package_lock(path: str, text: str, result: ParseResult, tree: FileSource) -> None:
     data = _json(text)
     if not isinstance(data, dict):
         raise LockfileError("package-lock.json is not a JSON object")
@@ -224,7 +226,7 @@ def _split_descriptor(descriptor: str) -> tuple[str, str]:
     return descriptor[:at], descriptor[at + 1 :]
 
 
-def parse_yarn_lock(path: str, text: str, result: ParseResult) -> None:
+def parse_yarn_lock(path: str, text: str, result: ParseResult, tree: FileSource) -> None:
     """Both formats are indentation-based: an entry header at column 0, fields indented."""
     berry = "__metadata:" in text
     entries: list[tuple[int, list[str], dict[str, Any]]] = []
@@ -377,7 +379,7 @@ def _mapping(value: object, what: str, line: int) -> dict[Any, Any]:
     return value
 
 
-def parse_pnpm_lock(path: str, text: str, result: ParseResult) -> None:
+def parse_pnpm_lock(path: str, text: str, result: ParseResult, tree: FileSource) -> None:
     try:
         data = load_yaml(text)
     except yaml.YAMLError as exc:
@@ -477,3 +479,18 @@ def parse_pnpm_lock(path: str, text: str, result: ParseResult) -> None:
             )
         )
     result.files.append(path)
+
+
+def mark_yarn_direct(result: ParseResult) -> None:
+    """yarn.lock does not say which entries are direct; the package.json beside it does."""
+    declared: dict[str, set[str]] = {}
+    for decl in result.declared:
+        if decl.role == "manifest" and posixpath.basename(decl.file) == "package.json":
+            declared.setdefault(posixpath.dirname(decl.file), set()).add(decl.name)
+    for i, pkg in enumerate(result.packages):
+        if (
+            posixpath.basename(pkg.file) == "yarn.lock"
+            and not pkg.direct
+            and pkg.name in declared.get(posixpath.dirname(pkg.file), ())
+        ):
+            result.packages[i] = pkg.model_copy(update={"direct": True})

@@ -38,6 +38,7 @@ from pydantic import ValidationError
 from gatekeeper._fileio import loads_json_strict
 from gatekeeper.deps.common import normalize_name
 from gatekeeper.deps.cvss import base_score, severity_of_score
+from gatekeeper.deps.ecosystem import ECOSYSTEMS
 from gatekeeper.deps.versions import UnparseableVersion, semver_key, version_key
 from gatekeeper.errors import CollectionError, InvalidInput
 from gatekeeper.models.deps import Package, Vulnerability
@@ -48,7 +49,6 @@ if TYPE_CHECKING:
 
 __all__ = ["OsvIndex", "is_affected", "match_packages", "open_index", "query_api"]
 
-ECOSYSTEMS = frozenset({"PyPI", "npm", "Go", "crates.io", "RubyGems", "Maven"})
 INDEX_SCHEMA = "5"
 MATCH_LOGIC = "1"  # bump whenever is_affected / fixed_versions change meaning
 MAX_RECORD_BYTES = 16 * 1024 * 1024
@@ -149,9 +149,18 @@ def _sorted_events(rtype: str, ecosystem: str, events: list[list[str]]) -> list[
 def _range_key(range_type: str, ecosystem: str, version: str) -> Any:
     if range_type == "SEMVER":
         return semver_key(version[1:] if version.startswith("v") else version)
-    if ecosystem == "Go" and not version.startswith("v"):
-        version = f"v{version}"
-    return version_key(ecosystem, version)
+    return version_key(ecosystem, _native_version(ecosystem, version))
+
+
+def _osv_prefix(ecosystem: str) -> str:
+    spec = ECOSYSTEMS.get(ecosystem)
+    return spec.osv_version_prefix if spec is not None else ""
+
+
+def _native_version(ecosystem: str, version: str) -> str:
+    """An OSV record's version as the ecosystem writes it (Go's ``v``)."""
+    prefix = _osv_prefix(ecosystem)
+    return version if version.startswith(prefix) else prefix + version
 
 
 def is_affected(
@@ -162,7 +171,8 @@ def is_affected(
     A range whose versions do not parse is skipped with a note; GIT ranges are skipped.
     """
     versions = affected.get("versions") or []
-    if version in versions or (ecosystem == "Go" and version.removeprefix("v") in versions):
+    prefix = _osv_prefix(ecosystem)
+    if version in versions or (prefix and version.removeprefix(prefix) in versions):
         return True
     for rng in affected.get("ranges") or []:
         rtype = rng.get("type")

@@ -95,17 +95,11 @@ def _resolve_include(current: str, target: str) -> str:
     return joined
 
 
-def parse_requirements(
-    path: str,
-    text: str,
-    result: ParseResult,
-    source: FileSource,
-    visited: set[str],
-) -> None:
+def parse_requirements(path: str, text: str, result: ParseResult, source: FileSource) -> None:
     """Parse one requirements file and, recursively, its ``-r`` / ``-c`` includes."""
-    if path in visited:
+    if path in result.included:
         return
-    visited.add(path)
+    result.included.add(path)
     result.files.append(path)
     index = registry_source("PyPI", None)
     extras: list[str] = []
@@ -149,7 +143,7 @@ def parse_requirements(
                             sub_text = data.decode("utf-8")
                         except UnicodeDecodeError as exc:
                             raise LockfileError(f"{value!r} is not UTF-8", number) from exc
-                        parse_requirements(included, sub_text, result, source, visited)
+                        parse_requirements(included, sub_text, result, source)
                     elif name in ("-e", "--editable"):
                         req_tokens = ["-e", value]
                 elif tok.startswith("-"):

@@ -17,6 +17,7 @@ from packageurl import PackageURL
 
 from gatekeeper import __version__
 from gatekeeper.deps.common import is_default_source
+from gatekeeper.deps.ecosystem import spec_of
 from gatekeeper.models.deps import DepsEvidence, Package
 
 __all__ = ["SPEC_VERSIONS", "sbom_from_evidence"]
@@ -34,14 +35,15 @@ _ALGS = {
 def _component(purl: str, entries: list[Package]) -> dict[str, Any]:
     first = entries[0]
     parsed = PackageURL.from_string(purl)
+    grouped = spec_of(first.ecosystem).sbom_group
     component: dict[str, Any] = {
         "type": "library",
         "bom-ref": purl,
-        "name": first.name if first.ecosystem == "Go" else parsed.name,
+        "name": parsed.name if grouped else first.name,
         "version": first.version,
         "purl": purl,
     }
-    if parsed.namespace and first.ecosystem != "Go":
+    if parsed.namespace and grouped:
         component["group"] = parsed.namespace
     hashes = sorted({h for p in entries for h in p.hashes if h.partition(":")[0] in _ALGS})
     if hashes:

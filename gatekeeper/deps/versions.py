@@ -1,4 +1,4 @@
-"""Version ordering by each ecosystem's own rules, never as strings.
+"""Version ordering by each ecosystem's own rules (its spec names the scheme), never as strings.
 
 Usage::
 
@@ -29,15 +29,16 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from gatekeeper.deps.ecosystem import ECOSYSTEMS, VersionScheme
+
 __all__ = [
-    "ECOSYSTEMS",
+    "SCHEMES",
     "UnparseableVersion",
     "compare",
     "is_exact",
+    "semver_key",
     "version_key",
 ]
-
-ECOSYSTEMS = ("PyPI", "npm", "Go", "crates.io", "RubyGems", "Maven")
 
 
 class UnparseableVersion(ValueError):
@@ -296,13 +297,14 @@ class _MvnKey:
 
 # ---------------------------------------------------------------- dispatch
 
-_KEYS: dict[str, Callable[[str], Any]] = {
-    "PyPI": _pep440_key,
-    "npm": _npm_key,
-    "crates.io": semver_key,
-    "Go": _go_key,
-    "RubyGems": _gem_key,
-    "Maven": _maven_key,
+# One key function per version scheme; each ecosystem's spec names its scheme.
+SCHEMES: dict[VersionScheme, Callable[[str], Any]] = {
+    "pep440": _pep440_key,
+    "npm-semver": _npm_key,
+    "semver": semver_key,
+    "go": _go_key,
+    "rubygems": _gem_key,
+    "maven": _maven_key,
 }
 
 
@@ -314,11 +316,10 @@ def version_key(ecosystem: str, version: str) -> Any:
         UnparseableVersion: the version does not follow the ecosystem's syntax, or the
             ecosystem is unknown.
     """
-    try:
-        fn = _KEYS[ecosystem]
-    except KeyError:
-        raise UnparseableVersion(f"unknown ecosystem {ecosystem!r}") from None
-    return fn(version)
+    spec = ECOSYSTEMS.get(ecosystem)
+    if spec is None:
+        raise UnparseableVersion(f"unknown ecosystem {ecosystem!r}")
+    return SCHEMES[spec.version_scheme](version)
 
 
 def compare(ecosystem: str, a: str, b: str) -> int:

@@ -46,6 +46,7 @@ LOCKFILES = frozenset(
         "Cargo.lock",
         "go.sum",
         "Gemfile.lock",
+        "gems.locked",
         "composer.lock",
         "pdm.lock",
         "bun.lock",
