@@ -12,9 +12,10 @@ import base64
 import binascii
 import functools
 import re
+import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from packageurl import PackageURL
 
@@ -146,6 +147,33 @@ def prefixed_hash(value: str) -> str:
     if not sep or alg.lower() not in _SRI_ALGS | {"md5"}:
         raise LockfileError(f"hash without a known algorithm: {value[:40]!r}")
     return hex_hash(alg, digest)
+
+
+def load_toml(path: str, text: str) -> dict[str, Any]:
+    """Raises LockfileError (with the line) when the text is not TOML."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        raise LockfileError(f"invalid TOML: {exc}", int(match.group(1)) if match else 1) from exc
+
+
+def as_list(value: Any, what: str, line: int = 1) -> list[Any]:
+    """``value`` when it is a list (absent: empty); raises LockfileError otherwise."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise LockfileError(f"{what} is not a list", line)
+    return value
+
+
+def as_table(value: Any, what: str, line: int = 1) -> dict[str, Any]:
+    """``value`` when it is a table (absent: empty); raises LockfileError otherwise."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise LockfileError(f"{what} is not a table", line)
+    return value
 
 
 def line_index(text: str, pattern: re.Pattern[str], group: int = 1) -> dict[str, int]:

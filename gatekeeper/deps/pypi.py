@@ -8,7 +8,6 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
-import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +19,10 @@ from gatekeeper.deps.common import (
     LineCounter,
     LockfileError,
     ParseResult,
+    as_list,
+    as_table,
     find_line,
+    load_toml,
     normalize_name,
     package,
     prefixed_hash,
@@ -321,30 +323,6 @@ def _pinned_requirement(
     )
 
 
-def _toml(path: str, text: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"line (\d+)", str(exc))
-        raise LockfileError(f"invalid TOML: {exc}", int(match.group(1)) if match else 1) from exc
-
-
-def _as_list(value: Any, what: str, line: int = 1) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise LockfileError(f"{what} is not a list", line)
-    return value
-
-
-def _as_table(value: Any, what: str, line: int = 1) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise LockfileError(f"{what} is not a table", line)
-    return value
-
-
 def _entry_line(lines: list[int], i: int) -> int:
     return lines[i] if i < len(lines) else 1
 
@@ -385,13 +363,11 @@ def _poetry_entry(path: str, entry: Any, line: int, legacy_files: dict[str, Any]
         files = legacy_files.get(name, [])
     hashes = [
         prefixed_hash(f["hash"])
-        for f in _as_list(files, "files", line)
+        for f in as_list(files, "files", line)
         if isinstance(f, dict) and f.get("hash")
     ]
-    source_str, hash_supported = _poetry_source(
-        _as_table(entry.get("source"), "source", line), line
-    )
-    deps = list(_as_table(entry.get("dependencies"), "dependencies", line))
+    source_str, hash_supported = _poetry_source(as_table(entry.get("source"), "source", line), line)
+    deps = list(as_table(entry.get("dependencies"), "dependencies", line))
     return package(
         "PyPI",
         name,
@@ -406,10 +382,10 @@ def _poetry_entry(path: str, entry: Any, line: int, legacy_files: dict[str, Any]
 
 
 def parse_poetry_lock(path: str, text: str, result: ParseResult, source: FileSource) -> None:
-    data = _toml(path, text)
+    data = load_toml(path, text)
     lines = table_lines(text, "package")
-    legacy_files = _as_table(_as_table(data.get("metadata"), "metadata").get("files"), "files")
-    for i, entry in enumerate(_as_list(data.get("package"), "package")):
+    legacy_files = as_table(as_table(data.get("metadata"), "metadata").get("files"), "files")
+    for i, entry in enumerate(as_list(data.get("package"), "package")):
         result.packages.append(_poetry_entry(path, entry, _entry_line(lines, i), legacy_files))
     result.files.append(path)
 
@@ -429,12 +405,12 @@ def _uv_source(src: dict[str, Any], name: str, line: int) -> tuple[str, bool]:
 
 def _uv_hashes(entry: dict[str, Any], line: int) -> list[str]:
     hashes = []
-    sdist = _as_table(entry.get("sdist"), "sdist", line)
+    sdist = as_table(entry.get("sdist"), "sdist", line)
     if sdist.get("hash"):
         hashes.append(prefixed_hash(str(sdist["hash"])))
     hashes.extend(
         prefixed_hash(str(wheel["hash"]))
-        for wheel in _as_list(entry.get("wheels"), "wheels", line)
+        for wheel in as_list(entry.get("wheels"), "wheels", line)
         if isinstance(wheel, dict) and wheel.get("hash")
     )
     return hashes
@@ -444,7 +420,7 @@ def _uv_entry(path: str, entry: Any, line: int) -> Package | None:
     """One ``[[package]]``; None for the workspace's own (editable or virtual) projects."""
     if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
         raise LockfileError("a [[package]] without a name", line)
-    src = _as_table(entry.get("source"), "source", line)
+    src = as_table(entry.get("source"), "source", line)
     if "editable" in src or "virtual" in src:
         return None
     version = entry.get("version")
@@ -454,7 +430,7 @@ def _uv_entry(path: str, entry: Any, line: int) -> Package | None:
     hashes = _uv_hashes(entry, line)
     deps = [
         d["name"]
-        for d in _as_list(entry.get("dependencies"), "dependencies", line)
+        for d in as_list(entry.get("dependencies"), "dependencies", line)
         if isinstance(d, dict) and isinstance(d.get("name"), str)
     ]
     return package(
@@ -471,9 +447,9 @@ def _uv_entry(path: str, entry: Any, line: int) -> Package | None:
 
 
 def parse_uv_lock(path: str, text: str, result: ParseResult, source: FileSource) -> None:
-    data = _toml(path, text)
+    data = load_toml(path, text)
     lines = table_lines(text, "package")
-    for i, entry in enumerate(_as_list(data.get("package"), "package")):
+    for i, entry in enumerate(as_list(data.get("package"), "package")):
         found = _uv_entry(path, entry, _entry_line(lines, i))
         if found is not None:
             result.packages.append(found)
@@ -492,7 +468,7 @@ def _pipfile_data(text: str) -> dict[str, Any]:
 
 
 def _pipfile_hashes(entry: dict[str, Any], line: int) -> list[str]:
-    return [prefixed_hash(h) for h in _as_list(entry.get("hashes"), "hashes", line)]
+    return [prefixed_hash(h) for h in as_list(entry.get("hashes"), "hashes", line)]
 
 
 def _pipfile_git(path: str, name: str, entry: dict[str, Any], line: int) -> Package:
@@ -569,14 +545,14 @@ def parse_pipfile_lock(path: str, text: str, result: ParseResult, source: FileSo
     data = _pipfile_data(text)
     sources = {
         s.get("name"): s.get("url")
-        for s in _as_list(_as_table(data.get("_meta"), "_meta").get("sources"), "sources")
+        for s in as_list(as_table(data.get("_meta"), "_meta").get("sources"), "sources")
         if isinstance(s, dict)
     }
     counter = LineCounter(text)
     for section in ("default", "develop"):
         section_pos = max(text.find(f'"{section}": {{'), 0)
         section_line = counter.line_of(section_pos)
-        for name, entry in sorted(_as_table(data.get(section), section).items()):
+        for name, entry in sorted(as_table(data.get(section), section).items()):
             pos = text.find(f'"{name}": {{', section_pos)
             line = counter.line_of(pos) if pos >= 0 else section_line
             found = _pipfile_entry(path, f"{section}.{name}", name, entry, line, sources)
@@ -586,10 +562,10 @@ def parse_pipfile_lock(path: str, text: str, result: ParseResult, source: FileSo
 
 
 def _pep621_declared(path: str, text: str, data: dict[str, Any], result: ParseResult) -> None:
-    project = _as_table(data.get("project"), "project")
-    groups: list[Any] = list(_as_list(project.get("dependencies"), "project.dependencies"))
-    for extra in _as_table(project.get("optional-dependencies"), "optional-dependencies").values():
-        groups.extend(_as_list(extra, "optional-dependencies"))
+    project = as_table(data.get("project"), "project")
+    groups: list[Any] = list(as_list(project.get("dependencies"), "project.dependencies"))
+    for extra in as_table(project.get("optional-dependencies"), "optional-dependencies").values():
+        groups.extend(as_list(extra, "optional-dependencies"))
     for raw in groups:
         if not isinstance(raw, str):
             raise LockfileError(f"dependency {raw!r} is not a string", find_line(text, [str(raw)]))
@@ -623,15 +599,15 @@ def _poetry_spec(name: str, spec: Any) -> str | None:
 
 
 def _poetry_declared(path: str, text: str, data: dict[str, Any], result: ParseResult) -> None:
-    poetry = _as_table(_as_table(data.get("tool"), "tool").get("poetry"), "tool.poetry")
+    poetry = as_table(as_table(data.get("tool"), "tool").get("poetry"), "tool.poetry")
     tables = [poetry.get("dependencies"), poetry.get("dev-dependencies")]
     tables.extend(
         group.get("dependencies")
-        for group in _as_table(poetry.get("group"), "tool.poetry.group").values()
+        for group in as_table(poetry.get("group"), "tool.poetry.group").values()
         if isinstance(group, dict)
     )
     for table in tables:
-        for name, spec in _as_table(table, "tool.poetry.dependencies").items():
+        for name, spec in as_table(table, "tool.poetry.dependencies").items():
             spec_text = _poetry_spec(name, spec)
             if spec_text is None:
                 continue
@@ -650,7 +626,7 @@ def _poetry_declared(path: str, text: str, data: dict[str, Any], result: ParseRe
 
 def parse_pyproject(path: str, text: str, result: ParseResult, source: FileSource) -> None:
     """Declarations only: a manifest is checked against its lockfile, it does not pin."""
-    data = _toml(path, text)
+    data = load_toml(path, text)
     _pep621_declared(path, text, data, result)
     _poetry_declared(path, text, data, result)
     result.files.append(path)

@@ -32,6 +32,28 @@ _ALGS = {
 }
 
 
+def _hashes(entries: list[Package]) -> list[dict[str, str]]:
+    """File digests in CycloneDX's spelling (Go's ``h1:`` directory hashes are left out)."""
+    hashes = sorted({h for p in entries for h in p.hashes if h.partition(":")[0] in _ALGS})
+    return [{"alg": _ALGS[h.partition(":")[0]], "content": h.partition(":")[2]} for h in hashes]
+
+
+def _references(entries: list[Package]) -> list[dict[str, str]]:
+    """Where a package comes from when that is not its ecosystem's default registry."""
+    sources = sorted({p.source for p in entries if not is_default_source(p.ecosystem, p.source)})
+    refs = []
+    for source in sources:
+        kind, _, url = source.partition(":")
+        if kind in ("git", "url", "registry") and "://" in url:
+            refs.append(
+                {
+                    "type": "vcs" if kind == "git" else "distribution",
+                    "url": url.removeprefix("git+").split(" ")[0],
+                }
+            )
+    return refs
+
+
 def _component(purl: str, entries: list[Package]) -> dict[str, Any]:
     first = entries[0]
     parsed = PackageURL.from_string(purl)
@@ -45,22 +67,10 @@ def _component(purl: str, entries: list[Package]) -> dict[str, Any]:
     }
     if parsed.namespace and grouped:
         component["group"] = parsed.namespace
-    hashes = sorted({h for p in entries for h in p.hashes if h.partition(":")[0] in _ALGS})
+    hashes = _hashes(entries)
     if hashes:
-        component["hashes"] = [
-            {"alg": _ALGS[h.partition(":")[0]], "content": h.partition(":")[2]} for h in hashes
-        ]
-    sources = sorted({p.source for p in entries if not is_default_source(p.ecosystem, p.source)})
-    refs = []
-    for source in sources:
-        kind, _, url = source.partition(":")
-        if kind in ("git", "url", "registry") and "://" in url:
-            refs.append(
-                {
-                    "type": "vcs" if kind == "git" else "distribution",
-                    "url": url.removeprefix("git+").split(" ")[0],
-                }
-            )
+        component["hashes"] = hashes
+    refs = _references(entries)
     if refs:
         component["externalReferences"] = refs
     locations = sorted({f"{p.file}:{p.line}" for p in entries})
