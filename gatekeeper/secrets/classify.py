@@ -23,6 +23,7 @@ Usage::
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import PurePosixPath
 
@@ -150,6 +151,7 @@ _POINTER_ANYWHERE = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=8192)
 def is_pointer_name(name: str) -> bool:
     """A name that describes a secret (``TOKEN_URL``, ``PASSWORD_FILE``, ``max_tokens``,
     ``use_token``) instead of holding one."""
@@ -157,6 +159,7 @@ def is_pointer_name(name: str) -> bool:
     return low.endswith(_POINTER_SUFFIXES) or _POINTER_ANYWHERE.search(low) is not None
 
 
+@functools.lru_cache(maxsize=8192)
 def is_secret_name(name: str) -> bool:
     """A name like password, secret, token, api_key, credential (and not a pointer to one)."""
     low = name.lower()
@@ -177,12 +180,15 @@ def _literal(value: str) -> str:
     return value.strip().strip("'\"")
 
 
+_PROSE_OR_TEMPLATE = re.compile(r"[ \t{}]")
+
+
 def _not_a_literal_secret(text: str) -> bool:
     """Locations, host names, prose, templates and concatenations."""
     return (
         text.startswith((*_LOCATIONS, "+", "\\"))
+        or _PROSE_OR_TEMPLATE.search(text) is not None
         or _HOSTNAME.match(text) is not None
-        or any(c in text for c in " \t{}")
     )
 
 
@@ -193,7 +199,7 @@ def is_secret_value(value: str) -> bool:
     templates, words and identifiers, digests, UUIDs, numbers, anything under 8 characters.
     """
     text = _literal(value)
-    if _not_a_literal_secret(text) or is_weak_default(text):
+    if len(text) < 8 or _not_a_literal_secret(text) or is_weak_default(text):
         return False
     return looks_random(text)
 
