@@ -14,7 +14,7 @@ from typing import Any
 
 from gatekeeper.deps.common import make_purl
 from gatekeeper.deps.versions import UnparseableVersion, version_key
-from gatekeeper.models.deps import DepChange, DepsSnapshot, Package
+from gatekeeper.models.deps import ChangeKind, DepChange, DepsSnapshot, Package
 
 Key = tuple[str, str]  # (ecosystem, name)
 
@@ -140,22 +140,27 @@ def _unhashed(same: list[Package]) -> tuple[str, str | None] | None:
     return None
 
 
-def _hash_change(pkg: Package, same: list[Package]) -> DepChange | None:
-    """The same version under other hashes than on the base, or under none any more."""
-    values = _hash_values(pkg, same)
-    if values is None:
-        return None
+def _entry_change(kind: ChangeKind, pkg: Package, **values: str | None) -> DepChange:
+    """A change of one head entry (file, line and purl are the head's)."""
     return DepChange(
-        kind="hash-changed",
+        kind=kind,
         ecosystem=pkg.ecosystem,
         name=pkg.name,
         purl=pkg.purl,
         file=pkg.file,
         line=pkg.line,
-        base_version=pkg.version,
         head_version=pkg.version,
-        base_value=values[0],
-        head_value=values[1],
+        **values,
+    )
+
+
+def _hash_change(pkg: Package, same: list[Package]) -> DepChange | None:
+    """The same version under other hashes than on the base, or under none any more."""
+    values = _hash_values(pkg, same)
+    if values is None:
+        return None
+    return _entry_change(
+        "hash-changed", pkg, base_version=pkg.version, base_value=values[0], head_value=values[1]
     )
 
 
@@ -163,15 +168,10 @@ def _source_change(pkg: Package, olds: list[Package]) -> DepChange | None:
     base_sources = {o.source for o in olds}
     if pkg.source in base_sources:
         return None
-    return DepChange(
-        kind="source-changed",
-        ecosystem=pkg.ecosystem,
-        name=pkg.name,
-        purl=pkg.purl,
-        file=pkg.file,
-        line=pkg.line,
+    return _entry_change(
+        "source-changed",
+        pkg,
         base_version=olds[0].version,
-        head_version=pkg.version,
         base_value=" ".join(sorted(base_sources)),
         head_value=pkg.source,
     )

@@ -25,7 +25,7 @@ from gatekeeper.secrets._values import (
     shannon_entropy,
 )
 
-__all__ = ["FORMAT_DETECTORS", "PRECEDENCE", "Lines", "RawHit", "format_hits", "keep_distinct"]
+__all__ = ["PRECEDENCE", "Lines", "RawHit", "format_hits", "keep_distinct"]
 
 
 @dataclass(frozen=True)
@@ -89,23 +89,6 @@ PRECEDENCE = {
     "generic-assignment": 6,
     "_consumed": 0,  # a span taken by another hit (the secret key paired with an AWS key id)
 }
-
-# The formats that count wherever they appear (the others need a file or a name as context).
-FORMAT_DETECTORS = frozenset(
-    {
-        "private-key",
-        "aws-access-key",
-        "github-token",
-        "gitlab-token",
-        "slack-token",
-        "stripe-key",
-        "google-api-key",
-        "npm-token",
-        "pypi-token",
-        "jwt",
-        "url-credentials",
-    }
-)
 
 
 def _token_ok(value: str, body_start: int = 0, min_entropy: float = 3.0) -> bool:
@@ -328,6 +311,8 @@ def keep_distinct(
 
 
 def format_hits(text: str) -> list[RawHit]:
-    """Every credential in ``text`` that its format alone identifies."""
+    """Every credential in ``text`` that its format alone identifies (token formats, key
+    blocks, URL passwords; not config-file fields or generic assignments, which need the
+    file or the name as context)."""
     lines = Lines(text)
     return keep_distinct([*specific_hits(text, lines), *url_credential_hits(text, lines)])
