@@ -26,10 +26,10 @@ from gatekeeper._glob import match_path
 from gatekeeper.audit import AuditContext, all_rules, run_audits
 from gatekeeper.collect import CollectContext, collect_all
 from gatekeeper.collect import kinds as collector_kinds
-from gatekeeper.collect.base import Limits
 from gatekeeper.errors import CollectionError, InvalidInput
 from gatekeeper.models.baseline import Baseline, BaselineEntry
 from gatekeeper.models.finding import Finding
+from gatekeeper.models.options import AuditOptions
 from gatekeeper.models.policy import ExceptionPolicy, Policy
 from gatekeeper.models.verdict import Verdict
 
@@ -46,7 +46,7 @@ class CheckConfig:
     baseline: Path | None = None
     staged: bool = False
     policy_name: str | None = None
-    options: dict[str, Any] = field(default_factory=dict)
+    options: AuditOptions = field(default_factory=AuditOptions)
     now: datetime | None = None
 
 
@@ -157,12 +157,9 @@ def _base_fingerprints(cfg: CheckConfig, selected: list[str], ctx: AuditContext)
     try:
         with tempfile.TemporaryDirectory(prefix="gatekeeper-base-") as tmp:
             materialize_tree(repo, cfg.base, Path(tmp), max_bytes=cfg.policy.limits.max_file_bytes)
-            # SECURITY: --image names the image being promoted, not something on the base;
-            # reading it again here would mark its own findings "existing" (a silent pass).
-            base_options = {k: v for k, v in cfg.options.items() if k != "image"}
-            limits = Limits(**cfg.policy.limits.model_dump())
+            limits = cfg.policy.limits
             base_ctx = CollectContext(
-                repo=Path(tmp), base=None, limits=limits, options=base_options
+                repo=Path(tmp), base=None, limits=limits, options=cfg.options.for_base_tree()
             )
             with yaml_caps(limits.yaml_max_aliases, limits.yaml_max_depth):
                 evidence = collect_all(base_ctx, tree_kinds)
@@ -184,7 +181,7 @@ def run_check(cfg: CheckConfig) -> CheckResult:
         raise InvalidInput(f"{cfg.repo}: no such directory")
     now = cfg.now or datetime.now(UTC)
     selected = cfg.kinds if cfg.kinds is not None else collector_kinds()
-    limits = Limits(**cfg.policy.limits.model_dump())
+    limits = cfg.policy.limits
     ctx = CollectContext(
         repo=cfg.repo, base=cfg.base, staged=cfg.staged, limits=limits, options=cfg.options
     )

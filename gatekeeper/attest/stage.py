@@ -82,11 +82,10 @@ def _audit(cfg: AttestConfig) -> tuple[list[str], dict[str, Any], list[Finding]]
     from gatekeeper.audit import AuditContext, run_audits
     from gatekeeper.collect import CollectContext, collect_all
     from gatekeeper.collect import kinds as all_kinds
-    from gatekeeper.collect.base import Limits
     from gatekeeper.policy import default_policy
 
     policy = cfg.policy or default_policy()
-    limits = Limits(**policy.limits.model_dump())
+    limits = policy.limits
     ctx = CollectContext(repo=cfg.repo, base=cfg.base, limits=limits)
     kinds = all_kinds()
     with yaml_caps(limits.yaml_max_aliases, limits.yaml_max_depth):

@@ -14,17 +14,18 @@ from gatekeeper.check import CheckConfig, run_check, write_baseline
 from gatekeeper.collect import CollectContext, collector_for
 from gatekeeper.commands.output import emit, report_targets
 from gatekeeper.errors import ExitCode, InvalidInput
+from gatekeeper.models.options import AuditOptions
 from gatekeeper.policy import default_policy, load_policy
 
 
-def check_options(args: argparse.Namespace) -> dict[str, Any]:
+def check_options(args: argparse.Namespace) -> AuditOptions:
     """Collector options from arguments that other modules add (OSV database, image, ...)."""
     options: dict[str, Any] = {}
     for name in ("osv_db", "osv_api", "osv_api_url", "osv_offline_ok", "image", "allowed_signers"):
         value = getattr(args, name, None)
         if value not in (None, False):
             options[name] = value
-    return options
+    return AuditOptions.model_validate(options)
 
 
 def default_base(environ: Mapping[str, str] | None = None) -> str | None:

@@ -29,7 +29,9 @@ from gatekeeper.check import CheckConfig, run_check
 from gatekeeper.errors import CollectionError, InvalidInput
 from gatekeeper.github.event import PullRequestEvent, event_from_environment, load_event
 from gatekeeper.models.finding import Finding
+from gatekeeper.models.options import AuditOptions
 from gatekeeper.models.policy import Policy
+from gatekeeper.models.source import PullRequestReview
 from gatekeeper.models.verdict import Verdict
 from gatekeeper.report import github, markdown
 from gatekeeper.report.base import active, blocking, ranked
@@ -53,7 +55,7 @@ class PrCheckConfig:
     event_path: str | None = None
     kinds: list[str] | None = None
     baseline: Path | None = None
-    options: dict[str, Any] = field(default_factory=dict)
+    options: AuditOptions = field(default_factory=AuditOptions)
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     github_repository: str | None = None
     pr_number: int | None = None
@@ -68,7 +70,7 @@ class PrCheckResult:
     number: int | None
     repository: str | None
     is_fork: bool
-    reviews: list[dict[str, Any]] | None = None
+    reviews: list[PullRequestReview] | None = None
 
 
 def _env(environ: Mapping[str, str], name: str) -> str | None:
@@ -106,7 +108,7 @@ def _check_worktree(repo: git.Repo, head_sha: str) -> str | None:
     )
 
 
-def reviews_option(raw_reviews: list[dict[str, Any]], author: str) -> list[dict[str, Any]]:
+def reviews_option(raw_reviews: list[dict[str, Any]], author: str) -> list[PullRequestReview]:
     """Turn the reviews API's records into ``PullRequestReview`` records for the source audits.
 
     A reviewer's latest decisive review counts (APPROVED, CHANGES_REQUESTED or DISMISSED;
@@ -130,7 +132,7 @@ def reviews_option(raw_reviews: list[dict[str, Any]], author: str) -> list[dict[
         if state == "APPROVED" and commit and login.lower() != author.lower():
             by_commit.setdefault(commit, set()).add(login)
     return [
-        {"head_sha": sha, "author": author, "approved_by": sorted(logins)}
+        PullRequestReview(head_sha=sha, author=author, approved_by=sorted(logins))
         for sha, logins in sorted(by_commit.items())
     ]
 
@@ -197,8 +199,8 @@ def run_pr_check(cfg: PrCheckConfig) -> PrCheckResult:
     finally:
         repo.close()
 
-    options = dict(cfg.options)
-    reviews: list[dict[str, Any]] | None = None
+    options = cfg.options
+    reviews: list[PullRequestReview] | None = None
     if cfg.policy.audits.require_review:
         client = _client(cfg, repository) if repository else None
         if client is None or number is None:
@@ -213,7 +215,7 @@ def run_pr_check(cfg: PrCheckConfig) -> PrCheckResult:
             reviews = reviews_option(raw, author) if author else []
             if not author:
                 notes.append("pull-request author unknown (no event): API reviews not applied")
-            options["reviews"] = reviews
+            options = options.model_copy(update={"reviews": tuple(reviews)})
 
     result = run_check(
         CheckConfig(

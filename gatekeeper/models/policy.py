@@ -144,11 +144,12 @@ class ExceptionPolicy(GatekeeperModel):
     expires: UtcDatetime
 
 
-class LimitsPolicy(GatekeeperModel):
+class Limits(GatekeeperModel):
     """Caps on what one run reads (``limits:``); the defaults are far above a normal repository.
 
-    Hitting one is a finding or an error that names the cap (e.g. ``limits.max_files``).
-    Defaults match ``gatekeeper.collect.base.Limits``.
+    The one definition: the policy's ``limits:`` section and what collectors read
+    (``CollectContext.limits``). Hitting one is a finding or an error that names the cap
+    (e.g. ``limits.max_files``).
     """
 
     max_file_bytes: ByteSize = 10 * 1024 * 1024
@@ -160,6 +161,9 @@ class LimitsPolicy(GatekeeperModel):
     max_declared_bytes: ByteSize = 64 * 1024**3
 
 
+LimitsPolicy = Limits  # the name the policy model used first
+
+
 class Policy(GatekeeperModel):
     version: Literal[1]
     name: str = Field(min_length=1)
@@ -169,7 +173,7 @@ class Policy(GatekeeperModel):
     stages: list[StagePolicy] = Field(default_factory=list)
     audits: AuditsPolicy = Field(default_factory=AuditsPolicy)
     exceptions: list[ExceptionPolicy] = Field(default_factory=list)
-    limits: LimitsPolicy = Field(default_factory=LimitsPolicy)
+    limits: Limits = Field(default_factory=Limits)
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
