@@ -29,13 +29,18 @@ from gatekeeper.attest.dsse import SignatureCheck, verify_envelope_signatures
 from gatekeeper.attest.keys import load_public_key
 from gatekeeper.attest.materials import dir_artifact
 from gatekeeper.attest.statement import StageRecord, parse_attestation
-from gatekeeper.check import apply_policy, expired_exception_findings
 from gatekeeper.errors import GatekeeperError, InvalidInput, MalformedInput
 from gatekeeper.models.envelope import POLICY_PAYLOAD_TYPE, Envelope
 from gatekeeper.models.policy import Policy, StagePolicy
 from gatekeeper.models.statement import Artifact
 from gatekeeper.models.verdict import Reason, Verdict
-from gatekeeper.policy import load_policy, policy_signature_path, resolve_key_path
+from gatekeeper.policy import (
+    apply_policy,
+    expired_exception_findings,
+    load_policy,
+    policy_signature_path,
+    resolve_key_path,
+)
 from gatekeeper.store import Store, StoredEnvelope, open_store
 
 CLOCK_SKEW = timedelta(minutes=5)
