@@ -78,6 +78,7 @@ class StageRecord:
     source_commit: str | None
     audited: list[str] = field(default_factory=list)
     evidence_kinds: list[str] = field(default_factory=list)
+    evidence: dict[str, Any] = field(default_factory=dict)  # kind -> the attested evidence
     findings: list[Finding] = field(default_factory=list)
     command: list[str] = field(default_factory=list)
 
@@ -146,6 +147,7 @@ def parse_attestation(payload_type: str, payload: bytes, index_stage: str | None
             source_commit=pred.run.source_commit,
             audited=pred.audited,
             evidence_kinds=sorted(pred.evidence),
+            evidence=dict(pred.evidence),
             findings=pred.findings,
             command=pred.command,
         )

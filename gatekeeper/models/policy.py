@@ -35,6 +35,15 @@ def parse_duration(value: object) -> timedelta:
     raise ValueError(f"not a duration: {value!r} (use a positive number with s, m, h, d or w)")
 
 
+def format_duration(delta: timedelta) -> str:
+    """``7d``, ``1.5h``, ``30m``, ``45s``: the largest unit, one decimal when needed."""
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}".replace(".0", "")
+    return f"{seconds}s"
+
+
 def parse_size(value: object) -> int:
     """``5MB``, ``512k``, ``1GiB`` or a byte count."""
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:

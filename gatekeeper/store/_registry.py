@@ -33,7 +33,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from gatekeeper._fileio import loads_json_strict
+from gatekeeper._fileio import dumps_json, loads_json_strict
 from gatekeeper._http import HttpClient
 from gatekeeper.errors import InvalidInput, StoreError
 
@@ -64,6 +64,22 @@ _CHALLENGE_PARAM = re.compile(r'([A-Za-z_]+)\s*=\s*(?:"([^"]*)"|([^\s,]+))')
 
 def digest_of(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def canonical(doc: dict[str, Any]) -> bytes:
+    """The one serialisation gatekeeper pushes: sorted keys, no spaces (stable digests)."""
+    return dumps_json(doc, indent=None).encode("utf-8")
+
+
+# The OCI empty descriptor: the config (and anchor layer) of gatekeeper's artifacts.
+EMPTY_TYPE = "application/vnd.oci.empty.v1+json"
+EMPTY_DATA = b"{}"
+EMPTY_DESCRIPTOR: dict[str, Any] = {
+    "mediaType": EMPTY_TYPE,
+    "digest": digest_of(EMPTY_DATA),
+    "size": 2,
+    "data": "e30=",
+}
 
 
 def is_digest(value: str) -> bool:

@@ -44,33 +44,29 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from gatekeeper._fileio import dumps_json, loads_json_strict
+from gatekeeper._fileio import loads_json_strict
 from gatekeeper.errors import InvalidInput, StoreError
 from gatekeeper.store._registry import (
+    EMPTY_DATA,
+    EMPTY_DESCRIPTOR,
     INDEX_TYPE,
     MANIFEST_TYPE,
     Credentials,
     Manifest,
     RegistryClient,
     RegistryRef,
+    canonical,
     digest_of,
     is_digest,
     load_credentials,
 )
-from gatekeeper.store.base import IndexKeys, StoredEnvelope
+from gatekeeper.store._registry_log import OciDecisionLog
+from gatekeeper.store.base import DecisionLog, IndexKeys, StoredEnvelope
 
 CA_BUNDLE_ENV = "GATEKEEPER_REGISTRY_CA_BUNDLE"  # PEM CAs for a registry with a private CA
 ENVELOPE_TYPE = "application/vnd.dsse.envelope.v1+json"
 ANCHOR_TYPE = "application/vnd.gatekeeper.anchor.v1+json"
-EMPTY_TYPE = "application/vnd.oci.empty.v1+json"
-EMPTY_DATA = b"{}"
 EMPTY_DIGEST = digest_of(EMPTY_DATA)
-EMPTY_DESCRIPTOR: dict[str, Any] = {
-    "mediaType": EMPTY_TYPE,
-    "digest": EMPTY_DIGEST,
-    "size": 2,
-    "data": "e30=",
-}
 ANNOTATION_STAGE = "dev.gatekeeper.stage"
 ANNOTATION_SUBJECTS = "dev.gatekeeper.subjects"
 ANNOTATION_ANCHOR = "dev.gatekeeper.anchor"
@@ -118,11 +114,6 @@ class _ContentCache:
 
 
 _CONTENT = _ContentCache(_CACHE_LIMIT)
-
-
-def canonical(doc: dict[str, Any]) -> bytes:
-    """The one serialisation gatekeeper pushes: sorted keys, no spaces (stable digests)."""
-    return dumps_json(doc, indent=None).encode("utf-8")
 
 
 def anchor_manifest(kind: str, value: str) -> bytes:
@@ -396,6 +387,10 @@ class OciStore:
                 f"{self.uri}: tag {tag} is not a referrers image index; refusing to overwrite it"
             )
         return [e for e in entries if isinstance(e, dict)]
+
+    def decision_log(self) -> DecisionLog:
+        """One artifact per entry under a never-reused tag (``gatekeeper.store._registry_log``)."""
+        return OciDecisionLog(self.client, self.uri)
 
     # -- reading ---------------------------------------------------------------------------
 

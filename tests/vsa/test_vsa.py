@@ -17,7 +17,7 @@ from gatekeeper.attest.dsse import sign_envelope
 from gatekeeper.attest.keys import load_public_key, load_signer, write_keypair
 from gatekeeper.cli import main
 from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE
-from gatekeeper.vsa import VsaCheck, check_vsa
+from gatekeeper.verify import VsaCheck, check_vsa
 
 
 @pytest.fixture
