@@ -155,6 +155,28 @@ def _is_envelope_descriptor(desc: dict[str, Any]) -> bool:
     )
 
 
+def _only_layer(doc: Any) -> dict[str, Any] | None:
+    """The one layer of a gatekeeper envelope artifact; None for anything else."""
+    if not isinstance(doc, dict) or doc.get("artifactType") != ENVELOPE_TYPE:
+        return None
+    layers = doc.get("layers")
+    if not isinstance(layers, list) or len(layers) != 1 or not isinstance(layers[0], dict):
+        return None
+    layer: dict[str, Any] = layers[0]
+    return layer
+
+
+def _is_envelope_layer(layer: dict[str, Any]) -> bool:
+    digest, size = layer.get("digest"), layer.get("size")
+    return (
+        layer.get("mediaType") == ENVELOPE_TYPE
+        and isinstance(digest, str)
+        and is_digest(digest)
+        and isinstance(size, int)
+        and 0 < size <= MAX_ENVELOPE_BYTES
+    )
+
+
 def _merged_index(entries: list[dict[str, Any]], additions: list[dict[str, Any]]) -> bytes:
     """A referrers image index of ``entries`` plus the ``additions`` it lacks, by digest."""
     new = {str(e["digest"]): e for e in additions}
@@ -523,30 +545,17 @@ class OciStore:
             doc = loads_json_strict(data)
         except ValueError as exc:
             raise StoreError(f"{self.uri}: manifest {manifest_digest} is not JSON") from exc
-        layers = doc.get("layers") if isinstance(doc, dict) else None
-        if (
-            not isinstance(doc, dict)
-            or doc.get("artifactType") != ENVELOPE_TYPE
-            or not isinstance(layers, list)
-            or len(layers) != 1
-            or not isinstance(layers[0], dict)
-        ):
+        layer = _only_layer(doc)
+        if layer is None:
             raise StoreError(
                 f"{self.uri}: manifest {manifest_digest} is not a gatekeeper envelope "
                 "artifact (one DSSE layer)"
             )
-        layer = layers[0]
-        blob_digest, size = layer.get("digest"), layer.get("size")
-        if (
-            layer.get("mediaType") != ENVELOPE_TYPE
-            or not isinstance(blob_digest, str)
-            or not is_digest(blob_digest)
-            or not isinstance(size, int)
-            or not 0 < size <= MAX_ENVELOPE_BYTES
-        ):
+        if not _is_envelope_layer(layer):
             raise StoreError(
                 f"{self.uri}: manifest {manifest_digest} has a malformed envelope layer"
             )
+        blob_digest, size = str(layer["digest"]), int(layer["size"])
         return blob_digest, size
 
     def _envelope_from(self, reference: str) -> StoredEnvelope | None:
