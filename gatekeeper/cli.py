@@ -252,28 +252,19 @@ def _resolve(handler: str) -> Handler:
     return fn
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    # NOTE: gatekeeper uses no pydantic plugin; scanning every installed package's entry
-    # points for one costs each run tens of milliseconds.
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    _EXTENSIONS.wanted = argv
-    parser = build_parser()
-    try:
-        args, extra = parser.parse_known_args(argv)
-        if (
-            extra
-            and getattr(args, "command", None) == "collect"
-            and not any(e.startswith("-") for e in extra)
-        ):
-            args.target.extend(extra)  # REPO given after options
-        elif extra:
-            parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    except SystemExit as exc:
-        return int(exc.code) if isinstance(exc.code, int) else ExitCode.USAGE
-    handler = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help(sys.stderr)
-        return ExitCode.USAGE
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse; ``collect`` takes REPO after its options. Raises SystemExit on a usage error."""
+    args, extra = parser.parse_known_args(argv)
+    if not extra:
+        return args
+    if getattr(args, "command", None) == "collect" and not any(e.startswith("-") for e in extra):
+        args.target.extend(extra)  # REPO given after options
+        return args
+    parser.error(f"unrecognized arguments: {' '.join(extra)}")
+
+
+def _run(handler: str, args: argparse.Namespace) -> int:
+    """Run a handler; every failure is an exit code that blocks, with a one-line reason."""
     try:
         return int(_resolve(handler)(args))
     except GatekeeperError as exc:
@@ -287,6 +278,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("GATEKEEPER_DEBUG"):
             traceback.print_exc()
         return int(ExitCode.INTERNAL)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # NOTE: gatekeeper uses no pydantic plugin; scanning every installed package's entry
+    # points for one costs each run tens of milliseconds.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    _EXTENSIONS.wanted = argv
+    parser = build_parser()
+    try:
+        args = _parse(parser, argv)
+    except SystemExit as exc:
+        return int(exc.code) if isinstance(exc.code, int) else ExitCode.USAGE
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return ExitCode.USAGE
+    return _run(handler, args)
 
 
 def _error(message: str) -> None:

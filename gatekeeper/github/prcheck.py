@@ -173,29 +173,42 @@ class _PullRequest:
         return self.event.author if self.event else ""
 
 
+def _base_ref(cfg: PrCheckConfig, event: PullRequestEvent | None) -> str:
+    """--base, else the event's base, else Jenkins' target branch. Raises InvalidInput."""
+    if cfg.base:
+        return cfg.base
+    if event is not None:
+        return event.base_sha
+    target = _env(cfg.environ, "CHANGE_TARGET")
+    if target:
+        return f"origin/{target}"
+    raise InvalidInput(
+        "pr-check needs a base: --base REF, a pull-request event in "
+        "GITHUB_EVENT_PATH, or Jenkins' CHANGE_TARGET"
+    )
+
+
+def _number(cfg: PrCheckConfig, event: PullRequestEvent | None) -> int | None:
+    """--pr, else the event's number, else Jenkins' CHANGE_ID."""
+    if cfg.pr_number:
+        return cfg.pr_number
+    if event is not None:
+        return event.number
+    change_id = _env(cfg.environ, "CHANGE_ID")
+    return int(change_id) if change_id and change_id.isdigit() else None
+
+
 def _pull_request(cfg: PrCheckConfig) -> _PullRequest:
     """Raises InvalidInput when there is no base to compare with."""
     event = load_event(cfg.event_path) if cfg.event_path else event_from_environment(cfg.environ)
-    target = _env(cfg.environ, "CHANGE_TARGET")
-    base_ref = (
-        cfg.base or (event.base_sha if event else None) or (f"origin/{target}" if target else None)
-    )
-    if base_ref is None:
-        raise InvalidInput(
-            "pr-check needs a base: --base REF, a pull-request event in "
-            "GITHUB_EVENT_PATH, or Jenkins' CHANGE_TARGET"
-        )
-    number = cfg.pr_number or (event.number if event else None)
-    if number is None and (change_id := _env(cfg.environ, "CHANGE_ID")) and change_id.isdigit():
-        number = int(change_id)
+    head = cfg.head or (event.head_sha if event else None) or "HEAD"
+    repository = cfg.github_repository or (event.repository if event else None)
     return _PullRequest(
         event=event,
-        base_ref=base_ref,
-        head_ref=cfg.head or (event.head_sha if event else None) or "HEAD",
-        repository=cfg.github_repository
-        or (event.repository if event else None)
-        or _env(cfg.environ, "GITHUB_REPOSITORY"),
-        number=number,
+        base_ref=_base_ref(cfg, event),
+        head_ref=head,
+        repository=repository or _env(cfg.environ, "GITHUB_REPOSITORY"),
+        number=_number(cfg, event),
     )
 
 

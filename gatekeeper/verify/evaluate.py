@@ -187,6 +187,39 @@ def _policy_reasons(
     return reasons
 
 
+def _policy_keys(cfg: VerifyConfig, policy: Policy) -> tuple[dict[str, SSlibKey], Reason | None]:
+    """The policy's keys, read relative to the policy file; a key that cannot be read blocks."""
+    try:
+        keys = {
+            name: load_public_key(resolve_key_path(cfg.policy_path, ref))
+            for name, ref in policy.keys.items()
+        }
+    except InvalidInput as exc:
+        return {}, Reason(code="verify/policy-invalid", message=exc.diagnostics())
+    return keys, None
+
+
+def _artifact_reasons(
+    cfg: VerifyConfig,
+    policy: Policy,
+    keys: dict[str, SSlibKey],
+    subjects: list[tuple[str, str]],
+    now: datetime,
+    trace: VerifyTrace,
+) -> list[Reason]:
+    """Every reason to block each artifact, from the store's attestations of every stage."""
+    store = open_store(cfg.store, insecure=cfg.insecure_registry)
+    candidates = _Pool(
+        {stage.name: _load_candidates(store, stage, policy, keys, now) for stage in policy.stages},
+        final=policy.stages[-1].name,
+    )
+    return [
+        reason
+        for _name, digest in subjects
+        for reason in _verify_subject(digest, policy, candidates, cfg.commit, trace.attestations)
+    ]
+
+
 def _run_verify(cfg: VerifyConfig, trace: VerifyTrace) -> Verdict:
     now = cfg.now or datetime.now(UTC)
     subjects = _subjects(cfg)
@@ -203,22 +236,11 @@ def _run_verify(cfg: VerifyConfig, trace: VerifyTrace) -> Verdict:
     reasons = _policy_reasons(cfg, policy, policy_bytes, policy_key, now)
     if not policy.stages:
         return _block(reasons, policy.name, shown)
-    try:
-        keys = {
-            name: load_public_key(resolve_key_path(cfg.policy_path, ref))
-            for name, ref in policy.keys.items()
-        }
-    except InvalidInput as exc:
-        reasons.append(Reason(code="verify/policy-invalid", message=exc.diagnostics()))
-        return _block(reasons, policy.name, shown)
+    keys, problem = _policy_keys(cfg, policy)
+    if problem is not None:
+        return _block([*reasons, problem], policy.name, shown)
 
-    store = open_store(cfg.store, insecure=cfg.insecure_registry)
-    candidates = _Pool(
-        {stage.name: _load_candidates(store, stage, policy, keys, now) for stage in policy.stages},
-        final=policy.stages[-1].name,
-    )
-    for _name, digest in subjects:
-        reasons.extend(_verify_subject(digest, policy, candidates, cfg.commit, trace.attestations))
+    reasons.extend(_artifact_reasons(cfg, policy, keys, subjects, now, trace))
     reasons = _dedupe(reasons)
     return Verdict(
         command="verify",
@@ -518,21 +540,26 @@ def _verify_subject(
     return best or []
 
 
-def _pick(
-    stage: StagePolicy, binding: tuple[str | None, str | None], candidates: _Pool
-) -> tuple[Candidate | None, list[Reason]]:
-    """The attestation of ``stage`` from the final stage's run, and its reasons (or why none)."""
-    pool = candidates.parsed[stage.name]
+def _unavailable(stage: StagePolicy, candidates: _Pool) -> list[Reason]:
+    """Why no attestation of ``stage`` can be picked: none stored, or none that parses."""
     if not candidates[stage.name]:
-        return None, [
+        return [
             Reason(
                 code="verify/missing-stage",
                 stage=stage.name,
                 message=f"no attestation of stage {stage.name} in the store",
             )
         ]
+    return [p for c in candidates[stage.name] for p in c.problems]
+
+
+def _pick(
+    stage: StagePolicy, binding: tuple[str | None, str | None], candidates: _Pool
+) -> tuple[Candidate | None, list[Reason]]:
+    """The attestation of ``stage`` from the final stage's run, and its reasons (or why none)."""
+    pool = candidates.parsed[stage.name]
     if not pool:
-        return None, [p for c in candidates[stage.name] for p in c.problems]
+        return None, _unavailable(stage, candidates)
     bound = binding != (None, None)
     same_run = candidates.by_binding[stage.name].get(binding, []) if bound else pool
     if not same_run:
@@ -576,6 +603,19 @@ def _verify_chain(
     used: list[str] | None = None,
 ) -> list[Reason]:
     """Every reason the chain ending in ``final`` fails: its stages, their links, the commit."""
+    chosen, reasons = _choose(final, policy, candidates)
+    reasons.extend(_link_reasons(policy, chosen, bound=final.binding != (None, None)))
+    if commit:
+        reasons.extend(_commit_reasons(chosen, commit))
+    if used is not None and not reasons:
+        used.extend(sorted(c.stored.id for c in chosen.values()))
+    return reasons
+
+
+def _choose(
+    final: Candidate, policy: Policy, candidates: _Pool
+) -> tuple[dict[str, Candidate], list[Reason]]:
+    """An attestation for each stage from the final stage's run, and their reasons."""
     reasons = list(final.problems)
     chosen: dict[str, Candidate] = {policy.stages[-1].name: final}
     for stage in policy.stages[:-1]:
@@ -583,15 +623,15 @@ def _verify_chain(
         reasons.extend(problems)
         if pick is not None:
             chosen[stage.name] = pick
-    if final.binding == (None, None):
-        reasons.extend(_unbound_reasons(policy, chosen))
+    return chosen, reasons
+
+
+def _link_reasons(policy: Policy, chosen: dict[str, Candidate], *, bound: bool) -> list[Reason]:
+    """Unbound stages must be joined by ``follows``; each ``follows`` link must hold."""
+    reasons = [] if bound else _unbound_reasons(policy, chosen)
     for stage in policy.stages:
         if stage.follows and stage.name in chosen and stage.follows in chosen:
             reasons.extend(_follows(stage, chosen[stage.name], chosen[stage.follows]))
-    if commit:
-        reasons.extend(_commit_reasons(chosen, commit))
-    if used is not None and not reasons:
-        used.extend(sorted(c.stored.id for c in chosen.values()))
     return reasons
 
 

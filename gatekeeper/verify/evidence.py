@@ -18,22 +18,35 @@ from collections.abc import Callable
 from typing import Any
 
 
-def _deps_gap(data: Any) -> str | None:
+def _packages(data: Any) -> list[dict[str, Any]] | None:
+    """The head tree's package entries of attested deps evidence; None when unreadable."""
     tree = data.get("tree") if isinstance(data, dict) else None
     packages = tree.get("packages") if isinstance(tree, dict) else None
     if not isinstance(packages, list) or not all(isinstance(p, dict) for p in packages):
+        return None
+    return packages
+
+
+def _why_not_consulted(data: dict[str, Any]) -> str:
+    notes = data.get("notes")
+    for note in notes if isinstance(notes, list) else []:
+        if isinstance(note, str) and note.startswith("OSV API not consulted"):
+            return note
+    return "no --osv-db or --osv-api given"
+
+
+def _deps_gap(data: Any) -> str | None:
+    packages = _packages(data)
+    if packages is None:
         return "its dependency evidence is malformed (no package list)"
     source = data.get("osv")
     if isinstance(source, str) and source:
         return None
     if not any(p.get("version") for p in packages):
         return None  # nothing at one exact version: nothing a vulnerability source could match
-    notes = data.get("notes") if isinstance(data.get("notes"), list) else []
-    unreachable = [n for n in notes if isinstance(n, str) and n.startswith("OSV API not consulted")]
-    why = f" ({unreachable[0]})" if unreachable else " (no --osv-db or --osv-api given)"
     return (
-        "its dependency evidence was collected without a vulnerability source"
-        f"{why}, so deps/known-vulnerability did not run"
+        "its dependency evidence was collected without a vulnerability source "
+        f"({_why_not_consulted(data)}), so deps/known-vulnerability did not run"
     )
 
 

@@ -301,18 +301,33 @@ _SUMMARY_CHECKS = (
 )
 
 
-def check_vsa(check: VsaCheck) -> Verdict:
-    """Every reason to refuse the summary; a pass only when there is none.
-
-    Raises:
-        InvalidInput: unreadable key or summary file, or nothing to check it against.
-    """
+def _require_inputs(check: VsaCheck) -> None:
+    """Raises InvalidInput when there is nothing to check the summary against."""
     if not check.keys:
         raise InvalidInput("give the verifier's public key with --key")
     if not check.subjects:
         raise InvalidInput(
             "name the artifact the summary must cover (--image-digest or --artifact)"
         )
+
+
+def _unchecked_notes(check: VsaCheck, predicate: VsaPredicate) -> list[str]:
+    if check.policy_digest:
+        return []
+    return [
+        "no --policy or --policy-digest given: the summary's policy "
+        f"({predicate.policy.uri} sha256:{predicate.policy.digest.get('sha256')}) "
+        "was not checked"
+    ]
+
+
+def check_vsa(check: VsaCheck) -> Verdict:
+    """Every reason to refuse the summary; a pass only when there is none.
+
+    Raises:
+        InvalidInput: unreadable key or summary file, or nothing to check it against.
+    """
+    _require_inputs(check)
     keys = {f"key{i + 1}": load_public_key(path) for i, path in enumerate(check.keys)}
     shown = [f"{name} ({digest})" if name != digest else digest for name, digest in check.subjects]
     raw = read_bounded(check.path, MAX_VSA_BYTES)
@@ -323,20 +338,13 @@ def check_vsa(check: VsaCheck) -> Verdict:
         return Verdict(command="verify", verdict="block", reasons=[refused.reason], subjects=shown)
     reasons = [r for each in _SUMMARY_CHECKS for r in each(check, summary, now)]
     predicate = summary.predicate
-    notes = []
-    if not check.policy_digest:
-        notes.append(
-            "no --policy or --policy-digest given: the summary's policy "
-            f"({predicate.policy.uri} sha256:{predicate.policy.digest.get('sha256')}) "
-            "was not checked"
-        )
     return Verdict(
         command="verify",
         verdict="block" if reasons else "pass",
         reasons=reasons,
         policy=predicate.policy.uri,
         subjects=shown,
-        notes=notes,
+        notes=_unchecked_notes(check, predicate),
     )
 
 
