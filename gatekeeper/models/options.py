@@ -38,11 +38,6 @@ class AuditOptions(GatekeeperModel):
     # env: the environment the CI facts are read from (default: the process environment).
     environ: dict[str, str] | None = None
 
-    @property
-    def osv_consulted(self) -> bool:
-        """Whether a vulnerability source is named (an offline database or the API)."""
-        return bool(self.osv_db or self.osv_api or self.osv_api_url)
-
     def for_base_tree(self) -> AuditOptions:
         """The options for re-auditing the base tree (findings marked existing on the base).
 
