@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from gatekeeper.models.finding import Finding, Severity
+from gatekeeper.models.options import AuditOptions
 from gatekeeper.models.policy import AuditsPolicy
 
 
@@ -23,7 +24,7 @@ class AuditContext:
     base: str | None = None
     # All evidence collected in this run (kind -> model), for audits that need a second kind.
     evidence: dict[str, Any] = field(default_factory=dict)
-    options: dict[str, Any] = field(default_factory=dict)
+    options: AuditOptions = field(default_factory=AuditOptions)
 
 
 class Audit(Protocol):

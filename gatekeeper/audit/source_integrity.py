@@ -7,7 +7,7 @@ finding keeps its fingerprint however the range around it moves.
 Review approvals come from three places: ``Reviewed-by:`` / ``Approved-by:`` trailers of a
 commit, the trailers of a merge commit (or an approval record of its pull request) that
 brought the commit in, and ``PullRequestReview`` records that ``pr-check`` feeds through
-``ctx.options["reviews"]`` (collected into the evidence, see ``docs/source.md``).
+``ctx.options.reviews`` (collected into the evidence, see ``docs/source.md``).
 """
 
 from __future__ import annotations

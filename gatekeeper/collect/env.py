@@ -88,4 +88,4 @@ class EnvCollector:
     kind: ClassVar[str] = "env"
 
     def collect(self, ctx: CollectContext) -> CIEnvironment:
-        return detect_ci(ctx.options.get("environ"))
+        return detect_ci(ctx.options.environ)

@@ -25,11 +25,11 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any, ClassVar
 
 import git
-from pydantic import ValidationError
 
 from gatekeeper._git import open_repo, safe_git_env
 from gatekeeper.collect.base import CollectContext, walk_files
 from gatekeeper.errors import CollectionError
+from gatekeeper.models.options import AuditOptions
 from gatekeeper.models.source import (
     BlobInfo,
     Commit,
@@ -478,18 +478,9 @@ class BlobReader:
             raise CollectionError(f"git cat-file failed: {errors[:500]}")
 
 
-def _reviews_option(options: dict[str, Any]) -> list[PullRequestReview]:
-    raw = options.get("reviews") or []
-    try:
-        return sorted(
-            (
-                r if isinstance(r, PullRequestReview) else PullRequestReview.model_validate(r)
-                for r in raw
-            ),
-            key=lambda r: (r.number or 0, r.head_sha or "", r.author),
-        )
-    except ValidationError as exc:
-        raise CollectionError(f"invalid review records in options['reviews']: {exc}") from exc
+def _reviews_option(options: AuditOptions) -> list[PullRequestReview]:
+    raw = options.reviews or ()
+    return sorted(raw, key=lambda r: (r.number or 0, r.head_sha or "", r.author))
 
 
 def _plain_codeowners(root: Path) -> tuple[str | None, str | None]:
@@ -543,13 +534,13 @@ class GitSourceCollector:
             codeowners=owners,
             sensitive_paths=sorted(p for p in paths if path_category(p)),
             reviews=_reviews_option(ctx.options),
-            reviews_consulted="reviews" in ctx.options,
+            reviews_consulted=ctx.options.reviews is not None,
             notes=notes,
         )
 
     def _collect_git(self, repo: git.Repo, ctx: CollectContext) -> SourceEvidence:
         extra: list[str] = []
-        signers = ctx.options.get("allowed_signers")
+        signers = ctx.options.allowed_signers
         if signers:
             # SECURITY: the policy's allowed-signers file overrides the repository's own.
             extra += ["-c", f"gpg.ssh.allowedSignersFile={Path(signers).resolve()}"]
@@ -564,7 +555,7 @@ class GitSourceCollector:
                     head_ref=ctx.head,
                     shallow=shallow,
                     reviews=_reviews_option(ctx.options),
-                    reviews_consulted="reviews" in ctx.options,
+                    reviews_consulted=ctx.options.reviews is not None,
                     notes=["the repository has no commit yet"],
                 )
             raise CollectionError(f"head {ctx.head!r} is not a commit in {runner.workdir}")
@@ -585,7 +576,7 @@ class GitSourceCollector:
             "codeowners_path": owners_path,
             "codeowners": owners,
             "reviews": _reviews_option(ctx.options),
-            "reviews_consulted": "reviews" in ctx.options,
+            "reviews_consulted": ctx.options.reviews is not None,
         }
         if ctx.base is None:
             return SourceEvidence(**evidence)

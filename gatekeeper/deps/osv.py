@@ -41,6 +41,7 @@ from gatekeeper.deps.cvss import base_score, severity_of_score
 from gatekeeper.deps.versions import UnparseableVersion, semver_key, version_key
 from gatekeeper.errors import CollectionError, InvalidInput
 from gatekeeper.models.deps import Package, Vulnerability
+from gatekeeper.models.options import AuditOptions
 from gatekeeper.models.osv import OsvAffected, OsvRecord
 
 if TYPE_CHECKING:
@@ -228,9 +229,9 @@ def fixed_versions(affected: Mapping[str, Any]) -> list[str]:
 # ------------------------------------------------------------------ the offline database
 
 
-def _cache_root(options: Mapping[str, Any]) -> Path:
-    if options.get("osv_cache"):
-        return Path(options["osv_cache"])
+def _cache_root(options: AuditOptions) -> Path:
+    if options.osv_cache:
+        return options.osv_cache
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "gatekeeper" / "osv"
 
@@ -754,7 +755,7 @@ def _fetch_vuln(
 
 def match_packages(
     packages: list[Package],
-    options: Mapping[str, Any],
+    options: AuditOptions,
 ) -> tuple[list[Vulnerability], str | None, list[str]]:
     """Vulnerabilities of ``packages`` by the OSV source the options name.
 
@@ -764,14 +765,14 @@ def match_packages(
         InvalidInput: the offline database is missing or corrupt.
         CollectionError: the API is unreachable (unless ``osv_offline_ok``).
     """
-    if options.get("osv_skip"):
+    if options.osv_skip:
         return [], None, []  # a caller that does not audit (``sbom``) asked for no matching
     cache_root = _cache_root(options)
     vulns: list[Vulnerability] = []
     notes: list[str] = []
     sources: list[str] = []
-    if options.get("osv_db"):
-        index, _ = open_index(Path(options["osv_db"]), cache_root)
+    if options.osv_db:
+        index, _ = open_index(options.osv_db, cache_root)
         memo_name = f"matches-{index.digest}-{INDEX_SCHEMA}-{MATCH_LOGIC}.sqlite"
         memo = MatchMemo(cache_root / memo_name)
         try:
@@ -782,15 +783,15 @@ def match_packages(
         vulns.extend(found)
         notes.extend(match_notes)
         sources.append(f"db:{index.digest}")
-    if options.get("osv_api") or options.get("osv_api_url"):
+    if options.osv_api or options.osv_api_url:
         from gatekeeper._http import HttpClient
 
-        url = str(options.get("osv_api_url") or DEFAULT_API_URL)
+        url = options.osv_api_url or DEFAULT_API_URL
         try:
-            with HttpClient(retries=int(options.get("osv_api_retries", 2))) as client:
+            with HttpClient(retries=options.osv_api_retries) as client:
                 found, match_notes = query_api(packages, url, cache_root, client)
         except CollectionError as exc:
-            if not options.get("osv_offline_ok"):
+            if not options.osv_offline_ok:
                 raise
             notes.append(f"OSV API not consulted: {exc}")
         else:

@@ -92,7 +92,7 @@ class TreeSymlink(GatekeeperModel):
 
 
 class PullRequestReview(GatekeeperModel):
-    """An approval record fed by ``pr-check`` (GitHub reviews API) through ``options["reviews"]``.
+    """An approval record fed by ``pr-check`` (GitHub reviews API) through ``AuditOptions.reviews``.
 
     It approves the commits of the range when ``head_sha`` is the range's head, or when
     ``number`` is the pull request of a merge commit in the range (then the commits that
