@@ -19,8 +19,10 @@ from typing import ClassVar
 
 from gatekeeper.audit.base import AuditContext
 from gatekeeper.audit.rule import Rule, RuleSet
+from gatekeeper.collect.build_files import BuildFiles
 from gatekeeper.collect.git_source import is_outside, path_category
 from gatekeeper.models.finding import Finding, Severity
+from gatekeeper.models.pipeline import PipelineEvidence
 from gatekeeper.models.policy import AuditsPolicy
 from gatekeeper.models.source import (
     BlobInfo,
@@ -254,7 +256,8 @@ PIPELINE_CHANGE = Rule(
     "source/pipeline-change",
     Severity.MEDIUM,
     summary="the range touches a build-controller file: CI workflows, Jenkinsfile, GitLab CI, "
-    "Dockerfile, Makefile, build scripts",
+    "Dockerfile, Makefile, build scripts, and the build files of Gradle, Maven, sbt, Ant, Bazel "
+    "and Nix",
     help="A change to the build controller changes what the pipeline does with its secrets and "
     "what ends up in the artifact; it is the first change an attacker with commit access "
     "makes. Have an owner of the pipeline review it (CODEOWNERS on these paths), and approve "
@@ -363,7 +366,7 @@ class SourceIntegrityAudit:
                 key=f"{evidence.base_commit}..{evidence.head}",
             )
         yield from self._commits(evidence, ctx)
-        yield from self._paths(evidence)
+        yield from self._paths(evidence, ctx)
         yield from self._blobs(evidence, ctx)
 
     def _commits(self, evidence: SourceEvidence, ctx: AuditContext) -> Iterator[Finding]:
@@ -380,10 +383,15 @@ class SourceIntegrityAudit:
                     key=commit.sha,
                 )
 
-    def _paths(self, evidence: SourceEvidence) -> Iterator[Finding]:
+    def _paths(self, evidence: SourceEvidence, ctx: AuditContext) -> Iterator[Finding]:
         touched = _touched_paths(evidence)
+        # The head tree's build-controller paths tell where a Jenkins shared library lives.
+        build_files = BuildFiles(evidence.sensitive_paths)
+        included = _recorded_pipeline_files(ctx)
         for path in sorted(touched):
-            category = path_category(path)
+            category = path_category(path, build_files)
+            if category is None and path in included:
+                category = "pipeline"  # e.g. a GitLab CI file included from a non-standard path
             if category is None:
                 continue
             rule, what = _CATEGORY_RULES[category]
@@ -421,10 +429,12 @@ class SourceIntegrityAudit:
         if evidence.codeowners is None:
             return
         rules = codeowners_rules(evidence.codeowners)
+        build_files = BuildFiles(evidence.sensitive_paths)
         for path in evidence.sensitive_paths:
             if not owned(path, rules):
+                category = path_category(path, build_files)
                 yield CODEOWNERS_GAP.finding(
-                    f"{path} ({path_category(path)} file) is not covered by any rule in "
+                    f"{path} ({category} file) is not covered by any rule in "
                     f"{evidence.codeowners_path}",
                     path=path,
                     key=path,
@@ -471,6 +481,15 @@ def _identities(commit: Commit, policy: AuditsPolicy) -> Iterator[Finding]:
                 "the identities the policy allows",
                 key=f"{commit.sha}:{role}",
             )
+
+
+def _recorded_pipeline_files(ctx: AuditContext) -> set[str]:
+    """Paths the pipeline collector recorded in this run (with the local files GitLab CI
+    includes, wherever they are); empty when it did not run."""
+    pipeline = ctx.evidence.get("pipeline")
+    if not isinstance(pipeline, PipelineEvidence):
+        return set()
+    return {f.path for f in pipeline.files}
 
 
 def _touched_paths(evidence: SourceEvidence) -> dict[str, str]:

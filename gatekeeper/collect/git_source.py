@@ -29,6 +29,7 @@ from pydantic import ValidationError
 
 from gatekeeper._git import open_repo, safe_git_env
 from gatekeeper.collect.base import CollectContext, walk_files
+from gatekeeper.collect.build_files import BuildFiles
 from gatekeeper.errors import CollectionError
 from gatekeeper.models.source import (
     BlobInfo,
@@ -86,35 +87,6 @@ _PR_SUBJECT = (
 _GITLAB_MR = re.compile(r"^See merge request [^\s!]+!(\d+)\s*$", re.MULTILINE)
 _TRAILER_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*):\s*(.*)$")
 
-# Paths whose change alters the build controller (CI, container builds, build scripts).
-_PIPELINE_PATTERNS = (
-    re.compile(r"^\.github/workflows/[^/]+\.ya?ml$"),
-    re.compile(r"^(?:.+/)?action\.ya?ml$"),
-    re.compile(r"^(?:.+/)?Jenkinsfile(?:\.[^/]*)?$"),
-    re.compile(r"^(?:.+/)?[^/]*\.jenkinsfile$", re.IGNORECASE),
-    re.compile(r"^(?:.+/)?\.gitlab-ci\.ya?ml$"),
-    re.compile(r"^\.gitlab/ci/.+\.ya?ml$"),
-    re.compile(r"^(?:.+/)?(?:Dockerfile|Containerfile)(?:\.[^/]*)?$"),
-    re.compile(r"^(?:.+/)?[^/]+\.(?:dockerfile|containerfile)$", re.IGNORECASE),
-    re.compile(r"^(?:.+/)?(?:docker-)?compose\.ya?ml$"),
-    re.compile(r"^(?:.+/)?docker-compose(?:\.[^/]+)?\.ya?ml$"),
-    re.compile(r"^(?:.+/)?(?:GNU)?[Mm]akefile$"),
-    re.compile(r"^(?:.+/)?[^/]+\.mk$"),
-    re.compile(
-        r"^(?:.+/)?(?:build|release|publish|deploy|ci|package)\.(?:sh|bash|ps1|py|cmd|bat)$"
-    ),
-    re.compile(r"^(?:scripts|ci|\.ci|build|tools/ci)/.+\.(?:sh|bash|ps1|py|cmd|bat)$"),
-    re.compile(r"^(?:.+/)?(?:build\.gradle(?:\.kts)?|settings\.gradle(?:\.kts)?|pom\.xml)$"),
-    re.compile(r"^(?:.+/)?(?:setup\.py|setup\.cfg|pyproject\.toml|noxfile\.py|tox\.ini)$"),
-    re.compile(
-        r"^(?:.+/)?(?:build\.rs|BUILD|BUILD\.bazel|WORKSPACE|MODULE\.bazel|CMakeLists\.txt|meson\.build|Rakefile|justfile|Justfile|Taskfile\.ya?ml)$"
-    ),
-    re.compile(r"^(?:\.circleci|\.buildkite|\.drone|\.travis)(?:/.*|\.ya?ml)?$"),
-    re.compile(
-        r"^(?:azure-pipelines|bitbucket-pipelines|cloudbuild|buildspec|\.drone|\.travis|appveyor|codemagic)\.ya?ml$"
-    ),
-    re.compile(r"^\.pre-commit-config\.ya?ml$"),
-)
 # Paths that configure the gate itself: its policies, CODEOWNERS, branch protection.
 _GATE_PATTERNS = (
     re.compile(r"^(?:.+/)?policies/.+\.(?:ya?ml|sig)$"),
@@ -126,16 +98,27 @@ _GATE_PATTERNS = (
     re.compile(r"^\.github/(?:rulesets|branch-protection)/.+$"),
     re.compile(r"^\.gitlab/(?:approval|protected)[^/]*$"),
 )
+_PATH_ONLY = BuildFiles()
 CODEOWNERS_LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS", ".gitlab/CODEOWNERS")
 
 
-def path_category(path: str) -> str | None:
-    """``"gate"`` for the gate's own configuration, ``"pipeline"`` for the build controller."""
+def path_category(path: str, build_files: BuildFiles | None = None) -> str | None:
+    """``"gate"`` for the gate's own configuration, ``"pipeline"`` for the build controller.
+
+    What counts as the build controller is the catalogue's (``collect/build_files.py``);
+    given the catalogue bound to the tree, a Jenkins shared library's ``src/`` counts too.
+    """
     if any(p.match(path) for p in _GATE_PATTERNS):
         return "gate"
-    if any(p.match(path) for p in _PIPELINE_PATTERNS):
+    if (build_files or _PATH_ONLY).is_build_controller(path):
         return "pipeline"
     return None
+
+
+def sensitive_paths(paths: list[str]) -> list[str]:
+    """The gate and build-controller paths of a tree, sorted."""
+    build_files = BuildFiles(paths)
+    return sorted(p for p in paths if path_category(p, build_files))
 
 
 def sniff_binary(data: bytes) -> str | None:
@@ -541,7 +524,7 @@ class GitSourceCollector:
             symlinks=symlinks,
             codeowners_path=owners_path,
             codeowners=owners,
-            sensitive_paths=sorted(p for p in paths if path_category(p)),
+            sensitive_paths=sensitive_paths(paths),
             reviews=_reviews_option(ctx.options),
             reviews_consulted="reviews" in ctx.options,
             notes=notes,
@@ -694,19 +677,16 @@ class GitSourceCollector:
     ) -> tuple[list[TreeSymlink], list[str], str | None]:
         listing = runner.run("ls-tree", "-r", "-z", "--full-tree", head).stdout
         links: list[tuple[str, str]] = []
-        sensitive: list[str] = []
-        paths: set[str] = set()
+        paths: list[str] = []
         for entry in listing.split(b"\0"):
             if not entry:
                 continue
             meta, _, raw_path = entry.partition(b"\t")
             mode, _kind, sha = _decode(meta).split(" ")
             path = _decode(raw_path)
-            paths.add(path)
+            paths.append(path)
             if mode == "120000":
                 links.append((path, sha))
-            if path_category(path):
-                sensitive.append(path)
         symlinks: list[TreeSymlink] = []
         if links:
             reader = BlobReader(runner)
@@ -716,8 +696,9 @@ class GitSourceCollector:
                     symlinks.append(TreeSymlink(path=path, target=_decode(target)))
             finally:
                 reader.close()
-        owners = next((p for p in CODEOWNERS_LOCATIONS if p in paths), None)
-        return sorted(symlinks, key=lambda s: s.path), sorted(sensitive), owners
+        present = set(paths)
+        owners = next((p for p in CODEOWNERS_LOCATIONS if p in present), None)
+        return sorted(symlinks, key=lambda s: s.path), sensitive_paths(paths), owners
 
     def _blobs(
         self, runner: GitRunner, changes: list[FileChange], ctx: CollectContext
