@@ -177,3 +177,12 @@ def test_every_report_format_renders(fmt: ReportFormat, command: str) -> None:
         if command == "verify"
         else "secrets/github-token" in text
     )
+
+
+@pytest.mark.parametrize("package", ["gatekeeper.audit", "gatekeeper.report"])
+def test_the_public_surface_is_curated_and_importable(package: str) -> None:
+    import importlib
+
+    module = importlib.import_module(package)
+    for name in module.__all__:
+        assert getattr(module, name) is not None, name
