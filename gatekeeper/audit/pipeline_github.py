@@ -679,6 +679,8 @@ _CACHE_RESTORERS = (
 
 
 def _restores_cache(step: Step) -> str | None:
+    if step.uses is None:
+        return None  # only actions restore caches
     return next((c for c in (f(step) for f in _CACHE_RESTORERS) if c is not None), None)
 
 
