@@ -61,8 +61,10 @@ _FAMILIES = (
 _HEADER = """\
 # gatekeeper — rule catalogue
 
-<!-- Generated from the rule records (gatekeeper/audit/*.py, gatekeeper/verify/codes.py) by
-`python -m gatekeeper.report.catalogue --write docs/rules.md`. Do not edit by hand. -->
+> Generated from the rule records the audits declare (`gatekeeper/audit/*.py`) and the
+> verifier's reason codes (`gatekeeper/verify/codes.py`); edit those, never this file.
+> Regenerate it with `python -m gatekeeper.report.catalogue --write docs/rules.md`;
+> `python -m gatekeeper.report.catalogue --check docs/rules.md` exits 1 when it is stale.
 
 Every finding carries one of these ids, exactly as written. Ids are `family/name`,
 stable forever once released (a rule that is retired keeps its id reserved).
