@@ -12,10 +12,6 @@ _CHUNK = 1024 * 1024
 _LARGE = 4 * 1024 * 1024
 
 
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def sha256_file(path: str | os.PathLike[str]) -> str:
     """Hash one file in constant memory (hashlib.file_digest releases the GIL)."""
     with open(path, "rb", buffering=0) as handle:

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from gatekeeper._fileio import _LimitedSafeLoader
+from gatekeeper._fileio import LimitedSafeLoader
 
 # SECURITY: aliases are expanded during conversion (so audits can walk the result freely);
 # the expanded size is capped so that a handful of nested aliases cannot blow up memory.
@@ -70,7 +70,7 @@ class LList(list[Any]):
 
 
 class _Converter:
-    def __init__(self, loader: _LimitedSafeLoader) -> None:
+    def __init__(self, loader: LimitedSafeLoader) -> None:
         self.loader = loader
         self.budget = MAX_EXPANDED_NODES
         self.active: set[int] = set()  # nodes being converted (the path from the root)
@@ -165,7 +165,7 @@ def load_with_lines_all(text: str) -> list[Any]:
         YamlLinesError: the text is not YAML, breaks the alias/depth caps, or expands too far.
     """
     try:
-        loader = _LimitedSafeLoader(text)
+        loader = LimitedSafeLoader(text)
     except yaml.YAMLError as exc:  # the reader refuses control characters up front
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise YamlLinesError(str(problem), _mark_line(exc)) from exc
