@@ -213,17 +213,22 @@ def _base_image(image: Image) -> str:
 def _image_runtime_lines(image: Image) -> list[str]:
     user = image.user or ""
     root_mark = "   <- runs as root" if is_root_user(user) else ""
-    secrets = [e.name for e in image.env if e.secret] + [
-        e.name for e in (*image.history_secrets, *image.command_secrets)
-    ]
-    redacted = f"; secret-looking (redacted): {', '.join(secrets)}" if secrets else ""
     return [
         f"user         {user or '(none: root)'}{root_mark}",
         f"entrypoint   {' '.join(image.entrypoint) if image.entrypoint else '-'}",
         f"cmd          {' '.join(image.cmd) if image.cmd else '-'}",
         f"ports        {', '.join(image.exposed_ports) or '-'}",
-        f"env          {len(image.env)} variable(s){redacted}",
+        _image_env_line(image),
     ]
+
+
+def _image_env_line(image: Image) -> str:
+    """How many variables, and the names of the secret-looking ones (values never shown)."""
+    secrets = [e.name for e in image.env if e.secret] + [
+        e.name for e in (*image.history_secrets, *image.command_secrets)
+    ]
+    redacted = f"; secret-looking (redacted): {', '.join(secrets)}" if secrets else ""
+    return f"env          {len(image.env)} variable(s){redacted}"
 
 
 def _image_content(image: Image) -> list[str]:
