@@ -16,19 +16,15 @@ from typing import Any
 import yaml
 
 from gatekeeper._fileio import LimitedSafeLoader
+from gatekeeper.collect._parse_error import FileParseError
 
 # SECURITY: aliases are expanded during conversion (so audits can walk the result freely);
 # the expanded size is capped so that a handful of nested aliases cannot blow up memory.
 MAX_EXPANDED_NODES = 200_000
 
 
-class YamlLinesError(ValueError):
+class YamlLinesError(FileParseError):
     """The text is not YAML or breaks a limit; ``line`` is 1-based when known."""
-
-    def __init__(self, message: str, line: int | None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.line = line
 
 
 class LMap(dict[str, Any]):

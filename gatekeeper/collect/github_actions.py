@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from gatekeeper.collect._parse_error import FileParseError
 from gatekeeper.collect._yaml_lines import LList, LMap, YamlLinesError, load_with_lines
 from gatekeeper.models.pipeline import (
     Container,
@@ -23,13 +24,8 @@ from gatekeeper.models.pipeline import (
 )
 
 
-class WorkflowParseError(ValueError):
+class WorkflowParseError(FileParseError):
     """The file is YAML but not a workflow/action GitHub would accept; ``line`` is 1-based."""
-
-    def __init__(self, message: str, line: int | None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.line = line
 
 
 def _text(value: Any) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gatekeeper.collect._parse_error import FileParseError
 from gatekeeper.collect._yaml_lines import LList, LMap, load_with_lines_all
 from gatekeeper.collect.github_actions import key_values
 from gatekeeper.models.pipeline import GitlabCi, GitlabInclude, GitlabJob, KeyValue, ScriptLine
@@ -34,11 +35,8 @@ RESERVED = frozenset(
 _SCRIPT_KEYS = ("before_script", "script", "after_script")
 
 
-class GitlabParseError(ValueError):
-    def __init__(self, message: str, line: int | None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.line = line
+class GitlabParseError(FileParseError):
+    """The file is YAML but not a GitLab CI configuration; ``line`` is 1-based when known."""
 
 
 def _include_entry(value: Any, line: int) -> GitlabInclude:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
+from gatekeeper.collect._parse_error import FileParseError
 from gatekeeper.models.pipeline import (
     CredentialBinding,
     Interpolation,
@@ -82,11 +83,13 @@ def _string_specials(quote: str, interpolating: bool) -> re.Pattern[str]:
     return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
 
 
-class JenkinsParseError(ValueError):
+class JenkinsParseError(FileParseError):
+    """An unterminated string or comment, or unbalanced brackets, at ``line``."""
+
+    line: int
+
     def __init__(self, message: str, line: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.line = line
+        super().__init__(message, line)
 
 
 @dataclass
