@@ -17,7 +17,7 @@ from pathlib import Path
 
 from gatekeeper._digest import sha256_files, tree_digest
 from gatekeeper._glob import compile_glob, static_prefix
-from gatekeeper._progress import in_chunks
+from gatekeeper.attest._progress import in_chunks
 from gatekeeper.errors import InvalidInput
 from gatekeeper.models.statement import Artifact
 

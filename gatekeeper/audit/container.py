@@ -14,7 +14,7 @@ import shlex
 from collections.abc import Iterator
 from typing import ClassVar
 
-from gatekeeper._shellrisk import insecure_fetch, remote_script
+from gatekeeper.audit._shellrisk import insecure_fetch, remote_script
 from gatekeeper.audit.base import AuditContext
 from gatekeeper.audit.rule import Rule, RuleSet
 from gatekeeper.container.imageref import ImageRef, is_allowed, normalize_allowed, parse_image_ref

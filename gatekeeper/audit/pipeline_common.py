@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from gatekeeper._shellrisk import FALSEY, insecure_fetch, remote_script
+from gatekeeper.audit._shellrisk import FALSEY, insecure_fetch, remote_script
 from gatekeeper.audit.base import AuditContext
 from gatekeeper.audit.rule import Rule, RuleSet
 from gatekeeper.models.finding import Finding, Severity

@@ -55,8 +55,10 @@ def cmd_collect(args: argparse.Namespace) -> int:
     ctx = CollectContext(repo=Path(repo), base=args.base, options=audit_options(args))
     evidence = collector_for(kind).collect(ctx)
     fmt = getattr(args, "format", None)
-    if fmt == "text" and hasattr(evidence, "render_text"):
-        sys.stdout.write(evidence.render_text())
+    from gatekeeper.report.evidence import has_text_form, render_evidence
+
+    if fmt == "text" and has_text_form(kind):
+        sys.stdout.write(render_evidence(kind, evidence))
     else:
         from gatekeeper.secrets.redaction import dump_evidence
 
