@@ -152,8 +152,10 @@ def child_gatekeeper(tree: str, db: str) -> dict[str, object]:
     start = time.perf_counter()
     from gatekeeper.collect.base import CollectContext
     from gatekeeper.collect.deps import DepsCollector
+    from gatekeeper.models.options import AuditOptions
 
-    evidence = DepsCollector().collect(CollectContext(repo=Path(tree), options={"osv_db": db}))
+    options = AuditOptions(osv_db=Path(db))
+    evidence = DepsCollector().collect(CollectContext(repo=Path(tree), options=options))
     elapsed = time.perf_counter() - start
     matches = sorted({(v.ecosystem, v.name, v.version, v.id) for v in evidence.vulnerabilities})
     return {
@@ -170,8 +172,10 @@ def child_reference(tree: str, db: str) -> dict[str, object]:
     from gatekeeper.collect.base import CollectContext
     from gatekeeper.collect.deps import DepsCollector
     from gatekeeper.deps.versions import semver_key, version_key
+    from gatekeeper.models.options import AuditOptions
 
-    evidence = DepsCollector().collect(CollectContext(repo=Path(tree), options={"osv_skip": True}))
+    options = AuditOptions(osv_skip=True)
+    evidence = DepsCollector().collect(CollectContext(repo=Path(tree), options=options))
     by_pkg: dict[tuple[str, str], list[dict[str, object]]] = defaultdict(list)
     for dirpath, _dirs, files in os.walk(db):
         for name in files:

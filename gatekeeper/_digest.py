@@ -12,10 +12,6 @@ _CHUNK = 1024 * 1024
 _LARGE = 4 * 1024 * 1024
 
 
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def sha256_file(path: str | os.PathLike[str]) -> str:
     """Hash one file in constant memory (hashlib.file_digest releases the GIL)."""
     with open(path, "rb", buffering=0) as handle:
@@ -49,19 +45,21 @@ def sha256_files(
     size_list = list(sizes) if sizes is not None else [0] * len(paths)
     large = [i for i, size in enumerate(size_list) if size >= _LARGE]
     out = [""] * len(paths)
-    if len(large) > 1:
-        workers = workers or min(8, (os.cpu_count() or 2) * 2)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for i, digest in zip(
-                large, pool.map(sha256_file, [paths[i] for i in large]), strict=True
-            ):
-                out[i] = digest
-    elif large:
-        out[large[0]] = sha256_file(paths[large[0]])
+    for i, digest in zip(large, _sha256_large([paths[i] for i in large], workers), strict=True):
+        out[i] = digest
     for i, path in enumerate(paths):
         if not out[i]:
             out[i] = _sha256_small(path)
     return out
+
+
+def _sha256_large(paths: list[str], workers: int | None) -> list[str]:
+    """Hash large files, in order: in a thread pool when there are several."""
+    if len(paths) <= 1:
+        return [sha256_file(path) for path in paths]
+    workers = workers or min(8, (os.cpu_count() or 2) * 2)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(sha256_file, paths))
 
 
 def tree_digest(entries: Iterable[tuple[str, str]]) -> str:

@@ -161,7 +161,7 @@ def dumps_json(obj: Any, *, indent: int | None = 2) -> str:
     return text + "\n" if indent else text
 
 
-class _LimitedSafeLoader(yaml.SafeLoader):
+class LimitedSafeLoader(yaml.SafeLoader):
     """The safe loader with caps on alias expansion and nesting depth (alias bombs)."""
 
     def __init__(self, stream: Any) -> None:
@@ -264,7 +264,7 @@ def _construct_mapping_no_dupes(loader: yaml.SafeLoader, node: yaml.MappingNode)
     return loader.construct_mapping(node, deep=True)
 
 
-class _StrictLoader(_LimitedSafeLoader):
+class _StrictLoader(LimitedSafeLoader):
     """Limited safe loader that also rejects duplicate mapping keys (policies)."""
 
 
@@ -279,7 +279,7 @@ def load_yaml(text: str | bytes, *, strict_keys: bool = False) -> Any:
     Raises:
         yaml.YAMLError: the text is not YAML or breaks a limit (the error carries the mark).
     """
-    loader_cls = _StrictLoader if strict_keys else _LimitedSafeLoader
+    loader_cls = _StrictLoader if strict_keys else LimitedSafeLoader
     loader = loader_cls(text)
     try:
         return loader.get_single_data()
@@ -289,7 +289,7 @@ def load_yaml(text: str | bytes, *, strict_keys: bool = False) -> Any:
 
 def load_yaml_all(text: str | bytes) -> list[Any]:
     """Safe-load every document of a multi-document YAML stream under the same limits."""
-    loader = _LimitedSafeLoader(text)
+    loader = LimitedSafeLoader(text)
     docs = []
     try:
         while loader.check_data():  # type: ignore[no-untyped-call]

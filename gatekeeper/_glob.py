@@ -15,39 +15,30 @@ def compile_glob(pattern: str) -> re.Pattern[str]:
     out: list[str] = []
     i = 0
     while i < len(pattern):
-        char = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append("(?:[^/]*/)*")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif char == "*":
-            out.append("[^/]*")
-            i += 1
-        elif char == "?":
-            out.append("[^/]")
-            i += 1
-        elif char == "[":
-            end = pattern.find("]", i + 1)
-            if end == -1:
-                out.append(re.escape(char))
-                i += 1
-            else:
-                klass = _char_class(pattern[i + 1 : end])
-                if klass is None:  # "[]", "[!]", "[z-a]": not a class, a literal "["
-                    out.append(re.escape(char))
-                    i += 1
-                else:
-                    out.append(klass)
-                    i = end + 1
-        else:
-            out.append(re.escape(char))
-            i += 1
+        piece, i = _translate(pattern, i)
+        out.append(piece)
     regex = "".join(out)
     if pattern.endswith("/"):
         regex += ".*"  # a directory pattern covers everything below it
     return re.compile(f"(?s:{regex})\\Z")
+
+
+# Wildcards, longest first: what each matches, as a regex.
+_WILDCARDS = (("**/", "(?:[^/]*/)*"), ("**", ".*"), ("*", "[^/]*"), ("?", "[^/]"))
+
+
+def _translate(pattern: str, i: int) -> tuple[str, int]:
+    """The regex for the glob token at ``pattern[i]``, and the index after the token."""
+    for token, regex in _WILDCARDS:
+        if pattern.startswith(token, i):
+            return regex, i + len(token)
+    if pattern[i] == "[":
+        end = pattern.find("]", i + 1)
+        klass = None if end == -1 else _char_class(pattern[i + 1 : end])
+        if klass is not None:
+            return klass, end + 1
+        # "[", "[]", "[!]", "[z-a]": not a class, a literal "["
+    return re.escape(pattern[i]), i + 1
 
 
 def _char_class(body: str) -> str | None:

@@ -15,11 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper import __version__
+from gatekeeper.commands.args import (
+    add_audit_args,
+    add_insecure_registry_arg,
+    add_osv_args,
+    add_policy_arg,
+    add_report_args,
+)
 from gatekeeper.errors import ExitCode, GatekeeperError, InvalidInput
 
 Handler = Callable[[argparse.Namespace], int]
-
-FORMATS = ("text", "json", "sarif", "junit", "markdown")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,56 +34,6 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         sys.stderr.write(f"gatekeeper: error: {message}\n")
         raise SystemExit(ExitCode.USAGE)
-
-
-def _add_report_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--format",
-        action="append",
-        choices=FORMATS,
-        metavar="F",
-        help="text, json, sarif, junit or markdown; repeat with --output for several reports",
-    )
-    parser.add_argument(
-        "--output",
-        action="append",
-        metavar="FILE",
-        help="write the report of the matching --format to FILE (atomically)",
-    )
-
-
-def _add_deps_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--osv-db",
-        metavar="PATH",
-        help="offline OSV database: a directory or zip of OSV JSON records",
-    )
-    parser.add_argument(
-        "--osv-api", action="store_true", help="query the OSV API (batched, cached)"
-    )
-    parser.add_argument(
-        "--osv-api-url",
-        metavar="URL",
-        default=None,
-        help="OSV API base URL (default https://api.osv.dev)",
-    )
-    parser.add_argument(
-        "--osv-offline-ok",
-        action="store_true",
-        help="continue when the OSV API is unreachable (the report says so)",
-    )
-
-
-def _add_insecure_registry_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--insecure-registry",
-        action="store_true",
-        help="plain HTTP to an oci:// store on a loopback host (refused otherwise)",
-    )
-
-
-def _add_policy_arg(parser: argparse.ArgumentParser, required: bool = False) -> None:
-    parser.add_argument("--policy", required=required, metavar="FILE", help="policy YAML file")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="collect and audit a repository")
     p.add_argument("repo", nargs="?", default=".", metavar="REPO")
     p.add_argument("--base", metavar="REF", help="also audit what changed since REF")
-    _add_policy_arg(p)
+    add_policy_arg(p)
     p.add_argument(
         "--baseline",
         metavar="FILE",
@@ -116,22 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--staged", action="store_true", help="audit only what is staged in the index (pre-commit)"
     )
-    p.add_argument(
-        "--only",
-        action="append",
-        metavar="KIND",
-        help="collect only these evidence kinds (repeatable)",
-    )
-    _add_deps_args(p)
-    p.add_argument(
-        "--image", metavar="REF", help="also audit an image: oci:DIR[:TAG] or docker-archive:FILE"
-    )
-    p.add_argument(
-        "--allowed-signers",
-        metavar="FILE",
-        help="source: SSH allowed-signers file for commit signatures (docs/source.md)",
-    )
-    _add_report_args(p)
+    add_audit_args(p)
+    add_report_args(p)
     p.set_defaults(handler="gatekeeper.commands.check:cmd_check")
 
     p = sub.add_parser("collect", help="print one kind of evidence as JSON")
@@ -143,9 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--allowed-signers",
         metavar="FILE",
+        type=Path,
         help="source: SSH allowed-signers file for commit signatures",
     )
-    _add_deps_args(p)
+    add_osv_args(p)
     p.set_defaults(handler="gatekeeper.commands.check:cmd_collect")
 
     p = sub.add_parser("attest", help="hash materials, run a command, hash products, sign, store")
@@ -180,25 +122,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="embed the evidence and findings of `check` in the attestation",
     )
     p.add_argument("--base", metavar="REF", help="with --audit: the base ref for the audits")
-    _add_policy_arg(p)
+    add_policy_arg(p)
+    add_audit_args(p, image=False)
     p.add_argument(
         "--image",
         action="append",
         default=[],
         metavar="REF",
-        help="make the image's manifest digest a subject: oci:DIR[:TAG] or docker-archive:FILE",
+        help="make the image's manifest digest a subject: oci:DIR[:TAG] or docker-archive:FILE "
+        "(repeatable); with --audit, one image is also audited, as by check --image",
     )
     p.add_argument(
         "--allow-empty",
         action="store_true",
         help="do not fail when a --product glob matches nothing",
     )
-    _add_insecure_registry_arg(p)
+    add_insecure_registry_arg(p)
     p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND ARGS...")
     p.set_defaults(handler="gatekeeper.commands.attest:cmd_attest")
 
     p = sub.add_parser("verify", help="decide whether artifacts may be promoted")
-    _add_policy_arg(p, required=True)
+    add_policy_arg(p, required=True)
     p.add_argument("--store", metavar="STORE")
     p.add_argument(
         "--policy-key", metavar="PUB", help="require the policy to be signed by this key"
@@ -215,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="sha256:HEX",
         help="promote an image (or any artifact) by digest",
     )
-    _add_insecure_registry_arg(p)
+    add_insecure_registry_arg(p)
     p.add_argument(
         "--emit-vsa",
         metavar="FILE",
@@ -234,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not append this decision to the store's decision log",
     )
     p.add_argument("artifacts", nargs="*", metavar="ARTIFACT")
-    _add_report_args(p)
+    add_report_args(p)
     p.set_defaults(handler="gatekeeper.commands.verify:cmd_verify")
 
     p = sub.add_parser("import", help="add envelopes made by other tools to the store")
@@ -245,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="the stage an imported SLSA provenance stands for (default: build)",
     )
-    _add_insecure_registry_arg(p)
+    add_insecure_registry_arg(p)
     p.set_defaults(handler="gatekeeper.commands.verify:cmd_import")
 
     p = sub.add_parser("policy", help="policy files")
@@ -286,7 +230,7 @@ class _Extensions:
             if not asked_help and (not words or words[0] != command):
                 sub.add_parser(command, help=f"see `gatekeeper {command} --help`", add_help=False)
                 continue
-            importlib.import_module(name).add_parser(sub, _add_report_args)
+            importlib.import_module(name).add_parser(sub, add_report_args)
 
 
 _EXTENSIONS = _Extensions()
@@ -308,28 +252,19 @@ def _resolve(handler: str) -> Handler:
     return fn
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    # NOTE: gatekeeper uses no pydantic plugin; scanning every installed package's entry
-    # points for one costs each run tens of milliseconds.
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    _EXTENSIONS.wanted = argv
-    parser = build_parser()
-    try:
-        args, extra = parser.parse_known_args(argv)
-        if (
-            extra
-            and getattr(args, "command", None) == "collect"
-            and not any(e.startswith("-") for e in extra)
-        ):
-            args.target.extend(extra)  # REPO given after options
-        elif extra:
-            parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    except SystemExit as exc:
-        return int(exc.code) if isinstance(exc.code, int) else ExitCode.USAGE
-    handler = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help(sys.stderr)
-        return ExitCode.USAGE
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse; ``collect`` takes REPO after its options. Raises SystemExit on a usage error."""
+    args, extra = parser.parse_known_args(argv)
+    if not extra:
+        return args
+    if getattr(args, "command", None) == "collect" and not any(e.startswith("-") for e in extra):
+        args.target.extend(extra)  # REPO given after options
+        return args
+    parser.error(f"unrecognized arguments: {' '.join(extra)}")
+
+
+def _run(handler: str, args: argparse.Namespace) -> int:
+    """Run a handler; every failure is an exit code that blocks, with a one-line reason."""
     try:
         return int(_resolve(handler)(args))
     except GatekeeperError as exc:
@@ -343,6 +278,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("GATEKEEPER_DEBUG"):
             traceback.print_exc()
         return int(ExitCode.INTERNAL)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # NOTE: gatekeeper uses no pydantic plugin; scanning every installed package's entry
+    # points for one costs each run tens of milliseconds.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    _EXTENSIONS.wanted = argv
+    parser = build_parser()
+    try:
+        args = _parse(parser, argv)
+    except SystemExit as exc:
+        return int(exc.code) if isinstance(exc.code, int) else ExitCode.USAGE
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return ExitCode.USAGE
+    return _run(handler, args)
 
 
 def _error(message: str) -> None:

@@ -56,6 +56,33 @@ def _envelopes_in(path: Path) -> list[tuple[str, object]]:
     return out
 
 
+def _prepare(source: str, obj: object, stage_override: str | None) -> _Prepared:
+    """Check one envelope's form (nothing is stored yet). Raises InvalidInput."""
+    if isinstance(obj, dict) and "dsseEnvelope" in obj:
+        obj = obj["dsseEnvelope"]  # a Sigstore bundle carries the envelope inside
+    try:
+        envelope = Envelope.model_validate(obj)
+        payload = b64decode_strict(envelope.payload, "payload")
+        record = parse_attestation(envelope.payload_type, payload, stage_override)
+    except ValidationError as exc:
+        raise InvalidInput(f"{source}: not a DSSE envelope: {exc.errors()[0]['msg']}") from exc
+    except MalformedInput as exc:
+        raise InvalidInput(f"{source}: {exc}") from exc
+    if not envelope.signatures:
+        raise InvalidInput(f"{source}: the envelope carries no signature")
+    stage = stage_override if record.kind == "slsa-provenance" and stage_override else record.stage
+    keys = IndexKeys(stage=stage, subjects=tuple(sorted(record.subject_digests())))
+    return _Prepared(source, envelope_bytes(envelope), keys, record.kind)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    source: str
+    data: bytes
+    keys: IndexKeys
+    kind: str
+
+
 def import_files(
     paths: list[str], store: Store, stage_override: str | None = None
 ) -> list[Imported]:
@@ -64,32 +91,17 @@ def import_files(
     Raises:
         InvalidInput: a file is unreadable or an envelope is not well-formed (nothing is stored).
     """
-    prepared: list[tuple[str, bytes, IndexKeys, str]] = []
-    for raw_path in paths:
-        for source, obj in _envelopes_in(Path(raw_path)):
-            if isinstance(obj, dict) and "dsseEnvelope" in obj:
-                obj = obj["dsseEnvelope"]  # a Sigstore bundle carries the envelope inside
-            try:
-                envelope = Envelope.model_validate(obj)
-                payload = b64decode_strict(envelope.payload, "payload")
-                record = parse_attestation(envelope.payload_type, payload, stage_override)
-            except ValidationError as exc:
-                raise InvalidInput(
-                    f"{source}: not a DSSE envelope: {exc.errors()[0]['msg']}"
-                ) from exc
-            except MalformedInput as exc:
-                raise InvalidInput(f"{source}: {exc}") from exc
-            if not envelope.signatures:
-                raise InvalidInput(f"{source}: the envelope carries no signature")
-            stage = (
-                stage_override
-                if record.kind == "slsa-provenance" and stage_override
-                else record.stage
-            )
-            keys = IndexKeys(stage=stage, subjects=tuple(sorted(record.subject_digests())))
-            prepared.append((source, envelope_bytes(envelope), keys, record.kind))
+    prepared = [
+        _prepare(source, obj, stage_override)
+        for raw_path in paths
+        for source, obj in _envelopes_in(Path(raw_path))
+    ]
     out = []
-    for source, data, keys, kind in prepared:
-        env_id = store.put(data, keys)
-        out.append(Imported(source=source, envelope_id=env_id, stage=keys.stage or "", kind=kind))
+    for item in prepared:
+        env_id = store.put(item.data, item.keys)
+        out.append(
+            Imported(
+                source=item.source, envelope_id=env_id, stage=item.keys.stage or "", kind=item.kind
+            )
+        )
     return out

@@ -131,6 +131,23 @@ def _private_from_pem(data: bytes, source: str, passphrase_env: str) -> Any:
         raise InvalidInput(f"{source}: not a PEM private key") from exc
 
 
+def _private_pem(spec: str) -> tuple[bytes, str]:
+    """The PEM bytes a ``PATH``, ``file:PATH`` or ``env:NAME`` spec names, and where from."""
+    scheme, sep, rest = spec.partition(":")
+    if sep and scheme == "env":
+        value = os.environ.get(rest)
+        if not value:
+            raise InvalidInput(f"env:{rest}: the environment variable is not set or empty")
+        return value.encode(), f"env:{rest}"
+    if sep and scheme == "file":
+        return read_bounded(rest, MAX_KEY_BYTES), rest
+    if sep and len(scheme) > 1 and not Path(spec).exists():
+        raise InvalidInput(
+            f"{spec}: unknown key scheme {scheme!r} (use a path, file:, env: or a KMS URI)"
+        )
+    return read_bounded(spec, MAX_KEY_BYTES), spec
+
+
 def load_signer(spec: str, *, passphrase_env: str = PASSPHRASE_ENV) -> LoadedSigner:
     """Load a signer from ``PATH``, ``file:PATH``, ``env:NAME`` (PEM in a variable) or a KMS URI.
 
@@ -138,25 +155,10 @@ def load_signer(spec: str, *, passphrase_env: str = PASSPHRASE_ENV) -> LoadedSig
         InvalidInput: the key is missing, unreadable, encrypted without a passphrase, or
             the scheme is unknown. There is never a default fallback.
     """
-    scheme, sep, rest = spec.partition(":")
-    if sep and scheme == "env":
-        value = os.environ.get(rest)
-        if not value:
-            raise InvalidInput(f"env:{rest}: the environment variable is not set or empty")
-        data = value.encode()
-        source = f"env:{rest}"
-    elif sep and scheme in KMS_SCHEMES:
+    scheme, sep, _ = spec.partition(":")
+    if sep and scheme in KMS_SCHEMES:
         return _load_kms_signer(spec)
-    elif sep and scheme == "file":
-        data = read_bounded(rest, MAX_KEY_BYTES)
-        source = rest
-    elif sep and len(scheme) > 1 and not Path(spec).exists():
-        raise InvalidInput(
-            f"{spec}: unknown key scheme {scheme!r} (use a path, file:, env: or a KMS URI)"
-        )
-    else:
-        data = read_bounded(spec, MAX_KEY_BYTES)
-        source = spec
+    data, source = _private_pem(spec)
     if b"PRIVATE KEY" not in data:
         raise InvalidInput(f"{source}: not a PEM private key")
     private_key = _private_from_pem(data, source, passphrase_env)

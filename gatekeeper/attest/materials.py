@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from gatekeeper._digest import sha256_files, tree_digest
 from gatekeeper._glob import compile_glob, static_prefix
-from gatekeeper._progress import in_chunks
+from gatekeeper.attest._progress import in_chunks
 from gatekeeper.errors import InvalidInput
 from gatekeeper.models.statement import Artifact
 
@@ -44,6 +45,17 @@ def _through_link(root: Path, rel: str, *, include_last: bool) -> bool:
     return False
 
 
+def _entries(directory: Path) -> list[os.DirEntry[str]]:
+    """The entries of a directory; none when it is gone or not a directory. Raises InvalidInput."""
+    try:
+        with os.scandir(directory) as it:
+            return list(it)
+    except (NotADirectoryError, FileNotFoundError):
+        return []
+    except OSError as exc:
+        raise InvalidInput(f"{directory}: cannot read: {exc.strerror or exc}") from exc
+
+
 def _walk(root: Path, start: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
     """Yield (relative POSIX path, entry) for files and symlinks below ``root/start``."""
     if start and _through_link(root, start, include_last=True):
@@ -51,23 +63,12 @@ def _walk(root: Path, start: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
     stack = [start]
     while stack:
         rel_dir = stack.pop()
-        directory = root / rel_dir if rel_dir else root
-        try:
-            with os.scandir(directory) as it:
-                entries = list(it)
-        except NotADirectoryError:
-            continue
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            raise InvalidInput(f"{directory}: cannot read: {exc.strerror or exc}") from exc
-        for entry in entries:
+        for entry in _entries(root / rel_dir if rel_dir else root):
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
-            if entry.is_dir(follow_symlinks=False):
-                if entry.name not in _SKIP_DIRS:
-                    stack.append(rel)
-            else:
+            if not entry.is_dir(follow_symlinks=False):
                 yield rel, entry
+            elif entry.name not in _SKIP_DIRS:
+                stack.append(rel)
 
 
 def _check_pattern(pattern: str) -> str:
@@ -127,6 +128,38 @@ def _record(root: Path, names_entries: Iterable[tuple[str, os.DirEntry[str]]]) -
     return artifacts
 
 
+def _candidates(root: Path, start: str) -> Iterable[tuple[str, os.DirEntry[str]]]:
+    """Files and links a pattern starting at ``start`` can match."""
+    if start and _through_link(root, start, include_last=False):
+        return []  # a path through a symlink is outside the tree: it matches nothing
+    literal = root / start if start else root
+    if start and (literal.is_symlink() or literal.is_file()):
+        # A pattern naming one file or link directly.
+        return [(start, e) for e in _entries(literal.parent) if e.name == literal.name]
+    return _walk(root, start)
+
+
+def _by_start(patterns: list[str]) -> list[tuple[str, list[tuple[str, re.Pattern[str]]]]]:
+    """Patterns grouped by where their walk can start, so each subtree is walked once."""
+    starts: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+    for pattern in patterns:
+        starts.setdefault(static_prefix(pattern), []).append((pattern, compile_glob(pattern)))
+    return sorted(starts.items())
+
+
+def _match(root: Path, patterns: list[str]) -> tuple[dict[str, os.DirEntry[str]], dict[str, int]]:
+    """(path -> entry of every match, pattern -> its number of matches)."""
+    matched: dict[str, os.DirEntry[str]] = {}
+    hits = dict.fromkeys(patterns, 0)
+    for start, regexes in _by_start(patterns):
+        for rel, entry in _candidates(root, start):
+            for pattern, rx in regexes:
+                if rx.match(rel):  # NOTE: every pattern counts its hits, even overlapping ones
+                    hits[pattern] += 1
+                    matched[rel] = entry
+    return matched, hits
+
+
 def record_globs(
     root: Path, patterns: list[str], *, what: str, allow_empty: bool = False
 ) -> list[Artifact]:
@@ -138,40 +171,13 @@ def record_globs(
     if not patterns:
         return []
     cleaned = [_check_pattern(p) for p in patterns]
-    matched: dict[str, os.DirEntry[str]] = {}
-    # Group patterns by where their walk can start, so each subtree is walked once.
-    starts: dict[str, list[str]] = {}
-    for pattern in cleaned:
-        starts.setdefault(static_prefix(pattern), []).append(pattern)
-    hits = dict.fromkeys(cleaned, 0)
-    for start, group in sorted(starts.items()):
-        regexes = [(p, compile_glob(p)) for p in group]
-        literal = root / start if start else root
-        if start and _through_link(root, start, include_last=False):
-            continue  # a path through a symlink is outside the tree: it matches nothing
-        if start and (literal.is_symlink() or literal.is_file()):
-            # A pattern naming one file or link directly.
-            parent = literal.parent
-            with os.scandir(parent) as it:
-                for entry in it:
-                    if entry.name == literal.name:
-                        for p, rx in regexes:
-                            if rx.match(start):
-                                hits[p] += 1
-                                matched[start] = entry
-            continue
-        for rel, entry in _walk(root, start):
-            for p, rx in regexes:
-                if rx.match(rel):  # NOTE: every pattern counts its hits, even overlapping ones
-                    hits[p] += 1
-                    matched[rel] = entry
-    if not allow_empty:
-        empty = [p for p, n in hits.items() if n == 0]
-        if empty:
-            raise InvalidInput(
-                f"--{what} {empty[0]!r} matches no file under {root} (globs are relative to the "
-                "repository root; pass --allow-empty if that is expected)"
-            )
+    matched, hits = _match(root, cleaned)
+    empty = [p for p, n in hits.items() if n == 0]
+    if empty and not allow_empty:
+        raise InvalidInput(
+            f"--{what} {empty[0]!r} matches no file under {root} (globs are relative to the "
+            "repository root; pass --allow-empty if that is expected)"
+        )
     return _record(root, sorted(matched.items()))
 
 

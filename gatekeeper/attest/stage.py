@@ -25,10 +25,12 @@ from gatekeeper.collect.env import detect_ci
 from gatekeeper.errors import InvalidInput
 from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE, Envelope
 from gatekeeper.models.finding import Finding
+from gatekeeper.models.options import AuditOptions
 from gatekeeper.models.statement import Artifact, RunInfo, StagePredicate
-from gatekeeper.store import IndexKeys, open_store
+from gatekeeper.store import IndexKeys, Store, open_store
 
 if TYPE_CHECKING:
+    from gatekeeper.app import AuditRequest
     from gatekeeper.models.policy import Policy
 
 RUN_ID_ENV = "GATEKEEPER_RUN_ID"
@@ -50,9 +52,38 @@ class AttestConfig:
     audit: bool = False
     base: str | None = None
     policy: Policy | None = None
+    kinds: list[str] | None = None  # with audit: the evidence kinds (default: every collector)
+    options: AuditOptions = field(default_factory=AuditOptions)  # with audit, as for check
     allow_empty: bool = False
     environ: dict[str, str] | None = None
     insecure_registry: bool = False  # plain HTTP to a loopback oci:// store only
+
+    def audit_request(self) -> AuditRequest:
+        """What ``--audit`` examines: the same request ``check`` builds from the same options.
+
+        The image being attested (one ``--image``) is the image audited.
+
+        Raises:
+            InvalidInput: several images with ``audit`` (the image audit reads one image).
+        """
+        from gatekeeper.app import AuditRequest
+        from gatekeeper.policy import default_policy
+
+        options = self.options
+        if self.images:
+            if len(self.images) > 1:
+                raise InvalidInput(
+                    "--audit audits one image; give one --image (attest the others in "
+                    "stages of their own)"
+                )
+            options = options.model_copy(update={"image": self.images[0]})
+        return AuditRequest(
+            repo=self.repo,
+            policy=self.policy or default_policy(),
+            base=self.base,
+            kinds=self.kinds,
+            options=options,
+        )
 
 
 @dataclass(frozen=True)
@@ -61,6 +92,15 @@ class AttestResult:
     envelope_id: str
     exit_code: int
     predicate: StagePredicate
+
+
+@dataclass(frozen=True)
+class _Audit:
+    """What ``--audit`` embeds in the predicate."""
+
+    audited: list[str] = field(default_factory=list)
+    evidence: dict[str, Any] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
 
 
 def _run_command(command: list[str], cwd: Path) -> int:
@@ -77,32 +117,22 @@ def _run_command(command: list[str], cwd: Path) -> int:
     return 128 - code if code < 0 else code  # a signal N is reported as 128+N, like a shell
 
 
-def _audit(cfg: AttestConfig) -> tuple[list[str], dict[str, Any], list[Finding]]:
-    from gatekeeper._fileio import yaml_caps
-    from gatekeeper.audit import AuditContext, run_audits
-    from gatekeeper.collect import CollectContext, collect_all
-    from gatekeeper.collect import kinds as all_kinds
-    from gatekeeper.collect.base import Limits
-    from gatekeeper.policy import default_policy
+def _audit(request: AuditRequest) -> _Audit:
+    """Collect and audit as ``check`` does; embed the redacted evidence and the findings.
 
-    policy = cfg.policy or default_policy()
-    limits = Limits(**policy.limits.model_dump())
-    ctx = CollectContext(repo=cfg.repo, base=cfg.base, limits=limits)
-    kinds = all_kinds()
-    with yaml_caps(limits.yaml_max_aliases, limits.yaml_max_depth):
-        evidence = collect_all(ctx, kinds)
-    findings = run_audits(
-        evidence,
-        AuditContext(policy=policy.audits, repo=cfg.repo, base=cfg.base, evidence=evidence),
-    )
+    The findings are the audits' own (default severities, no status): the verifier applies
+    its policy to them.
+    """
+    from gatekeeper.app import gather
     from gatekeeper.secrets.redaction import dump_evidence
 
+    audited = gather(request)
     # SECURITY: an attestation is stored and shared; it never carries a credential.
-    dumped = {k: dump_evidence(k, v) for k, v in sorted(evidence.items())}
-    sbom = _sbom(evidence)
+    dumped = {k: dump_evidence(k, v) for k, v in sorted(audited.evidence.items())}
+    sbom = _sbom(audited.evidence)
     if sbom is not None:
         dumped["sbom"] = sbom
-    return sorted(evidence), dumped, findings
+    return _Audit(audited=audited.kinds, evidence=dumped, findings=audited.findings)
 
 
 def _sbom(evidence: dict[str, Any]) -> Any:
@@ -125,31 +155,46 @@ def _image_subjects(images: list[str]) -> list[Artifact]:
     return out
 
 
+def _materials(cfg: AttestConfig) -> list[Artifact]:
+    found = record_globs(cfg.repo, cfg.materials, what="material", allow_empty=cfg.allow_empty)
+    return found + record_dirs(cfg.repo, cfg.material_dirs, what="material")
+
+
+def _products(cfg: AttestConfig) -> list[Artifact]:
+    found = record_globs(cfg.repo, cfg.products, what="product", allow_empty=cfg.allow_empty)
+    return (
+        found
+        + record_dirs(cfg.repo, cfg.product_dirs, what="product")
+        + _image_subjects(cfg.images)
+    )
+
+
+def _run_info(cfg: AttestConfig) -> RunInfo:
+    environ = dict(os.environ) if cfg.environ is None else cfg.environ
+    ci = detect_ci(environ)
+    run_id = cfg.run_id or environ.get(RUN_ID_ENV) or ci.run_id
+    return RunInfo(run_id=run_id, source_commit=head_commit(cfg.repo) or ci.commit, ci=ci)
+
+
 def run_attest(cfg: AttestConfig) -> AttestResult:
     """Raises InvalidInput / SigningError / StoreError; never stores a partial attestation."""
     if not cfg.repo.is_dir():
         raise InvalidInput(f"{cfg.repo}: no such directory")
+    # Everything that can refuse is checked before the command runs.
     signers: list[LoadedSigner] = [load_signer(k) for k in cfg.keys]
+    if not cfg.audit and (cfg.kinds is not None or cfg.options != AuditOptions()):
+        raise InvalidInput(
+            "--only, --osv-*, and --allowed-signers configure the audit: give --audit too"
+        )
+    request = cfg.audit_request() if cfg.audit else None
     store = open_store(cfg.store, insecure=cfg.insecure_registry)
-    environ = dict(os.environ) if cfg.environ is None else cfg.environ
-    ci = detect_ci(environ)
-    run_id = cfg.run_id or environ.get(RUN_ID_ENV) or ci.run_id
-    source_commit = head_commit(cfg.repo) or ci.commit
+    run = _run_info(cfg)
 
-    materials = record_globs(cfg.repo, cfg.materials, what="material", allow_empty=cfg.allow_empty)
-    materials += record_dirs(cfg.repo, cfg.material_dirs, what="material")
+    materials = _materials(cfg)
     started = datetime.now(UTC)
-    exit_code: int | None = None
-    if cfg.command:
-        exit_code = _run_command(cfg.command, cfg.repo)
-    products = record_globs(cfg.repo, cfg.products, what="product", allow_empty=cfg.allow_empty)
-    products += record_dirs(cfg.repo, cfg.product_dirs, what="product")
-    products += _image_subjects(cfg.images)
-    audited: list[str] = []
-    evidence: dict[str, Any] = {}
-    findings: list[Finding] = []
-    if cfg.audit:
-        audited, evidence, findings = _audit(cfg)
+    exit_code = _run_command(cfg.command, cfg.repo) if cfg.command else None
+    products = _products(cfg)
+    audit = _audit(request) if request is not None else _Audit()
     finished = datetime.now(UTC)
 
     predicate = StagePredicate(
@@ -160,20 +205,28 @@ def run_attest(cfg: AttestConfig) -> AttestResult:
         finished_at=finished,
         materials=sorted(materials, key=lambda a: a.name),
         products=sorted(products, key=lambda a: a.name),
-        run=RunInfo(run_id=run_id, source_commit=source_commit, ci=ci),
-        audited=audited,
-        evidence=evidence,
-        findings=findings,
+        run=run,
+        audited=audit.audited,
+        evidence=audit.evidence,
+        findings=audit.findings,
         gatekeeper_version=__version__,
     )
-    statement = build_statement(predicate)
-    envelope = sign_envelope(statement_bytes(statement), INTOTO_PAYLOAD_TYPE, signers)
-    data = envelope_bytes(envelope)
-    subjects = tuple(sorted(f"{alg}:{v}" for s in statement.subject for alg, v in s.digest.items()))
-    env_id = store.put(data, IndexKeys(stage=cfg.stage, subjects=subjects))
+    envelope, env_id = _sign_and_store(predicate, signers, store)
     return AttestResult(
         envelope=envelope, envelope_id=env_id, exit_code=exit_code or 0, predicate=predicate
     )
+
+
+def _sign_and_store(
+    predicate: StagePredicate, signers: list[LoadedSigner], store: Store
+) -> tuple[Envelope, str]:
+    statement = build_statement(predicate)
+    envelope = sign_envelope(statement_bytes(statement), INTOTO_PAYLOAD_TYPE, signers)
+    subjects = tuple(sorted(f"{alg}:{v}" for s in statement.subject for alg, v in s.digest.items()))
+    env_id = store.put(
+        envelope_bytes(envelope), IndexKeys(stage=predicate.stage, subjects=subjects)
+    )
+    return envelope, env_id
 
 
 def envelope_bytes(envelope: Envelope) -> bytes:

@@ -78,6 +78,7 @@ class StageRecord:
     source_commit: str | None
     audited: list[str] = field(default_factory=list)
     evidence_kinds: list[str] = field(default_factory=list)
+    evidence: dict[str, Any] = field(default_factory=dict)  # kind -> the attested evidence
     findings: list[Finding] = field(default_factory=list)
     command: list[str] = field(default_factory=list)
 
@@ -100,13 +101,7 @@ def _artifacts_from_link(entries: Any, what: str) -> list[Artifact]:
     return out
 
 
-def parse_attestation(payload_type: str, payload: bytes, index_stage: str | None) -> StageRecord:
-    """Parse a payload whose signatures have already been checked.
-
-    Raises:
-        MalformedInput: wrong payload type, not strict JSON, wrong ``_type``, or an
-            unknown predicate type.
-    """
+def _payload_object(payload_type: str, payload: bytes) -> dict[str, Any]:
     if payload_type != INTOTO_PAYLOAD_TYPE:
         raise MalformedInput(f"payload type {payload_type!r} is not {INTOTO_PAYLOAD_TYPE}")
     try:
@@ -115,43 +110,71 @@ def parse_attestation(payload_type: str, payload: bytes, index_stage: str | None
         raise MalformedInput(f"payload is not strict JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise MalformedInput("payload is not a JSON object")
+    return data
+
+
+def _statement(data: dict[str, Any]) -> Statement:
     kind = data.get("_type")
-    if kind == "link":
-        return _parse_link(data)
-    if kind not in (STATEMENT_TYPE, STATEMENT_V01):
-        raise MalformedInput(f"_type {kind!r} is neither an in-toto Statement v1 nor a link")
     if kind == STATEMENT_V01:
         raise MalformedInput("in-toto Statement v0.1 is not accepted; use Statement v1")
+    if kind != STATEMENT_TYPE:
+        raise MalformedInput(f"_type {kind!r} is neither an in-toto Statement v1 nor a link")
     try:
-        statement = Statement.model_validate(data)
+        return Statement.model_validate(data)
     except ValidationError as exc:
         raise MalformedInput(f"not a valid in-toto Statement v1: {exc.errors()[0]['msg']}") from exc
+
+
+def parse_attestation(payload_type: str, payload: bytes, index_stage: str | None) -> StageRecord:
+    """Parse a payload whose signatures have already been checked.
+
+    Raises:
+        MalformedInput: wrong payload type, not strict JSON, wrong ``_type``, or an
+            unknown predicate type.
+    """
+    data = _payload_object(payload_type, payload)
+    if data.get("_type") == "link":
+        return _parse_link(data)
+    statement = _statement(data)
     subjects = {s.name: dict(s.digest) for s in statement.subject}
     if statement.predicate_type == STAGE_PREDICATE_TYPE:
-        try:
-            pred = StagePredicate.model_validate(statement.predicate)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            loc = ".".join(str(p) for p in err["loc"])
-            raise MalformedInput(f"stage predicate invalid at {loc}: {err['msg']}") from exc
-        return StageRecord(
-            stage=pred.stage,
-            kind="gatekeeper",
-            subjects=subjects,
-            materials=pred.materials,
-            products=pred.products,
-            exit_code=pred.exit_code,
-            finished_at=pred.finished_at,
-            run_id=pred.run.run_id,
-            source_commit=pred.run.source_commit,
-            audited=pred.audited,
-            evidence_kinds=sorted(pred.evidence),
-            findings=pred.findings,
-            command=pred.command,
-        )
+        return _parse_stage(statement, subjects)
     if statement.predicate_type == SLSA_PROVENANCE_TYPE:
         return _parse_provenance(statement, subjects, index_stage)
     raise MalformedInput(f"unknown predicate type {statement.predicate_type!r}")
+
+
+def _parse_stage(statement: Statement, subjects: dict[str, dict[str, str]]) -> StageRecord:
+    try:
+        pred = StagePredicate.model_validate(statement.predicate)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise MalformedInput(f"stage predicate invalid at {loc}: {err['msg']}") from exc
+    return StageRecord(
+        stage=pred.stage,
+        kind="gatekeeper",
+        subjects=subjects,
+        materials=pred.materials,
+        products=pred.products,
+        exit_code=pred.exit_code,
+        finished_at=pred.finished_at,
+        run_id=pred.run.run_id,
+        source_commit=pred.run.source_commit,
+        audited=pred.audited,
+        evidence_kinds=sorted(pred.evidence),
+        evidence=dict(pred.evidence),
+        findings=pred.findings,
+        command=pred.command,
+    )
+
+
+def _link_exit_code(data: dict[str, Any]) -> int | None:
+    byproducts = data.get("byproducts") or {}
+    code = byproducts.get("return-value") if isinstance(byproducts, dict) else None
+    if code is not None and (not isinstance(code, int) or isinstance(code, bool)):
+        raise MalformedInput("link byproducts.return-value is not an integer")
+    return code
 
 
 def _parse_link(data: dict[str, Any]) -> StageRecord:
@@ -160,10 +183,7 @@ def _parse_link(data: dict[str, Any]) -> StageRecord:
         raise MalformedInput("in-toto link has no name")
     materials = _artifacts_from_link(data.get("materials", {}), "materials")
     products = _artifacts_from_link(data.get("products", {}), "products")
-    byproducts = data.get("byproducts") or {}
-    code = byproducts.get("return-value") if isinstance(byproducts, dict) else None
-    if code is not None and (not isinstance(code, int) or isinstance(code, bool)):
-        raise MalformedInput("link byproducts.return-value is not an integer")
+    code = _link_exit_code(data)
     command = data.get("command") or []
     if not isinstance(command, list):
         raise MalformedInput("link command is not a list")
@@ -181,6 +201,24 @@ def _parse_link(data: dict[str, Any]) -> StageRecord:
     )
 
 
+def _resolved_dependencies(build_def: dict[str, Any]) -> list[Artifact]:
+    materials = []
+    for dep in build_def.get("resolvedDependencies") or []:
+        if isinstance(dep, dict) and isinstance(dep.get("digest"), dict) and dep["digest"]:
+            name = dep.get("name") or dep.get("uri") or ""
+            materials.append(Artifact(name=str(name), digest=dep["digest"]))
+    return materials
+
+
+def _finished_on(meta: Any) -> datetime | None:
+    if not isinstance(meta, dict) or not isinstance(meta.get("finishedOn"), str):
+        return None
+    try:
+        return datetime.fromisoformat(meta["finishedOn"].replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise MalformedInput("SLSA provenance finishedOn is not a timestamp") from exc
+
+
 def _parse_provenance(
     statement: Statement, subjects: dict[str, dict[str, str]], index_stage: str | None
 ) -> StageRecord:
@@ -188,27 +226,16 @@ def _parse_provenance(
     build_def = pred.get("buildDefinition") if isinstance(pred, dict) else None
     if not isinstance(build_def, dict):
         raise MalformedInput("SLSA provenance has no buildDefinition")
-    materials = []
-    for dep in build_def.get("resolvedDependencies") or []:
-        if isinstance(dep, dict) and isinstance(dep.get("digest"), dict) and dep["digest"]:
-            name = dep.get("name") or dep.get("uri") or ""
-            materials.append(Artifact(name=str(name), digest=dep["digest"]))
-    finished = None
     meta = (pred.get("runDetails") or {}).get("metadata") or {}
-    if isinstance(meta, dict) and isinstance(meta.get("finishedOn"), str):
-        try:
-            finished = datetime.fromisoformat(meta["finishedOn"].replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise MalformedInput("SLSA provenance finishedOn is not a timestamp") from exc
     products = [Artifact(name=n, digest=d) for n, d in subjects.items()]
     return StageRecord(
         stage=index_stage or "build",
         kind="slsa-provenance",
         subjects=subjects,
-        materials=materials,
+        materials=_resolved_dependencies(build_def),
         products=products,
         exit_code=None,
-        finished_at=finished,
+        finished_at=_finished_on(meta),
         run_id=((meta.get("invocationId") if isinstance(meta, dict) else None) or None),
         source_commit=None,
     )

@@ -5,7 +5,9 @@ Usage::
     from gatekeeper.audit import run_audits
     findings = run_audits(evidence, AuditContext(policy=policy.audits))
 
-Each module listed in ``_MODULES`` exports ``AUDITS``, a tuple of audit classes.
+Each module listed in ``_MODULES`` exports ``AUDITS``, a tuple of audit classes; each audit
+declares its rules as ``Rule`` records (``gatekeeper.audit.rule``) next to its code. Reports
+and docs/rules.md read the records through ``all_rule_records()``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gatekeeper.audit.base import Audit, AuditContext
+from gatekeeper.audit.rule import RULES_DOC_URL, Rule, RuleSet
 from gatekeeper.models.finding import Finding, Severity
 
 # One line per audit module; every module in audit/ must be listed (a test checks it).
@@ -30,7 +33,18 @@ _MODULES: tuple[str, ...] = (
     "gatekeeper.audit.pipeline_gitlab",
 )
 
-__all__ = ["ALL_AUDITS", "Audit", "AuditContext", "all_audits", "all_rules", "run_audits"]
+__all__ = [
+    "ALL_AUDITS",
+    "RULES_DOC_URL",
+    "Audit",
+    "AuditContext",
+    "Rule",
+    "RuleSet",
+    "all_audits",
+    "all_rule_records",
+    "all_rules",
+    "run_audits",
+]
 
 
 @functools.cache
@@ -42,15 +56,25 @@ def all_audits() -> tuple[type[Audit], ...]:
     return tuple(audits)
 
 
+@functools.cache
+def _records() -> tuple[Rule, ...]:
+    records: dict[str, Rule] = {}
+    for audit in all_audits():
+        for rule in audit.rules.records:
+            if rule.id in records:
+                raise AssertionError(f"rule {rule.id} is owned by two audits")
+            records[rule.id] = rule
+    return tuple(records.values())
+
+
+def all_rule_records() -> dict[str, Rule]:
+    """Every rule record, by id, in registry order (module, then audit, then declaration)."""
+    return {rule.id: rule for rule in _records()}
+
+
 def all_rules() -> dict[str, Severity]:
     """Every rule id with its default severity."""
-    rules: dict[str, Severity] = {}
-    for audit in all_audits():
-        for rule_id, severity in audit.rules.items():
-            if rule_id in rules:
-                raise AssertionError(f"rule {rule_id} is owned by two audits")
-            rules[rule_id] = severity
-    return rules
+    return {rule.id: rule.severity for rule in _records()}
 
 
 def __getattr__(name: str) -> Any:

@@ -15,16 +15,105 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from gatekeeper.audit.base import AuditContext
+from gatekeeper.audit.rule import Rule, RuleSet
 from gatekeeper.deps.common import is_default_source
 from gatekeeper.deps.ecosystem import format_for
 from gatekeeper.deps.typosquat import typosquat_target
 from gatekeeper.models.deps import Declared, DepChange, DepsEvidence, DepsSnapshot, Package
 from gatekeeper.models.finding import Finding, Severity
 
+# --- rule records ----------------------------------------------------------------------------
+
+PARSE_ERROR = Rule(
+    "deps/parse-error",
+    Severity.HIGH,
+    summary="a manifest or lockfile cannot be parsed",
+    help="A file that does not parse is not audited: none of its versions are checked against "
+    "advisories or the base, and the package manager may read it differently. Fix the file, "
+    "or regenerate it with the package manager.",
+)
+KNOWN_VULNERABILITY = Rule(
+    "deps/known-vulnerability",
+    # NOTE: each finding takes the advisory's severity; HIGH is what an advisory without CVSS
+    # or database severity gets.
+    Severity.HIGH,
+    summary="a resolved version falls inside an OSV advisory's affected ranges or versions "
+    "(severity from the advisory's CVSS or database severity; `high` when it has none)",
+    help="The release would ship a version with a published vulnerability. Upgrade to a fixed "
+    "version (the finding names it when the advisory does); when the vulnerable code cannot "
+    "be reached, add an exception with the reason and an expiry.",
+    default_label="advisory",
+)
+DOWNGRADE = Rule(
+    "deps/downgrade",
+    Severity.HIGH,
+    summary="a dependency's version is lower than on the base (back-revved)",
+    help="An older version can bring back vulnerabilities that were fixed, and a rollback is "
+    "how a compromised or confused dependency update looks in a lockfile. Find out why the "
+    "version went down; when it is deliberate, record the reason in an exception.",
+)
+HASH_CHANGED = Rule(
+    "deps/hash-changed",
+    Severity.CRITICAL,
+    summary="the same name and version resolve to a different integrity hash than on the base",
+    help="A released version's content never changes on a sound registry, so a new hash for "
+    "the same version means the artifact was replaced or now comes from somewhere else. Do "
+    "not merge until you know why; restore the base's lock entry and investigate the source.",
+)
+SOURCE_CHANGED = Rule(
+    "deps/source-changed",
+    Severity.HIGH,
+    summary="a package resolves from a registry, URL, git repo or path other than the base or "
+    "the default registry",
+    help="Another source is another supply chain: a fork, a private mirror or a mistyped URL "
+    "can serve anything under the same name. Check the new source, and go back to the default "
+    "registry unless the move is deliberate.",
+)
+NEW_DEPENDENCY = Rule(
+    "deps/new-dependency",
+    Severity.INFO,
+    summary="a dependency appears that was not on the base",
+    help="Every new dependency is new code, from new people, in the release. Check that it is "
+    "the package you meant (name, publisher, maintenance) before it lands.",
+)
+UNPINNED = Rule(
+    "deps/unpinned",
+    Severity.MEDIUM,
+    summary="a requirement with no exact version in a file meant to pin (requirements without "
+    "`==`, a lock entry with a range)",
+    help="Without an exact version each install can resolve something new, including a "
+    "malicious release published after the review. Pin exact versions, with hashes, in files "
+    "meant to pin (the package manager's lock command, `pip-compile --generate-hashes`).",
+)
+MISSING_HASH = Rule(
+    "deps/missing-hash",
+    Severity.LOW,
+    summary="a lock entry has no integrity hash where its format supports one",
+    help="Without a hash the installer accepts whatever the registry serves for that version. "
+    "Regenerate the lockfile with hashes.",
+)
+LOCK_MISMATCH = Rule(
+    "deps/lock-mismatch",
+    Severity.MEDIUM,
+    summary="a manifest and its lockfile disagree (a declared dependency missing from the "
+    "lock, or a lock that no longer satisfies the manifest)",
+    help="When the lock does not match the manifest, the reviewed lock is not what gets "
+    "installed, or the install fails and someone works around it. Regenerate the lockfile "
+    "from the manifest and commit both together.",
+)
+TYPOSQUAT = Rule(
+    "deps/typosquat",
+    Severity.MEDIUM,
+    summary="a new dependency's name is one edit away from a well-known package of its ecosystem",
+    help="Typosquatted packages copy a popular name with one character changed and run code "
+    "at install time. Check the name against the package you meant; when it really is another "
+    "package, add an exception.",
+)
+
 
 class DepsParseAudit:
     evidence_kind: ClassVar[str] = "deps"
-    rules: ClassVar[dict[str, Severity]] = {"deps/parse-error": Severity.HIGH}
+    rules: ClassVar[RuleSet] = RuleSet(PARSE_ERROR)
     summary: ClassVar[str] = "a manifest or lockfile that cannot be parsed: a finding, not a pass"
 
     def run(self, evidence: DepsEvidence, ctx: AuditContext) -> Iterator[Finding]:
@@ -41,9 +130,7 @@ class DepsParseAudit:
 
 class KnownVulnerabilityAudit:
     evidence_kind: ClassVar[str] = "deps"
-    # NOTE: the catalogue's default is "advisory": each finding takes the advisory's severity;
-    # HIGH is what an advisory without CVSS or database severity gets.
-    rules: ClassVar[dict[str, Severity]] = {"deps/known-vulnerability": Severity.HIGH}
+    rules: ClassVar[RuleSet] = RuleSet(KNOWN_VULNERABILITY)
     summary: ClassVar[str] = "a resolved version inside an OSV advisory's affected ranges"
 
     def run(self, evidence: DepsEvidence, ctx: AuditContext) -> Iterator[Finding]:
@@ -65,12 +152,7 @@ class KnownVulnerabilityAudit:
 
 class DepsDiffAudit:
     evidence_kind: ClassVar[str] = "deps"
-    rules: ClassVar[dict[str, Severity]] = {
-        "deps/downgrade": Severity.HIGH,
-        "deps/hash-changed": Severity.CRITICAL,
-        "deps/source-changed": Severity.HIGH,
-        "deps/new-dependency": Severity.INFO,
-    }
+    rules: ClassVar[RuleSet] = RuleSet(DOWNGRADE, HASH_CHANGED, SOURCE_CHANGED, NEW_DEPENDENCY)
     summary: ClassVar[str] = "back-revved, re-hashed, re-sourced and new dependencies"
 
     def run(self, evidence: DepsEvidence, ctx: AuditContext) -> Iterator[Finding]:
@@ -180,10 +262,7 @@ def _new_packages(evidence: DepsEvidence) -> Iterator[Package]:
 
 class PinningAudit:
     evidence_kind: ClassVar[str] = "deps"
-    rules: ClassVar[dict[str, Severity]] = {
-        "deps/unpinned": Severity.MEDIUM,
-        "deps/missing-hash": Severity.LOW,
-    }
+    rules: ClassVar[RuleSet] = RuleSet(UNPINNED, MISSING_HASH)
     summary: ClassVar[str] = "entries of pinning files without one exact version or a hash"
 
     def run(self, evidence: DepsEvidence, ctx: AuditContext) -> Iterator[Finding]:
@@ -211,7 +290,7 @@ class PinningAudit:
 
 class LockMismatchAudit:
     evidence_kind: ClassVar[str] = "deps"
-    rules: ClassVar[dict[str, Severity]] = {"deps/lock-mismatch": Severity.MEDIUM}
+    rules: ClassVar[RuleSet] = RuleSet(LOCK_MISMATCH)
     summary: ClassVar[str] = "a manifest and the lockfile beside it disagree"
 
     def run(self, evidence: DepsEvidence, ctx: AuditContext) -> Iterator[Finding]:
@@ -388,7 +467,7 @@ _LOCK_CHECKS: dict[str, Callable[[str, list[Declared], str, _Tree], Iterator[Fin
 
 class TyposquatAudit:
     evidence_kind: ClassVar[str] = "deps"
-    rules: ClassVar[dict[str, Severity]] = {"deps/typosquat": Severity.MEDIUM}
+    rules: ClassVar[RuleSet] = RuleSet(TYPOSQUAT)
     summary: ClassVar[str] = "a new dependency named one edit away from a well-known package"
 
     def run(self, evidence: DepsEvidence, ctx: AuditContext) -> Iterator[Finding]:

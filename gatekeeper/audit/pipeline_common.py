@@ -1,4 +1,4 @@
-"""Pipeline rules shared by every CI format: parse errors, drift, scripts, credentials.
+"""Pipeline rules shared by every CI format, and the walks over pipeline evidence.
 
 - ``pipeline/parse-error``: a pipeline file that could not be parsed (with its line).
 - ``pipeline/config-drift``: a file's sha256 differs from ``approved_pipeline_digests``.
@@ -8,6 +8,11 @@
   ``env:``/``variables:`` (``GIT_SSL_NO_VERIFY``, ``NODE_TLS_REJECT_UNAUTHORIZED=0``...).
 - ``pipeline/hardcoded-credentials``: a literal password or token in a workflow's ``env``,
   ``with`` or ``container.credentials`` (and GitLab ``variables``, Jenkins ``environment``).
+
+The walks: ``all_scripts`` and ``env_entries`` yield the shell scripts and environment entries
+of every CI format (a new format adds its own generator), and ``WorkflowAudit`` visits GitHub
+workflows with one hook per level (workflow, job, step) whose default descends one level, so
+an audit overrides only the level it inspects.
 """
 
 from __future__ import annotations
@@ -15,15 +20,26 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from gatekeeper._shellrisk import FALSEY, insecure_fetch, remote_script
+from gatekeeper.audit._shellrisk import FALSEY, insecure_fetch, remote_script
 from gatekeeper.audit.base import AuditContext
+from gatekeeper.audit.rule import Rule, RuleSet
 from gatekeeper.models.finding import Finding, Severity
-from gatekeeper.models.pipeline import KeyValue, PipelineEvidence, Step
+from gatekeeper.models.pipeline import (
+    Container,
+    GitlabCi,
+    Jenkinsfile,
+    Job,
+    KeyValue,
+    PipelineEvidence,
+    Step,
+    Workflow,
+)
+from gatekeeper.models.pipeline import ScriptLine as RecordedLine
 from gatekeeper.secrets import (
     is_credential_value,
     redact,
@@ -41,6 +57,7 @@ _INSECURE_ENV = {
     "YARN_STRICT_SSL": re.compile(r"^" + FALSEY + r"$", re.IGNORECASE),
     "CURL_INSECURE": re.compile(r"^(?:1|true|yes)$", re.IGNORECASE),
 }
+_COMMENTS = ("#", "REM ", "rem ", "::")
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,12 @@ class ScriptLine:
 
     text: str
     line: int
+
+
+def _keep(out: list[ScriptLine], pending: list[str], line: int, comments: tuple[str, ...]) -> None:
+    text = " ".join(part.strip() for part in pending).strip()
+    if text and not text.startswith(comments):
+        out.append(ScriptLine(text, line))
 
 
 def logical_lines(script: str, first_line: int, exact: bool = True) -> list[ScriptLine]:
@@ -60,22 +83,17 @@ def logical_lines(script: str, first_line: int, exact: bool = True) -> list[Scri
     pending: list[str] = []
     start = first_line
     for offset, raw in enumerate(script.split("\n")):
-        number = first_line + offset if exact else first_line
         if not pending:
-            start = number
+            start = first_line + offset if exact else first_line
         stripped = raw.rstrip()
-        if stripped.endswith("\\") or stripped.endswith("`"):
+        if stripped.endswith(("\\", "`")):
             pending.append(stripped[:-1])
             continue
         pending.append(stripped)
-        text = " ".join(part.strip() for part in pending).strip()
+        _keep(out, pending, start, _COMMENTS)
         pending = []
-        if text and not text.startswith(("#", "REM ", "rem ", "::")):
-            out.append(ScriptLine(text, start))
     if pending:
-        text = " ".join(part.strip() for part in pending).strip()
-        if text and not text.startswith("#"):
-            out.append(ScriptLine(text, start))
+        _keep(out, pending, start, ("#",))
     return out
 
 
@@ -105,75 +123,91 @@ def step_script(step: Step) -> list[ScriptLine]:
     return logical_lines(step.run, step.run_line or step.line, exact=step.run_is_block)
 
 
-def all_scripts(evidence: PipelineEvidence) -> Iterator[Script]:
-    """Every shell script of every format, in a deterministic order."""
-    for wf in evidence.workflows:
+def _recorded_lines(scripts: Iterable[RecordedLine]) -> list[ScriptLine]:
+    return [line for s in scripts for line in logical_lines(s.text, s.line, s.is_block)]
+
+
+def job_containers(job: Job) -> list[Container]:
+    """The job's container (if any) and its services, in that order."""
+    return ([job.container] if job.container else []) + list(job.services)
+
+
+def _workflow_scripts(workflows: list[Workflow]) -> Iterator[Script]:
+    for wf in workflows:
         for job in wf.jobs:
             for step in job.steps:
                 if step.run is not None:
                     label = step.id or step.name or f"#{step.index}"
-                    yield Script(
-                        wf.path, f"job {job.id}, step {label}", f"job {job.id}", step_script(step)
-                    )
-    for gl in evidence.gitlab:
+                    where = f"job {job.id}, step {label}"
+                    yield Script(wf.path, where, f"job {job.id}", step_script(step))
+
+
+def _gitlab_scripts(configs: list[GitlabCi]) -> Iterator[Script]:
+    for gl in configs:
         if gl.default_scripts:
-            yield Script(
-                gl.path,
-                "default",
-                "default",
-                [
-                    line
-                    for s in gl.default_scripts
-                    for line in logical_lines(s.text, s.line, s.is_block)
-                ],
-            )
+            yield Script(gl.path, "default", "default", _recorded_lines(gl.default_scripts))
         for gjob in gl.jobs:
-            yield Script(
-                gl.path,
-                f"job {gjob.name}",
-                f"job {gjob.name}",
-                [line for s in gjob.scripts for line in logical_lines(s.text, s.line, s.is_block)],
-            )
-    for jf in evidence.jenkinsfiles:
+            where = f"job {gjob.name}"
+            yield Script(gl.path, where, where, _recorded_lines(gjob.scripts))
+
+
+def _jenkins_scripts(jenkinsfiles: list[Jenkinsfile]) -> Iterator[Script]:
+    for jf in jenkinsfiles:
         for shell in jf.shell_steps:
-            yield Script(
-                jf.path, f"{shell.step} step", shell.step, logical_lines(shell.text, shell.line)
-            )
+            lines = logical_lines(shell.text, shell.line)
+            yield Script(jf.path, f"{shell.step} step", shell.step, lines)
+
+
+def all_scripts(evidence: PipelineEvidence) -> Iterator[Script]:
+    """Every shell script of every format, in a deterministic order."""
+    yield from _workflow_scripts(evidence.workflows)
+    yield from _gitlab_scripts(evidence.gitlab)
+    yield from _jenkins_scripts(evidence.jenkinsfiles)
     for bs in evidence.build_scripts:
         yield Script(bs.path, "script", "script", [ScriptLine(c.text, c.line) for c in bs.commands])
 
 
-def env_entries(evidence: PipelineEvidence) -> Iterator[tuple[str, str, str, KeyValue]]:
-    """(path, where, scope, entry) for every env/variables entry of every format.
+EnvEntry = tuple[str, str, str, KeyValue]  # (path, where, scope, entry)
 
-    ``where`` is for people; ``scope`` is for fingerprints (no step position in it).
-    """
-    for wf in evidence.workflows:
+
+def _job_env_entries(path: str, job: Job) -> Iterator[EnvEntry]:
+    for entry in job.env:
+        yield path, f"job {job.id} env", f"job {job.id} env", entry
+    for container in job_containers(job):
+        where = f"job {job.id} {container.name or 'container'} env"
+        for entry in container.env:
+            yield path, where, where, entry
+    for step in job.steps:
+        where = f"job {job.id} step {step.id or f'#{step.index}'} env"
+        for entry in step.env:
+            yield path, where, f"job {job.id} step env", entry
+
+
+def _workflow_env_entries(workflows: list[Workflow]) -> Iterator[EnvEntry]:
+    for wf in workflows:
         for entry in wf.env:
             yield wf.path, "env", "env", entry
         for job in wf.jobs:
-            for entry in job.env:
-                yield wf.path, f"job {job.id} env", f"job {job.id} env", entry
-            containers = ([job.container] if job.container else []) + list(job.services)
-            for container in containers:
-                where = f"job {job.id} {container.name or 'container'} env"
-                for entry in container.env:
-                    yield wf.path, where, where, entry
-            for step in job.steps:
-                for entry in step.env:
-                    yield (
-                        wf.path,
-                        f"job {job.id} step {step.id or f'#{step.index}'} env",
-                        f"job {job.id} step env",
-                        entry,
-                    )
-    for gl in evidence.gitlab:
+            yield from _job_env_entries(wf.path, job)
+
+
+def _gitlab_env_entries(configs: list[GitlabCi]) -> Iterator[EnvEntry]:
+    for gl in configs:
         for entry in gl.variables:
             yield gl.path, "variables", "variables", entry
         for gjob in gl.jobs:
             where = f"job {gjob.name} variables"
             for entry in gjob.variables:
                 yield gl.path, where, where, entry
+
+
+def env_entries(evidence: PipelineEvidence) -> Iterator[EnvEntry]:
+    """(path, where, scope, entry) for every env/variables entry of every format.
+
+    ``where`` is for people; ``scope`` is for fingerprints (no step position in it).
+    """
+    yield from _workflow_env_entries(evidence.workflows)
+    yield from _gitlab_env_entries(evidence.gitlab)
     for jf in evidence.jenkinsfiles:
         for entry in jf.env_assignments:
             yield jf.path, "environment", "environment", entry
@@ -189,6 +223,38 @@ class Occurrences:
         self._seen[(path, text)] += 1
         count = self._seen[(path, text)]
         return text if count == 1 else f"{text}#{count}"
+
+
+class WorkflowAudit:
+    """Base of the audits over GitHub workflows and actions: a walk with a hook per level.
+
+    ``audit_workflow`` runs once per workflow (with a fresh ``Occurrences``), ``audit_job``
+    once per job and ``audit_step`` once per step; each default descends one level, so an
+    audit overrides the level it inspects (and calls ``super()`` to keep descending).
+    ``workflows_only`` skips composite and docker actions (``kind: action``).
+    """
+
+    evidence_kind: ClassVar[str] = "pipeline"
+    workflows_only: ClassVar[bool] = False
+
+    def run(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
+        for wf in evidence.workflows:
+            if self.workflows_only and wf.kind != "workflow":
+                continue
+            yield from self.audit_workflow(wf, Occurrences())
+
+    def audit_workflow(self, wf: Workflow, occurrences: Occurrences) -> Iterator[Finding]:
+        for job in wf.jobs:
+            yield from self.audit_job(wf, job, occurrences)
+
+    def audit_job(self, wf: Workflow, job: Job, occurrences: Occurrences) -> Iterator[Finding]:
+        for step in job.steps:
+            yield from self.audit_step(wf, job, step, occurrences)
+
+    def audit_step(
+        self, wf: Workflow, job: Job, step: Step, occurrences: Occurrences
+    ) -> Iterator[Finding]:
+        return iter(())
 
 
 # --- credentials ------------------------------------------------------------------------------
@@ -209,19 +275,67 @@ def literal_credential(key: str, value: str | None, *, any_literal: bool = False
 
 # --- audits -----------------------------------------------------------------------------------
 
+PARSE_ERROR = Rule(
+    "pipeline/parse-error",
+    Severity.HIGH,
+    summary="a pipeline file cannot be parsed (the finding names the line)",
+    help="A file that does not parse is not audited, so nothing in it can be vouched for; the "
+    "CI system would most likely reject it too. Fix the syntax at the line named (invalid "
+    "YAML, an unterminated Groovy string, a GitLab local include that does not exist). A file "
+    "over the size limit or a symbolic link is never parsed: make it a regular file of "
+    "reasonable size.",
+)
+CONFIG_DRIFT = Rule(
+    "pipeline/config-drift",
+    Severity.HIGH,
+    summary="a pipeline file's digest differs from the digest approved in the policy",
+    help="The policy pins the build controller to reviewed content; another digest means the "
+    "pipeline changed without a new approval, or an approved file is gone. Review the change, "
+    "then record the new digest in `approved_pipeline_digests` (`gatekeeper collect pipeline` "
+    "prints each file's sha256).",
+)
+REMOTE_SCRIPT = Rule(
+    "pipeline/remote-script",
+    Severity.MEDIUM,
+    summary="a step or stage downloads and executes a script in one go (`curl … | sh`, "
+    "`wget -O- … | bash`, `iex (iwr …)`)",
+    help="The script runs unverified with the job's secrets and token: whoever controls the "
+    "server, its DNS or the network path decides what runs. Download it to a file, check its "
+    "sha256 or signature, then run it.",
+)
+INSECURE_FETCH = Rule(
+    "pipeline/insecure-fetch",
+    Severity.MEDIUM,
+    summary="TLS or signature checks are switched off (`curl -k`, `--insecure`, "
+    "`--trusted-host`, `--nogpgcheck`, `--allow-unauthenticated`, `strict-ssl false`, "
+    "`GIT_SSL_NO_VERIFY`)",
+    help="Without TLS or signature checks anyone on the network path can substitute what the "
+    "build downloads and installs. Remove the switch; when a private certificate authority is "
+    "the reason, trust it explicitly (a CA file, `REQUESTS_CA_BUNDLE`, `NODE_EXTRA_CA_CERTS`).",
+)
+HARDCODED_CREDENTIALS = Rule(
+    "pipeline/hardcoded-credentials",
+    Severity.HIGH,
+    summary="a literal password or token in a workflow (`container.credentials`, `env`, "
+    "`with`) rather than a `${{ secrets.* }}` reference (also GitLab `variables` and Jenkins "
+    "`environment`)",
+    help="A credential written in a pipeline file is readable by everyone who can read the "
+    "repository and stays in its history. Revoke it, keep the new value in the CI's secret "
+    "store and reference it (`${{ secrets.NAME }}`, a masked GitLab variable, Jenkins "
+    "`credentials()`).",
+)
+
 
 class PipelineParseErrors:
     evidence_kind: ClassVar[str] = "pipeline"
-    rules: ClassVar[dict[str, Severity]] = {"pipeline/parse-error": Severity.HIGH}
+    rules: ClassVar[RuleSet] = RuleSet(PARSE_ERROR)
     summary: ClassVar[str] = "pipeline files that cannot be parsed"
 
     def run(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
         for item in evidence.files:
             if item.parse_error is None:
                 continue
-            yield Finding.make(
-                "pipeline/parse-error",
-                Severity.HIGH,
+            yield PARSE_ERROR.finding(
                 f"{item.kind} {item.path} cannot be parsed: {item.parse_error.message} "
                 "(an unparsed pipeline file is not audited)",
                 # NOTE: a file that is not read at all (symlink, oversized) is reported at line 1.
@@ -245,7 +359,7 @@ def _hash_in_tree(repo: Path, rel: str) -> str | None:
 
 class PipelineConfigDrift:
     evidence_kind: ClassVar[str] = "pipeline"
-    rules: ClassVar[dict[str, Severity]] = {"pipeline/config-drift": Severity.HIGH}
+    rules: ClassVar[RuleSet] = RuleSet(CONFIG_DRIFT)
     summary: ClassVar[str] = "pipeline files whose digest differs from the approved one"
 
     def run(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
@@ -267,50 +381,22 @@ class PipelineConfigDrift:
                     f"{path} has sha256 {have[:12]}…, not the approved {want[:12]}…: "
                     "the build controller changed without a new approval"
                 )
-            yield Finding.make(
-                "pipeline/config-drift", Severity.HIGH, message, path=path, key=f"{want}:{have}"
-            )
+            yield CONFIG_DRIFT.finding(message, path=path, key=f"{want}:{have}")
 
 
 class PipelineScripts:
     evidence_kind: ClassVar[str] = "pipeline"
-    rules: ClassVar[dict[str, Severity]] = {
-        "pipeline/remote-script": Severity.MEDIUM,
-        "pipeline/insecure-fetch": Severity.MEDIUM,
-    }
+    rules: ClassVar[RuleSet] = RuleSet(REMOTE_SCRIPT, INSECURE_FETCH)
     summary: ClassVar[str] = "download-and-execute and disabled TLS/signature checks in scripts"
 
     def run(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
         occurrences = Occurrences()
         for script in all_scripts(evidence):
             for line in script.lines:
-                label = remote_script(line.text)
-                if label is not None:
-                    yield Finding.make(
-                        "pipeline/remote-script",
-                        Severity.MEDIUM,
-                        f"{script.where}: {label} runs whatever the server sends, unverified "
-                        "(download to a file, check its sha256 or signature, then run it)",
-                        path=script.path,
-                        line=line.line,
-                        key=occurrences.key(script.path, f"rs|{script.scope}|{line.text}"),
-                    )
-                label = insecure_fetch(line.text)
-                if label is not None:
-                    yield Finding.make(
-                        "pipeline/insecure-fetch",
-                        Severity.MEDIUM,
-                        f"{script.where}: {label}; a network attacker can substitute what is "
-                        "fetched",
-                        path=script.path,
-                        line=line.line,
-                        key=occurrences.key(script.path, f"if|{script.scope}|{line.text}"),
-                    )
+                yield from self._line(script, line, occurrences)
         for path, where, scope, entry in env_entries(evidence):
             if insecure_env(entry):
-                yield Finding.make(
-                    "pipeline/insecure-fetch",
-                    Severity.MEDIUM,
+                yield INSECURE_FETCH.finding(
                     f"{where}: {entry.key}={entry.value} switches TLS or signature verification "
                     "off for every command that follows",
                     path=path,
@@ -318,67 +404,91 @@ class PipelineScripts:
                     key=occurrences.key(path, f"env|{scope}|{entry.key}"),
                 )
 
+    @staticmethod
+    def _line(script: Script, line: ScriptLine, occurrences: Occurrences) -> Iterator[Finding]:
+        label = remote_script(line.text)
+        if label is not None:
+            yield REMOTE_SCRIPT.finding(
+                f"{script.where}: {label} runs whatever the server sends, unverified "
+                "(download to a file, check its sha256 or signature, then run it)",
+                path=script.path,
+                line=line.line,
+                key=occurrences.key(script.path, f"rs|{script.scope}|{line.text}"),
+            )
+        label = insecure_fetch(line.text)
+        if label is not None:
+            yield INSECURE_FETCH.finding(
+                f"{script.where}: {label}; a network attacker can substitute what is fetched",
+                path=script.path,
+                line=line.line,
+                key=occurrences.key(script.path, f"if|{script.scope}|{line.text}"),
+            )
+
+
+# A credential site: (where, entry, fingerprint scope or None for ``where``).
+_Site = tuple[str, KeyValue, str | None]
+
+
+def _literal(entries: Iterable[KeyValue], any_literal: bool = False) -> Iterator[KeyValue]:
+    for entry in entries:
+        if entry.is_literal and literal_credential(entry.key, entry.value, any_literal=any_literal):
+            yield entry
+
+
+def _container_passwords(job: Job) -> Iterator[_Site]:
+    for container in job_containers(job):
+        where = f"job {job.id} {container.name or 'container'} credentials"
+        # A registry password is a secret whatever it looks like; a username is not.
+        passwords = [e for e in container.credentials if e.key == "password"]
+        for entry in _literal(passwords, any_literal=True):
+            yield where, entry, None
+
+
+def _job_credential_sites(job: Job) -> Iterator[_Site]:
+    """Literal credentials of one job: ``with``, ``secrets``, container credentials, steps."""
+    for entry in _literal(job.with_):
+        yield f"job {job.id} with", entry, None
+    if isinstance(job.secrets, list):
+        # Everything passed as `secrets:` is a secret: any literal is one in the clear.
+        for entry in _literal(job.secrets, any_literal=True):
+            yield f"job {job.id} secrets", entry, None
+    yield from _container_passwords(job)
+    for step in job.steps:
+        where = f"job {job.id} step {step.id or f'#{step.index}'} with"
+        for entry in _literal(step.with_):
+            yield where, entry, f"job {job.id} step with"
+
 
 class PipelineHardcodedCredentials:
     evidence_kind: ClassVar[str] = "pipeline"
-    rules: ClassVar[dict[str, Severity]] = {"pipeline/hardcoded-credentials": Severity.HIGH}
+    rules: ClassVar[RuleSet] = RuleSet(HARDCODED_CREDENTIALS)
     summary: ClassVar[str] = "literal passwords and tokens in pipeline definitions"
 
     def run(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
         occurrences = Occurrences()
-
-        def finding(path: str, where: str, entry: KeyValue, scope: str | None = None) -> Finding:
-            value = (entry.value or "").strip()
-            fp_value = value_fingerprint(value)
-            return Finding.make(
-                "pipeline/hardcoded-credentials",
-                Severity.HIGH,
-                f"{where}: {entry.key} holds a literal credential {redact(value)} "
-                f"(sha256 {fp_value[:12]}…); use a secret reference such as "
-                "${{ secrets.NAME }} or the CI's credential store",
-                path=path,
-                line=entry.line,
-                # SECURITY: the key is the value's sha256, never the value.
-                key=occurrences.key(path, f"{scope or where}|{entry.key}|{fp_value}"),
-            )
-
         for path, where, scope, entry in env_entries(evidence):
             if entry.is_literal and literal_credential(entry.key, entry.value):
-                yield finding(path, where, entry, scope)
+                yield _credential_finding(path, where, entry, scope, occurrences)
         for wf in evidence.workflows:
             for job in wf.jobs:
-                for entry in job.with_:
-                    if entry.is_literal and literal_credential(entry.key, entry.value):
-                        yield finding(wf.path, f"job {job.id} with", entry)
-                if isinstance(job.secrets, list):
-                    # Everything passed as `secrets:` is a secret: any literal is one in the clear.
-                    for entry in job.secrets:
-                        if entry.is_literal and literal_credential(
-                            entry.key, entry.value, any_literal=True
-                        ):
-                            yield finding(wf.path, f"job {job.id} secrets", entry)
-                for container in ([job.container] if job.container else []) + list(job.services):
-                    for entry in container.credentials:
-                        is_password = entry.key == "password"
-                        if (
-                            entry.is_literal
-                            and literal_credential(entry.key, entry.value, any_literal=is_password)
-                            and is_password
-                        ):
-                            yield finding(
-                                wf.path,
-                                f"job {job.id} {container.name or 'container'} credentials",
-                                entry,
-                            )
-                for step in job.steps:
-                    for entry in step.with_:
-                        if entry.is_literal and literal_credential(entry.key, entry.value):
-                            yield finding(
-                                wf.path,
-                                f"job {job.id} step {step.id or f'#{step.index}'} with",
-                                entry,
-                                f"job {job.id} step with",
-                            )
+                for where, entry, site_scope in _job_credential_sites(job):
+                    yield _credential_finding(wf.path, where, entry, site_scope, occurrences)
+
+
+def _credential_finding(
+    path: str, where: str, entry: KeyValue, scope: str | None, occurrences: Occurrences
+) -> Finding:
+    value = (entry.value or "").strip()
+    fp_value = value_fingerprint(value)
+    return HARDCODED_CREDENTIALS.finding(
+        f"{where}: {entry.key} holds a literal credential {redact(value)} "
+        f"(sha256 {fp_value[:12]}…); use a secret reference such as "
+        "${{ secrets.NAME }} or the CI's credential store",
+        path=path,
+        line=entry.line,
+        # SECURITY: the key is the value's sha256, never the value.
+        key=occurrences.key(path, f"{scope or where}|{entry.key}|{fp_value}"),
+    )
 
 
 AUDITS = (PipelineParseErrors, PipelineConfigDrift, PipelineScripts, PipelineHardcodedCredentials)

@@ -13,9 +13,17 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from gatekeeper.audit.base import AuditContext
-from gatekeeper.audit.pipeline_common import Occurrences, logical_lines, step_script
+from gatekeeper.audit.pipeline_common import (
+    Occurrences,
+    ScriptLine,
+    WorkflowAudit,
+    job_containers,
+    logical_lines,
+    step_script,
+)
+from gatekeeper.audit.rule import Rule, RuleSet
 from gatekeeper.models.finding import Finding, Severity
-from gatekeeper.models.pipeline import Job, KeyValue, PipelineEvidence, Step, Workflow
+from gatekeeper.models.pipeline import GitlabCi, Job, KeyValue, PipelineEvidence, Step, Workflow
 
 _EXPR = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
 # SECURITY: contexts whose text an outside contributor chooses (titles, bodies, branch names,
@@ -66,6 +74,9 @@ _ENV_FILE_WRITE = re.compile(
 )
 _HEREDOC = re.compile(r"<<-?\s*[\"']?([A-Za-z_][A-Za-z0-9_]*)[\"']?")
 # Data read at run time (command output, files): `cat >> $GITHUB_ENV <<EOF` is not a read.
+_UNSECURE_COMMANDS_RUN = re.compile(
+    r"ACTIONS_ALLOW_UNSECURE_COMMANDS\s*=\s*[\"']?(?:true|1)\b", re.IGNORECASE
+)
 _INDIRECT_DATA = re.compile(r"\$\(|`|\bcat\s+(?!>)|(?<!<)<(?!<)\s*\S|\bjq\b|\bunzip\b")
 
 PR_TRIGGERS = frozenset(
@@ -166,29 +177,87 @@ def _step_env_scopes(wf: Workflow, job: Job, step: Step) -> tuple[list[KeyValue]
     return (wf.env, job.env, step.env)
 
 
-class GithubTriggers:
-    evidence_kind: ClassVar[str] = "pipeline"
-    rules: ClassVar[dict[str, Severity]] = {
-        "pipeline/dangerous-trigger": Severity.MEDIUM,
-        "pipeline/untrusted-checkout": Severity.CRITICAL,
-        "pipeline/self-hosted-runner": Severity.HIGH,
-        "pipeline/persisted-credentials": Severity.MEDIUM,
-    }
+# --- triggers --------------------------------------------------------------------------------
+
+DANGEROUS_TRIGGER = Rule(
+    "pipeline/dangerous-trigger",
+    Severity.MEDIUM,
+    summary="`pull_request_target` or `workflow_run` is used at all: the workflow runs with the "
+    "base repository's secrets and a write token on events outsiders cause",
+    help="These workflows are where an untrusted checkout or a template injection turns into "
+    "stolen secrets, so each deserves a reviewer's attention. Prefer `pull_request`; when the "
+    "privileged trigger is needed, never build or run the contributed code in it (split the "
+    "work into an unprivileged `pull_request` workflow and a privileged one that reads its "
+    "results as data).",
+)
+UNTRUSTED_CHECKOUT = Rule(
+    "pipeline/untrusted-checkout",
+    Severity.CRITICAL,
+    summary="a workflow that runs with the base repository's privileges on an outsider's "
+    "trigger (`pull_request_target`, `workflow_run`, `issue_comment`) checks out the pull "
+    "request's head (ref or sha from the event, `refs/pull/…`, or `gh pr checkout` / "
+    "`git fetch` of the head in `run:`)",
+    help="The contributed code then runs with the base repository's secrets and write token "
+    '(a "pwn request"). Build contributed code under `pull_request`, which has no secrets; '
+    "when results must be reported back, upload them as an artifact and let a separate "
+    "`workflow_run` workflow read the artifact as data.",
+)
+SELF_HOSTED_RUNNER = Rule(
+    "pipeline/self-hosted-runner",
+    Severity.HIGH,
+    summary="a self-hosted runner serves a workflow that pull requests from forks can trigger "
+    "(`pull_request`, `pull_request_target`, `pull_request_review(_comment)`)",
+    help="A fork's pull request can run code on that machine, read what other jobs left there "
+    "and persist on it for later builds. Run pull-request workflows on GitHub-hosted or "
+    "ephemeral, isolated runners.",
+)
+PERSISTED_CREDENTIALS = Rule(
+    "pipeline/persisted-credentials",
+    Severity.MEDIUM,
+    summary="`actions/checkout` keeps credentials (no `persist-credentials: false`) in a "
+    "workflow that uploads artifacts or runs on untrusted input",
+    help="The checkout stores the job's token in `.git/config`, where later steps, uploaded "
+    "artifacts and code from the pull request can read it. Add `persist-credentials: false` "
+    "to the checkout step.",
+)
+
+
+def _head_input(step: Step) -> tuple[str, KeyValue] | None:
+    """The ``actions/checkout`` input (``ref``/``repository``) naming the pull request's head."""
+    if not _uses_action(step, "actions/checkout"):
+        return None
+    for key in ("ref", "repository"):
+        entry = _with(step, key)
+        if entry is not None and entry.value and _PR_HEAD.search(entry.value):
+            return key, entry
+    return None
+
+
+def _exposure(job: Job, events: set[str]) -> str | None:
+    """Why a persisted token matters in this job, or None when it does not."""
+    if any(_uses_action(s, *_UPLOADERS) for s in job.steps):
+        return "uploads artifacts"
+    untrusted = sorted(events & UNTRUSTED_TRIGGERS)
+    return f"runs on {', '.join(untrusted)}" if untrusted else None
+
+
+def _persists_credentials(step: Step) -> bool:
+    persist = _with(step, "persist-credentials")
+    value = (persist.value or "").strip().lower() if persist else ""
+    return value != "false" and "${{" not in value
+
+
+class GithubTriggers(WorkflowAudit):
+    rules: ClassVar[RuleSet] = RuleSet(
+        DANGEROUS_TRIGGER, UNTRUSTED_CHECKOUT, SELF_HOSTED_RUNNER, PERSISTED_CREDENTIALS
+    )
     summary: ClassVar[str] = "triggers that run on untrusted input, and what they expose"
+    workflows_only: ClassVar[bool] = True
 
-    def run(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
-        for wf in evidence.workflows:
-            if wf.kind != "workflow":
-                continue
-            yield from self._workflow(wf)
-
-    def _workflow(self, wf: Workflow) -> Iterator[Finding]:
-        events = _events(wf)
+    def audit_workflow(self, wf: Workflow, occurrences: Occurrences) -> Iterator[Finding]:
         for trigger in wf.triggers:
             if trigger.event in DANGEROUS_TRIGGERS:
-                yield Finding.make(
-                    "pipeline/dangerous-trigger",
-                    Severity.MEDIUM,
+                yield DANGEROUS_TRIGGER.finding(
                     f"`{trigger.event}` runs with the base repository's secrets and a write "
                     "token on events outsiders cause; never build or run the contributed code "
                     "in it (use `pull_request`, or split into an unprivileged workflow)",
@@ -196,127 +265,204 @@ class GithubTriggers:
                     line=trigger.line,
                     key=trigger.event,
                 )
-        occurrences = Occurrences()
+        yield from super().audit_workflow(wf, occurrences)
+
+    def audit_job(self, wf: Workflow, job: Job, occurrences: Occurrences) -> Iterator[Finding]:
+        events = _events(wf)
         # NOTE: `issue_comment` runs in the base repository with secrets too; "/test" bots
         # that check out refs/pull/N/head from it are the same hole.
         privileged = events & (DANGEROUS_TRIGGERS | {"issue_comment"})
-        for job in wf.jobs:
-            if privileged:
-                yield from self._untrusted_checkout(wf, job, sorted(privileged), occurrences)
-            pr_events = sorted(events & PR_TRIGGERS)
-            labels = [label.lower() for label in job.runs_on]
-            if pr_events and "self-hosted" in labels:
-                yield Finding.make(
-                    "pipeline/self-hosted-runner",
-                    Severity.HIGH,
-                    f"job {job.id} runs on a self-hosted runner and the workflow runs on "
-                    f"{', '.join(pr_events)}: a pull request from a fork can run code on that "
-                    "machine and persist on it (use GitHub-hosted or ephemeral runners)",
-                    path=wf.path,
-                    line=job.runs_on_line or job.line,
-                    key=job.id,
-                )
-            yield from self._persisted_credentials(wf, job, events, occurrences)
+        if privileged:
+            yield from self._untrusted_checkout(wf, job, "/".join(sorted(privileged)), occurrences)
+        yield from self._self_hosted_runner(wf, job, events)
+        yield from self._persisted_credentials(wf, job, events, occurrences)
 
+    @staticmethod
     def _untrusted_checkout(
-        self, wf: Workflow, job: Job, dangerous: list[str], occurrences: Occurrences
+        wf: Workflow, job: Job, triggers: str, occurrences: Occurrences
     ) -> Iterator[Finding]:
         for step in job.steps:
-            if _uses_action(step, "actions/checkout"):
-                for key in ("ref", "repository"):
-                    entry = _with(step, key)
-                    if entry is not None and entry.value and _PR_HEAD.search(entry.value):
-                        yield Finding.make(
-                            "pipeline/untrusted-checkout",
-                            Severity.CRITICAL,
-                            f"job {job.id} checks out the pull request's code ({key}: "
-                            f"{entry.value.strip()}) in a {'/'.join(dangerous)} workflow, which "
-                            "has secrets and a write token: the contributed code can steal them",
-                            path=wf.path,
-                            line=entry.line,
-                            key=occurrences.key(wf.path, f"uc|{job.id}|{entry.value.strip()}"),
-                        )
-                        break
+            head = _head_input(step)
+            if head is not None:
+                key, entry = head
+                value = (entry.value or "").strip()
+                yield UNTRUSTED_CHECKOUT.finding(
+                    f"job {job.id} checks out the pull request's code ({key}: {value}) in a "
+                    f"{triggers} workflow, which has secrets and a write token: the contributed "
+                    "code can steal them",
+                    path=wf.path,
+                    line=entry.line,
+                    key=occurrences.key(wf.path, f"uc|{job.id}|{value}"),
+                )
             for line in step_script(step):
                 if _RUN_CHECKOUT.search(line.text):
-                    yield Finding.make(
-                        "pipeline/untrusted-checkout",
-                        Severity.CRITICAL,
-                        f"job {job.id} fetches the pull request's code in a "
-                        f"{'/'.join(dangerous)} workflow: `{line.text[:120]}`",
+                    yield UNTRUSTED_CHECKOUT.finding(
+                        f"job {job.id} fetches the pull request's code in a {triggers} "
+                        f"workflow: `{line.text[:120]}`",
                         path=wf.path,
                         line=line.line,
                         key=occurrences.key(wf.path, f"uc|{job.id}|{line.text}"),
                     )
 
-    def _persisted_credentials(
-        self, wf: Workflow, job: Job, events: set[str], occurrences: Occurrences
-    ) -> Iterator[Finding]:
-        uploads = any(_uses_action(s, *_UPLOADERS) for s in job.steps)
-        untrusted = sorted(events & UNTRUSTED_TRIGGERS)
-        if not uploads and not untrusted:
-            return
-        reason = "uploads artifacts" if uploads else f"runs on {', '.join(untrusted)}"
-        for step in job.steps:
-            if not _uses_action(step, "actions/checkout"):
-                continue
-            persist = _with(step, "persist-credentials")
-            value = (persist.value or "").strip().lower() if persist else ""
-            if value == "false" or "${{" in value:
-                continue
-            yield Finding.make(
-                "pipeline/persisted-credentials",
-                Severity.MEDIUM,
-                f"job {job.id}: actions/checkout leaves the token in .git/config and the job "
-                f"{reason}; set `persist-credentials: false`",
+    @staticmethod
+    def _self_hosted_runner(wf: Workflow, job: Job, events: set[str]) -> Iterator[Finding]:
+        pr_events = sorted(events & PR_TRIGGERS)
+        if pr_events and "self-hosted" in (label.lower() for label in job.runs_on):
+            yield SELF_HOSTED_RUNNER.finding(
+                f"job {job.id} runs on a self-hosted runner and the workflow runs on "
+                f"{', '.join(pr_events)}: a pull request from a fork can run code on that "
+                "machine and persist on it (use GitHub-hosted or ephemeral runners)",
                 path=wf.path,
-                line=step.uses_line or step.line,
-                key=occurrences.key(wf.path, f"pc|{job.id}|{step.uses}"),
+                line=job.runs_on_line or job.line,
+                key=job.id,
             )
 
+    @staticmethod
+    def _persisted_credentials(
+        wf: Workflow, job: Job, events: set[str], occurrences: Occurrences
+    ) -> Iterator[Finding]:
+        reason = _exposure(job, events)
+        if reason is None:
+            return
+        for step in job.steps:
+            if _uses_action(step, "actions/checkout") and _persists_credentials(step):
+                yield PERSISTED_CREDENTIALS.finding(
+                    f"job {job.id}: actions/checkout leaves the token in .git/config and the "
+                    f"job {reason}; set `persist-credentials: false`",
+                    path=wf.path,
+                    line=step.uses_line or step.line,
+                    key=occurrences.key(wf.path, f"pc|{job.id}|{step.uses}"),
+                )
 
-class GithubInjection:
-    evidence_kind: ClassVar[str] = "pipeline"
-    rules: ClassVar[dict[str, Severity]] = {
-        "pipeline/template-injection": Severity.HIGH,
-        "pipeline/github-env-injection": Severity.HIGH,
-        "pipeline/insecure-commands": Severity.HIGH,
-    }
+
+# --- injection -------------------------------------------------------------------------------
+
+TEMPLATE_INJECTION = Rule(
+    "pipeline/template-injection",
+    Severity.HIGH,
+    summary="an attacker-controllable expression (`github.event.*` titles, bodies, branch "
+    "names, commit messages, `github.head_ref`, …) is expanded inside `run:` or "
+    "`actions/github-script`'s `script:`",
+    help="The expression is pasted into the script before it runs, so whoever writes the "
+    "title, branch name or comment writes code that runs with the job's token and secrets. "
+    'Pass the value through `env:` and use the variable, quoted (`"$TITLE"`).',
+)
+GITHUB_ENV_INJECTION = Rule(
+    "pipeline/github-env-injection",
+    Severity.HIGH,
+    summary="untrusted input is written to `$GITHUB_ENV`, `$GITHUB_PATH` or `$GITHUB_OUTPUT`",
+    help="A newline in the value defines arbitrary variables (`LD_PRELOAD`, `NODE_OPTIONS`, "
+    "`BASH_ENV`) or PATH entries for every later step, which turns text into code execution. "
+    "Do not write untrusted text to these files; when a value must be passed on, check it "
+    "against a strict pattern first.",
+)
+INSECURE_COMMANDS = Rule(
+    "pipeline/insecure-commands",
+    Severity.HIGH,
+    summary="`ACTIONS_ALLOW_UNSECURE_COMMANDS` is enabled",
+    help="It re-enables the deprecated `::set-env` and `::add-path` workflow commands, so any "
+    "line a step prints (attacker-controlled text in a log included) can set variables and "
+    "PATH entries for later steps. Remove it and write to `$GITHUB_ENV` / `$GITHUB_PATH`.",
+)
+
+
+def _script_sources(step: Step) -> list[tuple[str, str, KeyValue | None]]:
+    """(where, text, input entry) of the step's code: its ``run:`` and github-script's script."""
+    sources: list[tuple[str, str, KeyValue | None]] = []
+    if step.run is not None:
+        sources.append(("run", step.run, None))
+    if _uses_action(step, "actions/github-script"):
+        script = _with(step, "script")
+        if script is not None and script.value is not None:
+            sources.append(("script", script.value, script))
+    return sources
+
+
+def _injections(text: str, tainted_env: set[str]) -> list[tuple[int, str]]:
+    """(offset, expression) of tainted expressions and ``env.X`` references to tainted env."""
+    hits = list(tainted_expressions(text))
+    for match in _EXPR.finditer(text):
+        inner = match.group(1).strip()
+        ref = _ENV_REF.search(inner)
+        if ref and ref.group(1) in tainted_env and not _BOOLEAN_ONLY.match(inner):
+            hits.append((match.start(), inner))
+    return sorted(hits)
+
+
+def _tainted_var_ref(names: set[str]) -> re.Pattern[str] | None:
+    """A shell or PowerShell reference to any of ``names``, or None when there are none."""
+    if not names:
+        return None
+    alternatives = "|".join(re.escape(n) for n in sorted(names))
+    return re.compile(r"\$\{?(" + alternatives + r")\b" r"|\$env:(" + alternatives + r")\b")
+
+
+def _written_content(lines: list[ScriptLine], index: int) -> str:
+    """The text a line writes: the line itself, plus its heredoc body when it opens one."""
+    text = lines[index].text
+    heredoc = _HEREDOC.search(text)
+    if not heredoc or not _outside_quotes(text, heredoc.start()):
+        return text
+    content = text
+    for later in lines[index + 1 :]:
+        if later.text == heredoc.group(1):
+            break
+        content += "\n" + later.text
+    return content
+
+
+def _untrusted_write(content: str, var_ref: re.Pattern[str] | None, dangerous: bool) -> str | None:
+    """What makes a write to a GitHub environment file untrusted, or None."""
+    if any(tainted_expressions(content)):
+        return "an attacker-controlled expression"
+    if var_ref is not None and var_ref.search(content):
+        return "an environment variable holding attacker-controlled text"
+    if dangerous and _INDIRECT_DATA.search(content):
+        return "data read at run time in a pull_request_target/workflow_run workflow"
+    return None
+
+
+def _env_scopes(wf: Workflow) -> Iterator[tuple[str, list[KeyValue]]]:
+    yield "workflow env", wf.env
+    for job in wf.jobs:
+        yield f"job {job.id} env", job.env
+        if job.container is not None:
+            yield f"job {job.id} container env", job.container.env
+        for s in job.steps:
+            yield f"job {job.id} step {s.id or s.index} env", s.env
+
+
+def _enables_unsecure_commands(entry: KeyValue) -> bool:
+    if entry.key.upper() != "ACTIONS_ALLOW_UNSECURE_COMMANDS":
+        return False
+    return (entry.value or "").strip().lower() not in ("", "false", "0", "no", "off")
+
+
+class GithubInjection(WorkflowAudit):
+    rules: ClassVar[RuleSet] = RuleSet(TEMPLATE_INJECTION, GITHUB_ENV_INJECTION, INSECURE_COMMANDS)
     summary: ClassVar[str] = "attacker-controlled text reaching a shell, script or GITHUB_ENV"
 
-    def run(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
-        for wf in evidence.workflows:
-            occurrences = Occurrences()
-            dangerous = bool(_events(wf) & DANGEROUS_TRIGGERS)
-            yield from self._insecure_commands(wf, occurrences)
-            for job in wf.jobs:
-                for step in job.steps:
-                    yield from self._template_injection(wf, job, step, occurrences)
-                    yield from self._env_injection(wf, job, step, dangerous, occurrences)
+    def audit_workflow(self, wf: Workflow, occurrences: Occurrences) -> Iterator[Finding]:
+        yield from self._insecure_commands(wf, occurrences)
+        yield from super().audit_workflow(wf, occurrences)
 
-    def _template_injection(
+    def audit_step(
         self, wf: Workflow, job: Job, step: Step, occurrences: Occurrences
     ) -> Iterator[Finding]:
         tainted_env = _tainted_env_names(*_step_env_scopes(wf, job, step))
-        sources: list[tuple[str, str, int, KeyValue | None]] = []
+        yield from self._template_injection(wf, job, step, tainted_env, occurrences)
         if step.run is not None:
-            sources.append(("run", step.run, step.run_line or step.line, None))
-        if _uses_action(step, "actions/github-script"):
-            script = _with(step, "script")
-            if script is not None and script.value is not None:
-                sources.append(("script", script.value, script.line, script))
-        for where, text, _, entry in sources:
-            hits = list(tainted_expressions(text))
-            for match in _EXPR.finditer(text):
-                inner = match.group(1).strip()
-                ref = _ENV_REF.search(inner)
-                if ref and ref.group(1) in tainted_env and not _BOOLEAN_ONLY.match(inner):
-                    hits.append((match.start(), inner))
-            for offset, inner in sorted(hits):
+            dangerous = bool(_events(wf) & DANGEROUS_TRIGGERS)
+            yield from self._env_injection(wf, job, step, tainted_env, dangerous, occurrences)
+
+    @staticmethod
+    def _template_injection(
+        wf: Workflow, job: Job, step: Step, tainted_env: set[str], occurrences: Occurrences
+    ) -> Iterator[Finding]:
+        for where, text, entry in _script_sources(step):
+            for offset, inner in _injections(text, tainted_env):
                 line = entry.line_at(offset) if entry is not None else step.run_line_at(offset)
-                yield Finding.make(
-                    "pipeline/template-injection",
-                    Severity.HIGH,
+                yield TEMPLATE_INJECTION.finding(
                     f"job {job.id}: `${{{{ {inner} }}}}` is expanded into the step's {where} "
                     "before it runs, so its author controls the code; pass it through `env:` "
                     'and use the variable ("$TITLE") instead',
@@ -325,45 +471,26 @@ class GithubInjection:
                     key=occurrences.key(wf.path, f"ti|{job.id}|{step.id or step.name}|{inner}"),
                 )
 
+    @staticmethod
     def _env_injection(
-        self, wf: Workflow, job: Job, step: Step, dangerous: bool, occurrences: Occurrences
+        wf: Workflow,
+        job: Job,
+        step: Step,
+        tainted_env: set[str],
+        dangerous: bool,
+        occurrences: Occurrences,
     ) -> Iterator[Finding]:
-        if step.run is None:
-            return
-        tainted_env = _tainted_env_names(*_step_env_scopes(wf, job, step))
-        var_ref = (
-            re.compile(
-                r"\$\{?(" + "|".join(re.escape(n) for n in sorted(tainted_env)) + r")\b"
-                r"|\$env:(" + "|".join(re.escape(n) for n in sorted(tainted_env)) + r")\b"
-            )
-            if tainted_env
-            else None
-        )
+        var_ref = _tainted_var_ref(tainted_env)
         lines = step_script(step)
         for index, line in enumerate(lines):
             match = _ENV_FILE_WRITE.search(line.text)
             if not match:
                 continue
-            target = f"GITHUB_{match.group(1) or match.group(2)}".upper()
-            content = line.text
-            heredoc = _HEREDOC.search(line.text)
-            if heredoc and _outside_quotes(line.text, heredoc.start()):
-                for later in lines[index + 1 :]:
-                    if later.text == heredoc.group(1):
-                        break
-                    content += "\n" + later.text
-            reason = None
-            if any(tainted_expressions(content)):
-                reason = "an attacker-controlled expression"
-            elif var_ref is not None and var_ref.search(content):
-                reason = "an environment variable holding attacker-controlled text"
-            elif dangerous and _INDIRECT_DATA.search(content):
-                reason = "data read at run time in a pull_request_target/workflow_run workflow"
+            reason = _untrusted_write(_written_content(lines, index), var_ref, dangerous)
             if reason is None:
                 continue
-            yield Finding.make(
-                "pipeline/github-env-injection",
-                Severity.HIGH,
+            target = f"GITHUB_{match.group(1) or match.group(2)}".upper()
+            yield GITHUB_ENV_INJECTION.finding(
                 f"job {job.id}: {reason} is written to ${target}; a newline in it defines "
                 "arbitrary variables (LD_PRELOAD, NODE_OPTIONS...) or PATH entries for later "
                 "steps",
@@ -372,40 +499,24 @@ class GithubInjection:
                 key=occurrences.key(wf.path, f"ei|{job.id}|{line.text}"),
             )
 
-    def _insecure_commands(self, wf: Workflow, occurrences: Occurrences) -> Iterator[Finding]:
-        scopes: list[tuple[str, list[KeyValue]]] = [("workflow env", wf.env)]
-        for job in wf.jobs:
-            scopes.append((f"job {job.id} env", job.env))
-            if job.container is not None:
-                scopes.append((f"job {job.id} container env", job.container.env))
-            scopes.extend((f"job {job.id} step {s.id or s.index} env", s.env) for s in job.steps)
-        for where, entries in scopes:
+    @staticmethod
+    def _insecure_commands(wf: Workflow, occurrences: Occurrences) -> Iterator[Finding]:
+        for where, entries in _env_scopes(wf):
             for entry in entries:
-                if entry.key.upper() != "ACTIONS_ALLOW_UNSECURE_COMMANDS":
-                    continue
-                value = (entry.value or "").strip().lower()
-                if value in ("", "false", "0", "no", "off"):
-                    continue
-                yield Finding.make(
-                    "pipeline/insecure-commands",
-                    Severity.HIGH,
-                    f"{where}: ACTIONS_ALLOW_UNSECURE_COMMANDS={entry.value} re-enables the "
-                    "deprecated `::set-env`/`::add-path` commands: any output line can set "
-                    "variables for later steps",
-                    path=wf.path,
-                    line=entry.line,
-                    key=occurrences.key(wf.path, f"ic|{where}"),
-                )
-        pattern = re.compile(
-            r"ACTIONS_ALLOW_UNSECURE_COMMANDS\s*=\s*[\"']?(?:true|1)\b", re.IGNORECASE
-        )
+                if _enables_unsecure_commands(entry):
+                    yield INSECURE_COMMANDS.finding(
+                        f"{where}: ACTIONS_ALLOW_UNSECURE_COMMANDS={entry.value} re-enables the "
+                        "deprecated `::set-env`/`::add-path` commands: any output line can set "
+                        "variables for later steps",
+                        path=wf.path,
+                        line=entry.line,
+                        key=occurrences.key(wf.path, f"ic|{where}"),
+                    )
         for job in wf.jobs:
             for step in job.steps:
                 for line in step_script(step):
-                    if pattern.search(line.text):
-                        yield Finding.make(
-                            "pipeline/insecure-commands",
-                            Severity.HIGH,
+                    if _UNSECURE_COMMANDS_RUN.search(line.text):
+                        yield INSECURE_COMMANDS.finding(
                             f"job {job.id}: the step enables ACTIONS_ALLOW_UNSECURE_COMMANDS",
                             path=wf.path,
                             line=line.line,
@@ -413,130 +524,253 @@ class GithubInjection:
                         )
 
 
-class GithubSupplyChain:
-    evidence_kind: ClassVar[str] = "pipeline"
-    rules: ClassVar[dict[str, Severity]] = {
-        "pipeline/unpinned-action": Severity.MEDIUM,
-        "pipeline/unpinned-image": Severity.LOW,
-        "pipeline/cache-poisoning": Severity.MEDIUM,
-    }
+# --- supply chain ----------------------------------------------------------------------------
+
+UNPINNED_ACTION = Rule(
+    "pipeline/unpinned-action",
+    Severity.MEDIUM,
+    summary="a `uses:` of a third-party action or reusable workflow is not pinned to a full "
+    "40-hex commit sha (`actions/*` and `github/*` by tag: `low`)",
+    help="A tag or branch can be moved to other code at any time, by the action's owner or by "
+    "whoever takes over its repository, and that code runs with the job's token and secrets. "
+    "Pin the full commit sha and keep the version in a comment "
+    "(`uses: owner/action@<sha> # v1.2.3`); Dependabot and Renovate keep such pins current.",
+)
+UNPINNED_IMAGE = Rule(
+    "pipeline/unpinned-image",
+    Severity.LOW,
+    summary="a `container:` or `services:` image (or `docker://` action, or a GitLab CI "
+    "`image:`) has no `@sha256:` digest",
+    help="A tag is resolved by the registry when the job runs, so the registry, or whoever can "
+    "push the tag, decides what runs in the job. Pin the digest: "
+    "`image: node:20@sha256:<digest>`.",
+)
+CACHE_POISONING = Rule(
+    "pipeline/cache-poisoning",
+    Severity.MEDIUM,
+    summary="a workflow that publishes or releases restores a cache that untrusted triggers "
+    "can write",
+    help="Caches are shared with runs that untrusted triggers can start, so a cache poisoned "
+    "from a pull request ends up in the release. Do not restore caches in workflows that "
+    "publish or release; build what you ship from a clean state.",
+)
+
+
+def _unpinned_image(
+    path: str, where: str, image: str, line: int, occurrences: Occurrences
+) -> Iterator[Finding]:
+    image = image.strip()
+    if not image or "${{" in image or _DIGEST.search(image):
+        return
+    yield UNPINNED_IMAGE.finding(
+        f"{where}: image `{image}` has no @sha256: digest, so the registry decides what "
+        "runs (pin `image@sha256:<digest>`)",
+        path=path,
+        line=line,
+        key=occurrences.key(path, f"ui|{where}|{image}"),
+    )
+
+
+def _unpinned_action_message(where: str, uses: str) -> tuple[Severity, str]:
+    """The severity and message for a ``uses:`` that is not pinned to a commit sha."""
+    name, sep, ref = uses.partition("@")
+    is_tag = bool(_VERSION_TAG.match(ref))
+    owner = name.split("/", 1)[0].lower()
+    # NOTE: GitHub's own actions by a version tag are low; by a branch they are not.
+    first_party = owner in ("actions", "github") and is_tag
+    what = "no ref at all"
+    if sep:
+        what = f"version tag `{ref}`" if is_tag else f"branch or ref `{ref}`"
+    why = (
+        "a first-party action by tag: the tag can still be moved"
+        if first_party
+        else "whoever controls that repository (or its tag) decides what runs here"
+    )
+    return (
+        Severity.LOW if first_party else Severity.MEDIUM,
+        f"{where}: `{uses}` is pinned to {what}, not a full commit sha; {why} "
+        f"(pin `{name}@<40-hex sha>  # {ref or 'version'}`)",
+    )
+
+
+def _pushes(step: Step) -> bool:
+    push = _with(step, "push")
+    return push is not None and (push.value or "").lower() != "false"
+
+
+def _publishing_trigger(wf: Workflow) -> str | None:
+    for trigger in wf.triggers:
+        if trigger.event == "release":
+            return "runs on `release`"
+        if trigger.event == "push" and trigger.tags:
+            return "runs on pushed tags"
+    return None
+
+
+def _step_publishes(step: Step) -> str | None:
+    if _uses_action(step, *_PUBLISH_ACTIONS):
+        if _uses_action(step, "docker/build-push-action") and not _pushes(step):
+            return None
+        return f"publishes with `{_uses_name(step.uses)}`"
+    for line in logical_lines(step.run or "", 1):
+        if _PUBLISH_RUN.search(line.text):
+            return f"publishes (`{line.text[:60]}`)"
+    return None
+
+
+def _publishes(wf: Workflow) -> str | None:
+    """How the workflow publishes or releases, or None when it does not."""
+    reason = _publishing_trigger(wf)
+    steps = (step for job in wf.jobs for step in job.steps)
+    while reason is None and (step := next(steps, None)) is not None:
+        reason = _step_publishes(step)
+    return reason
+
+
+def _cache_input(step: Step) -> str:
+    cache = _with(step, "cache")
+    return (cache.value or "").strip().lower() if cache else ""
+
+
+def _actions_cache(step: Step) -> str | None:
+    if not _uses_action(step, "actions/cache"):
+        return None
+    name = _uses_name(step.uses)
+    return None if name == "actions/cache/save" else name
+
+
+def _rust_cache(step: Step) -> str | None:
+    return "Swatinem/rust-cache" if _uses_action(step, "swatinem/rust-cache") else None
+
+
+def _setup_cache_by_default(step: Step) -> str | None:
+    if not _uses_action(step, *_SETUP_CACHE_DEFAULT_ON):
+        return None
+    major = re.match(r"v?(\d+)", (step.uses or "").partition("@")[2])
+    default_on = major is None or int(major.group(1)) >= 4
+    if _cache_input(step) in ("false", "0") or (_with(step, "cache") is None and not default_on):
+        return None
+    return f"{_uses_name(step.uses)} caches by default"
+
+
+def _setup_with_cache(step: Step) -> str | None:
+    value = _cache_input(step)
+    if _uses_action(step, *_SETUP_WITH_CACHE) and value not in ("", "false", "0"):
+        return f"{_uses_name(step.uses)} with cache: {value}"
+    return None
+
+
+def _setup_uv_cache(step: Step) -> str | None:
+    enable = _with(step, "enable-cache")
+    if _uses_action(step, "astral-sh/setup-uv") and enable is not None:
+        if (enable.value or "").strip().lower() == "true":
+            return "astral-sh/setup-uv with enable-cache"
+    return None
+
+
+# Each names the cache a step restores, or None; they match disjoint actions.
+_CACHE_RESTORERS = (
+    _actions_cache,
+    _rust_cache,
+    _setup_cache_by_default,
+    _setup_with_cache,
+    _setup_uv_cache,
+)
+
+
+def _restores_cache(step: Step) -> str | None:
+    if step.uses is None:
+        return None  # only actions restore caches
+    return next((c for c in (f(step) for f in _CACHE_RESTORERS) if c is not None), None)
+
+
+class GithubSupplyChain(WorkflowAudit):
+    rules: ClassVar[RuleSet] = RuleSet(UNPINNED_ACTION, UNPINNED_IMAGE, CACHE_POISONING)
     summary: ClassVar[str] = "actions and images not pinned, caches restored by publishers"
 
     def run(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
-        for wf in evidence.workflows:
-            occurrences = Occurrences()
-            if wf.runs_image is not None and wf.runs_image.startswith("docker://"):
-                yield from self._image(
-                    wf,
-                    "runs.image",
-                    wf.runs_image[len("docker://") :],
-                    wf.runs_image_line or 1,
-                    occurrences,
-                )
-            for job in wf.jobs:
-                if job.uses is not None:
-                    yield from self._action(
-                        wf, f"job {job.id}", job.uses, job.uses_line or job.line, occurrences
-                    )
-                for step in job.steps:
-                    if step.uses is not None:
-                        yield from self._action(
-                            wf, f"job {job.id}", step.uses, step.uses_line or step.line, occurrences
-                        )
-                containers = ([job.container] if job.container else []) + list(job.services)
-                for container in containers:
-                    if container.image is not None:
-                        where = (
-                            f"job {job.id} service {container.name}"
-                            if container.name
-                            else f"job {job.id} container"
-                        )
-                        yield from self._image(
-                            wf, where, container.image, container.image_line, occurrences
-                        )
-            yield from self._cache_poisoning(wf, occurrences)
+        yield from super().run(evidence, ctx)
         for config in evidence.gitlab:
-            occurrences = Occurrences()
-            images = [("default image", config.default_image, config.default_image_line)]
-            images.extend((f"job {j.name} image", j.image, j.image_line) for j in config.jobs)
-            for where, image, line in images:
-                if image is not None and "$" not in image:
-                    yield from self._image_at(config.path, where, image, line or 1, occurrences)
+            yield from self._gitlab_images(config)
 
+    def audit_workflow(self, wf: Workflow, occurrences: Occurrences) -> Iterator[Finding]:
+        if wf.runs_image is not None and wf.runs_image.startswith("docker://"):
+            image = wf.runs_image[len("docker://") :]
+            yield from _unpinned_image(
+                wf.path, "runs.image", image, wf.runs_image_line or 1, occurrences
+            )
+        yield from super().audit_workflow(wf, occurrences)
+        yield from self._cache_poisoning(wf, occurrences)
+
+    def audit_job(self, wf: Workflow, job: Job, occurrences: Occurrences) -> Iterator[Finding]:
+        if job.uses is not None:
+            line = job.uses_line or job.line
+            yield from self._action(wf, f"job {job.id}", job.uses, line, occurrences)
+        yield from super().audit_job(wf, job, occurrences)
+        for container in job_containers(job):
+            if container.image is not None:
+                where = (
+                    f"job {job.id} service {container.name}"
+                    if container.name
+                    else f"job {job.id} container"
+                )
+                yield from _unpinned_image(
+                    wf.path, where, container.image, container.image_line, occurrences
+                )
+
+    def audit_step(
+        self, wf: Workflow, job: Job, step: Step, occurrences: Occurrences
+    ) -> Iterator[Finding]:
+        if step.uses is not None:
+            line = step.uses_line or step.line
+            yield from self._action(wf, f"job {job.id}", step.uses, line, occurrences)
+
+    @staticmethod
+    def _gitlab_images(config: GitlabCi) -> Iterator[Finding]:
+        occurrences = Occurrences()
+        images = [("default image", config.default_image, config.default_image_line)]
+        images.extend((f"job {j.name} image", j.image, j.image_line) for j in config.jobs)
+        for where, image, line in images:
+            if image is not None and "$" not in image:
+                yield from _unpinned_image(config.path, where, image, line or 1, occurrences)
+
+    @staticmethod
     def _action(
-        self, wf: Workflow, where: str, uses: str, line: int, occurrences: Occurrences
+        wf: Workflow, where: str, uses: str, line: int, occurrences: Occurrences
     ) -> Iterator[Finding]:
         uses = uses.strip()
-        if uses.startswith("./") or uses.startswith(".\\"):
+        if uses.startswith(("./", ".\\")):
             return  # a local action or workflow: part of this tree, covered by its digest
         if uses.startswith("docker://"):
-            yield from self._image(wf, where, uses[len("docker://") :], line, occurrences)
+            yield from _unpinned_image(wf.path, where, uses[len("docker://") :], line, occurrences)
             return
         if "${{" in uses:
             return  # GitHub rejects expressions in `uses:`; the workflow would not run
-        name, sep, ref = uses.partition("@")
+        _, sep, ref = uses.partition("@")
         if sep and _SHA.match(ref):
             return
-        owner = name.split("/", 1)[0].lower()
-        # NOTE: GitHub's own actions by a version tag are low; by a branch they are not.
-        first_party = owner in ("actions", "github") and bool(_VERSION_TAG.match(ref))
-        severity = Severity.LOW if first_party else Severity.MEDIUM
-        what = (
-            (f"version tag `{ref}`" if _VERSION_TAG.match(ref) else f"branch or ref `{ref}`")
-            if sep
-            else "no ref at all"
-        )
-        why = (
-            "a first-party action by tag: the tag can still be moved"
-            if first_party
-            else "whoever controls that repository (or its tag) decides what runs here"
-        )
-        yield Finding.make(
-            "pipeline/unpinned-action",
-            severity,
-            f"{where}: `{uses}` is pinned to {what}, not a full commit sha; {why} "
-            f"(pin `{name}@<40-hex sha>  # {ref or 'version'}`)",
+        severity, message = _unpinned_action_message(where, uses)
+        yield UNPINNED_ACTION.finding(
+            message,
+            severity=severity,
             path=wf.path,
             line=line,
             key=occurrences.key(wf.path, f"ua|{uses}"),
         )
 
-    def _image(
-        self, wf: Workflow, where: str, image: str, line: int, occurrences: Occurrences
-    ) -> Iterator[Finding]:
-        yield from self._image_at(wf.path, where, image, line, occurrences)
-
     @staticmethod
-    def _image_at(
-        path: str, where: str, image: str, line: int, occurrences: Occurrences
-    ) -> Iterator[Finding]:
-        image = image.strip()
-        if not image or "${{" in image or _DIGEST.search(image):
-            return
-        yield Finding.make(
-            "pipeline/unpinned-image",
-            Severity.LOW,
-            f"{where}: image `{image}` has no @sha256: digest, so the registry decides what "
-            "runs (pin `image@sha256:<digest>`)",
-            path=path,
-            line=line,
-            key=occurrences.key(path, f"ui|{where}|{image}"),
-        )
-
-    def _cache_poisoning(self, wf: Workflow, occurrences: Occurrences) -> Iterator[Finding]:
+    def _cache_poisoning(wf: Workflow, occurrences: Occurrences) -> Iterator[Finding]:
         if wf.kind != "workflow":
             return
-        reason = self._publishes(wf)
+        reason = _publishes(wf)
         if reason is None:
             return
         for job in wf.jobs:
             for step in job.steps:
-                cache = self._restores_cache(step)
+                cache = _restores_cache(step)
                 if cache is None:
                     continue
-                yield Finding.make(
-                    "pipeline/cache-poisoning",
-                    Severity.MEDIUM,
+                yield CACHE_POISONING.finding(
                     f"job {job.id}: the workflow {reason} and restores a cache ({cache}); "
                     "caches are shared with runs that untrusted triggers can start, so a "
                     "poisoned cache ends up in the release (do not cache in publishing "
@@ -546,130 +780,91 @@ class GithubSupplyChain:
                     key=occurrences.key(wf.path, f"cp|{job.id}|{step.uses}"),
                 )
 
-    @staticmethod
-    def _publishes(wf: Workflow) -> str | None:
-        for trigger in wf.triggers:
-            if trigger.event == "release":
-                return "runs on `release`"
-            if trigger.event == "push" and trigger.tags:
-                return "runs on pushed tags"
-        for job in wf.jobs:
-            for step in job.steps:
-                if _uses_action(step, *_PUBLISH_ACTIONS):
-                    push = _with(step, "push")
-                    if _uses_action(step, "docker/build-push-action") and (
-                        push is None or (push.value or "").lower() == "false"
-                    ):
-                        continue
-                    return f"publishes with `{_uses_name(step.uses)}`"
-                if step.run is not None:
-                    for line in logical_lines(step.run, 1):
-                        if _PUBLISH_RUN.search(line.text):
-                            return f"publishes (`{line.text[:60]}`)"
-        return None
 
-    @staticmethod
-    def _restores_cache(step: Step) -> str | None:
-        if _uses_action(step, "actions/cache"):
-            name = _uses_name(step.uses)
-            return None if name == "actions/cache/save" else name
-        if _uses_action(step, "swatinem/rust-cache"):
-            return "Swatinem/rust-cache"
-        cache = _with(step, "cache")
-        cache_value = (cache.value or "").strip().lower() if cache else ""
-        if _uses_action(step, *_SETUP_CACHE_DEFAULT_ON):
-            ref = (step.uses or "").partition("@")[2]
-            major = re.match(r"v?(\d+)", ref)
-            default_on = major is None or int(major.group(1)) >= 4
-            if cache_value in ("false", "0") or (cache is None and not default_on):
-                return None
-            return f"{_uses_name(step.uses)} caches by default"
-        if _uses_action(step, *_SETUP_WITH_CACHE) and cache_value not in ("", "false", "0"):
-            return f"{_uses_name(step.uses)} with cache: {cache_value}"
-        enable = _with(step, "enable-cache")
-        if (
-            _uses_action(step, "astral-sh/setup-uv")
-            and enable is not None
-            and ((enable.value or "").strip().lower() == "true")
-        ):
-            return "astral-sh/setup-uv with enable-cache"
-        return None
+# --- tokens ----------------------------------------------------------------------------------
+
+EXCESSIVE_PERMISSIONS = Rule(
+    "pipeline/excessive-permissions",
+    Severity.MEDIUM,
+    summary="`permissions: write-all`, or a workflow with no `permissions` at any level (the "
+    "token defaults may be write)",
+    help="A token with write scopes lets any compromised step (an action, a dependency, an "
+    "injected script) push code, publish packages or change settings. Set `permissions: {}` "
+    "or `contents: read` at the top of the workflow and grant each job only the scopes it "
+    "needs.",
+)
+SECRETS_INHERIT = Rule(
+    "pipeline/secrets-inherit",
+    Severity.MEDIUM,
+    summary="a reusable workflow call passes `secrets: inherit`",
+    help="Every secret of the repository is handed to the called workflow, including those it "
+    "has no use for, and a compromise of that workflow exposes them all. Pass the secrets it "
+    "needs by name (`secrets: {token: ${{ secrets.X }}}`).",
+)
 
 
-class GithubTokens:
-    evidence_kind: ClassVar[str] = "pipeline"
-    rules: ClassVar[dict[str, Severity]] = {
-        "pipeline/excessive-permissions": Severity.MEDIUM,
-        "pipeline/secrets-inherit": Severity.MEDIUM,
-    }
+def _write_all(wf: Workflow) -> Iterator[Finding]:
+    if wf.permissions is not None and wf.permissions.preset == "write-all":
+        yield EXCESSIVE_PERMISSIONS.finding(
+            "`permissions: write-all` gives every job a token that can push code, "
+            "publish packages and change settings; grant only the scopes each job needs",
+            path=wf.path,
+            line=wf.permissions.line,
+            key="workflow:write-all",
+        )
+    for job in wf.jobs:
+        if job.permissions is not None and job.permissions.preset == "write-all":
+            yield EXCESSIVE_PERMISSIONS.finding(
+                f"job {job.id} has `permissions: write-all`; grant only the scopes it needs",
+                path=wf.path,
+                line=job.permissions.line,
+                key=f"{job.id}:write-all",
+            )
+
+
+def _default_permissions(wf: Workflow) -> Iterator[Finding]:
+    """Jobs that get the repository's default token: no ``permissions`` at any level."""
+    if wf.permissions is not None or _events(wf) == {"workflow_call"}:
+        return  # a reusable workflow runs with its caller's token; the caller is audited
+    missing = [job for job in wf.jobs if job.permissions is None]
+    if missing and len(missing) == len(wf.jobs):
+        yield EXCESSIVE_PERMISSIONS.finding(
+            "no `permissions:` at any level: the jobs get the repository's default token, "
+            "which may be read-write; set `permissions: {}` (or `contents: read`) at the "
+            "top and widen per job",
+            path=wf.path,
+            line=wf.triggers_line or 1,
+            key="workflow:default",
+        )
+        return
+    for job in missing:
+        yield EXCESSIVE_PERMISSIONS.finding(
+            f"job {job.id} has no `permissions:` and neither has the workflow: it gets the "
+            "default token, which may be read-write",
+            path=wf.path,
+            line=job.line,
+            key=f"{job.id}:default",
+        )
+
+
+class GithubTokens(WorkflowAudit):
+    rules: ClassVar[RuleSet] = RuleSet(EXCESSIVE_PERMISSIONS, SECRETS_INHERIT)
     summary: ClassVar[str] = "token permissions and secrets handed to other workflows"
+    workflows_only: ClassVar[bool] = True
 
-    def run(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
-        for wf in evidence.workflows:
-            if wf.kind != "workflow":
-                continue
-            yield from self._permissions(wf)
-            for job in wf.jobs:
-                if job.secrets == "inherit":
-                    yield Finding.make(
-                        "pipeline/secrets-inherit",
-                        Severity.MEDIUM,
-                        f"job {job.id} passes every secret of this repository to "
-                        f"`{job.uses}` (`secrets: inherit`); pass only the ones it needs",
-                        path=wf.path,
-                        line=job.secrets_line or job.line,
-                        key=job.id,
-                    )
+    def audit_workflow(self, wf: Workflow, occurrences: Occurrences) -> Iterator[Finding]:
+        yield from _write_all(wf)
+        yield from _default_permissions(wf)
+        yield from super().audit_workflow(wf, occurrences)
 
-    def _permissions(self, wf: Workflow) -> Iterator[Finding]:
-        if wf.permissions is not None and wf.permissions.preset == "write-all":
-            yield Finding.make(
-                "pipeline/excessive-permissions",
-                Severity.MEDIUM,
-                "`permissions: write-all` gives every job a token that can push code, "
-                "publish packages and change settings; grant only the scopes each job needs",
+    def audit_job(self, wf: Workflow, job: Job, occurrences: Occurrences) -> Iterator[Finding]:
+        if job.secrets == "inherit":
+            yield SECRETS_INHERIT.finding(
+                f"job {job.id} passes every secret of this repository to "
+                f"`{job.uses}` (`secrets: inherit`); pass only the ones it needs",
                 path=wf.path,
-                line=wf.permissions.line,
-                key="workflow:write-all",
-            )
-        for job in wf.jobs:
-            if job.permissions is not None and job.permissions.preset == "write-all":
-                yield Finding.make(
-                    "pipeline/excessive-permissions",
-                    Severity.MEDIUM,
-                    f"job {job.id} has `permissions: write-all`; grant only the scopes it needs",
-                    path=wf.path,
-                    line=job.permissions.line,
-                    key=f"{job.id}:write-all",
-                )
-        if wf.permissions is not None:
-            return
-        if _events(wf) == {"workflow_call"}:
-            return  # a reusable workflow runs with its caller's token; the caller is audited
-        missing = [job for job in wf.jobs if job.permissions is None]
-        if not missing:
-            return
-        if len(missing) == len(wf.jobs):
-            yield Finding.make(
-                "pipeline/excessive-permissions",
-                Severity.MEDIUM,
-                "no `permissions:` at any level: the jobs get the repository's default token, "
-                "which may be read-write; set `permissions: {}` (or `contents: read`) at the "
-                "top and widen per job",
-                path=wf.path,
-                line=wf.triggers_line or 1,
-                key="workflow:default",
-            )
-            return
-        for job in missing:
-            yield Finding.make(
-                "pipeline/excessive-permissions",
-                Severity.MEDIUM,
-                f"job {job.id} has no `permissions:` and neither has the workflow: it gets the "
-                "default token, which may be read-write",
-                path=wf.path,
-                line=job.line,
-                key=f"{job.id}:default",
+                line=job.secrets_line or job.line,
+                key=job.id,
             )
 
 

@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from gatekeeper.audit.base import AuditContext
 from gatekeeper.audit.pipeline_common import Occurrences
+from gatekeeper.audit.rule import Rule, RuleSet
 from gatekeeper.models.finding import Finding, Severity
 from gatekeeper.models.pipeline import GitlabInclude, PipelineEvidence
 
@@ -23,33 +24,55 @@ _EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
 _USERINFO = re.compile(r"(?<=://)[^/@\s]*@")
 
 
+UNPINNED_INCLUDE = Rule(
+    "pipeline/gitlab-unpinned-include",
+    Severity.MEDIUM,
+    summary="a GitLab CI `include:` of a remote file or another project has no pinned ref",
+    help="An included file is part of this pipeline; without a pinned ref its owner, or "
+    "whoever takes over the URL, decides what the pipeline runs next. Pin `ref:` to a full "
+    "commit sha, give a remote include an `integrity:` hash, or use a component at an exact "
+    "released version.",
+)
+
+
+def _project_reason(include: GitlabInclude) -> str | None:
+    if include.ref is None:
+        return "has no `ref:` (the project's default branch)"
+    if not _SHA.match(include.ref.strip()):
+        return f"uses `ref: {include.ref}`, a branch or tag that can move"
+    return None
+
+
+def _remote_reason(include: GitlabInclude) -> str | None:
+    if include.ref is not None and include.ref.startswith("sha256-"):
+        return None  # `integrity:` pins the content
+    if _SHA_IN_URL.search(include.target):
+        return None
+    return "fetches a URL whose content can change (add `integrity: sha256-...`)"
+
+
+def _component_reason(include: GitlabInclude) -> str | None:
+    _, sep, version = include.target.rpartition("@")
+    if not sep:
+        return "has no version"
+    if _SHA.match(version) or _EXACT_VERSION.match(version):
+        return None
+    return f"uses `@{version}`, which moves with new releases or commits"
+
+
+# Local includes and GitLab's own templates are part of this tree or of GitLab itself.
+_REASONS = {"project": _project_reason, "remote": _remote_reason, "component": _component_reason}
+
+
 def unpinned_reason(include: GitlabInclude) -> str | None:
     """Why ``include`` is not pinned, or None when it is (or need not be)."""
-    if include.kind == "project":
-        if include.ref is None:
-            return "has no `ref:` (the project's default branch)"
-        if not _SHA.match(include.ref.strip()):
-            return f"uses `ref: {include.ref}`, a branch or tag that can move"
-        return None
-    if include.kind == "remote":
-        if include.ref is not None and include.ref.startswith("sha256-"):
-            return None  # `integrity:` pins the content
-        if _SHA_IN_URL.search(include.target):
-            return None
-        return "fetches a URL whose content can change (add `integrity: sha256-...`)"
-    if include.kind == "component":
-        _, sep, version = include.target.rpartition("@")
-        if not sep:
-            return "has no version"
-        if _SHA.match(version) or _EXACT_VERSION.match(version):
-            return None
-        return f"uses `@{version}`, which moves with new releases or commits"
-    return None
+    reason = _REASONS.get(include.kind)
+    return reason(include) if reason is not None else None
 
 
 class GitlabIncludes:
     evidence_kind: ClassVar[str] = "pipeline"
-    rules: ClassVar[dict[str, Severity]] = {"pipeline/gitlab-unpinned-include": Severity.MEDIUM}
+    rules: ClassVar[RuleSet] = RuleSet(UNPINNED_INCLUDE)
     summary: ClassVar[str] = "GitLab CI includes from other projects or URLs without a pinned ref"
 
     def run(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
@@ -66,9 +89,7 @@ class GitlabIncludes:
                     if (include.kind == "project")
                     else _USERINFO.sub("***@", include.target)
                 )
-                yield Finding.make(
-                    "pipeline/gitlab-unpinned-include",
-                    Severity.MEDIUM,
+                yield UNPINNED_INCLUDE.finding(
                     f"include of {include.kind} `{source}` {reason}: its owner decides what "
                     "this pipeline runs; pin it to a commit sha",
                     path=config.path,

@@ -17,6 +17,7 @@ from typing import ClassVar
 
 from gatekeeper.audit.base import AuditContext
 from gatekeeper.audit.pipeline_common import Occurrences
+from gatekeeper.audit.rule import Rule, RuleSet
 from gatekeeper.models.finding import Finding, Severity
 from gatekeeper.models.pipeline import Jenkinsfile, PipelineEvidence
 
@@ -82,13 +83,92 @@ def _root(expr: str) -> tuple[str | None, str]:
     return (None, match.group(1)) if match else (None, "")
 
 
+SECRET_INTERPOLATION = Rule(
+    "pipeline/jenkins-secret-interpolation",
+    Severity.HIGH,
+    summary="a Jenkins credential variable is interpolated by Groovy inside a double-quoted "
+    "`sh`/`bat` string",
+    help="Groovy substitutes the secret before the shell runs, so it lands in the command "
+    "line, in process listings and in the build's recorded step arguments. Use single quotes "
+    "and let the shell expand the variable (`sh 'curl -u \"$USER:$PASS\" …'`).",
+)
+PARAM_INJECTION = Rule(
+    "pipeline/jenkins-param-injection",
+    Severity.HIGH,
+    summary="`params.*` or user/SCM-controlled `env.*` values are Groovy-interpolated into a "
+    "shell step",
+    help="The value becomes part of the shell script, so a build parameter, a branch name or "
+    "a pull-request title can run commands on the agent. Pass it through the environment and "
+    "quote it in the shell (`sh 'make TARGET=\"$TARGET\"'`).",
+)
+UNPINNED_LIBRARY = Rule(
+    "pipeline/jenkins-unpinned-library",
+    Severity.MEDIUM,
+    summary="`@Library` or `library` loads a shared library without a fixed version",
+    help="A shared library runs in every build that loads it, with the build's credentials; "
+    "without a fixed version whoever can push to its default branch changes every pipeline at "
+    "once. Load a tag or a commit (`@Library('name@v1.4.0')`).",
+)
+
+
+def _unsafe_param(params: dict[str, str | None], name: str) -> bool:
+    """A declared or referenced parameter whose value can carry shell syntax."""
+    return params.get(name) not in _SAFE_PARAM_KINDS
+
+
+def _controlled(
+    scope: str | None, name: str, params: dict[str, str | None], derived: dict[str, str]
+) -> str | None:
+    """Who controls the interpolated value, when someone outside the pipeline does."""
+    from_env = scope in (None, "env")
+    if scope == "params" and _unsafe_param(params, name):
+        return f"the build parameter params.{name}"
+    if from_env and name in USER_CONTROLLED_ENV:
+        return f"{name}, which the branch or change author chooses"
+    if scope is None and name in params and _unsafe_param(params, name):
+        return f"the build parameter {name}"
+    if from_env and name in derived:
+        return f"{name}, which `environment` sets from {derived[name]}"
+    return None
+
+
+def _derived_env(jf: Jenkinsfile, params: dict[str, str | None]) -> dict[str, str]:
+    """``environment { X = "${params.Y}" }``: X -> what it is set from."""
+    derived: dict[str, str] = {}
+    for entry in jf.env_assignments:
+        if entry.is_literal or entry.value is None:
+            continue
+        source = next(
+            (
+                e
+                for e in (x.strip("{}") for x in _GSTRING_EXPR.findall(entry.value))
+                if _tainted(e, params)
+            ),
+            None,
+        )
+        if source is not None:
+            derived[entry.key] = source
+    return derived
+
+
+def _tainted(expr: str, params: dict[str, str | None]) -> bool:
+    scope, name = _root(expr)
+    return (scope == "params" and _unsafe_param(params, name)) or (
+        scope in (None, "env") and name in USER_CONTROLLED_ENV
+    )
+
+
+def _pinned(version: str | None) -> bool:
+    return (
+        version is not None
+        and "$" not in version
+        and bool(_SHA.match(version) or _VERSION.match(version))
+    )
+
+
 class JenkinsAudit:
     evidence_kind: ClassVar[str] = "pipeline"
-    rules: ClassVar[dict[str, Severity]] = {
-        "pipeline/jenkins-secret-interpolation": Severity.HIGH,
-        "pipeline/jenkins-param-injection": Severity.HIGH,
-        "pipeline/jenkins-unpinned-library": Severity.MEDIUM,
-    }
+    rules: ClassVar[RuleSet] = RuleSet(SECRET_INTERPOLATION, PARAM_INJECTION, UNPINNED_LIBRARY)
     summary: ClassVar[str] = "Groovy interpolation of secrets and parameters; unpinned libraries"
 
     def run(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
@@ -100,14 +180,12 @@ class JenkinsAudit:
     def _interpolations(self, jf: Jenkinsfile, occurrences: Occurrences) -> Iterator[Finding]:
         secrets = {v for binding in jf.credentials for v in binding.variables}
         params = {p.key: p.value for p in jf.parameters}
-        derived = self._derived_env(jf, params)
+        derived = _derived_env(jf, params)
         for step in jf.shell_steps:
             for interp in step.interpolations:
                 scope, name = _root(interp.expr)
                 if name in secrets and scope in (None, "env"):
-                    yield Finding.make(
-                        "pipeline/jenkins-secret-interpolation",
-                        Severity.HIGH,
+                    yield SECRET_INTERPOLATION.finding(
                         f"`{step.step}` step: Groovy interpolates the credential {name} "
                         f"(`${{{interp.expr}}}`) into the command line, where process listings "
                         "and step arguments expose it; use single quotes and let the shell "
@@ -117,20 +195,10 @@ class JenkinsAudit:
                         key=occurrences.key(jf.path, f"si|{step.step}|{interp.expr}"),
                     )
                     continue
-                controlled = None
-                if scope == "params" and params.get(name) not in _SAFE_PARAM_KINDS:
-                    controlled = f"the build parameter params.{name}"
-                elif scope in (None, "env") and name in USER_CONTROLLED_ENV:
-                    controlled = f"{name}, which the branch or change author chooses"
-                elif scope is None and name in params and params[name] not in _SAFE_PARAM_KINDS:
-                    controlled = f"the build parameter {name}"
-                elif scope in (None, "env") and name in derived:
-                    controlled = f"{name}, which `environment` sets from {derived[name]}"
+                controlled = _controlled(scope, name, params, derived)
                 if controlled is None:
                     continue
-                yield Finding.make(
-                    "pipeline/jenkins-param-injection",
-                    Severity.HIGH,
+                yield PARAM_INJECTION.finding(
                     f"`{step.step}` step: Groovy interpolates {controlled} (`{interp.expr}`) "
                     "into the script, so its value is run as shell code; pass it through the "
                     f"environment and quote it in the shell (`{step.step} 'make \"$VALUE\"'`)",
@@ -139,39 +207,17 @@ class JenkinsAudit:
                     key=occurrences.key(jf.path, f"pi|{step.step}|{interp.expr}"),
                 )
 
-    @staticmethod
-    def _derived_env(jf: Jenkinsfile, params: dict[str, str | None]) -> dict[str, str]:
-        """``environment { X = "${params.Y}" }``: X -> what it is set from."""
-        derived: dict[str, str] = {}
-        for entry in jf.env_assignments:
-            if entry.is_literal or entry.value is None:
-                continue
-            for expr in _GSTRING_EXPR.findall(entry.value):
-                scope, name = _root(expr.strip("{}"))
-                if (scope == "params" and params.get(name) not in _SAFE_PARAM_KINDS) or (
-                    scope in (None, "env") and name in USER_CONTROLLED_ENV
-                ):
-                    derived[entry.key] = expr.strip("{}")
-                    break
-        return derived
-
     def _libraries(self, jf: Jenkinsfile, occurrences: Occurrences) -> Iterator[Finding]:
         for lib in jf.libraries:
             version = lib.version
-            if (
-                version is not None
-                and "$" not in version
-                and (_SHA.match(version) or _VERSION.match(version))
-            ):
+            if _pinned(version):
                 continue
             what = (
                 "no version (the library's default branch)"
                 if version is None
                 else (f"`{version}`, a branch or moving reference")
             )
-            yield Finding.make(
-                "pipeline/jenkins-unpinned-library",
-                Severity.MEDIUM,
+            yield UNPINNED_LIBRARY.finding(
                 f"shared library `{lib.name}` is loaded at {what}: whoever can push to it "
                 "runs code in every build; pin a tag or commit (`@Library('"
                 f"{lib.name}@<sha or version>')`)",

@@ -7,7 +7,7 @@ finding keeps its fingerprint however the range around it moves.
 Review approvals come from three places: ``Reviewed-by:`` / ``Approved-by:`` trailers of a
 commit, the trailers of a merge commit (or an approval record of its pull request) that
 brought the commit in, and ``PullRequestReview`` records that ``pr-check`` feeds through
-``ctx.options["reviews"]`` (collected into the evidence, see ``docs/source.md``).
+``ctx.options.reviews`` (collected into the evidence, see ``docs/source.md``).
 """
 
 from __future__ import annotations
@@ -18,9 +18,19 @@ from collections.abc import Iterable, Iterator
 from typing import ClassVar
 
 from gatekeeper.audit.base import AuditContext
+from gatekeeper.audit.rule import Rule, RuleSet
+from gatekeeper.collect.build_files import BuildFiles
 from gatekeeper.collect.git_source import is_outside, path_category
 from gatekeeper.models.finding import Finding, Severity
-from gatekeeper.models.source import Commit, PullRequestReview, SourceEvidence
+from gatekeeper.models.pipeline import PipelineEvidence
+from gatekeeper.models.policy import AuditsPolicy
+from gatekeeper.models.source import (
+    BlobInfo,
+    Commit,
+    FileChange,
+    PullRequestReview,
+    SourceEvidence,
+)
 
 _APPROVAL_TRAILERS = frozenset({"reviewed-by", "approved-by"})
 _EMAIL = re.compile(r"<([^<>\s]+@[^<>\s]+)>|([^<>\s]+@[^<>\s]+)")
@@ -69,30 +79,57 @@ def _review_approves(review: PullRequestReview) -> bool:
     return any(a.strip() and a.lower() != author for a in review.approved_by)
 
 
+def _pr_approved(commit: Commit, approved_numbers: set[int]) -> bool:
+    return commit.pull_request is not None and commit.pull_request in approved_numbers
+
+
+def _commit_approved(commit: Commit, evidence: SourceEvidence, approved_numbers: set[int]) -> bool:
+    return _approved_by_other(_approvers(commit, evidence), _author_tokens(commit)) or _pr_approved(
+        commit, approved_numbers
+    )  # a squash merge of an approved pull request
+
+
+def _merged_and_approved(
+    merge: Commit, evidence: SourceEvidence, by_sha: dict[str, Commit], approved_numbers: set[int]
+) -> Iterator[str]:
+    """Range commits that ``merge`` brought in and that its approval covers."""
+    approvals = _approvers(merge, evidence)
+    pr_approved = _pr_approved(merge, approved_numbers)
+    for sha in merge.merged_commits:
+        merged = by_sha.get(sha)
+        if merged is not None and (
+            pr_approved or _approved_by_other(approvals, _author_tokens(merged))
+        ):
+            yield sha
+
+
+def _review_approvals(evidence: SourceEvidence) -> tuple[set[int], bool]:
+    """Pull requests approved by a forge review, and whether one approved the head itself."""
+    reviews = [r for r in evidence.reviews if _review_approves(r)]
+    numbers = {r.number for r in reviews if r.number is not None}
+    return numbers, any(r.head_sha and r.head_sha == evidence.head for r in reviews)
+
+
 def approved_commits(evidence: SourceEvidence) -> set[str]:
     """The shas of range commits that someone other than their author approved."""
-    approved: set[str] = set()
-    reviews = [r for r in evidence.reviews if _review_approves(r)]
-    by_number = {r.number for r in reviews if r.number is not None}
-    head_approved = any(r.head_sha and r.head_sha == evidence.head for r in reviews)
+    approved_numbers, head_approved = _review_approvals(evidence)
     by_sha = {c.sha: c for c in evidence.commits}
+    approved: set[str] = set()
     for commit in evidence.commits:
-        author = _author_tokens(commit)
-        if head_approved or _approved_by_other(_approvers(commit, evidence), author):
+        if head_approved or _commit_approved(commit, evidence, approved_numbers):
             approved.add(commit.sha)
-        elif commit.pull_request is not None and commit.pull_request in by_number:
-            approved.add(commit.sha)  # a squash merge of an approved pull request
-        if not commit.is_merge:
-            continue
-        merge_approvals = _approvers(commit, evidence)
-        pr_approved = commit.pull_request is not None and commit.pull_request in by_number
-        for sha in commit.merged_commits:
-            merged = by_sha.get(sha)
-            if merged is None:
-                continue
-            if pr_approved or _approved_by_other(merge_approvals, _author_tokens(merged)):
-                approved.add(sha)
+        if commit.is_merge:
+            approved.update(_merged_and_approved(commit, evidence, by_sha, approved_numbers))
     return approved
+
+
+def _key_matches(have: str, want: str) -> bool:
+    # A GPG key id is the tail of its fingerprint; accept either form.
+    return (
+        have == want
+        or (len(want) >= 16 and have.endswith(want))
+        or (len(have) >= 16 and want.endswith(have))
+    )
 
 
 def _trusted(commit: Commit, trusted_keys: list[str]) -> bool:
@@ -102,15 +139,8 @@ def _trusted(commit: Commit, trusted_keys: list[str]) -> bool:
         for v in (sig.key, sig.fingerprint, sig.primary_fingerprint)
         if v
     ]
-    for want in trusted_keys:
-        w = want.strip().lower().replace(" ", "").removeprefix("sha256:")
-        # A GPG key id is the tail of its fingerprint; accept either form.
-        if w and any(
-            h == w or (len(w) >= 16 and h.endswith(w)) or (len(h) >= 16 and w.endswith(h))
-            for h in have
-        ):
-            return True
-    return False
+    wanted = (w.strip().lower().replace(" ", "").removeprefix("sha256:") for w in trusted_keys)
+    return any(w and any(_key_matches(h, w) for h in have) for w in wanted)
 
 
 def _identity_allowed(email: str, patterns: list[str]) -> bool:
@@ -118,46 +148,44 @@ def _identity_allowed(email: str, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(email, p.strip().lower()) for p in patterns)
 
 
+# gitignore-style wildcards, longest first; a trailing ``/**`` is handled on its own.
+_GLOB_TOKENS = (("**/", "(?:.*/)?"), ("**", ".*"), ("*", "[^/]*"), ("?", "[^/]"))
+
+
+def _glob_token(body: str, i: int) -> tuple[str, int]:
+    """The regex for the pattern text at ``body[i:]``, and the index after it."""
+    if body.startswith("/**", i) and i + 3 == len(body):
+        return "/.*", i + 3
+    for token, regex in _GLOB_TOKENS:
+        if body.startswith(token, i):
+            return regex, i + len(token)
+    if body[i] == "\\" and i + 1 < len(body):
+        return re.escape(body[i + 1]), i + 2
+    return re.escape(body[i]), i + 1
+
+
+def _codeowners_suffix(pattern: str, body: str) -> str:
+    # A pattern matching a directory owns everything below it. GitHub: `docs/*` covers the
+    # files directly in docs/ but not deeper ones, so a trailing wildcard segment stops there.
+    if pattern.endswith("/"):
+        return "/.*"
+    last = body.rsplit("/", 1)[-1]
+    if "*" in last and not last.startswith("**"):
+        return ""
+    return "(?:/.*)?"
+
+
 def _codeowners_regex(pattern: str) -> re.Pattern[str]:
     """gitignore-style CODEOWNERS pattern semantics (GitHub / GitLab)."""
     anchored = pattern.startswith("/") or "/" in pattern.rstrip("/")
     body = pattern.strip("/") if pattern != "/" else ""
-    is_dir = pattern.endswith("/")
     out: list[str] = []
     i = 0
     while i < len(body):
-        if body.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif body.startswith("/**", i) and i + 3 == len(body):
-            out.append("/.*")
-            i += 3
-        elif body.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif body[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif body[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif body[i] == "\\" and i + 1 < len(body):
-            out.append(re.escape(body[i + 1]))
-            i += 2
-        else:
-            out.append(re.escape(body[i]))
-            i += 1
+        piece, i = _glob_token(body, i)
+        out.append(piece)
     prefix = "" if anchored else "(?:.*/)?"
-    # A pattern matching a directory owns everything below it. GitHub: `docs/*` covers the
-    # files directly in docs/ but not deeper ones, so a trailing wildcard segment stops there.
-    last = body.rsplit("/", 1)[-1]
-    if is_dir:
-        suffix = "/.*"
-    elif "*" in last and not last.startswith("**"):
-        suffix = ""
-    else:
-        suffix = "(?:/.*)?"
-    return re.compile(f"^{prefix}{''.join(out)}{suffix}$")
+    return re.compile(f"^{prefix}{''.join(out)}{_codeowners_suffix(pattern, body)}$")
 
 
 def codeowners_rules(text: str) -> list[tuple[re.Pattern[str], bool]]:
@@ -182,24 +210,149 @@ def owned(path: str, rules: list[tuple[re.Pattern[str], bool]]) -> bool:
     return result
 
 
+HISTORY_REWRITE = Rule(
+    "source/history-rewrite",
+    Severity.HIGH,
+    summary="the base is not an ancestor of the head (force-push, rewritten history)",
+    help="A rewritten history can drop reviewed commits or slip unreviewed ones in under the "
+    "same branch name, and what was recorded about the old range no longer describes what is "
+    "promoted. Find out who rewrote the branch and why (compare the two heads with "
+    "`git range-diff`), then run the gate again against a base that is an ancestor of the head.",
+)
+UNSIGNED_COMMIT = Rule(
+    "source/unsigned-commit",
+    Severity.INFO,
+    summary="a commit in the range carries no signature (rule is `info` unless the policy "
+    "requires signed commits, then `high`)",
+    help="Without a signature nothing ties a commit to its author: anyone who can push can "
+    "commit under any name. Sign commits (`git config commit.gpgsign true` with a GPG or SSH "
+    "key) and register the keys with the forge; `require_signed_commits: true` in the policy "
+    "makes an unsigned commit block.",
+)
+BAD_SIGNATURE = Rule(
+    "source/bad-signature",
+    Severity.HIGH,
+    summary="a commit signature is present but does not verify (the commit was altered after "
+    "signing, or the signature is forged or corrupt), was made by an expired or revoked key, "
+    "cannot be checked here (no key, no allowed-signers file), or its key is not among the "
+    "policy's `trusted_commit_keys`",
+    help="A signature that does not verify means the commit changed after it was signed or "
+    "the signature is not what it claims; one that cannot be checked, or by a key the policy "
+    "does not trust, proves nothing about who wrote the commit. Find out who made it. Give "
+    "git the keys it needs (`--allowed-signers` for SSH, the GPG keyring), add the signer to "
+    "`trusted_commit_keys` if it belongs there, or replace the commit with one signed by a "
+    "trusted key.",
+)
+UNKNOWN_IDENTITY = Rule(
+    "source/unknown-identity",
+    Severity.HIGH,
+    summary="author or committer is outside the identities the policy allows (only when the "
+    "policy lists them)",
+    help="The policy names who may author and commit what is promoted; an identity outside "
+    "`allowed_identities` is someone the release owners did not expect. Check who made the "
+    "commit; add the identity to the list if it belongs, or take the commit out of the range.",
+)
+PIPELINE_CHANGE = Rule(
+    "source/pipeline-change",
+    Severity.MEDIUM,
+    summary="the range touches a build-controller file: CI workflows, Jenkinsfile, GitLab CI, "
+    "Dockerfile, Makefile, build scripts, and the build files of Gradle, Maven, sbt, Ant, Bazel "
+    "and Nix",
+    help="A change to the build controller changes what the pipeline does with its secrets and "
+    "what ends up in the artifact; it is the first change an attacker with commit access "
+    "makes. Have an owner of the pipeline review it (CODEOWNERS on these paths), and approve "
+    "the new digests in `approved_pipeline_digests` when the policy pins them. The files that "
+    "count are listed in docs/source.md.",
+)
+GATE_CHANGE = Rule(
+    "source/gate-change",
+    Severity.HIGH,
+    summary="the range touches gatekeeper's own policy files, CODEOWNERS or branch-protection "
+    "config",
+    help="Whoever changes the gate's policy, CODEOWNERS or branch protection changes what every "
+    "other check accepts. Have the owners of the release process review the change; in pull "
+    "requests the policy is read from the base, so a change takes effect only once merged.",
+)
+UNREVIEWED_CHANGE = Rule(
+    "source/unreviewed-change",
+    Severity.HIGH,
+    summary="the policy requires review and a change has no approval by someone other than its "
+    "author (pull-request reviews through the GitHub API in `pr-check`; offline, "
+    "`Reviewed-by:` / `Approved-by:` trailers or a merge of a reviewed pull request)",
+    help="A change nobody else looked at is the easiest way to put code into a release. Get an "
+    "approving review from someone other than the author (a pull-request review, or a "
+    "`Reviewed-by:` trailer where reviews happen outside the forge), then run the gate again.",
+)
+CODEOWNERS_GAP = Rule(
+    "source/codeowners-gap",
+    Severity.LOW,
+    summary="a build-controller or policy path is not covered by any CODEOWNERS rule (only "
+    "when a CODEOWNERS file exists)",
+    help="A build-controller or gate path without an owner can change without a review by the "
+    "people responsible for the pipeline. Add a CODEOWNERS rule that covers it, for example "
+    "`/.github/workflows/ @org/release`.",
+)
+BINARY_ADDED = Rule(
+    "source/binary-added",
+    Severity.MEDIUM,
+    summary="a binary or compiled file (by content, not just extension) is added or changed",
+    help="Binary content cannot be reviewed line by line: a compiled tool, a library or an "
+    "archive can carry anything, and a build that uses it runs it. Build it from source in the "
+    "pipeline, or fetch a pinned release and check its digest; when it is data (an image, a "
+    "test fixture), add an exception for its path with the reason.",
+)
+EXECUTABLE_ADDED = Rule(
+    "source/executable-added",
+    Severity.LOW,
+    summary="a file gains the executable bit",
+    help="A file that becomes executable is something a build or a developer may now run. "
+    "Check that it is meant to be run and was reviewed as code; otherwise drop the bit "
+    "(`git update-index --chmod=-x`).",
+)
+SUBMODULE_CHANGE = Rule(
+    "source/submodule-change",
+    Severity.MEDIUM,
+    summary="a submodule is added or its pinned commit changes",
+    help="A submodule pointer brings in another repository's code at a commit this change "
+    "does not show. Review what changed between the old and new commits "
+    "(`git diff --submodule=log`), and point only at repositories you trust.",
+)
+SYMLINK_ESCAPE = Rule(
+    "source/symlink-escape",
+    Severity.HIGH,
+    summary="a symlink points outside the repository",
+    help="A link out of the repository makes a build or a tool read or overwrite files on the "
+    "machine it runs on (credentials, other checkouts, system files). Replace it with a file "
+    "in the repository or a link to a path inside it.",
+)
+LARGE_FILE = Rule(
+    "source/large-file",
+    Severity.LOW,
+    summary="a file over the policy's size limit is added",
+    help="An oversized file escapes review and is often a build output, a dataset or an "
+    "archive committed by mistake. Keep it out of the repository (a release asset, Git LFS), "
+    "or raise `max_file_size` in the policy when it belongs there.",
+)
+
+
 class SourceIntegrityAudit:
     evidence_kind: ClassVar[str] = "source"
     summary: ClassVar[str] = "what changed in the promoted git range"
-    rules: ClassVar[dict[str, Severity]] = {
-        "source/history-rewrite": Severity.HIGH,
-        "source/unsigned-commit": Severity.INFO,
-        "source/bad-signature": Severity.HIGH,
-        "source/unknown-identity": Severity.HIGH,
-        "source/pipeline-change": Severity.MEDIUM,
-        "source/gate-change": Severity.HIGH,
-        "source/unreviewed-change": Severity.HIGH,
-        "source/codeowners-gap": Severity.LOW,
-        "source/binary-added": Severity.MEDIUM,
-        "source/executable-added": Severity.LOW,
-        "source/submodule-change": Severity.MEDIUM,
-        "source/symlink-escape": Severity.HIGH,
-        "source/large-file": Severity.LOW,
-    }
+    rules: ClassVar[RuleSet] = RuleSet(
+        HISTORY_REWRITE,
+        UNSIGNED_COMMIT,
+        BAD_SIGNATURE,
+        UNKNOWN_IDENTITY,
+        PIPELINE_CHANGE,
+        GATE_CHANGE,
+        UNREVIEWED_CHANGE,
+        CODEOWNERS_GAP,
+        BINARY_ADDED,
+        EXECUTABLE_ADDED,
+        SUBMODULE_CHANGE,
+        SYMLINK_ESCAPE,
+        LARGE_FILE,
+    )
 
     def run(self, evidence: SourceEvidence, ctx: AuditContext) -> Iterator[Finding]:
         yield from self._symlinks(evidence)
@@ -207,145 +360,57 @@ class SourceIntegrityAudit:
         if evidence.base is None:
             return
         if evidence.base_is_ancestor is False:
-            yield Finding.make(
-                "source/history-rewrite",
-                Severity.HIGH,
+            yield HISTORY_REWRITE.finding(
                 f"base {evidence.base} ({(evidence.base_commit or '')[:12]}) is not an ancestor "
                 f"of the head {(evidence.head or '')[:12]}: history was rewritten or force-pushed",
                 key=f"{evidence.base_commit}..{evidence.head}",
             )
         yield from self._commits(evidence, ctx)
-        yield from self._paths(evidence)
+        yield from self._paths(evidence, ctx)
         yield from self._blobs(evidence, ctx)
 
     def _commits(self, evidence: SourceEvidence, ctx: AuditContext) -> Iterator[Finding]:
         policy = ctx.policy
-        unsigned_severity = Severity.HIGH if policy.require_signed_commits else Severity.INFO
         approved = approved_commits(evidence) if policy.require_review else set()
         for commit in evidence.commits:
-            short = commit.sha[:12]
-            sig = commit.signature
-            if not sig.present:
-                yield Finding.make(
-                    "source/unsigned-commit",
-                    unsigned_severity,
-                    f"commit {short} by {commit.author.email} is not signed",
-                    key=commit.sha,
-                )
-            elif sig.status not in _GOOD:
-                yield Finding.make(
-                    "source/bad-signature",
-                    Severity.HIGH,
-                    f"commit {short}: signature {_STATUS_TEXT.get(sig.status, 'does not verify')}"
-                    f" (key {sig.key or 'unknown'})",
-                    key=commit.sha,
-                )
-            elif policy.trusted_commit_keys and not _trusted(commit, policy.trusted_commit_keys):
-                yield Finding.make(
-                    "source/bad-signature",
-                    Severity.HIGH,
-                    f"commit {short} is signed by key {sig.fingerprint or sig.key or 'unknown'}"
-                    f" ({sig.signer or 'unknown signer'}), which the policy does not trust",
-                    key=commit.sha,
-                )
-            if policy.allowed_identities:
-                for role, ident in (("author", commit.author), ("committer", commit.committer)):
-                    if not _identity_allowed(ident.email, policy.allowed_identities):
-                        yield Finding.make(
-                            "source/unknown-identity",
-                            Severity.HIGH,
-                            f"commit {short}: {role} {ident.email or '(no e-mail)'} is not among "
-                            "the identities the policy allows",
-                            key=f"{commit.sha}:{role}",
-                        )
+            yield from _signature(commit, policy)
+            yield from _identities(commit, policy)
             if policy.require_review and not commit.is_merge and commit.sha not in approved:
-                yield Finding.make(
-                    "source/unreviewed-change",
-                    Severity.HIGH,
-                    f"commit {short} by {commit.author.email} has no approval by anyone other "
-                    "than its author (no Reviewed-by/Approved-by trailer, reviewed merge or "
-                    "pull-request review)",
+                yield UNREVIEWED_CHANGE.finding(
+                    f"commit {commit.sha[:12]} by {commit.author.email} has no approval by "
+                    "anyone other than its author (no Reviewed-by/Approved-by trailer, reviewed "
+                    "merge or pull-request review)",
                     key=commit.sha,
                 )
 
-    def _paths(self, evidence: SourceEvidence) -> Iterator[Finding]:
-        touched: dict[str, str] = {}
-        for commit in evidence.commits:
-            for change in commit.files:
-                touched.setdefault(change.path, commit.sha)
-                if change.old_path:
-                    touched.setdefault(change.old_path, commit.sha)
-        for change in evidence.changes:
-            touched.setdefault(change.path, evidence.head or "")
-            if change.old_path:
-                touched.setdefault(change.old_path, evidence.head or "")
+    def _paths(self, evidence: SourceEvidence, ctx: AuditContext) -> Iterator[Finding]:
+        touched = _touched_paths(evidence)
+        # The head tree's build-controller paths tell where a Jenkins shared library lives.
+        build_files = BuildFiles(evidence.sensitive_paths)
+        included = _recorded_pipeline_files(ctx)
         for path in sorted(touched):
-            category = path_category(path)
-            if category == "gate":
-                yield Finding.make(
-                    "source/gate-change",
-                    Severity.HIGH,
-                    f"the range changes the gate's own configuration: {path} "
-                    f"(first in {touched[path][:12]})",
-                    path=path,
-                    key=path,
-                )
-            elif category == "pipeline":
-                yield Finding.make(
-                    "source/pipeline-change",
-                    Severity.MEDIUM,
-                    f"the range changes a build-controller file: {path} "
-                    f"(first in {touched[path][:12]})",
-                    path=path,
-                    key=path,
-                )
+            category = path_category(path, build_files)
+            if category is None and path in included:
+                category = "pipeline"  # e.g. a GitLab CI file included from a non-standard path
+            if category is None:
+                continue
+            rule, what = _CATEGORY_RULES[category]
+            yield rule.finding(
+                f"the range changes {what}: {path} (first in {touched[path][:12]})",
+                path=path,
+                key=path,
+            )
 
     def _blobs(self, evidence: SourceEvidence, ctx: AuditContext) -> Iterator[Finding]:
         changes = {c.path: c for c in evidence.changes}
-        limit = ctx.policy.max_file_size
         for blob in evidence.blobs:
             change = changes.get(blob.path)
             if change is None:
                 continue
             if blob.submodule_commit is not None:
-                was = change.old_blob if change.old_mode == "160000" else None
-                action = f"moves from {was[:12]} to" if was else "is added at"
-                yield Finding.make(
-                    "source/submodule-change",
-                    Severity.MEDIUM,
-                    f"submodule {blob.path} {action} {blob.submodule_commit[:12]}",
-                    path=blob.path,
-                    key=blob.submodule_commit,
-                )
-                continue
-            if blob.symlink_target is not None:
-                continue  # symlinks are audited on the head tree
-            if blob.is_binary:
-                yield Finding.make(
-                    "source/binary-added",
-                    Severity.MEDIUM,
-                    f"binary content ({blob.binary_reason}) is "
-                    f"{'added' if change.change == 'A' else 'changed'}: {blob.path}",
-                    path=blob.path,
-                    key=change.new_blob or "",
-                )
-            if blob.mode == "100755" and change.old_mode != "100755":
-                yield Finding.make(
-                    "source/executable-added",
-                    Severity.LOW,
-                    f"{blob.path} {'is added' if change.change == 'A' else 'gains'} "
-                    "the executable bit",
-                    path=blob.path,
-                    key=blob.path,
-                )
-            if blob.size > limit:
-                yield Finding.make(
-                    "source/large-file",
-                    Severity.LOW,
-                    f"{blob.path} is {blob.size} bytes, over the policy's {limit}-byte limit",
-                    path=blob.path,
-                    key=change.new_blob or "",
-                )
+                yield _submodule(blob, blob.submodule_commit, change)
+            elif blob.symlink_target is None:  # symlinks are audited on the head tree
+                yield from _file_blob(blob, change, ctx.policy.max_file_size)
 
     def _symlinks(self, evidence: SourceEvidence) -> Iterator[Finding]:
         links = {s.path: s.target for s in evidence.symlinks}
@@ -354,9 +419,7 @@ class SourceIntegrityAudit:
                 links.setdefault(blob.path, blob.symlink_target)
         for path in sorted(links):
             if is_outside(path, links[path]):
-                yield Finding.make(
-                    "source/symlink-escape",
-                    Severity.HIGH,
+                yield SYMLINK_ESCAPE.finding(
                     f"symlink {path} points outside the repository ({links[path]!r})",
                     path=path,
                     key=links[path],
@@ -366,16 +429,114 @@ class SourceIntegrityAudit:
         if evidence.codeowners is None:
             return
         rules = codeowners_rules(evidence.codeowners)
+        build_files = BuildFiles(evidence.sensitive_paths)
         for path in evidence.sensitive_paths:
             if not owned(path, rules):
-                yield Finding.make(
-                    "source/codeowners-gap",
-                    Severity.LOW,
-                    f"{path} ({path_category(path)} file) is not covered by any rule in "
+                category = path_category(path, build_files)
+                yield CODEOWNERS_GAP.finding(
+                    f"{path} ({category} file) is not covered by any rule in "
                     f"{evidence.codeowners_path}",
                     path=path,
                     key=path,
                 )
+
+
+_CATEGORY_RULES = {
+    "gate": (GATE_CHANGE, "the gate's own configuration"),
+    "pipeline": (PIPELINE_CHANGE, "a build-controller file"),
+}
+
+
+def _signature(commit: Commit, policy: AuditsPolicy) -> Iterator[Finding]:
+    """``unsigned-commit`` or ``bad-signature`` for one commit, if any."""
+    short = commit.sha[:12]
+    sig = commit.signature
+    if not sig.present:
+        yield UNSIGNED_COMMIT.finding(
+            f"commit {short} by {commit.author.email} is not signed",
+            severity=Severity.HIGH if policy.require_signed_commits else Severity.INFO,
+            key=commit.sha,
+        )
+    elif sig.status not in _GOOD:
+        yield BAD_SIGNATURE.finding(
+            f"commit {short}: signature {_STATUS_TEXT.get(sig.status, 'does not verify')}"
+            f" (key {sig.key or 'unknown'})",
+            key=commit.sha,
+        )
+    elif policy.trusted_commit_keys and not _trusted(commit, policy.trusted_commit_keys):
+        yield BAD_SIGNATURE.finding(
+            f"commit {short} is signed by key {sig.fingerprint or sig.key or 'unknown'}"
+            f" ({sig.signer or 'unknown signer'}), which the policy does not trust",
+            key=commit.sha,
+        )
+
+
+def _identities(commit: Commit, policy: AuditsPolicy) -> Iterator[Finding]:
+    if not policy.allowed_identities:
+        return
+    for role, ident in (("author", commit.author), ("committer", commit.committer)):
+        if not _identity_allowed(ident.email, policy.allowed_identities):
+            yield UNKNOWN_IDENTITY.finding(
+                f"commit {commit.sha[:12]}: {role} {ident.email or '(no e-mail)'} is not among "
+                "the identities the policy allows",
+                key=f"{commit.sha}:{role}",
+            )
+
+
+def _recorded_pipeline_files(ctx: AuditContext) -> set[str]:
+    """Paths the pipeline collector recorded in this run (with the local files GitLab CI
+    includes, wherever they are); empty when it did not run."""
+    pipeline = ctx.evidence.get("pipeline")
+    if not isinstance(pipeline, PipelineEvidence):
+        return set()
+    return {f.path for f in pipeline.files}
+
+
+def _touched_paths(evidence: SourceEvidence) -> dict[str, str]:
+    """Every path the range touches (old names of renames too) -> the first commit touching it."""
+    touched: dict[str, str] = {}
+    for commit in evidence.commits:
+        for change in commit.files:
+            touched.setdefault(change.path, commit.sha)
+            if change.old_path:
+                touched.setdefault(change.old_path, commit.sha)
+    for net in evidence.changes:
+        touched.setdefault(net.path, evidence.head or "")
+        if net.old_path:
+            touched.setdefault(net.old_path, evidence.head or "")
+    return touched
+
+
+def _submodule(blob: BlobInfo, commit: str, change: FileChange) -> Finding:
+    was = change.old_blob if change.old_mode == "160000" else None
+    action = f"moves from {was[:12]} to" if was else "is added at"
+    return SUBMODULE_CHANGE.finding(
+        f"submodule {blob.path} {action} {commit[:12]}", path=blob.path, key=commit
+    )
+
+
+def _file_blob(blob: BlobInfo, change: FileChange, limit: int) -> Iterator[Finding]:
+    """``binary-added``, ``executable-added`` and ``large-file`` for one changed file."""
+    added = change.change == "A"
+    if blob.is_binary:
+        yield BINARY_ADDED.finding(
+            f"binary content ({blob.binary_reason}) is {'added' if added else 'changed'}: "
+            f"{blob.path}",
+            path=blob.path,
+            key=change.new_blob or "",
+        )
+    if blob.mode == "100755" and change.old_mode != "100755":
+        yield EXECUTABLE_ADDED.finding(
+            f"{blob.path} {'is added' if added else 'gains'} the executable bit",
+            path=blob.path,
+            key=blob.path,
+        )
+    if blob.size > limit:
+        yield LARGE_FILE.finding(
+            f"{blob.path} is {blob.size} bytes, over the policy's {limit}-byte limit",
+            path=blob.path,
+            key=change.new_blob or "",
+        )
 
 
 AUDITS = (SourceIntegrityAudit,)

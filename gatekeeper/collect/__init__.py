@@ -14,7 +14,7 @@ import importlib
 from collections.abc import Iterable
 from typing import Any
 
-from gatekeeper.collect.base import CollectContext, Collector
+from gatekeeper.collect.base import CollectContext, Collector, Limits, walk_files
 from gatekeeper.errors import InvalidInput
 from gatekeeper.models.base import GatekeeperModel
 
@@ -28,7 +28,15 @@ _REGISTRY: dict[str, str] = {
     "secrets": "gatekeeper.collect.secrets:SecretsCollector",
 }
 
-__all__ = ["CollectContext", "Collector", "collect_all", "collector_for", "kinds"]
+__all__ = [
+    "CollectContext",
+    "Collector",
+    "Limits",
+    "collect_all",
+    "collector_for",
+    "kinds",
+    "walk_files",
+]
 
 
 def kinds() -> list[str]:

@@ -15,20 +15,16 @@ from typing import Any
 
 import yaml
 
-from gatekeeper._fileio import _LimitedSafeLoader
+from gatekeeper._fileio import LimitedSafeLoader
+from gatekeeper.collect._parse_error import FileParseError
 
 # SECURITY: aliases are expanded during conversion (so audits can walk the result freely);
 # the expanded size is capped so that a handful of nested aliases cannot blow up memory.
 MAX_EXPANDED_NODES = 200_000
 
 
-class YamlLinesError(ValueError):
+class YamlLinesError(FileParseError):
     """The text is not YAML or breaks a limit; ``line`` is 1-based when known."""
-
-    def __init__(self, message: str, line: int | None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.line = line
 
 
 class LMap(dict[str, Any]):
@@ -70,7 +66,7 @@ class LList(list[Any]):
 
 
 class _Converter:
-    def __init__(self, loader: _LimitedSafeLoader) -> None:
+    def __init__(self, loader: LimitedSafeLoader) -> None:
         self.loader = loader
         self.budget = MAX_EXPANDED_NODES
         self.active: set[int] = set()  # nodes being converted (the path from the root)
@@ -100,38 +96,39 @@ class _Converter:
 
     def _convert_collection(self, node: yaml.Node) -> Any:
         if isinstance(node, yaml.MappingNode):
-            self.loader.flatten_mapping(node)  # resolves `<<` merge keys
-            out = LMap()
-            out.line = node.start_mark.line + 1
-            out.key_lines = {}
-            out.value_lines = {}
-            out.literal_values = set()
-            for key_node, value_node in node.value:
-                key = self._key(key_node)
-                out[key] = self.convert(value_node)
-                out.key_lines[key] = key_node.start_mark.line + 1
-                value_line = value_node.start_mark.line + 1
-                if isinstance(value_node, yaml.ScalarNode) and value_node.style in ("|", ">"):
-                    value_line += 1  # content starts below the block indicator
-                    if value_node.style == "|":
-                        out.literal_values.add(key)
-                out.value_lines[key] = value_line
-            return out
+            return self._convert_mapping(node)
         if isinstance(node, yaml.SequenceNode):
-            seq = LList()
-            seq.line = node.start_mark.line + 1
-            seq.item_lines = []
-            seq.literal_items = set()
-            for index, item in enumerate(node.value):
-                seq.append(self.convert(item))
-                item_line = item.start_mark.line + 1
-                if isinstance(item, yaml.ScalarNode) and item.style in ("|", ">"):
-                    item_line += 1
-                    if item.style == "|":
-                        seq.literal_items.add(index)
-                seq.item_lines.append(item_line)
-            return seq
+            return self._convert_sequence(node)
         raise YamlLinesError("unexpected YAML node", node.start_mark.line + 1)
+
+    def _convert_mapping(self, node: yaml.MappingNode) -> LMap:
+        self.loader.flatten_mapping(node)  # resolves `<<` merge keys
+        out = LMap()
+        out.line = node.start_mark.line + 1
+        out.key_lines = {}
+        out.value_lines = {}
+        out.literal_values = set()
+        for key_node, value_node in node.value:
+            key = self._key(key_node)
+            out[key] = self.convert(value_node)
+            out.key_lines[key] = key_node.start_mark.line + 1
+            out.value_lines[key], is_literal = _content_line(value_node)
+            if is_literal:
+                out.literal_values.add(key)
+        return out
+
+    def _convert_sequence(self, node: yaml.SequenceNode) -> LList:
+        seq = LList()
+        seq.line = node.start_mark.line + 1
+        seq.item_lines = []
+        seq.literal_items = set()
+        for index, item in enumerate(node.value):
+            seq.append(self.convert(item))
+            item_line, is_literal = _content_line(item)
+            seq.item_lines.append(item_line)
+            if is_literal:
+                seq.literal_items.add(index)
+        return seq
 
     def _convert_scalar(self, node: yaml.Node) -> Any:
         if isinstance(node, yaml.ScalarNode) and not str(node.tag).startswith("tag:yaml.org,2002:"):
@@ -151,6 +148,18 @@ class _Converter:
         raise YamlLinesError("a mapping key is not a plain value", node.start_mark.line + 1)
 
 
+def _content_line(node: yaml.Node) -> tuple[int, bool]:
+    """The 1-based line where a value's content starts, and whether it is a literal block.
+
+    A block scalar (``|`` or ``>``) starts below its indicator; only in a literal block
+    (``|``) do the value's newlines map to lines of the file.
+    """
+    line = node.start_mark.line + 1
+    if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
+        return line + 1, node.style == "|"
+    return line, False
+
+
 def _mark_line(exc: yaml.YAMLError) -> int | None:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     if mark is not None:
@@ -165,7 +174,7 @@ def load_with_lines_all(text: str) -> list[Any]:
         YamlLinesError: the text is not YAML, breaks the alias/depth caps, or expands too far.
     """
     try:
-        loader = _LimitedSafeLoader(text)
+        loader = LimitedSafeLoader(text)
     except yaml.YAMLError as exc:  # the reader refuses control characters up front
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise YamlLinesError(str(problem), _mark_line(exc)) from exc

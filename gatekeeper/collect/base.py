@@ -10,10 +10,14 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import ClassVar, Protocol
 
 from gatekeeper.errors import CollectionError
 from gatekeeper.models.base import GatekeeperModel
+from gatekeeper.models.options import AuditOptions
+from gatekeeper.models.policy import Limits
+
+__all__ = ["SKIP_DIRS", "CollectContext", "Collector", "Limits", "walk_files"]
 
 # Directories never walked: VCS metadata, gatekeeper's own store, virtualenvs and caches.
 SKIP_DIRS = frozenset(
@@ -37,27 +41,13 @@ SKIP_DIRS = frozenset(
 
 
 @dataclass(frozen=True)
-class Limits:
-    """Caps on what one run reads; a normal repository never meets the defaults."""
-
-    max_file_bytes: int = 10 * 1024 * 1024
-    max_files: int = 200_000
-    max_line_bytes: int = 1024 * 1024
-    yaml_max_aliases: int = 100
-    yaml_max_depth: int = 200
-    max_archive_members: int = 100_000
-    max_declared_bytes: int = 64 * 1024**3
-
-
-@dataclass(frozen=True)
 class CollectContext:
     repo: Path
     base: str | None = None
     head: str = "HEAD"
     staged: bool = False  # audit what is staged in the index (pre-commit)
-    limits: Limits = field(default_factory=Limits)
-    # Collector-specific options, e.g. {"image": "oci:dir", "osv_db": "osv/"}.
-    options: dict[str, Any] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)  # the policy's ``limits:``
+    options: AuditOptions = field(default_factory=AuditOptions)
 
 
 class Collector(Protocol):

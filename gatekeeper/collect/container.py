@@ -3,7 +3,7 @@
 Files named ``Dockerfile``, ``Containerfile``, ``*.Dockerfile``, ``*.Containerfile``,
 ``Dockerfile.*`` and ``Containerfile.*`` (any case) are parsed, except templates and
 companions (``*.dockerignore``, ``*.j2``, ``*.tmpl``, ``*.template``, ``*.in``, ``*.md``...).
-The image named by ``ctx.options["image"]`` (``--image``) is read from disk.
+The image named by ``ctx.options.image`` (``--image``) is read from disk.
 """
 
 from __future__ import annotations
@@ -91,9 +91,8 @@ class ContainerCollector:
                 raise CollectionError(f"{rel}: cannot read: {exc.strerror or exc}") from exc
             dockerfiles.append(parse_dockerfile(data, rel, max_bytes=ctx.limits.max_file_bytes))
         image = None
-        ref = ctx.options.get("image")
-        if ref:
-            image = read_image(str(ref), ctx.limits)
+        if ctx.options.image:
+            image = read_image(ctx.options.image, ctx.limits)
         dockerfiles.sort(key=lambda d: d.path)
         return ContainerEvidence(dockerfiles=dockerfiles, image=image, notes=sorted(notes))
 

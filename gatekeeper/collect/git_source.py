@@ -25,11 +25,12 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any, ClassVar
 
 import git
-from pydantic import ValidationError
 
 from gatekeeper._git import open_repo, safe_git_env
 from gatekeeper.collect.base import CollectContext, walk_files
+from gatekeeper.collect.build_files import BuildFiles
 from gatekeeper.errors import CollectionError
+from gatekeeper.models.options import AuditOptions
 from gatekeeper.models.source import (
     BlobInfo,
     Commit,
@@ -86,35 +87,6 @@ _PR_SUBJECT = (
 _GITLAB_MR = re.compile(r"^See merge request [^\s!]+!(\d+)\s*$", re.MULTILINE)
 _TRAILER_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*):\s*(.*)$")
 
-# Paths whose change alters the build controller (CI, container builds, build scripts).
-_PIPELINE_PATTERNS = (
-    re.compile(r"^\.github/workflows/[^/]+\.ya?ml$"),
-    re.compile(r"^(?:.+/)?action\.ya?ml$"),
-    re.compile(r"^(?:.+/)?Jenkinsfile(?:\.[^/]*)?$"),
-    re.compile(r"^(?:.+/)?[^/]*\.jenkinsfile$", re.IGNORECASE),
-    re.compile(r"^(?:.+/)?\.gitlab-ci\.ya?ml$"),
-    re.compile(r"^\.gitlab/ci/.+\.ya?ml$"),
-    re.compile(r"^(?:.+/)?(?:Dockerfile|Containerfile)(?:\.[^/]*)?$"),
-    re.compile(r"^(?:.+/)?[^/]+\.(?:dockerfile|containerfile)$", re.IGNORECASE),
-    re.compile(r"^(?:.+/)?(?:docker-)?compose\.ya?ml$"),
-    re.compile(r"^(?:.+/)?docker-compose(?:\.[^/]+)?\.ya?ml$"),
-    re.compile(r"^(?:.+/)?(?:GNU)?[Mm]akefile$"),
-    re.compile(r"^(?:.+/)?[^/]+\.mk$"),
-    re.compile(
-        r"^(?:.+/)?(?:build|release|publish|deploy|ci|package)\.(?:sh|bash|ps1|py|cmd|bat)$"
-    ),
-    re.compile(r"^(?:scripts|ci|\.ci|build|tools/ci)/.+\.(?:sh|bash|ps1|py|cmd|bat)$"),
-    re.compile(r"^(?:.+/)?(?:build\.gradle(?:\.kts)?|settings\.gradle(?:\.kts)?|pom\.xml)$"),
-    re.compile(r"^(?:.+/)?(?:setup\.py|setup\.cfg|pyproject\.toml|noxfile\.py|tox\.ini)$"),
-    re.compile(
-        r"^(?:.+/)?(?:build\.rs|BUILD|BUILD\.bazel|WORKSPACE|MODULE\.bazel|CMakeLists\.txt|meson\.build|Rakefile|justfile|Justfile|Taskfile\.ya?ml)$"
-    ),
-    re.compile(r"^(?:\.circleci|\.buildkite|\.drone|\.travis)(?:/.*|\.ya?ml)?$"),
-    re.compile(
-        r"^(?:azure-pipelines|bitbucket-pipelines|cloudbuild|buildspec|\.drone|\.travis|appveyor|codemagic)\.ya?ml$"
-    ),
-    re.compile(r"^\.pre-commit-config\.ya?ml$"),
-)
 # Paths that configure the gate itself: its policies, CODEOWNERS, branch protection.
 _GATE_PATTERNS = (
     re.compile(r"^(?:.+/)?policies/.+\.(?:ya?ml|sig)$"),
@@ -126,16 +98,27 @@ _GATE_PATTERNS = (
     re.compile(r"^\.github/(?:rulesets|branch-protection)/.+$"),
     re.compile(r"^\.gitlab/(?:approval|protected)[^/]*$"),
 )
+_PATH_ONLY = BuildFiles()
 CODEOWNERS_LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS", ".gitlab/CODEOWNERS")
 
 
-def path_category(path: str) -> str | None:
-    """``"gate"`` for the gate's own configuration, ``"pipeline"`` for the build controller."""
+def path_category(path: str, build_files: BuildFiles | None = None) -> str | None:
+    """``"gate"`` for the gate's own configuration, ``"pipeline"`` for the build controller.
+
+    What counts as the build controller is the catalogue's (``collect/build_files.py``);
+    given the catalogue bound to the tree, a Jenkins shared library's ``src/`` counts too.
+    """
     if any(p.match(path) for p in _GATE_PATTERNS):
         return "gate"
-    if any(p.match(path) for p in _PIPELINE_PATTERNS):
+    if (build_files or _PATH_ONLY).is_build_controller(path):
         return "pipeline"
     return None
+
+
+def sensitive_paths(paths: list[str]) -> list[str]:
+    """The gate and build-controller paths of a tree, sorted."""
+    build_files = BuildFiles(paths)
+    return sorted(p for p in paths if path_category(p, build_files))
 
 
 def sniff_binary(data: bytes) -> str | None:
@@ -225,6 +208,35 @@ class GitRunner:
         return _decode(proc.stdout).strip() or None if proc.returncode == 0 else None
 
 
+def _blob_id(sha: str) -> str | None:
+    return None if set(sha) <= {"0"} else sha
+
+
+def _raw_entry(meta: bytes, parts: list[bytes], i: int) -> tuple[FileChange, int]:
+    """The entry whose metadata is ``parts[i]``, and the index of the next one."""
+    fields = meta[1:].split(b" ") if meta.startswith(b":") else []
+    if len(fields) != 5 or i + 1 >= len(parts):
+        raise CollectionError(f"unexpected git raw diff line {meta[:80]!r}")
+    old_mode, new_mode, old_sha, new_sha, status = (_decode(f) for f in fields)
+    letter = status[:1]
+    if letter in ("R", "C"):
+        if i + 2 >= len(parts):
+            raise CollectionError("truncated rename entry in git raw diff")
+        old_path, path, after = _decode(parts[i + 1]), _decode(parts[i + 2]), i + 3
+    else:
+        old_path, path, after = None, _decode(parts[i + 1]), i + 2
+    change = FileChange(
+        path=path,
+        old_path=old_path,
+        change=letter,
+        old_mode=old_mode,
+        new_mode=new_mode,
+        old_blob=_blob_id(old_sha),
+        new_blob=_blob_id(new_sha),
+    )
+    return change, after
+
+
 def _parse_raw_entries(raw: bytes) -> list[FileChange]:
     """Parse ``--raw -z`` entries: ``:old new oldsha newsha STATUS\\0path\\0[path2\\0]``."""
     changes: list[FileChange] = []
@@ -235,33 +247,8 @@ def _parse_raw_entries(raw: bytes) -> list[FileChange]:
         if not meta:
             i += 1
             continue
-        if not meta.startswith(b":"):
-            raise CollectionError(f"unexpected git raw diff line {meta[:80]!r}")
-        fields = meta[1:].split(b" ")
-        if len(fields) != 5 or i + 1 >= len(parts):
-            raise CollectionError(f"unexpected git raw diff line {meta[:80]!r}")
-        old_mode, new_mode, old_sha, new_sha, status = (_decode(f) for f in fields)
-        letter = status[:1]
-        if letter in ("R", "C"):
-            if i + 2 >= len(parts):
-                raise CollectionError("truncated rename entry in git raw diff")
-            old_path, path = _decode(parts[i + 1]), _decode(parts[i + 2])
-            i += 3
-        else:
-            old_path, path = None, _decode(parts[i + 1])
-            i += 2
-        zero = set("0")
-        changes.append(
-            FileChange(
-                path=path,
-                old_path=old_path,
-                change=letter,
-                old_mode=old_mode,
-                new_mode=new_mode,
-                old_blob=None if set(old_sha) <= zero else old_sha,
-                new_blob=None if set(new_sha) <= zero else new_sha,
-            )
-        )
+        change, i = _raw_entry(meta, parts, i)
+        changes.append(change)
     return changes
 
 
@@ -326,27 +313,30 @@ class _LogParser:
         buffer = b""
         while True:
             chunk = stream.read(1 << 16)
-            if chunk:
-                buffer += chunk
+            buffer += chunk
             pos = 0
-            while True:
-                start = buffer.find(self.start, pos)
-                if start == -1:
-                    break
-                end = buffer.find(self.end, start)
-                if end == -1:
-                    break
-                nxt = buffer.find(self.start, end)
-                if nxt == -1 and chunk:
-                    break  # the raw part may still be arriving
-                stop = len(buffer) if nxt == -1 else nxt
-                yield buffer[start + len(self.start) : end], buffer[end + len(self.end) : stop]
+            for header, raw, stop in self._complete(buffer, more=bool(chunk)):
+                yield header, raw
                 pos = stop
             buffer = buffer[pos:]
             if not chunk:
                 if buffer.strip(b"\0\n"):
                     raise CollectionError("git log output ended inside a record")
                 return
+
+    def _complete(self, buffer: bytes, *, more: bool) -> Iterator[tuple[bytes, bytes, int]]:
+        """(header, raw, end offset) of each record ``buffer`` holds whole."""
+        pos = 0
+        while (start := buffer.find(self.start, pos)) != -1:
+            end = buffer.find(self.end, start)
+            if end == -1:
+                return
+            nxt = buffer.find(self.start, end)
+            if nxt == -1 and more:
+                return  # the raw part may still be arriving
+            stop = len(buffer) if nxt == -1 else nxt
+            yield buffer[start + len(self.start) : end], buffer[end + len(self.end) : stop], stop
+            pos = stop
 
     def commit(self, header: bytes, raw: bytes) -> Commit:
         fields = [_decode(f) for f in header.split(self.sep)]
@@ -478,18 +468,9 @@ class BlobReader:
             raise CollectionError(f"git cat-file failed: {errors[:500]}")
 
 
-def _reviews_option(options: dict[str, Any]) -> list[PullRequestReview]:
-    raw = options.get("reviews") or []
-    try:
-        return sorted(
-            (
-                r if isinstance(r, PullRequestReview) else PullRequestReview.model_validate(r)
-                for r in raw
-            ),
-            key=lambda r: (r.number or 0, r.head_sha or "", r.author),
-        )
-    except ValidationError as exc:
-        raise CollectionError(f"invalid review records in options['reviews']: {exc}") from exc
+def _reviews_option(options: AuditOptions) -> list[PullRequestReview]:
+    raw = options.reviews or ()
+    return sorted(raw, key=lambda r: (r.number or 0, r.head_sha or "", r.author))
 
 
 def _plain_codeowners(root: Path) -> tuple[str | None, str | None]:
@@ -499,6 +480,55 @@ def _plain_codeowners(root: Path) -> tuple[str | None, str | None]:
             with open(path, "rb") as handle:
                 return rel, _decode(handle.read(1024 * 1024))
     return None, None
+
+
+def _base_commit(runner: GitRunner, base_ref: str, shallow: bool) -> str:
+    """The base's commit; raises CollectionError saying how to fetch it when it is missing."""
+    base = runner.rev(base_ref)
+    if base is not None:
+        return base
+    if shallow:
+        raise CollectionError(
+            f"base {base_ref!r} is not in this shallow clone. Fetch it first, e.g. "
+            f"`git fetch --unshallow` (or `git fetch --depth=1000 origin "
+            f"{base_ref.removeprefix('origin/')}`), or check out with fetch-depth: 0"
+        )
+    raise CollectionError(
+        f"base {base_ref!r} is not a commit in this repository; fetch it "
+        f"(e.g. `git fetch origin {base_ref.removeprefix('origin/')}`)"
+    )
+
+
+def _is_ancestor(runner: GitRunner, base: str, head: str, base_ref: str, shallow: bool) -> bool:
+    """Whether ``base`` is an ancestor of ``head``; a shallow clone must be able to tell."""
+    ancestor = runner.run("merge-base", "--is-ancestor", base, head, check=False)
+    if ancestor.returncode not in (0, 1):
+        raise CollectionError(f"git merge-base failed: {_decode(ancestor.stderr).strip()}")
+    is_ancestor = ancestor.returncode == 0
+    if shallow and not is_ancestor:
+        raise CollectionError(
+            f"this is a shallow clone and {base_ref!r} is not reachable from the head in the "
+            "fetched history, so a history rewrite cannot be told apart from missing history. "
+            "Fetch the history first: `git fetch --unshallow` (or `git fetch --depth=N`)"
+        )
+    return is_ancestor
+
+
+def _net_changes(runner: GitRunner, base: str, head: str) -> list[FileChange]:
+    """The range's net change (renames detected), by path."""
+    diff = runner.run(
+        "diff",
+        "--raw",
+        "-z",
+        "--no-abbrev",
+        "-M",
+        "--no-ext-diff",
+        "--no-textconv",
+        base,
+        head,
+        "--",
+    )
+    return sorted(_parse_raw_entries(diff.stdout), key=lambda c: (c.path, c.change))
 
 
 class GitSourceCollector:
@@ -541,15 +571,15 @@ class GitSourceCollector:
             symlinks=symlinks,
             codeowners_path=owners_path,
             codeowners=owners,
-            sensitive_paths=sorted(p for p in paths if path_category(p)),
+            sensitive_paths=sensitive_paths(paths),
             reviews=_reviews_option(ctx.options),
-            reviews_consulted="reviews" in ctx.options,
+            reviews_consulted=ctx.options.reviews is not None,
             notes=notes,
         )
 
     def _collect_git(self, repo: git.Repo, ctx: CollectContext) -> SourceEvidence:
         extra: list[str] = []
-        signers = ctx.options.get("allowed_signers")
+        signers = ctx.options.allowed_signers
         if signers:
             # SECURITY: the policy's allowed-signers file overrides the repository's own.
             extra += ["-c", f"gpg.ssh.allowedSignersFile={Path(signers).resolve()}"]
@@ -558,23 +588,55 @@ class GitSourceCollector:
         shallow = _decode(shallow_out).strip() == "true"
         head = runner.rev(ctx.head)
         if head is None:
-            if ctx.head == "HEAD" and ctx.base is None:
-                return SourceEvidence(
-                    is_git=True,
-                    head_ref=ctx.head,
-                    shallow=shallow,
-                    reviews=_reviews_option(ctx.options),
-                    reviews_consulted="reviews" in ctx.options,
-                    notes=["the repository has no commit yet"],
-                )
-            raise CollectionError(f"head {ctx.head!r} is not a commit in {runner.workdir}")
+            return self._without_head(runner, ctx, shallow)
+        evidence = self._head_facts(runner, ctx, head, shallow)
+        if ctx.base is None:
+            return SourceEvidence(**evidence)
+        base = _base_commit(runner, ctx.base, shallow)
+        is_ancestor = _is_ancestor(runner, base, head, ctx.base, shallow)
+        commits = self._commits(runner, base, head)
+        merges = _merged_commits(commits)
+        if merges:
+            commits = [
+                c.model_copy(update={"merged_commits": merges[c.sha]}) if c.sha in merges else c
+                for c in commits
+            ]
+        changes = _net_changes(runner, base, head)
+        return SourceEvidence(
+            **evidence,
+            base=ctx.base,
+            base_commit=base,
+            base_is_ancestor=is_ancestor,
+            commits=commits,
+            changes=changes,
+            blobs=self._blobs(runner, changes, ctx),
+        )
+
+    @staticmethod
+    def _without_head(runner: GitRunner, ctx: CollectContext, shallow: bool) -> SourceEvidence:
+        """A repository without commits has no head; anything else asked for must exist."""
+        if ctx.head == "HEAD" and ctx.base is None:
+            return SourceEvidence(
+                is_git=True,
+                head_ref=ctx.head,
+                shallow=shallow,
+                reviews=_reviews_option(ctx.options),
+                reviews_consulted=ctx.options.reviews is not None,
+                notes=["the repository has no commit yet"],
+            )
+        raise CollectionError(f"head {ctx.head!r} is not a commit in {runner.workdir}")
+
+    def _head_facts(
+        self, runner: GitRunner, ctx: CollectContext, head: str, shallow: bool
+    ) -> dict[str, Any]:
+        """What the source evidence records of the head: tree, symlinks, sensitive paths."""
         head_tree = _decode(runner.run("rev-parse", f"{head}^{{tree}}").stdout).strip()
         symlinks, sensitive, owners_path = self._tree_facts(runner, head)
         owners = None
         if owners_path is not None:
             blob = runner.run("cat-file", "blob", f"{head}:{owners_path}").stdout
             owners = _decode(blob[: 1 << 20])
-        evidence: dict[str, Any] = {
+        return {
             "is_git": True,
             "head": head,
             "head_ref": ctx.head,
@@ -585,62 +647,8 @@ class GitSourceCollector:
             "codeowners_path": owners_path,
             "codeowners": owners,
             "reviews": _reviews_option(ctx.options),
-            "reviews_consulted": "reviews" in ctx.options,
+            "reviews_consulted": ctx.options.reviews is not None,
         }
-        if ctx.base is None:
-            return SourceEvidence(**evidence)
-        base = runner.rev(ctx.base)
-        if base is None:
-            if shallow:
-                raise CollectionError(
-                    f"base {ctx.base!r} is not in this shallow clone. Fetch it first, e.g. "
-                    f"`git fetch --unshallow` (or `git fetch --depth=1000 origin "
-                    f"{ctx.base.removeprefix('origin/')}`), or check out with fetch-depth: 0"
-                )
-            raise CollectionError(
-                f"base {ctx.base!r} is not a commit in this repository; fetch it "
-                f"(e.g. `git fetch origin {ctx.base.removeprefix('origin/')}`)"
-            )
-        ancestor = runner.run("merge-base", "--is-ancestor", base, head, check=False)
-        if ancestor.returncode not in (0, 1):
-            raise CollectionError(f"git merge-base failed: {_decode(ancestor.stderr).strip()}")
-        is_ancestor = ancestor.returncode == 0
-        if shallow and not is_ancestor:
-            raise CollectionError(
-                f"this is a shallow clone and {ctx.base!r} is not reachable from the head in the "
-                "fetched history, so a history rewrite cannot be told apart from missing history. "
-                "Fetch the history first: `git fetch --unshallow` (or `git fetch --depth=N`)"
-            )
-        commits = self._commits(runner, base, head)
-        merges = _merged_commits(commits)
-        if merges:
-            commits = [
-                c.model_copy(update={"merged_commits": merges[c.sha]}) if c.sha in merges else c
-                for c in commits
-            ]
-        diff = runner.run(
-            "diff",
-            "--raw",
-            "-z",
-            "--no-abbrev",
-            "-M",
-            "--no-ext-diff",
-            "--no-textconv",
-            base,
-            head,
-            "--",
-        )
-        changes = sorted(_parse_raw_entries(diff.stdout), key=lambda c: (c.path, c.change))
-        blobs = self._blobs(runner, changes, ctx)
-        return SourceEvidence(
-            **evidence,
-            base=ctx.base,
-            base_commit=base,
-            base_is_ancestor=is_ancestor,
-            commits=commits,
-            changes=changes,
-            blobs=blobs,
-        )
 
     def _commits(self, runner: GitRunner, base: str, head: str) -> list[Commit]:
         parser = _LogParser()
@@ -694,19 +702,16 @@ class GitSourceCollector:
     ) -> tuple[list[TreeSymlink], list[str], str | None]:
         listing = runner.run("ls-tree", "-r", "-z", "--full-tree", head).stdout
         links: list[tuple[str, str]] = []
-        sensitive: list[str] = []
-        paths: set[str] = set()
+        paths: list[str] = []
         for entry in listing.split(b"\0"):
             if not entry:
                 continue
             meta, _, raw_path = entry.partition(b"\t")
             mode, _kind, sha = _decode(meta).split(" ")
             path = _decode(raw_path)
-            paths.add(path)
+            paths.append(path)
             if mode == "120000":
                 links.append((path, sha))
-            if path_category(path):
-                sensitive.append(path)
         symlinks: list[TreeSymlink] = []
         if links:
             reader = BlobReader(runner)
@@ -716,8 +721,9 @@ class GitSourceCollector:
                     symlinks.append(TreeSymlink(path=path, target=_decode(target)))
             finally:
                 reader.close()
-        owners = next((p for p in CODEOWNERS_LOCATIONS if p in paths), None)
-        return sorted(symlinks, key=lambda s: s.path), sorted(sensitive), owners
+        present = set(paths)
+        owners = next((p for p in CODEOWNERS_LOCATIONS if p in present), None)
+        return sorted(symlinks, key=lambda s: s.path), sensitive_paths(paths), owners
 
     def _blobs(
         self, runner: GitRunner, changes: list[FileChange], ctx: CollectContext

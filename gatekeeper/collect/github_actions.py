@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from gatekeeper.collect._parse_error import FileParseError
 from gatekeeper.collect._yaml_lines import LList, LMap, YamlLinesError, load_with_lines
 from gatekeeper.models.pipeline import (
     Container,
@@ -23,13 +24,8 @@ from gatekeeper.models.pipeline import (
 )
 
 
-class WorkflowParseError(ValueError):
+class WorkflowParseError(FileParseError):
     """The file is YAML but not a workflow/action GitHub would accept; ``line`` is 1-based."""
-
-    def __init__(self, message: str, line: int | None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.line = line
 
 
 def _text(value: Any) -> str | None:
@@ -205,22 +201,6 @@ def _runs_on(value: Any, strategy: Any = None) -> list[str]:
 
 def _job(job_id: str, raw: Any, line: int) -> Job:
     job = _expect_map(raw, f"job {job_id!r}", line)
-    secrets = job.get("secrets")
-    secrets_value: Any = None
-    if isinstance(secrets, str):
-        secrets_value = (
-            "inherit"
-            if secrets == "inherit"
-            else [KeyValue(key="*", value=secrets, line=job.line_of("secrets"), is_literal=False)]
-        )
-    elif isinstance(secrets, LMap):
-        secrets_value = key_values(secrets, job.line_of("secrets"))
-    services = job.get("services")
-    service_models = []
-    if isinstance(services, LMap):
-        service_models = [
-            _container(spec, services.line_of(name), name) for name, spec in services.items()
-        ]
     environment = job.get("environment")
     if isinstance(environment, LMap):
         environment = environment.get("name")
@@ -230,7 +210,7 @@ def _job(job_id: str, raw: Any, line: int) -> Job:
         name=_text(job.get("name")),
         if_=_text(job.get("if")),
         runs_on=_runs_on(job.get("runs-on"), job.get("strategy")),
-        runs_on_line=job.line_of("runs-on") if "runs-on" in job else None,
+        runs_on_line=_line_if_set(job, "runs-on"),
         permissions=(
             _permissions(job["permissions"], job.line_of("permissions"))
             if "permissions" in job
@@ -242,16 +222,37 @@ def _job(job_id: str, raw: Any, line: int) -> Job:
             if job.get("container") is not None
             else None
         ),
-        services=service_models,
+        services=_services(job.get("services")),
         steps=_steps(job.get("steps"), job.line_of("steps")),
         uses=_text(job.get("uses")),
-        uses_line=job.line_of("uses") if "uses" in job else None,
+        uses_line=_line_if_set(job, "uses"),
         with_=key_values(job.get("with"), job.line_of("with")),
-        secrets=secrets_value,
-        secrets_line=job.line_of("secrets") if "secrets" in job else None,
+        secrets=_job_secrets(job.get("secrets"), job.line_of("secrets")),
+        secrets_line=_line_if_set(job, "secrets"),
         environment=_text(environment),
         key_lines=dict(sorted(job.key_lines.items())),
     )
+
+
+def _line_if_set(mapping: LMap, key: str) -> int | None:
+    return mapping.line_of(key) if key in mapping else None
+
+
+def _services(value: Any) -> list[Container]:
+    if not isinstance(value, LMap):
+        return []
+    return [_container(spec, value.line_of(name), name) for name, spec in value.items()]
+
+
+def _job_secrets(value: Any, line: int) -> str | list[KeyValue] | None:
+    """A reusable workflow's ``secrets:``: ``inherit``, a mapping, or one expression."""
+    if isinstance(value, str):
+        if value == "inherit":
+            return "inherit"
+        return [KeyValue(key="*", value=value, line=line, is_literal=False)]
+    if isinstance(value, LMap):
+        return key_values(value, line)
+    return None
 
 
 def parse_workflow(path: str, text: str) -> Workflow:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gatekeeper.collect._parse_error import FileParseError
 from gatekeeper.collect._yaml_lines import LList, LMap, load_with_lines_all
 from gatekeeper.collect.github_actions import key_values
 from gatekeeper.models.pipeline import GitlabCi, GitlabInclude, GitlabJob, KeyValue, ScriptLine
@@ -34,11 +35,8 @@ RESERVED = frozenset(
 _SCRIPT_KEYS = ("before_script", "script", "after_script")
 
 
-class GitlabParseError(ValueError):
-    def __init__(self, message: str, line: int | None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.line = line
+class GitlabParseError(FileParseError):
+    """The file is YAML but not a GitLab CI configuration; ``line`` is 1-based when known."""
 
 
 def _include_entry(value: Any, line: int) -> GitlabInclude:
@@ -49,26 +47,38 @@ def _include_entry(value: Any, line: int) -> GitlabInclude:
         raise GitlabParseError("an include must be a path, a URL or a mapping", line)
     ref = value.get("ref")
     ref_text = None if ref is None else str(ref)
-    for kind in ("local", "remote", "template", "component"):
-        if kind in value:
-            target = str(value[kind])
-            if kind == "remote":
-                # NOTE: a remote include is pinned by `integrity:` (a content hash) only;
-                # GitLab ignores a `ref:` beside it, so that must not read as a pin.
-                ref_text = str(value["integrity"]) if "integrity" in value else None
-            return GitlabInclude(kind=kind, target=target, ref=ref_text, line=value.line_of(kind))
+    file_kind = next((k for k in _INCLUDE_KINDS if k in value), None)
+    if file_kind is not None:
+        return _include_file(value, file_kind, ref_text)
     if "project" in value:
-        files = value.get("file")
-        target = ", ".join(str(f) for f in files) if isinstance(files, LList) else str(files)
-        return GitlabInclude(
-            kind="project",
-            target=target,
-            ref=ref_text,
-            line=value.line_of("project"),
-            project=str(value["project"]),
-        )
+        return _include_project(value, ref_text)
     raise GitlabParseError(
         "an include needs one of local, remote, project, template or component", line
+    )
+
+
+_INCLUDE_KINDS = ("local", "remote", "template", "component")
+
+
+def _include_file(value: LMap, kind: str, ref_text: str | None) -> GitlabInclude:
+    """``local:``, ``remote:``, ``template:`` or ``component:``."""
+    if kind == "remote":
+        # NOTE: a remote include is pinned by `integrity:` (a content hash) only;
+        # GitLab ignores a `ref:` beside it, so that must not read as a pin.
+        ref_text = str(value["integrity"]) if "integrity" in value else None
+    return GitlabInclude(kind=kind, target=str(value[kind]), ref=ref_text, line=value.line_of(kind))
+
+
+def _include_project(value: LMap, ref_text: str | None) -> GitlabInclude:
+    """``project:`` with ``file:`` (one path or a list) and ``ref:``."""
+    files = value.get("file")
+    target = ", ".join(str(f) for f in files) if isinstance(files, LList) else str(files)
+    return GitlabInclude(
+        kind="project",
+        target=target,
+        ref=ref_text,
+        line=value.line_of("project"),
+        project=str(value["project"]),
     )
 
 
@@ -123,6 +133,54 @@ def _image(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _holder_scripts(holder: LMap, key: str) -> list[ScriptLine]:
+    """The script lines of ``holder[key]`` (``before_script``, ``script``, ``after_script``)."""
+    if key not in holder:
+        return []
+    return _scripts(holder[key], holder.value_line(key), key in holder.literal_values)
+
+
+def _empty_document() -> LMap:
+    doc = LMap()
+    doc.line, doc.key_lines, doc.value_lines, doc.literal_values = 1, {}, {}, set()
+    return doc
+
+
+def _document(text: str) -> LMap:
+    """The configuration mapping (after an optional component ``spec:`` header document)."""
+    docs = load_with_lines_all(text)
+    if len(docs) == 2 and isinstance(docs[0], LMap) and "spec" in docs[0]:
+        docs = docs[1:]  # the CI/CD component `spec:` header
+    if len(docs) > 1:
+        raise GitlabParseError("a GitLab CI file holds one document", None)
+    doc = docs[0] if docs else _empty_document()
+    if not isinstance(doc, LMap):
+        raise GitlabParseError("a GitLab CI file must be a mapping", getattr(doc, "line", 1))
+    return doc
+
+
+def _defaults(doc: LMap) -> tuple[list[ScriptLine], str | None, int | None]:
+    """Scripts and image that apply to every job: top-level keys and ``default:``."""
+    holders = [h for h in (doc, doc.get("default")) if isinstance(h, LMap)]
+    scripts = [s for key in _SCRIPT_KEYS for h in holders for s in _holder_scripts(h, key)]
+    image, image_line = None, None
+    for holder in holders:
+        if holder.get("image") is not None:
+            image, image_line = _image(holder["image"]), holder.line_of("image")
+    return scripts, image, image_line
+
+
+def _job(name: str, raw: LMap, line: int) -> GitlabJob:
+    return GitlabJob(
+        name=name,
+        line=line,
+        image=_image(raw.get("image")),
+        image_line=raw.line_of("image") if "image" in raw else None,
+        scripts=[s for key in _SCRIPT_KEYS for s in _holder_scripts(raw, key)],
+        variables=_variables(raw.get("variables"), raw.line_of("variables")),
+    )
+
+
 def parse_gitlab_ci(path: str, text: str, included_from: str | None = None) -> GitlabCi:
     """Parse a GitLab CI file (an optional `spec:` header document comes first).
 
@@ -130,51 +188,14 @@ def parse_gitlab_ci(path: str, text: str, included_from: str | None = None) -> G
         YamlLinesError: not YAML (or over a limit).
         GitlabParseError: YAML, but not a GitLab CI configuration.
     """
-    docs = load_with_lines_all(text)
-    if len(docs) == 2 and isinstance(docs[0], LMap) and "spec" in docs[0]:
-        docs = docs[1:]  # the CI/CD component `spec:` header
-    if len(docs) > 1:
-        raise GitlabParseError("a GitLab CI file holds one document", None)
-    doc = docs[0] if docs else LMap()
-    if not docs:
-        doc.line, doc.key_lines, doc.value_lines, doc.literal_values = 1, {}, {}, set()
-    if not isinstance(doc, LMap):
-        raise GitlabParseError("a GitLab CI file must be a mapping", getattr(doc, "line", 1))
+    doc = _document(text)
     includes = _includes(doc["include"], doc.line_of("include")) if "include" in doc else []
-    default = doc.get("default")
-    default_scripts: list[ScriptLine] = []
-    for key in _SCRIPT_KEYS:
-        if key in doc:
-            default_scripts.extend(
-                _scripts(doc[key], doc.value_line(key), key in doc.literal_values)
-            )
-        if isinstance(default, LMap) and key in default:
-            default_scripts.extend(
-                _scripts(default[key], default.value_line(key), key in default.literal_values)
-            )
-    default_image, default_image_line = None, None
-    for holder in (doc, default):
-        if isinstance(holder, LMap) and holder.get("image") is not None:
-            default_image, default_image_line = _image(holder["image"]), holder.line_of("image")
-    jobs = []
-    for name, raw in doc.items():
-        if name in RESERVED or not isinstance(raw, LMap):
-            continue
-        scripts: list[ScriptLine] = []
-        for key in _SCRIPT_KEYS:
-            if key in raw:
-                scripts.extend(_scripts(raw[key], raw.value_line(key), key in raw.literal_values))
-        image = raw.get("image")
-        jobs.append(
-            GitlabJob(
-                name=name,
-                line=doc.line_of(name),
-                image=_image(image),
-                image_line=raw.line_of("image") if "image" in raw else None,
-                scripts=scripts,
-                variables=_variables(raw.get("variables"), raw.line_of("variables")),
-            )
-        )
+    default_scripts, default_image, default_image_line = _defaults(doc)
+    jobs = [
+        _job(name, raw, doc.line_of(name))
+        for name, raw in doc.items()
+        if name not in RESERVED and isinstance(raw, LMap)
+    ]
     return GitlabCi(
         path=path,
         included_from=included_from,

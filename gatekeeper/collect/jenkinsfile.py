@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
+from gatekeeper.collect._parse_error import FileParseError
 from gatekeeper.models.pipeline import (
     CredentialBinding,
     Interpolation,
@@ -81,11 +83,13 @@ def _string_specials(quote: str, interpolating: bool) -> re.Pattern[str]:
     return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
 
 
-class JenkinsParseError(ValueError):
+class JenkinsParseError(FileParseError):
+    """An unterminated string or comment, or unbalanced brackets, at ``line``."""
+
+    line: int
+
     def __init__(self, message: str, line: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.line = line
+        super().__init__(message, line)
 
 
 @dataclass
@@ -114,25 +118,161 @@ def _scan_interpolation(src: str, i: int, line: int) -> tuple[str, int, int]:
             if depth == 0:
                 return src[i + 1 : j], j + 1, line
         elif char in "'\"":
-            # a string inside the interpolation: skip it (no nesting beyond one level needed)
-            k = j + 1
-            while k < len(src) and src[k] != char:
-                if src[k] == "\\":
-                    k += 1
-                elif src[k] == "\n":
-                    line += 1
-                k += 1
-            j = k
+            j, line = _skip_quoted(src, j, line)
         j += 1
     raise JenkinsParseError("unterminated ${...} interpolation", start_line)
 
 
+def _skip_quoted(src: str, j: int, line: int) -> tuple[int, int]:
+    """A string inside an interpolation opens at ``src[j]``: (index of its closer, line there).
+
+    No nesting beyond this one level is needed to find where the interpolation ends.
+    """
+    quote = src[j]
+    k = j + 1
+    while k < len(src) and src[k] != quote:
+        if src[k] == "\\":
+            k += 1
+        elif src[k] == "\n":
+            line += 1
+        k += 1
+    return k, line
+
+
 class _Lexer:
+    """Tokens from Groovy source: one handler per kind of token start (see ``_STARTS``)."""
+
     def __init__(self, src: str) -> None:
         self.src = src
         self.i = 0
         self.line = 1
         self.tokens: list[Token] = []
+        self.stack: list[tuple[str, int, int]] = []  # open brackets: (bracket, line, token index)
+
+    def run(self) -> list[Token]:
+        size = len(self.src)
+        while self.i < size:
+            char = self.src[self.i]
+            _STARTS.get(char, _Lexer._other)(self, char)
+        if self.stack:
+            opener, opened, _ = self.stack[-1]
+            raise JenkinsParseError(f"{opener!r} is never closed", opened)
+        return self.tokens
+
+    def _token(self, kind: Literal["ident", "number", "annotation"], start: int, end: int) -> None:
+        self.tokens.append(Token(kind, self.src[start:end], self.line))
+        self.i = end
+
+    # -- one handler per kind of token start ----------------------------------------------
+
+    def _newline(self, char: str) -> None:
+        self.tokens.append(Token("newline", char, self.line))
+        self.line += 1
+        self.i += 1
+
+    def _blank(self, char: str) -> None:
+        blank = _BLANK.match(self.src, self.i)
+        self.i = blank.end() if blank else self.i + 1
+
+    def _ident(self, char: str) -> None:
+        match = _IDENT.match(self.src, self.i)
+        self._token("ident", self.i, match.end() if match else self.i + 1)
+
+    def _number(self, char: str) -> None:
+        match = _NUMBER.match(self.src, self.i)
+        self._token("number", self.i, match.end() if match else self.i + 1)
+
+    def _quote(self, char: str) -> None:
+        line = self.line
+        quote = char * 3 if self.src.startswith(char * 3, self.i) else char
+        self.i += len(quote)
+        self.tokens.append(self._string(quote, char == '"', line))
+
+    def _slash(self, char: str) -> None:
+        """A comment, a slashy string or a division."""
+        if self.src.startswith("//", self.i):
+            self._skip_line()
+        elif self.src.startswith("/*", self.i):
+            end = self.src.find("*/", self.i + 2)
+            if end == -1:
+                raise JenkinsParseError("unterminated /* comment", self.line)
+            self.line += self.src.count("\n", self.i, end)
+            self.i = end + 2
+        elif self._slash_starts_string():
+            line = self.line
+            self.i += 1
+            self.tokens.append(self._string("/", True, line))
+        else:
+            self._punct(char)
+
+    def _dollar(self, char: str) -> None:
+        """``$/`` opens a dollar-slashy string; otherwise ``$`` starts an identifier."""
+        if not self.src.startswith("$/", self.i):
+            self._ident(char)
+            return
+        line = self.line
+        self.i += 2
+        self.tokens.append(self._string("$/", True, line))
+
+    def _at(self, char: str) -> None:
+        if not _IDENT_START.match(self.src[self.i + 1 : self.i + 2] or " "):
+            self._punct(char)
+            return
+        match = _IDENT.match(self.src, self.i + 1)
+        self._token("annotation", self.i + 1, match.end() if match else self.i + 1)
+
+    def _backslash(self, char: str) -> None:
+        if not self.src.startswith("\\\n", self.i):
+            self._punct(char)
+            return
+        self.line += 1  # a line continuation
+        self.i += 2
+
+    def _hash(self, char: str) -> None:
+        if self.i == 0 and self.src.startswith("#!"):
+            self._skip_line()  # the shebang line
+        else:
+            self._punct(char)
+
+    def _other(self, char: str) -> None:
+        if char.isalpha() or char == "_":
+            self._ident(char)
+        elif char.isdigit():
+            self._number(char)
+        else:
+            self._punct(char)
+
+    def _punct(self, char: str) -> None:
+        operator = _OPERATOR.match(self.src, self.i)
+        op = operator.group(0) if operator else char
+        token = Token("punct", op, self.line)
+        if op in _BRACKETS:
+            self._open(op)
+        elif op in _CLOSERS:
+            self._close(token)
+        self.tokens.append(token)
+        self.i += len(op)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _skip_line(self) -> None:
+        end = self.src.find("\n", self.i)
+        self.i = len(self.src) if end == -1 else end
+
+    def _open(self, bracket: str) -> None:
+        self.stack.append((bracket, self.line, len(self.tokens)))
+        if len(self.stack) > MAX_NESTING:
+            raise JenkinsParseError(f"brackets nested deeper than {MAX_NESTING}", self.line)
+
+    def _close(self, token: Token) -> None:
+        """Pair the closing bracket ``token`` (not yet appended) with its opener."""
+        if not self.stack:
+            raise JenkinsParseError(f"unbalanced {token.value!r}", token.line)
+        opener, _, index = self.stack.pop()
+        if _BRACKETS[opener] != token.value:
+            raise JenkinsParseError(f"{token.value!r} does not close {opener!r}", token.line)
+        token.match = index
+        self.tokens[index].match = len(self.tokens)
 
     def _prev_significant(self) -> Token | None:
         for tok in reversed(self.tokens):
@@ -144,11 +284,9 @@ class _Lexer:
         prev = self._prev_significant()
         if prev is None:
             return True
-        if prev.kind == "punct":
-            return prev.value in _REGEX_PRECEDERS
-        if prev.kind == "ident":
-            return prev.value in _REGEX_PRECEDERS
-        return False
+        return prev.kind in ("punct", "ident") and prev.value in _REGEX_PRECEDERS
+
+    # -- strings --------------------------------------------------------------------------
 
     def _string(self, quote: str, interpolating: bool, start_line: int) -> Token:
         """Read a string body after its opening ``quote``; ``self.i`` is past the opener."""
@@ -164,127 +302,67 @@ class _Lexer:
             if found.start() > self.i:
                 parts.append(src[self.i : found.start()])  # plain text up to the next special
                 self.i = found.start()
-            char = src[self.i]
             if src.startswith(closer, self.i):
                 self.i += len(closer)
                 break
-            if char == "\n":
-                if len(quote) == 1 and quote != "/":
-                    raise JenkinsParseError("unterminated string", start_line)
-                self.line += 1
-                parts.append(char)
-                self.i += 1
-                continue
-            if char == "\\" and quote != "$/":
-                nxt = src[self.i + 1 : self.i + 2]
-                if nxt == "\n":
-                    self.line += 1
-                parts.append(src[self.i : self.i + 2])
-                self.i += 2
-                continue
-            if char == "$" and interpolating:
-                nxt = src[self.i + 1 : self.i + 2]
-                if quote == "$/" and nxt in ("$", "/"):
-                    parts.append(src[self.i : self.i + 2])  # `$$` and `$/` escapes
-                    self.i += 2
-                    continue
-                if nxt == "{":
-                    expr, end, end_line = _scan_interpolation(src, self.i + 1, self.line)
-                    interps.append(Interpolation(expr=expr.strip(), line=self.line))
-                    parts.append(src[self.i : end])
-                    self.line = end_line
-                    self.i = end
-                    continue
-                match = _DOLLAR_NAME.match(src, self.i + 1)
-                if match:
-                    interps.append(Interpolation(expr=match.group(0), line=self.line))
-                    parts.append(src[self.i : match.end()])
-                    self.i = match.end()
-                    continue
-            parts.append(char)
-            self.i += 1
+            parts.append(self._string_special(quote, interpolating, start_line, interps))
         kind: QuoteKind = "/" if quote in ("/", "$/") else quote  # type: ignore[assignment]
         return Token("string", "".join(parts), start_line, kind, interps if interpolating else [])
 
-    def run(self) -> list[Token]:
+    def _string_special(
+        self, quote: str, interpolating: bool, start_line: int, interps: list[Interpolation]
+    ) -> str:
+        """Consume the special character at ``self.i`` inside a string; return its source text."""
+        char = self.src[self.i]
+        if char == "\n":
+            if len(quote) == 1 and quote != "/":
+                raise JenkinsParseError("unterminated string", start_line)
+            self.line += 1
+        elif char == "\\" and quote != "$/":
+            if self.src[self.i + 1 : self.i + 2] == "\n":
+                self.line += 1
+            return self._advance(2)
+        elif char == "$" and interpolating:
+            return self._string_dollar(quote, interps)
+        return self._advance(1)
+
+    def _string_dollar(self, quote: str, interps: list[Interpolation]) -> str:
+        """``${expr}``, ``$name`` (recorded as interpolations), dollar-slashy escapes, or ``$``."""
         src = self.src
-        stack: list[tuple[str, int, int]] = []
-        size = len(src)
-        while self.i < size:
-            char = src[self.i]
-            line = self.line
-            if char == "\n":
-                self.tokens.append(Token("newline", "\n", line))
-                self.line += 1
-                self.i += 1
-            elif char in " \t\r\f\ufeff":
-                blank = _BLANK.match(src, self.i)
-                self.i = blank.end() if blank else self.i + 1
-            elif (char.isalpha() or char in "_$") and not src.startswith("$/", self.i):
-                match = _IDENT.match(src, self.i)
-                end = match.end() if match else self.i + 1
-                self.tokens.append(Token("ident", src[self.i : end], line))
-                self.i = end
-            elif char in "'\"":
-                if src.startswith(char * 3, self.i):
-                    self.i += 3
-                    self.tokens.append(self._string(char * 3, char == '"', line))
-                else:
-                    self.i += 1
-                    self.tokens.append(self._string(char, char == '"', line))
-            elif char == "/" and src.startswith("//", self.i):
-                end = src.find("\n", self.i)
-                self.i = size if end == -1 else end
-            elif char == "/" and src.startswith("/*", self.i):
-                end = src.find("*/", self.i + 2)
-                if end == -1:
-                    raise JenkinsParseError("unterminated /* comment", line)
-                self.line += src.count("\n", self.i, end)
-                self.i = end + 2
-            elif char == "/" and self._slash_starts_string():
-                self.i += 1
-                self.tokens.append(self._string("/", True, line))
-            elif char == "$":  # `$/` opens a dollar-slashy string
-                self.i += 2
-                self.tokens.append(self._string("$/", True, line))
-            elif char.isdigit():
-                match = _NUMBER.match(src, self.i)
-                end = match.end() if match else self.i + 1
-                self.tokens.append(Token("number", src[self.i : end], line))
-                self.i = end
-            elif char == "@" and _IDENT_START.match(src[self.i + 1 : self.i + 2] or " "):
-                match = _IDENT.match(src, self.i + 1)
-                end = match.end() if match else self.i + 1
-                self.tokens.append(Token("annotation", src[self.i + 1 : end], line))
-                self.i = end
-            elif char == "\\" and src.startswith("\\\n", self.i):
-                self.line += 1
-                self.i += 2
-            elif self.i == 0 and src.startswith("#!"):
-                end = src.find("\n")
-                self.i = size if end == -1 else end
-            else:
-                operator = _OPERATOR.match(src, self.i)
-                op = operator.group(0) if operator else char
-                token = Token("punct", op, line)
-                if op in _BRACKETS:
-                    stack.append((op, line, len(self.tokens)))
-                    if len(stack) > MAX_NESTING:
-                        raise JenkinsParseError(f"brackets nested deeper than {MAX_NESTING}", line)
-                elif op in _CLOSERS:
-                    if not stack:
-                        raise JenkinsParseError(f"unbalanced {op!r}", line)
-                    opener, _, index = stack.pop()
-                    if _BRACKETS[opener] != op:
-                        raise JenkinsParseError(f"{op!r} does not close {opener!r}", line)
-                    token.match = index
-                    self.tokens[index].match = len(self.tokens)
-                self.tokens.append(token)
-                self.i += len(op)
-        if stack:
-            opener, opened, _ = stack[-1]
-            raise JenkinsParseError(f"{opener!r} is never closed", opened)
-        return self.tokens
+        nxt = src[self.i + 1 : self.i + 2]
+        if quote == "$/" and nxt in ("$", "/"):
+            return self._advance(2)  # `$$` and `$/` escapes
+        if nxt == "{":
+            expr, end, end_line = _scan_interpolation(src, self.i + 1, self.line)
+            interps.append(Interpolation(expr=expr.strip(), line=self.line))
+            self.line = end_line
+            return self._advance(end - self.i)
+        match = _DOLLAR_NAME.match(src, self.i + 1)
+        if match:
+            interps.append(Interpolation(expr=match.group(0), line=self.line))
+            return self._advance(match.end() - self.i)
+        return self._advance(1)
+
+    def _advance(self, count: int) -> str:
+        """Consume ``count`` characters and return them."""
+        text = self.src[self.i : self.i + count]
+        self.i += count
+        return text
+
+
+# The handler for each character that can start a token; anything else goes to ``_other``
+# (identifiers, numbers, operators and brackets).
+_STARTS: dict[str, Callable[[_Lexer, str], None]] = {
+    "\n": _Lexer._newline,
+    **dict.fromkeys(" \t\r\f\ufeff", _Lexer._blank),
+    "'": _Lexer._quote,
+    '"': _Lexer._quote,
+    "/": _Lexer._slash,
+    "$": _Lexer._dollar,
+    "@": _Lexer._at,
+    "\\": _Lexer._backslash,
+    "#": _Lexer._hash,
+}
 
 
 def tokenize(src: str) -> list[Token]:
@@ -348,36 +426,55 @@ def _named_args(tokens: list[Token], start: int, end: int) -> dict[str, Token]:
     return out
 
 
+@dataclass
+class _Script:
+    """The parts of a script argument, as they are read."""
+
+    first_string: Token | None = None
+    text: list[str] = field(default_factory=list)
+    interpolations: list[Interpolation] = field(default_factory=list)
+
+
 def _script_expression(tokens: list[Token], start: int, end: int, step: str) -> ShellStep | None:
     """The script argument between ``start`` and ``end``: strings and concatenated values."""
-    first_string: Token | None = None
-    text_parts: list[str] = []
-    interps: list[Interpolation] = []
+    script = _Script()
     j = start
     while j < end:
-        tok = tokens[j]
-        if tok.kind == "string":
-            first_string = first_string or tok
-            text_parts.append(tok.value)
-            interps.extend(tok.interpolations)
-            j += 1
-        elif tok.kind == "ident" and not _is_member(tokens, j):
-            expr, j = _dotted(tokens, j)
-            # NOTE: `'echo ' + params.X` puts the value into the script just as `"${...}"` does.
-            interps.append(Interpolation(expr=expr, line=tok.line))
-            if j < end and tokens[j].kind == "punct" and tokens[j].value == "(":
-                j = _matching(tokens, j) + 1
-        elif _is_opener(tok):
-            j = _matching(tokens, j) + 1
-        else:
-            j += 1
-    if first_string is None and not interps:
+        j = _script_part(tokens, j, end, script)
+    first = script.first_string
+    if first is None and not script.interpolations:
         return None
-    quote: QuoteKind = first_string.quote if first_string is not None else "none"
-    line = first_string.line if first_string is not None else tokens[start].line
     return ShellStep(
-        step=step, line=line, quote=quote, text="".join(text_parts), interpolations=interps
+        step=step,
+        line=first.line if first is not None else tokens[start].line,
+        quote=first.quote if first is not None else "none",
+        text="".join(script.text),
+        interpolations=script.interpolations,
     )
+
+
+def _script_part(tokens: list[Token], j: int, end: int, script: _Script) -> int:
+    """Add ``tokens[j]`` to ``script``; returns the index after what it took."""
+    tok = tokens[j]
+    if tok.kind == "string":
+        script.first_string = script.first_string or tok
+        script.text.append(tok.value)
+        script.interpolations.extend(tok.interpolations)
+        return j + 1
+    if tok.kind == "ident" and not _is_member(tokens, j):
+        expr, j = _dotted(tokens, j)
+        # NOTE: `'echo ' + params.X` puts the value into the script just as `"${...}"` does.
+        script.interpolations.append(Interpolation(expr=expr, line=tok.line))
+        if j < end and _is_punct(tokens[j], "("):
+            return _matching(tokens, j) + 1
+        return j
+    if _is_opener(tok):
+        return _matching(tokens, j) + 1
+    return j + 1
+
+
+def _is_punct(tok: Token, value: str) -> bool:
+    return tok.kind == "punct" and tok.value == value
 
 
 def _statement_end(tokens: list[Token], i: int) -> int:
@@ -388,40 +485,56 @@ def _statement_end(tokens: list[Token], i: int) -> int:
         if _is_opener(tok):
             j = _matching(tokens, j) + 1
             continue
-        if tok.kind == "punct" and tok.value in (")", "]", "}"):
+        if tok.kind == "punct" and tok.value in _CLOSERS:
             return j
-        if tok.kind == "newline" or tok.value == ";":
-            prev = tokens[j - 1] if j > i else None
-            if prev is not None and prev.kind == "punct" and prev.value in ("+", ",", "("):
-                j += 1
-                continue
+        if (tok.kind == "newline" or tok.value == ";") and not _continued(tokens, i, j):
             return j
         j += 1
     return j
 
 
+def _continued(tokens: list[Token], i: int, j: int) -> bool:
+    """Whether the line break at ``j`` continues the expression (after ``+``, ``,`` or ``(``)."""
+    return j > i and tokens[j - 1].kind == "punct" and tokens[j - 1].value in ("+", ",", "(")
+
+
 def _shell_step(tokens: list[Token], i: int) -> ShellStep | None:
     step = tokens[i].value
     j = i + 1
-    if j < len(tokens) and tokens[j].kind == "punct" and tokens[j].value == "(":
-        close = _matching(tokens, j)
-        named = _named_args(tokens, j + 1, close)
-        if "script" in named:
-            k = next(k for k in range(j + 1, close) if tokens[k] is named["script"])
-            return _script_expression(tokens, k, _arg_end(tokens, k, close), step)
-        return _script_expression(tokens, j + 1, _arg_end(tokens, j + 1, close), step)
-    end = _statement_end(tokens, j)
-    if j >= end:
+    if j < len(tokens) and _is_punct(tokens[j], "("):
+        return _shell_call(tokens, j, step)
+    return _shell_command(tokens, j, step)
+
+
+def _shell_call(tokens: list[Token], opener: int, step: str) -> ShellStep | None:
+    """``sh(...)``: the ``script:`` argument, else the first argument."""
+    start, close = opener + 1, _matching(tokens, opener)
+    first = _named_script(tokens, start, close)
+    first = start if first is None else first
+    return _script_expression(tokens, first, _arg_end(tokens, first, close), step)
+
+
+def _shell_command(tokens: list[Token], start: int, step: str) -> ShellStep | None:
+    """``sh '...'`` or ``sh script: '...'``: the arguments run to the end of the statement."""
+    end = _statement_end(tokens, start)
+    if start >= end:
         return None
-    named = _named_args(tokens, j, end)
-    if "script" in named:
-        k = next(k for k in range(j, end) if tokens[k] is named["script"])
-        return _script_expression(tokens, k, _arg_end(tokens, k, end), step)
-    if tokens[j].kind not in ("string", "ident"):
+    first = _named_script(tokens, start, end)
+    if first is None:
+        if tokens[start].kind not in ("string", "ident"):
+            return None
+        if tokens[start].kind == "ident" and start + 1 < end and tokens[start + 1].value == ":":
+            return None  # named arguments without a script (e.g. `sh returnStatus: true`)
+        first = start
+    return _script_expression(tokens, first, _arg_end(tokens, first, end), step)
+
+
+def _named_script(tokens: list[Token], start: int, end: int) -> int | None:
+    """Where the value of a ``script:`` argument between ``start`` and ``end`` starts."""
+    named = _named_args(tokens, start, end)
+    if "script" not in named:
         return None
-    if tokens[j].kind == "ident" and j + 1 < end and tokens[j + 1].value == ":":
-        return None  # named arguments without a script (e.g. `sh returnStatus: true`)
-    return _script_expression(tokens, j, _arg_end(tokens, j, end), step)
+    return next(k for k in range(start, end) if tokens[k] is named["script"])
 
 
 def _arg_end(tokens: list[Token], start: int, limit: int) -> int:
@@ -448,20 +561,28 @@ def _library_spec(spec: str, line: int, form: Literal["annotation", "step"]) -> 
 def _libraries(tokens: list[Token], i: int) -> list[LibraryRef]:
     tok = tokens[i]
     if tok.kind == "annotation" and tok.value == "Library":
-        j = i + 1
-        if j < len(tokens) and tokens[j].value == "(":
-            close = _matching(tokens, j)
-            return [
-                _library_spec(t.value, t.line, "annotation")
-                for t in tokens[j + 1 : close]
-                if t.kind == "string"
-            ]
+        return _library_annotation(tokens, i)
+    return _library_step(tokens, i)
+
+
+def _library_annotation(tokens: list[Token], i: int) -> list[LibraryRef]:
+    """``@Library('name@ref')``, ``@Library(['a', 'b@v1'])``."""
+    j = i + 1
+    if j >= len(tokens) or tokens[j].value != "(":
         return []
-    # `library 'name@ref'`, `library('name@ref')`, `library identifier: 'name@ref', ...`
+    close = _matching(tokens, j)
+    return [
+        _library_spec(t.value, t.line, "annotation")
+        for t in tokens[j + 1 : close]
+        if t.kind == "string"
+    ]
+
+
+def _library_step(tokens: list[Token], i: int) -> list[LibraryRef]:
+    """``library 'name@ref'``, ``library('name@ref')``, ``library identifier: 'name@ref', ...``."""
     j = i + 1
     if j < len(tokens) and tokens[j].value == "(":
-        close = _matching(tokens, j)
-        start, end = j + 1, close
+        start, end = j + 1, _matching(tokens, j)
     else:
         start, end = j, _statement_end(tokens, j)
     named = _named_args(tokens, start, end)
@@ -473,35 +594,40 @@ def _libraries(tokens: list[Token], i: int) -> list[LibraryRef]:
     return []
 
 
+def _calls(tokens: list[Token], start: int, end: int) -> Iterator[tuple[Token, int, int]]:
+    """Each ``name(...)`` between ``start`` and ``end``: (name, first index inside, close)."""
+    k = start
+    while k < end:
+        tok = tokens[k]
+        if tok.kind == "ident" and k + 1 < end and tokens[k + 1].value == "(":
+            close = _matching(tokens, k + 1)
+            yield tok, k + 2, close
+            k = close + 1
+        else:
+            k += 1
+
+
 def _credential_bindings(tokens: list[Token], i: int) -> list[CredentialBinding]:
     """``withCredentials([binding(credentialsId: .., xxxVariable: 'NAME'), ...])``."""
     j = i + 1
     if j >= len(tokens) or tokens[j].value != "(":
         return []
-    close = _matching(tokens, j)
     out = []
-    k = j + 1
-    while k < close:
-        tok = tokens[k]
-        if tok.kind == "ident" and k + 1 < close and tokens[k + 1].value == "(":
-            inner_close = _matching(tokens, k + 1)
-            named = _named_args(tokens, k + 2, inner_close)
-            variables = sorted(
-                {t.value for n, t in named.items() if n == "variable" or n.endswith("Variable")}
-            )
-            if variables:
-                cred = named.get("credentialsId")
-                out.append(
-                    CredentialBinding(
-                        variables=variables,
-                        credentials_id=cred.value if cred else None,
-                        line=tok.line,
-                        source="withCredentials",
-                    )
+    for tok, start, close in _calls(tokens, j + 1, _matching(tokens, j)):
+        named = _named_args(tokens, start, close)
+        variables = sorted(
+            {t.value for n, t in named.items() if n == "variable" or n.endswith("Variable")}
+        )
+        if variables:
+            cred = named.get("credentialsId")
+            out.append(
+                CredentialBinding(
+                    variables=variables,
+                    credentials_id=cred.value if cred else None,
+                    line=tok.line,
+                    source="withCredentials",
                 )
-            k = inner_close + 1
-            continue
-        k += 1
+            )
     return out
 
 
@@ -518,19 +644,11 @@ def _parameters(tokens: list[Token], i: int) -> list[KeyValue]:
     j = _next_sig(tokens, i + 1)
     if j >= len(tokens) or tokens[j].value not in ("{", "("):
         return []
-    close = _matching(tokens, j)
     out = []
-    k = j + 1
-    while k < close:
-        tok = tokens[k]
-        if tok.kind == "ident" and k + 1 < close and tokens[k + 1].value == "(":
-            inner_close = _matching(tokens, k + 1)
-            named = _named_args(tokens, k + 2, inner_close)
-            if "name" in named:
-                out.append(KeyValue(key=named["name"].value, value=tok.value, line=tok.line))
-            k = inner_close + 1
-            continue
-        k += 1
+    for tok, start, close in _calls(tokens, j + 1, _matching(tokens, j)):
+        named = _named_args(tokens, start, close)
+        if "name" in named:
+            out.append(KeyValue(key=named["name"].value, value=tok.value, line=tok.line))
     return out
 
 
@@ -543,29 +661,126 @@ def _environment(tokens: list[Token], i: int) -> list[KeyValue]:
     out = []
     k = j + 1
     while k < close - 1:
-        tok = tokens[k]
-        if _is_opener(tok):
+        if _is_opener(tokens[k]):
             k = _matching(tokens, k) + 1  # only the block's own assignments
             continue
-        if (
-            tok.kind == "ident"
-            and tokens[k + 1].value == "="
-            and (tokens[k - 1].kind == "newline" or tokens[k - 1].value in ("{", ";"))
-        ):
-            value_tok = tokens[k + 2] if k + 2 < close else None
-            is_string = value_tok is not None and value_tok.kind == "string"
-            literal = is_string and not (value_tok.interpolations if value_tok else True)
-            # An interpolated value is kept as written (not literal): audits follow `${...}`.
-            out.append(
-                KeyValue(
-                    key=tok.value,
-                    value=value_tok.value if is_string and value_tok else None,
-                    line=tok.line,
-                    is_literal=literal,
-                )
-            )
+        if _is_assignment_start(tokens, k):
+            out.append(_environment_entry(tokens, k, close))
         k += 1
     return out
+
+
+def _is_assignment_start(tokens: list[Token], k: int) -> bool:
+    """``NAME =`` at the start of a statement."""
+    return (
+        tokens[k].kind == "ident"
+        and tokens[k + 1].value == "="
+        and (tokens[k - 1].kind == "newline" or tokens[k - 1].value in ("{", ";"))
+    )
+
+
+def _environment_entry(tokens: list[Token], k: int, close: int) -> KeyValue:
+    name = tokens[k]
+    value = tokens[k + 2] if k + 2 < close else None
+    if value is None or value.kind != "string":
+        return KeyValue(key=name.value, value=None, line=name.line, is_literal=False)
+    # An interpolated value is kept as written (not literal): audits follow `${...}`.
+    return KeyValue(
+        key=name.value, value=value.value, line=name.line, is_literal=not value.interpolations
+    )
+
+
+# -- the statements a Jenkinsfile is read for ---------------------------------------------
+
+
+@dataclass
+class _Recorded:
+    """What ``parse_jenkinsfile`` records, statement by statement."""
+
+    shell_steps: list[ShellStep] = field(default_factory=list)
+    credentials: list[CredentialBinding] = field(default_factory=list)
+    libraries: list[LibraryRef] = field(default_factory=list)
+    parameters: list[KeyValue] = field(default_factory=list)
+    env_assignments: list[KeyValue] = field(default_factory=list)
+    declarative: bool = False
+
+
+def _on_pipeline(seen: _Recorded, tokens: list[Token], i: int) -> None:
+    following = _next_sig(tokens, i + 1)
+    if following < len(tokens) and tokens[following].value == "{":
+        seen.declarative = True
+
+
+def _on_shell_step(seen: _Recorded, tokens: list[Token], i: int) -> None:
+    step = _shell_step(tokens, i)
+    if step is None:
+        return
+    seen.shell_steps.append(step)
+    if len(seen.shell_steps) > MAX_SHELL_STEPS:
+        raise JenkinsParseError(
+            f"more than {MAX_SHELL_STEPS} shell steps; not a pipeline to audit by hand or machine",
+            tokens[i].line,
+        )
+
+
+def _on_library(seen: _Recorded, tokens: list[Token], i: int) -> None:
+    seen.libraries.extend(_libraries(tokens, i))
+
+
+def _on_with_credentials(seen: _Recorded, tokens: list[Token], i: int) -> None:
+    seen.credentials.extend(_credential_bindings(tokens, i))
+
+
+def _on_credentials(seen: _Recorded, tokens: list[Token], i: int) -> None:
+    """``NAME = credentials('id')`` (declarative ``environment``)."""
+    if i + 1 >= len(tokens) or tokens[i + 1].value != "(":
+        return
+    target = _assignment_target(tokens, i)
+    if target is None:
+        return
+    close = _matching(tokens, i + 1)
+    ids = [t.value for t in tokens[i + 2 : close] if t.kind == "string"]
+    seen.credentials.append(
+        CredentialBinding(
+            # NOTE: a username/password credential also defines NAME_USR and NAME_PSW.
+            variables=[target, f"{target}_PSW", f"{target}_USR"],
+            credentials_id=ids[0] if ids else None,
+            line=tokens[i].line,
+            source="credentials",
+        )
+    )
+
+
+def _on_parameters(seen: _Recorded, tokens: list[Token], i: int) -> None:
+    seen.parameters.extend(_parameters(tokens, i))
+
+
+def _on_environment(seen: _Recorded, tokens: list[Token], i: int) -> None:
+    seen.env_assignments.extend(_environment(tokens, i))
+
+
+# identifier -> what it records. A new statement to record is one handler and one line here.
+_STATEMENTS: dict[str, Callable[[_Recorded, list[Token], int], None]] = {
+    "pipeline": _on_pipeline,
+    **dict.fromkeys(SHELL_STEPS, _on_shell_step),
+    "library": _on_library,
+    "withCredentials": _on_with_credentials,
+    "credentials": _on_credentials,
+    "parameters": _on_parameters,
+    "environment": _on_environment,
+}
+
+
+def _is_foreign_member(tokens: list[Token], i: int) -> bool:
+    """``x.name``: a property or method of something else, not a pipeline statement.
+
+    Except ``steps.sh "..."`` in a shared library class: the same shell step.
+    """
+    if not _is_member(tokens, i):
+        return False
+    return not (
+        tokens[i].value in SHELL_STEPS and i >= 2 and tokens[i - 2].value in _STEP_RECEIVERS
+    )
 
 
 def parse_jenkinsfile(path: str, text: str) -> Jenkinsfile:
@@ -575,69 +790,22 @@ def parse_jenkinsfile(path: str, text: str) -> Jenkinsfile:
         JenkinsParseError: unterminated string/comment or unbalanced brackets (with the line).
     """
     tokens = tokenize(text)
-    shell_steps: list[ShellStep] = []
-    credentials: list[CredentialBinding] = []
-    libraries: list[LibraryRef] = []
-    parameters: list[KeyValue] = []
-    env_assignments: list[KeyValue] = []
-    declarative = False
+    seen = _Recorded()
     for i, tok in enumerate(tokens):
         if tok.kind == "annotation":
-            libraries.extend(_libraries(tokens, i))
-            continue
-        if tok.kind != "ident":
-            continue
-        if _is_member(tokens, i) and not (
-            # `steps.sh "..."` in a shared library class is the same shell step
-            tok.value in SHELL_STEPS and i >= 2 and tokens[i - 2].value in _STEP_RECEIVERS
-        ):
-            continue
-        name = tok.value
-        following = (
-            tokens[_next_sig(tokens, i + 1)] if _next_sig(tokens, i + 1) < len(tokens) else None
-        )
-        if name == "pipeline" and following is not None and following.value == "{":
-            declarative = True
-        elif name in SHELL_STEPS:
-            step = _shell_step(tokens, i)
-            if step is not None:
-                shell_steps.append(step)
-                if len(shell_steps) > MAX_SHELL_STEPS:
-                    raise JenkinsParseError(
-                        f"more than {MAX_SHELL_STEPS} shell steps; not a pipeline to audit "
-                        "by hand or machine",
-                        tok.line,
-                    )
-        elif name == "library":
-            libraries.extend(_libraries(tokens, i))
-        elif name == "withCredentials":
-            credentials.extend(_credential_bindings(tokens, i))
-        elif name == "credentials" and i + 1 < len(tokens) and tokens[i + 1].value == "(":
-            target = _assignment_target(tokens, i)
-            if target is not None:
-                close = _matching(tokens, i + 1)
-                ids = [t.value for t in tokens[i + 2 : close] if t.kind == "string"]
-                credentials.append(
-                    CredentialBinding(
-                        # NOTE: a username/password credential also defines NAME_USR and NAME_PSW.
-                        variables=[target, f"{target}_PSW", f"{target}_USR"],
-                        credentials_id=ids[0] if ids else None,
-                        line=tok.line,
-                        source="credentials",
-                    )
-                )
-        elif name == "parameters":
-            parameters.extend(_parameters(tokens, i))
-        elif name == "environment":
-            env_assignments.extend(_environment(tokens, i))
+            seen.libraries.extend(_libraries(tokens, i))
+        elif tok.kind == "ident" and not _is_foreign_member(tokens, i):
+            handler = _STATEMENTS.get(tok.value)
+            if handler is not None:
+                handler(seen, tokens, i)
     return Jenkinsfile(
         path=path,
-        style="declarative" if declarative else "scripted",
-        shell_steps=shell_steps,
-        credentials=credentials,
-        libraries=libraries,
-        parameters=parameters,
-        env_assignments=env_assignments,
+        style="declarative" if seen.declarative else "scripted",
+        shell_steps=seen.shell_steps,
+        credentials=seen.credentials,
+        libraries=seen.libraries,
+        parameters=seen.parameters,
+        env_assignments=seen.env_assignments,
     )
 
 

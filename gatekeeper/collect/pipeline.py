@@ -1,10 +1,12 @@
 """The pipeline collector (kind ``pipeline``): the build controller, file by file.
 
 Walks the tree (a git work tree or a plain directory: ``check --base`` runs it on a base
-tree materialized from git objects) and records every GitHub Actions workflow and action,
-Jenkinsfile, GitLab CI file (with its local includes), Dockerfile and common build script
-with its sha256 and size. Workflows, Jenkinsfiles and GitLab CI files are parsed into models
-with lines; build scripts contribute their network-related command lines. With ``--staged``
+tree materialized from git objects) and records, with its sha256 and size, every file that
+the build-controller catalogue (``gatekeeper.collect.build_files``) names: workflows and
+actions, Jenkinsfiles, GitLab CI files (with their local includes), Dockerfiles, build
+scripts and the build files of make, Gradle, Maven, sbt, Ant, Bazel, Nix and other CI
+systems. Workflows, Jenkinsfiles and GitLab CI files are parsed into models with lines;
+shell-like build scripts contribute their network-related command lines. With ``--staged``
 (the pre-commit hook) the files are read as staged in the git index, not from the work tree.
 
 SECURITY: nothing is executed and symlinks are never followed. Files over the size limit
@@ -25,7 +27,7 @@ from gatekeeper._git import open_repo
 from gatekeeper._glob import match_path
 from gatekeeper.collect._yaml_lines import YamlLinesError
 from gatekeeper.collect.base import SKIP_DIRS, CollectContext, walk_files
-from gatekeeper.collect.container import is_dockerfile_name
+from gatekeeper.collect.build_files import BuildFiles, build_file_kind
 from gatekeeper.collect.github_actions import WorkflowParseError, parse_action, parse_workflow
 from gatekeeper.collect.gitlab_ci import GitlabParseError, parse_gitlab_ci
 from gatekeeper.collect.jenkinsfile import JenkinsParseError, parse_jenkinsfile
@@ -34,6 +36,7 @@ from gatekeeper.models.pipeline import (
     BuildScript,
     FileKind,
     GitlabCi,
+    GitlabInclude,
     Jenkinsfile,
     ParseError,
     PipelineEvidence,
@@ -42,53 +45,6 @@ from gatekeeper.models.pipeline import (
     Workflow,
 )
 
-# Kept lower-case; matched against the lower-cased file name.
-_BUILD_NAMES = frozenset(
-    {
-        "makefile",
-        "gnumakefile",
-        "build.sh",
-        "build.ps1",
-        "build.bat",
-        "build.cmd",
-        "gradlew",
-        "mvnw",
-        "pom.xml",
-        "setup.py",
-        "noxfile.py",
-        "tox.ini",
-        "justfile",
-        ".justfile",
-        "taskfile.yml",
-        "taskfile.yaml",
-        "taskfile.dist.yml",
-        "taskfile.dist.yaml",
-        "rakefile",
-        "cmakelists.txt",
-        "meson.build",
-        "build.xml",
-        "build.sbt",
-        "settings.gradle",
-        "settings.gradle.kts",
-        "build.gradle",
-        "build.gradle.kts",
-        "cloudbuild.yaml",
-        "cloudbuild.yml",
-        ".travis.yml",
-        "azure-pipelines.yml",
-        "bitbucket-pipelines.yml",
-        ".drone.yml",
-        "buildspec.yml",
-        "earthfile",
-        "bazel.build",
-        "workspace",
-        "build.bazel",
-    }
-)
-_BUILD_SUFFIXES = (".gradle", ".gradle.kts", ".mk")
-_SCRIPT_SUFFIXES = (".sh", ".bash", ".ps1", ".bat", ".cmd")
-_SCRIPT_STEMS = re.compile(r"^(build|release|deploy|publish|package|ci|bootstrap|install)\b")
-_CI_DIRS = (".ci/", "ci/", ".circleci/", ".buildkite/", ".github/scripts/")
 _SHELLISH = (".sh", ".bash", ".ps1", ".bat", ".cmd", ".mk")
 _SHELLISH_NAMES = frozenset({"makefile", "gnumakefile", "justfile", ".justfile", "build.sh"})
 # Network and TLS-related commands worth recording from build scripts.
@@ -97,32 +53,6 @@ _NETWORK_WORDS = re.compile(
     r"\bgit\b|\bpip3?\b|\bnpm\b|\byarn\b|\bpnpm\b|apt(?:-get)?\b|\byum\b|\bdnf\b|\bzypper\b|"
     r"\bapk\b|ssl|tls|insecure|gpgcheck|unauthenticated|trusted-host|\bcertificate",
     re.IGNORECASE,
-)
-# Source code and documents named after a pipeline file (`jenkinsfile.py`, `Dockerfile.md`).
-_NOT_PIPELINE_SUFFIXES = (
-    ".py",
-    ".pyc",
-    ".md",
-    ".rst",
-    ".txt",
-    ".adoc",
-    ".html",
-    ".json",
-    ".js",
-    ".ts",
-    ".go",
-    ".rs",
-    ".java",
-    ".rb",
-    ".c",
-    ".h",
-    ".cpp",
-    ".cs",
-    ".kt",
-    ".scala",
-    ".php",
-    ".swift",
-    ".ipynb",
 )
 MAX_COMMANDS_PER_SCRIPT = 2000
 # SECURITY: CI definitions are kilobytes; parsing is capped well below the general file limit
@@ -133,36 +63,8 @@ MAX_GITLAB_INCLUDES = 100
 
 
 def classify(path: str) -> FileKind | None:
-    """The kind of pipeline file ``path`` is, or None."""
-    name = path.rsplit("/", 1)[-1]
-    lower = name.lower()
-    directory = path[: -len(name)]
-    if directory == ".github/workflows/" and lower.endswith((".yml", ".yaml")):
-        return "github-workflow"
-    if lower in ("action.yml", "action.yaml"):
-        return "github-action"
-    # NOTE: `Jenkinsfile.release` is a pipeline; `jenkinsfile.py` or `Dockerfile.md` is not.
-    is_other = lower.endswith(_NOT_PIPELINE_SUFFIXES)
-    if not is_other and (
-        lower == "jenkinsfile" or lower.startswith("jenkinsfile.") or lower.endswith(".jenkinsfile")
-    ):
-        return "jenkinsfile"
-    if re.fullmatch(r"(?:.+/)?vars/[A-Za-z0-9_]+\.groovy", path) and "/src/" not in f"/{path}":
-        # A Jenkins shared library's global steps run in every pipeline that loads it.
-        return "jenkinsfile"
-    if lower in (".gitlab-ci.yml", ".gitlab-ci.yaml"):
-        return "gitlab-ci"
-    if is_dockerfile_name(path):  # one definition, shared with the container collector
-        return "dockerfile"
-    if lower in _BUILD_NAMES or lower.endswith(_BUILD_SUFFIXES):
-        return "build-script"
-    if path == ".circleci/config.yml":
-        return "build-script"
-    if lower.endswith(_SCRIPT_SUFFIXES) and (
-        _SCRIPT_STEMS.match(lower) or path.startswith(_CI_DIRS)
-    ):
-        return "build-script"
-    return None
+    """The kind of pipeline file ``path`` is, or None (judged from the path alone)."""
+    return build_file_kind(path)
 
 
 def _hash_file(path: Path, limit: int) -> tuple[str, int, bytes | None]:
@@ -340,15 +242,16 @@ class PipelineCollector:
         gitlab: list[GitlabCi] = []
         build_scripts: list[BuildScript] = []
         notes: list[str] = []
+        catalogue = BuildFiles(all_paths)
         for rel in all_paths:
-            kind = classify(rel)
+            kind = catalogue.kind(rel)
             if kind is None:
                 continue
             entry, text = self._read(source, rel, kind, ctx)
             if text is not None and entry.parse_error is None:
                 entry = self._parse(entry, text, workflows, jenkinsfiles, gitlab, build_scripts)
             files[rel] = entry
-        self._resolve_gitlab_includes(source, ctx, all_paths, files, gitlab, notes)
+        _GitlabIncludes(self, source, ctx, all_paths, files, gitlab, notes).resolve()
         return PipelineEvidence(
             files=[files[p] for p in sorted(files)],
             workflows=sorted(workflows, key=lambda w: w.path),
@@ -425,70 +328,75 @@ class PipelineCollector:
             )
         return entry
 
-    def _resolve_gitlab_includes(
-        self,
-        source: _WorkTree | _Index,
-        ctx: CollectContext,
-        all_paths: list[str],
-        files: dict[str, PipelineFile],
-        gitlab: list[GitlabCi],
-        notes: list[str],
-    ) -> None:
-        """Parse the local files that GitLab CI files include (globs too; cycles are fine)."""
-        queue = list(gitlab)
-        seen = {g.path for g in gitlab}
-        followed = 0
+
+@dataclass
+class _GitlabIncludes:
+    """Follows the local files that GitLab CI files include (globs too; cycles are fine)."""
+
+    collector: PipelineCollector
+    source: _WorkTree | _Index
+    ctx: CollectContext
+    all_paths: list[str]
+    files: dict[str, PipelineFile]
+    gitlab: list[GitlabCi]
+    notes: list[str]
+    followed: int = 0
+
+    def resolve(self) -> None:
+        """Raises CollectionError past ``MAX_GITLAB_INCLUDES`` local includes."""
+        queue = list(self.gitlab)
+        seen = {g.path for g in self.gitlab}
         while queue:
             config = queue.pop(0)
             for include in config.includes:
                 if include.kind != "local":
                     continue
-                pattern = include.target.lstrip("/")
-                if "$" in pattern:
-                    notes.append(
-                        f"{config.path}:{include.line}: local include {include.target!r} uses a "
-                        "variable; not followed"
-                    )
-                    continue
-                if any(c in pattern for c in "*?["):
-                    targets = [p for p in all_paths if match_path(pattern, p)]
-                else:
-                    targets = [pattern] if pattern in all_paths else []
-                if not targets:
-                    entry = files.get(config.path)
-                    if entry is not None and entry.parse_error is None:
-                        files[config.path] = entry.model_copy(
-                            update={
-                                "parse_error": ParseError(
-                                    message=f"local include {include.target!r} does not exist",
-                                    line=include.line,
-                                )
-                            }
-                        )
-                    continue
-                for target in targets:
+                for target in self._targets(config, include):
                     if target in seen:
                         continue
                     seen.add(target)
-                    followed += 1
-                    if followed > MAX_GITLAB_INCLUDES:
-                        raise CollectionError(
-                            f"{config.path}: more than {MAX_GITLAB_INCLUDES} local includes"
-                        )
-                    entry, text = self._read(source, target, "gitlab-ci", ctx)
-                    before = len(gitlab)
-                    if text is not None and entry.parse_error is None:
-                        try:
-                            gitlab.append(parse_gitlab_ci(target, text, included_from=config.path))
-                        except (YamlLinesError, GitlabParseError) as exc:
-                            entry = entry.model_copy(
-                                update={
-                                    "parse_error": ParseError(message=exc.message, line=exc.line)
-                                }
-                            )
-                    files[target] = entry
-                    if len(gitlab) > before:
-                        queue.append(gitlab[-1])
+                    included = self._follow(config, target)
+                    if included is not None:
+                        queue.append(included)
+
+    def _targets(self, config: GitlabCi, include: GitlabInclude) -> list[str]:
+        """The files a local include names; a missing one is the including file's parse error."""
+        pattern = include.target.lstrip("/")
+        if "$" in pattern:
+            self.notes.append(
+                f"{config.path}:{include.line}: local include {include.target!r} uses a "
+                "variable; not followed"
+            )
+            return []
+        if any(c in pattern for c in "*?["):
+            targets = [p for p in self.all_paths if match_path(pattern, p)]
+        else:
+            targets = [pattern] if pattern in self.all_paths else []
+        entry = self.files.get(config.path)
+        if not targets and entry is not None and entry.parse_error is None:
+            error = ParseError(
+                message=f"local include {include.target!r} does not exist", line=include.line
+            )
+            self.files[config.path] = entry.model_copy(update={"parse_error": error})
+        return targets
+
+    def _follow(self, config: GitlabCi, target: str) -> GitlabCi | None:
+        """Read and parse one included file; the parsed file, or None when it does not parse."""
+        self.followed += 1
+        if self.followed > MAX_GITLAB_INCLUDES:
+            raise CollectionError(f"{config.path}: more than {MAX_GITLAB_INCLUDES} local includes")
+        entry, text = self.collector._read(self.source, target, "gitlab-ci", self.ctx)
+        included = None
+        if text is not None and entry.parse_error is None:
+            try:
+                included = parse_gitlab_ci(target, text, included_from=config.path)
+            except (YamlLinesError, GitlabParseError) as exc:
+                error = ParseError(message=exc.message, line=exc.line)
+                entry = entry.model_copy(update={"parse_error": error})
+        self.files[target] = entry
+        if included is not None:
+            self.gitlab.append(included)
+        return included
 
 
 __all__ = ["PipelineCollector", "classify"]

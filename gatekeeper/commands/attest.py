@@ -7,17 +7,15 @@ import sys
 from pathlib import Path
 
 from gatekeeper.attest.stage import AttestConfig, run_attest
+from gatekeeper.commands.args import audit_options
+from gatekeeper.policy import load_policy
 
 
 def cmd_attest(args: argparse.Namespace) -> int:
     command = list(args.cmd)
     if command and command[0] == "--":
         command = command[1:]
-    policy = None
-    if args.policy:
-        from gatekeeper.policy import load_policy
-
-        policy = load_policy(args.policy)[0]
+    policy = load_policy(args.policy)[0] if args.policy else None
     result = run_attest(
         AttestConfig(
             stage=args.stage,
@@ -34,6 +32,8 @@ def cmd_attest(args: argparse.Namespace) -> int:
             audit=args.audit,
             base=args.base,
             policy=policy,
+            kinds=args.only,
+            options=audit_options(args),
             allow_empty=args.allow_empty,
             insecure_registry=args.insecure_registry,
         )

@@ -7,24 +7,14 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from gatekeeper._fileio import dumps_json
-from gatekeeper.check import CheckConfig, run_check, write_baseline
+from gatekeeper.app import CheckConfig, run_check
 from gatekeeper.collect import CollectContext, collector_for
+from gatekeeper.commands.args import audit_options
 from gatekeeper.commands.output import emit, report_targets
 from gatekeeper.errors import ExitCode, InvalidInput
-from gatekeeper.policy import default_policy, load_policy
-
-
-def check_options(args: argparse.Namespace) -> dict[str, Any]:
-    """Collector options from arguments that other modules add (OSV database, image, ...)."""
-    options: dict[str, Any] = {}
-    for name in ("osv_db", "osv_api", "osv_api_url", "osv_offline_ok", "image", "allowed_signers"):
-        value = getattr(args, name, None)
-        if value not in (None, False):
-            options[name] = value
-    return options
+from gatekeeper.policy import load_policy_or_default, write_baseline
 
 
 def default_base(environ: Mapping[str, str] | None = None) -> str | None:
@@ -38,10 +28,7 @@ def default_base(environ: Mapping[str, str] | None = None) -> str | None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     report_targets(args)  # validate report arguments before doing any work
-    policy, name = (default_policy(), "default")
-    if args.policy:
-        policy, _ = load_policy(args.policy)
-        name = policy.name
+    policy = load_policy_or_default(args.policy)
     cfg = CheckConfig(
         repo=Path(args.repo),
         policy=policy,
@@ -49,13 +36,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         kinds=args.only,
         baseline=args.baseline,
         staged=args.staged,
-        policy_name=name,
-        options=check_options(args),
+        policy_name=policy.name,
+        options=audit_options(args),
     )
     result = run_check(cfg)
     if args.write_baseline:
-        active = [f for f in result.findings if f.status is None]
-        count = write_baseline(args.write_baseline, active)
+        count = write_baseline(args.write_baseline, result.unexcused)
         sys.stderr.write(f"gatekeeper: wrote {count} fingerprint(s) to {args.write_baseline}\n")
         return ExitCode.PASS
     emit(args, result.verdict)
@@ -66,11 +52,13 @@ def cmd_collect(args: argparse.Namespace) -> int:
     if len(args.target) > 2:
         raise InvalidInput(f"collect takes KIND [REPO], not {' '.join(args.target)}")
     kind, repo = args.target[0], (args.target[1] if len(args.target) == 2 else ".")
-    ctx = CollectContext(repo=Path(repo), base=args.base, options=check_options(args))
+    ctx = CollectContext(repo=Path(repo), base=args.base, options=audit_options(args))
     evidence = collector_for(kind).collect(ctx)
     fmt = getattr(args, "format", None)
-    if fmt == "text" and hasattr(evidence, "render_text"):
-        sys.stdout.write(evidence.render_text())
+    from gatekeeper.report.evidence import has_text_form, render_evidence
+
+    if fmt == "text" and has_text_form(kind):
+        sys.stdout.write(render_evidence(kind, evidence))
     else:
         from gatekeeper.secrets.redaction import dump_evidence
 

@@ -7,24 +7,13 @@ import os
 import stat
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
-from gatekeeper.decision_log import (
-    MAX_LOG_BYTES,
-    Decision,
-    DecisionEntry,
-    LoggedSubject,
-    open_log,
-    parse_head,
-    split_lines,
-    verify_lines,
-)
 from gatekeeper.errors import ExitCode, InvalidInput
-from gatekeeper.models.verdict import Verdict
+from gatekeeper.models.decision import MAX_LOG_BYTES, DecisionEntry, split_lines
 from gatekeeper.report.text import one_line
 from gatekeeper.store import open_store
-from gatekeeper.verify.evaluate import VerifyTrace
+from gatekeeper.verify import parse_head, verify_lines
 
 
 def add_parser(sub: Any, add_report_args: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -66,33 +55,8 @@ def add_parser(sub: Any, add_report_args: Callable[[argparse.ArgumentParser], No
     v.set_defaults(handler="gatekeeper.commands.log:cmd_log_verify")
 
 
-def record_decision(args: argparse.Namespace, verdict: Verdict, trace: VerifyTrace) -> None:
-    """Append a verify decision to the store's log and say where (the new head) on stderr.
-
-    Raises:
-        StoreError: the log cannot be written (the caller fails closed).
-    """
-    store = open_store(args.store, insecure=args.insecure_registry)
-    appended = open_log(store).append(
-        Decision(
-            time=datetime.now(UTC),
-            verdict=verdict.verdict,
-            policy=verdict.policy,
-            policy_digest=trace.policy_digest,
-            subjects=[LoggedSubject(name=name, digest=digest) for name, digest in trace.subjects],
-            reasons=list(verdict.reasons),
-            attestations=list(trace.attestations),
-            store=store.uri,
-        )
-    )
-    sys.stderr.write(
-        f"gatekeeper: decision {appended.entry.seq} logged in {appended.where}; "
-        f"log head {appended.digest}\n"
-    )
-
-
 def _store_lines(args: argparse.Namespace) -> list[bytes]:
-    return open_log(open_store(args.store, insecure=args.insecure_registry)).lines()
+    return open_store(args.store, insecure=args.insecure_registry).decision_log().lines()
 
 
 def cmd_log_show(args: argparse.Namespace) -> int:
@@ -134,21 +98,25 @@ def _stdin_is_data() -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISREG(mode)
 
 
-def cmd_log_verify(args: argparse.Namespace) -> int:
-    head = parse_head(args.head)
+def _log_source(args: argparse.Namespace) -> tuple[list[bytes], str]:
+    """The lines to check and where they came from: FILE, standard input, or the store."""
     if args.source is not None and args.store is not None:
         raise InvalidInput("give either FILE (or -) or --store, not both")
     if args.source == "-" or (args.source is None and args.store is None and _stdin_is_data()):
         data = sys.stdin.buffer.read(MAX_LOG_BYTES + 1)
         if len(data) > MAX_LOG_BYTES:
             raise InvalidInput(f"standard input: larger than {MAX_LOG_BYTES} bytes")
-        lines, where = split_lines(data), "standard input"
-    elif args.source is not None:
+        return split_lines(data), "standard input"
+    if args.source is not None:
         from gatekeeper._fileio import read_bounded
 
-        lines, where = split_lines(read_bounded(args.source, MAX_LOG_BYTES)), args.source
-    else:
-        lines, where = _store_lines(args), "the store's decision log"
+        return split_lines(read_bounded(args.source, MAX_LOG_BYTES)), args.source
+    return _store_lines(args), "the store's decision log"
+
+
+def cmd_log_verify(args: argparse.Namespace) -> int:
+    head = parse_head(args.head)
+    lines, where = _log_source(args)
     report = verify_lines(lines, head)
     for note in report.notes:
         sys.stdout.write(f"note: {note}\n")

@@ -15,25 +15,33 @@ def default_format() -> str:
     return "text" if sys.stdout.isatty() else "json"
 
 
+def _report_format(name: str) -> ReportFormat:
+    try:
+        return ReportFormat(name)
+    except ValueError:
+        raise InvalidInput(f"report format {name!r} is not available in this build") from None
+
+
+def _formats_and_outputs(args: argparse.Namespace) -> tuple[list[str], list[str | None]]:
+    """Formats, each with its output (None: standard output). Raises InvalidInput."""
+    formats: list[str] = list(args.format or [])
+    outputs: list[str | None] = list(args.output or [])
+    if not formats:
+        first = outputs[0] if outputs else None
+        formats = ["json" if first and first.endswith(".json") else default_format()]
+    if len(outputs) > len(formats):
+        raise InvalidInput("each --output needs its own --format")
+    return formats, outputs + [None] * (len(formats) - len(outputs))
+
+
 def report_targets(args: argparse.Namespace) -> list[tuple[ReportFormat, str | None]]:
     """Pair each --format with an --output; a format without one goes to stdout.
 
     Raises:
         InvalidInput: more outputs than formats, two reports on stdout, or an unknown format.
     """
-    formats: list[str] = list(args.format or [])
-    outputs: list[str] = list(args.output or [])
-    if not formats:
-        formats = ["json" if outputs and outputs[0].endswith(".json") else default_format()]
-    if len(outputs) > len(formats):
-        raise InvalidInput("each --output needs its own --format")
-    targets: list[tuple[ReportFormat, str | None]] = []
-    for i, name in enumerate(formats):
-        try:
-            fmt = ReportFormat(name)
-        except ValueError:
-            raise InvalidInput(f"report format {name!r} is not available in this build") from None
-        targets.append((fmt, outputs[i] if i < len(outputs) else None))
+    formats, outputs = _formats_and_outputs(args)
+    targets = [(_report_format(name), out) for name, out in zip(formats, outputs, strict=True)]
     if sum(1 for _, out in targets if out is None or out == "-") > 1:
         raise InvalidInput(
             "only one report can go to standard output; give --output FILE for the others"

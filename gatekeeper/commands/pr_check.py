@@ -9,10 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gatekeeper.commands.check import check_options
+from gatekeeper.commands.args import add_audit_args, add_policy_arg, audit_options
 from gatekeeper.commands.output import emit, report_targets
 from gatekeeper.errors import ExitCode
-from gatekeeper.policy import default_policy, load_policy
+from gatekeeper.policy import load_policy_or_default
 
 
 def add_parser(sub: Any, add_report_args: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -34,18 +34,12 @@ def add_parser(sub: Any, add_report_args: Callable[[argparse.ArgumentParser], No
     p.add_argument(
         "--event", metavar="FILE", help="pull-request event JSON (default: $GITHUB_EVENT_PATH)"
     )
-    p.add_argument("--policy", metavar="FILE", help="policy YAML file")
+    add_policy_arg(p)
     p.add_argument(
         "--baseline",
         metavar="FILE",
         type=Path,
         help="accept the findings whose fingerprints are in FILE",
-    )
-    p.add_argument(
-        "--only",
-        action="append",
-        metavar="KIND",
-        help="collect only these evidence kinds (repeatable)",
     )
     p.add_argument(
         "--github-repository",
@@ -63,18 +57,7 @@ def add_parser(sub: Any, add_report_args: Callable[[argparse.ArgumentParser], No
         action="store_true",
         help="do not post a status or check run even when GITHUB_TOKEN is set",
     )
-    p.add_argument(
-        "--osv-db",
-        metavar="PATH",
-        help="offline OSV database: a directory or zip of OSV JSON records",
-    )
-    p.add_argument("--osv-api", action="store_true", help="query the OSV API")
-    p.add_argument("--osv-api-url", metavar="URL", default=None, help="OSV API base URL")
-    p.add_argument(
-        "--osv-offline-ok",
-        action="store_true",
-        help="continue when the OSV API is unreachable (the report says so)",
-    )
+    add_audit_args(p)
     add_report_args(p)
     p.set_defaults(handler="gatekeeper.commands.pr_check:cmd_pr_check")
 
@@ -83,20 +66,17 @@ def cmd_pr_check(args: argparse.Namespace) -> int:
     from gatekeeper.github.prcheck import PrCheckConfig, report_to_github, run_pr_check
 
     report_targets(args)  # validate report arguments before doing any work
-    policy, name = default_policy(), "default"
-    if args.policy:
-        policy, _ = load_policy(args.policy)
-        name = policy.name
+    policy = load_policy_or_default(args.policy)
     cfg = PrCheckConfig(
         repo=Path(args.repo),
         policy=policy,
-        policy_name=name,
+        policy_name=policy.name,
         base=args.base,
         head=args.head,
         event_path=args.event,
         kinds=args.only,
         baseline=args.baseline,
-        options=check_options(args),
+        options=audit_options(args),
         environ=dict(os.environ),
         github_repository=args.github_repository,
         pr_number=args.pr,

@@ -13,6 +13,7 @@ from gatekeeper.collect.base import CollectContext
 from gatekeeper.collect.deps import DepsCollector
 from gatekeeper.deps.sbom import SPEC_VERSIONS, sbom_from_evidence
 from gatekeeper.errors import ExitCode, InvalidInput
+from gatekeeper.models.options import AuditOptions
 
 
 def add_parser(subparsers: Any, add_report_args: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -39,7 +40,9 @@ def cmd_sbom(args: argparse.Namespace) -> int:
     repo = Path(args.repo)
     if not repo.is_dir():
         raise InvalidInput(f"{repo}: no such directory")
-    evidence = DepsCollector().collect(CollectContext(repo=repo, options={"osv_skip": True}))
+    evidence = DepsCollector().collect(
+        CollectContext(repo=repo, options=AuditOptions(osv_skip=True))
+    )
     bom = sbom_from_evidence(evidence, args.spec_version)
     text = dumps_json(bom)
     if args.output and args.output != "-":

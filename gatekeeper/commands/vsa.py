@@ -4,27 +4,21 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gatekeeper.attest.keys import LoadedSigner
 from gatekeeper.commands.output import emit, report_targets
 from gatekeeper.errors import InvalidInput
 from gatekeeper.models.policy import parse_duration
-from gatekeeper.models.verdict import Verdict
-from gatekeeper.store import resolve_store_uri
-from gatekeeper.verify.evaluate import VerifyTrace, artifact_digest
-from gatekeeper.vsa import (
-    DEFAULT_MAX_AGE,
+from gatekeeper.verify import (
     VsaCheck,
-    VsaInput,
+    artifact_digest,
     check_vsa,
+    exit_code_for,
     policy_file_digest,
-    write_vsa,
 )
+from gatekeeper.verify.summary import DEFAULT_MAX_AGE
 
 
 def add_parser(sub: Any, add_report_args: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -73,54 +67,7 @@ def add_parser(sub: Any, add_report_args: Callable[[argparse.ArgumentParser], No
     v.set_defaults(handler="gatekeeper.commands.vsa:cmd_vsa_verify")
 
 
-def emit_vsa(
-    args: argparse.Namespace, verdict: Verdict, trace: VerifyTrace, signers: list[LoadedSigner]
-) -> None:
-    """`verify --emit-vsa FILE`: sign a summary on pass; on block make sure FILE is absent.
-
-    Raises:
-        InvalidInput / SigningError: the summary cannot be built or signed.
-    """
-    target = Path(args.emit_vsa)
-    if not verdict.allowed:
-        # SECURITY: a summary left from an earlier run must not pass for this one.
-        if target.exists() or target.is_symlink():
-            target.unlink()
-        sys.stderr.write(f"gatekeeper: blocked: no verification summary written to {target}\n")
-        return
-    if trace.policy_digest is None or not trace.subjects:
-        raise InvalidInput("internal: a passing verdict without a policy digest or subjects")
-    store = resolve_store_uri(args.store)
-    is_oci = store.startswith("oci://")
-    attestations = [
-        (
-            f"{store}@sha256:{env_id}"
-            if is_oci
-            else f"{Path(store).as_posix()}/envelopes/{env_id}.json",
-            env_id,
-        )
-        for env_id in trace.attestations
-    ]
-    name, digest = trace.subjects[0]
-    resource = name if name != digest else (f"{store}@{digest}" if is_oci else digest)
-    write_vsa(
-        target,
-        VsaInput(
-            subjects=list(trace.subjects),
-            policy_uri=Path(args.policy).as_posix(),
-            policy_digest=trace.policy_digest,
-            attestations=attestations,
-            resource_uri=resource,
-            time_verified=datetime.now(UTC),
-        ),
-        signers,
-    )
-    sys.stderr.write(f"gatekeeper: verification summary written to {target}\n")
-
-
 def cmd_vsa_verify(args: argparse.Namespace) -> int:
-    from gatekeeper.commands.verify import verdict_exit_code
-
     report_targets(args)
     subjects = [artifact_digest(spec) for spec in args.image_digest]
     for path in args.artifact:
@@ -151,4 +98,4 @@ def cmd_vsa_verify(args: argparse.Namespace) -> int:
         )
     )
     emit(args, verdict)
-    return verdict_exit_code(verdict)
+    return exit_code_for(verdict)

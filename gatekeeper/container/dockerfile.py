@@ -137,41 +137,47 @@ def split_words(text: str, escape: str, line: int, *, unquote: bool = True) -> l
         DockerfileSyntaxError: an unterminated quote.
     """
     words: list[str] = []
-    current: list[str] = []
-    in_word = False
+    current: list[str] | None = None  # None between words
     quote: str | None = None
     i = 0
     while i < len(text):
-        char = text[i]
-        if quote is None and char in " \t\r\n":
-            if in_word:
+        if quote is None and text[i] in " \t\r\n":
+            if current is not None:
                 words.append("".join(current))
-                current, in_word = [], False
+                current = None
             i += 1
             continue
-        in_word = True
-        if char == escape and quote != "'" and i + 1 < len(text):
-            nxt = text[i + 1]
-            if quote == '"' and nxt not in ('"', escape, "$"):
-                current.append(char)  # inside double quotes the escape only escapes a few
-            elif not unquote:
-                current.append(char)
-            current.append(nxt)
-            i += 2
-            continue
-        if char in "'\"" and (quote is None or quote == char):
-            quote = None if quote == char else char
-            if not unquote:
-                current.append(char)
-            i += 1
-            continue
-        current.append(char)
-        i += 1
+        current = [] if current is None else current
+        i, quote = _word_char(text, i, escape, quote, unquote, current)
     if quote is not None:
         raise DockerfileSyntaxError(line, f"unterminated {quote} quote")
-    if in_word:
+    if current is not None:
         words.append("".join(current))
     return words
+
+
+def _word_char(
+    text: str, i: int, escape: str, quote: str | None, unquote: bool, current: list[str]
+) -> tuple[int, str | None]:
+    """Add ``text[i]`` to the word being read: (the next index, the quote now open)."""
+    char = text[i]
+    if char == escape and quote != "'" and i + 1 < len(text):
+        current.append(_escaped(escape, text[i + 1], quote, unquote))
+        return i + 2, quote
+    if char in "'\"" and (quote is None or quote == char):
+        if not unquote:
+            current.append(char)
+        return i + 1, None if quote == char else char
+    current.append(char)
+    return i + 1, quote
+
+
+def _escaped(escape: str, char: str, quote: str | None, unquote: bool) -> str:
+    """The escape character and the ``char`` after it, as the word keeps them."""
+    # Inside double quotes the escape only escapes a few characters.
+    if not unquote or (quote == '"' and char not in ('"', escape, "$")):
+        return escape + char
+    return char
 
 
 def expand(
@@ -188,67 +194,69 @@ def expand(
     while i < len(text):
         char = text[i]
         if char == escape and text[i + 1 : i + 2] == "$":
-            out.append("$")
-            i += 2
-            continue
-        if char != "$":
-            out.append(char)
-            i += 1
-            continue
-        if text[i + 1 : i + 2] == "{":
-            close = text.find("}", i + 2)
-            if close < 0:
-                out.append(text[i:])
-                break
-            body = text[i + 2 : close]
-            match = _VAR_NAME.match(body)
-            if not match:
-                out.append(text[i : close + 1])
-                i = close + 1
-                continue
-            name, modifier = match.group(0), body[match.end() :]
-            value = variables.get(name)
-            is_set = name in variables and value is not None
-            result: str | None
-            if modifier.startswith(":-"):
-                result = (
-                    value
-                    if is_set and value
-                    else _expand_inner(modifier[2:], variables, escape, unresolved)
-                )
-            elif modifier.startswith("-"):
-                result = (
-                    value if is_set else _expand_inner(modifier[1:], variables, escape, unresolved)
-                )
-            elif modifier.startswith(":+"):
-                result = (
-                    _expand_inner(modifier[2:], variables, escape, unresolved)
-                    if is_set and value
-                    else ""
-                )
-            elif modifier.startswith("+"):
-                result = (
-                    _expand_inner(modifier[1:], variables, escape, unresolved) if is_set else ""
-                )
-            else:
-                result = value if is_set else None
-                if result is None:
-                    unresolved.append(name)
-            out.append(result or "")
-            i = close + 1
-            continue
-        match = _VAR_NAME.match(text, i + 1)
-        if not match:
-            out.append("$")
-            i += 1
-            continue
-        name = match.group(0)
-        value = variables.get(name)
+            piece, i = "$", i + 2
+        elif char != "$":
+            piece, i = char, i + 1
+        elif text[i + 1 : i + 2] == "{":
+            piece, i = _expand_braced(text, i, variables, escape, unresolved)
+        else:
+            piece, i = _expand_name(text, i, variables, unresolved)
+        out.append(piece)
+    return "".join(out), unresolved
+
+
+def _expand_name(
+    text: str, i: int, variables: dict[str, str | None], unresolved: list[str]
+) -> tuple[str, int]:
+    """``$NAME`` at ``i``: (its value, the index after it); a lone ``$`` stays."""
+    match = _VAR_NAME.match(text, i + 1)
+    if not match:
+        return "$", i + 1
+    value = variables.get(match.group(0))
+    if value is None:
+        unresolved.append(match.group(0))
+    return value or "", match.end()
+
+
+def _expand_braced(
+    text: str, i: int, variables: dict[str, str | None], escape: str, unresolved: list[str]
+) -> tuple[str, int]:
+    """``${...}`` at ``i``: (what it expands to, the index after it)."""
+    close = text.find("}", i + 2)
+    if close < 0:
+        return text[i:], len(text)
+    body = text[i + 2 : close]
+    match = _VAR_NAME.match(body)
+    if not match:
+        return text[i : close + 1], close + 1
+    name, modifier = match.group(0), body[match.end() :]
+    return _substitute(name, modifier, variables, escape, unresolved), close + 1
+
+
+_SUBSTITUTIONS = (":-", "-", ":+", "+")
+
+
+def _substitute(
+    name: str,
+    modifier: str,
+    variables: dict[str, str | None],
+    escape: str,
+    unresolved: list[str],
+) -> str:
+    """``${name<modifier>}``: ``-word`` gives the word when the variable is unset, ``+word``
+    gives it when the variable is set (and nothing otherwise); with a colon (``:-``, ``:+``)
+    an empty value counts as unset. Any other modifier is ignored."""
+    value = variables.get(name)
+    op = modifier[:2] if modifier.startswith(":") else modifier[:1]
+    if op not in _SUBSTITUTIONS:
         if value is None:
             unresolved.append(name)
-        out.append(value or "")
-        i = match.end()
-    return "".join(out), unresolved
+        return value or ""
+    is_set = bool(value) if op.startswith(":") else value is not None
+    word = modifier[len(op) :]
+    if op.endswith("+"):
+        return _expand_inner(word, variables, escape, unresolved) if is_set else ""
+    return (value or "") if is_set else _expand_inner(word, variables, escape, unresolved)
 
 
 def _expand_inner(
@@ -283,16 +291,99 @@ def _heredoc_marks(text: str, escape: str) -> list[re.Match[str]]:
         elif char in "'\"":
             quote = char
         elif text.startswith("<<", i):
-            match = _HEREDOC_MARK.match(text, i)
-            if match and not (i > 0 and text[i - 1] == "<"):
-                marks.append(match)
-                i = match.end()
-                continue
-            while i < len(text) and text[i] == "<":
-                i += 1
+            i = _heredoc_mark(text, i, marks)
             continue
         i += 1
     return marks
+
+
+def _heredoc_mark(text: str, i: int, marks: list[re.Match[str]]) -> int:
+    """At ``<<``: record the marker if it is one; returns the index after it (or the ``<``s)."""
+    match = _HEREDOC_MARK.match(text, i)
+    if match and not (i > 0 and text[i - 1] == "<"):
+        marks.append(match)
+        return match.end()
+    while i < len(text) and text[i] == "<":
+        i += 1
+    return i
+
+
+def _heredoc_keyword(text: str) -> str:
+    """The instruction a logical line runs (the trigger's, for ``ONBUILD``), upper case."""
+    keyword, rest = _split_keyword(text)
+    keyword = keyword.upper()
+    if keyword == "ONBUILD":
+        keyword = _split_keyword(rest)[0].upper()
+    return keyword
+
+
+def _flags(keyword: str, rest: str, line: int) -> tuple[list[str], str]:
+    """The leading ``--flag[=value]`` words an instruction allows, and the arguments after."""
+    allowed = _FLAGS.get(keyword)
+    flags: list[str] = []
+    if allowed is None:
+        return flags, rest
+    while rest.startswith("--"):
+        flag, rest = _split_keyword(rest)
+        if flag[2:].partition("=")[0] not in allowed:
+            raise DockerfileSyntaxError(
+                line, f"unknown flag {flag.partition('=')[0]!r} for {keyword}"
+            )
+        flags.append(flag)
+    return flags, rest
+
+
+def _exec_form(keyword: str, rest: str, line: int) -> list[str] | None:
+    """The JSON (exec) form's words, redacted; None for the shell form."""
+    words = _json_words(rest) if keyword in _EXEC_FORM and rest.startswith("[") else None
+    if keyword == "SHELL" and words is None:
+        raise DockerfileSyntaxError(line, "SHELL requires the JSON form")
+    return words
+
+
+def _json_words(rest: str) -> list[str] | None:
+    try:
+        parsed = json.loads(rest)
+    except ValueError:
+        return None
+    if isinstance(parsed, list) and all(isinstance(x, str) for x in parsed):
+        return [redact_text(x) for x in parsed]
+    return None
+
+
+def _stage_name(words: list[str], line: int, names: dict[str, int]) -> str | None:
+    """The ``AS name`` of ``FROM image [AS name]`` (lower case), checked; None without one."""
+    if len(words) == 1:
+        return None
+    if len(words) != 3 or words[1].lower() != "as":
+        raise DockerfileSyntaxError(line, "FROM takes an image and optionally AS name")
+    name = words[2].lower()
+    if not _STAGE_NAME.match(name):
+        raise DockerfileSyntaxError(line, f"invalid stage name {name!r}")
+    if name in names:
+        raise DockerfileSyntaxError(line, f"duplicate stage name {name!r}")
+    return name
+
+
+def _platform(flags: list[str]) -> str | None:
+    platform = None
+    for flag in flags:
+        if flag.startswith("--platform="):
+            platform = flag.partition("=")[2]
+    return platform
+
+
+@dataclass
+class _Build:
+    """The stages read so far, and what the instructions before the first FROM declared."""
+
+    global_args: list[KeyValue] = field(default_factory=list)
+    preamble: list[Instruction] = field(default_factory=list)
+    global_values: dict[str, str | None] = field(
+        default_factory=lambda: dict.fromkeys(_AUTOMATIC_ARGS)
+    )
+    builders: list[_StageBuilder] = field(default_factory=list)
+    names: dict[str, int] = field(default_factory=dict)
 
 
 class _Parser:
@@ -355,29 +446,12 @@ class _Parser:
         return out
 
     def _read_heredocs(self, logical: _Logical, index: int) -> int:
-        keyword, rest = _split_keyword(logical.text)
-        keyword = keyword.upper()
-        if keyword == "ONBUILD":
-            keyword = _split_keyword(rest)[0].upper()
-        if keyword not in _HEREDOC:
+        if _heredoc_keyword(logical.text) not in _HEREDOC:
             return index
         for match in _heredoc_marks(logical.text, self.escape):
             strip_tabs = match.group(1) == "-"
             delimiter = match.group(2) or match.group(3) or match.group(4)
-            body: list[str] = []
-            text = ""
-            while True:
-                if index >= len(self.lines):
-                    raise DockerfileSyntaxError(
-                        logical.line, f"heredoc <<{delimiter} is not terminated"
-                    )
-                raw = self.lines[index]
-                index += 1
-                candidate = raw.lstrip("\t") if strip_tabs else raw
-                if candidate == delimiter:
-                    text = "\n".join(body) + "\n" if body else ""
-                    break
-                body.append(candidate)
+            text, index = self._heredoc_body(logical.line, index, delimiter, strip_tabs)
             logical.heredocs.append(
                 Heredoc(
                     delimiter=delimiter,
@@ -390,75 +464,71 @@ class _Parser:
             logical.end_line = index
         return index
 
+    def _heredoc_body(
+        self, line: int, index: int, delimiter: str, strip_tabs: bool
+    ) -> tuple[str, int]:
+        """The heredoc's text from ``index`` to its delimiter line, and the index after it."""
+        body: list[str] = []
+        while index < len(self.lines):
+            raw = self.lines[index]
+            index += 1
+            candidate = raw.lstrip("\t") if strip_tabs else raw
+            if candidate == delimiter:
+                return ("\n".join(body) + "\n" if body else ""), index
+            body.append(candidate)
+        raise DockerfileSyntaxError(line, f"heredoc <<{delimiter} is not terminated")
+
     # -- instructions --------------------------------------------------------------------
 
     def _instruction(
         self, logical: _Logical, text: str, *, onbuild: bool = False
     ) -> tuple[Instruction, list[str | None]]:
         """The instruction, and the unredacted ENV/ARG values (kept in memory only)."""
-        keyword_raw, rest = _split_keyword(text)
-        if not keyword_raw:
-            raise DockerfileSyntaxError(logical.line, "empty instruction")
-        keyword = keyword_raw.upper()
-        rest = rest.strip()
-        if keyword not in INSTRUCTIONS:
-            raise DockerfileSyntaxError(logical.line, f"unknown instruction {keyword_raw!r}")
+        keyword, rest = _keyword(text, logical.line)
         if keyword == "ONBUILD":
-            if onbuild:
-                raise DockerfileSyntaxError(logical.line, "ONBUILD ONBUILD is not allowed")
-            if not rest:
-                raise DockerfileSyntaxError(logical.line, "ONBUILD requires an instruction")
-            inner, values = self._instruction(logical, rest, onbuild=True)
-            if inner.keyword in ("FROM", "MAINTAINER"):
-                raise DockerfileSyntaxError(
-                    logical.line, f"{inner.keyword} is not allowed as an ONBUILD trigger"
-                )
-            return inner, values
-        flags: list[str] = []
-        allowed_flags = _FLAGS.get(keyword)
-        if allowed_flags is not None:
-            while rest.startswith("--"):
-                flag, rest = _split_keyword(rest)
-                name = flag[2:].partition("=")[0]
-                if name not in allowed_flags:
-                    raise DockerfileSyntaxError(
-                        logical.line, f"unknown flag {flag.partition('=')[0]!r} for {keyword}"
-                    )
-                flags.append(flag)
+            return self._onbuild(logical, rest, nested=onbuild)
+        flags, rest = _flags(keyword, rest, logical.line)
         heredocs = logical.heredocs if keyword in _HEREDOC else []
         if not rest and not heredocs:
             raise DockerfileSyntaxError(logical.line, f"{keyword} requires arguments")
-        exec_form: list[str] | None = None
-        if keyword in _EXEC_FORM and rest.startswith("["):
-            try:
-                parsed = json.loads(rest)
-            except ValueError:
-                parsed = None
-            if isinstance(parsed, list) and all(isinstance(x, str) for x in parsed):
-                exec_form = [redact_text(x) for x in parsed]
-        if keyword == "SHELL" and exec_form is None:
-            raise DockerfileSyntaxError(logical.line, "SHELL requires the JSON form")
-        raw: list[tuple[str, str | None]] = []
-        if keyword in ("ENV", "LABEL"):
-            raw = self._name_values(keyword, rest, logical.line)
-        elif keyword == "ARG":
-            raw = self._args(rest, logical.line)
+        exec_form = _exec_form(keyword, rest, logical.line)
+        raw = self._pairs(keyword, rest, logical.line)
         pairs = [_pair(key, value) for key, value in raw]
-        args = " ".join(_show_pair(p) for p in pairs) if raw else redact_text(rest)
-        secret = None if raw else classify(None, rest)
         instruction = Instruction(
             line=logical.line,
             end_line=max(logical.end_line, logical.line),
             keyword=keyword,
             onbuild=onbuild,
             flags=flags,
-            args=args,
+            args=" ".join(_show_pair(p) for p in pairs) if raw else redact_text(rest),
             exec_form=exec_form,
             heredocs=heredocs,
             pairs=pairs,
-            secret=secret,
+            secret=None if raw else classify(None, rest),
         )
         return instruction, [value for _, value in raw]
+
+    def _onbuild(
+        self, logical: _Logical, rest: str, *, nested: bool
+    ) -> tuple[Instruction, list[str | None]]:
+        if nested:
+            raise DockerfileSyntaxError(logical.line, "ONBUILD ONBUILD is not allowed")
+        if not rest:
+            raise DockerfileSyntaxError(logical.line, "ONBUILD requires an instruction")
+        inner, values = self._instruction(logical, rest, onbuild=True)
+        if inner.keyword in ("FROM", "MAINTAINER"):
+            raise DockerfileSyntaxError(
+                logical.line, f"{inner.keyword} is not allowed as an ONBUILD trigger"
+            )
+        return inner, values
+
+    def _pairs(self, keyword: str, rest: str, line: int) -> list[tuple[str, str | None]]:
+        """ENV and LABEL ``NAME=value`` pairs, ARG names with their defaults; [] otherwise."""
+        if keyword in ("ENV", "LABEL"):
+            return self._name_values(keyword, rest, line)
+        if keyword == "ARG":
+            return self._args(rest, line)
+        return []
 
     def _name_values(self, keyword: str, rest: str, line: int) -> list[tuple[str, str | None]]:
         words = split_words(rest, self.escape, line, unquote=False)
@@ -500,65 +570,42 @@ class _Parser:
     def parse(
         self,
     ) -> tuple[dict[str, str], list[Stage], list[KeyValue], list[Instruction]]:
-        start = self._read_directives()
-        logicals = self._logical_lines(start)
+        logicals = self._logical_lines(self._read_directives())
         if not logicals:
             raise DockerfileSyntaxError(1, "the file has no instructions")
-        global_args: list[KeyValue] = []
-        preamble: list[Instruction] = []
-        global_values: dict[str, str | None] = dict.fromkeys(_AUTOMATIC_ARGS)
-        builders: list[_StageBuilder] = []
-        names: dict[str, int] = {}
+        build = _Build()
         for logical in logicals:
             instruction, values = self._instruction(logical, logical.text)
             if instruction.keyword == "FROM" and not instruction.onbuild:
-                builders.append(self._from(instruction, global_values, builders, names))
-                continue
-            if not builders:
-                if instruction.keyword != "ARG" or instruction.onbuild:
-                    raise DockerfileSyntaxError(
-                        instruction.line,
-                        f"{instruction.keyword} before the first FROM (only ARG may come first)",
-                    )
-                preamble.append(instruction)
-                for pair, real in zip(instruction.pairs, values, strict=True):
-                    global_args.append(pair)
-                    value = None if real is None else expand(real, global_values, self.escape)[0]
-                    global_values[pair.key] = value
-                continue
-            builders[-1].add(instruction, values, global_values, self.escape)
-        if not builders:
+                build.builders.append(self._from(instruction, build))
+            elif build.builders:
+                build.builders[-1].add(instruction, values, build.global_values, self.escape)
+            else:
+                self._preamble(instruction, values, build)
+        if not build.builders:
             raise DockerfileSyntaxError(logicals[-1].line, "no FROM: the file has no build stage")
-        return self.directives, [b.build() for b in builders], global_args, preamble
+        stages = [b.build() for b in build.builders]
+        return self.directives, stages, build.global_args, build.preamble
 
-    def _from(
-        self,
-        instruction: Instruction,
-        global_values: dict[str, str | None],
-        builders: list[_StageBuilder],
-        names: dict[str, int],
-    ) -> _StageBuilder:
-        words = instruction.args.split()
-        if len(words) == 3 and words[1].lower() == "as":
-            name: str | None = words[2].lower()
-        elif len(words) == 1:
-            name = None
-        else:
+    def _preamble(self, instruction: Instruction, values: list[str | None], build: _Build) -> None:
+        """An instruction before the first FROM: only ARG may come there (global ARGs)."""
+        if instruction.keyword != "ARG" or instruction.onbuild:
             raise DockerfileSyntaxError(
-                instruction.line, "FROM takes an image and optionally AS name"
+                instruction.line,
+                f"{instruction.keyword} before the first FROM (only ARG may come first)",
             )
-        if name is not None:
-            if not _STAGE_NAME.match(name):
-                raise DockerfileSyntaxError(instruction.line, f"invalid stage name {name!r}")
-            if name in names:
-                raise DockerfileSyntaxError(instruction.line, f"duplicate stage name {name!r}")
+        build.preamble.append(instruction)
+        for pair, real in zip(instruction.pairs, values, strict=True):
+            build.global_args.append(pair)
+            value = None if real is None else expand(real, build.global_values, self.escape)[0]
+            build.global_values[pair.key] = value
+
+    def _from(self, instruction: Instruction, build: _Build) -> _StageBuilder:
+        words = instruction.args.split()
+        name = _stage_name(words, instruction.line, build.names)
         base = words[0]
-        resolved, unresolved = expand(base, global_values, self.escape)
-        platform = None
-        for flag in instruction.flags:
-            if flag.startswith("--platform="):
-                platform = flag.partition("=")[2]
-        base_stage = names.get(resolved.lower()) if not unresolved else None
+        resolved, unresolved = expand(base, build.global_values, self.escape)
+        base_stage = build.names.get(resolved.lower()) if not unresolved else None
         is_scratch = resolved.lower() == "scratch" and not unresolved
         base_image: str | None = resolved if not unresolved else None
         if base_image is not None and base_stage is None and not is_scratch:
@@ -567,21 +614,32 @@ class _Parser:
             except ValueError as exc:
                 raise DockerfileSyntaxError(instruction.line, str(exc)) from exc
         builder = _StageBuilder(
-            index=len(builders),
+            index=len(build.builders),
             name=name,
             line=instruction.line,
             base=base,
             base_image=base_image,
             unresolved=sorted(set(unresolved)),
-            platform=platform,
+            platform=_platform(instruction.flags),
             base_stage=base_stage,
             is_scratch=is_scratch,
-            parent=builders[base_stage] if base_stage is not None else None,
+            parent=build.builders[base_stage] if base_stage is not None else None,
         )
         builder.instructions.append(instruction)
         if name is not None:
-            names[name] = builder.index
+            build.names[name] = builder.index
         return builder
+
+
+def _keyword(text: str, line: int) -> tuple[str, str]:
+    """The instruction's keyword (upper case, known) and its arguments."""
+    keyword_raw, rest = _split_keyword(text)
+    if not keyword_raw:
+        raise DockerfileSyntaxError(line, "empty instruction")
+    keyword = keyword_raw.upper()
+    if keyword not in INSTRUCTIONS:
+        raise DockerfileSyntaxError(line, f"unknown instruction {keyword_raw!r}")
+    return keyword, rest.strip()
 
 
 def _pair(key: str, value: str | None) -> KeyValue:

@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from gatekeeper._fileio import loads_json_strict
-from gatekeeper.collect.base import Limits
 from gatekeeper.errors import InvalidInput
 from gatekeeper.models.container import Image, ImageEnv, Layer, Package
+from gatekeeper.models.policy import Limits
 from gatekeeper.secrets.classify import classify, is_secret_file, redact_text
 
 _CHUNK = 1024 * 1024
@@ -198,13 +198,7 @@ class _TarSource:
     def _index(self, limits: Limits) -> None:
         total = 0
         count = 0
-        while True:
-            try:
-                info = self.tar.next()
-            except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
-                raise InvalidInput(f"{self.label}: truncated or corrupt archive: {exc}") from exc
-            if info is None:
-                break
+        while (info := self._next_member()) is not None:
             # NOTE: TarFile keeps every member it reads; we keep our own index instead.
             self.tar.members = []  # type: ignore[attr-defined]
             count += 1
@@ -213,30 +207,45 @@ class _TarSource:
                     f"{self.label}: more than {limits.max_archive_members} archive members"
                 )
             name = _member_name(info.name, self.label)
-            if info.size > limits.max_declared_bytes:
-                raise InvalidInput(
-                    f"{self.label}: member {name!r} declares {info.size} bytes, over the "
-                    f"{limits.max_declared_bytes}-byte limit"
-                )
-            if not self.compressed and info.offset_data + info.size > self.file_size:
-                raise InvalidInput(
-                    f"{self.label}: member {name!r} declares {info.size} bytes but the archive "
-                    f"ends before them (truncated or forged size)"
-                )
-            total += info.size
-            if total > limits.max_declared_bytes:
-                raise InvalidInput(
-                    f"{self.label}: members declare more than {limits.max_declared_bytes} bytes"
-                )
-            if info.issym() or info.islnk():
-                _link_target(info, name, self.label)
-            elif not (info.isreg() or info.isdir()):
-                raise InvalidInput(f"{self.label}: member {name!r} is a device or fifo")
-            if name in self.members and not info.isdir():
-                raise InvalidInput(f"{self.label}: member {name!r} appears twice")
+            total = self._check_size(info, name, total, limits)
+            self._check_kind(info, name)
             self.members[name] = info
         if not self.members:
             raise InvalidInput(f"{self.label}: empty archive")
+
+    def _next_member(self) -> tarfile.TarInfo | None:
+        try:
+            return self.tar.next()
+        except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+            raise InvalidInput(f"{self.label}: truncated or corrupt archive: {exc}") from exc
+
+    def _check_size(self, info: tarfile.TarInfo, name: str, total: int, limits: Limits) -> int:
+        """The member's declared size fits the limits and the archive; returns the new total."""
+        if info.size > limits.max_declared_bytes:
+            raise InvalidInput(
+                f"{self.label}: member {name!r} declares {info.size} bytes, over the "
+                f"{limits.max_declared_bytes}-byte limit"
+            )
+        if not self.compressed and info.offset_data + info.size > self.file_size:
+            raise InvalidInput(
+                f"{self.label}: member {name!r} declares {info.size} bytes but the archive "
+                f"ends before them (truncated or forged size)"
+            )
+        total += info.size
+        if total > limits.max_declared_bytes:
+            raise InvalidInput(
+                f"{self.label}: members declare more than {limits.max_declared_bytes} bytes"
+            )
+        return total
+
+    def _check_kind(self, info: tarfile.TarInfo, name: str) -> None:
+        """Files, directories and links that stay inside the archive, each name once."""
+        if info.issym() or info.islnk():
+            _link_target(info, name, self.label)
+        elif not (info.isreg() or info.isdir()):
+            raise InvalidInput(f"{self.label}: member {name!r} is a device or fifo")
+        if name in self.members and not info.isdir():
+            raise InvalidInput(f"{self.label}: member {name!r} appears twice")
 
     def _resolve(self, name: str) -> tarfile.TarInfo:
         for _ in range(_MAX_LINK_DEPTH):
@@ -433,6 +442,9 @@ class _Ref:
     tag: str | None
 
 
+_SCHEMES = ("oci", "oci-archive", "docker-archive")
+
+
 def parse_reference(ref: str) -> _Ref:
     """Split ``oci:DIR[:TAG]``, ``oci-archive:FILE[:TAG]`` or ``docker-archive:FILE``.
 
@@ -440,24 +452,32 @@ def parse_reference(ref: str) -> _Ref:
         InvalidInput: an unknown scheme or a path that does not exist.
     """
     scheme, sep, rest = ref.partition(":")
-    if not sep or scheme not in ("oci", "oci-archive", "docker-archive") or not rest:
+    if not sep or scheme not in _SCHEMES or not rest:
         raise InvalidInput(
             f"image reference {ref!r}: use oci:DIR[:TAG], oci-archive:FILE[:TAG] or "
             f"docker-archive:FILE (gatekeeper reads images from disk, never from a registry "
             f"or a container engine)"
         )
     want_dir = scheme == "oci"
-
-    def fits(path: Path) -> bool:
-        return path.is_dir() if want_dir else path.is_file()
-
-    if fits(Path(rest)):
+    if _fits(Path(rest), want_dir):
         return _Ref(scheme, Path(rest), None)
-    head, colon, tag = rest.rpartition(":")
-    if colon and head and tag and "/" not in tag and fits(Path(head)):
-        return _Ref(scheme, Path(head), tag)
+    tagged = _split_tag(rest)
+    if tagged is not None and _fits(Path(tagged[0]), want_dir):
+        return _Ref(scheme, Path(tagged[0]), tagged[1])
     kind = "directory" if want_dir else "file"
     raise InvalidInput(f"image reference {ref!r}: no such {kind} {rest!r}")
+
+
+def _fits(path: Path, want_dir: bool) -> bool:
+    return path.is_dir() if want_dir else path.is_file()
+
+
+def _split_tag(rest: str) -> tuple[str, str] | None:
+    """``PATH:TAG`` as (PATH, TAG); None when ``rest`` does not end in a tag."""
+    head, colon, tag = rest.rpartition(":")
+    if colon and head and tag and "/" not in tag:
+        return head, tag
+    return None
 
 
 # -- the image ------------------------------------------------------------------------------
@@ -570,6 +590,19 @@ def _is_attachment(desc: dict[str, Any]) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class _Origin:
+    """Where an image's config was found: what the evidence says about the image itself."""
+
+    reference: str
+    format: str
+    name: str | None
+    manifest_digest: str | None
+    index_digest: str | None
+    config_digest: str
+    label: str  # the layout or archive, for error messages
+
+
 def _read_layout(
     ref: str,
     source: _Source,
@@ -581,6 +614,28 @@ def _read_layout(
 ) -> Image:
     blobs = _Blobs(source, limits)
     label = source.label
+    _check_layout(blobs, fmt)
+    index, _ = blobs.read_json("index.json", "index.json")
+    top = _descriptors(index, "index.json", label)
+    desc = _choose_image(top, tag, label)
+    name = _descriptor_name(desc) or (docker_names[0] if docker_names else None)
+    desc, index_digest, siblings = _platform_image(blobs, desc, top)
+    manifest, manifest_digest, config_desc, layer_descs = _image_manifest(blobs, desc)
+    config, config_digest = blobs.blob_json(config_desc, "image config")
+    layers = [
+        _layer(blobs, i, layer_desc, verify_layers) for i, layer_desc in enumerate(layer_descs)
+    ]
+    origin = _Origin(ref, fmt, name, manifest_digest, index_digest, config_digest, label)
+    image = _image_from_config(origin, config, layers, _annotations(manifest))
+    sbom = _find_sbom(blobs, siblings, top, manifest_digest, image.labels)
+    if sbom is not None:
+        image = image.model_copy(update=sbom)
+    return image
+
+
+def _check_layout(blobs: _Blobs, fmt: str) -> None:
+    """An ``index.json`` and an ``oci-layout`` file (a docker save archive may lack the latter)."""
+    source, label = blobs.source, blobs.source.label
     if not source.exists("index.json"):
         raise InvalidInput(f"{label}: not an OCI image layout (no index.json)")
     if source.exists("oci-layout"):
@@ -589,41 +644,62 @@ def _read_layout(
             raise InvalidInput(f"{label}: oci-layout has no imageLayoutVersion")
     elif fmt != "docker-archive":
         raise InvalidInput(f"{label}: not an OCI image layout (no oci-layout file)")
-    index, _ = blobs.read_json("index.json", "index.json")
-    top = _descriptors(index, "index.json", label)
-    if tag is not None:
-        chosen = [d for d in top if _matches_tag(d, tag)]
-        if not chosen:
-            tags = sorted({n for d in top if (n := _descriptor_name(d))})
-            raise InvalidInput(f"{label}: no image tagged {tag!r} (tags: {', '.join(tags) or '-'})")
-    else:
-        chosen = [d for d in top if not _is_attachment(d)]
+
+
+def _choose_image(top: list[dict[str, Any]], tag: str | None, label: str) -> dict[str, Any]:
+    """The one image of the layout: the one tagged ``tag``, else the only one there is."""
     # One image saved under several names (docker save a:1 a:latest) is listed once per name.
     by_digest: dict[str, dict[str, Any]] = {}
-    for desc in chosen:
+    for desc in _candidates(top, tag, label):
         by_digest.setdefault(str(desc.get("digest")), desc)
-    chosen = list(by_digest.values())
-    if len(chosen) != 1:
-        tags = sorted({n for d in chosen if (n := _descriptor_name(d))})
+    if len(by_digest) != 1:
         raise InvalidInput(
-            f"{label}: {len(chosen)} images in the layout; name one with :TAG "
-            f"(tags: {', '.join(tags) or '-'})"
+            f"{label}: {len(by_digest)} images in the layout; name one with :TAG "
+            f"(tags: {_tag_list(list(by_digest.values()))})"
         )
-    desc = chosen[0]
-    name = _descriptor_name(desc) or (docker_names[0] if docker_names else None)
-    index_digest: str | None = None
-    siblings = top
-    if desc.get("mediaType") in _INDEX_TYPES:
-        nested, index_digest = blobs.blob_json(desc, "image index")
-        siblings = _descriptors(nested, f"image index {index_digest}", label)
-        images = [d for d in siblings if not _is_attachment(d)]
-        if len(images) != 1:
-            platforms = sorted(_platform(d) for d in images)
-            raise InvalidInput(
-                f"{label}: the image index {index_digest} holds {len(images)} platform images "
-                f"({', '.join(platforms)}); gatekeeper audits one image: export one platform"
-            )
-        desc = images[0]
+    return next(iter(by_digest.values()))
+
+
+def _candidates(top: list[dict[str, Any]], tag: str | None, label: str) -> list[dict[str, Any]]:
+    if tag is None:
+        return [d for d in top if not _is_attachment(d)]
+    chosen = [d for d in top if _matches_tag(d, tag)]
+    if not chosen:
+        raise InvalidInput(f"{label}: no image tagged {tag!r} (tags: {_tag_list(top)})")
+    return chosen
+
+
+def _tag_list(descs: list[dict[str, Any]]) -> str:
+    return ", ".join(sorted({n for d in descs if (n := _descriptor_name(d))})) or "-"
+
+
+def _platform_image(
+    blobs: _Blobs, desc: dict[str, Any], top: list[dict[str, Any]]
+) -> tuple[dict[str, Any], str | None, list[dict[str, Any]]]:
+    """For a multi-platform index: its one platform image, the index digest, its manifests.
+
+    Any other descriptor is the image itself (no index digest; its siblings are ``top``).
+    """
+    if desc.get("mediaType") not in _INDEX_TYPES:
+        return desc, None, top
+    label = blobs.source.label
+    nested, index_digest = blobs.blob_json(desc, "image index")
+    siblings = _descriptors(nested, f"image index {index_digest}", label)
+    images = [d for d in siblings if not _is_attachment(d)]
+    if len(images) != 1:
+        platforms = sorted(_platform(d) for d in images)
+        raise InvalidInput(
+            f"{label}: the image index {index_digest} holds {len(images)} platform images "
+            f"({', '.join(platforms)}); gatekeeper audits one image: export one platform"
+        )
+    return images[0], index_digest, siblings
+
+
+def _image_manifest(
+    blobs: _Blobs, desc: dict[str, Any]
+) -> tuple[dict[str, Any], str, dict[str, Any], list[dict[str, Any]]]:
+    """The image manifest: (manifest, its digest, the config descriptor, layer descriptors)."""
+    label = blobs.source.label
     if desc.get("mediaType") not in _MANIFEST_TYPES:
         raise InvalidInput(f"{label}: unsupported manifest media type {desc.get('mediaType')!r}")
     manifest, manifest_digest = blobs.blob_json(desc, "image manifest")
@@ -637,40 +713,26 @@ def _read_layout(
         or not all(isinstance(d, dict) for d in layer_descs)
     ):
         raise InvalidInput(f"{label}: image manifest {manifest_digest} has no config or layers")
-    config, config_digest = blobs.blob_json(config_desc, "image config")
-    layers: list[Layer] = []
-    for i, layer_desc in enumerate(layer_descs):
-        digest = str(layer_desc.get("digest"))
-        what = f"layer {i} ({digest})"
-        size = layer_desc.get("size")
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            raise InvalidInput(f"{label}: {what} descriptor has no valid size")
-        media_type = layer_desc.get("mediaType")
-        media = str(media_type) if media_type is not None else None
-        path = blobs.path(digest, what)
-        if verify_layers:
-            layers.append(blobs.verify_layer(path, digest, size, media, what))
-        else:
-            if source.size(path) != size:
-                raise InvalidInput(f"{label}: {what} is not {size} bytes as its descriptor says")
-            layers.append(Layer(digest=digest, size=size, media_type=media))
-    annotations = _annotations(manifest)
-    image = _image_from_config(
-        ref,
-        fmt,
-        name,
-        manifest_digest,
-        index_digest,
-        config_digest,
-        config,
-        layers,
-        annotations,
-        label,
-    )
-    sbom = _find_sbom(blobs, siblings, top, manifest_digest, image.labels)
-    if sbom is not None:
-        image = image.model_copy(update=sbom)
-    return image
+    return manifest, manifest_digest, config_desc, layer_descs
+
+
+def _layer(blobs: _Blobs, i: int, layer_desc: dict[str, Any], verify: bool) -> Layer:
+    """Layer ``i``: hashed and scanned when ``verify``, else its size checked only."""
+    digest = str(layer_desc.get("digest"))
+    what = f"layer {i} ({digest})"
+    size = layer_desc.get("size")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise InvalidInput(f"{blobs.source.label}: {what} descriptor has no valid size")
+    media_type = layer_desc.get("mediaType")
+    media = str(media_type) if media_type is not None else None
+    path = blobs.path(digest, what)
+    if verify:
+        return blobs.verify_layer(path, digest, size, media, what)
+    if blobs.source.size(path) != size:
+        raise InvalidInput(
+            f"{blobs.source.label}: {what} is not {size} bytes as its descriptor says"
+        )
+    return Layer(digest=digest, size=size, media_type=media)
 
 
 def _platform(desc: dict[str, Any]) -> str:
@@ -684,9 +746,24 @@ def _platform(desc: dict[str, Any]) -> str:
 
 
 def _read_docker_legacy(ref: str, source: _TarSource, limits: Limits, verify_layers: bool) -> Image:
-    label = source.label
     blobs = _Blobs(source, limits)
-    if not source.exists("manifest.json"):
+    entry, config_name, layer_names = _legacy_entry(blobs)
+    config, config_sha = _legacy_config(blobs, config_name)
+    diff_ids = _diff_ids(config, len(layer_names), source.label)
+    layers = [
+        _legacy_layer(blobs, i, layer_name, diff_id, verify_layers)
+        for i, (layer_name, diff_id) in enumerate(zip(layer_names, diff_ids, strict=True))
+    ]
+    tags = entry.get("RepoTags")
+    name = str(tags[0]) if isinstance(tags, list) and tags else None
+    origin = _Origin(ref, "docker-archive", name, None, None, f"sha256:{config_sha}", source.label)
+    return _image_from_config(origin, config, layers, {})
+
+
+def _legacy_entry(blobs: _Blobs) -> tuple[dict[str, Any], str, list[str]]:
+    """manifest.json's one entry: (the entry, its config member, its layer members)."""
+    label = blobs.source.label
+    if not blobs.source.exists("manifest.json"):
         raise InvalidInput(f"{label}: not a docker-save archive (no manifest.json)")
     doc, _ = blobs.read_json("manifest.json", "manifest.json")
     if not isinstance(doc, list) or len(doc) != 1 or not isinstance(doc[0], dict):
@@ -701,37 +778,40 @@ def _read_docker_legacy(ref: str, source: _TarSource, limits: Limits, verify_lay
         or not all(isinstance(n, str) for n in layer_names)
     ):
         raise InvalidInput(f"{label}: manifest.json entry has no Config or Layers")
-    config_name = _member_name(config_name, label)
+    return entry, _member_name(config_name, label), layer_names
+
+
+def _legacy_config(blobs: _Blobs, config_name: str) -> tuple[Any, str]:
+    """The config and its sha256, checked against its name (``<hex>.json``) when it has one."""
     config, config_sha = blobs.read_json(config_name, f"image config {config_name}")
-    # The config file is named by its digest (``<hex>.json`` or ``blobs/sha256/<hex>``).
     stem = posixpath.basename(config_name).removesuffix(".json")
     if re.fullmatch(r"[0-9a-f]{64}", stem) and stem != config_sha:
         raise InvalidInput(
-            f"{label}: image config {config_name} does not match its digest "
+            f"{blobs.source.label}: image config {config_name} does not match its digest "
             f"(its bytes hash to sha256:{config_sha})"
         )
+    return config, config_sha
+
+
+def _diff_ids(config: Any, count: int, label: str) -> list[Any]:
     diff_ids = (config.get("rootfs") or {}).get("diff_ids") if isinstance(config, dict) else None
-    if not isinstance(diff_ids, list) or len(diff_ids) != len(layer_names):
+    if not isinstance(diff_ids, list) or len(diff_ids) != count:
         raise InvalidInput(
             f"{label}: the config's rootfs.diff_ids do not list one digest per "
             f"layer of manifest.json"
         )
-    layers: list[Layer] = []
-    for i, (layer_name, diff_id) in enumerate(zip(layer_names, diff_ids, strict=True)):
-        member = _member_name(layer_name, label)
-        what = f"layer {i} ({member})"
-        # Legacy layers are uncompressed tars, so the layer digest is the config's diff_id.
-        digest = str(diff_id)
-        _check_digest(digest, what)
-        if verify_layers:
-            layers.append(blobs.verify_layer(member, digest, None, None, what))
-        else:
-            layers.append(Layer(digest=digest, size=source.size(member)))
-    tags = entry.get("RepoTags")
-    name = str(tags[0]) if isinstance(tags, list) and tags else None
-    return _image_from_config(
-        ref, "docker-archive", name, None, None, f"sha256:{config_sha}", config, layers, {}, label
-    )
+    return diff_ids
+
+
+def _legacy_layer(blobs: _Blobs, i: int, layer_name: str, diff_id: Any, verify: bool) -> Layer:
+    member = _member_name(layer_name, blobs.source.label)
+    what = f"layer {i} ({member})"
+    # Legacy layers are uncompressed tars, so the layer digest is the config's diff_id.
+    digest = str(diff_id)
+    _check_digest(digest, what)
+    if verify:
+        return blobs.verify_layer(member, digest, None, None, what)
+    return Layer(digest=digest, size=blobs.source.size(member))
 
 
 def _str_list(value: Any) -> list[str] | None:
@@ -741,32 +821,70 @@ def _str_list(value: Any) -> list[str] | None:
 
 
 def _image_from_config(
-    ref: str,
-    fmt: str,
-    name: str | None,
-    manifest_digest: str | None,
-    index_digest: str | None,
-    config_digest: str,
-    config: Any,
-    layers: list[Layer],
-    annotations: dict[str, str],
-    label: str,
+    origin: _Origin, config: Any, layers: list[Layer], annotations: dict[str, str]
 ) -> Image:
+    label = origin.label
     if not isinstance(config, dict):
         raise InvalidInput(f"{label}: the image config is not a JSON object")
     cfg = config.get("config") or {}
     if not isinstance(cfg, dict):
         raise InvalidInput(f"{label}: the image config's config section is not an object")
-    env: list[ImageEnv] = []
+    env = _env(cfg, label)
+    labels, label_secrets = _labels(cfg, label)
+    ports = _ports(cfg, label)
+    user = cfg.get("User")
+    return Image(
+        reference=origin.reference,
+        format=origin.format,
+        name=origin.name,
+        manifest_digest=origin.manifest_digest,
+        index_digest=origin.index_digest,
+        config_digest=origin.config_digest,
+        os=_opt_str(config.get("os")),
+        architecture=_opt_str(config.get("architecture")),
+        variant=_opt_str(config.get("variant")),
+        created=_opt_str(config.get("created")),
+        user=user if isinstance(user, str) else None,
+        entrypoint=_str_list(cfg.get("Entrypoint")),
+        cmd=_str_list(cfg.get("Cmd")),
+        working_dir=_opt_str(cfg.get("WorkingDir")),
+        exposed_ports=ports,
+        env=env,
+        history_secrets=_history_secrets(config.get("history")),
+        command_secrets=_command_secrets(cfg),
+        labels=labels,
+        label_secrets=label_secrets,
+        layers=layers,
+        total_size=sum(layer.size for layer in layers),
+        base_name=annotations.get(_BASE_NAME) or labels.get(_BASE_NAME),
+        base_digest=annotations.get(_BASE_DIGEST) or labels.get(_BASE_DIGEST),
+    )
+
+
+def _ports(cfg: dict[str, Any], label: str) -> list[str]:
+    ports = cfg.get("ExposedPorts") or {}
+    if not isinstance(ports, dict):
+        raise InvalidInput(f"{label}: the image config's ExposedPorts is not an object")
+    return sorted(str(p) for p in ports)
+
+
+def _env(cfg: dict[str, Any], label: str) -> list[ImageEnv]:
+    """The config's Env, secret-looking values redacted."""
     raw_env = cfg.get("Env") or []
     if not isinstance(raw_env, list):
         raise InvalidInput(f"{label}: the image config's Env is not a list")
+    env: list[ImageEnv] = []
     for item in raw_env:
         if not isinstance(item, str):
             raise InvalidInput(f"{label}: the image config's Env holds a non-string")
         key, _, value = item.partition("=")
         secret = classify(key, value)
         env.append(ImageEnv(name=key, value=secret.redacted if secret else value, secret=secret))
+    return env
+
+
+def _labels(cfg: dict[str, Any], label: str) -> tuple[dict[str, str], list[ImageEnv]]:
+    """The config's Labels (sorted, secret-looking values redacted) and those secrets."""
     labels_raw = cfg.get("Labels") or {}
     if not isinstance(labels_raw, dict):
         raise InvalidInput(f"{label}: the image config's Labels is not an object")
@@ -777,36 +895,7 @@ def _image_from_config(
         labels[str(key)] = secret.redacted if secret else redact_text(str(value))
         if secret is not None:
             label_secrets.append(ImageEnv(name=str(key), value=secret.redacted, secret=secret))
-    ports = cfg.get("ExposedPorts") or {}
-    if not isinstance(ports, dict):
-        raise InvalidInput(f"{label}: the image config's ExposedPorts is not an object")
-    user = cfg.get("User")
-    return Image(
-        reference=ref,
-        format=fmt,
-        name=name,
-        manifest_digest=manifest_digest,
-        index_digest=index_digest,
-        config_digest=config_digest,
-        os=_opt_str(config.get("os")),
-        architecture=_opt_str(config.get("architecture")),
-        variant=_opt_str(config.get("variant")),
-        created=_opt_str(config.get("created")),
-        user=user if isinstance(user, str) else None,
-        entrypoint=_str_list(cfg.get("Entrypoint")),
-        cmd=_str_list(cfg.get("Cmd")),
-        working_dir=_opt_str(cfg.get("WorkingDir")),
-        exposed_ports=sorted(str(p) for p in ports),
-        env=env,
-        history_secrets=_history_secrets(config.get("history")),
-        command_secrets=_command_secrets(cfg),
-        labels=dict(sorted(labels.items())),
-        label_secrets=label_secrets,
-        layers=layers,
-        total_size=sum(layer.size for layer in layers),
-        base_name=annotations.get(_BASE_NAME) or labels.get(_BASE_NAME),
-        base_digest=annotations.get(_BASE_DIGEST) or labels.get(_BASE_DIGEST),
-    )
+    return dict(sorted(labels.items())), label_secrets
 
 
 def _opt_str(value: Any) -> str | None:
@@ -890,87 +979,128 @@ def _find_sbom(
     """
     candidates = [*siblings, *[d for d in top if d not in siblings]]
     for desc in candidates:
-        notes = _annotations(desc)
-        is_attestation = (
-            notes.get(_REFERENCE_TYPE) == "attestation-manifest"
-            and notes.get(_REFERENCE_DIGEST) == manifest_digest
-        )
-        is_referrer = desc.get("artifactType") in _SBOM_TYPES or is_attestation
-        if not is_referrer or desc.get("mediaType") not in _MANIFEST_TYPES:
-            continue
-        manifest, digest = blobs.blob_json(desc, "attached manifest")
-        if not isinstance(manifest, dict):
-            continue
-        subject = manifest.get("subject")
-        if not is_attestation and not (
-            isinstance(subject, dict) and subject.get("digest") == manifest_digest
-        ):
-            continue
-        for layer in manifest.get("layers") or []:
-            if not isinstance(layer, dict):
-                continue
-            media = layer.get("mediaType")
-            predicate = _annotations(layer).get("in-toto.io/predicate-type")
-            fmt = _SBOM_TYPES.get(str(media)) or _SBOM_PREDICATES.get(str(predicate))
-            if fmt is None:
-                continue
-            doc, blob_digest = blobs.blob_json(layer, "SBOM", cap=_MAX_SBOM)
-            if media == "application/vnd.in-toto+json" and isinstance(doc, dict):
-                doc = doc.get("predicate")
-            packages = _sbom_packages(fmt, doc)
-            if packages is not None:
-                return {
-                    "sbom_format": fmt,
-                    "sbom_source": f"{digest} -> {blob_digest}",
-                    "packages": packages,
-                }
-    label_digest = labels.get(SBOM_LABEL)
-    if label_digest:
-        doc, _ = blobs.read_json(
-            blobs.path(label_digest, "SBOM label"), "SBOM blob", digest=label_digest, cap=_MAX_SBOM
-        )
-        for fmt in ("cyclonedx", "spdx"):
-            packages = _sbom_packages(fmt, doc)
-            if packages:
-                return {
-                    "sbom_format": fmt,
-                    "sbom_source": f"label {SBOM_LABEL}",
-                    "packages": packages,
-                }
+        found = _attached_sbom(blobs, desc, manifest_digest)
+        if found is not None:
+            return found
+    return _label_sbom(blobs, labels)
+
+
+def _attached_sbom(
+    blobs: _Blobs, desc: dict[str, Any], manifest_digest: str
+) -> dict[str, Any] | None:
+    """The SBOM in ``desc`` when it is an attestation manifest or a referrer of the image."""
+    is_attestation = _is_attestation_of(desc, manifest_digest)
+    is_referrer = desc.get("artifactType") in _SBOM_TYPES or is_attestation
+    if not is_referrer or desc.get("mediaType") not in _MANIFEST_TYPES:
+        return None
+    manifest, digest = blobs.blob_json(desc, "attached manifest")
+    if not isinstance(manifest, dict):
+        return None
+    if not is_attestation and not _refers_to(manifest, manifest_digest):
+        return None
+    for layer in manifest.get("layers") or []:
+        found = _sbom_layer(blobs, layer, digest)
+        if found is not None:
+            return found
     return None
 
 
+def _is_attestation_of(desc: dict[str, Any], manifest_digest: str) -> bool:
+    """Whether ``desc`` is buildx's attestation manifest for the image."""
+    notes = _annotations(desc)
+    return (
+        notes.get(_REFERENCE_TYPE) == "attestation-manifest"
+        and notes.get(_REFERENCE_DIGEST) == manifest_digest
+    )
+
+
+def _refers_to(manifest: dict[str, Any], manifest_digest: str) -> bool:
+    """Whether an OCI referrer's ``subject`` is the image."""
+    subject = manifest.get("subject")
+    return isinstance(subject, dict) and subject.get("digest") == manifest_digest
+
+
+def _sbom_layer(blobs: _Blobs, layer: Any, digest: str) -> dict[str, Any] | None:
+    """The packages of an SBOM layer (a CycloneDX or SPDX document, or an in-toto statement)."""
+    if not isinstance(layer, dict):
+        return None
+    media = layer.get("mediaType")
+    predicate = _annotations(layer).get("in-toto.io/predicate-type")
+    fmt = _SBOM_TYPES.get(str(media)) or _SBOM_PREDICATES.get(str(predicate))
+    if fmt is None:
+        return None
+    doc, blob_digest = blobs.blob_json(layer, "SBOM", cap=_MAX_SBOM)
+    if media == "application/vnd.in-toto+json" and isinstance(doc, dict):
+        doc = doc.get("predicate")
+    packages = _sbom_packages(fmt, doc)
+    if packages is None:
+        return None
+    return {"sbom_format": fmt, "sbom_source": f"{digest} -> {blob_digest}", "packages": packages}
+
+
+def _label_sbom(blobs: _Blobs, labels: dict[str, str]) -> dict[str, Any] | None:
+    """The SBOM blob a ``dev.gatekeeper.sbom`` label names, in whichever format it is."""
+    label_digest = labels.get(SBOM_LABEL)
+    if not label_digest:
+        return None
+    doc, _ = blobs.read_json(
+        blobs.path(label_digest, "SBOM label"), "SBOM blob", digest=label_digest, cap=_MAX_SBOM
+    )
+    for fmt in ("cyclonedx", "spdx"):
+        packages = _sbom_packages(fmt, doc)
+        if packages:
+            return {"sbom_format": fmt, "sbom_source": f"label {SBOM_LABEL}", "packages": packages}
+    return None
+
+
+_Found = dict[tuple[str, str, str], Package]
+
+
 def _sbom_packages(fmt: str, doc: Any) -> list[Package] | None:
+    """The packages an SBOM lists, sorted; None when ``doc`` is not an SBOM of ``fmt``."""
     if not isinstance(doc, dict):
         return None
-    found: dict[tuple[str, str, str], Package] = {}
-    if fmt == "cyclonedx":
-        if "components" not in doc and doc.get("bomFormat") != "CycloneDX":
-            return None
-        stack = list(doc.get("components") or [])
-        while stack:
-            comp = stack.pop()
-            if not isinstance(comp, dict):
-                continue
-            stack.extend(comp.get("components") or [])
-            _add_package(found, comp.get("name"), comp.get("version"), comp.get("purl"))
-    else:
-        if "packages" not in doc and "spdxVersion" not in doc:
-            return None
-        for pkg in doc.get("packages") or []:
-            if not isinstance(pkg, dict):
-                continue
-            purl = None
-            for ref in pkg.get("externalRefs") or []:
-                if isinstance(ref, dict) and ref.get("referenceType") == "purl":
-                    purl = ref.get("referenceLocator")
-            _add_package(found, pkg.get("name"), pkg.get("versionInfo"), purl)
+    read = _cyclonedx_packages if fmt == "cyclonedx" else _spdx_packages
+    found = read(doc)
+    if found is None:
+        return None
     return [found[k] for k in sorted(found)]
 
 
-def _add_package(
-    found: dict[tuple[str, str, str], Package], name: Any, version: Any, purl: Any
-) -> None:
+def _cyclonedx_packages(doc: dict[str, Any]) -> _Found | None:
+    if "components" not in doc and doc.get("bomFormat") != "CycloneDX":
+        return None
+    found: _Found = {}
+    stack = list(doc.get("components") or [])
+    while stack:
+        comp = stack.pop()
+        if not isinstance(comp, dict):
+            continue
+        stack.extend(comp.get("components") or [])
+        _add_package(found, comp.get("name"), comp.get("version"), comp.get("purl"))
+    return found
+
+
+def _spdx_packages(doc: dict[str, Any]) -> _Found | None:
+    if "packages" not in doc and "spdxVersion" not in doc:
+        return None
+    found: _Found = {}
+    for pkg in doc.get("packages") or []:
+        if isinstance(pkg, dict):
+            _add_package(found, pkg.get("name"), pkg.get("versionInfo"), _spdx_purl(pkg))
+    return found
+
+
+def _spdx_purl(pkg: dict[str, Any]) -> Any:
+    """The locator of the package's (last) purl external reference, if any."""
+    purl = None
+    for ref in pkg.get("externalRefs") or []:
+        if isinstance(ref, dict) and ref.get("referenceType") == "purl":
+            purl = ref.get("referenceLocator")
+    return purl
+
+
+def _add_package(found: _Found, name: Any, version: Any, purl: Any) -> None:
     if not isinstance(name, str) or not name:
         return
     version_s = version if isinstance(version, str) and version else None

@@ -49,33 +49,48 @@ def parse_image_ref(text: str) -> ImageRef:
     if not ref or any(c.isspace() for c in ref):
         raise ValueError(f"invalid image reference {text!r}")
     name, at, digest = ref.partition("@")
-    if at:
-        if not _DIGEST.match(digest):
-            raise ValueError(f"invalid digest in image reference {text!r}")
-    tag: str | None = None
+    if at and not _DIGEST.match(digest):
+        raise ValueError(f"invalid digest in image reference {text!r}")
+    name, tag = _split_tag(name, text)
+    registry, path = _split_registry(name, text)
+    return ImageRef(
+        registry=registry,
+        repository=_repository(registry, path, text),
+        tag=tag,
+        digest=digest if at else None,
+    )
+
+
+def _split_tag(name: str, text: str) -> tuple[str, str | None]:
+    """``name[:tag]`` as (name, tag); a colon before the last ``/`` is a registry port."""
     slash = name.rfind("/")
     colon = name.rfind(":")
-    if colon > slash:
-        name, tag = name[:colon], name[colon + 1 :]
-        if not _TAG.match(tag):
-            raise ValueError(f"invalid tag in image reference {text!r}")
+    if colon <= slash:
+        return name, None
+    tag = name[colon + 1 :]
+    if not _TAG.match(tag):
+        raise ValueError(f"invalid tag in image reference {text!r}")
+    return name[:colon], tag
+
+
+def _split_registry(name: str, text: str) -> tuple[str, list[str]]:
+    """The registry (Docker Hub unless the first component names a host) and the path."""
     parts = name.split("/")
     first = parts[0]
-    if len(parts) > 1 and ("." in first or ":" in first or first == "localhost"):
-        if not _HOST.match(first):
-            raise ValueError(f"invalid registry in image reference {text!r}")
-        registry = normalize_registry(first)
-        path = parts[1:]
-    else:
-        registry = DOCKER_HUB
-        path = parts
+    if len(parts) == 1 or not ("." in first or ":" in first or first == "localhost"):
+        return DOCKER_HUB, parts
+    if not _HOST.match(first):
+        raise ValueError(f"invalid registry in image reference {text!r}")
+    return normalize_registry(first), parts[1:]
+
+
+def _repository(registry: str, path: list[str], text: str) -> str:
+    """The repository path, checked; a one-component Docker Hub name is under ``library/``."""
     if not path or not all(_COMPONENT.match(p) for p in path):
         raise ValueError(f"invalid repository name in image reference {text!r}")
     if registry == DOCKER_HUB and len(path) == 1:
         path = ["library", *path]
-    return ImageRef(
-        registry=registry, repository="/".join(path), tag=tag, digest=digest if at else None
-    )
+    return "/".join(path)
 
 
 def normalize_allowed(entry: str) -> str:

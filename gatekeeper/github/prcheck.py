@@ -7,7 +7,7 @@
 2. The working tree must be the head (or GitHub's merge commit of the head): the tree
    audits read the files as checked out, so anything else would audit the wrong change.
 3. When the policy requires review, the pull request's reviews are read through the API
-   and handed to the source audits as ``options["reviews"]`` (see ``reviews_option``).
+   and handed to the source audits as ``AuditOptions.reviews`` (see ``reviews_option``).
 4. ``report_to_github`` posts a commit status and a check run with annotations.
 
 Without a token (a fork's pull request) nothing is posted: the verdict is printed and the
@@ -25,11 +25,13 @@ from typing import TYPE_CHECKING, Any
 import git
 
 from gatekeeper._git import open_repo
-from gatekeeper.check import CheckConfig, run_check
+from gatekeeper.app import CheckConfig, run_check
 from gatekeeper.errors import CollectionError, InvalidInput
 from gatekeeper.github.event import PullRequestEvent, event_from_environment, load_event
 from gatekeeper.models.finding import Finding
+from gatekeeper.models.options import AuditOptions
 from gatekeeper.models.policy import Policy
+from gatekeeper.models.source import PullRequestReview
 from gatekeeper.models.verdict import Verdict
 from gatekeeper.report import github, markdown
 from gatekeeper.report.base import active, blocking, ranked
@@ -53,7 +55,7 @@ class PrCheckConfig:
     event_path: str | None = None
     kinds: list[str] | None = None
     baseline: Path | None = None
-    options: dict[str, Any] = field(default_factory=dict)
+    options: AuditOptions = field(default_factory=AuditOptions)
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     github_repository: str | None = None
     pr_number: int | None = None
@@ -68,7 +70,7 @@ class PrCheckResult:
     number: int | None
     repository: str | None
     is_fork: bool
-    reviews: list[dict[str, Any]] | None = None
+    reviews: list[PullRequestReview] | None = None
 
 
 def _env(environ: Mapping[str, str], name: str) -> str | None:
@@ -106,7 +108,23 @@ def _check_worktree(repo: git.Repo, head_sha: str) -> str | None:
     )
 
 
-def reviews_option(raw_reviews: list[dict[str, Any]], author: str) -> list[dict[str, Any]]:
+_DECISIVE = ("APPROVED", "CHANGES_REQUESTED", "DISMISSED")
+
+
+def _latest_decisions(raw_reviews: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
+    """login -> (state, commit_id) of each reviewer's latest decisive review."""
+    latest: dict[str, tuple[str, str]] = {}
+    for review in raw_reviews:
+        user = review.get("user") or {}
+        login = user.get("login") if isinstance(user, dict) else None
+        state = review.get("state")
+        commit = review.get("commit_id")
+        if isinstance(login, str) and state in _DECISIVE:
+            latest[login] = (str(state), commit if isinstance(commit, str) else "")
+    return latest
+
+
+def reviews_option(raw_reviews: list[dict[str, Any]], author: str) -> list[PullRequestReview]:
     """Turn the reviews API's records into ``PullRequestReview`` records for the source audits.
 
     A reviewer's latest decisive review counts (APPROVED, CHANGES_REQUESTED or DISMISSED;
@@ -115,22 +133,12 @@ def reviews_option(raw_reviews: list[dict[str, Any]], author: str) -> list[dict[
     head, so approvals of an older push do not carry over. The author's own review never
     counts (the audit also checks this).
     """
-    latest: dict[str, tuple[str, str]] = {}  # login -> (state, commit_id)
-    for review in raw_reviews:
-        user = review.get("user") or {}
-        login = user.get("login") if isinstance(user, dict) else None
-        state = review.get("state")
-        commit = review.get("commit_id")
-        if not isinstance(login, str) or not isinstance(state, str):
-            continue
-        if state in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
-            latest[login] = (state, commit if isinstance(commit, str) else "")
     by_commit: dict[str, set[str]] = {}
-    for login, (state, commit) in latest.items():
+    for login, (state, commit) in _latest_decisions(raw_reviews).items():
         if state == "APPROVED" and commit and login.lower() != author.lower():
             by_commit.setdefault(commit, set()).add(login)
     return [
-        {"head_sha": sha, "author": author, "approved_by": sorted(logins)}
+        PullRequestReview(head_sha=sha, author=author, approved_by=sorted(logins))
         for sha, logins in sorted(by_commit.items())
     ]
 
@@ -150,6 +158,100 @@ def _client(cfg: PrCheckConfig, repository: str) -> GitHubClient | None:
     )
 
 
+@dataclass(frozen=True)
+class _PullRequest:
+    """What the command line, the event and the CI environment say about the pull request."""
+
+    event: PullRequestEvent | None
+    base_ref: str
+    head_ref: str
+    repository: str | None
+    number: int | None
+
+    @property
+    def author(self) -> str:
+        return self.event.author if self.event else ""
+
+
+def _base_ref(cfg: PrCheckConfig, event: PullRequestEvent | None) -> str:
+    """--base, else the event's base, else Jenkins' target branch. Raises InvalidInput."""
+    if cfg.base:
+        return cfg.base
+    if event is not None:
+        return event.base_sha
+    target = _env(cfg.environ, "CHANGE_TARGET")
+    if target:
+        return f"origin/{target}"
+    raise InvalidInput(
+        "pr-check needs a base: --base REF, a pull-request event in "
+        "GITHUB_EVENT_PATH, or Jenkins' CHANGE_TARGET"
+    )
+
+
+def _number(cfg: PrCheckConfig, event: PullRequestEvent | None) -> int | None:
+    """--pr, else the event's number, else Jenkins' CHANGE_ID."""
+    if cfg.pr_number:
+        return cfg.pr_number
+    if event is not None:
+        return event.number
+    change_id = _env(cfg.environ, "CHANGE_ID")
+    return int(change_id) if change_id and change_id.isdigit() else None
+
+
+def _pull_request(cfg: PrCheckConfig) -> _PullRequest:
+    """Raises InvalidInput when there is no base to compare with."""
+    event = load_event(cfg.event_path) if cfg.event_path else event_from_environment(cfg.environ)
+    head = cfg.head or (event.head_sha if event else None) or "HEAD"
+    repository = cfg.github_repository or (event.repository if event else None)
+    return _PullRequest(
+        event=event,
+        base_ref=_base_ref(cfg, event),
+        head_ref=head,
+        repository=repository or _env(cfg.environ, "GITHUB_REPOSITORY"),
+        number=_number(cfg, event),
+    )
+
+
+def _merge_base(cfg: PrCheckConfig, pr: _PullRequest, notes: list[str]) -> tuple[str, str]:
+    """(merge base, head commit); the working tree must be the head (or its merge commit)."""
+    repo = open_repo(cfg.repo)
+    try:
+        head_sha = _resolve(repo, pr.head_ref, "head")
+        base_sha = _resolve(repo, pr.base_ref, "base")
+        note = _check_worktree(repo, head_sha)
+        if note:
+            notes.append(note)
+        bases = repo.merge_base(base_sha, head_sha)
+        if not bases:
+            raise CollectionError(
+                f"{pr.base_ref} and {pr.head_ref} share no history (no merge base)"
+            )
+        return str(bases[0].hexsha), head_sha
+    finally:
+        repo.close()
+
+
+def _reviews(
+    cfg: PrCheckConfig, pr: _PullRequest, notes: list[str]
+) -> list[PullRequestReview] | None:
+    """The pull request's reviews when the policy requires review; None when not read."""
+    if not cfg.policy.audits.require_review:
+        return None
+    client = _client(cfg, pr.repository) if pr.repository else None
+    if client is None or pr.number is None:
+        notes.append(
+            "the policy requires review but pull-request reviews were not read "
+            "(no GITHUB_TOKEN, repository or pull-request number): only "
+            "Reviewed-by/Approved-by trailers count"
+        )
+        return None
+    raw = client.list_reviews(pr.number)
+    if not pr.author:
+        notes.append("pull-request author unknown (no event): API reviews not applied")
+        return []
+    return reviews_option(raw, pr.author)
+
+
 def run_pr_check(cfg: PrCheckConfig) -> PrCheckResult:
     """Decide on a pull request (nothing is posted; see ``report_to_github``).
 
@@ -158,63 +260,13 @@ def run_pr_check(cfg: PrCheckConfig) -> PrCheckResult:
         CollectionError: a commit is missing from the clone.
         GitHubApiError: the reviews the policy needs could not be read.
     """
-    event: PullRequestEvent | None
-    if cfg.event_path:
-        event = load_event(cfg.event_path)
-    else:
-        event = event_from_environment(cfg.environ)
-    target = _env(cfg.environ, "CHANGE_TARGET")
-    base_ref = (
-        cfg.base or (event.base_sha if event else None) or (f"origin/{target}" if target else None)
-    )
-    if base_ref is None:
-        raise InvalidInput(
-            "pr-check needs a base: --base REF, a pull-request event in "
-            "GITHUB_EVENT_PATH, or Jenkins' CHANGE_TARGET"
-        )
-    head_ref = cfg.head or (event.head_sha if event else None) or "HEAD"
-    repository = (
-        cfg.github_repository
-        or (event.repository if event else None)
-        or _env(cfg.environ, "GITHUB_REPOSITORY")
-    )
-    number = cfg.pr_number or (event.number if event else None)
-    if number is None and (change_id := _env(cfg.environ, "CHANGE_ID")) and change_id.isdigit():
-        number = int(change_id)
-
+    pr = _pull_request(cfg)
     notes: list[str] = []
-    repo = open_repo(cfg.repo)
-    try:
-        head_sha = _resolve(repo, head_ref, "head")
-        base_sha = _resolve(repo, base_ref, "base")
-        note = _check_worktree(repo, head_sha)
-        if note:
-            notes.append(note)
-        bases = repo.merge_base(base_sha, head_sha)
-        if not bases:
-            raise CollectionError(f"{base_ref} and {head_ref} share no history (no merge base)")
-        merge_base = str(bases[0].hexsha)
-    finally:
-        repo.close()
-
-    options = dict(cfg.options)
-    reviews: list[dict[str, Any]] | None = None
-    if cfg.policy.audits.require_review:
-        client = _client(cfg, repository) if repository else None
-        if client is None or number is None:
-            notes.append(
-                "the policy requires review but pull-request reviews were not read "
-                "(no GITHUB_TOKEN, repository or pull-request number): only "
-                "Reviewed-by/Approved-by trailers count"
-            )
-        else:
-            raw = client.list_reviews(number)
-            author = event.author if event else ""
-            reviews = reviews_option(raw, author) if author else []
-            if not author:
-                notes.append("pull-request author unknown (no event): API reviews not applied")
-            options["reviews"] = reviews
-
+    merge_base, head_sha = _merge_base(cfg, pr, notes)
+    reviews = _reviews(cfg, pr, notes)
+    options = cfg.options
+    if reviews is not None:
+        options = options.model_copy(update={"reviews": tuple(reviews)})
     result = run_check(
         CheckConfig(
             repo=cfg.repo,
@@ -224,22 +276,22 @@ def run_pr_check(cfg: PrCheckConfig) -> PrCheckResult:
             baseline=cfg.baseline,
             policy_name=cfg.policy_name,
             options=options,
+            command="pr-check",
         )
     )
     verdict = result.verdict.model_copy(
         update={
-            "command": "pr-check",
             "notes": notes + list(result.verdict.notes),
-            "subjects": [f"#{number}"] if number else [head_sha[:12]],
+            "subjects": [f"#{pr.number}"] if pr.number else [head_sha[:12]],
         }
     )
     return PrCheckResult(
         verdict=verdict,
         merge_base=merge_base,
         head=head_sha,
-        number=number,
-        repository=repository,
-        is_fork=bool(event and event.is_fork),
+        number=pr.number,
+        repository=pr.repository,
+        is_fork=bool(pr.event and pr.event.is_fork),
         reviews=reviews,
     )
 
@@ -273,29 +325,47 @@ def _run_url(environ: Mapping[str, str]) -> str | None:
     return _env(environ, "BUILD_URL")
 
 
+def _description(verdict: Verdict) -> str:
+    if verdict.allowed:
+        return "no blocking findings"
+    at = verdict.block_at.value if verdict.block_at else "-"
+    return f"{len(blocking(verdict))} blocking finding(s) at or above {at}"
+
+
+def _check_run_text(verdict: Verdict, annotations: list[dict[str, Any]]) -> tuple[str, str]:
+    """(summary, text) of the check run: the Markdown report, and what is not annotated."""
+    headline, _, rest = markdown.render(verdict).partition("\n")
+    text = rest.strip()
+    missing = len(active(verdict)) - len(annotations)
+    if missing > 0:
+        text += f"\n\n{missing} finding(s) are not annotated (no file, or over the limit)."
+    return headline.lstrip("# ").strip(), text
+
+
+def _not_reported(result: PrCheckResult, client: GitHubClient | None) -> str | None:
+    if result.repository is None:
+        return "not reported to GitHub: no repository (GITHUB_REPOSITORY or the event)"
+    if client is None:
+        return "not reported to GitHub: GITHUB_TOKEN is not set"
+    if result.is_fork:
+        # NOTE: a fork's pull request gets a read-only token; writes would fail with 403.
+        return "not reported to GitHub: the pull request comes from a fork (read-only token)"
+    return None
+
+
 def report_to_github(result: PrCheckResult, cfg: PrCheckConfig) -> list[str]:
     """Post the commit status and the check run; returns what was done (for the log).
 
     Raises:
         GitHubApiError: the API refused a write (a pass must not look reported when it is not).
     """
-    if result.repository is None:
-        return ["not reported to GitHub: no repository (GITHUB_REPOSITORY or the event)"]
-    client = _client(cfg, result.repository)
-    if client is None:
-        return ["not reported to GitHub: GITHUB_TOKEN is not set"]
-    if result.is_fork:
-        # NOTE: a fork's pull request gets a read-only token; writes would fail with 403.
-        return ["not reported to GitHub: the pull request comes from a fork (read-only token)"]
+    client = _client(cfg, result.repository) if result.repository is not None else None
+    skipped = _not_reported(result, client)
+    if skipped is not None or client is None:
+        return [skipped or "not reported to GitHub"]
     verdict = result.verdict
     passed = verdict.allowed
-    n_block = len(blocking(verdict))
-    description = (
-        "no blocking findings"
-        if passed
-        else f"{n_block} blocking finding(s) at or above "
-        f"{verdict.block_at.value if verdict.block_at else '-'}"
-    )
+    description = _description(verdict)
     url = _run_url(cfg.environ)
     run_id = client.create_check_run(
         name=CHECK_NAME,
@@ -303,18 +373,13 @@ def report_to_github(result: PrCheckResult, cfg: PrCheckConfig) -> list[str]:
         details_url=url,
         external_id=str(result.number) if result.number else None,
     )
-    summary_md = markdown.render(verdict)
-    headline, _, rest = summary_md.partition("\n")
     notes = annotations_for(verdict)
-    text = rest.strip()
-    missing = len(active(verdict)) - len(notes)
-    if missing > 0:
-        text += f"\n\n{missing} finding(s) are not annotated (no file, or over the limit)."
+    summary, text = _check_run_text(verdict, notes)
     patches = client.complete_check_run(
         run_id,
         conclusion="success" if passed else "failure",
         title=("gatekeeper: pass" if passed else f"gatekeeper: block ({description})"),
-        summary=headline.lstrip("# ").strip(),
+        summary=summary,
         text=text,
         annotations=notes,
     )

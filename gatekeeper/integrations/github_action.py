@@ -165,15 +165,46 @@ def _load_verdict(path: Path | None) -> Verdict | None:
         raise InvalidInput(f"{path}: gatekeeper wrote an unreadable report: {exc}") from exc
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    """What the wrapped command left behind, for the step's outputs and exit code."""
+
+    code: int
+    verdict: Verdict | None
+    report_text: str  # the JSON report as written (empty without a verdict)
+    kept_report: str  # where a copy of it outlives the step ("" when there is none)
+    # SECURITY: a reporting command that exits 0 without its report (e.g. `args:
+    # --write-baseline FILE`) decided nothing; the step must not pass on it.
+    undecided: bool
+
+
 def run(env: Mapping[str, str], stdout: TextIO, stderr: TextIO) -> int:
     """Run the step; returns the process exit code (0 only when the step should pass)."""
-    from gatekeeper.cli import main
-
     try:
         inputs = ActionInputs.from_env(env)
     except InvalidInput as exc:
-        stdout.write(github.command("error", str(exc), title="gatekeeper action") + "\n")
+        _error(stdout, str(exc), title="gatekeeper action")
         return int(ExitCode.USAGE)
+    outcome = _run_command(inputs, env, stdout, stderr)
+    out_path = env.get("GITHUB_OUTPUT")
+    if out_path:
+        write_outputs(out_path, _outputs(outcome))
+    failed = outcome.undecided or fail_step(outcome.code, outcome.verdict, inputs.fail_on)
+    if failed and outcome.code == ExitCode.PASS and not outcome.undecided:
+        _error(
+            stdout, f"a new finding is at or above fail-on: {inputs.fail_on}", title="gatekeeper"
+        )
+    if not failed:
+        return 0
+    return outcome.code if outcome.code != ExitCode.PASS else int(ExitCode.BLOCKED)
+
+
+def _run_command(
+    inputs: ActionInputs, env: Mapping[str, str], stdout: TextIO, stderr: TextIO
+) -> _Outcome:
+    """Run gatekeeper in-process; publish its verdict (log, annotations, step summary)."""
+    from gatekeeper.cli import main
+
     tmp_root = env.get("RUNNER_TEMP") or None
     with tempfile.TemporaryDirectory(prefix="gatekeeper-action-", dir=tmp_root) as tmp:
         argv, json_path = build_argv(inputs, Path(tmp))
@@ -181,84 +212,93 @@ def run(env: Mapping[str, str], stdout: TextIO, stderr: TextIO) -> int:
         stdout.flush()
         code = main(argv)
         sys.stdout.flush()
-        verdict = None
-        try:
-            verdict = _load_verdict(json_path)
-        except InvalidInput as exc:
-            stdout.write(github.command("error", str(exc), title="gatekeeper action") + "\n")
-            code = int(ExitCode.INTERNAL)
+        verdict, readable = _read_verdict(json_path, stdout)
+        code = code if readable else int(ExitCode.INTERNAL)
         report_text = json_path.read_text(encoding="utf-8") if verdict and json_path else ""
-        # SECURITY: a reporting command that exits 0 without its report (e.g. `args:
-        # --write-baseline FILE`) decided nothing; the step must not pass on it.
         undecided = verdict is None and inputs.command in _REPORTING
         kept_report = ""
         if verdict is not None:
-            stdout.write(github.render(verdict))
-            summary = env.get("GITHUB_STEP_SUMMARY")
-            if summary:
-                with open(summary, "a", encoding="utf-8") as handle:
-                    handle.write(markdown.render(verdict) + "\n")
-            kept_report = _keep_report(report_text, tmp_root)
-        elif undecided and code == ExitCode.PASS:
-            stdout.write(
-                github.command(
-                    "error",
-                    f"gatekeeper {inputs.command} exited 0 without a report, so nothing "
-                    "was decided; see the log above",
-                    title="gatekeeper",
-                )
-                + "\n"
-            )
+            kept_report = _publish(verdict, report_text, env, stdout, tmp_root)
         elif undecided:
-            stdout.write(
-                github.command(
-                    "error",
-                    f"gatekeeper {inputs.command} failed with exit code {code} before "
-                    "deciding; see the log above",
-                    title="gatekeeper",
-                )
-                + "\n"
-            )
-    verdict_word = (
-        verdict.verdict
-        if verdict is not None
-        else ("pass" if code == ExitCode.PASS and not undecided else "block")
-    )
+            _report_undecided(inputs.command, code, stdout)
+    return _Outcome(code, verdict, report_text, kept_report, undecided)
+
+
+def _read_verdict(path: Path | None, stdout: TextIO) -> tuple[Verdict | None, bool]:
+    """The verdict in the JSON report, and False when the report is there but unreadable."""
+    try:
+        return _load_verdict(path), True
+    except InvalidInput as exc:
+        _error(stdout, str(exc), title="gatekeeper action")
+        return None, False
+
+
+def _publish(
+    verdict: Verdict,
+    report_text: str,
+    env: Mapping[str, str],
+    stdout: TextIO,
+    tmp_root: str | None,
+) -> str:
+    """Annotations to the log, Markdown to the step summary; returns the kept report's path."""
+    stdout.write(github.render(verdict))
+    summary = env.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(markdown.render(verdict) + "\n")
+    return _keep_report(report_text, tmp_root)
+
+
+def _report_undecided(command: str, code: int, stdout: TextIO) -> None:
+    if code == ExitCode.PASS:
+        message = (
+            f"gatekeeper {command} exited 0 without a report, so nothing was decided; "
+            "see the log above"
+        )
+    else:
+        message = (
+            f"gatekeeper {command} failed with exit code {code} before deciding; see the log above"
+        )
+    _error(stdout, message, title="gatekeeper")
+
+
+def _error(stdout: TextIO, message: str, *, title: str) -> None:
+    stdout.write(github.command("error", message, title=title) + "\n")
+
+
+def _outputs(outcome: _Outcome) -> dict[str, str]:
+    """The step's outputs: verdict, exit code, the JSON report (summarised when too big)."""
+    verdict = outcome.verdict
+    if verdict is not None:
+        verdict_word = verdict.verdict
+    else:
+        passed = outcome.code == ExitCode.PASS and not outcome.undecided
+        verdict_word = "pass" if passed else "block"
+    report_text = outcome.report_text
     if len(report_text.encode("utf-8")) > MAX_REPORT_OUTPUT and verdict is not None:
-        report_text = dumps_json(
-            {
-                "verdict": verdict.verdict,
-                "command": verdict.command,
-                "truncated": True,
-                "report_file": kept_report,
-                "findings": len(verdict.findings),
-                "reasons": [
-                    r.model_dump(mode="json", exclude_none=True) for r in verdict.reasons[:100]
-                ],
-            }
-        )
-    outputs = {
+        report_text = _report_summary(verdict, outcome.kept_report)
+    return {
         "verdict": verdict_word,
-        "exit-code": str(code),
+        "exit-code": str(outcome.code),
         "report": report_text,
-        "report-file": kept_report,
+        "report-file": outcome.kept_report,
     }
-    out_path = env.get("GITHUB_OUTPUT")
-    if out_path:
-        write_outputs(out_path, outputs)
-    failed = undecided or fail_step(code, verdict, inputs.fail_on)
-    if failed and code == ExitCode.PASS and not undecided:
-        stdout.write(
-            github.command(
-                "error",
-                f"a new finding is at or above fail-on: {inputs.fail_on}",
-                title="gatekeeper",
-            )
-            + "\n"
-        )
-    if not failed:
-        return 0
-    return code if code != ExitCode.PASS else int(ExitCode.BLOCKED)
+
+
+def _report_summary(verdict: Verdict, kept_report: str) -> str:
+    """A report too big for a step output: the verdict, counts and the first reasons."""
+    return dumps_json(
+        {
+            "verdict": verdict.verdict,
+            "command": verdict.command,
+            "truncated": True,
+            "report_file": kept_report,
+            "findings": len(verdict.findings),
+            "reasons": [
+                r.model_dump(mode="json", exclude_none=True) for r in verdict.reasons[:100]
+            ],
+        }
+    )
 
 
 def _keep_report(text: str, tmp_root: str | None) -> str:

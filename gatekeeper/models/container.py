@@ -138,9 +138,3 @@ class ContainerEvidence(GatekeeperModel):
     dockerfiles: list[Dockerfile] = Field(default_factory=list)
     image: Image | None = None
     notes: list[str] = Field(default_factory=list)
-
-    def render_text(self) -> str:
-        """What is in it, in one screen: for ``gatekeeper collect container --format text``."""
-        from gatekeeper.container.render import render_text
-
-        return render_text(self)

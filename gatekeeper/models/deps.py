@@ -108,24 +108,3 @@ class DepsEvidence(GatekeeperModel):
     osv: str | None = None  # "db:<sha256>" or "api:<url>" when vulnerabilities were matched
     vulnerabilities: list[Vulnerability] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
-
-    def render_text(self) -> str:
-        """One line per package, then changes and vulnerabilities (``collect --format text``)."""
-        lines = [f"{len(self.tree.packages)} package(s) in {len(self.tree.files)} file(s)"]
-        lines.extend(
-            f"  {pkg.purl if pkg.version else pkg.name} "
-            f"{pkg.version or '(' + (pkg.spec or 'unpinned') + ')'} "
-            f"{pkg.file}:{pkg.line} {pkg.source}{' direct' if pkg.direct else ''}"
-            for pkg in self.tree.packages
-        )
-        if self.base_ref is not None:
-            lines.append(f"changes since {self.base_ref}: {len(self.changes)}")
-            lines.extend(
-                f"  {c.kind} {c.ecosystem}/{c.name} "
-                f"{c.base_version or '-'} -> {c.head_version or '-'}"
-                for c in self.changes
-            )
-        lines.extend(f"  VULN {v.id} {v.purl} ({v.severity})" for v in self.vulnerabilities)
-        lines.extend(f"  ERROR {p.file}:{p.line}: {p.message}" for p in self.tree.errors)
-        lines.extend(f"note: {note}" for note in self.notes)
-        return "\n".join(lines) + "\n"

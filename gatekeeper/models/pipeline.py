@@ -239,32 +239,3 @@ class PipelineEvidence(GatekeeperModel):
     gitlab: list[GitlabCi] = Field(default_factory=list)
     build_scripts: list[BuildScript] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
-
-    def render_text(self) -> str:
-        """A human summary for ``gatekeeper collect pipeline --format text``."""
-        lines = [f"{len(self.files)} pipeline file(s)"]
-        for item in self.files:
-            status = ""
-            if item.parse_error is not None:
-                where = f" line {item.parse_error.line}" if item.parse_error.line else ""
-                status = f"  PARSE ERROR{where}: {item.parse_error.message}"
-            lines.append(
-                f"  {item.sha256[:12]}  {item.size:>8}  {item.kind:<15} {item.path}{status}"
-            )
-        for wf in self.workflows:
-            events = ", ".join(t.event for t in wf.triggers) or "-"
-            lines.append(f"{wf.path}: {wf.kind}, on [{events}], {len(wf.jobs)} job(s)")
-            for job in wf.jobs:
-                steps = f"{len(job.steps)} step(s)" if not job.uses else f"calls {job.uses}"
-                lines.append(f"  job {job.id} (line {job.line}): {steps}")
-        lines.extend(
-            f"{jf.path}: {jf.style} Jenkinsfile, {len(jf.shell_steps)} shell step(s), "
-            f"{len(jf.libraries)} library load(s), {len(jf.credentials)} credential binding(s)"
-            for jf in self.jenkinsfiles
-        )
-        lines.extend(
-            f"{gl.path}: GitLab CI, {len(gl.jobs)} job(s), {len(gl.includes)} include(s)"
-            for gl in self.gitlab
-        )
-        lines.extend(f"note: {note}" for note in self.notes)
-        return "\n".join(lines) + "\n"

@@ -35,6 +35,15 @@ def parse_duration(value: object) -> timedelta:
     raise ValueError(f"not a duration: {value!r} (use a positive number with s, m, h, d or w)")
 
 
+def format_duration(delta: timedelta) -> str:
+    """``7d``, ``1.5h``, ``30m``, ``45s``: the largest unit, one decimal when needed."""
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}".replace(".0", "")
+    return f"{seconds}s"
+
+
 def parse_size(value: object) -> int:
     """``5MB``, ``512k``, ``1GiB`` or a byte count."""
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
@@ -144,11 +153,12 @@ class ExceptionPolicy(GatekeeperModel):
     expires: UtcDatetime
 
 
-class LimitsPolicy(GatekeeperModel):
+class Limits(GatekeeperModel):
     """Caps on what one run reads (``limits:``); the defaults are far above a normal repository.
 
-    Hitting one is a finding or an error that names the cap (e.g. ``limits.max_files``).
-    Defaults match ``gatekeeper.collect.base.Limits``.
+    The one definition: the policy's ``limits:`` section and what collectors read
+    (``CollectContext.limits``). Hitting one is a finding or an error that names the cap
+    (e.g. ``limits.max_files``).
     """
 
     max_file_bytes: ByteSize = 10 * 1024 * 1024
@@ -160,6 +170,9 @@ class LimitsPolicy(GatekeeperModel):
     max_declared_bytes: ByteSize = 64 * 1024**3
 
 
+LimitsPolicy = Limits  # the name the policy model used first
+
+
 class Policy(GatekeeperModel):
     version: Literal[1]
     name: str = Field(min_length=1)
@@ -169,7 +182,7 @@ class Policy(GatekeeperModel):
     stages: list[StagePolicy] = Field(default_factory=list)
     audits: AuditsPolicy = Field(default_factory=AuditsPolicy)
     exceptions: list[ExceptionPolicy] = Field(default_factory=list)
-    limits: LimitsPolicy = Field(default_factory=LimitsPolicy)
+    limits: Limits = Field(default_factory=Limits)
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:

@@ -61,18 +61,3 @@ class SecretsEvidence(GatekeeperModel):
     hits: list[SecretHit] = Field(default_factory=list)
     skipped: list[SkippedFile] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
-
-    def render_text(self) -> str:
-        lines = [
-            f"secrets: {len(self.hits)} hit(s) in {self.files_scanned} file(s), "
-            f"{self.bytes_scanned} bytes, {self.commits_scanned} commit(s) ({self.mode})"
-        ]
-        for hit in self.hits:
-            where = f" in {hit.commit[:12]}" if hit.commit else ""
-            lines.append(
-                f"  {hit.path}:{hit.line}: {hit.detector} {hit.redacted} "
-                f"sha256:{hit.fingerprint[:16]}{where}"
-            )
-        lines.extend(f"  skipped {s.path}: {s.reason}" for s in self.skipped)
-        lines.extend(f"note: {n}" for n in self.notes)
-        return "\n".join(lines) + "\n"

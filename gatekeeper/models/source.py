@@ -92,7 +92,7 @@ class TreeSymlink(GatekeeperModel):
 
 
 class PullRequestReview(GatekeeperModel):
-    """An approval record fed by ``pr-check`` (GitHub reviews API) through ``options["reviews"]``.
+    """An approval record fed by ``pr-check`` (GitHub reviews API) through ``AuditOptions.reviews``.
 
     It approves the commits of the range when ``head_sha`` is the range's head, or when
     ``number`` is the pull request of a merge commit in the range (then the commits that
@@ -129,23 +129,3 @@ class SourceEvidence(GatekeeperModel):
     # True when review records came from the forge's API (pr-check): then they alone count.
     reviews_consulted: bool = False
     notes: list[str] = Field(default_factory=list)
-
-    def render_text(self) -> str:
-        lines = [
-            f"repository: {'git' if self.is_git else 'plain directory (not a git repository)'}",
-            f"head: {self.head or '-'} (tree {self.head_tree or '-'})",
-        ]
-        if self.base is not None:
-            lines.append(
-                f"base: {self.base} = {self.base_commit or '-'}; "
-                f"ancestor of head: {self.base_is_ancestor}"
-            )
-            lines.append(f"commits: {len(self.commits)}; files changed: {len(self.changes)}")
-            for commit in self.commits:
-                sig = commit.signature.status
-                lines.append(
-                    f"  {commit.sha[:12]} sig={sig} {commit.author.email} {commit.subject[:72]}"
-                )
-        lines.extend(f"symlink: {link.path} -> {link.target}" for link in self.symlinks)
-        lines.extend(f"note: {note}" for note in self.notes)
-        return "\n".join(lines) + "\n"

@@ -4,6 +4,11 @@ Usage::
 
     from gatekeeper.report import ReportFormat, render
     print(render(ReportFormat.JSON, verdict))
+
+Renderers read what they say about a rule from its record (``rule_record``): the audits'
+rules and the verifier's reason codes. ``python -m gatekeeper.report.catalogue`` renders
+docs/rules.md from the same records. The GitHub annotation (``report.github``) and
+Markdown (``report.markdown``) modules are used directly by the GitHub integrations.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from enum import StrEnum
 from typing import assert_never
 
 from gatekeeper.models.verdict import Verdict
+from gatekeeper.report.base import active, blocking, ranked, rule_record, rule_summary
+from gatekeeper.report.text import one_line
 
 
 class ReportFormat(StrEnum):
@@ -46,4 +53,13 @@ def render(fmt: ReportFormat, verdict: Verdict, *, colour: bool = False) -> str:
     assert_never(fmt)
 
 
-__all__ = ["ReportFormat", "render"]
+__all__ = [
+    "ReportFormat",
+    "active",
+    "blocking",
+    "one_line",
+    "ranked",
+    "render",
+    "rule_record",
+    "rule_summary",
+]

@@ -1,11 +1,16 @@
-"""Shared helpers for renderers: ordering and counting, no I/O."""
+"""Shared helpers for renderers: ordering, counting and rule records, no I/O."""
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from gatekeeper.models.finding import Finding, Severity
 from gatekeeper.models.verdict import Verdict
+
+if TYPE_CHECKING:
+    from gatekeeper.audit.rule import Rule
 
 
 def active(verdict: Verdict) -> list[Finding]:
@@ -35,3 +40,23 @@ def location(finding: Finding) -> str:
     if finding.path is None:
         return "-"
     return f"{finding.path}:{finding.line}" if finding.line else finding.path
+
+
+@functools.cache
+def _rule_index() -> dict[str, Rule]:
+    # NOTE: imported on first use: rendering a verdict should not load every audit module.
+    from gatekeeper.audit import all_rule_records
+    from gatekeeper.verify.codes import REASON_CODES
+
+    return {**all_rule_records(), **{code.id: code for code in REASON_CODES}}
+
+
+def rule_record(rule_id: str) -> Rule | None:
+    """The record of an audit rule or a verifier reason code; None for an id this build lacks."""
+    return _rule_index().get(rule_id)
+
+
+def rule_summary(rule_id: str) -> str:
+    """The "fires when" (or, for a verifier reason, "blocks when") text of a rule id."""
+    record = rule_record(rule_id)
+    return record.summary if record is not None else f"gatekeeper rule {rule_id}"

@@ -19,8 +19,7 @@ from collections.abc import Iterable
 
 from gatekeeper.models.finding import Finding, Severity
 from gatekeeper.models.verdict import Verdict
-from gatekeeper.report.base import location
-from gatekeeper.report.sarif import rule_help
+from gatekeeper.report.base import location, rule_summary
 
 # XML 1.0 cannot carry most control characters, even escaped: drop them.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -77,7 +76,7 @@ def _finding_body(finding: Finding) -> str:
     return (
         f"{finding.rule} ({finding.severity.value}) at {location(finding)}\n"
         f"{finding.message}\n"
-        f"rule: {rule_help(finding.rule)}\n"
+        f"rule: {rule_summary(finding.rule)}\n"
         f"fingerprint: {finding.fingerprint}\n"
     )
 
@@ -125,7 +124,7 @@ def _reason_cases(suites: dict[str, _Suite], verdict: Verdict) -> None:
             reason.message,
             reason.code,
             f"{reason.code} (stage {stage})\n{reason.message}\nblocks when: "
-            f"{rule_help(reason.code)}\n",
+            f"{rule_summary(reason.code)}\n",
         )
 
 

@@ -86,43 +86,49 @@ def _summary(verdict: Verdict) -> str:
     )
 
 
-def render(verdict: Verdict) -> str:
-    lines = [_headline(verdict), "", _summary(verdict), ""]
-    if verdict.reasons:
-        lines += ["| Code | Stage | Reason |", "|---|---|---|"]
-        for reason in verdict.reasons[:MAX_ROWS]:
-            lines.append(
-                f"| {_code(reason.code)} | {escape(reason.stage or '-')} | "
-                f"{escape(reason.message)} |"
-            )
-        if len(verdict.reasons) > MAX_ROWS:
-            lines.append(f"\n… and {len(verdict.reasons) - MAX_ROWS} more")
-        lines.append("")
+def _reason_table(verdict: Verdict) -> list[str]:
+    if not verdict.reasons:
+        return []
+    lines = ["| Code | Stage | Reason |", "|---|---|---|"]
+    lines += [
+        f"| {_code(r.code)} | {escape(r.stage or '-')} | {escape(r.message)} |"
+        for r in verdict.reasons[:MAX_ROWS]
+    ]
+    if len(verdict.reasons) > MAX_ROWS:
+        lines.append(f"\n… and {len(verdict.reasons) - MAX_ROWS} more")
+    return [*lines, ""]
+
+
+def _details(summary: str, body: list[str]) -> list[str]:
+    return [f"<details><summary>{summary}</summary>", "", *body, "", "</details>", ""]
+
+
+def _finding_sections(verdict: Verdict) -> list[str]:
+    """Blocking findings in the open; those below the threshold and quiet ones collapsed."""
+    lines: list[str] = []
     blocks = blocking(verdict)
     if blocks:
         lines += ["### Blocking", "", *_finding_table(blocks), ""]
     blocking_fps = {f.fingerprint for f in blocks}
     below = [f for f in active(verdict) if f.fingerprint not in blocking_fps]
     if below:
-        lines += [
-            f"<details><summary>Below the blocking severity ({len(below)})</summary>",
-            "",
-            *_finding_table(below),
-            "",
-            "</details>",
-            "",
-        ]
+        lines += _details(f"Below the blocking severity ({len(below)})", _finding_table(below))
     quiet = [f for f in verdict.findings if f.status is not None]
     if quiet:
-        lines += [
-            f"<details><summary>Not blocking: existing on the base, excepted or "
-            f"baselined ({len(quiet)})</summary>",
-            "",
-        ]
-        lines += [*_finding_table(quiet, with_status=True), "", "</details>", ""]
+        lines += _details(
+            f"Not blocking: existing on the base, excepted or baselined ({len(quiet)})",
+            _finding_table(quiet, with_status=True),
+        )
+    return lines
+
+
+def render(verdict: Verdict) -> str:
+    lines = [_headline(verdict), "", _summary(verdict), ""]
+    lines += _reason_table(verdict)
+    lines += _finding_sections(verdict)
     if verdict.notes:
-        lines += [f"<details><summary>Notes ({len(verdict.notes)})</summary>", ""]
-        lines += [f"- {escape(note)}" for note in verdict.notes] + ["", "</details>", ""]
+        notes = [f"- {escape(note)}" for note in verdict.notes]
+        lines += _details(f"Notes ({len(verdict.notes)})", notes)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

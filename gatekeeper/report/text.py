@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
 from itertools import groupby
 
 from gatekeeper.models.verdict import Verdict
@@ -17,14 +19,25 @@ _COLOURS = {
 _RESET = "\033[0m"
 
 
-def render(verdict: Verdict, *, colour: bool = False) -> str:
+def _painter(colour: bool) -> Callable[[str, str], str]:
     def paint(text: str, key: str) -> str:
         return f"{_COLOURS.get(key, '')}{text}{_RESET}" if colour and key in _COLOURS else text
 
-    lines: list[str] = []
+    return paint
+
+
+def _reason_lines(verdict: Verdict) -> list[str]:
+    lines = []
     for reason in verdict.reasons:
         stage = f"[{one_line(reason.stage)}] " if reason.stage else ""
         lines.append(f"BLOCK {reason.code}: {stage}{one_line(reason.message)}")
+    return lines
+
+
+def _finding_lines(verdict: Verdict, colour: bool) -> list[str]:
+    """Active findings grouped by file; ``x`` marks the ones that decide the verdict."""
+    paint = _painter(colour)
+    lines: list[str] = []
     shown = [f for f in verdict.findings if f.status is None]
     blocks = {f.fingerprint for f in blocking(verdict)}
     for raw_path, group in groupby(shown, key=lambda f: f.path or "(repository)"):
@@ -37,12 +50,19 @@ def render(verdict: Verdict, *, colour: bool = False) -> str:
             sev = paint(f"{finding.severity.value:<8}", finding.severity.value)
             where = f"line {finding.line}" if finding.line else "-"
             lines.append(f"{mark} {sev} {finding.rule:<36} {where:<10} {one_line(finding.message)}")
-    quiet = [f for f in verdict.findings if f.status is not None]
-    if quiet:
-        by_status: dict[str, int] = {}
-        for f in quiet:
-            by_status[f.status or ""] = by_status.get(f.status or "", 0) + 1
-        lines.append("not blocking: " + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())))
+    return lines
+
+
+def _quiet_lines(verdict: Verdict) -> list[str]:
+    """One line counting the findings that do not block (excepted, baselined, existing)."""
+    by_status = Counter(f.status for f in verdict.findings if f.status is not None)
+    if not by_status:
+        return []
+    return ["not blocking: " + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items()))]
+
+
+def render(verdict: Verdict, *, colour: bool = False) -> str:
+    lines = _reason_lines(verdict) + _finding_lines(verdict, colour) + _quiet_lines(verdict)
     lines.extend(f"note: {one_line(note)}" for note in verdict.notes)
     lines.append(_summary(verdict))
     return "\n".join(lines) + "\n"

@@ -1,10 +1,11 @@
-"""Attestation stores, chosen by URI.
+"""Attestation stores, chosen by URI, each with its decision log.
 
 Usage::
 
     from gatekeeper.store import open_store
     store = open_store(".gatekeeper")          # a directory
     store = open_store("oci://host:5000/repo") # an OCI registry
+    store.decision_log().lines()
 
 An unknown scheme is an error; there is never a fallback.
 """
@@ -17,7 +18,14 @@ import re
 from typing import Any
 
 from gatekeeper.errors import InvalidInput
-from gatekeeper.store.base import IndexKeys, Store, StoredEnvelope
+from gatekeeper.store.base import (
+    Appended,
+    Decision,
+    DecisionLog,
+    IndexKeys,
+    Store,
+    StoredEnvelope,
+)
 
 DEFAULT_STORE = ".gatekeeper"
 STORE_ENV = "GATEKEEPER_STORE"
@@ -27,7 +35,18 @@ _SCHEMES: dict[str, str] = {
     "oci": "gatekeeper.store.oci:open_oci_store",
 }
 
-__all__ = ["IndexKeys", "Store", "StoredEnvelope", "open_store", "resolve_store_uri"]
+__all__ = [
+    "DEFAULT_STORE",
+    "STORE_ENV",
+    "Appended",
+    "Decision",
+    "DecisionLog",
+    "IndexKeys",
+    "Store",
+    "StoredEnvelope",
+    "open_store",
+    "resolve_store_uri",
+]
 
 
 def resolve_store_uri(uri: str | None) -> str:

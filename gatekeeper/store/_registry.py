@@ -25,7 +25,7 @@ import ipaddress
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from gatekeeper._fileio import loads_json_strict
+from gatekeeper._fileio import dumps_json, loads_json_strict
 from gatekeeper._http import HttpClient
 from gatekeeper.errors import InvalidInput, StoreError
 
@@ -66,6 +66,22 @@ def digest_of(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+def canonical(doc: dict[str, Any]) -> bytes:
+    """The one serialisation gatekeeper pushes: sorted keys, no spaces (stable digests)."""
+    return dumps_json(doc, indent=None).encode("utf-8")
+
+
+# The OCI empty descriptor: the config (and anchor layer) of gatekeeper's artifacts.
+EMPTY_TYPE = "application/vnd.oci.empty.v1+json"
+EMPTY_DATA = b"{}"
+EMPTY_DESCRIPTOR: dict[str, Any] = {
+    "mediaType": EMPTY_TYPE,
+    "digest": digest_of(EMPTY_DATA),
+    "size": 2,
+    "data": "e30=",
+}
+
+
 def is_digest(value: str) -> bool:
     return bool(_DIGEST.match(value))
 
@@ -90,6 +106,21 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def _repository(uri: str, repository: str) -> str:
+    """Raises InvalidInput unless ``repository`` is a valid OCI repository name."""
+    if not repository:
+        raise InvalidInput(f"{uri}: no repository (oci://HOST[:PORT]/REPO)")
+    for component in repository.split("/"):
+        if not _REPO_COMPONENT.match(component):
+            raise InvalidInput(
+                f"{uri}: {component!r} is not a valid repository name component "
+                "(lower-case letters, digits and . _ - separators)"
+            )
+    if len(repository) > 255:
+        raise InvalidInput(f"{uri}: repository name longer than 255 characters")
+    return repository
+
+
 @dataclass(frozen=True)
 class RegistryRef:
     """Where a store lives: ``oci://HOST[:PORT]/REPO``."""
@@ -111,25 +142,13 @@ class RegistryRef:
             )
         if parts.query or parts.fragment:
             raise InvalidInput(f"{uri}: a store URI has no query or fragment")
-        host = parts.netloc
-        if not host or parts.hostname is None:
+        if not parts.netloc or parts.hostname is None:
             raise InvalidInput(f"{uri}: no registry host (oci://HOST[:PORT]/REPO)")
         try:
             _ = parts.port
         except ValueError as exc:
             raise InvalidInput(f"{uri}: bad port") from exc
-        repository = parts.path.strip("/")
-        if not repository:
-            raise InvalidInput(f"{uri}: no repository (oci://HOST[:PORT]/REPO)")
-        for component in repository.split("/"):
-            if not _REPO_COMPONENT.match(component):
-                raise InvalidInput(
-                    f"{uri}: {component!r} is not a valid repository name component "
-                    "(lower-case letters, digits and . _ - separators)"
-                )
-        if len(repository) > 255:
-            raise InvalidInput(f"{uri}: repository name longer than 255 characters")
-        return cls(host=host, repository=repository)
+        return cls(host=parts.netloc, repository=_repository(uri, parts.path.strip("/")))
 
     @property
     def hostname(self) -> str:
@@ -160,25 +179,22 @@ def _normalise_auth_key(key: str) -> str:
     return key.split("/", 1)[0].lower()
 
 
-def load_credentials(host: str, environ: Mapping[str, str] | None = None) -> Credentials | None:
-    """Credentials for ``host`` from the environment, else the Docker config file.
-
-    Raises:
-        InvalidInput: half-set variables, or a Docker config that is not valid JSON.
-    """
-    env = os.environ if environ is None else environ
+def _from_environment(env: Mapping[str, str]) -> Credentials | None:
+    """Raises InvalidInput for half-set or conflicting variables."""
     user, password, token = env.get(USERNAME_ENV), env.get(PASSWORD_ENV), env.get(TOKEN_ENV)
     if token:
         if user or password:
             raise InvalidInput(f"set either {TOKEN_ENV} or {USERNAME_ENV}/{PASSWORD_ENV}, not both")
         return Credentials(token=token, source=TOKEN_ENV)
-    if user or password:
-        if not (user and password):
-            raise InvalidInput(f"{USERNAME_ENV} and {PASSWORD_ENV} must be set together")
-        return Credentials(
-            username=user, password=password, source=f"{USERNAME_ENV}/{PASSWORD_ENV}"
-        )
-    path = _docker_config_path(env)
+    if not (user or password):
+        return None
+    if not (user and password):
+        raise InvalidInput(f"{USERNAME_ENV} and {PASSWORD_ENV} must be set together")
+    return Credentials(username=user, password=password, source=f"{USERNAME_ENV}/{PASSWORD_ENV}")
+
+
+def _docker_auths(path: Path) -> dict[str, Any] | None:
+    """The ``auths`` of a Docker config file; None without one. Raises InvalidInput."""
     try:
         with open(path, "rb") as handle:
             raw = handle.read(MAX_TOKEN_BYTES + 1)
@@ -193,33 +209,55 @@ def load_credentials(host: str, environ: Mapping[str, str] | None = None) -> Cre
     except ValueError as exc:
         raise InvalidInput(f"{path}: not valid JSON: {exc}") from exc
     auths = config.get("auths") if isinstance(config, dict) else None
-    if not isinstance(auths, dict):
+    return auths if isinstance(auths, dict) else None
+
+
+def _docker_entry(path: Path, key: str, entry: dict[str, Any]) -> Credentials | None:
+    """The credentials of one ``auths`` entry: ``auth`` (base64 user:password) or plain fields."""
+    encoded = entry.get("auth")
+    if isinstance(encoded, str) and encoded:
+        try:
+            decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise InvalidInput(
+                f"{path}: auths[{key!r}].auth is not base64 of user:password"
+            ) from exc
+        name, sep, secret = decoded.partition(":")
+        if not sep:
+            raise InvalidInput(f"{path}: auths[{key!r}].auth is not base64 of user:password")
+        return Credentials(username=name, password=secret, source=str(path))
+    plain_user, plain_secret = entry.get("username"), entry.get("password")
+    if (
+        isinstance(plain_user, str)
+        and isinstance(plain_secret, str)
+        and plain_user
+        and plain_secret
+    ):
+        return Credentials(username=plain_user, password=plain_secret, source=str(path))
+    return None
+
+
+def load_credentials(host: str, environ: Mapping[str, str] | None = None) -> Credentials | None:
+    """Credentials for ``host`` from the environment, else the Docker config file.
+
+    Raises:
+        InvalidInput: half-set variables, or a Docker config that is not valid JSON.
+    """
+    env = os.environ if environ is None else environ
+    found = _from_environment(env)
+    if found is not None:
+        return found
+    path = _docker_config_path(env)
+    auths = _docker_auths(path)
+    if auths is None:
         return None
     wanted = host.lower()
     for key in sorted(auths):
         entry = auths[key]
-        if _normalise_auth_key(key) != wanted or not isinstance(entry, dict):
-            continue
-        encoded = entry.get("auth")
-        if isinstance(encoded, str) and encoded:
-            try:
-                decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
-            except (binascii.Error, UnicodeDecodeError) as exc:
-                raise InvalidInput(
-                    f"{path}: auths[{key!r}].auth is not base64 of user:password"
-                ) from exc
-            name, sep, secret = decoded.partition(":")
-            if not sep:
-                raise InvalidInput(f"{path}: auths[{key!r}].auth is not base64 of user:password")
-            return Credentials(username=name, password=secret, source=str(path))
-        plain_user, plain_secret = entry.get("username"), entry.get("password")
-        if (
-            isinstance(plain_user, str)
-            and isinstance(plain_secret, str)
-            and plain_user
-            and plain_secret
-        ):
-            return Credentials(username=plain_user, password=plain_secret, source=str(path))
+        if _normalise_auth_key(key) == wanted and isinstance(entry, dict):
+            creds = _docker_entry(path, key, entry)
+            if creds is not None:
+                return creds
     return None
 
 
@@ -369,29 +407,41 @@ class RegistryClient:
             return
         raise StoreError(f"{self.display}: unsupported authentication challenge {scheme!r}")
 
-    def _fetch_token(self, params: dict[str, str]) -> str:
+    def _token_endpoint(self, params: dict[str, str]) -> str:
+        """The challenge's realm, if credentials may be sent there. Raises StoreError."""
         realm = params.get("realm")
         if not realm:
             raise StoreError(f"{self.display}: bearer challenge without a realm")
         parts = urlsplit(realm)
-        if parts.scheme != "https" and not (
+        plain_loopback = (
             parts.scheme == "http" and self.insecure and is_loopback_host(parts.hostname or "")
-        ):
+        )
+        if parts.scheme != "https" and not plain_loopback:
             # SECURITY: credentials are never sent to a token endpoint over plain HTTP.
             raise StoreError(
                 f"{self.display}: token endpoint {parts.scheme}://{parts.netloc} "
-                "is not "
-                "HTTPS; refusing to send credentials"
+                "is not HTTPS; refusing to send credentials"
             )
-        query = {k: v for k, v in params.items() if k in ("service", "scope")}
-        headers: dict[str, str] = {}
+        return realm
+
+    def _basic_authorization(self) -> dict[str, str]:
         creds = self.credentials
-        if creds is not None and creds.username is not None and creds.password is not None:
-            pair = f"{creds.username}:{creds.password}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+        if creds is None or creds.username is None or creds.password is None:
+            return {}
+        pair = f"{creds.username}:{creds.password}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+
+    def _fetch_token(self, params: dict[str, str]) -> str:
+        realm = self._token_endpoint(params)
+        query = {k: v for k, v in params.items() if k in ("service", "scope")}
         try:
             response = self.http.request(
-                "GET", realm, params=query, headers=headers, stream=True, allow_redirects=False
+                "GET",
+                realm,
+                params=query,
+                headers=self._basic_authorization(),
+                stream=True,
+                allow_redirects=False,
             )
         except requests.RequestException as exc:
             raise StoreError(
@@ -403,7 +453,9 @@ class RegistryClient:
         if response.status_code != 200:
             response.close()
             raise StoreError(f"{self.display}: token endpoint answered HTTP {response.status_code}")
-        body = read_limited(response, MAX_TOKEN_BYTES, "token response")
+        return self._token_from(read_limited(response, MAX_TOKEN_BYTES, "token response"))
+
+    def _token_from(self, body: bytes) -> str:
         try:
             doc = loads_json_strict(body)
         except ValueError as exc:
@@ -563,66 +615,72 @@ class RegistryClient:
             )
         return response
 
-    def list_tags(self) -> list[str]:
-        """Every tag of the repository (following ``Link`` pagination)."""
-        url: str | None = f"{self.base}/tags/list"
-        tags: list[str] = []
+    def _pages(
+        self,
+        url: str,
+        what: str,
+        *,
+        params: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Iterator[Any]:
+        """The JSON document of each page of a listing, following ``Link`` headers.
+
+        Yields None once (and stops) when the registry answers 404 for the first page.
+
+        Raises:
+            StoreError: an error answer, a body that is not JSON, or too many pages.
+        """
+        next_url: str | None = url
         pages = 0
-        while url is not None:
+        while next_url is not None:
             pages += 1
             if pages > MAX_PAGES:
-                raise StoreError(f"{self.display}: more than {MAX_PAGES} pages of tags")
-            response = self.request("GET", url, stream=True)
-            if response.status_code == 404:
+                raise StoreError(f"{self.display}: more than {MAX_PAGES} pages of {what}")
+            response = self.request("GET", next_url, params=params, stream=True, headers=headers)
+            if response.status_code == 404 and pages == 1:
                 response.close()
-                return tags  # a repository with nothing pushed yet
+                yield None
+                return
             if response.status_code != 200:
-                raise self._fail(response, "list tags")
+                raise self._fail(response, f"GET {what}")
             link = response.headers.get("Link")
-            body = read_limited(response, MAX_LIST_BYTES, "tag list")
+            body = read_limited(response, MAX_LIST_BYTES, what)
             try:
-                doc = loads_json_strict(body)
+                yield loads_json_strict(body)
             except ValueError as exc:
-                raise StoreError(f"{self.display}: tag list is not JSON") from exc
-            page = doc.get("tags") if isinstance(doc, dict) else None
+                raise StoreError(f"{self.display}: {what} is not JSON") from exc
+            next_url = _next_link(link, next_url)
+            params = None  # the next link carries its own query
+
+    def list_tags(self) -> list[str]:
+        """Every tag of the repository (following ``Link`` pagination)."""
+        tags: list[str] = []
+        for doc in self._pages(f"{self.base}/tags/list", "tag list"):
+            page = doc.get("tags") if isinstance(doc, dict) else None  # None: nothing pushed yet
             if page is None:
-                page = []
+                continue
             if not isinstance(page, list) or not all(isinstance(t, str) for t in page):
                 raise StoreError(f"{self.display}: tag list is malformed")
             tags.extend(page)
-            url = _next_link(link, url)
         return tags
 
     def referrers(self, digest: str, artifact_type: str) -> list[dict[str, Any]] | None:
         """Descriptors referring to ``digest`` (OCI 1.1); None when the API is not supported."""
-        url: str | None = f"{self.base}/referrers/{digest}"
-        params: dict[str, str] | None = {"artifactType": artifact_type}
         out: list[dict[str, Any]] = []
-        pages = 0
-        while url is not None:
-            pages += 1
-            if pages > MAX_PAGES:
-                raise StoreError(f"{self.display}: more than {MAX_PAGES} pages of referrers")
-            response = self.request(
-                "GET", url, params=params, stream=True, headers={"Accept": INDEX_TYPE}
-            )
-            if response.status_code == 404 and pages == 1:
-                response.close()
+        what = f"referrers of {digest}"
+        pages = self._pages(
+            f"{self.base}/referrers/{digest}",
+            what,
+            params={"artifactType": artifact_type},
+            headers={"Accept": INDEX_TYPE},
+        )
+        for doc in pages:
+            if doc is None:
                 return None
-            if response.status_code != 200:
-                raise self._fail(response, f"GET referrers of {digest}")
-            link = response.headers.get("Link")
-            body = read_limited(response, MAX_LIST_BYTES, f"referrers of {digest}")
-            try:
-                doc = loads_json_strict(body)
-            except ValueError as exc:
-                raise StoreError(f"{self.display}: referrers of {digest} is not JSON") from exc
             manifests = doc.get("manifests") if isinstance(doc, dict) else None
             if not isinstance(manifests, list):
-                raise StoreError(f"{self.display}: referrers of {digest} is not an image index")
+                raise StoreError(f"{self.display}: {what} is not an image index")
             out.extend(m for m in manifests if isinstance(m, dict))
-            url = _next_link(link, url)
-            params = None  # the next link carries its own query
         return out
 
 

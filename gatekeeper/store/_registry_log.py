@@ -8,25 +8,30 @@ reader fetches the blob by that digest and the registry cannot substitute anothe
 Registries have no compare-and-swap, so two verifies may both append sequence number N.
 Nothing is overwritten (each entry has its own tag); the next append adopts every entry
 not yet reachable from the chain head (``merged``), and ``log verify`` checks the result
-(see gatekeeper/decision_log.py).
+(see gatekeeper/verify/log.py).
 """
 
 from __future__ import annotations
 
 import re
 
-from gatekeeper.decision_log import (
+from gatekeeper.errors import StoreError
+from gatekeeper.models.decision import (
     GENESIS,
     MAX_LINE_BYTES,
-    Appended,
-    Decision,
     DecisionEntry,
     entry_line,
     line_digest,
 )
-from gatekeeper.errors import StoreError
-from gatekeeper.store._registry import MANIFEST_TYPE, digest_of
-from gatekeeper.store.oci import EMPTY_DATA, EMPTY_DESCRIPTOR, OciStore, canonical
+from gatekeeper.store._registry import (
+    EMPTY_DATA,
+    EMPTY_DESCRIPTOR,
+    MANIFEST_TYPE,
+    RegistryClient,
+    canonical,
+    digest_of,
+)
+from gatekeeper.store.base import Appended, Decision
 
 LOG_TYPE = "application/vnd.gatekeeper.decision.v1+json"
 ADOPT_WINDOW = 16  # sequence numbers below the newest that an append reads
@@ -38,13 +43,12 @@ def log_tag(seq: int, digest: str) -> str:
 
 
 class OciDecisionLog:
-    def __init__(self, store: OciStore) -> None:
-        self.store = store
-        self.client = store.client
+    def __init__(self, client: RegistryClient, uri: str) -> None:
+        self.client = client
+        self.uri = uri
 
-    def _read(self, window: int | None = None) -> list[tuple[int, str, bytes]]:
-        """(seq from the tag, digest, line) for every entry (or the newest ``window``
-        sequence numbers), in log order."""
+    def _tags(self, window: int | None) -> list[tuple[int, str, str]]:
+        """(seq, hex, tag) of every log tag, or of the newest ``window`` sequence numbers."""
         found = []
         for tag in self.client.list_tags():
             match = _TAG.match(tag)
@@ -53,13 +57,18 @@ class OciDecisionLog:
         if window is not None and found:
             top = max(seq for seq, _, _ in found)
             found = [item for item in found if item[0] >= top - window]
+        return found
+
+    def _read(self, window: int | None = None) -> list[tuple[int, str, bytes]]:
+        """(seq from the tag, digest, line) for every entry (or the newest ``window``
+        sequence numbers), in log order."""
         out = []
-        for seq, hexpart, tag in found:
+        for seq, hexpart, tag in self._tags(window):
             digest = f"sha256:{hexpart}"
             line = self.client.get_blob(digest, limit=MAX_LINE_BYTES)
             if line is None:
                 raise StoreError(
-                    f"{self.store.uri}: decision-log tag {tag} names entry {digest}, "
+                    f"{self.uri}: decision-log tag {tag} names entry {digest}, "
                     "which the registry does not have (removed)"
                 )
             out.append((seq, digest, line))
@@ -69,8 +78,8 @@ class OciDecisionLog:
     def lines(self) -> list[bytes]:
         return [line for _, _, line in self._read()]
 
-    def append(self, decision: Decision) -> Appended:
-        """Raises StoreError when the registry refuses the entry or the log is unreadable."""
+    def _newest(self) -> list[tuple[DecisionEntry, str]]:
+        """The entries of the newest sequence numbers, parsed. Raises StoreError."""
         entries: list[tuple[DecisionEntry, str]] = []
         # Only the newest entries matter: concurrent siblings sit at the top of the log, and
         # anything older is either on the chain or reported by `log verify`.
@@ -79,16 +88,24 @@ class OciDecisionLog:
                 entries.append((DecisionEntry.model_validate_json(line), digest))
             except ValueError as exc:
                 raise StoreError(
-                    f"{self.store.uri}: decision-log entry {digest} is malformed; "
+                    f"{self.uri}: decision-log entry {digest} is malformed; "
                     "refusing to append (run `gatekeeper log verify`)"
                 ) from exc
+        return entries
+
+    def _next_entry(self, decision: Decision) -> DecisionEntry:
+        """The entry after the head, adopting every entry nothing references yet."""
+        entries = self._newest()
         if not entries:
-            entry = decision.entry(0, GENESIS)
-        else:
-            head, head_digest = min(entries, key=lambda item: (-item[0].seq, item[1]))
-            referenced = {ref for e, _ in entries for ref in (e.prev, *e.merged)}
-            adopt = [d for _, d in entries if d not in referenced and d != head_digest]
-            entry = decision.entry(head.seq + 1, head_digest, adopt)
+            return decision.entry(0, GENESIS)
+        head, head_digest = min(entries, key=lambda item: (-item[0].seq, item[1]))
+        referenced = {ref for e, _ in entries for ref in (e.prev, *e.merged)}
+        adopt = [d for _, d in entries if d not in referenced and d != head_digest]
+        return decision.entry(head.seq + 1, head_digest, adopt)
+
+    def append(self, decision: Decision) -> Appended:
+        """Raises StoreError when the registry refuses the entry or the log is unreadable."""
+        entry = self._next_entry(decision)
         line = entry_line(entry)
         digest = line_digest(line)
         self.client.push_blob(EMPTY_DATA)
@@ -106,5 +123,5 @@ class OciDecisionLog:
         self.client.put_manifest(tag, manifest, MANIFEST_TYPE)
         stored = self.client.get_manifest(tag)
         if stored is None or stored.digest != digest_of(manifest):
-            raise StoreError(f"{self.store.uri}: decision-log entry {tag} did not persist")
-        return Appended(entry=entry, digest=digest, where=f"{self.store.uri}:{tag}")
+            raise StoreError(f"{self.uri}: decision-log entry {tag} did not persist")
+        return Appended(entry=entry, digest=digest, where=f"{self.uri}:{tag}")

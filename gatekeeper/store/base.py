@@ -1,14 +1,24 @@
-"""What an attestation store is: envelopes in, envelopes out by stage or subject digest.
+"""What an attestation store is: envelopes in, envelopes out by stage or subject digest,
+and the store's decision log.
 
 The index a store keeps (stage name, subject digests) is read from the unverified payload
 and is only a way to find candidates: the verifier re-reads every fact it relies on from
 the signed payload.
+
+Each store supplies its own decision log (``decision_log``): a directory appends to a file
+under a lock, a registry pushes each entry as an artifact. The log's format and its chain
+check know nothing of store classes (``gatekeeper.models.decision``, ``gatekeeper.verify.log``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import Literal, Protocol
+
+from gatekeeper.models.decision import DecisionEntry, LoggedSubject
+from gatekeeper.models.verdict import Reason
 
 
 @dataclass(frozen=True)
@@ -22,6 +32,54 @@ class StoredEnvelope:
 class IndexKeys:
     stage: str | None
     subjects: tuple[str, ...]  # "sha256:<hex>" and the like
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a verify decided, before it has a place in the chain."""
+
+    time: datetime
+    verdict: Literal["pass", "block"]
+    policy: str | None
+    policy_digest: str | None
+    subjects: list[LoggedSubject]
+    reasons: list[Reason]
+    attestations: list[str]
+    store: str
+
+    def entry(self, seq: int, prev: str, merged: Iterable[str] = ()) -> DecisionEntry:
+        return DecisionEntry(
+            seq=seq,
+            prev=prev,
+            merged=sorted(merged),
+            time=self.time,
+            verdict=self.verdict,
+            policy=self.policy,
+            policy_digest=self.policy_digest,
+            subjects=self.subjects,
+            reasons=self.reasons,
+            attestations=sorted(set(self.attestations)),
+            store=self.store,
+        )
+
+
+@dataclass(frozen=True)
+class Appended:
+    entry: DecisionEntry
+    digest: str  # "sha256:<hex>" of the entry's line: the log's new head
+    where: str  # for messages: a path or a registry reference
+
+
+class DecisionLog(Protocol):
+    """Where a store keeps its decisions."""
+
+    def append(self, decision: Decision) -> Appended:
+        """Add one entry to the chain. Raises StoreError."""
+        ...
+
+    def lines(self) -> list[bytes]:
+        """Every entry's line, in log order. Raises StoreError."""
+        ...
 
 
 class Store(Protocol):
@@ -41,4 +99,8 @@ class Store(Protocol):
 
     def all(self) -> list[StoredEnvelope]:
         """Every envelope. Raises StoreError."""
+        ...
+
+    def decision_log(self) -> DecisionLog:
+        """The store's log of verify decisions. Raises StoreError."""
         ...

@@ -6,6 +6,7 @@ Layout::
     STORE/index/stage/<stage>/<sha256>     empty marker: this envelope claims that stage
     STORE/index/subject/<alg>-<hex[:2]>/<alg>-<hex>--<sha256>   (256 shards)
     STORE/index/subject-lists/<sha256>     subjects of an envelope with more than 256
+    STORE/log/decisions.jsonl              the decision log (``gatekeeper.store._file_log``)
 
 Envelopes are content-addressed and written atomically (temp file, fsync, rename), so two
 processes writing at once both land and a reader sees each envelope whole or not at all.
@@ -23,7 +24,8 @@ from pathlib import Path
 
 from gatekeeper._fileio import atomic_write
 from gatekeeper.errors import StoreError
-from gatekeeper.store.base import IndexKeys, StoredEnvelope
+from gatekeeper.store._file_log import LOG_RELATIVE, FileDecisionLog
+from gatekeeper.store.base import DecisionLog, IndexKeys, StoredEnvelope
 
 _MAX_MARKERS = 256
 MAX_ENVELOPE_BYTES = 64 * 1024 * 1024
@@ -179,3 +181,7 @@ class FilesystemStore:
         return self._read_ids(
             [n.removesuffix(".json") for n in self._list(self.root / "envelopes")]
         )
+
+    def decision_log(self) -> DecisionLog:
+        """``STORE/log/decisions.jsonl`` (see ``gatekeeper.store._file_log``)."""
+        return FileDecisionLog(self.root / LOG_RELATIVE)

@@ -44,33 +44,29 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from gatekeeper._fileio import dumps_json, loads_json_strict
+from gatekeeper._fileio import loads_json_strict
 from gatekeeper.errors import InvalidInput, StoreError
 from gatekeeper.store._registry import (
+    EMPTY_DATA,
+    EMPTY_DESCRIPTOR,
     INDEX_TYPE,
     MANIFEST_TYPE,
     Credentials,
     Manifest,
     RegistryClient,
     RegistryRef,
+    canonical,
     digest_of,
     is_digest,
     load_credentials,
 )
-from gatekeeper.store.base import IndexKeys, StoredEnvelope
+from gatekeeper.store._registry_log import OciDecisionLog
+from gatekeeper.store.base import DecisionLog, IndexKeys, StoredEnvelope
 
 CA_BUNDLE_ENV = "GATEKEEPER_REGISTRY_CA_BUNDLE"  # PEM CAs for a registry with a private CA
 ENVELOPE_TYPE = "application/vnd.dsse.envelope.v1+json"
 ANCHOR_TYPE = "application/vnd.gatekeeper.anchor.v1+json"
-EMPTY_TYPE = "application/vnd.oci.empty.v1+json"
-EMPTY_DATA = b"{}"
 EMPTY_DIGEST = digest_of(EMPTY_DATA)
-EMPTY_DESCRIPTOR: dict[str, Any] = {
-    "mediaType": EMPTY_TYPE,
-    "digest": EMPTY_DIGEST,
-    "size": 2,
-    "data": "e30=",
-}
 ANNOTATION_STAGE = "dev.gatekeeper.stage"
 ANNOTATION_SUBJECTS = "dev.gatekeeper.subjects"
 ANNOTATION_ANCHOR = "dev.gatekeeper.anchor"
@@ -120,11 +116,6 @@ class _ContentCache:
 _CONTENT = _ContentCache(_CACHE_LIMIT)
 
 
-def canonical(doc: dict[str, Any]) -> bytes:
-    """The one serialisation gatekeeper pushes: sorted keys, no spaces (stable digests)."""
-    return dumps_json(doc, indent=None).encode("utf-8")
-
-
 def anchor_manifest(kind: str, value: str) -> bytes:
     """The synthetic manifest standing for a subject digest, a stage, or "all".
 
@@ -155,6 +146,44 @@ def receipt_prefix(key_digest: str) -> str:
 def receipt_tag(key_digest: str, envelope_digest: str) -> str:
     """``gkr-<key hex, 32>-<envelope sha256 hex>``: names the envelope it stands for."""
     return receipt_prefix(key_digest) + envelope_digest.partition(":")[2]
+
+
+def _is_envelope_descriptor(desc: dict[str, Any]) -> bool:
+    digest = desc.get("digest")
+    return (
+        desc.get("artifactType") == ENVELOPE_TYPE and isinstance(digest, str) and is_digest(digest)
+    )
+
+
+def _only_layer(doc: Any) -> dict[str, Any] | None:
+    """The one layer of a gatekeeper envelope artifact; None for anything else."""
+    if not isinstance(doc, dict) or doc.get("artifactType") != ENVELOPE_TYPE:
+        return None
+    layers = doc.get("layers")
+    if not isinstance(layers, list) or len(layers) != 1 or not isinstance(layers[0], dict):
+        return None
+    layer: dict[str, Any] = layers[0]
+    return layer
+
+
+def _is_envelope_layer(layer: dict[str, Any]) -> bool:
+    digest, size = layer.get("digest"), layer.get("size")
+    return (
+        layer.get("mediaType") == ENVELOPE_TYPE
+        and isinstance(digest, str)
+        and is_digest(digest)
+        and isinstance(size, int)
+        and 0 < size <= MAX_ENVELOPE_BYTES
+    )
+
+
+def _merged_index(entries: list[dict[str, Any]], additions: list[dict[str, Any]]) -> bytes:
+    """A referrers image index of ``entries`` plus the ``additions`` it lacks, by digest."""
+    new = {str(e["digest"]): e for e in additions}
+    for existing in entries:
+        new.pop(str(existing.get("digest", "")), None)
+    merged = sorted([*entries, *new.values()], key=lambda e: str(e.get("digest", "")))
+    return canonical({"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": merged})
 
 
 @dataclass(frozen=True)
@@ -203,79 +232,75 @@ class OciStore:
 
     # -- writing ---------------------------------------------------------------------------
 
+    def _targets(self, keys: IndexKeys) -> list[_Key]:
+        """What the envelope's referrer manifests point at: one per key (see the module)."""
+        targets: list[_Key] = []
+        for subject in sorted(set(keys.subjects)):
+            targets.append(self._anchor("subject", subject, indexed=True))
+            if is_digest(subject) and subject.startswith("sha256:"):
+                real = self.client.head_manifest(subject)
+                if real is not None and real[0] in _OCI_MANIFESTS:
+                    descriptor = {"mediaType": real[0], "digest": real[2], "size": real[1]}
+                    targets.append(_Key(descriptor, indexed=True))
+        if keys.stage:
+            targets.append(self._anchor("stage", keys.stage, indexed=False))
+        if self.supports_referrers():
+            # Without the referrers API every receipt tag already lists the envelope for all().
+            targets.append(self._anchor("all", "", indexed=False))
+        return targets
+
+    def _anchor(self, kind: str, value: str, *, indexed: bool) -> _Key:
+        key, anchor = _anchor_key(kind, value, indexed=indexed)
+        self._ensure_manifest(key.digest, anchor)
+        return key
+
     def put(self, data: bytes, keys: IndexKeys) -> str:
         """Push the envelope and one referrer manifest per key. Raises StoreError."""
         if len(data) > MAX_ENVELOPE_BYTES:
             raise StoreError(f"{self.uri}: envelope larger than {MAX_ENVELOPE_BYTES} bytes")
         self._ensure_blob(EMPTY_DATA)
         env_digest = self._ensure_blob(data)
-        subjects = sorted(set(keys.subjects))
-        targets: list[_Key] = []
-        for subject in subjects:
-            key, anchor = _anchor_key("subject", subject, indexed=True)
-            self._ensure_manifest(key.digest, anchor)
-            targets.append(key)
-            if is_digest(subject) and subject.startswith("sha256:"):
-                real = self.client.head_manifest(subject)
-                if real is not None and real[0] in _OCI_MANIFESTS:
-                    targets.append(
-                        _Key(
-                            {"mediaType": real[0], "digest": real[2], "size": real[1]}, indexed=True
-                        )
-                    )
-        if keys.stage:
-            key, anchor = _anchor_key("stage", keys.stage, indexed=False)
-            self._ensure_manifest(key.digest, anchor)
-            targets.append(key)
-        use_referrers = self.supports_referrers()
-        if use_referrers:
-            # Without the referrers API every receipt tag already lists the envelope for all().
-            key, anchor = _anchor_key("all", "", indexed=False)
-            self._ensure_manifest(key.digest, anchor)
-            targets.append(key)
-
-        annotations = {ANNOTATION_SUBJECTS: " ".join(subjects)}
+        annotations = {ANNOTATION_SUBJECTS: " ".join(sorted(set(keys.subjects)))}
         if keys.stage:
             annotations[ANNOTATION_STAGE] = keys.stage
         layer = {"mediaType": ENVELOPE_TYPE, "digest": env_digest, "size": len(data)}
-        tags: list[str] | None = None
-        for target in targets:
-            manifest = canonical(
-                {
-                    "schemaVersion": 2,
-                    "mediaType": MANIFEST_TYPE,
-                    "artifactType": ENVELOPE_TYPE,
-                    "config": EMPTY_DESCRIPTOR,
-                    "layers": [layer],
-                    "subject": target.descriptor,
-                    "annotations": annotations,
-                }
-            )
-            manifest_digest = digest_of(manifest)
-            if use_referrers:
-                response = self.client.put_manifest(manifest_digest, manifest, MANIFEST_TYPE)
-                if response.headers.get("OCI-Subject") == target.digest:
-                    continue  # the registry maintains the referrers relation itself
-            # Fallback: a receipt under a unique tag (lossless), then the spec's index tag.
-            self.client.put_manifest(
-                receipt_tag(target.digest, env_digest), manifest, MANIFEST_TYPE
-            )
-            if target.indexed:
-                if tags is None:
-                    tags = self._tags_for_healing()
-                self._add_to_index(
-                    target.digest,
-                    {
-                        "mediaType": MANIFEST_TYPE,
-                        "digest": manifest_digest,
-                        "size": len(manifest),
-                        "artifactType": ENVELOPE_TYPE,
-                        "annotations": {**annotations, ANNOTATION_ENVELOPE: env_digest},
-                    },
-                    tags,
-                )
+        for target in self._targets(keys):
+            self._push_referrer(target, layer, annotations)
         self._tags = None
         return env_digest.partition(":")[2]
+
+    def _push_referrer(
+        self, target: _Key, layer: dict[str, Any], annotations: dict[str, str]
+    ) -> None:
+        """One referrer manifest of the envelope for ``target``, kept findable on any registry."""
+        manifest = canonical(
+            {
+                "schemaVersion": 2,
+                "mediaType": MANIFEST_TYPE,
+                "artifactType": ENVELOPE_TYPE,
+                "config": EMPTY_DESCRIPTOR,
+                "layers": [layer],
+                "subject": target.descriptor,
+                "annotations": annotations,
+            }
+        )
+        manifest_digest = digest_of(manifest)
+        if self.supports_referrers():
+            response = self.client.put_manifest(manifest_digest, manifest, MANIFEST_TYPE)
+            if response.headers.get("OCI-Subject") == target.digest:
+                return  # the registry maintains the referrers relation itself
+        # Fallback: a receipt under a unique tag (lossless), then the spec's index tag.
+        env_digest = str(layer["digest"])
+        self.client.put_manifest(receipt_tag(target.digest, env_digest), manifest, MANIFEST_TYPE)
+        if target.indexed:
+            entry = {
+                "mediaType": MANIFEST_TYPE,
+                "digest": manifest_digest,
+                "size": len(manifest),
+                "artifactType": ENVELOPE_TYPE,
+                "annotations": {**annotations, ANNOTATION_ENVELOPE: env_digest},
+            }
+            self._add_to_index(target.digest, entry, self._tags_for_healing())
 
     def _tags_for_healing(self) -> list[str]:
         """The tag list the index merge heals from, re-read at most every HEAL_LIST_TTL s.
@@ -320,11 +345,7 @@ class OciStore:
             missing = self._unindexed_receipts(subject_digest, entries, tags)
             if not missing and any(e.get("digest") == entry["digest"] for e in entries):
                 return
-            additions = {str(e["digest"]): e for e in [*missing, entry]}
-            for existing in entries:
-                additions.pop(str(existing.get("digest", "")), None)
-            merged = sorted([*entries, *additions.values()], key=lambda e: str(e.get("digest", "")))
-            body = canonical({"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": merged})
+            body = _merged_index(entries, [*missing, entry])
             # NOTE: registries that honour conditional writes answer 412 to a stale write;
             # those that ignore the header are covered by the verification below.
             condition = (
@@ -333,16 +354,18 @@ class OciStore:
                 else {"If-None-Match": "*"}
             )
             response = self.client.put_manifest(tag, body, INDEX_TYPE, headers=condition)
-            if response.status_code != 412:
-                check = self.client.get_manifest(tag)
-                if any(e.get("digest") == entry["digest"] for e in self._index_entries(check, tag)):
-                    return
+            if response.status_code != 412 and self._indexed(tag, entry):
+                return
             # Lost to a concurrent writer: back off with jitter and merge again.
             self.sleep(min(2.0, 0.02 * (2**attempt)) * (0.5 + random.random()))  # noqa: S311
         raise StoreError(
             f"{self.uri}: could not update the referrers index {tag} after "
             f"{INDEX_ATTEMPTS} attempts (the receipt tag was written)"
         )
+
+    def _indexed(self, tag: str, entry: dict[str, Any]) -> bool:
+        check = self.client.get_manifest(tag)
+        return any(e.get("digest") == entry["digest"] for e in self._index_entries(check, tag))
 
     def _unindexed_receipts(
         self, subject_digest: str, entries: list[dict[str, Any]], tags: list[str]
@@ -358,26 +381,30 @@ class OciStore:
             match = _RECEIPT.match(tag)
             if match is None or not tag.startswith(prefix) or match.group(2) in known:
                 continue
-            fetched = self.client.get_manifest(tag)
-            if fetched is None:
-                continue
-            doc = loads_json_strict(fetched.data)
-            if not isinstance(doc, dict) or doc.get("artifactType") != ENVELOPE_TYPE:
-                continue
-            annotations = doc.get("annotations")
-            out.append(
-                {
-                    "mediaType": MANIFEST_TYPE,
-                    "digest": fetched.digest,
-                    "size": len(fetched.data),
-                    "artifactType": ENVELOPE_TYPE,
-                    "annotations": {
-                        **(annotations if isinstance(annotations, dict) else {}),
-                        ANNOTATION_ENVELOPE: f"sha256:{match.group(2)}",
-                    },
-                }
-            )
+            entry = self._receipt_entry(tag, f"sha256:{match.group(2)}")
+            if entry is not None:
+                out.append(entry)
         return out
+
+    def _receipt_entry(self, tag: str, env_digest: str) -> dict[str, Any] | None:
+        """The index entry for the referrer manifest a receipt tag holds (None: gone, foreign)."""
+        fetched = self.client.get_manifest(tag)
+        if fetched is None:
+            return None
+        doc = loads_json_strict(fetched.data)
+        if not isinstance(doc, dict) or doc.get("artifactType") != ENVELOPE_TYPE:
+            return None
+        annotations = doc.get("annotations")
+        return {
+            "mediaType": MANIFEST_TYPE,
+            "digest": fetched.digest,
+            "size": len(fetched.data),
+            "artifactType": ENVELOPE_TYPE,
+            "annotations": {
+                **(annotations if isinstance(annotations, dict) else {}),
+                ANNOTATION_ENVELOPE: env_digest,
+            },
+        }
 
     def _index_entries(self, manifest: Manifest | None, tag: str) -> list[dict[str, Any]]:
         if manifest is None:
@@ -396,6 +423,10 @@ class OciStore:
                 f"{self.uri}: tag {tag} is not a referrers image index; refusing to overwrite it"
             )
         return [e for e in entries if isinstance(e, dict)]
+
+    def decision_log(self) -> DecisionLog:
+        """One artifact per entry under a never-reused tag (``gatekeeper.store._registry_log``)."""
+        return OciDecisionLog(self.client, self.uri)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -418,40 +449,38 @@ class OciStore:
                 found.setdefault(stored.id, stored)
         return [found[k] for k in sorted(found)]
 
+    def _referrer_manifests(self, key_digests: list[str]) -> set[str]:
+        """Referrer manifests the OCI 1.1 referrers API lists for the keys."""
+        if not self.supports_referrers():
+            return set()
+        return {
+            str(desc["digest"])
+            for key in key_digests
+            for desc in self.client.referrers(key, ENVELOPE_TYPE) or []
+            if _is_envelope_descriptor(desc)
+        }
+
+    def _index_manifests(self, key_digests: list[str], tags: list[str]) -> set[str]:
+        """Referrer manifests the fallback index tags (``sha256-<hex>``) list for the keys."""
+        found: set[str] = set()
+        for key in key_digests:
+            tag = index_tag(key)
+            if tag in tags:
+                entries = self._index_entries(self.client.get_manifest(tag), tag)
+                found.update(str(e["digest"]) for e in entries if _is_envelope_descriptor(e))
+        return found
+
     def _lookup(self, key_digests: list[str]) -> list[StoredEnvelope]:
-        manifests: set[str] = set()  # referrer manifest digests
-        blobs: set[str] = set()  # envelope digests named by receipt tags
-        if self.supports_referrers():
-            for key in key_digests:
-                for desc in self.client.referrers(key, ENVELOPE_TYPE) or []:
-                    digest = desc.get("digest")
-                    if (
-                        desc.get("artifactType") == ENVELOPE_TYPE
-                        and isinstance(digest, str)
-                        and is_digest(digest)
-                    ):
-                        manifests.add(digest)
         # Receipts and fallback indexes are read on every registry: an envelope pushed while
         # a registry lacked the referrers API stays visible after an upgrade.
         tags = self._all_tags()
-        for key in key_digests:
-            prefix = receipt_prefix(key)
-            blobs.update(
-                f"sha256:{m.group(2)}"
-                for m in map(_RECEIPT.match, tags)
-                if m is not None and m.group(0).startswith(prefix)
-            )
-            if index_tag(key) in tags:
-                for entry in self._index_entries(
-                    self.client.get_manifest(index_tag(key)), index_tag(key)
-                ):
-                    digest = entry.get("digest")
-                    if (
-                        entry.get("artifactType") == ENVELOPE_TYPE
-                        and isinstance(digest, str)
-                        and is_digest(digest)
-                    ):
-                        manifests.add(digest)
+        manifests = self._referrer_manifests(key_digests) | self._index_manifests(key_digests, tags)
+        prefixes = tuple(receipt_prefix(key) for key in key_digests)
+        blobs = {  # envelope digests named by receipt tags
+            f"sha256:{m.group(2)}"
+            for m in map(_RECEIPT.match, tags)
+            if m is not None and m.group(0).startswith(prefixes)
+        }
         found: dict[str, StoredEnvelope] = {}
         # A receipt names its envelope: one read, checked against that digest. A referrer
         # found through the referrers API or an index is read manifest first.
@@ -510,40 +539,31 @@ class OciStore:
             location=f"{self.client.ref.host}/{self.client.ref.repository}@{digest}",
         )
 
+    def _envelope_layer(self, manifest_digest: str, data: bytes) -> tuple[str, int]:
+        """(digest, size) of the one DSSE layer of a referrer manifest. Raises StoreError."""
+        try:
+            doc = loads_json_strict(data)
+        except ValueError as exc:
+            raise StoreError(f"{self.uri}: manifest {manifest_digest} is not JSON") from exc
+        layer = _only_layer(doc)
+        if layer is None:
+            raise StoreError(
+                f"{self.uri}: manifest {manifest_digest} is not a gatekeeper envelope "
+                "artifact (one DSSE layer)"
+            )
+        if not _is_envelope_layer(layer):
+            raise StoreError(
+                f"{self.uri}: manifest {manifest_digest} has a malformed envelope layer"
+            )
+        blob_digest, size = str(layer["digest"]), int(layer["size"])
+        return blob_digest, size
+
     def _envelope_from(self, reference: str) -> StoredEnvelope | None:
         got = self._manifest(reference)
         if got is None:
             return None  # listed a moment ago, gone now (deleted): not a candidate
         manifest_digest, data = got
-        try:
-            doc = loads_json_strict(data)
-        except ValueError as exc:
-            raise StoreError(f"{self.uri}: manifest {manifest_digest} is not JSON") from exc
-        layers = doc.get("layers") if isinstance(doc, dict) else None
-        if (
-            not isinstance(doc, dict)
-            or doc.get("artifactType") != ENVELOPE_TYPE
-            or not isinstance(layers, list)
-            or len(layers) != 1
-            or not isinstance(layers[0], dict)
-        ):
-            raise StoreError(
-                f"{self.uri}: manifest {manifest_digest} is not a gatekeeper envelope "
-                "artifact (one DSSE layer)"
-            )
-        layer = layers[0]
-        blob_digest = layer.get("digest")
-        size = layer.get("size")
-        if (
-            layer.get("mediaType") != ENVELOPE_TYPE
-            or not isinstance(blob_digest, str)
-            or not is_digest(blob_digest)
-            or not isinstance(size, int)
-            or not 0 < size <= MAX_ENVELOPE_BYTES
-        ):
-            raise StoreError(
-                f"{self.uri}: manifest {manifest_digest} has a malformed envelope layer"
-            )
+        blob_digest, size = self._envelope_layer(manifest_digest, data)
         blob = _CONTENT.get((self._cache_scope, blob_digest))
         if blob is None:
             blob = self.client.get_blob(blob_digest, limit=MAX_ENVELOPE_BYTES)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,14 +29,19 @@ from gatekeeper.attest.dsse import SignatureCheck, verify_envelope_signatures
 from gatekeeper.attest.keys import load_public_key
 from gatekeeper.attest.materials import dir_artifact
 from gatekeeper.attest.statement import StageRecord, parse_attestation
-from gatekeeper.check import apply_policy, expired_exception_findings
 from gatekeeper.errors import GatekeeperError, InvalidInput, MalformedInput
 from gatekeeper.models.envelope import POLICY_PAYLOAD_TYPE, Envelope
-from gatekeeper.models.policy import Policy, StagePolicy
+from gatekeeper.models.policy import Policy, StagePolicy, format_duration
 from gatekeeper.models.statement import Artifact
 from gatekeeper.models.verdict import Reason, Verdict
-from gatekeeper.policy import load_policy, policy_signature_path, resolve_key_path
+from gatekeeper.policy import (
+    judge_attested,
+    load_policy,
+    policy_signature_path,
+    resolve_key_path,
+)
 from gatekeeper.store import Store, StoredEnvelope, open_store
+from gatekeeper.verify.evidence import evidence_gap
 
 CLOCK_SKEW = timedelta(minutes=5)
 _MAX_LISTED = 5
@@ -143,26 +148,25 @@ def run_verify(cfg: VerifyConfig, trace: VerifyTrace | None = None) -> Verdict:
         )
 
 
-def _run_verify(cfg: VerifyConfig, trace: VerifyTrace) -> Verdict:
-    now = cfg.now or datetime.now(UTC)
+def _subjects(cfg: VerifyConfig) -> list[tuple[str, str]]:
+    """(name, digest) of every artifact to verify. Raises InvalidInput (a usage error)."""
     subjects = [artifact_digest(a) for a in cfg.artifacts]
     subjects += [artifact_digest(d) for d in cfg.image_digests]
     if not subjects:
         raise InvalidInput("name at least one ARTIFACT or --image-digest to verify")
-    trace.subjects = list(subjects)
-    shown = [f"{name} ({digest})" if name != digest else digest for name, digest in subjects]
     if cfg.commit is not None and not re.fullmatch(r"[0-9a-fA-F]{7,64}", cfg.commit):
         raise InvalidInput(f"--commit {cfg.commit!r}: give a commit id (7 to 64 hex digits)")
-    policy_key = load_public_key(cfg.policy_key) if cfg.policy_key else None
+    return subjects
 
-    try:
-        policy, policy_bytes = load_policy(cfg.policy_path)
-    except InvalidInput as exc:
-        return _block(
-            [Reason(code="verify/policy-invalid", message=exc.diagnostics())], None, shown
-        )
-    trace.policy_digest = f"sha256:{hashlib.sha256(policy_bytes).hexdigest()}"
 
+def _policy_reasons(
+    cfg: VerifyConfig,
+    policy: Policy,
+    policy_bytes: bytes,
+    policy_key: SSlibKey | None,
+    now: datetime,
+) -> list[Reason]:
+    """The policy's own reasons to block: its signature (when a key is given) and its expiry."""
     reasons: list[Reason] = []
     if policy_key is not None:
         reasons.extend(_check_policy_signature(cfg.policy_path, policy_bytes, policy_key))
@@ -180,23 +184,63 @@ def _run_verify(cfg: VerifyConfig, trace: VerifyTrace) -> Verdict:
                 message=f"policy {policy.name} names no stages: there is nothing to verify",
             )
         )
-        return _block(reasons, policy.name, shown)
+    return reasons
+
+
+def _policy_keys(cfg: VerifyConfig, policy: Policy) -> tuple[dict[str, SSlibKey], Reason | None]:
+    """The policy's keys, read relative to the policy file; a key that cannot be read blocks."""
     try:
         keys = {
             name: load_public_key(resolve_key_path(cfg.policy_path, ref))
             for name, ref in policy.keys.items()
         }
     except InvalidInput as exc:
-        reasons.append(Reason(code="verify/policy-invalid", message=exc.diagnostics()))
-        return _block(reasons, policy.name, shown)
+        return {}, Reason(code="verify/policy-invalid", message=exc.diagnostics())
+    return keys, None
 
+
+def _artifact_reasons(
+    cfg: VerifyConfig,
+    policy: Policy,
+    keys: dict[str, SSlibKey],
+    subjects: list[tuple[str, str]],
+    now: datetime,
+    trace: VerifyTrace,
+) -> list[Reason]:
+    """Every reason to block each artifact, from the store's attestations of every stage."""
     store = open_store(cfg.store, insecure=cfg.insecure_registry)
     candidates = _Pool(
         {stage.name: _load_candidates(store, stage, policy, keys, now) for stage in policy.stages},
         final=policy.stages[-1].name,
     )
-    for _name, digest in subjects:
-        reasons.extend(_verify_subject(digest, policy, candidates, cfg.commit, trace.attestations))
+    return [
+        reason
+        for _name, digest in subjects
+        for reason in _verify_subject(digest, policy, candidates, cfg.commit, trace.attestations)
+    ]
+
+
+def _run_verify(cfg: VerifyConfig, trace: VerifyTrace) -> Verdict:
+    now = cfg.now or datetime.now(UTC)
+    subjects = _subjects(cfg)
+    trace.subjects = list(subjects)
+    shown = [f"{name} ({digest})" if name != digest else digest for name, digest in subjects]
+    policy_key = load_public_key(cfg.policy_key) if cfg.policy_key else None
+    try:
+        policy, policy_bytes = load_policy(cfg.policy_path)
+    except InvalidInput as exc:
+        return _block(
+            [Reason(code="verify/policy-invalid", message=exc.diagnostics())], None, shown
+        )
+    trace.policy_digest = f"sha256:{hashlib.sha256(policy_bytes).hexdigest()}"
+    reasons = _policy_reasons(cfg, policy, policy_bytes, policy_key, now)
+    if not policy.stages:
+        return _block(reasons, policy.name, shown)
+    keys, problem = _policy_keys(cfg, policy)
+    if problem is not None:
+        return _block([*reasons, problem], policy.name, shown)
+
+    reasons.extend(_artifact_reasons(cfg, policy, keys, subjects, now, trace))
     reasons = _dedupe(reasons)
     return Verdict(
         command="verify",
@@ -311,100 +355,127 @@ def _judge(
     return judge_signatures(checks, stage, keys, where).reason
 
 
-def _record_checks(
-    record: StageRecord, stage: StagePolicy, policy: Policy, now: datetime, where: str
-) -> list[Reason]:
-    reasons: list[Reason] = []
-    name = stage.name
-    if record.exit_code not in (None, 0):
-        cmd = " ".join(record.command) or "the command"
-        reasons.append(
-            Reason(
-                code="verify/stage-failed",
-                stage=name,
-                message=f"{cmd} exited with {record.exit_code} (attestation {where})",
-            )
+@dataclass(frozen=True)
+class _Judging:
+    """One attestation judged as a candidate for one stage of one policy."""
+
+    record: StageRecord
+    stage: StagePolicy
+    policy: Policy
+    now: datetime
+    where: str  # the envelope id, shortened, for messages
+
+    def reason(self, code: str, message: str) -> Reason:
+        return Reason(code=code, stage=self.stage.name, message=message)
+
+
+def _exit_code_reasons(j: _Judging) -> list[Reason]:
+    if j.record.exit_code in (None, 0):
+        return []
+    cmd = " ".join(j.record.command) or "the command"
+    return [
+        j.reason(
+            "verify/stage-failed", f"{cmd} exited with {j.record.exit_code} (attestation {j.where})"
         )
-    if policy.max_age is not None:
-        if record.finished_at is None:
+    ]
+
+
+def _freshness_reasons(j: _Judging) -> list[Reason]:
+    max_age, finished = j.policy.max_age, j.record.finished_at
+    if max_age is None:
+        return []
+    if finished is None:
+        return [
+            j.reason(
+                "verify/stale",
+                f"attestation {j.where} records no time, so its age "
+                f"cannot be checked against max_age",
+            )
+        ]
+    if finished > j.now + CLOCK_SKEW:
+        return [
+            j.reason(
+                "verify/stale",
+                f"attestation {j.where} is dated in the future ({finished.isoformat()})",
+            )
+        ]
+    if j.now - finished > max_age:
+        return [
+            j.reason(
+                "verify/stale",
+                f"attestation {j.where} is {format_duration(j.now - finished)} old; the policy "
+                f"allows {format_duration(max_age)}",
+            )
+        ]
+    return []
+
+
+def _evidence_reasons(j: _Judging) -> list[Reason]:
+    """Every kind the stage ``requires`` is attested, and shows its audits could run."""
+    have = set(j.record.audited) | set(j.record.evidence_kinds)
+    reasons = []
+    for kind in j.stage.requires:
+        if kind not in have:
             reasons.append(
-                Reason(
-                    code="verify/stale",
-                    stage=name,
-                    message=f"attestation {where} records no time, so its age "
-                    f"cannot be checked against max_age",
+                j.reason(
+                    "verify/audit-missing",
+                    f"the policy requires {kind} evidence, which attestation "
+                    f"{j.where} does not carry (run attest with --audit)",
                 )
             )
-        elif record.finished_at > now + CLOCK_SKEW:
+            continue
+        gap = evidence_gap(kind, j.record.evidence.get(kind))
+        if gap is not None:
             reasons.append(
-                Reason(
-                    code="verify/stale",
-                    stage=name,
-                    message=f"attestation {where} is dated in the future "
-                    f"({record.finished_at.isoformat()})",
-                )
-            )
-        elif now - record.finished_at > policy.max_age:
-            age = now - record.finished_at
-            reasons.append(
-                Reason(
-                    code="verify/stale",
-                    stage=name,
-                    message=f"attestation {where} is {_human(age)} old; the policy "
-                    f"allows {_human(policy.max_age)}",
-                )
-            )
-    have = set(record.audited) | set(record.evidence_kinds)
-    reasons.extend(
-        Reason(
-            code="verify/audit-missing",
-            stage=name,
-            message=f"the policy requires {kind} evidence, which attestation "
-            f"{where} does not carry (run attest with --audit)",
-        )
-        for kind in stage.requires
-        if kind not in have
-    )
-    if record.findings:
-        # SECURITY: the verifier's policy decides; a status the attester set (baseline,
-        # existing, excepted) is a check-time convenience and excuses nothing here.
-        fresh = [f.model_copy(update={"status": None}) for f in record.findings]
-        findings, _ = apply_policy(fresh, policy, now=now)
-        blocking = [f for f in findings if f.blocks(policy.audits.block_at)]
-        expired = {f.fingerprint for f in expired_exception_findings(findings, policy, now)}
-        for finding in blocking[: _MAX_LISTED * 2]:
-            at = f"{finding.path}:{finding.line}" if finding.line else (finding.path or "-")
-            code = (
-                "verify/exception-expired"
-                if finding.fingerprint in expired
-                else "verify/audit-failed"
-            )
-            extra = " (its exception has expired)" if finding.fingerprint in expired else ""
-            reasons.append(
-                Reason(
-                    code=code,
-                    stage=name,
-                    message=f"{finding.severity.value} {finding.rule} at {at}: "
-                    f"{finding.message}{extra}",
-                )
-            )
-        if len(blocking) > _MAX_LISTED * 2:
-            reasons.append(
-                Reason(
-                    code="verify/audit-failed",
-                    stage=name,
-                    message=f"and {len(blocking) - _MAX_LISTED * 2} more blocking findings",
+                j.reason(
+                    "verify/audit-missing",
+                    f"the policy requires {kind} evidence, and in attestation {j.where} {gap}",
                 )
             )
     return reasons
 
 
-def _human(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f}{unit}".replace(".0", "")
-    return f"{seconds}s"
+def _findings_reasons(j: _Judging) -> list[Reason]:
+    """The attested findings that block under this policy (its exceptions, not the attester's)."""
+    if not j.record.findings:
+        return []
+    judged = judge_attested(j.record.findings, j.policy, j.now)
+    reasons = []
+    for finding in judged.blocking[: _MAX_LISTED * 2]:
+        at = f"{finding.path}:{finding.line}" if finding.line else (finding.path or "-")
+        expired = finding.fingerprint in judged.expired
+        reasons.append(
+            j.reason(
+                "verify/exception-expired" if expired else "verify/audit-failed",
+                f"{finding.severity.value} {finding.rule} at {at}: "
+                f"{finding.message}{' (its exception has expired)' if expired else ''}",
+            )
+        )
+    if len(judged.blocking) > _MAX_LISTED * 2:
+        reasons.append(
+            j.reason(
+                "verify/audit-failed",
+                f"and {len(judged.blocking) - _MAX_LISTED * 2} more blocking findings",
+            )
+        )
+    return reasons
+
+
+# The checks every candidate attestation of a stage goes through, in order; each returns its
+# reasons to block (as sigstore-python's verification policies and in-toto's verifylib read).
+_RECORD_CHECKS: tuple[Callable[[_Judging], list[Reason]], ...] = (
+    _exit_code_reasons,
+    _freshness_reasons,
+    _evidence_reasons,
+    _findings_reasons,
+)
+
+
+def _record_checks(
+    record: StageRecord, stage: StagePolicy, policy: Policy, now: datetime, where: str
+) -> list[Reason]:
+    judging = _Judging(record=record, stage=stage, policy=policy, now=now, where=where)
+    return [reason for check in _RECORD_CHECKS for reason in check(judging)]
 
 
 class _Pool:
@@ -469,6 +540,61 @@ def _verify_subject(
     return best or []
 
 
+def _unavailable(stage: StagePolicy, candidates: _Pool) -> list[Reason]:
+    """Why no attestation of ``stage`` can be picked: none stored, or none that parses."""
+    if not candidates[stage.name]:
+        return [
+            Reason(
+                code="verify/missing-stage",
+                stage=stage.name,
+                message=f"no attestation of stage {stage.name} in the store",
+            )
+        ]
+    return [p for c in candidates[stage.name] for p in c.problems]
+
+
+def _pick(
+    stage: StagePolicy, binding: tuple[str | None, str | None], candidates: _Pool
+) -> tuple[Candidate | None, list[Reason]]:
+    """The attestation of ``stage`` from the final stage's run, and its reasons (or why none)."""
+    pool = candidates.parsed[stage.name]
+    if not pool:
+        return None, _unavailable(stage, candidates)
+    bound = binding != (None, None)
+    same_run = candidates.by_binding[stage.name].get(binding, []) if bound else pool
+    if not same_run:
+        found = sorted({_binding_text(c.binding) for c in pool})
+        return None, [
+            Reason(
+                code="verify/run-mismatch",
+                stage=stage.name,
+                message=f"no {stage.name} attestation from the final stage's run "
+                f"({_binding_text(binding)}); found {', '.join(found[:_MAX_LISTED])}: "
+                "an attestation from another run must not be mixed into this release",
+            )
+        ]
+    clean = [c for c in same_run if not c.problems]
+    pick = clean[0] if clean else same_run[0]
+    return pick, list(pick.problems)
+
+
+def _commit_reasons(chosen: dict[str, Candidate], commit: str) -> list[Reason]:
+    """Every chosen stage recorded the commit being promoted."""
+    reasons = []
+    for name, cand in chosen.items():
+        recorded = cand.record.source_commit if cand.record else None
+        if recorded is None:
+            message = f"stage {name} records no source commit; {commit[:12]} is being promoted"
+        elif not recorded.lower().startswith(commit.lower()):
+            message = (
+                f"stage {name} recorded commit {recorded[:12]}, but {commit[:12]} is being promoted"
+            )
+        else:
+            continue
+        reasons.append(Reason(code="verify/commit-mismatch", stage=name, message=message))
+    return reasons
+
+
 def _verify_chain(
     final: Candidate,
     policy: Policy,
@@ -476,69 +602,36 @@ def _verify_chain(
     commit: str | None,
     used: list[str] | None = None,
 ) -> list[Reason]:
+    """Every reason the chain ending in ``final`` fails: its stages, their links, the commit."""
+    chosen, reasons = _choose(final, policy, candidates)
+    reasons.extend(_link_reasons(policy, chosen, bound=final.binding != (None, None)))
+    if commit:
+        reasons.extend(_commit_reasons(chosen, commit))
+    if used is not None and not reasons:
+        used.extend(sorted(c.stored.id for c in chosen.values()))
+    return reasons
+
+
+def _choose(
+    final: Candidate, policy: Policy, candidates: _Pool
+) -> tuple[dict[str, Candidate], list[Reason]]:
+    """An attestation for each stage from the final stage's run, and their reasons."""
     reasons = list(final.problems)
     chosen: dict[str, Candidate] = {policy.stages[-1].name: final}
-    binding = final.binding
-    bound = binding != (None, None)
     for stage in policy.stages[:-1]:
-        pool = candidates.parsed[stage.name]
-        if not candidates[stage.name]:
-            reasons.append(
-                Reason(
-                    code="verify/missing-stage",
-                    stage=stage.name,
-                    message=f"no attestation of stage {stage.name} in the store",
-                )
-            )
-            continue
-        if not pool:
-            reasons.extend(p for c in candidates[stage.name] for p in c.problems)
-            continue
-        same_run = candidates.by_binding[stage.name].get(binding, []) if bound else pool
-        if not same_run:
-            found = sorted({_binding_text(c.binding) for c in pool})
-            reasons.append(
-                Reason(
-                    code="verify/run-mismatch",
-                    stage=stage.name,
-                    message=f"no {stage.name} attestation from the final stage's run "
-                    f"({_binding_text(binding)}); found {', '.join(found[:_MAX_LISTED])}: "
-                    "an attestation from another run must not be mixed into this release",
-                )
-            )
-            continue
-        clean = [c for c in same_run if not c.problems]
-        pick = clean[0] if clean else same_run[0]
-        chosen[stage.name] = pick
-        reasons.extend(pick.problems)
-    if not bound:
-        reasons.extend(_unbound_reasons(policy, chosen))
+        pick, problems = _pick(stage, final.binding, candidates)
+        reasons.extend(problems)
+        if pick is not None:
+            chosen[stage.name] = pick
+    return chosen, reasons
+
+
+def _link_reasons(policy: Policy, chosen: dict[str, Candidate], *, bound: bool) -> list[Reason]:
+    """Unbound stages must be joined by ``follows``; each ``follows`` link must hold."""
+    reasons = [] if bound else _unbound_reasons(policy, chosen)
     for stage in policy.stages:
         if stage.follows and stage.name in chosen and stage.follows in chosen:
             reasons.extend(_follows(stage, chosen[stage.name], chosen[stage.follows]))
-    if commit:
-        for name, cand in chosen.items():
-            recorded = cand.record.source_commit if cand.record else None
-            if recorded is None:
-                reasons.append(
-                    Reason(
-                        code="verify/commit-mismatch",
-                        stage=name,
-                        message=f"stage {name} records no source commit; "
-                        f"{commit[:12]} is being promoted",
-                    )
-                )
-            elif not recorded.lower().startswith(commit.lower()):
-                reasons.append(
-                    Reason(
-                        code="verify/commit-mismatch",
-                        stage=name,
-                        message=f"stage {name} recorded commit {recorded[:12]}, "
-                        f"but {commit[:12]} is being promoted",
-                    )
-                )
-    if used is not None and not reasons:
-        used.extend(sorted(c.stored.id for c in chosen.values()))
     return reasons
 
 
@@ -608,8 +701,23 @@ def _collapse(artifacts: list[Artifact], prefixes: list[str]) -> dict[str, str]:
     return out
 
 
+def _differences(mats: dict[str, str], prods: dict[str, str], follows: str) -> list[str]:
+    """How a stage's materials differ from the products of the stage it follows."""
+    missing = sorted(set(prods) - set(mats))
+    extra = sorted(set(mats) - set(prods))
+    changed = sorted(n for n in set(mats) & set(prods) if mats[n] != prods[n])
+    parts = []
+    if changed:
+        parts.append(f"changed since {follows}: {', '.join(changed[:_MAX_LISTED])}")
+    if extra:
+        parts.append(f"not produced by {follows}: {', '.join(extra[:_MAX_LISTED])}")
+    if missing:
+        parts.append(f"produced by {follows} but not used: {', '.join(missing[:_MAX_LISTED])}")
+    return parts
+
+
 def _follows(stage: StagePolicy, cand: Candidate, before: Candidate) -> list[Reason]:
-    if cand.record is None or before.record is None:
+    if cand.record is None or before.record is None or stage.follows is None:
         return []
     materials, products = cand.record.materials, before.record.products
     prefixes = sorted(
@@ -619,23 +727,11 @@ def _follows(stage: StagePolicy, cand: Candidate, before: Candidate) -> list[Rea
     prods = _collapse(products, prefixes)
     if mats == prods:
         return []
-    missing = sorted(set(prods) - set(mats))
-    extra = sorted(set(mats) - set(prods))
-    changed = sorted(n for n in set(mats) & set(prods) if mats[n] != prods[n])
-    parts = []
-    if changed:
-        parts.append(f"changed since {stage.follows}: {', '.join(changed[:_MAX_LISTED])}")
-    if extra:
-        parts.append(f"not produced by {stage.follows}: {', '.join(extra[:_MAX_LISTED])}")
-    if missing:
-        parts.append(
-            f"produced by {stage.follows} but not used: {', '.join(missing[:_MAX_LISTED])}"
-        )
     return [
         Reason(
             code="verify/chain-broken",
             stage=stage.name,
             message=f"materials of {stage.name} differ from the products of "
-            f"{stage.follows} ({'; '.join(parts)})",
+            f"{stage.follows} ({'; '.join(_differences(mats, prods, stage.follows))})",
         )
     ]

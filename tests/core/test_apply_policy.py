@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from gatekeeper.check import apply_policy, decide_findings, load_baseline, write_baseline
 from gatekeeper.errors import InvalidInput
 from gatekeeper.models.finding import Finding, Severity
 from gatekeeper.models.policy import Policy
+from gatekeeper.policy import apply_policy, decide_findings, load_baseline, write_baseline
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gatekeeper._shellrisk import insecure_fetch, remote_script
+from gatekeeper.audit._shellrisk import insecure_fetch, remote_script
 
 
 @pytest.mark.parametrize(

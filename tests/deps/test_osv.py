@@ -22,6 +22,7 @@ from gatekeeper.deps.osv import database as osv_database
 from gatekeeper.deps.osv import is_affected, match_packages, open_index
 from gatekeeper.errors import InvalidInput
 from gatekeeper.models.deps import Package
+from gatekeeper.models.options import AuditOptions
 from gatekeeper.models.osv import OsvRecord
 
 
@@ -281,7 +282,7 @@ def _db(tmp_path: Path) -> Path:
 def test_aliases_merged_withdrawn_ignored(tmp_path: Path) -> None:
     vulns, source, notes = match_packages(
         [pkg("PyPI", "django", "4.2.0"), pkg("PyPI", "django", "4.2.1", line=2)],
-        {"osv_db": str(_db(tmp_path))},
+        AuditOptions(osv_db=str(_db(tmp_path))),
     )
     assert len(vulns) == 1
     vuln = vulns[0]
@@ -340,7 +341,7 @@ def test_zip_database(tmp_path: Path) -> None:
             ),
         )
     vulns, source, _ = match_packages(
-        [pkg("npm", "lodash", "4.17.20", "package-lock.json")], {"osv_db": str(archive)}
+        [pkg("npm", "lodash", "4.17.20", "package-lock.json")], AuditOptions(osv_db=str(archive))
     )
     assert [v.id for v in vulns] == ["GHSA-npm"] and source and source.startswith("db:zip-")
 
@@ -360,7 +361,7 @@ def test_bad_database_is_invalid_input_naming_the_file(tmp_path: Path, kind: str
     elif kind == "empty":
         target.mkdir()
     with pytest.raises(InvalidInput) as info:
-        match_packages([pkg("PyPI", "x", "1.0")], {"osv_db": str(target)})
+        match_packages([pkg("PyPI", "x", "1.0")], AuditOptions(osv_db=str(target)))
     assert str(target) in str(info.value)
     if kind.startswith("bad"):
         assert "BROKEN" in str(info.value)
@@ -499,7 +500,7 @@ def osv_api() -> Iterator[_OsvApi]:
 def test_api_batches_pages_merges_and_caches(osv_api: _OsvApi) -> None:
     packages = [pkg("PyPI", "django", "4.2.0"), pkg("npm", "lodash", "4.17.20", "yarn.lock")]
     packages += [pkg("PyPI", f"filler-{i}", "1.0.0", line=i + 3) for i in range(1200)]
-    vulns, source, _notes = match_packages(packages, {"osv_api_url": osv_api.url})
+    vulns, source, _notes = match_packages(packages, AuditOptions(osv_api_url=osv_api.url))
     assert source == f"api:{osv_api.url}"
     assert {(v.name, v.id) for v in vulns} == {("django", "GHSA-aaaa"), ("lodash", "GHSA-cccc")}
     django = next(v for v in vulns if v.name == "django")
@@ -508,7 +509,7 @@ def test_api_batches_pages_merges_and_caches(osv_api: _OsvApi) -> None:
     assert osv_api.batches == [1000, 1, 202]
     assert sorted(osv_api.fetched) == ["GHSA-aaaa", "GHSA-cccc", "PYSEC-bbbb"]
     osv_api.fetched.clear()
-    match_packages(packages[:2], {"osv_api_url": osv_api.url})
+    match_packages(packages[:2], AuditOptions(osv_api_url=osv_api.url))
     assert osv_api.fetched == []  # records come from the cache (same id and modified)
 
 
@@ -545,7 +546,7 @@ def test_api_error_status_is_an_error(osv_api: _OsvApi) -> None:
     from gatekeeper.errors import CollectionError
 
     with pytest.raises(CollectionError, match="HTTP 404"):
-        match_packages([pkg("PyPI", "x", "1.0")], {"osv_api_url": osv_api.url + "/wrong"})
+        match_packages([pkg("PyPI", "x", "1.0")], AuditOptions(osv_api_url=osv_api.url + "/wrong"))
 
 
 def test_warm_run_answers_from_the_match_memo(
@@ -553,33 +554,34 @@ def test_warm_run_answers_from_the_match_memo(
 ) -> None:
     db = _db(tmp_path)
     packages = [pkg("PyPI", "django", "4.2.0"), pkg("npm", "lodash", "4.17.20", "yarn.lock")]
-    first, _, _ = match_packages(packages, {"osv_db": str(db)})
+    first, _, _ = match_packages(packages, AuditOptions(osv_db=str(db)))
 
     def no_matching(*_args: Any, **_kwargs: Any) -> bool:
         raise AssertionError("a warm run on the same versions must not re-evaluate ranges")
 
     monkeypatch.setattr(osv_database, "is_affected", no_matching)
-    second, _, _ = match_packages(packages, {"osv_db": str(db)})
+    second, _, _ = match_packages(packages, AuditOptions(osv_db=str(db)))
     assert second == first and len(first) == 2
     # a version not seen before is matched afresh (and would reach is_affected)
     with pytest.raises(AssertionError, match="re-evaluate"):
-        match_packages([pkg("PyPI", "django", "4.1.0")], {"osv_db": str(db)})
+        match_packages([pkg("PyPI", "django", "4.1.0")], AuditOptions(osv_db=str(db)))
 
 
 def test_damaged_memo_is_replaced(tmp_path: Path, _cache_home: Path) -> None:
     db = _db(tmp_path)
     packages = [pkg("PyPI", "django", "4.2.0")]
-    first, _, _ = match_packages(packages, {"osv_db": str(db)})
+    first, _, _ = match_packages(packages, AuditOptions(osv_db=str(db)))
     memos = list((_cache_home / "gatekeeper" / "osv").glob("matches-*.sqlite"))
     assert len(memos) == 1
     memos[0].write_bytes(b"not a database at all" * 100)
-    again, _, _ = match_packages(packages, {"osv_db": str(db)})
+    again, _, _ = match_packages(packages, AuditOptions(osv_db=str(db)))
     assert again == first
 
 
 def test_unversioned_entries_are_named_in_the_notes(tmp_path: Path) -> None:
     _, _, notes = match_packages(
-        [pkg("PyPI", "flask", None), pkg("PyPI", "six", "1.16.0")], {"osv_db": str(_db(tmp_path))}
+        [pkg("PyPI", "flask", None), pkg("PyPI", "six", "1.16.0")],
+        AuditOptions(osv_db=str(_db(tmp_path))),
     )
     assert notes == [
         "OSV: 1 entry without one exact version could not be matched (see deps/unpinned)"
@@ -634,9 +636,9 @@ def test_source_errors_share_one_base_and_keep_their_exit_code(
     monkeypatch.setattr(time, "sleep", lambda _s: None)
 
     with pytest.raises(OsvDatabaseError) as db_error:
-        match_packages([pkg("PyPI", "x", "1.0")], {"osv_db": str(tmp_path / "missing")})
+        match_packages([pkg("PyPI", "x", "1.0")], AuditOptions(osv_db=tmp_path / "missing"))
     with pytest.raises(OsvApiError) as api_error:
-        match_packages([pkg("PyPI", "x", "1.0")], {"osv_api_url": "http://127.0.0.1:9"})
+        match_packages([pkg("PyPI", "x", "1.0")], AuditOptions(osv_api_url="http://127.0.0.1:9"))
     for exc in (db_error.value, api_error.value):
         assert isinstance(exc, OsvError) and exc.exit_code == ExitCode.USAGE
     assert isinstance(db_error.value, InvalidInput) and isinstance(api_error.value, CollectionError)

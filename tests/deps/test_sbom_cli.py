@@ -12,6 +12,7 @@ from gatekeeper.cli import main
 from gatekeeper.collect.base import CollectContext
 from gatekeeper.collect.deps import DepsCollector
 from gatekeeper.deps.sbom import sbom_from_evidence
+from gatekeeper.models.options import AuditOptions
 from tests.conftest import commit_files
 
 SHA_A = "a" * 64
@@ -53,7 +54,9 @@ def _tree(root: Path) -> Path:
 
 def test_sbom_structure_and_determinism(tmp_path: Path) -> None:
     root = _tree(tmp_path / "repo")
-    evidence = DepsCollector().collect(CollectContext(repo=root, options={"osv_skip": True}))
+    evidence = DepsCollector().collect(
+        CollectContext(repo=root, options=AuditOptions(osv_skip=True))
+    )
     bom = sbom_from_evidence(evidence)
     assert bom["bomFormat"] == "CycloneDX" and bom["specVersion"] == "1.5"
     assert bom["serialNumber"].startswith("urn:uuid:")
@@ -80,7 +83,7 @@ def test_sbom_structure_and_determinism(tmp_path: Path) -> None:
     # flask is unpinned: not resolved, so not in the SBOM
     assert not any("flask" in p for p in purls)
     again = sbom_from_evidence(
-        DepsCollector().collect(CollectContext(repo=root, options={"osv_skip": True}))
+        DepsCollector().collect(CollectContext(repo=root, options=AuditOptions(osv_skip=True)))
     )
     assert json.dumps(again, sort_keys=True) == json.dumps(bom, sort_keys=True)
     # a different tree, a different serial number

@@ -660,7 +660,7 @@ _TREE_SEEDS = {
 def test_check_on_random_trees_never_crashes(
     data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    from gatekeeper.check import CheckConfig, run_check
+    from gatekeeper.app import CheckConfig, run_check
     from gatekeeper.errors import GatekeeperError
     from gatekeeper.policy import default_policy
     from gatekeeper.report import ReportFormat, render
@@ -697,7 +697,7 @@ def test_check_with_base_on_random_histories_never_crashes(
     import subprocess
 
     from gatekeeper._git import safe_git_env
-    from gatekeeper.check import CheckConfig, run_check
+    from gatekeeper.app import CheckConfig, run_check
     from gatekeeper.errors import GatekeeperError
     from gatekeeper.policy import default_policy
 

@@ -13,15 +13,15 @@ from typing import Any
 import pytest
 
 from gatekeeper.cli import main
-from gatekeeper.decision_log import (
+from gatekeeper.models.decision import (
     GENESIS,
     DecisionEntry,
-    FileDecisionLog,
     entry_line,
     line_digest,
     split_lines,
-    verify_lines,
 )
+from gatekeeper.store._file_log import FileDecisionLog
+from gatekeeper.verify import verify_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -270,7 +270,9 @@ _APPENDER = r"""
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from gatekeeper.decision_log import Decision, FileDecisionLog, LoggedSubject
+from gatekeeper.models.decision import LoggedSubject
+from gatekeeper.store import Decision
+from gatekeeper.store._file_log import FileDecisionLog
 log = FileDecisionLog(Path(sys.argv[1]))
 for i in range(int(sys.argv[2])):
     log.append(Decision(time=datetime.now(UTC), verdict="pass", policy="p", policy_digest=None,
@@ -327,7 +329,8 @@ def test_log_show_text_cannot_drive_the_terminal(
     # escape sequences or extra lines.
     from datetime import UTC, datetime
 
-    from gatekeeper.decision_log import Decision, LoggedSubject
+    from gatekeeper.models.decision import LoggedSubject
+    from gatekeeper.store import Decision
 
     store = tmp_path / "store"
     FileDecisionLog(store / "log" / "decisions.jsonl").append(

@@ -19,6 +19,7 @@ from gatekeeper.github.prcheck import (
     run_pr_check,
 )
 from gatekeeper.models.finding import Finding, Severity
+from gatekeeper.models.source import PullRequestReview
 from gatekeeper.models.verdict import Verdict
 from gatekeeper.policy import default_policy
 from tests.conftest import commit_files
@@ -428,7 +429,7 @@ def test_reviews_option_latest_decision_wins() -> None:
         {"user": {"login": "d"}, "state": "PENDING", "commit_id": "h"},
     ]
     assert reviews_option(raw, "author") == [
-        {"head_sha": "h", "author": "author", "approved_by": ["b"]}
+        PullRequestReview(head_sha="h", author="author", approved_by=["b"])
     ]
 
 

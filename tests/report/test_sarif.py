@@ -9,10 +9,11 @@ from typing import Any
 import jsonschema
 import pytest
 
-from gatekeeper.audit import all_rules
+from gatekeeper.audit import all_rule_records
 from gatekeeper.models.finding import Severity
 from gatekeeper.models.verdict import Verdict
 from gatekeeper.report import ReportFormat, render, sarif
+from gatekeeper.verify.codes import REASON_CODES
 from tests.report.conftest import finding
 
 
@@ -137,9 +138,28 @@ def test_deterministic(check_verdict: Verdict) -> None:
     assert render(ReportFormat.SARIF, check_verdict) == render(ReportFormat.SARIF, check_verdict)
 
 
-def test_every_registered_rule_has_help() -> None:
-    missing = sorted(set(all_rules()) - set(sarif.RULE_HELP))
-    assert not missing
+def test_rule_help_and_uri_come_from_the_rule_records(check_verdict: Verdict) -> None:
+    records = all_rule_records()
+    rules = sarif.build(check_verdict)["runs"][0]["tool"]["driver"]["rules"]
+    assert rules
+    for rule in rules:
+        record = records[rule["id"]]
+        assert rule["helpUri"] == record.help_uri
+        assert rule["fullDescription"]["text"] == f"{record.id} fires when {record.summary}."
+        assert record.help in rule["help"]["text"] and record.help in rule["help"]["markdown"]
+        assert f"Default severity: {record.severity.value}." in rule["help"]["text"]
+
+
+def test_reason_codes_have_help_and_always_block(verify_block: Verdict) -> None:
+    codes = {code.id: code for code in REASON_CODES}
+    rules = sarif.build(verify_block)["runs"][0]["tool"]["driver"]["rules"]
+    assert rules
+    for rule in rules:
+        code = codes[rule["id"]]
+        assert rule["helpUri"] == code.help_uri
+        assert rule["help"]["text"].startswith(f"{code.id} blocks when {code.summary}.")
+        assert "always blocks" in rule["help"]["text"]
+        assert rule["defaultConfiguration"]["level"] == "error"
 
 
 def test_unknown_rule_still_valid(validator: jsonschema.Draft4Validator) -> None:

@@ -13,6 +13,7 @@ from gatekeeper.audit.source_integrity import SourceIntegrityAudit
 from gatekeeper.collect.base import CollectContext
 from gatekeeper.collect.git_source import GitSourceCollector
 from gatekeeper.models.finding import Finding
+from gatekeeper.models.options import AuditOptions
 from gatekeeper.models.policy import AuditsPolicy
 from gatekeeper.models.source import SourceEvidence
 
@@ -76,7 +77,9 @@ def commit(
 
 def collect(repo: git.Repo | Path, base: str | None = None, **options: object) -> SourceEvidence:
     root = Path(repo.working_tree_dir) if isinstance(repo, git.Repo) else repo  # type: ignore[arg-type]
-    return GitSourceCollector().collect(CollectContext(repo=root, base=base, options=options))
+    return GitSourceCollector().collect(
+        CollectContext(repo=root, base=base, options=AuditOptions.model_validate(options))
+    )
 
 
 def audit(evidence: SourceEvidence, **policy: object) -> list[Finding]:

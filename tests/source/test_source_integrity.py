@@ -22,15 +22,13 @@ def _only(findings: list, rule: str) -> list:
     return [f for f in findings if f.rule == rule]
 
 
-def test_rule_table_matches_rules_md() -> None:
-    text = (Path(__file__).parents[2] / ".." / "shared" / "RULES.md").resolve()
+def test_every_source_rule_is_declared_with_its_default_severity() -> None:
     table = SourceIntegrityAudit.rules
     assert len(table) == 13
-    if text.exists():  # the catalogue lives next to the repository in this workspace
-        for rule_id, severity in table.items():
-            assert f"| {rule_id} |" in text.read_text()
-            line = next(x for x in text.read_text().splitlines() if f"| {rule_id} |" in x)
-            assert line.rstrip(" |").endswith(severity.value)
+    assert table["source/unsigned-commit"] == Severity.INFO
+    assert table["source/pipeline-change"] == Severity.MEDIUM
+    assert table["source/history-rewrite"] == Severity.HIGH
+    assert all(rule.help for rule in table.records)
 
 
 def test_history_rewrite_fires_and_linear_history_does_not(repo: git.Repo) -> None:
@@ -442,9 +440,9 @@ def test_gpg_signed_commit_verifies_and_matches_trusted_key_ids(
 
 
 def test_malformed_review_records_fail_closed(repo: git.Repo) -> None:
-    from gatekeeper.errors import CollectionError
+    from pydantic import ValidationError
 
-    with pytest.raises(CollectionError, match="invalid review records"):
+    with pytest.raises(ValidationError, match="reviews"):
         collect(repo, reviews=[{"number": "not a number", "approved_by": "rita"}])
 
 

@@ -11,20 +11,18 @@ from pathlib import Path
 import pytest
 
 from gatekeeper.cli import main
-from gatekeeper.decision_log import (
+from gatekeeper.models.decision import (
     GENESIS,
-    Decision,
     DecisionEntry,
     LoggedSubject,
     entry_line,
     line_digest,
-    open_log,
-    verify_lines,
 )
-from gatekeeper.store import open_store
+from gatekeeper.store import Decision, open_store
 from gatekeeper.store._registry import MANIFEST_TYPE
 from gatekeeper.store._registry_log import LOG_TYPE, OciDecisionLog, log_tag
 from gatekeeper.store.oci import EMPTY_DESCRIPTOR, canonical
+from gatekeeper.verify import verify_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,7 +41,7 @@ def _decision(name: str, uri: str, verdict: str = "pass") -> Decision:
 
 
 def _log(uri: str) -> OciDecisionLog:
-    log = open_log(open_store(uri, insecure=True))
+    log = open_store(uri, insecure=True).decision_log()
     assert isinstance(log, OciDecisionLog)
     return log
 
@@ -130,10 +128,10 @@ def test_an_edited_entry_under_a_new_tag_is_detected(oci_uri: str) -> None:
 _APPENDER = r"""
 import sys
 from datetime import UTC, datetime
-from gatekeeper.decision_log import Decision, LoggedSubject, open_log
-from gatekeeper.store import open_store
+from gatekeeper.models.decision import LoggedSubject
+from gatekeeper.store import Decision, open_store
 uri = sys.argv[1]
-log = open_log(open_store(uri, insecure=True))
+log = open_store(uri, insecure=True).decision_log()
 for i in range(int(sys.argv[2])):
     log.append(Decision(time=datetime.now(UTC), verdict="pass", policy="p", policy_digest=None,
                         subjects=[LoggedSubject(name=f"{sys.argv[3]}-{i}",

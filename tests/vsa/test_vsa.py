@@ -17,7 +17,7 @@ from gatekeeper.attest.dsse import sign_envelope
 from gatekeeper.attest.keys import load_public_key, load_signer, write_keypair
 from gatekeeper.cli import main
 from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE
-from gatekeeper.vsa import VsaCheck, check_vsa
+from gatekeeper.verify import VsaCheck, check_vsa
 
 
 @pytest.fixture
@@ -333,3 +333,67 @@ def test_usage_errors(gate: Any) -> None:
         )
         == 2
     )  # a private key is not a trust root
+
+
+def _failing_signer(gate: Any) -> Any:
+    """The gate's key, behind a signer that fails (as a KMS or token signer may)."""
+    from dataclasses import replace
+
+    from gatekeeper.attest.keys import load_signer
+
+    class _Down:
+        def sign(self, _payload: bytes) -> Any:
+            raise ConnectionError("KMS unreachable")
+
+    return replace(load_signer(gate.key("gate")), signer=_Down())
+
+
+def test_a_summary_that_cannot_be_signed_blocks_and_is_logged_as_a_block(gate: Any) -> None:
+    from gatekeeper.models.decision import DecisionEntry
+    from gatekeeper.store import open_store
+    from gatekeeper.verify import SummaryRequest, VerifyConfig, VerifyRequest, verify_artifacts
+
+    assert gate.vsa.exists()  # from the passing run of the fixture
+    outcome = verify_artifacts(
+        VerifyRequest(
+            config=VerifyConfig(
+                policy_path=gate.policy_path, artifacts=[str(gate.artifact)], store=str(gate.store)
+            ),
+            summary=SummaryRequest(path=gate.vsa, signers=[_failing_signer(gate)]),
+        )
+    )
+    assert outcome.verdict.verdict == "block" and outcome.exit_code == 3
+    [reason] = outcome.verdict.reasons
+    assert reason.code == "verify/internal-error" and "KMS unreachable" in reason.message
+    assert not gate.vsa.exists()  # the stale summary of the earlier pass is gone
+    last = open_store(str(gate.store)).decision_log().lines()[-1]
+    assert DecisionEntry.model_validate_json(last).verdict == "block"
+
+
+def test_a_decision_that_cannot_be_logged_writes_no_summary(
+    gate: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert gate.vsa.exists()
+    log = gate.store / "log" / "decisions.jsonl"
+    log.write_bytes(log.read_bytes() + b'{"torn":')  # a damaged tail is never appended to
+    code = main(
+        [
+            "verify",
+            "--policy",
+            str(gate.policy_path),
+            "--store",
+            str(gate.store),
+            "--format",
+            "json",
+            "--emit-vsa",
+            str(gate.vsa),
+            "--key",
+            gate.key("gate"),
+            str(gate.artifact),
+        ]
+    )
+    out = capsys.readouterr()
+    assert code == 3
+    assert json.loads(out.out)["verdict"] == "block"
+    assert "could not be logged" in out.err and "no verification summary written" in out.err
+    assert not gate.vsa.exists()

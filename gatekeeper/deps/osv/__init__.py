@@ -18,10 +18,8 @@ Usage::
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from gatekeeper.deps.osv.database import (
     OsvDatabase,
@@ -45,6 +43,7 @@ from gatekeeper.deps.osv.source import (
     OsvSource,
 )
 from gatekeeper.models.deps import Package, Vulnerability
+from gatekeeper.models.options import AuditOptions
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -69,9 +68,9 @@ __all__ = [
 DEFAULT_API_URL = "https://api.osv.dev"
 
 
-def _cache_root(options: Mapping[str, Any]) -> Path:
-    if options.get("osv_cache"):
-        return Path(options["osv_cache"])
+def _cache_root(options: AuditOptions) -> Path:
+    if options.osv_cache:
+        return options.osv_cache
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "gatekeeper" / "osv"
 
@@ -128,7 +127,7 @@ def _ask_api(
 
 def match_packages(
     packages: list[Package],
-    options: Mapping[str, Any],
+    options: AuditOptions,
 ) -> tuple[list[Vulnerability], str | None, list[str]]:
     """Vulnerabilities of ``packages`` by the OSV sources the options name.
 
@@ -138,18 +137,17 @@ def match_packages(
         OsvDatabaseError: the offline database is missing or corrupt.
         OsvApiError: the API is unreachable (unless ``osv_offline_ok``).
     """
-    if options.get("osv_skip"):
+    if options.osv_skip:
         return [], None, []  # a caller that does not audit (``sbom``) asked for no matching
     cache_root = _cache_root(options)
     pinned = [p for p in packages if p.version is not None]
     found = _Found()
-    if options.get("osv_db"):
-        with OsvDatabase(Path(options["osv_db"]), cache_root) as database:
+    if options.osv_db:
+        with OsvDatabase(options.osv_db, cache_root) as database:
             _ask(database, pinned, found)
-    if options.get("osv_api") or options.get("osv_api_url"):
-        url = str(options.get("osv_api_url") or DEFAULT_API_URL)
-        retries = int(options.get("osv_api_retries", 2))
-        offline_ok = bool(options.get("osv_offline_ok"))
-        _ask_api(url, cache_root, retries, offline_ok, pinned, found)
+    if options.osv_api or options.osv_api_url:
+        url = options.osv_api_url or DEFAULT_API_URL
+        retries = options.osv_api_retries
+        _ask_api(url, cache_root, retries, options.osv_offline_ok, pinned, found)
     found.notes.extend(_coverage_notes(packages, bool(found.sources), bool(found.notes)))
     return _ordered(found.vulnerabilities), " ".join(found.sources) or None, found.notes

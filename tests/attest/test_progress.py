@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from gatekeeper._progress import Progress, enabled, in_chunks, track
+from gatekeeper.attest._progress import Progress, enabled, in_chunks, track
 
 
 class FakeTTY(io.StringIO):

@@ -183,21 +183,27 @@ def _words(segment: str) -> list[str]:
 
 
 def _curl_insecure(text: str) -> bool:
+    """Whether a ``curl`` command in ``text`` has ``-k`` among its short options."""
     for segment in _SEPARATORS.split(text):
         words = _words(segment)
         for index, word in enumerate(words):
-            if word.rsplit("/", 1)[-1] != "curl":
-                continue
-            for arg in words[index + 1 :]:
-                if arg == "--":
-                    break
-                if arg.startswith("--") or not arg.startswith("-") or len(arg) < 2:
-                    continue
-                for char in arg[1:]:
-                    if char == "k":
-                        return True
-                    if char in _CURL_ARG_OPTS:
-                        break
+            if word.rsplit("/", 1)[-1] == "curl" and _has_k(words[index + 1 :]):
+                return True
+    return False
+
+
+def _has_k(args: list[str]) -> bool:
+    """``-k`` in curl's arguments, alone or grouped (``-sk``), up to ``--``."""
+    for arg in args:
+        if arg == "--":
+            break
+        if arg.startswith("--") or not arg.startswith("-") or len(arg) < 2:
+            continue
+        for char in arg[1:]:
+            if char == "k":
+                return True
+            if char in _CURL_ARG_OPTS:
+                break  # the rest of the group is that option's argument
     return False
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, ValidationError
+from securesystemslib.signer import SSlibKey
 
 from gatekeeper import __version__
 from gatekeeper._fileio import atomic_write, dumps_json, loads_json_strict, read_bounded
@@ -30,6 +31,7 @@ from gatekeeper.attest.keys import LoadedSigner, load_public_key
 from gatekeeper.errors import InvalidInput, MalformedInput
 from gatekeeper.models.base import OpenModel
 from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE, Envelope
+from gatekeeper.models.policy import format_duration
 from gatekeeper.models.statement import SLSA_VSA_TYPE, STATEMENT_TYPE, Statement, Subject
 from gatekeeper.models.verdict import Reason, Verdict
 
@@ -161,139 +163,188 @@ def _reason(code: str, message: str) -> Reason:
     return Reason(code=code, message=message)
 
 
-def check_vsa(check: VsaCheck) -> Verdict:
-    """Every reason to refuse the summary; a pass only when there is none.
+@dataclass(frozen=True)
+class _Summary:
+    """A summary whose signature verified under a given key, parsed."""
 
-    Raises:
-        InvalidInput: unreadable key or summary file, or nothing to check it against.
-    """
+    statement: Statement
+    predicate: VsaPredicate
+
+
+class _Refused(Exception):
+    """The summary cannot be read as a signed VSA: one reason, and nothing else is checked."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = _reason(code, message)
+
+
+def _verified_payload(check: VsaCheck, envelope: Envelope, keys: dict[str, SSlibKey]) -> bytes:
+    """The payload, once a signature verifies under one of ``keys``. Raises _Refused."""
+    if not envelope.signatures:
+        raise _Refused("verify/unsigned", f"{check.path}: the summary carries no signature")
+    try:
+        payload, checks = verify_envelope_signatures(envelope, keys)
+    except MalformedInput as exc:
+        raise _Refused("verify/malformed", f"{check.path}: {exc}") from exc
+    if not any(c.verified_by for c in checks):
+        raise _Refused(
+            "verify/bad-signature", f"{check.path}: no signature verifies under the given key(s)"
+        )
+    if envelope.payload_type != INTOTO_PAYLOAD_TYPE:
+        raise _Refused(
+            "verify/malformed",
+            f"{check.path}: payload type {envelope.payload_type!r} is not in-toto",
+        )
+    return payload
+
+
+def _open_summary(check: VsaCheck, raw: bytes, keys: dict[str, SSlibKey]) -> _Summary:
+    """Verify the signature over the exact payload bytes, then parse. Raises _Refused."""
+    try:
+        envelope = Envelope.model_validate(loads_json_strict(raw))
+    except (ValueError, ValidationError) as exc:
+        raise _Refused(
+            "verify/malformed", f"{check.path}: not a DSSE envelope ({str(exc).splitlines()[0]})"
+        ) from exc
+    payload = _verified_payload(check, envelope, keys)
+    try:
+        statement = Statement.model_validate(loads_json_strict(payload))
+        if statement.predicate_type != SLSA_VSA_TYPE:
+            raise _Refused(
+                "verify/malformed",
+                f"{check.path}: predicate type {statement.predicate_type!r} is not a VSA v1",
+            )
+        predicate = VsaPredicate.model_validate(statement.predicate)
+    except (ValueError, ValidationError) as exc:
+        raise _Refused(
+            "verify/malformed",
+            f"{check.path}: not a VSA v1 statement ({str(exc).splitlines()[0]})",
+        ) from exc
+    return _Summary(statement=statement, predicate=predicate)
+
+
+def _result_reasons(check: VsaCheck, summary: _Summary, now: datetime) -> list[Reason]:
+    result = summary.predicate.verification_result
+    if result == "PASSED":
+        return []
+    return [_reason("verify/vsa-failed", f"the summary records verification result {result}")]
+
+
+def _subject_reasons(check: VsaCheck, summary: _Summary, now: datetime) -> list[Reason]:
+    covered = {
+        f"sha256:{s.digest['sha256']}" for s in summary.statement.subject if "sha256" in s.digest
+    }
+    return [
+        _reason(
+            "verify/subject-mismatch",
+            f"{name}: {digest} is not a subject of the summary (it covers "
+            f"{', '.join(sorted(covered)) or 'nothing'})",
+        )
+        for name, digest in check.subjects
+        if digest not in covered
+    ]
+
+
+def _policy_reasons(check: VsaCheck, summary: _Summary, now: datetime) -> list[Reason]:
+    if check.policy_digest is None:
+        return []
+    named = summary.predicate.policy.digest.get("sha256")
+    if named is not None and f"sha256:{named}" == check.policy_digest:
+        return []
+    return [
+        _reason(
+            "verify/vsa-policy-mismatch",
+            f"the summary was made under policy sha256:{named}, not {check.policy_digest}",
+        )
+    ]
+
+
+def _age_reasons(check: VsaCheck, summary: _Summary, now: datetime) -> list[Reason]:
+    verified = summary.predicate.time_verified
+    if verified.tzinfo is None:
+        return [_reason("verify/malformed", "timeVerified has no time zone")]
+    if verified > now + CLOCK_SKEW:
+        return [
+            _reason("verify/stale", f"the summary is dated in the future ({verified.isoformat()})")
+        ]
+    if now - verified > check.max_age:
+        return [
+            _reason(
+                "verify/stale",
+                f"the verification is {format_duration(now - verified)} old; "
+                f"at most {format_duration(check.max_age)} is accepted",
+            )
+        ]
+    return []
+
+
+def _verifier_reasons(check: VsaCheck, summary: _Summary, now: datetime) -> list[Reason]:
+    made_by = summary.predicate.verifier.id
+    if check.verifier_id is None or made_by == check.verifier_id:
+        return []
+    return [
+        _reason(
+            "verify/vsa-verifier-mismatch",
+            f"the summary was made by verifier {made_by!r}, not {check.verifier_id!r}",
+        )
+    ]
+
+
+# Each check of a signed, parsed summary returns its reasons; any reason refuses it.
+_SUMMARY_CHECKS = (
+    _result_reasons,
+    _subject_reasons,
+    _policy_reasons,
+    _age_reasons,
+    _verifier_reasons,
+)
+
+
+def _require_inputs(check: VsaCheck) -> None:
+    """Raises InvalidInput when there is nothing to check the summary against."""
     if not check.keys:
         raise InvalidInput("give the verifier's public key with --key")
     if not check.subjects:
         raise InvalidInput(
             "name the artifact the summary must cover (--image-digest or --artifact)"
         )
+
+
+def _unchecked_notes(check: VsaCheck, predicate: VsaPredicate) -> list[str]:
+    if check.policy_digest:
+        return []
+    return [
+        "no --policy or --policy-digest given: the summary's policy "
+        f"({predicate.policy.uri} sha256:{predicate.policy.digest.get('sha256')}) "
+        "was not checked"
+    ]
+
+
+def check_vsa(check: VsaCheck) -> Verdict:
+    """Every reason to refuse the summary; a pass only when there is none.
+
+    Raises:
+        InvalidInput: unreadable key or summary file, or nothing to check it against.
+    """
+    _require_inputs(check)
     keys = {f"key{i + 1}": load_public_key(path) for i, path in enumerate(check.keys)}
     shown = [f"{name} ({digest})" if name != digest else digest for name, digest in check.subjects]
     raw = read_bounded(check.path, MAX_VSA_BYTES)
     now = check.now or datetime.now(UTC)
-
-    def block(*reasons: Reason) -> Verdict:
-        return Verdict(command="verify", verdict="block", reasons=list(reasons), subjects=shown)
-
     try:
-        envelope = Envelope.model_validate(loads_json_strict(raw))
-    except (ValueError, ValidationError) as exc:
-        return block(
-            _reason(
-                "verify/malformed",
-                f"{check.path}: not a DSSE envelope ({str(exc).splitlines()[0]})",
-            )
-        )
-    if not envelope.signatures:
-        return block(_reason("verify/unsigned", f"{check.path}: the summary carries no signature"))
-    try:
-        payload, checks = verify_envelope_signatures(envelope, keys)
-    except MalformedInput as exc:
-        return block(_reason("verify/malformed", f"{check.path}: {exc}"))
-    if not any(c.verified_by for c in checks):
-        return block(
-            _reason(
-                "verify/bad-signature",
-                f"{check.path}: no signature verifies under the given key(s)",
-            )
-        )
-    if envelope.payload_type != INTOTO_PAYLOAD_TYPE:
-        return block(
-            _reason(
-                "verify/malformed",
-                f"{check.path}: payload type {envelope.payload_type!r} is not in-toto",
-            )
-        )
-    try:
-        statement = Statement.model_validate(loads_json_strict(payload))
-        if statement.predicate_type != SLSA_VSA_TYPE:
-            return block(
-                _reason(
-                    "verify/malformed",
-                    f"{check.path}: predicate type {statement.predicate_type!r} is not a VSA v1",
-                )
-            )
-        predicate = VsaPredicate.model_validate(statement.predicate)
-    except (ValueError, ValidationError) as exc:
-        return block(
-            _reason(
-                "verify/malformed",
-                f"{check.path}: not a VSA v1 statement ({str(exc).splitlines()[0]})",
-            )
-        )
-
-    reasons: list[Reason] = []
-    if predicate.verification_result != "PASSED":
-        reasons.append(
-            _reason(
-                "verify/vsa-failed",
-                f"the summary records verification result {predicate.verification_result}",
-            )
-        )
-    covered = {f"sha256:{s.digest['sha256']}" for s in statement.subject if "sha256" in s.digest}
-    for name, digest in check.subjects:
-        if digest not in covered:
-            reasons.append(
-                _reason(
-                    "verify/subject-mismatch",
-                    f"{name}: {digest} is not a subject of the summary (it covers "
-                    f"{', '.join(sorted(covered)) or 'nothing'})",
-                )
-            )
-    if check.policy_digest is not None:
-        named = predicate.policy.digest.get("sha256")
-        if named is None or f"sha256:{named}" != check.policy_digest:
-            reasons.append(
-                _reason(
-                    "verify/vsa-policy-mismatch",
-                    f"the summary was made under policy sha256:{named}, not {check.policy_digest}",
-                )
-            )
-    verified = predicate.time_verified
-    if verified.tzinfo is None:
-        reasons.append(_reason("verify/malformed", "timeVerified has no time zone"))
-    elif verified > now + CLOCK_SKEW:
-        reasons.append(
-            _reason("verify/stale", f"the summary is dated in the future ({verified.isoformat()})")
-        )
-    elif now - verified > check.max_age:
-        reasons.append(
-            _reason(
-                "verify/stale",
-                f"the verification is {_human(now - verified)} old; "
-                f"at most {_human(check.max_age)} is accepted",
-            )
-        )
-    if check.verifier_id is not None and predicate.verifier.id != check.verifier_id:
-        reasons.append(
-            _reason(
-                "verify/vsa-verifier-mismatch",
-                f"the summary was made by verifier {predicate.verifier.id!r}, not "
-                f"{check.verifier_id!r}",
-            )
-        )
-    notes = (
-        []
-        if check.policy_digest
-        else [
-            "no --policy or --policy-digest given: the summary's policy "
-            f"({predicate.policy.uri} sha256:{predicate.policy.digest.get('sha256')}) "
-            "was not checked"
-        ]
-    )
+        summary = _open_summary(check, raw, keys)
+    except _Refused as refused:
+        return Verdict(command="verify", verdict="block", reasons=[refused.reason], subjects=shown)
+    reasons = [r for each in _SUMMARY_CHECKS for r in each(check, summary, now)]
+    predicate = summary.predicate
     return Verdict(
         command="verify",
         verdict="block" if reasons else "pass",
         reasons=reasons,
         policy=predicate.policy.uri,
         subjects=shown,
-        notes=notes,
+        notes=_unchecked_notes(check, predicate),
     )
 
 
@@ -302,9 +353,45 @@ def policy_file_digest(path: str | Path) -> str:
     return "sha256:" + hashlib.sha256(read_bounded(path, 4 * 1024 * 1024)).hexdigest()
 
 
-def _human(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f}{unit}".replace(".0", "")
-    return f"{seconds}s"
+# -- emitting (``verify --emit-vsa FILE``) ----------------------------------------------------
+
+
+def summary_input(
+    trace_subjects: list[tuple[str, str]],
+    attestations: list[str],
+    policy_path: str | Path,
+    policy_digest: str,
+    store_uri: str,
+    now: datetime,
+) -> VsaInput:
+    """What a passing verify hands to the summary: where the attestations and artifact are.
+
+    An envelope in an OCI store is named ``oci://HOST/REPO@sha256:<id>``; in a directory
+    store by its path. An artifact known only by digest is named in the store it came from.
+    """
+    is_oci = store_uri.startswith("oci://")
+    uris = [
+        (
+            f"{store_uri}@sha256:{env_id}"
+            if is_oci
+            else f"{Path(store_uri).as_posix()}/envelopes/{env_id}.json",
+            env_id,
+        )
+        for env_id in attestations
+    ]
+    name, digest = trace_subjects[0]
+    resource = name if name != digest else (f"{store_uri}@{digest}" if is_oci else digest)
+    return VsaInput(
+        subjects=list(trace_subjects),
+        policy_uri=Path(policy_path).as_posix(),
+        policy_digest=policy_digest,
+        attestations=uris,
+        resource_uri=resource,
+        time_verified=now,
+    )
+
+
+def remove_stale_summary(path: Path) -> None:
+    """SECURITY: a summary left from an earlier run must not pass for a blocked one."""
+    if path.exists() or path.is_symlink():
+        path.unlink()

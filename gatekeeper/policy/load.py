@@ -72,6 +72,15 @@ def load_policy(path: str | Path) -> tuple[Policy, bytes]:
     return parse_policy(data, str(path)), data
 
 
+def load_policy_or_default(path: str | Path | None) -> Policy:
+    """The policy file at ``path``, or the bundled default when no path is given.
+
+    Raises:
+        InvalidInput: the file is unreadable or invalid.
+    """
+    return load_policy(path)[0] if path else default_policy()
+
+
 def resolve_key_path(policy_path: str | Path, key_ref: str) -> Path:
     """Key paths in a policy are relative to the policy file."""
     ref = Path(key_ref)

@@ -1,0 +1,161 @@
+"""The one collect -> audit -> policy sequence of ``check``, ``pr-check`` and ``attest --audit``.
+
+``gather`` collects the evidence and runs the audits (``attest --audit`` signs what it
+returns: the audits' findings at their default severities, for the verifier's policy to
+judge). ``assess`` goes on: it re-audits the base tree for findings that were already
+there, and applies the policy (overrides, exceptions, baseline, existing-on-base).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+
+from gatekeeper._fileio import yaml_caps
+from gatekeeper.audit import AuditContext, all_rules, run_audits
+from gatekeeper.collect import CollectContext, collect_all
+from gatekeeper.collect import kinds as collector_kinds
+from gatekeeper.errors import CollectionError, InvalidInput
+from gatekeeper.models.base import GatekeeperModel
+from gatekeeper.models.finding import Finding
+from gatekeeper.models.options import AuditOptions
+from gatekeeper.models.policy import Policy
+from gatekeeper.policy import apply_policy
+
+# Evidence kinds whose findings are about the tree as it is (compared against the base).
+TREE_KINDS = ("pipeline", "secrets", "deps", "container")
+
+
+@dataclass(frozen=True)
+class AuditRequest:
+    """What to examine and how: the repository, the policy, the range and the options."""
+
+    repo: Path
+    policy: Policy
+    base: str | None = None
+    staged: bool = False  # audit what is staged in the index (pre-commit)
+    kinds: list[str] | None = None  # evidence kinds to collect; None: every collector
+    options: AuditOptions = field(default_factory=AuditOptions)
+
+    def selected_kinds(self) -> list[str]:
+        return list(self.kinds) if self.kinds is not None else collector_kinds()
+
+
+@dataclass(frozen=True)
+class Audited:
+    """The evidence collected and the findings the audits yielded (before any policy)."""
+
+    evidence: dict[str, GatekeeperModel]
+    findings: list[Finding]
+
+    @property
+    def kinds(self) -> list[str]:
+        return sorted(self.evidence)
+
+    def collector_notes(self) -> list[str]:
+        """Notes a reader must see (e.g. "OSV API not consulted"), in collection order."""
+        notes: list[str] = []
+        for model in self.evidence.values():
+            notes.extend(getattr(model, "notes", None) or [])
+        return notes
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """An audit with the policy applied."""
+
+    audited: Audited
+    findings: list[Finding]  # after policy: severities and statuses set
+    notes: list[str]  # the policy's notes, then the collectors'
+
+
+def collect_evidence(request: AuditRequest) -> dict[str, GatekeeperModel]:
+    """Run the selected collectors under the policy's limits.
+
+    Raises:
+        InvalidInput: no such repository, or an unknown kind.
+        CollectionError: evidence could not be collected.
+    """
+    if not request.repo.is_dir():
+        raise InvalidInput(f"{request.repo}: no such directory")
+    limits = request.policy.limits
+    ctx = CollectContext(
+        repo=request.repo,
+        base=request.base,
+        staged=request.staged,
+        limits=limits,
+        options=request.options,
+    )
+    with yaml_caps(limits.yaml_max_aliases, limits.yaml_max_depth):
+        return collect_all(ctx, request.selected_kinds())
+
+
+def audit_evidence(request: AuditRequest, evidence: dict[str, GatekeeperModel]) -> list[Finding]:
+    """Run every audit over the evidence.
+
+    Raises:
+        CollectionError: an audit produced a rule id that is not registered (an internal error).
+    """
+    ctx = AuditContext(
+        policy=request.policy.audits,
+        repo=request.repo,
+        base=request.base,
+        evidence=dict(evidence),
+        options=request.options,
+    )
+    findings = run_audits(evidence, ctx)
+    unknown = sorted({f.rule for f in findings} - set(all_rules()))
+    if unknown:
+        raise CollectionError(f"internal: audits produced unregistered rule ids {unknown}")
+    return findings
+
+
+def gather(request: AuditRequest) -> Audited:
+    """Collect the evidence and run the audits. Raises what ``collect_evidence`` raises."""
+    evidence = collect_evidence(request)
+    return Audited(evidence=evidence, findings=audit_evidence(request, evidence))
+
+
+def existing_on_base(request: AuditRequest) -> set[str]:
+    """Fingerprints of the tree findings already present on the base (read from git objects).
+
+    The base tree is written to a temporary directory and audited with the same sequence
+    (tree kinds only, the image left out: see ``AuditOptions.for_base_tree``).
+    """
+    from gatekeeper._git import materialize_tree, open_repo
+
+    tree_kinds = [k for k in request.selected_kinds() if k in TREE_KINDS]
+    if not tree_kinds or request.base is None:
+        return set()
+    repo = open_repo(request.repo)
+    try:
+        with tempfile.TemporaryDirectory(prefix="gatekeeper-base-") as tmp:
+            limit = request.policy.limits.max_file_bytes
+            materialize_tree(repo, request.base, Path(tmp), max_bytes=limit)
+            on_base = replace(
+                request,
+                repo=Path(tmp),
+                base=None,
+                staged=False,
+                kinds=tree_kinds,
+                options=request.options.for_base_tree(),
+            )
+            return {f.fingerprint for f in gather(on_base).findings}
+    finally:
+        repo.close()
+
+
+def assess(request: AuditRequest, *, now: datetime, baseline: set[str] | None = None) -> Assessment:
+    """Gather, mark what the base already had (unless the policy blocks it), apply the policy."""
+    audited = gather(request)
+    existing: set[str] = set()
+    if request.base is not None and not request.policy.audits.block_existing:
+        existing = existing_on_base(request)
+    findings, notes = apply_policy(
+        audited.findings, request.policy, now=now, baseline=baseline, existing=existing
+    )
+    return Assessment(
+        audited=audited, findings=findings, notes=[*notes, *audited.collector_notes()]
+    )

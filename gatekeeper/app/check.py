@@ -1,0 +1,56 @@
+"""``gatekeeper check`` as a function: assess a repository and decide."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from gatekeeper.app.assess import AuditRequest, assess
+from gatekeeper.models.base import GatekeeperModel
+from gatekeeper.models.finding import Finding
+from gatekeeper.models.verdict import Verdict
+from gatekeeper.policy import decide_findings, load_baseline
+
+
+@dataclass(frozen=True)
+class CheckConfig(AuditRequest):
+    """An audit request plus what only a check has: a baseline, the policy's shown name."""
+
+    baseline: Path | None = None
+    policy_name: str | None = None
+    now: datetime | None = None
+    command: str = "check"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    verdict: Verdict
+    evidence: dict[str, GatekeeperModel]
+    findings: list[Finding]  # after policy
+
+    @property
+    def unexcused(self) -> list[Finding]:
+        """The findings no exception, baseline or base excuses (what a new baseline accepts)."""
+        return [f for f in self.findings if f.status is None]
+
+
+def run_check(cfg: CheckConfig) -> CheckResult:
+    """Collect, audit, apply the policy, and decide.
+
+    Raises:
+        CollectionError / InvalidInput: evidence could not be collected (a block, exit 2).
+    """
+    baseline = load_baseline(cfg.baseline) if cfg.baseline else None
+    assessment = assess(cfg, now=cfg.now or datetime.now(UTC), baseline=baseline)
+    verdict = decide_findings(
+        cfg.command,
+        assessment.findings,
+        cfg.policy,
+        notes=assessment.notes,
+        policy_name=cfg.policy_name,
+        kinds=assessment.audited.kinds,
+    )
+    return CheckResult(
+        verdict=verdict, evidence=assessment.audited.evidence, findings=assessment.findings
+    )

@@ -1,0 +1,114 @@
+"""The decision log of a directory store: ``STORE/log/decisions.jsonl``.
+
+Appended under an exclusive ``fcntl.flock`` with fsync, so concurrent verifies on one
+machine serialise and lose nothing. A damaged tail (a torn or malformed last line) is
+never appended to: ``gatekeeper log verify`` names it first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from gatekeeper._fileio import loads_json_strict
+from gatekeeper.errors import StoreError
+from gatekeeper.models.decision import (
+    GENESIS,
+    MAX_LINE_BYTES,
+    MAX_LOG_BYTES,
+    DecisionEntry,
+    entry_line,
+    line_digest,
+    split_lines,
+)
+from gatekeeper.store.base import Appended, Decision
+
+LOG_RELATIVE = Path("log") / "decisions.jsonl"
+
+
+class FileDecisionLog:
+    """``STORE/log/decisions.jsonl``, appended under an exclusive flock with fsync."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def append(self, decision: Decision) -> Appended:
+        """Raises StoreError when the log cannot be written or its tail is damaged."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        except OSError as exc:
+            raise StoreError(
+                f"{self.path}: cannot open the decision log: {exc.strerror or exc}"
+            ) from exc
+        with os.fdopen(fd, "r+b") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+                seq, prev = self._tail(handle.fileno())
+                entry = decision.entry(seq, prev)
+                line = entry_line(entry)
+                # SECURITY: one write of the whole line under the lock, then fsync: a reader
+                # (or a crash) never sees half an entry followed by another writer's line.
+                os.write(handle.fileno(), line + b"\n")
+                os.fsync(handle.fileno())
+            except OSError as exc:
+                raise StoreError(
+                    f"{self.path}: cannot append to the decision log: {exc.strerror or exc}"
+                ) from exc
+            finally:
+                with contextlib.suppress(OSError):
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return Appended(entry=entry, digest=line_digest(line), where=str(self.path))
+
+    def _tail(self, fd: int) -> tuple[int, str]:
+        size = os.fstat(fd).st_size
+        if size == 0:
+            return 0, GENESIS
+        if size > MAX_LOG_BYTES:
+            raise StoreError(
+                f"{self.path}: the decision log is larger than {MAX_LOG_BYTES} bytes; rotate it"
+            )
+        start = max(0, size - MAX_LINE_BYTES - 1)
+        os.lseek(fd, start, os.SEEK_SET)
+        chunk = b""
+        while len(chunk) < size - start:
+            part = os.read(fd, size - start - len(chunk))
+            if not part:
+                break
+            chunk += part
+        if not chunk.endswith(b"\n"):
+            raise StoreError(
+                f"{self.path}: the decision log ends in a partial line; refusing to "
+                "append (run `gatekeeper log verify`)"
+            )
+        body = chunk[:-1]
+        cut = body.rfind(b"\n")
+        if cut < 0 and start > 0:
+            raise StoreError(
+                f"{self.path}: the last decision-log line is longer than {MAX_LINE_BYTES} bytes"
+            )
+        last = body[cut + 1 :]
+        try:
+            entry = DecisionEntry.model_validate(loads_json_strict(last))
+        except (ValueError, ValidationError) as exc:
+            raise StoreError(
+                f"{self.path}: the last decision-log entry is malformed; refusing to "
+                "append (run `gatekeeper log verify`)"
+            ) from exc
+        return entry.seq + 1, line_digest(last)
+
+    def lines(self) -> list[bytes]:
+        try:
+            with open(self.path, "rb") as handle:
+                data = handle.read(MAX_LOG_BYTES + 1)
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot read: {exc.strerror or exc}") from exc
+        if len(data) > MAX_LOG_BYTES:
+            raise StoreError(f"{self.path}: larger than {MAX_LOG_BYTES} bytes")
+        return split_lines(data)
