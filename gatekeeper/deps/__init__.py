@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import cast
 
-from gatekeeper.deps.common import FileSource, LockfileError, ParseResult
 from gatekeeper.deps.ecosystem import (
     ECOSYSTEMS,
     EcosystemSpec,
@@ -29,6 +28,7 @@ from gatekeeper.deps.ecosystem import (
     load_ref,
     spec_of,
 )
+from gatekeeper.deps.parsing import FileSource, LockfileError, Parser, ParseResult
 from gatekeeper.models.deps import DepsSnapshot
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "FileSource",
     "LockfileError",
     "ParseResult",
+    "Parser",
     "format_for",
     "is_dependency_file",
     "scan",

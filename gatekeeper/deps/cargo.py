@@ -5,9 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from gatekeeper.deps.common import (
-    FileSource,
-    LockfileError,
-    ParseResult,
     as_list,
     as_table,
     hex_hash,
@@ -16,6 +13,7 @@ from gatekeeper.deps.common import (
     registry_source,
     table_lines,
 )
+from gatekeeper.deps.parsing import FileSource, LockfileError, ParseResult
 from gatekeeper.models.deps import Package
 
 

@@ -1,9 +1,6 @@
-"""What every lockfile parser shares: the file source it reads, the result it fills, purls,
-name normalisation, hash and source spellings.
-
-A parser is ``parse(path, text, result, source)``: it appends packages, declarations and
-problems to ``result``. A problem it cannot get past is raised as ``LockfileError`` (with a
-line), which the caller records as a parse error for that file while the run goes on.
+"""What every lockfile parser shares besides its contract (``parsing.py``): purls, name
+normalisation, hash and source spellings, TOML helpers, lines, and ``package`` to build an
+entry (ecosystem facts come from the spec in ``ecosystem.py``).
 """
 
 from __future__ import annotations
@@ -14,48 +11,18 @@ import functools
 import re
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from packageurl import PackageURL
 
 from gatekeeper.deps.ecosystem import ECOSYSTEMS, spec_of
-from gatekeeper.models.deps import Declared, Ecosystem, Package, ParseProblem
+from gatekeeper.deps.parsing import LockfileError
+from gatekeeper.models.deps import Ecosystem, Package
 
 # Every spelling of every default registry, to the one its spec names.
 _REGISTRY_ALIASES = {
     alias: spec.registry for spec in ECOSYSTEMS.values() for alias in spec.registry_aliases
 }
-
-
-class LockfileError(ValueError):
-    """A file cannot be parsed; carries the line where parsing stopped."""
-
-    def __init__(self, message: str, line: int = 1) -> None:
-        super().__init__(message)
-        self.line = max(1, line)
-
-
-class FileSource(Protocol):
-    """Read access to one tree: the working directory or a commit's tree in the object store."""
-
-    def read(self, path: str) -> bytes | None:
-        """The file's bytes, or None when it does not exist (or is not a regular file)."""
-        ...
-
-
-@dataclass
-class ParseResult:
-    packages: list[Package] = field(default_factory=list)
-    declared: list[Declared] = field(default_factory=list)
-    errors: list[ParseProblem] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)
-    # Files already read as another file's include (requirements ``-r``), shared by a scan.
-    included: set[str] = field(default_factory=set)
-
-    def error(self, file: str, line: int, message: str) -> None:
-        self.errors.append(ParseProblem(file=file, line=max(1, line), message=message))
 
 
 def normalize_name(ecosystem: str, name: str) -> str:

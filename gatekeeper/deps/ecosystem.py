@@ -26,26 +26,21 @@ import posixpath
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, cast
+from typing import Literal, cast
 
+from gatekeeper.deps.parsing import Parser
 from gatekeeper.models.deps import Ecosystem
-
-if TYPE_CHECKING:
-    from gatekeeper.deps.common import FileSource, ParseResult
 
 __all__ = [
     "ECOSYSTEMS",
     "EcosystemSpec",
     "FileFormat",
-    "Parser",
     "VersionScheme",
     "format_for",
     "is_dependency_file",
     "spec_of",
 ]
 
-# A parser reads one file into the result: ``parse(path, text, result, source)``.
-Parser = Callable[[str, str, "ParseResult", "FileSource"], None]
 # How versions order (implemented in ``versions.py``, one key function per scheme).
 VersionScheme = Literal["pep440", "npm-semver", "semver", "go", "rubygems", "maven"]
 

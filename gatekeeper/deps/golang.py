@@ -10,7 +10,8 @@ from __future__ import annotations
 import posixpath
 import re
 
-from gatekeeper.deps.common import FileSource, LockfileError, ParseResult, package
+from gatekeeper.deps.common import package
+from gatekeeper.deps.parsing import FileSource, LockfileError, ParseResult
 from gatekeeper.models.deps import Declared
 
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`|\S+')

@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass, field
 from xml.parsers import expat
 
-from gatekeeper.deps.common import FileSource, LockfileError, ParseResult, package
+from gatekeeper.deps.common import package
+from gatekeeper.deps.parsing import FileSource, LockfileError, ParseResult
 
 _PROPERTY = re.compile(r"\$\{([^}]+)\}")
 

@@ -13,9 +13,6 @@ import yaml
 
 from gatekeeper._fileio import load_yaml, loads_json_strict
 from gatekeeper.deps.common import (
-    FileSource,
-    LockfileError,
-    ParseResult,
     find_line,
     hex_hash,
     line_index,
@@ -24,6 +21,7 @@ from gatekeeper.deps.common import (
     registry_source,
     sri_to_hashes,
 )
+from gatekeeper.deps.parsing import FileSource, LockfileError, ParseResult
 from gatekeeper.models.deps import Declared, Package
 
 _DEP_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")

@@ -15,10 +15,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from gatekeeper._fileio import loads_json_strict
 from gatekeeper.deps.common import (
-    FileSource,
     LineCounter,
-    LockfileError,
-    ParseResult,
     as_list,
     as_table,
     find_line,
@@ -29,6 +26,7 @@ from gatekeeper.deps.common import (
     registry_source,
     table_lines,
 )
+from gatekeeper.deps.parsing import FileSource, LockfileError, ParseResult
 from gatekeeper.models.deps import Declared, Package
 
 # pip options that take a value; the value never names a package.

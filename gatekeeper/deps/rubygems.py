@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import re
 
-from gatekeeper.deps.common import (
-    FileSource,
-    LockfileError,
-    ParseResult,
-    hex_hash,
-    package,
-    registry_source,
-)
+from gatekeeper.deps.common import hex_hash, package, registry_source
+from gatekeeper.deps.parsing import FileSource, LockfileError, ParseResult
 
 _SPEC = re.compile(r"^    ([A-Za-z0-9_.\-]+) \(([^)]+)\)$")
 _DEP = re.compile(r"^      ([A-Za-z0-9_.\-]+)(?: \(([^)]+)\))?$")
