@@ -18,10 +18,10 @@ from gatekeeper.audit._shellrisk import insecure_fetch, remote_script
 from gatekeeper.audit.base import AuditContext
 from gatekeeper.audit.rule import Rule, RuleSet
 from gatekeeper.container.imageref import ImageRef, is_allowed, normalize_allowed, parse_image_ref
-from gatekeeper.container.secret import is_secret_file
 from gatekeeper.container.user import is_root_user
 from gatekeeper.models.container import ContainerEvidence, Dockerfile, Image, Instruction, Stage
 from gatekeeper.models.finding import Finding, Severity
+from gatekeeper.secrets.classify import is_secret_file
 
 PARSE_ERROR = Rule(
     "container/parse-error",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import posixpath
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import ClassVar
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -17,13 +17,10 @@ from packaging.version import InvalidVersion, Version
 from gatekeeper.audit.base import AuditContext
 from gatekeeper.audit.rule import Rule, RuleSet
 from gatekeeper.deps.common import is_default_source
+from gatekeeper.deps.ecosystem import format_for
 from gatekeeper.deps.typosquat import typosquat_target
-from gatekeeper.models.deps import Declared, DepsEvidence, Package
+from gatekeeper.models.deps import Declared, DepChange, DepsEvidence, DepsSnapshot, Package
 from gatekeeper.models.finding import Finding, Severity
-
-_NPM_LOCKS = ("package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml")
-_PYPI_LOCKS = ("poetry.lock", "uv.lock")
-
 
 # --- rule records ----------------------------------------------------------------------------
 
@@ -160,58 +157,9 @@ class DepsDiffAudit:
 
     def run(self, evidence: DepsEvidence, ctx: AuditContext) -> Iterator[Finding]:
         for change in evidence.changes:
-            ident = f"{change.ecosystem}:{change.name}"
-            if change.kind == "downgraded":
-                yield Finding.make(
-                    "deps/downgrade",
-                    Severity.HIGH,
-                    f"{change.name} is downgraded from {change.base_version} to "
-                    f"{change.head_version} (base {evidence.base_ref})",
-                    path=change.file,
-                    line=change.line,
-                    key=f"{ident}:{change.base_version}->{change.head_version}",
-                )
-            elif change.kind == "hash-changed" and not change.head_value:
-                yield Finding.make(
-                    "deps/hash-changed",
-                    Severity.CRITICAL,
-                    f"{change.name} {change.head_version} lost the integrity hash it had on "
-                    f"{evidence.base_ref} (was {_short(change.base_value)}): nothing verifies "
-                    "the artifact any more",
-                    path=change.file,
-                    line=change.line,
-                    key=f"{ident}@{change.head_version}:removed",
-                )
-            elif change.kind == "hash-changed":
-                yield Finding.make(
-                    "deps/hash-changed",
-                    Severity.CRITICAL,
-                    f"{change.name} {change.head_version} resolves to a different integrity hash "
-                    f"than on {evidence.base_ref} (was {_short(change.base_value)}, now "
-                    f"{_short(change.head_value)}): the same version is another artifact",
-                    path=change.file,
-                    line=change.line,
-                    key=f"{ident}@{change.head_version}:{change.head_value}",
-                )
-            elif change.kind == "source-changed":
-                yield Finding.make(
-                    "deps/source-changed",
-                    Severity.HIGH,
-                    f"{change.name} now resolves from {change.head_value} "
-                    f"(on {evidence.base_ref}: {change.base_value})",
-                    path=change.file,
-                    line=change.line,
-                    key=f"{ident}:{change.head_value}",
-                )
-            elif change.kind == "added":
-                yield Finding.make(
-                    "deps/new-dependency",
-                    Severity.INFO,
-                    f"new dependency {change.name} {change.head_version or ''}".rstrip(),
-                    path=change.file,
-                    line=change.line,
-                    key=ident,
-                )
+            describe = _CHANGE_FINDINGS.get(change.kind)
+            if describe is not None:
+                yield describe(change, evidence.base_ref)
         # A package new to the tree (or every package, without a base) that does not come from
         # its ecosystem's default registry: git, URL or another registry.
         for pkg in _new_packages(evidence):
@@ -226,6 +174,73 @@ class DepsDiffAudit:
                 line=pkg.line,
                 key=f"{pkg.ecosystem}:{pkg.name}:{pkg.source}",
             )
+
+
+def _downgraded(change: DepChange, base_ref: str | None) -> Finding:
+    return Finding.make(
+        "deps/downgrade",
+        Severity.HIGH,
+        f"{change.name} is downgraded from {change.base_version} to "
+        f"{change.head_version} (base {base_ref})",
+        path=change.file,
+        line=change.line,
+        key=f"{change.ecosystem}:{change.name}:{change.base_version}->{change.head_version}",
+    )
+
+
+def _rehashed(change: DepChange, base_ref: str | None) -> Finding:
+    ident = f"{change.ecosystem}:{change.name}"
+    if not change.head_value:
+        return Finding.make(
+            "deps/hash-changed",
+            Severity.CRITICAL,
+            f"{change.name} {change.head_version} lost the integrity hash it had on "
+            f"{base_ref} (was {_short(change.base_value)}): nothing verifies the artifact any more",
+            path=change.file,
+            line=change.line,
+            key=f"{ident}@{change.head_version}:removed",
+        )
+    return Finding.make(
+        "deps/hash-changed",
+        Severity.CRITICAL,
+        f"{change.name} {change.head_version} resolves to a different integrity hash "
+        f"than on {base_ref} (was {_short(change.base_value)}, now "
+        f"{_short(change.head_value)}): the same version is another artifact",
+        path=change.file,
+        line=change.line,
+        key=f"{ident}@{change.head_version}:{change.head_value}",
+    )
+
+
+def _resourced(change: DepChange, base_ref: str | None) -> Finding:
+    return Finding.make(
+        "deps/source-changed",
+        Severity.HIGH,
+        f"{change.name} now resolves from {change.head_value} (on {base_ref}: {change.base_value})",
+        path=change.file,
+        line=change.line,
+        key=f"{change.ecosystem}:{change.name}:{change.head_value}",
+    )
+
+
+def _added(change: DepChange, base_ref: str | None) -> Finding:
+    return Finding.make(
+        "deps/new-dependency",
+        Severity.INFO,
+        f"new dependency {change.name} {change.head_version or ''}".rstrip(),
+        path=change.file,
+        line=change.line,
+        key=f"{change.ecosystem}:{change.name}",
+    )
+
+
+# The finding of each kind of change (a removed dependency is no finding).
+_CHANGE_FINDINGS: dict[str, Callable[[DepChange, str | None], Finding]] = {
+    "downgraded": _downgraded,
+    "hash-changed": _rehashed,
+    "source-changed": _resourced,
+    "added": _added,
+}
 
 
 def _short(value: str | None) -> str:
@@ -279,37 +294,34 @@ class LockMismatchAudit:
     summary: ClassVar[str] = "a manifest and the lockfile beside it disagree"
 
     def run(self, evidence: DepsEvidence, ctx: AuditContext) -> Iterator[Finding]:
-        tree = evidence.tree
-        broken = {e.file for e in tree.errors}
-        files = set(tree.files) - broken
-        lock_decls: dict[str, list[Declared]] = defaultdict(list)
-        for decl in tree.declared:
+        tree = _Tree(evidence.tree)
+        for manifest, decls in sorted(tree.manifests.items()):
+            found = format_for(manifest)
+            check = _LOCK_CHECKS.get(found[0].name) if found is not None else None
+            if found is None or check is None:
+                continue
+            # The lockfiles a manifest must agree with are its format's (ecosystem.py).
+            for lock in found[1].locks:
+                lock_path = posixpath.join(posixpath.dirname(manifest), lock)
+                yield from check(manifest, decls, lock_path, tree)
+
+
+class _Tree:
+    """The parts of a snapshot the lock-mismatch checks look up."""
+
+    def __init__(self, snapshot: DepsSnapshot) -> None:
+        broken = {e.file for e in snapshot.errors}
+        self.files = set(snapshot.files) - broken
+        self.lock_decls: dict[str, list[Declared]] = defaultdict(list)
+        self.manifests: dict[str, list[Declared]] = defaultdict(list)
+        for decl in snapshot.declared:
             if decl.role == "lock":
-                lock_decls[decl.file].append(decl)
-        packages_by_file: dict[str, list[Package]] = defaultdict(list)
-        for pkg in tree.packages:
-            packages_by_file[pkg.file].append(pkg)
-        manifests: dict[str, list[Declared]] = defaultdict(list)
-        for decl in tree.declared:
-            if decl.role == "manifest" and decl.file not in broken:
-                manifests[decl.file].append(decl)
-        for manifest, decls in sorted(manifests.items()):
-            folder = posixpath.dirname(manifest)
-            name = posixpath.basename(manifest)
-            if name == "package.json":
-                for lock in _NPM_LOCKS:
-                    lock_path = posixpath.join(folder, lock)
-                    if lock_path in files:
-                        yield from _npm_mismatch(manifest, decls, lock_path, lock_decls[lock_path])
-            elif name == "pyproject.toml":
-                for lock in _PYPI_LOCKS:
-                    lock_path = posixpath.join(folder, lock)
-                    if lock_path in files:
-                        yield from _pypi_mismatch(
-                            manifest, decls, lock_path, packages_by_file[lock_path]
-                        )
-            elif name == "go.mod":
-                yield from _go_mismatch(manifest, decls, files, packages_by_file[manifest])
+                self.lock_decls[decl.file].append(decl)
+            elif decl.file not in broken:
+                self.manifests[decl.file].append(decl)
+        self.packages: dict[str, list[Package]] = defaultdict(list)
+        for pkg in snapshot.packages:
+            self.packages[pkg.file].append(pkg)
 
 
 def _mismatch(manifest: str, line: int, lock: str, name: str, message: str) -> Finding:
@@ -324,53 +336,55 @@ def _mismatch(manifest: str, line: int, lock: str, name: str, message: str) -> F
 
 
 def _npm_mismatch(
-    manifest: str, decls: list[Declared], lock: str, recorded: list[Declared]
+    manifest: str, decls: list[Declared], lock: str, tree: _Tree
 ) -> Iterator[Finding]:
+    if lock not in tree.files:
+        return
+    recorded = tree.lock_decls[lock]
     by_name: dict[str, set[str]] = defaultdict(set)
     for decl in recorded:
         by_name[decl.name].add(decl.spec)
-    is_yarn = lock.endswith("yarn.lock")
     for decl in decls:
-        specs = by_name.get(decl.name)
-        if not specs:
-            yield _mismatch(
-                manifest,
-                decl.line,
-                lock,
-                decl.name,
-                f"{decl.name}@{decl.spec} is declared in {manifest} but missing from {lock}",
-            )
-        elif decl.spec not in specs:
-            was = ", ".join(sorted(specs))
-            yield _mismatch(
-                manifest,
-                decl.line,
-                lock,
-                decl.name,
-                f"{manifest} asks for {decl.name}@{decl.spec} but {lock} was resolved for {was}",
-            )
-    if is_yarn:
+        finding = _npm_declared(manifest, decl, lock, by_name.get(decl.name))
+        if finding is not None:
+            yield finding
+    if lock.endswith("yarn.lock"):
         return  # yarn.lock keys include transitive dependencies: no reverse check
     declared = {d.name for d in decls}
-    for name in sorted(by_name):
-        if name not in declared:
-            line = next(d.line for d in recorded if d.name == name)
-            yield Finding.make(
-                "deps/lock-mismatch",
-                Severity.MEDIUM,
-                f"{lock} still records {name} as a dependency of the project, which "
-                f"{manifest} no longer declares",
-                path=lock,
-                line=line,
-                key=f"{manifest}:{name}",
-            )
+    for name in sorted(set(by_name) - declared):
+        line = next(d.line for d in recorded if d.name == name)
+        yield Finding.make(
+            "deps/lock-mismatch",
+            Severity.MEDIUM,
+            f"{lock} still records {name} as a dependency of the project, which "
+            f"{manifest} no longer declares",
+            path=lock,
+            line=line,
+            key=f"{manifest}:{name}",
+        )
+
+
+def _npm_declared(
+    manifest: str, decl: Declared, lock: str, specs: set[str] | None
+) -> Finding | None:
+    """A declaration the lockfile lacks, or records with another spec."""
+    if not specs:
+        message = f"{decl.name}@{decl.spec} is declared in {manifest} but missing from {lock}"
+    elif decl.spec not in specs:
+        was = ", ".join(sorted(specs))
+        message = f"{manifest} asks for {decl.name}@{decl.spec} but {lock} was resolved for {was}"
+    else:
+        return None
+    return _mismatch(manifest, decl.line, lock, decl.name, message)
 
 
 def _pypi_mismatch(
-    manifest: str, decls: list[Declared], lock: str, packages: list[Package]
+    manifest: str, decls: list[Declared], lock: str, tree: _Tree
 ) -> Iterator[Finding]:
+    if lock not in tree.files:
+        return
     versions: dict[str, list[str]] = defaultdict(list)
-    for pkg in packages:
+    for pkg in tree.packages[lock]:
         if pkg.version:
             versions[pkg.name].append(pkg.version)
         else:
@@ -385,20 +399,8 @@ def _pypi_mismatch(
                 f"{decl.name} is declared in {manifest} but missing from {lock}",
             )
             continue
-        if decl.syntax != "pep508" or not decl.spec:
-            continue
-        try:
-            spec = SpecifierSet(decl.spec)
-        except InvalidSpecifier:
-            continue  # NOTE: pyproject parsing already rejected invalid requirements
         locked = versions[decl.name]
-        ok = False
-        for version in locked:
-            try:
-                ok = ok or spec.contains(Version(version), prereleases=True)
-            except InvalidVersion:
-                ok = True  # not comparable: do not claim a mismatch we cannot show
-        if locked and not ok:
+        if locked and not _pep508_satisfied(decl, locked):
             yield _mismatch(
                 manifest,
                 decl.line,
@@ -409,12 +411,29 @@ def _pypi_mismatch(
             )
 
 
+def _pep508_satisfied(decl: Declared, locked: list[str]) -> bool:
+    """Whether a locked version satisfies a PEP 508 declaration (True when not comparable:
+    never claim a mismatch that cannot be shown)."""
+    if decl.syntax != "pep508" or not decl.spec:
+        return True
+    try:
+        spec = SpecifierSet(decl.spec)
+    except InvalidSpecifier:
+        return True  # NOTE: pyproject parsing already rejected invalid requirements
+    for version in locked:
+        try:
+            if spec.contains(Version(version), prereleases=True):
+                return True
+        except InvalidVersion:
+            return True
+    return False
+
+
 def _go_mismatch(
-    manifest: str, decls: list[Declared], files: set[str], packages: list[Package]
+    manifest: str, decls: list[Declared], go_sum: str, tree: _Tree
 ) -> Iterator[Finding]:
-    go_sum = posixpath.join(posixpath.dirname(manifest), "go.sum")
-    has_sum = go_sum in files
-    by_name = {p.name: p for p in packages}
+    has_sum = go_sum in tree.files
+    by_name = {p.name: p for p in tree.packages[manifest]}
     for decl in decls:
         pkg = by_name.get(decl.name)
         if pkg is None or not pkg.direct or pkg.source.startswith("path:"):
@@ -436,6 +455,14 @@ def _go_mismatch(
                 f"{manifest} requires {decl.name} {decl.spec} but {go_sum} has no "
                 "hash for it (go build would refuse: missing go.sum entry)",
             )
+
+
+# The lock-mismatch check of each ecosystem whose manifests name lockfiles.
+_LOCK_CHECKS: dict[str, Callable[[str, list[Declared], str, _Tree], Iterator[Finding]]] = {
+    "npm": _npm_mismatch,
+    "PyPI": _pypi_mismatch,
+    "Go": _go_mismatch,
+}
 
 
 class TyposquatAudit:

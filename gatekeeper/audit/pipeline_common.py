@@ -40,7 +40,12 @@ from gatekeeper.models.pipeline import (
     Workflow,
 )
 from gatekeeper.models.pipeline import ScriptLine as RecordedLine
-from gatekeeper.secrets import redact, value_fingerprint
+from gatekeeper.secrets import (
+    is_credential_value,
+    redact,
+    secret_assignment,
+    value_fingerprint,
+)
 
 # Environment variables that switch verification off, and the values that do it.
 _INSECURE_ENV = {
@@ -254,55 +259,18 @@ class WorkflowAudit:
 
 # --- credentials ------------------------------------------------------------------------------
 
-_SECRET_NAME = re.compile(
-    r"(?:^|[_.-])(?:password|passwd|passphrase|pass|pwd|secret|token|api[_-]?key|apikey|"
-    r"access[_-]?key|secret[_-]?key|private[_-]?key|client[_-]?secret|auth|credentials?)"
-    r"(?:$|[_.-])",
-    re.IGNORECASE,
-)
-_NOT_A_SECRET_NAME = re.compile(
-    r"[_.-](?:format|file|path|type|name|id|url|uri|var|env|length|ttl|expiry|expires|"
-    r"endpoint|header|scope|scopes|method|mode|enabled|required|dir)$|^(?:no|skip|use)[_-]",
-    re.IGNORECASE,
-)
-_PLACEHOLDER = re.compile(
-    r"^(?:<[^>]*>|\*+|x+|\.+|-+|(?:your|my|some|example|sample|dummy|fake|test|placeholder|"
-    r"changeme|change[_-]me|redacted|none|null|todo|fixme|secret|password|passwd|token|"
-    r"postgres|mysql|root|admin|guest|user|default)[\w.-]{0,6})$",
-    re.IGNORECASE,
-)
-
-
-_HOSTNAME = re.compile(r"^[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
-
 
 def literal_credential(key: str, value: str | None, *, any_literal: bool = False) -> bool:
-    """A literal (no expression or variable) that looks like a real credential."""
+    """A literal (no expression or variable) that the secret classifier judges a credential.
+
+    ``any_literal``: the field holds a credential by definition (a ``secrets:`` input, a
+    registry password), so any literal credential value counts, whatever its name.
+    """
     if value is None:
         return False
-    text = value.strip().strip("'\"")
-    if not text or "${{" in text or "$" in text:
-        return False  # an expression or a variable reference: the value lives elsewhere
-    if text.lower() in ("true", "false", "yes", "no", "on", "off"):
-        return False
-    if _PLACEHOLDER.match(text):
-        return False
     if any_literal:
-        return True
-    if not _SECRET_NAME.search(key) or _NOT_A_SECRET_NAME.search(key):
-        return False
-    if len(text) < 8 or len(set(text)) < 4 or re.fullmatch(r"\d+", text):
-        return False
-    if text.startswith(("/", "./", "~/", "http://", "https://")) or any(c.isspace() for c in text):
-        return False  # a path, a URL or a phrase
-    if _HOSTNAME.match(text):
-        return False  # `TOKEN_AUDIENCE: sts.amazonaws.com`
-    # NOTE: generated credentials mix character classes; a plain word such as
-    # `github-actions` under `AUTH_PROVIDER` is a setting, not a secret.
-    has_digit = any(c.isdigit() for c in text)
-    has_alpha = any(c.isalpha() for c in text)
-    mixed_case = any(c.isupper() for c in text) and any(c.islower() for c in text)
-    return (has_digit and has_alpha) or (mixed_case and len(text) >= 12)
+        return is_credential_value(value)
+    return secret_assignment(key, value)
 
 
 # --- audits -----------------------------------------------------------------------------------

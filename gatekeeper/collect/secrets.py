@@ -151,6 +151,127 @@ def _git_tree_files(runner: GitRunner) -> list[str]:
     return sorted({p.decode("utf-8", "replace") for p in out.split(b"\0") if p})
 
 
+# SECURITY: no textconv, no external diff, no renames and fixed prefixes, whatever the
+# repository's configuration says; merges as dense combined diffs.
+_LOG_ARGS = (
+    "log",
+    "-p",
+    "--cc",
+    "-U0",
+    "--no-color",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--no-renames",
+    "--no-relative",
+    "--src-prefix=a/",
+    "--dst-prefix=b/",
+    "--full-index",
+)
+_DIFF_HEADERS = (b"diff --git ", b"diff --cc ", b"diff --combined ")
+
+
+class _AddedLines:
+    """Reads a streamed ``git log -p --cc -U0``, one line at a time, into the scan.
+
+    Each commit's added lines are scanned per file as one block (with their line numbers in
+    the new file). Blobs git shows as binary are remembered in ``hidden``.
+    """
+
+    def __init__(self, scan: _Scan, marker: bytes) -> None:
+        self.scan = scan
+        self.marker = marker
+        self.commit: str | None = None
+        self.path: str | None = None
+        # SECURITY: git prints "Binary files ... differ" instead of the lines for a path that
+        # the repository's own .gitattributes marks `-diff` or `binary`; such blobs are judged
+        # by content, so an attribute cannot hide a secret added (and removed) in the range.
+        self.diff_path: str | None = None
+        self.new_blob: bytes | None = None
+        self.hidden: dict[tuple[str, str], str] = {}
+        self.in_hunk = False
+        self.lineno = 0
+        self.columns = 1  # prefix columns: 1 for a plain diff, one per parent for a combined diff
+        self.block: list[tuple[int, bytes]] = []
+        self.size = 0
+
+    def feed(self, line: bytes) -> None:
+        if line.startswith(self.marker):
+            self._commit(line)
+        elif line.startswith(_DIFF_HEADERS):
+            self._file(line)
+        elif not self.in_hunk:
+            self._header(line)
+        else:
+            self._hunk_line(line)
+
+    def flush(self) -> None:
+        if self.commit and self.path and self.block:
+            self.scan.added_lines(self.commit, self.path, self.block)
+        self.block, self.size = [], 0
+
+    def _commit(self, line: bytes) -> None:
+        self.flush()
+        self.commit = line[len(self.marker) :].strip().decode()
+        self.scan.commits += 1
+        self.path, self.in_hunk = None, False
+
+    def _file(self, line: bytes) -> None:
+        self.flush()
+        self.path, self.in_hunk = None, False
+        self.diff_path, self.new_blob = _header_path(line), None
+
+    def _header(self, line: bytes) -> None:
+        if line.startswith(b"index "):
+            self.new_blob = line.split(b"..", 1)[-1].split()[0] if b".." in line else None
+        elif line.startswith(b"Binary files "):
+            self._binary()
+        elif line.startswith(b"+++ "):
+            # NOTE: git ends the line with a TAB when the name holds a space (for patch(1));
+            # a TAB in a name itself is always quoted as "\t".
+            target = line[4:].rstrip(b"\n").removesuffix(b"\t")
+            self.path = None if target == b"/dev/null" else _unquote_path(target).removeprefix("b/")
+        elif line.startswith(b"@@"):
+            self.in_hunk = self._hunk(line)
+
+    def _binary(self) -> None:
+        if self.commit and self.diff_path and self.new_blob and self.new_blob.strip(b"0"):
+            self.hidden.setdefault((self.commit, self.diff_path), self.new_blob.decode())
+
+    def _hunk(self, line: bytes) -> bool:
+        match = _HUNK.match(line)
+        if match is None:
+            return False
+        self.columns, self.lineno = len(match.group(1)) - 1, int(match.group(2))
+        return True
+
+    def _hunk_line(self, line: bytes) -> None:
+        prefix = line[: self.columns]
+        if line.startswith(b"@@"):
+            self._hunk(line)
+        elif b"-" in prefix or line.startswith(b"\\"):
+            return  # a removed line (or "\ No newline"): not in the result
+        elif prefix == b"+" * self.columns:
+            self._added(line[self.columns :].rstrip(b"\n"))
+            self.lineno += 1
+        else:
+            self.lineno += 1  # context, or a merge line taken from one parent
+
+    def _added(self, content: bytes) -> None:
+        if self.path is None or self.size > self.scan.max_bytes:
+            return
+        self.size += len(content) + 1
+        if self.size > self.scan.max_bytes:
+            self.scan.skipped.append(
+                SkippedFile(
+                    path=self.path,
+                    commit=self.commit,
+                    reason=f"added lines exceed {self.scan.max_bytes} bytes",
+                )
+            )
+        else:
+            self.block.append((self.lineno, content))
+
+
 def _history(runner: GitRunner, base: str, head: str, scan: _Scan) -> None:
     """Scan every line added by each commit of base..head (streamed ``git log -p -U0``).
 
@@ -160,108 +281,23 @@ def _history(runner: GitRunner, base: str, head: str, scan: _Scan) -> None:
     marker = f"\x1eGKCOMMIT{_random.token_hex(12)} ".encode()
     proc = runner.popen(
         *_DIFF_ARGS,
-        "log",
-        "-p",
-        "--cc",
-        "-U0",
-        "--no-color",
-        "--no-ext-diff",
-        "--no-textconv",
-        "--no-renames",
-        "--no-relative",
-        "--src-prefix=a/",
-        "--dst-prefix=b/",
-        "--full-index",
+        *_LOG_ARGS,
         f"--format={marker.decode().replace(chr(0x1E), '%x1e')}%H",
         f"{base}..{head}",
         "--",
     )
     assert proc.stdout is not None  # noqa: S101
-    commit: str | None = None
-    path: str | None = None
-    # SECURITY: git prints "Binary files ... differ" instead of the lines for a path that the
-    # repository's own .gitattributes marks `-diff` or `binary`; such blobs are judged here by
-    # content, so an attribute cannot hide a secret added (and removed) within the range.
-    diff_path: str | None = None
-    new_blob: bytes | None = None
-    hidden: dict[tuple[str, str], str] = {}
-    in_hunk = False
-    lineno = 0
-    columns = 1  # prefix columns: 1 for a plain diff, one per parent for a combined diff
-    block: list[tuple[int, bytes]] = []
-    size = 0
-
-    def flush() -> None:
-        nonlocal block, size
-        if commit and path and block:
-            scan.added_lines(commit, path, block)
-        block, size = [], 0
-
-    def hunk(line: bytes) -> bool:
-        nonlocal lineno, columns
-        match = _HUNK.match(line)
-        if match is None:
-            return False
-        columns, lineno = len(match.group(1)) - 1, int(match.group(2))
-        return True
-
+    reader = _AddedLines(scan, marker)
     try:
         for line in proc.stdout:
-            if line.startswith(marker):
-                flush()
-                commit = line[len(marker) :].strip().decode()
-                scan.commits += 1
-                path, in_hunk = None, False
-                continue
-            if line.startswith((b"diff --git ", b"diff --cc ", b"diff --combined ")):
-                flush()
-                path, in_hunk = None, False
-                diff_path, new_blob = _header_path(line), None
-                continue
-            if not in_hunk:
-                if line.startswith(b"index "):
-                    new_blob = line.split(b"..", 1)[-1].split()[0] if b".." in line else None
-                elif line.startswith(b"Binary files ") and commit and diff_path and new_blob:
-                    if new_blob.strip(b"0"):
-                        hidden.setdefault((commit, diff_path), new_blob.decode())
-                elif line.startswith(b"+++ "):
-                    # NOTE: git ends the line with a TAB when the name holds a space (for
-                    # patch(1)); a TAB in a name itself is always quoted as "\t".
-                    target = line[4:].rstrip(b"\n").removesuffix(b"\t")
-                    name = _unquote_path(target)
-                    path = None if target == b"/dev/null" else name.removeprefix("b/")
-                elif line.startswith(b"@@"):
-                    in_hunk = hunk(line)
-                continue
-            prefix = line[:columns]
-            if line.startswith(b"@@"):
-                hunk(line)
-            elif b"-" in prefix or line.startswith(b"\\"):
-                continue  # a removed line (or "\ No newline"): not in the result
-            elif prefix == b"+" * columns:
-                if path is not None and size <= scan.max_bytes:
-                    content = line[columns:].rstrip(b"\n")
-                    size += len(content) + 1
-                    if size > scan.max_bytes:
-                        scan.skipped.append(
-                            SkippedFile(
-                                path=path,
-                                commit=commit,
-                                reason=f"added lines exceed {scan.max_bytes} bytes",
-                            )
-                        )
-                    else:
-                        block.append((lineno, content))
-                lineno += 1
-            else:
-                lineno += 1  # context, or a merge line taken from one parent
-        flush()
+            reader.feed(line)
+        reader.flush()
     finally:
         code, errors = runner.finish(proc)
     if code != 0:
         raise CollectionError(f"git log -p failed: {errors[:500]}")
-    if hidden:
-        _hidden_blobs(runner, hidden, scan)
+    if reader.hidden:
+        _hidden_blobs(runner, reader.hidden, scan)
 
 
 def _header_path(line: bytes) -> str | None:
@@ -346,6 +382,37 @@ def _resolve(runner: GitRunner, ref: str, what: str) -> str:
     return sha
 
 
+def _walk_plain(root: Path, max_files: int, scan: _Scan) -> None:
+    """Every file of a directory that is not a git repository (up to ``max_files``)."""
+    for count, rel in enumerate(walk_files(root, max_files + 1), start=1):
+        if count > max_files:
+            scan.skipped.append(
+                SkippedFile(path="(more files)", reason=f"over the {max_files}-file limit")
+            )
+            break
+        _read_file(root, rel, scan)
+
+
+def _read_tree(runner: GitRunner, root: Path, top: Path, max_files: int, scan: _Scan) -> None:
+    """Tracked and untracked-but-not-ignored files; below the top of the repository, only
+    the directory asked for (like the other tree collectors), with paths relative to it."""
+    prefix = root.resolve().relative_to(top).as_posix() if root.resolve() != top else ""
+    files = _git_tree_files(runner)
+    if prefix:
+        files = [f[len(prefix) + 1 :] for f in files if f.startswith(prefix + "/")]
+    if len(files) > max_files:
+        # SECURITY: never a silent partial scan: the note names what was left out.
+        scan.skipped.append(
+            SkippedFile(
+                path=f"({len(files) - max_files} more files)",
+                reason=f"over the {max_files}-file limit",
+            )
+        )
+        files = files[:max_files]
+    for rel in files:
+        _read_file(top / prefix if prefix else top, rel, scan)
+
+
 class SecretsCollector:
     kind: ClassVar[str] = "secrets"
 
@@ -362,48 +429,25 @@ class SecretsCollector:
                 raise CollectionError(
                     f"{root}: not a git repository, so --base/--staged have nothing to compare"
                 )
-            for count, rel in enumerate(walk_files(root, ctx.limits.max_files + 1), start=1):
-                if count > ctx.limits.max_files:
-                    scan.skipped.append(
-                        SkippedFile(
-                            path="(more files)",
-                            reason=f"over the {ctx.limits.max_files}-file limit",
-                        )
-                    )
-                    break
-                _read_file(root, rel, scan)
+            _walk_plain(root, ctx.limits.max_files, scan)
             return self._evidence(scan, "tree")
         try:
-            runner = GitRunner(repo)
-            if ctx.staged:
-                _staged(runner, scan)
-                return self._evidence(scan, "staged")
-            top = Path(repo.working_tree_dir or root).resolve()
-            # Below the top of the repository, scan (like the other tree collectors) only
-            # the directory asked for, with paths relative to it.
-            prefix = root.resolve().relative_to(top).as_posix() if root.resolve() != top else ""
-            files = _git_tree_files(runner)
-            if prefix:
-                files = [f[len(prefix) + 1 :] for f in files if f.startswith(prefix + "/")]
-            if len(files) > ctx.limits.max_files:
-                # SECURITY: never a silent partial scan: the note names what was left out.
-                scan.skipped.append(
-                    SkippedFile(
-                        path=f"({len(files) - ctx.limits.max_files} more files)",
-                        reason=f"over the {ctx.limits.max_files}-file limit",
-                    )
-                )
-                files = files[: ctx.limits.max_files]
-            for rel in files:
-                _read_file(top / prefix if prefix else top, rel, scan)
-            if ctx.base is None:
-                return self._evidence(scan, "tree")
-            base = _resolve(runner, ctx.base, "base")
-            head = _resolve(runner, ctx.head, "head")
-            _history(runner, base, head, scan)
-            return self._evidence(scan, "tree", base=ctx.base, base_commit=base, head=head)
+            return self._collect_repo(ctx, GitRunner(repo), Path(repo.working_tree_dir or root))
         finally:
             repo.close()
+
+    def _collect_repo(self, ctx: CollectContext, runner: GitRunner, top: Path) -> SecretsEvidence:
+        scan = _Scan(ctx.limits.max_file_bytes)
+        if ctx.staged:
+            _staged(runner, scan)
+            return self._evidence(scan, "staged")
+        _read_tree(runner, Path(ctx.repo), top.resolve(), ctx.limits.max_files, scan)
+        if ctx.base is None:
+            return self._evidence(scan, "tree")
+        base = _resolve(runner, ctx.base, "base")
+        head = _resolve(runner, ctx.head, "head")
+        _history(runner, base, head, scan)
+        return self._evidence(scan, "tree", base=ctx.base, base_commit=base, head=head)
 
     @staticmethod
     def _evidence(scan: _Scan, mode: str, **extra: str) -> SecretsEvidence:

@@ -9,7 +9,7 @@ substitution in ``FROM`` and ``USER``, multi-stage builds with named stages and 
 
 A file that BuildKit would reject is returned with ``parse_error`` set (line and reason) and
 no stages: the audit turns it into ``container/parse-error``. ENV/ARG/LABEL values that look
-like secrets are stored redacted (see ``gatekeeper.container.secret``); RUN text has known token
+like secrets are stored redacted (see ``gatekeeper.secrets.classify``); RUN text has known token
 formats and URL passwords redacted.
 """
 
@@ -21,7 +21,6 @@ import re
 from dataclasses import dataclass, field
 
 from gatekeeper.container.imageref import parse_image_ref
-from gatekeeper.container.secret import classify, redact_text
 from gatekeeper.models.container import (
     Dockerfile,
     Heredoc,
@@ -30,6 +29,7 @@ from gatekeeper.models.container import (
     ParseError,
     Stage,
 )
+from gatekeeper.secrets.classify import classify, redact_text
 
 INSTRUCTIONS = frozenset(
     {

@@ -31,10 +31,10 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from gatekeeper._fileio import loads_json_strict
-from gatekeeper.container.secret import classify, is_secret_file, redact_text
 from gatekeeper.errors import InvalidInput
 from gatekeeper.models.container import Image, ImageEnv, Layer, Package
 from gatekeeper.models.policy import Limits
+from gatekeeper.secrets.classify import classify, is_secret_file, redact_text
 
 _CHUNK = 1024 * 1024
 _MAX_JSON = 16 * 1024 * 1024  # index, manifest, config

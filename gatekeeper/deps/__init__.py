@@ -1,76 +1,54 @@
-"""Dependency manifests and lockfiles of six ecosystems, read into one snapshot.
+"""Dependency manifests and lockfiles of every ecosystem in ``ecosystem.py``, read into one
+snapshot.
 
 Usage::
 
     from gatekeeper.deps import DirSource, scan
     snapshot = scan(DirSource(Path("."), max_bytes=10 << 20), walk_files(Path(".")))
 
-Each parser reads one format; ``scan`` picks the parser by file name, turns a failure into
-a parse problem for that file (with a line) and goes on with the others.
+Each parser reads one format; ``scan`` picks the parser by file name (the ecosystem specs
+say which), turns a failure into a parse problem for that file (with a line) and goes on
+with the others.
 """
 
 from __future__ import annotations
 
 import os
-import posixpath
-import re
 import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import cast
 
-from gatekeeper.deps import cargo, golang, maven, npm, pypi, rubygems
-from gatekeeper.deps.common import FileSource, LockfileError, ParseResult
+from gatekeeper.deps.ecosystem import (
+    ECOSYSTEMS,
+    EcosystemSpec,
+    FileFormat,
+    format_for,
+    is_dependency_file,
+    load_ref,
+    spec_of,
+)
+from gatekeeper.deps.parsing import FileSource, LockfileError, Parser, ParseResult
 from gatekeeper.models.deps import DepsSnapshot
 
-__all__ = ["DirSource", "is_dependency_file", "scan"]
+__all__ = [
+    "ECOSYSTEMS",
+    "DirSource",
+    "EcosystemSpec",
+    "FileFormat",
+    "FileSource",
+    "LockfileError",
+    "ParseResult",
+    "Parser",
+    "format_for",
+    "is_dependency_file",
+    "scan",
+    "spec_of",
+]
 
-Parser = Callable[[str, str, ParseResult, FileSource], None]
-
-
-def _npm(fn: Callable[[str, str, ParseResult], None]) -> Parser:
-    def wrapped(path: str, text: str, result: ParseResult, source: FileSource) -> None:
-        fn(path, text, result)
-
-    return wrapped
-
-
-_BY_NAME: dict[str, Parser] = {
-    "poetry.lock": pypi.parse_poetry_lock,
-    "Pipfile.lock": pypi.parse_pipfile_lock,
-    "uv.lock": pypi.parse_uv_lock,
-    "pyproject.toml": pypi.parse_pyproject,
-    "package.json": _npm(npm.parse_package_json),
-    "package-lock.json": _npm(npm.parse_package_lock),
-    "npm-shrinkwrap.json": _npm(npm.parse_package_lock),
-    "yarn.lock": _npm(npm.parse_yarn_lock),
-    "pnpm-lock.yaml": _npm(npm.parse_pnpm_lock),
-    "go.mod": golang.parse_go_mod,
-    "Cargo.lock": cargo.parse_cargo_lock,
-    "Gemfile.lock": rubygems.parse_gemfile_lock,
-    "gems.locked": rubygems.parse_gemfile_lock,
-    "pom.xml": maven.parse_pom,
-}
-
-# requirements*.lock: pip-format locks written by rye and `uv export`.
-_REQUIREMENTS = re.compile(
-    r"^(?:.*[-_.])?requirements(?:[-_.].*)?\.(?:txt|lock)$|^constraints\.txt$"
-)
-
-
-def _is_requirements(path: str) -> bool:
-    name = posixpath.basename(path)
-    if _REQUIREMENTS.match(name):
-        return True
-    # requirements/base.txt, requirements/dev.txt
-    return name.endswith(".txt") and posixpath.basename(posixpath.dirname(path)) == "requirements"
-
-
-def is_dependency_file(path: str) -> bool:
-    """Whether ``path`` (repository-relative, POSIX) is a manifest or lockfile we read."""
-    name = posixpath.basename(path)
-    if name == "package.json" and "/node_modules/" in f"/{path}":
-        return False
-    return name in _BY_NAME or _is_requirements(path)
+# Errors of well-formed syntax with a shape the format does not have (a list where an
+# object belongs, a number where a version string belongs): parse errors too.
+_SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError, RecursionError)
 
 
 class DirSource:
@@ -99,69 +77,45 @@ class DirSource:
         return data
 
 
-def _mark_yarn_direct(result: ParseResult) -> None:
-    """yarn.lock does not say which entries are direct; the package.json beside it does."""
-    declared: dict[str, set[str]] = {}
-    for decl in result.declared:
-        if decl.role == "manifest" and posixpath.basename(decl.file) == "package.json":
-            declared.setdefault(posixpath.dirname(decl.file), set()).add(decl.name)
-    for i, pkg in enumerate(result.packages):
-        if (
-            posixpath.basename(pkg.file) == "yarn.lock"
-            and not pkg.direct
-            and pkg.name in declared.get(posixpath.dirname(pkg.file), ())
-        ):
-            result.packages[i] = pkg.model_copy(update={"direct": True})
+def _read_text(source: FileSource, path: str) -> str:
+    """Raises LockfileError: not a regular file, over the limit, or not UTF-8."""
+    data = source.read(path)
+    if data is None:
+        # SECURITY: the tree lists it but it is no regular file (a symlink, or gone): the
+        # installer would read whatever it points at, which is not audited here.
+        raise LockfileError(
+            "not a regular file (a symlink?): not followed, so what it resolves to is not audited"
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LockfileError("not UTF-8 text") from exc
 
 
-def scan(source: FileSource, paths: Iterable[str]) -> DepsSnapshot:
-    """Parse every dependency file among ``paths`` into one sorted snapshot."""
-    result = ParseResult()
-    visited_requirements: set[str] = set()
-    for path in sorted(p for p in paths if is_dependency_file(p)):
-        if path in visited_requirements:
-            continue  # already read as another file's -r include
-        partial = ParseResult()
-        try:
-            data = source.read(path)
-            if data is None:
-                # SECURITY: the tree lists it but it is no regular file (a symlink, or gone):
-                # the installer would read whatever it points at, which is not audited here.
-                raise LockfileError(
-                    "not a regular file (a symlink?): not followed, "
-                    "so what it resolves to is not audited"
-                )
-            try:
-                text = data.decode("utf-8-sig")
-            except UnicodeDecodeError as exc:
-                raise LockfileError("not UTF-8 text") from exc
-            if _is_requirements(path) and posixpath.basename(path) not in _BY_NAME:
-                pypi.parse_requirements(path, text, partial, source, visited_requirements)
-            else:
-                _BY_NAME[posixpath.basename(path)](path, text, partial, source)
-        except LockfileError as exc:
-            # Fail closed but go on: the file is a parse error; nothing it held is trusted.
-            result.error(path, exc.line, str(exc))
-            result.files.append(path)
-            result.errors.extend(partial.errors)
-            continue
-        except (TypeError, AttributeError, KeyError, IndexError, ValueError, RecursionError) as exc:
-            # Well-formed syntax with a shape the format does not have (a list where an
-            # object belongs, a number where a version string belongs): also a parse error.
-            result.error(
-                path,
-                1,
-                f"unexpected structure: {type(exc).__name__}: "
-                f"{str(exc).splitlines()[0][:200] if str(exc) else ''}",
-            )
-            result.files.append(path)
-            continue
-        result.packages.extend(partial.packages)
-        result.declared.extend(partial.declared)
+def _parse_file(source: FileSource, path: str, fmt: FileFormat, result: ParseResult) -> None:
+    """Parse one file into ``result``; a failure is that file's parse error, and then nothing
+    it held is trusted (fail closed, but go on with the other files)."""
+    partial = ParseResult(included=result.included)
+    try:
+        fmt.load()(path, _read_text(source, path), partial, source)
+    except LockfileError as exc:
+        result.error(path, exc.line, str(exc))
+        result.files.append(path)
         result.errors.extend(partial.errors)
-        result.notes.extend(partial.notes)
-        result.files.extend(partial.files)
-    _mark_yarn_direct(result)
+        return
+    except _SHAPE_ERRORS as exc:
+        first_line = str(exc).splitlines()[0][:200] if str(exc) else ""
+        result.error(path, 1, f"unexpected structure: {type(exc).__name__}: {first_line}")
+        result.files.append(path)
+        return
+    result.packages.extend(partial.packages)
+    result.declared.extend(partial.declared)
+    result.errors.extend(partial.errors)
+    result.notes.extend(partial.notes)
+    result.files.extend(partial.files)
+
+
+def _snapshot(result: ParseResult) -> DepsSnapshot:
     return DepsSnapshot(
         files=sorted(set(result.files)),
         packages=sorted(
@@ -171,3 +125,17 @@ def scan(source: FileSource, paths: Iterable[str]) -> DepsSnapshot:
         errors=sorted(set(result.errors), key=lambda e: (e.file, e.line, e.message)),
         notes=sorted(set(result.notes)),
     )
+
+
+def scan(source: FileSource, paths: Iterable[str]) -> DepsSnapshot:
+    """Parse every dependency file among ``paths`` into one sorted snapshot."""
+    result = ParseResult()
+    for path in sorted(paths):
+        found = format_for(path)
+        if found is None or path in result.included:
+            continue  # not ours, or already read as another file's include
+        _parse_file(source, path, found[1], result)
+    for spec in ECOSYSTEMS.values():
+        if spec.finish is not None:
+            cast("Callable[[ParseResult], None]", load_ref(spec.finish))(result)
+    return _snapshot(result)

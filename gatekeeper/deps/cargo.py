@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from gatekeeper.deps.common import (
-    FileSource,
-    LockfileError,
-    ParseResult,
+    as_list,
+    as_table,
     hex_hash,
+    load_toml,
     package,
     registry_source,
     table_lines,
 )
-from gatekeeper.deps.pypi import _as_list, _as_table, _toml
+from gatekeeper.deps.parsing import FileSource, LockfileError, ParseResult
+from gatekeeper.models.deps import Package
 
 
 def cargo_source(raw: str) -> tuple[str, bool]:
@@ -27,46 +30,56 @@ def cargo_source(raw: str) -> tuple[str, bool]:
     raise LockfileError(f"unknown Cargo source {raw[:60]!r}")
 
 
+def _checksum(
+    entry: dict[str, Any], legacy: dict[str, Any], raw_source: Any, line: int
+) -> list[str]:
+    """The entry's sha256 (v1 locks keep it in ``[metadata]``); none for ``<none>``."""
+    name, version = entry["name"], entry["version"]
+    checksum = entry.get("checksum") or legacy.get(f"checksum {name} {version} ({raw_source})")
+    if not isinstance(checksum, str) or checksum == "<none>":
+        return []
+    try:
+        return [hex_hash("sha256", checksum)]
+    except LockfileError as exc:
+        raise LockfileError(str(exc), line) from exc
+
+
+def _entry(path: str, entry: Any, line: int, legacy: dict[str, Any]) -> Package | None:
+    """One ``[[package]]``; None for a workspace member (no ``source``: the project's code)."""
+    if (
+        not isinstance(entry, dict)
+        or not isinstance(entry.get("name"), str)
+        or not isinstance(entry.get("version"), str)
+    ):
+        raise LockfileError("a [[package]] without name and version", line)
+    raw_source = entry.get("source")
+    if raw_source is None:
+        return None
+    try:
+        src, supported = cargo_source(str(raw_source))
+    except LockfileError as exc:
+        raise LockfileError(str(exc), line) from exc
+    hashes = _checksum(entry, legacy, raw_source, line)
+    raw_deps = as_list(entry.get("dependencies"), "dependencies", line)
+    return package(
+        "crates.io",
+        entry["name"],
+        entry["version"],
+        file=path,
+        line=line,
+        source=src,
+        hashes=hashes,
+        hash_supported=supported,
+        depends_on=[str(d).split()[0] for d in raw_deps],
+    )
+
+
 def parse_cargo_lock(path: str, text: str, result: ParseResult, source: FileSource) -> None:
-    data = _toml(path, text)
+    data = load_toml(path, text)
     lines = table_lines(text, "package")
-    legacy = _as_table(data.get("metadata"), "metadata")
-    for i, entry in enumerate(_as_list(data.get("package"), "package")):
-        line = lines[i] if i < len(lines) else 1
-        if (
-            not isinstance(entry, dict)
-            or not isinstance(entry.get("name"), str)
-            or not isinstance(entry.get("version"), str)
-        ):
-            raise LockfileError("a [[package]] without name and version", line)
-        raw_source = entry.get("source")
-        if raw_source is None:
-            continue  # a workspace member: the project's own code
-        try:
-            src, supported = cargo_source(str(raw_source))
-        except LockfileError as exc:
-            raise LockfileError(str(exc), line) from exc
-        name, version = entry["name"], entry["version"]
-        checksum = entry.get("checksum") or legacy.get(f"checksum {name} {version} ({raw_source})")
-        hashes = []
-        if isinstance(checksum, str) and checksum != "<none>":
-            try:
-                hashes = [hex_hash("sha256", checksum)]
-            except LockfileError as exc:
-                raise LockfileError(str(exc), line) from exc
-        raw_deps = _as_list(entry.get("dependencies"), "dependencies", line)
-        deps = [str(d).split()[0] for d in raw_deps]
-        result.packages.append(
-            package(
-                "crates.io",
-                name,
-                version,
-                file=path,
-                line=line,
-                source=src,
-                hashes=hashes,
-                hash_supported=supported,
-                depends_on=deps,
-            )
-        )
+    legacy = as_table(data.get("metadata"), "metadata")
+    for i, entry in enumerate(as_list(data.get("package"), "package")):
+        found = _entry(path, entry, lines[i] if i < len(lines) else 1, legacy)
+        if found is not None:
+            result.packages.append(found)
     result.files.append(path)

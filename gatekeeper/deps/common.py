@@ -1,9 +1,6 @@
-"""What every lockfile parser shares: the file source it reads, the result it fills, purls,
-name normalisation, hash and source spellings.
-
-A parser is ``parse(path, text, result, source)``: it appends packages, declarations and
-problems to ``result``. A problem it cannot get past is raised as ``LockfileError`` (with a
-line), which the caller records as a parse error for that file while the run goes on.
+"""What every lockfile parser shares besides its contract (``parsing.py``): purls, name
+normalisation, hash and source spellings, TOML helpers, lines, and ``package`` to build an
+entry (ecosystem facts come from the spec in ``ecosystem.py``).
 """
 
 from __future__ import annotations
@@ -12,80 +9,26 @@ import base64
 import binascii
 import functools
 import re
+import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any
 
 from packageurl import PackageURL
 
-from gatekeeper.models.deps import Declared, Ecosystem, Package, ParseProblem
+from gatekeeper.deps.ecosystem import ECOSYSTEMS, spec_of
+from gatekeeper.deps.parsing import LockfileError
+from gatekeeper.models.deps import Ecosystem, Package
 
-DEFAULT_REGISTRY: dict[str, str] = {
-    "PyPI": "registry:https://pypi.org/simple",
-    "npm": "registry:https://registry.npmjs.org",
-    "Go": "registry:https://proxy.golang.org",
-    "crates.io": "registry:https://github.com/rust-lang/crates.io-index",
-    "RubyGems": "registry:https://rubygems.org",
-    "Maven": "registry:https://repo.maven.apache.org/maven2",
-}
-
-# Other spellings of the default registries, normalised to the one above.
+# Every spelling of every default registry, to the one its spec names.
 _REGISTRY_ALIASES = {
-    "https://pypi.org/simple/": "https://pypi.org/simple",
-    "https://pypi.python.org/simple": "https://pypi.org/simple",
-    "https://pypi.python.org/simple/": "https://pypi.org/simple",
-    "https://registry.yarnpkg.com": "https://registry.npmjs.org",
-    "https://registry.npmjs.org/": "https://registry.npmjs.org",
-    "sparse+https://index.crates.io/": "https://github.com/rust-lang/crates.io-index",
-    "https://index.crates.io/": "https://github.com/rust-lang/crates.io-index",
-    "https://rubygems.org/": "https://rubygems.org",
-    "https://repo1.maven.org/maven2": "https://repo.maven.apache.org/maven2",
+    alias: spec.registry for spec in ECOSYSTEMS.values() for alias in spec.registry_aliases
 }
-
-_PURL_TYPE = {
-    "PyPI": "pypi",
-    "npm": "npm",
-    "Go": "golang",
-    "crates.io": "cargo",
-    "RubyGems": "gem",
-    "Maven": "maven",
-}
-
-
-class LockfileError(ValueError):
-    """A file cannot be parsed; carries the line where parsing stopped."""
-
-    def __init__(self, message: str, line: int = 1) -> None:
-        super().__init__(message)
-        self.line = max(1, line)
-
-
-class FileSource(Protocol):
-    """Read access to one tree: the working directory or a commit's tree in the object store."""
-
-    def read(self, path: str) -> bytes | None:
-        """The file's bytes, or None when it does not exist (or is not a regular file)."""
-        ...
-
-
-@dataclass
-class ParseResult:
-    packages: list[Package] = field(default_factory=list)
-    declared: list[Declared] = field(default_factory=list)
-    errors: list[ParseProblem] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)
-
-    def error(self, file: str, line: int, message: str) -> None:
-        self.errors.append(ParseProblem(file=file, line=max(1, line), message=message))
 
 
 def normalize_name(ecosystem: str, name: str) -> str:
-    """The ecosystem's canonical spelling: PEP 503 for PyPI, lower case for RubyGems' lookups
-    is NOT applied (gem names are case-sensitive), npm and Cargo names are kept as written."""
-    if ecosystem == "PyPI":
-        return re.sub(r"[-_.]+", "-", name).lower()
-    return name
+    """The ecosystem's canonical spelling of a name (PEP 503 for PyPI; as written elsewhere:
+    gem names are case-sensitive, npm and Cargo names are kept as written)."""
+    return spec_of(ecosystem).normalize_name(name)
 
 
 # Components made only of these characters need no escaping and no normalisation in any
@@ -97,30 +40,27 @@ _PURL_PLAIN_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*$")
 
 def make_purl(ecosystem: str, name: str, version: str | None) -> str:
     """A purl for the package (packageurl-python does the escaping)."""
-    ptype = _PURL_TYPE[ecosystem]
-    namespace: str | None = None
-    short = name
-    if ecosystem == "npm" and name.startswith("@") and "/" in name:
-        namespace, short = name.split("/", 1)
-    elif ecosystem == "Go" and "/" in name:
-        namespace, short = name.rsplit("/", 1)
-    elif ecosystem == "Maven" and ":" in name:
-        namespace, short = name.split(":", 1)
+    spec = spec_of(ecosystem)
+    namespace, short = spec.split_name(name)
     if (
-        (ecosystem != "npm" or namespace is None)
-        and _PURL_PLAIN.match(short)
+        _PURL_PLAIN.match(short)
         and (version is None or _PURL_PLAIN_VERSION.match(version))
         and (namespace is None or all(_PURL_PLAIN.match(seg) for seg in namespace.split("/")))
     ):
-        head = f"pkg:{ptype}/{namespace}/{short}" if namespace else f"pkg:{ptype}/{short}"
+        head = (
+            f"pkg:{spec.purl_type}/{namespace}/{short}"
+            if namespace
+            else f"pkg:{spec.purl_type}/{short}"
+        )
         return f"{head}@{version}" if version is not None else head
-    return str(PackageURL(type=ptype, namespace=namespace, name=short, version=version).to_string())
+    purl = PackageURL(type=spec.purl_type, namespace=namespace, name=short, version=version)
+    return str(purl.to_string())
 
 
 def registry_source(ecosystem: str, url: str | None) -> str:
     """``registry:URL`` with the default registry's aliases folded together."""
     if not url:
-        return DEFAULT_REGISTRY[ecosystem]
+        return spec_of(ecosystem).default_source
     url = url.strip()
     url = _REGISTRY_ALIASES.get(url, url)
     url = _REGISTRY_ALIASES.get(url.rstrip("/"), url.rstrip("/"))
@@ -128,7 +68,7 @@ def registry_source(ecosystem: str, url: str | None) -> str:
 
 
 def is_default_source(ecosystem: str, source: str) -> bool:
-    return source == DEFAULT_REGISTRY[ecosystem]
+    return source == spec_of(ecosystem).default_source
 
 
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
@@ -174,6 +114,33 @@ def prefixed_hash(value: str) -> str:
     if not sep or alg.lower() not in _SRI_ALGS | {"md5"}:
         raise LockfileError(f"hash without a known algorithm: {value[:40]!r}")
     return hex_hash(alg, digest)
+
+
+def load_toml(path: str, text: str) -> dict[str, Any]:
+    """Raises LockfileError (with the line) when the text is not TOML."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        raise LockfileError(f"invalid TOML: {exc}", int(match.group(1)) if match else 1) from exc
+
+
+def as_list(value: Any, what: str, line: int = 1) -> list[Any]:
+    """``value`` when it is a list (absent: empty); raises LockfileError otherwise."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise LockfileError(f"{what} is not a list", line)
+    return value
+
+
+def as_table(value: Any, what: str, line: int = 1) -> dict[str, Any]:
+    """``value`` when it is a table (absent: empty); raises LockfileError otherwise."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise LockfileError(f"{what} is not a table", line)
+    return value
 
 
 def line_index(text: str, pattern: re.Pattern[str], group: int = 1) -> dict[str, int]:
@@ -224,7 +191,7 @@ def redact_credentials(text: str) -> str:
     the SBOM, and a secret is never printed. Judged by the secrets family's detectors."""
     if "://" not in text:
         return text
-    from gatekeeper.container.secret import redact_text  # NOTE: only files with URLs pay
+    from gatekeeper.secrets.classify import redact_text  # NOTE: only files with URLs pay
 
     return redact_text(text)
 
@@ -260,7 +227,7 @@ def package(
         spec=redact_credentials(spec) if spec else spec,
         purl=purl,
         hashes=sorted(set(hashes)),
-        source=redact_credentials(source) if source else DEFAULT_REGISTRY[ecosystem],
+        source=redact_credentials(source) if source else spec_of(ecosystem).default_source,
         file=file,
         line=max(1, line),
         direct=direct,

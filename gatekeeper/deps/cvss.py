@@ -32,11 +32,11 @@ def _v30_roundup(value: float) -> float:
     return float(Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_CEILING))
 
 
-def cvss3_base_score(vector: str) -> float:
-    """The base score of a ``CVSS:3.x/...`` vector.
+def _cvss3_metrics(vector: str) -> tuple[str, dict[str, str]]:
+    """(version prefix, metric -> value) of a ``CVSS:3.x/...`` vector.
 
     Raises:
-        ValueError: a base metric is missing or has an unknown value.
+        ValueError: not a v3 vector, or a metric without a value.
     """
     parts = vector.strip().split("/")
     if not parts[0].startswith("CVSS:3"):
@@ -47,6 +47,16 @@ def cvss3_base_score(vector: str) -> float:
         if not sep:
             raise ValueError(f"malformed CVSS metric {part!r}")
         metrics[key] = value
+    return parts[0], metrics
+
+
+def cvss3_base_score(vector: str) -> float:
+    """The base score of a ``CVSS:3.x/...`` vector.
+
+    Raises:
+        ValueError: a base metric is missing or has an unknown value.
+    """
+    prefix, metrics = _cvss3_metrics(vector)
     try:
         scope_changed = metrics["S"] == "C"
         if metrics["S"] not in ("U", "C"):
@@ -61,10 +71,10 @@ def cvss3_base_score(vector: str) -> float:
         impact = 7.52 * (iss - 0.029) - 3.25 * (iss - 0.02) ** 15
     else:
         impact = 6.42 * iss
-    exploitability = 8.22 * av * ac * pr * ui
     if impact <= 0:
         return 0.0
-    roundup = _roundup if parts[0] == "CVSS:3.1" else _v30_roundup
+    exploitability = 8.22 * av * ac * pr * ui
+    roundup = _roundup if prefix == "CVSS:3.1" else _v30_roundup
     total = 1.08 * (impact + exploitability) if scope_changed else impact + exploitability
     return roundup(min(total, 10.0))
 

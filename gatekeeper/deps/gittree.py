@@ -8,7 +8,7 @@ from __future__ import annotations
 import git
 
 from gatekeeper.deps import is_dependency_file
-from gatekeeper.deps.common import LockfileError
+from gatekeeper.deps.parsing import LockfileError
 
 __all__ = ["GitTreeSource"]
 

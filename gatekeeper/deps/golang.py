@@ -10,7 +10,8 @@ from __future__ import annotations
 import posixpath
 import re
 
-from gatekeeper.deps.common import FileSource, LockfileError, ParseResult, package
+from gatekeeper.deps.common import package
+from gatekeeper.deps.parsing import FileSource, LockfileError, ParseResult
 from gatekeeper.models.deps import Declared
 
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`|\S+')
@@ -41,73 +42,98 @@ def parse_go_sum(text: str, path: str) -> dict[tuple[str, str], list[str]]:
     return out
 
 
-def parse_go_mod(path: str, text: str, result: ParseResult, source: FileSource) -> None:
-    requires: list[tuple[int, str, str, bool]] = []
-    replaces: dict[str, tuple[str, str | None]] = {}
-    block: str | None = None
-    for number, raw in enumerate(text.splitlines(), start=1):
+# Directives that name no dependency (``exclude`` only narrows what MVS may pick).
+_OTHER_DIRECTIVES = frozenset(
+    {"module", "go", "toolchain", "exclude", "retract", "godebug", "tool", "ignore"}
+)
+
+
+class _GoMod:
+    """The ``require`` and ``replace`` directives of a go.mod, single-line or in blocks."""
+
+    def __init__(self) -> None:
+        self.requires: list[tuple[int, str, str, bool]] = []  # line, module, version, indirect
+        self.replaces: dict[str, tuple[str, str | None]] = {}
+        self.block: str | None = None
+
+    def read(self, number: int, raw: str) -> None:
         tokens, comment = _tokens(raw)
         if not tokens:
-            continue
-        if block is not None:
+            return
+        if self.block is not None:
             if tokens == [")"]:
-                block = None
-                continue
-            directive, args = block, tokens
+                self.block = None
+                return
+            directive, args = self.block, tokens
         else:
             directive, args = tokens[0], tokens[1:]
             if args == ["("]:
-                block = directive
-                continue
+                self.block = directive
+                return
+        self._directive(directive, args, comment, number, raw)
+
+    def _directive(
+        self, directive: str, args: list[str], comment: str, number: int, raw: str
+    ) -> None:
         if directive == "require":
             if len(args) != 2:
                 raise LockfileError(f"require needs 'module version': {raw.strip()!r}", number)
-            requires.append((number, args[0], args[1], "indirect" in comment.split(";")[0]))
+            self.requires.append((number, args[0], args[1], "indirect" in comment.split(";")[0]))
         elif directive == "replace":
-            if "=>" not in args:
-                raise LockfileError(f"replace without '=>': {raw.strip()!r}", number)
-            arrow = args.index("=>")
-            left, right = args[:arrow], args[arrow + 1 :]
-            if not left or not right or len(right) > 2:
-                raise LockfileError(f"malformed replace: {raw.strip()!r}", number)
-            replaces[left[0]] = (right[0], right[1] if len(right) == 2 else None)
-        elif directive in (
-            "module",
-            "go",
-            "toolchain",
-            "exclude",
-            "retract",
-            "godebug",
-            "tool",
-            "ignore",
-        ):
-            continue
-        else:
+            self._replace(args, number, raw)
+        elif directive not in _OTHER_DIRECTIVES:
             raise LockfileError(f"unknown go.mod directive {directive!r}", number)
-    if block is not None:
-        raise LockfileError(f"unterminated {block} ( block", len(text.splitlines()))
+
+    def _replace(self, args: list[str], number: int, raw: str) -> None:
+        if "=>" not in args:
+            raise LockfileError(f"replace without '=>': {raw.strip()!r}", number)
+        arrow = args.index("=>")
+        left, right = args[:arrow], args[arrow + 1 :]
+        if not left or not right or len(right) > 2:
+            raise LockfileError(f"malformed replace: {raw.strip()!r}", number)
+        self.replaces[left[0]] = (right[0], right[1] if len(right) == 2 else None)
+
+
+def _read_go_sum(
+    path: str, source: FileSource, result: ParseResult
+) -> dict[tuple[str, str], list[str]]:
+    """The go.sum beside a go.mod (empty when there is none; its problems are its own)."""
     sum_path = posixpath.join(posixpath.dirname(path), "go.sum")
     sum_data = source.read(sum_path)
+    if sum_data is None:
+        return {}
     sums: dict[tuple[str, str], list[str]] = {}
-    if sum_data is not None:
-        try:
-            sums = parse_go_sum(sum_data.decode("utf-8"), sum_path)
-        except UnicodeDecodeError as exc:
-            raise LockfileError(f"{sum_path} is not UTF-8") from exc
-        except LockfileError as exc:
-            result.error(sum_path, exc.line, str(exc).removeprefix(f"{sum_path}: "))
-        result.files.append(sum_path)
-    for number, module, version, indirect in requires:
-        src: str | None = None
-        hash_key = (module, version)
-        if module in replaces:
-            target, target_version = replaces[module]
-            if target.startswith((".", "/")):
-                src = f"path:{target}"
-            else:
-                hash_key = (target, target_version or version)
-                if target != module:
-                    src = f"url:{target}"
+    try:
+        sums = parse_go_sum(sum_data.decode("utf-8"), sum_path)
+    except UnicodeDecodeError as exc:
+        raise LockfileError(f"{sum_path} is not UTF-8") from exc
+    except LockfileError as exc:
+        result.error(sum_path, exc.line, str(exc).removeprefix(f"{sum_path}: "))
+    result.files.append(sum_path)
+    return sums
+
+
+def _resolved(
+    module: str, version: str, replaces: dict[str, tuple[str, str | None]]
+) -> tuple[str | None, tuple[str, str]]:
+    """(source, the (module, version) whose go.sum hash applies) after ``replace``."""
+    if module not in replaces:
+        return None, (module, version)
+    target, target_version = replaces[module]
+    if target.startswith((".", "/")):
+        return f"path:{target}", (module, version)
+    return (f"url:{target}" if target != module else None), (target, target_version or version)
+
+
+def parse_go_mod(path: str, text: str, result: ParseResult, source: FileSource) -> None:
+    mod = _GoMod()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        mod.read(number, raw)
+    if mod.block is not None:
+        raise LockfileError(f"unterminated {mod.block} ( block", len(text.splitlines()))
+    sums = _read_go_sum(path, source, result)
+    for number, module, version, indirect in mod.requires:
+        src, hash_key = _resolved(module, version, mod.replaces)
         result.declared.append(
             Declared(
                 ecosystem="Go",

@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass, field
 from xml.parsers import expat
 
-from gatekeeper.deps.common import FileSource, LockfileError, ParseResult, package
+from gatekeeper.deps.common import package
+from gatekeeper.deps.parsing import FileSource, LockfileError, ParseResult
 
 _PROPERTY = re.compile(r"\$\{([^}]+)\}")
 
@@ -96,75 +97,89 @@ def _is_exact(version: str) -> bool:
     return not (set(version) & set("[](),")) and version.upper() not in ("LATEST", "RELEASE")
 
 
-def parse_pom(path: str, text: str, result: ParseResult, source: FileSource) -> None:
-    root = parse_xml(text)
-    if root.tag != "project":
-        raise LockfileError(f"root element is <{root.tag}>, not <project>", root.line)
+def _inherited(root: _Node, parent: _Node | None, tag: str) -> str | None:
+    """A coordinate of the project, or of its parent when the project inherits it."""
+    return root.value(tag) or (parent.value(tag) if parent is not None else None)
+
+
+def _properties(root: _Node) -> dict[str, str]:
+    """The properties a version may name: the project's coordinates and ``<properties>``."""
     props: dict[str, str] = {}
     parent = root.child("parent")
-    version = root.value("version") or (parent.value("version") if parent else None)
-    group = root.value("groupId") or (parent.value("groupId") if parent else None)
+    version = _inherited(root, parent, "version")
+    group = _inherited(root, parent, "groupId")
     if version:
         props.update({"project.version": version, "version": version, "pom.version": version})
     if group:
         props.update({"project.groupId": group, "groupId": group})
-    if parent is not None and parent.value("version"):
-        props["project.parent.version"] = parent.value("version") or ""
+    parent_version = parent.value("version") if parent is not None else None
+    if parent_version:
+        props["project.parent.version"] = parent_version
     properties = root.child("properties")
-    if properties is not None:
-        for prop in properties.children:
-            props[prop.tag] = prop.text.strip()
-    managed: dict[str, str] = {}
+    for prop in properties.children if properties is not None else []:
+        props[prop.tag] = prop.text.strip()
+    return props
+
+
+def _managed(root: _Node, props: dict[str, str]) -> dict[str, str]:
+    """``group:artifact`` -> version from ``<dependencyManagement>``."""
     management = root.child("dependencyManagement")
-    deps_nodes: list[_Node] = []
-    if management is not None and management.child("dependencies") is not None:
-        for dep in management.child("dependencies").children:  # type: ignore[union-attr]
-            gid, aid, ver = dep.value("groupId"), dep.value("artifactId"), dep.value("version")
-            if gid and aid and ver:
-                managed[f"{_substitute(gid, props)}:{_substitute(aid, props)}"] = ver
-    direct_deps = root.child("dependencies")
-    if direct_deps is not None:
-        deps_nodes.extend(d for d in direct_deps.children if d.tag == "dependency")
-    for dep in deps_nodes:
-        gid, aid = dep.value("groupId"), dep.value("artifactId")
-        if not gid or not aid:
-            raise LockfileError("a <dependency> without groupId and artifactId", dep.line)
-        name = f"{_substitute(gid, props)}:{_substitute(aid, props)}"
-        raw = dep.value("version") or managed.get(name)
-        if raw is None:
-            result.notes.append(
-                f"{path}:{dep.line}: {name} has no version here "
-                "(managed by a parent pom not in this repository)"
-            )
-            continue
-        ver = _substitute(raw, props)
-        if _PROPERTY.search(ver):
-            result.notes.append(
-                f"{path}:{dep.line}: {name} version {raw} names a property not defined in this pom"
-            )
-            result.packages.append(
-                package(
-                    "Maven",
-                    name,
-                    None,
-                    file=path,
-                    line=dep.line,
-                    spec=raw,
-                    direct=True,
-                    pinning=False,
-                )
-            )
-            continue
-        exact = _is_exact(ver)
+    deps = management.child("dependencies") if management is not None else None
+    managed: dict[str, str] = {}
+    for dep in deps.children if deps is not None else []:
+        gid, aid, ver = dep.value("groupId"), dep.value("artifactId"), dep.value("version")
+        if gid and aid and ver:
+            managed[f"{_substitute(gid, props)}:{_substitute(aid, props)}"] = ver
+    return managed
+
+
+def _dependency(
+    path: str, dep: _Node, props: dict[str, str], managed: dict[str, str], result: ParseResult
+) -> None:
+    gid, aid = dep.value("groupId"), dep.value("artifactId")
+    if not gid or not aid:
+        raise LockfileError("a <dependency> without groupId and artifactId", dep.line)
+    name = f"{_substitute(gid, props)}:{_substitute(aid, props)}"
+    raw = dep.value("version") or managed.get(name)
+    if raw is None:
+        result.notes.append(
+            f"{path}:{dep.line}: {name} has no version here "
+            "(managed by a parent pom not in this repository)"
+        )
+        return
+    ver = _substitute(raw, props)
+    if _PROPERTY.search(ver):
+        result.notes.append(
+            f"{path}:{dep.line}: {name} version {raw} names a property not defined in this pom"
+        )
         result.packages.append(
             package(
-                "Maven",
-                name,
-                ver if exact else None,
-                file=path,
-                line=dep.line,
-                spec=None if exact else ver,
-                direct=True,
+                "Maven", name, None, file=path, line=dep.line, spec=raw, direct=True, pinning=False
             )
         )
+        return
+    exact = _is_exact(ver)
+    result.packages.append(
+        package(
+            "Maven",
+            name,
+            ver if exact else None,
+            file=path,
+            line=dep.line,
+            spec=None if exact else ver,
+            direct=True,
+        )
+    )
+
+
+def parse_pom(path: str, text: str, result: ParseResult, source: FileSource) -> None:
+    root = parse_xml(text)
+    if root.tag != "project":
+        raise LockfileError(f"root element is <{root.tag}>, not <project>", root.line)
+    props = _properties(root)
+    managed = _managed(root, props)
+    direct_deps = root.child("dependencies")
+    for dep in direct_deps.children if direct_deps is not None else []:
+        if dep.tag == "dependency":
+            _dependency(path, dep, props, managed, result)
     result.files.append(path)

@@ -4,6 +4,7 @@ berry, ``pnpm-lock.yaml`` v5 to v9.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import urllib.parse
 from typing import Any
@@ -12,8 +13,6 @@ import yaml
 
 from gatekeeper._fileio import load_yaml, loads_json_strict
 from gatekeeper.deps.common import (
-    LockfileError,
-    ParseResult,
     find_line,
     hex_hash,
     line_index,
@@ -22,7 +21,8 @@ from gatekeeper.deps.common import (
     registry_source,
     sri_to_hashes,
 )
-from gatekeeper.models.deps import Declared
+from gatekeeper.deps.parsing import FileSource, LockfileError, ParseResult
+from gatekeeper.models.deps import Declared, Package
 
 _DEP_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
 
@@ -52,11 +52,36 @@ def npm_source(name: str, resolved: str | None) -> tuple[str, bool]:
     return f"url:{resolved}", True
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _integrity(value: Any, line: int) -> list[str]:
+    """The hashes of an SRI ``integrity`` value (none when absent), errors at ``line``."""
+    try:
+        return sri_to_hashes(value) if isinstance(value, str) else []
+    except LockfileError as exc:
+        raise LockfileError(str(exc), line) from exc
+
+
+def _lock_declaration(path: str, name: str, spec: Any, line: int) -> Declared:
+    """A dependency of the project as a lockfile recorded it."""
+    return Declared(
+        ecosystem="npm",
+        name=name,
+        spec=redact_credentials(str(spec)),
+        file=path,
+        line=line,
+        role="lock",
+        syntax="npm",
+    )
+
+
 def _name_from_path(key: str) -> str:
     return key.rsplit("node_modules/", 1)[-1]
 
 
-def parse_package_json(path: str, text: str, result: ParseResult) -> None:
+def parse_package_json(path: str, text: str, result: ParseResult, tree: FileSource) -> None:
     data = _json(text)
     if not isinstance(data, dict):
         raise LockfileError("package.json is not a JSON object")
@@ -86,7 +111,7 @@ def parse_package_json(path: str, text: str, result: ParseResult) -> None:
 _LOCK_KEY = re.compile(r'^    "((?:[^"\\]|\\.)*)": \{', re.MULTILINE)
 
 
-def parse_package_lock(path: str, text: str, result: ParseResult) -> None:
+def parse_package_lock(path: str, text: str, result: ParseResult, tree: FileSource) -> None:
     data = _json(text)
     if not isinstance(data, dict):
         raise LockfileError("package-lock.json is not a JSON object")
@@ -101,60 +126,52 @@ def parse_package_lock(path: str, text: str, result: ParseResult) -> None:
         result.files.append(path)
         return
     lines = line_index(text, _LOCK_KEY)
-    root = packages.get("") or {}
-    direct: set[str] = set()
-    if isinstance(root, dict):
-        root_line = lines.get("", 1)
-        for field in _DEP_FIELDS[:3]:
-            for name, spec in sorted((root.get(field) or {}).items()):
-                direct.add(name)
-                result.declared.append(
-                    Declared(
-                        ecosystem="npm",
-                        name=name,
-                        spec=redact_credentials(str(spec)),
-                        file=path,
-                        line=root_line,
-                        role="lock",
-                        syntax="npm",
-                    )
-                )
+    direct = _lock_root(path, packages.get("") or {}, lines.get("", 1), result)
     for key, entry in packages.items():
         if key == "" or "node_modules/" not in key:
             continue  # the root project and workspace members are the project's own code
-        line = lines.get(key, 1)
-        if not isinstance(entry, dict):
-            raise LockfileError(f"packages[{key!r}] is not an object", line)
-        if entry.get("link"):
-            continue
-        name = entry.get("name") or _name_from_path(key)
-        ver = entry.get("version")
-        if not isinstance(ver, str):
-            raise LockfileError(f"packages[{key!r}] has no version", line)
-        resolved = entry.get("resolved")
-        source, hash_supported = npm_source(name, resolved if isinstance(resolved, str) else None)
-        integrity = entry.get("integrity")
-        try:
-            hashes = sri_to_hashes(integrity) if isinstance(integrity, str) else []
-        except LockfileError as exc:
-            raise LockfileError(str(exc), line) from exc
-        if entry.get("inBundle"):
-            hash_supported = False
-        result.packages.append(
-            package(
-                "npm",
-                name,
-                ver,
-                file=path,
-                line=line,
-                source=source,
-                hashes=hashes,
-                direct=key == f"node_modules/{name}" and name in direct,
-                hash_supported=hash_supported,
-                depends_on=list(entry.get("dependencies") or {}),
-            )
-        )
+        found = _lock_entry(path, key, entry, lines.get(key, 1), direct)
+        if found is not None:
+            result.packages.append(found)
     result.files.append(path)
+
+
+def _lock_root(path: str, root: Any, line: int, result: ParseResult) -> set[str]:
+    """The project's own declarations as the lock recorded them; returns their names."""
+    direct: set[str] = set()
+    if not isinstance(root, dict):
+        return direct
+    for field in _DEP_FIELDS[:3]:
+        for name, spec in sorted((root.get(field) or {}).items()):
+            direct.add(name)
+            result.declared.append(_lock_declaration(path, name, spec, line))
+    return direct
+
+
+def _lock_entry(path: str, key: str, entry: Any, line: int, direct: set[str]) -> Package | None:
+    """One ``packages`` entry (v2/v3); None for a link to a workspace member."""
+    if not isinstance(entry, dict):
+        raise LockfileError(f"packages[{key!r}] is not an object", line)
+    if entry.get("link"):
+        return None
+    name = entry.get("name") or _name_from_path(key)
+    ver = entry.get("version")
+    if not isinstance(ver, str):
+        raise LockfileError(f"packages[{key!r}] has no version", line)
+    source, hash_supported = npm_source(name, _text(entry.get("resolved")))
+    hashes = _integrity(entry.get("integrity"), line)
+    return package(
+        "npm",
+        name,
+        ver,
+        file=path,
+        line=line,
+        source=source,
+        hashes=hashes,
+        direct=key == f"node_modules/{name}" and name in direct,
+        hash_supported=hash_supported and not entry.get("inBundle"),
+        depends_on=list(entry.get("dependencies") or {}),
+    )
 
 
 # A key opening an object, at the start of a line (npm pretty-prints its locks).
@@ -224,128 +241,145 @@ def _split_descriptor(descriptor: str) -> tuple[str, str]:
     return descriptor[:at], descriptor[at + 1 :]
 
 
-def parse_yarn_lock(path: str, text: str, result: ParseResult) -> None:
-    """Both formats are indentation-based: an entry header at column 0, fields indented."""
-    berry = "__metadata:" in text
-    entries: list[tuple[int, list[str], dict[str, Any]]] = []
-    current: dict[str, Any] | None = None
-    sub: dict[str, str] | None = None
-    for number, raw in enumerate(text.splitlines(), start=1):
+class _YarnEntries:
+    """The structure of a yarn.lock, v1 or berry: both are indentation-based, an entry
+    header at column 0 and its fields indented (one level of sub-fields: dependencies)."""
+
+    def __init__(self, berry: bool) -> None:
+        self.berry = berry
+        self.separator = ": " if berry else " "
+        self.entries: list[tuple[int, list[str], dict[str, Any]]] = []
+        self.current: dict[str, Any] | None = None
+        self.sub: dict[str, str] | None = None
+
+    def feed(self, number: int, raw: str) -> None:
         if not raw.strip() or raw.lstrip().startswith("#"):
-            continue
+            return
         indent = len(raw) - len(raw.lstrip(" "))
         line = raw.strip()
         if indent == 0:
-            if not line.endswith(":"):
-                raise LockfileError(f"expected an entry header, got {line[:60]!r}", number)
-            keys = [_unquote(k) for k in line[:-1].split(",")]
-            current = {}
-            sub = None
-            entries.append((number, keys, current))
-            continue
-        if current is None:
+            self._header(number, line)
+        elif self.current is None:
             raise LockfileError("indented line outside an entry", number)
-        if indent == 2:
-            sub = None
-            if line.endswith(":"):
-                sub = {}
-                current[line[:-1].strip().strip('"')] = sub
-                continue
-            if berry:
-                key, sep, value = line.partition(": ")
-                if not sep:
-                    raise LockfileError(f"expected 'key: value', got {line[:60]!r}", number)
-            else:
-                key, sep, value = line.partition(" ")
-                if not sep:
-                    raise LockfileError(f"expected 'key value', got {line[:60]!r}", number)
-            current[_unquote(key)] = _unquote(value)
-        elif indent >= 4 and sub is not None:
-            key, _, value = line.partition(": " if berry else " ")
-            sub[_unquote(key)] = _unquote(value)
+        elif indent == 2:
+            self._field(number, line, self.current)
+        elif indent >= 4 and self.sub is not None:
+            key, _, value = line.partition(self.separator)
+            self.sub[_unquote(key)] = _unquote(value)
         else:
             raise LockfileError(f"unexpected indentation {indent}", number)
-    for number, keys, fields in entries:
+
+    def _header(self, number: int, line: str) -> None:
+        if not line.endswith(":"):
+            raise LockfileError(f"expected an entry header, got {line[:60]!r}", number)
+        self.current, self.sub = {}, None
+        self.entries.append((number, [_unquote(k) for k in line[:-1].split(",")], self.current))
+
+    def _field(self, number: int, line: str, current: dict[str, Any]) -> None:
+        self.sub = None
+        if line.endswith(":"):
+            self.sub = {}
+            current[line[:-1].strip().strip('"')] = self.sub
+            return
+        key, sep, value = line.partition(self.separator)
+        if not sep:
+            expected = "'key: value'" if self.berry else "'key value'"
+            raise LockfileError(f"expected {expected}, got {line[:60]!r}", number)
+        current[_unquote(key)] = _unquote(value)
+
+
+def parse_yarn_lock(path: str, text: str, result: ParseResult, tree: FileSource) -> None:
+    berry = "__metadata:" in text
+    reader = _YarnEntries(berry)
+    for number, raw in enumerate(text.splitlines(), start=1):
+        reader.feed(number, raw)
+    for number, keys, fields in reader.entries:
         if keys == ["__metadata"]:
             continue
-        name, _spec = _split_descriptor(keys[0])
-        version = fields.get("version")
-        if not isinstance(version, str):
-            raise LockfileError(f"entry {keys[0]!r} has no version", number)
-        deps = list(fields.get("dependencies") or {})
-        for key in keys:
-            _, spec = _split_descriptor(key)
-            result.declared.append(
-                Declared(
-                    ecosystem="npm",
-                    name=_split_descriptor(key)[0],
-                    spec=redact_credentials(spec.removeprefix("npm:")),
-                    file=path,
-                    line=number,
-                    role="lock",
-                    syntax="npm",
-                )
-            )
-        if berry:
-            resolution = str(fields.get("resolution", ""))
-            _, res = _split_descriptor(resolution) if resolution else ("", "npm:")
-            if res.startswith("patch:"):
-                # A builtin or local patch of another locator, e.g.
-                # "patch:resolve@npm%3A1.22.1#~builtin<compat/resolve>": judge the locator.
-                inner = urllib.parse.unquote(res.removeprefix("patch:").split("#")[0])
-                _, res = _split_descriptor(inner)
-            if res.startswith(("workspace:", "link:", "portal:", "file:")):
-                continue
-            if res.startswith("npm:"):
-                source, supported = registry_source("npm", None), True
-            elif "git" in res.split(":")[0] or res.startswith(("github:", "https://github.com")):
-                source, supported = f"git:{res.split('#')[0]}", True
-            else:
-                source, supported = f"url:{res}", True
-            checksum = fields.get("checksum")
-            hashes = []
-            if isinstance(checksum, str) and checksum:
-                # berry: "<cacheKey>/<sha512 hex>" (cache key absent in older versions)
-                hashes = [hex_hash("sha512", checksum.rsplit("/", 1)[-1])]
-            result.packages.append(
-                package(
-                    "npm",
-                    name,
-                    version,
-                    file=path,
-                    line=number,
-                    source=source,
-                    hashes=hashes,
-                    hash_supported=supported,
-                    depends_on=deps,
-                )
-            )
-            continue
-        resolved = fields.get("resolved")
-        if isinstance(resolved, str) and resolved.startswith("file:"):
-            continue
-        source, supported = npm_source(name, resolved if isinstance(resolved, str) else None)
-        hashes = []
-        integrity = fields.get("integrity")
-        if isinstance(integrity, str):
-            hashes = sri_to_hashes(integrity)
-        elif isinstance(resolved, str) and "#" in resolved and source.startswith("registry:"):
-            # NOTE: old yarn v1 lockfiles carry only the tarball's sha1 in the URL fragment.
-            hashes = [hex_hash("sha1", resolved.rsplit("#", 1)[1])]
-        result.packages.append(
-            package(
-                "npm",
-                name,
-                version,
-                file=path,
-                line=number,
-                source=source,
-                hashes=hashes,
-                hash_supported=supported,
-                depends_on=deps,
-            )
-        )
+        found = _yarn_entry(path, number, keys, fields, berry, result)
+        if found is not None:
+            result.packages.append(found)
     result.files.append(path)
+
+
+def _yarn_entry(
+    path: str,
+    number: int,
+    keys: list[str],
+    fields: dict[str, Any],
+    berry: bool,
+    result: ParseResult,
+) -> Package | None:
+    """One entry: its descriptors are declarations, its resolution a package (None for the
+    project's own workspaces and local paths)."""
+    name, _spec = _split_descriptor(keys[0])
+    version = fields.get("version")
+    if not isinstance(version, str):
+        raise LockfileError(f"entry {keys[0]!r} has no version", number)
+    deps = list(fields.get("dependencies") or {})
+    for key in keys:
+        declared_name, spec = _split_descriptor(key)
+        result.declared.append(
+            _lock_declaration(path, declared_name, spec.removeprefix("npm:"), number)
+        )
+    located = _berry_source(fields) if berry else _classic_source(name, fields)
+    if located is None:
+        return None
+    source, supported, hashes = located
+    return package(
+        "npm",
+        name,
+        version,
+        file=path,
+        line=number,
+        source=source,
+        hashes=hashes,
+        hash_supported=supported,
+        depends_on=deps,
+    )
+
+
+def _berry_source(fields: dict[str, Any]) -> tuple[str, bool, list[str]] | None:
+    """(source, hash supported, hashes) of a berry entry's resolution."""
+    resolution = str(fields.get("resolution", ""))
+    _, res = _split_descriptor(resolution) if resolution else ("", "npm:")
+    if res.startswith("patch:"):
+        # A builtin or local patch of another locator, e.g.
+        # "patch:resolve@npm%3A1.22.1#~builtin<compat/resolve>": judge the locator.
+        inner = urllib.parse.unquote(res.removeprefix("patch:").split("#")[0])
+        _, res = _split_descriptor(inner)
+    if res.startswith(("workspace:", "link:", "portal:", "file:")):
+        return None
+    if res.startswith("npm:"):
+        source = registry_source("npm", None)
+    elif "git" in res.split(":")[0] or res.startswith(("github:", "https://github.com")):
+        source = f"git:{res.split('#')[0]}"
+    else:
+        source = f"url:{res}"
+    checksum = fields.get("checksum")
+    # berry: "<cacheKey>/<sha512 hex>" (cache key absent in older versions)
+    hashes = (
+        [hex_hash("sha512", checksum.rsplit("/", 1)[-1])]
+        if isinstance(checksum, str) and checksum
+        else []
+    )
+    return source, True, hashes
+
+
+def _classic_source(name: str, fields: dict[str, Any]) -> tuple[str, bool, list[str]] | None:
+    """(source, hash supported, hashes) of a yarn v1 entry."""
+    resolved = fields.get("resolved")
+    if isinstance(resolved, str) and resolved.startswith("file:"):
+        return None
+    source, supported = npm_source(name, resolved if isinstance(resolved, str) else None)
+    integrity = fields.get("integrity")
+    hashes: list[str] = []
+    if isinstance(integrity, str):
+        hashes = sri_to_hashes(integrity)
+    elif isinstance(resolved, str) and "#" in resolved and source.startswith("registry:"):
+        # NOTE: old yarn v1 lockfiles carry only the tarball's sha1 in the URL fragment.
+        hashes = [hex_hash("sha1", resolved.rsplit("#", 1)[1])]
+    return source, supported, hashes
 
 
 # ------------------------------------------------------------------ pnpm-lock.yaml
@@ -377,7 +411,8 @@ def _mapping(value: object, what: str, line: int) -> dict[Any, Any]:
     return value
 
 
-def parse_pnpm_lock(path: str, text: str, result: ParseResult) -> None:
+def _pnpm_data(text: str) -> tuple[dict[Any, Any], float]:
+    """The parsed lockfile and its version (5 or later)."""
     try:
         data = load_yaml(text)
     except yaml.YAMLError as exc:
@@ -391,11 +426,19 @@ def parse_pnpm_lock(path: str, text: str, result: ParseResult) -> None:
         raise LockfileError("lockfileVersion is not a number") from exc
     if lock_version < 5:
         raise LockfileError(f"unsupported lockfileVersion {data.get('lockfileVersion')!r}")
-    # Key lines only within the packages: section.
+    return data, lock_version
+
+
+def _pnpm_key_lines(text: str) -> dict[str, int]:
+    """Key lines only within the packages: section."""
     start = text.find("\npackages:")
     section = text[start:] if start >= 0 else ""
     base_line = text.count("\n", 0, start) + 1 if start >= 0 else 1
-    lines = {k: base_line + v - 1 for k, v in line_index(section, _PNPM_KEY).items()}
+    return {k: base_line + v - 1 for k, v in line_index(section, _PNPM_KEY).items()}
+
+
+def _pnpm_root(data: dict[Any, Any]) -> Any:
+    """The root project's importer (v5 locks keep it at the top level)."""
     importers = data.get("importers") or {
         ".": {
             "dependencies": data.get("dependencies") or {},
@@ -403,77 +446,110 @@ def parse_pnpm_lock(path: str, text: str, result: ParseResult) -> None:
             "specifiers": data.get("specifiers") or {},
         }
     }
+    return (importers.get(".") if isinstance(importers, dict) else None) or {}
+
+
+def _pnpm_importer(path: str, text: str, data: dict[Any, Any], result: ParseResult) -> set[str]:
+    """The root project's declarations as the lock recorded them; returns their names."""
     direct: set[str] = set()
-    importer_line = find_line(text, ["\nimporters:", "\ndependencies:"]) + 1
+    line = find_line(text, ["\nimporters:", "\ndependencies:"]) + 1
     # SECURITY: hostile input: every level is type-checked; a wrong shape is a parse error.
-    root = importers.get(".") if isinstance(importers, dict) else None
-    for importer in (_mapping(root or {}, "importers['.']", importer_line),):
-        specifiers = _mapping(importer.get("specifiers") or {}, "specifiers", importer_line)
-        for field in _DEP_FIELDS[:3]:
-            deps = _mapping(importer.get(field) or {}, field, importer_line)
-            for name, value in sorted(deps.items(), key=lambda kv: str(kv[0])):
-                direct.add(name)
-                spec = value.get("specifier") if isinstance(value, dict) else specifiers.get(name)
-                if spec is not None:
-                    result.declared.append(
-                        Declared(
-                            ecosystem="npm",
-                            name=name,
-                            spec=redact_credentials(str(spec)),
-                            file=path,
-                            line=importer_line,
-                            role="lock",
-                            syntax="npm",
-                        )
-                    )
+    importer = _mapping(_pnpm_root(data), "importers['.']", line)
+    specifiers = _mapping(importer.get("specifiers") or {}, "specifiers", line)
+    for field in _DEP_FIELDS[:3]:
+        deps = _mapping(importer.get(field) or {}, field, line)
+        for name, value in sorted(deps.items(), key=lambda kv: str(kv[0])):
+            direct.add(name)
+            spec = value.get("specifier") if isinstance(value, dict) else specifiers.get(name)
+            if spec is not None:
+                result.declared.append(_lock_declaration(path, name, spec, line))
+    return direct
+
+
+def parse_pnpm_lock(path: str, text: str, result: ParseResult, tree: FileSource) -> None:
+    data, lock_version = _pnpm_data(text)
+    lines = _pnpm_key_lines(text)
+    direct = _pnpm_importer(path, text, data, result)
     for key, entry in _mapping(data.get("packages") or {}, "packages", 1).items():
-        line = lines.get(key, 1)
-        if not isinstance(key, str):
-            raise LockfileError(f"packages key {key!r} is not a string", line)
-        if not isinstance(entry, dict):
-            raise LockfileError(f"packages[{key!r}] is not a mapping", line)
-        resolution = entry.get("resolution") or {}
-        if not isinstance(resolution, dict):
-            raise LockfileError(f"packages[{key!r}].resolution is not a mapping", line)
-        if resolution.get("type") == "directory":
-            continue
-        if resolution.get("type") == "git" or "repo" in resolution:
-            name = entry.get("name") or _pnpm_key(key, lock_version)[0]
-            result.packages.append(
-                package(
-                    "npm",
-                    name,
-                    entry.get("version"),
-                    file=path,
-                    line=line,
-                    source=f"git:{resolution.get('repo')}",
-                    hash_supported=False,
-                    spec=None if entry.get("version") else str(resolution.get("commit")),
-                )
-            )
-            continue
-        try:
-            name, version = _pnpm_key(key, lock_version)
-        except LockfileError as exc:
-            raise LockfileError(str(exc), line) from exc
-        name = entry.get("name") or name
-        version = entry.get("version") or version
-        tarball = resolution.get("tarball")
-        source, supported = npm_source(name, tarball if isinstance(tarball, str) else None)
-        integrity = resolution.get("integrity")
-        hashes = sri_to_hashes(integrity) if isinstance(integrity, str) else []
-        result.packages.append(
-            package(
-                "npm",
-                name,
-                version,
-                file=path,
-                line=line,
-                source=source,
-                hashes=hashes,
-                direct=name in direct,
-                hash_supported=supported,
-                depends_on=list(entry.get("dependencies") or {}),
-            )
-        )
+        found = _pnpm_entry(path, key, entry, lines.get(key, 1), lock_version, direct)
+        if found is not None:
+            result.packages.append(found)
     result.files.append(path)
+
+
+def _pnpm_resolution(key: Any, entry: Any, line: int) -> dict[Any, Any]:
+    """The entry's ``resolution`` after checking the entry's shape."""
+    if not isinstance(key, str):
+        raise LockfileError(f"packages key {key!r} is not a string", line)
+    if not isinstance(entry, dict):
+        raise LockfileError(f"packages[{key!r}] is not a mapping", line)
+    resolution = entry.get("resolution") or {}
+    if not isinstance(resolution, dict):
+        raise LockfileError(f"packages[{key!r}].resolution is not a mapping", line)
+    return resolution
+
+
+def _pnpm_git(
+    path: str,
+    key: str,
+    entry: dict[Any, Any],
+    resolution: dict[Any, Any],
+    line: int,
+    lock_version: float,
+) -> Package:
+    version = entry.get("version")
+    return package(
+        "npm",
+        entry.get("name") or _pnpm_key(key, lock_version)[0],
+        version,
+        file=path,
+        line=line,
+        source=f"git:{resolution.get('repo')}",
+        hash_supported=False,
+        spec=None if version else str(resolution.get("commit")),
+    )
+
+
+def _pnpm_entry(
+    path: str, key: Any, entry: Any, line: int, lock_version: float, direct: set[str]
+) -> Package | None:
+    """One ``packages`` entry; None for a local directory."""
+    resolution = _pnpm_resolution(key, entry, line)
+    if resolution.get("type") == "directory":
+        return None
+    if resolution.get("type") == "git" or "repo" in resolution:
+        return _pnpm_git(path, key, entry, resolution, line, lock_version)
+    try:
+        name, version = _pnpm_key(key, lock_version)
+    except LockfileError as exc:
+        raise LockfileError(str(exc), line) from exc
+    name = entry.get("name") or name
+    source, supported = npm_source(name, _text(resolution.get("tarball")))
+    integrity = _text(resolution.get("integrity"))
+    return package(
+        "npm",
+        name,
+        entry.get("version") or version,
+        file=path,
+        line=line,
+        source=source,
+        hashes=sri_to_hashes(integrity) if integrity else [],
+        direct=name in direct,
+        hash_supported=supported,
+        depends_on=list(entry.get("dependencies") or {}),
+    )
+
+
+def mark_yarn_direct(result: ParseResult) -> None:
+    """yarn.lock does not say which entries are direct; the package.json beside it does."""
+    declared: dict[str, set[str]] = {}
+    for decl in result.declared:
+        if decl.role == "manifest" and posixpath.basename(decl.file) == "package.json":
+            declared.setdefault(posixpath.dirname(decl.file), set()).add(decl.name)
+    for i, pkg in enumerate(result.packages):
+        if (
+            posixpath.basename(pkg.file) == "yarn.lock"
+            and not pkg.direct
+            and pkg.name in declared.get(posixpath.dirname(pkg.file), ())
+        ):
+            result.packages[i] = pkg.model_copy(update={"direct": True})

@@ -8,25 +8,26 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
-import tomllib
+from dataclasses import dataclass, field
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 
 from gatekeeper._fileio import loads_json_strict
 from gatekeeper.deps.common import (
-    FileSource,
     LineCounter,
-    LockfileError,
-    ParseResult,
+    as_list,
+    as_table,
     find_line,
+    load_toml,
     normalize_name,
     package,
     prefixed_hash,
     registry_source,
     table_lines,
 )
-from gatekeeper.models.deps import Declared
+from gatekeeper.deps.parsing import FileSource, LockfileError, ParseResult
+from gatekeeper.models.deps import Declared, Package
 
 # pip options that take a value; the value never names a package.
 _VALUE_OPTIONS = {
@@ -95,22 +96,30 @@ def _resolve_include(current: str, target: str) -> str:
     return joined
 
 
-def parse_requirements(
-    path: str,
-    text: str,
-    result: ParseResult,
-    source: FileSource,
-    visited: set[str],
-) -> None:
-    """Parse one requirements file and, recursively, its ``-r`` / ``-c`` includes."""
-    if path in visited:
-        return
-    visited.add(path)
-    result.files.append(path)
-    index = registry_source("PyPI", None)
-    extras: list[str] = []
-    entries: list[tuple[int, list[str], list[str]]] = []  # (line, requirement tokens, hashes)
-    for number, line in _logical_lines(text):
+_INCLUDES = ("-r", "--requirement", "-c", "--constraint")
+
+
+@dataclass
+class _Line:
+    """One logical line of a requirements file: its requirement tokens and ``--hash``es."""
+
+    number: int
+    requirement: list[str]
+    hashes: list[str] = field(default_factory=list)
+
+
+class _RequirementsFile:
+    """The state of one requirements file while it is read: index options and entries."""
+
+    def __init__(self, path: str, result: ParseResult, source: FileSource) -> None:
+        self.path = path
+        self.result = result
+        self.source = source
+        self.index = registry_source("PyPI", None)
+        self.extras: list[str] = []
+        self.entries: list[_Line] = []
+
+    def read(self, number: int, line: str) -> None:
         # As pip does: the requirement is everything before the first option; only the
         # options are shell-split (markers keep their quotes).
         words = line.split()
@@ -118,55 +127,79 @@ def parse_requirements(
         try:
             tokens = shlex.split(" ".join(words[first_opt:]), posix=True)
         except ValueError as exc:
-            result.error(path, number, f"cannot split line: {exc}")
-            continue
-        hashes: list[str] = []
-        req_tokens: list[str] = [" ".join(words[:first_opt])] if first_opt else []
-        i = 0
+            self.result.error(self.path, number, f"cannot split line: {exc}")
+            return
+        entry = _Line(number, [" ".join(words[:first_opt])] if first_opt else [])
         try:
-            while i < len(tokens):
-                tok = tokens[i]
-                opt, eq, value = tok.partition("=")
-                if tok.startswith("-") and (opt in _VALUE_OPTIONS or tok in _VALUE_OPTIONS):
-                    if not eq:
-                        if i + 1 >= len(tokens):
-                            raise LockfileError(f"option {tok} needs a value", number)
-                        value = tokens[i + 1]
-                        i += 1
-                    name = opt if eq else tok
-                    if name == "--hash":
-                        hashes.append(prefixed_hash(value))
-                    elif name in ("-i", "--index-url"):
-                        index = registry_source("PyPI", value)
-                    elif name == "--extra-index-url":
-                        extras.append(value.rstrip("/"))
-                    elif name in ("-r", "--requirement", "-c", "--constraint"):
-                        included = _resolve_include(path, value)
-                        data = source.read(included)
-                        if data is None:
-                            raise LockfileError(f"included file {value!r} not found", number)
-                        try:
-                            sub_text = data.decode("utf-8")
-                        except UnicodeDecodeError as exc:
-                            raise LockfileError(f"{value!r} is not UTF-8", number) from exc
-                        parse_requirements(included, sub_text, result, source, visited)
-                    elif name in ("-e", "--editable"):
-                        req_tokens = ["-e", value]
-                elif tok.startswith("-"):
-                    if tok not in _FLAG_OPTIONS:
-                        raise LockfileError(f"unknown pip option {tok}", number)
-                else:
-                    req_tokens.append(tok)
-                i += 1
+            self._tokens(entry, tokens)
         except LockfileError as exc:
-            result.error(path, exc.line if exc.line > 1 else number, str(exc))
-            continue
-        if req_tokens:
-            entries.append((number, req_tokens, hashes))
-    hash_mode = any(h for _, _, h in entries)
-    full_source = index + "".join(f" extra:{e}" for e in sorted(set(extras)))
-    for number, req_tokens, hashes in entries:
-        _requirement_entry(path, number, req_tokens, hashes, hash_mode, full_source, result)
+            self.result.error(self.path, exc.line if exc.line > 1 else number, str(exc))
+            return
+        if entry.requirement:
+            self.entries.append(entry)
+
+    def _tokens(self, entry: _Line, tokens: list[str]) -> None:
+        i = 0
+        while i < len(tokens):
+            tok = tokens[i]
+            opt, eq, value = tok.partition("=")
+            if tok.startswith("-") and (opt in _VALUE_OPTIONS or tok in _VALUE_OPTIONS):
+                if not eq:
+                    if i + 1 >= len(tokens):
+                        raise LockfileError(f"option {tok} needs a value", entry.number)
+                    value = tokens[i + 1]
+                    i += 1
+                self._option(opt if eq else tok, value, entry)
+            elif tok.startswith("-"):
+                if tok not in _FLAG_OPTIONS:
+                    raise LockfileError(f"unknown pip option {tok}", entry.number)
+            else:
+                entry.requirement.append(tok)
+            i += 1
+
+    def _option(self, name: str, value: str, entry: _Line) -> None:
+        if name == "--hash":
+            entry.hashes.append(prefixed_hash(value))
+        elif name in ("-i", "--index-url"):
+            self.index = registry_source("PyPI", value)
+        elif name == "--extra-index-url":
+            self.extras.append(value.rstrip("/"))
+        elif name in _INCLUDES:
+            self._include(value, entry.number)
+        elif name in ("-e", "--editable"):
+            entry.requirement = ["-e", value]
+
+    def _include(self, value: str, number: int) -> None:
+        included = _resolve_include(self.path, value)
+        data = self.source.read(included)
+        if data is None:
+            raise LockfileError(f"included file {value!r} not found", number)
+        try:
+            sub_text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise LockfileError(f"{value!r} is not UTF-8", number) from exc
+        parse_requirements(included, sub_text, self.result, self.source)
+
+    def finish(self) -> None:
+        """The packages: hashes are expected once any line has one (pip's hash mode)."""
+        hash_mode = any(entry.hashes for entry in self.entries)
+        full_source = self.index + "".join(f" extra:{e}" for e in sorted(set(self.extras)))
+        for entry in self.entries:
+            found = _requirement_entry(self.path, entry, hash_mode, full_source, self.result)
+            if found is not None:
+                self.result.packages.append(found)
+
+
+def parse_requirements(path: str, text: str, result: ParseResult, source: FileSource) -> None:
+    """Parse one requirements file and, recursively, its ``-r`` / ``-c`` includes."""
+    if path in result.included:
+        return
+    result.included.add(path)
+    result.files.append(path)
+    reader = _RequirementsFile(path, result, source)
+    for number, line in _logical_lines(text):
+        reader.read(number, line)
+    reader.finish()
 
 
 _COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
@@ -184,246 +217,244 @@ def _commit_pinned(url: str) -> bool:
 _EGG = re.compile(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
+_URL_REQUIREMENT = re.compile(r"^(git\+|hg\+|svn\+|bzr\+|https?://|file:)")
+
+
+def _url_kind(url: str) -> str:
+    return "git" if url.startswith("git+") else ("path" if url.startswith("file:") else "url")
+
+
 def _requirement_entry(
-    path: str,
-    number: int,
-    tokens: list[str],
-    hashes: list[str],
-    hash_mode: bool,
-    index: str,
-    result: ParseResult,
-) -> None:
-    if tokens[0] == "-e":
-        target = tokens[1]
-        egg = _EGG.search(target)
-        if target.startswith((".", "/")) or "://" not in target:
-            return  # an editable local directory is the project's own code, not a dependency
-        tail = posixpath.basename(target.split("#")[0]).removesuffix(".git")
-        name = egg.group(1) if egg else tail
-        kind = "git" if target.startswith("git+") else "url"
-        result.packages.append(
-            package(
-                "PyPI",
-                name,
-                None,
-                file=path,
-                line=number,
-                source=f"{kind}:{target.split('#')[0]}",
-                spec=target,
-                direct=True,
-                hash_supported=False,
-                pinning=not _commit_pinned(target),
-            )
-        )
-        return
-    text = " ".join(tokens)
-    if re.match(r"^(git\+|hg\+|svn\+|bzr\+|https?://|file:)", text):
-        egg = _EGG.search(text)
-        if egg is None:
-            result.error(path, number, f"URL requirement without #egg= name: {text[:80]}")
-            return
-        kind = "git" if text.startswith("git+") else ("path" if text.startswith("file:") else "url")
-        result.packages.append(
-            package(
-                "PyPI",
-                egg.group(1),
-                None,
-                file=path,
-                line=number,
-                source=f"{kind}:{text.split('#')[0]}",
-                spec=text,
-                direct=True,
-                hashes=hashes,
-                pinning=not _commit_pinned(text),
-                hash_supported=kind == "url",
-            )
-        )
-        return
+    path: str, entry: _Line, hash_mode: bool, index: str, result: ParseResult
+) -> Package | None:
+    """The package of one requirement line; None for the project's own code (a local path)
+    or a line that is a parse problem (recorded in ``result``)."""
+    if entry.requirement[0] == "-e":
+        return _editable(path, entry.number, entry.requirement[1])
+    text = " ".join(entry.requirement)
+    if _URL_REQUIREMENT.match(text):
+        return _url_requirement(path, entry, text, result)
     if text.startswith((".", "/")):
-        return  # a local path install is the project's own code
+        return None  # a local path install is the project's own code
     try:
         req = Requirement(text)
     except InvalidRequirement as exc:
-        result.error(path, number, f"invalid requirement: {exc}")
-        return
+        result.error(path, entry.number, f"invalid requirement: {exc}")
+        return None
     if req.url:
-        kind = (
-            "git"
-            if req.url.startswith("git+")
-            else ("path" if req.url.startswith("file:") else "url")
+        kind = _url_kind(req.url)
+        return package(
+            "PyPI",
+            req.name,
+            None,
+            file=path,
+            line=entry.number,
+            source=f"{kind}:{req.url.split('#')[0]}",
+            spec=str(req),
+            direct=True,
+            hashes=entry.hashes,
+            hash_supported=kind == "url",
+            pinning=not _commit_pinned(req.url),
         )
-        result.packages.append(
-            package(
-                "PyPI",
-                req.name,
-                None,
-                file=path,
-                line=number,
-                source=f"{kind}:{req.url.split('#')[0]}",
-                spec=str(req),
-                direct=True,
-                hashes=hashes,
-                hash_supported=kind == "url",
-                pinning=not _commit_pinned(req.url),
-            )
-        )
-        return
+    return _pinned_requirement(path, entry, req, hash_mode, index)
+
+
+def _editable(path: str, number: int, target: str) -> Package | None:
+    if target.startswith((".", "/")) or "://" not in target:
+        return None  # an editable local directory is the project's own code, not a dependency
+    egg = _EGG.search(target)
+    tail = posixpath.basename(target.split("#")[0]).removesuffix(".git")
+    return package(
+        "PyPI",
+        egg.group(1) if egg else tail,
+        None,
+        file=path,
+        line=number,
+        source=f"{'git' if target.startswith('git+') else 'url'}:{target.split('#')[0]}",
+        spec=target,
+        direct=True,
+        hash_supported=False,
+        pinning=not _commit_pinned(target),
+    )
+
+
+def _url_requirement(path: str, entry: _Line, text: str, result: ParseResult) -> Package | None:
+    egg = _EGG.search(text)
+    if egg is None:
+        result.error(path, entry.number, f"URL requirement without #egg= name: {text[:80]}")
+        return None
+    kind = _url_kind(text)
+    return package(
+        "PyPI",
+        egg.group(1),
+        None,
+        file=path,
+        line=entry.number,
+        source=f"{kind}:{text.split('#')[0]}",
+        spec=text,
+        direct=True,
+        hashes=entry.hashes,
+        pinning=not _commit_pinned(text),
+        hash_supported=kind == "url",
+    )
+
+
+def _pinned_requirement(
+    path: str, entry: _Line, req: Requirement, hash_mode: bool, index: str
+) -> Package:
     specs = list(req.specifier)
     version: str | None = None
     if len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version:
         version = specs[0].version
-    result.packages.append(
-        package(
-            "PyPI",
-            req.name,
-            version,
-            file=path,
-            line=number,
-            source=index,
-            spec=None if version else (str(req.specifier) or "(any)"),
-            direct=True,
-            hashes=hashes,
-            # Hashes are only expected once the file is in pip's hash-checking mode.
-            hash_supported=hash_mode,
-        )
+    return package(
+        "PyPI",
+        req.name,
+        version,
+        file=path,
+        line=entry.number,
+        source=index,
+        spec=None if version else (str(req.specifier) or "(any)"),
+        direct=True,
+        hashes=entry.hashes,
+        # Hashes are only expected once the file is in pip's hash-checking mode.
+        hash_supported=hash_mode,
     )
 
 
-def _toml(path: str, text: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"line (\d+)", str(exc))
-        raise LockfileError(f"invalid TOML: {exc}", int(match.group(1)) if match else 1) from exc
+def _entry_line(lines: list[int], i: int) -> int:
+    return lines[i] if i < len(lines) else 1
 
 
-def _as_list(value: Any, what: str, line: int = 1) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise LockfileError(f"{what} is not a list", line)
-    return value
+# poetry.lock source types other than a registry: (source kind, hash supported).
+_POETRY_SOURCES = {
+    "git": ("git", False),
+    "url": ("url", True),
+    "directory": ("path", False),
+    "file": ("path", True),
+}
 
 
-def _as_table(value: Any, what: str, line: int = 1) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise LockfileError(f"{what} is not a table", line)
-    return value
+def _poetry_source(src: dict[str, Any], line: int) -> tuple[str, bool]:
+    """(source, hash supported) of a poetry.lock ``[package.source]``."""
+    kind = src.get("type")
+    url = str(src.get("url", ""))
+    if kind in (None, ""):
+        return registry_source("PyPI", None), True
+    if kind == "legacy":
+        return registry_source("PyPI", url), True
+    if isinstance(kind, str) and kind in _POETRY_SOURCES:
+        prefix, supported = _POETRY_SOURCES[kind]
+        return f"{prefix}:{url}", supported
+    raise LockfileError(f"unknown package source type {kind!r}", line)
+
+
+def _poetry_entry(path: str, entry: Any, line: int, legacy_files: dict[str, Any]) -> Package:
+    if (
+        not isinstance(entry, dict)
+        or not isinstance(entry.get("name"), str)
+        or not isinstance(entry.get("version"), str)
+    ):
+        raise LockfileError("a [[package]] without name and version", line)
+    name, version = entry["name"], entry["version"]
+    files = entry.get("files")
+    if files is None:
+        files = legacy_files.get(name, [])
+    hashes = [
+        prefixed_hash(f["hash"])
+        for f in as_list(files, "files", line)
+        if isinstance(f, dict) and f.get("hash")
+    ]
+    source_str, hash_supported = _poetry_source(as_table(entry.get("source"), "source", line), line)
+    deps = list(as_table(entry.get("dependencies"), "dependencies", line))
+    return package(
+        "PyPI",
+        name,
+        version,
+        file=path,
+        line=line,
+        source=source_str,
+        hashes=hashes,
+        hash_supported=hash_supported,
+        depends_on=[normalize_name("PyPI", d) for d in deps],
+    )
 
 
 def parse_poetry_lock(path: str, text: str, result: ParseResult, source: FileSource) -> None:
-    data = _toml(path, text)
+    data = load_toml(path, text)
     lines = table_lines(text, "package")
-    legacy_files = _as_table(_as_table(data.get("metadata"), "metadata").get("files"), "files")
-    for i, entry in enumerate(_as_list(data.get("package"), "package")):
-        line = lines[i] if i < len(lines) else 1
-        if (
-            not isinstance(entry, dict)
-            or not isinstance(entry.get("name"), str)
-            or not isinstance(entry.get("version"), str)
-        ):
-            raise LockfileError("a [[package]] without name and version", line)
-        name, version = entry["name"], entry["version"]
-        files = entry.get("files")
-        if files is None:
-            files = legacy_files.get(name, [])
-        hashes = [
-            prefixed_hash(f["hash"])
-            for f in _as_list(files, "files", line)
-            if isinstance(f, dict) and f.get("hash")
-        ]
-        src = _as_table(entry.get("source"), "source", line)
-        kind = src.get("type")
-        hash_supported = True
-        if kind in (None, ""):
-            source_str = registry_source("PyPI", None)
-        elif kind == "legacy":
-            source_str = registry_source("PyPI", str(src.get("url", "")))
-        elif kind == "git":
-            source_str = f"git:{src.get('url', '')}"
-            hash_supported = False
-        elif kind == "url":
-            source_str = f"url:{src.get('url', '')}"
-        elif kind in ("directory", "file"):
-            source_str = f"path:{src.get('url', '')}"
-            hash_supported = kind == "file"
-        else:
-            raise LockfileError(f"unknown package source type {kind!r}", line)
-        deps = list(_as_table(entry.get("dependencies"), "dependencies", line))
-        result.packages.append(
-            package(
-                "PyPI",
-                name,
-                version,
-                file=path,
-                line=line,
-                source=source_str,
-                hashes=hashes,
-                hash_supported=hash_supported,
-                depends_on=[normalize_name("PyPI", d) for d in deps],
-            )
-        )
+    legacy_files = as_table(as_table(data.get("metadata"), "metadata").get("files"), "files")
+    for i, entry in enumerate(as_list(data.get("package"), "package")):
+        result.packages.append(_poetry_entry(path, entry, _entry_line(lines, i), legacy_files))
     result.files.append(path)
+
+
+def _uv_source(src: dict[str, Any], name: str, line: int) -> tuple[str, bool]:
+    """(source, hash supported) of a uv.lock package's ``source``."""
+    if "registry" in src:
+        return registry_source("PyPI", str(src["registry"])), True
+    if "git" in src:
+        return f"git:{str(src['git']).split('#')[0]}", False
+    if "url" in src:
+        return f"url:{src['url']}", True
+    if "path" in src or "directory" in src:
+        return f"path:{src.get('path') or src.get('directory')}", "path" in src
+    raise LockfileError(f"package {name!r} has an unknown source", line)
+
+
+def _uv_hashes(entry: dict[str, Any], line: int) -> list[str]:
+    hashes = []
+    sdist = as_table(entry.get("sdist"), "sdist", line)
+    if sdist.get("hash"):
+        hashes.append(prefixed_hash(str(sdist["hash"])))
+    hashes.extend(
+        prefixed_hash(str(wheel["hash"]))
+        for wheel in as_list(entry.get("wheels"), "wheels", line)
+        if isinstance(wheel, dict) and wheel.get("hash")
+    )
+    return hashes
+
+
+def _uv_entry(path: str, entry: Any, line: int) -> Package | None:
+    """One ``[[package]]``; None for the workspace's own (editable or virtual) projects."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+        raise LockfileError("a [[package]] without a name", line)
+    src = as_table(entry.get("source"), "source", line)
+    if "editable" in src or "virtual" in src:
+        return None
+    version = entry.get("version")
+    if not isinstance(version, str):
+        raise LockfileError(f"package {entry['name']!r} has no version", line)
+    source_str, hash_supported = _uv_source(src, entry["name"], line)
+    hashes = _uv_hashes(entry, line)
+    deps = [
+        d["name"]
+        for d in as_list(entry.get("dependencies"), "dependencies", line)
+        if isinstance(d, dict) and isinstance(d.get("name"), str)
+    ]
+    return package(
+        "PyPI",
+        entry["name"],
+        version,
+        file=path,
+        line=line,
+        source=source_str,
+        hashes=hashes,
+        hash_supported=hash_supported,
+        depends_on=[normalize_name("PyPI", d) for d in deps],
+    )
 
 
 def parse_uv_lock(path: str, text: str, result: ParseResult, source: FileSource) -> None:
-    data = _toml(path, text)
+    data = load_toml(path, text)
     lines = table_lines(text, "package")
-    for i, entry in enumerate(_as_list(data.get("package"), "package")):
-        line = lines[i] if i < len(lines) else 1
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-            raise LockfileError("a [[package]] without a name", line)
-        src = _as_table(entry.get("source"), "source", line)
-        if "editable" in src or "virtual" in src:
-            continue  # the workspace's own projects
-        version = entry.get("version")
-        if not isinstance(version, str):
-            raise LockfileError(f"package {entry['name']!r} has no version", line)
-        hash_supported = True
-        if "registry" in src:
-            source_str = registry_source("PyPI", str(src["registry"]))
-        elif "git" in src:
-            source_str, hash_supported = f"git:{str(src['git']).split('#')[0]}", False
-        elif "url" in src:
-            source_str = f"url:{src['url']}"
-        elif "path" in src or "directory" in src:
-            source_str = f"path:{src.get('path') or src.get('directory')}"
-            hash_supported = "path" in src
-        else:
-            raise LockfileError(f"package {entry['name']!r} has an unknown source", line)
-        hashes = []
-        sdist = _as_table(entry.get("sdist"), "sdist", line)
-        if sdist.get("hash"):
-            hashes.append(prefixed_hash(str(sdist["hash"])))
-        hashes.extend(
-            prefixed_hash(str(wheel["hash"]))
-            for wheel in _as_list(entry.get("wheels"), "wheels", line)
-            if isinstance(wheel, dict) and wheel.get("hash")
-        )
-        deps = [
-            d["name"]
-            for d in _as_list(entry.get("dependencies"), "dependencies", line)
-            if isinstance(d, dict) and isinstance(d.get("name"), str)
-        ]
-        result.packages.append(
-            package(
-                "PyPI",
-                entry["name"],
-                version,
-                file=path,
-                line=line,
-                source=source_str,
-                hashes=hashes,
-                hash_supported=hash_supported,
-                depends_on=[normalize_name("PyPI", d) for d in deps],
-            )
-        )
+    for i, entry in enumerate(as_list(data.get("package"), "package")):
+        found = _uv_entry(path, entry, _entry_line(lines, i))
+        if found is not None:
+            result.packages.append(found)
     result.files.append(path)
 
 
-def parse_pipfile_lock(path: str, text: str, result: ParseResult, source: FileSource) -> None:
+def _pipfile_data(text: str) -> dict[str, Any]:
     try:
         data = loads_json_strict(text)
     except ValueError as exc:
@@ -431,91 +462,108 @@ def parse_pipfile_lock(path: str, text: str, result: ParseResult, source: FileSo
         raise LockfileError(f"invalid JSON: {exc}", int(match.group(1)) if match else 1) from exc
     if not isinstance(data, dict):
         raise LockfileError("Pipfile.lock is not a JSON object")
+    return data
+
+
+def _pipfile_hashes(entry: dict[str, Any], line: int) -> list[str]:
+    return [prefixed_hash(h) for h in as_list(entry.get("hashes"), "hashes", line)]
+
+
+def _pipfile_git(path: str, name: str, entry: dict[str, Any], line: int) -> Package:
+    return package(
+        "PyPI",
+        name,
+        None,
+        file=path,
+        line=line,
+        source=f"git:{entry['git']}",
+        spec=str(entry.get("ref", "")) or None,
+        direct=True,
+        hash_supported=False,
+        pinning=not _COMMIT.fullmatch(str(entry.get("ref", ""))),
+    )
+
+
+def _pipfile_url(path: str, name: str, entry: dict[str, Any], remote: str, line: int) -> Package:
+    # Pipfile's ``file = "https://..."``: an archive fetched from a URL, not the project's
+    # own code (it is what deps/source-changed exists for).
+    return package(
+        "PyPI",
+        name,
+        None,
+        file=path,
+        line=line,
+        source=f"url:{remote.split('#')[0]}",
+        spec=remote,
+        direct=True,
+        hashes=_pipfile_hashes(entry, line),
+        hash_supported=True,
+        pinning=False,
+    )
+
+
+def _pipfile_pinned(
+    path: str, where: str, name: str, entry: dict[str, Any], line: int, sources: dict[Any, Any]
+) -> Package:
+    raw = entry.get("version")
+    if raw is not None and not isinstance(raw, str):
+        raise LockfileError(f"{where}.version is not a string", line)
+    version = raw[2:] if isinstance(raw, str) and raw.startswith("==") else None
+    index = entry.get("index")
+    return package(
+        "PyPI",
+        name,
+        version,
+        file=path,
+        line=line,
+        source=registry_source("PyPI", sources.get(index) if index else None),
+        hashes=_pipfile_hashes(entry, line),
+        spec=None if version else str(raw or "*"),
+        hash_supported=True,
+    )
+
+
+def _pipfile_entry(
+    path: str, where: str, name: str, entry: Any, line: int, sources: dict[Any, Any]
+) -> Package | None:
+    """One entry of ``default`` or ``develop``; None for the project's own code."""
+    if not isinstance(entry, dict):
+        raise LockfileError(f"{where} is not an object", line)
+    if "git" in entry:
+        return _pipfile_git(path, name, entry, line)
+    remote = str(entry.get("file", ""))
+    if "path" not in entry and "://" in remote and not remote.startswith("file:"):
+        return _pipfile_url(path, name, entry, remote, line)
+    if "path" in entry or "file" in entry:
+        return None  # local project code
+    return _pipfile_pinned(path, where, name, entry, line, sources)
+
+
+def parse_pipfile_lock(path: str, text: str, result: ParseResult, source: FileSource) -> None:
+    data = _pipfile_data(text)
     sources = {
         s.get("name"): s.get("url")
-        for s in _as_list(_as_table(data.get("_meta"), "_meta").get("sources"), "sources")
+        for s in as_list(as_table(data.get("_meta"), "_meta").get("sources"), "sources")
         if isinstance(s, dict)
     }
     counter = LineCounter(text)
     for section in ("default", "develop"):
         section_pos = max(text.find(f'"{section}": {{'), 0)
         section_line = counter.line_of(section_pos)
-        for name, entry in sorted(_as_table(data.get(section), section).items()):
+        for name, entry in sorted(as_table(data.get(section), section).items()):
             pos = text.find(f'"{name}": {{', section_pos)
             line = counter.line_of(pos) if pos >= 0 else section_line
-            if not isinstance(entry, dict):
-                raise LockfileError(f"{section}.{name} is not an object", line)
-            if "git" in entry:
-                result.packages.append(
-                    package(
-                        "PyPI",
-                        name,
-                        None,
-                        file=path,
-                        line=line,
-                        source=f"git:{entry['git']}",
-                        spec=str(entry.get("ref", "")) or None,
-                        direct=True,
-                        hash_supported=False,
-                        pinning=not _COMMIT.fullmatch(str(entry.get("ref", ""))),
-                    )
-                )
-                continue
-            remote = str(entry.get("file", ""))
-            if "path" not in entry and "://" in remote and not remote.startswith("file:"):
-                # Pipfile's ``file = "https://..."``: an archive fetched from a URL, not the
-                # project's own code (it is what deps/source-changed exists for).
-                result.packages.append(
-                    package(
-                        "PyPI",
-                        name,
-                        None,
-                        file=path,
-                        line=line,
-                        source=f"url:{remote.split('#')[0]}",
-                        spec=remote,
-                        direct=True,
-                        hashes=[
-                            prefixed_hash(h) for h in _as_list(entry.get("hashes"), "hashes", line)
-                        ],
-                        hash_supported=True,
-                        pinning=False,
-                    )
-                )
-                continue
-            if "path" in entry or "file" in entry:
-                continue  # local project code
-            raw = entry.get("version")
-            if raw is not None and not isinstance(raw, str):
-                raise LockfileError(f"{section}.{name}.version is not a string", line)
-            version = raw[2:] if isinstance(raw, str) and raw.startswith("==") else None
-            index = entry.get("index")
-            src = registry_source("PyPI", sources.get(index) if index else None)
-            result.packages.append(
-                package(
-                    "PyPI",
-                    name,
-                    version,
-                    file=path,
-                    line=line,
-                    source=src,
-                    hashes=[
-                        prefixed_hash(h) for h in _as_list(entry.get("hashes"), "hashes", line)
-                    ],
-                    spec=None if version else str(raw or "*"),
-                    hash_supported=True,
-                )
-            )
+            found = _pipfile_entry(path, f"{section}.{name}", name, entry, line, sources)
+            if found is not None:
+                result.packages.append(found)
     result.files.append(path)
 
 
-def parse_pyproject(path: str, text: str, result: ParseResult, source: FileSource) -> None:
-    """Declarations only: a manifest is checked against its lockfile, it does not pin."""
-    data = _toml(path, text)
-    project = _as_table(data.get("project"), "project")
-    groups: list[Any] = list(_as_list(project.get("dependencies"), "project.dependencies"))
-    for extra in _as_table(project.get("optional-dependencies"), "optional-dependencies").values():
-        groups.extend(_as_list(extra, "optional-dependencies"))
+def _pep621_declared(path: str, text: str, data: dict[str, Any], result: ParseResult) -> None:
+    project = as_table(data.get("project"), "project")
+    groups: list[Any] = list(as_list(project.get("dependencies"), "project.dependencies"))
+    for extra in as_table(project.get("optional-dependencies"), "optional-dependencies").values():
+        groups.extend(as_list(extra, "optional-dependencies"))
     for raw in groups:
         if not isinstance(raw, str):
             raise LockfileError(f"dependency {raw!r} is not a string", find_line(text, [str(raw)]))
@@ -534,34 +582,49 @@ def parse_pyproject(path: str, text: str, result: ParseResult, source: FileSourc
                 syntax="pep508",
             )
         )
-    poetry = _as_table(_as_table(data.get("tool"), "tool").get("poetry"), "tool.poetry")
+
+
+def _poetry_spec(name: str, spec: Any) -> str | None:
+    """The version constraint of a ``[tool.poetry]`` dependency; None for python itself and
+    the project's own (path or develop) dependencies."""
+    if name.lower() == "python":
+        return None
+    if isinstance(spec, dict) and ("path" in spec or "develop" in spec):
+        return None
+    if isinstance(spec, str):
+        return spec
+    return str(spec.get("version", "*") if isinstance(spec, dict) else "*")
+
+
+def _poetry_declared(path: str, text: str, data: dict[str, Any], result: ParseResult) -> None:
+    poetry = as_table(as_table(data.get("tool"), "tool").get("poetry"), "tool.poetry")
     tables = [poetry.get("dependencies"), poetry.get("dev-dependencies")]
     tables.extend(
         group.get("dependencies")
-        for group in _as_table(poetry.get("group"), "tool.poetry.group").values()
+        for group in as_table(poetry.get("group"), "tool.poetry.group").values()
         if isinstance(group, dict)
     )
     for table in tables:
-        for name, spec in _as_table(table, "tool.poetry.dependencies").items():
-            if name.lower() == "python":
+        for name, spec in as_table(table, "tool.poetry.dependencies").items():
+            spec_text = _poetry_spec(name, spec)
+            if spec_text is None:
                 continue
-            if isinstance(spec, dict) and ("path" in spec or "develop" in spec):
-                continue
-            spec_text = (
-                spec
-                if isinstance(spec, str)
-                else str(spec.get("version", "*") if isinstance(spec, dict) else "*")
-            )
             match = re.search(rf"^\s*\"?{re.escape(name)}\"?\s*=", text, re.MULTILINE)
-            line = text.count("\n", 0, match.start()) + 1 if match else 1
             result.declared.append(
                 Declared(
                     ecosystem="PyPI",
                     name=normalize_name("PyPI", name),
                     spec=spec_text,
                     file=path,
-                    line=line,
+                    line=text.count("\n", 0, match.start()) + 1 if match else 1,
                     syntax="poetry",
                 )
             )
+
+
+def parse_pyproject(path: str, text: str, result: ParseResult, source: FileSource) -> None:
+    """Declarations only: a manifest is checked against its lockfile, it does not pin."""
+    data = load_toml(path, text)
+    _pep621_declared(path, text, data, result)
+    _poetry_declared(path, text, data, result)
     result.files.append(path)

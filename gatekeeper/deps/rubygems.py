@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import re
 
-from gatekeeper.deps.common import (
-    FileSource,
-    LockfileError,
-    ParseResult,
-    hex_hash,
-    package,
-    registry_source,
-)
+from gatekeeper.deps.common import hex_hash, package, registry_source
+from gatekeeper.deps.parsing import FileSource, LockfileError, ParseResult
 
 _SPEC = re.compile(r"^    ([A-Za-z0-9_.\-]+) \(([^)]+)\)$")
 _DEP = re.compile(r"^      ([A-Za-z0-9_.\-]+)(?: \(([^)]+)\))?$")
@@ -36,64 +30,82 @@ def _split_platform(version: str) -> str:
     return match.group(1) if match else version
 
 
-def parse_gemfile_lock(path: str, text: str, result: ParseResult, source: FileSource) -> None:
-    section: str | None = None
-    remote: str | None = None
-    specs: list[tuple[int, str, str, str, list[str]]] = []  # line, name, version, source, deps
-    direct: set[str] = set()
-    checksums: dict[tuple[str, str], str] = {}
-    has_checksums = False
-    for number, raw in enumerate(text.splitlines(), start=1):
+_SOURCE_SECTIONS = ("GEM", "GIT", "PATH", "PLUGIN SOURCE")
+# How each source section resolves: a source plugin (an S3 bucket, another server) fetches
+# from elsewhere, remote, never the project's own code.
+_SOURCE_KINDS = {"GIT": "git", "PLUGIN SOURCE": "url", "PATH": "path"}
+
+
+class _Gemfile:
+    """The sections of a Gemfile.lock, read line by line."""
+
+    def __init__(self) -> None:
+        self.section: str | None = None
+        self.remote: str | None = None
+        # (line, name, version, source, dependencies) of every spec of a source section
+        self.specs: list[tuple[int, str, str, str, list[str]]] = []
+        self.direct: set[str] = set()
+        self.checksums: dict[tuple[str, str], str] = {}
+        self.has_checksums = False
+
+    def read(self, number: int, raw: str) -> None:
         if not raw.strip():
-            continue
+            return
         if not raw.startswith(" "):
-            section = raw.strip()
-            if section not in _SECTIONS:
-                raise LockfileError(f"unknown Gemfile.lock section {section!r}", number)
-            remote = None
-            has_checksums = has_checksums or section == "CHECKSUMS"
-            continue
-        if section in ("GEM", "GIT", "PATH", "PLUGIN SOURCE"):
-            stripped = raw.strip()
-            if raw.startswith("  remote:"):
-                remote = stripped.split(":", 1)[1].strip()
-                continue
-            if raw.startswith("  ") and not raw.startswith("   ") and ":" in stripped:
-                continue  # revision:, branch:, specs:, glob:
-            spec = _SPEC.match(raw)
-            if spec:
-                if section == "GEM":
-                    src = registry_source("RubyGems", remote)
-                elif section == "GIT":
-                    src = f"git:{remote}"
-                elif section == "PLUGIN SOURCE":
-                    # A source plugin (an S3 bucket, another server) fetches from elsewhere:
-                    # remote, never the project's own code.
-                    src = f"url:{remote}"
-                else:
-                    src = f"path:{remote}"
-                specs.append((number, spec.group(1), spec.group(2), src, []))
-                continue
-            dep = _DEP.match(raw)
-            if dep and specs:
-                specs[-1][4].append(dep.group(1))
-                continue
-            raise LockfileError(f"unexpected line in {section}: {stripped[:60]!r}", number)
-        elif section == "DEPENDENCIES":
+            self._section(number, raw.strip())
+        elif self.section in _SOURCE_SECTIONS:
+            self._source_line(self.section, number, raw)
+        elif self.section == "DEPENDENCIES":
             match = _DIRECT.match(raw)
             if not match:
                 raise LockfileError(f"unexpected dependency line {raw.strip()[:60]!r}", number)
-            direct.add(match.group(1))
-        elif section == "CHECKSUMS":
-            match = _CHECKSUM.match(raw)
-            if not match:
-                raise LockfileError(f"unexpected checksum line {raw.strip()[:60]!r}", number)
-            if match.group(3):
-                checksums[(match.group(1), match.group(2))] = hex_hash("sha256", match.group(3))
-    for number, name, version, src, deps in specs:
+            self.direct.add(match.group(1))
+        elif self.section == "CHECKSUMS":
+            self._checksum(number, raw)
+
+    def _section(self, number: int, section: str) -> None:
+        if section not in _SECTIONS:
+            raise LockfileError(f"unknown Gemfile.lock section {section!r}", number)
+        self.section, self.remote = section, None
+        self.has_checksums = self.has_checksums or section == "CHECKSUMS"
+
+    def _source_line(self, section: str, number: int, raw: str) -> None:
+        stripped = raw.strip()
+        if raw.startswith("  remote:"):
+            self.remote = stripped.split(":", 1)[1].strip()
+            return
+        if raw.startswith("  ") and not raw.startswith("   ") and ":" in stripped:
+            return  # revision:, branch:, specs:, glob:
+        spec = _SPEC.match(raw)
+        if spec:
+            self.specs.append((number, spec.group(1), spec.group(2), self._source(section), []))
+            return
+        dep = _DEP.match(raw)
+        if not dep or not self.specs:
+            raise LockfileError(f"unexpected line in {section}: {stripped[:60]!r}", number)
+        self.specs[-1][4].append(dep.group(1))
+
+    def _source(self, section: str) -> str:
+        if section == "GEM":
+            return registry_source("RubyGems", self.remote)
+        return f"{_SOURCE_KINDS[section]}:{self.remote}"
+
+    def _checksum(self, number: int, raw: str) -> None:
+        match = _CHECKSUM.match(raw)
+        if not match:
+            raise LockfileError(f"unexpected checksum line {raw.strip()[:60]!r}", number)
+        if match.group(3):
+            self.checksums[(match.group(1), match.group(2))] = hex_hash("sha256", match.group(3))
+
+
+def parse_gemfile_lock(path: str, text: str, result: ParseResult, source: FileSource) -> None:
+    lock = _Gemfile()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        lock.read(number, raw)
+    for number, name, version, src, deps in lock.specs:
         if src.startswith("path:"):
             continue  # a local gem: the project's own code
-        hashes = [checksums[(name, version)]] if (name, version) in checksums else []
+        checksum = lock.checksums.get((name, version))
         result.packages.append(
             package(
                 "RubyGems",
@@ -102,10 +114,10 @@ def parse_gemfile_lock(path: str, text: str, result: ParseResult, source: FileSo
                 file=path,
                 line=number,
                 source=src,
-                hashes=hashes,
-                direct=name in direct,
+                hashes=[checksum] if checksum else [],
+                direct=name in lock.direct,
                 # Bundler records checksums only once the lockfile has a CHECKSUMS section.
-                hash_supported=has_checksums and src.startswith("registry:"),
+                hash_supported=lock.has_checksums and src.startswith("registry:"),
                 depends_on=deps,
             )
         )

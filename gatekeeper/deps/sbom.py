@@ -17,6 +17,7 @@ from packageurl import PackageURL
 
 from gatekeeper import __version__
 from gatekeeper.deps.common import is_default_source
+from gatekeeper.deps.ecosystem import spec_of
 from gatekeeper.models.deps import DepsEvidence, Package
 
 __all__ = ["SPEC_VERSIONS", "sbom_from_evidence"]
@@ -31,23 +32,14 @@ _ALGS = {
 }
 
 
-def _component(purl: str, entries: list[Package]) -> dict[str, Any]:
-    first = entries[0]
-    parsed = PackageURL.from_string(purl)
-    component: dict[str, Any] = {
-        "type": "library",
-        "bom-ref": purl,
-        "name": first.name if first.ecosystem == "Go" else parsed.name,
-        "version": first.version,
-        "purl": purl,
-    }
-    if parsed.namespace and first.ecosystem != "Go":
-        component["group"] = parsed.namespace
+def _hashes(entries: list[Package]) -> list[dict[str, str]]:
+    """File digests in CycloneDX's spelling (Go's ``h1:`` directory hashes are left out)."""
     hashes = sorted({h for p in entries for h in p.hashes if h.partition(":")[0] in _ALGS})
-    if hashes:
-        component["hashes"] = [
-            {"alg": _ALGS[h.partition(":")[0]], "content": h.partition(":")[2]} for h in hashes
-        ]
+    return [{"alg": _ALGS[h.partition(":")[0]], "content": h.partition(":")[2]} for h in hashes]
+
+
+def _references(entries: list[Package]) -> list[dict[str, str]]:
+    """Where a package comes from when that is not its ecosystem's default registry."""
     sources = sorted({p.source for p in entries if not is_default_source(p.ecosystem, p.source)})
     refs = []
     for source in sources:
@@ -59,6 +51,26 @@ def _component(purl: str, entries: list[Package]) -> dict[str, Any]:
                     "url": url.removeprefix("git+").split(" ")[0],
                 }
             )
+    return refs
+
+
+def _component(purl: str, entries: list[Package]) -> dict[str, Any]:
+    first = entries[0]
+    parsed = PackageURL.from_string(purl)
+    grouped = spec_of(first.ecosystem).sbom_group
+    component: dict[str, Any] = {
+        "type": "library",
+        "bom-ref": purl,
+        "name": parsed.name if grouped else first.name,
+        "version": first.version,
+        "purl": purl,
+    }
+    if parsed.namespace and grouped:
+        component["group"] = parsed.namespace
+    hashes = _hashes(entries)
+    if hashes:
+        component["hashes"] = hashes
+    refs = _references(entries)
     if refs:
         component["externalReferences"] = refs
     locations = sorted({f"{p.file}:{p.line}" for p in entries})

@@ -43,29 +43,35 @@ def _norm(ecosystem: str, name: str) -> str:
     return normalize_name(ecosystem, name).lower()
 
 
-def _edit_kind(a: str, b: str) -> str | None:
-    """'substitution', 'transposition', 'indel' when a and b are one such edit apart."""
-    if a == b:
-        return None
-    if len(a) == len(b):
-        diffs = [i for i in range(len(a)) if a[i] != b[i]]
-        if len(diffs) == 1:
-            return "substitution"
-        if (
-            len(diffs) == 2
-            and diffs[1] == diffs[0] + 1
-            and a[diffs[0]] == b[diffs[1]]
-            and a[diffs[1]] == b[diffs[0]]
-        ):
-            return "transposition"
-        return None
-    if abs(len(a) - len(b)) != 1:
-        return None
+def _same_length_edit(a: str, b: str) -> str | None:
+    diffs = [i for i in range(len(a)) if a[i] != b[i]]
+    if len(diffs) == 1:
+        return "substitution"
+    if (
+        len(diffs) == 2
+        and diffs[1] == diffs[0] + 1
+        and a[diffs[0]] == b[diffs[1]]
+        and a[diffs[1]] == b[diffs[0]]
+    ):
+        return "transposition"
+    return None
+
+
+def _indel(a: str, b: str) -> str | None:
     short, long_ = (a, b) if len(a) < len(b) else (b, a)
     i = 0
     while i < len(short) and short[i] == long_[i]:
         i += 1
     return "indel" if short[i:] == long_[i + 1 :] else None
+
+
+def _edit_kind(a: str, b: str) -> str | None:
+    """'substitution', 'transposition', 'indel' when a and b are one such edit apart."""
+    if a == b:
+        return None
+    if len(a) == len(b):
+        return _same_length_edit(a, b)
+    return _indel(a, b) if abs(len(a) - len(b)) == 1 else None
 
 
 def typosquat_target(ecosystem: str, name: str) -> tuple[str, str] | None:

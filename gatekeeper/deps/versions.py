@@ -1,4 +1,4 @@
-"""Version ordering by each ecosystem's own rules, never as strings.
+"""Version ordering by each ecosystem's own rules (its spec names the scheme), never as strings.
 
 Usage::
 
@@ -29,15 +29,16 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from gatekeeper.deps.ecosystem import ECOSYSTEMS, VersionScheme
+
 __all__ = [
-    "ECOSYSTEMS",
+    "SCHEMES",
     "UnparseableVersion",
     "compare",
     "is_exact",
+    "semver_key",
     "version_key",
 ]
-
-ECOSYSTEMS = ("PyPI", "npm", "Go", "crates.io", "RubyGems", "Maven")
 
 
 class UnparseableVersion(ValueError):
@@ -181,37 +182,46 @@ class _MvnItem:
 
     def compare(self, other: _MvnItem | None) -> int:
         if self.kind == "int":
-            if other is None:
-                return 0 if self.value == 0 else 1
-            if other.kind == "int":
-                return int(self.value > other.value) - int(self.value < other.value)
-            return 1
+            return self._compare_int(other)
         if self.kind == "str":
-            mine = _mvn_qualifier(self.value)
-            if other is None:
-                return (mine > _MVN_RELEASE_INDEX) - (mine < _MVN_RELEASE_INDEX)
-            if other.kind == "str":
-                theirs = _mvn_qualifier(other.value)
-                return (mine > theirs) - (mine < theirs)
-            return -1
-        # list
+            return self._compare_str(other)
+        return self._compare_list(other)
+
+    def _compare_int(self, other: _MvnItem | None) -> int:
         if other is None:
-            return 0 if not self.value else self.value[0].compare(None)
+            return 0 if self.value == 0 else 1
         if other.kind == "int":
-            return -1
+            return int(self.value > other.value) - int(self.value < other.value)
+        return 1
+
+    def _compare_str(self, other: _MvnItem | None) -> int:
+        mine = _mvn_qualifier(self.value)
+        if other is None:
+            return (mine > _MVN_RELEASE_INDEX) - (mine < _MVN_RELEASE_INDEX)
         if other.kind == "str":
-            return 1
+            theirs = _mvn_qualifier(other.value)
+            return (mine > theirs) - (mine < theirs)
+        return -1
+
+    def _compare_list(self, other: _MvnItem | None) -> int:
+        if other is None:
+            return 0 if not self.value else int(self.value[0].compare(None))
+        if other.kind != "list":
+            return -1 if other.kind == "int" else 1
         left, right = self.value, other.value
         for i in range(max(len(left), len(right))):
-            l_item = left[i] if i < len(left) else None
-            r_item = right[i] if i < len(right) else None
-            if l_item is None:
-                result = 0 if r_item is None else -r_item.compare(None)
-            else:
-                result = l_item.compare(r_item)
+            result = _compare_items(
+                left[i] if i < len(left) else None, right[i] if i < len(right) else None
+            )
             if result:
                 return result
         return 0
+
+
+def _compare_items(left: _MvnItem | None, right: _MvnItem | None) -> int:
+    if left is not None:
+        return left.compare(right)
+    return 0 if right is None else -right.compare(None)
 
 
 def _mvn_parse_item(is_digit: bool, text: str, followed_by_digit: bool = False) -> _MvnItem:
@@ -234,47 +244,54 @@ def _mvn_item_or_zero(is_digit: bool, text: str, start: int, end: int) -> _MvnIt
     return _MvnItem("int", 0) if end == start else _mvn_parse_item(is_digit, text[start:end])
 
 
+class _MvnParser:
+    """ComparableVersion's parser: items split at ``.``, ``-`` and digit/letter transitions;
+    ``-`` and transitions open a nested list."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.root: list[_MvnItem] = []
+        self.current = self.root
+        self.stack = [self.root]
+        self.is_digit = False
+        self.start = 0
+
+    def parse(self) -> _MvnItem:
+        for i, char in enumerate(self.text):
+            if char in ".-":
+                self.current.append(_mvn_item_or_zero(self.is_digit, self.text, self.start, i))
+                self.start = i + 1
+                if char == "-":
+                    self._push_list()
+            else:
+                self._transition(i, char.isdigit())
+        if len(self.text) > self.start:
+            self.current.append(_mvn_parse_item(self.is_digit, self.text[self.start :]))
+        while self.stack:
+            _mvn_normalize(self.stack.pop())
+        return _MvnItem("list", self.root)
+
+    def _transition(self, i: int, digit: bool) -> None:
+        """A digit after letters or a letter after digits ends an item and opens a list."""
+        if digit != self.is_digit and i > self.start:
+            word = self.text[self.start : i]
+            self.current.append(_mvn_parse_item(self.is_digit, word, followed_by_digit=digit))
+            self.start = i
+            self._push_list()
+        self.is_digit = digit
+
+    def _push_list(self) -> None:
+        nested: list[_MvnItem] = []
+        self.current.append(_MvnItem("list", nested))
+        self.stack.append(nested)
+        self.current = nested
+
+
 def _maven_key(version: str) -> Any:
     text = version.strip().lower()
     if not text or any(c.isspace() for c in text):
         raise UnparseableVersion(f"not a Maven version: {version!r}")
-    root: list[_MvnItem] = []
-    current = root
-    stack = [root]
-    is_digit = False
-    start = 0
-
-    def push_list() -> list[_MvnItem]:
-        nested: list[_MvnItem] = []
-        current.append(_MvnItem("list", nested))
-        stack.append(nested)
-        return nested
-
-    for i, char in enumerate(text):
-        if char == ".":
-            current.append(_mvn_item_or_zero(is_digit, text, start, i))
-            start = i + 1
-        elif char == "-":
-            current.append(_mvn_item_or_zero(is_digit, text, start, i))
-            start = i + 1
-            current = push_list()
-        elif char.isdigit():
-            if not is_digit and i > start:
-                current.append(_mvn_parse_item(False, text[start:i], followed_by_digit=True))
-                start = i
-                current = push_list()
-            is_digit = True
-        else:
-            if is_digit and i > start:
-                current.append(_mvn_parse_item(True, text[start:i]))
-                start = i
-                current = push_list()
-            is_digit = False
-    if len(text) > start:
-        current.append(_mvn_parse_item(is_digit, text[start:]))
-    while stack:
-        _mvn_normalize(stack.pop())
-    return _MvnKey(_MvnItem("list", root))
+    return _MvnKey(_MvnParser(text).parse())
 
 
 @functools.total_ordering
@@ -296,13 +313,14 @@ class _MvnKey:
 
 # ---------------------------------------------------------------- dispatch
 
-_KEYS: dict[str, Callable[[str], Any]] = {
-    "PyPI": _pep440_key,
-    "npm": _npm_key,
-    "crates.io": semver_key,
-    "Go": _go_key,
-    "RubyGems": _gem_key,
-    "Maven": _maven_key,
+# One key function per version scheme; each ecosystem's spec names its scheme.
+SCHEMES: dict[VersionScheme, Callable[[str], Any]] = {
+    "pep440": _pep440_key,
+    "npm-semver": _npm_key,
+    "semver": semver_key,
+    "go": _go_key,
+    "rubygems": _gem_key,
+    "maven": _maven_key,
 }
 
 
@@ -314,11 +332,10 @@ def version_key(ecosystem: str, version: str) -> Any:
         UnparseableVersion: the version does not follow the ecosystem's syntax, or the
             ecosystem is unknown.
     """
-    try:
-        fn = _KEYS[ecosystem]
-    except KeyError:
-        raise UnparseableVersion(f"unknown ecosystem {ecosystem!r}") from None
-    return fn(version)
+    spec = ECOSYSTEMS.get(ecosystem)
+    if spec is None:
+        raise UnparseableVersion(f"unknown ecosystem {ecosystem!r}")
+    return SCHEMES[spec.version_scheme](version)
 
 
 def compare(ecosystem: str, a: str, b: str) -> int:

@@ -1,18 +1,51 @@
-"""Secret detection: precompiled patterns with cheap prefilters, and the precision filters.
+"""Secrets: detectors over text, the one secret classifier, and evidence redaction.
 
 Usage::
 
-    from gatekeeper.secrets import scan_text
+    from gatekeeper.secrets import redact, scan_text, secret_assignment
     for hit in scan_text(text, "config/app.yaml"):
         print(hit.detector, hit.line, redact(hit.value))
+    secret_assignment("DB_PASSWORD", value)   # the same answer in every family
 
 ``scan_text`` never returns anything but the raw value inside ``RawHit``; callers turn it
 into a redacted form and a sha256 fingerprint (``redact`` / ``value_fingerprint``) before
-it leaves the process.
+it leaves the process. Every "does this look like a secret?" question goes through
+``gatekeeper.secrets.classify`` (names, placeholders, randomness, credential formats);
+``classify.classify(name, value)`` gives the redacted form of a value judged secret.
 """
 
 from __future__ import annotations
 
-from gatekeeper.secrets.detect import RawHit, redact, scan_text, value_fingerprint
+from gatekeeper.secrets.classify import (
+    is_credential_value,
+    is_placeholder,
+    is_secret_file,
+    is_secret_name,
+    is_secret_value,
+    looks_random,
+    redact,
+    redact_text,
+    secret_assignment,
+    token_kind,
+    value_fingerprint,
+)
+from gatekeeper.secrets.detect import RawHit, scan_text
+from gatekeeper.secrets.redaction import dump_evidence, redact_strings
 
-__all__ = ["RawHit", "redact", "scan_text", "value_fingerprint"]
+__all__ = [
+    "RawHit",
+    "dump_evidence",
+    "is_credential_value",
+    "is_placeholder",
+    "is_secret_file",
+    "is_secret_name",
+    "is_secret_value",
+    "looks_random",
+    "redact",
+    "redact_strings",
+    "redact_text",
+    "scan_text",
+    "secret_assignment",
+    "token_kind",
+    "value_fingerprint",
+]

@@ -18,6 +18,7 @@ import pytest
 from gatekeeper.cli import main
 from gatekeeper.deps import osv as osv_mod
 from gatekeeper.deps.cvss import base_score, cvss3_base_score, severity_of_score
+from gatekeeper.deps.osv import database as osv_database
 from gatekeeper.deps.osv import is_affected, match_packages, open_index
 from gatekeeper.errors import InvalidInput
 from gatekeeper.models.deps import Package
@@ -303,7 +304,7 @@ def test_index_is_built_once_and_reused(
     def no_reading(_path: Path) -> Iterator[tuple[str, bytes]]:
         raise AssertionError("the warm run must not re-read the records")
 
-    monkeypatch.setattr(osv_mod, "_records", no_reading)
+    monkeypatch.setattr(osv_database, "_records", no_reading)
     index, built = open_index(db, _cache_home / "gatekeeper" / "osv")
     assert not built and index.lookup("npm", "lodash")
     index.close()
@@ -558,7 +559,7 @@ def test_warm_run_answers_from_the_match_memo(
     def no_matching(*_args: Any, **_kwargs: Any) -> bool:
         raise AssertionError("a warm run on the same versions must not re-evaluate ranges")
 
-    monkeypatch.setattr(osv_mod, "is_affected", no_matching)
+    monkeypatch.setattr(osv_database, "is_affected", no_matching)
     second, _, _ = match_packages(packages, AuditOptions(osv_db=str(db)))
     assert second == first and len(first) == 2
     # a version not seen before is matched afresh (and would reach is_affected)
@@ -585,3 +586,59 @@ def test_unversioned_entries_are_named_in_the_notes(tmp_path: Path) -> None:
     assert notes == [
         "OSV: 1 entry without one exact version could not be matched (see deps/unpinned)"
     ]
+
+
+# ------------------------------------------------------------------ the source interface
+
+
+def test_both_sources_answer_one_package_as_they_answer_many(
+    tmp_path: Path, osv_api: _OsvApi, _cache_home: Path
+) -> None:
+    from gatekeeper.deps.osv import OsvDatabase
+    from gatekeeper.deps.osv.api import OsvApi
+
+    packages = [pkg("PyPI", "django", "4.2.0"), pkg("npm", "lodash", "4.17.20", "yarn.lock")]
+    with (
+        OsvDatabase(_db(tmp_path), _cache_home) as database,
+        OsvApi(osv_api.url, _cache_home) as api,
+    ):
+        for source in (database, api):
+            one_by_one = [v for p in packages for v in source.query(p).vulnerabilities]
+            assert one_by_one == source.query_all(packages).vulnerabilities
+            assert [v.id for v in one_by_one] == (
+                ["GHSA-1111-2222-3333", "GHSA-npm"]
+                if source is database
+                else ["GHSA-aaaa", "GHSA-cccc"]
+            )
+    assert database.description.startswith("db:dir-") and api.description == f"api:{osv_api.url}"
+
+
+def test_a_source_that_only_answers_one_query_gets_the_bulk_method_for_free() -> None:
+    from gatekeeper.deps.osv import Matches, OsvSource
+
+    class Static(OsvSource):
+        description = "static:test"
+
+        def query(self, package: Package) -> Matches:
+            return Matches([], [f"asked about {package.name}"])
+
+    with Static() as source:
+        found = source.query_all([pkg("PyPI", "six", "1.16.0"), pkg("PyPI", "attrs", "23.1.0")])
+    assert found == Matches([], ["asked about attrs", "asked about six"])
+
+
+def test_source_errors_share_one_base_and_keep_their_exit_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gatekeeper.deps.osv import OsvApiError, OsvDatabaseError, OsvError
+    from gatekeeper.errors import CollectionError, ExitCode
+
+    monkeypatch.setattr(time, "sleep", lambda _s: None)
+
+    with pytest.raises(OsvDatabaseError) as db_error:
+        match_packages([pkg("PyPI", "x", "1.0")], AuditOptions(osv_db=tmp_path / "missing"))
+    with pytest.raises(OsvApiError) as api_error:
+        match_packages([pkg("PyPI", "x", "1.0")], AuditOptions(osv_api_url="http://127.0.0.1:9"))
+    for exc in (db_error.value, api_error.value):
+        assert isinstance(exc, OsvError) and exc.exit_code == ExitCode.USAGE
+    assert isinstance(db_error.value, InvalidInput) and isinstance(api_error.value, CollectionError)

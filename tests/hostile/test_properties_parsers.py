@@ -571,9 +571,10 @@ def test_secret_scanner_never_raises_and_never_echoes(text: str, path: str) -> N
 
 
 def test_parsers_registered_for_every_lockfile_format() -> None:
-    from gatekeeper.deps import _BY_NAME
+    from gatekeeper.deps import ECOSYSTEMS
 
-    assert set(_BY_NAME) - {"npm-shrinkwrap.json", "gems.locked"} <= set(LOCKFILES)
+    names = {name for spec in ECOSYSTEMS.values() for name in spec.files}
+    assert names - {"npm-shrinkwrap.json", "gems.locked"} <= set(LOCKFILES)
     assert Path(__file__).name == "test_properties_parsers.py"
 
 

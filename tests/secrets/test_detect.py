@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from gatekeeper.secrets import redact, scan_text, value_fingerprint
-from gatekeeper.secrets.detect import is_placeholder, looks_random
+from gatekeeper.secrets.classify import is_placeholder, looks_random
 from tests.secrets import tokens as t
 
 

@@ -1,0 +1,284 @@
+"""Does this look like a secret? One answer for the whole project.
+
+Every family asks here: the secrets detectors (generic assignments and tool config files),
+the container family (``ENV``/``ARG``, image config, build context files), the pipeline
+family (literal credentials in workflows) and the redaction of evidence before it is
+printed or signed. Three questions, each answered once:
+
+- ``secret_assignment(name, value)``: a literal assigned to a name like ``DB_PASSWORD``,
+  ``API_KEY`` or ``client_secret`` that looks generated (a placeholder, a reference, a
+  well-known default, a word, a path, a digest or prose does not);
+- ``is_credential_value(value)``: a literal in a field that holds a credential by
+  definition (``.npmrc`` ``_authToken``, a registry password, a ``secrets:`` input);
+- ``token_kind(value)``: a credential format recognisable on its own (``ghp_...``, a private
+  key block, a URL password), whatever it is assigned to.
+
+Usage::
+
+    from gatekeeper.secrets.classify import classify
+    secret = classify("DB_PASSWORD", value)   # RedactedValue | None
+    if secret is not None:
+        print(secret.redacted, secret.reason)   # never the value itself
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import PurePosixPath
+
+from gatekeeper.models.container import RedactedValue
+from gatekeeper.secrets._values import (
+    is_placeholder,
+    is_weak_default,
+    looks_random,
+    redact,
+    shannon_entropy,
+    value_fingerprint,
+)
+from gatekeeper.secrets.formats import format_hits
+
+__all__ = [
+    "NAME_SEGMENTS",
+    "NAME_WORDS",
+    "classify",
+    "is_credential_value",
+    "is_placeholder",
+    "is_pointer_name",
+    "is_secret_file",
+    "is_secret_name",
+    "is_secret_value",
+    "is_weak_default",
+    "looks_random",
+    "redact",
+    "redact_text",
+    "secret_assignment",
+    "token_kind",
+    "value_fingerprint",
+]
+
+# --- names -----------------------------------------------------------------------------------
+
+# Words that make a name a secret's wherever they appear in it (lower case, as a regex).
+NAME_WORDS = (
+    r"passw(?:or)?d|passphrase|pwd|secret|token|api[_.-]?key|access[_.-]?key"
+    r"|private[_.-]?key|auth[_.-]?key|credential"
+)
+# Short words that only count as a whole segment of the name (DB_PASS, not BYPASS; BASIC_AUTH,
+# not AUTHOR).
+NAME_SEGMENTS = frozenset({"pass", "pw", "auth", "creds"})
+_NAME_WORD = re.compile(NAME_WORDS)
+_NAME_SPLIT = re.compile(r"[^a-z0-9]+")
+# Names that hold something about a secret rather than the secret itself (matched as suffix).
+_POINTER_SUFFIXES = (
+    "file",
+    "path",
+    "dir",
+    "url",
+    "uri",
+    "endpoint",
+    "name",
+    "id",
+    "ids",
+    "type",
+    "length",
+    "len",
+    "size",
+    "count",
+    "env",
+    "var",
+    "variable",
+    "field",
+    "header",
+    "param",
+    "ref",
+    "arn",
+    "hash",
+    "sha",
+    "sha1",
+    "sha256",
+    "sha512",
+    "digest",
+    "checksum",
+    "fingerprint",
+    "provider",
+    "policy",
+    "format",
+    "prefix",
+    "suffix",
+    "version",
+    "expiry",
+    "expires",
+    "ttl",
+    "timeout",
+    "rotation",
+    "label",
+    "description",
+    "regex",
+    "pattern",
+    "template",
+    "mount",
+    "store",
+    "manager",
+    "class",
+    "method",
+    "enabled",
+    "required",
+    "source",
+    "kind",
+    "mode",
+    "location",
+    "host",
+    "port",
+    "user",
+    "username",
+    "login",
+    "email",
+    "service",
+    "scope",
+    "scopes",
+    "audience",
+    "issuer",
+    "algorithm",
+    "alg",
+    "public",
+    "publickey",
+    "public_key",
+    "public-key",
+)
+_POINTER_ANYWHERE = re.compile(
+    r"public[_.-]?key|pubkey|tokenizer|token_?count|max_?tokens|^(?:no|skip|use)[_.-]"
+)
+
+
+@functools.lru_cache(maxsize=8192)
+def is_pointer_name(name: str) -> bool:
+    """A name that describes a secret (``TOKEN_URL``, ``PASSWORD_FILE``, ``max_tokens``,
+    ``use_token``) instead of holding one."""
+    low = name.lower()
+    return low.endswith(_POINTER_SUFFIXES) or _POINTER_ANYWHERE.search(low) is not None
+
+
+@functools.lru_cache(maxsize=8192)
+def is_secret_name(name: str) -> bool:
+    """A name like password, secret, token, api_key, credential (and not a pointer to one)."""
+    low = name.lower()
+    named = _NAME_WORD.search(low) is not None or not NAME_SEGMENTS.isdisjoint(
+        _NAME_SPLIT.split(low)
+    )
+    return named and not is_pointer_name(low)
+
+
+# --- values ----------------------------------------------------------------------------------
+
+# A path or URL to the credential, not the credential.
+_LOCATIONS = ("http://", "https://", "/", "./", "~/", "../")
+_HOSTNAME = re.compile(r"^[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+
+
+def _literal(value: str) -> str:
+    return value.strip().strip("'\"")
+
+
+_PROSE_OR_TEMPLATE = re.compile(r"[ \t{}]")
+
+
+def _not_a_literal_secret(text: str) -> bool:
+    """Locations, host names, prose, templates and concatenations."""
+    return (
+        text.startswith((*_LOCATIONS, "+", "\\"))
+        or _PROSE_OR_TEMPLATE.search(text) is not None
+        or _HOSTNAME.match(text) is not None
+    )
+
+
+def is_secret_value(value: str) -> bool:
+    """A literal that looks generated: what a name like PASSWORD must hold to be reported.
+
+    Not: placeholders and references, well-known defaults, paths, URLs and host names, prose,
+    templates, words and identifiers, digests, UUIDs, numbers, anything under 8 characters.
+    """
+    text = _literal(value)
+    if len(text) < 8 or _not_a_literal_secret(text) or is_weak_default(text):
+        return False
+    return looks_random(text)
+
+
+def is_credential_value(value: str) -> bool:
+    """A literal credential in a field that holds one by definition (6+ characters)."""
+    text = _literal(value)
+    if len(text) < 6 or is_placeholder(text) or is_weak_default(text):
+        return False
+    if text.startswith(_LOCATIONS):
+        return False
+    return shannon_entropy(text) >= 2.5
+
+
+def secret_assignment(name: str, value: str) -> bool:
+    """Whether the literal ``value`` assigned to ``name`` is a secret."""
+    return is_secret_name(name) and is_secret_value(value)
+
+
+# --- formats, the combined answer, redaction -------------------------------------------------
+
+
+def token_kind(value: str) -> str | None:
+    """The credential format (or URL password) found in ``value``, if any."""
+    hits = format_hits(value)
+    return hits[0].detector if hits else None
+
+
+def classify(name: str | None, value: str | None) -> RedactedValue | None:
+    """The redacted form of ``value`` (assigned to ``name``) when it is a secret, else None.
+
+    A credential format always counts (the reason is its detector, e.g. ``github-token``);
+    otherwise ``secret_assignment`` decides (the reason is ``name:NAME``).
+    """
+    if not value:
+        return None
+    kind = token_kind(value)
+    if kind is None and name is not None and secret_assignment(name, value):
+        kind = f"name:{name}"
+    if kind is None:
+        return None
+    return RedactedValue(redacted=redact(value), sha256=value_fingerprint(value), reason=kind)
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every credential format and URL password replaced by its redacted form."""
+    for hit in sorted(format_hits(text), key=lambda h: h.start, reverse=True):
+        text = text[: hit.start] + redact(hit.value) + text[hit.end :]
+    return text
+
+
+# --- files -----------------------------------------------------------------------------------
+
+# File names whose presence in a build context copy or an image layer means a credential.
+_SECRET_BASENAMES = frozenset(
+    {
+        "id_rsa",
+        "id_dsa",
+        "id_ecdsa",
+        "id_ed25519",
+        ".npmrc",
+        ".pypirc",
+        ".netrc",
+        ".git-credentials",
+        ".env",
+        ".htpasswd",
+    }
+)
+_SECRET_IN_FOLDER = frozenset({(".aws", "credentials"), (".docker", "config.json")})
+_SECRET_SUFFIXES = (".key", ".p12", ".pfx")
+
+
+def is_secret_file(path: str, *, strict: bool = False) -> bool:
+    """Whether a file name says credential (``id_rsa``, ``.npmrc``, ``.aws/credentials``...).
+
+    ``strict`` (used for image layers, where system packages ship ``*.key`` test files) only
+    accepts the unambiguous names, not the ``.key``/``.p12``/``.pfx`` suffixes.
+    """
+    pure = PurePosixPath(path.replace("\\", "/"))
+    if pure.name in _SECRET_BASENAMES or (pure.parent.name, pure.name) in _SECRET_IN_FOLDER:
+        return True
+    return not strict and pure.name.lower().endswith(_SECRET_SUFFIXES)
