@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from gatekeeper._digest import sha256_files, tree_digest
-from gatekeeper._glob import compile_glob, static_prefix
+from gatekeeper._glob import Glob, compile_glob, static_prefix
 from gatekeeper.attest._progress import in_chunks
 from gatekeeper.errors import InvalidInput
 from gatekeeper.models.statement import Artifact
@@ -139,9 +138,9 @@ def _candidates(root: Path, start: str) -> Iterable[tuple[str, os.DirEntry[str]]
     return _walk(root, start)
 
 
-def _by_start(patterns: list[str]) -> list[tuple[str, list[tuple[str, re.Pattern[str]]]]]:
+def _by_start(patterns: list[str]) -> list[tuple[str, list[tuple[str, Glob]]]]:
     """Patterns grouped by where their walk can start, so each subtree is walked once."""
-    starts: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+    starts: dict[str, list[tuple[str, Glob]]] = {}
     for pattern in patterns:
         starts.setdefault(static_prefix(pattern), []).append((pattern, compile_glob(pattern)))
     return sorted(starts.items())
