@@ -26,8 +26,8 @@ from gatekeeper.cli import main
 from gatekeeper.errors import InvalidInput
 from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE
 from gatekeeper.policy import parse_policy
+from tests.adversarial.conftest import stage_envelope
 from tests.harness import Pipeline, codes
-from tests.hostile.conftest import stage_envelope
 
 GB2 = 2 * 1024**3
 

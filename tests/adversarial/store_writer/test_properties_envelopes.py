@@ -35,8 +35,8 @@ from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE, Envelope
 from gatekeeper.models.policy import Policy
 from gatekeeper.policy import parse_policy
 from gatekeeper.verify.evaluate import VerifyConfig, run_verify
+from tests.adversarial.conftest import stage_envelope
 from tests.harness import Pipeline
-from tests.hostile.conftest import stage_envelope
 
 # -- strategies --------------------------------------------------------------------------------
 

@@ -22,9 +22,9 @@ from gatekeeper.attest.materials import record_dirs, record_globs
 from gatekeeper.cli import main
 from gatekeeper.errors import InvalidInput
 from gatekeeper.models.statement import Artifact
+from tests.adversarial.conftest import stage_envelope
 from tests.conftest import commit_files
 from tests.harness import Pipeline, codes
-from tests.hostile.conftest import stage_envelope
 
 NFC = unicodedata.normalize("NFC", "café.py")
 NFD = unicodedata.normalize("NFD", "café.py")
