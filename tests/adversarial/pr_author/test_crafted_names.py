@@ -48,28 +48,6 @@ def _attest_cli(pipeline: Pipeline, *args: str) -> int:
     )
 
 
-@pytest.mark.parametrize(
-    "glob",
-    [
-        "../keys/ci",
-        "../../etc/passwd",
-        "/etc/passwd",
-        "src/../../x",
-        "src/\x00app.py",
-        "./../keys/*",
-        "",
-    ],
-)
-def test_globs_that_leave_the_tree_are_refused(
-    pipeline: Pipeline, glob: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert _attest_cli(pipeline, "--material", glob) == 2
-    assert "stay inside it" in capsys.readouterr().err
-    assert not (pipeline.store / "envelopes").exists()
-    with pytest.raises(InvalidInput):
-        record_dirs(pipeline.repo_path, [glob or "/"], what="material")
-
-
 def _pipeline_with_materials(pipeline: Pipeline, rename: dict[str, str]) -> Path:
     """A passing chain whose build materials are re-signed with names renamed (same digests)."""
     pipeline.attest("source", run_id="r", products=["src/**"])
