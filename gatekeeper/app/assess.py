@@ -9,6 +9,7 @@ there, and applies the policy (overrides, exceptions, baseline, existing-on-base
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -147,14 +148,27 @@ def existing_on_base(request: AuditRequest) -> set[str]:
         repo.close()
 
 
-def assess(request: AuditRequest, *, now: datetime, baseline: set[str] | None = None) -> Assessment:
-    """Gather, mark what the base already had (unless the policy blocks it), apply the policy."""
+def assess(
+    request: AuditRequest,
+    *,
+    now: datetime,
+    baseline: set[str] | None = None,
+    before_policy: Callable[[list[Finding]], list[Finding]] | None = None,
+) -> Assessment:
+    """Gather, mark what the base already had (unless the policy blocks it), apply the policy.
+
+    ``before_policy`` (pr-check) may add findings and adjust them before the policy applies.
+    """
     audited = gather(request)
+    raw = list(audited.findings)
+    if before_policy is not None:
+        raw = before_policy(raw)
+        audited = Audited(evidence=audited.evidence, findings=raw)
     existing: set[str] = set()
     if request.base is not None and not request.policy.audits.block_existing:
         existing = existing_on_base(request)
     findings, notes = apply_policy(
-        audited.findings, request.policy, now=now, baseline=baseline, existing=existing
+        raw, request.policy, now=now, baseline=baseline, existing=existing
     )
     return Assessment(
         audited=audited, findings=findings, notes=[*notes, *audited.collector_notes()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,9 +19,14 @@ class CheckConfig(AuditRequest):
     """An audit request plus what only a check has: a baseline, the policy's shown name."""
 
     baseline: Path | None = None
+    # A baseline already read (pr-check reads it from the base revision); wins over the path.
+    baseline_fingerprints: frozenset[str] | None = None
     policy_name: str | None = None
     now: datetime | None = None
     command: str = "check"
+    # pr-check's word on the audits' findings before the policy applies: it adds its own
+    # gate-change findings and judges every gate change against the pull request's reviews.
+    before_policy: Callable[[list[Finding]], list[Finding]] | None = None
 
 
 @dataclass(frozen=True)
@@ -41,8 +47,14 @@ def run_check(cfg: CheckConfig) -> CheckResult:
     Raises:
         CollectionError / InvalidInput: evidence could not be collected (a block, exit 2).
     """
-    baseline = load_baseline(cfg.baseline) if cfg.baseline else None
-    assessment = assess(cfg, now=cfg.now or datetime.now(UTC), baseline=baseline)
+    baseline: set[str] | None = None
+    if cfg.baseline_fingerprints is not None:
+        baseline = set(cfg.baseline_fingerprints)
+    elif cfg.baseline:
+        baseline = load_baseline(cfg.baseline)
+    assessment = assess(
+        cfg, now=cfg.now or datetime.now(UTC), baseline=baseline, before_policy=cfg.before_policy
+    )
     verdict = decide_findings(
         cfg.command,
         assessment.findings,

@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from gatekeeper._digest import sha256_files, tree_digest
-from gatekeeper._glob import compile_glob, static_prefix
+from gatekeeper._glob import Glob, compile_glob, static_prefix
 from gatekeeper.attest._progress import in_chunks
+from gatekeeper.collect.base import never_walked
 from gatekeeper.errors import InvalidInput
 from gatekeeper.models.statement import Artifact
-
-# Never recorded as materials or products: VCS metadata and the default store.
-_SKIP_DIRS = frozenset({".git", ".gatekeeper"})
 
 
 def _through_link(root: Path, rel: str, *, include_last: bool) -> bool:
@@ -56,8 +53,13 @@ def _entries(directory: Path) -> list[os.DirEntry[str]]:
         raise InvalidInput(f"{directory}: cannot read: {exc.strerror or exc}") from exc
 
 
-def _walk(root: Path, start: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
-    """Yield (relative POSIX path, entry) for files and symlinks below ``root/start``."""
+def _walk(root: Path, start: str, skip: frozenset[str]) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """Yield (relative POSIX path, entry) for files and symlinks below ``root/start``.
+
+    SECURITY: only the exact paths in ``skip`` (``never_walked``: the repository's own
+    top-level ``.git`` and the store) are left out; a ``.git`` or ``.gatekeeper`` deeper in
+    the tree is recorded like any other file.
+    """
     if start and _through_link(root, start, include_last=True):
         return
     stack = [start]
@@ -65,9 +67,11 @@ def _walk(root: Path, start: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
         rel_dir = stack.pop()
         for entry in _entries(root / rel_dir if rel_dir else root):
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            if rel in skip:
+                continue
             if not entry.is_dir(follow_symlinks=False):
                 yield rel, entry
-            elif entry.name not in _SKIP_DIRS:
+            else:
                 stack.append(rel)
 
 
@@ -128,7 +132,9 @@ def _record(root: Path, names_entries: Iterable[tuple[str, os.DirEntry[str]]]) -
     return artifacts
 
 
-def _candidates(root: Path, start: str) -> Iterable[tuple[str, os.DirEntry[str]]]:
+def _candidates(
+    root: Path, start: str, skip: frozenset[str]
+) -> Iterable[tuple[str, os.DirEntry[str]]]:
     """Files and links a pattern starting at ``start`` can match."""
     if start and _through_link(root, start, include_last=False):
         return []  # a path through a symlink is outside the tree: it matches nothing
@@ -136,23 +142,25 @@ def _candidates(root: Path, start: str) -> Iterable[tuple[str, os.DirEntry[str]]
     if start and (literal.is_symlink() or literal.is_file()):
         # A pattern naming one file or link directly.
         return [(start, e) for e in _entries(literal.parent) if e.name == literal.name]
-    return _walk(root, start)
+    return _walk(root, start, skip)
 
 
-def _by_start(patterns: list[str]) -> list[tuple[str, list[tuple[str, re.Pattern[str]]]]]:
+def _by_start(patterns: list[str]) -> list[tuple[str, list[tuple[str, Glob]]]]:
     """Patterns grouped by where their walk can start, so each subtree is walked once."""
-    starts: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+    starts: dict[str, list[tuple[str, Glob]]] = {}
     for pattern in patterns:
         starts.setdefault(static_prefix(pattern), []).append((pattern, compile_glob(pattern)))
     return sorted(starts.items())
 
 
-def _match(root: Path, patterns: list[str]) -> tuple[dict[str, os.DirEntry[str]], dict[str, int]]:
+def _match(
+    root: Path, patterns: list[str], skip: frozenset[str]
+) -> tuple[dict[str, os.DirEntry[str]], dict[str, int]]:
     """(path -> entry of every match, pattern -> its number of matches)."""
     matched: dict[str, os.DirEntry[str]] = {}
     hits = dict.fromkeys(patterns, 0)
     for start, regexes in _by_start(patterns):
-        for rel, entry in _candidates(root, start):
+        for rel, entry in _candidates(root, start, skip):
             for pattern, rx in regexes:
                 if rx.match(rel):  # NOTE: every pattern counts its hits, even overlapping ones
                     hits[pattern] += 1
@@ -161,9 +169,15 @@ def _match(root: Path, patterns: list[str]) -> tuple[dict[str, os.DirEntry[str]]
 
 
 def record_globs(
-    root: Path, patterns: list[str], *, what: str, allow_empty: bool = False
+    root: Path,
+    patterns: list[str],
+    *,
+    what: str,
+    allow_empty: bool = False,
+    store: str | None = None,
 ) -> list[Artifact]:
-    """Every file or symlink matching any of ``patterns``.
+    """Every file or symlink matching any of ``patterns``; ``store`` is the ``--store`` of the
+    run (its directory, when inside ``root``, is not recorded).
 
     Raises:
         InvalidInput: a pattern leaves the tree, or matches nothing (unless ``allow_empty``).
@@ -171,7 +185,7 @@ def record_globs(
     if not patterns:
         return []
     cleaned = [_check_pattern(p) for p in patterns]
-    matched, hits = _match(root, cleaned)
+    matched, hits = _match(root, cleaned, never_walked(root, store))
     empty = [p for p, n in hits.items() if n == 0]
     if empty and not allow_empty:
         raise InvalidInput(
@@ -181,8 +195,11 @@ def record_globs(
     return _record(root, sorted(matched.items()))
 
 
-def record_dirs(root: Path, dirs: list[str], *, what: str) -> list[Artifact]:
-    """One digest per directory over every file and link below it (see ``tree_digest``).
+def record_dirs(
+    root: Path, dirs: list[str], *, what: str, store: str | None = None
+) -> list[Artifact]:
+    """One digest per directory over every file and link below it (see ``tree_digest``);
+    ``store`` as for ``record_globs``.
 
     Raises:
         InvalidInput: a directory is missing or outside the tree.
@@ -193,7 +210,7 @@ def record_dirs(root: Path, dirs: list[str], *, what: str) -> list[Artifact]:
         path = root / rel
         if _through_link(root, rel, include_last=True) or not path.is_dir():
             raise InvalidInput(f"--{what}-dir {raw!r}: not a directory under {root}")
-        entries = _record(root, _walk(root, rel))
+        entries = _record(root, _walk(root, rel, never_walked(root, store)))
         out.append(dir_artifact(rel, entries))
     return out
 

@@ -156,15 +156,19 @@ def _image_subjects(images: list[str]) -> list[Artifact]:
 
 
 def _materials(cfg: AttestConfig) -> list[Artifact]:
-    found = record_globs(cfg.repo, cfg.materials, what="material", allow_empty=cfg.allow_empty)
-    return found + record_dirs(cfg.repo, cfg.material_dirs, what="material")
+    found = record_globs(
+        cfg.repo, cfg.materials, what="material", allow_empty=cfg.allow_empty, store=cfg.store
+    )
+    return found + record_dirs(cfg.repo, cfg.material_dirs, what="material", store=cfg.store)
 
 
 def _products(cfg: AttestConfig) -> list[Artifact]:
-    found = record_globs(cfg.repo, cfg.products, what="product", allow_empty=cfg.allow_empty)
+    found = record_globs(
+        cfg.repo, cfg.products, what="product", allow_empty=cfg.allow_empty, store=cfg.store
+    )
     return (
         found
-        + record_dirs(cfg.repo, cfg.product_dirs, what="product")
+        + record_dirs(cfg.repo, cfg.product_dirs, what="product", store=cfg.store)
         + _image_subjects(cfg.images)
     )
 

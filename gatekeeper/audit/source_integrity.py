@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import ClassVar
 
+from gatekeeper._glob import Glob, compile_codeowners
 from gatekeeper.audit.base import AuditContext
 from gatekeeper.audit.rule import Rule, RuleSet
 from gatekeeper.collect.build_files import BuildFiles
@@ -148,47 +149,7 @@ def _identity_allowed(email: str, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(email, p.strip().lower()) for p in patterns)
 
 
-# gitignore-style wildcards, longest first; a trailing ``/**`` is handled on its own.
-_GLOB_TOKENS = (("**/", "(?:.*/)?"), ("**", ".*"), ("*", "[^/]*"), ("?", "[^/]"))
-
-
-def _glob_token(body: str, i: int) -> tuple[str, int]:
-    """The regex for the pattern text at ``body[i:]``, and the index after it."""
-    if body.startswith("/**", i) and i + 3 == len(body):
-        return "/.*", i + 3
-    for token, regex in _GLOB_TOKENS:
-        if body.startswith(token, i):
-            return regex, i + len(token)
-    if body[i] == "\\" and i + 1 < len(body):
-        return re.escape(body[i + 1]), i + 2
-    return re.escape(body[i]), i + 1
-
-
-def _codeowners_suffix(pattern: str, body: str) -> str:
-    # A pattern matching a directory owns everything below it. GitHub: `docs/*` covers the
-    # files directly in docs/ but not deeper ones, so a trailing wildcard segment stops there.
-    if pattern.endswith("/"):
-        return "/.*"
-    last = body.rsplit("/", 1)[-1]
-    if "*" in last and not last.startswith("**"):
-        return ""
-    return "(?:/.*)?"
-
-
-def _codeowners_regex(pattern: str) -> re.Pattern[str]:
-    """gitignore-style CODEOWNERS pattern semantics (GitHub / GitLab)."""
-    anchored = pattern.startswith("/") or "/" in pattern.rstrip("/")
-    body = pattern.strip("/") if pattern != "/" else ""
-    out: list[str] = []
-    i = 0
-    while i < len(body):
-        piece, i = _glob_token(body, i)
-        out.append(piece)
-    prefix = "" if anchored else "(?:.*/)?"
-    return re.compile(f"^{prefix}{''.join(out)}{_codeowners_suffix(pattern, body)}$")
-
-
-def codeowners_rules(text: str) -> list[tuple[re.Pattern[str], bool]]:
+def codeowners_rules(text: str) -> list[tuple[Glob, bool]]:
     """(pattern, has_owners) per rule line, in file order (the last match wins)."""
     rules = []
     for raw in text.splitlines():
@@ -198,14 +159,14 @@ def codeowners_rules(text: str) -> list[tuple[re.Pattern[str], bool]]:
         parts = line.split()
         pattern = parts[0]
         owners = [p for p in parts[1:] if not p.startswith("#")]
-        rules.append((_codeowners_regex(pattern), bool(owners)))
+        rules.append((compile_codeowners(pattern), bool(owners)))
     return rules
 
 
-def owned(path: str, rules: list[tuple[re.Pattern[str], bool]]) -> bool:
+def owned(path: str, rules: list[tuple[Glob, bool]]) -> bool:
     result = False
-    for regex, has_owners in rules:
-        if regex.match(path):
+    for glob, has_owners in rules:
+        if glob.match(path):
             result = has_owners
     return result
 

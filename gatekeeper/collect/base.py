@@ -17,15 +17,22 @@ from gatekeeper.models.base import GatekeeperModel
 from gatekeeper.models.options import AuditOptions
 from gatekeeper.models.policy import Limits
 
-__all__ = ["SKIP_DIRS", "CollectContext", "Collector", "Limits", "walk_files"]
+__all__ = [
+    "THIRD_PARTY_DIRS",
+    "VCS_DIRS",
+    "CollectContext",
+    "Collector",
+    "Limits",
+    "never_walked",
+    "walk_files",
+]
 
-# Directories never walked: VCS metadata, gatekeeper's own store, virtualenvs and caches.
-SKIP_DIRS = frozenset(
+# The repository's own version-control metadata: skipped at the top of a walk only.
+VCS_DIRS = frozenset({".git", ".hg", ".svn"})
+# Installed third-party code and tool caches (not the repository's own files, and often
+# 100,000 of them): audit walks skip them at any depth. ``attest`` records them like any file.
+THIRD_PARTY_DIRS = frozenset(
     {
-        ".git",
-        ".hg",
-        ".svn",
-        ".gatekeeper",
         ".venv",
         "venv",
         "node_modules",
@@ -38,6 +45,41 @@ SKIP_DIRS = frozenset(
         ".hypothesis",
     }
 )
+
+
+def _store_below(root: Path, store: str | None) -> str | None:
+    """The attestation store's path relative to ``root`` (POSIX) when it is a directory inside
+    it, as ``open_store`` resolves ``store`` (``--store``, else ``$GATEKEEPER_STORE``, else
+    ``.gatekeeper`` in the current directory)."""
+    from gatekeeper.store import resolve_store_uri
+
+    uri = resolve_store_uri(store)
+    if "://" in uri:
+        if not uri.startswith("file://"):
+            return None  # a registry: nothing on disk
+        uri = uri[len("file://") :]
+    try:
+        rel = Path(os.path.realpath(uri)).relative_to(os.path.realpath(root))
+    except ValueError:
+        return None
+    posix = rel.as_posix()
+    return None if posix in ("", ".") else posix
+
+
+def never_walked(root: Path, store: str | None = None) -> frozenset[str]:
+    """The paths below ``root`` (relative, POSIX) that no walk enters: the repository's own
+    version-control metadata at the top (``.git``, ``.hg``, ``.svn``, directory or file) and
+    the configured attestation store when it lies inside ``root``.
+
+    SECURITY: exactly these paths. A ``.git`` or ``.gatekeeper`` anywhere else
+    (``src/.gatekeeper/payload.py``, ``vendor/.git/config``) is repository content like any
+    other: attested and audited, so it cannot be a hiding place.
+    """
+    skip = set(VCS_DIRS)
+    store_rel = _store_below(root, store)
+    if store_rel is not None:
+        skip.add(store_rel)
+    return frozenset(skip)
 
 
 @dataclass(frozen=True)
@@ -58,15 +100,19 @@ class Collector(Protocol):
         ...
 
 
-def walk_files(root: Path, max_files: int = 200_000) -> Iterator[str]:
+def walk_files(
+    root: Path, max_files: int = 200_000, *, skip: frozenset[str] | None = None
+) -> Iterator[str]:
     """Yield POSIX paths (relative to ``root``) of regular files and symlinks, sorted per dir.
 
-    Symlinks are yielded, never followed.
+    Symlinks are yielded, never followed. The paths in ``skip`` (default: ``never_walked``)
+    and third-party directories (``THIRD_PARTY_DIRS``, at any depth) are not entered.
 
     Raises:
         CollectionError: the tree holds more than ``max_files`` files (a caller that wants to
             note the overflow instead asks for ``max_files + 1`` and stops early).
     """
+    skipped = never_walked(root) if skip is None else skip
     count = 0
     stack = [""]
     while stack:
@@ -79,8 +125,10 @@ def walk_files(root: Path, max_files: int = 200_000) -> Iterator[str]:
         subdirs = []
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            if rel in skipped:
+                continue
             if entry.is_dir(follow_symlinks=False):
-                if entry.name not in SKIP_DIRS:
+                if entry.name not in THIRD_PARTY_DIRS:
                     subdirs.append(rel)
                 continue
             count += 1

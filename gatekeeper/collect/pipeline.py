@@ -26,7 +26,7 @@ from typing import ClassVar
 from gatekeeper._git import open_repo
 from gatekeeper._glob import match_path
 from gatekeeper.collect._yaml_lines import YamlLinesError
-from gatekeeper.collect.base import SKIP_DIRS, CollectContext, walk_files
+from gatekeeper.collect.base import THIRD_PARTY_DIRS, CollectContext, never_walked, walk_files
 from gatekeeper.collect.build_files import BuildFiles, build_file_kind
 from gatekeeper.collect.github_actions import WorkflowParseError, parse_action, parse_workflow
 from gatekeeper.collect.gitlab_ci import GitlabParseError, parse_gitlab_ci
@@ -188,10 +188,12 @@ class _Index:
         self.repo = open_repo(root)
 
     def paths(self) -> list[str]:
+        # The same paths a walk of the work tree would give (see ``walk_files``).
+        skip = never_walked(Path(self.repo.working_tree_dir or "."))
         return sorted(
             str(path)
             for (path, stage) in self.repo.index.entries
-            if stage == 0 and not any(part in SKIP_DIRS for part in str(path).split("/")[:-1])
+            if stage == 0 and not _skipped(str(path), skip)
         )
 
     def read(self, rel: str, limit: int) -> _Blob:
@@ -215,6 +217,13 @@ class _Index:
 
     def close(self) -> None:
         self.repo.close()
+
+
+def _skipped(path: str, skip: frozenset[str]) -> bool:
+    parts = path.split("/")
+    return any("/".join(parts[: i + 1]) in skip for i in range(len(parts))) or any(
+        part in THIRD_PARTY_DIRS for part in parts[:-1]
+    )
 
 
 class PipelineCollector:

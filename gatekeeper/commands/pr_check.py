@@ -9,10 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gatekeeper.commands.args import add_audit_args, add_policy_arg, audit_options
+from gatekeeper.commands.args import add_audit_args, audit_options
 from gatekeeper.commands.output import emit, report_targets
 from gatekeeper.errors import ExitCode
-from gatekeeper.policy import load_policy_or_default
 
 
 def add_parser(sub: Any, add_report_args: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -34,12 +33,19 @@ def add_parser(sub: Any, add_report_args: Callable[[argparse.ArgumentParser], No
     p.add_argument(
         "--event", metavar="FILE", help="pull-request event JSON (default: $GITHUB_EVENT_PATH)"
     )
-    add_policy_arg(p)
+    p.add_argument(
+        "--policy",
+        metavar="FILE",
+        type=Path,
+        help="policy YAML; a file of the repository is read from the base revision, never "
+        "from the pull request (default: the bundled policy)",
+    )
     p.add_argument(
         "--baseline",
         metavar="FILE",
         type=Path,
-        help="accept the findings whose fingerprints are in FILE",
+        help="accept the findings whose fingerprints are in FILE; a file of the repository "
+        "is read from the base revision",
     )
     p.add_argument(
         "--github-repository",
@@ -66,11 +72,11 @@ def cmd_pr_check(args: argparse.Namespace) -> int:
     from gatekeeper.github.prcheck import PrCheckConfig, report_to_github, run_pr_check
 
     report_targets(args)  # validate report arguments before doing any work
-    policy = load_policy_or_default(args.policy)
+    # SECURITY: the policy and baseline are read in run_pr_check, from the base revision when
+    # they are files of the repository: a pull request never chooses the rules it is judged by.
     cfg = PrCheckConfig(
         repo=Path(args.repo),
-        policy=policy,
-        policy_name=policy.name,
+        policy_path=args.policy,
         base=args.base,
         head=args.head,
         event_path=args.event,

@@ -6,9 +6,14 @@
    (unless the policy sets ``audits.block_existing``).
 2. The working tree must be the head (or GitHub's merge commit of the head): the tree
    audits read the files as checked out, so anything else would audit the wrong change.
-3. When the policy requires review, the pull request's reviews are read through the API
-   and handed to the source audits as ``AuditOptions.reviews`` (see ``reviews_option``).
-4. ``report_to_github`` posts a commit status and a check run with annotations.
+3. The policy and baseline come from the base revision, never from the head
+   (``gatekeeper.github.gatefiles``); a pull request that changes them, or the repository
+   configuration, gets a ``source/gate-change`` finding.
+4. When the policy requires review, or the pull request changes the gate, the pull
+   request's reviews are read through the API; the source audits get them as
+   ``AuditOptions.reviews`` (see ``reviews_option``), and a gate change blocks until someone
+   other than the author approves the head (``judge_gate_changes``).
+5. ``report_to_github`` posts a commit status and a check run with annotations.
 
 Without a token (a fork's pull request) nothing is posted: the verdict is printed and the
 exit code still blocks.
@@ -17,7 +22,7 @@ exit code still blocks.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +33,13 @@ from gatekeeper._git import open_repo
 from gatekeeper.app import CheckConfig, run_check
 from gatekeeper.errors import CollectionError, InvalidInput
 from gatekeeper.github.event import PullRequestEvent, event_from_environment, load_event
-from gatekeeper.models.finding import Finding
+from gatekeeper.github.gatefiles import (
+    Revisions,
+    TrustedGate,
+    gate_change_findings,
+    trusted_gate,
+)
+from gatekeeper.models.finding import Finding, Severity
 from gatekeeper.models.options import AuditOptions
 from gatekeeper.models.policy import Policy
 from gatekeeper.models.source import PullRequestReview
@@ -47,8 +58,13 @@ MAX_ANNOTATIONS = 1000  # 20 requests of 50; the rest are in the summary text
 
 @dataclass(frozen=True)
 class PrCheckConfig:
+    """What to check. ``policy_path`` and ``baseline`` inside the repository are read from the
+    base revision (``gatekeeper.github.gatefiles``); ``policy`` is an already trusted policy
+    object for library callers (default: the bundled policy)."""
+
     repo: Path
-    policy: Policy
+    policy: Policy | None = None
+    policy_path: Path | None = None
     policy_name: str | None = None
     base: str | None = None
     head: str | None = None
@@ -71,6 +87,7 @@ class PrCheckResult:
     repository: str | None
     is_fork: bool
     reviews: list[PullRequestReview] | None = None
+    policy: Policy | None = None  # the policy applied (the base revision's)
 
 
 def _env(environ: Mapping[str, str], name: str) -> str | None:
@@ -212,8 +229,18 @@ def _pull_request(cfg: PrCheckConfig) -> _PullRequest:
     )
 
 
-def _merge_base(cfg: PrCheckConfig, pr: _PullRequest, notes: list[str]) -> tuple[str, str]:
-    """(merge base, head commit); the working tree must be the head (or its merge commit)."""
+def _gate(
+    cfg: PrCheckConfig, pr: _PullRequest, notes: list[str]
+) -> tuple[Revisions, TrustedGate, bool]:
+    """The revisions, what the pull request is judged by (read from the base), and whether
+    the range touches any gate path. The working tree must be the head (or its merge commit).
+
+    Raises:
+        CollectionError: a commit is missing, or base and head share no history.
+        InvalidInput: the working tree is not the head; a gate file is unreadable or invalid.
+    """
+    from gatekeeper.collect.git_source import path_category
+
     repo = open_repo(cfg.repo)
     try:
         head_sha = _resolve(repo, pr.head_ref, "head")
@@ -226,30 +253,118 @@ def _merge_base(cfg: PrCheckConfig, pr: _PullRequest, notes: list[str]) -> tuple
             raise CollectionError(
                 f"{pr.base_ref} and {pr.head_ref} share no history (no merge base)"
             )
-        return str(bases[0].hexsha), head_sha
+        revisions = Revisions(base=base_sha, merge_base=str(bases[0].hexsha), head=head_sha)
+        gate = trusted_gate(
+            repo,
+            revisions,
+            policy_path=cfg.policy_path,
+            baseline_path=cfg.baseline,
+            policy=cfg.policy,
+        )
+        # NOTE: names only (no content is diffed, no external diff or textconv can run).
+        changed = repo.git.diff(
+            "--name-only", "-z", "--no-renames", "--no-ext-diff", revisions.merge_base, head_sha
+        )
+        touched = bool(gate.changed) or any(
+            path_category(p) == "gate" for p in changed.split("\0") if p
+        )
+        return revisions, gate, touched
     finally:
         repo.close()
 
 
 def _reviews(
-    cfg: PrCheckConfig, pr: _PullRequest, notes: list[str]
-) -> list[PullRequestReview] | None:
-    """The pull request's reviews when the policy requires review; None when not read."""
-    if not cfg.policy.audits.require_review:
-        return None
+    cfg: PrCheckConfig, pr: _PullRequest, notes: list[str], policy: Policy, gate_changed: bool
+) -> tuple[list[PullRequestReview] | None, str]:
+    """The pull request's reviews when the policy requires review or the pull request changes
+    the gate; None when not read, with why."""
+    if not policy.audits.require_review and not gate_changed:
+        return None, "not needed"
     client = _client(cfg, pr.repository) if pr.repository else None
     if client is None or pr.number is None:
-        notes.append(
-            "the policy requires review but pull-request reviews were not read "
-            "(no GITHUB_TOKEN, repository or pull-request number): only "
-            "Reviewed-by/Approved-by trailers count"
+        why = (
+            "no GITHUB_TOKEN"
+            if pr.repository and client is None
+            else "no repository or pull-request number"
         )
-        return None
+        if policy.audits.require_review:
+            notes.append(
+                "the policy requires review but pull-request reviews were not read "
+                "(no GITHUB_TOKEN, repository or pull-request number): only "
+                "Reviewed-by/Approved-by trailers count"
+            )
+        return None, why
     raw = client.list_reviews(pr.number)
     if not pr.author:
         notes.append("pull-request author unknown (no event): API reviews not applied")
-        return []
-    return reviews_option(raw, pr.author)
+        return [], "the pull-request author is unknown (no event)"
+    return reviews_option(raw, pr.author), ""
+
+
+def _head_approvers(
+    reviews: list[PullRequestReview] | None, head: str, author_known: bool
+) -> list[str] | None:
+    """Who approved the head itself (never the author); None when that cannot be known."""
+    if reviews is None or not author_known:
+        return None
+    return sorted({a for r in reviews if r.head_sha == head for a in r.approved_by})
+
+
+def judge_gate_changes(
+    findings: list[Finding], approvers: list[str] | None, unread: str, head: str
+) -> list[Finding]:
+    """Every ``source/gate-change`` against the pull request's reviews.
+
+    Approved at the head by someone other than the author: reported at ``info`` with the
+    approvers (a policy override of the rule's severity still applies). Otherwise it keeps
+    its severity and says what is missing. SECURITY: reviews that could not be read approve
+    nothing (a fork's pull request without a token, no event).
+    """
+    from gatekeeper.audit.source_integrity import GATE_CHANGE
+
+    out = []
+    for f in findings:
+        if f.rule != GATE_CHANGE.id:
+            out.append(f)
+        elif approvers:
+            out.append(
+                f.model_copy(
+                    update={
+                        "severity": Severity.INFO,
+                        "message": f"{f.message}; approved at the head {head[:12]} by "
+                        + ", ".join(approvers),
+                    }
+                )
+            )
+        else:
+            missing = (
+                f"the reviews could not be read ({unread})"
+                if approvers is None
+                else f"nobody other than the author approved the head {head[:12]}"
+            )
+            out.append(
+                f.model_copy(
+                    update={
+                        "message": f"{f.message}; a change to the gate needs an approving "
+                        f"review by someone other than its author, and {missing}"
+                    }
+                )
+            )
+    return out
+
+
+def _before_policy(
+    own: list[Finding], approvers: list[str] | None, unread: str, head: str
+) -> Callable[[list[Finding]], list[Finding]]:
+    """pr-check's gate-change findings replace the audits' for the same paths; then every
+    gate change is judged against the reviews."""
+    own_paths = {f.path for f in own}
+
+    def adjust(findings: list[Finding]) -> list[Finding]:
+        kept = [f for f in findings if not (f.rule == "source/gate-change" and f.path in own_paths)]
+        return judge_gate_changes([*kept, *own], approvers, unread, head)
+
+    return adjust
 
 
 def run_pr_check(cfg: PrCheckConfig) -> PrCheckResult:
@@ -262,21 +377,28 @@ def run_pr_check(cfg: PrCheckConfig) -> PrCheckResult:
     """
     pr = _pull_request(cfg)
     notes: list[str] = []
-    merge_base, head_sha = _merge_base(cfg, pr, notes)
-    reviews = _reviews(cfg, pr, notes)
+    revisions, gate, gate_changed = _gate(cfg, pr, notes)
+    notes.extend(gate.notes)
+    policy = gate.policy
+    merge_base, head_sha = revisions.merge_base, revisions.head
+    reviews, unread = _reviews(cfg, pr, notes, policy, gate_changed)
     options = cfg.options
-    if reviews is not None:
+    if reviews is not None and policy.audits.require_review:
         options = options.model_copy(update={"reviews": tuple(reviews)})
+    approvers = _head_approvers(reviews, head_sha, bool(pr.author))
     result = run_check(
         CheckConfig(
             repo=cfg.repo,
-            policy=cfg.policy,
+            policy=policy,
             base=merge_base,
             kinds=cfg.kinds,
-            baseline=cfg.baseline,
-            policy_name=cfg.policy_name,
+            baseline_fingerprints=gate.baseline,
+            policy_name=cfg.policy_name or policy.name,
             options=options,
             command="pr-check",
+            before_policy=_before_policy(
+                gate_change_findings(gate, revisions), approvers, unread, head_sha
+            ),
         )
     )
     verdict = result.verdict.model_copy(
@@ -293,6 +415,7 @@ def run_pr_check(cfg: PrCheckConfig) -> PrCheckResult:
         repository=pr.repository,
         is_fork=bool(pr.event and pr.event.is_fork),
         reviews=reviews,
+        policy=policy,
     )
 
 
@@ -401,6 +524,7 @@ __all__ = [
     "PrCheckConfig",
     "PrCheckResult",
     "annotations_for",
+    "judge_gate_changes",
     "report_to_github",
     "reviews_option",
     "run_pr_check",

@@ -20,7 +20,7 @@ from gatekeeper.policy.apply import (
     expired_exception_findings,
     judge_attested,
 )
-from gatekeeper.policy.baseline import load_baseline, write_baseline
+from gatekeeper.policy.baseline import load_baseline, parse_baseline, write_baseline
 from gatekeeper.policy.load import (
     MAX_POLICY_BYTES,
     default_policy,
@@ -46,6 +46,7 @@ __all__ = [
     "load_baseline",
     "load_policy",
     "load_policy_or_default",
+    "parse_baseline",
     "parse_policy",
     "policy_payload",
     "policy_signature_path",

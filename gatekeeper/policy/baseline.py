@@ -22,10 +22,19 @@ def load_baseline(path: Path) -> set[str]:
     Raises:
         InvalidInput: the baseline file is unreadable or not a baseline.
     """
+    return parse_baseline(read_bounded(path), str(path))
+
+
+def parse_baseline(data: bytes, source: str) -> set[str]:
+    """The accepted fingerprints of baseline bytes (``pr-check`` reads them from git).
+
+    Raises:
+        InvalidInput: not a baseline (names ``source``).
+    """
     try:
-        model = Baseline.model_validate(loads_json_strict(read_bounded(path)))
+        model = Baseline.model_validate(loads_json_strict(data))
     except (ValueError, ValidationError) as exc:
-        raise InvalidInput(f"{path}: not a gatekeeper baseline file: {exc}") from exc
+        raise InvalidInput(f"{source}: not a gatekeeper baseline file: {exc}") from exc
     return {entry.fingerprint for entry in model.findings}
 
 

@@ -1,4 +1,4 @@
-"""Helpers for the hostile suite: find and replace stored envelopes of a pipeline run."""
+"""Helpers for the adversarial suite: find and replace stored envelopes of a pipeline run."""
 
 from __future__ import annotations
 

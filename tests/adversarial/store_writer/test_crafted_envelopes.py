@@ -17,8 +17,8 @@ from gatekeeper.attest.keys import load_public_key, load_signer, write_keypair
 from gatekeeper.attest.stage import envelope_bytes
 from gatekeeper.cli import main
 from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE, POLICY_PAYLOAD_TYPE, Envelope, Signature
+from tests.adversarial.conftest import b64, envelope_json, payload_of, stage_envelope
 from tests.harness import Pipeline, codes
-from tests.hostile.conftest import b64, envelope_json, payload_of, stage_envelope
 
 
 def _passing(pipeline: Pipeline) -> Path:

@@ -1,4 +1,4 @@
-"""Properties of every family parser under random and mutated real-format input (hypothesis).
+"""Properties of the parsers of repository content under random and mutated real-format input.
 
 For each parser: any input ends in a model or the parser's documented clean error (never an
 unexpected exception), and the same input gives the same output. Seeds are small, real
@@ -7,10 +7,7 @@ files of each format; mutations flip, delete, duplicate and insert format-signif
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +20,9 @@ from gatekeeper.collect.github_actions import WorkflowParseError, parse_action, 
 from gatekeeper.collect.gitlab_ci import GitlabParseError, parse_gitlab_ci
 from gatekeeper.collect.jenkinsfile import JenkinsParseError, parse_jenkinsfile
 from gatekeeper.container.dockerfile import parse_dockerfile
-from gatekeeper.container.image import read_image
 from gatekeeper.deps import scan
-from gatekeeper.deps.osv import advisory_of, compact_affected, is_affected, parse_record
-from gatekeeper.errors import InvalidInput
 from gatekeeper.secrets.detect import scan_text
+from tests.adversarial.mutation import inputs, mutated, same_result
 
 # -- seeds: one small real file per format ---------------------------------------------------
 
@@ -234,164 +229,28 @@ LOCKFILES: dict[str, str] = {
     ),
 }
 
-OSV = json.dumps(
-    {
-        "schema_version": "1.6.0",
-        "id": "GHSA-xxxx-yyyy-zzzz",
-        "modified": "2024-01-01T00:00:00Z",
-        "aliases": ["CVE-2024-0001"],
-        "summary": "bad",
-        "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
-        "affected": [
-            {
-                "package": {"ecosystem": "PyPI", "name": "requests"},
-                "ranges": [
-                    {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.32.0"}]}
-                ],
-                "versions": ["2.31.0"],
-            },
-            {
-                "package": {"ecosystem": "npm", "name": "lodash"},
-                "ranges": [
-                    {
-                        "type": "SEMVER",
-                        "events": [{"introduced": "4.0.0"}, {"last_affected": "4.17.20"}],
-                    }
-                ],
-            },
-        ],
-    }
-)
-
-TOKENS = [
-    "\n",
-    " ",
-    "  ",
-    "\t",
-    ":",
-    "-",
-    "'",
-    '"',
-    "{",
-    "}",
-    "[",
-    "]",
-    "${{",
-    "}}",
-    "$",
-    "\\",
-    "#",
-    "*",
-    "&",
-    "<<",
-    "|",
-    ">",
-    ",",
-    "=",
-    "@",
-    "(",
-    ")",
-    ";",
-    "`",
-    "\x00",
-    "\ufeff",
-    "é",
-    "\r\n",
-    "sh '",
-    "'''",
-    '"""',
-    "FROM ",
-    "RUN ",
-    "<<EOF\n",
-    "EOF\n",
-    "uses: ",
-    "run: ",
-    "steps:",
-    "stage('",
-    "pipeline {",
-    "script:",
-    "include:",
-    "version = ",
-    "[[package]]",
-    "==",
-    "^",
-    "~>",
-    "=>",
-    "<!--",
-    "]]>",
-    "&amp;",
-    "<",
-    "/>",
-    "\\ud800",
-    '"\\udfff"',
-    '"x\\ud83d\\ude00"',
-]
-
-
-@st.composite
-def mutated(draw: st.DrawFn, seed: str) -> str:
-    text = seed
-    for _ in range(draw(st.integers(1, 4))):
-        op = draw(st.sampled_from(["flip", "delete", "duplicate", "insert", "truncate"]))
-        pos = draw(st.integers(0, max(0, len(text) - 1)))
-        if op == "flip" and text:
-            text = text[:pos] + draw(st.characters(max_codepoint=0x2FF)) + text[pos + 1 :]
-        elif op == "delete":
-            text = text[:pos] + text[pos + draw(st.integers(1, 40)) :]
-        elif op == "duplicate":
-            end = pos + draw(st.integers(1, 80))
-            text = text[:end] + text[pos:end] + text[end:]
-        elif op == "insert":
-            text = text[:pos] + draw(st.sampled_from(TOKENS)) + text[pos:]
-        else:
-            text = text[:pos]
-    return text
-
-
-def inputs(seed: str) -> st.SearchStrategy[str]:
-    return (
-        mutated(seed)
-        | st.text(max_size=300)
-        | st.lists(st.sampled_from(TOKENS), max_size=60).map("".join)
-    )
-
-
-def _same(fn: Callable[[], Any], allowed: tuple[type[BaseException], ...]) -> None:
-    """Call twice: the same model, or the same clean error, both times."""
-    results = []
-    for _ in range(2):
-        try:
-            out = fn()
-            results.append(
-                ("ok", out.model_dump_json() if hasattr(out, "model_dump_json") else repr(out))
-            )
-        except allowed as exc:
-            results.append((type(exc).__name__, str(exc)))
-    assert results[0] == results[1]
-
-
 # -- pipeline files: the clean errors are exactly those collect/pipeline.py turns into a
 # pipeline/parse-error finding.
 
 
 @given(inputs(WORKFLOW))
 def test_workflow_parser(text: str) -> None:
-    _same(lambda: parse_workflow(".github/workflows/ci.yml", text), PIPELINE_ERRORS)
+    same_result(lambda: parse_workflow(".github/workflows/ci.yml", text), PIPELINE_ERRORS)
 
 
 @given(inputs(ACTION))
 def test_action_parser(text: str) -> None:
-    _same(lambda: parse_action("action.yml", text), PIPELINE_ERRORS)
+    same_result(lambda: parse_action("action.yml", text), PIPELINE_ERRORS)
 
 
 @given(inputs(JENKINSFILE))
 def test_jenkinsfile_parser(text: str) -> None:
-    _same(lambda: parse_jenkinsfile("Jenkinsfile", text), PIPELINE_ERRORS)
+    same_result(lambda: parse_jenkinsfile("Jenkinsfile", text), PIPELINE_ERRORS)
 
 
 @given(inputs(GITLAB))
 def test_gitlab_ci_parser(text: str) -> None:
-    _same(lambda: parse_gitlab_ci(".gitlab-ci.yml", text), PIPELINE_ERRORS)
+    same_result(lambda: parse_gitlab_ci(".gitlab-ci.yml", text), PIPELINE_ERRORS)
 
 
 PIPELINE_ERRORS = (YamlLinesError, WorkflowParseError, GitlabParseError, JenkinsParseError)
@@ -431,7 +290,7 @@ def test_lockfile_parsers(name: str, data: st.DataObject) -> None:
     def run() -> Any:
         return scan(_Mem({name: raw, "other.txt": b"idna==3.7\n"}), [name])
 
-    _same(run, ())
+    same_result(run, ())
     snapshot = run()
     for err in snapshot.errors:
         assert err.file == name and (err.line is None or err.line >= 1)
@@ -442,113 +301,6 @@ def test_lockfile_seeds_parse_cleanly() -> None:
     for name, text in LOCKFILES.items():
         snapshot = scan(_Mem({name: text.encode(), "other.txt": b"idna==3.7\n"}), [name])
         assert snapshot.errors == [], (name, snapshot.errors)
-
-
-# -- OSV records --------------------------------------------------------------------------------
-
-
-@given(inputs(OSV) | st.binary(max_size=200).map(lambda b: b.decode("latin-1")))
-def test_osv_records(text: str) -> None:
-    raw = text.encode("utf-8", "surrogatepass")
-    _same(lambda: parse_record("osv/x.json", raw), (InvalidInput,))
-    try:
-        record = parse_record("osv/x.json", raw)
-    except InvalidInput:
-        return
-    advisory_of(record)
-    for affected in record.affected:
-        compact = compact_affected(affected)
-        for version in ("0", "2.31.0", "4.17.21", "1.0.0-rc.1", "v1", "", "🙂"):
-            for ecosystem in ("PyPI", "npm", "Go", "crates.io", "RubyGems", "Maven", "x"):
-                notes: set[str] = set()
-                assert is_affected(ecosystem, version, compact, notes) in (True, False)
-
-
-# -- image archives ---------------------------------------------------------------------------
-
-_MEMBER = st.fixed_dictionaries(
-    {
-        "name": st.sampled_from(
-            [
-                "manifest.json",
-                "index.json",
-                "oci-layout",
-                "blobs/sha256/aa",
-                "../evil",
-                "/abs",
-                "a/../../b",
-                "config.json",
-                "l/layer.tar",
-                "",
-            ]
-        ),
-        "type": st.sampled_from(
-            [
-                tarfile.REGTYPE,
-                tarfile.SYMTYPE,
-                tarfile.LNKTYPE,
-                tarfile.DIRTYPE,
-                tarfile.FIFOTYPE,
-                tarfile.CHRTYPE,
-            ]
-        ),
-        "data": st.binary(max_size=60)
-        | st.sampled_from(
-            [
-                b'[{"Config": "config.json", "RepoTags": ["a:1"], "Layers": ["l/layer.tar"]}]',
-                b'{"imageLayoutVersion": "1.0.0"}',
-                b'{"schemaVersion": 2, "manifests": []}',
-                b'{"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}',
-            ]
-        ),
-        "link": st.sampled_from(["/etc/passwd", "../x", "manifest.json", "l"]),
-    }
-)
-
-
-def _tar(members: list[dict[str, Any]]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
-        for m in members:
-            info = tarfile.TarInfo(m["name"] or "x")
-            info.type = m["type"]
-            if m["type"] == tarfile.REGTYPE:
-                info.size = len(m["data"])
-                tar.addfile(info, io.BytesIO(m["data"]))
-            else:
-                info.linkname = m["link"]
-                tar.addfile(info)
-    return buf.getvalue()
-
-
-@pytest.fixture(scope="module")
-def real_archive(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    from tests.container.imagebuild import write_docker_save
-
-    path = tmp_path_factory.mktemp("img") / "image.tar"
-    write_docker_save(path)
-    data = path.read_bytes()
-    assert read_image(f"docker-archive:{path}") is not None
-    return data
-
-
-@given(data=st.data())
-def test_image_archives(
-    real_archive: bytes, data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    if data.draw(st.booleans(), label="mutate the real archive"):
-        raw = bytearray(real_archive)
-        for _ in range(data.draw(st.integers(1, 4))):
-            pos = data.draw(st.integers(0, len(raw) - 1))
-            raw[pos] = data.draw(st.integers(0, 255))
-        if data.draw(st.booleans(), label="truncate"):
-            raw = raw[: data.draw(st.integers(0, len(raw)))]
-        blob = bytes(raw)
-    else:
-        blob = _tar(data.draw(st.lists(_MEMBER, max_size=6), label="members"))
-    path = tmp_path_factory.mktemp("arch") / "image.tar"
-    path.write_bytes(blob)
-    _same(lambda: read_image(f"docker-archive:{path}"), (InvalidInput,))
 
 
 # -- secrets --------------------------------------------------------------------------------------

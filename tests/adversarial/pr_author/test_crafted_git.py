@@ -398,7 +398,7 @@ def _spawning_modules(package: Path) -> dict[str, list[str]]:
 
 
 def test_every_git_call_goes_through_the_safe_env() -> None:
-    package = Path(__file__).resolve().parents[2] / "gatekeeper"
+    package = Path(__file__).resolve().parents[3] / "gatekeeper"
     found = _spawning_modules(package)
     unexpected = {k: v for k, v in found.items() if k not in _ALLOWED}
     assert unexpected == {}, f"processes started outside the audited modules: {unexpected}"

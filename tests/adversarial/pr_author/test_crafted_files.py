@@ -7,10 +7,7 @@ a whole 2 GB file into memory.
 from __future__ import annotations
 
 import json
-import os
 import resource
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,54 +16,19 @@ import pytest
 import yaml
 
 from gatekeeper._fileio import load_yaml, load_yaml_all, loads_json_strict, read_bounded
-from gatekeeper.attest.dsse import sign_envelope
-from gatekeeper.attest.keys import load_signer
-from gatekeeper.attest.stage import envelope_bytes
 from gatekeeper.cli import main
 from gatekeeper.errors import InvalidInput
-from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE
 from gatekeeper.policy import parse_policy
+from tests.adversarial.crafted import (
+    alias_flood,
+    billion_laughs,
+    deep_json,
+    deep_yaml,
+    max_rss_kib,
+    narrow_bomb,
+    sparse,
+)
 from tests.harness import Pipeline, codes
-from tests.hostile.conftest import stage_envelope
-
-GB2 = 2 * 1024**3
-
-
-def billion_laughs(top: str = "") -> str:
-    """The classic: 9 levels of 9 aliases (10^9 strings when expanded), only 81 aliases."""
-    text = 'l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
-    for i in range(1, 10):
-        text += f"l{i}: &l{i} [" + ",".join([f"*l{i - 1}"] * 9) + "]\n"
-    return text + top
-
-
-def alias_flood(top: str = "") -> str:
-    """More aliases than the cap allows, each harmless."""
-    return "a: &a 1\nb: [" + ", ".join(["*a"] * 150) + "]\n" + top
-
-
-def narrow_bomb(top: str) -> str:
-    """96 aliases, under the alias cap, that expand to 3^32 nodes: ``*Z`` in ``top`` is the bomb."""
-    text = 'a0: &a0 ["lol","lol","lol"]\n'
-    for i in range(1, 32):
-        text += f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 3) + "]\n"
-    return text + top.replace("*Z", "*a31")
-
-
-def deep_yaml(levels: int = 10_000) -> str:
-    return "[" * levels + "]" * levels + "\n"
-
-
-def deep_json(levels: int = 10_000) -> bytes:
-    return (b'{"a":' * levels) + b"1" + (b"}" * levels)
-
-
-def sparse(path: Path, size: int = GB2) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as handle:
-        handle.truncate(size)
-    return path
-
 
 # -- the core loaders ---------------------------------------------------------------------
 
@@ -172,99 +134,12 @@ def test_policy_with_a_100mb_line_is_refused(pipeline: Pipeline) -> None:
     assert codes(verdict) == {"verify/policy-invalid"}
 
 
-# -- envelopes and payloads ------------------------------------------------------------------
-
-
-def test_deep_json_envelope_is_malformed_not_internal(pipeline: Pipeline) -> None:
-    artifact = pipeline.run_all()
-    stage_envelope(pipeline, "release").write_bytes(deep_json())
-    verdict = pipeline.verify(artifact)
-    assert verdict.verdict == "block"
-    assert "verify/malformed" in codes(verdict)
-    assert "verify/internal-error" not in codes(verdict)
-
-
-def test_deep_json_payload_signed_by_trusted_keys_is_malformed(pipeline: Pipeline) -> None:
-    artifact = pipeline.run_all()
-    env = sign_envelope(
-        deep_json(),
-        INTOTO_PAYLOAD_TYPE,
-        [load_signer(pipeline.key("ci")), load_signer(pipeline.key("rm"))],
-    )
-    stage_envelope(pipeline, "release").write_bytes(envelope_bytes(env))
-    verdict = pipeline.verify(artifact)
-    assert verdict.verdict == "block"
-    assert "verify/malformed" in codes(verdict)
-    assert "nested too deeply" in " ".join(r.message for r in verdict.reasons)
-
-
-def test_invalid_utf8_payload_signed_by_trusted_keys_is_malformed(pipeline: Pipeline) -> None:
-    artifact = pipeline.run_all()
-    genuine = envelope_bytes(
-        sign_envelope(b"{}", INTOTO_PAYLOAD_TYPE, [load_signer(pipeline.key("ci"))])
-    )
-    del genuine
-    path = stage_envelope(pipeline, "release")
-    payload = json.loads(path.read_bytes())["payload"]
-    import base64
-
-    raw = base64.b64decode(payload).replace(b'"stage":"release"', b'"stage":"rel\xffase"')
-    env = sign_envelope(
-        raw, INTOTO_PAYLOAD_TYPE, [load_signer(pipeline.key("ci")), load_signer(pipeline.key("rm"))]
-    )
-    path.write_bytes(envelope_bytes(env))
-    verdict = pipeline.verify(artifact)
-    assert verdict.verdict == "block"
-    assert "verify/malformed" in codes(verdict)
-
-
-def _max_rss_kib(argv: list[str], cwd: Path | None = None) -> tuple[int, int, str]:
-    """Run gatekeeper in a child; (exit code, its peak RSS in KiB, stderr)."""
-    script = (
-        "import resource, subprocess, sys\n"
-        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
-        "sys.stdout.write(str(p.returncode) + ' ' + "
-        "str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) + '\\n' + p.stderr)\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", script, sys.executable, "-m", "gatekeeper", *argv],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-        check=True,
-        env={**os.environ, "PYTHONPATH": os.getcwd()},
-    ).stdout
-    head, _, err = out.partition("\n")
-    code, rss = head.split()
-    return int(code), int(rss), err
-
-
-def test_2gb_envelope_in_the_store_is_not_read_whole(pipeline: Pipeline) -> None:
-    artifact = pipeline.run_all()
-    sparse(stage_envelope(pipeline, "release"))
-    code, rss, err = _max_rss_kib(
-        [
-            "verify",
-            "--policy",
-            str(pipeline.policy_path),
-            "--store",
-            str(pipeline.store),
-            "--format",
-            "json",
-            str(artifact),
-        ]
-    )
-    assert code in (1, 3), err  # a block either way
-    assert rss < 400 * 1024, f"peak RSS {rss} KiB"
-
-
 # -- repository content read by check -------------------------------------------------------
 
 
 def _check_json(repo: Path, tmp_path: Path) -> tuple[int, dict[str, object], str]:
     out = tmp_path / "check.json"
-    code, rss, err = _max_rss_kib(["check", str(repo), "--format", "json", "--output", str(out)])
+    code, rss, err = max_rss_kib(["check", str(repo), "--format", "json", "--output", str(out)])
     assert "Traceback" not in err and "internal error" not in err, err
     assert rss < 400 * 1024, f"peak RSS {rss} KiB"
     return code, json.loads(out.read_text()), err
