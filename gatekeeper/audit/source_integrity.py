@@ -4,6 +4,10 @@ Reads ``SourceEvidence`` (``gatekeeper.collect.git_source``). Per-commit rules k
 fingerprint on the commit sha, per-path rules on the path (and blob or target), so a
 finding keeps its fingerprint however the range around it moves.
 
+Signatures: ``signature_state`` turns what git verified (and, in ``pr-check``, what the
+forge verified) into one of five states (unsigned, bad, unverified, untrusted, trusted)
+under the policy; each state has its rule (docs/source.md, "Signature states").
+
 Review approvals come from three places: ``Reviewed-by:`` / ``Approved-by:`` trailers of a
 commit, the trailers of a merge commit (or an approval record of its pull request) that
 brought the commit in, and ``PullRequestReview`` records that ``pr-check`` feeds through
@@ -15,11 +19,13 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterable, Iterator
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import ClassVar, Literal
 
 from gatekeeper.audit.base import AuditContext
 from gatekeeper.audit.rule import Rule, RuleSet
 from gatekeeper.collect.build_files import BuildFiles
+from gatekeeper.collect.forge_keys import forge_key_for, forge_keys
 from gatekeeper.collect.git_source import is_outside, path_category
 from gatekeeper.models.finding import Finding, Severity
 from gatekeeper.models.pipeline import PipelineEvidence
@@ -28,19 +34,20 @@ from gatekeeper.models.source import (
     BlobInfo,
     Commit,
     FileChange,
+    ForgeVerification,
     PullRequestReview,
+    Signature,
     SourceEvidence,
 )
 
 _APPROVAL_TRAILERS = frozenset({"reviewed-by", "approved-by"})
 _EMAIL = re.compile(r"<([^<>\s]+@[^<>\s]+)>|([^<>\s]+@[^<>\s]+)")
-_GOOD = frozenset({"G", "U"})
-_STATUS_TEXT = {
-    "B": "is bad (does not verify)",
-    "X": "has expired",
-    "Y": "was made by an expired key",
-    "R": "was made by a revoked key",
-    "E": "cannot be checked (key unknown to gpg, or no gpg.ssh.allowedSignersFile for SSH)",
+_FORGE_KEY_NAMES = {"github": "GitHub's web-flow key", "gitlab": "GitLab's web-commit key"}
+# GitHub's ``verification.reason`` values that say the signature itself is bad.
+_FORGE_BAD = {
+    "invalid": "GitHub could not verify it with the key it names",
+    "malformed_signature": "GitHub could not parse it",
+    "ocsp_revoked": "its certificate was revoked",
 }
 
 
@@ -143,6 +150,173 @@ def _trusted(commit: Commit, trusted_keys: list[str]) -> bool:
     return any(w and any(_key_matches(h, w) for h in have) for w in wanted)
 
 
+SignatureVerdict = Literal["unsigned", "bad", "unverified", "untrusted", "trusted"]
+
+
+@dataclass(frozen=True)
+class SignatureState:
+    """What the gate concludes about one commit's signature, and why (a message fragment).
+
+    ``listed``: an untrusted signature whose key falls outside an explicit list of allowed
+    keys (``trusted_commit_keys``, an allowed-signers file), so it is reported whatever
+    else the policy says.
+    """
+
+    verdict: SignatureVerdict
+    why: str
+    listed: bool = False
+
+
+def _key_text(sig: Signature) -> str:
+    key = sig.primary_fingerprint or sig.fingerprint or sig.key or "of unknown id"
+    return f"{key} ({sig.signer})" if sig.signer else key
+
+
+def _forge_name(sig: Signature) -> str:
+    key = forge_key_for((sig.fingerprint, sig.primary_fingerprint), forge_keys())
+    if key is not None:
+        return key.name
+    return _FORGE_KEY_NAMES.get(sig.forge or "", "a forge key")
+
+
+def _unknown_key(sig: Signature) -> str:
+    key = sig.key or "of unknown id"
+    if sig.format == "ssh":
+        return "is an SSH signature that could not be checked here (no ssh-keygen)"
+    if sig.format == "x509":
+        return f"is an X.509 signature (S/MIME, gitsign) gpgsm could not check here (key {key})"
+    return f"was made by OpenPGP key {key}, whose public key is not in the keyring here"
+
+
+def _expired(sig: Signature) -> str:
+    if sig.forge is not None:
+        key = forge_key_for((sig.fingerprint, sig.primary_fingerprint), forge_keys())
+        retired = f", retired on {key.retired}" if key is not None and key.retired else ""
+        return f"verifies under {_forge_name(sig)}, which has expired{retired}"
+    what = "the signature itself has expired" if sig.status == "X" else "the key has expired"
+    return (
+        f"verifies under key {_key_text(sig)}, but {what}; refresh the key if its owner extended it"
+    )
+
+
+def _forge_state(commit: Commit, evidence: SourceEvidence, policy: AuditsPolicy) -> SignatureState:
+    """A signature that verifies under a forge's own key (the forge made the commit)."""
+    sig = commit.signature
+    name = _forge_name(sig)
+    # An allowed-signers file names the SSH keys allowed, the forge's too (GitLab's docs
+    # say to add it there).
+    listed = sig.format == "ssh" and sig.status == "U" and evidence.allowed_signers is not None
+    if sig.forge in policy.trusted_forge_merges:
+        if commit.is_merge:
+            return SignatureState("trusted", f"is a merge signed by {name} (trusted_forge_merges)")
+        why = f"is signed by {name}, which the policy trusts on merge commits only, and this "
+        return SignatureState("untrusted", why + "commit is not a merge", listed=listed)
+    if listed:
+        why = f"is signed by {name}, which is not in the allowed-signers file"
+        return SignatureState("untrusted", why + " (nor trusted by trusted_forge_merges)", True)
+    return SignatureState(
+        "untrusted",
+        f"is signed by {name}, which the policy does not trust (trusted_forge_merges, "
+        "trusted_commit_keys)",
+    )
+
+
+def _verified_state(
+    commit: Commit, evidence: SourceEvidence, policy: AuditsPolicy
+) -> SignatureState:
+    """A signature that verifies under the key it names (git's G or U)."""
+    sig = commit.signature
+    keys = policy.trusted_commit_keys
+    if keys and _trusted(commit, keys):
+        return SignatureState("trusted", f"is signed by key {_key_text(sig)}, which is trusted")
+    if sig.forge is not None:
+        return _forge_state(commit, evidence, policy)
+    if sig.format == "ssh" and sig.status == "U":
+        # SECURITY: an SSH signature carries its own public key, so "it verifies" alone
+        # proves only that someone holds some key; the allowed-signers file says whose.
+        if evidence.allowed_signers is None:
+            return SignatureState(
+                "unverified",
+                f"is made with SSH key {_key_text(sig)}, which no allowed-signers file lists "
+                "here (--allowed-signers)",
+            )
+        return SignatureState(
+            "untrusted",
+            f"is made with SSH key {_key_text(sig)}, which is not in the allowed-signers file",
+            listed=True,
+        )
+    if keys:
+        return SignatureState(
+            "untrusted",
+            f"is signed by key {_key_text(sig)}, which is not among the policy's "
+            "trusted_commit_keys",
+            listed=True,
+        )
+    return SignatureState("trusted", f"verifies under key {_key_text(sig)}, known here")
+
+
+def _forge_vouched_state(commit: Commit, policy: AuditsPolicy) -> SignatureState:
+    """Not verified here, but the forge verified it with the committer's registered key."""
+    sig = commit.signature
+    if not policy.trusted_commit_keys:
+        return SignatureState(
+            "trusted", "was verified by GitHub with a key registered to the committer's account"
+        )
+    if _trusted(commit, policy.trusted_commit_keys):
+        # SECURITY: GitHub names no fingerprint, and a key id is short; a listed key must
+        # verify here.
+        return SignatureState(
+            "unverified",
+            f"was verified by GitHub, and key {_key_text(sig)} is among trusted_commit_keys, "
+            "but its public key is not here to verify it: import it",
+        )
+    return SignatureState(
+        "untrusted",
+        f"was verified by GitHub, but key {_key_text(sig)} is not among the policy's "
+        "trusted_commit_keys",
+        listed=True,
+    )
+
+
+def signature_state(
+    commit: Commit, evidence: SourceEvidence, policy: AuditsPolicy
+) -> SignatureState:
+    """The state of one commit's signature under the policy (docs/source.md).
+
+    Bad wins over everything (git's ``B`` or ``R``, or the forge calling it invalid); then
+    a signature that verifies here; then the forge's verification (``pr-check``); what is
+    left could not be checked.
+    """
+    sig = commit.signature
+    if not sig.present:
+        return SignatureState("unsigned", "is not signed")
+    forge: ForgeVerification | None = next(
+        (v for v in evidence.forge_verifications if v.sha == commit.sha), None
+    )
+    if sig.status == "B":
+        return SignatureState(
+            "bad",
+            "does not verify: the commit was changed after it was signed, or the signature "
+            f"is forged or corrupt (key {sig.key or 'of unknown id'})",
+        )
+    if sig.status == "R":
+        return SignatureState(
+            "bad",
+            f"was made by key {_key_text(sig)}, which its owner revoked; a revoked key's "
+            "signature proves no more than a forged one",
+        )
+    if forge is not None and forge.reason in _FORGE_BAD:
+        return SignatureState("bad", f"does not verify: {_FORGE_BAD[forge.reason]}")
+    if sig.verifies:
+        return _verified_state(commit, evidence, policy)
+    if forge is not None and forge.vouches:
+        return _forge_vouched_state(commit, policy)
+    at_forge = f" (GitHub: {forge.reason})" if forge is not None else ""
+    if sig.status in ("X", "Y"):
+        return SignatureState("unverified", _expired(sig) + at_forge)
+    return SignatureState("unverified", _unknown_key(sig) + at_forge)
+
+
 def _identity_allowed(email: str, patterns: list[str]) -> bool:
     email = email.lower()
     return any(fnmatch.fnmatchcase(email, p.strip().lower()) for p in patterns)
@@ -233,24 +407,38 @@ BAD_SIGNATURE = Rule(
     "source/bad-signature",
     Severity.HIGH,
     summary="a commit signature is present but does not verify (the commit was altered after "
-    "signing, or the signature is forged or corrupt), was made by an expired or revoked key, "
-    "cannot be checked here (no key, no allowed-signers file), or its key is not among the "
-    "policy's `trusted_commit_keys`",
-    help="A signature that does not verify means the commit changed after it was signed or "
-    "the signature is not what it claims; one that cannot be checked, or by a key the policy "
-    "does not trust, proves nothing about who wrote the commit. Find out who made it. Give "
-    "git the keys it needs (`--allowed-signers` for SSH, the GPG keyring), add the signer to "
-    "`trusted_commit_keys` if it belongs there, or replace the commit with one signed by a "
-    "trusted key.",
+    "signing, or the signature is forged or corrupt)",
+    help="A signature that does not verify means the commit changed after it was signed, or "
+    "the signature is not what it claims to be; a signature by a revoked key counts the same. "
+    "Find out who made the commit and how it got into the range (compare it with the "
+    "author's own copy), and replace it with a commit that verifies. A signature that merely "
+    "cannot be checked here is `source/unverified-signature`, not this.",
+)
+UNVERIFIED_SIGNATURE = Rule(
+    "source/unverified-signature",
+    Severity.INFO,
+    summary="a commit is signed but the key is unknown here (no public key, no allowed-signers "
+    "entry, not a known forge key such as GitHub's web-flow key): nothing can be said either "
+    "way",
+    help="The commit carries a signature that cannot be checked on this machine: its OpenPGP "
+    "key is not in the keyring, its SSH key is in no allowed-signers file, or the key has "
+    "expired. That is neither a forgery nor a proof of who signed it. When the policy "
+    "requires signed commits (`require_signed_commits: true`) it blocks: give the gate the "
+    "keys it should trust (import them into the keyring, pass `--allowed-signers`, list them "
+    "in `trusted_commit_keys`), or, in `pr-check`, let it read the forge's own verification "
+    "with a token.",
+    default_label="info; high only when the policy requires commits signed by trusted keys",
 )
 UNKNOWN_IDENTITY = Rule(
     "source/unknown-identity",
     Severity.HIGH,
-    summary="author or committer is outside the identities the policy allows (only when the "
-    "policy lists them)",
-    help="The policy names who may author and commit what is promoted; an identity outside "
-    "`allowed_identities` is someone the release owners did not expect. Check who made the "
-    "commit; add the identity to the list if it belongs, or take the commit out of the range.",
+    summary="author, committer or the key that signed a commit (its signature verifies) is "
+    "outside the identities and keys the policy allows (only when the policy lists them)",
+    help="The policy names who may author and commit what is promoted, and which keys may "
+    "sign it (`allowed_identities`, `trusted_commit_keys`, `trusted_forge_merges`, the "
+    "`--allowed-signers` file); an identity or a key outside them is someone the release "
+    "owners did not expect. Check who made the commit; add the identity or key to the policy "
+    "if it belongs there, or take the commit out of the range.",
 )
 PIPELINE_CHANGE = Rule(
     "source/pipeline-change",
@@ -342,6 +530,7 @@ class SourceIntegrityAudit:
         HISTORY_REWRITE,
         UNSIGNED_COMMIT,
         BAD_SIGNATURE,
+        UNVERIFIED_SIGNATURE,
         UNKNOWN_IDENTITY,
         PIPELINE_CHANGE,
         GATE_CHANGE,
@@ -373,7 +562,7 @@ class SourceIntegrityAudit:
         policy = ctx.policy
         approved = approved_commits(evidence) if policy.require_review else set()
         for commit in evidence.commits:
-            yield from _signature(commit, policy)
+            yield from _signature(commit, evidence, policy)
             yield from _identities(commit, policy)
             if policy.require_review and not commit.is_merge and commit.sha not in approved:
                 yield UNREVIEWED_CHANGE.finding(
@@ -447,27 +636,36 @@ _CATEGORY_RULES = {
 }
 
 
-def _signature(commit: Commit, policy: AuditsPolicy) -> Iterator[Finding]:
-    """``unsigned-commit`` or ``bad-signature`` for one commit, if any."""
+def _signature(commit: Commit, evidence: SourceEvidence, policy: AuditsPolicy) -> Iterator[Finding]:
+    """The finding for one commit's signature state, if any (docs/source.md)."""
+    state = signature_state(commit, evidence, policy)
     short = commit.sha[:12]
-    sig = commit.signature
-    if not sig.present:
+    required = policy.require_signed_commits
+    if state.verdict == "unsigned":
         yield UNSIGNED_COMMIT.finding(
             f"commit {short} by {commit.author.email} is not signed",
-            severity=Severity.HIGH if policy.require_signed_commits else Severity.INFO,
+            severity=Severity.HIGH if required else Severity.INFO,
             key=commit.sha,
         )
-    elif sig.status not in _GOOD:
+    elif state.verdict == "bad":
         yield BAD_SIGNATURE.finding(
-            f"commit {short}: signature {_STATUS_TEXT.get(sig.status, 'does not verify')}"
-            f" (key {sig.key or 'unknown'})",
+            f"commit {short} by {commit.author.email}: the signature {state.why}", key=commit.sha
+        )
+    elif state.verdict == "unverified":
+        tail = (
+            "; the policy requires commits signed by trusted keys"
+            if required
+            else "; nothing can be said either way"
+        )
+        yield UNVERIFIED_SIGNATURE.finding(
+            f"commit {short} by {commit.author.email}: the signature {state.why}{tail}",
+            severity=Severity.HIGH if required else Severity.INFO,
             key=commit.sha,
         )
-    elif policy.trusted_commit_keys and not _trusted(commit, policy.trusted_commit_keys):
-        yield BAD_SIGNATURE.finding(
-            f"commit {short} is signed by key {sig.fingerprint or sig.key or 'unknown'}"
-            f" ({sig.signer or 'unknown signer'}), which the policy does not trust",
-            key=commit.sha,
+    elif state.verdict == "untrusted" and (state.listed or policy.trusted_commit_keys or required):
+        yield UNKNOWN_IDENTITY.finding(
+            f"commit {short} by {commit.author.email}: the signature {state.why}",
+            key=f"{commit.sha}:signer",
         )
 
 

@@ -24,8 +24,10 @@ def _only(findings: list, rule: str) -> list:
 
 def test_every_source_rule_is_declared_with_its_default_severity() -> None:
     table = SourceIntegrityAudit.rules
-    assert len(table) == 13
+    assert len(table) == 14
     assert table["source/unsigned-commit"] == Severity.INFO
+    assert table["source/unverified-signature"] == Severity.INFO
+    assert table["source/bad-signature"] == Severity.HIGH
     assert table["source/pipeline-change"] == Severity.MEDIUM
     assert table["source/history-rewrite"] == Severity.HIGH
     assert all(rule.help for rule in table.records)
@@ -76,19 +78,24 @@ def test_signed_commit_with_trusted_key_passes(
     found = audit(ev, require_signed_commits=True, trusted_commit_keys=[fpr])
     assert not _only(found, "source/unsigned-commit")
     assert not _only(found, "source/bad-signature")
-    # Near-miss: a trusted-keys list that names another key makes the same signature untrusted.
+    # Near-miss: a trusted-keys list that names another key makes the same signature untrusted:
+    # it verifies, so its signer is someone the policy does not allow, not a forger.
     other = audit(ev, trusted_commit_keys=["SHA256:" + "A" * 43])
-    assert len(_only(other, "source/bad-signature")) == 1
-    assert "does not trust" in _only(other, "source/bad-signature")[0].message
+    assert not _only(other, "source/bad-signature")
+    assert len(_only(other, "source/unknown-identity")) == 1
+    assert "not among the policy's trusted_commit_keys" in (
+        _only(other, "source/unknown-identity")[0].message
+    )
 
 
-def test_unverifiable_signature_is_bad_signature(
+def test_signature_no_key_here_vouches_for_is_unverified_not_bad(
     repo: git.Repo, ssh_keys: dict[str, Path], tmp_path: Path
 ) -> None:
     base, _ = _signed_repo(repo, ssh_keys, tmp_path)
-    found = audit(collect(repo, base))  # no allowed-signers file: cannot be checked
-    bad = _only(found, "source/bad-signature")
-    assert len(bad) == 1 and "cannot be checked" in bad[0].message
+    found = audit(collect(repo, base))  # no allowed-signers file: the key is unknown here
+    assert not _only(found, "source/bad-signature")
+    unverified = _only(found, "source/unverified-signature")
+    assert [f.severity for f in unverified] == [Severity.INFO]
     assert not _only(found, "source/unsigned-commit")
 
 
@@ -431,12 +438,15 @@ def test_gpg_signed_commit_verifies_and_matches_trusted_key_ids(
     commit(repo, "gpg signed", extra=("-S",))
     ev = collect(repo, base)
     sig = ev.commits[0].signature
-    assert sig.status == "G" and sig.fingerprint == gnupg_home
+    # U: it verifies; the keyring the gate verifies with assigns no owner trust.
+    assert sig.status in ("G", "U") and sig.fingerprint == gnupg_home
     for trusted in (gnupg_home, gnupg_home[-16:], gnupg_home.lower()):
         found = audit(ev, require_signed_commits=True, trusted_commit_keys=[trusted])
         assert not _only(found, "source/bad-signature")
+        assert not _only(found, "source/unknown-identity")
         assert not _only(found, "source/unsigned-commit")
-    assert _only(audit(ev, trusted_commit_keys=["0123456789ABCDEF"]), "source/bad-signature")
+    other = audit(ev, trusted_commit_keys=["0123456789ABCDEF"])
+    assert _only(other, "source/unknown-identity") and not _only(other, "source/bad-signature")
 
 
 def test_malformed_review_records_fail_closed(repo: git.Repo) -> None:
