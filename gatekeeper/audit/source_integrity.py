@@ -8,17 +8,17 @@ Signatures: ``signature_state`` turns what git verified (and, in ``pr-check``, w
 forge verified) into one of five states (unsigned, bad, unverified, untrusted, trusted)
 under the policy; each state has its rule (docs/source.md, "Signature states").
 
-Review approvals come from three places: ``Reviewed-by:`` / ``Approved-by:`` trailers of a
-commit, the trailers of a merge commit (or an approval record of its pull request) that
-brought the commit in, and ``PullRequestReview`` records that ``pr-check`` feeds through
-``ctx.options.reviews`` (collected into the evidence, see ``docs/source.md``).
+Reviews: only the forge's review records count (``PullRequestReview``, which ``pr-check``
+reads through the API and feeds through ``ctx.options.reviews``). A ``Reviewed-by:`` or
+``Approved-by:`` trailer is text the commit's author wrote, so it is never a review; without
+the forge's records no review can be verified and ``require_review`` blocks, saying so.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -40,8 +40,6 @@ from gatekeeper.models.source import (
     SourceEvidence,
 )
 
-_APPROVAL_TRAILERS = frozenset({"reviewed-by", "approved-by"})
-_EMAIL = re.compile(r"<([^<>\s]+@[^<>\s]+)>|([^<>\s]+@[^<>\s]+)")
 _FORGE_KEY_NAMES = {"github": "GitHub's web-flow key", "gitlab": "GitLab's web-commit key"}
 # GitHub's ``verification.reason`` values that say the signature itself is bad.
 _FORGE_BAD = {
@@ -49,36 +47,6 @@ _FORGE_BAD = {
     "malformed_signature": "GitHub could not parse it",
     "ocsp_revoked": "its certificate was revoked",
 }
-
-
-def _identity_tokens(value: str) -> set[str]:
-    """Lower-cased e-mail addresses and the bare name of a trailer value or identity."""
-    tokens = {m.group(1) or m.group(2) for m in _EMAIL.finditer(value)}
-    name = _EMAIL.sub("", value).strip().strip('"').strip()
-    if name:
-        tokens.add(name)
-    return {t.lower() for t in tokens if t}
-
-
-def _author_tokens(commit: Commit) -> set[str]:
-    return {commit.author.email.lower(), commit.author.name.lower()} - {""}
-
-
-def _approvers(commit: Commit, evidence: SourceEvidence) -> list[set[str]]:
-    # SECURITY: a trailer is written by the commit's author. Offline it is the only record of
-    # a review there is; when the forge's reviews were read (pr-check), they alone count.
-    if evidence.reviews_consulted:
-        return []
-    return [
-        _identity_tokens(t.value)
-        for t in commit.trailers
-        if t.key.lower() in _APPROVAL_TRAILERS and t.value.strip()
-    ]
-
-
-def _approved_by_other(approvers: Iterable[set[str]], author: set[str]) -> bool:
-    # An approval counts only when it names someone other than the author.
-    return any(tokens and not (tokens & author) for tokens in approvers)
 
 
 def _review_approves(review: PullRequestReview) -> bool:
@@ -90,26 +58,6 @@ def _pr_approved(commit: Commit, approved_numbers: set[int]) -> bool:
     return commit.pull_request is not None and commit.pull_request in approved_numbers
 
 
-def _commit_approved(commit: Commit, evidence: SourceEvidence, approved_numbers: set[int]) -> bool:
-    return _approved_by_other(_approvers(commit, evidence), _author_tokens(commit)) or _pr_approved(
-        commit, approved_numbers
-    )  # a squash merge of an approved pull request
-
-
-def _merged_and_approved(
-    merge: Commit, evidence: SourceEvidence, by_sha: dict[str, Commit], approved_numbers: set[int]
-) -> Iterator[str]:
-    """Range commits that ``merge`` brought in and that its approval covers."""
-    approvals = _approvers(merge, evidence)
-    pr_approved = _pr_approved(merge, approved_numbers)
-    for sha in merge.merged_commits:
-        merged = by_sha.get(sha)
-        if merged is not None and (
-            pr_approved or _approved_by_other(approvals, _author_tokens(merged))
-        ):
-            yield sha
-
-
 def _review_approvals(evidence: SourceEvidence) -> tuple[set[int], bool]:
     """Pull requests approved by a forge review, and whether one approved the head itself."""
     reviews = [r for r in evidence.reviews if _review_approves(r)]
@@ -118,15 +66,20 @@ def _review_approvals(evidence: SourceEvidence) -> tuple[set[int], bool]:
 
 
 def approved_commits(evidence: SourceEvidence) -> set[str]:
-    """The shas of range commits that someone other than their author approved."""
+    """The shas of range commits that a forge review by someone other than their author
+    approved: a review of the range's head, or of the pull request a commit (a squash
+    merge) or a merge commit that brought it in belongs to.
+
+    SECURITY: trailers are not read. ``Reviewed-by: Rita`` is whatever the author typed.
+    """
     approved_numbers, head_approved = _review_approvals(evidence)
-    by_sha = {c.sha: c for c in evidence.commits}
+    in_range = {c.sha for c in evidence.commits}
     approved: set[str] = set()
     for commit in evidence.commits:
-        if head_approved or _commit_approved(commit, evidence, approved_numbers):
+        if head_approved or _pr_approved(commit, approved_numbers):
             approved.add(commit.sha)
-        if commit.is_merge:
-            approved.update(_merged_and_approved(commit, evidence, by_sha, approved_numbers))
+            if commit.is_merge:
+                approved.update(sha for sha in commit.merged_commits if sha in in_range)
     return approved
 
 
@@ -465,11 +418,13 @@ UNREVIEWED_CHANGE = Rule(
     "source/unreviewed-change",
     Severity.HIGH,
     summary="the policy requires review and a change has no approval by someone other than its "
-    "author (pull-request reviews through the GitHub API in `pr-check`; offline, "
-    "`Reviewed-by:` / `Approved-by:` trailers or a merge of a reviewed pull request)",
+    "author (pull-request reviews read through the GitHub API in `pr-check`; without them, "
+    "no review can be verified: `Reviewed-by:` / `Approved-by:` trailers are written by the "
+    "author and never count)",
     help="A change nobody else looked at is the easiest way to put code into a release. Get an "
-    "approving review from someone other than the author (a pull-request review, or a "
-    "`Reviewed-by:` trailer where reviews happen outside the forge), then run the gate again.",
+    "approving pull-request review from someone other than the author and run `pr-check` with "
+    "a token that can read it. A trailer in the commit message is not a review: the author "
+    "wrote it.",
 )
 CODEOWNERS_GAP = Rule(
     "source/codeowners-gap",
@@ -565,12 +520,7 @@ class SourceIntegrityAudit:
             yield from _signature(commit, evidence, policy)
             yield from _identities(commit, policy)
             if policy.require_review and not commit.is_merge and commit.sha not in approved:
-                yield UNREVIEWED_CHANGE.finding(
-                    f"commit {commit.sha[:12]} by {commit.author.email} has no approval by "
-                    "anyone other than its author (no Reviewed-by/Approved-by trailer, reviewed "
-                    "merge or pull-request review)",
-                    key=commit.sha,
-                )
+                yield _unreviewed(commit, evidence)
 
     def _paths(self, evidence: SourceEvidence, ctx: AuditContext) -> Iterator[Finding]:
         touched = _touched_paths(evidence)
@@ -667,6 +617,20 @@ def _signature(commit: Commit, evidence: SourceEvidence, policy: AuditsPolicy) -
             f"commit {short} by {commit.author.email}: the signature {state.why}",
             key=f"{commit.sha}:signer",
         )
+
+
+def _unreviewed(commit: Commit, evidence: SourceEvidence) -> Finding:
+    who = f"commit {commit.sha[:12]} by {commit.author.email}"
+    if evidence.reviews_consulted:
+        why = "has no approving pull-request review by anyone other than its author"
+    else:
+        why = (
+            "has no review the gate can verify: the pull request's reviews could not be read "
+            "(run `gatekeeper pr-check` with a GITHUB_TOKEN that can read them), and a "
+            "Reviewed-by/Approved-by trailer is written by the commit's author, so it is no "
+            "review"
+        )
+    return UNREVIEWED_CHANGE.finding(f"{who} {why}", key=commit.sha)
 
 
 def _identities(commit: Commit, policy: AuditsPolicy) -> Iterator[Finding]:

@@ -241,8 +241,8 @@ def _reviews(
     if client is None or pr.number is None:
         notes.append(
             "the policy requires review but pull-request reviews were not read "
-            "(no GITHUB_TOKEN, repository or pull-request number): only "
-            "Reviewed-by/Approved-by trailers count"
+            "(no GITHUB_TOKEN, repository or pull-request number): no review can be "
+            "verified (Reviewed-by/Approved-by trailers are written by the author)"
         )
         return None
     raw = client.list_reviews(pr.number)
