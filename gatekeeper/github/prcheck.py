@@ -7,7 +7,9 @@
 2. The working tree must be the head (or GitHub's merge commit of the head): the tree
    audits read the files as checked out, so anything else would audit the wrong change.
 3. When the policy requires review, the pull request's reviews are read through the API
-   and handed to the source audits as ``AuditOptions.reviews`` (see ``reviews_option``).
+   and handed to the source audits as ``AuditOptions.reviews`` (see ``reviews_option``);
+   when it requires signed commits, so is GitHub's verification of the pull request's
+   commit signatures (``AuditOptions.forge_verifications``).
 4. ``report_to_github`` posts a commit status and a check run with annotations.
 
 Without a token (a fork's pull request) nothing is posted: the verdict is printed and the
@@ -31,7 +33,7 @@ from gatekeeper.github.event import PullRequestEvent, event_from_environment, lo
 from gatekeeper.models.finding import Finding
 from gatekeeper.models.options import AuditOptions
 from gatekeeper.models.policy import Policy
-from gatekeeper.models.source import PullRequestReview
+from gatekeeper.models.source import ForgeVerification, PullRequestReview
 from gatekeeper.models.verdict import Verdict
 from gatekeeper.report import github, markdown
 from gatekeeper.report.base import active, blocking, ranked
@@ -252,21 +254,51 @@ def _reviews(
     return reviews_option(raw, pr.author)
 
 
+def _verifications(
+    cfg: PrCheckConfig, pr: _PullRequest, notes: list[str]
+) -> list[ForgeVerification] | None:
+    """GitHub's verification of the pull request's commits when the policy requires signed
+    commits; None when not read (signatures are then checked locally only)."""
+    if not cfg.policy.audits.require_signed_commits:
+        return None
+    client = _client(cfg, pr.repository) if pr.repository else None
+    if client is None or pr.number is None:
+        notes.append(
+            "the policy requires signed commits but GitHub's verification of the pull "
+            "request's commits was not read (no GITHUB_TOKEN, repository or pull-request "
+            "number): signatures are checked against the keys on this machine only"
+        )
+        return None
+    from gatekeeper.github.api import MAX_PULL_COMMITS, commit_verifications
+
+    raw = client.list_pull_commits(pr.number)
+    if len(raw) >= MAX_PULL_COMMITS:
+        notes.append(
+            f"GitHub lists only the first {MAX_PULL_COMMITS} commits of a pull request: the "
+            "signatures of later commits are checked against the keys on this machine only"
+        )
+    return commit_verifications(raw)
+
+
 def run_pr_check(cfg: PrCheckConfig) -> PrCheckResult:
     """Decide on a pull request (nothing is posted; see ``report_to_github``).
 
     Raises:
         InvalidInput: no range to check, or the working tree is not the head.
         CollectionError: a commit is missing from the clone.
-        GitHubApiError: the reviews the policy needs could not be read.
+        GitHubApiError: the reviews or commit verifications the policy needs could not be
+            read.
     """
     pr = _pull_request(cfg)
     notes: list[str] = []
     merge_base, head_sha = _merge_base(cfg, pr, notes)
     reviews = _reviews(cfg, pr, notes)
+    verifications = _verifications(cfg, pr, notes)
     options = cfg.options
     if reviews is not None:
         options = options.model_copy(update={"reviews": tuple(reviews)})
+    if verifications is not None:
+        options = options.model_copy(update={"forge_verifications": tuple(verifications)})
     result = run_check(
         CheckConfig(
             repo=cfg.repo,
