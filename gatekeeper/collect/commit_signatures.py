@@ -110,19 +110,22 @@ def allowed_signers_file(
     return path, AllowedSigners(source=kind, sha256=hashlib.sha256(data).hexdigest())
 
 
-def _ssh_keygen_wrapper(tmp: Path, ssh_keygen: str) -> Path:
+def _ssh_keygen_wrapper(tmp: Path, ssh_keygen: str, *, no_signers: bool) -> Path:
     """A program for ``gpg.ssh.program`` that reads the payload whole, then runs ssh-keygen.
 
     git runs one verification at a time, so one payload file in this private directory
-    serves them all; ``find-principals`` reads no payload and runs directly.
+    serves them all. ``find-principals`` reads no payload and runs directly; against the
+    empty allowed-signers file it can only find nobody, so it is answered without running
+    ssh-keygen (git then checks the signature against the key it carries).
     """
     wrapper = tmp / "ssh-keygen"
     program = shlex.quote(ssh_keygen)
     payload = shlex.quote(str(tmp / "payload"))
+    principals = "exit 1" if no_signers else f'exec {program} "$@"'
     wrapper.write_text(
         "#!/bin/sh\n"
         "# Written by gatekeeper for one run (see gatekeeper/collect/commit_signatures.py).\n"
-        f'case "$2" in find-principals) exec {program} "$@";; esac\n'
+        f'case "$2" in find-principals) {principals};; esac\n'
         f"cat > {payload} || exit 1\n"
         f'exec {program} "$@" < {payload}\n'
     )
@@ -220,7 +223,7 @@ def signature_setup(
             signers_file.write_bytes(b"")
         if ssh_keygen is not None:
             # SECURITY: always set, so the repository's config cannot name another file.
-            wrapper = _ssh_keygen_wrapper(Path(tmp), ssh_keygen)
+            wrapper = _ssh_keygen_wrapper(Path(tmp), ssh_keygen, no_signers=signers is None)
             setup.config += (
                 "-c",
                 f"gpg.ssh.allowedSignersFile={signers_file}",
