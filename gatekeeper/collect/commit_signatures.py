@@ -168,8 +168,11 @@ def _gnupg_home(
 ) -> Path:
     home = tmp / "gnupg"
     home.mkdir(mode=0o700)
-    # NOTE: verifying needs no agent; without this gpg could leave one running per run.
+    # NOTE: verifying needs no agent; without this gpg (2.2 even to import a public key)
+    # would leave one running per run. gpgsm (X.509) also never asks dirmngr for CRLs:
+    # verifying a commit reaches no network.
     (home / "gpg.conf").write_text("no-autostart\n")
+    (home / "gpgsm.conf").write_text("no-autostart\ndisable-dirmngr\n")
     clean = {k: v for k, v in env.items() if k != "GNUPGHOME"}
     importing = ["--homedir", str(home), "--quiet", "--import"]
     forge = openpgp_material(keys)

@@ -69,13 +69,14 @@ class GpgKeys:
 
     def import_into(self, home: Path, *names: str) -> None:
         """Give the verifying machine at ``home`` the public keys of ``names``."""
-        _gpg(home, "--import", data=self.public(*names))
+        # NOTE: gpg 2.2 starts an agent to import even public keys unless told not to.
+        _gpg(home, "--no-autostart", "--import", data=self.public(*names))
 
     def revoke_in(self, home: Path, name: str) -> None:
         """Import the key's revocation certificate (made at key generation) into ``home``."""
         cert = self.home / "openpgp-revocs.d" / f"{self.fingerprints[name]}.rev"
         text = cert.read_text().replace(":-----BEGIN", "-----BEGIN")
-        _gpg(home, "--import", data=text.encode())
+        _gpg(home, "--no-autostart", "--import", data=text.encode())
 
 
 @pytest.fixture(scope="module")

@@ -108,3 +108,13 @@ def test_without_the_bundled_keys_githubs_signature_is_unverifiable(
     monkeypatch.setattr(forge_registry, "FORGE_KEYS", ())
     status, primary = _verify_stored(tmp_path, CURRENT)
     assert (status, primary) == ("E", "")
+
+
+def test_trusted_forge_merges_names_only_known_forges() -> None:
+    from pydantic import ValidationError
+
+    from gatekeeper.models.policy import AuditsPolicy
+
+    assert AuditsPolicy.model_validate({"trusted_forge_merges": ["github"]}).trusted_forge_merges
+    with pytest.raises(ValidationError, match="trusted_forge_merges"):
+        AuditsPolicy.model_validate({"trusted_forge_merges": ["githb"]})  # a typo never trusts
