@@ -4,23 +4,28 @@ Reads ``SourceEvidence`` (``gatekeeper.collect.git_source``). Per-commit rules k
 fingerprint on the commit sha, per-path rules on the path (and blob or target), so a
 finding keeps its fingerprint however the range around it moves.
 
-Review approvals come from three places: ``Reviewed-by:`` / ``Approved-by:`` trailers of a
-commit, the trailers of a merge commit (or an approval record of its pull request) that
-brought the commit in, and ``PullRequestReview`` records that ``pr-check`` feeds through
-``ctx.options.reviews`` (collected into the evidence, see ``docs/source.md``).
+Signatures: ``signature_state`` turns what git verified (and, in ``pr-check``, what the
+forge verified) into one of five states (unsigned, bad, unverified, untrusted, trusted)
+under the policy; each state has its rule (docs/source.md, "Signature states").
+
+Reviews: only the forge's review records count (``PullRequestReview``, which ``pr-check``
+reads through the API and feeds through ``ctx.options.reviews``). A ``Reviewed-by:`` or
+``Approved-by:`` trailer is text the commit's author wrote, so it is never a review; without
+the forge's records no review can be verified and ``require_review`` blocks, saying so.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import re
-from collections.abc import Iterable, Iterator
-from typing import ClassVar
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar, Literal
 
 from gatekeeper._glob import Glob, compile_codeowners
 from gatekeeper.audit.base import AuditContext
 from gatekeeper.audit.rule import Rule, RuleSet
 from gatekeeper.collect.build_files import BuildFiles
+from gatekeeper.collect.forge_keys import forge_key_for, forge_keys
 from gatekeeper.collect.git_source import is_outside, path_category
 from gatekeeper.models.finding import Finding, Severity
 from gatekeeper.models.pipeline import PipelineEvidence
@@ -29,50 +34,19 @@ from gatekeeper.models.source import (
     BlobInfo,
     Commit,
     FileChange,
+    ForgeVerification,
     PullRequestReview,
+    Signature,
     SourceEvidence,
 )
 
-_APPROVAL_TRAILERS = frozenset({"reviewed-by", "approved-by"})
-_EMAIL = re.compile(r"<([^<>\s]+@[^<>\s]+)>|([^<>\s]+@[^<>\s]+)")
-_GOOD = frozenset({"G", "U"})
-_STATUS_TEXT = {
-    "B": "is bad (does not verify)",
-    "X": "has expired",
-    "Y": "was made by an expired key",
-    "R": "was made by a revoked key",
-    "E": "cannot be checked (key unknown to gpg, or no gpg.ssh.allowedSignersFile for SSH)",
+_FORGE_KEY_NAMES = {"github": "GitHub's web-flow key", "gitlab": "GitLab's web-commit key"}
+# GitHub's ``verification.reason`` values that say the signature itself is bad.
+_FORGE_BAD = {
+    "invalid": "GitHub could not verify it with the key it names",
+    "malformed_signature": "GitHub could not parse it",
+    "ocsp_revoked": "its certificate was revoked",
 }
-
-
-def _identity_tokens(value: str) -> set[str]:
-    """Lower-cased e-mail addresses and the bare name of a trailer value or identity."""
-    tokens = {m.group(1) or m.group(2) for m in _EMAIL.finditer(value)}
-    name = _EMAIL.sub("", value).strip().strip('"').strip()
-    if name:
-        tokens.add(name)
-    return {t.lower() for t in tokens if t}
-
-
-def _author_tokens(commit: Commit) -> set[str]:
-    return {commit.author.email.lower(), commit.author.name.lower()} - {""}
-
-
-def _approvers(commit: Commit, evidence: SourceEvidence) -> list[set[str]]:
-    # SECURITY: a trailer is written by the commit's author. Offline it is the only record of
-    # a review there is; when the forge's reviews were read (pr-check), they alone count.
-    if evidence.reviews_consulted:
-        return []
-    return [
-        _identity_tokens(t.value)
-        for t in commit.trailers
-        if t.key.lower() in _APPROVAL_TRAILERS and t.value.strip()
-    ]
-
-
-def _approved_by_other(approvers: Iterable[set[str]], author: set[str]) -> bool:
-    # An approval counts only when it names someone other than the author.
-    return any(tokens and not (tokens & author) for tokens in approvers)
 
 
 def _review_approves(review: PullRequestReview) -> bool:
@@ -84,26 +58,6 @@ def _pr_approved(commit: Commit, approved_numbers: set[int]) -> bool:
     return commit.pull_request is not None and commit.pull_request in approved_numbers
 
 
-def _commit_approved(commit: Commit, evidence: SourceEvidence, approved_numbers: set[int]) -> bool:
-    return _approved_by_other(_approvers(commit, evidence), _author_tokens(commit)) or _pr_approved(
-        commit, approved_numbers
-    )  # a squash merge of an approved pull request
-
-
-def _merged_and_approved(
-    merge: Commit, evidence: SourceEvidence, by_sha: dict[str, Commit], approved_numbers: set[int]
-) -> Iterator[str]:
-    """Range commits that ``merge`` brought in and that its approval covers."""
-    approvals = _approvers(merge, evidence)
-    pr_approved = _pr_approved(merge, approved_numbers)
-    for sha in merge.merged_commits:
-        merged = by_sha.get(sha)
-        if merged is not None and (
-            pr_approved or _approved_by_other(approvals, _author_tokens(merged))
-        ):
-            yield sha
-
-
 def _review_approvals(evidence: SourceEvidence) -> tuple[set[int], bool]:
     """Pull requests approved by a forge review, and whether one approved the head itself."""
     reviews = [r for r in evidence.reviews if _review_approves(r)]
@@ -112,15 +66,20 @@ def _review_approvals(evidence: SourceEvidence) -> tuple[set[int], bool]:
 
 
 def approved_commits(evidence: SourceEvidence) -> set[str]:
-    """The shas of range commits that someone other than their author approved."""
+    """The shas of range commits that a forge review by someone other than their author
+    approved: a review of the range's head, or of the pull request a commit (a squash
+    merge) or a merge commit that brought it in belongs to.
+
+    SECURITY: trailers are not read. ``Reviewed-by: Rita`` is whatever the author typed.
+    """
     approved_numbers, head_approved = _review_approvals(evidence)
-    by_sha = {c.sha: c for c in evidence.commits}
+    in_range = {c.sha for c in evidence.commits}
     approved: set[str] = set()
     for commit in evidence.commits:
-        if head_approved or _commit_approved(commit, evidence, approved_numbers):
+        if head_approved or _pr_approved(commit, approved_numbers):
             approved.add(commit.sha)
-        if commit.is_merge:
-            approved.update(_merged_and_approved(commit, evidence, by_sha, approved_numbers))
+            if commit.is_merge:
+                approved.update(sha for sha in commit.merged_commits if sha in in_range)
     return approved
 
 
@@ -142,6 +101,173 @@ def _trusted(commit: Commit, trusted_keys: list[str]) -> bool:
     ]
     wanted = (w.strip().lower().replace(" ", "").removeprefix("sha256:") for w in trusted_keys)
     return any(w and any(_key_matches(h, w) for h in have) for w in wanted)
+
+
+SignatureVerdict = Literal["unsigned", "bad", "unverified", "untrusted", "trusted"]
+
+
+@dataclass(frozen=True)
+class SignatureState:
+    """What the gate concludes about one commit's signature, and why (a message fragment).
+
+    ``listed``: an untrusted signature whose key falls outside an explicit list of allowed
+    keys (``trusted_commit_keys``, an allowed-signers file), so it is reported whatever
+    else the policy says.
+    """
+
+    verdict: SignatureVerdict
+    why: str
+    listed: bool = False
+
+
+def _key_text(sig: Signature) -> str:
+    key = sig.primary_fingerprint or sig.fingerprint or sig.key or "of unknown id"
+    return f"{key} ({sig.signer})" if sig.signer else key
+
+
+def _forge_name(sig: Signature) -> str:
+    key = forge_key_for((sig.fingerprint, sig.primary_fingerprint), forge_keys())
+    if key is not None:
+        return key.name
+    return _FORGE_KEY_NAMES.get(sig.forge or "", "a forge key")
+
+
+def _unknown_key(sig: Signature) -> str:
+    key = sig.key or "of unknown id"
+    if sig.format == "ssh":
+        return "is an SSH signature that could not be checked here (no ssh-keygen)"
+    if sig.format == "x509":
+        return f"is an X.509 signature (S/MIME, gitsign) gpgsm could not check here (key {key})"
+    return f"was made by OpenPGP key {key}, whose public key is not in the keyring here"
+
+
+def _expired(sig: Signature) -> str:
+    if sig.forge is not None:
+        key = forge_key_for((sig.fingerprint, sig.primary_fingerprint), forge_keys())
+        retired = f", retired on {key.retired}" if key is not None and key.retired else ""
+        return f"verifies under {_forge_name(sig)}, which has expired{retired}"
+    what = "the signature itself has expired" if sig.status == "X" else "the key has expired"
+    return (
+        f"verifies under key {_key_text(sig)}, but {what}; refresh the key if its owner extended it"
+    )
+
+
+def _forge_state(commit: Commit, evidence: SourceEvidence, policy: AuditsPolicy) -> SignatureState:
+    """A signature that verifies under a forge's own key (the forge made the commit)."""
+    sig = commit.signature
+    name = _forge_name(sig)
+    # An allowed-signers file names the SSH keys allowed, the forge's too (GitLab's docs
+    # say to add it there).
+    listed = sig.format == "ssh" and sig.status == "U" and evidence.allowed_signers is not None
+    if sig.forge in policy.trusted_forge_merges:
+        if commit.is_merge:
+            return SignatureState("trusted", f"is a merge signed by {name} (trusted_forge_merges)")
+        why = f"is signed by {name}, which the policy trusts on merge commits only, and this "
+        return SignatureState("untrusted", why + "commit is not a merge", listed=listed)
+    if listed:
+        why = f"is signed by {name}, which is not in the allowed-signers file"
+        return SignatureState("untrusted", why + " (nor trusted by trusted_forge_merges)", True)
+    return SignatureState(
+        "untrusted",
+        f"is signed by {name}, which the policy does not trust (trusted_forge_merges, "
+        "trusted_commit_keys)",
+    )
+
+
+def _verified_state(
+    commit: Commit, evidence: SourceEvidence, policy: AuditsPolicy
+) -> SignatureState:
+    """A signature that verifies under the key it names (git's G or U)."""
+    sig = commit.signature
+    keys = policy.trusted_commit_keys
+    if keys and _trusted(commit, keys):
+        return SignatureState("trusted", f"is signed by key {_key_text(sig)}, which is trusted")
+    if sig.forge is not None:
+        return _forge_state(commit, evidence, policy)
+    if sig.format == "ssh" and sig.status == "U":
+        # SECURITY: an SSH signature carries its own public key, so "it verifies" alone
+        # proves only that someone holds some key; the allowed-signers file says whose.
+        if evidence.allowed_signers is None:
+            return SignatureState(
+                "unverified",
+                f"is made with SSH key {_key_text(sig)}, which no allowed-signers file lists "
+                "here (--allowed-signers)",
+            )
+        return SignatureState(
+            "untrusted",
+            f"is made with SSH key {_key_text(sig)}, which is not in the allowed-signers file",
+            listed=True,
+        )
+    if keys:
+        return SignatureState(
+            "untrusted",
+            f"is signed by key {_key_text(sig)}, which is not among the policy's "
+            "trusted_commit_keys",
+            listed=True,
+        )
+    return SignatureState("trusted", f"verifies under key {_key_text(sig)}, known here")
+
+
+def _forge_vouched_state(commit: Commit, policy: AuditsPolicy) -> SignatureState:
+    """Not verified here, but the forge verified it with the committer's registered key."""
+    sig = commit.signature
+    if not policy.trusted_commit_keys:
+        return SignatureState(
+            "trusted", "was verified by GitHub with a key registered to the committer's account"
+        )
+    if _trusted(commit, policy.trusted_commit_keys):
+        # SECURITY: GitHub names no fingerprint, and a key id is short; a listed key must
+        # verify here.
+        return SignatureState(
+            "unverified",
+            f"was verified by GitHub, and key {_key_text(sig)} is among trusted_commit_keys, "
+            "but its public key is not here to verify it: import it",
+        )
+    return SignatureState(
+        "untrusted",
+        f"was verified by GitHub, but key {_key_text(sig)} is not among the policy's "
+        "trusted_commit_keys",
+        listed=True,
+    )
+
+
+def signature_state(
+    commit: Commit, evidence: SourceEvidence, policy: AuditsPolicy
+) -> SignatureState:
+    """The state of one commit's signature under the policy (docs/source.md).
+
+    Bad wins over everything (git's ``B`` or ``R``, or the forge calling it invalid); then
+    a signature that verifies here; then the forge's verification (``pr-check``); what is
+    left could not be checked.
+    """
+    sig = commit.signature
+    if not sig.present:
+        return SignatureState("unsigned", "is not signed")
+    forge: ForgeVerification | None = next(
+        (v for v in evidence.forge_verifications if v.sha == commit.sha), None
+    )
+    if sig.status == "B":
+        return SignatureState(
+            "bad",
+            "does not verify: the commit was changed after it was signed, or the signature "
+            f"is forged or corrupt (key {sig.key or 'of unknown id'})",
+        )
+    if sig.status == "R":
+        return SignatureState(
+            "bad",
+            f"was made by key {_key_text(sig)}, which its owner revoked; a revoked key's "
+            "signature proves no more than a forged one",
+        )
+    if forge is not None and forge.reason in _FORGE_BAD:
+        return SignatureState("bad", f"does not verify: {_FORGE_BAD[forge.reason]}")
+    if sig.verifies:
+        return _verified_state(commit, evidence, policy)
+    if forge is not None and forge.vouches:
+        return _forge_vouched_state(commit, policy)
+    at_forge = f" (GitHub: {forge.reason})" if forge is not None else ""
+    if sig.status in ("X", "Y"):
+        return SignatureState("unverified", _expired(sig) + at_forge)
+    return SignatureState("unverified", _unknown_key(sig) + at_forge)
 
 
 def _identity_allowed(email: str, patterns: list[str]) -> bool:
@@ -194,24 +320,38 @@ BAD_SIGNATURE = Rule(
     "source/bad-signature",
     Severity.HIGH,
     summary="a commit signature is present but does not verify (the commit was altered after "
-    "signing, or the signature is forged or corrupt), was made by an expired or revoked key, "
-    "cannot be checked here (no key, no allowed-signers file), or its key is not among the "
-    "policy's `trusted_commit_keys`",
-    help="A signature that does not verify means the commit changed after it was signed or "
-    "the signature is not what it claims; one that cannot be checked, or by a key the policy "
-    "does not trust, proves nothing about who wrote the commit. Find out who made it. Give "
-    "git the keys it needs (`--allowed-signers` for SSH, the GPG keyring), add the signer to "
-    "`trusted_commit_keys` if it belongs there, or replace the commit with one signed by a "
-    "trusted key.",
+    "signing, or the signature is forged or corrupt)",
+    help="A signature that does not verify means the commit changed after it was signed, or "
+    "the signature is not what it claims to be; a signature by a revoked key counts the same. "
+    "Find out who made the commit and how it got into the range (compare it with the "
+    "author's own copy), and replace it with a commit that verifies. A signature that merely "
+    "cannot be checked here is `source/unverified-signature`, not this.",
+)
+UNVERIFIED_SIGNATURE = Rule(
+    "source/unverified-signature",
+    Severity.INFO,
+    summary="a commit is signed but the key is unknown here (no public key, no allowed-signers "
+    "entry, not a known forge key such as GitHub's web-flow key): nothing can be said either "
+    "way",
+    help="The commit carries a signature that cannot be checked on this machine: its OpenPGP "
+    "key is not in the keyring, its SSH key is in no allowed-signers file, or the key has "
+    "expired. That is neither a forgery nor a proof of who signed it. When the policy "
+    "requires signed commits (`require_signed_commits: true`) it blocks: give the gate the "
+    "keys it should trust (import them into the keyring, pass `--allowed-signers`, list them "
+    "in `trusted_commit_keys`), or, in `pr-check`, let it read the forge's own verification "
+    "with a token.",
+    default_label="info; high only when the policy requires commits signed by trusted keys",
 )
 UNKNOWN_IDENTITY = Rule(
     "source/unknown-identity",
     Severity.HIGH,
-    summary="author or committer is outside the identities the policy allows (only when the "
-    "policy lists them)",
-    help="The policy names who may author and commit what is promoted; an identity outside "
-    "`allowed_identities` is someone the release owners did not expect. Check who made the "
-    "commit; add the identity to the list if it belongs, or take the commit out of the range.",
+    summary="author, committer or the key that signed a commit (its signature verifies) is "
+    "outside the identities and keys the policy allows (only when the policy lists them)",
+    help="The policy names who may author and commit what is promoted, and which keys may "
+    "sign it (`allowed_identities`, `trusted_commit_keys`, `trusted_forge_merges`, the "
+    "`--allowed-signers` file); an identity or a key outside them is someone the release "
+    "owners did not expect. Check who made the commit; add the identity or key to the policy "
+    "if it belongs there, or take the commit out of the range.",
 )
 PIPELINE_CHANGE = Rule(
     "source/pipeline-change",
@@ -238,11 +378,13 @@ UNREVIEWED_CHANGE = Rule(
     "source/unreviewed-change",
     Severity.HIGH,
     summary="the policy requires review and a change has no approval by someone other than its "
-    "author (pull-request reviews through the GitHub API in `pr-check`; offline, "
-    "`Reviewed-by:` / `Approved-by:` trailers or a merge of a reviewed pull request)",
+    "author (pull-request reviews read through the GitHub API in `pr-check`; without them, "
+    "no review can be verified: `Reviewed-by:` / `Approved-by:` trailers are written by the "
+    "author and never count)",
     help="A change nobody else looked at is the easiest way to put code into a release. Get an "
-    "approving review from someone other than the author (a pull-request review, or a "
-    "`Reviewed-by:` trailer where reviews happen outside the forge), then run the gate again.",
+    "approving pull-request review from someone other than the author and run `pr-check` with "
+    "a token that can read it. A trailer in the commit message is not a review: the author "
+    "wrote it.",
 )
 CODEOWNERS_GAP = Rule(
     "source/codeowners-gap",
@@ -303,6 +445,7 @@ class SourceIntegrityAudit:
         HISTORY_REWRITE,
         UNSIGNED_COMMIT,
         BAD_SIGNATURE,
+        UNVERIFIED_SIGNATURE,
         UNKNOWN_IDENTITY,
         PIPELINE_CHANGE,
         GATE_CHANGE,
@@ -334,15 +477,10 @@ class SourceIntegrityAudit:
         policy = ctx.policy
         approved = approved_commits(evidence) if policy.require_review else set()
         for commit in evidence.commits:
-            yield from _signature(commit, policy)
+            yield from _signature(commit, evidence, policy)
             yield from _identities(commit, policy)
             if policy.require_review and not commit.is_merge and commit.sha not in approved:
-                yield UNREVIEWED_CHANGE.finding(
-                    f"commit {commit.sha[:12]} by {commit.author.email} has no approval by "
-                    "anyone other than its author (no Reviewed-by/Approved-by trailer, reviewed "
-                    "merge or pull-request review)",
-                    key=commit.sha,
-                )
+                yield _unreviewed(commit, evidence)
 
     def _paths(self, evidence: SourceEvidence, ctx: AuditContext) -> Iterator[Finding]:
         touched = _touched_paths(evidence)
@@ -408,28 +546,51 @@ _CATEGORY_RULES = {
 }
 
 
-def _signature(commit: Commit, policy: AuditsPolicy) -> Iterator[Finding]:
-    """``unsigned-commit`` or ``bad-signature`` for one commit, if any."""
+def _signature(commit: Commit, evidence: SourceEvidence, policy: AuditsPolicy) -> Iterator[Finding]:
+    """The finding for one commit's signature state, if any (docs/source.md)."""
+    state = signature_state(commit, evidence, policy)
     short = commit.sha[:12]
-    sig = commit.signature
-    if not sig.present:
+    required = policy.require_signed_commits
+    if state.verdict == "unsigned":
         yield UNSIGNED_COMMIT.finding(
             f"commit {short} by {commit.author.email} is not signed",
-            severity=Severity.HIGH if policy.require_signed_commits else Severity.INFO,
+            severity=Severity.HIGH if required else Severity.INFO,
             key=commit.sha,
         )
-    elif sig.status not in _GOOD:
+    elif state.verdict == "bad":
         yield BAD_SIGNATURE.finding(
-            f"commit {short}: signature {_STATUS_TEXT.get(sig.status, 'does not verify')}"
-            f" (key {sig.key or 'unknown'})",
+            f"commit {short} by {commit.author.email}: the signature {state.why}", key=commit.sha
+        )
+    elif state.verdict == "unverified":
+        tail = (
+            "; the policy requires commits signed by trusted keys"
+            if required
+            else "; nothing can be said either way"
+        )
+        yield UNVERIFIED_SIGNATURE.finding(
+            f"commit {short} by {commit.author.email}: the signature {state.why}{tail}",
+            severity=Severity.HIGH if required else Severity.INFO,
             key=commit.sha,
         )
-    elif policy.trusted_commit_keys and not _trusted(commit, policy.trusted_commit_keys):
-        yield BAD_SIGNATURE.finding(
-            f"commit {short} is signed by key {sig.fingerprint or sig.key or 'unknown'}"
-            f" ({sig.signer or 'unknown signer'}), which the policy does not trust",
-            key=commit.sha,
+    elif state.verdict == "untrusted" and (state.listed or policy.trusted_commit_keys or required):
+        yield UNKNOWN_IDENTITY.finding(
+            f"commit {short} by {commit.author.email}: the signature {state.why}",
+            key=f"{commit.sha}:signer",
         )
+
+
+def _unreviewed(commit: Commit, evidence: SourceEvidence) -> Finding:
+    who = f"commit {commit.sha[:12]} by {commit.author.email}"
+    if evidence.reviews_consulted:
+        why = "has no approving pull-request review by anyone other than its author"
+    else:
+        why = (
+            "has no review the gate can verify: the pull request's reviews could not be read "
+            "(run `gatekeeper pr-check` with a GITHUB_TOKEN that can read them), and a "
+            "Reviewed-by/Approved-by trailer is written by the commit's author, so it is no "
+            "review"
+        )
+    return UNREVIEWED_CHANGE.finding(f"{who} {why}", key=commit.sha)
 
 
 def _identities(commit: Commit, policy: AuditsPolicy) -> Iterator[Finding]:

@@ -1,11 +1,14 @@
 """The ``source`` collector: every commit of base..head and what the range changed.
 
 One ``git log --raw -z`` call lists every commit of the range with its signature status
-(git's own verification, so GPG and SSH signatures both work), identities, trailers and
-raw file changes; the output is parsed as it streams, so a 5,000-commit range costs one
-subprocess. One ``git diff --raw`` gives the net change, and one ``git cat-file --batch``
-reads the changed blobs (bounded) to record sizes, binary content, symlink targets and
-submodule pointers.
+(git's own verification, so GPG and SSH signatures both work, against what
+``collect/commit_signatures.py`` prepares: the user's public keys plus the forges' own
+keys, and the allowed-signers file), identities, trailers and raw file changes; the output
+is parsed as it streams, so a 5,000-commit range costs one subprocess. One
+``git cat-file --batch`` reads the commit objects for the kind of each signature; one
+``git diff --raw`` gives the net change, and one more ``git cat-file --batch`` reads the
+changed blobs (bounded) to record sizes, binary content, symlink targets and submodule
+pointers.
 
 Without a base the collector records the head and the tree's symlinks only. On a
 directory that is not a git repository it records that fact and the directory's
@@ -29,12 +32,20 @@ import git
 from gatekeeper._git import open_repo, safe_git_env
 from gatekeeper.collect.base import CollectContext, walk_files
 from gatekeeper.collect.build_files import BuildFiles
+from gatekeeper.collect.commit_signatures import (
+    SignatureSetup,
+    allowed_signers_file,
+    signature_format,
+    signature_setup,
+)
+from gatekeeper.collect.forge_keys import ForgeKey, forge_key_for, forge_keys
 from gatekeeper.errors import CollectionError
 from gatekeeper.models.options import AuditOptions
 from gatekeeper.models.source import (
     BlobInfo,
     Commit,
     FileChange,
+    ForgeVerification,
     Identity,
     PullRequestReview,
     Signature,
@@ -145,9 +156,14 @@ def _decode(raw: bytes) -> str:
 class GitRunner:
     """Runs git (never a repository program) in one repository with the safe environment."""
 
-    def __init__(self, repo: git.Repo, extra_config: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        repo: git.Repo,
+        extra_config: tuple[str, ...] = (),
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.workdir = str(repo.working_dir or repo.git_dir)
-        self.env = {**os.environ, **safe_git_env()}
+        self.env = {**os.environ, **safe_git_env(), **(extra_env or {})}
         self.extra_config = extra_config
         self._errors: dict[int, IO[bytes]] = {}
 
@@ -473,6 +489,34 @@ def _reviews_option(options: AuditOptions) -> list[PullRequestReview]:
     return sorted(raw, key=lambda r: (r.number or 0, r.head_sha or "", r.author))
 
 
+def _verifications_option(options: AuditOptions, shas: set[str]) -> list[ForgeVerification]:
+    """The forge's verifications of commits in the range (others say nothing about it)."""
+    raw = options.forge_verifications or ()
+    return sorted((v for v in raw if v.sha in shas), key=lambda v: v.sha)
+
+
+def _with_forge(commit: Commit, keys: tuple[ForgeKey, ...]) -> Commit:
+    """Name the forge whose bundled key a (cryptographically good) signature verifies under."""
+    sig = commit.signature
+    if sig.status not in ("G", "U", "X", "Y", "R"):
+        return commit
+    key = forge_key_for((sig.fingerprint, sig.primary_fingerprint), keys)
+    if key is None or key.format != sig.format:
+        return commit
+    return commit.model_copy(update={"signature": sig.model_copy(update={"forge": key.forge})})
+
+
+def _unchecked_notes(commits: list[Commit], setup: SignatureSetup) -> list[str]:
+    """Say why signatures could not be checked when a verification program is missing."""
+    unchecked = {c.signature.format for c in commits if c.signature.status == "E"}
+    notes = list(setup.notes)
+    if "openpgp" in unchecked and not setup.has_gpg:
+        notes.append("gpg is not on PATH: OpenPGP commit signatures could not be checked")
+    if "ssh" in unchecked and not setup.has_ssh_keygen:
+        notes.append("ssh-keygen is not on PATH: SSH commit signatures could not be checked")
+    return notes
+
+
 def _plain_codeowners(root: Path) -> tuple[str | None, str | None]:
     for rel in CODEOWNERS_LOCATIONS:
         path = root / rel
@@ -480,6 +524,13 @@ def _plain_codeowners(root: Path) -> tuple[str | None, str | None]:
             with open(path, "rb") as handle:
                 return rel, _decode(handle.read(1024 * 1024))
     return None, None
+
+
+def _configured_signers(runner: GitRunner) -> str | None:
+    """The repository's own ``gpg.ssh.allowedSignersFile`` (global config is never read)."""
+    proc = runner.run("config", "--type=path", "--get", "gpg.ssh.allowedSignersFile", check=False)
+    value = _decode(proc.stdout).strip()
+    return value if proc.returncode == 0 and value else None
 
 
 def _base_commit(runner: GitRunner, base_ref: str, shallow: bool) -> str:
@@ -578,12 +629,11 @@ class GitSourceCollector:
         )
 
     def _collect_git(self, repo: git.Repo, ctx: CollectContext) -> SourceEvidence:
-        extra: list[str] = []
-        signers = ctx.options.allowed_signers
-        if signers:
-            # SECURITY: the policy's allowed-signers file overrides the repository's own.
-            extra += ["-c", f"gpg.ssh.allowedSignersFile={Path(signers).resolve()}"]
-        runner = GitRunner(repo, tuple(extra))
+        runner = GitRunner(repo)
+        configured = _configured_signers(runner)
+        if ctx.base is None:
+            # A file that cannot be read is a usage error even when nothing is verified.
+            allowed_signers_file(ctx.options.allowed_signers, configured, runner.workdir)
         shallow_out = runner.run("rev-parse", "--is-shallow-repository").stdout
         shallow = _decode(shallow_out).strip() == "true"
         head = runner.rev(ctx.head)
@@ -594,7 +644,18 @@ class GitSourceCollector:
             return SourceEvidence(**evidence)
         base = _base_commit(runner, ctx.base, shallow)
         is_ancestor = _is_ancestor(runner, base, head, ctx.base, shallow)
-        commits = self._commits(runner, base, head)
+        keys = forge_keys()
+        with signature_setup(
+            runner.workdir,
+            runner.env,
+            allowed_signers=ctx.options.allowed_signers,
+            configured_signers=configured,
+            keys=keys,
+        ) as setup:
+            verifier = GitRunner(repo, setup.config, setup.env)
+            commits = self._commits(verifier, base, head)
+        commits = [_with_forge(c, keys) for c in self._signature_formats(runner, commits)]
+        evidence["notes"] = _unchecked_notes(commits, setup)
         merges = _merged_commits(commits)
         if merges:
             commits = [
@@ -610,6 +671,8 @@ class GitSourceCollector:
             commits=commits,
             changes=changes,
             blobs=self._blobs(runner, changes, ctx),
+            allowed_signers=setup.allowed_signers,
+            forge_verifications=_verifications_option(ctx.options, {c.sha for c in commits}),
         )
 
     @staticmethod
@@ -674,28 +737,34 @@ class GitSourceCollector:
             code, errors = runner.finish(proc)
         if code != 0:
             raise CollectionError(f"git log failed: {errors[:500]}")
-        return self._unverifiable(runner, commits)
+        return commits
 
-    def _unverifiable(self, runner: GitRunner, commits: list[Commit]) -> list[Commit]:
-        """Mark ``E`` the commits git calls unsigned (``N``) that do carry a signature.
+    def _signature_formats(self, runner: GitRunner, commits: list[Commit]) -> list[Commit]:
+        """Record each signature's kind from its armour; mark ``E`` the signed commits git
+        calls unsigned (``N``).
 
-        SECURITY: without a verifier (no gpg.ssh.allowedSignersFile for an SSH signature)
+        SECURITY: without a verifier (no gpg, no ssh-keygen, a signature gpg cannot parse)
         git prints ``N``; a present but unchecked signature must not look like no signature.
         """
-        unsigned = [i for i, c in enumerate(commits) if c.signature.status == "N"]
-        if not unsigned:
+        if not commits:
             return commits
+        out: list[Commit] = []
         reader = BlobReader(runner)
         try:
-            for i in unsigned:
-                _, raw = reader.read(commits[i].sha, 1 << 16)
-                header = raw.split(b"\n\n", 1)[0]
-                if b"\ngpgsig " in header or b"\ngpgsig-sha256 " in header:
-                    sig = commits[i].signature.model_copy(update={"status": "E"})
-                    commits[i] = commits[i].model_copy(update={"signature": sig})
+            for commit in commits:
+                _, raw = reader.read(commit.sha, 1 << 16)
+                fmt = signature_format(raw)
+                if fmt is None:
+                    out.append(commit)
+                    continue
+                update: dict[str, Any] = {"format": fmt}
+                if commit.signature.status == "N":
+                    update["status"] = "E"
+                sig = commit.signature.model_copy(update=update)
+                out.append(commit.model_copy(update={"signature": sig}))
         finally:
             reader.close()
-        return commits
+        return out
 
     def _tree_facts(
         self, runner: GitRunner, head: str

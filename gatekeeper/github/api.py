@@ -1,4 +1,5 @@
-"""A small GitHub REST API client: commit statuses, check runs, pull-request reviews.
+"""A small GitHub REST API client: commit statuses, check runs, pull-request reviews, and the
+verification of a pull request's commit signatures.
 
 Every request goes through ``gatekeeper._http.HttpClient`` (timeouts, bounded retries on
 connection errors, 429 and 5xx honouring ``Retry-After``). On top of that, a 403 or 429
@@ -24,10 +25,15 @@ import requests
 from gatekeeper._fileio import loads_json_strict
 from gatekeeper._http import MAX_RETRY_AFTER, HttpClient
 from gatekeeper.errors import ExitCode, GatekeeperError
+from gatekeeper.models.source import ForgeVerification
 
 DEFAULT_API_URL = "https://api.github.com"
 ANNOTATIONS_PER_REQUEST = 50  # the checks API's limit per create/update request
 MAX_PAGES = 100  # 100 pages x 100 reviews: far beyond any real pull request
+# GitHub lists at most this many commits of a pull request (REST API, "List commits on a pull
+# request"); the signatures of later commits are checked locally only.
+MAX_PULL_COMMITS = 250
+_SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 _SLUG = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
@@ -225,6 +231,10 @@ class GitHubClient:
         """Every review of pull request ``number``, following ``Link: rel="next"`` pages."""
         return list(self._paginate(self._url(f"/pulls/{number}/reviews?per_page=100")))
 
+    def list_pull_commits(self, number: int) -> list[dict[str, Any]]:
+        """The commits of pull request ``number`` (at most ``MAX_PULL_COMMITS``, GitHub's cap)."""
+        return list(self._paginate(self._url(f"/pulls/{number}/commits?per_page=100")))
+
     def _paginate(self, url: str | None) -> Iterator[dict[str, Any]]:
         pages = 0
         while url:
@@ -237,6 +247,28 @@ class GitHubClient:
                 raise GitHubApiError(f"{self._redact(url)}: expected a JSON list of objects")
             yield from data
             url = next_link(response.headers)
+
+
+def commit_verifications(raw_commits: list[dict[str, Any]]) -> list[ForgeVerification]:
+    """GitHub's verdict on each commit's signature, from the pull-request commits API.
+
+    Each item's ``commit.verification`` holds ``verified`` (a boolean) and ``reason``
+    (``valid``, ``unsigned``, ``unknown_key``, ``invalid``, ``bad_email``, ...). Unknown
+    fields are ignored (a foreign format); an item without a well-formed sha, a boolean
+    ``verified`` and a string ``reason`` says nothing and is left out, so a commit it
+    covers is judged by the local verification alone.
+    """
+    out: dict[str, ForgeVerification] = {}
+    for item in raw_commits:
+        sha = item.get("sha")
+        commit = item.get("commit")
+        verification = commit.get("verification") if isinstance(commit, dict) else None
+        if not isinstance(sha, str) or not _SHA.match(sha) or not isinstance(verification, dict):
+            continue
+        verified, reason = verification.get("verified"), verification.get("reason")
+        if isinstance(verified, bool) and isinstance(reason, str) and reason:
+            out[sha] = ForgeVerification(sha=sha, verified=verified, reason=reason[:64])
+    return [out[sha] for sha in sorted(out)]
 
 
 def next_link(headers: Mapping[str, str]) -> str | None:
@@ -260,8 +292,10 @@ def _api_message(response: requests.Response) -> str:
 __all__ = [
     "ANNOTATIONS_PER_REQUEST",
     "DEFAULT_API_URL",
+    "MAX_PULL_COMMITS",
     "GitHubApiError",
     "GitHubClient",
+    "commit_verifications",
     "next_link",
     "rate_limit_delay",
 ]

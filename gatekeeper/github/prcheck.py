@@ -12,7 +12,9 @@
 4. When the policy requires review, or the pull request changes the gate, the pull
    request's reviews are read through the API; the source audits get them as
    ``AuditOptions.reviews`` (see ``reviews_option``), and a gate change blocks until someone
-   other than the author approves the head (``judge_gate_changes``).
+   other than the author approves the head (``judge_gate_changes``). When the policy
+   requires signed commits, GitHub's verification of the pull request's commit signatures
+   is read too (``AuditOptions.forge_verifications``).
 5. ``report_to_github`` posts a commit status and a check run with annotations.
 
 Without a token (a fork's pull request) nothing is posted: the verdict is printed and the
@@ -42,7 +44,7 @@ from gatekeeper.github.gatefiles import (
 from gatekeeper.models.finding import Finding, Severity
 from gatekeeper.models.options import AuditOptions
 from gatekeeper.models.policy import Policy
-from gatekeeper.models.source import PullRequestReview
+from gatekeeper.models.source import ForgeVerification, PullRequestReview
 from gatekeeper.models.verdict import Verdict
 from gatekeeper.report import github, markdown
 from gatekeeper.report.base import active, blocking, ranked
@@ -290,8 +292,8 @@ def _reviews(
         if policy.audits.require_review:
             notes.append(
                 "the policy requires review but pull-request reviews were not read "
-                "(no GITHUB_TOKEN, repository or pull-request number): only "
-                "Reviewed-by/Approved-by trailers count"
+                "(no GITHUB_TOKEN, repository or pull-request number): no review can be "
+                "verified (Reviewed-by/Approved-by trailers are written by the author)"
             )
         return None, why
     raw = client.list_reviews(pr.number)
@@ -367,13 +369,40 @@ def _before_policy(
     return adjust
 
 
+def _verifications(
+    cfg: PrCheckConfig, pr: _PullRequest, notes: list[str], policy: Policy
+) -> list[ForgeVerification] | None:
+    """GitHub's verification of the pull request's commits when the policy requires signed
+    commits; None when not read (signatures are then checked locally only)."""
+    if not policy.audits.require_signed_commits:
+        return None
+    client = _client(cfg, pr.repository) if pr.repository else None
+    if client is None or pr.number is None:
+        notes.append(
+            "the policy requires signed commits but GitHub's verification of the pull "
+            "request's commits was not read (no GITHUB_TOKEN, repository or pull-request "
+            "number): signatures are checked against the keys on this machine only"
+        )
+        return None
+    from gatekeeper.github.api import MAX_PULL_COMMITS, commit_verifications
+
+    raw = client.list_pull_commits(pr.number)
+    if len(raw) >= MAX_PULL_COMMITS:
+        notes.append(
+            f"GitHub lists only the first {MAX_PULL_COMMITS} commits of a pull request: the "
+            "signatures of later commits are checked against the keys on this machine only"
+        )
+    return commit_verifications(raw)
+
+
 def run_pr_check(cfg: PrCheckConfig) -> PrCheckResult:
     """Decide on a pull request (nothing is posted; see ``report_to_github``).
 
     Raises:
         InvalidInput: no range to check, or the working tree is not the head.
         CollectionError: a commit is missing from the clone.
-        GitHubApiError: the reviews the policy needs could not be read.
+        GitHubApiError: the reviews or commit verifications the policy needs could not be
+            read.
     """
     pr = _pull_request(cfg)
     notes: list[str] = []
@@ -382,9 +411,12 @@ def run_pr_check(cfg: PrCheckConfig) -> PrCheckResult:
     policy = gate.policy
     merge_base, head_sha = revisions.merge_base, revisions.head
     reviews, unread = _reviews(cfg, pr, notes, policy, gate_changed)
+    verifications = _verifications(cfg, pr, notes, policy)
     options = cfg.options
     if reviews is not None and policy.audits.require_review:
         options = options.model_copy(update={"reviews": tuple(reviews)})
+    if verifications is not None:
+        options = options.model_copy(update={"forge_verifications": tuple(verifications)})
     approvers = _head_approvers(reviews, head_sha, bool(pr.author))
     result = run_check(
         CheckConfig(

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import Field
 
 from gatekeeper.models.base import GatekeeperModel
-from gatekeeper.models.source import PullRequestReview
+from gatekeeper.models.source import ForgeVerification, PullRequestReview
 
 
 class AuditOptions(GatekeeperModel):
@@ -35,6 +35,9 @@ class AuditOptions(GatekeeperModel):
     # source: the pull request's reviews, as pr-check read them from the forge. None: the
     # forge was not asked (only commit trailers can record review).
     reviews: tuple[PullRequestReview, ...] | None = None
+    # source: the forge's verification of the pull request's commit signatures, as pr-check
+    # read it (GitHub's commit ``verification``). None: the forge was not asked.
+    forge_verifications: tuple[ForgeVerification, ...] | None = None
     # env: the environment the CI facts are read from (default: the process environment).
     environ: dict[str, str] | None = None
 

@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, field_validator, mo
 
 from gatekeeper.models.base import GatekeeperModel
 from gatekeeper.models.finding import Severity
+from gatekeeper.models.source import Forge
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -115,11 +116,15 @@ class AuditsPolicy(GatekeeperModel):
     rules: dict[str, Annotated[RuleOverride, BeforeValidator(_rule_override)]] = Field(
         default_factory=dict
     )
+    # Every commit must be signed by a trusted key: unsigned, unverifiable and untrusted
+    # signatures are high (docs/source.md, "Signature states").
     require_signed_commits: bool = False
     require_review: bool = False
     allowed_identities: list[str] = Field(default_factory=list)
     # Fingerprints (or git-style key ids) of keys allowed to sign commits; empty: any valid one.
     trusted_commit_keys: list[str] = Field(default_factory=list)
+    # Forges whose bundled signing key is trusted on the merge commits it signs (2+ parents).
+    trusted_forge_merges: list[Forge] = Field(default_factory=list)
     approved_pipeline_digests: dict[str, str] = Field(default_factory=dict)
     allowed_registries: list[str] = Field(default_factory=list)
     max_file_size: ByteSize = 5 * 1024 * 1024

@@ -15,8 +15,13 @@ from gatekeeper.models.base import GatekeeperModel
 
 # git's %G? letters: G good, B bad, U good but unknown validity, X good but expired,
 # Y good by an expired key, R good by a revoked key, E cannot be checked (e.g. missing key),
-# N no signature.
+# N no signature. For SSH, G means the key is in the allowed-signers file and U that the
+# signature verifies under the key it carries, which that file does not list.
 SignatureStatus = Literal["G", "B", "U", "X", "Y", "R", "E", "N"]
+# The kind of signature, from its armour: OpenPGP (gpg), SSH (ssh-keygen), X.509 (gpgsm).
+SignatureFormat = Literal["openpgp", "ssh", "x509"]
+# Forges whose own commit-signing keys gatekeeper knows (collect/forge_keys.py).
+Forge = Literal["github", "gitlab"]
 ChangeType = Literal["A", "C", "D", "M", "R", "T", "U", "X"]
 
 
@@ -32,10 +37,18 @@ class Signature(GatekeeperModel):
     fingerprint: str | None = None  # %GF
     primary_fingerprint: str | None = None  # %GP
     signer: str | None = None  # %GS: the signer's name / principal
+    format: SignatureFormat | None = None  # None: unsigned
+    # The forge whose bundled key the signature verifies under (GitHub's web-flow key, ...).
+    forge: Forge | None = None
 
     @property
     def present(self) -> bool:
         return self.status != "N"
+
+    @property
+    def verifies(self) -> bool:
+        """The signature verifies under the key it names (git's G or U)."""
+        return self.status in ("G", "U")
 
 
 class Trailer(GatekeeperModel):
@@ -105,6 +118,31 @@ class PullRequestReview(GatekeeperModel):
     approved_by: list[str] = Field(default_factory=list)
 
 
+class AllowedSigners(GatekeeperModel):
+    """The SSH allowed-signers file git checked SSH signatures against (not its path)."""
+
+    source: Literal["option", "repository"]  # --allowed-signers, or gpg.ssh.allowedSignersFile
+    sha256: str  # of the file's content, so an attestation says which signers were allowed
+
+
+class ForgeVerification(GatekeeperModel):
+    """The forge's own verdict on a commit's signature, as ``pr-check`` read it.
+
+    GitHub's REST API gives each commit a ``verification`` object: ``verified`` and a
+    ``reason`` (``valid``, ``unsigned``, ``unknown_key``, ``invalid``, ``bad_email``, ...).
+    ``valid`` means GitHub checked the signature with a key registered to the committer's
+    account, whose identity matches the committer's verified e-mail.
+    """
+
+    sha: str
+    verified: bool
+    reason: str
+
+    @property
+    def vouches(self) -> bool:
+        return self.verified and self.reason == "valid"
+
+
 class SourceEvidence(GatekeeperModel):
     schema_version: Literal[1] = 1
     is_git: bool
@@ -126,6 +164,12 @@ class SourceEvidence(GatekeeperModel):
     codeowners: str | None = None
     sensitive_paths: list[str] = Field(default_factory=list)
     reviews: list[PullRequestReview] = Field(default_factory=list)
-    # True when review records came from the forge's API (pr-check): then they alone count.
+    # True when review records came from the forge's API (pr-check). Without them no review
+    # can be verified: a commit's trailers are written by its author and never count.
     reviews_consulted: bool = False
+    # None: SSH signatures were checked against no allowed-signers file (only against the key
+    # each carries), so no SSH key is known here.
+    allowed_signers: AllowedSigners | None = None
+    # The forge's verification of the pull request's commits (pr-check with a token), by sha.
+    forge_verifications: list[ForgeVerification] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)

@@ -137,13 +137,41 @@ def test_ssh_signatures_verify_with_allowed_signers(
     allowed.write_text(f"dev@example.invalid {pub}")
     good = collect(repo, base, allowed_signers=str(allowed))
     assert good.commits[0].signature.status == "G"
+    assert good.commits[0].signature.format == "ssh"
     assert good.commits[0].signature.fingerprint.startswith("SHA256:")
-    # No allowed-signers file: git prints N, but the commit is signed: E, never "unsigned".
-    assert collect(repo, base).commits[0].signature.status == "E"
+    # No allowed-signers file: still checked, against the key the signature carries.
+    unlisted = collect(repo, base).commits[0].signature
+    assert unlisted.status == "U" and unlisted.fingerprint == good.commits[0].signature.fingerprint
     other = tmp_path / "other_signers"
     other_pub = Path(f"{ssh_keys['other']}.pub").read_text()
     other.write_text(f"dev@example.invalid {other_pub}")
     assert collect(repo, base, allowed_signers=str(other)).commits[0].signature.status == "U"
+
+
+def test_a_signature_that_cannot_be_checked_is_never_recorded_as_unsigned(
+    repo: git.Repo, ssh_keys: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = repo.head.commit.hexsha
+    sh(repo, "config", "gpg.format", "ssh")
+    sh(repo, "config", "user.signingkey", str(ssh_keys["trusted"]))
+    write(repo, "s.txt", "signed\n")
+    commit(repo, "signed", extra=("-S",))
+    # A machine without ssh-keygen: git prints N, but the commit is signed: E, and a note.
+    monkeypatch.setenv("PATH", str(_only_git_on_path(tmp_path)))
+    ev = collect(repo, base)
+    assert ev.commits[0].signature.status == "E"
+    assert ev.commits[0].signature.format == "ssh"
+    assert any("ssh-keygen is not on PATH" in n for n in ev.notes)
+
+
+def _only_git_on_path(tmp_path: Path) -> Path:
+    """A PATH directory holding git alone (no gpg, no ssh-keygen)."""
+    import shutil
+
+    bin_dir = tmp_path / "only-git"
+    bin_dir.mkdir()
+    (bin_dir / "git").symlink_to(shutil.which("git") or "/usr/bin/git")
+    return bin_dir
 
 
 def test_repository_config_cannot_run_a_verification_program(
@@ -281,8 +309,11 @@ def test_merge_attribution_scales_to_many_merges() -> None:
     assert merged["m00007".ljust(40, "0")] == ["s00007".ljust(40, "0")]
 
 
-def test_many_unverifiable_signatures_do_not_deadlock_on_stderr(repo: git.Repo) -> None:
-    """git prints one stderr line per SSH signature it cannot check; 1,500 of them."""
+def test_many_unverifiable_signatures_do_not_deadlock_on_stderr(
+    repo: git.Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ssh-keygen git prints one stderr line per SSH signature; 1,500 of them."""
+    monkeypatch.setenv("PATH", str(_only_git_on_path(tmp_path)))
     import hashlib
     import zlib
 
@@ -309,4 +340,4 @@ def test_many_unverifiable_signatures_do_not_deadlock_on_stderr(repo: git.Repo) 
     sh(repo, "update-ref", "refs/heads/main", parent)
     ev = collect(repo, base)
     assert len(ev.commits) == 1500
-    assert {c.signature.status for c in ev.commits} <= {"E", "B"}
+    assert {c.signature.status for c in ev.commits} == {"E"}

@@ -24,8 +24,10 @@ def _only(findings: list, rule: str) -> list:
 
 def test_every_source_rule_is_declared_with_its_default_severity() -> None:
     table = SourceIntegrityAudit.rules
-    assert len(table) == 13
+    assert len(table) == 14
     assert table["source/unsigned-commit"] == Severity.INFO
+    assert table["source/unverified-signature"] == Severity.INFO
+    assert table["source/bad-signature"] == Severity.HIGH
     assert table["source/pipeline-change"] == Severity.MEDIUM
     assert table["source/history-rewrite"] == Severity.HIGH
     assert all(rule.help for rule in table.records)
@@ -76,19 +78,24 @@ def test_signed_commit_with_trusted_key_passes(
     found = audit(ev, require_signed_commits=True, trusted_commit_keys=[fpr])
     assert not _only(found, "source/unsigned-commit")
     assert not _only(found, "source/bad-signature")
-    # Near-miss: a trusted-keys list that names another key makes the same signature untrusted.
+    # Near-miss: a trusted-keys list that names another key makes the same signature untrusted:
+    # it verifies, so its signer is someone the policy does not allow, not a forger.
     other = audit(ev, trusted_commit_keys=["SHA256:" + "A" * 43])
-    assert len(_only(other, "source/bad-signature")) == 1
-    assert "does not trust" in _only(other, "source/bad-signature")[0].message
+    assert not _only(other, "source/bad-signature")
+    assert len(_only(other, "source/unknown-identity")) == 1
+    assert "not among the policy's trusted_commit_keys" in (
+        _only(other, "source/unknown-identity")[0].message
+    )
 
 
-def test_unverifiable_signature_is_bad_signature(
+def test_signature_no_key_here_vouches_for_is_unverified_not_bad(
     repo: git.Repo, ssh_keys: dict[str, Path], tmp_path: Path
 ) -> None:
     base, _ = _signed_repo(repo, ssh_keys, tmp_path)
-    found = audit(collect(repo, base))  # no allowed-signers file: cannot be checked
-    bad = _only(found, "source/bad-signature")
-    assert len(bad) == 1 and "cannot be checked" in bad[0].message
+    found = audit(collect(repo, base))  # no allowed-signers file: the key is unknown here
+    assert not _only(found, "source/bad-signature")
+    unverified = _only(found, "source/unverified-signature")
+    assert [f.severity for f in unverified] == [Severity.INFO]
     assert not _only(found, "source/unsigned-commit")
 
 
@@ -163,29 +170,33 @@ def test_unreviewed_change(repo: git.Repo) -> None:
     write(repo, "a", "1")
     plain = commit(repo, "no review")
     write(repo, "b", "2")
-    reviewed = commit(repo, "reviewed\n\nReviewed-by: Rita <rita@example.invalid>")
-    write(repo, "c", "3")
-    self_reviewed = commit(repo, "self\n\nApproved-by: Dev One <dev@example.invalid>")
+    trailer = commit(repo, "reviewed\n\nReviewed-by: Rita <rita@example.invalid>")
     ev = collect(repo, base)
     assert not _only(audit(ev), "source/unreviewed-change")  # not required by default
     found = _only(audit(ev, require_review=True), "source/unreviewed-change")
-    flagged = {f.message.split()[1] for f in found}
-    assert flagged == {plain[:12], self_reviewed[:12]}
-    assert reviewed[:12] not in flagged
+    assert {f.message.split()[1] for f in found} == {plain[:12], trailer[:12]}
+    assert all("reviews could not be read" in f.message for f in found)
+    # Near-miss: the forge's review of the range's head approves every commit of it.
+    reviewed = collect(
+        repo, base, reviews=[{"head_sha": trailer, "author": "dev", "approved_by": ["rita"]}]
+    )
+    assert not _only(audit(reviewed, require_review=True), "source/unreviewed-change")
 
 
-def test_trailers_do_not_count_once_the_forges_reviews_were_read(repo: git.Repo) -> None:
-    # A trailer is written by the commit's author: offline it is the record there is, but when
-    # pr-check has read the pull request's reviews (options["reviews"]), only they count.
+def test_trailers_never_count_as_review(repo: git.Repo) -> None:
+    # A trailer is written by the commit's author: offline there is then no review the gate
+    # can verify, and with the forge's reviews read only they count.
     base = repo.head.commit.hexsha
     write(repo, "b", "2")
     forged = commit(repo, "reviewed\n\nReviewed-by: Rita <rita@example.invalid>")
-    offline = collect(repo, base)
-    assert not _only(audit(offline, require_review=True), "source/unreviewed-change")
+    offline = _only(audit(collect(repo, base), require_review=True), "source/unreviewed-change")
+    assert [f.message.split()[1] for f in offline] == [forged[:12]]
+    assert "reviews could not be read" in offline[0].message
     consulted = collect(repo, base, reviews=[])
     assert consulted.reviews_consulted
     found = _only(audit(consulted, require_review=True), "source/unreviewed-change")
     assert [f.message.split()[1] for f in found] == [forged[:12]]
+    assert "no approving pull-request review" in found[0].message
 
 
 def test_merge_of_an_approved_pull_request_counts_as_review(repo: git.Repo) -> None:
@@ -207,11 +218,13 @@ def test_merge_of_an_approved_pull_request_counts_as_review(repo: git.Repo) -> N
     assert len(_only(audit(own, require_review=True), "source/unreviewed-change")) == 1
 
 
-def test_merge_commit_trailer_approves_the_merged_commits(repo: git.Repo) -> None:
+def test_merge_commit_trailer_does_not_approve_the_merged_commits(repo: git.Repo) -> None:
+    # The merge message of a forge can carry the pull request's description, which its author
+    # wrote: an Approved-by line there is no more a review than one in the commit itself.
     base = repo.head.commit.hexsha
     sh(repo, "checkout", "-q", "-b", "feature")
     write(repo, "f.txt", "feature\n")
-    commit(repo, "feature work", author="Fay <fay@example.invalid>")
+    feature = commit(repo, "feature work", author="Fay <fay@example.invalid>")
     sh(repo, "checkout", "-q", "main")
     sh(
         repo,
@@ -223,7 +236,13 @@ def test_merge_commit_trailer_approves_the_merged_commits(repo: git.Repo) -> Non
         "Merge branch 'feature'\n\nSee merge request acme/app!12\n\n"
         "Approved-by: Rita <rita@example.invalid>",
     )
-    assert not _only(audit(collect(repo, base), require_review=True), "source/unreviewed-change")
+    found = _only(audit(collect(repo, base), require_review=True), "source/unreviewed-change")
+    assert [f.message.split()[1] for f in found] == [feature[:12]]
+    # Near-miss: the forge's approval of merge request !12 covers what its merge brought in.
+    approved = collect(
+        repo, base, reviews=[{"number": 12, "author": "fay", "approved_by": ["rita"]}]
+    )
+    assert not _only(audit(approved, require_review=True), "source/unreviewed-change")
 
 
 def test_review_of_the_range_head_approves_the_range(repo: git.Repo) -> None:
@@ -431,12 +450,15 @@ def test_gpg_signed_commit_verifies_and_matches_trusted_key_ids(
     commit(repo, "gpg signed", extra=("-S",))
     ev = collect(repo, base)
     sig = ev.commits[0].signature
-    assert sig.status == "G" and sig.fingerprint == gnupg_home
+    # U: it verifies; the keyring the gate verifies with assigns no owner trust.
+    assert sig.status in ("G", "U") and sig.fingerprint == gnupg_home
     for trusted in (gnupg_home, gnupg_home[-16:], gnupg_home.lower()):
         found = audit(ev, require_signed_commits=True, trusted_commit_keys=[trusted])
         assert not _only(found, "source/bad-signature")
+        assert not _only(found, "source/unknown-identity")
         assert not _only(found, "source/unsigned-commit")
-    assert _only(audit(ev, trusted_commit_keys=["0123456789ABCDEF"]), "source/bad-signature")
+    other = audit(ev, trusted_commit_keys=["0123456789ABCDEF"])
+    assert _only(other, "source/unknown-identity") and not _only(other, "source/bad-signature")
 
 
 def test_malformed_review_records_fail_closed(repo: git.Repo) -> None:

@@ -357,6 +357,7 @@ _ALLOWED = {
     # module: why it may start a process
     "gatekeeper/_git.py": "the safe environment itself (head_commit)",
     "gatekeeper/collect/git_source.py": "GitRunner: env = os.environ + safe_git_env()",
+    "gatekeeper/collect/commit_signatures.py": "gpg --export/--import into a throwaway home",
     "gatekeeper/attest/stage.py": "runs the user's own stage command (after `--`), never git",
 }
 _SPAWN = {
