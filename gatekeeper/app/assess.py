@@ -23,7 +23,15 @@ from gatekeeper.models.base import GatekeeperModel
 from gatekeeper.models.finding import Finding
 from gatekeeper.models.options import AuditOptions
 from gatekeeper.models.policy import Policy
+from gatekeeper.models.suppression import Suppression
 from gatekeeper.policy import apply_policy
+from gatekeeper.policy.suppressions import (
+    RevisionLines,
+    Suppressions,
+    SuppressionSettings,
+    find_suppressions,
+    work_tree_lines,
+)
 
 # Evidence kinds whose findings are about the tree as it is (compared against the base).
 TREE_KINDS = ("pipeline", "secrets", "deps", "container")
@@ -39,6 +47,10 @@ class AuditRequest:
     staged: bool = False  # audit what is staged in the index (pre-commit)
     kinds: list[str] | None = None  # evidence kinds to collect; None: every collector
     options: AuditOptions = field(default_factory=AuditOptions)
+    # check/pr-check: whether inline suppressions count, and the revision they must come from.
+    suppressions: SuppressionSettings = field(default_factory=SuppressionSettings)
+    # Told the name of each step as it starts (a progress line on a terminal); never decides.
+    on_step: Callable[[str], None] | None = field(default=None, compare=False)
 
     def selected_kinds(self) -> list[str]:
         return list(self.kinds) if self.kinds is not None else collector_kinds()
@@ -70,6 +82,7 @@ class Assessment:
     audited: Audited
     findings: list[Finding]  # after policy: severities and statuses set
     notes: list[str]  # the policy's notes, then the collectors'
+    suppressions: list[Suppression] = field(default_factory=list)  # found on findings' lines
 
 
 def collect_evidence(request: AuditRequest) -> dict[str, GatekeeperModel]:
@@ -90,7 +103,13 @@ def collect_evidence(request: AuditRequest) -> dict[str, GatekeeperModel]:
         options=request.options,
     )
     with yaml_caps(limits.yaml_max_aliases, limits.yaml_max_depth):
-        return collect_all(ctx, request.selected_kinds())
+        if request.on_step is None:
+            return collect_all(ctx, request.selected_kinds())
+        evidence: dict[str, GatekeeperModel] = {}
+        for kind in request.selected_kinds():
+            request.on_step(f"collecting {kind}")
+            evidence.update(collect_all(ctx, [kind]))
+        return evidence
 
 
 def audit_evidence(request: AuditRequest, evidence: dict[str, GatekeeperModel]) -> list[Finding]:
@@ -116,6 +135,8 @@ def audit_evidence(request: AuditRequest, evidence: dict[str, GatekeeperModel]) 
 def gather(request: AuditRequest) -> Audited:
     """Collect the evidence and run the audits. Raises what ``collect_evidence`` raises."""
     evidence = collect_evidence(request)
+    if request.on_step is not None:
+        request.on_step("auditing")
     return Audited(evidence=evidence, findings=audit_evidence(request, evidence))
 
 
@@ -142,7 +163,10 @@ def existing_on_base(request: AuditRequest) -> set[str]:
                 staged=False,
                 kinds=tree_kinds,
                 options=request.options.for_base_tree(),
+                on_step=None,
             )
+            if request.on_step is not None:
+                request.on_step("auditing the base")
             return {f.fingerprint for f in gather(on_base).findings}
     finally:
         repo.close()
@@ -167,9 +191,46 @@ def assess(
     existing: set[str] = set()
     if request.base is not None and not request.policy.audits.block_existing:
         existing = existing_on_base(request)
+    inline = inline_suppressions(request, raw, now)
     findings, notes = apply_policy(
-        raw, request.policy, now=now, baseline=baseline, existing=existing
+        raw,
+        request.policy,
+        now=now,
+        baseline=baseline,
+        existing=existing,
+        suppressed=inline.excused,
     )
     return Assessment(
-        audited=audited, findings=findings, notes=[*notes, *audited.collector_notes()]
+        audited=audited,
+        findings=findings,
+        notes=[*notes, *audited.collector_notes()],
+        suppressions=inline.records,
     )
+
+
+def inline_suppressions(
+    request: AuditRequest, findings: list[Finding], now: datetime
+) -> Suppressions:
+    """The inline suppressions on the lines of ``findings`` (``policy.suppressions``), read
+    from the audited tree (the index with ``--staged``), trusted only from
+    ``request.suppressions.trusted_revision`` when one is set (pr-check's base)."""
+    limit = request.policy.limits.max_file_bytes
+    settings = request.suppressions
+    staged = RevisionLines(request.repo, ":", limit) if request.staged else None
+    trusted = (
+        RevisionLines(request.repo, settings.trusted_revision, limit)
+        if settings.trusted_revision
+        else None
+    )
+    try:
+        return find_suppressions(
+            findings,
+            staged if staged is not None else work_tree_lines(request.repo, limit),
+            now=now,
+            settings=settings,
+            trusted=trusted,
+        )
+    finally:
+        for reader in (staged, trusted):
+            if reader is not None:
+                reader.close()

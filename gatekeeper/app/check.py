@@ -22,6 +22,10 @@ class CheckConfig(AuditRequest):
     # A baseline already read (pr-check reads it from the base revision); wins over the path.
     baseline_fingerprints: frozenset[str] | None = None
     policy_name: str | None = None
+    # The directory the report names as audited (the repository's top, or --path-only's path).
+    root: str | None = None
+    # Notes the caller adds before the run's own (e.g. which configuration was read).
+    notes: tuple[str, ...] = ()
     now: datetime | None = None
     command: str = "check"
     # pr-check's word on the audits' findings before the policy applies: it adds its own
@@ -59,10 +63,13 @@ def run_check(cfg: CheckConfig) -> CheckResult:
         cfg.command,
         assessment.findings,
         cfg.policy,
-        notes=assessment.notes,
+        notes=[*cfg.notes, *assessment.notes],
         policy_name=cfg.policy_name,
         kinds=assessment.audited.kinds,
+        suppressions=assessment.suppressions,
     )
+    if cfg.root is not None:
+        verdict = verdict.model_copy(update={"root": cfg.root})
     return CheckResult(
         verdict=verdict, evidence=assessment.audited.evidence, findings=assessment.findings
     )

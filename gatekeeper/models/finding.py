@@ -67,10 +67,11 @@ class Finding(GatekeeperModel):
     path: str | None = None
     line: int | None = Field(default=None, ge=1)
     fingerprint: str = Field(pattern=r"^[0-9a-f]{64}$")
-    # Set by policy application: None (active), "excepted" (a policy exception), "baseline"
-    # (an accepted fingerprint), "existing" (already on the base). Any other value is invalid,
-    # so a crafted attested finding cannot invent a status that reports treat as harmless.
-    status: Literal["excepted", "baseline", "existing"] | None = None
+    # Set by policy application: None (active), "excepted" (a policy exception), "suppressed"
+    # (an inline suppression on its line), "baseline" (an accepted fingerprint), "existing"
+    # (already on the base). Any other value is invalid, so a crafted attested finding cannot
+    # invent a status that reports treat as harmless (and the verifier drops every status).
+    status: Literal["excepted", "suppressed", "baseline", "existing"] | None = None
 
     @field_validator("message", "path")
     @classmethod

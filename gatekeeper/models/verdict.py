@@ -8,6 +8,7 @@ from pydantic import Field
 
 from gatekeeper.models.base import GatekeeperModel
 from gatekeeper.models.finding import Finding, Severity
+from gatekeeper.models.suppression import Suppression
 
 
 class Reason(GatekeeperModel):
@@ -30,6 +31,10 @@ class Verdict(GatekeeperModel):
     notes: list[str] = Field(default_factory=list)
     # Evidence kinds collected (check/pr-check): tells reports which rules were checked.
     kinds: list[str] = Field(default_factory=list)
+    # check/pr-check: the directory audited (the repository's top, unless --path-only).
+    root: str | None = None
+    # check/pr-check: every inline suppression found on the line of a finding, applied or not.
+    suppressions: list[Suppression] = Field(default_factory=list)
 
     @property
     def allowed(self) -> bool:

@@ -2,7 +2,8 @@
 
 In order, for each finding: the policy's per-rule override (``off``, or another severity);
 an exception whose rule glob, path glob and fingerprint cover it (an expired exception
-excuses nothing and is named in the notes); the baseline of accepted fingerprints; and the
+excuses nothing and is named in the notes); an active inline suppression on its line
+(``suppressed``, see ``policy.suppressions``); the baseline of accepted fingerprints; and the
 fingerprints already present on the base tree (``existing``). A finding with a status does
 not block; any other finding at or above ``audits.block_at`` does.
 
@@ -12,13 +13,14 @@ dropping every status the attester set: a check-time convenience excuses nothing
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 from gatekeeper._glob import match_path
 from gatekeeper.models.finding import Finding
 from gatekeeper.models.policy import ExceptionPolicy, Policy
+from gatekeeper.models.suppression import Suppression
 from gatekeeper.models.verdict import Verdict
 
 
@@ -61,14 +63,16 @@ def _status(
     finding: Finding,
     policy: Policy,
     now: datetime,
-    accepted: tuple[set[str] | None, set[str] | None],
+    accepted: tuple[set[str] | None, set[str] | None, Collection[str] | None],
     notes: list[str],
 ) -> str | None:
     if _excepted(finding, policy, now, notes):
         return "excepted"
     if finding.status is not None:
         return finding.status
-    baseline, existing = accepted
+    baseline, existing, suppressed = accepted
+    if suppressed and finding.fingerprint in suppressed:
+        return "suppressed"
     if baseline and finding.fingerprint in baseline:
         return "baseline"
     if existing and finding.fingerprint in existing:
@@ -83,8 +87,10 @@ def apply_policy(
     now: datetime,
     baseline: set[str] | None = None,
     existing: set[str] | None = None,
+    suppressed: Collection[str] | None = None,
 ) -> tuple[list[Finding], list[str]]:
-    """Apply rule overrides, exceptions, the baseline and base-existing marks.
+    """Apply rule overrides, exceptions, inline suppressions, the baseline and base-existing
+    marks (``suppressed``: the fingerprints an active inline suppression excuses).
 
     Returns the findings (with severity and status set, sorted) and notes for the report.
     Expired exceptions excuse nothing and are named in the notes.
@@ -95,7 +101,7 @@ def apply_policy(
         finding = _overridden(raw, policy)
         if finding is None:
             continue
-        status = _status(finding, policy, now, (baseline, existing), notes)
+        status = _status(finding, policy, now, (baseline, existing, suppressed), notes)
         if status != finding.status:
             finding = finding.model_copy(update={"status": status})
         out.append(finding)
@@ -144,6 +150,7 @@ def decide_findings(
     notes: list[str] | None = None,
     policy_name: str | None = None,
     kinds: list[str] | None = None,
+    suppressions: list[Suppression] | None = None,
 ) -> Verdict:
     """The verdict on findings the policy was applied to: block when any of them blocks."""
     block_at = policy.audits.block_at
@@ -156,4 +163,5 @@ def decide_findings(
         policy=policy_name or policy.name,
         notes=list(notes or []),
         kinds=list(kinds or []),
+        suppressions=list(suppressions or []),
     )
