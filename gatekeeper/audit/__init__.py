@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gatekeeper.audit.base import Audit, AuditContext
-from gatekeeper.audit.rule import RULES_DOC_URL, Rule, RuleSet
+from gatekeeper.audit.rule import Rule, RuleSet
 from gatekeeper.models.finding import Finding, Severity
 
 # One line per audit module; every module in audit/ must be listed (a test checks it).
@@ -35,7 +35,6 @@ _MODULES: tuple[str, ...] = (
 
 __all__ = [
     "ALL_AUDITS",
-    "RULES_DOC_URL",
     "Audit",
     "AuditContext",
     "Rule",

@@ -2,7 +2,8 @@
 
 A ``Rule`` carries everything a report or a document says about a rule id: its default
 severity, the one-line "fires when" summary, the longer help (why it matters and how to
-fix it) and the anchor of its section in docs/rules.md. Each audit class lists its records
+fix it) and the anchor of its section in docs/rules.md (``gatekeeper.report.links`` makes
+the link). Each audit class lists its records
 in a ``RuleSet`` and builds its findings from them, so the id and the default severity are
 written in one place::
 
@@ -31,9 +32,6 @@ from dataclasses import dataclass, field
 
 from gatekeeper.models.finding import Finding, Severity
 
-# The published rule catalogue (docs/rules.md); each rule's section is ``#<anchor>``.
-RULES_DOC_URL = "https://gatekeeper.dev/docs/rules"
-
 RULE_ID = re.compile(r"^[a-z]+/[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
@@ -61,10 +59,6 @@ class Rule:
     @property
     def family(self) -> str:
         return self.id.split("/", 1)[0]
-
-    @property
-    def help_uri(self) -> str:
-        return f"{RULES_DOC_URL}#{self.anchor}"
 
     @property
     def default_text(self) -> str:
@@ -113,4 +107,4 @@ class RuleSet(Mapping[str, Severity]):
         return self._rules[rule_id]
 
 
-__all__ = ["RULES_DOC_URL", "RULE_ID", "Rule", "RuleSet"]
+__all__ = ["RULE_ID", "Rule", "RuleSet"]

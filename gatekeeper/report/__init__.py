@@ -6,7 +6,8 @@ Usage::
     print(render(ReportFormat.JSON, verdict))
 
 Renderers read what they say about a rule from its record (``rule_record``): the audits'
-rules and the verifier's reason codes. ``python -m gatekeeper.report.catalogue`` renders
+rules and the verifier's reason codes; each finding links to its rule's section of the
+catalogue (``report.links``). ``python -m gatekeeper.report.catalogue`` renders
 docs/rules.md from the same records. The GitHub annotation (``report.github``) and
 Markdown (``report.markdown``) modules are used directly by the GitHub integrations.
 """
@@ -29,11 +30,15 @@ class ReportFormat(StrEnum):
     MARKDOWN = "markdown"
 
 
-def render(fmt: ReportFormat, verdict: Verdict, *, colour: bool = False) -> str:
+def render(
+    fmt: ReportFormat, verdict: Verdict, *, colour: bool = False, quiet: bool = False
+) -> str:
+    """``verdict`` in ``fmt``. ``colour`` and ``quiet`` shape the text report only: the
+    machine formats always carry everything, without escape sequences."""
     if fmt is ReportFormat.TEXT:
         from gatekeeper.report import text
 
-        return text.render(verdict, colour=colour)
+        return text.render(verdict, colour=colour, quiet=quiet)
     if fmt is ReportFormat.JSON:
         from gatekeeper.report import json
 

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from gatekeeper.models.finding import Finding, Severity
 from gatekeeper.models.verdict import Verdict
 from gatekeeper.report.base import location, rule_summary
+from gatekeeper.report.links import rule_link
 
 # XML 1.0 cannot carry most control characters, even escaped: drop them.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -77,6 +78,7 @@ def _finding_body(finding: Finding) -> str:
         f"{finding.rule} ({finding.severity.value}) at {location(finding)}\n"
         f"{finding.message}\n"
         f"rule: {rule_summary(finding.rule)}\n"
+        f"docs: {rule_link(finding.rule)}\n"
         f"fingerprint: {finding.fingerprint}\n"
     )
 
@@ -124,7 +126,7 @@ def _reason_cases(suites: dict[str, _Suite], verdict: Verdict) -> None:
             reason.message,
             reason.code,
             f"{reason.code} (stage {stage})\n{reason.message}\nblocks when: "
-            f"{rule_summary(reason.code)}\n",
+            f"{rule_summary(reason.code)}\ndocs: {rule_link(reason.code)}\n",
         )
 
 

@@ -2,17 +2,22 @@
 
 A headline with the verdict, a one-line summary, a table of what blocks (reasons for
 ``verify``, findings for ``check`` / ``pr-check``), and collapsed sections for findings that
-do not block and for notes. Everything taken from the repository (paths, messages) is
+do not block, for inline suppressions and for notes. Each rule id links to its section of
+the rule catalogue when the catalogue's web address is known (``report.links``; otherwise a
+footer names the page). Everything taken from the repository (paths, messages, reasons) is
 escaped: a finding message must not be able to inject HTML, links or table cells.
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 from gatekeeper.models.finding import Finding
+from gatekeeper.models.suppression import Suppression
 from gatekeeper.models.verdict import Verdict
 from gatekeeper.report.base import active, blocking, location, severity_counts
+from gatekeeper.report.links import RULES_DOC, rule_url
 
 # GitHub caps a step summary at 1 MiB; a table this long is unreadable anyway.
 MAX_ROWS = 200
@@ -38,6 +43,16 @@ def _code(text: str) -> str:
     return f"{fence}{pad}{clean}{pad}{fence}"
 
 
+def _rule(rule_id: str) -> str:
+    """The rule id as code, linked to its section of the catalogue when that has an address."""
+    url = rule_url(rule_id)
+    if url is None:
+        return _code(rule_id)
+    # The URL comes from the environment or the install, never from the repository; quote
+    # what could end the link anyway.
+    return f"[{_code(rule_id)}]({quote(url, safe=':/#?=&.~-_%')})"
+
+
 def _finding_table(findings: list[Finding], with_status: bool = False) -> list[str]:
     head = "| Severity | Rule | Location | Message |"
     sep = "|---|---|---|---|"
@@ -47,7 +62,7 @@ def _finding_table(findings: list[Finding], with_status: bool = False) -> list[s
     for finding in findings[:MAX_ROWS]:
         cells = [
             finding.severity.value,
-            _code(finding.rule),
+            _rule(finding.rule),
             _code(location(finding)),
             escape(finding.message),
         ]
@@ -91,7 +106,7 @@ def _reason_table(verdict: Verdict) -> list[str]:
         return []
     lines = ["| Code | Stage | Reason |", "|---|---|---|"]
     lines += [
-        f"| {_code(r.code)} | {escape(r.stage or '-')} | {escape(r.message)} |"
+        f"| {_rule(r.code)} | {escape(r.stage or '-')} | {escape(r.message)} |"
         for r in verdict.reasons[:MAX_ROWS]
     ]
     if len(verdict.reasons) > MAX_ROWS:
@@ -116,19 +131,51 @@ def _finding_sections(verdict: Verdict) -> list[str]:
     quiet = [f for f in verdict.findings if f.status is not None]
     if quiet:
         lines += _details(
-            f"Not blocking: existing on the base, excepted or baselined ({len(quiet)})",
+            f"Not blocking: existing on the base, excepted, suppressed or baselined ({len(quiet)})",
             _finding_table(quiet, with_status=True),
         )
     return lines
+
+
+def _suppression_row(item: Suppression) -> str:
+    cells = [
+        item.status,
+        _code(f"{item.path}:{item.line}"),
+        ", ".join(_code(r) for r in item.rules) or "-",
+        item.until.isoformat() if item.until else "-",
+        escape(item.reason) or "-",
+        escape(item.problem or ""),
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def _suppression_section(verdict: Verdict) -> list[str]:
+    if not verdict.suppressions:
+        return []
+    rows = [
+        "| Status | Location | Rules | Until | Reason | Why not applied |",
+        "|---|---|---|---|---|---|",
+        *(_suppression_row(s) for s in verdict.suppressions[:MAX_ROWS]),
+    ]
+    return _details(f"Inline suppressions ({len(verdict.suppressions)})", rows)
+
+
+def _docs_footer(verdict: Verdict) -> list[str]:
+    ids = [r.code for r in verdict.reasons] + [f.rule for f in verdict.findings]
+    if not ids or any(rule_url(i) is not None for i in ids):
+        return []
+    return [f"Each rule id is described in gatekeeper's `{RULES_DOC}`.", ""]
 
 
 def render(verdict: Verdict) -> str:
     lines = [_headline(verdict), "", _summary(verdict), ""]
     lines += _reason_table(verdict)
     lines += _finding_sections(verdict)
+    lines += _suppression_section(verdict)
     if verdict.notes:
         notes = [f"- {escape(note)}" for note in verdict.notes]
         lines += _details(f"Notes ({len(verdict.notes)})", notes)
+    lines += _docs_footer(verdict)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

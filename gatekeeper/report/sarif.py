@@ -2,12 +2,14 @@
 
 One run, tool ``gatekeeper``: ``tool.driver.rules`` holds every rule id that appears in the
 results, described from its rule record (summary, help, ``helpUri`` to its section of the
-rule catalogue), with ``properties.security-severity`` as a numeric string and
-``properties.problem.severity``; each finding is a result with a level, a message, a
-location (``artifactLocation.uri`` + ``region.startLine``) and ``partialFingerprints`` (the
-finding's own fingerprint, which survives line moves). Findings that do not block because
-they are excepted or baselined carry a SARIF ``suppressions`` entry; findings already on the
-base have ``baselineState: unchanged``. A ``verify`` verdict's reasons are results too.
+rule catalogue when its web address is known, see ``report.links``), with
+``properties.security-severity`` as a numeric string and ``properties.problem.severity``;
+each finding is a result with a level, a message, a location (``artifactLocation.uri`` +
+``region.startLine``) and ``partialFingerprints`` (the finding's own fingerprint, which
+survives line moves). Findings that do not block because they are excepted or baselined
+carry an ``external`` SARIF ``suppressions`` entry, those an inline comment suppresses an
+``inSource`` one with its reason; findings already on the base have ``baselineState:
+unchanged``. A ``verify`` verdict's reasons are results too.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from gatekeeper._fileio import dumps_json
 from gatekeeper.models.finding import Finding, Severity
 from gatekeeper.models.verdict import Reason, Verdict
 from gatekeeper.report.base import rule_record
+from gatekeeper.report.links import rule_link, rule_url
 
 if TYPE_CHECKING:
     from gatekeeper.audit.rule import Rule
@@ -65,8 +68,9 @@ def _rule(rule_id: str, severity: Severity) -> dict[str, Any]:
             "precision": "high",
         },
     }
-    if record is not None:
-        rule["helpUri"] = record.help_uri
+    uri = rule_url(rule_id)
+    if uri is not None:
+        rule["helpUri"] = uri
     return rule
 
 
@@ -91,7 +95,11 @@ def _help(
     if record is not None:
         paragraphs.insert(1, record.help)
         markdown[1:1] = [record.help]
-        markdown.append(f"[{rule_id} in the rule catalogue]({record.help_uri})")
+        link = rule_link(rule_id)
+        if rule_url(rule_id) is not None:
+            markdown.append(f"[{rule_id} in the rule catalogue]({link})")
+        else:
+            markdown.append(f"{rule_id} in the rule catalogue: gatekeeper's `{link}`")
     return {"text": "\n\n".join(paragraphs), "markdown": "\n\n".join(markdown)}
 
 
@@ -127,7 +135,9 @@ def _location(path: str | None, line: int | None, logical: str | None = None) ->
     }
 
 
-def _finding_result(finding: Finding, index: int, block_at: Severity | None) -> dict[str, Any]:
+def _finding_result(
+    finding: Finding, index: int, block_at: Severity | None, reasons: dict[str, str]
+) -> dict[str, Any]:
     blocking = block_at is not None and finding.blocks(block_at)
     result: dict[str, Any] = {
         "ruleId": finding.rule,
@@ -143,6 +153,14 @@ def _finding_result(finding: Finding, index: int, block_at: Severity | None) -> 
             "status": finding.status or "new",
         },
     }
+    if finding.status == "suppressed":
+        result["suppressions"] = [
+            {
+                "kind": "inSource",
+                "status": "accepted",
+                "justification": reasons.get(finding.fingerprint, "an inline suppression"),
+            }
+        ]
     if finding.status in ("excepted", "baseline"):
         justification = (
             "excused by a policy exception"
@@ -192,8 +210,14 @@ def build(verdict: Verdict) -> dict[str, Any]:
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
     rules = [_rule(rule_id, _default_severity(rule_id, verdict)) for rule_id in rule_ids]
     results = [_reason_result(r, index[r.code]) for r in verdict.reasons]
+    justifications = {
+        fp: f"{s.reason} (until {s.until.isoformat()})" if s.until else s.reason
+        for s in verdict.suppressions
+        if s.status == "active"
+        for fp in s.findings
+    }
     results += [
-        _finding_result(f, index[f.rule], verdict.block_at)
+        _finding_result(f, index[f.rule], verdict.block_at, justifications)
         for f in sorted(verdict.findings, key=Finding.sort_key)
     ]
     run: dict[str, Any] = {

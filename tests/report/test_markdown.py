@@ -21,7 +21,10 @@ def test_check_block(check_verdict: Verdict) -> None:
     assert "`source/history-rewrite`" in blocking
     assert "pipeline/unpinned-action" not in blocking
     assert "<details><summary>Below the blocking severity (1)</summary>" in text
-    assert "<details><summary>Not blocking: existing on the base, excepted or baselined (2)" in text
+    assert (
+        "<details><summary>Not blocking: existing on the base, excepted, suppressed or baselined (2)"
+        in text
+    )
     assert "| excepted | high | `secrets/generic-assignment`" in text
     assert "| existing | high | `deps/downgrade`" in text
     assert "- OSV API not consulted \\(offline\\)" in text

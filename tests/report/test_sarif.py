@@ -138,25 +138,49 @@ def test_deterministic(check_verdict: Verdict) -> None:
     assert render(ReportFormat.SARIF, check_verdict) == render(ReportFormat.SARIF, check_verdict)
 
 
-def test_rule_help_and_uri_come_from_the_rule_records(check_verdict: Verdict) -> None:
+CATALOGUE = "https://git.example.org/acme/gatekeeper/blob/0123abc/docs/rules.md"
+
+
+def test_rule_help_and_uri_come_from_the_rule_records(
+    check_verdict: Verdict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GATEKEEPER_RULES_URL", CATALOGUE)
     records = all_rule_records()
     rules = sarif.build(check_verdict)["runs"][0]["tool"]["driver"]["rules"]
     assert rules
     for rule in rules:
         record = records[rule["id"]]
-        assert rule["helpUri"] == record.help_uri
+        assert rule["helpUri"] == f"{CATALOGUE}#{record.anchor}"
+        assert f"({CATALOGUE}#{record.anchor})" in rule["help"]["markdown"]
         assert rule["fullDescription"]["text"] == f"{record.id} fires when {record.summary}."
         assert record.help in rule["help"]["text"] and record.help in rule["help"]["markdown"]
         assert f"Default severity: {record.severity.value}." in rule["help"]["text"]
 
 
-def test_reason_codes_have_help_and_always_block(verify_block: Verdict) -> None:
+def test_without_a_catalogue_address_there_is_no_dead_help_uri(
+    check_verdict: Verdict, monkeypatch: pytest.MonkeyPatch, validator: jsonschema.Draft4Validator
+) -> None:
+    from gatekeeper.report import links
+
+    monkeypatch.delenv("GATEKEEPER_RULES_URL", raising=False)
+    monkeypatch.setattr(links, "_installed_from", lambda: None)
+    log = _validate(validator, render(ReportFormat.SARIF, check_verdict))
+    for rule in log["runs"][0]["tool"]["driver"]["rules"]:
+        assert "helpUri" not in rule
+        assert "gatekeeper.dev" not in json.dumps(rule)
+        assert "docs/rules.md#" in rule["help"]["markdown"]
+
+
+def test_reason_codes_have_help_and_always_block(
+    verify_block: Verdict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GATEKEEPER_RULES_URL", CATALOGUE)
     codes = {code.id: code for code in REASON_CODES}
     rules = sarif.build(verify_block)["runs"][0]["tool"]["driver"]["rules"]
     assert rules
     for rule in rules:
         code = codes[rule["id"]]
-        assert rule["helpUri"] == code.help_uri
+        assert rule["helpUri"] == f"{CATALOGUE}#{code.anchor}"
         assert rule["help"]["text"].startswith(f"{code.id} blocks when {code.summary}.")
         assert "always blocks" in rule["help"]["text"]
         assert rule["defaultConfiguration"]["level"] == "error"
