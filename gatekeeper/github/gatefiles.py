@@ -9,8 +9,10 @@ A pull request must not choose the rules it is judged by. ``pr-check`` reads the
   objects: no checkout, so no filter, hook or attribute runs; never through a symbolic link;
   under the same size caps as a file on disk. A path outside the work tree is not part of
   any pull request and is read from disk as it is.
-- ``.gatekeeper.yaml`` at the repository root is the repository configuration (reserved:
-  read by a later version); a pull request that adds or changes it is a gate change too.
+- ``.gatekeeper.yaml`` at the repository root (or the file ``--config`` names) is the
+  repository configuration: read from the base revision like the policy, and the policy and
+  baseline it names are read from there too; a pull request that adds or changes it is a
+  gate change.
 
 A file the base revision does not have is not trusted yet: the bundled default policy
 applies (or no baseline), with a note. A pull request that adds, changes or removes one of
@@ -21,11 +23,14 @@ these files gets a ``source/gate-change`` finding (see ``gate_change_findings``)
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gatekeeper._fileio import read_bounded
 from gatekeeper.errors import InvalidInput
+from gatekeeper.models.config import CONFIG_FILE, MAX_CONFIG_BYTES
 from gatekeeper.models.finding import Finding
 from gatekeeper.policy import (
     MAX_POLICY_BYTES,
@@ -39,9 +44,10 @@ from gatekeeper.policy import (
 if TYPE_CHECKING:
     import git
 
+    from gatekeeper.models.config import RepoConfig
     from gatekeeper.models.policy import Policy
 
-CONFIG_PATH = ".gatekeeper.yaml"
+CONFIG_PATH = CONFIG_FILE
 MAX_BASELINE_BYTES = 64 * 1024 * 1024  # as read_bounded's default for a file on disk
 _LINK_MODE = 0o120000
 
@@ -68,6 +74,7 @@ class TrustedGate:
     baseline: frozenset[str] | None
     files: tuple[GateFile, ...]
     notes: tuple[str, ...]
+    config: RepoConfig | None = None  # the base revision's repository configuration
 
     @property
     def changed(self) -> list[GateFile]:
@@ -155,6 +162,37 @@ class Revisions:
     head: str
 
 
+def _base_config(
+    repo: git.Repo,
+    revisions: Revisions,
+    config_path: Path | None,
+    from_base: Callable[[str, str, int], bytes | None],
+    notes: list[str],
+) -> RepoConfig | None:
+    """The repository configuration as the base revision has it (or ``config_path`` read from
+    disk when it lies outside the work tree). Raises InvalidInput when it is invalid."""
+    from gatekeeper.app.config import parse_config
+
+    top = Path(repo.working_tree_dir or ".")
+    rel = CONFIG_PATH
+    if config_path is not None:
+        inside = in_work_tree(config_path, top)
+        if inside is None:  # not part of any pull request: read from disk as it is
+            return parse_config(read_bounded(config_path, MAX_CONFIG_BYTES), str(config_path))
+        rel = inside
+    base = revisions.base
+    data = from_base("config", rel, MAX_CONFIG_BYTES)
+    if data is None:
+        if config_path is not None or _blob_id(repo, revisions.head, rel) is not None:
+            notes.append(
+                f"configuration {rel} is not in the base revision {base[:12]}: it applies "
+                "once a reviewed change adds it"
+            )
+        return None
+    notes.append(f"configuration read from the base revision {base[:12]}:{rel}")
+    return parse_config(data, f"{base[:12]}:{rel}")
+
+
 def trusted_gate(
     repo: git.Repo,
     revisions: Revisions,
@@ -162,10 +200,15 @@ def trusted_gate(
     policy_path: Path | None,
     baseline_path: Path | None,
     policy: Policy | None = None,
+    config_path: Path | None = None,
+    use_config: bool = False,
 ) -> TrustedGate:
     """The policy and baseline of the base revision, and the gate files in the repository.
 
     ``policy``: a policy object the caller already trusts (used when no ``policy_path``).
+    ``use_config``: read the repository configuration (``config_path``, else
+    ``.gatekeeper.yaml``) from the base revision; the policy and baseline it names stand in
+    for ``policy_path`` and ``baseline_path`` when those are not given.
 
     Raises:
         InvalidInput: a file is unreadable, invalid, a link, or both a path and an object
@@ -181,6 +224,13 @@ def trusted_gate(
     def from_base(role: str, rel: str, limit: int) -> bytes | None:
         files.append(_gate_file(repo, role, rel, revisions.merge_base, revisions.head))
         return read_at(repo, base, rel, limit)
+
+    config = _base_config(repo, revisions, config_path, from_base, notes) if use_config else None
+    if config is not None:
+        if policy_path is None and policy is None and config.policy is not None:
+            policy_path = top / config.policy
+        if baseline_path is None and config.baseline is not None:
+            baseline_path = top / config.baseline
 
     policy_rel = None if policy_path is None else in_work_tree(policy_path, top)
     if policy_rel is not None:
@@ -218,7 +268,9 @@ def trusted_gate(
 
     if not any(f.path == CONFIG_PATH for f in files):
         files.append(_gate_file(repo, "config", CONFIG_PATH, revisions.merge_base, revisions.head))
-    return TrustedGate(policy=policy, baseline=baseline, files=tuple(files), notes=tuple(notes))
+    return TrustedGate(
+        policy=policy, baseline=baseline, files=tuple(files), notes=tuple(notes), config=config
+    )
 
 
 _ROLE_TEXT = {

@@ -6,9 +6,10 @@
    (unless the policy sets ``audits.block_existing``).
 2. The working tree must be the head (or GitHub's merge commit of the head): the tree
    audits read the files as checked out, so anything else would audit the wrong change.
-3. The policy and baseline come from the base revision, never from the head
-   (``gatekeeper.github.gatefiles``); a pull request that changes them, or the repository
-   configuration, gets a ``source/gate-change`` finding.
+3. The policy, baseline and repository configuration come from the base revision, never
+   from the head (``gatekeeper.github.gatefiles``); a pull request that changes them gets a
+   ``source/gate-change`` finding. Inline suppressions count only when their line is in the
+   base revision too.
 4. When the policy requires review, or the pull request changes the gate, the pull
    request's reviews are read through the API; the source audits get them as
    ``AuditOptions.reviews`` (see ``reviews_option``), and a gate change blocks until someone
@@ -33,6 +34,7 @@ import git
 
 from gatekeeper._git import open_repo
 from gatekeeper.app import CheckConfig, run_check
+from gatekeeper.app.config import Settings, resolve, with_block_at
 from gatekeeper.errors import CollectionError, InvalidInput
 from gatekeeper.github.event import PullRequestEvent, event_from_environment, load_event
 from gatekeeper.github.gatefiles import (
@@ -46,6 +48,7 @@ from gatekeeper.models.options import AuditOptions
 from gatekeeper.models.policy import Policy
 from gatekeeper.models.source import ForgeVerification, PullRequestReview
 from gatekeeper.models.verdict import Verdict
+from gatekeeper.policy.suppressions import SuppressionSettings
 from gatekeeper.report import github, markdown
 from gatekeeper.report.base import active, blocking, ranked
 
@@ -78,6 +81,12 @@ class PrCheckConfig:
     github_repository: str | None = None
     pr_number: int | None = None
     http: HttpClient | None = None  # injected by tests; default: a fresh client
+    # The repository configuration, read from the base revision (``gatefiles``): another
+    # file than .gatekeeper.yaml, or none at all.
+    config_path: Path | None = None
+    use_config: bool = True
+    block_at: Severity | None = None  # --block-at: only stricter than the policy
+    on_step: Callable[[str], None] | None = None  # told each step (a progress line)
 
 
 @dataclass
@@ -262,6 +271,8 @@ def _gate(
             policy_path=cfg.policy_path,
             baseline_path=cfg.baseline,
             policy=cfg.policy,
+            config_path=cfg.config_path,
+            use_config=cfg.use_config,
         )
         # NOTE: names only (no content is diffed, no external diff or textconv can run).
         changed = repo.git.diff(
@@ -408,11 +419,18 @@ def run_pr_check(cfg: PrCheckConfig) -> PrCheckResult:
     notes: list[str] = []
     revisions, gate, gate_changed = _gate(cfg, pr, notes)
     notes.extend(gate.notes)
-    policy = gate.policy
+    # The base revision's configuration fills in what the command line did not say.
+    settings = resolve(
+        Settings(kinds=cfg.kinds, options=cfg.options, block_at=cfg.block_at),
+        gate.config,
+        cfg.repo,
+        on_disk=False,
+    )
+    policy = with_block_at(gate.policy, settings.block_at, settings.block_at_source)
     merge_base, head_sha = revisions.merge_base, revisions.head
     reviews, unread = _reviews(cfg, pr, notes, policy, gate_changed)
     verifications = _verifications(cfg, pr, notes, policy)
-    options = cfg.options
+    options = settings.options
     if reviews is not None and policy.audits.require_review:
         options = options.model_copy(update={"reviews": tuple(reviews)})
     if verifications is not None:
@@ -423,10 +441,21 @@ def run_pr_check(cfg: PrCheckConfig) -> PrCheckResult:
             repo=cfg.repo,
             policy=policy,
             base=merge_base,
-            kinds=cfg.kinds,
+            kinds=settings.kinds,
             baseline_fingerprints=gate.baseline,
             policy_name=cfg.policy_name or policy.name,
             options=options,
+            # SECURITY: a suppression counts only when its line is already in the base
+            # revision: a pull request cannot excuse its own findings (unless the base's
+            # configuration says so).
+            suppressions=SuppressionSettings(
+                inline=settings.suppressions.inline,
+                trusted_revision=None
+                if settings.honour_pull_request_suppressions
+                else revisions.base,
+            ),
+            root=str(cfg.repo),
+            on_step=cfg.on_step,
             command="pr-check",
             before_policy=_before_policy(
                 gate_change_findings(gate, revisions), approvers, unread, head_sha
