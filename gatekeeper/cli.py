@@ -17,18 +17,52 @@ from typing import Any
 from gatekeeper import __version__
 from gatekeeper.commands.args import (
     add_audit_args,
+    add_config_args,
     add_insecure_registry_arg,
     add_osv_args,
     add_policy_arg,
+    add_quiet_arg,
     add_report_args,
 )
 from gatekeeper.errors import ExitCode, GatekeeperError, InvalidInput
 
 Handler = Callable[[argparse.Namespace], int]
 
+EPILOG = """\
+exit codes (every non-zero code blocks promotion):
+  0  pass: may be promoted (check, pr-check: nothing at or above the blocking severity)
+  1  blocked by the policy, with every reason (attest: the wrapped command failed)
+  2  usage or configuration error: bad arguments, an unreadable or invalid policy,
+     configuration, key or input file
+  3  internal error (a bug); set GATEKEEPER_DEBUG=1 to print its traceback
+
+environment:
+  GATEKEEPER_DEBUG=1         print the traceback of an internal error (exit 3)
+  GATEKEEPER_STORE           the attestation store when --store is not given
+                             (default .gatekeeper/)
+  GATEKEEPER_NO_PROGRESS=1   never draw a progress line (it is drawn only on a terminal)
+  NO_COLOR, FORCE_COLOR      with --color auto: no colour / colour even when not a terminal
+  GATEKEEPER_RULES_URL       where the rule catalogue is published (links in reports)
+  GITHUB_TOKEN               pr-check: post a commit status and a check run
+
+Every command, option, variable and file format: README.md and docs/ (docs/configuration.md
+for .gatekeeper.yaml, inline suppressions and output options)."""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the epilog's layout; wraps option help as usual."""
+
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that exits with 2 and a one-line message (it already does; keep it explicit)."""
+    """argparse that exits with 2 and a one-line message (it already does; keep it explicit).
+
+    Every parser and subparser shows the exit codes and the environment in its epilog.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("epilog", EPILOG)
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> Any:
         self.print_usage(sys.stderr)
@@ -43,7 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("keygen", help="generate a signing key pair")
     p.add_argument("path", metavar="PATH", help="private key file; the public key goes to PATH.pub")
-    p.add_argument("--type", default="ed25519", choices=("ed25519", "ecdsa-p256", "rsa"))
+    p.add_argument(
+        "--type",
+        default="ed25519",
+        choices=("ed25519", "ecdsa-p256", "rsa"),
+        help="key type: ed25519 (default), ecdsa-p256 or rsa (RSA-3072, PSS)",
+    )
     p.add_argument(
         "--passphrase-env",
         metavar="NAME",
@@ -53,7 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler="gatekeeper.commands.keys:cmd_keygen")
 
     p = sub.add_parser("check", help="collect and audit a repository")
-    p.add_argument("repo", nargs="?", default=".", metavar="REPO")
+    p.add_argument(
+        "repo",
+        nargs="?",
+        default=".",
+        metavar="REPO",
+        help="the repository, or any path inside it (default: the current directory)",
+    )
     p.add_argument("--base", metavar="REF", help="also audit what changed since REF")
     add_policy_arg(p)
     p.add_argument(
@@ -72,15 +117,32 @@ def build_parser() -> argparse.ArgumentParser:
         "--staged", action="store_true", help="audit only what is staged in the index (pre-commit)"
     )
     add_audit_args(p)
+    add_config_args(p)
     add_report_args(p)
     p.set_defaults(handler="gatekeeper.commands.check:cmd_check")
 
     p = sub.add_parser("collect", help="print one kind of evidence as JSON")
     # NOTE: one positional list, so that REPO may follow options (`collect source --format text .`).
-    p.add_argument("target", nargs="+", metavar="KIND [REPO]")
-    p.add_argument("--base", metavar="REF")
+    p.add_argument(
+        "target",
+        nargs="+",
+        metavar="KIND [REPO]",
+        help="the evidence kind (container, deps, env, pipeline, source, secrets) and the "
+        "repository or a path inside it (default: the current directory)",
+    )
+    p.add_argument("--base", metavar="REF", help="also collect what changed since REF")
     p.add_argument("--image", metavar="REF", help="container: oci:DIR[:TAG] or docker-archive:FILE")
-    p.add_argument("--format", choices=("json", "text"), default="json")
+    p.add_argument(
+        "--format",
+        choices=("json", "text"),
+        default="json",
+        help="json (default: the evidence model, redacted) or text (a short listing)",
+    )
+    p.add_argument(
+        "--path-only",
+        action="store_true",
+        help="collect from REPO as given, not from the top of the git work tree it is in",
+    )
     p.add_argument(
         "--allowed-signers",
         metavar="FILE",
@@ -91,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler="gatekeeper.commands.check:cmd_collect")
 
     p = sub.add_parser("attest", help="hash materials, run a command, hash products, sign, store")
-    p.add_argument("--stage", required=True, metavar="NAME")
+    p.add_argument("--stage", required=True, metavar="NAME", help="the stage this records")
     p.add_argument(
         "--key",
         action="append",
@@ -99,8 +161,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY",
         help="private key: a PEM path, file:PATH or env:NAME (repeat to co-sign)",
     )
-    p.add_argument("--material", action="append", default=[], metavar="GLOB")
-    p.add_argument("--product", action="append", default=[], metavar="GLOB")
+    p.add_argument(
+        "--material",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="files the stage consumed, hashed before the command runs (repeatable)",
+    )
+    p.add_argument(
+        "--product",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="files the stage produced, hashed after the command ran (repeatable)",
+    )
     p.add_argument(
         "--material-dir",
         action="append",
@@ -108,8 +182,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="record one digest for the whole directory instead of one per file",
     )
-    p.add_argument("--product-dir", action="append", default=[], metavar="DIR")
-    p.add_argument("--store", metavar="STORE", help="default: $GATEKEEPER_STORE or .gatekeeper/")
+    p.add_argument(
+        "--product-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="record one digest for a whole product directory (repeatable)",
+    )
+    p.add_argument(
+        "--store",
+        metavar="STORE",
+        help="a directory or oci://HOST/REPO (default: $GATEKEEPER_STORE or .gatekeeper/)",
+    )
     p.add_argument(
         "--repo", default=".", metavar="DIR", help="repository root (globs are relative to it)"
     )
@@ -138,12 +222,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not fail when a --product glob matches nothing",
     )
     add_insecure_registry_arg(p)
-    p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND ARGS...")
+    add_quiet_arg(p)
+    p.add_argument(
+        "cmd",
+        nargs=argparse.REMAINDER,
+        metavar="-- COMMAND ARGS...",
+        help="the stage's command, run without a shell; when it fails, the stage is recorded "
+        "as failed and attest exits 1 (its own exit code is printed and attested)",
+    )
     p.set_defaults(handler="gatekeeper.commands.attest:cmd_attest")
 
     p = sub.add_parser("verify", help="decide whether artifacts may be promoted")
     add_policy_arg(p, required=True)
-    p.add_argument("--store", metavar="STORE")
+    p.add_argument(
+        "--store",
+        metavar="STORE",
+        help="a directory or oci://HOST/REPO (default: $GATEKEEPER_STORE or .gatekeeper/)",
+    )
     p.add_argument(
         "--policy-key", metavar="PUB", help="require the policy to be signed by this key"
     )
@@ -177,13 +272,27 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not append this decision to the store's decision log",
     )
-    p.add_argument("artifacts", nargs="*", metavar="ARTIFACT")
+    p.add_argument(
+        "artifacts",
+        nargs="*",
+        metavar="ARTIFACT",
+        help="a file to promote (hashed), or sha256:HEX",
+    )
     add_report_args(p)
     p.set_defaults(handler="gatekeeper.commands.verify:cmd_verify")
 
     p = sub.add_parser("import", help="add envelopes made by other tools to the store")
-    p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--store", metavar="STORE")
+    p.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="in-toto links, DSSE envelopes, JSON Lines of attestations or Sigstore bundles",
+    )
+    p.add_argument(
+        "--store",
+        metavar="STORE",
+        help="a directory or oci://HOST/REPO (default: $GATEKEEPER_STORE or .gatekeeper/)",
+    )
     p.add_argument(
         "--stage",
         metavar="NAME",
@@ -195,11 +304,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("policy", help="policy files")
     psub = p.add_subparsers(dest="policy_command", metavar="ACTION", parser_class=_Parser)
     ps = psub.add_parser("sign", help="sign a policy file (writes POLICY.sig)")
-    ps.add_argument("--key", action="append", required=True, metavar="KEY")
-    ps.add_argument("policy", metavar="POLICY")
+    ps.add_argument(
+        "--key",
+        action="append",
+        required=True,
+        metavar="KEY",
+        help="private key: a PEM path, file:PATH or env:NAME (repeat to co-sign)",
+    )
+    ps.add_argument("policy", metavar="POLICY", help="the policy YAML file")
     ps.set_defaults(handler="gatekeeper.commands.keys:cmd_policy_sign")
     pv = psub.add_parser("validate", help="check a policy file and print its stages")
-    pv.add_argument("policy", metavar="POLICY")
+    pv.add_argument("policy", metavar="POLICY", help="the policy YAML file")
     pv.set_defaults(handler="gatekeeper.commands.keys:cmd_policy_validate")
 
     _EXTENSIONS.register(sub)

@@ -12,9 +12,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from gatekeeper.app.config import Settings
     from gatekeeper.models.options import AuditOptions
 
+# The evidence kinds (``gatekeeper.collect.kinds()``; a test keeps the two equal). Written
+# out so that building the parser for --help or --version imports no collector.
+KINDS = ("container", "deps", "env", "pipeline", "source", "secrets")
+SEVERITIES = ("critical", "high", "medium", "low", "info")
 FORMATS = ("text", "json", "sarif", "junit", "markdown")
+COLOR_CHOICES = ("auto", "always", "never")
+
 
 # check's options that only shape check's own output or what it reads, and why
 # ``attest --audit`` does not take them (tests/attest/test_audit_options.py checks the list).
@@ -24,27 +31,97 @@ CHECK_ONLY_OPTIONS: dict[str, str] = {
     "--write-baseline": "writes a baseline file instead of reporting",
     "--format": "report formats; attest writes a signed statement",
     "--output": "report files; attest writes a signed statement",
+    "--color": "colours check's text report; attest writes a signed statement",
+    "--config": "the repository configuration sets check's defaults; an attestation records "
+    "the audits' own findings for the verifier's policy to judge",
+    "--no-config": "as --config",
+    "--block-at": "the verifier's policy decides what blocks an attested stage",
+    "--path-only": "attest --repo already names the directory as given",
 }
 
 
 def add_report_args(parser: argparse.ArgumentParser) -> None:
+    """--format, --output, --color and --quiet (``commands.output`` says how they combine)."""
     parser.add_argument(
         "--format",
         action="append",
         choices=FORMATS,
         metavar="F",
-        help="text, json, sarif, junit or markdown; repeat with --output for several reports",
+        help="report format: text (default), json, sarif, junit or markdown; repeat with "
+        "--output for several reports in one run",
     )
     parser.add_argument(
         "--output",
         action="append",
         metavar="FILE",
-        help="write the report of the matching --format to FILE (atomically)",
+        help="write a report to FILE (atomically): the Nth --output takes the Nth --format, "
+        "else the format its name says (.sarif, .json, .xml for JUnit, .md, .txt)",
+    )
+    add_color_arg(parser)
+    add_quiet_arg(parser)
+
+
+def add_color_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--color",
+        choices=COLOR_CHOICES,
+        default="auto",
+        metavar="WHEN",
+        help="colour the text report: auto (default: on a terminal, unless NO_COLOR is set; "
+        "FORCE_COLOR forces it), always or never",
+    )
+
+
+def add_quiet_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="print only what blocks and the verdict: no progress line, notes or "
+        "informational messages (errors still go to standard error)",
+    )
+
+
+def add_config_args(parser: argparse.ArgumentParser) -> None:
+    """The repository configuration, the threshold and the root (``check``, ``pr-check``)."""
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--config",
+        metavar="FILE",
+        type=Path,
+        help="read the repository configuration from FILE instead of .gatekeeper.yaml at "
+        "the repository's top (pr-check reads a file of the repository from the base revision)",
+    )
+    which.add_argument(
+        "--no-config",
+        action="store_true",
+        help="ignore .gatekeeper.yaml",
+    )
+    parser.add_argument(
+        "--block-at",
+        choices=SEVERITIES,
+        metavar="SEVERITY",
+        help="block on findings at or above SEVERITY (critical, high, medium, low or info); "
+        "only stricter than the policy's audits.block_at",
+    )
+    parser.add_argument(
+        "--path-only",
+        action="store_true",
+        help="audit REPO as given; without it, a path inside a git work tree audits the whole "
+        "work tree (as git does)",
     )
 
 
 def add_policy_arg(parser: argparse.ArgumentParser, required: bool = False) -> None:
-    parser.add_argument("--policy", required=required, metavar="FILE", help="policy YAML file")
+    parser.add_argument(
+        "--policy",
+        required=required,
+        metavar="FILE",
+        help="policy YAML file (default: the configuration's, else the bundled policy: no "
+        "stages, blocks at high)"
+        if not required
+        else "policy YAML file",
+    )
 
 
 def add_insecure_registry_arg(parser: argparse.ArgumentParser) -> None:
@@ -87,8 +164,9 @@ def add_audit_args(parser: argparse.ArgumentParser, *, image: bool = True) -> No
     parser.add_argument(
         "--only",
         action="append",
+        choices=KINDS,
         metavar="KIND",
-        help="collect only these evidence kinds (repeatable)",
+        help=f"collect and audit only this evidence kind (repeatable): {', '.join(KINDS)}",
     )
     add_osv_args(parser)
     if image:
@@ -118,4 +196,20 @@ def audit_options(args: argparse.Namespace) -> AuditOptions:
         osv_offline_ok=getattr(args, "osv_offline_ok", False),
         image=image if isinstance(image, str) else None,
         allowed_signers=getattr(args, "allowed_signers", None),
+    )
+
+
+def cli_settings(args: argparse.Namespace) -> Settings:
+    """What the command line says about a check; ``app.config.resolve`` completes it."""
+    from gatekeeper.app.config import Settings
+    from gatekeeper.models.finding import Severity
+
+    policy = getattr(args, "policy", None)
+    block_at = getattr(args, "block_at", None)
+    return Settings(
+        policy=Path(policy) if policy else None,
+        baseline=getattr(args, "baseline", None),
+        kinds=getattr(args, "only", None),
+        options=audit_options(args),
+        block_at=Severity(block_at) if block_at else None,
     )

@@ -1,4 +1,9 @@
-"""`gatekeeper attest`."""
+"""`gatekeeper attest`.
+
+Exit codes: 0 when the stage is recorded and its command (if any) succeeded; 1 when the
+command failed (the stage is recorded as failed, with the command's own exit code, so the
+verifier blocks on it); 2 only for usage errors, as everywhere.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ from pathlib import Path
 
 from gatekeeper.attest.stage import AttestConfig, run_attest
 from gatekeeper.commands.args import audit_options
+from gatekeeper.commands.output import inform
+from gatekeeper.errors import ExitCode
 from gatekeeper.policy import load_policy
 
 
@@ -40,8 +47,17 @@ def cmd_attest(args: argparse.Namespace) -> int:
     )
     pred = result.predicate
     code = f", command exited {result.exit_code}" if command else ""
-    sys.stderr.write(
-        f"gatekeeper: attested stage {pred.stage}: {len(pred.materials)} material(s), "
-        f"{len(pred.products)} product(s){code}; envelope {result.envelope_id[:12]}\n"
+    summary = (
+        f"attested stage {pred.stage}: {len(pred.materials)} material(s), "
+        f"{len(pred.products)} product(s){code}; envelope {result.envelope_id[:12]}"
     )
-    return result.exit_code
+    if result.exit_code == 0:
+        inform(args, summary)
+        return ExitCode.PASS
+    # SECURITY: a failed stage is recorded (the verifier blocks on its exit code) and blocks
+    # here too; 1, never the command's own code, which could read as a usage error (2).
+    sys.stderr.write(
+        f"gatekeeper: {summary}\ngatekeeper: blocked: the command exited {result.exit_code}; "
+        f"stage {pred.stage} is recorded as failed\n"
+    )
+    return ExitCode.BLOCKED

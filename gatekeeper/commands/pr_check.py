@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gatekeeper.commands.args import add_audit_args, audit_options
-from gatekeeper.commands.output import emit, report_targets
+from gatekeeper.commands.args import add_audit_args, add_config_args, audit_options
+from gatekeeper.commands.output import StepProgress, emit, inform, quiet, report_targets
 from gatekeeper.errors import ExitCode
 
 
@@ -18,7 +17,13 @@ def add_parser(sub: Any, add_report_args: Callable[[argparse.ArgumentParser], No
     p = sub.add_parser(
         "pr-check", help="pre-merge check of a pull request (reports to GitHub with a token)"
     )
-    p.add_argument("repo", nargs="?", default=".", metavar="REPO")
+    p.add_argument(
+        "repo",
+        nargs="?",
+        default=".",
+        metavar="REPO",
+        help="the repository, or any path inside it (default: the current directory)",
+    )
     p.add_argument(
         "--base",
         metavar="REF",
@@ -64,18 +69,24 @@ def add_parser(sub: Any, add_report_args: Callable[[argparse.ArgumentParser], No
         help="do not post a status or check run even when GITHUB_TOKEN is set",
     )
     add_audit_args(p)
+    add_config_args(p)
     add_report_args(p)
     p.set_defaults(handler="gatekeeper.commands.pr_check:cmd_pr_check")
 
 
 def cmd_pr_check(args: argparse.Namespace) -> int:
+    from gatekeeper.app.config import repository_root
+    from gatekeeper.collect import kinds
     from gatekeeper.github.prcheck import PrCheckConfig, report_to_github, run_pr_check
+    from gatekeeper.models.finding import Severity
 
     report_targets(args)  # validate report arguments before doing any work
-    # SECURITY: the policy and baseline are read in run_pr_check, from the base revision when
-    # they are files of the repository: a pull request never chooses the rules it is judged by.
+    # SECURITY: the policy, baseline and configuration are read in run_pr_check, from the base
+    # revision when they are files of the repository: a pull request never chooses the rules
+    # it is judged by.
+    progress = StepProgress(len(args.only or kinds()) + 2, enabled=not quiet(args))
     cfg = PrCheckConfig(
-        repo=Path(args.repo),
+        repo=repository_root(Path(args.repo), path_only=args.path_only),
         policy_path=args.policy,
         base=args.base,
         head=args.head,
@@ -86,10 +97,17 @@ def cmd_pr_check(args: argparse.Namespace) -> int:
         environ=dict(os.environ),
         github_repository=args.github_repository,
         pr_number=args.pr,
+        config_path=args.config,
+        use_config=not args.no_config,
+        block_at=Severity(args.block_at) if args.block_at else None,
+        on_step=progress.step if progress.active else None,
     )
-    result = run_pr_check(cfg)
+    try:
+        result = run_pr_check(cfg)
+    finally:
+        progress.close()
     emit(args, result.verdict)
     if not args.no_report:
         for line in report_to_github(result, cfg):
-            sys.stderr.write(f"gatekeeper: {line}\n")
+            inform(args, line)
     return ExitCode.PASS if result.verdict.allowed else ExitCode.BLOCKED

@@ -19,7 +19,9 @@ from gatekeeper.models.options import AuditOptions
 def add_parser(subparsers: Any, add_report_args: Callable[[argparse.ArgumentParser], None]) -> None:
     """Register ``sbom``; its formats are SBOM formats, not report formats."""
     p = subparsers.add_parser("sbom", help="CycloneDX JSON of every resolved dependency")
-    p.add_argument("repo", nargs="?", default=".", metavar="REPO")
+    p.add_argument(
+        "repo", nargs="?", default=".", metavar="REPO", help="the repository (default: .)"
+    )
     p.add_argument(
         "--format",
         default="cyclonedx",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gatekeeper.attest.importer import import_files
 from gatekeeper.attest.keys import load_signer
-from gatekeeper.commands.output import emit, report_targets
+from gatekeeper.commands.output import emit, inform, report_targets
 from gatekeeper.errors import ExitCode, InvalidInput
 from gatekeeper.store import open_store
 from gatekeeper.verify import (
@@ -54,7 +54,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         )
     )
     for message in outcome.messages:
-        sys.stderr.write(f"gatekeeper: {message}\n")
+        inform(args, message)
     emit(args, outcome.verdict)
     return outcome.exit_code
 

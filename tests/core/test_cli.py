@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import git
 import pytest
 
 from gatekeeper.cli import main
+from tests.conftest import commit_files
 from tests.harness import Pipeline
+
+
+@pytest.fixture
+def git_repo(git_repo: git.Repo) -> Iterator[git.Repo]:
+    """The shared fixture, its git processes closed when the test ends (not at exit)."""
+    yield git_repo
+    git_repo.close()
 
 
 def _run(
@@ -101,22 +114,69 @@ def test_issue_flow_as_separate_processes(pipeline: Pipeline) -> None:
     assert set(report["reasons"][0]) == {"code", "message", "stage"}
 
 
-def test_attest_propagates_the_command_exit_code(pipeline: Pipeline) -> None:
+def _attested_exit_code(store: Path) -> int | None:
+    import base64
+
+    (envelope,) = (store / "envelopes").iterdir()
+    statement = json.loads(base64.b64decode(json.loads(envelope.read_text())["payload"]))
+    code: int | None = statement["predicate"]["exit_code"]
+    return code
+
+
+@pytest.mark.parametrize("code", [2, 7])
+def test_a_failing_command_is_recorded_and_blocks_with_exit_1(
+    pipeline: Pipeline, code: int
+) -> None:
+    # `make` failing with 2 must not read as a gatekeeper usage error (2): the stage is
+    # recorded as failed and attest says blocked (1), printing the command's own code.
     result = _run(
-        ["attest", "--stage", "test", "--key", pipeline.key("ci"), "--", "sh", "-c", "exit 7"],
+        [
+            "attest",
+            "--stage",
+            "test",
+            "--key",
+            pipeline.key("ci"),
+            "--",
+            "sh",
+            "-c",
+            f"exit {code}",
+        ],
         pipeline.repo_path,
     )
-    assert result.returncode == 7
-    assert "command exited 7" in result.stderr
-    assert len(list((pipeline.repo_path / ".gatekeeper" / "envelopes").iterdir())) == 1
+    assert result.returncode == 1, result.stderr
+    assert f"command exited {code}" in result.stderr
+    assert "blocked" in result.stderr and "recorded as failed" in result.stderr
+    assert _attested_exit_code(pipeline.repo_path / ".gatekeeper") == code
 
 
-def test_missing_command_is_attested_as_127(pipeline: Pipeline) -> None:
+def test_a_missing_command_is_attested_as_127_and_blocks(pipeline: Pipeline) -> None:
     result = _run(
         ["attest", "--stage", "test", "--key", pipeline.key("ci"), "--", "no-such-cmd-xyz"],
         pipeline.repo_path,
     )
-    assert result.returncode == 127
+    assert result.returncode == 1
+    assert "command exited 127" in result.stderr
+    assert _attested_exit_code(pipeline.repo_path / ".gatekeeper") == 127
+
+
+def test_a_succeeding_command_exits_0_and_quiet_says_nothing(pipeline: Pipeline) -> None:
+    loud = _run(
+        ["attest", "--stage", "a", "--key", pipeline.key("ci"), "--", "true"], pipeline.repo_path
+    )
+    assert loud.returncode == 0 and "attested stage a" in loud.stderr
+    quiet = _run(
+        ["attest", "--stage", "b", "--key", pipeline.key("ci"), "--quiet", "--", "true"],
+        pipeline.repo_path,
+    )
+    assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_attest_usage_errors_stay_exit_2(pipeline: Pipeline) -> None:
+    result = _run(
+        ["attest", "--stage", "s", "--key", pipeline.key("ci"), "--product", "none/*"],
+        pipeline.repo_path,
+    )
+    assert result.returncode == 2 and "matches no file" in result.stderr
 
 
 def test_store_from_environment(pipeline: Pipeline, tmp_path: Path) -> None:
@@ -307,3 +367,411 @@ def test_git_config_cannot_name_a_signature_program() -> None:
         "core.hooksPath",
     ):
         assert key in keys
+
+
+# --- reports, the repository root, the configuration, suppressions, output options --------
+
+
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+Gk = Callable[..., Ran]
+
+
+@pytest.fixture
+def gk(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Gk:
+    """``gatekeeper ARGS`` run in this process from ``cwd`` (standard output is not a
+    terminal), with a clean gatekeeper environment plus ``env``."""
+
+    def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> Ran:
+        with monkeypatch.context() as m:
+            for name in list(os.environ):
+                if name.startswith(("GITHUB_", "GATEKEEPER_")) or name in (
+                    "NO_COLOR",
+                    "FORCE_COLOR",
+                ):
+                    m.delenv(name)
+            for name, value in (env or {}).items():
+                m.setenv(name, value)
+            m.chdir(cwd)
+            capsys.readouterr()
+            code = main(args)
+            out, err = capsys.readouterr()
+        return Ran(code, out, err)
+
+    return run
+
+
+INJECTION = (
+    "on: push\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
+    "      - run: echo ${{ github.event.issue.title }}{comment}\n"
+)
+SUPPRESS = "  # gatekeeper: ignore[pipeline/template-injection] our own issues only until={until}"
+
+
+def _injection_repo(git_repo: git.Repo, comment: str = "") -> Path:
+    """A repository whose workflow has one high finding (line 7) and nothing else."""
+    commit_files(
+        git_repo,
+        {
+            ".github/workflows/ci.yml": INJECTION.replace("{comment}", comment),
+            "src/app.py": "x = 1\n",
+        },
+        "workflow",
+    )
+    return Path(str(git_repo.working_tree_dir))
+
+
+def test_text_is_the_default_report_in_a_pipe(git_repo: git.Repo) -> None:  # a real pipe
+    repo = _injection_repo(git_repo)
+    result = _run(["check", "--only", "pipeline"], repo)  # stdout is a pipe here
+    assert result.returncode == 1
+    assert not result.stdout.lstrip().startswith("{"), result.stdout
+    assert "x high     pipeline/template-injection" in result.stdout
+    assert result.stdout.splitlines()[-1].startswith("BLOCK: 1 finding(s) at or above high")
+    assert "\033[" not in result.stdout and "\r" not in result.stderr  # no colour, no progress
+    as_json = _run(["check", "--only", "pipeline", "--format", "json"], repo)
+    report = json.loads(as_json.stdout)
+    assert report["verdict"] == "block" and report["findings"][0]["rule"]
+
+
+@pytest.mark.parametrize(
+    ("name", "check"),
+    [
+        ("gk.sarif", lambda text: json.loads(text)["version"] == "2.1.0"),
+        ("gk.sarif.json", lambda text: json.loads(text)["version"] == "2.1.0"),
+        ("gk.json", lambda text: json.loads(text)["verdict"] == "block"),
+        ("gk.xml", lambda text: text.startswith("<?xml") and "<testsuites" in text),
+        ("gk.md", lambda text: text.startswith("## ❌ gatekeeper check: BLOCK")),
+        ("gk.txt", lambda text: text.splitlines()[-1].startswith("BLOCK:")),
+    ],
+)
+def test_output_infers_the_format_from_the_file_name(
+    git_repo: git.Repo, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, check: Any
+) -> None:
+    repo = _injection_repo(git_repo)
+    out = tmp_path / name
+    assert main(["check", str(repo), "--only", "pipeline", "--output", str(out)]) == 1
+    assert check(out.read_text()), out.read_text()[:200]
+    assert capsys.readouterr().out == ""  # the one report went to the file
+
+
+def test_explicit_format_wins_and_a_contradiction_is_a_usage_error(
+    git_repo: git.Repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = _injection_repo(git_repo)
+    args = ["check", str(repo), "--only", "pipeline"]
+    # An ending that names no format: --format decides.
+    assert main([*args, "--format", "sarif", "--output", str(tmp_path / "report.out")]) == 1
+    assert json.loads((tmp_path / "report.out").read_text())["version"] == "2.1.0"
+    # The README's pair: SARIF to a file, text to the log.
+    sarif_file = tmp_path / "gk.sarif"
+    assert main([*args, "--format", "sarif", "--output", str(sarif_file), "--format", "text"]) == 1
+    assert capsys.readouterr().out.splitlines()[-1].startswith("BLOCK:")
+    for bad, needle in (
+        (["--format", "json", "--output", str(tmp_path / "x.sarif")], "the file name says sarif"),
+        (["--output", str(tmp_path / "report.out")], "the name says no report format"),
+        (["--format", "json", "--format", "text"], "only one report can go to standard output"),
+    ):
+        assert main([*args, *bad]) == 2, bad
+        assert needle in capsys.readouterr().err
+    assert not (tmp_path / "x.sarif").exists()  # refused before any work
+
+
+def test_a_path_inside_a_repository_audits_the_repository(gk: Gk, git_repo: git.Repo) -> None:
+    repo = _injection_repo(git_repo)
+    from_subdir = gk(["check", "--only", "pipeline"], repo / "src")
+    assert from_subdir.returncode == 1, from_subdir.stdout
+    assert f"in {repo.resolve()} " in from_subdir.stdout.splitlines()[-1]
+    as_argument = gk(["check", "src", "--only", "pipeline", "--format", "json"], repo)
+    assert json.loads(as_argument.stdout)["root"] == str(repo.resolve())
+    only_there = gk(["check", "--path-only", "--only", "pipeline"], repo / "src")
+    assert only_there.returncode == 0, only_there.stdout
+    assert only_there.stdout.startswith(f"PASS: no findings in {(repo / 'src').resolve()} ")
+
+
+def test_outside_a_repository_the_directory_is_audited_as_given(gk: Gk, tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    result = gk(["check", "--only", "pipeline", "--format", "json"], plain)
+    assert result.returncode == 0 and json.loads(result.stdout)["root"] == str(plain.resolve())
+
+
+def test_the_repository_configuration_is_found_at_the_top(
+    gk: Gk, git_repo: git.Repo, tmp_path: Path
+) -> None:
+    repo = _injection_repo(git_repo)
+    # The configuration asks for the secrets audits only: the workflow finding is not looked for.
+    (repo / ".gatekeeper.yaml").write_text("version: 1\nonly: [secrets]\n")
+    from_subdir = gk(["check", "--format", "json"], repo / "src")
+    report = json.loads(from_subdir.stdout)
+    assert from_subdir.returncode == 0 and report["kinds"] == ["secrets"]
+    assert f"configuration read from {repo.resolve() / '.gatekeeper.yaml'}" in report["notes"]
+    # The command line wins; --no-config ignores the file; --config names another one.
+    assert gk(["check", "--only", "pipeline"], repo).returncode == 1
+    assert gk(["check", "--no-config"], repo).returncode == 1
+    other = tmp_path / "elsewhere.yaml"
+    other.write_text("version: 1\nonly: [pipeline]\nblock_at: critical\n")
+    refused = gk(["check", "--config", str(other)], repo)
+    assert refused.returncode == 2 and "can only make the gate stricter" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("config", "needle"),
+    [
+        ("version: 1\nonyl: [secrets]\n", "onyl: unknown field"),
+        ("version: 2\n", "version"),
+        ("version: 1\npolicy: ../org/policy.yaml\n", "without '..'"),
+        ("version: 1\npolicy: /etc/gatekeeper/policy.yaml\n", "relative to its top"),
+        ("version: 1\nonly: [everything]\n", "only.0"),
+        ("version: 1\nosv: {api: true, api_url: 'http://osv.example'}\n", "use https"),
+        ("version: 1\nblock_at: never\n", "block_at"),
+        ("version: 1\nversion: 1\n", "duplicate key"),
+        ("- version: 1\n", "must be a YAML mapping"),
+        ("version: 1\npolicy: policies/missing.yaml\n", "no such file"),
+    ],
+)
+def test_a_bad_configuration_is_a_usage_error(
+    gk: Gk, git_repo: git.Repo, config: str, needle: str
+) -> None:
+    repo = _injection_repo(git_repo)
+    (repo / ".gatekeeper.yaml").write_text(config)
+    result = gk(["check"], repo)
+    assert result.returncode == 2, result.stdout
+    assert ".gatekeeper.yaml" in result.stderr and needle in result.stderr, result.stderr
+
+
+def test_the_configuration_names_no_file_through_a_link(
+    gk: Gk, git_repo: git.Repo, tmp_path: Path
+) -> None:
+    # SECURITY: a cloned repository must not make check read (and quote in an error) a file
+    # outside itself, such as the job's environment.
+    repo = _injection_repo(git_repo)
+    secret = tmp_path / "outside.yaml"
+    secret.write_text("TOKEN=abc\n")
+    (repo / "policies").mkdir()
+    (repo / "policies" / "ci.yaml").symlink_to(secret)
+    (repo / ".gatekeeper.yaml").write_text("version: 1\npolicy: policies/ci.yaml\n")
+    result = gk(["check"], repo)
+    assert result.returncode == 2 and "is a symbolic link" in result.stderr
+    assert "TOKEN" not in result.stdout + result.stderr
+    (repo / ".gatekeeper.yaml").unlink()
+    (repo / ".gatekeeper.yaml").symlink_to(secret)
+    linked = gk(["check"], repo)
+    assert linked.returncode == 2 and "is a symbolic link" in linked.stderr
+
+
+def test_the_configuration_names_the_policy_and_baseline(gk: Gk, git_repo: git.Repo) -> None:
+    repo = _injection_repo(git_repo)
+    (repo / "policies").mkdir()
+    (repo / "policies" / "ci.yaml").write_text(
+        "version: 1\nname: ci\nexpires: 2099-01-01T00:00:00Z\naudits:\n  block_at: critical\n"
+    )
+    assert gk(["check", "--write-baseline", "base.json", "--no-config"], repo).returncode == 0
+    (repo / ".gatekeeper.yaml").write_text("version: 1\npolicy: policies/ci.yaml\n")
+    relaxed = gk(["check", "--format", "json"], repo / "src")
+    assert relaxed.returncode == 0 and json.loads(relaxed.stdout)["policy"] == "ci"
+    (repo / ".gatekeeper.yaml").write_text("version: 1\nbaseline: base.json\n")
+    accepted = json.loads(gk(["check", "--format", "json"], repo).stdout)
+    assert accepted["verdict"] == "pass"
+    assert {f["status"] for f in accepted["findings"]} == {"baseline"}
+
+
+def test_block_at_is_stricter_only(gk: Gk, git_repo: git.Repo) -> None:
+    repo = _injection_repo(git_repo)
+    (repo / ".github" / "workflows" / "ci.yml").write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: make\n"
+    )  # one medium finding: no permissions
+    assert gk(["check", "--only", "pipeline"], repo).returncode == 0
+    stricter = gk(["check", "--only", "pipeline", "--block-at", "medium"], repo)
+    assert stricter.returncode == 1 and "at or above medium" in stricter.stdout
+    looser = gk(["check", "--only", "pipeline", "--block-at", "critical"], repo)
+    assert looser.returncode == 2 and "set audits.block_at in a policy" in looser.stderr
+    (repo / ".gatekeeper.yaml").write_text("version: 1\nblock_at: medium\n")
+    assert gk(["check", "--only", "pipeline"], repo).returncode == 1
+    assert gk(["check", "--only", "pipeline", "--block-at", "high"], repo).returncode == 0
+    assert gk(["check", "--block-at", "severe"], repo).returncode == 2
+
+
+def test_inline_suppressions_are_counted_listed_and_expire(gk: Gk, git_repo: git.Repo) -> None:
+    repo = _injection_repo(git_repo, SUPPRESS.replace("{until}", "2099-12-31"))
+    result = gk(["check", "--only", "pipeline"], repo)
+    assert result.returncode == 0, result.stdout
+    assert "inline suppressions: 1 active" in result.stdout
+    assert (
+        ".github/workflows/ci.yml:7  active  ignore[pipeline/template-injection] until "
+        "2099-12-31: our own issues only"
+    ) in result.stdout
+    assert "not blocking: 1 suppressed" in result.stdout
+    report = json.loads(gk(["check", "--only", "pipeline", "--format", "json"], repo).stdout)
+    (item,) = report["suppressions"]
+    assert item["status"] == "active" and item["findings"] == [report["findings"][0]["fingerprint"]]
+    assert report["findings"][0]["status"] == "suppressed"
+    sarif = json.loads(gk(["check", "--only", "pipeline", "--format", "sarif"], repo).stdout)
+    (suppression,) = sarif["runs"][0]["results"][0]["suppressions"]
+    assert (
+        suppression["kind"] == "inSource" and "our own issues only" in suppression["justification"]
+    )
+
+    workflow = repo / ".github" / "workflows" / "ci.yml"
+    workflow.write_text(INJECTION.replace("{comment}", SUPPRESS.replace("{until}", "2020-01-31")))
+    expired = gk(["check", "--only", "pipeline"], repo)
+    assert expired.returncode == 1
+    assert "expired  ignore[pipeline/template-injection] until 2020-01-31" in expired.stdout
+    assert "expired 2020-01-31: the finding is not excused" in expired.stdout
+    workflow.write_text(INJECTION.replace("{comment}", SUPPRESS.replace(" until={until}", "")))
+    invalid = gk(["check", "--only", "pipeline"], repo)
+    assert invalid.returncode == 1 and "no until=YYYY-MM-DD" in invalid.stdout
+    workflow.write_text(INJECTION.replace("{comment}", SUPPRESS.replace("{until}", "2099-12-31")))
+    (repo / ".gatekeeper.yaml").write_text("version: 1\nsuppressions: {inline: false}\n")
+    disabled = gk(["check", "--only", "pipeline"], repo)
+    assert disabled.returncode == 1 and "  disabled  " in disabled.stdout
+
+
+def test_staged_check_reads_suppressions_from_the_index(gk: Gk, git_repo: git.Repo) -> None:
+    repo = _injection_repo(git_repo)
+    workflow = repo / ".github" / "workflows" / "ci.yml"
+    workflow.write_text(INJECTION.replace("{comment}", SUPPRESS.replace("{until}", "2099-12-31")))
+    # Suppressed in the work tree only: the commit being made carries no suppression.
+    assert gk(["check", "--staged", "--only", "pipeline"], repo).returncode == 1
+    git_repo.index.add([".github/workflows/ci.yml"])
+    assert gk(["check", "--staged", "--only", "pipeline"], repo).returncode == 0
+
+
+def test_quiet_keeps_what_blocks_and_the_verdict(gk: Gk, git_repo: git.Repo) -> None:
+    repo = _injection_repo(git_repo)
+    (repo / ".github" / "workflows" / "extra.yml").write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: make\n"
+    )
+    loud = gk(["check", "--only", "pipeline"], repo).stdout
+    quiet = gk(["check", "--only", "pipeline", "--quiet"], repo)
+    assert "extra.yml" in loud and "extra.yml" not in quiet.stdout
+    assert quiet.stdout.splitlines() == [
+        ".github/workflows/ci.yml",
+        *[line for line in loud.splitlines() if "template-injection" in line],
+        loud.splitlines()[-1],
+    ]
+    assert quiet.returncode == 1 and quiet.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "coloured"),
+    [
+        ([], {}, False),  # a pipe
+        (["--color", "always"], {}, True),
+        (["--color", "always"], {"NO_COLOR": "1"}, True),  # the flag wins
+        (["--color", "never"], {"FORCE_COLOR": "1"}, False),
+        ([], {"FORCE_COLOR": "1"}, True),
+        ([], {"FORCE_COLOR": "1", "NO_COLOR": "1"}, False),
+        ([], {"NO_COLOR": ""}, False),
+    ],
+)
+def test_colour_choice(
+    gk: Gk, git_repo: git.Repo, flags: list[str], env: dict[str, str], coloured: bool
+) -> None:
+    repo = _injection_repo(git_repo)
+    result = gk(["check", "--only", "pipeline", *flags], repo, env={"TERM": "xterm", **env})
+    assert ("\033[31m" in result.stdout) is coloured, result.stdout
+    out = repo / "report.txt"
+    gk(["check", "--only", "pipeline", "--color", "always", "--output", str(out)], repo)
+    assert "\033[" not in out.read_text()  # files never carry escapes
+
+
+def test_every_finding_links_to_its_rule(gk: Gk, git_repo: git.Repo) -> None:
+    repo = _injection_repo(git_repo)
+    plain = gk(["check", "--only", "pipeline"], repo).stdout
+    assert "           see docs/rules.md#pipeline-template-injection" in plain
+    url = "https://docs.example.org/gatekeeper/rules.md"
+    linked = gk(["check", "--only", "pipeline"], repo, env={"GATEKEEPER_RULES_URL": url})
+    assert f"see {url}#pipeline-template-injection" in linked.stdout
+    md = gk(
+        ["check", "--only", "pipeline", "--format", "markdown"],
+        repo,
+        env={"GATEKEEPER_RULES_URL": url},
+    ).stdout
+    assert f"[`pipeline/template-injection`]({url}#pipeline-template-injection)" in md
+    sarif = json.loads(
+        gk(
+            ["check", "--only", "pipeline", "--format", "sarif"],
+            repo,
+            env={"GATEKEEPER_RULES_URL": url},
+        ).stdout
+    )
+    (rule,) = sarif["runs"][0]["tool"]["driver"]["rules"]
+    assert rule["helpUri"] == f"{url}#pipeline-template-injection"
+
+
+def _all_parsers(monkeypatch: pytest.MonkeyPatch) -> dict[str, argparse.ArgumentParser]:
+    """Every parser of the command line, extensions included, by its command words."""
+    from gatekeeper import cli
+
+    monkeypatch.setattr(cli._EXTENSIONS, "wanted", ["--help"])  # loads every extension
+    found: dict[str, argparse.ArgumentParser] = {}
+
+    def walk(name: str, parser: argparse.ArgumentParser) -> None:
+        found[name] = parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for word, child in action.choices.items():
+                    walk(f"{name} {word}".strip(), child)
+
+    walk("gatekeeper", cli.build_parser())
+    return found
+
+
+def test_every_option_has_help_and_lists_its_choices(monkeypatch: pytest.MonkeyPatch) -> None:
+    parsers = _all_parsers(monkeypatch)
+    assert {"gatekeeper check", "gatekeeper pr-check", "gatekeeper vsa verify"} <= set(parsers)
+    missing = []
+    for name, parser in parsers.items():
+        for action in parser._actions:
+            if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+                continue
+            label = f"{name} {'/'.join(action.option_strings) or action.dest}"
+            if not action.help or action.help == argparse.SUPPRESS:
+                missing.append(f"{label}: no help")
+            elif action.choices and action.metavar is not None:
+                text = action.help
+                absent = [str(c) for c in action.choices if str(c) not in text]
+                if absent:
+                    missing.append(f"{label}: help does not list {absent}")
+    assert not missing, "\n".join(missing)
+
+
+def test_help_shows_exit_codes_and_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, parser in _all_parsers(monkeypatch).items():
+        text = parser.format_help()
+        for needle in ("exit codes", "  2  usage or configuration error", "GATEKEEPER_DEBUG=1"):
+            assert needle in text, (name, needle)
+    assert main(["check", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--only KIND" in out and "container, deps, env, pipeline, source, secrets" in out
+    assert "3 internal error" in out
+
+
+def test_the_kinds_the_parser_offers_are_the_collectors() -> None:
+    from gatekeeper.collect import kinds
+    from gatekeeper.commands.args import KINDS
+
+    assert sorted(KINDS) == sorted(kinds())
+
+
+def test_gatekeeper_debug_prints_the_traceback_of_an_internal_error(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gatekeeper.app import config
+
+    monkeypatch.setattr(config, "repository_root", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr("gatekeeper.commands.check.repository_root", config.repository_root)
+    assert main(["check", str(pipeline.repo_path)]) == 3
+    assert "Traceback" not in capsys.readouterr().err
+    monkeypatch.setenv("GATEKEEPER_DEBUG", "1")
+    assert main(["check", str(pipeline.repo_path)]) == 3
+    err = capsys.readouterr().err
+    assert "internal error: ZeroDivisionError" in err and "Traceback" in err
