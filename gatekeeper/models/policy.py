@@ -176,6 +176,9 @@ LimitsPolicy = Limits  # the name the policy model used first
 class Policy(GatekeeperModel):
     version: Literal[1]
     name: str = Field(min_length=1)
+    # Raised with every change; verify remembers the highest serial of each policy name in
+    # its decision log and blocks an older (lower) one put back (verify/policy-rollback).
+    serial: int | None = Field(default=None, ge=0)
     expires: UtcDatetime
     max_age: Duration | None = None
     keys: dict[str, str] = Field(default_factory=dict)

@@ -24,22 +24,18 @@ from pydantic import ValidationError
 from securesystemslib.signer import SSlibKey
 
 from gatekeeper._digest import sha256_file
-from gatekeeper._fileio import loads_json_strict, read_bounded
+from gatekeeper._fileio import loads_json_strict
 from gatekeeper.attest.dsse import SignatureCheck, verify_envelope_signatures
 from gatekeeper.attest.keys import load_public_key
 from gatekeeper.attest.materials import dir_artifact
 from gatekeeper.attest.statement import StageRecord, parse_attestation
 from gatekeeper.errors import GatekeeperError, InvalidInput, MalformedInput
-from gatekeeper.models.envelope import POLICY_PAYLOAD_TYPE, Envelope
+from gatekeeper.models.envelope import Envelope
 from gatekeeper.models.policy import Policy, StagePolicy, format_duration
 from gatekeeper.models.statement import Artifact
 from gatekeeper.models.verdict import Reason, Verdict
-from gatekeeper.policy import (
-    judge_attested,
-    load_policy,
-    policy_signature_path,
-    resolve_key_path,
-)
+from gatekeeper.policy import judge_attested, load_policy
+from gatekeeper.policy.signing import KeyFile, policy_signature_problem, read_key_files
 from gatekeeper.store import Store, StoredEnvelope, open_store
 from gatekeeper.verify.evidence import evidence_gap
 
@@ -163,13 +159,16 @@ def _policy_reasons(
     cfg: VerifyConfig,
     policy: Policy,
     policy_bytes: bytes,
+    key_files: dict[str, KeyFile],
     policy_key: SSlibKey | None,
     now: datetime,
 ) -> list[Reason]:
     """The policy's own reasons to block: its signature (when a key is given) and its expiry."""
     reasons: list[Reason] = []
     if policy_key is not None:
-        reasons.extend(_check_policy_signature(cfg.policy_path, policy_bytes, policy_key))
+        problem = policy_signature_problem(cfg.policy_path, policy_bytes, key_files, policy_key)
+        if problem is not None:
+            reasons.append(Reason(code="verify/policy-unsigned", message=problem))
     if policy.expires <= now:
         reasons.append(
             Reason(
@@ -187,16 +186,12 @@ def _policy_reasons(
     return reasons
 
 
-def _policy_keys(cfg: VerifyConfig, policy: Policy) -> tuple[dict[str, SSlibKey], Reason | None]:
-    """The policy's keys, read relative to the policy file; a key that cannot be read blocks."""
+def _policy_keys(cfg: VerifyConfig, policy: Policy) -> tuple[dict[str, KeyFile], Reason | None]:
+    """The policy's key files, read relative to the policy file; one that cannot be read blocks."""
     try:
-        keys = {
-            name: load_public_key(resolve_key_path(cfg.policy_path, ref))
-            for name, ref in policy.keys.items()
-        }
+        return read_key_files(cfg.policy_path, policy), None
     except InvalidInput as exc:
         return {}, Reason(code="verify/policy-invalid", message=exc.diagnostics())
-    return keys, None
 
 
 def _artifact_reasons(
@@ -233,12 +228,13 @@ def _run_verify(cfg: VerifyConfig, trace: VerifyTrace) -> Verdict:
             [Reason(code="verify/policy-invalid", message=exc.diagnostics())], None, shown
         )
     trace.policy_digest = f"sha256:{hashlib.sha256(policy_bytes).hexdigest()}"
-    reasons = _policy_reasons(cfg, policy, policy_bytes, policy_key, now)
+    key_files, problem = _policy_keys(cfg, policy)
+    if problem is not None:
+        return _block([problem], policy.name, shown)
+    reasons = _policy_reasons(cfg, policy, policy_bytes, key_files, policy_key, now)
     if not policy.stages:
         return _block(reasons, policy.name, shown)
-    keys, problem = _policy_keys(cfg, policy)
-    if problem is not None:
-        return _block([*reasons, problem], policy.name, shown)
+    keys = {name: key_file.key for name, key_file in key_files.items()}
 
     reasons.extend(_artifact_reasons(cfg, policy, keys, subjects, now, trace))
     reasons = _dedupe(reasons)
@@ -249,43 +245,6 @@ def _run_verify(cfg: VerifyConfig, trace: VerifyTrace) -> Verdict:
         policy=policy.name,
         subjects=shown,
     )
-
-
-def _check_policy_signature(policy_path: Path, policy_bytes: bytes, key: SSlibKey) -> list[Reason]:
-    sig_path = policy_signature_path(policy_path)
-    try:
-        envelope = Envelope.model_validate(loads_json_strict(read_bounded(sig_path, 1024 * 1024)))
-        payload, checks = verify_envelope_signatures(envelope, {"policy-key": key})
-    except (InvalidInput, MalformedInput, ValueError, ValidationError) as exc:
-        detail = exc.diagnostics() if isinstance(exc, GatekeeperError) else str(exc)
-        return [
-            Reason(
-                code="verify/policy-unsigned",
-                message=f"{sig_path}: no valid policy signature ({detail})",
-            )
-        ]
-    if envelope.payload_type != POLICY_PAYLOAD_TYPE:
-        return [
-            Reason(
-                code="verify/policy-unsigned",
-                message=f"{sig_path}: payload type {envelope.payload_type!r} is not a policy",
-            )
-        ]
-    if not any(c.verified_by for c in checks):
-        return [
-            Reason(
-                code="verify/policy-unsigned",
-                message=f"{sig_path}: the policy signature does not verify under the policy key",
-            )
-        ]
-    if payload != policy_bytes:
-        return [
-            Reason(
-                code="verify/policy-unsigned",
-                message=f"{policy_path}: the policy differs from the one that was signed",
-            )
-        ]
-    return []
 
 
 def _load_candidates(
