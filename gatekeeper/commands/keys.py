@@ -29,7 +29,7 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 
 def cmd_policy_sign(args: argparse.Namespace) -> int:
-    from gatekeeper.policy.signing import read_key_files, sign_policy
+    from gatekeeper.verify.policy_signature import read_key_files, sign_policy
 
     policy, data = load_policy(args.policy)  # never sign a policy that does not validate
     key_files = read_key_files(args.policy, policy)  # nor one whose key files do not load

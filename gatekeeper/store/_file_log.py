@@ -21,6 +21,7 @@ from gatekeeper.models.decision import (
     MAX_LINE_BYTES,
     MAX_LOG_BYTES,
     DecisionEntry,
+    PolicyMark,
     entry_line,
     line_digest,
     split_lines,
@@ -48,8 +49,14 @@ class FileDecisionLog:
         with os.fdopen(fd, "r+b") as handle:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-                seq, prev = self._tail(handle.fileno())
-                entry = decision.entry(seq, prev)
+                last = self._last(handle.fileno())
+                if last is None:
+                    entry = decision.entry(0, GENESIS)
+                else:
+                    head, head_line = last
+                    entry = decision.entry(
+                        head.seq + 1, line_digest(head_line), inherited=head.policies
+                    )
                 line = entry_line(entry)
                 # SECURITY: one write of the whole line under the lock, then fsync: a reader
                 # (or a crash) never sees half an entry followed by another writer's line.
@@ -64,10 +71,11 @@ class FileDecisionLog:
                     fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
         return Appended(entry=entry, digest=line_digest(line), where=str(self.path))
 
-    def _tail(self, fd: int) -> tuple[int, str]:
+    def _last(self, fd: int) -> tuple[DecisionEntry, bytes] | None:
+        """The last entry and its line; None for an empty log. Raises StoreError (damaged)."""
         size = os.fstat(fd).st_size
         if size == 0:
-            return 0, GENESIS
+            return None
         if size > MAX_LOG_BYTES:
             raise StoreError(
                 f"{self.path}: the decision log is larger than {MAX_LOG_BYTES} bytes; rotate it"
@@ -99,7 +107,24 @@ class FileDecisionLog:
                 f"{self.path}: the last decision-log entry is malformed; refusing to "
                 "append (run `gatekeeper log verify`)"
             ) from exc
-        return entry.seq + 1, line_digest(last)
+        return entry, last
+
+    def marks(self) -> dict[str, PolicyMark]:
+        """The policy serials the last entry carries (read under a shared lock)."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot read: {exc.strerror or exc}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            last = self._last(fd)
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot read: {exc.strerror or exc}") from exc
+        finally:
+            os.close(fd)
+        return dict(last[0].policies or {}) if last is not None else {}
 
     def lines(self) -> list[bytes]:
         try:

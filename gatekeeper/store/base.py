@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-from gatekeeper.models.decision import DecisionEntry, LoggedSubject
+from gatekeeper.models.decision import DecisionEntry, LoggedSubject, PolicyMark, merge_marks
 from gatekeeper.models.verdict import Reason
 
 
@@ -46,8 +46,19 @@ class Decision:
     reasons: list[Reason]
     attestations: list[str]
     store: str
+    # (policy name, mark) when the policy was accepted and has a serial: remembered in the log
+    policy_mark: tuple[str, PolicyMark] | None = None
 
-    def entry(self, seq: int, prev: str, merged: Iterable[str] = ()) -> DecisionEntry:
+    def entry(
+        self,
+        seq: int,
+        prev: str,
+        merged: Iterable[str] = (),
+        inherited: dict[str, PolicyMark] | None = None,
+    ) -> DecisionEntry:
+        """The entry at ``seq`` after ``prev``; ``inherited``: the policy marks so far."""
+        current = dict([self.policy_mark]) if self.policy_mark is not None else None
+        marks = merge_marks(inherited, current)
         return DecisionEntry(
             seq=seq,
             prev=prev,
@@ -60,6 +71,7 @@ class Decision:
             reasons=self.reasons,
             attestations=sorted(set(self.attestations)),
             store=self.store,
+            policies=marks or None,
         )
 
 
@@ -79,6 +91,10 @@ class DecisionLog(Protocol):
 
     def lines(self) -> list[bytes]:
         """Every entry's line, in log order. Raises StoreError."""
+        ...
+
+    def marks(self) -> dict[str, PolicyMark]:
+        """The policy serials the log remembers (its newest entries). Raises StoreError."""
         ...
 
 

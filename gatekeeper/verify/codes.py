@@ -36,6 +36,14 @@ REASON_CODES: tuple[Rule, ...] = (
         "the reviewed policy again with the policy key, or find out who changed it.",
     ),
     _code(
+        "policy-rollback",
+        "the policy's `serial` is lower than one this gate already accepted for the policy's "
+        "name (or equal with other content, or missing): an older policy was put back",
+        "A signature proves who wrote a policy, not that it is the current one. Use the "
+        "current policy; when a change is intended, raise its `serial` above the one the "
+        "decision log remembers and sign it again.",
+    ),
+    _code(
         "missing-stage",
         "a required stage has no attestation for the artifact",
         "The artifact did not pass through a stage the policy requires, or its attestation was "

@@ -30,14 +30,16 @@ from gatekeeper.attest.keys import load_public_key
 from gatekeeper.attest.materials import dir_artifact
 from gatekeeper.attest.statement import StageRecord, parse_attestation
 from gatekeeper.errors import GatekeeperError, InvalidInput, MalformedInput
+from gatekeeper.models.decision import PolicyMark
 from gatekeeper.models.envelope import Envelope
 from gatekeeper.models.policy import Policy, StagePolicy, format_duration
 from gatekeeper.models.statement import Artifact
 from gatekeeper.models.verdict import Reason, Verdict
 from gatekeeper.policy import judge_attested, load_policy
-from gatekeeper.policy.signing import KeyFile, policy_signature_problem, read_key_files
 from gatekeeper.store import Store, StoredEnvelope, open_store
 from gatekeeper.verify.evidence import evidence_gap
+from gatekeeper.verify.policy_signature import KeyFile, policy_signature_problem, read_key_files
+from gatekeeper.verify.serial import policy_mark, rollback_reason
 
 CLOCK_SKEW = timedelta(minutes=5)
 _MAX_LISTED = 5
@@ -62,6 +64,8 @@ class VerifyTrace:
     policy_digest: str | None = None  # "sha256:<hex>" of the policy's exact bytes
     subjects: list[tuple[str, str]] = field(default_factory=list)  # (name, "sha256:<hex>")
     attestations: list[str] = field(default_factory=list)  # envelope ids of passing chains
+    # The accepted policy's serial, for the decision log to remember (verify/policy-rollback).
+    policy_mark: tuple[str, PolicyMark] | None = None
 
 
 @dataclass
@@ -196,6 +200,7 @@ def _policy_keys(cfg: VerifyConfig, policy: Policy) -> tuple[dict[str, KeyFile],
 
 def _artifact_reasons(
     cfg: VerifyConfig,
+    store: Store,
     policy: Policy,
     keys: dict[str, SSlibKey],
     subjects: list[tuple[str, str]],
@@ -203,7 +208,6 @@ def _artifact_reasons(
     trace: VerifyTrace,
 ) -> list[Reason]:
     """Every reason to block each artifact, from the store's attestations of every stage."""
-    store = open_store(cfg.store, insecure=cfg.insecure_registry)
     candidates = _Pool(
         {stage.name: _load_candidates(store, stage, policy, keys, now) for stage in policy.stages},
         final=policy.stages[-1].name,
@@ -235,8 +239,15 @@ def _run_verify(cfg: VerifyConfig, trace: VerifyTrace) -> Verdict:
     if not policy.stages:
         return _block(reasons, policy.name, shown)
     keys = {name: key_file.key for name, key_file in key_files.items()}
+    store = open_store(cfg.store, insecure=cfg.insecure_registry)
+    # SECURITY: an older policy put back (its signature still verifies) blocks on its serial.
+    rollback = rollback_reason(policy, trace.policy_digest, store.decision_log().marks())
+    if rollback is not None:
+        reasons.append(rollback)
+    if not reasons:  # only an accepted policy raises what the gate remembers
+        trace.policy_mark = policy_mark(policy, trace.policy_digest)
 
-    reasons.extend(_artifact_reasons(cfg, policy, keys, subjects, now, trace))
+    reasons.extend(_artifact_reasons(cfg, store, policy, keys, subjects, now, trace))
     reasons = _dedupe(reasons)
     return Verdict(
         command="verify",

@@ -12,7 +12,7 @@ from gatekeeper.attest.keys import load_signer, write_keypair
 from gatekeeper.attest.stage import envelope_bytes
 from gatekeeper.cli import main
 from gatekeeper.models.envelope import POLICY_PAYLOAD_TYPE
-from gatekeeper.policy.signing import POLICY_SIGNATURE_TYPE
+from gatekeeper.verify.policy_signature import POLICY_SIGNATURE_TYPE
 from tests.harness import Pipeline, codes
 
 
