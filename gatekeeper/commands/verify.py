@@ -60,10 +60,19 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    store = open_store(args.store, insecure=args.insecure_registry)
-    imported = import_files(args.files, store, stage_override=args.stage)
-    for item in imported:
-        sys.stdout.write(
-            f"{item.source}: {item.kind} for stage {item.stage} -> {item.envelope_id[:12]}\n"
+    if args.stage is not None:
+        # SECURITY: an unsigned label never decides which stage an attestation stands for.
+        sys.stderr.write(
+            "gatekeeper: note: --stage is ignored: a link or gatekeeper attestation names its "
+            "stage in what is signed, and the policy's `provenance:` matchers decide which "
+            "stage a provenance stands for\n"
         )
+    store = open_store(args.store, insecure=args.insecure_registry)
+    imported = import_files(args.files, store)
+    for item in imported:
+        if item.kind == "slsa-provenance":
+            where = "(the policy's provenance matchers decide its stage)"
+        else:
+            where = f"for stage {item.stage}"
+        sys.stdout.write(f"{item.source}: {item.kind} {where} -> {item.envelope_id[:12]}\n")
     return ExitCode.PASS

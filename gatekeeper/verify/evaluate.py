@@ -40,6 +40,7 @@ from gatekeeper.store import Store, StoredEnvelope, open_store
 from gatekeeper.verify.evidence import evidence_gap
 from gatekeeper.verify.policy_signature import KeyFile, policy_signature_problem, read_key_files
 from gatekeeper.verify.serial import policy_mark, rollback_reason
+from gatekeeper.verify.stages import index_stages, stands_for
 
 CLOCK_SKEW = timedelta(minutes=5)
 _MAX_LISTED = 5
@@ -208,9 +209,13 @@ def _artifact_reasons(
     trace: VerifyTrace,
 ) -> list[Reason]:
     """Every reason to block each artifact, from the store's attestations of every stage."""
+    loads = {
+        stage.name: _load_candidates(store, stage, policy, keys, now) for stage in policy.stages
+    }
     candidates = _Pool(
-        {stage.name: _load_candidates(store, stage, policy, keys, now) for stage in policy.stages},
+        {name: load.candidates for name, load in loads.items()},
         final=policy.stages[-1].name,
+        unmatched={name: load.unmatched for name, load in loads.items()},
     )
     return [
         reason
@@ -258,16 +263,29 @@ def _run_verify(cfg: VerifyConfig, trace: VerifyTrace) -> Verdict:
     )
 
 
+@dataclass
+class _StageLoad:
+    """The candidates of one stage, and the foreign provenance that stands for no stage here."""
+
+    candidates: list[Candidate] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)  # why, per envelope (for messages)
+
+
 def _load_candidates(
     store: Store, stage: StagePolicy, policy: Policy, keys: dict[str, SSlibKey], now: datetime
-) -> list[Candidate]:
-    out = []
-    for stored in store.by_stage(stage.name):
-        candidate = _examine(stored, stage, policy, keys, now)
-        if candidate is not None:
-            out.append(candidate)
-    out.sort(key=lambda c: (c.finished, c.stored.id), reverse=True)
-    return out
+) -> _StageLoad:
+    load = _StageLoad()
+    seen: set[str] = set()
+    for index in index_stages(stage):
+        for stored in store.by_stage(index):
+            if stored.id in seen:
+                continue
+            seen.add(stored.id)
+            candidate = _examine(stored, stage, policy, keys, now, load.unmatched)
+            if candidate is not None:
+                load.candidates.append(candidate)
+    load.candidates.sort(key=lambda c: (c.finished, c.stored.id), reverse=True)
+    return load
 
 
 def _examine(
@@ -276,6 +294,7 @@ def _examine(
     policy: Policy,
     keys: dict[str, SSlibKey],
     now: datetime,
+    unmatched: list[str],
 ) -> Candidate | None:
     where = stored.id[:12]
     try:
@@ -302,7 +321,7 @@ def _examine(
         )
     judgement = _judge(checks, stage, keys, where)
     try:
-        record = parse_attestation(envelope.payload_type, payload, stage.name)
+        record = parse_attestation(envelope.payload_type, payload)
     except MalformedInput as exc:
         reasons = [
             Reason(code="verify/malformed", stage=stage.name, message=f"envelope {where}: {exc}")
@@ -310,8 +329,13 @@ def _examine(
         if judgement is not None:
             reasons.append(judgement)
         return Candidate(stored, None, reasons)
-    if record.stage != stage.name:
-        return None  # indexed under this stage but signed as another: not a candidate
+    mismatch = stands_for(record, stage)
+    if mismatch is not None:
+        # Filed under this stage (an unsigned index) but signed as something else: not a
+        # candidate. A foreign provenance the stage does not accept is named in messages.
+        if record.kind != "gatekeeper" and record.kind != "in-toto-link":
+            unmatched.append(f"{record.kind} {where}: {mismatch}")
+        return None
     problems: list[Reason] = [judgement] if judgement is not None else []
     problems.extend(_record_checks(record, stage, policy, now, where))
     return Candidate(stored, record, problems)
@@ -454,8 +478,14 @@ class _Pool:
     Lists keep the newest-first order of ``_load_candidates``.
     """
 
-    def __init__(self, by_stage: dict[str, list[Candidate]], final: str) -> None:
+    def __init__(
+        self,
+        by_stage: dict[str, list[Candidate]],
+        final: str,
+        unmatched: dict[str, list[str]] | None = None,
+    ) -> None:
         self.by_stage = by_stage
+        self.unmatched = unmatched or {}
         self.parsed = {
             name: [c for c in cands if c.record is not None] for name, cands in by_stage.items()
         }
@@ -485,13 +515,7 @@ def _verify_subject(
     matching = candidates.finals_by_digest.get(digest, [])
     if not matching:
         if not finals:
-            return [
-                Reason(
-                    code="verify/missing-stage",
-                    stage=final.name,
-                    message=f"no attestation of stage {final.name} in the store",
-                )
-            ]
+            return [_missing(final.name, candidates)]
         broken = [r for c in finals if c.record is None for r in c.problems]
         mismatch = Reason(
             code="verify/subject-mismatch",
@@ -510,16 +534,28 @@ def _verify_subject(
     return best or []
 
 
+def _missing(stage: str, candidates: _Pool) -> Reason:
+    """No attestation of ``stage``; naming foreign provenance that stands for no stage here."""
+    unmatched = candidates.unmatched.get(stage, [])
+    extra = ""
+    if unmatched:
+        shown = "; ".join(unmatched[:_MAX_LISTED])
+        more = f" and {len(unmatched) - _MAX_LISTED} more" if len(unmatched) > _MAX_LISTED else ""
+        extra = (
+            f" (found, but not accepted as stage {stage} by the policy's `provenance:` "
+            f"matcher: {shown}{more})"
+        )
+    return Reason(
+        code="verify/missing-stage",
+        stage=stage,
+        message=f"no attestation of stage {stage} in the store{extra}",
+    )
+
+
 def _unavailable(stage: StagePolicy, candidates: _Pool) -> list[Reason]:
     """Why no attestation of ``stage`` can be picked: none stored, or none that parses."""
     if not candidates[stage.name]:
-        return [
-            Reason(
-                code="verify/missing-stage",
-                stage=stage.name,
-                message=f"no attestation of stage {stage.name} in the store",
-            )
-        ]
+        return [_missing(stage.name, candidates)]
     return [p for c in candidates[stage.name] for p in c.problems]
 
 
