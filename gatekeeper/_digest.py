@@ -62,13 +62,37 @@ def _sha256_large(paths: list[str], workers: int | None) -> list[str]:
         return list(pool.map(sha256_file, paths))
 
 
-def tree_digest(entries: Iterable[tuple[str, str]]) -> str:
-    """The digest of a directory: sha256 over sorted ``<sha256>  <relative path>\\n`` lines.
+TREE_HEADER = b"gatekeeper-tree-v2\n"
+_TREE_KINDS = {"file": b"f", "symlink": b"l"}
 
-    The same form ``sha256sum`` prints, so a user can recompute it with
-    ``find . -type f | sort | xargs sha256sum | sha256sum``-style tooling.
+
+def tree_digest(entries: Iterable[tuple[str, str, str]]) -> str:
+    """The digest of a directory: sha256 over an unambiguous encoding of its entries.
+
+    ``entries`` are (name relative to the directory, kind ``file`` or ``symlink``, sha256 hex
+    of the content or of the link target). The hashed bytes are ``TREE_HEADER`` followed, for
+    each entry in the order of its name's UTF-8 bytes, by::
+
+        <kind: "f" or "l"> <decimal byte length of the name> ":" <name> <32-byte sha256>
+
+    Like git's tree objects, every field is either length-prefixed or of fixed size, so no
+    file name (one holding a newline and the text of another entry, say) can make two
+    different trees encode to the same bytes, and a link never hashes like a file whose
+    content is its target. The header keeps these digests apart from any earlier encoding.
+
+    Raises:
+        ValueError: an unknown kind or a digest that is not 64 hex digits.
     """
-    hasher = hashlib.sha256()
-    for name, digest in sorted(entries):
-        hasher.update(f"{digest}  {name}\n".encode("utf-8", "surrogateescape"))
+    encoded = sorted(
+        (name.encode("utf-8", "surrogateescape"), kind, digest) for name, kind, digest in entries
+    )
+    hasher = hashlib.sha256(TREE_HEADER)
+    for name, kind, digest in encoded:
+        tag = _TREE_KINDS.get(kind)
+        if tag is None:
+            raise ValueError(f"not a file or a link in a directory digest: {kind!r}")
+        raw = bytes.fromhex(digest)
+        if len(raw) != 32:
+            raise ValueError(f"not a sha256 digest: {digest!r}")
+        hasher.update(tag + str(len(name)).encode("ascii") + b":" + name + raw)
     return hasher.hexdigest()

@@ -19,7 +19,7 @@ from gatekeeper._digest import sha256_files, tree_digest
 from gatekeeper._glob import compile_glob, static_prefix
 from gatekeeper.attest._progress import in_chunks
 from gatekeeper.errors import InvalidInput
-from gatekeeper.models.statement import Artifact
+from gatekeeper.models.statement import TREE_DIGEST_ALG, Artifact
 
 # Never recorded as materials or products: VCS metadata and the default store.
 _SKIP_DIRS = frozenset({".git", ".gatekeeper"})
@@ -199,9 +199,20 @@ def record_dirs(root: Path, dirs: list[str], *, what: str) -> list[Artifact]:
 
 
 def dir_artifact(rel: str, entries: list[Artifact]) -> Artifact:
-    """The directory digest of ``entries`` (names relative to the repository root)."""
+    """The directory digest of ``entries`` (names relative to the repository root).
+
+    Raises:
+        ValueError: an entry has no sha256, or is neither a file nor a link.
+    """
     prefix = rel + "/"
-    pairs = [(a.name.removeprefix(prefix), a.digest["sha256"]) for a in entries]
+    triples = []
+    for a in entries:
+        if "sha256" not in a.digest:
+            raise ValueError(f"{a.name} has no sha256 digest to fold into {prefix}")
+        triples.append((a.name.removeprefix(prefix), a.kind, a.digest["sha256"]))
     return Artifact(
-        name=prefix, digest={"sha256": tree_digest(pairs)}, kind="dir", count=len(pairs)
+        name=prefix,
+        digest={TREE_DIGEST_ALG: tree_digest(triples)},
+        kind="dir",
+        count=len(triples),
     )

@@ -17,6 +17,12 @@ SLSA_VSA_TYPE = "https://slsa.dev/verification_summary/v1"
 
 DigestSet = dict[str, str]
 
+# The digest-set algorithm of a directory digest (``Artifact.kind == "dir"``): sha256 over
+# gatekeeper's length-prefixed tree encoding, version 2 (``gatekeeper._digest.tree_digest``).
+# Version 1 hashed unescaped ``<sha256>  <name>`` lines under the key ``sha256``; a file name
+# holding a newline could make two trees hash alike, so such digests are refused.
+TREE_DIGEST_ALG = "sha256-tree-v2"
+
 
 class Subject(GatekeeperModel):
     name: str

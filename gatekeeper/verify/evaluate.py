@@ -33,7 +33,7 @@ from gatekeeper.errors import GatekeeperError, InvalidInput, MalformedInput
 from gatekeeper.models.decision import PolicyMark
 from gatekeeper.models.envelope import Envelope
 from gatekeeper.models.policy import Policy, StagePolicy, format_duration
-from gatekeeper.models.statement import Artifact
+from gatekeeper.models.statement import TREE_DIGEST_ALG, Artifact
 from gatekeeper.models.verdict import Reason, Verdict
 from gatekeeper.policy import judge_attested, load_policy
 from gatekeeper.store import Store, StoredEnvelope, open_store
@@ -688,33 +688,76 @@ def _unbound_reasons(policy: Policy, chosen: dict[str, Candidate]) -> list[Reaso
     return out
 
 
-def _collapse(artifacts: list[Artifact], prefixes: list[str]) -> dict[str, str]:
-    """name -> sha256, with files under a directory-digest prefix folded into that digest."""
-    out: dict[str, str] = {}
+def _normal(digest: dict[str, str]) -> dict[str, str]:
+    """A digest set with hex values in lower case (hex case carries no meaning)."""
+    return {
+        alg: value.lower() if all(c in "0123456789abcdefABCDEF" for c in value) else value
+        for alg, value in digest.items()
+    }
+
+
+def _legacy_dirs(artifacts: list[Artifact]) -> list[str]:
+    """Directory digests in the ambiguous version-1 encoding (no ``TREE_DIGEST_ALG``)."""
+    return [a.name for a in artifacts if a.kind == "dir" and TREE_DIGEST_ALG not in a.digest]
+
+
+def _collapse(
+    artifacts: list[Artifact], prefixes: list[str]
+) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """(name -> digest set, problems), files under a directory-digest prefix folded into it."""
+    out: dict[str, dict[str, str]] = {}
     grouped: dict[str, list[Artifact]] = {p: [] for p in prefixes}
+    problems: list[str] = []
     for art in artifacts:
         if art.kind == "dir":
-            out[art.name] = art.digest.get("sha256", "")
+            out[art.name] = _normal(art.digest)
             continue
         prefix = next((p for p in prefixes if art.name.startswith(p)), None)
         if prefix is None:
-            out[art.name] = art.digest.get("sha256", "")
+            out[art.name] = _normal(art.digest)
         else:
             grouped[prefix].append(art)
     for prefix, members in grouped.items():
         if members and prefix not in out:
-            out[prefix] = dir_artifact(prefix.rstrip("/"), members).digest["sha256"]
-    return out
+            try:
+                out[prefix] = dir_artifact(prefix.rstrip("/"), members).digest
+            except ValueError as exc:
+                problems.append(f"cannot compare with the directory digest of {prefix}: {exc}")
+    return out, problems
 
 
-def _differences(mats: dict[str, str], prods: dict[str, str], follows: str) -> list[str]:
+def _digest_difference(mine: dict[str, str], theirs: dict[str, str]) -> str | None:
+    """How two digest sets of one name differ: every algorithm both carry must agree."""
+    shared = sorted(set(mine) & set(theirs))
+    if not shared:
+        return (
+            f"no digest algorithm in common ({', '.join(sorted(mine))} vs "
+            f"{', '.join(sorted(theirs))})"
+        )
+    if any(mine[alg] != theirs[alg] for alg in shared):
+        return "changed"
+    return None
+
+
+def _differences(
+    mats: dict[str, dict[str, str]], prods: dict[str, dict[str, str]], follows: str
+) -> list[str]:
     """How a stage's materials differ from the products of the stage it follows."""
     missing = sorted(set(prods) - set(mats))
     extra = sorted(set(mats) - set(prods))
-    changed = sorted(n for n in set(mats) & set(prods) if mats[n] != prods[n])
+    changed: list[str] = []
+    incomparable: list[str] = []
+    for name in sorted(set(mats) & set(prods)):
+        difference = _digest_difference(mats[name], prods[name])
+        if difference == "changed":
+            changed.append(name)
+        elif difference is not None:
+            incomparable.append(f"{name}: {difference}")
     parts = []
     if changed:
         parts.append(f"changed since {follows}: {', '.join(changed[:_MAX_LISTED])}")
+    if incomparable:
+        parts.append(f"not comparable with {follows}: {'; '.join(incomparable[:_MAX_LISTED])}")
     if extra:
         parts.append(f"not produced by {follows}: {', '.join(extra[:_MAX_LISTED])}")
     if missing:
@@ -726,18 +769,31 @@ def _follows(stage: StagePolicy, cand: Candidate, before: Candidate) -> list[Rea
     if cand.record is None or before.record is None or stage.follows is None:
         return []
     materials, products = cand.record.materials, before.record.products
+    legacy = [f"{n} (materials of {stage.name})" for n in _legacy_dirs(materials)]
+    legacy += [f"{n} (products of {stage.follows})" for n in _legacy_dirs(products)]
+    if legacy:
+        return [
+            Reason(
+                code="verify/chain-broken",
+                stage=stage.name,
+                message=f"directory digest of {', '.join(legacy[:_MAX_LISTED])} uses the "
+                "version-1 encoding, in which a file name can imitate other entries; attest "
+                "the stage again with this version of gatekeeper",
+            )
+        ]
     prefixes = sorted(
         {a.name for a in [*materials, *products] if a.kind == "dir"}, key=len, reverse=True
     )
-    mats = _collapse(materials, prefixes)
-    prods = _collapse(products, prefixes)
-    if mats == prods:
+    mats, mat_problems = _collapse(materials, prefixes)
+    prods, prod_problems = _collapse(products, prefixes)
+    parts = [*mat_problems, *prod_problems, *_differences(mats, prods, stage.follows)]
+    if not parts:
         return []
     return [
         Reason(
             code="verify/chain-broken",
             stage=stage.name,
             message=f"materials of {stage.name} differ from the products of "
-            f"{stage.follows} ({'; '.join(_differences(mats, prods, stage.follows))})",
+            f"{stage.follows} ({'; '.join(parts)})",
         )
     ]

@@ -76,11 +76,11 @@ def test_directory_digest(tree: Path) -> None:
     assert art.kind == "dir" and art.name == "src/" and art.count == 2
     expected = tree_digest(
         [
-            ("a.py", hashlib.sha256(b"a\n").hexdigest()),
-            ("pkg/b.py", hashlib.sha256(b"b\n").hexdigest()),
+            ("a.py", "file", hashlib.sha256(b"a\n").hexdigest()),
+            ("pkg/b.py", "file", hashlib.sha256(b"b\n").hexdigest()),
         ]
     )
-    assert art.digest["sha256"] == expected
+    assert art.digest == {"sha256-tree-v2": expected}
     (tree / "src" / "pkg" / "b.py").write_text("changed\n")
     assert record_dirs(tree, ["src"], what="product")[0].digest != art.digest
     with pytest.raises(InvalidInput, match="not a directory"):
@@ -90,3 +90,25 @@ def test_directory_digest(tree: Path) -> None:
 def test_overlapping_globs_each_count_their_matches(tree: Path) -> None:
     names = [a.name for a in record_globs(tree, ["src/*", "src/a.py", "src/*.py"], what="product")]
     assert names == ["src/a.py"]
+
+
+def test_tree_digest_encoding_is_length_prefixed() -> None:
+    # The bytes docs/attestations.md describes, recomputed by hand.
+    a, b = hashlib.sha256(b"a\n").digest(), hashlib.sha256(b"b\n").digest()
+    encoded = b"gatekeeper-tree-v2\n" + b"f4:a.py" + a + b"l8:pkg/b.py" + b
+    assert tree_digest([("pkg/b.py", "symlink", b.hex()), ("a.py", "file", a.hex())]) == (
+        hashlib.sha256(encoded).hexdigest()
+    )
+
+
+def test_tree_digest_tells_a_link_from_a_file_with_its_target_as_content() -> None:
+    target = hashlib.sha256(b"../secret").hexdigest()
+    assert tree_digest([("x", "file", target)]) != tree_digest([("x", "symlink", target)])
+
+
+def test_a_name_imitating_another_entry_does_not_collide() -> None:
+    # Version 1 hashed "<hex>  <name>\n" lines: the name "a\n<hex>  b" forged a second line.
+    h = hashlib.sha256(b"x").hexdigest()
+    one = tree_digest([("a", "file", h), ("b", "file", h)])
+    forged = tree_digest([(f"a\n{h}  b", "file", h)])
+    assert one != forged
