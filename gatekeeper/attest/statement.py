@@ -229,9 +229,12 @@ def _finished_on(meta: Any) -> datetime | None:
     if not isinstance(meta, dict) or not isinstance(meta.get("finishedOn"), str):
         return None
     try:
-        return datetime.fromisoformat(meta["finishedOn"].replace("Z", "+00:00"))
+        finished = datetime.fromisoformat(meta["finishedOn"].replace("Z", "+00:00"))
     except ValueError as exc:
         raise MalformedInput("SLSA provenance finishedOn is not a timestamp") from exc
+    if finished.tzinfo is None:
+        raise MalformedInput("SLSA provenance finishedOn has no time zone")
+    return finished
 
 
 def _optional_text(value: Any, what: str) -> str | None:

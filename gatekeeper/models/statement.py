@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from gatekeeper.models.base import GatekeeperModel
 from gatekeeper.models.finding import Finding
@@ -68,8 +67,10 @@ class StagePredicate(GatekeeperModel):
     stage: str = Field(min_length=1)
     command: list[str] = Field(default_factory=list)
     exit_code: int | None = None
-    started_at: datetime
-    finished_at: datetime
+    # SECURITY: a time without a time zone cannot be compared with the verifier's clock; it
+    # is a malformed statement (verify/malformed), never an internal error.
+    started_at: AwareDatetime
+    finished_at: AwareDatetime
     materials: list[Artifact] = Field(default_factory=list)
     products: list[Artifact] = Field(default_factory=list)
     run: RunInfo = Field(default_factory=RunInfo)
