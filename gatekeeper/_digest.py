@@ -18,19 +18,34 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
+def _open_regular(path: str) -> int:
+    """A descriptor on ``path`` if it is (still) a regular file. Raises OSError.
+
+    SECURITY: never follow a link or block on a FIFO swapped in after the walk saw a file.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path}: no longer a regular file")
+    return fd
+
+
 def _sha256_small(path: str) -> str:
     # NOTE: for small files the Python call overhead dominates; raw os.read is ~2x file objects.
-    # SECURITY: never follow a link or block on a fifo swapped in after the walk saw a file.
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    fd = _open_regular(path)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(f"{path}: no longer a regular file")
         hasher = hashlib.sha256()
         while chunk := os.read(fd, _CHUNK):
             hasher.update(chunk)
         return hasher.hexdigest()
     finally:
         os.close(fd)
+
+
+def _sha256_regular(path: str) -> str:
+    """A large file, opened as ``_sha256_small`` opens it, hashed without holding the GIL."""
+    with open(_open_regular(path), "rb", buffering=0) as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def sha256_files(
@@ -40,6 +55,8 @@ def sha256_files(
 
     Small files are hashed in this thread (threads only add GIL contention for them); files
     of ``_LARGE`` bytes or more go to a thread pool, where hashing runs without the GIL.
+    Every file, large or small, is opened without following a link or waiting on a FIFO and
+    must still be a regular file (OSError otherwise): the walk that listed it came before.
     """
     paths = list(paths)
     size_list = list(sizes) if sizes is not None else [0] * len(paths)
@@ -56,10 +73,10 @@ def sha256_files(
 def _sha256_large(paths: list[str], workers: int | None) -> list[str]:
     """Hash large files, in order: in a thread pool when there are several."""
     if len(paths) <= 1:
-        return [sha256_file(path) for path in paths]
+        return [_sha256_regular(path) for path in paths]
     workers = workers or min(8, (os.cpu_count() or 2) * 2)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(sha256_file, paths))
+        return list(pool.map(_sha256_regular, paths))
 
 
 TREE_HEADER = b"gatekeeper-tree-v2\n"

@@ -120,7 +120,15 @@ def _record(root: Path, names_entries: Iterable[tuple[str, os.DirEntry[str]]]) -
             files.append((rel, entry.path))
             sizes.append(st.st_size)
         # SECURITY: sockets, fifos and devices are never opened.
-    digests = in_chunks(sha256_files, [p for _, p in files], sizes, "hashing")
+    try:
+        digests = in_chunks(sha256_files, [p for _, p in files], sizes, "hashing")
+    except OSError as exc:
+        # SECURITY: a file swapped for a link or a FIFO after the walk is never read.
+        detail = f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)
+        raise InvalidInput(
+            f"a file changed while it was being recorded ({detail}); run attest on a "
+            "workspace nothing else writes to during the stage"
+        ) from exc
     artifacts.extend(
         Artifact(name=n, digest={"sha256": d}) for (n, _), d in zip(files, digests, strict=True)
     )

@@ -112,3 +112,48 @@ def test_a_name_imitating_another_entry_does_not_collide() -> None:
     one = tree_digest([("a", "file", h), ("b", "file", h)])
     forged = tree_digest([(f"a\n{h}  b", "file", h)])
     assert one != forged
+
+
+@pytest.mark.parametrize("size", [10, 5 * 1024 * 1024], ids=["small", "4MiB-or-more"])
+@pytest.mark.parametrize("swap", ["symlink", "fifo"])
+def test_a_file_swapped_after_the_walk_is_never_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int, swap: str
+) -> None:
+    """Files of 4 MiB or more are hashed in a thread pool; they too are opened without
+    following a link or waiting on a FIFO put in their place after the walk listed them."""
+    import os
+    import threading
+
+    import gatekeeper.attest.materials as materials
+    from gatekeeper import _digest
+
+    root = tmp_path / "repo"
+    (root / "dist").mkdir(parents=True)
+    target = root / "dist" / "app.bin"
+    target.write_bytes(b"x" * size)
+    secret = tmp_path / "outside-secret"
+    secret.write_bytes(b"s" * size)
+
+    def swapped(paths: list[str], sizes: list[int] | None = None) -> list[str]:
+        target.unlink()  # the walk is done; the race is won
+        if swap == "symlink":
+            os.symlink(secret, target)
+        else:
+            os.mkfifo(target)
+        return _digest.sha256_files(paths, sizes)
+
+    monkeypatch.setattr(materials, "sha256_files", swapped)
+    result: list[object] = []
+
+    def record() -> None:
+        try:
+            result.append(record_globs(root, ["dist/*"], what="product"))
+        except InvalidInput as exc:
+            result.append(exc)
+
+    worker = threading.Thread(target=record, daemon=True)
+    worker.start()
+    worker.join(20)
+    assert result, "attest blocked on a FIFO swapped in after the walk"
+    assert isinstance(result[0], InvalidInput)
+    assert "changed while it was being recorded" in str(result[0])
