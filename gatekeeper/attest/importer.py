@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from gatekeeper._fileio import loads_json_strict, read_bounded
-from gatekeeper.attest.dsse import b64decode_strict
+from gatekeeper.attest.dsse import MAX_SIGNATURES, b64decode_strict
 from gatekeeper.attest.stage import envelope_bytes
 from gatekeeper.attest.statement import foreign_index_stage, parse_attestation
 from gatekeeper.errors import InvalidInput, MalformedInput
@@ -70,6 +70,11 @@ def _prepare(source: str, obj: object) -> _Prepared:
         raise InvalidInput(f"{source}: {exc}") from exc
     if not envelope.signatures:
         raise InvalidInput(f"{source}: the envelope carries no signature")
+    if len(envelope.signatures) > MAX_SIGNATURES:
+        raise InvalidInput(
+            f"{source}: {len(envelope.signatures)} signatures, more than the {MAX_SIGNATURES} "
+            "a verifier reads on one envelope"
+        )
     # SECURITY: a foreign provenance names no stage; it is filed under its predicate type and
     # the verifier's policy decides which stage it stands for (``stages[].provenance``).
     stage = record.stage or foreign_index_stage(record.predicate_type or "unknown")

@@ -3,6 +3,10 @@
 Appended under an exclusive ``fcntl.flock`` with fsync, so concurrent verifies on one
 machine serialise and lose nothing. A damaged tail (a torn or malformed last line) is
 never appended to: ``gatekeeper log verify`` names it first.
+
+SECURITY: ``log/`` and the log file are opened relative to the store's directory handles,
+never through a link (``gatekeeper.store._dirfd``): a committed symlink cannot make verify
+append outside the store.
 """
 
 from __future__ import annotations
@@ -10,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -26,26 +29,39 @@ from gatekeeper.models.decision import (
     line_digest,
     split_lines,
 )
+from gatekeeper.store._dirfd import StoreRoot, open_file
 from gatekeeper.store.base import Appended, Decision
 
-LOG_RELATIVE = Path("log") / "decisions.jsonl"
+LOG_DIR = ("log",)
+LOG_NAME = "decisions.jsonl"
 
 
 class FileDecisionLog:
     """``STORE/log/decisions.jsonl``, appended under an exclusive flock with fsync."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, dirs: StoreRoot) -> None:
+        self.dirs = dirs
+        self.path = dirs.root.joinpath(*LOG_DIR, LOG_NAME)
+
+    def _open(self, flags: int, *, create: bool) -> int | None:
+        """The log file, opened without following links; None when absent (reading).
+
+        Raises:
+            StoreError: a link or a non-file in its place, or it cannot be opened.
+        """
+        with self.dirs.directory(LOG_DIR, create=create) as dir_fd:
+            if dir_fd is None:
+                return None
+            try:
+                return open_file(dir_fd, LOG_NAME, flags, str(self.path))
+            except FileNotFoundError:
+                return None
 
     def append(self, decision: Decision) -> Appended:
         """Raises StoreError when the log cannot be written or its tail is damaged."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
-        except OSError as exc:
-            raise StoreError(
-                f"{self.path}: cannot open the decision log: {exc.strerror or exc}"
-            ) from exc
+        fd = self._open(os.O_RDWR | os.O_CREAT | os.O_APPEND, create=True)
+        if fd is None:
+            raise StoreError(f"{self.path}: cannot open the decision log")
         with os.fdopen(fd, "r+b") as handle:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
@@ -111,12 +127,9 @@ class FileDecisionLog:
 
     def marks(self) -> dict[str, PolicyMark]:
         """The policy serials the last entry carries (read under a shared lock)."""
-        try:
-            fd = os.open(self.path, os.O_RDONLY)
-        except FileNotFoundError:
+        fd = self._open(os.O_RDONLY, create=False)
+        if fd is None:
             return {}
-        except OSError as exc:
-            raise StoreError(f"{self.path}: cannot read: {exc.strerror or exc}") from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_SH)
             last = self._last(fd)
@@ -127,11 +140,12 @@ class FileDecisionLog:
         return dict(last[0].policies or {}) if last is not None else {}
 
     def lines(self) -> list[bytes]:
-        try:
-            with open(self.path, "rb") as handle:
-                data = handle.read(MAX_LOG_BYTES + 1)
-        except FileNotFoundError:
+        fd = self._open(os.O_RDONLY, create=False)
+        if fd is None:
             return []
+        try:
+            with os.fdopen(fd, "rb") as handle:
+                data = handle.read(MAX_LOG_BYTES + 1)
         except OSError as exc:
             raise StoreError(f"{self.path}: cannot read: {exc.strerror or exc}") from exc
         if len(data) > MAX_LOG_BYTES:

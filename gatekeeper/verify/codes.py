@@ -139,6 +139,14 @@ REASON_CODES: tuple[Rule, ...] = (
         "file is a DSSE envelope with an in-toto Statement v1 made by a supported tool.",
     ),
     _code(
+        "limit-exceeded",
+        "a cap on what one verify reads was hit: signatures on one envelope, envelopes under "
+        "one lookup or per artifact, bytes read from the store, or a registry listing",
+        "The store holds far more than a real pipeline writes, which is how a store writer "
+        "floods a verifier. Find out who wrote it; prune old attestations or give each "
+        "application its own store. The reason names the cap.",
+    ),
+    _code(
         "vsa-failed",
         "a verification summary records a result other than `PASSED`",
         "The verifier that signed the summary blocked the artifact. Do not deploy it; look up "

@@ -25,25 +25,29 @@ from securesystemslib.signer import SSlibKey
 
 from gatekeeper._digest import sha256_file
 from gatekeeper._fileio import loads_json_strict
-from gatekeeper.attest.dsse import SignatureCheck, verify_envelope_signatures
+from gatekeeper.attest.dsse import TooManySignatures, verify_envelope_signatures
 from gatekeeper.attest.keys import load_public_key
 from gatekeeper.attest.materials import dir_artifact
 from gatekeeper.attest.statement import StageRecord, parse_attestation
 from gatekeeper.errors import GatekeeperError, InvalidInput, MalformedInput
 from gatekeeper.models.decision import PolicyMark
-from gatekeeper.models.envelope import Envelope
+from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE, Envelope
 from gatekeeper.models.policy import Policy, StagePolicy, format_duration
 from gatekeeper.models.statement import TREE_DIGEST_ALG, Artifact
 from gatekeeper.models.verdict import Reason, Verdict
 from gatekeeper.policy import judge_attested, load_policy
-from gatekeeper.store import Store, StoredEnvelope, open_store
+from gatekeeper.store import Store, StoredEnvelope, StoreLimitError, open_store
 from gatekeeper.verify.evidence import evidence_gap
 from gatekeeper.verify.policy_signature import KeyFile, policy_signature_problem, read_key_files
 from gatekeeper.verify.serial import policy_mark, rollback_reason
+from gatekeeper.verify.signatures import judge_signatures
 from gatekeeper.verify.stages import index_stages, stands_for
 
 CLOCK_SKEW = timedelta(minutes=5)
 _MAX_LISTED = 5
+# Final-stage attestations tried as the end of a chain, per artifact (newest first). A store
+# writer can add re-encoded copies of a valid envelope; each would cost a chain evaluation.
+MAX_CHAINS_PER_SUBJECT = 1000
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,7 @@ class Candidate:
     stored: StoredEnvelope
     record: StageRecord | None
     problems: list[Reason]
+    unverified: bool = False  # no trusted key signed it: its payload was never parsed
 
     @property
     def finished(self) -> datetime:
@@ -135,6 +140,9 @@ def run_verify(cfg: VerifyConfig, trace: VerifyTrace | None = None) -> Verdict:
         return _run_verify(cfg, trace if trace is not None else VerifyTrace())
     except InvalidInput:
         raise
+    except StoreLimitError as exc:
+        # A cap against a flooded store or registry: a block with the cap named (exit 1).
+        return _block([Reason(code="verify/limit-exceeded", message=exc.diagnostics())], None, [])
     except GatekeeperError as exc:
         return _block([Reason(code="verify/internal-error", message=exc.diagnostics())], None, [])
     except Exception as exc:  # SECURITY: fail closed on anything unexpected
@@ -311,15 +319,37 @@ def _examine(
                 )
             ],
         )
+    if not envelope.signatures:
+        # Nothing to verify, so nothing to decode: an unsigned envelope costs no more.
+        unsigned = judge_signatures([], stage, keys, where).reason
+        return Candidate(stored, None, [unsigned] if unsigned else [], unverified=True)
     try:
         payload, checks = verify_envelope_signatures(envelope, keys)
+    except TooManySignatures as exc:
+        limit = Reason(
+            code="verify/limit-exceeded", stage=stage.name, message=f"envelope {where}: {exc}"
+        )
+        return Candidate(stored, None, [limit], unverified=True)
     except MalformedInput as exc:
         return Candidate(
             stored,
             None,
             [Reason(code="verify/malformed", stage=stage.name, message=f"envelope {where}: {exc}")],
         )
-    judgement = _judge(checks, stage, keys, where)
+    judged = judge_signatures(checks, stage, keys, where)
+    judgement = judged.reason
+    if envelope.payload_type != INTOTO_PAYLOAD_TYPE:
+        wrong = Reason(
+            code="verify/malformed",
+            stage=stage.name,
+            message=f"envelope {where}: payload type {envelope.payload_type!r} is not "
+            f"{INTOTO_PAYLOAD_TYPE}",
+        )
+        return Candidate(stored, None, [wrong, *([judgement] if judgement else [])])
+    if not judged.trusted_keyids and judgement is not None:
+        # SECURITY: a payload no trusted key signed is never parsed: anyone who can write the
+        # store could otherwise make every verify parse megabytes of crafted JSON.
+        return Candidate(stored, None, [judgement], unverified=True)
     try:
         record = parse_attestation(envelope.payload_type, payload)
     except MalformedInput as exc:
@@ -339,14 +369,6 @@ def _examine(
     problems: list[Reason] = [judgement] if judgement is not None else []
     problems.extend(_record_checks(record, stage, policy, now, where))
     return Candidate(stored, record, problems)
-
-
-def _judge(
-    checks: list[SignatureCheck], stage: StagePolicy, keys: dict[str, SSlibKey], where: str
-) -> Reason | None:
-    from gatekeeper.verify.signatures import judge_signatures
-
-    return judge_signatures(checks, stage, keys, where).reason
 
 
 @dataclass(frozen=True)
@@ -517,6 +539,10 @@ def _verify_subject(
         if not finals:
             return [_missing(final.name, candidates)]
         broken = [r for c in finals if c.record is None for r in c.problems]
+        if all(c.unverified for c in finals):
+            # No trusted key signed any of them, so none was parsed and whether they name the
+            # artifact is unknown; their own reasons say why they do not count.
+            return broken
         mismatch = Reason(
             code="verify/subject-mismatch",
             stage=final.name,
@@ -525,12 +551,23 @@ def _verify_subject(
         )
         return [mismatch, *broken]
     best: list[Reason] | None = None
-    for candidate in matching:
+    for candidate in matching[:MAX_CHAINS_PER_SUBJECT]:
         reasons = _verify_chain(candidate, policy, candidates, commit, used)
         if not reasons:
             return []
         if best is None:
             best = reasons
+    if len(matching) > MAX_CHAINS_PER_SUBJECT:
+        return [
+            *(best or []),
+            Reason(
+                code="verify/limit-exceeded",
+                stage=final.name,
+                message=f"{digest}: {len(matching)} {final.name} attestations name it; the "
+                f"newest {MAX_CHAINS_PER_SUBJECT} were tried and none passes (a cap against "
+                "a flooded store)",
+            ),
+        ]
     return best or []
 
 

@@ -20,7 +20,7 @@ from gatekeeper.models.decision import (
     line_digest,
     split_lines,
 )
-from gatekeeper.store._file_log import FileDecisionLog
+from gatekeeper.store.filesystem import FilesystemStore
 from gatekeeper.verify import verify_lines
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -272,8 +272,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from gatekeeper.models.decision import LoggedSubject
 from gatekeeper.store import Decision
-from gatekeeper.store._file_log import FileDecisionLog
-log = FileDecisionLog(Path(sys.argv[1]))
+from gatekeeper.store.filesystem import FilesystemStore
+log = FilesystemStore(Path(sys.argv[1]).parent.parent).decision_log()
 for i in range(int(sys.argv[2])):
     log.append(Decision(time=datetime.now(UTC), verdict="pass", policy="p", policy_digest=None,
                         subjects=[LoggedSubject(name=f"{sys.argv[3]}-{i}",
@@ -289,7 +289,7 @@ def test_concurrent_appenders_lose_no_entry(tmp_path: Path) -> None:
         for n in range(8)
     ]
     assert [p.wait(timeout=120) for p in procs] == [0] * 8
-    lines = FileDecisionLog(path).lines()
+    lines = FilesystemStore(path.parent.parent).decision_log().lines()
     assert len(lines) == 120
     report = verify_lines(lines)
     assert report.ok, report.problems
@@ -333,7 +333,7 @@ def test_log_show_text_cannot_drive_the_terminal(
     from gatekeeper.store import Decision
 
     store = tmp_path / "store"
-    FileDecisionLog(store / "log" / "decisions.jsonl").append(
+    FilesystemStore(store).decision_log().append(
         Decision(
             time=datetime(2026, 1, 1, tzinfo=UTC),
             verdict="block",
