@@ -18,6 +18,7 @@ from gatekeeper.verify import (
     VerifyRequest,
     verify_artifacts,
 )
+from gatekeeper.verify.summary import remove_stale_summary
 
 # The commit being promoted, when the CI says it and --commit does not.
 _COMMIT_VARS = ("GATEKEEPER_COMMIT", "GITHUB_SHA", "GIT_COMMIT", "CI_COMMIT_SHA")
@@ -35,6 +36,9 @@ def _summary_request(args: argparse.Namespace) -> SummaryRequest | None:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    if args.emit_vsa:
+        # SECURITY: before anything can fail, so no exit leaves an earlier summary behind.
+        remove_stale_summary(Path(args.emit_vsa))
     report_targets(args)
     summary = _summary_request(args)
     commit = args.commit or next((os.environ[v] for v in _COMMIT_VARS if os.environ.get(v)), None)

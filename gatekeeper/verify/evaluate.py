@@ -163,8 +163,12 @@ def _subjects(cfg: VerifyConfig) -> list[tuple[str, str]]:
     subjects += [artifact_digest(d) for d in cfg.image_digests]
     if not subjects:
         raise InvalidInput("name at least one ARTIFACT or --image-digest to verify")
-    if cfg.commit is not None and not re.fullmatch(r"[0-9a-fA-F]{7,64}", cfg.commit):
-        raise InvalidInput(f"--commit {cfg.commit!r}: give a commit id (7 to 64 hex digits)")
+    if cfg.commit is not None and not re.fullmatch(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}", cfg.commit):
+        # SECURITY: a prefix matches every commit that shares it; only a full id names one.
+        raise InvalidInput(
+            f"--commit {cfg.commit!r}: give the full commit id (40 hex digits, or 64 for "
+            "SHA-256 repositories), not an abbreviation"
+        )
     return subjects
 
 
@@ -628,7 +632,7 @@ def _commit_reasons(chosen: dict[str, Candidate], commit: str) -> list[Reason]:
         recorded = cand.record.source_commit if cand.record else None
         if recorded is None:
             message = f"stage {name} records no source commit; {commit[:12]} is being promoted"
-        elif not recorded.lower().startswith(commit.lower()):
+        elif recorded.lower() != commit.lower():
             message = (
                 f"stage {name} recorded commit {recorded[:12]}, but {commit[:12]} is being promoted"
             )

@@ -227,12 +227,34 @@ def test_the_last_entry_needs_a_recorded_head(
     assert main(["log", "verify", str(path), "--head", "abc"]) == 2
 
 
-def test_an_empty_or_missing_log_verifies(
+def test_an_empty_or_missing_log_verifies_only_when_allowed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["log", "verify", "--store", str(tmp_path / "nothing-here")]) == 0
+    store = str(tmp_path / "nothing-here")
+    assert main(["log", "verify", "--store", store]) == 1
+    assert "EMPTY" in capsys.readouterr().out
+    assert main(["log", "verify", "--store", store, "--allow-empty"]) == 0
     assert "0 entries" in capsys.readouterr().out
     assert verify_lines([]).ok
+
+
+def test_an_empty_stream_is_not_a_verified_log(tmp_path: Path) -> None:
+    # `log show | log verify` where `log show` printed nothing (a wrong --store, say).
+    def piped(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "gatekeeper", "log", "verify", *extra],
+            input="",
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+            check=False,
+        )
+
+    empty = piped()
+    assert empty.returncode == 1, empty.stdout
+    assert "decision log EMPTY (standard input)" in empty.stdout
+    assert piped("--allow-empty").returncode == 0
 
 
 def test_no_log_writes_nothing(pipeline: Any) -> None:
