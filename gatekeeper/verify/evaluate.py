@@ -37,6 +37,7 @@ from gatekeeper.models.statement import TREE_DIGEST_ALG, Artifact
 from gatekeeper.models.verdict import Reason, Verdict
 from gatekeeper.policy import judge_attested, load_policy
 from gatekeeper.store import Store, StoredEnvelope, StoreLimitError, open_store
+from gatekeeper.verify.attested import findings_to_judge
 from gatekeeper.verify.evidence import evidence_gap
 from gatekeeper.verify.policy_signature import KeyFile, policy_signature_problem, read_key_files
 from gatekeeper.verify.serial import policy_mark, rollback_reason
@@ -456,11 +457,15 @@ def _evidence_reasons(j: _Judging) -> list[Reason]:
 
 
 def _findings_reasons(j: _Judging) -> list[Reason]:
-    """The attested findings that block under this policy (its exceptions, not the attester's)."""
-    if not j.record.findings:
-        return []
-    judged = judge_attested(j.record.findings, j.policy, j.now)
-    reasons = []
+    """The attested findings that block under this policy (its exceptions, not the attester's;
+    its allowed_registries over the attested container evidence, see ``verify.attested``)."""
+    to_judge = findings_to_judge(j.record, j.policy)
+    reasons = [
+        j.reason("verify/audit-missing", f"in attestation {j.where} {gap}") for gap in to_judge.gaps
+    ]
+    if not to_judge.findings:
+        return reasons
+    judged = judge_attested(to_judge.findings, j.policy, j.now)
     for finding in judged.blocking[: _MAX_LISTED * 2]:
         at = f"{finding.path}:{finding.line}" if finding.line else (finding.path or "-")
         expired = finding.fingerprint in judged.expired
