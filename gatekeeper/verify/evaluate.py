@@ -49,6 +49,8 @@ _MAX_LISTED = 5
 # Final-stage attestations tried as the end of a chain, per artifact (newest first). A store
 # writer can add re-encoded copies of a valid envelope; each would cost a chain evaluation.
 MAX_CHAINS_PER_SUBJECT = 1000
+# Attestations of one stage tried to join one chain (each costs a ``follows`` comparison).
+MAX_OPTIONS_PER_STAGE = 256
 
 
 @dataclass(frozen=True)
@@ -605,16 +607,63 @@ def _unavailable(stage: StagePolicy, candidates: _Pool) -> list[Reason]:
     return [p for c in candidates[stage.name] for p in c.problems]
 
 
-def _pick(
+_UNBOUND: tuple[str | None, str | None] = (None, None)
+
+
+def _options(
     stage: StagePolicy, binding: tuple[str | None, str | None], candidates: _Pool
+) -> list[Candidate]:
+    """The attestations of ``stage`` that may join a chain ending in a final of ``binding``.
+
+    Preferred first: those of the final stage's own run, then those with no run identity
+    (imported in-toto links), which bind only by content (``follows``). For a final with no
+    run identity, the unbound ones come first; a run-bound one there is a run mismatch.
+    """
+    groups = candidates.by_binding[stage.name]
+    if binding != _UNBOUND:
+        return [*groups.get(binding, []), *groups.get(_UNBOUND, [])]
+    pool = candidates.parsed[stage.name]
+    return [*groups.get(_UNBOUND, []), *(c for c in pool if c.binding != _UNBOUND)]
+
+
+def _fits(
+    option: Candidate,
+    stage: StagePolicy,
+    binding: tuple[str | None, str | None],
+    policy: Policy,
+    chosen: dict[str, Candidate],
+) -> bool:
+    """Whether ``option`` joins the chain chosen so far (the later stages) with no reason."""
+    if option.problems:
+        return False
+    if option.binding == _UNBOUND and not _linked(policy, stage.name):
+        return False
+    if binding == _UNBOUND and option.binding != _UNBOUND:
+        return False
+    return not any(
+        _follows(later, chosen[later.name], option)
+        for later in policy.stages
+        if later.follows == stage.name and later.name in chosen
+    )
+
+
+def _pick(
+    stage: StagePolicy,
+    binding: tuple[str | None, str | None],
+    candidates: _Pool,
+    policy: Policy,
+    chosen: dict[str, Candidate],
 ) -> tuple[Candidate | None, list[Reason]]:
-    """The attestation of ``stage`` from the final stage's run, and its reasons (or why none)."""
+    """The attestation of ``stage`` for the chain chosen so far, and its reasons (or why none).
+
+    Every candidate is tried, in the order of ``_options``: the first that joins the chain
+    with no reason is taken; otherwise the preferred one, whose reasons are reported.
+    """
     pool = candidates.parsed[stage.name]
     if not pool:
         return None, _unavailable(stage, candidates)
-    bound = binding != (None, None)
-    same_run = candidates.by_binding[stage.name].get(binding, []) if bound else pool
-    if not same_run:
+    options = _options(stage, binding, candidates)
+    if not options:
         found = sorted({_binding_text(c.binding) for c in pool})
         return None, [
             Reason(
@@ -625,9 +674,23 @@ def _pick(
                 "an attestation from another run must not be mixed into this release",
             )
         ]
-    clean = [c for c in same_run if not c.problems]
-    pick = clean[0] if clean else same_run[0]
-    return pick, list(pick.problems)
+    for option in options[:MAX_OPTIONS_PER_STAGE]:
+        if _fits(option, stage, binding, policy, chosen):
+            return option, []
+    clean = [c for c in options if not c.problems]
+    pick = clean[0] if clean else options[0]
+    problems = list(pick.problems)
+    if len(options) > MAX_OPTIONS_PER_STAGE:
+        problems.append(
+            Reason(
+                code="verify/limit-exceeded",
+                stage=stage.name,
+                message=f"{len(options)} {stage.name} attestations could join this chain; the "
+                f"first {MAX_OPTIONS_PER_STAGE} were tried and none fits (a cap against a "
+                "flooded store)",
+            )
+        )
+    return pick, problems
 
 
 def _commit_reasons(chosen: dict[str, Candidate], commit: str) -> list[Reason]:
@@ -667,24 +730,32 @@ def _verify_chain(
 def _choose(
     final: Candidate, policy: Policy, candidates: _Pool
 ) -> tuple[dict[str, Candidate], list[Reason]]:
-    """An attestation for each stage from the final stage's run, and their reasons."""
-    reasons = list(final.problems)
+    """An attestation for each stage, chosen from the last stage back so that each can be
+    checked against the ``follows`` links of the stages after it; and their reasons."""
     chosen: dict[str, Candidate] = {policy.stages[-1].name: final}
-    for stage in policy.stages[:-1]:
-        pick, problems = _pick(stage, final.binding, candidates)
-        reasons.extend(problems)
+    problems: dict[str, list[Reason]] = {}
+    for stage in reversed(policy.stages[:-1]):
+        pick, problems[stage.name] = _pick(stage, final.binding, candidates, policy, chosen)
         if pick is not None:
             chosen[stage.name] = pick
+    reasons = list(final.problems)
+    for stage in policy.stages[:-1]:
+        reasons.extend(problems[stage.name])
     return chosen, reasons
 
 
 def _link_reasons(policy: Policy, chosen: dict[str, Candidate], *, bound: bool) -> list[Reason]:
     """Unbound stages must be joined by ``follows``; each ``follows`` link must hold."""
-    reasons = [] if bound else _unbound_reasons(policy, chosen)
+    reasons = _unbound_reasons(policy, chosen, bound=bound)
     for stage in policy.stages:
         if stage.follows and stage.name in chosen and stage.follows in chosen:
             reasons.extend(_follows(stage, chosen[stage.name], chosen[stage.follows]))
     return reasons
+
+
+def _linked(policy: Policy, name: str) -> bool:
+    """Whether a ``follows`` link joins stage ``name`` to another stage."""
+    return any(s.follows is not None and name in (s.name, s.follows) for s in policy.stages)
 
 
 def _binding_text(binding: tuple[str | None, str | None]) -> str:
@@ -699,21 +770,19 @@ def _binding_text(binding: tuple[str | None, str | None]) -> str:
     return " ".join(parts)
 
 
-def _unbound_reasons(policy: Policy, chosen: dict[str, Candidate]) -> list[Reason]:
+def _unbound_reasons(policy: Policy, chosen: dict[str, Candidate], *, bound: bool) -> list[Reason]:
     """Attestations with no run identity (e.g. imported in-toto links) bind only by content.
 
     Each must be joined to the chain by a ``follows`` link; otherwise a stale attestation
-    could be mixed in.
+    could be mixed in. Under a final with no run identity, a run-bound stage is a mismatch.
     """
     if len(chosen) <= 1:
         return []
-    linked: set[str] = set()
-    for stage in policy.stages:
-        if stage.follows:
-            linked.update((stage.name, stage.follows))
     out = []
     for name, cand in chosen.items():
-        if cand.binding != (None, None):
+        if cand.binding != _UNBOUND:
+            if bound:
+                continue  # the final's own run (the only run-bound options offered)
             out.append(
                 Reason(
                     code="verify/run-mismatch",
@@ -722,7 +791,7 @@ def _unbound_reasons(policy: Policy, chosen: dict[str, Candidate]) -> list[Reaso
                     "final stage carries no run identity",
                 )
             )
-        elif name not in linked:
+        elif not _linked(policy, name):
             out.append(
                 Reason(
                     code="verify/run-mismatch",
