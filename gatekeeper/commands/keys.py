@@ -53,10 +53,16 @@ def cmd_policy_validate(args: argparse.Namespace) -> int:
     for name, ref in policy.keys.items():
         load_public_key(resolve_key_path(args.policy, ref))
         del name
-    lines = [f"{args.policy}: policy {policy.name} is valid (expires {policy.expires:%Y-%m-%d})"]
+    serial = f", serial {policy.serial}" if policy.serial is not None else ""
+    lines = [
+        f"{args.policy}: policy {policy.name} is valid (expires {policy.expires:%Y-%m-%d}{serial})"
+    ]
     for stage in policy.stages:
         extra = f", follows {stage.follows}" if stage.follows else ""
         req = f", requires {', '.join(stage.requires)}" if stage.requires else ""
+        if stage.provenance is not None:
+            builders = ", ".join(stage.provenance.builder_ids) or "any builder"
+            req += f", accepts provenance from {builders}"
         lines.append(
             f"  stage {stage.name}: {stage.threshold} of {', '.join(stage.signed_by)}{extra}{req}"
         )

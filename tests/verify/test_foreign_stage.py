@@ -169,3 +169,13 @@ def test_import_says_the_stage_label_is_ignored(
     captured = capsys.readouterr()
     assert "--stage is ignored" in captured.err
     assert "provenance matchers decide its stage" in captured.out
+
+
+def test_policy_validate_shows_the_matcher_and_serial(
+    pipeline: Pipeline, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stage = {"name": "build", "signed_by": ["ci"], "provenance": {"builder_ids": [BUILDER]}}
+    pipeline.write_policy({**pipeline.policy_dict(), "serial": 7, "stages": [stage]})
+    assert main(["policy", "validate", str(pipeline.policy_path)]) == 0
+    out = capsys.readouterr().out
+    assert "serial 7" in out and f"accepts provenance from {BUILDER}" in out
