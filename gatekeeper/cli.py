@@ -187,7 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--stage",
         metavar="NAME",
-        help="the stage an imported SLSA provenance stands for (default: build)",
+        help="ignored (kept for old scripts): the policy's `provenance:` matchers decide "
+        "which stage a provenance stands for",
     )
     add_insecure_registry_arg(p)
     p.set_defaults(handler="gatekeeper.commands.verify:cmd_import")
