@@ -1,38 +1,93 @@
-"""`gatekeeper keygen`, `gatekeeper policy sign` and `gatekeeper policy validate`."""
+"""`gatekeeper keygen`, `gatekeeper key export`, `gatekeeper policy sign` and `policy validate`."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 from gatekeeper._fileio import atomic_write
+from gatekeeper._git import safe_git_env
 from gatekeeper.attest.dsse import sign_envelope
-from gatekeeper.attest.keys import load_signer, write_keypair
+from gatekeeper.attest.keys import (
+    KeyRef,
+    export_public_key,
+    generate_key,
+    load_signer,
+    public_key_pem,
+)
+from gatekeeper.attest.signers import PEM, backend_for
 from gatekeeper.attest.stage import envelope_bytes
-from gatekeeper.errors import ExitCode, InvalidInput
+from gatekeeper.commands.args import signing_keys
+from gatekeeper.errors import ExitCode
 from gatekeeper.models.envelope import POLICY_PAYLOAD_TYPE
 from gatekeeper.policy import load_policy, policy_signature_path, resolve_key_path
 
 
+def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str] | None:
+    try:
+        return subprocess.run(  # noqa: S603 - git with fixed arguments and the safe config
+            ["git", *args],  # noqa: S607
+            cwd=cwd,
+            env={**os.environ, **safe_git_env()},
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def unignored_work_tree(path: Path) -> Path | None:
+    """The git work tree holding ``path`` when git would not ignore it (so ``git add -A``
+    would commit it); None outside a work tree, or when it is ignored."""
+    top = _git(["rev-parse", "--show-toplevel"], path.parent)
+    if top is None or top.returncode != 0 or not top.stdout.strip():
+        return None
+    root = Path(top.stdout.strip())
+    # check-ignore: 0 ignored, 1 not ignored (also for a tracked file), 128 error
+    ignored = _git(["check-ignore", "-q", "--", str(path.resolve())], root)
+    return root if ignored is not None and ignored.returncode == 1 else None
+
+
 def cmd_keygen(args: argparse.Namespace) -> int:
-    passphrase = None
-    if args.passphrase_env:
-        value = os.environ.get(args.passphrase_env)
-        if not value:
-            raise InvalidInput(
-                f"--passphrase-env {args.passphrase_env}: the variable is not set or empty"
+    ref = KeyRef(args.path, args.passphrase_env)
+    generated = generate_key(ref, args.type, force=args.force)
+    sys.stdout.write(f"{generated.where}; key id {generated.public_key.keyid}\n")
+    if backend_for(ref.uri) is PEM:
+        path = Path(ref.rest if ref.uri.startswith("file:") else ref.uri)
+        root = unignored_work_tree(path)
+        if root is not None:
+            # SECURITY: a private key in a work tree is one `git add -A` from being published.
+            sys.stderr.write(
+                f"gatekeeper: warning: {path} is inside the git work tree {root} and git does "
+                "not ignore it: a commit would publish the private key (and `gatekeeper check` "
+                "reports it). Keep signing keys outside the repository (for example "
+                f"~/.config/gatekeeper/keys/{path.name}), or add the path to .gitignore.\n"
             )
-        passphrase = value.encode()
-    key = write_keypair(Path(args.path), args.type, passphrase, force=args.force)
-    sys.stdout.write(f"{args.path} (private, 0600) and {args.path}.pub; key id {key.keyid}\n")
+    else:
+        sys.stdout.write(f"write its public key with: gatekeeper key export '{ref.uri}' -o FILE\n")
+    return ExitCode.PASS
+
+
+def cmd_key_export(args: argparse.Namespace) -> int:
+    key = export_public_key(KeyRef(args.uri, args.passphrase_env))
+    pem = public_key_pem(key)
+    if args.output:
+        atomic_write(args.output, pem, mode=0o644)
+        sys.stderr.write(f"{args.output}: public key of {args.uri}; key id {key.keyid}\n")
+    else:
+        sys.stdout.write(pem.decode("ascii"))
+        sys.stderr.write(f"public key of {args.uri}; key id {key.keyid}\n")
     return ExitCode.PASS
 
 
 def cmd_policy_sign(args: argparse.Namespace) -> int:
     _, data = load_policy(args.policy)  # never sign a policy that does not validate
-    signers = [load_signer(k) for k in args.key]
+    signers = [load_signer(k) for k in signing_keys(args)]
     envelope = sign_envelope(data, POLICY_PAYLOAD_TYPE, signers)
     out = policy_signature_path(args.policy)
     atomic_write(out, envelope_bytes(envelope))

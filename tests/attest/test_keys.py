@@ -59,7 +59,10 @@ def test_encrypted_key_needs_passphrase(tmp_path: Path, monkeypatch: pytest.Monk
     assert main(["keygen", str(tmp_path / "k"), "--passphrase-env", "KEYPASS"]) == 0
     assert b"ENCRYPTED" in (tmp_path / "k").read_bytes()
     monkeypatch.delenv("GATEKEEPER_KEY_PASSPHRASE", raising=False)
-    with pytest.raises(InvalidInput, match="encrypted; set GATEKEEPER_KEY_PASSPHRASE"):
+    with pytest.raises(
+        InvalidInput,
+        match=r"encrypted; give --passphrase-env NAME after this --key.*or set GATEKEEPER_KEY_PASSPHRASE",
+    ):
         load_signer(str(tmp_path / "k"))
     monkeypatch.setenv("GATEKEEPER_KEY_PASSPHRASE", "wrong")
     with pytest.raises(InvalidInput, match="wrong passphrase"):
