@@ -84,7 +84,10 @@ def _client(uri: str) -> Any:
     from botocore.config import Config
 
     config = Config(connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT)
-    return _call(uri, boto3.client, service_name="kms", config=config)
+    # NOTE: a session of its own, so credentials and endpoint come from the environment now
+    # (boto3's default session caches what it found first).
+    session = _call(uri, boto3.session.Session)
+    return _call(uri, session.client, service_name="kms", config=config)
 
 
 class AwsKmsBackend:

@@ -137,9 +137,12 @@ class AzureKmsBackend:
         identity = require_sdk("azure.identity", "azurekms", "azure")
         keys = require_sdk("azure.keyvault.keys", "azurekms", "azure")
         try:
+            credential = identity.DefaultAzureCredential()
+            # Credentials first: Key Vault's client would otherwise reach the vault before
+            # finding out there are none.
+            credential.get_token("https://vault.azure.net/.default")
             client = keys.KeyClient(
-                vault_url=f"https://{match['vault']}.vault.azure.net/",
-                credential=identity.DefaultAzureCredential(),
+                vault_url=f"https://{match['vault']}.vault.azure.net/", credential=credential
             )
             jwk = client.get_key(match["name"], match["version"]).key
             crypto_key = _ec_public_key(jwk)
