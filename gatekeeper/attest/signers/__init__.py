@@ -13,6 +13,7 @@ Each backend imports its SDK only when used, and a missing SDK names the extra t
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -45,6 +46,11 @@ SIGNER_BACKENDS: dict[str, SignerBackend] = {
 EXTRAS = {"hsm": "hsm", "awskms": "aws", "gcpkms": "gcp", "azurekms": "azure"}
 
 _SCHEME = re.compile(r"^([a-z][a-z0-9+.-]+):")
+
+# NOTE: securesystemslib logs a failed KMS signature at ERROR; with no logging configured,
+# Python would print it beside gatekeeper's own one-line reason. Each failure is reported
+# once, by the backend; a handler configured by an embedding program still receives it.
+logging.getLogger("securesystemslib").addHandler(logging.NullHandler())
 
 __all__ = [
     "AWS_KMS",

@@ -10,8 +10,9 @@ were the message, so the signature is over sha256(digest) and verifies under not
 KMS signs the digest as given, which is what gatekeeper (through securesystemslib's
 AWSSigner) sends, since RAW is limited to 4096-byte messages. So that the tests exercise the
 signing path gatekeeper uses in production, this server honours ``DIGEST`` as AWS documents
-it: the same moto key signs the given digest (cryptography's ``Prehashed``). Everything else
--- keys, key policies, key states, public keys, errors -- is moto's own.
+it: the same moto key signs the given digest (cryptography's ``Prehashed``). moto also signs
+with a disabled key; here Sign refuses a key that is not enabled, with AWS's error codes.
+Everything else -- keys, key policies, key states, public keys, errors -- is moto's own.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, utils
+from moto.core.exceptions import JsonRESTError
 from moto.kms.responses import KmsResponse
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -36,14 +38,17 @@ _moto_sign = KmsResponse.sign
 
 
 def _sign(self: Any) -> str:
+    key_id = self._get_param("KeyId")
+    self._validate_key_id(key_id)
+    key = self.kms_backend.describe_key(key_id)
+    if key.key_state != "Enabled":
+        code = "DisabledException" if key.key_state == "Disabled" else "KMSInvalidStateException"
+        raise JsonRESTError(code, f"{key.arn} is {key.key_state}.")
     if self._get_param("MessageType") != "DIGEST":
         return str(_moto_sign(self))
-    key_id = self._get_param("KeyId")
     algorithm = str(self._get_param("SigningAlgorithm"))
     message = self._get_param("Message")
     digest = message.encode("utf-8") if isinstance(message, str) else bytes(message)
-    self._validate_key_id(key_id)
-    key = self.kms_backend.describe_key(key_id)
     if key.key_usage != "SIGN_VERIFY" or algorithm not in key.signing_algorithms:
         return str(_moto_sign(self))  # moto's own validation errors
     hash_algorithm = _HASHES[algorithm[-3:]]()

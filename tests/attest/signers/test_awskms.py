@@ -184,3 +184,16 @@ def test_without_boto3_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch
 def test_kms_keys_are_made_with_aws_tools(capsys: pytest.CaptureFixture[str]) -> None:
     code, text = _run(["keygen", "awskms:alias/release"], capsys)
     assert code == 2 and "aws kms create-key" in text
+
+
+def test_a_key_disabled_while_the_build_runs_fails_attest_and_stores_nothing(
+    kms: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key_id = kms_key(kms)
+    disable = f"import boto3; boto3.client('kms').disable_key(KeyId='{key_id}')"
+    argv = [*_attest(tmp_path, "--key", f"awskms:{key_id}"), "--", sys.executable, "-c", disable]
+    code, text = _run(argv, capsys)
+    assert code == 2
+    assert f"awskms:{key_id}: signing failed: AWS KMS refused Sign: DisabledException" in text
+    assert "Failed to sign" not in text  # reported once, by gatekeeper, not again by the library
+    assert not list((tmp_path / "store").glob("envelopes/*"))
