@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 from gatekeeper._fileio import atomic_write
-from gatekeeper._git import safe_git_env
+from gatekeeper._git import open_repo
 from gatekeeper.attest.dsse import sign_envelope
 from gatekeeper.attest.keys import (
     KeyRef,
@@ -21,36 +19,28 @@ from gatekeeper.attest.keys import (
 from gatekeeper.attest.signers import PEM, backend_for
 from gatekeeper.attest.stage import envelope_bytes
 from gatekeeper.commands.args import signing_keys
-from gatekeeper.errors import ExitCode
+from gatekeeper.errors import CollectionError, ExitCode
 from gatekeeper.models.envelope import POLICY_PAYLOAD_TYPE
 from gatekeeper.policy import load_policy, policy_signature_path, resolve_key_path
-
-
-def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str] | None:
-    try:
-        return subprocess.run(  # noqa: S603 - git with fixed arguments and the safe config
-            ["git", *args],  # noqa: S607
-            cwd=cwd,
-            env={**os.environ, **safe_git_env()},
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
 
 
 def unignored_work_tree(path: Path) -> Path | None:
     """The git work tree holding ``path`` when git would not ignore it (so ``git add -A``
     would commit it); None outside a work tree, or when it is ignored."""
-    top = _git(["rev-parse", "--show-toplevel"], path.parent)
-    if top is None or top.returncode != 0 or not top.stdout.strip():
+    import git
+
+    try:
+        repo = open_repo(path.parent)  # git with the safe configuration
+    except CollectionError:
         return None
-    root = Path(top.stdout.strip())
-    # check-ignore: 0 ignored, 1 not ignored (also for a tracked file), 128 error
-    ignored = _git(["check-ignore", "-q", "--", str(path.resolve())], root)
-    return root if ignored is not None and ignored.returncode == 1 else None
+    if repo.working_tree_dir is None:
+        return None
+    try:
+        repo.git.check_ignore("-q", "--", str(path.resolve()))
+    except git.GitCommandError as exc:
+        # check-ignore exits 1 for a path it does not ignore (a tracked file included)
+        return Path(repo.working_tree_dir) if exc.status == 1 else None
+    return None
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,10 @@ def test_passphrase_env_belongs_to_the_key_before_it(
 def test_keyref_defaults_to_no_secret() -> None:
     assert KeyRef("keys/ci").secret_env is None
     assert KeyRef("hsm:2?label=x").scheme == "hsm"
+
+
+def test_hsm_without_python_pkcs11_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pkcs11", None)
+    monkeypatch.setenv("HSM_PIN", "1234")
+    with pytest.raises(InvalidInput, match=r"pip install 'gatekeeper\[hsm\]'"):
+        load_signer(KeyRef("hsm:2?label=release", "HSM_PIN"))
