@@ -154,13 +154,23 @@ def _audit_dockerfile(dockerfile: Dockerfile, allowed: list[str]) -> Iterator[Fi
             key=err.message,
         )
         return
-    if not dockerfile.stages:
+    for err in dockerfile.instruction_errors:
+        # One instruction BuildKit would reject; every other instruction is still audited.
         yield PARSE_ERROR.finding(
-            "the Dockerfile has no build stage",
+            f"the instruction at line {err.line} does not parse: {err.message} (the rest of "
+            f"the Dockerfile is audited without it)",
             path=path,
-            line=1,
-            key="no-stage",
+            line=err.line,
+            key=err.message,
         )
+    if not dockerfile.stages:
+        if not dockerfile.instruction_errors:
+            yield PARSE_ERROR.finding(
+                "the Dockerfile has no build stage",
+                path=path,
+                line=1,
+                key="no-stage",
+            )
         return
     yield from _root_user(dockerfile.stages[-1], path)
     for stage in dockerfile.stages:
@@ -174,29 +184,54 @@ def _audit_dockerfile(dockerfile: Dockerfile, allowed: list[str]) -> Iterator[Fi
 
 def _root_user(final: Stage, path: str) -> Iterator[Finding]:
     where = f"final stage{f' {final.name!r}' if final.name else ''}"
+    line = final.user_line or final.line
+    if final.user_unresolved:
+        yield from _unknown_user(final, where, path, line)
+        return
     if final.user is None:
-        yield ROOT_USER.finding(
-            f"the {where} sets no USER: the container runs as root",
-            path=path,
-            line=final.line,
-            key="final-stage",
-        )
-    elif final.user_unresolved:
-        names = ", ".join(final.user_unresolved)
-        yield ROOT_USER.finding(
-            f"the {where}'s USER depends on {names}, which has no default: the "
-            f"user cannot be established (an empty user is root)",
-            path=path,
-            line=final.user_line or final.line,
-            key="final-stage",
-        )
+        why = f"the {where} sets no USER: the container runs as root"
     elif is_root_user(final.user):
+        why = f"the {where} runs as root (USER {final.user or '(empty)'})"
+    else:
+        return
+    if final.entrypoint_drop is not None:
+        # The entrypoint starts as root and hands the service to another user: only the
+        # entrypoint's own work (and whatever `docker exec` starts) runs as root.
         yield ROOT_USER.finding(
-            f"the {where} runs as root (USER {final.user or '(empty)'})",
+            f"{why}, but {final.entrypoint_drop}; only the entrypoint itself runs as root",
+            severity=Severity.MEDIUM,
             path=path,
-            line=final.user_line or final.line,
+            line=line,
             key="final-stage",
         )
+        return
+    yield ROOT_USER.finding(why, path=path, line=line, key="final-stage")
+
+
+def _unknown_user(final: Stage, where: str, path: str, line: int) -> Iterator[Finding]:
+    """A USER whose value this Dockerfile does not give: a build argument without a default
+    (root unless the build passes it) or a variable of the base image (unknown here)."""
+    if final.user_unset_args:
+        names = ", ".join(final.user_unset_args)
+        yield ROOT_USER.finding(
+            f"the {where}'s USER comes from the build argument {names}, which has no "
+            f"default: the container runs as root unless the build passes --build-arg",
+            severity=Severity.MEDIUM,
+            path=path,
+            line=line,
+            key="final-stage",
+        )
+        return
+    names = ", ".join(final.user_unresolved)
+    yield ROOT_USER.finding(
+        f"unknown user: the {where}'s USER comes from {names}, which this Dockerfile does not "
+        f"set (the base image's environment does), so the user cannot be checked here; audit "
+        f"the image (--image) to see it",
+        severity=Severity.LOW,
+        path=path,
+        line=line,
+        key="final-stage",
+    )
 
 
 def _unresolved_base(stage: Stage, path: str, allowed: list[str]) -> Iterator[Finding]:
@@ -239,8 +274,9 @@ def _base_image(stage: Stage, path: str, allowed: list[str]) -> Iterator[Finding
     if stage.base_stage is not None or stage.is_scratch:
         return  # built on an earlier stage, or on nothing
     if stage.base_image is None:
-        yield from _unresolved_base(stage, path, allowed)
-        return
+        if stage.unresolved:
+            yield from _unresolved_base(stage, path, allowed)
+        return  # else a FROM that does not parse: its parse-error finding says so
     ref = parse_image_ref(stage.base_image)  # validated by the parser
     image = stage.base_image
     yield from _unpinned_base(image, ref, path, stage.line)
@@ -342,7 +378,7 @@ def _run_commands(instruction: Instruction, path: str, trigger: str) -> Iterator
             line=instruction.line,
             key=f"remote:{construct}",
         )
-    switch = insecure_fetch(text)
+    switch = insecure_fetch(_without_local_repositories(text))
     if switch is not None:
         yield INSECURE_FETCH.finding(
             f"{trigger}RUN switches off TLS or signature checks ({switch})",
@@ -350,6 +386,25 @@ def _run_commands(instruction: Instruction, path: str, trigger: str) -> Iterator
             line=instruction.line,
             key=f"{switch}:{_short_hash(text)}",
         )
+
+
+# A package index built in the same RUN: `dpkg-scanpackages`/`apt-ftparchive` (Debian) or
+# `apk index` + `abuild-sign` (Alpine). Packages built and indexed in the build need no network
+# signature check, so `[trusted=yes]` on a `file:` source and `apk index --allow-untrusted`
+# over the local packages are not insecure fetches.
+_DEB_LOCAL_INDEX = re.compile(r"\b(?:dpkg-scanpackages|apt-ftparchive)\b")
+_DEB_TRUSTED_FILE = re.compile(r"\[\s*trusted\s*=\s*yes\s*\]\s*file:")
+_APK_LOCAL_INDEX = re.compile(r"\babuild-sign\b")
+_APK_INDEX_UNTRUSTED = re.compile(r"\bapk[ \t]+index\b[^\n;&|]*?--allow-untrusted\b")
+
+
+def _without_local_repositories(text: str) -> str:
+    """``text`` minus the signature switches that only apply to a repository it builds."""
+    if _DEB_LOCAL_INDEX.search(text):
+        text = _DEB_TRUSTED_FILE.sub("file:", text)
+    if _APK_LOCAL_INDEX.search(text):
+        text = _APK_INDEX_UNTRUSTED.sub(lambda m: m.group(0).replace("--allow-untrusted", ""), text)
+    return text
 
 
 # Checks by instruction keyword, after the secrets every instruction is checked for.
