@@ -24,6 +24,7 @@ from gatekeeper.models.container import ContainerEvidence, Dockerfile
 _NAMES = ("dockerfile", "containerfile")
 # A line that is a template directive, where an instruction would be.
 _TEMPLATE_LINE = re.compile(rb"^[ \t]*\{\{", re.MULTILINE)
+_FROM_LINE = re.compile(rb"^[ \t]*from[ \t]", re.MULTILINE | re.IGNORECASE)
 # Templates, documents and source code named after a Dockerfile (`dockerfile.py`, `Dockerfile.md`).
 _NOT_DOCKERFILE = (
     ".dockerignore",
@@ -102,6 +103,11 @@ class ContainerCollector:
                 # docker-library's jq templates): no builder accepts it as it is, and the files
                 # generated from it are audited.
                 notes.append(f"container: {rel} is a template ({{{{ … }}}} lines); not audited")
+                continue
+            if not dockerfile.stages and _FROM_LINE.search(data) is None:
+                # No FROM anywhere: a fragment a generator pastes into Dockerfiles (or an empty
+                # file). Nothing can build it, so nothing in it reaches an image.
+                notes.append(f"container: {rel} has no FROM (a fragment?); not audited")
                 continue
             dockerfiles.append(_with_entrypoint(dockerfile, ctx.repo, ctx.limits.max_file_bytes))
         image = None

@@ -347,3 +347,17 @@ def test_generator_template_is_noted_not_reported(tmp_path: Path) -> None:
     assert [d.path for d in evidence.dockerfiles] == ["Dockerfile"]  # the heredoc is audited
     assert any("Dockerfile.oracle is a template" in n for n in evidence.notes)
     assert json.loads(evidence.model_dump_json())["dockerfiles"][0]["instruction_errors"] == []
+
+
+def test_fragment_without_from_is_noted_but_a_typo_in_a_real_file_is_reported(
+    tmp_path: Path,
+) -> None:
+    fragment = "ENV DOTNET_RUNNING_IN_CONTAINER=true \\\n    APP_UID=1654\n"
+    typo = f"FROM alpine:3.20{PIN}\nRUNN make\nUSER app\n"
+    root = write(tmp_path, {"eng/Dockerfile.envs": fragment, "Dockerfile": typo})
+    evidence = collector_for("container").collect(CollectContext(repo=root))
+    assert isinstance(evidence, ContainerEvidence)
+    assert [d.path for d in evidence.dockerfiles] == ["Dockerfile"]
+    assert any("eng/Dockerfile.envs has no FROM" in n for n in evidence.notes)
+    findings = list(ContainerAudit().run(evidence, AuditContext()))
+    assert [(f.rule, f.line) for f in findings] == [("container/parse-error", 2)]
