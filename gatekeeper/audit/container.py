@@ -27,8 +27,9 @@ PARSE_ERROR = Rule(
     "container/parse-error",
     Severity.HIGH,
     summary="a Dockerfile cannot be parsed",
-    help="A Dockerfile that does not parse is not audited, and the build would most likely "
-    "fail on it too. Fix the instruction at the line named.",
+    help="BuildKit rejects the instruction at the line named, so the build fails on it; that "
+    "instruction is not audited (the rest of the file is). Fix it. A file that cannot be read "
+    "at all (size, encoding, parser directives) is one finding and nothing else is audited.",
 )
 ROOT_USER = Rule(
     "container/root-user",
@@ -36,7 +37,10 @@ ROOT_USER = Rule(
     summary="the final stage has no `USER`, or its user is `root`/`0` (also from an image config)",
     help="A process running as root in the container can change everything in it and has the "
     "most to gain from a container escape. Create an unprivileged user and end the final "
-    "stage with `USER <name or uid>`.",
+    "stage with `USER <name or uid>`. Medium when the entrypoint drops root itself (gosu, "
+    "su-exec, setpriv, `su -c`, `chroot --userspec`, runuser) or the user comes from a build "
+    "argument without a default; low when it comes from a variable the base image sets "
+    "(`USER $APP_UID`): the user is unknown here, so audit the image.",
 )
 UNPINNED_BASE = Rule(
     "container/unpinned-base",
@@ -65,10 +69,12 @@ ADD_REMOTE = Rule(
 SECRET_IN_BUILD = Rule(
     "container/secret-in-build",
     Severity.HIGH,
-    summary="`ENV`/`ARG` holds a secret-looking literal, or a secret is copied into a layer",
+    summary="`ENV`/`ARG` holds a secret-looking literal, a `RUN` writes a literal password, or "
+    "a secret is copied into a layer",
     help="Instructions and layers stay in the image: anyone who can pull it can read an "
-    "`ENV`/`ARG` value (`docker history`) or a copied credential file. Revoke the secret and "
-    "pass credentials as build secrets (`RUN --mount=type=secret`).",
+    "`ENV`/`ARG` value or a `RUN` line (`docker history`: `echo 'root:…' | chpasswd`, "
+    "`useradd -p`, `htpasswd -b`) or a copied credential file. Revoke the secret and pass "
+    "credentials as build secrets (`RUN --mount=type=secret`).",
 )
 REMOTE_SCRIPT = Rule(
     "container/remote-script",
@@ -84,7 +90,9 @@ INSECURE_FETCH = Rule(
     summary="as `pipeline/insecure-fetch`, inside a `RUN`",
     help="Without TLS or signature checks anyone on the network path can substitute what the "
     "build downloads and installs into the image. Remove the switch; when a private "
-    "certificate authority is the reason, add it to the image's trust store.",
+    "certificate authority is the reason, add it to the image's trust store. A repository "
+    "the same `RUN` builds from local packages (`dpkg-scanpackages` + `[trusted=yes] file:`, "
+    "`apk index` + `abuild-sign`) involves no network and does not fire.",
 )
 UNTRUSTED_REGISTRY = Rule(
     "container/untrusted-registry",
