@@ -18,7 +18,7 @@ from gatekeeper.audit._shellrisk import insecure_fetch, remote_script
 from gatekeeper.audit.base import AuditContext
 from gatekeeper.audit.rule import Rule, RuleSet
 from gatekeeper.container.imageref import ImageRef, is_allowed, normalize_allowed, parse_image_ref
-from gatekeeper.container.user import is_root_user
+from gatekeeper.container.user import is_root_user, nonroot_base
 from gatekeeper.models.container import ContainerEvidence, Dockerfile, Image, Instruction, Stage
 from gatekeeper.models.finding import Finding, Severity
 from gatekeeper.secrets.classify import is_secret_file
@@ -40,7 +40,8 @@ ROOT_USER = Rule(
     "stage with `USER <name or uid>`. Medium when the entrypoint drops root itself (gosu, "
     "su-exec, setpriv, `su -c`, `chroot --userspec`, runuser) or the user comes from a build "
     "argument without a default; low when it comes from a variable the base image sets "
-    "(`USER $APP_UID`): the user is unknown here, so audit the image.",
+    "(`USER $APP_UID`) or the base image is published to run as non-root (distroless "
+    "`:nonroot`, .NET chiseled): the user is unknown here, so audit the image.",
 )
 UNPINNED_BASE = Rule(
     "container/unpinned-base",
@@ -180,7 +181,7 @@ def _audit_dockerfile(dockerfile: Dockerfile, allowed: list[str]) -> Iterator[Fi
                 key="no-stage",
             )
         return
-    yield from _root_user(dockerfile.stages[-1], path)
+    yield from _root_user(dockerfile.stages, path)
     for stage in dockerfile.stages:
         yield from _base_image(stage, path, allowed)
     for instruction in dockerfile.preamble:
@@ -190,11 +191,32 @@ def _audit_dockerfile(dockerfile: Dockerfile, allowed: list[str]) -> Iterator[Fi
             yield from _instruction(instruction, path)
 
 
-def _root_user(final: Stage, path: str) -> Iterator[Finding]:
+def _external_base(stages: list[Stage]) -> Stage:
+    """The stage whose FROM names an image, following ``FROM <earlier stage>`` links."""
+    stage = stages[-1]
+    while stage.base_stage is not None:
+        stage = stages[stage.base_stage]
+    return stage
+
+
+def _root_user(stages: list[Stage], path: str) -> Iterator[Finding]:
+    final = stages[-1]
     where = f"final stage{f' {final.name!r}' if final.name else ''}"
     line = final.user_line or final.line
     if final.user_unresolved:
         yield from _unknown_user(final, where, path, line)
+        return
+    base = _external_base(stages).base_image
+    inherited = nonroot_base(base) if final.user is None and base else None
+    if inherited is not None:
+        yield ROOT_USER.finding(
+            f"unknown user: the {where} sets no USER, so it runs as its base image's user; "
+            f"{base}: {inherited}. Audit the image (--image) to confirm",
+            severity=Severity.LOW,
+            path=path,
+            line=line,
+            key="final-stage",
+        )
         return
     if final.user is None:
         why = f"the {where} sets no USER: the container runs as root"

@@ -40,3 +40,20 @@ def privilege_drop(text: str) -> str | None:
         if re.search(_COMMAND_START + pattern.pattern, text, re.MULTILINE):
             return name
     return None
+
+
+# Base images published to run as a non-root user when the Dockerfile sets no USER: a tag
+# naming it (distroless `:nonroot`, `:debug-nonroot`, and the like), and Microsoft's .NET
+# chiseled and distroless images (user `app`, uid 1654).
+_NONROOT_TAG = re.compile(r"(?:^|[-_.])nonroot(?:$|[-_.])")
+_DOTNET_NONROOT = re.compile(r"^mcr\.microsoft\.com/dotnet/[^:@]+:[^@]*(?:chiseled|distroless)")
+
+
+def nonroot_base(image: str) -> str | None:
+    """Why ``image`` (as written in ``FROM``) runs as a non-root user by default, or None."""
+    name, _, tag = image.partition("@")[0].rpartition(":")
+    if name and "/" not in tag and _NONROOT_TAG.search(tag):
+        return f"its tag {tag!r} is published to run as a non-root user"
+    if _DOTNET_NONROOT.match(image):
+        return ".NET chiseled and distroless images run as the non-root user app (uid 1654)"
+    return None

@@ -361,3 +361,32 @@ def test_fragment_without_from_is_noted_but_a_typo_in_a_real_file_is_reported(
     assert any("eng/Dockerfile.envs has no FROM" in n for n in evidence.notes)
     findings = list(ContainerAudit().run(evidence, AuditContext()))
     assert [(f.rule, f.line) for f in findings] == [("container/parse-error", 2)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled\nCOPY app /app\n",
+        "FROM mcr.microsoft.com/dotnet/runtime-deps:8.0-azurelinux3.0-distroless AS base\n"
+        'FROM base\nENTRYPOINT ["/app"]\n',
+        "ARG TAG=nonroot\nFROM gcr.io/distroless/static-debian12:${TAG}\nCOPY app /app\n",
+        "FROM gcr.io/distroless/base:debug-nonroot\nCOPY app /app\n",
+    ],
+)
+def test_base_image_published_as_non_root_is_an_unknown_user_at_low(text: str) -> None:
+    (finding,) = rules(audit(text), "container/root-user")
+    assert finding.severity == Severity.LOW and "non-root" in finding.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "FROM gcr.io/distroless/static-debian12\nCOPY app /app\n",  # distroless runs as root
+        "FROM mcr.microsoft.com/dotnet/aspnet:8.0\nCOPY app /app\n",  # the Debian image too
+        "FROM example.com/nonroot/app:1.0\nCOPY app /app\n",  # a name, not the tag
+        "FROM gcr.io/distroless/static:nonroot\nUSER root\n",  # an explicit root USER wins
+    ],
+)
+def test_base_image_near_misses_stay_high(text: str) -> None:
+    (finding,) = rules(audit(text), "container/root-user")
+    assert finding.severity == Severity.HIGH
