@@ -206,7 +206,11 @@ def _root_user(stages: list[Stage], path: str) -> Iterator[Finding]:
     if final.user_unresolved:
         yield from _unknown_user(final, where, path, line)
         return
-    base = _external_base(stages).base_image
+    origin = _external_base(stages)
+    if final.user is None and (origin.is_scratch or origin.unresolved):
+        yield from _root_by_default(final, origin, where, path, line)
+        return
+    base = origin.base_image
     inherited = nonroot_base(base) if final.user is None and base else None
     if inherited is not None:
         yield ROOT_USER.finding(
@@ -236,6 +240,43 @@ def _root_user(stages: list[Stage], path: str) -> Iterator[Finding]:
         )
         return
     yield ROOT_USER.finding(why, path=path, line=line, key="final-stage")
+
+
+def _runs_something(stage: Stage) -> bool:
+    return any(i.keyword in ("ENTRYPOINT", "CMD") and not i.onbuild for i in stage.instructions)
+
+
+def _root_by_default(
+    final: Stage, origin: Stage, where: str, path: str, line: int
+) -> Iterator[Finding]:
+    """No USER on ``scratch`` or on a base that a build argument without a default names."""
+    if origin.is_scratch:
+        if _runs_something(final):
+            yield ROOT_USER.finding(
+                f"the {where} sets no USER: the container runs as root",
+                path=path,
+                line=line,
+                key="final-stage",
+            )
+            return
+        yield ROOT_USER.finding(
+            f"the {where} is FROM scratch with no USER, ENTRYPOINT or CMD: files exported by "
+            f"the build rather than a service; whatever is run from it runs as root",
+            severity=Severity.LOW,
+            path=path,
+            line=line,
+            key="final-stage",
+        )
+        return
+    names = ", ".join(origin.unresolved)
+    yield ROOT_USER.finding(
+        f"the {where} sets no USER and its base image comes from {names}, which has no "
+        f"default: it runs as that image's user, root unless that image sets another",
+        severity=Severity.MEDIUM,
+        path=path,
+        line=line,
+        key="final-stage",
+    )
 
 
 def _unknown_user(final: Stage, where: str, path: str, line: int) -> Iterator[Finding]:

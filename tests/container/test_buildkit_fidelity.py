@@ -390,3 +390,29 @@ def test_base_image_published_as_non_root_is_an_unknown_user_at_low(text: str) -
 def test_base_image_near_misses_stay_high(text: str) -> None:
     (finding,) = rules(audit(text), "container/root-user")
     assert finding.severity == Severity.HIGH
+
+
+@pytest.mark.parametrize(
+    ("text", "severity"),
+    [
+        # an export stage (`docker build --output`): files, nothing that runs
+        (
+            f"FROM golang:1.22{PIN} AS build\nRUN go build\nFROM scratch AS out\nCOPY --from=build /a /\n",
+            Severity.LOW,
+        ),
+        # a static binary on scratch runs as uid 0
+        (
+            f'FROM golang:1.22{PIN} AS build\nFROM scratch\nCOPY --from=build /a /a\nENTRYPOINT ["/a"]\n',
+            Severity.HIGH,
+        ),
+        # the base is whatever the build passes: its user is unknown here
+        ("ARG BASE_IMAGE\nFROM $BASE_IMAGE\nCOPY app /app\n", Severity.MEDIUM),
+        # a default names the base: judged as that image
+        (f"ARG BASE_IMAGE=alpine:3.20{PIN}\nFROM $BASE_IMAGE\nCOPY app /app\n", Severity.HIGH),
+    ],
+)
+def test_root_user_on_scratch_and_on_a_base_named_by_a_build_argument(
+    text: str, severity: Severity
+) -> None:
+    (finding,) = rules(audit(text), "container/root-user")
+    assert finding.severity == severity
