@@ -25,6 +25,7 @@ _NAMES = ("dockerfile", "containerfile")
 # A line that is a template directive, where an instruction would be.
 _TEMPLATE_LINE = re.compile(rb"^[ \t]*\{\{", re.MULTILINE)
 _FROM_LINE = re.compile(rb"^[ \t]*from[ \t]", re.MULTILINE | re.IGNORECASE)
+_EMPTY_OR_NO_FROM = ("the file has no instructions", "no FROM")
 # Templates, documents and source code named after a Dockerfile (`dockerfile.py`, `Dockerfile.md`).
 _NOT_DOCKERFILE = (
     ".dockerignore",
@@ -104,7 +105,7 @@ class ContainerCollector:
                 # generated from it are audited.
                 notes.append(f"container: {rel} is a template ({{{{ … }}}} lines); not audited")
                 continue
-            if not dockerfile.stages and _FROM_LINE.search(data) is None:
+            if _is_fragment(dockerfile, data):
                 # No FROM anywhere: a fragment a generator pastes into Dockerfiles (or an empty
                 # file). Nothing can build it, so nothing in it reaches an image.
                 notes.append(f"container: {rel} has no FROM (a fragment?); not audited")
@@ -163,6 +164,15 @@ def _is_template(dockerfile: Dockerfile, data: bytes) -> bool:
         for e in dockerfile.instruction_errors
         if e.line <= len(lines)
     )
+
+
+def _is_fragment(dockerfile: Dockerfile, data: bytes) -> bool:
+    """Read whole, but no FROM line anywhere (a file over the size cap, not UTF-8 or with a
+    bad directive is a parse error, never a fragment)."""
+    if dockerfile.stages or _FROM_LINE.search(data) is not None:
+        return False
+    error = dockerfile.parse_error
+    return error is None or error.message.startswith(_EMPTY_OR_NO_FROM)
 
 
 def _through_symlink(root: Path, rel: str) -> bool:

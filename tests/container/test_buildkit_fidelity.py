@@ -20,6 +20,7 @@ from gatekeeper.container.dockerfile import parse_dockerfile
 from gatekeeper.container.shellword import WordError, process_word
 from gatekeeper.models.container import ContainerEvidence
 from gatekeeper.models.finding import Finding, Severity
+from gatekeeper.models.policy import Limits
 from tests.container.test_audit import PIN, audit, rules
 
 # -- word processing -------------------------------------------------------------------------
@@ -416,3 +417,18 @@ def test_root_user_on_scratch_and_on_a_base_named_by_a_build_argument(
 ) -> None:
     (finding,) = rules(audit(text), "container/root-user")
     assert finding.severity == severity
+
+
+def test_an_oversized_or_undecodable_file_without_from_is_still_a_parse_error(
+    tmp_path: Path,
+) -> None:
+    root = write(tmp_path, {})
+    (root / "Dockerfile").write_bytes(b"\0" * 4096)
+    (root / "Dockerfile.latin1").write_bytes(b"RUN echo \xff\n")
+    evidence = collector_for("container").collect(
+        CollectContext(repo=root, limits=Limits(max_file_bytes=1024))
+    )
+    assert isinstance(evidence, ContainerEvidence)
+    errors = {d.path: d.parse_error for d in evidence.dockerfiles}
+    assert set(errors) == {"Dockerfile", "Dockerfile.latin1"}
+    assert all(e is not None for e in errors.values())
