@@ -614,3 +614,23 @@ def test_poetry_several_versions_fall_back_to_the_highest_and_say_so(git_repo: g
     assert len(hits) == 1 and hits[0].severity.value == "high"
     assert hits[0].message.startswith("numpy is downgraded from 1.26.4 to 1.25.0 (base HEAD)")
     assert "does not record which dependent gets which" in hits[0].message
+
+
+# ------------------------------------------------------------------ the SBOM
+
+
+def test_sbom_links_each_dependent_to_the_version_it_gets(tmp_path: Path) -> None:
+    from gatekeeper.deps.sbom import sbom_from_evidence
+
+    write(tmp_path, {"Cargo.lock": cargo_lock(wasi_base())})
+    bom = sbom_from_evidence(collect(tmp_path, base=None))
+    depends = {d["ref"]: d["dependsOn"] for d in bom["dependencies"]}
+    # two versions of wasi: each getrandom depends on its own (a name alone was ambiguous)
+    assert depends["pkg:cargo/getrandom@0.2.15"] == [
+        "pkg:cargo/cfg-if@1.0.0",
+        f"pkg:cargo/wasi@{WASI_11.replace('+', '%2B')}",
+    ]
+    assert depends["pkg:cargo/getrandom@0.3.1"] == [
+        "pkg:cargo/cfg-if@1.0.0",
+        f"pkg:cargo/wasi@{WASI_14.replace('+', '%2B')}",
+    ]
