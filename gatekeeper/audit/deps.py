@@ -253,16 +253,18 @@ def _new_source(pkg: Package, base_ref: str | None, *, first_audit: bool) -> Fin
 def _who(dependents: list[str]) -> str:
     """The dependents of a downgrade, for a message (at most three named)."""
     names = []
-    for dependent in dependents:
+    for label in dependents:
+        dependent, _, marker = label.partition(" ; ")
+        where = f" (where {marker})" if marker else ""
         if dependent == "project:.":
-            names.append("the project")
+            names.append(f"the project{where}")
         elif dependent.startswith("project:range:"):
             names.append(f"whoever asks for {dependent.removeprefix('project:range:')}")
         elif dependent.startswith("project:"):
-            names.append(f"the workspace member {dependent.removeprefix('project:')}")
+            names.append(f"the workspace member {dependent.removeprefix('project:')}{where}")
         else:
             name, _, version = dependent.rpartition("@")
-            names.append(f"{name} {version}")
+            names.append(f"{name} {version}{where}")
     more = f" and {len(names) - 3} more" if len(names) > 3 else ""
     return ", ".join(names[:3]) + more
 

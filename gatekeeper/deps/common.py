@@ -205,16 +205,18 @@ def find_line(text: str, needles: Iterable[str], default: int = 1) -> int:
     return default
 
 
-def use_of(name: str, version: str) -> str:
-    """The ``name@version`` spelling of a resolved dependency (``Package.uses``)."""
-    return f"{name}@{version}"
+def use_of(name: str, version: str, marker: str | None = None) -> str:
+    """The ``name@version`` spelling of a resolved dependency (``Package.uses``), with
+    `` ; marker`` when the lockfile resolves it for one environment only (uv's forks)."""
+    return f"{name}@{version} ; {marker}" if marker else f"{name}@{version}"
 
 
-def split_use(value: str) -> tuple[str, str]:
-    """(name, version) of a ``name@version`` (split at the last ``@``: npm scopes start with
-    one, and no ecosystem's versions contain one)."""
-    name, _, version = value.rpartition("@")
-    return name, version
+def split_use(value: str) -> tuple[str, str, str]:
+    """(name, version, marker or "") of a ``name@version[ ; marker]`` (split at the last
+    ``@`` before the marker: npm scopes start with one, no ecosystem's versions contain one)."""
+    resolved, _, marker = value.partition(" ; ")
+    name, _, version = resolved.rpartition("@")
+    return name, version, marker
 
 
 @functools.lru_cache(maxsize=4096)

@@ -32,8 +32,9 @@ from gatekeeper.deps.versions import UnparseableVersion, version_key
 from gatekeeper.models.deps import ChangeKind, CompareBasis, DepChange, DepsSnapshot, Package
 
 Key = tuple[str, str]  # (ecosystem, name)
-# A dependent: ("project", name) for one of the repository's own projects, or
-# ("package", name, version).
+# A dependent: ("project", name, marker) for one of the repository's own projects, or
+# ("package", name, version, marker); the marker ("" for none) is the environment a lock
+# resolves the dependency for (uv's forks: one version per name per marker set).
 Dependent = tuple[str, ...]
 
 
@@ -147,14 +148,13 @@ class _Resolutions:
             lambda: defaultdict(lambda: defaultdict(set))
         )
         for pkg in self.snapshot.packages:
-            dependent: Dependent = ("package", pkg.name, pkg.version or "")
             for use in pkg.uses:
-                name, version = split_use(use)
-                out[pkg.file][name][dependent].add(version)
+                name, version, marker = split_use(use)
+                out[pkg.file][name][("package", pkg.name, pkg.version or "", marker)].add(version)
         for project in self.snapshot.projects:
             for use in project.uses:
-                name, version = split_use(use)
-                out[project.file][name][("project", project.name)].add(version)
+                name, version, marker = split_use(use)
+                out[project.file][name][("project", project.name, marker)].add(version)
         return out
 
 
@@ -167,17 +167,31 @@ def _paired(
     base: dict[Dependent, set[str]], head: dict[Dependent, set[str]]
 ) -> list[tuple[Dependent, set[str], set[str]]]:
     """(dependent, base versions, head versions) of each dependent on both sides: a project by
-    its name, a package by name and version. A dependent at another version is another
+    its name, a package by name and version, for the same environment (the same marker, or
+    one side resolved for every environment). A dependent at another version is another
     dependent: its release asks for what it asks for (a new release of a tool that pins an
     older library is no back-rev of the lockfile; a back-rev of the tool itself is seen where
-    the tool is the dependency)."""
-    return [(d, base[d], head[d]) for d in sorted(head) if d in base]
+    the tool is the dependency). Markers that differ on both sides (a fork split anew) are
+    not compared."""
+    by_who: dict[Dependent, list[str]] = defaultdict(list)
+    for dependent in base:
+        by_who[dependent[:-1]].append(dependent[-1])
+    pairs = []
+    for dependent in sorted(head):
+        who, marker = dependent[:-1], dependent[-1]
+        for old_marker in by_who.get(who, []):
+            if old_marker == marker or not old_marker or not marker:
+                label = (*who, marker or old_marker)
+                pairs.append((label, base[(*who, old_marker)], head[dependent]))
+    return pairs
 
 
 def _label(dependent: Dependent) -> str:
+    """``name@version`` of a package, ``project:NAME`` of a project, `` ; marker`` if any."""
+    marker = f" ; {dependent[-1]}" if dependent[-1] else ""
     if dependent[0] == "project":
-        return f"project:{dependent[1]}"
-    return f"{dependent[1]}@{dependent[2]}"
+        return f"project:{dependent[1]}{marker}"
+    return f"{dependent[1]}@{dependent[2]}{marker}"
 
 
 @dataclass

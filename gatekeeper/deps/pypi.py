@@ -431,7 +431,8 @@ def _uv_dep_lists(entry: dict[str, Any], line: int, member: bool) -> list[Any]:
 
 class _UvVersions:
     """The versions a uv.lock holds of each name: a dependency names its version only when
-    there are several (one per fork of the resolution, i.e. per marker set)."""
+    there are several (one per fork of the resolution, i.e. per marker set), and its marker
+    says for which environments (kept: one version per name per marker set)."""
 
     def __init__(self, entries: list[Any]) -> None:
         self.by_name: dict[str, set[str]] = {}
@@ -447,10 +448,11 @@ class _UvVersions:
                 continue
             name = normalize_name("PyPI", dep["name"])
             versions = self.by_name.get(name, set())
+            marker = dep.get("marker") if isinstance(dep.get("marker"), str) else None
             if isinstance(dep.get("version"), str):
-                out.add(use_of(name, dep["version"]))
+                out.add(use_of(name, dep["version"], marker))
             elif len(versions) == 1:
-                out.add(use_of(name, next(iter(versions))))
+                out.add(use_of(name, next(iter(versions)), marker))
         return sorted(out)
 
 

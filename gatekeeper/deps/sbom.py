@@ -92,7 +92,7 @@ def _dependency_purls(
     if pkg.uses:
         found = set()
         for use in pkg.uses:
-            name, version = split_use(use)
+            name, version, _ = split_use(use)
             target = by_file_version.get((pkg.file, name, version))
             if target is not None:
                 found.add(target)

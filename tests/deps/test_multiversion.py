@@ -567,7 +567,13 @@ def test_uv_fork_dropped_is_no_downgrade_and_a_lower_fork_fires(git_repo: git.Re
     root = start(git_repo, {"uv.lock": uv_lock(["1.26.4", "2.2.0"])})
     snapshot = collect(root, base=None).tree
     assert [(p.name, p.uses) for p in snapshot.projects] == [
-        ("app", ["numpy@1.26.4", "numpy@2.2.0"])
+        (
+            "app",
+            [
+                "numpy@1.26.4 ; python_full_version < '3.10'",
+                "numpy@2.2.0 ; python_full_version >= '3.10'",
+            ],
+        )
     ]
     # near-miss: Python 3.9 support dropped, the 1.26 fork goes; 2.2.0 stays the highest
     write(root, {"uv.lock": uv_lock(["2.2.0"])})
@@ -576,7 +582,8 @@ def test_uv_fork_dropped_is_no_downgrade_and_a_lower_fork_fires(git_repo: git.Re
     write(root, {"uv.lock": uv_lock(["1.26.4"])})
     hits = downgrades(root)
     assert [f.message.split(" (base")[0] for f in hits] == [
-        "numpy is downgraded from 2.2.0 to 1.26.4 for the workspace member app"
+        "numpy is downgraded from 2.2.0 to 1.26.4 for the workspace member app "
+        "(where python_full_version >= '3.10')"
     ]
 
 
@@ -633,4 +640,69 @@ def test_sbom_links_each_dependent_to_the_version_it_gets(tmp_path: Path) -> Non
     assert depends["pkg:cargo/getrandom@0.3.1"] == [
         "pkg:cargo/cfg-if@1.0.0",
         f"pkg:cargo/wasi@{WASI_14.replace('+', '%2B')}",
+    ]
+
+
+def uv_packages(packages: list[tuple[str, str, list[tuple[str, str | None, str | None]]]]) -> str:
+    """A uv.lock of the workspace member ``app`` and packages (name, version, dependencies as
+    (name, version when the lock holds several, marker))."""
+
+    def dep(name: str, version: str | None, marker: str | None) -> str:
+        fields = [f'name = "{name}"']
+        if version:
+            fields += [
+                f'version = "{version}"',
+                'source = { registry = "https://pypi.org/simple" }',
+            ]
+        if marker:
+            fields.append(f'marker = "{marker}"')
+        return "{ " + ", ".join(fields) + " }"
+
+    out = ["version = 1", "revision = 2", 'requires-python = ">=3.10"', ""]
+    for name, version, deps in packages:
+        out += ["[[package]]", f'name = "{name}"', f'version = "{version}"']
+        if name == "app":
+            out.append('source = { editable = "." }')
+        else:
+            out.append('source = { registry = "https://pypi.org/simple" }')
+        out += ["dependencies = [", *[f"    {dep(*d)}," for d in deps], "]"]
+        if name != "app":
+            out.append(
+                f'sdist = {{ url = "https://files.pythonhosted.org/{name}-{version}.tar.gz", '
+                f'hash = "sha256:{digest(name, version)}", size = 1 }}'
+            )
+        out.append("")
+    return "\n".join(out)
+
+
+OLD_PY, NEW_PY = "python_full_version < '3.11'", "python_full_version >= '3.11'"
+
+
+def test_uv_fork_moving_to_a_new_dependent_version_is_no_downgrade(git_repo: git.Repo) -> None:
+    # pallets/click's shape: myst-parser 4.0.1 served every Python (sphinx 8.1.3 below 3.11,
+    # 8.2.3 from 3.11); now it serves only Pythons below 3.11 and myst-parser 5.0.0 takes the
+    # others with sphinx 9. Per environment nothing got less; by dependent alone, myst-parser
+    # 4.0.1's highest sphinx went from 8.2.3 to 8.1.3.
+    base = [
+        ("app", "0.1.0", [("myst-parser", None, None)]),
+        ("myst-parser", "4.0.1", [("sphinx", "8.1.3", OLD_PY), ("sphinx", "8.2.3", NEW_PY)]),
+        ("sphinx", "8.1.3", []),
+        ("sphinx", "8.2.3", []),
+    ]
+    root = start(git_repo, {"uv.lock": uv_packages(base)})
+    head = [
+        ("app", "0.1.0", [("myst-parser", "4.0.1", OLD_PY), ("myst-parser", "5.0.0", NEW_PY)]),
+        ("myst-parser", "4.0.1", [("sphinx", "8.1.3", OLD_PY)]),
+        ("myst-parser", "5.0.0", [("sphinx", "9.1.0", NEW_PY)]),
+        ("sphinx", "8.1.3", []),
+        ("sphinx", "9.1.0", []),
+    ]
+    write(root, {"uv.lock": uv_packages(head)})
+    assert downgrades(root) == []
+    # and the same dependent getting less for the same environment fires
+    head[1] = ("myst-parser", "4.0.1", [("sphinx", "8.1.0", OLD_PY)])
+    head[3] = ("sphinx", "8.1.0", [])
+    write(root, {"uv.lock": uv_packages(head)})
+    assert [f.message.split(" (base")[0] for f in downgrades(root)] == [
+        f"sphinx is downgraded from 8.1.3 to 8.1.0 for myst-parser 4.0.1 (where {OLD_PY})"
     ]
