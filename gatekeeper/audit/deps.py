@@ -133,17 +133,17 @@ _TEST_DATA_DIRS = frozenset(
 )
 
 
-def test_data_dir(path: str | None) -> str | None:
+def _test_data_folder(path: str | None) -> str | None:
     """The test-data directory a repository path is under, if any."""
     if not path:
         return None
     return next((part for part in path.split("/")[:-1] if part.lower() in _TEST_DATA_DIRS), None)
 
 
-def in_context(finding: Finding) -> Finding:
+def _in_context(finding: Finding) -> Finding:
     """The finding at the severity its file's context allows, saying why when lowered: a
     parse error of test data is low, any other finding of test data at most medium."""
-    folder = test_data_dir(finding.path)
+    folder = _test_data_folder(finding.path)
     if folder is None:
         return finding
     cap = Severity.LOW if finding.rule == "deps/parse-error" else Severity.MEDIUM
@@ -165,7 +165,7 @@ class DepsParseAudit:
 
     def run(self, evidence: DepsEvidence, ctx: AuditContext) -> Iterator[Finding]:
         for problem in evidence.tree.errors:
-            yield in_context(
+            yield _in_context(
                 Finding.make(
                     "deps/parse-error",
                     Severity.HIGH,
@@ -188,7 +188,7 @@ class KnownVulnerabilityAudit:
             fixed = f"; fixed in {', '.join(vuln.fixed)}" if vuln.fixed else "; no fixed version"
             score = f", CVSS {vuln.score}" if vuln.score is not None else ""
             summary = f": {vuln.summary}" if vuln.summary else ""
-            yield in_context(
+            yield _in_context(
                 Finding.make(
                     "deps/known-vulnerability",
                     Severity(vuln.severity),
@@ -210,14 +210,16 @@ class DepsDiffAudit:
         for change in evidence.changes:
             describe = _CHANGE_FINDINGS.get(change.kind)
             if describe is not None:
-                yield in_context(describe(change, evidence.base_ref))
+                yield _in_context(describe(change, evidence.base_ref))
         # A package new to the tree (or every package, without a base) that does not come from
         # its ecosystem's default registry: git, URL or another registry.
         for pkg in _new_packages(evidence):
             kind = pkg.source.partition(":")[0]
             if is_default_source(pkg.ecosystem, pkg.source) or kind == "path":
                 continue
-            yield in_context(_new_source(pkg, evidence.base_ref, first_audit=evidence.base is None))
+            yield _in_context(
+                _new_source(pkg, evidence.base_ref, first_audit=evidence.base is None)
+            )
 
 
 def _from(ecosystem: str, source: str) -> str:

@@ -219,8 +219,7 @@ class _Compare:
                 found = self._per_dependent(heads, bases)
                 if found is not None:
                     return found
-            basis: CompareBasis = "single" if len(heads) == len(bases) == 1 else "highest"
-            return self._highest(heads, bases, basis)
+            return self._highest(heads, bases, _basis(heads, bases))
         except UnparseableVersion as exc:
             first = self.first
             self.notes.append(
@@ -273,10 +272,19 @@ class _Compare:
                 drops[(old[0], new[0])].append(_label(dependent))
         if drops:
             return [
-                self._change(old, new, True, "dependents", sorted(who))
+                self._change(old, new, True, "dependents", sorted(set(who)))
                 for (old, new), who in sorted(drops.items())
             ]
-        return [c for c in self._highest(heads, bases, "highest") if c.kind == "upgraded"]
+        return [c for c in self._highest(heads, bases, _basis(heads, bases)) if not _down(c)]
+
+
+def _basis(heads: set[str], bases: set[str]) -> CompareBasis:
+    """How versions compare without dependents: the only one on each side, or the highest."""
+    return "single" if len(heads) == len(bases) == 1 else "highest"
+
+
+def _down(change: DepChange) -> bool:
+    return change.kind == "downgraded"
 
 
 def _versions(packages: list[Package]) -> set[str]:
