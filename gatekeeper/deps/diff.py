@@ -163,26 +163,38 @@ def _records_dependents(file: str) -> bool:
     return found is not None and found[1].per_dependent
 
 
+def _by_who(edges: dict[Dependent, set[str]]) -> dict[Dependent, dict[str, set[str]]]:
+    """Dependent without its marker -> marker -> versions."""
+    out: dict[Dependent, dict[str, set[str]]] = defaultdict(dict)
+    for dependent, versions in edges.items():
+        out[dependent[:-1]][dependent[-1]] = versions
+    return out
+
+
 def _paired(
     base: dict[Dependent, set[str]], head: dict[Dependent, set[str]]
 ) -> list[tuple[Dependent, set[str], set[str]]]:
     """(dependent, base versions, head versions) of each dependent on both sides: a project by
-    its name, a package by name and version, for the same environment (the same marker, or
-    one side resolved for every environment). A dependent at another version is another
+    its name, a package by name and version. A dependent at another version is another
     dependent: its release asks for what it asks for (a new release of a tool that pins an
     older library is no back-rev of the lockfile; a back-rev of the tool itself is seen where
-    the tool is the dependency). Markers that differ on both sides (a fork split anew) are
-    not compared."""
-    by_who: dict[Dependent, list[str]] = defaultdict(list)
-    for dependent in base:
-        by_who[dependent[:-1]].append(dependent[-1])
-    pairs = []
-    for dependent in sorted(head):
-        who, marker = dependent[:-1], dependent[-1]
-        for old_marker in by_who.get(who, []):
-            if old_marker == marker or not old_marker or not marker:
-                label = (*who, marker or old_marker)
-                pairs.append((label, base[(*who, old_marker)], head[dependent]))
+    the tool is the dependency).
+
+    Environments (uv's markers): the same marker on both sides is compared; when one side
+    resolves for every environment and the other splits it into forks, the dependent is
+    compared as a whole (its highest version on each side: a new fork for a new environment,
+    such as a minimum-versions group, is no back-rev); forks split anew on both sides are not
+    compared."""
+    befores, afters = _by_who(base), _by_who(head)
+    pairs: list[tuple[Dependent, set[str], set[str]]] = []
+    for who in sorted(set(befores) & set(afters)):
+        olds, news = befores[who], afters[who]
+        common = sorted(set(olds) & set(news))
+        if common:
+            pairs.extend(((*who, m), olds[m], news[m]) for m in common)
+        elif set(olds) == {""} or set(news) == {""}:
+            every = (*who, "")
+            pairs.append((every, set().union(*olds.values()), set().union(*news.values())))
     return pairs
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import posixpath
 import re
 import urllib.parse
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -150,13 +151,14 @@ class _InstallTree:
         self.at: dict[str, tuple[str, str] | None] = {}  # path -> (name, version); None: a link
 
     def uses(self, directory: str, names: list[str]) -> list[str]:
-        out = []
+        """``name@version`` each of ``names`` resolves to from ``directory`` (sorted)."""
+        out = set()
         for name in names:
             found = node_resolve(self.at, directory, name)
             target = self.at.get(found) if found is not None else None
             if target is not None:  # a link resolves to a workspace member: the project's code
-                out.append(use_of(*target))
-        return out
+                out.add(use_of(*target))
+        return sorted(out)
 
 
 def parse_package_lock(path: str, text: str, result: ParseResult, tree: FileSource) -> None:
@@ -175,25 +177,37 @@ def parse_package_lock(path: str, text: str, result: ParseResult, tree: FileSour
         return
     lines = line_index(text, _LOCK_KEY)
     direct = _lock_root(path, packages.get("") or {}, lines.get("", 1), result)
+    # First what is installed where (who gets which version is Node's resolution over the
+    # install paths), then each entry with the versions it gets.
     installed = _InstallTree()
-    found: list[tuple[str, dict[str, Any], Package]] = []
     for key, entry in packages.items():
         if key == "" or "node_modules/" not in key:
             continue  # the root project and workspace members are the project's own code
-        pkg = _lock_entry(path, key, entry, lines.get(key, 1), direct)
-        installed.at[key] = (pkg.name, pkg.version or "") if pkg is not None else None
-        if pkg is not None:
-            found.append((key, entry, pkg))
-    for key, entry, pkg in found:
-        uses = installed.uses(key, _dep_names(entry, _INSTALLED_FIELDS))
-        result.packages.append(pkg.model_copy(update={"uses": sorted(set(uses))}))
+        installed.at[key] = _installed_at(key, entry, lines.get(key, 1))
     for key, entry in packages.items():
-        if (key == "" or "node_modules/" not in key) and isinstance(entry, dict):
-            uses = installed.uses(key, _dep_names(entry, _PROJECT_FIELDS))
-            result.projects.append(
-                Project(file=path, name=key or ".", line=lines.get(key, 1), uses=sorted(set(uses)))
-            )
+        if key == "" or "node_modules/" not in key:
+            if isinstance(entry, dict):
+                uses = installed.uses(key, _dep_names(entry, _PROJECT_FIELDS))
+                result.projects.append(
+                    Project(file=path, name=key or ".", line=lines.get(key, 1), uses=uses)
+                )
+        elif installed.at[key] is not None:
+            uses = installed.uses(key, _dep_names(entry, _INSTALLED_FIELDS))
+            result.packages.append(_lock_entry(path, key, entry, lines.get(key, 1), direct, uses))
     result.files.append(path)
+
+
+def _installed_at(key: str, entry: Any, line: int) -> tuple[str, str] | None:
+    """(name, version) installed at a ``packages`` key (v2/v3); None for a link to a
+    workspace member."""
+    if not isinstance(entry, dict):
+        raise LockfileError(f"packages[{key!r}] is not an object", line)
+    if entry.get("link"):
+        return None
+    ver = entry.get("version")
+    if not isinstance(ver, str):
+        raise LockfileError(f"packages[{key!r}] has no version", line)
+    return entry.get("name") or _name_from_path(key), ver
 
 
 def _lock_root(path: str, root: Any, line: int, result: ParseResult) -> set[str]:
@@ -208,22 +222,17 @@ def _lock_root(path: str, root: Any, line: int, result: ParseResult) -> set[str]
     return direct
 
 
-def _lock_entry(path: str, key: str, entry: Any, line: int, direct: set[str]) -> Package | None:
-    """One ``packages`` entry (v2/v3); None for a link to a workspace member."""
-    if not isinstance(entry, dict):
-        raise LockfileError(f"packages[{key!r}] is not an object", line)
-    if entry.get("link"):
-        return None
+def _lock_entry(
+    path: str, key: str, entry: dict[str, Any], line: int, direct: set[str], uses: list[str]
+) -> Package:
+    """One installed ``packages`` entry (v2/v3), with the versions its dependencies get."""
     name = entry.get("name") or _name_from_path(key)
-    ver = entry.get("version")
-    if not isinstance(ver, str):
-        raise LockfileError(f"packages[{key!r}] has no version", line)
     source, hash_supported = npm_source(name, _text(entry.get("resolved")))
     hashes = _integrity(entry.get("integrity"), line)
     return package(
         "npm",
         name,
-        ver,
+        entry["version"],
         file=path,
         line=line,
         source=source,
@@ -231,6 +240,7 @@ def _lock_entry(path: str, key: str, entry: Any, line: int, direct: set[str]) ->
         direct=key == f"node_modules/{name}" and name in direct,
         hash_supported=hash_supported and not entry.get("inBundle"),
         depends_on=list(entry.get("dependencies") or {}),
+        uses=uses,
     )
 
 
@@ -256,7 +266,8 @@ def _parse_lock_v1(
     # (28 s for 20,000 entries).
     lines = line_index(text, _V1_KEY)
     installed = _InstallTree()
-    found: list[tuple[str, list[str], Package]] = []
+    # (install path, name, entry, line, depth) of every entry of the nested tree
+    rows: list[tuple[str, str, dict[str, Any], int, int]] = []
 
     def walk(deps: Any, parent: str, depth: int) -> None:
         if not isinstance(deps, dict):
@@ -267,45 +278,50 @@ def _parse_lock_v1(
                 raise LockfileError(f"dependency {name!r} has no version", line)
             key = f"{parent}/node_modules/{name}" if parent else f"node_modules/{name}"
             ver = entry["version"]
-            resolved = entry.get("resolved")
             if ver.startswith(("file:", "link:")):
                 installed.at[key] = None
                 continue
-            source, hash_supported = npm_source(
-                name, resolved if isinstance(resolved, str) else (ver if ":" in ver else None)
-            )
-            if ":" in ver:  # git or URL dependency: the version field holds the spec
-                ver_out: str | None = None
-            else:
-                ver_out = ver
-            integrity = entry.get("integrity")
-            pkg = package(
-                "npm",
-                name,
-                ver_out,
-                file=path,
-                line=line,
-                source=source,
-                hashes=sri_to_hashes(integrity) if isinstance(integrity, str) else [],
-                direct=depth == 0,
-                spec=None if ver_out else ver,
-                hash_supported=hash_supported,
-                depends_on=list(entry.get("requires") or {}),
-            )
-            installed.at[key] = (pkg.name, ver_out) if ver_out else None
-            found.append((key, list(entry.get("requires") or {}), pkg))
+            # git or URL dependency: the version field holds the spec, no version
+            installed.at[key] = None if ":" in ver else (name, ver)
+            rows.append((key, name, entry, line, depth))
             if entry.get("dependencies"):
                 walk(entry["dependencies"], key, depth + 1)
 
     walk(data.get("dependencies") or {}, "", 0)
-    for key, requires, pkg in found:
-        uses = installed.uses(key, requires)
-        result.packages.append(pkg.model_copy(update={"uses": sorted(set(uses))}))
+    for key, name, entry, line, depth in rows:
+        uses = installed.uses(key, list(entry.get("requires") or {}))
+        result.packages.append(_v1_entry(path, name, entry, line, depth, uses))
     # v1 does not record the project's own dependencies: the package.json beside it does.
     manifest = _manifest_beside(path, tree)
     if manifest is not None:
         uses = installed.uses("", _dep_names(manifest, _PROJECT_FIELDS))
-        result.projects.append(Project(file=path, name=".", line=1, uses=sorted(set(uses))))
+        result.projects.append(Project(file=path, name=".", line=1, uses=uses))
+
+
+def _v1_entry(
+    path: str, name: str, entry: dict[str, Any], line: int, depth: int, uses: list[str]
+) -> Package:
+    ver = entry["version"]
+    resolved = entry.get("resolved")
+    source, hash_supported = npm_source(
+        name, resolved if isinstance(resolved, str) else (ver if ":" in ver else None)
+    )
+    ver_out = None if ":" in ver else ver  # git or URL: the version field holds the spec
+    integrity = entry.get("integrity")
+    return package(
+        "npm",
+        name,
+        ver_out,
+        file=path,
+        line=line,
+        source=source,
+        hashes=sri_to_hashes(integrity) if isinstance(integrity, str) else [],
+        direct=depth == 0,
+        spec=None if ver_out else ver,
+        hash_supported=hash_supported,
+        depends_on=list(entry.get("requires") or {}),
+        uses=uses,
+    )
 
 
 # ------------------------------------------------------------------ yarn.lock (v1 and berry)
@@ -413,16 +429,16 @@ def parse_yarn_lock(path: str, text: str, result: ParseResult, tree: FileSource)
         reader.feed(number, raw)
     # Every descriptor (name@range) resolves to one entry: that is who gets which version.
     resolves: dict[str, tuple[str, str] | None] = {}
-    found: list[tuple[dict[str, Any], Package]] = []
+    found: list[tuple[int, dict[str, Any], _YarnTarget]] = []
     members: list[tuple[int, str, dict[str, Any]]] = []
     for number, keys, fields in reader.entries:
         if keys == ["__metadata"]:
             continue
-        pkg = _yarn_entry(path, number, keys, fields, berry, result)
+        target = _yarn_target(path, number, keys, fields, berry, result)
         for key in keys:
-            resolves[key] = (pkg.name, pkg.version or "") if pkg is not None else None
-        if pkg is not None:
-            found.append((fields, pkg))
+            resolves[key] = (target.name, target.version) if target is not None else None
+        if target is not None:
+            found.append((number, fields, target))
         elif berry and "@workspace:" in str(fields.get("resolution", "")):
             workspace = str(fields["resolution"]).split("@workspace:", 1)[1]
             members.append((number, workspace, fields))
@@ -430,16 +446,15 @@ def parse_yarn_lock(path: str, text: str, result: ParseResult, tree: FileSource)
     def uses(descriptors: list[str]) -> list[str]:
         return sorted({use_of(*r) for d in descriptors if (r := resolves.get(d)) is not None})
 
-    for fields, pkg in found:
-        result.packages.append(pkg.model_copy(update={"uses": uses(_yarn_deps(fields))}))
+    for number, fields, target in found:
+        result.packages.append(target.package(path, number, fields, uses(_yarn_deps(fields))))
     for number, workspace, fields in members:
         result.projects.append(
             Project(file=path, name=workspace, line=number, uses=uses(_yarn_deps(fields)))
         )
     if not berry:
-        _yarn_v1_projects(
-            path, tree, resolves, {d for f, _ in found for d in _yarn_deps(f)}, result
-        )
+        referenced = {d for _, fields, _ in found for d in _yarn_deps(fields)}
+        _yarn_v1_projects(path, tree, resolves, referenced, result)
     result.files.append(path)
 
 
@@ -475,14 +490,39 @@ def _yarn_v1_projects(
             )
 
 
-def _yarn_entry(
+@dataclass(frozen=True)
+class _YarnTarget:
+    """What one yarn entry resolves to: the package and where it comes from."""
+
+    name: str
+    version: str
+    source: str
+    hash_supported: bool
+    hashes: list[str]
+
+    def package(self, path: str, line: int, fields: dict[str, Any], uses: list[str]) -> Package:
+        return package(
+            "npm",
+            self.name,
+            self.version,
+            file=path,
+            line=line,
+            source=self.source,
+            hashes=self.hashes,
+            hash_supported=self.hash_supported,
+            depends_on=list(fields.get("dependencies") or {}),
+            uses=uses,
+        )
+
+
+def _yarn_target(
     path: str,
     number: int,
     keys: list[str],
     fields: dict[str, Any],
     berry: bool,
     result: ParseResult,
-) -> Package | None:
+) -> _YarnTarget | None:
     """One entry: its descriptors are declarations, its resolution a package (None for the
     project's own workspaces and local paths)."""
     name, spec = _split_descriptor(keys[0])
@@ -493,7 +533,6 @@ def _yarn_entry(
     version = fields.get("version")
     if not isinstance(version, str):
         raise LockfileError(f"entry {keys[0]!r} has no version", number)
-    deps = list(fields.get("dependencies") or {})
     for key in keys:
         declared_name, spec = _split_descriptor(key)
         result.declared.append(
@@ -502,18 +541,7 @@ def _yarn_entry(
     located = _berry_source(fields) if berry else _classic_source(name, fields)
     if located is None:
         return None
-    source, supported, hashes = located
-    return package(
-        "npm",
-        name,
-        version,
-        file=path,
-        line=number,
-        source=source,
-        hashes=hashes,
-        hash_supported=supported,
-        depends_on=deps,
-    )
+    return _YarnTarget(name, version, *located)
 
 
 def _berry_source(fields: dict[str, Any]) -> tuple[str, bool, list[str]] | None:
@@ -705,11 +733,11 @@ def parse_pnpm_lock(path: str, text: str, result: ParseResult, tree: FileSource)
     direct = _pnpm_importer(path, text, data, result)
     snapshots = _pnpm_snapshots(data)
     for key, entry in _mapping(data.get("packages") or {}, "packages", 1).items():
-        found = _pnpm_entry(path, key, entry, lines.get(key, 1), lock_version, direct)
+        sources = snapshots.get(str(key).split("(")[0]) or [entry]
+        uses = _pnpm_uses(sources, _INSTALLED_FIELDS[:2], lock_version)
+        found = _pnpm_entry(path, key, entry, lines.get(key, 1), lock_version, direct, uses)
         if found is not None:
-            sources = snapshots.get(str(key).split("(")[0]) or [entry]
-            uses = _pnpm_uses(sources, _INSTALLED_FIELDS[:2], lock_version)
-            result.packages.append(found.model_copy(update={"uses": uses}))
+            result.packages.append(found)
     importers = _pnpm_importers(data)
     line = find_line(text, ["\nimporters:", "\ndependencies:"]) + 1
     for name, importer in sorted(
@@ -739,6 +767,7 @@ def _pnpm_git(
     resolution: dict[Any, Any],
     line: int,
     lock_version: float,
+    uses: list[str],
 ) -> Package:
     version = entry.get("version")
     return package(
@@ -750,18 +779,26 @@ def _pnpm_git(
         source=git_source(str(resolution.get("repo"))),
         hash_supported=False,
         spec=None if version else str(resolution.get("commit")),
+        uses=uses,
     )
 
 
 def _pnpm_entry(
-    path: str, key: Any, entry: Any, line: int, lock_version: float, direct: set[str]
+    path: str,
+    key: Any,
+    entry: Any,
+    line: int,
+    lock_version: float,
+    direct: set[str],
+    uses: list[str],
 ) -> Package | None:
-    """One ``packages`` entry; None for a local directory."""
+    """One ``packages`` entry, with the versions its dependencies get; None for a local
+    directory."""
     resolution = _pnpm_resolution(key, entry, line)
     if resolution.get("type") == "directory":
         return None
     if resolution.get("type") == "git" or "repo" in resolution:
-        return _pnpm_git(path, key, entry, resolution, line, lock_version)
+        return _pnpm_git(path, key, entry, resolution, line, lock_version, uses)
     try:
         name, version = _pnpm_key(key, lock_version)
     except LockfileError as exc:
@@ -780,6 +817,7 @@ def _pnpm_entry(
         direct=name in direct,
         hash_supported=supported,
         depends_on=list(entry.get("dependencies") or {}),
+        uses=uses,
     )
 
 

@@ -582,8 +582,7 @@ def test_uv_fork_dropped_is_no_downgrade_and_a_lower_fork_fires(git_repo: git.Re
     write(root, {"uv.lock": uv_lock(["1.26.4"])})
     hits = downgrades(root)
     assert [f.message.split(" (base")[0] for f in hits] == [
-        "numpy is downgraded from 2.2.0 to 1.26.4 for the workspace member app "
-        "(where python_full_version >= '3.10')"
+        "numpy is downgraded from 2.2.0 to 1.26.4 for the workspace member app"
     ]
 
 
@@ -698,6 +697,23 @@ def test_uv_fork_moving_to_a_new_dependent_version_is_no_downgrade(git_repo: git
         ("sphinx", "9.1.0", []),
     ]
     write(root, {"uv.lock": uv_packages(head)})
+    assert downgrades(root) == []
+    # a new fork for a new environment (urllib3's minimum-versions group pins idna 2.8 for it)
+    # is no back-rev: the dependent, resolved for every environment before, is compared whole
+    split = [
+        ("app", "0.1.0", [("myst-parser", None, None)]),
+        (
+            "myst-parser",
+            "4.0.1",
+            [
+                ("sphinx", "8.1.3", "extra == 'group-3-app-min'"),
+                ("sphinx", "8.2.4", "extra != 'group-3-app-min'"),
+            ],
+        ),
+        ("sphinx", "8.1.3", []),
+        ("sphinx", "8.2.4", []),
+    ]
+    write(root, {"uv.lock": uv_packages(split)})
     assert downgrades(root) == []
     # and the same dependent getting less for the same environment fires
     head[1] = ("myst-parser", "4.0.1", [("sphinx", "8.1.0", OLD_PY)])
