@@ -722,3 +722,68 @@ def test_uv_fork_moving_to_a_new_dependent_version_is_no_downgrade(git_repo: git
     assert [f.message.split(" (base")[0] for f in downgrades(root)] == [
         f"sphinx is downgraded from 8.1.3 to 8.1.0 for myst-parser 4.0.1 (where {OLD_PY})"
     ]
+
+
+def test_pnpm_v6_packages_name_their_dependencies(tmp_path: Path) -> None:
+    lock = f"""lockfileVersion: '6.0'
+
+settings:
+  autoInstallPeers: true
+  excludeLinksFromLockfile: false
+
+dependencies:
+  debug:
+    specifier: ^4.3.4
+    version: 4.3.4(supports-color@8.1.1)
+  local-lib:
+    specifier: link:../local-lib
+    version: link:../local-lib
+
+packages:
+
+  /debug@4.3.4(supports-color@8.1.1):
+    resolution: {{integrity: {sri("debug", "4.3.4")}}}
+    dependencies:
+      ms: 2.1.2
+      supports-color: 8.1.1
+    dev: false
+
+  /ms@2.1.2:
+    resolution: {{integrity: {sri("ms", "2.1.2")}}}
+    dev: false
+
+  /supports-color@8.1.1:
+    resolution: {{integrity: {sri("supports-color", "8.1.1")}}}
+    dev: false
+"""
+    write(tmp_path, {"pnpm-lock.yaml": lock})
+    snapshot = collect(tmp_path, base=None).tree
+    uses = {(p.name, p.version): p.uses for p in snapshot.packages}
+    assert uses[("debug", "4.3.4")] == ["ms@2.1.2", "supports-color@8.1.1"]
+    # the link to a local directory is the project's own code, not a resolved version
+    assert [(p.name, p.uses) for p in snapshot.projects] == [(".", ["debug@4.3.4"])]
+
+
+def test_npm_workspace_member_is_a_dependent_with_its_own_node_modules(tmp_path: Path) -> None:
+    packages = {
+        "": {"name": "root", "workspaces": ["packages/*"], "dependencies": {"lodash": "^4"}},
+        "packages/web": {"name": "web", "version": "1.0.0", "dependencies": {"lodash": "^3"}},
+        "node_modules/web": {"resolved": "packages/web", "link": True},
+        "node_modules/lodash": {
+            "version": "4.17.21",
+            "resolved": "https://registry.npmjs.org/lodash/-/lodash-4.17.21.tgz",
+            "integrity": sri("lodash", "4.17.21"),
+        },
+        "packages/web/node_modules/lodash": {
+            "version": "3.10.1",
+            "resolved": "https://registry.npmjs.org/lodash/-/lodash-3.10.1.tgz",
+            "integrity": sri("lodash", "3.10.1"),
+        },
+    }
+    lock = {"name": "root", "lockfileVersion": 3, "requires": True, "packages": packages}
+    write(tmp_path, {"package-lock.json": json.dumps(lock, indent=2)})
+    snapshot = collect(tmp_path, base=None).tree
+    assert [(p.name, p.uses) for p in snapshot.projects] == [
+        (".", ["lodash@4.17.21"]),
+        ("packages/web", ["lodash@3.10.1"]),
+    ]
