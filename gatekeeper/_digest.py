@@ -18,19 +18,34 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
+def _open_regular(path: str) -> int:
+    """A descriptor on ``path`` if it is (still) a regular file. Raises OSError.
+
+    SECURITY: never follow a link or block on a FIFO swapped in after the walk saw a file.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path}: no longer a regular file")
+    return fd
+
+
 def _sha256_small(path: str) -> str:
     # NOTE: for small files the Python call overhead dominates; raw os.read is ~2x file objects.
-    # SECURITY: never follow a link or block on a fifo swapped in after the walk saw a file.
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    fd = _open_regular(path)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(f"{path}: no longer a regular file")
         hasher = hashlib.sha256()
         while chunk := os.read(fd, _CHUNK):
             hasher.update(chunk)
         return hasher.hexdigest()
     finally:
         os.close(fd)
+
+
+def _sha256_regular(path: str) -> str:
+    """A large file, opened as ``_sha256_small`` opens it, hashed without holding the GIL."""
+    with open(_open_regular(path), "rb", buffering=0) as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def sha256_files(
@@ -40,6 +55,8 @@ def sha256_files(
 
     Small files are hashed in this thread (threads only add GIL contention for them); files
     of ``_LARGE`` bytes or more go to a thread pool, where hashing runs without the GIL.
+    Every file, large or small, is opened without following a link or waiting on a FIFO and
+    must still be a regular file (OSError otherwise): the walk that listed it came before.
     """
     paths = list(paths)
     size_list = list(sizes) if sizes is not None else [0] * len(paths)
@@ -56,19 +73,43 @@ def sha256_files(
 def _sha256_large(paths: list[str], workers: int | None) -> list[str]:
     """Hash large files, in order: in a thread pool when there are several."""
     if len(paths) <= 1:
-        return [sha256_file(path) for path in paths]
+        return [_sha256_regular(path) for path in paths]
     workers = workers or min(8, (os.cpu_count() or 2) * 2)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(sha256_file, paths))
+        return list(pool.map(_sha256_regular, paths))
 
 
-def tree_digest(entries: Iterable[tuple[str, str]]) -> str:
-    """The digest of a directory: sha256 over sorted ``<sha256>  <relative path>\\n`` lines.
+TREE_HEADER = b"gatekeeper-tree-v2\n"
+_TREE_KINDS = {"file": b"f", "symlink": b"l"}
 
-    The same form ``sha256sum`` prints, so a user can recompute it with
-    ``find . -type f | sort | xargs sha256sum | sha256sum``-style tooling.
+
+def tree_digest(entries: Iterable[tuple[str, str, str]]) -> str:
+    """The digest of a directory: sha256 over an unambiguous encoding of its entries.
+
+    ``entries`` are (name relative to the directory, kind ``file`` or ``symlink``, sha256 hex
+    of the content or of the link target). The hashed bytes are ``TREE_HEADER`` followed, for
+    each entry in the order of its name's UTF-8 bytes, by::
+
+        <kind: "f" or "l"> <decimal byte length of the name> ":" <name> <32-byte sha256>
+
+    Like git's tree objects, every field is either length-prefixed or of fixed size, so no
+    file name (one holding a newline and the text of another entry, say) can make two
+    different trees encode to the same bytes, and a link never hashes like a file whose
+    content is its target. The header keeps these digests apart from any earlier encoding.
+
+    Raises:
+        ValueError: an unknown kind or a digest that is not 64 hex digits.
     """
-    hasher = hashlib.sha256()
-    for name, digest in sorted(entries):
-        hasher.update(f"{digest}  {name}\n".encode("utf-8", "surrogateescape"))
+    encoded = sorted(
+        (name.encode("utf-8", "surrogateescape"), kind, digest) for name, kind, digest in entries
+    )
+    hasher = hashlib.sha256(TREE_HEADER)
+    for name, kind, digest in encoded:
+        tag = _TREE_KINDS.get(kind)
+        if tag is None:
+            raise ValueError(f"not a file or a link in a directory digest: {kind!r}")
+        raw = bytes.fromhex(digest)
+        if len(raw) != 32:
+            raise ValueError(f"not a sha256 digest: {digest!r}")
+        hasher.update(tag + str(len(name)).encode("ascii") + b":" + name + raw)
     return hasher.hexdigest()

@@ -128,8 +128,12 @@ def git_repo(tmp_path: Path) -> git.Repo:
 
 
 @pytest.fixture
-def pipeline(tmp_path: Path) -> Any:
+def pipeline(tmp_path: Path) -> Iterator[Any]:
     """A git repo, three key pairs, a directory store and a 3-stage policy (tests/harness.py)."""
     from tests.harness import Pipeline
 
-    return Pipeline(tmp_path)
+    made = Pipeline(tmp_path)
+    yield made
+    # GitPython keeps `git cat-file` processes per repository; end them with the test rather
+    # than whenever the garbage collector reaches the repository (a ResourceWarning then).
+    made.repo.close()

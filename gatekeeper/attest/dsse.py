@@ -21,6 +21,14 @@ from gatekeeper.attest.keys import LoadedSigner
 from gatekeeper.errors import MalformedInput, SigningError
 from gatekeeper.models.envelope import Envelope, Signature
 
+# SECURITY: every signature is tried under every key the caller trusts; an envelope with
+# thousands of junk signatures would cost seconds per verify. No real envelope comes near.
+MAX_SIGNATURES = 32
+
+
+class TooManySignatures(MalformedInput):
+    """An envelope carries more signatures than ``MAX_SIGNATURES``: none is checked."""
+
 
 def pae(payload_type: str, payload: bytes) -> bytes:
     """DSSEv1 SP LEN(type) SP type SP LEN(body) SP body, lengths in ASCII decimal bytes."""
@@ -61,6 +69,8 @@ def sign_envelope(payload: bytes, payload_type: str, signers: Sequence[LoadedSig
         seen.add(loaded.keyid)
         try:
             raw = loaded.signer.sign(message)
+        except SigningError:
+            raise  # a signer backend's own reason (gatekeeper.attest.signers)
         except Exception as exc:  # a KMS or token signer may raise anything: refuse to attest
             raise SigningError(
                 f"{loaded.source}: signing failed: {type(exc).__name__}: {exc}"
@@ -92,8 +102,14 @@ def verify_envelope_signatures(
     it verifies. Nothing here decides a verdict.
 
     Raises:
+        TooManySignatures: more than ``MAX_SIGNATURES`` signatures (none is tried).
         MalformedInput: bad base64 in payload or a signature.
     """
+    if len(envelope.signatures) > MAX_SIGNATURES:
+        raise TooManySignatures(
+            f"{len(envelope.signatures)} signatures, more than the {MAX_SIGNATURES} a "
+            "verifier reads on one envelope"
+        )
     payload = b64decode_strict(envelope.payload, "envelope payload")
     message = pae(envelope.payload_type, payload)
     by_id: dict[str, list[str]] = {}

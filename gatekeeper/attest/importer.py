@@ -14,9 +14,9 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from gatekeeper._fileio import loads_json_strict, read_bounded
-from gatekeeper.attest.dsse import b64decode_strict
+from gatekeeper.attest.dsse import MAX_SIGNATURES, b64decode_strict
 from gatekeeper.attest.stage import envelope_bytes
-from gatekeeper.attest.statement import parse_attestation
+from gatekeeper.attest.statement import foreign_index_stage, parse_attestation
 from gatekeeper.errors import InvalidInput, MalformedInput
 from gatekeeper.models.envelope import Envelope
 from gatekeeper.store import IndexKeys, Store
@@ -56,21 +56,28 @@ def _envelopes_in(path: Path) -> list[tuple[str, object]]:
     return out
 
 
-def _prepare(source: str, obj: object, stage_override: str | None) -> _Prepared:
+def _prepare(source: str, obj: object) -> _Prepared:
     """Check one envelope's form (nothing is stored yet). Raises InvalidInput."""
     if isinstance(obj, dict) and "dsseEnvelope" in obj:
         obj = obj["dsseEnvelope"]  # a Sigstore bundle carries the envelope inside
     try:
         envelope = Envelope.model_validate(obj)
         payload = b64decode_strict(envelope.payload, "payload")
-        record = parse_attestation(envelope.payload_type, payload, stage_override)
+        record = parse_attestation(envelope.payload_type, payload)
     except ValidationError as exc:
         raise InvalidInput(f"{source}: not a DSSE envelope: {exc.errors()[0]['msg']}") from exc
     except MalformedInput as exc:
         raise InvalidInput(f"{source}: {exc}") from exc
     if not envelope.signatures:
         raise InvalidInput(f"{source}: the envelope carries no signature")
-    stage = stage_override if record.kind == "slsa-provenance" and stage_override else record.stage
+    if len(envelope.signatures) > MAX_SIGNATURES:
+        raise InvalidInput(
+            f"{source}: {len(envelope.signatures)} signatures, more than the {MAX_SIGNATURES} "
+            "a verifier reads on one envelope"
+        )
+    # SECURITY: a foreign provenance names no stage; it is filed under its predicate type and
+    # the verifier's policy decides which stage it stands for (``stages[].provenance``).
+    stage = record.stage or foreign_index_stage(record.predicate_type or "unknown")
     keys = IndexKeys(stage=stage, subjects=tuple(sorted(record.subject_digests())))
     return _Prepared(source, envelope_bytes(envelope), keys, record.kind)
 
@@ -83,18 +90,14 @@ class _Prepared:
     kind: str
 
 
-def import_files(
-    paths: list[str], store: Store, stage_override: str | None = None
-) -> list[Imported]:
+def import_files(paths: list[str], store: Store) -> list[Imported]:
     """Check every envelope in ``paths`` first, then store them all.
 
     Raises:
         InvalidInput: a file is unreadable or an envelope is not well-formed (nothing is stored).
     """
     prepared = [
-        _prepare(source, obj, stage_override)
-        for raw_path in paths
-        for source, obj in _envelopes_in(Path(raw_path))
+        _prepare(source, obj) for raw_path in paths for source, obj in _envelopes_in(Path(raw_path))
     ]
     out = []
     for item in prepared:

@@ -19,7 +19,7 @@ from gatekeeper._glob import Glob, compile_glob, static_prefix
 from gatekeeper.attest._progress import in_chunks
 from gatekeeper.collect.base import never_walked
 from gatekeeper.errors import InvalidInput
-from gatekeeper.models.statement import Artifact
+from gatekeeper.models.statement import TREE_DIGEST_ALG, Artifact
 
 
 def _through_link(root: Path, rel: str, *, include_last: bool) -> bool:
@@ -124,7 +124,15 @@ def _record(root: Path, names_entries: Iterable[tuple[str, os.DirEntry[str]]]) -
             files.append((rel, entry.path))
             sizes.append(st.st_size)
         # SECURITY: sockets, fifos and devices are never opened.
-    digests = in_chunks(sha256_files, [p for _, p in files], sizes, "hashing")
+    try:
+        digests = in_chunks(sha256_files, [p for _, p in files], sizes, "hashing")
+    except OSError as exc:
+        # SECURITY: a file swapped for a link or a FIFO after the walk is never read.
+        detail = f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)
+        raise InvalidInput(
+            f"a file changed while it was being recorded ({detail}); run attest on a "
+            "workspace nothing else writes to during the stage"
+        ) from exc
     artifacts.extend(
         Artifact(name=n, digest={"sha256": d}) for (n, _), d in zip(files, digests, strict=True)
     )
@@ -216,9 +224,20 @@ def record_dirs(
 
 
 def dir_artifact(rel: str, entries: list[Artifact]) -> Artifact:
-    """The directory digest of ``entries`` (names relative to the repository root)."""
+    """The directory digest of ``entries`` (names relative to the repository root).
+
+    Raises:
+        ValueError: an entry has no sha256, or is neither a file nor a link.
+    """
     prefix = rel + "/"
-    pairs = [(a.name.removeprefix(prefix), a.digest["sha256"]) for a in entries]
+    triples = []
+    for a in entries:
+        if "sha256" not in a.digest:
+            raise ValueError(f"{a.name} has no sha256 digest to fold into {prefix}")
+        triples.append((a.name.removeprefix(prefix), a.kind, a.digest["sha256"]))
     return Artifact(
-        name=prefix, digest={"sha256": tree_digest(pairs)}, kind="dir", count=len(pairs)
+        name=prefix,
+        digest={TREE_DIGEST_ALG: tree_digest(triples)},
+        kind="dir",
+        count=len(triples),
     )

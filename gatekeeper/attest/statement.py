@@ -67,7 +67,7 @@ def statement_bytes(statement: Statement) -> bytes:
 class StageRecord:
     """What the verifier needs from one attestation, whatever tool made it."""
 
-    stage: str
+    stage: str  # as signed; "" for foreign provenance (the policy's matchers decide)
     kind: str  # "gatekeeper", "in-toto-link", "slsa-provenance"
     subjects: dict[str, dict[str, str]]  # name -> digest set
     materials: list[Artifact]
@@ -81,6 +81,10 @@ class StageRecord:
     evidence: dict[str, Any] = field(default_factory=dict)  # kind -> the attested evidence
     findings: list[Finding] = field(default_factory=list)
     command: list[str] = field(default_factory=list)
+    # Foreign provenance: what a stage's ``provenance`` matcher reads (all from the payload).
+    predicate_type: str | None = None
+    builder_id: str | None = None
+    build_type: str | None = None
 
     def subject_digests(self) -> set[str]:
         return {f"{alg}:{value}" for d in self.subjects.values() for alg, value in d.items()}
@@ -125,8 +129,19 @@ def _statement(data: dict[str, Any]) -> Statement:
         raise MalformedInput(f"not a valid in-toto Statement v1: {exc.errors()[0]['msg']}") from exc
 
 
-def parse_attestation(payload_type: str, payload: bytes, index_stage: str | None) -> StageRecord:
+def foreign_index_stage(predicate_type: str) -> str:
+    """The store index a foreign statement is filed under (it names no gatekeeper stage)."""
+    return f"predicate:{predicate_type}"
+
+
+def parse_attestation(
+    payload_type: str, payload: bytes, index_stage: str | None = None
+) -> StageRecord:
     """Parse a payload whose signatures have already been checked.
+
+    SECURITY: every field comes from the payload. ``index_stage`` (where the store filed the
+    envelope, an unsigned label) is not used: a foreign provenance names no stage, and the
+    verifier's policy decides which stage it stands for (``StagePolicy.provenance``).
 
     Raises:
         MalformedInput: wrong payload type, not strict JSON, wrong ``_type``, or an
@@ -140,7 +155,7 @@ def parse_attestation(payload_type: str, payload: bytes, index_stage: str | None
     if statement.predicate_type == STAGE_PREDICATE_TYPE:
         return _parse_stage(statement, subjects)
     if statement.predicate_type == SLSA_PROVENANCE_TYPE:
-        return _parse_provenance(statement, subjects, index_stage)
+        return _parse_provenance(statement, subjects)
     raise MalformedInput(f"unknown predicate type {statement.predicate_type!r}")
 
 
@@ -214,22 +229,35 @@ def _finished_on(meta: Any) -> datetime | None:
     if not isinstance(meta, dict) or not isinstance(meta.get("finishedOn"), str):
         return None
     try:
-        return datetime.fromisoformat(meta["finishedOn"].replace("Z", "+00:00"))
+        finished = datetime.fromisoformat(meta["finishedOn"].replace("Z", "+00:00"))
     except ValueError as exc:
         raise MalformedInput("SLSA provenance finishedOn is not a timestamp") from exc
+    if finished.tzinfo is None:
+        raise MalformedInput("SLSA provenance finishedOn has no time zone")
+    return finished
 
 
-def _parse_provenance(
-    statement: Statement, subjects: dict[str, dict[str, str]], index_stage: str | None
-) -> StageRecord:
+def _optional_text(value: Any, what: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise MalformedInput(f"SLSA provenance {what} is not a string")
+    return value
+
+
+def _parse_provenance(statement: Statement, subjects: dict[str, dict[str, str]]) -> StageRecord:
     pred = statement.predicate
     build_def = pred.get("buildDefinition") if isinstance(pred, dict) else None
     if not isinstance(build_def, dict):
         raise MalformedInput("SLSA provenance has no buildDefinition")
-    meta = (pred.get("runDetails") or {}).get("metadata") or {}
+    run_details = pred.get("runDetails") or {}
+    if not isinstance(run_details, dict):
+        raise MalformedInput("SLSA provenance runDetails is not an object")
+    meta = run_details.get("metadata") or {}
+    builder = run_details.get("builder") or {}
     products = [Artifact(name=n, digest=d) for n, d in subjects.items()]
     return StageRecord(
-        stage=index_stage or "build",
+        stage="",
         kind="slsa-provenance",
         subjects=subjects,
         materials=_resolved_dependencies(build_def),
@@ -238,4 +266,9 @@ def _parse_provenance(
         finished_at=_finished_on(meta),
         run_id=((meta.get("invocationId") if isinstance(meta, dict) else None) or None),
         source_commit=None,
+        predicate_type=statement.predicate_type,
+        builder_id=_optional_text(
+            builder.get("id") if isinstance(builder, dict) else None, "builder.id"
+        ),
+        build_type=_optional_text(build_def.get("buildType"), "buildType"),
     )

@@ -52,6 +52,11 @@ def add_parser(sub: Any, add_report_args: Callable[[argparse.ArgumentParser], No
         metavar="sha256:HEX",
         help="a head recorded earlier (verify prints it): it must still be in the log",
     )
+    v.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="accept a log with no entries (otherwise an empty log, or an empty stream, fails)",
+    )
     v.set_defaults(handler="gatekeeper.commands.log:cmd_log_verify")
 
 
@@ -117,6 +122,14 @@ def _log_source(args: argparse.Namespace) -> tuple[list[bytes], str]:
 def cmd_log_verify(args: argparse.Namespace) -> int:
     head = parse_head(args.head)
     lines, where = _log_source(args)
+    if not lines and not args.allow_empty:
+        # SECURITY: `log show | log verify` after a failed or empty `log show` reads nothing;
+        # nothing read is nothing verified, never a clean log.
+        sys.stdout.write(
+            f"decision log EMPTY ({where}): no entries, so nothing was verified "
+            "(pass --allow-empty if an empty log is expected)\n"
+        )
+        return ExitCode.BLOCKED
     report = verify_lines(lines, head)
     for note in report.notes:
         sys.stdout.write(f"note: {note}\n")

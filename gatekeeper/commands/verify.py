@@ -9,6 +9,7 @@ from pathlib import Path
 
 from gatekeeper.attest.importer import import_files
 from gatekeeper.attest.keys import load_signer
+from gatekeeper.commands.args import signing_keys
 from gatekeeper.commands.output import emit, inform, report_targets
 from gatekeeper.errors import ExitCode, InvalidInput
 from gatekeeper.store import open_store
@@ -18,6 +19,7 @@ from gatekeeper.verify import (
     VerifyRequest,
     verify_artifacts,
 )
+from gatekeeper.verify.summary import remove_stale_summary
 
 # The commit being promoted, when the CI says it and --commit does not.
 _COMMIT_VARS = ("GATEKEEPER_COMMIT", "GITHUB_SHA", "GIT_COMMIT", "CI_COMMIT_SHA")
@@ -31,10 +33,15 @@ def _summary_request(args: argparse.Namespace) -> SummaryRequest | None:
         raise InvalidInput("--emit-vsa needs --key KEY to sign the summary")
     if not args.emit_vsa:
         return None
-    return SummaryRequest(path=Path(args.emit_vsa), signers=[load_signer(k) for k in args.key])
+    return SummaryRequest(
+        path=Path(args.emit_vsa), signers=[load_signer(k) for k in signing_keys(args)]
+    )
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    if args.emit_vsa:
+        # SECURITY: before anything can fail, so no exit leaves an earlier summary behind.
+        remove_stale_summary(Path(args.emit_vsa))
     report_targets(args)
     summary = _summary_request(args)
     commit = args.commit or next((os.environ[v] for v in _COMMIT_VARS if os.environ.get(v)), None)
@@ -60,10 +67,19 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    store = open_store(args.store, insecure=args.insecure_registry)
-    imported = import_files(args.files, store, stage_override=args.stage)
-    for item in imported:
-        sys.stdout.write(
-            f"{item.source}: {item.kind} for stage {item.stage} -> {item.envelope_id[:12]}\n"
+    if args.stage is not None:
+        # SECURITY: an unsigned label never decides which stage an attestation stands for.
+        sys.stderr.write(
+            "gatekeeper: note: --stage is ignored: a link or gatekeeper attestation names its "
+            "stage in what is signed, and the policy's `provenance:` matchers decide which "
+            "stage a provenance stands for\n"
         )
+    store = open_store(args.store, insecure=args.insecure_registry)
+    imported = import_files(args.files, store)
+    for item in imported:
+        if item.kind == "slsa-provenance":
+            where = "(the policy's provenance matchers decide its stage)"
+        else:
+            where = f"for stage {item.stage}"
+        sys.stdout.write(f"{item.source}: {item.kind} {where} -> {item.envelope_id[:12]}\n")
     return ExitCode.PASS

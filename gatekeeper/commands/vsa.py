@@ -55,6 +55,12 @@ def add_parser(sub: Any, add_report_args: Callable[[argparse.ArgumentParser], No
         metavar="sha256:HEX",
         help="require the summary to name this policy digest",
     )
+    which.add_argument(
+        "--any-policy",
+        action="store_true",
+        help="accept a summary made under any policy (the output says the policy was not "
+        "checked); one of --policy, --policy-digest or --any-policy is required",
+    )
     v.add_argument(
         "--max-age",
         metavar="DURATION",
@@ -93,6 +99,7 @@ def cmd_vsa_verify(args: argparse.Namespace) -> int:
             keys=list(args.key),
             subjects=subjects,
             policy_digest=policy_digest,
+            any_policy=args.any_policy,
             max_age=max_age,
             verifier_id=args.verifier_id,
         )

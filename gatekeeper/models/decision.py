@@ -30,6 +30,24 @@ class LoggedSubject(GatekeeperModel):
     digest: str = Field(pattern=DIGEST_PATTERN)
 
 
+class PolicyMark(GatekeeperModel):
+    """The highest ``serial`` accepted for one policy name, and that policy's digest."""
+
+    serial: int = Field(ge=0)
+    digest: str = Field(pattern=DIGEST_PATTERN)
+
+
+def merge_marks(*marks: dict[str, PolicyMark] | None) -> dict[str, PolicyMark]:
+    """Per policy name, the mark with the highest serial (ties: the smallest digest)."""
+    out: dict[str, PolicyMark] = {}
+    for each in marks:
+        for name, mark in (each or {}).items():
+            held = out.get(name)
+            if held is None or (mark.serial, held.digest) > (held.serial, mark.digest):
+                out[name] = mark
+    return out
+
+
 class DecisionEntry(GatekeeperModel):
     """One line of the decision log."""
 
@@ -47,11 +65,17 @@ class DecisionEntry(GatekeeperModel):
     attestations: list[str] = Field(default_factory=list)
     store: str = ""
     gatekeeper_version: str = __version__
+    # The policy serials accepted so far (carried forward from the previous entry, so the
+    # head alone tells what the gate remembers); absent from lines written before serials.
+    policies: dict[str, PolicyMark] | None = None
 
 
 def entry_line(entry: DecisionEntry) -> bytes:
     """The canonical line of an entry (without the newline)."""
-    return dumps_json(entry.model_dump(mode="json"), indent=None).encode("utf-8")
+    data = entry.model_dump(mode="json")
+    if data.get("policies") is None:
+        data.pop("policies", None)
+    return dumps_json(data, indent=None).encode("utf-8")
 
 
 def line_digest(line: bytes) -> str:

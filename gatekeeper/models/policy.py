@@ -76,12 +76,53 @@ Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 ByteSize = Annotated[int, BeforeValidator(parse_size)]
 
 
+SLSA_PROVENANCE_V1 = "https://slsa.dev/provenance/v1"
+
+
+class ProvenanceMatcher(GatekeeperModel):
+    """Which foreign provenance stands for a stage, judged on what is signed.
+
+    An imported SLSA provenance carries no gatekeeper stage name; the stage it stands for is
+    the one whose matcher accepts its predicate type, builder id and build type (and whose
+    ``signed_by`` trusts its signer). An unsigned label (``import --stage``) never decides.
+    """
+
+    predicate_types: list[str] = Field(default_factory=lambda: [SLSA_PROVENANCE_V1], min_length=1)
+    builder_ids: list[str] = Field(default_factory=list)  # exact ids; empty: any builder
+    build_types: list[str] = Field(default_factory=list)  # exact URIs; empty: any build type
+
+    @field_validator("predicate_types")
+    @classmethod
+    def _known_types(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - {SLSA_PROVENANCE_V1})
+        if unknown:
+            raise ValueError(
+                f"predicate type(s) {', '.join(unknown)} cannot be read as provenance "
+                f"(supported: {SLSA_PROVENANCE_V1})"
+            )
+        return value
+
+    def overlaps(self, other: ProvenanceMatcher) -> bool:
+        """Whether one provenance could match both (then it would stand for two stages)."""
+
+        def meet(a: list[str], b: list[str]) -> bool:
+            return not a or not b or bool(set(a) & set(b))
+
+        return (
+            bool(set(self.predicate_types) & set(other.predicate_types))
+            and meet(self.builder_ids, other.builder_ids)
+            and meet(self.build_types, other.build_types)
+        )
+
+
 class StagePolicy(GatekeeperModel):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     signed_by: list[str] = Field(min_length=1)
     threshold: int = Field(default=1, ge=1)
     follows: str | None = None
     requires: list[EvidenceKind] = Field(default_factory=list)
+    # Foreign provenance (SLSA) accepted as this stage's attestation; none when absent.
+    provenance: ProvenanceMatcher | None = None
 
     @model_validator(mode="after")
     def _threshold_reachable(self) -> StagePolicy:
@@ -169,10 +210,15 @@ class Limits(GatekeeperModel):
     max_file_bytes: ByteSize = 10 * 1024 * 1024
     max_files: int = Field(default=200_000, ge=1)
     max_line_bytes: ByteSize = 1024 * 1024
-    yaml_max_aliases: int = Field(default=100, ge=0)
+    yaml_max_aliases: int = Field(default=20_000, ge=0)
     yaml_max_depth: int = Field(default=200, ge=1, le=10_000)
     max_archive_members: int = Field(default=100_000, ge=1)
     max_declared_bytes: ByteSize = 64 * 1024**3
+    # Image layers as they are decompressed to list their files: bytes out of one layer and of
+    # all layers, and out per byte in (checked once a layer has given 32 MiB).
+    max_layer_inflated_bytes: ByteSize = 32 * 1024**3
+    max_inflated_bytes: ByteSize = 128 * 1024**3
+    max_layer_ratio: int = Field(default=100, ge=1)
 
 
 LimitsPolicy = Limits  # the name the policy model used first
@@ -181,6 +227,9 @@ LimitsPolicy = Limits  # the name the policy model used first
 class Policy(GatekeeperModel):
     version: Literal[1]
     name: str = Field(min_length=1)
+    # Raised with every change; verify remembers the highest serial of each policy name in
+    # its decision log and blocks an older (lower) one put back (verify/policy-rollback).
+    serial: int | None = Field(default=None, ge=0)
     expires: UtcDatetime
     max_age: Duration | None = None
     keys: dict[str, str] = Field(default_factory=dict)
@@ -194,6 +243,15 @@ class Policy(GatekeeperModel):
         names = [s.name for s in self.stages]
         if len(set(names)) != len(names):
             raise ValueError("a stage name appears twice")
+        matched = [(s.name, s.provenance) for s in self.stages if s.provenance is not None]
+        for i, (first, accepts) in enumerate(matched):
+            for second, other in matched[i + 1 :]:
+                if accepts.overlaps(other):
+                    raise ValueError(
+                        f"stages {first!r} and {second!r} accept the same "
+                        "provenance, so one attestation would stand for both; tell them "
+                        "apart by builder_ids or build_types"
+                    )
         for stage in self.stages:
             for key in stage.signed_by:
                 if key not in self.keys:

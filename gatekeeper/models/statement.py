@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from gatekeeper.models.base import GatekeeperModel
 from gatekeeper.models.finding import Finding
@@ -16,6 +15,12 @@ SLSA_PROVENANCE_TYPE = "https://slsa.dev/provenance/v1"
 SLSA_VSA_TYPE = "https://slsa.dev/verification_summary/v1"
 
 DigestSet = dict[str, str]
+
+# The digest-set algorithm of a directory digest (``Artifact.kind == "dir"``): sha256 over
+# gatekeeper's length-prefixed tree encoding, version 2 (``gatekeeper._digest.tree_digest``).
+# Version 1 hashed unescaped ``<sha256>  <name>`` lines under the key ``sha256``; a file name
+# holding a newline could make two trees hash alike, so such digests are refused.
+TREE_DIGEST_ALG = "sha256-tree-v2"
 
 
 class Subject(GatekeeperModel):
@@ -62,8 +67,10 @@ class StagePredicate(GatekeeperModel):
     stage: str = Field(min_length=1)
     command: list[str] = Field(default_factory=list)
     exit_code: int | None = None
-    started_at: datetime
-    finished_at: datetime
+    # SECURITY: a time without a time zone cannot be compared with the verifier's clock; it
+    # is a malformed statement (verify/malformed), never an internal error.
+    started_at: AwareDatetime
+    finished_at: AwareDatetime
     materials: list[Artifact] = Field(default_factory=list)
     products: list[Artifact] = Field(default_factory=list)
     run: RunInfo = Field(default_factory=RunInfo)

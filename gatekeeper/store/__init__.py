@@ -19,12 +19,15 @@ from typing import Any
 
 from gatekeeper.errors import InvalidInput
 from gatekeeper.store.base import (
+    MAX_LOOKUP_ENVELOPES,
+    MAX_READ_BYTES,
     Appended,
     Decision,
     DecisionLog,
     IndexKeys,
     Store,
     StoredEnvelope,
+    StoreLimitError,
 )
 
 DEFAULT_STORE = ".gatekeeper"
@@ -37,12 +40,15 @@ _SCHEMES: dict[str, str] = {
 
 __all__ = [
     "DEFAULT_STORE",
+    "MAX_LOOKUP_ENVELOPES",
+    "MAX_READ_BYTES",
     "STORE_ENV",
     "Appended",
     "Decision",
     "DecisionLog",
     "IndexKeys",
     "Store",
+    "StoreLimitError",
     "StoredEnvelope",
     "open_store",
     "resolve_store_uri",

@@ -3,6 +3,10 @@
 Appended under an exclusive ``fcntl.flock`` with fsync, so concurrent verifies on one
 machine serialise and lose nothing. A damaged tail (a torn or malformed last line) is
 never appended to: ``gatekeeper log verify`` names it first.
+
+SECURITY: ``log/`` and the log file are opened relative to the store's directory handles,
+never through a link (``gatekeeper.store._dirfd``): a committed symlink cannot make verify
+append outside the store.
 """
 
 from __future__ import annotations
@@ -10,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -21,35 +24,55 @@ from gatekeeper.models.decision import (
     MAX_LINE_BYTES,
     MAX_LOG_BYTES,
     DecisionEntry,
+    PolicyMark,
     entry_line,
     line_digest,
     split_lines,
 )
+from gatekeeper.store._dirfd import StoreRoot, open_file
 from gatekeeper.store.base import Appended, Decision
 
-LOG_RELATIVE = Path("log") / "decisions.jsonl"
+LOG_DIR = ("log",)
+LOG_NAME = "decisions.jsonl"
 
 
 class FileDecisionLog:
     """``STORE/log/decisions.jsonl``, appended under an exclusive flock with fsync."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, dirs: StoreRoot) -> None:
+        self.dirs = dirs
+        self.path = dirs.root.joinpath(*LOG_DIR, LOG_NAME)
+
+    def _open(self, flags: int, *, create: bool) -> int | None:
+        """The log file, opened without following links; None when absent (reading).
+
+        Raises:
+            StoreError: a link or a non-file in its place, or it cannot be opened.
+        """
+        with self.dirs.directory(LOG_DIR, create=create) as dir_fd:
+            if dir_fd is None:
+                return None
+            try:
+                return open_file(dir_fd, LOG_NAME, flags, str(self.path))
+            except FileNotFoundError:
+                return None
 
     def append(self, decision: Decision) -> Appended:
         """Raises StoreError when the log cannot be written or its tail is damaged."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
-        except OSError as exc:
-            raise StoreError(
-                f"{self.path}: cannot open the decision log: {exc.strerror or exc}"
-            ) from exc
+        fd = self._open(os.O_RDWR | os.O_CREAT | os.O_APPEND, create=True)
+        if fd is None:
+            raise StoreError(f"{self.path}: cannot open the decision log")
         with os.fdopen(fd, "r+b") as handle:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-                seq, prev = self._tail(handle.fileno())
-                entry = decision.entry(seq, prev)
+                last = self._last(handle.fileno())
+                if last is None:
+                    entry = decision.entry(0, GENESIS)
+                else:
+                    head, head_line = last
+                    entry = decision.entry(
+                        head.seq + 1, line_digest(head_line), inherited=head.policies
+                    )
                 line = entry_line(entry)
                 # SECURITY: one write of the whole line under the lock, then fsync: a reader
                 # (or a crash) never sees half an entry followed by another writer's line.
@@ -64,10 +87,11 @@ class FileDecisionLog:
                     fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
         return Appended(entry=entry, digest=line_digest(line), where=str(self.path))
 
-    def _tail(self, fd: int) -> tuple[int, str]:
+    def _last(self, fd: int) -> tuple[DecisionEntry, bytes] | None:
+        """The last entry and its line; None for an empty log. Raises StoreError (damaged)."""
         size = os.fstat(fd).st_size
         if size == 0:
-            return 0, GENESIS
+            return None
         if size > MAX_LOG_BYTES:
             raise StoreError(
                 f"{self.path}: the decision log is larger than {MAX_LOG_BYTES} bytes; rotate it"
@@ -99,14 +123,29 @@ class FileDecisionLog:
                 f"{self.path}: the last decision-log entry is malformed; refusing to "
                 "append (run `gatekeeper log verify`)"
             ) from exc
-        return entry.seq + 1, line_digest(last)
+        return entry, last
+
+    def marks(self) -> dict[str, PolicyMark]:
+        """The policy serials the last entry carries (read under a shared lock)."""
+        fd = self._open(os.O_RDONLY, create=False)
+        if fd is None:
+            return {}
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            last = self._last(fd)
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot read: {exc.strerror or exc}") from exc
+        finally:
+            os.close(fd)
+        return dict(last[0].policies or {}) if last is not None else {}
 
     def lines(self) -> list[bytes]:
-        try:
-            with open(self.path, "rb") as handle:
-                data = handle.read(MAX_LOG_BYTES + 1)
-        except FileNotFoundError:
+        fd = self._open(os.O_RDONLY, create=False)
+        if fd is None:
             return []
+        try:
+            with os.fdopen(fd, "rb") as handle:
+                data = handle.read(MAX_LOG_BYTES + 1)
         except OSError as exc:
             raise StoreError(f"{self.path}: cannot read: {exc.strerror or exc}") from exc
         if len(data) > MAX_LOG_BYTES:

@@ -36,6 +36,7 @@ import requests
 from gatekeeper._fileio import dumps_json, loads_json_strict
 from gatekeeper._http import HttpClient
 from gatekeeper.errors import InvalidInput, StoreError
+from gatekeeper.store.base import StoreLimitError
 
 USERNAME_ENV = "GATEKEEPER_REGISTRY_USERNAME"
 PASSWORD_ENV = "GATEKEEPER_REGISTRY_PASSWORD"  # noqa: S105 - the name of a variable, not a secret
@@ -51,7 +52,7 @@ MANIFEST_ACCEPT = ", ".join((MANIFEST_TYPE, INDEX_TYPE, *DOCKER_MANIFEST_TYPES))
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # the limit registries apply to manifests
 MAX_BLOB_BYTES = 64 * 1024 * 1024
-MAX_LIST_BYTES = 64 * 1024 * 1024
+MAX_LIST_BYTES = 64 * 1024 * 1024  # one listing (tags, referrers), over all its pages
 MAX_TOKEN_BYTES = 1024 * 1024
 MAX_PAGES = 10_000
 _ERROR_BODY_BYTES = 2000  # read of an error answer, for the registry's own message
@@ -275,14 +276,14 @@ def read_limited(response: requests.Response, limit: int, what: str) -> bytes:
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > limit:
         response.close()
-        raise StoreError(f"{what}: {declared} bytes, more than the {limit}-byte limit")
+        raise StoreLimitError(f"{what}: {declared} bytes, more than the {limit}-byte limit")
     chunks: list[bytes] = []
     total = 0
     try:
         for chunk in response.iter_content(chunk_size=65536):
             total += len(chunk)
             if total > limit:
-                raise StoreError(f"{what}: more than the {limit}-byte limit")
+                raise StoreLimitError(f"{what}: more than the {limit}-byte limit")
             chunks.append(chunk)
     except requests.RequestException as exc:
         raise StoreError(f"{what}: connection failed while reading: {type(exc).__name__}") from exc
@@ -632,10 +633,11 @@ class RegistryClient:
         """
         next_url: str | None = url
         pages = 0
+        total = 0
         while next_url is not None:
             pages += 1
             if pages > MAX_PAGES:
-                raise StoreError(f"{self.display}: more than {MAX_PAGES} pages of {what}")
+                raise StoreLimitError(f"{self.display}: more than {MAX_PAGES} pages of {what}")
             response = self.request("GET", next_url, params=params, stream=True, headers=headers)
             if response.status_code == 404 and pages == 1:
                 response.close()
@@ -644,7 +646,17 @@ class RegistryClient:
             if response.status_code != 200:
                 raise self._fail(response, f"GET {what}")
             link = response.headers.get("Link")
-            body = read_limited(response, MAX_LIST_BYTES, what)
+            # SECURITY: the cap is on the whole listing, not each page: a registry that pages
+            # forever (or a repository flooded with tags) must not grow memory without bound.
+            remaining = MAX_LIST_BYTES - total
+            try:
+                body = read_limited(response, remaining, what)
+            except StoreLimitError as exc:
+                raise StoreLimitError(
+                    f"{self.display}: {what} larger than {MAX_LIST_BYTES} bytes in total "
+                    f"({pages} page(s) read); a cap against a flooded repository"
+                ) from exc
+            total += len(body)
             try:
                 yield loads_json_strict(body)
             except ValueError as exc:

@@ -20,8 +20,10 @@ from gatekeeper.models.decision import (
     GENESIS,
     MAX_LINE_BYTES,
     DecisionEntry,
+    PolicyMark,
     entry_line,
     line_digest,
+    merge_marks,
 )
 from gatekeeper.store._registry import (
     EMPTY_DATA,
@@ -101,7 +103,12 @@ class OciDecisionLog:
         head, head_digest = min(entries, key=lambda item: (-item[0].seq, item[1]))
         referenced = {ref for e, _ in entries for ref in (e.prev, *e.merged)}
         adopt = [d for _, d in entries if d not in referenced and d != head_digest]
-        return decision.entry(head.seq + 1, head_digest, adopt)
+        inherited = merge_marks(*(e.policies for e, _ in entries))
+        return decision.entry(head.seq + 1, head_digest, adopt, inherited)
+
+    def marks(self) -> dict[str, PolicyMark]:
+        """The policy serials of the newest entries (concurrent siblings merged)."""
+        return merge_marks(*(e.policies for e, _ in self._newest()))
 
     def append(self, decision: Decision) -> Appended:
         """Raises StoreError when the registry refuses the entry or the log is unreadable."""

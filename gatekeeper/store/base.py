@@ -12,13 +12,54 @@ check know nothing of store classes (``gatekeeper.models.decision``, ``gatekeepe
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-from gatekeeper.models.decision import DecisionEntry, LoggedSubject
+from gatekeeper.errors import StoreError
+from gatekeeper.models.decision import DecisionEntry, LoggedSubject, PolicyMark, merge_marks
 from gatekeeper.models.verdict import Reason
+
+# SECURITY: whoever can write the store can flood it. Caps on what one store object hands
+# out: envelopes per lookup (a stage, a subject, all) and bytes over its whole life (one
+# verify). Far above a real store; hitting one is verify/limit-exceeded, never a hang.
+MAX_LOOKUP_ENVELOPES = 50_000
+MAX_READ_BYTES = 1024 * 1024 * 1024
+
+
+class StoreLimitError(StoreError):
+    """A cap on what a store hands out was hit (the message names it)."""
+
+
+class ReadBudget:
+    """The bytes a store object may still hand out, shared by its lookups (thread-safe)."""
+
+    def __init__(self, where: str, limit: int | None = None) -> None:
+        self.where = where
+        self.limit = MAX_READ_BYTES if limit is None else limit
+        self.used = 0
+        self._lock = threading.Lock()
+
+    def charge(self, size: int) -> None:
+        """Raises StoreLimitError once more than ``limit`` bytes were handed out."""
+        with self._lock:
+            self.used += size
+            if self.used > self.limit:
+                raise StoreLimitError(
+                    f"{self.where}: more than {self.limit} bytes of envelopes read by one "
+                    "command (a cap against a flooded store); prune the store or split it"
+                )
+
+
+def check_lookup_size(count: int, what: str, where: str) -> None:
+    """Raises StoreLimitError when one lookup would hand out more than MAX_LOOKUP_ENVELOPES."""
+    if count > MAX_LOOKUP_ENVELOPES:
+        raise StoreLimitError(
+            f"{where}: {count} envelopes {what}, more than the {MAX_LOOKUP_ENVELOPES} one "
+            "lookup reads (a cap against a flooded store); prune the store or split it"
+        )
 
 
 @dataclass(frozen=True)
@@ -46,8 +87,19 @@ class Decision:
     reasons: list[Reason]
     attestations: list[str]
     store: str
+    # (policy name, mark) when the policy was accepted and has a serial: remembered in the log
+    policy_mark: tuple[str, PolicyMark] | None = None
 
-    def entry(self, seq: int, prev: str, merged: Iterable[str] = ()) -> DecisionEntry:
+    def entry(
+        self,
+        seq: int,
+        prev: str,
+        merged: Iterable[str] = (),
+        inherited: dict[str, PolicyMark] | None = None,
+    ) -> DecisionEntry:
+        """The entry at ``seq`` after ``prev``; ``inherited``: the policy marks so far."""
+        current = dict([self.policy_mark]) if self.policy_mark is not None else None
+        marks = merge_marks(inherited, current)
         return DecisionEntry(
             seq=seq,
             prev=prev,
@@ -60,6 +112,7 @@ class Decision:
             reasons=self.reasons,
             attestations=sorted(set(self.attestations)),
             store=self.store,
+            policies=marks or None,
         )
 
 
@@ -79,6 +132,10 @@ class DecisionLog(Protocol):
 
     def lines(self) -> list[bytes]:
         """Every entry's line, in log order. Raises StoreError."""
+        ...
+
+    def marks(self) -> dict[str, PolicyMark]:
+        """The policy serials the log remembers (its newest entries). Raises StoreError."""
         ...
 
 

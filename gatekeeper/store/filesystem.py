@@ -10,27 +10,45 @@ Layout::
 
 Envelopes are content-addressed and written atomically (temp file, fsync, rename), so two
 processes writing at once both land and a reader sees each envelope whole or not at all.
-Markers are written after their envelope; a marker whose envelope is missing is ignored.
+Markers are written after their envelope; a marker whose envelope is missing is ignored. An
+envelope's id is the sha256 of the bytes read, whatever its file is named (a file whose bytes
+were altered is judged, and named, by what it holds).
+
+SECURITY: the store may sit in an untrusted checkout. Every path below its root is opened
+relative to a directory handle without following links (``gatekeeper.store._dirfd``); a
+store that is a link, or a link where the store expects a directory or a file, is refused.
 """
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import re
 import stat
-from pathlib import Path
 
-from gatekeeper._fileio import atomic_write
 from gatekeeper.errors import StoreError
-from gatekeeper.store._file_log import LOG_RELATIVE, FileDecisionLog
-from gatekeeper.store.base import DecisionLog, IndexKeys, StoredEnvelope
+from gatekeeper.store._dirfd import (
+    StoreRoot,
+    entry_kind,
+    fsync_dir,
+    read_file,
+    touch,
+    write_atomic,
+)
+from gatekeeper.store._file_log import FileDecisionLog
+from gatekeeper.store.base import (
+    DecisionLog,
+    IndexKeys,
+    ReadBudget,
+    StoredEnvelope,
+    check_lookup_size,
+)
 
 _MAX_MARKERS = 256
 MAX_ENVELOPE_BYTES = 64 * 1024 * 1024
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 _ID = re.compile(r"^[0-9a-f]{64}$")
+_ENVELOPES = ("envelopes",)
 
 
 def _component(value: str) -> str:
@@ -40,71 +58,55 @@ def _component(value: str) -> str:
     return "h-" + hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def _read_regular(path: Path, limit: int) -> bytes:
-    """Read at most ``limit`` bytes of a regular file, never through a link, never blocking.
-
-    SECURITY: the store is not trusted. A FIFO named like an envelope would block a plain
-    ``open`` forever (verify hangs); a symlink could point anywhere on the runner.
-    """
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise OSError(
-                errno.ELOOP, "a symlink, not an envelope (links are never followed)", str(path)
-            ) from exc
-        raise
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file", str(path))
-        chunks: list[bytes] = []
-        size = 0
-        while size < limit and (chunk := os.read(fd, min(1 << 20, limit - size))):
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(directory: str) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # NOTE: some filesystems refuse fsync on directories; the files exist either way
-    finally:
-        os.close(fd)
+def _subject_key(digest: str) -> tuple[str, str]:
+    """(shard directory, marker prefix) of a subject digest in ``index/subject``."""
+    key = _component(digest.replace(":", "-", 1))
+    shard = key[: key.index("-") + 3] if "-" in key else key[:2]
+    return shard, f"{key}--"
 
 
 class FilesystemStore:
     def __init__(self, root: str | os.PathLike[str]) -> None:
-        self.root = Path(root)
-        self.uri = str(self.root)
+        self.dirs = StoreRoot(root)
+        self.root = self.dirs.root
+        self.uri = str(root)
+        self.budget = ReadBudget(self.uri)
 
-    def _envelope_path(self, env_id: str) -> Path:
-        return self.root / "envelopes" / f"{env_id}.json"
+    # -- writing ---------------------------------------------------------------------------
 
     def put(self, data: bytes, keys: IndexKeys) -> str:
+        """Raises StoreError (an unwritable store, or a link where the store expects none)."""
         env_id = hashlib.sha256(data).hexdigest()
         try:
-            path = self._envelope_path(env_id)
-            if not path.exists():
-                atomic_write(path, data)
+            self._put_envelope(env_id, data)
             if keys.stage:
-                marker = self.root / "index" / "stage" / _component(keys.stage) / env_id
-                if not marker.exists():
-                    atomic_write(marker, b"")
+                stage_dir = ("index", "stage", _component(keys.stage))
+                with self.dirs.made(stage_dir) as fd:
+                    touch(fd, env_id, self.dirs.shown((*stage_dir, env_id)))
+                    fsync_dir(fd)
             self._mark_subjects(env_id, keys.subjects)
         except OSError as exc:
             raise StoreError(
                 f"{self.root}: cannot write to the store: {exc.strerror or exc}"
             ) from exc
         return env_id
+
+    def _put_envelope(self, env_id: str, data: bytes) -> None:
+        name = f"{env_id}.json"
+        with self.dirs.made(_ENVELOPES) as fd:
+            shown = self.dirs.shown((*_ENVELOPES, name))
+            mode = entry_kind(fd, name)
+            if mode is not None and not stat.S_ISREG(mode):
+                raise StoreError(
+                    f"{shown}: not a regular file (refused: the store expects an envelope)"
+                )
+            if mode is not None:
+                try:
+                    if read_file(fd, name, len(data) + 1, shown) == data:
+                        return  # content-addressed: already there
+                except FileNotFoundError:
+                    pass
+            write_atomic(fd, name, data)
 
     def _mark_subjects(self, env_id: str, subjects: tuple[str, ...]) -> None:
         """One empty marker per subject, ``index/subject/<alg>-<hex[:2]>/<alg>-<hex>--<id>``.
@@ -116,72 +118,87 @@ class FilesystemStore:
         """
         if len(subjects) > _MAX_MARKERS:
             listing = "".join(f"{s}\n" for s in sorted(set(subjects))).encode()
-            atomic_write(self.root / "index" / "subject-lists" / env_id, listing)
+            with self.dirs.made(("index", "subject-lists")) as fd:
+                write_atomic(fd, env_id, listing)
             return
-        base = os.path.join(self.root, "index", "subject")
-        made: set[str] = set()
+        by_shard: dict[str, list[str]] = {}
         for subject in subjects:
-            key = _component(subject.replace(":", "-", 1))
-            shard = os.path.join(base, key[: key.index("-") + 3] if "-" in key else key[:2])
-            if shard not in made:
-                os.makedirs(shard, exist_ok=True)
-                made.add(shard)
-            fd = os.open(os.path.join(shard, f"{key}--{env_id}"), os.O_CREAT | os.O_WRONLY, 0o644)
-            os.close(fd)
-        for shard in made:
-            _fsync_dir(shard)
+            shard, prefix = _subject_key(subject)
+            by_shard.setdefault(shard, []).append(f"{prefix}{env_id}")
+        for shard, names in by_shard.items():
+            parts = ("index", "subject", shard)
+            with self.dirs.made(parts) as fd:
+                for name in names:
+                    touch(fd, name, self.dirs.shown((*parts, name)))
+                fsync_dir(fd)
 
-    def _read_ids(self, ids: list[str]) -> list[StoredEnvelope]:
-        out = []
-        for env_id in sorted(set(ids)):
-            if not _ID.match(env_id):
-                continue  # temp files and strays are not envelopes
-            path = self._envelope_path(env_id)
-            try:
-                data = _read_regular(path, MAX_ENVELOPE_BYTES + 1)
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                raise StoreError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-            if len(data) > MAX_ENVELOPE_BYTES:
-                raise StoreError(f"{path}: envelope larger than {MAX_ENVELOPE_BYTES} bytes")
-            out.append(StoredEnvelope(id=env_id, data=data, location=str(path)))
-        return out
+    # -- reading ---------------------------------------------------------------------------
 
-    def _list(self, directory: Path) -> list[str]:
+    def _list(self, parts: tuple[str, ...]) -> list[str]:
         try:
-            return os.listdir(directory)
-        except FileNotFoundError:
-            return []
+            with self.dirs.directory(parts, create=False) as fd:
+                return [] if fd is None else os.listdir(fd)
         except OSError as exc:
-            raise StoreError(f"{directory}: cannot list: {exc.strerror or exc}") from exc
+            raise StoreError(
+                f"{self.dirs.shown(parts)}: cannot list: {exc.strerror or exc}"
+            ) from exc
+
+    def _read_ids(self, ids: list[str], what: str) -> list[StoredEnvelope]:
+        wanted = sorted({i for i in ids if _ID.match(i)})  # temp files and strays are not
+        check_lookup_size(len(wanted), what, self.uri)
+        found: dict[str, StoredEnvelope] = {}
+        with self.dirs.directory(_ENVELOPES, create=False) as fd:
+            if fd is None:
+                return []
+            for env_id in wanted:
+                name = f"{env_id}.json"
+                shown = self.dirs.shown((*_ENVELOPES, name))
+                try:
+                    data = read_file(fd, name, MAX_ENVELOPE_BYTES + 1, shown)
+                except FileNotFoundError:
+                    continue
+                if len(data) > MAX_ENVELOPE_BYTES:
+                    raise StoreError(f"{shown}: envelope larger than {MAX_ENVELOPE_BYTES} bytes")
+                self.budget.charge(len(data))
+                # SECURITY: an envelope's id is the digest of the bytes read, never its file
+                # name: reports, summaries and the decision log name what was verified.
+                actual = hashlib.sha256(data).hexdigest()
+                location = shown if actual == env_id else f"{shown} (content {actual[:12]})"
+                found.setdefault(actual, StoredEnvelope(id=actual, data=data, location=location))
+        return [found[k] for k in sorted(found)]
 
     def by_stage(self, stage: str) -> list[StoredEnvelope]:
-        return self._read_ids(self._list(self.root / "index" / "stage" / _component(stage)))
+        ids = self._list(("index", "stage", _component(stage)))
+        return self._read_ids(ids, f"indexed under stage {stage}")
 
     def by_subject(self, digest: str) -> list[StoredEnvelope]:
-        key = _component(digest.replace(":", "-", 1))
-        shard = key[: key.index("-") + 3] if "-" in key else key[:2]
-        prefix = f"{key}--"
-        names = self._list(self.root / "index" / "subject" / shard)
+        shard, prefix = _subject_key(digest)
+        names = self._list(("index", "subject", shard))
         ids = [n[len(prefix) :] for n in names if n.startswith(prefix)]
-        lists = self.root / "index" / "subject-lists"
+        lists = ("index", "subject-lists")
         needle = f"{digest}\n".encode()
-        for env_id in self._list(lists):
-            if _ID.match(env_id):
-                try:
-                    if needle in _read_regular(lists / env_id, MAX_ENVELOPE_BYTES):
-                        ids.append(env_id)
-                except OSError as exc:
-                    detail = exc.strerror or exc
-                    raise StoreError(f"{lists / env_id}: cannot read: {detail}") from exc
-        return self._read_ids(ids)
+        with self.dirs.directory(lists, create=False) as fd:
+            if fd is not None:
+                ids.extend(self._listing_hits(fd, lists, needle))
+        return self._read_ids(ids, f"for subject {digest}")
+
+    def _listing_hits(self, fd: int, lists: tuple[str, ...], needle: bytes) -> list[str]:
+        """Envelopes whose subject list (``index/subject-lists/<id>``) holds ``needle``."""
+        hits = []
+        for env_id in (n for n in os.listdir(fd) if _ID.match(n)):
+            shown = self.dirs.shown((*lists, env_id))
+            try:
+                listing = read_file(fd, env_id, MAX_ENVELOPE_BYTES, shown)
+            except FileNotFoundError:
+                continue
+            if needle in listing:
+                hits.append(env_id)
+        return hits
 
     def all(self) -> list[StoredEnvelope]:
-        return self._read_ids(
-            [n.removesuffix(".json") for n in self._list(self.root / "envelopes")]
-        )
+        names = [n.removesuffix(".json") for n in self._list(_ENVELOPES)]
+        return self._read_ids(names, "in the store")
 
     def decision_log(self) -> DecisionLog:
         """``STORE/log/decisions.jsonl`` (see ``gatekeeper.store._file_log``)."""
-        return FileDecisionLog(self.root / LOG_RELATIVE)
+        return FileDecisionLog(self.dirs)

@@ -61,7 +61,13 @@ from gatekeeper.store._registry import (
     load_credentials,
 )
 from gatekeeper.store._registry_log import OciDecisionLog
-from gatekeeper.store.base import DecisionLog, IndexKeys, StoredEnvelope
+from gatekeeper.store.base import (
+    DecisionLog,
+    IndexKeys,
+    ReadBudget,
+    StoredEnvelope,
+    check_lookup_size,
+)
 
 CA_BUNDLE_ENV = "GATEKEEPER_REGISTRY_CA_BUNDLE"  # PEM CAs for a registry with a private CA
 ENVELOPE_TYPE = "application/vnd.dsse.envelope.v1+json"
@@ -221,6 +227,7 @@ class OciStore:
         self._heal_tags: tuple[float, list[str]] | None = None
         self._cache_scope = f"{client.ref.host}/{client.ref.repository}"
         self.sleep = time.sleep
+        self.budget = ReadBudget(uri)
 
     # -- capabilities ----------------------------------------------------------------------
 
@@ -444,6 +451,7 @@ class OciStore:
         receipts = sorted(
             {f"sha256:{m.group(2)}" for m in map(_RECEIPT.match, self._all_tags()) if m is not None}
         )
+        check_lookup_size(len(receipts), "named by receipt tags", self.uri)
         for stored in self._fetch_all(receipts, self._envelope_blob):
             if stored is not None:
                 found.setdefault(stored.id, stored)
@@ -481,6 +489,7 @@ class OciStore:
             for m in map(_RECEIPT.match, tags)
             if m is not None and m.group(0).startswith(prefixes)
         }
+        check_lookup_size(len(blobs) + len(manifests), "under one lookup", self.uri)
         found: dict[str, StoredEnvelope] = {}
         # A receipt names its envelope: one read, checked against that digest. A referrer
         # found through the referrers API or an index is read manifest first.
@@ -533,6 +542,7 @@ class OciStore:
                     "registry does not have (removed, or a forged tag)"
                 )
             _CONTENT.put((self._cache_scope, digest), blob)
+        self.budget.charge(len(blob))
         return StoredEnvelope(
             id=digest.partition(":")[2],
             data=blob,
@@ -578,6 +588,7 @@ class OciStore:
                 f"{self.uri}: envelope {blob_digest} is {len(blob)} bytes, its "
                 f"descriptor says {size}"
             )
+        self.budget.charge(len(blob))
         env_id = digest_of(blob).partition(":")[2]
         return StoredEnvelope(
             id=env_id,

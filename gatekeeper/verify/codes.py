@@ -36,6 +36,14 @@ REASON_CODES: tuple[Rule, ...] = (
         "the reviewed policy again with the policy key, or find out who changed it.",
     ),
     _code(
+        "policy-rollback",
+        "the policy's `serial` is lower than one this gate already accepted for the policy's "
+        "name (or equal with other content, or missing): an older policy was put back",
+        "A signature proves who wrote a policy, not that it is the current one. Use the "
+        "current policy; when a change is intended, raise its `serial` above the one the "
+        "decision log remembers and sign it again.",
+    ),
+    _code(
         "missing-stage",
         "a required stage has no attestation for the artifact",
         "The artifact did not pass through a stage the policy requires, or its attestation was "
@@ -129,6 +137,14 @@ REASON_CODES: tuple[Rule, ...] = (
         "wrong `_type`)",
         "The verifier cannot read what it was given, so it vouches for nothing. Check that the "
         "file is a DSSE envelope with an in-toto Statement v1 made by a supported tool.",
+    ),
+    _code(
+        "limit-exceeded",
+        "a cap on what one verify reads was hit: signatures on one envelope, envelopes under "
+        "one lookup or per artifact, bytes read from the store, or a registry listing",
+        "The store holds far more than a real pipeline writes, which is how a store writer "
+        "floods a verifier. Find out who wrote it; prune old attestations or give each "
+        "application its own store. The reason names the cap.",
     ),
     _code(
         "vsa-failed",

@@ -24,27 +24,33 @@ from pydantic import ValidationError
 from securesystemslib.signer import SSlibKey
 
 from gatekeeper._digest import sha256_file
-from gatekeeper._fileio import loads_json_strict, read_bounded
-from gatekeeper.attest.dsse import SignatureCheck, verify_envelope_signatures
+from gatekeeper._fileio import loads_json_strict
+from gatekeeper.attest.dsse import TooManySignatures, verify_envelope_signatures
 from gatekeeper.attest.keys import load_public_key
 from gatekeeper.attest.materials import dir_artifact
 from gatekeeper.attest.statement import StageRecord, parse_attestation
 from gatekeeper.errors import GatekeeperError, InvalidInput, MalformedInput
-from gatekeeper.models.envelope import POLICY_PAYLOAD_TYPE, Envelope
+from gatekeeper.models.decision import PolicyMark
+from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE, Envelope
 from gatekeeper.models.policy import Policy, StagePolicy, format_duration
-from gatekeeper.models.statement import Artifact
+from gatekeeper.models.statement import TREE_DIGEST_ALG, Artifact
 from gatekeeper.models.verdict import Reason, Verdict
-from gatekeeper.policy import (
-    judge_attested,
-    load_policy,
-    policy_signature_path,
-    resolve_key_path,
-)
-from gatekeeper.store import Store, StoredEnvelope, open_store
+from gatekeeper.policy import judge_attested, load_policy
+from gatekeeper.store import Store, StoredEnvelope, StoreLimitError, open_store
+from gatekeeper.verify.attested import findings_to_judge
 from gatekeeper.verify.evidence import evidence_gap
+from gatekeeper.verify.policy_signature import KeyFile, policy_signature_problem, read_key_files
+from gatekeeper.verify.serial import policy_mark, rollback_reason
+from gatekeeper.verify.signatures import judge_signatures
+from gatekeeper.verify.stages import index_stages, stands_for
 
 CLOCK_SKEW = timedelta(minutes=5)
 _MAX_LISTED = 5
+# Final-stage attestations tried as the end of a chain, per artifact (newest first). A store
+# writer can add re-encoded copies of a valid envelope; each would cost a chain evaluation.
+MAX_CHAINS_PER_SUBJECT = 1000
+# Attestations of one stage tried to join one chain (each costs a ``follows`` comparison).
+MAX_OPTIONS_PER_STAGE = 256
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,8 @@ class VerifyTrace:
     policy_digest: str | None = None  # "sha256:<hex>" of the policy's exact bytes
     subjects: list[tuple[str, str]] = field(default_factory=list)  # (name, "sha256:<hex>")
     attestations: list[str] = field(default_factory=list)  # envelope ids of passing chains
+    # The accepted policy's serial, for the decision log to remember (verify/policy-rollback).
+    policy_mark: tuple[str, PolicyMark] | None = None
 
 
 @dataclass
@@ -73,6 +81,7 @@ class Candidate:
     stored: StoredEnvelope
     record: StageRecord | None
     problems: list[Reason]
+    unverified: bool = False  # no trusted key signed it: its payload was never parsed
 
     @property
     def finished(self) -> datetime:
@@ -134,6 +143,9 @@ def run_verify(cfg: VerifyConfig, trace: VerifyTrace | None = None) -> Verdict:
         return _run_verify(cfg, trace if trace is not None else VerifyTrace())
     except InvalidInput:
         raise
+    except StoreLimitError as exc:
+        # A cap against a flooded store or registry: a block with the cap named (exit 1).
+        return _block([Reason(code="verify/limit-exceeded", message=exc.diagnostics())], None, [])
     except GatekeeperError as exc:
         return _block([Reason(code="verify/internal-error", message=exc.diagnostics())], None, [])
     except Exception as exc:  # SECURITY: fail closed on anything unexpected
@@ -154,8 +166,12 @@ def _subjects(cfg: VerifyConfig) -> list[tuple[str, str]]:
     subjects += [artifact_digest(d) for d in cfg.image_digests]
     if not subjects:
         raise InvalidInput("name at least one ARTIFACT or --image-digest to verify")
-    if cfg.commit is not None and not re.fullmatch(r"[0-9a-fA-F]{7,64}", cfg.commit):
-        raise InvalidInput(f"--commit {cfg.commit!r}: give a commit id (7 to 64 hex digits)")
+    if cfg.commit is not None and not re.fullmatch(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}", cfg.commit):
+        # SECURITY: a prefix matches every commit that shares it; only a full id names one.
+        raise InvalidInput(
+            f"--commit {cfg.commit!r}: give the full commit id (40 hex digits, or 64 for "
+            "SHA-256 repositories), not an abbreviation"
+        )
     return subjects
 
 
@@ -163,13 +179,16 @@ def _policy_reasons(
     cfg: VerifyConfig,
     policy: Policy,
     policy_bytes: bytes,
+    key_files: dict[str, KeyFile],
     policy_key: SSlibKey | None,
     now: datetime,
 ) -> list[Reason]:
     """The policy's own reasons to block: its signature (when a key is given) and its expiry."""
     reasons: list[Reason] = []
     if policy_key is not None:
-        reasons.extend(_check_policy_signature(cfg.policy_path, policy_bytes, policy_key))
+        problem = policy_signature_problem(cfg.policy_path, policy_bytes, key_files, policy_key)
+        if problem is not None:
+            reasons.append(Reason(code="verify/policy-unsigned", message=problem))
     if policy.expires <= now:
         reasons.append(
             Reason(
@@ -187,20 +206,17 @@ def _policy_reasons(
     return reasons
 
 
-def _policy_keys(cfg: VerifyConfig, policy: Policy) -> tuple[dict[str, SSlibKey], Reason | None]:
-    """The policy's keys, read relative to the policy file; a key that cannot be read blocks."""
+def _policy_keys(cfg: VerifyConfig, policy: Policy) -> tuple[dict[str, KeyFile], Reason | None]:
+    """The policy's key files, read relative to the policy file; one that cannot be read blocks."""
     try:
-        keys = {
-            name: load_public_key(resolve_key_path(cfg.policy_path, ref))
-            for name, ref in policy.keys.items()
-        }
+        return read_key_files(cfg.policy_path, policy), None
     except InvalidInput as exc:
         return {}, Reason(code="verify/policy-invalid", message=exc.diagnostics())
-    return keys, None
 
 
 def _artifact_reasons(
     cfg: VerifyConfig,
+    store: Store,
     policy: Policy,
     keys: dict[str, SSlibKey],
     subjects: list[tuple[str, str]],
@@ -208,10 +224,13 @@ def _artifact_reasons(
     trace: VerifyTrace,
 ) -> list[Reason]:
     """Every reason to block each artifact, from the store's attestations of every stage."""
-    store = open_store(cfg.store, insecure=cfg.insecure_registry)
+    loads = {
+        stage.name: _load_candidates(store, stage, policy, keys, now) for stage in policy.stages
+    }
     candidates = _Pool(
-        {stage.name: _load_candidates(store, stage, policy, keys, now) for stage in policy.stages},
+        {name: load.candidates for name, load in loads.items()},
         final=policy.stages[-1].name,
+        unmatched={name: load.unmatched for name, load in loads.items()},
     )
     return [
         reason
@@ -233,14 +252,22 @@ def _run_verify(cfg: VerifyConfig, trace: VerifyTrace) -> Verdict:
             [Reason(code="verify/policy-invalid", message=exc.diagnostics())], None, shown
         )
     trace.policy_digest = f"sha256:{hashlib.sha256(policy_bytes).hexdigest()}"
-    reasons = _policy_reasons(cfg, policy, policy_bytes, policy_key, now)
+    key_files, problem = _policy_keys(cfg, policy)
+    if problem is not None:
+        return _block([problem], policy.name, shown)
+    reasons = _policy_reasons(cfg, policy, policy_bytes, key_files, policy_key, now)
     if not policy.stages:
         return _block(reasons, policy.name, shown)
-    keys, problem = _policy_keys(cfg, policy)
-    if problem is not None:
-        return _block([*reasons, problem], policy.name, shown)
+    keys = {name: key_file.key for name, key_file in key_files.items()}
+    store = open_store(cfg.store, insecure=cfg.insecure_registry)
+    # SECURITY: an older policy put back (its signature still verifies) blocks on its serial.
+    rollback = rollback_reason(policy, trace.policy_digest, store.decision_log().marks())
+    if rollback is not None:
+        reasons.append(rollback)
+    if not reasons:  # only an accepted policy raises what the gate remembers
+        trace.policy_mark = policy_mark(policy, trace.policy_digest)
 
-    reasons.extend(_artifact_reasons(cfg, policy, keys, subjects, now, trace))
+    reasons.extend(_artifact_reasons(cfg, store, policy, keys, subjects, now, trace))
     reasons = _dedupe(reasons)
     return Verdict(
         command="verify",
@@ -251,53 +278,29 @@ def _run_verify(cfg: VerifyConfig, trace: VerifyTrace) -> Verdict:
     )
 
 
-def _check_policy_signature(policy_path: Path, policy_bytes: bytes, key: SSlibKey) -> list[Reason]:
-    sig_path = policy_signature_path(policy_path)
-    try:
-        envelope = Envelope.model_validate(loads_json_strict(read_bounded(sig_path, 1024 * 1024)))
-        payload, checks = verify_envelope_signatures(envelope, {"policy-key": key})
-    except (InvalidInput, MalformedInput, ValueError, ValidationError) as exc:
-        detail = exc.diagnostics() if isinstance(exc, GatekeeperError) else str(exc)
-        return [
-            Reason(
-                code="verify/policy-unsigned",
-                message=f"{sig_path}: no valid policy signature ({detail})",
-            )
-        ]
-    if envelope.payload_type != POLICY_PAYLOAD_TYPE:
-        return [
-            Reason(
-                code="verify/policy-unsigned",
-                message=f"{sig_path}: payload type {envelope.payload_type!r} is not a policy",
-            )
-        ]
-    if not any(c.verified_by for c in checks):
-        return [
-            Reason(
-                code="verify/policy-unsigned",
-                message=f"{sig_path}: the policy signature does not verify under the policy key",
-            )
-        ]
-    if payload != policy_bytes:
-        return [
-            Reason(
-                code="verify/policy-unsigned",
-                message=f"{policy_path}: the policy differs from the one that was signed",
-            )
-        ]
-    return []
+@dataclass
+class _StageLoad:
+    """The candidates of one stage, and the foreign provenance that stands for no stage here."""
+
+    candidates: list[Candidate] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)  # why, per envelope (for messages)
 
 
 def _load_candidates(
     store: Store, stage: StagePolicy, policy: Policy, keys: dict[str, SSlibKey], now: datetime
-) -> list[Candidate]:
-    out = []
-    for stored in store.by_stage(stage.name):
-        candidate = _examine(stored, stage, policy, keys, now)
-        if candidate is not None:
-            out.append(candidate)
-    out.sort(key=lambda c: (c.finished, c.stored.id), reverse=True)
-    return out
+) -> _StageLoad:
+    load = _StageLoad()
+    seen: set[str] = set()
+    for index in index_stages(stage):
+        for stored in store.by_stage(index):
+            if stored.id in seen:
+                continue
+            seen.add(stored.id)
+            candidate = _examine(stored, stage, policy, keys, now, load.unmatched)
+            if candidate is not None:
+                load.candidates.append(candidate)
+    load.candidates.sort(key=lambda c: (c.finished, c.stored.id), reverse=True)
+    return load
 
 
 def _examine(
@@ -306,6 +309,7 @@ def _examine(
     policy: Policy,
     keys: dict[str, SSlibKey],
     now: datetime,
+    unmatched: list[str],
 ) -> Candidate | None:
     where = stored.id[:12]
     try:
@@ -322,17 +326,39 @@ def _examine(
                 )
             ],
         )
+    if not envelope.signatures:
+        # Nothing to verify, so nothing to decode: an unsigned envelope costs no more.
+        unsigned = judge_signatures([], stage, keys, where).reason
+        return Candidate(stored, None, [unsigned] if unsigned else [], unverified=True)
     try:
         payload, checks = verify_envelope_signatures(envelope, keys)
+    except TooManySignatures as exc:
+        limit = Reason(
+            code="verify/limit-exceeded", stage=stage.name, message=f"envelope {where}: {exc}"
+        )
+        return Candidate(stored, None, [limit], unverified=True)
     except MalformedInput as exc:
         return Candidate(
             stored,
             None,
             [Reason(code="verify/malformed", stage=stage.name, message=f"envelope {where}: {exc}")],
         )
-    judgement = _judge(checks, stage, keys, where)
+    judged = judge_signatures(checks, stage, keys, where)
+    judgement = judged.reason
+    if envelope.payload_type != INTOTO_PAYLOAD_TYPE:
+        wrong = Reason(
+            code="verify/malformed",
+            stage=stage.name,
+            message=f"envelope {where}: payload type {envelope.payload_type!r} is not "
+            f"{INTOTO_PAYLOAD_TYPE}",
+        )
+        return Candidate(stored, None, [wrong, *([judgement] if judgement else [])])
+    if not judged.trusted_keyids and judgement is not None:
+        # SECURITY: a payload no trusted key signed is never parsed: anyone who can write the
+        # store could otherwise make every verify parse megabytes of crafted JSON.
+        return Candidate(stored, None, [judgement], unverified=True)
     try:
-        record = parse_attestation(envelope.payload_type, payload, stage.name)
+        record = parse_attestation(envelope.payload_type, payload)
     except MalformedInput as exc:
         reasons = [
             Reason(code="verify/malformed", stage=stage.name, message=f"envelope {where}: {exc}")
@@ -340,19 +366,16 @@ def _examine(
         if judgement is not None:
             reasons.append(judgement)
         return Candidate(stored, None, reasons)
-    if record.stage != stage.name:
-        return None  # indexed under this stage but signed as another: not a candidate
+    mismatch = stands_for(record, stage)
+    if mismatch is not None:
+        # Filed under this stage (an unsigned index) but signed as something else: not a
+        # candidate. A foreign provenance the stage does not accept is named in messages.
+        if record.kind != "gatekeeper" and record.kind != "in-toto-link":
+            unmatched.append(f"{record.kind} {where}: {mismatch}")
+        return None
     problems: list[Reason] = [judgement] if judgement is not None else []
     problems.extend(_record_checks(record, stage, policy, now, where))
     return Candidate(stored, record, problems)
-
-
-def _judge(
-    checks: list[SignatureCheck], stage: StagePolicy, keys: dict[str, SSlibKey], where: str
-) -> Reason | None:
-    from gatekeeper.verify.signatures import judge_signatures
-
-    return judge_signatures(checks, stage, keys, where).reason
 
 
 @dataclass(frozen=True)
@@ -436,11 +459,15 @@ def _evidence_reasons(j: _Judging) -> list[Reason]:
 
 
 def _findings_reasons(j: _Judging) -> list[Reason]:
-    """The attested findings that block under this policy (its exceptions, not the attester's)."""
-    if not j.record.findings:
-        return []
-    judged = judge_attested(j.record.findings, j.policy, j.now)
-    reasons = []
+    """The attested findings that block under this policy (its exceptions, not the attester's;
+    its allowed_registries over the attested container evidence, see ``verify.attested``)."""
+    to_judge = findings_to_judge(j.record, j.policy)
+    reasons = [
+        j.reason("verify/audit-missing", f"in attestation {j.where} {gap}") for gap in to_judge.gaps
+    ]
+    if not to_judge.findings:
+        return reasons
+    judged = judge_attested(to_judge.findings, j.policy, j.now)
     for finding in judged.blocking[: _MAX_LISTED * 2]:
         at = f"{finding.path}:{finding.line}" if finding.line else (finding.path or "-")
         expired = finding.fingerprint in judged.expired
@@ -484,8 +511,14 @@ class _Pool:
     Lists keep the newest-first order of ``_load_candidates``.
     """
 
-    def __init__(self, by_stage: dict[str, list[Candidate]], final: str) -> None:
+    def __init__(
+        self,
+        by_stage: dict[str, list[Candidate]],
+        final: str,
+        unmatched: dict[str, list[str]] | None = None,
+    ) -> None:
         self.by_stage = by_stage
+        self.unmatched = unmatched or {}
         self.parsed = {
             name: [c for c in cands if c.record is not None] for name, cands in by_stage.items()
         }
@@ -515,14 +548,12 @@ def _verify_subject(
     matching = candidates.finals_by_digest.get(digest, [])
     if not matching:
         if not finals:
-            return [
-                Reason(
-                    code="verify/missing-stage",
-                    stage=final.name,
-                    message=f"no attestation of stage {final.name} in the store",
-                )
-            ]
+            return [_missing(final.name, candidates)]
         broken = [r for c in finals if c.record is None for r in c.problems]
+        if all(c.unverified for c in finals):
+            # No trusted key signed any of them, so none was parsed and whether they name the
+            # artifact is unknown; their own reasons say why they do not count.
+            return broken
         mismatch = Reason(
             code="verify/subject-mismatch",
             stage=final.name,
@@ -531,38 +562,108 @@ def _verify_subject(
         )
         return [mismatch, *broken]
     best: list[Reason] | None = None
-    for candidate in matching:
+    for candidate in matching[:MAX_CHAINS_PER_SUBJECT]:
         reasons = _verify_chain(candidate, policy, candidates, commit, used)
         if not reasons:
             return []
         if best is None:
             best = reasons
+    if len(matching) > MAX_CHAINS_PER_SUBJECT:
+        return [
+            *(best or []),
+            Reason(
+                code="verify/limit-exceeded",
+                stage=final.name,
+                message=f"{digest}: {len(matching)} {final.name} attestations name it; the "
+                f"newest {MAX_CHAINS_PER_SUBJECT} were tried and none passes (a cap against "
+                "a flooded store)",
+            ),
+        ]
     return best or []
+
+
+def _missing(stage: str, candidates: _Pool) -> Reason:
+    """No attestation of ``stage``; naming foreign provenance that stands for no stage here."""
+    unmatched = candidates.unmatched.get(stage, [])
+    extra = ""
+    if unmatched:
+        shown = "; ".join(unmatched[:_MAX_LISTED])
+        more = f" and {len(unmatched) - _MAX_LISTED} more" if len(unmatched) > _MAX_LISTED else ""
+        extra = (
+            f" (found, but not accepted as stage {stage} by the policy's `provenance:` "
+            f"matcher: {shown}{more})"
+        )
+    return Reason(
+        code="verify/missing-stage",
+        stage=stage,
+        message=f"no attestation of stage {stage} in the store{extra}",
+    )
 
 
 def _unavailable(stage: StagePolicy, candidates: _Pool) -> list[Reason]:
     """Why no attestation of ``stage`` can be picked: none stored, or none that parses."""
     if not candidates[stage.name]:
-        return [
-            Reason(
-                code="verify/missing-stage",
-                stage=stage.name,
-                message=f"no attestation of stage {stage.name} in the store",
-            )
-        ]
+        return [_missing(stage.name, candidates)]
     return [p for c in candidates[stage.name] for p in c.problems]
 
 
-def _pick(
+_UNBOUND: tuple[str | None, str | None] = (None, None)
+
+
+def _options(
     stage: StagePolicy, binding: tuple[str | None, str | None], candidates: _Pool
+) -> list[Candidate]:
+    """The attestations of ``stage`` that may join a chain ending in a final of ``binding``.
+
+    Preferred first: those of the final stage's own run, then those with no run identity
+    (imported in-toto links), which bind only by content (``follows``). For a final with no
+    run identity, the unbound ones come first; a run-bound one there is a run mismatch.
+    """
+    groups = candidates.by_binding[stage.name]
+    if binding != _UNBOUND:
+        return [*groups.get(binding, []), *groups.get(_UNBOUND, [])]
+    pool = candidates.parsed[stage.name]
+    return [*groups.get(_UNBOUND, []), *(c for c in pool if c.binding != _UNBOUND)]
+
+
+def _fits(
+    option: Candidate,
+    stage: StagePolicy,
+    binding: tuple[str | None, str | None],
+    policy: Policy,
+    chosen: dict[str, Candidate],
+) -> bool:
+    """Whether ``option`` joins the chain chosen so far (the later stages) with no reason."""
+    if option.problems:
+        return False
+    if option.binding == _UNBOUND and not _linked(policy, stage.name):
+        return False
+    if binding == _UNBOUND and option.binding != _UNBOUND:
+        return False
+    return not any(
+        _follows(later, chosen[later.name], option)
+        for later in policy.stages
+        if later.follows == stage.name and later.name in chosen
+    )
+
+
+def _pick(
+    stage: StagePolicy,
+    binding: tuple[str | None, str | None],
+    candidates: _Pool,
+    policy: Policy,
+    chosen: dict[str, Candidate],
 ) -> tuple[Candidate | None, list[Reason]]:
-    """The attestation of ``stage`` from the final stage's run, and its reasons (or why none)."""
+    """The attestation of ``stage`` for the chain chosen so far, and its reasons (or why none).
+
+    Every candidate is tried, in the order of ``_options``: the first that joins the chain
+    with no reason is taken; otherwise the preferred one, whose reasons are reported.
+    """
     pool = candidates.parsed[stage.name]
     if not pool:
         return None, _unavailable(stage, candidates)
-    bound = binding != (None, None)
-    same_run = candidates.by_binding[stage.name].get(binding, []) if bound else pool
-    if not same_run:
+    options = _options(stage, binding, candidates)
+    if not options:
         found = sorted({_binding_text(c.binding) for c in pool})
         return None, [
             Reason(
@@ -573,9 +674,23 @@ def _pick(
                 "an attestation from another run must not be mixed into this release",
             )
         ]
-    clean = [c for c in same_run if not c.problems]
-    pick = clean[0] if clean else same_run[0]
-    return pick, list(pick.problems)
+    for option in options[:MAX_OPTIONS_PER_STAGE]:
+        if _fits(option, stage, binding, policy, chosen):
+            return option, []
+    clean = [c for c in options if not c.problems]
+    pick = clean[0] if clean else options[0]
+    problems = list(pick.problems)
+    if len(options) > MAX_OPTIONS_PER_STAGE:
+        problems.append(
+            Reason(
+                code="verify/limit-exceeded",
+                stage=stage.name,
+                message=f"{len(options)} {stage.name} attestations could join this chain; the "
+                f"first {MAX_OPTIONS_PER_STAGE} were tried and none fits (a cap against a "
+                "flooded store)",
+            )
+        )
+    return pick, problems
 
 
 def _commit_reasons(chosen: dict[str, Candidate], commit: str) -> list[Reason]:
@@ -585,7 +700,7 @@ def _commit_reasons(chosen: dict[str, Candidate], commit: str) -> list[Reason]:
         recorded = cand.record.source_commit if cand.record else None
         if recorded is None:
             message = f"stage {name} records no source commit; {commit[:12]} is being promoted"
-        elif not recorded.lower().startswith(commit.lower()):
+        elif recorded.lower() != commit.lower():
             message = (
                 f"stage {name} recorded commit {recorded[:12]}, but {commit[:12]} is being promoted"
             )
@@ -615,24 +730,32 @@ def _verify_chain(
 def _choose(
     final: Candidate, policy: Policy, candidates: _Pool
 ) -> tuple[dict[str, Candidate], list[Reason]]:
-    """An attestation for each stage from the final stage's run, and their reasons."""
-    reasons = list(final.problems)
+    """An attestation for each stage, chosen from the last stage back so that each can be
+    checked against the ``follows`` links of the stages after it; and their reasons."""
     chosen: dict[str, Candidate] = {policy.stages[-1].name: final}
-    for stage in policy.stages[:-1]:
-        pick, problems = _pick(stage, final.binding, candidates)
-        reasons.extend(problems)
+    problems: dict[str, list[Reason]] = {}
+    for stage in reversed(policy.stages[:-1]):
+        pick, problems[stage.name] = _pick(stage, final.binding, candidates, policy, chosen)
         if pick is not None:
             chosen[stage.name] = pick
+    reasons = list(final.problems)
+    for stage in policy.stages[:-1]:
+        reasons.extend(problems[stage.name])
     return chosen, reasons
 
 
 def _link_reasons(policy: Policy, chosen: dict[str, Candidate], *, bound: bool) -> list[Reason]:
     """Unbound stages must be joined by ``follows``; each ``follows`` link must hold."""
-    reasons = [] if bound else _unbound_reasons(policy, chosen)
+    reasons = _unbound_reasons(policy, chosen, bound=bound)
     for stage in policy.stages:
         if stage.follows and stage.name in chosen and stage.follows in chosen:
             reasons.extend(_follows(stage, chosen[stage.name], chosen[stage.follows]))
     return reasons
+
+
+def _linked(policy: Policy, name: str) -> bool:
+    """Whether a ``follows`` link joins stage ``name`` to another stage."""
+    return any(s.follows is not None and name in (s.name, s.follows) for s in policy.stages)
 
 
 def _binding_text(binding: tuple[str | None, str | None]) -> str:
@@ -647,21 +770,19 @@ def _binding_text(binding: tuple[str | None, str | None]) -> str:
     return " ".join(parts)
 
 
-def _unbound_reasons(policy: Policy, chosen: dict[str, Candidate]) -> list[Reason]:
+def _unbound_reasons(policy: Policy, chosen: dict[str, Candidate], *, bound: bool) -> list[Reason]:
     """Attestations with no run identity (e.g. imported in-toto links) bind only by content.
 
     Each must be joined to the chain by a ``follows`` link; otherwise a stale attestation
-    could be mixed in.
+    could be mixed in. Under a final with no run identity, a run-bound stage is a mismatch.
     """
     if len(chosen) <= 1:
         return []
-    linked: set[str] = set()
-    for stage in policy.stages:
-        if stage.follows:
-            linked.update((stage.name, stage.follows))
     out = []
     for name, cand in chosen.items():
-        if cand.binding != (None, None):
+        if cand.binding != _UNBOUND:
+            if bound:
+                continue  # the final's own run (the only run-bound options offered)
             out.append(
                 Reason(
                     code="verify/run-mismatch",
@@ -670,7 +791,7 @@ def _unbound_reasons(policy: Policy, chosen: dict[str, Candidate]) -> list[Reaso
                     "final stage carries no run identity",
                 )
             )
-        elif name not in linked:
+        elif not _linked(policy, name):
             out.append(
                 Reason(
                     code="verify/run-mismatch",
@@ -682,33 +803,76 @@ def _unbound_reasons(policy: Policy, chosen: dict[str, Candidate]) -> list[Reaso
     return out
 
 
-def _collapse(artifacts: list[Artifact], prefixes: list[str]) -> dict[str, str]:
-    """name -> sha256, with files under a directory-digest prefix folded into that digest."""
-    out: dict[str, str] = {}
+def _normal(digest: dict[str, str]) -> dict[str, str]:
+    """A digest set with hex values in lower case (hex case carries no meaning)."""
+    return {
+        alg: value.lower() if all(c in "0123456789abcdefABCDEF" for c in value) else value
+        for alg, value in digest.items()
+    }
+
+
+def _legacy_dirs(artifacts: list[Artifact]) -> list[str]:
+    """Directory digests in the ambiguous version-1 encoding (no ``TREE_DIGEST_ALG``)."""
+    return [a.name for a in artifacts if a.kind == "dir" and TREE_DIGEST_ALG not in a.digest]
+
+
+def _collapse(
+    artifacts: list[Artifact], prefixes: list[str]
+) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """(name -> digest set, problems), files under a directory-digest prefix folded into it."""
+    out: dict[str, dict[str, str]] = {}
     grouped: dict[str, list[Artifact]] = {p: [] for p in prefixes}
+    problems: list[str] = []
     for art in artifacts:
         if art.kind == "dir":
-            out[art.name] = art.digest.get("sha256", "")
+            out[art.name] = _normal(art.digest)
             continue
         prefix = next((p for p in prefixes if art.name.startswith(p)), None)
         if prefix is None:
-            out[art.name] = art.digest.get("sha256", "")
+            out[art.name] = _normal(art.digest)
         else:
             grouped[prefix].append(art)
     for prefix, members in grouped.items():
         if members and prefix not in out:
-            out[prefix] = dir_artifact(prefix.rstrip("/"), members).digest["sha256"]
-    return out
+            try:
+                out[prefix] = dir_artifact(prefix.rstrip("/"), members).digest
+            except ValueError as exc:
+                problems.append(f"cannot compare with the directory digest of {prefix}: {exc}")
+    return out, problems
 
 
-def _differences(mats: dict[str, str], prods: dict[str, str], follows: str) -> list[str]:
+def _digest_difference(mine: dict[str, str], theirs: dict[str, str]) -> str | None:
+    """How two digest sets of one name differ: every algorithm both carry must agree."""
+    shared = sorted(set(mine) & set(theirs))
+    if not shared:
+        return (
+            f"no digest algorithm in common ({', '.join(sorted(mine))} vs "
+            f"{', '.join(sorted(theirs))})"
+        )
+    if any(mine[alg] != theirs[alg] for alg in shared):
+        return "changed"
+    return None
+
+
+def _differences(
+    mats: dict[str, dict[str, str]], prods: dict[str, dict[str, str]], follows: str
+) -> list[str]:
     """How a stage's materials differ from the products of the stage it follows."""
     missing = sorted(set(prods) - set(mats))
     extra = sorted(set(mats) - set(prods))
-    changed = sorted(n for n in set(mats) & set(prods) if mats[n] != prods[n])
+    changed: list[str] = []
+    incomparable: list[str] = []
+    for name in sorted(set(mats) & set(prods)):
+        difference = _digest_difference(mats[name], prods[name])
+        if difference == "changed":
+            changed.append(name)
+        elif difference is not None:
+            incomparable.append(f"{name}: {difference}")
     parts = []
     if changed:
         parts.append(f"changed since {follows}: {', '.join(changed[:_MAX_LISTED])}")
+    if incomparable:
+        parts.append(f"not comparable with {follows}: {'; '.join(incomparable[:_MAX_LISTED])}")
     if extra:
         parts.append(f"not produced by {follows}: {', '.join(extra[:_MAX_LISTED])}")
     if missing:
@@ -720,18 +884,31 @@ def _follows(stage: StagePolicy, cand: Candidate, before: Candidate) -> list[Rea
     if cand.record is None or before.record is None or stage.follows is None:
         return []
     materials, products = cand.record.materials, before.record.products
+    legacy = [f"{n} (materials of {stage.name})" for n in _legacy_dirs(materials)]
+    legacy += [f"{n} (products of {stage.follows})" for n in _legacy_dirs(products)]
+    if legacy:
+        return [
+            Reason(
+                code="verify/chain-broken",
+                stage=stage.name,
+                message=f"directory digest of {', '.join(legacy[:_MAX_LISTED])} uses the "
+                "version-1 encoding, in which a file name can imitate other entries; attest "
+                "the stage again with this version of gatekeeper",
+            )
+        ]
     prefixes = sorted(
         {a.name for a in [*materials, *products] if a.kind == "dir"}, key=len, reverse=True
     )
-    mats = _collapse(materials, prefixes)
-    prods = _collapse(products, prefixes)
-    if mats == prods:
+    mats, mat_problems = _collapse(materials, prefixes)
+    prods, prod_problems = _collapse(products, prefixes)
+    parts = [*mat_problems, *prod_problems, *_differences(mats, prods, stage.follows)]
+    if not parts:
         return []
     return [
         Reason(
             code="verify/chain-broken",
             stage=stage.name,
             message=f"materials of {stage.name} differ from the products of "
-            f"{stage.follows} ({'; '.join(_differences(mats, prods, stage.follows))})",
+            f"{stage.follows} ({'; '.join(parts)})",
         )
     ]

@@ -56,6 +56,7 @@ def record_decision(store: Store, verdict: Verdict, trace: VerifyTrace) -> Appen
             reasons=list(verdict.reasons),
             attestations=list(trace.attestations),
             store=store.uri,
+            policy_mark=trace.policy_mark,
         )
     )
 

@@ -1,9 +1,9 @@
 """``gatekeeper verify`` as a service: evaluate, sign a summary on pass, log the decision.
 
-The order matters and fails closed: the summary is signed in memory before the decision is
-logged (a summary that cannot be signed turns the verdict into a block, and the block is
-what gets logged); a decision that cannot be logged is not a pass; the summary file is
-written only for a logged pass, and a stale one is removed otherwise.
+The order matters and fails closed: an earlier summary file is removed before anything else;
+the summary is signed in memory before the decision is logged (a summary that cannot be
+signed turns the verdict into a block, and the block is what gets logged); a decision that
+cannot be logged is not a pass; the summary file is written only for a logged pass.
 """
 
 from __future__ import annotations
@@ -107,6 +107,10 @@ def verify_artifacts(request: VerifyRequest) -> VerifyOutcome:
         InvalidInput: a usage error found before anything was decided (no artifact, a bad
             --commit or policy key).
     """
+    if request.summary is not None:
+        # SECURITY: removed first, so that no way out of this verify (a usage error, an
+        # internal error, an interruption) leaves an earlier run's summary to pass for it.
+        remove_stale_summary(request.summary.path)
     trace = VerifyTrace()
     verdict = run_verify(request.config, trace)
     verdict, summary = _signed_summary(request, verdict, trace)

@@ -154,6 +154,7 @@ class VsaCheck:
     keys: list[str]  # public key files
     subjects: list[tuple[str, str]]  # (name, "sha256:<hex>") that must all be covered
     policy_digest: str | None = None  # "sha256:<hex>" the summary must name
+    any_policy: bool = False  # without policy_digest: accept any policy (said in the notes)
     max_age: timedelta = DEFAULT_MAX_AGE
     verifier_id: str | None = None
     now: datetime | None = None
@@ -308,6 +309,12 @@ def _require_inputs(check: VsaCheck) -> None:
     if not check.subjects:
         raise InvalidInput(
             "name the artifact the summary must cover (--image-digest or --artifact)"
+        )
+    if check.policy_digest is None and not check.any_policy:
+        # SECURITY: a summary made under any policy (a weaker one, say) must not pass by default.
+        raise InvalidInput(
+            "name the policy the summary must have been made under (--policy FILE or "
+            "--policy-digest sha256:<hex>), or accept any policy with --any-policy"
         )
 
 

@@ -76,11 +76,11 @@ def test_directory_digest(tree: Path) -> None:
     assert art.kind == "dir" and art.name == "src/" and art.count == 2
     expected = tree_digest(
         [
-            ("a.py", hashlib.sha256(b"a\n").hexdigest()),
-            ("pkg/b.py", hashlib.sha256(b"b\n").hexdigest()),
+            ("a.py", "file", hashlib.sha256(b"a\n").hexdigest()),
+            ("pkg/b.py", "file", hashlib.sha256(b"b\n").hexdigest()),
         ]
     )
-    assert art.digest["sha256"] == expected
+    assert art.digest == {"sha256-tree-v2": expected}
     (tree / "src" / "pkg" / "b.py").write_text("changed\n")
     assert record_dirs(tree, ["src"], what="product")[0].digest != art.digest
     with pytest.raises(InvalidInput, match="not a directory"):
@@ -90,3 +90,70 @@ def test_directory_digest(tree: Path) -> None:
 def test_overlapping_globs_each_count_their_matches(tree: Path) -> None:
     names = [a.name for a in record_globs(tree, ["src/*", "src/a.py", "src/*.py"], what="product")]
     assert names == ["src/a.py"]
+
+
+def test_tree_digest_encoding_is_length_prefixed() -> None:
+    # The bytes docs/attestations.md describes, recomputed by hand.
+    a, b = hashlib.sha256(b"a\n").digest(), hashlib.sha256(b"b\n").digest()
+    encoded = b"gatekeeper-tree-v2\n" + b"f4:a.py" + a + b"l8:pkg/b.py" + b
+    assert tree_digest([("pkg/b.py", "symlink", b.hex()), ("a.py", "file", a.hex())]) == (
+        hashlib.sha256(encoded).hexdigest()
+    )
+
+
+def test_tree_digest_tells_a_link_from_a_file_with_its_target_as_content() -> None:
+    target = hashlib.sha256(b"../secret").hexdigest()
+    assert tree_digest([("x", "file", target)]) != tree_digest([("x", "symlink", target)])
+
+
+def test_a_name_imitating_another_entry_does_not_collide() -> None:
+    # Version 1 hashed "<hex>  <name>\n" lines: the name "a\n<hex>  b" forged a second line.
+    h = hashlib.sha256(b"x").hexdigest()
+    one = tree_digest([("a", "file", h), ("b", "file", h)])
+    forged = tree_digest([(f"a\n{h}  b", "file", h)])
+    assert one != forged
+
+
+@pytest.mark.parametrize("size", [10, 5 * 1024 * 1024], ids=["small", "4MiB-or-more"])
+@pytest.mark.parametrize("swap", ["symlink", "fifo"])
+def test_a_file_swapped_after_the_walk_is_never_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int, swap: str
+) -> None:
+    """Files of 4 MiB or more are hashed in a thread pool; they too are opened without
+    following a link or waiting on a FIFO put in their place after the walk listed them."""
+    import os
+    import threading
+
+    import gatekeeper.attest.materials as materials
+    from gatekeeper import _digest
+
+    root = tmp_path / "repo"
+    (root / "dist").mkdir(parents=True)
+    target = root / "dist" / "app.bin"
+    target.write_bytes(b"x" * size)
+    secret = tmp_path / "outside-secret"
+    secret.write_bytes(b"s" * size)
+
+    def swapped(paths: list[str], sizes: list[int] | None = None) -> list[str]:
+        target.unlink()  # the walk is done; the race is won
+        if swap == "symlink":
+            os.symlink(secret, target)
+        else:
+            os.mkfifo(target)
+        return _digest.sha256_files(paths, sizes)
+
+    monkeypatch.setattr(materials, "sha256_files", swapped)
+    result: list[object] = []
+
+    def record() -> None:
+        try:
+            result.append(record_globs(root, ["dist/*"], what="product"))
+        except InvalidInput as exc:
+            result.append(exc)
+
+    worker = threading.Thread(target=record, daemon=True)
+    worker.start()
+    worker.join(20)
+    assert result, "attest blocked on a FIFO swapped in after the walk"
+    assert isinstance(result[0], InvalidInput)
+    assert "changed while it was being recorded" in str(result[0])

@@ -20,7 +20,7 @@ from gatekeeper.models.decision import (
     line_digest,
     split_lines,
 )
-from gatekeeper.store._file_log import FileDecisionLog
+from gatekeeper.store.filesystem import FilesystemStore
 from gatekeeper.verify import verify_lines
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -227,12 +227,34 @@ def test_the_last_entry_needs_a_recorded_head(
     assert main(["log", "verify", str(path), "--head", "abc"]) == 2
 
 
-def test_an_empty_or_missing_log_verifies(
+def test_an_empty_or_missing_log_verifies_only_when_allowed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["log", "verify", "--store", str(tmp_path / "nothing-here")]) == 0
+    store = str(tmp_path / "nothing-here")
+    assert main(["log", "verify", "--store", store]) == 1
+    assert "EMPTY" in capsys.readouterr().out
+    assert main(["log", "verify", "--store", store, "--allow-empty"]) == 0
     assert "0 entries" in capsys.readouterr().out
     assert verify_lines([]).ok
+
+
+def test_an_empty_stream_is_not_a_verified_log(tmp_path: Path) -> None:
+    # `log show | log verify` where `log show` printed nothing (a wrong --store, say).
+    def piped(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "gatekeeper", "log", "verify", *extra],
+            input="",
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+            check=False,
+        )
+
+    empty = piped()
+    assert empty.returncode == 1, empty.stdout
+    assert "decision log EMPTY (standard input)" in empty.stdout
+    assert piped("--allow-empty").returncode == 0
 
 
 def test_no_log_writes_nothing(pipeline: Any) -> None:
@@ -272,8 +294,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from gatekeeper.models.decision import LoggedSubject
 from gatekeeper.store import Decision
-from gatekeeper.store._file_log import FileDecisionLog
-log = FileDecisionLog(Path(sys.argv[1]))
+from gatekeeper.store.filesystem import FilesystemStore
+log = FilesystemStore(Path(sys.argv[1]).parent.parent).decision_log()
 for i in range(int(sys.argv[2])):
     log.append(Decision(time=datetime.now(UTC), verdict="pass", policy="p", policy_digest=None,
                         subjects=[LoggedSubject(name=f"{sys.argv[3]}-{i}",
@@ -289,7 +311,7 @@ def test_concurrent_appenders_lose_no_entry(tmp_path: Path) -> None:
         for n in range(8)
     ]
     assert [p.wait(timeout=120) for p in procs] == [0] * 8
-    lines = FileDecisionLog(path).lines()
+    lines = FilesystemStore(path.parent.parent).decision_log().lines()
     assert len(lines) == 120
     report = verify_lines(lines)
     assert report.ok, report.problems
@@ -333,7 +355,7 @@ def test_log_show_text_cannot_drive_the_terminal(
     from gatekeeper.store import Decision
 
     store = tmp_path / "store"
-    FileDecisionLog(store / "log" / "decisions.jsonl").append(
+    FilesystemStore(store).decision_log().append(
         Decision(
             time=datetime(2026, 1, 1, tzinfo=UTC),
             verdict="block",

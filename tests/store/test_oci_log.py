@@ -209,3 +209,30 @@ def test_verify_appends_to_the_registry_log(
     lines = _log(oci_uri).lines()
     assert [DecisionEntry.model_validate_json(line).verdict for line in lines] == ["pass", "pass"]
     assert verify_lines(lines).ok
+
+
+def test_policy_serials_are_remembered_across_siblings(oci_uri: str) -> None:
+    from dataclasses import replace
+
+    from gatekeeper.models.decision import PolicyMark
+
+    def mark(serial: int) -> tuple[str, PolicyMark]:
+        return ("release", PolicyMark(serial=serial, digest="sha256:" + f"{serial:x}" * 64))
+
+    log = _log(oci_uri)
+    log.append(replace(_decision("one", oci_uri), policy_mark=mark(3)))
+    head = log.append(_decision("two", oci_uri))  # a decision under no serial carries it on
+    assert head.entry.policies is not None and head.entry.policies["release"].serial == 3
+    # Two verifies wrote sequence number 2 at once, one of them under serial 7.
+    sibling = DecisionEntry(
+        seq=2,
+        prev=head.digest,
+        time=datetime.now(UTC),
+        verdict="pass",
+        store=oci_uri,
+        policies={"release": mark(7)[1]},
+    )
+    _write_entry(log, sibling)
+    log.append(_decision("three", oci_uri))
+    assert _log(oci_uri).marks()["release"].serial == 7
+    assert verify_lines(_log(oci_uri).lines()).ok

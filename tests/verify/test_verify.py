@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gatekeeper.attest.keys import load_signer, write_keypair
+from gatekeeper.errors import InvalidInput
 from gatekeeper.models.envelope import Envelope, Signature
 from gatekeeper.models.finding import Finding, Severity
 from gatekeeper.models.statement import Artifact, RunInfo, StagePredicate
@@ -205,9 +206,18 @@ def test_commit_mismatch(pipeline: Pipeline) -> None:
     artifact = pipeline.run_all()
     head = pipeline.repo.head.commit.hexsha
     assert pipeline.verify(artifact, commit=head).allowed
-    assert pipeline.verify(artifact, commit=head[:12]).allowed
+    assert pipeline.verify(artifact, commit=head.upper()).allowed
     verdict = pipeline.verify(artifact, commit="0" * 40)
     assert codes(verdict) == {"verify/commit-mismatch"}
+
+
+@pytest.mark.parametrize("length", [7, 12, 39])
+def test_an_abbreviated_commit_is_refused(pipeline: Pipeline, length: int) -> None:
+    # A prefix names every commit that shares it (an attacker can mine one that does).
+    artifact = pipeline.run_all()
+    head = pipeline.repo.head.commit.hexsha
+    with pytest.raises(InvalidInput, match="full commit id"):
+        pipeline.verify(artifact, commit=head[:length])
 
 
 def test_run_mismatch_blocks_replayed_stage(pipeline: Pipeline) -> None:

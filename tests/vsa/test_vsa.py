@@ -16,6 +16,7 @@ from securesystemslib.dsse import Envelope as SslibEnvelope
 from gatekeeper.attest.dsse import sign_envelope
 from gatekeeper.attest.keys import load_public_key, load_signer, write_keypair
 from gatekeeper.cli import main
+from gatekeeper.errors import InvalidInput
 from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE
 from gatekeeper.verify import VsaCheck, check_vsa
 
@@ -56,6 +57,7 @@ def _statement(path: Path) -> dict[str, Any]:
 
 
 def _vsa_verify(gate: Any, *extra: str, key: str = "gate") -> int:
+    named = any(e in ("--policy", "--policy-digest") for e in extra)
     return main(
         [
             "vsa",
@@ -64,6 +66,7 @@ def _vsa_verify(gate: Any, *extra: str, key: str = "gate") -> int:
             f"{gate.key(key)}.pub",
             "--format",
             "json",
+            *([] if named else ["--any-policy"]),
             *extra,
             str(gate.vsa),
         ]
@@ -155,6 +158,7 @@ def test_an_old_or_future_summary_is_refused(gate: Any) -> None:
         path=gate.vsa,
         keys=[f"{gate.key('gate')}.pub"],
         subjects=[(str(gate.artifact), _digest(gate.artifact))],
+        policy_digest=_digest(gate.policy_path),
         max_age=timedelta(days=1),
     )
     assert check_vsa(check).allowed
@@ -396,4 +400,64 @@ def test_a_decision_that_cannot_be_logged_writes_no_summary(
     assert code == 3
     assert json.loads(out.out)["verdict"] == "block"
     assert "could not be logged" in out.err and "no verification summary written" in out.err
+    assert not gate.vsa.exists()
+
+
+def test_a_policy_must_be_named_or_any_policy_accepted_explicitly(
+    gate: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Another (weaker) policy's summary must not pass a deploy step that named no policy.
+    base = ["vsa", "verify", "--key", f"{gate.key('gate')}.pub", "--artifact", str(gate.artifact)]
+    assert main([*base, str(gate.vsa)]) == 2
+    assert "--any-policy" in capsys.readouterr().err
+    assert main([*base, "--any-policy", "--format", "json", str(gate.vsa)]) == 0
+    assert "was not checked" in json.loads(capsys.readouterr().out)["notes"][0]
+    assert main([*base, "--any-policy", "--policy", str(gate.policy_path), str(gate.vsa)]) == 2
+    with pytest.raises(InvalidInput, match="any-policy"):
+        check_vsa(
+            VsaCheck(
+                path=gate.vsa,
+                keys=[f"{gate.key('gate')}.pub"],
+                subjects=[(str(gate.artifact), _digest(gate.artifact))],
+            )
+        )
+
+
+def _verify_with_summary(gate: Any, *extra: str) -> int:
+    return main(
+        [
+            "verify",
+            "--policy",
+            str(gate.policy_path),
+            "--store",
+            str(gate.store),
+            "--format",
+            "json",
+            "--emit-vsa",
+            str(gate.vsa),
+            "--key",
+            gate.key("gate"),
+            *extra,
+            str(gate.artifact),
+        ]
+    )
+
+
+def test_a_verify_that_fails_unexpectedly_leaves_no_earlier_summary(
+    gate: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gatekeeper.verify.service as service
+
+    def bug(*_args: object, **_kwargs: object) -> Any:
+        raise RuntimeError("a bug while logging")
+
+    assert gate.vsa.exists()
+    monkeypatch.setattr(service, "record_decision", bug)
+    assert _verify_with_summary(gate) == 3
+    assert not gate.vsa.exists()  # the earlier pass's summary cannot stand for this run
+
+
+def test_a_verify_refused_for_usage_leaves_no_earlier_summary(gate: Any) -> None:
+    assert gate.vsa.exists()
+    assert _verify_with_summary(gate, "--commit", "abc1234") == 2
     assert not gate.vsa.exists()

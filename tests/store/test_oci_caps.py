@@ -1,0 +1,114 @@
+"""Caps on what an OCI store hands a verifier: a tag listing in total over all its pages,
+envelopes per lookup, bytes read in total (real docker-registry; paging on the local fake)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gatekeeper.cli import main
+from gatekeeper.store import StoreLimitError, open_store
+from gatekeeper.store.oci import OciStore
+from tests.store._fake_registry import fake_registry
+from tests.store._helpers import envelope, hexdigest, signer
+
+
+def _open(uri: str) -> OciStore:
+    store = open_store(uri, insecure=True)
+    assert isinstance(store, OciStore)
+    return store
+
+
+def test_a_paged_tag_list_is_capped_in_total(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with fake_registry(referrers=False, tag_page=2) as reg:
+        uri = f"oci://127.0.0.1:{reg.port}/acme/app"
+        store = _open(uri)
+        key = signer(tmp_path)
+        for run in range(4):
+            store.put(*envelope(key, "build", {"app": hexdigest(f"app{run}")}, run_id=f"r{run}"))
+        tags = store.client.list_tags()
+        assert len(tags) > 6  # several pages of 2
+        one_page = max(len(t) for t in tags) * 2 + 64
+        # Every page is small; the listing as a whole is not.
+        monkeypatch.setattr("gatekeeper.store._registry.MAX_LIST_BYTES", one_page * 2)
+        with pytest.raises(StoreLimitError, match=r"larger than \d+ bytes in total"):
+            _open(uri).client.list_tags()
+
+
+def _pipeline_in_registry(uri: str, tmp_path: Path) -> tuple[Path, Path]:
+    """A one-stage policy and an artifact attested into the registry at ``uri``."""
+    assert main(["keygen", str(tmp_path / "keys" / "ci")]) == 0
+    artifact = tmp_path / "app.bin"
+    artifact.write_bytes(b"release bits\n")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "version: 1\nname: release\nexpires: 2099-01-01T00:00:00Z\n"
+        "keys: {ci: keys/ci.pub}\nstages:\n  - name: build\n    signed_by: [ci]\n"
+    )
+    for run in ("r1", "r2"):
+        code = main(
+            [
+                "attest",
+                "--stage",
+                "build",
+                "--key",
+                str(tmp_path / "keys" / "ci"),
+                "--repo",
+                str(tmp_path),
+                "--product",
+                "app.bin",
+                "--run-id",
+                run,
+                "--store",
+                uri,
+                "--insecure-registry",
+            ]
+        )
+        assert code == 0
+    return policy, artifact
+
+
+def _verify(policy: Path, artifact: Path, uri: str) -> int:
+    return main(
+        [
+            "verify",
+            "--policy",
+            str(policy),
+            "--store",
+            uri,
+            "--insecure-registry",
+            "--no-log",
+            "--format",
+            "json",
+            str(artifact),
+        ]
+    )
+
+
+def test_registry_caps_block_with_the_cap_named(
+    oci_uri: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    policy, artifact = _pipeline_in_registry(oci_uri, tmp_path)
+    capsys.readouterr()
+    assert _verify(policy, artifact, oci_uri) == 0
+    capsys.readouterr()
+    cases = {
+        "gatekeeper.store._registry.MAX_LIST_BYTES": (64, "tag list larger than 64 bytes"),
+        "gatekeeper.store.base.MAX_LOOKUP_ENVELOPES": (1, "more than the 1 one lookup reads"),
+        "gatekeeper.store.base.MAX_READ_BYTES": (100, "more than 100 bytes of envelopes"),
+    }
+    for name, (value, needle) in cases.items():
+        with monkeypatch.context() as patch:
+            patch.setattr(name, value)
+            assert _verify(policy, artifact, oci_uri) == 1, name
+            reasons = json.loads(capsys.readouterr().out)["reasons"]
+            assert [r["code"] for r in reasons] == ["verify/limit-exceeded"], name
+            assert needle in reasons[0]["message"], name
