@@ -325,6 +325,18 @@ def build_parser() -> argparse.ArgumentParser:
     pv.add_argument("policy", metavar="POLICY", help="the policy YAML file")
     pv.set_defaults(handler="gatekeeper.commands.keys:cmd_policy_validate")
 
+    p = sub.add_parser(
+        "rules", help="print a rule's documentation (docs/rules.md), or list every rule"
+    )
+    p.add_argument(
+        "rules",
+        nargs="*",
+        metavar="RULE",
+        help="a rule id or verifier reason code, as a report names it "
+        "(e.g. pipeline/template-injection); none: one line per rule",
+    )
+    p.set_defaults(handler="gatekeeper.commands.rules:cmd_rules")
+
     _EXTENSIONS.register(sub)
     return parser
 

@@ -51,6 +51,11 @@ def _rule_index() -> dict[str, Rule]:
     return {**all_rule_records(), **{code.id: code for code in REASON_CODES}}
 
 
+def rule_records() -> dict[str, Rule]:
+    """Every audit rule and verifier reason code of this build, by id."""
+    return dict(_rule_index())
+
+
 def rule_record(rule_id: str) -> Rule | None:
     """The record of an audit rule or a verifier reason code; None for an id this build lacks."""
     return _rule_index().get(rule_id)

@@ -164,7 +164,11 @@ def _docs_footer(verdict: Verdict) -> list[str]:
     ids = [r.code for r in verdict.reasons] + [f.rule for f in verdict.findings]
     if not ids or any(rule_url(i) is not None for i in ids):
         return []
-    return [f"Each rule id is described in gatekeeper's `{RULES_DOC}`.", ""]
+    return [
+        f"Each rule id is described in gatekeeper's `{RULES_DOC}` "
+        "(`gatekeeper rules RULE` prints its section).",
+        "",
+    ]
 
 
 def render(verdict: Verdict) -> str:

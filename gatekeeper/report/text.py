@@ -14,7 +14,7 @@ from itertools import groupby
 from gatekeeper.models.suppression import Suppression
 from gatekeeper.models.verdict import Verdict
 from gatekeeper.report.base import active, blocking, location, severity_counts
-from gatekeeper.report.links import rule_link
+from gatekeeper.report.links import catalogue_url, rule_link
 
 _COLOURS = {
     "critical": "\033[1;31m",
@@ -29,6 +29,12 @@ _COLOURS = {
 }
 _RESET = "\033[0m"
 _INDENT = " " * 11  # under the rule column of a finding line
+# Without a web address for the catalogue, a link names its section of gatekeeper's
+# docs/rules.md; the same text is one command away.
+_CATALOGUE_NOTE = (
+    "note: `gatekeeper rules RULE` prints a rule's section of docs/rules.md "
+    "(GATEKEEPER_RULES_URL makes these links web addresses)"
+)
 
 
 def _painter(colour: bool) -> Callable[[str, str], str]:
@@ -104,6 +110,10 @@ def render(verdict: Verdict, *, colour: bool = False, quiet: bool = False) -> st
     if not quiet:
         lines += _suppression_lines(verdict) + _quiet_lines(verdict)
         lines.extend(f"note: {one_line(note)}" for note in verdict.notes)
+        if (verdict.reasons or any(f.status is None for f in verdict.findings)) and (
+            catalogue_url() is None
+        ):
+            lines.append(_CATALOGUE_NOTE)
     lines.append(_summary(verdict, paint))
     return "\n".join(lines) + "\n"
 
@@ -125,7 +135,9 @@ def _summary(verdict: Verdict, paint: Callable[[str, str], str]) -> str:
             "fix each reason above, then run verify again"
         )
     counts = severity_counts(active(verdict))
-    summary = ", ".join(f"{n} {s.value}" for s, n in counts.items()) or "no findings"
+    # NOTE: suppressed, excepted or baselined findings are listed above as not blocking.
+    none = "no active findings" if verdict.findings else "no findings"
+    summary = ", ".join(f"{n} {s.value}" for s, n in counts.items()) or none
     n_block = len(blocking(verdict))
     at = verdict.block_at.value if verdict.block_at else "-"
     where = f" in {one_line(verdict.root)}" if verdict.root else ""

@@ -705,6 +705,45 @@ def test_every_finding_links_to_its_rule(gk: Gk, git_repo: git.Repo) -> None:
     assert rule["helpUri"] == f"{url}#pipeline-template-injection"
 
 
+def test_without_a_catalogue_address_the_text_report_names_the_rules_command(
+    gk: Gk, git_repo: git.Repo
+) -> None:
+    repo = _injection_repo(git_repo)
+    plain = gk(["check", "--only", "pipeline"], repo).stdout
+    assert "note: `gatekeeper rules RULE` prints a rule's section of docs/rules.md" in plain
+    url = "https://docs.example.org/gatekeeper/rules.md"
+    linked = gk(["check", "--only", "pipeline"], repo, env={"GATEKEEPER_RULES_URL": url})
+    assert "gatekeeper rules RULE" not in linked.stdout
+    assert "gatekeeper rules" not in gk(["check", "--only", "pipeline", "--quiet"], repo).stdout
+    md = gk(["check", "--only", "pipeline", "--format", "markdown"], repo).stdout
+    assert "(`gatekeeper rules RULE` prints its section)" in md
+
+
+def test_rules_prints_each_rules_section_of_the_catalogue(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from gatekeeper.report.base import rule_record
+
+    assert main(["rules", "pipeline/template-injection", "verify/commit-mismatch"]) == 0
+    out = capsys.readouterr().out
+    record = rule_record("pipeline/template-injection")
+    assert record is not None
+    assert out.startswith("pipeline/template-injection\n\nFires when ")
+    assert record.help in out and "Default: high." in out
+    assert "docs/rules.md#pipeline-template-injection" in out
+    assert "verify/commit-mismatch\n\nBlocks when " in out
+    catalogue = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text()
+    assert f'<a id="{record.anchor}"></a>' in catalogue  # the link's anchor exists
+
+    assert main(["rules"]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("secrets/url-credentials ") and " high " in line for line in listing)
+    assert len(listing) == len({line.split()[0] for line in listing}) > 50
+
+    assert main(["rules", "pipeline/no-such-rule"]) == 2
+    assert "no rule pipeline/no-such-rule" in capsys.readouterr().err
+
+
 def _all_parsers(monkeypatch: pytest.MonkeyPatch) -> dict[str, argparse.ArgumentParser]:
     """Every parser of the command line, extensions included, by its command words."""
     from gatekeeper import cli
