@@ -226,6 +226,8 @@ class _Compare:
         heads, bases = _versions(self.entries), _versions(self.olds)
         if not heads or not bases or heads == bases:
             return []
+        if all(p.source.startswith("path:") for p in (*self.entries, *self.olds)):
+            return []  # a local package's version is the project's own number, no choice
         try:
             if _records_dependents(self.first.file) and _records_dependents(self.base_file):
                 found = self._per_dependent(heads, bases)
@@ -312,6 +314,18 @@ def _hash_values(pkg: Package, same: list[Package]) -> tuple[str, str | None] | 
     return _rehashed(pkg, same) if pkg.hashes else _unhashed(same)
 
 
+def _file_rehashed(pkg: Package, same: list[Package]) -> tuple[str, str, str] | None:
+    """(file name, base hashes, head hashes) of a file that both sides name and that has
+    none of its base hashes now: the lockfile-poisoning signal, even while the version's
+    other files keep theirs (a file added or dropped is no re-hash)."""
+    for old in same:
+        for file_name, hashes in sorted(pkg.file_hashes.items()):
+            before = old.file_hashes.get(file_name)
+            if before and hashes_conflict(before, hashes):
+                return file_name, " ".join(before), " ".join(hashes)
+    return None
+
+
 def _rehashed(pkg: Package, same: list[Package]) -> tuple[str, str | None] | None:
     """Every hashed base entry of this version conflicts with the hashes it has now."""
     hashed = [o for o in same if o.hashes]
@@ -346,6 +360,16 @@ def _entry_change(kind: ChangeKind, pkg: Package, **values: str | None) -> DepCh
 
 def _hash_change(pkg: Package, same: list[Package]) -> DepChange | None:
     """The same version under other hashes than on the base, or under none any more."""
+    by_file = _file_rehashed(pkg, same) if pkg.file_hashes else None
+    if by_file is not None:
+        return _entry_change(
+            "hash-changed",
+            pkg,
+            base_version=pkg.version,
+            base_value=by_file[1],
+            head_value=by_file[2],
+            artifact=by_file[0],
+        )
     values = _hash_values(pkg, same)
     if values is None:
         return None
