@@ -31,10 +31,11 @@ _EXECUTE = re.compile(
     r"\|\s*(?:sudo\s+)?(?:ba|z)?sh\b|\bchmod\s+\+x\b",
     re.IGNORECASE,
 )
-# An install of something the lockfile does not pin: from a URL or a git repository.
+# An install of something the lockfile does not pin: from a URL or a git repository (a
+# package manager's install command, or a PEP 508 direct reference among build requirements).
 _REMOTE_INSTALL = re.compile(
     r"\b(?:npm|pnpm|yarn|pip3?|gem|cargo)\s+(?:i|add|install)\b[^\n;&|]*"
-    r"(?:https?://|git\+|github:|git@)",
+    r"(?:https?://|git\+|github:|git@)|[\w.-]+\s+@\s+(?:https?://|git\+)",
     re.IGNORECASE,
 )
 _CREDENTIALS = re.compile(

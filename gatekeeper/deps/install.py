@@ -45,8 +45,8 @@ MAX_LINE = 300
 
 # Lines worth keeping: the network, processes, credentials, the environment, files.
 _INTEREST = re.compile(
-    r"https?://|\b(?:curl|wget|fetch|axios|got|request|urlopen|urlretrieve|requests|httpx|"
-    r"http\.client|Net::HTTP|open-uri|URI\.open|socket|Invoke-\w+|iwr|irm)\b|"
+    r"https?://|\b(?:curl|wget|urlopen|urlretrieve|http\.client|Net::HTTP|open-uri|URI\.open|"
+    r"Invoke-\w+|iwr|irm)\b|\b(?:fetch|axios|got|request|requests|httpx|socket|https?)\s*[.(]|"
     r"child_process|\b(?:exec|execSync|execFile|spawn|spawnSync|fork|eval|system|popen|"
     r"subprocess|Popen|check_call|check_output|os\.system|Function)\b|`|%x[{(\[]|"
     r"\b(?:npm|npx|pnpm|yarn|pip3?|gem|bundle|bash|sh|node|python[0-9.]*|ruby|perl)\s|"
