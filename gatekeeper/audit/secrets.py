@@ -3,6 +3,11 @@
 A finding's fingerprint is keyed on the sha256 of the secret's value (never the value),
 so the same credential at the same path keeps one fingerprint whether it was found in the
 tree, in the staged change or in a commit of the range, and whatever line it moves to.
+
+Severities are the rules' defaults for a credential in ordinary code or configuration; the
+context model (``gatekeeper.secrets.context``) lowers them for test, example and docs paths,
+reserved and loopback hosts, placeholders and key material only tests use, and the message
+says why. Nothing is dropped: every hit is a finding.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ from typing import ClassVar
 from gatekeeper.audit.base import AuditContext
 from gatekeeper.audit.rule import Rule, RuleSet
 from gatekeeper.models.finding import Finding, Severity
-from gatekeeper.models.secrets import SecretsEvidence
+from gatekeeper.models.secrets import SecretHit, SecretsEvidence
+from gatekeeper.secrets.context import Assessment, KeyUse, assess
 
 PRIVATE_KEY = Rule(
     "secrets/private-key",
@@ -172,9 +178,7 @@ class SecretsAudit:
         order = {"tree": 0, "staged": 0, "history": 1}
         for hit in sorted(evidence.hits, key=lambda h: (order[h.source], h.path, h.line)):
             label = _LABELS[hit.detector]
-            severity = self.rules[f"secrets/{hit.detector}"]
-            if hit.detector == "aws-access-key" and hit.paired:
-                severity = Severity.CRITICAL
+            verdict = self._assess(hit)
             where = ""
             if hit.source == "history":
                 where = f" (added in commit {(hit.commit or '')[:12]})"
@@ -183,12 +187,22 @@ class SecretsAudit:
             detail = f", {hit.detail}" if hit.detail else ""
             yield Finding.make(
                 f"secrets/{hit.detector}",
-                severity,
-                f"{label}{detail}: {hit.redacted} sha256:{hit.fingerprint[:16]}{where}",
+                verdict.severity,
+                f"{label}{detail}: {hit.redacted} sha256:{hit.fingerprint[:16]}{where}"
+                + verdict.note(),
                 path=hit.path,
                 line=hit.line,
                 key=hit.fingerprint,
             )
+
+    def _assess(self, hit: SecretHit) -> Assessment:
+        default = self.rules[f"secrets/{hit.detector}"]
+        if hit.detector == "aws-access-key" and hit.paired:
+            default = Severity.CRITICAL
+        use = None
+        if hit.detector == "private-key":
+            use = KeyUse(hit.used_by, hit.used_by_all)
+        return assess(default, path=hit.path, shape=hit.shape, host=hit.host, use=use)
 
 
 AUDITS = (SecretsAudit,)

@@ -1,11 +1,12 @@
-"""Secrets: detectors over text, the one secret classifier, and evidence redaction.
+"""Secrets: detectors over text, the one secret classifier, the context model, redaction.
 
 Usage::
 
-    from gatekeeper.secrets import redact, scan_text, secret_assignment
+    from gatekeeper.secrets import assess, redact, scan_text, secret_assignment
     for hit in scan_text(text, "config/app.yaml"):
-        print(hit.detector, hit.line, redact(hit.value))
+        print(hit.detector, hit.line, hit.shape, redact(hit.value))
     secret_assignment("DB_PASSWORD", value)   # the same answer in every family
+    assess(Severity.HIGH, path="tests/conf.yaml").severity   # context lowers: medium
 
 ``scan_text`` never returns anything but the raw value inside ``RawHit``; callers turn it
 into a redacted form and a sha256 fingerprint (``redact`` / ``value_fingerprint``) before
@@ -29,11 +30,15 @@ from gatekeeper.secrets.classify import (
     token_kind,
     value_fingerprint,
 )
+from gatekeeper.secrets.context import assess, assess_secret, assess_value, path_context
 from gatekeeper.secrets.detect import RawHit, scan_text
 from gatekeeper.secrets.redaction import dump_evidence, redact_strings
 
 __all__ = [
     "RawHit",
+    "assess",
+    "assess_secret",
+    "assess_value",
     "dump_evidence",
     "is_credential_value",
     "is_placeholder",
@@ -41,6 +46,7 @@ __all__ = [
     "is_secret_name",
     "is_secret_value",
     "looks_random",
+    "path_context",
     "redact",
     "redact_strings",
     "redact_text",

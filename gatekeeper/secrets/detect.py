@@ -5,6 +5,9 @@ The credential formats (``formats.py``) count wherever they appear; a tool's con
 config) makes its credential fields count; elsewhere a literal counts when it is assigned to
 a name like password or token and the classifier (``classify.py``) says it is a secret.
 One secret gives one hit (see ``formats.PRECEDENCE``).
+
+A hit whose value is an obvious stand-in is kept with ``shape="placeholder"`` (the audit
+reports it at info, saying so); only references and non-values are no hit at all.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ from pathlib import PurePosixPath
 from gatekeeper.secrets.classify import (
     NAME_SEGMENTS,
     NAME_WORDS,
-    is_credential_value,
+    assignment_shape,
+    credential_shape,
     is_placeholder,
     is_pointer_name,
+    is_reference,
     is_secret_name,
-    is_secret_value,
 )
 from gatekeeper.secrets.formats import (
     Lines,
@@ -98,6 +102,7 @@ _CODE_EXT = frozenset(
         ".vue",
         ".svelte",
         ".pyi",
+        ".map",  # a source map: generated from code, its sourcesContent is code
     }
 )
 
@@ -169,7 +174,8 @@ def config_kind(path: str, text: str) -> str | None:
 
 def _credential(m: re.Match[str], group: int, detail: str, lines: Lines) -> Iterator[RawHit]:
     value = m.group(group).strip().strip("\"'")
-    if is_credential_value(value):
+    shape = credential_shape(value)
+    if shape is not None:
         yield RawHit(
             "config-file-credentials",
             value,
@@ -177,6 +183,7 @@ def _credential(m: re.Match[str], group: int, detail: str, lines: Lines) -> Iter
             m.end(group),
             lines.line(m.start(group)),
             detail=detail,
+            shape=shape,
         )
 
 
@@ -220,7 +227,7 @@ def _docker(text: str, lines: Lines) -> Iterator[RawHit]:
         return
     for m in _DOCKER_AUTH.finditer(text):
         value = m.group(2)
-        if is_placeholder(value) or len(value) < 8:
+        if is_reference(value):
             continue
         yield RawHit(
             "docker-auth",
@@ -229,6 +236,7 @@ def _docker(text: str, lines: Lines) -> Iterator[RawHit]:
             m.end(2),
             lines.line(m.start(2)),
             detail=f"Docker config {m.group(1)}",
+            shape="placeholder" if is_placeholder(value) or len(value) < 8 else "generated",
         )
 
 
@@ -263,7 +271,7 @@ def _config_hits(path: str, text: str, lines: Lines) -> Iterator[RawHit]:
 _GENERIC = re.compile(
     r"(" + NAME_WORDS + "|" + "|".join(sorted(NAME_SEGMENTS)) + r")"
     r"([A-Za-z0-9_.-]{0,40})([\"']?)[ \t]*(?:=|:=|:|=>|<-)[ \t]*"
-    r"(?:\"([^\"\n]{1,500})\"|'([^'\n]{1,500})'|`([^`\n]{1,500})`|([^\s\"'`,;){}\[\]<>]{1,500}))"
+    r"(?:\"([^\"\n]{1,500})\"|'([^'\n]{1,500})'|`([^`\n]{1,500})`|([^\s\"'`,;&){}\[\]<>]{1,500}))"
 )
 _SEGMENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
@@ -313,11 +321,7 @@ def _candidates(low: str) -> Iterator[re.Match[str]]:
         yield m
 
 
-def _generic(path: str, text: str, lines: Lines) -> Iterator[RawHit]:
-    pure = PurePosixPath(path)
-    if pure.name in LOCKFILES:
-        return  # NOTE: lockfile integrity hashes are not secrets
-    is_code = pure.suffix.lower() in _CODE_EXT
+def _generic(text: str, lines: Lines, *, is_code: bool) -> Iterator[RawHit]:
     for m in _candidates(_lower_same_length(text)):
         start = _name_start(text, m.start())
         name = text[start : m.end(2)]
@@ -325,9 +329,12 @@ def _generic(path: str, text: str, lines: Lines) -> Iterator[RawHit]:
         if not is_secret_name(name):
             continue
         found = _value(text, m, is_code)
-        if found is None or not is_secret_value(found[1]):
+        if found is None:
             continue
         group, value = found
+        shape = assignment_shape(value)
+        if shape is None:
+            continue
         yield RawHit(
             "generic-assignment",
             value,
@@ -335,6 +342,7 @@ def _generic(path: str, text: str, lines: Lines) -> Iterator[RawHit]:
             m.start(group) + len(value),
             lines.line(start),
             detail=f"assigned to {name[:64]}",
+            shape=shape,
         )
 
 
@@ -346,13 +354,21 @@ def scan_text(
 ) -> list[RawHit]:
     """Every secret in ``text`` (the content of ``path``), one hit per secret occurrence.
 
-    ``detectors`` optionally filters by detector name (used by tests and benchmarks).
+    Hits of obvious stand-ins are included (``shape="placeholder"``). ``detectors``
+    optionally filters by detector name (used by tests and benchmarks).
     """
     lines = Lines(text)
+    pure = PurePosixPath(path)
+    # NOTE: lockfile integrity hashes are not secrets
+    generic = (
+        iter(())
+        if pure.name in LOCKFILES
+        else _generic(text, lines, is_code=pure.suffix.lower() in _CODE_EXT)
+    )
     hits = [
         *specific_hits(text, lines),
         *_config_hits(path, text, lines),
         *url_credential_hits(text, lines),
-        *_generic(path, text, lines),
+        *generic,
     ]
     return keep_distinct(hits, detectors)
