@@ -1,12 +1,14 @@
 """The ``secrets`` collector: credentials in the tree, the staged change, or the range.
 
-- Default: every text file of the tree (in a git repository: tracked files plus untracked
-  ones that are not ignored; elsewhere: every file ``walk_files`` yields). Binary files
-  are skipped by content, files over ``limits.max_file_bytes`` are listed as skipped.
+- Default: every file of the tree (in a git repository: tracked files plus untracked ones
+  that are not ignored; elsewhere: every file ``walk_files`` yields), read through
+  ``secrets.text.decode``: UTF-8, UTF-16 and UTF-32 by content, text around stray NULs; a
+  file whose content cannot hold text is scanned for credential formats only. Files over
+  ``limits.max_file_bytes`` are listed as skipped.
 - ``--base``: the tree, plus every line ADDED by each commit of base..head, including
   lines that a later commit of the range deleted again (one streamed ``git log -p``). A
-  blob git shows as binary that is text by content (a ``-diff``/``binary`` attribute in
-  the repository's .gitattributes) is scanned whole.
+  blob git shows as binary (NULs, UTF-16, a ``-diff``/``binary`` attribute in the
+  repository's .gitattributes) is read from the object store and scanned whole.
 - ``--staged``: only the blobs staged in the index (the pre-commit hook).
 
 For a private key outside test paths, the files of the tree that name its file are recorded
@@ -27,10 +29,18 @@ import git
 
 from gatekeeper._git import open_repo
 from gatekeeper.collect.base import CollectContext, walk_files
-from gatekeeper.collect.git_source import BlobReader, GitRunner, sniff_binary
+from gatekeeper.collect.git_source import BlobReader, GitRunner
 from gatekeeper.errors import CollectionError
 from gatekeeper.models.secrets import SecretHit, SecretsEvidence, SkippedFile
-from gatekeeper.secrets import RawHit, path_context, redact, scan_text, value_fingerprint
+from gatekeeper.secrets import (
+    RawHit,
+    decode,
+    path_context,
+    redact,
+    scan_binary,
+    scan_text,
+    value_fingerprint,
+)
 
 # "@@ -a,b +c,d @@", or for a merge's combined diff "@@@ -a,b -c,d +e,f @@@".
 _HUNK = re.compile(rb"^(@@+) (?:-\d+(?:,\d+)? )+\+(\d+)(?:,\d+)? \1")
@@ -95,7 +105,9 @@ def _to_hits(
             if (hit.detector, hit.value) in seen:
                 continue
             seen.add((hit.detector, hit.value))
-        line = line_map[hit.line - 1] if line_map is not None else hit.line
+        line = hit.line
+        if line_map:
+            line = line_map[min(hit.line, len(line_map)) - 1]
         hits.append(
             SecretHit(
                 detector=hit.detector,
@@ -114,6 +126,14 @@ def _to_hits(
     return hits
 
 
+def _scan(data: bytes, path: str) -> tuple[list[RawHit], bool]:
+    """The hits in a file's content, and whether it was binary (formats only)."""
+    decoded = decode(data)
+    if decoded.is_binary:
+        return scan_binary(data), True
+    return scan_text(decoded.text, path), False
+
+
 class _Scan:
     """Accumulates hits and counters for one collection."""
 
@@ -122,6 +142,7 @@ class _Scan:
         self.hits: list[SecretHit] = []
         self.skipped: list[SkippedFile] = []
         self.files = 0
+        self.binary = 0
         self.bytes = 0
         self.commits = 0
         # The tree's files (relative to ``tree_root``): where key files are looked up.
@@ -129,20 +150,23 @@ class _Scan:
         self.tree_files: list[str] = []
 
     def content(self, data: bytes, path: str, source: str) -> None:
-        if sniff_binary(data[:8192]) is not None:
-            return
+        raw, binary = _scan(data, path)
         self.files += 1
+        self.binary += binary
         self.bytes += len(data)
-        text = data.decode("utf-8", "replace")
-        self.hits.extend(_to_hits(scan_text(text, path), path, source, None))
+        self.hits.extend(_to_hits(raw, path, source, None))
 
     def added_lines(self, commit: str, path: str, lines: list[tuple[int, bytes]]) -> None:
-        text = b"\n".join(content for _, content in lines)
-        if sniff_binary(text[:8192]) is not None:
-            return
-        self.bytes += len(text)
-        raw = scan_text(text.decode("utf-8", "replace"), path)
+        data = b"\n".join(content for _, content in lines)
+        self.bytes += len(data)
+        raw, _ = _scan(data, path)
         self.hits.extend(_to_hits(raw, path, "history", commit, [n for n, _ in lines]))
+
+    def blob(self, commit: str, path: str, data: bytes) -> None:
+        """A whole blob added or changed by ``commit`` (one git showed as binary)."""
+        self.bytes += len(data)
+        raw, _ = _scan(data, path)
+        self.hits.extend(_to_hits(raw, path, "history", commit))
 
 
 def _read_file(root: Path, rel: str, scan: _Scan) -> None:
@@ -326,13 +350,12 @@ def _header_path(line: bytes) -> str | None:
 
 
 def _hidden_blobs(runner: GitRunner, hidden: dict[tuple[str, str], str], scan: _Scan) -> None:
-    """Scan, whole, the blobs git showed as binary that are text by content."""
+    """Scan, whole, the blobs git showed as binary: text by content (UTF-16, a stray NUL, a
+    ``-diff`` attribute) as text, the others for credential formats, as in the tree."""
     reader = BlobReader(runner)
     try:
         for (commit, path), sha in sorted(hidden.items()):
-            size, head = reader.read(sha, 8192)
-            if sniff_binary(head) is not None:
-                continue  # binary by content too: skipped, as in the tree
+            size, data = reader.read(sha, scan.max_bytes)
             if size > scan.max_bytes:
                 scan.skipped.append(
                     SkippedFile(
@@ -340,8 +363,7 @@ def _hidden_blobs(runner: GitRunner, hidden: dict[tuple[str, str], str], scan: _
                     )
                 )
                 continue
-            _, data = reader.read(sha, scan.max_bytes)
-            scan.added_lines(commit, path, list(enumerate(data.split(b"\n"), start=1)))
+            scan.blob(commit, path, data)
     finally:
         reader.close()
 
@@ -469,9 +491,10 @@ def _users(scan: _Scan, names: set[str], limit: int) -> dict[str, list[str]]:
             data = path.read_bytes()
         except OSError:
             continue
-        if sniff_binary(data[:8192]) is not None:
+        decoded = decode(data)
+        if decoded.is_binary:
             continue
-        for name in set(pattern.findall(data.decode("utf-8", "replace"))):
+        for name in set(pattern.findall(decoded.text)):
             users[name].append(rel)
     return users
 
@@ -552,6 +575,7 @@ class SecretsCollector:
             mode=mode,
             files_scanned=scan.files,
             bytes_scanned=scan.bytes,
+            binary_files=scan.binary,
             commits_scanned=scan.commits,
             hits=hits,
             skipped=sorted(scan.skipped, key=lambda s: (s.path, s.commit or "")),

@@ -68,6 +68,8 @@ class SecretsEvidence(GatekeeperModel):
     head: str | None = None
     files_scanned: int = 0
     bytes_scanned: int = 0
+    # Files whose content cannot hold text: scanned for credential formats only.
+    binary_files: int = 0
     commits_scanned: int = 0
     hits: list[SecretHit] = Field(default_factory=list)
     skipped: list[SkippedFile] = Field(default_factory=list)

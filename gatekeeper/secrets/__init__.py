@@ -2,7 +2,8 @@
 
 Usage::
 
-    from gatekeeper.secrets import assess, redact, scan_text, secret_assignment
+    from gatekeeper.secrets import assess, decode, redact, scan_text, secret_assignment
+    text = decode(data).text                  # UTF-8/16/32 by content, text around stray NULs
     for hit in scan_text(text, "config/app.yaml"):
         print(hit.detector, hit.line, hit.shape, redact(hit.value))
     secret_assignment("DB_PASSWORD", value)   # the same answer in every family
@@ -31,14 +32,16 @@ from gatekeeper.secrets.classify import (
     value_fingerprint,
 )
 from gatekeeper.secrets.context import assess, assess_secret, assess_value, path_context
-from gatekeeper.secrets.detect import RawHit, scan_text
+from gatekeeper.secrets.detect import RawHit, scan_binary, scan_text
 from gatekeeper.secrets.redaction import dump_evidence, redact_strings
+from gatekeeper.secrets.text import decode
 
 __all__ = [
     "RawHit",
     "assess",
     "assess_secret",
     "assess_value",
+    "decode",
     "dump_evidence",
     "is_credential_value",
     "is_placeholder",
@@ -50,6 +53,7 @@ __all__ = [
     "redact",
     "redact_strings",
     "redact_text",
+    "scan_binary",
     "scan_text",
     "secret_assignment",
     "token_kind",

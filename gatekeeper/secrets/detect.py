@@ -29,12 +29,13 @@ from gatekeeper.secrets.classify import (
 from gatekeeper.secrets.formats import (
     Lines,
     RawHit,
+    binary_hits,
     keep_distinct,
     specific_hits,
     url_credential_hits,
 )
 
-__all__ = ["LOCKFILES", "RawHit", "config_kind", "scan_text"]
+__all__ = ["LOCKFILES", "RawHit", "config_kind", "scan_binary", "scan_text"]
 
 # Files whose values are integrity hashes, not secrets: every ecosystem's lockfile (a test checks
 # that each lockfile gatekeeper.deps reads is here), including formats it does not parse.
@@ -372,3 +373,9 @@ def scan_text(
         *generic,
     ]
     return keep_distinct(hits, detectors)
+
+
+def scan_binary(data: bytes) -> list[RawHit]:
+    """The credential formats in a file whose content cannot hold text (``text.decode``
+    says binary): see ``formats.binary_hits``."""
+    return binary_hits(data)

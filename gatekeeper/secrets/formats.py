@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import dataclasses
 import json
 import re
 import zlib
@@ -42,6 +43,7 @@ __all__ = [
     "Lines",
     "RawHit",
     "Shape",
+    "binary_hits",
     "format_hits",
     "keep_distinct",
     "token_checksum_ok",
@@ -418,6 +420,51 @@ def specific_hits(text: str, lines: Lines) -> Iterator[RawHit]:
     """Token formats with a recognisable prefix (and the spans they consume)."""
     for detector in _FORMATS:
         yield from detector(text, lines)
+
+
+# What every credential format contains: a file that cannot hold text is searched for these
+# (a regular expression of literals is about 5x faster than one substring search each) and
+# only the bytes around a match are read as text.
+_BINARY_NEEDLES = re.compile(
+    b"|".join(
+        re.escape(needle.encode())
+        for needle in sorted(
+            {n for _, needles, *_ in _PREFIXED for n in needles}
+            | {"AKIA", "ASIA", "xox", "hooks.slack.com", "eyJ", "PRIVATE KEY"}
+        )
+    )
+)
+# Around a match: the start of a key block's header before it, a whole 4096-bit key block
+# and an AWS secret key five lines on after it.
+_BEFORE, _AFTER = 1024, 8192
+
+
+def _windows(data: bytes) -> list[tuple[int, int]]:
+    windows: list[tuple[int, int]] = []
+    for m in _BINARY_NEEDLES.finditer(data):
+        lo, hi = max(0, m.start() - _BEFORE), min(len(data), m.end() + _AFTER)
+        if windows and lo <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], hi)
+        else:
+            windows.append((lo, hi))
+    return windows
+
+
+def binary_hits(data: bytes) -> list[RawHit]:
+    """The credential formats in content that cannot hold text: tokens and key blocks are
+    ASCII wherever they are stored, so the bytes around each likely prefix are read byte
+    for character (``latin-1``). Line numbers count the line feeds before a hit."""
+    hits: list[RawHit] = []
+    for lo, hi in _windows(data):
+        text = data[lo:hi].decode("latin-1")
+        first_line = data.count(b"\n", 0, lo)
+        hits.extend(
+            dataclasses.replace(
+                hit, start=hit.start + lo, end=hit.end + lo, line=hit.line + first_line
+            )
+            for hit in keep_distinct(specific_hits(text, Lines(text)))
+        )
+    return keep_distinct(hits)
 
 
 def keep_distinct(
