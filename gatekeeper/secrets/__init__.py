@@ -26,14 +26,19 @@ from gatekeeper.secrets.classify import (
     is_secret_value,
     looks_random,
     redact,
-    redact_text,
     secret_assignment,
     token_kind,
     value_fingerprint,
 )
 from gatekeeper.secrets.context import assess, assess_secret, assess_value, path_context
 from gatekeeper.secrets.detect import RawHit, scan_binary, scan_text
-from gatekeeper.secrets.redaction import dump_evidence, redact_strings
+from gatekeeper.secrets.redaction import (
+    dump_evidence,
+    redact_evidence,
+    redact_finding,
+    redact_strings,
+    redact_text,
+)
 from gatekeeper.secrets.text import decode
 
 __all__ = [
@@ -51,6 +56,8 @@ __all__ = [
     "looks_random",
     "path_context",
     "redact",
+    "redact_evidence",
+    "redact_finding",
     "redact_strings",
     "redact_text",
     "scan_binary",

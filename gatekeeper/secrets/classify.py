@@ -310,10 +310,13 @@ def classify(name: str | None, value: str | None) -> RedactedValue | None:
 
 
 def redact_text(text: str) -> str:
-    """``text`` with every credential format and URL password replaced by its redacted form."""
-    for hit in sorted(_secret_formats(text), key=lambda h: h.start, reverse=True):
-        text = text[: hit.start] + redact(hit.value) + text[hit.end :]
-    return text
+    """``text`` with every secret the scanner finds in it replaced by its redacted form:
+    credential formats, URL passwords and secret-named assignments (``DB_PASSWORD=…``,
+    ``--password=…``), read as a script."""
+    # NOTE: redaction builds on the detectors, which build on this module.
+    from gatekeeper.secrets.redaction import redact_text as redact_found
+
+    return redact_found(text)
 
 
 # --- files -----------------------------------------------------------------------------------

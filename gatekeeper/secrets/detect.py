@@ -35,7 +35,7 @@ from gatekeeper.secrets.formats import (
     url_credential_hits,
 )
 
-__all__ = ["LOCKFILES", "RawHit", "config_kind", "scan_binary", "scan_text"]
+__all__ = ["LOCKFILES", "RawHit", "config_kind", "scan_binary", "scan_text", "secret_spans"]
 
 # Files whose values are integrity hashes, not secrets: every ecosystem's lockfile (a test checks
 # that each lockfile gatekeeper.deps reads is here), including formats it does not parse.
@@ -379,3 +379,16 @@ def scan_binary(data: bytes) -> list[RawHit]:
     """The credential formats in a file whose content cannot hold text (``text.decode``
     says binary): see ``formats.binary_hits``."""
     return binary_hits(data)
+
+
+def secret_spans(text: str) -> list[RawHit]:
+    """The secrets in a piece of repository text that is no file of its own (a script line,
+    an environment value, a commit subject): what redaction replaces. Read as a script, so
+    an unquoted right-hand side counts; stand-ins are left out (and take no span)."""
+    lines = Lines(text)
+    hits = [
+        *specific_hits(text, lines),
+        *url_credential_hits(text, lines),
+        *_generic(text, lines, is_code=False),
+    ]
+    return keep_distinct(hit for hit in hits if hit.shape != "placeholder")

@@ -226,8 +226,10 @@ _JWT = re.compile(
     r"(?<![A-Za-z0-9_-])(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,})"
     r"(?![A-Za-z0-9_.-])"
 )
+# NOTE: a password may hold `?` and `#` unencoded (written into a config file as it is);
+# the `@host` after it still makes it a credential.
 _URL_CRED = re.compile(
-    r"://([^\s:/?#@'\"<>\[\]{}]{1,128}):([^\s/?#@'\"<>{}]{1,256})@([A-Za-z0-9][A-Za-z0-9.-]{0,252})"
+    r"://([^\s:/?#@'\"<>\[\]{}]{1,128}):([^\s/@'\"<>{}]{1,256})@([A-Za-z0-9][A-Za-z0-9.-]{0,252})"
 )
 
 # (detector, prefilter needles, pattern, where the random body starts, its minimum entropy,
