@@ -27,7 +27,8 @@ PRIVATE_KEY = Rule(
     summary="a PEM/OpenSSH private key block",
     help="Anyone who can read the repository can use the key, and it stays in the history "
     "after the file is deleted. Revoke the key, issue a new one kept in a secret store, "
-    "and remove the file (from the history too if the repository is public).",
+    "and remove the file (from the history too if the repository is public). A key under a "
+    "test path, or one that only tests name, is test input: medium.",
 )
 AWS_ACCESS_KEY = Rule(
     "secrets/aws-access-key",
@@ -101,7 +102,8 @@ JWT = Rule(
 URL_CREDENTIALS = Rule(
     "secrets/url-credentials",
     Severity.HIGH,
-    summary="`scheme://user:password@host` with a literal password",
+    summary="`scheme://user:password@host` with a literal password (a placeholder password or "
+    "a reserved host such as example.com: info; localhost: low)",
     help="The password travels with every copy of the URL, into logs and error messages too. "
     "Change it and pass it separately (an environment variable, a credential helper, a "
     "secret).",
@@ -127,8 +129,9 @@ CONFIG_FILE_CREDENTIALS = Rule(
 GENERIC_ASSIGNMENT = Rule(
     "secrets/generic-assignment",
     Severity.HIGH,
-    summary="a high-entropy literal assigned to a name like password, secret, token, api_key "
-    "(placeholders, `${VAR}`, `${{ secrets.X }}` and obvious examples do not fire)",
+    summary="a high-entropy literal or a well-known weak password assigned to a name like "
+    "password, secret, token, api_key (references such as `${VAR}` and `${{ secrets.X }}` do "
+    "not fire; explicit placeholders such as `changeme` are info)",
     help="A random-looking value assigned to a name like password or token is most likely a "
     "real credential. Rotate it if it is one, and read it from the environment or a "
     "secret store; when it is test data, keep it under a test or fixture path or add an "
