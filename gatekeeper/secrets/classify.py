@@ -228,7 +228,8 @@ def assignment_shape(value: str) -> Shape | None:
         return "weak"
     if is_explicit_stand_in(text):
         return "placeholder"
-    if len(text) < 8 or not looks_random(text):
+    # NOTE: a generated secret is ASCII; `このトークンは…` in a .properties file is a message.
+    if len(text) < 8 or not text.isascii() or not looks_random(text):
         return None
     return "generated"
 

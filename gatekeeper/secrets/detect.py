@@ -12,6 +12,8 @@ reports it at info, saying so); only references and non-values are no hit at all
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
@@ -29,10 +31,12 @@ from gatekeeper.secrets.classify import (
 from gatekeeper.secrets.formats import (
     Lines,
     RawHit,
+    Shape,
     binary_hits,
     keep_distinct,
     specific_hits,
     url_credential_hits,
+    url_password_shape,
 )
 
 __all__ = ["LOCKFILES", "RawHit", "config_kind", "scan_binary", "scan_text", "secret_spans"]
@@ -104,6 +108,8 @@ _CODE_EXT = frozenset(
         ".svelte",
         ".pyi",
         ".map",  # a source map: generated from code, its sourcesContent is code
+        ".ps1",  # PowerShell: an unquoted right-hand side is a command (`$t = Get-Token`)
+        ".psm1",
     }
 )
 
@@ -223,6 +229,22 @@ def _dotenv(text: str, lines: Lines) -> Iterator[RawHit]:
             yield from _credential(m, group, f".env {m.group(1)}", lines)
 
 
+def _docker_auth_shape(kind: str, value: str) -> Shape:
+    """An ``auth`` value is base64 of ``user:password``: what the password is decides."""
+    if is_placeholder(value) or len(value) < 8:
+        return "placeholder"
+    if kind != "auth":
+        return "generated"
+    try:
+        plain = base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return "generated"
+    user, sep, password = plain.partition(":")
+    if not sep:
+        return "generated"
+    return url_password_shape(user, password) or "placeholder"
+
+
 def _docker(text: str, lines: Lines) -> Iterator[RawHit]:
     if '"auths"' not in text and not text.lstrip().startswith("{"):
         return
@@ -237,7 +259,7 @@ def _docker(text: str, lines: Lines) -> Iterator[RawHit]:
             m.end(2),
             lines.line(m.start(2)),
             detail=f"Docker config {m.group(1)}",
-            shape="placeholder" if is_placeholder(value) or len(value) < 8 else "generated",
+            shape=_docker_auth_shape(m.group(1), value),
         )
 
 
@@ -298,6 +320,8 @@ def _value(text: str, m: re.Match[str], is_code: bool) -> tuple[int, str] | None
     if group == 7:
         if is_code or "(" in value:
             return None  # NOTE: an unquoted right-hand side in code is an expression
+        if value.endswith("\\"):
+            return None  # NOTE: `Usuário\ ou\ senha`: prose with escaped spaces (.properties)
         value = value.rstrip(".")
     return group, value
 

@@ -47,6 +47,7 @@ __all__ = [
     "format_hits",
     "keep_distinct",
     "token_checksum_ok",
+    "url_password_shape",
 ]
 
 

@@ -342,6 +342,14 @@ STAND_INS = [
     ),
     pytest.param("DB_PASSWORD=changeme\n", ".env", "config-file-credentials", id="dotenv"),
     pytest.param(
+        '{"auths": {"example.com": {"auth": "'
+        + base64.b64encode(b"username:password").decode()
+        + '"}}}',
+        "docs/metadata.yaml",
+        "docker-auth",
+        id="docker-auth-of-a-placeholder",
+    ),
+    pytest.param(
         "[pypi]\npassword = password1\n", ".pypirc", "config-file-credentials", id="numbered"
     ),
 ]
@@ -428,6 +436,24 @@ PRECISION = [
         "dist/index.js.map",
         id="source-map",
     ),
+]
+
+
+PRECISION += [
+    pytest.param(
+        "Invalid\\ username\\ or\\ password=Usu\u00e1rio\\ ou\\ senha\\ inv\u00e1lida\n",
+        "login_pt_BR.properties",
+        id="escaped-spaces",
+    ),
+    pytest.param(
+        "TokenNeverUsed.Title=\u4f7f\u7528\u3059\u308b\u30c8\u30fc\u30af\u30f3\u304c\u3042\u308a\u307e\u305b\u3093\n",
+        "config_ja.properties",
+        id="message-not-ascii",
+    ),
+    pytest.param(
+        '\tgcpPubsubTokenExpiryKey = "PIPER_gcpPubsubTokenExpiresAt"\n', "token.go", id="camel-id"
+    ),
+    pytest.param("    $token = Get-AzDOAccessToken\n", "AzureDevOps.ps1", id="powershell-command"),
 ]
 
 
