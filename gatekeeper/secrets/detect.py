@@ -29,6 +29,7 @@ from gatekeeper.secrets.classify import (
     is_secret_name,
 )
 from gatekeeper.secrets.formats import (
+    NEEDLES,
     Lines,
     RawHit,
     Shape,
@@ -405,10 +406,29 @@ def scan_binary(data: bytes) -> list[RawHit]:
     return binary_hits(data)
 
 
+# What a piece of text must contain to hold anything ``secret_spans`` finds: a format's
+# prefix, a URL with a user part, or a stem of every secret-like name (``NAME_WORDS`` and
+# ``NAME_SEGMENTS``). Substring tests reject most evidence strings (package names,
+# versions, paths) before any detector runs; one regular expression of all the names was
+# slower than the detectors it spared.
+_NAME_STEMS = ("pass", "pw", "secret", "token", "key", "credential", "auth", "creds")
+
+
+def _may_hold_secret(text: str) -> bool:
+    if "://" in text and "@" in text:
+        return True
+    if any(needle in text for needle in NEEDLES):
+        return True
+    low = text.lower()
+    return any(stem in low for stem in _NAME_STEMS)
+
+
 def secret_spans(text: str) -> list[RawHit]:
     """The secrets in a piece of repository text that is no file of its own (a script line,
     an environment value, a commit subject): what redaction replaces. Read as a script, so
     an unquoted right-hand side counts; stand-ins are left out (and take no span)."""
+    if not _may_hold_secret(text):
+        return []
     lines = Lines(text)
     hits = [
         *specific_hits(text, lines),

@@ -39,6 +39,7 @@ from gatekeeper.secrets._values import (
 )
 
 __all__ = [
+    "NEEDLES",
     "PRECEDENCE",
     "Lines",
     "RawHit",
@@ -428,15 +429,13 @@ def specific_hits(text: str, lines: Lines) -> Iterator[RawHit]:
 # What every credential format contains: a file that cannot hold text is searched for these
 # (a regular expression of literals is about 5x faster than one substring search each) and
 # only the bytes around a match are read as text.
-_BINARY_NEEDLES = re.compile(
-    b"|".join(
-        re.escape(needle.encode())
-        for needle in sorted(
-            {n for _, needles, *_ in _PREFIXED for n in needles}
-            | {"AKIA", "ASIA", "xox", "hooks.slack.com", "eyJ", "PRIVATE KEY"}
-        )
+NEEDLES = tuple(
+    sorted(
+        {n for _, needles, *_ in _PREFIXED for n in needles}
+        | {"AKIA", "ASIA", "xox", "hooks.slack.com", "eyJ", "PRIVATE KEY"}
     )
 )
+_BINARY_NEEDLES = re.compile(b"|".join(re.escape(needle.encode()) for needle in NEEDLES))
 # Around a match: the start of a key block's header before it, a whole 4096-bit key block
 # and an AWS secret key five lines on after it.
 _BEFORE, _AFTER = 1024, 8192
