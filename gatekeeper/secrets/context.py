@@ -46,6 +46,7 @@ from gatekeeper.secrets.formats import Shape, format_hits
 __all__ = [
     "Assessment",
     "HostContext",
+    "KeyUse",
     "PathContext",
     "assess",
     "assess_secret",
