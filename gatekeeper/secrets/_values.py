@@ -291,10 +291,11 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$|^[A-Za-z0-9_-]+={0,2}$")
 _DOTTED_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+(?:\(\))?$")
-# Words: lower case, Capitalised or camelCase (a last short word allowed: `ExpiresAt`), CAPS.
+# Words: lower case, Capitalised or camelCase (a last short word allowed: `ExpiresAt`), CAPS,
+# and short names with one digit (`S3`, `EC2`, `K8S`, `oauth2`).
 _WORD_SEGMENT = re.compile(
     r"^[a-z]+$|^(?:[A-Z]?[a-z]{2,})+(?:[A-Z][a-z]?)?$|^[a-z]+(?:[A-Z][a-z]{2,})+(?:[A-Z][a-z]?)?$"
-    r"|^[A-Z]{2,}$"
+    r"|^[A-Z]{2,}$|^[A-Z]{1,5}[0-9][A-Z]{0,3}$|^[a-z]{1,5}[0-9][a-z]{0,3}$"
 )
 _SEPARATORS = re.compile(r"[_./:@-]+")
 _VERSION = re.compile(

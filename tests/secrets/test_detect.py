@@ -454,6 +454,7 @@ PRECISION += [
         '\tgcpPubsubTokenExpiryKey = "PIPER_gcpPubsubTokenExpiresAt"\n', "token.go", id="camel-id"
     ),
     pytest.param("    $token = Get-AzDOAccessToken\n", "AzureDevOps.ps1", id="powershell-command"),
+    pytest.param('    SecretKey = "AWS_S3_SECRET_KEY"\n', "config.toml", id="names-with-a-digit"),
 ]
 
 
