@@ -462,13 +462,20 @@ def _read_tree(runner: GitRunner, root: Path, top: Path, max_files: int, scan: _
 _MAX_KEY_USERS = 20
 
 
+# A key block that starts within the first lines of its file is a key file (a PEM file may
+# open with a comment or a certificate); one further down is inline in code or config.
+_KEY_FILE_FIRST_LINES = 5
+
+
 def _key_file_names(scan: _Scan) -> set[str]:
-    """Names of the files holding a private key outside test, example and docs paths (those
-    are lowered by their path already)."""
+    """Names of the key files outside test, example and docs paths (those are lowered by
+    their path already): only a file that is a key is used by naming it."""
     return {
         PurePosixPath(hit.path).name
         for hit in scan.hits
-        if hit.detector == "private-key" and path_context(hit.path) is None
+        if hit.detector == "private-key"
+        and hit.line <= _KEY_FILE_FIRST_LINES
+        and path_context(hit.path) is None
     }
 
 
@@ -506,7 +513,7 @@ def _record_key_use(scan: _Scan) -> None:
         return
     users = _users(scan, names, scan.max_bytes)
     for index, hit in enumerate(scan.hits):
-        if hit.detector != "private-key":
+        if hit.detector != "private-key" or hit.line > _KEY_FILE_FIRST_LINES:
             continue
         name = PurePosixPath(hit.path).name
         if name not in names:

@@ -211,6 +211,7 @@ def _not_a_literal_secret(text: str) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=8192)
 def assignment_shape(value: str) -> Shape | None:
     """What a literal assigned to a secret-like name is.
 
@@ -239,6 +240,7 @@ def is_secret_value(value: str) -> bool:
     return assignment_shape(value) in ("generated", "weak")
 
 
+@functools.lru_cache(maxsize=8192)
 def credential_shape(value: str) -> Shape | None:
     """What a literal in a field that holds a credential by definition is.
 

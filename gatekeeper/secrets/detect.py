@@ -348,6 +348,7 @@ def _candidates(low: str) -> Iterator[re.Match[str]]:
 
 
 def _generic(text: str, lines: Lines, *, is_code: bool) -> Iterator[RawHit]:
+    stand_ins: set[str] = set()  # a stand-in is one hit per text (templates repeat them)
     for m in _candidates(_lower_same_length(text)):
         start = _name_start(text, m.start())
         name = text[start : m.end(2)]
@@ -359,8 +360,10 @@ def _generic(text: str, lines: Lines, *, is_code: bool) -> Iterator[RawHit]:
             continue
         group, value = found
         shape = assignment_shape(value)
-        if shape is None:
+        if shape is None or (shape == "placeholder" and value in stand_ins):
             continue
+        if shape == "placeholder":
+            stand_ins.add(value)
         yield RawHit(
             "generic-assignment",
             value,
