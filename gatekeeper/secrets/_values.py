@@ -198,7 +198,7 @@ _STAND_IN_WORDS = frozenset(
 # "Password"}``) than a credential.
 _EXPLICIT_STAND_IN = re.compile(
     r"change[_-]?(?:me|it)|placeholder|your[_-]?(?:token|password|secret|key|api)|example"
-    r"|sample|dummy|redacted|replace[_-]?me|fixme|todo|insert|not[_-]?(?:real|a[_-])|fake"
+    r"|sample|abc123|dummy|redacted|replace[_-]?me|fixme|todo|insert|not[_-]?(?:real|a[_-])|fake"
     r"|_here\b|lorem|^<.*>$",
     re.IGNORECASE,
 )

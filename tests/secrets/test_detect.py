@@ -352,6 +352,9 @@ STAND_INS = [
     pytest.param(
         "[pypi]\npassword = password1\n", ".pypirc", "config-file-credentials", id="numbered"
     ),
+    pytest.param(
+        ' * const apiToken = "abc123xyz456";\n', "index.js", "generic-assignment", id="abc123"
+    ),
 ]
 
 
@@ -429,7 +432,6 @@ PRECISION = [
         "mkdocs.yml",
         id="file-names",
     ),
-    pytest.param(' * const apiToken = "abc123xyz456";\n', "dist/index.js", id="abc123"),
     pytest.param('curl -d "user=foobar&pass=12345&id=blablabla"\n', "MANUAL.md", id="form-body"),
     pytest.param(
         '{"sourcesContent": ["response.requestIncludesCredentials = includeCredentials\\n"]}',
