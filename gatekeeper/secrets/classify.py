@@ -292,17 +292,27 @@ REASON_SUFFIXES: dict[Shape, str] = {
 }
 
 
+def _secrets_in(text: str) -> list[RawHit]:
+    """What the scanner finds in ``text`` read as a script (``detect.secret_spans``)."""
+    # NOTE: the detectors build on this module; imported when first asked.
+    from gatekeeper.secrets.detect import secret_spans
+
+    return secret_spans(text)
+
+
 def classify(name: str | None, value: str | None) -> RedactedValue | None:
     """The redacted form of ``value`` (assigned to ``name``) when it is a secret, else None.
 
-    A credential format always counts (the reason is its detector, e.g. ``github-token``,
-    with `` (verified)`` when its checksum or structure proves it); otherwise
+    Whatever the scanner finds in the value read as a script counts: a credential format
+    (the reason is its detector, e.g. ``github-token``, with `` (verified)`` when its
+    checksum or structure proves it), a URL password, a secret-named assignment inside it
+    (``RUN usermod --password=…``, ``JAVA_OPTS=-Dpassword=…``); otherwise
     ``secret_assignment`` decides (the reason is ``name:NAME``, with `` (weak)`` for a
     well-known weak password).
     """
     if not value:
         return None
-    hits = _secret_formats(value)
+    hits = _secrets_in(value)
     if hits:
         reason = hits[0].detector + REASON_SUFFIXES[hits[0].shape]
     elif name is not None and is_secret_name(name) and is_secret_value(value):

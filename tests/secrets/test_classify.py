@@ -139,3 +139,23 @@ def test_token_formats_count_whatever_the_name() -> None:
 def test_names() -> None:
     assert all(map(is_secret_name, ["client_secret", "DB_PASS", "apiKey", "X-Auth-Key"]))
     assert not any(map(is_secret_name, ["TOKEN_URL", "max_tokens", "PASSPORT", "bypass"]))
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        "RUN DB_PASSWORD={pw} ./setup.sh",
+        "RUN usermod --password={pw} app",
+        "RUN curl -fsS https://deploy:{pw}@artifacts.corp.internal/app.tgz -o /app.tgz",
+    ],
+)
+def test_a_secret_the_scanner_finds_in_a_run_line_is_one_for_the_container_family(
+    run: str,
+) -> None:
+    password = t.password(45)
+    text = run.format(pw=password)
+    assert classify(None, text) is not None
+    assert [h.detector for h in scan_text(text, "Dockerfile")]  # the secrets family agrees
+    dockerfile = parse_dockerfile(f"FROM alpine\n{text}\n".encode(), "Dockerfile")
+    (instruction,) = [i for i in dockerfile.stages[0].instructions if i.keyword == "RUN"]
+    assert instruction.secret is not None and password not in instruction.args
