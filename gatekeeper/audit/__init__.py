@@ -20,6 +20,7 @@ from typing import Any
 from gatekeeper.audit.base import Audit, AuditContext
 from gatekeeper.audit.rule import RULES_DOC_URL, Rule, RuleSet
 from gatekeeper.models.finding import Finding, Severity
+from gatekeeper.secrets.redaction import redact_finding
 
 # One line per audit module; every module in audit/ must be listed (a test checks it).
 _MODULES: tuple[str, ...] = (
@@ -84,7 +85,12 @@ def __getattr__(name: str) -> Any:
 
 
 def run_audits(evidence: Mapping[str, Any], ctx: AuditContext) -> list[Finding]:
-    """Run every audit whose evidence kind was collected; findings sorted and de-duplicated."""
+    """Run every audit whose evidence kind was collected; findings sorted and de-duplicated.
+
+    SECURITY: a message may quote repository text (a script line, a URL); every secret the
+    scanner finds in it is redacted here, before any report prints it or any attestation
+    signs it.
+    """
     findings: dict[str, Finding] = {}
     for audit_cls in all_audits():
         kind_evidence = evidence.get(audit_cls.evidence_kind)
@@ -92,4 +98,4 @@ def run_audits(evidence: Mapping[str, Any], ctx: AuditContext) -> list[Finding]:
             continue
         for finding in audit_cls().run(kind_evidence, ctx):
             findings.setdefault(finding.fingerprint, finding)
-    return sorted(findings.values(), key=Finding.sort_key)
+    return sorted(map(redact_finding, findings.values()), key=Finding.sort_key)

@@ -41,6 +41,7 @@ from gatekeeper.models.pipeline import (
 )
 from gatekeeper.models.pipeline import ScriptLine as RecordedLine
 from gatekeeper.secrets import (
+    assess_value,
     is_credential_value,
     redact,
     secret_assignment,
@@ -480,10 +481,13 @@ def _credential_finding(
 ) -> Finding:
     value = (entry.value or "").strip()
     fp_value = value_fingerprint(value)
+    # The secrets family's context model: a workflow that is a test fixture is medium.
+    verdict = assess_value(HARDCODED_CREDENTIALS.severity, path=path, value=value)
     return HARDCODED_CREDENTIALS.finding(
         f"{where}: {entry.key} holds a literal credential {redact(value)} "
         f"(sha256 {fp_value[:12]}…); use a secret reference such as "
-        "${{ secrets.NAME }} or the CI's credential store",
+        "${{ secrets.NAME }} or the CI's credential store" + verdict.note(),
+        severity=verdict.severity,
         path=path,
         line=entry.line,
         # SECURITY: the key is the value's sha256, never the value.

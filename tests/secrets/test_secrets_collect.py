@@ -38,12 +38,13 @@ def test_plain_directory_tree_scan(tmp_path: Path) -> None:
     (tmp_path / "deploy").mkdir()
     (tmp_path / "deploy" / "app.yaml").write_text(f"db:\n  password: {t.password()}\n")
     (tmp_path / "run.sh").write_text(f"export GH={t.github()}\n")
-    (tmp_path / "blob.bin").write_bytes(b"\x00\x01" + t.github().encode())
+    (tmp_path / "blob.bin").write_bytes(bytes(range(32)) * 4 + t.github(8).encode())
     (tmp_path / "node_modules").mkdir()
     (tmp_path / "node_modules" / "x.js").write_text(f"t='{t.github(9)}'\n")
     ev = collect(tmp_path)
-    assert ev.mode == "tree" and ev.files_scanned == 2
+    assert ev.mode == "tree" and ev.files_scanned == 3 and ev.binary_files == 1
     assert [(h.path, h.line, h.detector) for h in ev.hits] == [
+        ("blob.bin", 5, "github-token"),  # binary: searched for token formats (4 line feeds)
         ("deploy/app.yaml", 2, "generic-assignment"),
         ("run.sh", 1, "github-token"),
     ]
@@ -52,17 +53,24 @@ def test_plain_directory_tree_scan(tmp_path: Path) -> None:
 def test_text_that_starts_with_mz_is_scanned_not_taken_for_an_executable(
     tmp_path: Path,
 ) -> None:
-    # "MZ" is the DOS/PE magic, but `MZ_REGION=...` is text; judged binary, its secrets
-    # would be skipped without a note.
+    # "MZ" is the DOS/PE magic, but `MZ_REGION=...` is text: read as text, its generic
+    # assignments count too. A real executable is binary by content and is searched for
+    # token formats only.
     (tmp_path / "app.conf").write_text(
-        f"MZ_REGION=eu-central\nGH={t.github()}\nMORE=padding-padding-padding-padding\n"
+        f"MZ_REGION=eu-central\nGH={t.github()}\nDB_PASSWORD={t.password(5)}\n"
     )
     (tmp_path / "tool.exe").write_bytes(
-        b"MZ\x90\x00\x03" + b"\x00" * 59 + f"GH={t.github(3)}\n".encode()
+        b"MZ\x90\x00\x03"
+        + b"\x00" * 59
+        + f"GH={t.github(3)}\nDB_PASSWORD={t.password(6)}\n".encode()
     )
     ev = collect(tmp_path)
-    assert ev.files_scanned == 1
-    assert [(h.path, h.line, h.detector) for h in ev.hits] == [("app.conf", 2, "github-token")]
+    assert ev.files_scanned == 2 and ev.binary_files == 1
+    assert [(h.path, h.line, h.detector) for h in ev.hits] == [
+        ("app.conf", 2, "github-token"),
+        ("app.conf", 3, "generic-assignment"),
+        ("tool.exe", 1, "github-token"),
+    ]
 
 
 def test_evidence_and_findings_never_contain_the_secret(tmp_path: Path) -> None:
