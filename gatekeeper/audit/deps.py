@@ -72,10 +72,13 @@ DOWNGRADE = Rule(
 HASH_CHANGED = Rule(
     "deps/hash-changed",
     Severity.CRITICAL,
-    summary="the same name and version resolve to a different integrity hash than on the base",
+    summary="the same name and version resolve to a different integrity hash than on the base, "
+    "or lose every hash they had (a package-lock entry from the default registry that npm "
+    "wrote without its URL and hash, where no other registry is configured: medium)",
     help="A released version's content never changes on a sound registry, so a new hash for "
-    "the same version means the artifact was replaced or now comes from somewhere else. Do "
-    "not merge until you know why; restore the base's lock entry and investigate the source.",
+    "the same version means the artifact was replaced or now comes from somewhere else, and "
+    "a removed hash means nothing checks it any more. Do not merge until you know why; "
+    "restore the base's lock entry and investigate the source.",
 )
 SOURCE_CHANGED = Rule(
     "deps/source-changed",
@@ -334,6 +337,22 @@ def _downgraded(change: DepChange, base_ref: str | None) -> Finding:
 
 def _rehashed(change: DepChange, base_ref: str | None) -> Finding:
     ident = f"{change.ecosystem}:{change.name}"
+    if not change.head_value and change.registry_implied:
+        return Finding.make(
+            "deps/hash-changed",
+            Severity.MEDIUM,
+            f"{change.name} {change.head_version} lost its integrity hash (was "
+            f"{_short(change.base_value)} on {base_ref}) together with its resolved URL, as "
+            "npm itself writes some package-lock entries: npm now fetches this version from "
+            "the registry its configuration names (the repository's .npmrc names none but the "
+            "default registry, which it came from on the base) without checking a digest. A "
+            "version published there cannot be replaced, so this weakens verification rather "
+            "than changing the artifact; reinstalling from a clean node_modules usually writes "
+            "the hashes again",
+            path=change.file,
+            line=change.line,
+            key=f"{ident}@{change.head_version}:removed",
+        )
     if not change.head_value:
         return Finding.make(
             "deps/hash-changed",

@@ -113,6 +113,7 @@ def _parse_file(source: FileSource, path: str, fmt: FileFormat, result: ParseRes
     result.notes.extend(partial.notes)
     result.files.extend(partial.files)
     result.hooks.extend(partial.hooks)
+    result.registry_config.extend(partial.registry_config)
 
 
 def _snapshot(result: ParseResult) -> DepsSnapshot:
@@ -127,6 +128,7 @@ def _snapshot(result: ParseResult) -> DepsSnapshot:
         notes=sorted(set(result.notes)),
         install_hooks=sorted(result.hooks, key=lambda h: (h.file, h.line, h.kind, h.name)),
         unsupported=sorted(set(result.unsupported)),
+        registry_config=sorted(set(result.registry_config)),
     )
 
 

@@ -248,6 +248,7 @@ def package(
     uses: Iterable[str] = (),
     file_hashes: Mapping[str, Iterable[str]] | None = None,
     install_script: bool = False,
+    registry_implied: bool = False,
 ) -> Package:
     # SECURITY: names and versions come from hostile files; one that cannot be a package
     # (not text, or not expressible as a purl) is a parse error of that file, not a crash.
@@ -279,4 +280,5 @@ def package(
         uses=sorted(set(uses)),
         file_hashes=by_file,
         install_script=install_script,
+        registry_implied=registry_implied,
     )

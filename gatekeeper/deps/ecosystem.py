@@ -52,8 +52,9 @@ class FileFormat:
 
     parser: str  # "module:function", imported when first used
     # A lock records what is resolved; a manifest declares; a build file is code that runs
-    # at install time (setup.py, a gemspec) and is read for its install hooks only.
-    role: Literal["lock", "manifest", "build"] = "lock"
+    # at install time (setup.py, a gemspec) and is read for its install hooks only; a config
+    # file chooses where packages come from (.npmrc) and is read for that only.
+    role: Literal["lock", "manifest", "build", "config"] = "lock"
     locks: tuple[str, ...] = ()  # a manifest: the files beside it that must agree with it
     skip_under: str | None = None  # a directory whose copies are not the project's own
     # Files that, beside this one, make the package manager ignore it (npm installs from
@@ -253,6 +254,10 @@ ECOSYSTEMS: dict[str, EcosystemSpec] = {
                     "gatekeeper.deps.npm:parse_pnpm_lock", per_dependent=True
                 ),
                 "bun.lock": FileFormat("gatekeeper.deps.bun:parse_bun_lock", per_dependent=True),
+                # The registry a package-lock entry without `resolved` is fetched from.
+                ".npmrc": FileFormat(
+                    "gatekeeper.deps.npm:parse_npmrc", role="config", skip_under="node_modules"
+                ),
             },
             finish="gatekeeper.deps.npm:mark_yarn_direct",
         ),

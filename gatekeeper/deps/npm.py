@@ -281,6 +281,7 @@ def _lock_root(path: str, root: Any, line: int, result: ParseResult) -> set[str]
 
 
 _COMMIT_PIN = re.compile(r"#[0-9a-f]{40}$")
+_DEFAULT = registry_source("npm", None)
 
 
 def _lock_entry(
@@ -308,7 +309,23 @@ def _lock_entry(
         depends_on=list(entry.get("dependencies") or {}),
         uses=uses,
         install_script=bool(entry.get("hasInstallScript")),
+        registry_implied=resolved is None and isinstance(version, str) and source == _DEFAULT,
     )
+
+
+# An .npmrc setting that chooses a registry: `registry` or `@scope:registry`.
+_NPMRC_REGISTRY = re.compile(r"^\s*((?:@[^\s=:]+:)?registry)\s*=\s*(.*?)\s*$")
+
+
+def parse_npmrc(path: str, text: str, result: ParseResult, tree: FileSource) -> None:
+    """An .npmrc's registry settings (``registry``, ``@scope:registry``): where npm fetches
+    the entries a package-lock records without a ``resolved`` URL. Nothing else is kept
+    (the file often holds tokens)."""
+    for number, line in enumerate(text.splitlines(), 1):
+        found = _NPMRC_REGISTRY.match(line)
+        if found:
+            value = redact_credentials(found.group(2).strip("'\"")[:300])
+            result.registry_config.append(f"{path}:{number}: {found.group(1)}={value}")
 
 
 # A key opening an object, at the start of a line (npm pretty-prints its locks).

@@ -54,6 +54,7 @@ class ParseResult:
     files: list[str] = field(default_factory=list)
     hooks: list[InstallHook] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
+    registry_config: list[str] = field(default_factory=list)
     # Files already read as another file's include (requirements ``-r``), shared by a scan.
     included: set[str] = field(default_factory=set)
 

@@ -44,6 +44,10 @@ class Package(GatekeeperModel):
     # The lockfile records that the package runs code when it is installed (npm's
     # ``hasInstallScript``, pnpm's ``requiresBuild``).
     install_script: bool = False
+    # The lockfile records no location for the artifact (a package-lock entry without
+    # ``resolved``, as npm writes some): npm fetches name@version from the registry its
+    # configuration names, so the source is the configuration's, not the entry's.
+    registry_implied: bool = False
 
 
 class Project(GatekeeperModel):
@@ -116,6 +120,10 @@ class DepsSnapshot(GatekeeperModel):
     # Lockfiles of formats gatekeeper does not read: "path: what it is" (its packages are
     # not audited, and the audit says so).
     unsupported: list[str] = Field(default_factory=list)
+    # The registry settings of package-manager configuration in the repository (``.npmrc``
+    # ``registry`` and ``@scope:registry``): "path:line: key=value", URL credentials
+    # redacted. Where an entry's registry is implied, this is where it comes from.
+    registry_config: list[str] = Field(default_factory=list)
 
 
 # How versions were compared: "single" (one version of the name on each side), "dependents"
@@ -142,6 +150,12 @@ class DepChange(GatekeeperModel):
     # basis "dependents": who now gets a lower version ("name@version", or "project:NAME"
     # for one of the repository's own projects).
     dependents: list[str] = Field(default_factory=list)
+    # hash-changed with no hash left: the entry also lost the URL it was fetched from (npm
+    # writes package-lock entries so), its base came from the default registry, and the
+    # repository's configuration names no other registry. npm then fetches the same version
+    # from the same registry, whose published versions cannot be replaced, without checking
+    # a digest: weaker verification, not another artifact.
+    registry_implied: bool = False
 
 
 class Vulnerability(GatekeeperModel):
