@@ -14,7 +14,7 @@ import re
 
 from gatekeeper.audit._shellrisk import remote_script
 
-__all__ = ["install_risk", "is_native_build"]
+__all__ = ["install_risk", "is_native_build", "is_standard_build"]
 
 # A download: a fetching tool or call, not a URL alone (setup.py metadata names URLs).
 _FETCH = re.compile(
@@ -76,6 +76,77 @@ def is_native_build(command: str) -> bool:
     """Whether an npm script only builds a native addon (``node-gyp rebuild``) or installs
     git hooks (``husky``)."""
     return bool(_NATIVE_BUILD.match(" ".join(command.split())))
+
+
+# pyproject.toml build backends and build requirements that are the Python packaging
+# tools themselves (PEP 503 names): installed from the package index and run from there,
+# not code of the repository or of an unknown package.
+_STANDARD_BACKENDS = frozenset(
+    {
+        "(setuptools legacy)",
+        "setuptools.build_meta",
+        "setuptools.build_meta:__legacy__",
+        "hatchling.build",
+        "flit_core.buildapi",
+        "poetry.core.masonry.api",
+        "pdm.backend",
+        "maturin",
+        "mesonpy",
+        "scikit_build_core.build",
+        "uv_build",
+    }
+)
+_STANDARD_BUILD_REQUIRES = frozenset(
+    {
+        "setuptools",
+        "wheel",
+        "setuptools-scm",
+        "setuptools-rust",
+        "hatchling",
+        "hatch-vcs",
+        "hatch-fancy-pypi-readme",
+        "flit-core",
+        "poetry-core",
+        "pdm-backend",
+        "maturin",
+        "meson-python",
+        "meson",
+        "ninja",
+        "cmake",
+        "scikit-build-core",
+        "uv-build",
+        "cython",
+        "numpy",
+        "pybind11",
+        "nanobind",
+        "cffi",
+        "packaging",
+    }
+)
+_REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*")
+_SPECIFIER = re.compile(r"^(?:(?:~=|==|!=|<=|>=|<|>)\s*[0-9][0-9A-Za-z.*+!-]*\s*,?\s*)*$")
+
+
+def is_standard_build(command: str) -> bool:
+    """Whether a ``[build-system]`` (as recorded: ``build-backend = X; requires = a, b``)
+    names a well-known backend, no in-tree ``backend-path``, and only well-known build
+    tools from the package index with plain version specifiers (no URL, no marker)."""
+    pieces = command.split("; ")
+    if not all(" = " in piece for piece in pieces):
+        return False  # a marker, or something else than the two settings
+    parts = dict(piece.split(" = ", 1) for piece in pieces)
+    if set(parts) - {"build-backend", "requires"} or "build-backend" not in parts:
+        return False
+    if parts["build-backend"] not in _STANDARD_BACKENDS:
+        return False
+    for requirement in filter(None, parts.get("requires", "").split(", ")):
+        found = _REQUIREMENT_NAME.match(requirement)
+        if found is None:
+            return False
+        name = re.sub(r"[-_.]+", "-", found.group(1)).lower()
+        if name not in _STANDARD_BUILD_REQUIRES or not _SPECIFIER.match(requirement[found.end() :]):
+            return False
+    return True
 
 
 def _quote(match: re.Match[str]) -> str:

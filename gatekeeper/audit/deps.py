@@ -19,7 +19,7 @@ from typing import ClassVar
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from gatekeeper.audit._installrisk import install_risk, is_native_build
+from gatekeeper.audit._installrisk import install_risk, is_native_build, is_standard_build
 from gatekeeper.audit.base import AuditContext
 from gatekeeper.audit.rule import Rule, RuleSet
 from gatekeeper.deps.common import is_default_source
@@ -152,7 +152,8 @@ INSTALL_SCRIPT = Rule(
     "that is new with `hasInstallScript` or newly gains it, a `setup.py`/build backend "
     "change, a gem extension; high when the script fetches or runs remote code, reads "
     "credentials or writes outside the package; low when it only builds a native addon "
-    "(`node-gyp rebuild`)",
+    "(`node-gyp rebuild`) or names a well-known build backend with only packaging tools as "
+    "build requirements",
     help="Install scripts run with the installing user's rights on every developer machine "
     "and CI runner that installs the package, before any test or review of the result. The "
     "Shai-Hulud worm (2025) spread by publishing npm releases with a `postinstall` that "
@@ -720,6 +721,10 @@ def _hook_severity(hook: InstallHook, old: InstallHook | None) -> tuple[Severity
         return Severity.HIGH, risk
     if hook.kind == "npm-script" and is_native_build(hook.command):
         return Severity.LOW, "it only builds a native addon from the package's own sources"
+    if hook.kind == "build-system" and is_standard_build(hook.command):
+        return Severity.LOW, (
+            "a well-known build backend and build tools from the package index, no in-tree backend"
+        )
     if old is not None and hook.kind == "setup-py" and set(old.code) == set(hook.code):
         return Severity.LOW, (
             "none of its lines that reach the network, run processes, read credentials or "

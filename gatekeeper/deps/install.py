@@ -89,7 +89,9 @@ def _hook(
         file=file,
         line=line,
         name=name,
-        command=redact_credentials(command[:MAX_COMMAND]),
+        # A cut command says so: what was cut is not known to be harmless.
+        command=redact_credentials(command[:MAX_COMMAND])
+        + (" … (cut)" if len(command) > MAX_COMMAND else ""),
         digest=code[0],
         code=code[1],
     )

@@ -15,7 +15,7 @@ import git
 import pytest
 
 from gatekeeper.audit import AuditContext, run_audits
-from gatekeeper.audit._installrisk import install_risk, is_native_build
+from gatekeeper.audit._installrisk import install_risk, is_native_build, is_standard_build
 from gatekeeper.collect.base import CollectContext
 from gatekeeper.collect.deps import DepsCollector
 from gatekeeper.models.finding import Finding
@@ -259,7 +259,19 @@ def pyproject(requires: str, backend: str = "setuptools.build_meta") -> str:
 @pytest.mark.parametrize(
     ("requires", "backend", "severity"),
     [
-        ('"hatchling>=1.18"', "hatchling.build", "medium"),
+        # A well-known backend and build tools from the index: the packaging tools' code.
+        ('"hatchling>=1.18"', "hatchling.build", "low"),
+        ('"setuptools>=61", "wheel", "setuptools-scm>=8,<9"', "setuptools.build_meta", "low"),
+        # A build requirement that is no packaging tool runs its code at build time.
+        ('"setuptools>=61", "acme-build-helper"', "setuptools.build_meta", "medium"),
+        ('"hatchlinq"', "hatchling.build", "medium"),
+        ('"setuptools>=61"', "acme_backend", "medium"),
+        # Padding that pushes a requirement past what the evidence keeps: not known harmless.
+        (
+            ", ".join(['"setuptools>=61"'] * 80 + ['"acme-helper"']),
+            "setuptools.build_meta",
+            "medium",
+        ),
         (
             '"setuptools>=61", "helper @ https://evil.example/helper-1.0-py3-none-any.whl"',
             "setuptools.build_meta",
@@ -274,6 +286,34 @@ def test_build_system_change(
     commit_files(git_repo, {"pyproject.toml": pyproject(requires, backend)})
     (found,) = findings(root_of(git_repo))
     assert found.severity.value == severity and "[build-system]" in found.message
+
+
+def test_in_tree_build_backend_is_medium(git_repo: git.Repo) -> None:
+    commit_files(git_repo, {"pyproject.toml": pyproject('"setuptools>=61"')})
+    in_tree = pyproject('"setuptools>=61"', "backend").replace(
+        'build-backend = "backend"', 'build-backend = "backend"\nbackend-path = ["_build"]'
+    )
+    commit_files(git_repo, {"pyproject.toml": in_tree, "_build/backend.py": "import os\n"})
+    (found,) = findings(root_of(git_repo))
+    assert found.severity.value == "medium"
+
+
+@pytest.mark.parametrize(
+    ("command", "standard"),
+    [
+        ("build-backend = flit_core.buildapi; requires = flit-core >=3.11,<5", True),
+        ("build-backend = mesonpy; requires = meson-python>=0.17, Cython>3.1.0,<4.0.0a0", True),
+        ("build-backend = uv_build; requires = uv_build>=0.12.3,<0.13", True),
+        ("build-backend = hatchling.build", True),
+        ("build-backend = hatchling.build; requires = hatchling; backend-path = .", False),
+        ("build-backend = hatchling.build; requires = hatchling @ https://x.example/h.whl", False),
+        ('build-backend = hatchling.build; requires = wheel; python_version < "3"', False),
+        ("build-backend = hatchling.build; requires = GitPython==3.1.43, hatchling", False),
+        ("build-backend = hatchling.build; requires = hatchling, setupto … (cut)", False),
+    ],
+)
+def test_standard_build_system(command: str, standard: bool) -> None:
+    assert is_standard_build(command) is standard
 
 
 def test_near_miss_pyproject_dependency_change_is_no_build_change(git_repo: git.Repo) -> None:
