@@ -362,6 +362,10 @@ def _hash_change(pkg: Package, same: list[Package], default_config: bool) -> Dep
     """The same version under other hashes than on the base, or under none any more.
 
     ``default_config``: the repository's configuration names no registry but the default."""
+    # A version names one artifact within one source: the same version (or file name) from
+    # another source, such as a Pyodide build of a PyPI wheel or a fork on git, is the
+    # source-changed finding's, not a re-hash.
+    same = [o for o in same if o.source == pkg.source]
     by_file = _file_rehashed(pkg, same) if pkg.file_hashes else None
     if by_file is not None:
         return _entry_change(

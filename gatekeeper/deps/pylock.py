@@ -233,11 +233,29 @@ def _pylock_entry(path: str, entry: Any, line: int) -> Package | None:
         "PyPI",
         name,
         version,
-        source=registry_source("PyPI", str(index) if isinstance(index, str) else None),
+        source=registry_source("PyPI", index if isinstance(index, str) else _file_host(entry)),
         file_hashes=files,
         hash_supported=True,
         **common,
     )
+
+
+# Where PyPI serves the files its index lists.
+_PYPI_FILES = "https://files.pythonhosted.org/"
+
+
+def _file_host(entry: dict[str, Any]) -> str | None:
+    """Without ``index``, where an entry's files come from: None (PyPI) when every file
+    URL is PyPI's file host, else the folder of the first other URL (a wheel served by
+    Pyodide's CDN is another artifact from another source than PyPI's of the same name)."""
+    urls: list[str] = []
+    sdist = entry.get("sdist")
+    if isinstance(sdist, dict) and isinstance(sdist.get("url"), str):
+        urls.append(sdist["url"])
+    wheels = entry.get("wheels") or ()
+    urls.extend(w["url"] for w in wheels if isinstance(w, dict) and isinstance(w.get("url"), str))
+    other = sorted(u for u in urls if not u.startswith(_PYPI_FILES))
+    return posixpath.dirname(other[0].split("#")[0].split("?")[0]) if other else None
 
 
 def parse_pylock(path: str, text: str, result: ParseResult, source: FileSource) -> None:

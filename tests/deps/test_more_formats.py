@@ -190,6 +190,58 @@ def test_pylock_toml(tmp_path: Path, name: str) -> None:
     assert not s.errors
 
 
+PYODIDE_LOCK = f"""\
+lock-version = "1.0"
+created-by = "pyodide-lock"
+
+[[packages]]
+name = "six"
+version = "1.17.0"
+
+[[packages.wheels]]
+name = "six-1.17.0-py2.py3-none-any.whl"
+url = "https://cdn.jsdelivr.net/pyodide/v0.27.0/full/six-1.17.0-py2.py3-none-any.whl"
+
+[packages.wheels.hashes]
+sha256 = "{SHA_B}"
+"""
+
+
+def uv_six(sha: str) -> str:
+    return (
+        'version = 1\nrequires-python = ">=3.11"\n\n[[package]]\nname = "six"\n'
+        'version = "1.17.0"\nsource = { registry = "https://pypi.org/simple" }\n'
+        'wheels = [\n    { url = "https://files.pythonhosted.org/packages/b7/ce/'
+        f'six-1.17.0-py2.py3-none-any.whl", hash = "sha256:{sha}" }},\n]\n'
+    )
+
+
+def test_pylock_without_index_comes_from_its_files_host(tmp_path: Path) -> None:
+    """PEP 751 makes ``index`` optional: the wheel URLs say where the files come from."""
+    six = by_name(snap(tmp_path, {"pylock.toml": PYODIDE_LOCK}))["six"]
+    assert six.source == "registry:https://cdn.jsdelivr.net/pyodide/v0.27.0/full"
+    on_pypi = PYODIDE_LOCK.replace(
+        "https://cdn.jsdelivr.net/pyodide/v0.27.0/full/", "https://files.pythonhosted.org/p/"
+    )
+    assert by_name(snap(tmp_path / "b", {"pylock.toml": on_pypi}))["six"].source == (
+        "registry:https://pypi.org/simple"
+    )
+
+
+def test_same_file_name_from_another_source_is_a_source_change(git_repo: git.Repo) -> None:
+    """A Pyodide build of a PyPI wheel has PyPI's file name and another hash: the new source
+    is the finding (high), not a re-hash of the PyPI file (critical)."""
+    root = Path(git_repo.working_tree_dir or ".")
+    commit_files(git_repo, {"uv.lock": uv_six(SHA_A)})
+    commit_files(git_repo, {"pyodide/pylock.toml": PYODIDE_LOCK})
+    found = [f for f in findings(root, base="HEAD~1") if f.severity.value in ("high", "critical")]
+    assert [(f.rule, f.path) for f in found] == [("deps/source-changed", "pyodide/pylock.toml")]
+    # The same file re-hashed on the same source is still the poisoning signal.
+    commit_files(git_repo, {"uv.lock": uv_six(SHA_C)})
+    found = [f for f in findings(root, base="HEAD~1") if f.rule == "deps/hash-changed"]
+    assert [(f.path, f.severity.value) for f in found] == [("uv.lock", "critical")]
+
+
 def test_pylock_name_pattern() -> None:
     assert format_for("app/pylock.toml") is not None
     assert format_for("pylock.dev.toml") is not None
