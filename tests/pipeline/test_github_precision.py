@@ -1,0 +1,99 @@
+"""Near-misses seen in real files: what well-run repositories do must not be reported as
+their problems (or only at low, saying what is missing)."""
+
+from __future__ import annotations
+
+from gatekeeper.models.finding import Severity
+from tests.pipeline.conftest import Scan, rules
+
+SHA = "b4ffde65f46336ab88eb53be808477a3936bae11"
+WF = ".github/workflows/ci.yml"
+
+
+def test_dry_run_publish_lookup_only_cache_and_one_publisher_per_job(scan: Scan) -> None:
+    findings = scan(
+        {
+            WF: f"""
+        on: push
+        permissions: {{}}
+        jobs:
+          check:
+            runs-on: ubuntu-latest
+            steps:
+              - uses: Swatinem/rust-cache@{SHA}
+              - run: cargo publish --dry-run
+          lookup:
+            runs-on: ubuntu-latest
+            steps:
+              - uses: actions/cache@{SHA}
+                with: {{path: x, key: k, lookup-only: true}}
+              - run: cargo publish
+          lint:
+            runs-on: ubuntu-latest
+            steps:
+              - uses: Swatinem/rust-cache@{SHA}
+              - run: cargo clippy
+        """
+        }
+    )
+    assert rules(findings, "pipeline/cache-poisoning") == []
+
+
+def test_workflow_write_all_overridden_by_every_job(scan: Scan) -> None:
+    findings = scan(
+        {
+            WF: """
+        on: push
+        permissions: write-all
+        jobs:
+          a:
+            runs-on: ubuntu-latest
+            permissions: {contents: read}
+            steps: [{run: make}]
+          b:
+            runs-on: ubuntu-latest
+            permissions: {}
+            steps: [{run: make}]
+        """
+        }
+    )
+    assert rules(findings, "pipeline/excessive-permissions") == []
+
+
+def test_workflow_level_write_scope_for_a_single_job_is_low(scan: Scan) -> None:
+    findings = scan(
+        {
+            WF: """
+        on: schedule
+        permissions:
+          issues: write
+        jobs:
+          lock:
+            runs-on: ubuntu-latest
+            steps: [{run: make}]
+        """
+        }
+    )
+    (hit,) = rules(findings, "pipeline/excessive-permissions")
+    assert hit.severity == Severity.LOW and "only job lock inherits it" in hit.message
+
+
+def test_persisted_credentials_when_only_dist_is_uploaded(scan: Scan) -> None:
+    findings = scan(
+        {
+            WF: f"""
+        on: push
+        permissions: {{contents: read}}
+        jobs:
+          build:
+            runs-on: ubuntu-latest
+            steps:
+              - uses: actions/checkout@{SHA}
+              - run: python -m build
+              - uses: actions/upload-artifact@{SHA}
+                with: {{name: dist, path: dist/}}
+        """
+        }
+    )
+    (hit,) = rules(findings, "pipeline/persisted-credentials")
+    assert hit.severity == Severity.LOW and "no step uploads the workspace" in hit.message
