@@ -97,3 +97,29 @@ def test_persisted_credentials_when_only_dist_is_uploaded(scan: Scan) -> None:
     )
     (hit,) = rules(findings, "pipeline/persisted-credentials")
     assert hit.severity == Severity.LOW and "no step uploads the workspace" in hit.message
+
+
+def test_minio_service_credentials_are_throwaway(scan: Scan) -> None:
+    findings = scan(
+        {
+            WF: """
+        on: push
+        permissions: {}
+        jobs:
+          test:
+            runs-on: ubuntu-latest
+            services:
+              minio:
+                image: minio/minio@sha256:0000000000000000000000000000000000000000000000000000000000000000
+                env:
+                  MINIO_ROOT_USER: minioadmin
+                  MINIO_ROOT_PASSWORD: Xk29sLq7vRt4
+            env:
+              MINIO_SECRET_KEY: Xk29sLq7vRt4
+              API_TOKEN: Zq8vN3kLp9Xw2Rt7Yb4M
+            steps: [{run: make test}]
+        """
+        }
+    )
+    hits = {f.line: f.severity for f in rules(findings, "pipeline/hardcoded-credentials")}
+    assert hits == {11: Severity.LOW, 13: Severity.LOW, 14: Severity.HIGH}
