@@ -162,7 +162,7 @@ def _audit_dockerfile(dockerfile: Dockerfile, allowed: list[str]) -> Iterator[Fi
             key="no-stage",
         )
         return
-    yield from _root_user(dockerfile.stages[-1], path)
+    yield from _root_user(dockerfile.stages[-1], path, dockerfile.stages)
     for stage in dockerfile.stages:
         yield from _base_image(stage, path, allowed)
     for instruction in dockerfile.preamble:
@@ -172,9 +172,22 @@ def _audit_dockerfile(dockerfile: Dockerfile, allowed: list[str]) -> Iterator[Fi
             yield from _instruction(instruction, path)
 
 
-def _root_user(final: Stage, path: str) -> Iterator[Finding]:
+def _root_user(final: Stage, path: str, stages: list[Stage]) -> Iterator[Finding]:
     where = f"final stage{f' {final.name!r}' if final.name else ''}"
-    if final.user is None:
+    origin = final
+    while origin.base_stage is not None and 0 <= origin.base_stage < len(stages):
+        origin = stages[origin.base_stage]
+    if final.user is None and not origin.is_scratch:
+        # The user comes from the base image's config, which a Dockerfile does not show.
+        yield ROOT_USER.finding(
+            f"the {where} sets no USER, so the user is inherited from `{origin.base}`, "
+            "unknown here (many images run as root; audit the built image with --image)",
+            severity=Severity.LOW,
+            path=path,
+            line=final.line,
+            key="final-stage",
+        )
+    elif final.user is None:
         yield ROOT_USER.finding(
             f"the {where} sets no USER: the container runs as root",
             path=path,

@@ -3,8 +3,14 @@ their problems (or only at low, saying what is missing)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from gatekeeper.audit import AuditContext, run_audits
+from gatekeeper.collect.base import CollectContext
+from gatekeeper.collect.container import ContainerCollector
 from gatekeeper.models.finding import Severity
-from tests.pipeline.conftest import Scan, rules
+from gatekeeper.models.policy import AuditsPolicy
+from tests.pipeline.conftest import Scan, rules, write_tree
 
 SHA = "b4ffde65f46336ab88eb53be808477a3936bae11"
 WF = ".github/workflows/ci.yml"
@@ -123,3 +129,24 @@ def test_minio_service_credentials_are_throwaway(scan: Scan) -> None:
     )
     hits = {f.line: f.severity for f in rules(findings, "pipeline/hardcoded-credentials")}
     assert hits == {11: Severity.LOW, 13: Severity.LOW, 14: Severity.HIGH}
+
+
+def test_root_user_inherited_from_a_base_image_is_low_and_unknown(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path,
+        {
+            "Dockerfile": "FROM gcr.io/distroless/static:nonroot\nCOPY app /app\n",
+            "scratch/Dockerfile": "FROM scratch\nCOPY app /app\n",
+            "multi/Dockerfile": "FROM python:3.12 AS build\nUSER app\nFROM build\nCOPY . .\n",
+        },
+    )
+    evidence = ContainerCollector().collect(CollectContext(repo=root))
+    ctx = AuditContext(policy=AuditsPolicy(), repo=root)
+    findings = run_audits({"container": evidence}, ctx)
+    by_path = {f.path: f for f in rules(findings, "container/root-user")}
+    assert by_path["Dockerfile"].severity == Severity.LOW
+    assert "inherited from `gcr.io/distroless/static:nonroot`, unknown here" in (
+        by_path["Dockerfile"].message
+    )
+    assert by_path["scratch/Dockerfile"].severity == Severity.HIGH
+    assert "multi/Dockerfile" not in by_path
