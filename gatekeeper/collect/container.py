@@ -11,60 +11,11 @@ from __future__ import annotations
 from typing import ClassVar
 
 from gatekeeper.collect.base import CollectContext, walk_files
+from gatekeeper.collect.build_files import is_dockerfile_name
 from gatekeeper.container.dockerfile import parse_dockerfile
 from gatekeeper.container.image import read_image
 from gatekeeper.errors import CollectionError
 from gatekeeper.models.container import ContainerEvidence, Dockerfile
-
-_NAMES = ("dockerfile", "containerfile")
-# Templates, documents and source code named after a Dockerfile (`dockerfile.py`, `Dockerfile.md`).
-_NOT_DOCKERFILE = (
-    ".dockerignore",
-    ".containerignore",
-    ".j2",
-    ".jinja",
-    ".jinja2",
-    ".tmpl",
-    ".tpl",
-    ".template",
-    ".in",
-    ".md",
-    ".rst",
-    ".txt",
-    ".orig",
-    ".rej",
-    ".bak",
-    ".swp",
-    ".example",
-    ".sample",
-    ".py",
-    ".pyc",
-    ".adoc",
-    ".html",
-    ".json",
-    ".js",
-    ".ts",
-    ".go",
-    ".rs",
-    ".java",
-    ".rb",
-    ".c",
-    ".h",
-    ".cpp",
-    ".cs",
-    ".kt",
-    ".scala",
-    ".php",
-    ".swift",
-    ".ipynb",
-)
-
-
-def is_dockerfile_name(path: str) -> bool:
-    name = path.rsplit("/", 1)[-1].lower()
-    if name.endswith(_NOT_DOCKERFILE):
-        return False
-    return name in _NAMES or any(name.startswith(f"{n}.") or name.endswith(f".{n}") for n in _NAMES)
 
 
 class ContainerCollector:
