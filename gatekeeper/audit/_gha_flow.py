@@ -262,6 +262,7 @@ class _Analyser:
     def __init__(self, evidence: PipelineEvidence) -> None:
         self.index = _Index(evidence)
         self.sinks: list[Sink] = []
+        self._calls: dict[object, tuple[tuple[Sink, ...], dict[str, Taints]]] = {}
 
     # -- entry points
 
@@ -352,7 +353,7 @@ class _Analyser:
 
     def _call_job(self, job: Job, state: _JobState, site: Site, depth: int) -> dict[str, Taints]:
         callee = self.index.reusable(job.uses)
-        if callee is None or depth >= MAX_DEPTH or callee.path in site.chain:
+        if callee is None or depth >= MAX_DEPTH or _in_chain(callee.path, site):
             return {}
         inputs = {
             e.key.lower(): _via(
@@ -366,7 +367,22 @@ class _Analyser:
             chain=(*site.chain, hop),
             report_line=site.report_line or job.uses_line or job.line,
         )
-        return self._workflow(callee, top, inputs, site.events, site.caller_unknown, depth + 1)
+        # NOTE: a reusable workflow called with the same inputs under the same events gives
+        # the same sinks, only reached from elsewhere: analyse it once, then re-site them.
+        key = (callee.path, site.events, site.caller_unknown, tuple(sorted(inputs.items())))
+        cached = self._calls.get(key)
+        if cached is None:
+            before = len(self.sinks)
+            neutral = replace(top, conditions=(), chain=(), report_line=None)
+            outputs = self._workflow(
+                callee, neutral, inputs, site.events, site.caller_unknown, depth + 1
+            )
+            cached = (tuple(self.sinks[before:]), outputs)
+            del self.sinks[before:]
+            self._calls[key] = cached
+        relative, outputs = cached
+        self.sinks.extend(replace(s, site=_rebase(s.site, top)) for s in relative)
+        return outputs
 
     # -- steps
 
@@ -603,7 +619,7 @@ class _Analyser:
                 state.outputs[(step.id.lower(), "*")] = (head.via(f"steps.{step.id} outputs"),)
         self._download(step, state, name)
         action = self.index.action(step.uses)
-        if action is not None and depth < MAX_DEPTH and action.path not in site.chain:
+        if action is not None and depth < MAX_DEPTH and not _in_chain(action.path, site):
             self._call_action(action, step, state, site, env, depth)
 
     def _checkout_inputs(
@@ -900,6 +916,21 @@ class _Analyser:
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+
+def _in_chain(path: str, site: Site) -> bool:
+    """Whether ``path`` is already being analysed on the way to ``site`` (a call cycle)."""
+    return path == site.workflow.path or any(hop.startswith(path + " ") for hop in site.chain)
+
+
+def _rebase(relative: Site, top: Site) -> Site:
+    """A site found inside a call, as reached from ``top`` (the call's own site)."""
+    return replace(
+        top,
+        conditions=top.conditions + relative.conditions,
+        chain=top.chain + relative.chain,
+        report_line=top.report_line,
+    )
 
 
 def _refs(found: Found) -> list[Ref | Access]:

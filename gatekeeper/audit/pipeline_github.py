@@ -1150,15 +1150,15 @@ def _release_trigger(wf: Workflow) -> str | None:
     return None
 
 
-def _publishing_jobs(wf: Workflow) -> dict[str, str]:
-    """job id -> why the job's cache matters: it publishes, or builds an artifact that a
-    publishing job downloads."""
-    reasons: dict[str, str] = {}
+def _publishing_jobs(wf: Workflow) -> dict[str, tuple[str, str]]:
+    """job id -> (why the job's cache matters, the publishing job): it publishes, or builds
+    an artifact that a publishing job downloads."""
+    reasons: dict[str, tuple[str, str]] = {}
     for job in wf.jobs:
         for step in job.steps:
             reason = _step_publishes(step)
             if reason is not None:
-                reasons[job.id] = f"the job {reason}"
+                reasons[job.id] = (f"the job {reason}", job.id)
                 break
     by_id = {job.id: job for job in wf.jobs}
     pending = [j for j in reasons if _downloaded(by_id[j])]
@@ -1171,7 +1171,8 @@ def _publishing_jobs(wf: Workflow) -> dict[str, str]:
                 continue
             if any(fnmatch.fnmatchcase(n, w) for n in _uploaded(feeder) for w in wanted):
                 reasons[feeder.id] = (
-                    f"the job builds an artifact for job {consumer.id}, which publishes"
+                    f"the job builds an artifact for job {consumer.id}, which publishes",
+                    reasons[consumer.id][1],
                 )
                 pending.append(feeder.id)
     return reasons
@@ -1211,22 +1212,61 @@ def _needs_closure(by_id: dict[str, Job], job: Job) -> list[str]:
     return seen
 
 
-def _tag_world_decide(value: str) -> bool | None:
-    """An expression toggle read in the run that publishes: a tag push or a release."""
-    from gatekeeper.audit._gha_expr import UNKNOWN, Prefixed, World, evaluate
+def _run_worlds(wf: Workflow) -> list[dict[tuple[str, ...], object]]:
+    """What ``github.ref``, ``ref_type`` and ``event_name`` are in each kind of run the
+    workflow's triggers start (a tag push, a branch push, a release...)."""
+    from gatekeeper.audit._gha_expr import Prefixed
 
-    found = find_expressions(value)
-    if len(found) != 1 or found[0].tree is None:
-        return None
+    RunWorld = dict[tuple[str, ...], object]
+    tag: RunWorld = {("github", "ref"): Prefixed("refs/tags/"), ("github", "ref_type"): "tag"}
+    branch: RunWorld = {
+        ("github", "ref"): Prefixed("refs/heads/"),
+        ("github", "ref_type"): "branch",
+    }
+    worlds: list[RunWorld] = []
+    for trigger in wf.triggers:
+        event: RunWorld = {("github", "event_name"): trigger.event}
+        if trigger.event == "release":
+            worlds.append({**event, **tag})
+        elif trigger.event == "push":
+            if trigger.tags or not trigger.branches:
+                worlds.append({**event, **tag})
+            if trigger.branches or not trigger.tags:
+                worlds.append({**event, **branch})
+        else:
+            worlds.append(event)
+    return worlds
 
-    def lookup(path: tuple[str, ...]) -> object:
-        if path == ("github", "ref"):
-            return Prefixed("refs/tags/")
-        if path == ("github", "ref_type"):
-            return "tag"
-        return UNKNOWN
 
-    return evaluate(found[0].tree, World(lookup))  # type: ignore[arg-type]
+def _cache_decider(wf: Workflow, conditions: tuple[str, ...]) -> Callable[[str], bool | None]:
+    """Reads a cache switch given by an expression in every run the workflow starts where
+    the ``conditions`` (the publishing job's ``if:``) can hold: on if it is on in any of them,
+    unknown if it cannot be told in one, off only if off in all."""
+    from gatekeeper.audit._gha_expr import UNKNOWN, World, evaluate
+
+    trees = [t for t in (condition_tree(c) for c in conditions) if t is not None]
+    worlds = [
+        world
+        for world in _run_worlds(wf)
+        if all(
+            evaluate(t, World(lambda path, w=world: w.get(path, UNKNOWN))) is not False  # type: ignore[misc]
+            for t in trees
+        )
+    ]
+
+    def decide(value: str) -> bool | None:
+        found = find_expressions(value)
+        if len(found) != 1 or found[0].tree is None or not worlds:
+            return None
+        results = [
+            evaluate(found[0].tree, World(lambda path, w=world: w.get(path, UNKNOWN)))  # type: ignore[misc]
+            for world in worlds
+        ]
+        if any(r is True for r in results):
+            return True
+        return None if any(r is None for r in results) else False
+
+    return decide
 
 
 class GithubSupplyChain(WorkflowAudit):
@@ -1341,9 +1381,12 @@ class GithubSupplyChain(WorkflowAudit):
             return
         trigger = _release_trigger(wf)
         publishing = _publishing_jobs(wf)
-        decide = _tag_world_decide if trigger or publishing else None
+        by_id = {job.id: job for job in wf.jobs}
         for job in wf.jobs:
-            reason = publishing.get(job.id)
+            found = publishing.get(job.id)
+            reason = found[0] if found else None
+            publisher = by_id[found[1]] if found else job
+            decide = _cache_decider(wf, tuple(c for c in (job.if_, publisher.if_) if c))
             severity = Severity.MEDIUM
             if reason is None and trigger:
                 reason = (
@@ -1426,6 +1469,9 @@ def _workflow_permissions(wf: Workflow) -> Iterator[Finding]:
             key="workflow:write-all",
         )
         return
+    if wf.permissions.preset == "read-all":
+        yield _read_all("the workflow's jobs", wf.path, wf.permissions.line, "workflow")
+        return
     inheriting = [job.id for job in wf.jobs if job.permissions is None]
     for scope in wf.permissions.scopes:
         if (scope.value or "").strip().lower() != "write":
@@ -1448,8 +1494,22 @@ def _workflow_permissions(wf: Workflow) -> Iterator[Finding]:
         )
 
 
+def _read_all(who: str, path: str, line: int, key: str) -> Finding:
+    return EXCESSIVE_PERMISSIONS.finding(
+        f"`permissions: read-all` lets {who} read every scope (issues, pull requests, security "
+        "events, packages...): more than a job needs, though nothing it can change; list the "
+        "scopes instead (`contents: read`)",
+        severity=Severity.LOW,
+        path=path,
+        line=line,
+        key=f"{key}:read-all",
+    )
+
+
 def _job_write_all(wf: Workflow) -> Iterator[Finding]:
     for job in wf.jobs:
+        if job.permissions is not None and job.permissions.preset == "read-all":
+            yield _read_all(f"job {job.id}", wf.path, job.permissions.line, job.id)
         if job.permissions is not None and job.permissions.preset == "write-all":
             yield EXCESSIVE_PERMISSIONS.finding(
                 f"job {job.id} has `permissions: write-all`; grant only the scopes it needs",
@@ -1530,9 +1590,18 @@ class GithubTokens(WorkflowAudit):
 
     def audit_job(self, wf: Workflow, job: Job, occurrences: Occurrences) -> Iterator[Finding]:
         if job.secrets == "inherit":
+            local = is_local_uses(job.uses)
             yield SECRETS_INHERIT.finding(
                 f"job {job.id} passes every secret of this repository to "
-                f"`{job.uses}` (`secrets: inherit`); pass only the ones it needs",
+                f"`{job.uses}` (`secrets: inherit`); "
+                + (
+                    "it is this repository's own workflow at the same commit, reviewed with "
+                    "this one, so only least privilege is at stake; "
+                    if local
+                    else ""
+                )
+                + "pass only the ones it needs",
+                severity=Severity.LOW if local else Severity.MEDIUM,
                 path=wf.path,
                 line=job.secrets_line or job.line,
                 key=job.id,

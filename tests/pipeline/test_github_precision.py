@@ -150,3 +150,58 @@ def test_root_user_inherited_from_a_base_image_is_low_and_unknown(tmp_path: Path
     )
     assert by_path["scratch/Dockerfile"].severity == Severity.HIGH
     assert "multi/Dockerfile" not in by_path
+
+
+def test_secrets_inherited_by_this_repositorys_own_workflow_are_low(scan: Scan) -> None:
+    findings = scan(
+        {
+            WF: f"""
+        on: push
+        permissions: {{}}
+        jobs:
+          own:
+            uses: $/.github/workflows/build.yml
+            secrets: inherit
+          other:
+            uses: org/shared/.github/workflows/build.yml@{SHA}
+            secrets: inherit
+        """,
+            ".github/workflows/build.yml": "on: workflow_call\njobs:\n  b:\n"
+            "    runs-on: ubuntu-latest\n    steps: [{run: make}]\n",
+        }
+    )
+    hits = {f.line: f.severity for f in rules(findings, "pipeline/secrets-inherit")}
+    assert hits == {6: Severity.LOW, 9: Severity.MEDIUM}
+
+
+def test_a_cache_switched_off_in_the_run_that_publishes(scan: Scan) -> None:
+    findings = scan(
+        {
+            WF: f"""
+        on:
+          push:
+            branches: [main]
+            tags: ["v*"]
+        permissions: {{}}
+        jobs:
+          build:
+            runs-on: ubuntu-latest
+            steps:
+              - uses: astral-sh/setup-uv@v6
+                with:
+                  enable-cache: ${{{{ !startsWith(github.ref, 'refs/tags/') }}}}
+              - run: uv build
+              - uses: actions/upload-artifact@{SHA}
+                with: {{name: dist, path: dist}}
+          release:
+            needs: build
+            if: startsWith(github.ref, 'refs/tags/')
+            runs-on: ubuntu-latest
+            steps:
+              - uses: actions/download-artifact@{SHA}
+                with: {{name: dist}}
+              - run: uv publish
+        """
+        }
+    )
+    assert rules(findings, "pipeline/cache-poisoning") == []
