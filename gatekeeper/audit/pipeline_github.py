@@ -369,25 +369,11 @@ def _third_party(job: Job) -> list[str]:
     )
 
 
-def _reads_event_text(wf: Workflow, job: Job, event: str) -> bool:
-    """Whether an expression in the job reads text an outsider writes under ``event``."""
-    for text in _job_texts(wf, job):
-        if "${{" not in text:
-            continue
-        for found in find_expressions(text):
-            if found.tree is None:
-                continue
-            for ref in context_refs(found.tree):
-                if any(event in src.events for src in catalogue.text_sources(ref.path, True)):
-                    return True
-    return False
-
-
 def _exposed(wf: Workflow, job: Job, event: str) -> list[str]:
     """What an outsider's ``event`` can reach in ``job`` (empty: nothing to go after)."""
+    # NOTE: the event's text passed to steps through env is the safe way to use it; where
+    # it reaches a script or an environment file, the injection rules report that.
     found: list[str] = []
-    if _reads_event_text(wf, job, event):
-        found.append("passes the event's text to its steps")
     third = _third_party(job)
     if third:
         found.append(f"runs third-party actions that read the event ({', '.join(third[:3])})")
