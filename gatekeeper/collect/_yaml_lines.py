@@ -298,6 +298,8 @@ class _Converter:
             )
 
     def _convert_scalar(self, node: yaml.Node) -> Any:
+        if node.tag == "tag:yaml.org,2002:str" and isinstance(node, yaml.ScalarNode):
+            return str(node.value)  # NOTE: most scalars; construct_object would return the same
         if isinstance(node, yaml.ScalarNode) and not str(node.tag).startswith("tag:yaml.org,2002:"):
             # NOTE: application tags (GitLab's `!reference`) are kept as their text, never
             # constructed: the safe loader has no constructor for them and we need none.
