@@ -235,19 +235,90 @@ class Occurrences:
         return text if count == 1 else f"{text}#{count}"
 
 
+# Directories that hold test fixtures: an action.yml there that no workflow of the
+# repository uses is test data (zizmor keeps deliberately vulnerable actions in them).
+_FIXTURE_DIRS = frozenset(
+    {
+        "test",
+        "tests",
+        "testdata",
+        "test-data",
+        "test_data",
+        "testing",
+        "fixture",
+        "fixtures",
+        "__fixtures__",
+        "__tests__",
+        "snapshots",
+    }
+)
+_LOCAL_USES = re.compile(r"^(?:\./|\$/)(.*?)/?$")
+
+
+def _local_targets(evidence: PipelineEvidence) -> set[str]:
+    """Directories (and workflow files) that local ``uses:`` of the repository name."""
+    targets: set[str] = set()
+    for wf in evidence.workflows:
+        for job in wf.jobs:
+            for uses in (job.uses, *(step.uses for step in job.steps)):
+                match = _LOCAL_USES.match((uses or "").strip())
+                if match:
+                    targets.add(match.group(1).split("@", 1)[0])
+    return targets
+
+
+def fixture_actions(evidence: PipelineEvidence) -> dict[str, str]:
+    """``action.yml`` files in test-fixture directories that no local ``uses:`` names: path ->
+    the fixture directory."""
+    used = _local_targets(evidence)
+    out: dict[str, str] = {}
+    for item in evidence.files:
+        if item.kind != "github-action":
+            continue
+        parts = item.path.split("/")
+        directory = "/".join(parts[:-1])
+        fixture = next((p for p in parts[:-1] if p.lower() in _FIXTURE_DIRS), None)
+        if fixture is not None and directory not in used:
+            out[item.path] = "/".join(parts[: parts.index(fixture) + 1]) + "/"
+    return out
+
+
+def demote_fixtures(evidence: PipelineEvidence, findings: Iterable[Finding]) -> Iterator[Finding]:
+    """Findings in test-fixture actions, at low, saying why: a fixture deliberately shows the
+    problem, and nothing in this repository runs it; the finding is kept, never hidden."""
+    fixtures = fixture_actions(evidence) if evidence.files else {}
+    for finding in findings:
+        where = fixtures.get(finding.path or "")
+        if where is None or finding.severity == Severity.INFO:
+            yield finding
+            continue
+        yield finding.model_copy(
+            update={
+                "severity": Severity.LOW,
+                "message": f"{finding.message} (a test fixture under `{where}` that no "
+                "workflow of this repository uses)",
+            }
+        )
+
+
 class WorkflowAudit:
     """Base of the audits over GitHub workflows and actions: a walk with a hook per level.
 
     ``audit_workflow`` runs once per workflow (with a fresh ``Occurrences``), ``audit_job``
     once per job and ``audit_step`` once per step; each default descends one level, so an
     audit overrides the level it inspects (and calls ``super()`` to keep descending).
-    ``workflows_only`` skips composite and docker actions (``kind: action``).
+    ``workflows_only`` skips composite and docker actions (``kind: action``). An audit that
+    needs the whole evidence overrides ``findings``; ``run`` lowers what it finds in test
+    fixtures (``demote_fixtures``).
     """
 
     evidence_kind: ClassVar[str] = "pipeline"
     workflows_only: ClassVar[bool] = False
 
     def run(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
+        yield from demote_fixtures(evidence, self.findings(evidence, ctx))
+
+    def findings(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
         for wf in evidence.workflows:
             if self.workflows_only and wf.kind != "workflow":
                 continue
@@ -342,6 +413,10 @@ class PipelineParseErrors:
     summary: ClassVar[str] = "pipeline files that cannot be parsed"
 
     def run(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
+        yield from demote_fixtures(evidence, self._errors(evidence))
+
+    @staticmethod
+    def _errors(evidence: PipelineEvidence) -> Iterator[Finding]:
         for item in evidence.files:
             if item.parse_error is None:
                 continue
@@ -400,6 +475,9 @@ class PipelineScripts:
     summary: ClassVar[str] = "download-and-execute and disabled TLS/signature checks in scripts"
 
     def run(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
+        yield from demote_fixtures(evidence, self._findings(evidence, ctx))
+
+    def _findings(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
         occurrences = Occurrences()
         for script in all_scripts(evidence):
             for line in script.lines:
@@ -487,6 +565,9 @@ class PipelineHardcodedCredentials:
     summary: ClassVar[str] = "literal passwords and tokens in pipeline definitions"
 
     def run(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
+        yield from demote_fixtures(evidence, self._findings(evidence, ctx))
+
+    def _findings(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
         occurrences = Occurrences()
         throwaway = _service_values(evidence)
         for path, where, scope, entry in env_entries(evidence):
@@ -832,6 +913,9 @@ class PipelineSecretExfiltration:
     summary: ClassVar[str] = "secrets sent to outside hosts or printed past log masking"
 
     def run(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
+        yield from demote_fixtures(evidence, self._findings(evidence, ctx))
+
+    def _findings(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
         allowed = tuple(ctx.policy.allowed_hosts)
         occurrences = Occurrences()
         for wf in evidence.workflows:

@@ -376,7 +376,9 @@ def _exposed(wf: Workflow, job: Job, event: str) -> list[str]:
     found: list[str] = []
     third = _third_party(job)
     if third:
-        found.append(f"runs third-party actions that read the event ({', '.join(third[:3])})")
+        found.append(
+            f"runs third-party actions, which can read the event's payload ({', '.join(third[:3])})"
+        )
     if any(
         _uses_name(s.uses) in ("dawidd6/action-download-artifact",)
         or (_uses_action(s, "actions/download-artifact") and _with(s, "run-id") is not None)
@@ -466,7 +468,7 @@ class GithubTriggers(WorkflowAudit):
     )
     summary: ClassVar[str] = "triggers that run on untrusted input, and what they expose"
 
-    def run(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
+    def findings(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
         analysis = analyse(evidence)
         for wf in evidence.workflows:
             occurrences = Occurrences()
@@ -797,7 +799,7 @@ class GithubInjection(WorkflowAudit):
     )
     summary: ClassVar[str] = "attacker-controlled text reaching a shell, script or GITHUB_ENV"
 
-    def run(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
+    def findings(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
         analysis = analyse(evidence)
         occurrences: dict[str, Occurrences] = {}
 
@@ -1219,6 +1221,9 @@ def _run_worlds(wf: Workflow) -> list[dict[tuple[str, ...], object]]:
                 worlds.append({**event, **tag})
             if trigger.branches or not trigger.tags:
                 worlds.append({**event, **branch})
+        elif trigger.event in ("pull_request", "pull_request_review", "merge_group"):
+            prefix = "refs/heads/" if trigger.event == "merge_group" else "refs/pull/"
+            worlds.append({**event, ("github", "ref"): Prefixed(prefix)})
         else:
             worlds.append(event)
     return worlds
@@ -1265,9 +1270,9 @@ class GithubSupplyChain(WorkflowAudit):
     )
     summary: ClassVar[str] = "actions and images not pinned, caches restored by publishers"
 
-    def run(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
+    def findings(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
         self._policy = ctx.policy
-        yield from super().run(evidence, ctx)
+        yield from super().findings(evidence, ctx)
         for config in evidence.gitlab:
             yield from self._gitlab_images(config)
         if ctx.options.osv_db is not None:

@@ -182,6 +182,7 @@ def test_a_cache_switched_off_in_the_run_that_publishes(scan: Scan) -> None:
           push:
             branches: [main]
             tags: ["v*"]
+          pull_request:
         permissions: {{}}
         jobs:
           build:
@@ -205,3 +206,41 @@ def test_a_cache_switched_off_in_the_run_that_publishes(scan: Scan) -> None:
         }
     )
     assert rules(findings, "pipeline/cache-poisoning") == []
+
+
+def test_findings_in_an_unused_test_fixture_action_are_low(scan: Scan) -> None:
+    fixture = """
+        name: vulnerable on purpose
+        runs:
+          using: composite
+          steps:
+            - run: echo hi
+              shell: bash
+              env:
+                ACTIONS_ALLOW_UNSECURE_COMMANDS: true
+        """
+    findings = scan(
+        {
+            "tests/data/insecure/action.yml": fixture,
+            "tests/data/broken/action.yml": "runs: [\n",
+            ".github/actions/used/action.yml": fixture,
+            WF: """
+        on: push
+        permissions: {}
+        jobs:
+          a:
+            runs-on: ubuntu-latest
+            steps:
+              - uses: ./.github/actions/used
+        """,
+        }
+    )
+    by_path = {
+        f.path: f
+        for f in findings
+        if f.rule in ("pipeline/insecure-commands", "pipeline/parse-error")
+    }
+    assert by_path["tests/data/insecure/action.yml"].severity == Severity.LOW
+    assert "test fixture under `tests/`" in by_path["tests/data/insecure/action.yml"].message
+    assert by_path["tests/data/broken/action.yml"].severity == Severity.LOW
+    assert by_path[".github/actions/used/action.yml"].severity == Severity.HIGH
