@@ -378,8 +378,11 @@ def load_with_lines_all(text: str, schema: Schema = "1.1") -> list[Any]:
     if schema == "1.2" and _CLoader is not None:
         try:
             return _load_fast(text)
-        except _HasAliases:
-            pass  # NOTE: rare in workflows; the Python composer keeps each alias's line
+        except (_HasAliases, YamlLinesError):
+            # NOTE: aliases are rare in workflows, and the Python composer keeps each alias's
+            # line; a file libyaml refuses is read again so that every refusal is worded the
+            # same way whichever composer ran.
+            pass
     try:
         loader = Yaml12Loader(text) if schema == "1.2" else LimitedSafeLoader(text)
     except yaml.YAMLError as exc:  # the reader refuses control characters up front
