@@ -126,7 +126,7 @@ def test_collect_container_text_answers_what_is_in_it(
 def test_check_blocks_on_dockerfile_findings_and_passes_clean(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "Dockerfile").write_text("FROM python:3.12\nRUN pip install flask\n")
+    (tmp_path / "Dockerfile").write_text("FROM python:3.12\nUSER root\nRUN pip install flask\n")
     assert (
         main(["check", str(tmp_path), "--only", "container", "--format", "json"])
         == ExitCode.BLOCKED
