@@ -75,8 +75,10 @@ class DirSource:
         return data
 
 
-def _read_text(source: FileSource, path: str) -> str:
-    """Raises LockfileError: not a regular file, over the limit, or not UTF-8."""
+def _read_text(source: FileSource, path: str, *, code: bool = False) -> str:
+    """Raises LockfileError: not a regular file, over the limit, or not UTF-8 (``code``:
+    source code or configuration read for a few lines, such as a setup.py that declares
+    ``# -*- coding: latin-1 -*-``, falls back to Latin-1, which reads every byte)."""
     data = source.read(path)
     if data is None:
         # SECURITY: the tree lists it but it is no regular file (a symlink, or gone): the
@@ -87,6 +89,8 @@ def _read_text(source: FileSource, path: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        if code:
+            return data.decode("latin-1")
         raise LockfileError("not UTF-8 text") from exc
 
 
@@ -95,7 +99,8 @@ def _parse_file(source: FileSource, path: str, fmt: FileFormat, result: ParseRes
     it held is trusted (fail closed, but go on with the other files)."""
     partial = ParseResult(included=result.included)
     try:
-        fmt.load()(path, _read_text(source, path), partial, source)
+        text = _read_text(source, path, code=fmt.role in ("build", "config"))
+        fmt.load()(path, text, partial, source)
     except LockfileError as exc:
         result.error(path, exc.line, str(exc))
         result.files.append(path)

@@ -236,6 +236,21 @@ def test_setup_py_that_downloads_and_runs_code_is_high(git_repo: git.Repo) -> No
     assert (found.severity.value, found.path) == ("high", "setup.py")
 
 
+def test_setup_py_in_latin_1_is_read_not_a_parse_error(git_repo: git.Repo) -> None:
+    """PEP 263 lets a setup.py declare its encoding; a Latin-1 one is still read."""
+    header = "# -*- coding: latin-1 -*-\n# Auteur: Fran\u00e7ois\n"
+    commit_files(
+        git_repo, {"setup.py": (header + SETUP_PY.format(version="1.0.0")).encode("latin-1")}
+    )
+    fetching = header + SETUP_PY_FETCHING.format(version="1.0.0")
+    commit_files(git_repo, {"setup.py": fetching.encode("latin-1")})
+    root = root_of(git_repo)
+    evidence = DepsCollector().collect(CollectContext(repo=root, base="HEAD~1"))
+    assert evidence.tree.errors == [] and evidence.base is not None and not evidence.base.errors
+    (found,) = findings(root)
+    assert (found.severity.value, found.path) == ("high", "setup.py")
+
+
 def test_near_miss_setup_py_version_bump_is_low(git_repo: git.Repo) -> None:
     commit_files(git_repo, {"setup.py": SETUP_PY.format(version="1.0.0")})
     commit_files(git_repo, {"setup.py": SETUP_PY.format(version="1.0.1")})
