@@ -20,18 +20,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pydantic import ValidationError
 from securesystemslib.signer import SSlibKey
 
 from gatekeeper._digest import sha256_file
 from gatekeeper._fileio import loads_json_strict
-from gatekeeper.attest.dsse import TooManySignatures, verify_envelope_signatures
+from gatekeeper.attest.dsse import TooManySignatures, read_envelope
 from gatekeeper.attest.keys import load_public_key
 from gatekeeper.attest.materials import dir_artifact
+from gatekeeper.attest.signed import is_metablock, open_signed
 from gatekeeper.attest.statement import StageRecord, parse_attestation
 from gatekeeper.errors import GatekeeperError, InvalidInput, MalformedInput
 from gatekeeper.models.decision import PolicyMark
-from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE, Envelope
+from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE
 from gatekeeper.models.policy import Policy, StagePolicy, format_duration
 from gatekeeper.models.statement import TREE_DIGEST_ALG, Artifact
 from gatekeeper.models.verdict import Reason, Verdict
@@ -313,8 +313,10 @@ def _examine(
 ) -> Candidate | None:
     where = stored.id[:12]
     try:
-        envelope = Envelope.model_validate(loads_json_strict(stored.data))
-    except (ValueError, ValidationError) as exc:
+        obj = loads_json_strict(stored.data)
+        if not is_metablock(obj):
+            read_envelope(obj)  # its form, before anything is decoded
+    except (ValueError, MalformedInput) as exc:
         return Candidate(
             stored,
             None,
@@ -326,12 +328,13 @@ def _examine(
                 )
             ],
         )
-    if not envelope.signatures:
+    if not obj.get("signatures"):
         # Nothing to verify, so nothing to decode: an unsigned envelope costs no more.
         unsigned = judge_signatures([], stage, keys, where).reason
         return Candidate(stored, None, [unsigned] if unsigned else [], unverified=True)
     try:
-        payload, checks = verify_envelope_signatures(envelope, keys)
+        document = open_signed(obj, f"envelope {where}")
+        checks = document.check(keys)
     except TooManySignatures as exc:
         limit = Reason(
             code="verify/limit-exceeded", stage=stage.name, message=f"envelope {where}: {exc}"
@@ -341,15 +344,16 @@ def _examine(
         return Candidate(
             stored,
             None,
-            [Reason(code="verify/malformed", stage=stage.name, message=f"envelope {where}: {exc}")],
+            [Reason(code="verify/malformed", stage=stage.name, message=str(exc))],
         )
+    payload = document.payload
     judged = judge_signatures(checks, stage, keys, where)
     judgement = judged.reason
-    if envelope.payload_type != INTOTO_PAYLOAD_TYPE:
+    if document.payload_type != INTOTO_PAYLOAD_TYPE:
         wrong = Reason(
             code="verify/malformed",
             stage=stage.name,
-            message=f"envelope {where}: payload type {envelope.payload_type!r} is not "
+            message=f"envelope {where}: payload type {document.payload_type!r} is not "
             f"{INTOTO_PAYLOAD_TYPE}",
         )
         return Candidate(stored, None, [wrong, *([judgement] if judgement else [])])
@@ -358,7 +362,7 @@ def _examine(
         # store could otherwise make every verify parse megabytes of crafted JSON.
         return Candidate(stored, None, [judgement], unverified=True)
     try:
-        record = parse_attestation(envelope.payload_type, payload)
+        record = parse_attestation(document.payload_type, payload)
     except MalformedInput as exc:
         reasons = [
             Reason(code="verify/malformed", stage=stage.name, message=f"envelope {where}: {exc}")
@@ -370,7 +374,7 @@ def _examine(
     if mismatch is not None:
         # Filed under this stage (an unsigned index) but signed as something else: not a
         # candidate. A foreign provenance the stage does not accept is named in messages.
-        if record.kind != "gatekeeper" and record.kind != "in-toto-link":
+        if not record.names_stage:
             unmatched.append(f"{record.kind} {where}: {mismatch}")
         return None
     problems: list[Reason] = [judgement] if judgement is not None else []
