@@ -240,6 +240,34 @@ def _prepare(found: _Found) -> _Prepared:
     )
 
 
+def _prepare_all(source: str, found: list[_Found]) -> list[_Prepared]:
+    """Every attestation of one document. A wrapper's items are independent attestations (a
+    registry's listing, Cloud Build's provenance per key): one that is not well-formed is left
+    out with a note naming why, as long as another one can be imported.
+
+    Raises:
+        InvalidInput: a document (or every item of a wrapper) is not well-formed.
+    """
+    if len(found) == 1 and found[0].wrapper is None:
+        return [_prepare(found[0])]
+    prepared: list[_Prepared] = []
+    left_out: list[str] = []
+    for item in found:
+        try:
+            prepared.append(_prepare(item))
+        except InvalidInput as exc:
+            left_out.append(exc.diagnostics())
+    if not prepared:
+        shown = "; ".join(left_out[:3]) + (
+            f"; and {len(left_out) - 3} more" if len(left_out) > 3 else ""
+        )
+        raise InvalidInput(f"{source}: no attestation in it can be imported: {shown}")
+    first = prepared[0]
+    notes = (*first.notes, *(f"not imported: {reason}" for reason in left_out))
+    prepared[0] = _Prepared(first.source, first.data, first.keys, first.kind, first.form, notes)
+    return prepared
+
+
 def import_files(paths: list[str], store: Store) -> list[Imported]:
     """Check every attestation in ``paths`` first, then store them all.
 
@@ -248,10 +276,10 @@ def import_files(paths: list[str], store: Store) -> list[Imported]:
             stored).
     """
     prepared = [
-        _prepare(found)
+        item
         for raw_path in paths
         for source, obj in _documents_in(Path(raw_path))
-        for found in _unwrap(source, obj)
+        for item in _prepare_all(source, _unwrap(source, obj))
     ]
     out = []
     for item in prepared:

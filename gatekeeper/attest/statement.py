@@ -201,8 +201,10 @@ def read_statement(data: dict[str, Any]) -> ForeignStatement:
     predicate_type = data.get("predicateType")
     if predicate_type is None:
         raise MalformedInput(f"{version}: predicateType missing")
-    if not isinstance(predicate_type, str) or not predicate_type:
+    if not isinstance(predicate_type, str):
         raise MalformedInput(f"{version}: predicateType is not a string")
+    if not predicate_type:
+        notes.append(f"{version}: predicateType is empty (the statement says nothing it is)")
     predicate = data.get("predicate")
     if predicate is None:
         predicate = {}  # unset is the same as set-but-empty
