@@ -44,6 +44,7 @@ from gatekeeper.verify.serial import policy_mark, rollback_reason
 from gatekeeper.verify.signatures import judge_signatures
 from gatekeeper.verify.stages import index_stages, stands_for
 from gatekeeper.verify.subjects import (
+    FILE_ALGORITHMS,
     ArtifactSubject,
     digest_subject,
     file_subject,
@@ -573,8 +574,23 @@ class _Pool:
         some candidate records that algorithm (npm's sha512, say).
         """
         found = self._naming(artifact)
-        if not found and artifact.path is not None:
+        if artifact.path is None:
+            return found
+        if not found:
             artifact.add_file_digests(self.final_algorithms)
+            return self._naming(artifact)
+        # A subject that names the file by sha256 and records another algorithm too must agree
+        # on that one as well: hash the file with it and match again.
+        recorded = {
+            alg
+            for cand in found
+            for _name, digest in (cand.record.subjects if cand.record else [])
+            if subject_matches(digest, artifact)
+            for alg in digest
+            if alg in FILE_ALGORITHMS and alg not in artifact.digests
+        }
+        if recorded:
+            artifact.add_file_digests(recorded)
             found = self._naming(artifact)
         return found
 
