@@ -18,7 +18,9 @@ Each file is counted once, under its producer and format:
 * imported: every attestation in it was accepted (a wrapper counts once, however many
   attestations it carries); refused: ``import`` said why (exit 2, nothing stored);
 * of the refused, those the producer's own tests mark invalid (``EXPECTED_INVALID``, each
-  with the test that says so) and the others (a defect, to be read from ``--files``);
+  with the test that says so) and the others (a defect, to be read from ``--files``); of the
+  imported, those the producer's tests reject for what is not their form (a digest, a
+  missing certificate: ``verify`` judges them);
 * verified: every signature gatekeeper can check (key-based; a key the producer publishes)
   verifies; ``bad signature``: one does not (the producer's tests mark these invalid too);
   keyless (a Fulcio certificate): checked by the Sigstore bundle verifier, not here; no key:
@@ -48,7 +50,7 @@ from securesystemslib.signer import SSlibKey
 
 from gatekeeper._fileio import loads_json_strict
 from gatekeeper.attest.dsse import signature_verifies
-from gatekeeper.attest.importer import Imported, import_files, is_sigstore_bundle
+from gatekeeper.attest.importer import Imported, import_files
 from gatekeeper.attest.keys import parse_public_key
 from gatekeeper.attest.signed import open_signed
 from gatekeeper.errors import GatekeeperError
@@ -71,6 +73,9 @@ REPOSITORIES: dict[str, tuple[str, ...]] = {
     "in-toto/witness": ("test/",),
     "in-toto/in-toto": ("tests/demo_files/", "tests/demo_dsse_files/", "tests/demo_files_gpg/"),
     "cli/cli": ("pkg/cmd/attestation/test/data/",),
+    "in-toto/in-toto-golang": ("test/data/",),
+    "npm/cli": ("test/fixtures/sigstore/", "workspaces/libnpmpublish/test/fixtures/"),
+    "sigstore/sigstore-js": ("tests/bundles/",),
 }
 
 # (repository, path regex) -> producer, by where the file sits in the repository
@@ -86,6 +91,9 @@ PRODUCERS: list[tuple[str, str, str]] = [
     ("in-toto/witness", r".", "witness"),
     ("in-toto/in-toto", r".", "in-toto (demo links)"),
     ("cli/cli", r".", "GitHub artifact attestations (gh)"),
+    ("in-toto/in-toto-golang", r".", "in-toto (in-toto-golang links)"),
+    ("npm/cli", r".", "npm provenance (npm CLI test data)"),
+    ("sigstore/sigstore-js", r".", "sigstore-js"),
 ]
 
 # Files the producer's own tests expect to fail, refused by `import` for their form:
@@ -122,6 +130,38 @@ EXPECTED_INVALID: list[tuple[str, str, str]] = [
         r"sigstoreBundle-invalid-signature\.json$",
         "pkg/cmd/attestation/verification/sigstore_integration_test.go (verification fails)",
     ),
+    (
+        "cli/cli",
+        r"bundle-missing-cert\.jsonl$",
+        'pkg/cmd/attestation/verification/attestation_test.go "with missing verification '
+        'certificate"',
+    ),
+    (
+        "cli/cli",
+        r"bundle-missing-verification-material\.jsonl$",
+        'pkg/cmd/attestation/verification/attestation_test.go "with missing verification material"',
+    ),
+    (
+        "npm/cli",
+        r"libnpmpublish/test/fixtures/no-provenance-envelope-bundle\.json$",
+        'workspaces/libnpmpublish/test/publish.js "bundle missing DSSE envelope"',
+    ),
+    (
+        "npm/cli",
+        r"libnpmpublish/test/fixtures/bad-dsse-payload-bundle\.json$",
+        'workspaces/libnpmpublish/test/publish.js "bundle with invalid DSSE payload"',
+    ),
+    (
+        "npm/cli",
+        r"libnpmpublish/test/fixtures/no-provenance-subject-bundle\.json$",
+        'workspaces/libnpmpublish/test/publish.js "provenance with missing subject"',
+    ),
+    (
+        "npm/cli",
+        r"libnpmpublish/test/fixtures/(multi-subject|digest-mismatch)-provenance-bundle\.json$",
+        'workspaces/libnpmpublish/test/publish.js (publish refuses it: "more than one subject",'
+        ' "subject digest does not match" the package)',
+    ),
 ]
 
 # Public keys producers publish: (repository, path regex of the attestations, key files).
@@ -146,6 +186,28 @@ KEYS: list[tuple[str, str, tuple[str, ...]]] = [
             "verifiers/internal/gcb/keys/materials/global-pae-provenanceSigner_1.key",
         ),
     ),
+    (
+        "in-toto/in-toto-golang",
+        r"test/data/",
+        (
+            *(f"test/data/{name}.pub" for name in ("alice", "carol", "dan", "erin", "frank")),
+            *(f"test/data/{name}.pub" for name in ("grace", "heidi")),
+            # its DSSE links are signed by the in-toto demo's keys, published with in-toto
+            "in-toto/in-toto:tests/demo_files/alice.pub",
+            "in-toto/in-toto:tests/demo_files/bob.pub",
+            "in-toto/in-toto:tests/demo_files/carl.pub",
+        ),
+    ),
+]
+
+
+# Attestations signed by a key the producer does not publish: (repository, path regex, why).
+UNPUBLISHED_KEYS: list[tuple[str, str, str]] = [
+    (
+        "in-toto/in-toto-golang",
+        r"test/data/(foo|package)\.d3ffd108\.link$",
+        "a parsing fixture (model_test.go) whose key d3ffd108 is not in the repository",
+    ),
 ]
 
 
@@ -165,6 +227,7 @@ class Repository:
 
     def __init__(self, name: str, sources: Path) -> None:
         self.name = name
+        self.sources = sources
         owner, repo = name.split("/")
         clone = sources / owner / repo
         bare = sources / f"{owner}+{repo}" / "repo"
@@ -213,8 +276,8 @@ def classify(obj: object) -> str | None:
     """The format of an attestation-like document; None for other JSON."""
     if not isinstance(obj, dict):
         return None
-    if is_sigstore_bundle(obj):
-        if "dsseEnvelope" not in obj:
+    if _is_bundle(obj):
+        if "messageSignature" in obj:
             return "not an attestation: Sigstore bundle of a message signature (over a file)"
         media = re.search(r"v?(0\.\d)", str(obj.get("mediaType", "")))
         return f"Sigstore bundle {media.group(1) if media else '(unknown version)'}"
@@ -231,6 +294,8 @@ def classify(obj: object) -> str | None:
         return None
     if "signed" in obj and "signatures" in obj and isinstance(obj["signed"], dict):
         kind = obj["signed"].get("_type")
+        if kind == "link" and not obj["signatures"]:
+            return "not an attestation: unsigned link"
         return "in-toto link (metablock)" if kind == "link" else f"not an attestation: {kind}"
     if "payload" in obj and "payloadType" in obj:
         kind = _payload_kind(obj)
@@ -240,6 +305,13 @@ def classify(obj: object) -> str | None:
     if "_type" in obj and "subject" in obj:
         return "not an attestation: unsigned statement"
     return None
+
+
+def _is_bundle(obj: dict[str, object]) -> bool:
+    media_type = obj.get("mediaType")
+    if isinstance(media_type, str) and media_type.startswith("application/vnd.dev.sigstore.bundle"):
+        return True
+    return "verificationMaterial" in obj and ("dsseEnvelope" in obj or "messageSignature" in obj)
 
 
 def _payload_kind(obj: dict[str, object]) -> str | None:
@@ -256,6 +328,7 @@ def _payload_kind(obj: dict[str, object]) -> str | None:
 class Row:
     files: int = 0
     imported: int = 0
+    imported_expected: int = 0  # imported, though the producer's tests reject it
     refused_expected: int = 0
     refused_other: int = 0
     verified: int = 0
@@ -277,9 +350,13 @@ def _keys_for(repo: Repository, path: str) -> KeySets:
     for name, pattern, key_files in KEYS:
         if name == repo.name and re.search(pattern, path):
             for key_file in key_files:
-                data = repo.read(key_file)
-                if data is not None:
+                data = _read_key(repo, key_file)
+                if data is None:
+                    continue
+                try:
                     keys.dsse[key_file] = parse_public_key(data, key_file)
+                except GatekeeperError:
+                    continue  # a curve gatekeeper does not verify (secp256k1, secp224r1)
     for name, pattern, folder in PRE_DSSE_KEYS:
         if name == repo.name and re.search(pattern, path):
             for key_file in repo.files((folder,)):
@@ -287,6 +364,17 @@ def _keys_for(repo: Repository, path: str) -> KeySets:
                 if data is not None and "global-pae" not in key_file:
                     keys.pre_dsse[key_file] = parse_public_key(data, key_file)
     return keys
+
+
+def _read_key(repo: Repository, key_file: str) -> bytes | None:
+    """A key file of this repository, or ``OWNER/NAME:PATH`` of another one."""
+    other, sep, path = key_file.partition(":")
+    if not sep:
+        return repo.read(key_file)
+    try:
+        return Repository(other, repo.sources).read(path)
+    except (FileNotFoundError, subprocess.CalledProcessError):
+        return None
 
 
 def _expected(repo: Repository, path: str) -> str | None:
@@ -297,8 +385,16 @@ def _expected(repo: Repository, path: str) -> str | None:
 
 
 def _has_certificate(obj: object) -> bool:
-    text = json.dumps(obj)
-    return '"cert"' in text or "x509CertificateChain" in text or '"certificate"' in text
+    """A certificate anywhere in the document (an empty ``cert`` field is none)."""
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if key in ("cert", "certificate", "x509CertificateChain") and value:
+                return True
+            if _has_certificate(value):
+                return True
+    if isinstance(obj, list):
+        return any(_has_certificate(item) for item in obj)
+    return False
 
 
 def run(
@@ -346,9 +442,13 @@ def _one(
     formats = sorted({f for f in (classify(d) for d in documents) if f})
     if not formats:
         return
+    expected = _expected(repo, path)
     if all(f.startswith("not an attestation") for f in formats):
-        not_counted[" + ".join(f.partition(": ")[2] for f in formats)] += 1
-        return
+        if not expected:
+            not_counted[" + ".join(f.partition(": ")[2] for f in formats)] += 1
+            return
+        # the producer's tests feed it as an attestation and expect a refusal: count it
+        formats = [f.partition(": ")[2] for f in formats]
     row = rows[(_producer(repo, path), " + ".join(formats))]
     row.files += 1
     source = work / f"in-{row.files}-{Path(path).name}"
@@ -357,7 +457,7 @@ def _one(
     try:
         imported = import_files([str(source)], open_store(str(store_dir)))
     except GatekeeperError as exc:
-        test = _expected(repo, path)
+        test = expected
         if test:
             row.refused_expected += 1
         else:
@@ -366,19 +466,35 @@ def _one(
         row.details.append(f"REFUSED {path}: {reason}" + (f" [expected: {test}]" if test else ""))
         return
     row.imported += 1
+    if expected:
+        # what makes it invalid is not its form (a signature, a digest, the producer's own
+        # context): import keeps it, and verify judges it
+        row.imported_expected += 1
     keys = _keys_for(repo, path)
-    outcome = _verify(imported, store_dir, keys, documents)
+    unpublished = any(
+        name == repo.name and re.search(pattern, path) for name, pattern, _why in UNPUBLISHED_KEYS
+    )
+    outcome = _verify(imported, store_dir, keys, documents, unpublished)
     setattr(row, outcome, getattr(row, outcome) + 1)
-    row.details.append(f"{outcome.upper().replace('_', ' ')} {path}")
+    row.details.append(
+        f"{outcome.upper().replace('_', ' ')} {path}"
+        + (f" [invalid in the producer's tests: {expected}]" if expected else "")
+    )
 
 
 def _verify(
-    imported: list[Imported], store_dir: Path, keys: KeySets, documents: list[object]
+    imported: list[Imported],
+    store_dir: Path,
+    keys: KeySets,
+    documents: list[object],
+    unpublished: bool = False,
 ) -> str:
     """The file's outcome: one of its attestations verifies under the producer's key (a
     listing passes when one of its attestations does, as the producers' verifiers read it)."""
     if not keys.dsse and not keys.pre_dsse:
         return "keyless" if any(_has_certificate(d) for d in documents) else "no_key"
+    if unpublished:
+        return "no_key"
     opened = [
         open_signed((store_dir / "envelopes" / f"{item.envelope_id}.json").read_bytes())
         for item in imported
@@ -397,21 +513,24 @@ def _verify(
 
 def render(rows: dict[tuple[str, str], Row]) -> str:
     lines = [
-        "| producer | format | files | imported | refused (invalid in the producer's tests) "
+        "| producer | format | files | imported | of which invalid in the producer's tests "
+        "| refused (invalid in the producer's tests) "
         "| refused (other) | signature verified | signed over the bare payload (pre-DSSE) "
         "| bad signature | keyless | no key published |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     total = Row()
     for (producer, fmt), row in sorted(rows.items()):
         lines.append(
-            f"| {producer} | {fmt} | {row.files} | {row.imported} | {row.refused_expected} "
+            f"| {producer} | {fmt} | {row.files} | {row.imported} | {row.imported_expected} "
+            f"| {row.refused_expected} "
             f"| {row.refused_other} | {row.verified} | {row.pre_dsse} | {row.bad_signature} "
             f"| {row.keyless} | {row.no_key} |"
         )
         for name in (
             "files",
             "imported",
+            "imported_expected",
             "refused_expected",
             "refused_other",
             "verified",
@@ -422,7 +541,8 @@ def render(rows: dict[tuple[str, str], Row]) -> str:
         ):
             setattr(total, name, getattr(total, name) + getattr(row, name))
     lines.append(
-        f"| **total** | | {total.files} | {total.imported} | {total.refused_expected} "
+        f"| **total** | | {total.files} | {total.imported} | {total.imported_expected} "
+        f"| {total.refused_expected} "
         f"| {total.refused_other} | {total.verified} | {total.pre_dsse} | {total.bad_signature} "
         f"| {total.keyless} | {total.no_key} |"
     )
