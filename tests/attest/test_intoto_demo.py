@@ -1,8 +1,9 @@
 """in-toto's demo (in-toto/demo, run offline): the supply chain clone -> update-version ->
 package, each step recorded by ``in-toto-run`` as a classic link or a DSSE link. For each
-scenario the demo plays, gatekeeper (with a policy saying what the layout says: who may sign
-each step, and that each step's materials are the products of the one before) gives the
-same verdict as ``in-toto-verify`` with the layout."""
+scenario the demo plays (and a few more), gatekeeper (with a policy saying what the layout
+says: who may sign each step, and that each step's materials are the products of the one
+before) gives the same verdict as ``in-toto-verify`` with the demo's layout, its ``untar``
+inspection included."""
 
 from __future__ import annotations
 
@@ -101,7 +102,34 @@ class Demo:
                         "threshold": 1,
                     },
                 ],
-                "inspect": [],
+                # the demo's inspection: unpack the delivered tarball; it must be the one carl
+                # packaged, holding the file bob updated (the demo's ALLOW rules for the files
+                # around it, here the work directory's)
+                "inspect": [
+                    {
+                        "name": "untar",
+                        "expected_materials": [
+                            ["MATCH", "demo-project.tar.gz", "WITH", "PRODUCTS", "FROM", "package"],
+                            ["ALLOW", "demo-project/*"],
+                            ["ALLOW", "*.link"],
+                            ["DISALLOW", "*"],
+                        ],
+                        "expected_products": [
+                            [
+                                "MATCH",
+                                "demo-project/foo.py",
+                                "WITH",
+                                "PRODUCTS",
+                                "FROM",
+                                "update-version",
+                            ],
+                            ["ALLOW", "demo-project.tar.gz"],
+                            ["ALLOW", "*.link"],
+                            ["DISALLOW", "*"],
+                        ],
+                        "run": ["tar", "xzf", "demo-project.tar.gz"],
+                    }
+                ],
             }
         )
         signer = CryptoSigner(load_pem_private_key((self.keys / "alice").read_bytes(), None))
@@ -117,9 +145,14 @@ class Demo:
         alice = load_public_key_from_file(str(self.keys / "alice.pub"))
         layout = Metablock.load(str(self.layout()))
         try:
-            in_toto_verify(layout, {alice["keyid"]: alice}, str(self.work))
+            # the inspection runs where in-toto-verify runs: in the work directory
+            with contextlib.chdir(self.work):
+                in_toto_verify(layout, {alice["keyid"]: alice}, str(self.work))
         except Exception:  # in-toto raises its own errors for every failed check
             return False
+        finally:
+            # the inspection's own (unsigned) link is in-toto's, not an attestation
+            (self.work / "untar.link").unlink(missing_ok=True)
         return True
 
     def gatekeeper_verdict(self, capsys: pytest.CaptureFixture[str]) -> tuple[bool, set[str]]:
@@ -241,15 +274,22 @@ def test_a_package_signed_by_someone_else_blocks_both(
     assert not verdict and codes <= {"verify/untrusted-key", "verify/missing-stage"}
 
 
-def test_a_tarball_replaced_after_packaging_blocks_gatekeeper_and_is_not_the_one_in_toto_saw(
+def test_a_tarball_replaced_after_packaging_blocks_both(
     demo: Demo, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # in-toto's layout checks the links; the delivered file is checked by gatekeeper's
-    # verify (it is the artifact) and, in the demo, by an inspection that unpacks it.
+    # gatekeeper checks the delivered file as the artifact; in-toto, by the demo's inspection
+    # that unpacks it (its materials must be carl's product).
     _clone(demo)
     _update(demo)
     _package(demo)
     with tarfile.open(demo.work / "demo-project.tar.gz", "w:gz") as tar:
         tar.add(demo.work / "demo-project" / "foo.py", arcname="demo-project/evil.py")
-    ours, codes = demo.gatekeeper_verdict(capsys)
-    assert (ours, codes) == (False, {"verify/subject-mismatch"})
+    assert _same_verdict(demo, capsys) == (False, {"verify/subject-mismatch"})
+
+
+def test_a_skipped_step_blocks_both(demo: Demo, capsys: pytest.CaptureFixture[str]) -> None:
+    # the update never ran (or its link is withheld): package follows a stage that is not there
+    _clone(demo)
+    _package(demo)
+    verdict, codes = _same_verdict(demo, capsys)
+    assert not verdict and "verify/missing-stage" in codes
