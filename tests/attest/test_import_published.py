@@ -186,3 +186,36 @@ def test_a_witness_collection_verifies_under_the_witness_test_key(
     product = "sha256:23b078b208f617fbf117bcedcae3a2b6a454085f8c8c3b73cc74fe9750f34bd3"
     code, out = _verify(tmp_path, policy, product, capsys=capsys)
     assert (code, out["verdict"]) == (0, "pass")
+
+
+def test_in_toto_golang_links_verify_and_an_empty_cert_field_is_noted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # in-toto-golang's classic link carries a `cert` field (empty) in its signature: ignored
+    # with a note; its RSA-PSS signature over the canonical JSON verifies under its key.
+    (classic,) = _import(tmp_path, "in-toto-golang-foo.b7d643de.link")
+    assert classic.kind == "in-toto-link"
+    assert "signatures[0].cert: unknown field, ignored" in classic.notes
+    dan = load_public_key(DATA / "in-toto-golang-dan.pub")
+    carl = load_public_key(DATA / "in-toto-demo-carl.pub")
+    assert open_signed(_stored(tmp_path, classic.envelope_id)).check({"dan": dan})[
+        0
+    ].verified_by == ("dan",)
+    assert (
+        open_signed(_stored(tmp_path, classic.envelope_id)).check({"carl": carl})[0].verified_by
+        == ()
+    )
+    # Its DSSE link is signed with the in-toto demo's key of carl and verifies end to end.
+    (dsse,) = _import(tmp_path, "in-toto-golang-package-dsse.2f89b927.link")
+    assert (dsse.kind, dsse.notes) == ("in-toto-link", ())
+    policy = _policy(
+        tmp_path,
+        {"carl": "in-toto-demo-carl.pub"},
+        [{"name": "package-dsse", "signed_by": ["carl"]}],
+    )
+    tarball = "sha256:0c5c56be1f4d8707fe981f07b0d35a4a1a50e898e3ebc8b1fa12c7c6f364bb7b"
+    code, out = _verify(tmp_path, policy, tarball, capsys=capsys)
+    assert (code, out["verdict"]) == (0, "pass"), out["reasons"]
+    code, out = _verify(tmp_path, policy, "sha256:" + "0" * 64, capsys=capsys)
+    assert code == 1
+    assert {r["code"] for r in out["reasons"]} == {"verify/subject-mismatch"}
