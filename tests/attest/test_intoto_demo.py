@@ -253,6 +253,18 @@ def test_the_honest_supply_chain_passes_both(
     assert _same_verdict(demo, capsys) == (True, set())
 
 
+def test_in_ci_the_links_hold_to_no_commit_they_do_not_record(
+    demo: Demo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # in-toto links record no commit: verify in a CI run (GITHUB_SHA set) judges them as
+    # in-toto-verify does, not by a commit they never claimed.
+    monkeypatch.setenv("GITHUB_SHA", "9" * 40)
+    _clone(demo)
+    _update(demo)
+    _package(demo)
+    assert _same_verdict(demo, capsys) == (True, set())
+
+
 def test_a_change_between_update_and_package_blocks_both(
     demo: Demo, capsys: pytest.CaptureFixture[str]
 ) -> None:
