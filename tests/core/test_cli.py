@@ -407,14 +407,15 @@ def gk(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> G
 
 
 INJECTION = (
-    "on: push\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
+    "on: issues\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
     "      - run: echo ${{ github.event.issue.title }}{comment}\n"
 )
 SUPPRESS = "  # gatekeeper: ignore[pipeline/template-injection] our own issues only until={until}"
 
 
 def _injection_repo(git_repo: git.Repo, comment: str = "") -> Path:
-    """A repository whose workflow has one high finding (line 7) and nothing else."""
+    """A repository whose workflow has one high finding (line 7), and a low one for its
+    `issues` trigger (line 1)."""
     commit_files(
         git_repo,
         {
@@ -609,10 +610,14 @@ def test_inline_suppressions_are_counted_listed_and_expire(gk: Gk, git_repo: git
     assert "not blocking: 1 suppressed" in result.stdout
     report = json.loads(gk(["check", "--only", "pipeline", "--format", "json"], repo).stdout)
     (item,) = report["suppressions"]
-    assert item["status"] == "active" and item["findings"] == [report["findings"][0]["fingerprint"]]
-    assert report["findings"][0]["status"] == "suppressed"
+    (finding,) = [f for f in report["findings"] if f["rule"] == "pipeline/template-injection"]
+    assert item["status"] == "active" and item["findings"] == [finding["fingerprint"]]
+    assert finding["status"] == "suppressed"
     sarif = json.loads(gk(["check", "--only", "pipeline", "--format", "sarif"], repo).stdout)
-    (suppression,) = sarif["runs"][0]["results"][0]["suppressions"]
+    (result,) = [
+        r for r in sarif["runs"][0]["results"] if r["ruleId"] == "pipeline/template-injection"
+    ]
+    (suppression,) = result["suppressions"]
     assert (
         suppression["kind"] == "inSource" and "our own issues only" in suppression["justification"]
     )
@@ -701,8 +706,9 @@ def test_every_finding_links_to_its_rule(gk: Gk, git_repo: git.Repo) -> None:
             env={"GATEKEEPER_RULES_URL": url},
         ).stdout
     )
-    (rule,) = sarif["runs"][0]["tool"]["driver"]["rules"]
-    assert rule["helpUri"] == f"{url}#pipeline-template-injection"
+    rules = {r["id"]: r for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
+    assert rules["pipeline/template-injection"]["helpUri"] == f"{url}#pipeline-template-injection"
+    assert all(r["helpUri"] == f"{url}#{r['id'].replace('/', '-')}" for r in rules.values())
 
 
 def test_without_a_catalogue_address_the_text_report_names_the_rules_command(

@@ -24,7 +24,7 @@ import pytest
 from tests.conftest import commit_files
 
 WORKFLOW = (
-    "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
+    "on: issues\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
     "      - run: echo ${{ github.event.issue.title }}\n"
 )
 COMMAND = [sys.executable, "-m", "gatekeeper", "check", "--only", "pipeline", "--only", "secrets"]

@@ -20,7 +20,7 @@ from tests.conftest import commit_files
 from tests.prcheck.conftest import make_event
 
 WORKFLOW = (
-    "on: push\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
+    "on: issues\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
     "      - run: echo ${{ github.event.issue.title }}{comment}\n"
 )
 SUPPRESS = "  # gatekeeper: ignore[pipeline/template-injection] our issues only until=2099-12-31"
