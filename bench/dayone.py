@@ -14,8 +14,11 @@ counted by rule (active: not excepted, baselined or already on the base), and th
 such finding (rule, severity, file:line, message) so that each can be read and judged.
 ``--json OUT`` also writes every result (sorted keys) for reading or comparing.
 
+``--gatekeeper CMD`` runs another build (e.g. a checkout of an earlier commit) for a before
+and after comparison.
+
 Usage: python bench/dayone.py [--days 365] [--timeout 900] [--policy FILE] [--json OUT]
-                              [--tree-only] REPO [REPO ...]
+                              [--tree-only] [--gatekeeper CMD] REPO [REPO ...]
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import argparse
 import json
 import os
 import resource
+import shlex
 import signal
 import subprocess
 import sys
@@ -53,9 +57,11 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_check(repo: Path, base: str | None, policy: Path | None, timeout: float) -> dict[str, Any]:
+def run_check(
+    gatekeeper: list[str], repo: Path, base: str | None, policy: Path | None, timeout: float
+) -> dict[str, Any]:
     """One `gatekeeper check` process: its report plus wall and CPU seconds."""
-    cmd = [sys.executable, "-m", "gatekeeper", "check", "--format", "json"]
+    cmd = [*gatekeeper, "check", "--format", "json"]
     if base:
         cmd += ["--base", base]
     if policy:
@@ -103,7 +109,12 @@ def by_severity(findings: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def measure(
-    repo: Path, days: int, policy: Path | None, timeout: float, tree_only: bool
+    gatekeeper: list[str],
+    repo: Path,
+    days: int,
+    policy: Path | None,
+    timeout: float,
+    tree_only: bool,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "repo": repo.name,
@@ -116,7 +127,7 @@ def measure(
         out["range_commits"] = int(_git(repo, "rev-list", "--count", f"{base}..HEAD"))
         runs.append(("range", base))
     for name, ref in runs:
-        run = run_check(repo, ref, policy, timeout)
+        run = run_check(gatekeeper, repo, ref, policy, timeout)
         findings = run.pop("findings")
         run["high"] = high_findings(findings)
         run["active_by_severity"] = by_severity(findings)
@@ -181,10 +192,19 @@ def main() -> int:
     parser.add_argument("--policy", type=Path, help="a policy file for every run")
     parser.add_argument("--json", type=Path, help="also write every result as JSON")
     parser.add_argument("--tree-only", action="store_true", help="skip the range runs")
+    parser.add_argument(
+        "--gatekeeper",
+        default=f"{shlex.quote(sys.executable)} -m gatekeeper",
+        help="the command that runs gatekeeper (default: this interpreter's -m gatekeeper), "
+        "to measure another build",
+    )
     args = parser.parse_args()
+    gatekeeper = shlex.split(args.gatekeeper)
     results = []
     for repo in args.repos:  # one at a time: the runs are measured, never run side by side
-        results.append(measure(repo, args.days, args.policy, args.timeout, args.tree_only))
+        results.append(
+            measure(gatekeeper, repo, args.days, args.policy, args.timeout, args.tree_only)
+        )
         if args.json:  # written after each repository, so a long list can be read as it goes
             _write_atomically(args.json, json.dumps(results, indent=2, sort_keys=True) + "\n")
     print_results(results)
