@@ -58,7 +58,9 @@ ROOT_USER = Rule(
     "su-exec, setpriv, `su -c`, `chroot --userspec`, runuser) or the user comes from a build "
     "argument without a default; low when it comes from a variable the base image sets "
     "(`USER $APP_UID`) or the base image is published to run as non-root (distroless "
-    "`:nonroot`, .NET chiseled): the user is unknown here, so audit the image. At most "
+    "`:nonroot`, .NET chiseled): the user is unknown here, so audit the image. Low for a "
+    "Dockerfile that is one `FROM` and nothing else (a version pin: it adds nothing to the "
+    "base image). At most "
     "medium for a Dockerfile under a test path (`tests/`, `testdata/`, `e2e/`, "
     "`test-*.Dockerfile`): an image built for the project's tests, not one it ships.",
 )
@@ -249,10 +251,29 @@ def _external_base(stages: list[Stage]) -> Stage:
     return stage
 
 
+def _only_from(stages: list[Stage]) -> bool:
+    """A Dockerfile that is one ``FROM`` of an image and nothing else: it adds nothing to that
+    image; projects keep one so Dependabot or a CI script can read and bump a version."""
+    if len(stages) != 1 or stages[0].is_scratch:
+        return False
+    return all(i.keyword == "FROM" for i in stages[0].instructions)
+
+
 def _root_user(stages: list[Stage], path: str) -> Iterator[Finding]:
     final = stages[-1]
     where = f"final stage{f' {final.name!r}' if final.name else ''}"
     line = final.user_line or final.line
+    if _only_from(stages):
+        yield ROOT_USER.finding(
+            f"the Dockerfile is only `FROM {final.base}`: it adds nothing to that image (often "
+            f"a version pin that Dependabot or CI reads), so it runs as that image's user, "
+            f"root unless that image sets another; audit the image (--image) where it is run",
+            severity=Severity.LOW,
+            path=path,
+            line=line,
+            key="final-stage",
+        )
+        return
     if final.user_unresolved:
         yield from _unknown_user(final, where, path, line)
         return

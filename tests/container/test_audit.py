@@ -126,6 +126,31 @@ def test_root_user_fingerprint_survives_line_moves() -> None:
     assert a[0].fingerprint == b[0].fingerprint and a[0].line != b[0].line
 
 
+def test_root_user_of_a_dockerfile_that_is_only_from_is_low() -> None:
+    # sigstore/cosign keeps such a file for Dependabot; CI reads the Go version out of it.
+    text = "# the Go version for CI\nFROM golang:1.26.5\n"
+    (found,) = rules(audit(text), "container/root-user")
+    assert found.severity is Severity.LOW and found.line == 2
+    assert "only `FROM golang:1.26.5`: it adds nothing to that image" in found.message
+    assert rules(audit("ARG V=1.26\nFROM golang:$V\n"), "container/root-user")[0].severity == (
+        Severity.LOW
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'FROM golang:1.26.5\nCMD ["go", "version"]\n',
+        "FROM golang:1.26.5\nRUN go install example.org/tool@v1\n",
+        "FROM golang:1.26.5\nUSER root\n",
+        "FROM golang:1.26.5 AS go\nFROM go\n",  # two stages: not a version pin
+    ],
+)
+def test_root_user_of_a_dockerfile_that_adds_anything_stays_high(text: str) -> None:
+    (found,) = rules(audit(text), "container/root-user")
+    assert found.severity is Severity.HIGH
+
+
 @pytest.mark.parametrize(
     ("path", "marker"),
     [
