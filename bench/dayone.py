@@ -12,7 +12,8 @@ is reached and the run is reported as ``timeout``). It prints, per repository, t
 commit, each run's verdict, wall and CPU seconds, the active high and critical findings
 counted by rule (active: not excepted, baselined or already on the base), and then every
 such finding (rule, severity, file:line, message) so that each can be read and judged.
-``--json OUT`` also writes every result (sorted keys) for reading or comparing.
+``--json OUT`` also writes every result (sorted keys) for reading or comparing, with the
+active findings of every severity counted by rule.
 
 ``--gatekeeper CMD`` runs another build (e.g. a checkout of an earlier commit) for a before
 and after comparison.
@@ -104,6 +105,15 @@ def high_findings(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def by_rule(findings: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Active findings of every severity, counted by rule and severity (for the JSON)."""
+    counts = Counter((f["rule"], f["severity"]) for f in findings if f.get("status") is None)
+    out: dict[str, dict[str, int]] = {}
+    for (rule, severity), n in sorted(counts.items()):
+        out.setdefault(rule, {})[severity] = n
+    return out
+
+
 def by_severity(findings: list[dict[str, Any]]) -> dict[str, int]:
     return dict(sorted(Counter(f["severity"] for f in findings if f.get("status") is None).items()))
 
@@ -131,6 +141,7 @@ def measure(
         findings = run.pop("findings")
         run["high"] = high_findings(findings)
         run["active_by_severity"] = by_severity(findings)
+        run["active_by_rule"] = by_rule(findings)
         out[name] = run
         print(
             f"# {repo.name} {name}: {run['verdict']} in {run['seconds']} s "
