@@ -181,6 +181,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="sha256:HEX",
         help="promote an image (or any artifact) by digest",
     )
+    p.add_argument(
+        "--digest",
+        action="append",
+        default=[],
+        metavar="ALG:HEX",
+        help="promote an artifact known only by its digest, in any in-toto DigestSet "
+        "algorithm (sha256, sha512, ...; repeatable)",
+    )
+    p.add_argument(
+        "--bundle",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="also judge the attestations in FILE: a Sigstore bundle, a DSSE envelope or "
+        "one per line (repeatable; nothing is written to the store)",
+    )
     add_insecure_registry_arg(p)
     p.add_argument(
         "--emit-vsa",

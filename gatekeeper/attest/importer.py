@@ -1,19 +1,28 @@
 """`gatekeeper import`: envelopes made by other tools, checked for form, then stored.
 
 Accepted: a DSSE envelope (JSON), an in-toto link wrapped in DSSE as ``in-toto-run
---use-dsse`` writes it, and ``.intoto.jsonl`` bundles (one envelope per line). A
-signature is not checked here (the store is not trusted either): ``verify`` checks it
-under the policy's keys.
+--use-dsse`` writes it, ``.intoto.jsonl`` files (one envelope per line), and Sigstore bundles
+(``.sigstore.json``, or one per line). A bundle is kept whole (certificate, log entry,
+timestamps and envelope), since its signature means nothing without them. A signature is not
+checked here (the store is not trusted either): ``verify`` checks it under the policy's keys
+and trusted roots.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
-from gatekeeper._fileio import loads_json_strict, read_bounded
+from gatekeeper._fileio import dumps_json, loads_json_strict, read_bounded
+from gatekeeper.attest.bundle import (
+    bundle_envelope,
+    is_bundle,
+    is_legacy_cosign_bundle,
+    precheck_bundle,
+)
 from gatekeeper.attest.dsse import MAX_SIGNATURES, b64decode_strict
 from gatekeeper.attest.stage import envelope_bytes
 from gatekeeper.attest.statement import foreign_index_stage, parse_attestation
@@ -30,6 +39,7 @@ class Imported:
     envelope_id: str
     stage: str
     kind: str
+    bundle: bool = False  # kept whole as a Sigstore bundle
 
 
 def _envelopes_in(path: Path) -> list[tuple[str, object]]:
@@ -56,10 +66,27 @@ def _envelopes_in(path: Path) -> list[tuple[str, object]]:
     return out
 
 
-def _prepare(source: str, obj: object) -> _Prepared:
+def _bundle(source: str, obj: dict[str, Any]) -> tuple[object, bytes]:
+    """A Sigstore bundle's envelope (to index it) and the bytes to store: the whole bundle.
+
+    Raises:
+        InvalidInput: a bundle no verifier could read (the reason names what is missing).
+    """
+    problem = precheck_bundle(obj)
+    if problem is not None and problem.code == "verify/malformed":
+        raise InvalidInput(f"{source}: {problem.problem}")
+    return bundle_envelope(obj), dumps_json(obj, indent=None).encode("utf-8")
+
+
+def _prepare(source: str, obj: object) -> Prepared:
     """Check one envelope's form (nothing is stored yet). Raises InvalidInput."""
-    if isinstance(obj, dict) and "dsseEnvelope" in obj:
-        obj = obj["dsseEnvelope"]  # a Sigstore bundle carries the envelope inside
+    kept: bytes | None = None
+    if is_legacy_cosign_bundle(obj):
+        legacy = precheck_bundle(obj)
+        raise InvalidInput(f"{source}: {legacy.problem if legacy else 'not a Sigstore bundle'}")
+    if is_bundle(obj) and isinstance(obj, dict):
+        # SECURITY: a bundle is stored whole; its envelope alone would verify under nothing.
+        obj, kept = _bundle(source, obj)
     try:
         envelope = Envelope.model_validate(obj)
         payload = b64decode_strict(envelope.payload, "payload")
@@ -79,15 +106,28 @@ def _prepare(source: str, obj: object) -> _Prepared:
     # the verifier's policy decides which stage it stands for (``stages[].provenance``).
     stage = record.stage or foreign_index_stage(record.predicate_type or "unknown")
     keys = IndexKeys(stage=stage, subjects=tuple(sorted(record.subject_digests())))
-    return _Prepared(source, envelope_bytes(envelope), keys, record.kind)
+    data = kept if kept is not None else envelope_bytes(envelope)
+    return Prepared(source, data, keys, record.kind, bundle=kept is not None)
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class Prepared:
     source: str
     data: bytes
     keys: IndexKeys
     kind: str
+    bundle: bool = False  # a whole Sigstore bundle
+
+
+def prepare_files(paths: list[str]) -> list[Prepared]:
+    """Every attestation in ``paths``, checked for form, with the keys to index it by.
+
+    Raises:
+        InvalidInput: a file is unreadable or an attestation is not well-formed.
+    """
+    return [
+        _prepare(source, obj) for raw_path in paths for source, obj in _envelopes_in(Path(raw_path))
+    ]
 
 
 def import_files(paths: list[str], store: Store) -> list[Imported]:
@@ -96,15 +136,17 @@ def import_files(paths: list[str], store: Store) -> list[Imported]:
     Raises:
         InvalidInput: a file is unreadable or an envelope is not well-formed (nothing is stored).
     """
-    prepared = [
-        _prepare(source, obj) for raw_path in paths for source, obj in _envelopes_in(Path(raw_path))
-    ]
+    prepared = prepare_files(paths)
     out = []
     for item in prepared:
         env_id = store.put(item.data, item.keys)
         out.append(
             Imported(
-                source=item.source, envelope_id=env_id, stage=item.keys.stage or "", kind=item.kind
+                source=item.source,
+                envelope_id=env_id,
+                stage=item.keys.stage or "",
+                kind=item.kind,
+                bundle=item.bundle,
             )
         )
     return out
