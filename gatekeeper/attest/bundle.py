@@ -156,6 +156,15 @@ def precheck_bundle(obj: object) -> BundleOutcome | None:
             f"bundle carries no transparency-log entry (verificationMaterial.tlogEntries is "
             f"empty: {kind})",
         )
+    if isinstance(entries, list) and len(entries) == 1 and isinstance(entries[0], dict):
+        if not entries[0].get("inclusionProof"):
+            return fail(
+                "verify/log-entry-invalid",
+                "the bundle's log entry has no inclusion proof (verificationMaterial.tlogEntries"
+                "[0].inclusionProof; a v0.1 bundle may carry only the inclusion promise), and "
+                "sigstore-python verifies a log entry by its proof and signed checkpoint: ask "
+                "the producer for a v0.2 or later bundle",
+            )
     if isinstance(entries, list) and len(entries) > 1:
         return fail(
             "verify/log-entry-invalid",

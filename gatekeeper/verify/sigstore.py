@@ -215,7 +215,7 @@ _FAILURE_CODES: tuple[tuple[str, str], ...] = (
     ("sct", "verify/certificate-invalid"),
     ("key usage", "verify/certificate-invalid"),
     ("extended usage", "verify/certificate-invalid"),
-    ("not enough sources of verified time", "verify/log-entry-invalid"),
+    ("no trusted signing time", "verify/log-entry-invalid"),
     ("log entry", "verify/log-entry-invalid"),
     ("inclusion", "verify/log-entry-invalid"),
     ("checkpoint", "verify/log-entry-invalid"),
@@ -290,6 +290,13 @@ def _classify(root: TrustedRoot, bundle: Bundle, signer: Signer, exc: Exception)
     if "certificate chain" in message.lower():
         return _chain_failure(root, bundle, signer, message)
     lowered = message.lower()
+    if "not enough sources of verified time" in lowered:
+        message = (
+            "no trusted signing time: neither the log entry's inclusion promise nor a signed "
+            "timestamp verifies under the trusted root (a bundle of another Sigstore instance, "
+            "or one whose time source is not in the root)"
+        )
+        lowered = message.lower()
     for needle, code in _FAILURE_CODES:
         if needle in lowered:
             if code == "verify/bad-signature":
@@ -361,7 +368,7 @@ class BundleVerifier:
         except SigstoreError as exc:
             return fail("verify/malformed", f"bundle cannot be loaded: {_diagnostics(exc)}")
         except (ValueError, TypeError, KeyError) as exc:
-            return fail("verify/malformed", f"bundle cannot be loaded: {exc}")
+            return fail("verify/malformed", f"bundle cannot be loaded: {_diagnostics(exc)}")
         signer = signer_of(bundle.signing_certificate)
         outcomes = []
         for name in roots:
@@ -411,9 +418,9 @@ class BundleVerifier:
 
 
 def _diagnostics(exc: Exception) -> str:
-    """A library error's message on one line (sigstore's diagnostics are multi-line prose)."""
-    text = str(exc).strip() or type(exc).__name__
-    return " ".join(text.split())
+    """A library error's message on one line, shortened (pydantic's run to pages)."""
+    text = " ".join((str(exc).strip() or type(exc).__name__).split())
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 __all__ = [
