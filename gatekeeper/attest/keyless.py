@@ -98,13 +98,20 @@ def sign_keyless(payload: bytes, trust_config: Path | None) -> bytes:
         with context.signer(identity, cache=True) as signer:
             bundle = signer.sign_dsse(dsse.Statement(payload))
     except (SigstoreError, OSError, ValueError) as exc:
-        raise SigningError(f"--keyless: signing failed: {type(exc).__name__}: {exc}") from exc
+        raise SigningError(f"--keyless: signing failed: {_why(exc)}") from exc
     except Exception as exc:  # the CA or log may fail in ways the client does not wrap
         raise SigningError(
-            f"--keyless: the certificate authority or the transparency log refused: "
-            f"{type(exc).__name__}: {exc}"
+            f"--keyless: the certificate authority or the transparency log refused: {_why(exc)}"
         ) from exc
     return bundle.to_json().encode("utf-8")
+
+
+def _why(exc: BaseException) -> str:
+    """The error and, when it says nothing, its cause (the client's HTTP error)."""
+    text = str(exc).strip()
+    if not text and exc.__cause__ is not None:
+        text = str(exc.__cause__).strip()
+    return f"{type(exc).__name__}: {text or 'no detail'}"
 
 
 __all__ = ["NO_CREDENTIAL", "ambient_token", "check_keyless", "sign_keyless"]
