@@ -162,8 +162,9 @@ def precheck_bundle(obj: object) -> BundleOutcome | None:
                 "verify/log-entry-invalid",
                 "the bundle's log entry has no inclusion proof (verificationMaterial.tlogEntries"
                 "[0].inclusionProof; a v0.1 bundle may carry only the inclusion promise), and "
-                "sigstore-python verifies a log entry by its proof and signed checkpoint: ask "
-                "the producer for a v0.2 or later bundle",
+                "sigstore-python verifies a log entry by its proof and signed checkpoint: add "
+                "it with `sigstore plumbing fix-bundle --upgrade-version` (asks the log), or "
+                "ask the producer for a v0.2 or later bundle",
             )
     if isinstance(entries, list) and len(entries) > 1:
         return fail(
