@@ -25,8 +25,8 @@ MAX_TRUST_CONFIG_BYTES = 4 * 1024 * 1024
 
 NO_CREDENTIAL = (
     "--keyless: no ambient OIDC credential; run in a CI that issues one to the job (GitHub "
-    "Actions with `permissions: id-token: write`, GitLab CI with an `id_tokens` entry whose "
-    "aud is sigstore, Buildkite, CircleCI, Google Cloud)"
+    "Actions with `permissions: id-token: write`, GitLab CI with an `id_tokens` entry "
+    "SIGSTORE_ID_TOKEN whose aud is sigstore, Buildkite, CircleCI, Google Cloud)"
 )
 
 

@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from gatekeeper.errors import InvalidInput
-from gatekeeper.verify.evaluate import parse_digest
+from gatekeeper.verify.digests import parse_digest
 
 
 @pytest.mark.parametrize(
