@@ -148,13 +148,15 @@ def signer_of(cert: Certificate) -> Signer:
     """The identity a Fulcio certificate carries (nothing here is trusted until verified)."""
     from cryptography import x509
 
+    # The extensions are read once (each lookup by OID would walk them all again).
+    raw_by_oid = {
+        e.oid.dotted_string: e.value.value
+        for e in cert.extensions
+        if isinstance(getattr(e.value, "value", None), bytes)
+    }
+
     def ext(oid: str) -> bytes | None:
-        try:
-            found = cert.extensions.get_extension_for_oid(x509.ObjectIdentifier(oid)).value
-        except x509.ExtensionNotFound:
-            return None
-        raw = getattr(found, "value", None)
-        return raw if isinstance(raw, bytes) else None
+        return raw_by_oid.get(oid)
 
     issuer_v2 = ext(_ISSUER_V2)
     issuer_v1 = ext(_ISSUER_V1)
@@ -365,11 +367,13 @@ class BundleVerifier:
 
         try:
             bundle = Bundle.from_json(data)
+            # The certificate's extensions are parsed here first: a duplicate extension or
+            # one that is not DER is a bundle that cannot be read, not a crash.
+            signer = signer_of(bundle.signing_certificate)
         except SigstoreError as exc:
             return fail("verify/malformed", f"bundle cannot be loaded: {_diagnostics(exc)}")
-        except (ValueError, TypeError, KeyError) as exc:
+        except _input_errors() as exc:
             return fail("verify/malformed", f"bundle cannot be loaded: {_diagnostics(exc)}")
-        signer = signer_of(bundle.signing_certificate)
         outcomes = []
         for name in roots:
             outcome = self._check_under(name, bundle, signer)
@@ -387,9 +391,11 @@ class BundleVerifier:
             payload_type, payload = verifier.verify_dsse(bundle, capture)
         except SigstoreError as exc:
             return _classify(verifier._trusted_root, bundle, signer, exc)
-        except (ValueError, TypeError, KeyError) as exc:
+        except _input_errors() as exc:
             # SECURITY: anything the library did not expect in the bundle still blocks.
-            return fail("verify/malformed", f"bundle cannot be verified: {exc}", signer)
+            return fail(
+                "verify/malformed", f"bundle cannot be verified: {_diagnostics(exc)}", signer
+            )
         if capture.seen is None:
             return fail("verify/untrusted-key", "no certificate identity was checked", signer)
         matched = tuple(
@@ -415,6 +421,23 @@ class BundleVerifier:
             if key is not None:
                 out.append(f"{name}: {identity_mismatch(key, signer) or 'another trusted root'}")
         return out
+
+
+def _input_errors() -> tuple[type[Exception], ...]:
+    """What parsing a bundle's certificate, SCTs and log entry raises on bytes that are not
+    what they claim (cryptography's own exception types are not ValueErrors)."""
+    from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
+
+    return (
+        ValueError,
+        TypeError,
+        KeyError,
+        x509.DuplicateExtension,
+        x509.UnsupportedGeneralNameType,
+        x509.InvalidVersion,
+        UnsupportedAlgorithm,
+    )
 
 
 def _diagnostics(exc: Exception) -> str:

@@ -308,3 +308,85 @@ def test_a_bundle_is_never_trusted_without_a_keyless_identity_in_the_policy(
     [reason] = verdict_json(capsys)["reasons"]
     assert reason["code"] == "verify/untrusted-key"
     assert "names no keyless identity" in reason["message"]
+
+
+# -- the certificate's bytes: a real bundle's certificate altered in place ---------------------
+
+GITHUB_BUNDLE = DATA / "MODULE.bazel.intoto.jsonl"  # slsa-verifier's test data (data/README.md)
+
+
+def _with_certificate(der: bytes) -> bytes:
+    bundle = json.loads(GITHUB_BUNDLE.read_text())
+    bundle["verificationMaterial"]["certificate"]["rawBytes"] = base64.b64encode(der).decode()
+    return json.dumps(bundle).encode()
+
+
+def _github_verifier() -> BundleVerifier:
+    from gatekeeper.verify.sigstore import public_good_root
+    from tests.sigstore.conftest import PUBLISHER
+
+    key = IdentityKey.model_validate(identity(PUBLISHER))
+    return BundleVerifier({"public-good": public_good_root()}, {"publisher": key})
+
+
+def _oid_der(dotted: str) -> bytes:
+    arcs = [int(a) for a in dotted.split(".")]
+    body = bytes([40 * arcs[0] + arcs[1]])
+    for arc in arcs[2:]:
+        out = [arc & 0x7F]
+        arc >>= 7
+        while arc:
+            out.append(0x80 | (arc & 0x7F))
+            arc >>= 7
+        body += bytes(reversed(out))
+    return bytes([6, len(body)]) + body
+
+
+def _certificate() -> bytes:
+    raw = json.loads(GITHUB_BUNDLE.read_text())["verificationMaterial"]["certificate"]["rawBytes"]
+    return base64.b64decode(raw)
+
+
+def test_a_certificate_with_a_duplicate_extension_is_malformed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The source_digest extension's OID rewritten to source_repository's: two of one kind.
+    der = _certificate()
+    digest_oid, repository_oid = (
+        _oid_der("1.3.6.1.4.1.57264.1.13"),
+        _oid_der("1.3.6.1.4.1.57264.1.12"),
+    )
+    assert der.count(digest_oid) == 1
+    data = _with_certificate(der.replace(digest_oid, repository_oid))
+    outcome = _github_verifier().check(data)
+    assert outcome.code == "verify/malformed"
+    assert outcome.problem is not None and "Duplicate 1.3.6.1.4.1.57264.1.12 extension" in (
+        outcome.problem
+    )
+    # and through the command: a block with that reason, not a crash
+    (tmp_path / "dup.sigstore.json").write_bytes(data)
+    from tests.sigstore.conftest import PUBLISHER
+
+    policy = write_policy(tmp_path, {"publisher": identity(PUBLISHER)})
+    args = ["verify", "--policy", str(policy), "--store", str(tmp_path / "s"), "--no-log"]
+    args += ["--format", "json", "--bundle", str(tmp_path / "dup.sigstore.json")]
+    assert main([*args, str(DATA / "MODULE.bazel")]) == 1
+    [reason] = verdict_json(capsys)["reasons"]
+    assert reason["code"] == "verify/malformed" and "Duplicate" in reason["message"]
+
+
+@pytest.mark.filterwarnings("ignore::cryptography.utils.CryptographyDeprecationWarning")
+def test_no_altered_certificate_byte_raises_or_passes() -> None:
+    """Fail closed on the certificate's DER: each byte flipped in turn (every third byte of a
+    real Fulcio certificate) blocks with a code and never raises."""
+    der = _certificate()
+    verifier = _github_verifier()
+    seen = set()
+    for index in range(0, len(der), 3):
+        flipped = bytearray(der)
+        flipped[index] ^= 0x01
+        outcome = verifier.check(_with_certificate(bytes(flipped)))
+        assert not outcome.verified, index
+        assert outcome.code in {"verify/malformed", "verify/untrusted-key"}, (index, outcome)
+        seen.add(outcome.code)
+    assert seen == {"verify/malformed", "verify/untrusted-key"}
