@@ -59,6 +59,42 @@ def test_a_good_bundle_verifies(instance: Instance) -> None:
     assert outcome.verified and outcome.matched == ("release",) and outcome.payload == PAYLOAD
 
 
+def _as_media_type(bundle: dict[str, Any], media_type: str) -> dict[str, Any]:
+    """The bundle in an older media type: v0.1 and v0.2 carry the certificate as a chain."""
+    bundle["mediaType"] = media_type
+    if media_type.endswith(("version=0.1", "version=0.2")):
+        material = bundle["verificationMaterial"]
+        material["x509CertificateChain"] = {"certificates": [material.pop("certificate")]}
+    return bundle
+
+
+@pytest.mark.parametrize(
+    "media_type",
+    [
+        "application/vnd.dev.sigstore.bundle+json;version=0.1",
+        "application/vnd.dev.sigstore.bundle+json;version=0.2",
+        "application/vnd.dev.sigstore.bundle+json;version=0.3",
+        "application/vnd.dev.sigstore.bundle.v0.3+json",
+    ],
+)
+def test_every_bundle_media_type_verifies(instance: Instance, media_type: str) -> None:
+    bundle = _as_media_type(instance.bundle(PAYLOAD, instance.github_token()), media_type)
+    outcome = _verifier(instance).check(json.dumps(bundle).encode())
+    assert outcome.verified and outcome.matched == ("release",) and outcome.payload == PAYLOAD
+
+
+def test_a_v01_bundle_without_its_inclusion_promise_blocks(instance: Instance) -> None:
+    # A v0.1 bundle's log entry must carry the log's promise (signed entry timestamp).
+    bundle = _as_media_type(
+        instance.bundle(PAYLOAD, instance.github_token()),
+        "application/vnd.dev.sigstore.bundle+json;version=0.1",
+    )
+    del bundle["verificationMaterial"]["tlogEntries"][0]["inclusionPromise"]
+    code, message = _check(instance, bundle)
+    assert code == "verify/malformed"
+    assert "inclusion promise" in message
+
+
 def test_an_expired_certificate_blocks(instance: Instance) -> None:
     # Valid for ten minutes an hour ago; the log recorded the signature now.
     hour_ago = datetime.now(UTC) - timedelta(hours=1)
