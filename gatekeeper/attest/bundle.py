@@ -166,6 +166,16 @@ def precheck_bundle(obj: object) -> BundleOutcome | None:
                 "it with `sigstore plumbing fix-bundle --upgrade-version` (asks the log), or "
                 "ask the producer for a v0.2 or later bundle",
             )
+        stamps = material.get("timestampVerificationData") or {}
+        has_tsa = isinstance(stamps, dict) and bool(stamps.get("rfc3161Timestamps"))
+        if not entries[0].get("inclusionPromise") and not has_tsa:
+            return fail(
+                "verify/log-entry-invalid",
+                "no trusted signing time: the log entry has no inclusion promise "
+                "(verificationMaterial.tlogEntries[0].inclusionPromise; a Rekor v2 entry has "
+                "none) and the bundle no signed timestamp (verificationMaterial."
+                "timestampVerificationData.rfc3161Timestamps)",
+            )
     if isinstance(entries, list) and len(entries) > 1:
         return fail(
             "verify/log-entry-invalid",

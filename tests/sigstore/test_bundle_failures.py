@@ -91,8 +91,8 @@ def test_a_v01_bundle_without_its_inclusion_promise_blocks(instance: Instance) -
     )
     del bundle["verificationMaterial"]["tlogEntries"][0]["inclusionPromise"]
     code, message = _check(instance, bundle)
-    assert code == "verify/malformed"
-    assert "inclusion promise" in message
+    assert code == "verify/log-entry-invalid"
+    assert "no trusted signing time: the log entry has no inclusion promise" in message
 
 
 def test_an_expired_certificate_blocks(instance: Instance) -> None:

@@ -5,7 +5,10 @@ slsa-framework/slsa-verifier (cli/slsa-verifier/testdata/bcr/): the same SLSA pr
 statement, made by GitHub for ``MODULE.bazel``, signed once by the publish-to-bcr workflow
 and once by another repository's workflow. data/cosign-oci-attestation.sigstore.json comes
 from sigstore/cosign (pkg/cosign/testdata/): an attestation signed keyless by an e-mail
-identity. See data/README.md.
+identity. data/sigstore-python-staging.dsse.sigstore.json and
+data/sigstore-staging.trusted_root.json come from sigstore/sigstore-python: a bundle logged in
+Rekor v2 on Sigstore's staging instance, whose signing time is an RFC 3161 timestamp, and
+that instance's trusted root. See data/README.md.
 """
 
 from __future__ import annotations
@@ -289,3 +292,66 @@ def test_cosign_bundle_with_an_altered_payload_does_not_verify() -> None:
     outcome = _cosign_verifier(COSIGN_EMAIL).check(json.dumps(bundle).encode())
     assert outcome.code == "verify/bad-signature"
     assert not outcome.verified
+
+
+# -- a signing time from a timestamp authority (Rekor v2: no integrated time, no promise) ----
+
+STAGING = DATA / "sigstore-python-staging.dsse.sigstore.json"
+STAGING_SUBJECT = "sha256:a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf"
+BEACON = (
+    "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/"
+    "workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main"
+)
+
+
+def _staging(tmp_path: Path, bundle: dict[str, Any] | None = None, subject: str = BEACON) -> int:
+    """verify --bundle of sigstore-python's staging bundle under the staging root, named in
+    the policy (data/sigstore-staging.trusted_root.json, see data/README.md)."""
+    (tmp_path / "staging.json").write_bytes(
+        (DATA / "sigstore-staging.trusted_root.json").read_bytes()
+    )
+    path = tmp_path / "staging.sigstore.json"
+    path.write_text(json.dumps(bundle) if bundle is not None else STAGING.read_text())
+    key = {**identity(subject), "trusted_root": "staging"}
+    policy = write_policy(tmp_path, {"beacon": key}, trusted_roots={"staging": "staging.json"})
+    return _verify(tmp_path, policy, "--digest", STAGING_SUBJECT, bundles=(path,))
+
+
+def test_a_signing_time_from_a_timestamp_authority_verifies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle = json.loads(STAGING.read_text())
+    [entry] = bundle["verificationMaterial"]["tlogEntries"]
+    assert "integratedTime" not in entry and "inclusionPromise" not in entry
+    assert _staging(tmp_path) == 0
+    assert verdict_json(capsys)["verdict"] == "pass"
+
+
+def test_without_its_timestamp_there_is_no_signing_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle = json.loads(STAGING.read_text())
+    del bundle["verificationMaterial"]["timestampVerificationData"]
+    assert _staging(tmp_path, bundle) == 1
+    [(code, message)] = _codes(capsys)
+    assert code == "verify/log-entry-invalid"
+    assert "no trusted signing time" in message
+
+
+def test_an_altered_timestamp_blocks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bundle = json.loads(STAGING.read_text())
+    stamps = bundle["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"]
+    token = bytearray(base64.b64decode(stamps[0]["signedTimestamp"]))
+    token[-20] ^= 0x01  # inside the TSA's signature
+    stamps[0]["signedTimestamp"] = base64.b64encode(bytes(token)).decode()
+    assert _staging(tmp_path, bundle) == 1
+    [(code, _message)] = _codes(capsys)
+    assert code == "verify/log-entry-invalid"
+
+
+def test_a_timestamped_bundle_blocks_for_another_identity(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _staging(tmp_path, subject=BEACON.replace("@refs/heads/main", "@refs/heads/dev")) == 1
+    [(code, message)] = _codes(capsys)
+    assert code == "verify/untrusted-key" and f"signed keyless by {BEACON}" in message
