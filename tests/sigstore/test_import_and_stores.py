@@ -26,8 +26,17 @@ ARTIFACT = DATA / "MODULE.bazel"
             {"base64Signature": "AAAA", "cert": "x", "rekorBundle": {}},
             "cosign's legacy signature bundle",
         ),
-        ((DATA / "sigstore-python-message-signature.sigstore").read_text(), "signs a file digest"),
-        ({"mediaType": "application/vnd.dev.sigstore.bundle+json;version=0.9"}, "media type"),
+        (
+            (DATA / "sigstore-python-message-signature.sigstore").read_text(),
+            "a message signature over a file",
+        ),
+        (
+            {
+                **json.loads((DATA / "MODULE.bazel.intoto.jsonl").read_text()),
+                "mediaType": "application/vnd.dev.sigstore.bundle+json;version=0.9",
+            },
+            "media type",
+        ),
     ],
 )
 def test_import_refuses_bundles_no_verifier_can_read(
