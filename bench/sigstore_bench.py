@@ -28,13 +28,18 @@ Two measures, medians of ``--repeat`` runs:
 
 The verdicts of both tools are printed beside the times: a time means nothing if they differ.
 
-    python bench/sigstore_bench.py [--repeat 7] [--calls 200]
+With ``--sources DIR`` it first verifies every DSSE bundle of the producers' published test
+data (``SOURCES``) with both verifiers, under the public-good root and for each bundle's own
+signer, and prints how many verify and any bundle on which the two disagree.
+
+    python bench/sigstore_bench.py [--repeat 7] [--calls 200] [--sources DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import statistics
 import subprocess
 import sys
@@ -203,6 +208,114 @@ def _in_process(case: Case, calls: int) -> tuple[tuple[float, bool], tuple[float
     return theirs_result, ours_result
 
 
+# Producers whose published test data holds Sigstore bundles (``--sources``).
+SOURCES = (
+    "slsa-framework/slsa-verifier",
+    "slsa-framework/slsa-github-generator",
+    "sigstore/sigstore-python",
+    "sigstore/cosign",
+    "sigstore/sigstore-js",
+    "cli/cli",
+    "npm/cli",
+)
+
+
+def _git_dir(root: Path, repo: str) -> Path | None:
+    """A clone at ROOT/OWNER/NAME or a bare repository at ROOT/OWNER+NAME/repo."""
+    for path in (root / repo, root / repo.replace("/", "+") / "repo"):
+        if path.is_dir():
+            return path
+    return None
+
+
+def _bundles_in(obj: object) -> list[dict[str, object]]:
+    """The DSSE bundles in a JSON document (a bundle, or a listing that carries bundles)."""
+    if isinstance(obj, dict):
+        media = obj.get("mediaType")
+        if isinstance(media, str) and media.startswith("application/vnd.dev.sigstore.bundle"):
+            return [obj] if "dsseEnvelope" in obj else []
+        return [b for value in obj.values() for b in _bundles_in(value)]
+    if isinstance(obj, list):
+        return [b for value in obj for b in _bundles_in(value)]
+    return []
+
+
+def _published_bundles(root: Path) -> list[tuple[str, bytes]]:
+    out = []
+    for repo in SOURCES:
+        git = _git_dir(root, repo)
+        if git is None:
+            print(f"  {repo}: not under {root}, skipped")
+            continue
+        listed = subprocess.run(
+            ["git", "-C", str(git), "grep", "-l", "application/vnd.dev.sigstore.bundle", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.split()
+        for spec in listed:
+            path = spec.split(":", 1)[1]
+            if path.endswith((".go", ".py", ".ts", ".js", ".md", ".rs", ".proto", ".java")):
+                continue  # code and prose that mention the media type
+            data = subprocess.run(
+                ["git", "-C", str(git), "show", spec], capture_output=True, check=False
+            ).stdout
+            documents = []
+            for chunk in [data, *data.splitlines()]:
+                try:
+                    documents.append(json.loads(chunk))
+                except ValueError:
+                    continue
+                if chunk is data:
+                    break
+            for index, bundle in enumerate(b for d in documents for b in _bundles_in(d)):
+                out.append((f"{repo}:{path}#{index}", json.dumps(bundle).encode()))
+    return out
+
+
+def _census(root: Path) -> int:
+    """Every DSSE bundle of the producers' test data, verified by both under the public-good
+    root for its own signer: which verify, and whether the two verifiers agree."""
+    from collections import Counter
+
+    from sigstore.errors import Error as SigstoreError
+    from sigstore.models import Bundle
+    from sigstore.verify import Verifier, policy
+
+    from gatekeeper.models.policy import IdentityKey
+    from gatekeeper.verify.sigstore import BundleVerifier, _load_root, public_good_root, signer_of
+
+    logging.getLogger("sigstore").setLevel(logging.ERROR)  # UnsafeNoOp's warning per bundle
+    root_file = public_good_root()
+    theirs = Verifier(trusted_root=_load_root(root_file.data, "public-good"))
+    tally: Counter[tuple[str, str]] = Counter()
+    disagree = []
+    for name, data in _published_bundles(root):
+        try:
+            loaded = Bundle.from_json(data)
+            signer = signer_of(loaded.signing_certificate)
+            theirs.verify_dsse(loaded, policy.UnsafeNoOp())
+            their_ok = True
+        except (SigstoreError, ValueError):
+            their_ok, signer = False, None
+        wanted = {"issuer": "https://unknown.example", "subject_regex": ".*"}
+        if signer is not None and signer.issuer and signer.subjects:
+            wanted = {"issuer": signer.issuer, "subject": signer.subjects[0]}
+        key = IdentityKey.model_validate({"identity": wanted})
+        outcome = BundleVerifier({"public-good": root_file}, {"self": key}).check(data)
+        ours = "verified" if outcome.verified else f"{outcome.code}: {(outcome.problem or '')[:60]}"
+        tally[(ours, "verified" if their_ok else "refused")] += 1
+        if outcome.verified != their_ok:
+            disagree.append(name)
+    total = sum(tally.values())
+    print(f"published DSSE bundles under the public-good root: {total}")
+    for (ours, their), count in sorted(tally.items(), key=lambda kv: -kv[1]):
+        print(f"  {count:4}  gatekeeper {ours}  |  sigstore-python {their}")
+    for name in disagree:
+        print(f"  verdicts differ: {name}")
+    return len(disagree)
+
+
 def _verdict(ok: bool) -> str:
     return "pass" if ok else "refuse"
 
@@ -211,9 +324,15 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=7, help="runs per command (median)")
     parser.add_argument("--calls", type=int, default=200, help="in-process calls (median)")
+    parser.add_argument(
+        "--sources",
+        type=Path,
+        help="also verify every bundle of the producers' test data: DIR/OWNER/NAME clones or "
+        "DIR/OWNER+NAME/repo bare repositories",
+    )
     args = parser.parse_args()
     py = sys.executable
-    mismatches = 0
+    mismatches = _census(args.sources) if args.sources else 0
 
     print("start-up (one process, median)")
     imports = (

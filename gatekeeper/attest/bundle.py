@@ -25,6 +25,10 @@ BUNDLE_MEDIA_TYPES = (
 )
 
 
+# The log entry kinds sigstore-python matches a DSSE bundle against (its verify_dsse step 8).
+_DSSE_ENTRY_KINDS = (("dsse", "0.0.1"), ("hashedrekord", "0.0.2"))
+
+
 def is_bundle(obj: object) -> bool:
     """Whether a parsed JSON document is (meant to be) a Sigstore bundle."""
     if not isinstance(obj, dict):
@@ -157,6 +161,23 @@ def precheck_bundle(obj: object) -> BundleOutcome | None:
             f"empty: {kind})",
         )
     if isinstance(entries, list) and len(entries) == 1 and isinstance(entries[0], dict):
+        kind_version = entries[0].get("kindVersion")
+        logged = (
+            (kind_version.get("kind"), kind_version.get("version"))
+            if isinstance(kind_version, dict)
+            else (None, None)
+        )
+        if logged not in _DSSE_ENTRY_KINDS:
+            shown = " ".join(str(part) for part in logged if part) or "(none)"
+            return fail(
+                "verify/log-entry-invalid",
+                f"the bundle's log entry is of kind {shown}"
+                + " (verificationMaterial.tlogEntries[0].kindVersion), as sigstore-js (npm "
+                "provenance) and early GitHub and slsa-github-generator bundles log "
+                "attestations; sigstore-python checks a DSSE bundle against its log entry only "
+                "for kinds dsse 0.0.1 (Rekor v1) and hashedrekord 0.0.2 (Rekor v2), so this "
+                "bundle cannot be verified here: ask the producer for a bundle logged as dsse",
+            )
         if not entries[0].get("inclusionProof"):
             return fail(
                 "verify/log-entry-invalid",

@@ -187,12 +187,21 @@ def test_a_timestamp_only_bundle_names_what_is_missing(instance: Instance) -> No
     assert "no transparency-log entry" in message and "timestamp-only" in message
 
 
-def test_a_promise_only_v01_bundle_names_what_is_missing(instance: Instance) -> None:
-    # slsa-verifier's verifiers/internal/gha/testdata/bundle/valid.intoto.sigstore (data/README.md)
+def test_a_bundle_logged_as_an_intoto_entry_names_what_is_missing(instance: Instance) -> None:
+    # slsa-verifier's verifiers/internal/gha/testdata/bundle/valid.intoto.sigstore (data/README.md):
+    # a v0.1 bundle whose log entry is of kind intoto 0.0.2, with a promise and no proof.
     data = (DATA / "slsa-verifier-v0.1-promise-only.intoto.sigstore").read_bytes()
     code, message = _check(instance, data)
     assert code == "verify/log-entry-invalid"
-    assert "no inclusion proof" in message
+    assert "log entry is of kind intoto 0.0.2" in message
+
+
+def test_a_promise_only_dsse_entry_names_what_is_missing(instance: Instance) -> None:
+    bundle = instance.bundle(PAYLOAD, instance.github_token())
+    del bundle["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]
+    code, message = _check(instance, bundle)
+    assert code == "verify/log-entry-invalid"
+    assert "no inclusion proof" in message and "fix-bundle" in message
 
 
 @pytest.mark.parametrize(

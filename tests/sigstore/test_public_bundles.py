@@ -355,3 +355,31 @@ def test_a_timestamped_bundle_blocks_for_another_identity(
     assert _staging(tmp_path, subject=BEACON.replace("@refs/heads/main", "@refs/heads/dev")) == 1
     [(code, message)] = _codes(capsys)
     assert code == "verify/untrusted-key" and f"signed keyless by {BEACON}" in message
+
+
+# -- npm provenance: a real bundle logged as an intoto entry ------------------------------------
+
+# slsa-verifier's cli/slsa-verifier/testdata/npm/gha/provenance-npm-test-cli-v1-prega.tgz.json,
+# kept by the import tests (tests/attest/data/published/README.md): npm's registry listing of
+# sigstore@2.3.1, whose SLSA provenance is a v0.2 bundle logged as an intoto 0.0.2 entry.
+NPM = Path(__file__).parents[1] / "attest" / "data" / "published"
+NPM_LISTING = NPM / "npm-provenance-npm-test-cli-v1-prega.tgz.json"
+SIGSTORE_JS = (
+    "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main"
+)
+
+
+def test_npm_provenance_logged_as_intoto_blocks_with_what_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tarball = hashlib.sha512((NPM / "npm-provenance-npm-test-cli-v1-prega.tgz").read_bytes())
+    policy = write_policy(
+        tmp_path,
+        {"release": identity(SIGSTORE_JS)},
+        provenance={"builder_ids": ["https://github.com/actions/runner/github-hosted"]},
+    )
+    digest = f"sha512:{tarball.hexdigest()}"
+    assert _verify(tmp_path, policy, "--digest", digest, bundles=(NPM_LISTING,)) == 1
+    [(code, message)] = _codes(capsys)
+    assert code == "verify/log-entry-invalid"
+    assert "log entry is of kind intoto 0.0.2" in message and "npm" in message
