@@ -112,8 +112,12 @@ def test_a_tmux_pane_gets_colour_and_progress(repo: Path, tmp_path: Path) -> Non
     go = tmp_path / "go"
     script = tmp_path / "run.sh"
     # The command waits for `go`, so that the pane is piped to a file before it prints.
+    exit_file = tmp_path / "exit"
+    # NOTE: the shell writes the exit code itself: tmux 3.3 may mark a pane dead without
+    # ever learning its process's exit status.
     script.write_text(
-        f"while [ ! -e {go} ]; do sleep 0.05; done\ncd {repo} && exec {' '.join(COMMAND)}\n"
+        f"while [ ! -e {go} ]; do sleep 0.05; done\ncd {repo} && {' '.join(COMMAND)}\n"
+        f"echo $? > {exit_file}.tmp && mv {exit_file}.tmp {exit_file}\n"
     )
     env = _environment("xterm-256color")
     subprocess.run(
@@ -142,15 +146,19 @@ def test_a_tmux_pane_gets_colour_and_progress(repo: Path, tmp_path: Path) -> Non
         _tmux(socket, "pipe-pane", "-t", "gk", "-o", f"cat >> {raw_log}")
         go.touch()
         deadline = time.monotonic() + 120
-        while _tmux(socket, "display-message", "-p", "-t", "gk", "#{pane_dead}").strip() != "1":
+        while not exit_file.exists():
             assert time.monotonic() < deadline, "gatekeeper did not finish in the tmux pane"
             time.sleep(0.1)
-        status = _tmux(socket, "display-message", "-p", "-t", "gk", "#{pane_dead_status}")
+        status = exit_file.read_text().strip()
+        # The shell exits next; a dead pane has read everything its terminal printed.
+        while _tmux(socket, "display-message", "-p", "-t", "gk", "#{pane_dead}").strip() != "1":
+            assert time.monotonic() < deadline, "the shell did not exit in the tmux pane"
+            time.sleep(0.05)
         screen = _tmux(socket, "capture-pane", "-p", "-t", "gk")
         coloured = _tmux(socket, "capture-pane", "-p", "-e", "-t", "gk")
     finally:
         subprocess.run(["tmux", "-L", socket, "kill-server"], check=False, timeout=30)
-    assert status.strip() == "1"
+    assert status == "1", (status, screen)  # blocked
     _check_terminal_output(raw_log.read_bytes())
     # What stays on the screen: the coloured report, no leftover progress line.
     assert "BLOCK: 1 finding(s) at or above high" in screen
