@@ -35,13 +35,34 @@ class AuditRequest:
 
     repo: Path
     policy: Policy
-    base: str | None = None
+    base: str | None = None  # the range base..head: its commits and what it changed
     staged: bool = False  # audit what is staged in the index (pre-commit)
     kinds: list[str] | None = None  # evidence kinds to collect; None: every collector
     options: AuditOptions = field(default_factory=AuditOptions)
+    head: str = "HEAD"  # the range's head commit
+    # What the tree is compared with (findings already there, lockfile changes) when that is
+    # not ``base``: pr-check on a merge checkout compares the merge with its first parent
+    # while the range is the pull request's own commits (``github/prcheck.py``).
+    tree_base: str | None = None
 
     def selected_kinds(self) -> list[str]:
         return list(self.kinds) if self.kinds is not None else collector_kinds()
+
+    def compared_with(self) -> str | None:
+        """The commit whose tree holds the findings that are already there, if any.
+
+        ``--staged`` judges what the staged change introduces, so HEAD's findings are the
+        existing ones (none in a repository without a commit yet).
+        """
+        if self.tree_base is not None:
+            return self.tree_base
+        if self.base is not None:
+            return self.base
+        if self.staged:
+            from gatekeeper._git import head_commit
+
+            return head_commit(self.repo)
+        return None
 
 
 @dataclass(frozen=True)
@@ -85,6 +106,8 @@ def collect_evidence(request: AuditRequest) -> dict[str, GatekeeperModel]:
     ctx = CollectContext(
         repo=request.repo,
         base=request.base,
+        head=request.head,
+        tree_base=request.tree_base,
         staged=request.staged,
         limits=limits,
         options=request.options,
@@ -122,23 +145,27 @@ def gather(request: AuditRequest) -> Audited:
 def existing_on_base(request: AuditRequest) -> set[str]:
     """Fingerprints of the tree findings already present on the base (read from git objects).
 
-    The base tree is written to a temporary directory and audited with the same sequence
-    (tree kinds only, the image left out: see ``AuditOptions.for_base_tree``).
+    The base tree (``request.compared_with()``) is written to a temporary directory and
+    audited with the same sequence (tree kinds only, the image left out: see
+    ``AuditOptions.for_base_tree``).
     """
     from gatekeeper._git import materialize_tree, open_repo
 
     tree_kinds = [k for k in request.selected_kinds() if k in TREE_KINDS]
-    if not tree_kinds or request.base is None:
+    compared = request.compared_with() if tree_kinds else None
+    if compared is None:
         return set()
     repo = open_repo(request.repo)
     try:
         with tempfile.TemporaryDirectory(prefix="gatekeeper-base-") as tmp:
             limit = request.policy.limits.max_file_bytes
-            materialize_tree(repo, request.base, Path(tmp), max_bytes=limit)
+            materialize_tree(repo, compared, Path(tmp), max_bytes=limit)
             on_base = replace(
                 request,
                 repo=Path(tmp),
                 base=None,
+                head="HEAD",
+                tree_base=None,
                 staged=False,
                 kinds=tree_kinds,
                 options=request.options.for_base_tree(),
@@ -165,7 +192,7 @@ def assess(
         raw = before_policy(raw)
         audited = Audited(evidence=audited.evidence, findings=raw)
     existing: set[str] = set()
-    if request.base is not None and not request.policy.audits.block_existing:
+    if not request.policy.audits.block_existing:
         existing = existing_on_base(request)
     findings, notes = apply_policy(
         raw, request.policy, now=now, baseline=baseline, existing=existing
