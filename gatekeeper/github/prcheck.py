@@ -51,7 +51,7 @@ from gatekeeper.report.base import active, blocking, ranked
 
 if TYPE_CHECKING:
     from gatekeeper._http import HttpClient
-    from gatekeeper.github.api import GitHubClient
+    from gatekeeper.github.api import GitHubApiError, GitHubClient
 
 CONTEXT = "gatekeeper/pr-check"
 CHECK_NAME = "gatekeeper"
@@ -572,12 +572,27 @@ def _not_reported(result: PrCheckResult, client: GitHubClient | None) -> str | N
     return None
 
 
+def _refused_check_run(exc: GitHubApiError) -> str:
+    """The one line that says why there is no check run (GitHub's own words included)."""
+    return (
+        f"no check run: GitHub refused to create one ({exc.api_message or 'HTTP 403'}); only "
+        "a GitHub App's token, or a workflow's GITHUB_TOKEN with `checks: write`, may create "
+        "check runs (a personal access token never can)"
+    )
+
+
 def report_to_github(result: PrCheckResult, cfg: PrCheckConfig) -> list[str]:
-    """Post the commit status and the check run; returns what was done (for the log).
+    """Post the check run and the commit status; returns what was done (for the log).
+
+    A token that may not create check runs (GitHub answers 403: a personal access token, as
+    on Jenkins, or a workflow token without ``checks: write``) gets the commit status only,
+    and the returned line says so once.
 
     Raises:
         GitHubApiError: the API refused a write (a pass must not look reported when it is not).
     """
+    from gatekeeper.github.api import GitHubApiError
+
     client = _client(cfg, result.repository) if result.repository is not None else None
     skipped = _not_reported(result, client)
     if skipped is not None or client is None:
@@ -586,34 +601,40 @@ def report_to_github(result: PrCheckResult, cfg: PrCheckConfig) -> list[str]:
     passed = verdict.allowed
     description = _description(verdict)
     url = _run_url(cfg.environ)
-    run_id = client.create_check_run(
-        name=CHECK_NAME,
-        head_sha=result.head,
-        details_url=url,
-        external_id=str(result.number) if result.number else None,
-    )
-    notes = annotations_for(verdict)
-    summary, text = _check_run_text(verdict, notes)
-    patches = client.complete_check_run(
-        run_id,
-        conclusion="success" if passed else "failure",
-        title=("gatekeeper: pass" if passed else f"gatekeeper: block ({description})"),
-        summary=summary,
-        text=text,
-        annotations=notes,
-    )
+    check_run = ""
+    try:
+        run_id: int | None = client.create_check_run(
+            name=CHECK_NAME,
+            head_sha=result.head,
+            details_url=url,
+            external_id=str(result.number) if result.number else None,
+        )
+    except GitHubApiError as exc:
+        if exc.status != 403:
+            raise
+        run_id, check_run = None, _refused_check_run(exc)
+    if run_id is not None:
+        notes = annotations_for(verdict)
+        summary, text = _check_run_text(verdict, notes)
+        patches = client.complete_check_run(
+            run_id,
+            conclusion="success" if passed else "failure",
+            title=("gatekeeper: pass" if passed else f"gatekeeper: block ({description})"),
+            summary=summary,
+            text=text,
+            annotations=notes,
+        )
+        check_run = f"check run {run_id} ({len(notes)} annotation(s) in {patches} request(s))"
     # NOTE: the status goes last, so a "success" is never posted when an earlier write failed.
+    state = "success" if passed else "failure"
     client.create_status(
         result.head,
-        state="success" if passed else "failure",
+        state=state,
         description=description,
         context=CONTEXT,
         target_url=url,
     )
-    return [
-        f"reported to GitHub: status {CONTEXT} on {result.head[:12]}, check run {run_id} "
-        f"({len(notes)} annotation(s) in {patches} request(s))"
-    ]
+    return [f"reported to GitHub: status {CONTEXT} {state} on {result.head[:12]}, {check_run}"]
 
 
 __all__ = [
