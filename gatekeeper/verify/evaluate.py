@@ -547,20 +547,25 @@ def _verify_subject(
     finals = candidates[final.name]
     matching = candidates.finals_by_digest.get(digest, [])
     if not matching:
+        # No chain can be followed back from the final stage, so the stages the store has no
+        # attestation of at all are named now rather than one per run.
+        absent = [
+            _missing(s.name, candidates) for s in policy.stages[:-1] if not candidates[s.name]
+        ]
         if not finals:
-            return [_missing(final.name, candidates)]
+            return [*absent, _missing(final.name, candidates)]  # in the policy's order
         broken = [r for c in finals if c.record is None for r in c.problems]
         if all(c.unverified for c in finals):
             # No trusted key signed any of them, so none was parsed and whether they name the
             # artifact is unknown; their own reasons say why they do not count.
-            return broken
+            return [*broken, *absent]
         mismatch = Reason(
             code="verify/subject-mismatch",
             stage=final.name,
             message=f"{digest} is not a product of any {final.name} attestation "
             f"({len(finals)} found): this is not the artifact that was attested",
         )
-        return [mismatch, *broken]
+        return [mismatch, *broken, *absent]
     best: list[Reason] | None = None
     for candidate in matching[:MAX_CHAINS_PER_SUBJECT]:
         reasons = _verify_chain(candidate, policy, candidates, commit, used)
