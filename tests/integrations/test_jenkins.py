@@ -76,7 +76,8 @@ def test_shared_library_step_documents_and_uses_every_parameter() -> None:
     ]
     body = text.split("*/", 1)[1]
     for name in documented:
-        assert re.search(rf"params(\.{name}\b|\.get\('{name}'|\.containsKey\('{name}')", body), name
+        pattern = rf"params(\.{name}\b|\.get\('{name}'|\.containsKey\('{name}')|reportPath\(params, '{name}'"
+        assert re.search(pattern, body), name
     assert "returnStatus: true" in body
     assert "junit(testResults: junitFile" in body
     assert "shellQuote" in body and "'\\\\''" in body
