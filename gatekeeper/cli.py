@@ -16,8 +16,10 @@ from typing import Any
 
 from gatekeeper import __version__
 from gatekeeper.commands.args import (
+    KEY_HELP,
     add_audit_args,
     add_insecure_registry_arg,
+    add_key_args,
     add_osv_args,
     add_policy_arg,
     add_report_args,
@@ -41,16 +43,42 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"gatekeeper {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    p = sub.add_parser("keygen", help="generate a signing key pair")
-    p.add_argument("path", metavar="PATH", help="private key file; the public key goes to PATH.pub")
-    p.add_argument("--type", default="ed25519", choices=("ed25519", "ecdsa-p256", "rsa"))
+    p = sub.add_parser("keygen", help="generate a signing key pair (files, or on a PKCS#11 token)")
+    p.add_argument(
+        "path",
+        metavar="PATH",
+        help="private key file (the public key goes to PATH.pub), or hsm:ID?label=TOKEN to "
+        "make the key pair on a PKCS#11 token",
+    )
+    p.add_argument(
+        "--type",
+        default=None,
+        choices=("ed25519", "ecdsa-p256", "rsa"),
+        help="key type (default: ed25519 for files, ecdsa-p256 on a token)",
+    )
     p.add_argument(
         "--passphrase-env",
         metavar="NAME",
-        help="encrypt the private key with the passphrase in environment variable NAME",
+        help="files: encrypt the private key with the passphrase in environment variable NAME; "
+        "hsm: the token's user PIN (default GATEKEEPER_HSM_PIN)",
     )
     p.add_argument("--force", action="store_true", help="overwrite existing files")
     p.set_defaults(handler="gatekeeper.commands.keys:cmd_keygen")
+
+    p = sub.add_parser("key", help="signing keys")
+    ksub = p.add_subparsers(dest="key_command", metavar="ACTION", parser_class=_Parser)
+    pk = ksub.add_parser("export", help="write the public key (PEM) of any --key URI")
+    pk.add_argument("uri", metavar="KEY", help=KEY_HELP)
+    pk.add_argument(
+        "-o", "--output", metavar="FILE", help="write the PEM to FILE (default: standard output)"
+    )
+    pk.add_argument(
+        "--passphrase-env",
+        metavar="NAME",
+        help="the variable holding the key's passphrase (encrypted PEM) or PIN (hsm:, only "
+        "if the token hides public keys)",
+    )
+    pk.set_defaults(handler="gatekeeper.commands.keys:cmd_key_export")
 
     p = sub.add_parser("check", help="collect and audit a repository")
     p.add_argument("repo", nargs="?", default=".", metavar="REPO")
@@ -92,13 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("attest", help="hash materials, run a command, hash products, sign, store")
     p.add_argument("--stage", required=True, metavar="NAME")
-    p.add_argument(
-        "--key",
-        action="append",
-        required=True,
-        metavar="KEY",
-        help="private key: a PEM path, file:PATH or env:NAME (repeat to co-sign)",
-    )
+    add_key_args(p, required=True)
     p.add_argument("--material", action="append", default=[], metavar="GLOB")
     p.add_argument("--product", action="append", default=[], metavar="GLOB")
     p.add_argument(
@@ -165,12 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="on pass, write a signed SLSA verification summary to FILE (needs --key)",
     )
-    p.add_argument(
-        "--key",
-        action="append",
-        default=[],
-        metavar="KEY",
-        help="with --emit-vsa: the private key that signs the summary",
+    add_key_args(
+        p, required=False, help=f"with --emit-vsa: the key that signs the summary: {KEY_HELP}"
     )
     p.add_argument(
         "--no-log",
@@ -196,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("policy", help="policy files")
     psub = p.add_subparsers(dest="policy_command", metavar="ACTION", parser_class=_Parser)
     ps = psub.add_parser("sign", help="sign a policy file (writes POLICY.sig)")
-    ps.add_argument("--key", action="append", required=True, metavar="KEY")
+    add_key_args(ps, required=True)
     ps.add_argument("policy", metavar="POLICY")
     ps.set_defaults(handler="gatekeeper.commands.keys:cmd_policy_sign")
     pv = psub.add_parser("validate", help="check a policy file and print its stages")

@@ -69,6 +69,8 @@ def sign_envelope(payload: bytes, payload_type: str, signers: Sequence[LoadedSig
         seen.add(loaded.keyid)
         try:
             raw = loaded.signer.sign(message)
+        except SigningError:
+            raise  # a signer backend's own reason (gatekeeper.attest.signers)
         except Exception as exc:  # a KMS or token signer may raise anything: refuse to attest
             raise SigningError(
                 f"{loaded.source}: signing failed: {type(exc).__name__}: {exc}"

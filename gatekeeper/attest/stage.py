@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from gatekeeper import __version__
 from gatekeeper._git import head_commit
 from gatekeeper.attest.dsse import sign_envelope
-from gatekeeper.attest.keys import LoadedSigner, load_signer
+from gatekeeper.attest.keys import KeyRef, LoadedSigner, load_signer
 from gatekeeper.attest.materials import record_dirs, record_globs
 from gatekeeper.attest.statement import build_statement, statement_bytes
 from gatekeeper.collect.env import detect_ci
@@ -39,7 +40,7 @@ RUN_ID_ENV = "GATEKEEPER_RUN_ID"
 @dataclass(frozen=True)
 class AttestConfig:
     stage: str
-    keys: list[str]
+    keys: Sequence[str | KeyRef]
     repo: Path = Path(".")
     materials: list[str] = field(default_factory=list)
     products: list[str] = field(default_factory=list)

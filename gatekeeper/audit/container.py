@@ -18,7 +18,7 @@ from gatekeeper.audit._shellrisk import insecure_fetch, remote_script
 from gatekeeper.audit.base import AuditContext
 from gatekeeper.audit.rule import Rule, RuleSet
 from gatekeeper.container.imageref import ImageRef, is_allowed, normalize_allowed, parse_image_ref
-from gatekeeper.container.user import is_root_user
+from gatekeeper.container.user import is_root_user, nonroot_base
 from gatekeeper.models.container import ContainerEvidence, Dockerfile, Image, Instruction, Stage
 from gatekeeper.models.finding import Finding, Severity
 from gatekeeper.secrets.classify import is_secret_file
@@ -27,8 +27,9 @@ PARSE_ERROR = Rule(
     "container/parse-error",
     Severity.HIGH,
     summary="a Dockerfile cannot be parsed",
-    help="A Dockerfile that does not parse is not audited, and the build would most likely "
-    "fail on it too. Fix the instruction at the line named.",
+    help="BuildKit rejects the instruction at the line named, so the build fails on it; that "
+    "instruction is not audited (the rest of the file is). Fix it. A file that cannot be read "
+    "at all (size, encoding, parser directives) is one finding and nothing else is audited.",
 )
 ROOT_USER = Rule(
     "container/root-user",
@@ -36,7 +37,11 @@ ROOT_USER = Rule(
     summary="the final stage has no `USER`, or its user is `root`/`0` (also from an image config)",
     help="A process running as root in the container can change everything in it and has the "
     "most to gain from a container escape. Create an unprivileged user and end the final "
-    "stage with `USER <name or uid>`.",
+    "stage with `USER <name or uid>`. Medium when the entrypoint drops root itself (gosu, "
+    "su-exec, setpriv, `su -c`, `chroot --userspec`, runuser) or the user comes from a build "
+    "argument without a default; low when it comes from a variable the base image sets "
+    "(`USER $APP_UID`) or the base image is published to run as non-root (distroless "
+    "`:nonroot`, .NET chiseled): the user is unknown here, so audit the image.",
 )
 UNPINNED_BASE = Rule(
     "container/unpinned-base",
@@ -65,10 +70,12 @@ ADD_REMOTE = Rule(
 SECRET_IN_BUILD = Rule(
     "container/secret-in-build",
     Severity.HIGH,
-    summary="`ENV`/`ARG` holds a secret-looking literal, or a secret is copied into a layer",
+    summary="`ENV`/`ARG` holds a secret-looking literal, a `RUN` writes a literal password, or "
+    "a secret is copied into a layer",
     help="Instructions and layers stay in the image: anyone who can pull it can read an "
-    "`ENV`/`ARG` value (`docker history`) or a copied credential file. Revoke the secret and "
-    "pass credentials as build secrets (`RUN --mount=type=secret`).",
+    "`ENV`/`ARG` value or a `RUN` line (`docker history`: `echo 'root:…' | chpasswd`, "
+    "`useradd -p`, `htpasswd -b`) or a copied credential file. Revoke the secret and pass "
+    "credentials as build secrets (`RUN --mount=type=secret`).",
 )
 REMOTE_SCRIPT = Rule(
     "container/remote-script",
@@ -84,7 +91,9 @@ INSECURE_FETCH = Rule(
     summary="as `pipeline/insecure-fetch`, inside a `RUN`",
     help="Without TLS or signature checks anyone on the network path can substitute what the "
     "build downloads and installs into the image. Remove the switch; when a private "
-    "certificate authority is the reason, add it to the image's trust store.",
+    "certificate authority is the reason, add it to the image's trust store. A repository "
+    "the same `RUN` builds from local packages (`dpkg-scanpackages` + `[trusted=yes] file:`, "
+    "`apk index` + `abuild-sign`) involves no network and does not fire.",
 )
 UNTRUSTED_REGISTRY = Rule(
     "container/untrusted-registry",
@@ -154,15 +163,25 @@ def _audit_dockerfile(dockerfile: Dockerfile, allowed: list[str]) -> Iterator[Fi
             key=err.message,
         )
         return
-    if not dockerfile.stages:
+    for err in dockerfile.instruction_errors:
+        # One instruction BuildKit would reject; every other instruction is still audited.
         yield PARSE_ERROR.finding(
-            "the Dockerfile has no build stage",
+            f"the instruction at line {err.line} does not parse: {err.message} (the rest of "
+            f"the Dockerfile is audited without it)",
             path=path,
-            line=1,
-            key="no-stage",
+            line=err.line,
+            key=err.message,
         )
+    if not dockerfile.stages:
+        if not dockerfile.instruction_errors:
+            yield PARSE_ERROR.finding(
+                "the Dockerfile has no build stage",
+                path=path,
+                line=1,
+                key="no-stage",
+            )
         return
-    yield from _root_user(dockerfile.stages[-1], path)
+    yield from _root_user(dockerfile.stages, path)
     for stage in dockerfile.stages:
         yield from _base_image(stage, path, allowed)
     for instruction in dockerfile.preamble:
@@ -172,31 +191,118 @@ def _audit_dockerfile(dockerfile: Dockerfile, allowed: list[str]) -> Iterator[Fi
             yield from _instruction(instruction, path)
 
 
-def _root_user(final: Stage, path: str) -> Iterator[Finding]:
+def _external_base(stages: list[Stage]) -> Stage:
+    """The stage whose FROM names an image, following ``FROM <earlier stage>`` links."""
+    stage = stages[-1]
+    while stage.base_stage is not None:
+        stage = stages[stage.base_stage]
+    return stage
+
+
+def _root_user(stages: list[Stage], path: str) -> Iterator[Finding]:
+    final = stages[-1]
     where = f"final stage{f' {final.name!r}' if final.name else ''}"
+    line = final.user_line or final.line
+    if final.user_unresolved:
+        yield from _unknown_user(final, where, path, line)
+        return
+    origin = _external_base(stages)
+    if final.user is None and (origin.is_scratch or origin.unresolved):
+        yield from _root_by_default(final, origin, where, path, line)
+        return
+    base = origin.base_image
+    inherited = nonroot_base(base) if final.user is None and base else None
+    if inherited is not None:
+        yield ROOT_USER.finding(
+            f"unknown user: the {where} sets no USER, so it runs as its base image's user; "
+            f"{base}: {inherited}. Audit the image (--image) to confirm",
+            severity=Severity.LOW,
+            path=path,
+            line=line,
+            key="final-stage",
+        )
+        return
     if final.user is None:
-        yield ROOT_USER.finding(
-            f"the {where} sets no USER: the container runs as root",
-            path=path,
-            line=final.line,
-            key="final-stage",
-        )
-    elif final.user_unresolved:
-        names = ", ".join(final.user_unresolved)
-        yield ROOT_USER.finding(
-            f"the {where}'s USER depends on {names}, which has no default: the "
-            f"user cannot be established (an empty user is root)",
-            path=path,
-            line=final.user_line or final.line,
-            key="final-stage",
-        )
+        why = f"the {where} sets no USER: the container runs as root"
     elif is_root_user(final.user):
+        why = f"the {where} runs as root (USER {final.user or '(empty)'})"
+    else:
+        return
+    if final.entrypoint_drop is not None:
+        # The entrypoint starts as root and hands the service to another user: only the
+        # entrypoint's own work (and whatever `docker exec` starts) runs as root.
         yield ROOT_USER.finding(
-            f"the {where} runs as root (USER {final.user or '(empty)'})",
+            f"{why}, but {final.entrypoint_drop}; only the entrypoint itself runs as root",
+            severity=Severity.MEDIUM,
             path=path,
-            line=final.user_line or final.line,
+            line=line,
             key="final-stage",
         )
+        return
+    yield ROOT_USER.finding(why, path=path, line=line, key="final-stage")
+
+
+def _runs_something(stage: Stage) -> bool:
+    return any(i.keyword in ("ENTRYPOINT", "CMD") and not i.onbuild for i in stage.instructions)
+
+
+def _root_by_default(
+    final: Stage, origin: Stage, where: str, path: str, line: int
+) -> Iterator[Finding]:
+    """No USER on ``scratch`` or on a base that a build argument without a default names."""
+    if origin.is_scratch:
+        if _runs_something(final):
+            yield ROOT_USER.finding(
+                f"the {where} sets no USER: the container runs as root",
+                path=path,
+                line=line,
+                key="final-stage",
+            )
+            return
+        yield ROOT_USER.finding(
+            f"the {where} is FROM scratch with no USER, ENTRYPOINT or CMD: files exported by "
+            f"the build rather than a service; whatever is run from it runs as root",
+            severity=Severity.LOW,
+            path=path,
+            line=line,
+            key="final-stage",
+        )
+        return
+    names = ", ".join(origin.unresolved)
+    yield ROOT_USER.finding(
+        f"the {where} sets no USER and its base image comes from {names}, which has no "
+        f"default: it runs as that image's user, root unless that image sets another",
+        severity=Severity.MEDIUM,
+        path=path,
+        line=line,
+        key="final-stage",
+    )
+
+
+def _unknown_user(final: Stage, where: str, path: str, line: int) -> Iterator[Finding]:
+    """A USER whose value this Dockerfile does not give: a build argument without a default
+    (root unless the build passes it) or a variable of the base image (unknown here)."""
+    if final.user_unset_args:
+        names = ", ".join(final.user_unset_args)
+        yield ROOT_USER.finding(
+            f"the {where}'s USER comes from the build argument {names}, which has no "
+            f"default: the container runs as root unless the build passes --build-arg",
+            severity=Severity.MEDIUM,
+            path=path,
+            line=line,
+            key="final-stage",
+        )
+        return
+    names = ", ".join(final.user_unresolved)
+    yield ROOT_USER.finding(
+        f"unknown user: the {where}'s USER comes from {names}, which this Dockerfile does not "
+        f"set (the base image's environment does), so the user cannot be checked here; audit "
+        f"the image (--image) to see it",
+        severity=Severity.LOW,
+        path=path,
+        line=line,
+        key="final-stage",
+    )
 
 
 def _unresolved_base(stage: Stage, path: str, allowed: list[str]) -> Iterator[Finding]:
@@ -239,8 +345,9 @@ def _base_image(stage: Stage, path: str, allowed: list[str]) -> Iterator[Finding
     if stage.base_stage is not None or stage.is_scratch:
         return  # built on an earlier stage, or on nothing
     if stage.base_image is None:
-        yield from _unresolved_base(stage, path, allowed)
-        return
+        if stage.unresolved:
+            yield from _unresolved_base(stage, path, allowed)
+        return  # else a FROM that does not parse: its parse-error finding says so
     ref = parse_image_ref(stage.base_image)  # validated by the parser
     image = stage.base_image
     yield from _unpinned_base(image, ref, path, stage.line)
@@ -342,7 +449,7 @@ def _run_commands(instruction: Instruction, path: str, trigger: str) -> Iterator
             line=instruction.line,
             key=f"remote:{construct}",
         )
-    switch = insecure_fetch(text)
+    switch = insecure_fetch(_without_local_repositories(text))
     if switch is not None:
         yield INSECURE_FETCH.finding(
             f"{trigger}RUN switches off TLS or signature checks ({switch})",
@@ -350,6 +457,25 @@ def _run_commands(instruction: Instruction, path: str, trigger: str) -> Iterator
             line=instruction.line,
             key=f"{switch}:{_short_hash(text)}",
         )
+
+
+# A package index built in the same RUN: `dpkg-scanpackages`/`apt-ftparchive` (Debian) or
+# `apk index` + `abuild-sign` (Alpine). Packages built and indexed in the build need no network
+# signature check, so `[trusted=yes]` on a `file:` source and `apk index --allow-untrusted`
+# over the local packages are not insecure fetches.
+_DEB_LOCAL_INDEX = re.compile(r"\b(?:dpkg-scanpackages|apt-ftparchive)\b")
+_DEB_TRUSTED_FILE = re.compile(r"\[\s*trusted\s*=\s*yes\s*\]\s*file:")
+_APK_LOCAL_INDEX = re.compile(r"\babuild-sign\b")
+_APK_INDEX_UNTRUSTED = re.compile(r"\bapk[ \t]+index\b[^\n;&|]*?--allow-untrusted\b")
+
+
+def _without_local_repositories(text: str) -> str:
+    """``text`` minus the signature switches that only apply to a repository it builds."""
+    if _DEB_LOCAL_INDEX.search(text):
+        text = _DEB_TRUSTED_FILE.sub("file:", text)
+    if _APK_LOCAL_INDEX.search(text):
+        text = _APK_INDEX_UNTRUSTED.sub(lambda m: m.group(0).replace("--allow-untrusted", ""), text)
+    return text
 
 
 # Checks by instruction keyword, after the secrets every instruction is checked for.

@@ -2,6 +2,11 @@
 
 Fingerprint keys name the package (and versions, source or advisory where that is what
 the finding is about), never a line, so findings survive edits elsewhere in a lockfile.
+
+Context lowers severity and says why, never hides: a manifest or lockfile under a test-data
+directory (``fixtures/``, ``testdata/``) is input to the project's tests, not what it
+installs, so its findings are at most medium (a parse error of one, low); a source other than
+the default registry is configuration on a first audit (info) and a change in a range (high).
 """
 
 from __future__ import annotations
@@ -47,9 +52,13 @@ KNOWN_VULNERABILITY = Rule(
 DOWNGRADE = Rule(
     "deps/downgrade",
     Severity.HIGH,
-    summary="a dependency's version is lower than on the base (back-revved)",
+    summary="a dependency's version is lower than on the base (back-revved): with several "
+    "versions of one name, a dependent gets a lower version than it got on the base (where "
+    "the lockfile records who gets which; else the highest version is compared)",
     help="An older version can bring back vulnerabilities that were fixed, and a rollback is "
-    "how a compromised or confused dependency update looks in a lockfile. Find out why the "
+    "how a compromised or confused dependency update looks in a lockfile. A version that "
+    "merely disappears while others of the same name stay (Cargo's `wasi 0.11` kept, "
+    "`wasi 0.14` dropped) is no downgrade: nothing that used it gets less. Find out why the "
     "version went down; when it is deliberate, record the reason in an exception.",
 )
 HASH_CHANGED = Rule(
@@ -64,10 +73,14 @@ SOURCE_CHANGED = Rule(
     "deps/source-changed",
     Severity.HIGH,
     summary="a package resolves from a registry, URL, git repo or path other than the base or "
-    "the default registry",
+    "the default registry (on a first audit without a base: info, as configuration; from "
+    "git, a URL or a path back to the default registry: medium)",
     help="Another source is another supply chain: a fork, a private mirror or a mistyped URL "
     "can serve anything under the same name. Check the new source, and go back to the default "
-    "registry unless the move is deliberate.",
+    "registry unless the move is deliberate. Without a base nothing is known to have changed, "
+    "so a git dependency or a replaced module is reported as configuration (info); a range "
+    "that introduces or changes one is high. A move from a private registry to the default "
+    "one is the dependency-confusion shape and stays high.",
 )
 NEW_DEPENDENCY = Rule(
     "deps/new-dependency",
@@ -111,6 +124,40 @@ TYPOSQUAT = Rule(
 )
 
 
+# --- context --------------------------------------------------------------------------------
+
+# Directories whose files are input to the project's tests: a lockfile there is test data
+# (osv-scanner's and poetry's own fixtures hold deliberately broken or odd lockfiles).
+_TEST_DATA_DIRS = frozenset(
+    {"fixtures", "fixture", "__fixtures__", "testdata", "test-data", "test_data", "testfixtures"}
+)
+
+
+def _test_data_folder(path: str | None) -> str | None:
+    """The test-data directory a repository path is under, if any."""
+    if not path:
+        return None
+    return next((part for part in path.split("/")[:-1] if part.lower() in _TEST_DATA_DIRS), None)
+
+
+def _in_context(finding: Finding) -> Finding:
+    """The finding at the severity its file's context allows, saying why when lowered: a
+    parse error of test data is low, any other finding of test data at most medium."""
+    folder = _test_data_folder(finding.path)
+    if folder is None:
+        return finding
+    cap = Severity.LOW if finding.rule == "deps/parse-error" else Severity.MEDIUM
+    if finding.severity.rank <= cap.rank:
+        return finding
+    return finding.model_copy(
+        update={
+            "severity": cap,
+            "message": f"{finding.message} [{finding.severity.value} lowered to {cap.value}: "
+            f"test data under {folder}/, input to the project's tests, not what it installs]",
+        }
+    )
+
+
 class DepsParseAudit:
     evidence_kind: ClassVar[str] = "deps"
     rules: ClassVar[RuleSet] = RuleSet(PARSE_ERROR)
@@ -118,13 +165,15 @@ class DepsParseAudit:
 
     def run(self, evidence: DepsEvidence, ctx: AuditContext) -> Iterator[Finding]:
         for problem in evidence.tree.errors:
-            yield Finding.make(
-                "deps/parse-error",
-                Severity.HIGH,
-                f"cannot parse {problem.file}: {problem.message}",
-                path=problem.file,
-                line=problem.line,
-                key=f"parse:{problem.message}",
+            yield _in_context(
+                Finding.make(
+                    "deps/parse-error",
+                    Severity.HIGH,
+                    f"cannot parse {problem.file}: {problem.message}",
+                    path=problem.file,
+                    line=problem.line,
+                    key=f"parse:{problem.message}",
+                )
             )
 
 
@@ -139,14 +188,16 @@ class KnownVulnerabilityAudit:
             fixed = f"; fixed in {', '.join(vuln.fixed)}" if vuln.fixed else "; no fixed version"
             score = f", CVSS {vuln.score}" if vuln.score is not None else ""
             summary = f": {vuln.summary}" if vuln.summary else ""
-            yield Finding.make(
-                "deps/known-vulnerability",
-                Severity(vuln.severity),
-                f"{vuln.name} {vuln.version} is affected by {vuln.id}{aliases}{score}"
-                f"{summary}{fixed}",
-                path=vuln.file,
-                line=vuln.line,
-                key=f"{vuln.ecosystem}:{vuln.name}@{vuln.version}:{vuln.id}",
+            yield _in_context(
+                Finding.make(
+                    "deps/known-vulnerability",
+                    Severity(vuln.severity),
+                    f"{vuln.name} {vuln.version} is affected by {vuln.id}{aliases}{score}"
+                    f"{summary}{fixed}",
+                    path=vuln.file,
+                    line=vuln.line,
+                    key=f"{vuln.ecosystem}:{vuln.name}@{vuln.version}:{vuln.id}",
+                )
             )
 
 
@@ -159,29 +210,86 @@ class DepsDiffAudit:
         for change in evidence.changes:
             describe = _CHANGE_FINDINGS.get(change.kind)
             if describe is not None:
-                yield describe(change, evidence.base_ref)
+                yield _in_context(describe(change, evidence.base_ref))
         # A package new to the tree (or every package, without a base) that does not come from
         # its ecosystem's default registry: git, URL or another registry.
         for pkg in _new_packages(evidence):
             kind = pkg.source.partition(":")[0]
             if is_default_source(pkg.ecosystem, pkg.source) or kind == "path":
                 continue
-            yield Finding.make(
-                "deps/source-changed",
-                Severity.HIGH,
-                f"{pkg.name} resolves from {pkg.source}, not the default {pkg.ecosystem} registry",
-                path=pkg.file,
-                line=pkg.line,
-                key=f"{pkg.ecosystem}:{pkg.name}:{pkg.source}",
+            yield _in_context(
+                _new_source(pkg, evidence.base_ref, first_audit=evidence.base is None)
             )
 
 
+def _from(ecosystem: str, source: str) -> str:
+    """How a package gets from its source, for a message."""
+    kind, _, where = source.partition(":")
+    if ecosystem == "Go" and kind == "url":
+        return f"is replaced by the module {where} (a go.mod replace)"
+    return f"resolves from {source}"
+
+
+def _new_source(pkg: Package, base_ref: str | None, *, first_audit: bool) -> Finding:
+    where = f"{_from(pkg.ecosystem, pkg.source)}, not the default {pkg.ecosystem} registry"
+    if first_audit:
+        return Finding.make(
+            "deps/source-changed",
+            Severity.INFO,
+            f"{pkg.name} {where}: recorded as configuration, since a first audit has no base "
+            "to compare (a range that introduces or changes it is high)",
+            path=pkg.file,
+            line=pkg.line,
+            key=f"{pkg.ecosystem}:{pkg.name}:{pkg.source}",
+        )
+    return Finding.make(
+        "deps/source-changed",
+        Severity.HIGH,
+        f"{pkg.name} {where}, and is new since {base_ref}",
+        path=pkg.file,
+        line=pkg.line,
+        key=f"{pkg.ecosystem}:{pkg.name}:{pkg.source}",
+    )
+
+
+def _who(dependents: list[str]) -> str:
+    """The dependents of a downgrade, for a message (at most three named)."""
+    names = []
+    for label in dependents:
+        dependent, _, marker = label.partition(" ; ")
+        where = f" (where {marker})" if marker else ""
+        if dependent == "project:.":
+            names.append(f"the project{where}")
+        elif dependent.startswith("project:range:"):
+            names.append(f"whoever asks for {dependent.removeprefix('project:range:')}")
+        elif dependent.startswith("project:"):
+            names.append(f"the workspace member {dependent.removeprefix('project:')}{where}")
+        else:
+            name, _, version = dependent.rpartition("@")
+            names.append(f"{name} {version}{where}")
+    more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+    return ", ".join(names[:3]) + more
+
+
 def _downgraded(change: DepChange, base_ref: str | None) -> Finding:
+    text = f"{change.name} is downgraded from {change.base_version} to {change.head_version}"
+    if change.basis == "dependents":
+        text += (
+            f" for {_who(change.dependents)} (base {base_ref}): {change.file} records that "
+            f"{'it' if len(change.dependents) == 1 else 'they'} got {change.base_version} "
+            "on the base"
+        )
+    elif change.basis == "highest":
+        text += (
+            f" (base {base_ref}): {change.file} holds several versions of {change.name} and "
+            "does not record which dependent gets which, so the highest versions are compared"
+        )
+    else:
+        text += f" (base {base_ref})"
     return Finding.make(
         "deps/downgrade",
         Severity.HIGH,
-        f"{change.name} is downgraded from {change.base_version} to "
-        f"{change.head_version} (base {base_ref})",
+        text,
         path=change.file,
         line=change.line,
         key=f"{change.ecosystem}:{change.name}:{change.base_version}->{change.head_version}",
@@ -213,10 +321,25 @@ def _rehashed(change: DepChange, base_ref: str | None) -> Finding:
 
 
 def _resourced(change: DepChange, base_ref: str | None) -> Finding:
+    head = change.head_value or ""
+    bases = (change.base_value or "").split()
+    severity = Severity.HIGH
+    why = ""
+    # Back to the default registry from git, a URL or a path: a fork or a pre-release
+    # dropped for a release (still another supply chain, so it is reported). From another
+    # registry it stays high: that is the dependency-confusion shape.
+    if is_default_source(change.ecosystem, head) and all(
+        b.partition(":")[0] in ("git", "url", "path") for b in bases
+    ):
+        severity = Severity.MEDIUM
+        why = (
+            ": back to the default registry from git, a URL or a path; check that the "
+            "registry's package is the same project"
+        )
     return Finding.make(
         "deps/source-changed",
-        Severity.HIGH,
-        f"{change.name} now resolves from {change.head_value} (on {base_ref}: {change.base_value})",
+        severity,
+        f"{change.name} now resolves from {head} (on {base_ref}: {change.base_value}){why}",
         path=change.file,
         line=change.line,
         key=f"{change.ecosystem}:{change.name}:{change.head_value}",

@@ -8,6 +8,10 @@ annotations and brackets. From the tokens it records the ``sh``/``bat``/``powers
 ``credentials()`` assignments, ``@Library``/``library`` loads, declared ``parameters`` and
 ``environment`` assignments, each with its line. An unterminated string or comment, or an
 unbalanced bracket, is a parse error with the line where it starts.
+
+Division or slashy string: as Groovy's own lexer (the 2.4 grammar Jenkins runs), a ``/`` is a
+division right after a token that can end an expression and opens a slashy string anywhere
+else, so ``~/windows-.*/``, ``=~ /a.+/`` and ``a / b / c`` all read as Jenkins reads them.
 """
 
 from __future__ import annotations
@@ -38,31 +42,11 @@ _CLOSERS = frozenset({")", "]", "}"})
 _BLANK = re.compile(r"[ \t\r\f\ufeff]+")
 _DOLLAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _NUMBER = re.compile(r"\d[\d_]*(?:\.\d+)?(?:[eE][+-]?\d+)?[A-Za-z]?")
-# After these tokens a `/` starts a slashy string rather than a division.
-_REGEX_PRECEDERS = frozenset(
-    {
-        "(",
-        "[",
-        "{",
-        ",",
-        "=",
-        ":",
-        "?",
-        "!",
-        "&&",
-        "||",
-        "==",
-        "!=",
-        "=~",
-        "==~",
-        "+",
-        "-",
-        "*",
-        "return",
-        "in",
-        ";",
-    }
-)
+# Groovy's lexer (the 2.4 grammar Jenkins runs) reads `/` as a division only right after a
+# token that can end an expression: an identifier or keyword, a number, a string, `)`, `]`,
+# `}`, `++` or `--`. After anything else (an operator, an opening bracket, a comma, a line
+# break, the start of the file) it opens a slashy string: `~/a.*/`, `=~ /x+/`, `(/re/)`.
+_EXPRESSION_END_PUNCT = frozenset({")", "]", "}", "++", "--"})
 _BRACKETS = {"(": ")", "[": "]", "{": "}"}
 # SECURITY: nesting deeper than this is not a pipeline anyone writes; refusing it bounds the
 # work of every scan below (each skips nested groups through the precomputed partners).
@@ -274,17 +258,14 @@ class _Lexer:
         token.match = index
         self.tokens[index].match = len(self.tokens)
 
-    def _prev_significant(self) -> Token | None:
-        for tok in reversed(self.tokens):
-            if tok.kind != "newline":
-                return tok
-        return None
-
     def _slash_starts_string(self) -> bool:
-        prev = self._prev_significant()
-        if prev is None:
+        """Whether the ``/`` at ``self.i`` opens a slashy string (else it is a division)."""
+        prev = self.tokens[-1] if self.tokens else None
+        if prev is None or prev.kind == "newline":
             return True
-        return prev.kind in ("punct", "ident") and prev.value in _REGEX_PRECEDERS
+        if prev.kind in ("ident", "annotation", "number", "string"):
+            return False
+        return prev.value not in _EXPRESSION_END_PUNCT
 
     # -- strings --------------------------------------------------------------------------
 

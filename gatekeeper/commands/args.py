@@ -8,10 +8,12 @@ command that collects and audits at once.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
+    from gatekeeper.attest.keys import KeyRef
     from gatekeeper.models.options import AuditOptions
 
 FORMATS = ("text", "json", "sarif", "junit", "markdown")
@@ -119,3 +121,75 @@ def audit_options(args: argparse.Namespace) -> AuditOptions:
         image=image if isinstance(image, str) else None,
         allowed_signers=getattr(args, "allowed_signers", None),
     )
+
+
+class KeyArg(NamedTuple):
+    """One ``--key`` as parsed: its URI and the ``--passphrase-env`` that followed it."""
+
+    uri: str
+    secret_env: str | None = None
+
+
+class _KeyAction(argparse.Action):
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        keys = [*(getattr(namespace, self.dest, None) or []), KeyArg(str(values))]
+        setattr(namespace, self.dest, keys)
+
+
+class _KeySecretAction(argparse.Action):
+    """``--passphrase-env NAME`` belongs to the ``--key`` right before it."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        keys: list[KeyArg] = list(getattr(namespace, "key", None) or [])
+        if not keys:
+            parser.error(f"{option_string} NAME must follow the --key it belongs to")
+        if keys[-1].secret_env is not None:
+            parser.error(f"{option_string} given twice for --key {keys[-1].uri}")
+        keys[-1] = keys[-1]._replace(secret_env=str(values))
+        namespace.key = keys
+
+
+KEY_HELP = (
+    "signing key: a PEM path, file:PATH, env:NAME, hsm:[ID][?label=TOKEN] (PKCS#11), "
+    "awskms:KEY, gcpkms:projects/..., azurekms://VAULT.vault.azure.net/keys/NAME "
+    "(see docs/attestations.md#keys)"
+)
+
+
+def add_key_args(parser: argparse.ArgumentParser, *, required: bool, help: str = KEY_HELP) -> None:
+    """``--key URI`` (repeatable) and ``--passphrase-env NAME`` for the ``--key`` before it."""
+    parser.add_argument(
+        "--key",
+        action=_KeyAction,
+        required=required,
+        default=[],
+        metavar="KEY",
+        help=f"{help}; repeat to co-sign",
+    )
+    parser.add_argument(
+        "--passphrase-env",
+        action=_KeySecretAction,
+        metavar="NAME",
+        help="the environment variable holding the passphrase (encrypted PEM) or PIN "
+        "(hsm:) of the --key just before it; default GATEKEEPER_KEY_PASSPHRASE for "
+        "encrypted PEM keys, GATEKEEPER_HSM_PIN for tokens",
+    )
+
+
+def signing_keys(args: argparse.Namespace) -> list[KeyRef]:
+    """The ``--key`` options as key references, each with its own passphrase variable."""
+    from gatekeeper.attest.keys import KeyRef
+
+    return [KeyRef(k.uri, k.secret_env) for k in getattr(args, "key", None) or []]

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from gatekeeper.attest.stage import AttestConfig, run_attest
-from gatekeeper.commands.args import audit_options
+from gatekeeper.commands.args import audit_options, signing_keys
 from gatekeeper.policy import load_policy
 
 
@@ -19,7 +19,7 @@ def cmd_attest(args: argparse.Namespace) -> int:
     result = run_attest(
         AttestConfig(
             stage=args.stage,
-            keys=args.key,
+            keys=signing_keys(args),
             repo=Path(args.repo),
             materials=args.material,
             products=args.product,

@@ -1,30 +1,75 @@
-"""`gatekeeper keygen`, `gatekeeper policy sign` and `gatekeeper policy validate`."""
+"""`gatekeeper keygen`, `gatekeeper key export`, `gatekeeper policy sign` and `policy validate`."""
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from gatekeeper._fileio import atomic_write
-from gatekeeper.attest.keys import load_signer, write_keypair
+from gatekeeper._git import open_repo
+from gatekeeper.attest.keys import (
+    KeyRef,
+    export_public_key,
+    generate_key,
+    load_signer,
+    public_key_pem,
+)
+from gatekeeper.attest.signers import PEM, backend_for
 from gatekeeper.attest.stage import envelope_bytes
-from gatekeeper.errors import ExitCode, InvalidInput
+from gatekeeper.commands.args import signing_keys
+from gatekeeper.errors import CollectionError, ExitCode
 from gatekeeper.policy import load_policy, policy_signature_path, resolve_key_path
 
 
+def unignored_work_tree(path: Path) -> Path | None:
+    """The git work tree holding ``path`` when git would not ignore it (so ``git add -A``
+    would commit it); None outside a work tree, or when it is ignored."""
+    import git
+
+    try:
+        repo = open_repo(path.parent)  # git with the safe configuration
+    except CollectionError:
+        return None
+    if repo.working_tree_dir is None:
+        return None
+    try:
+        repo.git.check_ignore("-q", "--", str(path.resolve()))
+    except git.GitCommandError as exc:
+        # check-ignore exits 1 for a path it does not ignore (a tracked file included)
+        return Path(repo.working_tree_dir) if exc.status == 1 else None
+    return None
+
+
 def cmd_keygen(args: argparse.Namespace) -> int:
-    passphrase = None
-    if args.passphrase_env:
-        value = os.environ.get(args.passphrase_env)
-        if not value:
-            raise InvalidInput(
-                f"--passphrase-env {args.passphrase_env}: the variable is not set or empty"
+    ref = KeyRef(args.path, args.passphrase_env)
+    generated = generate_key(ref, args.type, force=args.force)
+    sys.stdout.write(f"{generated.where}; key id {generated.public_key.keyid}\n")
+    if backend_for(ref.uri) is PEM:
+        path = Path(ref.rest if ref.uri.startswith("file:") else ref.uri)
+        root = unignored_work_tree(path)
+        if root is not None:
+            # SECURITY: a private key in a work tree is one `git add -A` from being published.
+            sys.stderr.write(
+                f"gatekeeper: warning: {path} is inside the git work tree {root} and git does "
+                "not ignore it: a commit would publish the private key (and `gatekeeper check` "
+                "reports it). Keep signing keys outside the repository (for example "
+                f"~/.config/gatekeeper/keys/{path.name}), or add the path to .gitignore.\n"
             )
-        passphrase = value.encode()
-    key = write_keypair(Path(args.path), args.type, passphrase, force=args.force)
-    sys.stdout.write(f"{args.path} (private, 0600) and {args.path}.pub; key id {key.keyid}\n")
+    else:
+        sys.stdout.write(f"write its public key with: gatekeeper key export '{ref.uri}' -o FILE\n")
+    return ExitCode.PASS
+
+
+def cmd_key_export(args: argparse.Namespace) -> int:
+    key = export_public_key(KeyRef(args.uri, args.passphrase_env))
+    pem = public_key_pem(key)
+    if args.output:
+        atomic_write(args.output, pem, mode=0o644)
+        sys.stderr.write(f"{args.output}: public key of {args.uri}; key id {key.keyid}\n")
+    else:
+        sys.stdout.write(pem.decode("ascii"))
+        sys.stderr.write(f"public key of {args.uri}; key id {key.keyid}\n")
     return ExitCode.PASS
 
 
@@ -33,7 +78,7 @@ def cmd_policy_sign(args: argparse.Namespace) -> int:
 
     policy, data = load_policy(args.policy)  # never sign a policy that does not validate
     key_files = read_key_files(args.policy, policy)  # nor one whose key files do not load
-    signers = [load_signer(k) for k in args.key]
+    signers = [load_signer(k) for k in signing_keys(args)]
     envelope = sign_policy(args.policy, data, policy, key_files, signers)
     out = policy_signature_path(args.policy)
     atomic_write(out, envelope_bytes(envelope))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from gatekeeper.attest.importer import import_files
 from gatekeeper.attest.keys import load_signer
+from gatekeeper.commands.args import signing_keys
 from gatekeeper.commands.output import emit, report_targets
 from gatekeeper.errors import ExitCode, InvalidInput
 from gatekeeper.store import open_store
@@ -32,7 +33,9 @@ def _summary_request(args: argparse.Namespace) -> SummaryRequest | None:
         raise InvalidInput("--emit-vsa needs --key KEY to sign the summary")
     if not args.emit_vsa:
         return None
-    return SummaryRequest(path=Path(args.emit_vsa), signers=[load_signer(k) for k in args.key])
+    return SummaryRequest(
+        path=Path(args.emit_vsa), signers=[load_signer(k) for k in signing_keys(args)]
+    )
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

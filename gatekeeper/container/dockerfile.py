@@ -21,12 +21,15 @@ import re
 from dataclasses import dataclass, field
 
 from gatekeeper.container.imageref import parse_image_ref
+from gatekeeper.container.passwords import redact_passwords
+from gatekeeper.container.shellword import Word, WordError, process_word
 from gatekeeper.models.container import (
     Dockerfile,
     Heredoc,
     Instruction,
     KeyValue,
     ParseError,
+    RedactedValue,
     Stage,
 )
 from gatekeeper.secrets.classify import classify, redact_text
@@ -91,12 +94,17 @@ class DockerfileSyntaxError(Exception):
         self.message = message
 
 
+# (name, value with quotes and escapes removed, value as written); values None for ``ARG X``.
+_RawPair = tuple[str, str | None, str | None]
+
+
 @dataclass
 class _Logical:
     line: int
     end_line: int
     text: str
     heredocs: list[Heredoc] = field(default_factory=list)
+    broken: bool = False  # an unterminated heredoc (already reported)
 
 
 def parse_dockerfile(data: bytes, path: str, *, max_bytes: int = 10 * 1024 * 1024) -> Dockerfile:
@@ -106,7 +114,8 @@ def parse_dockerfile(data: bytes, path: str, *, max_bytes: int = 10 * 1024 * 102
         if len(data) > max_bytes:
             raise DockerfileSyntaxError(1, f"larger than the {max_bytes}-byte limit")
         text = _decode(data)
-        directives, stages, global_args, preamble = _Parser(text).parse()
+        parser = _Parser(text)
+        directives, stages, global_args, preamble = parser.parse()
     except DockerfileSyntaxError as exc:
         return Dockerfile(
             path=path, sha256=digest, parse_error=ParseError(line=exc.line, message=exc.message)
@@ -118,6 +127,7 @@ def parse_dockerfile(data: bytes, path: str, *, max_bytes: int = 10 * 1024 * 102
         global_args=global_args,
         preamble=preamble,
         stages=stages,
+        instruction_errors=parser.errors,
     )
 
 
@@ -183,88 +193,24 @@ def _escaped(escape: str, char: str, quote: str | None, unquote: bool) -> str:
 def expand(
     text: str, variables: dict[str, str | None], escape: str = "\\"
 ) -> tuple[str, list[str]]:
-    """Substitute ``$VAR``, ``${VAR}``, ``${VAR:-d}``, ``${VAR-d}``, ``${VAR:+a}``, ``${VAR+a}``.
+    """Process ``text`` as BuildKit processes a word (quotes, escapes, ``$VAR`` and the
+    ``${VAR...}`` forms of ``gatekeeper.container.shellword``).
 
-    Returns the result and the names that had no value (declared without a default or not
-    declared at all); those expand to the empty string, as in BuildKit.
+    Returns the result and the names it depends on that have no value (declared without a
+    default or not declared at all); those expand to the empty string, as in BuildKit.
+
+    Raises:
+        WordError: a bad substitution or an unterminated quote.
     """
-    out: list[str] = []
-    unresolved: list[str] = []
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char == escape and text[i + 1 : i + 2] == "$":
-            piece, i = "$", i + 2
-        elif char != "$":
-            piece, i = char, i + 1
-        elif text[i + 1 : i + 2] == "{":
-            piece, i = _expand_braced(text, i, variables, escape, unresolved)
-        else:
-            piece, i = _expand_name(text, i, variables, unresolved)
-        out.append(piece)
-    return "".join(out), unresolved
+    word = process_word(text, variables, escape)
+    return word.value, word.unset
 
 
-def _expand_name(
-    text: str, i: int, variables: dict[str, str | None], unresolved: list[str]
-) -> tuple[str, int]:
-    """``$NAME`` at ``i``: (its value, the index after it); a lone ``$`` stays."""
-    match = _VAR_NAME.match(text, i + 1)
-    if not match:
-        return "$", i + 1
-    value = variables.get(match.group(0))
-    if value is None:
-        unresolved.append(match.group(0))
-    return value or "", match.end()
-
-
-def _expand_braced(
-    text: str, i: int, variables: dict[str, str | None], escape: str, unresolved: list[str]
-) -> tuple[str, int]:
-    """``${...}`` at ``i``: (what it expands to, the index after it)."""
-    close = text.find("}", i + 2)
-    if close < 0:
-        return text[i:], len(text)
-    body = text[i + 2 : close]
-    match = _VAR_NAME.match(body)
-    if not match:
-        return text[i : close + 1], close + 1
-    name, modifier = match.group(0), body[match.end() :]
-    return _substitute(name, modifier, variables, escape, unresolved), close + 1
-
-
-_SUBSTITUTIONS = (":-", "-", ":+", "+")
-
-
-def _substitute(
-    name: str,
-    modifier: str,
-    variables: dict[str, str | None],
-    escape: str,
-    unresolved: list[str],
-) -> str:
-    """``${name<modifier>}``: ``-word`` gives the word when the variable is unset, ``+word``
-    gives it when the variable is set (and nothing otherwise); with a colon (``:-``, ``:+``)
-    an empty value counts as unset. Any other modifier is ignored."""
-    value = variables.get(name)
-    op = modifier[:2] if modifier.startswith(":") else modifier[:1]
-    if op not in _SUBSTITUTIONS:
-        if value is None:
-            unresolved.append(name)
-        return value or ""
-    is_set = bool(value) if op.startswith(":") else value is not None
-    word = modifier[len(op) :]
-    if op.endswith("+"):
-        return _expand_inner(word, variables, escape, unresolved) if is_set else ""
-    return (value or "") if is_set else _expand_inner(word, variables, escape, unresolved)
-
-
-def _expand_inner(
-    text: str, variables: dict[str, str | None], escape: str, unresolved: list[str]
-) -> str:
-    result, missing = expand(text, variables, escape)
-    unresolved.extend(missing)
-    return result
+def _word(text: str, variables: dict[str, str | None], escape: str, line: int) -> Word:
+    try:
+        return process_word(text, variables, escape)
+    except WordError as exc:
+        raise DockerfileSyntaxError(line, str(exc)) from exc
 
 
 def _split_keyword(text: str) -> tuple[str, str]:
@@ -391,6 +337,11 @@ class _Parser:
         self.lines = [line.removesuffix("\r") for line in text.split("\n")]
         self.escape = "\\"
         self.directives: dict[str, str] = {}
+        # Instructions BuildKit would reject: each is reported, the rest is still read.
+        self.errors: list[ParseError] = []
+
+    def _error(self, exc: DockerfileSyntaxError) -> None:
+        self.errors.append(ParseError(line=exc.line, message=exc.message))
 
     # -- physical lines to logical instructions ------------------------------------------
 
@@ -451,14 +402,21 @@ class _Parser:
         for match in _heredoc_marks(logical.text, self.escape):
             strip_tabs = match.group(1) == "-"
             delimiter = match.group(2) or match.group(3) or match.group(4)
-            text, index = self._heredoc_body(logical.line, index, delimiter, strip_tabs)
+            try:
+                text, index = self._heredoc_body(logical.line, index, delimiter, strip_tabs)
+            except DockerfileSyntaxError as exc:
+                # BuildKit reads the rest of the file as the body; so is nothing after it.
+                self._error(exc)
+                logical.broken = True
+                return len(self.lines)
+            body, password = redact_passwords(redact_text(text))
             logical.heredocs.append(
                 Heredoc(
                     delimiter=delimiter,
                     line=logical.line,
                     strip_tabs=strip_tabs,
-                    body=redact_text(text),
-                    secret=classify(None, text),
+                    body=body,
+                    secret=classify(None, text) or password,
                 )
             )
             logical.end_line = index
@@ -493,20 +451,28 @@ class _Parser:
             raise DockerfileSyntaxError(logical.line, f"{keyword} requires arguments")
         exec_form = _exec_form(keyword, rest, logical.line)
         raw = self._pairs(keyword, rest, logical.line)
-        pairs = [_pair(key, value) for key, value in raw]
+        pairs = [_pair(key, value) for key, value, _ in raw]
+        args = " ".join(_show_pair(p) for p in pairs) if raw else redact_text(rest)
+        secret = None if raw else classify(None, rest)
+        if keyword == "RUN":
+            # A literal password handed to chpasswd, passwd, useradd -p or htpasswd -b.
+            args, password = redact_passwords(args)
+            if exec_form is not None:
+                exec_form, password = _redact_exec_passwords(exec_form, password)
+            secret = secret or password
         instruction = Instruction(
             line=logical.line,
             end_line=max(logical.end_line, logical.line),
             keyword=keyword,
             onbuild=onbuild,
             flags=flags,
-            args=" ".join(_show_pair(p) for p in pairs) if raw else redact_text(rest),
+            args=args,
             exec_form=exec_form,
             heredocs=heredocs,
             pairs=pairs,
-            secret=None if raw else classify(None, rest),
+            secret=secret,
         )
-        return instruction, [value for _, value in raw]
+        return instruction, [raw_value for _, _, raw_value in raw]
 
     def _onbuild(
         self, logical: _Logical, rest: str, *, nested: bool
@@ -522,15 +488,19 @@ class _Parser:
             )
         return inner, values
 
-    def _pairs(self, keyword: str, rest: str, line: int) -> list[tuple[str, str | None]]:
-        """ENV and LABEL ``NAME=value`` pairs, ARG names with their defaults; [] otherwise."""
+    def _pairs(self, keyword: str, rest: str, line: int) -> list[_RawPair]:
+        """ENV and LABEL ``NAME=value`` pairs, ARG names with their defaults; [] otherwise.
+
+        Each is (name, the value with quotes and escapes removed, the value as written);
+        the value as written is what BuildKit processes as a word (``'$X'`` stays literal).
+        """
         if keyword in ("ENV", "LABEL"):
             return self._name_values(keyword, rest, line)
         if keyword == "ARG":
             return self._args(rest, line)
         return []
 
-    def _name_values(self, keyword: str, rest: str, line: int) -> list[tuple[str, str | None]]:
+    def _name_values(self, keyword: str, rest: str, line: int) -> list[_RawPair]:
         words = split_words(rest, self.escape, line, unquote=False)
         if not words:
             raise DockerfileSyntaxError(line, f"{keyword} requires arguments")
@@ -539,8 +509,8 @@ class _Parser:
             if len(words) < 2:
                 raise DockerfileSyntaxError(line, f"{keyword} {words[0]} needs a value")
             value = " ".join(split_words(rest, self.escape, line)[1:])
-            return [(words[0], value)]
-        pairs: list[tuple[str, str | None]] = []
+            return [(words[0], value, rest.split(None, 1)[1].strip())]
+        pairs: list[_RawPair] = []
         for word in words:
             key, eq, _ = word.partition("=")
             if not eq:
@@ -548,21 +518,22 @@ class _Parser:
             unquoted_key = split_words(key, self.escape, line)
             if not unquoted_key or not unquoted_key[0]:
                 raise DockerfileSyntaxError(line, f"{keyword}: empty name in {word!r}")
-            value_words = split_words(word[len(key) + 1 :], self.escape, line)
-            pairs.append((unquoted_key[0], "".join(value_words)))
+            raw_value = word[len(key) + 1 :]
+            value_words = split_words(raw_value, self.escape, line)
+            pairs.append((unquoted_key[0], "".join(value_words), raw_value))
         return pairs
 
-    def _args(self, rest: str, line: int) -> list[tuple[str, str | None]]:
-        pairs: list[tuple[str, str | None]] = []
+    def _args(self, rest: str, line: int) -> list[_RawPair]:
+        pairs: list[_RawPair] = []
         for word in split_words(rest, self.escape, line, unquote=False):
             key, eq, raw_value = word.partition("=")
             if not _VAR_NAME.fullmatch(key):
                 raise DockerfileSyntaxError(line, f"ARG: invalid name {key!r}")
             if eq:
                 value_words = split_words(raw_value, self.escape, line)
-                pairs.append((key, "".join(value_words)))
+                pairs.append((key, "".join(value_words), raw_value))
             else:
-                pairs.append((key, None))
+                pairs.append((key, None, None))
         return pairs
 
     # -- stages --------------------------------------------------------------------------
@@ -570,22 +541,40 @@ class _Parser:
     def parse(
         self,
     ) -> tuple[dict[str, str], list[Stage], list[KeyValue], list[Instruction]]:
+        """Read every instruction; one BuildKit would reject is recorded in ``errors``.
+
+        Raises:
+            DockerfileSyntaxError: the file as a whole cannot be read (directives, no
+                instructions, no build stage).
+        """
         logicals = self._logical_lines(self._read_directives())
         if not logicals:
             raise DockerfileSyntaxError(1, "the file has no instructions")
         build = _Build()
         for logical in logicals:
-            instruction, values = self._instruction(logical, logical.text)
-            if instruction.keyword == "FROM" and not instruction.onbuild:
-                build.builders.append(self._from(instruction, build))
-            elif build.builders:
-                build.builders[-1].add(instruction, values, build.global_values, self.escape)
-            else:
-                self._preamble(instruction, values, build)
-        if not build.builders:
+            try:
+                self._dispatch(logical, build)
+            except DockerfileSyntaxError as exc:
+                self._error(exc)
+                if _split_keyword(logical.text)[0].upper() == "FROM":
+                    # A FROM that does not parse still starts a stage: what follows belongs to
+                    # it, not to the stage before (its base is unknown and not audited).
+                    build.builders.append(self._broken_stage(logical, build))
+        if not build.builders and not self.errors:
             raise DockerfileSyntaxError(logicals[-1].line, "no FROM: the file has no build stage")
         stages = [b.build() for b in build.builders]
         return self.directives, stages, build.global_args, build.preamble
+
+    def _dispatch(self, logical: _Logical, build: _Build) -> None:
+        if logical.broken:
+            return  # an unterminated heredoc, already reported
+        instruction, values = self._instruction(logical, logical.text)
+        if instruction.keyword == "FROM" and not instruction.onbuild:
+            build.builders.append(self._from(instruction, build))
+        elif build.builders:
+            build.builders[-1].add(instruction, values, build.global_values, self.escape)
+        else:
+            self._preamble(instruction, values, build)
 
     def _preamble(self, instruction: Instruction, values: list[str | None], build: _Build) -> None:
         """An instruction before the first FROM: only ARG may come there (global ARGs)."""
@@ -597,29 +586,60 @@ class _Parser:
         build.preamble.append(instruction)
         for pair, real in zip(instruction.pairs, values, strict=True):
             build.global_args.append(pair)
-            value = None if real is None else expand(real, build.global_values, self.escape)[0]
+            value = None
+            if real is not None:
+                value = _word(real, build.global_values, self.escape, instruction.line).value
             build.global_values[pair.key] = value
 
+    def _broken_stage(self, logical: _Logical, build: _Build) -> _StageBuilder:
+        return _StageBuilder(
+            index=len(build.builders),
+            name=None,
+            line=logical.line,
+            base=_split_keyword(logical.text)[1] or "(none)",
+            base_image=None,
+            unresolved=[],
+            platform=None,
+            base_stage=None,
+            is_scratch=False,
+            parent=None,
+        )
+
     def _from(self, instruction: Instruction, build: _Build) -> _StageBuilder:
+        """A new stage; a problem with its name or base is recorded, and the stage kept."""
         words = instruction.args.split()
-        name = _stage_name(words, instruction.line, build.names)
+        line = instruction.line
+        try:
+            name = _stage_name(words, line, build.names)
+        except DockerfileSyntaxError as exc:
+            self._error(exc)
+            name = None
         base = words[0]
-        resolved, unresolved = expand(base, build.global_values, self.escape)
-        base_stage = build.names.get(resolved.lower()) if not unresolved else None
-        is_scratch = resolved.lower() == "scratch" and not unresolved
-        base_image: str | None = resolved if not unresolved else None
+        try:
+            word = _word(base, build.global_values, self.escape, line)
+            resolved, unresolved = word.value, word.unset
+        except DockerfileSyntaxError as exc:
+            self._error(exc)
+            resolved, unresolved = "", []
+            broken = True
+        else:
+            broken = False
+        base_stage = build.names.get(resolved.lower()) if not unresolved and not broken else None
+        is_scratch = resolved.lower() == "scratch" and not unresolved and not broken
+        base_image: str | None = resolved if not unresolved and not broken else None
         if base_image is not None and base_stage is None and not is_scratch:
             try:
                 parse_image_ref(base_image)
             except ValueError as exc:
-                raise DockerfileSyntaxError(instruction.line, str(exc)) from exc
+                self._error(DockerfileSyntaxError(line, str(exc)))
+                base_image = None
         builder = _StageBuilder(
             index=len(build.builders),
             name=name,
-            line=instruction.line,
+            line=line,
             base=base,
             base_image=base_image,
-            unresolved=sorted(set(unresolved)),
+            unresolved=unresolved,
             platform=_platform(instruction.flags),
             base_stage=base_stage,
             is_scratch=is_scratch,
@@ -640,6 +660,18 @@ def _keyword(text: str, line: int) -> tuple[str, str]:
     if keyword not in INSTRUCTIONS:
         raise DockerfileSyntaxError(line, f"unknown instruction {keyword_raw!r}")
     return keyword, rest.strip()
+
+
+def _redact_exec_passwords(
+    words: list[str], found: RedactedValue | None
+) -> tuple[list[str], RedactedValue | None]:
+    """The exec form's words with literal passwords redacted (``["sh", "-c", "..."]``)."""
+    out = []
+    for word in words:
+        redacted, password = redact_passwords(word)
+        out.append(redacted)
+        found = found or password
+    return out, found
 
 
 def _pair(key: str, value: str | None) -> KeyValue:
@@ -675,6 +707,7 @@ class _StageBuilder:
     user: str | None = None
     user_line: int | None = None
     user_unresolved: list[str] = field(default_factory=list)
+    user_unset_args: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.parent is not None:
@@ -683,6 +716,7 @@ class _StageBuilder:
             self.user = self.parent.user
             self.user_line = self.parent.user_line
             self.user_unresolved = list(self.parent.user_unresolved)
+            self.user_unset_args = list(self.parent.user_unset_args)
 
     def _scope(self) -> dict[str, str | None]:
         return {**dict.fromkeys(_AUTOMATIC_ARGS), **self.args, **self.env}
@@ -697,21 +731,25 @@ class _StageBuilder:
         self.instructions.append(instruction)
         if instruction.onbuild:
             return  # triggers run in downstream builds, not in this one
+        line = instruction.line
         if instruction.keyword == "ARG":
             for pair, real in zip(instruction.pairs, real_values, strict=True):
                 if real is None:
                     # ``ARG NAME`` inside a stage brings in the global default, if any.
                     self.args[pair.key] = global_values.get(pair.key)
                 else:
-                    self.args[pair.key] = expand(real, self._scope(), escape)[0]
+                    self.args[pair.key] = _word(real, self._scope(), escape, line).value
         elif instruction.keyword == "ENV":
             for pair, real in zip(instruction.pairs, real_values, strict=True):
-                self.env[pair.key] = expand(real or "", self._scope(), escape)[0]
+                self.env[pair.key] = _word(real or "", self._scope(), escape, line).value
         elif instruction.keyword == "USER":
-            value, unresolved = expand(instruction.args.strip(), self._scope(), escape)
-            self.user = value
-            self.user_line = instruction.line
-            self.user_unresolved = sorted(set(unresolved))
+            word = _word(instruction.args.strip(), self._scope(), escape, line)
+            self.user = word.value
+            self.user_line = line
+            self.user_unresolved = word.unset
+            # Declared as a build argument without a value (else: not declared here at all,
+            # so it can only come from the base image's environment).
+            self.user_unset_args = [n for n in word.unset if n in self.args]
 
     def build(self) -> Stage:
         return Stage(
@@ -727,5 +765,6 @@ class _StageBuilder:
             user=self.user,
             user_line=self.user_line,
             user_unresolved=self.user_unresolved,
+            user_unset_args=self.user_unset_args,
             instructions=self.instructions,
         )

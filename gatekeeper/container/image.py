@@ -26,7 +26,7 @@ import stat
 import tarfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -81,6 +81,80 @@ _SBOM_PREDICATES = {
 # -- reading blobs ------------------------------------------------------------------------
 
 
+_GZIP_MAGIC = b"\x1f\x8b"
+# The ratio cap applies once a layer has inflated this much: small layers of text compress
+# far better than big ones, and a bomb is caught long before it costs anything.
+RATIO_WARMUP = 32 * 1024 * 1024
+
+
+@dataclass
+class _Inflated:
+    """Bytes inflated from every layer of one image so far (``limits.max_inflated_bytes``)."""
+
+    total: int = 0
+
+
+class _GzipLayer:
+    """A gzip layer read as the tar stream inside it, inflated in bounded steps.
+
+    SECURITY: a 4.7 MB gzip member can inflate to gigabytes, and one unbounded
+    ``decompress()`` call to a gigabyte at once. Every read asks zlib for at most ``size``
+    bytes (``max_length``), and inflating stops with ``InvalidInput`` naming the cap when the
+    layer gives more than ``limits.max_layer_inflated_bytes``, all layers more than
+    ``limits.max_inflated_bytes``, or (after the first 32 MiB) more than
+    ``limits.max_layer_ratio`` bytes per compressed byte. Concatenated gzip members are read on.
+    """
+
+    def __init__(self, raw: _Prefixed, limits: Limits, inflated: _Inflated, what: str) -> None:
+        self.raw = raw
+        self.limits = limits
+        self.inflated = inflated
+        self.what = what
+        self.count = 0
+        self.zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = _CHUNK
+        out = b""
+        while not out:
+            if self.zlib.eof:
+                # The next gzip member starts with what the last one left over.
+                data = self.zlib.unused_data or self.raw.read(64 * 1024)
+                self.zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            else:
+                data = self.zlib.unconsumed_tail or self.raw.read(64 * 1024)
+            if not data:
+                return b""
+            try:
+                out = self.zlib.decompress(data, size)
+            except zlib.error as exc:
+                raise InvalidInput(f"{self.what}: corrupt gzip layer: {exc}") from exc
+        self._account(len(out))
+        return out
+
+    def _account(self, count: int) -> None:
+        self.count += count
+        self.inflated.total += count
+        limits = self.limits
+        if self.count > limits.max_layer_inflated_bytes:
+            raise InvalidInput(
+                f"{self.what}: the layer inflates to more than {limits.max_layer_inflated_bytes} "
+                f"bytes (limits.max_layer_inflated_bytes)"
+            )
+        if self.inflated.total > limits.max_inflated_bytes:
+            raise InvalidInput(
+                f"{self.what}: the image's layers inflate to more than "
+                f"{limits.max_inflated_bytes} bytes in total (limits.max_inflated_bytes)"
+            )
+        compressed = max(self.raw.count, 1)
+        if self.count > RATIO_WARMUP and self.count > limits.max_layer_ratio * compressed:
+            raise InvalidInput(
+                f"{self.what}: the layer inflates {self.count // compressed}-fold, more than "
+                f"limits.max_layer_ratio ({limits.max_layer_ratio}); a decompression bomb?"
+            )
+
+
 class _HashingReader:
     """Reads a stream while hashing and counting it, refusing more than ``limit`` bytes."""
 
@@ -104,6 +178,10 @@ class _HashingReader:
     def drain(self) -> None:
         while self.read(_CHUNK):
             pass
+
+
+class _LayerStream(Protocol):
+    def read(self, size: int = -1) -> bytes: ...
 
 
 def _check_digest(digest: object, what: str) -> str:
@@ -321,6 +399,7 @@ class _Blobs:
 
     source: _Source
     limits: Limits
+    inflated: _Inflated = field(default_factory=_Inflated)
 
     def path(self, digest: str, what: str) -> str:
         return f"blobs/sha256/{_check_digest(digest, what)}"
@@ -385,7 +464,7 @@ class _Blobs:
         with self.source.open(name) as handle:
             reader = _HashingReader(handle, actual_size, f"{self.source.label}: {what}")
             if media_type is None or media_type in _TAR_LAYER_TYPES:
-                secret_files = _scan_layer(reader, self.limits, f"{self.source.label}: {what}")
+                secret_files = self._scan(reader, f"{self.source.label}: {what}")
             reader.drain()
         if reader.count != actual_size:
             raise InvalidInput(f"{self.source.label}: {what} is truncated")
@@ -398,12 +477,50 @@ class _Blobs:
             digest=digest, size=actual_size, media_type=media_type, secret_files=secret_files
         )
 
+    def _scan(self, reader: _HashingReader, what: str) -> list[str]:
+        """List a plain or gzip layer tar; any other compression is hashed, not listed."""
+        head = reader.read(2)
+        stream = _Prefixed(head, reader)
+        if head == _GZIP_MAGIC:
+            return _scan_layer(
+                _GzipLayer(stream, self.limits, self.inflated, what), self.limits, what
+            )
+        if _compressed_otherwise(head):
+            return []
+        return _scan_layer(stream, self.limits, what)
 
-def _scan_layer(reader: _HashingReader, limits: Limits, what: str) -> list[str]:
-    """Names of credential-looking files in a layer tar, read as a stream (never extracted)."""
+
+class _Prefixed:
+    """``head`` (already read) then the rest of ``reader``; counts like the reader."""
+
+    def __init__(self, head: bytes, reader: _HashingReader) -> None:
+        self.head = head
+        self.reader = reader
+
+    @property
+    def count(self) -> int:
+        return self.reader.count
+
+    def read(self, size: int = -1) -> bytes:
+        if self.head:
+            data, self.head = self.head, b""
+            return data
+        return self.reader.read(size)
+
+
+def _compressed_otherwise(head: bytes) -> bool:
+    """zstd (``28 b5``), bzip2 (``BZ``) or xz (``fd 37``): hashed, not listed."""
+    return head in (b"\x28\xb5", b"BZ", b"\xfd7")
+
+
+def _scan_layer(reader: _LayerStream, limits: Limits, what: str) -> list[str]:
+    """Names of credential-looking files in a layer tar, read as a stream (never extracted).
+
+    ``reader`` gives the plain tar (a gzip layer is inflated by ``_GzipLayer``, under caps).
+    """
     found: list[str] = []
     try:
-        layer = tarfile.open(fileobj=reader, mode="r|*", bufsize=_CHUNK)  # type: ignore[call-overload]
+        layer = tarfile.open(fileobj=reader, mode="r|", bufsize=_CHUNK)  # type: ignore[call-overload]
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise InvalidInput(f"{what}: not a readable layer tar: {exc}") from exc
     declared = 0

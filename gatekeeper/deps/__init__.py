@@ -110,6 +110,7 @@ def _parse_file(source: FileSource, path: str, fmt: FileFormat, result: ParseRes
         return
     result.packages.extend(partial.packages)
     result.declared.extend(partial.declared)
+    result.projects.extend(partial.projects)
     result.errors.extend(partial.errors)
     result.notes.extend(partial.notes)
     result.files.extend(partial.files)
@@ -122,6 +123,7 @@ def _snapshot(result: ParseResult) -> DepsSnapshot:
             result.packages, key=lambda p: (p.file, p.line, p.ecosystem, p.name, p.version or "")
         ),
         declared=sorted(result.declared, key=lambda d: (d.file, d.line, d.name, d.spec, d.role)),
+        projects=sorted(result.projects, key=lambda p: (p.file, p.name, p.line)),
         errors=sorted(set(result.errors), key=lambda e: (e.file, e.line, e.message)),
         notes=sorted(set(result.notes)),
     )

@@ -67,6 +67,27 @@ def registry_source(ecosystem: str, url: str | None) -> str:
     return f"registry:{url}"
 
 
+_CODELOAD = re.compile(
+    r"^https?://codeload\.github\.com/([^/]+)/([^/]+)/(?:tar\.gz|zip|legacy\.tar\.gz)/"
+)
+
+
+def git_source(url: str) -> str:
+    """``git:URL`` for a git dependency: the repository, without the commit, tag or branch
+    that pins it (``#sha``, ``?rev=``, pip's ``@ref``, a codeload archive's path), so that
+    moving to another commit of the same repository is an update, not another source."""
+    url = url.strip().split("#", 1)[0].split("?", 1)[0]
+    codeload = _CODELOAD.match(url)
+    if codeload:
+        return f"git:https://github.com/{codeload.group(1)}/{codeload.group(2)}"
+    scheme, sep, rest = url.partition("://")
+    if sep and "@" in rest.partition("/")[2]:
+        # pip: git+https://host/org/repo.git@v1.0 (an @ in the host part is a user name)
+        host, _, path = rest.partition("/")
+        url = f"{scheme}://{host}/{path.rsplit('@', 1)[0]}"
+    return f"git:{url}"
+
+
 def is_default_source(ecosystem: str, source: str) -> bool:
     return source == spec_of(ecosystem).default_source
 
@@ -184,6 +205,20 @@ def find_line(text: str, needles: Iterable[str], default: int = 1) -> int:
     return default
 
 
+def use_of(name: str, version: str, marker: str | None = None) -> str:
+    """The ``name@version`` spelling of a resolved dependency (``Package.uses``), with
+    `` ; marker`` when the lockfile resolves it for one environment only (uv's forks)."""
+    return f"{name}@{version} ; {marker}" if marker else f"{name}@{version}"
+
+
+def split_use(value: str) -> tuple[str, str, str]:
+    """(name, version, marker or "") of a ``name@version[ ; marker]`` (split at the last
+    ``@`` before the marker: npm scopes start with one, no ecosystem's versions contain one)."""
+    resolved, _, marker = value.partition(" ; ")
+    name, _, version = resolved.rpartition("@")
+    return name, version, marker
+
+
 @functools.lru_cache(maxsize=4096)
 def redact_credentials(text: str) -> str:
     """``text`` with a credential inside a URL (``https://user:PASSWORD@host``, a token as
@@ -210,6 +245,7 @@ def package(
     pinning: bool = True,
     hash_supported: bool = False,
     depends_on: Iterable[str] = (),
+    uses: Iterable[str] = (),
 ) -> Package:
     # SECURITY: names and versions come from hostile files; one that cannot be a package
     # (not text, or not expressible as a purl) is a parse error of that file, not a crash.
@@ -234,4 +270,5 @@ def package(
         pinning=pinning,
         hash_supported=hash_supported,
         depends_on=sorted(set(depends_on)),
+        uses=sorted(set(uses)),
     )

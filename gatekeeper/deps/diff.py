@@ -1,22 +1,41 @@
 """The dependency diff between the base snapshot and the tree.
 
-Entries are matched by (file, ecosystem, name); when a file is new or was moved they fall
-back to (ecosystem, name) anywhere on the base, so that moving a lockfile is not "new".
-Versions compare by the ecosystem's rules (``versions.py``); a version that does not parse
-is never called a downgrade (and says so in the notes).
+Files are paired first: each file of the tree with the same path on the base, or, when it is
+new, with the base file it was moved from (a file gone from the tree, same ecosystem, most of
+the same package names). Entries are then matched by (file, ecosystem, name); a name not on
+the paired file falls back to (ecosystem, name) anywhere on the base, so that moving a
+lockfile is not "new" and a re-hash or a re-source is seen wherever the base had the package.
+
+Versions are compared only within a pair of files (another lockfile of the repository is
+another project, not an earlier state of this one), by the ecosystem's rules
+(``versions.py``); a version that does not parse is never called a downgrade (and says so in
+the notes). Where the lockfile records who gets which version (``Package.uses``,
+``DepsSnapshot.projects``; ``FileFormat.per_dependent``), a downgrade is a dependent (the same
+package at the same version, or one of the repository's own projects) that gets a lower
+version than it got on the base: Cargo dropping ``wasi 0.14`` while ``getrandom 0.2`` keeps
+its ``wasi 0.11``, or npm hoisting an older nested ``doctrine``, is none. Where it records no
+dependent of the name, or does not record them at all (poetry.lock, requirements files), the
+versions themselves are compared: the only one on each side, else the highest (and the change
+says which).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from gatekeeper.deps.common import make_purl
+from gatekeeper.deps.common import make_purl, split_use
+from gatekeeper.deps.ecosystem import format_for
 from gatekeeper.deps.versions import UnparseableVersion, version_key
-from gatekeeper.models.deps import ChangeKind, DepChange, DepsSnapshot, Package
+from gatekeeper.models.deps import ChangeKind, CompareBasis, DepChange, DepsSnapshot, Package
 
 Key = tuple[str, str]  # (ecosystem, name)
+# A dependent: ("project", name, marker) for one of the repository's own projects, or
+# ("package", name, version, marker); the marker ("" for none) is the environment a lock
+# resolves the dependency for (uv's forks: one version per name per marker set).
+Dependent = tuple[str, ...]
 
 
 def _group(
@@ -71,42 +90,213 @@ def _added(entries: list[Package]) -> DepChange:
     )
 
 
-def _highest_moved(
-    first: Package, heads: set[str], bases: set[str], notes: list[str]
-) -> tuple[str, str, bool] | None:
-    """(new highest, old highest, is a downgrade) when the highest version moved."""
-    try:
-        new = _max_version(first.ecosystem, heads)
-        old = _max_version(first.ecosystem, bases)
-    except UnparseableVersion as exc:
-        notes.append(f"{first.file}: {first.ecosystem}/{first.name}: versions not compared: {exc}")
-        return None
-    if new is None or old is None or new[1] == old[1]:
-        return None
-    return new[0], old[0], new[1] < old[1]
+# ------------------------------------------------------------------ pairing files
 
 
-def _version_change(
-    entries: list[Package], olds: list[Package], notes: list[str]
-) -> DepChange | None:
-    """An upgrade or downgrade of the highest version, by the ecosystem's ordering."""
-    first = min(entries, key=lambda p: p.line)
-    heads, bases = _versions(entries), _versions(olds)
-    comparable = heads and bases and heads != bases
-    moved = _highest_moved(first, heads, bases, notes) if comparable else None
-    if moved is None:
-        return None
-    new, old, down = moved
-    return DepChange(
-        kind="downgraded" if down else "upgraded",
-        ecosystem=first.ecosystem,
-        name=first.name,
-        purl=make_purl(first.ecosystem, first.name, new),
-        file=first.file,
-        line=_line_of(entries, new, first.line),
-        base_version=old,
-        head_version=new,
-    )
+def _file_names(snapshot: DepsSnapshot) -> dict[str, tuple[str, set[str]]]:
+    """Each file's ecosystem and package names."""
+    out: dict[str, tuple[str, set[str]]] = {}
+    for pkg in snapshot.packages:
+        out.setdefault(pkg.file, (pkg.ecosystem, set()))[1].add(pkg.name)
+    return out
+
+
+def file_origins(base: DepsSnapshot, head: DepsSnapshot) -> dict[str, str]:
+    """Each head file's counterpart on the base: the same path, or for a new file the base
+    file it was moved from (gone from the tree, same ecosystem, at least half of the two
+    files' names in common; the most similar first, then the same file name)."""
+    base_files, head_files = _file_names(base), _file_names(head)
+    origins = {f: f for f in head_files if f in base_files}
+    gone = [f for f in base_files if f not in head_files]
+    candidates: list[tuple[float, bool, str, str]] = []
+    for new in sorted(set(head_files) - set(base_files)):
+        eco, names = head_files[new]
+        for old in gone:
+            old_eco, old_names = base_files[old]
+            if old_eco != eco:
+                continue
+            similarity = len(names & old_names) / len(names | old_names)
+            if similarity >= 0.5:
+                same_name = old.rsplit("/", 1)[-1] == new.rsplit("/", 1)[-1]
+                candidates.append((-similarity, not same_name, new, old))
+    claimed: set[str] = set()
+    for _, _, new, old in sorted(candidates):
+        if new not in origins and old not in claimed:
+            origins[new] = old
+            claimed.add(old)
+    return origins
+
+
+# ------------------------------------------------------------------ who gets which version
+
+
+class _Resolutions:
+    """What each dependent of each file gets, read lazily (only files whose names need it)."""
+
+    def __init__(self, snapshot: DepsSnapshot) -> None:
+        self.snapshot = snapshot
+        self._by_file: dict[str, dict[str, dict[Dependent, set[str]]]] | None = None
+
+    def of(self, file: str, name: str) -> dict[Dependent, set[str]]:
+        """Dependent -> the versions of ``name`` it gets, in ``file``."""
+        if self._by_file is None:
+            self._by_file = self._index()
+        return self._by_file.get(file, {}).get(name, {})
+
+    def _index(self) -> dict[str, dict[str, dict[Dependent, set[str]]]]:
+        out: dict[str, dict[str, dict[Dependent, set[str]]]] = defaultdict(
+            lambda: defaultdict(lambda: defaultdict(set))
+        )
+        for pkg in self.snapshot.packages:
+            for use in pkg.uses:
+                name, version, marker = split_use(use)
+                out[pkg.file][name][("package", pkg.name, pkg.version or "", marker)].add(version)
+        for project in self.snapshot.projects:
+            for use in project.uses:
+                name, version, marker = split_use(use)
+                out[project.file][name][("project", project.name, marker)].add(version)
+        return out
+
+
+def _records_dependents(file: str) -> bool:
+    found = format_for(file)
+    return found is not None and found[1].per_dependent
+
+
+def _by_who(edges: dict[Dependent, set[str]]) -> dict[Dependent, dict[str, set[str]]]:
+    """Dependent without its marker -> marker -> versions."""
+    out: dict[Dependent, dict[str, set[str]]] = defaultdict(dict)
+    for dependent, versions in edges.items():
+        out[dependent[:-1]][dependent[-1]] = versions
+    return out
+
+
+def _paired(
+    base: dict[Dependent, set[str]], head: dict[Dependent, set[str]]
+) -> list[tuple[Dependent, set[str], set[str]]]:
+    """(dependent, base versions, head versions) of each dependent on both sides: a project by
+    its name, a package by name and version. A dependent at another version is another
+    dependent: its release asks for what it asks for (a new release of a tool that pins an
+    older library is no back-rev of the lockfile; a back-rev of the tool itself is seen where
+    the tool is the dependency).
+
+    Environments (uv's markers): the same marker on both sides is compared; when one side
+    resolves for every environment and the other splits it into forks, the dependent is
+    compared as a whole (its highest version on each side: a new fork for a new environment,
+    such as a minimum-versions group, is no back-rev); forks split anew on both sides are not
+    compared."""
+    befores, afters = _by_who(base), _by_who(head)
+    pairs: list[tuple[Dependent, set[str], set[str]]] = []
+    for who in sorted(set(befores) & set(afters)):
+        olds, news = befores[who], afters[who]
+        common = sorted(set(olds) & set(news))
+        if common:
+            pairs.extend(((*who, m), olds[m], news[m]) for m in common)
+        elif set(olds) == {""} or set(news) == {""}:
+            every = (*who, "")
+            pairs.append((every, set().union(*olds.values()), set().union(*news.values())))
+    return pairs
+
+
+def _label(dependent: Dependent) -> str:
+    """``name@version`` of a package, ``project:NAME`` of a project, `` ; marker`` if any."""
+    marker = f" ; {dependent[-1]}" if dependent[-1] else ""
+    if dependent[0] == "project":
+        return f"project:{dependent[1]}{marker}"
+    return f"{dependent[1]}@{dependent[2]}{marker}"
+
+
+@dataclass
+class _Compare:
+    """One name of one file, with its counterpart on the base."""
+
+    entries: list[Package]
+    olds: list[Package]
+    base_file: str
+    base: _Resolutions
+    head: _Resolutions
+    notes: list[str]
+
+    @property
+    def first(self) -> Package:
+        return min(self.entries, key=lambda p: p.line)
+
+    def changes(self) -> list[DepChange]:
+        """The upgrade or downgrade(s) of this name, by the ecosystem's ordering."""
+        heads, bases = _versions(self.entries), _versions(self.olds)
+        if not heads or not bases or heads == bases:
+            return []
+        try:
+            if _records_dependents(self.first.file) and _records_dependents(self.base_file):
+                found = self._per_dependent(heads, bases)
+                if found is not None:
+                    return found
+            return self._highest(heads, bases, _basis(heads, bases))
+        except UnparseableVersion as exc:
+            first = self.first
+            self.notes.append(
+                f"{first.file}: {first.ecosystem}/{first.name}: versions not compared: {exc}"
+            )
+            return []
+
+    def _change(
+        self,
+        old: str,
+        new: str,
+        down: bool,
+        basis: CompareBasis,
+        dependents: list[str] | None = None,
+    ) -> DepChange:
+        first = self.first
+        return DepChange(
+            kind="downgraded" if down else "upgraded",
+            ecosystem=first.ecosystem,
+            name=first.name,
+            purl=make_purl(first.ecosystem, first.name, new),
+            file=first.file,
+            line=_line_of(self.entries, new, first.line),
+            base_version=old,
+            head_version=new,
+            basis=basis,
+            dependents=dependents or [],
+        )
+
+    def _highest(self, heads: set[str], bases: set[str], basis: CompareBasis) -> list[DepChange]:
+        eco = self.first.ecosystem
+        new, old = _max_version(eco, heads), _max_version(eco, bases)
+        if new is None or old is None or new[1] == old[1]:
+            return []
+        return [self._change(old[0], new[0], new[1] < old[1], basis)]
+
+    def _per_dependent(self, heads: set[str], bases: set[str]) -> list[DepChange] | None:
+        """A downgrade for each dependent that gets a lower version than on the base; else
+        an upgrade when the highest version rose (a version merely dropped, or now used by
+        other dependents than before, is neither). None when the lockfile records no
+        dependent of the name on either side (then the versions themselves are compared)."""
+        eco, name = self.first.ecosystem, self.first.name
+        before, after = self.base.of(self.base_file, name), self.head.of(self.first.file, name)
+        if not before and not after:
+            return None
+        drops: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for dependent, olds, news in _paired(before, after):
+            old, new = _max_version(eco, olds), _max_version(eco, news)
+            if old is not None and new is not None and new[1] < old[1]:
+                drops[(old[0], new[0])].append(_label(dependent))
+        if drops:
+            return [
+                self._change(old, new, True, "dependents", sorted(set(who)))
+                for (old, new), who in sorted(drops.items())
+            ]
+        return [c for c in self._highest(heads, bases, _basis(heads, bases)) if not _down(c)]
+
+
+def _basis(heads: set[str], bases: set[str]) -> CompareBasis:
+    """How versions compare without dependents: the only one on each side, or the highest."""
+    return "single" if len(heads) == len(bases) == 1 else "highest"
+
+
+def _down(change: DepChange) -> bool:
+    return change.kind == "downgraded"
 
 
 def _versions(packages: list[Package]) -> set[str]:
@@ -200,14 +390,18 @@ def diff(base: DepsSnapshot, head: DepsSnapshot) -> tuple[list[DepChange], list[
     notes: list[str] = []
     base_file, base_name = _group(base.packages)
     head_file, head_name = _group(head.packages)
+    origins = file_origins(base, head)
+    base_uses, head_uses = _Resolutions(base), _Resolutions(head)
     for (file, eco, name), entries in sorted(head_file.items()):
-        olds = base_file.get((file, eco, name)) or base_name.get((eco, name))
+        origin = origins.get(file)
+        paired = base_file.get((origin, eco, name)) if origin is not None else None
+        olds = paired or base_name.get((eco, name))
         if not olds:
             changes.append(_added(entries))
             continue
-        version_change = _version_change(entries, olds, notes)
-        if version_change is not None:
-            changes.append(version_change)
+        if paired and origin is not None:
+            compare = _Compare(entries, paired, origin, base_uses, head_uses, notes)
+            changes.extend(compare.changes())
         for pkg in entries:
             changes.extend(_entry_changes(pkg, olds))
     changes.extend(

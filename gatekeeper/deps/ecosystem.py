@@ -53,6 +53,10 @@ class FileFormat:
     role: Literal["lock", "manifest"] = "lock"  # a lock records hashes; a manifest declares
     locks: tuple[str, ...] = ()  # a manifest: the files beside it that must agree with it
     skip_under: str | None = None  # a directory whose copies are not the project's own
+    # The lockfile records which version each dependent gets (its parser fills
+    # ``Package.uses`` and the projects' ``uses``), so a diff can compare per dependent when
+    # one name has several versions; without it the diff compares the highest version.
+    per_dependent: bool = False
 
     def load(self) -> Parser:
         return cast("Parser", load_ref(self.parser))
@@ -156,7 +160,8 @@ ECOSYSTEMS: dict[str, EcosystemSpec] = {
             files={
                 "poetry.lock": FileFormat("gatekeeper.deps.pypi:parse_poetry_lock"),
                 "Pipfile.lock": FileFormat("gatekeeper.deps.pypi:parse_pipfile_lock"),
-                "uv.lock": FileFormat("gatekeeper.deps.pypi:parse_uv_lock"),
+                # uv: a dependency names its version (and source) when the lock holds several.
+                "uv.lock": FileFormat("gatekeeper.deps.pypi:parse_uv_lock", per_dependent=True),
                 "pyproject.toml": FileFormat(
                     "gatekeeper.deps.pypi:parse_pyproject",
                     role="manifest",
@@ -181,10 +186,19 @@ ECOSYSTEMS: dict[str, EcosystemSpec] = {
                     locks=_NPM_LOCKS,
                     skip_under="node_modules",
                 ),
-                "package-lock.json": FileFormat("gatekeeper.deps.npm:parse_package_lock"),
-                "npm-shrinkwrap.json": FileFormat("gatekeeper.deps.npm:parse_package_lock"),
-                "yarn.lock": FileFormat("gatekeeper.deps.npm:parse_yarn_lock"),
-                "pnpm-lock.yaml": FileFormat("gatekeeper.deps.npm:parse_pnpm_lock"),
+                # npm: install paths (node_modules/a/node_modules/b) say who gets which
+                # version; yarn: each descriptor (name@range) resolves to one entry; pnpm:
+                # importers and packages name their dependencies' exact versions.
+                "package-lock.json": FileFormat(
+                    "gatekeeper.deps.npm:parse_package_lock", per_dependent=True
+                ),
+                "npm-shrinkwrap.json": FileFormat(
+                    "gatekeeper.deps.npm:parse_package_lock", per_dependent=True
+                ),
+                "yarn.lock": FileFormat("gatekeeper.deps.npm:parse_yarn_lock", per_dependent=True),
+                "pnpm-lock.yaml": FileFormat(
+                    "gatekeeper.deps.npm:parse_pnpm_lock", per_dependent=True
+                ),
             },
             finish="gatekeeper.deps.npm:mark_yarn_direct",
         ),
@@ -210,7 +224,13 @@ ECOSYSTEMS: dict[str, EcosystemSpec] = {
             registry="https://github.com/rust-lang/crates.io-index",
             registry_aliases=("sparse+https://index.crates.io/", "https://index.crates.io/"),
             version_scheme="semver",
-            files={"Cargo.lock": FileFormat("gatekeeper.deps.cargo:parse_cargo_lock")},
+            # Cargo.lock: a dependency is "name" when the lock holds one version of it and
+            # "name version" when it holds several.
+            files={
+                "Cargo.lock": FileFormat(
+                    "gatekeeper.deps.cargo:parse_cargo_lock", per_dependent=True
+                )
+            },
         ),
         EcosystemSpec(
             name="RubyGems",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import posixpath
 import re
 import urllib.parse
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -14,15 +15,17 @@ import yaml
 from gatekeeper._fileio import load_yaml, loads_json_strict
 from gatekeeper.deps.common import (
     find_line,
+    git_source,
     hex_hash,
     line_index,
     package,
     redact_credentials,
     registry_source,
     sri_to_hashes,
+    use_of,
 )
 from gatekeeper.deps.parsing import FileSource, LockfileError, ParseResult
-from gatekeeper.models.deps import Declared, Package
+from gatekeeper.models.deps import Declared, Package, Project
 
 _DEP_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
 
@@ -43,7 +46,7 @@ def npm_source(name: str, resolved: str | None) -> tuple[str, bool]:
         resolved.startswith(("git+", "git:", "github:", "gitlab:", "bitbucket:"))
         or "codeload.github.com" in resolved
     ):
-        return f"git:{resolved.split('#')[0]}", False
+        return git_source(resolved), False
     if resolved.startswith(("file:", "link:", "workspace:")):
         return f"path:{resolved.split(':', 1)[1]}", False
     marker = f"/{name}/-/"
@@ -110,6 +113,53 @@ def parse_package_json(path: str, text: str, result: ParseResult, tree: FileSour
 
 _LOCK_KEY = re.compile(r'^    "((?:[^"\\]|\\.)*)": \{', re.MULTILINE)
 
+# What an installed package's dependencies are (devDependencies are not installed with it).
+_INSTALLED_FIELDS = ("dependencies", "optionalDependencies", "peerDependencies")
+# What a project of the repository (the root, a workspace member) depends on.
+_PROJECT_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
+
+
+def _dep_names(entry: dict[str, Any], fields: tuple[str, ...]) -> list[str]:
+    names: list[str] = []
+    for field in fields:
+        value = entry.get(field)
+        if isinstance(value, dict):
+            names.extend(str(name) for name in value)
+    return names
+
+
+def node_resolve(installed: dict[str, Any], directory: str, name: str) -> str | None:
+    """The install path of ``name`` as Node resolves it from the package at ``directory``
+    (``""`` for the root): ``directory/node_modules/name``, then each parent's, up to the
+    root's ``node_modules/name``; None when none of them is installed."""
+    parts = directory.split("/") if directory else []
+    for end in range(len(parts), -1, -1):
+        if end and parts[end - 1] == "node_modules":
+            continue  # Node never looks in node_modules/node_modules
+        prefix = "/".join(parts[:end])
+        candidate = f"{prefix}/node_modules/{name}" if prefix else f"node_modules/{name}"
+        if candidate in installed:
+            return candidate
+    return None
+
+
+class _InstallTree:
+    """A lockfile's install paths (``node_modules/a/node_modules/b``) and what is at each:
+    who gets which version is Node's resolution over these paths."""
+
+    def __init__(self) -> None:
+        self.at: dict[str, tuple[str, str] | None] = {}  # path -> (name, version); None: a link
+
+    def uses(self, directory: str, names: list[str]) -> list[str]:
+        """``name@version`` each of ``names`` resolves to from ``directory`` (sorted)."""
+        out = set()
+        for name in names:
+            found = node_resolve(self.at, directory, name)
+            target = self.at.get(found) if found is not None else None
+            if target is not None:  # a link resolves to a workspace member: the project's code
+                out.add(use_of(*target))
+        return sorted(out)
+
 
 def parse_package_lock(path: str, text: str, result: ParseResult, tree: FileSource) -> None:
     data = _json(text)
@@ -122,18 +172,42 @@ def parse_package_lock(path: str, text: str, result: ParseResult, tree: FileSour
         )
     packages = data.get("packages")
     if version == 1 or not isinstance(packages, dict):
-        _parse_lock_v1(path, text, data, result)
+        _parse_lock_v1(path, text, data, result, tree)
         result.files.append(path)
         return
     lines = line_index(text, _LOCK_KEY)
     direct = _lock_root(path, packages.get("") or {}, lines.get("", 1), result)
+    # First what is installed where (who gets which version is Node's resolution over the
+    # install paths), then each entry with the versions it gets.
+    installed = _InstallTree()
     for key, entry in packages.items():
         if key == "" or "node_modules/" not in key:
             continue  # the root project and workspace members are the project's own code
-        found = _lock_entry(path, key, entry, lines.get(key, 1), direct)
-        if found is not None:
-            result.packages.append(found)
+        installed.at[key] = _installed_at(key, entry, lines.get(key, 1))
+    for key, entry in packages.items():
+        if key == "" or "node_modules/" not in key:
+            if isinstance(entry, dict):
+                uses = installed.uses(key, _dep_names(entry, _PROJECT_FIELDS))
+                result.projects.append(
+                    Project(file=path, name=key or ".", line=lines.get(key, 1), uses=uses)
+                )
+        elif installed.at[key] is not None:
+            uses = installed.uses(key, _dep_names(entry, _INSTALLED_FIELDS))
+            result.packages.append(_lock_entry(path, key, entry, lines.get(key, 1), direct, uses))
     result.files.append(path)
+
+
+def _installed_at(key: str, entry: Any, line: int) -> tuple[str, str] | None:
+    """(name, version) installed at a ``packages`` key (v2/v3); None for a link to a
+    workspace member."""
+    if not isinstance(entry, dict):
+        raise LockfileError(f"packages[{key!r}] is not an object", line)
+    if entry.get("link"):
+        return None
+    ver = entry.get("version")
+    if not isinstance(ver, str):
+        raise LockfileError(f"packages[{key!r}] has no version", line)
+    return entry.get("name") or _name_from_path(key), ver
 
 
 def _lock_root(path: str, root: Any, line: int, result: ParseResult) -> set[str]:
@@ -148,22 +222,17 @@ def _lock_root(path: str, root: Any, line: int, result: ParseResult) -> set[str]
     return direct
 
 
-def _lock_entry(path: str, key: str, entry: Any, line: int, direct: set[str]) -> Package | None:
-    """One ``packages`` entry (v2/v3); None for a link to a workspace member."""
-    if not isinstance(entry, dict):
-        raise LockfileError(f"packages[{key!r}] is not an object", line)
-    if entry.get("link"):
-        return None
+def _lock_entry(
+    path: str, key: str, entry: dict[str, Any], line: int, direct: set[str], uses: list[str]
+) -> Package:
+    """One installed ``packages`` entry (v2/v3), with the versions its dependencies get."""
     name = entry.get("name") or _name_from_path(key)
-    ver = entry.get("version")
-    if not isinstance(ver, str):
-        raise LockfileError(f"packages[{key!r}] has no version", line)
     source, hash_supported = npm_source(name, _text(entry.get("resolved")))
     hashes = _integrity(entry.get("integrity"), line)
     return package(
         "npm",
         name,
-        ver,
+        entry["version"],
         file=path,
         line=line,
         source=source,
@@ -171,6 +240,7 @@ def _lock_entry(path: str, key: str, entry: Any, line: int, direct: set[str]) ->
         direct=key == f"node_modules/{name}" and name in direct,
         hash_supported=hash_supported and not entry.get("inBundle"),
         depends_on=list(entry.get("dependencies") or {}),
+        uses=uses,
     )
 
 
@@ -178,49 +248,80 @@ def _lock_entry(path: str, key: str, entry: Any, line: int, direct: set[str]) ->
 _V1_KEY = re.compile(r'^[ \t]*"((?:[^"\\]|\\.)*)": \{', re.MULTILINE)
 
 
-def _parse_lock_v1(path: str, text: str, data: dict[str, Any], result: ParseResult) -> None:
+def _manifest_beside(path: str, tree: FileSource) -> dict[str, Any] | None:
+    """The package.json beside a lockfile (None: none, or unreadable: its own problems are
+    reported when it is parsed as a manifest)."""
+    try:
+        data = tree.read(posixpath.join(posixpath.dirname(path), "package.json"))
+        manifest = loads_json_strict(data.decode("utf-8-sig")) if data is not None else None
+    except (LockfileError, UnicodeDecodeError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) else None
+
+
+def _parse_lock_v1(
+    path: str, text: str, data: dict[str, Any], result: ParseResult, tree: FileSource
+) -> None:
     # NOTE: one pass for every key's first line; a text.find per dependency was quadratic
     # (28 s for 20,000 entries).
     lines = line_index(text, _V1_KEY)
+    installed = _InstallTree()
+    # (install path, name, entry, line, depth) of every entry of the nested tree
+    rows: list[tuple[str, str, dict[str, Any], int, int]] = []
 
-    def walk(deps: Any, depth: int) -> None:
+    def walk(deps: Any, parent: str, depth: int) -> None:
         if not isinstance(deps, dict):
             raise LockfileError("dependencies is not an object")
         for name, entry in deps.items():
             line = lines.get(name, 1)
             if not isinstance(entry, dict) or not isinstance(entry.get("version"), str):
                 raise LockfileError(f"dependency {name!r} has no version", line)
+            key = f"{parent}/node_modules/{name}" if parent else f"node_modules/{name}"
             ver = entry["version"]
-            resolved = entry.get("resolved")
             if ver.startswith(("file:", "link:")):
+                installed.at[key] = None
                 continue
-            source, hash_supported = npm_source(
-                name, resolved if isinstance(resolved, str) else (ver if ":" in ver else None)
-            )
-            if ":" in ver:  # git or URL dependency: the version field holds the spec
-                ver_out: str | None = None
-            else:
-                ver_out = ver
-            integrity = entry.get("integrity")
-            result.packages.append(
-                package(
-                    "npm",
-                    name,
-                    ver_out,
-                    file=path,
-                    line=line,
-                    source=source,
-                    hashes=sri_to_hashes(integrity) if isinstance(integrity, str) else [],
-                    direct=depth == 0,
-                    spec=None if ver_out else ver,
-                    hash_supported=hash_supported,
-                    depends_on=list(entry.get("requires") or {}),
-                )
-            )
+            # git or URL dependency: the version field holds the spec, no version
+            installed.at[key] = None if ":" in ver else (name, ver)
+            rows.append((key, name, entry, line, depth))
             if entry.get("dependencies"):
-                walk(entry["dependencies"], depth + 1)
+                walk(entry["dependencies"], key, depth + 1)
 
-    walk(data.get("dependencies") or {}, 0)
+    walk(data.get("dependencies") or {}, "", 0)
+    for key, name, entry, line, depth in rows:
+        uses = installed.uses(key, list(entry.get("requires") or {}))
+        result.packages.append(_v1_entry(path, name, entry, line, depth, uses))
+    # v1 does not record the project's own dependencies: the package.json beside it does.
+    manifest = _manifest_beside(path, tree)
+    if manifest is not None:
+        uses = installed.uses("", _dep_names(manifest, _PROJECT_FIELDS))
+        result.projects.append(Project(file=path, name=".", line=1, uses=uses))
+
+
+def _v1_entry(
+    path: str, name: str, entry: dict[str, Any], line: int, depth: int, uses: list[str]
+) -> Package:
+    ver = entry["version"]
+    resolved = entry.get("resolved")
+    source, hash_supported = npm_source(
+        name, resolved if isinstance(resolved, str) else (ver if ":" in ver else None)
+    )
+    ver_out = None if ":" in ver else ver  # git or URL: the version field holds the spec
+    integrity = entry.get("integrity")
+    return package(
+        "npm",
+        name,
+        ver_out,
+        file=path,
+        line=line,
+        source=source,
+        hashes=sri_to_hashes(integrity) if isinstance(integrity, str) else [],
+        direct=depth == 0,
+        spec=None if ver_out else ver,
+        hash_supported=hash_supported,
+        depends_on=list(entry.get("requires") or {}),
+        uses=uses,
+    )
 
 
 # ------------------------------------------------------------------ yarn.lock (v1 and berry)
@@ -231,6 +332,21 @@ def _unquote(value: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] == '"':
         return value[1:-1].replace('\\"', '"')
     return value
+
+
+# One member of an entry header: a quoted string (v1 quotes each descriptor, berry the whole
+# header) or an unquoted run up to the next comma.
+_HEADER_PART = re.compile(r'"((?:[^"\\]|\\.)*)"|([^,"]+)')
+
+
+def _header_descriptors(header: str) -> list[str]:
+    """The descriptors of an entry header (without its final colon): ``a@^1, a@^1.2`` (v1
+    unquoted), ``"a@^1", "a@^1.2"`` (v1 quoted), ``"a@npm:^1, a@npm:^1.2"`` (berry)."""
+    out: list[str] = []
+    for quoted, bare in _HEADER_PART.findall(header):
+        text = quoted.replace('\\"', '"') if quoted else bare
+        out.extend(part.strip() for part in text.split(",") if part.strip())
+    return out
 
 
 def _split_descriptor(descriptor: str) -> tuple[str, str]:
@@ -273,7 +389,10 @@ class _YarnEntries:
         if not line.endswith(":"):
             raise LockfileError(f"expected an entry header, got {line[:60]!r}", number)
         self.current, self.sub = {}, None
-        self.entries.append((number, [_unquote(k) for k in line[:-1].split(",")], self.current))
+        descriptors = _header_descriptors(line[:-1])
+        if not descriptors:
+            raise LockfileError(f"an entry header without descriptors: {line[:60]!r}", number)
+        self.entries.append((number, descriptors, self.current))
 
     def _field(self, number: int, line: str, current: dict[str, Any]) -> None:
         self.sub = None
@@ -288,35 +407,132 @@ class _YarnEntries:
         current[_unquote(key)] = _unquote(value)
 
 
+# The sub-fields of a yarn entry that name what it installs (peer dependencies are the
+# dependent's to provide, so they are resolved from the dependent, not recorded here).
+_YARN_DEP_FIELDS = ("dependencies", "optionalDependencies")
+
+
+def _yarn_deps(fields: dict[str, Any]) -> list[str]:
+    """The descriptors (``name@range``) of an entry's dependencies."""
+    out: list[str] = []
+    for field in _YARN_DEP_FIELDS:
+        value = fields.get(field)
+        if isinstance(value, dict):
+            out.extend(f"{name}@{spec}" for name, spec in value.items())
+    return out
+
+
 def parse_yarn_lock(path: str, text: str, result: ParseResult, tree: FileSource) -> None:
     berry = "__metadata:" in text
     reader = _YarnEntries(berry)
     for number, raw in enumerate(text.splitlines(), start=1):
         reader.feed(number, raw)
+    # Every descriptor (name@range) resolves to one entry: that is who gets which version.
+    resolves: dict[str, tuple[str, str] | None] = {}
+    found: list[tuple[int, dict[str, Any], _YarnTarget]] = []
+    members: list[tuple[int, str, dict[str, Any]]] = []
     for number, keys, fields in reader.entries:
         if keys == ["__metadata"]:
             continue
-        found = _yarn_entry(path, number, keys, fields, berry, result)
-        if found is not None:
-            result.packages.append(found)
+        target = _yarn_target(path, number, keys, fields, berry, result)
+        for key in keys:
+            resolves[key] = (target.name, target.version) if target is not None else None
+        if target is not None:
+            found.append((number, fields, target))
+        elif berry and "@workspace:" in str(fields.get("resolution", "")):
+            workspace = str(fields["resolution"]).split("@workspace:", 1)[1]
+            members.append((number, workspace, fields))
+
+    def uses(descriptors: list[str]) -> list[str]:
+        return sorted({use_of(*r) for d in descriptors if (r := resolves.get(d)) is not None})
+
+    for number, fields, target in found:
+        result.packages.append(target.package(path, number, fields, uses(_yarn_deps(fields))))
+    for number, workspace, fields in members:
+        result.projects.append(
+            Project(file=path, name=workspace, line=number, uses=uses(_yarn_deps(fields)))
+        )
+    if not berry:
+        referenced = {d for _, fields, _ in found for d in _yarn_deps(fields)}
+        _yarn_v1_projects(path, tree, resolves, referenced, result)
     result.files.append(path)
 
 
-def _yarn_entry(
+def _yarn_v1_projects(
+    path: str,
+    tree: FileSource,
+    resolves: dict[str, tuple[str, str] | None],
+    referenced: set[str],
+    result: ParseResult,
+) -> None:
+    """yarn v1 does not record the projects: the root's dependencies are the package.json
+    beside the lock; a descriptor nothing else asks for belongs to a workspace member the
+    lock does not name, and is its own dependent (``range:name@range``)."""
+    root: set[str] = set()
+    manifest = _manifest_beside(path, tree)
+    if manifest is not None:
+        for field in _PROJECT_FIELDS:
+            deps = manifest.get(field)
+            if isinstance(deps, dict):
+                root.update(f"{name}@{spec}" for name, spec in deps.items())
+        result.projects.append(
+            Project(
+                file=path,
+                name=".",
+                line=1,
+                uses=sorted({use_of(*r) for d in root if (r := resolves.get(d)) is not None}),
+            )
+        )
+    for descriptor, target in sorted(resolves.items()):
+        if target is not None and descriptor not in referenced and descriptor not in root:
+            result.projects.append(
+                Project(file=path, name=f"range:{descriptor}", line=1, uses=[use_of(*target)])
+            )
+
+
+@dataclass(frozen=True)
+class _YarnTarget:
+    """What one yarn entry resolves to: the package and where it comes from."""
+
+    name: str
+    version: str
+    source: str
+    hash_supported: bool
+    hashes: list[str]
+
+    def package(self, path: str, line: int, fields: dict[str, Any], uses: list[str]) -> Package:
+        return package(
+            "npm",
+            self.name,
+            self.version,
+            file=path,
+            line=line,
+            source=self.source,
+            hashes=self.hashes,
+            hash_supported=self.hash_supported,
+            depends_on=list(fields.get("dependencies") or {}),
+            uses=uses,
+        )
+
+
+def _yarn_target(
     path: str,
     number: int,
     keys: list[str],
     fields: dict[str, Any],
     berry: bool,
     result: ParseResult,
-) -> Package | None:
+) -> _YarnTarget | None:
     """One entry: its descriptors are declarations, its resolution a package (None for the
     project's own workspaces and local paths)."""
-    name, _spec = _split_descriptor(keys[0])
+    name, spec = _split_descriptor(keys[0])
+    if spec.startswith("npm:") and "@" in spec[5:]:
+        # An alias (``string-width-cjs@npm:string-width@^4.2.0``): the package installed
+        # is the one named after ``npm:``; the alias is only the folder it lands in.
+        name = _split_descriptor(spec.removeprefix("npm:"))[0]
     version = fields.get("version")
     if not isinstance(version, str):
         raise LockfileError(f"entry {keys[0]!r} has no version", number)
-    deps = list(fields.get("dependencies") or {})
     for key in keys:
         declared_name, spec = _split_descriptor(key)
         result.declared.append(
@@ -325,18 +541,7 @@ def _yarn_entry(
     located = _berry_source(fields) if berry else _classic_source(name, fields)
     if located is None:
         return None
-    source, supported, hashes = located
-    return package(
-        "npm",
-        name,
-        version,
-        file=path,
-        line=number,
-        source=source,
-        hashes=hashes,
-        hash_supported=supported,
-        depends_on=deps,
-    )
+    return _YarnTarget(name, version, *located)
 
 
 def _berry_source(fields: dict[str, Any]) -> tuple[str, bool, list[str]] | None:
@@ -353,7 +558,7 @@ def _berry_source(fields: dict[str, Any]) -> tuple[str, bool, list[str]] | None:
     if res.startswith("npm:"):
         source = registry_source("npm", None)
     elif "git" in res.split(":")[0] or res.startswith(("github:", "https://github.com")):
-        source = f"git:{res.split('#')[0]}"
+        source = git_source(res)
     else:
         source = f"url:{res}"
     checksum = fields.get("checksum")
@@ -437,16 +642,72 @@ def _pnpm_key_lines(text: str) -> dict[str, int]:
     return {k: base_line + v - 1 for k, v in line_index(section, _PNPM_KEY).items()}
 
 
-def _pnpm_root(data: dict[Any, Any]) -> Any:
-    """The root project's importer (v5 locks keep it at the top level)."""
-    importers = data.get("importers") or {
+def _pnpm_importers(data: dict[Any, Any]) -> Any:
+    """Every importer (project) of the lock (a v5 lock of one project keeps it at the top)."""
+    return data.get("importers") or {
         ".": {
             "dependencies": data.get("dependencies") or {},
             "devDependencies": data.get("devDependencies") or {},
+            "optionalDependencies": data.get("optionalDependencies") or {},
             "specifiers": data.get("specifiers") or {},
         }
     }
+
+
+def _pnpm_root(data: dict[Any, Any]) -> Any:
+    """The root project's importer."""
+    importers = _pnpm_importers(data)
     return (importers.get(".") if isinstance(importers, dict) else None) or {}
+
+
+def _pnpm_target(name: Any, value: Any, lock_version: float) -> tuple[str, str] | None:
+    """(name, version) a dependency's value in the lock resolves to (``2.1.3``,
+    ``4.3.4(supports-color@8.1.1)``, v5 ``1.0.0_react@17.0.2``, an alias ``/x/1.0.0`` or
+    ``x@1.0.0``; an importer's ``{specifier, version}``); None for a local one or a URL."""
+    if isinstance(value, dict):
+        value = value.get("version")
+    if not isinstance(name, str) or not isinstance(value, str):
+        return None
+    text = value.split("(")[0].strip()
+    if not text or text.startswith(("link:", "file:", "workspace:")) or "://" in text:
+        return None
+    try:
+        if text.startswith("/"):
+            return _pnpm_key(text, lock_version)
+        if "@" in text[1:]:
+            return _pnpm_key(text, 9)
+    except LockfileError:
+        return None
+    return name, text.split("_")[0] if lock_version < 6 else text
+
+
+def _pnpm_uses(sources: list[Any], fields: tuple[str, ...], lock_version: float) -> list[str]:
+    """``name@version`` of the dependencies listed in ``fields`` of each mapping in
+    ``sources`` (a package entry, its v9 snapshots, or an importer)."""
+    out: set[str] = set()
+    for source in sources:
+        if not isinstance(source, dict):
+            continue
+        for field in fields:
+            deps = source.get(field)
+            if not isinstance(deps, dict):
+                continue
+            for name, value in deps.items():
+                target = _pnpm_target(name, value, lock_version)
+                if target is not None:
+                    out.add(use_of(*target))
+    return sorted(out)
+
+
+def _pnpm_snapshots(data: dict[Any, Any]) -> dict[str, list[Any]]:
+    """v9 keeps each package's dependencies in ``snapshots``, one per peer context
+    (``name@1.0.0(peer@2.0.0)``): by package key (``name@1.0.0``)."""
+    out: dict[str, list[Any]] = {}
+    snapshots = data.get("snapshots")
+    if isinstance(snapshots, dict):
+        for key, entry in snapshots.items():
+            out.setdefault(str(key).split("(")[0], []).append(entry)
+    return out
 
 
 def _pnpm_importer(path: str, text: str, data: dict[Any, Any], result: ParseResult) -> set[str]:
@@ -470,10 +731,20 @@ def parse_pnpm_lock(path: str, text: str, result: ParseResult, tree: FileSource)
     data, lock_version = _pnpm_data(text)
     lines = _pnpm_key_lines(text)
     direct = _pnpm_importer(path, text, data, result)
+    snapshots = _pnpm_snapshots(data)
     for key, entry in _mapping(data.get("packages") or {}, "packages", 1).items():
-        found = _pnpm_entry(path, key, entry, lines.get(key, 1), lock_version, direct)
+        sources = snapshots.get(str(key).split("(")[0]) or [entry]
+        uses = _pnpm_uses(sources, _INSTALLED_FIELDS[:2], lock_version)
+        found = _pnpm_entry(path, key, entry, lines.get(key, 1), lock_version, direct, uses)
         if found is not None:
             result.packages.append(found)
+    importers = _pnpm_importers(data)
+    line = find_line(text, ["\nimporters:", "\ndependencies:"]) + 1
+    for name, importer in sorted(
+        _mapping(importers, "importers", line).items(), key=lambda kv: str(kv[0])
+    ):
+        uses = _pnpm_uses([importer], _PROJECT_FIELDS[:3], lock_version)
+        result.projects.append(Project(file=path, name=str(name), line=line, uses=uses))
     result.files.append(path)
 
 
@@ -496,6 +767,7 @@ def _pnpm_git(
     resolution: dict[Any, Any],
     line: int,
     lock_version: float,
+    uses: list[str],
 ) -> Package:
     version = entry.get("version")
     return package(
@@ -504,21 +776,29 @@ def _pnpm_git(
         version,
         file=path,
         line=line,
-        source=f"git:{resolution.get('repo')}",
+        source=git_source(str(resolution.get("repo"))),
         hash_supported=False,
         spec=None if version else str(resolution.get("commit")),
+        uses=uses,
     )
 
 
 def _pnpm_entry(
-    path: str, key: Any, entry: Any, line: int, lock_version: float, direct: set[str]
+    path: str,
+    key: Any,
+    entry: Any,
+    line: int,
+    lock_version: float,
+    direct: set[str],
+    uses: list[str],
 ) -> Package | None:
-    """One ``packages`` entry; None for a local directory."""
+    """One ``packages`` entry, with the versions its dependencies get; None for a local
+    directory."""
     resolution = _pnpm_resolution(key, entry, line)
     if resolution.get("type") == "directory":
         return None
     if resolution.get("type") == "git" or "repo" in resolution:
-        return _pnpm_git(path, key, entry, resolution, line, lock_version)
+        return _pnpm_git(path, key, entry, resolution, line, lock_version, uses)
     try:
         name, version = _pnpm_key(key, lock_version)
     except LockfileError as exc:
@@ -537,6 +817,7 @@ def _pnpm_entry(
         direct=name in direct,
         hash_supported=supported,
         depends_on=list(entry.get("dependencies") or {}),
+        uses=uses,
     )
 
 

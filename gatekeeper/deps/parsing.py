@@ -1,7 +1,8 @@
 """The contract between ``scan`` and every parser: what a parser reads and what it fills.
 
-A parser is ``parse(path, text, result, source)``: it appends packages, declarations and
-problems to ``result`` (and may read other files of the tree through ``source``, as the
+A parser is ``parse(path, text, result, source)``: it appends packages, declarations, the
+repository's own projects (where the lockfile records what they resolve to) and problems to
+``result`` (and may read other files of the tree through ``source``, as the
 go.mod parser reads go.sum). A problem it cannot get past is raised as ``LockfileError``
 (with a line), which ``scan`` records as a parse error for that file while the run goes on.
 """
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from gatekeeper.models.deps import Declared, Package, ParseProblem
+from gatekeeper.models.deps import Declared, Package, ParseProblem, Project
 
 __all__ = ["FileSource", "LockfileError", "ParseResult", "Parser"]
 
@@ -37,6 +38,7 @@ class FileSource(Protocol):
 class ParseResult:
     packages: list[Package] = field(default_factory=list)
     declared: list[Declared] = field(default_factory=list)
+    projects: list[Project] = field(default_factory=list)
     errors: list[ParseProblem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)

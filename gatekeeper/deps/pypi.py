@@ -19,15 +19,17 @@ from gatekeeper.deps.common import (
     as_list,
     as_table,
     find_line,
+    git_source,
     load_toml,
     normalize_name,
     package,
     prefixed_hash,
     registry_source,
     table_lines,
+    use_of,
 )
 from gatekeeper.deps.parsing import FileSource, LockfileError, ParseResult
-from gatekeeper.models.deps import Declared, Package
+from gatekeeper.models.deps import Declared, Package, Project
 
 # pip options that take a value; the value never names a package.
 _VALUE_OPTIONS = {
@@ -249,7 +251,7 @@ def _requirement_entry(
             None,
             file=path,
             line=entry.number,
-            source=f"{kind}:{req.url.split('#')[0]}",
+            source=git_source(req.url) if kind == "git" else f"{kind}:{req.url.split('#')[0]}",
             spec=str(req),
             direct=True,
             hashes=entry.hashes,
@@ -290,7 +292,7 @@ def _url_requirement(path: str, entry: _Line, text: str, result: ParseResult) ->
         None,
         file=path,
         line=entry.number,
-        source=f"{kind}:{text.split('#')[0]}",
+        source=git_source(text) if kind == "git" else f"{kind}:{text.split('#')[0]}",
         spec=text,
         direct=True,
         hashes=entry.hashes,
@@ -344,7 +346,7 @@ def _poetry_source(src: dict[str, Any], line: int) -> tuple[str, bool]:
         return registry_source("PyPI", url), True
     if isinstance(kind, str) and kind in _POETRY_SOURCES:
         prefix, supported = _POETRY_SOURCES[kind]
-        return f"{prefix}:{url}", supported
+        return (git_source(url) if prefix == "git" else f"{prefix}:{url}"), supported
     raise LockfileError(f"unknown package source type {kind!r}", line)
 
 
@@ -393,7 +395,7 @@ def _uv_source(src: dict[str, Any], name: str, line: int) -> tuple[str, bool]:
     if "registry" in src:
         return registry_source("PyPI", str(src["registry"])), True
     if "git" in src:
-        return f"git:{str(src['git']).split('#')[0]}", False
+        return git_source(str(src["git"])), False
     if "url" in src:
         return f"url:{src['url']}", True
     if "path" in src or "directory" in src:
@@ -414,23 +416,62 @@ def _uv_hashes(entry: dict[str, Any], line: int) -> list[str]:
     return hashes
 
 
-def _uv_entry(path: str, entry: Any, line: int) -> Package | None:
-    """One ``[[package]]``; None for the workspace's own (editable or virtual) projects."""
+def _uv_dep_lists(entry: dict[str, Any], line: int, member: bool) -> list[Any]:
+    """Every dependency list of an entry: ``dependencies``, each extra's
+    ``optional-dependencies`` and, for the workspace's own projects, ``dev-dependencies``."""
+    lists = [as_list(entry.get("dependencies"), "dependencies", line)]
+    tables = ("optional-dependencies", "dev-dependencies") if member else ("optional-dependencies",)
+    for table in tables:
+        lists.extend(
+            as_list(value, table, line)
+            for value in as_table(entry.get(table), table, line).values()
+        )
+    return [dep for deps in lists for dep in deps]
+
+
+class _UvVersions:
+    """The versions a uv.lock holds of each name: a dependency names its version only when
+    there are several (one per fork of the resolution, i.e. per marker set), and its marker
+    says for which environments (kept: one version per name per marker set)."""
+
+    def __init__(self, entries: list[Any]) -> None:
+        self.by_name: dict[str, set[str]] = {}
+        for entry in entries:
+            if isinstance(entry, dict) and isinstance(entry.get("version"), str):
+                name = normalize_name("PyPI", str(entry.get("name")))
+                self.by_name.setdefault(name, set()).add(entry["version"])
+
+    def uses(self, deps: list[Any]) -> list[str]:
+        out: set[str] = set()
+        for dep in deps:
+            if not isinstance(dep, dict) or not isinstance(dep.get("name"), str):
+                continue
+            name = normalize_name("PyPI", dep["name"])
+            versions = self.by_name.get(name, set())
+            marker = dep.get("marker") if isinstance(dep.get("marker"), str) else None
+            if isinstance(dep.get("version"), str):
+                out.add(use_of(name, dep["version"], marker))
+            elif len(versions) == 1:
+                out.add(use_of(name, next(iter(versions)), marker))
+        return sorted(out)
+
+
+def _uv_entry(path: str, entry: Any, line: int, versions: _UvVersions) -> Package | Project:
+    """One ``[[package]]``; the workspace's own (editable or virtual) projects are projects,
+    dependents only."""
     if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
         raise LockfileError("a [[package]] without a name", line)
     src = as_table(entry.get("source"), "source", line)
     if "editable" in src or "virtual" in src:
-        return None
+        deps = _uv_dep_lists(entry, line, member=True)
+        name = normalize_name("PyPI", entry["name"])
+        return Project(file=path, name=name, line=line, uses=versions.uses(deps))
     version = entry.get("version")
     if not isinstance(version, str):
         raise LockfileError(f"package {entry['name']!r} has no version", line)
     source_str, hash_supported = _uv_source(src, entry["name"], line)
     hashes = _uv_hashes(entry, line)
-    deps = [
-        d["name"]
-        for d in as_list(entry.get("dependencies"), "dependencies", line)
-        if isinstance(d, dict) and isinstance(d.get("name"), str)
-    ]
+    deps = _uv_dep_lists(entry, line, member=False)
     return package(
         "PyPI",
         entry["name"],
@@ -440,16 +481,25 @@ def _uv_entry(path: str, entry: Any, line: int) -> Package | None:
         source=source_str,
         hashes=hashes,
         hash_supported=hash_supported,
-        depends_on=[normalize_name("PyPI", d) for d in deps],
+        depends_on=[
+            normalize_name("PyPI", d["name"])
+            for d in as_list(entry.get("dependencies"), "dependencies", line)
+            if isinstance(d, dict) and isinstance(d.get("name"), str)
+        ],
+        uses=versions.uses(deps),
     )
 
 
 def parse_uv_lock(path: str, text: str, result: ParseResult, source: FileSource) -> None:
     data = load_toml(path, text)
     lines = table_lines(text, "package")
-    for i, entry in enumerate(as_list(data.get("package"), "package")):
-        found = _uv_entry(path, entry, _entry_line(lines, i))
-        if found is not None:
+    entries = as_list(data.get("package"), "package")
+    versions = _UvVersions(entries)
+    for i, entry in enumerate(entries):
+        found = _uv_entry(path, entry, _entry_line(lines, i), versions)
+        if isinstance(found, Project):
+            result.projects.append(found)
+        else:
             result.packages.append(found)
     result.files.append(path)
 
@@ -476,7 +526,7 @@ def _pipfile_git(path: str, name: str, entry: dict[str, Any], line: int) -> Pack
         None,
         file=path,
         line=line,
-        source=f"git:{entry['git']}",
+        source=git_source(str(entry["git"])),
         spec=str(entry.get("ref", "")) or None,
         direct=True,
         hash_supported=False,

@@ -16,7 +16,7 @@ from typing import Any
 from packageurl import PackageURL
 
 from gatekeeper import __version__
-from gatekeeper.deps.common import is_default_source
+from gatekeeper.deps.common import is_default_source, split_use
 from gatekeeper.deps.ecosystem import spec_of
 from gatekeeper.models.deps import DepsEvidence, Package
 
@@ -81,6 +81,30 @@ def _component(purl: str, entries: list[Package]) -> dict[str, Any]:
     return component
 
 
+def _dependency_purls(
+    pkg: Package,
+    by_file_name: dict[tuple[str, str], set[str]],
+    by_file_version: dict[tuple[str, str, str], str],
+) -> set[str]:
+    """The components ``pkg`` depends on: the exact versions where its lockfile records them
+    (``uses``), else by name when the name has one version in the file (an ambiguous name is
+    left out)."""
+    if pkg.uses:
+        found = set()
+        for use in pkg.uses:
+            name, version, _ = split_use(use)
+            target = by_file_version.get((pkg.file, name, version))
+            if target is not None:
+                found.add(target)
+        return found
+    out: set[str] = set()
+    for name in pkg.depends_on:
+        targets = by_file_name.get((pkg.file, name), set())
+        if len(targets) == 1:
+            out |= targets
+    return out
+
+
 def sbom_from_evidence(evidence: DepsEvidence, spec_version: str = "1.5") -> dict[str, Any]:
     """A CycloneDX BOM (as a JSON-ready dict) of every resolved package in the tree.
 
@@ -94,11 +118,13 @@ def sbom_from_evidence(evidence: DepsEvidence, spec_version: str = "1.5") -> dic
         raise ValueError(f"CycloneDX {spec_version} is not supported (one of {SPEC_VERSIONS})")
     by_purl: dict[str, list[Package]] = defaultdict(list)
     by_file_name: dict[tuple[str, str], set[str]] = defaultdict(set)
+    by_file_version: dict[tuple[str, str, str], str] = {}
     for pkg in evidence.tree.packages:
         if pkg.version is None:
             continue
         by_purl[pkg.purl].append(pkg)
         by_file_name[(pkg.file, pkg.name)].add(pkg.purl)
+        by_file_version[(pkg.file, pkg.name, pkg.version)] = pkg.purl
     components = [
         _component(purl, sorted(entries, key=lambda p: (p.file, p.line)))
         for purl, entries in sorted(by_purl.items())
@@ -106,10 +132,7 @@ def sbom_from_evidence(evidence: DepsEvidence, spec_version: str = "1.5") -> dic
     depends: dict[str, set[str]] = defaultdict(set)
     for purl, entries in by_purl.items():
         for pkg in entries:
-            for name in pkg.depends_on:
-                targets = by_file_name.get((pkg.file, name), set())
-                if len(targets) == 1:  # NOTE: ambiguous names (several versions) are left out
-                    depends[purl] |= targets
+            depends[purl] |= _dependency_purls(pkg, by_file_name, by_file_version)
     dependencies = [
         {"ref": purl, "dependsOn": sorted(depends.get(purl, set()))} for purl in sorted(by_purl)
     ]

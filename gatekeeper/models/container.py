@@ -62,7 +62,14 @@ class Stage(GatekeeperModel):
     is_scratch: bool = False
     user: str | None = None  # effective USER at the end of the stage (inherited from base_stage)
     user_line: int | None = None
+    # Variables the USER depends on that have no value here; those declared by an ``ARG``
+    # without a default are also in ``user_unset_args`` (empty unless the build passes them);
+    # the others are not declared in the Dockerfile (the base image's environment sets them).
     user_unresolved: list[str] = Field(default_factory=list)
+    user_unset_args: list[str] = Field(default_factory=list)
+    # The final stage's entrypoint switches to another user (gosu, su-exec, setpriv, ...):
+    # what does it and where (set by the collector, which reads the entrypoint script).
+    entrypoint_drop: str | None = None
     instructions: list[Instruction] = Field(default_factory=list)
 
 
@@ -78,7 +85,10 @@ class Dockerfile(GatekeeperModel):
     global_args: list[KeyValue] = Field(default_factory=list)
     preamble: list[Instruction] = Field(default_factory=list)  # the ARGs before the first FROM
     stages: list[Stage] = Field(default_factory=list)
+    # The file cannot be read at all (size, encoding, directives, no build stage): no stages.
     parse_error: ParseError | None = None
+    # Instructions BuildKit would reject; the rest of the file is read and audited.
+    instruction_errors: list[ParseError] = Field(default_factory=list)
 
 
 class Layer(GatekeeperModel):

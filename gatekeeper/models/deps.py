@@ -33,6 +33,21 @@ class Package(GatekeeperModel):
     pinning: bool = True  # the file is meant to pin exact versions (a lock or requirements file)
     hash_supported: bool = False  # the format can carry an integrity hash for this entry
     depends_on: list[str] = Field(default_factory=list)  # names, as the lock lists them
+    # "name@version": the version each dependency of this entry resolves to, where the
+    # lockfile records it (npm install paths, Cargo "name version", yarn descriptors, pnpm
+    # and uv); empty where it does not. Names are split at the last "@".
+    uses: list[str] = Field(default_factory=list)
+
+
+class Project(GatekeeperModel):
+    """One of the repository's own projects as a lockfile records it (the root, a workspace
+    member, a pnpm importer, a Cargo or uv workspace crate): not a package, but a dependent,
+    with the version each of its dependencies resolves to."""
+
+    file: str
+    name: str  # as the lockfile names it: "." for the root, a member's path or crate name
+    line: int = Field(ge=1)
+    uses: list[str] = Field(default_factory=list)  # "name@version"
 
 
 class Declared(GatekeeperModel):
@@ -61,10 +76,15 @@ class DepsSnapshot(GatekeeperModel):
     files: list[str] = Field(default_factory=list)  # every manifest / lockfile read
     packages: list[Package] = Field(default_factory=list)
     declared: list[Declared] = Field(default_factory=list)
+    projects: list[Project] = Field(default_factory=list)
     errors: list[ParseProblem] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
 
 
+# How versions were compared: "single" (one version of the name on each side), "dependents"
+# (what each dependent gets, as the lockfile records it) or "highest" (several versions and
+# no record of who gets which: the highest is compared).
+CompareBasis = Literal["single", "dependents", "highest"]
 ChangeKind = Literal["added", "removed", "upgraded", "downgraded", "hash-changed", "source-changed"]
 
 
@@ -79,6 +99,10 @@ class DepChange(GatekeeperModel):
     head_version: str | None = None
     base_value: str | None = None  # hashes or source on the base (hash-/source-changed)
     head_value: str | None = None
+    basis: CompareBasis | None = None  # how the versions were compared (upgraded/downgraded)
+    # basis "dependents": who now gets a lower version ("name@version", or "project:NAME"
+    # for one of the repository's own projects).
+    dependents: list[str] = Field(default_factory=list)
 
 
 class Vulnerability(GatekeeperModel):

@@ -210,10 +210,15 @@ class Limits(GatekeeperModel):
     max_file_bytes: ByteSize = 10 * 1024 * 1024
     max_files: int = Field(default=200_000, ge=1)
     max_line_bytes: ByteSize = 1024 * 1024
-    yaml_max_aliases: int = Field(default=100, ge=0)
+    yaml_max_aliases: int = Field(default=20_000, ge=0)
     yaml_max_depth: int = Field(default=200, ge=1, le=10_000)
     max_archive_members: int = Field(default=100_000, ge=1)
     max_declared_bytes: ByteSize = 64 * 1024**3
+    # Image layers as they are decompressed to list their files: bytes out of one layer and of
+    # all layers, and out per byte in (checked once a layer has given 32 MiB).
+    max_layer_inflated_bytes: ByteSize = 32 * 1024**3
+    max_inflated_bytes: ByteSize = 128 * 1024**3
+    max_layer_ratio: int = Field(default=100, ge=1)
 
 
 LimitsPolicy = Limits  # the name the policy model used first

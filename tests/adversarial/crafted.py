@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from gatekeeper._fileio import YAML_MAX_ALIASES
+
 GB2 = 2 * 1024**3
 
 
@@ -21,7 +23,7 @@ def billion_laughs(top: str = "") -> str:
 
 def alias_flood(top: str = "") -> str:
     """More aliases than the cap allows, each harmless."""
-    return "a: &a 1\nb: [" + ", ".join(["*a"] * 150) + "]\n" + top
+    return "a: &a 1\nb: [" + ", ".join(["*a"] * (YAML_MAX_ALIASES + 50)) + "]\n" + top
 
 
 def narrow_bomb(top: str) -> str:

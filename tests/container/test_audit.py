@@ -49,10 +49,19 @@ def test_rule_ids_and_default_severities_match_the_catalogue() -> None:
 # -- parse-error ---------------------------------------------------------------------------
 
 
-def test_parse_error_fires_with_line_and_nothing_else() -> None:
+def test_parse_error_fires_with_line_and_the_rest_is_audited() -> None:
     findings = audit("FROM alpine\nUSER app\nRUN <<EOF\necho never closed\n")
-    assert [(f.rule, f.line) for f in findings] == [("container/parse-error", 3)]
-    assert findings[0].severity == Severity.HIGH
+    assert sorted((f.rule, f.line) for f in findings) == [
+        ("container/latest-tag", 1),
+        ("container/parse-error", 3),
+        ("container/unpinned-base", 1),
+    ]
+    assert {f.severity for f in findings if f.rule == "container/parse-error"} == {Severity.HIGH}
+
+
+def test_file_level_parse_error_is_the_only_finding() -> None:
+    findings = audit("# escape=x\nFROM alpine\nRUN curl -k https://x | sh\n")
+    assert [(f.rule, f.line) for f in findings] == [("container/parse-error", 1)]
 
 
 def test_clean_dockerfile_has_no_findings() -> None:

@@ -59,7 +59,7 @@ def test_collector_finds_dockerfiles_anywhere_and_skips_links(tmp_path: Path) ->
         "svc/api/Containerfile",
         "svc/worker.Dockerfile",
     ]
-    assert evidence.dockerfiles[2].parse_error is not None
+    assert evidence.dockerfiles[2].instruction_errors[0].line == 2
     assert evidence.notes == ["container: Dockerfile.link is a symlink; not followed"]
     assert evidence.image is None
 

@@ -63,10 +63,15 @@ _WORDS = st.sampled_from(
 @given(st.lists(_WORDS, max_size=40).map(" ".join) | st.text(max_size=200))
 def test_parser_and_audit_never_crash(text: str) -> None:
     result = parse_dockerfile(text.encode("utf-8", "surrogatepass"), "Dockerfile")
-    assert (result.parse_error is None) != (result.stages == [])
+    if result.parse_error is not None:
+        assert result.stages == [] and result.instruction_errors == []
+    else:
+        assert result.stages or result.instruction_errors
     findings = list(ContainerAudit().run(ContainerEvidence(dockerfiles=[result]), AuditContext()))
     if result.parse_error is not None:
         assert [f.rule for f in findings] == ["container/parse-error"]
+    parse_lines = sorted(f.line for f in findings if f.rule == "container/parse-error")
+    assert parse_lines == sorted(e.line for e in result.instruction_errors) or result.parse_error
 
 
 def _good_archive() -> bytes:

@@ -81,7 +81,9 @@ def test_requirements_unpinned_url_and_vcs(tmp_path: Path) -> None:
     pkgs = by_name(s)
     assert pkgs["flask"].version is None and pkgs["flask"].spec == ">=2.0"
     assert pkgs["django-rest-framework"].spec == "(any)"
-    assert pkgs["tool"].source == "git:git+https://github.com/acme/tool.git@v1"
+    # the source is the repository; the ref that pins it stays in the spec
+    assert pkgs["tool"].source == "git:git+https://github.com/acme/tool.git"
+    assert pkgs["tool"].spec is not None and "@v1" in pkgs["tool"].spec
     assert pkgs["pkg"].source == "url:https://files.example.com/pkg-1.0.tar.gz"
 
 

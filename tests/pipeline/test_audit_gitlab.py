@@ -184,3 +184,40 @@ def test_block_scripts_report_the_exact_line(scan: Scan) -> None:
     )
     assert [f.line for f in rules(findings, "pipeline/remote-script")] == [5]
     assert [f.line for f in rules(findings, "pipeline/insecure-fetch")] == [10]
+
+
+# -- YAML caps sized for real configurations ------------------------------------------------
+
+
+def _rules_file(conditions: int, uses: int) -> str:
+    """A GitLab rules file in the shape of GitLab's own: anchored `if:` conditions and change
+    patterns, merged (`<<: *if-...`) and referenced (`changes: *...`) by hundreds of rules."""
+    lines = [".if-templates:"]
+    lines += [
+        f"  .if-{i}: &if-{i}\n    if: '$CI_PIPELINE_SOURCE == \"s{i}\"'" for i in range(conditions)
+    ]
+    lines.append(".patterns:")
+    lines.append("  .code-patterns: &code-patterns")
+    lines += [f"    - 'app/dir{i}/**/*'" for i in range(60)]
+    for job in range(uses):
+        lines.append(f".rules:job-{job}:\n  rules:")
+        for k in range(4):
+            lines.append(f"    - <<: *if-{(job + k) % conditions}\n      changes: *code-patterns")
+    lines.append("build:\n  extends: .rules:job-0\n  script: [make]")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_rules_file_with_thousands_of_aliases_parses(scan: Scan) -> None:
+    """GitLab's own rules file holds about 1,300 aliases in one document (docs/limits.md)."""
+    text = _rules_file(conditions=80, uses=400)  # 3,200 aliases, ~100,000 expanded nodes
+    assert text.count("*") >= 3200
+    findings = scan({".gitlab-ci.yml": text})
+    assert rules(findings, "pipeline/parse-error") == []
+
+
+def test_an_alias_bomb_is_still_a_parse_error_at_once(scan: Scan) -> None:
+    lines = ["a0: &a0 [x, y, z, w]"]
+    lines += [f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]" for i in range(1, 12)]
+    findings = scan({".gitlab-ci.yml": "\n".join(lines) + "\n"})
+    (error,) = rules(findings, "pipeline/parse-error")
+    assert "expands to more than" in error.message
