@@ -14,6 +14,7 @@ import git
 import jsonschema
 import pytest
 import yaml
+from packaging.requirements import Requirement
 
 from gatekeeper.attest.keys import write_keypair
 from gatekeeper.integrations.github_action import ActionInputs, fail_step, run, write_outputs
@@ -397,7 +398,12 @@ def test_lock_covers_every_runtime_dependency() -> None:
     lock = (ROOT / "integrations" / "github" / "requirements.lock").read_text().lower()
     for requirement in project["dependencies"]:
         name = re.split(r"[<>=!~\[ ;]", requirement, maxsplit=1)[0].lower().replace("_", "-")
-        assert re.search(rf"^{re.escape(name)}==", lock, re.M), name
+        pin = re.search(rf"^{re.escape(name)}==([^\s;]+)", lock, re.M)
+        assert pin, name
+        # The pin satisfies pyproject's minimum: a raised floor needs a regenerated lock.
+        assert Requirement(requirement).specifier.contains(pin.group(1), prereleases=True), (
+            f"requirements.lock pins {name}=={pin.group(1)}, outside {requirement!r}"
+        )
 
 
 def test_reporting_command_without_a_report_fails_the_step(
