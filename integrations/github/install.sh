@@ -59,9 +59,13 @@ venv_pip() {
   "${pip_cmd[@]}" "$@"
 }
 
+# The lock is the whole environment (every transitive pin, checked by
+# tests/integrations/test_github_action.py), so pip installs exactly it and resolves nothing
+# (--no-deps: no resolver run; the install is the lock, nothing more, nothing less).
 from_wheels() {
   [ -d "$wheels" ] || return 1
-  venv_pip "${pip_install[@]}" --only-binary=:all: --no-index --find-links "$wheels" -r "$lock"
+  venv_pip "${pip_install[@]}" --no-deps --only-binary=:all: --no-index --find-links "$wheels" \
+    -r "$lock"
 }
 
 # Whether the interpreter's own pip can install into another environment (--python).

@@ -406,6 +406,34 @@ def test_lock_covers_every_runtime_dependency() -> None:
         )
 
 
+def test_lock_is_closed_under_dependencies() -> None:
+    # install.sh installs the lock with --no-deps: every dependency of every pinned package
+    # must be pinned too. Judged on this environment's installed metadata of each package,
+    # for this platform (the lock is generated for all of them).
+    from importlib import metadata
+
+    from packaging.utils import canonicalize_name
+
+    text = (ROOT / "integrations" / "github" / "requirements.lock").read_text()
+    pinned = {
+        canonicalize_name(m.group(1)) for m in re.finditer(r"^([A-Za-z0-9_.-]+)==", text, re.M)
+    }
+    checked = 0
+    for name in sorted(pinned):
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue  # a platform-specific pin (e.g. for Windows)
+        checked += 1
+        for spec in requires:
+            requirement = Requirement(spec)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                assert canonicalize_name(requirement.name) in pinned, (
+                    f"{name} needs {requirement.name}, which requirements.lock does not pin"
+                )
+    assert checked >= len(pinned) - 2
+
+
 def test_reporting_command_without_a_report_fails_the_step(
     leaky_repo: Path,
     tmp_path: Path,
