@@ -157,11 +157,23 @@ def materialize_tree(repo: git.Repo, ref: str, dest: Path, max_bytes: int) -> No
     for item in tree.traverse():
         if not isinstance(item, git.Blob):
             continue
-        if item.size > max_bytes:
-            continue
         rel = Path(item.path)
         if rel.is_absolute() or ".." in rel.parts:
             continue
+        try:
+            if item.size > max_bytes:
+                continue
+            data = item.data_stream.read()
+        except (ValueError, git.GitError) as exc:
+            # A partial or damaged clone: the blob is not in the object store. Judging the
+            # base without it could call a finding new that the base already had, or the
+            # reverse, so the run stops here (exit 2) rather than guess.
+            raise CollectionError(
+                f"{ref}:{item.path}: object {item.hexsha} is missing from the repository "
+                f"(a partial or shallow clone?); fetch the base revision's objects (for "
+                f"example `git fetch --unshallow` or a clone without --filter), or set "
+                f"audits.block_existing: true to judge every finding without the base"
+            ) from exc
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(item.data_stream.read())
+        target.write_bytes(data)

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from gatekeeper._fileio import yaml_caps
-from gatekeeper.audit import AuditContext, all_rules, run_audits
+from gatekeeper.audit import AuditContext, rules_for, run_audits
 from gatekeeper.collect import CollectContext, collect_all
 from gatekeeper.collect import kinds as collector_kinds
 from gatekeeper.errors import CollectionError, InvalidInput
@@ -130,7 +130,7 @@ def audit_evidence(request: AuditRequest, evidence: dict[str, GatekeeperModel]) 
         options=request.options,
     )
     findings = run_audits(evidence, ctx)
-    unknown = sorted({f.rule for f in findings} - set(all_rules()))
+    unknown = sorted({f.rule for f in findings} - rules_for(evidence))
     if unknown:
         raise CollectionError(f"internal: audits produced unregistered rule ids {unknown}")
     return findings

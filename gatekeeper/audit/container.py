@@ -19,9 +19,17 @@ from gatekeeper.audit.base import AuditContext
 from gatekeeper.audit.rule import Rule, RuleSet
 from gatekeeper.container.imageref import ImageRef, is_allowed, normalize_allowed, parse_image_ref
 from gatekeeper.container.user import is_root_user, nonroot_base
-from gatekeeper.models.container import ContainerEvidence, Dockerfile, Image, Instruction, Stage
+from gatekeeper.models.container import (
+    ContainerEvidence,
+    Dockerfile,
+    Image,
+    Instruction,
+    RedactedValue,
+    Stage,
+)
 from gatekeeper.models.finding import Finding, Severity
 from gatekeeper.secrets.classify import is_secret_file
+from gatekeeper.secrets.context import assess, assess_secret
 
 PARSE_ERROR = Rule(
     "container/parse-error",
@@ -373,27 +381,50 @@ def _sources(instruction: Instruction) -> list[str]:
     return words[:-1] if len(words) > 1 else []
 
 
+def _in_build(
+    message: str,
+    *,
+    path: str,
+    line: int | None,
+    key: str,
+    secret: RedactedValue | None = None,
+) -> Finding:
+    """A ``container/secret-in-build`` finding at the severity the secrets context model
+    gives it (a Dockerfile under a test or example path is at most medium)."""
+    default = SECRET_IN_BUILD.severity
+    verdict = (
+        assess(default, path=path)
+        if secret is None
+        else assess_secret(default, path=path, secret=secret)
+    )
+    return SECRET_IN_BUILD.finding(
+        message + verdict.note(), severity=verdict.severity, path=path, line=line, key=key
+    )
+
+
 def _embedded_secrets(instruction: Instruction, path: str, trigger: str) -> Iterator[Finding]:
     """Secret-looking literals in the instruction itself and in its heredocs."""
     keyword = instruction.keyword
     if instruction.secret is not None:
-        yield SECRET_IN_BUILD.finding(
+        yield _in_build(
             f"{trigger}{keyword} embeds a secret-looking literal ({instruction.secret.redacted}, "
             f"{instruction.secret.reason}): instructions are recorded in the image history; "
             f"use a build secret (RUN --mount=type=secret)",
             path=path,
             line=instruction.line,
             key=instruction.secret.sha256,
+            secret=instruction.secret,
         )
     for doc in instruction.heredocs:
         if doc.secret is not None:
-            yield SECRET_IN_BUILD.finding(
+            yield _in_build(
                 f"{trigger}{keyword} heredoc <<{doc.delimiter} holds a secret-looking literal "
                 f"({doc.secret.redacted}, {doc.secret.reason}): it ends up in a layer; use a "
                 f"build secret (RUN --mount=type=secret)",
                 path=path,
                 line=instruction.line,
                 key=doc.secret.sha256,
+                secret=doc.secret,
             )
 
 
@@ -401,13 +432,14 @@ def _pair_secrets(instruction: Instruction, path: str, trigger: str) -> Iterator
     """``ENV``/``ARG``/``LABEL`` values that look like secrets."""
     for pair in instruction.pairs:
         if pair.secret is not None:
-            yield SECRET_IN_BUILD.finding(
+            yield _in_build(
                 f"{trigger}{instruction.keyword} {pair.key} holds a secret-looking literal "
                 f"({pair.secret.redacted}, {pair.secret.reason}): it stays in the image "
                 f"history; use a build secret (RUN --mount=type=secret)",
                 path=path,
                 line=instruction.line,
                 key=pair.secret.sha256,
+                secret=pair.secret,
             )
 
 
@@ -424,7 +456,7 @@ def _copied_sources(instruction: Instruction, path: str, trigger: str) -> Iterat
                 key=f"add:{source}",
             )
         elif is_secret_file(source):
-            yield SECRET_IN_BUILD.finding(
+            yield _in_build(
                 f"{trigger}{keyword} copies the credential file {source} into a layer; "
                 f"use a build secret (RUN --mount=type=secret)",
                 path=path,

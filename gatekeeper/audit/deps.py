@@ -19,6 +19,7 @@ from typing import ClassVar
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from gatekeeper._testpaths import TEST_DATA_DIRS
 from gatekeeper.audit.base import AuditContext
 from gatekeeper.audit.rule import Rule, RuleSet
 from gatekeeper.deps.common import is_default_source
@@ -128,9 +129,7 @@ TYPOSQUAT = Rule(
 
 # Directories whose files are input to the project's tests: a lockfile there is test data
 # (osv-scanner's and poetry's own fixtures hold deliberately broken or odd lockfiles).
-_TEST_DATA_DIRS = frozenset(
-    {"fixtures", "fixture", "__fixtures__", "testdata", "test-data", "test_data", "testfixtures"}
-)
+_TEST_DATA_DIRS = TEST_DATA_DIRS
 
 
 def _test_data_folder(path: str | None) -> str | None:

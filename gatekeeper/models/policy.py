@@ -168,6 +168,14 @@ class AuditsPolicy(GatekeeperModel):
     trusted_forge_merges: list[Forge] = Field(default_factory=list)
     approved_pipeline_digests: dict[str, str] = Field(default_factory=dict)
     allowed_registries: list[str] = Field(default_factory=list)
+    # GitHub Actions `uses:` patterns (`owner/repo`, `owner/*`, `owner/repo@ref`): when
+    # `allowed_actions` is not empty, any other action is pipeline/disallowed-action; an action
+    # matching `denied_actions` always is.
+    allowed_actions: list[str] = Field(default_factory=list)
+    denied_actions: list[str] = Field(default_factory=list)
+    # Hosts a pipeline may send secrets to (`api.example.com`, `*.example.com`), besides the
+    # hosts of the secret's own service (pipeline/secret-exfiltration).
+    allowed_hosts: list[str] = Field(default_factory=list)
     max_file_size: ByteSize = 5 * 1024 * 1024
     # Findings already present on the base are reported as existing and do not block,
     # unless this is set (pr-check and check --base).

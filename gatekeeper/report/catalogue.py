@@ -48,7 +48,13 @@ _FAMILIES = (
         "secrets",
         "credentials in configs, scripts and the change",
         "Output never contains the secret: a redacted form (first 4 characters and the\n"
-        "length) and a fingerprint (sha256 of the value) only.",
+        "length) and a fingerprint (sha256 of the value) only.\n\n"
+        "Defaults are for a credential in ordinary code or configuration. Context lowers\n"
+        "them and the message says why, but never hides a finding: test, fixture, example\n"
+        "and docs paths and key material only tests use (medium), loopback hosts (low),\n"
+        "reserved names such as `example.com` and obvious placeholders (info). A token\n"
+        "whose format verifies (a valid checksum) stays at its default wherever it is\n"
+        "([secrets.md](secrets.md#context-where-a-secret-is)).",
     ),
     _Family("container", "images and how they are built"),
     _Family(

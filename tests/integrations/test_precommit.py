@@ -130,7 +130,7 @@ def test_staged_secret_blocks_the_commit(
     assert code == 1
     assert "secrets/github-token" in out and "deploy.env" in out
     assert TOKEN_VALUE not in out
-    assert elapsed < 5.0  # typically well under a second; generous for a loaded machine
+    assert elapsed < 60.0  # a hang guard; the hook's cost is measured in bench/
 
 
 def test_unstaged_secret_does_not_block(
