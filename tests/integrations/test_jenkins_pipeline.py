@@ -18,6 +18,7 @@ import shutil
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,7 @@ class Workspace:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path) -> Workspace:
+def workspace(tmp_path: Path) -> Iterator[Workspace]:
     root = tmp_path / "workspace"
     repo = git.Repo.init(root, initial_branch="main")
     with repo.config_writer() as cfg:
@@ -147,7 +148,9 @@ def workspace(tmp_path: Path) -> Workspace:
         "gatekeeper-ci-key": {"kind": "file", "value": str(secrets / "ci")},
         "gatekeeper-release-key": {"kind": "file", "value": str(secrets / "release-manager")},
     }
-    return Workspace(root, secrets, repo, env, credentials)
+    yield Workspace(root, secrets, repo, env, credentials)
+    # GitPython's cat-file processes and pipes, closed before the warnings-as-errors sweep
+    repo.close()
 
 
 def _gatekeeper_scripts(build: dict[str, Any]) -> list[str]:
@@ -309,3 +312,26 @@ def test_fail_on_never_marks_the_build_unstable_and_goes_on(
     build = workspace.run(tmp_path, _step_pipeline("gatekeeper(command: 'check', failOn: 'never')"))
     assert build["result"] == "UNSTABLE"
     assert build["stages"] == {"Gate": "UNSTABLE", "After": "SUCCESS"}
+
+
+def test_a_hostile_parameter_never_becomes_shell_syntax(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    # Values that reach the step from a build parameter or a branch name: a command
+    # substitution in a report path, a quote-breaking word in args. The real sh runs them.
+    build = workspace.run(
+        tmp_path,
+        _step_pipeline(
+            "gatekeeper(command: 'check', junit: false, sarif: 'out/$(touch pwned-1).sarif')\n"
+            "        gatekeeper(command: 'check', junit: false,\n"
+            "                   args: ['--only', \"secrets'; touch pwned-2; echo '\"])"
+        ),
+    )
+    assert not (workspace.root / "pwned-1").exists()
+    assert not (workspace.root / "pwned-2").exists()
+    # The first path is a file name like any other; the second word is refused by gatekeeper
+    # as an unknown audit kind (exit 2), which fails the stage closed.
+    assert (workspace.root / "out" / "$(touch pwned-1).sarif").is_file()
+    assert build["result"] == "FAILURE"
+    assert build["stages"]["Gate"] == "FAILURE"
+    assert "exit code 2" in build["errors"][0]["message"]
