@@ -191,6 +191,41 @@ def test_a_secret_already_committed_is_existing_for_the_staged_hook(
     assert _run_hook(git_repo, monkeypatch, "gatekeeper-tree") == 1
 
 
+def test_the_staged_hook_reads_of_head_only_what_can_hold_its_findings(
+    git_repo: git.Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # HEAD is read only to tell existing findings from new ones: nothing found, nothing read
+    # (the commit hook stays fast); a secret, HEAD's version of its file; a pipeline
+    # finding, HEAD's whole tree (its rules may depend on other files).
+    from gatekeeper import _git
+
+    reads: list[tuple[str, list[str] | None]] = []
+    real = _git.materialize_tree
+
+    def recording(repo: git.Repo, ref: str, dest: Path, max_bytes: int, paths: Any = None) -> None:
+        reads.append((ref, None if paths is None else sorted(paths)))
+        real(repo, ref, dest, max_bytes, paths)
+
+    monkeypatch.setattr(_git, "materialize_tree", recording)
+    head = commit_files(git_repo, {"README.md": "hello\n", "src/app.py": "x = 1\n"}, "app")
+    root = Path(git_repo.working_tree_dir or ".")
+    (root / "README.md").write_text("hello again\n")
+    git_repo.index.add(["README.md"])
+    assert _run_hook(git_repo, monkeypatch) == 0
+    assert reads == []
+    (root / "deploy.env").write_text(f"GH_TOKEN={TOKEN_VALUE}\n")
+    git_repo.index.add(["deploy.env"])
+    assert _run_hook(git_repo, monkeypatch) == 1
+    assert reads == [(head.hexsha, ["deploy.env"])]
+    reads.clear()
+    git_repo.index.remove(["deploy.env"], cached=True)
+    (root / ".github" / "workflows").mkdir(parents=True)
+    (root / ".github" / "workflows" / "triage.yml").write_text(RISKY_WORKFLOW)
+    git_repo.index.add([".github/workflows/triage.yml"])
+    assert _run_hook(git_repo, monkeypatch) == 1
+    assert reads == [(head.hexsha, None)]
+
+
 # -- the real pre-commit tool (offline: the hooks run as `repo: local` from this project's
 # own hook definitions; the `gatekeeper` console script comes from the test environment) --
 
