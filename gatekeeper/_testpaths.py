@@ -27,5 +27,6 @@ TEST_DIRS = TEST_DATA_DIRS | frozenset(
         "mocks",
         "stubs",
         "e2e",
+        "regress",
     }
 )

@@ -106,8 +106,17 @@ def cmd_policy_validate(args: argparse.Namespace) -> int:
         extra = f", follows {stage.follows}" if stage.follows else ""
         req = f", requires {', '.join(stage.requires)}" if stage.requires else ""
         if stage.provenance is not None:
-            builders = ", ".join(stage.provenance.builder_ids) or "any builder"
+            matcher = stage.provenance
+            builders = ", ".join(matcher.builder_ids) or "any builder"
             req += f", accepts provenance from {builders}"
+            if matcher.source_repositories:
+                req += f" of {', '.join(matcher.source_repositories)}"
+            if matcher.source_refs:
+                req += f" at {', '.join(matcher.source_refs)}"
+            if matcher.workflow_paths:
+                req += f" by {', '.join(matcher.workflow_paths)}"
+            if matcher.must_match_commit:
+                req += " (its recorded commit must be the one verified)"
         lines.append(
             f"  stage {stage.name}: {stage.threshold} of {', '.join(stage.signed_by)}{extra}{req}"
         )

@@ -79,7 +79,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     for item in imported:
         if item.kind == "slsa-provenance":
             where = "(the policy's provenance matchers decide its stage)"
+        elif item.kind == "statement":
+            where = f"({item.stage.removeprefix('predicate:')}: evidence for no stage)"
         else:
             where = f"for stage {item.stage}"
         sys.stdout.write(f"{item.source}: {item.kind} {where} -> {item.envelope_id[:12]}\n")
+        for note in item.notes:  # what a foreign format carried that was ignored
+            sys.stderr.write(f"{item.source}: note: {note}\n")
     return ExitCode.PASS

@@ -77,41 +77,85 @@ ByteSize = Annotated[int, BeforeValidator(parse_size)]
 
 
 SLSA_PROVENANCE_V1 = "https://slsa.dev/provenance/v1"
+# The provenance predicate types gatekeeper reads (``gatekeeper.attest.statement``).
+SUPPORTED_PROVENANCE_TYPES = (
+    SLSA_PROVENANCE_V1,
+    "https://slsa.dev/provenance/v0.2",
+    "https://slsa.dev/provenance/v0.1",
+)
+_GLOB_CHARS = frozenset("*?[")
+
+
+def _non_empty(values: list[str], what: str) -> list[str]:
+    for value in values:
+        if not value.strip():
+            raise ValueError(f"{what}: an empty string matches nothing; remove it")
+    return values
 
 
 class ProvenanceMatcher(GatekeeperModel):
     """Which foreign provenance stands for a stage, judged on what is signed.
 
     An imported SLSA provenance carries no gatekeeper stage name; the stage it stands for is
-    the one whose matcher accepts its predicate type, builder id and build type (and whose
-    ``signed_by`` trusts its signer). An unsigned label (``import --stage``) never decides.
+    the one whose matcher accepts it (and whose ``signed_by`` trusts its signer). An unsigned
+    label (``import --stage``) never decides. Every list is "any of these"; an empty list
+    accepts anything. What each field reads in each provenance version is in docs/policy.md.
     """
 
     predicate_types: list[str] = Field(default_factory=lambda: [SLSA_PROVENANCE_V1], min_length=1)
     builder_ids: list[str] = Field(default_factory=list)  # exact ids; empty: any builder
     build_types: list[str] = Field(default_factory=list)  # exact URIs; empty: any build type
+    # The source the provenance says it built from: repository URLs (``git+`` and ``.git``
+    # do not matter), refs (globs: ``refs/tags/v*``), workflow paths in the repository.
+    source_repositories: list[str] = Field(default_factory=list)
+    source_refs: list[str] = Field(default_factory=list)
+    workflow_paths: list[str] = Field(default_factory=list)
+    # The commit the provenance records must be the commit being verified (``--commit``,
+    # else the CI's); a provenance that records none, or a verify that names none, blocks.
+    must_match_commit: bool = False
 
     @field_validator("predicate_types")
     @classmethod
     def _known_types(cls, value: list[str]) -> list[str]:
-        unknown = sorted(set(value) - {SLSA_PROVENANCE_V1})
+        unknown = sorted(set(value) - set(SUPPORTED_PROVENANCE_TYPES))
         if unknown:
             raise ValueError(
                 f"predicate type(s) {', '.join(unknown)} cannot be read as provenance "
-                f"(supported: {SLSA_PROVENANCE_V1})"
+                f"(supported: {', '.join(SUPPORTED_PROVENANCE_TYPES)})"
             )
         return value
 
+    @field_validator("builder_ids", "build_types", "source_repositories", "source_refs")
+    @classmethod
+    def _no_empty_strings(cls, value: list[str]) -> list[str]:
+        return _non_empty(value, "provenance matcher")
+
+    @field_validator("workflow_paths")
+    @classmethod
+    def _relative_paths(cls, value: list[str]) -> list[str]:
+        _non_empty(value, "workflow_paths")
+        return [v.strip().removeprefix("./") for v in value]
+
     def overlaps(self, other: ProvenanceMatcher) -> bool:
-        """Whether one provenance could match both (then it would stand for two stages)."""
+        """Whether one provenance could match both (then it would stand for two stages).
+
+        Conservative for ref globs: two lists that share no literal but hold a glob are taken
+        to overlap.
+        """
 
         def meet(a: list[str], b: list[str]) -> bool:
             return not a or not b or bool(set(a) & set(b))
+
+        def meet_globs(a: list[str], b: list[str]) -> bool:
+            return meet(a, b) or any(_GLOB_CHARS & set(p) for p in [*a, *b])
 
         return (
             bool(set(self.predicate_types) & set(other.predicate_types))
             and meet(self.builder_ids, other.builder_ids)
             and meet(self.build_types, other.build_types)
+            and meet(self.source_repositories, other.source_repositories)
+            and meet_globs(self.source_refs, other.source_refs)
+            and meet(self.workflow_paths, other.workflow_paths)
         )
 
 
@@ -258,7 +302,8 @@ class Policy(GatekeeperModel):
                     raise ValueError(
                         f"stages {first!r} and {second!r} accept the same "
                         "provenance, so one attestation would stand for both; tell them "
-                        "apart by builder_ids or build_types"
+                        "apart by builder_ids, build_types, source_repositories, "
+                        "source_refs or workflow_paths"
                     )
         for stage in self.stages:
             for key in stage.signed_by:

@@ -165,6 +165,13 @@ REASON_CODES: tuple[Rule, ...] = (
         "or check which verifier id the deployment should accept.",
     ),
     _code(
+        "vsa-level-mismatch",
+        "a verification summary's `verifiedLevels` do not meet a level the deployer requires",
+        "The verifier did not establish the level asked for (`vsa verify --verified-level`): "
+        "the build's provenance, or the build platform, falls short of it. Deploy only "
+        "artifacts verified at the required level, or ask why this one was not.",
+    ),
+    _code(
         "internal-error",
         "anything unexpected — the gate fails closed",
         "Something went wrong inside the verifier, so it blocks rather than guess. Run it again "

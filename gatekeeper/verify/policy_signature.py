@@ -21,14 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
 from pydantic import ValidationError
 from securesystemslib.signer import SSlibKey
 
 from gatekeeper._fileio import dumps_json, loads_json_strict, read_bounded
 from gatekeeper.attest.dsse import sign_envelope, verify_envelope_signatures
-from gatekeeper.attest.keys import MAX_KEY_BYTES, LoadedSigner, public_key_from_crypto
+from gatekeeper.attest.keys import MAX_KEY_BYTES, LoadedSigner, parse_public_key
 from gatekeeper.errors import GatekeeperError, InvalidInput, MalformedInput
 from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE, POLICY_PAYLOAD_TYPE, Envelope
 from gatekeeper.models.policy import Policy
@@ -50,24 +48,14 @@ class KeyFile:
     key: SSlibKey
 
 
-def _public_key_from_pem(data: bytes, source: str) -> SSlibKey:
-    """Raises InvalidInput: a private key, not PEM, or an unsupported type."""
-    if b"PRIVATE KEY" in data:
-        raise InvalidInput(f"{source}: is a private key; give the public key (.pub)")
-    try:
-        public_key = serialization.load_pem_public_key(data)
-    except (ValueError, UnsupportedAlgorithm) as exc:
-        raise InvalidInput(f"{source}: not a PEM public key") from exc
-    return public_key_from_crypto(public_key, source)
-
-
 def read_key_files(policy_path: str | Path, policy: Policy) -> dict[str, KeyFile]:
     """Every key file the policy names, read once: the key is parsed from the bytes hashed.
 
     Raises:
-        InvalidInput: a key file is unreadable, too large, or not a PEM public key.
+        InvalidInput: a key file is unreadable, too large, or not a public key; or one key is
+            declared twice with different schemes.
     """
-    out = {}
+    out: dict[str, KeyFile] = {}
     for name, ref in policy.keys.items():
         path = resolve_key_path(policy_path, ref)
         data = read_bounded(path, MAX_KEY_BYTES)
@@ -76,8 +64,19 @@ def read_key_files(policy_path: str | Path, policy: Policy) -> dict[str, KeyFile
             ref=ref,
             path=path,
             sha256=hashlib.sha256(data).hexdigest(),
-            key=_public_key_from_pem(data, str(path)),
+            key=parse_public_key(data, str(path)),
         )
+    # SECURITY: a key id covers the declared scheme, so one key declared twice (PSS and
+    # PKCS#1 v1.5) would have two ids and count twice toward a threshold.
+    by_material: dict[str, str] = {}
+    for name, key_file in out.items():
+        material = str(key_file.key.keyval["public"])
+        other = by_material.setdefault(material, name)
+        if other != name and out[other].key.keyid != key_file.key.keyid:
+            raise InvalidInput(
+                f"keys {other} and {name} are one key declared with two schemes "
+                f"({out[other].key.scheme}, {key_file.key.scheme}); declare it once"
+            )
     return out
 
 
