@@ -495,10 +495,12 @@ def _verify(
         return "keyless" if any(_has_certificate(d) for d in documents) else "no_key"
     if unpublished:
         return "no_key"
-    opened = [
-        open_signed((store_dir / "envelopes" / f"{item.envelope_id}.json").read_bytes())
+    stored = [
+        json.loads((store_dir / "envelopes" / f"{item.envelope_id}.json").read_bytes())
         for item in imported
     ]
+    # A keyless Sigstore bundle is stored whole: its DSSE envelope is inside.
+    opened = [open_signed(obj.get("dsseEnvelope", obj)) for obj in stored]
     if any(any(c.verified_by for c in doc.check(keys.dsse)) for doc in opened):
         return "verified"
     if any(

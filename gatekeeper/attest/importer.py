@@ -5,7 +5,9 @@ A file holds one JSON document or JSON Lines (one per line). Each document is on
 * a DSSE envelope: ``in-toto-run --use-dsse``, slsa-github-generator's ``.intoto.jsonl``,
   cosign's attestations (``cosign download attestation``, an ``.att`` layer), witness;
 * a classic in-toto link (a metablock: ``in-toto-run`` without ``--use-dsse``);
-* a Sigstore bundle (its DSSE envelope);
+* a Sigstore bundle, kept whole (certificate, log entry, timestamps and DSSE envelope: a
+  keyless signature means nothing without them); one signed with a public key
+  (``verificationMaterial.publicKey``) is kept as its DSSE envelope, which that key verifies;
 * a wrapper, unwrapped into the attestations it carries: npm's registry attestations
   (``{"attestations": [{"predicateType", "bundle"}]}``), GitHub's attestations API
   (``{"attestations": [{"bundle", "repository_id", ...}]}``, and the bulk form keyed by
@@ -15,16 +17,18 @@ A file holds one JSON document or JSON Lines (one per line). Each document is on
 Foreign formats are read as their specs say: unknown fields are ignored, each with a note
 (``signatures[0].cert: unknown field, ignored``); an error names the format and the field.
 A signature is not checked here (the store is not trusted either): ``verify`` checks it under
-the policy's keys. Every document of every file is checked before anything is stored; one
-that is not well-formed and nothing is stored.
+the policy's keys and, for a bundle, its trusted roots and keyless identities. Every document
+of every file is checked before anything is stored; one that is not well-formed and nothing
+is stored.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gatekeeper._fileio import dumps_json, loads_json_strict, read_bounded
+from gatekeeper.attest.bundle import is_legacy_cosign_bundle, precheck_bundle
 from gatekeeper.attest.dsse import MAX_SIGNATURES
 from gatekeeper.attest.signed import SignedDocument, is_metablock, open_dsse, open_metablock
 from gatekeeper.attest.statement import foreign_index_stage, parse_attestation
@@ -44,6 +48,7 @@ class Imported:
     kind: str
     form: str = "DSSE envelope"  # how it was found: "in-toto link (metablock)", "npm ..."
     notes: tuple[str, ...] = ()  # what was ignored while reading it
+    bundle: bool = False  # a Sigstore bundle kept whole
 
 
 @dataclass(frozen=True)
@@ -161,18 +166,22 @@ def _cloud_build(source: str, summary: dict[str, object]) -> list[_Found]:
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class Prepared:
     source: str
     data: bytes
     keys: IndexKeys
     kind: str
     form: str
     notes: tuple[str, ...]
+    bundle: bool = False  # a Sigstore bundle kept whole (``verify --bundle`` reads these too)
 
 
 def _signed_document(found: _Found) -> tuple[SignedDocument, str, object]:
     """The document, how it was found, and the object to store. Raises MalformedInput."""
     obj = found.obj
+    if is_legacy_cosign_bundle(obj):
+        legacy = precheck_bundle(obj)
+        raise MalformedInput(legacy.problem if legacy and legacy.problem else "legacy bundle")
     if is_sigstore_bundle(obj):
         return _bundle_document(found)
     if is_metablock(obj):
@@ -200,10 +209,12 @@ def _signed_document(found: _Found) -> tuple[SignedDocument, str, object]:
 
 
 def _bundle_document(found: _Found) -> tuple[SignedDocument, str, object]:
-    """A Sigstore bundle: its DSSE envelope. Raises MalformedInput.
+    """A Sigstore bundle: its DSSE envelope, and what to store. Raises MalformedInput.
 
-    The bundle's verification material (certificate, log entry, timestamps) is not kept: a
-    key the policy trusts must have made the DSSE signature.
+    A keyless bundle (a Fulcio certificate) is stored whole, as the verifier needs its
+    certificate, log entry and timestamps; one a verifier could not read is refused here with
+    what it lacks. A bundle signed with a public key is stored as its DSSE envelope: a key the
+    policy trusts must have made that signature.
     """
     obj = found.obj
     envelope = obj.get("dsseEnvelope") if isinstance(obj, dict) else None
@@ -213,10 +224,18 @@ def _bundle_document(found: _Found) -> tuple[SignedDocument, str, object]:
             "attestation)"
         )
     form = f"{found.wrapper}: Sigstore bundle" if found.wrapper else "Sigstore bundle"
-    return open_dsse(envelope, "Sigstore bundle dsseEnvelope"), form, envelope
+    document = open_dsse(envelope, "Sigstore bundle dsseEnvelope")
+    material = obj.get("verificationMaterial") if isinstance(obj, dict) else None
+    if isinstance(material, dict) and "publicKey" in material and "certificate" not in material:
+        return document, form, envelope
+    # SECURITY: a keyless bundle is stored whole; its envelope alone would verify under nothing.
+    problem = precheck_bundle(obj)
+    if problem is not None and problem.code == "verify/malformed":
+        raise MalformedInput(f"Sigstore bundle: {problem.problem}")
+    return document, form, obj
 
 
-def _prepare(found: _Found) -> _Prepared:
+def _prepare(found: _Found) -> Prepared:
     """Check one document's form (nothing is stored yet). Raises InvalidInput."""
     try:
         document, form, to_store = _signed_document(found)
@@ -235,12 +254,18 @@ def _prepare(found: _Found) -> _Prepared:
     stage = record.stage or foreign_index_stage(record.predicate_type or "unknown")
     keys = IndexKeys(stage=stage, subjects=tuple(sorted(record.subject_digests())))
     data = dumps_json(to_store).encode("utf-8")
-    return _Prepared(
-        found.source, data, keys, record.kind, form, (*found.notes, *document.notes, *record.notes)
+    return Prepared(
+        found.source,
+        data,
+        keys,
+        record.kind,
+        form,
+        (*found.notes, *document.notes, *record.notes),
+        bundle=to_store is found.obj and is_sigstore_bundle(to_store),
     )
 
 
-def _prepare_all(source: str, found: list[_Found]) -> list[_Prepared]:
+def _prepare_all(source: str, found: list[_Found]) -> list[Prepared]:
     """Every attestation of one document. A wrapper's items are independent attestations (a
     registry's listing, Cloud Build's provenance per key): one that is not well-formed is left
     out with a note naming why, as long as another one can be imported.
@@ -250,7 +275,7 @@ def _prepare_all(source: str, found: list[_Found]) -> list[_Prepared]:
     """
     if len(found) == 1 and found[0].wrapper is None:
         return [_prepare(found[0])]
-    prepared: list[_Prepared] = []
+    prepared: list[Prepared] = []
     left_out: list[str] = []
     for item in found:
         try:
@@ -264,8 +289,22 @@ def _prepare_all(source: str, found: list[_Found]) -> list[_Prepared]:
         raise InvalidInput(f"{source}: no attestation in it can be imported: {shown}")
     first = prepared[0]
     notes = (*first.notes, *(f"not imported: {reason}" for reason in left_out))
-    prepared[0] = _Prepared(first.source, first.data, first.keys, first.kind, first.form, notes)
+    prepared[0] = replace(first, notes=notes)
     return prepared
+
+
+def prepare_files(paths: list[str]) -> list[Prepared]:
+    """Every attestation in ``paths``, checked for form, with the keys to index it by.
+
+    Raises:
+        InvalidInput: a file is unreadable or an attestation is not well-formed.
+    """
+    return [
+        item
+        for raw_path in paths
+        for source, obj in _documents_in(Path(raw_path))
+        for item in _prepare_all(source, _unwrap(source, obj))
+    ]
 
 
 def import_files(paths: list[str], store: Store) -> list[Imported]:
@@ -275,12 +314,7 @@ def import_files(paths: list[str], store: Store) -> list[Imported]:
         InvalidInput: a file is unreadable or an attestation is not well-formed (nothing is
             stored).
     """
-    prepared = [
-        item
-        for raw_path in paths
-        for source, obj in _documents_in(Path(raw_path))
-        for item in _prepare_all(source, _unwrap(source, obj))
-    ]
+    prepared = prepare_files(paths)
     out = []
     for item in prepared:
         env_id = store.put(item.data, item.keys)
@@ -292,6 +326,7 @@ def import_files(paths: list[str], store: Store) -> list[Imported]:
                 kind=item.kind,
                 form=item.form,
                 notes=item.notes,
+                bundle=item.bundle,
             )
         )
     return out

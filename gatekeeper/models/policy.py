@@ -159,6 +159,88 @@ class ProvenanceMatcher(GatekeeperModel):
         )
 
 
+# A Fulcio certificate's claims about the workload that signed (docs/policy.md, "Keyless
+# identities"): the policy's name for each, and the certificate extension that carries it
+# (https://github.com/sigstore/fulcio/blob/main/docs/oid-info.md; DER UTF8String values).
+FULCIO_CLAIMS: dict[str, str] = {
+    "build_signer_uri": "1.3.6.1.4.1.57264.1.9",
+    "build_signer_digest": "1.3.6.1.4.1.57264.1.10",
+    "runner_environment": "1.3.6.1.4.1.57264.1.11",
+    "source_repository": "1.3.6.1.4.1.57264.1.12",
+    "source_digest": "1.3.6.1.4.1.57264.1.13",
+    "source_ref": "1.3.6.1.4.1.57264.1.14",
+    "source_repository_identifier": "1.3.6.1.4.1.57264.1.15",
+    "source_repository_owner_uri": "1.3.6.1.4.1.57264.1.16",
+    "source_repository_owner_identifier": "1.3.6.1.4.1.57264.1.17",
+    "build_config_uri": "1.3.6.1.4.1.57264.1.18",
+    "build_config_digest": "1.3.6.1.4.1.57264.1.19",
+    "build_trigger": "1.3.6.1.4.1.57264.1.20",
+    "run_invocation_uri": "1.3.6.1.4.1.57264.1.21",
+    "source_repository_visibility": "1.3.6.1.4.1.57264.1.22",
+}
+
+# The name of the trusted root gatekeeper ships (Sigstore's public-good instance); a key
+# whose identity names no ``trusted_root`` is judged under it.
+PUBLIC_GOOD_ROOT = "public-good"
+
+
+class Identity(GatekeeperModel):
+    """Who may sign keyless: the OIDC issuer, the certificate's subject, Fulcio claims.
+
+    Every field given must match the signing certificate exactly (``subject_regex``: the whole
+    subject must match the expression); a claim the certificate does not carry does not match.
+    """
+
+    issuer: str = Field(min_length=1)
+    subject: str | None = Field(default=None, min_length=1)
+    subject_regex: str | None = Field(default=None, min_length=1)
+    build_signer_uri: str | None = None
+    build_signer_digest: str | None = None
+    runner_environment: Literal["github-hosted", "self-hosted"] | None = None
+    source_repository: str | None = None
+    source_digest: str | None = None
+    source_ref: str | None = None
+    source_repository_identifier: str | None = None
+    source_repository_owner_uri: str | None = None
+    source_repository_owner_identifier: str | None = None
+    build_config_uri: str | None = None
+    build_config_digest: str | None = None
+    build_trigger: str | None = None
+    run_invocation_uri: str | None = None
+    source_repository_visibility: str | None = None
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> Identity:
+        # SECURITY: an identity without a subject would trust everyone the issuer vouches for.
+        if (self.subject is None) == (self.subject_regex is None):
+            raise ValueError("an identity needs exactly one of subject and subject_regex")
+        if self.subject_regex is not None:
+            try:
+                re.compile(self.subject_regex)
+            except re.error as exc:
+                raise ValueError(f"subject_regex is not a regular expression: {exc}") from exc
+        return self
+
+    def claims(self) -> dict[str, str]:
+        """The Fulcio claims this identity requires (policy name -> value)."""
+        values = self.model_dump(include=set(FULCIO_CLAIMS), exclude_none=True)
+        return {name: str(value) for name, value in sorted(values.items())}
+
+    def describe(self) -> str:
+        subject = self.subject or f"~{self.subject_regex}"
+        return f"{subject} (issuer {self.issuer})"
+
+
+class IdentityKey(GatekeeperModel):
+    """A policy key that is a keyless identity, judged under a Sigstore trusted root."""
+
+    identity: Identity
+    trusted_root: str = PUBLIC_GOOD_ROOT
+
+
+PolicyKey = Annotated[str | IdentityKey, Field(union_mode="left_to_right")]
+
+
 class StagePolicy(GatekeeperModel):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     signed_by: list[str] = Field(min_length=1)
@@ -284,7 +366,11 @@ class Policy(GatekeeperModel):
     serial: int | None = Field(default=None, ge=0)
     expires: UtcDatetime
     max_age: Duration | None = None
-    keys: dict[str, str] = Field(default_factory=dict)
+    # name -> a PEM public key file, or a keyless identity (``identity:``, ``trusted_root:``)
+    keys: dict[str, PolicyKey] = Field(default_factory=dict)
+    # name -> a Sigstore trusted_root.json, relative to the policy file; ``public-good`` is
+    # the copy gatekeeper ships and cannot be redefined.
+    trusted_roots: dict[str, str] = Field(default_factory=dict)
     stages: list[StagePolicy] = Field(default_factory=list)
     audits: AuditsPolicy = Field(default_factory=AuditsPolicy)
     exceptions: list[ExceptionPolicy] = Field(default_factory=list)
@@ -293,6 +379,18 @@ class Policy(GatekeeperModel):
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
         names = [s.name for s in self.stages]
+        if PUBLIC_GOOD_ROOT in self.trusted_roots:
+            raise ValueError(
+                f"trusted_roots: {PUBLIC_GOOD_ROOT!r} names the trusted root gatekeeper ships; "
+                "give your own root another name"
+            )
+        for key_name, identity in self.identity_keys().items():
+            root = identity.trusted_root
+            if root != PUBLIC_GOOD_ROOT and root not in self.trusted_roots:
+                raise ValueError(
+                    f"key {key_name!r} names unknown trusted root {root!r} "
+                    f"(define it under trusted_roots, or use {PUBLIC_GOOD_ROOT!r})"
+                )
         if len(set(names)) != len(names):
             raise ValueError("a stage name appears twice")
         matched = [(s.name, s.provenance) for s in self.stages if s.provenance is not None]
@@ -319,6 +417,14 @@ class Policy(GatekeeperModel):
                         f"stage {stage.name!r} follows {stage.follows!r}, which is not before it"
                     )
         return self
+
+    def key_files(self) -> dict[str, str]:
+        """The keys that are PEM public key files (name -> path as written)."""
+        return {name: ref for name, ref in self.keys.items() if isinstance(ref, str)}
+
+    def identity_keys(self) -> dict[str, IdentityKey]:
+        """The keys that are keyless identities."""
+        return {name: key for name, key in self.keys.items() if isinstance(key, IdentityKey)}
 
     def stage(self, name: str) -> StagePolicy:
         for stage in self.stages:

@@ -24,7 +24,8 @@ from securesystemslib.signer import SSlibKey
 
 from gatekeeper._digest import sha256_file
 from gatekeeper._fileio import loads_json_strict
-from gatekeeper.attest.dsse import TooManySignatures, read_envelope
+from gatekeeper.attest.bundle import bundle_statement_key
+from gatekeeper.attest.dsse import MAX_SIGNATURES, TooManySignatures, read_envelope
 from gatekeeper.attest.keys import load_public_key
 from gatekeeper.attest.materials import dir_artifact
 from gatekeeper.attest.signed import is_metablock, open_signed
@@ -38,10 +39,17 @@ from gatekeeper.models.verdict import Reason, Verdict
 from gatekeeper.policy import judge_attested, load_policy
 from gatekeeper.store import Store, StoredEnvelope, StoreLimitError, open_store
 from gatekeeper.verify.attested import findings_to_judge
+from gatekeeper.verify.digests import parse_digest
 from gatekeeper.verify.evidence import evidence_gap
+from gatekeeper.verify.given import GivenFiles
 from gatekeeper.verify.policy_signature import KeyFile, policy_signature_problem, read_key_files
 from gatekeeper.verify.serial import policy_mark, rollback_reason
-from gatekeeper.verify.signatures import judge_signatures
+from gatekeeper.verify.signatures import IdentityCheck, SignatureJudgement, judge_signatures
+from gatekeeper.verify.sigstore import (
+    BundleVerifier,
+    RootFile,
+    read_trusted_roots,
+)
 from gatekeeper.verify.stages import index_stages, stands_for
 from gatekeeper.verify.subjects import (
     FILE_ALGORITHMS,
@@ -73,6 +81,8 @@ class VerifyConfig:
     commit: str | None = None
     now: datetime | None = None
     insecure_registry: bool = False  # plain HTTP to a loopback oci:// store only
+    # --bundle FILE: attestations judged besides the store's (nothing is written)
+    bundles: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -186,7 +196,8 @@ def _subjects(cfg: VerifyConfig) -> list[ArtifactSubject]:
     """Every artifact to verify. Raises InvalidInput (a usage error)."""
     subjects = [_artifact_subject(a) for a in cfg.artifacts]
     subjects += [_artifact_subject(artifact_digest(d)[1]) for d in cfg.image_digests]
-    subjects += [digest_subject(d) for d in cfg.digests]
+    # --digest: refused first when its algorithm is unknown or broken (md5, sha1)
+    subjects += [digest_subject(parse_digest(d)[1]) for d in cfg.digests]
     if not subjects:
         raise InvalidInput("name at least one ARTIFACT, --image-digest or --digest to verify")
     if cfg.commit is not None and not re.fullmatch(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}", cfg.commit):
@@ -205,11 +216,14 @@ def _policy_reasons(
     key_files: dict[str, KeyFile],
     policy_key: SSlibKey | None,
     now: datetime,
+    roots: dict[str, RootFile] | None = None,
 ) -> list[Reason]:
     """The policy's own reasons to block: its signature (when a key is given) and its expiry."""
     reasons: list[Reason] = []
     if policy_key is not None:
-        problem = policy_signature_problem(cfg.policy_path, policy_bytes, key_files, policy_key)
+        problem = policy_signature_problem(
+            cfg.policy_path, policy_bytes, key_files, policy_key, roots
+        )
         if problem is not None:
             reasons.append(Reason(code="verify/policy-unsigned", message=problem))
     if policy.expires <= now:
@@ -229,12 +243,19 @@ def _policy_reasons(
     return reasons
 
 
-def _policy_keys(cfg: VerifyConfig, policy: Policy) -> tuple[dict[str, KeyFile], Reason | None]:
-    """The policy's key files, read relative to the policy file; one that cannot be read blocks."""
+def _policy_keys(
+    cfg: VerifyConfig, policy: Policy
+) -> tuple[dict[str, KeyFile], dict[str, RootFile], Reason | None]:
+    """The policy's key files and trusted roots, read relative to the policy file; one that
+    cannot be read blocks."""
     try:
-        return read_key_files(cfg.policy_path, policy), None
+        return (
+            read_key_files(cfg.policy_path, policy),
+            read_trusted_roots(cfg.policy_path, policy),
+            None,
+        )
     except InvalidInput as exc:
-        return {}, Reason(code="verify/policy-invalid", message=exc.diagnostics())
+        return {}, {}, Reason(code="verify/policy-invalid", message=exc.diagnostics())
 
 
 def _artifact_reasons(
@@ -245,10 +266,12 @@ def _artifact_reasons(
     subjects: list[ArtifactSubject],
     now: datetime,
     trace: VerifyTrace,
+    bundles: BundleVerifier | None = None,
 ) -> list[Reason]:
     """Every reason to block each artifact, from the store's attestations of every stage."""
     loads = {
-        stage.name: _load_candidates(store, stage, policy, keys, now) for stage in policy.stages
+        stage.name: _load_candidates(store, stage, policy, keys, now, bundles)
+        for stage in policy.stages
     }
     candidates = _Pool(
         {name: load.candidates for name, load in loads.items()},
@@ -275,14 +298,28 @@ def _run_verify(cfg: VerifyConfig, trace: VerifyTrace) -> Verdict:
             [Reason(code="verify/policy-invalid", message=exc.diagnostics())], None, shown
         )
     trace.policy_digest = f"sha256:{hashlib.sha256(policy_bytes).hexdigest()}"
-    key_files, problem = _policy_keys(cfg, policy)
+    key_files, roots, problem = _policy_keys(cfg, policy)
     if problem is not None:
         return _block([problem], policy.name, shown)
-    reasons = _policy_reasons(cfg, policy, policy_bytes, key_files, policy_key, now)
+    reasons = _policy_reasons(cfg, policy, policy_bytes, key_files, policy_key, now, roots)
     if not policy.stages:
         return _block(reasons, policy.name, shown)
     keys = {name: key_file.key for name, key_file in key_files.items()}
-    store = open_store(cfg.store, insecure=cfg.insecure_registry)
+    bundles = BundleVerifier(roots, policy.identity_keys())
+    store: Store = open_store(cfg.store, insecure=cfg.insecure_registry)
+    if cfg.bundles:
+        # Read before anything is decided: an unreadable file is a usage error, and one that
+        # is not an attestation blocks with its reason.
+        from gatekeeper.attest.importer import prepare_files  # imports this package
+
+        try:
+            store = GivenFiles(store, prepare_files(cfg.bundles))
+        except InvalidInput as exc:
+            if not all(Path(b).is_file() for b in cfg.bundles):
+                raise
+            return _block(
+                [Reason(code="verify/malformed", message=exc.diagnostics())], policy.name, shown
+            )
     # SECURITY: an older policy put back (its signature still verifies) blocks on its serial.
     rollback = rollback_reason(policy, trace.policy_digest, store.decision_log().marks())
     if rollback is not None:
@@ -290,7 +327,7 @@ def _run_verify(cfg: VerifyConfig, trace: VerifyTrace) -> Verdict:
     if not reasons:  # only an accepted policy raises what the gate remembers
         trace.policy_mark = policy_mark(policy, trace.policy_digest)
 
-    reasons.extend(_artifact_reasons(cfg, store, policy, keys, subjects, now, trace))
+    reasons.extend(_artifact_reasons(cfg, store, policy, keys, subjects, now, trace, bundles))
     reasons = _dedupe(reasons)
     return Verdict(
         command="verify",
@@ -310,18 +347,33 @@ class _StageLoad:
 
 
 def _load_candidates(
-    store: Store, stage: StagePolicy, policy: Policy, keys: dict[str, SSlibKey], now: datetime
+    store: Store,
+    stage: StagePolicy,
+    policy: Policy,
+    keys: dict[str, SSlibKey],
+    now: datetime,
+    bundles: BundleVerifier | None = None,
 ) -> _StageLoad:
     load = _StageLoad()
     seen: set[str] = set()
+    statements: dict[str, list[StoredEnvelope]] = {}  # Sigstore bundles, by what they sign
     for index in index_stages(stage):
         for stored in store.by_stage(index):
             if stored.id in seen:
                 continue
             seen.add(stored.id)
+            signed = bundle_statement_key(stored.data)
+            if signed is not None:
+                statements.setdefault(signed, []).append(stored)
+                continue
             candidate = _examine(stored, stage, policy, keys, now, load.unmatched)
             if candidate is not None:
                 load.candidates.append(candidate)
+    verifier = bundles or BundleVerifier({}, {})
+    for group in statements.values():
+        candidate = _examine_bundles(group, stage, policy, keys, now, load.unmatched, verifier)
+        if candidate is not None:
+            load.candidates.append(candidate)
     load.candidates.sort(key=lambda c: (c.finished, c.stored.id), reverse=True)
     return load
 
@@ -371,12 +423,81 @@ def _examine(
         )
     payload = document.payload
     judged = judge_signatures(checks, stage, keys, where)
+    signed = _Signed(stored, where, document.payload_type, payload, judged)
+    return _candidate(signed, stage, policy, now, unmatched)
+
+
+def _examine_bundles(
+    group: list[StoredEnvelope],
+    stage: StagePolicy,
+    policy: Policy,
+    keys: dict[str, SSlibKey],
+    now: datetime,
+    unmatched: list[str],
+    bundles: BundleVerifier,
+) -> Candidate | None:
+    """Sigstore bundles over one statement, judged together: each bundle is one signature.
+
+    SECURITY: each bundle is verified under the policy's trusted roots before its payload is
+    read; the payload parsed is the one sigstore-python verified, never the store's copy.
+    """
+    group = sorted(group, key=lambda g: g.id)
+    stored, where = group[0], group[0].id[:12]
+    if len(group) > MAX_SIGNATURES:
+        limit = Reason(
+            code="verify/limit-exceeded",
+            stage=stage.name,
+            message=f"bundle {where}: {len(group)} bundles sign one statement, more than the "
+            f"{MAX_SIGNATURES} signatures a verifier reads on one attestation",
+        )
+        return Candidate(stored, None, [limit], unverified=True)
+    prefer = [k.trusted_root for n, k in policy.identity_keys().items() if n in stage.signed_by]
+    checks: list[IdentityCheck] = []
+    verified: tuple[str, bytes] | None = None
+    for index, item in enumerate(group):
+        outcome = bundles.check(item.data, prefer)
+        signer = outcome.signer
+        if not outcome.verified or signer is None or outcome.payload_type is None:
+            problem = Reason(
+                code=outcome.code or "verify/bad-signature",
+                stage=stage.name,
+                message=f"bundle {item.id[:12]}: {outcome.problem or 'does not verify'}",
+            )
+            checks.append(IdentityCheck(index, (), "", "", problem))
+            continue
+        verified = verified or (outcome.payload_type, outcome.payload or b"")
+        why = bundles.why_not([n for n in stage.signed_by if n not in outcome.matched], signer)
+        shown = signer.describe() + (f" ({'; '.join(why)})" if why and not outcome.matched else "")
+        checks.append(IdentityCheck(index, outcome.matched, signer.id, shown))
+    judged = judge_signatures(checks, stage, keys, f"bundle {where}")
+    if verified is None:
+        return Candidate(stored, None, [judged.reason] if judged.reason else [], unverified=True)
+    signed = _Signed(stored, where, verified[0], verified[1], judged)
+    return _candidate(signed, stage, policy, now, unmatched)
+
+
+@dataclass(frozen=True)
+class _Signed:
+    """An attestation whose signatures were judged, and the payload they cover."""
+
+    stored: StoredEnvelope
+    where: str
+    payload_type: str
+    payload: bytes
+    judged: SignatureJudgement
+
+
+def _candidate(
+    signed: _Signed, stage: StagePolicy, policy: Policy, now: datetime, unmatched: list[str]
+) -> Candidate | None:
+    """The candidate an attestation is for ``stage`` once its signatures were judged."""
+    stored, where, judged = signed.stored, signed.where, signed.judged
     judgement = judged.reason
-    if document.payload_type != INTOTO_PAYLOAD_TYPE:
+    if signed.payload_type != INTOTO_PAYLOAD_TYPE:
         wrong = Reason(
             code="verify/malformed",
             stage=stage.name,
-            message=f"envelope {where}: payload type {document.payload_type!r} is not "
+            message=f"envelope {where}: payload type {signed.payload_type!r} is not "
             f"{INTOTO_PAYLOAD_TYPE}",
         )
         return Candidate(stored, None, [wrong, *([judgement] if judgement else [])])
@@ -385,7 +506,7 @@ def _examine(
         # store could otherwise make every verify parse megabytes of crafted JSON.
         return Candidate(stored, None, [judgement], unverified=True)
     try:
-        record = parse_attestation(document.payload_type, payload)
+        record = parse_attestation(signed.payload_type, signed.payload)
     except MalformedInput as exc:
         reasons = [
             Reason(code="verify/malformed", stage=stage.name, message=f"envelope {where}: {exc}")

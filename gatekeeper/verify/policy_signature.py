@@ -32,6 +32,7 @@ from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE, POLICY_PAYLOAD_TYPE,
 from gatekeeper.models.policy import Policy
 from gatekeeper.models.statement import STATEMENT_TYPE, Statement, Subject
 from gatekeeper.policy.load import policy_signature_path, resolve_key_path
+from gatekeeper.verify.sigstore import RootFile
 
 POLICY_SIGNATURE_TYPE = "https://gatekeeper.dev/policy-signature/v2"
 MAX_SIGNATURE_BYTES = 1024 * 1024
@@ -56,7 +57,7 @@ def read_key_files(policy_path: str | Path, policy: Policy) -> dict[str, KeyFile
             declared twice with different schemes.
     """
     out: dict[str, KeyFile] = {}
-    for name, ref in policy.keys.items():
+    for name, ref in policy.key_files().items():
         path = resolve_key_path(policy_path, ref)
         data = read_bounded(path, MAX_KEY_BYTES)
         out[name] = KeyFile(
@@ -84,20 +85,33 @@ def _subject_name(policy_path: str | Path) -> str:
     return Path(policy_path).name
 
 
+def _bound_roots(roots: dict[str, RootFile] | None) -> list[RootFile]:
+    """The trusted root files a policy names (the built-in root ships with gatekeeper)."""
+    return [r for r in (roots or {}).values() if r.ref]
+
+
 def binding_statement(
-    policy_path: str | Path, policy_bytes: bytes, policy: Policy, keys: dict[str, KeyFile]
+    policy_path: str | Path,
+    policy_bytes: bytes,
+    policy: Policy,
+    keys: dict[str, KeyFile],
+    roots: dict[str, RootFile] | None = None,
 ) -> bytes:
-    """The payload ``policy sign`` signs: the policy and its key files, each by sha256.
+    """The payload ``policy sign`` signs: the policy, its key files and its trusted root
+    files, each by sha256.
 
     Raises:
-        InvalidInput: a key file is named like the policy file.
+        InvalidInput: a key or root file is named like the policy file.
     """
     policy_name = _subject_name(policy_path)
     subjects = {policy_name: hashlib.sha256(policy_bytes).hexdigest()}
-    for key in keys.values():
-        if key.ref == policy_name:
-            raise InvalidInput(f"{key.path}: a key file cannot be named like the policy itself")
-        subjects[key.ref] = key.sha256
+    files = [(k.ref, k.path, k.sha256) for k in keys.values()]
+    files += [(r.ref, r.path, r.sha256) for r in _bound_roots(roots)]
+    for ref, path, sha256 in files:
+        if ref == policy_name:
+            raise InvalidInput(f"{path}: a key file cannot be named like the policy itself")
+        subjects[ref] = sha256
+    bound_roots = {r.name: r.ref for r in _bound_roots(roots)}
     statement = Statement.model_validate(
         {
             "_type": STATEMENT_TYPE,
@@ -111,6 +125,8 @@ def binding_statement(
                 "name": policy.name,
                 "serial": policy.serial,
                 "keys": {k.name: k.ref for k in keys.values()},
+                # SECURITY: a replaced trusted root would trust another CA and log.
+                **({"trusted_roots": bound_roots} if bound_roots else {}),
             },
         }
     )
@@ -124,9 +140,10 @@ def sign_policy(
     policy: Policy,
     keys: dict[str, KeyFile],
     signers: Sequence[LoadedSigner],
+    roots: dict[str, RootFile] | None = None,
 ) -> Envelope:
-    """The DSSE envelope binding the policy and its key files. Raises SigningError."""
-    payload = binding_statement(policy_path, policy_bytes, policy, keys)
+    """The DSSE envelope binding the policy, its key and root files. Raises SigningError."""
+    payload = binding_statement(policy_path, policy_bytes, policy, keys, roots)
     return sign_envelope(payload, INTOTO_PAYLOAD_TYPE, signers)
 
 
@@ -160,6 +177,7 @@ def policy_signature_problem(
     policy_bytes: bytes,
     keys: dict[str, KeyFile],
     policy_key: SSlibKey,
+    roots: dict[str, RootFile] | None = None,
 ) -> str | None:
     """Why the policy at ``policy_path`` is not signed by ``policy_key``; None when it is.
 
@@ -201,5 +219,17 @@ def policy_signature_problem(
             return (
                 f"{key.path} (key {key.name}): the key file differs from the one signed with "
                 "the policy (replaced after signing?)"
+            )
+    for root in _bound_roots(roots):
+        signed = subjects.get(root.ref)
+        if signed is None:
+            return (
+                f"{root.path} (trusted root {root.name}): the signature does not bind this "
+                "trusted root; sign the policy again with `gatekeeper policy sign`"
+            )
+        if signed != root.sha256:
+            return (
+                f"{root.path} (trusted root {root.name}): the trusted root differs from the one "
+                "signed with the policy (replaced after signing?)"
             )
     return None

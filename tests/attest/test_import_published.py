@@ -163,7 +163,9 @@ def test_npm_provenance_names_the_tarball_by_sha512(tmp_path: Path) -> None:
     imported = _import(tmp_path, "npm-provenance-npm-test-cli-v1-prega.tgz.json")
     assert [i.kind for i in imported] == ["statement", "slsa-provenance"]
     tarball = hashlib.sha512((DATA / "npm-provenance-npm-test-cli-v1-prega.tgz").read_bytes())
-    provenance = open_signed(_stored(tmp_path, imported[1].envelope_id))
+    # A keyless bundle is stored whole; its DSSE envelope is inside.
+    kept = json.loads(_stored(tmp_path, imported[1].envelope_id))
+    provenance = open_signed(kept["dsseEnvelope"])
     statement = json.loads(provenance.payload)
     assert statement["subject"][0]["digest"] == {"sha512": tarball.hexdigest()}
     assert (tmp_path / "store" / "index" / "subject").exists()
