@@ -229,7 +229,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler="gatekeeper.commands.verify:cmd_verify")
 
     p = sub.add_parser("import", help="add envelopes made by other tools to the store")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="*", metavar="FILE")
+    p.add_argument(
+        "--image",
+        metavar="REF",
+        help="also import every attestation attached to the image HOST/REPO@sha256:HEX "
+        "or HOST/REPO:TAG in its registry (cosign's .att tag, OCI referrers)",
+    )
     p.add_argument("--store", metavar="STORE")
     p.add_argument(
         "--stage",

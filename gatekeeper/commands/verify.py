@@ -7,7 +7,12 @@ import os
 import sys
 from pathlib import Path
 
-from gatekeeper.attest.importer import import_files
+from gatekeeper.attest.importer import (
+    Prepared,
+    prepare_documents,
+    prepare_files,
+    store_prepared,
+)
 from gatekeeper.attest.keys import load_signer
 from gatekeeper.commands.args import signing_keys
 from gatekeeper.commands.output import emit, report_targets
@@ -76,8 +81,16 @@ def cmd_import(args: argparse.Namespace) -> int:
             "stage in what is signed, and the policy's `provenance:` matchers decide which "
             "stage a provenance stands for\n"
         )
+    if not args.files and not args.image:
+        raise InvalidInput("import: name FILEs, or --image REF")
+    prepared = prepare_files(args.files)
+    if args.image:
+        found = _attached(args.image, args.insecure_registry)
+        if found is None:
+            return ExitCode.BLOCKED
+        prepared.extend(found)
     store = open_store(args.store, insecure=args.insecure_registry)
-    imported = import_files(args.files, store)
+    imported = store_prepared(prepared, store)
     for item in imported:
         if item.kind == "slsa-provenance":
             where = "(the policy's provenance matchers decide its stage)"
@@ -90,3 +103,24 @@ def cmd_import(args: argparse.Namespace) -> int:
         for note in item.notes:  # what a foreign format carried that was ignored
             sys.stderr.write(f"{item.source}: note: {note}\n")
     return ExitCode.PASS
+
+
+def _attached(text: str, insecure: bool) -> list[Prepared] | None:
+    """The attestations attached to the image ``text`` names, checked for form; None (after
+    saying so) when nothing is attached: an image without attestations never passes silently.
+    """
+    from gatekeeper.store.attached import find_attached, open_image
+
+    image, client = open_image(text, insecure=insecure)
+    found = find_attached(image, client)
+    resolved = "" if found.image.reference == found.digest else f" ({image.reference})"
+    sys.stdout.write(f"image {image.name}@{found.digest}{resolved}\n")
+    for note in found.notes:
+        sys.stderr.write(f"{note}\n")
+    if not found.documents:
+        sys.stderr.write(
+            f"gatekeeper: {image.name}@{found.digest}: no attestation attached (looked at "
+            f"{', '.join(found.looked_at)}); nothing imported\n"
+        )
+        return None
+    return prepare_documents(found.documents)
