@@ -116,7 +116,7 @@ def _attached(text: str, insecure: bool) -> list[Prepared] | None:
     resolved = "" if found.image.reference == found.digest else f" ({image.reference})"
     sys.stdout.write(f"image {image.name}@{found.digest}{resolved}\n")
     for note in found.notes:
-        sys.stderr.write(f"{note}\n")
+        sys.stderr.write(f"gatekeeper: note: {note}\n")
     if not found.documents:
         sys.stderr.write(
             f"gatekeeper: {image.name}@{found.digest}: no attestation attached (looked at "

@@ -192,16 +192,21 @@ def _layers(doc: dict[str, Any], where: str) -> list[dict[str, Any]]:
     return layers
 
 
-def _cosign_notes(descriptor: dict[str, Any], source: str) -> tuple[str, ...]:
+def _cosign_notes(descriptor: dict[str, Any]) -> tuple[str, ...]:
     annotations = descriptor.get("annotations")
     if not isinstance(annotations, dict):
         return ()
-    return tuple(
-        f"annotation {key} ({what}) not read: the envelope is verified under the policy's "
-        "keys; a keyless attestation needs its Sigstore bundle (cosign attest "
-        "--new-bundle-format)"
+    present = [
+        f"{key} ({what})"
         for key, what in COSIGN_ANNOTATIONS.items()
         if isinstance(annotations.get(key), str) and annotations[key]
+    ]
+    if not present:
+        return ()
+    return (
+        f"layer annotation{'s' if len(present) > 1 else ''} {', '.join(present)} not read: the "
+        "envelope verifies only under a policy key; a keyless attestation needs its Sigstore "
+        "bundle (cosign attest --new-bundle-format)",
     )
 
 
@@ -230,7 +235,7 @@ def _cosign_att(reader: _Reader, found: Attached, tag: str) -> None:
             )
             continue
         data = reader.layer(descriptor, f"{found.image.name}@{digest}#layers[{index}]")
-        found.documents.append((source, _document(data, source), _cosign_notes(descriptor, source)))
+        found.documents.append((source, _document(data, source), _cosign_notes(descriptor)))
 
 
 def _referrer_descriptors(reader: _Reader, found: Attached) -> list[dict[str, Any]]:
