@@ -205,8 +205,8 @@ def _cosign_notes(descriptor: dict[str, Any]) -> tuple[str, ...]:
         return ()
     return (
         f"layer annotation{'s' if len(present) > 1 else ''} {', '.join(present)} not read: the "
-        "envelope verifies only under a policy key; a keyless attestation needs its Sigstore "
-        "bundle (cosign attest --new-bundle-format)",
+        "envelope verifies only under a policy key; a keyless attestation verifies from its "
+        "Sigstore bundle (the referrer cosign attest --new-bundle-format attaches)",
     )
 
 
