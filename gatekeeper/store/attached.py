@@ -27,6 +27,7 @@ store's (``MAX_LOOKUP_ENVELOPES`` manifests and layers, ``MAX_READ_BYTES`` in al
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,6 +61,21 @@ COSIGN_ANNOTATIONS = {
 
 _IMAGE_MANIFEST_TYPES = (MANIFEST_TYPE, DOCKER_MANIFEST_TYPES[0])
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
+_PLAIN_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+/;= -]{0,254}$")
+
+
+def _shown(value: object) -> str:
+    """A media or artifact type from the registry, safe to print (no control characters)."""
+    if isinstance(value, str) and _PLAIN_TYPE.match(value):
+        return value
+    return json.dumps(value, ensure_ascii=True)[:120] if value is not None else "(none)"
+
+
+def referrers_tag(digest: str) -> str:
+    """The distribution spec's referrers tag schema: ``<alg>-<ref>``, the algorithm cut to
+    32 characters and the encoded digest to 64."""
+    alg, _, encoded = digest.partition(":")
+    return f"{alg[:32]}-{encoded[:64]}"
 
 
 @dataclass(frozen=True)
@@ -220,8 +236,7 @@ def _cosign_att(reader: _Reader, found: Attached, tag: str) -> None:
     where = f"{found.image.name}:{tag}"
     if media_type not in _IMAGE_MANIFEST_TYPES:
         found.notes.append(
-            f"{where}: a {media_type or 'manifest of no media type'}, not an image "
-            "manifest of attestations; skipped"
+            f"{where}: a {_shown(media_type)}, not an image manifest of attestations; skipped"
         )
         return
     layers = _layers(doc, where)
@@ -230,8 +245,8 @@ def _cosign_att(reader: _Reader, found: Attached, tag: str) -> None:
         source = f"{where}#layers[{index}]"
         if descriptor.get("mediaType") != DSSE_TYPE:
             found.notes.append(
-                f"{source}: media type {descriptor.get('mediaType')!r} is not a DSSE envelope; "
-                "skipped"
+                f"{source}: media type {_shown(descriptor.get('mediaType'))} is not a DSSE "
+                "envelope; skipped"
             )
             continue
         data = reader.layer(descriptor, f"{found.image.name}@{digest}#layers[{index}]")
@@ -261,7 +276,7 @@ def _referrer_descriptors(reader: _Reader, found: Attached) -> list[dict[str, An
     found.looked_at.append(f"the referrers API ({'answered' if api else 'not offered'})")
     # The fallback tag is read on every registry: referrers pushed before the registry
     # offered the API stay attached.
-    tag = digest.replace(":", "-", 1)
+    tag = referrers_tag(digest)
     found.looked_at.append(f"tag {tag}")
     index = reader.manifest(tag)
     if index is not None:
@@ -297,7 +312,9 @@ def _referrer(reader: _Reader, found: Attached, descriptor: dict[str, Any]) -> N
     where = f"{found.image.name}@{ref_digest}"
     listed_type = descriptor.get("artifactType")
     if isinstance(listed_type, str) and listed_type and not _supported(listed_type):
-        found.notes.append(f"{where}: artifact type {listed_type}, not an attestation; skipped")
+        found.notes.append(
+            f"{where}: artifact type {_shown(listed_type)}, not an attestation; skipped"
+        )
         return
     if not is_digest(ref_digest):
         raise StoreError(f"{where}: a referrer descriptor without a valid digest")
@@ -311,7 +328,7 @@ def _referrer(reader: _Reader, found: Attached, descriptor: dict[str, Any]) -> N
     artifact_type = _artifact_type(doc)
     if media_type not in _IMAGE_MANIFEST_TYPES or not _supported(artifact_type):
         found.notes.append(
-            f"{where}: artifact type {artifact_type or '(none)'}, not an attestation; skipped"
+            f"{where}: artifact type {_shown(artifact_type or None)}, not an attestation; skipped"
         )
         return
     subject = doc.get("subject")
@@ -328,8 +345,8 @@ def _referrer(reader: _Reader, found: Attached, descriptor: dict[str, Any]) -> N
             layer_type.startswith(BUNDLE_PREFIX) or layer_type == DSSE_TYPE
         ):
             found.notes.append(
-                f"{source}: media type {layer_type!r} is neither a Sigstore bundle nor a DSSE "
-                "envelope; skipped"
+                f"{source}: media type {_shown(layer_type)} is neither a Sigstore bundle nor a "
+                "DSSE envelope; skipped"
             )
             continue
         data = reader.layer(layer, source)

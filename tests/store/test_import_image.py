@@ -174,7 +174,11 @@ def _push_referrer(
         "config": EMPTY_DESCRIPTOR,
         "layers": [_descriptor(client, media_type, data) for media_type, data in layers],
         "subject": {"mediaType": MANIFEST_TYPE, "digest": subject[0], "size": subject[1]},
-        "annotations": {"dev.sigstore.bundle.content": "dsse-envelope"},
+        "annotations": {
+            "dev.sigstore.bundle.content": "dsse-envelope",
+            "dev.sigstore.bundle.predicateType": "https://slsa.dev/provenance/v1",
+            "org.opencontainers.image.created": "2025-02-28T19:18:11.000Z",
+        },
     }
     data = canonical(doc)
     client.put_manifest(digest_of(data), data, MANIFEST_TYPE)
@@ -399,6 +403,30 @@ def test_referrers_api_cosign_and_github_layouts(
         assert any("/referrers/" in path for _, path, _ in reg.requests)
         assert _stored(store) == 2
         assert _verify(tmp_path, _policy(tmp_path), store, image[0]) == 0
+
+
+def test_only_other_artifact_types_attached_is_exit_1_with_each_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with fake_registry(referrers=True) as reg:
+        client, image = _fake_image(reg.port)
+        sbom = _push_referrer(client, image, "application/spdx+json", [])
+        # A type crafted to rewrite the terminal is printed escaped.
+        _push_referrer(client, image, "application/x\x1b[2Jevil", [])
+        # A supported type whose only layer is something else: the layer is named, skipped.
+        _push_referrer(client, image, BUNDLE, [("application/octet-stream", b"\x00")])
+        store = tmp_path / "store"
+        assert _import(f"127.0.0.1:{reg.port}/acme/app:v1", store) == 1
+        err = capsys.readouterr().err
+        assert "artifact type application/spdx+json, not an attestation; skipped" in err
+        assert '"application/x\\u001b[2Jevil"' in err
+        assert "\x1b" not in err
+        assert "media type application/octet-stream is neither a Sigstore bundle" in err
+        assert "no attestation attached" in err
+        # A referrer listed with another artifact type is skipped without being read.
+        reads = [path for method, path, _ in reg.requests if method == "GET"]
+        assert not any(sbom["digest"] in path for path in reads)
+        assert _stored(store) == 0
 
 
 def test_a_layer_whose_bytes_do_not_match_its_digest_is_refused(
