@@ -234,7 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--image",
         metavar="REF",
         help="also import every attestation attached to the image HOST/REPO@sha256:HEX "
-        "or HOST/REPO:TAG in its registry (cosign's .att tag, OCI referrers)",
+        "or HOST/REPO:TAG in its registry (cosign's .att tag, OCI referrers); with "
+        "--insecure-registry, plain HTTP only if HOST is loopback",
     )
     p.add_argument("--store", metavar="STORE")
     p.add_argument(

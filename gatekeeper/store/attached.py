@@ -42,6 +42,7 @@ from gatekeeper.store._registry import (
     RegistryClient,
     RegistryRef,
     is_digest,
+    is_loopback_host,
 )
 from gatekeeper.store.base import MAX_LOOKUP_ENVELOPES, MAX_READ_BYTES, ReadBudget, StoreLimitError
 
@@ -384,7 +385,7 @@ def find_attached(image: ImageRef, client: RegistryClient) -> Attached:
 
 def open_image(text: str, *, insecure: bool = False) -> tuple[ImageRef, RegistryClient]:
     """The image reference and a client for its repository (credentials and CA bundle as
-    for an ``oci://`` store).
+    for an ``oci://`` store; plain HTTP only to a loopback host, with ``insecure``).
 
     Raises:
         InvalidInput: a malformed reference, or plain HTTP to a non-loopback host.
@@ -392,5 +393,7 @@ def open_image(text: str, *, insecure: bool = False) -> tuple[ImageRef, Registry
     from gatekeeper.store.oci import open_oci_store
 
     image = ImageRef.parse(text)
-    store = open_oci_store(f"oci://{image.name}", insecure=insecure)
+    # --insecure-registry may be meant for a loopback store: an image elsewhere keeps TLS.
+    plain = insecure and is_loopback_host(image.registry.hostname)
+    store = open_oci_store(f"oci://{image.name}", insecure=plain)
     return image, store.client

@@ -39,6 +39,7 @@ from gatekeeper.store._registry import (
     canonical,
     digest_of,
 )
+from gatekeeper.store.attached import open_image
 from tests.sigstore.conftest import DATA, PUBLISHER, identity, write_policy
 from tests.store._fake_registry import fake_registry
 from tests.store._helpers import envelope, signer
@@ -526,3 +527,12 @@ def test_sha256_of_layers_is_what_the_descriptor_says(tmp_path: Path) -> None:
         assert layer["mediaType"] == DSSE
         assert layer["digest"] == digest_of(data)
         assert client.get_blob(layer["digest"]) == data
+
+
+def test_insecure_registry_means_plain_http_only_for_a_loopback_image() -> None:
+    _, remote = open_image("registry.example/acme/app:v1", insecure=True)
+    assert remote.scheme == "https"  # the flag was for a loopback store; the image keeps TLS
+    _, local = open_image("127.0.0.1:5000/acme/app:v1", insecure=True)
+    assert local.scheme == "http"
+    _, default = open_image("127.0.0.1:5000/acme/app:v1")
+    assert default.scheme == "https"
