@@ -310,6 +310,11 @@ def _supported(artifact_type: str) -> bool:
 def _referrer(reader: _Reader, found: Attached, descriptor: dict[str, Any]) -> None:
     """The bundles or envelopes of one referrer manifest (or a note saying why none)."""
     ref_digest = str(descriptor["digest"])
+    if not is_digest(ref_digest):
+        found.notes.append(
+            f"{found.image.name}: a referrer listed as {_shown(ref_digest)}, not a digest; skipped"
+        )
+        return
     where = f"{found.image.name}@{ref_digest}"
     listed_type = descriptor.get("artifactType")
     if isinstance(listed_type, str) and listed_type and not _supported(listed_type):
@@ -317,8 +322,6 @@ def _referrer(reader: _Reader, found: Attached, descriptor: dict[str, Any]) -> N
             f"{where}: artifact type {_shown(listed_type)}, not an attestation; skipped"
         )
         return
-    if not is_digest(ref_digest):
-        raise StoreError(f"{where}: a referrer descriptor without a valid digest")
     manifest = reader.manifest(ref_digest)
     if manifest is None:
         found.notes.append(

@@ -416,6 +416,9 @@ def test_only_other_artifact_types_attached_is_exit_1_with_each_named(
         _push_referrer(client, image, "application/x\x1b[2Jevil", [])
         # A supported type whose only layer is something else: the layer is named, skipped.
         _push_referrer(client, image, BUNDLE, [("application/octet-stream", b"\x00")])
+        # The fallback tag is read too (referrers pushed before the registry had the API).
+        bad = {"mediaType": MANIFEST_TYPE, "digest": "sha256:\x1b]0;x", "size": 1}
+        _push_fallback_index(client, image[0], [bad])
         store = tmp_path / "store"
         assert _import(f"127.0.0.1:{reg.port}/acme/app:v1", store) == 1
         err = capsys.readouterr().err
@@ -423,6 +426,7 @@ def test_only_other_artifact_types_attached_is_exit_1_with_each_named(
         assert '"application/x\\u001b[2Jevil"' in err
         assert "\x1b" not in err
         assert "media type application/octet-stream is neither a Sigstore bundle" in err
+        assert 'a referrer listed as "sha256:\\u001b]0;x", not a digest; skipped' in err
         assert "no attestation attached" in err
         # A referrer listed with another artifact type is skipped without being read.
         reads = [path for method, path, _ in reg.requests if method == "GET"]
