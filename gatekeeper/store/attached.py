@@ -222,8 +222,9 @@ def _cosign_notes(descriptor: dict[str, Any]) -> tuple[str, ...]:
         return ()
     return (
         f"layer annotation{'s' if len(present) > 1 else ''} {', '.join(present)} not read: the "
-        "envelope verifies only under a policy key; a keyless attestation verifies from its "
-        "Sigstore bundle (the referrer cosign attest --new-bundle-format attaches)",
+        "envelope verifies only under a policy key; a keyless attestation verifies from a "
+        "Sigstore bundle with the log's inclusion proof (the referrer cosign attest "
+        "--new-bundle-format attaches), which cosign's annotations do not carry",
     )
 
 
