@@ -91,6 +91,16 @@ PYPI_TOKEN = Rule(
     help="A PyPI token can upload releases of the projects it is scoped to. Revoke it in the "
     "PyPI account settings; prefer trusted publishing from CI.",
 )
+VENDOR_TOKEN = Rule(
+    "secrets/vendor-token",
+    Severity.HIGH,
+    summary="a token in another vendor's documented format (Anthropic, OpenAI, Hugging Face, "
+    "HashiCorp, Databricks, Shopify, Twilio, SendGrid, DigitalOcean, Azure, … : the message "
+    "names it)",
+    help="A vendor token acts for its owner on that vendor's service: reading data, running "
+    "workloads billed to the account, sending mail or messages in its name. Revoke it in the "
+    "vendor's console and keep the replacement in a secret store.",
+)
 JWT = Rule(
     "secrets/jwt",
     Severity.MEDIUM,
@@ -148,6 +158,7 @@ _LABELS: dict[str, str] = {
     "google-api-key": "Google API key",
     "npm-token": "npm access token",
     "pypi-token": "PyPI API token",
+    "vendor-token": "vendor token",
     "jwt": "signed JSON Web Token",
     "url-credentials": "password in a URL",
     "docker-auth": "Docker registry credential",
@@ -169,6 +180,7 @@ class SecretsAudit:
         GOOGLE_API_KEY,
         NPM_TOKEN,
         PYPI_TOKEN,
+        VENDOR_TOKEN,
         JWT,
         URL_CREDENTIALS,
         DOCKER_AUTH,

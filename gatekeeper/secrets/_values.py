@@ -358,10 +358,22 @@ _NOT_RANDOM: tuple[Callable[[str], object], ...] = (
 )
 
 
-def looks_random(value: str, *, min_len: int = 8) -> bool:
-    """High enough entropy and variety to be a generated secret rather than a word."""
+# What a name that says token, secret or key makes a secret although its shape alone would
+# not: a hex string of a digest's length and a UUID are how many vendors issue keys (Heroku,
+# Algolia, Datadog, Snyk); only the name tells them from a commit hash or a request id.
+_KEYED_SHAPES: tuple[Callable[[str], object], ...] = (_UUID.match, _is_digest)
+
+
+def looks_random(value: str, *, min_len: int = 8, keyed: bool = False) -> bool:
+    """High enough entropy and variety to be a generated secret rather than a word.
+
+    ``keyed``: the value is assigned to a secret's name, so hex of a digest's length and
+    UUIDs count when random enough (lower-case hex reaches about 3.7 bits a character).
+    """
     if len(value) < min_len or is_placeholder(value):
         return False
+    if keyed and any(shape(value) for shape in _KEYED_SHAPES):
+        return shannon_entropy(value) >= 3.0
     if any(shape(value) for shape in _NOT_RANDOM):
         return False
     entropy = shannon_entropy(value)

@@ -292,10 +292,24 @@ def _config_hits(path: str, text: str, lines: Lines) -> Iterator[RawHit]:
 # classifier's; a match is only a candidate, the classifier decides. The short words that
 # count only as a whole segment are checked for their boundaries in code (``_segment_ok``):
 # lookarounds in the pattern made the scan three times slower.
+# The assignment forms: `=`, `:`, `=>`, `<-`, Go's and Make's `:=`, Make's `::=`, `:::=` and
+# `?=`, PHP's `.=` and `??=`, Ruby's `||=`, a type between name and operator (Go `var t string
+# =`, Kotlin/TypeScript/Rust `t: String =`), and a quoted name followed by a comma and a
+# quoted value (`System.setProperty("API_TOKEN", "…")`, `os.getenv("TOKEN", "…")`), which
+# ``_generic`` accepts only in that form.
 _GENERIC = re.compile(
     r"(" + NAME_WORDS + "|" + "|".join(sorted(NAME_SEGMENTS)) + r")"
-    r"([A-Za-z0-9_.-]{0,40})([\"']?)[ \t]*(?:=|:=|:|=>|<-)[ \t]*"
+    r"([A-Za-z0-9_.-]{0,40})([\"']?)"
+    r"(?:(?:[ \t]*:[ \t]*|[ \t]+)(?:&(?:'static )?str|str|string|\[\]byte)\??(?=[ \t]*=))?"
+    r"[ \t]*(:::=|::=|:=|\?\?=|\?=|\.=|\|\|=|=>|=|:|<-|,)[ \t]*"
     r"(?:\"([^\"\n]{1,500})\"|'([^'\n]{1,500})'|`([^`\n]{1,500})`|([^\s\"'`,;&){}\[\]<>]{1,500}))"
+)
+# A value in an XML element named like a secret, on one line or several
+# (`<apiToken>…</apiToken>`), and .NET's `<add key="ApiToken" value="…"/>` (appSettings,
+# NuGet.config's `ClearTextPassword`).
+_XML_ELEMENT = re.compile(r"<([A-Za-z_][\w.:-]{0,60})>[ \t\r\n]*([^<>\s]{1,500})[ \t\r\n]*</\1>")
+_XML_KEY_VALUE = re.compile(
+    r"""\bkey\s*=\s*["']([^"'<>\n]{1,80})["']\s+value\s*=\s*["']([^"'<>\n]{1,500})["']"""
 )
 _SEGMENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
@@ -316,9 +330,11 @@ def _name_start(text: str, offset: int) -> int:
 
 def _value(text: str, m: re.Match[str], is_code: bool) -> tuple[int, str] | None:
     """(value group, value) of a candidate, or None for an expression."""
-    group = next(g for g in (4, 5, 6, 7) if m.group(g) is not None)
+    group = next(g for g in (5, 6, 7, 8) if m.group(g) is not None)
+    if m.group(4) == "," and (not m.group(3) or group not in (5, 6)):
+        return None  # NOTE: `token, x` is an argument list, not an assignment
     value = text[m.start(group) : m.end(group)].strip()
-    if group == 7:
+    if group == 8:
         if is_code or "(" in value:
             return None  # NOTE: an unquoted right-hand side in code is an expression
         if value.endswith("\\"):
@@ -359,7 +375,7 @@ def _generic(text: str, lines: Lines, *, is_code: bool) -> Iterator[RawHit]:
         if found is None:
             continue
         group, value = found
-        shape = assignment_shape(value)
+        shape = assignment_shape(value, keyed=True)
         if shape is None or (shape == "placeholder" and value in stand_ins):
             continue
         if shape == "placeholder":
@@ -373,6 +389,129 @@ def _generic(text: str, lines: Lines, *, is_code: bool) -> Iterator[RawHit]:
             detail=f"assigned to {name[:64]}",
             shape=shape,
         )
+
+
+def _generic_hit(
+    value: str, start: int, lines: Lines, detail: str, shape: Shape | None
+) -> Iterator[RawHit]:
+    if shape is not None:
+        yield RawHit(
+            "generic-assignment",
+            value,
+            start,
+            start + len(value),
+            lines.line(start),
+            detail=detail,
+            shape=shape,
+        )
+
+
+def _xml_assignments(text: str, lines: Lines) -> Iterator[RawHit]:
+    """``<apiToken>…</apiToken>`` and ``<add key="ApiToken" value="…"/>``."""
+    if "</" in text:
+        for m in _XML_ELEMENT.finditer(text):
+            if is_secret_name(m.group(1)):
+                shape = assignment_shape(m.group(2), keyed=True)
+                yield from _generic_hit(
+                    m.group(2), m.start(2), lines, f"<{m.group(1)[:64]}>", shape
+                )
+    if "value" in text:
+        for m in _XML_KEY_VALUE.finditer(text):
+            if is_secret_name(m.group(1)):
+                shape = assignment_shape(m.group(2), keyed=True)
+                detail = f"assigned to {m.group(1)[:64]}"
+                yield from _generic_hit(m.group(2), m.start(2), lines, detail, shape)
+
+
+# `curl -u user:password`, `--user user:password`, `--user=…` (also `-uuser:password`).
+_CURL_USER = re.compile(
+    r"""(?:^|[\s"'])(?:-u[ \t]*|--user[ \t=]+)["']?([^\s:"'$]{1,128}):([^\s"']{1,256})"""
+)
+# An Authorization header with a literal credential, in a script, code or a config file.
+_AUTH_HEADER = re.compile(
+    r"""authorization["']?[ \t]*[:=,][ \t]*["']?(basic|bearer|token)[ \t]+"""
+    r"""([A-Za-z0-9._~+/=-]{8,2048})(?![A-Za-z0-9._~+/=$-])""",
+    re.IGNORECASE,
+)
+
+
+def _basic_shape(value: str) -> Shape | None:
+    """A Basic credential is base64 of ``user:password``: the password decides."""
+    try:
+        plain = base64.b64decode(value + "=" * (-len(value) % 4), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    user, sep, password = plain.partition(":")
+    return url_password_shape(user, password) if sep else None
+
+
+def _http_credentials(text: str, lines: Lines) -> Iterator[RawHit]:
+    """``curl -u user:password`` and ``Authorization: Basic|Bearer …`` headers."""
+    if "-u" in text and "curl" in text:
+        for m in _CURL_USER.finditer(text):
+            shape = url_password_shape(m.group(1), m.group(2))
+            yield from _generic_hit(m.group(2), m.start(2), lines, "curl --user password", shape)
+    if "uthorization" in text or "UTHORIZATION" in text:
+        for m in _AUTH_HEADER.finditer(text):
+            scheme, value = m.group(1).lower(), m.group(2)
+            shape = (
+                _basic_shape(value) if scheme == "basic" else assignment_shape(value, keyed=True)
+            )
+            detail = f"Authorization: {scheme.capitalize()} header"
+            yield from _generic_hit(value, m.start(2), lines, detail, shape)
+
+
+# --- Kubernetes Secrets ----------------------------------------------------------------------
+
+_K8S_BLOCK = re.compile(r"(?m)^([ \t]*)(data|stringData):[ \t]*$")
+_K8S_ENTRY = re.compile(r"""^([ \t]+)([\w.-]{1,253}):[ \t]*["']?([^\s"'#]{1,8192})["']?[ \t]*$""")
+# Entries of a Secret that name where and who, not the secret.
+_K8S_NOT_SECRET = re.compile(
+    r"(?i)^(?:user(?:name)?|host(?:name)?|port|url|endpoint|namespace|database|db|name|email"
+    r"|region|server|address|ca\.crt|tls\.crt|.*\.(?:crt|pub|cert))$"
+)
+
+
+def _k8s_secrets(text: str, lines: Lines) -> Iterator[RawHit]:
+    """Every value of a Secret manifest's ``data`` (decoded from base64) and ``stringData``."""
+    if "Secret" not in text or not re.search(r"(?m)^\s*kind:\s*[\"']?Secret\b", text):
+        return
+    for block in _K8S_BLOCK.finditer(text):
+        indent = len(block.group(1).expandtabs())
+        pos = block.end() + 1
+        while pos < len(text):
+            end = text.find("\n", pos)
+            end = len(text) if end == -1 else end
+            line = text[pos:end]
+            m = _K8S_ENTRY.match(line)
+            if line.strip() and (m is None or len(m.group(1).expandtabs()) <= indent):
+                break
+            if m is not None and not _K8S_NOT_SECRET.match(m.group(2)):
+                value = m.group(3)
+                plain: str | None = value
+                if block.group(2) == "data":
+                    try:
+                        plain = base64.b64decode(value, validate=True).decode("utf-8")
+                    except (binascii.Error, ValueError):
+                        plain = None
+                shape = (
+                    None
+                    if plain is None or "BEGIN CERTIFICATE" in plain
+                    else credential_shape(plain)
+                )
+                start = pos + m.start(3)
+                detail = f"Kubernetes Secret {block.group(2)}.{m.group(2)[:64]}"
+                if shape is not None:
+                    yield RawHit(
+                        "config-file-credentials",
+                        value,
+                        start,
+                        start + len(value),
+                        lines.line(start),
+                        detail=detail,
+                        shape=shape,
+                    )
+            pos = end + 1
 
 
 def scan_text(
@@ -397,7 +536,10 @@ def scan_text(
     hits = [
         *specific_hits(text, lines),
         *_config_hits(path, text, lines),
+        *_k8s_secrets(text, lines),
         *url_credential_hits(text, lines),
+        *_http_credentials(text, lines),
+        *_xml_assignments(text, lines),
         *generic,
     ]
     return keep_distinct(hits, detectors)
@@ -414,7 +556,7 @@ def scan_binary(data: bytes) -> list[RawHit]:
 # ``NAME_SEGMENTS``). Substring tests reject most evidence strings (package names,
 # versions, paths) before any detector runs; one regular expression of all the names was
 # slower than the detectors it spared.
-_NAME_STEMS = ("pass", "pw", "secret", "token", "key", "credential", "auth", "creds")
+_NAME_STEMS = ("pass", "pw", "secret", "token", "key", "credential", "auth", "creds", "-u")
 
 
 def _may_hold_secret(text: str) -> bool:
@@ -436,6 +578,7 @@ def secret_spans(text: str) -> list[RawHit]:
     hits = [
         *specific_hits(text, lines),
         *url_credential_hits(text, lines),
+        *_http_credentials(text, lines),
         *_generic(text, lines, is_code=False),
     ]
     return keep_distinct(hit for hit in hits if hit.shape != "placeholder")

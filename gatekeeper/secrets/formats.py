@@ -37,6 +37,7 @@ from gatekeeper.secrets._values import (
     redact,
     shannon_entropy,
 )
+from gatekeeper.secrets.vendors import VENDORS, is_example_key, vendor_matches
 
 __all__ = [
     "NEEDLES",
@@ -108,6 +109,7 @@ PRECEDENCE = {
     "google-api-key": 1,
     "npm-token": 1,
     "pypi-token": 1,
+    "vendor-token": 1,
     "jwt": 2,
     "docker-auth": 3,
     "config-file-credentials": 4,
@@ -118,12 +120,15 @@ PRECEDENCE = {
 
 
 def _token_shape(value: str, body_start: int = 0, min_entropy: float = 3.0) -> Shape:
-    """``placeholder`` for an obvious stand-in or a body too regular to be issued."""
-    if is_placeholder(value):
+    """``placeholder`` for an obvious stand-in, a published example key or a body too
+    regular to be issued."""
+    if is_placeholder(value) or is_example_key(value):
         return "placeholder"
     body = value[body_start:]
     low = body.lower()
     if any(p in low for p in ("xxxx", "example", "0000", "aaaa", "1234567", "abcdef")):
+        return "placeholder"
+    if low.endswith("here"):  # `xoxe.xoxp-1-RandomStringHere`, `sk_live_YourKeyHere`
         return "placeholder"
     return "generated" if shannon_entropy(body) >= min_entropy else "placeholder"
 
@@ -325,6 +330,18 @@ def _prefixed_tokens(text: str, lines: Lines) -> Iterator[RawHit]:
             )
 
 
+# Slack's workspace, user and app ids are 9 digits or more (`xoxb-1234-…` is a made-up one).
+_SLACK_SHORT_ID = re.compile(r"-\d{1,6}(?:-|$)")
+
+
+def _slack_shape(token: str, body_start: int) -> Shape:
+    """A Slack token is ``xox?-`` and dash-separated parts, issued 30 characters or longer,
+    ending in its random part (not a ``-``) and with ids of 9 digits or more."""
+    if len(token) < 30 or token.endswith("-") or _SLACK_SHORT_ID.search(token):
+        return "placeholder"
+    return _token_shape(token, body_start, 2.5)
+
+
 def _slack_tokens(text: str, lines: Lines) -> Iterator[RawHit]:
     if "xox" not in text and "hooks.slack.com" not in text:
         return
@@ -338,7 +355,7 @@ def _slack_tokens(text: str, lines: Lines) -> Iterator[RawHit]:
             m.end(),
             lines.line(m.start()),
             detail="webhook URL" if m.group(2) else "",
-            shape=_token_shape(value, body_start, 2.5),
+            shape=_slack_shape(value, body_start) if m.group(1) else _token_shape(value, 30, 2.5),
         )
 
 
@@ -373,6 +390,8 @@ def url_password_shape(user: str, password: str) -> Shape | None:
     plain = unquote(password)
     if is_non_value(plain):
         return None
+    if plain[:1] + plain[-1:] in ("[]", "<>"):  # `[PASSWORD]`, `<password>`
+        return "placeholder"
     if is_weak_default(plain):
         return "weak"
     if (
@@ -411,12 +430,27 @@ def url_credential_hits(text: str, lines: Lines) -> Iterator[RawHit]:
         )
 
 
+def _vendor_tokens(text: str, lines: Lines) -> Iterator[RawHit]:
+    """The documented token formats of other vendors (``vendors.py``)."""
+    for vendor, m, stand_in in vendor_matches(text):
+        yield RawHit(
+            "vendor-token",
+            m.group(1),
+            m.start(1),
+            m.end(1),
+            lines.line(m.start(1)),
+            detail=vendor.name,
+            shape="placeholder" if stand_in else "generated",
+        )
+
+
 _FORMATS: tuple[Callable[[str, Lines], Iterator[RawHit]], ...] = (
     _private_keys,
     _aws_keys,
     _prefixed_tokens,
     _slack_tokens,
     _jwts,
+    _vendor_tokens,
 )
 
 
@@ -433,6 +467,8 @@ NEEDLES = tuple(
     sorted(
         {n for _, needles, *_ in _PREFIXED for n in needles}
         | {"AKIA", "ASIA", "xox", "hooks.slack.com", "eyJ", "PRIVATE KEY"}
+        # NOTE: short vendor needles (`SK`, `pat`) would make every binary file a window
+        | {n for vendor in VENDORS for n in vendor.needles if len(n) >= 4}
     )
 )
 _BINARY_NEEDLES = re.compile(b"|".join(re.escape(needle.encode()) for needle in NEEDLES))
