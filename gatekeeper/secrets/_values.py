@@ -23,7 +23,8 @@ import hashlib
 import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 __all__ = [
     "char_classes",
@@ -33,11 +34,35 @@ __all__ = [
     "is_reference",
     "is_stand_in",
     "is_weak_default",
+    "literal_alternation",
     "looks_random",
     "redact",
     "shannon_entropy",
     "value_fingerprint",
 ]
+
+
+def literal_alternation(words: Iterable[str]) -> str:
+    """A pattern matching any of ``words``, factored by common prefix (``ab(?:c|d)``): Python's
+    ``re`` tries a flat alternation's branches one by one at every position."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        ends = "" in node
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if ends:
+            return "(?:" + body + ")?"
+        return body
+
+    return build(trie)
 
 
 def redact(value: str) -> str:
@@ -234,6 +259,8 @@ def is_stand_in(value: str) -> bool:
         return True
     if any(part in low for part in _STAND_IN_PARTS) or any(p in value for p in _STAND_IN_CASED):
         return True
+    if "abc" in low and "123" in low:  # `AbCdEf123`: two sequences, typed not generated
+        return True
     return len(set(low.replace("-", "").replace("_", ""))) <= 2
 
 
@@ -364,6 +391,12 @@ _NOT_RANDOM: tuple[Callable[[str], object], ...] = (
 _KEYED_SHAPES: tuple[Callable[[str], object], ...] = (_UUID.match, _is_digest)
 
 
+def _has_random_part(value: str) -> bool:
+    if value.startswith("eyJ"):
+        return False  # NOTE: a JWT: the JWT rule judges it (by its header's algorithm)
+    return any(len(part) >= 16 and char_classes(part) == 3 for part in value.split("."))
+
+
 def looks_random(value: str, *, min_len: int = 8, keyed: bool = False) -> bool:
     """High enough entropy and variety to be a generated secret rather than a word.
 
@@ -374,6 +407,8 @@ def looks_random(value: str, *, min_len: int = 8, keyed: bool = False) -> bool:
         return False
     if keyed and any(shape(value) for shape in _KEYED_SHAPES):
         return shannon_entropy(value) >= 3.0
+    if keyed and _DOTTED_IDENT.match(value) and _has_random_part(value):
+        return shannon_entropy(value) >= 3.0  # a Vault `s.` token, not `settings.SECRET_KEY`
     if any(shape(value) for shape in _NOT_RANDOM):
         return False
     entropy = shannon_entropy(value)

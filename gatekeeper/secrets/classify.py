@@ -234,9 +234,25 @@ def assignment_shape(value: str, *, keyed: bool = False) -> Shape | None:
     if is_explicit_stand_in(text):
         return "placeholder"
     # NOTE: a generated secret is ASCII; `このトークンは…` in a .properties file is a message.
-    if len(text) < 8 or not text.isascii() or not looks_random(text, keyed=keyed):
+    if len(text) < 8 or not text.isascii():
         return None
+    if not looks_random(text, keyed=keyed):
+        # A key-shaped stand-in under a secret's name (`12345678-ABCD-…-1234567890AB`): said
+        # at info, as a config file's stand-in is.
+        return "placeholder" if keyed and _key_shaped_stand_in(text) else None
     return "generated"
+
+
+_KEY_SHAPED = re.compile(r"^[A-Za-z0-9_-]{16,}$")
+
+
+def _key_shaped_stand_in(text: str) -> bool:
+    return (
+        _KEY_SHAPED.match(text) is not None
+        and any(c.isdigit() for c in text)
+        and any(c.isalpha() for c in text)
+        and is_stand_in(text)
+    )
 
 
 def is_secret_value(value: str) -> bool:

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
 
+from gatekeeper.secrets._values import literal_alternation
 from gatekeeper.secrets.classify import (
     NAME_SEGMENTS,
     NAME_WORDS,
@@ -339,6 +340,8 @@ def _value(text: str, m: re.Match[str], is_code: bool) -> tuple[int, str] | None
             return None  # NOTE: an unquoted right-hand side in code is an expression
         if value.endswith("\\"):
             return None  # NOTE: `Usuário\ ou\ senha`: prose with escaped spaces (.properties)
+        if value.endswith(".."):
+            return None  # NOTE: `ops_eyJzaWdu...`: a value shown cut short, not the value
         value = value.rstrip(".")
     return group, value
 
@@ -425,7 +428,7 @@ def _xml_assignments(text: str, lines: Lines) -> Iterator[RawHit]:
 
 # `curl -u user:password`, `--user user:password`, `--user=…` (also `-uuser:password`).
 _CURL_USER = re.compile(
-    r"""(?:^|[\s"'])(?:-u[ \t]*|--user[ \t=]+)["']?([^\s:"'$]{1,128}):([^\s"']{1,256})"""
+    r"""(?:^|[\s"'])(?:-u[ \t]*|--user[ \t=]+)["']?([^\s:"'$]{0,128})["']?:["']?([^\s"']{1,256})"""
 )
 # An Authorization header with a literal credential, in a script, code or a config file.
 _AUTH_HEADER = re.compile(
@@ -472,44 +475,63 @@ _K8S_NOT_SECRET = re.compile(
 )
 
 
+_K8S_KIND = re.compile(r"(?im)^[ \t]*[\"']?kind[\"']?[ \t]*:[ \t]*[\"']?secret\b")
+
+
+def _k8s_value(kind: str, key: str, value: str, start: int, lines: Lines) -> Iterator[RawHit]:
+    plain: str | None = value
+    if kind == "data":
+        try:
+            plain = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, ValueError):
+            plain = None
+    if plain is None or "BEGIN CERTIFICATE" in plain:
+        return
+    # NOTE: a `.dockercfg` / `.dockerconfigjson` entry is a Docker config: registry logins.
+    docker = plain.lstrip().startswith("{") and '"auth' in plain
+    shape: Shape | None = "generated" if docker else credential_shape(plain)
+    if shape is not None:
+        yield RawHit(
+            "config-file-credentials",
+            value,
+            start,
+            start + len(value),
+            lines.line(start),
+            detail=f"Kubernetes Secret {kind}.{key[:64]}",
+            shape=shape,
+        )
+
+
 def _k8s_secrets(text: str, lines: Lines) -> Iterator[RawHit]:
-    """Every value of a Secret manifest's ``data`` (decoded from base64) and ``stringData``."""
-    if "Secret" not in text or not re.search(r"(?m)^\s*kind:\s*[\"']?Secret\b", text):
+    """Every value of a Secret manifest's ``data`` (decoded from base64) and ``stringData``,
+    on its line or in a block scalar (``key: |`` and the value on the next line)."""
+    if _K8S_KIND.search(text) is None:
         return
     for block in _K8S_BLOCK.finditer(text):
         indent = len(block.group(1).expandtabs())
+        pending = ""  # the key of a block scalar whose value is on the next line
         pos = block.end() + 1
         while pos < len(text):
             end = text.find("\n", pos)
             end = len(text) if end == -1 else end
             line = text[pos:end]
+            stripped = line.strip()
+            if pending and stripped:
+                offset = pos + line.index(stripped[0])
+                yield from _k8s_value(block.group(2), pending, stripped, offset, lines)
+                pending = ""
+                pos = end + 1
+                continue
             m = _K8S_ENTRY.match(line)
-            if line.strip() and (m is None or len(m.group(1).expandtabs()) <= indent):
+            blank = not stripped or stripped.startswith("#")
+            if not blank and (m is None or len(m.group(1).expandtabs()) <= indent):
                 break
             if m is not None and not _K8S_NOT_SECRET.match(m.group(2)):
-                value = m.group(3)
-                plain: str | None = value
-                if block.group(2) == "data":
-                    try:
-                        plain = base64.b64decode(value, validate=True).decode("utf-8")
-                    except (binascii.Error, ValueError):
-                        plain = None
-                shape = (
-                    None
-                    if plain is None or "BEGIN CERTIFICATE" in plain
-                    else credential_shape(plain)
-                )
-                start = pos + m.start(3)
-                detail = f"Kubernetes Secret {block.group(2)}.{m.group(2)[:64]}"
-                if shape is not None:
-                    yield RawHit(
-                        "config-file-credentials",
-                        value,
-                        start,
-                        start + len(value),
-                        lines.line(start),
-                        detail=detail,
-                        shape=shape,
+                if m.group(3) in ("|", ">", "|-", ">-", "|+", ">+"):
+                    pending = m.group(2)
+                else:
+                    yield from _k8s_value(
+                        block.group(2), m.group(2), m.group(3), pos + m.start(3), lines
                     )
             pos = end + 1
 
@@ -559,10 +581,13 @@ def scan_binary(data: bytes) -> list[RawHit]:
 _NAME_STEMS = ("pass", "pw", "secret", "token", "key", "credential", "auth", "creds", "-u")
 
 
+_NEEDLE_SEARCH = re.compile(literal_alternation(NEEDLES))
+
+
 def _may_hold_secret(text: str) -> bool:
     if "://" in text and "@" in text:
         return True
-    if any(needle in text for needle in NEEDLES):
+    if _NEEDLE_SEARCH.search(text) is not None:
         return True
     low = text.lower()
     return any(stem in low for stem in _NAME_STEMS)

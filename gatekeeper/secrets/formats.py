@@ -222,10 +222,10 @@ _GITHUB = re.compile(
 )
 _GITLAB = re.compile(r"(?<![A-Za-z0-9_-])(glpat-[A-Za-z0-9_-]{20,64})(?![A-Za-z0-9_-])")
 _SLACK = re.compile(
-    r"(?<![A-Za-z0-9_-])(xox[baprs]-[A-Za-z0-9][A-Za-z0-9-]{8,250})(?![A-Za-z0-9_-])"
-    r"|(https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9_/]{20,200})"
+    r"(?<![A-Za-z0-9_-])(xox[abeprs]-[A-Za-z0-9][A-Za-z0-9-]{8,250})(?![A-Za-z0-9_-])"
+    r"|((?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/]{20,200})"
 )
-_STRIPE = re.compile(r"(?<![A-Za-z0-9_])([sr]k_live_[A-Za-z0-9]{20,247})(?![A-Za-z0-9_])")
+_STRIPE = re.compile(r"(?<![A-Za-z0-9_])([sr]k_(?:live|prod)_[A-Za-z0-9]{20,247})(?![A-Za-z0-9_])")
 _GOOGLE = re.compile(r"(?<![A-Za-z0-9_-])(AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9_-])")
 _NPM = re.compile(r"(?<![A-Za-z0-9_])(npm_[A-Za-z0-9]{36})(?![A-Za-z0-9_])")
 _PYPI = re.compile(r"(?<![A-Za-z0-9_-])(pypi-AgE[A-Za-z0-9_-]{50,})")
@@ -253,7 +253,7 @@ _PREFIXED: tuple[
         _github_proof,
     ),
     ("gitlab-token", ("glpat-",), _GITLAB, 6, 3.0, _unprovable),
-    ("stripe-key", ("k_live_",), _STRIPE, 8, 3.0, _unprovable),
+    ("stripe-key", ("k_live_", "k_prod_"), _STRIPE, 8, 3.0, _unprovable),
     ("google-api-key", ("AIza",), _GOOGLE, 4, 3.0, _unprovable),
     ("npm-token", ("npm_",), _NPM, 4, 3.0, _npm_proof),
     ("pypi-token", ("pypi-AgE",), _PYPI, 8, 3.0, _pypi_proof),
@@ -347,7 +347,7 @@ def _slack_tokens(text: str, lines: Lines) -> Iterator[RawHit]:
         return
     for m in _SLACK.finditer(text):
         value = m.group(1) or m.group(2)
-        body_start = 5 if m.group(1) else 30
+        body_start = 5 if m.group(1) else m.group(2).index("hooks") + 22
         yield RawHit(
             "slack-token",
             value,
