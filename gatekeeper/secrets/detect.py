@@ -300,15 +300,16 @@ def _config_hits(path: str, text: str, lines: Lines) -> Iterator[RawHit]:
 # ``_generic`` accepts only in that form.
 _GENERIC = re.compile(
     r"(" + NAME_WORDS + "|" + "|".join(sorted(NAME_SEGMENTS)) + r")"
-    r"([A-Za-z0-9_.-]{0,40})([\"']?)"
+    r"([A-Za-z0-9_.-]{0,40})([\"'])?"
     r"(?:(?:[ \t]*:[ \t]*|[ \t]+)(?:&(?:'static )?str|str|string|\[\]byte)\??(?=[ \t]*=))?"
-    r"[ \t]*(:::=|::=|:=|\?\?=|\?=|\.=|\|\|=|=>|=|:|<-|,)[ \t]*"
+    r"[ \t]*(:::=|::=|:=|\?\?=|\?=|\.=|\|\|=|=>|=|:|<-|(?(3),|(?!)))[ \t]*"
     r"(?:\"([^\"\n]{1,500})\"|'([^'\n]{1,500})'|`([^`\n]{1,500})`|([^\s\"'`,;&){}\[\]<>]{1,500}))"
 )
 # A value in an XML element named like a secret, on one line or several
 # (`<apiToken>…</apiToken>`), and .NET's `<add key="ApiToken" value="…"/>` (appSettings,
 # NuGet.config's `ClearTextPassword`).
-_XML_ELEMENT = re.compile(r"<([A-Za-z_][\w.:-]{0,60})>[ \t\r\n]*([^<>\s]{1,500})[ \t\r\n]*</\1>")
+_XML_CLOSE = re.compile(r"</([A-Za-z_][\w.:-]{0,60})>")
+_XML_VALUE = re.compile(r"[ \t\r\n]*([^<>\s]{1,500})[ \t\r\n]*")
 _XML_KEY_VALUE = re.compile(
     r"""\bkey\s*=\s*["']([^"'<>\n]{1,80})["']\s+value\s*=\s*["']([^"'<>\n]{1,500})["']"""
 )
@@ -411,14 +412,20 @@ def _generic_hit(
 
 def _xml_assignments(text: str, lines: Lines) -> Iterator[RawHit]:
     """``<apiToken>…</apiToken>`` and ``<add key="ApiToken" value="…"/>``."""
-    if "</" in text:
-        for m in _XML_ELEMENT.finditer(text):
-            if is_secret_name(m.group(1)):
-                shape = assignment_shape(m.group(2), keyed=True)
-                yield from _generic_hit(
-                    m.group(2), m.start(2), lines, f"<{m.group(1)[:64]}>", shape
-                )
-    if "value" in text:
+    # NOTE: closing tags first (a literal `</` the search skips to), then only the elements
+    # named like a secret are read back to their opening tag.
+    for close in _XML_CLOSE.finditer(text):
+        name = close.group(1)
+        if not is_secret_name(name):
+            continue
+        opening = text.rfind(f"<{name}>", max(0, close.start() - 600), close.start())
+        if opening == -1:
+            continue
+        m = _XML_VALUE.fullmatch(text, opening + len(name) + 2, close.start())
+        if m is not None:
+            shape = assignment_shape(m.group(1), keyed=True)
+            yield from _generic_hit(m.group(1), m.start(1), lines, f"<{name[:64]}>", shape)
+    if "value" in text and ("key=" in text or "key =" in text):
         for m in _XML_KEY_VALUE.finditer(text):
             if is_secret_name(m.group(1)):
                 shape = assignment_shape(m.group(2), keyed=True)
@@ -505,7 +512,7 @@ def _k8s_value(kind: str, key: str, value: str, start: int, lines: Lines) -> Ite
 def _k8s_secrets(text: str, lines: Lines) -> Iterator[RawHit]:
     """Every value of a Secret manifest's ``data`` (decoded from base64) and ``stringData``,
     on its line or in a block scalar (``key: |`` and the value on the next line)."""
-    if _K8S_KIND.search(text) is None:
+    if "ecret" not in text or _K8S_KIND.search(text) is None:
         return
     for block in _K8S_BLOCK.finditer(text):
         indent = len(block.group(1).expandtabs())

@@ -304,31 +304,70 @@ def is_example_key(value: str) -> bool:
     return value_fingerprint(value) in EXAMPLE_KEYS
 
 
-# Every vendor's needles in one pattern (longest first): one pass over a text says which
-# vendors' patterns to run; one substring test per needle was most of the scan time. A
-# needle found also stands for the shorter needles inside it (`dckr_pat_` holds `pat`),
-# which the pass does not report at the same place.
+# Needles a token holds inside it rather than at its start (OpenAI's marker, Azure DevOps'
+# signature, Mailchimp's data centre, a Telegram bot id's colon, an Azure AD secret's `Q~`).
+_INNER = frozenset(
+    {
+        "T3BlbkFJ",
+        "AZDO",
+        ".atlasv1.",
+        "-us",
+        ":AA",
+        "Q~",
+        "|",
+        "AccountKey=",
+        "_mmk",
+        "/api/webhooks/",
+        ".webhook.office.com",
+        "CONTRIBSYS",
+    }
+)
 _NEEDLES = sorted({n for vendor in VENDORS for n in vendor.needles}, key=lambda n: (-len(n), n))
-_NEEDLE_SCAN = re.compile(literal_alternation(_NEEDLES))
+# One pass over a text says which vendors' patterns to run, and where: one substring test per
+# needle was most of the scan time. A token starts after a character that is not part of it,
+# so a needle at a token's start is searched with that character: the search then only stops
+# at punctuation and spaces, not at every letter (three times faster). A needle found also
+# stands for the shorter needles inside it (`dckr_pat_` holds `pat`), which the pass does not
+# report at the same place.
+_PREFIX_SCAN = re.compile(
+    "[^A-Za-z0-9_.-](" + literal_alternation(n for n in _NEEDLES if n not in _INNER) + ")"
+)
+_INNER_SCAN = re.compile("(" + literal_alternation(n for n in _NEEDLES if n in _INNER) + ")")
 _BY_NEEDLE: dict[str, tuple[int, ...]] = {
     needle: tuple(
         i for i, vendor in enumerate(VENDORS) if any(inner in needle for inner in vendor.needles)
     )
     for needle in _NEEDLES
 }
+# Around a needle, where its token can be: the characters a pattern may need before the
+# needle (Azure DevOps' 52 before `AZDO`) and the longest token after it.
+_BEFORE, _AFTER = 160, 2200
 
 
-def _candidates(text: str) -> list[Vendor]:
-    found = set(_NEEDLE_SCAN.findall(text))
-    if not found:
-        return []
-    return [VENDORS[i] for i in sorted({i for n in found for i in _BY_NEEDLE[n]})]
+def _windows(text: str) -> dict[int, list[tuple[int, int]]]:
+    """For each vendor whose needles ``text`` holds, the spans around them (merged): its
+    pattern runs there only, not over the whole text."""
+    found: list[tuple[int, int, str]] = []
+    padded = " " + text  # NOTE: a token at the very start follows no character
+    for scan in (_PREFIX_SCAN, _INNER_SCAN):
+        found.extend((m.start(1) - 1, m.end(1) - 1, m.group(1)) for m in scan.finditer(padded))
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for start, end, needle in sorted(found):
+        lo, hi = max(0, start - _BEFORE), end + _AFTER
+        for index in _BY_NEEDLE[needle]:
+            own = spans.setdefault(index, [])
+            if own and lo <= own[-1][1]:
+                own[-1] = (own[-1][0], max(hi, own[-1][1]))
+            else:
+                own.append((lo, hi))
+    return spans
 
 
 def vendor_matches(text: str) -> Iterator[tuple[Vendor, re.Match[str], bool]]:
     """(vendor, match, whether the body is a stand-in) for every vendor token in ``text``."""
-    for vendor in _candidates(text):
-        for m in vendor.pattern.finditer(text):
+    for index, spans in sorted(_windows(text).items()):
+        vendor = VENDORS[index]
+        for m in (m for lo, hi in spans for m in vendor.pattern.finditer(text, lo, hi)):
             value = m.group(1)
             body = value[vendor.body_start :]
             low = body.lower()
