@@ -105,6 +105,8 @@ _REFERENCE = re.compile(
     |arn:aws:secretsmanager|projects/[^/]+/secrets/|file:|sha\d+[-:]|md5[-:]|\*+$)""",
     re.IGNORECASE | re.VERBOSE,
 )
+# A name in braces, filled in by a format call or a deployment tool.
+_BRACED_NAME = re.compile(r"^\{[A-Za-z_][A-Za-z0-9_.:-]{0,80}\}$")
 # Templates anywhere in the value: filled in at run time.
 _TEMPLATE_PARTS = ("${", "{{", "}}", "$(", "%(")
 # Values that are not a credential of any kind: switches, nothing, type names, masks.
@@ -235,6 +237,8 @@ def is_reference(value: str) -> bool:
     ``ENC(...)``, ``os.environ[...]``): no literal is written down."""
     if _REFERENCE.match(value) is not None:
         return True
+    if _BRACED_NAME.match(value) is not None and _is_wordy(value[1:-1]):
+        return True  # `{ApiToken}`, `{DB_PASSWORD}`: a .NET / Python format placeholder
     return any(part in value for part in _TEMPLATE_PARTS)
 
 

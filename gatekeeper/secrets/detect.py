@@ -367,6 +367,13 @@ def _candidates(low: str) -> Iterator[re.Match[str]]:
         yield m
 
 
+def _inside_string(text: str, offset: int) -> bool:
+    """Whether ``offset`` is inside a quoted string that opened earlier on its line."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    before = text[line_start:offset]
+    return before.count('"') % 2 == 1 or before.count("'") % 2 == 1
+
+
 def _generic(text: str, lines: Lines, *, is_code: bool) -> Iterator[RawHit]:
     stand_ins: set[str] = set()  # a stand-in is one hit per text (templates repeat them)
     for m in _candidates(_lower_same_length(text)):
@@ -375,6 +382,8 @@ def _generic(text: str, lines: Lines, *, is_code: bool) -> Iterator[RawHit]:
         # secret_assignment(name, value), in two halves: most candidates fail on the name.
         if not is_secret_name(name):
             continue
+        if m.group(4) == ":" and m.group(3) is None and _inside_string(text, start):
+            continue  # NOTE: `notes = "io.jsonwebtoken:jjwt…"`: words in a string, no key
         found = _value(text, m, is_code)
         if found is None:
             continue

@@ -160,7 +160,7 @@ VENDORS: tuple[Vendor, ...] = (
     _v("RubyGems API key", "rubygems_", r"rubygems_[a-f0-9]{48}", 9),
     _v("NuGet API key", "oy2", r"oy2[a-z0-9]{43}", 3),
     _v("ReadMe API key", "rdme_", r"rdme_[a-z0-9]{70}", 5),
-    _v("Private Packagist token", "packagist_", r"packagist_[ou][ru]t_[a-f0-9]{68}", 14),
+    _v("Private Packagist token", "packagist_", r"packagist_(?:uat|ort)_[a-f0-9]{68}", 14),
     _v(
         "age secret key",
         "AGE-SECRET-KEY-1",
