@@ -49,7 +49,8 @@ GITHUB_TOKEN = Rule(
 GITLAB_TOKEN = Rule(
     "secrets/gitlab-token",
     Severity.CRITICAL,
-    summary="`glpat-` tokens",
+    summary="GitLab tokens: `glpat-` and the other documented prefixes (`glptt-`, `gldt-`, "
+    "`glrt-`, `glcbt-`, `gloas-`, …)",
     help="A GitLab personal access token acts as its owner on every project it reaches. Revoke "
     "it in the user's access-token settings and keep the replacement in a secret store.",
 )
@@ -152,7 +153,7 @@ _LABELS: dict[str, str] = {
     "private-key": "private key",
     "aws-access-key": "AWS access key id",
     "github-token": "GitHub token",
-    "gitlab-token": "GitLab personal access token",
+    "gitlab-token": "GitLab token",
     "slack-token": "Slack token",
     "stripe-key": "Stripe live key",
     "google-api-key": "Google API key",

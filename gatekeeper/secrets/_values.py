@@ -181,6 +181,8 @@ _STAND_IN_PARTS = (
     "lorem",
     "abcdef123",
     "abc123",
+    "deadbeef",  # the hex words of examples and debuggers
+    "cafebabe",
     "123456",
     "000000",
     "111111",

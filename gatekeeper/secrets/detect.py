@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
 
-from gatekeeper.secrets._values import literal_alternation
+from gatekeeper.secrets._values import is_stand_in, is_weak_default, literal_alternation
 from gatekeeper.secrets.classify import (
     NAME_SEGMENTS,
     NAME_WORDS,
@@ -384,6 +384,8 @@ def _generic(text: str, lines: Lines, *, is_code: bool) -> Iterator[RawHit]:
             continue
         if m.group(4) == ":" and m.group(3) is None and _inside_string(text, start):
             continue  # NOTE: `notes = "io.jsonwebtoken:jjwt…"`: words in a string, no key
+        if m.group(4) == "," and (is_stand_in(name) or is_weak_default(name)):
+            continue  # NOTE: `reset_password('password123', 'password123')`: two values
         found = _value(text, m, is_code)
         if found is None:
             continue

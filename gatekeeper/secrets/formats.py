@@ -220,7 +220,28 @@ _GITHUB = re.compile(
     r"(?<![A-Za-z0-9_])(gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{50,255})"
     r"(?![A-Za-z0-9_])"
 )
-_GITLAB = re.compile(r"(?<![A-Za-z0-9_-])(glpat-[A-Za-z0-9_-]{20,64})(?![A-Za-z0-9_-])")
+# GitLab's token prefixes (docs.gitlab.com, "Token prefixes"): personal, OAuth application
+# secret, deploy, runner, CI/CD job, pipeline trigger, feed, incoming mail, agent for
+# Kubernetes, SCIM, feature flags client.
+_GITLAB_PREFIXES = (
+    "glpat-",
+    "gloas-",
+    "gldt-",
+    "glrt-",
+    "glrtr-",
+    "glcbt-",
+    "glptt-",
+    "glft-",
+    "glimt-",
+    "glagent-",
+    "glsoat-",
+    "glffct-",
+)
+_GITLAB = re.compile(
+    r"(?<![A-Za-z0-9_-])((?:"
+    + "|".join(re.escape(p) for p in _GITLAB_PREFIXES)
+    + r")[A-Za-z0-9_-]{20,64})(?![A-Za-z0-9_-])"
+)
 _SLACK = re.compile(
     r"(?<![A-Za-z0-9_-])(xox[abeprs]-[A-Za-z0-9][A-Za-z0-9-]{8,250})(?![A-Za-z0-9_-])"
     r"|((?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/]{20,200})"
@@ -252,7 +273,7 @@ _PREFIXED: tuple[
         3.0,
         _github_proof,
     ),
-    ("gitlab-token", ("glpat-",), _GITLAB, 6, 3.0, _unprovable),
+    ("gitlab-token", _GITLAB_PREFIXES, _GITLAB, 5, 3.0, _unprovable),
     ("stripe-key", ("k_live_", "k_prod_"), _STRIPE, 8, 3.0, _unprovable),
     ("google-api-key", ("AIza",), _GOOGLE, 4, 3.0, _unprovable),
     ("npm-token", ("npm_",), _NPM, 4, 3.0, _npm_proof),

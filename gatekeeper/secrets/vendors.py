@@ -116,7 +116,6 @@ VENDORS: tuple[Vendor, ...] = (
     _v("Docker Hub token", ("dckr_pat_", "dckr_oat_"), r"dckr_(?:pat|oat)_[A-Za-z0-9_-]{27,}", 9),
     _v("OpenShift user token", "sha256~", r"sha256~[\w-]{43}", 7),
     _v("Yandex Cloud API key", "AQVN", r"AQVN[A-Za-z0-9_-]{35,38}", 4),
-    _v("Yandex Cloud static access key", "YC", r"YC[a-zA-Z0-9_-]{38}", 2, 3.5),
     _v("Yandex Cloud IAM token", "t1.", r"t1\.[A-Z0-9a-z_-]+={0,2}\.[A-Z0-9a-z_-]{86}={0,2}", 3),
     _v("Google OAuth client secret", "GOCSPX-", r"GOCSPX-[A-Za-z0-9_-]{28}", 7),
     _v("Google OAuth access token", "ya29.", r"ya29\.[0-9A-Za-z_-]{30,}", 5),

@@ -88,6 +88,11 @@ NEAR_MISSES = [
     pytest.param(f'System.setProperty("API_TIMEOUT", "{S}");\n', "App.java", id="setproperty"),
     pytest.param(f"String apiToken = getToken({S});\n", "App.java", id="java-expression"),
     pytest.param(f"check(token, {S})\n", "app.py", id="comma-argument-list"),
+    pytest.param(
+        "User.find(1).reset_password('password123', 'password123')\n",
+        "lib/models/recoverable.rb",
+        id="comma-two-values",
+    ),
     pytest.param(f"<apiVersion>{S}</apiVersion>\n", "config.xml", id="xml-other-element"),
     pytest.param(
         "<apiToken>${env.API_TOKEN}</apiToken>\n", "config.xml", id="xml-element-reference"

@@ -90,7 +90,6 @@ CASES: list[tuple[str, str, str]] = [
     ("Docker Hub token", "dckr_pat_" + r(27, B64URL), "dckr_pat_" + r(20, B64URL)),
     ("OpenShift user token", "sha256~" + r(43, B64URL), "sha256~" + r(42, B64URL)),
     ("Yandex Cloud API key", "AQVN" + r(38, B64URL), "AQVN" + r(20, B64URL)),
-    ("Yandex Cloud static access key", "YC" + r(38, B64URL), "YC" + r(37, B64URL)),
     (
         "Yandex Cloud IAM token",
         "t1." + r(40, B64URL) + "." + r(86, B64URL),
@@ -291,3 +290,15 @@ def test_vendor_tokens_are_redacted_in_evidence_strings() -> None:
     cleaned = redact_text(f"curl -H 'X-Sentry: {token}' https://sentry.io")
     assert token not in cleaned
     assert "sntr…(71 chars)" in cleaned
+
+
+@pytest.mark.parametrize(
+    "prefix", ["glpat-", "glptt-", "gldt-", "glrt-", "glcbt-", "gloas-", "glft-", "glimt-"]
+)
+def test_gitlab_token_prefixes(prefix: str) -> None:
+    token = prefix + r(20, B64URL, 3)
+    assert [h.detector for h in scan_text(f"token = {token}\n", "ci/deploy.env.txt")] == [
+        "gitlab-token"
+    ]
+    near = "xl" + prefix[2:] + r(20, B64URL, 3)
+    assert "gitlab-token" not in [h.detector for h in scan_text(f"x = {near}\n", "a.txt")]
