@@ -440,11 +440,36 @@ def rule_examples(src: str, ctx: Context) -> list[tuple[str, list[Any], list[Any
                 depth += 1
             elif tok[1] in ")]}" and tok[0] == "op":
                 depth -= 1
-            if tok[0] == "nl" and depth == 0 and stmts[-1] and stmts[-1][-1][1] not in ("+", ","):
+            if tok[0] == "nl" and depth == 0 and not stmts[-1]:
+                continue
+            if tok[0] == "nl" and depth == 0 and stmts[-1][-1][1] not in ("+", ","):
                 stmts.append([])
             else:
                 stmts[-1].append(tok)
+        # `var ( a = …; b = … )` blocks: one statement per line inside
+        flat: list[list[tuple[str, str]]] = []
         for stmt in stmts:
+            if len(stmt) > 2 and stmt[0][1] == "var" and stmt[1][1] == "(":
+                inner: list[list[tuple[str, str]]] = [[]]
+                level = 0
+                for tok in stmt[2:-1]:
+                    if tok[0] == "op" and tok[1] in "([{":
+                        level += 1
+                    elif tok[0] == "op" and tok[1] in ")]}":
+                        level -= 1
+                    if (
+                        tok[0] == "nl"
+                        and level == 0
+                        and inner[-1]
+                        and inner[-1][-1][1] not in ("+", ",")
+                    ):
+                        inner.append([])
+                    elif tok[0] != "nl" or level > 0:
+                        inner[-1].append(tok)
+                flat.extend(i for i in inner if i)
+            else:
+                flat.append(stmt)
+        for stmt in flat:
             try:
                 if len(stmt) > 2 and stmt[0][0] == "ident" and stmt[1][1] in (":=", "="):
                     env[stmt[0][1]] = Evaluator(stmt[2:], env, ctx).expr()
@@ -596,6 +621,18 @@ READ_AS_CREDENTIAL = {
         "vendor-token",
     ): "a complete Mailchimp key (32 hex + `-us18`) passed as `token:` in a code sample",
     ("curl-auth-header", "jwt"): "a signed JWT (HS256) sent in an Authorization header",
+    (
+        "telegram-bot-api-token",
+        "generic-assignment",
+    ): '`telegram_api_token = "<digits>:A<34 random>"`: a random literal in a token variable (gitleaks\' negative only for its bot-id length)',
+    (
+        "freemius-secret-key",
+        "generic-assignment",
+    ): '`"secret_key" => "sk_<29 random>"`: a random literal under secret_key (gitleaks\' negative for the file type)',
+    (
+        "nuget-config-password",
+        "config-file-credentials",
+    ): "`ClearTextPassword` set to `33f!!lloppa` / `hal+9ooo_da!sY`: a password in NuGet.config (gitleaks' negative for its entropy threshold)",
 }
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "is_reference",
     "is_stand_in",
     "is_weak_default",
+    "is_wordy",
     "literal_alternation",
     "looks_random",
     "redact",
@@ -239,7 +240,7 @@ def is_reference(value: str) -> bool:
     ``ENC(...)``, ``os.environ[...]``): no literal is written down."""
     if _REFERENCE.match(value) is not None:
         return True
-    if _BRACED_NAME.match(value) is not None and _is_wordy(value[1:-1]):
+    if _BRACED_NAME.match(value) is not None and is_wordy(value[1:-1]):
         return True  # `{ApiToken}`, `{DB_PASSWORD}`: a .NET / Python format placeholder
     return any(part in value for part in _TEMPLATE_PARTS)
 
@@ -266,6 +267,8 @@ def is_stand_in(value: str) -> bool:
     if any(part in low for part in _STAND_IN_PARTS) or any(p in value for p in _STAND_IN_CASED):
         return True
     if "abc" in low and "123" in low:  # `AbCdEf123`: two sequences, typed not generated
+        return True
+    if "password" in low:  # `CleartextPassword1`, `mypassword`: says what it stands for
         return True
     return len(set(low.replace("-", "").replace("_", ""))) <= 2
 
@@ -337,7 +340,7 @@ _VERSION = re.compile(
 )
 
 
-def _is_wordy(value: str) -> bool:
+def is_wordy(value: str) -> bool:
     """Identifiers, module paths and rule ids: words joined by separators, no randomness
     (a short number may be one of the parts: ``MIT-MAGIC-COOKIE-1``, ``us-east-1``)."""
     segments = [s for s in _SEPARATORS.split(value) if s]
@@ -385,7 +388,7 @@ _NOT_RANDOM: tuple[Callable[[str], object], ...] = (
     str.isdigit,
     _DOTTED_IDENT.match,
     _is_digest,
-    _is_wordy,
+    is_wordy,
     _ordinary_base64_text,
     _is_short_word,
 )

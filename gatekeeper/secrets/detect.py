@@ -133,6 +133,11 @@ _DOTENV = re.compile(
 )
 # In a .env file a *_KEY variable holds a key (STRIPE_KEY, SENDGRID_KEY) by convention.
 _DOTENV_KEY = re.compile(r"(?i)_key$|^key$")
+# NuGet.config: a package source's credentials (`packageSourceCredentials`) and API keys.
+_NUGET = re.compile(
+    r"""<add\s+key\s*=\s*["'](ClearTextPassword|Password|ApiKey)["']\s+value\s*=\s*["']([^"'<>\n]*)["']""",
+    re.IGNORECASE,
+)
 _DOCKER_AUTH = re.compile(
     r"\"(auth|identitytoken|registrytoken)\"\s*:\s*\"([A-Za-z0-9+/=._-]{4,})\""
 )
@@ -148,6 +153,7 @@ _CONFIG_NAMES = {
     "settings.xml": "maven",
     "settings-security.xml": "maven",
     ".dockercfg": "docker",
+    "nuget.config": "nuget",
 }
 _CONFIG_IN_FOLDER = {(".docker", "config.json"): "docker", (".kube", "config"): "kube"}
 _DOTENV_TEMPLATES = ("example", "sample", "template", "dist", "defaults")
@@ -271,6 +277,7 @@ _CONFIGS: dict[str, Callable[[str, Lines], Iterator[RawHit]]] = {
     "netrc": _fields(_NETRC, lambda m: ".netrc password"),
     "kube": _fields(_KUBE, lambda m: f"kubeconfig {m.group(1)}"),
     "maven": _maven,
+    "nuget": _fields(_NUGET, lambda m: f"NuGet.config {m.group(1)}"),
     "dotenv": _dotenv,
     "docker": _docker,
 }
@@ -450,7 +457,7 @@ _CURL_USER = re.compile(
 )
 # An Authorization header with a literal credential, in a script, code or a config file.
 _AUTH_HEADER = re.compile(
-    r"""authorization["']?[ \t]*[:=,][ \t]*["']?(basic|bearer|token)[ \t]+"""
+    r"""authorization["']?[ \t]*[:=,][ \t]*["']?(?:(basic|bearer|token)[ \t]+)?"""
     r"""([A-Za-z0-9._~+/=-]{8,2048})(?![A-Za-z0-9._~+/=$-])""",
     re.IGNORECASE,
 )
@@ -459,9 +466,13 @@ _AUTH_HEADER = re.compile(
 def _basic_shape(value: str) -> Shape | None:
     """A Basic credential is base64 of ``user:password``: the password decides."""
     try:
-        plain = base64.b64decode(value + "=" * (-len(value) % 4), validate=True).decode("utf-8")
+        raw = base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
     except (binascii.Error, ValueError):
-        return None
+        return assignment_shape(value, keyed=True)  # NOTE: not base64: a token sent as is
+    try:
+        plain = raw.decode("utf-8")
+    except ValueError:
+        return assignment_shape(value, keyed=True)
     user, sep, password = plain.partition(":")
     return url_password_shape(user, password) if sep else None
 
@@ -474,11 +485,13 @@ def _http_credentials(text: str, lines: Lines) -> Iterator[RawHit]:
             yield from _generic_hit(m.group(2), m.start(2), lines, "curl --user password", shape)
     if "uthorization" in text or "UTHORIZATION" in text:
         for m in _AUTH_HEADER.finditer(text):
-            scheme, value = m.group(1).lower(), m.group(2)
+            scheme, value = (m.group(1) or "").lower(), m.group(2)
+            if not scheme and value.lower() in ("basic", "bearer", "token"):
+                continue
             shape = (
                 _basic_shape(value) if scheme == "basic" else assignment_shape(value, keyed=True)
             )
-            detail = f"Authorization: {scheme.capitalize()} header"
+            detail = f"Authorization: {scheme.capitalize() or '(no scheme)'} header"
             yield from _generic_hit(value, m.start(2), lines, detail, shape)
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from gatekeeper.secrets._values import (
     is_placeholder,
+    is_wordy,
     literal_alternation,
     shannon_entropy,
     value_fingerprint,
@@ -217,7 +218,7 @@ VENDORS: tuple[Vendor, ...] = (
     _v("Brevo (Sendinblue) API key", "xkeysib-", r"xkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}", 8),
     _v("Mailgun key", ("key-", "pubkey-"), r"(?:pub)?key-[a-f0-9]{32}", 4),
     _v("Mailchimp API key", "-us", r"[a-f0-9]{32}-us\d{1,2}", 0),
-    _v("Telegram bot token", ":AA", r"\d{8,10}:AA[A-Za-z0-9_-]{33}", 0, before=r"(?<![0-9])"),
+    _v("Telegram bot token", ":A", r"\d{5,16}:A[A-Za-z0-9_-]{34}", 0, before=r"(?<![0-9])"),
     _v(
         "Discord webhook",
         "/api/webhooks/",
@@ -311,7 +312,7 @@ _INNER = frozenset(
         "AZDO",
         ".atlasv1.",
         "-us",
-        ":AA",
+        ":A",
         "Q~",
         "|",
         "AccountKey=",
@@ -369,6 +370,10 @@ def vendor_matches(text: str) -> Iterator[tuple[Vendor, re.Match[str], bool]]:
         for m in (m for lo, hi in spans for m in vendor.pattern.finditer(text, lo, hi)):
             value = m.group(1)
             body = value[vendor.body_start :]
+            tail = body.rsplit(":", 1)[-1].lstrip("_-.")
+            mixed = tail.lower() != tail and tail.upper() != tail
+            if len(tail) >= 16 and mixed and is_wordy(tail):
+                continue  # NOTE: `clm89341:AgencyIdentificationCodeContentType`: words
             low = body.lower()
             stand_in = (
                 is_placeholder(value)

@@ -188,7 +188,7 @@ CASES: list[tuple[str, str, str]] = [
     ),
     ("Mailgun key", "key-" + r(32, HEX), "key-" + r(31, HEX)),
     ("Mailchimp API key", r(32, HEX) + "-us12", r(31, HEX) + "-us12"),
-    ("Telegram bot token", "123987456:AA" + r(33, B64URL), "123987456:AB" + r(33, B64URL)),
+    ("Telegram bot token", "123987456:AA" + r(33, B64URL), "123987456:BA" + r(33, B64URL)),
     (
         "Discord webhook",
         "https://discord.com/api/webhooks/918273645501928374/" + r(68, B64URL),
