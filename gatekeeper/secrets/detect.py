@@ -506,7 +506,7 @@ _K8S_NOT_SECRET = re.compile(
 )
 
 
-_K8S_KIND = re.compile(r"(?im)^[ \t]*[\"']?kind[\"']?[ \t]*:[ \t]*[\"']?secret\b")
+_K8S_KIND = re.compile(r"(?m)^[ \t]*[\"']?kind[\"']?[ \t]*:[ \t]*[\"']?[Ss]ecret\b")
 
 
 def _k8s_value(kind: str, key: str, value: str, start: int, lines: Lines) -> Iterator[RawHit]:
@@ -536,7 +536,7 @@ def _k8s_value(kind: str, key: str, value: str, start: int, lines: Lines) -> Ite
 def _k8s_secrets(text: str, lines: Lines) -> Iterator[RawHit]:
     """Every value of a Secret manifest's ``data`` (decoded from base64) and ``stringData``,
     on its line or in a block scalar (``key: |`` and the value on the next line)."""
-    if "ecret" not in text or _K8S_KIND.search(text) is None:
+    if "ecret" not in text or "kind" not in text or _K8S_KIND.search(text) is None:
         return
     for block in _K8S_BLOCK.finditer(text):
         indent = len(block.group(1).expandtabs())
