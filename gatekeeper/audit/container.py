@@ -4,6 +4,13 @@ Reads ``ContainerEvidence``. Only the final stage of a Dockerfile decides
 ``container/root-user``; ``scratch`` and earlier build stages are excepted from the base-image
 rules. An image given with ``--image`` is audited on its own (path = the reference as given),
 so an image that runs as root is reported even when the tree has no Dockerfile.
+
+Context lowers severity and says why, never hides: a Dockerfile under a test path (the same
+path model as the secrets rules: ``tests/``, ``testdata/``, ``e2e/``, ``test-*.Dockerfile``)
+builds an image for the project's tests, not one it ships, so its ``container/root-user`` is
+at most medium and its ``container/parse-error`` (often a deliberately broken fixture) low.
+Every other rule keeps its severity there (a secret in a build goes through the secrets
+context model, which keeps a token whose format verifies at its default).
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from gatekeeper.models.container import (
 )
 from gatekeeper.models.finding import Finding, Severity
 from gatekeeper.secrets.classify import is_secret_file
-from gatekeeper.secrets.context import assess, assess_secret
+from gatekeeper.secrets.context import assess, assess_secret, path_context
 
 PARSE_ERROR = Rule(
     "container/parse-error",
@@ -37,7 +44,9 @@ PARSE_ERROR = Rule(
     summary="a Dockerfile cannot be parsed",
     help="BuildKit rejects the instruction at the line named, so the build fails on it; that "
     "instruction is not audited (the rest of the file is). Fix it. A file that cannot be read "
-    "at all (size, encoding, parser directives) is one finding and nothing else is audited.",
+    "at all (size, encoding, parser directives) is one finding and nothing else is audited. "
+    "Low for a Dockerfile under a test path (`tests/`, `testdata/`, `e2e/`): test input, "
+    "often broken on purpose.",
 )
 ROOT_USER = Rule(
     "container/root-user",
@@ -49,7 +58,11 @@ ROOT_USER = Rule(
     "su-exec, setpriv, `su -c`, `chroot --userspec`, runuser) or the user comes from a build "
     "argument without a default; low when it comes from a variable the base image sets "
     "(`USER $APP_UID`) or the base image is published to run as non-root (distroless "
-    "`:nonroot`, .NET chiseled): the user is unknown here, so audit the image.",
+    "`:nonroot`, .NET chiseled): the user is unknown here, so audit the image. Low for a "
+    "Dockerfile that is one `FROM` and nothing else (a version pin: it adds nothing to the "
+    "base image). At most "
+    "medium for a Dockerfile under a test path (`tests/`, `testdata/`, `e2e/`, "
+    "`test-*.Dockerfile`): an image built for the project's tests, not one it ships.",
 )
 UNPINNED_BASE = Rule(
     "container/unpinned-base",
@@ -152,12 +165,43 @@ class ContainerAudit:
     def run(self, evidence: ContainerEvidence, ctx: AuditContext) -> Iterator[Finding]:
         allowed = list(ctx.policy.allowed_registries)
         for dockerfile in evidence.dockerfiles:
-            yield from _audit_dockerfile(dockerfile, allowed)
+            for finding in _audit_dockerfile(dockerfile, allowed):
+                yield _in_context(finding)
         if evidence.image is not None:
             yield from _audit_image(evidence.image, allowed)
 
 
 # -- Dockerfiles ---------------------------------------------------------------------------
+
+# What a test path lowers, to what, and why (the rules not named keep their severity).
+_TEST_PATH_CAPS: dict[str, tuple[Severity, str]] = {
+    "container/root-user": (
+        Severity.MEDIUM,
+        "an image built for the project's tests, not one it ships",
+    ),
+    "container/parse-error": (
+        Severity.LOW,
+        "a Dockerfile the project's tests use as input, often broken on purpose",
+    ),
+}
+
+
+def _in_context(finding: Finding) -> Finding:
+    """The finding at the severity its Dockerfile's place allows, saying why when lowered."""
+    cap = _TEST_PATH_CAPS.get(finding.rule)
+    if cap is None or finding.path is None or finding.severity.rank <= cap[0].rank:
+        return finding
+    place = path_context(finding.path)
+    if place is None or place.kind != "test":
+        return finding
+    severity, why = cap
+    return finding.model_copy(
+        update={
+            "severity": severity,
+            "message": f"{finding.message} ({finding.severity.value} lowered to "
+            f"{severity.value}: {place.why}: {why})",
+        }
+    )
 
 
 def _audit_dockerfile(dockerfile: Dockerfile, allowed: list[str]) -> Iterator[Finding]:
@@ -207,10 +251,29 @@ def _external_base(stages: list[Stage]) -> Stage:
     return stage
 
 
+def _only_from(stages: list[Stage]) -> bool:
+    """A Dockerfile that is one ``FROM`` of an image and nothing else: it adds nothing to that
+    image; projects keep one so Dependabot or a CI script can read and bump a version."""
+    if len(stages) != 1 or stages[0].is_scratch:
+        return False
+    return all(i.keyword == "FROM" for i in stages[0].instructions)
+
+
 def _root_user(stages: list[Stage], path: str) -> Iterator[Finding]:
     final = stages[-1]
     where = f"final stage{f' {final.name!r}' if final.name else ''}"
     line = final.user_line or final.line
+    if _only_from(stages):
+        yield ROOT_USER.finding(
+            f"the Dockerfile is only `FROM {final.base}`: it adds nothing to that image (often "
+            f"a version pin that Dependabot or CI reads), so it runs as that image's user, "
+            f"root unless that image sets another; audit the image (--image) where it is run",
+            severity=Severity.LOW,
+            path=path,
+            line=line,
+            key="final-stage",
+        )
+        return
     if final.user_unresolved:
         yield from _unknown_user(final, where, path, line)
         return

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from gatekeeper._testpaths import TEST_DATA_DIRS
 from gatekeeper.audit._shellrisk import FALSEY, insecure_fetch, remote_script
 from gatekeeper.audit.base import AuditContext
 from gatekeeper.audit.rule import Rule, RuleSet
@@ -238,21 +239,7 @@ class Occurrences:
 
 # Directories that hold test fixtures: an action.yml there that no workflow of the
 # repository uses is test data (zizmor keeps deliberately vulnerable actions in them).
-_FIXTURE_DIRS = frozenset(
-    {
-        "test",
-        "tests",
-        "testdata",
-        "test-data",
-        "test_data",
-        "testing",
-        "fixture",
-        "fixtures",
-        "__fixtures__",
-        "__tests__",
-        "snapshots",
-    }
-)
+_FIXTURE_DIRS = TEST_DATA_DIRS | {"test", "tests", "testing", "__tests__", "snapshots"}
 _LOCAL_USES = re.compile(r"^(?:\./|\$/)(.*?)/?$")
 
 

@@ -310,6 +310,8 @@ class _Converter:
         try:
             return self.loader.construct_object(node, deep=True)  # type: ignore[no-untyped-call,unused-ignore]
         except yaml.YAMLError as exc:
+            if node.tag == "tag:yaml.org,2002:timestamp":
+                return str(node.value)  # no such date: the text it is (see below)
             raise YamlLinesError(str(exc).splitlines()[0], node.start_mark.line + 1) from exc
         except (ValueError, OverflowError):
             # NOTE: a scalar that matches a resolver but is no value (`2024-02-30` under

@@ -39,10 +39,11 @@ _FAMILIES = (
         "deps",
         "dependency versions (lockfiles and manifests)",
         "Ecosystems: PyPI (`requirements*.txt`, `poetry.lock`, `Pipfile.lock`, `uv.lock`,\n"
-        "`pyproject.toml`), npm (`package-lock.json` v2/v3, `yarn.lock`, `pnpm-lock.yaml`),\n"
-        "Go (`go.mod`, `go.sum`), Cargo (`Cargo.lock`), RubyGems (`Gemfile.lock`),\n"
-        "Maven (`pom.xml` with literal versions). Versions compare by each ecosystem's\n"
-        "own rules, never as strings.",
+        "`pdm.lock`, `pylock.toml`, `pyproject.toml`), npm (`package-lock.json`,\n"
+        "`npm-shrinkwrap.json`, `yarn.lock`, `pnpm-lock.yaml`, `bun.lock`), Go (`go.mod`,\n"
+        "`go.sum`), Cargo (`Cargo.lock`), RubyGems (`Gemfile.lock`), Maven (`pom.xml`,\n"
+        "`gradle.lockfile`), Packagist (`composer.lock`). Versions compare by each\n"
+        "ecosystem's own rules, never as strings. See [deps.md](deps.md).",
     ),
     _Family(
         "secrets",

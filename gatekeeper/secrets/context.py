@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Literal
 
+from gatekeeper._testpaths import TEST_DIRS
 from gatekeeper.models.container import RedactedValue
 from gatekeeper.models.finding import Severity
 from gatekeeper.secrets._values import is_weak_default
@@ -61,28 +62,7 @@ PathKind = Literal["test", "example", "docs"]
 # --- paths -----------------------------------------------------------------------------------
 
 # Directory names (any depth, any case) that hold tests, fixtures and test data.
-_TEST_DIRS = frozenset(
-    {
-        "test",
-        "tests",
-        "testing",
-        "__tests__",
-        "__test__",
-        "spec",
-        "specs",
-        "testdata",
-        "test-data",
-        "test_data",
-        "fixture",
-        "fixtures",
-        "__fixtures__",
-        "__mocks__",
-        "__snapshots__",
-        "mocks",
-        "stubs",
-        "e2e",
-    }
-)
+_TEST_DIRS = TEST_DIRS
 # ... and their prefixes and suffixes: testutils/, test-assets/, dummyserver/, fakeredis/,
 # mockserver/, integration-tests/, unit_tests/, api-spec/ is not one (no `-spec` suffix).
 _TEST_DIR_PREFIXES = ("test", "dummy", "fake", "mock")

@@ -40,6 +40,7 @@ PATHS = [
     ("internal/testdata/creds.json", "test", "testdata/"),
     ("pkg/e2e/fixtures/build/ssh/key", "test", "e2e/"),
     ("app/fixtures/users.yaml", "test", "fixtures/"),
+    ("regress/ed25519_openssh.prv", "test", "regress/"),  # OpenSSH's regression suite
     ("dummyserver/certs/server.key", "test", "dummyserver/"),
     ("crates/uv-test/src/proxy.rs", "test", "uv-test/"),
     (".github/workflows/cosign-test.key", "test", "cosign-test.key"),
