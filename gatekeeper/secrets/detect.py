@@ -342,6 +342,8 @@ def _value(text: str, m: re.Match[str], is_code: bool) -> tuple[int, str] | None
     group = next(g for g in (5, 6, 7, 8) if m.group(g) is not None)
     if m.group(4) == "," and (not m.group(3) or group not in (5, 6)):
         return None  # NOTE: `token, x` is an argument list, not an assignment
+    if group in (5, 6, 7) and text[m.end() : m.end() + 3].lstrip(" \t").startswith("+"):
+        return None  # NOTE: `"pypi-AgE" + random(120)`: the start of a concatenation
     value = text[m.start(group) : m.end(group)].strip()
     if group == 8:
         if is_code or "(" in value:

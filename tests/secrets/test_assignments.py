@@ -89,6 +89,11 @@ NEAR_MISSES = [
     pytest.param(f"String apiToken = getToken({S});\n", "App.java", id="java-expression"),
     pytest.param(f"check(token, {S})\n", "app.py", id="comma-argument-list"),
     pytest.param(
+        'assign("pypi_token", "pypi-AgEIcHlwaS5vcmc" + random_part(120))\n',
+        "bench/corpus.py",
+        id="start-of-a-concatenation",
+    ),
+    pytest.param(
         "User.find(1).reset_password('password123', 'password123')\n",
         "lib/models/recoverable.rb",
         id="comma-two-values",
