@@ -106,6 +106,7 @@ VENDORS: tuple[Vendor, ...] = (
     ),
     _v("Cloudflare Origin CA key", "v1.0-", r"v1\.0-[a-f0-9]{24}-[a-f0-9]{146}", 5),
     _v("Databricks token", "dapi", r"dapi[a-f0-9]{32}(?:-\d)?", 4),
+    _v("Dropbox short-lived access token", "sl.", r"sl\.[A-Za-z0-9_=-]{130,160}", 3),
     _v("Scalingo API token", "tk-us-", r"tk-us-[\w-]{48}", 6),
     _v(
         "Supabase token",

@@ -84,6 +84,7 @@ CASES: list[tuple[str, str, str]] = [
         "v1.0-" + r(24, HEX) + "-" + r(100, HEX),
     ),
     ("Databricks token", "dapi" + r(32, HEX), "dapi" + r(31, HEX)),
+    ("Dropbox short-lived access token", "sl." + r(140, B64URL), "sl." + r(60, B64URL)),
     ("Scalingo API token", "tk-us-" + r(48, B64URL), "tk-us-" + r(47, B64URL)),
     ("Supabase token", "sbp_" + r(40, HEX), "sbp_" + r(39, HEX)),
     ("Tailscale key", "tskey-api-" + r(12) + "-" + r(30), "tskey-api-" + r(12)),
