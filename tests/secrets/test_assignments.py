@@ -209,3 +209,12 @@ def test_kubernetes_secret_block_scalar_and_dockercfg() -> None:
 def test_configmap_data_is_not_a_secret() -> None:
     manifest = f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  blob: {_b64(S)}\n"
     assert scan_text(manifest, "k8s/config.yaml") == []
+
+
+def test_command_line_and_header_credentials_are_redacted_in_evidence() -> None:
+    from gatekeeper.secrets.classify import redact_text
+
+    line = f'curl -u deploy:{PASSWORD} -H "Authorization: Bearer {S}" https://api.internal.io'
+    cleaned = redact_text(line)
+    assert PASSWORD not in cleaned and S not in cleaned
+    assert "https://api.internal.io" in cleaned

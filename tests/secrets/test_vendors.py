@@ -7,9 +7,11 @@ Tokens are built at run time from seeded random bodies, so no literal token sits
 # ruff: noqa: S311  (seeded fakes for tests, not cryptography)
 from __future__ import annotations
 
+import json
 import random
 import string
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -303,3 +305,32 @@ def test_gitlab_token_prefixes(prefix: str) -> None:
     ]
     near = "xl" + prefix[2:] + r(20, B64URL, 3)
     assert "gitlab-token" not in [h.detector for h in scan_text(f"x = {near}\n", "a.txt")]
+
+
+def test_vendor_finding_names_the_vendor_blocks_and_never_holds_the_token(
+    tmp_path: Path,
+) -> None:
+    from gatekeeper.cli import main
+
+    token = "dop_v1_" + r(64, HEX, 8)
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "do.yaml").write_text(f"do_api: {token}\n")
+    out = tmp_path / "report.json"
+    code = main(
+        ["check", str(tmp_path), "--only", "secrets", "--format", "json", "--output", str(out)]
+    )
+    report = out.read_text()
+    assert code == 1
+    assert token not in report and token[7:30] not in report
+    finding = json.loads(report)["findings"][0]
+    assert finding["rule"] == "secrets/vendor-token"
+    assert finding["severity"] == "high"
+    assert "DigitalOcean token" in finding["message"]
+
+
+def test_a_vendor_token_in_a_test_path_is_lowered() -> None:
+    from gatekeeper.models.finding import Severity
+    from gatekeeper.secrets.context import assess
+
+    verdict = assess(Severity.HIGH, path="tests/fixtures/do.yaml", shape="generated")
+    assert verdict.severity == Severity.MEDIUM
