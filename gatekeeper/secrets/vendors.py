@@ -15,6 +15,7 @@ sha256 only (``EXAMPLE_KEYS``): such a hit is a placeholder, reported at info.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,9 +35,16 @@ __all__ = ["EXAMPLE_KEYS", "VENDORS", "Vendor", "is_example_key", "vendor_matche
 class Vendor:
     name: str  # what the finding calls it, e.g. "Anthropic API key"
     needles: tuple[str, ...]  # the pattern runs only on text holding one of these
-    pattern: re.Pattern[str]  # group 1 is the token
+    regex: str  # group 1 is the token
+    flags: int
     body_start: int = 0  # where the random part of the token starts
     min_entropy: float = 3.0  # below it, the body is too regular to be issued
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        # NOTE: compiled when first needed (`re` keeps it), not when gatekeeper starts: a
+        # pre-commit hook pays for the vendors its change mentions only.
+        return re.compile(self.regex, self.flags)
 
 
 # A token ends where the characters of its alphabet end.
@@ -59,7 +67,7 @@ def _v(
     if isinstance(needles, str):
         needles = (needles,)
     pattern = (before or _A) + "(" + body + ")" + _B
-    return Vendor(name, needles, re.compile(pattern, flags), body_start, min_entropy)
+    return Vendor(name, needles, pattern, flags, body_start, min_entropy)
 
 
 _UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -330,10 +338,15 @@ _NEEDLES = sorted({n for vendor in VENDORS for n in vendor.needles}, key=lambda 
 # at punctuation and spaces, not at every letter (three times faster). A needle found also
 # stands for the shorter needles inside it (`dckr_pat_` holds `pat`), which the pass does not
 # report at the same place.
-_PREFIX_SCAN = re.compile(
-    "[^A-Za-z0-9_.-](" + literal_alternation(n for n in _NEEDLES if n not in _INNER) + ")"
-)
-_INNER_SCAN = re.compile("(" + literal_alternation(n for n in _NEEDLES if n in _INNER) + ")")
+
+
+@functools.cache
+def _scans() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    prefix = literal_alternation(n for n in _NEEDLES if n not in _INNER)
+    inner = literal_alternation(n for n in _NEEDLES if n in _INNER)
+    return re.compile("[^A-Za-z0-9_.-](" + prefix + ")"), re.compile("(" + inner + ")")
+
+
 _BY_NEEDLE: dict[str, tuple[int, ...]] = {
     needle: tuple(
         i for i, vendor in enumerate(VENDORS) if any(inner in needle for inner in vendor.needles)
@@ -350,7 +363,7 @@ def _windows(text: str) -> dict[int, list[tuple[int, int]]]:
     pattern runs there only, not over the whole text."""
     found: list[tuple[int, int, str]] = []
     padded = " " + text  # NOTE: a token at the very start follows no character
-    for scan in (_PREFIX_SCAN, _INNER_SCAN):
+    for scan in _scans():
         found.extend((m.start(1) - 1, m.end(1) - 1, m.group(1)) for m in scan.finditer(padded))
     spans: dict[int, list[tuple[int, int]]] = {}
     for start, end, needle in sorted(found):
