@@ -23,6 +23,7 @@ Detector = Literal[
     "google-api-key",
     "npm-token",
     "pypi-token",
+    "vendor-token",
     "jwt",
     "url-credentials",
     "docker-auth",

@@ -71,7 +71,9 @@ _TEST_DIR_SUFFIXES = ("-test", "_test", "-tests", "_tests", ".tests", "-fixtures
 _EXAMPLE_DIR = re.compile(
     r"^_?(?:examples?|samples?|demos?)(?:[-_.].*)?$|[-_](?:examples?|samples?|demos?)$"
 )
-_DOCS_DIRS = frozenset({"doc", "docs", "documentation", "_docs", "docsrc", "doc-src"})
+_DOCS_DIRS = frozenset(
+    {"doc", "docs", "documentation", "_docs", "docsrc", "doc-src", "docs_src", "docs-src"}
+)
 
 # Words of a file name (split at separators and camelCase) that make it a test file.
 _TEST_WORDS = frozenset(

@@ -210,7 +210,8 @@ def test_every_secrets_rule_has_its_default_severity() -> None:
     assert table["secrets/private-key"] == Severity.CRITICAL
     assert table["secrets/jwt"] == Severity.MEDIUM
     assert table["secrets/aws-access-key"] == Severity.HIGH
-    assert len(table) == 14
+    assert table["secrets/vendor-token"] == Severity.HIGH
+    assert len(table) == 15
 
 
 def test_fingerprint_survives_a_line_move(tmp_path: Path) -> None:
