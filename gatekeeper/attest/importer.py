@@ -19,7 +19,7 @@ from gatekeeper.attest.stage import envelope_bytes
 from gatekeeper.attest.statement import foreign_index_stage, parse_attestation
 from gatekeeper.errors import InvalidInput, MalformedInput
 from gatekeeper.models.envelope import Envelope
-from gatekeeper.store import IndexKeys, Store
+from gatekeeper.store import IndexKeys, RunKey, Store
 
 MAX_IMPORT_BYTES = 256 * 1024 * 1024
 
@@ -78,7 +78,8 @@ def _prepare(source: str, obj: object) -> _Prepared:
     # SECURITY: a foreign provenance names no stage; it is filed under its predicate type and
     # the verifier's policy decides which stage it stands for (``stages[].provenance``).
     stage = record.stage or foreign_index_stage(record.predicate_type or "unknown")
-    keys = IndexKeys(stage=stage, subjects=tuple(sorted(record.subject_digests())))
+    run = RunKey(record.run_id, record.source_commit)
+    keys = IndexKeys(stage=stage, subjects=tuple(sorted(record.subject_digests())), run=run)
     return _Prepared(source, envelope_bytes(envelope), keys, record.kind)
 
 

@@ -36,7 +36,13 @@ from gatekeeper.models.policy import Policy, StagePolicy, format_duration
 from gatekeeper.models.statement import TREE_DIGEST_ALG, Artifact
 from gatekeeper.models.verdict import Reason, Verdict
 from gatekeeper.policy import judge_attested, load_policy
-from gatekeeper.store import Store, StoredEnvelope, StoreLimitError, open_store
+from gatekeeper.store import (
+    RunKey,
+    Store,
+    StoredEnvelope,
+    StoreLimitError,
+    open_store,
+)
 from gatekeeper.verify.attested import findings_to_judge
 from gatekeeper.verify.evidence import evidence_gap
 from gatekeeper.verify.policy_signature import KeyFile, policy_signature_problem, read_key_files
@@ -223,7 +229,19 @@ def _artifact_reasons(
     now: datetime,
     trace: VerifyTrace,
 ) -> list[Reason]:
-    """Every reason to block each artifact, from the store's attestations of every stage."""
+    """Every reason to block each artifact, from the store's attestations of every stage.
+
+    Each artifact is first judged on what names it and its run (``_passes_quickly``); one
+    that does not pass so is judged again on every stage's attestations, which gives the
+    verdict and every reason exactly as reading the whole store does.
+    """
+    pending = [
+        digest
+        for _name, digest in subjects
+        if not _passes_quickly(store, digest, policy, keys, now, cfg.commit, trace.attestations)
+    ]
+    if not pending:
+        return []
     loads = {
         stage.name: _load_candidates(store, stage, policy, keys, now) for stage in policy.stages
     }
@@ -234,9 +252,78 @@ def _artifact_reasons(
     )
     return [
         reason
-        for _name, digest in subjects
+        for digest in pending
         for reason in _verify_subject(digest, policy, candidates, cfg.commit, trace.attestations)
     ]
+
+
+# Runs (of the final stage's attestations naming an artifact) whose indexes the quick look
+# reads before it leaves the artifact to the full read.
+_QUICK_RUNS = 16
+
+
+def _passes_quickly(
+    store: Store,
+    digest: str,
+    policy: Policy,
+    keys: dict[str, SSlibKey],
+    now: datetime,
+    commit: str | None,
+    used: list[str],
+) -> bool:
+    """Whether the artifact passes on the attestations filed under its digest and its runs.
+
+    The final stage's attestations naming ``digest`` come from the store's subject index;
+    for the runs of those ``_verify_subject`` tries, every other stage's attestations of
+    that run (and those with no run identity) from the run index: the options ``_pick``
+    offers each chain, so the same rules run on the same candidates, and a pass here is the
+    pass reading every stage gives. An index is unsigned and may miss entries; a miss can
+    only fail to pass, and then the caller reads every stage (as it does for any block).
+    """
+    final = policy.stages[-1]
+    try:
+        finals = [
+            cand
+            for stored in store.by_subject(digest, complete=False)
+            if (cand := _examine(stored, final, policy, keys, now, [])) is not None
+        ]
+        finals.sort(key=lambda c: (c.finished, c.stored.id), reverse=True)
+        named = _Pool({final.name: finals}, final=final.name).finals_by_digest.get(digest, [])
+        runs = list(dict.fromkeys(c.binding for c in named[:MAX_CHAINS_PER_SUBJECT]))
+        if not named or len(runs) > _QUICK_RUNS:
+            return False
+        by_stage = {final.name: finals}
+        for stage in policy.stages[:-1]:
+            by_stage[stage.name] = _run_candidates(store, stage, runs, policy, keys, now)
+    except StoreLimitError:
+        return False  # the full read meets the same cap, and names it
+    pool = _Pool(by_stage, final=final.name)
+    return not _verify_subject(digest, policy, pool, commit, used)
+
+
+def _run_candidates(
+    store: Store,
+    stage: StagePolicy,
+    runs: list[tuple[str | None, str | None]],
+    policy: Policy,
+    keys: dict[str, SSlibKey],
+    now: datetime,
+) -> list[Candidate]:
+    """The attestations of ``stage`` the store's run index files under ``runs`` and under
+    no run identity, examined as ``_load_candidates`` examines a stage's, newest first."""
+    cands: list[Candidate] = []
+    seen: set[str] = set()
+    for index in index_stages(stage):
+        for run_id, source_commit in dict.fromkeys([*runs, _UNBOUND]):
+            for stored in store.by_run(RunKey(run_id, source_commit), index, complete=False):
+                if stored.id in seen:
+                    continue
+                seen.add(stored.id)
+                cand = _examine(stored, stage, policy, keys, now, [])
+                if cand is not None:
+                    cands.append(cand)
+    cands.sort(key=lambda c: (c.finished, c.stored.id), reverse=True)
+    return cands
 
 
 def _run_verify(cfg: VerifyConfig, trace: VerifyTrace) -> Verdict:
