@@ -7,8 +7,6 @@ import os
 import sys
 from pathlib import Path
 
-from gatekeeper.attest.importer import import_files
-from gatekeeper.attest.keys import load_signer
 from gatekeeper.commands.args import signing_keys
 from gatekeeper.commands.output import emit, report_targets
 from gatekeeper.errors import ExitCode, InvalidInput
@@ -33,6 +31,8 @@ def _summary_request(args: argparse.Namespace) -> SummaryRequest | None:
         raise InvalidInput("--emit-vsa needs --key KEY to sign the summary")
     if not args.emit_vsa:
         return None
+    from gatekeeper.attest.keys import load_signer  # signing: only with --emit-vsa
+
     return SummaryRequest(
         path=Path(args.emit_vsa), signers=[load_signer(k) for k in signing_keys(args)]
     )
@@ -74,6 +74,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             "stage in what is signed, and the policy's `provenance:` matchers decide which "
             "stage a provenance stands for\n"
         )
+    from gatekeeper.attest.importer import import_files  # not needed by verify
+
     store = open_store(args.store, insecure=args.insecure_registry)
     imported = import_files(args.files, store)
     for item in imported:
