@@ -209,6 +209,21 @@ class LimitedSafeLoader(yaml.SafeLoader):
         return node
 
 
+def _construct_timestamp(loader: LimitedSafeLoader, node: Any) -> Any:
+    """A YAML 1.1 timestamp, or a YAML error naming it when the date does not exist."""
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except (ValueError, OverflowError) as exc:
+        # `2024-02-30` matches the timestamp pattern but is no date: a parse error with its
+        # line, never an internal error of whichever command read the file.
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value!r} is not a valid date or time ({exc})", node.start_mark
+        ) from exc
+
+
+LimitedSafeLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+
+
 def _node_children(node: Any) -> list[Any]:
     if isinstance(node, yaml.SequenceNode):
         return list(node.value)

@@ -120,7 +120,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("attest", help="hash materials, run a command, hash products, sign, store")
     p.add_argument("--stage", required=True, metavar="NAME")
-    add_key_args(p, required=True)
+    add_key_args(p, required=False)
+    p.add_argument(
+        "--keyless",
+        action="store_true",
+        help="sign with the CI's ambient OIDC identity (Sigstore) instead of --key; the "
+        "Sigstore bundle is stored",
+    )
+    p.add_argument(
+        "--trust-config",
+        metavar="FILE",
+        type=Path,
+        help="with --keyless: the Sigstore instance's client trust configuration (default: "
+        "the public-good instance)",
+    )
     p.add_argument("--material", action="append", default=[], metavar="GLOB")
     p.add_argument("--product", action="append", default=[], metavar="GLOB")
     p.add_argument(
@@ -180,6 +193,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="sha256:HEX",
         help="promote an image (or any artifact) by digest",
+    )
+    p.add_argument(
+        "--digest",
+        action="append",
+        default=[],
+        metavar="ALG:HEX",
+        help="promote an artifact known only by its digest, in any in-toto DigestSet "
+        "algorithm (sha256, sha512, ...; repeatable)",
+    )
+    p.add_argument(
+        "--bundle",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="also judge the attestations in FILE: a Sigstore bundle, a DSSE envelope or "
+        "one per line (repeatable; nothing is written to the store)",
     )
     add_insecure_registry_arg(p)
     p.add_argument(

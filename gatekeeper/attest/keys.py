@@ -11,10 +11,14 @@ id, is the same whether it is read from a KMS, a token or the PEM exported from 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from securesystemslib.signer import SSlibKey
 
-from gatekeeper._fileio import read_bounded
+from gatekeeper._fileio import loads_json_strict, read_bounded
 from gatekeeper.attest.signers import (
     GeneratedKey,
     KeyRef,
@@ -51,6 +55,7 @@ __all__ = [
     "generate_private_key",
     "load_public_key",
     "load_signer",
+    "parse_public_key",
     "public_key_from_crypto",
     "public_key_pem",
     "write_keypair",
@@ -96,12 +101,57 @@ def generate_key(key: str | KeyRef, key_type: str | None, force: bool = False) -
 
 
 def load_public_key(path: str | Path) -> SSlibKey:
-    """Read a PEM public key (a private key file is refused).
+    """Read a public key file: PEM, or an in-toto key that declares its scheme.
 
     Raises:
-        InvalidInput: unreadable, not PEM, or an unsupported type.
+        InvalidInput: unreadable, a private key, not a public key, or an unsupported type.
     """
-    data = read_bounded(path, MAX_KEY_BYTES)
+    return parse_public_key(read_bounded(path, MAX_KEY_BYTES), str(path))
+
+
+def parse_public_key(data: bytes, source: str) -> SSlibKey:
+    """A public key from a key file's bytes.
+
+    Two forms: SubjectPublicKeyInfo PEM (the scheme follows from the key: RSA signs with
+    RSASSA-PSS), or an in-toto / securesystemslib key (JSON with ``keytype``, ``scheme`` and
+    ``keyval.public``) whose ``scheme`` declares how it signs, e.g. ``rsa-pkcs1v15-sha256``
+    for an RSA key that signs with PKCS#1 v1.5. Other fields of the JSON form are ignored.
+
+    Raises:
+        InvalidInput: a private key, neither form, or a scheme the key cannot use.
+    """
     if b"PRIVATE KEY" in data:
-        raise InvalidInput(f"{path}: is a private key; give the public key (.pub)")
-    return public_key_from_pem(data, str(path))
+        raise InvalidInput(f"{source}: is a private key; give the public key (.pub)")
+    if data.lstrip().startswith(b"{"):
+        return _declared_key(data, source)
+    return public_key_from_pem(data, source)
+
+
+def _declared_key(data: bytes, source: str) -> SSlibKey:
+    """An in-toto / securesystemslib JSON key. Raises InvalidInput."""
+    try:
+        obj: Any = loads_json_strict(data)
+    except ValueError as exc:
+        raise InvalidInput(f"{source}: not a PEM public key or a JSON key ({exc})") from exc
+    keyval = obj.get("keyval") if isinstance(obj, dict) else None
+    keytype, scheme = (obj.get("keytype"), obj.get("scheme")) if isinstance(obj, dict) else ("", "")
+    public = keyval.get("public") if isinstance(keyval, dict) else None
+    if not isinstance(keytype, str) or not isinstance(scheme, str) or not isinstance(public, str):
+        raise InvalidInput(f"{source}: a JSON key needs keytype, scheme and keyval.public")
+    if isinstance(keyval, dict) and keyval.get("private"):
+        raise InvalidInput(f"{source}: holds a private key; give the public key only")
+    try:
+        crypto_key: Any = (
+            ed25519.Ed25519PublicKey.from_public_bytes(bytes.fromhex(public))
+            if keytype == "ed25519"
+            else serialization.load_pem_public_key(public.encode("utf-8"))
+        )
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise InvalidInput(f"{source}: keyval.public is not a {keytype} public key") from exc
+    key = public_key_from_crypto(crypto_key, source, scheme=scheme)
+    declared = "ecdsa" if keytype.startswith("ecdsa") else keytype
+    if key.keytype != declared:
+        raise InvalidInput(
+            f"{source}: keytype {keytype!r}, but keyval.public is a {key.keytype} key"
+        )
+    return key

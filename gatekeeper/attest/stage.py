@@ -58,6 +58,10 @@ class AttestConfig:
     allow_empty: bool = False
     environ: dict[str, str] | None = None
     insecure_registry: bool = False  # plain HTTP to a loopback oci:// store only
+    # Sign with the CI's ambient OIDC identity (a Sigstore bundle) instead of ``keys``;
+    # ``trust_config``: the Sigstore instance (default: the public-good one).
+    keyless: bool = False
+    trust_config: Path | None = None
 
     def audit_request(self) -> AuditRequest:
         """What ``--audit`` examines: the same request ``check`` builds from the same options.
@@ -186,7 +190,17 @@ def run_attest(cfg: AttestConfig) -> AttestResult:
     if not cfg.repo.is_dir():
         raise InvalidInput(f"{cfg.repo}: no such directory")
     # Everything that can refuse is checked before the command runs.
+    if cfg.keyless == bool(cfg.keys):
+        raise InvalidInput("give --key KEY (repeatable) or --keyless, not both")
+    if cfg.trust_config is not None and not cfg.keyless:
+        raise InvalidInput(
+            "--trust-config names the Sigstore instance of --keyless; give --keyless"
+        )
     signers: list[LoadedSigner] = [load_signer(k) for k in cfg.keys]
+    if cfg.keyless:
+        from gatekeeper.attest.keyless import check_keyless
+
+        check_keyless(cfg.trust_config)
     if not cfg.audit and (cfg.kinds is not None or cfg.options != AuditOptions()):
         raise InvalidInput(
             "--only, --osv-*, and --allowed-signers configure the audit: give --audit too"
@@ -216,7 +230,10 @@ def run_attest(cfg: AttestConfig) -> AttestResult:
         findings=audit.findings,
         gatekeeper_version=__version__,
     )
-    envelope, env_id = _sign_and_store(predicate, signers, store)
+    if cfg.keyless:
+        envelope, env_id = _sign_keyless_and_store(predicate, cfg.trust_config, store)
+    else:
+        envelope, env_id = _sign_and_store(predicate, signers, store)
     return AttestResult(
         envelope=envelope, envelope_id=env_id, exit_code=exit_code or 0, predicate=predicate
     )
@@ -232,6 +249,22 @@ def _sign_and_store(
     env_id = store.put(
         envelope_bytes(envelope), IndexKeys(stage=predicate.stage, subjects=subjects, run=run)
     )
+    return envelope, env_id
+
+
+def _sign_keyless_and_store(
+    predicate: StagePredicate, trust_config: Path | None, store: Store
+) -> tuple[Envelope, str]:
+    """Sign keyless and store the whole Sigstore bundle (its envelope means nothing alone)."""
+    from gatekeeper._fileio import loads_json_strict
+    from gatekeeper.attest.keyless import sign_keyless
+
+    statement = build_statement(predicate)
+    bundle = sign_keyless(statement_bytes(statement), trust_config)
+    envelope = Envelope.model_validate(loads_json_strict(bundle)["dsseEnvelope"])
+    subjects = tuple(sorted(f"{alg}:{v}" for s in statement.subject for alg, v in s.digest.items()))
+    run = RunKey(predicate.run.run_id, predicate.run.source_commit)
+    env_id = store.put(bundle, IndexKeys(stage=predicate.stage, subjects=subjects, run=run))
     return envelope, env_id
 
 

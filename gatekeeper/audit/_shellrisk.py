@@ -170,6 +170,7 @@ _INSECURE_MORE = (
     ("[trusted=yes]", re.compile(r"\[\s*trusted\s*=\s*yes\s*\]")),
 )
 
+_K_OPTION = re.compile(r"(?:^|[\s\"'])-[A-Za-z]*k")
 # curl short options that take an argument: a ``k`` after one of these is that argument.
 _CURL_ARG_OPTS = frozenset("oOHdXuAeTwxmCrbcEFKQYyzUPt")
 _SEPARATORS = re.compile(r"\|\||&&|[|;&\n()]")
@@ -228,6 +229,7 @@ def insecure_fetch(text: str) -> str | None:
     for name, pattern in _INSECURE_MORE:
         if pattern.search(text):
             return f"`{name}` switches off TLS or signature verification"
-    if _curl_insecure(text):
+    # NOTE: the word-by-word reading is slow; only a short-option group with a `k` can match.
+    if _K_OPTION.search(text) and _curl_insecure(text):
         return "`curl -k`/`--insecure` skips TLS verification"
     return None

@@ -4,6 +4,13 @@ Reads ``ContainerEvidence``. Only the final stage of a Dockerfile decides
 ``container/root-user``; ``scratch`` and earlier build stages are excepted from the base-image
 rules. An image given with ``--image`` is audited on its own (path = the reference as given),
 so an image that runs as root is reported even when the tree has no Dockerfile.
+
+Context lowers severity and says why, never hides: a Dockerfile under a test path (the same
+path model as the secrets rules: ``tests/``, ``testdata/``, ``e2e/``, ``test-*.Dockerfile``)
+builds an image for the project's tests, not one it ships, so its ``container/root-user`` is
+at most medium and its ``container/parse-error`` (often a deliberately broken fixture) low.
+Every other rule keeps its severity there (a secret in a build goes through the secrets
+context model, which keeps a token whose format verifies at its default).
 """
 
 from __future__ import annotations
@@ -19,9 +26,17 @@ from gatekeeper.audit.base import AuditContext
 from gatekeeper.audit.rule import Rule, RuleSet
 from gatekeeper.container.imageref import ImageRef, is_allowed, normalize_allowed, parse_image_ref
 from gatekeeper.container.user import is_root_user, nonroot_base
-from gatekeeper.models.container import ContainerEvidence, Dockerfile, Image, Instruction, Stage
+from gatekeeper.models.container import (
+    ContainerEvidence,
+    Dockerfile,
+    Image,
+    Instruction,
+    RedactedValue,
+    Stage,
+)
 from gatekeeper.models.finding import Finding, Severity
 from gatekeeper.secrets.classify import is_secret_file
+from gatekeeper.secrets.context import assess, assess_secret, path_context
 
 PARSE_ERROR = Rule(
     "container/parse-error",
@@ -29,7 +44,9 @@ PARSE_ERROR = Rule(
     summary="a Dockerfile cannot be parsed",
     help="BuildKit rejects the instruction at the line named, so the build fails on it; that "
     "instruction is not audited (the rest of the file is). Fix it. A file that cannot be read "
-    "at all (size, encoding, parser directives) is one finding and nothing else is audited.",
+    "at all (size, encoding, parser directives) is one finding and nothing else is audited. "
+    "Low for a Dockerfile under a test path (`tests/`, `testdata/`, `e2e/`): test input, "
+    "often broken on purpose.",
 )
 ROOT_USER = Rule(
     "container/root-user",
@@ -41,7 +58,11 @@ ROOT_USER = Rule(
     "su-exec, setpriv, `su -c`, `chroot --userspec`, runuser) or the user comes from a build "
     "argument without a default; low when it comes from a variable the base image sets "
     "(`USER $APP_UID`) or the base image is published to run as non-root (distroless "
-    "`:nonroot`, .NET chiseled): the user is unknown here, so audit the image.",
+    "`:nonroot`, .NET chiseled): the user is unknown here, so audit the image. Low for a "
+    "Dockerfile that is one `FROM` and nothing else (a version pin: it adds nothing to the "
+    "base image). At most "
+    "medium for a Dockerfile under a test path (`tests/`, `testdata/`, `e2e/`, "
+    "`test-*.Dockerfile`): an image built for the project's tests, not one it ships.",
 )
 UNPINNED_BASE = Rule(
     "container/unpinned-base",
@@ -144,12 +165,43 @@ class ContainerAudit:
     def run(self, evidence: ContainerEvidence, ctx: AuditContext) -> Iterator[Finding]:
         allowed = list(ctx.policy.allowed_registries)
         for dockerfile in evidence.dockerfiles:
-            yield from _audit_dockerfile(dockerfile, allowed)
+            for finding in _audit_dockerfile(dockerfile, allowed):
+                yield _in_context(finding)
         if evidence.image is not None:
             yield from _audit_image(evidence.image, allowed)
 
 
 # -- Dockerfiles ---------------------------------------------------------------------------
+
+# What a test path lowers, to what, and why (the rules not named keep their severity).
+_TEST_PATH_CAPS: dict[str, tuple[Severity, str]] = {
+    "container/root-user": (
+        Severity.MEDIUM,
+        "an image built for the project's tests, not one it ships",
+    ),
+    "container/parse-error": (
+        Severity.LOW,
+        "a Dockerfile the project's tests use as input, often broken on purpose",
+    ),
+}
+
+
+def _in_context(finding: Finding) -> Finding:
+    """The finding at the severity its Dockerfile's place allows, saying why when lowered."""
+    cap = _TEST_PATH_CAPS.get(finding.rule)
+    if cap is None or finding.path is None or finding.severity.rank <= cap[0].rank:
+        return finding
+    place = path_context(finding.path)
+    if place is None or place.kind != "test":
+        return finding
+    severity, why = cap
+    return finding.model_copy(
+        update={
+            "severity": severity,
+            "message": f"{finding.message} ({finding.severity.value} lowered to "
+            f"{severity.value}: {place.why}: {why})",
+        }
+    )
 
 
 def _audit_dockerfile(dockerfile: Dockerfile, allowed: list[str]) -> Iterator[Finding]:
@@ -199,10 +251,29 @@ def _external_base(stages: list[Stage]) -> Stage:
     return stage
 
 
+def _only_from(stages: list[Stage]) -> bool:
+    """A Dockerfile that is one ``FROM`` of an image and nothing else: it adds nothing to that
+    image; projects keep one so Dependabot or a CI script can read and bump a version."""
+    if len(stages) != 1 or stages[0].is_scratch:
+        return False
+    return all(i.keyword == "FROM" for i in stages[0].instructions)
+
+
 def _root_user(stages: list[Stage], path: str) -> Iterator[Finding]:
     final = stages[-1]
     where = f"final stage{f' {final.name!r}' if final.name else ''}"
     line = final.user_line or final.line
+    if _only_from(stages):
+        yield ROOT_USER.finding(
+            f"the Dockerfile is only `FROM {final.base}`: it adds nothing to that image (often "
+            f"a version pin that Dependabot or CI reads), so it runs as that image's user, "
+            f"root unless that image sets another; audit the image (--image) where it is run",
+            severity=Severity.LOW,
+            path=path,
+            line=line,
+            key="final-stage",
+        )
+        return
     if final.user_unresolved:
         yield from _unknown_user(final, where, path, line)
         return
@@ -373,27 +444,50 @@ def _sources(instruction: Instruction) -> list[str]:
     return words[:-1] if len(words) > 1 else []
 
 
+def _in_build(
+    message: str,
+    *,
+    path: str,
+    line: int | None,
+    key: str,
+    secret: RedactedValue | None = None,
+) -> Finding:
+    """A ``container/secret-in-build`` finding at the severity the secrets context model
+    gives it (a Dockerfile under a test or example path is at most medium)."""
+    default = SECRET_IN_BUILD.severity
+    verdict = (
+        assess(default, path=path)
+        if secret is None
+        else assess_secret(default, path=path, secret=secret)
+    )
+    return SECRET_IN_BUILD.finding(
+        message + verdict.note(), severity=verdict.severity, path=path, line=line, key=key
+    )
+
+
 def _embedded_secrets(instruction: Instruction, path: str, trigger: str) -> Iterator[Finding]:
     """Secret-looking literals in the instruction itself and in its heredocs."""
     keyword = instruction.keyword
     if instruction.secret is not None:
-        yield SECRET_IN_BUILD.finding(
+        yield _in_build(
             f"{trigger}{keyword} embeds a secret-looking literal ({instruction.secret.redacted}, "
             f"{instruction.secret.reason}): instructions are recorded in the image history; "
             f"use a build secret (RUN --mount=type=secret)",
             path=path,
             line=instruction.line,
             key=instruction.secret.sha256,
+            secret=instruction.secret,
         )
     for doc in instruction.heredocs:
         if doc.secret is not None:
-            yield SECRET_IN_BUILD.finding(
+            yield _in_build(
                 f"{trigger}{keyword} heredoc <<{doc.delimiter} holds a secret-looking literal "
                 f"({doc.secret.redacted}, {doc.secret.reason}): it ends up in a layer; use a "
                 f"build secret (RUN --mount=type=secret)",
                 path=path,
                 line=instruction.line,
                 key=doc.secret.sha256,
+                secret=doc.secret,
             )
 
 
@@ -401,13 +495,14 @@ def _pair_secrets(instruction: Instruction, path: str, trigger: str) -> Iterator
     """``ENV``/``ARG``/``LABEL`` values that look like secrets."""
     for pair in instruction.pairs:
         if pair.secret is not None:
-            yield SECRET_IN_BUILD.finding(
+            yield _in_build(
                 f"{trigger}{instruction.keyword} {pair.key} holds a secret-looking literal "
                 f"({pair.secret.redacted}, {pair.secret.reason}): it stays in the image "
                 f"history; use a build secret (RUN --mount=type=secret)",
                 path=path,
                 line=instruction.line,
                 key=pair.secret.sha256,
+                secret=pair.secret,
             )
 
 
@@ -424,7 +519,7 @@ def _copied_sources(instruction: Instruction, path: str, trigger: str) -> Iterat
                 key=f"add:{source}",
             )
         elif is_secret_file(source):
-            yield SECRET_IN_BUILD.finding(
+            yield _in_build(
                 f"{trigger}{keyword} copies the credential file {source} into a layer; "
                 f"use a build secret (RUN --mount=type=secret)",
                 path=path,

@@ -19,12 +19,21 @@ from typing import ClassVar
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from gatekeeper._testpaths import TEST_DATA_DIRS
+from gatekeeper.audit._installrisk import install_risk, is_native_build, is_standard_build
 from gatekeeper.audit.base import AuditContext
 from gatekeeper.audit.rule import Rule, RuleSet
 from gatekeeper.deps.common import is_default_source
 from gatekeeper.deps.ecosystem import format_for
 from gatekeeper.deps.typosquat import typosquat_target
-from gatekeeper.models.deps import Declared, DepChange, DepsEvidence, DepsSnapshot, Package
+from gatekeeper.models.deps import (
+    Declared,
+    DepChange,
+    DepsEvidence,
+    DepsSnapshot,
+    InstallHook,
+    Package,
+)
 from gatekeeper.models.finding import Finding, Severity
 
 # --- rule records ----------------------------------------------------------------------------
@@ -64,10 +73,13 @@ DOWNGRADE = Rule(
 HASH_CHANGED = Rule(
     "deps/hash-changed",
     Severity.CRITICAL,
-    summary="the same name and version resolve to a different integrity hash than on the base",
+    summary="the same name and version resolve to a different integrity hash than on the base, "
+    "or lose every hash they had (a package-lock entry from the default registry that npm "
+    "wrote without its URL and hash, where no other registry is configured: medium)",
     help="A released version's content never changes on a sound registry, so a new hash for "
-    "the same version means the artifact was replaced or now comes from somewhere else. Do "
-    "not merge until you know why; restore the base's lock entry and investigate the source.",
+    "the same version means the artifact was replaced or now comes from somewhere else, and "
+    "a removed hash means nothing checks it any more. Do not merge until you know why; "
+    "restore the base's lock entry and investigate the source.",
 )
 SOURCE_CHANGED = Rule(
     "deps/source-changed",
@@ -123,14 +135,41 @@ TYPOSQUAT = Rule(
     "package, add an exception.",
 )
 
+UNSUPPORTED_LOCKFILE = Rule(
+    "deps/unsupported-lockfile",
+    Severity.INFO,
+    summary="a lockfile of a format gatekeeper does not read is in the repository (bun.lockb, "
+    "packages.lock.json, pubspec.lock, …): its packages are not audited",
+    help="The packages that lockfile pins are not checked for advisories, downgrades, "
+    "re-hashes or new sources, so the audit covers less than the repository installs. The "
+    "finding says so instead of passing in silence; audit that ecosystem with a tool that "
+    "reads it, or switch to a format gatekeeper reads (Bun's text bun.lock, for example).",
+)
+INSTALL_SCRIPT = Rule(
+    "deps/install-script",
+    Severity.MEDIUM,
+    summary="the change adds or alters code that runs at install time: "
+    "`preinstall`/`install`/`postinstall`/`prepare` scripts in package.json, a lockfile entry "
+    "that is new with `hasInstallScript` or newly gains it, a `setup.py`/build backend "
+    "change, a gem extension; high when the script fetches or runs remote code, reads "
+    "credentials or writes outside the package; low when it only builds a native addon "
+    "(`node-gyp rebuild`) or names a well-known build backend with only packaging tools as "
+    "build requirements",
+    help="Install scripts run with the installing user's rights on every developer machine "
+    "and CI runner that installs the package, before any test or review of the result. The "
+    "Shai-Hulud worm (2025) spread by publishing npm releases with a `postinstall` that "
+    "downloaded and ran a payload, stole tokens from the environment and `.npmrc`, and "
+    "pushed itself on; a dependency update that newly runs an install script is how that "
+    "looks in a lockfile. Read the script (or the new release's) before merging; install "
+    "with `--ignore-scripts` where the package does not need it.",
+)
+
 
 # --- context --------------------------------------------------------------------------------
 
 # Directories whose files are input to the project's tests: a lockfile there is test data
 # (osv-scanner's and poetry's own fixtures hold deliberately broken or odd lockfiles).
-_TEST_DATA_DIRS = frozenset(
-    {"fixtures", "fixture", "__fixtures__", "testdata", "test-data", "test_data", "testfixtures"}
-)
+_TEST_DATA_DIRS = TEST_DATA_DIRS
 
 
 def _test_data_folder(path: str | None) -> str | None:
@@ -298,6 +337,22 @@ def _downgraded(change: DepChange, base_ref: str | None) -> Finding:
 
 def _rehashed(change: DepChange, base_ref: str | None) -> Finding:
     ident = f"{change.ecosystem}:{change.name}"
+    if not change.head_value and change.registry_implied:
+        return Finding.make(
+            "deps/hash-changed",
+            Severity.MEDIUM,
+            f"{change.name} {change.head_version} lost its integrity hash (was "
+            f"{_short(change.base_value)} on {base_ref}) together with its resolved URL, as "
+            "npm itself writes some package-lock entries: npm now fetches this version from "
+            "the registry its configuration names (the repository's .npmrc names none but the "
+            "default registry, which it came from on the base) without checking a digest. A "
+            "version published there cannot be replaced, so this weakens verification rather "
+            "than changing the artifact; reinstalling from a clean node_modules usually writes "
+            "the hashes again",
+            path=change.file,
+            line=change.line,
+            key=f"{ident}@{change.head_version}:removed",
+        )
     if not change.head_value:
         return Finding.make(
             "deps/hash-changed",
@@ -307,6 +362,19 @@ def _rehashed(change: DepChange, base_ref: str | None) -> Finding:
             path=change.file,
             line=change.line,
             key=f"{ident}@{change.head_version}:removed",
+        )
+    if change.artifact:
+        return Finding.make(
+            "deps/hash-changed",
+            Severity.CRITICAL,
+            f"{change.name} {change.head_version}: its file {change.artifact} has a different "
+            f"hash than on {base_ref} (was {_short(change.base_value)}, now "
+            f"{_short(change.head_value)}) while the version stayed: the same file name is "
+            "another artifact (a changed hash for the same file is how a poisoned lockfile "
+            "looks, even while the version's other files keep theirs)",
+            path=change.file,
+            line=change.line,
+            key=f"{ident}@{change.head_version}:{change.artifact}:{change.head_value}",
         )
     return Finding.make(
         "deps/hash-changed",
@@ -609,6 +677,164 @@ class TyposquatAudit:
             )
 
 
+class UnsupportedLockfileAudit:
+    evidence_kind: ClassVar[str] = "deps"
+    rules: ClassVar[RuleSet] = RuleSet(UNSUPPORTED_LOCKFILE)
+    summary: ClassVar[str] = "a lockfile gatekeeper cannot read: said, not passed over"
+
+    def run(self, evidence: DepsEvidence, ctx: AuditContext) -> Iterator[Finding]:
+        for entry in evidence.tree.unsupported:
+            path, _, what = entry.partition(": ")
+            yield Finding.make(
+                "deps/unsupported-lockfile",
+                Severity.INFO,
+                f"{path} is {what}: not a format gatekeeper reads, so the packages it pins "
+                "are not audited (advisories, downgrades, re-hashes, sources)",
+                path=path,
+                key=path,
+            )
+
+
+_HOOK_WHAT = {
+    "npm-script": "the {name} script of {file}",
+    "setup-py": "{file}",
+    "build-system": "the [build-system] of {file}",
+    "gem-extension": "the native extensions of {file}",
+}
+_HOOK_WHEN = {
+    "npm-script": "npm, pnpm and yarn run it on every install of this package",
+    "setup-py": "pip runs it to build and install this package",
+    "build-system": "pip installs that backend and runs it to build this package",
+    "gem-extension": "`gem install` compiles them by running their extconf.rb",
+}
+
+
+def _hook_lines(hook: InstallHook) -> list[str]:
+    return [hook.command, *hook.code] if hook.command else list(hook.code)
+
+
+def _hook_severity(hook: InstallHook, old: InstallHook | None) -> tuple[Severity, str]:
+    """The severity of a new or changed install hook, and why."""
+    risk = install_risk(_hook_lines(hook))
+    if risk is not None:
+        return Severity.HIGH, risk
+    if hook.kind == "npm-script" and is_native_build(hook.command):
+        return Severity.LOW, "it only builds a native addon from the package's own sources"
+    if hook.kind == "build-system" and is_standard_build(hook.command):
+        return Severity.LOW, (
+            "a well-known build backend and build tools from the package index, no in-tree backend"
+        )
+    if old is not None and hook.kind == "setup-py" and set(old.code) == set(hook.code):
+        return Severity.LOW, (
+            "none of its lines that reach the network, run processes, read credentials or "
+            "write files changed"
+        )
+    return Severity.MEDIUM, "read what it runs before merging"
+
+
+def _hook_changed(old: InstallHook, new: InstallHook) -> bool:
+    return (old.command, old.digest, old.code) != (new.command, new.digest, new.code)
+
+
+def _describe(hook: InstallHook) -> str:
+    what = _HOOK_WHAT[hook.kind].format(name=hook.name, file=hook.file)
+    shown = f" (`{hook.command[:120]}`)" if hook.command else ""
+    return f"{what}{shown}"
+
+
+class InstallScriptAudit:
+    evidence_kind: ClassVar[str] = "deps"
+    rules: ClassVar[RuleSet] = RuleSet(INSTALL_SCRIPT)
+    summary: ClassVar[str] = "install-time code added or altered by the change"
+
+    def run(self, evidence: DepsEvidence, ctx: AuditContext) -> Iterator[Finding]:
+        yield from (_in_context(f) for f in self._hooks(evidence))
+        if evidence.base is not None:
+            found = _lockfile_scripts(evidence.base, evidence.tree, evidence.base_ref)
+            yield from (_in_context(f) for f in found)
+
+    def _hooks(self, evidence: DepsEvidence) -> Iterator[Finding]:
+        if evidence.base is None:
+            # A first audit sees no change: only code that does something risky is said,
+            # at medium, as present (not known to be new).
+            for hook in evidence.tree.install_hooks:
+                risk = install_risk(_hook_lines(hook))
+                if risk is not None:
+                    yield _hook_finding(
+                        hook,
+                        Severity.MEDIUM,
+                        f"{_describe(hook)} runs at install time and {risk} "
+                        f"({_HOOK_WHEN[hook.kind]}); a first audit has no base to tell "
+                        "whether it is new",
+                    )
+            return
+        before = {(h.file, h.kind, h.name): h for h in evidence.base.install_hooks}
+        for hook in evidence.tree.install_hooks:
+            old = before.get((hook.file, hook.kind, hook.name))
+            if old is not None and not _hook_changed(old, hook):
+                continue
+            severity, why = _hook_severity(hook, old)
+            verb = "adds" if old is None else "changes"
+            yield _hook_finding(
+                hook,
+                severity,
+                f"the change {verb} {_describe(hook)}, which runs at install time "
+                f"({_HOOK_WHEN[hook.kind]}) since {evidence.base_ref}: {why}",
+            )
+
+
+def _hook_finding(hook: InstallHook, severity: Severity, message: str) -> Finding:
+    return Finding.make(
+        "deps/install-script",
+        severity,
+        message,
+        path=hook.file,
+        line=hook.line,
+        key=f"{hook.kind}:{hook.name}:{hook.digest or ''}:{hook.command}",
+    )
+
+
+# How each lockfile says that a package runs an install script.
+_SCRIPT_FIELD = {"pnpm-lock.yaml": "requiresBuild"}
+
+
+def _lockfile_scripts(
+    base: DepsSnapshot, tree: DepsSnapshot, base_ref: str | None
+) -> Iterator[Finding]:
+    """Lockfile entries that run an install script and did not before: a new package, or
+    a package none of whose versions on the base ran one."""
+    had: dict[tuple[str, str], bool] = {}
+    for pkg in base.packages:
+        key = (pkg.ecosystem, pkg.name)
+        had[key] = had.get(key, False) or pkg.install_script
+    seen: set[tuple[str, str, str | None]] = set()
+    for pkg in tree.packages:
+        key = (pkg.ecosystem, pkg.name)
+        if not pkg.install_script or had.get(key) or (pkg.file, pkg.name, pkg.version) in seen:
+            continue
+        seen.add((pkg.file, pkg.name, pkg.version))
+        field = _SCRIPT_FIELD.get(posixpath.basename(pkg.file), "hasInstallScript")
+        if key in had:
+            what = (
+                f"{pkg.name} {pkg.version} now runs an install script ({pkg.file} records "
+                f"`{field}`); none of its versions on {base_ref} did"
+            )
+        else:
+            what = (
+                f"new dependency {pkg.name} {pkg.version} runs an install script "
+                f"({pkg.file} records `{field}`)"
+            )
+        yield Finding.make(
+            "deps/install-script",
+            Severity.MEDIUM,
+            f"{what}: its code runs on every install, before anything is reviewed or tested; "
+            "read the release's install script before merging",
+            path=pkg.file,
+            line=pkg.line,
+            key=f"{pkg.ecosystem}:{pkg.name}@{pkg.version}:install-script",
+        )
+
+
 AUDITS = (
     DepsParseAudit,
     KnownVulnerabilityAudit,
@@ -616,4 +842,6 @@ AUDITS = (
     PinningAudit,
     LockMismatchAudit,
     TyposquatAudit,
+    UnsupportedLockfileAudit,
+    InstallScriptAudit,
 )

@@ -23,8 +23,9 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from gatekeeper._testpaths import TEST_DATA_DIRS
 from gatekeeper.audit._shellrisk import FALSEY, insecure_fetch, remote_script
 from gatekeeper.audit.base import AuditContext
 from gatekeeper.audit.rule import Rule, RuleSet
@@ -41,6 +42,7 @@ from gatekeeper.models.pipeline import (
 )
 from gatekeeper.models.pipeline import ScriptLine as RecordedLine
 from gatekeeper.secrets import (
+    assess_value,
     is_credential_value,
     redact,
     secret_assignment,
@@ -58,6 +60,16 @@ _INSECURE_ENV = {
     "CURL_INSECURE": re.compile(r"^(?:1|true|yes)$", re.IGNORECASE),
 }
 _COMMENTS = ("#", "REM ", "rem ", "::")
+# Screens: every pattern of ``remote_script`` needs a fetcher or a PowerShell download word,
+# every pattern of ``insecure_fetch`` one of these words (the tests hold both sides).
+_MAYBE_REMOTE = re.compile(
+    r"curl|wget|fetch|http|aria2c|iex|invoke|iwr|irm|download|webclient", re.IGNORECASE
+)
+_MAYBE_INSECURE = re.compile(
+    r"curl|insecure|certificate|tls|trusted|gpg|unauthenticated|strict.ssl|sslverify|"
+    r"ssl_no_verify|reject_unauthorized|httpsverify|verify.ssl",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -225,19 +237,76 @@ class Occurrences:
         return text if count == 1 else f"{text}#{count}"
 
 
+# Directories that hold test fixtures: an action.yml there that no workflow of the
+# repository uses is test data (zizmor keeps deliberately vulnerable actions in them).
+_FIXTURE_DIRS = TEST_DATA_DIRS | {"test", "tests", "testing", "__tests__", "snapshots"}
+_LOCAL_USES = re.compile(r"^(?:\./|\$/)(.*?)/?$")
+
+
+def _local_targets(evidence: PipelineEvidence) -> set[str]:
+    """Directories (and workflow files) that local ``uses:`` of the repository name."""
+    targets: set[str] = set()
+    for wf in evidence.workflows:
+        for job in wf.jobs:
+            for uses in (job.uses, *(step.uses for step in job.steps)):
+                match = _LOCAL_USES.match((uses or "").strip())
+                if match:
+                    targets.add(match.group(1).split("@", 1)[0])
+    return targets
+
+
+def fixture_actions(evidence: PipelineEvidence) -> dict[str, str]:
+    """``action.yml`` files in test-fixture directories that no local ``uses:`` names: path ->
+    the fixture directory."""
+    used = _local_targets(evidence)
+    out: dict[str, str] = {}
+    for item in evidence.files:
+        if item.kind != "github-action":
+            continue
+        parts = item.path.split("/")
+        directory = "/".join(parts[:-1])
+        fixture = next((p for p in parts[:-1] if p.lower() in _FIXTURE_DIRS), None)
+        if fixture is not None and directory not in used:
+            out[item.path] = "/".join(parts[: parts.index(fixture) + 1]) + "/"
+    return out
+
+
+def demote_fixtures(evidence: PipelineEvidence, findings: Iterable[Finding]) -> Iterator[Finding]:
+    """Findings in test-fixture actions, at low, saying why: a fixture deliberately shows the
+    problem, and nothing in this repository runs it; the finding is kept, never hidden."""
+    fixtures = fixture_actions(evidence) if evidence.files else {}
+    for finding in findings:
+        where = fixtures.get(finding.path or "")
+        if where is None or finding.severity == Severity.INFO:
+            yield finding
+            continue
+        yield finding.model_copy(
+            update={
+                "severity": Severity.LOW,
+                "message": f"{finding.message} (a test fixture under `{where}` that no "
+                "workflow of this repository uses)",
+            }
+        )
+
+
 class WorkflowAudit:
     """Base of the audits over GitHub workflows and actions: a walk with a hook per level.
 
     ``audit_workflow`` runs once per workflow (with a fresh ``Occurrences``), ``audit_job``
     once per job and ``audit_step`` once per step; each default descends one level, so an
     audit overrides the level it inspects (and calls ``super()`` to keep descending).
-    ``workflows_only`` skips composite and docker actions (``kind: action``).
+    ``workflows_only`` skips composite and docker actions (``kind: action``). An audit that
+    needs the whole evidence overrides ``findings``; ``run`` lowers what it finds in test
+    fixtures (``demote_fixtures``).
     """
 
     evidence_kind: ClassVar[str] = "pipeline"
     workflows_only: ClassVar[bool] = False
 
     def run(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
+        yield from demote_fixtures(evidence, self.findings(evidence, ctx))
+
+    def findings(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
         for wf in evidence.workflows:
             if self.workflows_only and wf.kind != "workflow":
                 continue
@@ -332,6 +401,10 @@ class PipelineParseErrors:
     summary: ClassVar[str] = "pipeline files that cannot be parsed"
 
     def run(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
+        yield from demote_fixtures(evidence, self._errors(evidence))
+
+    @staticmethod
+    def _errors(evidence: PipelineEvidence) -> Iterator[Finding]:
         for item in evidence.files:
             if item.parse_error is None:
                 continue
@@ -390,6 +463,9 @@ class PipelineScripts:
     summary: ClassVar[str] = "download-and-execute and disabled TLS/signature checks in scripts"
 
     def run(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
+        yield from demote_fixtures(evidence, self._findings(evidence, ctx))
+
+    def _findings(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
         occurrences = Occurrences()
         for script in all_scripts(evidence):
             for line in script.lines:
@@ -406,6 +482,15 @@ class PipelineScripts:
 
     @staticmethod
     def _line(script: Script, line: ScriptLine, occurrences: Occurrences) -> Iterator[Finding]:
+        # NOTE: most lines name no fetcher and no TLS switch; the keyword screens below are a
+        # superset of what the patterns of _shellrisk can match, so they only save time.
+        if _MAYBE_REMOTE.search(line.text):
+            yield from PipelineScripts._remote(script, line, occurrences)
+        if _MAYBE_INSECURE.search(line.text):
+            yield from PipelineScripts._insecure(script, line, occurrences)
+
+    @staticmethod
+    def _remote(script: Script, line: ScriptLine, occurrences: Occurrences) -> Iterator[Finding]:
         label = remote_script(line.text)
         if label is not None:
             yield REMOTE_SCRIPT.finding(
@@ -415,6 +500,9 @@ class PipelineScripts:
                 line=line.line,
                 key=occurrences.key(script.path, f"rs|{script.scope}|{line.text}"),
             )
+
+    @staticmethod
+    def _insecure(script: Script, line: ScriptLine, occurrences: Occurrences) -> Iterator[Finding]:
         label = insecure_fetch(line.text)
         if label is not None:
             yield INSECURE_FETCH.finding(
@@ -465,25 +553,79 @@ class PipelineHardcodedCredentials:
     summary: ClassVar[str] = "literal passwords and tokens in pipeline definitions"
 
     def run(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
+        yield from demote_fixtures(evidence, self._findings(evidence, ctx))
+
+    def _findings(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
         occurrences = Occurrences()
+        throwaway = _service_values(evidence)
         for path, where, scope, entry in env_entries(evidence):
             if entry.is_literal and literal_credential(entry.key, entry.value):
-                yield _credential_finding(path, where, entry, scope, occurrences)
+                service = throwaway.get((path, where.split(" ", 2)[1] if " " in where else ""), {})
+                yield _credential_finding(
+                    path, where, entry, scope, occurrences, service.get((entry.value or "").strip())
+                )
         for wf in evidence.workflows:
             for job in wf.jobs:
+                service = throwaway.get((wf.path, job.id), {})
                 for where, entry, site_scope in _job_credential_sites(job):
-                    yield _credential_finding(wf.path, where, entry, site_scope, occurrences)
+                    yield _credential_finding(
+                        wf.path,
+                        where,
+                        entry,
+                        site_scope,
+                        occurrences,
+                        service.get((entry.value or "").strip()),
+                    )
+
+
+def _service_values(evidence: PipelineEvidence) -> dict[tuple[str, str], dict[str, str]]:
+    """(path, job id) -> literal env values of the job's service containers -> the service.
+
+    A service container (MinIO, Postgres, Redis...) lives for one job and is reachable only
+    from it: the credentials it is started with, and the same values the job uses to reach
+    it, are throwaway, not secrets of the project.
+    """
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    for wf in evidence.workflows:
+        for job in wf.jobs:
+            values = {
+                (entry.value or "").strip(): service.name or "service"
+                for service in job.services
+                for entry in service.env
+                if entry.is_literal and entry.value
+            }
+            if values:
+                out[(wf.path, job.id)] = values
+    return out
 
 
 def _credential_finding(
-    path: str, where: str, entry: KeyValue, scope: str | None, occurrences: Occurrences
+    path: str,
+    where: str,
+    entry: KeyValue,
+    scope: str | None,
+    occurrences: Occurrences,
+    service: str | None = None,
 ) -> Finding:
     value = (entry.value or "").strip()
     fp_value = value_fingerprint(value)
+    if service is not None:
+        return HARDCODED_CREDENTIALS.finding(
+            f"{where}: {entry.key} holds {redact(value)} (sha256 {fp_value[:12]}…), the "
+            f"throwaway credential of the job's own `{service}` service container, which "
+            "lives only for this job; keep real credentials in secrets",
+            severity=Severity.LOW,
+            path=path,
+            line=entry.line,
+            key=occurrences.key(path, f"{scope or where}|{entry.key}|{fp_value}"),
+        )
+    # The secrets family's context model: a workflow that is a test fixture is medium.
+    verdict = assess_value(HARDCODED_CREDENTIALS.severity, path=path, value=value)
     return HARDCODED_CREDENTIALS.finding(
         f"{where}: {entry.key} holds a literal credential {redact(value)} "
         f"(sha256 {fp_value[:12]}…); use a secret reference such as "
-        "${{ secrets.NAME }} or the CI's credential store",
+        "${{ secrets.NAME }} or the CI's credential store" + verdict.note(),
+        severity=verdict.severity,
         path=path,
         line=entry.line,
         # SECURITY: the key is the value's sha256, never the value.
@@ -491,4 +633,338 @@ def _credential_finding(
     )
 
 
-AUDITS = (PipelineParseErrors, PipelineConfigDrift, PipelineScripts, PipelineHardcodedCredentials)
+# --- secret exfiltration ---------------------------------------------------------------------
+
+SECRET_EXFILTRATION = Rule(
+    "pipeline/secret-exfiltration",
+    Severity.HIGH,
+    summary="a step sends a secret, a token or the runner's environment to a host outside an "
+    "allowlist (curl/wget/nc/HTTP clients with `secrets.*`, `GITHUB_TOKEN`, `env`, `printenv`, "
+    "`/proc/*/environ`, `toJSON(secrets)`), or prints a secret in a form the log masking "
+    "cannot catch (base64, reversed, split)",
+    help="This is how the GhostAction campaign (2025) stole thousands of secrets: a pushed "
+    "workflow posted them to an outside host with curl. A secret belongs in the call to the "
+    "service it is for; anything else, and any dump of the environment, is a leak. Log "
+    "masking only hides the exact value, so an encoded or split secret is printed in the "
+    "clear. Remove the step; if the host is the secret's own service, add it to "
+    "`audits.allowed_hosts`.",
+)
+
+# Variables the runner or the CI sets to tokens, whatever the pipeline says.
+_KNOWN_SECRET_VARS = frozenset(
+    {
+        "ACTIONS_RUNTIME_TOKEN",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        "CI_JOB_TOKEN",
+        "CI_JOB_JWT",
+        "CI_JOB_JWT_V2",
+        "CI_REGISTRY_PASSWORD",
+        "CI_DEPLOY_PASSWORD",
+    }
+)
+_SECRETISH_NAME = re.compile(
+    r"(?:TOKEN|PASSWORD|PASSWD|SECRET|API_?KEY|PRIVATE_KEY|ACCESS_KEY|CREDENTIALS?)(?:_|$)",
+    re.IGNORECASE,
+)
+_SECRET_EXPR = re.compile(
+    r"\bsecrets\s*(?:\.\s*[A-Za-z_][\w-]*|\[)|\bgithub\s*\.\s*token\b|toJSON\s*\(\s*secrets\s*\)",
+    re.IGNORECASE,
+)
+_ENV_DUMP = re.compile(
+    r"^(?:env|printenv|export\s+-p|set|declare\s+-x|Get-ChildItem\s+env:|gci\s+env:|dir\s+env:|"
+    r"ls\s+env:)\s*$|/proc/(?:self|\d+|\*|\$\$)/environ",
+    re.IGNORECASE,
+)
+_ENV_DUMP_IN = re.compile(
+    r"\$\(\s*(?:env|printenv|set)\s*\)|/proc/(?:self|\d+|\*|\$\$)/environ|toJSON\(\s*(?:secrets|env)\s*\)",
+    re.IGNORECASE,
+)
+_MAYBE_DUMP = re.compile(r"\b(?:env|printenv|set|environ|export|declare|gci|dir|ls)\b", re.I)
+_GITHUB_HOSTS = ("github.com", "*.github.com", "*.githubusercontent.com", "ghcr.io")
+_GITLAB_HOSTS = ("gitlab.com", "*.gitlab.com")
+_GENERIC_WORDS = frozenset(
+    {
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "key",
+        "api",
+        "auth",
+        "access",
+        "private",
+        "credentials",
+        "credential",
+        "the",
+        "pat",
+        "env",
+        "app",
+        "id",
+        "www",
+        "com",
+        "org",
+        "net",
+        "io",
+        "dev",
+        "upload",
+        "uploads",
+        "registry",
+        "hooks",
+        "cloud",
+    }
+)
+
+
+@dataclass(frozen=True)
+class _Secret:
+    """A value that holds a secret (or the whole environment)."""
+
+    name: str  # what it is, for people: `secrets.NPM_TOKEN`, `$GITHUB_TOKEN`, the environment
+    dump: bool = False
+    github: bool = False  # a GitHub token: GitHub's own hosts may receive it
+
+
+def _host_allowed(host: str, allowed: Iterable[str]) -> bool:
+    import fnmatch
+
+    return any(
+        fnmatch.fnmatchcase(host, pattern.lower()) or host == pattern.lower().lstrip("*.")
+        for pattern in allowed
+    )
+
+
+def _words_of(name: str) -> set[str]:
+    return {w for w in re.split(r"[^a-z0-9]+", name.lower()) if len(w) >= 3} - _GENERIC_WORDS
+
+
+def _related(secret: _Secret, host: str) -> bool:
+    """The host belongs to the service the secret is named for (CODECOV_TOKEN, codecov.io)."""
+    labels = {h for h in host.split(".") if len(h) >= 3} - _GENERIC_WORDS
+    return any(w in h or h in w for w in _words_of(secret.name) for h in labels)
+
+
+class _ExfilScanner:
+    """One script: which variables hold secrets, then what each command does with them."""
+
+    def __init__(self, secrets: dict[str, _Secret], allowed: tuple[str, ...]) -> None:
+        self.secrets = secrets
+        self.allowed = allowed
+
+    def scan(self, lines: list[ScriptLine]) -> Iterator[tuple[int, Severity, str, str]]:
+        from gatekeeper.audit._shellflow import (
+            Flow,
+            ShellLine,
+            commands,
+            in_header_only,
+            send_of,
+            unmasked_print,
+        )
+
+        flow: Flow[_Secret] = Flow(labels={k: frozenset({v}) for k, v in self.secrets.items()})
+        for command in commands([ShellLine(line.text, line.line) for line in lines]):
+            dump = _Secret("the runner's environment", dump=True)
+            if _ENV_DUMP_IN.search(command.text):
+                for name in re.findall(r"^([A-Za-z_]\w*)=", command.text):
+                    flow.labels[name] = frozenset({dump})
+            flow.step(command)
+            held = set(flow.of_text(command.text))
+            piped = command.stdin_text
+            if piped and (
+                _ENV_DUMP.search(piped.strip().split("\n")[-1].strip())
+                or _ENV_DUMP_IN.search(piped)
+            ):
+                held.add(dump)
+            held |= set(flow.of_text(piped))
+            if _ENV_DUMP_IN.search(command.text):
+                held.add(dump)
+            send = send_of(command)
+            if send is not None and held:
+                found = self._judge_send(send.host, held, command, in_header_only)
+                if found is not None:
+                    yield (command.line, *found, command.text)
+                continue
+            names = {n for n, labels in flow.labels.items() if labels}
+            how = unmasked_print(command, names)
+            if how is not None:
+                yield (
+                    command.line,
+                    Severity.HIGH,
+                    f"prints a secret {how}: log masking hides only the exact value",
+                    command.text,
+                )
+
+    def _judge_send(
+        self, host: str | None, held: set[_Secret], command: Any, in_header_only: Any
+    ) -> tuple[Severity, str] | None:
+        if host is None:
+            return None  # NOTE: a host from a variable (often a secret URL itself) is not judged
+        if _host_allowed(host, self.allowed):
+            return None
+        dumps = [s for s in held if s.dump]
+        if dumps:
+            return Severity.HIGH, f"sends {dumps[0].name} to {host}"
+        outside = [
+            s
+            for s in held
+            if not (s.github and _host_allowed(host, _GITHUB_HOSTS))
+            and not _host_allowed(host, _GITLAB_HOSTS if s.name.startswith("$CI_") else ())
+            and not _related(s, host)
+        ]
+        if not outside:
+            return None
+        names = {n for n, s in self.secrets.items() if s in outside}
+        first = sorted(outside, key=lambda s: s.name)[0]
+        if in_header_only(command, names):
+            return Severity.MEDIUM, (
+                f"sends {first.name} in a header to {host}, which is not named in "
+                "`audits.allowed_hosts` and not the secret's own service"
+            )
+        return Severity.HIGH, (
+            f"sends {first.name} in the request to {host}, a host that is neither allowed "
+            "(`audits.allowed_hosts`) nor the secret's own service"
+        )
+
+
+def _github_secrets(entries: Iterable[KeyValue]) -> dict[str, _Secret]:
+    out: dict[str, _Secret] = {}
+    for entry in entries:
+        value = entry.value or ""
+        match = _SECRET_EXPR.search(value)
+        if match is None:
+            continue
+        text = " ".join(match.group(0).split())
+        github = "github" in text.lower() or "GITHUB_TOKEN" in text.upper()
+        dump = "tojson" in text.lower().replace(" ", "")
+        out[entry.key] = _Secret(f"`{text}` (as ${entry.key})", dump=dump, github=github)
+    for name in _KNOWN_SECRET_VARS:
+        out.setdefault(name, _Secret(f"${name}", github=name.startswith("ACTIONS_")))
+    return out
+
+
+def _github_exfil_scripts(
+    wf: Workflow,
+) -> Iterator[tuple[str, dict[str, _Secret], list[ScriptLine], str]]:
+    for job in wf.jobs:
+        for step in job.steps:
+            if step.run is None:
+                continue
+            secrets = _github_secrets([*wf.env, *job.env, *step.env])
+            text, placeholders = _placeholders(step.run)
+            secrets.update(placeholders)
+            if not (placeholders or _has_secret_names(text, secrets) or _MAYBE_DUMP.search(text)):
+                continue
+            lines = logical_lines(text, step.run_line or step.line, step.run_is_block)
+            label = step.id or step.name or f"#{step.index}"
+            yield f"job {job.id}, step {label}", secrets, lines, f"job {job.id}"
+
+
+def _placeholders(script: str) -> tuple[str, dict[str, _Secret]]:
+    """The script with each secret expression replaced by a variable of its own."""
+    found: dict[str, _Secret] = {}
+
+    def swap(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        secret = _SECRET_EXPR.search(inner)
+        if secret is None:
+            return match.group(0)
+        name = f"__gk_s{len(found)}"
+        text = " ".join(secret.group(0).split())
+        found[name] = _Secret(
+            f"`${{{{ {inner.strip()} }}}}`",
+            dump="tojson" in text.lower().replace(" ", ""),
+            github="github" in text.lower() or "GITHUB_TOKEN" in text.upper(),
+        )
+        return "${" + name + "}"
+
+    return re.sub(r"\$\{\{(.*?)\}\}", swap, script, flags=re.DOTALL), found
+
+
+def _has_secret_names(text: str, secrets: dict[str, _Secret]) -> bool:
+    return any(name in text for name in secrets)
+
+
+def _gitlab_secrets() -> dict[str, _Secret]:
+    return {n: _Secret(f"${n}") for n in _KNOWN_SECRET_VARS if n.startswith("CI_")}
+
+
+def _referenced_secretish(lines: list[ScriptLine], literal: set[str]) -> dict[str, _Secret]:
+    from gatekeeper.audit._shellflow import var_refs
+
+    out: dict[str, _Secret] = {}
+    for line in lines:
+        for name in var_refs(line.text):
+            if name not in literal and _SECRETISH_NAME.search(name):
+                out[name] = _Secret(f"${name}")
+    return out
+
+
+class PipelineSecretExfiltration:
+    evidence_kind: ClassVar[str] = "pipeline"
+    rules: ClassVar[RuleSet] = RuleSet(SECRET_EXFILTRATION)
+    summary: ClassVar[str] = "secrets sent to outside hosts or printed past log masking"
+
+    def run(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
+        yield from demote_fixtures(evidence, self._findings(evidence, ctx))
+
+    def _findings(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
+        allowed = tuple(ctx.policy.allowed_hosts)
+        occurrences = Occurrences()
+        for wf in evidence.workflows:
+            # SECURITY: the CI's own platform is where its tokens are meant to go.
+            platform = (*allowed, *_GITHUB_HOSTS)
+            for where, secrets, lines, scope in _github_exfil_scripts(wf):
+                yield from self._emit(wf.path, where, scope, secrets, lines, platform, occurrences)
+        for config in evidence.gitlab:
+            for gjob in config.jobs:
+                literal = {v.key for v in [*config.variables, *gjob.variables] if v.is_literal}
+                lines = _recorded_lines(gjob.scripts)
+                secrets = {**_referenced_secretish(lines, literal), **_gitlab_secrets()}
+                where = f"job {gjob.name}"
+                platform = (*allowed, *_GITLAB_HOSTS)
+                yield from self._emit(
+                    config.path, where, where, secrets, lines, platform, occurrences
+                )
+        for jf in evidence.jenkinsfiles:
+            bound = {
+                v: _Secret(f"${v} (credentials {b.credentials_id or ''})".replace(" ()", ""))
+                for b in jf.credentials
+                for v in b.variables
+            }
+            for binding in jf.credentials:
+                if binding.source == "credentials":
+                    for v in binding.variables:
+                        bound.setdefault(f"{v}_PSW", _Secret(f"${v}_PSW"))
+            for shell in jf.shell_steps:
+                lines = logical_lines(shell.text, shell.line)
+                yield from self._emit(
+                    jf.path, f"{shell.step} step", shell.step, bound, lines, allowed, occurrences
+                )
+
+    @staticmethod
+    def _emit(
+        path: str,
+        where: str,
+        scope: str,
+        secrets: dict[str, _Secret],
+        lines: list[ScriptLine],
+        allowed: tuple[str, ...],
+        occurrences: Occurrences,
+    ) -> Iterator[Finding]:
+        for line, severity, what, text in _ExfilScanner(secrets, allowed).scan(lines):
+            shown = re.sub(r"\$\{__gk_s\d+\}", "${{ secrets.… }}", text)[:160]
+            yield SECRET_EXFILTRATION.finding(
+                f"{where}: `{shown}` {what}",
+                severity=severity,
+                path=path,
+                line=line,
+                key=occurrences.key(path, f"se|{scope}|{text}"),
+            )
+
+
+AUDITS = (
+    PipelineParseErrors,
+    PipelineConfigDrift,
+    PipelineScripts,
+    PipelineHardcodedCredentials,
+    PipelineSecretExfiltration,
+)

@@ -3,6 +3,11 @@
 A finding's fingerprint is keyed on the sha256 of the secret's value (never the value),
 so the same credential at the same path keeps one fingerprint whether it was found in the
 tree, in the staged change or in a commit of the range, and whatever line it moves to.
+
+Severities are the rules' defaults for a credential in ordinary code or configuration; the
+context model (``gatekeeper.secrets.context``) lowers them for test, example and docs paths,
+reserved and loopback hosts, placeholders and key material only tests use, and the message
+says why. Nothing is dropped: every hit is a finding.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ from typing import ClassVar
 from gatekeeper.audit.base import AuditContext
 from gatekeeper.audit.rule import Rule, RuleSet
 from gatekeeper.models.finding import Finding, Severity
-from gatekeeper.models.secrets import SecretsEvidence
+from gatekeeper.models.secrets import SecretHit, SecretsEvidence
+from gatekeeper.secrets.context import Assessment, KeyUse, assess
 
 PRIVATE_KEY = Rule(
     "secrets/private-key",
@@ -21,7 +27,8 @@ PRIVATE_KEY = Rule(
     summary="a PEM/OpenSSH private key block",
     help="Anyone who can read the repository can use the key, and it stays in the history "
     "after the file is deleted. Revoke the key, issue a new one kept in a secret store, "
-    "and remove the file (from the history too if the repository is public).",
+    "and remove the file (from the history too if the repository is public). A key under a "
+    "test path, or one that only tests name, is test input: medium.",
 )
 AWS_ACCESS_KEY = Rule(
     "secrets/aws-access-key",
@@ -95,7 +102,8 @@ JWT = Rule(
 URL_CREDENTIALS = Rule(
     "secrets/url-credentials",
     Severity.HIGH,
-    summary="`scheme://user:password@host` with a literal password",
+    summary="`scheme://user:password@host` with a literal password (a placeholder password or "
+    "a reserved host such as example.com: info; localhost: low)",
     help="The password travels with every copy of the URL, into logs and error messages too. "
     "Change it and pass it separately (an environment variable, a credential helper, a "
     "secret).",
@@ -121,8 +129,9 @@ CONFIG_FILE_CREDENTIALS = Rule(
 GENERIC_ASSIGNMENT = Rule(
     "secrets/generic-assignment",
     Severity.HIGH,
-    summary="a high-entropy literal assigned to a name like password, secret, token, api_key "
-    "(placeholders, `${VAR}`, `${{ secrets.X }}` and obvious examples do not fire)",
+    summary="a high-entropy literal or a well-known weak password assigned to a name like "
+    "password, secret, token, api_key (references such as `${VAR}` and `${{ secrets.X }}` do "
+    "not fire; explicit placeholders such as `changeme` are info)",
     help="A random-looking value assigned to a name like password or token is most likely a "
     "real credential. Rotate it if it is one, and read it from the environment or a "
     "secret store; when it is test data, keep it under a test or fixture path or add an "
@@ -172,9 +181,7 @@ class SecretsAudit:
         order = {"tree": 0, "staged": 0, "history": 1}
         for hit in sorted(evidence.hits, key=lambda h: (order[h.source], h.path, h.line)):
             label = _LABELS[hit.detector]
-            severity = self.rules[f"secrets/{hit.detector}"]
-            if hit.detector == "aws-access-key" and hit.paired:
-                severity = Severity.CRITICAL
+            verdict = self._assess(hit)
             where = ""
             if hit.source == "history":
                 where = f" (added in commit {(hit.commit or '')[:12]})"
@@ -183,12 +190,22 @@ class SecretsAudit:
             detail = f", {hit.detail}" if hit.detail else ""
             yield Finding.make(
                 f"secrets/{hit.detector}",
-                severity,
-                f"{label}{detail}: {hit.redacted} sha256:{hit.fingerprint[:16]}{where}",
+                verdict.severity,
+                f"{label}{detail}: {hit.redacted} sha256:{hit.fingerprint[:16]}{where}"
+                + verdict.note(),
                 path=hit.path,
                 line=hit.line,
                 key=hit.fingerprint,
             )
+
+    def _assess(self, hit: SecretHit) -> Assessment:
+        default = self.rules[f"secrets/{hit.detector}"]
+        if hit.detector == "aws-access-key" and hit.paired:
+            default = Severity.CRITICAL
+        use = None
+        if hit.detector == "private-key":
+            use = KeyUse(hit.used_by, hit.used_by_all)
+        return assess(default, path=hit.path, shape=hit.shape, host=hit.host, use=use)
 
 
 AUDITS = (SecretsAudit,)

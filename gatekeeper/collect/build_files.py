@@ -59,8 +59,59 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from gatekeeper.collect.container import is_dockerfile_name
 from gatekeeper.models.pipeline import FileKind
+
+# Dockerfiles and Containerfiles (the container collector parses the files named here).
+_NAMES = ("dockerfile", "containerfile")
+# Templates, documents and source code named after a Dockerfile (`dockerfile.py`, `Dockerfile.md`).
+_NOT_DOCKERFILE = (
+    ".dockerignore",
+    ".containerignore",
+    ".j2",
+    ".jinja",
+    ".jinja2",
+    ".tmpl",
+    ".tpl",
+    ".template",
+    ".in",
+    ".md",
+    ".rst",
+    ".txt",
+    ".orig",
+    ".rej",
+    ".bak",
+    ".swp",
+    ".example",
+    ".sample",
+    ".py",
+    ".pyc",
+    ".adoc",
+    ".html",
+    ".json",
+    ".js",
+    ".ts",
+    ".go",
+    ".rs",
+    ".java",
+    ".rb",
+    ".c",
+    ".h",
+    ".cpp",
+    ".cs",
+    ".kt",
+    ".scala",
+    ".php",
+    ".swift",
+    ".ipynb",
+)
+
+
+def is_dockerfile_name(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1].lower()
+    if name.endswith(_NOT_DOCKERFILE):
+        return False
+    return name in _NAMES or any(name.startswith(f"{n}.") or name.endswith(f".{n}") for n in _NAMES)
+
 
 # Documents and source code named after a build file (`jenkinsfile.py`, `Makefile.md`).
 _NOT_BUILD_SUFFIXES = (

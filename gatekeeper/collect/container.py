@@ -15,65 +15,17 @@ from pathlib import Path
 from typing import ClassVar
 
 from gatekeeper.collect.base import CollectContext, walk_files
+from gatekeeper.collect.build_files import is_dockerfile_name
 from gatekeeper.container.dockerfile import parse_dockerfile
 from gatekeeper.container.entrypoint import entrypoint_drop
 from gatekeeper.container.image import read_image
 from gatekeeper.errors import CollectionError
 from gatekeeper.models.container import ContainerEvidence, Dockerfile
 
-_NAMES = ("dockerfile", "containerfile")
 # A line that is a template directive, where an instruction would be.
 _TEMPLATE_LINE = re.compile(rb"^[ \t]*\{\{", re.MULTILINE)
 _FROM_LINE = re.compile(rb"^[ \t]*from[ \t]", re.MULTILINE | re.IGNORECASE)
 _EMPTY_OR_NO_FROM = ("the file has no instructions", "no FROM")
-# Templates, documents and source code named after a Dockerfile (`dockerfile.py`, `Dockerfile.md`).
-_NOT_DOCKERFILE = (
-    ".dockerignore",
-    ".containerignore",
-    ".j2",
-    ".jinja",
-    ".jinja2",
-    ".tmpl",
-    ".tpl",
-    ".template",
-    ".in",
-    ".md",
-    ".rst",
-    ".txt",
-    ".orig",
-    ".rej",
-    ".bak",
-    ".swp",
-    ".example",
-    ".sample",
-    ".py",
-    ".pyc",
-    ".adoc",
-    ".html",
-    ".json",
-    ".js",
-    ".ts",
-    ".go",
-    ".rs",
-    ".java",
-    ".rb",
-    ".c",
-    ".h",
-    ".cpp",
-    ".cs",
-    ".kt",
-    ".scala",
-    ".php",
-    ".swift",
-    ".ipynb",
-)
-
-
-def is_dockerfile_name(path: str) -> bool:
-    name = path.rsplit("/", 1)[-1].lower()
-    if name.endswith(_NOT_DOCKERFILE):
-        return False
-    return name in _NAMES or any(name.startswith(f"{n}.") or name.endswith(f".{n}") for n in _NAMES)
 
 
 class ContainerCollector:

@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from gatekeeper.collect.base import CollectContext
 from gatekeeper.models.statement import CIEnvironment
+from gatekeeper.secrets.redaction import redact_text
 
 
 class _Env:
@@ -17,11 +18,13 @@ class _Env:
         self.environ = environ
 
     def get(self, *names: str) -> str | None:
-        """The first of ``names`` that has a value."""
+        """The first of ``names`` that has a value, with any credential in it redacted."""
         for name in names:
             value = self.environ.get(name, "").strip()
             if value:
-                return value
+                # SECURITY: a Jenkins GIT_URL can carry `user:token@`; these facts are signed
+                # into every attestation.
+                return redact_text(value)
         return None
 
     def is_true(self, name: str) -> bool:

@@ -1,13 +1,18 @@
 """The ``secrets`` collector: credentials in the tree, the staged change, or the range.
 
-- Default: every text file of the tree (in a git repository: tracked files plus untracked
-  ones that are not ignored; elsewhere: every file ``walk_files`` yields). Binary files
-  are skipped by content, files over ``limits.max_file_bytes`` are listed as skipped.
+- Default: every file of the tree (in a git repository: tracked files plus untracked ones
+  that are not ignored; elsewhere: every file ``walk_files`` yields), read through
+  ``secrets.text.decode``: UTF-8, UTF-16 and UTF-32 by content, text around stray NULs; a
+  file whose content cannot hold text is scanned for credential formats only. Files over
+  ``limits.max_file_bytes`` are listed as skipped.
 - ``--base``: the tree, plus every line ADDED by each commit of base..head, including
   lines that a later commit of the range deleted again (one streamed ``git log -p``). A
-  blob git shows as binary that is text by content (a ``-diff``/``binary`` attribute in
-  the repository's .gitattributes) is scanned whole.
+  blob git shows as binary (NULs, UTF-16, a ``-diff``/``binary`` attribute in the
+  repository's .gitattributes) is read from the object store and scanned whole.
 - ``--staged``: only the blobs staged in the index (the pre-commit hook).
+
+For a private key outside test paths, the files of the tree that name its file are recorded
+(``used_by``): the context model lowers key material that only tests use.
 
 SECURITY: the values found never leave this module: hits carry a redacted form and a
 sha256 fingerprint. Repository content is only read, never run (no textconv, no filters).
@@ -17,17 +22,25 @@ from __future__ import annotations
 
 import re
 import secrets as _random
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import ClassVar
 
 import git
 
 from gatekeeper._git import open_repo
 from gatekeeper.collect.base import CollectContext, walk_files
-from gatekeeper.collect.git_source import BlobReader, GitRunner, sniff_binary
+from gatekeeper.collect.git_source import BlobReader, GitRunner
 from gatekeeper.errors import CollectionError
 from gatekeeper.models.secrets import SecretHit, SecretsEvidence, SkippedFile
-from gatekeeper.secrets import RawHit, redact, scan_text, value_fingerprint
+from gatekeeper.secrets import (
+    RawHit,
+    decode,
+    path_context,
+    redact,
+    scan_binary,
+    scan_text,
+    value_fingerprint,
+)
 
 # "@@ -a,b +c,d @@", or for a merge's combined diff "@@@ -a,b -c,d +e,f @@@".
 _HUNK = re.compile(rb"^(@@+) (?:-\d+(?:,\d+)? )+\+(\d+)(?:,\d+)? \1")
@@ -84,8 +97,17 @@ def _to_hits(
     raw: list[RawHit], path: str, source: str, commit: str | None, line_map: list[int] | None = None
 ) -> list[SecretHit]:
     hits = []
+    seen: set[tuple[str, str]] = set()
     for hit in raw:
-        line = line_map[hit.line - 1] if line_map is not None else hit.line
+        if hit.shape == "placeholder":
+            # NOTE: a stand-in is recorded once per file (its finding is one per value and
+            # path anyway); a template full of `changeme` must not cost a hit per line.
+            if (hit.detector, hit.value) in seen:
+                continue
+            seen.add((hit.detector, hit.value))
+        line = hit.line
+        if line_map:
+            line = line_map[min(hit.line, len(line_map)) - 1]
         hits.append(
             SecretHit(
                 detector=hit.detector,
@@ -97,9 +119,19 @@ def _to_hits(
                 commit=commit,
                 paired=hit.paired,
                 detail=hit.detail,
+                shape=hit.shape,
+                host=hit.host,
             )
         )
     return hits
+
+
+def _scan(data: bytes, path: str) -> tuple[list[RawHit], bool]:
+    """The hits in a file's content, and whether it was binary (formats only)."""
+    decoded = decode(data)
+    if decoded.is_binary:
+        return scan_binary(data), True
+    return scan_text(decoded.text, path), False
 
 
 class _Scan:
@@ -110,24 +142,31 @@ class _Scan:
         self.hits: list[SecretHit] = []
         self.skipped: list[SkippedFile] = []
         self.files = 0
+        self.binary = 0
         self.bytes = 0
         self.commits = 0
+        # The tree's files (relative to ``tree_root``): where key files are looked up.
+        self.tree_root: Path | None = None
+        self.tree_files: list[str] = []
 
     def content(self, data: bytes, path: str, source: str) -> None:
-        if sniff_binary(data[:8192]) is not None:
-            return
+        raw, binary = _scan(data, path)
         self.files += 1
+        self.binary += binary
         self.bytes += len(data)
-        text = data.decode("utf-8", "replace")
-        self.hits.extend(_to_hits(scan_text(text, path), path, source, None))
+        self.hits.extend(_to_hits(raw, path, source, None))
 
     def added_lines(self, commit: str, path: str, lines: list[tuple[int, bytes]]) -> None:
-        text = b"\n".join(content for _, content in lines)
-        if sniff_binary(text[:8192]) is not None:
-            return
-        self.bytes += len(text)
-        raw = scan_text(text.decode("utf-8", "replace"), path)
+        data = b"\n".join(content for _, content in lines)
+        self.bytes += len(data)
+        raw, _ = _scan(data, path)
         self.hits.extend(_to_hits(raw, path, "history", commit, [n for n, _ in lines]))
+
+    def blob(self, commit: str, path: str, data: bytes) -> None:
+        """A whole blob added or changed by ``commit`` (one git showed as binary)."""
+        self.bytes += len(data)
+        raw, _ = _scan(data, path)
+        self.hits.extend(_to_hits(raw, path, "history", commit))
 
 
 def _read_file(root: Path, rel: str, scan: _Scan) -> None:
@@ -311,13 +350,12 @@ def _header_path(line: bytes) -> str | None:
 
 
 def _hidden_blobs(runner: GitRunner, hidden: dict[tuple[str, str], str], scan: _Scan) -> None:
-    """Scan, whole, the blobs git showed as binary that are text by content."""
+    """Scan, whole, the blobs git showed as binary: text by content (UTF-16, a stray NUL, a
+    ``-diff`` attribute) as text, the others for credential formats, as in the tree."""
     reader = BlobReader(runner)
     try:
         for (commit, path), sha in sorted(hidden.items()):
-            size, head = reader.read(sha, 8192)
-            if sniff_binary(head) is not None:
-                continue  # binary by content too: skipped, as in the tree
+            size, data = reader.read(sha, scan.max_bytes)
             if size > scan.max_bytes:
                 scan.skipped.append(
                     SkippedFile(
@@ -325,8 +363,7 @@ def _hidden_blobs(runner: GitRunner, hidden: dict[tuple[str, str], str], scan: _
                     )
                 )
                 continue
-            _, data = reader.read(sha, scan.max_bytes)
-            scan.added_lines(commit, path, list(enumerate(data.split(b"\n"), start=1)))
+            scan.blob(commit, path, data)
     finally:
         reader.close()
 
@@ -384,22 +421,29 @@ def _resolve(runner: GitRunner, ref: str, what: str) -> str:
 
 def _walk_plain(root: Path, max_files: int, scan: _Scan) -> None:
     """Every file of a directory that is not a git repository (up to ``max_files``)."""
+    scan.tree_root = root
     for count, rel in enumerate(walk_files(root, max_files + 1), start=1):
         if count > max_files:
             scan.skipped.append(
                 SkippedFile(path="(more files)", reason=f"over the {max_files}-file limit")
             )
             break
+        scan.tree_files.append(rel)
         _read_file(root, rel, scan)
 
 
-def _read_tree(runner: GitRunner, root: Path, top: Path, max_files: int, scan: _Scan) -> None:
+def _tree_files(runner: GitRunner, root: Path, top: Path) -> tuple[Path, list[str]]:
     """Tracked and untracked-but-not-ignored files; below the top of the repository, only
     the directory asked for (like the other tree collectors), with paths relative to it."""
     prefix = root.resolve().relative_to(top).as_posix() if root.resolve() != top else ""
     files = _git_tree_files(runner)
     if prefix:
         files = [f[len(prefix) + 1 :] for f in files if f.startswith(prefix + "/")]
+    return (top / prefix if prefix else top), files
+
+
+def _read_tree(runner: GitRunner, root: Path, top: Path, max_files: int, scan: _Scan) -> None:
+    base, files = _tree_files(runner, root, top)
     if len(files) > max_files:
         # SECURITY: never a silent partial scan: the note names what was left out.
         scan.skipped.append(
@@ -409,8 +453,78 @@ def _read_tree(runner: GitRunner, root: Path, top: Path, max_files: int, scan: _
             )
         )
         files = files[:max_files]
+    scan.tree_root, scan.tree_files = base, files
     for rel in files:
-        _read_file(top / prefix if prefix else top, rel, scan)
+        _read_file(base, rel, scan)
+
+
+# The most files recorded as naming one key file; more are counted as "not all known".
+_MAX_KEY_USERS = 20
+
+
+# A key block that starts within the first lines of its file is a key file (a PEM file may
+# open with a comment or a certificate); one further down is inline in code or config.
+_KEY_FILE_FIRST_LINES = 5
+
+
+def _key_file_names(scan: _Scan) -> set[str]:
+    """Names of the key files outside test, example and docs paths (those are lowered by
+    their path already): only a file that is a key is used by naming it."""
+    return {
+        PurePosixPath(hit.path).name
+        for hit in scan.hits
+        if hit.detector == "private-key"
+        and hit.line <= _KEY_FILE_FIRST_LINES
+        and path_context(hit.path) is None
+    }
+
+
+def _users(scan: _Scan, names: set[str], limit: int) -> dict[str, list[str]]:
+    """The files of the tree that name each key file (its file name as a word)."""
+    users: dict[str, list[str]] = {name: [] for name in names}
+    if scan.tree_root is None:
+        return users
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    # A whole name: not part of a longer one (`alice` is not in `alice.pub` or `malice`).
+    pattern = re.compile(r"(?<![\w.-])(" + alternatives + r")(?![\w-]|\.\w)")
+    key_paths = {h.path for h in scan.hits if h.detector == "private-key"}
+    for rel in scan.tree_files:
+        if rel in key_paths:
+            continue
+        path = scan.tree_root / rel
+        try:
+            if path.is_symlink() or not path.is_file() or path.stat().st_size > limit:
+                continue
+            data = path.read_bytes()
+        except OSError:
+            continue
+        decoded = decode(data)
+        if decoded.is_binary:
+            continue
+        for name in set(pattern.findall(decoded.text)):
+            users[name].append(rel)
+    return users
+
+
+def _record_key_use(scan: _Scan) -> None:
+    """Which files of the tree name each private key's file (``SecretHit.used_by``)."""
+    names = _key_file_names(scan)
+    if not names:
+        return
+    users = _users(scan, names, scan.max_bytes)
+    for index, hit in enumerate(scan.hits):
+        if hit.detector != "private-key" or hit.line > _KEY_FILE_FIRST_LINES:
+            continue
+        name = PurePosixPath(hit.path).name
+        if name not in names:
+            continue
+        found = sorted(users[name])
+        scan.hits[index] = hit.model_copy(
+            update={
+                "used_by": found[:_MAX_KEY_USERS],
+                "used_by_all": len(found) <= _MAX_KEY_USERS,
+            }
+        )
 
 
 class SecretsCollector:
@@ -440,6 +554,8 @@ class SecretsCollector:
         scan = _Scan(ctx.limits.max_file_bytes)
         if ctx.staged:
             _staged(runner, scan)
+            if _key_file_names(scan):
+                scan.tree_root, scan.tree_files = _tree_files(runner, Path(ctx.repo), top.resolve())
             return self._evidence(scan, "staged")
         _read_tree(runner, Path(ctx.repo), top.resolve(), ctx.limits.max_files, scan)
         if ctx.base is None:
@@ -451,6 +567,7 @@ class SecretsCollector:
 
     @staticmethod
     def _evidence(scan: _Scan, mode: str, **extra: str) -> SecretsEvidence:
+        _record_key_use(scan)
         hits = sorted(
             scan.hits,
             key=lambda h: (h.path, h.line, h.detector, h.source, h.commit or "", h.fingerprint),
@@ -465,6 +582,7 @@ class SecretsCollector:
             mode=mode,
             files_scanned=scan.files,
             bytes_scanned=scan.bytes,
+            binary_files=scan.binary,
             commits_scanned=scan.commits,
             hits=hits,
             skipped=sorted(scan.skipped, key=lambda s: (s.path, s.commit or "")),

@@ -36,6 +36,8 @@ def cmd_attest(args: argparse.Namespace) -> int:
             options=audit_options(args),
             allow_empty=args.allow_empty,
             insecure_registry=args.insecure_registry,
+            keyless=args.keyless,
+            trust_config=args.trust_config,
         )
     )
     pred = result.predicate

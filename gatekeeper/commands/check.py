@@ -56,11 +56,11 @@ def cmd_collect(args: argparse.Namespace) -> int:
     evidence = collector_for(kind).collect(ctx)
     fmt = getattr(args, "format", None)
     from gatekeeper.report.evidence import has_text_form, render_evidence
+    from gatekeeper.secrets.redaction import dump_evidence, redact_evidence
 
+    # SECURITY: evidence keeps repository text verbatim; both forms print it redacted.
     if fmt == "text" and has_text_form(kind):
-        sys.stdout.write(render_evidence(kind, evidence))
+        sys.stdout.write(render_evidence(kind, redact_evidence(evidence)))
     else:
-        from gatekeeper.secrets.redaction import dump_evidence
-
         sys.stdout.write(dumps_json(dump_evidence(kind, evidence)))
     return ExitCode.PASS

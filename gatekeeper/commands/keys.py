@@ -75,14 +75,17 @@ def cmd_key_export(args: argparse.Namespace) -> int:
 
 def cmd_policy_sign(args: argparse.Namespace) -> int:
     from gatekeeper.verify.policy_signature import read_key_files, sign_policy
+    from gatekeeper.verify.sigstore import read_trusted_roots
 
     policy, data = load_policy(args.policy)  # never sign a policy that does not validate
     key_files = read_key_files(args.policy, policy)  # nor one whose key files do not load
+    roots = read_trusted_roots(args.policy, policy)  # nor trusted roots
     signers = [load_signer(k) for k in signing_keys(args)]
-    envelope = sign_policy(args.policy, data, policy, key_files, signers)
+    envelope = sign_policy(args.policy, data, policy, key_files, signers, roots)
     out = policy_signature_path(args.policy)
     atomic_write(out, envelope_bytes(envelope))
-    bound = ", ".join(sorted(k.ref for k in key_files.values())) or "no key files"
+    files = [k.ref for k in key_files.values()] + [r.ref for r in roots.values() if r.ref]
+    bound = ", ".join(sorted(files)) or "no key files"
     serial = f" serial {policy.serial}," if policy.serial is not None else ""
     sys.stdout.write(
         f"{out}: policy {policy.name},{serial} and {bound} signed by "
@@ -93,21 +96,35 @@ def cmd_policy_sign(args: argparse.Namespace) -> int:
 
 def cmd_policy_validate(args: argparse.Namespace) -> int:
     from gatekeeper.attest.keys import load_public_key
+    from gatekeeper.verify.sigstore import read_trusted_roots
 
     policy, _ = load_policy(args.policy)
-    for name, ref in policy.keys.items():
+    for ref in policy.key_files().values():
         load_public_key(resolve_key_path(args.policy, ref))
-        del name
+    read_trusted_roots(args.policy, policy)
     serial = f", serial {policy.serial}" if policy.serial is not None else ""
     lines = [
         f"{args.policy}: policy {policy.name} is valid (expires {policy.expires:%Y-%m-%d}{serial})"
     ]
+    for name, key in policy.identity_keys().items():
+        lines.append(
+            f"  key {name}: keyless {key.identity.describe()} under trusted root {key.trusted_root}"
+        )
     for stage in policy.stages:
         extra = f", follows {stage.follows}" if stage.follows else ""
         req = f", requires {', '.join(stage.requires)}" if stage.requires else ""
         if stage.provenance is not None:
-            builders = ", ".join(stage.provenance.builder_ids) or "any builder"
+            matcher = stage.provenance
+            builders = ", ".join(matcher.builder_ids) or "any builder"
             req += f", accepts provenance from {builders}"
+            if matcher.source_repositories:
+                req += f" of {', '.join(matcher.source_repositories)}"
+            if matcher.source_refs:
+                req += f" at {', '.join(matcher.source_refs)}"
+            if matcher.workflow_paths:
+                req += f" by {', '.join(matcher.workflow_paths)}"
+            if matcher.must_match_commit:
+                req += " (its recorded commit must be the one verified)"
         lines.append(
             f"  stage {stage.name}: {stage.threshold} of {', '.join(stage.signed_by)}{extra}{req}"
         )

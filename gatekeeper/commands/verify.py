@@ -51,6 +51,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 policy_path=Path(args.policy),
                 artifacts=args.artifacts,
                 image_digests=args.image_digest,
+                digests=args.digest,
+                bundles=args.bundle,
                 store=args.store,
                 policy_key=args.policy_key,
                 commit=commit,
@@ -81,7 +83,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     for item in imported:
         if item.kind == "slsa-provenance":
             where = "(the policy's provenance matchers decide its stage)"
+        elif item.kind == "statement":
+            where = f"({item.stage.removeprefix('predicate:')}: evidence for no stage)"
         else:
             where = f"for stage {item.stage}"
-        sys.stdout.write(f"{item.source}: {item.kind} {where} -> {item.envelope_id[:12]}\n")
+        kind = f"{item.kind} (Sigstore bundle, kept whole)" if item.bundle else item.kind
+        sys.stdout.write(f"{item.source}: {kind} {where} -> {item.envelope_id[:12]}\n")
+        for note in item.notes:  # what a foreign format carried that was ignored
+            sys.stderr.write(f"{item.source}: note: {note}\n")
     return ExitCode.PASS

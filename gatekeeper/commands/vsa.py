@@ -18,6 +18,7 @@ from gatekeeper.verify import (
     exit_code_for,
     policy_file_digest,
 )
+from gatekeeper.verify.subjects import ArtifactSubject, digest_subject, file_subject
 from gatekeeper.verify.summary import DEFAULT_MAX_AGE
 
 
@@ -40,11 +41,32 @@ def add_parser(sub: Any, add_report_args: Callable[[argparse.ArgumentParser], No
         help="the artifact being deployed, by digest (repeatable)",
     )
     v.add_argument(
+        "--digest",
+        action="append",
+        default=[],
+        metavar="ALG:VALUE",
+        help="the artifact being deployed, by a digest in any in-toto DigestSet algorithm "
+        "(sha512:HEX, gce_image_id:ID; repeatable)",
+    )
+    v.add_argument(
         "--artifact",
         action="append",
         default=[],
         metavar="FILE",
         help="the artifact being deployed, as a file to hash (repeatable)",
+    )
+    v.add_argument(
+        "--resource-uri",
+        metavar="URI",
+        help="require the summary's resourceUri to be exactly this",
+    )
+    v.add_argument(
+        "--verified-level",
+        action="append",
+        default=[],
+        metavar="LEVEL",
+        help="require this level in the summary's verifiedLevels (SLSA_BUILD_LEVEL_2 is also "
+        "met by level 3; repeatable)",
     )
     which = v.add_mutually_exclusive_group()
     which.add_argument(
@@ -75,11 +97,14 @@ def add_parser(sub: Any, add_report_args: Callable[[argparse.ArgumentParser], No
 
 def cmd_vsa_verify(args: argparse.Namespace) -> int:
     report_targets(args)
-    subjects = [artifact_digest(spec) for spec in args.image_digest]
+    subjects: list[tuple[str, str] | ArtifactSubject] = [
+        artifact_digest(spec) for spec in args.image_digest
+    ]
+    subjects += [digest_subject(spec) for spec in args.digest]
     for path in args.artifact:
         if path.startswith("sha256:"):
             raise InvalidInput(f"--artifact {path}: give a file; use --image-digest for a digest")
-        subjects.append(artifact_digest(path))
+        subjects.append(file_subject(path))
     policy_digest = None
     if args.policy:
         policy_digest = policy_file_digest(args.policy)
@@ -102,6 +127,8 @@ def cmd_vsa_verify(args: argparse.Namespace) -> int:
             any_policy=args.any_policy,
             max_age=max_age,
             verifier_id=args.verifier_id,
+            resource_uri=args.resource_uri,
+            verified_levels=tuple(args.verified_level),
         )
     )
     emit(args, verdict)

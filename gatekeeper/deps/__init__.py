@@ -14,6 +14,7 @@ with the others.
 from __future__ import annotations
 
 import os
+import posixpath
 import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -27,8 +28,9 @@ from gatekeeper.deps.ecosystem import (
     is_dependency_file,
     load_ref,
     spec_of,
+    unsupported_lockfile,
 )
-from gatekeeper.deps.parsing import FileSource, LockfileError, Parser, ParseResult
+from gatekeeper.deps.parsing import SHAPE_ERRORS, FileSource, LockfileError, Parser, ParseResult
 from gatekeeper.models.deps import DepsSnapshot
 
 __all__ = [
@@ -45,10 +47,6 @@ __all__ = [
     "scan",
     "spec_of",
 ]
-
-# Errors of well-formed syntax with a shape the format does not have (a list where an
-# object belongs, a number where a version string belongs): parse errors too.
-_SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError, RecursionError)
 
 
 class DirSource:
@@ -77,8 +75,10 @@ class DirSource:
         return data
 
 
-def _read_text(source: FileSource, path: str) -> str:
-    """Raises LockfileError: not a regular file, over the limit, or not UTF-8."""
+def _read_text(source: FileSource, path: str, *, code: bool = False) -> str:
+    """Raises LockfileError: not a regular file, over the limit, or not UTF-8 (``code``:
+    source code or configuration read for a few lines, such as a setup.py that declares
+    ``# -*- coding: latin-1 -*-``, falls back to Latin-1, which reads every byte)."""
     data = source.read(path)
     if data is None:
         # SECURITY: the tree lists it but it is no regular file (a symlink, or gone): the
@@ -89,6 +89,8 @@ def _read_text(source: FileSource, path: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        if code:
+            return data.decode("latin-1")
         raise LockfileError("not UTF-8 text") from exc
 
 
@@ -97,13 +99,14 @@ def _parse_file(source: FileSource, path: str, fmt: FileFormat, result: ParseRes
     it held is trusted (fail closed, but go on with the other files)."""
     partial = ParseResult(included=result.included)
     try:
-        fmt.load()(path, _read_text(source, path), partial, source)
+        text = _read_text(source, path, code=fmt.role in ("build", "config"))
+        fmt.load()(path, text, partial, source)
     except LockfileError as exc:
         result.error(path, exc.line, str(exc))
         result.files.append(path)
         result.errors.extend(partial.errors)
         return
-    except _SHAPE_ERRORS as exc:
+    except SHAPE_ERRORS as exc:
         first_line = str(exc).splitlines()[0][:200] if str(exc) else ""
         result.error(path, 1, f"unexpected structure: {type(exc).__name__}: {first_line}")
         result.files.append(path)
@@ -114,6 +117,8 @@ def _parse_file(source: FileSource, path: str, fmt: FileFormat, result: ParseRes
     result.errors.extend(partial.errors)
     result.notes.extend(partial.notes)
     result.files.extend(partial.files)
+    result.hooks.extend(partial.hooks)
+    result.registry_config.extend(partial.registry_config)
 
 
 def _snapshot(result: ParseResult) -> DepsSnapshot:
@@ -126,16 +131,46 @@ def _snapshot(result: ParseResult) -> DepsSnapshot:
         projects=sorted(result.projects, key=lambda p: (p.file, p.name, p.line)),
         errors=sorted(set(result.errors), key=lambda e: (e.file, e.line, e.message)),
         notes=sorted(set(result.notes)),
+        install_hooks=sorted(result.hooks, key=lambda h: (h.file, h.line, h.kind, h.name)),
+        unsupported=sorted(set(result.unsupported)),
+        registry_config=sorted(set(result.registry_config)),
+    )
+
+
+def _shadowed(path: str, fmt: FileFormat, present: set[str]) -> str | None:
+    """The file beside ``path`` that makes its package manager ignore it, if any."""
+    folder = posixpath.dirname(path)
+    return next(
+        (s for s in fmt.shadowed_by if posixpath.join(folder, s) in present),
+        None,
     )
 
 
 def scan(source: FileSource, paths: Iterable[str]) -> DepsSnapshot:
     """Parse every dependency file among ``paths`` into one sorted snapshot."""
     result = ParseResult()
-    for path in sorted(paths):
+    ordered = sorted(paths)
+    present = set(ordered)
+    for path in ordered:
         found = format_for(path)
-        if found is None or path in result.included:
-            continue  # not ours, or already read as another file's include
+        if found is None:
+            kind = unsupported_lockfile(path)
+            if kind is not None:
+                result.unsupported.append(f"{path}: {kind}")
+                result.notes.append(
+                    f"{path}: {kind}: not a format gatekeeper reads, so its "
+                    "packages are not audited"
+                )
+            continue
+        if path in result.included:
+            continue  # already read as another file's include
+        winner = _shadowed(path, found[1], present)
+        if winner is not None:
+            result.notes.append(
+                f"{path}: not read: the package manager installs from the {winner} beside "
+                "it and ignores this file"
+            )
+            continue
         _parse_file(source, path, found[1], result)
     for spec in ECOSYSTEMS.values():
         if spec.finish is not None:

@@ -127,12 +127,17 @@ def parse_cargo_lock(path: str, text: str, result: ParseResult, source: FileSour
     lines = table_lines(text, "package")
     legacy = as_table(data.get("metadata"), "metadata")
     raw = as_list(data.get("package"), "package")
-    entries = [_checked(entry, lines[i] if i < len(lines) else 1) for i, entry in enumerate(raw)]
-    versions = _Versions(entries)
-    for i, entry in enumerate(entries):
-        found = _entry(path, entry, lines[i] if i < len(lines) else 1, legacy, versions)
-        if isinstance(found, Project):
-            result.projects.append(found)
-        else:
-            result.packages.append(found)
+    entries: list[tuple[int, dict[str, Any]]] = []
+    for i, entry in enumerate(raw):
+        line = lines[i] if i < len(lines) else 1
+        with result.entry(path, line):
+            entries.append((line, _checked(entry, line)))
+    versions = _Versions([entry for _, entry in entries])
+    for line, entry in entries:
+        with result.entry(path, line):
+            found = _entry(path, entry, line, legacy, versions)
+            if isinstance(found, Project):
+                result.projects.append(found)
+            else:
+                result.packages.append(found)
     result.files.append(path)

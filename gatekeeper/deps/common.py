@@ -10,7 +10,7 @@ import binascii
 import functools
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from packageurl import PackageURL
@@ -246,23 +246,30 @@ def package(
     hash_supported: bool = False,
     depends_on: Iterable[str] = (),
     uses: Iterable[str] = (),
+    file_hashes: Mapping[str, Iterable[str]] | None = None,
+    install_script: bool = False,
+    registry_implied: bool = False,
 ) -> Package:
     # SECURITY: names and versions come from hostile files; one that cannot be a package
     # (not text, or not expressible as a purl) is a parse error of that file, not a crash.
     if not isinstance(name, str) or not name or not isinstance(version, str | None):
         raise LockfileError(f"package name {name!r} / version {version!r} is not text", line)
+    if version is not None and not version.strip():
+        # A key without its version (pnpm's ``/name``): never an entry at version "".
+        raise LockfileError(f"{name!r} has an empty version", line)
     name = normalize_name(ecosystem, name)
     try:
         purl = make_purl(ecosystem, name, version)
     except ValueError as exc:
         raise LockfileError(f"{name!r}: not a valid package name ({exc})", line) from exc
+    by_file = {f: sorted(set(h)) for f, h in sorted((file_hashes or {}).items()) if h}
     return Package(
         ecosystem=ecosystem,
         name=name,
         version=version,
         spec=redact_credentials(spec) if spec else spec,
         purl=purl,
-        hashes=sorted(set(hashes)),
+        hashes=sorted(set(hashes).union(*by_file.values())),
         source=redact_credentials(source) if source else spec_of(ecosystem).default_source,
         file=file,
         line=max(1, line),
@@ -271,4 +278,7 @@ def package(
         hash_supported=hash_supported,
         depends_on=sorted(set(depends_on)),
         uses=sorted(set(uses)),
+        file_hashes=by_file,
+        install_script=install_script,
+        registry_implied=registry_implied,
     )

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from gatekeeper.deps.common import make_purl, split_use
+from gatekeeper.deps.common import make_purl, registry_source, split_use
 from gatekeeper.deps.ecosystem import format_for
 from gatekeeper.deps.versions import UnparseableVersion, version_key
 from gatekeeper.models.deps import ChangeKind, CompareBasis, DepChange, DepsSnapshot, Package
@@ -226,6 +226,8 @@ class _Compare:
         heads, bases = _versions(self.entries), _versions(self.olds)
         if not heads or not bases or heads == bases:
             return []
+        if all(p.source.startswith("path:") for p in (*self.entries, *self.olds)):
+            return []  # a local package's version is the project's own number, no choice
         try:
             if _records_dependents(self.first.file) and _records_dependents(self.base_file):
                 found = self._per_dependent(heads, bases)
@@ -312,6 +314,18 @@ def _hash_values(pkg: Package, same: list[Package]) -> tuple[str, str | None] | 
     return _rehashed(pkg, same) if pkg.hashes else _unhashed(same)
 
 
+def _file_rehashed(pkg: Package, same: list[Package]) -> tuple[str, str, str] | None:
+    """(file name, base hashes, head hashes) of a file that both sides name and that has
+    none of its base hashes now: the lockfile-poisoning signal, even while the version's
+    other files keep theirs (a file added or dropped is no re-hash)."""
+    for old in same:
+        for file_name, hashes in sorted(pkg.file_hashes.items()):
+            before = old.file_hashes.get(file_name)
+            if before and hashes_conflict(before, hashes):
+                return file_name, " ".join(before), " ".join(hashes)
+    return None
+
+
 def _rehashed(pkg: Package, same: list[Package]) -> tuple[str, str | None] | None:
     """Every hashed base entry of this version conflicts with the hashes it has now."""
     hashed = [o for o in same if o.hashes]
@@ -344,14 +358,38 @@ def _entry_change(kind: ChangeKind, pkg: Package, **values: str | None) -> DepCh
     )
 
 
-def _hash_change(pkg: Package, same: list[Package]) -> DepChange | None:
-    """The same version under other hashes than on the base, or under none any more."""
+def _hash_change(pkg: Package, same: list[Package], default_config: bool) -> DepChange | None:
+    """The same version under other hashes than on the base, or under none any more.
+
+    ``default_config``: the repository's configuration names no registry but the default."""
+    # A version names one artifact within one source: the same version (or file name) from
+    # another source, such as a Pyodide build of a PyPI wheel or a fork on git, is the
+    # source-changed finding's, not a re-hash.
+    same = [o for o in same if o.source == pkg.source]
+    by_file = _file_rehashed(pkg, same) if pkg.file_hashes else None
+    if by_file is not None:
+        return _entry_change(
+            "hash-changed",
+            pkg,
+            base_version=pkg.version,
+            base_value=by_file[1],
+            head_value=by_file[2],
+            artifact=by_file[0],
+        )
     values = _hash_values(pkg, same)
     if values is None:
         return None
-    return _entry_change(
+    default = registry_source(pkg.ecosystem, None)
+    implied = (
+        values[1] is None
+        and pkg.registry_implied
+        and default_config
+        and all(o.source == default for o in same)
+    )
+    change = _entry_change(
         "hash-changed", pkg, base_version=pkg.version, base_value=values[0], head_value=values[1]
     )
+    return change.model_copy(update={"registry_implied": True}) if implied else change
 
 
 def _source_change(pkg: Package, olds: list[Package]) -> DepChange | None:
@@ -367,9 +405,20 @@ def _source_change(pkg: Package, olds: list[Package]) -> DepChange | None:
     )
 
 
-def _entry_changes(pkg: Package, olds: list[Package]) -> list[DepChange]:
+def _entry_changes(pkg: Package, olds: list[Package], default_config: bool) -> list[DepChange]:
     same = [o for o in olds if o.version == pkg.version and pkg.version]
-    return [c for c in (_hash_change(pkg, same), _source_change(pkg, olds)) if c is not None]
+    changes = (_hash_change(pkg, same, default_config), _source_change(pkg, olds))
+    return [c for c in changes if c is not None]
+
+
+def _default_registries_only(snapshot: DepsSnapshot) -> bool:
+    """Whether every registry setting of a tree (``path:line: key=URL``) names npm's
+    default registry (or one of its aliases)."""
+    default = registry_source("npm", None)
+    return all(
+        registry_source("npm", setting.split("=", 1)[1]) == default
+        for setting in snapshot.registry_config
+    )
 
 
 def _removed(olds: list[Package]) -> DepChange:
@@ -392,6 +441,7 @@ def diff(base: DepsSnapshot, head: DepsSnapshot) -> tuple[list[DepChange], list[
     head_file, head_name = _group(head.packages)
     origins = file_origins(base, head)
     base_uses, head_uses = _Resolutions(base), _Resolutions(head)
+    default_config = _default_registries_only(head)
     for (file, eco, name), entries in sorted(head_file.items()):
         origin = origins.get(file)
         paired = base_file.get((origin, eco, name)) if origin is not None else None
@@ -403,7 +453,7 @@ def diff(base: DepsSnapshot, head: DepsSnapshot) -> tuple[list[DepChange], list[
             compare = _Compare(entries, paired, origin, base_uses, head_uses, notes)
             changes.extend(compare.changes())
         for pkg in entries:
-            changes.extend(_entry_changes(pkg, olds))
+            changes.extend(_entry_changes(pkg, olds, default_config))
     changes.extend(
         _removed(olds) for key, olds in sorted(base_name.items()) if key not in head_name
     )

@@ -39,10 +39,11 @@ __all__ = [
     "format_for",
     "is_dependency_file",
     "spec_of",
+    "unsupported_lockfile",
 ]
 
 # How versions order (implemented in ``versions.py``, one key function per scheme).
-VersionScheme = Literal["pep440", "npm-semver", "semver", "go", "rubygems", "maven"]
+VersionScheme = Literal["pep440", "npm-semver", "semver", "go", "rubygems", "maven", "composer"]
 
 
 @dataclass(frozen=True)
@@ -50,9 +51,15 @@ class FileFormat:
     """One manifest or lockfile format."""
 
     parser: str  # "module:function", imported when first used
-    role: Literal["lock", "manifest"] = "lock"  # a lock records hashes; a manifest declares
+    # A lock records what is resolved; a manifest declares; a build file is code that runs
+    # at install time (setup.py, a gemspec) and is read for its install hooks only; a config
+    # file chooses where packages come from (.npmrc) and is read for that only.
+    role: Literal["lock", "manifest", "build", "config"] = "lock"
     locks: tuple[str, ...] = ()  # a manifest: the files beside it that must agree with it
     skip_under: str | None = None  # a directory whose copies are not the project's own
+    # Files that, beside this one, make the package manager ignore it (npm installs from
+    # npm-shrinkwrap.json and never reads the package-lock.json next to it).
+    shadowed_by: tuple[str, ...] = ()
     # The lockfile records which version each dependent gets (its parser fills
     # ``Package.uses`` and the projects' ``uses``), so a diff can compare per dependent when
     # one name has several versions; without it the diff compares the highest version.
@@ -95,6 +102,17 @@ def _go_path(name: str) -> tuple[str | None, str]:
     return None, name
 
 
+def _lower(name: str) -> str:
+    return name.lower()
+
+
+def _vendor(name: str) -> tuple[str | None, str]:
+    if "/" in name:
+        vendor, short = name.split("/", 1)
+        return vendor, short
+    return None, name
+
+
 def _maven_group(name: str) -> tuple[str | None, str]:
     if ":" in name:
         group, artifact = name.split(":", 1)
@@ -133,6 +151,30 @@ _REQUIREMENTS = re.compile(
 )
 
 
+# PEP 751: ``pylock.toml`` or ``pylock.<name>.toml``.
+_PYLOCK = re.compile(r"^pylock\.(?:[^./]+\.)?toml$")
+
+
+def is_pylock(path: str) -> bool:
+    return bool(_PYLOCK.match(posixpath.basename(path)))
+
+
+# Gradle dependency locking: ``gradle.lockfile`` (one per project), its build script's
+# ``buildscript-gradle.lockfile``, and the per-configuration files of Gradle before 6.4
+# (``gradle/dependency-locks/<configuration>.lockfile``).
+def is_gradle_lockfile(path: str) -> bool:
+    name = posixpath.basename(path)
+    if name in ("gradle.lockfile", "buildscript-gradle.lockfile"):
+        return True
+    return name.endswith(".lockfile") and posixpath.dirname(path).endswith(
+        "gradle/dependency-locks"
+    )
+
+
+def is_gemspec(path: str) -> bool:
+    return path.endswith(".gemspec") and "/vendor/" not in f"/{path}"
+
+
 def is_requirements_file(path: str) -> bool:
     name = posixpath.basename(path)
     if _REQUIREMENTS.match(name):
@@ -141,7 +183,13 @@ def is_requirements_file(path: str) -> bool:
     return name.endswith(".txt") and posixpath.basename(posixpath.dirname(path)) == "requirements"
 
 
-_NPM_LOCKS = ("package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml")
+_NPM_LOCKS = (
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "bun.lock",
+)
 
 ECOSYSTEMS: dict[str, EcosystemSpec] = {
     spec.name: spec
@@ -162,14 +210,18 @@ ECOSYSTEMS: dict[str, EcosystemSpec] = {
                 "Pipfile.lock": FileFormat("gatekeeper.deps.pypi:parse_pipfile_lock"),
                 # uv: a dependency names its version (and source) when the lock holds several.
                 "uv.lock": FileFormat("gatekeeper.deps.pypi:parse_uv_lock", per_dependent=True),
+                "pdm.lock": FileFormat("gatekeeper.deps.pylock:parse_pdm_lock"),
                 "pyproject.toml": FileFormat(
                     "gatekeeper.deps.pypi:parse_pyproject",
                     role="manifest",
-                    locks=("poetry.lock", "uv.lock"),
+                    locks=("poetry.lock", "uv.lock", "pdm.lock"),
                 ),
+                # Runs at install time: read for its install hooks (deps/install-script).
+                "setup.py": FileFormat("gatekeeper.deps.install:parse_setup_py", role="build"),
             },
             path_formats=(
                 (is_requirements_file, FileFormat("gatekeeper.deps.pypi:parse_requirements")),
+                (is_pylock, FileFormat("gatekeeper.deps.pylock:parse_pylock")),
             ),
         ),
         EcosystemSpec(
@@ -190,7 +242,9 @@ ECOSYSTEMS: dict[str, EcosystemSpec] = {
                 # version; yarn: each descriptor (name@range) resolves to one entry; pnpm:
                 # importers and packages name their dependencies' exact versions.
                 "package-lock.json": FileFormat(
-                    "gatekeeper.deps.npm:parse_package_lock", per_dependent=True
+                    "gatekeeper.deps.npm:parse_package_lock",
+                    per_dependent=True,
+                    shadowed_by=("npm-shrinkwrap.json",),
                 ),
                 "npm-shrinkwrap.json": FileFormat(
                     "gatekeeper.deps.npm:parse_package_lock", per_dependent=True
@@ -198,6 +252,11 @@ ECOSYSTEMS: dict[str, EcosystemSpec] = {
                 "yarn.lock": FileFormat("gatekeeper.deps.npm:parse_yarn_lock", per_dependent=True),
                 "pnpm-lock.yaml": FileFormat(
                     "gatekeeper.deps.npm:parse_pnpm_lock", per_dependent=True
+                ),
+                "bun.lock": FileFormat("gatekeeper.deps.bun:parse_bun_lock", per_dependent=True),
+                # The registry a package-lock entry without `resolved` is fetched from.
+                ".npmrc": FileFormat(
+                    "gatekeeper.deps.npm:parse_npmrc", role="config", skip_under="node_modules"
                 ),
             },
             finish="gatekeeper.deps.npm:mark_yarn_direct",
@@ -242,6 +301,10 @@ ECOSYSTEMS: dict[str, EcosystemSpec] = {
                 "Gemfile.lock": FileFormat("gatekeeper.deps.rubygems:parse_gemfile_lock"),
                 "gems.locked": FileFormat("gatekeeper.deps.rubygems:parse_gemfile_lock"),
             },
+            # A gemspec's native extensions are built at install time (deps/install-script).
+            path_formats=(
+                (is_gemspec, FileFormat("gatekeeper.deps.install:parse_gemspec", role="build")),
+            ),
         ),
         EcosystemSpec(
             name="Maven",
@@ -251,6 +314,27 @@ ECOSYSTEMS: dict[str, EcosystemSpec] = {
             version_scheme="maven",
             split_name=_maven_group,
             files={"pom.xml": FileFormat("gatekeeper.deps.maven:parse_pom", role="manifest")},
+            path_formats=(
+                (is_gradle_lockfile, FileFormat("gatekeeper.deps.gradle:parse_gradle_lockfile")),
+            ),
+        ),
+        EcosystemSpec(
+            name="Packagist",
+            purl_type="composer",
+            registry="https://repo.packagist.org",
+            # Drupal's own Composer repository serves the drupal/* projects every Drupal
+            # site installs beside Packagist's: a second default, not a private mirror.
+            registry_aliases=(
+                "https://packagist.org",
+                "https://repo.packagist.org/",
+                "https://packages.drupal.org/8",
+                "https://packages.drupal.org/7",
+            ),
+            version_scheme="composer",
+            # Composer package names are lower case ("vendor/package"), compared as such.
+            normalize_name=_lower,
+            split_name=_vendor,
+            files={"composer.lock": FileFormat("gatekeeper.deps.composer:parse_composer_lock")},
         ),
     )
 }
@@ -286,3 +370,43 @@ def format_for(path: str) -> tuple[EcosystemSpec, FileFormat] | None:
 def is_dependency_file(path: str) -> bool:
     """Whether ``path`` (repository-relative, POSIX) is a manifest or lockfile we read."""
     return format_for(path) is not None
+
+
+# Lockfiles of formats gatekeeper does not read, by file name: what each is. Finding one is
+# a note and a ``deps/unsupported-lockfile`` finding (its packages are not audited), never
+# silence.
+UNSUPPORTED_LOCKFILES: dict[str, str] = {
+    "bun.lockb": "Bun's binary lockfile (bun 1.2 and later write the text bun.lock, which is read)",
+    "deno.lock": "Deno's lockfile",
+    "packages.lock.json": "a NuGet lockfile",
+    "paket.lock": "a Paket (NuGet) lockfile",
+    "mix.lock": "a Mix (Hex) lockfile",
+    "pubspec.lock": "a Dart/Flutter pub lockfile",
+    "Podfile.lock": "a CocoaPods lockfile",
+    "Package.resolved": "a Swift Package Manager lockfile",
+    "Cartfile.resolved": "a Carthage lockfile",
+    "conan.lock": "a Conan lockfile",
+    "renv.lock": "an R renv lockfile",
+    "stack.yaml.lock": "a Haskell Stack lockfile",
+    "cabal.project.freeze": "a Haskell Cabal freeze file",
+    "flake.lock": "a Nix flake lockfile",
+    "conda-lock.yml": "a conda-lock lockfile",
+    "pixi.lock": "a pixi (conda) lockfile",
+    "Gopkg.lock": "a Go dep lockfile (pre-modules)",
+    "glide.lock": "a Go Glide lockfile (pre-modules)",
+    "shard.lock": "a Crystal shards lockfile",
+    "Berksfile.lock": "a Chef Berkshelf lockfile",
+    "verification-metadata.xml": "Gradle's dependency verification metadata (checksums of "
+    "every artifact Gradle verified, not a resolution: gradle.lockfile is read)",
+}
+
+
+def unsupported_lockfile(path: str) -> str | None:
+    """What a lockfile of a format gatekeeper does not read is, or None (not one)."""
+    if "/node_modules/" in f"/{path}":
+        return None  # a dependency's own files, not the project's
+    name = posixpath.basename(path)
+    found = UNSUPPORTED_LOCKFILES.get(name)
+    if name == "verification-metadata.xml" and not path.endswith("gradle/" + name):
+        return None
+    return found

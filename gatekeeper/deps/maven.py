@@ -1,5 +1,13 @@
 """Maven: ``pom.xml`` dependencies with literal versions and ``${properties}``.
 
+What Maven's effective POM would give, as far as the repository holds it: the project's
+``<dependencies>`` and those of profiles active by default (``<activeByDefault>true``),
+versions from ``<properties>`` and ``<dependencyManagement>`` of the pom, those profiles and
+its parent when the parent is in the repository (``<relativePath>``, by default
+``../pom.xml``, and the same coordinates). A parent's own ``<dependencies>`` are recorded
+once, at the parent pom that declares them. A dependency whose version is managed outside
+the repository is recorded without a version (and named in the notes).
+
 SECURITY: the XML is parsed with expat directly and any DOCTYPE or entity declaration is
 refused before it can be expanded (no external entities, no billion laughs); a pom never
 needs either.
@@ -7,6 +15,7 @@ needs either.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass, field
 from xml.parsers import expat
@@ -102,9 +111,22 @@ def _inherited(root: _Node, parent: _Node | None, tag: str) -> str | None:
     return root.value(tag) or (parent.value(tag) if parent is not None else None)
 
 
-def _properties(root: _Node) -> dict[str, str]:
-    """The properties a version may name: the project's coordinates and ``<properties>``."""
-    props: dict[str, str] = {}
+def _active_profiles(root: _Node) -> list[_Node]:
+    """The profiles Maven activates when no other is asked for (``activeByDefault``)."""
+    profiles = root.child("profiles")
+    active = []
+    for profile in profiles.children if profiles is not None else []:
+        activation = profile.child("activation")
+        flag = activation.value("activeByDefault") if activation is not None else None
+        if profile.tag == "profile" and (flag or "").lower() == "true":
+            active.append(profile)
+    return active
+
+
+def _properties(root: _Node, inherited: dict[str, str]) -> dict[str, str]:
+    """The properties a version may name: the parent's, the project's coordinates and
+    ``<properties>`` (the project's, then its active profiles')."""
+    props: dict[str, str] = dict(inherited)
     parent = root.child("parent")
     version = _inherited(root, parent, "version")
     group = _inherited(root, parent, "groupId")
@@ -115,21 +137,24 @@ def _properties(root: _Node) -> dict[str, str]:
     parent_version = parent.value("version") if parent is not None else None
     if parent_version:
         props["project.parent.version"] = parent_version
-    properties = root.child("properties")
-    for prop in properties.children if properties is not None else []:
-        props[prop.tag] = prop.text.strip()
+    for holder in (root, *_active_profiles(root)):
+        properties = holder.child("properties")
+        for prop in properties.children if properties is not None else []:
+            props[prop.tag] = prop.text.strip()
     return props
 
 
-def _managed(root: _Node, props: dict[str, str]) -> dict[str, str]:
-    """``group:artifact`` -> version from ``<dependencyManagement>``."""
-    management = root.child("dependencyManagement")
-    deps = management.child("dependencies") if management is not None else None
-    managed: dict[str, str] = {}
-    for dep in deps.children if deps is not None else []:
-        gid, aid, ver = dep.value("groupId"), dep.value("artifactId"), dep.value("version")
-        if gid and aid and ver:
-            managed[f"{_substitute(gid, props)}:{_substitute(aid, props)}"] = ver
+def _managed(root: _Node, props: dict[str, str], inherited: dict[str, str]) -> dict[str, str]:
+    """``group:artifact`` -> version from ``<dependencyManagement>`` (the parent's, then the
+    project's and its active profiles')."""
+    managed: dict[str, str] = dict(inherited)
+    for holder in (root, *_active_profiles(root)):
+        management = holder.child("dependencyManagement")
+        deps = management.child("dependencies") if management is not None else None
+        for dep in deps.children if deps is not None else []:
+            gid, aid, ver = dep.value("groupId"), dep.value("artifactId"), dep.value("version")
+            if gid and aid and ver:
+                managed[f"{_substitute(gid, props)}:{_substitute(aid, props)}"] = ver
     return managed
 
 
@@ -145,6 +170,18 @@ def _dependency(
         result.notes.append(
             f"{path}:{dep.line}: {name} has no version here "
             "(managed by a parent pom not in this repository)"
+        )
+        result.packages.append(
+            package(
+                "Maven",
+                name,
+                None,
+                file=path,
+                line=dep.line,
+                spec="(managed outside the repository)",
+                direct=True,
+                pinning=False,
+            )
         )
         return
     ver = _substitute(raw, props)
@@ -172,14 +209,66 @@ def _dependency(
     )
 
 
+def _parent_in_repository(path: str, root: _Node, tree: FileSource) -> tuple[str, _Node] | None:
+    """(path, pom) of the parent when the repository holds it where ``<relativePath>`` says
+    (by default ``../pom.xml``) with the coordinates ``<parent>`` names; else None (Maven
+    would fetch it from a repository)."""
+    parent = root.child("parent")
+    if parent is None:
+        return None
+    relative = parent.value("relativePath")
+    if relative == "":
+        return None  # <relativePath/>: look the parent up in repositories only
+    target = posixpath.normpath(posixpath.join(posixpath.dirname(path), relative or ".."))
+    if not target.endswith(".xml"):
+        target = posixpath.join(target, "pom.xml")
+    if target.startswith("../") or target == path:
+        return None
+    try:
+        data = tree.read(target)
+        found = parse_xml(data.decode("utf-8")) if data is not None else None
+    except (LockfileError, UnicodeDecodeError):
+        return None  # its own parse error is reported when it is read as a pom
+    if found is None or found.tag != "project":
+        return None
+    same = all(
+        (parent.value(tag) or "") == (_inherited(found, found.child("parent"), tag) or "")
+        for tag in ("groupId", "artifactId", "version")
+    )
+    return (target, found) if same else None
+
+
+def _inheritance(path: str, root: _Node, tree: FileSource) -> tuple[dict[str, str], dict[str, str]]:
+    """(properties, managed versions) a pom inherits from its ancestors in the repository
+    (at most ten levels; a cycle ends the chain)."""
+    chain: list[_Node] = []
+    seen = {path}
+    current: tuple[str, _Node] | None = (path, root)
+    while current is not None and len(chain) < 10:
+        current = _parent_in_repository(current[0], current[1], tree)
+        if current is None or current[0] in seen:
+            break
+        seen.add(current[0])
+        chain.append(current[1])
+    props: dict[str, str] = {}
+    managed: dict[str, str] = {}
+    for ancestor in reversed(chain):
+        props = _properties(ancestor, props)
+        managed = _managed(ancestor, props, managed)
+    return props, managed
+
+
 def parse_pom(path: str, text: str, result: ParseResult, source: FileSource) -> None:
     root = parse_xml(text)
     if root.tag != "project":
         raise LockfileError(f"root element is <{root.tag}>, not <project>", root.line)
-    props = _properties(root)
-    managed = _managed(root, props)
-    direct_deps = root.child("dependencies")
-    for dep in direct_deps.children if direct_deps is not None else []:
-        if dep.tag == "dependency":
-            _dependency(path, dep, props, managed, result)
+    inherited_props, inherited_managed = _inheritance(path, root, source)
+    props = _properties(root, inherited_props)
+    managed = _managed(root, props, inherited_managed)
+    for holder in (root, *_active_profiles(root)):
+        direct_deps = holder.child("dependencies")
+        for dep in direct_deps.children if direct_deps is not None else []:
+            if dep.tag == "dependency":
+                with result.entry(path, dep.line):
+                    _dependency(path, dep, props, managed, result)
     result.files.append(path)

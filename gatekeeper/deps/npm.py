@@ -4,6 +4,7 @@ berry, ``pnpm-lock.yaml`` v5 to v9.
 
 from __future__ import annotations
 
+import fnmatch
 import posixpath
 import re
 import urllib.parse
@@ -24,6 +25,7 @@ from gatekeeper.deps.common import (
     sri_to_hashes,
     use_of,
 )
+from gatekeeper.deps.install import npm_script_hooks
 from gatekeeper.deps.parsing import FileSource, LockfileError, ParseResult
 from gatekeeper.models.deps import Declared, Package, Project
 
@@ -108,6 +110,7 @@ def parse_package_json(path: str, text: str, result: ParseResult, tree: FileSour
                     syntax="npm",
                 )
             )
+    npm_script_hooks(path, text, data, tree, result)
     result.files.append(path)
 
 
@@ -178,33 +181,88 @@ def parse_package_lock(path: str, text: str, result: ParseResult, tree: FileSour
     lines = line_index(text, _LOCK_KEY)
     direct = _lock_root(path, packages.get("") or {}, lines.get("", 1), result)
     # First what is installed where (who gets which version is Node's resolution over the
-    # install paths), then each entry with the versions it gets.
+    # install paths), then each entry with the versions it gets. An entry that cannot be
+    # read is its own parse error; the others are still read.
     installed = _InstallTree()
+    readable: dict[str, dict[str, Any]] = {}
     for key, entry in packages.items():
         if key == "" or "node_modules/" not in key:
             continue  # the root project and workspace members are the project's own code
-        installed.at[key] = _installed_at(key, entry, lines.get(key, 1))
+        with result.entry(path, lines.get(key, 1)):
+            installed.at[key] = _installed_at(key, entry, lines.get(key, 1))
+            readable[key] = entry
+    members = _workspace_globs(packages.get(""))
+    local_names = _file_dependencies(packages.get(""))
     for key, entry in packages.items():
+        line = lines.get(key, 1)
         if key == "" or "node_modules/" not in key:
             if isinstance(entry, dict):
                 uses = installed.uses(key, _dep_names(entry, _PROJECT_FIELDS))
-                result.projects.append(
-                    Project(file=path, name=key or ".", line=lines.get(key, 1), uses=uses)
-                )
-        elif installed.at[key] is not None:
+                result.projects.append(Project(file=path, name=key or ".", line=line, uses=uses))
+            if key and not any(fnmatch.fnmatchcase(key, glob) for glob in members):
+                with result.entry(path, line):
+                    result.packages.append(_local_folder(path, key, entry, local_names, line))
+        elif key in readable and entry.get("link"):
+            continue  # its folder's own entry is the package (or a workspace member)
+        elif key in readable:
             uses = installed.uses(key, _dep_names(entry, _INSTALLED_FIELDS))
-            result.packages.append(_lock_entry(path, key, entry, lines.get(key, 1), direct, uses))
+            with result.entry(path, line):
+                result.packages.append(_lock_entry(path, key, entry, line, direct, uses))
     result.files.append(path)
+
+
+def _workspace_globs(root: Any) -> list[str]:
+    """The root project's ``workspaces`` patterns (a list, or ``{"packages": [...]}``)."""
+    spaces = root.get("workspaces") if isinstance(root, dict) else None
+    if isinstance(spaces, dict):
+        spaces = spaces.get("packages")
+    return [str(p).rstrip("/") for p in spaces] if isinstance(spaces, list) else []
+
+
+def _file_dependencies(root: Any) -> dict[str, str]:
+    """Folder -> name of the root's ``file:`` dependencies (``"etag": "file:./deps/etag"``)."""
+    out: dict[str, str] = {}
+    if not isinstance(root, dict):
+        return out
+    for field in _DEP_FIELDS:
+        deps = root.get(field)
+        for name, spec in deps.items() if isinstance(deps, dict) else []:
+            if isinstance(spec, str) and spec.startswith("file:"):
+                out[posixpath.normpath(spec.removeprefix("file:"))] = str(name)
+    return out
+
+
+def _local_folder(path: str, key: str, entry: Any, names: dict[str, str], line: int) -> Package:
+    """A folder of the repository that is no workspace member: the target of a ``file:``
+    dependency, a local package recorded from its path with the version its entry gives."""
+    if not isinstance(entry, dict):
+        raise LockfileError(f"packages[{key!r}] is not an object", line)
+    return package(
+        "npm",
+        _text(entry.get("name")) or names.get(key) or posixpath.basename(key),
+        _text(entry.get("version")),
+        file=path,
+        line=line,
+        source=f"path:{key}",
+        pinning=False,
+        depends_on=_dep_names(entry, _INSTALLED_FIELDS),
+    )
+
+
+def _git_resolved(resolved: Any) -> bool:
+    return isinstance(resolved, str) and npm_source("", resolved)[0].startswith("git:")
 
 
 def _installed_at(key: str, entry: Any, line: int) -> tuple[str, str] | None:
     """(name, version) installed at a ``packages`` key (v2/v3); None for a link to a
-    workspace member."""
+    workspace member, or a git dependency the lock records without a version."""
     if not isinstance(entry, dict):
         raise LockfileError(f"packages[{key!r}] is not an object", line)
     if entry.get("link"):
         return None
     ver = entry.get("version")
+    if ver is None and _git_resolved(entry.get("resolved")):
+        return None  # npm may leave a git dependency's version out: its commit pins it
     if not isinstance(ver, str):
         raise LockfileError(f"packages[{key!r}] has no version", line)
     return entry.get("name") or _name_from_path(key), ver
@@ -222,26 +280,52 @@ def _lock_root(path: str, root: Any, line: int, result: ParseResult) -> set[str]
     return direct
 
 
+_COMMIT_PIN = re.compile(r"#[0-9a-f]{40}$")
+_DEFAULT = registry_source("npm", None)
+
+
 def _lock_entry(
     path: str, key: str, entry: dict[str, Any], line: int, direct: set[str], uses: list[str]
 ) -> Package:
     """One installed ``packages`` entry (v2/v3), with the versions its dependencies get."""
     name = entry.get("name") or _name_from_path(key)
-    source, hash_supported = npm_source(name, _text(entry.get("resolved")))
+    resolved = _text(entry.get("resolved"))
+    source, hash_supported = npm_source(name, resolved)
     hashes = _integrity(entry.get("integrity"), line)
+    version = entry.get("version")
     return package(
         "npm",
         name,
-        entry["version"],
+        version,
         file=path,
         line=line,
         source=source,
         hashes=hashes,
+        spec=None if version is not None else resolved,
         direct=key == f"node_modules/{name}" and name in direct,
         hash_supported=hash_supported and not entry.get("inBundle"),
+        # A git dependency pinned to a full commit is as exact as a version.
+        pinning=version is not None or not (resolved and _COMMIT_PIN.search(resolved)),
         depends_on=list(entry.get("dependencies") or {}),
         uses=uses,
+        install_script=bool(entry.get("hasInstallScript")),
+        registry_implied=resolved is None and isinstance(version, str) and source == _DEFAULT,
     )
+
+
+# An .npmrc setting that chooses a registry: `registry` or `@scope:registry`.
+_NPMRC_REGISTRY = re.compile(r"^\s*((?:@[^\s=:]+:)?registry)\s*=\s*(.*?)\s*$")
+
+
+def parse_npmrc(path: str, text: str, result: ParseResult, tree: FileSource) -> None:
+    """An .npmrc's registry settings (``registry``, ``@scope:registry``): where npm fetches
+    the entries a package-lock records without a ``resolved`` URL. Nothing else is kept
+    (the file often holds tokens)."""
+    for number, line in enumerate(text.splitlines(), 1):
+        found = _NPMRC_REGISTRY.match(line)
+        if found:
+            value = redact_credentials(found.group(2).strip("'\"")[:300])
+            result.registry_config.append(f"{path}:{number}: {found.group(1)}={value}")
 
 
 # A key opening an object, at the start of a line (npm pretty-prints its locks).
@@ -259,6 +343,16 @@ def _manifest_beside(path: str, tree: FileSource) -> dict[str, Any] | None:
     return manifest if isinstance(manifest, dict) else None
 
 
+def _v1_alias(name: str, version: str) -> tuple[str, str]:
+    """(package, version) of a v1 entry: an alias (``"string-width-cjs": {"version":
+    "npm:string-width@4.2.3"}``) installs the package named after ``npm:``; the alias is
+    only the folder it lands in."""
+    if version.startswith("npm:") and "@" in version[5:]:
+        real, _, real_version = version.removeprefix("npm:").rpartition("@")
+        return real, real_version
+    return name, version
+
+
 def _parse_lock_v1(
     path: str, text: str, data: dict[str, Any], result: ParseResult, tree: FileSource
 ) -> None:
@@ -272,25 +366,31 @@ def _parse_lock_v1(
     def walk(deps: Any, parent: str, depth: int) -> None:
         if not isinstance(deps, dict):
             raise LockfileError("dependencies is not an object")
-        for name, entry in deps.items():
-            line = lines.get(name, 1)
+        for folder, entry in deps.items():
+            line = lines.get(folder, 1)
+            key = f"{parent}/node_modules/{folder}" if parent else f"node_modules/{folder}"
             if not isinstance(entry, dict) or not isinstance(entry.get("version"), str):
-                raise LockfileError(f"dependency {name!r} has no version", line)
-            key = f"{parent}/node_modules/{name}" if parent else f"node_modules/{name}"
+                result.error(path, line, f"dependency {folder!r} has no version")
+                continue
             ver = entry["version"]
             if ver.startswith(("file:", "link:")):
                 installed.at[key] = None
+                if ver.startswith("file:"):  # a local package (a folder or a tarball)
+                    rows.append((key, folder, entry, line, depth))
                 continue
+            name, ver = _v1_alias(folder, ver)
             # git or URL dependency: the version field holds the spec, no version
             installed.at[key] = None if ":" in ver else (name, ver)
             rows.append((key, name, entry, line, depth))
             if entry.get("dependencies"):
-                walk(entry["dependencies"], key, depth + 1)
+                with result.entry(path, line):
+                    walk(entry["dependencies"], key, depth + 1)
 
     walk(data.get("dependencies") or {}, "", 0)
     for key, name, entry, line, depth in rows:
         uses = installed.uses(key, list(entry.get("requires") or {}))
-        result.packages.append(_v1_entry(path, name, entry, line, depth, uses))
+        with result.entry(path, line):
+            result.packages.append(_v1_entry(path, name, entry, line, depth, uses))
     # v1 does not record the project's own dependencies: the package.json beside it does.
     manifest = _manifest_beside(path, tree)
     if manifest is not None:
@@ -301,7 +401,21 @@ def _parse_lock_v1(
 def _v1_entry(
     path: str, name: str, entry: dict[str, Any], line: int, depth: int, uses: list[str]
 ) -> Package:
-    ver = entry["version"]
+    ver = _v1_alias(name, entry["version"])[1]
+    if ver.startswith("file:"):
+        return package(
+            "npm",
+            name,
+            None,
+            file=path,
+            line=line,
+            source=f"path:{ver.removeprefix('file:')}",
+            spec=ver,
+            direct=depth == 0,
+            pinning=False,
+            depends_on=list(entry.get("requires") or {}),
+            uses=uses,
+        )
     resolved = entry.get("resolved")
     source, hash_supported = npm_source(
         name, resolved if isinstance(resolved, str) else (ver if ":" in ver else None)
@@ -315,10 +429,11 @@ def _v1_entry(
         file=path,
         line=line,
         source=source,
-        hashes=sri_to_hashes(integrity) if isinstance(integrity, str) else [],
+        hashes=_integrity(integrity, line),
         direct=depth == 0,
         spec=None if ver_out else ver,
         hash_supported=hash_supported,
+        pinning=ver_out is not None or not _COMMIT_PIN.search(ver),
         depends_on=list(entry.get("requires") or {}),
         uses=uses,
     )
@@ -349,10 +464,13 @@ def _header_descriptors(header: str) -> list[str]:
     return out
 
 
-def _split_descriptor(descriptor: str) -> tuple[str, str]:
-    """``@scope/name@^1.0`` -> (``@scope/name``, ``^1.0``)."""
+def _split_descriptor(descriptor: str, bare: bool = False) -> tuple[str, str]:
+    """``@scope/name@^1.0`` -> (``@scope/name``, ``^1.0``); with ``bare``, a name alone
+    (an entry header without a range, ``balanced-match:``) is that name with range ``""``."""
     at = descriptor.find("@", 1)
     if at < 0:
+        if bare and descriptor and " " not in descriptor:
+            return descriptor, ""
         raise LockfileError(f"not a yarn descriptor: {descriptor!r}")
     return descriptor[:at], descriptor[at + 1 :]
 
@@ -434,7 +552,12 @@ def parse_yarn_lock(path: str, text: str, result: ParseResult, tree: FileSource)
     for number, keys, fields in reader.entries:
         if keys == ["__metadata"]:
             continue
-        target = _yarn_target(path, number, keys, fields, berry, result)
+        read = False
+        with result.entry(path, number):
+            target = _yarn_target(path, number, keys, fields, berry, result)
+            read = True
+        if not read:
+            continue  # that entry's parse error is recorded; the others are still read
         for key in keys:
             resolves[key] = (target.name, target.version) if target is not None else None
         if target is not None:
@@ -525,7 +648,7 @@ def _yarn_target(
 ) -> _YarnTarget | None:
     """One entry: its descriptors are declarations, its resolution a package (None for the
     project's own workspaces and local paths)."""
-    name, spec = _split_descriptor(keys[0])
+    name, spec = _split_descriptor(keys[0], bare=True)
     if spec.startswith("npm:") and "@" in spec[5:]:
         # An alias (``string-width-cjs@npm:string-width@^4.2.0``): the package installed
         # is the one named after ``npm:``; the alias is only the folder it lands in.
@@ -534,7 +657,7 @@ def _yarn_target(
     if not isinstance(version, str):
         raise LockfileError(f"entry {keys[0]!r} has no version", number)
     for key in keys:
-        declared_name, spec = _split_descriptor(key)
+        declared_name, spec = _split_descriptor(key, bare=True)
         result.declared.append(
             _lock_declaration(path, declared_name, spec.removeprefix("npm:"), number)
         )
@@ -553,8 +676,12 @@ def _berry_source(fields: dict[str, Any]) -> tuple[str, bool, list[str]] | None:
         # "patch:resolve@npm%3A1.22.1#~builtin<compat/resolve>": judge the locator.
         inner = urllib.parse.unquote(res.removeprefix("patch:").split("#")[0])
         _, res = _split_descriptor(inner)
-    if res.startswith(("workspace:", "link:", "portal:", "file:")):
-        return None
+    if res.startswith(("workspace:", "link:")):
+        return None  # the project's own workspaces and linked folders
+    if res.startswith(("portal:", "file:")):
+        # A local package: recorded from its path; its checksum follows the folder's
+        # content, so no hash (a local edit is no re-hash).
+        return f"path:{res.split(':', 1)[1].split('#')[0].split('::')[0]}", False, []
     if res.startswith("npm:"):
         source = registry_source("npm", None)
     elif "git" in res.split(":")[0] or res.startswith(("github:", "https://github.com")):
@@ -574,8 +701,10 @@ def _berry_source(fields: dict[str, Any]) -> tuple[str, bool, list[str]] | None:
 def _classic_source(name: str, fields: dict[str, Any]) -> tuple[str, bool, list[str]] | None:
     """(source, hash supported, hashes) of a yarn v1 entry."""
     resolved = fields.get("resolved")
-    if isinstance(resolved, str) and resolved.startswith("file:"):
-        return None
+    if isinstance(resolved, str) and resolved.startswith(("file:", "link:")):
+        if resolved.startswith("link:"):
+            return None  # a linked folder: the project's own code
+        return f"path:{resolved.removeprefix('file:').split('#')[0]}", False, []
     source, supported = npm_source(name, resolved if isinstance(resolved, str) else None)
     integrity = fields.get("integrity")
     hashes: list[str] = []
@@ -590,21 +719,32 @@ def _classic_source(name: str, fields: dict[str, Any]) -> tuple[str, bool, list[
 # ------------------------------------------------------------------ pnpm-lock.yaml
 
 
+_PNPM_VERSION = re.compile(r"^v?\d")
+
+
 def _pnpm_key(key: str, lock_version: float) -> tuple[str, str]:
-    """``/name/1.0.0`` (v5), ``/name@1.0.0(peer@1)`` (v6) or ``name@1.0.0`` (v9)."""
+    """``/name/1.0.0`` (v5; ``registry.host/name/1.0.0`` from another registry), ``/name@
+    1.0.0(peer@1)`` (v6) or ``name@1.0.0`` (v9).
+
+    Raises:
+        LockfileError: the key names no version (``/name``, ``name``).
+    """
     key = key.split("(")[0]
     if lock_version < 6:
-        body = key.lstrip("/")
+        body = key[1:] if key.startswith("/") else key.partition("/")[2]
         if body.startswith("@"):
             scope, name, version = [*body.split("/", 2), "", ""][:3]
-            return f"{scope}/{name}", version.split("_")[0]
-        name, _, version = body.partition("/")
-        return name, version.split("_")[0]
-    body = key.lstrip("/")
-    at = body.find("@", 1)
-    if at < 0:
+            name = f"{scope}/{name}"
+        else:
+            name, _, version = body.partition("/")
+        version = version.split("_")[0]
+    else:
+        body = key.lstrip("/")
+        at = body.find("@", 1)
+        name, version = (body[:at], body[at + 1 :]) if at > 0 else (body, "")
+    if not name or not _PNPM_VERSION.match(version):
         raise LockfileError(f"package key without a version: {key!r}")
-    return body[:at], body[at + 1 :]
+    return name, version
 
 
 _PNPM_KEY = re.compile(r"^  '?(/?[^'\s:][^'\n]*?)'?:\s*$", re.MULTILINE)
@@ -735,9 +875,11 @@ def parse_pnpm_lock(path: str, text: str, result: ParseResult, tree: FileSource)
     for key, entry in _mapping(data.get("packages") or {}, "packages", 1).items():
         sources = snapshots.get(str(key).split("(")[0]) or [entry]
         uses = _pnpm_uses(sources, _INSTALLED_FIELDS[:2], lock_version)
-        found = _pnpm_entry(path, key, entry, lines.get(key, 1), lock_version, direct, uses)
-        if found is not None:
-            result.packages.append(found)
+        line = lines.get(key, 1)
+        with result.entry(path, line):
+            found = _pnpm_entry(path, key, entry, line, lock_version, direct, uses)
+            if found is not None:
+                result.packages.append(found)
     importers = _pnpm_importers(data)
     line = find_line(text, ["\nimporters:", "\ndependencies:"]) + 1
     for name, importer in sorted(
@@ -783,6 +925,27 @@ def _pnpm_git(
     )
 
 
+def _pnpm_directory(
+    path: str, entry: dict[Any, Any], resolution: dict[Any, Any], line: int, uses: list[str]
+) -> Package | None:
+    """A local directory package (``file:../lib``): recorded from its path when the lock
+    names it; no hash (its content is the folder's)."""
+    name, version = _text(entry.get("name")), _text(entry.get("version"))
+    if name is None:
+        return None
+    return package(
+        "npm",
+        name,
+        version,
+        file=path,
+        line=line,
+        source=f"path:{resolution.get('directory')}",
+        pinning=False,
+        depends_on=list(entry.get("dependencies") or {}),
+        uses=uses,
+    )
+
+
 def _pnpm_entry(
     path: str,
     key: Any,
@@ -794,22 +957,31 @@ def _pnpm_entry(
 ) -> Package | None:
     """One ``packages`` entry, with the versions its dependencies get; None for a local
     directory."""
+    if entry is None:
+        entry = {}  # ``key:`` with nothing under it: an entry that records nothing more
     resolution = _pnpm_resolution(key, entry, line)
     if resolution.get("type") == "directory":
-        return None
+        return _pnpm_directory(path, entry, resolution, line, uses)
     if resolution.get("type") == "git" or "repo" in resolution:
         return _pnpm_git(path, key, entry, resolution, line, lock_version, uses)
-    try:
-        name, version = _pnpm_key(key, lock_version)
-    except LockfileError as exc:
-        raise LockfileError(str(exc), line) from exc
-    name = entry.get("name") or name
+    name, version = _text(entry.get("name")), _text(entry.get("version"))
+    if name is None and version is not None and lock_version >= 6:
+        # ``name@https://…`` (a tarball): the key names the package, the entry its version.
+        body = str(key).lstrip("/").split("(")[0]
+        name = body[: body.find("@", 1)] if body.find("@", 1) > 0 else None
+    if name is None or version is None:
+        # The key names the package (a tarball or git-hosted entry names itself instead).
+        try:
+            key_name, key_version = _pnpm_key(key, lock_version)
+        except LockfileError as exc:
+            raise LockfileError(str(exc), line) from exc
+        name, version = name or key_name, version or key_version
     source, supported = npm_source(name, _text(resolution.get("tarball")))
     integrity = _text(resolution.get("integrity"))
     return package(
         "npm",
         name,
-        entry.get("version") or version,
+        version,
         file=path,
         line=line,
         source=source,
@@ -818,6 +990,7 @@ def _pnpm_entry(
         hash_supported=supported,
         depends_on=list(entry.get("dependencies") or {}),
         uses=uses,
+        install_script=bool(entry.get("requiresBuild")),
     )
 
 

@@ -28,6 +28,7 @@ from gatekeeper.deps.common import (
     table_lines,
     use_of,
 )
+from gatekeeper.deps.install import build_system_hook
 from gatekeeper.deps.parsing import FileSource, LockfileError, ParseResult
 from gatekeeper.models.deps import Declared, Package, Project
 
@@ -40,6 +41,7 @@ _VALUE_OPTIONS = {
     "--find-links",
     "--trusted-host",
     "--use-feature",
+    "-C",
     "--config-settings",
     "--global-option",
     "--install-option",
@@ -130,17 +132,19 @@ class _RequirementsFile:
             tokens = shlex.split(" ".join(words[first_opt:]), posix=True)
         except ValueError as exc:
             self.result.error(self.path, number, f"cannot split line: {exc}")
-            return
+            tokens = []
         entry = _Line(number, [" ".join(words[:first_opt])] if first_opt else [])
         try:
             self._tokens(entry, tokens)
         except LockfileError as exc:
+            # A bad option is that line's parse error; its requirement is still read (and
+            # audited) without what the option would have added.
             self.result.error(self.path, exc.line if exc.line > 1 else number, str(exc))
-            return
         if entry.requirement:
             self.entries.append(entry)
 
     def _tokens(self, entry: _Line, tokens: list[str]) -> None:
+        problems: list[str] = []
         i = 0
         while i < len(tokens):
             tok = tokens[i]
@@ -151,13 +155,17 @@ class _RequirementsFile:
                         raise LockfileError(f"option {tok} needs a value", entry.number)
                     value = tokens[i + 1]
                     i += 1
-                self._option(opt if eq else tok, value, entry)
+                try:
+                    self._option(opt if eq else tok, value, entry)
+                except LockfileError as exc:
+                    problems.append(str(exc))
             elif tok.startswith("-"):
                 if tok not in _FLAG_OPTIONS:
-                    raise LockfileError(f"unknown pip option {tok}", entry.number)
-            else:
-                entry.requirement.append(tok)
+                    problems.append(f"unknown pip option {tok}")
+            # NOTE: pip ignores words after the options that are no option's value.
             i += 1
+        if problems:
+            raise LockfileError("; ".join(problems), entry.number)
 
     def _option(self, name: str, value: str, entry: _Line) -> None:
         if name == "--hash":
@@ -237,18 +245,27 @@ def _requirement_entry(
     if _URL_REQUIREMENT.match(text):
         return _url_requirement(path, entry, text, result)
     if text.startswith((".", "/")):
-        return None  # a local path install is the project's own code
+        # A local archive is a vendored copy of a package; a local directory is the
+        # project's own code.
+        return _local_archive(path, entry, text)
     try:
         req = Requirement(text)
     except InvalidRequirement as exc:
+        if _ENV_VAR.search(text):
+            return _from_environment(path, entry, text, result)
         result.error(path, entry.number, f"invalid requirement: {exc}")
         return None
     if req.url:
         kind = _url_kind(req.url)
+        # ``name @ URL`` of a wheel or sdist: its file name carries the version.
+        found = archive_name(req.url) if kind != "git" else None
+        same = found is not None and normalize_name("PyPI", found[0]) == normalize_name(
+            "PyPI", req.name
+        )
         return package(
             "PyPI",
             req.name,
-            None,
+            found[1] if found is not None and same else None,
             file=path,
             line=entry.number,
             source=git_source(req.url) if kind == "git" else f"{kind}:{req.url.split('#')[0]}",
@@ -280,12 +297,90 @@ def _editable(path: str, number: int, target: str) -> Package | None:
     )
 
 
+# pip expands ``${NAME}`` from the environment before it reads a line.
+_ENV_VAR = re.compile(r"\$\{[A-Z0-9_]+\}")
+_NAME = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(\[[^\]]*\])?\s*(.*)$")
+
+
+def _from_environment(path: str, entry: _Line, text: str, result: ParseResult) -> Package | None:
+    """A requirement whose version (or more) pip takes from the environment at install time
+    (``qwert==${VERSION}``): not pinned by the file."""
+    match = _NAME.match(text)
+    if match is None or not match.group(3):
+        result.error(path, entry.number, f"invalid requirement: {text[:80]}")
+        return None
+    return package(
+        "PyPI",
+        match.group(1),
+        None,
+        file=path,
+        line=entry.number,
+        spec=f"{match.group(3)} (from the environment at install time)",
+        direct=True,
+        hashes=entry.hashes,
+    )
+
+
+def archive_name(location: str) -> tuple[str, str] | None:
+    """(name, version) a wheel's or an sdist's file name carries, or None."""
+    from packaging.utils import (
+        InvalidSdistFilename,
+        InvalidWheelFilename,
+        parse_sdist_filename,
+        parse_wheel_filename,
+    )
+
+    file_name = posixpath.basename(location.split("#")[0].split("?")[0])
+    try:
+        if file_name.endswith(".whl"):
+            name, version, _, _ = parse_wheel_filename(file_name)
+        elif file_name.endswith((".tar.gz", ".zip")):
+            name, version = parse_sdist_filename(file_name)
+        else:
+            return None
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        return None
+    return str(name), str(version)
+
+
+def _local_archive(path: str, entry: _Line, text: str) -> Package | None:
+    found = archive_name(text)
+    if found is None:
+        return None
+    return package(
+        "PyPI",
+        found[0],
+        found[1],
+        file=path,
+        line=entry.number,
+        source=f"path:{text.split('#')[0]}",
+        direct=True,
+        hashes=entry.hashes,
+        hash_supported=True,
+    )
+
+
 def _url_requirement(path: str, entry: _Line, text: str, result: ParseResult) -> Package | None:
     egg = _EGG.search(text)
-    if egg is None:
-        result.error(path, entry.number, f"URL requirement without #egg= name: {text[:80]}")
-        return None
     kind = _url_kind(text)
+    if egg is None:
+        # A wheel or sdist URL names its package (and version) in its file name.
+        found = archive_name(text) if kind != "git" else None
+        if found is None:
+            result.error(path, entry.number, f"URL requirement without #egg= name: {text[:80]}")
+            return None
+        return package(
+            "PyPI",
+            found[0],
+            found[1],
+            file=path,
+            line=entry.number,
+            source=f"{kind}:{text.split('#')[0]}",
+            spec=text,
+            direct=True,
+            hashes=entry.hashes,
+            hash_supported=kind == "url",
+        )
     return package(
         "PyPI",
         egg.group(1),
@@ -361,11 +456,11 @@ def _poetry_entry(path: str, entry: Any, line: int, legacy_files: dict[str, Any]
     files = entry.get("files")
     if files is None:
         files = legacy_files.get(name, [])
-    hashes = [
-        prefixed_hash(f["hash"])
-        for f in as_list(files, "files", line)
-        if isinstance(f, dict) and f.get("hash")
-    ]
+    by_file: dict[str, list[str]] = {}
+    for item in as_list(files, "files", line):
+        if isinstance(item, dict) and item.get("hash"):
+            file_name = posixpath.basename(str(item.get("file") or "")) or "(unnamed)"
+            by_file.setdefault(file_name, []).append(prefixed_hash(str(item["hash"])))
     source_str, hash_supported = _poetry_source(as_table(entry.get("source"), "source", line), line)
     deps = list(as_table(entry.get("dependencies"), "dependencies", line))
     return package(
@@ -375,7 +470,7 @@ def _poetry_entry(path: str, entry: Any, line: int, legacy_files: dict[str, Any]
         file=path,
         line=line,
         source=source_str,
-        hashes=hashes,
+        file_hashes=by_file,
         hash_supported=hash_supported,
         depends_on=[normalize_name("PyPI", d) for d in deps],
     )
@@ -386,7 +481,8 @@ def parse_poetry_lock(path: str, text: str, result: ParseResult, source: FileSou
     lines = table_lines(text, "package")
     legacy_files = as_table(as_table(data.get("metadata"), "metadata").get("files"), "files")
     for i, entry in enumerate(as_list(data.get("package"), "package")):
-        result.packages.append(_poetry_entry(path, entry, _entry_line(lines, i), legacy_files))
+        with result.entry(path, _entry_line(lines, i)):
+            result.packages.append(_poetry_entry(path, entry, _entry_line(lines, i), legacy_files))
     result.files.append(path)
 
 
@@ -400,20 +496,25 @@ def _uv_source(src: dict[str, Any], name: str, line: int) -> tuple[str, bool]:
         return f"url:{src['url']}", True
     if "path" in src or "directory" in src:
         return f"path:{src.get('path') or src.get('directory')}", "path" in src
+    if not src:
+        return registry_source("PyPI", None), True  # no source: the default index
     raise LockfileError(f"package {name!r} has an unknown source", line)
 
 
-def _uv_hashes(entry: dict[str, Any], line: int) -> list[str]:
-    hashes = []
-    sdist = as_table(entry.get("sdist"), "sdist", line)
-    if sdist.get("hash"):
-        hashes.append(prefixed_hash(str(sdist["hash"])))
-    hashes.extend(
-        prefixed_hash(str(wheel["hash"]))
-        for wheel in as_list(entry.get("wheels"), "wheels", line)
-        if isinstance(wheel, dict) and wheel.get("hash")
-    )
-    return hashes
+def _uv_file(item: dict[str, Any]) -> str:
+    where = str(item.get("filename") or item.get("url") or item.get("path") or "")
+    return posixpath.basename(where.split("#")[0].split("?")[0]) or "(unnamed)"
+
+
+def _uv_hashes(entry: dict[str, Any], line: int) -> dict[str, list[str]]:
+    """File name -> hash of the sdist and each wheel."""
+    items = [as_table(entry.get("sdist"), "sdist", line)]
+    items += [w for w in as_list(entry.get("wheels"), "wheels", line) if isinstance(w, dict)]
+    by_file: dict[str, list[str]] = {}
+    for item in items:
+        if item.get("hash"):
+            by_file.setdefault(_uv_file(item), []).append(prefixed_hash(str(item["hash"])))
+    return by_file
 
 
 def _uv_dep_lists(entry: dict[str, Any], line: int, member: bool) -> list[Any]:
@@ -479,7 +580,7 @@ def _uv_entry(path: str, entry: Any, line: int, versions: _UvVersions) -> Packag
         file=path,
         line=line,
         source=source_str,
-        hashes=hashes,
+        file_hashes=hashes,
         hash_supported=hash_supported,
         depends_on=[
             normalize_name("PyPI", d["name"])
@@ -496,11 +597,12 @@ def parse_uv_lock(path: str, text: str, result: ParseResult, source: FileSource)
     entries = as_list(data.get("package"), "package")
     versions = _UvVersions(entries)
     for i, entry in enumerate(entries):
-        found = _uv_entry(path, entry, _entry_line(lines, i), versions)
-        if isinstance(found, Project):
-            result.projects.append(found)
-        else:
-            result.packages.append(found)
+        with result.entry(path, _entry_line(lines, i)):
+            found = _uv_entry(path, entry, _entry_line(lines, i), versions)
+            if isinstance(found, Project):
+                result.projects.append(found)
+            else:
+                result.packages.append(found)
     result.files.append(path)
 
 
@@ -603,9 +705,10 @@ def parse_pipfile_lock(path: str, text: str, result: ParseResult, source: FileSo
         for name, entry in sorted(as_table(data.get(section), section).items()):
             pos = text.find(f'"{name}": {{', section_pos)
             line = counter.line_of(pos) if pos >= 0 else section_line
-            found = _pipfile_entry(path, f"{section}.{name}", name, entry, line, sources)
-            if found is not None:
-                result.packages.append(found)
+            with result.entry(path, line):
+                found = _pipfile_entry(path, f"{section}.{name}", name, entry, line, sources)
+                if found is not None:
+                    result.packages.append(found)
     result.files.append(path)
 
 
@@ -677,4 +780,5 @@ def parse_pyproject(path: str, text: str, result: ParseResult, source: FileSourc
     data = load_toml(path, text)
     _pep621_declared(path, text, data, result)
     _poetry_declared(path, text, data, result)
+    build_system_hook(path, text, data, result)
     result.files.append(path)

@@ -1,4 +1,7 @@
-"""RubyGems: ``Gemfile.lock`` (GEM, GIT, PATH sources, DEPENDENCIES, CHECKSUMS)."""
+"""RubyGems: ``Gemfile.lock`` (GEM, GIT, PATH sources, DEPENDENCIES, CHECKSUMS).
+
+A line that does not fit its section is that line's parse error; the rest is still read.
+"""
 
 from __future__ import annotations
 
@@ -64,9 +67,10 @@ class _Gemfile:
             self._checksum(number, raw)
 
     def _section(self, number: int, section: str) -> None:
-        if section not in _SECTIONS:
-            raise LockfileError(f"unknown Gemfile.lock section {section!r}", number)
         self.section, self.remote = section, None
+        if section not in _SECTIONS:
+            # Its lines are skipped with it; the sections after it are still read.
+            raise LockfileError(f"unknown Gemfile.lock section {section!r}", number)
         self.has_checksums = self.has_checksums or section == "CHECKSUMS"
 
     def _source_line(self, section: str, number: int, raw: str) -> None:
@@ -101,10 +105,11 @@ class _Gemfile:
 def parse_gemfile_lock(path: str, text: str, result: ParseResult, source: FileSource) -> None:
     lock = _Gemfile()
     for number, raw in enumerate(text.splitlines(), start=1):
-        lock.read(number, raw)
+        with result.entry(path, number):
+            lock.read(number, raw)
+    # PATH gems are recorded too (as path sources): often a vendored copy of a published
+    # gem, whose advisories apply to it.
     for number, name, version, src, deps in lock.specs:
-        if src.startswith("path:"):
-            continue  # a local gem: the project's own code
         checksum = lock.checksums.get((name, version))
         result.packages.append(
             package(

@@ -18,6 +18,9 @@ nothing guesses.
 - RubyGems: ``Gem::Version`` (segments, letters make a prerelease, trailing zeros ignored).
 - Maven: ``ComparableVersion`` (qualifier order alpha < beta < milestone < rc < snapshot <
   release < sp, then other strings; ``-``/``.``/digit-letter transitions split items).
+- Packagist: Composer's ``VersionParser::normalize`` (a leading ``v`` dropped, four numeric
+  parts, ``a``/``b``/``p``/``pl``/``rc`` spelled out) then PHP's ``version_compare`` (dev <
+  alpha < beta < RC < release < patch); branches (``dev-main``, ``1.x-dev``) do not order.
 """
 
 from __future__ import annotations
@@ -311,6 +314,95 @@ class _MvnKey:
         return 0  # NOTE: equality is structural across spellings ("1.0" == "1"); keep hashing safe
 
 
+# ---------------------------------------------------------------- Composer (Packagist)
+
+_COMPOSER_MODIFIER = r"[._-]?(?:(stable|beta|b|rc|alpha|a|patch|pl|p)((?:[.-]?\d+)*)?)?([.-]?dev)?$"
+_COMPOSER_CLASSIC = re.compile(
+    r"^v?(\d{1,5})(\.\d+)?(\.\d+)?(\.\d+)?" + _COMPOSER_MODIFIER, re.IGNORECASE
+)
+_COMPOSER_DATE = re.compile(
+    r"^v?(\d{4}(?:[.:-]?\d{2}){1,6}(?:[.:-]?\d{1,3}){0,2})" + _COMPOSER_MODIFIER, re.IGNORECASE
+)
+_COMPOSER_STABILITY = {"a": "alpha", "b": "beta", "p": "patch", "pl": "patch", "rc": "RC"}
+# PHP version_compare's special forms, matched as prefixes in this order; a number is "#"
+# (4); any other string sorts below "dev".
+_PHP_FORMS = (("dev", 0), ("alpha", 1), ("a", 1), ("beta", 2), ("b", 2), ("RC", 3), ("rc", 3))
+_PHP_FORMS_AFTER = (("#", 4), ("pl", 5), ("p", 5))
+
+
+def _php_rank(part: str) -> int:
+    for form, rank in (*_PHP_FORMS, *_PHP_FORMS_AFTER):
+        if part.startswith(form):
+            return rank
+    return -1
+
+
+def composer_normalize(version: str) -> str:
+    """Composer's normalized form (``v1.2-beta1`` -> ``1.2.0.0-beta1``).
+
+    Raises:
+        UnparseableVersion: a branch (``dev-main``, ``1.x-dev``) or not a Composer version.
+    """
+    text = version.strip()
+    if text.lower().startswith("dev-") or re.search(r"[.x*]-?dev$", text, re.IGNORECASE):
+        raise UnparseableVersion(f"a Composer branch, not a release: {version!r}")
+    match = _COMPOSER_CLASSIC.match(text)
+    if match:
+        numbers = [match.group(1), *((g or ".0")[1:] for g in match.groups()[1:4])]
+        head, rest = ".".join(str(int(n)) for n in numbers), match.groups()[4:]
+    else:
+        match = _COMPOSER_DATE.match(text)
+        if match is None:
+            raise UnparseableVersion(f"not a Composer version: {version!r}")
+        head, rest = re.sub(r"\D", ".", match.group(1)), match.groups()[1:]
+    stability, number, dev = rest
+    if stability and stability.lower() != "stable":
+        name = _COMPOSER_STABILITY.get(stability.lower(), stability.lower())
+        head += f"-{name}{(number or '').lstrip('.-')}"
+    if dev:
+        head += "-dev"
+    return head
+
+
+def _php_parts(version: str) -> list[tuple[int, int]]:
+    """PHP's canonical parts (separators ``-_+.``, a break between digits and letters),
+    each as (rank, number): a number is (4, n), a string its special-form rank."""
+    text = re.sub(r"[-_+]", ".", version)
+    text = re.sub(r"(?<=\d)(?=[^\d.])|(?<=[^\d.])(?=\d)", ".", text)
+    return [(4, int(p)) if p.isdigit() else (_php_rank(p), 0) for p in text.split(".") if p]
+
+
+@functools.total_ordering
+class _ComposerKey:
+    """PHP version_compare over Composer-normalized versions: a shorter version is padded
+    with a part that sorts above any string but below any number (PHP's ``#``)."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list[tuple[int, int]]) -> None:
+        self.parts = parts
+
+    def _cmp(self, other: _ComposerKey) -> int:
+        length = max(len(self.parts), len(other.parts))
+        pad = (4, -1)
+        a = self.parts + [pad] * (length - len(self.parts))
+        b = other.parts + [pad] * (length - len(other.parts))
+        return (a > b) - (a < b)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _ComposerKey) and self._cmp(other) == 0
+
+    def __lt__(self, other: _ComposerKey) -> bool:
+        return self._cmp(other) < 0
+
+    def __hash__(self) -> int:
+        return 0  # NOTE: equal keys may differ in length (trailing pads); keep hashing safe
+
+
+def _composer_key(version: str) -> _ComposerKey:
+    return _ComposerKey(_php_parts(composer_normalize(version)))
+
+
 # ---------------------------------------------------------------- dispatch
 
 # One key function per version scheme; each ecosystem's spec names its scheme.
@@ -321,6 +413,7 @@ SCHEMES: dict[VersionScheme, Callable[[str], Any]] = {
     "go": _go_key,
     "rubygems": _gem_key,
     "maven": _maven_key,
+    "composer": _composer_key,
 }
 
 

@@ -22,12 +22,15 @@ GENESIS = "sha256:" + "0" * 64
 MAX_LINE_BYTES = 1024 * 1024
 MAX_LOG_BYTES = 1024 * 1024 * 1024
 DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
+# A verified artifact's digest: sha256 for files; an artifact given by digest keeps its
+# in-toto DigestSet algorithm (``sha512:…``, ``gitCommit:…``).
+SUBJECT_DIGEST_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,63}:[^\s:]{1,512}$"
 _TORN = b"\x00partial"  # marks a final line that had no newline (see split_lines)
 
 
 class LoggedSubject(GatekeeperModel):
     name: str
-    digest: str = Field(pattern=DIGEST_PATTERN)
+    digest: str = Field(pattern=SUBJECT_DIGEST_PATTERN)
 
 
 class PolicyMark(GatekeeperModel):

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from gatekeeper.models.base import GatekeeperModel
 
-Ecosystem = Literal["PyPI", "npm", "Go", "crates.io", "RubyGems", "Maven"]
+Ecosystem = Literal["PyPI", "npm", "Go", "crates.io", "RubyGems", "Maven", "Packagist"]
 
 
 class Package(GatekeeperModel):
@@ -37,6 +37,17 @@ class Package(GatekeeperModel):
     # lockfile records it (npm install paths, Cargo "name version", yarn descriptors, pnpm
     # and uv); empty where it does not. Names are split at the last "@".
     uses: list[str] = Field(default_factory=list)
+    # File name -> its hashes ("alg:hex"), where the lockfile names the files it hashes
+    # (poetry.lock, uv.lock, pdm.lock, pylock.toml): a file of the same name under another
+    # hash is a re-hash even while other files keep theirs. Empty where it names none.
+    file_hashes: dict[str, list[str]] = Field(default_factory=dict)
+    # The lockfile records that the package runs code when it is installed (npm's
+    # ``hasInstallScript``, pnpm's ``requiresBuild``).
+    install_script: bool = False
+    # The lockfile records no location for the artifact (a package-lock entry without
+    # ``resolved``, as npm writes some): npm fetches name@version from the registry its
+    # configuration names, so the source is the configuration's, not the entry's.
+    registry_implied: bool = False
 
 
 class Project(GatekeeperModel):
@@ -64,6 +75,32 @@ class Declared(GatekeeperModel):
     syntax: Literal["pep508", "poetry", "npm", "go", "none"] = "none"
 
 
+InstallHookKind = Literal["npm-script", "setup-py", "build-system", "gem-extension"]
+
+
+class InstallHook(GatekeeperModel):
+    """Code of the repository that runs when it, or a package built from it, is installed:
+    a package.json lifecycle script, a ``setup.py``, a ``pyproject.toml`` ``[build-system]``,
+    a gemspec's native ``extensions``. Recorded on both sides of a range, so that a change
+    can be seen; never run."""
+
+    kind: InstallHookKind
+    file: str
+    line: int = Field(ge=1)
+    # npm: the script's name ("postinstall"); setup-py: "setup.py"; build-system:
+    # "build-system"; gem-extension: the gemspec's file name.
+    name: str
+    # What runs, as written: the npm script, the build backend and its requirements, the
+    # gemspec's extensions (bounded, credentials in URLs redacted); "" for setup.py.
+    command: str = ""
+    # sha256 of the code it runs, where that is a file of the repository (setup.py, the
+    # script file an npm script runs with node/sh/python, a gem's extconf.rb).
+    digest: str | None = None
+    # The lines of that code that reach the network, run processes, read credentials or
+    # write files (bounded; credentials in URLs redacted): what the audit judges.
+    code: list[str] = Field(default_factory=list)
+
+
 class ParseProblem(GatekeeperModel):
     file: str
     line: int = Field(ge=1)
@@ -79,6 +116,14 @@ class DepsSnapshot(GatekeeperModel):
     projects: list[Project] = Field(default_factory=list)
     errors: list[ParseProblem] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    install_hooks: list[InstallHook] = Field(default_factory=list)
+    # Lockfiles of formats gatekeeper does not read: "path: what it is" (its packages are
+    # not audited, and the audit says so).
+    unsupported: list[str] = Field(default_factory=list)
+    # The registry settings of package-manager configuration in the repository (``.npmrc``
+    # ``registry`` and ``@scope:registry``): "path:line: key=value", URL credentials
+    # redacted. Where an entry's registry is implied, this is where it comes from.
+    registry_config: list[str] = Field(default_factory=list)
 
 
 # How versions were compared: "single" (one version of the name on each side), "dependents"
@@ -99,10 +144,18 @@ class DepChange(GatekeeperModel):
     head_version: str | None = None
     base_value: str | None = None  # hashes or source on the base (hash-/source-changed)
     head_value: str | None = None
+    # hash-changed where the lockfile names its files: the file that changed its hash.
+    artifact: str | None = None
     basis: CompareBasis | None = None  # how the versions were compared (upgraded/downgraded)
     # basis "dependents": who now gets a lower version ("name@version", or "project:NAME"
     # for one of the repository's own projects).
     dependents: list[str] = Field(default_factory=list)
+    # hash-changed with no hash left: the entry also lost the URL it was fetched from (npm
+    # writes package-lock entries so), its base came from the default registry, and the
+    # repository's configuration names no other registry. npm then fetches the same version
+    # from the same registry, whose published versions cannot be replaced, without checking
+    # a digest: weaker verification, not another artifact.
+    registry_implied: bool = False
 
 
 class Vulnerability(GatekeeperModel):

@@ -8,7 +8,7 @@ carries its 1-based line. A file that cannot be parsed is recorded with ``parse_
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -58,6 +58,17 @@ class Trigger(GatekeeperModel):
     types: list[str] = Field(default_factory=list)
     branches: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
+    workflows: list[str] = Field(default_factory=list)  # `workflow_run: workflows:`
+
+
+class Input(GatekeeperModel):
+    """A declared input: of ``workflow_call``/``workflow_dispatch``, or of an action."""
+
+    name: str
+    line: int = Field(ge=1)
+    source: Literal["workflow_call", "workflow_dispatch", "action"]
+    type: str | None = None  # string, boolean, number, choice, environment
+    default: str | None = None
 
 
 class Permissions(GatekeeperModel):
@@ -94,6 +105,14 @@ class Step(GatekeeperModel):
     with_: list[KeyValue] = Field(default_factory=list, alias="with")
     env: list[KeyValue] = Field(default_factory=list)
     key_lines: dict[str, int] = Field(default_factory=dict)  # every key of the step
+    working_directory: str | None = None
+    # The comment after `uses:` on its line (the version of a sha pin: `# v4.1.1`).
+    uses_comment: str | None = None
+    # Steps of a `parallel:` block share the block's position in the list (None: sequential).
+    parallel_group: int | None = Field(default=None, ge=0)
+    background: bool = False
+    # `wait`, `wait-all` and `cancel` steps control background steps and run nothing.
+    control: Literal["wait", "wait-all", "cancel"] | None = None
 
     def run_line_at(self, offset: int) -> int:
         """The line of character ``offset`` of the ``run:`` script."""
@@ -108,8 +127,18 @@ class Job(GatekeeperModel):
     line: int = Field(ge=1)
     name: str | None = None
     if_: str | None = Field(default=None, alias="if")
-    runs_on: list[str] = Field(default_factory=list)
+    runs_on: list[str] = Field(default_factory=list)  # labels as written (`group:NAME` too)
     runs_on_line: int | None = Field(default=None, ge=1)
+    # The label sets the job really runs on: one per matrix combination (after `include` and
+    # `exclude`), `${{ matrix.* }}` substituted; expressions that cannot be resolved stay text.
+    runner_sets: list[list[str]] = Field(default_factory=list)
+    needs: list[str] = Field(default_factory=list)
+    outputs: list[KeyValue] = Field(default_factory=list)
+    # `strategy.matrix` expanded as GitHub expands it (None: no matrix). A matrix given by an
+    # expression (`${{ fromJSON(...) }}`) cannot be expanded: ``matrix_expression`` holds it.
+    matrix: list[dict[str, Any]] | None = None
+    matrix_expression: str | None = None
+    matrix_line: int | None = Field(default=None, ge=1)
     permissions: Permissions | None = None
     env: list[KeyValue] = Field(default_factory=list)
     container: Container | None = None
@@ -131,6 +160,10 @@ class Workflow(GatekeeperModel):
     path: str
     kind: Literal["workflow", "action"] = "workflow"
     name: str | None = None
+    run_name: str | None = None
+    inputs: list[Input] = Field(default_factory=list)
+    # `workflow_call` outputs, or a composite action's `outputs` (``value`` expressions).
+    outputs: list[KeyValue] = Field(default_factory=list)
     triggers: list[Trigger] = Field(default_factory=list)
     triggers_line: int | None = Field(default=None, ge=1)
     permissions: Permissions | None = None

@@ -77,42 +77,168 @@ ByteSize = Annotated[int, BeforeValidator(parse_size)]
 
 
 SLSA_PROVENANCE_V1 = "https://slsa.dev/provenance/v1"
+# The provenance predicate types gatekeeper reads (``gatekeeper.attest.statement``).
+SUPPORTED_PROVENANCE_TYPES = (
+    SLSA_PROVENANCE_V1,
+    "https://slsa.dev/provenance/v0.2",
+    "https://slsa.dev/provenance/v0.1",
+)
+_GLOB_CHARS = frozenset("*?[")
+
+
+def _non_empty(values: list[str], what: str) -> list[str]:
+    for value in values:
+        if not value.strip():
+            raise ValueError(f"{what}: an empty string matches nothing; remove it")
+    return values
 
 
 class ProvenanceMatcher(GatekeeperModel):
     """Which foreign provenance stands for a stage, judged on what is signed.
 
     An imported SLSA provenance carries no gatekeeper stage name; the stage it stands for is
-    the one whose matcher accepts its predicate type, builder id and build type (and whose
-    ``signed_by`` trusts its signer). An unsigned label (``import --stage``) never decides.
+    the one whose matcher accepts it (and whose ``signed_by`` trusts its signer). An unsigned
+    label (``import --stage``) never decides. Every list is "any of these"; an empty list
+    accepts anything. What each field reads in each provenance version is in docs/policy.md.
     """
 
     predicate_types: list[str] = Field(default_factory=lambda: [SLSA_PROVENANCE_V1], min_length=1)
     builder_ids: list[str] = Field(default_factory=list)  # exact ids; empty: any builder
     build_types: list[str] = Field(default_factory=list)  # exact URIs; empty: any build type
+    # The source the provenance says it built from: repository URLs (``git+`` and ``.git``
+    # do not matter), refs (globs: ``refs/tags/v*``), workflow paths in the repository.
+    source_repositories: list[str] = Field(default_factory=list)
+    source_refs: list[str] = Field(default_factory=list)
+    workflow_paths: list[str] = Field(default_factory=list)
+    # The commit the provenance records must be the commit being verified (``--commit``,
+    # else the CI's); a provenance that records none, or a verify that names none, blocks.
+    must_match_commit: bool = False
 
     @field_validator("predicate_types")
     @classmethod
     def _known_types(cls, value: list[str]) -> list[str]:
-        unknown = sorted(set(value) - {SLSA_PROVENANCE_V1})
+        unknown = sorted(set(value) - set(SUPPORTED_PROVENANCE_TYPES))
         if unknown:
             raise ValueError(
                 f"predicate type(s) {', '.join(unknown)} cannot be read as provenance "
-                f"(supported: {SLSA_PROVENANCE_V1})"
+                f"(supported: {', '.join(SUPPORTED_PROVENANCE_TYPES)})"
             )
         return value
 
+    @field_validator("builder_ids", "build_types", "source_repositories", "source_refs")
+    @classmethod
+    def _no_empty_strings(cls, value: list[str]) -> list[str]:
+        return _non_empty(value, "provenance matcher")
+
+    @field_validator("workflow_paths")
+    @classmethod
+    def _relative_paths(cls, value: list[str]) -> list[str]:
+        _non_empty(value, "workflow_paths")
+        return [v.strip().removeprefix("./") for v in value]
+
     def overlaps(self, other: ProvenanceMatcher) -> bool:
-        """Whether one provenance could match both (then it would stand for two stages)."""
+        """Whether one provenance could match both (then it would stand for two stages).
+
+        Conservative for ref globs: two lists that share no literal but hold a glob are taken
+        to overlap.
+        """
 
         def meet(a: list[str], b: list[str]) -> bool:
             return not a or not b or bool(set(a) & set(b))
+
+        def meet_globs(a: list[str], b: list[str]) -> bool:
+            return meet(a, b) or any(_GLOB_CHARS & set(p) for p in [*a, *b])
 
         return (
             bool(set(self.predicate_types) & set(other.predicate_types))
             and meet(self.builder_ids, other.builder_ids)
             and meet(self.build_types, other.build_types)
+            and meet(self.source_repositories, other.source_repositories)
+            and meet_globs(self.source_refs, other.source_refs)
+            and meet(self.workflow_paths, other.workflow_paths)
         )
+
+
+# A Fulcio certificate's claims about the workload that signed (docs/policy.md, "Keyless
+# identities"): the policy's name for each, and the certificate extension that carries it
+# (https://github.com/sigstore/fulcio/blob/main/docs/oid-info.md; DER UTF8String values).
+FULCIO_CLAIMS: dict[str, str] = {
+    "build_signer_uri": "1.3.6.1.4.1.57264.1.9",
+    "build_signer_digest": "1.3.6.1.4.1.57264.1.10",
+    "runner_environment": "1.3.6.1.4.1.57264.1.11",
+    "source_repository": "1.3.6.1.4.1.57264.1.12",
+    "source_digest": "1.3.6.1.4.1.57264.1.13",
+    "source_ref": "1.3.6.1.4.1.57264.1.14",
+    "source_repository_identifier": "1.3.6.1.4.1.57264.1.15",
+    "source_repository_owner_uri": "1.3.6.1.4.1.57264.1.16",
+    "source_repository_owner_identifier": "1.3.6.1.4.1.57264.1.17",
+    "build_config_uri": "1.3.6.1.4.1.57264.1.18",
+    "build_config_digest": "1.3.6.1.4.1.57264.1.19",
+    "build_trigger": "1.3.6.1.4.1.57264.1.20",
+    "run_invocation_uri": "1.3.6.1.4.1.57264.1.21",
+    "source_repository_visibility": "1.3.6.1.4.1.57264.1.22",
+}
+
+# The name of the trusted root gatekeeper ships (Sigstore's public-good instance); a key
+# whose identity names no ``trusted_root`` is judged under it.
+PUBLIC_GOOD_ROOT = "public-good"
+
+
+class Identity(GatekeeperModel):
+    """Who may sign keyless: the OIDC issuer, the certificate's subject, Fulcio claims.
+
+    Every field given must match the signing certificate exactly (``subject_regex``: the whole
+    subject must match the expression); a claim the certificate does not carry does not match.
+    """
+
+    issuer: str = Field(min_length=1)
+    subject: str | None = Field(default=None, min_length=1)
+    subject_regex: str | None = Field(default=None, min_length=1)
+    build_signer_uri: str | None = None
+    build_signer_digest: str | None = None
+    runner_environment: Literal["github-hosted", "self-hosted"] | None = None
+    source_repository: str | None = None
+    source_digest: str | None = None
+    source_ref: str | None = None
+    source_repository_identifier: str | None = None
+    source_repository_owner_uri: str | None = None
+    source_repository_owner_identifier: str | None = None
+    build_config_uri: str | None = None
+    build_config_digest: str | None = None
+    build_trigger: str | None = None
+    run_invocation_uri: str | None = None
+    source_repository_visibility: str | None = None
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> Identity:
+        # SECURITY: an identity without a subject would trust everyone the issuer vouches for.
+        if (self.subject is None) == (self.subject_regex is None):
+            raise ValueError("an identity needs exactly one of subject and subject_regex")
+        if self.subject_regex is not None:
+            try:
+                re.compile(self.subject_regex)
+            except re.error as exc:
+                raise ValueError(f"subject_regex is not a regular expression: {exc}") from exc
+        return self
+
+    def claims(self) -> dict[str, str]:
+        """The Fulcio claims this identity requires (policy name -> value)."""
+        values = self.model_dump(include=set(FULCIO_CLAIMS), exclude_none=True)
+        return {name: str(value) for name, value in sorted(values.items())}
+
+    def describe(self) -> str:
+        subject = self.subject or f"~{self.subject_regex}"
+        return f"{subject} (issuer {self.issuer})"
+
+
+class IdentityKey(GatekeeperModel):
+    """A policy key that is a keyless identity, judged under a Sigstore trusted root."""
+
+    identity: Identity
+    trusted_root: str = PUBLIC_GOOD_ROOT
+
+
+PolicyKey = Annotated[str | IdentityKey, Field(union_mode="left_to_right")]
 
 
 class StagePolicy(GatekeeperModel):
@@ -168,6 +294,14 @@ class AuditsPolicy(GatekeeperModel):
     trusted_forge_merges: list[Forge] = Field(default_factory=list)
     approved_pipeline_digests: dict[str, str] = Field(default_factory=dict)
     allowed_registries: list[str] = Field(default_factory=list)
+    # GitHub Actions `uses:` patterns (`owner/repo`, `owner/*`, `owner/repo@ref`): when
+    # `allowed_actions` is not empty, any other action is pipeline/disallowed-action; an action
+    # matching `denied_actions` always is.
+    allowed_actions: list[str] = Field(default_factory=list)
+    denied_actions: list[str] = Field(default_factory=list)
+    # Hosts a pipeline may send secrets to (`api.example.com`, `*.example.com`), besides the
+    # hosts of the secret's own service (pipeline/secret-exfiltration).
+    allowed_hosts: list[str] = Field(default_factory=list)
     max_file_size: ByteSize = 5 * 1024 * 1024
     # Findings already present on the base are reported as existing and do not block,
     # unless this is set (pr-check and check --base).
@@ -232,7 +366,11 @@ class Policy(GatekeeperModel):
     serial: int | None = Field(default=None, ge=0)
     expires: UtcDatetime
     max_age: Duration | None = None
-    keys: dict[str, str] = Field(default_factory=dict)
+    # name -> a PEM public key file, or a keyless identity (``identity:``, ``trusted_root:``)
+    keys: dict[str, PolicyKey] = Field(default_factory=dict)
+    # name -> a Sigstore trusted_root.json, relative to the policy file; ``public-good`` is
+    # the copy gatekeeper ships and cannot be redefined.
+    trusted_roots: dict[str, str] = Field(default_factory=dict)
     stages: list[StagePolicy] = Field(default_factory=list)
     audits: AuditsPolicy = Field(default_factory=AuditsPolicy)
     exceptions: list[ExceptionPolicy] = Field(default_factory=list)
@@ -241,6 +379,18 @@ class Policy(GatekeeperModel):
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
         names = [s.name for s in self.stages]
+        if PUBLIC_GOOD_ROOT in self.trusted_roots:
+            raise ValueError(
+                f"trusted_roots: {PUBLIC_GOOD_ROOT!r} names the trusted root gatekeeper ships; "
+                "give your own root another name"
+            )
+        for key_name, identity in self.identity_keys().items():
+            root = identity.trusted_root
+            if root != PUBLIC_GOOD_ROOT and root not in self.trusted_roots:
+                raise ValueError(
+                    f"key {key_name!r} names unknown trusted root {root!r} "
+                    f"(define it under trusted_roots, or use {PUBLIC_GOOD_ROOT!r})"
+                )
         if len(set(names)) != len(names):
             raise ValueError("a stage name appears twice")
         matched = [(s.name, s.provenance) for s in self.stages if s.provenance is not None]
@@ -250,7 +400,8 @@ class Policy(GatekeeperModel):
                     raise ValueError(
                         f"stages {first!r} and {second!r} accept the same "
                         "provenance, so one attestation would stand for both; tell them "
-                        "apart by builder_ids or build_types"
+                        "apart by builder_ids, build_types, source_repositories, "
+                        "source_refs or workflow_paths"
                     )
         for stage in self.stages:
             for key in stage.signed_by:
@@ -266,6 +417,14 @@ class Policy(GatekeeperModel):
                         f"stage {stage.name!r} follows {stage.follows!r}, which is not before it"
                     )
         return self
+
+    def key_files(self) -> dict[str, str]:
+        """The keys that are PEM public key files (name -> path as written)."""
+        return {name: ref for name, ref in self.keys.items() if isinstance(ref, str)}
+
+    def identity_keys(self) -> dict[str, IdentityKey]:
+        """The keys that are keyless identities."""
+        return {name: key for name, key in self.keys.items() if isinstance(key, IdentityKey)}
 
     def stage(self, name: str) -> StagePolicy:
         for stage in self.stages:

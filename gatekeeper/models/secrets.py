@@ -29,6 +29,10 @@ Detector = Literal[
     "config-file-credentials",
     "generic-assignment",
 ]
+# What a hit's value is: "verified" (its format proves it: a checksum or structure),
+# "generated" (random-looking), "weak" (a well-known weak password), "placeholder" (an obvious
+# stand-in). The context model (gatekeeper.secrets.context) reads it with the path.
+Shape = Literal["verified", "generated", "weak", "placeholder"]
 
 
 class SecretHit(GatekeeperModel):
@@ -41,6 +45,13 @@ class SecretHit(GatekeeperModel):
     commit: str | None = None  # for history: the commit that added the line
     paired: bool = False  # aws-access-key: its secret access key is nearby
     detail: str = ""
+    shape: Shape = "generated"
+    host: str = ""  # url-credentials: the host the password is for
+    # private-key: the files of the tree that name this key file (at most 20; ``used_by_all``
+    # is False when there were more). Read by the context model: key material that only
+    # tests use is test input.
+    used_by: list[str] = Field(default_factory=list)
+    used_by_all: bool = True
 
 
 class SkippedFile(GatekeeperModel):
@@ -57,6 +68,8 @@ class SecretsEvidence(GatekeeperModel):
     head: str | None = None
     files_scanned: int = 0
     bytes_scanned: int = 0
+    # Files whose content cannot hold text: scanned for credential formats only.
+    binary_files: int = 0
     commits_scanned: int = 0
     hits: list[SecretHit] = Field(default_factory=list)
     skipped: list[SkippedFile] = Field(default_factory=list)

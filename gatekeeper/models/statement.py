@@ -1,4 +1,4 @@
-"""in-toto Statement v1 and gatekeeper's stage predicate."""
+"""in-toto Statement v1, gatekeeper's stage predicate, and the foreign types gatekeeper reads."""
 
 from __future__ import annotations
 
@@ -10,9 +10,20 @@ from gatekeeper.models.base import GatekeeperModel
 from gatekeeper.models.finding import Finding
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+STATEMENT_V01_TYPE = "https://in-toto.io/Statement/v0.1"
 STAGE_PREDICATE_TYPE = "https://gatekeeper.dev/attestation/stage/v1"
 SLSA_PROVENANCE_TYPE = "https://slsa.dev/provenance/v1"
+SLSA_PROVENANCE_V02_TYPE = "https://slsa.dev/provenance/v0.2"
+SLSA_PROVENANCE_V01_TYPE = "https://slsa.dev/provenance/v0.1"
+# The provenance predicate types a stage's ``provenance:`` matcher may accept.
+PROVENANCE_TYPES = (SLSA_PROVENANCE_TYPE, SLSA_PROVENANCE_V02_TYPE, SLSA_PROVENANCE_V01_TYPE)
 SLSA_VSA_TYPE = "https://slsa.dev/verification_summary/v1"
+# witness (in-toto/witness) attestation collections: a step name, and one attestation per
+# attestor (material, command-run, product, git, ...).
+WITNESS_COLLECTION_TYPES = (
+    "https://witness.testifysec.com/attestation-collection/v0.1",
+    "https://witness.dev/attestation-collection/v0.1",
+)
 
 DigestSet = dict[str, str]
 

@@ -39,16 +39,23 @@ _FAMILIES = (
         "deps",
         "dependency versions (lockfiles and manifests)",
         "Ecosystems: PyPI (`requirements*.txt`, `poetry.lock`, `Pipfile.lock`, `uv.lock`,\n"
-        "`pyproject.toml`), npm (`package-lock.json` v2/v3, `yarn.lock`, `pnpm-lock.yaml`),\n"
-        "Go (`go.mod`, `go.sum`), Cargo (`Cargo.lock`), RubyGems (`Gemfile.lock`),\n"
-        "Maven (`pom.xml` with literal versions). Versions compare by each ecosystem's\n"
-        "own rules, never as strings.",
+        "`pdm.lock`, `pylock.toml`, `pyproject.toml`), npm (`package-lock.json`,\n"
+        "`npm-shrinkwrap.json`, `yarn.lock`, `pnpm-lock.yaml`, `bun.lock`), Go (`go.mod`,\n"
+        "`go.sum`), Cargo (`Cargo.lock`), RubyGems (`Gemfile.lock`), Maven (`pom.xml`,\n"
+        "`gradle.lockfile`), Packagist (`composer.lock`). Versions compare by each\n"
+        "ecosystem's own rules, never as strings. See [deps.md](deps.md).",
     ),
     _Family(
         "secrets",
         "credentials in configs, scripts and the change",
         "Output never contains the secret: a redacted form (first 4 characters and the\n"
-        "length) and a fingerprint (sha256 of the value) only.",
+        "length) and a fingerprint (sha256 of the value) only.\n\n"
+        "Defaults are for a credential in ordinary code or configuration. Context lowers\n"
+        "them and the message says why, but never hides a finding: test, fixture, example\n"
+        "and docs paths and key material only tests use (medium), loopback hosts (low),\n"
+        "reserved names such as `example.com` and obvious placeholders (info). A token\n"
+        "whose format verifies (a valid checksum) stays at its default wherever it is\n"
+        "([secrets.md](secrets.md#context-where-a-secret-is)).",
     ),
     _Family("container", "images and how they are built"),
     _Family(

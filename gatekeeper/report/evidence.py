@@ -166,25 +166,34 @@ def render_container(evidence: ContainerEvidence) -> str:
         lines.extend(_image_lines(evidence.image))
     if evidence.dockerfiles and lines:
         lines.append("")
-    lines.extend(line for d in evidence.dockerfiles if (line := _dockerfile_line(d)) is not None)
+    for dockerfile in evidence.dockerfiles:
+        lines.extend(_dockerfile_lines(dockerfile))
     if not lines:
         lines.append("no Dockerfile, Containerfile or image found")
     lines.extend(_notes(evidence.notes))
     return _page(lines)
 
 
-def _dockerfile_line(dockerfile: Dockerfile) -> str | None:
+def _dockerfile_lines(dockerfile: Dockerfile) -> list[str]:
     if dockerfile.parse_error is not None:
         err = dockerfile.parse_error
-        return f"{dockerfile.path}: does not parse (line {err.line}: {err.message})"
-    if not dockerfile.stages:
-        return None
-    bases = ", ".join(s.base_image or s.base for s in dockerfile.stages if s.base_stage is None)
-    final = dockerfile.stages[-1]
-    return (
-        f"{dockerfile.path}: {len(dockerfile.stages)} stage(s); bases: {bases}; "
-        f"final user: {final.user or '(none: root)'}"
+        return [f"{dockerfile.path}: does not parse (line {err.line}: {err.message})"]
+    lines: list[str] = []
+    if dockerfile.stages:
+        bases = ", ".join(s.base_image or s.base for s in dockerfile.stages if s.base_stage is None)
+        final = dockerfile.stages[-1]
+        lines.append(
+            f"{dockerfile.path}: {len(dockerfile.stages)} stage(s); bases: {bases}; "
+            f"final user: {final.user or '(none: root)'}"
+        )
+    elif dockerfile.instruction_errors:
+        lines.append(f"{dockerfile.path}: no build stage")
+    # Each instruction BuildKit would reject: left out of the audit, the rest is audited.
+    lines.extend(
+        f"  line {err.line}: instruction does not parse ({err.message}); not audited"
+        for err in dockerfile.instruction_errors
     )
+    return lines
 
 
 def _image_lines(image: Image) -> list[str]:

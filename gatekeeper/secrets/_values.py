@@ -1,15 +1,18 @@
 """What a value looks like: the value half of the secret classifier.
 
-Kept below the token-format detectors (``formats.py``), which ask "is this a placeholder?"
-too; the public classifier (``classify.py``) re-exports what callers need. Three kinds of
-value are never a secret:
+Kept below the token-format detectors (``formats.py``), which ask the same questions; the
+public classifier (``classify.py``) re-exports what callers need. A value in a credential
+position is one of:
 
-- a placeholder: a template, a reference to where the secret lives, an obvious example
-  (``${VAR}``, ``${{ secrets.X }}``, ``<your-token>``, ``changeme``, ``xxxx``, ``ENC(...)``);
-- a well-known default: a dictionary default or famous weak password with at most a few
-  characters of decoration (``postgres123``, ``admin!``, ``hunter2``, ``P@ssw0rd``): public
-  knowledge, not a secret;
-- a value that is not random: words, identifiers, UUIDs, numbers, digests, base64 of text.
+- a reference or template: where the secret lives, or a value filled in at run time
+  (``${VAR}``, ``${{ secrets.X }}``, ``%(password)s``, ``ENC(...)``): nothing is written down;
+- no value: a switch, ``null``, a type name, a mask, an already redacted form;
+- a stand-in: an obvious example standing for a credential (``changeme``, ``<your-token>``,
+  ``xxx``, ``pass``, ``secret``, ``dummy``): reported at info where a credential is expected;
+- a weak password: a famous one or a default word with decoration (``P@ssw0rd``,
+  ``admin123``, ``postgres123``, ``hunter2``): guessable, but a credential;
+- random: high enough entropy and variety to be generated (not words, identifiers, UUIDs,
+  numbers, digests, versions or base64 of text).
 """
 
 from __future__ import annotations
@@ -24,7 +27,11 @@ from collections.abc import Callable
 
 __all__ = [
     "char_classes",
+    "is_explicit_stand_in",
+    "is_non_value",
     "is_placeholder",
+    "is_reference",
+    "is_stand_in",
     "is_weak_default",
     "looks_random",
     "redact",
@@ -58,10 +65,59 @@ def char_classes(value: str) -> int:
     )
 
 
-# --- placeholders ----------------------------------------------------------------------------
+# --- what a value is: a reference, no value, a stand-in, a weak password ----------------------
 
-# Markers that make a value a template or an example wherever they appear in it.
-_PLACEHOLDER_PARTS = (
+# SECURITY: the classes below decide what a finding says about a value, not whether a
+# credential in a credential position is reported: a stand-in is reported as one (at info), a
+# weak password as a credential. Only references and non-values are no finding at all, because
+# nothing that could be a credential is written down.
+
+# Where the secret lives instead of the secret: variables, vault and KMS references, encrypted
+# values, digests, masks.
+_REFERENCE = re.compile(
+    r"""^(?:\$|%[A-Za-z_]+%|@[A-Za-z_.]+@|ENC\(|!vault|vault:|env[.:(]|process\.env|os\.environ
+    |os\.getenv|getenv|secrets?\.|vars\.|params\.|settings\.|config\.|self\.|this\.|ref\+
+    |arn:aws:secretsmanager|projects/[^/]+/secrets/|file:|sha\d+[-:]|md5[-:]|\*+$)""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# Templates anywhere in the value: filled in at run time.
+_TEMPLATE_PARTS = ("${", "{{", "}}", "$(", "%(")
+# Values that are not a credential of any kind: switches, nothing, type names, masks.
+_NON_VALUES = frozenset(
+    {
+        "none",
+        "null",
+        "nil",
+        "true",
+        "false",
+        "yes",
+        "no",
+        "on",
+        "off",
+        "undefined",
+        "empty",
+        "string",
+        "str",
+        "required",
+        "optional",
+        "unset",
+        "masked",
+        "hidden",
+        "private",
+        "public",
+        "value",
+        "bearer",
+        "basic",
+        "oauth2",
+        "x-oauth-basic",
+    }
+)
+# The redacted form this package prints (``ghp_…(40 chars)``), and masks (``:****``,
+# ``••••``): already no secret.
+_REDACTED_FORM = re.compile(r"…\(\d+ chars\)|\*{3,}|•{3,}")
+
+# Markers that make a value a stand-in (an obvious example) wherever they appear in it.
+_STAND_IN_PARTS = (
     "example",
     "changeme",
     "change_me",
@@ -74,7 +130,6 @@ _PLACEHOLDER_PARTS = (
     "yourpassword",
     "yoursecret",
     "xxxx",
-    "****",
     "....",
     "dummy",
     "redacted",
@@ -86,11 +141,6 @@ _PLACEHOLDER_PARTS = (
     "sample",
     "<",
     ">",
-    "${",
-    "{{",
-    "}}",
-    "$(",
-    "%(",
     "insert",
     "notreal",
     "not_real",
@@ -103,101 +153,136 @@ _PLACEHOLDER_PARTS = (
     "here>",
     "lorem",
     "abcdef123",
+    "abc123",
     "123456",
     "000000",
     "111111",
 )
-_PLACEHOLDER_PREFIXES = ("test", "fake", "dummy", "mock", "sample", "demo", "local")
-_PLACEHOLDER_EXACT = frozenset(
+# Case-sensitive markers: runs of x or X (``xxx/2013…``), not an x inside random text.
+_STAND_IN_CASED = ("xxx", "XXX")
+_STAND_IN_PREFIXES = ("test", "fake", "dummy", "mock", "sample", "demo", "local")
+# Words that stand for a credential instead of being one (``user:pass@host``).
+_STAND_IN_WORDS = frozenset(
     {
         "password",
         "passwd",
         "pass",
+        "pwd",
         "secret",
         "token",
         "apikey",
         "api_key",
         "key",
-        "none",
-        "null",
-        "nil",
-        "true",
-        "false",
-        "yes",
-        "off",
-        "undefined",
         "test",
         "testing",
         "admin",
         "root",
         "default",
-        "empty",
-        "string",
-        "str",
-        "value",
         "foo",
         "bar",
         "foobar",
         "baz",
-        "qwerty",
-        "letmein",
-        "hunter2",
         "guest",
         "user",
         "username",
-        "required",
-        "optional",
-        "unset",
-        "masked",
-        "hidden",
-        "private",
-        "public",
         "secretkey",
         "secret_key",
         "access_key",
-        "password1",
-        "password123",
-        "x-oauth-basic",
-        "oauth2",
-        "bearer",
-        "basic",
+        "postgres",
+        "mysql",
+        "redis",
     }
 )
-# Where the secret lives instead of the secret: variables, vault and KMS references, encrypted
-# values, digests, masks.
-_REFERENCE = re.compile(
-    r"""^(?:\$|%[A-Za-z_]+%|@[A-Za-z_.]+@|ENC\(|!vault|vault:|env[.:(]|process\.env|os\.environ
-    |os\.getenv|getenv|secrets?\.|vars\.|params\.|settings\.|config\.|self\.|this\.|ref\+
-    |arn:aws:secretsmanager|projects/[^/]+/secrets/|file:|sha\d+[-:]|md5[-:]|\*+$)""",
-    re.IGNORECASE | re.VERBOSE,
-)
-
-
-def is_placeholder(value: str) -> bool:
-    """A value that is obviously not a real credential (template, example, reference)."""
-    low = value.lower().strip()
-    if not low or low in _PLACEHOLDER_EXACT:
-        return True
-    if any(part in low for part in _PLACEHOLDER_PARTS) or low.startswith(_PLACEHOLDER_PREFIXES):
-        return True
-    if _REFERENCE.match(value):
-        return True
-    return len(set(low.replace("-", "").replace("_", ""))) <= 2
-
-
-# A dictionary default or famous weak password, then at most six characters of decoration.
-_WEAK_DEFAULT = re.compile(
-    r"^(?:your|my|some|example|sample|dummy|fake|test|placeholder|change[_-]?me|changeit|"
-    r"redacted|none|null|todo|fixme|secret|s3cr3t|my_?secret|password|passwd|p@ssw0rd|"
-    r"my_?password|hunter2|letmein|qwerty|token|postgres|mysql|root|admin|guest|user|default)"
-    r"[\w.@!#%^*-]{0,6}$",
+# Markers a stand-in in source code must carry to be reported as one: a bare word assigned to
+# a secret-like name there is far more often a label or a field name (``{"password":
+# "Password"}``) than a credential.
+_EXPLICIT_STAND_IN = re.compile(
+    r"change[_-]?(?:me|it)|placeholder|your[_-]?(?:token|password|secret|key|api)|example"
+    r"|sample|abc123|dummy|redacted|replace[_-]?me|fixme|todo|insert|not[_-]?(?:real|a[_-])|fake"
+    r"|_here\b|lorem|^<.*>$",
     re.IGNORECASE,
 )
 
 
+def is_reference(value: str) -> bool:
+    """A reference to where the secret lives, or a template filled in at run time
+    (``${VAR}``, ``$VAR``, ``${{ secrets.X }}``, ``%(password)s``, ``{{ vault_x }}``,
+    ``ENC(...)``, ``os.environ[...]``): no literal is written down."""
+    if _REFERENCE.match(value) is not None:
+        return True
+    return any(part in value for part in _TEMPLATE_PARTS)
+
+
+def is_non_value(value: str) -> bool:
+    """Nothing, a switch, a type name, a mask (``****``) or an already redacted value."""
+    low = value.lower().strip()
+    return not low or low in _NON_VALUES or _REDACTED_FORM.search(value) is not None
+
+
+# A stand-in word numbered (``password1``, ``user-2``, ``secret12``): one of several examples.
+_NUMBERED = re.compile(r"^([a-z_]+?)[-_]?\d{1,2}$")
+
+
+def is_stand_in(value: str) -> bool:
+    """An obvious example standing for a credential (``changeme``, ``<your-token>``, ``xxx``,
+    ``pass``, ``secret``, ``password1``, ``dummy``, one or two distinct characters)."""
+    low = value.lower().strip()
+    if low in _STAND_IN_WORDS or low.startswith(_STAND_IN_PREFIXES):
+        return True
+    numbered = _NUMBERED.match(low)
+    if numbered is not None and numbered.group(1) in _STAND_IN_WORDS:
+        return True
+    if any(part in low for part in _STAND_IN_PARTS) or any(p in value for p in _STAND_IN_CASED):
+        return True
+    return len(set(low.replace("-", "").replace("_", ""))) <= 2
+
+
+def is_explicit_stand_in(value: str) -> bool:
+    """A stand-in that says so (``changeme``, ``xxx``, ``<token>``, ``your_password``)."""
+    text = value.strip()
+    return _EXPLICIT_STAND_IN.search(text) is not None or any(p in text for p in _STAND_IN_CASED)
+
+
+def is_placeholder(value: str) -> bool:
+    """A value that is obviously not a real credential: a reference or template, no value,
+    or a stand-in."""
+    return is_reference(value) or is_non_value(value) or is_stand_in(value)
+
+
+# A famous weak password, or a default-password word made to pass a password rule
+# (``admin123``, ``admin!``, ``P@ssw0rd``, ``postgres123``, ``s3cr3t``, ``hunter2``). Someone
+# chose it as a password: it is a credential, and an easily guessed one. A word with one or
+# two digits (``password1``, ``user2``) numbers examples and is a stand-in.
+_FAMOUS_WEAK = re.compile(
+    r"^(?:s3cr3t|p@ssw0rd|p@ssword|passw0rd|hunter2|letmein|qwerty|iloveyou|trustno1)"
+    r"[0-9!@#$%^&*.?_-]{0,6}$",
+    re.IGNORECASE,
+)
+_DEFAULT_WORD = re.compile(
+    r"^(?:secret|my_?secret|password|passwd|my_?password|postgres|mysql|root|admin|guest|user"
+    r"|default|welcome|master|manager)([0-9!@#$%^&*.?_-]{1,6})$",
+    re.IGNORECASE,
+)
+_DECORATION_SYMBOL = re.compile(r"[!@#$%^&*?]")
+
+
 def is_weak_default(value: str) -> bool:
-    """A well-known default (``postgres123``, ``admin!``, ``P@ssw0rd``): public, not secret."""
-    return _WEAK_DEFAULT.match(value.strip()) is not None
+    """A well-known weak password (``postgres123``, ``admin!``, ``P@ssw0rd``, ``hunter2``).
+
+    Public knowledge, so easily guessed, but chosen as someone's password: a credential. A
+    default word counts with three digits or a symbol after it (``admin123``, ``root!``).
+    """
+    text = value.strip()
+    if len(text) < 6:
+        return False
+    if _FAMOUS_WEAK.match(text) is not None:
+        return True
+    m = _DEFAULT_WORD.match(text)
+    if m is None:
+        return False
+    decoration = m.group(1)
+    digits = sum(c.isdigit() for c in decoration)
+    return digits >= 3 or _DECORATION_SYMBOL.search(decoration) is not None
 
 
 # --- randomness ------------------------------------------------------------------------------
@@ -206,8 +291,11 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$|^[A-Za-z0-9_-]+={0,2}$")
 _DOTTED_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+(?:\(\))?$")
+# Words: lower case, Capitalised or camelCase (a last short word allowed: `ExpiresAt`), CAPS,
+# and short names with one digit (`S3`, `EC2`, `K8S`, `oauth2`).
 _WORD_SEGMENT = re.compile(
-    r"^[a-z]+$|^(?:[A-Z]?[a-z]{2,})+$|^[a-z]+(?:[A-Z][a-z]{2,})+$|^[A-Z]{2,}$"
+    r"^[a-z]+$|^(?:[A-Z]?[a-z]{2,})+(?:[A-Z][a-z]?)?$|^[a-z]+(?:[A-Z][a-z]{2,})+(?:[A-Z][a-z]?)?$"
+    r"|^[A-Z]{2,}$|^[A-Z]{1,5}[0-9][A-Z]{0,3}$|^[a-z]{1,5}[0-9][a-z]{0,3}$"
 )
 _SEPARATORS = re.compile(r"[_./:@-]+")
 _VERSION = re.compile(
@@ -217,9 +305,12 @@ _VERSION = re.compile(
 
 
 def _is_wordy(value: str) -> bool:
-    """Identifiers, module paths and rule ids: words joined by separators, no randomness."""
+    """Identifiers, module paths and rule ids: words joined by separators, no randomness
+    (a short number may be one of the parts: ``MIT-MAGIC-COOKIE-1``, ``us-east-1``)."""
     segments = [s for s in _SEPARATORS.split(value) if s]
-    return bool(segments) and all(_WORD_SEGMENT.match(s) for s in segments)
+    words = sum(1 for s in segments if _WORD_SEGMENT.match(s))
+    numbers = sum(1 for s in segments if s.isdigit() and len(s) <= 4)
+    return words > 0 and words + numbers == len(segments)
 
 
 def _base64_text(value: str) -> str | None:

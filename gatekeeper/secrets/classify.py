@@ -6,12 +6,16 @@ family (literal credentials in workflows) and the redaction of evidence before i
 printed or signed. Three questions, each answered once:
 
 - ``secret_assignment(name, value)``: a literal assigned to a name like ``DB_PASSWORD``,
-  ``API_KEY`` or ``client_secret`` that looks generated (a placeholder, a reference, a
-  well-known default, a word, a path, a digest or prose does not);
+  ``API_KEY`` or ``client_secret`` that looks generated, or is a well-known weak password
+  (a reference, a stand-in, a word, a path, a digest or prose is not);
 - ``is_credential_value(value)``: a literal in a field that holds a credential by
   definition (``.npmrc`` ``_authToken``, a registry password, a ``secrets:`` input);
 - ``token_kind(value)``: a credential format recognisable on its own (``ghp_...``, a private
   key block, a URL password), whatever it is assigned to.
+
+``assignment_shape`` and ``credential_shape`` say what such a value is (``Shape``:
+generated, weak, or an explicit placeholder the secrets family reports at info); what the
+place it was found in does to the severity is ``context.py``'s.
 
 Usage::
 
@@ -29,22 +33,30 @@ from pathlib import PurePosixPath
 
 from gatekeeper.models.container import RedactedValue
 from gatekeeper.secrets._values import (
+    is_explicit_stand_in,
+    is_non_value,
     is_placeholder,
+    is_reference,
+    is_stand_in,
     is_weak_default,
     looks_random,
     redact,
     shannon_entropy,
     value_fingerprint,
 )
-from gatekeeper.secrets.formats import format_hits
+from gatekeeper.secrets.formats import RawHit, Shape, format_hits
 
 __all__ = [
     "NAME_SEGMENTS",
     "NAME_WORDS",
+    "REASON_SUFFIXES",
+    "assignment_shape",
     "classify",
+    "credential_shape",
     "is_credential_value",
     "is_placeholder",
     "is_pointer_name",
+    "is_reference",
     "is_secret_file",
     "is_secret_name",
     "is_secret_value",
@@ -148,6 +160,8 @@ _POINTER_SUFFIXES = (
 )
 _POINTER_ANYWHERE = re.compile(
     r"public[_.-]?key|pubkey|tokenizer|token_?count|max_?tokens|^(?:no|skip|use)[_.-]"
+    # a file name (`secrets.md: api/types.md`, `token.json`): where something is written
+    r"|\.(?:md|rst|txt|html?|json|ya?ml|toml|xml|ini|cfg|conf|py|js|ts|go|rs|sh|pem|crt|pub)$"
 )
 
 
@@ -183,35 +197,71 @@ def _literal(value: str) -> str:
 _PROSE_OR_TEMPLATE = re.compile(r"[ \t{}]")
 
 
+# A relative path to a file (`api/types.md#section`); base64 never holds a dot.
+_RELATIVE_PATH = re.compile(r"^(?:[\w.-]+/)+[\w-][\w.-]*\.[A-Za-z][A-Za-z0-9]{0,4}(?:#\S*)?$")
+
+
 def _not_a_literal_secret(text: str) -> bool:
     """Locations, host names, prose, templates and concatenations."""
     return (
         text.startswith((*_LOCATIONS, "+", "\\"))
         or _PROSE_OR_TEMPLATE.search(text) is not None
         or _HOSTNAME.match(text) is not None
+        or _RELATIVE_PATH.match(text) is not None
     )
 
 
-def is_secret_value(value: str) -> bool:
-    """A literal that looks generated: what a name like PASSWORD must hold to be reported.
+@functools.lru_cache(maxsize=8192)
+def assignment_shape(value: str) -> Shape | None:
+    """What a literal assigned to a secret-like name is.
 
-    Not: placeholders and references, well-known defaults, paths, URLs and host names, prose,
-    templates, words and identifiers, digests, UUIDs, numbers, anything under 8 characters.
+    ``generated`` (looks random) and ``weak`` (a well-known weak password, 6+ characters)
+    are secrets; ``placeholder`` is a stand-in that says so (``changeme``, ``xxx``,
+    ``<your-token>``; a bare word such as ``password`` is more often a label than a
+    credential and is none); None for everything else: references and templates, no
+    value, paths, URLs and host names, prose, words and identifiers, digests, UUIDs,
+    numbers, anything shorter than 8 characters that is not a weak password.
     """
     text = _literal(value)
-    if len(text) < 8 or _not_a_literal_secret(text) or is_weak_default(text):
-        return False
-    return looks_random(text)
+    if not text or is_reference(text) or is_non_value(text) or _not_a_literal_secret(text):
+        return None
+    if is_weak_default(text):
+        return "weak"
+    if is_explicit_stand_in(text):
+        return "placeholder"
+    # NOTE: a generated secret is ASCII; `このトークンは…` in a .properties file is a message.
+    if len(text) < 8 or not text.isascii() or not looks_random(text):
+        return None
+    return "generated"
+
+
+def is_secret_value(value: str) -> bool:
+    """A literal that is a secret when a name like PASSWORD holds it (generated or weak)."""
+    return assignment_shape(value) in ("generated", "weak")
+
+
+@functools.lru_cache(maxsize=8192)
+def credential_shape(value: str) -> Shape | None:
+    """What a literal in a field that holds a credential by definition is.
+
+    ``weak`` for a well-known weak password; ``placeholder`` for a stand-in (any, bare
+    words included: the field says what the value is) or a value too short or regular to
+    be a credential (under 6 characters, entropy under 2.5); ``generated`` otherwise.
+    None for a reference, no value, or a path or URL to the credential.
+    """
+    text = _literal(value)
+    if not text or is_reference(text) or is_non_value(text) or text.startswith(_LOCATIONS):
+        return None
+    if is_weak_default(text):
+        return "weak"
+    if is_stand_in(text) or len(text) < 6 or shannon_entropy(text) < 2.5:
+        return "placeholder"
+    return "generated"
 
 
 def is_credential_value(value: str) -> bool:
     """A literal credential in a field that holds one by definition (6+ characters)."""
-    text = _literal(value)
-    if len(text) < 6 or is_placeholder(text) or is_weak_default(text):
-        return False
-    if text.startswith(_LOCATIONS):
-        return False
-    return shannon_entropy(text) >= 2.5
+    return credential_shape(value) in ("generated", "weak")
 
 
 def secret_assignment(name: str, value: str) -> bool:
@@ -222,33 +272,64 @@ def secret_assignment(name: str, value: str) -> bool:
 # --- formats, the combined answer, redaction -------------------------------------------------
 
 
+def _secret_formats(value: str) -> list[RawHit]:
+    return [hit for hit in format_hits(value) if hit.shape != "placeholder"]
+
+
 def token_kind(value: str) -> str | None:
-    """The credential format (or URL password) found in ``value``, if any."""
-    hits = format_hits(value)
+    """The credential format (or URL password) found in ``value``, if any (stand-ins such as
+    ``ghp_xxxx…`` or ``user:pass@`` are none)."""
+    hits = _secret_formats(value)
     return hits[0].detector if hits else None
+
+
+# What ``classify`` writes after its reason for the shape of the value (read by ``context``).
+REASON_SUFFIXES: dict[Shape, str] = {
+    "verified": " (verified)",
+    "weak": " (weak)",
+    "generated": "",
+    "placeholder": "",
+}
+
+
+def _secrets_in(text: str) -> list[RawHit]:
+    """What the scanner finds in ``text`` read as a script (``detect.secret_spans``)."""
+    # NOTE: the detectors build on this module; imported when first asked.
+    from gatekeeper.secrets.detect import secret_spans
+
+    return secret_spans(text)
 
 
 def classify(name: str | None, value: str | None) -> RedactedValue | None:
     """The redacted form of ``value`` (assigned to ``name``) when it is a secret, else None.
 
-    A credential format always counts (the reason is its detector, e.g. ``github-token``);
-    otherwise ``secret_assignment`` decides (the reason is ``name:NAME``).
+    Whatever the scanner finds in the value read as a script counts: a credential format
+    (the reason is its detector, e.g. ``github-token``, with `` (verified)`` when its
+    checksum or structure proves it), a URL password, a secret-named assignment inside it
+    (``RUN usermod --password=…``, ``JAVA_OPTS=-Dpassword=…``); otherwise
+    ``secret_assignment`` decides (the reason is ``name:NAME``, with `` (weak)`` for a
+    well-known weak password).
     """
     if not value:
         return None
-    kind = token_kind(value)
-    if kind is None and name is not None and secret_assignment(name, value):
-        kind = f"name:{name}"
-    if kind is None:
+    hits = _secrets_in(value)
+    if hits:
+        reason = hits[0].detector + REASON_SUFFIXES[hits[0].shape]
+    elif name is not None and is_secret_name(name) and is_secret_value(value):
+        reason = f"name:{name}" + REASON_SUFFIXES[assignment_shape(value) or "generated"]
+    else:
         return None
-    return RedactedValue(redacted=redact(value), sha256=value_fingerprint(value), reason=kind)
+    return RedactedValue(redacted=redact(value), sha256=value_fingerprint(value), reason=reason)
 
 
 def redact_text(text: str) -> str:
-    """``text`` with every credential format and URL password replaced by its redacted form."""
-    for hit in sorted(format_hits(text), key=lambda h: h.start, reverse=True):
-        text = text[: hit.start] + redact(hit.value) + text[hit.end :]
-    return text
+    """``text`` with every secret the scanner finds in it replaced by its redacted form:
+    credential formats, URL passwords and secret-named assignments (``DB_PASSWORD=…``,
+    ``--password=…``), read as a script."""
+    # NOTE: redaction builds on the detectors, which build on this module.
+    from gatekeeper.secrets.redaction import redact_text as redact_found
+
+    return redact_found(text)
 
 
 # --- files -----------------------------------------------------------------------------------

@@ -5,10 +5,15 @@ The credential formats (``formats.py``) count wherever they appear; a tool's con
 config) makes its credential fields count; elsewhere a literal counts when it is assigned to
 a name like password or token and the classifier (``classify.py``) says it is a secret.
 One secret gives one hit (see ``formats.PRECEDENCE``).
+
+A hit whose value is an obvious stand-in is kept with ``shape="placeholder"`` (the audit
+reports it at info, saying so); only references and non-values are no hit at all.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
@@ -16,21 +21,26 @@ from pathlib import PurePosixPath
 from gatekeeper.secrets.classify import (
     NAME_SEGMENTS,
     NAME_WORDS,
-    is_credential_value,
+    assignment_shape,
+    credential_shape,
     is_placeholder,
     is_pointer_name,
+    is_reference,
     is_secret_name,
-    is_secret_value,
 )
 from gatekeeper.secrets.formats import (
+    NEEDLES,
     Lines,
     RawHit,
+    Shape,
+    binary_hits,
     keep_distinct,
     specific_hits,
     url_credential_hits,
+    url_password_shape,
 )
 
-__all__ = ["LOCKFILES", "RawHit", "config_kind", "scan_text"]
+__all__ = ["LOCKFILES", "RawHit", "config_kind", "scan_binary", "scan_text", "secret_spans"]
 
 # Files whose values are integrity hashes, not secrets: every ecosystem's lockfile (a test checks
 # that each lockfile gatekeeper.deps reads is here), including formats it does not parse.
@@ -98,6 +108,9 @@ _CODE_EXT = frozenset(
         ".vue",
         ".svelte",
         ".pyi",
+        ".map",  # a source map: generated from code, its sourcesContent is code
+        ".ps1",  # PowerShell: an unquoted right-hand side is a command (`$t = Get-Token`)
+        ".psm1",
     }
 )
 
@@ -169,7 +182,8 @@ def config_kind(path: str, text: str) -> str | None:
 
 def _credential(m: re.Match[str], group: int, detail: str, lines: Lines) -> Iterator[RawHit]:
     value = m.group(group).strip().strip("\"'")
-    if is_credential_value(value):
+    shape = credential_shape(value)
+    if shape is not None:
         yield RawHit(
             "config-file-credentials",
             value,
@@ -177,6 +191,7 @@ def _credential(m: re.Match[str], group: int, detail: str, lines: Lines) -> Iter
             m.end(group),
             lines.line(m.start(group)),
             detail=detail,
+            shape=shape,
         )
 
 
@@ -215,12 +230,28 @@ def _dotenv(text: str, lines: Lines) -> Iterator[RawHit]:
             yield from _credential(m, group, f".env {m.group(1)}", lines)
 
 
+def _docker_auth_shape(kind: str, value: str) -> Shape:
+    """An ``auth`` value is base64 of ``user:password``: what the password is decides."""
+    if is_placeholder(value) or len(value) < 8:
+        return "placeholder"
+    if kind != "auth":
+        return "generated"
+    try:
+        plain = base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return "generated"
+    user, sep, password = plain.partition(":")
+    if not sep:
+        return "generated"
+    return url_password_shape(user, password) or "placeholder"
+
+
 def _docker(text: str, lines: Lines) -> Iterator[RawHit]:
     if '"auths"' not in text and not text.lstrip().startswith("{"):
         return
     for m in _DOCKER_AUTH.finditer(text):
         value = m.group(2)
-        if is_placeholder(value) or len(value) < 8:
+        if is_reference(value):
             continue
         yield RawHit(
             "docker-auth",
@@ -229,6 +260,7 @@ def _docker(text: str, lines: Lines) -> Iterator[RawHit]:
             m.end(2),
             lines.line(m.start(2)),
             detail=f"Docker config {m.group(1)}",
+            shape=_docker_auth_shape(m.group(1), value),
         )
 
 
@@ -263,7 +295,7 @@ def _config_hits(path: str, text: str, lines: Lines) -> Iterator[RawHit]:
 _GENERIC = re.compile(
     r"(" + NAME_WORDS + "|" + "|".join(sorted(NAME_SEGMENTS)) + r")"
     r"([A-Za-z0-9_.-]{0,40})([\"']?)[ \t]*(?:=|:=|:|=>|<-)[ \t]*"
-    r"(?:\"([^\"\n]{1,500})\"|'([^'\n]{1,500})'|`([^`\n]{1,500})`|([^\s\"'`,;){}\[\]<>]{1,500}))"
+    r"(?:\"([^\"\n]{1,500})\"|'([^'\n]{1,500})'|`([^`\n]{1,500})`|([^\s\"'`,;&){}\[\]<>]{1,500}))"
 )
 _SEGMENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
@@ -289,6 +321,8 @@ def _value(text: str, m: re.Match[str], is_code: bool) -> tuple[int, str] | None
     if group == 7:
         if is_code or "(" in value:
             return None  # NOTE: an unquoted right-hand side in code is an expression
+        if value.endswith("\\"):
+            return None  # NOTE: `Usuário\ ou\ senha`: prose with escaped spaces (.properties)
         value = value.rstrip(".")
     return group, value
 
@@ -313,11 +347,8 @@ def _candidates(low: str) -> Iterator[re.Match[str]]:
         yield m
 
 
-def _generic(path: str, text: str, lines: Lines) -> Iterator[RawHit]:
-    pure = PurePosixPath(path)
-    if pure.name in LOCKFILES:
-        return  # NOTE: lockfile integrity hashes are not secrets
-    is_code = pure.suffix.lower() in _CODE_EXT
+def _generic(text: str, lines: Lines, *, is_code: bool) -> Iterator[RawHit]:
+    stand_ins: set[str] = set()  # a stand-in is one hit per text (templates repeat them)
     for m in _candidates(_lower_same_length(text)):
         start = _name_start(text, m.start())
         name = text[start : m.end(2)]
@@ -325,9 +356,14 @@ def _generic(path: str, text: str, lines: Lines) -> Iterator[RawHit]:
         if not is_secret_name(name):
             continue
         found = _value(text, m, is_code)
-        if found is None or not is_secret_value(found[1]):
+        if found is None:
             continue
         group, value = found
+        shape = assignment_shape(value)
+        if shape is None or (shape == "placeholder" and value in stand_ins):
+            continue
+        if shape == "placeholder":
+            stand_ins.add(value)
         yield RawHit(
             "generic-assignment",
             value,
@@ -335,6 +371,7 @@ def _generic(path: str, text: str, lines: Lines) -> Iterator[RawHit]:
             m.start(group) + len(value),
             lines.line(start),
             detail=f"assigned to {name[:64]}",
+            shape=shape,
         )
 
 
@@ -346,13 +383,59 @@ def scan_text(
 ) -> list[RawHit]:
     """Every secret in ``text`` (the content of ``path``), one hit per secret occurrence.
 
-    ``detectors`` optionally filters by detector name (used by tests and benchmarks).
+    Hits of obvious stand-ins are included (``shape="placeholder"``). ``detectors``
+    optionally filters by detector name (used by tests and benchmarks).
     """
     lines = Lines(text)
+    pure = PurePosixPath(path)
+    # NOTE: lockfile integrity hashes are not secrets
+    generic = (
+        iter(())
+        if pure.name in LOCKFILES
+        else _generic(text, lines, is_code=pure.suffix.lower() in _CODE_EXT)
+    )
     hits = [
         *specific_hits(text, lines),
         *_config_hits(path, text, lines),
         *url_credential_hits(text, lines),
-        *_generic(path, text, lines),
+        *generic,
     ]
     return keep_distinct(hits, detectors)
+
+
+def scan_binary(data: bytes) -> list[RawHit]:
+    """The credential formats in a file whose content cannot hold text (``text.decode``
+    says binary): see ``formats.binary_hits``."""
+    return binary_hits(data)
+
+
+# What a piece of text must contain to hold anything ``secret_spans`` finds: a format's
+# prefix, a URL with a user part, or a stem of every secret-like name (``NAME_WORDS`` and
+# ``NAME_SEGMENTS``). Substring tests reject most evidence strings (package names,
+# versions, paths) before any detector runs; one regular expression of all the names was
+# slower than the detectors it spared.
+_NAME_STEMS = ("pass", "pw", "secret", "token", "key", "credential", "auth", "creds")
+
+
+def _may_hold_secret(text: str) -> bool:
+    if "://" in text and "@" in text:
+        return True
+    if any(needle in text for needle in NEEDLES):
+        return True
+    low = text.lower()
+    return any(stem in low for stem in _NAME_STEMS)
+
+
+def secret_spans(text: str) -> list[RawHit]:
+    """The secrets in a piece of repository text that is no file of its own (a script line,
+    an environment value, a commit subject): what redaction replaces. Read as a script, so
+    an unquoted right-hand side counts; stand-ins are left out (and take no span)."""
+    if not _may_hold_secret(text):
+        return []
+    lines = Lines(text)
+    hits = [
+        *specific_hits(text, lines),
+        *url_credential_hits(text, lines),
+        *_generic(text, lines, is_code=False),
+    ]
+    return keep_distinct(hit for hit in hits if hit.shape != "placeholder")

@@ -4,6 +4,12 @@ Each detector is a precompiled pattern guarded by cheap substring prefilters, so
 with no ``AKIA`` never runs the AWS pattern. These are the formats that count wherever they
 appear (a Dockerfile ``RUN`` line, an image label, a lockfile URL), whatever name they are
 assigned to; ``format_hits`` finds them and ``classify.redact_text`` hides them.
+
+Every hit carries the shape of its value (``Shape``): ``verified`` when the format carries
+its own proof (GitHub's and npm's CRC32 checksum, the structure of a fine-grained PAT, an
+AWS key id in base32, a PyPI macaroon for pypi.org), ``placeholder`` for an obvious stand-in
+(``ghp_xxxx…``, ``AKIAIOSFODNN7EXAMPLE``), ``weak`` for a guessable password, ``generated``
+otherwise. The context model (``context.py``) never lowers a verified token.
 """
 
 from __future__ import annotations
@@ -11,21 +17,39 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import dataclasses
 import json
 import re
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from urllib.parse import unquote
 
+from gatekeeper.models.secrets import Shape
 from gatekeeper.secrets._values import (
     char_classes,
+    is_non_value,
     is_placeholder,
+    is_reference,
+    is_stand_in,
     is_weak_default,
     looks_random,
     redact,
     shannon_entropy,
 )
 
-__all__ = ["PRECEDENCE", "Lines", "RawHit", "format_hits", "keep_distinct"]
+__all__ = [
+    "NEEDLES",
+    "PRECEDENCE",
+    "Lines",
+    "RawHit",
+    "Shape",
+    "binary_hits",
+    "format_hits",
+    "keep_distinct",
+    "token_checksum_ok",
+    "url_password_shape",
+]
 
 
 @dataclass(frozen=True)
@@ -37,6 +61,8 @@ class RawHit:
     line: int  # 1-based, within the scanned text
     paired: bool = False  # aws-access-key: its secret access key is nearby
     detail: str = ""  # what matched, without the value (e.g. "npmrc _authToken")
+    shape: Shape = "generated"
+    host: str = ""  # url-credentials: the host the password is for
 
 
 class Lines:
@@ -91,14 +117,90 @@ PRECEDENCE = {
 }
 
 
-def _token_ok(value: str, body_start: int = 0, min_entropy: float = 3.0) -> bool:
+def _token_shape(value: str, body_start: int = 0, min_entropy: float = 3.0) -> Shape:
+    """``placeholder`` for an obvious stand-in or a body too regular to be issued."""
     if is_placeholder(value):
-        return False
+        return "placeholder"
     body = value[body_start:]
     low = body.lower()
     if any(p in low for p in ("xxxx", "example", "0000", "aaaa", "1234567", "abcdef")):
+        return "placeholder"
+    return "generated" if shannon_entropy(body) >= min_entropy else "placeholder"
+
+
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _base62(number: int, width: int) -> str:
+    digits = []
+    for _ in range(width):
+        number, digit = divmod(number, 62)
+        digits.append(_BASE62[digit])
+    return "".join(reversed(digits))
+
+
+def token_checksum_ok(token: str) -> bool:
+    """GitHub's (and npm's) token checksum: the last 6 characters are the CRC32 of the
+    characters between the prefix's ``_`` and them, in base62 (github.blog, 2021-04-05)."""
+    _, sep, rest = token.partition("_")
+    if not sep or len(rest) <= 6 or not rest.isalnum() or not rest.isascii():
         return False
-    return shannon_entropy(body) >= min_entropy
+    content, checksum = rest[:-6], rest[-6:]
+    return _base62(zlib.crc32(content.encode()), 6) == checksum
+
+
+_FINE_GRAINED_PAT = re.compile(r"^github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}$")
+
+
+# Each proof returns what proves a token real ("" when nothing does).
+_CRC32_OK = "CRC32 checksum valid"
+
+
+def _github_proof(token: str) -> str:
+    if token.startswith("github_pat_"):
+        # NOTE: no public checksum; the documented structure (22 + 59 base62) is the proof.
+        return "fine-grained PAT structure" if _FINE_GRAINED_PAT.match(token) else ""
+    return _CRC32_OK if token_checksum_ok(token) else ""  # any length: ghr_ tokens are longer
+
+
+def _npm_proof(token: str) -> str:
+    return _CRC32_OK if len(token) == 40 and token_checksum_ok(token) else ""
+
+
+# A PyPI token is "pypi-" and a base64url macaroon whose location is pypi.org or test.pypi.org.
+_PYPI_LOCATIONS = (b"\x02\x01\x08pypi.org", b"\x02\x01\x0dtest.pypi.org")
+
+
+def _pypi_proof(token: str) -> str:
+    body = token.removeprefix("pypi-")
+    head = body[:24]  # 18 bytes: enough for the version, the location field and its value
+    try:
+        raw = base64.urlsafe_b64decode(head + "=" * (-len(head) % 4))
+    except (binascii.Error, ValueError):
+        return ""
+    return "a macaroon for pypi.org" if raw.startswith(_PYPI_LOCATIONS) else ""
+
+
+_AWS_BASE32 = re.compile(r"^[A-Z2-7]{16}$")
+
+
+def _aws_proof(key_id: str) -> str:
+    """An AWS access key id is its prefix and 16 base32 characters (no 0, 1, 8 or 9)."""
+    return "a base32 key id" if _AWS_BASE32.match(key_id[4:]) else ""
+
+
+def _shape(
+    value: str, body_start: int, min_entropy: float, prove: Callable[[str], str]
+) -> tuple[Shape, str]:
+    """The token's shape, and its proof when it is verified."""
+    shape = _token_shape(value, body_start, min_entropy)
+    if shape == "generated" and (proof := prove(value)):
+        return "verified", proof
+    return shape, ""
+
+
+def _unprovable(_: str) -> str:
+    return ""
 
 
 _PEM = re.compile(
@@ -126,18 +228,30 @@ _JWT = re.compile(
     r"(?<![A-Za-z0-9_-])(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,})"
     r"(?![A-Za-z0-9_.-])"
 )
+# NOTE: a password may hold `?` and `#` unencoded (written into a config file as it is);
+# the `@host` after it still makes it a credential.
 _URL_CRED = re.compile(
-    r"://([^\s:/?#@'\"<>\[\]{}]{1,128}):([^\s/?#@'\"<>{}]{1,256})@([A-Za-z0-9][A-Za-z0-9.-]{0,252})"
+    r"://([^\s:/?#@'\"<>\[\]{}]{1,128}):([^\s/@'\"<>{}]{1,256})@([A-Za-z0-9][A-Za-z0-9.-]{0,252})"
 )
 
-# (detector, prefilter needles, pattern, where the random body starts, its minimum entropy)
-_PREFIXED: tuple[tuple[str, tuple[str, ...], re.Pattern[str], int, float], ...] = (
-    ("github-token", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"), _GITHUB, 4, 3.0),
-    ("gitlab-token", ("glpat-",), _GITLAB, 6, 3.0),
-    ("stripe-key", ("k_live_",), _STRIPE, 8, 3.0),
-    ("google-api-key", ("AIza",), _GOOGLE, 4, 3.0),
-    ("npm-token", ("npm_",), _NPM, 4, 3.0),
-    ("pypi-token", ("pypi-AgE",), _PYPI, 8, 3.0),
+# (detector, prefilter needles, pattern, where the random body starts, its minimum entropy,
+# what proves the format)
+_PREFIXED: tuple[
+    tuple[str, tuple[str, ...], re.Pattern[str], int, float, Callable[[str], str]], ...
+] = (
+    (
+        "github-token",
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        _GITHUB,
+        4,
+        3.0,
+        _github_proof,
+    ),
+    ("gitlab-token", ("glpat-",), _GITLAB, 6, 3.0, _unprovable),
+    ("stripe-key", ("k_live_",), _STRIPE, 8, 3.0, _unprovable),
+    ("google-api-key", ("AIza",), _GOOGLE, 4, 3.0, _unprovable),
+    ("npm-token", ("npm_",), _NPM, 4, 3.0, _npm_proof),
+    ("pypi-token", ("pypi-AgE",), _PYPI, 8, 3.0, _pypi_proof),
 )
 
 
@@ -146,8 +260,9 @@ def _private_keys(text: str, lines: Lines) -> Iterator[RawHit]:
         return
     for m in _PEM.finditer(text):
         body = re.sub(r"\\[rn]|[\s\"',+]", "", m.group(4))
-        if len(body) < 40 or is_placeholder(body) or shannon_entropy(body) < 4.0:
+        if len(body) < 40:
             continue
+        stand_in = is_placeholder(body) or shannon_entropy(body) < 4.0
         kind = (m.group(1) or "").strip() or "PKCS#8"
         yield RawHit(
             "private-key",
@@ -156,6 +271,7 @@ def _private_keys(text: str, lines: Lines) -> Iterator[RawHit]:
             m.end(),
             lines.line(m.start()),
             detail=f"{kind} private key block",
+            shape="placeholder" if stand_in else "generated",
         )
 
 
@@ -174,9 +290,9 @@ def _aws_keys(text: str, lines: Lines) -> Iterator[RawHit]:
         return
     for m in _AWS_ID.finditer(text):
         key = m.group(1)
-        if not _token_ok(key, 4, 2.5):
-            continue
-        secret = _aws_secret_near(text, lines, m.start())
+        shape, proof = _shape(key, 4, 2.5, _aws_proof)
+        secret = None if shape == "placeholder" else _aws_secret_near(text, lines, m.start())
+        details = [proof, "with its secret access key nearby" if secret else ""]
         yield RawHit(
             "aws-access-key",
             key,
@@ -184,20 +300,29 @@ def _aws_keys(text: str, lines: Lines) -> Iterator[RawHit]:
             m.end(1),
             lines.line(m.start(1)),
             paired=secret is not None,
-            detail="with its secret access key nearby" if secret else "",
+            detail=", ".join(d for d in details if d),
+            shape=shape,
         )
         if secret is not None:
             yield RawHit("_consumed", "", secret.start(1), secret.end(1), 0)
 
 
 def _prefixed_tokens(text: str, lines: Lines) -> Iterator[RawHit]:
-    for name, needles, pattern, body_start, min_entropy in _PREFIXED:
+    for name, needles, pattern, body_start, min_entropy, prove in _PREFIXED:
         if not any(n in text for n in needles):
             continue
         for m in pattern.finditer(text):
             value = m.group(1)
-            if _token_ok(value, body_start, min_entropy):
-                yield RawHit(name, value, m.start(1), m.end(1), lines.line(m.start(1)))
+            shape, proof = _shape(value, body_start, min_entropy, prove)
+            yield RawHit(
+                name,
+                value,
+                m.start(1),
+                m.end(1),
+                lines.line(m.start(1)),
+                detail=proof,
+                shape=shape,
+            )
 
 
 def _slack_tokens(text: str, lines: Lines) -> Iterator[RawHit]:
@@ -206,15 +331,15 @@ def _slack_tokens(text: str, lines: Lines) -> Iterator[RawHit]:
     for m in _SLACK.finditer(text):
         value = m.group(1) or m.group(2)
         body_start = 5 if m.group(1) else 30
-        if _token_ok(value, body_start, 2.5):
-            yield RawHit(
-                "slack-token",
-                value,
-                m.start(),
-                m.end(),
-                lines.line(m.start()),
-                detail="webhook URL" if m.group(2) else "",
-            )
+        yield RawHit(
+            "slack-token",
+            value,
+            m.start(),
+            m.end(),
+            lines.line(m.start()),
+            detail="webhook URL" if m.group(2) else "",
+            shape=_token_shape(value, body_start, 2.5),
+        )
 
 
 def _jwt_signed(token: str) -> bool:
@@ -232,20 +357,33 @@ def _jwts(text: str, lines: Lines) -> Iterator[RawHit]:
         return
     for m in _JWT.finditer(text):
         value = m.group(1)
-        if _jwt_signed(value) and not is_placeholder(value):
-            yield RawHit("jwt", value, m.start(1), m.end(1), lines.line(m.start(1)))
+        if _jwt_signed(value):  # NOTE: an unsigned token (alg none) proves nothing to anyone
+            shape: Shape = "placeholder" if is_placeholder(value) else "generated"
+            yield RawHit("jwt", value, m.start(1), m.end(1), lines.line(m.start(1)), shape=shape)
 
 
-def _url_password_ok(user: str, password: str) -> bool:
-    """Whether a URL's password part is a literal credential (not a reference or a port)."""
-    if is_placeholder(password) or is_weak_default(password) or len(password) < 3:
-        return False
-    if password.lower() == user.lower() or password.startswith(("%", ":")):
-        return False
-    if shannon_entropy(password) < 1.5:
-        return False
+def url_password_shape(user: str, password: str) -> Shape | None:
+    """What a URL's password part is; None when it is no literal (a reference, a template, a
+    port of a multi-host URL)."""
+    if password.startswith(("%", ":", "$")) or is_reference(password):
+        return None
     # NOTE: host:port,host2 (a multi-host URL), not user:password
-    return re.match(r"\d{1,5}(?:,|$)", password) is None
+    if re.match(r"\d{1,5}(?:,|$)", password) is not None:
+        return None
+    plain = unquote(password)
+    if is_non_value(plain):
+        return None
+    if is_weak_default(plain):
+        return "weak"
+    if (
+        is_stand_in(plain)
+        or plain.lower() == unquote(user).lower()
+        or len(plain) < 3
+        or shannon_entropy(plain) < 1.5
+        or any(c.isspace() for c in plain)  # prose: "a secret"
+    ):
+        return "placeholder"
+    return "generated"
 
 
 def url_credential_hits(text: str, lines: Lines) -> Iterator[RawHit]:
@@ -254,8 +392,10 @@ def url_credential_hits(text: str, lines: Lines) -> Iterator[RawHit]:
         return
     for m in _URL_CRED.finditer(text):
         user, password = m.group(1), m.group(2)
-        if not _url_password_ok(user, password):
+        shape = url_password_shape(user, password)
+        if shape is None:
             continue
+        host = m.group(3)[:253].rstrip(".").lower()
         # SECURITY: the user part can itself be a token (`https://ghp_...:x@host`); only a
         # name that does not look generated is printed as it is.
         shown = redact(user) if looks_random(user) else user[:32]
@@ -265,7 +405,9 @@ def url_credential_hits(text: str, lines: Lines) -> Iterator[RawHit]:
             m.start(2),
             m.end(2),
             lines.line(m.start()),
-            detail=f"password for {shown}@{m.group(3)[:64]}",
+            detail=f"password for {shown}@{host[:64]}",
+            shape=shape,
+            host=host,
         )
 
 
@@ -282,6 +424,49 @@ def specific_hits(text: str, lines: Lines) -> Iterator[RawHit]:
     """Token formats with a recognisable prefix (and the spans they consume)."""
     for detector in _FORMATS:
         yield from detector(text, lines)
+
+
+# What every credential format contains: a file that cannot hold text is searched for these
+# (a regular expression of literals is about 5x faster than one substring search each) and
+# only the bytes around a match are read as text.
+NEEDLES = tuple(
+    sorted(
+        {n for _, needles, *_ in _PREFIXED for n in needles}
+        | {"AKIA", "ASIA", "xox", "hooks.slack.com", "eyJ", "PRIVATE KEY"}
+    )
+)
+_BINARY_NEEDLES = re.compile(b"|".join(re.escape(needle.encode()) for needle in NEEDLES))
+# Around a match: the start of a key block's header before it, a whole 4096-bit key block
+# and an AWS secret key five lines on after it.
+_BEFORE, _AFTER = 1024, 8192
+
+
+def _windows(data: bytes) -> list[tuple[int, int]]:
+    windows: list[tuple[int, int]] = []
+    for m in _BINARY_NEEDLES.finditer(data):
+        lo, hi = max(0, m.start() - _BEFORE), min(len(data), m.end() + _AFTER)
+        if windows and lo <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], hi)
+        else:
+            windows.append((lo, hi))
+    return windows
+
+
+def binary_hits(data: bytes) -> list[RawHit]:
+    """The credential formats in content that cannot hold text: tokens and key blocks are
+    ASCII wherever they are stored, so the bytes around each likely prefix are read byte
+    for character (``latin-1``). Line numbers count the line feeds before a hit."""
+    hits: list[RawHit] = []
+    for lo, hi in _windows(data):
+        text = data[lo:hi].decode("latin-1")
+        first_line = data.count(b"\n", 0, lo)
+        hits.extend(
+            dataclasses.replace(
+                hit, start=hit.start + lo, end=hit.end + lo, line=hit.line + first_line
+            )
+            for hit in keep_distinct(specific_hits(text, Lines(text)))
+        )
+    return keep_distinct(hits)
 
 
 def keep_distinct(

@@ -70,6 +70,24 @@ REASON_CODES: tuple[Rule, ...] = (
         "review.",
     ),
     _code(
+        "certificate-invalid",
+        "a Sigstore bundle's signing certificate was not valid when it signed: expired or not "
+        "yet valid at the time the log or a timestamp authority recorded, no valid signed "
+        "certificate timestamp, or not a code-signing certificate",
+        "A keyless signature is only as good as the ten-minute certificate behind it. A "
+        "signature made outside the certificate's validity is what a stolen or replayed key "
+        "looks like. Sign again in the pipeline; do not promote on this bundle.",
+    ),
+    _code(
+        "log-entry-invalid",
+        "a Sigstore bundle's transparency-log entry is missing, does not match the bundle, or "
+        "its inclusion proof, checkpoint or promise does not verify under the trusted root "
+        "(or no trusted signing time could be established)",
+        "Without a verified log entry nobody can see the signature was made, and nothing proves "
+        "when. Use the bundle the signing tool wrote (with its log entry), check that the policy "
+        "names the trusted root of the instance that logged it, or sign again.",
+    ),
+    _code(
         "threshold",
         "fewer distinct trusted keys signed than the stage's threshold",
         "The stage needs more independent signers than it has. Collect signatures from the "
@@ -163,6 +181,13 @@ REASON_CODES: tuple[Rule, ...] = (
         "a verification summary was made by another verifier than the one expected",
         "Only the expected verifier's summaries count. Verify the artifact with that verifier, "
         "or check which verifier id the deployment should accept.",
+    ),
+    _code(
+        "vsa-level-mismatch",
+        "a verification summary's `verifiedLevels` do not meet a level the deployer requires",
+        "The verifier did not establish the level asked for (`vsa verify --verified-level`): "
+        "the build's provenance, or the build platform, falls short of it. Deploy only "
+        "artifacts verified at the required level, or ask why this one was not.",
     ),
     _code(
         "internal-error",

@@ -20,18 +20,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pydantic import ValidationError
 from securesystemslib.signer import SSlibKey
 
 from gatekeeper._digest import sha256_file
 from gatekeeper._fileio import loads_json_strict
-from gatekeeper.attest.dsse import TooManySignatures, verify_envelope_signatures
+from gatekeeper.attest.bundle import bundle_statement_key
+from gatekeeper.attest.dsse import MAX_SIGNATURES, TooManySignatures, read_envelope
 from gatekeeper.attest.keys import load_public_key
 from gatekeeper.attest.materials import dir_artifact
+from gatekeeper.attest.signed import is_metablock, open_signed
 from gatekeeper.attest.statement import StageRecord, parse_attestation
 from gatekeeper.errors import GatekeeperError, InvalidInput, MalformedInput
 from gatekeeper.models.decision import PolicyMark
-from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE, Envelope
+from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE
 from gatekeeper.models.policy import Policy, StagePolicy, format_duration
 from gatekeeper.models.statement import TREE_DIGEST_ALG, Artifact
 from gatekeeper.models.verdict import Reason, Verdict
@@ -44,11 +45,26 @@ from gatekeeper.store import (
     open_store,
 )
 from gatekeeper.verify.attested import findings_to_judge
+from gatekeeper.verify.digests import parse_digest
 from gatekeeper.verify.evidence import evidence_gap
+from gatekeeper.verify.given import GivenFiles
 from gatekeeper.verify.policy_signature import KeyFile, policy_signature_problem, read_key_files
 from gatekeeper.verify.serial import policy_mark, rollback_reason
-from gatekeeper.verify.signatures import judge_signatures
+from gatekeeper.verify.signatures import IdentityCheck, SignatureJudgement, judge_signatures
+from gatekeeper.verify.sigstore import (
+    BundleVerifier,
+    RootFile,
+    read_trusted_roots,
+)
 from gatekeeper.verify.stages import index_stages, stands_for
+from gatekeeper.verify.subjects import (
+    FILE_ALGORITHMS,
+    ArtifactSubject,
+    digest_subject,
+    file_subject,
+    normal_value,
+    subject_matches,
+)
 
 CLOCK_SKEW = timedelta(minutes=5)
 _MAX_LISTED = 5
@@ -64,11 +80,15 @@ class VerifyConfig:
     policy_path: Path
     artifacts: list[str] = field(default_factory=list)
     image_digests: list[str] = field(default_factory=list)
+    # Artifacts known only by a digest in any in-toto DigestSet algorithm ("sha512:<hex>").
+    digests: list[str] = field(default_factory=list)
     store: str | None = None
     policy_key: str | None = None
     commit: str | None = None
     now: datetime | None = None
     insecure_registry: bool = False  # plain HTTP to a loopback oci:// store only
+    # --bundle FILE: attestations judged besides the store's (nothing is written)
+    bundles: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -76,8 +96,12 @@ class VerifyTrace:
     """What a verdict rests on (for the decision log and the verification summary)."""
 
     policy_digest: str | None = None  # "sha256:<hex>" of the policy's exact bytes
-    subjects: list[tuple[str, str]] = field(default_factory=list)  # (name, "sha256:<hex>")
+    # (name, "alg:value"): sha256 for files, else the digest the artifact was given by
+    subjects: list[tuple[str, str]] = field(default_factory=list)
     attestations: list[str] = field(default_factory=list)  # envelope ids of passing chains
+    # Subjects ("alg:value") whose passing chain holds provenance of their build: a SLSA
+    # provenance, or an attestation that recorded the command producing them.
+    built: set[str] = field(default_factory=set)
     # The accepted policy's serial, for the decision log to remember (verify/policy-rollback).
     policy_mark: tuple[str, PolicyMark] | None = None
 
@@ -166,12 +190,22 @@ def run_verify(cfg: VerifyConfig, trace: VerifyTrace | None = None) -> Verdict:
         )
 
 
-def _subjects(cfg: VerifyConfig) -> list[tuple[str, str]]:
-    """(name, digest) of every artifact to verify. Raises InvalidInput (a usage error)."""
-    subjects = [artifact_digest(a) for a in cfg.artifacts]
-    subjects += [artifact_digest(d) for d in cfg.image_digests]
+def _artifact_subject(spec: str) -> ArtifactSubject:
+    """An ARTIFACT: a file, or a literal ``sha256:<hex>``. Raises InvalidInput."""
+    if spec.startswith("sha256:"):
+        name, digest = artifact_digest(spec)
+        return ArtifactSubject(name, {"sha256": digest.partition(":")[2]})
+    return file_subject(spec)
+
+
+def _subjects(cfg: VerifyConfig) -> list[ArtifactSubject]:
+    """Every artifact to verify. Raises InvalidInput (a usage error)."""
+    subjects = [_artifact_subject(a) for a in cfg.artifacts]
+    subjects += [_artifact_subject(artifact_digest(d)[1]) for d in cfg.image_digests]
+    # --digest: refused first when its algorithm is unknown or broken (md5, sha1)
+    subjects += [digest_subject(parse_digest(d)[1]) for d in cfg.digests]
     if not subjects:
-        raise InvalidInput("name at least one ARTIFACT or --image-digest to verify")
+        raise InvalidInput("name at least one ARTIFACT, --image-digest or --digest to verify")
     if cfg.commit is not None and not re.fullmatch(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}", cfg.commit):
         # SECURITY: a prefix matches every commit that shares it; only a full id names one.
         raise InvalidInput(
@@ -188,11 +222,14 @@ def _policy_reasons(
     key_files: dict[str, KeyFile],
     policy_key: SSlibKey | None,
     now: datetime,
+    roots: dict[str, RootFile] | None = None,
 ) -> list[Reason]:
     """The policy's own reasons to block: its signature (when a key is given) and its expiry."""
     reasons: list[Reason] = []
     if policy_key is not None:
-        problem = policy_signature_problem(cfg.policy_path, policy_bytes, key_files, policy_key)
+        problem = policy_signature_problem(
+            cfg.policy_path, policy_bytes, key_files, policy_key, roots
+        )
         if problem is not None:
             reasons.append(Reason(code="verify/policy-unsigned", message=problem))
     if policy.expires <= now:
@@ -212,12 +249,19 @@ def _policy_reasons(
     return reasons
 
 
-def _policy_keys(cfg: VerifyConfig, policy: Policy) -> tuple[dict[str, KeyFile], Reason | None]:
-    """The policy's key files, read relative to the policy file; one that cannot be read blocks."""
+def _policy_keys(
+    cfg: VerifyConfig, policy: Policy
+) -> tuple[dict[str, KeyFile], dict[str, RootFile], Reason | None]:
+    """The policy's key files and trusted roots, read relative to the policy file; one that
+    cannot be read blocks."""
     try:
-        return read_key_files(cfg.policy_path, policy), None
+        return (
+            read_key_files(cfg.policy_path, policy),
+            read_trusted_roots(cfg.policy_path, policy),
+            None,
+        )
     except InvalidInput as exc:
-        return {}, Reason(code="verify/policy-invalid", message=exc.diagnostics())
+        return {}, {}, Reason(code="verify/policy-invalid", message=exc.diagnostics())
 
 
 def _artifact_reasons(
@@ -225,9 +269,10 @@ def _artifact_reasons(
     store: Store,
     policy: Policy,
     keys: dict[str, SSlibKey],
-    subjects: list[tuple[str, str]],
+    subjects: list[ArtifactSubject],
     now: datetime,
     trace: VerifyTrace,
+    bundles: BundleVerifier | None = None,
 ) -> list[Reason]:
     """Every reason to block each artifact, from the store's attestations of every stage.
 
@@ -236,14 +281,15 @@ def _artifact_reasons(
     verdict and every reason exactly as reading the whole store does.
     """
     pending = [
-        digest
-        for _name, digest in subjects
-        if not _passes_quickly(store, digest, policy, keys, now, cfg.commit, trace.attestations)
+        subject
+        for subject in subjects
+        if not _passes_quickly(store, subject, policy, keys, now, cfg.commit, trace, bundles)
     ]
     if not pending:
         return []
     loads = {
-        stage.name: _load_candidates(store, stage, policy, keys, now) for stage in policy.stages
+        stage.name: _load_candidates(store, stage, policy, keys, now, bundles)
+        for stage in policy.stages
     }
     candidates = _Pool(
         {name: load.candidates for name, load in loads.items()},
@@ -252,8 +298,8 @@ def _artifact_reasons(
     )
     return [
         reason
-        for digest in pending
-        for reason in _verify_subject(digest, policy, candidates, cfg.commit, trace.attestations)
+        for subject in pending
+        for reason in _verify_subject(subject, policy, candidates, cfg.commit, trace)
     ]
 
 
@@ -264,16 +310,17 @@ _QUICK_RUNS = 16
 
 def _passes_quickly(
     store: Store,
-    digest: str,
+    artifact: ArtifactSubject,
     policy: Policy,
     keys: dict[str, SSlibKey],
     now: datetime,
     commit: str | None,
-    used: list[str],
+    trace: VerifyTrace,
+    bundles: BundleVerifier | None,
 ) -> bool:
-    """Whether the artifact passes on the attestations filed under its digest and its runs.
+    """Whether the artifact passes on the attestations filed under its digests and its runs.
 
-    The final stage's attestations naming ``digest`` come from the store's subject index;
+    The final stage's attestations naming the artifact come from the store's subject index;
     for the runs of those ``_verify_subject`` tries, every other stage's attestations of
     that run (and those with no run identity) from the run index: the options ``_pick``
     offers each chain, so the same rules run on the same candidates, and a pass here is the
@@ -282,23 +329,23 @@ def _passes_quickly(
     """
     final = policy.stages[-1]
     try:
-        finals = [
-            cand
-            for stored in store.by_subject(digest, complete=False)
-            if (cand := _examine(stored, final, policy, keys, now, [])) is not None
+        found = [
+            stored
+            for alg, value in sorted(artifact.digests.items())
+            for stored in store.by_subject(f"{alg}:{value}", complete=False)
         ]
-        finals.sort(key=lambda c: (c.finished, c.stored.id), reverse=True)
-        named = _Pool({final.name: finals}, final=final.name).finals_by_digest.get(digest, [])
+        finals = _examine_all(found, final, policy, keys, now, bundles).candidates
+        named = _Pool({final.name: finals}, final=final.name).finals_naming(artifact)
         runs = list(dict.fromkeys(c.binding for c in named[:MAX_CHAINS_PER_SUBJECT]))
         if not named or len(runs) > _QUICK_RUNS:
             return False
         by_stage = {final.name: finals}
         for stage in policy.stages[:-1]:
-            by_stage[stage.name] = _run_candidates(store, stage, runs, policy, keys, now)
+            by_stage[stage.name] = _run_candidates(store, stage, runs, policy, keys, now, bundles)
     except StoreLimitError:
         return False  # the full read meets the same cap, and names it
     pool = _Pool(by_stage, final=final.name)
-    return not _verify_subject(digest, policy, pool, commit, used)
+    return not _verify_subject(artifact, policy, pool, commit, trace)
 
 
 def _run_candidates(
@@ -308,29 +355,24 @@ def _run_candidates(
     policy: Policy,
     keys: dict[str, SSlibKey],
     now: datetime,
+    bundles: BundleVerifier | None,
 ) -> list[Candidate]:
     """The attestations of ``stage`` the store's run index files under ``runs`` and under
     no run identity, examined as ``_load_candidates`` examines a stage's, newest first."""
-    cands: list[Candidate] = []
-    seen: set[str] = set()
-    for index in index_stages(stage):
-        for run_id, source_commit in dict.fromkeys([*runs, _UNBOUND]):
-            for stored in store.by_run(RunKey(run_id, source_commit), index, complete=False):
-                if stored.id in seen:
-                    continue
-                seen.add(stored.id)
-                cand = _examine(stored, stage, policy, keys, now, [])
-                if cand is not None:
-                    cands.append(cand)
-    cands.sort(key=lambda c: (c.finished, c.stored.id), reverse=True)
-    return cands
+    found = [
+        stored
+        for index in index_stages(stage)
+        for run_id, source_commit in dict.fromkeys([*runs, _UNBOUND])
+        for stored in store.by_run(RunKey(run_id, source_commit), index, complete=False)
+    ]
+    return _examine_all(found, stage, policy, keys, now, bundles).candidates
 
 
 def _run_verify(cfg: VerifyConfig, trace: VerifyTrace) -> Verdict:
     now = cfg.now or datetime.now(UTC)
     subjects = _subjects(cfg)
-    trace.subjects = list(subjects)
-    shown = [f"{name} ({digest})" if name != digest else digest for name, digest in subjects]
+    trace.subjects = [(s.name, s.primary) for s in subjects]
+    shown = [s.shown() for s in subjects]
     policy_key = load_public_key(cfg.policy_key) if cfg.policy_key else None
     try:
         policy, policy_bytes = load_policy(cfg.policy_path)
@@ -339,14 +381,28 @@ def _run_verify(cfg: VerifyConfig, trace: VerifyTrace) -> Verdict:
             [Reason(code="verify/policy-invalid", message=exc.diagnostics())], None, shown
         )
     trace.policy_digest = f"sha256:{hashlib.sha256(policy_bytes).hexdigest()}"
-    key_files, problem = _policy_keys(cfg, policy)
+    key_files, roots, problem = _policy_keys(cfg, policy)
     if problem is not None:
         return _block([problem], policy.name, shown)
-    reasons = _policy_reasons(cfg, policy, policy_bytes, key_files, policy_key, now)
+    reasons = _policy_reasons(cfg, policy, policy_bytes, key_files, policy_key, now, roots)
     if not policy.stages:
         return _block(reasons, policy.name, shown)
     keys = {name: key_file.key for name, key_file in key_files.items()}
-    store = open_store(cfg.store, insecure=cfg.insecure_registry)
+    bundles = BundleVerifier(roots, policy.identity_keys())
+    store: Store = open_store(cfg.store, insecure=cfg.insecure_registry)
+    if cfg.bundles:
+        # Read before anything is decided: an unreadable file is a usage error, and one that
+        # is not an attestation blocks with its reason.
+        from gatekeeper.attest.importer import prepare_files  # imports this package
+
+        try:
+            store = GivenFiles(store, prepare_files(cfg.bundles))
+        except InvalidInput as exc:
+            if not all(Path(b).is_file() for b in cfg.bundles):
+                raise
+            return _block(
+                [Reason(code="verify/malformed", message=exc.diagnostics())], policy.name, shown
+            )
     # SECURITY: an older policy put back (its signature still verifies) blocks on its serial.
     rollback = rollback_reason(policy, trace.policy_digest, store.decision_log().marks())
     if rollback is not None:
@@ -354,7 +410,7 @@ def _run_verify(cfg: VerifyConfig, trace: VerifyTrace) -> Verdict:
     if not reasons:  # only an accepted policy raises what the gate remembers
         trace.policy_mark = policy_mark(policy, trace.policy_digest)
 
-    reasons.extend(_artifact_reasons(cfg, store, policy, keys, subjects, now, trace))
+    reasons.extend(_artifact_reasons(cfg, store, policy, keys, subjects, now, trace, bundles))
     reasons = _dedupe(reasons)
     return Verdict(
         command="verify",
@@ -374,18 +430,46 @@ class _StageLoad:
 
 
 def _load_candidates(
-    store: Store, stage: StagePolicy, policy: Policy, keys: dict[str, SSlibKey], now: datetime
+    store: Store,
+    stage: StagePolicy,
+    policy: Policy,
+    keys: dict[str, SSlibKey],
+    now: datetime,
+    bundles: BundleVerifier | None = None,
 ) -> _StageLoad:
+    found = [stored for index in index_stages(stage) for stored in store.by_stage(index)]
+    return _examine_all(found, stage, policy, keys, now, bundles)
+
+
+def _examine_all(
+    found: list[StoredEnvelope],
+    stage: StagePolicy,
+    policy: Policy,
+    keys: dict[str, SSlibKey],
+    now: datetime,
+    bundles: BundleVerifier | None,
+) -> _StageLoad:
+    """The candidates ``found`` holds for ``stage`` (each item once; Sigstore bundles
+    grouped by the statement they sign), newest first."""
     load = _StageLoad()
     seen: set[str] = set()
-    for index in index_stages(stage):
-        for stored in store.by_stage(index):
-            if stored.id in seen:
-                continue
-            seen.add(stored.id)
-            candidate = _examine(stored, stage, policy, keys, now, load.unmatched)
-            if candidate is not None:
-                load.candidates.append(candidate)
+    statements: dict[str, list[StoredEnvelope]] = {}  # Sigstore bundles, by what they sign
+    for stored in found:
+        if stored.id in seen:
+            continue
+        seen.add(stored.id)
+        signed = bundle_statement_key(stored.data)
+        if signed is not None:
+            statements.setdefault(signed, []).append(stored)
+            continue
+        candidate = _examine(stored, stage, policy, keys, now, load.unmatched)
+        if candidate is not None:
+            load.candidates.append(candidate)
+    verifier = bundles or BundleVerifier({}, {})
+    for group in statements.values():
+        candidate = _examine_bundles(group, stage, policy, keys, now, load.unmatched, verifier)
+        if candidate is not None:
+            load.candidates.append(candidate)
     load.candidates.sort(key=lambda c: (c.finished, c.stored.id), reverse=True)
     return load
 
@@ -400,8 +484,10 @@ def _examine(
 ) -> Candidate | None:
     where = stored.id[:12]
     try:
-        envelope = Envelope.model_validate(loads_json_strict(stored.data))
-    except (ValueError, ValidationError) as exc:
+        obj = loads_json_strict(stored.data)
+        if not is_metablock(obj):
+            read_envelope(obj)  # its form, before anything is decoded
+    except (ValueError, MalformedInput) as exc:
         return Candidate(
             stored,
             None,
@@ -413,12 +499,13 @@ def _examine(
                 )
             ],
         )
-    if not envelope.signatures:
+    if not obj.get("signatures"):
         # Nothing to verify, so nothing to decode: an unsigned envelope costs no more.
         unsigned = judge_signatures([], stage, keys, where).reason
         return Candidate(stored, None, [unsigned] if unsigned else [], unverified=True)
     try:
-        payload, checks = verify_envelope_signatures(envelope, keys)
+        document = open_signed(obj, f"envelope {where}")
+        checks = document.check(keys)
     except TooManySignatures as exc:
         limit = Reason(
             code="verify/limit-exceeded", stage=stage.name, message=f"envelope {where}: {exc}"
@@ -428,15 +515,85 @@ def _examine(
         return Candidate(
             stored,
             None,
-            [Reason(code="verify/malformed", stage=stage.name, message=f"envelope {where}: {exc}")],
+            [Reason(code="verify/malformed", stage=stage.name, message=str(exc))],
         )
+    payload = document.payload
     judged = judge_signatures(checks, stage, keys, where)
+    signed = _Signed(stored, where, document.payload_type, payload, judged)
+    return _candidate(signed, stage, policy, now, unmatched)
+
+
+def _examine_bundles(
+    group: list[StoredEnvelope],
+    stage: StagePolicy,
+    policy: Policy,
+    keys: dict[str, SSlibKey],
+    now: datetime,
+    unmatched: list[str],
+    bundles: BundleVerifier,
+) -> Candidate | None:
+    """Sigstore bundles over one statement, judged together: each bundle is one signature.
+
+    SECURITY: each bundle is verified under the policy's trusted roots before its payload is
+    read; the payload parsed is the one sigstore-python verified, never the store's copy.
+    """
+    group = sorted(group, key=lambda g: g.id)
+    stored, where = group[0], group[0].id[:12]
+    if len(group) > MAX_SIGNATURES:
+        limit = Reason(
+            code="verify/limit-exceeded",
+            stage=stage.name,
+            message=f"bundle {where}: {len(group)} bundles sign one statement, more than the "
+            f"{MAX_SIGNATURES} signatures a verifier reads on one attestation",
+        )
+        return Candidate(stored, None, [limit], unverified=True)
+    prefer = [k.trusted_root for n, k in policy.identity_keys().items() if n in stage.signed_by]
+    checks: list[IdentityCheck] = []
+    verified: tuple[str, bytes] | None = None
+    for index, item in enumerate(group):
+        outcome = bundles.check(item.data, prefer)
+        signer = outcome.signer
+        if not outcome.verified or signer is None or outcome.payload_type is None:
+            problem = Reason(
+                code=outcome.code or "verify/bad-signature",
+                stage=stage.name,
+                message=f"bundle {item.id[:12]}: {outcome.problem or 'does not verify'}",
+            )
+            checks.append(IdentityCheck(index, (), "", "", problem))
+            continue
+        verified = verified or (outcome.payload_type, outcome.payload or b"")
+        why = bundles.why_not([n for n in stage.signed_by if n not in outcome.matched], signer)
+        shown = signer.describe() + (f" ({'; '.join(why)})" if why and not outcome.matched else "")
+        checks.append(IdentityCheck(index, outcome.matched, signer.id, shown))
+    judged = judge_signatures(checks, stage, keys, f"bundle {where}")
+    if verified is None:
+        return Candidate(stored, None, [judged.reason] if judged.reason else [], unverified=True)
+    signed = _Signed(stored, where, verified[0], verified[1], judged)
+    return _candidate(signed, stage, policy, now, unmatched)
+
+
+@dataclass(frozen=True)
+class _Signed:
+    """An attestation whose signatures were judged, and the payload they cover."""
+
+    stored: StoredEnvelope
+    where: str
+    payload_type: str
+    payload: bytes
+    judged: SignatureJudgement
+
+
+def _candidate(
+    signed: _Signed, stage: StagePolicy, policy: Policy, now: datetime, unmatched: list[str]
+) -> Candidate | None:
+    """The candidate an attestation is for ``stage`` once its signatures were judged."""
+    stored, where, judged = signed.stored, signed.where, signed.judged
     judgement = judged.reason
-    if envelope.payload_type != INTOTO_PAYLOAD_TYPE:
+    if signed.payload_type != INTOTO_PAYLOAD_TYPE:
         wrong = Reason(
             code="verify/malformed",
             stage=stage.name,
-            message=f"envelope {where}: payload type {envelope.payload_type!r} is not "
+            message=f"envelope {where}: payload type {signed.payload_type!r} is not "
             f"{INTOTO_PAYLOAD_TYPE}",
         )
         return Candidate(stored, None, [wrong, *([judgement] if judgement else [])])
@@ -445,7 +602,7 @@ def _examine(
         # store could otherwise make every verify parse megabytes of crafted JSON.
         return Candidate(stored, None, [judgement], unverified=True)
     try:
-        record = parse_attestation(envelope.payload_type, payload)
+        record = parse_attestation(signed.payload_type, signed.payload)
     except MalformedInput as exc:
         reasons = [
             Reason(code="verify/malformed", stage=stage.name, message=f"envelope {where}: {exc}")
@@ -457,7 +614,7 @@ def _examine(
     if mismatch is not None:
         # Filed under this stage (an unsigned index) but signed as something else: not a
         # candidate. A foreign provenance the stage does not accept is named in messages.
-        if record.kind != "gatekeeper" and record.kind != "in-toto-link":
+        if not record.names_stage:
             unmatched.append(f"{record.kind} {where}: {mismatch}")
         return None
     problems: list[Reason] = [judgement] if judgement is not None else []
@@ -614,44 +771,99 @@ class _Pool:
             groups = self.by_binding.setdefault(name, {})
             for cand in cands:
                 groups.setdefault(cand.binding, []).append(cand)
+        # "alg:value" (hex in lower case) -> the final-stage candidates with such a subject
         self.finals_by_digest: dict[str, list[Candidate]] = {}
+        self.final_algorithms: set[str] = set()
         for cand in self.parsed.get(final, []):
-            for digest in cand.record.subject_digests() if cand.record else ():
-                self.finals_by_digest.setdefault(digest, []).append(cand)
+            keys = {
+                f"{alg}:{normal_value(value)}"
+                for _name, digest in (cand.record.subjects if cand.record else [])
+                for alg, value in digest.items()
+            }
+            for key in sorted(keys):
+                self.finals_by_digest.setdefault(key, []).append(cand)
+                self.final_algorithms.add(key.partition(":")[0])
+
+    def finals_naming(self, artifact: ArtifactSubject) -> list[Candidate]:
+        """The final-stage candidates with a subject naming ``artifact``, newest first.
+
+        A file is hashed with another algorithm only when no candidate names its sha256 and
+        some candidate records that algorithm (npm's sha512, say).
+        """
+        found = self._naming(artifact)
+        if artifact.path is None:
+            return found
+        if not found:
+            artifact.add_file_digests(self.final_algorithms)
+            return self._naming(artifact)
+        # A subject that names the file by sha256 and records another algorithm too must agree
+        # on that one as well: hash the file with it and match again.
+        recorded = {
+            alg
+            for cand in found
+            for _name, digest in (cand.record.subjects if cand.record else [])
+            if subject_matches(digest, artifact)
+            for alg in digest
+            if alg in FILE_ALGORITHMS and alg not in artifact.digests
+        }
+        if recorded:
+            artifact.add_file_digests(recorded)
+            found = self._naming(artifact)
+        return found
+
+    def _naming(self, artifact: ArtifactSubject) -> list[Candidate]:
+        seen: dict[str, Candidate] = {}
+        for alg, value in artifact.digests.items():
+            for cand in self.finals_by_digest.get(f"{alg}:{value}", []):
+                if cand.record is not None and any(
+                    subject_matches(digest, artifact) for _name, digest in cand.record.subjects
+                ):
+                    seen.setdefault(cand.stored.id, cand)
+        return sorted(seen.values(), key=lambda c: (c.finished, c.stored.id), reverse=True)
 
     def __getitem__(self, stage: str) -> list[Candidate]:
         return self.by_stage[stage]
 
 
 def _verify_subject(
-    digest: str,
+    artifact: ArtifactSubject,
     policy: Policy,
     candidates: _Pool,
     commit: str | None,
-    used: list[str] | None = None,
+    trace: VerifyTrace | None = None,
 ) -> list[Reason]:
     final = policy.stages[-1]
     finals = candidates[final.name]
-    matching = candidates.finals_by_digest.get(digest, [])
+    digest = artifact.primary
+    matching = candidates.finals_naming(artifact)
     if not matching:
+        # No chain can be followed back from the final stage, so the stages the store has no
+        # attestation of at all are named now rather than one per run.
+        absent = [
+            _missing(s.name, candidates) for s in policy.stages[:-1] if not candidates[s.name]
+        ]
         if not finals:
-            return [_missing(final.name, candidates)]
+            return [*absent, _missing(final.name, candidates)]  # in the policy's order
         broken = [r for c in finals if c.record is None for r in c.problems]
         if all(c.unverified for c in finals):
             # No trusted key signed any of them, so none was parsed and whether they name the
             # artifact is unknown; their own reasons say why they do not count.
-            return broken
+            return [*broken, *absent]
         mismatch = Reason(
             code="verify/subject-mismatch",
             stage=final.name,
-            message=f"{digest} is not a product of any {final.name} attestation "
+            message=f"{_digests_text(artifact)} is not a product of any {final.name} attestation "
             f"({len(finals)} found): this is not the artifact that was attested",
         )
-        return [mismatch, *broken]
+        return [mismatch, *broken, *absent]
     best: list[Reason] | None = None
     for candidate in matching[:MAX_CHAINS_PER_SUBJECT]:
-        reasons = _verify_chain(candidate, policy, candidates, commit, used)
+        chosen, reasons = _verify_chain(candidate, policy, candidates, commit)
         if not reasons:
+            if trace is not None:
+                trace.attestations.extend(sorted(c.stored.id for c in chosen.values()))
+                if any(_builds(c.record, artifact) for c in chosen.values()):
+                    trace.built.add(artifact.primary)
             return []
         if best is None:
             best = reasons
@@ -667,6 +879,12 @@ def _verify_subject(
             ),
         ]
     return best or []
+
+
+def _digests_text(artifact: ArtifactSubject) -> str:
+    """The artifact's digest, and the others it was hashed with to find it."""
+    others = [f"{alg}:{artifact.digests[alg]}" for alg in artifact.computed]
+    return artifact.primary + (f" (nor {', '.join(others)})" if others else "")
 
 
 def _missing(stage: str, candidates: _Pool) -> Reason:
@@ -780,20 +998,51 @@ def _pick(
     return pick, problems
 
 
-def _commit_reasons(chosen: dict[str, Candidate], commit: str) -> list[Reason]:
-    """Every chosen stage recorded the commit being promoted."""
+_COMMIT_SOURCES = "--commit, or GATEKEEPER_COMMIT, GITHUB_SHA, GIT_COMMIT or CI_COMMIT_SHA"
+
+
+def _commit_reasons(
+    chosen: dict[str, Candidate], commit: str | None, policy: Policy
+) -> list[Reason]:
+    """Every chosen stage recorded the commit being promoted.
+
+    gatekeeper's own attestations always record their commit, so one without it blocks. A
+    foreign attestation (an in-toto link, a witness collection, a SLSA provenance) is held to
+    the commit it records itself: a different one blocks; one that records none is not a
+    mismatch, unless its stage's matcher says ``must_match_commit``, which also blocks when no
+    commit is being verified.
+    """
     reasons = []
     for name, cand in chosen.items():
-        recorded = cand.record.source_commit if cand.record else None
-        if recorded is None:
-            message = f"stage {name} records no source commit; {commit[:12]} is being promoted"
+        record = cand.record
+        if record is None:
+            continue
+        recorded = record.recorded_commit
+        matcher = policy.stage(name).provenance
+        required = (
+            record.kind == "slsa-provenance" and matcher is not None and matcher.must_match_commit
+        )
+        message = None
+        if commit is None:
+            if required:
+                message = (
+                    f"the policy requires stage {name}'s provenance to match the commit being "
+                    f"verified, and no commit was given ({_COMMIT_SOURCES})"
+                )
+        elif recorded is None:
+            if record.kind == "gatekeeper":
+                message = f"stage {name} records no source commit; {commit[:12]} is being promoted"
+            elif required:
+                message = (
+                    f"stage {name}'s {record.kind} records no source commit, and the policy "
+                    f"requires it to match {commit[:12]}"
+                )
         elif recorded.lower() != commit.lower():
             message = (
                 f"stage {name} recorded commit {recorded[:12]}, but {commit[:12]} is being promoted"
             )
-        else:
-            continue
-        reasons.append(Reason(code="verify/commit-mismatch", stage=name, message=message))
+        if message is not None:
+            reasons.append(Reason(code="verify/commit-mismatch", stage=name, message=message))
     return reasons
 
 
@@ -802,16 +1051,25 @@ def _verify_chain(
     policy: Policy,
     candidates: _Pool,
     commit: str | None,
-    used: list[str] | None = None,
-) -> list[Reason]:
-    """Every reason the chain ending in ``final`` fails: its stages, their links, the commit."""
+) -> tuple[dict[str, Candidate], list[Reason]]:
+    """The chain ending in ``final``, and every reason it fails: its stages, their links,
+    the commit."""
     chosen, reasons = _choose(final, policy, candidates)
     reasons.extend(_link_reasons(policy, chosen, bound=final.binding != (None, None)))
-    if commit:
-        reasons.extend(_commit_reasons(chosen, commit))
-    if used is not None and not reasons:
-        used.extend(sorted(c.stored.id for c in chosen.values()))
-    return reasons
+    reasons.extend(_commit_reasons(chosen, commit, policy))
+    return chosen, reasons
+
+
+def _builds(record: StageRecord | None, artifact: ArtifactSubject) -> bool:
+    """Whether ``record`` is provenance of the artifact's build: a SLSA provenance naming it,
+    or an attestation that recorded a command and lists the artifact among its products."""
+    if record is None:
+        return False
+    if record.kind == "slsa-provenance":
+        return any(subject_matches(digest, artifact) for _name, digest in record.subjects)
+    return bool(record.command) and any(
+        subject_matches(dict(product.digest), artifact) for product in record.products
+    )
 
 
 def _choose(

@@ -21,19 +21,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
 from pydantic import ValidationError
 from securesystemslib.signer import SSlibKey
 
 from gatekeeper._fileio import dumps_json, loads_json_strict, read_bounded
 from gatekeeper.attest.dsse import sign_envelope, verify_envelope_signatures
-from gatekeeper.attest.keys import MAX_KEY_BYTES, LoadedSigner, public_key_from_crypto
+from gatekeeper.attest.keys import MAX_KEY_BYTES, LoadedSigner, parse_public_key
 from gatekeeper.errors import GatekeeperError, InvalidInput, MalformedInput
 from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE, POLICY_PAYLOAD_TYPE, Envelope
 from gatekeeper.models.policy import Policy
 from gatekeeper.models.statement import STATEMENT_TYPE, Statement, Subject
 from gatekeeper.policy.load import policy_signature_path, resolve_key_path
+from gatekeeper.verify.sigstore import RootFile
 
 POLICY_SIGNATURE_TYPE = "https://gatekeeper.dev/policy-signature/v2"
 MAX_SIGNATURE_BYTES = 1024 * 1024
@@ -50,25 +49,15 @@ class KeyFile:
     key: SSlibKey
 
 
-def _public_key_from_pem(data: bytes, source: str) -> SSlibKey:
-    """Raises InvalidInput: a private key, not PEM, or an unsupported type."""
-    if b"PRIVATE KEY" in data:
-        raise InvalidInput(f"{source}: is a private key; give the public key (.pub)")
-    try:
-        public_key = serialization.load_pem_public_key(data)
-    except (ValueError, UnsupportedAlgorithm) as exc:
-        raise InvalidInput(f"{source}: not a PEM public key") from exc
-    return public_key_from_crypto(public_key, source)
-
-
 def read_key_files(policy_path: str | Path, policy: Policy) -> dict[str, KeyFile]:
     """Every key file the policy names, read once: the key is parsed from the bytes hashed.
 
     Raises:
-        InvalidInput: a key file is unreadable, too large, or not a PEM public key.
+        InvalidInput: a key file is unreadable, too large, or not a public key; or one key is
+            declared twice with different schemes.
     """
-    out = {}
-    for name, ref in policy.keys.items():
+    out: dict[str, KeyFile] = {}
+    for name, ref in policy.key_files().items():
         path = resolve_key_path(policy_path, ref)
         data = read_bounded(path, MAX_KEY_BYTES)
         out[name] = KeyFile(
@@ -76,8 +65,19 @@ def read_key_files(policy_path: str | Path, policy: Policy) -> dict[str, KeyFile
             ref=ref,
             path=path,
             sha256=hashlib.sha256(data).hexdigest(),
-            key=_public_key_from_pem(data, str(path)),
+            key=parse_public_key(data, str(path)),
         )
+    # SECURITY: a key id covers the declared scheme, so one key declared twice (PSS and
+    # PKCS#1 v1.5) would have two ids and count twice toward a threshold.
+    by_material: dict[str, str] = {}
+    for name, key_file in out.items():
+        material = str(key_file.key.keyval["public"])
+        other = by_material.setdefault(material, name)
+        if other != name and out[other].key.keyid != key_file.key.keyid:
+            raise InvalidInput(
+                f"keys {other} and {name} are one key declared with two schemes "
+                f"({out[other].key.scheme}, {key_file.key.scheme}); declare it once"
+            )
     return out
 
 
@@ -85,20 +85,33 @@ def _subject_name(policy_path: str | Path) -> str:
     return Path(policy_path).name
 
 
+def _bound_roots(roots: dict[str, RootFile] | None) -> list[RootFile]:
+    """The trusted root files a policy names (the built-in root ships with gatekeeper)."""
+    return [r for r in (roots or {}).values() if r.ref]
+
+
 def binding_statement(
-    policy_path: str | Path, policy_bytes: bytes, policy: Policy, keys: dict[str, KeyFile]
+    policy_path: str | Path,
+    policy_bytes: bytes,
+    policy: Policy,
+    keys: dict[str, KeyFile],
+    roots: dict[str, RootFile] | None = None,
 ) -> bytes:
-    """The payload ``policy sign`` signs: the policy and its key files, each by sha256.
+    """The payload ``policy sign`` signs: the policy, its key files and its trusted root
+    files, each by sha256.
 
     Raises:
-        InvalidInput: a key file is named like the policy file.
+        InvalidInput: a key or root file is named like the policy file.
     """
     policy_name = _subject_name(policy_path)
     subjects = {policy_name: hashlib.sha256(policy_bytes).hexdigest()}
-    for key in keys.values():
-        if key.ref == policy_name:
-            raise InvalidInput(f"{key.path}: a key file cannot be named like the policy itself")
-        subjects[key.ref] = key.sha256
+    files = [(k.ref, k.path, k.sha256) for k in keys.values()]
+    files += [(r.ref, r.path, r.sha256) for r in _bound_roots(roots)]
+    for ref, path, sha256 in files:
+        if ref == policy_name:
+            raise InvalidInput(f"{path}: a key file cannot be named like the policy itself")
+        subjects[ref] = sha256
+    bound_roots = {r.name: r.ref for r in _bound_roots(roots)}
     statement = Statement.model_validate(
         {
             "_type": STATEMENT_TYPE,
@@ -112,6 +125,8 @@ def binding_statement(
                 "name": policy.name,
                 "serial": policy.serial,
                 "keys": {k.name: k.ref for k in keys.values()},
+                # SECURITY: a replaced trusted root would trust another CA and log.
+                **({"trusted_roots": bound_roots} if bound_roots else {}),
             },
         }
     )
@@ -125,9 +140,10 @@ def sign_policy(
     policy: Policy,
     keys: dict[str, KeyFile],
     signers: Sequence[LoadedSigner],
+    roots: dict[str, RootFile] | None = None,
 ) -> Envelope:
-    """The DSSE envelope binding the policy and its key files. Raises SigningError."""
-    payload = binding_statement(policy_path, policy_bytes, policy, keys)
+    """The DSSE envelope binding the policy, its key and root files. Raises SigningError."""
+    payload = binding_statement(policy_path, policy_bytes, policy, keys, roots)
     return sign_envelope(payload, INTOTO_PAYLOAD_TYPE, signers)
 
 
@@ -161,6 +177,7 @@ def policy_signature_problem(
     policy_bytes: bytes,
     keys: dict[str, KeyFile],
     policy_key: SSlibKey,
+    roots: dict[str, RootFile] | None = None,
 ) -> str | None:
     """Why the policy at ``policy_path`` is not signed by ``policy_key``; None when it is.
 
@@ -202,5 +219,17 @@ def policy_signature_problem(
             return (
                 f"{key.path} (key {key.name}): the key file differs from the one signed with "
                 "the policy (replaced after signing?)"
+            )
+    for root in _bound_roots(roots):
+        signed = subjects.get(root.ref)
+        if signed is None:
+            return (
+                f"{root.path} (trusted root {root.name}): the signature does not bind this "
+                "trusted root; sign the policy again with `gatekeeper policy sign`"
+            )
+        if signed != root.sha256:
+            return (
+                f"{root.path} (trusted root {root.name}): the trusted root differs from the one "
+                "signed with the policy (replaced after signing?)"
             )
     return None

@@ -77,6 +77,7 @@ def _signed_summary(
             trace.policy_digest,
             resolve_store_uri(request.config.store),
             datetime.now(UTC),
+            builds_verified=all(digest in trace.built for _name, digest in trace.subjects),
         )
         return verdict, sign_vsa(data, request.summary.signers)
     except GatekeeperError as exc:

@@ -1,7 +1,15 @@
-"""Judging an envelope's signatures against the keys a policy trusts for one stage."""
+"""Judging an attestation's signatures against the keys a policy trusts for one stage.
+
+A signature is a DSSE signature checked under the policy's PEM keys (``SignatureCheck``) or a
+Sigstore bundle over the same payload checked under its trusted root (``IdentityCheck``):
+both count toward ``threshold`` alike, one signer once. A PEM key is one signer however often
+it signed; a keyless signer is one identity (issuer and subject) however many certificates
+it was issued and however many identity keys of the policy describe it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from securesystemslib.signer import SSlibKey
@@ -9,6 +17,18 @@ from securesystemslib.signer import SSlibKey
 from gatekeeper.attest.dsse import SignatureCheck
 from gatekeeper.models.policy import StagePolicy
 from gatekeeper.models.verdict import Reason
+
+
+@dataclass(frozen=True)
+class IdentityCheck:
+    """What one Sigstore bundle turned out to be (``gatekeeper.verify.sigstore``)."""
+
+    index: int
+    verified_by: tuple[str, ...]  # identity key names of the policy its signer matches
+    signer_id: str  # one keyless signer (issuer and subject), counted once
+    signer: str  # for messages
+    problem: Reason | None = None  # the bundle did not verify (its signer is not trusted)
+    claimed_keyid: str = ""
 
 
 @dataclass(frozen=True)
@@ -25,18 +45,34 @@ class _Tally:
     untrusted_valid: set[str] = field(default_factory=set)  # policy key names, not for stage
     bad_claims: list[str] = field(default_factory=list)  # known (or no) key id, not verifying
     unknown: list[str] = field(default_factory=list)  # key id hints the policy does not know
+    names: set[str] = field(default_factory=set)  # stage key names that signed
+    failed: list[Reason] = field(default_factory=list)  # bundles that did not verify
+    strangers: list[str] = field(default_factory=list)  # verified signers no key names
 
 
-def _tally(checks: list[SignatureCheck], stage: StagePolicy, keys: dict[str, SSlibKey]) -> _Tally:
+Check = SignatureCheck | IdentityCheck
+
+
+def _tally(checks: Sequence[Check], stage: StagePolicy, keys: Mapping[str, SSlibKey]) -> _Tally:
     trusted_names = set(stage.signed_by)
     known_ids = {key.keyid: n for n, key in keys.items()}
     tally = _Tally()
     for check in checks:
         hits = [n for n in check.verified_by if n in trusted_names]
         if hits:
-            tally.trusted.update(keys[n].keyid for n in hits)
+            # SECURITY: the signer, not the policy name, is what counts once.
+            if isinstance(check, IdentityCheck):
+                tally.trusted.add(check.signer_id)
+            else:
+                tally.trusted.update(keys[n].keyid for n in hits)
+            tally.names.update(hits)
         elif check.verified_by:
             tally.untrusted_valid.update(check.verified_by)
+        elif isinstance(check, IdentityCheck):
+            if check.problem is not None:
+                tally.failed.append(check.problem)
+            else:
+                tally.strangers.append(check.signer)
         elif check.claimed_keyid in known_ids or not check.claimed_keyid:
             tally.bad_claims.append(known_ids.get(check.claimed_keyid, "(no key id)"))
         else:
@@ -46,6 +82,8 @@ def _tally(checks: list[SignatureCheck], stage: StagePolicy, keys: dict[str, SSl
 
 def _nothing_trusted(tally: _Tally, stage: StagePolicy, where: str) -> Reason:
     name = stage.name
+    if tally.failed and not (tally.untrusted_valid or tally.strangers or tally.bad_claims):
+        return tally.failed[0]
     if tally.bad_claims:
         return Reason(
             code="verify/bad-signature",
@@ -58,6 +96,11 @@ def _nothing_trusted(tally: _Tally, stage: StagePolicy, where: str) -> Reason:
             f"signed only by {', '.join(sorted(tally.untrusted_valid))}, which the policy does "
             f"not trust for stage {name} (trusted: {', '.join(stage.signed_by)})"
         )
+    elif tally.strangers:
+        msg = (
+            f"signed keyless by {'; '.join(sorted(set(tally.strangers)))}, an identity no key "
+            f"of the policy names (trusted for stage {name}: {', '.join(stage.signed_by)})"
+        )
     else:
         msg = (
             f"signed only by key(s) the policy does not know (key id hint "
@@ -66,11 +109,11 @@ def _nothing_trusted(tally: _Tally, stage: StagePolicy, where: str) -> Reason:
     return Reason(code="verify/untrusted-key", stage=name, message=msg)
 
 
-def _below_threshold(tally: _Tally, stage: StagePolicy, keys: dict[str, SSlibKey]) -> Reason:
-    signed = sorted(n for n in stage.signed_by if keys[n].keyid in tally.trusted)
+def _below_threshold(tally: _Tally, stage: StagePolicy) -> Reason:
+    signed = sorted(tally.names)
     extra = ""
-    if tally.bad_claims:
-        extra = f"; {len(tally.bad_claims)} other signature(s) do not verify"
+    if tally.bad_claims or tally.failed:
+        extra = f"; {len(tally.bad_claims) + len(tally.failed)} other signature(s) do not verify"
     return Reason(
         code="verify/threshold",
         stage=stage.name,
@@ -80,12 +123,13 @@ def _below_threshold(tally: _Tally, stage: StagePolicy, keys: dict[str, SSlibKey
 
 
 def judge_signatures(
-    checks: list[SignatureCheck], stage: StagePolicy, keys: dict[str, SSlibKey], where: str
+    checks: Sequence[Check], stage: StagePolicy, keys: Mapping[str, SSlibKey], where: str
 ) -> SignatureJudgement:
-    """Count distinct trusted keys that verified; explain the shortfall if any.
+    """Count distinct trusted signers that verified; explain the shortfall if any.
 
     SECURITY: a key counts once however many signatures it made; two policy names for
-    one key count once; the envelope's keyid never decides which key signed.
+    one key count once; the envelope's keyid never decides which key signed. A keyless
+    signer counts once however many bundles and identity keys name it.
     """
     if not checks:
         return SignatureJudgement(
@@ -102,4 +146,4 @@ def judge_signatures(
         return SignatureJudgement(trusted, None)
     if not trusted:
         return SignatureJudgement(trusted, _nothing_trusted(tally, stage, where))
-    return SignatureJudgement(trusted, _below_threshold(tally, stage, keys))
+    return SignatureJudgement(trusted, _below_threshold(tally, stage))

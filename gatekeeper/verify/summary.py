@@ -4,8 +4,15 @@ A VSA says "this verifier checked these artifacts against this policy at this ti
 they passed" (https://slsa.dev/spec/v1.0/verification_summary). `verify --emit-vsa` signs
 one as an in-toto Statement v1 in a DSSE envelope whose subjects are the verified
 artifacts; `vsa verify` lets a deployer check one signature instead of re-running the
-verification: the signature under a key it trusts, the subject, the result, the policy
-digest, and the summary's age.
+verification: the signature under a key it trusts, the subject, the resource URI, the
+result, the verified levels, the verifier, the policy digest, and the summary's age.
+
+A summary claims only what was verified: ``SLSA_BUILD_LEVEL_1`` when every artifact's
+passing chain holds provenance of its build, else ``SLSA_BUILD_LEVEL_0``; and no
+``dependencyLevels`` (gatekeeper does not verify dependencies' levels, and an empty object
+would say "no dependencies"). Summaries other verifiers sign are read as the spec says:
+Statement v0.1 or v1, unknown fields ignored, optional fields absent, any DigestSet
+algorithm in subjects (Google's ``gce_image_id``), signatures in any encoding the key allows.
 
 SECURITY: the signature is verified over the exact payload bytes before the payload is
 parsed; only keys given on the command line count; a VSA for another artifact, another
@@ -16,6 +23,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,24 +35,31 @@ from securesystemslib.signer import SSlibKey
 
 from gatekeeper import __version__
 from gatekeeper._fileio import atomic_write, dumps_json, loads_json_strict, read_bounded
-from gatekeeper.attest.dsse import sign_envelope, verify_envelope_signatures
+from gatekeeper.attest.dsse import read_envelope, sign_envelope
 from gatekeeper.attest.keys import LoadedSigner, load_public_key
+from gatekeeper.attest.signed import open_dsse
+from gatekeeper.attest.statement import ForeignStatement, read_statement
 from gatekeeper.errors import InvalidInput, MalformedInput
 from gatekeeper.models.base import OpenModel
-from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE, Envelope
+from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE
 from gatekeeper.models.policy import format_duration
 from gatekeeper.models.statement import SLSA_VSA_TYPE, STATEMENT_TYPE, Statement, Subject
 from gatekeeper.models.verdict import Reason, Verdict
+from gatekeeper.verify.subjects import ArtifactSubject, parse_digest, subject_matches
 
 VERIFIER_ID_ENV = "GATEKEEPER_VERIFIER_ID"
 DEFAULT_VERIFIER_ID = "https://gatekeeper.dev/verifier/v1"
 # What a pass of gatekeeper's policy establishes on SLSA's build track: provenance of the
-# build exists, is signed by a key the policy trusts, and names the artifact. It cannot
-# establish what levels 2 and 3 require of the build platform itself (hosted, isolated).
-VERIFIED_LEVELS = ("SLSA_BUILD_LEVEL_1",)
+# build exists, is signed by a key the policy trusts, and names the artifact (level 1). It
+# cannot establish what levels 2 and 3 require of the build platform (hosted, isolated). A
+# chain with no build in it (an artifact that was only scanned or released) is level 0.
+BUILD_LEVEL_1 = "SLSA_BUILD_LEVEL_1"
+BUILD_LEVEL_0 = "SLSA_BUILD_LEVEL_0"
+_SLSA_LEVEL = re.compile(r"^SLSA_([A-Z]+)_LEVEL_(\d+)$")
 DEFAULT_MAX_AGE = timedelta(days=30)
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_VSA_BYTES = 16 * 1024 * 1024
+_MAX_LISTED = 5
 
 
 class ResourceDescriptor(OpenModel):
@@ -58,7 +74,8 @@ class Verifier(OpenModel):
 
 
 class VsaPredicate(OpenModel):
-    """The VSA v1 predicate (other tools' extra fields are kept, not trusted)."""
+    """The VSA v1 predicate as the spec defines it: required fields required, optional ones
+    optional, unknown ones ignored (other tools' extra fields are kept, never trusted)."""
 
     verifier: Verifier
     time_verified: datetime = Field(alias="timeVerified")
@@ -68,21 +85,23 @@ class VsaPredicate(OpenModel):
         default_factory=list, alias="inputAttestations"
     )
     verification_result: Literal["PASSED", "FAILED"] = Field(alias="verificationResult")
-    verified_levels: list[str] = Field(alias="verifiedLevels", min_length=1)
-    dependency_levels: dict[str, int] = Field(default_factory=dict, alias="dependencyLevels")
-    slsa_version: str = Field(alias="slsaVersion")
+    verified_levels: list[str] = Field(alias="verifiedLevels")
+    dependency_levels: dict[str, int] | None = Field(default=None, alias="dependencyLevels")
+    slsa_version: str | None = Field(default=None, alias="slsaVersion")
 
 
 @dataclass(frozen=True)
 class VsaInput:
     """What a passing verify hands to the summary."""
 
-    subjects: list[tuple[str, str]]  # (name, "sha256:<hex>")
+    subjects: list[tuple[str, str]]  # (name, "alg:value"): sha256 for files
     policy_uri: str
     policy_digest: str  # "sha256:<hex>"
     attestations: list[tuple[str, str]]  # (uri, envelope sha256 hex)
     resource_uri: str
     time_verified: datetime
+    # Every artifact's passing chain held provenance of its build (SLSA build level 1).
+    builds_verified: bool = False
     verifier_id: str = field(
         default_factory=lambda: os.environ.get(VERIFIER_ID_ENV) or DEFAULT_VERIFIER_ID
     )
@@ -92,16 +111,14 @@ def build_vsa(data: VsaInput) -> Statement:
     """The in-toto Statement v1 carrying the VSA predicate.
 
     Raises:
-        InvalidInput: no subject, or a digest that is not sha256.
+        InvalidInput: no subject, or a digest that is not ``ALG:VALUE``.
     """
     if not data.subjects:
         raise InvalidInput("a verification summary needs at least one subject")
     subjects = []
     for name, digest in sorted(set(data.subjects)):
-        alg, _, hexpart = digest.partition(":")
-        if alg != "sha256" or len(hexpart) != 64:
-            raise InvalidInput(f"{digest}: a summary subject needs a sha256 digest")
-        subjects.append(Subject(name=name, digest={"sha256": hexpart}))
+        alg, value = parse_digest(digest, "summary subject")
+        subjects.append(Subject(name=name, digest={alg: value}))
     predicate = {
         "verifier": {"id": data.verifier_id, "version": {"gatekeeper": __version__}},
         "timeVerified": data.time_verified.astimezone(UTC).isoformat().replace("+00:00", "Z"),
@@ -115,8 +132,9 @@ def build_vsa(data: VsaInput) -> Statement:
             for uri, hexpart in sorted(set(data.attestations))
         ],
         "verificationResult": "PASSED",
-        "verifiedLevels": list(VERIFIED_LEVELS),
-        "dependencyLevels": {},
+        # SECURITY: claim only what was verified. dependencyLevels is left out: gatekeeper
+        # does not verify dependencies, and `{}` would say there are none.
+        "verifiedLevels": [BUILD_LEVEL_1 if data.builds_verified else BUILD_LEVEL_0],
         "slsaVersion": "1.0",
     }
     return Statement.model_validate(
@@ -151,13 +169,17 @@ class VsaCheck:
     """What a deployer requires of a summary."""
 
     path: Path
-    keys: list[str]  # public key files
-    subjects: list[tuple[str, str]]  # (name, "sha256:<hex>") that must all be covered
+    keys: list[str]  # public key files (PEM, or in-toto keys declaring their scheme)
+    # The artifacts that must all be covered: (name, "alg:value") or a file to hash.
+    subjects: Sequence[tuple[str, str] | ArtifactSubject]
     policy_digest: str | None = None  # "sha256:<hex>" the summary must name
     any_policy: bool = False  # without policy_digest: accept any policy (said in the notes)
     max_age: timedelta = DEFAULT_MAX_AGE
     verifier_id: str | None = None
     now: datetime | None = None
+    resource_uri: str | None = None  # the summary's resourceUri must be exactly this
+    # Levels the summary must have verified; SLSA_<TRACK>_LEVEL_<n> is met by a higher level
+    verified_levels: tuple[str, ...] = ()
 
 
 def _reason(code: str, message: str) -> Reason:
@@ -168,8 +190,9 @@ def _reason(code: str, message: str) -> Reason:
 class _Summary:
     """A summary whose signature verified under a given key, parsed."""
 
-    statement: Statement
+    statement: ForeignStatement
     predicate: VsaPredicate
+    artifacts: list[ArtifactSubject]
 
 
 class _Refused(Exception):
@@ -180,49 +203,60 @@ class _Refused(Exception):
         self.reason = _reason(code, message)
 
 
-def _verified_payload(check: VsaCheck, envelope: Envelope, keys: dict[str, SSlibKey]) -> bytes:
+def _verified_payload(check: VsaCheck, raw: bytes, keys: dict[str, SSlibKey]) -> bytes:
     """The payload, once a signature verifies under one of ``keys``. Raises _Refused."""
-    if not envelope.signatures:
+    try:
+        obj = loads_json_strict(raw)
+        read_envelope(obj)
+    except (ValueError, MalformedInput) as exc:
+        raise _Refused(
+            "verify/malformed", f"{check.path}: not a DSSE envelope ({str(exc).splitlines()[0]})"
+        ) from exc
+    if not obj.get("signatures"):
         raise _Refused("verify/unsigned", f"{check.path}: the summary carries no signature")
     try:
-        payload, checks = verify_envelope_signatures(envelope, keys)
+        document = open_dsse(obj, str(check.path))
+        checks = document.check(keys)
     except MalformedInput as exc:
-        raise _Refused("verify/malformed", f"{check.path}: {exc}") from exc
+        raise _Refused("verify/malformed", str(exc)) from exc
     if not any(c.verified_by for c in checks):
         raise _Refused(
             "verify/bad-signature", f"{check.path}: no signature verifies under the given key(s)"
         )
-    if envelope.payload_type != INTOTO_PAYLOAD_TYPE:
+    if document.payload_type != INTOTO_PAYLOAD_TYPE:
         raise _Refused(
             "verify/malformed",
-            f"{check.path}: payload type {envelope.payload_type!r} is not in-toto",
+            f"{check.path}: payload type {document.payload_type!r} is not in-toto",
         )
-    return payload
+    return document.payload
 
 
 def _open_summary(check: VsaCheck, raw: bytes, keys: dict[str, SSlibKey]) -> _Summary:
     """Verify the signature over the exact payload bytes, then parse. Raises _Refused."""
+    payload = _verified_payload(check, raw, keys)
     try:
-        envelope = Envelope.model_validate(loads_json_strict(raw))
-    except (ValueError, ValidationError) as exc:
-        raise _Refused(
-            "verify/malformed", f"{check.path}: not a DSSE envelope ({str(exc).splitlines()[0]})"
-        ) from exc
-    payload = _verified_payload(check, envelope, keys)
-    try:
-        statement = Statement.model_validate(loads_json_strict(payload))
+        data = loads_json_strict(payload)
+        if not isinstance(data, dict):
+            raise MalformedInput("the payload is not a JSON object")
+        statement = read_statement(data)
         if statement.predicate_type != SLSA_VSA_TYPE:
             raise _Refused(
                 "verify/malformed",
                 f"{check.path}: predicate type {statement.predicate_type!r} is not a VSA v1",
             )
         predicate = VsaPredicate.model_validate(statement.predicate)
-    except (ValueError, ValidationError) as exc:
+    except (ValueError, ValidationError, MalformedInput) as exc:
         raise _Refused(
             "verify/malformed",
             f"{check.path}: not a VSA v1 statement ({str(exc).splitlines()[0]})",
         ) from exc
-    return _Summary(statement=statement, predicate=predicate)
+    artifacts = [s if isinstance(s, ArtifactSubject) else _given(*s) for s in check.subjects]
+    return _Summary(statement=statement, predicate=predicate, artifacts=artifacts)
+
+
+def _given(name: str, digest: str) -> ArtifactSubject:
+    alg, value = parse_digest(digest)
+    return ArtifactSubject(name, {alg: value})
 
 
 def _result_reasons(check: VsaCheck, summary: _Summary, now: datetime) -> list[Reason]:
@@ -233,17 +267,60 @@ def _result_reasons(check: VsaCheck, summary: _Summary, now: datetime) -> list[R
 
 
 def _subject_reasons(check: VsaCheck, summary: _Summary, now: datetime) -> list[Reason]:
-    covered = {
-        f"sha256:{s.digest['sha256']}" for s in summary.statement.subject if "sha256" in s.digest
-    }
+    subjects = [digest for _name, digest in summary.statement.subjects]
+    algorithms = {alg for digest in subjects for alg in digest}
+    covered = sorted({f"{alg}:{value}" for digest in subjects for alg, value in digest.items()})
+    reasons = []
+    for artifact in summary.artifacts:
+        if not any(subject_matches(digest, artifact) for digest in subjects):
+            artifact.add_file_digests(algorithms)  # a file, by the summary's algorithms
+        if not any(subject_matches(digest, artifact) for digest in subjects):
+            reasons.append(
+                _reason(
+                    "verify/subject-mismatch",
+                    f"{artifact.name}: {artifact.primary} is not a subject of the summary (it "
+                    f"covers {', '.join(covered[:_MAX_LISTED]) or 'nothing'})",
+                )
+            )
+    return reasons
+
+
+def _resource_reasons(check: VsaCheck, summary: _Summary, now: datetime) -> list[Reason]:
+    named = summary.predicate.resource_uri
+    if check.resource_uri is None or named == check.resource_uri:
+        return []
     return [
         _reason(
             "verify/subject-mismatch",
-            f"{name}: {digest} is not a subject of the summary (it covers "
-            f"{', '.join(sorted(covered)) or 'nothing'})",
+            f"the summary is about resource {named!r}, not {check.resource_uri!r}",
         )
-        for name, digest in check.subjects
-        if digest not in covered
+    ]
+
+
+def _level_met(wanted: str, verified: list[str]) -> bool:
+    """A level is met when it is listed, or (SLSA_<TRACK>_LEVEL_<n>) a higher level of its
+    track is: each SLSA level implies the ones below it."""
+    match = _SLSA_LEVEL.match(wanted)
+    if match is None:
+        return wanted in verified
+    track, level = match.group(1), int(match.group(2))
+    return any(
+        (m := _SLSA_LEVEL.match(v)) is not None and m.group(1) == track and int(m.group(2)) >= level
+        for v in verified
+    )
+
+
+def _level_reasons(check: VsaCheck, summary: _Summary, now: datetime) -> list[Reason]:
+    verified = summary.predicate.verified_levels
+    missing = [level for level in check.verified_levels if not _level_met(level, verified)]
+    if not missing:
+        return []
+    return [
+        _reason(
+            "verify/vsa-level-mismatch",
+            f"the summary verified {', '.join(verified) or 'no level'}, which does not meet "
+            f"{', '.join(missing)}",
+        )
     ]
 
 
@@ -251,12 +328,13 @@ def _policy_reasons(check: VsaCheck, summary: _Summary, now: datetime) -> list[R
     if check.policy_digest is None:
         return []
     named = summary.predicate.policy.digest.get("sha256")
-    if named is not None and f"sha256:{named}" == check.policy_digest:
+    if named is not None and f"sha256:{named.lower()}" == check.policy_digest:
         return []
+    made_under = f"policy sha256:{named}" if named else "a policy it names by no sha256 digest"
     return [
         _reason(
             "verify/vsa-policy-mismatch",
-            f"the summary was made under policy sha256:{named}, not {check.policy_digest}",
+            f"the summary was made under {made_under}, not {check.policy_digest}",
         )
     ]
 
@@ -292,13 +370,17 @@ def _verifier_reasons(check: VsaCheck, summary: _Summary, now: datetime) -> list
     ]
 
 
-# Each check of a signed, parsed summary returns its reasons; any reason refuses it.
+# Each check of a signed, parsed summary returns its reasons; any reason refuses it. The
+# order follows the spec's "how to verify": subject, verifier, resource, result, levels;
+# then what gatekeeper adds: the policy and the age.
 _SUMMARY_CHECKS = (
-    _result_reasons,
     _subject_reasons,
+    _verifier_reasons,
+    _resource_reasons,
+    _result_reasons,
+    _level_reasons,
     _policy_reasons,
     _age_reasons,
-    _verifier_reasons,
 )
 
 
@@ -308,7 +390,7 @@ def _require_inputs(check: VsaCheck) -> None:
         raise InvalidInput("give the verifier's public key with --key")
     if not check.subjects:
         raise InvalidInput(
-            "name the artifact the summary must cover (--image-digest or --artifact)"
+            "name the artifact the summary must cover (--image-digest, --digest or --artifact)"
         )
     if check.policy_digest is None and not check.any_policy:
         # SECURITY: a summary made under any policy (a weaker one, say) must not pass by default.
@@ -319,13 +401,19 @@ def _require_inputs(check: VsaCheck) -> None:
 
 
 def _unchecked_notes(check: VsaCheck, predicate: VsaPredicate) -> list[str]:
-    if check.policy_digest:
-        return []
-    return [
-        "no --policy or --policy-digest given: the summary's policy "
-        f"({predicate.policy.uri} sha256:{predicate.policy.digest.get('sha256')}) "
-        "was not checked"
-    ]
+    notes = []
+    if not check.policy_digest:
+        notes.append(
+            "no --policy or --policy-digest given: the summary's policy "
+            f"({predicate.policy.uri} sha256:{predicate.policy.digest.get('sha256')}) "
+            "was not checked"
+        )
+    if check.resource_uri is None:
+        notes.append(
+            f"no --resource-uri given: the summary's resourceUri ({predicate.resource_uri}) "
+            "was not checked"
+        )
+    return notes
 
 
 def check_vsa(check: VsaCheck) -> Verdict:
@@ -336,7 +424,12 @@ def check_vsa(check: VsaCheck) -> Verdict:
     """
     _require_inputs(check)
     keys = {f"key{i + 1}": load_public_key(path) for i, path in enumerate(check.keys)}
-    shown = [f"{name} ({digest})" if name != digest else digest for name, digest in check.subjects]
+    shown = [
+        s.shown()
+        if isinstance(s, ArtifactSubject)
+        else (f"{s[0]} ({s[1]})" if s[0] != s[1] else s[1])
+        for s in check.subjects
+    ]
     raw = read_bounded(check.path, MAX_VSA_BYTES)
     now = check.now or datetime.now(UTC)
     try:
@@ -370,6 +463,7 @@ def summary_input(
     policy_digest: str,
     store_uri: str,
     now: datetime,
+    builds_verified: bool = False,
 ) -> VsaInput:
     """What a passing verify hands to the summary: where the attestations and artifact are.
 
@@ -395,6 +489,7 @@ def summary_input(
         attestations=uris,
         resource_uri=resource,
         time_verified=now,
+        builds_verified=builds_verified,
     )
 
 

@@ -126,6 +126,86 @@ def test_root_user_fingerprint_survives_line_moves() -> None:
     assert a[0].fingerprint == b[0].fingerprint and a[0].line != b[0].line
 
 
+def test_root_user_of_a_dockerfile_that_is_only_from_is_low() -> None:
+    # sigstore/cosign keeps such a file for Dependabot; CI reads the Go version out of it.
+    text = "# the Go version for CI\nFROM golang:1.26.5\n"
+    (found,) = rules(audit(text), "container/root-user")
+    assert found.severity is Severity.LOW and found.line == 2
+    assert "only `FROM golang:1.26.5`: it adds nothing to that image" in found.message
+    assert rules(audit("ARG V=1.26\nFROM golang:$V\n"), "container/root-user")[0].severity == (
+        Severity.LOW
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'FROM golang:1.26.5\nCMD ["go", "version"]\n',
+        "FROM golang:1.26.5\nRUN go install example.org/tool@v1\n",
+        "FROM golang:1.26.5\nUSER root\n",
+        "FROM golang:1.26.5 AS go\nFROM go\n",  # two stages: not a version pin
+    ],
+)
+def test_root_user_of_a_dockerfile_that_adds_anything_stays_high(text: str) -> None:
+    (found,) = rules(audit(text), "container/root-user")
+    assert found.severity is Severity.HIGH
+
+
+@pytest.mark.parametrize(
+    ("path", "marker"),
+    [
+        ("tests/openssh_server/Dockerfile", "tests/"),
+        ("pkg/e2e/fixtures/bridge/Dockerfile", "e2e/"),
+        ("internal/testdata/TestBuildTags/Dockerfile", "testdata/"),
+        ("images/test-ubuntu-git.Dockerfile", "test-ubuntu-git.Dockerfile"),
+    ],
+)
+def test_root_user_of_a_test_image_is_medium_and_says_why(path: str, marker: str) -> None:
+    text = f"FROM alpine:3{PIN}\nUSER root\n"
+    (found,) = rules(audit(text, path=path), "container/root-user")
+    (shipped,) = rules(audit(text), "container/root-user")
+    assert found.severity is Severity.MEDIUM
+    assert f"(high lowered to medium: under a test path ({marker}):" in found.message
+    assert found.fingerprint != shipped.fingerprint  # the path is part of the identity
+    assert shipped.severity is Severity.HIGH and "lowered" not in shipped.message
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "Dockerfile",
+        "docker/release/Dockerfile",
+        "examples/app/Dockerfile",  # users copy examples: a root example is still high
+        "docs/Dockerfile",
+        "contest/Dockerfile",  # a word containing "test" is not a test path
+    ],
+)
+def test_root_user_outside_test_paths_stays_high(path: str) -> None:
+    (found,) = rules(audit(f"FROM alpine:3{PIN}\nRUN true\n", path=path), "container/root-user")
+    assert found.severity is Severity.HIGH
+
+
+def test_test_path_lowers_only_root_user_and_parse_error() -> None:
+    text = (
+        "FROM alpine\nRUN curl -fsSL https://get.example.org/install.sh | sh\nWRONG instruction\n"
+    )
+    findings = audit(text, path="tests/fixtures/broken/Dockerfile", allowed=["ghcr.io"])
+    severity = {f.rule: f.severity for f in findings}
+    assert severity["container/parse-error"] is Severity.LOW
+    assert severity["container/root-user"] is Severity.MEDIUM
+    assert severity["container/untrusted-registry"] is Severity.HIGH  # the policy asked
+    assert severity["container/remote-script"] is Severity.MEDIUM
+    (parse,) = rules(findings, "container/parse-error")
+    assert "(high lowered to low: under a test path (tests/):" in parse.message
+    assert "unknown instruction 'WRONG'" in parse.message
+
+
+def test_medium_root_user_in_a_test_path_is_not_raised_or_relabelled() -> None:
+    text = f"FROM alpine:3{PIN}\nARG RUNAS\nUSER $RUNAS\n"
+    (found,) = rules(audit(text, path="tests/Dockerfile"), "container/root-user")
+    assert found.severity is Severity.MEDIUM and "lowered" not in found.message
+
+
 # -- unpinned-base and latest-tag ----------------------------------------------------------
 
 

@@ -126,7 +126,7 @@ def test_collect_container_text_answers_what_is_in_it(
 def test_check_blocks_on_dockerfile_findings_and_passes_clean(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "Dockerfile").write_text("FROM python:3.12\nRUN pip install flask\n")
+    (tmp_path / "Dockerfile").write_text("FROM python:3.12\nUSER root\nRUN pip install flask\n")
     assert (
         main(["check", str(tmp_path), "--only", "container", "--format", "json"])
         == ExitCode.BLOCKED
@@ -243,3 +243,25 @@ def test_source_code_named_after_a_dockerfile_is_not_one() -> None:
     for name in ("Dockerfile", "build/Dockerfile.prod", "app.Dockerfile", "Containerfile"):
         assert is_dockerfile_name(name)
         assert classify(name) == "dockerfile"
+
+
+def test_collect_container_text_lists_each_instruction_that_does_not_parse(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "Dockerfile").write_text(
+        "FROM debian:12\nRUN apt-get update\nFROBNICATE now\nUSER app\n"
+    )
+    code = main(["collect", "container", str(tmp_path), "--format", "text"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Dockerfile: 1 stage(s); bases: debian:12; final user: app" in out
+    assert "  line 3: instruction does not parse (" in out
+    assert "not audited" in out
+
+
+def test_collect_container_text_shows_no_instruction_errors_on_a_clean_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM debian:12\nUSER app\n")
+    assert main(["collect", "container", str(tmp_path), "--format", "text"]) == 0
+    assert "does not parse" not in capsys.readouterr().out

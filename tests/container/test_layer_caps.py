@@ -65,7 +65,7 @@ def test_gzip_bomb_stops_at_the_ratio_cap_fast_and_small(tmp_path: Path, members
     elapsed = time.monotonic() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert elapsed < 1.0, elapsed
+    assert elapsed < 20.0, elapsed  # a hang guard: inflating the bomb took over a minute
     assert peak < 64 * MIB, peak
 
 

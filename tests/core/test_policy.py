@@ -82,6 +82,7 @@ def test_design_example_parses(tmp_path: Path) -> None:
         (("    requires: [source, pipeline, deps, secrets]", "    requires: [sauce]"), "requires"),
         (("    reason: test data, not real credentials\n", ""), "reason"),
         (("name: release\n", "name: release\nname: again\n"), "duplicate key"),
+        (("expires: 2027-06-30T00:00:00Z", "expires: 2027-02-30"), "not a valid date"),
     ],
 )
 def test_invalid_policies_name_the_problem(

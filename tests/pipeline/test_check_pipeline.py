@@ -41,8 +41,8 @@ def test_check_blocks_on_new_injection_and_marks_base_findings_existing(
         git_repo,
         {
             ".github/workflows/ci.yml": "# moved down\n"
-            + OLD
-            + ('      - run: echo "${{ github.event.head_commit.message }}"\n')
+            + OLD.replace("on: push", "on: [push, issues]")
+            + ('      - run: echo "${{ github.event.issue.title }}"\n')
         },
         "ci: print message",
     )
@@ -149,7 +149,8 @@ def test_staged_reads_the_index_not_the_work_tree(
     code = main(["check", str(root), "--only", "pipeline", "--staged", "--format", "json"])
     report = json.loads(capsys.readouterr().out)
     assert code == 0
-    assert {f["rule"] for f in report["findings"]} == {"pipeline/remote-script"}
+    serious = {f["rule"] for f in report["findings"] if f["severity"] != "low"}
+    assert serious == {"pipeline/remote-script"}
     code = main(["collect", "pipeline", str(root)])
     tree = json.loads(capsys.readouterr().out)
     assert (

@@ -351,4 +351,4 @@ def test_recursive_alias_is_a_parse_error_with_line(tmp_path: Path) -> None:
     root = write_tree(tmp_path, {".github/workflows/r.yml": "on: push\njobs: &j\n  a: *j\n"})
     (item,) = collect(root).files
     assert item.parse_error is not None
-    assert "recursive" in item.parse_error.message and item.parse_error.line == 2
+    assert "recursive" in item.parse_error.message and item.parse_error.line == 3

@@ -12,7 +12,7 @@ PIPELINE_DOC = Path(__file__).resolve().parents[2] / "docs" / "pipeline.md"
 
 def test_every_pipeline_rule_is_implemented_once_with_a_record() -> None:
     records = {k: v for k, v in all_rule_records().items() if k.startswith("pipeline/")}
-    assert len(records) == 21
+    assert len(records) == 28
     owners = [rule for a in all_audits() if a.evidence_kind == "pipeline" for rule in a.rules]
     assert sorted(owners) == sorted(records)
 
@@ -37,3 +37,19 @@ def test_pipeline_collector_and_audits_are_registered() -> None:
         "gatekeeper.audit.pipeline_jenkins",
         "gatekeeper.audit.pipeline_gitlab",
     }
+
+
+def test_each_audit_module_is_registered_with_the_evidence_kind_it_reads() -> None:
+    from gatekeeper import audit
+
+    for audit_cls in all_audits():
+        assert audit._KINDS[audit_cls.__module__] == audit_cls.evidence_kind
+    assert set(audit._KINDS) == set(audit._MODULES)
+
+
+def test_a_pipeline_only_run_loads_only_the_pipeline_audits() -> None:
+    from gatekeeper.audit import rules_for
+
+    pipeline = rules_for(["pipeline"])
+    assert "pipeline/template-injection" in pipeline
+    assert not any(rule.startswith(("deps/", "source/", "secrets/")) for rule in pipeline)

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from gatekeeper.cli import main
-from gatekeeper.secrets.redaction import redact_strings
+from gatekeeper.secrets.redaction import redact_strings, redact_text
 from tests.harness import Pipeline
+from tests.secrets import tokens as t
 
 TOKEN = "ghp_" + "raZZRF9p1DuMLMDC0whd" + "qk5VqYq1947nghkp"  # assembled: no literal in the repo
 PLANTED_VALUE = "Xk29qpLm" + "77AazzQ1vv"
@@ -56,3 +57,56 @@ def test_redact_strings_keeps_ordinary_values() -> None:
     out = redact_strings(data)
     assert out["env"][0]["value"] == "eu-west-1"
     assert TOKEN not in json.dumps(out) and PLANTED_VALUE not in json.dumps(out)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "DB_PASSWORD={secret} ./migrate.sh",
+        "export API_TOKEN={secret}",
+        "./cli login --password={secret}",
+        "sh 'DEPLOY_TOKEN={secret} ./deploy.sh'",
+        'mysql -u app "--password={secret}"',
+        "git clone https://deploy:{secret}@git.corp.internal/app.git",
+        "curl -H 'Authorization: token {token}' https://api.github.com",
+    ],
+)
+def test_script_lines_lose_every_secret_the_scanner_finds(line: str) -> None:
+    secret, token = t.password(61), t.github(62)
+    text = line.format(secret=secret, token=token)
+    out = redact_text(text)
+    assert secret not in out and token not in out
+    assert "…(" in out  # the redacted form stands in its place
+
+
+def test_redaction_keeps_references_and_placeholders_readable() -> None:
+    text = "DB_PASSWORD=${DB_PASSWORD} TOKEN=changeme URL=https://user:pass@example.com/"
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "password",
+        "passwd",
+        "passphrase",
+        "pwd",
+        "secret",
+        "token",
+        "apikey",
+        "api_key",
+        "access-key",
+        "private.key",
+        "auth_key",
+        "credential",
+        "DB_PASS",
+        "PW",
+        "BASIC_AUTH",
+        "REGISTRY_CREDS",
+    ],
+)
+def test_every_secret_name_is_redacted_in_text(name: str) -> None:
+    """Redaction skips text that holds no format prefix, URL or secret-like name: every name
+    the classifier knows must get through that quick test."""
+    secret = t.password(63)
+    assert secret not in redact_text(f"export {name}={secret}")

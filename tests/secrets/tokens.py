@@ -10,6 +10,7 @@ import base64
 import json
 import random
 import string
+import zlib
 
 _ALNUM = string.ascii_letters + string.digits
 
@@ -23,6 +24,11 @@ def aws_key_id(seed: int = 1) -> str:
     return "AKIA" + body(16, seed, string.ascii_uppercase + "234567")
 
 
+def aws_key_id_not_base32(seed: int = 1) -> str:
+    """The shape the detector accepts but AWS never issues (0, 1, 8 and 9 are not base32)."""
+    return "AKIA" + body(15, seed, string.ascii_uppercase) + "8"
+
+
 def aws_secret(seed: int = 2) -> str:
     rng = random.Random(seed)
     while True:
@@ -33,6 +39,27 @@ def aws_secret(seed: int = 2) -> str:
 
 def github(seed: int = 3, prefix: str = "ghp_") -> str:
     return prefix + body(36, seed)
+
+
+def _crc32_base62(content: str) -> str:
+    """GitHub's and npm's token checksum: CRC32 of the random part, 6 base62 digits."""
+    alphabet = string.digits + string.ascii_uppercase + string.ascii_lowercase
+    number, digits = zlib.crc32(content.encode()), []
+    for _ in range(6):
+        number, digit = divmod(number, 62)
+        digits.append(alphabet[digit])
+    return "".join(reversed(digits))
+
+
+def github_checksummed(seed: int = 3, prefix: str = "ghp_") -> str:
+    """A token of GitHub's format with a valid checksum (as GitHub issues them)."""
+    content = body(30, seed)
+    return prefix + content + _crc32_base62(content)
+
+
+def npm_checksummed(seed: int = 10) -> str:
+    content = body(30, seed)
+    return "npm_" + content + _crc32_base62(content)
 
 
 def github_pat(seed: int = 4) -> str:

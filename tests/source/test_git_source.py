@@ -311,7 +311,8 @@ def test_merge_attribution_scales_to_many_merges() -> None:
     commits.reverse()  # newest first, as git log --topo-order lists them
     start = time.perf_counter()
     merged = _merged_commits(commits)
-    assert time.perf_counter() - start < 2.0
+    # A hang guard, not a speed test: the quadratic walk this replaced took minutes here.
+    assert time.perf_counter() - start < 30.0
     assert merged["m00007".ljust(40, "0")] == ["s00007".ljust(40, "0")]
 
 

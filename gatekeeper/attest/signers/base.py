@@ -79,12 +79,32 @@ class SignerBackend(Protocol):
         ...
 
 
-def public_key_from_crypto(public_key: Any, source: str) -> SSlibKey:
+# The signature schemes a public key may declare (an in-toto / securesystemslib key file),
+# by key type. Without a declaration the scheme follows from the key: ECDSA P-256/P-384 with
+# SHA-256/SHA-384, RSA with RSASSA-PSS SHA-256, Ed25519.
+DECLARABLE_SCHEMES: dict[str, tuple[str, ...]] = {
+    "rsa": (
+        "rsassa-pss-sha256",
+        "rsassa-pss-sha384",
+        "rsassa-pss-sha512",
+        "rsa-pkcs1v15-sha256",
+        "rsa-pkcs1v15-sha384",
+        "rsa-pkcs1v15-sha512",
+    ),
+    "ecdsa": ("ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384"),
+    "ed25519": ("ed25519",),
+}
+
+
+def public_key_from_crypto(public_key: Any, source: str, scheme: str | None = None) -> SSlibKey:
     """The one way a public key becomes an ``SSlibKey``: key id and scheme from the key.
 
+    ``scheme``, when a key file declares one, must be a scheme of the key's type (and, for
+    ECDSA, of its curve); the key id then covers the declared scheme, as in in-toto.
+
     Raises:
-        InvalidInput: RSA under 3072 bits, an ECDSA curve other than P-256/P-384, or a
-            type securesystemslib does not support.
+        InvalidInput: RSA under 3072 bits, an ECDSA curve other than P-256/P-384, a type
+            securesystemslib does not support, or a declared scheme the key cannot use.
     """
     if isinstance(public_key, rsa.RSAPublicKey) and public_key.key_size < MIN_RSA_BITS:
         raise InvalidInput(
@@ -95,9 +115,20 @@ def public_key_from_crypto(public_key: Any, source: str) -> SSlibKey:
     ):
         raise InvalidInput(f"{source}: unsupported ECDSA curve {public_key.curve.name}")
     try:
-        return SSlibKey.from_crypto(public_key)
+        default = SSlibKey.from_crypto(public_key)
     except (ValueError, TypeError) as exc:
         raise InvalidInput(f"{source}: unsupported public key type") from exc
+    if scheme is None or scheme == default.scheme:
+        return default
+    allowed = DECLARABLE_SCHEMES.get(default.keytype, ())
+    if default.keytype == "ecdsa":
+        allowed = (default.scheme,)  # the curve fixes the hash
+    if scheme not in allowed:
+        raise InvalidInput(
+            f"{source}: scheme {scheme!r} does not fit this {default.keytype} key "
+            f"(it can declare: {', '.join(allowed) or default.scheme})"
+        )
+    return SSlibKey.from_crypto(public_key, scheme=scheme)
 
 
 def public_key_from_pem(data: bytes, source: str) -> SSlibKey:

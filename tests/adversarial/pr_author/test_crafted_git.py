@@ -281,6 +281,23 @@ def test_shallow_clone_with_missing_base_is_a_clean_block(
     assert code in (0, 1)  # without --base, a shallow clone is just a tree
 
 
+def test_a_base_blob_missing_from_the_clone_stops_with_a_reason(
+    git_repo: git.Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A partial clone (or a damaged object store) lacks a blob of the base revision: the
+    # findings the base already had cannot be established, so the run stops (exit 2).
+    base = commit_files(git_repo, {"README.md": "hello\n", "app.py": "x = 1\n"}, "base")
+    commit_files(git_repo, {"app.py": "x = 2\n"}, "change")
+    root = Path(git_repo.working_tree_dir or ".")
+    blob = base.tree["README.md"].hexsha
+    (root / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    code = main(["check", str(root), "--base", base.hexsha, "--only", "secrets"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{base.hexsha}:README.md: object {blob} is missing" in err
+    assert "Traceback" not in err
+
+
 def test_detached_head_attest_and_check(git_repo: git.Repo, tmp_path: Path) -> None:
     first = git_repo.head.commit.hexsha
     commit_files(git_repo, {"app.py": "print(1)\n"}, "second")

@@ -33,7 +33,7 @@ def _token() -> str:
 
 
 def _url_secret() -> str:
-    return "https://deploy:" + "Xk29vLq7Tz4mWp8R" + "@registry.internal.example:8443/v2"
+    return "https://deploy:" + "Xk29vLq7Tz4mWp8R" + "@registry.acme-corp.io:8443/v2"
 
 
 @pytest.fixture

@@ -130,8 +130,8 @@ def test_policy_yaml_caps_are_honoured_by_check(git_repo: git.Repo, tmp_path: Pa
     workflows = root / ".github" / "workflows"
     workflows.mkdir(parents=True)
     (workflows / "ci.yml").write_text(
-        "x: &steps [{run: echo}]\non: push\npermissions: {}\njobs:\n"
-        "  a: {runs-on: x, steps: *steps}\n  b: {runs-on: x, steps: *steps}\n"
+        "on: push\npermissions: {}\njobs:\n  a: {runs-on: x, steps: &steps [{run: echo}]}\n"
+        "  b: {runs-on: x, steps: *steps}\n  c: {runs-on: x, steps: *steps}\n"
     )
     out = tmp_path / "r.json"
     _check(root, _policy(tmp_path, "  yaml_max_aliases: 10\n"), out)

@@ -227,6 +227,54 @@ LOCKFILES: dict[str, str] = {
         "ependency><groupId>org.x</groupId><artifactId>y</artifactId><version>${v}</versi"
         "on></dependency></dependencies></project>\n"
     ),
+    "pdm.lock": (
+        "[metadata]\n"
+        'lock_version = "4.5.0"\n'
+        "[[package]]\n"
+        'name = "idna"\n'
+        'version = "3.7"\n'
+        'dependencies = ["six>=1"]\n'
+        'files = [{file = "idna-3.7-py3-none-any.whl", hash = "sha256:33333333333333333333333'
+        '33333333333333333333333333333333333333333"}]\n'
+    ),
+    "pylock.toml": (
+        'lock-version = "1.0"\n'
+        'created-by = "pip"\n'
+        "[[packages]]\n"
+        'name = "idna"\n'
+        'version = "3.7"\n'
+        'wheels = [{name = "idna-3.7-py3-none-any.whl", url = "https://files.pythonhosted.org/'
+        'i/idna-3.7-py3-none-any.whl", hashes = {sha256 = "4444444444444444444444444444444444'
+        '444444444444444444444444444444"}}]\n'
+    ),
+    "setup.py": (
+        "from setuptools import setup\n"
+        "import urllib.request\n"
+        'setup(name="app", version="1.0", install_requires=["requests>=2"])\n'
+    ),
+    "bun.lock": (
+        '{"lockfileVersion": 1, "workspaces": {"": {"name": "app", "dependencies": {"lodash": '
+        '"^4.17.0"}}}, "packages": {"lodash": ["lodash@4.17.21", "", {}, "sha512-jjjjjjjjjjjj'
+        'jjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjj=="],}}'
+    ),
+    ".npmrc": (
+        "registry=https://registry.npmjs.org/\n"
+        "@acme:registry = https://npm.acme.example/\n"
+        "save-exact=true\n"
+    ),
+    "gradle.lockfile": (
+        "# Gradle dependency lockfile\n"
+        "org.slf4j:slf4j-api:2.0.13=compileClasspath,runtimeClasspath\n"
+        "empty=annotationProcessor\n"
+    ),
+    "composer.lock": (
+        '{"content-hash": "x", "packages": [{"name": "monolog/monolog", "version": "3.5.0", '
+        '"source": {"type": "git", "url": "https://github.com/Seldaek/monolog.git", "referenc'
+        'e": "c915e2634718dbc8a4a15c61b0e62e7a44e14448"}, "dist": {"type": "zip", "url": "htt'
+        "ps://api.github.com/repos/Seldaek/monolog/zipball/c915e2634718dbc8a4a15c61b0e62e7a4"
+        '4e14448", "reference": "c915e2634718dbc8a4a15c61b0e62e7a44e14448", "shasum": ""}, "'
+        'notification-url": "https://packagist.org/downloads/"}], "packages-dev": []}'
+    ),
 }
 
 # -- pipeline files: the clean errors are exactly those collect/pipeline.py turns into a

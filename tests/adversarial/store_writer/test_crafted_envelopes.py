@@ -219,15 +219,38 @@ def test_same_signature_reencoded_never_reaches_a_threshold(pipeline: Pipeline) 
     assert "1 of the 2" in _messages(verdict)
 
 
-def test_extra_envelope_field_and_unknown_signature_field_are_rejected(pipeline: Pipeline) -> None:
+def test_unknown_signature_field_is_ignored_as_dsse_says(pipeline: Pipeline) -> None:
+    # DSSE: consumers ignore unknown fields (cosign and slsa-github-generator write `cert`).
+    # The field is not signed and gatekeeper reads nothing from it, so it changes nothing.
     artifact = _passing(pipeline)
     path = stage_envelope(pipeline, "release")
     env = envelope_json(path)
     env["signatures"][0]["cert"] = "-----BEGIN CERTIFICATE-----"
+    env["extension"] = {"x": 1}
+    path.write_text(json.dumps(env))
+    assert pipeline.verify(artifact).verdict == "pass"
+
+
+@pytest.mark.parametrize(
+    "field", ["Payload", "PAYLOADTYPE", "Signatures", "signatures.Sig", "signatures.KEYID"]
+)
+def test_field_spelled_like_a_known_one_in_another_case_is_rejected(
+    pipeline: Pipeline, field: str
+) -> None:
+    # A case-insensitive parser (Go's encoding/json) would read `Payload` as the payload:
+    # two tools would then see two statements in one file.
+    artifact = _passing(pipeline)
+    path = stage_envelope(pipeline, "release")
+    env = envelope_json(path)
+    if field.startswith("signatures."):
+        env["signatures"][0][field.partition(".")[2]] = "x"
+    else:
+        env[field] = env[field.lower()] if field.lower() in env else "x"
     path.write_text(json.dumps(env))
     verdict = pipeline.verify(artifact)
     assert verdict.verdict == "block"
     assert "verify/malformed" in codes(verdict)
+    assert "only in case" in _messages(verdict)
 
 
 def test_nan_and_invalid_utf8_in_envelope_are_rejected(pipeline: Pipeline) -> None:
