@@ -27,7 +27,6 @@ from gatekeeper._fileio import loads_json_strict
 from gatekeeper.attest.bundle import bundle_statement_key
 from gatekeeper.attest.dsse import MAX_SIGNATURES, TooManySignatures, read_envelope
 from gatekeeper.attest.keys import load_public_key
-from gatekeeper.attest.materials import dir_artifact
 from gatekeeper.attest.signed import is_metablock, open_signed
 from gatekeeper.attest.statement import StageRecord, parse_attestation
 from gatekeeper.errors import GatekeeperError, InvalidInput, MalformedInput
@@ -1177,6 +1176,9 @@ def _collapse(
             out[art.name] = _normal(art.digest)
         else:
             grouped[prefix].append(art)
+    # Imported here: materials (and the collectors it uses) cost every verify ~40 ms.
+    from gatekeeper.attest.materials import dir_artifact
+
     for prefix, members in grouped.items():
         if members and prefix not in out:
             try:
