@@ -431,8 +431,12 @@ class OciStore:
         }
         out = []
         for tag in tags:
+            # NOTE: the prefix first: on a registry that cannot page its tag list every push
+            # walks the whole list, so the per-tag cost is what grows with the store.
+            if not tag.startswith(prefix):
+                continue
             match = _RECEIPT.match(tag)
-            if match is None or not tag.startswith(prefix) or match.group(2) in known:
+            if match is None or match.group(2) in known:
                 continue
             entry = self._receipt_entry(tag, f"sha256:{match.group(2)}")
             if entry is not None:
