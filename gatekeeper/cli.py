@@ -339,6 +339,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # NOTE: gatekeeper uses no pydantic plugin; scanning every installed package's entry
     # points for one costs each run tens of milliseconds.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    if argv is None:
+        # A gatekeeper process (not a caller embedding main()): cloud and HSM SDKs are
+        # imported when a key URI needs them (gatekeeper/_sdk_imports.py).
+        from gatekeeper._sdk_imports import defer
+
+        defer()
     _EXTENSIONS.wanted = argv
     parser = build_parser()
     try:

@@ -33,7 +33,7 @@ from gatekeeper.attest.dsse import MAX_SIGNATURES
 from gatekeeper.attest.signed import SignedDocument, is_metablock, open_dsse, open_metablock
 from gatekeeper.attest.statement import foreign_index_stage, parse_attestation
 from gatekeeper.errors import InvalidInput, MalformedInput
-from gatekeeper.store import IndexKeys, Store
+from gatekeeper.store import IndexKeys, RunKey, Store
 
 MAX_IMPORT_BYTES = 256 * 1024 * 1024
 # Attestations one wrapper (an npm or GitHub listing, a Cloud Build summary) may carry.
@@ -252,7 +252,8 @@ def _prepare(found: _Found) -> Prepared:
     # SECURITY: a foreign provenance names no stage; it is filed under its predicate type and
     # the verifier's policy decides which stage it stands for (``stages[].provenance``).
     stage = record.stage or foreign_index_stage(record.predicate_type or "unknown")
-    keys = IndexKeys(stage=stage, subjects=tuple(sorted(record.subject_digests())))
+    run = RunKey(record.run_id, record.source_commit)
+    keys = IndexKeys(stage=stage, subjects=tuple(sorted(record.subject_digests())), run=run)
     data = dumps_json(to_store).encode("utf-8")
     return Prepared(
         found.source,

@@ -6,14 +6,8 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gatekeeper.attest.importer import (
-    Prepared,
-    prepare_documents,
-    prepare_files,
-    store_prepared,
-)
-from gatekeeper.attest.keys import load_signer
 from gatekeeper.commands.args import signing_keys
 from gatekeeper.commands.output import emit, report_targets
 from gatekeeper.errors import ExitCode, InvalidInput
@@ -25,6 +19,9 @@ from gatekeeper.verify import (
     verify_artifacts,
 )
 from gatekeeper.verify.summary import remove_stale_summary
+
+if TYPE_CHECKING:
+    from gatekeeper.attest.importer import Prepared
 
 # The commit being promoted, when the CI says it and --commit does not.
 _COMMIT_VARS = ("GATEKEEPER_COMMIT", "GITHUB_SHA", "GIT_COMMIT", "CI_COMMIT_SHA")
@@ -38,6 +35,8 @@ def _summary_request(args: argparse.Namespace) -> SummaryRequest | None:
         raise InvalidInput("--emit-vsa needs --key KEY to sign the summary")
     if not args.emit_vsa:
         return None
+    from gatekeeper.attest.keys import load_signer  # signing: only with --emit-vsa
+
     return SummaryRequest(
         path=Path(args.emit_vsa), signers=[load_signer(k) for k in signing_keys(args)]
     )
@@ -81,6 +80,9 @@ def cmd_import(args: argparse.Namespace) -> int:
             "stage in what is signed, and the policy's `provenance:` matchers decide which "
             "stage a provenance stands for\n"
         )
+    # NOTE: imported here: verify does not need the importer.
+    from gatekeeper.attest.importer import prepare_files, store_prepared
+
     if not args.files and not args.image:
         raise InvalidInput("import: name FILEs, or --image REF")
     prepared = prepare_files(args.files)
@@ -109,6 +111,7 @@ def _attached(text: str, insecure: bool) -> list[Prepared] | None:
     """The attestations attached to the image ``text`` names, checked for form; None (after
     saying so) when nothing is attached: an image without attestations never passes silently.
     """
+    from gatekeeper.attest.importer import prepare_documents
     from gatekeeper.store.attached import find_attached, open_image
 
     image, client = open_image(text, insecure=insecure)

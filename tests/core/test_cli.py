@@ -193,7 +193,7 @@ def test_internal_error_exits_3(
     from gatekeeper.verify import evaluate
 
     artifact = pipeline.run_all()
-    monkeypatch.setattr(evaluate, "_load_candidates", lambda *a: 1 / 0)
+    monkeypatch.setattr(evaluate, "_examine", lambda *a: 1 / 0)
     assert (
         main(
             [
