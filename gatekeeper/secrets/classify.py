@@ -309,6 +309,7 @@ REASON_SUFFIXES: dict[Shape, str] = {
     "weak": " (weak)",
     "generated": "",
     "placeholder": "",
+    "public": " (public)",
 }
 
 

@@ -402,6 +402,8 @@ def _generic(text: str, lines: Lines, *, is_code: bool) -> Iterator[RawHit]:
         shape = assignment_shape(value, keyed=True)
         if shape is None or (shape == "placeholder" and value in stand_ins):
             continue
+        if shape == "generated" and _algolia_search_key(text, name, m.start(group)):
+            shape = "public"
         if shape == "placeholder":
             stand_ins.add(value)
         yield RawHit(
@@ -413,6 +415,25 @@ def _generic(text: str, lines: Lines, *, is_code: bool) -> Iterator[RawHit]:
             detail=f"assigned to {name[:64]}",
             shape=shape,
         )
+
+
+# An Algolia client configuration: `{appId: "…", apiKey: "<32 hex>", indexName: "…"}`
+# (Docusaurus' DocSearch, the npm search of yarn's bundled release).
+_ALGOLIA_KEY_NAME = re.compile(r"(?:search_?)?api_?key", re.IGNORECASE)
+_ALGOLIA_APP_ID = re.compile(r"\bapp(?:lication)?_?id\b", re.IGNORECASE)
+_ALGOLIA_INDEX = re.compile(r"\bindex_?name\b", re.IGNORECASE)
+_HEX32 = re.compile(r"[0-9a-f]{32}")
+
+
+def _algolia_search_key(text: str, name: str, offset: int) -> bool:
+    """Whether the value at ``offset`` is an Algolia search-only key: a 32-hex ``apiKey``
+    with an ``appId`` and an ``indexName`` within a few lines around it."""
+    if not _ALGOLIA_KEY_NAME.fullmatch(name.strip("\"'").rsplit(".", 1)[-1]):
+        return False
+    if not _HEX32.match(text, offset) or _HEX32.match(text, offset + 1):
+        return False
+    around = text[max(0, offset - 300) : offset + 300]
+    return bool(_ALGOLIA_APP_ID.search(around) and _ALGOLIA_INDEX.search(around))
 
 
 def _generic_hit(

@@ -8,9 +8,16 @@ import base64
 import random
 import string
 import uuid
+from pathlib import Path
 
 import pytest
 
+from gatekeeper.audit.base import AuditContext
+from gatekeeper.audit.secrets import SecretsAudit
+from gatekeeper.collect.base import CollectContext
+from gatekeeper.collect.secrets import SecretsCollector
+from gatekeeper.models.finding import Severity
+from gatekeeper.models.policy import AuditsPolicy
 from gatekeeper.secrets import scan_text
 
 ALNUM = string.ascii_letters + string.digits
@@ -218,3 +225,50 @@ def test_command_line_and_header_credentials_are_redacted_in_evidence() -> None:
     cleaned = redact_text(line)
     assert PASSWORD not in cleaned and S not in cleaned
     assert "https://api.internal.io" in cleaned
+
+
+HEX32 = HEX40[:32]
+
+
+def test_an_algolia_search_key_beside_its_app_id_and_index_is_public() -> None:
+    # Docusaurus' DocSearch configuration: the search-only key ships to every browser.
+    docusaurus = (
+        f'algolia: {{\n  appId: "BH4D9OD16A",\n  apiKey: "{HEX32}",\n  indexName: "site",\n}}'
+    )
+    assert found(docusaurus, "docusaurus.config.js") == [("generic-assignment", "public")]
+    minified = f'var c={{appId:"OFCNCOG2CU",apiKey:"{HEX32}",indexName:"npm-search"}},d=1'
+    assert found(minified, ".yarn/releases/yarn-4.0.0.cjs") == [("generic-assignment", "public")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # An admin key next to the same settings is a secret.
+        f'{{appId: "BH4D9OD16A", adminApiKey: "{HEX32}", indexName: "site"}}',
+        # No index named: nothing says this is a search-only client configuration.
+        f'{{appId: "BH4D9OD16A", apiKey: "{HEX32}"}}',
+        # Longer than Algolia's 32 hex: another vendor's key.
+        f'{{appId: "BH4D9OD16A", apiKey: "{HEX40}", indexName: "site"}}',
+    ],
+    ids=["admin-key", "no-index", "not-32-hex"],
+)
+def test_other_keys_near_algolia_settings_stay_secrets(text: str) -> None:
+    assert found(text, "search.js") == [("generic-assignment", "generated")]
+
+
+def test_a_public_key_is_info_with_the_reason(tmp_path: Path) -> None:
+    (tmp_path / "docusaurus.config.js").write_text(
+        f'module.exports = {{ algolia: {{ appId: "BH4D9OD16A", apiKey: "{HEX32}", '
+        'indexName: "site" } };\n'
+    )
+    findings = [
+        f
+        for f in SecretsAudit().run(
+            SecretsCollector().collect(CollectContext(repo=tmp_path)),
+            AuditContext(policy=AuditsPolicy(), repo=tmp_path),
+        )
+        if f.rule == "secrets/generic-assignment"
+    ]
+    assert [f.severity for f in findings] == [Severity.INFO]
+    assert "Algolia search-only key" in findings[0].message
+    assert HEX32 not in findings[0].message
