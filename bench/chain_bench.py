@@ -166,7 +166,8 @@ def make_keys_and_layout(keys: Path) -> None:
     from in_toto.models.metadata import Envelope as ItEnvelope
     from securesystemslib.signer import CryptoSigner
 
-    from gatekeeper.attest.keys import load_public_key, load_signer, write_keypair
+    from gatekeeper.attest.keys import KeyRef, load_public_key, write_keypair
+    from gatekeeper.attest.signers.pem import load_private_key
 
     keys.mkdir(parents=True, exist_ok=True)
     write_keypair(keys / "ci", force=True)
@@ -203,13 +204,9 @@ def make_keys_and_layout(keys: Path) -> None:
         step.expected_command = []
         layout.steps.append(step)
     env = ItEnvelope.from_signable(layout)
-    signer = load_signer(str(keys / "layout")).signer
-    if not isinstance(signer, CryptoSigner):
-        raise SystemExit("layout key is not a local key")
-    env.create_signature(signer)
+    private, _ = load_private_key(KeyRef(str(keys / "layout")))
+    env.create_signature(CryptoSigner(private, load_public_key(keys / "layout.pub")))
     env.dump(str(keys / "root.layout"))
-    pub = load_public_key(keys / "layout.pub")
-    del pub
 
 
 def hashing(root: Path) -> dict[str, float]:

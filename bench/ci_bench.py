@@ -1,4 +1,4 @@
-"""Where gatekeeper runs (issue 6): pre-commit hook latency, pr-check, and report rendering.
+"""Where gatekeeper runs: pre-commit hook latency, pr-check, and report rendering.
 
 Generates, in a temp dir, a repository of ``--files`` source/config files (a typical project)
 with one commit, then stages a typical change (3 edited files, 1 new workflow) and measures,

@@ -1,4 +1,4 @@
-"""Range benchmark (issue 3 (c)): ``gatekeeper check --base`` over a generated 5,000-commit range.
+"""Range benchmark: ``gatekeeper check --base`` over a generated 5,000-commit range.
 
 Builds a repository with ``git fast-import`` in a temp dir: 5,000 commits by a handful of
 authors on top of a base commit, touching source files, configs (with an occasional

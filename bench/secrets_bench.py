@@ -1,4 +1,4 @@
-"""Secret scanning benchmark (issue 3 (a)): gatekeeper vs ``detect-secrets scan``.
+"""Secret scanning benchmark: gatekeeper vs ``detect-secrets scan``.
 
 Generates a ~50 MB corpus of config files (YAML, INI, .env, JSON, shell, Python) in a temp
 dir with 100 planted fake credentials of known formats and realistic decoys (commit

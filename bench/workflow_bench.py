@@ -1,4 +1,4 @@
-"""Benchmark (issue 3 b): gatekeeper's pipeline audits against ``zizmor --offline``.
+"""Benchmark: gatekeeper's pipeline audits against ``zizmor --offline``.
 
 Generates a tree of GitHub Actions workflows in a temporary directory: for every problem
 kind that RULES.md covers, two workflows with that one problem planted (everything else in

@@ -10,6 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 _CHUNK = 1024 * 1024
 _LARGE = 4 * 1024 * 1024
+# Many small files are hashed by a few threads, each over a batch (os.read and hashlib
+# release the GIL; a batch keeps the per-task cost below the per-file work).
+_PARALLEL_SMALL = 256
+_SMALL_BATCH = 64
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -53,8 +57,10 @@ def sha256_files(
 ) -> list[str]:
     """Hash many files, in order.
 
-    Small files are hashed in this thread (threads only add GIL contention for them); files
-    of ``_LARGE`` bytes or more go to a thread pool, where hashing runs without the GIL.
+    Files of ``_LARGE`` bytes or more go to a thread pool, where hashing runs without the
+    GIL. Small files are hashed in batches by a few threads when there are many of them
+    (``_PARALLEL_SMALL``; measured 1.3-1.5x the files/s of one thread on 2 cores), else in
+    this thread. Each file is read once, to its end: its content, never its size, decides.
     Every file, large or small, is opened without following a link or waiting on a FIFO and
     must still be a regular file (OSError otherwise): the walk that listed it came before.
     """
@@ -64,10 +70,24 @@ def sha256_files(
     out = [""] * len(paths)
     for i, digest in zip(large, _sha256_large([paths[i] for i in large], workers), strict=True):
         out[i] = digest
-    for i, path in enumerate(paths):
-        if not out[i]:
-            out[i] = _sha256_small(path)
+    small = [i for i in range(len(paths)) if not out[i]]
+    for i, digest in zip(small, _sha256_many([paths[i] for i in small], workers), strict=True):
+        out[i] = digest
     return out
+
+
+def _sha256_batch(paths: list[str]) -> list[str]:
+    return [_sha256_small(path) for path in paths]
+
+
+def _sha256_many(paths: list[str], workers: int | None) -> list[str]:
+    """Hash small files, in order: in batches over a few threads when there are many."""
+    if len(paths) < _PARALLEL_SMALL:
+        return _sha256_batch(paths)
+    workers = workers or min(4, os.cpu_count() or 2)
+    batches = [paths[i : i + _SMALL_BATCH] for i in range(0, len(paths), _SMALL_BATCH)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return [digest for batch in pool.map(_sha256_batch, batches) for digest in batch]
 
 
 def _sha256_large(paths: list[str], workers: int | None) -> list[str]:

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 from gatekeeper.errors import CollectionError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
     import git
 
 _SAFE_OVERRIDES = {
@@ -139,8 +141,11 @@ def head_commit(path: str | os.PathLike[str]) -> str | None:
     return sha
 
 
-def materialize_tree(repo: git.Repo, ref: str, dest: Path, max_bytes: int) -> None:
-    """Write the files of ``ref``'s tree into ``dest`` from the object store.
+def materialize_tree(
+    repo: git.Repo, ref: str, dest: Path, max_bytes: int, paths: Iterable[str] | None = None
+) -> None:
+    """Write the files of ``ref``'s tree into ``dest`` from the object store (only ``paths``,
+    those of them the tree has, when given).
 
     No checkout happens, so no filter, hook or attribute of the repository runs.
     Symlinks are written as plain files holding their target; submodules are skipped.
@@ -154,7 +159,7 @@ def materialize_tree(repo: git.Repo, ref: str, dest: Path, max_bytes: int) -> No
         tree = repo.commit(ref).tree
     except (git.BadName, ValueError, git.GitError) as exc:
         raise CollectionError(f"{ref}: no such commit in {repo.working_dir}") from exc
-    for item in tree.traverse():
+    for item in tree.traverse() if paths is None else _tree_items(tree, paths):
         if not isinstance(item, git.Blob):
             continue
         rel = Path(item.path)
@@ -177,3 +182,12 @@ def materialize_tree(repo: git.Repo, ref: str, dest: Path, max_bytes: int) -> No
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
+
+
+def _tree_items(tree: git.Tree, paths: Iterable[str]) -> Iterator[object]:
+    """The entries of ``tree`` at ``paths`` (a path the tree does not have is left out)."""
+    for path in sorted(set(paths)):
+        try:
+            yield tree / path
+        except KeyError:
+            continue

@@ -326,9 +326,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", help="add envelopes made by other tools to the store")
     p.add_argument(
         "files",
-        nargs="+",
+        nargs="*",
         metavar="FILE",
         help="in-toto links, DSSE envelopes, JSON Lines of attestations or Sigstore bundles",
+    )
+    p.add_argument(
+        "--image",
+        metavar="REF",
+        help="also import every attestation attached to the image HOST/REPO@sha256:HEX "
+        "or HOST/REPO:TAG in its registry (cosign's .att tag, OCI referrers); with "
+        "--insecure-registry, plain HTTP only if HOST is loopback",
     )
     p.add_argument(
         "--store",
@@ -448,6 +455,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # NOTE: gatekeeper uses no pydantic plugin; scanning every installed package's entry
     # points for one costs each run tens of milliseconds.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    if argv is None:
+        # A gatekeeper process (not a caller embedding main()): cloud and HSM SDKs are
+        # imported when a key URI needs them (gatekeeper/_sdk_imports.py).
+        from gatekeeper._sdk_imports import defer
+
+        defer()
     _EXTENSIONS.wanted = argv
     parser = build_parser()
     try:

@@ -9,7 +9,7 @@ there, and applies the policy (overrides, exceptions, baseline, existing-on-base
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -43,7 +43,7 @@ class AuditRequest:
 
     repo: Path
     policy: Policy
-    base: str | None = None
+    base: str | None = None  # the range base..head: its commits and what it changed
     staged: bool = False  # audit what is staged in the index (pre-commit)
     kinds: list[str] | None = None  # evidence kinds to collect; None: every collector
     options: AuditOptions = field(default_factory=AuditOptions)
@@ -51,9 +51,30 @@ class AuditRequest:
     suppressions: SuppressionSettings = field(default_factory=SuppressionSettings)
     # Told the name of each step as it starts (a progress line on a terminal); never decides.
     on_step: Callable[[str], None] | None = field(default=None, compare=False)
+    head: str = "HEAD"  # the range's head commit
+    # What the tree is compared with (findings already there, lockfile changes) when that is
+    # not ``base``: pr-check on a merge checkout compares the merge with its first parent
+    # while the range is the pull request's own commits (``github/prcheck.py``).
+    tree_base: str | None = None
 
     def selected_kinds(self) -> list[str]:
         return list(self.kinds) if self.kinds is not None else collector_kinds()
+
+    def compared_with(self) -> str | None:
+        """The commit whose tree holds the findings that are already there, if any.
+
+        ``--staged`` judges what the staged change introduces, so HEAD's findings are the
+        existing ones (none in a repository without a commit yet).
+        """
+        if self.tree_base is not None:
+            return self.tree_base
+        if self.base is not None:
+            return self.base
+        if self.staged:
+            from gatekeeper._git import head_commit
+
+            return head_commit(self.repo)
+        return None
 
 
 @dataclass(frozen=True)
@@ -98,6 +119,8 @@ def collect_evidence(request: AuditRequest) -> dict[str, GatekeeperModel]:
     ctx = CollectContext(
         repo=request.repo,
         base=request.base,
+        head=request.head,
+        tree_base=request.tree_base,
         staged=request.staged,
         limits=limits,
         options=request.options,
@@ -140,36 +163,73 @@ def gather(request: AuditRequest) -> Audited:
     return Audited(evidence=evidence, findings=audit_evidence(request, evidence))
 
 
-def existing_on_base(request: AuditRequest) -> set[str]:
+def existing_on_base(request: AuditRequest, findings: Sequence[Finding] | None = None) -> set[str]:
     """Fingerprints of the tree findings already present on the base (read from git objects).
 
-    The base tree is written to a temporary directory and audited with the same sequence
-    (tree kinds only, the image left out: see ``AuditOptions.for_base_tree``).
+    The base tree (``request.compared_with()``) is written to a temporary directory and
+    audited with the same sequence (tree kinds only, the image left out: see
+    ``AuditOptions.for_base_tree``). With ``--staged`` and the ``findings`` of the staged
+    audit, only what can hold the same findings is read from HEAD (see ``_staged_passes``).
     """
     from gatekeeper._git import materialize_tree, open_repo
 
     tree_kinds = [k for k in request.selected_kinds() if k in TREE_KINDS]
-    if not tree_kinds or request.base is None:
+    compared = request.compared_with() if tree_kinds else None
+    if compared is None:
         return set()
+    passes: list[tuple[list[str], set[str] | None]] = [(tree_kinds, None)]
+    if request.staged and findings is not None:
+        passes = _staged_passes(tree_kinds, findings)
+    existing: set[str] = set()
     repo = open_repo(request.repo)
     try:
-        with tempfile.TemporaryDirectory(prefix="gatekeeper-base-") as tmp:
-            limit = request.policy.limits.max_file_bytes
-            materialize_tree(repo, request.base, Path(tmp), max_bytes=limit)
-            on_base = replace(
-                request,
-                repo=Path(tmp),
-                base=None,
-                staged=False,
-                kinds=tree_kinds,
-                options=request.options.for_base_tree(),
-                on_step=None,
-            )
-            if request.on_step is not None:
-                request.on_step("auditing the base")
-            return {f.fingerprint for f in gather(on_base).findings}
+        if request.on_step is not None:
+            request.on_step("auditing the base")
+        for kinds, paths in passes:
+            with tempfile.TemporaryDirectory(prefix="gatekeeper-base-") as tmp:
+                limit = request.policy.limits.max_file_bytes
+                materialize_tree(repo, compared, Path(tmp), max_bytes=limit, paths=paths)
+                on_base = replace(
+                    request,
+                    repo=Path(tmp),
+                    base=None,
+                    head="HEAD",
+                    tree_base=None,
+                    staged=False,
+                    kinds=kinds,
+                    options=request.options.for_base_tree(),
+                    on_step=None,
+                )
+                existing.update(f.fingerprint for f in gather(on_base).findings)
     finally:
         repo.close()
+    return existing
+
+
+def _staged_passes(
+    tree_kinds: list[str], findings: Sequence[Finding]
+) -> list[tuple[list[str], set[str] | None]]:
+    """What of HEAD a staged audit must read to tell its existing findings from new ones.
+
+    Only the kinds that found something (nothing found: nothing to tell apart, which keeps
+    the commit hook fast). The staged secrets scan reads the staged change only, file by
+    file, and a secret's fingerprint is its rule, path and value: HEAD's versions of the
+    files with a finding are all that can hold the same ones. The other kinds read HEAD's
+    whole tree, since their findings may depend on other files (a missing local action).
+    """
+    rules = {f.rule for f in findings}
+    wanted = [k for k in tree_kinds if rules & rules_for([k])]
+    passes: list[tuple[list[str], set[str] | None]] = []
+    if "secrets" in wanted:
+        secrets_rules = rules_for(["secrets"])
+        hits = [f for f in findings if f.rule in secrets_rules]
+        paths = {f.path for f in hits if f.path is not None}
+        whole = any(f.path is None for f in hits)
+        passes.append((["secrets"], None if whole else paths))
+    others = [k for k in wanted if k != "secrets"]
+    if others:
+        passes.append((others, None))
+    return passes
 
 
 def assess(
@@ -189,8 +249,8 @@ def assess(
         raw = before_policy(raw)
         audited = Audited(evidence=audited.evidence, findings=raw)
     existing: set[str] = set()
-    if request.base is not None and not request.policy.audits.block_existing:
-        existing = existing_on_base(request)
+    if not request.policy.audits.block_existing:
+        existing = existing_on_base(request, raw)
     inline = inline_suppressions(request, raw, now)
     findings, notes = apply_policy(
         raw,

@@ -33,7 +33,7 @@ from gatekeeper.attest.dsse import MAX_SIGNATURES
 from gatekeeper.attest.signed import SignedDocument, is_metablock, open_dsse, open_metablock
 from gatekeeper.attest.statement import foreign_index_stage, parse_attestation
 from gatekeeper.errors import InvalidInput, MalformedInput
-from gatekeeper.store import IndexKeys, Store
+from gatekeeper.store import IndexKeys, RunKey, Store
 
 MAX_IMPORT_BYTES = 256 * 1024 * 1024
 # Attestations one wrapper (an npm or GitHub listing, a Cloud Build summary) may carry.
@@ -252,7 +252,8 @@ def _prepare(found: _Found) -> Prepared:
     # SECURITY: a foreign provenance names no stage; it is filed under its predicate type and
     # the verifier's policy decides which stage it stands for (``stages[].provenance``).
     stage = record.stage or foreign_index_stage(record.predicate_type or "unknown")
-    keys = IndexKeys(stage=stage, subjects=tuple(sorted(record.subject_digests())))
+    run = RunKey(record.run_id, record.source_commit)
+    keys = IndexKeys(stage=stage, subjects=tuple(sorted(record.subject_digests())), run=run)
     data = dumps_json(to_store).encode("utf-8")
     return Prepared(
         found.source,
@@ -307,6 +308,25 @@ def prepare_files(paths: list[str]) -> list[Prepared]:
     ]
 
 
+def prepare_documents(documents: list[tuple[str, object, tuple[str, ...]]]) -> list[Prepared]:
+    """Documents read from elsewhere than a file (a registry's layers), each a
+    ``(source, parsed JSON, notes)``, checked for form exactly as a file's documents are.
+
+    Raises:
+        InvalidInput: an attestation is not well-formed.
+    """
+    out: list[Prepared] = []
+    for source, obj, notes in documents:
+        found = _unwrap(source, obj)
+        if notes and len(found) == 1 and found[0].wrapper is None:
+            found = [replace(found[0], notes=(*notes, *found[0].notes))]
+        prepared = _prepare_all(source, found)
+        if notes and found[0].wrapper is not None:
+            prepared[0] = replace(prepared[0], notes=(*notes, *prepared[0].notes))
+        out.extend(prepared)
+    return out
+
+
 def import_files(paths: list[str], store: Store) -> list[Imported]:
     """Check every attestation in ``paths`` first, then store them all.
 
@@ -314,7 +334,11 @@ def import_files(paths: list[str], store: Store) -> list[Imported]:
         InvalidInput: a file is unreadable or an attestation is not well-formed (nothing is
             stored).
     """
-    prepared = prepare_files(paths)
+    return store_prepared(prepare_files(paths), store)
+
+
+def store_prepared(prepared: list[Prepared], store: Store) -> list[Imported]:
+    """Store attestations already checked for form (``prepare_files``, ``prepare_documents``)."""
     out = []
     for item in prepared:
         env_id = store.put(item.data, item.keys)

@@ -28,7 +28,7 @@ from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE, Envelope
 from gatekeeper.models.finding import Finding
 from gatekeeper.models.options import AuditOptions
 from gatekeeper.models.statement import Artifact, RunInfo, StagePredicate
-from gatekeeper.store import IndexKeys, Store, open_store
+from gatekeeper.store import IndexKeys, RunKey, Store, open_store
 
 if TYPE_CHECKING:
     from gatekeeper.app import AuditRequest
@@ -245,8 +245,9 @@ def _sign_and_store(
     statement = build_statement(predicate)
     envelope = sign_envelope(statement_bytes(statement), INTOTO_PAYLOAD_TYPE, signers)
     subjects = tuple(sorted(f"{alg}:{v}" for s in statement.subject for alg, v in s.digest.items()))
+    run = RunKey(predicate.run.run_id, predicate.run.source_commit)
     env_id = store.put(
-        envelope_bytes(envelope), IndexKeys(stage=predicate.stage, subjects=subjects)
+        envelope_bytes(envelope), IndexKeys(stage=predicate.stage, subjects=subjects, run=run)
     )
     return envelope, env_id
 
@@ -262,7 +263,8 @@ def _sign_keyless_and_store(
     bundle = sign_keyless(statement_bytes(statement), trust_config)
     envelope = Envelope.model_validate(loads_json_strict(bundle)["dsseEnvelope"])
     subjects = tuple(sorted(f"{alg}:{v}" for s in statement.subject for alg, v in s.digest.items()))
-    env_id = store.put(bundle, IndexKeys(stage=predicate.stage, subjects=subjects))
+    run = RunKey(predicate.run.run_id, predicate.run.source_commit)
+    env_id = store.put(bundle, IndexKeys(stage=predicate.stage, subjects=subjects, run=run))
     return envelope, env_id
 
 

@@ -49,7 +49,8 @@ GITHUB_TOKEN = Rule(
 GITLAB_TOKEN = Rule(
     "secrets/gitlab-token",
     Severity.CRITICAL,
-    summary="`glpat-` tokens",
+    summary="GitLab tokens: `glpat-` and the other documented prefixes (`glptt-`, `gldt-`, "
+    "`glrt-`, `glcbt-`, `gloas-`, …)",
     help="A GitLab personal access token acts as its owner on every project it reaches. Revoke "
     "it in the user's access-token settings and keep the replacement in a secret store.",
 )
@@ -90,6 +91,16 @@ PYPI_TOKEN = Rule(
     summary="`pypi-AgE` tokens",
     help="A PyPI token can upload releases of the projects it is scoped to. Revoke it in the "
     "PyPI account settings; prefer trusted publishing from CI.",
+)
+VENDOR_TOKEN = Rule(
+    "secrets/vendor-token",
+    Severity.HIGH,
+    summary="a token in another vendor's documented format (Anthropic, OpenAI, Hugging Face, "
+    "HashiCorp, Databricks, Shopify, Twilio, SendGrid, DigitalOcean, Azure, … : the message "
+    "names it)",
+    help="A vendor token acts for its owner on that vendor's service: reading data, running "
+    "workloads billed to the account, sending mail or messages in its name. Revoke it in the "
+    "vendor's console and keep the replacement in a secret store.",
 )
 JWT = Rule(
     "secrets/jwt",
@@ -142,12 +153,13 @@ _LABELS: dict[str, str] = {
     "private-key": "private key",
     "aws-access-key": "AWS access key id",
     "github-token": "GitHub token",
-    "gitlab-token": "GitLab personal access token",
+    "gitlab-token": "GitLab token",
     "slack-token": "Slack token",
     "stripe-key": "Stripe live key",
     "google-api-key": "Google API key",
     "npm-token": "npm access token",
     "pypi-token": "PyPI API token",
+    "vendor-token": "vendor token",
     "jwt": "signed JSON Web Token",
     "url-credentials": "password in a URL",
     "docker-auth": "Docker registry credential",
@@ -169,6 +181,7 @@ class SecretsAudit:
         GOOGLE_API_KEY,
         NPM_TOKEN,
         PYPI_TOKEN,
+        VENDOR_TOKEN,
         JWT,
         URL_CREDENTIALS,
         DOCKER_AUTH,

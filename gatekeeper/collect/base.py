@@ -85,11 +85,19 @@ def never_walked(root: Path, store: str | None = None) -> frozenset[str]:
 @dataclass(frozen=True)
 class CollectContext:
     repo: Path
-    base: str | None = None
+    base: str | None = None  # the range base..head (commits, what the range changed)
     head: str = "HEAD"
     staged: bool = False  # audit what is staged in the index (pre-commit)
     limits: Limits = field(default_factory=Limits)  # the policy's ``limits:``
     options: AuditOptions = field(default_factory=AuditOptions)
+    # What the work tree is compared with when that is not ``base`` (pr-check on a merge
+    # checkout: the merge's first parent); see ``compared_with``.
+    tree_base: str | None = None
+
+    @property
+    def compared_with(self) -> str | None:
+        """The commit the work tree's content is compared with (e.g. lockfiles)."""
+        return self.tree_base if self.tree_base is not None else self.base
 
 
 class Collector(Protocol):

@@ -13,6 +13,9 @@ for SSH. ``signature_setup`` prepares, in a temporary directory removed afterwar
   still checks each SSH signature against the key the signature carries, so a commit
   altered after signing is bad (``B``) and an intact one is ``U`` with its key's
   fingerprint, whether or not anyone listed the key.
+  SSH signatures are checked in-process against the same file first
+  (``collect/ssh_signatures.py``, no process per commit); what that module does not judge
+  goes to git and ssh-keygen as above.
 
 SECURITY: the repository's own configuration cannot point verification elsewhere: the
 programs are pinned on git's command line (``collect/git_source.py``) and so is the
@@ -61,6 +64,9 @@ class SignatureSetup:
     config: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     allowed_signers: AllowedSigners | None = None
+    # The allowed-signers file in effect (an empty one when none is named), for the
+    # in-process SSH check (``collect/ssh_signatures.py``); None outside ``signature_setup``.
+    signers_file: Path | None = None
     has_gpg: bool = True
     has_ssh_keygen: bool = True
     notes: list[str] = field(default_factory=list)
@@ -224,6 +230,7 @@ def signature_setup(
         else:
             signers_file = Path(tmp) / "allowed_signers"
             signers_file.write_bytes(b"")
+        setup.signers_file = signers_file
         if ssh_keygen is not None:
             # SECURITY: always set, so the repository's config cannot name another file.
             wrapper = _ssh_keygen_wrapper(Path(tmp), ssh_keygen, no_signers=signers is None)

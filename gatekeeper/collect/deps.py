@@ -87,15 +87,15 @@ class DepsCollector:
         notes = list(head.notes)
         base: DepsSnapshot | None = None
         changes: list[DepChange] = []
-        if ctx.base is not None:
-            base = base_snapshot(root, ctx.base, ctx.limits.max_file_bytes)
+        if ctx.compared_with is not None:
+            base = base_snapshot(root, ctx.compared_with, ctx.limits.max_file_bytes)
             changes, diff_notes = diff(base, head)
             notes.extend(diff_notes)
         vulns, osv_source, osv_notes = match_packages(head.packages, ctx.options)
         notes.extend(osv_notes)
         return DepsEvidence(
             tree=head,
-            base_ref=ctx.base,
+            base_ref=ctx.compared_with,
             base=base,
             changes=changes,
             osv=osv_source,

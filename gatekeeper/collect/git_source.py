@@ -1,11 +1,13 @@
 """The ``source`` collector: every commit of base..head and what the range changed.
 
-One ``git log --raw -z`` call lists every commit of the range with its signature status
-(git's own verification, so GPG and SSH signatures both work, against what
-``collect/commit_signatures.py`` prepares: the user's public keys plus the forges' own
-keys, and the allowed-signers file), identities, trailers and raw file changes; the output
-is parsed as it streams, so a 5,000-commit range costs one subprocess. One
-``git cat-file --batch`` reads the commit objects for the kind of each signature; one
+One ``git log --raw -z`` call lists every commit of the range with its identities,
+trailers and raw file changes; the output is parsed as it streams, so a 5,000-commit range
+costs one subprocess. One ``git cat-file --batch`` reads the commit objects: the kind of
+each signature, and SSH signatures checked in-process against the allowed-signers file
+(``collect/ssh_signatures.py``). The other signatures (OpenPGP, X.509, and SSH cases that
+module leaves to ssh-keygen) get git's own verification in one more ``git log --no-walk``
+over those commits only, against what ``collect/commit_signatures.py`` prepares (the
+user's public keys plus the forges' own keys, and the allowed-signers file). One
 ``git diff --raw`` gives the net change, and one more ``git cat-file --batch`` reads the
 changed blobs (bounded) to record sizes, binary content, symlink targets and submodule
 pointers.
@@ -29,16 +31,19 @@ from typing import IO, Any, ClassVar
 
 import git
 
+from gatekeeper._fileio import read_bounded
 from gatekeeper._git import open_repo, safe_git_env
 from gatekeeper.collect.base import CollectContext, walk_files
 from gatekeeper.collect.build_files import BuildFiles
 from gatekeeper.collect.commit_signatures import (
+    MAX_ALLOWED_SIGNERS_BYTES,
     SignatureSetup,
     allowed_signers_file,
     signature_format,
     signature_setup,
 )
 from gatekeeper.collect.forge_keys import ForgeKey, forge_key_for, forge_keys
+from gatekeeper.collect.ssh_signatures import AllowedSigners, Unsupported, verify_commit
 from gatekeeper.errors import CollectionError
 from gatekeeper.models.options import AuditOptions
 from gatekeeper.models.source import (
@@ -49,6 +54,7 @@ from gatekeeper.models.source import (
     Identity,
     PullRequestReview,
     Signature,
+    SignatureFormat,
     SourceEvidence,
     Trailer,
     TreeSymlink,
@@ -90,6 +96,9 @@ _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\xed\xab\xee\xdb", "RPM package"),
 )
 _SNIFF_BYTES = 8192
+# Bytes of a commit object read for its signature; a larger object (a huge message) is
+# left to git's own verification.
+_COMMIT_BYTES = 1 << 20
 
 _PR_SUBJECT = (
     re.compile(r"^Merge pull request #(\d+) from "),  # GitHub merge commit
@@ -310,7 +319,9 @@ class _LogParser:
         "%b",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, *, signatures: bool = True) -> None:
+        """``signatures=False``: no signature fields (git then verifies nothing; the
+        caller fills ``signature``)."""
         # SECURITY: record and field markers carry a random nonce, so a commit message or an
         # author name cannot forge a record boundary.
         nonce = _random.token_hex(12)
@@ -320,7 +331,7 @@ class _LogParser:
         fmt_sep = self.sep.decode().replace("\x1f", "%x1f")
         self.format = (
             self.start.decode().replace("\x1e", "%x1e").replace("\x1f", "%x1f")
-            + fmt_sep.join(self.FIELDS)
+            + fmt_sep.join(f if signatures or not f.startswith("%G") else "" for f in self.FIELDS)
             + self.end.decode().replace("\x1e", "%x1e").replace("\x1f", "%x1f")
         )
 
@@ -517,6 +528,59 @@ def _unchecked_notes(commits: list[Commit], setup: SignatureSetup) -> list[str]:
     return notes
 
 
+def _in_process_signers(verifier: GitRunner, setup: SignatureSetup) -> AllowedSigners | None:
+    """The allowed-signers file for the in-process SSH check; None leaves every SSH
+    signature to git: a revocation file is configured (ssh-keygen reads KRLs), or the file
+    has a line ``collect/ssh_signatures.py`` does not read exactly as ssh-keygen does."""
+    if setup.signers_file is None:
+        return None
+    revocation = verifier.run("config", "--get", "gpg.ssh.revocationFile", check=False)
+    if revocation.returncode == 0 and revocation.stdout.strip():
+        return None
+    try:
+        return AllowedSigners(read_bounded(setup.signers_file, MAX_ALLOWED_SIGNERS_BYTES))
+    except Unsupported:
+        return None
+
+
+def _git_signatures(verifier: GitRunner, shas: list[str]) -> dict[str, Signature]:
+    """git's own verification (``%G?`` and the key fields) of ``shas``, in one
+    ``git log --no-walk --stdin``. Raises CollectionError."""
+    if not shas:
+        return {}
+    nonce = _random.token_hex(12)
+    start, sep, end = f"GKSIG{nonce}<", f">GKSEP{nonce}<", f">GKEND{nonce}"
+    fields = ("%H", "%G?", "%GK", "%GF", "%GP", "%GS")
+    proc = verifier.popen(
+        "log",
+        "--no-walk=unsorted",
+        "--stdin",
+        f"--format={start}{sep.join(fields)}{end}",
+        stdin=True,
+    )
+    out, _ = proc.communicate("".join(f"{sha}\n" for sha in shas).encode())
+    code, errors = verifier.finish(proc)
+    if code != 0:
+        raise CollectionError(f"git log (signatures) failed: {errors[:500]}")
+    found: dict[str, Signature] = {}
+    for record in _decode(out).split(start)[1:]:
+        values = record.partition(end)[0].split(sep)
+        if len(values) != len(fields):
+            raise CollectionError(f"unexpected git log signature record ({len(values)} fields)")
+        sha, status, key, fpr, primary, signer = values
+        found[sha] = Signature(
+            status=status if status in "GBUXYREN" and status else "E",
+            key=key or None,
+            fingerprint=fpr or None,
+            primary_fingerprint=primary or None,
+            signer=signer or None,
+        )
+    missing = [sha for sha in shas if sha not in found]
+    if missing:
+        raise CollectionError(f"git log gave no signature status for {missing[0]}")
+    return found
+
+
 def _plain_codeowners(root: Path) -> tuple[str | None, str | None]:
     for rel in CODEOWNERS_LOCATIONS:
         path = root / rel
@@ -653,8 +717,9 @@ class GitSourceCollector:
             keys=keys,
         ) as setup:
             verifier = GitRunner(repo, setup.config, setup.env)
-            commits = self._commits(verifier, base, head)
-        commits = [_with_forge(c, keys) for c in self._signature_formats(runner, commits)]
+            commits = self._commits(runner, base, head)
+            commits = self._signatures(runner, verifier, commits, setup)
+        commits = [_with_forge(c, keys) for c in commits]
         evidence["notes"] = _unchecked_notes(commits, setup)
         merges = _merged_commits(commits)
         if merges:
@@ -714,7 +779,8 @@ class GitSourceCollector:
         }
 
     def _commits(self, runner: GitRunner, base: str, head: str) -> list[Commit]:
-        parser = _LogParser()
+        """The range's commits; their ``signature`` is filled by ``_signatures``."""
+        parser = _LogParser(signatures=False)
         proc = runner.popen(
             "log",
             "--raw",
@@ -739,32 +805,52 @@ class GitSourceCollector:
             raise CollectionError(f"git log failed: {errors[:500]}")
         return commits
 
-    def _signature_formats(self, runner: GitRunner, commits: list[Commit]) -> list[Commit]:
-        """Record each signature's kind from its armour; mark ``E`` the signed commits git
-        calls unsigned (``N``).
+    def _signatures(
+        self, runner: GitRunner, verifier: GitRunner, commits: list[Commit], setup: SignatureSetup
+    ) -> list[Commit]:
+        """Each commit's signature: its kind from its armour; SSH ones checked in-process;
+        the rest by git (``_git_signatures``). A signed commit git calls unsigned (``N``) is
+        marked ``E``.
 
         SECURITY: without a verifier (no gpg, no ssh-keygen, a signature gpg cannot parse)
         git prints ``N``; a present but unchecked signature must not look like no signature.
         """
         if not commits:
             return commits
-        out: list[Commit] = []
+        signers = _in_process_signers(verifier, setup)
+        found: dict[str, Signature] = {}
+        to_git: dict[str, SignatureFormat] = {}
         reader = BlobReader(runner)
         try:
             for commit in commits:
-                _, raw = reader.read(commit.sha, 1 << 16)
+                size, raw = reader.read(commit.sha, _COMMIT_BYTES)
                 fmt = signature_format(raw)
                 if fmt is None:
-                    out.append(commit)
-                    continue
-                update: dict[str, Any] = {"format": fmt}
-                if commit.signature.status == "N":
-                    update["status"] = "E"
-                sig = commit.signature.model_copy(update=update)
-                out.append(commit.model_copy(update={"signature": sig}))
+                    found[commit.sha] = Signature(status="N")
+                elif fmt == "ssh" and signers is not None and size == len(raw):
+                    try:
+                        verdict = verify_commit(commit.sha, raw, signers)
+                    except Unsupported:
+                        to_git[commit.sha] = fmt
+                        continue
+                    found[commit.sha] = Signature(
+                        status=verdict.status,
+                        key=verdict.fingerprint,
+                        fingerprint=verdict.fingerprint,
+                        signer=verdict.principal,
+                        format=fmt,
+                    )
+                else:
+                    to_git[commit.sha] = fmt
         finally:
             reader.close()
-        return out
+        checked = _git_signatures(verifier, list(to_git))
+        for sha, fmt in to_git.items():
+            sig = checked[sha]
+            found[sha] = sig.model_copy(
+                update={"format": fmt, "status": "E" if sig.status == "N" else sig.status}
+            )
+        return [c.model_copy(update={"signature": found[c.sha]}) for c in commits]
 
     def _tree_facts(
         self, runner: GitRunner, head: str

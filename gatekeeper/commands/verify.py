@@ -6,9 +6,8 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gatekeeper.attest.importer import import_files
-from gatekeeper.attest.keys import load_signer
 from gatekeeper.commands.args import signing_keys
 from gatekeeper.commands.output import emit, inform, report_targets
 from gatekeeper.errors import ExitCode, InvalidInput
@@ -20,6 +19,9 @@ from gatekeeper.verify import (
     verify_artifacts,
 )
 from gatekeeper.verify.summary import remove_stale_summary
+
+if TYPE_CHECKING:
+    from gatekeeper.attest.importer import Prepared
 
 # The commit being promoted, when the CI says it and --commit does not.
 _COMMIT_VARS = ("GATEKEEPER_COMMIT", "GITHUB_SHA", "GIT_COMMIT", "CI_COMMIT_SHA")
@@ -33,6 +35,8 @@ def _summary_request(args: argparse.Namespace) -> SummaryRequest | None:
         raise InvalidInput("--emit-vsa needs --key KEY to sign the summary")
     if not args.emit_vsa:
         return None
+    from gatekeeper.attest.keys import load_signer  # signing: only with --emit-vsa
+
     return SummaryRequest(
         path=Path(args.emit_vsa), signers=[load_signer(k) for k in signing_keys(args)]
     )
@@ -76,8 +80,19 @@ def cmd_import(args: argparse.Namespace) -> int:
             "stage in what is signed, and the policy's `provenance:` matchers decide which "
             "stage a provenance stands for\n"
         )
+    # NOTE: imported here: verify does not need the importer.
+    from gatekeeper.attest.importer import prepare_files, store_prepared
+
+    if not args.files and not args.image:
+        raise InvalidInput("import: name FILEs, or --image REF")
+    prepared = prepare_files(args.files)
+    if args.image:
+        found = _attached(args.image, args.insecure_registry)
+        if found is None:
+            return ExitCode.BLOCKED
+        prepared.extend(found)
     store = open_store(args.store, insecure=args.insecure_registry)
-    imported = import_files(args.files, store)
+    imported = store_prepared(prepared, store)
     for item in imported:
         if item.kind == "slsa-provenance":
             where = "(the policy's provenance matchers decide its stage)"
@@ -90,3 +105,25 @@ def cmd_import(args: argparse.Namespace) -> int:
         for note in item.notes:  # what a foreign format carried that was ignored
             sys.stderr.write(f"{item.source}: note: {note}\n")
     return ExitCode.PASS
+
+
+def _attached(text: str, insecure: bool) -> list[Prepared] | None:
+    """The attestations attached to the image ``text`` names, checked for form; None (after
+    saying so) when nothing is attached: an image without attestations never passes silently.
+    """
+    from gatekeeper.attest.importer import prepare_documents
+    from gatekeeper.store.attached import find_attached, open_image
+
+    image, client = open_image(text, insecure=insecure)
+    found = find_attached(image, client)
+    resolved = "" if found.image.reference == found.digest else f" ({image.reference})"
+    sys.stdout.write(f"image {image.name}@{found.digest}{resolved}\n")
+    for note in found.notes:
+        sys.stderr.write(f"gatekeeper: note: {note}\n")
+    if not found.documents:
+        sys.stderr.write(
+            f"gatekeeper: {image.name}@{found.digest}: no attestation attached (looked at "
+            f"{', '.join(found.looked_at)}); nothing imported\n"
+        )
+        return None
+    return prepare_documents(found.documents)

@@ -43,9 +43,14 @@ class GitHubApiError(GatekeeperError):
 
     exit_code = ExitCode.USAGE
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, status: int | None = None, api_message: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
+        # GitHub's own "message" (redacted), e.g. "Resource not accessible by personal
+        # access token", for the caller to quote.
+        self.api_message = api_message
 
 
 class _GitHubHttp(HttpClient):
@@ -153,10 +158,11 @@ class GitHubClient:
                     continue
             if 200 <= response.status_code < 300:
                 return response
+            said = self._redact(_api_message(response))
             raise GitHubApiError(
-                f"{method} {self._redact(url)}: HTTP {response.status_code}: "
-                f"{self._redact(_api_message(response))}",
+                f"{method} {self._redact(url)}: HTTP {response.status_code}: {said}",
                 status=response.status_code,
+                api_message=f"HTTP {response.status_code}: {said}",
             )
 
     def _json(self, response: requests.Response) -> Any:

@@ -54,7 +54,7 @@ from gatekeeper.report.base import active, blocking, ranked
 
 if TYPE_CHECKING:
     from gatekeeper._http import HttpClient
-    from gatekeeper.github.api import GitHubClient
+    from gatekeeper.github.api import GitHubApiError, GitHubClient
 
 CONTEXT = "gatekeeper/pr-check"
 CHECK_NAME = "gatekeeper"
@@ -116,24 +116,87 @@ def _resolve(repo: git.Repo, ref: str, what: str) -> str:
         ) from exc
 
 
-def _check_worktree(repo: git.Repo, head_sha: str) -> str | None:
-    """Make sure the checked-out tree is the head; returns a note when it is a merge of it."""
+@dataclass(frozen=True)
+class _Checkout:
+    """What the work tree holds: the head itself, or a merge commit of the head.
+
+    GitHub's default checkout of a pull request (``refs/pull/N/merge``) is a merge commit
+    whose first parent is the target branch as GitHub merged it and whose second parent is
+    the head; a CI that merges the target into the head makes the mirror image. Either way
+    ``target`` is the parent that is not the head.
+    """
+
+    merge: str | None = None
+    target: str | None = None
+
+
+def _checkout(repo: git.Repo, head_sha: str, base_sha: str) -> _Checkout:
+    """Make sure the checked-out tree is the head or a merge of it into the target branch.
+
+    Raises:
+        InvalidInput: another commit is checked out, or a merge of the head into something
+            that is not on the target branch's line of history.
+    """
     try:
         checked_out = repo.head.commit
     except (ValueError, git.GitError) as exc:
         raise InvalidInput("the repository has no checked-out commit") from exc
     if checked_out.hexsha == head_sha:
-        return None
-    if len(checked_out.parents) == 2 and any(p.hexsha == head_sha for p in checked_out.parents):
-        return (
-            f"audited the merge commit {checked_out.hexsha[:12]} of head {head_sha[:12]}; "
-            "check out the head itself for review records to apply"
-        )
+        return _Checkout()
+    parents = [p.hexsha for p in checked_out.parents]
+    if len(parents) == 2 and head_sha in parents and parents[0] != parents[1]:
+        target = parents[1] if parents[0] == head_sha else parents[0]
+        # SECURITY: what the target parent holds is judged "already there", so it must be
+        # the target branch (the base or a commit of its line), not any commit merged in.
+        base, merged = repo.commit(base_sha), repo.commit(target)
+        if not (repo.is_ancestor(base, merged) or repo.is_ancestor(merged, base)):
+            raise InvalidInput(
+                f"the checked-out merge commit {checked_out.hexsha[:12]} merges head "
+                f"{head_sha[:12]} with {target[:12]}, which is not on the target branch "
+                f"(it neither contains nor is contained in the base {base_sha[:12]}): check "
+                "out the head or GitHub's merge commit of it"
+            )
+        return _Checkout(merge=checked_out.hexsha, target=target)
     raise InvalidInput(
         f"the checked-out commit {checked_out.hexsha[:12]} is not the pull request head "
         f"{head_sha[:12]}: check out the head (actions/checkout with ref: "
         "${{ github.event.pull_request.head.sha }}) so the audit reads the change itself"
     )
+
+
+@dataclass(frozen=True)
+class _Audited:
+    """What the audits compare: the commits ``base..head`` and the tree with ``tree_base``."""
+
+    base: str
+    head: str = "HEAD"
+    tree_base: str | None = None
+
+
+def _audited_range(
+    repo: git.Repo, checkout: _Checkout, revisions: Revisions, notes: list[str]
+) -> _Audited:
+    """The pull request's own commits, and what its tree is compared with.
+
+    On the head itself: the commits since the merge base, the tree against the merge base.
+    On a merge commit: the tree against the target parent (what the target branch already
+    had, including what landed there after the pull request was opened), and the commits of
+    the pull request only (from the merge base of the target parent and the head), never
+    the target branch's commits nor the merge commit itself.
+    """
+    if checkout.merge is None or checkout.target is None:
+        return _Audited(base=revisions.merge_base)
+    bases = repo.merge_base(checkout.target, revisions.head)
+    if not bases:  # NOTE: cannot happen after _checkout's ancestry check; fail closed anyway
+        raise CollectionError(f"{checkout.target} and {revisions.head} share no history")
+    since = str(bases[0].hexsha)
+    notes.append(
+        f"audited the merge commit {checkout.merge[:12]} of head {revisions.head[:12]} into "
+        f"{checkout.target[:12]}: its tree is compared with {checkout.target[:12]} (the "
+        "target branch as merged), and the commits audited are the pull request's "
+        f"({since[:12]}..{revisions.head[:12]})"
+    )
+    return _Audited(base=since, head=revisions.head, tree_base=checkout.target)
 
 
 _DECISIVE = ("APPROVED", "CHANGES_REQUESTED", "DISMISSED")
@@ -242,9 +305,10 @@ def _pull_request(cfg: PrCheckConfig) -> _PullRequest:
 
 def _gate(
     cfg: PrCheckConfig, pr: _PullRequest, notes: list[str]
-) -> tuple[Revisions, TrustedGate, bool]:
-    """The revisions, what the pull request is judged by (read from the base), and whether
-    the range touches any gate path. The working tree must be the head (or its merge commit).
+) -> tuple[Revisions, TrustedGate, bool, _Audited]:
+    """The revisions, what the pull request is judged by (read from the base), whether the
+    range touches any gate path, and what the audits compare. The working tree must be the
+    head (or a merge commit of it into the target branch).
 
     Raises:
         CollectionError: a commit is missing, or base and head share no history.
@@ -256,9 +320,7 @@ def _gate(
     try:
         head_sha = _resolve(repo, pr.head_ref, "head")
         base_sha = _resolve(repo, pr.base_ref, "base")
-        note = _check_worktree(repo, head_sha)
-        if note:
-            notes.append(note)
+        checkout = _checkout(repo, head_sha, base_sha)
         bases = repo.merge_base(base_sha, head_sha)
         if not bases:
             raise CollectionError(
@@ -281,7 +343,7 @@ def _gate(
         touched = bool(gate.changed) or any(
             path_category(p) == "gate" for p in changed.split("\0") if p
         )
-        return revisions, gate, touched
+        return revisions, gate, touched, _audited_range(repo, checkout, revisions, notes)
     finally:
         repo.close()
 
@@ -417,7 +479,7 @@ def run_pr_check(cfg: PrCheckConfig) -> PrCheckResult:
     """
     pr = _pull_request(cfg)
     notes: list[str] = []
-    revisions, gate, gate_changed = _gate(cfg, pr, notes)
+    revisions, gate, gate_changed, audited = _gate(cfg, pr, notes)
     notes.extend(gate.notes)
     # The base revision's configuration fills in what the command line did not say.
     settings = resolve(
@@ -427,7 +489,7 @@ def run_pr_check(cfg: PrCheckConfig) -> PrCheckResult:
         on_disk=False,
     )
     policy = with_block_at(gate.policy, settings.block_at, settings.block_at_source)
-    merge_base, head_sha = revisions.merge_base, revisions.head
+    merge_base, head_sha = audited.base, revisions.head
     reviews, unread = _reviews(cfg, pr, notes, policy, gate_changed)
     verifications = _verifications(cfg, pr, notes, policy)
     options = settings.options
@@ -440,19 +502,21 @@ def run_pr_check(cfg: PrCheckConfig) -> PrCheckResult:
         CheckConfig(
             repo=cfg.repo,
             policy=policy,
-            base=merge_base,
+            base=audited.base,
+            head=audited.head,
+            tree_base=audited.tree_base,
             kinds=settings.kinds,
             baseline_fingerprints=gate.baseline,
             policy_name=cfg.policy_name or policy.name,
             options=options,
             # SECURITY: a suppression counts only when its line is already in the base
             # revision: a pull request cannot excuse its own findings (unless the base's
-            # configuration says so).
+            # configuration says so). On a merge checkout, the target parent is the base.
             suppressions=SuppressionSettings(
                 inline=settings.suppressions.inline,
                 trusted_revision=None
                 if settings.honour_pull_request_suppressions
-                else revisions.base,
+                else (audited.tree_base or revisions.base),
             ),
             root=str(cfg.repo),
             on_step=cfg.on_step,
@@ -537,12 +601,27 @@ def _not_reported(result: PrCheckResult, client: GitHubClient | None) -> str | N
     return None
 
 
+def _refused_check_run(exc: GitHubApiError) -> str:
+    """The one line that says why there is no check run (GitHub's own words included)."""
+    return (
+        f"no check run: GitHub refused to create one ({exc.api_message or 'HTTP 403'}); only "
+        "a GitHub App's token, or a workflow's GITHUB_TOKEN with `checks: write`, may create "
+        "check runs (a personal access token never can)"
+    )
+
+
 def report_to_github(result: PrCheckResult, cfg: PrCheckConfig) -> list[str]:
-    """Post the commit status and the check run; returns what was done (for the log).
+    """Post the check run and the commit status; returns what was done (for the log).
+
+    A token that may not create check runs (GitHub answers 403: a personal access token, as
+    on Jenkins, or a workflow token without ``checks: write``) gets the commit status only,
+    and the returned line says so once.
 
     Raises:
         GitHubApiError: the API refused a write (a pass must not look reported when it is not).
     """
+    from gatekeeper.github.api import GitHubApiError
+
     client = _client(cfg, result.repository) if result.repository is not None else None
     skipped = _not_reported(result, client)
     if skipped is not None or client is None:
@@ -551,34 +630,40 @@ def report_to_github(result: PrCheckResult, cfg: PrCheckConfig) -> list[str]:
     passed = verdict.allowed
     description = _description(verdict)
     url = _run_url(cfg.environ)
-    run_id = client.create_check_run(
-        name=CHECK_NAME,
-        head_sha=result.head,
-        details_url=url,
-        external_id=str(result.number) if result.number else None,
-    )
-    notes = annotations_for(verdict)
-    summary, text = _check_run_text(verdict, notes)
-    patches = client.complete_check_run(
-        run_id,
-        conclusion="success" if passed else "failure",
-        title=("gatekeeper: pass" if passed else f"gatekeeper: block ({description})"),
-        summary=summary,
-        text=text,
-        annotations=notes,
-    )
+    check_run = ""
+    try:
+        run_id: int | None = client.create_check_run(
+            name=CHECK_NAME,
+            head_sha=result.head,
+            details_url=url,
+            external_id=str(result.number) if result.number else None,
+        )
+    except GitHubApiError as exc:
+        if exc.status != 403:
+            raise
+        run_id, check_run = None, _refused_check_run(exc)
+    if run_id is not None:
+        notes = annotations_for(verdict)
+        summary, text = _check_run_text(verdict, notes)
+        patches = client.complete_check_run(
+            run_id,
+            conclusion="success" if passed else "failure",
+            title=("gatekeeper: pass" if passed else f"gatekeeper: block ({description})"),
+            summary=summary,
+            text=text,
+            annotations=notes,
+        )
+        check_run = f"check run {run_id} ({len(notes)} annotation(s) in {patches} request(s))"
     # NOTE: the status goes last, so a "success" is never posted when an earlier write failed.
+    state = "success" if passed else "failure"
     client.create_status(
         result.head,
-        state="success" if passed else "failure",
+        state=state,
         description=description,
         context=CONTEXT,
         target_url=url,
     )
-    return [
-        f"reported to GitHub: status {CONTEXT} on {result.head[:12]}, check run {run_id} "
-        f"({len(notes)} annotation(s) in {patches} request(s))"
-    ]
+    return [f"reported to GitHub: status {CONTEXT} {state} on {result.head[:12]}, {check_run}"]
 
 
 __all__ = [

@@ -1,8 +1,8 @@
 """Glue for the places gatekeeper runs: the GitHub Action's step (``github_action``).
 
-Usage (what ``action.yml`` runs, inputs in ``GATEKEEPER_*`` variables)::
+Usage (what ``action.yml`` runs, inputs in ``GATEKEEPER_INPUT_*`` variables)::
 
-    GATEKEEPER_COMMAND=check python -m gatekeeper.integrations.github_action
+    GATEKEEPER_INPUT_COMMAND=check python -I -m gatekeeper.integrations.github_action
 
 The names below are imported from their modules on first use.
 """

@@ -11,10 +11,15 @@ line); this module turns them into one gatekeeper command, runs it in-process, t
 - writes SARIF to ``sarif-file`` when asked;
 - exits non-zero when the step must fail (see ``fail_step``).
 
-Inputs (environment): GATEKEEPER_COMMAND (check | pr-check | verify | attest),
-GATEKEEPER_POLICY, GATEKEEPER_BASE, GATEKEEPER_STORE, GATEKEEPER_FORMAT, GATEKEEPER_SARIF_FILE,
-GATEKEEPER_FAIL_ON (block | never | a severity), GATEKEEPER_ARGS (split like a shell would,
-never evaluated).
+Inputs (environment): GATEKEEPER_INPUT_COMMAND (check | pr-check | verify | attest),
+GATEKEEPER_INPUT_POLICY, GATEKEEPER_INPUT_BASE, GATEKEEPER_INPUT_STORE,
+GATEKEEPER_INPUT_FORMAT, GATEKEEPER_INPUT_SARIF_FILE, GATEKEEPER_INPUT_FAIL_ON (block | never
+| a severity), GATEKEEPER_INPUT_ARGS (split like a shell would, never evaluated). An input
+that is empty is not given: gatekeeper's own settings (``GATEKEEPER_STORE`` for the store)
+apply as the workflow set them. The inputs have names of their own because ``action.yml``
+sets every input's variable, empty or not, and a step's variable hides the workflow's.
+When a ``GATEKEEPER_INPUT_*`` variable is absent altogether (the module run by hand), the
+older ``GATEKEEPER_<NAME>`` spelling is read instead.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from gatekeeper.models.finding import Severity
 from gatekeeper.models.verdict import Verdict
 from gatekeeper.report import github, markdown
 
+INPUT_PREFIX = "GATEKEEPER_INPUT_"
 COMMANDS = ("check", "pr-check", "verify", "attest")
 _REPORTING = ("check", "pr-check", "verify")
 FAIL_ON = ("block", "never", *(s.value for s in Severity))
@@ -62,8 +68,10 @@ class ActionInputs:
         """Raises InvalidInput on an unknown command, format or fail-on value."""
 
         def get(name: str) -> str | None:
-            value = env.get(f"GATEKEEPER_{name}", "").strip()
-            return value or None
+            value = env.get(f"{INPUT_PREFIX}{name}")
+            if value is None:
+                value = env.get(f"GATEKEEPER_{name}", "")
+            return value.strip() or None
 
         command = get("COMMAND") or "check"
         if command not in COMMANDS:

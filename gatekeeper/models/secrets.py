@@ -23,6 +23,7 @@ Detector = Literal[
     "google-api-key",
     "npm-token",
     "pypi-token",
+    "vendor-token",
     "jwt",
     "url-credentials",
     "docker-auth",
@@ -31,8 +32,10 @@ Detector = Literal[
 ]
 # What a hit's value is: "verified" (its format proves it: a checksum or structure),
 # "generated" (random-looking), "weak" (a well-known weak password), "placeholder" (an obvious
-# stand-in). The context model (gatekeeper.secrets.context) reads it with the path.
-Shape = Literal["verified", "generated", "weak", "placeholder"]
+# stand-in), "public" (a key its vendor publishes to every client by design, such as an Algolia
+# search-only key beside its appId and indexName). The context model
+# (gatekeeper.secrets.context) reads it with the path.
+Shape = Literal["verified", "generated", "weak", "placeholder", "public"]
 
 
 class SecretHit(GatekeeperModel):

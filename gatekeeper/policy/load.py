@@ -8,6 +8,7 @@ before the policy is trusted.
 from __future__ import annotations
 
 import base64
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -82,9 +83,23 @@ def load_policy_or_default(path: str | Path | None) -> Policy:
 
 
 def resolve_key_path(policy_path: str | Path, key_ref: str) -> Path:
-    """Key paths in a policy are relative to the policy file."""
+    """Key paths in a policy are relative to the policy file.
+
+    Raises:
+        InvalidInput: nothing is there; the message says where it looked, and why there.
+    """
     ref = Path(key_ref)
-    return ref if ref.is_absolute() else Path(policy_path).parent / ref
+    path = ref if ref.is_absolute() else Path(policy_path).parent / ref
+    if not os.path.lexists(path):
+        if ref.is_absolute():
+            raise InvalidInput(f"{path}: no such key file (named in {policy_path})")
+        folder = Path(policy_path).parent.as_posix()
+        folder = "" if folder == "." else f" ({folder}/)"
+        raise InvalidInput(
+            f"{path}: no such key file; key paths in a policy are relative to the policy "
+            f"file's directory{folder}, so `{key_ref}` in {policy_path} names {path}"
+        )
+    return path
 
 
 def policy_signature_path(policy_path: str | Path) -> Path:

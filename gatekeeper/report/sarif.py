@@ -10,6 +10,10 @@ survives line moves). Findings that do not block because they are excepted or ba
 carry an ``external`` SARIF ``suppressions`` entry, those an inline comment suppresses an
 ``inSource`` one with its reason; findings already on the base have ``baselineState:
 unchanged``. A ``verify`` verdict's reasons are results too.
+
+The run names no category (``automationDetails``): the uploader's own category decides
+(``github/codeql-action/upload-sarif`` sets one only when the SARIF has none, so a category
+written here would silently replace the one the workflow asks for).
 """
 
 from __future__ import annotations
@@ -229,7 +233,6 @@ def build(verdict: Verdict) -> dict[str, Any]:
                 "rules": rules,
             }
         },
-        "automationDetails": {"id": f"gatekeeper/{verdict.command}/"},
         "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "the repository root"}}},
         "invocations": [
             {

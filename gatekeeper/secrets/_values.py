@@ -23,7 +23,8 @@ import hashlib
 import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 __all__ = [
     "char_classes",
@@ -33,11 +34,36 @@ __all__ = [
     "is_reference",
     "is_stand_in",
     "is_weak_default",
+    "is_wordy",
+    "literal_alternation",
     "looks_random",
     "redact",
     "shannon_entropy",
     "value_fingerprint",
 ]
+
+
+def literal_alternation(words: Iterable[str]) -> str:
+    """A pattern matching any of ``words``, factored by common prefix (``ab(?:c|d)``): Python's
+    ``re`` tries a flat alternation's branches one by one at every position."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        ends = "" in node
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if ends:
+            return "(?:" + body + ")?"
+        return body
+
+    return build(trie)
 
 
 def redact(value: str) -> str:
@@ -80,6 +106,8 @@ _REFERENCE = re.compile(
     |arn:aws:secretsmanager|projects/[^/]+/secrets/|file:|sha\d+[-:]|md5[-:]|\*+$)""",
     re.IGNORECASE | re.VERBOSE,
 )
+# A name in braces, filled in by a format call or a deployment tool.
+_BRACED_NAME = re.compile(r"^\{[A-Za-z_][A-Za-z0-9_.:-]{0,80}\}$")
 # Templates anywhere in the value: filled in at run time.
 _TEMPLATE_PARTS = ("${", "{{", "}}", "$(", "%(")
 # Values that are not a credential of any kind: switches, nothing, type names, masks.
@@ -154,6 +182,8 @@ _STAND_IN_PARTS = (
     "lorem",
     "abcdef123",
     "abc123",
+    "deadbeef",  # the hex words of examples and debuggers
+    "cafebabe",
     "123456",
     "000000",
     "111111",
@@ -210,6 +240,8 @@ def is_reference(value: str) -> bool:
     ``ENC(...)``, ``os.environ[...]``): no literal is written down."""
     if _REFERENCE.match(value) is not None:
         return True
+    if _BRACED_NAME.match(value) is not None and is_wordy(value[1:-1]):
+        return True  # `{ApiToken}`, `{DB_PASSWORD}`: a .NET / Python format placeholder
     return any(part in value for part in _TEMPLATE_PARTS)
 
 
@@ -233,6 +265,10 @@ def is_stand_in(value: str) -> bool:
     if numbered is not None and numbered.group(1) in _STAND_IN_WORDS:
         return True
     if any(part in low for part in _STAND_IN_PARTS) or any(p in value for p in _STAND_IN_CASED):
+        return True
+    if "abc" in low and "123" in low:  # `AbCdEf123`: two sequences, typed not generated
+        return True
+    if "password" in low:  # `CleartextPassword1`, `mypassword`: says what it stands for
         return True
     return len(set(low.replace("-", "").replace("_", ""))) <= 2
 
@@ -304,7 +340,7 @@ _VERSION = re.compile(
 )
 
 
-def _is_wordy(value: str) -> bool:
+def is_wordy(value: str) -> bool:
     """Identifiers, module paths and rule ids: words joined by separators, no randomness
     (a short number may be one of the parts: ``MIT-MAGIC-COOKIE-1``, ``us-east-1``)."""
     segments = [s for s in _SEPARATORS.split(value) if s]
@@ -352,16 +388,36 @@ _NOT_RANDOM: tuple[Callable[[str], object], ...] = (
     str.isdigit,
     _DOTTED_IDENT.match,
     _is_digest,
-    _is_wordy,
+    is_wordy,
     _ordinary_base64_text,
     _is_short_word,
 )
 
 
-def looks_random(value: str, *, min_len: int = 8) -> bool:
-    """High enough entropy and variety to be a generated secret rather than a word."""
+# What a name that says token, secret or key makes a secret although its shape alone would
+# not: a hex string of a digest's length and a UUID are how many vendors issue keys (Heroku,
+# Algolia, Datadog, Snyk); only the name tells them from a commit hash or a request id.
+_KEYED_SHAPES: tuple[Callable[[str], object], ...] = (_UUID.match, _is_digest)
+
+
+def _has_random_part(value: str) -> bool:
+    if value.startswith("eyJ"):
+        return False  # NOTE: a JWT: the JWT rule judges it (by its header's algorithm)
+    return any(len(part) >= 16 and char_classes(part) == 3 for part in value.split("."))
+
+
+def looks_random(value: str, *, min_len: int = 8, keyed: bool = False) -> bool:
+    """High enough entropy and variety to be a generated secret rather than a word.
+
+    ``keyed``: the value is assigned to a secret's name, so hex of a digest's length and
+    UUIDs count when random enough (lower-case hex reaches about 3.7 bits a character).
+    """
     if len(value) < min_len or is_placeholder(value):
         return False
+    if keyed and any(shape(value) for shape in _KEYED_SHAPES):
+        return shannon_entropy(value) >= 3.0
+    if keyed and _DOTTED_IDENT.match(value) and _has_random_part(value):
+        return shannon_entropy(value) >= 3.0  # a Vault `s.` token, not `settings.SECRET_KEY`
     if any(shape(value) for shape in _NOT_RANDOM):
         return False
     entropy = shannon_entropy(value)

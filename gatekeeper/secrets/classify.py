@@ -212,7 +212,7 @@ def _not_a_literal_secret(text: str) -> bool:
 
 
 @functools.lru_cache(maxsize=8192)
-def assignment_shape(value: str) -> Shape | None:
+def assignment_shape(value: str, *, keyed: bool = False) -> Shape | None:
     """What a literal assigned to a secret-like name is.
 
     ``generated`` (looks random) and ``weak`` (a well-known weak password, 6+ characters)
@@ -221,6 +221,10 @@ def assignment_shape(value: str) -> Shape | None:
     credential and is none); None for everything else: references and templates, no
     value, paths, URLs and host names, prose, words and identifiers, digests, UUIDs,
     numbers, anything shorter than 8 characters that is not a weak password.
+
+    ``keyed`` (the scanner's generic rule, whose names say token, secret, key or password):
+    a random hex string of a digest's length or a UUID is a secret too; only the name
+    tells a Heroku key from a commit hash.
     """
     text = _literal(value)
     if not text or is_reference(text) or is_non_value(text) or _not_a_literal_secret(text):
@@ -230,9 +234,25 @@ def assignment_shape(value: str) -> Shape | None:
     if is_explicit_stand_in(text):
         return "placeholder"
     # NOTE: a generated secret is ASCII; `このトークンは…` in a .properties file is a message.
-    if len(text) < 8 or not text.isascii() or not looks_random(text):
+    if len(text) < 8 or not text.isascii():
         return None
+    if not looks_random(text, keyed=keyed):
+        # A key-shaped stand-in under a secret's name (`12345678-ABCD-…-1234567890AB`): said
+        # at info, as a config file's stand-in is.
+        return "placeholder" if keyed and _key_shaped_stand_in(text) else None
     return "generated"
+
+
+_KEY_SHAPED = re.compile(r"^[A-Za-z0-9_-]{16,}$")
+
+
+def _key_shaped_stand_in(text: str) -> bool:
+    return (
+        _KEY_SHAPED.match(text) is not None
+        and any(c.isdigit() for c in text)
+        and any(c.isalpha() for c in text)
+        and is_stand_in(text)
+    )
 
 
 def is_secret_value(value: str) -> bool:
@@ -289,6 +309,7 @@ REASON_SUFFIXES: dict[Shape, str] = {
     "weak": " (weak)",
     "generated": "",
     "placeholder": "",
+    "public": " (public)",
 }
 
 

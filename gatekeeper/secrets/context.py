@@ -67,11 +67,15 @@ _TEST_DIRS = TEST_DIRS
 # mockserver/, integration-tests/, unit_tests/, api-spec/ is not one (no `-spec` suffix).
 _TEST_DIR_PREFIXES = ("test", "dummy", "fake", "mock")
 _TEST_DIR_SUFFIXES = ("-test", "_test", "-tests", "_tests", ".tests", "-fixtures", "_fixtures")
-# Directory names of examples, samples and demos (and their -/_ compounds: examples-go/).
+# Directory names of examples, samples, demos and playgrounds (and their -/_ compounds:
+# examples-go/); a playground is a project's sandbox of small apps (vite's end-to-end fixtures).
 _EXAMPLE_DIR = re.compile(
-    r"^_?(?:examples?|samples?|demos?)(?:[-_.].*)?$|[-_](?:examples?|samples?|demos?)$"
+    r"^_?(?:examples?|samples?|demos?|playgrounds?)(?:[-_.].*)?$"
+    r"|[-_](?:examples?|samples?|demos?|playgrounds?)$"
 )
-_DOCS_DIRS = frozenset({"doc", "docs", "documentation", "_docs", "docsrc", "doc-src"})
+_DOCS_DIRS = frozenset(
+    {"doc", "docs", "documentation", "_docs", "docsrc", "doc-src", "docs_src", "docs-src"}
+)
 
 # Words of a file name (split at separators and camelCase) that make it a test file.
 _TEST_WORDS = frozenset(
@@ -304,6 +308,14 @@ def _caps(path: str | None, shape: Shape, host: str, use: KeyUse | None) -> list
     caps = []
     if shape == "placeholder":
         caps.append(_Cap(Severity.INFO, "an obvious placeholder, not a credential"))
+    elif shape == "public":
+        caps.append(
+            _Cap(
+                Severity.INFO,
+                "an Algolia search-only key beside its appId and indexName: published to "
+                "every browser by design, it can only search that index",
+            )
+        )
     where = host_context(host) if host else None
     if where is not None:
         level = Severity.INFO if where.kind == "reserved" else Severity.LOW

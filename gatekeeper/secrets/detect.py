@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
 
+from gatekeeper.secrets._values import is_stand_in, is_weak_default, literal_alternation
 from gatekeeper.secrets.classify import (
     NAME_SEGMENTS,
     NAME_WORDS,
@@ -132,6 +133,11 @@ _DOTENV = re.compile(
 )
 # In a .env file a *_KEY variable holds a key (STRIPE_KEY, SENDGRID_KEY) by convention.
 _DOTENV_KEY = re.compile(r"(?i)_key$|^key$")
+# NuGet.config: a package source's credentials (`packageSourceCredentials`) and API keys.
+_NUGET = re.compile(
+    r"""<add\s+key\s*=\s*["'](ClearTextPassword|Password|ApiKey)["']\s+value\s*=\s*["']([^"'<>\n]*)["']""",
+    re.IGNORECASE,
+)
 _DOCKER_AUTH = re.compile(
     r"\"(auth|identitytoken|registrytoken)\"\s*:\s*\"([A-Za-z0-9+/=._-]{4,})\""
 )
@@ -147,6 +153,7 @@ _CONFIG_NAMES = {
     "settings.xml": "maven",
     "settings-security.xml": "maven",
     ".dockercfg": "docker",
+    "nuget.config": "nuget",
 }
 _CONFIG_IN_FOLDER = {(".docker", "config.json"): "docker", (".kube", "config"): "kube"}
 _DOTENV_TEMPLATES = ("example", "sample", "template", "dist", "defaults")
@@ -270,6 +277,7 @@ _CONFIGS: dict[str, Callable[[str, Lines], Iterator[RawHit]]] = {
     "netrc": _fields(_NETRC, lambda m: ".netrc password"),
     "kube": _fields(_KUBE, lambda m: f"kubeconfig {m.group(1)}"),
     "maven": _maven,
+    "nuget": _fields(_NUGET, lambda m: f"NuGet.config {m.group(1)}"),
     "dotenv": _dotenv,
     "docker": _docker,
 }
@@ -292,10 +300,25 @@ def _config_hits(path: str, text: str, lines: Lines) -> Iterator[RawHit]:
 # classifier's; a match is only a candidate, the classifier decides. The short words that
 # count only as a whole segment are checked for their boundaries in code (``_segment_ok``):
 # lookarounds in the pattern made the scan three times slower.
+# The assignment forms: `=`, `:`, `=>`, `<-`, Go's and Make's `:=`, Make's `::=`, `:::=` and
+# `?=`, PHP's `.=` and `??=`, Ruby's `||=`, a type between name and operator (Go `var t string
+# =`, Kotlin/TypeScript/Rust `t: String =`), and a quoted name followed by a comma and a
+# quoted value (`System.setProperty("API_TOKEN", "…")`, `os.getenv("TOKEN", "…")`), which
+# ``_generic`` accepts only in that form.
 _GENERIC = re.compile(
     r"(" + NAME_WORDS + "|" + "|".join(sorted(NAME_SEGMENTS)) + r")"
-    r"([A-Za-z0-9_.-]{0,40})([\"']?)[ \t]*(?:=|:=|:|=>|<-)[ \t]*"
+    r"([A-Za-z0-9_.-]{0,40})([\"'])?"
+    r"(?:(?:[ \t]*:[ \t]*|[ \t]+)(?:&(?:'static )?str|str|string|\[\]byte)\??(?=[ \t]*=))?"
+    r"[ \t]*(:::=|::=|:=|\?\?=|\?=|\.=|\|\|=|=>|=|:|<-|(?(3),|(?!)))[ \t]*"
     r"(?:\"([^\"\n]{1,500})\"|'([^'\n]{1,500})'|`([^`\n]{1,500})`|([^\s\"'`,;&){}\[\]<>]{1,500}))"
+)
+# A value in an XML element named like a secret, on one line or several
+# (`<apiToken>…</apiToken>`), and .NET's `<add key="ApiToken" value="…"/>` (appSettings,
+# NuGet.config's `ClearTextPassword`).
+_XML_CLOSE = re.compile(r"</([A-Za-z_][\w.:-]{0,60})>")
+_XML_VALUE = re.compile(r"[ \t\r\n]*([^<>\s]{1,500})[ \t\r\n]*")
+_XML_KEY_VALUE = re.compile(
+    r"""\bkey\s*=\s*["']([^"'<>\n]{1,80})["']\s+value\s*=\s*["']([^"'<>\n]{1,500})["']"""
 )
 _SEGMENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
@@ -316,13 +339,19 @@ def _name_start(text: str, offset: int) -> int:
 
 def _value(text: str, m: re.Match[str], is_code: bool) -> tuple[int, str] | None:
     """(value group, value) of a candidate, or None for an expression."""
-    group = next(g for g in (4, 5, 6, 7) if m.group(g) is not None)
+    group = next(g for g in (5, 6, 7, 8) if m.group(g) is not None)
+    if m.group(4) == "," and (not m.group(3) or group not in (5, 6)):
+        return None  # NOTE: `token, x` is an argument list, not an assignment
+    if group in (5, 6, 7) and text[m.end() : m.end() + 3].lstrip(" \t").startswith("+"):
+        return None  # NOTE: `"pypi-AgE" + random(120)`: the start of a concatenation
     value = text[m.start(group) : m.end(group)].strip()
-    if group == 7:
+    if group == 8:
         if is_code or "(" in value:
             return None  # NOTE: an unquoted right-hand side in code is an expression
         if value.endswith("\\"):
             return None  # NOTE: `Usuário\ ou\ senha`: prose with escaped spaces (.properties)
+        if value.endswith(".."):
+            return None  # NOTE: `ops_eyJzaWdu...`: a value shown cut short, not the value
         value = value.rstrip(".")
     return group, value
 
@@ -347,6 +376,13 @@ def _candidates(low: str) -> Iterator[re.Match[str]]:
         yield m
 
 
+def _inside_string(text: str, offset: int) -> bool:
+    """Whether ``offset`` is inside a quoted string that opened earlier on its line."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    before = text[line_start:offset]
+    return before.count('"') % 2 == 1 or before.count("'") % 2 == 1
+
+
 def _generic(text: str, lines: Lines, *, is_code: bool) -> Iterator[RawHit]:
     stand_ins: set[str] = set()  # a stand-in is one hit per text (templates repeat them)
     for m in _candidates(_lower_same_length(text)):
@@ -355,13 +391,19 @@ def _generic(text: str, lines: Lines, *, is_code: bool) -> Iterator[RawHit]:
         # secret_assignment(name, value), in two halves: most candidates fail on the name.
         if not is_secret_name(name):
             continue
+        if m.group(4) == ":" and m.group(3) is None and _inside_string(text, start):
+            continue  # NOTE: `notes = "io.jsonwebtoken:jjwt…"`: words in a string, no key
+        if m.group(4) == "," and (is_stand_in(name) or is_weak_default(name)):
+            continue  # NOTE: `reset_password('password123', 'password123')`: two values
         found = _value(text, m, is_code)
         if found is None:
             continue
         group, value = found
-        shape = assignment_shape(value)
+        shape = assignment_shape(value, keyed=True)
         if shape is None or (shape == "placeholder" and value in stand_ins):
             continue
+        if shape == "generated" and _algolia_search_key(text, name, m.start(group)):
+            shape = "public"
         if shape == "placeholder":
             stand_ins.add(value)
         yield RawHit(
@@ -373,6 +415,179 @@ def _generic(text: str, lines: Lines, *, is_code: bool) -> Iterator[RawHit]:
             detail=f"assigned to {name[:64]}",
             shape=shape,
         )
+
+
+# An Algolia client configuration: `{appId: "…", apiKey: "<32 hex>", indexName: "…"}`
+# (Docusaurus' DocSearch, the npm search of yarn's bundled release).
+_ALGOLIA_KEY_NAME = re.compile(r"(?:search_?)?api_?key", re.IGNORECASE)
+_ALGOLIA_APP_ID = re.compile(r"\bapp(?:lication)?_?id\b", re.IGNORECASE)
+_ALGOLIA_INDEX = re.compile(r"\bindex_?name\b", re.IGNORECASE)
+_HEX32 = re.compile(r"[0-9a-f]{32}")
+
+
+def _algolia_search_key(text: str, name: str, offset: int) -> bool:
+    """Whether the value at ``offset`` is an Algolia search-only key: a 32-hex ``apiKey``
+    with an ``appId`` and an ``indexName`` within a few lines around it."""
+    if not _ALGOLIA_KEY_NAME.fullmatch(name.strip("\"'").rsplit(".", 1)[-1]):
+        return False
+    if not _HEX32.match(text, offset) or _HEX32.match(text, offset + 1):
+        return False
+    around = text[max(0, offset - 300) : offset + 300]
+    return bool(_ALGOLIA_APP_ID.search(around) and _ALGOLIA_INDEX.search(around))
+
+
+def _generic_hit(
+    value: str, start: int, lines: Lines, detail: str, shape: Shape | None
+) -> Iterator[RawHit]:
+    if shape is not None:
+        yield RawHit(
+            "generic-assignment",
+            value,
+            start,
+            start + len(value),
+            lines.line(start),
+            detail=detail,
+            shape=shape,
+        )
+
+
+def _xml_assignments(text: str, lines: Lines) -> Iterator[RawHit]:
+    """``<apiToken>…</apiToken>`` and ``<add key="ApiToken" value="…"/>``."""
+    # NOTE: closing tags first (a literal `</` the search skips to), then only the elements
+    # named like a secret are read back to their opening tag.
+    for close in _XML_CLOSE.finditer(text):
+        name = close.group(1)
+        if not is_secret_name(name):
+            continue
+        opening = text.rfind(f"<{name}>", max(0, close.start() - 600), close.start())
+        if opening == -1:
+            continue
+        m = _XML_VALUE.fullmatch(text, opening + len(name) + 2, close.start())
+        if m is not None:
+            shape = assignment_shape(m.group(1), keyed=True)
+            yield from _generic_hit(m.group(1), m.start(1), lines, f"<{name[:64]}>", shape)
+    if "value" in text and ("key=" in text or "key =" in text):
+        for m in _XML_KEY_VALUE.finditer(text):
+            if is_secret_name(m.group(1)):
+                shape = assignment_shape(m.group(2), keyed=True)
+                detail = f"assigned to {m.group(1)[:64]}"
+                yield from _generic_hit(m.group(2), m.start(2), lines, detail, shape)
+
+
+# `curl -u user:password`, `--user user:password`, `--user=…` (also `-uuser:password`).
+_CURL_USER = re.compile(
+    r"""(?:^|[\s"'])(?:-u[ \t]*|--user[ \t=]+)["']?([^\s:"'$]{0,128})["']?:["']?([^\s"']{1,256})"""
+)
+# An Authorization header with a literal credential, in a script, code or a config file.
+_AUTH_HEADER = re.compile(
+    r"""authorization["']?[ \t]*[:=,][ \t]*["']?(?:(basic|bearer|token)[ \t]+)?"""
+    r"""([A-Za-z0-9._~+/=-]{8,2048})(?![A-Za-z0-9._~+/=$-])""",
+    re.IGNORECASE,
+)
+
+
+def _basic_shape(value: str) -> Shape | None:
+    """A Basic credential is base64 of ``user:password``: the password decides."""
+    try:
+        raw = base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return assignment_shape(value, keyed=True)  # NOTE: not base64: a token sent as is
+    try:
+        plain = raw.decode("utf-8")
+    except ValueError:
+        return assignment_shape(value, keyed=True)
+    user, sep, password = plain.partition(":")
+    return url_password_shape(user, password) if sep else None
+
+
+def _http_credentials(text: str, lines: Lines) -> Iterator[RawHit]:
+    """``curl -u user:password`` and ``Authorization: Basic|Bearer …`` headers."""
+    if "-u" in text and "curl" in text:
+        for m in _CURL_USER.finditer(text):
+            shape = url_password_shape(m.group(1), m.group(2))
+            yield from _generic_hit(m.group(2), m.start(2), lines, "curl --user password", shape)
+    if "uthorization" in text or "UTHORIZATION" in text:
+        for m in _AUTH_HEADER.finditer(text):
+            scheme, value = (m.group(1) or "").lower(), m.group(2)
+            if not scheme and value.lower() in ("basic", "bearer", "token"):
+                continue
+            shape = (
+                _basic_shape(value) if scheme == "basic" else assignment_shape(value, keyed=True)
+            )
+            detail = f"Authorization: {scheme.capitalize() or '(no scheme)'} header"
+            yield from _generic_hit(value, m.start(2), lines, detail, shape)
+
+
+# --- Kubernetes Secrets ----------------------------------------------------------------------
+
+_K8S_BLOCK = re.compile(r"(?m)^([ \t]*)(data|stringData):[ \t]*$")
+_K8S_ENTRY = re.compile(r"""^([ \t]+)([\w.-]{1,253}):[ \t]*["']?([^\s"'#]{1,8192})["']?[ \t]*$""")
+# Entries of a Secret that name where and who, not the secret.
+_K8S_NOT_SECRET = re.compile(
+    r"(?i)^(?:user(?:name)?|host(?:name)?|port|url|endpoint|namespace|database|db|name|email"
+    r"|region|server|address|ca\.crt|tls\.crt|.*\.(?:crt|pub|cert))$"
+)
+
+
+_K8S_KIND = re.compile(r"(?m)^[ \t]*[\"']?kind[\"']?[ \t]*:[ \t]*[\"']?[Ss]ecret\b")
+
+
+def _k8s_value(kind: str, key: str, value: str, start: int, lines: Lines) -> Iterator[RawHit]:
+    plain: str | None = value
+    if kind == "data":
+        try:
+            plain = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, ValueError):
+            plain = None
+    if plain is None or "BEGIN CERTIFICATE" in plain:
+        return
+    # NOTE: a `.dockercfg` / `.dockerconfigjson` entry is a Docker config: registry logins.
+    docker = plain.lstrip().startswith("{") and '"auth' in plain
+    shape: Shape | None = "generated" if docker else credential_shape(plain)
+    if shape is not None:
+        yield RawHit(
+            "config-file-credentials",
+            value,
+            start,
+            start + len(value),
+            lines.line(start),
+            detail=f"Kubernetes Secret {kind}.{key[:64]}",
+            shape=shape,
+        )
+
+
+def _k8s_secrets(text: str, lines: Lines) -> Iterator[RawHit]:
+    """Every value of a Secret manifest's ``data`` (decoded from base64) and ``stringData``,
+    on its line or in a block scalar (``key: |`` and the value on the next line)."""
+    if "ecret" not in text or "kind" not in text or _K8S_KIND.search(text) is None:
+        return
+    for block in _K8S_BLOCK.finditer(text):
+        indent = len(block.group(1).expandtabs())
+        pending = ""  # the key of a block scalar whose value is on the next line
+        pos = block.end() + 1
+        while pos < len(text):
+            end = text.find("\n", pos)
+            end = len(text) if end == -1 else end
+            line = text[pos:end]
+            stripped = line.strip()
+            if pending and stripped:
+                offset = pos + line.index(stripped[0])
+                yield from _k8s_value(block.group(2), pending, stripped, offset, lines)
+                pending = ""
+                pos = end + 1
+                continue
+            m = _K8S_ENTRY.match(line)
+            blank = not stripped or stripped.startswith("#")
+            if not blank and (m is None or len(m.group(1).expandtabs()) <= indent):
+                break
+            if m is not None and not _K8S_NOT_SECRET.match(m.group(2)):
+                if m.group(3) in ("|", ">", "|-", ">-", "|+", ">+"):
+                    pending = m.group(2)
+                else:
+                    yield from _k8s_value(
+                        block.group(2), m.group(2), m.group(3), pos + m.start(3), lines
+                    )
+            pos = end + 1
 
 
 def scan_text(
@@ -397,7 +612,10 @@ def scan_text(
     hits = [
         *specific_hits(text, lines),
         *_config_hits(path, text, lines),
+        *_k8s_secrets(text, lines),
         *url_credential_hits(text, lines),
+        *_http_credentials(text, lines),
+        *_xml_assignments(text, lines),
         *generic,
     ]
     return keep_distinct(hits, detectors)
@@ -414,13 +632,16 @@ def scan_binary(data: bytes) -> list[RawHit]:
 # ``NAME_SEGMENTS``). Substring tests reject most evidence strings (package names,
 # versions, paths) before any detector runs; one regular expression of all the names was
 # slower than the detectors it spared.
-_NAME_STEMS = ("pass", "pw", "secret", "token", "key", "credential", "auth", "creds")
+_NAME_STEMS = ("pass", "pw", "secret", "token", "key", "credential", "auth", "creds", "-u")
+
+
+_NEEDLE_SEARCH = re.compile(literal_alternation(NEEDLES))
 
 
 def _may_hold_secret(text: str) -> bool:
     if "://" in text and "@" in text:
         return True
-    if any(needle in text for needle in NEEDLES):
+    if _NEEDLE_SEARCH.search(text) is not None:
         return True
     low = text.lower()
     return any(stem in low for stem in _NAME_STEMS)
@@ -436,6 +657,7 @@ def secret_spans(text: str) -> list[RawHit]:
     hits = [
         *specific_hits(text, lines),
         *url_credential_hits(text, lines),
+        *_http_credentials(text, lines),
         *_generic(text, lines, is_code=False),
     ]
     return keep_distinct(hit for hit in hits if hit.shape != "placeholder")

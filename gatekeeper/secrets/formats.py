@@ -37,6 +37,7 @@ from gatekeeper.secrets._values import (
     redact,
     shannon_entropy,
 )
+from gatekeeper.secrets.vendors import VENDORS, is_example_key, vendor_matches
 
 __all__ = [
     "NEEDLES",
@@ -108,6 +109,7 @@ PRECEDENCE = {
     "google-api-key": 1,
     "npm-token": 1,
     "pypi-token": 1,
+    "vendor-token": 1,
     "jwt": 2,
     "docker-auth": 3,
     "config-file-credentials": 4,
@@ -118,12 +120,15 @@ PRECEDENCE = {
 
 
 def _token_shape(value: str, body_start: int = 0, min_entropy: float = 3.0) -> Shape:
-    """``placeholder`` for an obvious stand-in or a body too regular to be issued."""
-    if is_placeholder(value):
+    """``placeholder`` for an obvious stand-in, a published example key or a body too
+    regular to be issued."""
+    if is_placeholder(value) or is_example_key(value):
         return "placeholder"
     body = value[body_start:]
     low = body.lower()
     if any(p in low for p in ("xxxx", "example", "0000", "aaaa", "1234567", "abcdef")):
+        return "placeholder"
+    if low.endswith("here"):  # `xoxe.xoxp-1-RandomStringHere`, `sk_live_YourKeyHere`
         return "placeholder"
     return "generated" if shannon_entropy(body) >= min_entropy else "placeholder"
 
@@ -215,12 +220,35 @@ _GITHUB = re.compile(
     r"(?<![A-Za-z0-9_])(gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{50,255})"
     r"(?![A-Za-z0-9_])"
 )
-_GITLAB = re.compile(r"(?<![A-Za-z0-9_-])(glpat-[A-Za-z0-9_-]{20,64})(?![A-Za-z0-9_-])")
-_SLACK = re.compile(
-    r"(?<![A-Za-z0-9_-])(xox[baprs]-[A-Za-z0-9][A-Za-z0-9-]{8,250})(?![A-Za-z0-9_-])"
-    r"|(https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9_/]{20,200})"
+# GitLab's token prefixes (docs.gitlab.com, "Token prefixes"): personal, OAuth application
+# secret, deploy, runner, CI/CD job, pipeline trigger, feed, incoming mail, agent for
+# Kubernetes, SCIM, feature flags client.
+_GITLAB_PREFIXES = (
+    "glpat-",
+    "gloas-",
+    "gldt-",
+    "glrt-",
+    "glrtr-",
+    "glcbt-",
+    "glptt-",
+    "glft-",
+    "glimt-",
+    "glagent-",
+    "glsoat-",
+    "glffct-",
 )
-_STRIPE = re.compile(r"(?<![A-Za-z0-9_])([sr]k_live_[A-Za-z0-9]{20,247})(?![A-Za-z0-9_])")
+# NOTE: the pattern starts with the literal `gl` (the boundary is checked after it), so the
+# search skips to each `gl` instead of trying a lookbehind at every position.
+_GITLAB = re.compile(
+    r"(gl(?<![A-Za-z0-9_-]gl)(?:"
+    + "|".join(re.escape(p[2:]) for p in _GITLAB_PREFIXES)
+    + r")[A-Za-z0-9_-]{20,64})(?![A-Za-z0-9_-])"
+)
+_SLACK = re.compile(
+    r"(?<![A-Za-z0-9_-])(xox[abeprs]-[A-Za-z0-9][A-Za-z0-9-]{8,250})(?![A-Za-z0-9_-])"
+    r"|((?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/]{20,200})"
+)
+_STRIPE = re.compile(r"(?<![A-Za-z0-9_])([sr]k_(?:live|prod)_[A-Za-z0-9]{20,247})(?![A-Za-z0-9_])")
 _GOOGLE = re.compile(r"(?<![A-Za-z0-9_-])(AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9_-])")
 _NPM = re.compile(r"(?<![A-Za-z0-9_])(npm_[A-Za-z0-9]{36})(?![A-Za-z0-9_])")
 _PYPI = re.compile(r"(?<![A-Za-z0-9_-])(pypi-AgE[A-Za-z0-9_-]{50,})")
@@ -247,8 +275,8 @@ _PREFIXED: tuple[
         3.0,
         _github_proof,
     ),
-    ("gitlab-token", ("glpat-",), _GITLAB, 6, 3.0, _unprovable),
-    ("stripe-key", ("k_live_",), _STRIPE, 8, 3.0, _unprovable),
+    ("gitlab-token", ("gl",), _GITLAB, 5, 3.0, _unprovable),
+    ("stripe-key", ("k_live_", "k_prod_"), _STRIPE, 8, 3.0, _unprovable),
     ("google-api-key", ("AIza",), _GOOGLE, 4, 3.0, _unprovable),
     ("npm-token", ("npm_",), _NPM, 4, 3.0, _npm_proof),
     ("pypi-token", ("pypi-AgE",), _PYPI, 8, 3.0, _pypi_proof),
@@ -325,12 +353,24 @@ def _prefixed_tokens(text: str, lines: Lines) -> Iterator[RawHit]:
             )
 
 
+# Slack's workspace, user and app ids are 9 digits or more (`xoxb-1234-…` is a made-up one).
+_SLACK_SHORT_ID = re.compile(r"-\d{1,6}(?:-|$)")
+
+
+def _slack_shape(token: str, body_start: int) -> Shape:
+    """A Slack token is ``xox?-`` and dash-separated parts, issued 30 characters or longer,
+    ending in its random part (not a ``-``) and with ids of 9 digits or more."""
+    if len(token) < 30 or token.endswith("-") or _SLACK_SHORT_ID.search(token):
+        return "placeholder"
+    return _token_shape(token, body_start, 2.5)
+
+
 def _slack_tokens(text: str, lines: Lines) -> Iterator[RawHit]:
     if "xox" not in text and "hooks.slack.com" not in text:
         return
     for m in _SLACK.finditer(text):
         value = m.group(1) or m.group(2)
-        body_start = 5 if m.group(1) else 30
+        body_start = 5 if m.group(1) else m.group(2).index("hooks") + 22
         yield RawHit(
             "slack-token",
             value,
@@ -338,7 +378,7 @@ def _slack_tokens(text: str, lines: Lines) -> Iterator[RawHit]:
             m.end(),
             lines.line(m.start()),
             detail="webhook URL" if m.group(2) else "",
-            shape=_token_shape(value, body_start, 2.5),
+            shape=_slack_shape(value, body_start) if m.group(1) else _token_shape(value, 30, 2.5),
         )
 
 
@@ -373,6 +413,8 @@ def url_password_shape(user: str, password: str) -> Shape | None:
     plain = unquote(password)
     if is_non_value(plain):
         return None
+    if plain[:1] + plain[-1:] in ("[]", "<>"):  # `[PASSWORD]`, `<password>`
+        return "placeholder"
     if is_weak_default(plain):
         return "weak"
     if (
@@ -411,12 +453,27 @@ def url_credential_hits(text: str, lines: Lines) -> Iterator[RawHit]:
         )
 
 
+def _vendor_tokens(text: str, lines: Lines) -> Iterator[RawHit]:
+    """The documented token formats of other vendors (``vendors.py``)."""
+    for vendor, m, stand_in in vendor_matches(text):
+        yield RawHit(
+            "vendor-token",
+            m.group(1),
+            m.start(1),
+            m.end(1),
+            lines.line(m.start(1)),
+            detail=vendor.name,
+            shape="placeholder" if stand_in else "generated",
+        )
+
+
 _FORMATS: tuple[Callable[[str, Lines], Iterator[RawHit]], ...] = (
     _private_keys,
     _aws_keys,
     _prefixed_tokens,
     _slack_tokens,
     _jwts,
+    _vendor_tokens,
 )
 
 
@@ -433,6 +490,8 @@ NEEDLES = tuple(
     sorted(
         {n for _, needles, *_ in _PREFIXED for n in needles}
         | {"AKIA", "ASIA", "xox", "hooks.slack.com", "eyJ", "PRIVATE KEY"}
+        # NOTE: short vendor needles (`SK`, `pat`) would make every binary file a window
+        | {n for vendor in VENDORS for n in vendor.needles if len(n) >= 4}
     )
 )
 _BINARY_NEEDLES = re.compile(b"|".join(re.escape(needle.encode()) for needle in NEEDLES))

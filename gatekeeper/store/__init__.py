@@ -19,12 +19,15 @@ from typing import Any
 
 from gatekeeper.errors import InvalidInput
 from gatekeeper.store.base import (
+    DSSE_MEDIA_TYPE,
     MAX_LOOKUP_ENVELOPES,
     MAX_READ_BYTES,
+    UNBOUND,
     Appended,
     Decision,
     DecisionLog,
     IndexKeys,
+    RunKey,
     Store,
     StoredEnvelope,
     StoreLimitError,
@@ -40,13 +43,16 @@ _SCHEMES: dict[str, str] = {
 
 __all__ = [
     "DEFAULT_STORE",
+    "DSSE_MEDIA_TYPE",
     "MAX_LOOKUP_ENVELOPES",
     "MAX_READ_BYTES",
     "STORE_ENV",
+    "UNBOUND",
     "Appended",
     "Decision",
     "DecisionLog",
     "IndexKeys",
+    "RunKey",
     "Store",
     "StoreLimitError",
     "StoredEnvelope",

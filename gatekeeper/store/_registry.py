@@ -676,14 +676,49 @@ class RegistryClient:
             tags.extend(page)
         return tags
 
-    def referrers(self, digest: str, artifact_type: str) -> list[dict[str, Any]] | None:
-        """Descriptors referring to ``digest`` (OCI 1.1); None when the API is not supported."""
+    def tags_after(self, prefix: str, page: int = 100) -> list[str] | None:
+        """Every tag starting with ``prefix``, read with the spec's ``n``/``last`` paging so
+        that only those tags are listed; None when the registry ignores the paging (Debian's
+        docker-registry 2.8 lists every tag, unsorted): the caller lists them all instead.
+
+        Raises:
+            StoreError: an error answer or a malformed listing.
+        """
+        found: list[str] = []
+        last = prefix
+        for _ in range(MAX_PAGES):
+            params = {"n": str(page), "last": last}
+            full = False
+            for doc in self._pages(f"{self.base}/tags/list", "tag list", params=params):
+                listed = doc.get("tags") if isinstance(doc, dict) else None
+                if listed is None:
+                    return found
+                if not isinstance(listed, list) or not all(isinstance(t, str) for t in listed):
+                    raise StoreError(f"{self.display}: tag list is malformed")
+                # SECURITY: a page is read as "the tags after `last`, in order" only when it
+                # is one; anything else is a registry that ignores the paging.
+                if len(listed) > page or listed != sorted(listed) or any(t <= last for t in listed):
+                    return None
+                found.extend(t for t in listed if t.startswith(prefix))
+                if not listed or not listed[-1].startswith(prefix):
+                    return found
+                last, full = listed[-1], len(listed) == page
+            if not full:
+                return found
+            # A full last page without a Link: ask again after it (some registries omit it).
+        raise StoreLimitError(f"{self.display}: more than {MAX_PAGES} pages of tags for {prefix}")
+
+    def referrers(
+        self, digest: str, artifact_type: str | None = None
+    ) -> list[dict[str, Any]] | None:
+        """Descriptors referring to ``digest`` (OCI 1.1), of one artifact type when one is
+        named; None when the API is not supported."""
         out: list[dict[str, Any]] = []
         what = f"referrers of {digest}"
         pages = self._pages(
             f"{self.base}/referrers/{digest}",
             what,
-            params={"artifactType": artifact_type},
+            params={"artifactType": artifact_type} if artifact_type else None,
             headers={"Accept": INDEX_TYPE},
         )
         for doc in pages:

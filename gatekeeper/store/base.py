@@ -1,9 +1,16 @@
 """What an attestation store is: envelopes in, envelopes out by stage or subject digest,
 and the store's decision log.
 
-The index a store keeps (stage name, subject digests) is read from the unverified payload
-and is only a way to find candidates: the verifier re-reads every fact it relies on from
-the signed payload.
+The index a store keeps (stage name, subject digests, the run) is read from the unverified
+payload and is only a way to find candidates: the verifier re-reads every fact it relies on
+from the signed payload.
+
+Lookups by subject and by run come in two strengths. ``complete=True`` (the default) is
+every item the store holds under the key. ``complete=False`` lets a store answer from its
+per-key index alone, at a cost that does not grow with the store; on a registry without
+compare-and-swap such an index can miss an entry lost to a concurrent writer (never invent
+one). A quick answer serves a first look whose misses only ever block and are then looked
+up again completely (``gatekeeper.verify.evaluate``).
 
 Each store supplies its own decision log (``decision_log``): a directory appends to a file
 under a lock, a registry pushes each entry as an artifact. The log's format and its chain
@@ -12,6 +19,8 @@ check know nothing of store classes (``gatekeeper.models.decision``, ``gatekeepe
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,18 +43,24 @@ class StoreLimitError(StoreError):
 
 
 class ReadBudget:
-    """The bytes a store object may still hand out, shared by its lookups (thread-safe)."""
+    """The bytes a store object may still hand out, shared by its lookups (thread-safe).
+
+    An item handed out again (a verify's quick look, then its full read) counts once."""
 
     def __init__(self, where: str, limit: int | None = None) -> None:
         self.where = where
         self.limit = MAX_READ_BYTES if limit is None else limit
         self.used = 0
+        self._seen: set[str] = set()
         self._lock = threading.Lock()
 
-    def charge(self, size: int) -> None:
+    def charge(self, size: int, item: str | None = None) -> None:
         """Raises StoreLimitError once more than ``limit`` bytes were handed out."""
         with self._lock:
-            self.used += size
+            if item is None or item not in self._seen:
+                self.used += size
+            if item is not None:
+                self._seen.add(item)
             if self.used > self.limit:
                 raise StoreLimitError(
                     f"{self.where}: more than {self.limit} bytes of envelopes read by one "
@@ -62,17 +77,46 @@ def check_lookup_size(count: int, what: str, where: str) -> None:
         )
 
 
+# What a store holds: DSSE envelopes.
+DSSE_MEDIA_TYPE = "application/vnd.dsse.envelope.v1+json"
+
+
 @dataclass(frozen=True)
 class StoredEnvelope:
+    """One stored item, as read back (checked against its digest where it has one)."""
+
     id: str  # sha256 of the stored bytes
     data: bytes
     location: str  # for messages: a path or a registry reference
 
 
 @dataclass(frozen=True)
+class RunKey:
+    """A pipeline run as the verifier binds stages: run id and source commit, either may
+    be absent (an imported in-toto link has neither)."""
+
+    run_id: str | None
+    source_commit: str | None
+
+    def index_key(self, stage: str | None) -> str:
+        """``sha256:<hex>`` naming this run's attestations of ``stage`` in a store's index."""
+        text = json.dumps(
+            {"run": self.run_id, "commit": self.source_commit, "stage": stage},
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+UNBOUND = RunKey(None, None)
+
+
+@dataclass(frozen=True)
 class IndexKeys:
     stage: str | None
     subjects: tuple[str, ...]  # "sha256:<hex>" and the like
+    # The run the payload names; None: not indexed by run (found through its stage only).
+    run: RunKey | None = None
 
 
 @dataclass(frozen=True)
@@ -150,8 +194,14 @@ class Store(Protocol):
         """Every envelope indexed under ``stage``. Raises StoreError."""
         ...
 
-    def by_subject(self, digest: str) -> list[StoredEnvelope]:
-        """Every envelope with ``digest`` ("sha256:<hex>") among its subjects. Raises StoreError."""
+    def by_subject(self, digest: str, *, complete: bool = True) -> list[StoredEnvelope]:
+        """Every envelope with ``digest`` ("sha256:<hex>") among its subjects (``complete``:
+        see the module). Raises StoreError."""
+        ...
+
+    def by_run(self, run: RunKey, stage: str, *, complete: bool = True) -> list[StoredEnvelope]:
+        """Every envelope of stage ``stage`` indexed under ``run`` (``complete``: see the
+        module). Raises StoreError."""
         ...
 
     def all(self) -> list[StoredEnvelope]:

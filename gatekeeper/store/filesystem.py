@@ -6,6 +6,7 @@ Layout::
     STORE/index/stage/<stage>/<sha256>     empty marker: this envelope claims that stage
     STORE/index/subject/<alg>-<hex[:2]>/<alg>-<hex>--<sha256>   (256 shards)
     STORE/index/subject-lists/<sha256>     subjects of an envelope with more than 256
+    STORE/index/run/<key[:2]>/<key>--<sha256>   run and stage (``RunKey.index_key``)
     STORE/log/decisions.jsonl              the decision log (``gatekeeper.store._file_log``)
 
 Envelopes are content-addressed and written atomically (temp file, fsync, rename), so two
@@ -13,6 +14,10 @@ processes writing at once both land and a reader sees each envelope whole or not
 Markers are written after their envelope; a marker whose envelope is missing is ignored. An
 envelope's id is the sha256 of the bytes read, whatever its file is named (a file whose bytes
 were altered is judged, and named, by what it holds).
+
+A lookup by subject or by run lists one shard directory and reads the envelopes it names:
+its cost follows what names the key, not the size of the store. Envelopes stored before
+the run index existed are found by stage only (``by_run`` does not see them).
 
 SECURITY: the store may sit in an untrusted checkout. Every path below its root is opened
 relative to a directory handle without following links (``gatekeeper.store._dirfd``); a
@@ -40,6 +45,7 @@ from gatekeeper.store.base import (
     DecisionLog,
     IndexKeys,
     ReadBudget,
+    RunKey,
     StoredEnvelope,
     check_lookup_size,
 )
@@ -65,6 +71,12 @@ def _subject_key(digest: str) -> tuple[str, str]:
     return shard, f"{key}--"
 
 
+def _run_key(run: RunKey, stage: str | None) -> tuple[str, str]:
+    """(shard directory, marker prefix) of a run and stage in ``index/run``."""
+    key = run.index_key(stage).partition(":")[2]
+    return key[:2], f"{key}--"
+
+
 class FilesystemStore:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.dirs = StoreRoot(root)
@@ -85,6 +97,12 @@ class FilesystemStore:
                     touch(fd, env_id, self.dirs.shown((*stage_dir, env_id)))
                     fsync_dir(fd)
             self._mark_subjects(env_id, keys.subjects)
+            if keys.run is not None:
+                shard, prefix = _run_key(keys.run, keys.stage)
+                parts = ("index", "run", shard)
+                with self.dirs.made(parts) as fd:
+                    touch(fd, f"{prefix}{env_id}", self.dirs.shown((*parts, prefix + env_id)))
+                    fsync_dir(fd)
         except OSError as exc:
             raise StoreError(
                 f"{self.root}: cannot write to the store: {exc.strerror or exc}"
@@ -159,10 +177,10 @@ class FilesystemStore:
                     continue
                 if len(data) > MAX_ENVELOPE_BYTES:
                     raise StoreError(f"{shown}: envelope larger than {MAX_ENVELOPE_BYTES} bytes")
-                self.budget.charge(len(data))
                 # SECURITY: an envelope's id is the digest of the bytes read, never its file
                 # name: reports, summaries and the decision log name what was verified.
                 actual = hashlib.sha256(data).hexdigest()
+                self.budget.charge(len(data), actual)
                 location = shown if actual == env_id else f"{shown} (content {actual[:12]})"
                 found.setdefault(actual, StoredEnvelope(id=actual, data=data, location=location))
         return [found[k] for k in sorted(found)]
@@ -171,16 +189,26 @@ class FilesystemStore:
         ids = self._list(("index", "stage", _component(stage)))
         return self._read_ids(ids, f"indexed under stage {stage}")
 
-    def by_subject(self, digest: str) -> list[StoredEnvelope]:
+    def by_subject(self, digest: str, *, complete: bool = True) -> list[StoredEnvelope]:
+        """The subject's shard; with ``complete``, also the subject lists of envelopes with
+        more than 256 subjects (every one is read, so a quick look skips them)."""
         shard, prefix = _subject_key(digest)
         names = self._list(("index", "subject", shard))
         ids = [n[len(prefix) :] for n in names if n.startswith(prefix)]
         lists = ("index", "subject-lists")
         needle = f"{digest}\n".encode()
-        with self.dirs.directory(lists, create=False) as fd:
-            if fd is not None:
-                ids.extend(self._listing_hits(fd, lists, needle))
+        if complete:
+            with self.dirs.directory(lists, create=False) as fd:
+                if fd is not None:
+                    ids.extend(self._listing_hits(fd, lists, needle))
         return self._read_ids(ids, f"for subject {digest}")
+
+    def by_run(self, run: RunKey, stage: str, *, complete: bool = True) -> list[StoredEnvelope]:
+        """The run's shard (envelopes stored without a run are not indexed there)."""
+        shard, prefix = _run_key(run, stage)
+        names = self._list(("index", "run", shard))
+        ids = [n[len(prefix) :] for n in names if n.startswith(prefix)]
+        return self._read_ids(ids, f"of stage {stage} in one run")
 
     def _listing_hits(self, fd: int, lists: tuple[str, ...], needle: bytes) -> list[str]:
         """Envelopes whose subject list (``index/subject-lists/<id>``) holds ``needle``."""

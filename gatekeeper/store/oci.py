@@ -27,6 +27,13 @@ registry with the referrers API, the "all" anchor. Lookups are "the referrers of
   reads (one tag listing per store, then each envelope by the digest its receipt names);
   the index tag is kept for other OCI tools, and each push merges missing receipts into it.
 
+Lookups by subject and by run (``complete=False``) read the referrers API or the key's
+index tag only: their cost follows what names the key, not the size of the repository.
+Complete lookups (the default, and ``by_stage``/``all``) also read the receipts: by tag
+prefix where the registry pages its tag list (``n``/``last``), else from the whole list.
+Index tags are healed from the receipts on each push: by prefix where the registry pages,
+else from a tag list re-read at a rate that keeps its share of a writer's time small.
+
 The index a store keeps is only a way to find candidates: the verifier re-reads every fact
 from the signed payload. Every manifest and blob read back is checked against its digest.
 """
@@ -62,15 +69,17 @@ from gatekeeper.store._registry import (
 )
 from gatekeeper.store._registry_log import OciDecisionLog
 from gatekeeper.store.base import (
+    DSSE_MEDIA_TYPE,
     DecisionLog,
     IndexKeys,
     ReadBudget,
+    RunKey,
     StoredEnvelope,
     check_lookup_size,
 )
 
 CA_BUNDLE_ENV = "GATEKEEPER_REGISTRY_CA_BUNDLE"  # PEM CAs for a registry with a private CA
-ENVELOPE_TYPE = "application/vnd.dsse.envelope.v1+json"
+ENVELOPE_TYPE = DSSE_MEDIA_TYPE
 ANCHOR_TYPE = "application/vnd.gatekeeper.anchor.v1+json"
 EMPTY_DIGEST = digest_of(EMPTY_DATA)
 ANNOTATION_STAGE = "dev.gatekeeper.stage"
@@ -81,7 +90,8 @@ ANNOTATION_ENVELOPE = "dev.gatekeeper.envelope"  # in index entries: the envelop
 MAX_ENVELOPE_BYTES = 64 * 1024 * 1024
 INDEX_ATTEMPTS = 12
 FETCH_WORKERS = 8  # concurrent manifest and blob reads during a lookup
-HEAL_LIST_TTL = 2.0  # seconds a tag list is reused for merging receipts into indexes
+HEAL_LIST_TTL = 2.0  # seconds a tag list is reused for merging receipts into indexes, at least
+HEAL_LIST_SHARE = 50  # ... and at least this many times as long as the listing took
 RECEIPT_KEY_HEX = 32  # 128 bits of the key digest: "gkr-" + 32 + "-" + 64 = 101 characters
 _RECEIPT = re.compile(r"^gkr-([0-9a-f]{32})-([0-9a-f]{64})$")
 _OCI_MANIFESTS = (
@@ -222,9 +232,12 @@ class OciStore:
         self.uri = uri
         self.client = client
         self._referrers: bool | None = None
+        self._paging: bool | None = None  # whether tags/list honours n/last (asked once)
         self._tags: list[str] | None = None
         self._known: set[str] = set()  # blobs and manifests known to exist in the registry
         self._heal_tags: tuple[float, list[str]] | None = None
+        self._heal_interval = HEAL_LIST_TTL
+        self._log: OciDecisionLog | None = None
         self._cache_scope = f"{client.ref.host}/{client.ref.repository}"
         self.sleep = time.sleep
         self.budget = ReadBudget(uri)
@@ -236,6 +249,23 @@ class OciStore:
         if self._referrers is None:
             self._referrers = self.client.referrers(EMPTY_DIGEST, ENVELOPE_TYPE) is not None
         return self._referrers
+
+    def _prefixed_tags(self, prefixes: list[str]) -> list[str]:
+        """The tags starting with any of ``prefixes``: read by prefix where the registry
+        pages its tag list, else filtered from the whole list (read once per store object)."""
+        if self._paging is not False:
+            found: list[str] = []
+            for prefix in prefixes:
+                got = self.client.tags_after(prefix)
+                if got is None:
+                    self._paging = False
+                    break
+                self._paging = True
+                found.extend(got)
+            else:
+                return found
+        wanted = tuple(prefixes)
+        return [tag for tag in self._all_tags() if tag.startswith(wanted)]
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -251,6 +281,8 @@ class OciStore:
                     targets.append(_Key(descriptor, indexed=True))
         if keys.stage:
             targets.append(self._anchor("stage", keys.stage, indexed=False))
+        if keys.run is not None:
+            targets.append(self._anchor("run", keys.run.index_key(keys.stage), indexed=True))
         if self.supports_referrers():
             # Without the referrers API every receipt tag already lists the envelope for all().
             targets.append(self._anchor("all", "", indexed=False))
@@ -307,17 +339,30 @@ class OciStore:
                 "artifactType": ENVELOPE_TYPE,
                 "annotations": {**annotations, ANNOTATION_ENVELOPE: env_digest},
             }
-            self._add_to_index(target.digest, entry, self._tags_for_healing())
+            self._add_to_index(target.digest, entry)
 
-    def _tags_for_healing(self) -> list[str]:
-        """The tag list the index merge heals from, re-read at most every HEAL_LIST_TTL s.
+    def _tags_for_healing(self, key_digest: str) -> list[str]:
+        """The receipt tags the index merge of ``key_digest`` heals from.
 
-        A list a second old only misses receipts written within that second, whose own
-        writers are updating the index themselves; a later push merges them if they lost.
+        By prefix where the registry pages its tag list. Otherwise from the whole list,
+        re-read at most every HEAL_LIST_TTL seconds and every HEAL_LIST_SHARE times the time
+        the last listing took, so that listing a large repository costs a writer a bounded
+        share of its time whatever the size of the store. A list a while old only misses
+        receipts written since, whose own writers are updating the index themselves; a
+        later push merges them if they lost.
         """
+        if self._paging is not False:
+            got = self.client.tags_after(receipt_prefix(key_digest))
+            if got is not None:
+                self._paging = True
+                return got
+            self._paging = False
         now = time.monotonic()
-        if self._heal_tags is None or now - self._heal_tags[0] > HEAL_LIST_TTL:
-            self._heal_tags = (now, self.client.list_tags())
+        if self._heal_tags is None or now - self._heal_tags[0] > self._heal_interval:
+            listed = self.client.list_tags()
+            took = time.monotonic() - now
+            self._heal_interval = max(HEAL_LIST_TTL, HEAL_LIST_SHARE * took)
+            self._heal_tags = (time.monotonic(), listed)
         return self._heal_tags[1]
 
     def _ensure_blob(self, data: bytes) -> str:
@@ -334,18 +379,19 @@ class OciStore:
             self.client.put_manifest(digest, data, MANIFEST_TYPE)
         self._known.add(digest)
 
-    def _add_to_index(self, subject_digest: str, entry: dict[str, Any], tags: list[str]) -> None:
+    def _add_to_index(self, subject_digest: str, entry: dict[str, Any]) -> None:
         """Add ``entry`` to the ``sha256-<hex>`` referrers index: read, modify, write, verify.
 
-        The write also merges every receipt of that subject the index lacks, so an entry
-        that a concurrent writer overwrote (no compare-and-swap on most registries) comes
-        back with the next push for the subject.
+        The write also merges every receipt of that key the index lacks, so an entry that a
+        concurrent writer overwrote (no compare-and-swap on most registries) comes back with
+        a later push for the key.
 
         Raises:
             StoreError: the tag holds something that is not an image index, or the entry
                 could not be made to stick after INDEX_ATTEMPTS tries.
         """
         tag = index_tag(subject_digest)
+        tags = self._tags_for_healing(subject_digest)
         for attempt in range(INDEX_ATTEMPTS):
             current = self.client.get_manifest(tag)
             entries = self._index_entries(current, tag)
@@ -385,8 +431,12 @@ class OciStore:
         }
         out = []
         for tag in tags:
+            # NOTE: the prefix first: on a registry that cannot page its tag list every push
+            # walks the whole list, so the per-tag cost is what grows with the store.
+            if not tag.startswith(prefix):
+                continue
             match = _RECEIPT.match(tag)
-            if match is None or not tag.startswith(prefix) or match.group(2) in known:
+            if match is None or match.group(2) in known:
                 continue
             entry = self._receipt_entry(tag, f"sha256:{match.group(2)}")
             if entry is not None:
@@ -432,24 +482,35 @@ class OciStore:
         return [e for e in entries if isinstance(e, dict)]
 
     def decision_log(self) -> DecisionLog:
-        """One artifact per entry under a never-reused tag (``gatekeeper.store._registry_log``)."""
-        return OciDecisionLog(self.client, self.uri)
+        """One artifact per entry under a never-reused tag (``gatekeeper.store._registry_log``);
+        one object per store, so that a verify lists the log's tags once."""
+        if self._log is None:
+            self._log = OciDecisionLog(self.client, self.uri)
+        return self._log
 
     # -- reading ---------------------------------------------------------------------------
 
     def by_stage(self, stage: str) -> list[StoredEnvelope]:
         return self._lookup([_anchor_key("stage", stage, indexed=False)[0].digest])
 
-    def by_subject(self, digest: str) -> list[StoredEnvelope]:
+    def by_subject(self, digest: str, *, complete: bool = True) -> list[StoredEnvelope]:
         keys = [_anchor_key("subject", digest, indexed=True)[0].digest]
         if is_digest(digest) and digest.startswith("sha256:"):
             keys.append(digest)
-        return self._lookup(keys)
+        return self._lookup(keys, complete=complete)
+
+    def by_run(self, run: RunKey, stage: str, *, complete: bool = True) -> list[StoredEnvelope]:
+        anchor = _anchor_key("run", run.index_key(stage), indexed=True)[0].digest
+        return self._lookup([anchor], complete=complete)
 
     def all(self) -> list[StoredEnvelope]:
         found = {e.id: e for e in self._lookup([_anchor_key("all", "", indexed=False)[0].digest])}
         receipts = sorted(
-            {f"sha256:{m.group(2)}" for m in map(_RECEIPT.match, self._all_tags()) if m is not None}
+            {
+                f"sha256:{m.group(2)}"
+                for m in map(_RECEIPT.match, self._prefixed_tags(["gkr-"]))
+                if m is not None
+            }
         )
         check_lookup_size(len(receipts), "named by receipt tags", self.uri)
         for stored in self._fetch_all(receipts, self._envelope_blob):
@@ -468,27 +529,28 @@ class OciStore:
             if _is_envelope_descriptor(desc)
         }
 
-    def _index_manifests(self, key_digests: list[str], tags: list[str]) -> set[str]:
+    def _index_manifests(self, key_digests: list[str]) -> set[str]:
         """Referrer manifests the fallback index tags (``sha256-<hex>``) list for the keys."""
         found: set[str] = set()
         for key in key_digests:
             tag = index_tag(key)
-            if tag in tags:
-                entries = self._index_entries(self.client.get_manifest(tag), tag)
-                found.update(str(e["digest"]) for e in entries if _is_envelope_descriptor(e))
+            entries = self._index_entries(self.client.get_manifest(tag), tag)
+            found.update(str(e["digest"]) for e in entries if _is_envelope_descriptor(e))
         return found
 
-    def _lookup(self, key_digests: list[str]) -> list[StoredEnvelope]:
+    def _lookup(self, key_digests: list[str], *, complete: bool = True) -> list[StoredEnvelope]:
         # Receipts and fallback indexes are read on every registry: an envelope pushed while
-        # a registry lacked the referrers API stays visible after an upgrade.
-        tags = self._all_tags()
-        manifests = self._referrer_manifests(key_digests) | self._index_manifests(key_digests, tags)
-        prefixes = tuple(receipt_prefix(key) for key in key_digests)
-        blobs = {  # envelope digests named by receipt tags
-            f"sha256:{m.group(2)}"
-            for m in map(_RECEIPT.match, tags)
-            if m is not None and m.group(0).startswith(prefixes)
-        }
+        # a registry lacked the referrers API stays visible after an upgrade. A quick look
+        # (``complete=False``) reads no receipts: no tag list, one request per key.
+        manifests = self._referrer_manifests(key_digests) | self._index_manifests(key_digests)
+        blobs: set[str] = set()
+        if complete:
+            prefixes = [receipt_prefix(key) for key in key_digests]
+            blobs = {  # envelope digests named by receipt tags
+                f"sha256:{m.group(2)}"
+                for m in map(_RECEIPT.match, self._prefixed_tags(prefixes))
+                if m is not None
+            }
         check_lookup_size(len(blobs) + len(manifests), "under one lookup", self.uri)
         found: dict[str, StoredEnvelope] = {}
         # A receipt names its envelope: one read, checked against that digest. A referrer
@@ -531,18 +593,20 @@ class OciStore:
         _CONTENT.put((self._cache_scope, fetched.digest), fetched.data)
         return fetched.digest, fetched.data
 
-    def _envelope_blob(self, digest: str) -> StoredEnvelope | None:
-        """The envelope a receipt tag names, read by its digest (and checked against it)."""
+    def _blob(self, digest: str, what: str) -> bytes:
+        """A blob by digest (checked), from the cache or the registry. Raises StoreError."""
         blob = _CONTENT.get((self._cache_scope, digest))
         if blob is None:
             blob = self.client.get_blob(digest, limit=MAX_ENVELOPE_BYTES)
             if blob is None:
-                raise StoreError(
-                    f"{self.uri}: a receipt tag names envelope {digest}, which the "
-                    "registry does not have (removed, or a forged tag)"
-                )
+                raise StoreError(f"{self.uri}: {what} {digest}, which the registry does not have")
             _CONTENT.put((self._cache_scope, digest), blob)
-        self.budget.charge(len(blob))
+        return blob
+
+    def _envelope_blob(self, digest: str) -> StoredEnvelope | None:
+        """The envelope a receipt tag names, read by its digest (and checked against it)."""
+        blob = self._blob(digest, "a receipt tag (removed, or a forged tag) names envelope")
+        self.budget.charge(len(blob), digest)
         return StoredEnvelope(
             id=digest.partition(":")[2],
             data=blob,
@@ -565,8 +629,7 @@ class OciStore:
             raise StoreError(
                 f"{self.uri}: manifest {manifest_digest} has a malformed envelope layer"
             )
-        blob_digest, size = str(layer["digest"]), int(layer["size"])
-        return blob_digest, size
+        return str(layer["digest"]), int(layer["size"])
 
     def _envelope_from(self, reference: str) -> StoredEnvelope | None:
         got = self._manifest(reference)
@@ -574,21 +637,13 @@ class OciStore:
             return None  # listed a moment ago, gone now (deleted): not a candidate
         manifest_digest, data = got
         blob_digest, size = self._envelope_layer(manifest_digest, data)
-        blob = _CONTENT.get((self._cache_scope, blob_digest))
-        if blob is None:
-            blob = self.client.get_blob(blob_digest, limit=MAX_ENVELOPE_BYTES)
-            if blob is None:
-                raise StoreError(
-                    f"{self.uri}: manifest {manifest_digest} names envelope "
-                    f"{blob_digest}, which the registry does not have"
-                )
-            _CONTENT.put((self._cache_scope, blob_digest), blob)
+        blob = self._blob(blob_digest, f"manifest {manifest_digest} names envelope")
         if len(blob) != size:
             raise StoreError(
                 f"{self.uri}: envelope {blob_digest} is {len(blob)} bytes, its "
                 f"descriptor says {size}"
             )
-        self.budget.charge(len(blob))
+        self.budget.charge(len(blob), blob_digest)
         env_id = digest_of(blob).partition(":")[2]
         return StoredEnvelope(
             id=env_id,

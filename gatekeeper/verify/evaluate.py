@@ -27,7 +27,6 @@ from gatekeeper._fileio import loads_json_strict
 from gatekeeper.attest.bundle import bundle_statement_key
 from gatekeeper.attest.dsse import MAX_SIGNATURES, TooManySignatures, read_envelope
 from gatekeeper.attest.keys import load_public_key
-from gatekeeper.attest.materials import dir_artifact
 from gatekeeper.attest.signed import is_metablock, open_signed
 from gatekeeper.attest.statement import StageRecord, parse_attestation
 from gatekeeper.errors import GatekeeperError, InvalidInput, MalformedInput
@@ -37,7 +36,13 @@ from gatekeeper.models.policy import Policy, StagePolicy, format_duration
 from gatekeeper.models.statement import TREE_DIGEST_ALG, Artifact
 from gatekeeper.models.verdict import Reason, Verdict
 from gatekeeper.policy import judge_attested, load_policy
-from gatekeeper.store import Store, StoredEnvelope, StoreLimitError, open_store
+from gatekeeper.store import (
+    RunKey,
+    Store,
+    StoredEnvelope,
+    StoreLimitError,
+    open_store,
+)
 from gatekeeper.verify.attested import findings_to_judge
 from gatekeeper.verify.digests import parse_digest
 from gatekeeper.verify.evidence import evidence_gap
@@ -268,7 +273,19 @@ def _artifact_reasons(
     trace: VerifyTrace,
     bundles: BundleVerifier | None = None,
 ) -> list[Reason]:
-    """Every reason to block each artifact, from the store's attestations of every stage."""
+    """Every reason to block each artifact, from the store's attestations of every stage.
+
+    Each artifact is first judged on what names it and its run (``_passes_quickly``); one
+    that does not pass so is judged again on every stage's attestations, which gives the
+    verdict and every reason exactly as reading the whole store does.
+    """
+    pending = [
+        subject
+        for subject in subjects
+        if not _passes_quickly(store, subject, policy, keys, now, cfg.commit, trace, bundles)
+    ]
+    if not pending:
+        return []
     loads = {
         stage.name: _load_candidates(store, stage, policy, keys, now, bundles)
         for stage in policy.stages
@@ -280,9 +297,74 @@ def _artifact_reasons(
     )
     return [
         reason
-        for subject in subjects
+        for subject in pending
         for reason in _verify_subject(subject, policy, candidates, cfg.commit, trace)
     ]
+
+
+# Runs (of the final stage's attestations naming an artifact) whose indexes the quick look
+# reads before it leaves the artifact to the full read.
+_QUICK_RUNS = 16
+
+
+def _passes_quickly(
+    store: Store,
+    artifact: ArtifactSubject,
+    policy: Policy,
+    keys: dict[str, SSlibKey],
+    now: datetime,
+    commit: str | None,
+    trace: VerifyTrace,
+    bundles: BundleVerifier | None,
+) -> bool:
+    """Whether the artifact passes on the attestations filed under its digests and its runs.
+
+    The final stage's attestations naming the artifact come from the store's subject index;
+    for the runs of those ``_verify_subject`` tries, every other stage's attestations of
+    that run (and those with no run identity) from the run index: the options ``_pick``
+    offers each chain, so the same rules run on the same candidates, and a pass here is the
+    pass reading every stage gives. An index is unsigned and may miss entries; a miss can
+    only fail to pass, and then the caller reads every stage (as it does for any block).
+    """
+    final = policy.stages[-1]
+    try:
+        found = [
+            stored
+            for alg, value in sorted(artifact.digests.items())
+            for stored in store.by_subject(f"{alg}:{value}", complete=False)
+        ]
+        finals = _examine_all(found, final, policy, keys, now, bundles).candidates
+        named = _Pool({final.name: finals}, final=final.name).finals_naming(artifact)
+        runs = list(dict.fromkeys(c.binding for c in named[:MAX_CHAINS_PER_SUBJECT]))
+        if not named or len(runs) > _QUICK_RUNS:
+            return False
+        by_stage = {final.name: finals}
+        for stage in policy.stages[:-1]:
+            by_stage[stage.name] = _run_candidates(store, stage, runs, policy, keys, now, bundles)
+    except StoreLimitError:
+        return False  # the full read meets the same cap, and names it
+    pool = _Pool(by_stage, final=final.name)
+    return not _verify_subject(artifact, policy, pool, commit, trace)
+
+
+def _run_candidates(
+    store: Store,
+    stage: StagePolicy,
+    runs: list[tuple[str | None, str | None]],
+    policy: Policy,
+    keys: dict[str, SSlibKey],
+    now: datetime,
+    bundles: BundleVerifier | None,
+) -> list[Candidate]:
+    """The attestations of ``stage`` the store's run index files under ``runs`` and under
+    no run identity, examined as ``_load_candidates`` examines a stage's, newest first."""
+    found = [
+        stored
+        for index in index_stages(stage)
+        for run_id, source_commit in dict.fromkeys([*runs, _UNBOUND])
+        for stored in store.by_run(RunKey(run_id, source_commit), index, complete=False)
+    ]
+    return _examine_all(found, stage, policy, keys, now, bundles).candidates
 
 
 def _run_verify(cfg: VerifyConfig, trace: VerifyTrace) -> Verdict:
@@ -354,21 +436,34 @@ def _load_candidates(
     now: datetime,
     bundles: BundleVerifier | None = None,
 ) -> _StageLoad:
+    found = [stored for index in index_stages(stage) for stored in store.by_stage(index)]
+    return _examine_all(found, stage, policy, keys, now, bundles)
+
+
+def _examine_all(
+    found: list[StoredEnvelope],
+    stage: StagePolicy,
+    policy: Policy,
+    keys: dict[str, SSlibKey],
+    now: datetime,
+    bundles: BundleVerifier | None,
+) -> _StageLoad:
+    """The candidates ``found`` holds for ``stage`` (each item once; Sigstore bundles
+    grouped by the statement they sign), newest first."""
     load = _StageLoad()
     seen: set[str] = set()
     statements: dict[str, list[StoredEnvelope]] = {}  # Sigstore bundles, by what they sign
-    for index in index_stages(stage):
-        for stored in store.by_stage(index):
-            if stored.id in seen:
-                continue
-            seen.add(stored.id)
-            signed = bundle_statement_key(stored.data)
-            if signed is not None:
-                statements.setdefault(signed, []).append(stored)
-                continue
-            candidate = _examine(stored, stage, policy, keys, now, load.unmatched)
-            if candidate is not None:
-                load.candidates.append(candidate)
+    for stored in found:
+        if stored.id in seen:
+            continue
+        seen.add(stored.id)
+        signed = bundle_statement_key(stored.data)
+        if signed is not None:
+            statements.setdefault(signed, []).append(stored)
+            continue
+        candidate = _examine(stored, stage, policy, keys, now, load.unmatched)
+        if candidate is not None:
+            load.candidates.append(candidate)
     verifier = bundles or BundleVerifier({}, {})
     for group in statements.values():
         candidate = _examine_bundles(group, stage, policy, keys, now, load.unmatched, verifier)
@@ -741,20 +836,25 @@ def _verify_subject(
     digest = artifact.primary
     matching = candidates.finals_naming(artifact)
     if not matching:
+        # No chain can be followed back from the final stage, so the stages the store has no
+        # attestation of at all are named now rather than one per run.
+        absent = [
+            _missing(s.name, candidates) for s in policy.stages[:-1] if not candidates[s.name]
+        ]
         if not finals:
-            return [_missing(final.name, candidates)]
+            return [*absent, _missing(final.name, candidates)]  # in the policy's order
         broken = [r for c in finals if c.record is None for r in c.problems]
         if all(c.unverified for c in finals):
             # No trusted key signed any of them, so none was parsed and whether they name the
             # artifact is unknown; their own reasons say why they do not count.
-            return broken
+            return [*broken, *absent]
         mismatch = Reason(
             code="verify/subject-mismatch",
             stage=final.name,
             message=f"{_digests_text(artifact)} is not a product of any {final.name} attestation "
             f"({len(finals)} found): this is not the artifact that was attested",
         )
-        return [mismatch, *broken]
+        return [mismatch, *broken, *absent]
     best: list[Reason] | None = None
     for candidate in matching[:MAX_CHAINS_PER_SUBJECT]:
         chosen, reasons = _verify_chain(candidate, policy, candidates, commit)
@@ -1076,6 +1176,9 @@ def _collapse(
             out[art.name] = _normal(art.digest)
         else:
             grouped[prefix].append(art)
+    # Imported here: materials (and the collectors it uses) cost every verify ~40 ms.
+    from gatekeeper.attest.materials import dir_artifact
+
     for prefix, members in grouped.items():
         if members and prefix not in out:
             try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from gatekeeper.store import DecisionLog, IndexKeys, Store, StoredEnvelope
+from gatekeeper.store import DecisionLog, IndexKeys, RunKey, Store, StoredEnvelope
 
 if TYPE_CHECKING:
     from gatekeeper.attest.importer import Prepared
@@ -45,9 +45,13 @@ class GivenFiles:
         extra = [s for s, keys in self._given if keys.stage == stage]
         return self._merged(self.base.by_stage(stage), extra)
 
-    def by_subject(self, digest: str) -> list[StoredEnvelope]:
+    def by_subject(self, digest: str, *, complete: bool = True) -> list[StoredEnvelope]:
         extra = [s for s, keys in self._given if digest in keys.subjects]
-        return self._merged(self.base.by_subject(digest), extra)
+        return self._merged(self.base.by_subject(digest, complete=complete), extra)
+
+    def by_run(self, run: RunKey, stage: str, *, complete: bool = True) -> list[StoredEnvelope]:
+        extra = [s for s, keys in self._given if keys.stage == stage and keys.run == run]
+        return self._merged(self.base.by_run(run, stage, complete=complete), extra)
 
     def all(self) -> list[StoredEnvelope]:
         return self._merged(self.base.all(), [s for s, _ in self._given])

@@ -253,7 +253,7 @@ def test_internal_error_exits_3(
     from gatekeeper.verify import evaluate
 
     artifact = pipeline.run_all()
-    monkeypatch.setattr(evaluate, "_load_candidates", lambda *a: 1 / 0)
+    monkeypatch.setattr(evaluate, "_examine", lambda *a: 1 / 0)
     assert (
         main(
             [
@@ -639,12 +639,17 @@ def test_inline_suppressions_are_counted_listed_and_expire(gk: Gk, git_repo: git
 
 def test_staged_check_reads_suppressions_from_the_index(gk: Gk, git_repo: git.Repo) -> None:
     repo = _injection_repo(git_repo)
-    workflow = repo / ".github" / "workflows" / "ci.yml"
+    # A new workflow (HEAD's findings are existing for --staged), staged without the comment.
+    workflow = repo / ".github" / "workflows" / "triage.yml"
+    workflow.write_text(INJECTION.replace("{comment}", ""))
+    git_repo.index.add([".github/workflows/triage.yml"])
     workflow.write_text(INJECTION.replace("{comment}", SUPPRESS.replace("{until}", "2099-12-31")))
     # Suppressed in the work tree only: the commit being made carries no suppression.
     assert gk(["check", "--staged", "--only", "pipeline"], repo).returncode == 1
-    git_repo.index.add([".github/workflows/ci.yml"])
-    assert gk(["check", "--staged", "--only", "pipeline"], repo).returncode == 0
+    git_repo.index.add([".github/workflows/triage.yml"])
+    staged = gk(["check", "--staged", "--only", "pipeline"], repo)
+    assert staged.returncode == 0, staged.stdout
+    assert ".github/workflows/triage.yml:7  active" in staged.stdout
 
 
 def test_quiet_keeps_what_blocks_and_the_verdict(gk: Gk, git_repo: git.Repo) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -51,10 +52,56 @@ def test_double_quoted_credential_would_be_caught(
 def test_example_stages_and_library_pin() -> None:
     text = (JENKINS / "Jenkinsfile").read_text()
     stages = re.findall(r"stage\('([^']+)'\)", text)
-    assert stages == ["Gate: check", "Build (attested)", "Gate: verify", "Deploy"]
-    assert re.search(r"@Library\('gatekeeper@v\d+\.\d+\.\d+'\) _", text)
-    assert "gatekeeper attest --stage build" in text
-    assert "command: 'verify'" in text and "junit: 'reports/gatekeeper-verify.xml'" in text
+    assert stages == [
+        "Gate: check",
+        "Source (attested)",
+        "Build (attested)",
+        "Scan (attested)",
+        "Release (attested)",
+        "Gate: verify",
+        "Deploy",
+    ]
+    # Every stage the shipped release policy requires is attested, in the policy's order.
+    from gatekeeper.policy import parse_policy
+
+    policy = parse_policy((ROOT / "policies" / "release.yaml").read_bytes(), "release.yaml")
+    attested = re.findall(r"gatekeeper attest --stage (\w+)", text)
+    assert attested == [s.name for s in policy.stages]
+    assert "command: 'verify'" in text and "policy: 'policies/release.yaml'" in text
+    assert re.search(r"@Library\('gatekeeper@[0-9a-f]{40}'\) _", text)
+
+
+def _git(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", "-C", str(ROOT), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_example_pins_a_commit_that_exists_and_holds_this_library() -> None:
+    # The pin must name a real commit of this repository whose vars/ is the library as it
+    # is now: a library change without a new pin fails here.
+    match = re.search(
+        r"@Library\('gatekeeper@([0-9a-f]{40})'\)", (JENKINS / "Jenkinsfile").read_text()
+    )
+    assert match
+    sha = match.group(1)
+    if _git("rev-parse", "--git-dir").returncode != 0:
+        pytest.skip("not a git checkout of gatekeeper (e.g. an sdist)")
+    if _git("cat-file", "-e", f"{sha}^{{commit}}").returncode != 0:
+        shallow = _git("rev-parse", "--is-shallow-repository").stdout.strip() == "true"
+        if shallow:
+            pytest.skip(f"shallow clone: {sha} is not fetched")
+        pytest.fail(f"the example Jenkinsfile pins {sha}, which is not a commit of this repository")
+    diff = _git("diff", "--stat", sha, "--", "integrations/jenkins/vars")
+    assert diff.returncode == 0 and diff.stdout == "", (
+        f"integrations/jenkins/vars changed since the pinned {sha[:12]}: commit the library, "
+        "then pin that commit in integrations/jenkins/Jenkinsfile and docs/jenkins.md\n"
+        + diff.stdout
+    )
 
 
 def test_shared_library_step_documents_and_uses_every_parameter() -> None:
@@ -76,7 +123,8 @@ def test_shared_library_step_documents_and_uses_every_parameter() -> None:
     ]
     body = text.split("*/", 1)[1]
     for name in documented:
-        assert re.search(rf"params(\.{name}\b|\.get\('{name}'|\.containsKey\('{name}')", body), name
+        pattern = rf"params(\.{name}\b|\.get\('{name}'|\.containsKey\('{name}')|reportPath\(params, '{name}'"
+        assert re.search(pattern, body), name
     assert "returnStatus: true" in body
     assert "junit(testResults: junitFile" in body
     assert "shellQuote" in body and "'\\\\''" in body

@@ -29,6 +29,7 @@ from tests.prcheck.conftest import (
     FakeGitHub,
     PullRequest,
     Reply,
+    github_token,
     make_event,
 )
 
@@ -252,13 +253,8 @@ def test_retries_server_errors_and_rate_limits(fake_github: FakeGitHub, tmp_path
     assert cfg.sleeps == [0.5, 5.0, 2.0, 3.0]  # type: ignore[attr-defined]
 
 
-def test_plain_403_is_not_retried_and_fails_closed(fake_github: FakeGitHub, tmp_path: Path) -> None:
-    fake_github.script(
-        "POST",
-        f"{BASE}/check-runs",
-        Reply(403, {"message": "Resource not accessible by integration"}),
-    )
-    result = PrCheckResult(
+def _passing_result() -> PrCheckResult:
+    return PrCheckResult(
         verdict=_many_findings(0),
         merge_base="a" * 40,
         head="b" * 40,
@@ -266,10 +262,79 @@ def test_plain_403_is_not_retried_and_fails_closed(fake_github: FakeGitHub, tmp_
         repository=OWNER_REPO,
         is_fork=False,
     )
+
+
+def test_plain_403_on_check_runs_is_not_retried_and_falls_back_to_a_status(
+    fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    fake_github.script(
+        "POST",
+        f"{BASE}/check-runs",
+        Reply(403, {"message": "Resource not accessible by integration"}),
+    )
+    lines = report_to_github(_passing_result(), _cfg(fake_github, tmp_path))
+    assert fake_github.calls() == [
+        ("POST", f"{BASE}/check-runs"),
+        ("POST", f"{BASE}/statuses/{'b' * 40}"),
+    ]
+    assert fake_github.requests[1].body["state"] == "success"
+    (line,) = lines
+    assert "no check run" in line and "Resource not accessible by integration" in line
+    assert "checks: write" in line
+
+
+def test_403_on_the_status_too_fails_closed(fake_github: FakeGitHub, tmp_path: Path) -> None:
+    refused = Reply(403, {"message": "Resource not accessible by personal access token"})
+    fake_github.script("POST", f"{BASE}/check-runs", refused)
+    fake_github.script("POST", f"{BASE}/statuses/{'b' * 40}", refused)
     with pytest.raises(GitHubApiError, match="HTTP 403: Resource not accessible") as info:
-        report_to_github(result, _cfg(fake_github, tmp_path))
+        report_to_github(_passing_result(), _cfg(fake_github, tmp_path))
     assert info.value.exit_code == 2
+
+
+@pytest.mark.parametrize("status", [404, 422])
+def test_other_check_run_refusals_still_fail_closed(
+    fake_github: FakeGitHub, tmp_path: Path, status: int
+) -> None:
+    fake_github.script("POST", f"{BASE}/check-runs", Reply(status, {"message": "nope"}))
+    with pytest.raises(GitHubApiError, match=f"HTTP {status}"):
+        report_to_github(_passing_result(), _cfg(fake_github, tmp_path))
     assert len(fake_github.requests) == 1  # and so no status was posted
+
+
+@pytest.mark.parametrize("clean", [True, False])
+def test_personal_access_token_gets_a_commit_status(
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    actions_env: FakeGitHub,
+    capsys: pytest.CaptureFixture[str],
+    clean: bool,
+) -> None:
+    # A PAT (Jenkins): GitHub refuses check runs; the verdict goes out as a commit status,
+    # and the log says once why there is no check run.
+    pr: PullRequest = request.getfixturevalue("clean_pull_request" if clean else "pull_request")
+    token = github_token()
+    actions_env.script(
+        "POST",
+        f"{BASE}/check-runs",
+        Reply(403, {"message": "Resource not accessible by personal access token"}),
+    )
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(pr.event_path))
+    monkeypatch.setenv("GITHUB_TOKEN", token)
+    code = main(["pr-check", str(pr.path), "--format", "text"])
+    captured = capsys.readouterr()
+    assert code == (0 if clean else 1)
+    assert actions_env.calls() == [
+        ("POST", f"{BASE}/check-runs"),
+        ("POST", f"{BASE}/statuses/{pr.head}"),
+    ]
+    status = actions_env.requests[1].body
+    assert status["state"] == ("success" if clean else "failure")
+    assert status["context"] == "gatekeeper/pr-check"
+    assert captured.err.count("no check run") == 1
+    assert "Resource not accessible by personal access token" in captured.err
+    assert f"status gatekeeper/pr-check {status['state']} on {pr.head[:12]}" in captured.err
+    assert token not in captured.out + captured.err
 
 
 def test_token_never_appears(

@@ -52,6 +52,7 @@ PATHS = [
     (".env.example", "example", ".env.example"),
     ("config/settings.yml.dist", "example", "settings.yml.dist"),
     ("samples-go/main.go", "example", "samples-go/"),
+    ("playground/fs-serve/root/src/.env", "example", "playground/"),
     # documentation
     ("docs/setup.yaml", "docs", "docs/"),
     ("README.md", "docs", "README.md"),

@@ -160,7 +160,7 @@ NEAR_MISSES = [
     pytest.param("password: xxxxxxxxxxxx\n", "a.yml", id="xxxx"),
     pytest.param("password: aaaaaaaaaaaaaaaa\n", "a.yml", id="low-entropy"),
     pytest.param(
-        "token: 3f786850e387550fdab836ed7e6dc881de23001b\n", "a.yml", id="commit-hash-under-token"
+        "token_sha1: 3f786850e387550fdab836ed7e6dc881de23001b\n", "a.yml", id="digest-of-a-token"
     ),
     pytest.param(f"commit: {t.body(40, 1, '0123456789abcdef')}\n", "a.yml", id="commit-hash"),
     pytest.param(f"api_key: {uuid.UUID(int=12345678901234567890)}\n", "a.yml", id="uuid"),

@@ -210,7 +210,8 @@ def test_every_secrets_rule_has_its_default_severity() -> None:
     assert table["secrets/private-key"] == Severity.CRITICAL
     assert table["secrets/jwt"] == Severity.MEDIUM
     assert table["secrets/aws-access-key"] == Severity.HIGH
-    assert len(table) == 14
+    assert table["secrets/vendor-token"] == Severity.HIGH
+    assert len(table) == 15
 
 
 def test_fingerprint_survives_a_line_move(tmp_path: Path) -> None:
@@ -262,8 +263,9 @@ def test_cli_staged_pre_commit_reads_only_the_staged_blob(
     assert code == 1
     out = json.loads(capsys.readouterr().out)
     assert [(f["path"], f["line"]) for f in out["findings"]] == [("src/m1.py", 2)]
-    # Only the staged blob is read: the 199 unchanged files of the tree are not scanned.
-    assert scanned == ["src/m1.py"]
+    # Only the staged file is read: its staged blob, then HEAD's version of it (a secret
+    # already committed is existing, not new); the 199 unchanged files are not scanned.
+    assert scanned == ["src/m1.py", "src/m1.py"]
 
 
 def test_collect_cli_prints_redacted_json(

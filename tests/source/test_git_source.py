@@ -156,8 +156,14 @@ def test_a_signature_that_cannot_be_checked_is_never_recorded_as_unsigned(
     sh(repo, "config", "user.signingkey", str(ssh_keys["trusted"]))
     write(repo, "s.txt", "signed\n")
     commit(repo, "signed", extra=("-S",))
-    # A machine without ssh-keygen: git prints N, but the commit is signed: E, and a note.
     monkeypatch.setenv("PATH", str(_only_git_on_path(tmp_path)))
+    # A machine without ssh-keygen: the in-process check still reads the signature ...
+    assert collect(repo, base).commits[0].signature.status == "U"
+    # ... but a revocation file is ssh-keygen's to read: git prints N, the commit is
+    # signed: E, and a note.
+    revoked = tmp_path / "revoked_keys"
+    revoked.write_text("")
+    sh(repo, "config", "gpg.ssh.revocationFile", str(revoked))
     ev = collect(repo, base)
     assert ev.commits[0].signature.status == "E"
     assert ev.commits[0].signature.format == "ssh"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +21,13 @@ from gatekeeper.models.decision import (
 )
 from gatekeeper.store import Decision, open_store
 from gatekeeper.store._registry import MANIFEST_TYPE
-from gatekeeper.store._registry_log import LOG_TYPE, OciDecisionLog, log_tag
+from gatekeeper.store._registry_log import (
+    HEAL_EVERY,
+    LOG_TYPE,
+    TAIL_TAG,
+    OciDecisionLog,
+    log_tag,
+)
 from gatekeeper.store.oci import EMPTY_DESCRIPTOR, canonical
 from gatekeeper.verify import verify_lines
 
@@ -60,7 +67,9 @@ def test_appends_chain_and_verify(oci_uri: str, capsys: pytest.CaptureFixture[st
     assert "block" in capsys.readouterr().out.splitlines()[1]
 
 
-def _write_entry(log: OciDecisionLog, entry: DecisionEntry) -> str:
+def _write_entry(log: OciDecisionLog, entry: DecisionEntry, *, tail: bool = True) -> str:
+    """Write an entry as an append does (``tail``: and record it in the log's tail, as this
+    version does; without: as a gatekeeper from before the tail did)."""
     line = entry_line(entry)
     log.client.push_blob(b"{}")
     digest = log.client.push_blob(line)
@@ -74,6 +83,8 @@ def _write_entry(log: OciDecisionLog, entry: DecisionEntry) -> str:
         }
     )
     log.client.put_manifest(log_tag(entry.seq, digest), manifest, MANIFEST_TYPE)
+    if tail:
+        log._register(entry.seq, digest, len(line))
     return digest
 
 
@@ -90,6 +101,47 @@ def test_concurrent_siblings_are_adopted_by_the_next_append(oci_uri: str) -> Non
     assert {nxt.entry.prev, *nxt.entry.merged} == {sibling_a, sibling_b}
     report = verify_lines(_log(oci_uri).lines())
     assert report.ok and report.notes == []
+
+
+def test_entries_written_without_the_tail_are_adopted_when_it_is_healed(oci_uri: str) -> None:
+    log = _log(oci_uri)
+    head = log.append(_decision("zero", oci_uri))
+    # A gatekeeper from before the tail wrote entry 1 (and knows nothing of the tail).
+    older = _write_entry(log, _decision("older", oci_uri).entry(1, head.digest), tail=False)
+    # The tail was healed a moment ago: the next append trusts it and misses entry 1 ...
+    missed = _log(oci_uri).append(_decision("a", oci_uri))
+    assert (missed.entry.seq, missed.entry.prev, missed.entry.merged) == (1, head.digest, [])
+    # ... and the first append after HEAL_EVERY reads the log tags and adopts it.
+    later = _log(oci_uri)
+    later.now = lambda: time.time() + HEAL_EVERY + 1
+    healed = later.append(_decision("b", oci_uri))
+    assert healed.entry.seq == 2
+    assert {healed.entry.prev, *healed.entry.merged} == {missed.digest, older}
+    report = verify_lines(_log(oci_uri).lines())
+    assert report.ok and report.notes == []
+
+
+def test_a_log_without_a_tail_is_read_from_its_tags(oci_uri: str) -> None:
+    log = _log(oci_uri)
+    first = _write_entry(log, _decision("zero", oci_uri).entry(0, GENESIS), tail=False)
+    assert log.client.get_manifest(TAIL_TAG) is None
+    nxt = _log(oci_uri).append(_decision("one", oci_uri))
+    assert (nxt.entry.seq, nxt.entry.prev) == (1, first)
+    assert log.client.get_manifest(TAIL_TAG) is not None
+
+
+def test_a_verify_reads_the_tail_not_the_tag_list(oci_uri: str) -> None:
+    log = _log(oci_uri)
+    for i in range(3):
+        log.append(_decision(str(i), oci_uri))
+    reader = _log(oci_uri)
+    listed: list[str] = []
+    original = reader.client.list_tags
+    reader.client.list_tags = lambda: listed.append("all") or original()  # type: ignore[method-assign]
+    reader.client.tags_after = lambda prefix, page=100: listed.append(prefix) or None  # type: ignore[method-assign]
+    assert reader.marks() == {}
+    reader.append(_decision("3", oci_uri))
+    assert listed == []
 
 
 def test_a_removed_entry_is_detected(oci_uri: str, capsys: pytest.CaptureFixture[str]) -> None:

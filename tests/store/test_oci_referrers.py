@@ -47,6 +47,11 @@ def test_referrers_api_is_used_when_the_registry_has_it(tmp_path: Path) -> None:
         assert reader.by_stage("scan") == []
         lookups = [path for method, path, _ in reg.requests if "/referrers/" in path]
         assert all("artifactType=application%2Fvnd.dsse.envelope.v1%2Bjson" in p for p in lookups)
+        # A quick lookup asks the referrers API (and the index tag) only: no tag list.
+        before = len(reg.requests)
+        assert [e.id for e in reader.by_subject(f"sha256:{app}", complete=False)] == [env_id]
+        quick = [path for _, path, _ in reg.requests[before:]]
+        assert quick and all("/referrers/" in p or "/manifests/sha256-" in p for p in quick)
 
 
 def test_referrers_of_other_artifact_types_are_not_candidates(tmp_path: Path) -> None:

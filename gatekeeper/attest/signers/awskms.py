@@ -18,6 +18,7 @@ from typing import Any
 
 from securesystemslib.signer import AWSSigner, Signer, SSlibKey
 
+from gatekeeper._sdk_imports import enable
 from gatekeeper.attest.signers.base import (
     GeneratedKey,
     GuardedSigner,
@@ -124,6 +125,7 @@ class AwsKmsBackend:
 
     def load(self, ref: KeyRef) -> LoadedSigner:
         client, key_id, public = self._fetch(ref)
+        enable("securesystemslib.signer._aws_signer")
         try:
             inner = Signer.from_priv_key_uri(f"awskms:{key_id}", public)
         except Exception as exc:  # boto3 raises its own types while building a client

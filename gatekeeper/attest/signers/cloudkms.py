@@ -21,6 +21,7 @@ from typing import Any
 
 from securesystemslib.signer import Signer, SSlibKey
 
+from gatekeeper._sdk_imports import enable
 from gatekeeper.attest.signers.base import (
     GeneratedKey,
     GuardedSigner,
@@ -93,6 +94,7 @@ class GcpKmsBackend:
                 "keyRings/R/cryptoKeys/K/cryptoKeyVersions/V)"
             )
         require_sdk("google.cloud.kms", "gcpkms", "gcp")
+        enable("securesystemslib.signer._gcp_signer")
         from securesystemslib.signer import GCPSigner
 
         try:
@@ -154,6 +156,7 @@ class AzureKmsBackend:
 
     def load(self, ref: KeyRef) -> LoadedSigner:
         public = self._fetch(ref)
+        enable("securesystemslib.signer._azure_signer")
         try:
             inner = Signer.from_priv_key_uri(ref.uri, public)
         except Exception as exc:  # the SDK builds its client (and credentials) here

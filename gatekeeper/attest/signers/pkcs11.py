@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from securesystemslib.signer import Signer, SSlibKey
 
+from gatekeeper._sdk_imports import enable
 from gatekeeper.attest.signers.base import (
     GeneratedKey,
     GuardedSigner,
@@ -185,6 +186,7 @@ def _check_private_key(token: Any, uri: _Uri, pin: tuple[str, str]) -> None:
 
 
 def _public_key(uri: _Uri, pin: tuple[str, str] | None) -> SSlibKey:
+    enable("securesystemslib.signer._hsm_signer")
     from securesystemslib.signer import HSMSigner
 
     _token(uri)  # the clear errors for a missing module or token come from here

@@ -14,15 +14,21 @@
  *              request: origin/$CHANGE_TARGET (fetched first when missing).
  *   store      attest / verify: the attestation store (default $GATEKEEPER_STORE or .gatekeeper)
  *   junit      JUnit XML report path, recorded with the junit step (default
- *              'reports/gatekeeper-<command>.xml'; false to skip). Not for attest.
- *   sarif      also write a SARIF 2.1.0 report to this path
- *   json       also write the JSON report to this path
+ *              'reports/gatekeeper-<command>.xml'; false to skip, true for the default).
+ *              Not for attest.
+ *   sarif      also write a SARIF 2.1.0 report to this path (true: 'reports/gatekeeper-
+ *              <command>.sarif'; false or absent: none)
+ *   json       also write the JSON report to this path (true: 'reports/gatekeeper-
+ *              <command>.json'; false or absent: none)
  *   format     the report printed to the build log (default 'text')
  *   args       a List of more arguments, passed as separate words (never through a shell)
  *   failOn     'block' (default): the stage fails when gatekeeper blocks;
  *              'never': a block marks the build UNSTABLE instead (report-only rollout).
  *              Exit codes 2 and 3 (configuration or internal error) always fail the stage.
  *   executable  the gatekeeper command (default 'gatekeeper' on PATH)
+ *
+ * The report options take a path, or a boolean: true, false (and the strings 'true' and
+ * 'false', as build parameters arrive) never become a file named "true" or "false".
  *
  * Returns a Map: [verdict: 'pass'|'block', exitCode: 0..3].
  */
@@ -52,15 +58,17 @@ def call(Map params = [:]) {
     }
     String junitFile = null
     if (reports) {
-        junitFile = params.containsKey('junit') ? params.junit : "reports/gatekeeper-${command}.xml"
+        junitFile = reportPath(params, 'junit', "reports/gatekeeper-${command}.xml", true)
+        String sarifFile = reportPath(params, 'sarif', "reports/gatekeeper-${command}.sarif", false)
+        String jsonFile = reportPath(params, 'json', "reports/gatekeeper-${command}.json", false)
         if (junitFile) {
-            argv += ['--format', 'junit', '--output', junitFile as String]
+            argv += ['--format', 'junit', '--output', junitFile]
         }
-        if (params.sarif) {
-            argv += ['--format', 'sarif', '--output', params.sarif as String]
+        if (sarifFile) {
+            argv += ['--format', 'sarif', '--output', sarifFile]
         }
-        if (params.json) {
-            argv += ['--format', 'json', '--output', params.json as String]
+        if (jsonFile) {
+            argv += ['--format', 'json', '--output', jsonFile]
         }
         argv += ['--format', params.get('format', 'text') as String]
     }
@@ -86,6 +94,34 @@ def call(Map params = [:]) {
         error("gatekeeper ${command}: exit code ${status} (configuration or internal error); the gate fails closed")
     }
     return result
+}
+
+/**
+ * A report option: null when there is no report, else its path. A boolean (or the string
+ * 'true' / 'false') switches the report on at ``byDefault`` or off; absent means
+ * ``onByDefault``. Anything but a path or a boolean is an error, never a file name.
+ */
+@NonCPS
+static String reportPath(Map params, String name, String byDefault, boolean onByDefault) {
+    if (!params.containsKey(name)) {
+        return onByDefault ? byDefault : null
+    }
+    def value = params.get(name)
+    if (value == null) {
+        return null
+    }
+    if (value instanceof Boolean) {
+        return value ? byDefault : null
+    }
+    if (!(value instanceof CharSequence)) {
+        throw new IllegalArgumentException(
+            "gatekeeper: ${name} must be a path or a boolean, not ${value.getClass().simpleName}")
+    }
+    String text = value.toString().trim()
+    if (text == '' || text.equalsIgnoreCase('false')) {
+        return null
+    }
+    return text.equalsIgnoreCase('true') ? byDefault : text
 }
 
 @NonCPS
