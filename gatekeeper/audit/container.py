@@ -31,10 +31,10 @@ from gatekeeper.models.container import (
     Dockerfile,
     Image,
     Instruction,
-    RedactedValue,
     Stage,
 )
 from gatekeeper.models.finding import Finding, Severity
+from gatekeeper.models.secrets import RedactedValue
 from gatekeeper.secrets.classify import is_secret_file
 from gatekeeper.secrets.context import assess, assess_secret, path_context
 

@@ -29,9 +29,9 @@ from gatekeeper.models.container import (
     Instruction,
     KeyValue,
     ParseError,
-    RedactedValue,
     Stage,
 )
+from gatekeeper.models.secrets import RedactedValue
 from gatekeeper.secrets.classify import classify, redact_text
 
 INSTRUCTIONS = frozenset(

@@ -24,7 +24,7 @@ import re
 import shlex
 from dataclasses import dataclass
 
-from gatekeeper.models.container import RedactedValue
+from gatekeeper.models.secrets import RedactedValue
 from gatekeeper.secrets.classify import is_credential_value, redact, value_fingerprint
 
 # One quoted or bare shell word.

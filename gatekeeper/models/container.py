@@ -10,14 +10,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from gatekeeper.models.base import GatekeeperModel
-
-
-class RedactedValue(GatekeeperModel):
-    """A value that looks like a secret: what may be shown of it, and its fingerprint."""
-
-    redacted: str
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    reason: str  # why it looks like a secret, e.g. "github-token" or "name:password"
+from gatekeeper.models.secrets import RedactedValue
 
 
 class KeyValue(GatekeeperModel):

@@ -38,6 +38,14 @@ Detector = Literal[
 Shape = Literal["verified", "generated", "weak", "placeholder", "public"]
 
 
+class RedactedValue(GatekeeperModel):
+    """A value that looks like a secret: what may be shown of it, and its fingerprint."""
+
+    redacted: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    reason: str  # why it looks like a secret, e.g. "github-token" or "name:password"
+
+
 class SecretHit(GatekeeperModel):
     detector: Detector  # the secrets/ rule name
     path: str

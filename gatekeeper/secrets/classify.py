@@ -31,7 +31,7 @@ import functools
 import re
 from pathlib import PurePosixPath
 
-from gatekeeper.models.container import RedactedValue
+from gatekeeper.models.secrets import RedactedValue
 from gatekeeper.secrets._values import (
     is_explicit_stand_in,
     is_non_value,

@@ -38,8 +38,8 @@ from pathlib import PurePosixPath
 from typing import Literal
 
 from gatekeeper._testpaths import TEST_DIRS
-from gatekeeper.models.container import RedactedValue
 from gatekeeper.models.finding import Severity
+from gatekeeper.models.secrets import RedactedValue
 from gatekeeper.secrets._values import is_weak_default
 from gatekeeper.secrets.classify import REASON_SUFFIXES
 from gatekeeper.secrets.formats import Shape, format_hits
