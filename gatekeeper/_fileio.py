@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -63,6 +64,24 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -
             os.unlink(tmp)
         raise
     _fsync_dir(target.parent)
+
+
+def write_output(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:
+    """Write a file the user named for output (a report, an SBOM, an exported key).
+
+    A regular file, or a new one, is written atomically. A device or pipe the user named
+    (``/dev/null``, ``/dev/stdout``, a process substitution's ``/dev/fd/N``) is written to as
+    it is: renaming a temporary file over it would replace the device node itself.
+    """
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+        with open(path, "wb") as handle:
+            handle.write(data)
+        return
+    atomic_write(path, data, mode)
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from gatekeeper._fileio import atomic_write
+from gatekeeper._fileio import write_output
 from gatekeeper._git import open_repo
 from gatekeeper.attest.keys import (
     KeyRef,
@@ -65,7 +65,7 @@ def cmd_key_export(args: argparse.Namespace) -> int:
     key = export_public_key(KeyRef(args.uri, args.passphrase_env))
     pem = public_key_pem(key)
     if args.output:
-        atomic_write(args.output, pem, mode=0o644)
+        write_output(args.output, pem, mode=0o644)
         sys.stderr.write(f"{args.output}: public key of {args.uri}; key id {key.keyid}\n")
     else:
         sys.stdout.write(pem.decode("ascii"))
@@ -83,7 +83,7 @@ def cmd_policy_sign(args: argparse.Namespace) -> int:
     signers = [load_signer(k) for k in signing_keys(args)]
     envelope = sign_policy(args.policy, data, policy, key_files, signers, roots)
     out = policy_signature_path(args.policy)
-    atomic_write(out, envelope_bytes(envelope))
+    write_output(out, envelope_bytes(envelope))
     files = [k.ref for k in key_files.values()] + [r.ref for r in roots.values() if r.ref]
     bound = ", ".join(sorted(files)) or "no key files"
     serial = f" serial {policy.serial}," if policy.serial is not None else ""

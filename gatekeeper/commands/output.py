@@ -22,7 +22,7 @@ import os
 import sys
 from typing import TextIO
 
-from gatekeeper._fileio import atomic_write
+from gatekeeper._fileio import write_output
 from gatekeeper.commands.args import FORMATS
 from gatekeeper.errors import InvalidInput
 from gatekeeper.models.verdict import Verdict
@@ -129,7 +129,7 @@ def emit(args: argparse.Namespace, verdict: Verdict) -> None:
             sys.stdout.write(text)
             sys.stdout.flush()
         else:
-            atomic_write(out, text.encode("utf-8"))
+            write_output(out, text.encode("utf-8"))
 
 
 class StepProgress:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gatekeeper._fileio import atomic_write, dumps_json
+from gatekeeper._fileio import dumps_json, write_output
 from gatekeeper.collect.base import CollectContext
 from gatekeeper.collect.deps import DepsCollector
 from gatekeeper.deps.sbom import SPEC_VERSIONS, sbom_from_evidence
@@ -48,7 +48,7 @@ def cmd_sbom(args: argparse.Namespace) -> int:
     bom = sbom_from_evidence(evidence, args.spec_version)
     text = dumps_json(bom)
     if args.output and args.output != "-":
-        atomic_write(args.output, text.encode("utf-8"))
+        write_output(args.output, text.encode("utf-8"))
     else:
         sys.stdout.write(text)
     for problem in evidence.tree.errors:

@@ -825,3 +825,37 @@ def test_gatekeeper_debug_prints_the_traceback_of_an_internal_error(
     assert main(["check", str(pipeline.repo_path)]) == 3
     err = capsys.readouterr().err
     assert "internal error: ZeroDivisionError" in err and "Traceback" in err
+
+
+def test_an_output_that_is_a_pipe_is_written_to_not_replaced(tmp_path: Path) -> None:
+    # `--output /dev/null`, `/dev/stdout` or a process substitution name a device or a pipe:
+    # renaming a temporary file over it would replace the node itself (as root, /dev/null).
+    import stat
+    import threading
+
+    (tmp_path / "app.py").write_text("x = 1\n")
+    fifo = tmp_path / "report.fifo"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    code = main(
+        ["check", str(tmp_path), "--only", "secrets", "--format", "json", "--output", str(fifo)]
+    )
+    reader.join(timeout=30)
+    assert code == 0
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)  # still the pipe, not a regular file
+    assert json.loads(received[0])["verdict"] == "pass"
+
+
+def test_a_regular_output_file_is_still_replaced_whole(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("x = 1\n")
+    out = tmp_path / "report.json"
+    out.write_text("old contents that are longer than any report would be " * 100)
+    assert (
+        main(
+            ["check", str(tmp_path), "--only", "secrets", "--format", "json", "--output", str(out)]
+        )
+        == 0
+    )
+    assert json.loads(out.read_text())["verdict"] == "pass"
