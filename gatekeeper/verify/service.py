@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gatekeeper._fileio import atomic_write
+from gatekeeper._fileio import write_output
 from gatekeeper.attest.keys import LoadedSigner
 from gatekeeper.errors import ExitCode, GatekeeperError
 from gatekeeper.models.verdict import Reason, Verdict
@@ -122,7 +122,7 @@ def verify_artifacts(request: VerifyRequest) -> VerifyOutcome:
     if request.summary is not None:
         target = request.summary.path
         if verdict.allowed and summary is not None:
-            atomic_write(target, summary)
+            write_output(target, summary)
             messages.append(f"verification summary written to {target}")
         else:
             remove_stale_summary(target)

@@ -494,6 +494,14 @@ def summary_input(
 
 
 def remove_stale_summary(path: Path) -> None:
-    """SECURITY: a summary left from an earlier run must not pass for a blocked one."""
-    if path.exists() or path.is_symlink():
+    """SECURITY: a summary left from an earlier run must not pass for a blocked one.
+
+    Only a regular file or a link is removed: a device or pipe named as the summary's path
+    (``--emit-vsa /dev/null``) holds no earlier summary and must not be unlinked.
+    """
+    try:
+        regular = path.is_file()  # follows a link: a link to a summary is removed too
+    except OSError:
+        regular = False
+    if regular or (path.is_symlink() and not path.exists()):
         path.unlink()

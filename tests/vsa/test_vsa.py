@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
+import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -465,3 +467,21 @@ def test_a_verify_refused_for_usage_leaves_no_earlier_summary(gate: Any) -> None
     assert gate.vsa.exists()
     assert _verify_with_summary(gate, "--commit", "abc1234") == 2
     assert not gate.vsa.exists()
+
+
+def test_a_summary_path_that_is_a_pipe_is_never_unlinked(tmp_path: Path) -> None:
+    # `--emit-vsa /dev/null` names a device: there is no earlier summary in it to remove,
+    # and unlinking it (as root) would delete the device node.
+    from gatekeeper.verify.summary import remove_stale_summary
+
+    fifo = tmp_path / "vsa.fifo"
+    os.mkfifo(fifo)
+    remove_stale_summary(fifo)
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    stale = tmp_path / "vsa.json"
+    stale.write_text("{}")
+    link = tmp_path / "vsa-link.json"
+    link.symlink_to(stale)
+    remove_stale_summary(link)
+    remove_stale_summary(stale)
+    assert not link.exists() and not link.is_symlink() and not stale.exists()
