@@ -246,10 +246,13 @@ class DepsDiffAudit:
     summary: ClassVar[str] = "back-revved, re-hashed, re-sourced and new dependencies"
 
     def run(self, evidence: DepsEvidence, ctx: AuditContext) -> Iterator[Finding]:
-        for change in evidence.changes:
+        changes, grouped = _group_new_file_sources(evidence)
+        for change in changes:
             describe = _CHANGE_FINDINGS.get(change.kind)
             if describe is not None:
                 yield _in_context(describe(change, evidence.base_ref))
+        for group in grouped:
+            yield _in_context(_resourced_together(group, evidence.base_ref))
         # A package new to the tree (or every package, without a base) that does not come from
         # its ecosystem's default registry: git, URL or another registry.
         for pkg in _new_packages(evidence):
@@ -411,6 +414,44 @@ def _resourced(change: DepChange, base_ref: str | None) -> Finding:
         path=change.file,
         line=change.line,
         key=f"{change.ecosystem}:{change.name}:{change.head_value}",
+    )
+
+
+def _group_new_file_sources(
+    evidence: DepsEvidence,
+) -> tuple[list[DepChange], list[list[DepChange]]]:
+    """The changes, with the source changes of a lockfile new to the range gathered by source.
+
+    A new lockfile (a Pyodide lock beside uv.lock) is compared with wherever the base had each
+    package, so every package it takes from its one new source is a source change: one cause,
+    reported once, naming the packages.
+    """
+    base_files = {pkg.file for pkg in evidence.base.packages} if evidence.base else set()
+    groups: dict[tuple[str, str], list[DepChange]] = {}
+    rest: list[DepChange] = []
+    for change in evidence.changes:
+        if change.kind == "source-changed" and change.file not in base_files:
+            groups.setdefault((change.file, change.head_value or ""), []).append(change)
+        else:
+            rest.append(change)
+    grouped = [group for group in groups.values() if len(group) > 1]
+    rest.extend(group[0] for group in groups.values() if len(group) == 1)
+    return rest, grouped
+
+
+def _resourced_together(group: list[DepChange], base_ref: str | None) -> Finding:
+    first = _resourced(group[0], base_ref)
+    names = sorted({change.name for change in group})
+    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    bases = sorted({b for change in group for b in (change.base_value or "").split()})
+    return first.model_copy(
+        update={
+            "message": (
+                f"{len(names)} packages of this new lockfile now resolve from "
+                f"{group[0].head_value} ({shown}); on {base_ref} the repository resolved them "
+                f"from {' '.join(bases)}: a new source for these packages, reported once"
+            )
+        }
     )
 
 

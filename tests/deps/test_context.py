@@ -212,6 +212,36 @@ def test_a_new_lockfile_is_not_compared_with_another_projects(git_repo: git.Repo
     assert findings(root, "deps/new-dependency") == []  # the names are not new to the tree
 
 
+def test_a_new_lockfile_from_a_new_source_is_one_finding_naming_its_packages(
+    git_repo: git.Repo,
+) -> None:
+    # A Pyodide-style lock added beside the project's own: every package comes from one new
+    # index. One cause, one high finding, every package named; the old lock is untouched.
+    pins = "".join(f"pkg{i}=={i}.0.0\n" for i in range(1, 6))
+    root = start(git_repo, {"requirements.txt": pins})
+    write(
+        root,
+        {"pyodide/requirements.txt": "--index-url https://cdn.example.net/pyodide/simple\n" + pins},
+    )
+    hits = findings(root, "deps/source-changed")
+    assert [(f.path, f.severity.value) for f in hits] == [("pyodide/requirements.txt", "high")]
+    assert "5 packages of this new lockfile now resolve from" in hits[0].message
+    assert "pkg1, pkg2, pkg3, pkg4, pkg5" in hits[0].message
+
+
+def test_one_package_of_a_new_lockfile_from_a_new_source_keeps_its_own_message(
+    git_repo: git.Repo,
+) -> None:
+    root = start(git_repo, {"requirements.txt": "pkg1==1.0.0\n"})
+    write(
+        root,
+        {"sub/requirements.txt": "--index-url https://pypi.corp.example/simple\npkg1==1.0.0\n"},
+    )
+    hits = findings(root, "deps/source-changed")
+    assert [f.severity.value for f in hits] == ["high"]
+    assert hits[0].message.startswith("pkg1 now resolves from")
+
+
 # ------------------------------------------------------------------ test data
 
 
