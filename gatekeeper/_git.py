@@ -101,6 +101,24 @@ def repo_safe_env(workdir: str | os.PathLike[str]) -> dict[str, str]:
     return env
 
 
+def work_tree_top(path: str | os.PathLike[str]) -> Path | None:
+    """The top of the git work tree ``path`` (a directory) is in, or None outside one."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],  # noqa: S607
+            cwd=path,
+            env={**os.environ, **safe_git_env()},
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    top = result.stdout.strip()
+    return Path(top) if result.returncode == 0 and top else None
+
+
 def open_repo(path: str | os.PathLike[str], *, search_parent: bool = True) -> git.Repo:
     """Open the repository at (or above) ``path`` with git's dangerous hooks disabled.
 

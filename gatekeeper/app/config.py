@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -37,22 +36,9 @@ def repository_root(path: Path, *, path_only: bool = False) -> Path:
     path = Path(os.path.abspath(path))
     if path_only or not path.is_dir():
         return path
-    from gatekeeper._git import safe_git_env
+    from gatekeeper._git import work_tree_top
 
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel"],  # noqa: S607
-            cwd=path,
-            env={**os.environ, **safe_git_env()},
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return path
-    top = result.stdout.strip()
-    return Path(top) if result.returncode == 0 and top else path
+    return work_tree_top(path) or path
 
 
 def parse_config(data: bytes, source: str) -> RepoConfig:

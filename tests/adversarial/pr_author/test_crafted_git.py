@@ -372,7 +372,7 @@ def test_submodule_pointing_at_a_local_path_is_never_fetched(
 
 _ALLOWED = {
     # module: why it may start a process
-    "gatekeeper/_git.py": "the safe environment itself (head_commit)",
+    "gatekeeper/_git.py": "the safe environment itself (head_commit, work_tree_top)",
     "gatekeeper/collect/git_source.py": "GitRunner: env = os.environ + safe_git_env()",
     "gatekeeper/collect/commit_signatures.py": "gpg --export/--import into a throwaway home",
     "gatekeeper/attest/stage.py": "runs the user's own stage command (after `--`), never git",

@@ -25,8 +25,10 @@ ROOT = Path(__file__).parents[3]
 
 def _readme_commands() -> list[list[str]]:
     text = (ROOT / "README.md").read_text()
-    block = text[text.index("## Commands") :]
-    block = block[block.index("```sh") : block.index("```\n", block.index("```sh") + 5)]
+    section = text[text.index("## Commands") :]
+    section = section[: section.find("\n## ", 3) if "\n## " in section[3:] else len(section)]
+    # Every shell block of the section, in order.
+    block = "\n".join(part.split("```", 1)[0] for part in section.split("```sh")[1:])
     commands = []
     for line in block.replace("\\\n", " ").splitlines():
         if line.startswith("gatekeeper "):
