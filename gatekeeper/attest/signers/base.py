@@ -225,7 +225,7 @@ class GuardedSigner(Signer):
     def from_priv_key_uri(
         cls, priv_key_uri: str, public_key: Key, secrets_handler: SecretsHandler | None = None
     ) -> Signer:
-        raise NotImplementedError("GuardedSigner wraps a loaded signer; it has no URI")
+        raise ValueError("GuardedSigner wraps a loaded signer; it cannot be loaded from a URI")
 
     def sign(self, payload: bytes) -> Signature:
         try:
