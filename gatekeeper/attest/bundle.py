@@ -113,6 +113,25 @@ def precheck_bundle(obj: object) -> BundleOutcome | None:
     Names what is missing in the terms of the bundle format, so a bundle the library cannot
     read is refused with a reason rather than a library error.
     """
+    form = _precheck_form(obj)
+    if form is not None or not isinstance(obj, dict):
+        return form
+    material = obj["verificationMaterial"]
+    entries = material.get("tlogEntries")
+    if not entries:
+        return _no_log_entry(material)
+    if isinstance(entries, list) and len(entries) == 1 and isinstance(entries[0], dict):
+        return _precheck_entry(entries[0], material)
+    if isinstance(entries, list) and len(entries) > 1:
+        return fail(
+            "verify/log-entry-invalid",
+            f"bundle carries {len(entries)} transparency-log entries; a Sigstore bundle has one",
+        )
+    return None
+
+
+def _precheck_form(obj: object) -> BundleOutcome | None:
+    """A Sigstore bundle of a media type read here, with a DSSE envelope and a certificate."""
     if is_legacy_cosign_bundle(obj):
         return fail(
             "verify/malformed",
@@ -145,62 +164,63 @@ def precheck_bundle(obj: object) -> BundleOutcome | None:
             "Fulcio certificate: name that key's PEM file in the policy and import the DSSE "
             "envelope instead",
         )
-    entries = material.get("tlogEntries")
-    if not entries:
-        stamps = material.get("timestampVerificationData") or {}
-        has_tsa = isinstance(stamps, dict) and bool(stamps.get("rfc3161Timestamps"))
-        kind = (
-            "a timestamp-only bundle, as GitHub makes for private repositories; "
-            "sigstore-python verifies bundles with one log entry"
-            if has_tsa
-            else "and no timestamp either"
-        )
+    return None
+
+
+def _has_signed_timestamp(material: dict[str, Any]) -> bool:
+    stamps = material.get("timestampVerificationData") or {}
+    return isinstance(stamps, dict) and bool(stamps.get("rfc3161Timestamps"))
+
+
+def _no_log_entry(material: dict[str, Any]) -> BundleOutcome:
+    kind = (
+        "a timestamp-only bundle, as GitHub makes for private repositories; "
+        "sigstore-python verifies bundles with one log entry"
+        if _has_signed_timestamp(material)
+        else "and no timestamp either"
+    )
+    return fail(
+        "verify/log-entry-invalid",
+        f"bundle carries no transparency-log entry (verificationMaterial.tlogEntries is "
+        f"empty: {kind})",
+    )
+
+
+def _precheck_entry(entry: dict[str, Any], material: dict[str, Any]) -> BundleOutcome | None:
+    """The one log entry: a kind sigstore-python checks a DSSE bundle against, a proof, a time."""
+    kind_version = entry.get("kindVersion")
+    logged = (
+        (kind_version.get("kind"), kind_version.get("version"))
+        if isinstance(kind_version, dict)
+        else (None, None)
+    )
+    if logged not in _DSSE_ENTRY_KINDS:
+        shown = " ".join(str(part) for part in logged if part) or "(none)"
         return fail(
             "verify/log-entry-invalid",
-            f"bundle carries no transparency-log entry (verificationMaterial.tlogEntries is "
-            f"empty: {kind})",
+            f"the bundle's log entry is of kind {shown}"
+            + " (verificationMaterial.tlogEntries[0].kindVersion), as sigstore-js (npm "
+            "provenance) and early GitHub and slsa-github-generator bundles log "
+            "attestations; sigstore-python checks a DSSE bundle against its log entry only "
+            "for kinds dsse 0.0.1 (Rekor v1) and hashedrekord 0.0.2 (Rekor v2), so this "
+            "bundle cannot be verified here: ask the producer for a bundle logged as dsse",
         )
-    if isinstance(entries, list) and len(entries) == 1 and isinstance(entries[0], dict):
-        kind_version = entries[0].get("kindVersion")
-        logged = (
-            (kind_version.get("kind"), kind_version.get("version"))
-            if isinstance(kind_version, dict)
-            else (None, None)
-        )
-        if logged not in _DSSE_ENTRY_KINDS:
-            shown = " ".join(str(part) for part in logged if part) or "(none)"
-            return fail(
-                "verify/log-entry-invalid",
-                f"the bundle's log entry is of kind {shown}"
-                + " (verificationMaterial.tlogEntries[0].kindVersion), as sigstore-js (npm "
-                "provenance) and early GitHub and slsa-github-generator bundles log "
-                "attestations; sigstore-python checks a DSSE bundle against its log entry only "
-                "for kinds dsse 0.0.1 (Rekor v1) and hashedrekord 0.0.2 (Rekor v2), so this "
-                "bundle cannot be verified here: ask the producer for a bundle logged as dsse",
-            )
-        if not entries[0].get("inclusionProof"):
-            return fail(
-                "verify/log-entry-invalid",
-                "the bundle's log entry has no inclusion proof (verificationMaterial.tlogEntries"
-                "[0].inclusionProof; a v0.1 bundle may carry only the inclusion promise), and "
-                "sigstore-python verifies a log entry by its proof and signed checkpoint: add "
-                "it with `sigstore plumbing fix-bundle --upgrade-version` (asks the log), or "
-                "ask the producer for a v0.2 or later bundle",
-            )
-        stamps = material.get("timestampVerificationData") or {}
-        has_tsa = isinstance(stamps, dict) and bool(stamps.get("rfc3161Timestamps"))
-        if not entries[0].get("inclusionPromise") and not has_tsa:
-            return fail(
-                "verify/log-entry-invalid",
-                "no trusted signing time: the log entry has no inclusion promise "
-                "(verificationMaterial.tlogEntries[0].inclusionPromise; a Rekor v2 entry has "
-                "none) and the bundle no signed timestamp (verificationMaterial."
-                "timestampVerificationData.rfc3161Timestamps)",
-            )
-    if isinstance(entries, list) and len(entries) > 1:
+    if not entry.get("inclusionProof"):
         return fail(
             "verify/log-entry-invalid",
-            f"bundle carries {len(entries)} transparency-log entries; a Sigstore bundle has one",
+            "the bundle's log entry has no inclusion proof (verificationMaterial.tlogEntries"
+            "[0].inclusionProof; a v0.1 bundle may carry only the inclusion promise), and "
+            "sigstore-python verifies a log entry by its proof and signed checkpoint: add "
+            "it with `sigstore plumbing fix-bundle --upgrade-version` (asks the log), or "
+            "ask the producer for a v0.2 or later bundle",
+        )
+    if not entry.get("inclusionPromise") and not _has_signed_timestamp(material):
+        return fail(
+            "verify/log-entry-invalid",
+            "no trusted signing time: the log entry has no inclusion promise "
+            "(verificationMaterial.tlogEntries[0].inclusionPromise; a Rekor v2 entry has "
+            "none) and the bundle no signed timestamp (verificationMaterial."
+            "timestampVerificationData.rfc3161Timestamps)",
         )
     return None
 
