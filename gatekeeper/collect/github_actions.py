@@ -365,37 +365,33 @@ def _apply_includes(
     return originals + added
 
 
+class _DynamicMatrix(Exception):
+    """A matrix (or part of one) given by an expression: its values are known at run time."""
+
+    def __init__(self, expression: str, line: int) -> None:
+        super().__init__(expression)
+        self.expression, self.line = expression, line
+
+
 def _matrix(strategy: Any, line: int) -> tuple[list[dict[str, Any]] | None, str | None, int]:
     """(combinations, expression, line) of ``strategy.matrix``."""
     if not isinstance(strategy, LMap) or "matrix" not in strategy:
         return None, None, line
     matrix = strategy["matrix"]
     matrix_line = strategy.line_of("matrix")
-    if _is_expression(matrix):
-        return None, str(matrix), matrix_line
-    if not isinstance(matrix, LMap):
-        raise WorkflowParseError("`strategy.matrix` must be a mapping", matrix_line)
-    dims: dict[str, list[Any]] = {}
-    for key, values in matrix.items():
-        if key in ("include", "exclude"):
-            continue
-        if _is_expression(values):
-            return None, str(values), matrix.line_of(key)
-        if not isinstance(values, LList):
-            raise WorkflowParseError(
-                f"matrix dimension `{key}` must be a list", matrix.line_of(key)
-            )
-        dims[key] = [_plain(v) for v in values]
-    extra: dict[str, list[dict[str, Any]]] = {}
-    for key in ("include", "exclude"):
-        entries = matrix.get(key)
-        if _is_expression(entries):
-            return None, str(entries), matrix.line_of(key)
-        extra[key] = [e for e in (_plain(x) for x in (entries or [])) if isinstance(e, dict)]
+    try:
+        if _is_expression(matrix):
+            raise _DynamicMatrix(str(matrix), matrix_line)
+        if not isinstance(matrix, LMap):
+            raise WorkflowParseError("`strategy.matrix` must be a mapping", matrix_line)
+        dims = _matrix_dimensions(matrix)
+        include, exclude = (_matrix_entries(matrix, key) for key in ("include", "exclude"))
+    except _DynamicMatrix as dynamic:
+        return None, dynamic.expression, dynamic.line
     size = math.prod(len(v) for v in dims.values()) if dims else 0
-    if size + len(extra["include"]) > MAX_MATRIX:
+    if size + len(include) > MAX_MATRIX:
         raise WorkflowParseError(
-            f"the matrix expands to {size + len(extra['include'])} combinations; GitHub runs at "
+            f"the matrix expands to {size + len(include)} combinations; GitHub runs at "
             f"most {MAX_MATRIX}",
             matrix_line,
         )
@@ -404,8 +400,32 @@ def _matrix(strategy: Any, line: int) -> tuple[list[dict[str, Any]] | None, str 
         if dims
         else []
     )
-    combos = [c for c in combos if not any(_matches(c, e) for e in extra["exclude"])]
-    return _apply_includes(combos, extra["include"]), None, matrix_line
+    combos = [c for c in combos if not any(_matches(c, e) for e in exclude)]
+    return _apply_includes(combos, include), None, matrix_line
+
+
+def _matrix_dimensions(matrix: LMap) -> dict[str, list[Any]]:
+    """Each dimension's values (``include`` and ``exclude`` are not dimensions)."""
+    dims: dict[str, list[Any]] = {}
+    for key, values in matrix.items():
+        if key in ("include", "exclude"):
+            continue
+        if _is_expression(values):
+            raise _DynamicMatrix(str(values), matrix.line_of(key))
+        if not isinstance(values, LList):
+            raise WorkflowParseError(
+                f"matrix dimension `{key}` must be a list", matrix.line_of(key)
+            )
+        dims[key] = [_plain(v) for v in values]
+    return dims
+
+
+def _matrix_entries(matrix: LMap, key: str) -> list[dict[str, Any]]:
+    """The mappings listed under ``include`` or ``exclude``."""
+    entries = matrix.get(key)
+    if _is_expression(entries):
+        raise _DynamicMatrix(str(entries), matrix.line_of(key))
+    return [e for e in (_plain(x) for x in (entries or [])) if isinstance(e, dict)]
 
 
 def _lookup(combo: dict[str, Any], path: str) -> Any:
