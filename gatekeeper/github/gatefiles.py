@@ -232,45 +232,64 @@ def trusted_gate(
         if baseline_path is None and config.baseline is not None:
             baseline_path = top / config.baseline
 
-    policy_rel = None if policy_path is None else in_work_tree(policy_path, top)
-    if policy_rel is not None:
-        rel = policy_rel
-        data = from_base("policy", rel, MAX_POLICY_BYTES)
-        if data is None:
-            policy = default_policy()
-            notes.append(
-                f"policy {rel} is not in the base revision {base[:12]}: the bundled default "
-                "policy applies until a reviewed change adds it"
-            )
-        else:
-            policy = parse_policy(data, f"{base[:12]}:{rel}")
-            notes.append(f"policy read from the base revision {base[:12]}:{rel}")
-    elif policy_path is not None:
-        policy = load_policy(policy_path)[0]
-    elif policy is None:
-        policy = default_policy()
-
-    baseline: frozenset[str] | None = None
-    baseline_rel = None if baseline_path is None else in_work_tree(baseline_path, top)
-    if baseline_rel is not None:
-        rel = baseline_rel
-        data = from_base("baseline", rel, MAX_BASELINE_BYTES)
-        if data is None:
-            notes.append(
-                f"baseline {rel} is not in the base revision {base[:12]}: no finding is "
-                "accepted by a baseline"
-            )
-        else:
-            baseline = frozenset(parse_baseline(data, f"{base[:12]}:{rel}"))
-            notes.append(f"baseline read from the base revision {base[:12]}:{rel}")
-    elif baseline_path is not None:
-        baseline = frozenset(load_baseline(baseline_path))
+    policy = _gate_policy(policy_path, policy, top, base, from_base, notes)
+    baseline = _gate_baseline(baseline_path, top, base, from_base, notes)
 
     if not any(f.path == CONFIG_PATH for f in files):
         files.append(_gate_file(repo, "config", CONFIG_PATH, revisions.merge_base, revisions.head))
     return TrustedGate(
         policy=policy, baseline=baseline, files=tuple(files), notes=tuple(notes), config=config
     )
+
+
+def _gate_policy(
+    policy_path: Path | None,
+    policy: Policy | None,
+    top: Path,
+    base: str,
+    from_base: Callable[[str, str, int], bytes | None],
+    notes: list[str],
+) -> Policy:
+    """The policy: a file in the work tree is read from the base revision (the default policy
+    when the base has none); a file outside it as it is; else ``policy`` or the default."""
+    rel = None if policy_path is None else in_work_tree(policy_path, top)
+    if rel is not None:
+        data = from_base("policy", rel, MAX_POLICY_BYTES)
+        if data is None:
+            notes.append(
+                f"policy {rel} is not in the base revision {base[:12]}: the bundled default "
+                "policy applies until a reviewed change adds it"
+            )
+            return default_policy()
+        notes.append(f"policy read from the base revision {base[:12]}:{rel}")
+        return parse_policy(data, f"{base[:12]}:{rel}")
+    if policy_path is not None:
+        return load_policy(policy_path)[0]
+    return policy if policy is not None else default_policy()
+
+
+def _gate_baseline(
+    baseline_path: Path | None,
+    top: Path,
+    base: str,
+    from_base: Callable[[str, str, int], bytes | None],
+    notes: list[str],
+) -> frozenset[str] | None:
+    """The baseline, read as the policy is (none when the base revision has none)."""
+    rel = None if baseline_path is None else in_work_tree(baseline_path, top)
+    if rel is not None:
+        data = from_base("baseline", rel, MAX_BASELINE_BYTES)
+        if data is None:
+            notes.append(
+                f"baseline {rel} is not in the base revision {base[:12]}: no finding is "
+                "accepted by a baseline"
+            )
+            return None
+        notes.append(f"baseline read from the base revision {base[:12]}:{rel}")
+        return frozenset(parse_baseline(data, f"{base[:12]}:{rel}"))
+    if baseline_path is not None:
+        return frozenset(load_baseline(baseline_path))
+    return None
 
 
 _ROLE_TEXT = {
