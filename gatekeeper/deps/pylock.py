@@ -193,36 +193,11 @@ def _pylock_entry(path: str, entry: Any, line: int) -> Package | None:
     common: dict[str, Any] = {"file": path, "line": line, "depends_on": deps}
     if entry.get("directory") is not None:
         return None
-    vcs = entry.get("vcs")
-    if vcs is not None:
-        vcs = as_table(vcs, "vcs", line)
-        commit = str(vcs.get("commit-id") or "")
-        url = str(vcs.get("url") or vcs.get("path") or "")
-        return package(
-            "PyPI",
-            name,
-            version,
-            source=git_source(url) if vcs.get("type", "git") == "git" else f"url:{url}",
-            spec=commit or None,
-            hash_supported=False,
-            pinning=not commit,
-            **common,
-        )
-    archive = entry.get("archive")
-    if archive is not None:
-        archive = as_table(archive, "archive", line)
-        where = archive.get("url")
-        return package(
-            "PyPI",
-            name,
-            version,
-            source=f"url:{where}" if where else f"path:{archive.get('path')}",
-            file_hashes={_file_name(archive): _pylock_hashes(archive, line)},
-            hash_supported=True,
-            pinning=version is not None,
-            spec=None if version else str(where or archive.get("path")),
-            **common,
-        )
+    if entry.get("vcs") is not None:
+        return _pylock_vcs(name, version, as_table(entry["vcs"], "vcs", line), common)
+    if entry.get("archive") is not None:
+        archive = as_table(entry["archive"], "archive", line)
+        return _pylock_archive(name, version, archive, line, common)
     if version is None:
         raise LockfileError(f"package {name!r} has no version", line)
     files: dict[str, list[str]] = {}
@@ -236,6 +211,42 @@ def _pylock_entry(path: str, entry: Any, line: int) -> Package | None:
         source=registry_source("PyPI", index if isinstance(index, str) else _file_host(entry)),
         file_hashes=files,
         hash_supported=True,
+        **common,
+    )
+
+
+def _pylock_vcs(
+    name: str, version: str | None, vcs: dict[str, Any], common: dict[str, Any]
+) -> Package:
+    """A package from a version-control checkout (pinned by its commit)."""
+    commit = str(vcs.get("commit-id") or "")
+    url = str(vcs.get("url") or vcs.get("path") or "")
+    return package(
+        "PyPI",
+        name,
+        version,
+        source=git_source(url) if vcs.get("type", "git") == "git" else f"url:{url}",
+        spec=commit or None,
+        hash_supported=False,
+        pinning=not commit,
+        **common,
+    )
+
+
+def _pylock_archive(
+    name: str, version: str | None, archive: dict[str, Any], line: int, common: dict[str, Any]
+) -> Package:
+    """A package from one archive, by URL or path, with its hashes."""
+    where = archive.get("url")
+    return package(
+        "PyPI",
+        name,
+        version,
+        source=f"url:{where}" if where else f"path:{archive.get('path')}",
+        file_hashes={_file_name(archive): _pylock_hashes(archive, line)},
+        hash_supported=True,
+        pinning=version is not None,
+        spec=None if version else str(where or archive.get("path")),
         **common,
     )
 
