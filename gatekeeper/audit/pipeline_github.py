@@ -190,29 +190,10 @@ def _exposure(site: Site, taint: Taint, top: Severity) -> Exposure:
             Severity.LOW,
             f"the value comes from {taint.origin}: whoever calls it decides what runs",
         )
-    events = set(site.events)
-    relevant = sorted(taint.events & events)
+    relevant = sorted(taint.events & set(site.events))
     if not relevant:
-        if site.caller_unknown:
-            return Exposure(
-                Severity.MEDIUM,
-                f"{taint.origin} is written by outsiders on some events; whether it is here "
-                "depends on the trigger of the workflow that calls this one",
-            )
-        shown = ", ".join(sorted(events)) or "none"
-        return Exposure(
-            Severity.LOW,
-            f"none of the workflow's triggers ({shown}) carries {taint.origin}, so it is empty "
-            "here",
-        )
-    open_events = []
-    gated = []
-    for event in relevant:
-        reached = reach(site.conditions, event)
-        if reached == "open":
-            open_events.append(event)
-        elif reached == "gated" and not taint.actor_written:
-            gated.append(event)
+        return _not_carried(site, taint)
+    open_events, gated = _reached(site, taint, relevant)
     if not open_events and not gated:
         return Exposure(
             Severity.LOW,
@@ -225,6 +206,46 @@ def _exposure(site: Site, taint: Taint, top: Severity) -> Exposure:
             f"{taint.origin} is text a contributor wrote that reaches this workflow only after a "
             "maintainer merges, pushes or relays it",
         )
+    if open_events:
+        return _open_exposure(site, taint, top, open_events)
+    event = gated[0]
+    return Exposure(
+        _lower(top, 1) if top == Severity.CRITICAL else _lower(top, 2),
+        f"`{event}` reaches the job only after a maintainer acts ({_conditions_text(site)}); "
+        "the outsider's text is still in it then",
+    )
+
+
+def _not_carried(site: Site, taint: Taint) -> Exposure:
+    """No trigger of this workflow carries the tainted value (or the caller's trigger decides)."""
+    if site.caller_unknown:
+        return Exposure(
+            Severity.MEDIUM,
+            f"{taint.origin} is written by outsiders on some events; whether it is here "
+            "depends on the trigger of the workflow that calls this one",
+        )
+    shown = ", ".join(sorted(site.events)) or "none"
+    return Exposure(
+        Severity.LOW,
+        f"none of the workflow's triggers ({shown}) carries {taint.origin}, so it is empty here",
+    )
+
+
+def _reached(site: Site, taint: Taint, relevant: list[str]) -> tuple[list[str], list[str]]:
+    """The events that reach the site unconditionally, and those a maintainer's act gates."""
+    open_events: list[str] = []
+    gated: list[str] = []
+    for event in relevant:
+        reached = reach(site.conditions, event)
+        if reached == "open":
+            open_events.append(event)
+        elif reached == "gated" and not taint.actor_written:
+            gated.append(event)
+    return open_events, gated
+
+
+def _open_exposure(site: Site, taint: Taint, top: Severity, open_events: list[str]) -> Exposure:
+    """An outsider's event reaches the site: privileged, self-hosted, or a fork's own run."""
     info = catalogue.events()
     privileged = [
         e
@@ -232,10 +253,10 @@ def _exposure(site: Site, taint: Taint, top: Severity) -> Exposure:
         if info[e].privileged == "always"
         or (info[e].privileged == "same-repo" and taint.actor_written)
     ]
-    holdings = _holdings(site)
     if privileged:
         event = privileged[0]
         who = info[event].who
+        holdings = _holdings(site)
         if holdings is None:
             return Exposure(
                 _lower(top, 1) if top == Severity.CRITICAL else top,
@@ -247,20 +268,13 @@ def _exposure(site: Site, taint: Taint, top: Severity) -> Exposure:
             top,
             f"an outsider can cause `{event}` ({who}) and the job holds {holdings}",
         )
-    if open_events:
-        event = open_events[0]
-        if job_is_self_hosted(site.job):
-            return Exposure(top, f"`{event}` ({info[event].who}) reaches a self-hosted runner")
-        return Exposure(
-            _lower(top, 2),
-            f"`{event}` from a fork runs without secrets and with a read-only token (its author "
-            "can change the workflow in the pull request anyway)",
-        )
-    event = gated[0]
+    event = open_events[0]
+    if job_is_self_hosted(site.job):
+        return Exposure(top, f"`{event}` ({info[event].who}) reaches a self-hosted runner")
     return Exposure(
-        _lower(top, 1) if top == Severity.CRITICAL else _lower(top, 2),
-        f"`{event}` reaches the job only after a maintainer acts ({_conditions_text(site)}); "
-        "the outsider's text is still in it then",
+        _lower(top, 2),
+        f"`{event}` from a fork runs without secrets and with a read-only token (its author "
+        "can change the workflow in the pull request anyway)",
     )
 
 
