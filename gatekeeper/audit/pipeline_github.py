@@ -74,7 +74,11 @@ _FIRST_PARTY = ("actions/", "github/")
 _UPLOADERS = ("actions/upload-artifact", "actions/upload-pages-artifact")
 _WORKSPACE_PATHS = re.compile(
     r"^(?:\.|\./|\*|\*\*|\./\*\*?|\$\{\{\s*github\.workspace\s*\}\}/?|\$GITHUB_WORKSPACE/?|"
-    r"\.git(?:/.*)?|/?home/runner/work/?.*)$"
+    r"\.git(?:/.*)?|"
+    # A hosted runner's work directory ($RUNNER_WORKSPACE's parent), the repository's directory
+    # in it, or the checkout itself, on Linux (home) and macOS (Users); a directory
+    # below the checkout (`…/R/R/dist`) is not the workspace.
+    r"/?(?:home|Users)/runner/work(?:/[^/]+){0,2}/?)$"
 )
 _BOT_ACTORS = frozenset(
     {

@@ -244,3 +244,37 @@ def test_findings_in_an_unused_test_fixture_action_are_low(scan: Scan) -> None:
     assert "test fixture under `tests/`" in by_path["tests/data/insecure/action.yml"].message
     assert by_path["tests/data/broken/action.yml"].severity == Severity.LOW
     assert by_path[".github/actions/used/action.yml"].severity == Severity.HIGH
+
+
+def _upload(scan: Scan, path: str) -> str | None:
+    findings = scan(
+        {
+            WF: f"""
+        on: push
+        permissions: {{contents: read}}
+        jobs:
+          build:
+            runs-on: ubuntu-latest
+            steps:
+              - uses: actions/checkout@{SHA}
+              - uses: actions/upload-artifact@{SHA}
+                with: {{name: out, path: "{path}"}}
+        """
+        }
+    )
+    (hit,) = rules(findings, "pipeline/persisted-credentials")
+    return hit.message
+
+
+LINUX_WORK, MACOS_WORK = "/home/runner/work", "/Users/runner/work"  # $RUNNER_WORKSPACE's parent
+
+
+def test_a_hosted_runners_workspace_by_absolute_path_is_the_workspace(scan: Scan) -> None:
+    for path in (f"{LINUX_WORK}/app/app", f"{MACOS_WORK}/app/app/", LINUX_WORK):
+        message = _upload(scan, path)
+        assert message is not None and f"uploads `{path}`" in message, path
+
+
+def test_a_directory_below_the_checkout_is_not_the_workspace(scan: Scan) -> None:
+    message = _upload(scan, f"{LINUX_WORK}/app/app/dist")
+    assert message is not None and "no step uploads the workspace" in message
