@@ -189,7 +189,7 @@ _STAND_IN_PARTS = (
     "111111",
 )
 # Case-sensitive markers: runs of x or X (``xxx/2013…``), not an x inside random text.
-_STAND_IN_CASED = ("xxx", "XXX")
+_STAND_IN_RUN = re.compile(r"x{3}|X{3}")
 _STAND_IN_PREFIXES = ("test", "fake", "dummy", "mock", "sample", "demo", "local")
 # Words that stand for a credential instead of being one (``user:pass@host``).
 _STAND_IN_WORDS = frozenset(
@@ -264,7 +264,7 @@ def is_stand_in(value: str) -> bool:
     numbered = _NUMBERED.match(low)
     if numbered is not None and numbered.group(1) in _STAND_IN_WORDS:
         return True
-    if any(part in low for part in _STAND_IN_PARTS) or any(p in value for p in _STAND_IN_CASED):
+    if any(part in low for part in _STAND_IN_PARTS) or _STAND_IN_RUN.search(value):
         return True
     if "abc" in low and "123" in low:  # `AbCdEf123`: two sequences, typed not generated
         return True
@@ -276,7 +276,7 @@ def is_stand_in(value: str) -> bool:
 def is_explicit_stand_in(value: str) -> bool:
     """A stand-in that says so (``changeme``, ``xxx``, ``<token>``, ``your_password``)."""
     text = value.strip()
-    return _EXPLICIT_STAND_IN.search(text) is not None or any(p in text for p in _STAND_IN_CASED)
+    return _EXPLICIT_STAND_IN.search(text) is not None or _STAND_IN_RUN.search(text) is not None
 
 
 def is_placeholder(value: str) -> bool:
