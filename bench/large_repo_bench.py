@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _fastimport import FastImport  # bench/ is on the path when a bench runs
+
 AUTHORS = [("Ana Dev", "ana@example.org"), ("Bo Dev", "bo@example.org")]
 WORKFLOW = (
     "on: [push, pull_request]\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n"
@@ -48,11 +50,7 @@ def build(root: Path, files: int, commits: int) -> str:
         else:
             paths.append(f"docs/sec{i % 40:02d}/page{i}.md")
     paths += [f".github/workflows/wf{i}.yml" for i in range(20)] + ["Makefile", "build.sh"]
-    out: list[bytes] = []
-
-    def data(text: str) -> None:
-        raw = text.encode()
-        out.append(f"data {len(raw)}\n".encode() + raw + b"\n")
+    stream = FastImport(AUTHORS)
 
     def content(path: str, n: int) -> str:
         if path.endswith(".py"):
@@ -63,27 +61,7 @@ def build(root: Path, files: int, commits: int) -> str:
             return WORKFLOW
         return f"# page {n}\n\nSome text about component {n}.\n"
 
-    def commit(
-        mark: int,
-        parent: int | None,
-        touched: list[tuple[str, str]],
-        when: int,
-        msg: str,
-        merge: int | None = None,
-        ref: str = "refs/heads/main",
-    ) -> None:
-        name, email = AUTHORS[mark % len(AUTHORS)]
-        out.append(f"commit {ref}\nmark :{mark}\n".encode())
-        out.append(f"author {name} <{email}> {when} +0000\n".encode())
-        out.append(f"committer {name} <{email}> {when} +0000\n".encode())
-        data(msg)
-        if parent is not None:
-            out.append(f"from :{parent}\n".encode())
-        if merge is not None:
-            out.append(f"merge :{merge}\n".encode())
-        for path, text in touched:
-            out.append(f"M 100644 inline {path}\n".encode())
-            data(text)
+    commit = stream.commit
 
     when = 1_700_000_000
     commit(1, None, [(p, content(p, i)) for i, p in enumerate(paths)], when, "base\n")
@@ -105,11 +83,7 @@ def build(root: Path, files: int, commits: int) -> str:
             commit(mark, parent, touched, when, f"change {mark}\n")
             made += 1
         parent = mark
-    out.append(b"done\n")
-    subprocess.run(
-        ["git", "fast-import", "--quiet", "--done"], cwd=root, input=b"".join(out), check=True
-    )
-    subprocess.run(["git", "checkout", "-q", "main"], cwd=root, check=True)
+    stream.load(root)
     return subprocess.run(
         ["git", "rev-list", "--max-parents=0", "main"],
         cwd=root,
