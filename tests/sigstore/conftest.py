@@ -69,3 +69,23 @@ def verdict_json(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     out = capsys.readouterr().out
     result: dict[str, Any] = json.loads(out)
     return result
+
+
+def verify_json(policy: Path | str, store: Path | str, *rest: str) -> int:
+    """``gatekeeper verify`` with a JSON report, no decision log, and ``rest`` (the artifact,
+    ``--digest``, ``--bundle``, ...); the exit code."""
+    from gatekeeper.cli import main
+
+    return main(
+        [
+            "verify",
+            "--policy",
+            str(policy),
+            "--store",
+            str(store),
+            "--no-log",
+            "--format",
+            "json",
+            *rest,
+        ]
+    )

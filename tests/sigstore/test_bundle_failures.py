@@ -21,7 +21,7 @@ import pytest
 from gatekeeper.cli import main
 from gatekeeper.models.policy import IdentityKey
 from gatekeeper.verify.sigstore import BundleVerifier, RootFile
-from tests.sigstore.conftest import DATA, RELEASE, identity, verdict_json, write_policy
+from tests.sigstore.conftest import DATA, RELEASE, identity, verdict_json, verify_json, write_policy
 from tests.sigstore.standin import Instance
 
 STATEMENT = {
@@ -298,23 +298,7 @@ def test_verify_blocks_with_the_reason_of_a_stored_bundle(
         trusted_roots={"local": "root.json"},
     )
     digest = f"sha256:{hashlib.sha256(b'app').hexdigest()}"
-    assert (
-        main(
-            [
-                "verify",
-                "--policy",
-                str(policy),
-                "--store",
-                str(store),
-                "--no-log",
-                "--format",
-                "json",
-                "--digest",
-                digest,
-            ]
-        )
-        == 1
-    )
+    assert verify_json(str(policy), str(store), "--digest", digest) == 1
     [reason] = verdict_json(capsys)["reasons"]
     assert reason["code"] == "verify/certificate-invalid" and reason["stage"] == "publish"
     assert reason["message"].startswith("bundle ")
@@ -332,21 +316,13 @@ def test_a_bundle_is_never_trusted_without_a_keyless_identity_in_the_policy(
     policy = write_policy(tmp_path, {"ci": "ci.pub"})
     digest = f"sha256:{hashlib.sha256(b'app').hexdigest()}"
     assert (
-        main(
-            [
-                "verify",
-                "--policy",
-                str(policy),
-                "--store",
-                str(tmp_path / "s"),
-                "--no-log",
-                "--format",
-                "json",
-                "--bundle",
-                str(tmp_path / "good.sigstore.json"),
-                "--digest",
-                digest,
-            ]
+        verify_json(
+            str(policy),
+            str(tmp_path / "s"),
+            "--bundle",
+            str(tmp_path / "good.sigstore.json"),
+            "--digest",
+            digest,
         )
         == 1
     )

@@ -14,7 +14,14 @@ from gatekeeper.attest.keys import generate_key
 from gatekeeper.cli import main
 from gatekeeper.errors import InvalidInput
 from gatekeeper.policy import parse_policy
-from tests.sigstore.conftest import GITHUB, RELEASE, identity, verdict_json, write_policy
+from tests.sigstore.conftest import (
+    GITHUB,
+    RELEASE,
+    identity,
+    verdict_json,
+    verify_json,
+    write_policy,
+)
 from tests.sigstore.standin import Instance
 
 DEPLOY = "https://github.com/acme/app/.github/workflows/deploy.yml@refs/tags/v1.2.0"
@@ -49,21 +56,7 @@ def _bundles(tmp_path: Path, instance: Instance, *workflows: str) -> list[str]:
 
 
 def _verify(tmp_path: Path, policy: Path, bundles: list[str]) -> int:
-    return main(
-        [
-            "verify",
-            "--policy",
-            str(policy),
-            "--store",
-            str(tmp_path / "s"),
-            "--no-log",
-            "--format",
-            "json",
-            *bundles,
-            "--digest",
-            DIGEST,
-        ]
-    )
+    return verify_json(str(policy), str(tmp_path / "s"), *bundles, "--digest", DIGEST)
 
 
 @pytest.fixture
@@ -210,23 +203,7 @@ def test_a_trusted_root_that_is_not_one_is_a_policy_error(
     policy = write_policy(
         tmp_path, {"release": _local(RELEASE)}, trusted_roots={"local": "root.json"}
     )
-    assert (
-        main(
-            [
-                "verify",
-                "--policy",
-                str(policy),
-                "--store",
-                str(tmp_path / "s"),
-                "--no-log",
-                "--format",
-                "json",
-                "--digest",
-                DIGEST,
-            ]
-        )
-        == 2
-    )
+    assert verify_json(str(policy), str(tmp_path / "s"), "--digest", DIGEST) == 2
     [reason] = verdict_json(capsys)["reasons"]
     assert reason["code"] == "verify/policy-invalid"
     assert "not a Sigstore trusted root" in reason["message"]

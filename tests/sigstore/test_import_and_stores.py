@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 
 from gatekeeper.cli import main
-from tests.sigstore.conftest import DATA, PUBLISHER, RELEASE, identity, verdict_json, write_policy
+from tests.sigstore.conftest import (
+    DATA,
+    PUBLISHER,
+    RELEASE,
+    identity,
+    verdict_json,
+    verify_json,
+    write_policy,
+)
 from tests.sigstore.standin import Instance
 from tests.store.conftest import oci_uri, registry  # noqa: F401 - fixtures
 
@@ -72,19 +80,8 @@ def test_a_timestamp_only_bundle_imports_and_verify_names_what_is_missing(
     capsys.readouterr()
     policy = write_policy(tmp_path, {"release": identity(RELEASE)})
     assert (
-        main(
-            [
-                "verify",
-                "--policy",
-                str(policy),
-                "--store",
-                str(store),
-                "--no-log",
-                "--format",
-                "json",
-                "--digest",
-                f"sha256:{hashlib.sha256(b'app').hexdigest()}",
-            ]
+        verify_json(
+            str(policy), str(store), "--digest", f"sha256:{hashlib.sha256(b'app').hexdigest()}"
         )
         == 1
     )
@@ -119,21 +116,7 @@ def test_verify_bundle_that_is_not_an_attestation_blocks(
     policy = write_policy(tmp_path, {"p": identity(PUBLISHER)})
     junk = tmp_path / "junk.json"
     junk.write_text('{"base64Signature": "AAAA", "cert": "x", "rekorBundle": {}}')
-    code = main(
-        [
-            "verify",
-            "--policy",
-            str(policy),
-            "--store",
-            str(tmp_path / "s"),
-            "--no-log",
-            "--format",
-            "json",
-            "--bundle",
-            str(junk),
-            str(ARTIFACT),
-        ]
-    )
+    code = verify_json(str(policy), str(tmp_path / "s"), "--bundle", str(junk), str(ARTIFACT))
     assert code == 1
     [reason] = verdict_json(capsys)["reasons"]
     assert reason["code"] == "verify/malformed" and "legacy signature bundle" in reason["message"]

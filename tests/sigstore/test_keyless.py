@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from gatekeeper.cli import main
-from tests.sigstore.conftest import RELEASE, identity, verdict_json, write_policy
+from tests.sigstore.conftest import RELEASE, identity, verdict_json, verify_json, write_policy
 from tests.sigstore.standin import Instance, serve
 
 
@@ -70,19 +70,7 @@ def _policy(work: Path, instance: Instance, key: dict[str, Any]) -> Path:
 
 
 def _verify(work: Path, policy: Path) -> int:
-    return main(
-        [
-            "verify",
-            "--policy",
-            str(policy),
-            "--store",
-            str(work / "store"),
-            "--no-log",
-            "--format",
-            "json",
-            str(work / "dist" / "app.tar.gz"),
-        ]
-    )
+    return verify_json(str(policy), str(work / "store"), str(work / "dist" / "app.tar.gz"))
 
 
 def test_attest_keyless_stores_a_bundle_that_verifies(
