@@ -440,7 +440,9 @@ def _group_new_file_sources(
 
 
 def _resourced_together(group: list[DepChange], base_ref: str | None) -> Finding:
-    first = _resourced(group[0], base_ref)
+    # The most severe member stands for the group: one package moved from a private registry
+    # keeps it high even when the others only leave git for the default registry.
+    first = max((_resourced(change, base_ref) for change in group), key=lambda f: f.severity.rank)
     names = sorted({change.name for change in group})
     shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
     bases = sorted({b for change in group for b in (change.base_value or "").split()})

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import git
+import pytest
 
 from gatekeeper.audit import AuditContext, run_audits
 from gatekeeper.collect.base import CollectContext
@@ -227,6 +228,27 @@ def test_a_new_lockfile_from_a_new_source_is_one_finding_naming_its_packages(
     assert [(f.path, f.severity.value) for f in hits] == [("pyodide/requirements.txt", "high")]
     assert "5 packages of this new lockfile now resolve from" in hits[0].message
     assert "pkg1, pkg2, pkg3, pkg4, pkg5" in hits[0].message
+
+
+@pytest.mark.parametrize(
+    "lines", ["pkg1==1.0.0\npkg2==1.0.0\n", "pkg2==1.0.0\npkg1==1.0.0\n"], ids=["12", "21"]
+)
+def test_a_grouped_source_change_keeps_its_most_severe_member(
+    git_repo: git.Repo, lines: str
+) -> None:
+    # pkg1 leaves git for PyPI (medium alone), pkg2 leaves a private index for PyPI
+    # (dependency confusion: high); one finding for the new file, and it stays high.
+    root = start(
+        git_repo,
+        {
+            "a/requirements.txt": "pkg1 @ git+https://github.com/acme/pkg1@" + "a" * 40 + "\n",
+            "b/requirements.txt": "--index-url https://pypi.corp.example/simple\npkg2==1.0.0\n",
+        },
+    )
+    write(root, {"new/requirements.txt": lines})
+    hits = findings(root, "deps/source-changed")
+    assert [(f.path, f.severity.value) for f in hits] == [("new/requirements.txt", "high")]
+    assert "2 packages of this new lockfile" in hits[0].message
 
 
 def test_one_package_of_a_new_lockfile_from_a_new_source_keeps_its_own_message(
