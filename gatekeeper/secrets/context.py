@@ -311,9 +311,10 @@ def _caps(path: str | None, shape: Shape, host: str, use: KeyUse | None) -> list
     elif shape == "public":
         caps.append(
             _Cap(
-                Severity.INFO,
+                Severity.LOW,
                 "an Algolia search-only key beside its appId and indexName: published to "
-                "every browser by design, it can only search that index",
+                "every browser by design, it can only search that index (an admin key in the "
+                "same place would be a leak: Algolia's API keys page says which it is)",
             )
         )
     where = host_context(host) if host else None
