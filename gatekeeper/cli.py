@@ -51,8 +51,29 @@ Every command, option, variable and file format: README.md and docs/ (docs/confi
 for .gatekeeper.yaml, inline suppressions and output options)."""
 
 
+def _terminal_width() -> int:
+    """``shutil.get_terminal_size().columns`` without importing shutil (and, through it, the
+    compression modules) on every start-up: argparse makes a formatter for every option."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):  # no stdout, not a terminal
+        return 80
+
+
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     """Keeps the epilog's layout; wraps option help as usual."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        super().__init__(prog, indent_increment, max_help_position, width or _terminal_width() - 2)
 
 
 class _Parser(argparse.ArgumentParser):
