@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -468,6 +467,8 @@ def _run(handler: str, args: argparse.Namespace) -> int:
     except Exception as exc:  # SECURITY: fail closed on anything unexpected
         _error(f"internal error: {type(exc).__name__}: {exc}")
         if os.environ.get("GATEKEEPER_DEBUG"):
+            import traceback  # only here: its imports (linecache, tokenize) cost every start-up
+
             traceback.print_exc()
         return int(ExitCode.INTERNAL)
 
