@@ -267,6 +267,44 @@ def _is_build_script(path: str, name: str, lower: str) -> bool:
     )
 
 
+# The screen of ``build_file_kind``: every rule above needs one of these in an ASCII path
+# (a directory prefix, a word of the name, a suffix or a whole name); tests hold the two sides.
+_MAYBE_PREFIXES = (
+    ".github/",
+    "ci/",
+    ".ci/",
+    "tools/ci/",
+    ".circleci/",
+    ".buildkite/",
+    ".mvn/",
+    "gradle/wrapper/",
+    "project/",
+)
+_MAYBE_WORDS = ("action.y", "jenkinsfile", ".gitlab-ci.y", "dockerfile", "containerfile", "compose")
+_MAYBE_SUFFIXES = (*_BUILD_SUFFIXES, *_SCRIPT_SUFFIXES, ".groovy")
+_MAYBE_NAMES = _BUILD_NAMES | {n.lower() for n in _BAZEL_NAMES}
+
+
+def _may_be_build_file(path: str, lower: str) -> bool:
+    """False only for an ASCII ``path`` that no rule of ``build_file_kind`` can match.
+
+    NOTE: the rules read names case-insensitively through ``re.IGNORECASE``, which also
+    folds non-ASCII letters (the Kelvin sign is a ``k``); ``str.lower`` agrees with it on
+    ASCII only, so any other path always takes the full rules. So does a path with a
+    newline: a pattern's ``$`` also matches before a final newline (``vars/x.groovy\n``).
+    """
+    if not path.isascii() or "\n" in path:
+        return True
+    return (
+        lower in _MAYBE_NAMES
+        or lower.endswith(_MAYBE_SUFFIXES)
+        or any(word in lower for word in _MAYBE_WORDS)
+        or path.startswith(_MAYBE_PREFIXES)
+        or path[:8].lower() == "scripts/"
+        or "buildSrc/" in path
+    )
+
+
 def build_file_kind(path: str) -> FileKind | None:
     """The kind of build-controller file ``path`` (repository-relative, ``/``) is, or None.
 
@@ -274,6 +312,12 @@ def build_file_kind(path: str) -> FileKind | None:
     """
     name = path.rsplit("/", 1)[-1]
     lower = name.lower()
+    if not _may_be_build_file(path, lower):
+        return None
+    return _build_file_kind(path, name, lower)
+
+
+def _build_file_kind(path: str, name: str, lower: str) -> FileKind | None:
     if _WORKFLOW.match(path):
         return "github-workflow"
     if _ACTION.match(path):
@@ -323,7 +367,7 @@ class BuildFiles:
         return self.kind(path) is not None or is_gitlab_include(path)
 
     def _in_library(self, path: str) -> bool:
-        if path.lower().endswith(_DOC_SUFFIXES):
+        if not self._roots or path.lower().endswith(_DOC_SUFFIXES):
             return False
         for root in self._roots:
             rest = path[len(root) :] if path.startswith(root) else None
