@@ -17,13 +17,14 @@ an audit overrides only the level it inspects.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from gatekeeper._testpaths import TEST_DATA_DIRS
 from gatekeeper.audit._shellrisk import FALSEY, insecure_fetch, remote_script
@@ -70,6 +71,27 @@ _MAYBE_INSECURE = re.compile(
     r"ssl_no_verify|reject_unauthorized|httpsverify|verify.ssl",
     re.IGNORECASE,
 )
+# The screens' words, for ASCII text, where ``str.lower`` and ``in`` agree with the regexes
+# (``strict.ssl`` and ``verify.ssl`` need the regex: the dot is any character but a newline).
+_REMOTE_WORDS = tuple(_MAYBE_REMOTE.pattern.split("|"))
+_INSECURE_WORDS = tuple(w for w in _MAYBE_INSECURE.pattern.split("|") if "." not in w)
+
+
+def screens(text: str) -> tuple[bool, bool]:
+    """(``_MAYBE_REMOTE.search(text)``, ``_MAYBE_INSECURE.search(text)``) as booleans.
+
+    NOTE: for ASCII text a lower-cased copy and substring checks, several times faster
+    than the case-insensitive alternations; any other text (``re.IGNORECASE`` also folds
+    non-ASCII letters such as the Kelvin sign) goes through the regexes.
+    """
+    if not text.isascii():
+        return _MAYBE_REMOTE.search(text) is not None, _MAYBE_INSECURE.search(text) is not None
+    lower = text.lower()
+    remote = any(word in lower for word in _REMOTE_WORDS)
+    insecure = any(word in lower for word in _INSECURE_WORDS) or (
+        "ssl" in lower and _MAYBE_INSECURE.search(text) is not None
+    )
+    return remote, insecure
 
 
 @dataclass(frozen=True)
@@ -91,6 +113,12 @@ def logical_lines(script: str, first_line: int, exact: bool = True) -> list[Scri
 
     With ``exact`` false (a folded YAML scalar) every line is reported at ``first_line``.
     """
+    # NOTE: several audits split the same step; the split is kept (lines are immutable).
+    return list(_logical_lines(script, first_line, exact))
+
+
+@functools.lru_cache(maxsize=4096)
+def _logical_lines(script: str, first_line: int, exact: bool) -> tuple[ScriptLine, ...]:
     out: list[ScriptLine] = []
     pending: list[str] = []
     start = first_line
@@ -106,7 +134,7 @@ def logical_lines(script: str, first_line: int, exact: bool = True) -> list[Scri
         pending = []
     if pending:
         _keep(out, pending, start, ("#",))
-    return out
+    return tuple(out)
 
 
 def insecure_env(entry: KeyValue) -> bool:
@@ -255,6 +283,31 @@ def _local_targets(evidence: PipelineEvidence) -> set[str]:
     return targets
 
 
+T = TypeVar("T")
+
+
+def per_evidence(compute: Callable[[PipelineEvidence], T]) -> Callable[[PipelineEvidence], T]:
+    """``compute`` run once per evidence object and shared by every audit of the run.
+
+    The cache holds the evidence itself (the last two), so an id is never reused while
+    cached; the value returned is shared, so callers must not change it.
+    """
+    cache: list[tuple[PipelineEvidence, T]] = []
+
+    @functools.wraps(compute)
+    def cached(evidence: PipelineEvidence) -> T:
+        for seen, value in cache:
+            if seen is evidence:
+                return value
+        value = compute(evidence)
+        cache.insert(0, (evidence, value))
+        del cache[2:]
+        return value
+
+    return cached
+
+
+@per_evidence
 def fixture_actions(evidence: PipelineEvidence) -> dict[str, str]:
     """``action.yml`` files in test-fixture directories that no local ``uses:`` names: path ->
     the fixture directory."""
@@ -484,9 +537,10 @@ class PipelineScripts:
     def _line(script: Script, line: ScriptLine, occurrences: Occurrences) -> Iterator[Finding]:
         # NOTE: most lines name no fetcher and no TLS switch; the keyword screens below are a
         # superset of what the patterns of _shellrisk can match, so they only save time.
-        if _MAYBE_REMOTE.search(line.text):
+        remote, insecure = screens(line.text)
+        if remote:
             yield from PipelineScripts._remote(script, line, occurrences)
-        if _MAYBE_INSECURE.search(line.text):
+        if insecure:
             yield from PipelineScripts._insecure(script, line, occurrences)
 
     @staticmethod

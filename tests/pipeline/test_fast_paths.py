@@ -7,11 +7,15 @@ full rules, on near-misses at the screen's boundary and on generated inputs.
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gatekeeper.audit import pipeline_common
 from gatekeeper.collect import build_files
 from gatekeeper.collect.build_files import BuildFiles, build_file_kind
+from gatekeeper.models.pipeline import PipelineEvidence
 
 
 def _full_kind(path: str) -> object:
@@ -191,3 +195,102 @@ def test_catalogue_without_a_shared_library_is_the_path_rules() -> None:
     assert catalogue.kind("src/y.groovy") is None
     assert BuildFiles([]).kind("src/y.groovy") is None
     assert BuildFiles([]).kind("resources/a.txt") is None
+
+
+# --- the script screens of pipeline_common -----------------------------------------------------
+
+SCREEN_LINES = [
+    "curl -fsSL https://example.com/install.sh | sh",
+    "CURL -k https://x",
+    "wget -qO- x | bash",
+    "Invoke-WebRequest x | iex",
+    "iex (New-Object Net.WebClient).DownloadString('x')",
+    "aria2c x",
+    "git config --global http.sslVerify false",
+    "npm config set strict-ssl false",
+    "npm config set strict_ssl false",
+    "npm config set strict ssl",
+    "pip install --trusted-host pypi.org x",
+    "export GIT_SSL_NO_VERIFY=1",
+    "export NODE_TLS_REJECT_UNAUTHORIZED=0",
+    "PYTHONHTTPSVERIFY=0 python x.py",
+    "aws s3 cp --no-verify-ssl x y",
+    "aws s3 cp --no-verify ssl x",
+    "apt-get install --allow-unauthenticated x",
+    "yum install --nogpgcheck x",
+    "make -k all",
+    "echo ssl",
+    "echo strict\nssl",
+    "cargo build --release",
+    "",
+    # Non-ASCII: re.IGNORECASE reads the Kelvin sign as k and the long s as s.
+    "\u212aubectl --insecure-skip-tls-verify",
+    "npm config set \u017ftrict-\u017f\u017fl false",
+    "cur\u0142 x",
+    "echo \u00e9t\u00e9 && curl -k x",
+]
+
+
+def _regex_screens(text: str) -> tuple[bool, bool]:
+    return (
+        pipeline_common._MAYBE_REMOTE.search(text) is not None,
+        pipeline_common._MAYBE_INSECURE.search(text) is not None,
+    )
+
+
+def test_script_screens_are_the_regexes_on_near_misses() -> None:
+    for text in SCREEN_LINES:
+        assert pipeline_common.screens(text) == _regex_screens(text), text
+    assert pipeline_common.screens("cargo build --release") == (False, False)
+    assert pipeline_common.screens("npm config set strict ssl") == (False, True)
+
+
+def test_script_screen_words_are_plain_words() -> None:
+    # The fast path reads the regexes' alternatives as substrings: they must be literals.
+    for word in (*pipeline_common._REMOTE_WORDS, *pipeline_common._INSECURE_WORDS):
+        assert re.escape(word) == word
+        assert word == word.lower()
+
+
+_SCREEN_TEXT = st.lists(
+    st.sampled_from(
+        [
+            *"curlwgetfhpsiknvoxdbaTLSGPyRjz_.- =\n'\"|",
+            *("curl", "ssl", "strict", "verify", "insecure", "tls", "\u212a", "\u017f", "\u0130"),
+        ]
+    ),
+    max_size=25,
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_SCREEN_TEXT)
+def test_script_screens_are_the_regexes_on_generated_text(text: str) -> None:
+    assert pipeline_common.screens(text) == _regex_screens(text)
+
+
+def test_logical_lines_are_shared_but_each_caller_gets_its_own_list() -> None:
+    first = pipeline_common.logical_lines("a \\\n  b\n# c\nd\n", 3)
+    assert [(line.text, line.line) for line in first] == [("a b", 3), ("d", 6)]
+    first.clear()
+    again = pipeline_common.logical_lines("a \\\n  b\n# c\nd\n", 3)
+    assert [(line.text, line.line) for line in again] == [("a b", 3), ("d", 6)]
+    folded = pipeline_common.logical_lines("a\nb", 7, exact=False)
+    assert [(line.text, line.line) for line in folded] == [("a", 7), ("b", 7)]
+
+
+def test_per_evidence_computes_once_per_evidence_object() -> None:
+    calls: list[int] = []
+
+    @pipeline_common.per_evidence
+    def count(evidence: PipelineEvidence) -> int:
+        calls.append(1)
+        return len(evidence.files)
+
+    one, two = PipelineEvidence(), PipelineEvidence()
+    assert count(one) == 0 and count(one) == 0
+    assert len(calls) == 1
+    count(two)
+    assert len(calls) == 2
+    count(one)  # still among the last two
+    assert len(calls) == 2
