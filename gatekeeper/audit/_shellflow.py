@@ -49,6 +49,14 @@ _PS_WRITERS = re.compile(
     re.IGNORECASE,
 )
 _ARITHMETIC = re.compile(r"^\$\(\(.*\)\)$", re.DOTALL)
+# Precompiled: these run once per command or per word (NOTE: a literal each pattern needs is
+# checked first where most text has none: `>` for a redirection, `<<` for a heredoc).
+_UNESCAPE_DOUBLE = re.compile(r'\\(["\\$`])')
+_REDIRECT = re.compile(r"(?<![<&\d])(>>|>\||>)\s*(\"[^\"]*\"|'[^']*'|[^\s;&|]+)")
+_KEYWORD = re.compile(r"^(?:then|do|else|elif|if|while|until|!|\{|\()\s+")
+_PS_ASSIGN = re.compile(r"^\$(?:env:)?(" + _NAME + r")\s*=\s*(.+)$", re.DOTALL)
+_ASSIGN_WORD = re.compile(_NAME + "=.*")
+_DEV_TCP = re.compile(r">\s*/dev/(?:tcp|udp)/")
 
 
 @dataclass(frozen=True)
@@ -141,7 +149,8 @@ def words(text: str) -> tuple[str, ...]:
             continue
         started = True
         if kind == "double":
-            current.append(re.sub(r'\\(["\\$`])', r"\1", match.group("double")))
+            double = match.group("double")
+            current.append(_UNESCAPE_DOUBLE.sub(r"\1", double) if "\\" in double else double)
         else:
             current.append(match.group(kind or "plain"))
     if started:
@@ -157,7 +166,9 @@ def _redirects(command: str) -> tuple[str, tuple[tuple[str, str], ...]]:
         found.append((match.group(1), match.group(2)))
         return " "
 
-    stripped = re.sub(r"(?<![<&\d])(>>|>\||>)\s*(\"[^\"]*\"|'[^']*'|[^\s;&|]+)", take, command)
+    if ">" not in command:
+        return command, ()
+    stripped = _REDIRECT.sub(take, command)
     return stripped, tuple(found)
 
 
@@ -204,10 +215,10 @@ def _line_commands(line: ShellLine, heredoc_body: str) -> Iterator[Command]:
         text = part.strip()
         if not text:
             continue
-        text = re.sub(r"^(?:then|do|else|elif|if|while|until|!|\{|\()\s+", "", text)
+        text = _KEYWORD.sub("", text)
         stripped, redirects = _redirects(text)
         stdin = piped_in
-        herestring = _HERESTRING.search(stripped)
+        herestring = _HERESTRING.search(stripped) if "<<<" in stripped else None
         if herestring:
             stdin = herestring.group(1)
             stripped = stripped[: herestring.start()]
@@ -216,7 +227,7 @@ def _line_commands(line: ShellLine, heredoc_body: str) -> Iterator[Command]:
         yield Command(
             text=text,
             line=line.line,
-            words=words(_HEREDOC.sub(" ", stripped)),
+            words=words(_HEREDOC.sub(" ", stripped) if "<<" in stripped else stripped),
             stdin_text=stdin,
             redirects=redirects,
             piped=sep == "|",
@@ -336,7 +347,7 @@ class Flow(Generic[L]):
                 labels |= self.labels.get(name, frozenset())
             self.labels[name] = labels
         # PowerShell: $X = ...  /  $env:X = ...
-        ps = re.match(r"^\$(?:env:)?(" + _NAME + r")\s*=\s*(.+)$", command.text, re.DOTALL)
+        ps = _PS_ASSIGN.match(command.text) if command.text.startswith("$") else None
         if ps:
             self.labels[ps.group(1)] = self.of_text(ps.group(2))
 
@@ -373,7 +384,12 @@ class Flow(Generic[L]):
                 match = _ENV_FILE.match(arg)
                 if match:
                     return next(g for g in match.groups() if g).upper()
-        ps = _PS_WRITERS.search(command.text)
+        # `$env:GITHUB_…` has a `$` and a `:` (no case folding gives either).
+        ps = (
+            _PS_WRITERS.search(command.text)
+            if "$" in command.text and ":" in command.text
+            else None
+        )
         if ps:
             return ps.group(1).upper()
         return None
@@ -426,7 +442,7 @@ class Send:
 
 
 def _tool(command: Command) -> str | None:
-    items = [w for w in command.words if not re.fullmatch(_NAME + "=.*", w)]
+    items = [w for w in command.words if not ("=" in w and _ASSIGN_WORD.fullmatch(w))]
     while items and items[0] in ("sudo", "env", "command", "exec", "time", "nohup"):
         items = items[1:]
     if not items:
@@ -440,7 +456,7 @@ def _tool(command: Command) -> str | None:
         return name
     if name in ("bash", "sh") and re.search(r"/dev/tcp/|/dev/udp/", command.text):
         return "bash /dev/tcp"
-    if re.search(r">\s*/dev/(?:tcp|udp)/", command.text):
+    if "/dev/" in command.text and _DEV_TCP.search(command.text):
         return "/dev/tcp"
     return None
 

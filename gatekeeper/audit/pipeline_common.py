@@ -733,6 +733,7 @@ _ENV_DUMP_IN = re.compile(
     r"\$\(\s*(?:env|printenv|set)\s*\)|/proc/(?:self|\d+|\*|\$\$)/environ|toJSON\(\s*(?:secrets|env)\s*\)",
     re.IGNORECASE,
 )
+_TEMPLATE_EXPR = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
 _MAYBE_DUMP = re.compile(r"\b(?:env|printenv|set|environ|export|declare|gci|dir|ls)\b", re.I)
 _GITHUB_HOSTS = ("github.com", "*.github.com", "*.githubusercontent.com", "ghcr.io")
 _GITLAB_HOSTS = ("gitlab.com", "*.gitlab.com")
@@ -880,6 +881,13 @@ class _ExfilScanner:
 
 
 def _github_secrets(entries: Iterable[KeyValue]) -> dict[str, _Secret]:
+    out = _entry_secrets(entries)
+    _add_known_secrets(out)
+    return out
+
+
+def _entry_secrets(entries: Iterable[KeyValue]) -> dict[str, _Secret]:
+    """The entries whose value holds a secret expression (a later entry wins)."""
     out: dict[str, _Secret] = {}
     for entry in entries:
         value = entry.value or ""
@@ -890,19 +898,27 @@ def _github_secrets(entries: Iterable[KeyValue]) -> dict[str, _Secret]:
         github = "github" in text.lower() or "GITHUB_TOKEN" in text.upper()
         dump = "tojson" in text.lower().replace(" ", "")
         out[entry.key] = _Secret(f"`{text}` (as ${entry.key})", dump=dump, github=github)
+    return out
+
+
+def _add_known_secrets(out: dict[str, _Secret]) -> None:
     for name in _KNOWN_SECRET_VARS:
         out.setdefault(name, _Secret(f"${name}", github=name.startswith("ACTIONS_")))
-    return out
 
 
 def _github_exfil_scripts(
     wf: Workflow,
 ) -> Iterator[tuple[str, dict[str, _Secret], list[ScriptLine], str]]:
     for job in wf.jobs:
+        inherited: dict[str, _Secret] | None = None  # the workflow's and the job's env
         for step in job.steps:
             if step.run is None:
                 continue
-            secrets = _github_secrets([*wf.env, *job.env, *step.env])
+            if inherited is None:
+                inherited = _entry_secrets([*wf.env, *job.env])
+            # As _github_secrets over the three levels: the step's entries win.
+            secrets = {**inherited, **_entry_secrets(step.env)}
+            _add_known_secrets(secrets)
             text, placeholders = _placeholders(step.run)
             secrets.update(placeholders)
             if not (placeholders or _has_secret_names(text, secrets) or _MAYBE_DUMP.search(text)):
@@ -930,7 +946,9 @@ def _placeholders(script: str) -> tuple[str, dict[str, _Secret]]:
         )
         return "${" + name + "}"
 
-    return re.sub(r"\$\{\{(.*?)\}\}", swap, script, flags=re.DOTALL), found
+    if "${{" not in script:
+        return script, found
+    return _TEMPLATE_EXPR.sub(swap, script), found
 
 
 def _has_secret_names(text: str, secrets: dict[str, _Secret]) -> bool:

@@ -12,10 +12,10 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gatekeeper.audit import pipeline_common
+from gatekeeper.audit import _shellflow, pipeline_common
 from gatekeeper.collect import build_files
 from gatekeeper.collect.build_files import BuildFiles, build_file_kind
-from gatekeeper.models.pipeline import PipelineEvidence
+from gatekeeper.models.pipeline import Job, KeyValue, PipelineEvidence, Step, Workflow
 
 
 def _full_kind(path: str) -> object:
@@ -294,3 +294,163 @@ def test_per_evidence_computes_once_per_evidence_object() -> None:
     assert len(calls) == 2
     count(one)  # still among the last two
     assert len(calls) == 2
+
+
+# --- shell splitting (_shellflow): the literal checks before each pattern ----------------------
+
+
+def _reference_redirects(command: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    found: list[tuple[str, str]] = []
+
+    def take(match: re.Match[str]) -> str:
+        found.append((match.group(1), match.group(2)))
+        return " "
+
+    stripped = re.sub(r"(?<![<&\d])(>>|>\||>)\s*(\"[^\"]*\"|'[^']*'|[^\s;&|]+)", take, command)
+    return stripped, tuple(found)
+
+
+def _reference_words(text: str) -> tuple[str, ...]:
+    out: list[str] = []
+    current: list[str] = []
+    started = False
+    for match in _shellflow._WORD_PART.finditer(text):
+        kind = match.lastgroup
+        if kind == "space":
+            if started:
+                out.append("".join(current))
+                current, started = [], False
+            continue
+        started = True
+        if kind == "double":
+            current.append(re.sub(r'\\(["\\$`])', r"\1", match.group("double")))
+        else:
+            current.append(match.group(kind or "plain"))
+    if started:
+        out.append("".join(current))
+    return tuple(out)
+
+
+def _reference_line_commands(text: str) -> list[tuple[str, tuple[str, ...], str, object]]:
+    out = []
+    piped_in = ""
+    for part, sep in _shellflow._scan_split(text, (";", "&&", "||", "|", "&")):
+        command = part.strip()
+        if not command:
+            continue
+        command = re.sub(r"^(?:then|do|else|elif|if|while|until|!|\{|\()\s+", "", command)
+        stripped, redirects = _reference_redirects(command)
+        stdin = piped_in
+        herestring = _shellflow._HERESTRING.search(stripped)
+        if herestring:
+            stdin = herestring.group(1)
+            stripped = stripped[: herestring.start()]
+        words = _reference_words(_shellflow._HEREDOC.sub(" ", stripped))
+        out.append((command, words, stdin, redirects))
+        piped_in = (piped_in + "\n" + command) if sep == "|" else ""
+    return out
+
+
+SHELL_LINES = [
+    "echo hi",
+    'echo "a \\"b\\" \\$c" > out.txt',
+    "echo x >> $GITHUB_ENV",
+    "echo x >| f",
+    "cat <<EOF > f",
+    "cat <<'EOF'",
+    'read -r X <<< "$Y"',
+    "cmd 2>&1 | tee -a log",
+    "a=1 b=2 cmd arg",
+    "if [ -f x ]; then echo y; fi",
+    "while read l; do echo $l; done < f",
+    "$env:X = $Y",
+    "$X=1",
+    "curl -d @- https://x < /dev/null",
+    "exec 3<>/dev/tcp/host/80",
+    "echo x > /dev/tcp/host/80",
+    "bash -c 'cat /dev/tcp/x/1'",
+    "echo '<<' \">\"",
+    "echo a\\>b",
+    "",
+]
+
+
+def test_shell_splitting_agrees_with_the_unscreened_patterns() -> None:
+    for text in SHELL_LINES:
+        got = [
+            (c.text, c.words, c.stdin_text, c.redirects)
+            for c in _shellflow._line_commands(_shellflow.ShellLine(text, 1), "")
+        ]
+        assert got == _reference_line_commands(text), text
+
+
+_SHELL_TEXT = st.lists(
+    st.sampled_from(
+        [
+            *"ab $=<>|&;'\"\\`(){}:-/",
+            *("echo", "cat", "tee", "read", "<<", "<<<", ">>", "2>&1", "$env:", "EOF", "then"),
+            *("Add-Content", "GITHUB_ENV", "/dev/tcp/", "x=", '\\"', "\\\\"),
+        ]
+    ),
+    max_size=20,
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_SHELL_TEXT)
+def test_shell_splitting_agrees_on_generated_lines(text: str) -> None:
+    got = [
+        (c.text, c.words, c.stdin_text, c.redirects)
+        for c in _shellflow._line_commands(_shellflow.ShellLine(text, 1), "")
+    ]
+    assert got == _reference_line_commands(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_SHELL_TEXT)
+def test_assignment_and_network_screens_agree(text: str) -> None:
+    ps = re.match(r"^\$(?:env:)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+)$", text, re.DOTALL)
+    screened = _shellflow._PS_ASSIGN.match(text) if text.startswith("$") else None
+    assert (ps and ps.groups()) == (screened and screened.groups())
+    for word in text.split():
+        full = re.fullmatch("[A-Za-z_][A-Za-z0-9_]*=.*", word) is not None
+        assert full == ("=" in word and _shellflow._ASSIGN_WORD.fullmatch(word) is not None)
+    dev = re.search(r">\s*/dev/(?:tcp|udp)/", text) is not None
+    assert dev == ("/dev/" in text and _shellflow._DEV_TCP.search(text) is not None)
+    writer = _shellflow._PS_WRITERS.search(text) is not None
+    assert writer == ("$" in text and ":" in text and writer)
+
+
+def test_powershell_writer_screen_on_near_misses() -> None:
+    command = _shellflow.commands([_shellflow.ShellLine('Add-Content $env:GITHUB_ENV "X=1"', 1)])
+    assert _shellflow.Flow._env_target(command[0]) == "ENV"
+    command = _shellflow.commands([_shellflow.ShellLine("Add-Content env GITHUB_ENV x", 1)])
+    assert _shellflow.Flow._env_target(command[0]) is None
+
+
+# --- secret exfiltration: secrets of the workflow and job env read once per job ---------------
+
+
+def test_exfiltration_secrets_per_step_are_the_three_levels_read_together() -> None:
+    def kv(key: str, value: str) -> KeyValue:
+        return KeyValue(key=key, value=value, line=1)
+
+    wf_env = [kv("A", "${{ secrets.A }}"), kv("X", "${{ secrets.X }}"), kv("P", "plain")]
+    job_env = [kv("X", "${{ secrets.JOB_X }}"), kv("B", "${{ github.token }}")]
+    steps = [
+        Step(index=0, line=5, run="echo $A", env=[kv("X", "plain"), kv("C", "${{ secrets.C }}")]),
+        Step(index=1, line=6, uses="actions/checkout@v4"),
+        Step(index=2, line=7, run="echo $B", env=[kv("B", "${{ toJSON(secrets) }}")]),
+    ]
+    job = Job(id="j", line=3, steps=steps, env=job_env)
+    wf = Workflow(path=".github/workflows/x.yml", jobs=[job], env=wf_env)
+    got = [secrets for _where, secrets, _lines, _scope in pipeline_common._github_exfil_scripts(wf)]
+    want = [
+        pipeline_common._github_secrets([*wf_env, *job_env, *step.env])
+        for step in steps
+        if step.run is not None
+    ]
+    assert got == want
+    assert [list(g) for g in got] == [list(w) for w in want]  # the same order
+    assert got[0]["X"].name.startswith("`secrets.JOB_X`")
+    assert got[1]["B"].dump
