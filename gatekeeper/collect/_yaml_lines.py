@@ -128,6 +128,24 @@ if _CParser is not None:
             yaml.constructor.SafeConstructor.__init__(self)
             yaml.resolver.Resolver.__init__(self)
 
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            # NOTE: libyaml's composer asks for the tag of every scalar; most start with a
+            # character no YAML 1.2 resolver is keyed on, and then the answer is the default
+            # tag whatever the value (no wildcard or path resolvers: _PLAIN_FIRSTS is None
+            # when there are).
+            if (
+                kind is yaml.ScalarNode
+                and _PLAIN_FIRSTS is not None
+                and (not implicit[0] or (value and value[0] not in _PLAIN_FIRSTS))
+            ):
+                return self.DEFAULT_SCALAR_TAG
+            return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+
+    _PLAIN_FIRSTS: frozenset[str] | None = frozenset(
+        key for key in _Yaml12CLoader.yaml_implicit_resolvers if isinstance(key, str)
+    )
+    if None in _Yaml12CLoader.yaml_implicit_resolvers or _Yaml12CLoader.yaml_path_resolvers:
+        _PLAIN_FIRSTS = None
     _CLoader = _Yaml12CLoader
 
 

@@ -454,3 +454,66 @@ def test_exfiltration_secrets_per_step_are_the_three_levels_read_together() -> N
     assert [list(g) for g in got] == [list(w) for w in want]  # the same order
     assert got[0]["X"].name.startswith("`secrets.JOB_X`")
     assert got[1]["B"].dump
+
+
+# --- YAML 1.2 through libyaml: the tag of a plain scalar without the resolver table ----------
+
+_SCALARS = """\
+a: plain
+b: ""
+c: ''
+d:
+e: ~
+f: null
+g: Null
+h: NULL
+i: nil
+j: true
+k: "true"
+l: TRUE
+m: yes
+n: on
+o: 'off'
+p: -1
+q: +1.5
+r: .5
+s: .inf
+t: -.Inf
+u: .nan
+v: 0x1F
+w: 0o17
+x: 1e3
+y: 2024-02-30
+z: |
+  true
+aa: >-
+  12
+bb: [1, t, f, n, "0", ~x, tx, Fx, nope, -x, +, ., 9a]
+"""
+
+
+def test_fast_resolve_gives_the_resolver_table_tag_for_every_scalar() -> None:
+    import yaml
+
+    from gatekeeper.collect import _yaml_lines
+
+    if _yaml_lines._CLoader is None:  # PyYAML without libyaml: no fast path to compare
+        return
+    compared: list[str] = []
+
+    class Checked(_yaml_lines._CLoader):  # type: ignore[misc,name-defined]
+        def resolve(self, kind: object, value: object, implicit: object) -> object:
+            fast = _yaml_lines._CLoader.resolve(self, kind, value, implicit)
+            slow = yaml.resolver.BaseResolver.resolve(self, kind, value, implicit)
+            assert fast == slow, value
+            compared.append(str(value))
+            return fast
+
+    loader = Checked(_SCALARS)
+    while loader.check_node():
+        loader.get_node()
+    loader.dispose()
+    assert len(compared) >= 60
+    values = _yaml_lines.load_with_lines(_SCALARS, "1.2")
+    assert values["j"] is True and values["k"] == "true" and values["m"] == "yes"
+    assert values["d"] is None and values["e"] is None and values["v"] == 31
