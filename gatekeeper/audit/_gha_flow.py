@@ -26,6 +26,7 @@ The analysis runs once per evidence (``analyse``) and is shared by every audit o
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -975,14 +976,19 @@ def _ordered(jobs: list[Job]) -> list[Job]:
     return done
 
 
-def _script_lines(text: str, step: Step) -> list[ShellLine]:
-    first = step.run_line or step.line
+def _script_lines(text: str, step: Step) -> tuple[ShellLine, ...]:
+    # NOTE: a local action or reusable workflow is analysed once per call: split it once.
+    return _split_script(text, step.run_line or step.line, step.run_is_block)
+
+
+@functools.lru_cache(maxsize=2048)
+def _split_script(text: str, first: int, block: bool) -> tuple[ShellLine, ...]:
     out: list[ShellLine] = []
     pending: list[str] = []
     start = first
     for offset, raw in enumerate(text.split("\n")):
         if not pending:
-            start = first + offset if step.run_is_block else first
+            start = first + offset if block else first
         stripped = raw.rstrip()
         if stripped.endswith("\\") and not stripped.endswith("\\\\"):
             pending.append(stripped[:-1])
@@ -994,7 +1000,7 @@ def _script_lines(text: str, step: Step) -> list[ShellLine]:
             out.append(ShellLine(logical, start))
     if pending:
         out.append(ShellLine(" ".join(p.strip() for p in pending), start))
-    return out
+    return tuple(out)
 
 
 def _under(path: str, directory: str) -> bool:

@@ -906,9 +906,10 @@ def _add_known_secrets(out: dict[str, _Secret]) -> None:
         out.setdefault(name, _Secret(f"${name}", github=name.startswith("ACTIONS_")))
 
 
-def _github_exfil_scripts(
-    wf: Workflow,
-) -> Iterator[tuple[str, dict[str, _Secret], list[ScriptLine], str]]:
+_ExfilScript = tuple[str, dict[str, _Secret], list[ScriptLine], str]
+
+
+def _github_exfil_scripts(wf: Workflow) -> Iterator[_ExfilScript]:
     for job in wf.jobs:
         inherited: dict[str, _Secret] | None = None  # the workflow's and the job's env
         for step in job.steps:
@@ -916,16 +917,25 @@ def _github_exfil_scripts(
                 continue
             if inherited is None:
                 inherited = _entry_secrets([*wf.env, *job.env])
-            # As _github_secrets over the three levels: the step's entries win.
-            secrets = {**inherited, **_entry_secrets(step.env)}
-            _add_known_secrets(secrets)
-            text, placeholders = _placeholders(step.run)
-            secrets.update(placeholders)
-            if not (placeholders or _has_secret_names(text, secrets) or _MAYBE_DUMP.search(text)):
-                continue
-            lines = logical_lines(text, step.run_line or step.line, step.run_is_block)
-            label = step.id or step.name or f"#{step.index}"
-            yield f"job {job.id}, step {label}", secrets, lines, f"job {job.id}"
+            found = _github_exfil_script(job, step, inherited)
+            if found is not None:
+                yield found
+
+
+def _github_exfil_script(
+    job: Job, step: Step, inherited: dict[str, _Secret]
+) -> _ExfilScript | None:
+    """The step's script if it may hold a secret or dump the environment, else None."""
+    # As _github_secrets over the three levels: the step's entries win.
+    secrets = {**inherited, **_entry_secrets(step.env)}
+    _add_known_secrets(secrets)
+    text, placeholders = _placeholders(step.run or "")
+    secrets.update(placeholders)
+    if not (placeholders or _has_secret_names(text, secrets) or _MAYBE_DUMP.search(text)):
+        return None
+    lines = logical_lines(text, step.run_line or step.line, step.run_is_block)
+    label = step.id or step.name or f"#{step.index}"
+    return f"job {job.id}, step {label}", secrets, lines, f"job {job.id}"
 
 
 def _placeholders(script: str) -> tuple[str, dict[str, _Secret]]:

@@ -280,7 +280,7 @@ _MAYBE_PREFIXES = (
     "gradle/wrapper/",
     "project/",
 )
-_MAYBE_WORDS = ("action.y", "jenkinsfile", ".gitlab-ci.y", "dockerfile", "containerfile", "compose")
+_MAYBE_WORD = re.compile(r"action\.y|jenkinsfile|\.gitlab-ci\.y|dockerfile|containerfile|compose")
 _MAYBE_SUFFIXES = (*_BUILD_SUFFIXES, *_SCRIPT_SUFFIXES, ".groovy")
 _MAYBE_NAMES = _BUILD_NAMES | {n.lower() for n in _BAZEL_NAMES}
 
@@ -298,7 +298,7 @@ def _may_be_build_file(path: str, lower: str) -> bool:
     return (
         lower in _MAYBE_NAMES
         or lower.endswith(_MAYBE_SUFFIXES)
-        or any(word in lower for word in _MAYBE_WORDS)
+        or _MAYBE_WORD.search(lower) is not None
         or path.startswith(_MAYBE_PREFIXES)
         or path[:8].lower() == "scripts/"
         or "buildSrc/" in path

@@ -517,3 +517,25 @@ def test_fast_resolve_gives_the_resolver_table_tag_for_every_scalar() -> None:
     values = _yaml_lines.load_with_lines(_SCALARS, "1.2")
     assert values["j"] is True and values["k"] == "true" and values["m"] == "yes"
     assert values["d"] is None and values["e"] is None and values["v"] == 31
+
+
+# --- caches keyed on everything the result depends on ------------------------------------------
+
+
+def test_flow_script_split_is_cached_per_text_line_and_block_style() -> None:
+    from gatekeeper.audit import _gha_flow
+
+    text = "a \\\n b\n# c\nd"
+    block = Step(index=0, line=4, run=text, run_line=5, run_is_block=True)
+    folded = Step(index=0, line=4, run=text, run_line=5, run_is_block=False)
+    moved = Step(index=0, line=9, run=text, run_line=10, run_is_block=True)
+    assert [(x.text, x.line) for x in _gha_flow._script_lines(text, block)] == [
+        ("a b", 5),
+        ("d", 8),
+    ]
+    assert [(x.text, x.line) for x in _gha_flow._script_lines(text, folded)] == [
+        ("a b", 5),
+        ("d", 5),
+    ]
+    assert [x.line for x in _gha_flow._script_lines(text, moved)] == [10, 13]
+    assert _gha_flow._script_lines(text, block) == _gha_flow._script_lines(text, block)
