@@ -390,7 +390,8 @@ class _Analyser:
     def _step(self, step: Step, state: _JobState, site: Site, depth: int) -> None:
         if step.id:
             state.steps_by_id[step.id.lower()] = step
-        step_site = replace(site, conditions=site.conditions + ((step.if_,) if step.if_ else ()))
+        # NOTE: sites are frozen values: a step without `if:` shares its job's.
+        step_site = replace(site, conditions=(*site.conditions, step.if_)) if step.if_ else site
         where = f"job {state.job.id}, step {_label(step)}"
         step_env = self._env_entries(step.env, state.env, state, f"step {_label(step)} env")
         visible = {**state.env, **step_env}

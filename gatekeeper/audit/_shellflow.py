@@ -210,8 +210,21 @@ def _unquoted(text: str, offset: int) -> bool:
 
 
 def _line_commands(line: ShellLine, heredoc_body: str) -> Iterator[Command]:
+    for text, items, stdin, redirects, piped in _split_line(line.text, heredoc_body):
+        yield Command(text, line.line, items, stdin, redirects, piped)
+
+
+# (text, words, stdin text, redirections, piped) of one simple command
+_Parts = tuple[str, tuple[str, ...], str, tuple[tuple[str, str], ...], bool]
+
+
+@functools.lru_cache(maxsize=8192)
+def _split_line(line: str, heredoc_body: str) -> tuple[_Parts, ...]:
+    """The simple commands of one logical line (cached: the taint flow and the exfiltration
+    audit split the same lines, and a called action is split once per call)."""
+    out: list[_Parts] = []
     piped_in = ""
-    for part, sep in _scan_split(line.text, (";", "&&", "||", "|", "&")):
+    for part, sep in _scan_split(line, (";", "&&", "||", "|", "&")):
         text = part.strip()
         if not text:
             continue
@@ -224,15 +237,10 @@ def _line_commands(line: ShellLine, heredoc_body: str) -> Iterator[Command]:
             stripped = stripped[: herestring.start()]
         elif heredoc_body and "<<" in text:
             stdin = heredoc_body
-        yield Command(
-            text=text,
-            line=line.line,
-            words=words(_HEREDOC.sub(" ", stripped) if "<<" in stripped else stripped),
-            stdin_text=stdin,
-            redirects=redirects,
-            piped=sep == "|",
-        )
+        items = words(_HEREDOC.sub(" ", stripped) if "<<" in stripped else stripped)
+        out.append((text, items, stdin, redirects, sep == "|"))
         piped_in = (piped_in + "\n" + text) if sep == "|" else ""
+    return tuple(out)
 
 
 # --- references --------------------------------------------------------------------------------

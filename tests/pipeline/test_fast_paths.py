@@ -539,3 +539,14 @@ def test_flow_script_split_is_cached_per_text_line_and_block_style() -> None:
     ]
     assert [x.line for x in _gha_flow._script_lines(text, moved)] == [10, 13]
     assert _gha_flow._script_lines(text, block) == _gha_flow._script_lines(text, block)
+
+
+def test_line_split_is_cached_per_text_and_heredoc_body_not_per_line() -> None:
+    def split(text: str, line: int, body: str) -> list[tuple[int, str]]:
+        found = _shellflow._line_commands(_shellflow.ShellLine(text, line), body)
+        return [(c.line, c.stdin_text) for c in found]
+
+    assert split("cat <<EOF > f", 3, "one") == [(3, "one")]
+    assert split("cat <<EOF > f", 9, "two") == [(9, "two")]
+    assert split("cat <<EOF > f", 9, "") == [(9, "")]
+    assert split("a | b", 4, "x") == [(4, ""), (4, "\na")]
