@@ -292,8 +292,12 @@ class _Parser:
         return "*", True
 
 
+@functools.lru_cache(maxsize=8192)
 def parse_expression(text: str) -> Expr:
     """The tree of one expression (the text between ``${{`` and ``}}``, or an ``if:``).
+
+    Trees are immutable, so one parse is shared by every audit (and every repetition of the
+    expression) of the run; an expression that does not parse is parsed again each time.
 
     Raises:
         ExpressionError: not an expression.

@@ -1395,7 +1395,6 @@ class GithubSupplyChain(WorkflowAudit):
             found = publishing.get(job.id)
             reason = found[0] if found else None
             publisher = by_id[found[1]] if found else job
-            decide = _cache_decider(wf, tuple(c for c in (job.if_, publisher.if_) if c))
             severity = Severity.MEDIUM
             if reason is None and trigger:
                 reason = (
@@ -1405,6 +1404,7 @@ class GithubSupplyChain(WorkflowAudit):
                 severity = Severity.LOW
             if reason is None:
                 continue
+            decide = _cache_decider(wf, tuple(c for c in (job.if_, publisher.if_) if c))
             for step in job.steps:
                 cache = catalogue.cache_restored(step, decide)
                 if cache is None:

@@ -550,3 +550,17 @@ def test_line_split_is_cached_per_text_and_heredoc_body_not_per_line() -> None:
     assert split("cat <<EOF > f", 9, "two") == [(9, "two")]
     assert split("cat <<EOF > f", 9, "") == [(9, "")]
     assert split("a | b", 4, "x") == [(4, ""), (4, "\na")]
+
+
+def test_expression_parse_is_shared_and_a_bad_expression_still_raises() -> None:
+    import pytest
+
+    from gatekeeper.audit import _gha_expr
+
+    first = _gha_expr.parse_expression("github.event.issue.title == 'x' && matrix.os")
+    again = _gha_expr.parse_expression("github.event.issue.title == 'x' && matrix.os")
+    assert first == again
+    assert isinstance(first, _gha_expr.BinOp) and first.op == "&&"
+    for _ in range(2):
+        with pytest.raises(_gha_expr.ExpressionError):
+            _gha_expr.parse_expression("github.event.(")
