@@ -256,6 +256,8 @@ def var_refs(text: str) -> set[str]:
     inside single quotes too: the CI expands the expression before the shell runs.
     """
     names: set[str] = set(_PLACEHOLDER.findall(text)) if "__gk_" in text else set()
+    if "$" not in text and "%" not in text:
+        return names  # every reference starts with `$` or `%`
     for segment in _expanding_segments(text):
         for match in _VAR_REF.finditer(segment):
             name = next(g for g in match.groups() if g)
@@ -266,6 +268,9 @@ def var_refs(text: str) -> set[str]:
 def _expanding_segments(text: str) -> Iterator[str]:
     """The parts of ``text`` the shell expands: everything but single-quoted strings that
     are not inside double quotes or ``$(...)``."""
+    if "'" not in text:
+        yield text  # no single-quoted string: the shell expands it all
+        return
     out: list[str] = []
     quote = ""
     for char in text:

@@ -564,3 +564,48 @@ def test_expression_parse_is_shared_and_a_bad_expression_still_raises() -> None:
     for _ in range(2):
         with pytest.raises(_gha_expr.ExpressionError):
             _gha_expr.parse_expression("github.event.(")
+
+
+def _reference_var_refs(text: str) -> set[str]:
+    names: set[str] = set(_shellflow._PLACEHOLDER.findall(text)) if "__gk_" in text else set()
+    out: list[str] = []
+    quote = ""
+    for char in text:
+        if quote == "'":
+            if char == "'":
+                quote = ""
+            continue
+        if quote == '"':
+            if char == '"':
+                quote = ""
+            out.append(char)
+            continue
+        if char == "'":
+            quote = "'"
+            continue
+        if char == '"':
+            quote = '"'
+        out.append(char)
+    for match in _shellflow._VAR_REF.finditer("".join(out)):
+        names.add(next(g for g in match.groups() if g))
+    return names
+
+
+_REF_TEXT = st.lists(
+    st.sampled_from(
+        [*"ab_ $%'\"{}#:-", *("$X", "${Y}", "${#Z}", "$env:W", "%V%", "${__gk_e0}", "__gk_s1")]
+    ),
+    max_size=16,
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_REF_TEXT)
+def test_variable_references_agree_with_the_character_walk(text: str) -> None:
+    assert _shellflow.var_refs(text) == _reference_var_refs(text)
+
+
+def test_variable_references_on_near_misses() -> None:
+    for text in ("echo $X", "echo '$X'", "echo \"'$X'\"", "echo X", "echo %X%", "'${__gk_e0}'"):
+        assert _shellflow.var_refs(text) == _reference_var_refs(text), text
+    assert _shellflow.var_refs("echo plain") == set()
