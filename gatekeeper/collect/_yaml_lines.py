@@ -276,16 +276,19 @@ class _Converter:
             self.loader.flatten_mapping(node)  # resolves `<<` merge keys (YAML 1.1)
         out = LMap()
         out.line = node.start_mark.line + 1
-        out.key_lines = {}
-        out.value_lines = {}
+        key_lines: dict[str, int] = {}
+        value_lines: dict[str, int] = {}
+        out.key_lines = key_lines
+        out.value_lines = value_lines
         out.literal_values = set()
+        strict = self.strict_keys
         for key_node, value_node in node.value:
             key = self._key(key_node)
-            if self.strict_keys:
+            if strict and (key == "<<" or key in out):  # NOTE: the only keys it refuses
                 self._check_key(out, key, key_node)
             out[key] = self.convert(value_node)
-            out.key_lines[key] = key_node.start_mark.line + 1
-            out.value_lines[key], is_literal = _content_line(value_node)
+            key_lines[key] = key_node.start_mark.line + 1
+            value_lines[key], is_literal = _content_line(value_node)
             if is_literal:
                 out.literal_values.add(key)
         return out
