@@ -78,20 +78,35 @@ _INSECURE_WORDS = tuple(w for w in _MAYBE_INSECURE.pattern.split("|") if "." not
 
 
 def screens(text: str) -> tuple[bool, bool]:
-    """(``_MAYBE_REMOTE.search(text)``, ``_MAYBE_INSECURE.search(text)``) as booleans.
+    """Whether ``text`` may hold a download-and-execute, and a switched-off TLS check.
 
-    NOTE: for ASCII text a lower-cased copy and substring checks, several times faster
-    than the case-insensitive alternations; any other text (``re.IGNORECASE`` also folds
-    non-ASCII letters such as the Kelvin sign) goes through the regexes.
+    (``_MAYBE_REMOTE.search(text)``, ``_MAYBE_INSECURE.search(text)``) as booleans, the
+    first also requiring ``_may_run_download``. NOTE: for ASCII text a lower-cased copy and
+    substring checks, several times faster than the case-insensitive alternations; any
+    other text (``re.IGNORECASE`` also folds non-ASCII letters such as the Kelvin sign)
+    goes through the regexes alone.
     """
     if not text.isascii():
         return _MAYBE_REMOTE.search(text) is not None, _MAYBE_INSECURE.search(text) is not None
     lower = text.lower()
     remote = any(word in lower for word in _REMOTE_WORDS)
     insecure = any(word in lower for word in _INSECURE_WORDS) or (
-        "ssl" in lower and _MAYBE_INSECURE.search(text) is not None
+        "ssl" in lower
+        and ("strict" in lower or "verify" in lower)
+        and _MAYBE_INSECURE.search(text) is not None
     )
+    if remote:
+        remote = _may_run_download(text, lower)
     return remote, insecure
+
+
+def _may_run_download(text: str, lower: str) -> bool:
+    """Whether ``text`` has what every download-and-execute pattern of ``_shellrisk`` needs
+    besides a fetcher: a pipe, a substitution (``$(``, ``<(``, a backtick) or PowerShell's
+    ``iex``/``Invoke-Expression``. ``lower`` is ``text`` lower-cased (ASCII only)."""
+    return (
+        "|" in text or "(" in text or "`" in text or "iex" in lower or "invoke-expression" in lower
+    )
 
 
 @dataclass(frozen=True)

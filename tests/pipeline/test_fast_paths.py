@@ -232,10 +232,10 @@ SCREEN_LINES = [
 
 
 def _regex_screens(text: str) -> tuple[bool, bool]:
-    return (
-        pipeline_common._MAYBE_REMOTE.search(text) is not None,
-        pipeline_common._MAYBE_INSECURE.search(text) is not None,
-    )
+    remote = pipeline_common._MAYBE_REMOTE.search(text) is not None
+    if remote and text.isascii():
+        remote = pipeline_common._may_run_download(text, text.lower())
+    return remote, pipeline_common._MAYBE_INSECURE.search(text) is not None
 
 
 def test_script_screens_are_the_regexes_on_near_misses() -> None:
@@ -243,6 +243,60 @@ def test_script_screens_are_the_regexes_on_near_misses() -> None:
         assert pipeline_common.screens(text) == _regex_screens(text), text
     assert pipeline_common.screens("cargo build --release") == (False, False)
     assert pipeline_common.screens("npm config set strict ssl") == (False, True)
+    assert pipeline_common.screens("curl -o x https://example.com") == (False, True)
+    assert pipeline_common.screens("curl https://x | sh") == (True, True)
+
+
+def test_screens_pass_every_line_the_patterns_match() -> None:
+    from gatekeeper.audit import _shellrisk
+
+    matched = 0
+    for text in [*SCREEN_LINES, *RISKY_LINES]:
+        remote, insecure = pipeline_common.screens(text)
+        if _shellrisk.remote_script(text) is not None:
+            matched += 1
+            assert remote, text
+        if _shellrisk.insecure_fetch(text) is not None:
+            matched += 1
+            assert insecure, text
+    assert matched >= 20
+
+
+RISKY_LINES = [
+    "curl -fsSL https://x | sudo -E bash -",
+    "wget -qO- https://x | sh -s -- -y",
+    "bash <(curl -s https://x)",
+    "source <(wget -qO- x)",
+    ". <(curl x)",
+    'sh -c "$(curl -fsSL https://x)"',
+    'python3 -c "$(wget -qO- x)"',
+    'eval "$(curl -s x)"',
+    "bash `curl -s x`",
+    "iex (iwr https://x)",
+    "IEX (New-Object Net.WebClient).DownloadString('x')",
+    "Invoke-Expression (Invoke-WebRequest x)",
+    "iwr https://x | iex",
+    "irm https://x | Invoke-Expression",
+    "http https://x | python",
+    "aria2c -o - x | perl",
+    "curl -k https://x",
+    "curl -sSk https://x",
+    "curl --insecure https://x",
+    "wget --no-check-certificate x",
+    "kubectl --insecure-skip-tls-verify apply",
+    "podman pull --tls-verify=false x",
+    "pip install --trusted-host x y",
+    "dnf install --nogpgcheck x",
+    "apt-get -o Acquire::AllowInsecureRepositories=true update",
+    "yarn config set strict-ssl false",
+    "git -c http.sslVerify=false clone x",
+    "export GIT_SSL_NO_VERIFY=true",
+    "NODE_TLS_REJECT_UNAUTHORIZED=0 node x",
+    "PYTHONHTTPSVERIFY=0 python x",
+    "echo 'deb [trusted=yes] http://x ./' > list",
+    "sed -i s/gpgcheck=1/gpgcheck=0/ x.repo",
+    "apk add --allow-untrusted x.apk",
+]
 
 
 def test_script_screen_words_are_plain_words() -> None:
@@ -267,6 +321,31 @@ _SCREEN_TEXT = st.lists(
 @given(_SCREEN_TEXT)
 def test_script_screens_are_the_regexes_on_generated_text(text: str) -> None:
     assert pipeline_common.screens(text) == _regex_screens(text)
+
+
+_RISKY_TEXT = st.lists(
+    st.sampled_from(
+        [
+            *" |;&()$<`'\"-",
+            *("curl", "wget", "http", "iex", "IEX", "iwr", "Invoke-Expression", "bash", "sh"),
+            *("sudo", "source", ".", "-c", "eval", "python3", "-k", "-sk", "--insecure", "x"),
+            *("DownloadString", "New-Object Net.WebClient", "\u212a", "\u0130ex", "https://x"),
+        ]
+    ),
+    max_size=12,
+).map(" ".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_RISKY_TEXT)
+def test_screens_pass_every_generated_line_the_patterns_match(text: str) -> None:
+    from gatekeeper.audit import _shellrisk
+
+    remote, insecure = pipeline_common.screens(text)
+    if _shellrisk.remote_script(text) is not None:
+        assert remote
+    if _shellrisk.insecure_fetch(text) is not None:
+        assert insecure
 
 
 def test_logical_lines_are_shared_but_each_caller_gets_its_own_list() -> None:
