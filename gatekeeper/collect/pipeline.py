@@ -25,12 +25,12 @@ from typing import ClassVar
 
 from gatekeeper._git import open_repo
 from gatekeeper._glob import match_path
+from gatekeeper.collect._parse_error import FileParseError
 from gatekeeper.collect._yaml_lines import YamlLinesError
 from gatekeeper.collect.base import THIRD_PARTY_DIRS, CollectContext, never_walked, walk_files
 from gatekeeper.collect.build_files import BuildFiles, build_file_kind
-from gatekeeper.collect.github_actions import WorkflowParseError, parse_action, parse_workflow
+from gatekeeper.collect.github_actions import parse_action, parse_workflow
 from gatekeeper.collect.gitlab_ci import GitlabParseError, parse_gitlab_ci
-from gatekeeper.collect.jenkinsfile import JenkinsParseError, parse_jenkinsfile
 from gatekeeper.errors import CollectionError
 from gatekeeper.models.pipeline import (
     BuildScript,
@@ -322,6 +322,10 @@ class PipelineCollector:
             elif entry.kind == "github-action":
                 workflows.append(parse_action(entry.path, text))
             elif entry.kind == "jenkinsfile":
+                # NOTE: imported here: most trees have no Jenkinsfile, and the Groovy reader
+                # costs every run a few milliseconds to import.
+                from gatekeeper.collect.jenkinsfile import parse_jenkinsfile
+
                 jenkinsfiles.append(parse_jenkinsfile(entry.path, text))
             elif entry.kind == "gitlab-ci":
                 gitlab.append(parse_gitlab_ci(entry.path, text))
@@ -331,7 +335,7 @@ class PipelineCollector:
                     build_scripts.append(script)
                 if error is not None:
                     return entry.model_copy(update={"parse_error": error})
-        except (YamlLinesError, WorkflowParseError, GitlabParseError, JenkinsParseError) as exc:
+        except FileParseError as exc:  # every parser's (YAML, workflow, GitLab, Jenkins)
             return entry.model_copy(
                 update={"parse_error": ParseError(message=exc.message, line=exc.line)}
             )

@@ -8,6 +8,7 @@ full rules, on near-misses at the screen's boundary and on generated inputs.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -688,3 +689,31 @@ def test_variable_references_on_near_misses() -> None:
     for text in ("echo $X", "echo '$X'", "echo \"'$X'\"", "echo X", "echo %X%", "'${__gk_e0}'"):
         assert _shellflow.var_refs(text) == _reference_var_refs(text), text
     assert _shellflow.var_refs("echo plain") == set()
+
+
+def test_the_groovy_reader_is_imported_only_for_a_tree_with_a_jenkinsfile(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "gh/.github/workflows").mkdir(parents=True)
+    (tmp_path / "gh/.github/workflows/ci.yml").write_text(
+        "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: echo hi\n"
+    )
+    (tmp_path / "jf").mkdir()
+    (tmp_path / "jf/Jenkinsfile").write_text("pipeline { agent any }\n")
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from gatekeeper.collect.base import CollectContext\n"
+        "from gatekeeper.collect.pipeline import PipelineCollector\n"
+        "ev = PipelineCollector().collect(CollectContext(repo=Path(sys.argv[1])))\n"
+        "print(len(ev.workflows), len(ev.jenkinsfiles), 'gatekeeper.collect.jenkinsfile' in sys.modules)\n"
+    )
+    for tree, expected in (("gh", "1 0 False"), ("jf", "0 1 True")):
+        done = subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path / tree)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert done.stdout.split() == expected.split()
