@@ -127,9 +127,17 @@ def _merge(*groups: Iterable[Taint]) -> Taints:
     for group in groups:
         for taint in group:
             current = out.get(taint.identity)
-            if current is None or len(taint.hops) < len(current.hops):
+            # NOTE: the shortest path, and of equally short ones the first in text order:
+            # taints come out of sets, whose order changes from one process to the next.
+            if current is None or (len(taint.hops), taint.hops) < (
+                len(current.hops),
+                current.hops,
+            ):
                 out[taint.identity] = taint
-    ordered = sorted(out.values(), key=lambda t: (_CONTROL_RANK[t.control], t.kind, t.origin))
+    ordered = sorted(
+        out.values(),
+        key=lambda t: (_CONTROL_RANK[t.control], t.kind, t.origin, sorted(t.events), t.hops),
+    )
     return tuple(ordered[:MAX_TAINTS])
 
 

@@ -4,6 +4,12 @@ exploitability."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from gatekeeper.models.finding import Severity
@@ -488,3 +494,54 @@ def test_matrix_built_from_tainted_output(scan: Scan) -> None:
     (hit,) = rules(findings, "pipeline/template-injection")
     assert hit.line == 19 and hit.severity == Severity.HIGH
     assert "matrix of job build" in hit.message
+
+
+_TWO_EQUAL_PATHS = """\
+name: subjects
+inputs:
+  path:
+    description: a path
+runs:
+  using: composite
+  steps:
+    - id: name
+      shell: bash
+      env:
+        UNTRUSTED_PATH: ${{ inputs.path }}
+      run: |
+        echo "artifact_name=$UNTRUSTED_PATH" >> "$GITHUB_OUTPUT"
+        echo "filename=$UNTRUSTED_PATH" >> "$GITHUB_OUTPUT"
+    - id: object
+      shell: bash
+      env:
+        A: ${{ steps.name.outputs.artifact_name }}
+        F: ${{ steps.name.outputs.filename }}
+      run: |
+        echo "base64=$A$F" >> "$GITHUB_OUTPUT"
+"""
+
+
+def test_of_two_equally_short_paths_the_message_shows_the_same_one_in_every_process(
+    tmp_path: Path,
+) -> None:
+    # Taints travel in sets, whose order depends on the process's string hashing: the path
+    # reported must not (the report is signed and compared byte for byte).
+    (tmp_path / "action.yml").write_text(_TWO_EQUAL_PATHS)
+    outputs = set()
+    command = [sys.executable, "-m", "gatekeeper", "check", str(tmp_path), "--only", "pipeline"]
+    for seed in ("0", "1", "2", "3", "5"):
+        done = subprocess.run(
+            [*command, "--format", "json"],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        assert done.returncode in (0, 1), done.stderr
+        outputs.add(done.stdout)
+    assert len(outputs) == 1
+    (report,) = outputs
+    message = next(
+        f["message"] for f in json.loads(report)["findings"] if "as base64" in f["message"]
+    )
+    assert "as artifact_name (line 13)" in message
