@@ -516,6 +516,7 @@ def in_header_only(command: Command, names: set[str]) -> bool:
 
 # --- masking ------------------------------------------------------------------------------------
 
+_SLICED = re.compile(r"\$\{(" + _NAME + r"):-?\d+(?::-?\d+)?\}|\$\{(" + _NAME + r")//?")
 _ENCODERS = re.compile(
     r"^(?:base64|base32|basenc|xxd|od|hexdump|rev|gzip|openssl)$|^(?:sed|tr|awk|cut|fold)$"
 )
@@ -538,7 +539,7 @@ def unmasked_print(command: Command, names: set[str]) -> str | None:
             return None
         return f"piped through `{tool}`"
     text = " ".join(items[1:]) if tool in ("echo", "printf") else ""
-    sliced = re.search(r"\$\{(" + _NAME + r"):-?\d+(?::-?\d+)?\}|\$\{(" + _NAME + r")//?", text)
+    sliced = _SLICED.search(text) if "${" in text else None
     if sliced and (sliced.group(1) or sliced.group(2)) in names:
         return "printed in pieces (`${X:offset:length}`)"
     return None

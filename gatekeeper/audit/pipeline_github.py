@@ -69,7 +69,11 @@ _DRY_RUN = re.compile(r"--dry-run\b|--dryrun\b|\s-n\b(?=.*\bpublish\b)|--snapsho
 _UNSECURE_COMMANDS_RUN = re.compile(
     r"ACTIONS_ALLOW_UNSECURE_COMMANDS\s*=\s*[\"']?(?:true|1|\$true)\b", re.IGNORECASE
 )
+# What every match of _UNSECURE_COMMANDS_RUN holds: a step's script without it is skipped
+# (a logical line joins the script's lines with spaces, so the name is never split).
+_UNSECURE_COMMANDS_NAME = re.compile("ACTIONS_ALLOW_UNSECURE_COMMANDS", re.IGNORECASE)
 _RUNNER_TRUE = ("1", "true", "$true")  # the runner's ConvertToBoolean
+_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 _FIRST_PARTY = ("actions/", "github/")
 _UPLOADERS = ("actions/upload-artifact", "actions/upload-pages-artifact")
 _WORKSPACE_PATHS = re.compile(
@@ -939,9 +943,9 @@ class GithubInjection(WorkflowAudit):
                 )
         for job in wf.jobs:
             for step in job.steps:
-                for line in logical_lines(
-                    step.run or "", step.run_line or step.line, step.run_is_block
-                ):
+                if not step.run or not _UNSECURE_COMMANDS_NAME.search(step.run):
+                    continue
+                for line in logical_lines(step.run, step.run_line or step.line, step.run_is_block):
                     if _UNSECURE_COMMANDS_RUN.search(line.text):
                         yield INSECURE_COMMANDS.finding(
                             f"job {job.id}: the step enables ACTIONS_ALLOW_UNSECURE_COMMANDS",
@@ -1185,7 +1189,8 @@ def _publishing_jobs(wf: Workflow) -> dict[str, tuple[str, str]]:
 
 
 def _artifact_name(value: str | None, default: str) -> str:
-    return re.sub(r"\$\{\{.*?\}\}", "*", (value or "").strip()) or default
+    text = (value or "").strip()
+    return (_EXPRESSION.sub("*", text) if "${{" in text else text) or default
 
 
 def _downloaded(job: Job) -> list[str]:

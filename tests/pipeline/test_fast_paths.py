@@ -17,6 +17,7 @@ from gatekeeper.audit import _shellflow, pipeline_common
 from gatekeeper.collect import build_files
 from gatekeeper.collect.build_files import BuildFiles, build_file_kind
 from gatekeeper.models.pipeline import Job, KeyValue, PipelineEvidence, Step, Workflow
+from tests.pipeline.conftest import Scan, rules
 
 
 def _full_kind(path: str) -> object:
@@ -717,3 +718,56 @@ def test_the_groovy_reader_is_imported_only_for_a_tree_with_a_jenkinsfile(tmp_pa
             check=True,
         )
         assert done.stdout.split() == expected.split()
+
+
+_SCRIPT_TEXT = st.lists(
+    st.sampled_from(
+        [
+            *(" ", "\n", "\\\n", "`\n", "=", "'", '"', "true", "1", "$true", "export ", "# "),
+            *("ACTIONS_ALLOW_UNSECURE_COMMANDS", "actions_allow_unsecure_commands", "ACTIONS_"),
+            *("ALLOW_UNSECURE_COMMANDS", "\u017f", "echo"),
+        ]
+    ),
+    max_size=12,
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_SCRIPT_TEXT)
+def test_unsecure_commands_screen_passes_every_script_a_line_of_which_matches(
+    script: str,
+) -> None:
+    from gatekeeper.audit import pipeline_github
+
+    lines = pipeline_common.logical_lines(script, 1)
+    if any(pipeline_github._UNSECURE_COMMANDS_RUN.search(line.text) for line in lines):
+        assert pipeline_github._UNSECURE_COMMANDS_NAME.search(script)
+
+
+def test_unsecure_commands_found_across_a_continuation(scan: Scan) -> None:
+    run = "export ACTIONS_ALLOW_UNSECURE_COMMANDS \\\n  =true\necho done\n"
+    workflow = "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: |\n" + "".join(
+        f"          {line}\n" for line in run.splitlines()
+    )
+    findings = scan({".github/workflows/a.yml": workflow})
+    assert [f.line for f in rules(findings, "pipeline/insecure-commands")] == [7]
+    findings = scan({".github/workflows/a.yml": workflow.replace("=true", "=no")})
+    assert rules(findings, "pipeline/insecure-commands") == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from([*"${}:/-0123 x", "${{", "}}", "${X:1:2}", "${X//a}", "${{ a }}"]),
+        max_size=10,
+    ).map("".join)
+)
+def test_slice_and_expression_screens_agree(text: str) -> None:
+    from gatekeeper.audit import pipeline_github
+
+    name = "[A-Za-z_][A-Za-z0-9_]*"
+    sliced = re.search(r"\$\{(" + name + r"):-?\d+(?::-?\d+)?\}|\$\{(" + name + r")//?", text)
+    screened = _shellflow._SLICED.search(text) if "${" in text else None
+    assert (sliced and sliced.groups()) == (screened and screened.groups())
+    expected = re.sub(r"\$\{\{.*?\}\}", "*", text.strip()) or "default"
+    assert pipeline_github._artifact_name(text, "default") == expected
