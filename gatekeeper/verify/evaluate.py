@@ -111,6 +111,25 @@ class Candidate:
     record: StageRecord | None
     problems: list[Reason]
     unverified: bool = False  # no trusted key signed it: its payload was never parsed
+    # (side, directory prefixes) -> that side's artifacts by name (``_collapse``): a
+    # ``follows`` link is compared while a chain is chosen, and again for its reasons.
+    collapsed: dict[tuple[str, tuple[str, ...]], _Collapsed] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def artifacts(self, side: str) -> list[Artifact]:
+        """The record's ``materials`` or ``products`` (none without a record)."""
+        if self.record is None:
+            return []
+        return self.record.materials if side == "materials" else self.record.products
+
+    def collapse(self, side: str, prefixes: tuple[str, ...]) -> _Collapsed:
+        """``_collapse`` of one side's artifacts, computed once per prefixes."""
+        key = (side, prefixes)
+        found = self.collapsed.get(key)
+        if found is None:
+            found = self.collapsed[key] = _collapse(self.artifacts(side), list(prefixes))
+        return found
 
     @property
     def finished(self) -> datetime:
@@ -279,15 +298,20 @@ def _artifact_reasons(
     that does not pass so is judged again on every stage's attestations, which gives the
     verdict and every reason exactly as reading the whole store does.
     """
+    # Payloads parsed so far: an attestation listed under several stages or subjects (a
+    # build's envelope names the artifact the final stage names too) is parsed once.
+    parsed: _Parsed = {}
     pending = [
         subject
         for subject in subjects
-        if not _passes_quickly(store, subject, policy, keys, now, cfg.commit, trace, bundles)
+        if not _passes_quickly(
+            store, subject, policy, keys, now, cfg.commit, trace, bundles, parsed
+        )
     ]
     if not pending:
         return []
     loads = {
-        stage.name: _load_candidates(store, stage, policy, keys, now, bundles)
+        stage.name: _load_candidates(store, stage, policy, keys, now, bundles, parsed)
         for stage in policy.stages
     }
     candidates = _Pool(
@@ -316,6 +340,7 @@ def _passes_quickly(
     commit: str | None,
     trace: VerifyTrace,
     bundles: BundleVerifier | None,
+    parsed: _Parsed | None = None,
 ) -> bool:
     """Whether the artifact passes on the attestations filed under its digests and its runs.
 
@@ -333,14 +358,16 @@ def _passes_quickly(
             for alg, value in sorted(artifact.digests.items())
             for stored in store.by_subject(f"{alg}:{value}", complete=False)
         ]
-        finals = _examine_all(found, final, policy, keys, now, bundles).candidates
+        finals = _examine_all(found, final, policy, keys, now, bundles, parsed).candidates
         named = _Pool({final.name: finals}, final=final.name).finals_naming(artifact)
         runs = list(dict.fromkeys(c.binding for c in named[:MAX_CHAINS_PER_SUBJECT]))
         if not named or len(runs) > _QUICK_RUNS:
             return False
         by_stage = {final.name: finals}
         for stage in policy.stages[:-1]:
-            by_stage[stage.name] = _run_candidates(store, stage, runs, policy, keys, now, bundles)
+            by_stage[stage.name] = _run_candidates(
+                store, stage, runs, policy, keys, now, bundles, parsed
+            )
     except StoreLimitError:
         return False  # the full read meets the same cap, and names it
     pool = _Pool(by_stage, final=final.name)
@@ -355,6 +382,7 @@ def _run_candidates(
     keys: dict[str, SSlibKey],
     now: datetime,
     bundles: BundleVerifier | None,
+    parsed: _Parsed | None = None,
 ) -> list[Candidate]:
     """The attestations of ``stage`` the store's run index files under ``runs`` and under
     no run identity, examined as ``_load_candidates`` examines a stage's, newest first."""
@@ -364,7 +392,7 @@ def _run_candidates(
         for run_id, source_commit in dict.fromkeys([*runs, _UNBOUND])
         for stored in store.by_run(RunKey(run_id, source_commit), index, complete=False)
     ]
-    return _examine_all(found, stage, policy, keys, now, bundles).candidates
+    return _examine_all(found, stage, policy, keys, now, bundles, parsed).candidates
 
 
 def _run_verify(cfg: VerifyConfig, trace: VerifyTrace) -> Verdict:
@@ -435,9 +463,10 @@ def _load_candidates(
     keys: dict[str, SSlibKey],
     now: datetime,
     bundles: BundleVerifier | None = None,
+    parsed: _Parsed | None = None,
 ) -> _StageLoad:
     found = [stored for index in index_stages(stage) for stored in store.by_stage(index)]
-    return _examine_all(found, stage, policy, keys, now, bundles)
+    return _examine_all(found, stage, policy, keys, now, bundles, parsed)
 
 
 def _examine_all(
@@ -447,6 +476,7 @@ def _examine_all(
     keys: dict[str, SSlibKey],
     now: datetime,
     bundles: BundleVerifier | None,
+    parsed: _Parsed | None = None,
 ) -> _StageLoad:
     """The candidates ``found`` holds for ``stage`` (each item once; Sigstore bundles
     grouped by the statement they sign), newest first."""
@@ -461,12 +491,14 @@ def _examine_all(
         if signed is not None:
             statements.setdefault(signed, []).append(stored)
             continue
-        candidate = _examine(stored, stage, policy, keys, now, load.unmatched)
+        candidate = _examine(stored, stage, policy, keys, now, load.unmatched, parsed)
         if candidate is not None:
             load.candidates.append(candidate)
     verifier = bundles or BundleVerifier({}, {})
     for group in statements.values():
-        candidate = _examine_bundles(group, stage, policy, keys, now, load.unmatched, verifier)
+        candidate = _examine_bundles(
+            group, stage, policy, keys, now, load.unmatched, verifier, parsed
+        )
         if candidate is not None:
             load.candidates.append(candidate)
     load.candidates.sort(key=lambda c: (c.finished, c.stored.id), reverse=True)
@@ -480,6 +512,7 @@ def _examine(
     keys: dict[str, SSlibKey],
     now: datetime,
     unmatched: list[str],
+    parsed: _Parsed | None = None,
 ) -> Candidate | None:
     where = stored.id[:12]
     try:
@@ -519,7 +552,7 @@ def _examine(
     payload = document.payload
     judged = judge_signatures(checks, stage, keys, where)
     signed = _Signed(stored, where, document.payload_type, payload, judged)
-    return _candidate(signed, stage, policy, now, unmatched)
+    return _candidate(signed, stage, policy, now, unmatched, parsed)
 
 
 def _examine_bundles(
@@ -530,6 +563,7 @@ def _examine_bundles(
     now: datetime,
     unmatched: list[str],
     bundles: BundleVerifier,
+    parsed: _Parsed | None = None,
 ) -> Candidate | None:
     """Sigstore bundles over one statement, judged together: each bundle is one signature.
 
@@ -568,7 +602,7 @@ def _examine_bundles(
     if verified is None:
         return Candidate(stored, None, [judged.reason] if judged.reason else [], unverified=True)
     signed = _Signed(stored, where, verified[0], verified[1], judged)
-    return _candidate(signed, stage, policy, now, unmatched)
+    return _candidate(signed, stage, policy, now, unmatched, parsed)
 
 
 @dataclass(frozen=True)
@@ -582,8 +616,29 @@ class _Signed:
     judged: SignatureJudgement
 
 
+# (payload type, payload bytes) -> the record parsed from them (all ``parse_attestation``
+# reads); a payload that does not parse is not kept, and raises again.
+_Parsed = dict[tuple[str, bytes], StageRecord]
+
+
+def _parse(signed: _Signed, parsed: _Parsed | None) -> StageRecord:
+    """``parse_attestation`` of the signed payload, once per verify. Raises MalformedInput."""
+    key = (signed.payload_type, signed.payload)
+    record = parsed.get(key) if parsed is not None else None
+    if record is None:
+        record = parse_attestation(*key)
+        if parsed is not None:
+            parsed[key] = record
+    return record
+
+
 def _candidate(
-    signed: _Signed, stage: StagePolicy, policy: Policy, now: datetime, unmatched: list[str]
+    signed: _Signed,
+    stage: StagePolicy,
+    policy: Policy,
+    now: datetime,
+    unmatched: list[str],
+    parsed: _Parsed | None = None,
 ) -> Candidate | None:
     """The candidate an attestation is for ``stage`` once its signatures were judged."""
     stored, where, judged = signed.stored, signed.where, signed.judged
@@ -601,7 +656,7 @@ def _candidate(
         # store could otherwise make every verify parse megabytes of crafted JSON.
         return Candidate(stored, None, [judgement], unverified=True)
     try:
-        record = parse_attestation(signed.payload_type, signed.payload)
+        record = _parse(signed, parsed)
     except MalformedInput as exc:
         reasons = [
             Reason(code="verify/malformed", stage=stage.name, message=f"envelope {where}: {exc}")
@@ -1147,10 +1202,13 @@ def _unbound_reasons(policy: Policy, chosen: dict[str, Candidate], *, bound: boo
     return out
 
 
+_HEX_DIGITS = re.compile(r"[0-9a-fA-F]*")
+
+
 def _normal(digest: dict[str, str]) -> dict[str, str]:
     """A digest set with hex values in lower case (hex case carries no meaning)."""
     return {
-        alg: value.lower() if all(c in "0123456789abcdefABCDEF" for c in value) else value
+        alg: value.lower() if _HEX_DIGITS.fullmatch(value) else value
         for alg, value in digest.items()
     }
 
@@ -1160,10 +1218,18 @@ def _legacy_dirs(artifacts: list[Artifact]) -> list[str]:
     return [a.name for a in artifacts if a.kind == "dir" and TREE_DIGEST_ALG not in a.digest]
 
 
-def _collapse(
-    artifacts: list[Artifact], prefixes: list[str]
-) -> tuple[dict[str, dict[str, str]], list[str]]:
-    """(name -> digest set, problems), files under a directory-digest prefix folded into it."""
+_Collapsed = tuple[dict[str, dict[str, str]], list[str]]
+
+
+def _collapse(artifacts: list[Artifact], prefixes: list[str]) -> _Collapsed:
+    """(name -> digest set, problems), files under a directory-digest prefix folded into it.
+
+    ``prefixes`` are the directory digests of both sides of the link, longest first.
+    """
+    if not prefixes:
+        # No directory digest on either side: every entry stands for itself (a repeated
+        # name keeps its last digest set, as below).
+        return {art.name: _normal(art.digest) for art in artifacts}, []
     out: dict[str, dict[str, str]] = {}
     grouped: dict[str, list[Artifact]] = {p: [] for p in prefixes}
     problems: list[str] = []
@@ -1204,12 +1270,19 @@ def _digest_difference(mine: dict[str, str], theirs: dict[str, str]) -> str | No
 def _differences(
     mats: dict[str, dict[str, str]], prods: dict[str, dict[str, str]], follows: str
 ) -> list[str]:
-    """How a stage's materials differ from the products of the stage it follows."""
-    missing = sorted(set(prods) - set(mats))
-    extra = sorted(set(mats) - set(prods))
+    """How a stage's materials differ from the products of the stage it follows.
+
+    A name whose two digest sets are equal (and not empty) agrees on every algorithm: only
+    the others are compared one by one.
+    """
+    if mats == prods and all(mats.values()):
+        return []
+    missing = sorted(prods.keys() - mats.keys())
+    extra = sorted(mats.keys() - prods.keys())
     changed: list[str] = []
     incomparable: list[str] = []
-    for name in sorted(set(mats) & set(prods)):
+    differing = (n for n in mats.keys() & prods.keys() if not mats[n] or mats[n] != prods[n])
+    for name in sorted(differing):
         difference = _digest_difference(mats[name], prods[name])
         if difference == "changed":
             changed.append(name)
@@ -1231,8 +1304,9 @@ def _follows(stage: StagePolicy, cand: Candidate, before: Candidate) -> list[Rea
     if cand.record is None or before.record is None or stage.follows is None:
         return []
     materials, products = cand.record.materials, before.record.products
-    legacy = [f"{n} (materials of {stage.name})" for n in _legacy_dirs(materials)]
-    legacy += [f"{n} (products of {stage.follows})" for n in _legacy_dirs(products)]
+    dirs = [a for a in [*materials, *products] if a.kind == "dir"]
+    legacy = [f"{n} (materials of {stage.name})" for n in _legacy_dirs(materials)] if dirs else []
+    legacy += [f"{n} (products of {stage.follows})" for n in _legacy_dirs(products)] if dirs else []
     if legacy:
         return [
             Reason(
@@ -1243,11 +1317,10 @@ def _follows(stage: StagePolicy, cand: Candidate, before: Candidate) -> list[Rea
                 "the stage again with this version of gatekeeper",
             )
         ]
-    prefixes = sorted(
-        {a.name for a in [*materials, *products] if a.kind == "dir"}, key=len, reverse=True
-    )
-    mats, mat_problems = _collapse(materials, prefixes)
-    prods, prod_problems = _collapse(products, prefixes)
+    # Equal lengths never both prefix one name, so their order does not matter.
+    prefixes = tuple(sorted({a.name for a in dirs}, key=len, reverse=True))
+    mats, mat_problems = cand.collapse("materials", prefixes)
+    prods, prod_problems = before.collapse("products", prefixes)
     parts = [*mat_problems, *prod_problems, *_differences(mats, prods, stage.follows)]
     if not parts:
         return []
