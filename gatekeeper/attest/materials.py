@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from gatekeeper._digest import sha256_files, tree_digest
+from gatekeeper._gcpause import collector_paused
 from gatekeeper._glob import Glob, compile_glob, static_prefix
 from gatekeeper.attest._progress import in_chunks
 from gatekeeper.collect.base import never_walked
@@ -200,7 +201,8 @@ def record_globs(
             f"--{what} {empty[0]!r} matches no file under {root} (globs are relative to the "
             "repository root; pass --allow-empty if that is expected)"
         )
-    return _record(root, sorted(matched.items()))
+    with collector_paused():
+        return _record(root, sorted(matched.items()))
 
 
 def record_dirs(
@@ -218,7 +220,8 @@ def record_dirs(
         path = root / rel
         if _through_link(root, rel, include_last=True) or not path.is_dir():
             raise InvalidInput(f"--{what}-dir {raw!r}: not a directory under {root}")
-        entries = _record(root, _walk(root, rel, never_walked(root, store)))
+        with collector_paused():
+            entries = _record(root, _walk(root, rel, never_walked(root, store)))
         out.append(dir_artifact(rel, entries))
     return out
 

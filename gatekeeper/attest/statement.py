@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from gatekeeper._fileio import dumps_json, loads_json_strict
+from gatekeeper._gcpause import collector_paused
 from gatekeeper.attest.dsse import unknown_fields
 from gatekeeper.errors import MalformedInput
 from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE
@@ -76,7 +77,8 @@ def _statement_data(predicate: StagePredicate) -> dict[str, Any]:
 
 
 def build_statement(predicate: StagePredicate) -> Statement:
-    return Statement.model_validate(_statement_data(predicate))
+    with collector_paused():
+        return Statement.model_validate(_statement_data(predicate))
 
 
 def statement_bytes(statement: Statement) -> bytes:
@@ -92,8 +94,9 @@ def canonical_statement(predicate: StagePredicate) -> tuple[Statement, bytes]:
     in JSON form, which dumping the statement again would only copy), so they are the
     bytes ``statement_bytes`` gives.
     """
-    data = _statement_data(predicate)
-    return Statement.model_validate(data), dumps_json(data, indent=None).encode("utf-8")
+    with collector_paused():
+        data = _statement_data(predicate)
+        return Statement.model_validate(data), dumps_json(data, indent=None).encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -289,6 +292,11 @@ def parse_attestation(
             field missing or malformed, or (without ``any_predicate``) an unknown
             predicate type.
     """
+    with collector_paused():
+        return _parse_payload(payload_type, payload, any_predicate=any_predicate)
+
+
+def _parse_payload(payload_type: str, payload: bytes, *, any_predicate: bool) -> StageRecord:
     data = _payload_object(payload_type, payload)
     if data.get("_type") == "link":
         return _parse_link(data)

@@ -1,9 +1,11 @@
 """The statement an attest signs is written in one JSON pass: the same bytes as the general
 path (``statement_bytes(build_statement(...))``) and as the Subject-model construction it
-replaced, for every kind of predicate."""
+replaced, for every kind of predicate; and the collector pause around bulk work restores
+the collector whatever happens in the block."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
@@ -12,6 +14,7 @@ from typing import Any
 import pytest
 
 from gatekeeper._fileio import dumps_json
+from gatekeeper._gcpause import collector_paused
 from gatekeeper.attest.statement import (
     build_statement,
     canonical_statement,
@@ -175,3 +178,26 @@ def test_the_subjects_are_validated_models() -> None:
 def test_a_large_predicate_is_byte_identical() -> None:
     predicate = _predicate(products=_files(5000), materials=_files(5000, "in/"))
     assert canonical_statement(predicate)[1] == _reference_bytes(predicate)
+
+
+def test_the_collector_is_paused_in_the_block_and_restored_after() -> None:
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+        with collector_paused():  # nested: still off, and the outer block turns it on
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ValueError, match="boom"), collector_paused():
+        raise ValueError("boom")
+    assert gc.isenabled()
+
+
+def test_a_collector_turned_off_by_the_caller_stays_off() -> None:
+    gc.disable()
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
