@@ -88,6 +88,8 @@ def _check_pattern(pattern: str) -> str:
 
 
 def _is_utf8(text: str) -> bool:
+    if text.isascii():  # a flag of the string: no encoding needed
+        return True
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -116,12 +116,22 @@ class Candidate:
     collapsed: dict[tuple[str, tuple[str, ...]], _Collapsed] = field(
         default_factory=dict, repr=False, compare=False
     )
+    recorded: dict[str, dict[str, dict[str, str]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def artifacts(self, side: str) -> list[Artifact]:
         """The record's ``materials`` or ``products`` (none without a record)."""
         if self.record is None:
             return []
         return self.record.materials if side == "materials" else self.record.products
+
+    def by_name(self, side: str) -> dict[str, dict[str, str]]:
+        """One side's digest sets by name, as recorded (a repeated name keeps its last)."""
+        found = self.recorded.get(side)
+        if found is None:
+            found = self.recorded[side] = {a.name: a.digest for a in self.artifacts(side)}
+        return found
 
     def collapse(self, side: str, prefixes: tuple[str, ...]) -> _Collapsed:
         """``_collapse`` of one side's artifacts, computed once per prefixes."""
@@ -1317,6 +1327,12 @@ def _follows(stage: StagePolicy, cand: Candidate, before: Candidate) -> list[Rea
                 "the stage again with this version of gatekeeper",
             )
         ]
+    if not dirs:
+        # Digest sets equal as recorded are equal in any hex case too: with no directory
+        # digest to fold files into, nothing differs (as ``_differences`` would find).
+        recorded = cand.by_name("materials")
+        if recorded == before.by_name("products") and all(recorded.values()):
+            return []
     # Equal lengths never both prefix one name, so their order does not matter.
     prefixes = tuple(sorted({a.name for a in dirs}, key=len, reverse=True))
     mats, mat_problems = cand.collapse("materials", prefixes)

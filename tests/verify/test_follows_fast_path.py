@@ -254,7 +254,14 @@ def test_a_candidate_collapses_each_side_once(monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setattr(evaluate, "_collapse", counted)
     arts = [Artifact(name=f"f{i}", digest={"sha256": f"{i:064x}"}) for i in range(100)]
+    # Handed over as recorded: equal digest sets by name, nothing to normalise.
     cand, before = _candidate(arts, []), _candidate([], list(arts))
+    for _ in range(3):
+        assert _follows(_STAGE, cand, before) == []
+    assert calls == []
+    # In another hex case: each side is normalised once, however often the link is checked.
+    upper = [Artifact(name=a.name, digest={"sha256": a.digest["sha256"].upper()}) for a in arts]
+    cand, before = _candidate(arts, []), _candidate([], upper)
     for _ in range(3):
         assert _follows(_STAGE, cand, before) == []
     assert calls == [100, 100]
