@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper import __version__
+from gatekeeper._pydantic_plugins import disable as disable_pydantic_plugins
 from gatekeeper.commands.args import (
     KEY_HELP,
     add_audit_args,
@@ -474,9 +475,9 @@ def _run(handler: str, args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # NOTE: gatekeeper uses no pydantic plugin; scanning every installed package's entry
-    # points for one costs each run tens of milliseconds.
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    # SECURITY: no installed package takes part in validating policies and attestations
+    # through a pydantic plugin (and no start-up scans every package's metadata for one).
+    disable_pydantic_plugins()
     if argv is None:
         # A gatekeeper process (not a caller embedding main()): cloud and HSM SDKs are
         # imported when a key URI needs them (gatekeeper/_sdk_imports.py).
