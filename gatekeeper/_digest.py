@@ -6,7 +6,6 @@ import hashlib
 import os
 import stat
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 
 _CHUNK = 1024 * 1024
 _LARGE = 4 * 1024 * 1024
@@ -112,6 +111,8 @@ def _sha256_many(paths: list[str], workers: int | None) -> list[str | None]:
         return _sha256_batch(paths)
     workers = workers or min(4, os.cpu_count() or 2)
     batches = [paths[i : i + _SMALL_BATCH] for i in range(0, len(paths), _SMALL_BATCH)]
+    from concurrent.futures import ThreadPoolExecutor  # only for many files
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return [digest for batch in pool.map(_sha256_batch, batches) for digest in batch]
 
@@ -121,6 +122,8 @@ def _sha256_large(paths: list[str], workers: int | None) -> list[str]:
     if len(paths) <= 1:
         return [_sha256_regular(path) for path in paths]
     workers = workers or min(8, (os.cpu_count() or 2) * 2)
+    from concurrent.futures import ThreadPoolExecutor  # only for several large files
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(_sha256_regular, paths))
 
