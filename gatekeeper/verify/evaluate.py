@@ -111,34 +111,20 @@ class Candidate:
     record: StageRecord | None
     problems: list[Reason]
     unverified: bool = False  # no trusted key signed it: its payload was never parsed
-    # (side, directory prefixes) -> that side's artifacts by name (``_collapse``): a
-    # ``follows`` link is compared while a chain is chosen, and again for its reasons.
-    collapsed: dict[tuple[str, tuple[str, ...]], _Collapsed] = field(
-        default_factory=dict, repr=False, compare=False
-    )
-    recorded: dict[str, dict[str, dict[str, str]]] = field(
-        default_factory=dict, repr=False, compare=False
-    )
+    # "materials" / "products" -> what ``follows`` reads of that side, worked out once: a
+    # link is compared while a chain is chosen, and again for its reasons.
+    sides: dict[str, _Side] = field(default_factory=dict, repr=False, compare=False)
 
-    def artifacts(self, side: str) -> list[Artifact]:
+    def side(self, name: str) -> _Side:
         """The record's ``materials`` or ``products`` (none without a record)."""
-        if self.record is None:
-            return []
-        return self.record.materials if side == "materials" else self.record.products
-
-    def by_name(self, side: str) -> dict[str, dict[str, str]]:
-        """One side's digest sets by name, as recorded (a repeated name keeps its last)."""
-        found = self.recorded.get(side)
+        found = self.sides.get(name)
         if found is None:
-            found = self.recorded[side] = {a.name: a.digest for a in self.artifacts(side)}
-        return found
-
-    def collapse(self, side: str, prefixes: tuple[str, ...]) -> _Collapsed:
-        """``_collapse`` of one side's artifacts, computed once per prefixes."""
-        key = (side, prefixes)
-        found = self.collapsed.get(key)
-        if found is None:
-            found = self.collapsed[key] = _collapse(self.artifacts(side), list(prefixes))
+            record = self.record
+            if record is None:
+                artifacts: list[Artifact] = []
+            else:
+                artifacts = record.materials if name == "materials" else record.products
+            found = self.sides[name] = _Side(artifacts)
         return found
 
     @property
@@ -1231,6 +1217,29 @@ def _legacy_dirs(artifacts: list[Artifact]) -> list[str]:
 _Collapsed = tuple[dict[str, dict[str, str]], list[str]]
 
 
+class _Side:
+    """One side of a ``follows`` link (a record's materials or products), read once."""
+
+    def __init__(self, artifacts: list[Artifact]) -> None:
+        self.artifacts = artifacts
+        self.dirs = [a for a in artifacts if a.kind == "dir"]  # directory digests
+        self._recorded: dict[str, dict[str, str]] | None = None
+        self._collapsed: dict[tuple[str, ...], _Collapsed] = {}
+
+    def recorded(self) -> dict[str, dict[str, str]]:
+        """Digest sets by name, as recorded (a repeated name keeps its last)."""
+        if self._recorded is None:
+            self._recorded = {a.name: a.digest for a in self.artifacts}
+        return self._recorded
+
+    def collapse(self, prefixes: tuple[str, ...]) -> _Collapsed:
+        """``_collapse`` of the artifacts, once per set of prefixes."""
+        found = self._collapsed.get(prefixes)
+        if found is None:
+            found = self._collapsed[prefixes] = _collapse(self.artifacts, list(prefixes))
+        return found
+
+
 def _collapse(artifacts: list[Artifact], prefixes: list[str]) -> _Collapsed:
     """(name -> digest set, problems), files under a directory-digest prefix folded into it.
 
@@ -1313,10 +1322,10 @@ def _differences(
 def _follows(stage: StagePolicy, cand: Candidate, before: Candidate) -> list[Reason]:
     if cand.record is None or before.record is None or stage.follows is None:
         return []
-    materials, products = cand.record.materials, before.record.products
-    dirs = [a for a in [*materials, *products] if a.kind == "dir"]
-    legacy = [f"{n} (materials of {stage.name})" for n in _legacy_dirs(materials)] if dirs else []
-    legacy += [f"{n} (products of {stage.follows})" for n in _legacy_dirs(products)] if dirs else []
+    materials, products = cand.side("materials"), before.side("products")
+    dirs = [*materials.dirs, *products.dirs]
+    legacy = [f"{n} (materials of {stage.name})" for n in _legacy_dirs(materials.dirs)]
+    legacy += [f"{n} (products of {stage.follows})" for n in _legacy_dirs(products.dirs)]
     if legacy:
         return [
             Reason(
@@ -1330,13 +1339,13 @@ def _follows(stage: StagePolicy, cand: Candidate, before: Candidate) -> list[Rea
     if not dirs:
         # Digest sets equal as recorded are equal in any hex case too: with no directory
         # digest to fold files into, nothing differs (as ``_differences`` would find).
-        recorded = cand.by_name("materials")
-        if recorded == before.by_name("products") and all(recorded.values()):
+        recorded = materials.recorded()
+        if recorded == products.recorded() and all(recorded.values()):
             return []
     # Equal lengths never both prefix one name, so their order does not matter.
     prefixes = tuple(sorted({a.name for a in dirs}, key=len, reverse=True))
-    mats, mat_problems = cand.collapse("materials", prefixes)
-    prods, prod_problems = before.collapse("products", prefixes)
+    mats, mat_problems = materials.collapse(prefixes)
+    prods, prod_problems = products.collapse(prefixes)
     parts = [*mat_problems, *prod_problems, *_differences(mats, prods, stage.follows)]
     if not parts:
         return []
