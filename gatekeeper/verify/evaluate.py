@@ -25,7 +25,12 @@ from securesystemslib.signer import SSlibKey
 from gatekeeper._digest import sha256_file
 from gatekeeper._fileio import loads_json_strict
 from gatekeeper.attest.bundle import bundle_statement_key
-from gatekeeper.attest.dsse import MAX_SIGNATURES, TooManySignatures, read_envelope
+from gatekeeper.attest.dsse import (
+    MAX_SIGNATURES,
+    SignatureCheck,
+    TooManySignatures,
+    read_envelope,
+)
 from gatekeeper.attest.keys import load_public_key
 from gatekeeper.attest.signed import is_metablock, open_signed
 from gatekeeper.attest.statement import StageRecord, parse_attestation
@@ -294,20 +299,16 @@ def _artifact_reasons(
     that does not pass so is judged again on every stage's attestations, which gives the
     verdict and every reason exactly as reading the whole store does.
     """
-    # Payloads parsed so far: an attestation listed under several stages or subjects (a
-    # build's envelope names the artifact the final stage names too) is parsed once.
-    parsed: _Parsed = {}
+    reads = _Reads()
     pending = [
         subject
         for subject in subjects
-        if not _passes_quickly(
-            store, subject, policy, keys, now, cfg.commit, trace, bundles, parsed
-        )
+        if not _passes_quickly(store, subject, policy, keys, now, cfg.commit, trace, bundles, reads)
     ]
     if not pending:
         return []
     loads = {
-        stage.name: _load_candidates(store, stage, policy, keys, now, bundles, parsed)
+        stage.name: _load_candidates(store, stage, policy, keys, now, bundles, reads)
         for stage in policy.stages
     }
     candidates = _Pool(
@@ -336,7 +337,7 @@ def _passes_quickly(
     commit: str | None,
     trace: VerifyTrace,
     bundles: BundleVerifier | None,
-    parsed: _Parsed | None = None,
+    reads: _Reads | None = None,
 ) -> bool:
     """Whether the artifact passes on the attestations filed under its digests and its runs.
 
@@ -354,7 +355,7 @@ def _passes_quickly(
             for alg, value in sorted(artifact.digests.items())
             for stored in store.by_subject(f"{alg}:{value}", complete=False)
         ]
-        finals = _examine_all(found, final, policy, keys, now, bundles, parsed).candidates
+        finals = _examine_all(found, final, policy, keys, now, bundles, reads).candidates
         named = _Pool({final.name: finals}, final=final.name).finals_naming(artifact)
         runs = list(dict.fromkeys(c.binding for c in named[:MAX_CHAINS_PER_SUBJECT]))
         if not named or len(runs) > _QUICK_RUNS:
@@ -362,7 +363,7 @@ def _passes_quickly(
         by_stage = {final.name: finals}
         for stage in policy.stages[:-1]:
             by_stage[stage.name] = _run_candidates(
-                store, stage, runs, policy, keys, now, bundles, parsed
+                store, stage, runs, policy, keys, now, bundles, reads
             )
     except StoreLimitError:
         return False  # the full read meets the same cap, and names it
@@ -378,7 +379,7 @@ def _run_candidates(
     keys: dict[str, SSlibKey],
     now: datetime,
     bundles: BundleVerifier | None,
-    parsed: _Parsed | None = None,
+    reads: _Reads | None = None,
 ) -> list[Candidate]:
     """The attestations of ``stage`` the store's run index files under ``runs`` and under
     no run identity, examined as ``_load_candidates`` examines a stage's, newest first."""
@@ -388,7 +389,7 @@ def _run_candidates(
         for run_id, source_commit in dict.fromkeys([*runs, _UNBOUND])
         for stored in store.by_run(RunKey(run_id, source_commit), index, complete=False)
     ]
-    return _examine_all(found, stage, policy, keys, now, bundles, parsed).candidates
+    return _examine_all(found, stage, policy, keys, now, bundles, reads).candidates
 
 
 def _run_verify(cfg: VerifyConfig, trace: VerifyTrace) -> Verdict:
@@ -459,10 +460,10 @@ def _load_candidates(
     keys: dict[str, SSlibKey],
     now: datetime,
     bundles: BundleVerifier | None = None,
-    parsed: _Parsed | None = None,
+    reads: _Reads | None = None,
 ) -> _StageLoad:
     found = [stored for index in index_stages(stage) for stored in store.by_stage(index)]
-    return _examine_all(found, stage, policy, keys, now, bundles, parsed)
+    return _examine_all(found, stage, policy, keys, now, bundles, reads)
 
 
 def _examine_all(
@@ -472,7 +473,7 @@ def _examine_all(
     keys: dict[str, SSlibKey],
     now: datetime,
     bundles: BundleVerifier | None,
-    parsed: _Parsed | None = None,
+    reads: _Reads | None = None,
 ) -> _StageLoad:
     """The candidates ``found`` holds for ``stage`` (each item once; Sigstore bundles
     grouped by the statement they sign), newest first."""
@@ -487,13 +488,13 @@ def _examine_all(
         if signed is not None:
             statements.setdefault(signed, []).append(stored)
             continue
-        candidate = _examine(stored, stage, policy, keys, now, load.unmatched, parsed)
+        candidate = _examine(stored, stage, policy, keys, now, load.unmatched, reads)
         if candidate is not None:
             load.candidates.append(candidate)
     verifier = bundles or BundleVerifier({}, {})
     for group in statements.values():
         candidate = _examine_bundles(
-            group, stage, policy, keys, now, load.unmatched, verifier, parsed
+            group, stage, policy, keys, now, load.unmatched, verifier, reads
         )
         if candidate is not None:
             load.candidates.append(candidate)
@@ -508,9 +509,48 @@ def _examine(
     keys: dict[str, SSlibKey],
     now: datetime,
     unmatched: list[str],
-    parsed: _Parsed | None = None,
+    reads: _Reads | None = None,
 ) -> Candidate | None:
     where = stored.id[:12]
+    opened = reads.opened.get(stored.id) if reads is not None else None
+    if opened is None or opened.data != stored.data:
+        read = _open(stored, stage, keys, where)
+        if isinstance(read, Candidate):
+            return read  # why it cannot be a candidate (not kept: it says so again)
+        opened = read
+        if reads is not None:
+            reads.opened[stored.id] = opened
+    judged = judge_signatures(opened.checks, stage, keys, where)
+    signed = _Signed(stored, where, opened.payload_type, opened.payload, judged)
+    return _candidate(signed, stage, policy, now, unmatched, reads)
+
+
+@dataclass(frozen=True)
+class _Opened:
+    """A stored envelope opened, and its signatures checked under the policy's keys."""
+
+    data: bytes  # the stored bytes (a store's id for them is not taken on trust)
+    payload_type: str
+    payload: bytes
+    checks: list[SignatureCheck]
+
+
+@dataclass
+class _Reads:
+    """What one verify has read, by content: an attestation listed under several stages or
+    subjects (a build's envelope names the artifact the final stage names too) is opened,
+    its signatures checked, and its payload parsed once. What fails is not kept (and fails
+    again, the same way)."""
+
+    opened: dict[str, _Opened] = field(default_factory=dict)  # by envelope id
+    records: dict[tuple[str, bytes], StageRecord] = field(default_factory=dict)
+
+
+def _open(
+    stored: StoredEnvelope, stage: StagePolicy, keys: dict[str, SSlibKey], where: str
+) -> _Opened | Candidate:
+    """The stored envelope opened and its signatures checked under ``keys``, or the candidate
+    that says why it cannot be (malformed, unsigned, too many signatures)."""
     try:
         obj = loads_json_strict(stored.data)
         if not is_metablock(obj):
@@ -545,10 +585,7 @@ def _examine(
             None,
             [Reason(code="verify/malformed", stage=stage.name, message=str(exc))],
         )
-    payload = document.payload
-    judged = judge_signatures(checks, stage, keys, where)
-    signed = _Signed(stored, where, document.payload_type, payload, judged)
-    return _candidate(signed, stage, policy, now, unmatched, parsed)
+    return _Opened(stored.data, document.payload_type, document.payload, checks)
 
 
 def _examine_bundles(
@@ -559,7 +596,7 @@ def _examine_bundles(
     now: datetime,
     unmatched: list[str],
     bundles: BundleVerifier,
-    parsed: _Parsed | None = None,
+    reads: _Reads | None = None,
 ) -> Candidate | None:
     """Sigstore bundles over one statement, judged together: each bundle is one signature.
 
@@ -598,7 +635,7 @@ def _examine_bundles(
     if verified is None:
         return Candidate(stored, None, [judged.reason] if judged.reason else [], unverified=True)
     signed = _Signed(stored, where, verified[0], verified[1], judged)
-    return _candidate(signed, stage, policy, now, unmatched, parsed)
+    return _candidate(signed, stage, policy, now, unmatched, reads)
 
 
 @dataclass(frozen=True)
@@ -612,19 +649,14 @@ class _Signed:
     judged: SignatureJudgement
 
 
-# (payload type, payload bytes) -> the record parsed from them (all ``parse_attestation``
-# reads); a payload that does not parse is not kept, and raises again.
-_Parsed = dict[tuple[str, bytes], StageRecord]
-
-
-def _parse(signed: _Signed, parsed: _Parsed | None) -> StageRecord:
+def _parse(signed: _Signed, reads: _Reads | None) -> StageRecord:
     """``parse_attestation`` of the signed payload, once per verify. Raises MalformedInput."""
     key = (signed.payload_type, signed.payload)
-    record = parsed.get(key) if parsed is not None else None
+    record = reads.records.get(key) if reads is not None else None
     if record is None:
         record = parse_attestation(*key)
-        if parsed is not None:
-            parsed[key] = record
+        if reads is not None:
+            reads.records[key] = record
     return record
 
 
@@ -634,7 +666,7 @@ def _candidate(
     policy: Policy,
     now: datetime,
     unmatched: list[str],
-    parsed: _Parsed | None = None,
+    reads: _Reads | None = None,
 ) -> Candidate | None:
     """The candidate an attestation is for ``stage`` once its signatures were judged."""
     stored, where, judged = signed.stored, signed.where, signed.judged
@@ -652,7 +684,7 @@ def _candidate(
         # store could otherwise make every verify parse megabytes of crafted JSON.
         return Candidate(stored, None, [judgement], unverified=True)
     try:
-        record = _parse(signed, parsed)
+        record = _parse(signed, reads)
     except MalformedInput as exc:
         reasons = [
             Reason(code="verify/malformed", stage=stage.name, message=f"envelope {where}: {exc}")

@@ -11,7 +11,9 @@ end to end on a chain of many files.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import random
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,10 +21,11 @@ from pathlib import Path
 import pytest
 
 from gatekeeper.attest.materials import dir_artifact
+from gatekeeper.attest.signed import SignedDocument
 from gatekeeper.attest.statement import StageRecord
 from gatekeeper.models.policy import StagePolicy
 from gatekeeper.models.statement import TREE_DIGEST_ALG, Artifact, RunInfo, StagePredicate
-from gatekeeper.models.verdict import Reason
+from gatekeeper.models.verdict import Reason, Verdict
 from gatekeeper.store import StoredEnvelope
 from gatekeeper.verify import evaluate
 from gatekeeper.verify.evaluate import Candidate, _collapse, _differences, _follows
@@ -343,20 +346,67 @@ def test_a_repeated_name_keeps_its_last_digest(pipeline: Pipeline) -> None:
     assert pipeline.verify(_chain(pipeline, handed, [forged, *handed])).allowed
 
 
-def test_an_envelope_listed_under_two_stages_is_parsed_once(
+def test_an_envelope_listed_under_two_stages_is_opened_and_parsed_once(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The build's envelope names the artifact, as the final stage's does: the quick look
-    reads it for the final stage and again for its own stage; its payload is parsed once."""
+    reads it for the final stage and again for its own stage; its signatures are checked and
+    its payload parsed once."""
     parsed: list[str] = []
-    real = evaluate.parse_attestation
+    opened: list[int] = []
+    real_parse, real_open = evaluate.parse_attestation, evaluate.open_signed
 
     def counted(payload_type: str, payload: bytes, *args: object, **kwargs: bool) -> StageRecord:
         parsed.append(hashlib.sha256(payload).hexdigest())
-        return real(payload_type, payload)
+        return real_parse(payload_type, payload)
+
+    def counted_open(obj: object, what: str = "envelope") -> SignedDocument:
+        opened.append(id(obj))
+        return real_open(obj, what)
 
     monkeypatch.setattr(evaluate, "parse_attestation", counted)
+    monkeypatch.setattr(evaluate, "open_signed", counted_open)
     artifact = pipeline.run_all(run_id="run-9")
     verdict = pipeline.verify(artifact)
     assert verdict.allowed
     assert len(parsed) == len(set(parsed)) == 3  # source, build, release: each once
+    assert len(opened) == 3
+
+
+class _Forgetful(dict):  # type: ignore[type-arg]
+    """A cache that keeps nothing: every read takes the general path."""
+
+    def __setitem__(self, key: object, value: object) -> None:
+        return None
+
+
+def _verify_without_reads(
+    pipeline: Pipeline, artifact: Path, monkeypatch: pytest.MonkeyPatch
+) -> Verdict:
+    real = evaluate._Reads
+    with monkeypatch.context() as patch:
+        patch.setattr(evaluate, "_Reads", lambda: real(_Forgetful(), _Forgetful()))
+        return pipeline.verify(artifact)
+
+
+def test_a_tampered_envelope_listed_under_two_stages_is_refused_for_each(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What does not open is not kept: the build's envelope, its payload altered after
+    signing, is refused as the final stage's candidate and again as the build's, with the
+    reasons of a verify that keeps nothing it read."""
+    artifact = pipeline.run_all(run_id="run-9")
+    assert pipeline.verify(artifact) == _verify_without_reads(pipeline, artifact, monkeypatch)
+    envelopes = pipeline.store / "envelopes"
+    build = next(p for p in envelopes.iterdir() if b'"stage":"build"' in _payload(p))
+    data = json.loads(build.read_bytes())
+    data["payload"] = base64.b64encode(_payload(build).replace(b"run-9", b"run-8")).decode()
+    build.write_text(json.dumps(data))
+    verdict = pipeline.verify(artifact)
+    assert codes(verdict) == {"verify/bad-signature"}
+    assert "the payload or signature was altered" in verdict.reasons[0].message
+    assert verdict == _verify_without_reads(pipeline, artifact, monkeypatch)
+
+
+def _payload(path: Path) -> bytes:
+    return base64.b64decode(json.loads(path.read_bytes())["payload"])
