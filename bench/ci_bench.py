@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _bytecode import compile_gatekeeper
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -169,6 +171,7 @@ def bench_renderers(n: int, runs: int) -> dict[str, float]:
 
 
 def main() -> int:
+    compile_gatekeeper()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=5)

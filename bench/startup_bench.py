@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _bytecode import compile_gatekeeper
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -98,6 +100,7 @@ def imports(cmd: list[str], cwd: Path) -> tuple[float, list[tuple[float, str]], 
 
 
 def main() -> int:
+    compile_gatekeeper()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--budget-ms", type=float, default=80.0)
