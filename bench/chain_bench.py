@@ -35,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _bytecode import compile_gatekeeper
+
 PY = sys.executable
 BIN = Path(PY).parent
 
@@ -296,6 +298,7 @@ def startup() -> float:
 
 
 def main() -> None:
+    compile_gatekeeper()
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--repeat", type=int, default=3)
