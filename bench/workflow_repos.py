@@ -16,9 +16,14 @@ hand: the precision table of bench/README.md is that reading.
 gatekeeper runs as an installed package does, with its bytecode cache (the environment's
 PYTHONDONTWRITEBYTECODE is cleared for it and a warm-up run writes the caches).
 
+``--baseline PYTHON`` also times a second gatekeeper installation (another version's
+environment, e.g. main's) in the same rounds, interleaved with the other two: before and
+after side by side, each with its ratio to zizmor, and whether both report the same
+findings. The load average is printed before and after.
+
 Usage:
     .venv/bin/python bench/workflow_repos.py REPO... [--runs 3] [--zizmor PATH]
-        [--findings medium-plus.json]
+        [--findings medium-plus.json] [--baseline PYTHON]
 """
 
 from __future__ import annotations
@@ -58,6 +63,60 @@ def _time(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     return time.perf_counter() - start, _cpu() - cpu, done.stdout
 
 
+def _check(python: str, repo: Path) -> list[str]:
+    return [
+        python,
+        "-m",
+        "gatekeeper",
+        "check",
+        str(repo),
+        "--only",
+        "pipeline",
+        "--format",
+        "json",
+    ]
+
+
+def _findings(report: str) -> list[tuple[object, ...]]:
+    found = json.loads(report)["findings"] if report else []
+    return [tuple(f.get(k) for k in ("rule", "severity", "path", "line", "message")) for f in found]
+
+
+def _baseline(args: argparse.Namespace, env: dict[str, str]) -> int:
+    """Before (``--baseline``) and after (this environment) against zizmor, interleaved."""
+    tools = {"before": args.baseline, "after": sys.executable}
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"{'repository':34} {'before':>8} {'after':>8} {'zizmor':>8} {'ratios':>11}  same")
+    wall: collections.Counter[str] = collections.Counter()
+    cpu: collections.Counter[str] = collections.Counter()
+    for repo in args.repos:
+        times: dict[str, list[tuple[float, float]]] = {"before": [], "after": [], "zizmor": []}
+        reports: dict[str, str] = {}
+        for _ in range(args.runs):
+            for name, python in tools.items():
+                elapsed, used, reports[name] = _time(_check(python, repo), env)
+                times[name].append((elapsed, used))
+            elapsed, used, _ = _time([args.zizmor, "--offline", "--format", "json", str(repo)], env)
+            times["zizmor"].append((elapsed, used))
+        med = {k: statistics.median(w for w, _ in v) for k, v in times.items()}
+        for k, v in times.items():
+            wall[k] += med[k]
+            cpu[k] += statistics.median(c for _, c in v)
+        same = _findings(reports["before"]) == _findings(reports["after"])
+        print(
+            f"{repo.name:34} {med['before']:7.2f}s {med['after']:7.2f}s {med['zizmor']:7.2f}s "
+            f"{med['before'] / med['zizmor']:5.2f} → {med['after'] / med['zizmor']:4.2f}  "
+            f"{'yes' if same else 'NO'}"
+        )
+    for label, total in (("total", wall), ("total CPU (user + system)", cpu)):
+        print(
+            f"{label:34} {total['before']:7.2f}s {total['after']:7.2f}s {total['zizmor']:7.2f}s "
+            f"{total['before'] / total['zizmor']:5.2f} → {total['after'] / total['zizmor']:4.2f}"
+        )
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
+
+
 def main() -> int:
     compile_gatekeeper()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -65,9 +124,20 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--zizmor", default=shutil.which("zizmor") or "zizmor")
     parser.add_argument("--findings", type=Path, help="write medium+ findings (JSON) here")
+    parser.add_argument(
+        "--baseline", metavar="PYTHON", help="a Python with another gatekeeper installed"
+    )
     args = parser.parse_args()
     env = _env()
     subprocess.run([*GATEKEEPER, "--version"], capture_output=True, env=env, check=False)
+    if args.baseline:
+        # NOTE: `python -m` puts the working directory first on sys.path: run from a
+        # directory without a gatekeeper package, or the baseline imports this checkout.
+        args.repos = [repo.resolve() for repo in args.repos]
+        os.chdir("/")
+        warm = [args.baseline, "-m", "gatekeeper", "--version"]
+        subprocess.run(warm, capture_output=True, env=env, check=False)
+        return _baseline(args, env)
     totals = {"gatekeeper": 0.0, "zizmor": 0.0}
     cpu = {"gatekeeper": 0.0, "zizmor": 0.0}
     severities: collections.Counter[str] = collections.Counter()
