@@ -10,12 +10,36 @@ from __future__ import annotations
 import re
 import shlex
 
+
+class _Lazy:
+    """A pattern compiled on its first search: half of all runs (no line naming a fetcher
+    or a TLS switch) never need these, and compiling them costs every process ~3 ms."""
+
+    __slots__ = ("_compiled", "_flags", "_pattern")
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self._pattern = pattern
+        self._flags = flags
+        self._compiled: re.Pattern[str] | None = None
+
+    def _get(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(self._pattern, self._flags)
+        return self._compiled
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self._get().search(text)
+
+    def split(self, text: str) -> list[str]:
+        return self._get().split(text)
+
+
 _SHELLS = r"(?:bash|sh|zsh|ksh|dash|ash|fish|python[0-9.]*|perl|ruby|node|pwsh|powershell)"
 _SUDO = r"(?:sudo(?:\s+-[A-Za-z-]+)*\s+)?(?:env\s+(?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*)?"
 _REMOTE_SCRIPT = (
     (
         "a download piped into a shell",
-        re.compile(
+        _Lazy(
             r"\b(?:curl|wget)\b[^|\n]*\|\s*"
             + _SUDO
             + r"(?:/usr/(?:local/)?bin/|/bin/)?"
@@ -25,14 +49,14 @@ _REMOTE_SCRIPT = (
     ),
     (
         "a download executed through process or command substitution",
-        re.compile(
+        _Lazy(
             r"(?:\b(?:bash|sh|zsh|ksh|dash|source|eval|python[0-9.]*|perl|ruby)\b|(?:^|[\s;&|(])\.)"
             r"\s+(?:-\w+\s+)*[\"']?(?:<\(|\$\(|`)\s*(?:sudo\s+)?(?:curl|wget)\b",
         ),
     ),
     (
         "a download passed to Invoke-Expression",
-        re.compile(
+        _Lazy(
             r"\b(?:iex|invoke-expression)\b[\s(]*(?:iwr|irm|invoke-webrequest|invoke-restmethod|"
             r"curl|wget|new-object\s+(?:system\.)?net\.webclient)\b",
             re.IGNORECASE,
@@ -40,7 +64,7 @@ _REMOTE_SCRIPT = (
     ),
     (
         "a download piped into Invoke-Expression",
-        re.compile(
+        _Lazy(
             r"\b(?:iwr|irm|invoke-webrequest|invoke-restmethod|curl|wget|downloadstring)\b[^|\n]*"
             r"\|\s*(?:iex|invoke-expression)\b",
             re.IGNORECASE,
@@ -53,18 +77,16 @@ _INSECURE_FETCH = (
     (
         "`curl -k`/`--insecure` skips TLS verification",
         # NOTE: within the one curl command: `curl … && make -k` is not curl's -k.
-        re.compile(
-            r"\bcurl\b(?:(?!&&|\|\|)[^|;\n])*?\s(?:--insecure\b|-[a-zA-Z]*k[a-zA-Z]*(?=\s|$))"
-        ),
+        _Lazy(r"\bcurl\b(?:(?!&&|\|\|)[^|;\n])*?\s(?:--insecure\b|-[a-zA-Z]*k[a-zA-Z]*(?=\s|$))"),
     ),
-    ("`--insecure` skips TLS verification", re.compile(r"(?<![\w-])--insecure(?![\w-])")),
+    ("`--insecure` skips TLS verification", _Lazy(r"(?<![\w-])--insecure(?![\w-])")),
     (
         "`wget --no-check-certificate` skips TLS verification",
-        re.compile(r"--no-check-certificate\b"),
+        _Lazy(r"--no-check-certificate\b"),
     ),
     (
         "TLS verification is disabled",
-        re.compile(
+        _Lazy(
             r"--insecure-skip-tls-verify(?:=true)?(?![\w=-])|--(?:skip-)?tls-verify[= ]false\b|"
             r"--skip-tls-verify\b|-SkipCertificateCheck\b",
             re.IGNORECASE,
@@ -72,15 +94,15 @@ _INSECURE_FETCH = (
     ),
     (
         "`--trusted-host` lets pip fetch over unverified connections",
-        re.compile(r"--trusted-host\b"),
+        _Lazy(r"--trusted-host\b"),
     ),
     (
         "package signature checks are disabled (`--nogpgcheck`)",
-        re.compile(r"--nogpgcheck\b|--no-gpg-checks?\b|\bgpgcheck\s*=\s*0\b"),
+        _Lazy(r"--nogpgcheck\b|--no-gpg-checks?\b|\bgpgcheck\s*=\s*0\b"),
     ),
     (
         "apt accepts unauthenticated packages",
-        re.compile(
+        _Lazy(
             r"--allow-unauthenticated\b|--allow-insecure-repositories\b|"
             r"AllowUnauthenticated\s*=?\s*(?:\"|')?true|AllowInsecureRepositories\s*=?\s*(?:\"|')?true",
             re.IGNORECASE,
@@ -88,23 +110,23 @@ _INSECURE_FETCH = (
     ),
     (
         "`strict-ssl false` disables TLS verification for the package manager",
-        re.compile(r"strict[-_]ssl[\"']?\s*[= ]\s*[\"']?" + FALSEY + r"\b", re.IGNORECASE),
+        _Lazy(r"strict[-_]ssl[\"']?\s*[= ]\s*[\"']?" + FALSEY + r"\b", re.IGNORECASE),
     ),
     (
         "`GIT_SSL_NO_VERIFY` disables TLS verification for git",
-        re.compile(r"\bGIT_SSL_NO_VERIFY\s*=\s*[\"']?(?!(?:false|0|no|off)?[\"']?(?:\s|$))\S"),
+        _Lazy(r"\bGIT_SSL_NO_VERIFY\s*=\s*[\"']?(?!(?:false|0|no|off)?[\"']?(?:\s|$))\S"),
     ),
     (
         "git's `http.sslVerify` is switched off",
-        re.compile(r"http\.sslverify\s*[= ]\s*[\"']?" + FALSEY + r"\b", re.IGNORECASE),
+        _Lazy(r"http\.sslverify\s*[= ]\s*[\"']?" + FALSEY + r"\b", re.IGNORECASE),
     ),
     (
         "`NODE_TLS_REJECT_UNAUTHORIZED=0` disables TLS verification for Node.js",
-        re.compile(r"\bNODE_TLS_REJECT_UNAUTHORIZED\s*=\s*[\"']?0\b"),
+        _Lazy(r"\bNODE_TLS_REJECT_UNAUTHORIZED\s*=\s*[\"']?0\b"),
     ),
     (
         "`PYTHONHTTPSVERIFY=0` disables TLS verification for Python",
-        re.compile(r"\bPYTHONHTTPSVERIFY\s*=\s*[\"']?0\b"),
+        _Lazy(r"\bPYTHONHTTPSVERIFY\s*=\s*[\"']?0\b"),
     ),
 )
 
@@ -115,20 +137,20 @@ _SUDO_MORE = r"(?:sudo(?:\s+-[A-Za-z]+)*\s+|env(?:\s+[A-Za-z_][A-Za-z0-9_]*=\S*)
 
 _REMOTE_SCRIPT_MORE = (
     # curl ... | sh, wget -O- ... | sudo bash -s --
-    re.compile(rf"\b{_FETCHER}\b[^|;&\n]*\|\s*{_SUDO_MORE}(?:/usr)?(?:/bin/)?{_INTERPRETER}\b"),
+    _Lazy(rf"\b{_FETCHER}\b[^|;&\n]*\|\s*{_SUDO_MORE}(?:/usr)?(?:/bin/)?{_INTERPRETER}\b"),
     # bash <(curl ...), source <(wget ...), . <(curl ...)
-    re.compile(rf"(?:\b{_INTERPRETER}|\bsource|(?:^|\s)\.)\s+(?:-\S+\s+)*<\(\s*{_FETCHER}\b"),
+    _Lazy(rf"(?:\b{_INTERPRETER}|\bsource|(?:^|\s)\.)\s+(?:-\S+\s+)*<\(\s*{_FETCHER}\b"),
     # sh -c "$(curl ...)", python -c "$(wget -qO- ...)"
-    re.compile(rf"\b{_INTERPRETER}\s+(?:-\S+\s+)*-c\s+[\"']?\$\(\s*{_FETCHER}\b"),
+    _Lazy(rf"\b{_INTERPRETER}\s+(?:-\S+\s+)*-c\s+[\"']?\$\(\s*{_FETCHER}\b"),
     # eval "$(curl ...)"
-    re.compile(rf"\beval\s+[\"']?\$\(\s*{_FETCHER}\b"),
+    _Lazy(rf"\beval\s+[\"']?\$\(\s*{_FETCHER}\b"),
     # PowerShell: iex (iwr ...), iwr ... | iex
-    re.compile(
+    _Lazy(
         r"\b(?:iex|Invoke-Expression)\b[\s(]*(?:\(?\s*)(?:iwr|irm|Invoke-WebRequest|"
         r"Invoke-RestMethod|\(?New-Object\s+(?:System\.)?Net\.WebClient)",
         re.IGNORECASE,
     ),
-    re.compile(
+    _Lazy(
         r"\b(?:iwr|irm|Invoke-WebRequest|Invoke-RestMethod)\b[^|;\n]*\|\s*"
         r"(?:iex|Invoke-Expression)\b",
         re.IGNORECASE,
@@ -136,44 +158,44 @@ _REMOTE_SCRIPT_MORE = (
 )
 
 _INSECURE_MORE = (
-    ("--insecure", re.compile(r"(?<![\w-])--insecure(?![\w-])")),
-    ("--no-check-certificate", re.compile(r"(?<![\w-])--no-check-certificate(?![\w-])")),
-    ("--trusted-host", re.compile(r"(?<![\w-])--trusted-host(?![\w-])")),
-    ("--nogpgcheck", re.compile(r"(?<![\w-])--nogpgcheck(?![\w-])")),
-    ("--no-gpg-checks", re.compile(r"(?<![\w-])--no-gpg-checks(?![\w-])")),
-    ("--allow-unauthenticated", re.compile(r"(?<![\w-])--allow-unauthenticated(?![\w-])")),
+    ("--insecure", _Lazy(r"(?<![\w-])--insecure(?![\w-])")),
+    ("--no-check-certificate", _Lazy(r"(?<![\w-])--no-check-certificate(?![\w-])")),
+    ("--trusted-host", _Lazy(r"(?<![\w-])--trusted-host(?![\w-])")),
+    ("--nogpgcheck", _Lazy(r"(?<![\w-])--nogpgcheck(?![\w-])")),
+    ("--no-gpg-checks", _Lazy(r"(?<![\w-])--no-gpg-checks(?![\w-])")),
+    ("--allow-unauthenticated", _Lazy(r"(?<![\w-])--allow-unauthenticated(?![\w-])")),
     (
         "--allow-insecure-repositories",
-        re.compile(r"(?<![\w-])--allow-insecure-repositories(?![\w-])"),
+        _Lazy(r"(?<![\w-])--allow-insecure-repositories(?![\w-])"),
     ),
-    ("--allow-untrusted", re.compile(r"(?<![\w-])--allow-untrusted(?![\w-])")),
-    ("--no-verify-ssl", re.compile(r"(?<![\w-])--no-verify-ssl(?![\w-])")),
+    ("--allow-untrusted", _Lazy(r"(?<![\w-])--allow-untrusted(?![\w-])")),
+    ("--no-verify-ssl", _Lazy(r"(?<![\w-])--no-verify-ssl(?![\w-])")),
     (
         "--insecure-skip-tls-verify",
-        re.compile(r"(?<![\w-])--insecure-skip-tls-verify(?:=true)?(?![\w=-])"),
+        _Lazy(r"(?<![\w-])--insecure-skip-tls-verify(?:=true)?(?![\w=-])"),
     ),
-    ("--tls-verify=false", re.compile(r"(?<![\w-])--tls-verify[= ]false\b")),
-    ("strict-ssl false", re.compile(r"\bstrict[-_]ssl(?:\s+|\s*=\s*)false\b", re.IGNORECASE)),
+    ("--tls-verify=false", _Lazy(r"(?<![\w-])--tls-verify[= ]false\b")),
+    ("strict-ssl false", _Lazy(r"\bstrict[-_]ssl(?:\s+|\s*=\s*)false\b", re.IGNORECASE)),
     (
         "GIT_SSL_NO_VERIFY",
-        re.compile(r"\bGIT_SSL_NO_VERIFY\s*=\s*[\"']?(?:1|true|yes|on)\b", re.IGNORECASE),
+        _Lazy(r"\bGIT_SSL_NO_VERIFY\s*=\s*[\"']?(?:1|true|yes|on)\b", re.IGNORECASE),
     ),
     (
         "http.sslVerify false",
-        re.compile(r"\bhttp\.sslverify(?:\s+|\s*=\s*)[\"']?false\b", re.IGNORECASE),
+        _Lazy(r"\bhttp\.sslverify(?:\s+|\s*=\s*)[\"']?false\b", re.IGNORECASE),
     ),
     (
         "NODE_TLS_REJECT_UNAUTHORIZED=0",
-        re.compile(r"\bNODE_TLS_REJECT_UNAUTHORIZED\s*=\s*[\"']?0\b"),
+        _Lazy(r"\bNODE_TLS_REJECT_UNAUTHORIZED\s*=\s*[\"']?0\b"),
     ),
-    ("gpgcheck=0", re.compile(r"\b(?:repo_)?gpgcheck\s*=\s*0\b")),
-    ("[trusted=yes]", re.compile(r"\[\s*trusted\s*=\s*yes\s*\]")),
+    ("gpgcheck=0", _Lazy(r"\b(?:repo_)?gpgcheck\s*=\s*0\b")),
+    ("[trusted=yes]", _Lazy(r"\[\s*trusted\s*=\s*yes\s*\]")),
 )
 
-_K_OPTION = re.compile(r"(?:^|[\s\"'])-[A-Za-z]*k")
+_K_OPTION = _Lazy(r"(?:^|[\s\"'])-[A-Za-z]*k")
 # curl short options that take an argument: a ``k`` after one of these is that argument.
 _CURL_ARG_OPTS = frozenset("oOHdXuAeTwxmCrbcEFKQYyzUPt")
-_SEPARATORS = re.compile(r"\|\||&&|[|;&\n()]")
+_SEPARATORS = _Lazy(r"\|\||&&|[|;&\n()]")
 
 
 def _words(segment: str) -> list[str]:

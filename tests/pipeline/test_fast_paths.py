@@ -771,3 +771,16 @@ def test_slice_and_expression_screens_agree(text: str) -> None:
     assert (sliced and sliced.groups()) == (screened and screened.groups())
     expected = re.sub(r"\$\{\{.*?\}\}", "*", text.strip()) or "default"
     assert pipeline_github._artifact_name(text, "default") == expected
+
+
+def test_shellrisk_patterns_compile_on_first_search_and_search_alike() -> None:
+    from gatekeeper.audit import _shellrisk
+
+    lazy = _shellrisk._Lazy(r"\bcurl\b.*\|\s*SH", re.IGNORECASE)
+    assert lazy._compiled is None
+    eager = re.compile(r"\bcurl\b.*\|\s*SH", re.IGNORECASE)
+    for text in ("curl x | sh", "xcurl | sh", "CURL a |  Sh", "curl"):
+        got, want = lazy.search(text), eager.search(text)
+        assert (got and got.span()) == (want and want.span())
+    assert lazy._compiled is not None
+    assert _shellrisk._Lazy(r"\|\||;").split("a || b; c") == ["a ", " b", " c"]
