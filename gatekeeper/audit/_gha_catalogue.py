@@ -190,16 +190,24 @@ def _actions() -> dict[str, Any]:
     return data
 
 
+@functools.cache
+def _by_action(section: str) -> dict[str, list[dict[str, Any]]]:
+    """A section's entries by action name, each list in the file's order."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for entry in _actions()[section]:
+        out.setdefault(entry["action"], []).append(entry)
+    return out
+
+
 def _entries(section: str, step: Step) -> list[dict[str, Any]]:
     name = uses_name(step.uses)
     if not name:
         return []
+    candidates = _by_action(section).get(name)
+    if not candidates:
+        return []
     major = action_major(step.uses, step.uses_comment)
-    return [
-        entry
-        for entry in _actions()[section]
-        if entry["action"] == name and _in_majors(entry.get("majors", [None, None]), major)
-    ]
+    return [e for e in candidates if _in_majors(e.get("majors", [None, None]), major)]
 
 
 def code_inputs(step: Step) -> dict[str, str]:

@@ -599,8 +599,9 @@ class _Analyser:
         if name == "actions/checkout":
             self._checkout_inputs(step, state, site, where, env)
             state.checked_out = True
+        code_inputs = catalogue.code_inputs(step) if step.with_ else {}
         for entry in step.with_:
-            what = catalogue.code_inputs(step).get(entry.key.lower())
+            what = code_inputs.get(entry.key.lower())
             if what is None or entry.value is None:
                 continue
             for expr in find_expressions(entry.value):

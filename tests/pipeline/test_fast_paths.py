@@ -784,3 +784,28 @@ def test_shellrisk_patterns_compile_on_first_search_and_search_alike() -> None:
         assert (got and got.span()) == (want and want.span())
     assert lazy._compiled is not None
     assert _shellrisk._Lazy(r"\|\||;").split("a || b; c") == ["a ", " b", " c"]
+
+
+def test_catalogue_lookup_by_action_is_the_linear_scan() -> None:
+    from gatekeeper.audit import _gha_catalogue as catalogue
+
+    def scan(section: str, step: Step) -> list[object]:
+        name = catalogue.uses_name(step.uses)
+        major = catalogue.action_major(step.uses, step.uses_comment)
+        return [
+            e
+            for e in catalogue._actions()[section]
+            if name
+            and e["action"] == name
+            and catalogue._in_majors(e.get("majors", [None, None]), major)
+        ]
+
+    checked = 0
+    for section in ("code_inputs", "caches", "outputs"):
+        names = {e["action"] for e in catalogue._actions()[section]} | {"nobody/nothing", ""}
+        for name in sorted(names):
+            for ref in ("", "@v1", "@v2", "@v3", "@v4", "@v5", "@v7", "@main"):
+                step = Step(index=0, line=1, uses=f"{name.upper()}{ref}" if name else None)
+                assert catalogue._entries(section, step) == scan(section, step)
+                checked += 1
+    assert checked > 100
