@@ -809,3 +809,19 @@ def test_catalogue_lookup_by_action_is_the_linear_scan() -> None:
                 assert catalogue._entries(section, step) == scan(section, step)
                 checked += 1
     assert checked > 100
+
+
+@settings(max_examples=300, deadline=None)
+@given(_PATHS)
+def test_library_roots_screen_agrees_with_the_pattern(path: str) -> None:
+    expected = set()
+    match = build_files._LIBRARY_VAR.match(path)
+    if match and "/src/" not in f"/{path}":
+        expected.add(match.group(1))
+    assert build_files.library_roots([path]) == expected
+
+
+def test_library_roots_on_near_misses() -> None:
+    paths = ["vars/a.groovy", "lib/vars/b.groovy", "x/vars/c.groovy\n", "src/vars/d.groovy"]
+    assert build_files.library_roots(paths) == {"", "lib/", "x/"}
+    assert build_files.library_roots(["vars/a.Groovy", "vars/a.groov", "vars/a-b.groovy"]) == set()
