@@ -118,7 +118,10 @@ class ScriptLine:
 
 
 def _keep(out: list[ScriptLine], pending: list[str], line: int, comments: tuple[str, ...]) -> None:
-    text = " ".join(part.strip() for part in pending).strip()
+    if len(pending) == 1:  # NOTE: most lines are not continued; the join would give the same
+        text = pending[0].strip()
+    else:
+        text = " ".join(part.strip() for part in pending).strip()
     if text and not text.startswith(comments):
         out.append(ScriptLine(text, line))
 

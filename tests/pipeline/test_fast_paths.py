@@ -825,3 +825,30 @@ def test_library_roots_on_near_misses() -> None:
     paths = ["vars/a.groovy", "lib/vars/b.groovy", "x/vars/c.groovy\n", "src/vars/d.groovy"]
     assert build_files.library_roots(paths) == {"", "lib/", "x/"}
     assert build_files.library_roots(["vars/a.Groovy", "vars/a.groov", "vars/a-b.groovy"]) == set()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([*" \t#ab\\`\n", "REM ", "::", "rem "]), max_size=14).map("".join))
+def test_logical_lines_agree_with_joining_every_line(script: str) -> None:
+    comments = ("#", "REM ", "rem ", "::")
+    want = []
+    pending: list[str] = []
+    start = 1
+    for offset, raw in enumerate(script.split("\n")):
+        if not pending:
+            start = 1 + offset
+        stripped = raw.rstrip()
+        if stripped.endswith(("\\", "`")):
+            pending.append(stripped[:-1])
+            continue
+        pending.append(stripped)
+        text = " ".join(part.strip() for part in pending).strip()
+        if text and not text.startswith(comments):
+            want.append((text, start))
+        pending = []
+    if pending:
+        text = " ".join(part.strip() for part in pending).strip()
+        if text and not text.startswith("#"):
+            want.append((text, start))
+    got = [(x.text, x.line) for x in pipeline_common.logical_lines(script, 1)]
+    assert got == want
