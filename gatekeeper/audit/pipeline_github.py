@@ -65,6 +65,9 @@ _PUBLISH_RUN = re.compile(
     r"publish\b|\bmvn\b.*\bdeploy\b|\bgradlew?\b.*\bpublish\b|\bgem\s+push\b|\bgoreleaser\b"
     r"(?!.*--snapshot)|\bdotnet\s+nuget\s+push\b|\bnuget\s+push\b|\bvsce\s+publish\b"
 )
+# A word every alternative of _PUBLISH_RUN needs (a logical line joins the script's lines
+# with spaces, so none is ever split): a script without any is skipped.
+_PUBLISH_WORDS = ("publish", "upload", "push", "create", "deploy", "goreleaser")
 _DRY_RUN = re.compile(r"--dry-run\b|--dryrun\b|\s-n\b(?=.*\bpublish\b)|--snapshot\b")
 _UNSECURE_COMMANDS_RUN = re.compile(
     r"ACTIONS_ALLOW_UNSECURE_COMMANDS\s*=\s*[\"']?(?:true|1|\$true)\b", re.IGNORECASE
@@ -1145,7 +1148,9 @@ def _step_publishes(step: Step) -> str | None:
     name = catalogue.publisher(step)
     if name is not None:
         return f"publishes with `{name}`"
-    for line in logical_lines(step.run or "", 1):
+    if not step.run or not any(word in step.run for word in _PUBLISH_WORDS):
+        return None
+    for line in logical_lines(step.run, 1):
         if _PUBLISH_RUN.search(line.text) and not _DRY_RUN.search(line.text):
             return f"publishes (`{line.text[:60]}`)"
     return None

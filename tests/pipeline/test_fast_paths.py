@@ -852,3 +852,30 @@ def test_logical_lines_agree_with_joining_every_line(script: str) -> None:
             want.append((text, start))
     got = [(x.text, x.line) for x in pipeline_common.logical_lines(script, 1)]
     assert got == want
+
+
+_PUBLISH_TEXT = st.lists(
+    st.sampled_from(
+        [
+            *(" ", "\n", "\\\n", "x", "--dry-run", "--snapshot", "-n"),
+            *("npm", "yarn", "publish", "twine", "upload", "docker", "image", "push", "gh"),
+            *("release", "create", "cargo", "uv", "mvn", "deploy", "gradlew", "gem", "nuget"),
+            *("goreleaser", "dotnet", "vsce", "Publish", "PUSH"),
+        ]
+    ),
+    max_size=10,
+).map(" ".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_PUBLISH_TEXT)
+def test_publish_screen_passes_every_script_a_line_of_which_publishes(script: str) -> None:
+    from gatekeeper.audit import pipeline_github
+
+    step = Step(index=0, line=1, run=script)
+    lines = pipeline_common.logical_lines(script, 1)
+    publishes = any(
+        pipeline_github._PUBLISH_RUN.search(x.text) and not pipeline_github._DRY_RUN.search(x.text)
+        for x in lines
+    )
+    assert (pipeline_github._step_publishes(step) is not None) == publishes
