@@ -879,3 +879,14 @@ def test_publish_screen_passes_every_script_a_line_of_which_publishes(script: st
         for x in lines
     )
     assert (pipeline_github._step_publishes(step) is not None) == publishes
+
+
+_WORD_TEXT = st.lists(
+    st.sampled_from([*"ab-=/.:\t \n\x0b\x1c\u2003\u00a0'\"\\$()`", "$(x y)", "a b"]), max_size=14
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_WORD_TEXT)
+def test_words_agree_with_the_tokenizer(text: str) -> None:
+    assert _shellflow.words(text) == _reference_words(text)
