@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
@@ -41,7 +42,15 @@ from gatekeeper.secrets.formats import (
     url_password_shape,
 )
 
-__all__ = ["LOCKFILES", "RawHit", "config_kind", "scan_binary", "scan_text", "secret_spans"]
+__all__ = [
+    "LOCKFILES",
+    "RawHit",
+    "config_kind",
+    "generic_regex",
+    "scan_binary",
+    "scan_text",
+    "secret_spans",
+]
 
 # Files whose values are integrity hashes, not secrets: every ecosystem's lockfile (a test checks
 # that each lockfile gatekeeper.deps reads is here), including formats it does not parse.
@@ -298,20 +307,59 @@ def _config_hits(path: str, text: str, lines: Lines) -> Iterator[RawHit]:
 # NOTE: matched case-sensitively against the lower-cased text (10x faster than (?i)); values
 # are then read from the original text at the same offsets. The name words are the
 # classifier's; a match is only a candidate, the classifier decides. The short words that
-# count only as a whole segment are checked for their boundaries in code (``_segment_ok``):
+# count only as a whole segment are checked for their boundaries in code (``_candidates``):
 # lookarounds in the pattern made the scan three times slower.
 # The assignment forms: `=`, `:`, `=>`, `<-`, Go's and Make's `:=`, Make's `::=`, `:::=` and
 # `?=`, PHP's `.=` and `??=`, Ruby's `||=`, a type between name and operator (Go `var t string
 # =`, Kotlin/TypeScript/Rust `t: String =`), and a quoted name followed by a comma and a
 # quoted value (`System.setProperty("API_TOKEN", "…")`, `os.getenv("TOKEN", "…")`), which
 # ``_generic`` accepts only in that form.
-_GENERIC = re.compile(
-    r"(" + NAME_WORDS + "|" + "|".join(sorted(NAME_SEGMENTS)) + r")"
+_GENERIC_TAIL = (
     r"([A-Za-z0-9_.-]{0,40})([\"'])?"
     r"(?:(?:[ \t]*:[ \t]*|[ \t]+)(?:&(?:'static )?str|str|string|\[\]byte)\??(?=[ \t]*=))?"
     r"[ \t]*(:::=|::=|:=|\?\?=|\?=|\.=|\|\|=|=>|=|:|<-|(?(3),|(?!)))[ \t]*"
     r"(?:\"([^\"\n]{1,500})\"|'([^'\n]{1,500})'|`([^`\n]{1,500})`|([^\s\"'`,;&){}\[\]<>]{1,500}))"
 )
+
+
+def _name_alternatives() -> list[str]:
+    """The name words, then the segment words: the order the pattern prefers them in."""
+    # NOTE: split at the `|` outside a group (`passw(?:or)?d|passphrase|…`)
+    return [*re.split(r"\|(?![^()]*\))", NAME_WORDS), *sorted(NAME_SEGMENTS)]
+
+
+def _by_first_letter(alternatives: list[str]) -> str:
+    """``alternatives`` grouped by their first letter (``p(?:asswd|wd|…)|s(?:ecret)|…``), each
+    group keeping their order: the same first match, but one branch tried per letter instead
+    of every word at every position."""
+    if not all(alternative[:1].isalnum() for alternative in alternatives):
+        return "|".join(alternatives)  # NOTE: only words that start with a letter are grouped
+    groups: dict[str, list[str]] = {}
+    for alternative in alternatives:
+        groups.setdefault(alternative[0], []).append(alternative[1:])
+    return "|".join(f"{first}(?:{'|'.join(rest)})" for first, rest in groups.items())
+
+
+def generic_regex(*, fast: bool = True) -> str:
+    """The generic assignment pattern. ``fast=False``: as written, the name words one flat
+    alternation and the name's tail greedy; ``fast`` finds the same matches (a test holds
+    them to it) with the words grouped by first letter and the tail possessive."""
+    alternatives = _name_alternatives()
+    if not fast:
+        return "(" + "|".join(alternatives) + ")" + _GENERIC_TAIL
+    # NOTE: no operator or quote starts with a name character but `.=`, whose `=` ends the
+    # name's characters anyway: a shorter tail never matches where the longest failed, and
+    # trying each of the 40 was most of the time spent on words that are no assignment.
+    tail = _GENERIC_TAIL.replace("{0,40})", "{0,40}+)", 1)
+    return "(" + _by_first_letter(alternatives) + ")" + tail
+
+
+@functools.cache
+def _generic_pattern() -> re.Pattern[str]:
+    # NOTE: compiled when first needed, not when gatekeeper starts.
+    return re.compile(generic_regex())
+
+
 # A value in an XML element named like a secret, on one line or several
 # (`<apiToken>…</apiToken>`), and .NET's `<add key="ApiToken" value="…"/>` (appSettings,
 # NuGet.config's `ClearTextPassword`).
@@ -320,8 +368,6 @@ _XML_VALUE = re.compile(r"[ \t\r\n]*([^<>\s]{1,500})[ \t\r\n]*")
 _XML_KEY_VALUE = re.compile(
     r"""\bkey\s*=\s*["']([^"'<>\n]{1,80})["']\s+value\s*=\s*["']([^"'<>\n]{1,500})["']"""
 )
-_SEGMENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
-_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
 
 
 def _lower_same_length(text: str) -> str:
@@ -331,18 +377,28 @@ def _lower_same_length(text: str) -> str:
     return low
 
 
+_NAME_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
+
+
 def _name_start(text: str, offset: int) -> int:
-    while offset > 0 and text[offset - 1] in _NAME_CHARS:
-        offset -= 1
-    return offset
+    """Where the run of name characters that ends at ``offset`` starts."""
+    # NOTE: `rstrip` over a slice, not a loop a character at a time; a slice of nothing but
+    # name characters looks further back.
+    while True:
+        lo = max(0, offset - 64)
+        kept = len(text[lo:offset].rstrip(_NAME_CHARS))
+        if kept or lo == 0:
+            return lo + kept
+        offset = lo
 
 
 def _value(text: str, m: re.Match[str], is_code: bool) -> tuple[int, str] | None:
     """(value group, value) of a candidate, or None for an expression."""
-    group = next(g for g in (5, 6, 7, 8) if m.group(g) is not None)
+    group = m.lastindex or 0  # NOTE: the value's group (5 to 8) is the last to match
     if m.group(4) == "," and (not m.group(3) or group not in (5, 6)):
         return None  # NOTE: `token, x` is an argument list, not an assignment
-    if group in (5, 6, 7) and text[m.end() : m.end() + 3].lstrip(" \t").startswith("+"):
+    end = m.end()
+    if group != 8 and text[end : end + 3].lstrip(" \t").startswith("+"):
         return None  # NOTE: `"pypi-AgE" + random(120)`: the start of a concatenation
     value = text[m.start(group) : m.end(group)].strip()
     if group == 8:
@@ -356,22 +412,20 @@ def _value(text: str, m: re.Match[str], is_code: bool) -> tuple[int, str] | None
     return group, value
 
 
-def _segment_ok(low: str, m: re.Match[str]) -> bool:
-    """A short word (``pass``, ``auth``...) matched as a whole segment, not inside a word."""
-    if m.group(1) not in NAME_SEGMENTS:
-        return True
-    start, end = m.start(1), m.end(1)
-    before = low[start - 1] if start else ""
-    after = low[end] if end < len(low) else ""
-    return before not in _SEGMENT_CHARS and after not in _SEGMENT_CHARS
+_SEGMENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 
 
 def _candidates(low: str) -> Iterator[re.Match[str]]:
+    """The pattern's matches in ``low``; a short word (``pass``, ``auth``...) only as a whole
+    segment of the name, not inside a word."""
+    search = _generic_pattern().search
     pos = 0
-    while (m := _GENERIC.search(low, pos)) is not None:
-        if not _segment_ok(low, m):
-            pos = m.start() + 1  # as a pattern that refused this word would go on
-            continue
+    while (m := search(low, pos)) is not None:
+        if m.group(1) in NAME_SEGMENTS:
+            start, end = m.span(1)
+            if (start and low[start - 1] in _SEGMENT_CHARS) or low[end : end + 1] in _SEGMENT_CHARS:
+                pos = m.start() + 1  # as a pattern that refused this word would go on
+                continue
         pos = m.end()
         yield m
 
