@@ -36,6 +36,7 @@ from gatekeeper.secrets.formats import (
     RawHit,
     Shape,
     binary_hits,
+    holds_any,
     keep_distinct,
     specific_hits,
     url_credential_hits,
@@ -196,19 +197,21 @@ def config_kind(path: str, text: str) -> str | None:
     return None
 
 
-def _credential(m: re.Match[str], group: int, detail: str, lines: Lines) -> Iterator[RawHit]:
+def _credential(m: re.Match[str], group: int, detail: str, lines: Lines) -> RawHit | None:
     value = m.group(group).strip().strip("\"'")
     shape = credential_shape(value)
-    if shape is not None:
-        yield RawHit(
-            "config-file-credentials",
-            value,
-            m.start(group),
-            m.end(group),
-            lines.line(m.start(group)),
-            detail=detail,
-            shape=shape,
-        )
+    if shape is None:
+        return None
+    start = m.start(group)
+    return RawHit(
+        "config-file-credentials",
+        value,
+        start,
+        m.end(group),
+        lines.line(start),
+        detail=detail,
+        shape=shape,
+    )
 
 
 def _fields(
@@ -218,7 +221,8 @@ def _fields(
 
     def hits(text: str, lines: Lines) -> Iterator[RawHit]:
         for m in pattern.finditer(text):
-            yield from _credential(m, 2, detail(m), lines)
+            if (hit := _credential(m, 2, detail(m), lines)) is not None:
+                yield hit
 
     return hits
 
@@ -228,9 +232,11 @@ def _maven(text: str, lines: Lines) -> Iterator[RawHit]:
         value = m.group(2)
         if value.startswith("{") and value.endswith("}"):
             continue  # NOTE: Maven-encrypted ({...}) passwords are not plaintext
-        yield from _credential(m, 2, f"Maven settings <{m.group(1)}>", lines)
+        if (hit := _credential(m, 2, f"Maven settings <{m.group(1)}>", lines)) is not None:
+            yield hit
 
 
+@functools.lru_cache(maxsize=8192)
 def _dotenv_secret_name(name: str) -> bool:
     return is_secret_name(name) or (
         _DOTENV_KEY.search(name) is not None and not is_pointer_name(name)
@@ -239,11 +245,12 @@ def _dotenv_secret_name(name: str) -> bool:
 
 def _dotenv(text: str, lines: Lines) -> Iterator[RawHit]:
     for m in _DOTENV.finditer(text):
-        if not _dotenv_secret_name(m.group(1)):
+        name = m.group(1)
+        if not _dotenv_secret_name(name):
             continue
-        group = next(g for g in (2, 3, 4) if m.group(g) is not None)
-        if m.group(group):
-            yield from _credential(m, group, f".env {m.group(1)}", lines)
+        group = m.lastindex or 0  # NOTE: the value's group (2 to 4) is the last to match
+        if m.group(group) and (hit := _credential(m, group, f".env {name}", lines)) is not None:
+            yield hit
 
 
 def _docker_auth_shape(kind: str, value: str) -> Shape:
@@ -520,7 +527,7 @@ def _xml_assignments(text: str, lines: Lines) -> Iterator[RawHit]:
         if m is not None:
             shape = assignment_shape(m.group(1), keyed=True)
             yield from _generic_hit(m.group(1), m.start(1), lines, f"<{name[:64]}>", shape)
-    if "value" in text and ("key=" in text or "key =" in text):
+    if "value" in text and holds_any(("key=", "key ="))(text):
         for m in _XML_KEY_VALUE.finditer(text):
             if is_secret_name(m.group(1)):
                 shape = assignment_shape(m.group(2), keyed=True)

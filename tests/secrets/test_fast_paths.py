@@ -12,6 +12,7 @@ import pytest
 
 from gatekeeper.secrets import detect
 from gatekeeper.secrets.detect import generic_regex
+from gatekeeper.secrets.formats import Lines, holds_any
 
 from .test_assignments import ASSIGNMENTS, NEAR_MISSES, S
 
@@ -113,3 +114,42 @@ def test_a_name_starts_where_its_characters_start_however_long_it_is(
     assert detect._name_start(text, offset) == _name_start_one_by_one(text, offset)
     if not before[-1:] or before[-1] not in detect._NAME_CHARS:
         assert detect._name_start(text, offset) == len(before)
+
+
+NEEDLE_GROUPS = [
+    ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    ("AKIA", "ASIA"),
+    ("k_live_", "k_prod_"),
+    ("key=", "key ="),
+    ("xox", "hooks.slack.com"),
+    ("AIza",),
+]
+
+
+@pytest.mark.parametrize("needles", NEEDLE_GROUPS)
+def test_holds_any_says_what_a_substring_test_per_needle_says(needles: tuple[str, ...]) -> None:
+    texts = ["", "x", "gh", "ghp", "gh_p_", "AKI", "ASI A", "k_live", "key", "key  =", "xo x"]
+    for needle in needles:
+        texts += [needle, f"a {needle}", f"{needle} z", f"a\n{needle}\nz", needle[:-1], needle[1:]]
+    for text in texts:
+        assert holds_any(needles)(text) == any(n in text for n in needles), text
+
+
+@pytest.mark.parametrize("text", ["", "a", "a\n", "\n", "\n\n", "a\nb", "a\n\nbc\n", "é\nü\r\nx"])
+def test_line_starts_are_where_each_line_feed_is_followed(text: str) -> None:
+    lines = Lines(text)
+    assert lines.starts() == [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+    for offset in range(len(text) + 1):
+        assert lines.line(offset) == text.count("\n", 0, offset) + 1
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        *['API_TOKEN="x1"', "API_TOKEN='x1'", "API_TOKEN=x1", "API_TOKEN=", 'API_TOKEN="'],
+        *["K=''", 'export K = "a b"', "K=#x", "K='unterminated", 'K="a"b'],
+    ],
+)
+def test_the_dotenv_value_group_is_the_last_group_matched(line: str) -> None:
+    for m in detect._DOTENV.finditer(f"{line}\n"):
+        assert m.lastindex == next(g for g in (2, 3, 4) if m.group(g) is not None)
