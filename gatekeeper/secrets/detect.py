@@ -372,8 +372,10 @@ def _generic_pattern() -> re.Pattern[str]:
 # NuGet.config's `ClearTextPassword`).
 _XML_CLOSE = re.compile(r"</([A-Za-z_][\w.:-]{0,60})>")
 _XML_VALUE = re.compile(r"[ \t\r\n]*([^<>\s]{1,500})[ \t\r\n]*")
+# NOTE: `key(?<!\wkey)` is `\bkey` with the boundary checked after the literal, which the
+# search skips to (not a boundary test at every position).
 _XML_KEY_VALUE = re.compile(
-    r"""\bkey\s*=\s*["']([^"'<>\n]{1,80})["']\s+value\s*=\s*["']([^"'<>\n]{1,500})["']"""
+    r"""key(?<!\wkey)\s*=\s*["']([^"'<>\n]{1,80})["']\s+value\s*=\s*["']([^"'<>\n]{1,500})["']"""
 )
 
 

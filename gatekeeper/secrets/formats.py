@@ -215,10 +215,13 @@ _PEM = re.compile(
     r"((?:[A-Za-z0-9+/=]|\\[rn]|[\s\"',+]){40,}?)"
     r"(?:-----END |\Z|(?=\n[ \t]*\n))"
 )
-_AWS_ID = re.compile(r"(?<![A-Za-z0-9])((?:AKIA|ASIA)[A-Z0-9]{16})(?![A-Za-z0-9])")
+# NOTE: a token's boundary is checked after its first literal characters (`(ghp_(?<!…ghp_)`,
+# not `(?<!…)(ghp_`): the search then skips to those characters instead of trying the
+# lookbehind at every position, and is its own prefilter.
+_AWS_ID = re.compile(r"(A(?<![A-Za-z0-9]A)(?:KIA|SIA)[A-Z0-9]{16})(?![A-Za-z0-9])")
 _AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+])([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])")
 _GITHUB = re.compile(
-    r"(?<![A-Za-z0-9_])(gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{50,255})"
+    r"(g(?<![A-Za-z0-9_]g)(?:h[pousr]_[A-Za-z0-9]{36,255}|ithub_pat_[A-Za-z0-9_]{50,255}))"
     r"(?![A-Za-z0-9_])"
 )
 # GitLab's token prefixes (docs.gitlab.com, "Token prefixes"): personal, OAuth application
@@ -250,17 +253,19 @@ _SLACK = re.compile(
     r"|((?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/]{20,200})"
 )
 _STRIPE = re.compile(r"(?<![A-Za-z0-9_])([sr]k_(?:live|prod)_[A-Za-z0-9]{20,247})(?![A-Za-z0-9_])")
-_GOOGLE = re.compile(r"(?<![A-Za-z0-9_-])(AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9_-])")
-_NPM = re.compile(r"(?<![A-Za-z0-9_])(npm_[A-Za-z0-9]{36})(?![A-Za-z0-9_])")
-_PYPI = re.compile(r"(?<![A-Za-z0-9_-])(pypi-AgE[A-Za-z0-9_-]{50,})")
+_GOOGLE = re.compile(r"(AIza(?<![A-Za-z0-9_-]AIza)[0-9A-Za-z_-]{35})(?![A-Za-z0-9_-])")
+_NPM = re.compile(r"(npm_(?<![A-Za-z0-9_]npm_)[A-Za-z0-9]{36})(?![A-Za-z0-9_])")
+_PYPI = re.compile(r"(pypi-AgE(?<![A-Za-z0-9_-]pypi-AgE)[A-Za-z0-9_-]{50,})")
 _JWT = re.compile(
-    r"(?<![A-Za-z0-9_-])(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,})"
+    r"(eyJ(?<![A-Za-z0-9_-]eyJ)[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,})"
     r"(?![A-Za-z0-9_.-])"
 )
 # NOTE: a password may hold `?` and `#` unencoded (written into a config file as it is);
 # the `@host` after it still makes it a credential.
+# NOTE: the user and the password are taken possessively: each is followed by a character
+# its class excludes (`:`, `@`), so a shorter one never matches where the longest failed.
 _URL_CRED = re.compile(
-    r"://([^\s:/?#@'\"<>\[\]{}]{1,128}):([^\s/@'\"<>{}]{1,256})@([A-Za-z0-9][A-Za-z0-9.-]{0,252})"
+    r"://([^\s:/?#@'\"<>\[\]{}]{1,128}+):([^\s/@'\"<>{}]{1,256}+)@([A-Za-z0-9][A-Za-z0-9.-]{0,252})"
 )
 
 # (detector, prefilter needles, pattern, where the random body starts, its minimum entropy,
@@ -293,7 +298,14 @@ def holds_any(needles: tuple[str, ...]) -> Callable[[str], bool]:
     if len(needles) > 1 and len({needle[:1] for needle in needles}) == 1:
         search = re.compile(literal_alternation(needles)).search
         return lambda text: search(text) is not None
+    if len(needles) == 1:
+        needle = needles[0]
+        return lambda text: needle in text
     return lambda text: any(needle in text for needle in needles)
+
+
+# Patterns that start with their token's literal characters: their search is the prefilter.
+_OWN_PREFILTER = frozenset({"github-token", "gitlab-token", "google-api-key", "npm-token"})
 
 
 def _private_keys(text: str, lines: Lines) -> Iterator[RawHit]:
@@ -327,8 +339,6 @@ def _aws_secret_near(text: str, lines: Lines, offset: int) -> re.Match[str] | No
 
 
 def _aws_keys(text: str, lines: Lines) -> Iterator[RawHit]:
-    if not holds_any(("AKIA", "ASIA"))(text):
-        return
     for m in _AWS_ID.finditer(text):
         key = m.group(1)
         shape, proof = _shape(key, 4, 2.5, _aws_proof)
@@ -350,7 +360,7 @@ def _aws_keys(text: str, lines: Lines) -> Iterator[RawHit]:
 
 def _prefixed_tokens(text: str, lines: Lines) -> Iterator[RawHit]:
     for name, needles, pattern, body_start, min_entropy, prove in _PREFIXED:
-        if not holds_any(needles)(text):
+        if name not in _OWN_PREFILTER and not holds_any(needles)(text):
             continue
         for m in pattern.finditer(text):
             value = m.group(1)

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from gatekeeper.secrets import detect
+from gatekeeper.secrets import detect, formats
 from gatekeeper.secrets.detect import generic_regex
 from gatekeeper.secrets.formats import Lines, holds_any
 
@@ -153,3 +153,71 @@ def test_line_starts_are_where_each_line_feed_is_followed(text: str) -> None:
 def test_the_dotenv_value_group_is_the_last_group_matched(line: str) -> None:
     for m in detect._DOTENV.finditer(f"{line}\n"):
         assert m.lastindex == next(g for g in (2, 3, 4) if m.group(g) is not None)
+
+
+# Token patterns as documented (the boundary before the token first) and the pattern the
+# scanner searches (the boundary checked after the token's first literal characters).
+DOCUMENTED_FORMATS = {
+    "_AWS_ID": r"(?<![A-Za-z0-9])((?:AKIA|ASIA)[A-Z0-9]{16})(?![A-Za-z0-9])",
+    "_GITHUB": r"(?<![A-Za-z0-9_])(gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{50,255})"
+    r"(?![A-Za-z0-9_])",
+    "_GOOGLE": r"(?<![A-Za-z0-9_-])(AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9_-])",
+    "_NPM": r"(?<![A-Za-z0-9_])(npm_[A-Za-z0-9]{36})(?![A-Za-z0-9_])",
+    "_PYPI": r"(?<![A-Za-z0-9_-])(pypi-AgE[A-Za-z0-9_-]{50,})",
+    "_JWT": r"(?<![A-Za-z0-9_-])(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,})"
+    r"(?![A-Za-z0-9_.-])",
+    "_URL_CRED": r"://([^\s:/?#@'\"<>\[\]{}]{1,128}):([^\s/@'\"<>{}]{1,256})@"
+    r"([A-Za-z0-9][A-Za-z0-9.-]{0,252})",
+}
+_BODY = "Zx9kQ2mA7pLr3Tt8Vb" * 4
+FORMAT_VALUES = [
+    "AKIA" + "Q2MA7PLR3TT8VBZX",
+    "ASIA" + "Q2MA7PLR3TT8VBZX9",
+    "AKIQ2MA7PLR3TT8VBZX",
+    "ghp_" + _BODY[:36],
+    "gho_" + _BODY[:35],
+    "github_pat_" + _BODY[:22] + "_" + _BODY[:59],
+    "gh_pat_" + _BODY,
+    "AIza" + _BODY[:35],
+    "AIza" + _BODY[:36],
+    "npm_" + _BODY[:36],
+    "pypi-AgE" + _BODY[:50],
+    "pypi-AgE" + _BODY[:49],
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0." + _BODY[:20],
+    "https://deploy:" + _BODY[:20] + "@example.org/x",
+    "https://user:pa:ss@host https://a:b@c",
+    "ftp://" + "u" * 130 + ":p@h",
+    "s3://u:" + "p" * 300 + "@h",
+    "https://u@h:p@x",
+]
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTED_FORMATS))
+def test_token_patterns_find_what_the_documented_patterns_find(name: str) -> None:
+    searched, documented = getattr(formats, name), re.compile(DOCUMENTED_FORMATS[name])
+    for value in FORMAT_VALUES:
+        for before in ("", " ", "x", "_", "-", ".", "=", "/", "é"):
+            text = f"{before}{value} {before}{value}\n"
+            for pos in range(len(before) + 2):
+                got = [(m.span(), m.groups()) for m in searched.finditer(text, pos)]
+                assert got == [(m.span(), m.groups()) for m in documented.finditer(text, pos)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '<add key="ApiToken" value="Zx9kQ2mA7pLr3Tt8Vb"/>',
+        '<add monkey="ApiToken" value="Zx9kQ2mA7pLr3Tt8Vb"/>',
+        '<add _key="a" value="b"/><add key = \'c\'  value= "d"/>',
+        'key="a" value="b"',
+        'ékey="a" value="b" 9key="c" value="d" -key="e" value="f"',
+        "keykey='a' value='b'",
+    ],
+)
+def test_the_key_value_pattern_finds_what_a_word_boundary_finds(text: str) -> None:
+    documented = re.compile(
+        r"""\bkey\s*=\s*["']([^"'<>\n]{1,80})["']\s+value\s*=\s*["']([^"'<>\n]{1,500})["']"""
+    )
+    for pos in range(len(text)):
+        got = [(m.span(1), m.span(2)) for m in detect._XML_KEY_VALUE.finditer(text, pos)]
+        assert got == [(m.span(1), m.span(2)) for m in documented.finditer(text, pos)]
