@@ -218,7 +218,7 @@ _PEM = re.compile(
 # NOTE: a token's boundary is checked after its first literal characters (`(ghp_(?<!…ghp_)`,
 # not `(?<!…)(ghp_`): the search then skips to those characters instead of trying the
 # lookbehind at every position, and is its own prefilter.
-_AWS_ID = re.compile(r"(A(?<![A-Za-z0-9]A)(?:KIA|SIA)[A-Z0-9]{16})(?![A-Za-z0-9])")
+_AWS_ID = re.compile(r"(A[KS]IA(?<![A-Za-z0-9]A[KS]IA)[A-Z0-9]{16})(?![A-Za-z0-9])")
 _AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+])([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])")
 _GITHUB = re.compile(
     r"(g(?<![A-Za-z0-9_]g)(?:h[pousr]_[A-Za-z0-9]{36,255}|ithub_pat_[A-Za-z0-9_]{50,255}))"
