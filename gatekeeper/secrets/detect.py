@@ -538,12 +538,16 @@ def _xml_assignments(text: str, lines: Lines) -> Iterator[RawHit]:
 
 
 # `curl -u user:password`, `--user user:password`, `--user=…` (also `-uuser:password`).
+# NOTE: `-(?<![^\s"']-)` is `(?:^|[\s"'])-` with what comes before the dash checked after
+# it: the search skips to each dash instead of trying the start at every position.
 _CURL_USER = re.compile(
-    r"""(?:^|[\s"'])(?:-u[ \t]*|--user[ \t=]+)["']?([^\s:"'$]{0,128})["']?:["']?([^\s"']{1,256})"""
+    r"""-(?<![^\s"']-)(?:u[ \t]*|-user[ \t=]+)["']?([^\s:"'$]{0,128})["']?:["']?([^\s"']{1,256})"""
 )
 # An Authorization header with a literal credential, in a script, code or a config file.
+# NOTE: `(?-i:[aA])` first (the letters case folding gives `a`): the search skips to each
+# `a` and `A`; a first letter matched ignoring case would have it try every position.
 _AUTH_HEADER = re.compile(
-    r"""authorization["']?[ \t]*[:=,][ \t]*["']?(?:(basic|bearer|token)[ \t]+)?"""
+    r"""(?-i:[aA])uthorization["']?[ \t]*[:=,][ \t]*["']?(?:(basic|bearer|token)[ \t]+)?"""
     r"""([A-Za-z0-9._~+/=-]{8,2048})(?![A-Za-z0-9._~+/=$-])""",
     re.IGNORECASE,
 )

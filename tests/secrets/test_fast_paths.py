@@ -221,3 +221,46 @@ def test_the_key_value_pattern_finds_what_a_word_boundary_finds(text: str) -> No
     for pos in range(len(text)):
         got = [(m.span(1), m.span(2)) for m in detect._XML_KEY_VALUE.finditer(text, pos)]
         assert got == [(m.span(1), m.span(2)) for m in documented.finditer(text, pos)]
+
+
+DOCUMENTED_HTTP = {
+    "_CURL_USER": re.compile(
+        r"""(?:^|[\s"'])(?:-u[ \t]*|--user[ \t=]+)["']?([^\s:"'$]{0,128})["']?:["']?([^\s"']{1,256})"""
+    ),
+    "_AUTH_HEADER": re.compile(
+        r"""authorization["']?[ \t]*[:=,][ \t]*["']?(?:(basic|bearer|token)[ \t]+)?"""
+        r"""([A-Za-z0-9._~+/=-]{8,2048})(?![A-Za-z0-9._~+/=$-])""",
+        re.IGNORECASE,
+    ),
+}
+HTTP_TEXTS = [
+    f"curl -u deploy:{S} https://x",
+    f"-u deploy:{S}",
+    f'curl "-u" deploy:{S} -u a:b',
+    f"curl --user=deploy:{S} --user  me:{S}",
+    f"curl x-u deploy:{S}",
+    f"curl -uadmin:{S} -u-u a:b",
+    f"curl\t-u\t'me':'{S}'\n-u x:y",
+    f"curl --user $U:$P -u :{S}",
+    f"Authorization: Bearer {S}",
+    f'"authorization": "Basic {S}", AUTHORIZATION={S}',
+    f"AuThOrIzAtIoN , token {S}",
+    f"Authorization: bearer {S}$x",
+    f"xauthorization:{S}",
+    "Authorization: Bearer short",
+    f"Authorization: {S}\u017f{S}",  # a long s, which case folding makes an s
+]
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTED_HTTP))
+def test_http_credential_patterns_find_what_the_documented_patterns_find(name: str) -> None:
+    """From every position for the header; for `curl -u` from the start of a text, as the
+    scanner searches it (the documented pattern takes the character before the dash as part
+    of its match, so from the dash itself it cannot match, where the lookbehind can)."""
+    searched, documented = getattr(detect, name), DOCUMENTED_HTTP[name]
+    for text in HTTP_TEXTS:
+        for pos in range(len(text)) if name == "_AUTH_HEADER" else (0,):
+            got = [(m.groups(), m.span(1), m.span(2)) for m in searched.finditer(text, pos)]
+            assert got == [
+                (m.groups(), m.span(1), m.span(2)) for m in documented.finditer(text, pos)
+            ]
