@@ -389,8 +389,13 @@ def _lower_same_length(text: str) -> str:
 _NAME_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
 
 
+_NAME_CHARSET = frozenset(_NAME_CHARS)
+
+
 def _name_start(text: str, offset: int) -> int:
     """Where the run of name characters that ends at ``offset`` starts."""
+    if not offset or text[offset - 1] not in _NAME_CHARSET:
+        return offset  # NOTE: most names start with their secret word (`password: …`)
     # NOTE: `rstrip` over a slice, not a loop a character at a time; a slice of nothing but
     # name characters looks further back.
     while True:
@@ -454,9 +459,10 @@ def _generic(text: str, lines: Lines, *, is_code: bool) -> Iterator[RawHit]:
         # secret_assignment(name, value), in two halves: most candidates fail on the name.
         if not is_secret_name(name):
             continue
-        if m.group(4) == ":" and m.group(3) is None and _inside_string(text, start):
+        operator = m.group(4)
+        if operator == ":" and m.group(3) is None and _inside_string(text, start):
             continue  # NOTE: `notes = "io.jsonwebtoken:jjwt…"`: words in a string, no key
-        if m.group(4) == "," and (is_stand_in(name) or is_weak_default(name)):
+        if operator == "," and (is_stand_in(name) or is_weak_default(name)):
             continue  # NOTE: `reset_password('password123', 'password123')`: two values
         found = _value(text, m, is_code)
         if found is None:

@@ -6,13 +6,14 @@ match) is held here to the form it replaces, on the near-misses at its own bound
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
 
 from gatekeeper.secrets import detect, formats
 from gatekeeper.secrets.detect import generic_regex
-from gatekeeper.secrets.formats import Lines, holds_any
+from gatekeeper.secrets.formats import Lines, RawHit, holds_any
 
 from .test_assignments import ASSIGNMENTS, NEAR_MISSES, S
 
@@ -264,3 +265,20 @@ def test_http_credential_patterns_find_what_the_documented_patterns_find(name: s
             assert got == [
                 (m.groups(), m.span(1), m.span(2)) for m in documented.finditer(text, pos)
             ]
+
+
+def test_a_raw_hit_is_built_as_its_dataclass_fields_say() -> None:
+    hit = RawHit("generic-assignment", "v4lue", 3, 8, 1, detail="assigned to x")
+    assert (hit.paired, hit.shape, hit.host) == (False, "generated", "")
+    by_name = RawHit(
+        detector="generic-assignment", value="v4lue", start=3, end=8, line=1, detail="assigned to x"
+    )
+    assert by_name == hit and hash(by_name) == hash(hit)
+    assert dataclasses.astuple(hit) == tuple(
+        getattr(hit, f.name) for f in dataclasses.fields(RawHit)
+    )
+    moved = dataclasses.replace(hit, start=13, end=18, line=2)
+    assert (moved.start, moved.end, moved.line, moved.detail) == (13, 18, 2, "assigned to x")
+    assert moved != hit
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        hit.start = 4  # type: ignore[misc]
