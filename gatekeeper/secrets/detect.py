@@ -429,11 +429,10 @@ def _value(text: str, m: re.Match[str], is_code: bool) -> tuple[int, str] | None
 _SEGMENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 
 
-def _candidates(low: str) -> Iterator[re.Match[str]]:
-    """The pattern's matches in ``low``; a short word (``pass``, ``auth``...) only as a whole
-    segment of the name, not inside a word."""
+def _candidates(low: str, pos: int = 0) -> Iterator[re.Match[str]]:
+    """The pattern's matches in ``low`` from ``pos`` on; a short word (``pass``, ``auth``...)
+    only as a whole segment of the name, not inside a word."""
     search = _generic_pattern().search
-    pos = 0
     while (m := search(low, pos)) is not None:
         if m.group(1) in NAME_SEGMENTS:
             start, end = m.span(1)
@@ -451,39 +450,84 @@ def _inside_string(text: str, offset: int) -> bool:
     return before.count('"') % 2 == 1 or before.count("'") % 2 == 1
 
 
+# (name start, value start, name, value, shape) of an assignment, offsets within its line.
+_Assignment = tuple[int, int, str, str, Shape]
+
+
+def _assignment(text: str, m: re.Match[str], is_code: bool) -> _Assignment | None:
+    """A candidate the classifier says is a secret assigned to a secret's name, or None."""
+    start = _name_start(text, m.start())
+    name = text[start : m.end(2)]
+    # secret_assignment(name, value), in two halves: most candidates fail on the name.
+    if not is_secret_name(name):
+        return None
+    operator = m.group(4)
+    if operator == ":" and m.group(3) is None and _inside_string(text, start):
+        return None  # NOTE: `notes = "io.jsonwebtoken:jjwt…"`: words in a string, no key
+    if operator == "," and (is_stand_in(name) or is_weak_default(name)):
+        return None  # NOTE: `reset_password('password123', 'password123')`: two values
+    found = _value(text, m, is_code)
+    if found is None:
+        return None
+    group, value = found
+    shape = assignment_shape(value, keyed=True)
+    return None if shape is None else (start, m.start(group), name, value, shape)
+
+
+def _line_assignments(
+    text: str, low: str, line: tuple[int, int], is_code: bool
+) -> list[_Assignment]:
+    """The assignments on the line ``text[line[0]:line[1]]``, offsets from its start."""
+    line_start, line_end = line
+    found = []
+    for m in _candidates(low, line_start):
+        if m.start() > line_end:
+            break
+        if (assignment := _assignment(text, m, is_code)) is not None:
+            name_start, value_start, name, value, shape = assignment
+            found.append((name_start - line_start, value_start - line_start, name, value, shape))
+    return found
+
+
 def _generic(text: str, lines: Lines, *, is_code: bool) -> Iterator[RawHit]:
+    """Literals assigned to a secret's name.
+
+    Every candidate lies within one line, and what a candidate is depends on its line only
+    (the name's start, a string opened before it, the value, what follows it on the line):
+    a line seen before in the text gives what it gave then, without reading it again
+    (templates and config files repeat their lines). What does not depend on the line alone
+    is decided for each: a stand-in is one hit per text, and an Algolia key is public by
+    the settings around it."""
     stand_ins: set[str] = set()  # a stand-in is one hit per text (templates repeat them)
-    for m in _candidates(_lower_same_length(text)):
-        start = _name_start(text, m.start())
-        name = text[start : m.end(2)]
-        # secret_assignment(name, value), in two halves: most candidates fail on the name.
-        if not is_secret_name(name):
-            continue
-        operator = m.group(4)
-        if operator == ":" and m.group(3) is None and _inside_string(text, start):
-            continue  # NOTE: `notes = "io.jsonwebtoken:jjwt…"`: words in a string, no key
-        if operator == "," and (is_stand_in(name) or is_weak_default(name)):
-            continue  # NOTE: `reset_password('password123', 'password123')`: two values
-        found = _value(text, m, is_code)
-        if found is None:
-            continue
-        group, value = found
-        shape = assignment_shape(value, keyed=True)
-        if shape is None or (shape == "placeholder" and value in stand_ins):
-            continue
-        if shape == "generated" and _algolia_search_key(text, name, m.start(group)):
-            shape = "public"
-        if shape == "placeholder":
-            stand_ins.add(value)
-        yield RawHit(
-            "generic-assignment",
-            value,
-            m.start(group),
-            m.start(group) + len(value),
-            lines.line(start),
-            detail=f"assigned to {name[:64]}",
-            shape=shape,
-        )
+    seen: dict[str, list[_Assignment]] = {}
+    low = _lower_same_length(text)
+    search = _generic_pattern().search
+    pos = 0
+    while (m := search(low, pos)) is not None:
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        line_end = text.find("\n", m.end())
+        line_end = len(text) if line_end == -1 else line_end
+        key = text[line_start:line_end]
+        if (found := seen.get(key)) is None:
+            found = seen[key] = _line_assignments(text, low, (line_start, line_end), is_code)
+        for name_at, value_at, name, value, shape in found:
+            start = line_start + value_at
+            if shape == "placeholder":
+                if value in stand_ins:
+                    continue
+                stand_ins.add(value)
+            elif shape == "generated" and _algolia_search_key(text, name, start):
+                shape = "public"
+            yield RawHit(
+                "generic-assignment",
+                value,
+                start,
+                start + len(value),
+                lines.line(line_start + name_at),
+                detail=f"assigned to {name[:64]}",
+                shape=shape,
+            )
+        pos = line_end + 1
 
 
 # An Algolia client configuration: `{appId: "…", apiKey: "<32 hex>", indexName: "…"}`

@@ -282,3 +282,71 @@ def test_a_raw_hit_is_built_as_its_dataclass_fields_say() -> None:
     assert moved != hit
     with pytest.raises(dataclasses.FrozenInstanceError):
         hit.start = 4  # type: ignore[misc]
+
+
+def _generic_candidate_by_candidate(text: str, is_code: bool) -> list[RawHit]:
+    """The generic detector as it reads every candidate of the text in turn."""
+    lines, stand_ins, hits = Lines(text), set(), []
+    for m in detect._candidates(detect._lower_same_length(text)):
+        found = detect._assignment(text, m, is_code)
+        if found is None:
+            continue
+        name_start, start, name, value, shape = found
+        if shape == "placeholder":
+            if value in stand_ins:
+                continue
+            stand_ins.add(value)
+        elif shape == "generated" and detect._algolia_search_key(text, name, start):
+            shape = "public"
+        detail = f"assigned to {name[:64]}"
+        hit = RawHit("generic-assignment", value, start, start + len(value), lines.line(name_start))
+        hits.append(dataclasses.replace(hit, detail=detail, shape=shape))
+    return hits
+
+
+_ALGOLIA = (
+    'docsearch({\n  appId: "BH4D9OD16A",\n  apiKey: "'
+    + "3f9a0c1d2e4b5a6978c0d1e2f3a4b5c6"
+    + '",\n  indexName: "docs",\n});\n'
+)
+REPEATED_LINES = [
+    # the same secret, a stand-in and a reference on lines that repeat
+    f"API_TOKEN={S}\nDB_PASSWORD=changeme\nAPI_TOKEN={S}\nDB_PASSWORD=changeme\nX=${{Y}}\n" * 3,
+    # one line, a concatenation after it on the next line, then the line alone
+    f'token = "{S}"\n+ suffix\ntoken = "{S}"\n',
+    # two candidates on one line, the second a segment word inside another word
+    f"db_pass={S} bypass={S} auth={S}\n" * 2,
+    # a string opened on the line before does not reach the next line
+    f'notes = "io.jsonwebtoken\ntoken: {S}\nnotes = "x\ntoken: {S}\n',
+    # an Algolia search key beside its settings, then the same line far from them
+    _ALGOLIA + "# another setting\n" * 30 + '  apiKey: "3f9a0c1d2e4b5a6978c0d1e2f3a4b5c6",\n',
+    # a character that lower-cases to two, before and on a repeated line
+    f"İ\nsecret: {S} İ\nsecret: {S} İ\n",
+    # no line feed after the last line
+    f"password = {S}\npassword = {S}",
+]
+
+
+@pytest.mark.parametrize("text", REPEATED_LINES)
+@pytest.mark.parametrize("is_code", [False, True])
+def test_a_line_read_before_gives_what_reading_it_again_gives(text: str, is_code: bool) -> None:
+    got = list(detect._generic(text, Lines(text), is_code=is_code))
+    assert got == _generic_candidate_by_candidate(text, is_code)
+
+
+def test_repeated_lines_are_each_reported_and_a_stand_in_once() -> None:
+    hits = list(detect._generic(REPEATED_LINES[0], Lines(REPEATED_LINES[0]), is_code=False))
+    assert [(h.line, h.shape) for h in hits] == [
+        (1, "generated"),
+        (2, "placeholder"),
+        (3, "generated"),
+        *[(line, "generated") for line in (6, 8, 11, 13)],
+    ]
+
+
+def test_an_algolia_key_is_public_only_where_its_settings_are_around_it() -> None:
+    text = REPEATED_LINES[4]
+    assert [h.shape for h in detect._generic(text, Lines(text), is_code=True)] == [
+        "public",
+        "generated",
+    ]
