@@ -97,11 +97,17 @@ class RawHit:
 
 
 class Lines:
-    """Offset -> 1-based line number, built only when a file has a hit."""
+    """Offset -> 1-based line number: the line feeds before it are counted for a file's first
+    few hits, and a table of line starts is built when it has more."""
+
+    # NOTE: counting is a scan of the text up to the offset; the table costs a string and an
+    # addition a line (a large file with a hit or two took longer to number than to scan).
+    COUNTED = 8
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._starts: list[int] | None = None
+        self._counted = 0
 
     def starts(self) -> list[int]:
         if self._starts is None:
@@ -112,6 +118,9 @@ class Lines:
         return self._starts
 
     def line(self, offset: int) -> int:
+        if self._starts is None and self._counted < self.COUNTED:
+            self._counted += 1
+            return self.text.count("\n", 0, offset) + 1
         return bisect.bisect_right(self._starts or self.starts(), offset)
 
     def window(self, offset: int, radius: int) -> tuple[int, int]:

@@ -136,12 +136,16 @@ def test_holds_any_says_what_a_substring_test_per_needle_says(needles: tuple[str
         assert holds_any(needles)(text) == any(n in text for n in needles), text
 
 
-@pytest.mark.parametrize("text", ["", "a", "a\n", "\n", "\n\n", "a\nb", "a\n\nbc\n", "é\nü\r\nx"])
+@pytest.mark.parametrize(
+    "text", ["", "a", "a\n", "\n", "\n\n", "a\nb", "a\n\nbc\n", "é\nü\r\nx", "x\ny\n" * 9]
+)
 def test_line_starts_are_where_each_line_feed_is_followed(text: str) -> None:
-    lines = Lines(text)
-    assert lines.starts() == [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+    counted, table = Lines(text), Lines(text)
+    assert table.starts() == [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+    # the first hits numbered by counting, the later ones by the table: the same numbers
     for offset in range(len(text) + 1):
-        assert lines.line(offset) == text.count("\n", 0, offset) + 1
+        expected = sum(1 for ch in text[:offset] if ch == "\n") + 1
+        assert counted.line(offset) == table.line(offset) == expected
 
 
 @pytest.mark.parametrize(
