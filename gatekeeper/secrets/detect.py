@@ -619,7 +619,7 @@ def _basic_shape(value: str) -> Shape | None:
 
 def _http_credentials(text: str, lines: Lines) -> Iterator[RawHit]:
     """``curl -u user:password`` and ``Authorization: Basic|Bearer …`` headers."""
-    if "-u" in text and "curl" in text:
+    if "curl" in text and "-u" in text:  # NOTE: `-u` is common, `curl` is not
         for m in _CURL_USER.finditer(text):
             shape = url_password_shape(m.group(1), m.group(2))
             yield from _generic_hit(m.group(2), m.start(2), lines, "curl --user password", shape)
