@@ -6,7 +6,9 @@ hashes, UUIDs, base64 of ordinary text, lockfile integrity hashes, placeholders 
 ``changeme``, ``${VAR}``, ``${{ secrets.X }}``, ``<your-api-key>``). All 100 credentials
 sit in the first ~5 MB share of the files, which is what detect-secrets scans (it is slow);
 gatekeeper scans the whole corpus. Prints throughput (MB/s), recall (/100) and false hits
-(reported lines that are no planted credential) for both, and the throughput ratio.
+(reported lines that are no planted credential) for both, and the throughput ratio by wall
+time and by CPU time (detect-secrets runs on several cores; on a shared machine the CPU time
+is the steadier comparison).
 
     .venv/bin/pip install detect-secrets        # the `bench` extra
     .venv/bin/python bench/secrets_bench.py [--mb 50] [--share-mb 5] [--runs 3]
