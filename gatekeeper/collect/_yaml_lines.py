@@ -133,14 +133,21 @@ if _CParser is not None:
             # character no YAML 1.2 resolver is keyed on, and then the answer is the default
             # tag whatever the value (no wildcard or path resolvers: _PLAIN_FIRSTS is None
             # when there are).
-            if (
-                kind is yaml.ScalarNode
-                and _PLAIN_FIRSTS is not None
-                and (not implicit[0] or (value and value[0] not in _PLAIN_FIRSTS))
-            ):
+            if kind is not yaml.ScalarNode or _PLAIN_FIRSTS is None:
+                return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+            if not implicit[0] or (value and value[0] not in _PLAIN_FIRSTS):
                 return self.DEFAULT_SCALAR_TAG
-            return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+            # The tag of a plain scalar depends on its text alone (`true`, `3.12`, `npm ci`
+            # recur in every workflow): short ones are remembered, up to a bound.
+            tag = _PLAIN_TAGS.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+                if len(value) <= 64 and len(_PLAIN_TAGS) < _PLAIN_TAGS_MAX:
+                    _PLAIN_TAGS[value] = tag
+            return tag
 
+    _PLAIN_TAGS: dict[str, str] = {}
+    _PLAIN_TAGS_MAX = 4096
     _PLAIN_FIRSTS: frozenset[str] | None = frozenset(
         key for key in _Yaml12CLoader.yaml_implicit_resolvers if isinstance(key, str)
     )

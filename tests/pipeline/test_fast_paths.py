@@ -570,6 +570,7 @@ z: |
 aa: >-
   12
 bb: [1, t, f, n, "0", ~x, tx, Fx, nope, -x, +, ., 9a]
+cc: [true, true, "true", 3.12, 3.12, '3.12', ~, ~, npm ci, npm ci, null, "", ""]
 """
 
 
@@ -594,10 +595,12 @@ def test_fast_resolve_gives_the_resolver_table_tag_for_every_scalar() -> None:
     while loader.check_node():
         loader.get_node()
     loader.dispose()
-    assert len(compared) >= 60
+    assert len(compared) >= 75
     values = _yaml_lines.load_with_lines(_SCALARS, "1.2")
     assert values["j"] is True and values["k"] == "true" and values["m"] == "yes"
     assert values["d"] is None and values["e"] is None and values["v"] == 31
+    cc = [True, True, "true", 3.12, 3.12, "3.12", None, None, "npm ci", "npm ci", None, "", ""]
+    assert values["cc"] == cc
 
 
 # --- caches keyed on everything the result depends on ------------------------------------------
