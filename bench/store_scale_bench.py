@@ -2,7 +2,7 @@
 """Benchmark: does a verify of one artifact cost the same in a small and a large OCI store?
 
     python bench/store_scale_bench.py [--sizes 20 1000 10000] [--writers 8] [--verifies 5]
-                                      [--registry HOST:PORT] [--full-read-up-to 1000]
+                                      [--registry HOST:PORT] [--full-read-up-to 1000] [--keep]
 
 Grows one repository of a loopback registry (``--registry``, default
 $GATEKEEPER_TEST_REGISTRY or 127.0.0.1:5000; plain HTTP) to each size in turn: attestations
@@ -10,7 +10,9 @@ of a 4-stage policy (build, test, scan, release), one pipeline run per artifact,
 with a fresh Ed25519 key and pushed through ``OciStore.put`` from ``--writers`` processes.
 At each size it prints:
 
-* push throughput of that growth step (attestations/s from the writers) and failures;
+* push throughput of that growth step (attestations/s from the writers), failures, and
+  the tag listings the writers asked the registry for (a listing's cost grows with the
+  repository on a registry that cannot page it);
 * ``gatekeeper verify --image-digest`` of the first artifact, a separate process each time
   (start-up included), median of ``--verifies`` runs, with the no-op ``--version`` process
   for reference; and ``--no-log`` so the decision log does not grow between runs;
@@ -18,7 +20,10 @@ At each size it prints:
   switched off (every envelope of every stage read, as before the index was read).
 
 Everything pushed is deleted at the end (manifests, then blobs): the registry must allow
-deletes (``storage.delete.enabled``).
+deletes (``storage.delete.enabled``). On docker-registry 2.8 each manifest delete scans
+every tag of the repository, so this takes hours at 10,000 attestations; ``--keep`` skips
+it and prints the repository's name, whose directory under the registry's storage
+(``docker/registry/v2/repositories/<name>``) can then be removed while nothing else uses it.
 """
 
 from __future__ import annotations
@@ -79,10 +84,19 @@ def make_envelopes(key: Path, first: int, count: int) -> list[Item]:
     return out[:count]
 
 
-def push_worker(uri: str, items: list[Item]) -> tuple[int, list[str]]:
+def push_worker(uri: str, items: list[Item]) -> tuple[int, list[str], int]:
     from gatekeeper.store import IndexKeys, RunKey, open_store
 
     store = open_store(uri, insecure=True)
+    listings = 0
+    send = store.client.http.request  # type: ignore[attr-defined]
+
+    def counting(method: str, url: str, **kwargs: object) -> object:
+        nonlocal listings
+        listings += "/tags/list" in url
+        return send(method, url, **kwargs)
+
+    store.client.http.request = counting  # type: ignore[attr-defined]
     failures = []
     done = 0
     for data, stage, subject, run in items:
@@ -92,21 +106,26 @@ def push_worker(uri: str, items: list[Item]) -> tuple[int, list[str]]:
             done += 1
         except Exception as exc:  # a bench counts failures, it does not stop on them
             failures.append(f"{type(exc).__name__}: {exc}")
-    return done, failures
+    return done, failures, listings
 
 
 def _warm(_: int) -> None:
     import gatekeeper.store.oci  # noqa: F401
 
 
-def push(uri: str, items: list[Item], writers: int) -> tuple[float, int, list[str]]:
+def push(uri: str, items: list[Item], writers: int) -> tuple[float, int, list[str], int]:
     chunks = [items[i::writers] for i in range(writers)]
     with ProcessPoolExecutor(max_workers=writers) as pool:
         list(pool.map(_warm, range(writers)))
         start = time.perf_counter()
         results = list(pool.map(push_worker, [uri] * writers, chunks))
         took = time.perf_counter() - start
-    return took, sum(r[0] for r in results), [f for r in results for f in r[1]]
+    return (
+        took,
+        sum(r[0] for r in results),
+        [f for r in results for f in r[1]],
+        sum(r[2] for r in results),
+    )
 
 
 _FULL_READ = """
@@ -193,6 +212,9 @@ def main() -> int:
     parser.add_argument(
         "--registry", default=os.environ.get("GATEKEEPER_TEST_REGISTRY", "127.0.0.1:5000")
     )
+    parser.add_argument(
+        "--keep", action="store_true", help="leave the repository (see the notes on deleting)"
+    )
     args = parser.parse_args()
 
     from gatekeeper.attest.keys import write_keypair
@@ -229,7 +251,7 @@ def main() -> int:
                 started = time.perf_counter()
                 items = make_envelopes(root / "ci", stored // 4, size - stored)
                 signed_s = time.perf_counter() - started
-                took, pushed, failures = push(uri, items, args.writers)
+                took, pushed, failures, listings = push(uri, items, args.writers)
                 stored += pushed
                 quick_s, code = verify_times(argv, args.verifies)
                 full_s = None
@@ -241,6 +263,7 @@ def main() -> int:
                 row = {
                     "size": stored,
                     "push_per_s": pushed / took,
+                    "listings": listings,
                     "failures": len(failures),
                     "verify_s": quick_s,
                     "full_s": full_s,
@@ -250,15 +273,19 @@ def main() -> int:
                 full = f"{full_s * 1000:7.0f} ms" if full_s is not None else "      —"
                 print(
                     f"{stored:6d} attestations: signed {len(items)} in {signed_s:5.1f} s, "
-                    f"pushed at {pushed / took:6.1f} att/s ({len(failures)} failures); "
+                    f"pushed at {pushed / took:6.1f} att/s ({len(failures)} failures, "
+                    f"{listings} tag listings); "
                     f"verify one: {quick_s * 1000:6.0f} ms (exit {code}); full read: {full}",
                     flush=True,
                 )
                 for message in failures[:3]:
                     print(f"    failure: {message}")
         finally:
-            deleted = cleanup(args.registry, repository)
-            print(f"cleaned up {repository}: {deleted} manifests deleted")
+            if args.keep:
+                print(f"kept {repository} (remove its directory under the registry's storage)")
+            else:
+                deleted = cleanup(args.registry, repository)
+                print(f"cleaned up {repository}: {deleted} manifests deleted")
     print(f"`gatekeeper --version` process: {version_s * 1000:.0f} ms")
     if len(rows) > 1:
         small, large = rows[0], rows[-1]
