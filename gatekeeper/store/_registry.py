@@ -324,6 +324,9 @@ class RegistryClient:
         self.credentials = credentials
         self.http = http or HttpClient()
         self._authorization: str | None = None
+        # Every tag, as last listed where the registry cannot list by prefix; dropped when
+        # this client writes a tag, so a listing is never older than this client's writes.
+        self._whole_tags: list[str] | None = None
         if credentials is not None and credentials.token:
             self._authorization = f"Bearer {credentials.token}"
 
@@ -599,6 +602,8 @@ class RegistryClient:
         if not (is_digest(reference) or _TAG.match(reference)):
             raise StoreError(f"{reference!r} is neither a digest nor a valid tag")
         sent = {"Content-Type": media_type, **(headers or {})}
+        if not is_digest(reference):
+            self._whole_tags = None
         response = self.request(
             "PUT", f"{self.base}/manifests/{reference}", data=data, headers=sent
         )
@@ -631,6 +636,18 @@ class RegistryClient:
         Raises:
             StoreError: an error answer, a body that is not JSON, or too many pages.
         """
+        for doc, _ in self._linked_pages(url, what, params=params, headers=headers):
+            yield doc
+
+    def _linked_pages(
+        self,
+        url: str,
+        what: str,
+        *,
+        params: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Iterator[tuple[Any, bool]]:
+        """``_pages``, each page with whether the registry named a next one (``Link``)."""
         next_url: str | None = url
         pages = 0
         total = 0
@@ -641,7 +658,7 @@ class RegistryClient:
             response = self.request("GET", next_url, params=params, stream=True, headers=headers)
             if response.status_code == 404 and pages == 1:
                 response.close()
-                yield None
+                yield None, False
                 return
             if response.status_code != 200:
                 raise self._fail(response, f"GET {what}")
@@ -657,48 +674,95 @@ class RegistryClient:
                     f"({pages} page(s) read); a cap against a flooded repository"
                 ) from exc
             total += len(body)
+            next_url = _next_link(link, next_url)
             try:
-                yield loads_json_strict(body)
+                doc = loads_json_strict(body)
             except ValueError as exc:
                 raise StoreError(f"{self.display}: {what} is not JSON") from exc
-            next_url = _next_link(link, next_url)
+            yield doc, next_url is not None
             params = None  # the next link carries its own query
 
     def list_tags(self) -> list[str]:
         """Every tag of the repository (following ``Link`` pagination)."""
         tags: list[str] = []
         for doc in self._pages(f"{self.base}/tags/list", "tag list"):
-            page = doc.get("tags") if isinstance(doc, dict) else None  # None: nothing pushed yet
-            if page is None:
-                continue
-            if not isinstance(page, list) or not all(isinstance(t, str) for t in page):
-                raise StoreError(f"{self.display}: tag list is malformed")
-            tags.extend(page)
+            tags.extend(self._tag_page(doc) or [])
         return tags
 
+    def _tag_page(self, doc: Any) -> list[str] | None:
+        """The tags of one page of a tag list; None: the repository has none yet."""
+        page = doc.get("tags") if isinstance(doc, dict) else None
+        if page is None:
+            return None
+        if not isinstance(page, list) or not all(isinstance(t, str) for t in page):
+            raise StoreError(f"{self.display}: tag list is malformed")
+        return page
+
+    def tags_with_prefixes(self, prefixes: list[str], *, fresh: bool = False) -> list[str]:
+        """Every tag starting with one of ``prefixes``.
+
+        Read with the spec's ``n``/``last`` paging, so that only those tags are listed,
+        where the registry honours it; otherwise filtered from one listing of every tag
+        (Debian's docker-registry 2.8 ignores the paging and answers the whole list,
+        unsorted: that answer is used as the listing when it names no next page), which is
+        reused until this client writes a tag (``fresh``: never reused). Whether the registry
+        pages is learnt once per process and registry.
+
+        Raises:
+            StoreError: an error answer or a malformed listing.
+        """
+        wanted = tuple(prefixes)
+        if not wanted:
+            return []
+        unpaged: list[str] | None = None
+        if _PAGING.get(self.origin) is not False:
+            found: list[str] = []
+            for prefix in dict.fromkeys(prefixes):
+                got = self._paged_tags(prefix)
+                if isinstance(got, _Unpaged):
+                    _PAGING[self.origin] = False
+                    unpaged = got.whole
+                    break
+                _PAGING[self.origin] = True
+                found.extend(got)
+            else:
+                return found
+        if unpaged is not None:
+            self._whole_tags = unpaged
+        elif self._whole_tags is None or fresh:
+            self._whole_tags = self.list_tags()
+        return [tag for tag in self._whole_tags if tag.startswith(wanted)]
+
     def tags_after(self, prefix: str, page: int = 100) -> list[str] | None:
-        """Every tag starting with ``prefix``, read with the spec's ``n``/``last`` paging so
-        that only those tags are listed; None when the registry ignores the paging (Debian's
-        docker-registry 2.8 lists every tag, unsorted): the caller lists them all instead.
+        """Every tag starting with ``prefix`` by ``n``/``last`` paging; None when the registry
+        ignores the paging (the caller lists every tag instead)."""
+        got = self._paged_tags(prefix, page)
+        return None if isinstance(got, _Unpaged) else got
+
+    def _paged_tags(self, prefix: str, page: int = 100) -> list[str] | _Unpaged:
+        """The tags starting with ``prefix``, read page by page after it; ``_Unpaged`` when
+        the registry ignores the paging (with its answer when that is the whole list).
 
         Raises:
             StoreError: an error answer or a malformed listing.
         """
         found: list[str] = []
         last = prefix
+        first = True
         for _ in range(MAX_PAGES):
             params = {"n": str(page), "last": last}
             full = False
-            for doc in self._pages(f"{self.base}/tags/list", "tag list", params=params):
-                listed = doc.get("tags") if isinstance(doc, dict) else None
+            for doc, more in self._linked_pages(
+                f"{self.base}/tags/list", "tag list", params=params
+            ):
+                listed = self._tag_page(doc)
                 if listed is None:
                     return found
-                if not isinstance(listed, list) or not all(isinstance(t, str) for t in listed):
-                    raise StoreError(f"{self.display}: tag list is malformed")
                 # SECURITY: a page is read as "the tags after `last`, in order" only when it
                 # is one; anything else is a registry that ignores the paging.
                 if len(listed) > page or listed != sorted(listed) or any(t <= last for t in listed):
-                    return None
+                    return _Unpaged(listed if first and not more else None)
+                first = False
                 found.extend(t for t in listed if t.startswith(prefix))
                 if not listed or not listed[-1].startswith(prefix):
                     return found
@@ -729,6 +793,17 @@ class RegistryClient:
                 raise StoreError(f"{self.display}: {what} is not an image index")
             out.extend(m for m in manifests if isinstance(m, dict))
         return out
+
+
+@dataclass(frozen=True)
+class _Unpaged:
+    """A registry's answer to a paged tag listing that was not a page."""
+
+    whole: list[str] | None  # every tag, when that answer was the whole list
+
+
+# Whether each registry (by origin) honours n/last on its tag list: learnt once per process.
+_PAGING: dict[str, bool] = {}
 
 
 def _next_link(link: str | None, current: str) -> str | None:
