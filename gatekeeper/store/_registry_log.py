@@ -19,7 +19,11 @@ tail is a cache: the entry tags stay the record, ``lines`` (``log show``, ``log 
 lists them, and an append *heals* the tail from a listing of the log tags when there is no
 tail yet (a log written before it), when a writer saw its entry lost from it, and otherwise
 at most every HEAL_EVERY seconds (and HEAL_SHARE times the listing's own time), so entries
-written without the tail (by an older gatekeeper) are adopted too.
+written without the tail (by an older gatekeeper) are adopted too. A read (a verify's
+rollback check) heals only where there is no tail or it is marked contended: it cannot
+write the heal back, so a periodic heal would list tags on every verify. So that a verify
+never needs a listing to learn the log is empty, the store writes the tail on its first
+push into a repository that has none (``ensure_tail``).
 """
 
 from __future__ import annotations

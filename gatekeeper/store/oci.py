@@ -18,21 +18,29 @@ registry with the referrers API, the "all" anchor. Lookups are "the referrers of
   maintain that relation themselves, atomically;
 * registries without it (Docker's distribution 2.x, Debian's docker-registry) get the
   tag-schema fallback of the distribution spec: tag ``sha256-<hex>`` holds an image index
-  of the referrers of ``sha256:<hex>`` (read-modify-write, ``If-Match`` sent, verified after
-  the write and retried). Those registries have no compare-and-swap, so a concurrent writer
-  can still overwrite an index update after it was verified. gatekeeper therefore also
-  writes a *receipt*: the referrer manifest is pushed under its own, never-reused tag
+  of the referrers of ``sha256:<hex>`` (read-modify-write, ``If-Match`` sent, read back
+  after the write and retried). Those registries have no compare-and-swap, so a concurrent
+  writer can still overwrite an index update after it was read back. gatekeeper therefore
+  also writes a *receipt*: the referrer manifest is pushed under its own, never-reused tag
   ``gkr-<first 32 hex of the key digest>-<envelope sha256 hex>``. A tag with a unique name
   cannot be lost to a concurrent writer, so the receipts are the ground truth gatekeeper
   reads (one tag listing per store, then each envelope by the digest its receipt names);
-  the index tag is kept for other OCI tools, and each push merges missing receipts into it.
+  the index tag is kept for other OCI tools and for quick lookups.
+
+Keeping the index tags whole without listing tags on every push: a writer reads its entries
+back once more RECHECK_AFTER seconds after it saw them written (and writes them again if
+they went). An entry checked twice can only be removed by a writer whose read came before
+the entry was written and whose write landed after the second check: a read-modify-write
+longer than RECHECK_AFTER, which that writer measures; every writer whose write took longer
+than SLOW_WRITE (= RECHECK_AFTER) heals the index from a listing of the key's receipts made
+after its write. So a push lists tags only after a slow write, and a writer that returned
+has its entries in the index (unless the index tag was removed by hand).
 
 Lookups by subject and by run (``complete=False``) read the referrers API or the key's
 index tag only: their cost follows what names the key, not the size of the repository.
 Complete lookups (the default, and ``by_stage``/``all``) also read the receipts: by tag
-prefix where the registry pages its tag list (``n``/``last``), else from the whole list.
-Index tags are healed from the receipts on each push: by prefix where the registry pages,
-else from a tag list re-read at a rate that keeps its share of a writer's time small.
+prefix where the registry pages its tag list (``n``/``last``), else from the whole list
+(one request: the paged attempt's answer, learnt once per process).
 
 The index a store keeps is only a way to find candidates: the verifier re-reads every fact
 from the signed payload. Every manifest and blob read back is checked against its digest.
@@ -93,8 +101,8 @@ FETCH_WORKERS = 8  # concurrent manifest and blob reads during a lookup
 # A writer reads its index entries again this long after it saw them written; a writer whose
 # own read-modify-write of an index took longer than SLOW_WRITE may have overwritten an entry
 # another writer had already checked twice, and heals the index from the receipts.
-RECHECK_AFTER = 0.3
-SLOW_WRITE = RECHECK_AFTER / 2
+RECHECK_AFTER = 0.15
+SLOW_WRITE = RECHECK_AFTER
 RECEIPT_KEY_HEX = 32  # 128 bits of the key digest: "gkr-" + 32 + "-" + 64 = 101 characters
 _RECEIPT = re.compile(r"^gkr-([0-9a-f]{32})-([0-9a-f]{64})$")
 _OCI_MANIFESTS = (
