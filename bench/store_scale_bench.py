@@ -15,7 +15,11 @@ At each size it prints:
   repository on a registry that cannot page it);
 * ``gatekeeper verify --image-digest`` of the first artifact, a separate process each time
   (start-up included), median of ``--verifies`` runs, with the no-op ``--version`` process
-  for reference; and ``--no-log`` so the decision log does not grow between runs;
+  for reference; and ``--no-log`` so the decision log does not grow between runs. Each run
+  alternates with the same verify in a reference repository holding the smallest size
+  (pushed first, never grown), so that the ratio of the two medians is taken under the
+  same machine load: on a shared machine the load changes more between growth steps than
+  the verify's cost does;
 * up to ``--full-read-up-to`` attestations, the same verify with the subject/run lookup
   switched off (every envelope of every stage read, as before the index was read).
 
@@ -39,6 +43,7 @@ import uuid
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -154,6 +159,21 @@ def verify_times(argv: list[str], runs: int, *, full_read: bool = False) -> tupl
     return statistics.median(times), code
 
 
+def paired_verify_times(
+    argv: list[str], ref_argv: list[str], runs: int
+) -> tuple[float, float, int]:
+    """Median seconds of ``gatekeeper ARGV`` and of ``REF_ARGV``, run alternately."""
+    grown, ref, code = [], [], 0
+    for _ in range(runs):
+        seconds, got = verify_times(argv, 1)
+        grown.append(seconds)
+        code = code or got
+        seconds, got = verify_times(ref_argv, 1)
+        ref.append(seconds)
+        code = code or got
+    return statistics.median(grown), statistics.median(ref), code
+
+
 def cleanup(registry: str, repository: str, workers: int = 16) -> int:
     """Delete every manifest (tagged, and listed by the referrer indexes) and blob pushed,
     from ``workers`` threads; returns how many manifests were deleted."""
@@ -221,7 +241,7 @@ def main() -> int:
 
     repository = f"gatekeeper-bench/scale-{uuid.uuid4().hex[:12]}"
     uri = f"oci://{args.registry}/{repository}"
-    rows = []
+    reference = f"{repository}-ref"
     with tempfile.TemporaryDirectory(prefix="gk-scale-bench-") as tmp:
         root = Path(tmp)
         write_keypair(root / "ci")
@@ -231,70 +251,91 @@ def main() -> int:
             "version: 1\nname: bench\nexpires: 2099-01-01T00:00:00Z\nmax_age: 7d\n"
             f"keys:\n  ci: {root / 'ci.pub'}\nstages:\n{stages}"
         )
-        argv = [
-            "verify",
-            "--policy",
-            str(policy),
-            "--store",
-            uri,
-            "--insecure-registry",
-            "--no-log",
-            "--format",
-            "json",
-            "--image-digest",
-            f"sha256:{0:064x}",
-        ]
-        version_s, _ = verify_times(["--version"], args.verifies)
-        stored = 0
         try:
-            for size in sorted(args.sizes):
-                started = time.perf_counter()
-                items = make_envelopes(root / "ci", stored // 4, size - stored)
-                signed_s = time.perf_counter() - started
-                took, pushed, failures, listings = push(uri, items, args.writers)
-                stored += pushed
-                quick_s, code = verify_times(argv, args.verifies)
-                full_s = None
-                if size <= args.full_read_up_to:
-                    full_s, full_code = verify_times(
-                        argv, max(1, args.verifies // 2), full_read=True
-                    )
-                    code = code or full_code
-                row = {
-                    "size": stored,
-                    "push_per_s": pushed / took,
-                    "listings": listings,
-                    "failures": len(failures),
-                    "verify_s": quick_s,
-                    "full_s": full_s,
-                    "exit": code,
-                }
-                rows.append(row)
-                full = f"{full_s * 1000:7.0f} ms" if full_s is not None else "      —"
-                print(
-                    f"{stored:6d} attestations: signed {len(items)} in {signed_s:5.1f} s, "
-                    f"pushed at {pushed / took:6.1f} att/s ({len(failures)} failures, "
-                    f"{listings} tag listings); "
-                    f"verify one: {quick_s * 1000:6.0f} ms (exit {code}); full read: {full}",
-                    flush=True,
-                )
-                for message in failures[:3]:
-                    print(f"    failure: {message}")
+            rows, version_s = grow_and_measure(args, root, policy, uri, reference)
         finally:
-            if args.keep:
-                print(f"kept {repository} (remove its directory under the registry's storage)")
-            else:
-                deleted = cleanup(args.registry, repository)
-                print(f"cleaned up {repository}: {deleted} manifests deleted")
+            for name in (repository, reference):
+                if args.keep:
+                    print(f"kept {name} (remove its directory under the registry's storage)")
+                else:
+                    deleted = cleanup(args.registry, name)
+                    print(f"cleaned up {name}: {deleted} manifests deleted")
     print(f"`gatekeeper --version` process: {version_s * 1000:.0f} ms")
     if len(rows) > 1:
         small, large = rows[0], rows[-1]
         print(
             f"verify one, {small['size']} -> {large['size']} attestations: "
-            f"x{large['verify_s'] / small['verify_s']:.2f}; push throughput "
-            f"x{large['push_per_s'] / small['push_per_s']:.2f}"
+            f"x{large['verify_s'] / small['verify_s']:.2f} between the steps, "
+            f"x{large['verify_s'] / large['ref_s']:.2f} against the reference at the same "
+            f"moment (x{small['verify_s'] / small['ref_s']:.2f} at {small['size']}); push "
+            f"throughput x{large['push_per_s'] / small['push_per_s']:.2f}"
         )
     return 0 if all(r["exit"] == 0 and r["failures"] == 0 for r in rows) else 1
+
+
+def _verify_argv(policy: Path, uri: str) -> list[str]:
+    return [
+        "verify",
+        "--policy",
+        str(policy),
+        "--store",
+        uri,
+        "--insecure-registry",
+        "--no-log",
+        "--format",
+        "json",
+        "--image-digest",
+        f"sha256:{0:064x}",
+    ]
+
+
+def grow_and_measure(
+    args: argparse.Namespace, root: Path, policy: Path, uri: str, reference: str
+) -> tuple[list[dict[str, Any]], float]:
+    """Push the reference repository, then grow ``uri`` to each size and measure."""
+    argv = _verify_argv(policy, uri)
+    ref_uri = f"oci://{args.registry}/{reference}"
+    ref_argv = _verify_argv(policy, ref_uri)
+    version_s, _ = verify_times(["--version"], args.verifies)
+    _, _, failures, _ = push(ref_uri, make_envelopes(root / "ci", 0, min(args.sizes)), args.writers)
+    if failures:
+        print(f"reference repository: {len(failures)} failures, e.g. {failures[0]}")
+    rows: list[dict[str, Any]] = []
+    stored = 0
+    for size in sorted(args.sizes):
+        started = time.perf_counter()
+        items = make_envelopes(root / "ci", stored // 4, size - stored)
+        signed_s = time.perf_counter() - started
+        took, pushed, failures, listings = push(uri, items, args.writers)
+        stored += pushed
+        quick_s, ref_s, code = paired_verify_times(argv, ref_argv, args.verifies)
+        full_s = None
+        if size <= args.full_read_up_to:
+            full_s, full_code = verify_times(argv, max(1, args.verifies // 2), full_read=True)
+            code = code or full_code
+        rows.append(
+            {
+                "size": stored,
+                "push_per_s": pushed / took,
+                "listings": listings,
+                "failures": len(failures),
+                "verify_s": quick_s,
+                "ref_s": ref_s,
+                "full_s": full_s,
+                "exit": code,
+            }
+        )
+        full = f"{full_s * 1000:7.0f} ms" if full_s is not None else "      —"
+        print(
+            f"{stored:6d} attestations: signed {len(items)} in {signed_s:5.1f} s, "
+            f"pushed at {pushed / took:6.1f} att/s ({len(failures)} failures, "
+            f"{listings} tag listings); verify one: {quick_s * 1000:6.0f} ms (exit {code}; "
+            f"reference {ref_s * 1000:.0f} ms: x{quick_s / ref_s:.2f}); full read: {full}",
+            flush=True,
+        )
+        for message in failures[:3]:
+            print(f"    failure: {message}")
+    return rows, version_s
 
 
 if __name__ == "__main__":
