@@ -7,16 +7,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-import requests
 
-from gatekeeper._http import HttpClient
 from gatekeeper.cli import main
 from gatekeeper.models.decision import GENESIS
 from gatekeeper.store import IndexKeys, RunKey, _registry, open_store
@@ -24,32 +19,7 @@ from gatekeeper.store._registry import INDEX_TYPE, digest_of
 from gatekeeper.store._registry_log import HEAL_EVERY, TAIL_TAG
 from gatekeeper.store.oci import OciStore, anchor_manifest, index_tag
 from tests.store._helpers import envelope, hexdigest, signer
-
-Kinds = Counter[str]
-
-
-def _kind(method: str, url: str) -> str:
-    path = urlsplit(url).path
-    if path.endswith("/tags/list"):
-        return "tag list"
-    for part in ("manifests", "blobs/uploads", "blobs", "referrers"):
-        if f"/{part}/" in path or path.endswith(f"/{part}/"):
-            return f"{method} {part}"
-    return f"{method} {path}"
-
-
-@pytest.fixture
-def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[Kinds]:
-    """Every registry request this process sends, counted by kind."""
-    kinds: Kinds = Counter()
-    send = HttpClient.request
-
-    def recording(self: HttpClient, method: str, url: str, **kwargs: Any) -> requests.Response:
-        kinds[_kind(method, url)] += 1
-        return send(self, method, url, **kwargs)
-
-    monkeypatch.setattr(HttpClient, "request", recording)
-    yield kinds
+from tests.store.conftest import Kinds
 
 
 def _open(uri: str) -> OciStore:
