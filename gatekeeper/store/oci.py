@@ -48,6 +48,7 @@ from the signed payload. Every manifest and blob read back is checked against it
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import re
@@ -57,7 +58,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from gatekeeper._fileio import loads_json_strict
 from gatekeeper.errors import InvalidInput, StoreError
@@ -204,6 +205,22 @@ def _is_envelope_layer(layer: dict[str, Any]) -> bool:
     )
 
 
+_T = TypeVar("_T")
+
+
+def _concurrently(calls: list[Callable[[], _T]]) -> list[_T]:
+    """The results of ``calls``, made from a few threads when there are several.
+
+    Raises:
+        the first failed call's exception, once every call has ended.
+    """
+    if len(calls) <= 1:
+        return [call() for call in calls]
+    with ThreadPoolExecutor(max_workers=min(len(calls), FETCH_WORKERS)) as pool:
+        futures = [pool.submit(call) for call in calls]
+    return [future.result() for future in futures]
+
+
 def _merged_index(entries: list[dict[str, Any]], additions: list[dict[str, Any]]) -> bytes:
     """A referrers image index of ``entries`` plus the ``additions`` it lacks, by digest."""
     new = {str(e["digest"]): e for e in additions}
@@ -293,17 +310,21 @@ class OciStore:
         """Push the envelope and one referrer manifest per key. Raises StoreError."""
         if len(data) > MAX_ENVELOPE_BYTES:
             raise StoreError(f"{self.uri}: envelope larger than {MAX_ENVELOPE_BYTES} bytes")
-        self._ensure_blob(EMPTY_DATA)
-        env_digest = self._ensure_blob(data)
+        # NOTE: independent requests go out together (the registry's latency, not its work,
+        # is most of a push); the threads share one requests session, as in _fetch_all.
+        self._ensure_blob(EMPTY_DATA)  # the anchors' config and layer (once per store)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            uploaded = pool.submit(self._ensure_blob, data)
+            targets = self._targets(keys)
+            env_digest = uploaded.result()  # the referrer manifests name it as their layer
         annotations = {ANNOTATION_SUBJECTS: " ".join(sorted(set(keys.subjects)))}
         if keys.stage:
             annotations[ANNOTATION_STAGE] = keys.stage
         layer = {"mediaType": ENVELOPE_TYPE, "digest": env_digest, "size": len(data)}
-        entries: dict[str, list[dict[str, Any]]] = {}
-        for target in self._targets(keys):
-            entry = self._push_referrer(target, layer, annotations)
-            if entry is not None:
-                entries[target.digest] = [entry]
+        pushed = _concurrently(
+            [functools.partial(self._push_referrer, t, layer, annotations) for t in targets]
+        )
+        entries = {t.digest: [e] for t, e in zip(targets, pushed, strict=True) if e is not None}
         if entries:
             self._settle_indexes(entries)
         if not self._log_ready:
@@ -376,22 +397,28 @@ class OciStore:
                 entries could not be made to stick after INDEX_ATTEMPTS rounds.
         """
         for _ in range(INDEX_ATTEMPTS):
-            checked = 0.0
-            for key, entries in pending.items():
-                if self._add_to_index(key, entries):
-                    entries.extend(self._heal(key))
-                checked = time.monotonic()
+            _concurrently([functools.partial(self._add_or_heal, k, e) for k, e in pending.items()])
+            checked = time.monotonic()  # every entry was read back before this
             self.sleep(max(0.0, checked + RECHECK_AFTER - time.monotonic()))
-            pending = {
-                key: entries
-                for key, entries in pending.items()
-                if self._missing(self.client.get_manifest(index_tag(key)), key, entries)
-            }
+            missing = _concurrently(
+                [functools.partial(self._gone, k, e) for k, e in pending.items()]
+            )
+            pending = {k: e for (k, e), gone in zip(pending.items(), missing, strict=True) if gone}
             if not pending:
                 return
         raise StoreError(
             f"{self.uri}: could not keep the referrers index {index_tag(next(iter(pending)))} "
             f"after {INDEX_ATTEMPTS} rounds (the receipt tags were written)"
+        )
+
+    def _add_or_heal(self, key_digest: str, entries: list[dict[str, Any]]) -> None:
+        if self._add_to_index(key_digest, entries):
+            entries.extend(self._heal(key_digest))
+
+    def _gone(self, key_digest: str, entries: list[dict[str, Any]]) -> bool:
+        """Whether the key's index lacks any of ``entries`` now."""
+        return bool(
+            self._missing(self.client.get_manifest(index_tag(key_digest)), key_digest, entries)
         )
 
     def _heal(self, key_digest: str) -> list[dict[str, Any]]:
