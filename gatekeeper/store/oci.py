@@ -490,8 +490,12 @@ class OciStore:
         }
         out = []
         for tag in tags:
+            # NOTE: the prefix first: where the registry cannot page its tag list, a heal
+            # walks the whole list.
+            if not tag.startswith(prefix):
+                continue
             match = _RECEIPT.match(tag)
-            if not tag.startswith(prefix) or match is None or match.group(2) in known:
+            if match is None or match.group(2) in known:
                 continue
             entry = self._receipt_entry(tag, f"sha256:{match.group(2)}")
             if entry is not None:
