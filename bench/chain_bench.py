@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: a 3-stage chain with gatekeeper and with in-toto, hashing throughput, start-up.
 
-    python bench/chain_bench.py [--sizes 1000 10000] [--repeat 3]
+    python bench/chain_bench.py [--sizes 1000 10000] [--repeat 3] [--baseline PYTHON]
 
 For each N it generates a tree of N small files (on /dev/shm when available), then times,
 as separate processes the way a user runs them:
@@ -13,13 +13,20 @@ as separate processes the way a user runs them:
 
 It also measures sha256 throughput on one large file against ``openssl dgst -sha256``,
 files per second over 20,000 small files, and ``gatekeeper --version`` start-up.
-Prints medians and ratios. Needs the test extras (in-toto) installed.
+Prints medians and ratios of wall time and of CPU time (user + system of the processes run:
+steadier than wall time on a shared machine), with the load average before and after each
+size. The two tools' repeats alternate, so a change in load falls on both. Needs the test
+extras (in-toto) installed.
+
+``--baseline PYTHON`` times a second gatekeeper installation (another version's
+environment) in the same runs, alternating with the first: before and after side by side.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -27,6 +34,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _bytecode import compile_gatekeeper
 
 PY = sys.executable
 BIN = Path(PY).parent
@@ -49,24 +58,45 @@ def make_tree(root: Path, n: int) -> None:
     (root / "dist" / "app.tar.gz").write_bytes(os.urandom(4096))
 
 
-def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
+class Timed:
+    """Wall and CPU seconds (user + system of the child processes), added up."""
+
+    def __init__(self) -> None:
+        self.wall = 0.0
+        self.cpu = 0.0
+
+    def __iadd__(self, other: Timed) -> Timed:
+        self.wall += other.wall
+        self.cpu += other.cpu
+        return self
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> Timed:
+    cpu = _children_cpu()
     start = time.perf_counter()
     result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - start
+    timed = Timed()
+    timed.wall = time.perf_counter() - start
+    timed.cpu = _children_cpu() - cpu
     if result.returncode != 0:
         raise SystemExit(
             f"{' '.join(cmd[:4])}... failed ({result.returncode}):\n{result.stderr[-2000:]}"
         )
-    return elapsed
+    return timed
 
 
-def gatekeeper_chain(root: Path, keys: Path) -> tuple[float, float]:
-    gk = [PY, "-m", "gatekeeper"]
+def gatekeeper_chain(root: Path, keys: Path, python: str = PY) -> tuple[Timed, Timed]:
+    gk = [python, "-m", "gatekeeper"]
     store = root / ".gatekeeper"
     shutil.rmtree(store, ignore_errors=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEKEEPER_")}
     env["GATEKEEPER_RUN_ID"] = "bench"
-    attest = 0.0
+    attest = Timed()
     attest += run(
         [*gk, "attest", "--stage", "source", "--key", str(keys / "ci"), "--product", "src/**"],
         root,
@@ -120,12 +150,12 @@ def gatekeeper_chain(root: Path, keys: Path) -> tuple[float, float]:
     return attest, verify
 
 
-def intoto_chain(root: Path, keys: Path) -> tuple[float, float]:
+def intoto_chain(root: Path, keys: Path) -> tuple[Timed, Timed]:
     for link in root.glob("*.link"):
         link.unlink()
     key = str(keys / "ci")
     run_ = str(BIN / "in-toto-run")
-    t = 0.0
+    t = Timed()
     t += run([run_, "-n", "source", "--use-dsse", "--signing-key", key, "-p", "src", "-x"], root)
     t += run(
         [run_, "-n", "build", "--use-dsse", "--signing-key", key, "-m", "src", "-p", "dist", "-x"],
@@ -268,10 +298,14 @@ def startup() -> float:
 
 
 def main() -> None:
+    compile_gatekeeper()
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-hashing", action="store_true")
+    parser.add_argument(
+        "--baseline", metavar="PYTHON", help="a Python with another gatekeeper installed"
+    )
     args = parser.parse_args()
     root = _tmp_root()
     try:
@@ -281,16 +315,32 @@ def main() -> None:
         for n in args.sizes:
             tree = root / f"tree-{n}"
             make_tree(tree, n)
-            gk = [gatekeeper_chain(tree, keys) for _ in range(args.repeat)]
-            it = [intoto_chain(tree, keys) for _ in range(args.repeat)]
-            gk_a, gk_v = statistics.median(a for a, _ in gk), statistics.median(v for _, v in gk)
-            it_a, it_v = statistics.median(a for a, _ in it), statistics.median(v for _, v in it)
-            print(
-                f"N={n:>6}: gatekeeper 3 attests {gk_a:6.2f}s + verify {gk_v:5.2f}s "
-                f"= {gk_a + gk_v:6.2f}s | "
-                f"in-toto 3 runs {it_a:6.2f}s + verify {it_v:5.2f}s = {it_a + it_v:6.2f}s | "
-                f"ratio {(it_a + it_v) / (gk_a + gk_v):5.1f}x faster"
-            )
+            load = os.getloadavg()[0]
+            runs: dict[str, list[tuple[Timed, Timed]]] = {"gatekeeper": [], "in-toto": []}
+            if args.baseline:
+                runs["baseline"] = []
+            for _ in range(args.repeat):  # alternating, so every tool sees the same load
+                if args.baseline:
+                    runs["baseline"].append(gatekeeper_chain(tree, keys, args.baseline))
+                runs["gatekeeper"].append(gatekeeper_chain(tree, keys))
+                runs["in-toto"].append(intoto_chain(tree, keys))
+            for what in ("wall", "cpu"):
+                medians = {
+                    name: (
+                        statistics.median(getattr(a, what) for a, _ in timed),
+                        statistics.median(getattr(v, what) for _, v in timed),
+                    )
+                    for name, timed in runs.items()
+                }
+                it_a, it_v = medians.pop("in-toto")
+                for name, (gk_a, gk_v) in medians.items():
+                    print(
+                        f"N={n:>6} {what:>4}: {name:>10} 3 attests {gk_a:6.2f}s + verify "
+                        f"{gk_v:5.2f}s = {gk_a + gk_v:6.2f}s | in-toto 3 runs {it_a:6.2f}s + "
+                        f"verify {it_v:5.2f}s = {it_a + it_v:6.2f}s | "
+                        f"ratio {(it_a + it_v) / (gk_a + gk_v):5.1f}x faster"
+                    )
+            print(f"         load average {load:.2f} -> {os.getloadavg()[0]:.2f}")
         if not args.skip_hashing:
             h = hashing(root)
             print(

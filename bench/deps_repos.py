@@ -26,6 +26,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from _bytecode import compile_gatekeeper
+
 _HIGH = {"high", "critical"}
 
 
@@ -95,6 +97,7 @@ def _counts(findings: list[dict[str, Any]]) -> str:
 
 
 def main() -> int:
+    compile_gatekeeper()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("repos", nargs="+", type=Path)
     parser.add_argument("--days", type=int, default=365)

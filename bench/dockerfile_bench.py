@@ -31,6 +31,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from _bytecode import compile_gatekeeper
+
 from gatekeeper.collect.base import walk_files
 from gatekeeper.collect.container import is_dockerfile_name
 
@@ -123,6 +125,7 @@ def compare(
 
 
 def main() -> None:
+    compile_gatekeeper()
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--hadolint", default=shutil.which("hadolint") or "hadolint")

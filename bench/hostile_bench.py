@@ -23,9 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gatekeeper import _fileio
-from gatekeeper._fileio import load_yaml, loads_json_strict
+from gatekeeper import _yaml
+from gatekeeper._fileio import loads_json_strict
 from gatekeeper._git import open_repo, safe_git_env
+from gatekeeper._yaml import load_yaml
 from gatekeeper.errors import InvalidInput
 from gatekeeper.policy import load_policy
 
@@ -55,12 +56,12 @@ def gitlab_like(jobs: int = 2000, anchors: int = 40) -> str:
 
 def main() -> None:
     text = gitlab_like()
-    _fileio._YAML_CAPS.set((10_000, 200))  # the file uses 2,000 aliases: lift the alias cap
+    _yaml._YAML_CAPS.set((10_000, 200))  # the file uses 2,000 aliases: lift the alias cap
     with_check = median_ms(lambda: load_yaml(text), runs=7)
-    real = _fileio._check_expansion
-    _fileio._check_expansion = lambda root, cap=0: None  # type: ignore[assignment]
+    real = _yaml.check_expansion
+    _yaml.check_expansion = lambda root, cap=0: None  # type: ignore[assignment]
     without = median_ms(lambda: load_yaml(text), runs=7)
-    _fileio._check_expansion = real
+    _yaml.check_expansion = real
     print(
         f"load_yaml, {len(text) // 1024} KiB, 2,000 aliases: {with_check:.1f} ms with the "
         f"expansion check, {without:.1f} ms without (ratio {with_check / without:.2f})"
@@ -93,7 +94,7 @@ def main() -> None:
         narrow = 'a0: &a0 ["x","x","x"]\n' + "".join(
             f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 3) + "]\n" for i in range(1, 32)
         )
-        _fileio._YAML_CAPS.set((100, 200))
+        _yaml._YAML_CAPS.set((100, 200))
         deep = b'{"a":' * 10_000 + b"1" + b"}" * 10_000
         policy = Path(tmp) / "policy.yaml"
         with open(policy, "wb") as handle:
@@ -103,7 +104,7 @@ def main() -> None:
             def run() -> None:
                 try:
                     fn()
-                except (ValueError, InvalidInput, _fileio.yaml.YAMLError):
+                except (ValueError, InvalidInput, _yaml.yaml.YAMLError):
                     return
                 raise AssertionError("accepted a hostile input")
 

@@ -48,6 +48,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _bytecode import compile_gatekeeper
+
 try:  # Python 3.11+
     import re._parser as sre_parse  # type: ignore[import-not-found]
 except ImportError:  # pragma: no cover
@@ -641,6 +643,7 @@ def covered(rid: str) -> bool:
 
 
 def main() -> int:
+    compile_gatekeeper()
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )

@@ -30,6 +30,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from _bytecode import compile_gatekeeper
+
 SHA = "b4ffde65f46336ab88eb53be808477a3936bae11"
 SHA2 = "0ad4b8fadaa221de15dcec353f45205ec38ea70b"
 CHECKOUT = f"actions/checkout@{SHA} # v4.1.1"
@@ -692,6 +694,7 @@ _RANK = {
 
 
 def main() -> int:
+    compile_gatekeeper()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument(

@@ -35,6 +35,8 @@ import sys
 import time
 from pathlib import Path
 
+from _bytecode import compile_gatekeeper
+
 GATEKEEPER = [sys.executable, "-m", "gatekeeper"]
 
 
@@ -57,6 +59,7 @@ def _time(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
 
 
 def main() -> int:
+    compile_gatekeeper()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("repos", nargs="+", type=Path)
     parser.add_argument("--runs", type=int, default=3)

@@ -6,7 +6,6 @@ import hashlib
 import os
 import stat
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 
 _CHUNK = 1024 * 1024
 _LARGE = 4 * 1024 * 1024
@@ -22,32 +21,55 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
 def _open_regular(path: str) -> int:
     """A descriptor on ``path`` if it is (still) a regular file. Raises OSError.
 
     SECURITY: never follow a link or block on a FIFO swapped in after the walk saw a file.
     """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    fd = os.open(path, _OPEN_FLAGS)
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise OSError(f"{path}: no longer a regular file")
     return fd
 
 
-def _sha256_small(path: str) -> str:
-    # NOTE: for small files the Python call overhead dominates; raw os.read is ~2x file objects.
-    fd = _open_regular(path)
-    try:
-        hasher = hashlib.sha256()
-        while chunk := os.read(fd, _CHUNK):
-            hasher.update(chunk)
-        return hasher.hexdigest()
-    finally:
-        os.close(fd)
+def _sha256_batch(paths: list[str]) -> list[str | None]:
+    """Hash small files in this thread, in order; ``None`` for one found to be large.
+
+    Each file is opened as ``_open_regular`` opens it; the same ``fstat`` that checks it is
+    still a regular file says whether it is large (then it is closed, left to
+    ``_sha256_large``) and sizes the first read. Every file is read to its end: its
+    content, never its size, decides the digest.
+    """
+    # NOTE: one loop with local names: for small files the Python call overhead dominates,
+    # and raw os.read is ~2x file objects.
+    out: list[str | None] = []
+    append, sha256, read, close = out.append, hashlib.sha256, os.read, os.close
+    for path in paths:
+        fd = os.open(path, _OPEN_FLAGS)
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise OSError(f"{path}: no longer a regular file")
+            if info.st_size >= _LARGE:
+                append(None)
+                continue
+            hasher = sha256()
+            chunk = read(fd, info.st_size + 1)
+            while chunk:
+                hasher.update(chunk)
+                chunk = read(fd, _CHUNK)
+            append(hasher.hexdigest())
+        finally:
+            close(fd)
+    return out
 
 
 def _sha256_regular(path: str) -> str:
-    """A large file, opened as ``_sha256_small`` opens it, hashed without holding the GIL."""
+    """A large file, opened by ``_open_regular``, hashed without holding the GIL."""
     with open(_open_regular(path), "rb", buffering=0) as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
@@ -63,29 +85,34 @@ def sha256_files(
     this thread. Each file is read once, to its end: its content, never its size, decides.
     Every file, large or small, is opened without following a link or waiting on a FIFO and
     must still be a regular file (OSError otherwise): the walk that listed it came before.
+
+    ``sizes`` is a hint: a file it says is large goes to the pool at once; any other is
+    opened as a small one, and goes to the pool if its open descriptor says it is large
+    (so a walk need not stat every file).
     """
     paths = list(paths)
     size_list = list(sizes) if sizes is not None else [0] * len(paths)
-    large = [i for i, size in enumerate(size_list) if size >= _LARGE]
-    out = [""] * len(paths)
-    for i, digest in zip(large, _sha256_large([paths[i] for i in large], workers), strict=True):
-        out[i] = digest
-    small = [i for i in range(len(paths)) if not out[i]]
+    out: list[str | None] = [None] * len(paths)
+    small = [i for i, size in enumerate(size_list) if size < _LARGE]
     for i, digest in zip(small, _sha256_many([paths[i] for i in small], workers), strict=True):
         out[i] = digest
-    return out
+    large = [i for i, digest in enumerate(out) if digest is None]
+    for i, digest in zip(large, _sha256_large([paths[i] for i in large], workers), strict=True):
+        out[i] = digest
+    done = [digest for digest in out if digest is not None]
+    if len(done) != len(paths):  # every file found large above was hashed in the pool
+        raise OSError("a file was listed but not hashed")
+    return done
 
 
-def _sha256_batch(paths: list[str]) -> list[str]:
-    return [_sha256_small(path) for path in paths]
-
-
-def _sha256_many(paths: list[str], workers: int | None) -> list[str]:
+def _sha256_many(paths: list[str], workers: int | None) -> list[str | None]:
     """Hash small files, in order: in batches over a few threads when there are many."""
     if len(paths) < _PARALLEL_SMALL:
         return _sha256_batch(paths)
     workers = workers or min(4, os.cpu_count() or 2)
     batches = [paths[i : i + _SMALL_BATCH] for i in range(0, len(paths), _SMALL_BATCH)]
+    from concurrent.futures import ThreadPoolExecutor  # only for many files
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return [digest for batch in pool.map(_sha256_batch, batches) for digest in batch]
 
@@ -95,6 +122,8 @@ def _sha256_large(paths: list[str], workers: int | None) -> list[str]:
     if len(paths) <= 1:
         return [_sha256_regular(path) for path in paths]
     workers = workers or min(8, (os.cpu_count() or 2) * 2)
+    from concurrent.futures import ThreadPoolExecutor  # only for several large files
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(_sha256_regular, paths))
 

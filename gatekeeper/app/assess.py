@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from gatekeeper._fileio import yaml_caps
+from gatekeeper._yaml import yaml_caps
 from gatekeeper.audit import AuditContext, rules_for, run_audits
 from gatekeeper.collect import CollectContext, collect_all
 from gatekeeper.collect import kinds as collector_kinds

@@ -21,7 +21,8 @@ from pathlib import Path, PurePosixPath
 import yaml
 from pydantic import ValidationError
 
-from gatekeeper._fileio import load_yaml, read_bounded
+from gatekeeper._fileio import read_bounded
+from gatekeeper._yaml import load_yaml
 from gatekeeper.errors import InvalidInput
 from gatekeeper.models.config import CONFIG_FILE, MAX_CONFIG_BYTES, RepoConfig
 from gatekeeper.models.finding import Severity

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from gatekeeper._digest import sha256_files, tree_digest
+from gatekeeper._gcpause import collector_paused
 from gatekeeper._glob import Glob, compile_glob, static_prefix
 from gatekeeper.attest._progress import in_chunks
 from gatekeeper.collect.base import never_walked
@@ -87,6 +88,8 @@ def _check_pattern(pattern: str) -> str:
 
 
 def _is_utf8(text: str) -> bool:
+    if text.isascii():  # a flag of the string: no encoding needed
+        return True
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -100,7 +103,6 @@ def _shown(text: str) -> str:
 
 def _record(root: Path, names_entries: Iterable[tuple[str, os.DirEntry[str]]]) -> list[Artifact]:
     files: list[tuple[str, str]] = []  # (name, absolute path)
-    sizes: list[int] = []
     artifacts: list[Artifact] = []
     for rel, entry in names_entries:
         if not _is_utf8(rel):
@@ -110,9 +112,9 @@ def _record(root: Path, names_entries: Iterable[tuple[str, os.DirEntry[str]]]) -
                 f"{_shown(rel)}: file name is not valid UTF-8; rename the file or "
                 "narrow the glob so it does not match"
             )
-        st = entry.stat(follow_symlinks=False)
-        mode = st.st_mode
-        if stat.S_ISLNK(mode):
+        # NOTE: the directory listing's own file type (an lstat only where the file system
+        # gives none); the hashing checks again, on the open file, that it is regular.
+        if entry.is_symlink():
             target = os.readlink(entry.path)
             if not _is_utf8(target):
                 raise InvalidInput(f"{rel}: symlink target is not valid UTF-8 ({_shown(target)})")
@@ -120,12 +122,13 @@ def _record(root: Path, names_entries: Iterable[tuple[str, os.DirEntry[str]]]) -
             artifacts.append(
                 Artifact(name=rel, digest={"sha256": digest}, kind="symlink", target=target)
             )
-        elif stat.S_ISREG(mode):
+        elif entry.is_file(follow_symlinks=False):
             files.append((rel, entry.path))
-            sizes.append(st.st_size)
         # SECURITY: sockets, fifos and devices are never opened.
+    paths = [p for _, p in files]
     try:
-        digests = in_chunks(sha256_files, [p for _, p in files], sizes, "hashing")
+        # Sizes unknown (0): the hashing routes a large file by its open descriptor.
+        digests = in_chunks(sha256_files, paths, [0] * len(paths), "hashing")
     except OSError as exc:
         # SECURITY: a file swapped for a link or a FIFO after the walk is never read.
         detail = f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)
@@ -200,7 +203,8 @@ def record_globs(
             f"--{what} {empty[0]!r} matches no file under {root} (globs are relative to the "
             "repository root; pass --allow-empty if that is expected)"
         )
-    return _record(root, sorted(matched.items()))
+    with collector_paused():
+        return _record(root, sorted(matched.items()))
 
 
 def record_dirs(
@@ -218,7 +222,8 @@ def record_dirs(
         path = root / rel
         if _through_link(root, rel, include_last=True) or not path.is_dir():
             raise InvalidInput(f"--{what}-dir {raw!r}: not a directory under {root}")
-        entries = _record(root, _walk(root, rel, never_walked(root, store)))
+        with collector_paused():
+            entries = _record(root, _walk(root, rel, never_walked(root, store)))
         out.append(dir_artifact(rel, entries))
     return out
 

@@ -21,7 +21,7 @@ from gatekeeper._git import head_commit
 from gatekeeper.attest.dsse import sign_envelope
 from gatekeeper.attest.keys import KeyRef, LoadedSigner, load_signer
 from gatekeeper.attest.materials import record_dirs, record_globs
-from gatekeeper.attest.statement import build_statement, statement_bytes
+from gatekeeper.attest.statement import canonical_statement
 from gatekeeper.collect.env import detect_ci
 from gatekeeper.errors import InvalidInput
 from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE, Envelope
@@ -242,8 +242,8 @@ def run_attest(cfg: AttestConfig) -> AttestResult:
 def _sign_and_store(
     predicate: StagePredicate, signers: list[LoadedSigner], store: Store
 ) -> tuple[Envelope, str]:
-    statement = build_statement(predicate)
-    envelope = sign_envelope(statement_bytes(statement), INTOTO_PAYLOAD_TYPE, signers)
+    statement, payload = canonical_statement(predicate)
+    envelope = sign_envelope(payload, INTOTO_PAYLOAD_TYPE, signers)
     subjects = tuple(sorted(f"{alg}:{v}" for s in statement.subject for alg, v in s.digest.items()))
     run = RunKey(predicate.run.run_id, predicate.run.source_commit)
     env_id = store.put(
@@ -259,8 +259,8 @@ def _sign_keyless_and_store(
     from gatekeeper._fileio import loads_json_strict
     from gatekeeper.attest.keyless import sign_keyless
 
-    statement = build_statement(predicate)
-    bundle = sign_keyless(statement_bytes(statement), trust_config)
+    statement, payload = canonical_statement(predicate)
+    bundle = sign_keyless(payload, trust_config)
     envelope = Envelope.model_validate(loads_json_strict(bundle)["dsseEnvelope"])
     subjects = tuple(sorted(f"{alg}:{v}" for s in statement.subject for alg, v in s.digest.items()))
     run = RunKey(predicate.run.run_id, predicate.run.source_commit)

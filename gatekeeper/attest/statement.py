@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from gatekeeper._fileio import dumps_json, loads_json_strict
+from gatekeeper._gcpause import collector_paused
 from gatekeeper.attest.dsse import unknown_fields
 from gatekeeper.errors import MalformedInput
 from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE
@@ -37,44 +38,65 @@ from gatekeeper.models.statement import (
     Artifact,
     StagePredicate,
     Statement,
-    Subject,
 )
 
 STATEMENT_V01 = STATEMENT_V01_TYPE
 _STATEMENT_VERSIONS = {STATEMENT_TYPE: "Statement v1", STATEMENT_V01_TYPE: "Statement v0.1"}
 
 
-def build_statement(predicate: StagePredicate) -> Statement:
-    subjects = [Subject(name=a.name, digest=a.digest) for a in predicate.products]
+def _statement_data(predicate: StagePredicate) -> dict[str, Any]:
+    """The in-toto Statement of ``predicate`` as JSON data: the predicate dumped once, the
+    subjects taken from its dumped products."""
+    dumped = predicate.model_dump(mode="json", exclude_none=True)
+    subjects: list[dict[str, Any]] = [
+        {"name": a["name"], "digest": a["digest"]} for a in dumped["products"]
+    ]
     if not subjects:
         # in-toto requires a subject; a stage with no products is about its source commit.
         if predicate.run.source_commit:
             subjects = [
-                Subject(
-                    name=f"git+commit:{predicate.stage}",
-                    digest={"gitCommit": predicate.run.source_commit},
-                )
+                {
+                    "name": f"git+commit:{predicate.stage}",
+                    "digest": {"gitCommit": predicate.run.source_commit},
+                }
             ]
         else:
             listing = dumps_json([a.model_dump(mode="json") for a in predicate.materials])
             subjects = [
-                Subject(
-                    name=f"stage:{predicate.stage}",
-                    digest={"sha256": hashlib.sha256(listing.encode()).hexdigest()},
-                )
+                {
+                    "name": f"stage:{predicate.stage}",
+                    "digest": {"sha256": hashlib.sha256(listing.encode()).hexdigest()},
+                }
             ]
-    return Statement(
-        type_=STATEMENT_TYPE,
-        subject=subjects,
-        predicate_type=STAGE_PREDICATE_TYPE,
-        predicate=predicate.model_dump(mode="json", exclude_none=True),
-    )
+    return {
+        "_type": STATEMENT_TYPE,
+        "subject": subjects,
+        "predicateType": STAGE_PREDICATE_TYPE,
+        "predicate": dumped,
+    }
+
+
+def build_statement(predicate: StagePredicate) -> Statement:
+    with collector_paused():
+        return Statement.model_validate(_statement_data(predicate))
 
 
 def statement_bytes(statement: Statement) -> bytes:
     return dumps_json(
         statement.model_dump(mode="json", by_alias=True, exclude_none=True), indent=None
     ).encode("utf-8")
+
+
+def canonical_statement(predicate: StagePredicate) -> tuple[Statement, bytes]:
+    """``build_statement(predicate)`` and its ``statement_bytes``, in one JSON pass.
+
+    The bytes are written from the same JSON data the statement is validated from (already
+    in JSON form, which dumping the statement again would only copy), so they are the
+    bytes ``statement_bytes`` gives.
+    """
+    with collector_paused():
+        data = _statement_data(predicate)
+        return Statement.model_validate(data), dumps_json(data, indent=None).encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -270,6 +292,11 @@ def parse_attestation(
             field missing or malformed, or (without ``any_predicate``) an unknown
             predicate type.
     """
+    with collector_paused():
+        return _parse_payload(payload_type, payload, any_predicate=any_predicate)
+
+
+def _parse_payload(payload_type: str, payload: bytes, *, any_predicate: bool) -> StageRecord:
     data = _payload_object(payload_type, payload)
     if data.get("_type") == "link":
         return _parse_link(data)

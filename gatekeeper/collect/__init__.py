@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gatekeeper.collect.base import CollectContext, Collector, Limits, walk_files
+from gatekeeper.collect.base import CollectContext, Collector, walk_files
 from gatekeeper.errors import InvalidInput
-from gatekeeper.models.base import GatekeeperModel
+
+if TYPE_CHECKING:
+    from gatekeeper.models.base import GatekeeperModel
 
 # kind -> "module:Class". Each collector owns its module; add one line per collector.
 _REGISTRY: dict[str, str] = {
@@ -31,7 +33,6 @@ _REGISTRY: dict[str, str] = {
 __all__ = [
     "CollectContext",
     "Collector",
-    "Limits",
     "collect_all",
     "collector_for",
     "kinds",

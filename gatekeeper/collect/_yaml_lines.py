@@ -1,6 +1,6 @@
 """A line-aware YAML loader: plain Python values that remember where each key and item sits.
 
-Documents are composed into nodes by the limited safe loader of ``gatekeeper._fileio``
+Documents are composed into nodes by the limited safe loader of ``gatekeeper._yaml``
 (alias and depth caps stay in force), then converted into :class:`LMap` / :class:`LList`
 containers that carry 1-based line numbers for every key and list item.
 
@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import yaml
 
-from gatekeeper._fileio import _YAML_CAPS, LimitedSafeLoader, check_expansion
+from gatekeeper._yaml import _YAML_CAPS, LimitedSafeLoader, check_expansion
 from gatekeeper.collect._parse_error import FileParseError
 
 # SECURITY: aliases are expanded during conversion (so audits can walk the result freely);

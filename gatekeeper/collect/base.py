@@ -10,19 +10,20 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from gatekeeper.errors import CollectionError
-from gatekeeper.models.base import GatekeeperModel
-from gatekeeper.models.options import AuditOptions
-from gatekeeper.models.policy import Limits
+
+if TYPE_CHECKING:
+    from gatekeeper.models.base import GatekeeperModel
+    from gatekeeper.models.options import AuditOptions
+    from gatekeeper.models.policy import Limits
 
 __all__ = [
     "THIRD_PARTY_DIRS",
     "VCS_DIRS",
     "CollectContext",
     "Collector",
-    "Limits",
     "never_walked",
     "walk_files",
 ]
@@ -82,14 +83,28 @@ def never_walked(root: Path, store: str | None = None) -> frozenset[str]:
     return frozenset(skip)
 
 
+def _default_limits() -> Limits:
+    from gatekeeper.models.policy import Limits
+
+    return Limits()
+
+
+def _default_options() -> AuditOptions:
+    from gatekeeper.models.options import AuditOptions
+
+    return AuditOptions()
+
+
+# The models are imported when a context is made, not with this module: ``attest`` walks
+# files (``never_walked``) without loading the policy's models.
 @dataclass(frozen=True)
 class CollectContext:
     repo: Path
     base: str | None = None  # the range base..head (commits, what the range changed)
     head: str = "HEAD"
     staged: bool = False  # audit what is staged in the index (pre-commit)
-    limits: Limits = field(default_factory=Limits)  # the policy's ``limits:``
-    options: AuditOptions = field(default_factory=AuditOptions)
+    limits: Limits = field(default_factory=_default_limits)  # the policy's ``limits:``
+    options: AuditOptions = field(default_factory=_default_options)
     # What the work tree is compared with when that is not ``base`` (pr-check on a merge
     # checkout: the merge's first parent); see ``compared_with``.
     tree_base: str | None = None

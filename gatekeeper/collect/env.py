@@ -8,7 +8,6 @@ from typing import ClassVar
 
 from gatekeeper.collect.base import CollectContext
 from gatekeeper.models.statement import CIEnvironment
-from gatekeeper.secrets.redaction import redact_text
 
 
 class _Env:
@@ -23,7 +22,10 @@ class _Env:
             value = self.environ.get(name, "").strip()
             if value:
                 # SECURITY: a Jenkins GIT_URL can carry `user:token@`; these facts are signed
-                # into every attestation.
+                # into every attestation. (Imported here: outside CI no value is read, and
+                # the detectors are not loaded.)
+                from gatekeeper.secrets.redaction import redact_text
+
                 return redact_text(value)
         return None
 

@@ -186,18 +186,20 @@ class _Index:
 
     def __init__(self, root: Path) -> None:
         self.repo = open_repo(root)
+        # GitPython's ``repo.index`` parses the whole index file on every access: read once.
+        self.entries = self.repo.index.entries
 
     def paths(self) -> list[str]:
         # The same paths a walk of the work tree would give (see ``walk_files``).
         skip = never_walked(Path(self.repo.working_tree_dir or "."))
         return sorted(
             str(path)
-            for (path, stage) in self.repo.index.entries
+            for (path, stage) in self.entries
             if stage == 0 and not _skipped(str(path), skip)
         )
 
     def read(self, rel: str, limit: int) -> _Blob:
-        entry = self.repo.index.entries[(rel, 0)]
+        entry = self.entries[(rel, 0)]
         try:
             stream = self.repo.odb.stream(entry.binsha)
         except (ValueError, OSError) as exc:

@@ -15,14 +15,17 @@ from gatekeeper.attest.stage import AttestConfig, run_attest
 from gatekeeper.commands.args import audit_options, signing_keys
 from gatekeeper.commands.output import inform
 from gatekeeper.errors import ExitCode
-from gatekeeper.policy import load_policy
 
 
 def cmd_attest(args: argparse.Namespace) -> int:
     command = list(args.cmd)
     if command and command[0] == "--":
         command = command[1:]
-    policy = load_policy(args.policy)[0] if args.policy else None
+    policy = None
+    if args.policy:  # imported only then: without a policy, attest reads no YAML
+        from gatekeeper.policy import load_policy
+
+        policy = load_policy(args.policy)[0]
     result = run_attest(
         AttestConfig(
             stage=args.stage,

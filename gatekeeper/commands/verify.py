@@ -18,7 +18,6 @@ from gatekeeper.verify import (
     VerifyRequest,
     verify_artifacts,
 )
-from gatekeeper.verify.summary import remove_stale_summary
 
 if TYPE_CHECKING:
     from gatekeeper.attest.importer import Prepared
@@ -44,6 +43,8 @@ def _summary_request(args: argparse.Namespace) -> SummaryRequest | None:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     if args.emit_vsa:
+        from gatekeeper.verify.summary import remove_stale_summary
+
         # SECURITY: before anything can fail, so no exit leaves an earlier summary behind.
         remove_stale_summary(Path(args.emit_vsa))
     report_targets(args)

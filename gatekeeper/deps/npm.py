@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-from gatekeeper._fileio import load_yaml, loads_json_strict
+from gatekeeper._fileio import loads_json_strict
+from gatekeeper._yaml import load_yaml
 from gatekeeper.deps.common import (
     find_line,
     git_source,

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from gatekeeper.models.base import GatekeeperModel
+from gatekeeper.models.base import GatekeeperModel, empty_list
 
 
 class BaselineEntry(GatekeeperModel):
@@ -17,4 +17,4 @@ class BaselineEntry(GatekeeperModel):
 
 class Baseline(GatekeeperModel):
     version: Literal[1] = 1
-    findings: list[BaselineEntry] = Field(default_factory=list)
+    findings: list[BaselineEntry] = Field(default_factory=empty_list)

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from gatekeeper import __version__
 from gatekeeper._fileio import dumps_json
-from gatekeeper.models.base import GatekeeperModel
+from gatekeeper.models.base import GatekeeperModel, empty_list
 from gatekeeper.models.verdict import Reason
 
 GENESIS = "sha256:" + "0" * 64
@@ -57,15 +57,15 @@ class DecisionEntry(GatekeeperModel):
     version: Literal[1] = 1
     seq: int = Field(ge=0)
     prev: str = Field(pattern=DIGEST_PATTERN)  # sha256 of the previous entry's line; GENESIS first
-    merged: list[str] = Field(default_factory=list)  # OCI store: adopted concurrent entries
+    merged: list[str] = Field(default_factory=empty_list)  # OCI store: adopted concurrent entries
     time: datetime
     command: Literal["verify"] = "verify"
     verdict: Literal["pass", "block"]
     policy: str | None = None
     policy_digest: str | None = None
-    subjects: list[LoggedSubject] = Field(default_factory=list)
-    reasons: list[Reason] = Field(default_factory=list)
-    attestations: list[str] = Field(default_factory=list)
+    subjects: list[LoggedSubject] = Field(default_factory=empty_list)
+    reasons: list[Reason] = Field(default_factory=empty_list)
+    attestations: list[str] = Field(default_factory=empty_list)
     store: str = ""
     gatekeeper_version: str = __version__
     # The policy serials accepted so far (carried forward from the previous entry, so the

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from gatekeeper.models.base import GatekeeperModel
+from gatekeeper.models.base import GatekeeperModel, empty_list
 
 Ecosystem = Literal["PyPI", "npm", "Go", "crates.io", "RubyGems", "Maven", "Packagist"]
 
@@ -24,7 +24,7 @@ class Package(GatekeeperModel):
     purl: str
     # "alg:hex" for file digests (sha1, sha256, sha384, sha512), "h1:base64" for Go,
     # sorted; empty when the entry has none.
-    hashes: list[str] = Field(default_factory=list)
+    hashes: list[str] = Field(default_factory=empty_list)
     # "registry:URL", "git:URL", "url:URL" or "path:PATH".
     source: str
     file: str
@@ -32,11 +32,11 @@ class Package(GatekeeperModel):
     direct: bool = False
     pinning: bool = True  # the file is meant to pin exact versions (a lock or requirements file)
     hash_supported: bool = False  # the format can carry an integrity hash for this entry
-    depends_on: list[str] = Field(default_factory=list)  # names, as the lock lists them
+    depends_on: list[str] = Field(default_factory=empty_list)  # names, as the lock lists them
     # "name@version": the version each dependency of this entry resolves to, where the
     # lockfile records it (npm install paths, Cargo "name version", yarn descriptors, pnpm
     # and uv); empty where it does not. Names are split at the last "@".
-    uses: list[str] = Field(default_factory=list)
+    uses: list[str] = Field(default_factory=empty_list)
     # File name -> its hashes ("alg:hex"), where the lockfile names the files it hashes
     # (poetry.lock, uv.lock, pdm.lock, pylock.toml): a file of the same name under another
     # hash is a re-hash even while other files keep theirs. Empty where it names none.
@@ -58,7 +58,7 @@ class Project(GatekeeperModel):
     file: str
     name: str  # as the lockfile names it: "." for the root, a member's path or crate name
     line: int = Field(ge=1)
-    uses: list[str] = Field(default_factory=list)  # "name@version"
+    uses: list[str] = Field(default_factory=empty_list)  # "name@version"
 
 
 class Declared(GatekeeperModel):
@@ -98,7 +98,7 @@ class InstallHook(GatekeeperModel):
     digest: str | None = None
     # The lines of that code that reach the network, run processes, read credentials or
     # write files (bounded; credentials in URLs redacted): what the audit judges.
-    code: list[str] = Field(default_factory=list)
+    code: list[str] = Field(default_factory=empty_list)
 
 
 class ParseProblem(GatekeeperModel):
@@ -110,20 +110,20 @@ class ParseProblem(GatekeeperModel):
 class DepsSnapshot(GatekeeperModel):
     """Everything read from one tree (the working tree, or the base commit's tree)."""
 
-    files: list[str] = Field(default_factory=list)  # every manifest / lockfile read
-    packages: list[Package] = Field(default_factory=list)
-    declared: list[Declared] = Field(default_factory=list)
-    projects: list[Project] = Field(default_factory=list)
-    errors: list[ParseProblem] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
-    install_hooks: list[InstallHook] = Field(default_factory=list)
+    files: list[str] = Field(default_factory=empty_list)  # every manifest / lockfile read
+    packages: list[Package] = Field(default_factory=empty_list)
+    declared: list[Declared] = Field(default_factory=empty_list)
+    projects: list[Project] = Field(default_factory=empty_list)
+    errors: list[ParseProblem] = Field(default_factory=empty_list)
+    notes: list[str] = Field(default_factory=empty_list)
+    install_hooks: list[InstallHook] = Field(default_factory=empty_list)
     # Lockfiles of formats gatekeeper does not read: "path: what it is" (its packages are
     # not audited, and the audit says so).
-    unsupported: list[str] = Field(default_factory=list)
+    unsupported: list[str] = Field(default_factory=empty_list)
     # The registry settings of package-manager configuration in the repository (``.npmrc``
     # ``registry`` and ``@scope:registry``): "path:line: key=value", URL credentials
     # redacted. Where an entry's registry is implied, this is where it comes from.
-    registry_config: list[str] = Field(default_factory=list)
+    registry_config: list[str] = Field(default_factory=empty_list)
 
 
 # How versions were compared: "single" (one version of the name on each side), "dependents"
@@ -149,7 +149,7 @@ class DepChange(GatekeeperModel):
     basis: CompareBasis | None = None  # how the versions were compared (upgraded/downgraded)
     # basis "dependents": who now gets a lower version ("name@version", or "project:NAME"
     # for one of the repository's own projects).
-    dependents: list[str] = Field(default_factory=list)
+    dependents: list[str] = Field(default_factory=empty_list)
     # hash-changed with no hash left: the entry also lost the URL it was fetched from (npm
     # writes package-lock entries so), its base came from the default registry, and the
     # repository's configuration names no other registry. npm then fetches the same version
@@ -162,7 +162,7 @@ class Vulnerability(GatekeeperModel):
     """One OSV advisory matched to one package entry (aliases merged)."""
 
     id: str
-    aliases: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=empty_list)
     summary: str = ""
     ecosystem: Ecosystem
     name: str
@@ -173,7 +173,7 @@ class Vulnerability(GatekeeperModel):
     severity: Literal["info", "low", "medium", "high", "critical"]
     score: float | None = None
     vector: str | None = None
-    fixed: list[str] = Field(default_factory=list)
+    fixed: list[str] = Field(default_factory=empty_list)
 
 
 class DepsEvidence(GatekeeperModel):
@@ -181,7 +181,7 @@ class DepsEvidence(GatekeeperModel):
     tree: DepsSnapshot
     base_ref: str | None = None
     base: DepsSnapshot | None = None
-    changes: list[DepChange] = Field(default_factory=list)
+    changes: list[DepChange] = Field(default_factory=empty_list)
     osv: str | None = None  # "db:<sha256>" or "api:<url>" when vulnerabilities were matched
-    vulnerabilities: list[Vulnerability] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
+    vulnerabilities: list[Vulnerability] = Field(default_factory=empty_list)
+    notes: list[str] = Field(default_factory=empty_list)

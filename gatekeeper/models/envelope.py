@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from gatekeeper.models.base import GatekeeperModel
+from gatekeeper.models.base import GatekeeperModel, empty_list
 
 INTOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 POLICY_PAYLOAD_TYPE = "application/vnd.gatekeeper.policy+yaml"
@@ -19,4 +19,4 @@ class Signature(GatekeeperModel):
 class Envelope(GatekeeperModel):
     payload: str
     payload_type: str = Field(alias="payloadType")
-    signatures: list[Signature] = Field(default_factory=list)
+    signatures: list[Signature] = Field(default_factory=empty_list)

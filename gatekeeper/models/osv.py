@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from gatekeeper.models.base import OpenModel
+from gatekeeper.models.base import OpenModel, empty_list
 
 
 class OsvEvent(OpenModel):
@@ -36,7 +36,7 @@ class OsvEvent(OpenModel):
 class OsvRange(OpenModel):
     type: str
     repo: str | None = None
-    events: list[OsvEvent] = Field(default_factory=list)
+    events: list[OsvEvent] = Field(default_factory=empty_list)
 
 
 class OsvPackage(OpenModel):
@@ -52,9 +52,9 @@ class OsvSeverity(OpenModel):
 
 class OsvAffected(OpenModel):
     package: OsvPackage | None = None
-    severity: list[OsvSeverity] = Field(default_factory=list)
-    ranges: list[OsvRange] = Field(default_factory=list)
-    versions: list[str] = Field(default_factory=list)
+    severity: list[OsvSeverity] = Field(default_factory=empty_list)
+    ranges: list[OsvRange] = Field(default_factory=empty_list)
+    versions: list[str] = Field(default_factory=empty_list)
     database_specific: dict[str, Any] | None = None
     ecosystem_specific: dict[str, Any] | None = None
 
@@ -64,12 +64,12 @@ class OsvRecord(OpenModel):
     modified: str | None = None
     published: str | None = None
     withdrawn: str | None = None
-    aliases: list[str] = Field(default_factory=list)
-    related: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=empty_list)
+    related: list[str] = Field(default_factory=empty_list)
     summary: str = ""
     details: str = ""
-    severity: list[OsvSeverity] = Field(default_factory=list)
-    affected: list[OsvAffected] = Field(default_factory=list)
+    severity: list[OsvSeverity] = Field(default_factory=empty_list)
+    affected: list[OsvAffected] = Field(default_factory=empty_list)
     database_specific: dict[str, Any] | None = None
 
     @model_validator(mode="before")

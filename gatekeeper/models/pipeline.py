@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from gatekeeper.models.base import GatekeeperModel
+from gatekeeper.models.base import GatekeeperModel, empty_list
 
 FileKind = Literal[
     "github-workflow", "github-action", "jenkinsfile", "gitlab-ci", "dockerfile", "build-script"
@@ -55,10 +55,10 @@ class Trigger(GatekeeperModel):
 
     event: str
     line: int = Field(ge=1)
-    types: list[str] = Field(default_factory=list)
-    branches: list[str] = Field(default_factory=list)
-    tags: list[str] = Field(default_factory=list)
-    workflows: list[str] = Field(default_factory=list)  # `workflow_run: workflows:`
+    types: list[str] = Field(default_factory=empty_list)
+    branches: list[str] = Field(default_factory=empty_list)
+    tags: list[str] = Field(default_factory=empty_list)
+    workflows: list[str] = Field(default_factory=empty_list)  # `workflow_run: workflows:`
 
 
 class Input(GatekeeperModel):
@@ -76,7 +76,7 @@ class Permissions(GatekeeperModel):
 
     line: int = Field(ge=1)
     preset: str | None = None  # "write-all", "read-all", or None for a mapping
-    scopes: list[KeyValue] = Field(default_factory=list)
+    scopes: list[KeyValue] = Field(default_factory=empty_list)
 
 
 class Container(GatekeeperModel):
@@ -86,8 +86,8 @@ class Container(GatekeeperModel):
     image: str | None = None
     line: int = Field(ge=1)
     image_line: int = Field(ge=1)
-    credentials: list[KeyValue] = Field(default_factory=list)
-    env: list[KeyValue] = Field(default_factory=list)
+    credentials: list[KeyValue] = Field(default_factory=empty_list)
+    env: list[KeyValue] = Field(default_factory=empty_list)
 
 
 class Step(GatekeeperModel):
@@ -102,8 +102,8 @@ class Step(GatekeeperModel):
     run_line: int | None = Field(default=None, ge=1)  # line of the first script line
     run_is_block: bool = False  # `run: |`: each newline of the script is one more line
     shell: str | None = None
-    with_: list[KeyValue] = Field(default_factory=list, alias="with")
-    env: list[KeyValue] = Field(default_factory=list)
+    with_: list[KeyValue] = Field(default_factory=empty_list, alias="with")
+    env: list[KeyValue] = Field(default_factory=empty_list)
     key_lines: dict[str, int] = Field(default_factory=dict)  # every key of the step
     working_directory: str | None = None
     # The comment after `uses:` on its line (the version of a sha pin: `# v4.1.1`).
@@ -127,27 +127,27 @@ class Job(GatekeeperModel):
     line: int = Field(ge=1)
     name: str | None = None
     if_: str | None = Field(default=None, alias="if")
-    runs_on: list[str] = Field(default_factory=list)  # labels as written (`group:NAME` too)
+    runs_on: list[str] = Field(default_factory=empty_list)  # labels as written (`group:NAME` too)
     runs_on_line: int | None = Field(default=None, ge=1)
     # The label sets the job really runs on: one per matrix combination (after `include` and
     # `exclude`), `${{ matrix.* }}` substituted; expressions that cannot be resolved stay text.
-    runner_sets: list[list[str]] = Field(default_factory=list)
-    needs: list[str] = Field(default_factory=list)
-    outputs: list[KeyValue] = Field(default_factory=list)
+    runner_sets: list[list[str]] = Field(default_factory=empty_list)
+    needs: list[str] = Field(default_factory=empty_list)
+    outputs: list[KeyValue] = Field(default_factory=empty_list)
     # `strategy.matrix` expanded as GitHub expands it (None: no matrix). A matrix given by an
     # expression (`${{ fromJSON(...) }}`) cannot be expanded: ``matrix_expression`` holds it.
     matrix: list[dict[str, Any]] | None = None
     matrix_expression: str | None = None
     matrix_line: int | None = Field(default=None, ge=1)
     permissions: Permissions | None = None
-    env: list[KeyValue] = Field(default_factory=list)
+    env: list[KeyValue] = Field(default_factory=empty_list)
     container: Container | None = None
-    services: list[Container] = Field(default_factory=list)
-    steps: list[Step] = Field(default_factory=list)
+    services: list[Container] = Field(default_factory=empty_list)
+    steps: list[Step] = Field(default_factory=empty_list)
     # A reusable workflow call (`jobs.<id>.uses`).
     uses: str | None = None
     uses_line: int | None = Field(default=None, ge=1)
-    with_: list[KeyValue] = Field(default_factory=list, alias="with")
+    with_: list[KeyValue] = Field(default_factory=empty_list, alias="with")
     secrets: Literal["inherit"] | list[KeyValue] | None = None
     secrets_line: int | None = Field(default=None, ge=1)
     environment: str | None = None
@@ -161,14 +161,14 @@ class Workflow(GatekeeperModel):
     kind: Literal["workflow", "action"] = "workflow"
     name: str | None = None
     run_name: str | None = None
-    inputs: list[Input] = Field(default_factory=list)
+    inputs: list[Input] = Field(default_factory=empty_list)
     # `workflow_call` outputs, or a composite action's `outputs` (``value`` expressions).
-    outputs: list[KeyValue] = Field(default_factory=list)
-    triggers: list[Trigger] = Field(default_factory=list)
+    outputs: list[KeyValue] = Field(default_factory=empty_list)
+    triggers: list[Trigger] = Field(default_factory=empty_list)
     triggers_line: int | None = Field(default=None, ge=1)
     permissions: Permissions | None = None
-    env: list[KeyValue] = Field(default_factory=list)
-    jobs: list[Job] = Field(default_factory=list)
+    env: list[KeyValue] = Field(default_factory=empty_list)
+    jobs: list[Job] = Field(default_factory=empty_list)
     # For composite and docker actions: `runs.using` and `runs.image`.
     runs_using: str | None = None
     runs_image: str | None = None
@@ -190,7 +190,7 @@ class ShellStep(GatekeeperModel):
     line: int = Field(ge=1)
     quote: Literal["'", '"', "'''", '"""', "/", "none"]
     text: str  # the script as written between the quotes
-    interpolations: list[Interpolation] = Field(default_factory=list)
+    interpolations: list[Interpolation] = Field(default_factory=empty_list)
 
 
 class CredentialBinding(GatekeeperModel):
@@ -215,12 +215,12 @@ class LibraryRef(GatekeeperModel):
 class Jenkinsfile(GatekeeperModel):
     path: str
     style: Literal["declarative", "scripted"]
-    shell_steps: list[ShellStep] = Field(default_factory=list)
-    credentials: list[CredentialBinding] = Field(default_factory=list)
-    libraries: list[LibraryRef] = Field(default_factory=list)
+    shell_steps: list[ShellStep] = Field(default_factory=empty_list)
+    credentials: list[CredentialBinding] = Field(default_factory=empty_list)
+    libraries: list[LibraryRef] = Field(default_factory=empty_list)
     # Declared `parameters { }`: key = name, value = the parameter step (string, booleanParam...).
-    parameters: list[KeyValue] = Field(default_factory=list)
-    env_assignments: list[KeyValue] = Field(default_factory=list)  # `environment { X = ... }`
+    parameters: list[KeyValue] = Field(default_factory=empty_list)
+    env_assignments: list[KeyValue] = Field(default_factory=empty_list)  # `environment { X = ... }`
 
 
 class GitlabInclude(GatekeeperModel):
@@ -242,17 +242,18 @@ class GitlabJob(GatekeeperModel):
     line: int = Field(ge=1)
     image: str | None = None
     image_line: int | None = Field(default=None, ge=1)
-    scripts: list[ScriptLine] = Field(default_factory=list)  # before_script, script, after_script
-    variables: list[KeyValue] = Field(default_factory=list)
+    # before_script, script, after_script
+    scripts: list[ScriptLine] = Field(default_factory=empty_list)
+    variables: list[KeyValue] = Field(default_factory=empty_list)
 
 
 class GitlabCi(GatekeeperModel):
     path: str
     included_from: str | None = None  # the file whose local include brought this one in
-    includes: list[GitlabInclude] = Field(default_factory=list)
-    jobs: list[GitlabJob] = Field(default_factory=list)
-    variables: list[KeyValue] = Field(default_factory=list)
-    default_scripts: list[ScriptLine] = Field(default_factory=list)
+    includes: list[GitlabInclude] = Field(default_factory=empty_list)
+    jobs: list[GitlabJob] = Field(default_factory=empty_list)
+    variables: list[KeyValue] = Field(default_factory=empty_list)
+    default_scripts: list[ScriptLine] = Field(default_factory=empty_list)
     default_image: str | None = None  # top-level `image:` or `default: image:`
     default_image_line: int | None = Field(default=None, ge=1)
 
@@ -261,14 +262,14 @@ class BuildScript(GatekeeperModel):
     """A build script's network and TLS-related command lines (continuations joined)."""
 
     path: str
-    commands: list[ScriptLine] = Field(default_factory=list)
+    commands: list[ScriptLine] = Field(default_factory=empty_list)
 
 
 class PipelineEvidence(GatekeeperModel):
     schema_version: Literal[1] = 1
-    files: list[PipelineFile] = Field(default_factory=list)
-    workflows: list[Workflow] = Field(default_factory=list)
-    jenkinsfiles: list[Jenkinsfile] = Field(default_factory=list)
-    gitlab: list[GitlabCi] = Field(default_factory=list)
-    build_scripts: list[BuildScript] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
+    files: list[PipelineFile] = Field(default_factory=empty_list)
+    workflows: list[Workflow] = Field(default_factory=empty_list)
+    jenkinsfiles: list[Jenkinsfile] = Field(default_factory=empty_list)
+    gitlab: list[GitlabCi] = Field(default_factory=empty_list)
+    build_scripts: list[BuildScript] = Field(default_factory=empty_list)
+    notes: list[str] = Field(default_factory=empty_list)

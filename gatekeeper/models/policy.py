@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
-from gatekeeper.models.base import GatekeeperModel
+from gatekeeper.models.base import GatekeeperModel, empty_list
 from gatekeeper.models.finding import Severity
 from gatekeeper.models.source import Forge
 
@@ -103,13 +103,13 @@ class ProvenanceMatcher(GatekeeperModel):
     """
 
     predicate_types: list[str] = Field(default_factory=lambda: [SLSA_PROVENANCE_V1], min_length=1)
-    builder_ids: list[str] = Field(default_factory=list)  # exact ids; empty: any builder
-    build_types: list[str] = Field(default_factory=list)  # exact URIs; empty: any build type
+    builder_ids: list[str] = Field(default_factory=empty_list)  # exact ids; empty: any builder
+    build_types: list[str] = Field(default_factory=empty_list)  # exact URIs; empty: any build type
     # The source the provenance says it built from: repository URLs (``git+`` and ``.git``
     # do not matter), refs (globs: ``refs/tags/v*``), workflow paths in the repository.
-    source_repositories: list[str] = Field(default_factory=list)
-    source_refs: list[str] = Field(default_factory=list)
-    workflow_paths: list[str] = Field(default_factory=list)
+    source_repositories: list[str] = Field(default_factory=empty_list)
+    source_refs: list[str] = Field(default_factory=empty_list)
+    workflow_paths: list[str] = Field(default_factory=empty_list)
     # The commit the provenance records must be the commit being verified (``--commit``,
     # else the CI's); a provenance that records none, or a verify that names none, blocks.
     must_match_commit: bool = False
@@ -246,7 +246,7 @@ class StagePolicy(GatekeeperModel):
     signed_by: list[str] = Field(min_length=1)
     threshold: int = Field(default=1, ge=1)
     follows: str | None = None
-    requires: list[EvidenceKind] = Field(default_factory=list)
+    requires: list[EvidenceKind] = Field(default_factory=empty_list)
     # Foreign provenance (SLSA) accepted as this stage's attestation; none when absent.
     provenance: ProvenanceMatcher | None = None
 
@@ -287,21 +287,21 @@ class AuditsPolicy(GatekeeperModel):
     # signatures are high (docs/source.md, "Signature states").
     require_signed_commits: bool = False
     require_review: bool = False
-    allowed_identities: list[str] = Field(default_factory=list)
+    allowed_identities: list[str] = Field(default_factory=empty_list)
     # Fingerprints (or git-style key ids) of keys allowed to sign commits; empty: any valid one.
-    trusted_commit_keys: list[str] = Field(default_factory=list)
+    trusted_commit_keys: list[str] = Field(default_factory=empty_list)
     # Forges whose bundled signing key is trusted on the merge commits it signs (2+ parents).
-    trusted_forge_merges: list[Forge] = Field(default_factory=list)
+    trusted_forge_merges: list[Forge] = Field(default_factory=empty_list)
     approved_pipeline_digests: dict[str, str] = Field(default_factory=dict)
-    allowed_registries: list[str] = Field(default_factory=list)
+    allowed_registries: list[str] = Field(default_factory=empty_list)
     # GitHub Actions `uses:` patterns (`owner/repo`, `owner/*`, `owner/repo@ref`): when
     # `allowed_actions` is not empty, any other action is pipeline/disallowed-action; an action
     # matching `denied_actions` always is.
-    allowed_actions: list[str] = Field(default_factory=list)
-    denied_actions: list[str] = Field(default_factory=list)
+    allowed_actions: list[str] = Field(default_factory=empty_list)
+    denied_actions: list[str] = Field(default_factory=empty_list)
     # Hosts a pipeline may send secrets to (`api.example.com`, `*.example.com`), besides the
     # hosts of the secret's own service (pipeline/secret-exfiltration).
-    allowed_hosts: list[str] = Field(default_factory=list)
+    allowed_hosts: list[str] = Field(default_factory=empty_list)
     max_file_size: ByteSize = 5 * 1024 * 1024
     # Findings already present on the base are reported as existing and do not block,
     # unless this is set (pr-check and check --base).
@@ -371,9 +371,9 @@ class Policy(GatekeeperModel):
     # name -> a Sigstore trusted_root.json, relative to the policy file; ``public-good`` is
     # the copy gatekeeper ships and cannot be redefined.
     trusted_roots: dict[str, str] = Field(default_factory=dict)
-    stages: list[StagePolicy] = Field(default_factory=list)
+    stages: list[StagePolicy] = Field(default_factory=empty_list)
     audits: AuditsPolicy = Field(default_factory=AuditsPolicy)
-    exceptions: list[ExceptionPolicy] = Field(default_factory=list)
+    exceptions: list[ExceptionPolicy] = Field(default_factory=empty_list)
     limits: Limits = Field(default_factory=Limits)
 
     @model_validator(mode="after")

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from gatekeeper.models.base import GatekeeperModel
+from gatekeeper.models.base import GatekeeperModel, empty_list
 
 Detector = Literal[
     "private-key",
@@ -61,7 +61,7 @@ class SecretHit(GatekeeperModel):
     # private-key: the files of the tree that name this key file (at most 20; ``used_by_all``
     # is False when there were more). Read by the context model: key material that only
     # tests use is test input.
-    used_by: list[str] = Field(default_factory=list)
+    used_by: list[str] = Field(default_factory=empty_list)
     used_by_all: bool = True
 
 
@@ -82,6 +82,6 @@ class SecretsEvidence(GatekeeperModel):
     # Files whose content cannot hold text: scanned for credential formats only.
     binary_files: int = 0
     commits_scanned: int = 0
-    hits: list[SecretHit] = Field(default_factory=list)
-    skipped: list[SkippedFile] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
+    hits: list[SecretHit] = Field(default_factory=empty_list)
+    skipped: list[SkippedFile] = Field(default_factory=empty_list)
+    notes: list[str] = Field(default_factory=empty_list)

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from gatekeeper.models.base import GatekeeperModel
+from gatekeeper.models.base import GatekeeperModel, empty_list
 
 # git's %G? letters: G good, B bad, U good but unknown validity, X good but expired,
 # Y good by an expired key, R good by a revoked key, E cannot be checked (e.g. missing key),
@@ -70,17 +70,17 @@ class FileChange(GatekeeperModel):
 
 class Commit(GatekeeperModel):
     sha: str
-    parents: list[str] = Field(default_factory=list)
+    parents: list[str] = Field(default_factory=empty_list)
     author: Identity
     committer: Identity
     subject: str
     signature: Signature
-    trailers: list[Trailer] = Field(default_factory=list)
+    trailers: list[Trailer] = Field(default_factory=empty_list)
     # Pull / merge request number when this is the merge commit of one (GitHub, GitLab).
     pull_request: int | None = None
     # Merge commits only: the commits of the range that this merge brought in (its side branch).
-    merged_commits: list[str] = Field(default_factory=list)
-    files: list[FileChange] = Field(default_factory=list)
+    merged_commits: list[str] = Field(default_factory=empty_list)
+    files: list[FileChange] = Field(default_factory=empty_list)
 
     @property
     def is_merge(self) -> bool:
@@ -115,7 +115,7 @@ class PullRequestReview(GatekeeperModel):
     number: int | None = None
     head_sha: str | None = None
     author: str
-    approved_by: list[str] = Field(default_factory=list)
+    approved_by: list[str] = Field(default_factory=empty_list)
 
 
 class AllowedSigners(GatekeeperModel):
@@ -153,17 +153,17 @@ class SourceEvidence(GatekeeperModel):
     base_commit: str | None = None
     base_is_ancestor: bool | None = None
     shallow: bool = False
-    commits: list[Commit] = Field(default_factory=list)  # newest first, as git log lists them
+    commits: list[Commit] = Field(default_factory=empty_list)  # newest first, as git log lists them
     # The net change base..head (what is being promoted), with rename detection.
-    changes: list[FileChange] = Field(default_factory=list)
-    blobs: list[BlobInfo] = Field(default_factory=list)  # content facts for ``changes``
+    changes: list[FileChange] = Field(default_factory=empty_list)
+    blobs: list[BlobInfo] = Field(default_factory=empty_list)  # content facts for ``changes``
     # Symlinks of the whole head tree (or of the directory when it is not a git repository).
-    symlinks: list[TreeSymlink] = Field(default_factory=list)
+    symlinks: list[TreeSymlink] = Field(default_factory=empty_list)
     # Paths of the head tree a CODEOWNERS audit needs (sensitive paths only), and CODEOWNERS.
     codeowners_path: str | None = None
     codeowners: str | None = None
-    sensitive_paths: list[str] = Field(default_factory=list)
-    reviews: list[PullRequestReview] = Field(default_factory=list)
+    sensitive_paths: list[str] = Field(default_factory=empty_list)
+    reviews: list[PullRequestReview] = Field(default_factory=empty_list)
     # True when review records came from the forge's API (pr-check). Without them no review
     # can be verified: a commit's trailers are written by its author and never count.
     reviews_consulted: bool = False
@@ -171,5 +171,5 @@ class SourceEvidence(GatekeeperModel):
     # each carries), so no SSH key is known here.
     allowed_signers: AllowedSigners | None = None
     # The forge's verification of the pull request's commits (pr-check with a token), by sha.
-    forge_verifications: list[ForgeVerification] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
+    forge_verifications: list[ForgeVerification] = Field(default_factory=empty_list)
+    notes: list[str] = Field(default_factory=empty_list)

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field
 
-from gatekeeper.models.base import GatekeeperModel
+from gatekeeper.models.base import GatekeeperModel, empty_list
 from gatekeeper.models.finding import Finding
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -76,19 +76,19 @@ class RunInfo(GatekeeperModel):
 
 class StagePredicate(GatekeeperModel):
     stage: str = Field(min_length=1)
-    command: list[str] = Field(default_factory=list)
+    command: list[str] = Field(default_factory=empty_list)
     exit_code: int | None = None
     # SECURITY: a time without a time zone cannot be compared with the verifier's clock; it
     # is a malformed statement (verify/malformed), never an internal error.
     started_at: AwareDatetime
     finished_at: AwareDatetime
-    materials: list[Artifact] = Field(default_factory=list)
-    products: list[Artifact] = Field(default_factory=list)
+    materials: list[Artifact] = Field(default_factory=empty_list)
+    products: list[Artifact] = Field(default_factory=empty_list)
     run: RunInfo = Field(default_factory=RunInfo)
     # Filled by `attest --audit`: evidence kind -> the collector's JSON, and the findings.
-    audited: list[str] = Field(default_factory=list)
+    audited: list[str] = Field(default_factory=empty_list)
     evidence: dict[str, Any] = Field(default_factory=dict)
-    findings: list[Finding] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=empty_list)
     gatekeeper_version: str = ""
 
 

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from gatekeeper.models.base import GatekeeperModel
+from gatekeeper.models.base import GatekeeperModel, empty_list
 
 # active: it excuses the findings it names on its line. expired: its `until` date has passed.
 # invalid: no reason, no or a malformed `until=`, or a malformed rule id. untrusted: pr-check
@@ -26,14 +26,14 @@ SuppressionStatus = Literal["active", "expired", "invalid", "untrusted", "disabl
 class Suppression(GatekeeperModel):
     path: str
     line: int = Field(ge=1)
-    rules: list[str] = Field(default_factory=list)
+    rules: list[str] = Field(default_factory=empty_list)
     reason: str = ""
     until: date | None = None
     status: SuppressionStatus
     # Why it does not apply (every status but active).
     problem: str | None = None
     # Fingerprints of the findings on its line that it names (excused only when active).
-    findings: list[str] = Field(default_factory=list)
+    findings: list[str] = Field(default_factory=empty_list)
 
 
 __all__ = ["Suppression", "SuppressionStatus"]

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from gatekeeper.models.base import GatekeeperModel
+from gatekeeper.models.base import GatekeeperModel, empty_list
 from gatekeeper.models.finding import Finding, Severity
 from gatekeeper.models.suppression import Suppression
 
@@ -22,19 +22,19 @@ class Reason(GatekeeperModel):
 class Verdict(GatekeeperModel):
     command: Literal["check", "verify", "pr-check"]
     verdict: Literal["pass", "block"]
-    reasons: list[Reason] = Field(default_factory=list)
-    findings: list[Finding] = Field(default_factory=list)
+    reasons: list[Reason] = Field(default_factory=empty_list)
+    findings: list[Finding] = Field(default_factory=empty_list)
     block_at: Severity | None = None
     policy: str | None = None
-    subjects: list[str] = Field(default_factory=list)
+    subjects: list[str] = Field(default_factory=empty_list)
     # Things a reader must know that are not reasons (e.g. "OSV API not consulted").
-    notes: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=empty_list)
     # Evidence kinds collected (check/pr-check): tells reports which rules were checked.
-    kinds: list[str] = Field(default_factory=list)
+    kinds: list[str] = Field(default_factory=empty_list)
     # check/pr-check: the directory audited (the repository's top, unless --path-only).
     root: str | None = None
     # check/pr-check: every inline suppression found on the line of a finding, applied or not.
-    suppressions: list[Suppression] = Field(default_factory=list)
+    suppressions: list[Suppression] = Field(default_factory=empty_list)
 
     @property
     def allowed(self) -> bool:

@@ -15,7 +15,8 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from gatekeeper._fileio import load_yaml, read_bounded
+from gatekeeper._fileio import read_bounded
+from gatekeeper._yaml import load_yaml
 from gatekeeper.errors import InvalidInput
 from gatekeeper.models.policy import Policy
 

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gatekeeper.audit.rule import RULE_ID
 from gatekeeper.models.finding import Finding
@@ -225,6 +225,7 @@ class RevisionLines:
         self.revision = revision
         self.max_bytes = max_bytes
         self._repo: git.Repo | None = None
+        self._entries: dict[Any, Any] | None = None
 
     def __call__(self, rel: str) -> list[str] | None:
         import git
@@ -235,7 +236,9 @@ class RevisionLines:
             self._repo = open_repo(self.repo_path)
         repo = self._repo
         if self.revision == ":":
-            entry = repo.index.entries.get((rel, 0))
+            if self._entries is None:  # GitPython parses the index on every ``repo.index``
+                self._entries = dict(repo.index.entries)
+            entry = self._entries.get((rel, 0))
             if entry is None or not stat.S_ISREG(entry.mode):
                 return None
             stream = repo.odb.stream(entry.binsha)

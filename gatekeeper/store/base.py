@@ -25,11 +25,14 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from gatekeeper.errors import StoreError
-from gatekeeper.models.decision import DecisionEntry, LoggedSubject, PolicyMark, merge_marks
-from gatekeeper.models.verdict import Reason
+
+if TYPE_CHECKING:
+    # The decision log's models are imported when a decision is logged: ``attest`` only puts.
+    from gatekeeper.models.decision import DecisionEntry, LoggedSubject, PolicyMark
+    from gatekeeper.models.verdict import Reason
 
 # SECURITY: whoever can write the store can flood it. Caps on what one store object hands
 # out: envelopes per lookup (a stage, a subject, all) and bytes over its whole life (one
@@ -142,6 +145,8 @@ class Decision:
         inherited: dict[str, PolicyMark] | None = None,
     ) -> DecisionEntry:
         """The entry at ``seq`` after ``prev``; ``inherited``: the policy marks so far."""
+        from gatekeeper.models.decision import DecisionEntry, merge_marks
+
         current = dict([self.policy_mark]) if self.policy_mark is not None else None
         marks = merge_marks(inherited, current)
         return DecisionEntry(

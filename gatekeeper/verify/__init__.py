@@ -15,6 +15,8 @@ order ``verify`` needs.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from gatekeeper.verify.evaluate import VerifyConfig, VerifyTrace, artifact_digest, run_verify
 from gatekeeper.verify.log import LogReport, Problem, parse_head, record_decision, verify_lines
 from gatekeeper.verify.service import (
@@ -24,7 +26,21 @@ from gatekeeper.verify.service import (
     exit_code_for,
     verify_artifacts,
 )
-from gatekeeper.verify.summary import VsaCheck, check_vsa, policy_file_digest
+
+if TYPE_CHECKING:
+    from gatekeeper.verify.summary import VsaCheck, check_vsa, policy_file_digest
+
+# The verification summary (VSA) is imported when asked for: most verifies emit none.
+_SUMMARY = frozenset({"VsaCheck", "check_vsa", "policy_file_digest"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUMMARY:
+        from gatekeeper.verify import summary
+
+        return getattr(summary, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "LogReport",

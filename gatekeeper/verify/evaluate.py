@@ -25,7 +25,12 @@ from securesystemslib.signer import SSlibKey
 from gatekeeper._digest import sha256_file
 from gatekeeper._fileio import loads_json_strict
 from gatekeeper.attest.bundle import bundle_statement_key
-from gatekeeper.attest.dsse import MAX_SIGNATURES, TooManySignatures, read_envelope
+from gatekeeper.attest.dsse import (
+    MAX_SIGNATURES,
+    SignatureCheck,
+    TooManySignatures,
+    read_envelope,
+)
 from gatekeeper.attest.keys import load_public_key
 from gatekeeper.attest.signed import is_metablock, open_signed
 from gatekeeper.attest.statement import StageRecord, parse_attestation
@@ -111,6 +116,21 @@ class Candidate:
     record: StageRecord | None
     problems: list[Reason]
     unverified: bool = False  # no trusted key signed it: its payload was never parsed
+    # "materials" / "products" -> what ``follows`` reads of that side, worked out once: a
+    # link is compared while a chain is chosen, and again for its reasons.
+    sides: dict[str, _Side] = field(default_factory=dict, repr=False, compare=False)
+
+    def side(self, name: str) -> _Side:
+        """The record's ``materials`` or ``products`` (none without a record)."""
+        found = self.sides.get(name)
+        if found is None:
+            record = self.record
+            if record is None:
+                artifacts: list[Artifact] = []
+            else:
+                artifacts = record.materials if name == "materials" else record.products
+            found = self.sides[name] = _Side(artifacts)
+        return found
 
     @property
     def finished(self) -> datetime:
@@ -279,15 +299,16 @@ def _artifact_reasons(
     that does not pass so is judged again on every stage's attestations, which gives the
     verdict and every reason exactly as reading the whole store does.
     """
+    reads = _Reads()
     pending = [
         subject
         for subject in subjects
-        if not _passes_quickly(store, subject, policy, keys, now, cfg.commit, trace, bundles)
+        if not _passes_quickly(store, subject, policy, keys, now, cfg.commit, trace, bundles, reads)
     ]
     if not pending:
         return []
     loads = {
-        stage.name: _load_candidates(store, stage, policy, keys, now, bundles)
+        stage.name: _load_candidates(store, stage, policy, keys, now, bundles, reads)
         for stage in policy.stages
     }
     candidates = _Pool(
@@ -316,6 +337,7 @@ def _passes_quickly(
     commit: str | None,
     trace: VerifyTrace,
     bundles: BundleVerifier | None,
+    reads: _Reads | None = None,
 ) -> bool:
     """Whether the artifact passes on the attestations filed under its digests and its runs.
 
@@ -333,14 +355,16 @@ def _passes_quickly(
             for alg, value in sorted(artifact.digests.items())
             for stored in store.by_subject(f"{alg}:{value}", complete=False)
         ]
-        finals = _examine_all(found, final, policy, keys, now, bundles).candidates
+        finals = _examine_all(found, final, policy, keys, now, bundles, reads).candidates
         named = _Pool({final.name: finals}, final=final.name).finals_naming(artifact)
         runs = list(dict.fromkeys(c.binding for c in named[:MAX_CHAINS_PER_SUBJECT]))
         if not named or len(runs) > _QUICK_RUNS:
             return False
         by_stage = {final.name: finals}
         for stage in policy.stages[:-1]:
-            by_stage[stage.name] = _run_candidates(store, stage, runs, policy, keys, now, bundles)
+            by_stage[stage.name] = _run_candidates(
+                store, stage, runs, policy, keys, now, bundles, reads
+            )
     except StoreLimitError:
         return False  # the full read meets the same cap, and names it
     pool = _Pool(by_stage, final=final.name)
@@ -355,6 +379,7 @@ def _run_candidates(
     keys: dict[str, SSlibKey],
     now: datetime,
     bundles: BundleVerifier | None,
+    reads: _Reads | None = None,
 ) -> list[Candidate]:
     """The attestations of ``stage`` the store's run index files under ``runs`` and under
     no run identity, examined as ``_load_candidates`` examines a stage's, newest first."""
@@ -364,7 +389,7 @@ def _run_candidates(
         for run_id, source_commit in dict.fromkeys([*runs, _UNBOUND])
         for stored in store.by_run(RunKey(run_id, source_commit), index, complete=False)
     ]
-    return _examine_all(found, stage, policy, keys, now, bundles).candidates
+    return _examine_all(found, stage, policy, keys, now, bundles, reads).candidates
 
 
 def _run_verify(cfg: VerifyConfig, trace: VerifyTrace) -> Verdict:
@@ -435,9 +460,10 @@ def _load_candidates(
     keys: dict[str, SSlibKey],
     now: datetime,
     bundles: BundleVerifier | None = None,
+    reads: _Reads | None = None,
 ) -> _StageLoad:
     found = [stored for index in index_stages(stage) for stored in store.by_stage(index)]
-    return _examine_all(found, stage, policy, keys, now, bundles)
+    return _examine_all(found, stage, policy, keys, now, bundles, reads)
 
 
 def _examine_all(
@@ -447,6 +473,7 @@ def _examine_all(
     keys: dict[str, SSlibKey],
     now: datetime,
     bundles: BundleVerifier | None,
+    reads: _Reads | None = None,
 ) -> _StageLoad:
     """The candidates ``found`` holds for ``stage`` (each item once; Sigstore bundles
     grouped by the statement they sign), newest first."""
@@ -461,12 +488,14 @@ def _examine_all(
         if signed is not None:
             statements.setdefault(signed, []).append(stored)
             continue
-        candidate = _examine(stored, stage, policy, keys, now, load.unmatched)
+        candidate = _examine(stored, stage, policy, keys, now, load.unmatched, reads)
         if candidate is not None:
             load.candidates.append(candidate)
     verifier = bundles or BundleVerifier({}, {})
     for group in statements.values():
-        candidate = _examine_bundles(group, stage, policy, keys, now, load.unmatched, verifier)
+        candidate = _examine_bundles(
+            group, stage, policy, keys, now, load.unmatched, verifier, reads
+        )
         if candidate is not None:
             load.candidates.append(candidate)
     load.candidates.sort(key=lambda c: (c.finished, c.stored.id), reverse=True)
@@ -480,8 +509,48 @@ def _examine(
     keys: dict[str, SSlibKey],
     now: datetime,
     unmatched: list[str],
+    reads: _Reads | None = None,
 ) -> Candidate | None:
     where = stored.id[:12]
+    opened = reads.opened.get(stored.id) if reads is not None else None
+    if opened is None or opened.data != stored.data:
+        read = _open(stored, stage, keys, where)
+        if isinstance(read, Candidate):
+            return read  # why it cannot be a candidate (not kept: it says so again)
+        opened = read
+        if reads is not None:
+            reads.opened[stored.id] = opened
+    judged = judge_signatures(opened.checks, stage, keys, where)
+    signed = _Signed(stored, where, opened.payload_type, opened.payload, judged)
+    return _candidate(signed, stage, policy, now, unmatched, reads)
+
+
+@dataclass(frozen=True)
+class _Opened:
+    """A stored envelope opened, and its signatures checked under the policy's keys."""
+
+    data: bytes  # the stored bytes (a store's id for them is not taken on trust)
+    payload_type: str
+    payload: bytes
+    checks: list[SignatureCheck]
+
+
+@dataclass
+class _Reads:
+    """What one verify has read, by content: an attestation listed under several stages or
+    subjects (a build's envelope names the artifact the final stage names too) is opened,
+    its signatures checked, and its payload parsed once. What fails is not kept (and fails
+    again, the same way)."""
+
+    opened: dict[str, _Opened] = field(default_factory=dict)  # by envelope id
+    records: dict[tuple[str, bytes], StageRecord] = field(default_factory=dict)
+
+
+def _open(
+    stored: StoredEnvelope, stage: StagePolicy, keys: dict[str, SSlibKey], where: str
+) -> _Opened | Candidate:
+    """The stored envelope opened and its signatures checked under ``keys``, or the candidate
+    that says why it cannot be (malformed, unsigned, too many signatures)."""
     try:
         obj = loads_json_strict(stored.data)
         if not is_metablock(obj):
@@ -516,10 +585,7 @@ def _examine(
             None,
             [Reason(code="verify/malformed", stage=stage.name, message=str(exc))],
         )
-    payload = document.payload
-    judged = judge_signatures(checks, stage, keys, where)
-    signed = _Signed(stored, where, document.payload_type, payload, judged)
-    return _candidate(signed, stage, policy, now, unmatched)
+    return _Opened(stored.data, document.payload_type, document.payload, checks)
 
 
 def _examine_bundles(
@@ -530,6 +596,7 @@ def _examine_bundles(
     now: datetime,
     unmatched: list[str],
     bundles: BundleVerifier,
+    reads: _Reads | None = None,
 ) -> Candidate | None:
     """Sigstore bundles over one statement, judged together: each bundle is one signature.
 
@@ -568,7 +635,7 @@ def _examine_bundles(
     if verified is None:
         return Candidate(stored, None, [judged.reason] if judged.reason else [], unverified=True)
     signed = _Signed(stored, where, verified[0], verified[1], judged)
-    return _candidate(signed, stage, policy, now, unmatched)
+    return _candidate(signed, stage, policy, now, unmatched, reads)
 
 
 @dataclass(frozen=True)
@@ -582,8 +649,24 @@ class _Signed:
     judged: SignatureJudgement
 
 
+def _parse(signed: _Signed, reads: _Reads | None) -> StageRecord:
+    """``parse_attestation`` of the signed payload, once per verify. Raises MalformedInput."""
+    key = (signed.payload_type, signed.payload)
+    record = reads.records.get(key) if reads is not None else None
+    if record is None:
+        record = parse_attestation(*key)
+        if reads is not None:
+            reads.records[key] = record
+    return record
+
+
 def _candidate(
-    signed: _Signed, stage: StagePolicy, policy: Policy, now: datetime, unmatched: list[str]
+    signed: _Signed,
+    stage: StagePolicy,
+    policy: Policy,
+    now: datetime,
+    unmatched: list[str],
+    reads: _Reads | None = None,
 ) -> Candidate | None:
     """The candidate an attestation is for ``stage`` once its signatures were judged."""
     stored, where, judged = signed.stored, signed.where, signed.judged
@@ -601,7 +684,7 @@ def _candidate(
         # store could otherwise make every verify parse megabytes of crafted JSON.
         return Candidate(stored, None, [judgement], unverified=True)
     try:
-        record = parse_attestation(signed.payload_type, signed.payload)
+        record = _parse(signed, reads)
     except MalformedInput as exc:
         reasons = [
             Reason(code="verify/malformed", stage=stage.name, message=f"envelope {where}: {exc}")
@@ -1147,10 +1230,13 @@ def _unbound_reasons(policy: Policy, chosen: dict[str, Candidate], *, bound: boo
     return out
 
 
+_HEX_DIGITS = re.compile(r"[0-9a-fA-F]*")
+
+
 def _normal(digest: dict[str, str]) -> dict[str, str]:
     """A digest set with hex values in lower case (hex case carries no meaning)."""
     return {
-        alg: value.lower() if all(c in "0123456789abcdefABCDEF" for c in value) else value
+        alg: value.lower() if _HEX_DIGITS.fullmatch(value) else value
         for alg, value in digest.items()
     }
 
@@ -1160,10 +1246,41 @@ def _legacy_dirs(artifacts: list[Artifact]) -> list[str]:
     return [a.name for a in artifacts if a.kind == "dir" and TREE_DIGEST_ALG not in a.digest]
 
 
-def _collapse(
-    artifacts: list[Artifact], prefixes: list[str]
-) -> tuple[dict[str, dict[str, str]], list[str]]:
-    """(name -> digest set, problems), files under a directory-digest prefix folded into it."""
+_Collapsed = tuple[dict[str, dict[str, str]], list[str]]
+
+
+class _Side:
+    """One side of a ``follows`` link (a record's materials or products), read once."""
+
+    def __init__(self, artifacts: list[Artifact]) -> None:
+        self.artifacts = artifacts
+        self.dirs = [a for a in artifacts if a.kind == "dir"]  # directory digests
+        self._recorded: dict[str, dict[str, str]] | None = None
+        self._collapsed: dict[tuple[str, ...], _Collapsed] = {}
+
+    def recorded(self) -> dict[str, dict[str, str]]:
+        """Digest sets by name, as recorded (a repeated name keeps its last)."""
+        if self._recorded is None:
+            self._recorded = {a.name: a.digest for a in self.artifacts}
+        return self._recorded
+
+    def collapse(self, prefixes: tuple[str, ...]) -> _Collapsed:
+        """``_collapse`` of the artifacts, once per set of prefixes."""
+        found = self._collapsed.get(prefixes)
+        if found is None:
+            found = self._collapsed[prefixes] = _collapse(self.artifacts, list(prefixes))
+        return found
+
+
+def _collapse(artifacts: list[Artifact], prefixes: list[str]) -> _Collapsed:
+    """(name -> digest set, problems), files under a directory-digest prefix folded into it.
+
+    ``prefixes`` are the directory digests of both sides of the link, longest first.
+    """
+    if not prefixes:
+        # No directory digest on either side: every entry stands for itself (a repeated
+        # name keeps its last digest set, as below).
+        return {art.name: _normal(art.digest) for art in artifacts}, []
     out: dict[str, dict[str, str]] = {}
     grouped: dict[str, list[Artifact]] = {p: [] for p in prefixes}
     problems: list[str] = []
@@ -1204,12 +1321,19 @@ def _digest_difference(mine: dict[str, str], theirs: dict[str, str]) -> str | No
 def _differences(
     mats: dict[str, dict[str, str]], prods: dict[str, dict[str, str]], follows: str
 ) -> list[str]:
-    """How a stage's materials differ from the products of the stage it follows."""
-    missing = sorted(set(prods) - set(mats))
-    extra = sorted(set(mats) - set(prods))
+    """How a stage's materials differ from the products of the stage it follows.
+
+    A name whose two digest sets are equal (and not empty) agrees on every algorithm: only
+    the others are compared one by one.
+    """
+    if mats == prods and all(mats.values()):
+        return []
+    missing = sorted(prods.keys() - mats.keys())
+    extra = sorted(mats.keys() - prods.keys())
     changed: list[str] = []
     incomparable: list[str] = []
-    for name in sorted(set(mats) & set(prods)):
+    differing = (n for n in mats.keys() & prods.keys() if not mats[n] or mats[n] != prods[n])
+    for name in sorted(differing):
         difference = _digest_difference(mats[name], prods[name])
         if difference == "changed":
             changed.append(name)
@@ -1230,9 +1354,10 @@ def _differences(
 def _follows(stage: StagePolicy, cand: Candidate, before: Candidate) -> list[Reason]:
     if cand.record is None or before.record is None or stage.follows is None:
         return []
-    materials, products = cand.record.materials, before.record.products
-    legacy = [f"{n} (materials of {stage.name})" for n in _legacy_dirs(materials)]
-    legacy += [f"{n} (products of {stage.follows})" for n in _legacy_dirs(products)]
+    materials, products = cand.side("materials"), before.side("products")
+    dirs = [*materials.dirs, *products.dirs]
+    legacy = [f"{n} (materials of {stage.name})" for n in _legacy_dirs(materials.dirs)]
+    legacy += [f"{n} (products of {stage.follows})" for n in _legacy_dirs(products.dirs)]
     if legacy:
         return [
             Reason(
@@ -1243,11 +1368,16 @@ def _follows(stage: StagePolicy, cand: Candidate, before: Candidate) -> list[Rea
                 "the stage again with this version of gatekeeper",
             )
         ]
-    prefixes = sorted(
-        {a.name for a in [*materials, *products] if a.kind == "dir"}, key=len, reverse=True
-    )
-    mats, mat_problems = _collapse(materials, prefixes)
-    prods, prod_problems = _collapse(products, prefixes)
+    if not dirs:
+        # Digest sets equal as recorded are equal in any hex case too: with no directory
+        # digest to fold files into, nothing differs (as ``_differences`` would find).
+        recorded = materials.recorded()
+        if recorded == products.recorded() and all(recorded.values()):
+            return []
+    # Equal lengths never both prefix one name, so their order does not matter.
+    prefixes = tuple(sorted({a.name for a in dirs}, key=len, reverse=True))
+    mats, mat_problems = materials.collapse(prefixes)
+    prods, prod_problems = products.collapse(prefixes)
     parts = [*mat_problems, *prod_problems, *_differences(mats, prods, stage.follows)]
     if not parts:
         return []

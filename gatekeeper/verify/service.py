@@ -19,7 +19,6 @@ from gatekeeper.models.verdict import Reason, Verdict
 from gatekeeper.store import open_store, resolve_store_uri
 from gatekeeper.verify.evaluate import VerifyConfig, VerifyTrace, run_verify
 from gatekeeper.verify.log import record_decision
-from gatekeeper.verify.summary import remove_stale_summary, sign_vsa, summary_input
 
 
 @dataclass(frozen=True)
@@ -67,6 +66,8 @@ def _signed_summary(
     """The signed summary of a pass; a summary that cannot be made blocks the verdict."""
     if request.summary is None or not verdict.allowed:
         return verdict, None
+    from gatekeeper.verify.summary import sign_vsa, summary_input
+
     try:
         if trace.policy_digest is None or not trace.subjects:
             raise GatekeeperError("a passing verdict without a policy digest or subjects")
@@ -109,6 +110,8 @@ def verify_artifacts(request: VerifyRequest) -> VerifyOutcome:
             --commit or policy key).
     """
     if request.summary is not None:
+        from gatekeeper.verify.summary import remove_stale_summary  # only with --emit-vsa
+
         # SECURITY: removed first, so that no way out of this verify (a usage error, an
         # internal error, an interruption) leaves an earlier run's summary to pass for it.
         remove_stale_summary(request.summary.path)
@@ -120,6 +123,8 @@ def verify_artifacts(request: VerifyRequest) -> VerifyOutcome:
         verdict, message = _logged(request, verdict, trace)
         messages.append(message)
     if request.summary is not None:
+        from gatekeeper.verify.summary import remove_stale_summary
+
         target = request.summary.path
         if verdict.allowed and summary is not None:
             write_output(target, summary)

@@ -40,7 +40,7 @@ from gatekeeper.attest.keys import LoadedSigner, load_public_key
 from gatekeeper.attest.signed import open_dsse
 from gatekeeper.attest.statement import ForeignStatement, read_statement
 from gatekeeper.errors import InvalidInput, MalformedInput
-from gatekeeper.models.base import OpenModel
+from gatekeeper.models.base import OpenModel, empty_list
 from gatekeeper.models.envelope import INTOTO_PAYLOAD_TYPE
 from gatekeeper.models.policy import format_duration
 from gatekeeper.models.statement import SLSA_VSA_TYPE, STATEMENT_TYPE, Statement, Subject
@@ -82,7 +82,7 @@ class VsaPredicate(OpenModel):
     resource_uri: str = Field(alias="resourceUri", min_length=1)
     policy: ResourceDescriptor
     input_attestations: list[ResourceDescriptor] = Field(
-        default_factory=list, alias="inputAttestations"
+        default_factory=empty_list, alias="inputAttestations"
     )
     verification_result: Literal["PASSED", "FAILED"] = Field(alias="verificationResult")
     verified_levels: list[str] = Field(alias="verifiedLevels")

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gatekeeper._fileio import YAML_MAX_ALIASES
+from gatekeeper._yaml import YAML_MAX_ALIASES
 
 GB2 = 2 * 1024**3
 

@@ -157,3 +157,50 @@ def test_a_file_swapped_after_the_walk_is_never_read(
     assert result, "attest blocked on a FIFO swapped in after the walk"
     assert isinstance(result[0], InvalidInput)
     assert "changed while it was being recorded" in str(result[0])
+
+
+def test_file_kinds_come_from_the_listing_as_lstat_would_say(tree: Path, tmp_path: Path) -> None:
+    """Regular files and links are told apart by the directory listing, not one lstat per
+    file: the same artifacts as an lstat of each, and sockets and FIFOs are never opened."""
+    import socket
+    import stat
+
+    src = tree / "src"
+    os.symlink("a.py", src / "to-file")
+    os.symlink("pkg", src / "to-dir")
+    os.symlink("missing", src / "dangling")
+    os.mkfifo(src / "fifo")
+    sock = socket.socket(socket.AF_UNIX)
+    try:
+        sock.bind(str(src / "s"))
+    except OSError:  # a path too long for a socket name: the FIFO stands for both
+        pass
+    expected = {}
+    for path in sorted(src.rglob("*")):
+        mode = os.lstat(path).st_mode
+        rel = path.relative_to(tree).as_posix()
+        if stat.S_ISLNK(mode):
+            expected[rel] = ("symlink", hashlib.sha256(os.readlink(path).encode()).hexdigest())
+        elif stat.S_ISREG(mode):
+            expected[rel] = ("file", hashlib.sha256(path.read_bytes()).hexdigest())
+    try:
+        found = record_globs(tree, ["src/**"], what="product")
+    finally:
+        sock.close()
+    assert {a.name: (a.kind, a.digest["sha256"]) for a in found} == expected
+    assert "src/fifo" not in expected and "src/to-dir/b.py" not in expected
+
+
+def test_a_file_gone_after_the_walk_is_refused_with_its_reason(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gatekeeper.attest.materials as materials
+    from gatekeeper import _digest
+
+    def vanished(paths: list[str], sizes: list[int] | None = None) -> list[str]:
+        (tree / "src" / "a.py").unlink()
+        return _digest.sha256_files(paths, sizes)
+
+    monkeypatch.setattr(materials, "sha256_files", vanished)
+    with pytest.raises(InvalidInput, match="changed while it was being recorded"):
+        record_globs(tree, ["src/**"], what="product")

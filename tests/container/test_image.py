@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from gatekeeper.collect.base import Limits
 from gatekeeper.container.image import SBOM_LABEL, read_image, resolve_image_subject
 from gatekeeper.errors import InvalidInput
+from gatekeeper.models.policy import Limits
 from tests.container.imagebuild import (
     LAYER_GZIP,
     make_config,

@@ -162,3 +162,31 @@ def test_staged_reads_the_index_not_the_work_tree(
 def test_staged_outside_a_repository_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "Jenkinsfile").write_text("node { sh 'make' }\n")
     assert main(["check", str(tmp_path), "--only", "pipeline", "--staged"]) == 2
+
+
+def test_staged_parses_the_index_once_however_many_files_it_reads(
+    git_repo: git.Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GitPython parses the whole index file on every ``repo.index``: the pre-commit hook
+    parses it once for the collector and once for the inline-suppression reader, not once
+    per staged file (which was 1 + 7 + 6 here)."""
+    root = Path(git_repo.working_tree_dir or ".")
+    names = [f".github/workflows/w{i}.yml" for i in range(6)]
+    for name in names:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(OLD)
+    (root / "Jenkinsfile").write_text("node { sh 'make' }\n")
+    git_repo.index.add([*names, "Jenkinsfile"])
+    parses = []
+    real = git.IndexFile._deserialize
+
+    def counted(self: git.IndexFile, stream: object) -> object:
+        parses.append(1)
+        return real(self, stream)
+
+    monkeypatch.setattr(git.IndexFile, "_deserialize", counted)
+    code = main(["check", str(root), "--only", "pipeline", "--staged", "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert {f["path"] for f in report["findings"]} >= set(names)
+    assert len(parses) == 2

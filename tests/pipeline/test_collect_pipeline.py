@@ -14,9 +14,10 @@ import pytest
 
 from gatekeeper.cli import main
 from gatekeeper.collect._yaml_lines import YamlLinesError, load_with_lines
-from gatekeeper.collect.base import CollectContext, Limits
+from gatekeeper.collect.base import CollectContext
 from gatekeeper.collect.pipeline import PipelineCollector, classify
 from gatekeeper.errors import CollectionError
+from gatekeeper.models.policy import Limits
 from tests.pipeline.conftest import collect, write_tree
 
 WORKFLOW = """

@@ -13,10 +13,11 @@ from gatekeeper.audit.base import AuditContext
 from gatekeeper.audit.secrets import SecretsAudit
 from gatekeeper.cli import main
 from gatekeeper.collect import secrets as secrets_collector
-from gatekeeper.collect.base import CollectContext, Limits
+from gatekeeper.collect.base import CollectContext
 from gatekeeper.collect.secrets import SecretsCollector
 from gatekeeper.errors import CollectionError
 from gatekeeper.models.finding import Severity
+from gatekeeper.models.policy import Limits
 from gatekeeper.models.secrets import SecretsEvidence
 from gatekeeper.secrets import RawHit
 from tests.conftest import commit_files

@@ -15,13 +15,8 @@ import git
 import pytest
 import yaml
 
-from gatekeeper._fileio import (
-    YAML_MAX_ALIASES,
-    load_yaml,
-    load_yaml_all,
-    loads_json_strict,
-    read_bounded,
-)
+from gatekeeper._fileio import loads_json_strict, read_bounded
+from gatekeeper._yaml import YAML_MAX_ALIASES, load_yaml, load_yaml_all
 from gatekeeper.cli import main
 from gatekeeper.errors import InvalidInput
 from gatekeeper.policy import parse_policy

@@ -9,11 +9,11 @@ import git
 import pytest
 import yaml
 
-from gatekeeper._fileio import load_yaml, yaml_caps
+from gatekeeper._yaml import load_yaml, yaml_caps
 from gatekeeper.cli import main
-from gatekeeper.collect.base import Limits, walk_files
+from gatekeeper.collect.base import walk_files
 from gatekeeper.errors import CollectionError, InvalidInput
-from gatekeeper.models.policy import LimitsPolicy
+from gatekeeper.models.policy import Limits, LimitsPolicy
 from gatekeeper.policy import default_policy, parse_policy
 
 HEAD = "version: 1\nname: p\nexpires: 2099-01-01T00:00:00Z\n"

@@ -15,8 +15,9 @@ import yaml
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from gatekeeper._fileio import dumps_json, load_yaml, load_yaml_all, loads_json_strict
+from gatekeeper._fileio import dumps_json, loads_json_strict
 from gatekeeper._glob import compile_glob, match_path, static_prefix
+from gatekeeper._yaml import load_yaml, load_yaml_all
 from gatekeeper.errors import InvalidInput
 from gatekeeper.models.policy import Policy
 from gatekeeper.policy import parse_policy
