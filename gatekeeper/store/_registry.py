@@ -55,6 +55,7 @@ MAX_BLOB_BYTES = 64 * 1024 * 1024
 MAX_LIST_BYTES = 64 * 1024 * 1024  # one listing (tags, referrers), over all its pages
 MAX_TOKEN_BYTES = 1024 * 1024
 MAX_PAGES = 10_000
+BLOB_UNKNOWN_RETRIES = 3  # manifest writes refused for a blob that was uploaded (see below)
 _ERROR_BODY_BYTES = 2000  # read of an error answer, for the registry's own message
 
 _DIGEST = re.compile(r"^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$")
@@ -470,7 +471,34 @@ class RegistryClient:
         return token
 
     def _fail(self, response: requests.Response, what: str) -> StoreError:
+        errors = self._errors(response)
         detail = ""
+        if errors:
+            detail = f": {errors[0].get('code', '')} {errors[0].get('message', '')}".rstrip()
+        return StoreError(f"{self.display}: {what}: HTTP {response.status_code}{detail}")
+
+    def _raise_unless_blob_race(
+        self, response: requests.Response, reference: str, *, last: bool
+    ) -> None:
+        """Raise StoreError for a refused manifest write, unless it is to be tried again.
+
+        NOTE: docker-registry 2.8 rewrites a repository's link to a blob in place when two
+        writers upload the same blob at once (the empty config, by the first pushes into a
+        repository): a manifest naming it meanwhile is refused as naming an unknown blob.
+        Every blob a manifest names was uploaded and confirmed first, so that answer is the
+        race, and the write is tried again a moment later.
+        """
+        errors = self._errors(response) if response.status_code == 400 else []
+        if not last and any(e.get("code") == "MANIFEST_BLOB_UNKNOWN" for e in errors):
+            return
+        detail = f": {errors[0].get('code', '')} {errors[0].get('message', '')}" if errors else ""
+        raise StoreError(
+            f"{self.display}: PUT manifest {reference}: HTTP {response.status_code}"
+            f"{detail.rstrip()}"
+        )
+
+    def _errors(self, response: requests.Response) -> list[dict[str, Any]]:
+        """The registry's error list, read only as far as _ERROR_BODY_BYTES; closes it."""
         try:
             # SECURITY: most requests stream; `.content` would read an error body of any size.
             head = b""
@@ -481,13 +509,13 @@ class RegistryClient:
             text = head[:_ERROR_BODY_BYTES].decode("utf-8", "replace")
             doc = json.loads(text)
             errors = doc.get("errors") if isinstance(doc, dict) else None
-            if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-                detail = f": {errors[0].get('code', '')} {errors[0].get('message', '')}".rstrip()
+            if isinstance(errors, list):
+                return [e for e in errors if isinstance(e, dict)]
         except (ValueError, requests.RequestException):
-            detail = ""
+            pass
         finally:
             response.close()
-        return StoreError(f"{self.display}: {what}: HTTP {response.status_code}{detail}")
+        return []
 
     # -- the API -------------------------------------------------------------------------
 
@@ -604,14 +632,17 @@ class RegistryClient:
         sent = {"Content-Type": media_type, **(headers or {})}
         if not is_digest(reference):
             self._whole_tags = None
-        response = self.request(
-            "PUT", f"{self.base}/manifests/{reference}", data=data, headers=sent
-        )
-        if response.status_code == 412:
-            response.close()
-            return response
-        if response.status_code not in (200, 201, 202):
-            raise self._fail(response, f"PUT manifest {reference}")
+        for attempt in range(BLOB_UNKNOWN_RETRIES + 1):
+            response = self.request(
+                "PUT", f"{self.base}/manifests/{reference}", data=data, headers=sent
+            )
+            if response.status_code == 412:
+                response.close()
+                return response
+            if response.status_code in (200, 201, 202):
+                break
+            self._raise_unless_blob_race(response, reference, last=attempt == BLOB_UNKNOWN_RETRIES)
+            self.http.sleep(0.05 * 2**attempt)
         response.close()
         announced = response.headers.get("Docker-Content-Digest")
         if announced and announced != digest_of(data):
@@ -714,24 +745,28 @@ class RegistryClient:
         wanted = tuple(prefixes)
         if not wanted:
             return []
-        unpaged: list[str] | None = None
         if _PAGING.get(self.origin) is not False:
-            found: list[str] = []
-            for prefix in dict.fromkeys(prefixes):
-                got = self._paged_tags(prefix)
-                if isinstance(got, _Unpaged):
-                    _PAGING[self.origin] = False
-                    unpaged = got.whole
-                    break
-                _PAGING[self.origin] = True
-                found.extend(got)
-            else:
-                return found
-        if unpaged is not None:
-            self._whole_tags = unpaged
-        elif self._whole_tags is None or fresh:
+            got = self._paged_prefixes(prefixes)
+            if not isinstance(got, _Unpaged):
+                return got
+            if got.whole is not None:
+                self._whole_tags = got.whole
+                fresh = False
+        if self._whole_tags is None or fresh:
             self._whole_tags = self.list_tags()
         return [tag for tag in self._whole_tags if tag.startswith(wanted)]
+
+    def _paged_prefixes(self, prefixes: list[str]) -> list[str] | _Unpaged:
+        """The tags of each prefix by paging; ``_Unpaged`` once the registry shows it ignores
+        the paging (remembered for the process)."""
+        found: list[str] = []
+        for prefix in dict.fromkeys(prefixes):
+            got = self._paged_tags(prefix)
+            _PAGING[self.origin] = not isinstance(got, _Unpaged)
+            if isinstance(got, _Unpaged):
+                return got
+            found.extend(got)
+        return found
 
     def tags_after(self, prefix: str, page: int = 100) -> list[str] | None:
         """Every tag starting with ``prefix`` by ``n``/``last`` paging; None when the registry

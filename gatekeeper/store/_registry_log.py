@@ -306,17 +306,21 @@ class OciDecisionLog:
             tail = self._read_tail()
             if tail.manifest is not None and listed <= set(tail.entries):
                 return
-            missing = sorted(listed - set(tail.entries))
-            for _, digest, line in self._fetch(missing, "a decision-log tag"):
-                self._lines[digest] = line
-            merged = dict(tail.entries)
-            merged.update({k: _tail_entry(k[0], k[1], len(self._lines[k[1]])) for k in missing})
-            top = max((seq for seq, _ in merged), default=0)
-            kept = [merged[k] for k in sorted(merged) if k[0] >= top - ADOPT_WINDOW]
-            meta = {ANNOTATION_HEALED: f"{self.now():.3f}", ANNOTATION_HEAL_COST: f"{cost:.3f}"}
-            body = {"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": kept}
-            self.client.put_manifest(TAIL_TAG, canonical({**body, "annotations": meta}), INDEX_TYPE)
+            body = self._healed_tail(tail, sorted(listed - set(tail.entries)), cost)
+            self.client.put_manifest(TAIL_TAG, body, INDEX_TYPE)
         raise StoreError(f"{self.uri}: could not write {TAIL_TAG} after {TAIL_ATTEMPTS} attempts")
+
+    def _healed_tail(self, tail: _Tail, missing: list[tuple[int, str]], cost: float) -> bytes:
+        """The tail with the ``missing`` (seq, digest) entries added, pruned to the window."""
+        for _, digest, line in self._fetch(missing, "a decision-log tag"):
+            self._lines[digest] = line
+        merged = dict(tail.entries)
+        merged.update({k: _tail_entry(k[0], k[1], len(self._lines[k[1]])) for k in missing})
+        top = max((seq for seq, _ in merged), default=0)
+        kept = [merged[k] for k in sorted(merged) if k[0] >= top - ADOPT_WINDOW]
+        meta = {ANNOTATION_HEALED: f"{self.now():.3f}", ANNOTATION_HEAL_COST: f"{cost:.3f}"}
+        body = {"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": kept}
+        return canonical({**body, "annotations": meta})
 
     def _in_tail(self, key: tuple[int, str]) -> bool:
         return key in self._read_tail().entries

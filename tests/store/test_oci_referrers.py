@@ -193,3 +193,17 @@ def test_token_endpoint_over_plain_http_is_refused_without_insecure_mode() -> No
     )
     with pytest.raises(StoreError, match="not HTTPS"):
         client._fetch_token({"realm": "http://auth.example/token", "service": "x"})
+
+
+def test_a_manifest_refused_for_a_blob_being_relinked_is_written_again(tmp_path: Path) -> None:
+    with fake_registry(referrers=False) as reg:
+        store = _open(reg.port)
+        data, keys = envelope(signer(tmp_path), "build", {"app": hexdigest("app")})
+        reg.blob_unknown_next = 2  # the race docker-registry 2.8 shows under concurrent uploads
+        env_id = store.put(data, keys)
+        assert [e.id for e in _open(reg.port).by_subject(keys.subjects[0])] == [env_id]
+        # Any other refusal is an error at once, and so is this one when it persists.
+        reg.blob_unknown_next = 10
+        other, other_keys = envelope(signer(tmp_path), "test", {"lib": hexdigest("lib")})
+        with pytest.raises(StoreError, match="HTTP 400: DIGEST_INVALID"):
+            store.put(other, other_keys)
