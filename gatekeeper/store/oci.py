@@ -34,7 +34,10 @@ the entry was written and whose write landed after the second check: a read-modi
 longer than RECHECK_AFTER, which that writer measures; every writer whose write took longer
 than SLOW_WRITE (= RECHECK_AFTER) heals the index from a listing of the key's receipts made
 after its write. So a push lists tags only after a slow write, and a writer that returned
-has its entries in the index (unless the index tag was removed by hand).
+has its entries in the index, unless the index tag was removed by hand, a writer of an
+older gatekeeper (which heals from periodic listings instead) overwrote it, or every one
+of a healer's INDEX_ATTEMPTS writes was slow; a lookup that misses an entry so is only
+slower (the verifier reads the receipts of every stage), never wrong.
 
 Lookups by subject and by run (``complete=False``) read the referrers API or the key's
 index tag only: their cost follows what names the key, not the size of the repository.
