@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
@@ -35,13 +36,22 @@ from gatekeeper.secrets.formats import (
     RawHit,
     Shape,
     binary_hits,
+    holds_any,
     keep_distinct,
     specific_hits,
     url_credential_hits,
     url_password_shape,
 )
 
-__all__ = ["LOCKFILES", "RawHit", "config_kind", "scan_binary", "scan_text", "secret_spans"]
+__all__ = [
+    "LOCKFILES",
+    "RawHit",
+    "config_kind",
+    "generic_regex",
+    "scan_binary",
+    "scan_text",
+    "secret_spans",
+]
 
 # Files whose values are integrity hashes, not secrets: every ecosystem's lockfile (a test checks
 # that each lockfile gatekeeper.deps reads is here), including formats it does not parse.
@@ -187,19 +197,21 @@ def config_kind(path: str, text: str) -> str | None:
     return None
 
 
-def _credential(m: re.Match[str], group: int, detail: str, lines: Lines) -> Iterator[RawHit]:
+def _credential(m: re.Match[str], group: int, detail: str, lines: Lines) -> RawHit | None:
     value = m.group(group).strip().strip("\"'")
     shape = credential_shape(value)
-    if shape is not None:
-        yield RawHit(
-            "config-file-credentials",
-            value,
-            m.start(group),
-            m.end(group),
-            lines.line(m.start(group)),
-            detail=detail,
-            shape=shape,
-        )
+    if shape is None:
+        return None
+    start = m.start(group)
+    return RawHit(
+        "config-file-credentials",
+        value,
+        start,
+        m.end(group),
+        lines.line(start),
+        detail=detail,
+        shape=shape,
+    )
 
 
 def _fields(
@@ -209,7 +221,8 @@ def _fields(
 
     def hits(text: str, lines: Lines) -> Iterator[RawHit]:
         for m in pattern.finditer(text):
-            yield from _credential(m, 2, detail(m), lines)
+            if (hit := _credential(m, 2, detail(m), lines)) is not None:
+                yield hit
 
     return hits
 
@@ -219,9 +232,11 @@ def _maven(text: str, lines: Lines) -> Iterator[RawHit]:
         value = m.group(2)
         if value.startswith("{") and value.endswith("}"):
             continue  # NOTE: Maven-encrypted ({...}) passwords are not plaintext
-        yield from _credential(m, 2, f"Maven settings <{m.group(1)}>", lines)
+        if (hit := _credential(m, 2, f"Maven settings <{m.group(1)}>", lines)) is not None:
+            yield hit
 
 
+@functools.lru_cache(maxsize=8192)
 def _dotenv_secret_name(name: str) -> bool:
     return is_secret_name(name) or (
         _DOTENV_KEY.search(name) is not None and not is_pointer_name(name)
@@ -230,11 +245,12 @@ def _dotenv_secret_name(name: str) -> bool:
 
 def _dotenv(text: str, lines: Lines) -> Iterator[RawHit]:
     for m in _DOTENV.finditer(text):
-        if not _dotenv_secret_name(m.group(1)):
+        name = m.group(1)
+        if not _dotenv_secret_name(name):
             continue
-        group = next(g for g in (2, 3, 4) if m.group(g) is not None)
-        if m.group(group):
-            yield from _credential(m, group, f".env {m.group(1)}", lines)
+        group = m.lastindex or 0  # NOTE: the value's group (2 to 4) is the last to match
+        if m.group(group) and (hit := _credential(m, group, f".env {name}", lines)) is not None:
+            yield hit
 
 
 def _docker_auth_shape(kind: str, value: str) -> Shape:
@@ -298,30 +314,69 @@ def _config_hits(path: str, text: str, lines: Lines) -> Iterator[RawHit]:
 # NOTE: matched case-sensitively against the lower-cased text (10x faster than (?i)); values
 # are then read from the original text at the same offsets. The name words are the
 # classifier's; a match is only a candidate, the classifier decides. The short words that
-# count only as a whole segment are checked for their boundaries in code (``_segment_ok``):
+# count only as a whole segment are checked for their boundaries in code (``_candidates``):
 # lookarounds in the pattern made the scan three times slower.
 # The assignment forms: `=`, `:`, `=>`, `<-`, Go's and Make's `:=`, Make's `::=`, `:::=` and
 # `?=`, PHP's `.=` and `??=`, Ruby's `||=`, a type between name and operator (Go `var t string
 # =`, Kotlin/TypeScript/Rust `t: String =`), and a quoted name followed by a comma and a
 # quoted value (`System.setProperty("API_TOKEN", "…")`, `os.getenv("TOKEN", "…")`), which
 # ``_generic`` accepts only in that form.
-_GENERIC = re.compile(
-    r"(" + NAME_WORDS + "|" + "|".join(sorted(NAME_SEGMENTS)) + r")"
+_GENERIC_TAIL = (
     r"([A-Za-z0-9_.-]{0,40})([\"'])?"
     r"(?:(?:[ \t]*:[ \t]*|[ \t]+)(?:&(?:'static )?str|str|string|\[\]byte)\??(?=[ \t]*=))?"
     r"[ \t]*(:::=|::=|:=|\?\?=|\?=|\.=|\|\|=|=>|=|:|<-|(?(3),|(?!)))[ \t]*"
     r"(?:\"([^\"\n]{1,500})\"|'([^'\n]{1,500})'|`([^`\n]{1,500})`|([^\s\"'`,;&){}\[\]<>]{1,500}))"
 )
+
+
+def _name_alternatives() -> list[str]:
+    """The name words, then the segment words: the order the pattern prefers them in."""
+    # NOTE: split at the `|` outside a group (`passw(?:or)?d|passphrase|…`)
+    return [*re.split(r"\|(?![^()]*\))", NAME_WORDS), *sorted(NAME_SEGMENTS)]
+
+
+def _by_first_letter(alternatives: list[str]) -> str:
+    """``alternatives`` grouped by their first letter (``p(?:asswd|wd|…)|s(?:ecret)|…``), each
+    group keeping their order: the same first match, but one branch tried per letter instead
+    of every word at every position."""
+    if not all(alternative[:1].isalnum() for alternative in alternatives):
+        return "|".join(alternatives)  # NOTE: only words that start with a letter are grouped
+    groups: dict[str, list[str]] = {}
+    for alternative in alternatives:
+        groups.setdefault(alternative[0], []).append(alternative[1:])
+    return "|".join(f"{first}(?:{'|'.join(rest)})" for first, rest in groups.items())
+
+
+def generic_regex(*, fast: bool = True) -> str:
+    """The generic assignment pattern. ``fast=False``: as written, the name words one flat
+    alternation and the name's tail greedy; ``fast`` finds the same matches (a test holds
+    them to it) with the words grouped by first letter and the tail possessive."""
+    alternatives = _name_alternatives()
+    if not fast:
+        return "(" + "|".join(alternatives) + ")" + _GENERIC_TAIL
+    # NOTE: no operator or quote starts with a name character but `.=`, whose `=` ends the
+    # name's characters anyway: a shorter tail never matches where the longest failed, and
+    # trying each of the 40 was most of the time spent on words that are no assignment.
+    tail = _GENERIC_TAIL.replace("{0,40})", "{0,40}+)", 1)
+    return "(" + _by_first_letter(alternatives) + ")" + tail
+
+
+@functools.cache
+def _generic_pattern() -> re.Pattern[str]:
+    # NOTE: compiled when first needed, not when gatekeeper starts.
+    return re.compile(generic_regex())
+
+
 # A value in an XML element named like a secret, on one line or several
 # (`<apiToken>…</apiToken>`), and .NET's `<add key="ApiToken" value="…"/>` (appSettings,
 # NuGet.config's `ClearTextPassword`).
 _XML_CLOSE = re.compile(r"</([A-Za-z_][\w.:-]{0,60})>")
 _XML_VALUE = re.compile(r"[ \t\r\n]*([^<>\s]{1,500})[ \t\r\n]*")
+# NOTE: `key(?<!\wkey)` is `\bkey` with the boundary checked after the literal, which the
+# search skips to (not a boundary test at every position).
 _XML_KEY_VALUE = re.compile(
-    r"""\bkey\s*=\s*["']([^"'<>\n]{1,80})["']\s+value\s*=\s*["']([^"'<>\n]{1,500})["']"""
+    r"""key(?<!\wkey)\s*=\s*["']([^"'<>\n]{1,80})["']\s+value\s*=\s*["']([^"'<>\n]{1,500})["']"""
 )
-_SEGMENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
-_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
 
 
 def _lower_same_length(text: str) -> str:
@@ -331,18 +386,33 @@ def _lower_same_length(text: str) -> str:
     return low
 
 
+_NAME_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
+
+
+_NAME_CHARSET = frozenset(_NAME_CHARS)
+
+
 def _name_start(text: str, offset: int) -> int:
-    while offset > 0 and text[offset - 1] in _NAME_CHARS:
-        offset -= 1
-    return offset
+    """Where the run of name characters that ends at ``offset`` starts."""
+    if not offset or text[offset - 1] not in _NAME_CHARSET:
+        return offset  # NOTE: most names start with their secret word (`password: …`)
+    # NOTE: `rstrip` over a slice, not a loop a character at a time; a slice of nothing but
+    # name characters looks further back.
+    while True:
+        lo = max(0, offset - 64)
+        kept = len(text[lo:offset].rstrip(_NAME_CHARS))
+        if kept or lo == 0:
+            return lo + kept
+        offset = lo
 
 
 def _value(text: str, m: re.Match[str], is_code: bool) -> tuple[int, str] | None:
     """(value group, value) of a candidate, or None for an expression."""
-    group = next(g for g in (5, 6, 7, 8) if m.group(g) is not None)
+    group = m.lastindex or 0  # NOTE: the value's group (5 to 8) is the last to match
     if m.group(4) == "," and (not m.group(3) or group not in (5, 6)):
         return None  # NOTE: `token, x` is an argument list, not an assignment
-    if group in (5, 6, 7) and text[m.end() : m.end() + 3].lstrip(" \t").startswith("+"):
+    end = m.end()
+    if group != 8 and text[end : end + 3].lstrip(" \t").startswith("+"):
         return None  # NOTE: `"pypi-AgE" + random(120)`: the start of a concatenation
     value = text[m.start(group) : m.end(group)].strip()
     if group == 8:
@@ -356,22 +426,19 @@ def _value(text: str, m: re.Match[str], is_code: bool) -> tuple[int, str] | None
     return group, value
 
 
-def _segment_ok(low: str, m: re.Match[str]) -> bool:
-    """A short word (``pass``, ``auth``...) matched as a whole segment, not inside a word."""
-    if m.group(1) not in NAME_SEGMENTS:
-        return True
-    start, end = m.start(1), m.end(1)
-    before = low[start - 1] if start else ""
-    after = low[end] if end < len(low) else ""
-    return before not in _SEGMENT_CHARS and after not in _SEGMENT_CHARS
+_SEGMENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 
 
-def _candidates(low: str) -> Iterator[re.Match[str]]:
-    pos = 0
-    while (m := _GENERIC.search(low, pos)) is not None:
-        if not _segment_ok(low, m):
-            pos = m.start() + 1  # as a pattern that refused this word would go on
-            continue
+def _candidates(low: str, pos: int = 0) -> Iterator[re.Match[str]]:
+    """The pattern's matches in ``low`` from ``pos`` on; a short word (``pass``, ``auth``...)
+    only as a whole segment of the name, not inside a word."""
+    search = _generic_pattern().search
+    while (m := search(low, pos)) is not None:
+        if m.group(1) in NAME_SEGMENTS:
+            start, end = m.span(1)
+            if (start and low[start - 1] in _SEGMENT_CHARS) or low[end : end + 1] in _SEGMENT_CHARS:
+                pos = m.start() + 1  # as a pattern that refused this word would go on
+                continue
         pos = m.end()
         yield m
 
@@ -383,38 +450,84 @@ def _inside_string(text: str, offset: int) -> bool:
     return before.count('"') % 2 == 1 or before.count("'") % 2 == 1
 
 
+# (name start, value start, name, value, shape) of an assignment, offsets within its line.
+_Assignment = tuple[int, int, str, str, Shape]
+
+
+def _assignment(text: str, m: re.Match[str], is_code: bool) -> _Assignment | None:
+    """A candidate the classifier says is a secret assigned to a secret's name, or None."""
+    start = _name_start(text, m.start())
+    name = text[start : m.end(2)]
+    # secret_assignment(name, value), in two halves: most candidates fail on the name.
+    if not is_secret_name(name):
+        return None
+    operator = m.group(4)
+    if operator == ":" and m.group(3) is None and _inside_string(text, start):
+        return None  # NOTE: `notes = "io.jsonwebtoken:jjwt…"`: words in a string, no key
+    if operator == "," and (is_stand_in(name) or is_weak_default(name)):
+        return None  # NOTE: `reset_password('password123', 'password123')`: two values
+    found = _value(text, m, is_code)
+    if found is None:
+        return None
+    group, value = found
+    shape = assignment_shape(value, keyed=True)
+    return None if shape is None else (start, m.start(group), name, value, shape)
+
+
+def _line_assignments(
+    text: str, low: str, line: tuple[int, int], is_code: bool
+) -> list[_Assignment]:
+    """The assignments on the line ``text[line[0]:line[1]]``, offsets from its start."""
+    line_start, line_end = line
+    found = []
+    for m in _candidates(low, line_start):
+        if m.start() > line_end:
+            break
+        if (assignment := _assignment(text, m, is_code)) is not None:
+            name_start, value_start, name, value, shape = assignment
+            found.append((name_start - line_start, value_start - line_start, name, value, shape))
+    return found
+
+
 def _generic(text: str, lines: Lines, *, is_code: bool) -> Iterator[RawHit]:
+    """Literals assigned to a secret's name.
+
+    Every candidate lies within one line, and what a candidate is depends on its line only
+    (the name's start, a string opened before it, the value, what follows it on the line):
+    a line seen before in the text gives what it gave then, without reading it again
+    (templates and config files repeat their lines). What does not depend on the line alone
+    is decided for each: a stand-in is one hit per text, and an Algolia key is public by
+    the settings around it."""
     stand_ins: set[str] = set()  # a stand-in is one hit per text (templates repeat them)
-    for m in _candidates(_lower_same_length(text)):
-        start = _name_start(text, m.start())
-        name = text[start : m.end(2)]
-        # secret_assignment(name, value), in two halves: most candidates fail on the name.
-        if not is_secret_name(name):
-            continue
-        if m.group(4) == ":" and m.group(3) is None and _inside_string(text, start):
-            continue  # NOTE: `notes = "io.jsonwebtoken:jjwt…"`: words in a string, no key
-        if m.group(4) == "," and (is_stand_in(name) or is_weak_default(name)):
-            continue  # NOTE: `reset_password('password123', 'password123')`: two values
-        found = _value(text, m, is_code)
-        if found is None:
-            continue
-        group, value = found
-        shape = assignment_shape(value, keyed=True)
-        if shape is None or (shape == "placeholder" and value in stand_ins):
-            continue
-        if shape == "generated" and _algolia_search_key(text, name, m.start(group)):
-            shape = "public"
-        if shape == "placeholder":
-            stand_ins.add(value)
-        yield RawHit(
-            "generic-assignment",
-            value,
-            m.start(group),
-            m.start(group) + len(value),
-            lines.line(start),
-            detail=f"assigned to {name[:64]}",
-            shape=shape,
-        )
+    seen: dict[str, list[_Assignment]] = {}
+    low = _lower_same_length(text)
+    search = _generic_pattern().search
+    pos = 0
+    while (m := search(low, pos)) is not None:
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        line_end = text.find("\n", m.end())
+        line_end = len(text) if line_end == -1 else line_end
+        key = text[line_start:line_end]
+        if (found := seen.get(key)) is None:
+            found = seen[key] = _line_assignments(text, low, (line_start, line_end), is_code)
+        for name_at, value_at, name, value, shape in found:
+            start = line_start + value_at
+            if shape == "placeholder":
+                if value in stand_ins:
+                    continue
+                stand_ins.add(value)
+            elif shape == "generated" and _algolia_search_key(text, name, start):
+                shape = "public"
+            yield RawHit(
+                "generic-assignment",
+                value,
+                start,
+                start + len(value),
+                lines.line(line_start + name_at),
+                detail=f"assigned to {name[:64]}",
+                shape=shape,
+            )
+        pos = line_end + 1
 
 
 # An Algolia client configuration: `{appId: "…", apiKey: "<32 hex>", indexName: "…"}`
@@ -466,7 +579,7 @@ def _xml_assignments(text: str, lines: Lines) -> Iterator[RawHit]:
         if m is not None:
             shape = assignment_shape(m.group(1), keyed=True)
             yield from _generic_hit(m.group(1), m.start(1), lines, f"<{name[:64]}>", shape)
-    if "value" in text and ("key=" in text or "key =" in text):
+    if "value" in text and holds_any(("key=", "key ="))(text):
         for m in _XML_KEY_VALUE.finditer(text):
             if is_secret_name(m.group(1)):
                 shape = assignment_shape(m.group(2), keyed=True)
@@ -475,12 +588,16 @@ def _xml_assignments(text: str, lines: Lines) -> Iterator[RawHit]:
 
 
 # `curl -u user:password`, `--user user:password`, `--user=…` (also `-uuser:password`).
+# NOTE: `-(?<![^\s"']-)` is `(?:^|[\s"'])-` with what comes before the dash checked after
+# it: the search skips to each dash instead of trying the start at every position.
 _CURL_USER = re.compile(
-    r"""(?:^|[\s"'])(?:-u[ \t]*|--user[ \t=]+)["']?([^\s:"'$]{0,128})["']?:["']?([^\s"']{1,256})"""
+    r"""-(?<![^\s"']-)(?:u[ \t]*|-user[ \t=]+)["']?([^\s:"'$]{0,128})["']?:["']?([^\s"']{1,256})"""
 )
 # An Authorization header with a literal credential, in a script, code or a config file.
+# NOTE: `(?-i:[aA])` first (the letters case folding gives `a`): the search skips to each
+# `a` and `A`; a first letter matched ignoring case would have it try every position.
 _AUTH_HEADER = re.compile(
-    r"""authorization["']?[ \t]*[:=,][ \t]*["']?(?:(basic|bearer|token)[ \t]+)?"""
+    r"""(?-i:[aA])uthorization["']?[ \t]*[:=,][ \t]*["']?(?:(basic|bearer|token)[ \t]+)?"""
     r"""([A-Za-z0-9._~+/=-]{8,2048})(?![A-Za-z0-9._~+/=$-])""",
     re.IGNORECASE,
 )
@@ -502,7 +619,7 @@ def _basic_shape(value: str) -> Shape | None:
 
 def _http_credentials(text: str, lines: Lines) -> Iterator[RawHit]:
     """``curl -u user:password`` and ``Authorization: Basic|Bearer …`` headers."""
-    if "-u" in text and "curl" in text:
+    if "curl" in text and "-u" in text:  # NOTE: `-u` is common, `curl` is not
         for m in _CURL_USER.finditer(text):
             shape = url_password_shape(m.group(1), m.group(2))
             yield from _generic_hit(m.group(2), m.start(2), lines, "curl --user password", shape)

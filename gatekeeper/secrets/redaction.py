@@ -13,6 +13,7 @@ itself finds in text (credential formats, URL passwords, secret-named assignment
 
 from __future__ import annotations
 
+import functools
 from typing import Any, TypeVar
 
 from gatekeeper.models.base import GatekeeperModel
@@ -37,6 +38,9 @@ _MIN_SECRET_TEXT = 8
 _ALREADY_REDACTED = frozenset({"redacted", "fingerprint", "sha256"})
 
 
+# NOTE: the same strings recur through evidence (a detail such as "assigned to DB_PASSWORD",
+# a path for every hit in its file, a shape): each is read once.
+@functools.lru_cache(maxsize=8192)
 def redact_text(text: str) -> str:
     """``text`` with every secret the scanner finds in it replaced by its redacted form."""
     if len(text) < _MIN_SECRET_TEXT:

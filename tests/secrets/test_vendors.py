@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import string
 import uuid
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from gatekeeper.secrets import scan_text
-from gatekeeper.secrets.vendors import VENDORS, is_example_key
+from gatekeeper.secrets.vendors import VENDORS, is_example_key, searchable
 
 ALNUM = string.ascii_letters + string.digits
 LOWER_ALNUM = string.ascii_lowercase + string.digits
@@ -334,3 +335,42 @@ def test_a_vendor_token_in_a_test_path_is_lowered() -> None:
 
     verdict = assess(Severity.HIGH, path="tests/fixtures/do.yaml", shape="generated")
     assert verdict.severity == Severity.MEDIUM
+
+
+# What may stand before a token: nothing, a separator, a character of a longer word, path or
+# number (where the token must not fire), and the start of the searched span.
+_BEFORE = ("", " ", "=", '"', "x", "9", ".", "-", "_", "~", "/", "1234567890")
+
+
+@pytest.mark.parametrize(("name", "token", "near"), CASES, ids=[c[0] for c in CASES])
+def test_a_searchable_pattern_finds_exactly_what_its_regex_finds(
+    name: str, token: str, near: str
+) -> None:
+    """The pattern searched (its lookbehind moved after the token's first characters) and the
+    documented regex agree on every token and near-miss, after every kind of character, at
+    the start of a text and at the start of a span searched inside one."""
+    vendor = next(v for v in VENDORS if v.name == name)
+    documented = re.compile(vendor.regex, vendor.flags)
+    for value in (token, near, token[: len(token) // 2], token + "Z", token.upper()):
+        for before in _BEFORE:
+            text = f"{before}{value} tail"
+            for pos in (0, len(before)):
+                got = [m.span(1) for m in vendor.pattern.finditer(text, pos)]
+                assert got == [m.span(1) for m in documented.finditer(text, pos)], (before, pos)
+
+
+def test_searchable_moves_the_lookbehind_after_the_first_characters_only_when_it_can() -> None:
+    assert searchable(r"(?<![A-Za-z0-9_.-])(pat[A-Za-z0-9]{14})(?![A-Za-z0-9_-])") == (
+        r"(pat(?<![A-Za-z0-9_.-]pat)[A-Za-z0-9]{14})(?![A-Za-z0-9_-])"
+    )
+    # a quantified last character is not part of the literal
+    assert searchable(r"(?<![A-Za-z0-9_.-])(abc?d)") == r"(ab(?<![A-Za-z0-9_.-]ab)c?d)"
+    assert searchable(r"(?<![0-9])(\d{15,16}\|x)") == r"(\d(?<![0-9]\d)\d{14,15}\|x)"
+    for unchanged in (
+        r"(?<![A-Za-z0-9_.-])((?:live|test)_[a-f0-9]{31})",  # a group first
+        r"(?<![A-Za-z0-9_.-])(ab|cd)",  # an alternation in the token's own group
+        r"(?<![A-Za-z0-9_.-])([a-f0-9]{32}-us)",  # a class first
+        r"(?<![A-Za-z0-9_~.-])(abc)",  # another boundary
+        r"AccountKey=([A-Za-z0-9+/]{86}==)",
+    ):
+        assert searchable(unchanged) == unchanged
