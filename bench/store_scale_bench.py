@@ -2,7 +2,7 @@
 """Benchmark: does a verify of one artifact cost the same in a small and a large OCI store?
 
     python bench/store_scale_bench.py [--sizes 20 1000 10000] [--writers 8] [--verifies 5]
-                                      [--registry HOST:PORT] [--full-read-up-to 1000]
+                                      [--registry HOST:PORT] [--full-read-up-to 1000] [--keep]
 
 Grows one repository of a loopback registry (``--registry``, default
 $GATEKEEPER_TEST_REGISTRY or 127.0.0.1:5000; plain HTTP) to each size in turn: attestations
@@ -10,15 +10,24 @@ of a 4-stage policy (build, test, scan, release), one pipeline run per artifact,
 with a fresh Ed25519 key and pushed through ``OciStore.put`` from ``--writers`` processes.
 At each size it prints:
 
-* push throughput of that growth step (attestations/s from the writers) and failures;
+* push throughput of that growth step (attestations/s from the writers), failures, and
+  the tag listings the writers asked the registry for (a listing's cost grows with the
+  repository on a registry that cannot page it);
 * ``gatekeeper verify --image-digest`` of the first artifact, a separate process each time
   (start-up included), median of ``--verifies`` runs, with the no-op ``--version`` process
-  for reference; and ``--no-log`` so the decision log does not grow between runs;
+  for reference; and ``--no-log`` so the decision log does not grow between runs. Each run
+  alternates with the same verify in a reference repository holding the smallest size
+  (pushed first, never grown), so that the ratio of the two medians is taken under the
+  same machine load: on a shared machine the load changes more between growth steps than
+  the verify's cost does;
 * up to ``--full-read-up-to`` attestations, the same verify with the subject/run lookup
   switched off (every envelope of every stage read, as before the index was read).
 
 Everything pushed is deleted at the end (manifests, then blobs): the registry must allow
-deletes (``storage.delete.enabled``).
+deletes (``storage.delete.enabled``). On docker-registry 2.8 each manifest delete scans
+every tag of the repository, so this takes hours at 10,000 attestations; ``--keep`` skips
+it and prints the repository's name, whose directory under the registry's storage
+(``docker/registry/v2/repositories/<name>``) can then be removed while nothing else uses it.
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ import uuid
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -79,10 +89,19 @@ def make_envelopes(key: Path, first: int, count: int) -> list[Item]:
     return out[:count]
 
 
-def push_worker(uri: str, items: list[Item]) -> tuple[int, list[str]]:
+def push_worker(uri: str, items: list[Item]) -> tuple[int, list[str], int]:
     from gatekeeper.store import IndexKeys, RunKey, open_store
 
     store = open_store(uri, insecure=True)
+    listings = 0
+    send = store.client.http.request  # type: ignore[attr-defined]
+
+    def counting(method: str, url: str, **kwargs: object) -> object:
+        nonlocal listings
+        listings += "/tags/list" in url
+        return send(method, url, **kwargs)
+
+    store.client.http.request = counting  # type: ignore[attr-defined]
     failures = []
     done = 0
     for data, stage, subject, run in items:
@@ -92,21 +111,26 @@ def push_worker(uri: str, items: list[Item]) -> tuple[int, list[str]]:
             done += 1
         except Exception as exc:  # a bench counts failures, it does not stop on them
             failures.append(f"{type(exc).__name__}: {exc}")
-    return done, failures
+    return done, failures, listings
 
 
 def _warm(_: int) -> None:
     import gatekeeper.store.oci  # noqa: F401
 
 
-def push(uri: str, items: list[Item], writers: int) -> tuple[float, int, list[str]]:
+def push(uri: str, items: list[Item], writers: int) -> tuple[float, int, list[str], int]:
     chunks = [items[i::writers] for i in range(writers)]
     with ProcessPoolExecutor(max_workers=writers) as pool:
         list(pool.map(_warm, range(writers)))
         start = time.perf_counter()
         results = list(pool.map(push_worker, [uri] * writers, chunks))
         took = time.perf_counter() - start
-    return took, sum(r[0] for r in results), [f for r in results for f in r[1]]
+    return (
+        took,
+        sum(r[0] for r in results),
+        [f for r in results for f in r[1]],
+        sum(r[2] for r in results),
+    )
 
 
 _FULL_READ = """
@@ -133,6 +157,21 @@ def verify_times(argv: list[str], runs: int, *, full_read: bool = False) -> tupl
         if code != 0:
             print(proc.stdout.decode()[-800:], proc.stderr.decode()[-800:], file=sys.stderr)
     return statistics.median(times), code
+
+
+def paired_verify_times(
+    argv: list[str], ref_argv: list[str], runs: int
+) -> tuple[float, float, int]:
+    """Median seconds of ``gatekeeper ARGV`` and of ``REF_ARGV``, run alternately."""
+    grown, ref, code = [], [], 0
+    for _ in range(runs):
+        seconds, got = verify_times(argv, 1)
+        grown.append(seconds)
+        code = code or got
+        seconds, got = verify_times(ref_argv, 1)
+        ref.append(seconds)
+        code = code or got
+    return statistics.median(grown), statistics.median(ref), code
 
 
 def cleanup(registry: str, repository: str, workers: int = 16) -> int:
@@ -193,13 +232,16 @@ def main() -> int:
     parser.add_argument(
         "--registry", default=os.environ.get("GATEKEEPER_TEST_REGISTRY", "127.0.0.1:5000")
     )
+    parser.add_argument(
+        "--keep", action="store_true", help="leave the repository (see the notes on deleting)"
+    )
     args = parser.parse_args()
 
     from gatekeeper.attest.keys import write_keypair
 
     repository = f"gatekeeper-bench/scale-{uuid.uuid4().hex[:12]}"
     uri = f"oci://{args.registry}/{repository}"
-    rows = []
+    reference = f"{repository}-ref"
     with tempfile.TemporaryDirectory(prefix="gk-scale-bench-") as tmp:
         root = Path(tmp)
         write_keypair(root / "ci")
@@ -209,65 +251,91 @@ def main() -> int:
             "version: 1\nname: bench\nexpires: 2099-01-01T00:00:00Z\nmax_age: 7d\n"
             f"keys:\n  ci: {root / 'ci.pub'}\nstages:\n{stages}"
         )
-        argv = [
-            "verify",
-            "--policy",
-            str(policy),
-            "--store",
-            uri,
-            "--insecure-registry",
-            "--no-log",
-            "--format",
-            "json",
-            "--image-digest",
-            f"sha256:{0:064x}",
-        ]
-        version_s, _ = verify_times(["--version"], args.verifies)
-        stored = 0
         try:
-            for size in sorted(args.sizes):
-                started = time.perf_counter()
-                items = make_envelopes(root / "ci", stored // 4, size - stored)
-                signed_s = time.perf_counter() - started
-                took, pushed, failures = push(uri, items, args.writers)
-                stored += pushed
-                quick_s, code = verify_times(argv, args.verifies)
-                full_s = None
-                if size <= args.full_read_up_to:
-                    full_s, full_code = verify_times(
-                        argv, max(1, args.verifies // 2), full_read=True
-                    )
-                    code = code or full_code
-                row = {
-                    "size": stored,
-                    "push_per_s": pushed / took,
-                    "failures": len(failures),
-                    "verify_s": quick_s,
-                    "full_s": full_s,
-                    "exit": code,
-                }
-                rows.append(row)
-                full = f"{full_s * 1000:7.0f} ms" if full_s is not None else "      —"
-                print(
-                    f"{stored:6d} attestations: signed {len(items)} in {signed_s:5.1f} s, "
-                    f"pushed at {pushed / took:6.1f} att/s ({len(failures)} failures); "
-                    f"verify one: {quick_s * 1000:6.0f} ms (exit {code}); full read: {full}",
-                    flush=True,
-                )
-                for message in failures[:3]:
-                    print(f"    failure: {message}")
+            rows, version_s = grow_and_measure(args, root, policy, uri, reference)
         finally:
-            deleted = cleanup(args.registry, repository)
-            print(f"cleaned up {repository}: {deleted} manifests deleted")
+            for name in (repository, reference):
+                if args.keep:
+                    print(f"kept {name} (remove its directory under the registry's storage)")
+                else:
+                    deleted = cleanup(args.registry, name)
+                    print(f"cleaned up {name}: {deleted} manifests deleted")
     print(f"`gatekeeper --version` process: {version_s * 1000:.0f} ms")
     if len(rows) > 1:
         small, large = rows[0], rows[-1]
         print(
             f"verify one, {small['size']} -> {large['size']} attestations: "
-            f"x{large['verify_s'] / small['verify_s']:.2f}; push throughput "
-            f"x{large['push_per_s'] / small['push_per_s']:.2f}"
+            f"x{large['verify_s'] / small['verify_s']:.2f} between the steps, "
+            f"x{large['verify_s'] / large['ref_s']:.2f} against the reference at the same "
+            f"moment (x{small['verify_s'] / small['ref_s']:.2f} at {small['size']}); push "
+            f"throughput x{large['push_per_s'] / small['push_per_s']:.2f}"
         )
     return 0 if all(r["exit"] == 0 and r["failures"] == 0 for r in rows) else 1
+
+
+def _verify_argv(policy: Path, uri: str) -> list[str]:
+    return [
+        "verify",
+        "--policy",
+        str(policy),
+        "--store",
+        uri,
+        "--insecure-registry",
+        "--no-log",
+        "--format",
+        "json",
+        "--image-digest",
+        f"sha256:{0:064x}",
+    ]
+
+
+def grow_and_measure(
+    args: argparse.Namespace, root: Path, policy: Path, uri: str, reference: str
+) -> tuple[list[dict[str, Any]], float]:
+    """Push the reference repository, then grow ``uri`` to each size and measure."""
+    argv = _verify_argv(policy, uri)
+    ref_uri = f"oci://{args.registry}/{reference}"
+    ref_argv = _verify_argv(policy, ref_uri)
+    version_s, _ = verify_times(["--version"], args.verifies)
+    _, _, failures, _ = push(ref_uri, make_envelopes(root / "ci", 0, min(args.sizes)), args.writers)
+    if failures:
+        print(f"reference repository: {len(failures)} failures, e.g. {failures[0]}")
+    rows: list[dict[str, Any]] = []
+    stored = 0
+    for size in sorted(args.sizes):
+        started = time.perf_counter()
+        items = make_envelopes(root / "ci", stored // 4, size - stored)
+        signed_s = time.perf_counter() - started
+        took, pushed, failures, listings = push(uri, items, args.writers)
+        stored += pushed
+        quick_s, ref_s, code = paired_verify_times(argv, ref_argv, args.verifies)
+        full_s = None
+        if size <= args.full_read_up_to:
+            full_s, full_code = verify_times(argv, max(1, args.verifies // 2), full_read=True)
+            code = code or full_code
+        rows.append(
+            {
+                "size": stored,
+                "push_per_s": pushed / took,
+                "listings": listings,
+                "failures": len(failures),
+                "verify_s": quick_s,
+                "ref_s": ref_s,
+                "full_s": full_s,
+                "exit": code,
+            }
+        )
+        full = f"{full_s * 1000:7.0f} ms" if full_s is not None else "      —"
+        print(
+            f"{stored:6d} attestations: signed {len(items)} in {signed_s:5.1f} s, "
+            f"pushed at {pushed / took:6.1f} att/s ({len(failures)} failures, "
+            f"{listings} tag listings); verify one: {quick_s * 1000:6.0f} ms (exit {code}; "
+            f"reference {ref_s * 1000:.0f} ms: x{quick_s / ref_s:.2f}); full read: {full}",
+            flush=True,
+        )
+        for message in failures[:3]:
+            print(f"    failure: {message}")
+    return rows, version_s
 
 
 if __name__ == "__main__":

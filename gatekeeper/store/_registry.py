@@ -55,6 +55,7 @@ MAX_BLOB_BYTES = 64 * 1024 * 1024
 MAX_LIST_BYTES = 64 * 1024 * 1024  # one listing (tags, referrers), over all its pages
 MAX_TOKEN_BYTES = 1024 * 1024
 MAX_PAGES = 10_000
+BLOB_UNKNOWN_RETRIES = 3  # manifest writes refused for a blob that was uploaded (see below)
 _ERROR_BODY_BYTES = 2000  # read of an error answer, for the registry's own message
 
 _DIGEST = re.compile(r"^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$")
@@ -324,6 +325,9 @@ class RegistryClient:
         self.credentials = credentials
         self.http = http or HttpClient()
         self._authorization: str | None = None
+        # Every tag, as last listed where the registry cannot list by prefix; dropped when
+        # this client writes a tag, so a listing is never older than this client's writes.
+        self._whole_tags: list[str] | None = None
         if credentials is not None and credentials.token:
             self._authorization = f"Bearer {credentials.token}"
 
@@ -467,7 +471,34 @@ class RegistryClient:
         return token
 
     def _fail(self, response: requests.Response, what: str) -> StoreError:
+        errors = self._errors(response)
         detail = ""
+        if errors:
+            detail = f": {errors[0].get('code', '')} {errors[0].get('message', '')}".rstrip()
+        return StoreError(f"{self.display}: {what}: HTTP {response.status_code}{detail}")
+
+    def _raise_unless_blob_race(
+        self, response: requests.Response, reference: str, *, last: bool
+    ) -> None:
+        """Raise StoreError for a refused manifest write, unless it is to be tried again.
+
+        NOTE: docker-registry 2.8 rewrites a repository's link to a blob in place when two
+        writers upload the same blob at once (the empty config, by the first pushes into a
+        repository): a manifest naming it meanwhile is refused as naming an unknown blob.
+        Every blob a manifest names was uploaded and confirmed first, so that answer is the
+        race, and the write is tried again a moment later.
+        """
+        errors = self._errors(response) if response.status_code == 400 else []
+        if not last and any(e.get("code") == "MANIFEST_BLOB_UNKNOWN" for e in errors):
+            return
+        detail = f": {errors[0].get('code', '')} {errors[0].get('message', '')}" if errors else ""
+        raise StoreError(
+            f"{self.display}: PUT manifest {reference}: HTTP {response.status_code}"
+            f"{detail.rstrip()}"
+        )
+
+    def _errors(self, response: requests.Response) -> list[dict[str, Any]]:
+        """The registry's error list, read only as far as _ERROR_BODY_BYTES; closes it."""
         try:
             # SECURITY: most requests stream; `.content` would read an error body of any size.
             head = b""
@@ -478,13 +509,13 @@ class RegistryClient:
             text = head[:_ERROR_BODY_BYTES].decode("utf-8", "replace")
             doc = json.loads(text)
             errors = doc.get("errors") if isinstance(doc, dict) else None
-            if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-                detail = f": {errors[0].get('code', '')} {errors[0].get('message', '')}".rstrip()
+            if isinstance(errors, list):
+                return [e for e in errors if isinstance(e, dict)]
         except (ValueError, requests.RequestException):
-            detail = ""
+            pass
         finally:
             response.close()
-        return StoreError(f"{self.display}: {what}: HTTP {response.status_code}{detail}")
+        return []
 
     # -- the API -------------------------------------------------------------------------
 
@@ -599,14 +630,19 @@ class RegistryClient:
         if not (is_digest(reference) or _TAG.match(reference)):
             raise StoreError(f"{reference!r} is neither a digest nor a valid tag")
         sent = {"Content-Type": media_type, **(headers or {})}
-        response = self.request(
-            "PUT", f"{self.base}/manifests/{reference}", data=data, headers=sent
-        )
-        if response.status_code == 412:
-            response.close()
-            return response
-        if response.status_code not in (200, 201, 202):
-            raise self._fail(response, f"PUT manifest {reference}")
+        if not is_digest(reference):
+            self._whole_tags = None
+        for attempt in range(BLOB_UNKNOWN_RETRIES + 1):
+            response = self.request(
+                "PUT", f"{self.base}/manifests/{reference}", data=data, headers=sent
+            )
+            if response.status_code == 412:
+                response.close()
+                return response
+            if response.status_code in (200, 201, 202):
+                break
+            self._raise_unless_blob_race(response, reference, last=attempt == BLOB_UNKNOWN_RETRIES)
+            self.http.sleep(0.05 * 2**attempt)
         response.close()
         announced = response.headers.get("Docker-Content-Digest")
         if announced and announced != digest_of(data):
@@ -631,6 +667,18 @@ class RegistryClient:
         Raises:
             StoreError: an error answer, a body that is not JSON, or too many pages.
         """
+        for doc, _ in self._linked_pages(url, what, params=params, headers=headers):
+            yield doc
+
+    def _linked_pages(
+        self,
+        url: str,
+        what: str,
+        *,
+        params: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Iterator[tuple[Any, bool]]:
+        """``_pages``, each page with whether the registry named a next one (``Link``)."""
         next_url: str | None = url
         pages = 0
         total = 0
@@ -641,7 +689,7 @@ class RegistryClient:
             response = self.request("GET", next_url, params=params, stream=True, headers=headers)
             if response.status_code == 404 and pages == 1:
                 response.close()
-                yield None
+                yield None, False
                 return
             if response.status_code != 200:
                 raise self._fail(response, f"GET {what}")
@@ -657,48 +705,99 @@ class RegistryClient:
                     f"({pages} page(s) read); a cap against a flooded repository"
                 ) from exc
             total += len(body)
+            next_url = _next_link(link, next_url)
             try:
-                yield loads_json_strict(body)
+                doc = loads_json_strict(body)
             except ValueError as exc:
                 raise StoreError(f"{self.display}: {what} is not JSON") from exc
-            next_url = _next_link(link, next_url)
+            yield doc, next_url is not None
             params = None  # the next link carries its own query
 
     def list_tags(self) -> list[str]:
         """Every tag of the repository (following ``Link`` pagination)."""
         tags: list[str] = []
         for doc in self._pages(f"{self.base}/tags/list", "tag list"):
-            page = doc.get("tags") if isinstance(doc, dict) else None  # None: nothing pushed yet
-            if page is None:
-                continue
-            if not isinstance(page, list) or not all(isinstance(t, str) for t in page):
-                raise StoreError(f"{self.display}: tag list is malformed")
-            tags.extend(page)
+            tags.extend(self._tag_page(doc) or [])
         return tags
 
+    def _tag_page(self, doc: Any) -> list[str] | None:
+        """The tags of one page of a tag list; None: the repository has none yet."""
+        page = doc.get("tags") if isinstance(doc, dict) else None
+        if page is None:
+            return None
+        if not isinstance(page, list) or not all(isinstance(t, str) for t in page):
+            raise StoreError(f"{self.display}: tag list is malformed")
+        return page
+
+    def tags_with_prefixes(self, prefixes: list[str], *, fresh: bool = False) -> list[str]:
+        """Every tag starting with one of ``prefixes``.
+
+        Read with the spec's ``n``/``last`` paging, so that only those tags are listed,
+        where the registry honours it; otherwise filtered from one listing of every tag
+        (Debian's docker-registry 2.8 ignores the paging and answers the whole list,
+        unsorted: that answer is used as the listing when it names no next page), which is
+        reused until this client writes a tag (``fresh``: never reused). Whether the registry
+        pages is learnt once per process and registry.
+
+        Raises:
+            StoreError: an error answer or a malformed listing.
+        """
+        wanted = tuple(prefixes)
+        if not wanted:
+            return []
+        if _PAGING.get(self.origin) is not False:
+            got = self._paged_prefixes(prefixes)
+            if not isinstance(got, _Unpaged):
+                return got
+            if got.whole is not None:
+                self._whole_tags = got.whole
+                fresh = False
+        if self._whole_tags is None or fresh:
+            self._whole_tags = self.list_tags()
+        return [tag for tag in self._whole_tags if tag.startswith(wanted)]
+
+    def _paged_prefixes(self, prefixes: list[str]) -> list[str] | _Unpaged:
+        """The tags of each prefix by paging; ``_Unpaged`` once the registry shows it ignores
+        the paging (remembered for the process)."""
+        found: list[str] = []
+        for prefix in dict.fromkeys(prefixes):
+            got = self._paged_tags(prefix)
+            _PAGING[self.origin] = not isinstance(got, _Unpaged)
+            if isinstance(got, _Unpaged):
+                return got
+            found.extend(got)
+        return found
+
     def tags_after(self, prefix: str, page: int = 100) -> list[str] | None:
-        """Every tag starting with ``prefix``, read with the spec's ``n``/``last`` paging so
-        that only those tags are listed; None when the registry ignores the paging (Debian's
-        docker-registry 2.8 lists every tag, unsorted): the caller lists them all instead.
+        """Every tag starting with ``prefix`` by ``n``/``last`` paging; None when the registry
+        ignores the paging (the caller lists every tag instead)."""
+        got = self._paged_tags(prefix, page)
+        return None if isinstance(got, _Unpaged) else got
+
+    def _paged_tags(self, prefix: str, page: int = 100) -> list[str] | _Unpaged:
+        """The tags starting with ``prefix``, read page by page after it; ``_Unpaged`` when
+        the registry ignores the paging (with its answer when that is the whole list).
 
         Raises:
             StoreError: an error answer or a malformed listing.
         """
         found: list[str] = []
         last = prefix
+        first = True
         for _ in range(MAX_PAGES):
             params = {"n": str(page), "last": last}
             full = False
-            for doc in self._pages(f"{self.base}/tags/list", "tag list", params=params):
-                listed = doc.get("tags") if isinstance(doc, dict) else None
+            for doc, more in self._linked_pages(
+                f"{self.base}/tags/list", "tag list", params=params
+            ):
+                listed = self._tag_page(doc)
                 if listed is None:
                     return found
-                if not isinstance(listed, list) or not all(isinstance(t, str) for t in listed):
-                    raise StoreError(f"{self.display}: tag list is malformed")
                 # SECURITY: a page is read as "the tags after `last`, in order" only when it
                 # is one; anything else is a registry that ignores the paging.
                 if len(listed) > page or listed != sorted(listed) or any(t <= last for t in listed):
-                    return None
+                    return _Unpaged(listed if first and not more else None)
+                first = False
                 found.extend(t for t in listed if t.startswith(prefix))
                 if not listed or not listed[-1].startswith(prefix):
                     return found
@@ -729,6 +828,17 @@ class RegistryClient:
                 raise StoreError(f"{self.display}: {what} is not an image index")
             out.extend(m for m in manifests if isinstance(m, dict))
         return out
+
+
+@dataclass(frozen=True)
+class _Unpaged:
+    """A registry's answer to a paged tag listing that was not a page."""
+
+    whole: list[str] | None  # every tag, when that answer was the whole list
+
+
+# Whether each registry (by origin) honours n/last on its tag list: learnt once per process.
+_PAGING: dict[str, bool] = {}
 
 
 def _next_link(link: str | None, current: str) -> str | None:

@@ -19,7 +19,11 @@ tail is a cache: the entry tags stay the record, ``lines`` (``log show``, ``log 
 lists them, and an append *heals* the tail from a listing of the log tags when there is no
 tail yet (a log written before it), when a writer saw its entry lost from it, and otherwise
 at most every HEAL_EVERY seconds (and HEAL_SHARE times the listing's own time), so entries
-written without the tail (by an older gatekeeper) are adopted too.
+written without the tail (by an older gatekeeper) are adopted too. A read (a verify's
+rollback check) heals only where there is no tail or it is marked contended: it cannot
+write the heal back, so a periodic heal would list tags on every verify. So that a verify
+never needs a listing to learn the log is empty, the store writes the tail on its first
+push into a repository that has none (``ensure_tail``).
 """
 
 from __future__ import annotations
@@ -103,10 +107,13 @@ class _Tail:
     heal_cost: float = 0.0
     contended: float = 0.0
 
-    def heal_due(self, now: float) -> bool:
+    def heal_due(self, now: float, *, periodic: bool) -> bool:
+        """Whether the tail must be completed from a listing of the log tags: when there is
+        none, while it is marked contended, and (``periodic``: appends, which write the heal
+        back) every HEAL_EVERY seconds."""
         if self.manifest is None or now < self.contended:
             return True
-        return now - self.healed > max(HEAL_EVERY, HEAL_SHARE * self.heal_cost)
+        return periodic and now - self.healed > max(HEAL_EVERY, HEAL_SHARE * self.heal_cost)
 
 
 def _tail_entry(seq: int, digest: str, size: int) -> dict[str, Any]:
@@ -135,9 +142,8 @@ class OciDecisionLog:
 
     def _tags(self, window: int | None) -> list[tuple[int, str, str]]:
         """(seq, hex, tag) of every log tag, or of the newest ``window`` sequence numbers."""
-        paged = self.client.tags_after(LOG_TAG_PREFIX)
         found = []
-        for tag in paged if paged is not None else self.client.list_tags():
+        for tag in self.client.tags_with_prefixes([LOG_TAG_PREFIX], fresh=True):
             match = _TAG.match(tag)
             if match is not None:
                 found.append((int(match.group(1)), match.group(2), tag))
@@ -196,7 +202,7 @@ class OciDecisionLog:
             tail.contended = _number(meta.get(ANNOTATION_CONTENDED, 0))
         return tail
 
-    def _window(self) -> tuple[list[tuple[int, str]], set[tuple[int, str]]]:
+    def _window(self, periodic: bool) -> tuple[list[tuple[int, str]], set[tuple[int, str]]]:
         """(seq, digest) of the entries of the newest sequence numbers: from the tail, and
         from a listing of the log tags when a heal is due; and which of them the listing
         added (``append`` writes those back into the tail)."""
@@ -205,7 +211,7 @@ class OciDecisionLog:
         found = set(tail.entries)
         healed: set[tuple[int, str]] = set()
         now = self.now()
-        if tail.heal_due(now):
+        if tail.heal_due(now, periodic=periodic):
             started = time.monotonic()
             listed = {(seq, f"sha256:{hexpart}") for seq, hexpart, _ in self._tags(ADOPT_WINDOW)}
             tail.heal_cost = time.monotonic() - started
@@ -217,10 +223,10 @@ class OciDecisionLog:
         top = max(seq for seq, _ in found)
         return sorted(k for k in found if k[0] >= top - ADOPT_WINDOW), healed
 
-    def _newest(self) -> list[tuple[DecisionEntry, str]]:
+    def _newest(self, *, periodic: bool) -> list[tuple[DecisionEntry, str]]:
         """The entries of the newest sequence numbers, parsed. Raises StoreError."""
         entries: list[tuple[DecisionEntry, str]] = []
-        window, healed = self._window()
+        window, healed = self._window(periodic)
         missing = [item for item in window if item[1] not in self._lines]
         for _, digest, line in self._fetch(missing, f"tag {TAIL_TAG}"):
             self._lines[digest] = line
@@ -243,7 +249,7 @@ class OciDecisionLog:
 
     def _next_entry(self, decision: Decision) -> DecisionEntry:
         """The entry after the head, adopting every entry nothing references yet."""
-        entries = self._newest()
+        entries = self._newest(periodic=True)
         if not entries:
             return decision.entry(0, GENESIS)
         head, head_digest = min(entries, key=lambda item: (-item[0].seq, item[1]))
@@ -253,8 +259,10 @@ class OciDecisionLog:
         return decision.entry(head.seq + 1, head_digest, adopt, inherited)
 
     def marks(self) -> dict[str, PolicyMark]:
-        """The policy serials of the newest entries (concurrent siblings merged)."""
-        return merge_marks(*(e.policies for e, _ in self._newest()))
+        """The policy serials of the newest entries (concurrent siblings merged), from the
+        tail; a listing only where there is no tail or it is marked contended (a read
+        cannot write a heal back, so a periodic one would list on every verify)."""
+        return merge_marks(*(e.policies for e, _ in self._newest(periodic=False)))
 
     def _tail_body(self, tail: _Tail, mine: dict[str, Any], contended: bool) -> bytes:
         """The tail with ``mine`` and whatever this append healed, pruned to the window."""
@@ -278,6 +286,41 @@ class OciDecisionLog:
         return canonical(
             {"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": kept, "annotations": meta}
         )
+
+    def ensure_tail(self) -> None:
+        """Write the tail where the repository has none, so that a reader learns the newest
+        entries (or that there are none) without listing every tag: from a listing of the
+        log tags, listed again after the write until the tail holds what was listed (an
+        append racing with this write may have registered its entry in the tail just
+        before we replaced it). Once per repository; a tail that exists is left alone.
+
+        Raises:
+            StoreError: the registry refuses the write, or the log is unreadable.
+        """
+        if self.client.head_manifest(TAIL_TAG) is not None:
+            return
+        for _ in range(TAIL_ATTEMPTS):
+            started = time.monotonic()
+            listed = {(seq, f"sha256:{hexpart}") for seq, hexpart, _ in self._tags(ADOPT_WINDOW)}
+            cost = time.monotonic() - started
+            tail = self._read_tail()
+            if tail.manifest is not None and listed <= set(tail.entries):
+                return
+            body = self._healed_tail(tail, sorted(listed - set(tail.entries)), cost)
+            self.client.put_manifest(TAIL_TAG, body, INDEX_TYPE)
+        raise StoreError(f"{self.uri}: could not write {TAIL_TAG} after {TAIL_ATTEMPTS} attempts")
+
+    def _healed_tail(self, tail: _Tail, missing: list[tuple[int, str]], cost: float) -> bytes:
+        """The tail with the ``missing`` (seq, digest) entries added, pruned to the window."""
+        for _, digest, line in self._fetch(missing, "a decision-log tag"):
+            self._lines[digest] = line
+        merged = dict(tail.entries)
+        merged.update({k: _tail_entry(k[0], k[1], len(self._lines[k[1]])) for k in missing})
+        top = max((seq for seq, _ in merged), default=0)
+        kept = [merged[k] for k in sorted(merged) if k[0] >= top - ADOPT_WINDOW]
+        meta = {ANNOTATION_HEALED: f"{self.now():.3f}", ANNOTATION_HEAL_COST: f"{cost:.3f}"}
+        body = {"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": kept}
+        return canonical({**body, "annotations": meta})
 
     def _in_tail(self, key: tuple[int, str]) -> bool:
         return key in self._read_tail().entries

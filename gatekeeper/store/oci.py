@@ -18,21 +18,32 @@ registry with the referrers API, the "all" anchor. Lookups are "the referrers of
   maintain that relation themselves, atomically;
 * registries without it (Docker's distribution 2.x, Debian's docker-registry) get the
   tag-schema fallback of the distribution spec: tag ``sha256-<hex>`` holds an image index
-  of the referrers of ``sha256:<hex>`` (read-modify-write, ``If-Match`` sent, verified after
-  the write and retried). Those registries have no compare-and-swap, so a concurrent writer
-  can still overwrite an index update after it was verified. gatekeeper therefore also
-  writes a *receipt*: the referrer manifest is pushed under its own, never-reused tag
+  of the referrers of ``sha256:<hex>`` (read-modify-write, ``If-Match`` sent, read back
+  after the write and retried). Those registries have no compare-and-swap, so a concurrent
+  writer can still overwrite an index update after it was read back. gatekeeper therefore
+  also writes a *receipt*: the referrer manifest is pushed under its own, never-reused tag
   ``gkr-<first 32 hex of the key digest>-<envelope sha256 hex>``. A tag with a unique name
   cannot be lost to a concurrent writer, so the receipts are the ground truth gatekeeper
   reads (one tag listing per store, then each envelope by the digest its receipt names);
-  the index tag is kept for other OCI tools, and each push merges missing receipts into it.
+  the index tag is kept for other OCI tools and for quick lookups.
+
+Keeping the index tags whole without listing tags on every push: a writer reads its entries
+back once more RECHECK_AFTER seconds after it saw them written (and writes them again if
+they went). An entry checked twice can only be removed by a writer whose read came before
+the entry was written and whose write landed after the second check: a read-modify-write
+longer than RECHECK_AFTER, which that writer measures; every writer whose write took longer
+than SLOW_WRITE (= RECHECK_AFTER) heals the index from a listing of the key's receipts made
+after its write. So a push lists tags only after a slow write, and a writer that returned
+has its entries in the index, unless the index tag was removed by hand, a writer of an
+older gatekeeper (which heals from periodic listings instead) overwrote it, or every one
+of a healer's INDEX_ATTEMPTS writes was slow; a lookup that misses an entry so is only
+slower (the verifier reads the receipts of every stage), never wrong.
 
 Lookups by subject and by run (``complete=False``) read the referrers API or the key's
 index tag only: their cost follows what names the key, not the size of the repository.
 Complete lookups (the default, and ``by_stage``/``all``) also read the receipts: by tag
-prefix where the registry pages its tag list (``n``/``last``), else from the whole list.
-Index tags are healed from the receipts on each push: by prefix where the registry pages,
-else from a tag list re-read at a rate that keeps its share of a writer's time small.
+prefix where the registry pages its tag list (``n``/``last``), else from the whole list
+(one request: the paged attempt's answer, learnt once per process).
 
 The index a store keeps is only a way to find candidates: the verifier re-reads every fact
 from the signed payload. Every manifest and blob read back is checked against its digest.
@@ -40,6 +51,7 @@ from the signed payload. Every manifest and blob read back is checked against it
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import re
@@ -49,7 +61,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from gatekeeper._fileio import loads_json_strict
 from gatekeeper.errors import InvalidInput, StoreError
@@ -90,8 +102,11 @@ ANNOTATION_ENVELOPE = "dev.gatekeeper.envelope"  # in index entries: the envelop
 MAX_ENVELOPE_BYTES = 64 * 1024 * 1024
 INDEX_ATTEMPTS = 12
 FETCH_WORKERS = 8  # concurrent manifest and blob reads during a lookup
-HEAL_LIST_TTL = 2.0  # seconds a tag list is reused for merging receipts into indexes, at least
-HEAL_LIST_SHARE = 50  # ... and at least this many times as long as the listing took
+# A writer reads its index entries again this long after it saw them written; a writer whose
+# own read-modify-write of an index took longer than SLOW_WRITE may have overwritten an entry
+# another writer had already checked twice, and heals the index from the receipts.
+RECHECK_AFTER = 0.15
+SLOW_WRITE = RECHECK_AFTER
 RECEIPT_KEY_HEX = 32  # 128 bits of the key digest: "gkr-" + 32 + "-" + 64 = 101 characters
 _RECEIPT = re.compile(r"^gkr-([0-9a-f]{32})-([0-9a-f]{64})$")
 _OCI_MANIFESTS = (
@@ -193,6 +208,22 @@ def _is_envelope_layer(layer: dict[str, Any]) -> bool:
     )
 
 
+_T = TypeVar("_T")
+
+
+def _concurrently(calls: list[Callable[[], _T]]) -> list[_T]:
+    """The results of ``calls``, made from a few threads when there are several.
+
+    Raises:
+        the first failed call's exception, once every call has ended.
+    """
+    if len(calls) <= 1:
+        return [call() for call in calls]
+    with ThreadPoolExecutor(max_workers=min(len(calls), FETCH_WORKERS)) as pool:
+        futures = [pool.submit(call) for call in calls]
+    return [future.result() for future in futures]
+
+
 def _merged_index(entries: list[dict[str, Any]], additions: list[dict[str, Any]]) -> bytes:
     """A referrers image index of ``entries`` plus the ``additions`` it lacks, by digest."""
     new = {str(e["digest"]): e for e in additions}
@@ -232,11 +263,8 @@ class OciStore:
         self.uri = uri
         self.client = client
         self._referrers: bool | None = None
-        self._paging: bool | None = None  # whether tags/list honours n/last (asked once)
-        self._tags: list[str] | None = None
         self._known: set[str] = set()  # blobs and manifests known to exist in the registry
-        self._heal_tags: tuple[float, list[str]] | None = None
-        self._heal_interval = HEAL_LIST_TTL
+        self._log_ready = False  # the decision log's tail exists (checked on the first put)
         self._log: OciDecisionLog | None = None
         self._cache_scope = f"{client.ref.host}/{client.ref.repository}"
         self.sleep = time.sleep
@@ -252,20 +280,8 @@ class OciStore:
 
     def _prefixed_tags(self, prefixes: list[str]) -> list[str]:
         """The tags starting with any of ``prefixes``: read by prefix where the registry
-        pages its tag list, else filtered from the whole list (read once per store object)."""
-        if self._paging is not False:
-            found: list[str] = []
-            for prefix in prefixes:
-                got = self.client.tags_after(prefix)
-                if got is None:
-                    self._paging = False
-                    break
-                self._paging = True
-                found.extend(got)
-            else:
-                return found
-        wanted = tuple(prefixes)
-        return [tag for tag in self._all_tags() if tag.startswith(wanted)]
+        pages its tag list, else filtered from the whole list (see the client)."""
+        return self.client.tags_with_prefixes(prefixes)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -297,21 +313,34 @@ class OciStore:
         """Push the envelope and one referrer manifest per key. Raises StoreError."""
         if len(data) > MAX_ENVELOPE_BYTES:
             raise StoreError(f"{self.uri}: envelope larger than {MAX_ENVELOPE_BYTES} bytes")
-        self._ensure_blob(EMPTY_DATA)
-        env_digest = self._ensure_blob(data)
+        # NOTE: independent requests go out together (the registry's latency, not its work,
+        # is most of a push); the threads share one requests session, as in _fetch_all.
+        self._ensure_blob(EMPTY_DATA)  # the anchors' config and layer (once per store)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            uploaded = pool.submit(self._ensure_blob, data)
+            targets = self._targets(keys)
+            env_digest = uploaded.result()  # the referrer manifests name it as their layer
         annotations = {ANNOTATION_SUBJECTS: " ".join(sorted(set(keys.subjects)))}
         if keys.stage:
             annotations[ANNOTATION_STAGE] = keys.stage
         layer = {"mediaType": ENVELOPE_TYPE, "digest": env_digest, "size": len(data)}
-        for target in self._targets(keys):
-            self._push_referrer(target, layer, annotations)
-        self._tags = None
+        pushed = _concurrently(
+            [functools.partial(self._push_referrer, t, layer, annotations) for t in targets]
+        )
+        entries = {t.digest: [e] for t, e in zip(targets, pushed, strict=True) if e is not None}
+        if entries:
+            self._settle_indexes(entries)
+        if not self._log_ready:
+            # A reader learns the log is empty from its tail, without listing every tag.
+            self._oci_log().ensure_tail()
+            self._log_ready = True
         return env_digest.partition(":")[2]
 
     def _push_referrer(
         self, target: _Key, layer: dict[str, Any], annotations: dict[str, str]
-    ) -> None:
-        """One referrer manifest of the envelope for ``target``, kept findable on any registry."""
+    ) -> dict[str, Any] | None:
+        """One referrer manifest of the envelope for ``target``, kept findable on any registry;
+        the entry ``target``'s index tag must list (None: no index tag to keep)."""
         manifest = canonical(
             {
                 "schemaVersion": 2,
@@ -327,43 +356,19 @@ class OciStore:
         if self.supports_referrers():
             response = self.client.put_manifest(manifest_digest, manifest, MANIFEST_TYPE)
             if response.headers.get("OCI-Subject") == target.digest:
-                return  # the registry maintains the referrers relation itself
+                return None  # the registry maintains the referrers relation itself
         # Fallback: a receipt under a unique tag (lossless), then the spec's index tag.
         env_digest = str(layer["digest"])
         self.client.put_manifest(receipt_tag(target.digest, env_digest), manifest, MANIFEST_TYPE)
-        if target.indexed:
-            entry = {
-                "mediaType": MANIFEST_TYPE,
-                "digest": manifest_digest,
-                "size": len(manifest),
-                "artifactType": ENVELOPE_TYPE,
-                "annotations": {**annotations, ANNOTATION_ENVELOPE: env_digest},
-            }
-            self._add_to_index(target.digest, entry)
-
-    def _tags_for_healing(self, key_digest: str) -> list[str]:
-        """The receipt tags the index merge of ``key_digest`` heals from.
-
-        By prefix where the registry pages its tag list. Otherwise from the whole list,
-        re-read at most every HEAL_LIST_TTL seconds and every HEAL_LIST_SHARE times the time
-        the last listing took, so that listing a large repository costs a writer a bounded
-        share of its time whatever the size of the store. A list a while old only misses
-        receipts written since, whose own writers are updating the index themselves; a
-        later push merges them if they lost.
-        """
-        if self._paging is not False:
-            got = self.client.tags_after(receipt_prefix(key_digest))
-            if got is not None:
-                self._paging = True
-                return got
-            self._paging = False
-        now = time.monotonic()
-        if self._heal_tags is None or now - self._heal_tags[0] > self._heal_interval:
-            listed = self.client.list_tags()
-            took = time.monotonic() - now
-            self._heal_interval = max(HEAL_LIST_TTL, HEAL_LIST_SHARE * took)
-            self._heal_tags = (time.monotonic(), listed)
-        return self._heal_tags[1]
+        if not target.indexed:
+            return None
+        return {
+            "mediaType": MANIFEST_TYPE,
+            "digest": manifest_digest,
+            "size": len(manifest),
+            "artifactType": ENVELOPE_TYPE,
+            "annotations": {**annotations, ANNOTATION_ENVELOPE: env_digest},
+        }
 
     def _ensure_blob(self, data: bytes) -> str:
         digest = digest_of(data)
@@ -379,36 +384,97 @@ class OciStore:
             self.client.put_manifest(digest, data, MANIFEST_TYPE)
         self._known.add(digest)
 
-    def _add_to_index(self, subject_digest: str, entry: dict[str, Any]) -> None:
-        """Add ``entry`` to the ``sha256-<hex>`` referrers index: read, modify, write, verify.
+    def _settle_indexes(self, pending: dict[str, list[dict[str, Any]]]) -> None:
+        """Make each key's index tag list its entries, and keep them listed.
 
-        The write also merges every receipt of that key the index lacks, so an entry that a
-        concurrent writer overwrote (no compare-and-swap on most registries) comes back with
-        a later push for the key.
+        Without compare-and-swap a concurrent writer that read an index before our write can
+        overwrite it after we read our entries back. So each entry is read back again
+        RECHECK_AFTER seconds later (and written again if it went); a writer could still
+        remove it after that only with a read-modify-write longer than RECHECK_AFTER, and
+        every writer whose own write took longer than SLOW_WRITE heals that index: it merges
+        in every receipt of the key the index lacks (one tag listing, only then). No listing
+        otherwise: a push costs the same whatever the size of the repository.
 
         Raises:
-            StoreError: the tag holds something that is not an image index, or the entry
+            StoreError: an index tag holds something that is not an image index, or the
+                entries could not be made to stick after INDEX_ATTEMPTS rounds.
+        """
+        for _ in range(INDEX_ATTEMPTS):
+            _concurrently([functools.partial(self._add_or_heal, k, e) for k, e in pending.items()])
+            checked = time.monotonic()  # every entry was read back before this
+            self.sleep(max(0.0, checked + RECHECK_AFTER - time.monotonic()))
+            missing = _concurrently(
+                [functools.partial(self._gone, k, e) for k, e in pending.items()]
+            )
+            pending = {k: e for (k, e), gone in zip(pending.items(), missing, strict=True) if gone}
+            if not pending:
+                return
+        raise StoreError(
+            f"{self.uri}: could not keep the referrers index {index_tag(next(iter(pending)))} "
+            f"after {INDEX_ATTEMPTS} rounds (the receipt tags were written)"
+        )
+
+    def _add_or_heal(self, key_digest: str, entries: list[dict[str, Any]]) -> None:
+        if self._add_to_index(key_digest, entries):
+            entries.extend(self._heal(key_digest))
+
+    def _gone(self, key_digest: str, entries: list[dict[str, Any]]) -> bool:
+        """Whether the key's index lacks any of ``entries`` now."""
+        return bool(
+            self._missing(self.client.get_manifest(index_tag(key_digest)), key_digest, entries)
+        )
+
+    def _heal(self, key_digest: str) -> list[dict[str, Any]]:
+        """Merge into the key's index every receipt of the key it lacks, from a tag listing
+        made after our own write (and again while our merging write is itself slow);
+        returns the entries added."""
+        tag = index_tag(key_digest)
+        added: list[dict[str, Any]] = []
+        for _ in range(INDEX_ATTEMPTS):
+            current = self._index_entries(self.client.get_manifest(tag), tag)
+            receipts = self.client.tags_with_prefixes([receipt_prefix(key_digest)], fresh=True)
+            missing = self._unindexed_receipts(key_digest, current, receipts)
+            added.extend(missing)
+            if not missing or not self._add_to_index(key_digest, missing):
+                break
+        return added
+
+    def _missing(
+        self, manifest: Manifest | None, key_digest: str, entries: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        listed = {e.get("digest") for e in self._index_entries(manifest, index_tag(key_digest))}
+        return [e for e in entries if e["digest"] not in listed]
+
+    def _add_to_index(self, key_digest: str, entries: list[dict[str, Any]]) -> bool:
+        """Add ``entries`` to the key's ``sha256-<hex>`` referrers index: read, modify, write,
+        read back; returns whether a write took longer than SLOW_WRITE (see
+        ``_settle_indexes``).
+
+        Raises:
+            StoreError: the tag holds something that is not an image index, or the entries
                 could not be made to stick after INDEX_ATTEMPTS tries.
         """
-        tag = index_tag(subject_digest)
-        tags = self._tags_for_healing(subject_digest)
+        tag = index_tag(key_digest)
+        slow = False
         for attempt in range(INDEX_ATTEMPTS):
+            started = time.monotonic()
             current = self.client.get_manifest(tag)
-            entries = self._index_entries(current, tag)
-            missing = self._unindexed_receipts(subject_digest, entries, tags)
-            if not missing and any(e.get("digest") == entry["digest"] for e in entries):
-                return
-            body = _merged_index(entries, [*missing, entry])
+            if not self._missing(current, key_digest, entries):
+                return slow
+            body = _merged_index(self._index_entries(current, tag), entries)
             # NOTE: registries that honour conditional writes answer 412 to a stale write;
-            # those that ignore the header are covered by the verification below.
+            # those that ignore the header are covered by reading it back (and again later).
             condition = (
                 {"If-Match": f'"{current.digest}"'}
                 if current is not None
                 else {"If-None-Match": "*"}
             )
             response = self.client.put_manifest(tag, body, INDEX_TYPE, headers=condition)
-            if response.status_code != 412 and self._indexed(tag, entry):
-                return
+            slow = slow or time.monotonic() - started > SLOW_WRITE
+            if response.status_code != 412 and not self._missing(
+                self.client.get_manifest(tag), key_digest, entries
+            ):
+                return slow
             # Lost to a concurrent writer: back off with jitter and merge again.
             self.sleep(min(2.0, 0.02 * (2**attempt)) * (0.5 + random.random()))  # noqa: S311
         raise StoreError(
@@ -416,14 +482,10 @@ class OciStore:
             f"{INDEX_ATTEMPTS} attempts (the receipt tag was written)"
         )
 
-    def _indexed(self, tag: str, entry: dict[str, Any]) -> bool:
-        check = self.client.get_manifest(tag)
-        return any(e.get("digest") == entry["digest"] for e in self._index_entries(check, tag))
-
     def _unindexed_receipts(
-        self, subject_digest: str, entries: list[dict[str, Any]], tags: list[str]
+        self, key_digest: str, entries: list[dict[str, Any]], tags: list[str]
     ) -> list[dict[str, Any]]:
-        prefix = receipt_prefix(subject_digest)
+        prefix = receipt_prefix(key_digest)
         known = {
             str(e["annotations"].get(ANNOTATION_ENVELOPE, "")).partition(":")[2]
             for e in entries
@@ -431,8 +493,8 @@ class OciStore:
         }
         out = []
         for tag in tags:
-            # NOTE: the prefix first: on a registry that cannot page its tag list every push
-            # walks the whole list, so the per-tag cost is what grows with the store.
+            # NOTE: the prefix first: where the registry cannot page its tag list, a heal
+            # walks the whole list.
             if not tag.startswith(prefix):
                 continue
             match = _RECEIPT.match(tag)
@@ -483,7 +545,10 @@ class OciStore:
 
     def decision_log(self) -> DecisionLog:
         """One artifact per entry under a never-reused tag (``gatekeeper.store._registry_log``);
-        one object per store, so that a verify lists the log's tags once."""
+        one object per store, so that a verify reads the log's tail once."""
+        return self._oci_log()
+
+    def _oci_log(self) -> OciDecisionLog:
         if self._log is None:
             self._log = OciDecisionLog(self.client, self.uri)
         return self._log
@@ -577,11 +642,6 @@ class OciStore:
         # (urllib3), and registries do not use cookies, the part of a session that is not.
         with ThreadPoolExecutor(max_workers=FETCH_WORKERS) as pool:
             return list(pool.map(fetch, references))
-
-    def _all_tags(self) -> list[str]:
-        if self._tags is None:
-            self._tags = self.client.list_tags()
-        return self._tags
 
     def _manifest(self, digest: str) -> tuple[str, bytes] | None:
         cached = _CONTENT.get((self._cache_scope, digest))

@@ -32,6 +32,9 @@ class RegistryState:
     tag_page: int | None = None  # paginate tags/list by this many
     fail_next: dict[str, int] = field(default_factory=dict)  # method -> 503s to send first
     corrupt_blobs: set[str] = field(default_factory=set)
+    # manifest PUTs refused as naming an unknown blob first (docker-registry 2.8's answer
+    # while a concurrent upload of the same blob rewrites the repository's link to it)
+    blob_unknown_next: int = 0
     blobs: dict[str, bytes] = field(default_factory=dict)
     manifests: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
@@ -174,6 +177,13 @@ def _handler(state: RegistryState) -> type[BaseHTTPRequestHandler]:
         def _manifests(self, name: str, ref: str, query: dict[str, list[str]]) -> None:
             if self.command == "PUT":
                 data = self._body()
+                if state.blob_unknown_next > 0:
+                    state.blob_unknown_next -= 1
+                    body = (
+                        b'{"errors":[{"code":"DIGEST_INVALID"},{"code":"MANIFEST_BLOB_UNKNOWN"}]}'
+                    )
+                    self._send(400, body)
+                    return
                 digest = _digest(data)
                 media_type = self.headers.get("Content-Type", "")
                 state.manifests[digest] = (data, media_type)

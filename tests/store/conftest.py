@@ -14,11 +14,16 @@ import socket
 import subprocess
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
+
+from gatekeeper._http import HttpClient
 
 REGISTRY_BIN = shutil.which("docker-registry") or (
     "/usr/bin/docker-registry" if os.path.exists("/usr/bin/docker-registry") else None
@@ -216,3 +221,30 @@ def tls_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
         yield address, ca
     finally:
         _stop(proc)
+
+
+Kinds = Counter[str]
+
+
+def _kind(method: str, url: str) -> str:
+    path = urlsplit(url).path
+    if path.endswith("/tags/list"):
+        return "tag list"
+    for part in ("manifests", "blobs/uploads", "blobs", "referrers"):
+        if f"/{part}/" in path or path.endswith(f"/{part}/"):
+            return f"{method} {part}"
+    return f"{method} {path}"
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[Kinds]:
+    """Every registry request this process sends, counted by kind."""
+    kinds: Kinds = Counter()
+    send = HttpClient.request
+
+    def recording(self: HttpClient, method: str, url: str, **kwargs: Any) -> requests.Response:
+        kinds[_kind(method, url)] += 1
+        return send(self, method, url, **kwargs)
+
+    monkeypatch.setattr(HttpClient, "request", recording)
+    yield kinds

@@ -10,6 +10,7 @@ import pytest
 from gatekeeper.store import IndexKeys, RunKey, open_store
 from gatekeeper.store.oci import OciStore
 from tests.store._helpers import envelope, hexdigest, signer
+from tests.store.conftest import Kinds
 
 RUN = RunKey("run-1", "a" * 40)
 OTHER = RunKey("run-2", "a" * 40)
@@ -70,28 +71,20 @@ def test_directory_envelopes_stored_without_a_run_are_not_in_the_run_index(
 
 
 def test_registry_by_run_and_quick_subject_lookup_list_no_tags(
-    oci_uri: str, tmp_path: Path
+    oci_uri: str, tmp_path: Path, recorded: Kinds
 ) -> None:
     mine = _put(oci_uri, tmp_path, "build", "app", RUN)
     _put(oci_uri, tmp_path, "build", "app2", OTHER)
     reader = open_store(oci_uri, insecure=True)
     assert isinstance(reader, OciStore)
-    listed: list[str] = []
-    original = reader.client.list_tags
-
-    def counting() -> list[str]:
-        listed.append("all")
-        return original()
-
-    reader.client.list_tags = counting  # type: ignore[method-assign]
-    reader.client.tags_after = lambda prefix, page=100: listed.append(prefix) or None  # type: ignore[method-assign]
+    recorded.clear()
     assert [e.id for e in reader.by_run(RUN, "build", complete=False)] == [mine]
     digest = f"sha256:{hexdigest('app')}"
     assert [e.id for e in reader.by_subject(digest, complete=False)] == [mine]
-    assert listed == []
+    assert "tag list" not in recorded
     # A complete lookup also reads the receipts (and so lists tags): same answer.
     assert [e.id for e in reader.by_subject(digest)] == [mine]
-    assert listed
+    assert recorded["tag list"]
 
 
 @pytest.mark.parametrize("complete", [True, False])

@@ -100,15 +100,23 @@ def test_registry_caps_block_with_the_cap_named(
     capsys.readouterr()
     assert _verify(policy, artifact, oci_uri) == 0
     capsys.readouterr()
+    # An artifact with no attestation is read stage by stage: the listing of the receipts
+    # (a verify that passes on its subject's index lists no tags at all).
+    unknown = tmp_path / "other.bin"
+    unknown.write_bytes(b"never attested\n")
     cases = {
-        "gatekeeper.store._registry.MAX_LIST_BYTES": (64, "tag list larger than 64 bytes"),
-        "gatekeeper.store.base.MAX_LOOKUP_ENVELOPES": (1, "more than the 1 one lookup reads"),
-        "gatekeeper.store.base.MAX_READ_BYTES": (100, "more than 100 bytes of envelopes"),
+        "gatekeeper.store._registry.MAX_LIST_BYTES": (64, "tag list larger than 64 bytes", unknown),
+        "gatekeeper.store.base.MAX_LOOKUP_ENVELOPES": (
+            1,
+            "more than the 1 one lookup reads",
+            artifact,
+        ),
+        "gatekeeper.store.base.MAX_READ_BYTES": (100, "more than 100 bytes of envelopes", artifact),
     }
-    for name, (value, needle) in cases.items():
+    for name, (value, needle, subject) in cases.items():
         with monkeypatch.context() as patch:
             patch.setattr(name, value)
-            assert _verify(policy, artifact, oci_uri) == 1, name
+            assert _verify(policy, subject, oci_uri) == 1, name
             reasons = json.loads(capsys.readouterr().out)["reasons"]
             assert [r["code"] for r in reasons] == ["verify/limit-exceeded"], name
             assert needle in reasons[0]["message"], name
