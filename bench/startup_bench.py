@@ -6,7 +6,9 @@ artifact) cost over a bare interpreter, and what they import.
 
 Runs each command as a fresh process ``--runs`` times in a temporary directory (a directory
 store, one Ed25519 key, a one-stage policy, five small files) and prints medians and the
-overhead over ``python -c pass`` against ``--budget-ms``. Then runs each once more under
+overhead over ``python -c pass`` against ``--budget-ms``, beside what the third-party modules
+the two commands need cost alone (pydantic with one model, cryptography, securesystemslib's
+signers, PyYAML, argparse): the floor under any gatekeeper code. Then runs each once more under
 ``python -X importtime`` and prints the total import time, the heaviest top-level imports,
 and any module that must stay out of these commands (cloud/HSM SDKs, in-toto, sigstore):
 finding one is a failure (exit 1), whatever the machine's speed.
