@@ -108,6 +108,10 @@ _REFERENCE = re.compile(
 )
 # A name in braces, filled in by a format call or a deployment tool.
 _BRACED_NAME = re.compile(r"^\{[A-Za-z_][A-Za-z0-9_.:-]{0,80}\}$")
+# A format field too short to be a secret: empty, positional (`{0}`), or a name of up to three
+# characters (`{S}`, `{pw}`), with an optional conversion (`{0!r}`), as str.format and .NET
+# composite formatting write them.
+_FORMAT_FIELD = re.compile(r"^\{(?:\d{0,2}|[A-Za-z_][A-Za-z0-9_]{0,2})(?:![rsa])?\}$")
 # Templates anywhere in the value: filled in at run time.
 _TEMPLATE_PARTS = ("${", "{{", "}}", "$(", "%(")
 # Values that are not a credential of any kind: switches, nothing, type names, masks.
@@ -242,6 +246,8 @@ def is_reference(value: str) -> bool:
         return True
     if _BRACED_NAME.match(value) is not None and is_wordy(value[1:-1]):
         return True  # `{ApiToken}`, `{DB_PASSWORD}`: a .NET / Python format placeholder
+    if _FORMAT_FIELD.match(value) is not None:
+        return True  # `curl -u admin:{0}`, `"--password={}".format(...)`
     return any(part in value for part in _TEMPLATE_PARTS)
 
 

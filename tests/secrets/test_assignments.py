@@ -155,6 +155,9 @@ BASIC = base64.b64encode(f"deploy:{PASSWORD}".encode()).decode()
         f'curl -H "Authorization: Basic {BASIC}" https://api.internal.io/v1\n',
         f'curl -H "Authorization: Bearer {S}" https://api.internal.io/v1\n',
         f'headers = {{"Authorization": "Bearer {S}"}}\n',
+        # braces around a value do not make it a format field: only an index or a short name
+        f"curl -u deploy:{{{PASSWORD}}} https://api.internal.io/v1\n",
+        "curl -u deploy:{Zx9k} https://api.internal.io/v1\n",
     ],
 )
 def test_http_credentials_fire(text: str) -> None:
@@ -172,6 +175,11 @@ def test_http_credentials_fire(text: str) -> None:
         'curl -H "Authorization: Bearer XXXXXXXXXXXX" https://api.internal.io/v1\n',
         'curl -H "Authorization: Basic ..." https://api.internal.io/v1\n',
         f"tar -u deploy:{PASSWORD} archive.tar\n",  # no curl: -u is another program's flag
+        # format fields filled in by str.format / .NET: no literal is written down
+        "curl --user admin:{S} https://api.internal.io\n",
+        'cmd = "curl -u admin:{0} https://api.internal.io".format(password)\n',
+        'cmd = "curl -u admin:{} https://api.internal.io".format(password)\n',
+        'cmd = "curl -u admin:{pw!r} https://api.internal.io"\n',
     ],
 )
 def test_http_credentials_near_miss(text: str) -> None:
