@@ -247,7 +247,7 @@ def is_reference(value: str) -> bool:
     if _BRACED_NAME.match(value) is not None and is_wordy(value[1:-1]):
         return True  # `{ApiToken}`, `{DB_PASSWORD}`: a .NET / Python format placeholder
     if _FORMAT_FIELD.match(value) is not None:
-        return True  # `curl -u admin:{0}`, `"--password={}".format(...)`
+        return True  # a positional or one-letter field: str.format and .NET fill it in
     return any(part in value for part in _TEMPLATE_PARTS)
 
 
