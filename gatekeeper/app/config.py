@@ -18,11 +18,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-import yaml
-from pydantic import ValidationError
-
 from gatekeeper._fileio import read_bounded
-from gatekeeper._yaml import load_yaml
 from gatekeeper.errors import InvalidInput
 from gatekeeper.models.config import CONFIG_FILE, MAX_CONFIG_BYTES, RepoConfig
 from gatekeeper.models.finding import Severity
@@ -48,22 +44,11 @@ def parse_config(data: bytes, source: str) -> RepoConfig:
     Raises:
         InvalidInput: not YAML, not a mapping, or not a valid configuration (names the file).
     """
-    from gatekeeper.policy import format_validation_error
+    from gatekeeper.policy.load import parse_strict_document
 
-    try:
-        raw = load_yaml(data, strict_keys=True)
-    except yaml.YAMLError as exc:
-        raise InvalidInput(f"{source}: not valid YAML: {exc}".replace("\n", " ")) from exc
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{source}: not UTF-8 text") from exc
-    if not isinstance(raw, dict):
-        raise InvalidInput(f"{source}: the configuration must be a YAML mapping")
-    try:
-        return RepoConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise InvalidInput(
-            f"{source}: invalid configuration: {format_validation_error(exc)}"
-        ) from exc
+    return parse_strict_document(
+        data, source, RepoConfig, "configuration", "the configuration must be a YAML mapping"
+    )
 
 
 def repo_file(root: Path, rel: str, what: str) -> Path:

@@ -11,9 +11,10 @@ import base64
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from gatekeeper._fileio import read_bounded
 from gatekeeper._yaml import load_yaml
@@ -21,6 +22,7 @@ from gatekeeper.errors import InvalidInput
 from gatekeeper.models.policy import Policy
 
 MAX_POLICY_BYTES = 4 * 1024 * 1024
+_Strict = TypeVar("_Strict", bound=BaseModel)
 
 
 def default_policy() -> Policy:
@@ -44,11 +46,15 @@ def format_validation_error(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def parse_policy(data: bytes, source: str) -> Policy:
-    """Parse policy bytes.
+def parse_strict_document(
+    data: bytes, source: str, model: type[_Strict], what: str, mapping: str
+) -> _Strict:
+    """One of gatekeeper's own YAML files (a policy, ``.gatekeeper.yaml``), read strictly:
+    duplicate keys refused, a mapping at the top, unknown fields an error.
 
     Raises:
-        InvalidInput: not YAML, not a mapping, or not a valid policy (names the file).
+        InvalidInput: not YAML, not UTF-8, not a mapping (``mapping`` says so), or not a
+            valid ``what`` (names the file and the first errors).
     """
     try:
         raw = load_yaml(data, strict_keys=True)
@@ -57,11 +63,20 @@ def parse_policy(data: bytes, source: str) -> Policy:
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"{source}: not UTF-8 text") from exc
     if not isinstance(raw, dict):
-        raise InvalidInput(f"{source}: a policy must be a YAML mapping")
+        raise InvalidInput(f"{source}: {mapping}")
     try:
-        return Policy.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
-        raise InvalidInput(f"{source}: invalid policy: {format_validation_error(exc)}") from exc
+        raise InvalidInput(f"{source}: invalid {what}: {format_validation_error(exc)}") from exc
+
+
+def parse_policy(data: bytes, source: str) -> Policy:
+    """Parse policy bytes.
+
+    Raises:
+        InvalidInput: not YAML, not a mapping, or not a valid policy (names the file).
+    """
+    return parse_strict_document(data, source, Policy, "policy", "a policy must be a YAML mapping")
 
 
 def load_policy(path: str | Path) -> tuple[Policy, bytes]:
