@@ -11,7 +11,7 @@ from gatekeeper.cli import main
 from gatekeeper.store import StoreLimitError, open_store
 from gatekeeper.store.oci import OciStore
 from tests.store._fake_registry import fake_registry
-from tests.store._helpers import envelope, hexdigest, signer
+from tests.store._helpers import envelope, hexdigest, pipeline_in_registry, signer
 
 
 def _open(uri: str) -> OciStore:
@@ -36,39 +36,6 @@ def test_a_paged_tag_list_is_capped_in_total(
         monkeypatch.setattr("gatekeeper.store._registry.MAX_LIST_BYTES", one_page * 2)
         with pytest.raises(StoreLimitError, match=r"larger than \d+ bytes in total"):
             _open(uri).client.list_tags()
-
-
-def _pipeline_in_registry(uri: str, tmp_path: Path) -> tuple[Path, Path]:
-    """A one-stage policy and an artifact attested into the registry at ``uri``."""
-    assert main(["keygen", str(tmp_path / "keys" / "ci")]) == 0
-    artifact = tmp_path / "app.bin"
-    artifact.write_bytes(b"release bits\n")
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(
-        "version: 1\nname: release\nexpires: 2099-01-01T00:00:00Z\n"
-        "keys: {ci: keys/ci.pub}\nstages:\n  - name: build\n    signed_by: [ci]\n"
-    )
-    for run in ("r1", "r2"):
-        code = main(
-            [
-                "attest",
-                "--stage",
-                "build",
-                "--key",
-                str(tmp_path / "keys" / "ci"),
-                "--repo",
-                str(tmp_path),
-                "--product",
-                "app.bin",
-                "--run-id",
-                run,
-                "--store",
-                uri,
-                "--insecure-registry",
-            ]
-        )
-        assert code == 0
-    return policy, artifact
 
 
 def _verify(policy: Path, artifact: Path, uri: str) -> int:
@@ -96,7 +63,7 @@ def test_registry_caps_block_with_the_cap_named(
 ) -> None:
     import json
 
-    policy, artifact = _pipeline_in_registry(oci_uri, tmp_path)
+    policy, artifact = pipeline_in_registry(oci_uri, tmp_path)
     capsys.readouterr()
     assert _verify(policy, artifact, oci_uri) == 0
     capsys.readouterr()

@@ -18,7 +18,7 @@ from gatekeeper.store import IndexKeys, RunKey, _registry, open_store
 from gatekeeper.store._registry import INDEX_TYPE, digest_of
 from gatekeeper.store._registry_log import HEAL_EVERY, TAIL_TAG
 from gatekeeper.store.oci import OciStore, anchor_manifest, index_tag
-from tests.store._helpers import envelope, hexdigest, signer
+from tests.store._helpers import envelope, hexdigest, pipeline_in_registry, signer
 from tests.store.conftest import Kinds
 
 
@@ -56,40 +56,10 @@ def test_a_push_costs_the_same_requests_at_any_size_and_lists_no_tags(
     assert "tag list" not in recorded
 
 
-def _attest(tmp_path: Path, uri: str, run: str) -> None:
-    code = main(
-        [
-            "attest",
-            "--stage",
-            "build",
-            "--key",
-            str(tmp_path / "keys" / "ci"),
-            "--repo",
-            str(tmp_path),
-            "--product",
-            "app.bin",
-            "--run-id",
-            run,
-            "--store",
-            uri,
-            "--insecure-registry",
-        ]
-    )
-    assert code == 0
-
-
 def test_a_verify_lists_no_tags(
     oci_uri: str, tmp_path: Path, recorded: Kinds, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["keygen", str(tmp_path / "keys" / "ci")]) == 0
-    (tmp_path / "app.bin").write_bytes(b"release bits\n")
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(
-        "version: 1\nname: release\nexpires: 2099-01-01T00:00:00Z\n"
-        "keys: {ci: keys/ci.pub}\nstages:\n  - name: build\n    signed_by: [ci]\n"
-    )
-    for run in ("r1", "r2", "r3"):
-        _attest(tmp_path, oci_uri, run)
+    policy, _ = pipeline_in_registry(oci_uri, tmp_path, runs=("r1", "r2", "r3"))
     argv = ["verify", "--policy", str(policy), "--store", oci_uri, "--insecure-registry"]
     capsys.readouterr()
     recorded.clear()
