@@ -45,6 +45,7 @@ from gatekeeper.audit._gha_expr import (
     find_expressions,
 )
 from gatekeeper.audit._shellflow import Command, Flow, ShellLine, commands
+from gatekeeper.audit.pipeline_common import per_evidence
 from gatekeeper.models.pipeline import Job, KeyValue, PipelineEvidence, Step, Workflow
 
 MAX_DEPTH = 4  # nested local calls followed
@@ -1043,19 +1044,10 @@ def _executes_from(command: Command, directory: str) -> bool:
     return False
 
 
-_CACHE: list[tuple[PipelineEvidence, Analysis]] = []
-
-
+@per_evidence
 def analyse(evidence: PipelineEvidence) -> Analysis:
     """The flow analysis of ``evidence``, computed once per evidence object."""
-    for cached, analysis in _CACHE:
-        if cached is evidence:
-            return analysis
-    analysis = _Analyser(evidence).run(evidence)
-    # NOTE: the cache holds the evidence itself, so an id can never be reused while cached.
-    _CACHE.insert(0, (evidence, analysis))
-    del _CACHE[2:]
-    return analysis
+    return _Analyser(evidence).run(evidence)
 
 
 __all__ = ["Analysis", "Sink", "Site", "Taint", "analyse", "is_local_uses"]
