@@ -1,10 +1,15 @@
-"""Opening git repositories with a safe configuration.
+"""Running git, and opening git repositories, with a safe configuration.
 
 SECURITY: a repository being audited is hostile input. Its own config may set
 ``core.fsmonitor``, ``core.sshCommand``, hooks, ``diff.external`` or filters that run
 programs. gatekeeper never lets git run any of them: global and system config are
 ignored, and the dangerous keys are overridden through GIT_CONFIG_* variables, which
 take precedence over the repository's config.
+
+``GitRunner``, ``BlobReader`` and ``StagedIndex`` run the git command line directly and do
+not load GitPython, which costs a process tens of milliseconds to import (the pre-commit
+hook reads the index through them). ``open_repo`` gives a GitPython repository for the
+callers that walk trees and commits.
 """
 
 from __future__ import annotations
@@ -12,13 +17,15 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from gatekeeper.errors import CollectionError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable
+    from hashlib import _Hash
 
     import git
 
@@ -119,6 +126,179 @@ def work_tree_top(path: str | os.PathLike[str]) -> Path | None:
     return Path(top) if result.returncode == 0 and top else None
 
 
+# SECURITY: verification programs are pinned on the command line as well: the repository's
+# own config could otherwise name a program for x509 signatures (gpg.x509.program) that
+# git would run while verifying a crafted commit.
+VERIFY_CONFIG = (
+    "-c",
+    "gpg.program=gpg",
+    "-c",
+    "gpg.openpgp.program=gpg",
+    "-c",
+    "gpg.x509.program=gpgsm",
+    "-c",
+    "gpg.ssh.program=ssh-keygen",
+    "-c",
+    "log.showSignature=false",
+    "-c",
+    "core.quotePath=false",
+)
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
+class GitRunner:
+    """Runs git (never a repository program) in one repository with the safe environment."""
+
+    def __init__(
+        self,
+        workdir: str | os.PathLike[str],
+        extra_config: tuple[str, ...] = (),
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.workdir = str(workdir)
+        self.env = {**os.environ, **safe_git_env(), **(extra_env or {})}
+        self.extra_config = extra_config
+        self._errors: dict[int, IO[bytes]] = {}
+
+    def argv(self, *args: str) -> list[str]:
+        return ["git", *VERIFY_CONFIG, *self.extra_config, *args]
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+        proc = subprocess.run(  # noqa: S603 - fixed git argv, no shell, safe config
+            self.argv(*args),
+            cwd=self.workdir,
+            env=self.env,
+            capture_output=True,
+            check=False,
+        )
+        if check and proc.returncode != 0:
+            raise CollectionError(
+                f"git {' '.join(args[:3])} failed: {_decode(proc.stderr).strip()[:500]}"
+            )
+        return proc
+
+    def popen(self, *args: str, stdin: bool = False) -> subprocess.Popen[bytes]:
+        """Start git with stdout piped; stderr goes to a temp file (read by ``finish``).
+
+        NOTE: git can write a line to stderr per commit (e.g. one per SSH signature it
+        cannot check); a stderr pipe nobody reads would fill up and deadlock the stream.
+        """
+        errors = tempfile.TemporaryFile()
+        proc = subprocess.Popen(  # noqa: S603 - fixed git argv, no shell, safe config
+            self.argv(*args),
+            cwd=self.workdir,
+            env=self.env,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+        )
+        self._errors[proc.pid] = errors
+        return proc
+
+    def finish(self, proc: subprocess.Popen[bytes]) -> tuple[int, str]:
+        """Close the pipes, wait, and return (exit code, the tail of stderr)."""
+        for pipe in (proc.stdin, proc.stdout):
+            if pipe is not None:
+                pipe.close()
+        code = proc.wait()
+        errors = self._errors.pop(proc.pid)
+        try:
+            errors.seek(0, os.SEEK_END)
+            errors.seek(max(0, errors.tell() - 4096))
+            tail = _decode(errors.read()).strip()
+        finally:
+            errors.close()
+        return code, tail
+
+    def rev(self, ref: str) -> str | None:
+        proc = self.run(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False
+        )
+        return _decode(proc.stdout).strip() or None if proc.returncode == 0 else None
+
+
+class BlobReader:
+    """One ``git cat-file --batch`` process; reads blobs bounded to what the audits need."""
+
+    def __init__(self, runner: GitRunner) -> None:
+        self.runner = runner
+        self.proc = runner.popen("cat-file", "--batch", stdin=True)
+
+    def read(self, sha: str, keep: int, digest: _Hash | None = None) -> tuple[int, bytes]:
+        """(size, first ``keep`` bytes). The rest is streamed through and dropped; every byte
+        of the object goes into ``digest`` when one is given."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None  # noqa: S101
+        self.proc.stdin.write(sha.encode() + b"\n")
+        self.proc.stdin.flush()
+        header = self.proc.stdout.readline()
+        parts = header.split()
+        if len(parts) != 3:
+            raise CollectionError(f"git cat-file: object {sha} is missing ({_decode(header)!r})")
+        size = int(parts[2])
+        kept = self.proc.stdout.read(min(size, keep))
+        if digest is not None:
+            digest.update(kept)
+        remaining = size - len(kept)
+        while remaining > 0:
+            got = self.proc.stdout.read(min(remaining, 1 << 20))
+            if not got:
+                raise CollectionError(f"git cat-file: truncated object {sha}")
+            if digest is not None:
+                digest.update(got)
+            remaining -= len(got)
+        self.proc.stdout.read(1)  # the newline after the content
+        return size, kept
+
+    def close(self) -> None:
+        code, errors = self.runner.finish(self.proc)
+        if code != 0:
+            raise CollectionError(f"git cat-file failed: {errors[:500]}")
+
+
+GITLINK_MODE = 0o160000
+
+
+class StagedIndex:
+    """The files staged in the git index (stage 0), as ``git ls-files --stage`` lists them
+    (so ``GIT_INDEX_FILE``, a split or a sparse index count as git counts them), with their
+    blobs read through one ``git cat-file --batch`` on first use. Raises CollectionError
+    outside a git work tree.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        top = work_tree_top(path)
+        if top is None:
+            raise CollectionError(f"{path}: not a git repository")
+        self.top = top
+        self.runner = GitRunner(top)
+        listed = self.runner.run("ls-files", "--stage", "-z", "--full-name").stdout
+        self.entries: dict[str, tuple[int, str]] = {}
+        for record in listed.split(b"\0"):
+            meta, tab, name = record.partition(b"\t")
+            fields = meta.split(b" ")
+            if not tab or len(fields) != 3 or fields[2] != b"0":
+                continue  # the trailing empty record, or a conflict stage
+            self.entries[_decode(name)] = (int(fields[0], 8), _decode(fields[1]))
+        self._reader: BlobReader | None = None
+
+    def read(self, rel: str, keep: int, digest: _Hash | None = None) -> tuple[int, bytes]:
+        """(size, first ``keep`` bytes) of the blob staged at ``rel`` (see ``BlobReader``).
+        Raises KeyError when nothing is staged there, CollectionError when git cannot read it.
+        """
+        _mode, sha = self.entries[rel]
+        if self._reader is None:
+            self._reader = BlobReader(self.runner)
+        return self._reader.read(sha, keep, digest)
+
+    def close(self) -> None:
+        if self._reader is not None:
+            reader, self._reader = self._reader, None
+            reader.close()
+
+
 def open_repo(path: str | os.PathLike[str], *, search_parent: bool = True) -> git.Repo:
     """Open the repository at (or above) ``path`` with git's dangerous hooks disabled.
 
@@ -160,52 +340,66 @@ def head_commit(path: str | os.PathLike[str]) -> str | None:
 
 
 def materialize_tree(
-    repo: git.Repo, ref: str, dest: Path, max_bytes: int, paths: Iterable[str] | None = None
+    workdir: str | os.PathLike[str],
+    ref: str,
+    dest: Path,
+    max_bytes: int,
+    paths: Iterable[str] | None = None,
 ) -> None:
-    """Write the files of ``ref``'s tree into ``dest`` from the object store (only ``paths``,
-    those of them the tree has, when given).
+    """Write the files of ``ref``'s tree, in the repository ``workdir`` is in, into ``dest``
+    from the object store (only ``paths``, those of them the tree has, when given).
 
-    No checkout happens, so no filter, hook or attribute of the repository runs.
-    Symlinks are written as plain files holding their target; submodules are skipped.
+    No checkout happens, so no filter, hook or attribute of the repository runs: one
+    ``git ls-tree`` lists the tree and one ``git cat-file --batch`` reads its blobs.
+    Symlinks are written as plain files holding their target; submodules are skipped, and
+    so is a path that would leave ``dest``.
 
     Raises:
-        CollectionError: the ref does not exist.
+        CollectionError: not a repository, the ref does not exist, or a blob is missing.
     """
-    import git
-
+    top = work_tree_top(workdir)
+    if top is None:
+        raise CollectionError(f"{workdir}: not a git repository")
+    runner = GitRunner(top)
+    commit = runner.rev(ref)
+    if commit is None:
+        raise CollectionError(f"{ref}: no such commit in {top}")
+    listed = runner.run("ls-tree", "-r", "-z", "--full-tree", commit).stdout
+    wanted = None if paths is None else set(paths)
+    reader: BlobReader | None = None
     try:
-        tree = repo.commit(ref).tree
-    except (git.BadName, ValueError, git.GitError) as exc:
-        raise CollectionError(f"{ref}: no such commit in {repo.working_dir}") from exc
-    for item in tree.traverse() if paths is None else _tree_items(tree, paths):
-        if not isinstance(item, git.Blob):
-            continue
-        rel = Path(item.path)
-        if rel.is_absolute() or ".." in rel.parts:
-            continue
-        try:
-            if item.size > max_bytes:
+        for record in listed.split(b"\0"):
+            meta, tab, name = record.partition(b"\t")
+            fields = meta.split(b" ")
+            if not tab or len(fields) != 3 or fields[1] != b"blob":
+                continue  # the trailing empty record, or a submodule's commit
+            path = _decode(name)
+            rel = Path(path)
+            if (
+                (wanted is not None and path not in wanted)
+                or rel.is_absolute()
+                or ".." in rel.parts
+            ):
                 continue
-            data = item.data_stream.read()
-        except (ValueError, git.GitError) as exc:
-            # A partial or damaged clone: the blob is not in the object store. Judging the
-            # base without it could call a finding new that the base already had, or the
-            # reverse, so the run stops here (exit 2) rather than guess.
-            raise CollectionError(
-                f"{ref}:{item.path}: object {item.hexsha} is missing from the repository "
-                f"(a partial or shallow clone?); fetch the base revision's objects (for "
-                f"example `git fetch --unshallow` or a clone without --filter), or set "
-                f"audits.block_existing: true to judge every finding without the base"
-            ) from exc
-        target = dest / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-
-
-def _tree_items(tree: git.Tree, paths: Iterable[str]) -> Iterator[object]:
-    """The entries of ``tree`` at ``paths`` (a path the tree does not have is left out)."""
-    for path in sorted(set(paths)):
-        try:
-            yield tree / path
-        except KeyError:
-            continue
+            sha = _decode(fields[2])
+            reader = reader or BlobReader(runner)
+            try:
+                size, data = reader.read(sha, max_bytes)
+            except CollectionError as exc:
+                # A partial or damaged clone: the blob is not in the object store. Judging the
+                # base without it could call a finding new that the base already had, or the
+                # reverse, so the run stops here (exit 2) rather than guess.
+                raise CollectionError(
+                    f"{ref}:{path}: object {sha} is missing from the repository "
+                    f"(a partial or shallow clone?); fetch the base revision's objects (for "
+                    f"example `git fetch --unshallow` or a clone without --filter), or set "
+                    f"audits.block_existing: true to judge every finding without the base"
+                ) from exc
+            if size > max_bytes:
+                continue
+            target = dest / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+    finally:
+        if reader is not None:
+            reader.close()

@@ -171,7 +171,7 @@ def existing_on_base(request: AuditRequest, findings: Sequence[Finding] | None =
     ``AuditOptions.for_base_tree``). With ``--staged`` and the ``findings`` of the staged
     audit, only what can hold the same findings is read from HEAD (see ``_staged_passes``).
     """
-    from gatekeeper._git import materialize_tree, open_repo
+    from gatekeeper._git import materialize_tree
 
     tree_kinds = [k for k in request.selected_kinds() if k in TREE_KINDS]
     compared = request.compared_with() if tree_kinds else None
@@ -181,28 +181,24 @@ def existing_on_base(request: AuditRequest, findings: Sequence[Finding] | None =
     if request.staged and findings is not None:
         passes = _staged_passes(tree_kinds, findings)
     existing: set[str] = set()
-    repo = open_repo(request.repo)
-    try:
-        if request.on_step is not None:
-            request.on_step("auditing the base")
-        for kinds, paths in passes:
-            with tempfile.TemporaryDirectory(prefix="gatekeeper-base-") as tmp:
-                limit = request.policy.limits.max_file_bytes
-                materialize_tree(repo, compared, Path(tmp), max_bytes=limit, paths=paths)
-                on_base = replace(
-                    request,
-                    repo=Path(tmp),
-                    base=None,
-                    head="HEAD",
-                    tree_base=None,
-                    staged=False,
-                    kinds=kinds,
-                    options=request.options.for_base_tree(),
-                    on_step=None,
-                )
-                existing.update(f.fingerprint for f in gather(on_base).findings)
-    finally:
-        repo.close()
+    if passes and request.on_step is not None:
+        request.on_step("auditing the base")
+    for kinds, paths in passes:
+        with tempfile.TemporaryDirectory(prefix="gatekeeper-base-") as tmp:
+            limit = request.policy.limits.max_file_bytes
+            materialize_tree(request.repo, compared, Path(tmp), max_bytes=limit, paths=paths)
+            on_base = replace(
+                request,
+                repo=Path(tmp),
+                base=None,
+                head="HEAD",
+                tree_base=None,
+                staged=False,
+                kinds=kinds,
+                options=request.options.for_base_tree(),
+                on_step=None,
+            )
+            existing.update(f.fingerprint for f in gather(on_base).findings)
     return existing
 
 

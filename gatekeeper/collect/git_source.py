@@ -23,8 +23,6 @@ import heapq
 import os
 import re
 import secrets as _random
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, ClassVar
@@ -32,7 +30,7 @@ from typing import IO, Any, ClassVar
 import git
 
 from gatekeeper._fileio import read_bounded
-from gatekeeper._git import open_repo, safe_git_env
+from gatekeeper._git import BlobReader, GitRunner, open_repo
 from gatekeeper.collect.base import CollectContext, walk_files
 from gatekeeper.collect.build_files import BuildFiles
 from gatekeeper.collect.commit_signatures import (
@@ -58,24 +56,6 @@ from gatekeeper.models.source import (
     SourceEvidence,
     Trailer,
     TreeSymlink,
-)
-
-# SECURITY: verification programs are pinned on the command line as well: the repository's
-# own config could otherwise name a program for x509 signatures (gpg.x509.program) that
-# git would run while verifying a crafted commit.
-_VERIFY_CONFIG = (
-    "-c",
-    "gpg.program=gpg",
-    "-c",
-    "gpg.openpgp.program=gpg",
-    "-c",
-    "gpg.x509.program=gpgsm",
-    "-c",
-    "gpg.ssh.program=ssh-keygen",
-    "-c",
-    "log.showSignature=false",
-    "-c",
-    "core.quotePath=false",
 )
 
 _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -162,75 +142,8 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
-class GitRunner:
-    """Runs git (never a repository program) in one repository with the safe environment."""
-
-    def __init__(
-        self,
-        repo: git.Repo,
-        extra_config: tuple[str, ...] = (),
-        extra_env: dict[str, str] | None = None,
-    ) -> None:
-        self.workdir = str(repo.working_dir or repo.git_dir)
-        self.env = {**os.environ, **safe_git_env(), **(extra_env or {})}
-        self.extra_config = extra_config
-        self._errors: dict[int, IO[bytes]] = {}
-
-    def argv(self, *args: str) -> list[str]:
-        return ["git", *_VERIFY_CONFIG, *self.extra_config, *args]
-
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
-        proc = subprocess.run(  # noqa: S603 - fixed git argv, no shell, safe config
-            self.argv(*args),
-            cwd=self.workdir,
-            env=self.env,
-            capture_output=True,
-            check=False,
-        )
-        if check and proc.returncode != 0:
-            raise CollectionError(
-                f"git {' '.join(args[:3])} failed: {_decode(proc.stderr).strip()[:500]}"
-            )
-        return proc
-
-    def popen(self, *args: str, stdin: bool = False) -> subprocess.Popen[bytes]:
-        """Start git with stdout piped; stderr goes to a temp file (read by ``finish``).
-
-        NOTE: git can write a line to stderr per commit (e.g. one per SSH signature it
-        cannot check); a stderr pipe nobody reads would fill up and deadlock the stream.
-        """
-        errors = tempfile.TemporaryFile()
-        proc = subprocess.Popen(  # noqa: S603 - fixed git argv, no shell, safe config
-            self.argv(*args),
-            cwd=self.workdir,
-            env=self.env,
-            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=errors,
-        )
-        self._errors[proc.pid] = errors
-        return proc
-
-    def finish(self, proc: subprocess.Popen[bytes]) -> tuple[int, str]:
-        """Close the pipes, wait, and return (exit code, the tail of stderr)."""
-        for pipe in (proc.stdin, proc.stdout):
-            if pipe is not None:
-                pipe.close()
-        code = proc.wait()
-        errors = self._errors.pop(proc.pid)
-        try:
-            errors.seek(0, os.SEEK_END)
-            errors.seek(max(0, errors.tell() - 4096))
-            tail = _decode(errors.read()).strip()
-        finally:
-            errors.close()
-        return code, tail
-
-    def rev(self, ref: str) -> str | None:
-        proc = self.run(
-            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False
-        )
-        return _decode(proc.stdout).strip() or None if proc.returncode == 0 else None
+def _workdir(repo: git.Repo) -> str:
+    return str(repo.working_dir or repo.git_dir)
 
 
 def _blob_id(sha: str) -> str | None:
@@ -462,39 +375,6 @@ def _merged_commits(commits: list[Commit]) -> dict[str, list[str]]:
     return {c.sha: _side_commits(c, by_sha, generation) for c in commits if c.is_merge}
 
 
-class BlobReader:
-    """One ``git cat-file --batch`` process; reads blobs bounded to what the audits need."""
-
-    def __init__(self, runner: GitRunner) -> None:
-        self.runner = runner
-        self.proc = runner.popen("cat-file", "--batch", stdin=True)
-
-    def read(self, sha: str, keep: int) -> tuple[int, bytes]:
-        """(size, first ``keep`` bytes). The rest is streamed through and dropped."""
-        assert self.proc.stdin is not None and self.proc.stdout is not None  # noqa: S101
-        self.proc.stdin.write(sha.encode() + b"\n")
-        self.proc.stdin.flush()
-        header = self.proc.stdout.readline()
-        parts = header.split()
-        if len(parts) != 3:
-            raise CollectionError(f"git cat-file: object {sha} is missing ({_decode(header)!r})")
-        size = int(parts[2])
-        kept = self.proc.stdout.read(min(size, keep))
-        remaining = size - len(kept)
-        while remaining > 0:
-            got = self.proc.stdout.read(min(remaining, 1 << 20))
-            if not got:
-                raise CollectionError(f"git cat-file: truncated object {sha}")
-            remaining -= len(got)
-        self.proc.stdout.read(1)  # the newline after the content
-        return size, kept
-
-    def close(self) -> None:
-        code, errors = self.runner.finish(self.proc)
-        if code != 0:
-            raise CollectionError(f"git cat-file failed: {errors[:500]}")
-
-
 def _reviews_option(options: AuditOptions) -> list[PullRequestReview]:
     raw = options.reviews or ()
     return sorted(raw, key=lambda r: (r.number or 0, r.head_sha or "", r.author))
@@ -693,7 +573,7 @@ class GitSourceCollector:
         )
 
     def _collect_git(self, repo: git.Repo, ctx: CollectContext) -> SourceEvidence:
-        runner = GitRunner(repo)
+        runner = GitRunner(_workdir(repo))
         configured = _configured_signers(runner)
         if ctx.base is None:
             # A file that cannot be read is a usage error even when nothing is verified.
@@ -716,7 +596,7 @@ class GitSourceCollector:
             configured_signers=configured,
             keys=keys,
         ) as setup:
-            verifier = GitRunner(repo, setup.config, setup.env)
+            verifier = GitRunner(_workdir(repo), setup.config, setup.env)
             commits = self._commits(runner, base, head)
             commits = self._signatures(runner, verifier, commits, setup)
         commits = [_with_forge(c, keys) for c in commits]

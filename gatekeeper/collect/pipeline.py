@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from gatekeeper._git import open_repo
+from gatekeeper._git import GITLINK_MODE, StagedIndex
 from gatekeeper._glob import match_path
 from gatekeeper.collect._parse_error import FileParseError
 from gatekeeper.collect._yaml_lines import YamlLinesError
@@ -185,40 +185,27 @@ class _Index:
     """Files as staged in the git index (``--staged``, the pre-commit hook)."""
 
     def __init__(self, root: Path) -> None:
-        self.repo = open_repo(root)
-        # GitPython's ``repo.index`` parses the whole index file on every access: read once.
-        self.entries = self.repo.index.entries
+        self.index = StagedIndex(root)
 
     def paths(self) -> list[str]:
-        # The same paths a walk of the work tree would give (see ``walk_files``).
-        skip = never_walked(Path(self.repo.working_tree_dir or "."))
+        # The same paths a walk of the work tree would give (see ``walk_files``); a
+        # submodule's pointer is not a file of this repository.
+        skip = never_walked(self.index.top)
         return sorted(
-            str(path)
-            for (path, stage) in self.entries
-            if stage == 0 and not _skipped(str(path), skip)
+            path
+            for path, (mode, _sha) in self.index.entries.items()
+            if mode != GITLINK_MODE and not _skipped(path, skip)
         )
 
     def read(self, rel: str, limit: int) -> _Blob:
-        entry = self.entries[(rel, 0)]
-        try:
-            stream = self.repo.odb.stream(entry.binsha)
-        except (ValueError, OSError) as exc:
-            raise CollectionError(f"{rel}: staged blob cannot be read: {exc}") from exc
         digest = hashlib.sha256()
-        kept = bytearray()
-        size = 0
-        while chunk := stream.read(1024 * 1024):
-            digest.update(chunk)
-            size += len(chunk)
-            if size <= limit:
-                kept.extend(chunk)
-        if stat.S_ISLNK(entry.mode):
-            target = bytes(kept).decode("utf-8", "replace")
-            return _Blob(digest.hexdigest(), size, None, target)
-        return _Blob(digest.hexdigest(), size, bytes(kept) if size <= limit else None)
+        size, kept = self.index.read(rel, limit, digest)
+        if stat.S_ISLNK(self.index.entries[rel][0]):
+            return _Blob(digest.hexdigest(), size, None, kept.decode("utf-8", "replace"))
+        return _Blob(digest.hexdigest(), size, kept if size <= limit else None)
 
     def close(self) -> None:
-        self.repo.close()
+        self.index.close()
 
 
 def _skipped(path: str, skip: frozenset[str]) -> bool:

@@ -25,11 +25,8 @@ import secrets as _random
 from pathlib import Path, PurePosixPath
 from typing import ClassVar
 
-import git
-
-from gatekeeper._git import open_repo
+from gatekeeper._git import BlobReader, GitRunner, work_tree_top
 from gatekeeper.collect.base import CollectContext, walk_files
-from gatekeeper.collect.git_source import BlobReader, GitRunner
 from gatekeeper.errors import CollectionError
 from gatekeeper.models.secrets import SecretHit, SecretsEvidence, SkippedFile
 from gatekeeper.secrets import (
@@ -534,21 +531,15 @@ class SecretsCollector:
         """Raises CollectionError: --base/--staged on a non-repository, or a missing ref."""
         root = Path(ctx.repo)
         scan = _Scan(ctx.limits.max_file_bytes)
-        try:
-            repo: git.Repo | None = open_repo(root)
-        except CollectionError:
-            repo = None
-        if repo is None:
+        top = work_tree_top(root) if root.is_dir() else None
+        if top is None:
             if ctx.base is not None or ctx.staged:
                 raise CollectionError(
                     f"{root}: not a git repository, so --base/--staged have nothing to compare"
                 )
             _walk_plain(root, ctx.limits.max_files, scan)
             return self._evidence(scan, "tree")
-        try:
-            return self._collect_repo(ctx, GitRunner(repo), Path(repo.working_tree_dir or root))
-        finally:
-            repo.close()
+        return self._collect_repo(ctx, GitRunner(top), top)
 
     def _collect_repo(self, ctx: CollectContext, runner: GitRunner, top: Path) -> SecretsEvidence:
         scan = _Scan(ctx.limits.max_file_bytes)

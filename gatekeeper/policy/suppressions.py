@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gatekeeper.audit.rule import RULE_ID
 from gatekeeper.models.finding import Finding
@@ -42,6 +42,8 @@ from gatekeeper.models.suppression import Suppression, SuppressionStatus
 
 if TYPE_CHECKING:
     import git
+
+    from gatekeeper._git import StagedIndex
 
 MARKER = "gatekeeper: ignore["
 # Families whose findings are about a line of a file in the tree.
@@ -217,7 +219,8 @@ class RevisionLines:
     """Lines of a file at a revision (``":"``: the index), read from git's objects.
 
     No checkout and no filter runs; a link, a submodule or a file over the cap is None.
-    The repository is opened on first use; ``close`` releases it.
+    The repository is opened on first use (the index through ``StagedIndex``, without
+    GitPython); ``close`` releases it.
     """
 
     def __init__(self, repo_path: Path, revision: str, max_bytes: int) -> None:
@@ -225,26 +228,19 @@ class RevisionLines:
         self.revision = revision
         self.max_bytes = max_bytes
         self._repo: git.Repo | None = None
-        self._entries: dict[Any, Any] | None = None
+        self._index: StagedIndex | None = None
 
     def __call__(self, rel: str) -> list[str] | None:
+        if self.revision == ":":
+            return self._staged(rel)
         import git
 
         from gatekeeper._git import open_repo
 
         if self._repo is None:
             self._repo = open_repo(self.repo_path)
-        repo = self._repo
-        if self.revision == ":":
-            if self._entries is None:  # GitPython parses the index on every ``repo.index``
-                self._entries = dict(repo.index.entries)
-            entry = self._entries.get((rel, 0))
-            if entry is None or not stat.S_ISREG(entry.mode):
-                return None
-            stream = repo.odb.stream(entry.binsha)
-            return None if stream.size > self.max_bytes else _split(stream.read())
         try:
-            node = repo.commit(self.revision).tree / rel
+            node = self._repo.commit(self.revision).tree / rel
         except (KeyError, ValueError, git.GitError):
             return None
         if not isinstance(node, git.Blob) or not stat.S_ISREG(node.mode):
@@ -254,10 +250,24 @@ class RevisionLines:
         data: bytes = node.data_stream.read()
         return _split(data)
 
+    def _staged(self, rel: str) -> list[str] | None:
+        from gatekeeper._git import StagedIndex
+
+        if self._index is None:
+            self._index = StagedIndex(self.repo_path)
+        entry = self._index.entries.get(rel)
+        if entry is None or not stat.S_ISREG(entry[0]):
+            return None
+        size, data = self._index.read(rel, self.max_bytes)
+        return None if size > self.max_bytes else _split(data)
+
     def close(self) -> None:
         if self._repo is not None:
             self._repo.close()
             self._repo = None
+        if self._index is not None:
+            self._index.close()
+            self._index = None
 
 
 @dataclass(frozen=True)

@@ -15,23 +15,53 @@ from __future__ import annotations
 import importlib
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gatekeeper.errors import InvalidInput
-from gatekeeper.store.base import (
-    DSSE_MEDIA_TYPE,
-    MAX_LOOKUP_ENVELOPES,
-    MAX_READ_BYTES,
-    UNBOUND,
-    Appended,
-    Decision,
-    DecisionLog,
-    IndexKeys,
-    RunKey,
-    Store,
-    StoredEnvelope,
-    StoreLimitError,
+
+if TYPE_CHECKING:
+    from gatekeeper.store.base import (
+        DSSE_MEDIA_TYPE,
+        MAX_LOOKUP_ENVELOPES,
+        MAX_READ_BYTES,
+        UNBOUND,
+        Appended,
+        Decision,
+        DecisionLog,
+        IndexKeys,
+        RunKey,
+        Store,
+        StoredEnvelope,
+        StoreLimitError,
+    )
+
+# NOTE: the store's types load on first use: a collector that only needs to know where the
+# store is (``resolve_store_uri``) does not pay for the store's module.
+_FROM_BASE = frozenset(
+    {
+        "DSSE_MEDIA_TYPE",
+        "MAX_LOOKUP_ENVELOPES",
+        "MAX_READ_BYTES",
+        "UNBOUND",
+        "Appended",
+        "Decision",
+        "DecisionLog",
+        "IndexKeys",
+        "RunKey",
+        "Store",
+        "StoredEnvelope",
+        "StoreLimitError",
+    }
 )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_BASE:
+        from gatekeeper.store import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 DEFAULT_STORE = ".gatekeeper"
 STORE_ENV = "GATEKEEPER_STORE"

@@ -202,7 +202,7 @@ def test_the_staged_hook_reads_of_head_only_what_can_hold_its_findings(
     reads: list[tuple[str, list[str] | None]] = []
     real = _git.materialize_tree
 
-    def recording(repo: git.Repo, ref: str, dest: Path, max_bytes: int, paths: Any = None) -> None:
+    def recording(repo: Path, ref: str, dest: Path, max_bytes: int, paths: Any = None) -> None:
         reads.append((ref, None if paths is None else sorted(paths)))
         real(repo, ref, dest, max_bytes, paths)
 

@@ -164,12 +164,15 @@ def test_staged_outside_a_repository_is_a_usage_error(tmp_path: Path) -> None:
     assert main(["check", str(tmp_path), "--only", "pipeline", "--staged"]) == 2
 
 
-def test_staged_parses_the_index_once_however_many_files_it_reads(
+def test_staged_lists_the_index_once_however_many_files_it_reads(
     git_repo: git.Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """GitPython parses the whole index file on every ``repo.index``: the pre-commit hook
-    parses it once for the collector and once for the inline-suppression reader, not once
-    per staged file (which was 1 + 7 + 6 here)."""
+    """The hook lists the index once for the collector and once for the inline-suppression
+    reader, and reads blobs through one ``cat-file --batch`` each (and one for HEAD's tree,
+    to tell existing findings): not once per staged file (GitPython re-parsed the whole
+    index on every ``repo.index``: 1 + 7 + 6 here)."""
+    from gatekeeper import _git
+
     root = Path(git_repo.working_tree_dir or ".")
     names = [f".github/workflows/w{i}.yml" for i in range(6)]
     for name in names:
@@ -177,16 +180,82 @@ def test_staged_parses_the_index_once_however_many_files_it_reads(
         (root / name).write_text(OLD)
     (root / "Jenkinsfile").write_text("node { sh 'make' }\n")
     git_repo.index.add([*names, "Jenkinsfile"])
-    parses = []
-    real = git.IndexFile._deserialize
+    calls: list[str] = []
+    real_run, real_popen = _git.GitRunner.run, _git.GitRunner.popen
 
-    def counted(self: git.IndexFile, stream: object) -> object:
-        parses.append(1)
-        return real(self, stream)
+    def run(self: _git.GitRunner, *args: str, check: bool = True) -> object:
+        calls.append(args[0])
+        return real_run(self, *args, check=check)
 
-    monkeypatch.setattr(git.IndexFile, "_deserialize", counted)
+    def popen(self: _git.GitRunner, *args: str, stdin: bool = False) -> object:
+        calls.append(args[0])
+        return real_popen(self, *args, stdin=stdin)
+
+    monkeypatch.setattr(_git.GitRunner, "run", run)
+    monkeypatch.setattr(_git.GitRunner, "popen", popen)
     code = main(["check", str(root), "--only", "pipeline", "--staged", "--format", "json"])
     report = json.loads(capsys.readouterr().out)
     assert code == 0
     assert {f["path"] for f in report["findings"]} >= set(names)
-    assert len(parses) == 2
+    assert calls.count("ls-files") == 2
+    assert calls.count("ls-tree") == 1
+    assert calls.count("cat-file") == 3
+
+
+def test_staged_reads_the_index_git_commit_hands_the_hook(
+    git_repo: git.Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``git commit PATH`` (and ``commit -a``) runs the pre-commit hook on a temporary index
+    named by ``GIT_INDEX_FILE``: that index is what is being committed, not .git/index."""
+    import shutil
+    import subprocess
+
+    root = Path(git_repo.working_tree_dir or ".")
+    clean = OLD.replace("      - run: curl -k https://internal.example/tool -o tool\n", "")
+    commit_files(git_repo, {".github/workflows/ci.yml": clean}, "ci")
+    temporary = Path(git_repo.git_dir) / "next-index"
+    shutil.copyfile(Path(git_repo.git_dir) / "index", temporary)
+    (root / ".github/workflows/ci.yml").write_text(
+        OLD.replace("curl -k", "curl -fsSL https://x.io/i | bash; curl")
+    )
+    env = {"GIT_INDEX_FILE": str(temporary), "PATH": "/usr/bin:/bin"}
+    subprocess.run(["git", "add", ".github/workflows/ci.yml"], cwd=root, env=env, check=True)
+    code = main(["check", str(root), "--only", "pipeline", "--staged", "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert "pipeline/remote-script" not in {f["rule"] for f in report["findings"]}
+    monkeypatch.setenv("GIT_INDEX_FILE", str(temporary))
+    code = main(["check", str(root), "--only", "pipeline", "--staged", "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert "pipeline/remote-script" in {f["rule"] for f in report["findings"]}
+
+
+@pytest.mark.parametrize("finding", [False, True])
+def test_the_hook_never_loads_gitpython(git_repo: git.Repo, finding: bool) -> None:
+    """GitPython costs a process tens of milliseconds to import: the pre-commit hook reads
+    the index and its blobs through the git command line, with or without a finding."""
+    import subprocess
+    import sys
+
+    root = Path(git_repo.working_tree_dir or ".")
+    commit_files(git_repo, {"README.md": "hello\n"}, "first")
+    workflow = OLD if finding else OLD.replace("curl -k", "echo")
+    (root / ".github/workflows").mkdir(parents=True)
+    (root / ".github/workflows/ci.yml").write_text(workflow)
+    (root / "app.py").write_text("print('hi')\n")
+    git_repo.index.add([".github/workflows/ci.yml", "app.py"])
+    script = (
+        "import sys\n"
+        "from gatekeeper.cli import main\n"
+        "code = main(['check', sys.argv[1], '--staged', '--only', 'secrets', '--only',"
+        " 'pipeline', '--format', 'json'])\n"
+        "print(code, 'git' in sys.modules, file=sys.stderr)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(root)], capture_output=True, text=True, check=False
+    )
+    report = json.loads(proc.stdout)
+    rules = {f["rule"] for f in report["findings"]}
+    assert ("pipeline/insecure-fetch" in rules) is finding
+    assert proc.stderr.split()[-2:] == ["0", "False"], proc.stderr

@@ -19,10 +19,10 @@ from pathlib import Path
 import git
 import pytest
 
+from gatekeeper._git import GitRunner
 from gatekeeper.collect import forge_keys as forge_registry
 from gatekeeper.collect.commit_signatures import signature_setup
 from gatekeeper.collect.forge_keys import FORGE_KEYS, forge_key_for
-from gatekeeper.collect.git_source import GitRunner
 
 DATA = Path(__file__).parent / "data"
 CURRENT = "44ee17760709bedf1cad7e452e61751489b81a33"
@@ -74,7 +74,7 @@ def _verify_stored(tmp_path: Path, sha: str) -> tuple[str, str]:
         check=True,
     ).stdout.decode()
     assert stored.strip() == sha  # byte for byte what GitHub signed
-    runner = GitRunner(repo)
+    runner = GitRunner(str(repo.working_tree_dir))
     with signature_setup(
         runner.workdir,
         runner.env,
@@ -82,7 +82,7 @@ def _verify_stored(tmp_path: Path, sha: str) -> tuple[str, str]:
         configured_signers=None,
         keys=forge_registry.forge_keys(),
     ) as setup:
-        out = GitRunner(repo, setup.config, setup.env).run(
+        out = GitRunner(str(repo.working_tree_dir), setup.config, setup.env).run(
             "log", "--no-walk", "--format=%G?%x00%GP", sha
         )
     status, primary = out.stdout.decode().strip().split("\0")
