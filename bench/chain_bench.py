@@ -18,6 +18,10 @@ steadier than wall time on a shared machine), with the load average before and a
 size. The two tools' repeats alternate, so a change in load falls on both. Needs the test
 extras (in-toto) installed.
 
+Beside each size it prints the floor: four processes that only start Python and import the
+third-party modules every gatekeeper command needs (``startup_bench.DEPENDENCIES``), against
+half of in-toto's time. A chain cannot be faster than its floor.
+
 ``--baseline PYTHON`` times a second gatekeeper installation (another version's
 environment) in the same runs, alternating with the first: before and after side by side.
 """
@@ -36,6 +40,7 @@ import time
 from pathlib import Path
 
 from _bytecode import compile_gatekeeper
+from startup_bench import DEPENDENCIES
 
 PY = sys.executable
 BIN = Path(PY).parent
@@ -288,6 +293,15 @@ def hashing(root: Path) -> dict[str, float]:
     }
 
 
+def dependency_floor() -> float:
+    """One process that only imports what every gatekeeper command needs (see
+    startup_bench.DEPENDENCIES): no chain of four such processes can take less than four
+    of these."""
+    start = time.perf_counter()
+    subprocess.run([PY, "-c", DEPENDENCIES], capture_output=True, check=True)
+    return time.perf_counter() - start
+
+
 def startup() -> float:
     times = []
     for _ in range(11):
@@ -317,6 +331,7 @@ def main() -> None:
             make_tree(tree, n)
             load = os.getloadavg()[0]
             runs: dict[str, list[tuple[Timed, Timed]]] = {"gatekeeper": [], "in-toto": []}
+            floors: list[float] = []
             if args.baseline:
                 runs["baseline"] = []
             for _ in range(args.repeat):  # alternating, so every tool sees the same load
@@ -324,6 +339,7 @@ def main() -> None:
                     runs["baseline"].append(gatekeeper_chain(tree, keys, args.baseline))
                 runs["gatekeeper"].append(gatekeeper_chain(tree, keys))
                 runs["in-toto"].append(intoto_chain(tree, keys))
+                floors.extend(dependency_floor() for _ in range(3))
             for what in ("wall", "cpu"):
                 medians = {
                     name: (
@@ -340,6 +356,12 @@ def main() -> None:
                         f"verify {it_v:5.2f}s = {it_a + it_v:6.2f}s | "
                         f"ratio {(it_a + it_v) / (gk_a + gk_v):5.1f}x faster"
                     )
+            floor = 4 * statistics.median(floors)
+            it_total = statistics.median(a.wall + v.wall for a, v in runs["in-toto"])
+            print(
+                f"N={n:>6} floor: 4 processes x {floor / 4 * 1000:.0f} ms (Python and the "
+                f"dependencies alone) = {floor:.2f}s; 2x in-toto needs <= {it_total / 2:.2f}s"
+            )
             print(f"         load average {load:.2f} -> {os.getloadavg()[0]:.2f}")
         if not args.skip_hashing:
             h = hashing(root)
