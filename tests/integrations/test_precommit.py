@@ -191,6 +191,54 @@ def test_a_secret_already_committed_is_existing_for_the_staged_hook(
     assert _run_hook(git_repo, monkeypatch, "gatekeeper-tree") == 1
 
 
+@pytest.mark.parametrize("how", [["-a"], ["--", ".github/workflows/triage.yml"]])
+def test_git_commit_runs_the_hook_on_what_it_commits(
+    git_repo: git.Repo, tmp_path: Path, how: list[str]
+) -> None:
+    """``git commit -a`` and ``git commit PATH`` hand the hook a temporary index
+    (``GIT_INDEX_FILE``) holding what they commit: the hook judges that, so a dangerous
+    workflow change that was never ``git add``-ed cannot slip through ``commit -a``."""
+
+    root = Path(git_repo.working_tree_dir or ".")
+    (root / ".github" / "workflows").mkdir(parents=True)
+    safe = RISKY_WORKFLOW.replace("pull_request_target", "push").replace(
+        "${{ github.event.pull_request.title }}", "hello"
+    )
+    commit_files(git_repo, {".github/workflows/triage.yml": safe}, "workflow")
+    hook = root / ".git" / "hooks" / "pre-commit"
+    hook.parent.mkdir(exist_ok=True)
+    argv = " ".join(shlex.quote(a) for a in _argv(_hook("gatekeeper")))
+    hook.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m gatekeeper {argv}\n")
+    hook.chmod(0o755)
+    (root / ".github" / "workflows" / "triage.yml").write_text(RISKY_WORKFLOW)  # not added
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    env["PYTHONPATH"] = str(ROOT)
+    head = git_repo.head.commit.hexsha
+    refused = subprocess.run(
+        ["git", "commit", "-q", "-m", "triage", *how],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert refused.returncode != 0, refused.stdout + refused.stderr
+    said = refused.stdout + refused.stderr  # git hands the hook's output to stderr
+    assert "pipeline/" in said and "triage.yml" in said
+    assert git_repo.head.commit.hexsha == head  # nothing was committed
+    (root / ".github" / "workflows" / "triage.yml").write_text(safe.replace("hello", "hi"))
+    accepted = subprocess.run(
+        ["git", "commit", "-q", "-m", "wording", *how],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    assert git_repo.head.commit.hexsha != head
+
+
 def test_the_staged_hook_reads_of_head_only_what_can_hold_its_findings(
     git_repo: git.Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
