@@ -352,7 +352,7 @@ def materialize_tree(
     No checkout happens, so no filter, hook or attribute of the repository runs: one
     ``git ls-tree`` lists the tree and one ``git cat-file --batch`` reads its blobs.
     Symlinks are written as plain files holding their target; submodules are skipped, and
-    so is a path that would leave ``dest``.
+    so are a path that would leave ``dest`` and a file over ``max_bytes``.
 
     Raises:
         CollectionError: not a repository, the ref does not exist, or a blob is missing.
@@ -366,34 +366,79 @@ def materialize_tree(
         raise CollectionError(f"{ref}: no such commit in {top}")
     listed = runner.run("ls-tree", "-r", "-z", "--full-tree", commit).stdout
     wanted = None if paths is None else set(paths)
+    blobs: list[tuple[str, str]] = []
+    for record in listed.split(b"\0"):
+        meta, tab, name = record.partition(b"\t")
+        fields = meta.split(b" ")
+        if not tab or len(fields) != 3 or fields[1] != b"blob":
+            continue  # the trailing empty record, or a submodule's commit
+        path = _decode(name)
+        if wanted is None or path in wanted:
+            blobs.append((path, _decode(fields[2])))
+    _write_blobs(runner, blobs, dest, max_bytes, f"{ref}:", _MISSING_BASE_HINT)
+
+
+def materialize_index(
+    workdir: str | os.PathLike[str], dest: Path, max_bytes: int, max_files: int
+) -> None:
+    """Write the files staged in the index below ``workdir`` (paths relative to it) into
+    ``dest``, as ``materialize_tree`` writes a commit's: from the object store, without a
+    checkout, a filter or a submodule.
+
+    Raises:
+        CollectionError: not a repository, more than ``max_files`` files, or a blob is missing.
+    """
+    index = StagedIndex(workdir)
+    try:
+        here, top = Path(workdir).resolve(), index.top.resolve()
+        prefix = "" if here == top else f"{here.relative_to(top).as_posix()}/"
+        blobs = [
+            (path[len(prefix) :], sha)
+            for path, (mode, sha) in sorted(index.entries.items())
+            if path.startswith(prefix) and mode != GITLINK_MODE
+        ]
+        if len(blobs) > max_files:
+            raise CollectionError(
+                f"{workdir}: {len(blobs)} files staged, over the {max_files}-file limit"
+            )
+        _write_blobs(index.runner, blobs, dest, max_bytes, ":", "")
+    finally:
+        index.close()
+
+
+# A partial or damaged clone: a blob of the base is not in the object store. Judging the base
+# without it could call a finding new that the base already had, or the reverse, so the run
+# stops (exit 2) rather than guess.
+_MISSING_BASE_HINT = (
+    "; fetch the base revision's objects (for example `git fetch --unshallow` or a clone "
+    "without --filter), or set audits.block_existing: true to judge every finding without "
+    "the base"
+)
+
+
+def _write_blobs(
+    runner: GitRunner,
+    blobs: list[tuple[str, str]],
+    dest: Path,
+    max_bytes: int,
+    where: str,
+    hint: str,
+) -> None:
+    """Write each (path, blob id) into ``dest``; ``where`` names the revision in errors and
+    ``hint`` ends the message for a missing blob."""
     reader: BlobReader | None = None
     try:
-        for record in listed.split(b"\0"):
-            meta, tab, name = record.partition(b"\t")
-            fields = meta.split(b" ")
-            if not tab or len(fields) != 3 or fields[1] != b"blob":
-                continue  # the trailing empty record, or a submodule's commit
-            path = _decode(name)
+        for path, sha in blobs:
             rel = Path(path)
-            if (
-                (wanted is not None and path not in wanted)
-                or rel.is_absolute()
-                or ".." in rel.parts
-            ):
+            if rel.is_absolute() or ".." in rel.parts:
                 continue
-            sha = _decode(fields[2])
             reader = reader or BlobReader(runner)
             try:
                 size, data = reader.read(sha, max_bytes)
             except CollectionError as exc:
-                # A partial or damaged clone: the blob is not in the object store. Judging the
-                # base without it could call a finding new that the base already had, or the
-                # reverse, so the run stops here (exit 2) rather than guess.
                 raise CollectionError(
-                    f"{ref}:{path}: object {sha} is missing from the repository "
-                    f"(a partial or shallow clone?); fetch the base revision's objects (for "
-                    f"example `git fetch --unshallow` or a clone without --filter), or set "
-                    f"audits.block_existing: true to judge every finding without the base"
+                    f"{where}{path}: object {sha} is missing from the repository "
+                    f"(a partial or shallow clone?){hint}"
                 ) from exc
             if size > max_bytes:
                 continue

@@ -35,6 +35,9 @@ from gatekeeper.policy.suppressions import (
 
 # Evidence kinds whose findings are about the tree as it is (compared against the base).
 TREE_KINDS = ("pipeline", "secrets", "deps", "container")
+# The tree kinds whose collectors read the git index themselves under ``--staged``; the
+# other tree kinds read a copy of the index written to a temporary directory.
+INDEX_KINDS = ("pipeline", "secrets")
 
 
 @dataclass(frozen=True)
@@ -125,13 +128,39 @@ def collect_evidence(request: AuditRequest) -> dict[str, GatekeeperModel]:
         limits=limits,
         options=request.options,
     )
+    kinds = request.selected_kinds()
+    copied = [k for k in kinds if k in TREE_KINDS and k not in INDEX_KINDS] if ctx.staged else []
+    evidence: dict[str, GatekeeperModel] = {}
     with yaml_caps(limits.yaml_max_aliases, limits.yaml_max_depth):
-        if request.on_step is None:
-            return collect_all(ctx, request.selected_kinds())
-        evidence: dict[str, GatekeeperModel] = {}
-        for kind in request.selected_kinds():
-            request.on_step(f"collecting {kind}")
+        for kind in kinds:
+            if kind in copied:
+                continue
+            if request.on_step is not None:
+                request.on_step(f"collecting {kind}")
             evidence.update(collect_all(ctx, [kind]))
+        if copied:
+            evidence.update(_collect_from_index(ctx, copied, request.on_step))
+    return {kind: evidence[kind] for kind in kinds}
+
+
+def _collect_from_index(
+    ctx: CollectContext, kinds: list[str], on_step: Callable[[str], None] | None
+) -> dict[str, GatekeeperModel]:
+    """``kinds`` collected from what is staged: the index below ``ctx.repo`` written to a
+    temporary directory (``materialize_index``: no checkout, no filter), so that
+    ``--staged`` judges the staged content for every tree kind, not the work tree."""
+    from gatekeeper._git import materialize_index
+
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-index-") as tmp:
+        materialize_index(
+            ctx.repo, Path(tmp), ctx.limits.max_file_bytes, max_files=ctx.limits.max_files
+        )
+        copy = replace(ctx, repo=Path(tmp), staged=False)
+        evidence: dict[str, GatekeeperModel] = {}
+        for kind in kinds:
+            if on_step is not None:
+                on_step(f"collecting {kind} (the staged files)")
+            evidence.update(collect_all(copy, [kind]))
         return evidence
 
 
