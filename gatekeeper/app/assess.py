@@ -174,6 +174,7 @@ def audit_evidence(request: AuditRequest, evidence: dict[str, GatekeeperModel]) 
         policy=request.policy.audits,
         repo=request.repo,
         base=request.base,
+        staged=request.staged,
         evidence=dict(evidence),
         options=request.options,
     )

@@ -24,6 +24,7 @@ class AuditContext:
     policy: AuditsPolicy = field(default_factory=AuditsPolicy)
     repo: Path | None = None
     base: str | None = None
+    staged: bool = False  # the evidence is of the index (``check --staged``), not the work tree
     # All evidence collected in this run (kind -> model), for audits that need a second kind.
     evidence: dict[str, Any] = field(default_factory=dict)
     options: AuditOptions = field(default_factory=AuditOptions)

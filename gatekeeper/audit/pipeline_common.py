@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import stat
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -489,8 +490,11 @@ class PipelineParseErrors:
             )
 
 
-def _hash_in_tree(repo: Path, rel: str) -> str | None:
-    """sha256 of a regular file inside ``repo`` (no symlinks followed), or None when absent."""
+def _hash_in_tree(repo: Path, rel: str, staged: bool) -> str | None:
+    """sha256 of a regular file inside ``repo`` (no symlinks followed), or None when absent;
+    with ``staged``, of the file staged in the index."""
+    if staged:
+        return _hash_in_index(repo, rel)
     path = repo / rel
     if ".." in Path(rel).parts or path.is_symlink() or not path.is_file():
         return None
@@ -499,6 +503,21 @@ def _hash_in_tree(repo: Path, rel: str) -> str | None:
         while chunk := handle.read(1024 * 1024):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _hash_in_index(repo: Path, rel: str) -> str | None:
+    from gatekeeper._git import StagedIndex
+
+    index = StagedIndex(repo)
+    try:
+        entry = index.entries.get(rel)
+        if entry is None or not stat.S_ISREG(entry[0]):
+            return None
+        digest = hashlib.sha256()
+        index.read(rel, 0, digest)
+        return digest.hexdigest()
+    finally:
+        index.close()
 
 
 class PipelineConfigDrift:
@@ -515,7 +534,7 @@ class PipelineConfigDrift:
             if have is None and ctx.repo is not None:
                 # SECURITY: an approved file the collector does not classify is still checked;
                 # an approval must never be silently ignored.
-                have = _hash_in_tree(Path(ctx.repo), path)
+                have = _hash_in_tree(Path(ctx.repo), path, ctx.staged)
             if have == want:
                 continue
             if have is None:

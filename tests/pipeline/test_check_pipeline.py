@@ -128,6 +128,37 @@ def test_policy_can_raise_unpinned_action_severity(
     assert [f["severity"] for f in report["findings"]] == ["high"]
 
 
+def test_staged_config_drift_hashes_the_staged_file_of_an_approval(
+    git_repo: git.Repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An approved file the collector does not classify is hashed where the audit's evidence
+    comes from: under --staged, the index (the commit), not the work tree."""
+    root = Path(git_repo.working_tree_dir or ".")
+    approved_text = b"release steps, reviewed\n"
+    commit_files(git_repo, {"ops/release-notes.txt": approved_text.decode()}, "ops")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "version: 1\nname: drift\nexpires: 2099-01-01T00:00:00Z\naudits:\n"
+        "  approved_pipeline_digests:\n"
+        f"    ops/release-notes.txt: sha256:{hashlib.sha256(approved_text).hexdigest()}\n"
+    )
+    target = root / "ops" / "release-notes.txt"
+    target.write_text("release steps, changed\n")
+    git_repo.index.add(["ops/release-notes.txt"])
+    target.write_bytes(approved_text)  # the work tree matches the approval; the commit not
+    code, report = _check(root, "--staged", "--policy", str(policy), capsys=capsys)
+    assert code == 1
+    assert "pipeline/config-drift" in {f["rule"] for f in report["findings"]}
+    git_repo.index.add(["ops/release-notes.txt"])  # now the commit holds the approved text
+    target.write_text("an unstaged edit\n")
+    code, report = _check(root, "--staged", "--policy", str(policy), capsys=capsys)
+    assert code == 0
+    assert "pipeline/config-drift" not in {f["rule"] for f in report["findings"]}
+    code, report = _check(root, "--policy", str(policy), capsys=capsys)
+    assert code == 1
+    assert "pipeline/config-drift" in {f["rule"] for f in report["findings"]}  # the tree
+
+
 def test_staged_reads_the_index_not_the_work_tree(
     git_repo: git.Repo, capsys: pytest.CaptureFixture[str]
 ) -> None:
