@@ -27,10 +27,8 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, ClassVar
 
-import git
-
 from gatekeeper._fileio import read_bounded
-from gatekeeper._git import BlobReader, GitRunner, open_repo
+from gatekeeper._git import BlobReader, GitRunner, work_tree_top
 from gatekeeper.collect.base import CollectContext, walk_files
 from gatekeeper.collect.build_files import BuildFiles
 from gatekeeper.collect.commit_signatures import (
@@ -140,10 +138,6 @@ def sniff_binary(data: bytes) -> str | None:
 
 def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
-
-
-def _workdir(repo: git.Repo) -> str:
-    return str(repo.working_dir or repo.git_dir)
 
 
 def _blob_id(sha: str) -> str | None:
@@ -531,14 +525,10 @@ class GitSourceCollector:
 
     def collect(self, ctx: CollectContext) -> SourceEvidence:
         """Raises CollectionError: the base or head is missing (with how to fetch it)."""
-        try:
-            repo = open_repo(ctx.repo)
-        except CollectionError:
+        top = work_tree_top(ctx.repo) if Path(ctx.repo).is_dir() else None
+        if top is None:
             return self._collect_plain(ctx)
-        try:
-            return self._collect_git(repo, ctx)
-        finally:
-            repo.close()
+        return self._collect_git(top, ctx)
 
     def _collect_plain(self, ctx: CollectContext) -> SourceEvidence:
         if ctx.base is not None:
@@ -572,8 +562,8 @@ class GitSourceCollector:
             notes=notes,
         )
 
-    def _collect_git(self, repo: git.Repo, ctx: CollectContext) -> SourceEvidence:
-        runner = GitRunner(_workdir(repo))
+    def _collect_git(self, top: Path, ctx: CollectContext) -> SourceEvidence:
+        runner = GitRunner(top)
         configured = _configured_signers(runner)
         if ctx.base is None:
             # A file that cannot be read is a usage error even when nothing is verified.
@@ -596,7 +586,7 @@ class GitSourceCollector:
             configured_signers=configured,
             keys=keys,
         ) as setup:
-            verifier = GitRunner(_workdir(repo), setup.config, setup.env)
+            verifier = GitRunner(top, setup.config, setup.env)
             commits = self._commits(runner, base, head)
             commits = self._signatures(runner, verifier, commits, setup)
         commits = [_with_forge(c, keys) for c in commits]
