@@ -268,8 +268,9 @@ class StagedIndex:
     outside a git work tree.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        top = work_tree_top(path)
+    def __init__(self, path: str | os.PathLike[str], top: Path | None = None) -> None:
+        """``top``: the work tree's top when the caller knows it (``path`` is in it)."""
+        top = top or work_tree_top(path)
         if top is None:
             raise CollectionError(f"{path}: not a git repository")
         self.top = top

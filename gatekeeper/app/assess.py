@@ -204,12 +204,12 @@ def existing_on_base(request: AuditRequest, findings: Sequence[Finding] | None =
     from gatekeeper._git import materialize_tree
 
     tree_kinds = [k for k in request.selected_kinds() if k in TREE_KINDS]
-    compared = request.compared_with() if tree_kinds else None
-    if compared is None:
-        return set()
-    passes: list[tuple[list[str], set[str] | None]] = [(tree_kinds, None)]
+    passes: list[tuple[list[str], set[str] | None]] = [(tree_kinds, None)] if tree_kinds else []
     if request.staged and findings is not None:
         passes = _staged_passes(tree_kinds, findings)
+    compared = request.compared_with() if passes else None  # (a git call with --staged)
+    if compared is None:
+        return set()
     existing: set[str] = set()
     if passes and request.on_step is not None:
         request.on_step("auditing the base")

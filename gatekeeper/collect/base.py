@@ -6,6 +6,7 @@ audits read and that ``attest --audit`` embeds in a signed statement.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -113,6 +114,14 @@ class CollectContext:
     def compared_with(self) -> str | None:
         """The commit the work tree's content is compared with (e.g. lockfiles)."""
         return self.tree_base if self.tree_base is not None else self.base
+
+    @functools.cached_property
+    def work_tree_top(self) -> Path | None:
+        """The top of the git work tree ``repo`` is in; None outside one or for a path that
+        is not a directory. Asked of git once per context, for every collector."""
+        from gatekeeper._git import work_tree_top
+
+        return work_tree_top(self.repo) if Path(self.repo).is_dir() else None
 
 
 class Collector(Protocol):

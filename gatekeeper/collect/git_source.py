@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any, ClassVar
 
 from gatekeeper._fileio import read_bounded
-from gatekeeper._git import BlobReader, GitRunner, work_tree_top
+from gatekeeper._git import BlobReader, GitRunner
 from gatekeeper.collect.base import CollectContext, walk_files
 from gatekeeper.collect.build_files import BuildFiles
 from gatekeeper.collect.commit_signatures import (
@@ -525,7 +525,7 @@ class GitSourceCollector:
 
     def collect(self, ctx: CollectContext) -> SourceEvidence:
         """Raises CollectionError: the base or head is missing (with how to fetch it)."""
-        top = work_tree_top(ctx.repo) if Path(ctx.repo).is_dir() else None
+        top = ctx.work_tree_top
         if top is None:
             return self._collect_plain(ctx)
         return self._collect_git(top, ctx)

@@ -184,8 +184,8 @@ class _WorkTree:
 class _Index:
     """Files as staged in the git index (``--staged``, the pre-commit hook)."""
 
-    def __init__(self, root: Path) -> None:
-        self.index = StagedIndex(root)
+    def __init__(self, root: Path, top: Path | None) -> None:
+        self.index = StagedIndex(root, top)
 
     def paths(self) -> list[str]:
         # The same paths a walk of the work tree would give (see ``walk_files``); a
@@ -225,7 +225,7 @@ class PipelineCollector:
         if not root.is_dir():
             raise CollectionError(f"{root}: not a directory")
         if ctx.staged:
-            index = _Index(root)
+            index = _Index(root, ctx.work_tree_top)
             try:
                 return self._collect(index, ctx)
             finally:

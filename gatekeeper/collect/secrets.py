@@ -25,7 +25,7 @@ import secrets as _random
 from pathlib import Path, PurePosixPath
 from typing import ClassVar
 
-from gatekeeper._git import BlobReader, GitRunner, work_tree_top
+from gatekeeper._git import BlobReader, GitRunner
 from gatekeeper.collect.base import CollectContext, walk_files
 from gatekeeper.errors import CollectionError
 from gatekeeper.models.secrets import SecretHit, SecretsEvidence, SkippedFile
@@ -531,7 +531,7 @@ class SecretsCollector:
         """Raises CollectionError: --base/--staged on a non-repository, or a missing ref."""
         root = Path(ctx.repo)
         scan = _Scan(ctx.limits.max_file_bytes)
-        top = work_tree_top(root) if root.is_dir() else None
+        top = ctx.work_tree_top
         if top is None:
             if ctx.base is not None or ctx.staged:
                 raise CollectionError(
