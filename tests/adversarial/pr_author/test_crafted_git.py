@@ -202,6 +202,23 @@ def test_check_with_base_runs_nothing(trapped: tuple[git.Repo, str, Path], tmp_p
     _no_markers(markers)
 
 
+def test_staged_check_runs_nothing(trapped: tuple[git.Repo, str, Path], tmp_path: Path) -> None:
+    # The pre-commit path: every kind, the index read by the collectors and copied for the
+    # others, HEAD's tree read for the findings it already had.
+    repo, _, markers = trapped
+    root = Path(repo.working_tree_dir or ".")
+    (root / "data.txt").write_text("three\n")
+    (root / "config.env").write_text("API_TOKEN=ghp_" + "x1Y2z3" * 6 + "\n")
+    repo.index.add(["data.txt", "config.env"])
+    out = tmp_path / "report.json"
+    code = main(["check", str(root), "--staged", "--format", "json", "--output", str(out)])
+    assert code in (0, 1)
+    report = json.loads(out.read_text())
+    assert {"secrets", "pipeline", "deps", "container"} <= set(report["kinds"])
+    assert "config.env" in {f["path"] for f in report["findings"]}
+    _no_markers(markers)
+
+
 @pytest.mark.parametrize("kind", ["source", "secrets", "pipeline", "deps", "container", "env"])
 def test_collect_runs_nothing(
     trapped: tuple[git.Repo, str, Path], kind: str, capsys: pytest.CaptureFixture[str]
