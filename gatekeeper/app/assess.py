@@ -130,17 +130,23 @@ def collect_evidence(request: AuditRequest) -> dict[str, GatekeeperModel]:
     )
     kinds = request.selected_kinds()
     copied = [k for k in kinds if k in TREE_KINDS and k not in INDEX_KINDS] if ctx.staged else []
-    evidence: dict[str, GatekeeperModel] = {}
     with yaml_caps(limits.yaml_max_aliases, limits.yaml_max_depth):
-        for kind in kinds:
-            if kind in copied:
-                continue
-            if request.on_step is not None:
-                request.on_step(f"collecting {kind}")
-            evidence.update(collect_all(ctx, [kind]))
+        evidence = _collect_each(ctx, [k for k in kinds if k not in copied], request.on_step)
         if copied:
             evidence.update(_collect_from_index(ctx, copied, request.on_step))
     return {kind: evidence[kind] for kind in kinds}
+
+
+def _collect_each(
+    ctx: CollectContext, kinds: list[str], on_step: Callable[[str], None] | None, what: str = ""
+) -> dict[str, GatekeeperModel]:
+    """``collect_all``, saying each kind to ``on_step`` (with ``what`` after it) first."""
+    evidence: dict[str, GatekeeperModel] = {}
+    for kind in kinds:
+        if on_step is not None:
+            on_step(f"collecting {kind}{what}")
+        evidence.update(collect_all(ctx, [kind]))
+    return evidence
 
 
 def _collect_from_index(
@@ -156,12 +162,7 @@ def _collect_from_index(
             ctx.repo, Path(tmp), ctx.limits.max_file_bytes, max_files=ctx.limits.max_files
         )
         copy = replace(ctx, repo=Path(tmp), staged=False)
-        evidence: dict[str, GatekeeperModel] = {}
-        for kind in kinds:
-            if on_step is not None:
-                on_step(f"collecting {kind} (the staged files)")
-            evidence.update(collect_all(copy, [kind]))
-        return evidence
+        return _collect_each(copy, kinds, on_step, " (the staged files)")
 
 
 def audit_evidence(request: AuditRequest, evidence: dict[str, GatekeeperModel]) -> list[Finding]:
@@ -201,8 +202,6 @@ def existing_on_base(request: AuditRequest, findings: Sequence[Finding] | None =
     ``AuditOptions.for_base_tree``). With ``--staged`` and the ``findings`` of the staged
     audit, only what can hold the same findings is read from HEAD (see ``_staged_passes``).
     """
-    from gatekeeper._git import materialize_tree
-
     tree_kinds = [k for k in request.selected_kinds() if k in TREE_KINDS]
     passes: list[tuple[list[str], set[str] | None]] = [(tree_kinds, None)] if tree_kinds else []
     if request.staged and findings is not None:
@@ -210,26 +209,36 @@ def existing_on_base(request: AuditRequest, findings: Sequence[Finding] | None =
     compared = request.compared_with() if passes else None  # (a git call with --staged)
     if compared is None:
         return set()
-    existing: set[str] = set()
-    if passes and request.on_step is not None:
+    if request.on_step is not None:
         request.on_step("auditing the base")
+    existing: set[str] = set()
     for kinds, paths in passes:
-        with tempfile.TemporaryDirectory(prefix="gatekeeper-base-") as tmp:
-            limit = request.policy.limits.max_file_bytes
-            materialize_tree(request.repo, compared, Path(tmp), max_bytes=limit, paths=paths)
-            on_base = replace(
-                request,
-                repo=Path(tmp),
-                base=None,
-                head="HEAD",
-                tree_base=None,
-                staged=False,
-                kinds=kinds,
-                options=request.options.for_base_tree(),
-                on_step=None,
-            )
-            existing.update(f.fingerprint for f in gather(on_base).findings)
+        existing.update(_fingerprints_on(request, compared, kinds, paths))
     return existing
+
+
+def _fingerprints_on(
+    request: AuditRequest, commit: str, kinds: list[str], paths: set[str] | None
+) -> set[str]:
+    """The fingerprints of what ``kinds`` find in ``commit``'s tree (only ``paths`` of it when
+    given), written to a temporary directory and audited as a tree."""
+    from gatekeeper._git import materialize_tree
+
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-base-") as tmp:
+        limit = request.policy.limits.max_file_bytes
+        materialize_tree(request.repo, commit, Path(tmp), max_bytes=limit, paths=paths)
+        on_base = replace(
+            request,
+            repo=Path(tmp),
+            base=None,
+            head="HEAD",
+            tree_base=None,
+            staged=False,
+            kinds=kinds,
+            options=request.options.for_base_tree(),
+            on_step=None,
+        )
+        return {f.fingerprint for f in gather(on_base).findings}
 
 
 def _staged_passes(
