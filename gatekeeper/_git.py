@@ -384,7 +384,9 @@ def materialize_index(
 ) -> None:
     """Write the files staged in the index below ``workdir`` (paths relative to it) into
     ``dest``, as ``materialize_tree`` writes a commit's: from the object store, without a
-    checkout, a filter or a submodule.
+    checkout, a filter or a submodule. A file over ``max_bytes`` is written as a sparse file
+    of its size (its content is not read), so that a collector's size cap names it as it
+    would in the work tree: an oversized staged file is reported, never silently left out.
 
     Raises:
         CollectionError: not a repository, more than ``max_files`` files, or a blob is missing.
@@ -402,7 +404,7 @@ def materialize_index(
             raise CollectionError(
                 f"{workdir}: {len(blobs)} files staged, over the {max_files}-file limit"
             )
-        _write_blobs(index.runner, blobs, dest, max_bytes, ":", "")
+        _write_blobs(index.runner, blobs, dest, max_bytes, ":", "", keep_size=True)
     finally:
         index.close()
 
@@ -424,9 +426,12 @@ def _write_blobs(
     max_bytes: int,
     where: str,
     hint: str,
+    *,
+    keep_size: bool = False,
 ) -> None:
     """Write each (path, blob id) into ``dest``; ``where`` names the revision in errors and
-    ``hint`` ends the message for a missing blob."""
+    ``hint`` ends the message for a missing blob. A blob over ``max_bytes`` is left out, or
+    with ``keep_size`` written as a sparse file of its size."""
     reader: BlobReader | None = None
     try:
         for path, sha in blobs:
@@ -441,11 +446,15 @@ def _write_blobs(
                     f"{where}{path}: object {sha} is missing from the repository "
                     f"(a partial or shallow clone?){hint}"
                 ) from exc
-            if size > max_bytes:
+            if size > max_bytes and not keep_size:
                 continue
             target = dest / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+            if size > max_bytes:
+                with open(target, "wb") as handle:
+                    handle.truncate(size)
+            else:
+                target.write_bytes(data)
     finally:
         if reader is not None:
             reader.close()

@@ -66,6 +66,29 @@ def test_staged_deps_audit_reads_the_staged_lockfile(
     assert "deps/parse-error" in _rules(root, capsys, "--only", "deps")
 
 
+def test_staged_lockfile_over_the_cap_is_reported_as_in_the_tree(
+    git_repo: git.Repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An oversized staged lockfile is a parse error, as in the work tree; never left out."""
+    root = Path(git_repo.working_tree_dir or ".")
+    packages = {f"node_modules/p{i}": {"version": "1.0.0"} for i in range(400)}
+    big = json.dumps({"name": "app", "lockfileVersion": 3, "packages": packages})
+    small = json.dumps({"name": "app", "lockfileVersion": 3, "packages": {}})
+    commit_files(git_repo, {"package-lock.json": small}, "lock")
+    (root / "package-lock.json").write_text(big)
+    git_repo.index.add(["package-lock.json"])
+    (root / "package-lock.json").write_text(small)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "version: 1\nname: t\nexpires: 2099-01-01T00:00:00Z\n"
+        f"limits:\n  max_file_bytes: {len(big) - 1}\n"
+    )
+    code = main(["check", str(root), "--staged", "--only", "deps", "--policy", str(policy)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "deps/parse-error" in out and f"larger than the {len(big) - 1}-byte limit" in out
+
+
 def test_the_index_copy_holds_what_is_staged_below_the_directory_asked_for(
     git_repo: git.Repo, tmp_path: Path
 ) -> None:
@@ -89,8 +112,10 @@ def test_the_index_copy_holds_what_is_staged_below_the_directory_asked_for(
     small = tmp_path / "small"
     assert len(RISKY) < len(SAFE)
     materialize_index(root, small, max_bytes=len(RISKY), max_files=100)
-    assert (small / "svc" / "Dockerfile").exists()
-    assert not (small / "other" / "Dockerfile").exists()  # over max_bytes: left out
+    assert (small / "svc" / "Dockerfile").read_text() == RISKY
+    # over max_bytes: its size is kept (a collector's cap names it), its content is not read
+    over = small / "other" / "Dockerfile"
+    assert over.stat().st_size == len(SAFE) and set(over.read_bytes()) == {0}
 
 
 def test_staged_copy_over_the_file_limit_stops_with_a_reason(
