@@ -490,11 +490,8 @@ class PipelineParseErrors:
             )
 
 
-def _hash_in_tree(repo: Path, rel: str, staged: bool) -> str | None:
-    """sha256 of a regular file inside ``repo`` (no symlinks followed), or None when absent;
-    with ``staged``, of the file staged in the index."""
-    if staged:
-        return _hash_in_index(repo, rel)
+def _hash_in_tree(repo: Path, rel: str) -> str | None:
+    """sha256 of a regular file inside ``repo`` (no symlinks followed), or None when absent."""
     path = repo / rel
     if ".." in Path(rel).parts or path.is_symlink() or not path.is_file():
         return None
@@ -505,19 +502,34 @@ def _hash_in_tree(repo: Path, rel: str, staged: bool) -> str | None:
     return digest.hexdigest()
 
 
-def _hash_in_index(repo: Path, rel: str) -> str | None:
+def _hashes_in_index(repo: Path, paths: list[str]) -> dict[str, str | None]:
+    """sha256 of each regular file staged at ``paths`` (None when none is), one index read."""
     from gatekeeper._git import StagedIndex
 
     index = StagedIndex(repo)
     try:
-        entry = index.entries.get(rel)
-        if entry is None or not stat.S_ISREG(entry[0]):
-            return None
-        digest = hashlib.sha256()
-        index.read(rel, 0, digest)
-        return digest.hexdigest()
+        out: dict[str, str | None] = {}
+        for rel in paths:
+            entry = index.entries.get(rel)
+            if entry is None or not stat.S_ISREG(entry[0]):
+                out[rel] = None
+                continue
+            digest = hashlib.sha256()
+            index.read(rel, 0, digest)
+            out[rel] = digest.hexdigest()
+        return out
     finally:
         index.close()
+
+
+def _unclassified_hashes(ctx: AuditContext, paths: list[str]) -> dict[str, str | None]:
+    """The digests of approved files the collector did not record, read by the audit from
+    where the evidence came from: the index under ``--staged``, else the tree."""
+    if ctx.repo is None or not paths:
+        return {}
+    if ctx.staged:
+        return _hashes_in_index(Path(ctx.repo), paths)
+    return {rel: _hash_in_tree(Path(ctx.repo), rel) for rel in paths}
 
 
 class PipelineConfigDrift:
@@ -527,14 +539,13 @@ class PipelineConfigDrift:
 
     def run(self, evidence: PipelineEvidence, ctx: AuditContext) -> Iterator[Finding]:
         approved = ctx.policy.approved_pipeline_digests
-        recorded = {f.path: f.sha256 for f in evidence.files}
+        recorded: dict[str, str | None] = {f.path: f.sha256 for f in evidence.files}
+        # SECURITY: an approved file the collector does not classify is still checked; an
+        # approval must never be silently ignored.
+        recorded |= _unclassified_hashes(ctx, sorted(set(approved) - set(recorded)))
         for path in sorted(approved):
             want = approved[path]
             have = recorded.get(path)
-            if have is None and ctx.repo is not None:
-                # SECURITY: an approved file the collector does not classify is still checked;
-                # an approval must never be silently ignored.
-                have = _hash_in_tree(Path(ctx.repo), path, ctx.staged)
             if have == want:
                 continue
             if have is None:
