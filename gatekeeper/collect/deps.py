@@ -27,30 +27,22 @@ def base_snapshot(repo_dir: Path, ref: str, max_bytes: int) -> DepsSnapshot:
     Raises:
         CollectionError: not a git repository, or the ref does not exist.
     """
-    import git  # NOTE: imported here so that runs without a base never load GitPython
-
-    from gatekeeper._git import open_repo
+    from gatekeeper._git import GitRunner, work_tree_top
     from gatekeeper.deps.gittree import GitTreeSource
 
-    repo = open_repo(repo_dir)
+    top = work_tree_top(repo_dir)
+    if top is None:
+        raise CollectionError(f"{repo_dir}: not a git repository")
+    runner = GitRunner(top)
+    commit = runner.rev(ref)
+    if commit is None:
+        raise CollectionError(f"{ref}: no such commit in {top}")
+    prefix = Path(repo_dir).resolve().relative_to(top.resolve()).as_posix()
+    source = GitTreeSource(runner, commit, "" if prefix == "." else prefix, max_bytes)
     try:
-        try:
-            tree = repo.commit(ref).tree
-        except (git.BadName, ValueError, git.GitError) as exc:
-            raise CollectionError(f"{ref}: no such commit in {repo.working_dir}") from exc
-        prefix = Path(repo_dir).resolve().relative_to(Path(repo.working_dir).resolve()).as_posix()
-        if prefix not in ("", "."):
-            try:
-                sub = tree / prefix
-            except KeyError:
-                return DepsSnapshot()
-            if not isinstance(sub, git.Tree):
-                return DepsSnapshot()
-            tree = sub
-        source = GitTreeSource(tree, max_bytes)
         return scan(source, source.paths())
     finally:
-        repo.close()
+        source.close()
 
 
 @contextlib.contextmanager

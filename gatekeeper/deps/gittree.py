@@ -1,12 +1,14 @@
 """Reading a commit's tree from git's object store (no checkout, no filters, no hooks).
 
-Kept apart from ``gatekeeper.deps`` so that runs without ``--base`` never import GitPython.
+One ``git ls-tree`` lists the tree and one ``git cat-file --batch`` reads the blobs the
+parsers ask for, through ``gatekeeper._git``'s safe runner (GitPython is not loaded).
 """
 
 from __future__ import annotations
 
-import git
+import stat
 
+from gatekeeper._git import BlobReader, GitRunner
 from gatekeeper.deps import is_dependency_file
 from gatekeeper.deps.parsing import LockfileError
 
@@ -14,31 +16,43 @@ __all__ = ["GitTreeSource"]
 
 
 class GitTreeSource:
-    """Blobs of one commit's tree, read from the object store (no checkout, no filters)."""
+    """Blobs of one commit's tree below ``prefix`` (paths relative to it), read from the
+    object store. ``close`` ends the reader."""
 
-    def __init__(self, tree: git.Tree, max_bytes: int) -> None:
-        self.tree = tree
+    def __init__(self, runner: GitRunner, commit: str, prefix: str, max_bytes: int) -> None:
+        self.runner = runner
         self.max_bytes = max_bytes
+        below = f"{prefix}/" if prefix else ""
+        listed = runner.run("ls-tree", "-r", "-l", "-z", "--full-tree", commit).stdout
+        # path -> (mode, object id, size); sizes are "-" for a submodule's commit
+        self.entries: dict[str, tuple[int, str, int]] = {}
+        for record in listed.split(b"\0"):
+            meta, tab, name = record.partition(b"\t")
+            fields = meta.split()
+            if not tab or len(fields) != 4 or fields[1] != b"blob":
+                continue  # the trailing empty record, or a submodule's commit
+            path = name.decode("utf-8", "replace")
+            if path.startswith(below):
+                entry = (int(fields[0], 8), fields[2].decode(), int(fields[3]))
+                self.entries[path[len(below) :]] = entry
+        self._reader: BlobReader | None = None
 
     def read(self, path: str) -> bytes | None:
-        try:
-            item = self.tree / path
-        except KeyError:
-            return None
-        if not isinstance(item, git.Blob) or item.mode == 0o120000:
-            return None
-        if item.size > self.max_bytes:
+        entry = self.entries.get(path)
+        if entry is None or not stat.S_ISREG(entry[0]):
+            return None  # absent, or a symbolic link (never followed)
+        _mode, sha, size = entry
+        if size > self.max_bytes:
             raise LockfileError(f"larger than the {self.max_bytes}-byte limit")
-        data: bytes = item.data_stream.read()
+        if self._reader is None:
+            self._reader = BlobReader(self.runner)
+        _size, data = self._reader.read(sha, self.max_bytes)
         return data
 
     def paths(self) -> list[str]:
-        # Blob paths are repository-relative even inside a subtree; make them tree-relative.
-        prefix = f"{self.tree.path}/" if self.tree.path else ""
-        out = []
-        for item in self.tree.traverse():
-            if isinstance(item, git.Blob):
-                rel = str(item.path).removeprefix(prefix)
-                if is_dependency_file(rel):
-                    out.append(rel)
-        return sorted(out)
+        return sorted(p for p in self.entries if is_dependency_file(p))
+
+    def close(self) -> None:
+        if self._reader is not None:
+            reader, self._reader = self._reader, None
+            reader.close()
