@@ -8,8 +8,8 @@ take precedence over the repository's config.
 
 ``GitRunner``, ``BlobReader`` and ``StagedIndex`` run the git command line directly and do
 not load GitPython, which costs a process tens of milliseconds to import (the pre-commit
-hook reads the index through them). ``open_repo`` gives a GitPython repository for the
-callers that walk trees and commits.
+hook and ``check`` read git through them). ``open_repo`` gives a GitPython repository to
+``pr-check`` and to reading a file at a revision.
 """
 
 from __future__ import annotations
