@@ -340,6 +340,40 @@ def head_commit(path: str | os.PathLike[str]) -> str | None:
     return sha
 
 
+def commit_runner(workdir: str | os.PathLike[str], ref: str) -> tuple[GitRunner, str]:
+    """A runner at the top of the work tree ``workdir`` is in, and the commit ``ref`` names.
+
+    Raises:
+        CollectionError: not a repository, or no such commit.
+    """
+    top = work_tree_top(workdir)
+    if top is None:
+        raise CollectionError(f"{workdir}: not a git repository")
+    runner = GitRunner(top)
+    commit = runner.rev(ref)
+    if commit is None:
+        raise CollectionError(f"{ref}: no such commit in {top}")
+    return runner, commit
+
+
+def tree_blobs(
+    runner: GitRunner, commit: str, *, sizes: bool = False
+) -> list[tuple[str, int, str, int]]:
+    """(path, mode, blob id, size) of every blob in ``commit``'s tree, from one
+    ``git ls-tree``; a submodule's commit is left out. The size is -1 unless ``sizes``
+    (which has git read each object's header)."""
+    listed = runner.run("ls-tree", "-r", "-z", "--full-tree", *(["-l"] if sizes else []), commit)
+    out: list[tuple[str, int, str, int]] = []
+    for record in listed.stdout.split(b"\0"):
+        meta, tab, name = record.partition(b"\t")
+        fields = meta.split()
+        if not tab or len(fields) != (4 if sizes else 3) or fields[1] != b"blob":
+            continue  # the trailing empty record, or a submodule's commit
+        size = int(fields[3]) if sizes else -1
+        out.append((_decode(name), int(fields[0], 8), _decode(fields[2]), size))
+    return out
+
+
 def materialize_tree(
     workdir: str | os.PathLike[str],
     ref: str,
@@ -358,24 +392,13 @@ def materialize_tree(
     Raises:
         CollectionError: not a repository, the ref does not exist, or a blob is missing.
     """
-    top = work_tree_top(workdir)
-    if top is None:
-        raise CollectionError(f"{workdir}: not a git repository")
-    runner = GitRunner(top)
-    commit = runner.rev(ref)
-    if commit is None:
-        raise CollectionError(f"{ref}: no such commit in {top}")
-    listed = runner.run("ls-tree", "-r", "-z", "--full-tree", commit).stdout
+    runner, commit = commit_runner(workdir, ref)
     wanted = None if paths is None else set(paths)
-    blobs: list[tuple[str, str]] = []
-    for record in listed.split(b"\0"):
-        meta, tab, name = record.partition(b"\t")
-        fields = meta.split(b" ")
-        if not tab or len(fields) != 3 or fields[1] != b"blob":
-            continue  # the trailing empty record, or a submodule's commit
-        path = _decode(name)
-        if wanted is None or path in wanted:
-            blobs.append((path, _decode(fields[2])))
+    blobs = [
+        (path, sha)
+        for path, _mode, sha, _size in tree_blobs(runner, commit)
+        if wanted is None or path in wanted
+    ]
     _write_blobs(runner, blobs, dest, max_bytes, f"{ref}:", _MISSING_BASE_HINT)
 
 

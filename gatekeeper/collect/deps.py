@@ -27,17 +27,11 @@ def base_snapshot(repo_dir: Path, ref: str, max_bytes: int) -> DepsSnapshot:
     Raises:
         CollectionError: not a git repository, or the ref does not exist.
     """
-    from gatekeeper._git import GitRunner, work_tree_top
+    from gatekeeper._git import commit_runner
     from gatekeeper.deps.gittree import GitTreeSource
 
-    top = work_tree_top(repo_dir)
-    if top is None:
-        raise CollectionError(f"{repo_dir}: not a git repository")
-    runner = GitRunner(top)
-    commit = runner.rev(ref)
-    if commit is None:
-        raise CollectionError(f"{ref}: no such commit in {top}")
-    prefix = Path(repo_dir).resolve().relative_to(top.resolve()).as_posix()
+    runner, commit = commit_runner(repo_dir, ref)
+    prefix = Path(repo_dir).resolve().relative_to(Path(runner.workdir).resolve()).as_posix()
     source = GitTreeSource(runner, commit, "" if prefix == "." else prefix, max_bytes)
     try:
         return scan(source, source.paths())

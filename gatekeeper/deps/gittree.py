@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import stat
 
-from gatekeeper._git import BlobReader, GitRunner
+from gatekeeper._git import BlobReader, GitRunner, tree_blobs
 from gatekeeper.deps import is_dependency_file
 from gatekeeper.deps.parsing import LockfileError
 
@@ -23,18 +23,12 @@ class GitTreeSource:
         self.runner = runner
         self.max_bytes = max_bytes
         below = f"{prefix}/" if prefix else ""
-        listed = runner.run("ls-tree", "-r", "-l", "-z", "--full-tree", commit).stdout
-        # path -> (mode, object id, size); sizes are "-" for a submodule's commit
-        self.entries: dict[str, tuple[int, str, int]] = {}
-        for record in listed.split(b"\0"):
-            meta, tab, name = record.partition(b"\t")
-            fields = meta.split()
-            if not tab or len(fields) != 4 or fields[1] != b"blob":
-                continue  # the trailing empty record, or a submodule's commit
-            path = name.decode("utf-8", "replace")
-            if path.startswith(below):
-                entry = (int(fields[0], 8), fields[2].decode(), int(fields[3]))
-                self.entries[path[len(below) :]] = entry
+        # path -> (mode, object id, size)
+        self.entries: dict[str, tuple[int, str, int]] = {
+            path[len(below) :]: (mode, sha, size)
+            for path, mode, sha, size in tree_blobs(runner, commit, sizes=True)
+            if path.startswith(below)
+        }
         self._reader: BlobReader | None = None
 
     def read(self, path: str) -> bytes | None:

@@ -213,29 +213,26 @@ def test_git_commit_runs_the_hook_on_what_it_commits(
     (root / ".github" / "workflows" / "triage.yml").write_text(RISKY_WORKFLOW)  # not added
     env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
     env["PYTHONPATH"] = str(ROOT)
+
+    def commit(message: str) -> tuple[int, str]:
+        done = subprocess.run(
+            ["git", "commit", "-q", "-m", message, *how],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return done.returncode, done.stdout + done.stderr  # git hands the hook's output to stderr
+
     head = git_repo.head.commit.hexsha
-    refused = subprocess.run(
-        ["git", "commit", "-q", "-m", "triage", *how],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert refused.returncode != 0, refused.stdout + refused.stderr
-    said = refused.stdout + refused.stderr  # git hands the hook's output to stderr
+    code, said = commit("triage")
+    assert code != 0, said
     assert "pipeline/" in said and "triage.yml" in said
     assert git_repo.head.commit.hexsha == head  # nothing was committed
     (root / ".github" / "workflows" / "triage.yml").write_text(safe.replace("hello", "hi"))
-    accepted = subprocess.run(
-        ["git", "commit", "-q", "-m", "wording", *how],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    code, said = commit("wording")
+    assert code == 0, said
     assert git_repo.head.commit.hexsha != head
 
 
