@@ -35,34 +35,6 @@ if TYPE_CHECKING:
         StoreLimitError,
     )
 
-# NOTE: the store's types load on first use: a collector that only needs to know where the
-# store is (``resolve_store_uri``) does not pay for the store's module.
-_FROM_BASE = frozenset(
-    {
-        "DSSE_MEDIA_TYPE",
-        "MAX_LOOKUP_ENVELOPES",
-        "MAX_READ_BYTES",
-        "UNBOUND",
-        "Appended",
-        "Decision",
-        "DecisionLog",
-        "IndexKeys",
-        "RunKey",
-        "Store",
-        "StoredEnvelope",
-        "StoreLimitError",
-    }
-)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _FROM_BASE:
-        from gatekeeper.store import base
-
-        return getattr(base, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 DEFAULT_STORE = ".gatekeeper"
 STORE_ENV = "GATEKEEPER_STORE"
 
@@ -89,6 +61,17 @@ __all__ = [
     "open_store",
     "resolve_store_uri",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The store's types (``gatekeeper.store.base``), loaded on first use: a collector that
+    only needs to know where the store is (``resolve_store_uri``) does not pay for them.
+    Called only for names this module does not define: every other name of ``__all__``."""
+    if name in __all__:
+        from gatekeeper.store import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def resolve_store_uri(uri: str | None) -> str:
