@@ -62,6 +62,10 @@ class Pipeline:
             ],
         }
 
+    def write_two_stage_policy(self) -> Path:
+        """The policy with its first two stages only: ``source``, then ``build`` following it."""
+        return self.write_policy(stages=self.policy_dict()["stages"][:2])
+
     def write_policy(self, data: dict[str, Any] | None = None, **changes: Any) -> Path:
         policy = data if data is not None else self.policy_dict()
         policy.update(changes)

@@ -5,17 +5,8 @@ from __future__ import annotations
 from tests.harness import Pipeline, codes
 
 
-def _policy_two_stages(pipeline: Pipeline) -> None:
-    data = pipeline.policy_dict()
-    data["stages"] = [
-        {"name": "source", "signed_by": ["ci"]},
-        {"name": "build", "signed_by": ["ci"], "follows": "source"},
-    ]
-    pipeline.write_policy(data)
-
-
 def test_dir_to_dir(pipeline: Pipeline) -> None:
-    _policy_two_stages(pipeline)
+    pipeline.write_two_stage_policy()
     pipeline.attest("source", product_dirs=["src"])
     artifact = pipeline.build_artifact()
     pipeline.attest("build", material_dirs=["src"], products=["dist/*"])
@@ -23,7 +14,7 @@ def test_dir_to_dir(pipeline: Pipeline) -> None:
 
 
 def test_files_then_dir_and_dir_then_files(pipeline: Pipeline) -> None:
-    _policy_two_stages(pipeline)
+    pipeline.write_two_stage_policy()
     pipeline.attest("source", products=["src/**"])
     artifact = pipeline.build_artifact()
     pipeline.attest("build", material_dirs=["src"], products=["dist/*"])
@@ -31,7 +22,7 @@ def test_files_then_dir_and_dir_then_files(pipeline: Pipeline) -> None:
 
 
 def test_dir_then_files(pipeline: Pipeline) -> None:
-    _policy_two_stages(pipeline)
+    pipeline.write_two_stage_policy()
     pipeline.attest("source", product_dirs=["src"])
     artifact = pipeline.build_artifact()
     pipeline.attest("build", materials=["src/**"], products=["dist/*"])
@@ -39,7 +30,7 @@ def test_dir_then_files(pipeline: Pipeline) -> None:
 
 
 def test_dir_digest_catches_a_changed_file(pipeline: Pipeline) -> None:
-    _policy_two_stages(pipeline)
+    pipeline.write_two_stage_policy()
     pipeline.attest("source", product_dirs=["src"])
     (pipeline.repo_path / "src" / "lib.py").write_text("X = 2\n")
     artifact = pipeline.build_artifact()
@@ -50,7 +41,7 @@ def test_dir_digest_catches_a_changed_file(pipeline: Pipeline) -> None:
 
 
 def test_dir_digest_catches_an_added_file(pipeline: Pipeline) -> None:
-    _policy_two_stages(pipeline)
+    pipeline.write_two_stage_policy()
     pipeline.attest("source", products=["src/**"])
     (pipeline.repo_path / "src" / "injected.py").write_text("import os\n")
     artifact = pipeline.build_artifact()
@@ -76,7 +67,7 @@ def test_a_file_name_imitating_a_digest_line_does_not_hide_a_change(pipeline: Pi
     import hashlib
     import shutil
 
-    _policy_two_stages(pipeline)
+    pipeline.write_two_stage_policy()
     src = pipeline.repo_path / "src"
     shutil.rmtree(src)
     src.mkdir()
@@ -124,7 +115,7 @@ def _legacy_dir_stage(pipeline: Pipeline, stage: str, *, as_product: bool) -> No
 
 
 def test_version_1_directory_digests_are_refused(pipeline: Pipeline) -> None:
-    _policy_two_stages(pipeline)
+    pipeline.write_two_stage_policy()
     _legacy_dir_stage(pipeline, "source", as_product=True)
     _legacy_dir_stage(pipeline, "build", as_product=False)
     verdict = pipeline.verify(pipeline.repo_path / "dist" / "app-1.0.tar.gz")

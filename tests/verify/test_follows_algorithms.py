@@ -14,12 +14,7 @@ from tests.harness import Pipeline, codes
 def _two_stages(pipeline: Pipeline, handed_over: dict[str, str], received: dict[str, str]) -> str:
     """source produces ``lib.tar`` with ``handed_over`` digests; build consumes it with
     ``received`` digests and produces the artifact. Returns the artifact's path."""
-    data = pipeline.policy_dict()
-    data["stages"] = [
-        {"name": "source", "signed_by": ["ci"]},
-        {"name": "build", "signed_by": ["ci"], "follows": "source"},
-    ]
-    pipeline.write_policy(data)
+    pipeline.write_two_stage_policy()
     artifact = pipeline.build_artifact()
     now = datetime.now(UTC)
     run = RunInfo(run_id="run-1", source_commit="c" * 40)

@@ -273,17 +273,8 @@ def test_a_candidate_collapses_each_side_once(monkeypatch: pytest.MonkeyPatch) -
 # -- end to end ---------------------------------------------------------------------------------
 
 
-def _two_stages(pipeline: Pipeline) -> None:
-    data = pipeline.policy_dict()
-    data["stages"] = [
-        {"name": "source", "signed_by": ["ci"]},
-        {"name": "build", "signed_by": ["ci"], "follows": "source"},
-    ]
-    pipeline.write_policy(data)
-
-
 def _chain(pipeline: Pipeline, handed: list[Artifact], received: list[Artifact]) -> Path:
-    _two_stages(pipeline)
+    pipeline.write_two_stage_policy()
     artifact = pipeline.build_artifact()
     now = datetime.now(UTC)
     run = RunInfo(run_id="run-1", source_commit="c" * 40)
