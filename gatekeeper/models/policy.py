@@ -17,6 +17,7 @@ from gatekeeper.models.source import Forge
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_MAX_SECONDS = timedelta.max.days * 86400
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]?i?b?)\s*$", re.IGNORECASE)
 
 # The evidence kinds a stage may require (collectors of the same names).
@@ -24,16 +25,22 @@ EvidenceKind = Literal["source", "pipeline", "deps", "secrets", "container", "en
 
 
 def parse_duration(value: object) -> timedelta:
-    """``7d``, ``12h``, ``30m``, ``45s``, ``2w`` (or a number of seconds)."""
+    """``7d``, ``12h``, ``30m``, ``45s``, ``2w`` (or a number of seconds). Raises ValueError,
+    also for a duration longer than a timedelta holds (999,999,999 days)."""
     if isinstance(value, timedelta):
         return value
+    seconds = None
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return timedelta(seconds=value)
-    if isinstance(value, str):
+        seconds = value
+    elif isinstance(value, str):
         match = _DURATION.match(value)
         if match and int(match.group(1)) > 0:
-            return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
-    raise ValueError(f"not a duration: {value!r} (use a positive number with s, m, h, d or w)")
+            seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    if seconds is None:
+        raise ValueError(f"not a duration: {value!r} (use a positive number with s, m, h, d or w)")
+    if seconds > _MAX_SECONDS:
+        raise ValueError(f"not a duration: {value!r} is longer than {timedelta.max.days} days")
+    return timedelta(seconds=seconds)
 
 
 def format_duration(delta: timedelta) -> str:

@@ -104,6 +104,18 @@ def test_yaml_alias_bomb_is_refused(tmp_path: Path) -> None:
         _load(tmp_path, bomb)
 
 
+@pytest.mark.parametrize("max_age", ["86400000000000", "99999999999999d", "1000000000d"])
+def test_a_duration_longer_than_a_timedelta_is_a_policy_error(tmp_path: Path, max_age: str) -> None:
+    """Found by the random-policy property: it overflowed inside validation (an internal
+    error) instead of naming the field."""
+    text = DESIGN_EXAMPLE.replace("max_age: 7d", f"max_age: {max_age}", 1)
+    assert text != DESIGN_EXAMPLE
+    with pytest.raises(InvalidInput, match="longer than 999999999 days") as exc:
+        _load(tmp_path, text)
+    assert "max_age" in str(exc.value)
+    assert parse_duration("999999999d") == timedelta(days=999999999)
+
+
 def test_durations_and_sizes() -> None:
     assert parse_duration("12h") == timedelta(hours=12)
     assert parse_duration(90) == timedelta(seconds=90)
